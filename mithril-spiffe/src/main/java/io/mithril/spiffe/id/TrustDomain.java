@@ -1,0 +1,102 @@
+package io.mithril.spiffe.id;
+
+import java.util.Locale;
+
+/**
+ * A SPIFFE trust domain, such as {@code example.org}.
+ *
+ * <p>Valid names are non-empty, at most 255 bytes, and made of lowercase letters, digits, dots,
+ * dashes and underscores. {@link #parse(String)} also accepts a trust domain ID
+ * ({@code spiffe://example.org}) and lower-cases the name, as the specification allows a
+ * case-insensitive host to be normalised.
+ */
+public record TrustDomain(String name) implements Comparable<TrustDomain> {
+
+    /** Longest trust domain name, in bytes. */
+    public static final int MAX_LENGTH = 255;
+
+    public TrustDomain {
+        validateName(name, name);
+    }
+
+    /**
+     * Parses a trust domain name or a trust domain SPIFFE ID ({@code spiffe://example.org}).
+     *
+     * @throws InvalidSpiffeIdException naming the broken rule, for any invalid input
+     */
+    public static TrustDomain parse(String nameOrId) {
+        if (nameOrId == null || nameOrId.isEmpty()) {
+            throw new InvalidSpiffeIdException(nameOrId, "trust domain is missing");
+        }
+        if (nameOrId.regionMatches(true, 0, SpiffeId.SCHEME_PREFIX, 0, SpiffeId.SCHEME_PREFIX.length())) {
+            SpiffeId id = SpiffeId.parse(nameOrId);
+            if (!id.path().isEmpty()) {
+                throw new InvalidSpiffeIdException(nameOrId, "a trust domain ID has no path");
+            }
+            return id.trustDomain();
+        }
+        if (nameOrId.contains(":") || nameOrId.contains("/")) {
+            throw new InvalidSpiffeIdException(nameOrId,
+                    "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores");
+        }
+        return new TrustDomain(nameOrId.toLowerCase(Locale.ROOT));
+    }
+
+    /** Alias of {@link #parse(String)}, in the style of java-spiffe. */
+    public static TrustDomain of(String nameOrId) {
+        return parse(nameOrId);
+    }
+
+    /** The trust domain's own SPIFFE ID, {@code spiffe://<name>}. */
+    public SpiffeId id() {
+        return new SpiffeId(this, "");
+    }
+
+    /** {@code spiffe://<name>} as a string, the key used by bundle maps on the Workload API. */
+    public String idString() {
+        return SpiffeId.SCHEME_PREFIX + name;
+    }
+
+    /** A SPIFFE ID in this trust domain with the given path (which must start with '/'). */
+    public SpiffeId spiffeId(String path) {
+        return SpiffeId.of(this, path);
+    }
+
+    @Override
+    public int compareTo(TrustDomain o) {
+        return name.compareTo(o.name);
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+
+    static void validateName(String name, String input) {
+        if (name == null || name.isEmpty()) {
+            throw new InvalidSpiffeIdException(input, "trust domain is missing");
+        }
+        if (name.length() > MAX_LENGTH) {
+            throw new InvalidSpiffeIdException(input, "trust domain is longer than " + MAX_LENGTH + " bytes");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!isTrustDomainChar(c)) {
+                if (c == '%') {
+                    throw new InvalidSpiffeIdException(input, "trust domain must not be percent-encoded");
+                }
+                throw new InvalidSpiffeIdException(input,
+                        "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores"
+                                + " (found '" + printable(c) + "' at index " + i + ")");
+            }
+        }
+    }
+
+    static boolean isTrustDomainChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    }
+
+    static String printable(char c) {
+        return c < 0x20 || c > 0x7e ? String.format("\\u%04x", (int) c) : String.valueOf(c);
+    }
+}
