@@ -36,6 +36,7 @@ import java.util.Objects;
  * @param x509pop the {@code x509pop} node attestor settings, or null when not configured
  * @param upstream the {@code disk} UpstreamAuthority settings, or null for a self-signed CA
  * @param telemetry the Prometheus listener, or null for none
+ * @param healthChecks the HTTP health listener ({@code health_checks}), or null for none
  * @param rotationCheckInterval how often the CA manager checks for prepare/activate
  * @param clock the clock every expiry decision is made with (tests inject their own)
  * @param source the file this configuration was read from, or null when built in code
@@ -61,6 +62,7 @@ public record ServerConfig(
         X509PopConfig x509pop,
         DiskUpstreamConfig upstream,
         TelemetryConfig telemetry,
+        HealthChecksConfig healthChecks,
         Duration rotationCheckInterval,
         Clock clock,
         Path source) {
@@ -131,6 +133,7 @@ public record ServerConfig(
         b.x509pop = x509pop;
         b.upstream = upstream;
         b.telemetry = telemetry;
+        b.healthChecks = healthChecks;
         b.rotationCheckInterval = rotationCheckInterval;
         b.clock = clock;
         b.source = source;
@@ -226,6 +229,10 @@ public record ServerConfig(
     public record TelemetryConfig(String host, int port) {
     }
 
+    /** {@code health_checks { listener_enabled = true, bind_address, bind_port, live_path, ready_path }}. */
+    public record HealthChecksConfig(String bindAddress, int bindPort, String livePath, String readyPath) {
+    }
+
     /** Builds a {@link ServerConfig}; every setter has SPIRE's default. */
     public static final class Builder {
         private final TrustDomain trustDomain;
@@ -248,6 +255,7 @@ public record ServerConfig(
         private X509PopConfig x509pop;
         private DiskUpstreamConfig upstream;
         private TelemetryConfig telemetry;
+        private HealthChecksConfig healthChecks;
         private Duration rotationCheckInterval = Duration.ofSeconds(10);
         private Clock clock = Clock.systemUTC();
         private Path source;
@@ -275,6 +283,7 @@ public record ServerConfig(
         public Builder x509pop(X509PopConfig v) { x509pop = v; return this; }
         public Builder upstream(DiskUpstreamConfig v) { upstream = v; return this; }
         public Builder telemetry(TelemetryConfig v) { telemetry = v; return this; }
+        public Builder healthChecks(HealthChecksConfig v) { healthChecks = v; return this; }
         public Builder rotationCheckInterval(Duration v) { rotationCheckInterval = v; return this; }
         public Builder clock(Clock v) { clock = v; return this; }
         public Builder source(Path v) { source = v; return this; }
@@ -287,7 +296,7 @@ public record ServerConfig(
                     defaultX509SvidTtl, defaultJwtSvidTtl, agentTtl == null ? defaultX509SvidTtl : agentTtl,
                     caKeyType, jwtKeyType == null ? caKeyType : jwtKeyType, caSubject, jwtIssuer, dataStore,
                     keyManager == null ? KeyManagerConfig.diskUnder(dataDir) : keyManager, joinToken, x509pop,
-                    upstream, telemetry, rotationCheckInterval, clock, source);
+                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source);
         }
     }
 }
