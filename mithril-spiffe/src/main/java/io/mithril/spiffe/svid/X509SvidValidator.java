@@ -10,6 +10,9 @@ import java.security.cert.CertPath;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.PKIXCertPathValidatorResult;
 import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
@@ -80,7 +83,19 @@ public final class X509SvidValidator {
             PKIXParameters params = new PKIXParameters(anchors);
             params.setRevocationEnabled(false);
             params.setDate(Date.from(clock.instant()));
-            CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            PKIXCertPathValidatorResult result =
+                    (PKIXCertPathValidatorResult) CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            // PKIX does not look at the anchor's own validity; Go, OpenSSL and BoringSSL peers do,
+            // so an expired root must not be trusted here either.
+            X509Certificate anchor = result.getTrustAnchor().getTrustedCert();
+            try {
+                anchor.checkValidity(Date.from(clock.instant()));
+            } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+                throw new X509SvidException("certificate chain of \"" + id + "\" ends at the authority \""
+                        + anchor.getSubjectX500Principal().getName() + "\" of trust domain \"" + id.trustDomain()
+                        + "\", which is not valid at " + clock.instant() + " (valid " + anchor.getNotBefore().toInstant()
+                        + " to " + anchor.getNotAfter().toInstant() + ")", e);
+            }
         } catch (CertPathValidatorException e) {
             String where = e.getIndex() >= 0 && e.getIndex() < path.size()
                     ? " at " + X509SvidRules.describe(path.get(e.getIndex()), e.getIndex()) : "";

@@ -100,6 +100,19 @@ class X509SvidValidatorTest {
     }
 
     @Test
+    void expiredRootIsNotTrusted() {
+        Spec spec = Spec.ca("Expired root");
+        spec.notBefore = Instant.now().minus(Duration.ofDays(2));
+        spec.notAfter = Instant.now().minus(Duration.ofMinutes(1));
+        java.security.KeyPair keys = TestCerts.ec256();
+        Issued expired = new Issued(TestCerts.issue(spec, keys.getPublic(), null, keys.getPrivate()), keys);
+        Issued leaf = expired.issue(Spec.leaf(ID));
+        assertThatThrownBy(() -> X509SvidValidator.verify(List.of(leaf.cert()), X509Bundle.of(EXAMPLE, List.of(expired.cert()))))
+                .isInstanceOf(X509SvidException.class).hasMessageContaining("CN=Expired root")
+                .hasMessageContaining("not valid at");
+    }
+
+    @Test
     void notYetValidLeafIsRejected() {
         Clock earlier = Clock.fixed(Instant.now().minus(Duration.ofHours(2)), ZoneOffset.UTC);
         assertThatThrownBy(() -> X509SvidValidator.verify(chain(Spec.leaf(ID)), BUNDLE, earlier))
