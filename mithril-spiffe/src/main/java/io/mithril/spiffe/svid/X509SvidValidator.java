@@ -27,8 +27,9 @@ import java.util.Set;
  * 5280 path validation (JDK PKIX, revocation checking off) against the X.509 bundle of the
  * trust domain named by the leaf's SPIFFE ID, then the leaf rules: exactly one URI SAN, a
  * SPIFFE ID with a non-root path, CA=false, keyUsage digitalSignature without keyCertSign or
- * cRLSign. Signing certificates must be CAs with keyCertSign, and a SPIFFE ID they carry must
- * have no path.
+ * cRLSign. Intermediates must be CAs with keyCertSign, and a SPIFFE ID they carry must have no
+ * path. Unlike plain PKIX, an authority that is outside its validity period is not trusted (as
+ * in Go, OpenSSL and BoringSSL, which the other peers of a mesh use).
  */
 public final class X509SvidValidator {
     private X509SvidValidator() {
@@ -107,8 +108,10 @@ public final class X509SvidValidator {
             throw new X509SvidException("certificate chain of \"" + id + "\" cannot be validated: " + e.getMessage(), e);
         }
         X509SvidRules.checkLeafConstraints(leaf);
-        for (int i = 1; i < chain.size(); i++) {
-            X509SvidRules.checkSigningCertificate(chain.get(i), i);
+        // The signing rules apply to the certificates the peer vouches with; a root it also sent
+        // is trusted because it is in the bundle, whatever its extensions say.
+        for (int i = 1; i < path.size(); i++) {
+            X509SvidRules.checkSigningCertificate(path.get(i), i);
         }
         return id;
     }

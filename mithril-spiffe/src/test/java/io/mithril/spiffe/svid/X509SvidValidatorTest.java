@@ -49,6 +49,18 @@ class X509SvidValidatorTest {
     }
 
     @Test
+    void rootSentAlongIsJudgedByTheBundleNotByTheSigningRules() {
+        // An old-style root without keyUsage: PKIX trusts it as an anchor, and so do we.
+        Spec rootSpec = Spec.ca("Legacy root");
+        rootSpec.keyUsage = null;
+        java.security.KeyPair keys = TestCerts.ec256();
+        Issued legacy = new Issued(TestCerts.issue(rootSpec, keys.getPublic(), null, keys.getPrivate()), keys);
+        Issued leaf = legacy.issue(Spec.leaf(ID));
+        assertThat(X509SvidValidator.verify(List.of(leaf.cert(), legacy.cert()), X509Bundle.of(EXAMPLE, List.of(legacy.cert()))))
+                .isEqualTo(SpiffeId.parse(ID));
+    }
+
+    @Test
     void svidsFromTwoServersWithTheSameUpstreamRootBothVerify() {
         Issued second = ROOT.issue(Spec.ca("Server CA cluster 2", "spiffe://example.org"));
         Issued a = INTERMEDIATE.issue(Spec.leaf("spiffe://example.org/ns/a/sa/a"));
