@@ -3,8 +3,8 @@ package io.mithril.cli.agent;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.api.workload.client.WorkloadApiException;
 import io.mithril.api.workload.client.X509Context;
+import io.mithril.api.workload.client.X509ContextFiles;
 import io.mithril.cli.Cli;
-import io.mithril.pki.Pem;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.Closeable;
 import java.io.IOException;
@@ -12,10 +12,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -141,60 +139,16 @@ public final class ApiCommand implements Runnable {
         }
     }
 
-    /**
-     * Writes what {@code spire-agent api fetch x509 -write} writes: per SVID i,
-     * {@code svid.i.pem} (leaf then intermediates, 0644), {@code svid.i.key} (PKCS#8
-     * {@code PRIVATE KEY}, 0600), {@code bundle.i.pem} (0644), and per federated bundle j,
-     * {@code federated_bundle.i.j.pem}.
-     */
+    /** Writes the files of {@code -write}, printing spire-agent's "Writing ..." lines. */
     static void writeX509(X509Context ctx, Path dir, PrintStream out) {
         try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new Cli.UserException("-write: cannot create directory " + dir + ": " + e.getMessage(), e);
-        }
-        List<Map.Entry<TrustDomain, List<X509Certificate>>> federated = new ArrayList<>(ctx.federatedBundles().entrySet());
-        federated.sort(Map.Entry.comparingByKey());
-        for (int i = 0; i < ctx.svids().size(); i++) {
-            X509Context.Svid s = ctx.svids().get(i);
-            Path svid = dir.resolve("svid." + i + ".pem");
-            Path key = dir.resolve("svid." + i + ".key");
-            Path bundle = dir.resolve("bundle." + i + ".pem");
-            if (out != null) {
-                out.printf("Writing SVID #%d to file %s.%n", i, svid);
-            }
-            writeCerts(svid, s.chain());
-            if (out != null) {
-                out.printf("Writing key #%d to file %s.%n", i, key);
-            }
-            Pem.writePrivateKey(key, s.privateKey());
-            if (out != null) {
-                out.printf("Writing bundle #%d to file %s.%n", i, bundle);
-            }
-            writeCerts(bundle, s.bundle());
-            for (int j = 0; j < federated.size(); j++) {
-                Path fb = dir.resolve("federated_bundle." + i + "." + j + ".pem");
+            for (X509ContextFiles.Written w : X509ContextFiles.write(ctx, dir)) {
                 if (out != null) {
-                    out.printf("Writing federated bundle #%d for trust domain %s to file %s.%n", j,
-                            federated.get(j).getKey().id(), fb);
+                    out.printf("Writing %s to file %s.%n", w.description(), w.path());
                 }
-                writeCerts(fb, federated.get(j).getValue());
-            }
-        }
-    }
-
-    private static void writeCerts(Path file, List<X509Certificate> certs) {
-        try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, Pem.encodeCertificates(certs), StandardCharsets.US_ASCII);
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-                Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw new Cli.UserException("-write: cannot write " + file + ": " + e.getMessage(), e);
+            throw new Cli.UserException("-write: " + e.getMessage(), e);
         }
     }
 
