@@ -137,7 +137,7 @@ public final class AgentIdentity implements AutoCloseable {
             log.warn("The agent SVID in {} expired at {}; attesting again", svidFile, leaf.getNotAfter().toInstant());
             return false;
         }
-        install(storedChain, storedKey.get());
+        install(storedChain, storedKey.get(), leaf.getNotBefore().toInstant());
         log.info("Reusing agent SVID {} from {} (valid until {})", sid.get(), svidFile, leaf.getNotAfter().toInstant());
         return true;
     }
@@ -165,14 +165,14 @@ public final class AgentIdentity implements AutoCloseable {
             throw new AgentStartException("cannot keep the agent SVID in " + dataDir + ": " + e.getMessage(), e);
         }
         storeBundle(r.bundle());
-        install(r.svidChain(), kp.getPrivate());
+        install(r.svidChain(), kp.getPrivate(), clock.instant());
     }
 
-    private void install(List<X509Certificate> newChain, PrivateKey newKey) {
+    private void install(List<X509Certificate> newChain, PrivateKey newKey, Instant receivedAt) {
         X509Certificate leaf = newChain.get(0);
         chain = List.copyOf(newChain);
         key = newKey;
-        renewAt = CachedSvid.rotationTime(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant(),
+        renewAt = CachedSvid.rotationTimeFromReceipt(leaf.getNotBefore().toInstant(), receivedAt, leaf.getNotAfter().toInstant(),
                 ThreadLocalRandom.current().nextDouble());
         AgentApiClient old = client;
         client = AgentApiClient.connect(server, trustDomain, () -> roots, key, chain);
@@ -209,7 +209,7 @@ public final class AgentIdentity implements AutoCloseable {
         } catch (IOException | PkiException e) {
             log.warn("Renewed agent SVID could not be kept in {}: {}", dataDir, e.getMessage());
         }
-        install(renewed, kp.getPrivate());
+        install(renewed, kp.getPrivate(), clock.instant());
         log.info("Agent SVID renewed, valid until {}", renewed.get(0).getNotAfter().toInstant());
     }
 

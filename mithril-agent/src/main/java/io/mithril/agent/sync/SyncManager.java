@@ -153,8 +153,8 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
                 continue;
             }
             X509Certificate leaf = r.chain().get(0);
-            Instant rotateAt = CachedSvid.rotationTime(leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant(),
-                    ThreadLocalRandom.current().nextDouble());
+            Instant rotateAt = CachedSvid.rotationTimeFromReceipt(leaf.getNotBefore().toInstant(), clock.instant(),
+                    leaf.getNotAfter().toInstant(), ThreadLocalRandom.current().nextDouble());
             fresh.add(new CachedSvid(r.entryId(), e.spiffeId(), r.chain(), keys.get(r.entryId()).getPrivate(), rotateAt, e));
             log.info("SVID for {} (entry {}) issued, serial {}, valid until {}", e.spiffeId(), e.id(),
                     leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());

@@ -1,6 +1,5 @@
 package io.mithril.agent.attestor.node;
 
-import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
 import io.mithril.pki.PkiException;
 import java.io.ByteArrayOutputStream;
@@ -17,7 +16,7 @@ import java.util.List;
  * The {@code x509pop} node attestor (proof of possession): the payload is the node's
  * certificate chain (DER, leaf first, concatenated); the server answers with a nonce, which the
  * agent signs with the leaf's private key ({@code SHA256withECDSA} for EC keys,
- * {@code SHA256withRSA} for RSA keys). The agent ID becomes
+ * {@code SHA256withRSA} for RSA keys, Ed25519). The agent ID becomes
  * {@code spiffe://<td>/spire/agent/x509pop/<sha1 hex of the leaf DER>}.
  */
 public final class X509PopAttestor implements NodeAttestor {
@@ -69,7 +68,14 @@ public final class X509PopAttestor implements NodeAttestor {
     @Override
     public byte[] respond(byte[] challenge) throws NodeAttestationException {
         try {
-            Signature s = Signature.getInstance(KeyType.signatureAlgorithmFor(key));
+            // The server verifies with SHA-256 whatever the curve or modulus size.
+            String alg = switch (key.getAlgorithm()) {
+                case "EC" -> "SHA256withECDSA";
+                case "RSA" -> "SHA256withRSA";
+                case "Ed25519", "EdDSA" -> "Ed25519";
+                default -> throw new NodeAttestationException("x509pop: unsupported key algorithm " + key.getAlgorithm());
+            };
+            Signature s = Signature.getInstance(alg);
             s.initSign(key);
             s.update(challenge);
             return s.sign();
