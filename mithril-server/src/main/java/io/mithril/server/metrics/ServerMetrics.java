@@ -21,8 +21,8 @@ public final class ServerMetrics {
             .help("Node attestations, by attestor type and result").labelNames("type", "result").register(registry);
     private final Gauge caExpiry = Gauge.builder().name("mithril_server_x509_ca_expiry_unix_seconds")
             .help("NotAfter of the active X.509 CA, unix seconds").register(registry);
-    private final Gauge entries = Gauge.builder().name("mithril_server_entries_created")
-            .help("Registration entries created by this process").register(registry);
+    private final Counter entries = Counter.builder().name("mithril_server_entry_creations_total")
+            .help("Registration entries created through this process").register(registry);
 
     public void svidSigned(String kind) {
         svidsSigned.labelValues(kind).inc();
