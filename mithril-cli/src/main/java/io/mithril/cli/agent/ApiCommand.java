@@ -62,12 +62,16 @@ public final class ApiCommand implements Runnable {
     /** {@code api fetch} (x509 when no kind is given). */
     @Command(name = "fetch", description = "Fetches an SVID (x509 by default) from the Workload API", mixinStandardHelpOptions = true,
             subcommands = {FetchX509.class, FetchJwt.class})
-    public static final class Fetch extends FetchX509 {
+    public static final class Fetch extends X509Fetcher {
     }
 
     /** {@code api fetch x509 [-write DIR] [-silent]}. */
     @Command(name = "x509", description = "Fetches X509-SVIDs from the Workload API", mixinStandardHelpOptions = true)
-    public static class FetchX509 implements Callable<Integer> {
+    public static final class FetchX509 extends X509Fetcher {
+    }
+
+    /** What {@code api fetch} and {@code api fetch x509} do. */
+    abstract static class X509Fetcher implements Callable<Integer> {
         @Mixin
         Common common = new Common();
 

@@ -27,6 +27,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-socketPath", "--socketPath"}, paramLabel = "PATH", description = "Workload API socket (overrides socket_path)")
     Path socketPath;
 
+    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, ${VAR}) in the config file")
+    boolean expandEnv;
+
     @Option(names = {"-logLevel", "--logLevel"}, paramLabel = "LEVEL", description = "DEBUG, INFO, WARN or ERROR (overrides log_level)")
     String logLevel;
 
@@ -37,7 +40,9 @@ public final class RunCommand implements Callable<Integer> {
         }
         AgentConfig cfg;
         try {
-            cfg = AgentConfigParser.parseFile(config);
+            cfg = expandEnv
+                    ? AgentConfigParser.parse(expand(Files.readString(config), System.getenv()), config.toString())
+                    : AgentConfigParser.parseFile(config);
         } catch (HclException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
@@ -61,6 +66,18 @@ public final class RunCommand implements Callable<Integer> {
         }, "agent-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** Go's {@code os.ExpandEnv}: {@code $VAR} and {@code ${VAR}}; an unset variable becomes empty. */
+    static String expand(String text, java.util.Map<String, String> env) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?:\\{([^}]*)\\}|([A-Za-z_][A-Za-z0-9_]*))").matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String name = m.group(1) != null ? m.group(1) : m.group(2);
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(env.getOrDefault(name, "")));
+        }
+        m.appendTail(out);
+        return out.toString();
     }
 
     static void setLogLevel(String level) {
