@@ -56,6 +56,16 @@ class X509PopAttestationTest {
     }
 
     @Test
+    void bannedAgentCannotAttestAgain() throws Exception {
+        agent.attestX509Pop(pop.chain(), pop.key().getPrivate());
+        var node = server.dataStore().fetchAttestedNode(agent.agentId()).orElseThrow();
+        server.dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(node.spiffeId(), node.attestationType(),
+                node.serialNumber(), node.expiresAt(), true, node.selectors(), node.createdAt()));
+        assertThatThrownBy(() -> agent.attestX509Pop(pop.chain(), pop.key().getPrivate()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getDescription()).contains("banned"));
+    }
+
+    @Test
     void signatureByAnotherKeyIsRefused() {
         assertThatThrownBy(() -> agent.attestX509Pop(pop.chain(), KeyType.EC_P256.generate().getPrivate()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
