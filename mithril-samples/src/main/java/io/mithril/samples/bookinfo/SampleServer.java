@@ -52,7 +52,7 @@ public abstract class SampleServer implements AutoCloseable {
     /** Starts serving; returns this. */
     public SampleServer start() {
         server.start();
-        log.info("{} listening on {}", name, server.getAddress());
+        log.info("{} listening on {}:{}", name, server.getAddress().getAddress().getHostAddress(), port());
         return this;
     }
 
