@@ -312,6 +312,23 @@ public final class CryptoProvider {
     }
 
     /**
+     * The key as this provider's own key object. Native providers sign about twice as fast with
+     * their own key objects as with the JDK's (which they re-import on every signature), so
+     * long-lived signing keys (a CA's) are worth importing once. Returns the key unchanged for the
+     * JDK provider, or if this provider cannot import it.
+     */
+    public PrivateKey importKey(PrivateKey key) {
+        if (provider == null) {
+            return key;
+        }
+        try {
+            return (PrivateKey) KeyFactory.getInstance(key.getAlgorithm(), provider).translateKey(key);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return key;
+        }
+    }
+
+    /**
      * A BouncyCastle {@link ContentSigner} that signs with this provider.
      *
      * @throws CryptoException if the key or algorithm is refused

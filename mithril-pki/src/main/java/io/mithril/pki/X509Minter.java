@@ -75,6 +75,11 @@ public final class X509Minter {
 
     private final Clock clock;
     private final CryptoProvider crypto;
+    /** The last issuer key and its import into {@link #crypto}: a CA signs many certificates with one key. */
+    private volatile ImportedKey lastKey;
+
+    private record ImportedKey(PrivateKey original, PrivateKey imported) {
+    }
 
     /** A minter reading time from {@code clock} and signing with {@link CryptoProvider#get()}. */
     public X509Minter(Clock clock) {
@@ -257,7 +262,7 @@ public final class X509Minter {
         }
         byte[] der;
         try {
-            der = b.build(crypto.contentSigner(key, alg)).getEncoded();
+            der = b.build(crypto.contentSigner(imported(key), alg)).getEncoded();
         } catch (IOException | CryptoException | IllegalStateException e) {
             throw new X509MintException("issuer " + issuer + " cannot sign (" + alg + "): " + e.getMessage(), e);
         }
@@ -266,6 +271,15 @@ public final class X509Minter {
         } catch (CertificateException e) {
             throw new X509MintException("minted certificate does not parse: " + e.getMessage(), e);
         }
+    }
+
+    private PrivateKey imported(PrivateKey key) {
+        ImportedKey k = lastKey;
+        if (k == null || k.original != key) {
+            k = new ImportedKey(key, crypto.importKey(key));
+            lastKey = k;
+        }
+        return k.imported;
     }
 
     private static BigInteger serial() {
