@@ -20,10 +20,18 @@ public final class BenchReport {
     private final String title;
     private final Machine machine;
     private final List<String> header;
+    private final int textColumns;
     private final List<List<String>> rows = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 
+    /** A report whose first column is text and the others are numbers (right-aligned). */
     public BenchReport(String suite, String title, Machine machine, List<String> header) {
+        this(suite, title, machine, header, 1);
+    }
+
+    /** A report whose first {@code textColumns} columns are left-aligned text, the rest right-aligned numbers. */
+    public BenchReport(String suite, String title, Machine machine, List<String> header, int textColumns) {
+        this.textColumns = textColumns;
         this.suite = Objects.requireNonNull(suite);
         this.title = Objects.requireNonNull(title);
         this.machine = Objects.requireNonNull(machine);
@@ -61,7 +69,7 @@ public final class BenchReport {
         sb.append("| ").append(String.join(" | ", header)).append(" |\n");
         sb.append("|");
         for (int i = 0; i < header.size(); i++) {
-            sb.append(i == 0 ? "---" : "---:").append("|");
+            sb.append(i < textColumns ? "---" : "---:").append("|");
         }
         sb.append("\n");
         for (List<String> r : rows) {

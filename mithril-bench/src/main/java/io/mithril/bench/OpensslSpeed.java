@@ -28,7 +28,9 @@ public final class OpensslSpeed {
     /** {@code openssl version}, or empty if openssl is not installed. */
     public static Optional<String> version() {
         try {
-            return Optional.of(run(List.of("openssl", "version"), 30).trim());
+            // "OpenSSL 3.0.19 27 Jan 2026 (Library: ...)" -> "OpenSSL 3.0.19"
+            String[] words = run(List.of("openssl", "version"), 30).trim().split("\\s+");
+            return Optional.of(words.length >= 2 ? words[0] + " " + words[1] : words[0]);
         } catch (IOException e) {
             return Optional.empty();
         }

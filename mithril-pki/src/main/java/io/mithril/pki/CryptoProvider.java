@@ -209,7 +209,9 @@ public final class CryptoProvider {
                         return "self-test " + status;
                     }
                     accp.assertHealthy();
-                    p = new CryptoProvider("accp", "ACCP " + accp.getVersionStr() + " (AWS-LC " + accp.getAwsLcVersionStr() + ")", accp);
+                    String awsLc = accp.getAwsLcVersionStr();
+                    p = new CryptoProvider("accp", "ACCP " + accp.getVersionStr()
+                            + (awsLc == null || awsLc.isBlank() ? "" : " (" + awsLc + ")"), accp);
                     break;
                 }
                 case "conscrypt": {
