@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,
+                io.mithril.cli.bench.BenchCommand.class,
         })
 public final class Main implements Runnable {
 
