@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 io.mithril.cli.agent.AgentCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
+                io.mithril.cli.server.ServerCommand.class,
+                io.mithril.cli.sample.SampleCommand.class,
+                io.mithril.cli.bench.BenchCommand.class,
         })
 public final class Main implements Runnable {
 

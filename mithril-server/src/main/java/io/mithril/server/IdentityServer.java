@@ -226,7 +226,7 @@ public final class IdentityServer implements AutoCloseable {
                 throw new ServerStartException(e.getMessage(), e);
             }
         }
-        AuthorizedEntries authorized = new AuthorizedEntries(dataStore, config.serverId());
+        AuthorizedEntries authorized = new AuthorizedEntries(dataStore, config.serverId(), config.clock());
         AgentApiService agentApi = new AgentApiService(config.trustDomain(), dataStore, ca, attestors, authorized, config.agentTtl(),
                 config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics);
         ServerTls tls = new ServerTls(ca, config.serverId(), config.defaultX509SvidTtl(), metrics);

@@ -167,6 +167,22 @@ class IdentityServerTest {
     }
 
     @Test
+    void expiredEntryIsNotAuthorised() throws Exception {
+        String token = server.generateJoinToken(null, NODE);
+        RegistrationEntry e = RegistrationEntry.of(WORKLOAD, NODE, List.of(Selector.parse("unix:uid:1000")));
+        RegistrationEntry expiring = server.createEntry(new RegistrationEntry("", e.spiffeId(), e.parentId(), e.selectors(), 0, 0,
+                List.of(), List.of(), false, false, "", 0, clock.instant().getEpochSecond() + 60, 0));
+        agent.attestJoinToken(token);
+        assertThat(agent.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()).getEntriesList())
+                .extracting(Entry::getId).contains(expiring.id());
+        clock.advance(Duration.ofSeconds(61));
+        assertThat(agent.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()).getEntriesList())
+                .extracting(Entry::getId).doesNotContain(expiring.id());
+        assertThat(agent.sign(expiring.id(), WORKLOAD, KeyType.EC_P256.generate()).getStatus().getCode())
+                .isEqualTo(Status.Code.PERMISSION_DENIED.value());
+    }
+
+    @Test
     void csrForAnEntryOfAnotherAgentIsRefused() throws Exception {
         RegistrationEntry foreign = server.createEntry(RegistrationEntry.of(WORKLOAD,
                 SpiffeId.parse("spiffe://example.org/spire/agent/join_token/someone-else"), List.of(Selector.parse("unix:uid:1000"))));

@@ -93,6 +93,73 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
         }
     }
 
+    /**
+     * Parses a SPIFFE bundle (JWKS): {@code x509-svid} keys give X.509 authorities (the one
+     * certificate of {@code x5c}), {@code jwt-svid} keys (EC P-256/P-384/P-521 or RSA) give JWT
+     * authorities; keys with another {@code use} are ignored, as the SPIFFE bundle spec says.
+     *
+     * @throws IllegalArgumentException saying which key is malformed
+     */
+    public static TrustBundle fromJwks(TrustDomain td, String json) {
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("bundle is not JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.path("keys").isArray()) {
+            throw new IllegalArgumentException("bundle is not a JWK Set: no \"keys\" array");
+        }
+        List<X509Certificate> x509 = new java.util.ArrayList<>();
+        List<JwtAuthority> jwt = new java.util.ArrayList<>();
+        int i = 0;
+        for (com.fasterxml.jackson.databind.JsonNode k : root.path("keys")) {
+            String use = k.path("use").asText();
+            try {
+                if (use.equals("x509-svid")) {
+                    if (k.path("x5c").size() != 1) {
+                        throw new IllegalArgumentException("x509-svid key must have exactly one certificate in x5c");
+                    }
+                    x509.add((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(
+                            new java.io.ByteArrayInputStream(Base64.getDecoder().decode(k.path("x5c").get(0).asText()))));
+                } else if (use.equals("jwt-svid")) {
+                    if (!k.hasNonNull("kid")) {
+                        throw new IllegalArgumentException("jwt-svid key has no kid");
+                    }
+                    jwt.add(new JwtAuthority(k.path("kid").asText(), publicKey(k), null));
+                }
+            } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("bundle key #" + i + ": " + e.getMessage(), e);
+            }
+            i++;
+        }
+        return new TrustBundle(td, x509, jwt, root.path("spiffe_sequence").asLong(0), root.path("spiffe_refresh_hint").asLong(0));
+    }
+
+    private static PublicKey publicKey(com.fasterxml.jackson.databind.JsonNode k) throws java.security.GeneralSecurityException {
+        Base64.Decoder url = Base64.getUrlDecoder();
+        String kty = k.path("kty").asText();
+        if (kty.equals("RSA")) {
+            return java.security.KeyFactory.getInstance("RSA").generatePublic(new java.security.spec.RSAPublicKeySpec(
+                    new BigInteger(1, url.decode(k.path("n").asText())), new BigInteger(1, url.decode(k.path("e").asText()))));
+        }
+        if (kty.equals("EC")) {
+            String curve = switch (k.path("crv").asText()) {
+                case "P-256" -> "secp256r1";
+                case "P-384" -> "secp384r1";
+                case "P-521" -> "secp521r1";
+                default -> throw new IllegalArgumentException("unsupported curve " + k.path("crv").asText());
+            };
+            java.security.AlgorithmParameters params = java.security.AlgorithmParameters.getInstance("EC");
+            params.init(new java.security.spec.ECGenParameterSpec(curve));
+            java.security.spec.ECParameterSpec spec = params.getParameterSpec(java.security.spec.ECParameterSpec.class);
+            java.security.spec.ECPoint w = new java.security.spec.ECPoint(new BigInteger(1, url.decode(k.path("x").asText())),
+                    new BigInteger(1, url.decode(k.path("y").asText())));
+            return java.security.KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(w, spec));
+        }
+        throw new IllegalArgumentException("unsupported kty \"" + kty + "\"");
+    }
+
     private static ObjectNode jwk(PublicKey key) {
         ObjectNode k = JSON.createObjectNode();
         Base64.Encoder url = Base64.getUrlEncoder().withoutPadding();

@@ -56,6 +56,36 @@ public final class ServerConfigParser {
         return build(Hcl.parseFile(file), Clock.systemUTC(), file);
     }
 
+    /**
+     * Parses a configuration file, first expanding {@code $VAR} and {@code ${VAR}} from the
+     * environment when {@code expandEnv} is set (as {@code spire-server run -expandEnv} does;
+     * unset variables become empty).
+     */
+    public static ServerConfig parseFile(Path file, boolean expandEnv) throws HclException {
+        if (!expandEnv) {
+            return parseFile(file);
+        }
+        String text;
+        try {
+            text = java.nio.file.Files.readString(file);
+        } catch (java.io.IOException e) {
+            throw new HclException(Position.ofSource(file.toString()), "cannot read configuration file: " + e.getMessage(), e);
+        }
+        return build(Hcl.parse(expandEnv(text, System.getenv()), file.toString()), Clock.systemUTC(), file);
+    }
+
+    /** Go's os.ExpandEnv: {@code $VAR} and {@code ${VAR}}; unset variables expand to "". */
+    static String expandEnv(String text, java.util.Map<String, String> env) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?:\\{([^}]*)}|([A-Za-z_][A-Za-z0-9_]*))").matcher(text);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String name = m.group(1) != null ? m.group(1) : m.group(2);
+            m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(env.getOrDefault(name, "")));
+        }
+        m.appendTail(sb);
+        return sb.toString();
+    }
+
     /** Parses configuration text; {@code sourceName} names it in errors. */
     public static ServerConfig parse(String text, String sourceName) throws HclException {
         return build(Hcl.parse(text, sourceName), Clock.systemUTC(), null);

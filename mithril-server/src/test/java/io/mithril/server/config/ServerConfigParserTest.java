@@ -162,4 +162,22 @@ class ServerConfigParserTest {
                 """, "s.conf"))
                 .isInstanceOf(HclException.class).hasMessageContaining("DataStore \"sql\" is required");
     }
+
+    @Test
+    void projectExampleConfigsParseWithExpandEnv() throws Exception {
+        for (String c : new String[] {"cluster1", "cluster2"}) {
+            Path f = Path.of("../examples/two-clusters/" + c + "/server.conf");
+            org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(f), "example config " + f + " not in this checkout");
+            ServerConfig cfg = ServerConfigParser.parseFile(f, true);
+            assertThat(cfg.trustDomain().name()).isEqualTo("example.org");
+            assertThat(cfg.upstream()).isNotNull();
+            assertThat(cfg.caKeyType()).isEqualTo("rsa-2048");
+        }
+    }
+
+    @Test
+    void expandEnvReplacesBothFormsAndUnsetBecomesEmpty() {
+        assertThat(ServerConfigParser.expandEnv("a=${X}/b $Y/c $NOPE.", java.util.Map.of("X", "1", "Y", "2")))
+                .isEqualTo("a=1/b 2/c .");
+    }
 }
