@@ -23,16 +23,27 @@ public final class ServerFixture implements AutoCloseable {
     private IdentityServer server;
     private int port;
 
+    private final Path x509popCa;
+
     public ServerFixture() throws Exception {
+        this(null);
+    }
+
+    /** A server that also accepts x509pop agents whose certificates chain to {@code x509popCa}. */
+    public ServerFixture(Path x509popCa) throws Exception {
+        this.x509popCa = x509popCa;
         dir = Files.createTempDirectory("mithril-agent-it-");
         start(0);
     }
 
     private void start(int bindPort) throws Exception {
-        ServerConfig cfg = ServerConfig.builder(TD, dir.resolve("server"))
+        ServerConfig.Builder b = ServerConfig.builder(TD, dir.resolve("server"))
                 .bindAddress("127.0.0.1").bindPort(bindPort)
-                .socketPath(dir.resolve("server/admin.sock"))
-                .build();
+                .socketPath(dir.resolve("server/admin.sock"));
+        if (x509popCa != null) {
+            b.x509pop(new ServerConfig.X509PopConfig(List.of(x509popCa)));
+        }
+        ServerConfig cfg = b.build();
         server = IdentityServer.start(cfg);
         port = server.agentApiAddress().getPort();
     }
@@ -59,7 +70,12 @@ public final class ServerFixture implements AutoCloseable {
 
     /** Registers a workload under the node alias. */
     public RegistrationEntry register(String spiffeId, int x509TtlSeconds, String... selectors) {
-        RegistrationEntry e = RegistrationEntry.of(SpiffeId.parse(spiffeId), SpiffeId.parse("spiffe://example.org/node"),
+        return register(spiffeId, "spiffe://example.org/node", x509TtlSeconds, selectors);
+    }
+
+    /** Registers a workload under a parent. */
+    public RegistrationEntry register(String spiffeId, String parentId, int x509TtlSeconds, String... selectors) {
+        RegistrationEntry e = RegistrationEntry.of(SpiffeId.parse(spiffeId), SpiffeId.parse(parentId),
                 Arrays.stream(selectors).map(Selector::parse).toList());
         if (x509TtlSeconds > 0) {
             e = e.withX509SvidTtl(x509TtlSeconds);
