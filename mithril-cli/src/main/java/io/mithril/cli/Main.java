@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
+                io.mithril.cli.sample.SampleCommand.class,
+                io.mithril.cli.bench.BenchCommand.class,
                 io.mithril.cli.server.ServerCommand.class,
         })
 public final class Main implements Runnable {
