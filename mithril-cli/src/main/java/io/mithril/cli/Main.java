@@ -16,10 +16,11 @@ import picocli.CommandLine.Command;
                 "joined to a service mesh (control plane, gateways, sidecars) that uses those identities for mTLS."},
         subcommands = {
                 CommandLine.HelpCommand.class,
+                io.mithril.cli.agent.AgentCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
+                io.mithril.cli.server.ServerCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,
                 io.mithril.cli.bench.BenchCommand.class,
-                io.mithril.cli.server.ServerCommand.class,
         })
 public final class Main implements Runnable {
 
