@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
                 io.mithril.cli.mesh.MeshCommand.class,
                 io.mithril.cli.proxy.ProxyCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
+                io.mithril.cli.sample.SampleCommand.class,
+                io.mithril.cli.bench.BenchCommand.class,
         })
 public final class Main implements Runnable {
 
