@@ -1,0 +1,351 @@
+package io.mithril.pki;
+
+import com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider;
+import com.amazon.corretto.crypto.provider.SelfTestStatus;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.spec.ECGenParameterSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.ContentVerifierProvider;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.conscrypt.Conscrypt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The JCA provider Mithril signs and generates keys with, chosen once per process.
+ *
+ * <p>The JDK's own ECDSA is slow (about 1k signs/s on JDK 17); the native-backed providers are
+ * 15 to 40 times faster. {@link #get()} therefore picks, in order of measured speed (see
+ * {@code mithril bench pki}): the Amazon Corretto Crypto Provider if its native library loads
+ * and passes its self-test on this platform, else Conscrypt if it loads, else the JDK's
+ * providers. Each candidate must also generate an EC P-256 key, sign and have the JDK verify
+ * the signature before it is used. One log line says which provider was chosen and why.
+ *
+ * <p>The system property {@value #PROPERTY} ({@code jdk}, {@code accp} or {@code conscrypt})
+ * forces one; if the forced provider does not work here, {@link #get()} throws
+ * {@link CryptoException} rather than silently running on another.
+ *
+ * <p>Native providers are never installed in the global JCA provider list, so TLS and other
+ * libraries in the process keep their defaults; Mithril passes the provider explicitly. When a
+ * provider lacks an algorithm, the JDK's is used for that algorithm.
+ */
+public final class CryptoProvider {
+
+    /** System property that forces a provider: {@code jdk}, {@code accp} or {@code conscrypt}. */
+    public static final String PROPERTY = "mithril.crypto.provider";
+
+    /** Provider ids, fastest first (the default order of preference). */
+    public static final List<String> IDS = List.of("accp", "conscrypt", "jdk");
+
+    private static final Logger log = LoggerFactory.getLogger(CryptoProvider.class);
+    private static final Map<String, Object> LOADED = new LinkedHashMap<>();
+
+    private final String id;
+    private final String name;
+    private final Provider provider; // null: the JDK's default provider lookup
+
+    private CryptoProvider(String id, String name, Provider provider) {
+        this.id = id;
+        this.name = name;
+        this.provider = provider;
+    }
+
+    private static final class Default {
+        static final CryptoProvider INSTANCE = choose();
+    }
+
+    /**
+     * The process-wide provider, chosen on first use.
+     *
+     * @throws CryptoException if {@value #PROPERTY} names a provider that does not work here
+     */
+    public static CryptoProvider get() {
+        return Default.INSTANCE;
+    }
+
+    /** The JDK's providers (always available). */
+    public static CryptoProvider jdk() {
+        return of("jdk");
+    }
+
+    /**
+     * The provider with the given id ({@code jdk}, {@code accp}, {@code conscrypt}), loaded and
+     * self-tested once per process.
+     *
+     * @throws IllegalArgumentException for an unknown id
+     * @throws CryptoException if that provider does not load or fails its self-test here
+     */
+    public static CryptoProvider of(String id) {
+        Object r = load(normalise(id));
+        if (r instanceof CryptoProvider p) {
+            return p;
+        }
+        throw new CryptoException("crypto provider " + id + " is not usable on this platform: " + r);
+    }
+
+    /** The provider with that id, if it loads and passes its self-test here. */
+    public static Optional<CryptoProvider> find(String id) {
+        Object r = load(normalise(id));
+        return r instanceof CryptoProvider p ? Optional.of(p) : Optional.empty();
+    }
+
+    /** Every provider that works here, fastest first; always ends with the JDK's. */
+    public static List<CryptoProvider> available() {
+        List<CryptoProvider> out = new ArrayList<>();
+        for (String id : IDS) {
+            find(id).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** Why the provider with that id is not usable here, or empty if it is. */
+    public static Optional<String> unavailableReason(String id) {
+        Object r = load(normalise(id));
+        return r instanceof String s ? Optional.of(s) : Optional.empty();
+    }
+
+    private static String normalise(String id) {
+        String v = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
+        if (!IDS.contains(v)) {
+            throw new IllegalArgumentException("unknown crypto provider \"" + id + "\": allowed values are jdk, accp, conscrypt");
+        }
+        return v;
+    }
+
+    private static CryptoProvider choose() {
+        String forced = System.getProperty(PROPERTY);
+        if (forced != null && !forced.isBlank()) {
+            String id;
+            try {
+                id = normalise(forced);
+            } catch (IllegalArgumentException e) {
+                throw new CryptoException("system property " + PROPERTY + "=" + forced + ": " + e.getMessage());
+            }
+            Object r = load(id);
+            if (r instanceof CryptoProvider p) {
+                log.info("crypto provider: {} (forced by -D{}={})", p.name, PROPERTY, forced);
+                return p;
+            }
+            throw new CryptoException("system property " + PROPERTY + "=" + forced + ": " + id
+                    + " is not usable on this platform: " + r);
+        }
+        List<String> skipped = new ArrayList<>();
+        for (String id : IDS) {
+            Object r = load(id);
+            if (r instanceof CryptoProvider p) {
+                log.info("crypto provider: {}{}", p.name,
+                        skipped.isEmpty() ? "" : " (" + String.join("; ", skipped) + ")");
+                return p;
+            }
+            skipped.add(id + " unavailable: " + r);
+        }
+        throw new IllegalStateException("unreachable: the JDK provider always loads");
+    }
+
+    /** Loads and self-tests a provider once; the result is the provider or the reason it failed. */
+    private static synchronized Object load(String id) {
+        return LOADED.computeIfAbsent(id, CryptoProvider::tryLoad);
+    }
+
+    private static Object tryLoad(String id) {
+        try {
+            CryptoProvider p;
+            switch (id) {
+                case "accp": {
+                    AmazonCorrettoCryptoProvider accp = AmazonCorrettoCryptoProvider.INSTANCE;
+                    if (accp.getLoadingError() != null) {
+                        return "native library did not load: " + accp.getLoadingError();
+                    }
+                    SelfTestStatus status = accp.runSelfTests();
+                    if (status != SelfTestStatus.PASSED) {
+                        return "self-test " + status;
+                    }
+                    accp.assertHealthy();
+                    p = new CryptoProvider("accp", "ACCP " + accp.getVersionStr() + " (AWS-LC " + accp.getAwsLcVersionStr() + ")", accp);
+                    break;
+                }
+                case "conscrypt": {
+                    if (!Conscrypt.isAvailable()) {
+                        return "native library did not load";
+                    }
+                    Conscrypt.Version v = Conscrypt.version();
+                    p = new CryptoProvider("conscrypt", "Conscrypt " + v.major() + "." + v.minor() + "." + v.patch(),
+                            Conscrypt.newProvider());
+                    break;
+                }
+                default:
+                    p = new CryptoProvider("jdk", "JDK " + System.getProperty("java.version"), null);
+            }
+            p.selfTest();
+            return p;
+        } catch (Throwable e) { // LinkageError from a native library is the common case here
+            return e.toString();
+        }
+    }
+
+    /** Generate, sign, and have the JDK verify: the provider must agree with the reference. */
+    private void selfTest() throws GeneralSecurityException {
+        KeyPairGenerator g = keyPairGenerator("EC");
+        g.initialize(new ECGenParameterSpec("secp256r1"));
+        KeyPair kp = g.generateKeyPair();
+        byte[] msg = "mithril crypto provider self-test".getBytes(StandardCharsets.UTF_8);
+        Signature s = signature("SHA256withECDSA");
+        s.initSign(kp.getPrivate());
+        s.update(msg);
+        byte[] sig = s.sign();
+        Signature v = Signature.getInstance("SHA256withECDSA");
+        v.initVerify(KeyFactory.getInstance("EC").generatePublic(
+                new java.security.spec.X509EncodedKeySpec(kp.getPublic().getEncoded())));
+        v.update(msg);
+        if (!v.verify(sig)) {
+            throw new GeneralSecurityException("ECDSA P-256 signature does not verify with the JDK");
+        }
+    }
+
+    /** Short id: {@code jdk}, {@code accp} or {@code conscrypt}. */
+    public String id() {
+        return id;
+    }
+
+    /** Human-readable name with version, e.g. {@code ACCP 2.5.0 (AWS-LC 1.x)}. */
+    public String name() {
+        return name;
+    }
+
+    /** The JCA provider, or empty for the JDK's default lookup. */
+    public Optional<Provider> provider() {
+        return Optional.ofNullable(provider);
+    }
+
+    /**
+     * A {@link Signature} for the algorithm (e.g. {@code SHA256withECDSA}).
+     *
+     * @throws CryptoException if neither this provider nor the JDK has it
+     */
+    public Signature signature(String alg) {
+        try {
+            if (provider != null) {
+                try {
+                    return Signature.getInstance(alg, provider);
+                } catch (NoSuchAlgorithmException e) {
+                    // fall through to the JDK
+                }
+            }
+            return Signature.getInstance(alg);
+        } catch (NoSuchAlgorithmException e) {
+            throw new CryptoException("signature algorithm " + alg + " is not available: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A {@link KeyPairGenerator} for {@code EC} or {@code RSA}.
+     *
+     * @throws CryptoException if neither this provider nor the JDK has it
+     */
+    public KeyPairGenerator keyPairGenerator(String alg) {
+        try {
+            if (provider != null) {
+                try {
+                    return KeyPairGenerator.getInstance(alg, provider);
+                } catch (NoSuchAlgorithmException e) {
+                    // fall through to the JDK
+                }
+            }
+            return KeyPairGenerator.getInstance(alg);
+        } catch (NoSuchAlgorithmException e) {
+            throw new CryptoException("key algorithm " + alg + " is not available: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A {@link KeyFactory} for {@code EC} or {@code RSA}.
+     *
+     * @throws CryptoException if neither this provider nor the JDK has it
+     */
+    public KeyFactory keyFactory(String alg) {
+        try {
+            if (provider != null) {
+                try {
+                    return KeyFactory.getInstance(alg, provider);
+                } catch (NoSuchAlgorithmException e) {
+                    // fall through to the JDK
+                }
+            }
+            return KeyFactory.getInstance(alg);
+        } catch (NoSuchAlgorithmException e) {
+            throw new CryptoException("key algorithm " + alg + " is not available: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A BouncyCastle {@link ContentSigner} that signs with this provider.
+     *
+     * @throws CryptoException if the key or algorithm is refused
+     */
+    public ContentSigner contentSigner(PrivateKey key, String alg) {
+        try {
+            if (provider != null) {
+                try {
+                    return new JcaContentSignerBuilder(alg).setProvider(provider).build(key);
+                } catch (OperatorCreationException e) {
+                    if (!(rootCause(e) instanceof NoSuchAlgorithmException)) {
+                        throw e;
+                    }
+                }
+            }
+            return new JcaContentSignerBuilder(alg).build(key);
+        } catch (OperatorCreationException | IllegalArgumentException e) {
+            throw new CryptoException("cannot sign with " + alg + " (" + key.getAlgorithm() + " key) using " + name + ": "
+                    + rootCause(e).getMessage(), e);
+        }
+    }
+
+    /**
+     * A BouncyCastle {@link ContentVerifierProvider} that verifies signatures made by the
+     * holder of {@code key}, with this provider.
+     *
+     * @throws CryptoException if the key is refused
+     */
+    public ContentVerifierProvider contentVerifierProvider(PublicKey key) {
+        try {
+            JcaContentVerifierProviderBuilder b = new JcaContentVerifierProviderBuilder();
+            if (provider != null) {
+                b.setProvider(provider);
+            }
+            return b.build(key);
+        } catch (OperatorCreationException e) {
+            throw new CryptoException("cannot verify signatures of a " + key.getAlgorithm() + " key using " + name + ": "
+                    + rootCause(e).getMessage(), e);
+        }
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
