@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 "joined to a service mesh (control plane, gateways, sidecars) that uses those identities for mTLS."},
         subcommands = {
                 CommandLine.HelpCommand.class,
+                io.mithril.cli.mesh.MeshCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
         })
 public final class Main implements Runnable {

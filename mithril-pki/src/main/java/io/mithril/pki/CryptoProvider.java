@@ -67,17 +67,34 @@ public final class CryptoProvider {
         this.provider = provider;
     }
 
-    private static final class Default {
-        static final CryptoProvider INSTANCE = choose();
-    }
+    private static volatile CryptoProvider chosen;
+    private static CryptoException chooseFailure;
 
     /**
      * The process-wide provider, chosen on first use.
      *
      * @throws CryptoException if {@value #PROPERTY} names a provider that does not work here
+     *     (on every call, so the failure is never hidden behind a class-initialisation error)
      */
     public static CryptoProvider get() {
-        return Default.INSTANCE;
+        CryptoProvider p = chosen;
+        if (p != null) {
+            return p;
+        }
+        synchronized (CryptoProvider.class) {
+            if (chosen == null) {
+                if (chooseFailure != null) {
+                    throw new CryptoException(chooseFailure.getMessage(), chooseFailure);
+                }
+                try {
+                    chosen = choose();
+                } catch (CryptoException e) {
+                    chooseFailure = e;
+                    throw e;
+                }
+            }
+            return chosen;
+        }
     }
 
     /** The JDK's providers (always available). */
