@@ -33,8 +33,9 @@ public final class MeshDocuments {
     }
 
     /**
-     * The configuration files of {@code dir}: regular files named {@code *.yaml}, {@code *.yml}
-     * or {@code *.json}, not hidden (editors' swap and backup files are), sorted by name.
+     * The configuration files of {@code dir}: regular files named {@code *.yaml} or {@code *.yml}
+     * (as {@code mithril mesh validate -f DIR} takes them), not hidden (editors' lock and swap
+     * files are), sorted by name.
      *
      * @throws UncheckedIOException if the directory cannot be listed
      */
@@ -43,7 +44,7 @@ public final class MeshDocuments {
             return s.filter(Files::isRegularFile)
                     .filter(p -> {
                         String n = p.getFileName().toString();
-                        return !n.startsWith(".") && (n.endsWith(".yaml") || n.endsWith(".yml") || n.endsWith(".json"));
+                        return !n.startsWith(".") && (n.endsWith(".yaml") || n.endsWith(".yml"));
                     })
                     .sorted()
                     .toList();
