@@ -162,24 +162,36 @@ public final class ControlPlaneClient implements AutoCloseable {
             @Override
             public void onNext(ControlPlaneMessage msg) {
                 if (msg.hasSnapshot()) {
-                    scheduler.execute(() -> apply(requests, msg.getSnapshot()));
+                    run(() -> apply(requests, msg.getSnapshot()));
                 }
             }
 
             @Override
             public void onError(Throwable t) {
-                scheduler.execute(() -> broken(Status.fromThrowable(t)));
+                run(() -> broken(Status.fromThrowable(t)));
             }
 
             @Override
             public void onCompleted() {
-                scheduler.execute(() -> broken(Status.UNAVAILABLE.withDescription("the control plane ended the stream")));
+                run(() -> broken(Status.UNAVAILABLE.withDescription("the control plane ended the stream")));
             }
         });
         ClientCallStreamObserver<ProxyMessage> s = stream;
         s.onNext(ProxyMessage.newBuilder().setHello(Hello.newBuilder()
                 .setKind(node.kind() == ProxyInfo.Kind.GATEWAY ? ProxyKind.GATEWAY : ProxyKind.SIDECAR)
                 .setNamespace(node.namespace()).putAllLabels(node.labels()).setNodeName(node.nodeName())).build());
+    }
+
+    /** Runs on the client's own thread (one at a time, in order), unless the client is closed. */
+    private void run(Runnable task) {
+        if (closed) {
+            return;
+        }
+        try {
+            scheduler.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed meanwhile
+        }
     }
 
     private void apply(ClientCallStreamObserver<ProxyMessage> requests, io.mithril.api.mesh.Snapshot snap) {

@@ -1,9 +1,7 @@
 package io.mithril.controlplane;
 
 import io.grpc.netty.GrpcSslContexts;
-import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeKeyManager;
-import io.mithril.spiffe.tls.SpiffeTrustManager;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -21,10 +19,16 @@ final class SpiffeTls {
     private SpiffeTls() {
     }
 
-    static SslContext server(IdentitySource identity, SpiffeIdAuthorizer clients) throws SSLException {
+    /**
+     * The client certificate is OPTIONAL at the TLS layer: a certificate that is sent must pass
+     * {@code clientCheck} (or the handshake fails), and a client that sends none completes the
+     * handshake only to have every call refused with UNAUTHENTICATED by the server, so that it
+     * learns why instead of seeing a bare handshake alert.
+     */
+    static SslContext server(IdentitySource identity, javax.net.ssl.X509ExtendedTrustManager clientCheck) throws SSLException {
         return GrpcSslContexts.configure(SslContextBuilder.forServer(new SpiffeKeyManager(identity::svid)), SslProvider.JDK)
-                .trustManager(new SpiffeTrustManager(identity.bundles(), clients))
-                .clientAuth(ClientAuth.REQUIRE)
+                .trustManager(clientCheck)
+                .clientAuth(ClientAuth.OPTIONAL)
                 .build();
     }
 

@@ -30,8 +30,15 @@ final class TestProxy implements ControlPlaneClient.SnapshotHandler, AutoCloseab
     volatile ProxyConfig config;
     private final Map<Integer, ServerSocket> bound = new HashMap<>();
 
+    private final boolean bind;
+
     TestProxy(ProxyNode node) {
+        this(node, true);
+    }
+
+    TestProxy(ProxyNode node, boolean bind) {
         this.node = node;
+        this.bind = bind;
     }
 
     @Override
@@ -43,7 +50,7 @@ final class TestProxy implements ControlPlaneClient.SnapshotHandler, AutoCloseab
         Map<Integer, ServerSocket> next = new HashMap<>();
         for (Listener l : compiled.listeners()) {
             ServerSocket s = bound.get(l.port());
-            if (s == null) {
+            if (s == null && bind) {
                 try {
                     s = new ServerSocket();
                     s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), l.port()));
@@ -55,7 +62,9 @@ final class TestProxy implements ControlPlaneClient.SnapshotHandler, AutoCloseab
                     throw new IOException("listener " + l.name() + ": cannot bind port " + l.port() + ": " + e.getMessage(), e);
                 }
             }
-            next.put(l.port(), s);
+            if (s != null) {
+                next.put(l.port(), s);
+            }
         }
         for (Map.Entry<Integer, ServerSocket> e : bound.entrySet()) {
             if (!next.containsKey(e.getKey())) {
