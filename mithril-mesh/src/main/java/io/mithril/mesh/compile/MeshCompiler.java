@@ -93,7 +93,7 @@ public final class MeshCompiler {
             for (ProxyNode.InboundPort p : node.inbound()) {
                 String name = inboundCluster(p.appPort());
                 clusters.put(name, new Cluster(name, "inbound", p.appPort(), null, Cluster.Type.STATIC,
-                        List.of(new Cluster.Endpoint("127.0.0.1", p.appPort(), 1, Map.of(), null)),
+                        List.of(new Cluster.Endpoint(p.appAddress(), p.appPort(), 1, Map.of(), null)),
                         DestinationRule.SimpleLb.ROUND_ROBIN, null, null, null, DEFAULT_CONNECT_TIMEOUT, null));
             }
         }
@@ -406,13 +406,13 @@ public final class MeshCompiler {
             if (mode != PeerAuthentication.Mode.STRICT) {
                 chains.add(new FilterChain(rcName + " plaintext", List.of(), null, rcName, false, true));
             }
-            listeners.add(new Listener("virtualInbound_" + p.port() + " (" + mode + ")", "0.0.0.0", p.port(),
+            listeners.add(new Listener("virtualInbound_" + p.port() + " (" + mode + ")", p.address(), p.port(),
                     Listener.Direction.INBOUND, chains));
         }
         if (node.outboundPort() > 0) {
             String rcName = "outbound";
             routes.put(rcName, outboundRoutes(rcName));
-            listeners.add(new Listener("127.0.0.1_" + node.outboundPort(), "127.0.0.1", node.outboundPort(),
+            listeners.add(new Listener(node.outboundAddress() + "_" + node.outboundPort(), node.outboundAddress(), node.outboundPort(),
                     Listener.Direction.OUTBOUND, List.of(new FilterChain(rcName, List.of(), null, rcName, false, false))));
         }
     }

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param outboundPort sidecar only: the localhost port applications use as their HTTP proxy (0 = none)
  */
 public record ProxyNode(Kind kind, String namespace, Map<String, String> labels, String trustDomain,
-                        List<InboundPort> inbound, int outboundPort) {
+                        List<InboundPort> inbound, String outboundAddress, int outboundPort) {
 
     /** Gateway (ingress or egress) or sidecar. */
     public enum Kind { GATEWAY, SIDECAR }
@@ -27,17 +27,27 @@ public record ProxyNode(Kind kind, String namespace, Map<String, String> labels,
 
     /** A gateway with these labels. */
     public static ProxyNode gateway(String namespace, Map<String, String> labels, String trustDomain) {
-        return new ProxyNode(Kind.GATEWAY, namespace, labels, trustDomain, List.of(), 0);
+        return new ProxyNode(Kind.GATEWAY, namespace, labels, trustDomain, List.of(), "127.0.0.1", 0);
     }
 
     /** A sidecar with these labels, inbound ports and outbound HTTP proxy port. */
     public static ProxyNode sidecar(String namespace, Map<String, String> labels, String trustDomain,
                                     List<InboundPort> inbound, int outboundPort) {
-        return new ProxyNode(Kind.SIDECAR, namespace, labels, trustDomain, inbound, outboundPort);
+        return new ProxyNode(Kind.SIDECAR, namespace, labels, trustDomain, inbound, "127.0.0.1", outboundPort);
     }
 
-    /** A sidecar inbound listener port that forwards to the application's {@code appPort} on localhost. */
-    public record InboundPort(int port, int appPort) {
+    /** A sidecar whose outbound HTTP proxy listens on {@code outboundAddress:outboundPort}. */
+    public static ProxyNode sidecar(String namespace, Map<String, String> labels, String trustDomain,
+                                    List<InboundPort> inbound, String outboundAddress, int outboundPort) {
+        return new ProxyNode(Kind.SIDECAR, namespace, labels, trustDomain, inbound, outboundAddress, outboundPort);
+    }
+
+    /** A sidecar inbound listener ({@code address:port}) that forwards to the application at {@code appAddress:appPort}. */
+    public record InboundPort(String address, int port, String appAddress, int appPort) {
+        /** Listens on all addresses, forwards to the application on 127.0.0.1. */
+        public InboundPort(int port, int appPort) {
+            this("0.0.0.0", port, "127.0.0.1", appPort);
+        }
     }
 
     /** Whether {@code selector} (matchLabels) selects this proxy; an empty selector selects all. */
