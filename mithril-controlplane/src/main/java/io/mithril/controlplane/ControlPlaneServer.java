@@ -44,12 +44,12 @@ public final class ControlPlaneServer implements AutoCloseable {
         ControlPlane cp = null;
         AdminServer admin = null;
         try {
-            IdentitySource identity = IdentitySource.fromWorkloadApi(source);
+            IdentitySource identity = IdentitySource.fromWorkloadApi(source, config.spiffeId());
             X509Svid svid = identity.svid();
-            if (config.spiffeId() != null && !svid.spiffeId().equals(config.spiffeId())) {
-                throw new ControlPlaneConfigException("the Workload API at " + address + " gives the SVID " + svid.spiffeId()
-                        + ", but spiffe_id says " + config.spiffeId() + ": register the control plane's workload with that ID"
-                        + " or fix spiffe_id");
+            if (svid == null) {
+                throw new ControlPlaneConfigException("the Workload API at " + address + " gives the SVIDs "
+                        + source.current().svids().stream().map(s -> s.spiffeId().toString()).toList() + ", but not spiffe_id "
+                        + config.spiffeId() + ": register the control plane's workload with that ID or fix spiffe_id");
             }
             if (!svid.spiffeId().memberOf(config.trustDomain())) {
                 throw new ControlPlaneConfigException("the control plane's SVID " + svid.spiffeId() + " is not in trust_domain "

@@ -48,6 +48,15 @@ public interface IdentitySource {
      * agent sent.
      */
     static IdentitySource fromWorkloadApi(X509Source source) {
+        return fromWorkloadApi(source, null);
+    }
+
+    /**
+     * The SVID with ID {@code wanted} (the default SVID when {@code wanted} is null; null when the
+     * agent does not send that ID) and the bundles of a Workload API {@link X509Source}, always
+     * the latest the agent sent.
+     */
+    static IdentitySource fromWorkloadApi(X509Source source, io.mithril.spiffe.id.SpiffeId wanted) {
         Objects.requireNonNull(source, "source");
         return new IdentitySource() {
             @Override
@@ -56,8 +65,9 @@ public interface IdentitySource {
                 if (ctx == null) {
                     return null;
                 }
-                X509Context.Svid s = ctx.defaultSvid();
-                return X509Svid.of(s.chain(), s.privateKey(), s.hint());
+                X509Context.Svid s = wanted == null ? ctx.defaultSvid()
+                        : ctx.svids().stream().filter(x -> x.spiffeId().equals(wanted)).findFirst().orElse(null);
+                return s == null ? null : X509Svid.of(s.chain(), s.privateKey(), s.hint());
             }
 
             @Override
