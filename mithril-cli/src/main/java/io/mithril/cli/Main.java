@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 io.mithril.cli.mesh.MeshCommand.class,
+                io.mithril.cli.proxy.ProxyCommand.class,
                 io.mithril.cli.controlplane.ControlPlaneCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
         })
