@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
                 io.mithril.cli.proxy.ProxyCommand.class,
                 io.mithril.cli.controlplane.ControlPlaneCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
+                io.mithril.cli.sample.SampleCommand.class,
+                io.mithril.cli.bench.BenchCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -75,6 +75,24 @@ public final class X509Minter {
 
     private final Clock clock;
     private final CryptoProvider crypto;
+    /**
+     * What the minter derives from the last issuer (its name, key identifier, trust domain,
+     * validity cap, and its key imported into {@link #crypto}): a CA signs many certificates in
+     * a row, and deriving these per certificate costs as much as the signature itself.
+     */
+    private volatile IssuerFacts lastIssuer;
+
+    private record IssuerFacts(SigningAuthority authority, X500Name name, byte[] keyId, Optional<TrustDomain> trustDomain,
+            Instant notBefore, Instant notAfterCap, PrivateKey signingKey) {
+    }
+
+    private static final ThreadLocal<CertificateFactory> CERTIFICATE_FACTORY = ThreadLocal.withInitial(() -> {
+        try {
+            return CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException("the JDK has no X.509 certificate factory", e);
+        }
+    });
 
     /** A minter reading time from {@code clock} and signing with {@link CryptoProvider#get()}. */
     public X509Minter(Clock clock) {
@@ -131,12 +149,13 @@ public final class X509Minter {
         Objects.requireNonNull(trustDomain, "trustDomain");
         requirePositive(ttl);
         X500Principal name = subject == null ? DEFAULT_CA_SUBJECT : subject;
+        IssuerFacts f = facts(issuer);
         Instant now = now();
-        Instant notAfter = notAfter(issuer, now, ttl);
-        X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuerName(issuer), serial(),
+        Instant notAfter = notAfter(f, now, ttl);
+        X509v3CertificateBuilder b = new X509v3CertificateBuilder(f.name, serial(),
                 Date.from(now.minus(BACKDATE)), Date.from(notAfter), x500Name(name), spki(subjectKey));
-        addCaExtensions(b, trustDomain, keyIdentifier(subjectKey), issuerKeyIdentifier(issuer.certificate()));
-        return sign(b, issuer.privateKey(), issuer.certificate().getSubjectX500Principal());
+        addCaExtensions(b, trustDomain, keyIdentifier(subjectKey), f.keyId);
+        return sign(b, f.signingKey, issuer.certificate().getSubjectX500Principal());
     }
 
     /**
@@ -158,9 +177,9 @@ public final class X509Minter {
         if (id.isTrustDomainId()) {
             throw new IllegalArgumentException("X509-SVID ID " + id + " has no path: a workload's SPIFFE ID needs one");
         }
-        Optional<TrustDomain> issuerTd = trustDomainOf(issuer.certificate());
-        if (issuerTd.isPresent() && !id.memberOf(issuerTd.get())) {
-            throw new IllegalArgumentException("X509-SVID ID " + id + " is not in the issuer's trust domain " + issuerTd.get());
+        IssuerFacts f = facts(issuer);
+        if (f.trustDomain.isPresent() && !id.memberOf(f.trustDomain.get())) {
+            throw new IllegalArgumentException("X509-SVID ID " + id + " is not in the issuer's trust domain " + f.trustDomain.get());
         }
         List<String> dns = dnsNames == null ? List.of() : dnsNames;
         for (String d : dns) {
@@ -173,8 +192,8 @@ public final class X509Minter {
             subject.addRDN(BCStyle.CN, dns.get(0));
         }
         Instant now = now();
-        Instant notAfter = notAfter(issuer, now, ttl);
-        X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuerName(issuer), serial(),
+        Instant notAfter = notAfter(f, now, ttl);
+        X509v3CertificateBuilder b = new X509v3CertificateBuilder(f.name, serial(),
                 Date.from(now.minus(BACKDATE)), Date.from(notAfter), subject.build(), spki(subjectKey));
         List<GeneralName> sans = new ArrayList<>();
         sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString()));
@@ -189,12 +208,11 @@ public final class X509Minter {
                     new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(new GeneralName[0])));
             b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifier(subjectKey)));
-            b.addExtension(Extension.authorityKeyIdentifier, false,
-                    new AuthorityKeyIdentifier(issuerKeyIdentifier(issuer.certificate())));
+            b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(f.keyId));
         } catch (CertIOException e) {
             throw new X509MintException("cannot encode X509-SVID extensions for " + id + ": " + e.getMessage(), e);
         }
-        return sign(b, issuer.privateKey(), issuer.certificate().getSubjectX500Principal());
+        return sign(b, f.signingKey, issuer.certificate().getSubjectX500Principal());
     }
 
     // ---- helpers ---------------------------------------------------------------------
@@ -214,12 +232,12 @@ public final class X509Minter {
         }
     }
 
-    private static Instant notAfter(SigningAuthority issuer, Instant now, Duration ttl) {
-        X509Certificate ca = issuer.certificate();
-        if (now.isBefore(ca.getNotBefore().toInstant())) {
-            throw new X509MintException("issuer " + ca.getSubjectX500Principal() + " is not valid until "
-                    + ca.getNotBefore().toInstant() + " (now " + now + ")");
+    private IssuerFacts facts(SigningAuthority issuer) {
+        IssuerFacts f = lastIssuer;
+        if (f != null && (f.authority == issuer || f.authority.equals(issuer))) {
+            return f;
         }
+        X509Certificate ca = issuer.certificate();
         Instant cap = ca.getNotAfter().toInstant();
         for (X509Certificate c : issuer.chain()) {
             Instant na = c.getNotAfter().toInstant();
@@ -227,12 +245,26 @@ public final class X509Minter {
                 cap = na;
             }
         }
-        if (!now.isBefore(cap)) {
-            throw new X509MintException("issuer " + ca.getSubjectX500Principal() + " (or its chain) expired at " + cap
+        // The exact encoded subject of the issuer, so name chaining matches byte for byte.
+        X500Name name = X500Name.getInstance(ca.getSubjectX500Principal().getEncoded());
+        f = new IssuerFacts(issuer, name, issuerKeyIdentifier(ca), trustDomainOf(ca), ca.getNotBefore().toInstant(), cap,
+                crypto.importKey(issuer.privateKey()));
+        lastIssuer = f;
+        return f;
+    }
+
+    private static Instant notAfter(IssuerFacts f, Instant now, Duration ttl) {
+        X509Certificate ca = f.authority.certificate();
+        if (now.isBefore(f.notBefore)) {
+            throw new X509MintException("issuer " + ca.getSubjectX500Principal() + " is not valid until "
+                    + f.notBefore + " (now " + now + ")");
+        }
+        if (!now.isBefore(f.notAfterCap)) {
+            throw new X509MintException("issuer " + ca.getSubjectX500Principal() + " (or its chain) expired at " + f.notAfterCap
                     + " (now " + now + ")");
         }
         Instant wanted = now.plus(ttl);
-        return wanted.isAfter(cap) ? cap : wanted;
+        return wanted.isAfter(f.notAfterCap) ? f.notAfterCap : wanted;
     }
 
     private void addCaExtensions(X509v3CertificateBuilder b, TrustDomain td, byte[] ski, byte[] aki) {
@@ -262,7 +294,7 @@ public final class X509Minter {
             throw new X509MintException("issuer " + issuer + " cannot sign (" + alg + "): " + e.getMessage(), e);
         }
         try {
-            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+            return (X509Certificate) CERTIFICATE_FACTORY.get().generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException e) {
             throw new X509MintException("minted certificate does not parse: " + e.getMessage(), e);
         }
@@ -280,11 +312,6 @@ public final class X509Minter {
 
     private static X500Name x500Name(X500Principal p) {
         return X500Name.getInstance(p.getEncoded());
-    }
-
-    private static X500Name issuerName(SigningAuthority issuer) {
-        // The exact encoded subject of the issuer, so name chaining matches byte for byte.
-        return X500Name.getInstance(issuer.certificate().getSubjectX500Principal().getEncoded());
     }
 
     private static SubjectPublicKeyInfo spki(PublicKey key) {

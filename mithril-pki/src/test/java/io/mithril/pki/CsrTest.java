@@ -58,13 +58,14 @@ class CsrTest {
         assertThat(Csr.parse(Csr.create(kp, ID, null)).publicKey()).isEqualTo(kp.getPublic());
     }
 
-    @Test
-    void tamperedCsrIsRejected() {
+    @ParameterizedTest
+    @MethodSource("providers")
+    void tamperedCsrIsRejected(CryptoProvider provider) {
         byte[] der = Csr.create(KeyType.EC_P256.generate(), ID, List.of());
         int at = indexOf(der, "productpage".getBytes(StandardCharsets.US_ASCII));
         assertThat(at).isPositive();
         der[at] = 'P'; // the request now asks for another ID than the one signed
-        assertThatThrownBy(() -> Csr.parse(der))
+        assertThatThrownBy(() -> Csr.parse(der, provider))
                 .isInstanceOf(CsrException.class).hasMessageContaining("signature does not verify");
     }
 
@@ -75,6 +76,27 @@ class CsrTest {
         byte[] der = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=x"), claimed.getPublic())
                 .build(CryptoProvider.jdk().contentSigner(signer.getPrivate(), "SHA256withECDSA")).getEncoded();
         assertThatThrownBy(() -> Csr.parse(der)).isInstanceOf(CsrException.class).hasMessageContaining("signature does not verify");
+    }
+
+    @ParameterizedTest
+    @MethodSource("providers")
+    void tamperedRsaCsrIsRejected(CryptoProvider provider) {
+        byte[] der = Csr.create(KeyType.RSA_2048.generate(), ID, List.of());
+        der[indexOf(der, "productpage".getBytes(StandardCharsets.US_ASCII))] = 'P';
+        assertThatThrownBy(() -> Csr.parse(der, provider))
+                .isInstanceOf(CsrException.class).hasMessageContaining("signature does not verify");
+    }
+
+    @ParameterizedTest
+    @MethodSource("providers")
+    void rsaPssCsrIsVerifiedWhateverTheProvider(CryptoProvider provider) throws Exception {
+        KeyPair kp = KeyType.RSA_2048.generate();
+        JcaPKCS10CertificationRequestBuilder b = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=pss"), kp.getPublic());
+        byte[] der = b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSAandMGF1")
+                .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider()).build(kp.getPrivate())).getEncoded();
+        assertThat(Csr.parse(der, provider).publicKey()).isEqualTo(kp.getPublic());
+        der[der.length - 5] ^= 1; // inside the signature
+        assertThatThrownBy(() -> Csr.parse(der, provider)).isInstanceOf(CsrException.class);
     }
 
     @Test

@@ -69,7 +69,12 @@ public record JwtBundle(TrustDomain trustDomain, Map<String, PublicKey> jwtAutho
         return new JwtBundle(trustDomain, keys);
     }
 
-    /** This bundle as a JWKS document of {@code jwt-svid} keys. */
+    /**
+     * This bundle as a standard JWKS document of {@code jwt-svid} keys only, without
+     * {@code spiffe_sequence} or {@code spiffe_refresh_hint}: the form SPIRE sends in the
+     * Workload API's {@code FetchJWTBundles} and the form java-spiffe's {@code JwtBundle.parse}
+     * accepts (it rejects {@code x509-svid} entries, which have no {@code kid}).
+     */
     public String toJwks() {
         return SpiffeBundle.of(X509Bundle.empty(trustDomain), this).toJson();
     }

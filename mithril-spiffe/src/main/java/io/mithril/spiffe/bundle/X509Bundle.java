@@ -78,6 +78,23 @@ public record X509Bundle(TrustDomain trustDomain, Set<X509Certificate> x509Autho
         }
     }
 
+    /**
+     * Parses either encoding: PEM if the first non-blank byte is {@code -} (the start of
+     * {@code -----BEGIN}), concatenated DER otherwise. For files an operator may have written
+     * either way ({@code trust_bundle_path}, {@code bundle_file_path}).
+     *
+     * @throws BundleException if the bytes are malformed in the encoding they appear to use
+     */
+    public static X509Bundle parse(TrustDomain trustDomain, byte[] pemOrDer) {
+        for (byte b : pemOrDer) {
+            if (b == ' ' || b == '\t' || b == '\r' || b == '\n') {
+                continue;
+            }
+            return b == '-' ? parsePem(trustDomain, pemOrDer) : parseDer(trustDomain, pemOrDer);
+        }
+        throw new BundleException("X.509 bundle for \"" + trustDomain + "\": input is empty");
+    }
+
     /** The authorities as PEM {@code CERTIFICATE} blocks. */
     public String toPem() {
         return Der.toPem(new ArrayList<>(x509Authorities));

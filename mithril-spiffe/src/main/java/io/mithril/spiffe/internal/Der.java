@@ -13,11 +13,9 @@ import java.util.Base64;
 import java.util.List;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.util.io.pem.PemReader;
 
 /**
  * Certificate and key encodings shared by the bundle and SVID packages: PEM, concatenated DER
@@ -83,23 +81,43 @@ public final class Der {
         return certs;
     }
 
+    /** The PEM blocks of a text, in order; text outside blocks is skipped. */
+    private static List<PemObject> pemBlocks(String pem, String what) throws MalformedException {
+        List<PemObject> blocks = new ArrayList<>();
+        try (PemReader reader = new PemReader(new StringReader(pem))) {
+            PemObject o;
+            while ((o = reader.readPemObject()) != null) {
+                blocks.add(o);
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new MalformedException(what + " PEM block " + (blocks.size() + 1) + " is malformed: " + e.getMessage(), e);
+        }
+        return blocks;
+    }
+
     /**
      * Parses every {@code CERTIFICATE} block of a PEM text, in order. Text outside PEM blocks
      * (comments, openssl's "Bag Attributes") is ignored; any other kind of block is rejected.
+     * The certificates keep their exact encoding (nothing is re-encoded), so signatures hold.
      */
     public static List<X509Certificate> certificatesFromPem(String pem) throws MalformedException {
         List<X509Certificate> certs = new ArrayList<>();
-        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-            Object o;
-            while ((o = parser.readObject()) != null) {
-                if (!(o instanceof X509CertificateHolder holder)) {
-                    throw new MalformedException("PEM block " + (certs.size() + 1) + " is " + describe(o)
-                            + ", expected a CERTIFICATE");
-                }
-                certs.addAll(certificatesFromDer(holder.getEncoded()));
+        int n = 0;
+        for (PemObject block : pemBlocks(pem, "certificate")) {
+            n++;
+            if (!"CERTIFICATE".equals(block.getType())) {
+                throw new MalformedException("PEM block " + n + " is '" + block.getType() + "', expected a CERTIFICATE");
             }
-        } catch (IOException | RuntimeException e) {
-            throw new MalformedException("PEM block " + (certs.size() + 1) + " is malformed: " + e.getMessage(), e);
+            List<X509Certificate> one;
+            try {
+                one = certificatesFromDer(block.getContent());
+            } catch (MalformedException e) {
+                throw new MalformedException("PEM block " + n + " is malformed: " + e.getMessage(), e);
+            }
+            if (one.size() != 1) {
+                throw new MalformedException("PEM block " + n + " is malformed: it holds " + one.size() + " certificates");
+            }
+            certs.addAll(one);
         }
         return certs;
     }
@@ -120,25 +138,20 @@ public final class Der {
 
     /** Parses the single {@code PRIVATE KEY} (PKCS#8) block of a PEM text. */
     public static PrivateKey privateKeyFromPem(String pem) throws MalformedException {
-        PrivateKeyInfo found = null;
-        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-            Object o;
-            while ((o = parser.readObject()) != null) {
-                if (!(o instanceof PrivateKeyInfo info)) {
-                    throw new MalformedException("PEM block is " + describe(o) + ", expected a PKCS#8 PRIVATE KEY");
-                }
-                if (found != null) {
-                    throw new MalformedException("PEM holds more than one PRIVATE KEY block");
-                }
-                found = info;
-            }
-        } catch (IOException | RuntimeException e) {
-            throw new MalformedException("private key PEM is malformed: " + e.getMessage(), e);
-        }
-        if (found == null) {
+        List<PemObject> blocks = pemBlocks(pem, "private key");
+        if (blocks.isEmpty()) {
             throw new MalformedException("no PRIVATE KEY block found");
         }
-        return privateKey(found);
+        if (blocks.size() > 1) {
+            throw new MalformedException("PEM holds " + blocks.size() + " blocks, expected a single PRIVATE KEY");
+        }
+        String type = blocks.get(0).getType();
+        if (!"PRIVATE KEY".equals(type)) {
+            String why = type.equals("ENCRYPTED PRIVATE KEY") ? " (encrypted keys are not supported)"
+                    : type.endsWith("PRIVATE KEY") ? " (a traditional key; convert it with `openssl pkcs8 -topk8 -nocrypt`)" : "";
+            throw new MalformedException("PEM block is '" + type + "'" + why + ", expected a PKCS#8 PRIVATE KEY");
+        }
+        return privateKeyFromPkcs8(blocks.get(0).getContent());
     }
 
     private static PrivateKey privateKey(PrivateKeyInfo info) throws MalformedException {
@@ -148,19 +161,6 @@ public final class Der {
             throw new MalformedException("private key (algorithm " + info.getPrivateKeyAlgorithm().getAlgorithm()
                     + ") cannot be decoded: " + e.getMessage(), e);
         }
-    }
-
-    private static String describe(Object pemObject) {
-        if (pemObject instanceof PEMKeyPair) {
-            return "a traditional (non-PKCS#8) private key such as 'EC PRIVATE KEY' or 'RSA PRIVATE KEY'";
-        }
-        if (pemObject instanceof PKCS8EncryptedPrivateKeyInfo) {
-            return "an ENCRYPTED PRIVATE KEY (encrypted keys are not supported)";
-        }
-        if (pemObject instanceof PrivateKeyInfo) {
-            return "a PRIVATE KEY";
-        }
-        return "a " + pemObject.getClass().getSimpleName();
     }
 
     /** Concatenated DER of the certificates, in order. */

@@ -13,6 +13,7 @@ import io.mithril.spiffe.bundle.JwtBundle;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.SpiffeId;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
@@ -22,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -65,7 +67,7 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
         Objects.requireNonNull(expiry, "expiry");
         Objects.requireNonNull(algorithm, "algorithm");
         keyId = keyId == null ? "" : keyId;
-        claims = Collections.unmodifiableMap(new java.util.LinkedHashMap<>(claims));
+        claims = Collections.unmodifiableMap(new LinkedHashMap<>(claims));
         Objects.requireNonNull(token, "token");
         hint = hint == null ? "" : hint;
     }
@@ -320,7 +322,7 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
                 || seconds.compareTo(BigDecimal.valueOf(31556889864403199L)) > 0) {
             throw new JwtSvidException("claim \"" + name + "\" is out of range: " + printable(v.toString()));
         }
-        long whole = seconds.setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+        long whole = seconds.setScale(0, RoundingMode.FLOOR).longValueExact();
         long nanos = seconds.subtract(BigDecimal.valueOf(whole)).movePointRight(9).longValue();
         return Instant.ofEpochSecond(whole, nanos);
     }

@@ -19,7 +19,8 @@ import java.util.Objects;
  * leaf's public key. Construction does not check the validity period or the signatures; that
  * is {@link X509SvidValidator}'s job, against a bundle.
  *
- * @param spiffeId the SVID's SPIFFE ID (the leaf's URI SAN)
+ * @param spiffeId the SVID's SPIFFE ID (the leaf's URI SAN); null in the constructor means "read it
+ *     from the leaf"
  * @param chain the certificate chain, leaf first
  * @param privateKey the leaf's private key
  * @param hint the Workload API's operator hint for choosing among SVIDs ("" if none)

@@ -10,6 +10,9 @@ import java.security.cert.CertPath;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.PKIXCertPathValidatorResult;
 import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
@@ -24,8 +27,9 @@ import java.util.Set;
  * 5280 path validation (JDK PKIX, revocation checking off) against the X.509 bundle of the
  * trust domain named by the leaf's SPIFFE ID, then the leaf rules: exactly one URI SAN, a
  * SPIFFE ID with a non-root path, CA=false, keyUsage digitalSignature without keyCertSign or
- * cRLSign. Signing certificates must be CAs with keyCertSign, and a SPIFFE ID they carry must
- * have no path.
+ * cRLSign. Intermediates must be CAs with keyCertSign, and a SPIFFE ID they carry must have no
+ * path. Unlike plain PKIX, an authority that is outside its validity period is not trusted (as
+ * in Go, OpenSSL and BoringSSL, which the other peers of a mesh use).
  */
 public final class X509SvidValidator {
     private X509SvidValidator() {
@@ -80,7 +84,19 @@ public final class X509SvidValidator {
             PKIXParameters params = new PKIXParameters(anchors);
             params.setRevocationEnabled(false);
             params.setDate(Date.from(clock.instant()));
-            CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            PKIXCertPathValidatorResult result =
+                    (PKIXCertPathValidatorResult) CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            // PKIX does not look at the anchor's own validity; Go, OpenSSL and BoringSSL peers do,
+            // so an expired root must not be trusted here either.
+            X509Certificate anchor = result.getTrustAnchor().getTrustedCert();
+            try {
+                anchor.checkValidity(Date.from(clock.instant()));
+            } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+                throw new X509SvidException("certificate chain of \"" + id + "\" ends at the authority \""
+                        + anchor.getSubjectX500Principal().getName() + "\" of trust domain \"" + id.trustDomain()
+                        + "\", which is not valid at " + clock.instant() + " (valid " + anchor.getNotBefore().toInstant()
+                        + " to " + anchor.getNotAfter().toInstant() + ")", e);
+            }
         } catch (CertPathValidatorException e) {
             String where = e.getIndex() >= 0 && e.getIndex() < path.size()
                     ? " at " + X509SvidRules.describe(path.get(e.getIndex()), e.getIndex()) : "";
@@ -92,8 +108,10 @@ public final class X509SvidValidator {
             throw new X509SvidException("certificate chain of \"" + id + "\" cannot be validated: " + e.getMessage(), e);
         }
         X509SvidRules.checkLeafConstraints(leaf);
-        for (int i = 1; i < chain.size(); i++) {
-            X509SvidRules.checkSigningCertificate(chain.get(i), i);
+        // The signing rules apply to the certificates the peer vouches with; a root it also sent
+        // is trusted because it is in the bundle, whatever its extensions say.
+        for (int i = 1; i < path.size(); i++) {
+            X509SvidRules.checkSigningCertificate(path.get(i), i);
         }
         return id;
     }

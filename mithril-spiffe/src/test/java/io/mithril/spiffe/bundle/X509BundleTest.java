@@ -113,6 +113,15 @@ class X509BundleTest {
     }
 
     @Test
+    void parseDetectsPemOrDer() {
+        X509Bundle bundle = X509Bundle.of(TD, List.of(ROOT_A, ROOT_B));
+        assertThat(X509Bundle.parse(TD, ("\n" + bundle.toPem()).getBytes(StandardCharsets.US_ASCII))).isEqualTo(bundle);
+        assertThat(X509Bundle.parse(TD, bundle.toDer())).isEqualTo(bundle);
+        assertThatThrownBy(() -> X509Bundle.parse(TD, " \n".getBytes(StandardCharsets.US_ASCII)))
+                .isInstanceOf(BundleException.class).hasMessageContaining("empty");
+    }
+
+    @Test
     void duplicateAuthoritiesCollapse() {
         assertThat(X509Bundle.of(TD, List.of(ROOT_A, ROOT_A)).x509Authorities()).containsExactly(ROOT_A);
     }

@@ -103,6 +103,29 @@ class X509SvidTest {
     }
 
     @Test
+    void rejectsPkcs8WithTrailingBytes() {
+        X509Svid svid = svidFrom(Spec.leaf(ID));
+        byte[] key = java.util.Arrays.copyOf(svid.privateKeyDer(), svid.privateKeyDer().length + 2);
+        assertThatThrownBy(() -> X509Svid.parseDer(svid.chainDer(), key))
+                .isInstanceOf(X509SvidException.class).hasMessageStartingWith("private key: ");
+    }
+
+    @Test
+    void rejectsEncryptedPrivateKeyPem() {
+        X509Svid svid = svidFrom(Spec.leaf(ID));
+        String encrypted = svid.privateKeyPem().replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY");
+        assertThatThrownBy(() -> X509Svid.parsePem(svid.chainPem(), encrypted))
+                .isInstanceOf(X509SvidException.class).hasMessageContaining("encrypted keys are not supported");
+    }
+
+    @Test
+    void rejectsKeyPemWithTwoKeys() {
+        X509Svid svid = svidFrom(Spec.leaf(ID));
+        assertThatThrownBy(() -> X509Svid.parsePem(svid.chainPem(), svid.privateKeyPem() + svid.privateKeyPem()))
+                .isInstanceOf(X509SvidException.class).hasMessageContaining("expected a single PRIVATE KEY");
+    }
+
+    @Test
     void rejectsEmptyChain() {
         assertThatThrownBy(() -> X509Svid.of(List.of(), TestCerts.ec256().getPrivate()))
                 .isInstanceOf(X509SvidException.class).hasMessageContaining("chain is empty");

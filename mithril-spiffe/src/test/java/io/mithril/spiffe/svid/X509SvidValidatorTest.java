@@ -49,6 +49,18 @@ class X509SvidValidatorTest {
     }
 
     @Test
+    void rootSentAlongIsJudgedByTheBundleNotByTheSigningRules() {
+        // An old-style root without keyUsage: PKIX trusts it as an anchor, and so do we.
+        Spec rootSpec = Spec.ca("Legacy root");
+        rootSpec.keyUsage = null;
+        java.security.KeyPair keys = TestCerts.ec256();
+        Issued legacy = new Issued(TestCerts.issue(rootSpec, keys.getPublic(), null, keys.getPrivate()), keys);
+        Issued leaf = legacy.issue(Spec.leaf(ID));
+        assertThat(X509SvidValidator.verify(List.of(leaf.cert(), legacy.cert()), X509Bundle.of(EXAMPLE, List.of(legacy.cert()))))
+                .isEqualTo(SpiffeId.parse(ID));
+    }
+
+    @Test
     void svidsFromTwoServersWithTheSameUpstreamRootBothVerify() {
         Issued second = ROOT.issue(Spec.ca("Server CA cluster 2", "spiffe://example.org"));
         Issued a = INTERMEDIATE.issue(Spec.leaf("spiffe://example.org/ns/a/sa/a"));
@@ -97,6 +109,19 @@ class X509SvidValidatorTest {
         Clock later = Clock.fixed(Instant.now().plus(Duration.ofHours(2)), ZoneOffset.UTC);
         assertThatThrownBy(() -> X509SvidValidator.verify(chain(Spec.leaf(ID)), BUNDLE, later))
                 .isInstanceOf(X509SvidException.class).hasMessageContaining("leaf certificate");
+    }
+
+    @Test
+    void expiredRootIsNotTrusted() {
+        Spec spec = Spec.ca("Expired root");
+        spec.notBefore = Instant.now().minus(Duration.ofDays(2));
+        spec.notAfter = Instant.now().minus(Duration.ofMinutes(1));
+        java.security.KeyPair keys = TestCerts.ec256();
+        Issued expired = new Issued(TestCerts.issue(spec, keys.getPublic(), null, keys.getPrivate()), keys);
+        Issued leaf = expired.issue(Spec.leaf(ID));
+        assertThatThrownBy(() -> X509SvidValidator.verify(List.of(leaf.cert()), X509Bundle.of(EXAMPLE, List.of(expired.cert()))))
+                .isInstanceOf(X509SvidException.class).hasMessageContaining("CN=Expired root")
+                .hasMessageContaining("not valid at");
     }
 
     @Test
