@@ -222,6 +222,88 @@ class ControlPlaneGatewayProcessTest {
         awaitBody("backend-a");
     }
 
+    static String meshRoute(String destination) {
+        return """
+                apiVersion: networking.istio.io/v1beta1
+                kind: VirtualService
+                metadata: {name: reviews, namespace: default}
+                spec:
+                  hosts: [reviews.default.svc.cluster.local]
+                  http:
+                  - route:
+                    - destination:
+                        host: %s
+                        port: {number: 80}
+                """.formatted(destination);
+    }
+
+    /** curl through the sidecar's outbound HTTP proxy, as an application with http_proxy set. */
+    String curlViaSidecar(int outbound) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("curl", "-sS", "--max-time", "5", "-w", "\n%{http_code}", "-x", "http://127.0.0.1:" + outbound,
+                "http://reviews.default.svc.cluster.local/").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        p.waitFor(10, TimeUnit.SECONDS);
+        String[] lines = out.split("\n");
+        return lines[lines.length - 1].equals("200") ? lines[0] : "HTTP " + out.replace('\n', ' ');
+    }
+
+    void awaitSidecarBody(int outbound, String expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            last = curlViaSidecar(outbound);
+            if (last.equals(expected)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("sidecar never answered \"" + expected + "\"; last answer: " + last + "\nsidecar log:\n"
+                + Files.readString(dir.resolve("sidecar.log")));
+    }
+
+    @Test
+    void sidecarOutboundRoutesFollowMeshVirtualServiceChanges() throws Exception {
+        SpiffeId sleep = SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep");
+        TestWorkloadApi istiodApi = new TestWorkloadApi(ca, ISTIOD);
+        toClose.add(istiodApi);
+        TestWorkloadApi sidecarApi = new TestWorkloadApi(ca, sleep);
+        toClose.add(sidecarApi);
+        int a = backend("backend-a");
+        int b = backend("backend-b");
+        gatewayPort = ControlPlaneCommandTest.freePort();
+        controlPlanePort = ControlPlaneCommandTest.freePort();
+        adminPort = ControlPlaneCommandTest.freePort();
+        int outbound = ControlPlaneCommandTest.freePort();
+        mesh = Files.createDirectories(dir.resolve("mesh"));
+        write("services.yaml", service("svc-a", a) + service("svc-b", b));
+        write("gateway.yaml", gateway("svc-a.default.svc.cluster.local")); // not for the sidecar
+        write("mesh-routes.yaml", meshRoute("svc-a.default.svc.cluster.local"));
+        Path conf = dir.resolve("controlplane.conf");
+        Files.writeString(conf, """
+                control_plane {
+                  bind_address = "127.0.0.1"
+                  bind_port    = %d
+                  admin_port   = %d
+                  socket_path  = "%s"
+                  config_dir   = "mesh"
+                  trust_domain = "example.org"
+                }
+                """.formatted(controlPlanePort, adminPort, istiodApi.address()));
+        startControlPlane(conf);
+        mithril("sidecar.log", "proxy", "sidecar", "-socketPath", sidecarApi.address(), "-namespace", "default",
+                "-label", "app=sleep", "-outbound", "127.0.0.1:" + outbound,
+                "-controlPlane", "127.0.0.1:" + controlPlanePort, "-controlPlaneID", ISTIOD.toString(),
+                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort());
+        awaitSidecarBody(outbound, "backend-a");
+
+        write("mesh-routes.yaml", meshRoute("svc-b.default.svc.cluster.local"));
+        awaitSidecarBody(outbound, "backend-b");
+
+        ControlPlaneCommandTest.Result status = ControlPlaneCommandTest.mithril("controlplane", "status", "-config", conf.toString());
+        assertThat(status.out()).contains(sleep.toString()).contains("sidecar").contains("SYNCED");
+        assertThat(Files.readString(dir.resolve("controlplane.log"))).contains("proxy connected: sidecar " + sleep);
+    }
+
     @Test
     void gatewayRefusesAnImpostorControlPlane() throws Exception {
         SpiffeId impostor = SpiffeId.parse("spiffe://example.org/ns/default/sa/impostor");
