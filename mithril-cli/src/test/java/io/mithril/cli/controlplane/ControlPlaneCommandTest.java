@@ -93,7 +93,7 @@ class ControlPlaneCommandTest {
 
     Process start(Path config) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "io.mithril.cli.Main", "controlplane", "run", "-config", config.toString())
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "io.mithril.cli.Main", "controlplane", "run", "-config", config.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("controlplane.log").toFile());
         return pb.start();
     }
