@@ -204,6 +204,18 @@ public final class ControlPlaneClient implements AutoCloseable {
                 .map((MeshResource r) -> new Resource(r.getKind(), r.getNamespace(), r.getName(), r.getSource(), r.getYaml()))
                 .toList();
         ProxyMessage answer;
+        if (snap.getVersion().equals(appliedVersion)) {
+            // A reconnection (or a restarted control plane) resending what is in force: nothing to apply.
+            lastError = "";
+            log.info("control plane at {} confirms configuration version {}", target, snap.getVersion());
+            answer = ProxyMessage.newBuilder().setAck(Ack.newBuilder().setVersion(snap.getVersion())).build();
+            try {
+                requests.onNext(answer);
+            } catch (RuntimeException e) {
+                log.debug("could not answer the control plane: {}", e.toString());
+            }
+            return;
+        }
         try {
             handler.apply(new ConfigSnapshot(snap.getVersion(), resources));
             appliedVersion = snap.getVersion();

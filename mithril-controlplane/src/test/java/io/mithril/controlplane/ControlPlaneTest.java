@@ -357,6 +357,24 @@ class ControlPlaneTest {
     }
 
     @Test
+    void restartedControlPlaneWithUnchangedFilesIsAckedWithoutReapplying() throws Exception {
+        Running cp = startControlPlane();
+        int port = cp.controlPlane().port();
+        TestProxy proxy = ingressProxy();
+        ControlPlaneClient client = connectGateway(cp, proxy);
+        String v1 = next(proxy).version();
+        cp.close();
+        toClose.remove(cp);
+        await("the proxy to notice", () -> !client.connected());
+
+        Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
+        await("the ACK after restart", () -> restarted.controlPlane().status().proxies().size() == 1
+                && onlyProxy(restarted).ackedVersion().equals(v1));
+        assertThat(proxy.received).isEmpty(); // the handler was not called again for the same version
+        assertThat(onlyProxy(restarted).state()).isEqualTo("SYNCED");
+    }
+
+    @Test
     void invalidFilesAtStartupServeNothingUntilFixed() throws Exception {
         Files.writeString(dir.resolve("broken.yaml"), "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: x}\nspec: [\n");
         Running cp = startControlPlane();
