@@ -118,9 +118,10 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
                 ctx.pipeline().replace(this, "sni", new ChainSelector(listener));
             } else {
                 FilterChain chain = listener.chainFor(null, false);
-                ctx.pipeline().remove(this);
+                // Handlers first, then remove the detector: its buffered bytes flow on to them.
                 http1(ctx.channel(), new ConnectionInfo(listener, chain, listenerPort, false, null, null,
                         address(ctx.channel()), "HTTP/1.1"));
+                ctx.pipeline().remove(this);
             }
         }
     }

@@ -51,7 +51,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final Logger log = LoggerFactory.getLogger(RequestHandler.class);
     private static final Logger access = LoggerFactory.getLogger("access");
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
-            "upgrade", "te", "trailer", "proxy-authorization", "proxy-authenticate", "http2-settings");
+            "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-authenticate", "http2-settings");
 
     private final Proxy proxy;
     private final ConnectionInfo conn;
