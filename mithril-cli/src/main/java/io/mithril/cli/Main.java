@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 io.mithril.cli.agent.AgentCommand.class,
                 io.mithril.cli.mesh.MeshCommand.class,
                 io.mithril.cli.proxy.ProxyCommand.class,
+                io.mithril.cli.controlplane.ControlPlaneCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
                 io.mithril.cli.server.ServerCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,
