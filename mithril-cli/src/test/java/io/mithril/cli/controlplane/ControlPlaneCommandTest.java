@@ -199,4 +199,27 @@ class ControlPlaneCommandTest {
         assertThat(r.exit()).isEqualTo(1);
         assertThat(r.err()).startsWith("Error: cannot reach the control plane admin endpoint");
     }
+
+    @Test
+    void proxyWithControlPlaneButNoControlPlaneIdIsAUserError() {
+        Result r = mithril("proxy", "gateway", "-label", "istio=ingressgateway", "-controlPlane", "127.0.0.1:15012");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: -controlPlane needs -controlPlaneID SPIFFE_ID");
+    }
+
+    @Test
+    void proxyWithBothConfigDirAndControlPlaneIsAUserError() {
+        Result r = mithril("proxy", "sidecar", "-configDir", dir.toString(), "-controlPlane", "127.0.0.1:15012",
+                "-controlPlaneID", ISTIOD.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: give either -configDir DIR or -controlPlane HOST:PORT");
+    }
+
+    @Test
+    void proxyWithMalformedControlPlaneIdIsAUserError() {
+        Result r = mithril("proxy", "gateway", "-label", "istio=ingressgateway", "-controlPlane", "127.0.0.1:15012",
+                "-controlPlaneID", "https://istiod");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: -controlPlaneID https://istiod: ");
+    }
 }
