@@ -17,6 +17,9 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 io.mithril.cli.agent.AgentCommand.class,
+                io.mithril.cli.mesh.MeshCommand.class,
+                io.mithril.cli.proxy.ProxyCommand.class,
+                io.mithril.cli.controlplane.ControlPlaneCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
                 io.mithril.cli.server.ServerCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,

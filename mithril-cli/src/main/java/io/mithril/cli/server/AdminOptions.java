@@ -19,6 +19,7 @@ final class AdminOptions {
 
     /** Runs one admin call, turning transport failures into an operator-readable error. */
     <T> T call(Function<AdminClient, T> work) {
+        RunCommand.quietLibraries();
         if (!Files.exists(socketPath)) {
             throw new Cli.UserException("cannot reach the server's admin socket " + socketPath
                     + ": no such file (is the server running? set -socketPath)");

@@ -80,5 +80,18 @@ final class RunCommand implements Callable<Integer> {
         if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
             ctx.getLogger("io.mithril").setLevel(Level.toLevel(level, Level.INFO));
         }
+        quietLibraries();
+    }
+
+    /**
+     * One line per event means the server's events: Flyway's migration chatter goes to WARN, and
+     * Netty's warning that Unix sockets have no SO_KEEPALIVE (grpc-netty sets it on every channel)
+     * is dropped.
+     */
+    static void quietLibraries() {
+        if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
+            ctx.getLogger("org.flywaydb").setLevel(Level.WARN);
+            ctx.getLogger("io.netty.bootstrap").setLevel(Level.ERROR);
+        }
     }
 }

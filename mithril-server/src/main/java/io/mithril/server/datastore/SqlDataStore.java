@@ -324,6 +324,57 @@ public final class SqlDataStore implements DataStore {
         });
     }
 
+    @Override
+    public List<Object> createEntries(List<RegistrationEntry> entries) {
+        long now = clock.instant().getEpochSecond();
+        try {
+            return tx(c -> {
+                List<Object> out = new ArrayList<>(entries.size());
+                Map<String, String> seen = new HashMap<>();
+                try (PreparedStatement ins = c.prepareStatement("INSERT INTO registered_entries (entry_key, " + ENTRY_COLUMNS
+                        + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    for (RegistrationEntry entry : entries) {
+                        String id = entry.id().isEmpty() ? UUID.randomUUID().toString() : entry.id();
+                        RegistrationEntry stored = entry.withId(id).withRevision(0, now);
+                        String key = entryKey(stored);
+                        String existing = seen.containsKey(key) ? seen.get(key) : findByKey(c, key);
+                        if (existing != null) {
+                            out.add(duplicate(stored, existing));
+                            continue;
+                        }
+                        ins.setString(1, key);
+                        bindEntry(ins, 2, stored);
+                        ins.executeUpdate();
+                        insertSelectors(c, id, stored.selectors());
+                        seen.put(key, id);
+                        out.add(stored);
+                    }
+                }
+                return out;
+            });
+        } catch (DataStoreException e) {
+            if (e.getCause() instanceof SQLException sql && isUniqueViolation(sql)) {
+                // A concurrent writer (another replica) raced us: nothing of this batch was kept;
+                // redo it entry by entry so each gets its own answer.
+                List<Object> out = new ArrayList<>(entries.size());
+                for (RegistrationEntry entry : entries) {
+                    try {
+                        out.add(createEntry(entry));
+                    } catch (DuplicateEntryException d) {
+                        out.add(d);
+                    }
+                }
+                return out;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public List<RegistrationEntry> listEntriesBySpiffeId(SpiffeId id) {
+        return tx(c -> readEntries(c, " WHERE spiffe_id = ?", List.of(id.toString())));
+    }
+
     private static DuplicateEntryException duplicate(RegistrationEntry e, String existing) {
         return new DuplicateEntryException("an entry with SPIFFE ID \"" + e.spiffeId() + "\", parent ID \"" + e.parentId()
                 + "\" and selectors " + e.selectorStrings() + " already exists (entry ID " + existing + ")", existing);
@@ -418,9 +469,12 @@ public final class SqlDataStore implements DataStore {
             }
         }
         List<RegistrationEntry> out = new ArrayList<>(rows.size());
+        // Parent IDs repeat (many entries per agent or alias): parse each distinct ID once.
+        Map<String, SpiffeId> ids = new HashMap<>();
         for (Object[] r : rows.values()) {
             String id = (String) r[0];
-            out.add(new RegistrationEntry(id, SpiffeId.parse((String) r[1]), SpiffeId.parse((String) r[2]),
+            out.add(new RegistrationEntry(id, ids.computeIfAbsent((String) r[1], SpiffeId::parse),
+                    ids.computeIfAbsent((String) r[2], SpiffeId::parse),
                     sels.getOrDefault(id, List.of()), ((Number) r[3]).intValue(), ((Number) r[4]).intValue(),
                     lines((String) r[5]), lines((String) r[6]), bool(r[7]), bool(r[8]), (String) r[9],
                     ((Number) r[10]).longValue(), ((Number) r[11]).longValue(), ((Number) r[12]).longValue()));
