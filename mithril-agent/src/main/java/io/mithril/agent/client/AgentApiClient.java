@@ -162,7 +162,8 @@ public final class AgentApiClient implements AutoCloseable {
                 }
                 Status s = Status.fromThrowable(c);
                 throw new NodeAttestationException("node attestation (" + attestor.type() + ") with " + server.getHostString() + ":"
-                        + server.getPort() + " failed: " + s.getCode() + ": " + (s.getDescription() == null ? c.toString() : s.getDescription()), c);
+                        + server.getPort() + " failed: " + s.getCode() + ": " + (s.getDescription() == null ? c.toString() : s.getDescription())
+                        + tlsCause(c), c);
             } catch (TimeoutException e) {
                 throw new NodeAttestationException("node attestation with " + server + " timed out", e);
             } catch (InterruptedException e) {
@@ -178,6 +179,19 @@ public final class AgentApiClient implements AutoCloseable {
         } finally {
             ch.shutdownNow();
         }
+    }
+
+    /** The reason a TLS handshake failed, if that is why, so the operator sees it (e.g. a wrong trust bundle). */
+    static String tlsCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.security.cert.CertificateException) {
+                return " (the server's certificate was refused: " + c.getMessage() + ")";
+            }
+            if (c instanceof javax.net.ssl.SSLException && c.getCause() == null) {
+                return " (TLS: " + c.getMessage() + ")";
+            }
+        }
+        return "";
     }
 
     /** Renews the agent SVID from a CSR for a new key. */

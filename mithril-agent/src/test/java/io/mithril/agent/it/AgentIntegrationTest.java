@@ -244,4 +244,21 @@ class AgentIntegrationTest {
             assertThat(other.agentId().toString()).endsWith(token);
         }
     }
+
+    @Test
+    void serverNotChainingToTheTrustBundleIsRefusedAtAttestation() throws Exception {
+        io.mithril.agent.testing.TestCa stranger = new io.mithril.agent.testing.TestCa("example.org");
+        Path wrongBundle = server.dir.resolve("wrong-bundle.pem");
+        Files.writeString(wrongBundle, X509ContextFiles.certificatesPem(List.of(stranger.root)));
+        String token = server.joinToken();
+        AgentConfig cfg = AgentConfig.of(ServerFixture.TD, agentDir, "127.0.0.1", server.port(), socket, wrongBundle, token);
+        assertThatThrownBy(() -> Agent.start(cfg))
+                .isInstanceOf(AgentStartException.class)
+                .hasMessageContaining("node attestation (join_token)")
+                .hasMessageContaining("does not chain to the trust bundle");
+        assertThat(agentDir.resolve(AgentIdentity.SVID_FILE)).doesNotExist();
+        // The token was not presented to an unverified server, so it still works with the right bundle.
+        agent = Agent.start(config(token));
+        assertThat(agent.agentId().toString()).endsWith(token);
+    }
 }
