@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -277,9 +276,5 @@ public final class ApiCommand implements Runnable {
             }
             throw new Cli.UserException(describe(error[0]), error[0]);
         }
-    }
-
-    static List<String> list(String... s) {
-        return Arrays.asList(s);
     }
 }
