@@ -130,6 +130,8 @@ class IdentityServerTest {
         assertThat(entries).extracting(Entry::getSpiffeId)
                 .containsExactlyInAnyOrder(NODE.toString(), WORKLOAD.toString(), "spiffe://example.org/nested");
         assertThat(entries).extracting(Entry::getId).contains(w.id(), nested.id());
+        // and signing follows the same chain: nested <- workload <- alias <- agent
+        assertThat(agent.sign(nested.id(), nested.spiffeId(), KeyType.EC_P256.generate()).getStatus().getCode()).isZero();
     }
 
     @Test

@@ -324,6 +324,70 @@ public final class SqlDataStore implements DataStore {
         });
     }
 
+    @Override
+    public List<Object> createEntries(List<RegistrationEntry> entries) {
+        long now = clock.instant().getEpochSecond();
+        try {
+            return tx(c -> {
+                List<Object> out = new ArrayList<>(entries.size());
+                Map<String, String> seen = new HashMap<>();
+                try (PreparedStatement ins = c.prepareStatement("INSERT INTO registered_entries (entry_key, " + ENTRY_COLUMNS
+                        + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    for (RegistrationEntry entry : entries) {
+                        String id = entry.id().isEmpty() ? UUID.randomUUID().toString() : entry.id();
+                        RegistrationEntry stored = entry.withId(id).withRevision(0, now);
+                        String key = entryKey(stored);
+                        String existing = seen.containsKey(key) ? seen.get(key) : findByKey(c, key);
+                        if (existing != null) {
+                            out.add(duplicate(stored, existing));
+                            continue;
+                        }
+                        ins.setString(1, key);
+                        bindEntry(ins, 2, stored);
+                        ins.executeUpdate();
+                        insertSelectors(c, id, stored.selectors());
+                        seen.put(key, id);
+                        out.add(stored);
+                    }
+                }
+                return out;
+            });
+        } catch (DataStoreException e) {
+            if (e.getCause() instanceof SQLException sql && isUniqueViolation(sql)) {
+                // A concurrent writer (another replica) raced us: nothing of this batch was kept;
+                // redo it entry by entry so each gets its own answer.
+                List<Object> out = new ArrayList<>(entries.size());
+                for (RegistrationEntry entry : entries) {
+                    try {
+                        out.add(createEntry(entry));
+                    } catch (DuplicateEntryException d) {
+                        out.add(d);
+                    }
+                }
+                return out;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public java.util.Set<String> parentIds() {
+        return tx(c -> {
+            java.util.Set<String> out = new java.util.HashSet<>();
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT DISTINCT parent_id FROM registered_entries")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public List<RegistrationEntry> listEntriesBySpiffeId(SpiffeId id) {
+        return tx(c -> readEntries(c, " WHERE spiffe_id = ?", List.of(id.toString())));
+    }
+
     private static DuplicateEntryException duplicate(RegistrationEntry e, String existing) {
         return new DuplicateEntryException("an entry with SPIFFE ID \"" + e.spiffeId() + "\", parent ID \"" + e.parentId()
                 + "\" and selectors " + e.selectorStrings() + " already exists (entry ID " + existing + ")", existing);
@@ -386,11 +450,10 @@ public final class SqlDataStore implements DataStore {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    Object[] r = new Object[13];
-                    for (int k = 0; k < 13; k++) {
-                        r[k] = rs.getObject(k + 1);
-                    }
-                    rows.put(rs.getString(1), r);
+                    Object[] r = {rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getInt(5), rs.getString(6),
+                            rs.getString(7), rs.getBoolean(8), rs.getBoolean(9), rs.getString(10), rs.getLong(11), rs.getLong(12),
+                            rs.getLong(13)};
+                    rows.put((String) r[0], r);
                 }
             }
         }
@@ -418,9 +481,12 @@ public final class SqlDataStore implements DataStore {
             }
         }
         List<RegistrationEntry> out = new ArrayList<>(rows.size());
+        // Parent IDs repeat (many entries per agent or alias): parse each distinct ID once.
+        Map<String, SpiffeId> ids = new HashMap<>();
         for (Object[] r : rows.values()) {
             String id = (String) r[0];
-            out.add(new RegistrationEntry(id, SpiffeId.parse((String) r[1]), SpiffeId.parse((String) r[2]),
+            out.add(new RegistrationEntry(id, ids.computeIfAbsent((String) r[1], SpiffeId::parse),
+                    ids.computeIfAbsent((String) r[2], SpiffeId::parse),
                     sels.getOrDefault(id, List.of()), ((Number) r[3]).intValue(), ((Number) r[4]).intValue(),
                     lines((String) r[5]), lines((String) r[6]), bool(r[7]), bool(r[8]), (String) r[9],
                     ((Number) r[10]).longValue(), ((Number) r[11]).longValue(), ((Number) r[12]).longValue()));

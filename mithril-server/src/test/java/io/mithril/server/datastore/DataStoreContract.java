@@ -52,6 +52,20 @@ abstract class DataStoreContract {
     }
 
     @Test
+    void batchCreateStoresNewEntriesAndRefusesDuplicatesInOneGo() {
+        RegistrationEntry existing = store().createEntry(entry("/a", "unix:uid:1"));
+        List<Object> results = store().createEntries(List.of(entry("/a", "unix:uid:1"), entry("/b", "unix:uid:2"),
+                entry("/b", "unix:uid:2"), entry("/c", "unix:uid:3")));
+        assertThat(results.get(0)).isInstanceOfSatisfying(DuplicateEntryException.class, d -> assertThat(d.existingId()).isEqualTo(existing.id()));
+        assertThat(results.get(1)).isInstanceOf(RegistrationEntry.class);
+        assertThat(results.get(2)).isInstanceOf(DuplicateEntryException.class);
+        assertThat(results.get(3)).isInstanceOf(RegistrationEntry.class);
+        assertThat(store().countEntries()).isEqualTo(3);
+        assertThat(store().listEntriesBySpiffeId(SpiffeId.parse("spiffe://example.org/c"))).hasSize(1)
+                .allSatisfy(e -> assertThat(e.selectorStrings()).containsExactly("unix:uid:3"));
+    }
+
+    @Test
     void concurrentDuplicateCreatesStoreExactlyOne() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {

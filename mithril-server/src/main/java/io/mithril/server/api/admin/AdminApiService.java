@@ -144,22 +144,39 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
 
     @Override
     public void batchCreateEntry(BatchCreateEntryRequest req, StreamObserver<BatchCreateEntryResponse> out) {
-        BatchCreateEntryResponse.Builder resp = BatchCreateEntryResponse.newBuilder();
-        for (Entry e : req.getEntriesList()) {
-            BatchCreateEntryResponse.Result.Builder r = BatchCreateEntryResponse.Result.newBuilder();
+        // Validate every entry first; store the valid ones in one transaction.
+        BatchCreateEntryResponse.Result[] results = new BatchCreateEntryResponse.Result[req.getEntriesCount()];
+        List<RegistrationEntry> valid = new ArrayList<>();
+        List<Integer> validIndex = new ArrayList<>();
+        for (int i = 0; i < req.getEntriesCount(); i++) {
+            Entry e = req.getEntries(i);
             try {
-                r.setStatus(ok()).setEntry(ProtoConverters.toProto(createEntry(ProtoConverters.fromProto(e))));
+                valid.add(ProtoConverters.fromProto(e).validate(trustDomain));
+                validIndex.add(i);
             } catch (InvalidEntryException ex) {
                 log.warn("Entry refused: spiffe_id={} reason={}", e.getSpiffeId(), ex.getMessage());
-                r.setStatus(status(Status.Code.INVALID_ARGUMENT, "invalid entry: " + ex.getMessage())).setEntry(e);
-            } catch (DuplicateEntryException ex) {
+                results[i] = BatchCreateEntryResponse.Result.newBuilder()
+                        .setStatus(status(Status.Code.INVALID_ARGUMENT, "invalid entry: " + ex.getMessage())).setEntry(e).build();
+            }
+        }
+        List<Object> stored = valid.isEmpty() ? List.of() : dataStore.createEntries(valid);
+        for (int k = 0; k < stored.size(); k++) {
+            int i = validIndex.get(k);
+            Entry e = req.getEntries(i);
+            if (stored.get(k) instanceof RegistrationEntry r) {
+                metrics.entryCreated();
+                log.info("Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}", r.id(), r.spiffeId(), r.parentId(),
+                        r.selectorStrings());
+                results[i] = BatchCreateEntryResponse.Result.newBuilder().setStatus(ok()).setEntry(ProtoConverters.toProto(r)).build();
+            } else {
+                DuplicateEntryException ex = (DuplicateEntryException) stored.get(k);
                 log.warn("Entry refused: spiffe_id={} reason={}", e.getSpiffeId(), ex.getMessage());
                 Entry existing = dataStore.fetchEntry(ex.existingId()).map(ProtoConverters::toProto).orElse(e);
-                r.setStatus(status(Status.Code.ALREADY_EXISTS, "similar entry already exists")).setEntry(existing);
+                results[i] = BatchCreateEntryResponse.Result.newBuilder()
+                        .setStatus(status(Status.Code.ALREADY_EXISTS, "similar entry already exists")).setEntry(existing).build();
             }
-            resp.addResults(r);
         }
-        out.onNext(resp.build());
+        out.onNext(BatchCreateEntryResponse.newBuilder().addAllResults(List.of(results)).build());
         out.onCompleted();
     }
 

@@ -221,17 +221,19 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
     @Override
     public void batchNewX509SVID(BatchNewX509SVIDRequest req, StreamObserver<BatchNewX509SVIDResponse> out) {
         SpiffeId agent = caller();
-        Map<String, RegistrationEntry> allowed = authorized.forAgent(agent);
+        // Authorisation is checked per entry (walking up its parents), not by computing the
+        // agent's whole authorised set: an agent with 10k entries signs a batch in milliseconds.
+        Map<String, Optional<RegistrationEntry>> checked = new java.util.HashMap<>();
         BatchNewX509SVIDResponse.Builder resp = BatchNewX509SVIDResponse.newBuilder();
         for (NewX509SVIDParams p : req.getParamsList()) {
-            resp.addResults(signOne(agent, allowed, p));
+            Optional<RegistrationEntry> entry = checked.computeIfAbsent(p.getEntryId(), id -> authorized.authorizedEntry(agent, id));
+            resp.addResults(signOne(agent, entry.orElse(null), p));
         }
         out.onNext(resp.build());
         out.onCompleted();
     }
 
-    private BatchNewX509SVIDResponse.Result signOne(SpiffeId agent, Map<String, RegistrationEntry> allowed, NewX509SVIDParams p) {
-        RegistrationEntry entry = allowed.get(p.getEntryId());
+    private BatchNewX509SVIDResponse.Result signOne(SpiffeId agent, RegistrationEntry entry, NewX509SVIDParams p) {
         if (entry == null) {
             return refused(agent, p.getEntryId(), io.grpc.Status.Code.PERMISSION_DENIED,
                     "entry " + p.getEntryId() + " is not authorised for agent " + agent);
@@ -268,7 +270,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
     @Override
     public void newJWTSVID(NewJWTSVIDRequest req, StreamObserver<NewJWTSVIDResponse> out) {
         SpiffeId agent = caller();
-        RegistrationEntry entry = authorized.forAgent(agent).get(req.getEntryId());
+        RegistrationEntry entry = authorized.authorizedEntry(agent, req.getEntryId()).orElse(null);
         if (entry == null) {
             String reason = "entry " + req.getEntryId() + " is not authorised for agent " + agent;
             metrics.svidRefused();

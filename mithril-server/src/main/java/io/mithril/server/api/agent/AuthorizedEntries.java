@@ -36,6 +36,53 @@ public final class AuthorizedEntries {
         return e.expiresAt() != 0 && e.expiresAt() < now;
     }
 
+    /** The agent's own ID and the node aliases (entries parented by the server) that match its node selectors. */
+    private Set<SpiffeId> roots(SpiffeId agentId, long now) {
+        Set<Selector> nodeSelectors = new HashSet<>(dataStore.nodeSelectors(agentId));
+        Set<SpiffeId> roots = new HashSet<>();
+        roots.add(agentId);
+        if (!nodeSelectors.isEmpty()) {
+            for (RegistrationEntry alias : dataStore.listEntries(new EntryFilter(null, serverId, null, null))) {
+                if (!expired(alias, now) && nodeSelectors.containsAll(alias.selectors())) {
+                    roots.add(alias.spiffeId());
+                }
+            }
+        }
+        return roots;
+    }
+
+    /**
+     * The entry, if it is authorised for the agent: walks up from the entry through the entries
+     * whose SPIFFE ID is its parent until it reaches the agent or one of its aliases. Costs a few
+     * indexed queries, not the whole authorised set (used for every CSR of a batch).
+     */
+    public java.util.Optional<RegistrationEntry> authorizedEntry(SpiffeId agentId, String entryId) {
+        long now = clock.instant().getEpochSecond();
+        java.util.Optional<RegistrationEntry> entry = dataStore.fetchEntry(entryId).filter(e -> !expired(e, now));
+        if (entry.isEmpty()) {
+            return entry;
+        }
+        Set<SpiffeId> roots = roots(agentId, now);
+        Set<SpiffeId> visited = new HashSet<>();
+        java.util.ArrayDeque<SpiffeId> parents = new java.util.ArrayDeque<>();
+        parents.add(entry.get().parentId());
+        while (!parents.isEmpty()) {
+            SpiffeId parent = parents.poll();
+            if (roots.contains(parent)) {
+                return entry;
+            }
+            if (!visited.add(parent)) {
+                continue;
+            }
+            for (RegistrationEntry p : dataStore.listEntriesBySpiffeId(parent)) {
+                if (!expired(p, now)) {
+                    parents.add(p.parentId());
+                }
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     /** The entries authorised for the agent, keyed by entry ID, in discovery order. */
     public Map<String, RegistrationEntry> forAgent(SpiffeId agentId) {
         long now = clock.instant().getEpochSecond();
@@ -52,7 +99,12 @@ public final class AuthorizedEntries {
             }
         }
         Map<String, RegistrationEntry> out = new LinkedHashMap<>();
+        Set<String> parents = dataStore.parentIds();
         while (!frontier.isEmpty()) {
+            frontier.removeIf(id -> !parents.contains(id.toString())); // most reached IDs (workloads) parent nothing
+            if (frontier.isEmpty()) {
+                break;
+            }
             List<SpiffeId> next = new ArrayList<>();
             for (RegistrationEntry e : dataStore.listEntriesByParent(frontier)) {
                 if (expired(e, now)) {
