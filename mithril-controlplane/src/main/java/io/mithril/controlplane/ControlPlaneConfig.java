@@ -46,9 +46,19 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
      * @throws ControlPlaneConfigException naming the file, line and key of the first problem
      */
     public static ControlPlaneConfig load(Path file) {
+        return load(file, null);
+    }
+
+    /**
+     * Reads and checks {@code file} after expanding {@code $VAR}/{@code ${VAR}} from {@code env}
+     * (null: no expansion), as {@code spire-server run -expandEnv} does.
+     *
+     * @throws ControlPlaneConfigException naming the file, line and key of the first problem
+     */
+    public static ControlPlaneConfig load(Path file, java.util.Map<String, String> env) {
         HclObject root;
         try {
-            root = Hcl.parseFile(file);
+            root = Hcl.parseFile(file, env);
         } catch (HclException e) {
             throw new ControlPlaneConfigException(e.getMessage(), e);
         }

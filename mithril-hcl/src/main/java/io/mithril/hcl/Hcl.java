@@ -8,6 +8,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Parses HCL version 1, the configuration language of SPIRE's {@code server.conf} and
@@ -42,6 +45,17 @@ public final class Hcl {
      * @throws HclException if the file is missing, unreadable, not UTF-8, or not valid HCL
      */
     public static HclObject parseFile(Path path) throws HclException {
+        return parseFile(path, null);
+    }
+
+    /**
+     * Reads and parses a UTF-8 file after expanding {@code $VAR} and {@code ${VAR}} from
+     * {@code env}, as {@code spire-server run -expandEnv} does (Go's os.ExpandEnv: an unset
+     * variable expands to ""). A null {@code env} expands nothing.
+     *
+     * @throws HclException if the file is missing, unreadable, not UTF-8, or not valid HCL
+     */
+    public static HclObject parseFile(Path path, Map<String, String> env) throws HclException {
         String name = path.toString();
         byte[] bytes;
         try {
@@ -60,6 +74,20 @@ public final class Hcl {
         } catch (CharacterCodingException e) {
             throw new HclException(Position.ofSource(name), "configuration file is not UTF-8 text", e);
         }
-        return parse(text, name);
+        return parse(env == null ? text : expandEnv(text, env), name);
+    }
+
+    private static final Pattern ENV_VAR = Pattern.compile("\\$(?:\\{([^}]*)}|([A-Za-z_][A-Za-z0-9_]*))");
+
+    /** Go's os.ExpandEnv: {@code $VAR} and {@code ${VAR}} from {@code env}; unset variables expand to "". */
+    public static String expandEnv(String text, Map<String, String> env) {
+        Matcher m = ENV_VAR.matcher(text);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String name = m.group(1) != null ? m.group(1) : m.group(2);
+            m.appendReplacement(sb, Matcher.quoteReplacement(env.getOrDefault(name, "")));
+        }
+        m.appendTail(sb);
+        return sb.toString();
     }
 }

@@ -51,6 +51,10 @@ public final class ControlPlaneCommand implements Runnable {
                 description = "Control plane configuration file (HCL, see docs/controlplane.md).")
         Path config;
 
+        @Option(names = {"-expandEnv", "--expandEnv"},
+                description = "Expand environment variables ($VAR, ${VAR}) in the config file.")
+        boolean expandEnv;
+
         @Option(names = {"-svidTimeout", "--svidTimeout"}, defaultValue = "30s", paramLabel = "DURATION",
                 description = "How long to wait for the SVID from the Workload API at startup (default ${DEFAULT-VALUE}).")
         String svidTimeout;
@@ -62,7 +66,7 @@ public final class ControlPlaneCommand implements Runnable {
             }
             ControlPlaneConfig cfg;
             try {
-                cfg = ControlPlaneConfig.load(config);
+                cfg = ControlPlaneConfig.load(config, expandEnv ? System.getenv() : null);
             } catch (ControlPlaneConfigException e) {
                 throw new Cli.UserException(e.getMessage(), e);
             }
@@ -137,7 +141,7 @@ public final class ControlPlaneCommand implements Runnable {
             String address = adminAddress;
             if (address == null && config != null) {
                 try {
-                    ControlPlaneConfig cfg = ControlPlaneConfig.load(config);
+                    ControlPlaneConfig cfg = ControlPlaneConfig.load(config, System.getenv());
                     address = cfg.admin().getAddress().getHostAddress() + ":" + cfg.admin().getPort();
                 } catch (ControlPlaneConfigException e) {
                     throw new Cli.UserException(e.getMessage(), e);

@@ -153,7 +153,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
         String java = ProcessHandle.current().info().command().orElse("java");
         cmd.add(java);
-        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxRAMPercentage=2", "-Xshare:auto"));
+        // Twenty small JVMs share two cores: a small heap that grows on demand, the C1 compiler
+        // only and a small code cache keep start-up and resident memory low.
+        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k", "-XX:TieredStopAtLevel=1",
+                "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto"));
         cmd.add("-Dmithril.home=" + home);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -62,28 +62,7 @@ public final class ServerConfigParser {
      * unset variables become empty).
      */
     public static ServerConfig parseFile(Path file, boolean expandEnv) throws HclException {
-        if (!expandEnv) {
-            return parseFile(file);
-        }
-        String text;
-        try {
-            text = java.nio.file.Files.readString(file);
-        } catch (java.io.IOException e) {
-            throw new HclException(Position.ofSource(file.toString()), "cannot read configuration file: " + e.getMessage(), e);
-        }
-        return build(Hcl.parse(expandEnv(text, System.getenv()), file.toString()), Clock.systemUTC(), file);
-    }
-
-    /** Go's os.ExpandEnv: {@code $VAR} and {@code ${VAR}}; unset variables expand to "". */
-    static String expandEnv(String text, java.util.Map<String, String> env) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?:\\{([^}]*)}|([A-Za-z_][A-Za-z0-9_]*))").matcher(text);
-        StringBuilder sb = new StringBuilder();
-        while (m.find()) {
-            String name = m.group(1) != null ? m.group(1) : m.group(2);
-            m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(env.getOrDefault(name, "")));
-        }
-        m.appendTail(sb);
-        return sb.toString();
+        return build(Hcl.parseFile(file, expandEnv ? System.getenv() : null), Clock.systemUTC(), file);
     }
 
     /** Parses configuration text; {@code sourceName} names it in errors. */

@@ -35,6 +35,9 @@ public interface DataStore extends AutoCloseable {
 
     Optional<RegistrationEntry> fetchEntry(String id);
 
+    /** Every distinct parent ID of the stored entries (lets a walk skip IDs that parent nothing). */
+    java.util.Set<String> parentIds();
+
     /** Entries with this SPIFFE ID (several parents may register the same ID). */
     List<RegistrationEntry> listEntriesBySpiffeId(SpiffeId id);
 

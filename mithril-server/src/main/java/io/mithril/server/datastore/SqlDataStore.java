@@ -371,6 +371,19 @@ public final class SqlDataStore implements DataStore {
     }
 
     @Override
+    public java.util.Set<String> parentIds() {
+        return tx(c -> {
+            java.util.Set<String> out = new java.util.HashSet<>();
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT DISTINCT parent_id FROM registered_entries")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
     public List<RegistrationEntry> listEntriesBySpiffeId(SpiffeId id) {
         return tx(c -> readEntries(c, " WHERE spiffe_id = ?", List.of(id.toString())));
     }
@@ -437,11 +450,10 @@ public final class SqlDataStore implements DataStore {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    Object[] r = new Object[13];
-                    for (int k = 0; k < 13; k++) {
-                        r[k] = rs.getObject(k + 1);
-                    }
-                    rows.put(rs.getString(1), r);
+                    Object[] r = {rs.getString(1), rs.getString(2), rs.getString(3), rs.getInt(4), rs.getInt(5), rs.getString(6),
+                            rs.getString(7), rs.getBoolean(8), rs.getBoolean(9), rs.getString(10), rs.getLong(11), rs.getLong(12),
+                            rs.getLong(13)};
+                    rows.put((String) r[0], r);
                 }
             }
         }

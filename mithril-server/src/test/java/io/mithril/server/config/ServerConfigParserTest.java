@@ -174,10 +174,4 @@ class ServerConfigParserTest {
             assertThat(cfg.caKeyType()).isEqualTo("rsa-2048");
         }
     }
-
-    @Test
-    void expandEnvReplacesBothFormsAndUnsetBecomesEmpty() {
-        assertThat(ServerConfigParser.expandEnv("a=${X}/b $Y/c $NOPE.", java.util.Map.of("X", "1", "Y", "2")))
-                .isEqualTo("a=1/b 2/c .");
-    }
 }

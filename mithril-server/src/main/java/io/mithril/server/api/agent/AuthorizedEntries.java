@@ -99,7 +99,12 @@ public final class AuthorizedEntries {
             }
         }
         Map<String, RegistrationEntry> out = new LinkedHashMap<>();
+        Set<String> parents = dataStore.parentIds();
         while (!frontier.isEmpty()) {
+            frontier.removeIf(id -> !parents.contains(id.toString())); // most reached IDs (workloads) parent nothing
+            if (frontier.isEmpty()) {
+                break;
+            }
             List<SpiffeId> next = new ArrayList<>();
             for (RegistrationEntry e : dataStore.listEntriesByParent(frontier)) {
                 if (expired(e, now)) {
