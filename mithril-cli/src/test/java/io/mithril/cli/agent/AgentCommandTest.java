@@ -145,7 +145,7 @@ class AgentCommandTest {
     void fetchWithoutAgentFailsWithAnErrorLine() {
         Run r = cli("agent", "api", "fetch", "x509", "-socketPath", dir.resolve("nothing.sock").toString(), "-timeout", "2s");
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).startsWith("Error: cannot reach the Workload API");
+        assertThat(r.err()).startsWith("Error: no Workload API socket at " + dir.resolve("nothing.sock"));
     }
 
     @Test
