@@ -1,7 +1,6 @@
 package io.mithril.spiffe.id;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 
 /**
  * A SPIFFE ID: {@code spiffe://<trust-domain>/<path>}.
@@ -31,7 +30,12 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         if (path == null) {
             path = "";
         }
-        validatePath(path, SCHEME_PREFIX + trustDomain.name() + path);
+        String whole = SCHEME_PREFIX + trustDomain.name() + path;
+        validatePath(path, whole);
+        // Path characters are ASCII once validated, so the length in chars is the length in bytes.
+        if (whole.length() > MAX_LENGTH) {
+            throw new InvalidSpiffeIdException(whole, "SPIFFE ID is longer than " + MAX_LENGTH + " bytes");
+        }
     }
 
     /**
@@ -46,7 +50,9 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         if (id.getBytes(StandardCharsets.UTF_8).length > MAX_LENGTH) {
             throw new InvalidSpiffeIdException(id, "SPIFFE ID is longer than " + MAX_LENGTH + " bytes");
         }
-        if (!id.regionMatches(true, 0, SCHEME_PREFIX, 0, SCHEME_PREFIX.length())) {
+        // ASCII-only case folding: String.regionMatches(ignoreCase) would also fold 'ſ' (U+017F)
+        // to 's' and 'ı' (U+0131) to 'i', accepting look-alike schemes.
+        if (!hasSchemePrefix(id)) {
             int colon = id.indexOf(':');
             if (colon > 0 && id.substring(0, colon).chars().allMatch(Character::isLetterOrDigit)
                     && !id.substring(0, colon).equalsIgnoreCase("spiffe")) {
@@ -76,7 +82,7 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         if (fragment >= 0) {
             throw new InvalidSpiffeIdException(id, "SPIFFE ID must not contain a fragment");
         }
-        String tdName = authority.toLowerCase(Locale.ROOT);
+        String tdName = TrustDomain.asciiLowerCase(authority);
         TrustDomain.validateName(tdName, id);
         validatePath(path, id);
         return new SpiffeId(new TrustDomain(tdName), path);
@@ -123,6 +129,23 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
     @Override
     public String toString() {
         return SCHEME_PREFIX + trustDomain.name() + path;
+    }
+
+    /** Whether {@code s} starts with {@code spiffe://}, comparing ASCII letters case-insensitively. */
+    static boolean hasSchemePrefix(String s) {
+        if (s.length() < SCHEME_PREFIX.length()) {
+            return false;
+        }
+        for (int i = 0; i < SCHEME_PREFIX.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                c = (char) (c + ('a' - 'A'));
+            }
+            if (c != SCHEME_PREFIX.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int indexOfAny(String s, int from, char c) {

@@ -1,7 +1,5 @@
 package io.mithril.spiffe.id;
 
-import java.util.Locale;
-
 /**
  * A SPIFFE trust domain, such as {@code example.org}.
  *
@@ -28,7 +26,7 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
         if (nameOrId == null || nameOrId.isEmpty()) {
             throw new InvalidSpiffeIdException(nameOrId, "trust domain is missing");
         }
-        if (nameOrId.regionMatches(true, 0, SpiffeId.SCHEME_PREFIX, 0, SpiffeId.SCHEME_PREFIX.length())) {
+        if (SpiffeId.hasSchemePrefix(nameOrId)) {
             SpiffeId id = SpiffeId.parse(nameOrId);
             if (!id.path().isEmpty()) {
                 throw new InvalidSpiffeIdException(nameOrId, "a trust domain ID has no path");
@@ -39,7 +37,7 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
             throw new InvalidSpiffeIdException(nameOrId,
                     "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores");
         }
-        return new TrustDomain(nameOrId.toLowerCase(Locale.ROOT));
+        return new TrustDomain(asciiLowerCase(nameOrId));
     }
 
     /** Alias of {@link #parse(String)}, in the style of java-spiffe. */
@@ -90,6 +88,20 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
                                 + " (found '" + printable(c) + "' at index " + i + ")");
             }
         }
+    }
+
+    /**
+     * Lower-cases ASCII letters only. {@code String.toLowerCase} would map the Kelvin sign
+     * (U+212A) to 'k' and so accept a non-ASCII trust domain that merely looks valid.
+     */
+    static String asciiLowerCase(String s) {
+        char[] chars = s.toCharArray();
+        for (int i = 0; i < chars.length; i++) {
+            if (chars[i] >= 'A' && chars[i] <= 'Z') {
+                chars[i] = (char) (chars[i] + ('a' - 'A'));
+            }
+        }
+        return new String(chars);
     }
 
     static boolean isTrustDomainChar(char c) {

@@ -1,0 +1,250 @@
+package io.mithril.cli.demo;
+
+import io.mithril.cli.Cli;
+import io.mithril.cli.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code mithril demo}: the seed scenario end to end, for real, on this machine.
+ *
+ * <p>Two "clusters" (each an identity server, a node agent and workloads, all separate
+ * processes) share the trust domain example.org because both identity servers have their
+ * intermediate CA signed by the same upstream CA on disk. Cluster 2 runs bookinfo behind an
+ * ingress gateway (Gateway ISTIO_MUTUAL on 8080, published on 127.0.0.1:8000 as the seed's
+ * port-forward does); cluster 1 runs {@code sleep}, whose SVID is fetched with
+ * {@code agent api fetch x509 -write} and used by the real curl and openssl.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {
+                "Runs the two-cluster scenario of the seed end to end: an upstream CA on disk, two identity",
+                "servers and agents, bookinfo with sidecars behind cluster 2's ingress gateway, and sleep in",
+                "cluster 1 calling the product page over mTLS with the real curl and openssl."})
+public final class DemoCommand implements Callable<Integer> {
+
+    static final String TRUST_DOMAIN = "example.org";
+
+    @Option(names = {"--dir", "-dir"}, paramLabel = "DIR",
+            description = "State directory (default: a new temporary directory, printed at start).")
+    Path dir;
+
+    @Option(names = {"--keep-running", "-keepRunning"},
+            description = "Leave both clusters up after the checks, print the commands to try, and stop on Ctrl-C.")
+    boolean keepRunning;
+
+    @Option(names = {"--gateway-port", "-gatewayPort"}, defaultValue = "8000", paramLabel = "PORT",
+            description = "Port on 127.0.0.1 where cluster 2's ingress gateway is published (default: ${DEFAULT-VALUE}).")
+    int gatewayPort;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** One workload of the scenario: who it is, where it runs and which uid tells it apart. */
+    record Workload(String name, int cluster, String serviceAccountId, int uid, String app, String version,
+                    String address, List<String> dnsNames) {
+    }
+
+    private Supervisor supervisor;
+    private Steps steps;
+    private Path home;
+    private final Map<String, String> env = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        home = MithrilHome.locate();
+        if (dir == null) {
+            dir = Files.createTempDirectory("mithril-demo-");
+        }
+        dir = dir.toAbsolutePath().normalize();
+        Files.createDirectories(dir);
+        env.put("DEMO_DIR", dir.toString());
+        out.println("Mithril demo: two clusters, one upstream CA on disk, trust domain " + TRUST_DOMAIN);
+        out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
+        out.flush();
+
+        steps = new Steps(out);
+        supervisor = new Supervisor(dir.resolve("logs"));
+        try {
+            new Scenario(this).run();
+            if (keepRunning) {
+                printTryIt(out);
+                new CountDownLatch(1).await(); // until SIGTERM/Ctrl-C; the supervisor's hook stops everything
+            }
+            return 0;
+        } catch (Steps.StepFailed e) {
+            out.println();
+            out.println("demo FAILED: " + e.getMessage());
+            out.println("logs: " + dir.resolve("logs"));
+            return 1;
+        } finally {
+            out.println("stopping " + supervisor.processes().size() + " processes ...");
+            out.flush();
+            supervisor.close();
+        }
+    }
+
+    private void printTryIt(PrintWriter out) {
+        Path sleep = dir.resolve("cluster1/sleep");
+        out.println();
+        out.println("Both clusters are up. Try (Ctrl-C here stops everything):");
+        out.printf("  curl --cert %s/svid.0.pem --key %s/svid.0.key --cacert %s/bundle.0.pem \\%n"
+                + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
+                sleep, sleep, sleep, gatewayPort, gatewayPort);
+        out.printf("  openssl s_client -showcerts -connect 127.0.0.1:%d -servername app.example.org \\%n"
+                + "       -cert %s/svid.0.pem -key %s/svid.0.key -CAfile %s/bundle.0.pem </dev/null%n",
+                gatewayPort, sleep, sleep, sleep);
+        out.flush();
+    }
+
+    // ---- accessors for the scenario ----
+
+    Supervisor supervisor() {
+        return supervisor;
+    }
+
+    Steps steps() {
+        return steps;
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    Path home() {
+        return home;
+    }
+
+    Map<String, String> env() {
+        return env;
+    }
+
+    int gatewayPort() {
+        return gatewayPort;
+    }
+
+    /** The command line that runs {@code mithril args...} in a new JVM, optionally as another uid. */
+    List<String> mithril(Integer uid, String... args) {
+        List<String> cmd = new ArrayList<>();
+        if (uid != null && isRoot()) {
+            cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+        }
+        String java = ProcessHandle.current().info().command().orElse("java");
+        cmd.add(java);
+        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xss512k", "-XX:MaxRAMPercentage=2", "-Xshare:auto"));
+        cmd.add("-Dmithril.home=" + home);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** The outcome of a mithril command run in this JVM. */
+    record CliResult(int exit, String out, String err) {
+        String all() {
+            return out + err;
+        }
+    }
+
+    /**
+     * Runs a mithril command in this process (admin calls such as {@code server entry create}),
+     * capturing what it prints. Steps run one at a time, so swapping System.out is safe here.
+     */
+    static synchronized CliResult cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
+        ByteArrayOutputStream sysErr = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        int exit;
+        try {
+            System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
+            CommandLine cl = Main.newCommandLine();
+            cl.setOut(new PrintWriter(out, true));
+            cl.setErr(new PrintWriter(err, true));
+            exit = cl.execute(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new CliResult(exit, out + sysOut.toString(StandardCharsets.UTF_8),
+                err + sysErr.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Runs a mithril command in-process and fails with its output unless it exits 0. */
+    static CliResult cliOk(String... args) {
+        CliResult r = cli(args);
+        if (r.exit() != 0) {
+            throw new Cli.UserException("`mithril " + String.join(" ", args) + "` exited " + r.exit() + ": "
+                    + r.all().strip());
+        }
+        return r;
+    }
+
+    static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    /** The first group of {@code regex} in {@code text}, or a failure quoting the text. */
+    static String find(String regex, String text, String what) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) {
+            throw new Cli.UserException("cannot find " + what + " in: " + text.strip());
+        }
+        return m.group(1);
+    }
+
+    /** Copies the example files (configs and mesh YAML) into the state directory. */
+    void copyExamples(Path target) throws IOException {
+        Path src = home.resolve("examples/two-clusters");
+        if (!Files.isDirectory(src)) {
+            throw new IOException("examples not found at " + src + " (is mithril.home right?)");
+        }
+        try (Stream<Path> files = Files.walk(src)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path t = target.resolve(src.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(f, t, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    /** Creates a directory world-accessible (workloads run under their own uids). */
+    static Path openDir(Path d) throws IOException {
+        Files.createDirectories(d);
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
+        return d;
+    }
+
+    static String subjectOf(X509Certificate c) {
+        return c.getSubjectX500Principal().getName();
+    }
+}

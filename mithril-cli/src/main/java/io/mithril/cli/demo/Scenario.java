@@ -1,0 +1,412 @@
+package io.mithril.cli.demo;
+
+import static io.mithril.cli.demo.DemoCommand.cliOk;
+import static io.mithril.cli.demo.DemoCommand.find;
+
+import io.mithril.cli.Cli;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The seed scenario, step by step. Each step prints one line with its result and time; the
+ * first failure stops the run (the supervisor then stops every process).
+ */
+final class Scenario {
+
+    private static final String TD = DemoCommand.TRUST_DOMAIN;
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+    private final DemoCommand demo;
+    private final Steps steps;
+    private final Path dir;
+    private final Path config;
+    private final List<DemoCommand.Workload> workloads;
+    private final int self = uidOfThisProcess();
+
+    Scenario(DemoCommand demo) {
+        this.demo = demo;
+        this.steps = demo.steps();
+        this.dir = demo.dir();
+        this.config = dir.resolve("config");
+        this.workloads = plan();
+    }
+
+    /**
+     * Who runs where. Under root each workload has its own uid, so the agent tells them apart by
+     * the kernel-verified uid of the caller (unix:uid selectors), as services on one machine are.
+     * Otherwise all run as this user: every entry then selects the same uid, each workload is
+     * entitled to every identity, and each proxy picks its own by SPIFFE ID.
+     */
+    private List<DemoCommand.Workload> plan() {
+        List<DemoCommand.Workload> w = new ArrayList<>();
+        w.add(new DemoCommand.Workload("sleep", 1, "spiffe://" + TD + "/ns/default/sa/sleep", uid(20101), "sleep", null,
+                null, List.of()));
+        w.add(new DemoCommand.Workload("ingressgateway", 2,
+                "spiffe://" + TD + "/ns/istio-system/sa/istio-ingressgateway-service-account", uid(20201), null, null,
+                "127.0.0.1", List.of("app.example.org")));
+        w.add(new DemoCommand.Workload("productpage", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-productpage",
+                uid(20211), "productpage", "v1", "127.0.1.1", List.of()));
+        w.add(new DemoCommand.Workload("details", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-details",
+                uid(20212), "details", "v1", "127.0.1.2", List.of()));
+        w.add(new DemoCommand.Workload("reviews-v1", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
+                uid(20213), "reviews", "v1", "127.0.1.3", List.of()));
+        w.add(new DemoCommand.Workload("reviews-v2", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
+                uid(20213), "reviews", "v2", "127.0.1.4", List.of()));
+        w.add(new DemoCommand.Workload("reviews-v3", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
+                uid(20213), "reviews", "v3", "127.0.1.5", List.of()));
+        w.add(new DemoCommand.Workload("ratings", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-ratings",
+                uid(20214), "ratings", "v1", "127.0.1.6", List.of()));
+        return w;
+    }
+
+    private int uid(int wanted) {
+        return DemoCommand.isRoot() ? wanted : self;
+    }
+
+    void run() throws Exception {
+        steps.run("preflight: curl, openssl and free ports", this::preflight);
+        steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
+        steps.run("configuration files", () -> {
+            demo.copyExamples(config);
+            return config.toString();
+        });
+        for (int c : new int[] {2, 1}) {
+            steps.run("cluster " + c + ": identity server", () -> startServer(c));
+        }
+        for (int c : new int[] {2, 1}) {
+            steps.run("cluster " + c + ": join token and node agent", () -> startAgent(c));
+        }
+        for (int c : new int[] {2, 1}) {
+            steps.run("cluster " + c + ": registration entries", () -> registerEntries(c));
+        }
+        steps.run("cluster 2: bookinfo apps with sidecars, ingress gateway", this::startCluster2Workloads);
+        steps.run("cluster 1: sleep fetches its SVID (api fetch x509 -write)", this::fetchSleepSvid);
+        steps.run("sleep -> cluster 2 ingress: curl /productpage over mTLS", this::curlProductPage);
+        steps.run("openssl s_client -showcerts: the gateway's chain", this::showCerts);
+        steps.run("negative checks: no client cert, foreign CA, unrouted path", this::negativeChecks);
+        summary();
+    }
+
+    // ---- steps ----
+
+    private String preflight() throws IOException {
+        List<String> missing = new ArrayList<>();
+        for (String tool : List.of("curl", "openssl")) {
+            if (!Checks.onPath(tool)) {
+                missing.add(tool);
+            }
+        }
+        if (DemoCommand.isRoot() && !Checks.onPath("setpriv")) {
+            missing.add("setpriv (util-linux)");
+        }
+        if (!missing.isEmpty()) {
+            throw new Cli.UserException("missing " + String.join(", ", missing) + ": install them (apt-get install curl openssl util-linux)");
+        }
+        List<String> busy = new ArrayList<>();
+        for (String hp : List.of("127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:" + demo.gatewayPort())) {
+            String[] p = hp.split(":");
+            if (Checks.listening(p[0], Integer.parseInt(p[1]))) {
+                busy.add(hp);
+            }
+        }
+        if (!busy.isEmpty()) {
+            throw new Cli.UserException("ports already in use: " + String.join(", ", busy)
+                    + " (another demo still running? stop it, or choose --gateway-port)");
+        }
+        return DemoCommand.isRoot() ? "running as root: each workload gets its own uid"
+                : "not root: all workloads share uid " + self + ", proxies pick their identity by SPIFFE ID";
+    }
+
+    private String upstreamCa() throws Exception {
+        Path ca = dir.resolve("upstream-ca");
+        Path cert = ca.resolve("upstream-ca.pem");
+        Path key = ca.resolve("upstream-ca.key.pem");
+        if (Files.exists(cert) && Files.exists(key)) {
+            return "reusing " + cert;
+        }
+        Files.createDirectories(ca);
+        // The documented command (examples/two-clusters/README.md): a self-signed EC P-256 CA.
+        Checks.Exec r = Checks.exec(List.of("openssl", "req", "-x509", "-newkey", "ec",
+                "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-sha256", "-days", "365",
+                "-subj", "/C=US/O=SPIFFE/CN=Upstream CA",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                "-keyout", key.toString(), "-out", cert.toString()), Duration.ofSeconds(30));
+        if (r.exit() != 0) {
+            throw new IOException("openssl req failed: " + r.err().strip());
+        }
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        return cert.toString();
+    }
+
+    private Path serverConf(int c) {
+        return config.resolve("cluster" + c + "/server.conf");
+    }
+
+    private Path adminSocket(int c) {
+        return dir.resolve("cluster" + c + "/server/private/api.sock");
+    }
+
+    private Path agentSocket(int c) {
+        return dir.resolve("cluster" + c + "/agent/public/api.sock");
+    }
+
+    private String nodeAlias(int c) {
+        return "spiffe://" + TD + "/cluster" + c + "/node";
+    }
+
+    private String startServer(int c) throws Exception {
+        Supervisor.Managed p = demo.supervisor().start("cluster" + c + "-server",
+                demo.mithril(null, "server", "run", "-config", serverConf(c).toString(), "-expandEnv"), demo.env());
+        Checks.await("cluster " + c + " server healthcheck", START_TIMEOUT, p,
+                () -> Files.exists(adminSocket(c))
+                        && DemoCommand.cli("server", "healthcheck", "-socketPath", adminSocket(c).toString()).exit() == 0);
+        return "127.0.0.1:" + (8080 + c) + ", admin socket " + adminSocket(c);
+    }
+
+    private String startAgent(int c) throws Exception {
+        String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
+                "-spiffeID", nodeAlias(c), "-ttl", "600").out();
+        String token = find("Token:\\s*(\\S+)", out, "the join token");
+        Supervisor.Managed p = demo.supervisor().start("cluster" + c + "-agent",
+                demo.mithril(null, "agent", "run", "-config", config.resolve("cluster" + c + "/agent.conf").toString(),
+                        "-expandEnv", "-joinToken", token), demo.env());
+        Checks.await("cluster " + c + " agent healthcheck", START_TIMEOUT, p,
+                () -> Files.exists(agentSocket(c))
+                        && DemoCommand.cli("agent", "healthcheck", "-socketPath", agentSocket(c).toString()).exit() == 0);
+        return "attested with a join token as node " + nodeAlias(c);
+    }
+
+    private String registerEntries(int c) {
+        int n = 0;
+        List<String> done = new ArrayList<>();
+        for (DemoCommand.Workload w : workloads) {
+            if (w.cluster() != c || done.contains(w.serviceAccountId())) {
+                continue;
+            }
+            done.add(w.serviceAccountId());
+            List<String> args = new ArrayList<>(List.of("server", "entry", "create",
+                    "-socketPath", adminSocket(c).toString(),
+                    "-parentID", nodeAlias(c), "-spiffeID", w.serviceAccountId(),
+                    "-selector", "unix:uid:" + w.uid()));
+            for (String dns : w.dnsNames()) {
+                args.add("-dns");
+                args.add(dns);
+            }
+            cliOk(args.toArray(String[]::new));
+            n++;
+        }
+        return n + " entries";
+    }
+
+    private DemoCommand.Workload workload(String name) {
+        return workloads.stream().filter(w -> w.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    private String startCluster2Workloads() throws Exception {
+        Path mesh = config.resolve("mesh");
+        String socket = agentSocket(2).toString();
+        List<Supervisor.Managed> apps = new ArrayList<>();
+        for (DemoCommand.Workload w : workloads) {
+            if (w.cluster() != 2 || w.app() == null) {
+                continue;
+            }
+            List<String> appArgs = new ArrayList<>(List.of("sample", w.app(), "-address", w.address(), "-port", "19080"));
+            if (w.app().equals("reviews")) {
+                appArgs.addAll(List.of("-version", w.version()));
+            }
+            Map<String, String> appEnv = new java.util.HashMap<>(demo.env());
+            appEnv.put("http_proxy", "http://" + w.address() + ":15001");
+            apps.add(demo.supervisor().start(w.name(), demo.mithril(w.uid(), appArgs.toArray(String[]::new)), appEnv));
+            apps.add(demo.supervisor().start(w.name() + "-sidecar", demo.mithril(w.uid(),
+                    "proxy", "sidecar", "-socketPath", socket, "-configDir", mesh.toString(),
+                    "-spiffeID", w.serviceAccountId(), "-namespace", "default",
+                    "-label", "app=" + w.app(), "-label", "version=" + w.version(),
+                    "-inbound", w.address() + ":9080=" + w.address() + ":19080",
+                    "-outbound", w.address() + ":15001",
+                    "-admin", w.address() + ":15000"), demo.env()));
+        }
+        DemoCommand.Workload gw = workload("ingressgateway");
+        Supervisor.Managed gateway = demo.supervisor().start("ingressgateway", demo.mithril(gw.uid(),
+                "proxy", "gateway", "-socketPath", socket, "-configDir", mesh.toString(),
+                "-spiffeID", gw.serviceAccountId(), "-namespace", "istio-system",
+                "-label", "istio=ingressgateway",
+                "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080",
+                "-admin", "127.0.0.1:15000"), demo.env());
+        for (DemoCommand.Workload w : workloads) {
+            if (w.cluster() == 2 && w.app() != null) {
+                Checks.await(w.name() + " app on " + w.address() + ":19080", START_TIMEOUT, null,
+                        () -> Checks.listening(w.address(), 19080));
+                Checks.await(w.name() + " sidecar inbound on " + w.address() + ":9080", START_TIMEOUT, null,
+                        () -> Checks.listening(w.address(), 9080));
+            }
+        }
+        for (Supervisor.Managed m : apps) {
+            if (!m.alive()) {
+                throw new IOException(m.name() + " exited; last lines of " + m.log() + ":\n" + Supervisor.tail(m.log(), 15));
+            }
+        }
+        Checks.await("ingress gateway on 127.0.0.1:" + demo.gatewayPort(), START_TIMEOUT, gateway,
+                () -> Checks.listening("127.0.0.1", demo.gatewayPort()));
+        return apps.size() + 1 + " processes";
+    }
+
+    private Path sleepDir() {
+        return dir.resolve("cluster1/sleep");
+    }
+
+    private String fetchSleepSvid() throws Exception {
+        DemoCommand.Workload sleep = workload("sleep");
+        DemoCommand.openDir(sleepDir().getParent());
+        Path out = DemoCommand.openDir(sleepDir());
+        demo.supervisor().start("sleep", demo.mithril(sleep.uid(), "sample", "sleep"), demo.env());
+        // Run as the sleep workload, exactly as the seed's init container does.
+        Checks.Exec r = Checks.exec(demo.mithril(sleep.uid(), "agent", "api", "fetch", "x509",
+                "-socketPath", agentSocket(1).toString(), "-write", out.toString()), Duration.ofSeconds(60));
+        if (r.exit() != 0) {
+            throw new IOException("api fetch x509 failed (exit " + r.exit() + "): " + (r.out() + r.err()).strip());
+        }
+        String id = find("SPIFFE ID:\\s*(\\S+)", r.out(), "the SPIFFE ID in the fetch output");
+        if (!id.equals(sleep.serviceAccountId())) {
+            throw new IOException("sleep got " + id + ", expected " + sleep.serviceAccountId());
+        }
+        return id + " -> " + out.resolve("svid.0.pem");
+    }
+
+    private List<String> curl(boolean withCert, String path, String... extra) {
+        Path s = sleepDir();
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-o", "/dev/stdout", "-w", "\nHTTP_CODE=%{http_code}\n",
+                "--max-time", "20", "--cacert", s.resolve("bundle.0.pem").toString(),
+                "--resolve", "app.example.org:" + demo.gatewayPort() + ":127.0.0.1"));
+        if (withCert) {
+            cmd.addAll(List.of("--cert", s.resolve("svid.0.pem").toString(), "--key", s.resolve("svid.0.key").toString()));
+        }
+        cmd.addAll(List.of(extra));
+        cmd.add("https://app.example.org:" + demo.gatewayPort() + path);
+        return cmd;
+    }
+
+    private double firstCurlAt = -1;
+
+    private String curlProductPage() throws Exception {
+        Checks.Exec r = null;
+        // The gateway and sidecars may still be taking their SVIDs: retry briefly.
+        for (int attempt = 0; attempt < 20; attempt++) {
+            r = Checks.exec(curl(true, "/productpage"), Duration.ofSeconds(30));
+            if (r.exit() == 0 && r.out().contains("HTTP_CODE=200")) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        if (r.exit() != 0 || !r.out().contains("HTTP_CODE=200")) {
+            throw new IOException("curl exit " + r.exit() + ": " + (r.err() + tailOf(r.out())).strip());
+        }
+        firstCurlAt = steps.elapsed();
+        String body = r.out();
+        for (String expected : List.of("The Comedy of Errors", "Reviewer1", "Reviewer2")) {
+            if (!body.contains(expected)) {
+                throw new IOException("HTTP 200 but the page lacks \"" + expected + "\": " + tailOf(body));
+            }
+        }
+        return "HTTP 200, \"The Comedy of Errors\" with reviews, " + body.length() + " bytes";
+    }
+
+    private static String tailOf(String s) {
+        return s.length() > 400 ? s.substring(s.length() - 400) : s;
+    }
+
+    private String showCerts() throws Exception {
+        Path s = sleepDir();
+        Checks.Exec r = Checks.exec(List.of("openssl", "s_client", "-showcerts",
+                "-connect", "127.0.0.1:" + demo.gatewayPort(), "-servername", "app.example.org",
+                "-cert", s.resolve("svid.0.pem").toString(), "-key", s.resolve("svid.0.key").toString(),
+                "-CAfile", s.resolve("bundle.0.pem").toString()), Duration.ofSeconds(30));
+        List<X509Certificate> chain = Checks.certificates(r.out());
+        if (chain.size() < 2) {
+            throw new IOException("expected the gateway's SVID and cluster 2's intermediate, got " + chain.size()
+                    + " certificates: " + (r.out() + r.err()).strip());
+        }
+        if (!r.out().contains("Verify return code: 0 (ok)")) {
+            throw new IOException("openssl could not verify the chain: " + find("(Verify return code: .*)", r.out(), "the verify result"));
+        }
+        X509Certificate root = Checks.certificates(Files.readString(s.resolve("bundle.0.pem"))).get(0);
+        List<X509Certificate> sleepChain = Checks.certificates(Files.readString(s.resolve("svid.0.pem")));
+        X509Certificate gwLeaf = chain.get(0);
+        X509Certificate gwIntermediate = chain.get(1);
+        X509Certificate sleepIntermediate = sleepChain.get(1);
+        String gwId = workload("ingressgateway").serviceAccountId();
+        if (!Checks.uris(gwLeaf).equals(List.of(gwId))) {
+            throw new IOException("gateway SVID has URI SANs " + Checks.uris(gwLeaf) + ", expected " + gwId);
+        }
+        if (!Checks.signedBy(gwLeaf, gwIntermediate) || !Checks.signedBy(gwIntermediate, root)) {
+            throw new IOException("gateway chain does not lead to the upstream root");
+        }
+        if (!Checks.signedBy(sleepIntermediate, root) || sleepIntermediate.equals(gwIntermediate)) {
+            throw new IOException("sleep's intermediate should be a different one, signed by the same root");
+        }
+        Files.writeString(dir.resolve("showcerts.txt"), r.out());
+        return String.format("%n           gateway SVID %s%n           <- cluster 2 intermediate (serial %s)%n"
+                        + "           <- %s; sleep's SVID is under cluster 1's intermediate (serial %s), same root",
+                gwId, gwIntermediate.getSerialNumber().toString(16), DemoCommand.subjectOf(root),
+                sleepIntermediate.getSerialNumber().toString(16));
+    }
+
+    private String negativeChecks() throws Exception {
+        Checks.Exec noCert = Checks.exec(curl(false, "/productpage"), Duration.ofSeconds(30));
+        if (noCert.exit() == 0 && noCert.out().contains("HTTP_CODE=200")) {
+            throw new IOException("a client without a certificate got the product page");
+        }
+        Path foreign = dir.resolve("foreign-ca");
+        Files.createDirectories(foreign);
+        Checks.Exec ca = Checks.exec(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=Foreign CA",
+                "-addext", "subjectAltName=URI:spiffe://" + TD + "/ns/default/sa/sleep",
+                "-keyout", foreign.resolve("key.pem").toString(), "-out", foreign.resolve("cert.pem").toString()),
+                Duration.ofSeconds(30));
+        if (ca.exit() != 0) {
+            throw new IOException("openssl req (foreign cert) failed: " + ca.err().strip());
+        }
+        List<String> cmd = curl(false, "/productpage", "--cert", foreign.resolve("cert.pem").toString(),
+                "--key", foreign.resolve("key.pem").toString());
+        Checks.Exec foreignCert = Checks.exec(cmd, Duration.ofSeconds(30));
+        if (foreignCert.exit() == 0 && foreignCert.out().contains("HTTP_CODE=200")) {
+            throw new IOException("a certificate from a foreign CA got the product page");
+        }
+        Checks.Exec unrouted = Checks.exec(curl(true, "/no-such-route"), Duration.ofSeconds(30));
+        if (!unrouted.out().contains("HTTP_CODE=404")) {
+            throw new IOException("an unrouted path should get 404, got: " + (unrouted.out() + unrouted.err()).strip());
+        }
+        return "no cert: refused (curl exit " + noCert.exit() + "); foreign CA: refused (curl exit "
+                + foreignCert.exit() + "); /no-such-route: 404";
+    }
+
+    private void summary() {
+        long rss = 0;
+        for (Supervisor.Managed m : demo.supervisor().processes()) {
+            rss += Checks.rssKiB(m.process().toHandle());
+        }
+        System.out.flush();
+        java.io.PrintWriter out = demo.spec.commandLine().getOut();
+        out.println();
+        out.printf("Summary: the seed scenario works end to end.%n");
+        out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total%n",
+                firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0);
+        out.flush();
+    }
+
+    private static int uidOfThisProcess() {
+        try {
+            Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            return (Integer) uid;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package io.mithril.mesh.yaml;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.mithril.mesh.yaml.YNode.YList;
+import io.mithril.mesh.yaml.YNode.YMap;
+import io.mithril.mesh.yaml.YNode.YScalar;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a multi-document YAML text ({@code ---} separated, as {@code kubectl apply -f} takes)
+ * into located trees with Jackson's streaming YAML parser. Empty documents are skipped, as
+ * kubectl does.
+ */
+public final class YamlDocuments {
+
+    /** A document of a file: its 0-based index, the line it starts on and its root. */
+    public record Document(int index, int line, YNode root) {
+    }
+
+    /** The documents read, and a syntax error (if any) that stopped the reading. */
+    public record Result(List<Document> documents, List<ValidationError> errors) {
+    }
+
+    private static final int MAX_DEPTH = 200;
+
+    private static final YAMLFactory FACTORY = YAMLFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+            .build();
+
+    private YamlDocuments() {
+    }
+
+    /** Parses {@code text} (named {@code file} in errors); never throws for bad input. */
+    public static Result read(String file, String text) {
+        List<Document> docs = new ArrayList<>();
+        List<ValidationError> errors = new ArrayList<>();
+        int index = 0;
+        try (JsonParser p = FACTORY.createParser(text)) {
+            JsonToken t;
+            while ((t = p.nextToken()) != null) {
+                int line = line(p.currentTokenLocation());
+                YNode root = readValue(p, t, 0);
+                if (root instanceof YMap m && !m.keyLines().isEmpty()) {
+                    line = m.keyLines().values().iterator().next(); // the first key, not the "---" before it
+                }
+                boolean empty = root instanceof YScalar s && (s.kind() == YScalar.Kind.NULL || s.text().isEmpty());
+                if (!empty) {
+                    docs.add(new Document(index, line, root));
+                }
+                index++;
+            }
+        } catch (JsonProcessingException e) {
+            JsonLocation loc = e.getLocation();
+            errors.add(new ValidationError(file, loc == null ? 0 : line(loc), index, "", "",
+                    "invalid YAML: " + e.getOriginalMessage().lines().findFirst().orElse("")));
+        } catch (IOException | RuntimeException e) {
+            // SnakeYAML reports some syntax errors as unchecked exceptions; they are still the input's fault.
+            errors.add(new ValidationError(file, 0, index, "", "", "invalid YAML: " + e.getMessage()));
+        }
+        return new Result(docs, errors);
+    }
+
+    private static int line(JsonLocation loc) {
+        return loc.getLineNr() < 0 ? 0 : loc.getLineNr();
+    }
+
+    private static YNode readValue(JsonParser p, JsonToken t, int depth) throws IOException {
+        int line = line(p.currentTokenLocation());
+        if (depth > MAX_DEPTH) {
+            throw new JsonProcessingException("nesting deeper than " + MAX_DEPTH + " levels", p.currentTokenLocation()) {
+                private static final long serialVersionUID = 1L;
+            };
+        }
+        switch (t) {
+            case START_OBJECT -> {
+                Map<String, YNode> entries = new LinkedHashMap<>();
+                Map<String, Integer> keyLines = new LinkedHashMap<>();
+                JsonToken n;
+                while ((n = p.nextToken()) == JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    int keyLine = line(p.currentTokenLocation());
+                    YNode v = readValue(p, p.nextToken(), depth + 1);
+                    if (entries.containsKey(key)) {
+                        throw new JsonProcessingException("duplicate key \"" + key + "\"", p.currentTokenLocation()) {
+                            private static final long serialVersionUID = 1L;
+                        };
+                    }
+                    entries.put(key, v);
+                    keyLines.put(key, keyLine);
+                }
+                if (n != JsonToken.END_OBJECT) {
+                    throw new IOException("unexpected token " + n);
+                }
+                return new YMap(entries, keyLines, line);
+            }
+            case START_ARRAY -> {
+                List<YNode> items = new ArrayList<>();
+                JsonToken n;
+                while ((n = p.nextToken()) != JsonToken.END_ARRAY) {
+                    if (n == null) {
+                        throw new IOException("unexpected end of input in a list");
+                    }
+                    items.add(readValue(p, n, depth + 1));
+                }
+                return new YList(items, line);
+            }
+            case VALUE_STRING -> {
+                return new YScalar(p.getText(), YScalar.Kind.STRING, line);
+            }
+            case VALUE_NUMBER_INT -> {
+                return new YScalar(p.getText(), YScalar.Kind.INTEGER, line);
+            }
+            case VALUE_NUMBER_FLOAT -> {
+                return new YScalar(p.getText(), YScalar.Kind.FLOAT, line);
+            }
+            case VALUE_TRUE, VALUE_FALSE -> {
+                return new YScalar(p.getText(), YScalar.Kind.BOOLEAN, line);
+            }
+            case VALUE_NULL -> {
+                return new YScalar(null, YScalar.Kind.NULL, line);
+            }
+            case VALUE_EMBEDDED_OBJECT -> {
+                Object o = p.getEmbeddedObject();
+                return new YScalar(o == null ? null : String.valueOf(o), o == null ? YScalar.Kind.NULL : YScalar.Kind.STRING, line);
+            }
+            default -> throw new IOException("unexpected token " + t);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package io.mithril.proxy.tls;
+
+import io.mithril.mesh.config.DownstreamTls;
+import io.mithril.mesh.config.UpstreamTls;
+import io.mithril.pki.Pem;
+import io.mithril.proxy.identity.Identity;
+import io.netty.handler.codec.http2.Http2SecurityUtil;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds Netty TLS contexts: native BoringSSL (netty-tcnative) when it loads, the JDK's
+ * otherwise. ISTIO_MUTUAL contexts take the SVID and the bundles from an {@link Identity} and
+ * check peers with {@link SpiffeTrustManager}; SIMPLE and MUTUAL ones read PEM files.
+ */
+public final class TlsContexts {
+
+    private static final Logger log = LoggerFactory.getLogger(TlsContexts.class);
+    private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+    private static volatile boolean logged;
+
+    private TlsContexts() {
+    }
+
+    /** OPENSSL (BoringSSL) when netty-tcnative loads here, else JDK. */
+    public static SslProvider provider() {
+        boolean native_ = OpenSsl.isAvailable();
+        if (!logged) {
+            logged = true;
+            log.info("TLS provider: {}", native_ ? "BoringSSL (netty-tcnative " + OpenSsl.versionString() + ")"
+                    : "JDK (netty-tcnative unavailable: " + OpenSsl.unavailabilityCause() + ")");
+        }
+        return native_ ? SslProvider.OPENSSL : SslProvider.JDK;
+    }
+
+    /**
+     * The server side of a filter chain.
+     *
+     * @throws SSLException when the certificate, key or CA files cannot be used
+     */
+    public static SslContext server(DownstreamTls tls, Identity identity) throws SSLException {
+        SslContextBuilder b;
+        switch (tls.mode()) {
+            case ISTIO_MUTUAL -> {
+                if (identity == null) {
+                    throw new SSLException("no SVID yet from the Workload API");
+                }
+                b = SslContextBuilder.forServer(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
+                        .trustManager(new SpiffeTrustManager(identity::bundles, tls.subjectAltNames()))
+                        .clientAuth(ClientAuth.REQUIRE);
+            }
+            case SIMPLE, MUTUAL, OPTIONAL_MUTUAL -> {
+                PrivateKey key = readKey(tls.privateKeyFile());
+                List<X509Certificate> chain = readCerts(tls.certificateFile());
+                b = SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new));
+                if (tls.mode() != DownstreamTls.Mode.SIMPLE) {
+                    b.trustManager(readCerts(tls.caCertificatesFile()).toArray(X509Certificate[]::new))
+                            .clientAuth(tls.mode() == DownstreamTls.Mode.MUTUAL ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+                }
+            }
+            default -> throw new SSLException("unsupported TLS mode " + tls.mode());
+        }
+        List<String> alpn = tls.alpn().isEmpty() ? List.of(ApplicationProtocolNames.HTTP_1_1) : tls.alpn();
+        return b.sslProvider(provider())
+                .protocols(protocols(tls.minProtocolVersion(), tls.maxProtocolVersion()))
+                .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
+                .build();
+    }
+
+    /**
+     * The client side of a cluster's TLS origination (HTTP/1.1 upstream).
+     *
+     * @throws SSLException when the files cannot be used or there is no SVID for ISTIO_MUTUAL
+     */
+    public static SslContext client(UpstreamTls tls, Identity identity) throws SSLException {
+        SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider()).protocols(PROTOCOLS);
+        switch (tls.mode()) {
+            case ISTIO_MUTUAL -> {
+                if (identity == null) {
+                    throw new SSLException("no SVID yet from the Workload API");
+                }
+                b.keyManager(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
+                        .trustManager(new SpiffeTrustManager(identity::bundles, tls.expectedSubjectAltNames()));
+            }
+            case SIMPLE, MUTUAL -> {
+                if (tls.insecureSkipVerify()) {
+                    b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+                } else if (tls.caCertificatesFile() != null) {
+                    b.trustManager(readCerts(tls.caCertificatesFile()).toArray(X509Certificate[]::new));
+                }
+                if (tls.mode() == UpstreamTls.Mode.MUTUAL) {
+                    b.keyManager(readKey(tls.privateKeyFile()), readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));
+                }
+            }
+            default -> throw new SSLException("unsupported TLS mode " + tls.mode());
+        }
+        b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1));
+        return b.build();
+    }
+
+    private static String[] protocols(String min, String max) {
+        List<String> out = new ArrayList<>();
+        if (!"TLSV1_2".equals(max)) {
+            out.add("TLSv1.3");
+        }
+        if (!"TLSV1_3".equals(min)) {
+            out.add("TLSv1.2");
+        }
+        return out.isEmpty() ? PROTOCOLS : out.toArray(String[]::new);
+    }
+
+    private static List<X509Certificate> readCerts(String file) throws SSLException {
+        if (file == null) {
+            throw new SSLException("certificate file is not set");
+        }
+        try {
+            List<X509Certificate> certs = Pem.readCertificates(Path.of(file));
+            if (certs.isEmpty()) {
+                throw new SSLException(file + ": no certificate in the file");
+            }
+            return certs;
+        } catch (RuntimeException e) {
+            throw new SSLException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PrivateKey readKey(String file) throws SSLException {
+        if (file == null) {
+            throw new SSLException("private key file is not set");
+        }
+        try {
+            return Pem.readPrivateKey(Path.of(file));
+        } catch (RuntimeException e) {
+            throw new SSLException(file + ": " + e.getMessage(), e);
+        }
+    }
+}

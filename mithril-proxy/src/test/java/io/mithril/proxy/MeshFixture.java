@@ -1,0 +1,120 @@
+package io.mithril.proxy;
+
+import io.mithril.mesh.config.ProxyNode;
+import io.mithril.mesh.model.Resource;
+import io.mithril.mesh.yaml.MeshYaml;
+import io.mithril.proxy.identity.Identity;
+import io.mithril.proxy.identity.StaticIdentitySource;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Builds the seed's deployment in one JVM: gateway -> productpage sidecar -> productpage app. */
+final class MeshFixture {
+
+    static final String GATEWAY_ID = "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
+    static final String PRODUCTPAGE_ID = "spiffe://example.org/ns/default/sa/bookinfo-productpage";
+    static final String SLEEP_ID = "spiffe://example.org/ns/default/sa/sleep";
+
+    static final String SEED = """
+            apiVersion: networking.istio.io/v1alpha3
+            kind: Gateway
+            metadata:
+              name: bookinfo-gateway
+            spec:
+              selector:
+                istio: ingressgateway
+              servers:
+                - port:
+                    number: 8080
+                    name: https
+                    protocol: HTTPS
+                  tls:
+                    mode: ISTIO_MUTUAL
+                  hosts:
+                    - "*"
+            ---
+            apiVersion: networking.istio.io/v1alpha3
+            kind: VirtualService
+            metadata:
+              name: bookinfo-service
+            spec:
+              hosts:
+                - "*"
+              gateways:
+                - bookinfo-gateway
+              http:
+                - match:
+                    - uri:
+                        exact: /productpage
+                    - uri:
+                        prefix: /static
+                    - uri:
+                        exact: /login
+                    - uri:
+                        exact: /logout
+                    - uri:
+                        prefix: /api/v1/products
+                  route:
+                    - destination:
+                        host: productpage.default.svc.cluster.local
+                        port:
+                          number: 9080
+            ---
+            apiVersion: "networking.istio.io/v1alpha3"
+            kind: "DestinationRule"
+            metadata:
+              name: "enable-mtls"
+            spec:
+              host: "*.svc.cluster.local"
+              trafficPolicy:
+                tls:
+                  mode: ISTIO_MUTUAL
+            """;
+
+    static String productpageEntry(int port, String serviceAccount) {
+        return """
+                apiVersion: networking.istio.io/v1beta1
+                kind: ServiceEntry
+                metadata: {name: productpage, namespace: default}
+                spec:
+                  hosts: [productpage.default.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 9080, name: http, protocol: HTTP}]
+                  endpoints:
+                  - address: 127.0.0.1
+                    ports: {http: %d}
+                    serviceAccount: %s
+                """.formatted(port, serviceAccount);
+    }
+
+    static List<Resource> parse(String... docs) {
+        List<Resource> out = new ArrayList<>();
+        for (String d : docs) {
+            out.addAll(MeshYaml.parse("test.yaml", d).orThrow());
+        }
+        return out;
+    }
+
+    static Proxy gateway(Identity id, List<Resource> resources) throws Exception {
+        Proxy p = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
+                Map.of(8080, new InetSocketAddress("127.0.0.1", 0), 8081, new InetSocketAddress("127.0.0.1", 0)),
+                new InetSocketAddress("127.0.0.1", 0)), new StaticIdentitySource(id));
+        p.apply(resources);
+        return p;
+    }
+
+    static Proxy sidecar(StaticIdentitySource id, Map<String, String> labels, int appPort, List<Resource> resources) throws Exception {
+        Proxy p = Proxy.start(ProxySettings.of(ProxyNode.sidecar("default", labels, "example.org",
+                        List.of(new ProxyNode.InboundPort("127.0.0.1", 9080, "127.0.0.1", appPort)), "127.0.0.1", 15001),
+                Map.of(9080, new InetSocketAddress("127.0.0.1", 0), 15001, new InetSocketAddress("127.0.0.1", 0)),
+                new InetSocketAddress("127.0.0.1", 0)), id);
+        p.apply(resources);
+        return p;
+    }
+
+    private MeshFixture() {
+    }
+}

@@ -1,0 +1,168 @@
+package io.mithril.spiffe.testing;
+
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * Builds test certificates directly with BouncyCastle: roots, intermediates and leaf SVIDs with
+ * any combination of the extensions the X509-SVID rules look at.
+ */
+public final class TestCerts {
+    private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
+
+    private TestCerts() {
+    }
+
+    public static KeyPair ec(String curve) {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec(curve));
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static KeyPair ec256() {
+        return ec("secp256r1");
+    }
+
+    public static KeyPair rsa(int bits) {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+            g.initialize(bits);
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static KeyPair ed25519() {
+        try {
+            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** What to put in a certificate. Mutable, for tests only. */
+    public static final class Spec {
+        public String cn = "test";
+        /** null: no basicConstraints extension. */
+        public Boolean ca = Boolean.FALSE;
+        /** BouncyCastle KeyUsage bits; null: no keyUsage extension. */
+        public Integer keyUsage = KeyUsage.digitalSignature | KeyUsage.keyEncipherment | KeyUsage.keyAgreement;
+        public List<String> uris = new ArrayList<>();
+        public List<String> dns = new ArrayList<>();
+        public boolean eku = true;
+        public Instant notBefore = Instant.now().minus(Duration.ofHours(1));
+        public Instant notAfter = Instant.now().plus(Duration.ofHours(1));
+
+        public static Spec leaf(String spiffeId) {
+            Spec s = new Spec();
+            s.uris.add(spiffeId);
+            return s;
+        }
+
+        public static Spec ca(String cn, String... uris) {
+            Spec s = new Spec();
+            s.cn = cn;
+            s.ca = Boolean.TRUE;
+            s.keyUsage = KeyUsage.keyCertSign | KeyUsage.cRLSign;
+            s.eku = false;
+            s.uris.addAll(List.of(uris));
+            s.notAfter = Instant.now().plus(Duration.ofDays(1));
+            return s;
+        }
+    }
+
+    /** A key pair and its certificate. */
+    public record Issued(X509Certificate cert, KeyPair keys) {
+        public PrivateKey privateKey() {
+            return keys.getPrivate();
+        }
+
+        /** Issues a certificate for {@code subjectKeys} signed by this one. */
+        public Issued issue(Spec spec, KeyPair subjectKeys) {
+            return new Issued(TestCerts.issue(spec, subjectKeys.getPublic(), cert, keys.getPrivate()), subjectKeys);
+        }
+
+        public Issued issue(Spec spec) {
+            return issue(spec, ec256());
+        }
+    }
+
+    /** A self-signed CA. */
+    public static Issued root(String cn, KeyPair keys, String... uris) {
+        return new Issued(issue(Spec.ca(cn, uris), keys.getPublic(), null, keys.getPrivate()), keys);
+    }
+
+    public static Issued root(String cn) {
+        return root(cn, ec256());
+    }
+
+    /** Issues a certificate; {@code issuer} null means self-signed. */
+    public static X509Certificate issue(Spec spec, PublicKey subjectKey, X509Certificate issuer, PrivateKey issuerKey) {
+        try {
+            X500Principal subject = new X500Principal("CN=" + spec.cn + ",O=Mithril test");
+            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                    issuer == null ? subject : issuer.getSubjectX500Principal(),
+                    BigInteger.valueOf(SERIAL.incrementAndGet()),
+                    Date.from(spec.notBefore), Date.from(spec.notAfter), subject, subjectKey);
+            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+            if (spec.ca != null) {
+                b.addExtension(Extension.basicConstraints, true, new BasicConstraints(spec.ca));
+            }
+            if (spec.keyUsage != null) {
+                b.addExtension(Extension.keyUsage, true, new KeyUsage(spec.keyUsage));
+            }
+            if (spec.eku) {
+                b.addExtension(Extension.extendedKeyUsage, false,
+                        new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+            }
+            List<GeneralName> names = new ArrayList<>();
+            spec.uris.forEach(u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
+            spec.dns.forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
+            if (!names.isEmpty()) {
+                b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
+            }
+            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+            if (issuer != null) {
+                b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
+            }
+            String sigAlg = switch (issuerKey.getAlgorithm()) {
+                case "EC" -> "SHA256withECDSA";
+                case "RSA" -> "SHA256withRSA";
+                default -> "Ed25519";
+            };
+            return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(sigAlg).build(issuerKey)));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot build test certificate: " + e, e);
+        }
+    }
+}
