@@ -73,6 +73,8 @@ public final class X509Minter {
     /** SPIRE's default CA subject, {@code C=US, O=SPIFFE}. */
     public static final X500Principal DEFAULT_CA_SUBJECT = new X500Principal("O=SPIFFE, C=US");
 
+    private static final int MAX_COMMON_NAME = 64;
+
     private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(SecureRandom::new);
 
     private final Clock clock;
@@ -166,6 +168,7 @@ public final class X509Minter {
      * @param id the SPIFFE ID (the only URI SAN); must have a path, and be in the issuer's trust
      *     domain if the issuer carries a SPIFFE ID
      * @param dnsNames DNS SANs (may be empty or null); the first also becomes the subject CN
+     *     (if it fits the 64 characters X.520 allows)
      * @throws IllegalArgumentException for a non-positive ttl, a trust-domain-only ID, an ID of
      *     another trust domain than the issuer's, or an empty or non-ASCII DNS name
      * @throws X509MintException if the issuer is expired or not yet valid, or cannot sign
@@ -190,7 +193,8 @@ public final class X509Minter {
             }
         }
         X500NameBuilder subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.C, "US").addRDN(BCStyle.O, "SPIFFE");
-        if (!dns.isEmpty()) {
+        if (!dns.isEmpty() && dns.get(0).length() <= MAX_COMMON_NAME) {
+            // X.520 caps a common name at 64 characters; a longer DNS name stays in the SAN only.
             subject.addRDN(BCStyle.CN, dns.get(0));
         }
         Instant now = now();

@@ -130,6 +130,15 @@ class X509MinterTest {
     }
 
     @Test
+    void firstDnsNameLongerThan64CharactersStaysOutOfTheCommonName() {
+        String longName = "a".repeat(60) + ".example.org";
+        X509Certificate leaf = minter.signX509Svid(rootAuthority, KeyType.EC_P256.generate().getPublic(), WORKLOAD,
+                List.of(longName), Duration.ofHours(1));
+        assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("O=SPIFFE,C=US");
+        assertThat(Certificates.dnsSans(leaf)).containsExactly(longName);
+    }
+
+    @Test
     void x509SvidNeverOutlivesItsIssuer() {
         X509Certificate shortCa = minter.signCa(rootAuthority, rootKey.getPublic(), TD, Duration.ofMinutes(20), null);
         X509Certificate leaf = minter.signX509Svid(new SigningAuthority(shortCa, rootKey.getPrivate(), List.of(shortCa, root)),
