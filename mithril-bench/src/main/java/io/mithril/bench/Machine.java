@@ -55,6 +55,15 @@ public record Machine(int cores, String cpuModel, String jdk, String os, Instant
         return "unknown";
     }
 
+    /** The 1-minute load average, or 0 if unknown. */
+    public double oneMinuteLoad() {
+        try {
+            return Double.parseDouble(loadAverage.split(" ")[0]);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** Markdown lines describing the machine. */
     public String markdown() {
         return "- Machine: " + cores + " cores, " + cpuModel + "\n"

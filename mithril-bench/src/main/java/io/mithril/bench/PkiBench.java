@@ -92,6 +92,7 @@ public final class PkiBench implements BenchSuite {
         String bestSigner = null;
         double bestMint = 0;
         String bestMinter = null;
+        java.util.Map<String, Double> mintById = new java.util.HashMap<>();
         for (CryptoProvider p : providers) {
             for (int i = 0; i < threadCounts.size(); i++) {
                 int n = threadCounts.get(i);
@@ -110,6 +111,9 @@ public final class PkiBench implements BenchSuite {
                 step[0]++;
                 Throughput.Stats mint = ctx.measure(n, t -> mintOp(p, minter, intermediate, csrs, t));
                 addRow(report, ctx, step[0], total, "X.509-SVID mint (CSR verify + sign)", p, n, mint, opensslSign[i]);
+                if (n == 1) {
+                    mintById.put(p.id(), mint.cpuMedian());
+                }
                 if (n == 1 && mint.cpuMedian() > bestMint) {
                     bestMint = mint.cpuMedian();
                     bestMinter = p.id();
@@ -125,10 +129,23 @@ public final class PkiBench implements BenchSuite {
         report.note("Mint = Csr.parse (DER parse + ECDSA verify) + X509Minter.signX509Svid (EC P-256 leaf, 1h) with an"
                 + " EC P-256 intermediate; the CA key is a JDK key object, imported once into the provider.");
         CryptoProvider chosen = CryptoProvider.get();
+        double load = ctx.machine().oneMinuteLoad();
+        if (load > cores) {
+            report.note(String.format(java.util.Locale.ROOT, "The machine was busy (load average %.1f on %d cores): wall-clock"
+                    + " figures are low and noisy, and openssl speed -multi varies widely; compare the per-CPU column.", load, cores));
+        }
+        double defaultMint = mintById.getOrDefault(chosen.id(), 0.0);
+        String verdict;
+        if (chosen.id().equals(bestMinter)) {
+            verdict = " (the default).";
+        } else if (defaultMint >= 0.9 * bestMint) {
+            verdict = " (the default " + chosen.id() + " is within 10%: a tie on this machine).";
+        } else {
+            verdict = " (the default " + chosen.id() + " is " + BenchReport.ratio(defaultMint / bestMint)
+                    + " of it; -Dmithril.crypto.provider=" + bestMinter + " forces " + bestMinter + ").";
+        }
         report.note("Default provider in this process: " + chosen.name() + " (preference " + String.join(" > ", CryptoProvider.IDS)
-                + "). Fastest single-thread measured here: ECDSA sign " + bestSigner + ", X.509-SVID mint " + bestMinter
-                + (chosen.id().equals(bestMinter) ? " (the default)." : " (not the default; -Dmithril.crypto.provider="
-                        + bestMinter + " forces it)."));
+                + "). Fastest single-thread per CPU here: ECDSA sign " + bestSigner + ", X.509-SVID mint " + bestMinter + verdict);
         return report;
     }
 

@@ -37,6 +37,8 @@ class BenchSuitesTest {
         assertThat(Machine.cpuModel(dir.resolve("absent"))).isEqualTo("unknown");
         Files.writeString(dir.resolve("loadavg"), "1.25 0.75 0.50 2/345 6789\n");
         assertThat(Machine.loadAverage(dir.resolve("loadavg"))).isEqualTo("1.25 0.75 0.50");
+        assertThat(new Machine(2, "c", "j", "o", Instant.EPOCH, "1.25 0.75 0.50").oneMinuteLoad()).isEqualTo(1.25);
+        assertThat(new Machine(2, "c", "j", "o", Instant.EPOCH, "unknown").oneMinuteLoad()).isZero();
     }
 
     @Test
