@@ -17,6 +17,7 @@ public final class BenchSuites {
 
     static {
         register(new PkiBench());
+        register(new io.mithril.bench.gateway.GatewayBench());
     }
 
     private BenchSuites() {

@@ -272,6 +272,14 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         });
     }
 
+    /** A random (version 4) UUID without UUID.randomUUID()'s shared, locked SecureRandom. */
+    static String requestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long hi = (r.nextLong() & ~0xF000L) | 0x4000L;
+        long lo = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(hi, lo).toString();
+    }
+
     private static Route.WeightedCluster pickWeighted(Route.Forward fwd) {
         if (fwd.clusters().isEmpty()) {
             return null;
@@ -313,7 +321,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         String authority = fwd.authorityRewrite() != null ? fwd.authorityRewrite() : x.authority;
         h.set(HttpHeaderNames.HOST, authority);
         if (!h.contains("x-request-id")) {
-            h.set("x-request-id", UUID.randomUUID().toString());
+            h.set("x-request-id", requestId());
         }
         x.requestId = h.get("x-request-id");
         h.set("x-forwarded-proto", view.scheme());
@@ -457,7 +465,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         double millis = (System.nanoTime() - x.startNanos) / 1e6;
         String reporter = conn.listener().direction() == Listener.Direction.INBOUND ? "destination" : "source";
         proxy.metrics().record(reporter, conn.peerSpiffeId(), x.serviceHost, code, flags, millis);
-        if (access.isInfoEnabled()) {
+        if (proxy.settings().accessLog() && access.isInfoEnabled()) {
             access.info("[{}] \"{} {} {}\" {} {} {} {} {} \"{}\" \"{}\" \"{}\" {} {} peer={}", Instant.now(), x.req.method(),
                     x.path, x.protocol, code, flags, x.req.content().readableBytes(), bytesOut, Math.round(millis),
                     orDash(x.req.headers().get(HttpHeaderNames.USER_AGENT)), orDash(x.requestId), orDash(x.authority),
