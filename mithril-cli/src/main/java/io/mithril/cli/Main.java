@@ -16,9 +16,12 @@ import picocli.CommandLine.Command;
                 "joined to a service mesh (control plane, gateways, sidecars) that uses those identities for mTLS."},
         subcommands = {
                 CommandLine.HelpCommand.class,
+                io.mithril.cli.agent.AgentCommand.class,
                 io.mithril.cli.mesh.MeshCommand.class,
                 io.mithril.cli.proxy.ProxyCommand.class,
+                io.mithril.cli.controlplane.ControlPlaneCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
+                io.mithril.cli.server.ServerCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,
                 io.mithril.cli.bench.BenchCommand.class,
         })

@@ -234,4 +234,26 @@ class CompilerSemanticsTest {
         assertThat(rc.virtualHost("www.example.com").name()).isEqualTo("*.example.com:80");
         assertThat(rc.virtualHost("other.org").name()).isEqualTo("*:80");
     }
+
+    @Test
+    void outboundAnswersForTheShortNamesKubernetesDnsWouldResolve() {
+        ProxyConfig cfg = sidecar(REVIEWS);
+        RouteConfiguration outbound = cfg.routes().values().stream()
+                .filter(rc -> rc.virtualHost("reviews.default.svc.cluster.local:9080") != null).findFirst().orElseThrow();
+        String vh = outbound.virtualHost("reviews.default.svc.cluster.local:9080").name();
+        for (String alias : List.of("reviews:9080", "reviews", "reviews.default:9080", "reviews.default.svc:9080")) {
+            assertThat(outbound.virtualHost(alias)).as(alias).isNotNull()
+                    .extracting(io.mithril.mesh.config.VirtualHost::name).isEqualTo(vh);
+        }
+    }
+
+    @Test
+    void bareServiceNamesAnswerOnlyInTheProxysOwnNamespace() {
+        ProxyConfig cfg = MeshCompiler.compile(MeshYaml.parse("t.yaml", REVIEWS).orThrow(), ProxyNode.sidecar("other",
+                Map.of("app", "productpage"), "example.org", List.of(new ProxyNode.InboundPort(15006, 9080)), 15001));
+        RouteConfiguration outbound = cfg.routes().values().stream()
+                .filter(rc -> rc.virtualHost("reviews.default.svc.cluster.local:9080") != null).findFirst().orElseThrow();
+        assertThat(outbound.virtualHost("reviews.default:9080")).isNotNull();
+        assertThat(outbound.virtualHost("reviews:9080")).isNull();
+    }
 }

@@ -41,6 +41,17 @@ public record CachedSvid(String entryId, SpiffeId spiffeId, List<X509Certificate
     }
 
     /**
+     * When to rotate an SVID received at {@code receivedAt} and valid until {@code notAfter}: at
+     * half the life it has from its receipt (its NotBefore is backdated by the server, which
+     * would make a short-lived SVID look half-spent on arrival), jittered as in
+     * {@link #rotationTime(Instant, Instant, double)}.
+     */
+    public static Instant rotationTimeFromReceipt(Instant notBefore, Instant receivedAt, Instant notAfter, double random) {
+        Instant start = receivedAt.isAfter(notBefore) && receivedAt.isBefore(notAfter) ? receivedAt : notBefore;
+        return rotationTime(start, notAfter, random);
+    }
+
+    /**
      * When to rotate an SVID valid from {@code notBefore} to {@code notAfter}: at half its life,
      * moved by up to a tenth of its life either way (jitter, so that many SVIDs minted together
      * are not renewed together). {@code random} is in [0, 1).

@@ -53,8 +53,16 @@ public final class ProxyCommand implements Runnable {
         @Option(names = {"-spiffeID", "--spiffeID"}, description = "Use this SVID among those the Workload API sends (default: the first)")
         String spiffeId;
 
-        @Option(names = {"-configDir", "--configDir"}, required = true, description = "Directory of Istio YAML, watched for changes")
+        @Option(names = {"-configDir", "--configDir"}, description = "Directory of Istio YAML, watched for changes (or -controlPlane)")
         Path configDir;
+
+        @Option(names = {"-controlPlane", "--controlPlane"}, paramLabel = "HOST:PORT",
+                description = "Take the configuration from the control plane at this address (instead of -configDir)")
+        String controlPlane;
+
+        @Option(names = {"-controlPlaneID", "--controlPlaneID"}, paramLabel = "SPIFFE_ID",
+                description = "The only SPIFFE ID accepted from the control plane, e.g. spiffe://example.org/ns/istio-system/sa/istiod")
+        String controlPlaneId;
 
         @Option(names = {"-label", "--label"}, description = "Proxy label key=value (repeatable), e.g. istio=ingressgateway")
         List<String> labels = new ArrayList<>();
@@ -81,9 +89,13 @@ public final class ProxyCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!Files.isDirectory(configDir)) {
+            if ((configDir == null) == (controlPlane == null)) {
+                throw new Cli.UserException("give either -configDir DIR or -controlPlane HOST:PORT (with -controlPlaneID)");
+            }
+            if (configDir != null && !Files.isDirectory(configDir)) {
                 throw new Cli.UserException("-configDir " + configDir + " is not a directory");
             }
+            SpiffeId cpId = controlPlane == null ? null : ControlPlaneOptions.controlPlaneId(controlPlaneId);
             SpiffeId wanted = null;
             if (spiffeId != null) {
                 try {
@@ -120,7 +132,8 @@ public final class ProxyCommand implements Runnable {
                     maxHeaderBytes, maxBodyBytes, !noAccessLog);
             DeferredIdentitySource identity = new DeferredIdentitySource();
             Proxy proxy = Proxy.start(settings, identity);
-            ConfigDirectoryWatcher watcher = ConfigDirectoryWatcher.start(configDir, Duration.ofSeconds(1), proxy::apply);
+            AutoCloseable watcher = cpId != null ? ControlPlaneSource.start(controlPlane, cpId, identity, settings.node(), proxy)
+                    : ConfigDirectoryWatcher.start(configDir, Duration.ofSeconds(1), proxy::apply);
             CountDownLatch stopped = new CountDownLatch(1);
             final SpiffeId id = wanted;
             Thread connector = new Thread(() -> {
@@ -141,7 +154,7 @@ public final class ProxyCommand implements Runnable {
             connector.setDaemon(true);
             connector.start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                watcher.close();
+                ControlPlaneOptions.closeQuietly(watcher);
                 proxy.close();
                 identity.close();
                 stopped.countDown();

@@ -494,14 +494,39 @@ public final class MeshCompiler {
                             VirtualService.Headers.NONE, null, Route.RetryPolicy.ISTIO_DEFAULT, null, null, null));
                 }
                 List<String> domains = new ArrayList<>();
-                domains.add(host + ":" + port);
-                if (port == 80 || e.getValue().size() == 1) {
-                    domains.add(host);
+                boolean bare = port == 80 || e.getValue().size() == 1;
+                for (String alias : hostAliases(host)) {
+                    domains.add(alias + ":" + port);
+                    if (bare) {
+                        domains.add(alias);
+                    }
                 }
                 vhosts.add(new VirtualHost(host + ":" + port, domains, list));
             }
         }
         return new RouteConfiguration(name, vhosts);
+    }
+
+    /**
+     * The names an application may use for a service host, as Istio's outbound virtual hosts
+     * list them: the FQDN, {@code name.ns.svc} and {@code name.ns} (what Kubernetes DNS search
+     * paths resolve), and the bare {@code name} for services in the proxy's own namespace.
+     */
+    private List<String> hostAliases(String host) {
+        List<String> aliases = new ArrayList<>(List.of(host));
+        String suffix = ".svc.cluster.local";
+        if (host.endsWith(suffix)) {
+            String nameNs = host.substring(0, host.length() - suffix.length());
+            int dot = nameNs.indexOf('.');
+            if (dot > 0 && dot == nameNs.lastIndexOf('.')) {
+                aliases.add(nameNs + ".svc");
+                aliases.add(nameNs);
+                if (nameNs.substring(dot + 1).equals(node.namespace())) {
+                    aliases.add(nameNs.substring(0, dot));
+                }
+            }
+        }
+        return aliases;
     }
 
     // ----- clusters ----------------------------------------------------------------------------

@@ -105,6 +105,29 @@ public final class WorkloadApiServer implements AutoCloseable {
     }
 
     /**
+     * Checks, without changing anything, that the socket path is free or holds only a stale
+     * socket.
+     *
+     * @throws IOException if the path is not a socket, or a live process serves on it
+     */
+    public static void checkSocketPath(Path socketPath) throws IOException {
+        if (!Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Object type = Files.readAttributes(socketPath, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS).get("mode");
+        if (!(type instanceof Integer mode && (mode & 0170000) == 0140000)) {
+            throw new IOException("Workload API socket path " + socketPath + " exists and is not a socket; remove it or choose another socket_path");
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socketPath));
+            throw new IOException("another process is already serving on " + socketPath
+                    + " (is an agent running?); stop it or choose another socket_path");
+        } catch (java.net.SocketException e) {
+            // stale: nobody accepts connections
+        }
+    }
+
+    /**
      * Creates the socket's directory (0755) and removes a stale socket file. A path that exists
      * and is not a socket, or a socket a live process accepts connections on, is refused.
      */

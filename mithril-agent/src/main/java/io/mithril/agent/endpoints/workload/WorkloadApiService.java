@@ -106,10 +106,24 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
         ServerCallStreamObserver<T> call = (ServerCallStreamObserver<T>) observer;
         Object lock = new Object();
         boolean[] done = {false};
-        SvidCache.Subscription sub = cache.subscribe(selectors, update -> {
+        java.util.concurrent.atomic.AtomicReference<SvidCache.Subscription> sub = new java.util.concurrent.atomic.AtomicReference<>();
+        // Handlers first: gRPC freezes them when this method returns, and the first update may
+        // already be on its way from the notifier thread.
+        Runnable unsubscribe = () -> {
+            synchronized (lock) {
+                done[0] = true;
+            }
+            SvidCache.Subscription s = sub.get();
+            if (s != null) {
+                s.close();
+            }
+        };
+        call.setOnCancelHandler(unsubscribe);
+        call.setOnCloseHandler(unsubscribe);
+        sub.set(cache.subscribe(selectors, update -> {
             synchronized (lock) {
                 if (done[0] || call.isCancelled()) {
-                    return;
+                    throw new IllegalStateException("stream ended"); // closes the subscription
                 }
                 if (update.denied()) {
                     done[0] = true;
@@ -121,14 +135,15 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                 }
                 call.onNext(render.apply(update));
             }
-        });
-        call.setOnCancelHandler(sub::close);
-        call.setOnCloseHandler(sub::close);
+        }));
+        if (done[0]) {
+            sub.get().close();
+        }
     }
 
     @Override
     public void fetchJWTSVID(JWTSVIDRequest request, StreamObserver<JWTSVIDResponse> observer) {
-        if (request.getAudienceCount() == 0) {
+        if (request.getAudienceCount() == 0 || request.getAudienceList().stream().anyMatch(String::isBlank)) {
             observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
             return;
         }

@@ -201,4 +201,90 @@ class WorkloadApiServerTest {
                     .isEqualTo("spiffe://example.org/root-workload");
         }
     }
+
+    @Test
+    void rotationReachesEveryOpenStreamEvenAfterOneClientLeftMidStream() throws Exception {
+        RegistrationEntry e = register("spiffe://example.org/root-workload", "unix:uid:0");
+        int n = 20;
+        List<BlockingQueue<X509Context>> queues = new java.util.ArrayList<>();
+        List<Closeable> watches = new java.util.ArrayList<>();
+        try (WorkloadApiClient client = WorkloadApiClient.connect(address());
+             WorkloadApiClient leaving = WorkloadApiClient.connect(address())) {
+            Closeable gone = leaving.watchX509Context(new WorkloadApiClient.Watcher<>() {
+                @Override
+                public void onUpdate(X509Context update) {
+                }
+
+                @Override
+                public void onError(WorkloadApiException error) {
+                }
+            });
+            for (int i = 0; i < n; i++) {
+                BlockingQueue<X509Context> q = new LinkedBlockingQueue<>();
+                queues.add(q);
+                watches.add(client.watchX509Context(new WorkloadApiClient.Watcher<>() {
+                    @Override
+                    public void onUpdate(X509Context update) {
+                        q.add(update);
+                    }
+
+                    @Override
+                    public void onError(WorkloadApiException error) {
+                    }
+                }));
+            }
+            for (BlockingQueue<X509Context> q : queues) {
+                assertThat(q.poll(10, TimeUnit.SECONDS)).isNotNull();
+            }
+            gone.close();
+            leaving.close();
+            CachedSvid rotated = ca.svid(e, Duration.ofMinutes(10));
+            cache.putSvids(List.of(rotated));
+            for (BlockingQueue<X509Context> q : queues) {
+                X509Context u = q.poll(10, TimeUnit.SECONDS);
+                assertThat(u).isNotNull();
+                assertThat(u.defaultSvid().leaf().getSerialNumber()).isEqualTo(rotated.leaf().getSerialNumber());
+            }
+            for (Closeable w : watches) {
+                w.close();
+            }
+        }
+    }
+
+    @Test
+    void x509BundlesStreamCarriesTheTrustDomainRoots() {
+        register("spiffe://example.org/root-workload", "unix:uid:0");
+        try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
+            assertThat(client.fetchX509Bundles(Duration.ofSeconds(10)))
+                    .containsExactly(Map.entry(ca.trustDomain, List.of(ca.root)));
+        }
+    }
+
+    @Test
+    void federatedBundlesGoOnlyToEntriesThatFederate() {
+        TestCa other = new TestCa("domain.test");
+        RegistrationEntry plain = TestCa.entry("spiffe://example.org/plain", "unix:uid:0");
+        RegistrationEntry fed = new RegistrationEntry("fed-entry", io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/fed"),
+                plain.parentId(), java.util.Set.of(io.mithril.agent.attestor.workload.Selector.parse("unix:gid:0")), 0, 0, List.of(),
+                java.util.Set.of(other.trustDomain), "", 1);
+        cache.update(ca.bundle(), Map.of(other.trustDomain, other.bundle()), List.of(plain));
+        cache.putSvids(List.of(ca.svid(plain, Duration.ofMinutes(10))));
+        try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
+            assertThat(client.fetchX509Context(Duration.ofSeconds(10)).federatedBundles()).isEmpty();
+            cache.update(ca.bundle(), Map.of(other.trustDomain, other.bundle()), List.of(plain, fed));
+            cache.putSvids(List.of(ca.svid(fed, Duration.ofMinutes(10))));
+            X509Context ctx = client.fetchX509Context(Duration.ofSeconds(10));
+            assertThat(ctx.svids()).hasSize(2);
+            assertThat(ctx.federatedBundles()).containsExactly(Map.entry(other.trustDomain, List.of(other.root)));
+        }
+    }
+
+    @Test
+    void jwtSvidRequestWithoutAudienceIsInvalidArgument() {
+        register("spiffe://example.org/root-workload", "unix:uid:0");
+        try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
+            assertThatThrownBy(() -> client.fetchJwtSvids(Duration.ofSeconds(10), null, ""))
+                    .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isIn(Status.Code.INVALID_ARGUMENT));
+        }
+    }
 }

@@ -1,0 +1,151 @@
+package io.mithril.agent;
+
+import io.mithril.agent.attestor.node.JoinTokenAttestor;
+import io.mithril.agent.attestor.node.NodeAttestationException;
+import io.mithril.agent.attestor.node.NodeAttestor;
+import io.mithril.agent.attestor.node.X509PopAttestor;
+import io.mithril.agent.attestor.workload.unix.UnixWorkloadAttestor;
+import io.mithril.agent.cache.SvidCache;
+import io.mithril.agent.config.AgentConfig;
+import io.mithril.agent.endpoints.workload.WorkloadApiServer;
+import io.mithril.agent.keymanager.DiskKeyManager;
+import io.mithril.agent.keymanager.KeyManager;
+import io.mithril.agent.keymanager.MemoryKeyManager;
+import io.mithril.agent.sync.AgentIdentity;
+import io.mithril.agent.sync.SyncManager;
+import io.mithril.spiffe.id.SpiffeId;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node agent (what {@code spire-agent run} is). {@link #start} gets the agent an identity
+ * (reusing the one kept in {@code data_dir}, or attesting), syncs once with the server, and
+ * serves the Workload API on {@code socket_path}; from then on it syncs in the background.
+ * {@link #close()} stops serving and removes the socket; the agent SVID stays on disk for the
+ * next start.
+ */
+public final class Agent implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+
+    private final AgentConfig config;
+    private final AgentIdentity identity;
+    private final SvidCache cache;
+    private final SyncManager sync;
+    private final WorkloadApiServer workloadApi;
+
+    private Agent(AgentConfig config, AgentIdentity identity, SvidCache cache, SyncManager sync, WorkloadApiServer workloadApi) {
+        this.config = config;
+        this.identity = identity;
+        this.cache = cache;
+        this.sync = sync;
+        this.workloadApi = workloadApi;
+    }
+
+    /**
+     * Starts an agent.
+     *
+     * @throws AgentStartException naming what is wrong (an unreadable trust bundle, a refused
+     *     attestation, a socket in use)
+     */
+    public static Agent start(AgentConfig config) throws AgentStartException {
+        return start(config, Clock.systemUTC());
+    }
+
+    /** Starts an agent with the given clock. */
+    public static Agent start(AgentConfig config, Clock clock) throws AgentStartException {
+        // Refuse a socket another agent serves before attesting (which would spend the join token).
+        try {
+            WorkloadApiServer.checkSocketPath(config.socketPath());
+        } catch (IOException e) {
+            throw new AgentStartException(e.getMessage(), e);
+        }
+        KeyManager keyManager = config.keyManager().equals("memory") ? new MemoryKeyManager() : new DiskKeyManager(config.keyManagerDirectory());
+        List<X509Certificate> bootstrapRoots = null;
+        if (config.trustBundlePath() != null) {
+            bootstrapRoots = AgentIdentity.readTrustBundle(config.trustBundlePath());
+        } else if (!config.insecureBootstrap()) {
+            // Without a kept bundle either, AgentIdentity will refuse below.
+            bootstrapRoots = null;
+        }
+        NodeAttestor attestor;
+        try {
+            attestor = nodeAttestor(config);
+        } catch (NodeAttestationException e) {
+            throw new AgentStartException(e.getMessage(), e);
+        }
+        if (bootstrapRoots == null && !config.insecureBootstrap()
+                && !java.nio.file.Files.exists(config.dataDir().resolve(AgentIdentity.BUNDLE_FILE))) {
+            throw new AgentStartException("the agent cannot verify the server: set trust_bundle_path to the server's"
+                    + " bundle (mithril server bundle show > bundle.pem), or insecure_bootstrap = true for a demo");
+        }
+        InetSocketAddress server = new InetSocketAddress(config.serverAddress(), config.serverPort());
+        AgentIdentity identity = AgentIdentity.obtain(server, config.trustDomain(), config.dataDir(), keyManager,
+                bootstrapRoots, attestor, clock);
+        SvidCache cache = new SvidCache(config.trustDomain(), clock);
+        WorkloadApiServer[] api = new WorkloadApiServer[1];
+        SyncManager sync = new SyncManager(cache, identity, clock, config.syncInterval(), healthy -> {
+            if (api[0] != null) {
+                api[0].setServing(cache.isSynced());
+            }
+        });
+        sync.start();
+        try {
+            api[0] = WorkloadApiServer.start(config.socketPath(), cache,
+                    List.of(new UnixWorkloadAttestor(config.unix().discoverWorkloadPath(), config.unix().workloadSizeLimit())),
+                    sync, clock);
+        } catch (IOException e) {
+            sync.close();
+            cache.close();
+            identity.close();
+            throw new AgentStartException(e.getMessage(), e);
+        }
+        api[0].setServing(cache.isSynced());
+        log.info("Agent {} started: trust domain {}, server {}:{}, Workload API {}", identity.agentId(),
+                config.trustDomain().name(), config.serverAddress(), config.serverPort(), config.socketPath());
+        return new Agent(config, identity, cache, sync, api[0]);
+    }
+
+    private static NodeAttestor nodeAttestor(AgentConfig config) throws NodeAttestationException {
+        if (config.nodeAttestor().type().equals("x509pop")) {
+            return new X509PopAttestor(config.nodeAttestor().certificatePath(), config.nodeAttestor().privateKeyPath(),
+                    config.nodeAttestor().intermediatesPath());
+        }
+        return config.joinToken() == null ? null : new JoinTokenAttestor(config.joinToken());
+    }
+
+    /** The agent's SPIFFE ID. */
+    public SpiffeId agentId() {
+        return identity.agentId();
+    }
+
+    /** The Workload API socket. */
+    public Path socketPath() {
+        return workloadApi.socketPath();
+    }
+
+    /** The agent's cache (for tests and metrics). */
+    public SvidCache cache() {
+        return cache;
+    }
+
+    /** The configuration the agent runs with. */
+    public AgentConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        workloadApi.close();
+        sync.close();
+        cache.close();
+        identity.close();
+        log.info("Agent stopped");
+    }
+}

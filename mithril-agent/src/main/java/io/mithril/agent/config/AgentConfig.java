@@ -1,0 +1,74 @@
+package io.mithril.agent.config;
+
+import io.mithril.spiffe.id.TrustDomain;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The agent's configuration (SPIRE's {@code agent.conf}), resolved and validated.
+ *
+ * @param trustDomain the trust domain of the agent and its server
+ * @param dataDir where the agent keeps its SVID, key and the last bundle
+ * @param logLevel DEBUG, INFO, WARN or ERROR
+ * @param serverAddress the server's host name or IP
+ * @param serverPort the server's agent API port
+ * @param socketPath the Workload API socket
+ * @param trustBundlePath PEM roots to verify the server with at bootstrap, or null
+ * @param insecureBootstrap trust the server without verification at first attestation
+ * @param joinToken a join token (from the file or -joinToken), or null
+ * @param nodeAttestor the node attestor plugin
+ * @param keyManager {@code disk} or {@code memory}
+ * @param keyManagerDirectory the disk key manager's directory
+ * @param unix the unix workload attestor's settings
+ * @param syncInterval how often entries and bundles are synced (SPIRE: about 5s)
+ */
+public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel, String serverAddress, int serverPort,
+                          Path socketPath, Path trustBundlePath, boolean insecureBootstrap, String joinToken,
+                          NodeAttestorConfig nodeAttestor, String keyManager, Path keyManagerDirectory,
+                          UnixAttestorConfig unix, Duration syncInterval) {
+
+    /** The default Workload API socket. */
+    public static final Path DEFAULT_SOCKET_PATH = Path.of("/tmp/mithril/agent/public/api.sock");
+
+    /** The default sync interval. */
+    public static final Duration DEFAULT_SYNC_INTERVAL = Duration.ofSeconds(5);
+
+    /**
+     * The node attestor: {@code join_token}, or {@code x509pop} with its PEM files.
+     */
+    public record NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath) {
+        public static NodeAttestorConfig joinToken() {
+            return new NodeAttestorConfig("join_token", null, null, null);
+        }
+    }
+
+    /** The unix workload attestor: {@code discover_workload_path}, {@code workload_size_limit}. */
+    public record UnixAttestorConfig(boolean discoverWorkloadPath, long workloadSizeLimit) {
+    }
+
+    /** A copy with another join token (the {@code -joinToken} flag wins over the file). */
+    public AgentConfig withJoinToken(String token) {
+        return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
+                insecureBootstrap, token, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval);
+    }
+
+    /** A copy with another socket path. */
+    public AgentConfig withSocketPath(Path path) {
+        return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, path, trustBundlePath,
+                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval);
+    }
+
+    /** A copy with another sync interval (tests use a short one). */
+    public AgentConfig withSyncInterval(Duration interval) {
+        return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
+                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, interval);
+    }
+
+    /** A minimal configuration for programmatic use (tests, embedding): join_token, disk keys. */
+    public static AgentConfig of(TrustDomain td, Path dataDir, String serverAddress, int serverPort, Path socketPath,
+                                 Path trustBundlePath, String joinToken) {
+        return new AgentConfig(td, dataDir, "INFO", serverAddress, serverPort, socketPath, trustBundlePath,
+                trustBundlePath == null, joinToken, NodeAttestorConfig.joinToken(), "disk", dataDir,
+                new UnixAttestorConfig(false, 0), DEFAULT_SYNC_INTERVAL);
+    }
+}

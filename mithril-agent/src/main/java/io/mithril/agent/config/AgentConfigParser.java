@@ -1,0 +1,194 @@
+package io.mithril.agent.config;
+
+import io.mithril.hcl.Hcl;
+import io.mithril.hcl.HclEntry;
+import io.mithril.hcl.HclException;
+import io.mithril.hcl.HclObject;
+import io.mithril.hcl.HclValue;
+import io.mithril.hcl.Position;
+import io.mithril.spiffe.id.InvalidSpiffeIdException;
+import io.mithril.spiffe.id.TrustDomain;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads SPIRE's {@code agent.conf} (HCL): {@code agent { data_dir, log_level, server_address,
+ * server_port, socket_path, trust_bundle_path, trust_domain, insecure_bootstrap, join_token }}
+ * and {@code plugins { NodeAttestor "join_token"|"x509pop", KeyManager "disk"|"memory",
+ * WorkloadAttestor "unix" }}. Both {@code plugin_data { .. }} and {@code plugin_data = { .. }}
+ * work; numbers may be quoted. Unknown keys and plugins fail with {@code file:line:col}.
+ */
+public final class AgentConfigParser {
+
+    private static final Logger log = LoggerFactory.getLogger(AgentConfigParser.class);
+
+    static final Set<String> TOP_KEYS = Set.of("agent", "plugins", "health_checks", "telemetry");
+    static final Set<String> AGENT_KEYS = Set.of("data_dir", "log_level", "server_address", "server_port", "socket_path",
+            "trust_bundle_path", "trust_domain", "insecure_bootstrap", "join_token",
+            // accepted for SPIRE compatibility, not implemented:
+            "log_format", "log_file", "admin_socket_path", "trust_bundle_url", "trust_bundle_format",
+            "sds", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates", "retry_bootstrap",
+            "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
+            "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
+            "jwt_svid_cache_max_size");
+    static final Set<String> IGNORED = Set.of("log_format", "log_file", "admin_socket_path", "trust_bundle_url",
+            "trust_bundle_format", "sds", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates",
+            "retry_bootstrap", "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
+            "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
+            "jwt_svid_cache_max_size");
+
+    private AgentConfigParser() {
+    }
+
+    /** Parses a configuration file. */
+    public static AgentConfig parseFile(Path file) throws HclException {
+        return build(Hcl.parseFile(file));
+    }
+
+    /** Parses configuration text; {@code sourceName} names it in errors. */
+    public static AgentConfig parse(String text, String sourceName) throws HclException {
+        return build(Hcl.parse(text, sourceName));
+    }
+
+    static AgentConfig build(HclObject doc) throws HclException {
+        doc.requireOnly(TOP_KEYS, "the configuration (top level)");
+        HclObject agent = doc.object("agent").orElseThrow(() ->
+                new HclException(doc.position(), "no agent { ... } block: an agent configuration needs one"));
+        agent.requireOnly(AGENT_KEYS, "agent block");
+        for (String k : IGNORED) {
+            if (agent.has(k)) {
+                log.warn("{}: agent.{} is accepted for SPIRE compatibility and ignored", pos(agent, k), k);
+            }
+        }
+        String tdText = agent.string("trust_domain").orElseThrow(() ->
+                new HclException(agent.position(), "agent block: trust_domain is required (e.g. trust_domain = \"example.org\")"));
+        TrustDomain td;
+        try {
+            td = TrustDomain.parse(tdText);
+        } catch (InvalidSpiffeIdException e) {
+            throw new HclException(pos(agent, "trust_domain"), "trust_domain " + e.getMessage());
+        }
+        Path dataDir = Path.of(agent.string("data_dir").orElseThrow(() ->
+                new HclException(agent.position(), "agent block: data_dir is required (e.g. data_dir = \"./data/agent\")")));
+        String serverAddress = agent.string("server_address").orElseThrow(() ->
+                new HclException(agent.position(), "agent block: server_address is required (e.g. server_address = \"127.0.0.1\")"));
+        long port = agent.number("server_port", 8081);
+        if (port < 1 || port > 65535) {
+            throw new HclException(pos(agent, "server_port"), "server_port " + port + " is not a port number (1-65535)");
+        }
+        String level = agent.string("log_level", "INFO").toUpperCase(Locale.ROOT);
+        if (!Set.of("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR").contains(level)) {
+            throw new HclException(pos(agent, "log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
+        }
+        Path socket = agent.string("socket_path").map(Path::of).orElse(AgentConfig.DEFAULT_SOCKET_PATH);
+        Path bundle = agent.string("trust_bundle_path").filter(s -> !s.isEmpty()).map(Path::of).orElse(null);
+        boolean insecure = agent.bool("insecure_bootstrap", false);
+        if (bundle != null && insecure) {
+            throw new HclException(pos(agent, "insecure_bootstrap"),
+                    "trust_bundle_path and insecure_bootstrap are mutually exclusive: set only one");
+        }
+        String joinToken = agent.string("join_token").filter(s -> !s.isEmpty()).orElse(null);
+
+        AgentConfig.NodeAttestorConfig nodeAttestor = null;
+        String keyManager = null;
+        Path keyDir = dataDir;
+        AgentConfig.UnixAttestorConfig unix = null;
+        HclObject plugins = doc.object("plugins").orElseThrow(() ->
+                new HclException(doc.position(), "no plugins { ... } block: configure at least NodeAttestor and KeyManager"));
+        plugins.requireOnly(Set.of("NodeAttestor", "KeyManager", "WorkloadAttestor", "SVIDStore"), "plugins block");
+        for (HclEntry e : plugins.entries()) {
+            String name = e.label().orElseThrow(() -> new HclException(e.position(),
+                    e.key() + " needs a plugin name, e.g. " + e.key() + " \"disk\" { plugin_data { ... } }"));
+            if (!(e.value() instanceof HclObject body)) {
+                throw new HclException(e.position(), e.key() + " \"" + name + "\" must be a block { plugin_data { ... } }");
+            }
+            body.requireOnly(Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file"),
+                    e.key() + " \"" + name + "\"");
+            if (!body.bool("enabled", true)) {
+                continue;
+            }
+            HclObject data = pluginData(body);
+            String what = e.key() + " \"" + name + "\" plugin_data";
+            switch (e.key()) {
+                case "NodeAttestor" -> {
+                    if (nodeAttestor != null) {
+                        throw new HclException(e.position(), "only one NodeAttestor plugin may be configured");
+                    }
+                    switch (name) {
+                        case "join_token" -> {
+                            data.requireOnly(Set.of(), what);
+                            nodeAttestor = AgentConfig.NodeAttestorConfig.joinToken();
+                        }
+                        case "x509pop" -> {
+                            data.requireOnly(Set.of("private_key_path", "certificate_path", "intermediates_path"), what);
+                            Path key = Path.of(data.string("private_key_path").orElseThrow(() ->
+                                    new HclException(data.position(), what + ": private_key_path is required")));
+                            Path cert = Path.of(data.string("certificate_path").orElseThrow(() ->
+                                    new HclException(data.position(), what + ": certificate_path is required")));
+                            Path inter = data.string("intermediates_path").map(Path::of).orElse(null);
+                            nodeAttestor = new AgentConfig.NodeAttestorConfig("x509pop", cert, key, inter);
+                        }
+                        default -> throw new HclException(e.position(), "NodeAttestor \"" + name
+                                + "\" is not supported; use \"join_token\" or \"x509pop\"");
+                    }
+                }
+                case "KeyManager" -> {
+                    if (keyManager != null) {
+                        throw new HclException(e.position(), "only one KeyManager plugin may be configured");
+                    }
+                    switch (name) {
+                        case "disk" -> {
+                            data.requireOnly(Set.of("directory"), what);
+                            keyDir = data.string("directory").map(Path::of).orElse(dataDir);
+                        }
+                        case "memory" -> data.requireOnly(Set.of(), what);
+                        default -> throw new HclException(e.position(), "KeyManager \"" + name
+                                + "\" is not supported; use \"disk\" or \"memory\"");
+                    }
+                    keyManager = name;
+                }
+                case "WorkloadAttestor" -> {
+                    if (!name.equals("unix")) {
+                        throw new HclException(e.position(), "WorkloadAttestor \"" + name + "\" is not supported; use \"unix\"");
+                    }
+                    data.requireOnly(Set.of("discover_workload_path", "workload_size_limit"), what);
+                    unix = new AgentConfig.UnixAttestorConfig(data.bool("discover_workload_path", false),
+                            data.number("workload_size_limit", 0));
+                }
+                default -> log.warn("{}: {} \"{}\" is accepted for SPIRE compatibility and ignored", e.position(), e.key(), name);
+            }
+        }
+        if (nodeAttestor == null) {
+            throw new HclException(plugins.position(), "plugins block: a NodeAttestor is required (e.g. NodeAttestor \"join_token\" { plugin_data {} })");
+        }
+        if (keyManager == null) {
+            throw new HclException(plugins.position(), "plugins block: a KeyManager is required (e.g. KeyManager \"disk\" { plugin_data { directory = \"...\" } })");
+        }
+        if (unix == null) {
+            unix = new AgentConfig.UnixAttestorConfig(false, 0);
+        }
+        return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
+                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL);
+    }
+
+    private static HclObject pluginData(HclObject body) throws HclException {
+        Optional<HclEntry> e = body.entry("plugin_data");
+        if (e.isEmpty()) {
+            return new HclObject(List.of(), body.position());
+        }
+        HclValue v = e.get().value();
+        if (v instanceof HclObject o) {
+            return o;
+        }
+        throw new HclException(v.position(), "plugin_data must be a block { ... }, found " + v.describe());
+    }
+
+    private static Position pos(HclObject o, String key) throws HclException {
+        return o.entry(key).map(HclEntry::position).orElse(o.position());
+    }
+}

@@ -1,0 +1,118 @@
+package io.mithril.agent.testing;
+
+import io.mithril.server.IdentityServer;
+import io.mithril.server.config.ServerConfig;
+import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.entry.Selector;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** A real identity server in a temp dir, on an ephemeral port, restartable on the same port and data. */
+public final class ServerFixture implements AutoCloseable {
+    public static final TrustDomain TD = TrustDomain.parse("example.org");
+
+    public final Path dir;
+    private IdentityServer server;
+    private int port;
+
+    private final Path x509popCa;
+
+    public ServerFixture() throws Exception {
+        this(null);
+    }
+
+    /** A server that also accepts x509pop agents whose certificates chain to {@code x509popCa}. */
+    public ServerFixture(Path x509popCa) throws Exception {
+        this.x509popCa = x509popCa;
+        dir = Files.createTempDirectory("mithril-agent-it-");
+        start(0);
+    }
+
+    private void start(int bindPort) throws Exception {
+        ServerConfig.Builder b = ServerConfig.builder(TD, dir.resolve("server"))
+                .bindAddress("127.0.0.1").bindPort(bindPort)
+                .socketPath(dir.resolve("server/admin.sock"));
+        if (x509popCa != null) {
+            b.x509pop(new ServerConfig.X509PopConfig(List.of(x509popCa)));
+        }
+        ServerConfig cfg = b.build();
+        server = IdentityServer.start(cfg);
+        port = server.agentApiAddress().getPort();
+    }
+
+    public IdentityServer server() {
+        return server;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** The trust bundle as a PEM file, for the agent's trust_bundle_path. */
+    public Path bundlePem() throws IOException {
+        Path p = dir.resolve("bundle.pem");
+        Files.writeString(p, server.bundle().toPem());
+        return p;
+    }
+
+    /** A join token whose node gets the alias {@code spiffe://example.org/node}. */
+    public String joinToken() {
+        return server.generateJoinToken(Duration.ofMinutes(10), SpiffeId.parse("spiffe://example.org/node"));
+    }
+
+    /** Registers a workload under the node alias. */
+    public RegistrationEntry register(String spiffeId, int x509TtlSeconds, String... selectors) {
+        return register(spiffeId, "spiffe://example.org/node", x509TtlSeconds, selectors);
+    }
+
+    /** Registers a workload under a parent. */
+    public RegistrationEntry register(String spiffeId, String parentId, int x509TtlSeconds, String... selectors) {
+        RegistrationEntry e = RegistrationEntry.of(SpiffeId.parse(spiffeId), SpiffeId.parse(parentId),
+                Arrays.stream(selectors).map(Selector::parse).toList());
+        if (x509TtlSeconds > 0) {
+            e = e.withX509SvidTtl(x509TtlSeconds);
+        }
+        return server.createEntry(e);
+    }
+
+    public void stop() {
+        server.close();
+    }
+
+    /** Starts the server again on the same port with the same data. */
+    public void restart() throws Exception {
+        Exception last = null;
+        for (int i = 0; i < 50; i++) {
+            try {
+                start(port);
+                return;
+            } catch (Exception e) {
+                last = e; // the port may linger for a moment after close
+                Thread.sleep(100);
+            }
+        }
+        throw last;
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    public static List<String> list(String... s) {
+        return List.of(s);
+    }
+}

@@ -1,0 +1,183 @@
+package io.mithril.cli.controlplane;
+
+import io.mithril.cli.Cli;
+import io.mithril.controlplane.AdminServer;
+import io.mithril.controlplane.ControlPlaneConfig;
+import io.mithril.controlplane.ControlPlaneConfigException;
+import io.mithril.controlplane.ControlPlaneServer;
+import io.mithril.controlplane.ControlPlaneStatus;
+import io.mithril.controlplane.StatusTable;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code mithril controlplane ...}: the control plane (Mithril's istiod). {@code run} serves the
+ * mesh configuration of a watched directory to proxies over mTLS with the control plane's own
+ * SVID; {@code status} shows the connected proxies like {@code istioctl proxy-status}.
+ */
+@Command(name = "controlplane", mixinStandardHelpOptions = true,
+        description = "Run the control plane (istiod's part) or show the proxies connected to it.",
+        subcommands = {ControlPlaneCommand.Run.class, ControlPlaneCommand.Status.class, CommandLine.HelpCommand.class})
+public final class ControlPlaneCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** {@code mithril controlplane run -config controlplane.conf}. */
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Serve the Istio configuration of a directory to gateways and sidecars (runs until stopped).")
+    public static final class Run implements Callable<Integer> {
+
+        @Option(names = {"-config", "--config"}, required = true, paramLabel = "FILE",
+                description = "Control plane configuration file (HCL, see docs/controlplane.md).")
+        Path config;
+
+        @Option(names = {"-svidTimeout", "--svidTimeout"}, defaultValue = "30s", paramLabel = "DURATION",
+                description = "How long to wait for the SVID from the Workload API at startup (default ${DEFAULT-VALUE}).")
+        String svidTimeout;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!Files.isRegularFile(config)) {
+                throw new Cli.UserException("configuration file " + config + " does not exist");
+            }
+            ControlPlaneConfig cfg;
+            try {
+                cfg = ControlPlaneConfig.load(config);
+            } catch (ControlPlaneConfigException e) {
+                throw new Cli.UserException(e.getMessage(), e);
+            }
+            setLogLevel(cfg.logLevel());
+            Duration timeout = parseDuration(svidTimeout);
+            ControlPlaneServer server;
+            try {
+                server = ControlPlaneServer.start(cfg, timeout);
+            } catch (ControlPlaneConfigException e) {
+                throw new Cli.UserException(e.getMessage(), e);
+            } catch (IOException e) {
+                throw new Cli.UserException("cannot start the control plane: " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw new Cli.UserException("cannot start the control plane: " + e.getMessage(), e);
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.close();
+                stopped.countDown();
+            }, "controlplane-shutdown"));
+            stopped.await();
+            return 0;
+        }
+
+        private static Duration parseDuration(String s) {
+            try {
+                if (s.endsWith("ms")) {
+                    return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+                }
+                if (s.endsWith("s")) {
+                    return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
+                }
+                if (s.endsWith("m")) {
+                    return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+                }
+                return Duration.ofSeconds(Long.parseLong(s));
+            } catch (NumberFormatException e) {
+                throw new Cli.UserException("-svidTimeout \"" + s + "\" is not a duration (e.g. 30s, 500ms, 2m)");
+            }
+        }
+
+        private static void setLogLevel(String level) {
+            if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
+                ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.toLevel(level,
+                        ch.qos.logback.classic.Level.INFO));
+            }
+        }
+    }
+
+    /** {@code mithril controlplane status}: like {@code istioctl proxy-status}. */
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show each connected proxy: SPIFFE ID, kind, the version sent and ACKed, and any NACK error.")
+    public static final class Status implements Callable<Integer> {
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = {"-adminAddress", "--adminAddress"}, paramLabel = "HOST:PORT",
+                description = "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
+        String adminAddress;
+
+        @Option(names = {"-config", "--config"}, paramLabel = "FILE",
+                description = "Read the admin address from this control plane configuration file.")
+        Path config;
+
+        @Option(names = {"-output", "--output"}, defaultValue = "table", paramLabel = "table|json",
+                description = "Output format (default ${DEFAULT-VALUE}).")
+        String output;
+
+        @Override
+        public Integer call() throws Exception {
+            String address = adminAddress;
+            if (address == null && config != null) {
+                try {
+                    ControlPlaneConfig cfg = ControlPlaneConfig.load(config);
+                    address = cfg.admin().getAddress().getHostAddress() + ":" + cfg.admin().getPort();
+                } catch (ControlPlaneConfigException e) {
+                    throw new Cli.UserException(e.getMessage(), e);
+                }
+            }
+            if (address == null) {
+                address = "127.0.0.1:" + ControlPlaneConfig.DEFAULT_ADMIN_PORT;
+            }
+            if (!output.equals("table") && !output.equals("json")) {
+                throw new Cli.UserException("-output \"" + output + "\": use table or json");
+            }
+            URI uri;
+            try {
+                uri = URI.create("http://" + address + "/debug/syncz");
+            } catch (IllegalArgumentException e) {
+                throw new Cli.UserException("-adminAddress \"" + address + "\" is not HOST:PORT");
+            }
+            String body;
+            try {
+                HttpResponse<String> r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+                        .send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 200) {
+                    throw new Cli.UserException(uri + " answered HTTP " + r.statusCode() + ": is this a Mithril control plane admin endpoint?");
+                }
+                body = r.body();
+            } catch (ConnectException e) {
+                throw new Cli.UserException("cannot reach the control plane admin endpoint at " + uri
+                        + ": connection refused (is `mithril controlplane run` running? give its admin address with -adminAddress)");
+            } catch (IOException e) {
+                throw new Cli.UserException("cannot reach the control plane admin endpoint at " + uri + ": " + e);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (output.equals("json")) {
+                out.print(body);
+            } else {
+                ControlPlaneStatus status = AdminServer.JSON.readValue(body, ControlPlaneStatus.class);
+                out.print(StatusTable.format(status));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+}

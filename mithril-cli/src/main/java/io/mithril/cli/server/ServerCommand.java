@@ -1,0 +1,30 @@
+package io.mithril.cli.server;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code mithril server ...}: what {@code spire-server} does, with its verbs and single-dash flags:
+ * {@code run}, {@code entry create|show|update|delete|count}, {@code token generate},
+ * {@code bundle show|list|set|delete}, {@code agent list|show|evict|ban}, {@code healthcheck}.
+ */
+@Command(name = "server", mixinStandardHelpOptions = true,
+        description = "The identity server (SPIRE server): run it, and manage entries, join tokens, bundles and agents.",
+        subcommands = {
+                RunCommand.class,
+                EntryCommand.class,
+                TokenCommand.class,
+                BundleCommand.class,
+                AgentCommand.class,
+                HealthcheckCommand.class,
+        })
+public final class ServerCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

@@ -1,0 +1,225 @@
+package io.mithril.cli.controlplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mithril.cli.Main;
+import io.mithril.controlplane.ControlPlaneClient;
+import io.mithril.controlplane.IdentitySource;
+import io.mithril.controlplane.ProxyInfo;
+import io.mithril.pki.KeyType;
+import io.mithril.spiffe.bundle.X509Bundle;
+import io.mithril.spiffe.bundle.X509BundleSet;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.X509Svid;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code mithril controlplane run} as a real process, {@code mithril controlplane status} against it. */
+class ControlPlaneCommandTest {
+
+    static final SpiffeId ISTIOD = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istiod");
+    static final SpiffeId GATEWAY = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account");
+
+    @TempDir
+    Path dir;
+
+    final TestWorkloadApi.Ca ca = new TestWorkloadApi.Ca("example.org");
+    TestWorkloadApi workloadApi;
+    Process process;
+    ControlPlaneClient client;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        if (process != null) {
+            process.destroy();
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
+        if (workloadApi != null) {
+            workloadApi.close();
+        }
+    }
+
+    record Result(int exit, String out, String err) {
+    }
+
+    static Result mithril(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.newCommandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    Process start(Path config) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "io.mithril.cli.Main", "controlplane", "run", "-config", config.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("controlplane.log").toFile());
+        return pb.start();
+    }
+
+    String log() throws IOException {
+        return Files.readString(dir.resolve("controlplane.log"));
+    }
+
+    @Test
+    void runServesTheDirectoryToAProxyAndStatusShowsIt() throws Exception {
+        workloadApi = new TestWorkloadApi(ca, ISTIOD);
+        Path mesh = Files.createDirectories(dir.resolve("mesh"));
+        Files.writeString(mesh.resolve("gateway.yaml"), """
+                apiVersion: networking.istio.io/v1beta1
+                kind: Gateway
+                metadata:
+                  name: bookinfo-gateway
+                  namespace: istio-system
+                spec:
+                  selector:
+                    istio: ingressgateway
+                  servers:
+                  - port: {number: 8080, name: http, protocol: HTTP}
+                    hosts: ["*"]
+                """);
+        int port = freePort();
+        int adminPort = freePort();
+        Path conf = dir.resolve("controlplane.conf");
+        Files.writeString(conf, """
+                control_plane {
+                  bind_address  = "127.0.0.1"
+                  bind_port     = "%d"
+                  admin_port    = %d
+                  socket_path   = "%s"
+                  config_dir    = "mesh"
+                  trust_domain  = "example.org"
+                  spiffe_id     = "%s"
+                }
+                """.formatted(port, adminPort, workloadApi.address(), ISTIOD));
+        process = start(conf);
+        String admin = "127.0.0.1:" + adminPort;
+        await("the admin endpoint", () -> mithril("controlplane", "status", "-adminAddress", admin).exit() == 0);
+
+        KeyPair key = KeyType.EC_P256.generate();
+        X509Certificate leaf = ca.minter.signX509Svid(ca.authority, key.getPublic(), GATEWAY, List.of(), Duration.ofHours(1));
+        IdentitySource gw = IdentitySource.of(X509Svid.of(List.of(leaf), key.getPrivate()),
+                X509BundleSet.of(X509Bundle.of(ca.trustDomain, List.of(ca.root))));
+        BlockingQueue<ControlPlaneClient.ConfigSnapshot> got = new LinkedBlockingQueue<>();
+        client = ControlPlaneClient.start("127.0.0.1:" + port, ISTIOD, gw,
+                new ControlPlaneClient.Node(ProxyInfo.Kind.GATEWAY, "istio-system", Map.of("istio", "ingressgateway"), "gw-1"),
+                got::add);
+        ControlPlaneClient.ConfigSnapshot snap = got.poll(30, TimeUnit.SECONDS);
+        assertThat(snap).as("snapshot from the control plane process").isNotNull();
+        assertThat(snap.yaml()).contains("bookinfo-gateway");
+
+        await("SYNCED in status", () -> mithril("controlplane", "status", "-adminAddress", admin).out().contains("SYNCED"));
+        Result status = mithril("controlplane", "status", "-config", conf.toString());
+        assertThat(status.exit()).isEqualTo(0);
+        assertThat(status.out()).contains("Control plane: " + ISTIOD)
+                .contains("gw-1").contains(GATEWAY.toString()).contains("gateway").contains(snap.version());
+        assertThat(mithril("controlplane", "status", "-adminAddress", admin, "-output", "json").out())
+                .contains("\"ackedVersion\" : \"" + snap.version() + "\"");
+
+        process.destroy();
+        assertThat(process.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(log()).contains("control plane serving mesh configuration").contains("proxy connected: gateway " + GATEWAY)
+                .contains("ACKed version " + snap.version());
+    }
+
+    @Test
+    void runWithAnotherSvidThanSpiffeIdFailsWithAClearError() throws Exception {
+        workloadApi = new TestWorkloadApi(ca, SpiffeId.parse("spiffe://example.org/ns/default/sa/not-istiod"));
+        Files.createDirectories(dir.resolve("mesh"));
+        Path conf = dir.resolve("controlplane.conf");
+        Files.writeString(conf, """
+                control_plane {
+                  bind_port    = 0
+                  admin_port   = 0
+                  socket_path  = "%s"
+                  config_dir   = "mesh"
+                  trust_domain = "example.org"
+                  spiffe_id    = "%s"
+                }
+                """.formatted(workloadApi.address(), ISTIOD));
+        Result r = mithril("controlplane", "run", "-config", conf.toString(), "-svidTimeout", "10s");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: ").contains("spiffe://example.org/ns/default/sa/not-istiod")
+                .contains("spiffe_id " + ISTIOD);
+    }
+
+    @Test
+    void runWithATypoInTheConfigNamesTheKey() throws Exception {
+        Path conf = dir.resolve("controlplane.conf");
+        Files.writeString(conf, "control_plane {\n  trust_domian = \"example.org\"\n}\n");
+        Result r = mithril("controlplane", "run", "-config", conf.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("controlplane.conf:2").contains("trust_domian").contains("trust_domain");
+    }
+
+    @Test
+    void statusWithoutARunningControlPlaneSaysSo() throws Exception {
+        Result r = mithril("controlplane", "status", "-adminAddress", "127.0.0.1:" + freePort());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: cannot reach the control plane admin endpoint");
+    }
+
+    @Test
+    void proxyWithControlPlaneButNoControlPlaneIdIsAUserError() {
+        Result r = mithril("proxy", "gateway", "-label", "istio=ingressgateway", "-controlPlane", "127.0.0.1:15012");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: -controlPlane needs -controlPlaneID SPIFFE_ID");
+    }
+
+    @Test
+    void proxyWithBothConfigDirAndControlPlaneIsAUserError() {
+        Result r = mithril("proxy", "sidecar", "-configDir", dir.toString(), "-controlPlane", "127.0.0.1:15012",
+                "-controlPlaneID", ISTIOD.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: give either -configDir DIR or -controlPlane HOST:PORT");
+    }
+
+    @Test
+    void proxyWithMalformedControlPlaneIdIsAUserError() {
+        Result r = mithril("proxy", "gateway", "-label", "istio=ingressgateway", "-controlPlane", "127.0.0.1:15012",
+                "-controlPlaneID", "https://istiod");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).startsWith("Error: -controlPlaneID https://istiod: ");
+    }
+}

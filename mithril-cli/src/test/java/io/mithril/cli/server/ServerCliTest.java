@@ -1,0 +1,198 @@
+package io.mithril.cli.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mithril.cli.Main;
+import io.mithril.server.IdentityServer;
+import io.mithril.server.config.ServerConfig;
+import io.mithril.spiffe.id.TrustDomain;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The {@code mithril server ...} admin commands against a real server over its admin socket. */
+class ServerCliTest {
+
+    @TempDir
+    Path dir;
+    IdentityServer server;
+    String socket;
+
+    record Result(int exit, String out, String err) {
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        server = IdentityServer.start(ServerConfig.builder(TrustDomain.parse("example.org"), dir)
+                .bindAddress("127.0.0.1").bindPort(0).socketPath(dir.resolve("private/api.sock"))
+                .rotationCheckInterval(Duration.ofHours(1)).build());
+        socket = server.adminSocketPath().toString();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = Main.newCommandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    Result admin(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("-socketPath");
+        all.add(socket);
+        return run(all.toArray(String[]::new));
+    }
+
+    static String group(String regex, String text) {
+        Matcher m = Pattern.compile(regex, Pattern.MULTILINE).matcher(text);
+        assertThat(m.find()).as("%s in %s", regex, text).isTrue();
+        return m.group(1);
+    }
+
+    @Test
+    void entryCreatePrintsTheEntryLikeSpireServer() {
+        Result r = admin("server", "entry", "create", "-spiffeID", "spiffe://example.org/ns/default/sa/sleep",
+                "-parentID", "spiffe://example.org/node", "-selector", "unix:uid:1000", "-x509SVIDTTL", "600", "-dns", "sleep.local");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).containsPattern("(?m)^Entry ID         : [0-9a-f-]{36}$")
+                .contains("SPIFFE ID        : spiffe://example.org/ns/default/sa/sleep\n")
+                .contains("Parent ID        : spiffe://example.org/node\n")
+                .contains("Revision         : 0\n")
+                .contains("X509-SVID TTL    : 600\n")
+                .contains("JWT-SVID TTL     : default\n")
+                .contains("Selector         : unix:uid:1000\n")
+                .contains("DNS name         : sleep.local\n");
+    }
+
+    @Test
+    void duplicateEntryIsAnErrorAndStoresNothing() {
+        String[] args = {"server", "entry", "create", "-spiffeID", "spiffe://example.org/a", "-parentID", "spiffe://example.org/node",
+                "-selector", "unix:uid:1"};
+        assertThat(admin(args).exit()).isZero();
+        Result again = admin(args);
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).startsWith("Error: ").contains("already exists");
+        assertThat(admin("server", "entry", "count").out()).isEqualTo("1 registration entry\n");
+    }
+
+    @Test
+    void entryWithForeignTrustDomainOrNoSelectorIsRejected() {
+        Result foreign = admin("server", "entry", "create", "-spiffeID", "spiffe://other.org/a", "-parentID", "spiffe://example.org/node",
+                "-selector", "unix:uid:1");
+        assertThat(foreign.exit()).isEqualTo(1);
+        assertThat(foreign.err()).contains("not in trust domain \"example.org\"");
+        Result noSelector = admin("server", "entry", "create", "-spiffeID", "spiffe://example.org/a", "-parentID", "spiffe://example.org/node");
+        assertThat(noSelector.exit()).isEqualTo(1);
+        assertThat(noSelector.err()).contains("selector");
+        Result malformed = admin("server", "entry", "create", "-spiffeID", "spiffe://example.org/a/../b", "-parentID",
+                "spiffe://example.org/node", "-selector", "unix:uid:1");
+        assertThat(malformed.exit()).isEqualTo(1);
+        assertThat(admin("server", "entry", "count").out()).isEqualTo("0 registration entries\n");
+    }
+
+    @Test
+    void entryShowFiltersAndUpdateAndDeleteWork() {
+        String id = group("^Entry ID\\s+: (\\S+)$", admin("server", "entry", "create", "-spiffeID", "spiffe://example.org/a",
+                "-parentID", "spiffe://example.org/node", "-selector", "unix:uid:1").out());
+        admin("server", "entry", "create", "-spiffeID", "spiffe://example.org/b", "-parentID", "spiffe://example.org/node",
+                "-selector", "unix:uid:2");
+        Result show = admin("server", "entry", "show", "-spiffeID", "spiffe://example.org/a");
+        assertThat(show.out()).startsWith("Found 1 entry\n").contains("Entry ID         : " + id);
+        assertThat(admin("server", "entry", "show", "-selector", "unix:uid:2").out()).contains("spiffe://example.org/b")
+                .doesNotContain("spiffe://example.org/a\n");
+        assertThat(admin("server", "entry", "show").out()).startsWith("Found 2 entries\n");
+
+        Result upd = admin("server", "entry", "update", "-entryID", id, "-selector", "unix:uid:9", "-x509SVIDTTL", "120");
+        assertThat(upd.exit()).as(upd.err()).isZero();
+        assertThat(upd.out()).contains("Revision         : 1\n").contains("Selector         : unix:uid:9\n")
+                .contains("SPIFFE ID        : spiffe://example.org/a\n");
+
+        Result del = admin("server", "entry", "delete", "-entryID", id);
+        assertThat(del.out()).isEqualTo("Deleted entry with ID: " + id + "\n");
+        assertThat(admin("server", "entry", "count").out()).isEqualTo("1 registration entry\n");
+        Result missing = admin("server", "entry", "delete", "-entryID", id);
+        assertThat(missing.exit()).isEqualTo(1);
+        assertThat(missing.err()).contains("no entry with ID");
+    }
+
+    @Test
+    void entryShowJsonIsParseable() throws Exception {
+        admin("server", "entry", "create", "-spiffeID", "spiffe://example.org/a", "-parentID", "spiffe://example.org/node",
+                "-selector", "unix:uid:1");
+        String json = admin("server", "entry", "show", "-output", "json").out();
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        assertThat(node.path("entries").get(0).path("spiffe_id").asText()).isEqualTo("spiffe://example.org/a");
+    }
+
+    @Test
+    void tokenGenerateWithSpiffeIdRegistersTheNodeAlias() {
+        Result r = admin("server", "token", "generate", "-spiffeID", "spiffe://example.org/cluster1/node", "-ttl", "600");
+        assertThat(r.exit()).as(r.err()).isZero();
+        String token = group("^Token: ([0-9a-f-]{36})$", r.out());
+        Result alias = admin("server", "entry", "show", "-spiffeID", "spiffe://example.org/cluster1/node");
+        assertThat(alias.out()).contains("Parent ID        : spiffe://example.org/spire/agent/join_token/" + token)
+                .contains("Selector         : spiffe_id:spiffe://example.org/spire/agent/join_token/" + token);
+    }
+
+    @Test
+    void bundleShowPrintsPemByDefaultAndJwksWithFormatSpiffe() throws Exception {
+        Result pem = admin("server", "bundle", "show");
+        assertThat(pem.out()).startsWith("-----BEGIN CERTIFICATE-----\n").contains("-----END CERTIFICATE-----\n");
+        assertThat(io.mithril.pki.Pem.readCertificates(pem.out())).containsExactlyElementsOf(server.bundle().x509Authorities());
+        var jwks = new com.fasterxml.jackson.databind.ObjectMapper().readTree(admin("server", "bundle", "show", "-format", "spiffe").out());
+        assertThat(jwks.path("keys").get(0).path("use").asText()).isEqualTo("x509-svid");
+        assertThat(jwks.path("keys").get(1).path("use").asText()).isEqualTo("jwt-svid");
+        assertThat(jwks.has("spiffe_sequence")).isTrue();
+    }
+
+    @Test
+    void federatedBundleCanBeSetListedAndDeleted() throws Exception {
+        Path other = dir.resolve("other.pem");
+        Files.writeString(other, admin("server", "bundle", "show").out()); // any CA certificate will do
+        Result set = admin("server", "bundle", "set", "-id", "spiffe://domain.test", "-path", other.toString());
+        assertThat(set.exit()).as(set.err()).isZero();
+        assertThat(set.out()).isEqualTo("bundle set.\n");
+        Result list = admin("server", "bundle", "list");
+        assertThat(list.out()).startsWith("****************************************\n* spiffe://domain.test\n****************************************\n-----BEGIN CERTIFICATE-----");
+        Result own = admin("server", "bundle", "set", "-id", "spiffe://example.org", "-path", other.toString());
+        assertThat(own.exit()).isEqualTo(1);
+        assertThat(own.err()).contains("own trust domain");
+        assertThat(admin("server", "bundle", "delete", "-id", "spiffe://domain.test").out()).isEqualTo("bundle deleted.\n");
+        assertThat(admin("server", "bundle", "list").out()).isEmpty();
+    }
+
+    @Test
+    void agentListShowsNoAgentsAndEvictOfUnknownAgentFails() {
+        assertThat(admin("server", "agent", "list").out()).isEqualTo("No attested agents found\n");
+        Result evict = admin("server", "agent", "evict", "-spiffeID", "spiffe://example.org/spire/agent/join_token/x");
+        assertThat(evict.exit()).isEqualTo(1);
+        assertThat(evict.err()).contains("no agent");
+    }
+
+    @Test
+    void healthcheckSaysHealthyAndFailsWithoutServer() {
+        assertThat(admin("server", "healthcheck").out()).isEqualTo("Server is healthy.\n");
+        Result none = run("server", "healthcheck", "-socketPath", dir.resolve("nothing.sock").toString());
+        assertThat(none.exit()).isEqualTo(1);
+        assertThat(none.err()).startsWith("Server is unhealthy: ");
+    }
+}

@@ -1,0 +1,446 @@
+package io.mithril.server;
+
+import com.sun.net.httpserver.HttpServer;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.mithril.hcl.HclException;
+import io.mithril.pki.KeyType;
+import io.mithril.pki.PkiException;
+import io.mithril.pki.X509Minter;
+import io.mithril.pki.upstream.DiskUpstreamAuthority;
+import io.mithril.pki.upstream.SelfSignedUpstreamAuthority;
+import io.mithril.pki.upstream.UpstreamAuthority;
+import io.mithril.server.api.admin.AdminApiService;
+import io.mithril.server.api.agent.AgentApiService;
+import io.mithril.server.api.agent.AgentAuthInterceptor;
+import io.mithril.server.api.agent.AuthorizedEntries;
+import io.mithril.server.api.agent.ServerTls;
+import io.mithril.server.attestor.JoinTokenAttestor;
+import io.mithril.server.attestor.NodeAttestor;
+import io.mithril.server.attestor.X509PopAttestor;
+import io.mithril.server.ca.CaManager;
+import io.mithril.server.ca.TrustBundle;
+import io.mithril.server.config.ServerConfig;
+import io.mithril.server.config.ServerConfigParser;
+import io.mithril.server.datastore.DataStore;
+import io.mithril.server.datastore.DataStoreException;
+import io.mithril.server.datastore.SqlDataStore;
+import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.keymanager.DiskKeyManager;
+import io.mithril.server.keymanager.KeyManager;
+import io.mithril.server.keymanager.KeyManagerException;
+import io.mithril.server.keymanager.MemoryKeyManager;
+import io.mithril.server.metrics.ServerMetrics;
+import io.mithril.spiffe.id.SpiffeId;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.security.auth.x500.X500Principal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The identity server (what {@code spire-server run} is): one trust domain's CA, registration
+ * entries, node attestation, the agent API (TCP, mTLS) and the admin API (Unix socket).
+ *
+ * <p>Start one with {@link #start(ServerConfig)}; the returned server is running when the call
+ * returns: the datastore is migrated, the CA is minted (or reloaded from the key manager and the
+ * CA journal), the agent API listens on {@link #agentApiAddress()} and the admin API on
+ * {@link #adminSocketPath()}. {@link #close()} stops everything and releases the ports, sockets
+ * and database connections; state on disk (datastore, keys) survives for the next start.
+ *
+ * <pre>{@code
+ * ServerConfig cfg = ServerConfig.builder(TrustDomain.parse("example.org"), dataDir)
+ *         .bindAddress("127.0.0.1").bindPort(0)
+ *         .socketPath(dataDir.resolve("admin/api.sock"))
+ *         .build();
+ * try (IdentityServer server = IdentityServer.start(cfg)) {
+ *     String token = server.generateJoinToken(Duration.ofMinutes(10), null);
+ *     // an agent attests at server.agentApiAddress() with that token, trusting server.bundle()
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: every method may be called from any thread.
+ */
+public final class IdentityServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(IdentityServer.class);
+
+    private final ServerConfig config;
+    private final DataStore dataStore;
+    private final CaManager ca;
+    private final AdminApiService admin;
+    private final ServerMetrics metrics;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private Server agentServer;
+    private Server adminServer;
+    private EventLoopGroup adminBoss;
+    private EventLoopGroup adminWorkers;
+    private HTTPServer metricsServer;
+    private HttpServer healthServer;
+    private ScheduledExecutorService scheduler;
+    private volatile boolean closed;
+
+    private IdentityServer(ServerConfig config, DataStore dataStore, CaManager ca, AdminApiService admin, ServerMetrics metrics) {
+        this.config = config;
+        this.dataStore = dataStore;
+        this.ca = ca;
+        this.admin = admin;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Reads a SPIRE {@code server.conf} and starts a server from it.
+     *
+     * @throws HclException for a configuration error (message starts with file:line:column)
+     * @throws ServerStartException as {@link #start(ServerConfig)}
+     */
+    public static IdentityServer start(Path configFile) throws HclException, ServerStartException {
+        return start(ServerConfigParser.parseFile(configFile));
+    }
+
+    /**
+     * Starts a server.
+     *
+     * @throws ServerStartException when something named by the configuration is unusable (the
+     *     message names the file, socket or port: a corrupt datastore, an unreadable key file, an
+     *     upstream CA that is not a CA, a port in use)
+     */
+    public static IdentityServer start(ServerConfig config) throws ServerStartException {
+        DataStore ds = null;
+        IdentityServer server = null;
+        try {
+            Files.createDirectories(config.dataDir());
+            ds = openDataStore(config);
+            KeyManager km = openKeyManager(config);
+            X509Minter minter = new X509Minter(config.clock());
+            UpstreamAuthority upstream = openUpstream(config, minter);
+            ServerMetrics metrics = new ServerMetrics();
+            CaManager ca = new CaManager(config.trustDomain(), ds, km, upstream, minter, config.caTtl(),
+                    KeyType.fromConfig(config.caKeyType()), KeyType.fromConfig(config.jwtKeyType()),
+                    new X500Principal(config.caSubject().toDistinguishedName()), journalId(config), config.jwtIssuer(), metrics);
+            try {
+                ca.initialize();
+            } catch (PkiException e) {
+                throw new ServerStartException("UpstreamAuthority \"" + upstream.name() + "\": " + e.getMessage(), e);
+            }
+            AdminApiService admin = new AdminApiService(config.trustDomain(), ds, ca, config.clock(), metrics);
+            server = new IdentityServer(config, ds, ca, admin, metrics);
+            server.startListeners();
+            log.info("Server started: trust_domain={} agent_api={} admin_socket={} datastore={} upstream={}",
+                    config.trustDomain(), server.agentApiAddress(), config.socketPath(), ds.describe(), upstream.name());
+            return server;
+        } catch (ServerStartException e) {
+            closeQuietly(server, ds);
+            throw e;
+        } catch (DataStoreException | KeyManagerException e) {
+            closeQuietly(server, ds);
+            throw new ServerStartException(e.getMessage(), e);
+        } catch (IOException e) {
+            closeQuietly(server, ds);
+            throw new ServerStartException("data_dir " + config.dataDir() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(server, ds);
+            throw new ServerStartException("server failed to start: " + e, e);
+        }
+    }
+
+    private static void closeQuietly(IdentityServer server, DataStore ds) {
+        if (server != null) {
+            server.close();
+        } else if (ds != null) {
+            ds.close();
+        }
+    }
+
+    private static DataStore openDataStore(ServerConfig c) {
+        ServerConfig.DataStoreConfig d = c.dataStore();
+        if (d.databaseType().equals("postgres")) {
+            return SqlDataStore.openPostgres(d.connectionString(), 4, c.clock());
+        }
+        Path file = d.connectionString() == null || d.connectionString().isBlank()
+                ? c.dataDir().resolve("datastore.sqlite3") : Path.of(d.connectionString());
+        return SqlDataStore.openSqlite(file, c.clock());
+    }
+
+    private static KeyManager openKeyManager(ServerConfig c) {
+        return c.keyManager().type().equals("memory") ? new MemoryKeyManager() : DiskKeyManager.open(c.keyManager().keysPath());
+    }
+
+    private static UpstreamAuthority openUpstream(ServerConfig c, X509Minter minter) throws ServerStartException {
+        if (c.upstream() == null) {
+            return new SelfSignedUpstreamAuthority(minter);
+        }
+        try {
+            return DiskUpstreamAuthority.load(c.upstream().certFilePath(), c.upstream().keyFilePath(), c.upstream().bundleFilePath(), minter);
+        } catch (PkiException e) {
+            throw new ServerStartException("UpstreamAuthority \"disk\": " + e.getMessage(), e);
+        }
+    }
+
+    /** A stable ID for this server's CA journal (several servers may share one database). */
+    private static String journalId(ServerConfig c) throws IOException {
+        Path f = c.dataDir().resolve("instance_id");
+        if (Files.exists(f)) {
+            String id = Files.readString(f, StandardCharsets.UTF_8).trim();
+            if (!id.isEmpty()) {
+                return id;
+            }
+        }
+        String id = UUID.randomUUID().toString();
+        Path tmp = Files.createTempFile(c.dataDir(), ".instance_id", ".tmp");
+        Files.writeString(tmp, id + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return id;
+    }
+
+    private void startListeners() throws ServerStartException {
+        Map<String, NodeAttestor> attestors = new LinkedHashMap<>();
+        if (config.joinToken()) {
+            attestors.put(JoinTokenAttestor.TYPE, new JoinTokenAttestor(config.trustDomain(), dataStore, config.clock()));
+        }
+        if (config.x509pop() != null) {
+            try {
+                attestors.put(X509PopAttestor.TYPE, X509PopAttestor.load(config.trustDomain(), config.x509pop().caBundlePaths(), config.clock()));
+            } catch (IllegalArgumentException e) {
+                throw new ServerStartException(e.getMessage(), e);
+            }
+        }
+        AuthorizedEntries authorized = new AuthorizedEntries(dataStore, config.serverId(), config.clock());
+        AgentApiService agentApi = new AgentApiService(config.trustDomain(), dataStore, ca, attestors, authorized, config.agentTtl(),
+                config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics);
+        ServerTls tls = new ServerTls(ca, config.serverId(), config.defaultX509SvidTtl(), metrics);
+        InetSocketAddress bind = new InetSocketAddress(config.bindAddress(), config.bindPort());
+        try {
+            tls.serverSvid();
+            agentServer = NettyServerBuilder.forAddress(bind)
+                    .sslContext(tls.sslContext())
+                    .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, config.trustDomain())))
+                    .addService(health.getHealthService())
+                    .build().start();
+        } catch (IOException e) {
+            throw new ServerStartException("agent API " + config.bindAddress() + ":" + config.bindPort() + ": cannot listen: "
+                    + rootMessage(e) + " (is another server running? set bind_port)", e);
+        }
+        startAdmin();
+        health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+        try {
+            if (config.telemetry() != null) {
+                metricsServer = metrics.serve(config.telemetry().host(), config.telemetry().port());
+                log.info("Metrics listening: http://{}:{}/metrics", config.telemetry().host(), metricsServer.getPort());
+            }
+            if (config.healthChecks() != null) {
+                startHealthChecks(config.healthChecks());
+            }
+        } catch (IOException e) {
+            throw new ServerStartException("metrics/health listener: " + rootMessage(e), e);
+        }
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "mithril-server-rotation");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = config.rotationCheckInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+
+    private void tick() {
+        try {
+            ca.rotate();
+            int pruned = dataStore.pruneJoinTokens(config.clock().instant().getEpochSecond());
+            if (pruned > 0) {
+                log.info("Expired join tokens pruned: count={}", pruned);
+            }
+        } catch (RuntimeException e) {
+            log.error("CA rotation check failed: {}", e.toString(), e);
+        }
+    }
+
+    private void startAdmin() throws ServerStartException {
+        Path socket = config.socketPath().toAbsolutePath();
+        if (!Epoll.isAvailable()) {
+            throw new ServerStartException("admin API socket " + socket + ": Unix sockets need Netty epoll, unavailable here: "
+                    + Epoll.unavailabilityCause());
+        }
+        try {
+            Path dir = socket.getParent();
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            throw new ServerStartException("admin API socket " + socket + ": cannot prepare its directory: " + e.getMessage(), e);
+        }
+        adminBoss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        adminWorkers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
+        try {
+            adminServer = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                    .channelType(EpollServerDomainSocketChannel.class)
+                    .bossEventLoopGroup(adminBoss)
+                    .workerEventLoopGroup(adminWorkers)
+                    .addService(admin)
+                    .addService(health.getHealthService())
+                    .build().start();
+        } catch (IOException e) {
+            throw new ServerStartException("admin API socket " + socket + ": cannot listen: " + rootMessage(e), e);
+        }
+    }
+
+    private void startHealthChecks(ServerConfig.HealthChecksConfig h) throws IOException {
+        healthServer = HttpServer.create(new InetSocketAddress(h.bindAddress(), h.bindPort()), 0);
+        healthServer.createContext(h.livePath(), ex -> {
+            byte[] body = (closed ? "{\"live\":false}" : "{\"live\":true}").getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(closed ? 500 : 200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        healthServer.createContext(h.readyPath(), ex -> {
+            boolean ready = !closed && ca.currentX509Ca() != null;
+            byte[] body = ("{\"ready\":" + ready + "}").getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(ready ? 200 : 500, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        healthServer.start();
+        log.info("Health checks listening: http://{}:{}{} and {}", h.bindAddress(), healthServer.getAddress().getPort(),
+                h.livePath(), h.readyPath());
+    }
+
+    /** The configuration the server runs with. */
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** The agent API's bound address (the real port when the configuration asked for port 0). */
+    public InetSocketAddress agentApiAddress() {
+        return (InetSocketAddress) agentServer.getListenSockets().get(0);
+    }
+
+    /** The admin API's Unix socket. */
+    public Path adminSocketPath() {
+        return config.socketPath().toAbsolutePath();
+    }
+
+    /** The server's SPIFFE ID, {@code spiffe://<td>/spire/server}, presented on the agent API. */
+    public SpiffeId serverId() {
+        return config.serverId();
+    }
+
+    /**
+     * The current bundle of the server's trust domain: the X.509 roots agents must trust
+     * (including the next CA's roots once it is prepared) and the JWT signing keys.
+     */
+    public TrustBundle bundle() {
+        return ca.bundle();
+    }
+
+    /** The CA manager (tests drive rotation through it). */
+    public CaManager caManager() {
+        return ca;
+    }
+
+    /** The datastore. */
+    public DataStore dataStore() {
+        return dataStore;
+    }
+
+    /** The Prometheus metrics port, or -1 when metrics are off. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.getPort();
+    }
+
+    /**
+     * Generates a one-time join token, as {@code spire-server token generate} does. With an
+     * alias, also registers {@code alias} as an entry parented by the agent ID the token will give
+     * ({@code spiffe://<td>/spire/agent/join_token/<token>}), so workload entries can name the
+     * alias as their parent.
+     *
+     * @param ttl how long the token may be used; null for the default (600s)
+     * @param alias the node alias to register, or null
+     * @return the token value (a UUID)
+     */
+    public String generateJoinToken(Duration ttl, SpiffeId alias) {
+        return admin.generateJoinToken(ttl, alias).value();
+    }
+
+    /**
+     * Creates a registration entry, as {@code spire-server entry create} does.
+     *
+     * @return the stored entry, with its ID and revision
+     * @throws io.mithril.server.entry.InvalidEntryException when the entry is invalid
+     * @throws io.mithril.server.datastore.DuplicateEntryException when it duplicates an entry
+     */
+    public RegistrationEntry createEntry(RegistrationEntry entry) {
+        return admin.createEntry(entry);
+    }
+
+    /** Stops the APIs and closes the datastore. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        health.enterTerminalState();
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+        for (Server s : new Server[] {agentServer, adminServer}) {
+            if (s != null) {
+                s.shutdown();
+                try {
+                    if (!s.awaitTermination(3, TimeUnit.SECONDS)) {
+                        s.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        for (EventLoopGroup g : new EventLoopGroup[] {adminBoss, adminWorkers}) {
+            if (g != null) {
+                g.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+            }
+        }
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
+        if (healthServer != null) {
+            healthServer.stop(0);
+        }
+        try {
+            Files.deleteIfExists(config.socketPath().toAbsolutePath());
+        } catch (IOException e) {
+            log.warn("Removing admin socket {}: {}", config.socketPath(), e.getMessage());
+        }
+        dataStore.close();
+        log.info("Server stopped: trust_domain={}", config.trustDomain());
+    }
+}

@@ -1,0 +1,401 @@
+package io.mithril.server.api.admin;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.mithril.api.admin.AdminServiceGrpc;
+import io.mithril.api.admin.BanAgentRequest;
+import io.mithril.api.admin.BanAgentResponse;
+import io.mithril.api.admin.BatchCreateEntryRequest;
+import io.mithril.api.admin.BatchCreateEntryResponse;
+import io.mithril.api.admin.BatchDeleteEntryRequest;
+import io.mithril.api.admin.BatchDeleteEntryResponse;
+import io.mithril.api.admin.BatchDeleteFederatedBundleRequest;
+import io.mithril.api.admin.BatchDeleteFederatedBundleResponse;
+import io.mithril.api.admin.BatchSetFederatedBundleRequest;
+import io.mithril.api.admin.BatchSetFederatedBundleResponse;
+import io.mithril.api.admin.BatchUpdateEntryRequest;
+import io.mithril.api.admin.BatchUpdateEntryResponse;
+import io.mithril.api.admin.CountEntriesRequest;
+import io.mithril.api.admin.CountEntriesResponse;
+import io.mithril.api.admin.CreateJoinTokenRequest;
+import io.mithril.api.admin.DeleteAgentRequest;
+import io.mithril.api.admin.DeleteAgentResponse;
+import io.mithril.api.admin.GetAgentRequest;
+import io.mithril.api.admin.GetBundleRequest;
+import io.mithril.api.admin.GetEntryRequest;
+import io.mithril.api.admin.JoinToken;
+import io.mithril.api.admin.ListAgentsRequest;
+import io.mithril.api.admin.ListAgentsResponse;
+import io.mithril.api.admin.ListEntriesRequest;
+import io.mithril.api.admin.ListEntriesResponse;
+import io.mithril.api.admin.ListFederatedBundlesRequest;
+import io.mithril.api.admin.ListFederatedBundlesResponse;
+import io.mithril.api.types.Agent;
+import io.mithril.api.types.Bundle;
+import io.mithril.api.types.Entry;
+import io.mithril.pki.Certificates;
+import io.mithril.pki.PkiException;
+import io.mithril.server.api.ProtoConverters;
+import io.mithril.server.attestor.JoinTokenAttestor;
+import io.mithril.server.ca.CaManager;
+import io.mithril.server.datastore.AttestedNode;
+import io.mithril.server.datastore.DataStore;
+import io.mithril.server.datastore.DuplicateEntryException;
+import io.mithril.server.datastore.EntryFilter;
+import io.mithril.server.entry.InvalidEntryException;
+import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.entry.Selector;
+import io.mithril.server.metrics.ServerMetrics;
+import io.mithril.spiffe.id.InvalidSpiffeIdException;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API ({@code mithril.admin.v1.AdminService}) on the server's Unix socket: entries,
+ * join tokens, bundles, agents. {@link #createEntry} and {@link #generateJoinToken} are also the
+ * programmatic entry points {@code IdentityServer} exposes.
+ */
+public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminApiService.class);
+    /** SPIRE's default join token lifetime. */
+    public static final Duration DEFAULT_JOIN_TOKEN_TTL = Duration.ofSeconds(600);
+
+    private final TrustDomain trustDomain;
+    private final DataStore dataStore;
+    private final CaManager ca;
+    private final Clock clock;
+    private final ServerMetrics metrics;
+
+    public AdminApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Clock clock, ServerMetrics metrics) {
+        this.trustDomain = trustDomain;
+        this.dataStore = dataStore;
+        this.ca = ca;
+        this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    // ------------------------------------------------------------------ programmatic
+
+    /**
+     * Validates and stores an entry.
+     *
+     * @throws InvalidEntryException when a field is invalid
+     * @throws DuplicateEntryException when the same SPIFFE ID, parent and selectors exist
+     */
+    public RegistrationEntry createEntry(RegistrationEntry entry) {
+        RegistrationEntry stored = dataStore.createEntry(entry.validate(trustDomain));
+        metrics.entryCreated();
+        log.info("Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}", stored.id(), stored.spiffeId(),
+                stored.parentId(), stored.selectorStrings());
+        return stored;
+    }
+
+    /** A join token record: its value and expiry. */
+    public record GeneratedToken(String value, long expiresAt) {
+    }
+
+    /**
+     * Generates a one-time join token; with an alias, registers it as an entry parented by the
+     * token's agent ID (selector {@code spiffe_id:<agent ID>}), as spire-server does.
+     *
+     * @throws InvalidEntryException when the alias is not a valid ID of this trust domain
+     */
+    public GeneratedToken generateJoinToken(Duration ttl, SpiffeId alias) {
+        Duration t = ttl == null || ttl.isZero() ? DEFAULT_JOIN_TOKEN_TTL : ttl;
+        if (t.isNegative()) {
+            throw new InvalidEntryException("join token ttl must be positive (found " + t.getSeconds() + "s)");
+        }
+        String token = UUID.randomUUID().toString();
+        SpiffeId agentId = JoinTokenAttestor.agentId(trustDomain, token);
+        RegistrationEntry aliasEntry = null;
+        if (alias != null) {
+            aliasEntry = RegistrationEntry.of(alias, agentId, List.of(new Selector("spiffe_id", agentId.toString())))
+                    .validate(trustDomain);
+        }
+        long expires = clock.instant().plus(t).getEpochSecond();
+        dataStore.createJoinToken(new io.mithril.server.datastore.JoinToken(token, expires));
+        if (aliasEntry != null) {
+            createEntry(aliasEntry);
+        }
+        log.info("Join token generated: expires_at={} alias={}", expires, alias == null ? "" : alias);
+        return new GeneratedToken(token, expires);
+    }
+
+    private static io.mithril.api.types.Status ok() {
+        return io.mithril.api.types.Status.newBuilder().setCode(0).setMessage("OK").build();
+    }
+
+    private static io.mithril.api.types.Status status(Status.Code code, String message) {
+        return io.mithril.api.types.Status.newBuilder().setCode(code.value()).setMessage(message).build();
+    }
+
+    // ------------------------------------------------------------------ entries
+
+    @Override
+    public void batchCreateEntry(BatchCreateEntryRequest req, StreamObserver<BatchCreateEntryResponse> out) {
+        BatchCreateEntryResponse.Builder resp = BatchCreateEntryResponse.newBuilder();
+        for (Entry e : req.getEntriesList()) {
+            BatchCreateEntryResponse.Result.Builder r = BatchCreateEntryResponse.Result.newBuilder();
+            try {
+                r.setStatus(ok()).setEntry(ProtoConverters.toProto(createEntry(ProtoConverters.fromProto(e))));
+            } catch (InvalidEntryException ex) {
+                log.warn("Entry refused: spiffe_id={} reason={}", e.getSpiffeId(), ex.getMessage());
+                r.setStatus(status(Status.Code.INVALID_ARGUMENT, "invalid entry: " + ex.getMessage())).setEntry(e);
+            } catch (DuplicateEntryException ex) {
+                log.warn("Entry refused: spiffe_id={} reason={}", e.getSpiffeId(), ex.getMessage());
+                Entry existing = dataStore.fetchEntry(ex.existingId()).map(ProtoConverters::toProto).orElse(e);
+                r.setStatus(status(Status.Code.ALREADY_EXISTS, "similar entry already exists")).setEntry(existing);
+            }
+            resp.addResults(r);
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void listEntries(ListEntriesRequest req, StreamObserver<ListEntriesResponse> out) {
+        ListEntriesRequest.Filter f = req.getFilter();
+        EntryFilter filter;
+        try {
+            List<Selector> sels = new ArrayList<>();
+            f.getBySelectorsList().forEach(s -> sels.add(ProtoConverters.fromProto(s)));
+            EntryFilter.Match match = f.getMatch().isEmpty() ? EntryFilter.Match.SUPERSET
+                    : EntryFilter.Match.valueOf(f.getMatch().toUpperCase(Locale.ROOT));
+            filter = new EntryFilter(f.getBySpiffeId().isEmpty() ? null : ProtoConverters.spiffeId("spiffeID", f.getBySpiffeId()),
+                    f.getByParentId().isEmpty() ? null : ProtoConverters.spiffeId("parentID", f.getByParentId()), sels, match);
+        } catch (IllegalArgumentException ex) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription(ex.getMessage()).asRuntimeException());
+            return;
+        }
+        ListEntriesResponse.Builder b = ListEntriesResponse.newBuilder();
+        dataStore.listEntries(filter).forEach(e -> b.addEntries(ProtoConverters.toProto(e)));
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void getEntry(GetEntryRequest req, StreamObserver<Entry> out) {
+        Optional<RegistrationEntry> e = dataStore.fetchEntry(req.getId());
+        if (e.isEmpty()) {
+            out.onError(Status.NOT_FOUND.withDescription("no entry with ID " + req.getId()).asRuntimeException());
+            return;
+        }
+        out.onNext(ProtoConverters.toProto(e.get()));
+        out.onCompleted();
+    }
+
+    @Override
+    public void batchUpdateEntry(BatchUpdateEntryRequest req, StreamObserver<BatchUpdateEntryResponse> out) {
+        BatchUpdateEntryResponse.Builder resp = BatchUpdateEntryResponse.newBuilder();
+        for (Entry e : req.getEntriesList()) {
+            BatchUpdateEntryResponse.Result.Builder r = BatchUpdateEntryResponse.Result.newBuilder().setEntry(e);
+            try {
+                Optional<RegistrationEntry> updated = dataStore.updateEntry(ProtoConverters.fromProto(e).validate(trustDomain));
+                if (updated.isEmpty()) {
+                    r.setStatus(status(Status.Code.NOT_FOUND, "no entry with ID " + e.getId()));
+                } else {
+                    log.info("Entry updated: entry_id={} spiffe_id={} revision={}", e.getId(), updated.get().spiffeId(),
+                            updated.get().revisionNumber());
+                    r.setStatus(ok()).setEntry(ProtoConverters.toProto(updated.get()));
+                }
+            } catch (InvalidEntryException ex) {
+                r.setStatus(status(Status.Code.INVALID_ARGUMENT, "invalid entry: " + ex.getMessage()));
+            } catch (DuplicateEntryException ex) {
+                r.setStatus(status(Status.Code.ALREADY_EXISTS, ex.getMessage()));
+            }
+            resp.addResults(r);
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void batchDeleteEntry(BatchDeleteEntryRequest req, StreamObserver<BatchDeleteEntryResponse> out) {
+        BatchDeleteEntryResponse.Builder resp = BatchDeleteEntryResponse.newBuilder();
+        for (String id : req.getIdsList()) {
+            Optional<RegistrationEntry> d = dataStore.deleteEntry(id);
+            if (d.isPresent()) {
+                log.info("Entry deleted: entry_id={} spiffe_id={}", id, d.get().spiffeId());
+            }
+            resp.addResults(BatchDeleteEntryResponse.Result.newBuilder().setId(id)
+                    .setStatus(d.isPresent() ? ok() : status(Status.Code.NOT_FOUND, "no entry with ID " + id)));
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void countEntries(CountEntriesRequest req, StreamObserver<CountEntriesResponse> out) {
+        out.onNext(CountEntriesResponse.newBuilder().setCount(dataStore.countEntries()).build());
+        out.onCompleted();
+    }
+
+    // ------------------------------------------------------------------ join tokens
+
+    @Override
+    public void createJoinToken(CreateJoinTokenRequest req, StreamObserver<JoinToken> out) {
+        try {
+            SpiffeId alias = req.getAgentId().isEmpty() ? null : ProtoConverters.spiffeId("spiffeID", req.getAgentId());
+            GeneratedToken t = generateJoinToken(Duration.ofSeconds(req.getTtl()), alias);
+            out.onNext(JoinToken.newBuilder().setValue(t.value()).setExpiresAt(t.expiresAt()).build());
+            out.onCompleted();
+        } catch (InvalidEntryException | DuplicateEntryException ex) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription(ex.getMessage()).asRuntimeException());
+        }
+    }
+
+    // ------------------------------------------------------------------ bundles
+
+    @Override
+    public void getBundle(GetBundleRequest req, StreamObserver<Bundle> out) {
+        out.onNext(ca.bundleProto());
+        out.onCompleted();
+    }
+
+    @Override
+    public void listFederatedBundles(ListFederatedBundlesRequest req, StreamObserver<ListFederatedBundlesResponse> out) {
+        ListFederatedBundlesResponse.Builder b = ListFederatedBundlesResponse.newBuilder();
+        for (Bundle bundle : dataStore.listBundles()) {
+            if (!bundle.getTrustDomain().equals(trustDomain.name())) {
+                b.addBundles(bundle);
+            }
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void batchSetFederatedBundle(BatchSetFederatedBundleRequest req, StreamObserver<BatchSetFederatedBundleResponse> out) {
+        BatchSetFederatedBundleResponse.Builder resp = BatchSetFederatedBundleResponse.newBuilder();
+        for (Bundle b : req.getBundlesList()) {
+            BatchSetFederatedBundleResponse.Result.Builder r = BatchSetFederatedBundleResponse.Result.newBuilder()
+                    .setTrustDomain(b.getTrustDomain());
+            try {
+                TrustDomain td = TrustDomain.parse(b.getTrustDomain());
+                if (td.equals(trustDomain)) {
+                    r.setStatus(status(Status.Code.INVALID_ARGUMENT, "\"" + td + "\" is the server's own trust domain; "
+                            + "its bundle is managed by the CA"));
+                } else {
+                    for (ByteString der : b.getX509AuthoritiesList()) {
+                        Certificates.parseDer(der.toByteArray());
+                    }
+                    Bundle stored = b.toBuilder().setTrustDomain(td.name()).build();
+                    dataStore.setBundle(stored);
+                    log.info("Federated bundle set: trust_domain={} x509_authorities={}", td, b.getX509AuthoritiesCount());
+                    r.setStatus(ok());
+                }
+            } catch (InvalidSpiffeIdException | PkiException ex) {
+                r.setStatus(status(Status.Code.INVALID_ARGUMENT, ex.getMessage()));
+            }
+            resp.addResults(r);
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void batchDeleteFederatedBundle(BatchDeleteFederatedBundleRequest req,
+                                           StreamObserver<BatchDeleteFederatedBundleResponse> out) {
+        BatchDeleteFederatedBundleResponse.Builder resp = BatchDeleteFederatedBundleResponse.newBuilder();
+        for (String name : req.getTrustDomainsList()) {
+            BatchDeleteFederatedBundleResponse.Result.Builder r = BatchDeleteFederatedBundleResponse.Result.newBuilder().setTrustDomain(name);
+            String td;
+            try {
+                td = TrustDomain.parse(name).name();
+            } catch (InvalidSpiffeIdException ex) {
+                resp.addResults(r.setStatus(status(Status.Code.INVALID_ARGUMENT, ex.getMessage())));
+                continue;
+            }
+            if (td.equals(trustDomain.name())) {
+                r.setStatus(status(Status.Code.INVALID_ARGUMENT, "cannot delete the server's own bundle"));
+            } else if (dataStore.deleteBundle(td)) {
+                log.info("Federated bundle deleted: trust_domain={}", td);
+                r.setStatus(ok());
+            } else {
+                r.setStatus(status(Status.Code.NOT_FOUND, "no bundle for trust domain " + td));
+            }
+            resp.addResults(r);
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
+    }
+
+    // ------------------------------------------------------------------ agents
+
+    @Override
+    public void listAgents(ListAgentsRequest req, StreamObserver<ListAgentsResponse> out) {
+        ListAgentsResponse.Builder b = ListAgentsResponse.newBuilder();
+        dataStore.listAttestedNodes().forEach(n -> b.addAgents(ProtoConverters.toProto(n)));
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    private Optional<SpiffeId> agentId(String id, StreamObserver<?> out) {
+        try {
+            return Optional.of(SpiffeId.parse(id));
+        } catch (InvalidSpiffeIdException ex) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("spiffeID " + ex.getMessage()).asRuntimeException());
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public void getAgent(GetAgentRequest req, StreamObserver<Agent> out) {
+        Optional<SpiffeId> id = agentId(req.getId(), out);
+        if (id.isEmpty()) {
+            return;
+        }
+        Optional<AttestedNode> n = dataStore.fetchAttestedNode(id.get());
+        if (n.isEmpty()) {
+            out.onError(Status.NOT_FOUND.withDescription("no agent " + req.getId()).asRuntimeException());
+            return;
+        }
+        out.onNext(ProtoConverters.toProto(n.get()));
+        out.onCompleted();
+    }
+
+    @Override
+    public void deleteAgent(DeleteAgentRequest req, StreamObserver<DeleteAgentResponse> out) {
+        Optional<SpiffeId> id = agentId(req.getId(), out);
+        if (id.isEmpty()) {
+            return;
+        }
+        if (!dataStore.deleteAttestedNode(id.get())) {
+            out.onError(Status.NOT_FOUND.withDescription("no agent " + req.getId()).asRuntimeException());
+            return;
+        }
+        log.info("Agent evicted: agent_id={}", id.get());
+        out.onNext(DeleteAgentResponse.getDefaultInstance());
+        out.onCompleted();
+    }
+
+    @Override
+    public void banAgent(BanAgentRequest req, StreamObserver<BanAgentResponse> out) {
+        Optional<SpiffeId> id = agentId(req.getId(), out);
+        if (id.isEmpty()) {
+            return;
+        }
+        Optional<AttestedNode> n = dataStore.fetchAttestedNode(id.get());
+        if (n.isEmpty()) {
+            out.onError(Status.NOT_FOUND.withDescription("no agent " + req.getId()).asRuntimeException());
+            return;
+        }
+        AttestedNode a = n.get();
+        dataStore.upsertAttestedNode(new AttestedNode(a.spiffeId(), a.attestationType(), a.serialNumber(), a.expiresAt(), true,
+                a.selectors(), a.createdAt()));
+        log.info("Agent banned: agent_id={}", id.get());
+        out.onNext(BanAgentResponse.getDefaultInstance());
+        out.onCompleted();
+    }
+}

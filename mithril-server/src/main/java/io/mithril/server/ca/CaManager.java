@@ -1,0 +1,496 @@
+package io.mithril.server.ca;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
+import io.mithril.api.types.Bundle;
+import io.mithril.api.types.JwtKey;
+import io.mithril.pki.Certificates;
+import io.mithril.pki.CryptoProvider;
+import io.mithril.pki.KeyType;
+import io.mithril.pki.SigningAuthority;
+import io.mithril.pki.X509Minter;
+import io.mithril.pki.upstream.UpstreamAuthority;
+import io.mithril.server.datastore.DataStore;
+import io.mithril.server.keymanager.KeyManager;
+import io.mithril.server.metrics.ServerMetrics;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
+import java.io.IOException;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import javax.security.auth.x500.X500Principal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns the server's signing authorities: the X.509 CA and the JWT signing key, each in two slots
+ * (current and next), as SPIRE's CA manager does.
+ *
+ * <p>Rotation rule (SPIRE's): with {@code life = notAfter - notBefore} and
+ * {@code remaining = notAfter - now}, the next authority is <em>prepared</em> when
+ * {@code remaining <= min(life/2, 30d)}: its key is generated in the KeyManager, it is minted
+ * through the UpstreamAuthority, and its trust anchors (and JWT public key) are appended to the
+ * trust domain's bundle at once. It is <em>activated</em> (starts signing) when
+ * {@code remaining <= min(life/6, 7d)}. So every peer has had the new roots for a whole
+ * prepare-to-activate window before it sees anything signed by the new CA.
+ *
+ * <p>Which key IDs hold which slot, and their certificates, are written to the CA journal in the
+ * datastore on every change; on start the journal is read back and the keys fetched from the
+ * KeyManager, so a restart keeps the current CA (and the SVIDs it signed stay valid).
+ *
+ * <p>Thread-safe: signing reads an immutable snapshot; rotation is serialised.
+ */
+public final class CaManager {
+
+    private static final Logger log = LoggerFactory.getLogger(CaManager.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration MAX_PREPARE = Duration.ofDays(30);
+    private static final Duration MAX_ACTIVATE = Duration.ofDays(7);
+    /** Bundle refresh hint published to consumers. */
+    public static final long REFRESH_HINT_SECONDS = 300;
+
+    /** An X.509 CA in a slot. {@code chain} starts with the CA certificate; {@code roots} go to the bundle. */
+    public record X509Ca(String keyId, KeyPair keyPair, List<X509Certificate> chain, List<X509Certificate> roots) {
+        public X509Ca {
+            chain = List.copyOf(chain);
+            roots = List.copyOf(roots);
+        }
+
+        public X509Certificate certificate() {
+            return chain.get(0);
+        }
+
+        public SigningAuthority authority() {
+            return new SigningAuthority(certificate(), keyPair.getPrivate(), chain);
+        }
+
+        /** The CA certificates an SVID is served with, after the leaf: the chain minus any root. */
+        public List<X509Certificate> intermediates() {
+            return chain.stream().filter(c -> !roots.contains(c)).toList();
+        }
+
+        public Instant notBefore() {
+            return certificate().getNotBefore().toInstant();
+        }
+
+        public Instant notAfter() {
+            return certificate().getNotAfter().toInstant();
+        }
+    }
+
+    /** A JWT signing key in a slot. */
+    public record JwtSigningKey(String keyId, String kid, KeyPair keyPair, Instant notBefore, Instant notAfter) {
+    }
+
+    private record Slots(X509Ca x509Current, X509Ca x509Next, JwtSigningKey jwtCurrent, JwtSigningKey jwtNext) {
+    }
+
+    private final TrustDomain trustDomain;
+    private final DataStore dataStore;
+    private final KeyManager keyManager;
+    private final UpstreamAuthority upstream;
+    private final X509Minter minter;
+    private final Clock clock;
+    private final Duration caTtl;
+    private final KeyType caKeyType;
+    private final KeyType jwtKeyType;
+    private final X500Principal caSubject;
+    private final String journalId;
+    private final String jwtIssuer;
+    private final ServerMetrics metrics;
+    private final SecureRandom random = new SecureRandom();
+    private final List<Consumer<TrustBundle>> bundleListeners = new CopyOnWriteArrayList<>();
+
+    private volatile Slots slots = new Slots(null, null, null, null);
+    private volatile TrustBundle bundle;
+
+    public CaManager(TrustDomain trustDomain, DataStore dataStore, KeyManager keyManager, UpstreamAuthority upstream,
+                     X509Minter minter, Duration caTtl, KeyType caKeyType, KeyType jwtKeyType, X500Principal caSubject,
+                     String journalId, String jwtIssuer, ServerMetrics metrics) {
+        this.trustDomain = trustDomain;
+        this.dataStore = dataStore;
+        this.keyManager = keyManager;
+        this.upstream = upstream;
+        this.minter = minter;
+        this.clock = minter.clock();
+        this.caTtl = caTtl;
+        this.caKeyType = caKeyType;
+        this.jwtKeyType = jwtKeyType;
+        this.caSubject = caSubject;
+        this.journalId = journalId;
+        this.jwtIssuer = jwtIssuer;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Loads the CA journal and the keys it names; keeps what is still valid, mints what is missing,
+     * publishes the authorities in the bundle, and runs one rotation check.
+     */
+    public synchronized void initialize() {
+        Slots loaded = loadJournal();
+        slots = loaded;
+        if (loaded.x509Current() != null) {
+            log.info("X509 CA loaded from journal: key={} notAfter={} subject={}", loaded.x509Current().keyId(),
+                    loaded.x509Current().notAfter(), loaded.x509Current().certificate().getSubjectX500Principal());
+        }
+        if (loaded.x509Current() == null || !loaded.x509Current().notAfter().isAfter(clock.instant())) {
+            X509Ca ca = mintX509("x509-CA-A".equals(keyIdOf(loaded.x509Current())) ? "x509-CA-B" : "x509-CA-A");
+            publish(ca, null);
+            slots = new Slots(ca, null, slots.jwtCurrent(), slots.jwtNext());
+            log.info("X509 CA activated: key={} notAfter={}", ca.keyId(), ca.notAfter());
+        }
+        if (slots.jwtCurrent() == null || !slots.jwtCurrent().notAfter().isAfter(clock.instant())) {
+            JwtSigningKey k = mintJwt("JWT-Signer-A".equals(slots.jwtCurrent() == null ? null : slots.jwtCurrent().keyId())
+                    ? "JWT-Signer-B" : "JWT-Signer-A");
+            publish(null, k);
+            slots = new Slots(slots.x509Current(), slots.x509Next(), k, slots.jwtNext());
+            log.info("JWT key activated: kid={} notAfter={}", k.kid(), k.notAfter());
+        }
+        // Re-publish what was loaded too: after a datastore restore or on a new shared database.
+        publish(slots.x509Current(), slots.jwtCurrent());
+        if (slots.x509Next() != null || slots.jwtNext() != null) {
+            publish(slots.x509Next(), slots.jwtNext());
+        }
+        saveJournal();
+        rotate();
+    }
+
+    private static String keyIdOf(X509Ca ca) {
+        return ca == null ? null : ca.keyId();
+    }
+
+    /**
+     * One rotation check: prepares or activates the next X.509 CA and JWT key as the rule says,
+     * prunes expired authorities from the bundle, and refreshes the cached bundle (which other
+     * servers sharing the database may have changed).
+     */
+    public synchronized void rotate() {
+        Instant now = clock.instant();
+        Slots s = slots;
+        boolean changed = false;
+
+        X509Ca cur = s.x509Current();
+        X509Ca next = s.x509Next();
+        if (!cur.notAfter().isAfter(now)) {
+            // The server was down past its CA's expiry: nothing valid to rotate to gracefully.
+            X509Ca fresh = next != null && next.notAfter().isAfter(now) ? next : mintX509(otherSlot(cur.keyId()));
+            publish(fresh, null);
+            log.warn("X509 CA expired while not rotated; activated: key={} notAfter={}", fresh.keyId(), fresh.notAfter());
+            cur = fresh;
+            next = null;
+            changed = true;
+        }
+        if (next == null && shouldPrepare(cur.notBefore(), cur.notAfter(), now)) {
+            next = mintX509(otherSlot(cur.keyId()));
+            publish(next, null);
+            log.info("X509 CA prepared: key={} notAfter={} (current expires {})", next.keyId(), next.notAfter(), cur.notAfter());
+            changed = true;
+        }
+        if (next != null && shouldActivate(cur.notBefore(), cur.notAfter(), now)) {
+            log.info("X509 CA activated: key={} notAfter={} (previous key={} expires {})", next.keyId(), next.notAfter(),
+                    cur.keyId(), cur.notAfter());
+            cur = next;
+            next = null;
+            changed = true;
+        }
+
+        JwtSigningKey jcur = s.jwtCurrent();
+        JwtSigningKey jnext = s.jwtNext();
+        if (!jcur.notAfter().isAfter(now)) {
+            JwtSigningKey fresh = jnext != null && jnext.notAfter().isAfter(now) ? jnext : mintJwt(otherJwtSlot(jcur.keyId()));
+            publish(null, fresh);
+            log.warn("JWT key expired while not rotated; activated: kid={}", fresh.kid());
+            jcur = fresh;
+            jnext = null;
+            changed = true;
+        }
+        if (jnext == null && shouldPrepare(jcur.notBefore(), jcur.notAfter(), now)) {
+            jnext = mintJwt(otherJwtSlot(jcur.keyId()));
+            publish(null, jnext);
+            log.info("JWT key prepared: kid={} notAfter={}", jnext.kid(), jnext.notAfter());
+            changed = true;
+        }
+        if (jnext != null && shouldActivate(jcur.notBefore(), jcur.notAfter(), now)) {
+            log.info("JWT key activated: kid={} notAfter={} (previous kid={})", jnext.kid(), jnext.notAfter(), jcur.kid());
+            jcur = jnext;
+            jnext = null;
+            changed = true;
+        }
+
+        if (changed) {
+            slots = new Slots(cur, next, jcur, jnext);
+            saveJournal();
+        }
+        metrics.caExpiry(cur.notAfter().getEpochSecond());
+        dataStore.pruneBundle(trustDomain.name(), now.getEpochSecond());
+        refreshBundle();
+    }
+
+    /** SPIRE's prepare threshold: remaining life at most min(life/2, 30d). */
+    static boolean shouldPrepare(Instant notBefore, Instant notAfter, Instant now) {
+        Duration life = Duration.between(notBefore, notAfter);
+        Duration threshold = min(life.dividedBy(2), MAX_PREPARE);
+        return Duration.between(now, notAfter).compareTo(threshold) <= 0;
+    }
+
+    /** SPIRE's activate threshold: remaining life at most min(life/6, 7d). */
+    static boolean shouldActivate(Instant notBefore, Instant notAfter, Instant now) {
+        Duration life = Duration.between(notBefore, notAfter);
+        Duration threshold = min(life.dividedBy(6), MAX_ACTIVATE);
+        return Duration.between(now, notAfter).compareTo(threshold) <= 0;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    private static String otherSlot(String keyId) {
+        return "x509-CA-A".equals(keyId) ? "x509-CA-B" : "x509-CA-A";
+    }
+
+    private static String otherJwtSlot(String keyId) {
+        return "JWT-Signer-A".equals(keyId) ? "JWT-Signer-B" : "JWT-Signer-A";
+    }
+
+    private X509Ca mintX509(String keyId) {
+        KeyPair kp = keyManager.generateKey(keyId, caKeyType);
+        UpstreamAuthority.MintedX509Ca minted = upstream.mintX509Ca(kp, trustDomain, caTtl, caSubject);
+        X509Ca ca = new X509Ca(keyId, kp, minted.chain(), minted.upstreamRoots());
+        log.info("X509 CA minted: key={} upstream={} subject={} notAfter={}", keyId, upstream.name(),
+                ca.certificate().getSubjectX500Principal(), ca.notAfter());
+        return ca;
+    }
+
+    private JwtSigningKey mintJwt(String keyId) {
+        KeyPair kp = keyManager.generateKey(keyId, jwtKeyType);
+        byte[] kidBytes = new byte[24];
+        random.nextBytes(kidBytes);
+        String kid = Base64.getUrlEncoder().withoutPadding().encodeToString(kidBytes);
+        Instant now = clock.instant();
+        JwtSigningKey k = new JwtSigningKey(keyId, kid, kp, now, now.plus(caTtl));
+        log.info("JWT key minted: key={} kid={} notAfter={}", keyId, kid, k.notAfter());
+        return k;
+    }
+
+    /** Appends authorities to the trust domain's bundle in the datastore (atomically). */
+    private void publish(X509Ca ca, JwtSigningKey jwt) {
+        Bundle.Builder b = Bundle.newBuilder().setTrustDomain(trustDomain.name()).setRefreshHint(REFRESH_HINT_SECONDS);
+        if (ca != null) {
+            for (X509Certificate root : ca.roots()) {
+                b.addX509Authorities(der(root));
+            }
+        }
+        if (jwt != null) {
+            b.addJwtAuthorities(JwtKey.newBuilder().setKeyId(jwt.kid())
+                    .setPublicKey(ByteString.copyFrom(jwt.keyPair().getPublic().getEncoded()))
+                    .setExpiresAt(jwt.notAfter().getEpochSecond()));
+        }
+        dataStore.appendBundle(b.build());
+        refreshBundle();
+    }
+
+    private static ByteString der(X509Certificate c) {
+        try {
+            return ByteString.copyFrom(c.getEncoded());
+        } catch (CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Re-reads the bundle from the datastore; notifies listeners when its sequence number changed. */
+    public void refreshBundle() {
+        Bundle stored = dataStore.fetchBundle(trustDomain.name()).orElse(Bundle.newBuilder().setTrustDomain(trustDomain.name()).build());
+        TrustBundle tb = BundleCodec.fromProto(stored);
+        TrustBundle old = bundle;
+        bundle = tb;
+        if (old == null || old.sequenceNumber() != tb.sequenceNumber()) {
+            if (old != null) {
+                log.info("Bundle updated: trust_domain={} sequence={} x509_authorities={} jwt_authorities={}", trustDomain,
+                        tb.sequenceNumber(), tb.x509Authorities().size(), tb.jwtAuthorities().size());
+            }
+            for (Consumer<TrustBundle> l : bundleListeners) {
+                l.accept(tb);
+            }
+        }
+    }
+
+    /** Called with the new bundle whenever it changes. */
+    public void onBundleChange(Consumer<TrustBundle> listener) {
+        bundleListeners.add(listener);
+    }
+
+    /** The current bundle of the server's trust domain. */
+    public TrustBundle bundle() {
+        return bundle;
+    }
+
+    /** The bundle as stored (proto), for the APIs. */
+    public Bundle bundleProto() {
+        return dataStore.fetchBundle(trustDomain.name()).orElse(Bundle.newBuilder().setTrustDomain(trustDomain.name()).build());
+    }
+
+    public X509Ca currentX509Ca() {
+        return slots.x509Current();
+    }
+
+    public Optional<X509Ca> nextX509Ca() {
+        return Optional.ofNullable(slots.x509Next());
+    }
+
+    public JwtSigningKey currentJwtKey() {
+        return slots.jwtCurrent();
+    }
+
+    public Optional<JwtSigningKey> nextJwtKey() {
+        return Optional.ofNullable(slots.jwtNext());
+    }
+
+    /**
+     * Signs an X509-SVID with the active CA.
+     *
+     * @return the leaf followed by the CA's intermediates (no root)
+     */
+    public List<X509Certificate> signX509Svid(PublicKey key, SpiffeId id, List<String> dnsNames, Duration ttl) {
+        X509Ca ca = slots.x509Current();
+        X509Certificate leaf = minter.signX509Svid(ca.authority(), key, id, dnsNames, ttl);
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(leaf);
+        chain.addAll(ca.intermediates());
+        return chain;
+    }
+
+    /** A signed JWT-SVID, never outliving the signing key. */
+    public SignedJwt signJwtSvid(SpiffeId subject, List<String> audience, Duration ttl) {
+        JwtSigningKey k = slots.jwtCurrent();
+        Instant now = clock.instant();
+        Instant exp = now.plus(ttl);
+        if (exp.isAfter(k.notAfter())) {
+            exp = k.notAfter();
+        }
+        String token = JwtSigner.sign(subject, audience, now, exp, jwtIssuer, k.kid(), k.keyPair().getPrivate(), minter.crypto());
+        return new SignedJwt(token, now, exp);
+    }
+
+    /** A JWT-SVID with its times. */
+    public record SignedJwt(String token, Instant issuedAt, Instant expiresAt) {
+    }
+
+    public CryptoProvider crypto() {
+        return minter.crypto();
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    // ---------------------------------------------------------------- journal
+
+    private void saveJournal() {
+        Slots s = slots;
+        ObjectNode root = JSON.createObjectNode();
+        root.put("version", 1);
+        ObjectNode x = root.putObject("x509");
+        putX509(x, "current", s.x509Current());
+        putX509(x, "next", s.x509Next());
+        ObjectNode j = root.putObject("jwt");
+        putJwt(j, "current", s.jwtCurrent());
+        putJwt(j, "next", s.jwtNext());
+        try {
+            dataStore.saveCaJournal(journalId, JSON.writeValueAsBytes(root));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void putX509(ObjectNode parent, String name, X509Ca ca) {
+        if (ca == null) {
+            return;
+        }
+        ObjectNode n = parent.putObject(name);
+        n.put("key_id", ca.keyId());
+        ArrayNode chain = n.putArray("chain");
+        ca.chain().forEach(c -> chain.add(Base64.getEncoder().encodeToString(der(c).toByteArray())));
+        ArrayNode roots = n.putArray("roots");
+        ca.roots().forEach(c -> roots.add(Base64.getEncoder().encodeToString(der(c).toByteArray())));
+    }
+
+    private static void putJwt(ObjectNode parent, String name, JwtSigningKey k) {
+        if (k == null) {
+            return;
+        }
+        parent.putObject(name).put("key_id", k.keyId()).put("kid", k.kid())
+                .put("not_before", k.notBefore().getEpochSecond()).put("not_after", k.notAfter().getEpochSecond());
+    }
+
+    private Slots loadJournal() {
+        Optional<byte[]> data = dataStore.fetchCaJournal(journalId);
+        if (data.isEmpty()) {
+            return new Slots(null, null, null, null);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(data.get());
+        } catch (IOException e) {
+            log.warn("CA journal {} in {} is unreadable ({}); minting a new CA", journalId, dataStore.describe(), e.getMessage());
+            return new Slots(null, null, null, null);
+        }
+        return new Slots(readX509(root.path("x509").path("current")), readX509(root.path("x509").path("next")),
+                readJwt(root.path("jwt").path("current")), readJwt(root.path("jwt").path("next")));
+    }
+
+    private X509Ca readX509(JsonNode n) {
+        if (n.isMissingNode() || n.isNull()) {
+            return null;
+        }
+        String keyId = n.path("key_id").asText();
+        Optional<KeyPair> kp = keyManager.getKey(keyId);
+        if (kp.isEmpty()) {
+            log.warn("CA journal names key {} but KeyManager \"{}\" does not have it; that CA is dropped", keyId, keyManager.name());
+            return null;
+        }
+        List<X509Certificate> chain = certs(n.path("chain"));
+        List<X509Certificate> roots = certs(n.path("roots"));
+        if (chain.isEmpty() || !Arrays.equals(chain.get(0).getPublicKey().getEncoded(), kp.get().getPublic().getEncoded())) {
+            log.warn("CA journal entry for key {} does not match the key in the KeyManager; that CA is dropped", keyId);
+            return null;
+        }
+        return new X509Ca(keyId, kp.get(), chain, roots);
+    }
+
+    private JwtSigningKey readJwt(JsonNode n) {
+        if (n.isMissingNode() || n.isNull()) {
+            return null;
+        }
+        String keyId = n.path("key_id").asText();
+        Optional<KeyPair> kp = keyManager.getKey(keyId);
+        if (kp.isEmpty()) {
+            return null;
+        }
+        return new JwtSigningKey(keyId, n.path("kid").asText(), kp.get(), Instant.ofEpochSecond(n.path("not_before").asLong()),
+                Instant.ofEpochSecond(n.path("not_after").asLong()));
+    }
+
+    private static List<X509Certificate> certs(JsonNode arr) {
+        List<X509Certificate> out = new ArrayList<>();
+        for (JsonNode c : arr) {
+            out.addAll(Certificates.parseDer(Base64.getDecoder().decode(c.asText())));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,345 @@
+package io.mithril.server.config;
+
+import io.mithril.hcl.Hcl;
+import io.mithril.hcl.HclEntry;
+import io.mithril.hcl.HclException;
+import io.mithril.hcl.HclObject;
+import io.mithril.hcl.HclValue;
+import io.mithril.hcl.Position;
+import io.mithril.spiffe.id.InvalidSpiffeIdException;
+import io.mithril.spiffe.id.TrustDomain;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads SPIRE's {@code server.conf} (HCL) into a {@link ServerConfig}. The keys are SPIRE's, so a
+ * real SPIRE configuration using the supported plugins runs unchanged:
+ * {@code server { .. }}, {@code plugins { DataStore "sql", KeyManager "disk"|"memory",
+ * NodeAttestor "join_token"|"x509pop", UpstreamAuthority "disk" }}, {@code health_checks { .. }}
+ * and {@code telemetry { Prometheus { .. } }}. {@code plugin_data { .. }} and
+ * {@code plugin_data = { .. }} are both accepted, and numbers may be quoted.
+ *
+ * <p>Unknown keys, unknown plugins and bad values fail with an {@link HclException} whose message
+ * starts with {@code file:line:column}. A few SPIRE settings that Mithril does not implement
+ * (log_format, audit_log_enabled, ratelimit ...) are accepted and logged as ignored.
+ */
+public final class ServerConfigParser {
+
+    private static final Logger log = LoggerFactory.getLogger(ServerConfigParser.class);
+
+    static final Set<String> TOP_KEYS = Set.of("server", "plugins", "health_checks", "telemetry");
+    static final Set<String> SERVER_KEYS = Set.of("bind_address", "bind_port", "trust_domain", "data_dir", "log_level",
+            "ca_ttl", "default_x509_svid_ttl", "default_jwt_svid_ttl", "default_svid_ttl", "ca_key_type", "jwt_key_type",
+            "ca_subject", "socket_path", "jwt_issuer", "agent_ttl",
+            // accepted, not implemented:
+            "log_format", "log_file", "log_source_location", "audit_log_enabled", "admin_ids", "federation", "ratelimit",
+            "cache_reload_interval", "experimental", "profiling_enabled", "profiling_port", "profiling_freq",
+            "profiling_names", "prune_events_older_than");
+    static final Set<String> IGNORED_SERVER_KEYS = Set.of("log_format", "log_file", "log_source_location", "audit_log_enabled",
+            "admin_ids", "federation", "ratelimit", "cache_reload_interval", "experimental", "profiling_enabled",
+            "profiling_port", "profiling_freq", "profiling_names", "prune_events_older_than");
+    static final Set<String> PLUGIN_TYPES = Set.of("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority");
+    static final Set<String> PLUGIN_BLOCK_KEYS = Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file");
+
+    private ServerConfigParser() {
+    }
+
+    /** Parses a configuration file. */
+    public static ServerConfig parseFile(Path file) throws HclException {
+        return build(Hcl.parseFile(file), Clock.systemUTC(), file);
+    }
+
+    /**
+     * Parses a configuration file, first expanding {@code $VAR} and {@code ${VAR}} from the
+     * environment when {@code expandEnv} is set (as {@code spire-server run -expandEnv} does;
+     * unset variables become empty).
+     */
+    public static ServerConfig parseFile(Path file, boolean expandEnv) throws HclException {
+        if (!expandEnv) {
+            return parseFile(file);
+        }
+        String text;
+        try {
+            text = java.nio.file.Files.readString(file);
+        } catch (java.io.IOException e) {
+            throw new HclException(Position.ofSource(file.toString()), "cannot read configuration file: " + e.getMessage(), e);
+        }
+        return build(Hcl.parse(expandEnv(text, System.getenv()), file.toString()), Clock.systemUTC(), file);
+    }
+
+    /** Go's os.ExpandEnv: {@code $VAR} and {@code ${VAR}}; unset variables expand to "". */
+    static String expandEnv(String text, java.util.Map<String, String> env) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?:\\{([^}]*)}|([A-Za-z_][A-Za-z0-9_]*))").matcher(text);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String name = m.group(1) != null ? m.group(1) : m.group(2);
+            m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(env.getOrDefault(name, "")));
+        }
+        m.appendTail(sb);
+        return sb.toString();
+    }
+
+    /** Parses configuration text; {@code sourceName} names it in errors. */
+    public static ServerConfig parse(String text, String sourceName) throws HclException {
+        return build(Hcl.parse(text, sourceName), Clock.systemUTC(), null);
+    }
+
+    /** Builds from a parsed document, with the given clock (tests inject one). */
+    public static ServerConfig build(HclObject doc, Clock clock, Path source) throws HclException {
+        doc.requireOnly(TOP_KEYS, "the configuration (top level)");
+        HclObject server = doc.object("server").orElseThrow(() ->
+                new HclException(doc.position(), "no server { ... } block: a server configuration needs one"));
+        server.requireOnly(SERVER_KEYS, "server block");
+        for (String k : IGNORED_SERVER_KEYS) {
+            if (server.has(k)) {
+                log.warn("{}: server.{} is accepted for SPIRE compatibility and ignored", pos(server, k), k);
+            }
+        }
+
+        String tdText = server.string("trust_domain").orElseThrow(() ->
+                new HclException(server.position(), "server block: trust_domain is required (e.g. trust_domain = \"example.org\")"));
+        TrustDomain td;
+        try {
+            td = TrustDomain.parse(tdText);
+        } catch (InvalidSpiffeIdException e) {
+            throw new HclException(pos(server, "trust_domain"), "trust_domain " + e.getMessage());
+        }
+        String dataDir = server.string("data_dir").orElseThrow(() ->
+                new HclException(server.position(), "server block: data_dir is required (e.g. data_dir = \"./data/server\")"));
+        ServerConfig.Builder b = ServerConfig.builder(td, Path.of(dataDir)).clock(clock).source(source);
+        b.bindAddress(server.string("bind_address", "0.0.0.0"));
+        long port = server.number("bind_port", ServerConfig.DEFAULT_BIND_PORT);
+        if (port < 0 || port > 65535) {
+            throw new HclException(pos(server, "bind_port"), "bind_port " + port + " is not a port number (0-65535)");
+        }
+        b.bindPort((int) port);
+        server.string("socket_path").ifPresent(s -> b.socketPath(Path.of(s)));
+        String level = server.string("log_level", "INFO").toUpperCase(java.util.Locale.ROOT);
+        if (!Set.of("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR").contains(level)) {
+            throw new HclException(pos(server, "log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
+        }
+        b.logLevel(level.equals("WARNING") ? "WARN" : level);
+        b.caTtl(positive(server, "ca_ttl", Duration.ofHours(24)));
+        Duration svidTtl = positive(server, "default_svid_ttl", Duration.ofHours(1));
+        b.defaultX509SvidTtl(positive(server, "default_x509_svid_ttl", svidTtl));
+        b.defaultJwtSvidTtl(positive(server, "default_jwt_svid_ttl", Duration.ofMinutes(5)));
+        if (server.has("agent_ttl")) {
+            b.agentTtl(positive(server, "agent_ttl", null));
+        }
+        b.caKeyType(keyType(server, "ca_key_type", "ec-p256"));
+        if (server.has("jwt_key_type")) {
+            b.jwtKeyType(keyType(server, "jwt_key_type", "ec-p256"));
+        }
+        server.string("jwt_issuer").ifPresent(b::jwtIssuer);
+        Optional<HclObject> subject = caSubject(server);
+        if (subject.isPresent()) {
+            HclObject s = subject.get();
+            s.requireOnly(Set.of("country", "organization", "common_name"), "ca_subject");
+            b.caSubject(new ServerConfig.CaSubject(s.strings("country"), s.strings("organization"), s.string("common_name", "")));
+        }
+
+        parsePlugins(doc, b, Path.of(dataDir));
+
+        Optional<HclObject> health = doc.object("health_checks");
+        if (health.isPresent()) {
+            HclObject h = health.get();
+            h.requireOnly(Set.of("listener_enabled", "bind_address", "bind_port", "live_path", "ready_path"), "health_checks block");
+            if (h.bool("listener_enabled", false)) {
+                b.healthChecks(new ServerConfig.HealthChecksConfig(h.string("bind_address", "localhost"),
+                        (int) h.number("bind_port", 80), h.string("live_path", "/live"), h.string("ready_path", "/ready")));
+            }
+        }
+        Optional<HclObject> telemetry = doc.object("telemetry");
+        if (telemetry.isPresent()) {
+            HclObject t = telemetry.get();
+            t.requireOnly(Set.of("Prometheus", "DogStatsd", "Statsd", "M3", "InMem", "AllowedPrefixes", "BlockedPrefixes",
+                    "AllowedLabels", "BlockedLabels", "EnableHostnameLabel", "MetricPrefix"), "telemetry block");
+            List<HclObject> prom = t.objects("Prometheus");
+            if (!prom.isEmpty()) {
+                HclObject p = prom.get(0);
+                p.requireOnly(Set.of("host", "port"), "telemetry.Prometheus block");
+                b.telemetry(new ServerConfig.TelemetryConfig(p.string("host", "localhost"), (int) p.number("port", 9988)));
+            }
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new HclException(server.position(), e.getMessage());
+        }
+    }
+
+    private static Optional<HclObject> caSubject(HclObject server) throws HclException {
+        List<HclObject> list = server.objects("ca_subject");
+        if (list.size() > 1) {
+            throw new HclException(pos(server, "ca_subject"), "ca_subject: give one subject");
+        }
+        return list.stream().findFirst();
+    }
+
+    private static void parsePlugins(HclObject doc, ServerConfig.Builder b, Path dataDir) throws HclException {
+        HclObject plugins = doc.object("plugins").orElseThrow(() ->
+                new HclException(doc.position(), "no plugins { ... } block: configure at least DataStore \"sql\", "
+                        + "KeyManager \"disk\" and a NodeAttestor"));
+        plugins.requireOnly(PLUGIN_TYPES, "plugins block (supported plugin types)");
+        boolean dataStore = false;
+        boolean keyManager = false;
+        boolean joinToken = false;
+        boolean upstream = false;
+        for (HclEntry e : plugins.entries()) {
+            String name = e.label().orElseThrow(() -> new HclException(e.position(),
+                    e.key() + " needs a plugin name, e.g. " + e.key() + " \"disk\" { plugin_data { ... } }"));
+            if (!(e.value() instanceof HclObject body)) {
+                throw new HclException(e.position(), e.key() + " \"" + name + "\" must be a block { plugin_data { ... } }");
+            }
+            body.requireOnly(PLUGIN_BLOCK_KEYS, e.key() + " \"" + name + "\" block");
+            if (body.has("plugin_cmd")) {
+                throw new HclException(pos(body, "plugin_cmd"), e.key() + " \"" + name
+                        + "\": external plugins (plugin_cmd) are not supported; Mithril's plugins are built in");
+            }
+            if (!body.bool("enabled", true)) {
+                continue;
+            }
+            HclObject data = pluginData(body);
+            String what = e.key() + " \"" + name + "\" plugin_data";
+            switch (e.key()) {
+                case "DataStore" -> {
+                    once(dataStore, e);
+                    dataStore = true;
+                    requireName(e, name, "sql");
+                    data.requireOnly(Set.of("database_type", "connection_string", "ro_connection_string", "max_open_conns",
+                            "max_idle_conns", "conn_max_lifetime", "disable_migration", "log_sql", "root_ca_path",
+                            "client_cert_path", "client_key_path", "options"), what);
+                    String type = data.string("database_type", "sqlite3");
+                    if (type.equals("sqlite3") || type.equals("postgres")) {
+                        b.dataStore(new ServerConfig.DataStoreConfig(type, data.string("connection_string").orElse(null)));
+                        if (type.equals("postgres") && data.string("connection_string").isEmpty()) {
+                            throw new HclException(data.position(), what + ": database_type \"postgres\" needs a connection_string");
+                        }
+                    } else {
+                        throw new HclException(pos(data, "database_type"), what + ": database_type \"" + type
+                                + "\" is not supported; use \"sqlite3\" or \"postgres\"");
+                    }
+                }
+                case "KeyManager" -> {
+                    once(keyManager, e);
+                    keyManager = true;
+                    if (name.equals("disk")) {
+                        data.requireOnly(Set.of("keys_path"), what);
+                        b.keyManager(new ServerConfig.KeyManagerConfig("disk",
+                                data.string("keys_path").map(Path::of).orElse(dataDir.resolve("keys.json"))));
+                    } else if (name.equals("memory")) {
+                        data.requireOnly(Set.of(), what);
+                        b.keyManager(ServerConfig.KeyManagerConfig.memory());
+                    } else {
+                        throw unsupported(e, name, "disk, memory");
+                    }
+                }
+                case "NodeAttestor" -> {
+                    if (name.equals("join_token")) {
+                        data.requireOnly(Set.of(), what);
+                        joinToken = true;
+                    } else if (name.equals("x509pop")) {
+                        data.requireOnly(Set.of("ca_bundle_path", "ca_bundle_paths", "agent_path_template", "mode", "svid_prefix"), what);
+                        String mode = data.string("mode", "external_pki");
+                        if (!mode.equals("external_pki")) {
+                            throw new HclException(pos(data, "mode"), what + ": mode \"" + mode + "\" is not supported; use \"external_pki\"");
+                        }
+                        if (data.has("agent_path_template")) {
+                            log.warn("{}: agent_path_template is ignored; agent IDs are spiffe://<td>/spire/agent/x509pop/<sha1 of leaf>",
+                                    pos(data, "agent_path_template"));
+                        }
+                        List<Path> paths = new ArrayList<>();
+                        data.string("ca_bundle_path").ifPresent(p -> paths.add(Path.of(p)));
+                        for (String p : data.strings("ca_bundle_paths")) {
+                            paths.add(Path.of(p));
+                        }
+                        if (paths.isEmpty()) {
+                            throw new HclException(data.position(), what + ": ca_bundle_path is required (the CA that signs agent certificates)");
+                        }
+                        b.x509pop(new ServerConfig.X509PopConfig(paths));
+                    } else {
+                        throw unsupported(e, name, "join_token, x509pop");
+                    }
+                }
+                case "UpstreamAuthority" -> {
+                    once(upstream, e);
+                    upstream = true;
+                    requireName(e, name, "disk");
+                    data.requireOnly(Set.of("cert_file_path", "key_file_path", "bundle_file_path"), what);
+                    String cert = data.string("cert_file_path").orElseThrow(() ->
+                            new HclException(data.position(), what + ": cert_file_path is required"));
+                    String key = data.string("key_file_path").orElseThrow(() ->
+                            new HclException(data.position(), what + ": key_file_path is required"));
+                    b.upstream(new ServerConfig.DiskUpstreamConfig(Path.of(cert), Path.of(key),
+                            data.string("bundle_file_path").filter(s -> !s.isEmpty()).map(Path::of).orElse(null)));
+                }
+                default -> throw new HclException(e.position(), "unknown plugin type " + e.key());
+            }
+        }
+        if (!dataStore) {
+            throw new HclException(plugins.position(), "plugins block: DataStore \"sql\" is required");
+        }
+        if (!keyManager) {
+            throw new HclException(plugins.position(), "plugins block: a KeyManager (\"disk\" or \"memory\") is required");
+        }
+        b.joinToken(joinToken);
+        if (!joinToken && plugins.all("NodeAttestor").isEmpty()) {
+            throw new HclException(plugins.position(), "plugins block: at least one NodeAttestor (\"join_token\" or \"x509pop\") is required");
+        }
+    }
+
+    private static HclObject pluginData(HclObject body) throws HclException {
+        Optional<HclEntry> e = body.entry("plugin_data");
+        if (e.isEmpty()) {
+            return new HclObject(List.of(), body.position());
+        }
+        HclValue v = e.get().value();
+        if (v instanceof HclObject o) {
+            return o;
+        }
+        throw new HclException(v.position(), "plugin_data must be a block { ... }, found " + v.describe());
+    }
+
+    private static void once(boolean seen, HclEntry e) throws HclException {
+        if (seen) {
+            throw new HclException(e.position(), "only one " + e.key() + " plugin may be configured");
+        }
+    }
+
+    private static void requireName(HclEntry e, String name, String supported) throws HclException {
+        if (!name.equals(supported)) {
+            throw unsupported(e, name, supported);
+        }
+    }
+
+    private static HclException unsupported(HclEntry e, String name, String supported) {
+        return new HclException(e.position(), e.key() + " \"" + name + "\" is not supported (supported: " + supported + ")");
+    }
+
+    private static Duration positive(HclObject o, String key, Duration dflt) throws HclException {
+        Duration d = o.duration(key, dflt);
+        if (d != null && (d.isZero() || d.isNegative())) {
+            throw new HclException(pos(o, key), key + " must be a positive duration (found " + o.string(key).orElse("") + ")");
+        }
+        return d;
+    }
+
+    private static String keyType(HclObject o, String key, String dflt) throws HclException {
+        String v = o.string(key, dflt);
+        if (!ServerConfig.KEY_TYPES.contains(v)) {
+            throw new HclException(pos(o, key), key + " \"" + v + "\" is not supported; use one of " + ServerConfig.KEY_TYPES);
+        }
+        return v;
+    }
+
+    private static Position pos(HclObject o, String key) throws HclException {
+        return o.entry(key).map(HclEntry::position).orElse(o.position());
+    }
+}

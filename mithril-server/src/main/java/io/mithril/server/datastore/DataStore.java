@@ -1,0 +1,120 @@
+package io.mithril.server.datastore;
+
+import io.mithril.api.types.Bundle;
+import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.entry.Selector;
+import io.mithril.spiffe.id.SpiffeId;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The server's persistent state: registration entries, attested agents, join tokens, bundles and
+ * the CA journal. Every write is one transaction: a crash (even kill -9) leaves either the whole
+ * change or none of it. Implementations are thread-safe.
+ *
+ * @see SqlDataStore
+ */
+public interface DataStore extends AutoCloseable {
+
+    // --- registration entries ---
+
+    /**
+     * Stores a new entry, assigning an ID (unless given), revision 0 and the creation time.
+     *
+     * @throws DuplicateEntryException when an entry with the same SPIFFE ID, parent and selectors exists
+     */
+    RegistrationEntry createEntry(RegistrationEntry entry);
+
+    Optional<RegistrationEntry> fetchEntry(String id);
+
+    List<RegistrationEntry> listEntries(EntryFilter filter);
+
+    /** Entries whose parent ID is one of {@code parentIds}. */
+    List<RegistrationEntry> listEntriesByParent(Collection<SpiffeId> parentIds);
+
+    /**
+     * Replaces an entry's fields (matched by ID) and increments its revision.
+     *
+     * @return the stored entry, or empty when no entry has that ID
+     * @throws DuplicateEntryException when the change collides with another entry
+     */
+    Optional<RegistrationEntry> updateEntry(RegistrationEntry entry);
+
+    /** Deletes an entry; returns it, or empty when no entry has that ID. */
+    Optional<RegistrationEntry> deleteEntry(String id);
+
+    long countEntries();
+
+    // --- attested agents ---
+
+    /** Inserts or replaces the agent record (and its node selectors). */
+    void upsertAttestedNode(AttestedNode node);
+
+    Optional<AttestedNode> fetchAttestedNode(SpiffeId id);
+
+    List<AttestedNode> listAttestedNodes();
+
+    /** Sets the current agent SVID serial and expiry. Returns false when the agent is unknown. */
+    boolean updateAttestedNodeSvid(SpiffeId id, String serial, long expiresAt);
+
+    /** Deletes the agent record (evict); it must attest again. Returns false when unknown. */
+    boolean deleteAttestedNode(SpiffeId id);
+
+    // --- join tokens ---
+
+    void createJoinToken(JoinToken token);
+
+    /**
+     * Removes and returns the token in one atomic step, so each token is used at most once even
+     * when two agents present it at the same moment.
+     */
+    Optional<JoinToken> consumeJoinToken(String token);
+
+    /** Deletes tokens that expired before {@code unixSeconds}; returns how many. */
+    int pruneJoinTokens(long unixSeconds);
+
+    // --- bundles ---
+
+    Optional<Bundle> fetchBundle(String trustDomain);
+
+    List<Bundle> listBundles();
+
+    /** Creates or replaces a bundle (federated bundles; sequence number as given). */
+    void setBundle(Bundle bundle);
+
+    /**
+     * Merges X.509 and JWT authorities into the stored bundle of {@code bundle.getTrustDomain()}
+     * (creating it), atomically; bumps the sequence number when anything was added. Several servers
+     * sharing one database each append their own authorities.
+     *
+     * @return the bundle as stored after the merge
+     */
+    Bundle appendBundle(Bundle bundle);
+
+    /**
+     * Removes X.509 authorities whose certificate expired and JWT authorities whose expiry passed
+     * before {@code unixSeconds}, atomically. Returns the bundle after pruning.
+     */
+    Optional<Bundle> pruneBundle(String trustDomain, long unixSeconds);
+
+    boolean deleteBundle(String trustDomain);
+
+    // --- CA journal ---
+
+    /** The journal blob of one server instance. */
+    Optional<byte[]> fetchCaJournal(String journalId);
+
+    void saveCaJournal(String journalId, byte[] data);
+
+    /** Node selectors of an agent (for node alias matching). */
+    default List<Selector> nodeSelectors(SpiffeId agentId) {
+        return fetchAttestedNode(agentId).map(AttestedNode::selectors).orElse(List.of());
+    }
+
+    /** A description of the database for log lines and errors, e.g. {@code sqlite3 /data/datastore.sqlite3}. */
+    String describe();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,925 @@
+package io.mithril.server.datastore;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.mithril.api.types.Bundle;
+import io.mithril.api.types.JwtKey;
+import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.entry.Selector;
+import io.mithril.spiffe.id.SpiffeId;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code sql} datastore on SQLite (embedded, one file) or PostgreSQL (shared by several
+ * servers), with the schema managed by Flyway migrations ({@code db/migration/<dialect>}).
+ *
+ * <p>Every method runs in one JDBC transaction. SQLite runs in WAL mode with
+ * {@code synchronous=FULL} through one connection (SQLite serialises writers anyway);
+ * PostgreSQL through a small fixed pool.
+ */
+public final class SqlDataStore implements DataStore {
+
+    private static final Logger log = LoggerFactory.getLogger(SqlDataStore.class);
+
+    /** Dialects. */
+    public enum Dialect { SQLITE, POSTGRES }
+
+    private final Dialect dialect;
+    private final String description;
+    private final BlockingQueue<Connection> pool;
+    private final List<Connection> all = new ArrayList<>();
+    private final Clock clock;
+    private volatile boolean closed;
+
+    private SqlDataStore(Dialect dialect, String description, List<Connection> connections, Clock clock) {
+        this.dialect = dialect;
+        this.description = description;
+        this.pool = new ArrayBlockingQueue<>(connections.size());
+        this.pool.addAll(connections);
+        this.all.addAll(connections);
+        this.clock = clock;
+    }
+
+    /**
+     * Opens (creating and migrating) a SQLite datastore file.
+     *
+     * @throws DataStoreException naming the file when it cannot be opened, is not a database, or
+     *     the migration fails
+     */
+    public static SqlDataStore openSqlite(Path file, Clock clock) {
+        String what = "sqlite3 datastore " + file;
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            if (Files.exists(file) && !Files.isReadable(file)) {
+                throw new DataStoreException(what + ": file is not readable");
+            }
+        } catch (java.io.IOException e) {
+            throw new DataStoreException(what + ": cannot create its directory: " + e.getMessage(), e);
+        }
+        String url = "jdbc:sqlite:" + file.toAbsolutePath();
+        Properties props = new Properties();
+        props.setProperty("journal_mode", "WAL");
+        props.setProperty("synchronous", "FULL");
+        props.setProperty("busy_timeout", "10000");
+        props.setProperty("foreign_keys", "false");
+        try {
+            Connection c = DriverManager.getConnection(url, props);
+            // Touch the file so that a corrupt one fails here, with its name, not in the migration.
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA schema_version")) {
+                rs.next();
+            }
+            migrate(url, props, "sqlite", what);
+            c.setAutoCommit(false);
+            log.info("Datastore opened: {}", what);
+            return new SqlDataStore(Dialect.SQLITE, what, List.of(c), clock);
+        } catch (SQLException e) {
+            throw new DataStoreException(what + ": " + e.getMessage()
+                    + " (is it a SQLite database? move it away to start with an empty datastore)", e);
+        }
+    }
+
+    /**
+     * Opens (migrating) a PostgreSQL datastore.
+     *
+     * @param connectionString SPIRE's forms: a DSN ({@code dbname=spire user=spire host=127.0.0.1 port=5432
+     *     password=.. sslmode=disable}), a URL ({@code postgres://user:pass@host:port/db?sslmode=disable})
+     *     or a JDBC URL ({@code jdbc:postgresql://..})
+     * @throws DataStoreException naming host and database when it is unreachable or the migration fails
+     */
+    public static SqlDataStore openPostgres(String connectionString, int poolSize, Clock clock) {
+        JdbcTarget t = toJdbc(connectionString);
+        String what = "postgres datastore " + t.display;
+        try {
+            List<Connection> conns = new ArrayList<>();
+            for (int i = 0; i < poolSize; i++) {
+                Connection c = DriverManager.getConnection(t.url, t.props);
+                if (i == 0) {
+                    migrate(t.url, t.props, "postgres", what);
+                }
+                c.setAutoCommit(false);
+                conns.add(c);
+            }
+            log.info("Datastore opened: {}", what);
+            return new SqlDataStore(Dialect.POSTGRES, what, conns, clock);
+        } catch (SQLException e) {
+            throw new DataStoreException(what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void migrate(String url, Properties props, String dialect, String what) {
+        try {
+            Flyway.configure(SqlDataStore.class.getClassLoader())
+                    .dataSource(new SimpleDataSource(url, props))
+                    .locations("classpath:db/migration/" + dialect)
+                    .table("mithril_schema_history")
+                    .baselineOnMigrate(false)
+                    .load()
+                    .migrate();
+        } catch (FlywayException e) {
+            throw new DataStoreException(what + ": schema migration failed: " + e.getMessage(), e);
+        }
+    }
+
+    record JdbcTarget(String url, Properties props, String display) {
+    }
+
+    /** Converts SPIRE's PostgreSQL connection strings to a JDBC URL and properties. */
+    static JdbcTarget toJdbc(String cs) {
+        Properties props = new Properties();
+        String s = cs.trim();
+        if (s.startsWith("jdbc:postgresql:")) {
+            return new JdbcTarget(s, props, s.replaceAll("password=[^&]*", "password=***"));
+        }
+        String host = "localhost";
+        String port = "5432";
+        String db = null;
+        Map<String, String> params = new LinkedHashMap<>();
+        if (s.startsWith("postgres://") || s.startsWith("postgresql://")) {
+            URI u = URI.create(s);
+            if (u.getHost() != null) {
+                host = u.getHost();
+            }
+            if (u.getPort() > 0) {
+                port = Integer.toString(u.getPort());
+            }
+            if (u.getRawUserInfo() != null) {
+                String[] ui = u.getRawUserInfo().split(":", 2);
+                params.put("user", URLDecoder.decode(ui[0], StandardCharsets.UTF_8));
+                if (ui.length > 1) {
+                    params.put("password", URLDecoder.decode(ui[1], StandardCharsets.UTF_8));
+                }
+            }
+            String path = u.getPath();
+            if (path != null && path.length() > 1) {
+                db = path.substring(1);
+            }
+            if (u.getRawQuery() != null) {
+                for (String kv : u.getRawQuery().split("&")) {
+                    String[] p = kv.split("=", 2);
+                    params.put(p[0], p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
+                }
+            }
+        } else {
+            for (String kv : s.split("\\s+")) {
+                if (kv.isEmpty()) {
+                    continue;
+                }
+                String[] p = kv.split("=", 2);
+                if (p.length != 2) {
+                    throw new DataStoreException("postgres connection_string: \"" + kv
+                            + "\" is not key=value (write e.g. \"dbname=spire user=spire host=127.0.0.1 sslmode=disable\")");
+                }
+                String v = p[1];
+                if (v.length() >= 2 && v.startsWith("'") && v.endsWith("'")) {
+                    v = v.substring(1, v.length() - 1);
+                }
+                params.put(p[0], v);
+            }
+        }
+        if (params.containsKey("host")) {
+            host = params.remove("host");
+        }
+        if (params.containsKey("port")) {
+            port = params.remove("port");
+        }
+        if (params.containsKey("dbname")) {
+            db = params.remove("dbname");
+        }
+        if (db == null) {
+            db = params.getOrDefault("user", "postgres");
+        }
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            props.setProperty(e.getKey(), e.getValue());
+        }
+        String url = "jdbc:postgresql://" + host + ":" + port + "/" + db;
+        return new JdbcTarget(url, props, host + ":" + port + "/" + db);
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    // ---------------------------------------------------------------- transactions
+
+    @FunctionalInterface
+    interface Tx<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    private <T> T tx(Tx<T> work) {
+        if (closed) {
+            throw new DataStoreException(description + ": datastore is closed");
+        }
+        Connection c;
+        try {
+            c = pool.poll(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DataStoreException(description + ": interrupted waiting for a connection", e);
+        }
+        if (c == null) {
+            throw new DataStoreException(description + ": no connection available after 30s");
+        }
+        try {
+            T result = work.run(c);
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException re) {
+                e.addSuppressed(re);
+            }
+            if (e instanceof DataStoreException d) {
+                throw d;
+            }
+            if (e instanceof RuntimeException r && !(e instanceof IllegalStateException)) {
+                throw r;
+            }
+            throw new DataStoreException(description + ": " + e.getMessage(), e);
+        } finally {
+            pool.add(c);
+        }
+    }
+
+    // ---------------------------------------------------------------- entries
+
+    private static final String ENTRY_COLUMNS = "entry_id, spiffe_id, parent_id, x509_svid_ttl, jwt_svid_ttl, dns_names, "
+            + "federates_with, admin, downstream, hint, revision_number, expires_at, created_at";
+
+    static String entryKey(RegistrationEntry e) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(e.spiffeId()).append('\n').append(e.parentId());
+        for (Selector s : e.selectors()) {
+            sb.append('\n').append(s.type()).append('\0').append(s.value());
+        }
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    @Override
+    public RegistrationEntry createEntry(RegistrationEntry entry) {
+        String id = entry.id().isEmpty() ? UUID.randomUUID().toString() : entry.id();
+        RegistrationEntry stored = entry.withId(id).withRevision(0, clock.instant().getEpochSecond());
+        String key = entryKey(stored);
+        return tx(c -> {
+            String existing = findByKey(c, key);
+            if (existing != null) {
+                throw duplicate(stored, existing);
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO registered_entries (entry_key, " + ENTRY_COLUMNS
+                    + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                ps.setString(1, key);
+                bindEntry(ps, 2, stored);
+                ps.executeUpdate();
+            } catch (SQLException e) {
+                // A concurrent writer inserted the same entry between our check and our insert.
+                if (isUniqueViolation(e)) {
+                    throw duplicate(stored, "created concurrently");
+                }
+                throw e;
+            }
+            insertSelectors(c, id, stored.selectors());
+            return stored;
+        });
+    }
+
+    private static DuplicateEntryException duplicate(RegistrationEntry e, String existing) {
+        return new DuplicateEntryException("an entry with SPIFFE ID \"" + e.spiffeId() + "\", parent ID \"" + e.parentId()
+                + "\" and selectors " + e.selectorStrings() + " already exists (entry ID " + existing + ")", existing);
+    }
+
+    private boolean isUniqueViolation(SQLException e) {
+        String state = e.getSQLState();
+        String msg = String.valueOf(e.getMessage());
+        return "23505".equals(state) || msg.contains("UNIQUE constraint failed") || msg.contains("SQLITE_CONSTRAINT");
+    }
+
+    private static String findByKey(Connection c, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT entry_id FROM registered_entries WHERE entry_key = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static void bindEntry(PreparedStatement ps, int i, RegistrationEntry e) throws SQLException {
+        ps.setString(i++, e.id());
+        ps.setString(i++, e.spiffeId().toString());
+        ps.setString(i++, e.parentId().toString());
+        ps.setInt(i++, e.x509SvidTtlSeconds());
+        ps.setInt(i++, e.jwtSvidTtlSeconds());
+        ps.setString(i++, String.join("\n", e.dnsNames()));
+        ps.setString(i++, String.join("\n", e.federatesWith()));
+        ps.setBoolean(i++, e.admin());
+        ps.setBoolean(i++, e.downstream());
+        ps.setString(i++, e.hint());
+        ps.setLong(i++, e.revisionNumber());
+        ps.setLong(i++, e.expiresAt());
+        ps.setLong(i, e.createdAt());
+    }
+
+    private static void insertSelectors(Connection c, String entryId, List<Selector> selectors) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO selectors (entry_id, type, value) VALUES (?,?,?)")) {
+            for (Selector s : selectors) {
+                ps.setString(1, entryId);
+                ps.setString(2, s.type());
+                ps.setString(3, s.value());
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        }
+    }
+
+    private static List<String> lines(String s) {
+        return s == null || s.isEmpty() ? List.of() : List.of(s.split("\n"));
+    }
+
+    /** Reads entries from a query over registered_entries, then their selectors. */
+    private static List<RegistrationEntry> readEntries(Connection c, String where, List<String> args) throws SQLException {
+        Map<String, Object[]> rows = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM registered_entries" + where
+                + " ORDER BY created_at, entry_id")) {
+            for (int i = 0; i < args.size(); i++) {
+                ps.setString(i + 1, args.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Object[] r = new Object[13];
+                    for (int k = 0; k < 13; k++) {
+                        r[k] = rs.getObject(k + 1);
+                    }
+                    rows.put(rs.getString(1), r);
+                }
+            }
+        }
+        if (rows.isEmpty()) {
+            return List.of();
+        }
+        Map<String, List<Selector>> sels = new HashMap<>();
+        String selWhere = rows.size() <= 500
+                ? " WHERE entry_id IN (" + String.join(",", java.util.Collections.nCopies(rows.size(), "?")) + ")"
+                : "";
+        try (PreparedStatement ps = c.prepareStatement("SELECT entry_id, type, value FROM selectors" + selWhere)) {
+            if (!selWhere.isEmpty()) {
+                int i = 1;
+                for (String id : rows.keySet()) {
+                    ps.setString(i++, id);
+                }
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String id = rs.getString(1);
+                    if (rows.containsKey(id)) {
+                        sels.computeIfAbsent(id, k -> new ArrayList<>()).add(new Selector(rs.getString(2), rs.getString(3)));
+                    }
+                }
+            }
+        }
+        List<RegistrationEntry> out = new ArrayList<>(rows.size());
+        for (Object[] r : rows.values()) {
+            String id = (String) r[0];
+            out.add(new RegistrationEntry(id, SpiffeId.parse((String) r[1]), SpiffeId.parse((String) r[2]),
+                    sels.getOrDefault(id, List.of()), ((Number) r[3]).intValue(), ((Number) r[4]).intValue(),
+                    lines((String) r[5]), lines((String) r[6]), bool(r[7]), bool(r[8]), (String) r[9],
+                    ((Number) r[10]).longValue(), ((Number) r[11]).longValue(), ((Number) r[12]).longValue()));
+        }
+        return out;
+    }
+
+    private static boolean bool(Object o) {
+        if (o instanceof Boolean b) {
+            return b;
+        }
+        return o instanceof Number n && n.intValue() != 0;
+    }
+
+    @Override
+    public Optional<RegistrationEntry> fetchEntry(String id) {
+        return tx(c -> readEntries(c, " WHERE entry_id = ?", List.of(id)).stream().findFirst());
+    }
+
+    @Override
+    public List<RegistrationEntry> listEntries(EntryFilter filter) {
+        StringBuilder where = new StringBuilder();
+        List<String> args = new ArrayList<>();
+        if (filter.spiffeId() != null) {
+            where.append(" WHERE spiffe_id = ?");
+            args.add(filter.spiffeId().toString());
+        }
+        if (filter.parentId() != null) {
+            where.append(where.length() == 0 ? " WHERE" : " AND").append(" parent_id = ?");
+            args.add(filter.parentId().toString());
+        }
+        List<RegistrationEntry> all = tx(c -> readEntries(c, where.toString(), args));
+        if (filter.selectors().isEmpty()) {
+            return all;
+        }
+        return all.stream().filter(e -> filter.selectorsMatch(e.selectors())).toList();
+    }
+
+    @Override
+    public List<RegistrationEntry> listEntriesByParent(Collection<SpiffeId> parentIds) {
+        if (parentIds.isEmpty()) {
+            return List.of();
+        }
+        List<String> ids = parentIds.stream().map(SpiffeId::toString).distinct().toList();
+        return tx(c -> {
+            List<RegistrationEntry> out = new ArrayList<>();
+            for (int from = 0; from < ids.size(); from += 400) {
+                List<String> chunk = ids.subList(from, Math.min(ids.size(), from + 400));
+                out.addAll(readEntries(c, " WHERE parent_id IN (" + String.join(",", java.util.Collections.nCopies(chunk.size(), "?")) + ")", chunk));
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public Optional<RegistrationEntry> updateEntry(RegistrationEntry entry) {
+        return tx(c -> {
+            Optional<RegistrationEntry> old = readEntries(c, " WHERE entry_id = ?", List.of(entry.id())).stream().findFirst();
+            if (old.isEmpty()) {
+                return Optional.empty();
+            }
+            RegistrationEntry updated = entry.withRevision(old.get().revisionNumber() + 1, old.get().createdAt());
+            String key = entryKey(updated);
+            String existing = findByKey(c, key);
+            if (existing != null && !existing.equals(entry.id())) {
+                throw duplicate(updated, existing);
+            }
+            try (PreparedStatement ps = c.prepareStatement("UPDATE registered_entries SET entry_key = ?, entry_id = ?, spiffe_id = ?, "
+                    + "parent_id = ?, x509_svid_ttl = ?, jwt_svid_ttl = ?, dns_names = ?, federates_with = ?, admin = ?, "
+                    + "downstream = ?, hint = ?, revision_number = ?, expires_at = ?, created_at = ? WHERE entry_id = ?")) {
+                ps.setString(1, key);
+                bindEntry(ps, 2, updated);
+                ps.setString(15, entry.id());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM selectors WHERE entry_id = ?")) {
+                ps.setString(1, entry.id());
+                ps.executeUpdate();
+            }
+            insertSelectors(c, entry.id(), updated.selectors());
+            return Optional.of(updated);
+        });
+    }
+
+    @Override
+    public Optional<RegistrationEntry> deleteEntry(String id) {
+        return tx(c -> {
+            Optional<RegistrationEntry> old = readEntries(c, " WHERE entry_id = ?", List.of(id)).stream().findFirst();
+            if (old.isPresent()) {
+                for (String sql : new String[] {"DELETE FROM selectors WHERE entry_id = ?", "DELETE FROM registered_entries WHERE entry_id = ?"}) {
+                    try (PreparedStatement ps = c.prepareStatement(sql)) {
+                        ps.setString(1, id);
+                        ps.executeUpdate();
+                    }
+                }
+            }
+            return old;
+        });
+    }
+
+    @Override
+    public long countEntries() {
+        return tx(c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM registered_entries")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- agents
+
+    @Override
+    public void upsertAttestedNode(AttestedNode node) {
+        tx(c -> {
+            String id = node.spiffeId().toString();
+            for (String sql : new String[] {"DELETE FROM node_selectors WHERE spiffe_id = ?", "DELETE FROM attested_nodes WHERE spiffe_id = ?"}) {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    ps.setString(1, id);
+                    ps.executeUpdate();
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO attested_nodes (spiffe_id, attestation_type, serial_number, "
+                    + "expires_at, banned, created_at) VALUES (?,?,?,?,?,?)")) {
+                ps.setString(1, id);
+                ps.setString(2, node.attestationType());
+                ps.setString(3, node.serialNumber());
+                ps.setLong(4, node.expiresAt());
+                ps.setBoolean(5, node.banned());
+                ps.setLong(6, node.createdAt());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO node_selectors (spiffe_id, type, value) VALUES (?,?,?)")) {
+                for (Selector s : node.selectors()) {
+                    ps.setString(1, id);
+                    ps.setString(2, s.type());
+                    ps.setString(3, s.value());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    private static List<AttestedNode> readNodes(Connection c, String where, List<String> args) throws SQLException {
+        Map<String, Object[]> rows = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT spiffe_id, attestation_type, serial_number, expires_at, banned, created_at "
+                + "FROM attested_nodes" + where + " ORDER BY created_at, spiffe_id")) {
+            for (int i = 0; i < args.size(); i++) {
+                ps.setString(i + 1, args.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.put(rs.getString(1), new Object[] {rs.getString(2), rs.getString(3), rs.getLong(4), rs.getBoolean(5), rs.getLong(6)});
+                }
+            }
+        }
+        Map<String, List<Selector>> sels = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT spiffe_id, type, value FROM node_selectors"
+                + (where.isEmpty() ? "" : where))) {
+            for (int i = 0; i < args.size(); i++) {
+                ps.setString(i + 1, args.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    sels.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(new Selector(rs.getString(2), rs.getString(3)));
+                }
+            }
+        }
+        List<AttestedNode> out = new ArrayList<>();
+        for (Map.Entry<String, Object[]> e : rows.entrySet()) {
+            Object[] r = e.getValue();
+            out.add(new AttestedNode(SpiffeId.parse(e.getKey()), (String) r[0], (String) r[1], (Long) r[2], (Boolean) r[3],
+                    sels.getOrDefault(e.getKey(), List.of()), (Long) r[4]));
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<AttestedNode> fetchAttestedNode(SpiffeId id) {
+        return tx(c -> readNodes(c, " WHERE spiffe_id = ?", List.of(id.toString())).stream().findFirst());
+    }
+
+    @Override
+    public List<AttestedNode> listAttestedNodes() {
+        return tx(c -> readNodes(c, "", List.of()));
+    }
+
+    @Override
+    public boolean updateAttestedNodeSvid(SpiffeId id, String serial, long expiresAt) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE attested_nodes SET serial_number = ?, expires_at = ? WHERE spiffe_id = ?")) {
+                ps.setString(1, serial);
+                ps.setLong(2, expiresAt);
+                ps.setString(3, id.toString());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public boolean deleteAttestedNode(SpiffeId id) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM node_selectors WHERE spiffe_id = ?")) {
+                ps.setString(1, id.toString());
+                ps.executeUpdate();
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM attested_nodes WHERE spiffe_id = ?")) {
+                ps.setString(1, id.toString());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- join tokens
+
+    @Override
+    public void createJoinToken(JoinToken token) {
+        tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO join_tokens (token, expires_at) VALUES (?,?)")) {
+                ps.setString(1, token.token());
+                ps.setLong(2, token.expiresAt());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<JoinToken> consumeJoinToken(String token) {
+        return tx(c -> {
+            // DELETE .. RETURNING is atomic in both SQLite (>= 3.35) and PostgreSQL: of two agents
+            // presenting the same token at once, exactly one gets the row.
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM join_tokens WHERE token = ? RETURNING token, expires_at")) {
+                ps.setString(1, token);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(new JoinToken(rs.getString(1), rs.getLong(2))) : Optional.<JoinToken>empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public int pruneJoinTokens(long unixSeconds) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM join_tokens WHERE expires_at < ?")) {
+                ps.setLong(1, unixSeconds);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- bundles
+
+    private static Optional<Bundle> readBundle(Connection c, String td, boolean forUpdate, Dialect dialect) throws SQLException {
+        String sql = "SELECT data FROM bundles WHERE trust_domain = ?" + (forUpdate && dialect == Dialect.POSTGRES ? " FOR UPDATE" : "");
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, td);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(parseBundle(rs.getBytes(1), td));
+            }
+        }
+    }
+
+    private static Bundle parseBundle(byte[] data, String td) {
+        try {
+            return Bundle.parseFrom(data);
+        } catch (InvalidProtocolBufferException e) {
+            throw new DataStoreException("bundle of \"" + td + "\" in the datastore is corrupt: " + e.getMessage(), e);
+        }
+    }
+
+    private void writeBundle(Connection c, Bundle b) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO bundles (trust_domain, data) VALUES (?, ?) "
+                + "ON CONFLICT (trust_domain) DO UPDATE SET data = excluded.data")) {
+            ps.setString(1, b.getTrustDomain());
+            ps.setBytes(2, b.toByteArray());
+            ps.executeUpdate();
+        }
+    }
+
+    @Override
+    public Optional<Bundle> fetchBundle(String trustDomain) {
+        return tx(c -> readBundle(c, trustDomain, false, dialect));
+    }
+
+    @Override
+    public List<Bundle> listBundles() {
+        return tx(c -> {
+            List<Bundle> out = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT trust_domain, data FROM bundles ORDER BY trust_domain")) {
+                while (rs.next()) {
+                    out.add(parseBundle(rs.getBytes(2), rs.getString(1)));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void setBundle(Bundle bundle) {
+        tx(c -> {
+            writeBundle(c, bundle);
+            return null;
+        });
+    }
+
+    @Override
+    public Bundle appendBundle(Bundle add) {
+        return tx(c -> {
+            String td = add.getTrustDomain();
+            if (dialect == Dialect.POSTGRES) {
+                // Make sure the row exists so FOR UPDATE below serialises concurrent appenders.
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO bundles (trust_domain, data) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+                    ps.setString(1, td);
+                    ps.setBytes(2, Bundle.newBuilder().setTrustDomain(td).build().toByteArray());
+                    ps.executeUpdate();
+                }
+            }
+            Bundle current = readBundle(c, td, true, dialect).orElse(Bundle.newBuilder().setTrustDomain(td).build());
+            Bundle.Builder b = current.toBuilder();
+            boolean changed = false;
+            for (com.google.protobuf.ByteString der : add.getX509AuthoritiesList()) {
+                if (!current.getX509AuthoritiesList().contains(der)) {
+                    b.addX509Authorities(der);
+                    changed = true;
+                }
+            }
+            for (JwtKey k : add.getJwtAuthoritiesList()) {
+                boolean known = current.getJwtAuthoritiesList().stream().anyMatch(x -> x.getKeyId().equals(k.getKeyId()));
+                if (!known) {
+                    b.addJwtAuthorities(k);
+                    changed = true;
+                }
+            }
+            if (add.getRefreshHint() > 0 && add.getRefreshHint() != current.getRefreshHint()) {
+                b.setRefreshHint(add.getRefreshHint());
+                changed = true;
+            }
+            if (changed) {
+                b.setSequenceNumber(current.getSequenceNumber() + 1);
+                Bundle updated = b.build();
+                writeBundle(c, updated);
+                return updated;
+            }
+            return current;
+        });
+    }
+
+    @Override
+    public Optional<Bundle> pruneBundle(String trustDomain, long unixSeconds) {
+        return tx(c -> {
+            Optional<Bundle> current = readBundle(c, trustDomain, true, dialect);
+            if (current.isEmpty()) {
+                return current;
+            }
+            Bundle cur = current.get();
+            Bundle.Builder b = cur.toBuilder().clearX509Authorities().clearJwtAuthorities();
+            for (com.google.protobuf.ByteString der : cur.getX509AuthoritiesList()) {
+                if (notAfter(der) >= unixSeconds) {
+                    b.addX509Authorities(der);
+                }
+            }
+            for (JwtKey k : cur.getJwtAuthoritiesList()) {
+                if (k.getExpiresAt() == 0 || k.getExpiresAt() >= unixSeconds) {
+                    b.addJwtAuthorities(k);
+                }
+            }
+            // Never prune the last X.509 authority: an empty bundle would make every SVID unverifiable.
+            if (b.getX509AuthoritiesCount() == 0 && cur.getX509AuthoritiesCount() > 0) {
+                return current;
+            }
+            if (b.getX509AuthoritiesCount() == cur.getX509AuthoritiesCount() && b.getJwtAuthoritiesCount() == cur.getJwtAuthoritiesCount()) {
+                return current;
+            }
+            Bundle updated = b.setSequenceNumber(cur.getSequenceNumber() + 1).build();
+            writeBundle(c, updated);
+            return Optional.of(updated);
+        });
+    }
+
+    private static long notAfter(com.google.protobuf.ByteString der) {
+        try {
+            X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(der.toByteArray()));
+            return cert.getNotAfter().toInstant().getEpochSecond();
+        } catch (CertificateException e) {
+            return Long.MAX_VALUE; // keep what we cannot read rather than dropping trust silently
+        }
+    }
+
+    @Override
+    public boolean deleteBundle(String trustDomain) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM bundles WHERE trust_domain = ?")) {
+                ps.setString(1, trustDomain);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- CA journal
+
+    @Override
+    public Optional<byte[]> fetchCaJournal(String journalId) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT data FROM ca_journals WHERE journal_id = ?")) {
+                ps.setString(1, journalId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(rs.getBytes(1)) : Optional.<byte[]>empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public void saveCaJournal(String journalId, byte[] data) {
+        tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO ca_journals (journal_id, data, updated_at) VALUES (?,?,?) "
+                    + "ON CONFLICT (journal_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at")) {
+                ps.setString(1, journalId);
+                ps.setBytes(2, data);
+                ps.setLong(3, clock.instant().getEpochSecond());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Connection c : all) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                log.warn("Closing {}: {}", description, e.getMessage());
+            }
+        }
+    }
+
+    /** A DataSource over DriverManager, for Flyway (no pool needed for a one-off migration). */
+    private static final class SimpleDataSource implements javax.sql.DataSource {
+        private final String url;
+        private final Properties props;
+
+        SimpleDataSource(String url, Properties props) {
+            this.url = url;
+            this.props = props;
+        }
+
+        @Override
+        public Connection getConnection() throws SQLException {
+            return DriverManager.getConnection(url, props);
+        }
+
+        @Override
+        public Connection getConnection(String u, String p) throws SQLException {
+            return getConnection();
+        }
+
+        @Override
+        public java.io.PrintWriter getLogWriter() {
+            return null;
+        }
+
+        @Override
+        public void setLogWriter(java.io.PrintWriter out) {
+        }
+
+        @Override
+        public void setLoginTimeout(int seconds) {
+        }
+
+        @Override
+        public int getLoginTimeout() {
+            return 0;
+        }
+
+        @Override
+        public java.util.logging.Logger getParentLogger() {
+            return java.util.logging.Logger.getGlobal();
+        }
+
+        @Override
+        public <T> T unwrap(Class<T> iface) throws SQLException {
+            throw new SQLException("not a wrapper");
+        }
+
+        @Override
+        public boolean isWrapperFor(Class<?> iface) {
+            return false;
+        }
+    }
+}
