@@ -87,12 +87,54 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
+    /**
+     * HTTP/1.1 pipelining: requests that arrive while one is in flight wait here, so responses go
+     * out in request order. Touched only on the connection's event loop.
+     */
+    private final java.util.ArrayDeque<FullHttpRequest> pipelined = new java.util.ArrayDeque<>();
+    private boolean busy;
+    private static final int MAX_PIPELINED = 64;
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-        Exchange x = new Exchange(ctx, req);
         if (!http2) {
-            ctx.channel().config().setAutoRead(false); // one request at a time: responses stay in order
+            if (busy) {
+                if (pipelined.size() >= MAX_PIPELINED) {
+                    req.release();
+                    ctx.close();
+                    return;
+                }
+                pipelined.add(req);
+                return;
+            }
+            busy = true;
         }
+        process(ctx, req);
+    }
+
+    private void next(ChannelHandlerContext ctx) {
+        if (http2) {
+            return;
+        }
+        FullHttpRequest n = pipelined.poll();
+        if (n == null) {
+            busy = false;
+            return;
+        }
+        ctx.executor().execute(() -> process(ctx, n));
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        FullHttpRequest r;
+        while ((r = pipelined.poll()) != null) {
+            r.release();
+        }
+        super.channelInactive(ctx);
+    }
+
+    private void process(ChannelHandlerContext ctx, FullHttpRequest req) {
+        Exchange x = new Exchange(ctx, req);
         try {
             handle(x);
         } catch (RuntimeException e) {
@@ -451,11 +493,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         var write = x.ctx.writeAndFlush(r);
         if (!http2 && !x.keepAlive) {
             write.addListener(ChannelFutureListener.CLOSE);
-        } else if (!http2) {
-            write.addListener(f -> {
-                x.ctx.channel().config().setAutoRead(true);
-                x.ctx.read();
-            });
+        } else {
+            next(x.ctx);
         }
         logAndCount(x, code, x.flags, bytesOut);
         x.req.release();
