@@ -18,6 +18,7 @@ public final class BenchSuites {
     static {
         register(new PkiBench());
         register(new io.mithril.bench.server.ServerBench());
+        register(new io.mithril.bench.gateway.GatewayBench());
     }
 
     private BenchSuites() {

@@ -1,5 +1,7 @@
 package io.mithril.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -29,8 +31,19 @@ public final class Throughput {
         Op newOp(int thread) throws Exception;
     }
 
-    /** Measured runs, in operations per second. */
-    public record Stats(List<Double> runs) {
+    /**
+     * One measured run.
+     *
+     * @param opsPerSecond operations over wall-clock time: what the machine delivered
+     * @param opsPerCpuSecond operations over the CPU time the threads used, times the thread
+     *     count: the rate had every thread a core of its own. {@code openssl speed} reports this
+     *     way (user CPU time) by default, so this is the figure to compare with it on a busy machine.
+     */
+    public record Run(double opsPerSecond, double opsPerCpuSecond) {
+    }
+
+    /** The measured runs. */
+    public record Stats(List<Run> runs) {
         public Stats {
             runs = List.copyOf(runs);
             if (runs.isEmpty()) {
@@ -38,25 +51,37 @@ public final class Throughput {
             }
         }
 
+        /** Median of the wall-clock rates. */
         public double median() {
-            List<Double> s = sorted();
-            int n = s.size();
-            return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+            return median(wall());
         }
 
         public double min() {
-            return sorted().get(0);
+            return Collections.min(wall());
         }
 
         public double max() {
-            List<Double> s = sorted();
-            return s.get(s.size() - 1);
+            return Collections.max(wall());
         }
 
-        private List<Double> sorted() {
-            List<Double> s = new ArrayList<>(runs);
+        /** Median of the CPU-normalised rates. */
+        public double cpuMedian() {
+            return median(cpu());
+        }
+
+        private List<Double> wall() {
+            return runs.stream().map(Run::opsPerSecond).toList();
+        }
+
+        private List<Double> cpu() {
+            return runs.stream().map(Run::opsPerCpuSecond).toList();
+        }
+
+        static double median(List<Double> values) {
+            List<Double> s = new ArrayList<>(values);
             Collections.sort(s);
-            return s;
+            int n = s.size();
+            return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
         }
     }
 
@@ -73,7 +98,7 @@ public final class Throughput {
         if (!options.warmup().isZero()) {
             once(ops, options.warmup().toNanos());
         }
-        List<Double> runs = new ArrayList<>();
+        List<Run> runs = new ArrayList<>();
         for (int r = 0; r < options.runs(); r++) {
             runs.add(once(ops, options.runTime().toNanos()));
         }
@@ -81,8 +106,10 @@ public final class Throughput {
     }
 
     /** One run: every thread loops until the deadline; the rate is all operations over the wall time. */
-    private static double once(List<Op> ops, long nanos) throws Exception {
+    private static Run once(List<Op> ops, long nanos) throws Exception {
         LongAdder count = new LongAdder();
+        LongAdder cpuNanos = new LongAdder();
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         AtomicReference<Exception> failure = new AtomicReference<>();
         CountDownLatch ready = new CountDownLatch(ops.size());
         CountDownLatch go = new CountDownLatch(1);
@@ -94,6 +121,7 @@ public final class Throughput {
                 ready.countDown();
                 try {
                     go.await();
+                    long cpu0 = mx.getCurrentThreadCpuTime();
                     long n = 0;
                     long end = deadline[0];
                     while (System.nanoTime() < end && failure.get() == null) {
@@ -101,6 +129,7 @@ public final class Throughput {
                         n++;
                     }
                     count.add(n);
+                    cpuNanos.add(mx.getCurrentThreadCpuTime() - cpu0);
                 } catch (Exception e) {
                     failure.compareAndSet(null, e);
                 }
@@ -120,6 +149,10 @@ public final class Throughput {
         if (failure.get() != null) {
             throw failure.get();
         }
-        return count.sum() / (elapsed / 1e9);
+        double wall = count.sum() / (elapsed / 1e9);
+        long cpu = cpuNanos.sum();
+        // Without thread CPU accounting (cpu <= 0), fall back to the wall-clock rate.
+        double perCpu = cpu > 0 ? count.sum() / (cpu / 1e9 / ops.size()) : wall;
+        return new Run(wall, perCpu);
     }
 }

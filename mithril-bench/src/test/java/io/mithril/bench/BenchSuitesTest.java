@@ -35,15 +35,19 @@ class BenchSuitesTest {
                 + "model name\t: AMD EPYC 7B13\n");
         assertThat(Machine.cpuModel(cpuinfo)).isEqualTo("AMD EPYC 7B13");
         assertThat(Machine.cpuModel(dir.resolve("absent"))).isEqualTo("unknown");
+        Files.writeString(dir.resolve("loadavg"), "1.25 0.75 0.50 2/345 6789\n");
+        assertThat(Machine.loadAverage(dir.resolve("loadavg"))).isEqualTo("1.25 0.75 0.50");
+        assertThat(new Machine(2, "c", "j", "o", Instant.EPOCH, "1.25 0.75 0.50").oneMinuteLoad()).isEqualTo(1.25);
+        assertThat(new Machine(2, "c", "j", "o", Instant.EPOCH, "unknown").oneMinuteLoad()).isZero();
     }
 
     @Test
     void reportIsAMarkdownTableWrittenToSuiteDashDate() throws Exception {
-        Machine m = new Machine(2, "Test CPU", "17", "Linux", Instant.parse("2026-11-27T18:00:00Z"));
+        Machine m = new Machine(2, "Test CPU", "17", "Linux", Instant.parse("2026-11-27T18:00:00Z"), "0.50 0.40 0.30");
         BenchReport r = new BenchReport("pki", "bench pki", m, List.of("What", "ops/s"))
                 .row(List.of("sign", BenchReport.rate(12345.6))).note("a note");
         assertThat(r.markdown()).contains("| What | ops/s |\n|---|---:|\n| sign | 12,346 |\n")
-                .contains("2 cores, Test CPU").contains("a note");
+                .contains("2 cores, Test CPU").contains("Load average at start (1/5/15 min): 0.50 0.40 0.30").contains("a note");
         Path file = r.write(dir);
         assertThat(file.getFileName().toString()).isEqualTo("pki-2026-11-27.md");
         assertThat(Files.readString(file)).isEqualTo(r.markdown());

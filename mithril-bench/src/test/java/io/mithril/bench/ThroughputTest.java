@@ -14,13 +14,33 @@ class ThroughputTest {
 
     static final BenchOptions QUICK = new BenchOptions(3, Duration.ofMillis(50), Duration.ofMillis(10), 1);
 
+    static Throughput.Run run(double wall, double cpu) {
+        return new Throughput.Run(wall, cpu);
+    }
+
     @Test
     void statsGiveMedianMinAndMaxOfTheRuns() {
-        Throughput.Stats s = new Throughput.Stats(List.of(30.0, 10.0, 50.0, 20.0, 40.0));
+        Throughput.Stats s = new Throughput.Stats(List.of(run(30, 300), run(10, 100), run(50, 500), run(20, 200), run(40, 400)));
         assertThat(s.median()).isEqualTo(30.0);
         assertThat(s.min()).isEqualTo(10.0);
         assertThat(s.max()).isEqualTo(50.0);
-        assertThat(new Throughput.Stats(List.of(1.0, 3.0)).median()).isEqualTo(2.0);
+        assertThat(s.cpuMedian()).isEqualTo(300.0);
+        assertThat(new Throughput.Stats(List.of(run(1, 1), run(3, 3))).median()).isEqualTo(2.0);
+    }
+
+    @Test
+    void cpuNormalisedRateIsAtLeastTheWallRateForABusyLoop() throws Exception {
+        // A CPU-bound op can only use as much CPU as wall time, so per-CPU >= wall (minus accounting jitter).
+        Throughput.Stats s = Throughput.measure(1, t -> () -> {
+            long x = 0;
+            for (int i = 0; i < 10_000; i++) {
+                x += i * 31L;
+            }
+            if (x == 42) {
+                throw new IllegalStateException();
+            }
+        }, QUICK);
+        assertThat(s.cpuMedian()).isGreaterThan(s.median() * 0.8);
     }
 
     @Test

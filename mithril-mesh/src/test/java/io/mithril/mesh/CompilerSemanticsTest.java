@@ -238,8 +238,7 @@ class CompilerSemanticsTest {
     @Test
     void outboundAnswersForTheShortNamesKubernetesDnsWouldResolve() {
         ProxyConfig cfg = sidecar(REVIEWS);
-        RouteConfiguration outbound = cfg.routes().values().stream()
-                .filter(rc -> rc.virtualHost("reviews.default.svc.cluster.local:9080") != null).findFirst().orElseThrow();
+        RouteConfiguration outbound = cfg.routes().get(cfg.listener(15001).filterChains().get(0).routeConfigName());
         String vh = outbound.virtualHost("reviews.default.svc.cluster.local:9080").name();
         for (String alias : List.of("reviews:9080", "reviews", "reviews.default:9080", "reviews.default.svc:9080")) {
             assertThat(outbound.virtualHost(alias)).as(alias).isNotNull()
@@ -251,8 +250,7 @@ class CompilerSemanticsTest {
     void bareServiceNamesAnswerOnlyInTheProxysOwnNamespace() {
         ProxyConfig cfg = MeshCompiler.compile(MeshYaml.parse("t.yaml", REVIEWS).orThrow(), ProxyNode.sidecar("other",
                 Map.of("app", "productpage"), "example.org", List.of(new ProxyNode.InboundPort(15006, 9080)), 15001));
-        RouteConfiguration outbound = cfg.routes().values().stream()
-                .filter(rc -> rc.virtualHost("reviews.default.svc.cluster.local:9080") != null).findFirst().orElseThrow();
+        RouteConfiguration outbound = cfg.routes().get(cfg.listener(15001).filterChains().get(0).routeConfigName());
         assertThat(outbound.virtualHost("reviews.default:9080")).isNotNull();
         assertThat(outbound.virtualHost("reviews:9080")).isNull();
     }

@@ -6,7 +6,6 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -282,8 +281,6 @@ public final class Pem {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
-        } catch (FileAlreadyExistsException e) {
-            throw new PemException(file + ": cannot write file: " + e, e);
         } catch (IOException e) {
             throw new PemException(file + ": cannot write file: " + e, e);
         } finally {

@@ -20,12 +20,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.ASN1GeneralizedTime;
 import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.ASN1UTCTime;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -39,6 +40,7 @@ import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x509.Time;
 import org.bouncycastle.cert.CertIOException;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 
@@ -70,6 +72,8 @@ public final class X509Minter {
 
     /** SPIRE's default CA subject, {@code C=US, O=SPIFFE}. */
     public static final X500Principal DEFAULT_CA_SUBJECT = new X500Principal("O=SPIFFE, C=US");
+
+    private static final int MAX_COMMON_NAME = 64;
 
     private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(SecureRandom::new);
 
@@ -128,7 +132,7 @@ public final class X509Minter {
         X500Principal name = subject == null ? DEFAULT_CA_SUBJECT : subject;
         Instant now = now();
         X509v3CertificateBuilder b = new X509v3CertificateBuilder(x500Name(name), serial(),
-                Date.from(now.minus(BACKDATE)), Date.from(now.plus(ttl)), x500Name(name), spki(keyPair.getPublic()));
+                asn1Time(now.minus(BACKDATE)), asn1Time(now.plus(ttl)), x500Name(name), spki(keyPair.getPublic()));
         byte[] ski = keyIdentifier(keyPair.getPublic());
         addCaExtensions(b, trustDomain, ski, ski);
         return sign(b, keyPair.getPrivate(), name);
@@ -153,7 +157,7 @@ public final class X509Minter {
         Instant now = now();
         Instant notAfter = notAfter(f, now, ttl);
         X509v3CertificateBuilder b = new X509v3CertificateBuilder(f.name, serial(),
-                Date.from(now.minus(BACKDATE)), Date.from(notAfter), x500Name(name), spki(subjectKey));
+                asn1Time(now.minus(BACKDATE)), asn1Time(notAfter), x500Name(name), spki(subjectKey));
         addCaExtensions(b, trustDomain, keyIdentifier(subjectKey), f.keyId);
         return sign(b, f.signingKey, issuer.certificate().getSubjectX500Principal());
     }
@@ -164,6 +168,7 @@ public final class X509Minter {
      * @param id the SPIFFE ID (the only URI SAN); must have a path, and be in the issuer's trust
      *     domain if the issuer carries a SPIFFE ID
      * @param dnsNames DNS SANs (may be empty or null); the first also becomes the subject CN
+     *     (if it fits the 64 characters X.520 allows)
      * @throws IllegalArgumentException for a non-positive ttl, a trust-domain-only ID, an ID of
      *     another trust domain than the issuer's, or an empty or non-ASCII DNS name
      * @throws X509MintException if the issuer is expired or not yet valid, or cannot sign
@@ -188,13 +193,15 @@ public final class X509Minter {
             }
         }
         X500NameBuilder subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.C, "US").addRDN(BCStyle.O, "SPIFFE");
-        if (!dns.isEmpty()) {
+        if (!dns.isEmpty() && dns.get(0).length() <= MAX_COMMON_NAME) {
+            // X.520 caps a common name at 64 characters; a longer DNS name stays in the SAN only.
             subject.addRDN(BCStyle.CN, dns.get(0));
         }
         Instant now = now();
         Instant notAfter = notAfter(f, now, ttl);
+        SubjectPublicKeyInfo subjectInfo = spki(subjectKey);
         X509v3CertificateBuilder b = new X509v3CertificateBuilder(f.name, serial(),
-                Date.from(now.minus(BACKDATE)), Date.from(notAfter), subject.build(), spki(subjectKey));
+                asn1Time(now.minus(BACKDATE)), asn1Time(notAfter), subject.build(), subjectInfo);
         List<GeneralName> sans = new ArrayList<>();
         sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString()));
         for (String d : dns) {
@@ -207,7 +214,7 @@ public final class X509Minter {
             b.addExtension(Extension.extendedKeyUsage, false,
                     new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(new GeneralName[0])));
-            b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifier(subjectKey)));
+            b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifier(subjectInfo)));
             b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(f.keyId));
         } catch (CertIOException e) {
             throw new X509MintException("cannot encode X509-SVID extensions for " + id + ": " + e.getMessage(), e);
@@ -300,6 +307,40 @@ public final class X509Minter {
         }
     }
 
+    /**
+     * RFC 5280 time: UTCTime through 2049, GeneralizedTime from 2050, seconds, "Z". Built by hand:
+     * BouncyCastle's {@code Time(Date)} formats with a new SimpleDateFormat each call, which cost
+     * as much as the ECDSA signature of the certificate.
+     */
+    static Time asn1Time(Instant instant) {
+        java.time.LocalDateTime t = java.time.LocalDateTime.ofInstant(instant, java.time.ZoneOffset.UTC);
+        int year = t.getYear();
+        if (year < 1950 || year > 9999) {
+            throw new IllegalArgumentException("certificate time out of range: " + instant);
+        }
+        boolean utc = year < 2050;
+        byte[] der = new byte[utc ? 15 : 17];
+        der[0] = (byte) (utc ? 0x17 : 0x18);
+        der[1] = (byte) (der.length - 2);
+        int i = 2;
+        i = digits(der, i, utc ? year % 100 : year, utc ? 2 : 4);
+        i = digits(der, i, t.getMonthValue(), 2);
+        i = digits(der, i, t.getDayOfMonth(), 2);
+        i = digits(der, i, t.getHour(), 2);
+        i = digits(der, i, t.getMinute(), 2);
+        i = digits(der, i, t.getSecond(), 2);
+        der[i] = 'Z';
+        return utc ? new Time(ASN1UTCTime.getInstance(der)) : new Time(ASN1GeneralizedTime.getInstance(der));
+    }
+
+    private static int digits(byte[] out, int at, int value, int width) {
+        for (int k = width - 1; k >= 0; k--) {
+            out[at + k] = (byte) ('0' + value % 10);
+            value /= 10;
+        }
+        return at + width;
+    }
+
     private static BigInteger serial() {
         byte[] b = new byte[16];
         BigInteger s;
@@ -320,8 +361,12 @@ public final class X509Minter {
 
     /** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits. */
     static byte[] keyIdentifier(PublicKey key) {
+        return keyIdentifier(spki(key));
+    }
+
+    private static byte[] keyIdentifier(SubjectPublicKeyInfo info) {
         try {
-            return MessageDigest.getInstance("SHA-1").digest(spki(key).getPublicKeyData().getBytes());
+            return MessageDigest.getInstance("SHA-1").digest(info.getPublicKeyData().getBytes());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no SHA-1", e);
         }

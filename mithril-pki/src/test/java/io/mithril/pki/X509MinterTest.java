@@ -130,6 +130,15 @@ class X509MinterTest {
     }
 
     @Test
+    void firstDnsNameLongerThan64CharactersStaysOutOfTheCommonName() {
+        String longName = "a".repeat(60) + ".example.org";
+        X509Certificate leaf = minter.signX509Svid(rootAuthority, KeyType.EC_P256.generate().getPublic(), WORKLOAD,
+                List.of(longName), Duration.ofHours(1));
+        assertThat(leaf.getSubjectX500Principal().getName()).isEqualTo("O=SPIFFE,C=US");
+        assertThat(Certificates.dnsSans(leaf)).containsExactly(longName);
+    }
+
+    @Test
     void x509SvidNeverOutlivesItsIssuer() {
         X509Certificate shortCa = minter.signCa(rootAuthority, rootKey.getPublic(), TD, Duration.ofMinutes(20), null);
         X509Certificate leaf = minter.signX509Svid(new SigningAuthority(shortCa, rootKey.getPrivate(), List.of(shortCa, root)),
@@ -204,6 +213,33 @@ class X509MinterTest {
         assertThatThrownBy(() -> new SigningAuthority(root, rootKey.getPrivate(), List.of(other)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must start with");
         assertThat(new SigningAuthority(root, rootKey.getPrivate(), List.of()).chain()).containsExactly(root);
+    }
+
+    @Test
+    void certificateTimesEncodeExactlyAsBouncyCastleDoesOnBothSidesOf2050() throws Exception {
+        java.util.Random r = new java.util.Random(7);
+        List<Instant> instants = new java.util.ArrayList<>(List.of(Instant.parse("2049-12-31T23:59:59Z"),
+                Instant.parse("2050-01-01T00:00:00Z"), Instant.parse("1999-02-28T01:02:03Z"), NOW));
+        for (int i = 0; i < 200; i++) {
+            instants.add(Instant.ofEpochSecond(Instant.parse("1950-01-01T00:00:00Z").getEpochSecond()
+                    + (long) (r.nextDouble() * (Instant.parse("2199-01-01T00:00:00Z").getEpochSecond()
+                    - Instant.parse("1950-01-01T00:00:00Z").getEpochSecond()))));
+        }
+        for (Instant i : instants) {
+            assertThat(X509Minter.asn1Time(i).getEncoded())
+                    .as(i.toString()).isEqualTo(new org.bouncycastle.asn1.x509.Time(java.util.Date.from(i), java.util.Locale.ROOT).getEncoded());
+        }
+        assertThat(X509Minter.asn1Time(Instant.parse("2049-12-31T23:59:59Z")).toASN1Primitive())
+                .isInstanceOf(org.bouncycastle.asn1.ASN1UTCTime.class);
+        assertThat(X509Minter.asn1Time(Instant.parse("2050-01-01T00:00:00Z")).toASN1Primitive())
+                .isInstanceOf(org.bouncycastle.asn1.ASN1GeneralizedTime.class);
+    }
+
+    @Test
+    void caValidUntilAfter2050HasTheRightNotAfter() {
+        Duration toward2060 = Duration.between(NOW, Instant.parse("2060-03-04T05:06:07Z"));
+        X509Certificate ca = minter.selfSignedCa(rootKey, TD, toward2060, null);
+        assertThat(ca.getNotAfter().toInstant()).isEqualTo(Instant.parse("2060-03-04T05:06:07Z"));
     }
 
     // ---- helpers ----

@@ -13,9 +13,10 @@ import java.util.Map;
  * @param admin admin endpoint address (readiness, config, metrics), or null for none
  * @param maxHeaderBytes larger request headers get 431 (Envoy's default: 60 KiB)
  * @param maxBodyBytes larger request bodies get 413
+ * @param accessLog whether to write one access log line per request (logger {@code access})
  */
 public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin,
-                            int maxHeaderBytes, int maxBodyBytes) {
+                            int maxHeaderBytes, int maxBodyBytes, boolean accessLog) {
 
     public static final int DEFAULT_MAX_HEADER_BYTES = 60 * 1024;
     public static final int DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -26,6 +27,11 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
 
     /** Default limits. */
     public static ProxySettings of(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin) {
-        return new ProxySettings(node, publish, admin, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_BODY_BYTES);
+        return new ProxySettings(node, publish, admin, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_BODY_BYTES, true);
+    }
+
+    /** These settings without (or with) the access log. */
+    public ProxySettings withAccessLog(boolean on) {
+        return new ProxySettings(node, publish, admin, maxHeaderBytes, maxBodyBytes, on);
     }
 }

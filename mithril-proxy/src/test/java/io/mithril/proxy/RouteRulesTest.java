@@ -211,4 +211,20 @@ class RouteRulesTest {
 
 
 
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderEvenWhenTheSecondIsFaster() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gateway.listenerAddress(8081).getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /v1/first HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /teapot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            String all = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int first = all.indexOf("HTTP/1.1 200 OK");
+            int second = all.indexOf("HTTP/1.1 418");
+            assertThat(first).as(all).isGreaterThanOrEqualTo(0);
+            assertThat(second).as(all).isGreaterThan(first);
+            assertThat(all).contains("path=/api/first", "short and stout");
+        }
+    }
 }

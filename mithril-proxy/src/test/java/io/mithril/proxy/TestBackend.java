@@ -18,6 +18,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TestBackend implements AutoCloseable {
 
+    static {
+        // The JDK server writes headers and body separately; without TCP_NODELAY, Nagle and
+        // delayed ACKs add 40 ms to every keep-alive exchange.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     final String name;
     final HttpServer server;
     final AtomicInteger requests = new AtomicInteger();

@@ -80,6 +80,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
         dir = dir.toAbsolutePath().normalize();
         Files.createDirectories(dir);
+        if (isRoot()) {
+            // Workloads run under their own uids and must reach the agent sockets below it.
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
         env.put("DEMO_DIR", dir.toString());
         out.println("Mithril demo: two clusters, one upstream CA on disk, trust domain " + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
@@ -159,10 +163,25 @@ public final class DemoCommand implements Callable<Integer> {
                 "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto"));
         cmd.add("-Dmithril.home=" + home);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(childClassPath());
         cmd.add(Main.class.getName());
         cmd.addAll(List.of(args));
         return cmd;
+    }
+
+    private String childClassPath;
+
+    /**
+     * The class path for child JVMs. Under root the workloads run as other uids, which may not
+     * read the build's directories (a checkout under /root, jars in /root/.m2): the class path is
+     * then copied once into the state directory, readable by all.
+     */
+    synchronized String childClassPath() {
+        if (childClassPath == null) {
+            String cp = System.getProperty("java.class.path");
+            childClassPath = isRoot() ? Distribution.copy(cp, dir.resolve("dist")) : cp;
+        }
+        return childClassPath;
     }
 
     /** The outcome of a mithril command run in this JVM. */

@@ -82,6 +82,9 @@ public final class ProxyCommand implements Runnable {
         @Option(names = {"-maxBodyBytes", "--maxBodyBytes"}, description = "Request body limit (413 above); default ${DEFAULT-VALUE}")
         int maxBodyBytes = ProxySettings.DEFAULT_MAX_BODY_BYTES;
 
+        @Option(names = {"-noAccessLog", "--noAccessLog"}, description = "Do not log one line per request")
+        boolean noAccessLog;
+
         abstract ProxyNode node(Map<String, String> labels, String trustDomain);
 
         @Override
@@ -126,7 +129,7 @@ public final class ProxyCommand implements Runnable {
                 throw new Cli.UserException("-socketPath: " + e.getMessage());
             }
             ProxySettings settings = new ProxySettings(node(labelMap, td), pub, address(admin, "127.0.0.1", "-admin " + admin),
-                    maxHeaderBytes, maxBodyBytes);
+                    maxHeaderBytes, maxBodyBytes, !noAccessLog);
             DeferredIdentitySource identity = new DeferredIdentitySource();
             Proxy proxy = Proxy.start(settings, identity);
             AutoCloseable watcher = cpId != null ? ControlPlaneSource.start(controlPlane, cpId, identity, settings.node(), proxy)

@@ -58,7 +58,7 @@ class BenchCommandTest {
         Path out = dir.resolve("results");
         Run r = run("bench", "pki", "-runs", "1", "-seconds", "0.05", "-warmup", "0", "-opensslSeconds", "1", "-out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("| Measurement | Provider | Threads | Median ops/s | Min-max ops/s | vs openssl sign/s |")
+        assertThat(r.out()).contains("| Measurement | Provider | Threads | Median ops/s (wall) | Min-max ops/s (wall) | Median ops/s per CPU | vs openssl sign/s |")
                 .contains("openssl speed -seconds 1 ecdsap256 (sign)")
                 .contains("- Machine: " + Runtime.getRuntime().availableProcessors() + " cores");
         for (CryptoProvider p : CryptoProvider.available()) {

@@ -15,8 +15,9 @@ public record ProxyConfig(ProxyNode node, List<Listener> listeners, Map<String, 
                           Map<String, Cluster> clusters, RbacPolicy rbac, List<String> warnings) {
     public ProxyConfig {
         listeners = List.copyOf(listeners);
-        routes = Map.copyOf(routes);
-        clusters = Map.copyOf(clusters);
+        // Sorted, so that dumps and iteration are the same on every run.
+        routes = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(routes));
+        clusters = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(clusters));
         warnings = List.copyOf(warnings);
     }
 

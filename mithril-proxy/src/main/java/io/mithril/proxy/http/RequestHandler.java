@@ -87,12 +87,54 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         }
     }
 
+    /**
+     * HTTP/1.1 pipelining: requests that arrive while one is in flight wait here, so responses go
+     * out in request order. Touched only on the connection's event loop.
+     */
+    private final java.util.ArrayDeque<FullHttpRequest> pipelined = new java.util.ArrayDeque<>();
+    private boolean busy;
+    private static final int MAX_PIPELINED = 64;
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-        Exchange x = new Exchange(ctx, req);
         if (!http2) {
-            ctx.channel().config().setAutoRead(false); // one request at a time: responses stay in order
+            if (busy) {
+                if (pipelined.size() >= MAX_PIPELINED) {
+                    req.release();
+                    ctx.close();
+                    return;
+                }
+                pipelined.add(req);
+                return;
+            }
+            busy = true;
         }
+        process(ctx, req);
+    }
+
+    private void next(ChannelHandlerContext ctx) {
+        if (http2) {
+            return;
+        }
+        FullHttpRequest n = pipelined.poll();
+        if (n == null) {
+            busy = false;
+            return;
+        }
+        ctx.executor().execute(() -> process(ctx, n));
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        FullHttpRequest r;
+        while ((r = pipelined.poll()) != null) {
+            r.release();
+        }
+        super.channelInactive(ctx);
+    }
+
+    private void process(ChannelHandlerContext ctx, FullHttpRequest req) {
+        Exchange x = new Exchange(ctx, req);
         try {
             handle(x);
         } catch (RuntimeException e) {
@@ -272,6 +314,14 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         });
     }
 
+    /** A random (version 4) UUID without UUID.randomUUID()'s shared, locked SecureRandom. */
+    static String requestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long hi = (r.nextLong() & ~0xF000L) | 0x4000L;
+        long lo = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(hi, lo).toString();
+    }
+
     private static Route.WeightedCluster pickWeighted(Route.Forward fwd) {
         if (fwd.clusters().isEmpty()) {
             return null;
@@ -313,7 +363,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         String authority = fwd.authorityRewrite() != null ? fwd.authorityRewrite() : x.authority;
         h.set(HttpHeaderNames.HOST, authority);
         if (!h.contains("x-request-id")) {
-            h.set("x-request-id", UUID.randomUUID().toString());
+            h.set("x-request-id", requestId());
         }
         x.requestId = h.get("x-request-id");
         h.set("x-forwarded-proto", view.scheme());
@@ -443,11 +493,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         var write = x.ctx.writeAndFlush(r);
         if (!http2 && !x.keepAlive) {
             write.addListener(ChannelFutureListener.CLOSE);
-        } else if (!http2) {
-            write.addListener(f -> {
-                x.ctx.channel().config().setAutoRead(true);
-                x.ctx.read();
-            });
+        } else {
+            next(x.ctx);
         }
         logAndCount(x, code, x.flags, bytesOut);
         x.req.release();
@@ -457,7 +504,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         double millis = (System.nanoTime() - x.startNanos) / 1e6;
         String reporter = conn.listener().direction() == Listener.Direction.INBOUND ? "destination" : "source";
         proxy.metrics().record(reporter, conn.peerSpiffeId(), x.serviceHost, code, flags, millis);
-        if (access.isInfoEnabled()) {
+        if (proxy.settings().accessLog() && access.isInfoEnabled()) {
             access.info("[{}] \"{} {} {}\" {} {} {} {} {} \"{}\" \"{}\" \"{}\" {} {} peer={}", Instant.now(), x.req.method(),
                     x.path, x.protocol, code, flags, x.req.content().readableBytes(), bytesOut, Math.round(millis),
                     orDash(x.req.headers().get(HttpHeaderNames.USER_AGENT)), orDash(x.requestId), orDash(x.authority),

@@ -185,7 +185,7 @@ public final class Upstreams implements AutoCloseable {
             }
             String key = endpointKey(cluster, ep);
             tried.add(key);
-            acquire(snap, cluster, ep).whenComplete((ch, err) -> {
+            acquire(snap, cluster, ep, executor).whenComplete((ch, err) -> {
                 if (err != null) {
                     failure(cluster, ep, key);
                     log.debug("upstream {} connect failed: {}", key, err.toString());
@@ -388,13 +388,14 @@ public final class Upstreams implements AutoCloseable {
 
     // ----- connections -------------------------------------------------------------------------
 
-    private String poolKey(Snapshot snap, Cluster c, Cluster.Endpoint e) {
+    private String poolKey(Snapshot snap, Cluster c, Cluster.Endpoint e, EventExecutor loop) {
         // The snapshot version: a new SVID or policy means new connections; idle old ones age out.
-        return snap.version() + "|" + endpointKey(c, e);
+        // The event loop: a request and its upstream connection stay on one thread, no hand-offs.
+        return snap.version() + "|" + System.identityHashCode(loop) + "|" + endpointKey(c, e);
     }
 
-    private CompletableFuture<Channel> acquire(Snapshot snap, Cluster c, Cluster.Endpoint e) {
-        String key = poolKey(snap, c, e);
+    private CompletableFuture<Channel> acquire(Snapshot snap, Cluster c, Cluster.Endpoint e, EventExecutor loop) {
+        String key = poolKey(snap, c, e, loop);
         ConcurrentLinkedDeque<Channel> q = idle.get(key);
         if (q != null) {
             Channel ch;
@@ -422,7 +423,7 @@ public final class Upstreams implements AutoCloseable {
         final SslContext tls = ssl;
         String sni = c.tls() == null ? null : c.tls().sni() != null ? c.tls().sni()
                 : c.tls().mode() == UpstreamTls.Mode.ISTIO_MUTUAL ? null : c.serviceHost();
-        Bootstrap b = new Bootstrap().group(group).channel(channelClass)
+        Bootstrap b = new Bootstrap().group(loop instanceof io.netty.channel.EventLoop el ? el : group).channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, c.connectTimeout().toMillis()))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<Channel>() {

@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -31,8 +32,16 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
+    private static final int CACHE_LIMIT = 4096;
+
     private final Supplier<Map<TrustDomain, List<X509Certificate>>> bundles;
     private final Set<String> allowed;
+    /**
+     * Chains that passed path validation, with the time their first certificate expires: a client
+     * that reconnects with the same SVID skips PKIX (the costly part of a handshake here). A new
+     * bundle means a new trust manager, hence an empty cache.
+     */
+    private final Map<List<X509Certificate>, Long> validated = new ConcurrentHashMap<>();
 
     /**
      * @param bundles the current bundles by trust domain (read at each handshake)
@@ -57,6 +66,26 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         if (roots == null || roots.isEmpty()) {
             throw new CertificateException("no bundle for trust domain " + id.trustDomain() + " of peer " + id);
         }
+        List<X509Certificate> key = List.of(chain);
+        Long until = validated.get(key);
+        if (until == null || System.currentTimeMillis() >= until) {
+            validate(id, chain, roots);
+            long expiry = Long.MAX_VALUE;
+            for (X509Certificate c : chain) {
+                expiry = Math.min(expiry, c.getNotAfter().getTime());
+            }
+            if (validated.size() >= CACHE_LIMIT) {
+                validated.clear();
+            }
+            validated.put(key, expiry);
+        }
+        if (!allowed.isEmpty() && !allowed.contains(id.toString())) {
+            throw new CertificateException("peer SPIFFE ID " + id + " is not one of the expected " + allowed);
+        }
+        return id;
+    }
+
+    private static void validate(SpiffeId id, X509Certificate[] chain, List<X509Certificate> roots) throws CertificateException {
         try {
             Set<TrustAnchor> anchors = new HashSet<>();
             for (X509Certificate r : roots) {
@@ -74,10 +103,6 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
             throw new CertificateException("peer " + id + ": certificate chain does not validate against the bundle of "
                     + id.trustDomain() + ": " + e.getMessage(), e);
         }
-        if (!allowed.isEmpty() && !allowed.contains(id.toString())) {
-            throw new CertificateException("peer SPIFFE ID " + id + " is not one of the expected " + allowed);
-        }
-        return id;
     }
 
     /** The SPIFFE ID of an X509-SVID: its one and only URI SAN. */

@@ -1,0 +1,297 @@
+package io.mithril.bench.gateway;
+
+import io.mithril.bench.BenchContext;
+import io.mithril.bench.BenchOptions;
+import io.mithril.bench.BenchReport;
+import io.mithril.bench.BenchSuite;
+import io.mithril.mesh.config.ProxyNode;
+import io.mithril.mesh.yaml.MeshYaml;
+import io.mithril.pki.KeyType;
+import io.mithril.pki.Pem;
+import io.mithril.pki.SigningAuthority;
+import io.mithril.pki.X509Minter;
+import io.mithril.proxy.Proxy;
+import io.mithril.proxy.ProxySettings;
+import io.mithril.proxy.identity.Identity;
+import io.mithril.proxy.identity.StaticIdentitySource;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Suite {@code gateway}: the ingress gateway terminating ISTIO_MUTUAL in front of a fixed backend,
+ * beside nginx doing the same (same certificates, same backend, client certificate required), in
+ * the same run, driven by {@code ab -E}: keep-alive requests/s with p50/p99, new mTLS
+ * connections/s, resident memory. The backend is an nginx {@code return 200} server block, so
+ * neither proxy waits on a slow application. Needs {@code ab} (apache2-utils) and {@code nginx}.
+ */
+public final class GatewayBench implements BenchSuite {
+
+    private static final int CONCURRENCY = 32;
+
+    @Override
+    public String name() {
+        return "gateway";
+    }
+
+    @Override
+    public String description() {
+        return "mTLS ingress gateway (ISTIO_MUTUAL) beside nginx: keep-alive req/s, p50/p99, new mTLS connections/s, RSS (needs ab, nginx)";
+    }
+
+    /** What ab measured. */
+    record AbResult(double rps, double p50, double p99, int failed) {
+    }
+
+    @Override
+    public BenchReport run(BenchContext ctx) throws Exception {
+        String ab = which("ab", "apache2-utils");
+        String nginx = which("nginx", "nginx");
+        Path dir = Files.createTempDirectory("mithril-bench-gateway");
+        Process nginxProc = null;
+        Proxy gateway = null;
+        try {
+            // Certificates: one root, one intermediate (as an identity server's), the gateway's and sleep's SVIDs.
+            TrustDomain td = TrustDomain.of("example.org");
+            X509Minter minter = new X509Minter(Clock.systemUTC());
+            KeyPair rootKey = KeyType.EC_P256.generate();
+            X509Certificate root = minter.selfSignedCa(rootKey, td, Duration.ofDays(1), null);
+            KeyPair intKey = KeyType.EC_P256.generate();
+            X509Certificate intCert = minter.signCa(SigningAuthority.of(root, rootKey.getPrivate()), intKey.getPublic(), td,
+                    Duration.ofHours(12), null);
+            SigningAuthority ca = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
+            KeyPair gwKey = KeyType.EC_P256.generate();
+            SpiffeId gwId = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account");
+            X509Certificate gwLeaf = minter.signX509Svid(ca, gwKey.getPublic(), gwId, List.of("app.example.org"), Duration.ofHours(1));
+            KeyPair clientKey = KeyType.EC_P256.generate();
+            X509Certificate clientLeaf = minter.signX509Svid(ca, clientKey.getPublic(), SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep"),
+                    List.of(), Duration.ofHours(1));
+            Pem.writeCertificates(dir.resolve("server.pem"), List.of(gwLeaf, intCert));
+            Pem.writePrivateKey(dir.resolve("server.key"), gwKey.getPrivate());
+            Pem.writeCertificates(dir.resolve("root.pem"), List.of(root));
+            Files.writeString(dir.resolve("client.pem"), Pem.encodeCertificates(List.of(clientLeaf, intCert))
+                    + Pem.encodePrivateKey(clientKey.getPrivate()));
+
+            int backendPort = freePort();
+            int nginxPort = freePort();
+            Files.writeString(dir.resolve("nginx.conf"), """
+                    worker_processes %d;
+                    pid %s/nginx.pid;
+                    error_log %s/error.log warn;
+                    events { worker_connections 4096; }
+                    http {
+                      access_log off;
+                      client_body_temp_path %s/tmp;
+                      upstream backend { server 127.0.0.1:%d; keepalive 64; }
+                      server {
+                        listen 127.0.0.1:%d;
+                        location / { return 200 "productpage\\n"; }
+                      }
+                      server {
+                        listen 127.0.0.1:%d ssl;
+                        ssl_certificate %s/server.pem;
+                        ssl_certificate_key %s/server.key;
+                        ssl_client_certificate %s/root.pem;
+                        ssl_verify_client on;
+                        ssl_verify_depth 3;
+                        ssl_protocols TLSv1.2 TLSv1.3;
+                        location / {
+                          proxy_pass http://backend;
+                          proxy_http_version 1.1;
+                          proxy_set_header Connection "";
+                        }
+                      }
+                    }
+                    """.formatted(ctx.machine().cores(), dir, dir, dir, backendPort, backendPort, nginxPort, dir, dir, dir));
+            Files.createDirectories(dir.resolve("tmp"));
+            nginxProc = new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(), "-g", "daemon off;")
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("nginx.out").toFile()).start();
+            awaitPort(nginxPort, nginxProc, dir.resolve("nginx.out"));
+            awaitPort(backendPort, nginxProc, dir.resolve("nginx.out"));
+
+            Identity identity = new Identity(gwId, List.of(gwLeaf, intCert), gwKey.getPrivate(), Map.of(td, List.of(root)));
+            gateway = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
+                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)), null).withAccessLog(false), new StaticIdentitySource(identity));
+            gateway.apply(MeshYaml.parse("bench.yaml", """
+                    apiVersion: networking.istio.io/v1alpha3
+                    kind: Gateway
+                    metadata: {name: bookinfo-gateway}
+                    spec:
+                      selector: {istio: ingressgateway}
+                      servers: [{port: {number: 8080, name: https, protocol: HTTPS}, tls: {mode: ISTIO_MUTUAL}, hosts: ["*"]}]
+                    ---
+                    apiVersion: networking.istio.io/v1alpha3
+                    kind: VirtualService
+                    metadata: {name: bookinfo-service}
+                    spec:
+                      hosts: ["*"]
+                      gateways: [bookinfo-gateway]
+                      http: [{match: [{uri: {exact: /productpage}}], route: [{destination: {host: productpage.default.svc.cluster.local, port: {number: 9080}}}]}]
+                    ---
+                    apiVersion: networking.istio.io/v1beta1
+                    kind: ServiceEntry
+                    metadata: {name: productpage}
+                    spec:
+                      hosts: [productpage.default.svc.cluster.local]
+                      resolution: STATIC
+                      ports: [{number: 9080, name: http, protocol: HTTP}]
+                      endpoints: [{address: 127.0.0.1, ports: {http: %d}}]
+                    """.formatted(backendPort)).orThrow());
+            int gatewayPort = gateway.listenerAddress(8080).getPort();
+
+            BenchOptions o = ctx.options();
+            Path client = dir.resolve("client.pem");
+            List<String[]> rows = new ArrayList<>();
+            AbResult[] keepAlive = new AbResult[2];
+            AbResult[] fresh = new AbResult[2];
+            long[] rss = new long[2];
+            String[] names = {"Mithril gateway", "nginx"};
+            int[] ports = {gatewayPort, nginxPort};
+            for (int i = 0; i < 2; i++) {
+                String url = "https://127.0.0.1:" + ports[i] + "/productpage";
+                ctx.progress("bench gateway: " + names[i] + " warm-up " + o.warmup().toSeconds() + " s");
+                if (!o.warmup().isZero()) {
+                    ab(ab, client, url, true, o.warmup());
+                }
+                Duration length = o.runTime().multipliedBy(o.runs());
+                ctx.progress("bench gateway: " + names[i] + " keep-alive, " + length.toSeconds() + " s");
+                keepAlive[i] = ab(ab, client, url, true, length);
+                ctx.progress("bench gateway: " + names[i] + " new mTLS connections, " + length.toSeconds() + " s");
+                fresh[i] = ab(ab, client, url, false, length);
+                rss[i] = i == 0 ? rssKb(ProcessHandle.current().pid()) : treeRssKb(nginxProc.pid());
+            }
+            BenchReport report = new BenchReport(name(), "bench gateway: mTLS ingress (ISTIO_MUTUAL) vs nginx, ab -c " + CONCURRENCY,
+                    ctx.machine(), List.of("What", names[0], names[1], "Mithril / nginx"));
+            report.row(List.of("keep-alive req/s", BenchReport.rate(keepAlive[0].rps()), BenchReport.rate(keepAlive[1].rps()),
+                    BenchReport.ratio(keepAlive[0].rps() / keepAlive[1].rps())));
+            report.row(List.of("keep-alive p50 ms", ms(keepAlive[0].p50()), ms(keepAlive[1].p50()), BenchReport.ratio(keepAlive[0].p50() / Math.max(1, keepAlive[1].p50()))));
+            report.row(List.of("keep-alive p99 ms", ms(keepAlive[0].p99()), ms(keepAlive[1].p99()), BenchReport.ratio(keepAlive[0].p99() / Math.max(1, keepAlive[1].p99()))));
+            report.row(List.of("new mTLS connections/s", BenchReport.rate(fresh[0].rps()), BenchReport.rate(fresh[1].rps()),
+                    BenchReport.ratio(fresh[0].rps() / fresh[1].rps())));
+            report.row(List.of("resident memory MB", mb(rss[0]), mb(rss[1]), BenchReport.ratio((double) rss[0] / rss[1])));
+            report.note("Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
+                    + "ab -E with " + CONCURRENCY + " connections. ab percentiles are whole milliseconds. Mithril's memory is the whole "
+                    + "JVM running the bench; nginx's is master plus workers. Failed requests: Mithril " + (keepAlive[0].failed() + fresh[0].failed())
+                    + ", nginx " + (keepAlive[1].failed() + fresh[1].failed()) + ".");
+            return report;
+        } finally {
+            if (gateway != null) {
+                gateway.close();
+            }
+            if (nginxProc != null) {
+                nginxProc.destroy();
+                if (!nginxProc.waitFor(5, TimeUnit.SECONDS)) {
+                    nginxProc.destroyForcibly();
+                }
+            }
+            try (Stream<Path> s = Files.walk(dir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static String ms(double v) {
+        return String.format(Locale.ROOT, "%.0f", v);
+    }
+
+    private static String mb(long kb) {
+        return String.format(Locale.ROOT, "%.0f", kb / 1024.0);
+    }
+
+    static AbResult ab(String ab, Path clientPem, String url, boolean keepAlive, Duration length) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(ab, "-q", "-r", "-c", Integer.toString(CONCURRENCY), "-t",
+                Long.toString(Math.max(1, length.toSeconds())), "-n", "10000000", "-E", clientPem.toString()));
+        if (keepAlive) {
+            cmd.add("-k");
+        }
+        cmd.add(url);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(length.toSeconds() + 60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("ab did not finish: " + cmd);
+        }
+        double rps = number(out, "Requests per second:\\s+([0-9.]+)");
+        if (Double.isNaN(rps)) {
+            throw new IOException("ab failed (exit " + p.exitValue() + "): " + out.strip());
+        }
+        double failed = number(out, "Failed requests:\\s+([0-9]+)");
+        return new AbResult(rps, number(out, "\\n\\s+50%\\s+([0-9]+)"), number(out, "\\n\\s+99%\\s+([0-9]+)"),
+                Double.isNaN(failed) ? 0 : (int) failed);
+    }
+
+    private static double number(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    private static String which(String tool, String pkg) throws IOException {
+        for (String dir : List.of("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")) {
+            Path p = Path.of(dir, tool);
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        throw new IOException("bench gateway needs " + tool + ": install it (apt-get install " + pkg + ")");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void awaitPort(int port, Process proc, Path log) throws Exception {
+        for (int i = 0; i < 100; i++) {
+            try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), port)) {
+                return;
+            } catch (IOException e) {
+                if (!proc.isAlive()) {
+                    throw new IOException("nginx exited: " + Files.readString(log).strip());
+                }
+                Thread.sleep(50);
+            }
+        }
+        throw new IOException("nginx did not listen on port " + port + ": " + Files.readString(log).strip());
+    }
+
+    static long rssKb(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    static long treeRssKb(long pid) {
+        long total = rssKb(pid);
+        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+            total += rssKb(child.pid());
+        }
+        return total;
+    }
+}

@@ -1,0 +1,97 @@
+package io.mithril.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mithril.mesh.config.ProxyNode;
+import io.mithril.pki.Pem;
+import io.mithril.proxy.identity.Identity;
+import io.mithril.proxy.identity.StaticIdentitySource;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An egress gateway: plain HTTP in, TLS out to an external host declared by a ServiceEntry
+ * (resolution DNS) with a DestinationRule SIMPLE origination, its CA file and SNI.
+ */
+class EgressGatewayTest {
+
+    @Test
+    void egressGatewayOriginatesTlsToAnExternalServiceWithSniAndVerifiesItsCertificate(@TempDir Path dir) throws Exception {
+        TestPki pki = new TestPki("example.org");
+        Identity externalId = pki.identity("spiffe://example.org/ns/external/sa/api", List.of("api.external.test"));
+        Path cert = dir.resolve("external.pem");
+        Path key = dir.resolve("external.key");
+        Path ca = dir.resolve("ca.pem");
+        Pem.writeCertificates(cert, externalId.chain());
+        Pem.writePrivateKey(key, externalId.privateKey());
+        Pem.writeCertificates(ca, List.of(pki.root));
+        try (TestBackend app = new TestBackend("external");
+             // The "external" TLS server: a gateway with SIMPLE TLS for api.external.test only (SNI required).
+             Proxy external = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse("""
+                     apiVersion: networking.istio.io/v1
+                     kind: Gateway
+                     metadata: {name: ext, namespace: istio-system}
+                     spec:
+                       selector: {istio: ingressgateway}
+                       servers:
+                       - port: {number: 8080, name: https, protocol: HTTPS}
+                         hosts: [api.external.test]
+                         tls: {mode: SIMPLE, serverCertificate: %s, privateKey: %s}
+                     ---
+                     apiVersion: networking.istio.io/v1
+                     kind: VirtualService
+                     metadata: {name: ext, namespace: istio-system}
+                     spec:
+                       hosts: [api.external.test]
+                       gateways: [ext]
+                       http: [{route: [{destination: {host: app.default.svc.cluster.local}}]}]
+                     ---
+                     %s""".formatted(cert, key, RouteRulesTest.entry("app", app.port()))));
+             Proxy egress = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "egressgateway"), "example.org"),
+                     Map.of(80, new InetSocketAddress("127.0.0.1", 0)), null),
+                     new StaticIdentitySource(pki.identity("spiffe://example.org/ns/istio-system/sa/egress")))) {
+            int externalPort = external.listenerAddress(8080).getPort();
+            egress.apply(MeshFixture.parse("""
+                    apiVersion: networking.istio.io/v1
+                    kind: ServiceEntry
+                    metadata: {name: external-api, namespace: istio-system}
+                    spec:
+                      hosts: [api.external.test]
+                      location: MESH_EXTERNAL
+                      resolution: DNS
+                      ports: [{number: 443, name: https, protocol: HTTPS}]
+                      endpoints: [{address: localhost, ports: {https: %d}}]
+                    ---
+                    apiVersion: networking.istio.io/v1
+                    kind: DestinationRule
+                    metadata: {name: external-api, namespace: istio-system}
+                    spec:
+                      host: api.external.test
+                      trafficPolicy: {tls: {mode: SIMPLE, sni: api.external.test, caCertificates: %s}}
+                    ---
+                    apiVersion: networking.istio.io/v1
+                    kind: Gateway
+                    metadata: {name: egress, namespace: istio-system}
+                    spec:
+                      selector: {istio: egressgateway}
+                      servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [api.external.test]}]
+                    ---
+                    apiVersion: networking.istio.io/v1
+                    kind: VirtualService
+                    metadata: {name: egress, namespace: istio-system}
+                    spec:
+                      hosts: [api.external.test]
+                      gateways: [egress]
+                      http: [{route: [{destination: {host: api.external.test, port: {number: 443}}}]}]
+                    """.formatted(externalPort, ca)));
+            String url = "http://127.0.0.1:" + egress.listenerAddress(80).getPort() + "/v1/things";
+            Processes.Result r = Processes.curl("-H", "Host: api.external.test", url);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).contains("backend=external", "path=/v1/things");
+        }
+    }
+}
