@@ -12,17 +12,19 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = {
-                "Mithril for Java: a SPIFFE identity system (identity server, node agent, Workload API)",
-                "joined to a service mesh (control plane, gateways, sidecars) that uses those identities for mTLS."},
+                "Mithril for Java: a SPIFFE identity system (identity server, node agent, Workload API) joined",
+                "to a service mesh (control plane, gateways, sidecars) whose proxies use those identities for mTLS.",
+                "",
+                "Start with: mithril demo"},
         subcommands = {
                 CommandLine.HelpCommand.class,
+                io.mithril.cli.server.ServerCommand.class,
                 io.mithril.cli.agent.AgentCommand.class,
                 io.mithril.cli.mesh.MeshCommand.class,
                 io.mithril.cli.proxy.ProxyCommand.class,
                 io.mithril.cli.controlplane.ControlPlaneCommand.class,
-                io.mithril.cli.demo.DemoCommand.class,
-                io.mithril.cli.server.ServerCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,
+                io.mithril.cli.demo.DemoCommand.class,
                 io.mithril.cli.bench.BenchCommand.class,
         })
 public final class Main implements Runnable {

@@ -39,9 +39,11 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {
-                "Runs the two-cluster scenario of the seed end to end: an upstream CA on disk, two identity",
-                "servers and agents, bookinfo with sidecars behind cluster 2's ingress gateway, and sleep in",
-                "cluster 1 calling the product page over mTLS with the real curl and openssl."})
+                "Run the seed scenario end to end: two clusters, one upstream CA on disk, bookinfo behind an mTLS gateway.",
+                "",
+                "Two identity servers and agents share trust domain example.org; cluster 2 runs the control plane,",
+                "the ingress gateway and bookinfo with sidecars; sleep in cluster 1 fetches its SVID and calls the",
+                "product page over mTLS with the real curl; openssl s_client shows the chain."})
 public final class DemoCommand implements Callable<Integer> {
 
     static final String TRUST_DOMAIN = "example.org";
