@@ -2,7 +2,9 @@ package io.mithril.spiffe.tls;
 
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import java.util.Collection;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Decides whether a peer whose X509-SVID validated may talk to us, from its SPIFFE ID alone
@@ -45,6 +47,40 @@ public interface SpiffeIdAuthorizer {
             @Override
             public String describe() {
                 return "a SPIFFE ID of trust domain " + trustDomain;
+            }
+        };
+    }
+
+    /** Accepts any SPIFFE ID whose SVID validated against the bundle of its trust domain. */
+    static SpiffeIdAuthorizer any() {
+        return new SpiffeIdAuthorizer() {
+            @Override
+            public boolean authorize(SpiffeId id) {
+                return true;
+            }
+
+            @Override
+            public String describe() {
+                return "any SPIFFE ID";
+            }
+        };
+    }
+
+    /**
+     * Accepts one of {@code allowed} (Istio's {@code subjectAltNames}); an empty collection
+     * accepts nothing (use {@link #any()} for Envoy's "no list, any ID").
+     */
+    static SpiffeIdAuthorizer oneOf(Collection<SpiffeId> allowed) {
+        Set<SpiffeId> ids = Set.copyOf(allowed);
+        return new SpiffeIdAuthorizer() {
+            @Override
+            public boolean authorize(SpiffeId id) {
+                return ids.contains(id);
+            }
+
+            @Override
+            public String describe() {
+                return "one of the SPIFFE IDs " + ids;
             }
         };
     }

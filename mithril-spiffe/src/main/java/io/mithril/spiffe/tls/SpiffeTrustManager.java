@@ -7,8 +7,12 @@ import io.mithril.spiffe.svid.X509SvidValidator;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.util.Arrays;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
@@ -25,12 +29,35 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
+    private static final int CACHE_LIMIT = 4096;
+
     private final BundleSource<X509Bundle> bundles;
     private final SpiffeIdAuthorizer authorizer;
+    private final Clock clock;
+    /**
+     * Chains that passed validation, with the bundle they passed against and the first instant
+     * a certificate involved expires: a peer that reconnects with the same SVID skips PKIX (the
+     * costly part of a handshake) while its bundle is unchanged.
+     */
+    private final Map<List<X509Certificate>, Validated> validated = new ConcurrentHashMap<>();
 
+    private record Validated(X509Bundle bundle, Instant until) {
+    }
+
+    /** Validates at the system clock's time. */
     public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer) {
+        this(bundles, authorizer, Clock.systemUTC());
+    }
+
+    /**
+     * @param bundles    looked up at each handshake, so it may change (rotation, federation)
+     * @param authorizer which SPIFFE IDs are accepted once the SVID validated
+     * @param clock      the time certificates must be valid at
+     */
+    public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock) {
         this.bundles = Objects.requireNonNull(bundles, "bundles");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
+        this.clock = Objects.requireNonNull(clock, "clock");
     }
 
     /**
@@ -45,7 +72,7 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         }
         SpiffeId id;
         try {
-            id = X509SvidValidator.verify(Arrays.asList(chain), bundles);
+            id = validate(List.of(chain));
         } catch (RuntimeException e) {
             throw new CertificateException(who + " certificate is not a valid X509-SVID: " + e.getMessage(), e);
         }
@@ -53,6 +80,35 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
             throw new CertificateException(who + " SPIFFE ID " + id + " is not authorized: expected " + authorizer.describe());
         }
         return id;
+    }
+
+    private SpiffeId validate(List<X509Certificate> chain) {
+        Validated hit = validated.get(chain);
+        if (hit != null && clock.instant().isBefore(hit.until())) {
+            SpiffeId id = X509SvidValidator.leafId(chain.get(0));
+            X509Bundle bundle = bundles.bundleFor(id.trustDomain());
+            if (hit.bundle().equals(bundle)) {
+                return id;
+            }
+        }
+        SpiffeId id = X509SvidValidator.verify(chain, bundles, clock);
+        X509Bundle bundle = bundles.bundleFor(id.trustDomain());
+        Instant until = Instant.MAX;
+        for (X509Certificate c : chain) {
+            until = min(until, c.getNotAfter().toInstant());
+        }
+        for (X509Certificate c : bundle.x509Authorities()) {
+            until = min(until, c.getNotAfter().toInstant());
+        }
+        if (validated.size() >= CACHE_LIMIT) {
+            validated.clear();
+        }
+        validated.put(chain, new Validated(bundle, until));
+        return id;
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
     }
 
     @Override
