@@ -3,6 +3,7 @@ package io.mithril.server.ca;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.TrustDomain;
 import java.math.BigInteger;
 import java.security.PublicKey;
@@ -38,6 +39,11 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
 
     /** A JWT-SVID signing key published in the bundle. */
     public record JwtAuthority(String keyId, PublicKey publicKey, Instant expiresAt) {
+    }
+
+    /** The X.509 authorities as the SPIFFE library's bundle (a {@code BundleSource} for validators). */
+    public X509Bundle x509Bundle() {
+        return X509Bundle.of(trustDomain, x509Authorities);
     }
 
     /** The X.509 authorities as concatenated PEM {@code CERTIFICATE} blocks. */

@@ -34,6 +34,7 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
     private final BundleSource<X509Bundle> bundles;
     private final SpiffeIdAuthorizer authorizer;
     private final Clock clock;
+    private final RefusalListener onRefusal;
     /**
      * Chains that passed validation, with the bundle they passed against and the first instant
      * a certificate involved expires: a peer that reconnects with the same SVID skips PKIX (the
@@ -55,9 +56,30 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
      * @param clock      the time certificates must be valid at
      */
     public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock) {
+        this(bundles, authorizer, clock, (peer, reason) -> { });
+    }
+
+    private SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock,
+                               RefusalListener onRefusal) {
         this.bundles = Objects.requireNonNull(bundles, "bundles");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.onRefusal = Objects.requireNonNull(onRefusal, "onRefusal");
+    }
+
+    /** Told of every peer this trust manager refuses during a handshake, e.g. to log it or show it to the operator. */
+    @FunctionalInterface
+    public interface RefusalListener {
+        /**
+         * @param peer   the peer's address as {@code host:port} when the TLS engine or socket knows it, else ""
+         * @param reason the exception the handshake fails with
+         */
+        void refused(String peer, CertificateException reason);
+    }
+
+    /** The same checks, and {@code listener} is told of each refusal. */
+    public SpiffeTrustManager withRefusalListener(RefusalListener listener) {
+        return new SpiffeTrustManager(bundles, authorizer, clock, listener);
     }
 
     /**
@@ -111,34 +133,51 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         return a.isBefore(b) ? a : b;
     }
 
+    private void check(X509Certificate[] chain, String who, String peer) throws CertificateException {
+        try {
+            verify(chain, who);
+        } catch (CertificateException e) {
+            onRefusal.refused(peer, e);
+            throw e;
+        }
+    }
+
+    private static String peer(SSLEngine engine) {
+        return engine == null || engine.getPeerHost() == null ? "" : engine.getPeerHost() + ":" + engine.getPeerPort();
+    }
+
+    private static String peer(Socket socket) {
+        return socket == null || socket.getInetAddress() == null ? "" : socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+    }
+
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        verify(chain, "client");
+        check(chain, "client", "");
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        verify(chain, "server");
+        check(chain, "server", "");
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        verify(chain, "client");
+        check(chain, "client", peer(socket));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        verify(chain, "server");
+        check(chain, "server", peer(socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        verify(chain, "client");
+        check(chain, "client", peer(engine));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        verify(chain, "server");
+        check(chain, "server", peer(engine));
     }
 
     /**

@@ -106,6 +106,16 @@ class SpiffeTlsManagersTest {
     }
 
     @Test
+    void refusalListenerIsToldOfEachRefusedPeerWithTheReason() {
+        List<String> refused = new java.util.ArrayList<>();
+        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(ISTIOD))
+                .withRefusalListener((peer, reason) -> refused.add(reason.getMessage()));
+        assertThatThrownBy(() -> tm.checkServerTrusted(chain(svid(root, "spiffe://example.org/impostor")), "ECDHE_ECDSA"))
+                .isInstanceOf(CertificateException.class);
+        assertThat(refused).containsExactly("server SPIFFE ID spiffe://example.org/impostor is not authorized: expected the SPIFFE ID " + ISTIOD);
+    }
+
+    @Test
     void keyManagerServesTheCurrentSvidAndKeepsChainAndKeyOfOneAliasTogether() {
         X509Svid first = svid(root, ISTIOD.toString());
         X509Svid second = svid(root, ISTIOD.toString());
