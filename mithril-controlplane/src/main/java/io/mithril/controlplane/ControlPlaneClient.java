@@ -106,7 +106,7 @@ public final class ControlPlaneClient implements AutoCloseable {
                     // Keeps the reason a server was refused (e.g. an impostor's SPIFFE ID) for logs and lastError().
                     lastError = reason.getMessage();
                     log.error("refused the control plane at {}: {}", target, reason.getMessage());
-                }))))
+                })))
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .build();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
