@@ -1,5 +1,6 @@
 package io.mithril.cli.controlplane;
 
+import io.mithril.hcl.GoDuration;
 import io.mithril.cli.Cli;
 import io.mithril.controlplane.AdminServer;
 import io.mithril.controlplane.ControlPlaneConfig;
@@ -93,17 +94,8 @@ public final class ControlPlaneCommand implements Runnable {
 
         private static Duration parseDuration(String s) {
             try {
-                if (s.endsWith("ms")) {
-                    return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-                }
-                if (s.endsWith("s")) {
-                    return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
-                }
-                if (s.endsWith("m")) {
-                    return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
-                }
-                return Duration.ofSeconds(Long.parseLong(s));
-            } catch (NumberFormatException e) {
+                return GoDuration.parse(s);
+            } catch (IllegalArgumentException e) {
                 throw new Cli.UserException("-svidTimeout \"" + s + "\" is not a duration (e.g. 30s, 500ms, 2m)");
             }
         }
