@@ -1,6 +1,5 @@
 package io.mithril.cli.controlplane;
 
-import io.mithril.hcl.GoDuration;
 import io.mithril.cli.Cli;
 import io.mithril.controlplane.AdminServer;
 import io.mithril.controlplane.ControlPlaneConfig;
@@ -8,6 +7,7 @@ import io.mithril.controlplane.ControlPlaneConfigException;
 import io.mithril.controlplane.ControlPlaneServer;
 import io.mithril.controlplane.ControlPlaneStatus;
 import io.mithril.controlplane.StatusTable;
+import io.mithril.hcl.GoDuration;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
