@@ -70,9 +70,6 @@ public final class Agent implements AutoCloseable {
         List<X509Certificate> bootstrapRoots = null;
         if (config.trustBundlePath() != null) {
             bootstrapRoots = AgentIdentity.readTrustBundle(config.trustBundlePath());
-        } else if (!config.insecureBootstrap()) {
-            // Without a kept bundle either, AgentIdentity will refuse below.
-            bootstrapRoots = null;
         }
         NodeAttestor attestor;
         try {

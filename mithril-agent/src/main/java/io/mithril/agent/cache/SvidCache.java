@@ -31,6 +31,9 @@ public final class SvidCache implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SvidCache.class);
 
+    /** Selector types the agent's workload attestors produce. */
+    static final Set<String> WORKLOAD_SELECTOR_TYPES = Set.of("unix");
+
     private final TrustDomain trustDomain;
     private final Clock clock;
     private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
@@ -128,14 +131,18 @@ public final class SvidCache implements AutoCloseable {
 
     /**
      * The entries that need a new SVID now: none held, the entry changed in a way the SVID
-     * shows, or the held one reached its rotation time. Entries parented by the server itself
-     * (node aliases) describe nodes, not workloads, and get none.
+     * shows, or the held one reached its rotation time. Entries parented by the server itself,
+     * and entries with a selector no workload attestor of this agent produces (node aliases,
+     * selected by {@code spiffe_id:...}), can never match a workload and get none.
      */
     public synchronized List<RegistrationEntry> entriesNeedingSvid() {
         Instant now = clock.instant();
         List<RegistrationEntry> out = new ArrayList<>();
         for (RegistrationEntry e : entries.values()) {
             if (e.parentId() != null && e.parentId().path().equals("/spire/server")) {
+                continue;
+            }
+            if (e.selectors().stream().anyMatch(sel -> !WORKLOAD_SELECTOR_TYPES.contains(sel.type()))) {
                 continue;
             }
             CachedSvid s = svids.get(e.id());

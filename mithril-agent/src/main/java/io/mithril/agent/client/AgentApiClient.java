@@ -122,8 +122,9 @@ public final class AgentApiClient implements AutoCloseable {
         ManagedChannel ch = channel(server, td, () -> roots, null, null);
         try {
             CompletableFuture<AttestAgentResponse.Result> result = new CompletableFuture<>();
-            StreamObserver<AttestAgentRequest>[] requests = new StreamObserver[1];
-            requests[0] = AgentServiceGrpc.newStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).attestAgent(new StreamObserver<>() {
+            java.util.concurrent.atomic.AtomicReference<StreamObserver<AttestAgentRequest>> requests =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            requests.set(AgentServiceGrpc.newStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).attestAgent(new StreamObserver<>() {
                 @Override
                 public void onNext(AttestAgentResponse r) {
                     if (r.hasResult()) {
@@ -132,10 +133,10 @@ public final class AgentApiClient implements AutoCloseable {
                     }
                     try {
                         byte[] answer = attestor.respond(r.getChallenge().toByteArray());
-                        requests[0].onNext(AttestAgentRequest.newBuilder().setChallengeResponse(ByteString.copyFrom(answer)).build());
+                        requests.get().onNext(AttestAgentRequest.newBuilder().setChallengeResponse(ByteString.copyFrom(answer)).build());
                     } catch (NodeAttestationException e) {
                         result.completeExceptionally(e);
-                        requests[0].onError(Status.CANCELLED.withDescription(e.getMessage()).asRuntimeException());
+                        requests.get().onError(Status.CANCELLED.withDescription(e.getMessage()).asRuntimeException());
                     }
                 }
 
@@ -148,8 +149,8 @@ public final class AgentApiClient implements AutoCloseable {
                 public void onCompleted() {
                     result.completeExceptionally(new NodeAttestationException("the server ended attestation without a result"));
                 }
-            });
-            requests[0].onNext(AttestAgentRequest.newBuilder().setParams(AttestAgentRequest.Params.newBuilder()
+            }));
+            requests.get().onNext(AttestAgentRequest.newBuilder().setParams(AttestAgentRequest.Params.newBuilder()
                     .setData(AttestationData.newBuilder().setType(attestor.type()).setPayload(ByteString.copyFrom(attestor.payload())))
                     .setCsr(ByteString.copyFrom(csr))).build());
             AttestAgentResponse.Result r;
@@ -162,7 +163,8 @@ public final class AgentApiClient implements AutoCloseable {
                 }
                 Status s = Status.fromThrowable(c);
                 throw new NodeAttestationException("node attestation (" + attestor.type() + ") with " + server.getHostString() + ":"
-                        + server.getPort() + " failed: " + s.getCode() + ": " + (s.getDescription() == null ? c.toString() : s.getDescription()), c);
+                        + server.getPort() + " failed: " + s.getCode() + ": " + (s.getDescription() == null ? c.toString() : s.getDescription())
+                        + tlsCause(c), c);
             } catch (TimeoutException e) {
                 throw new NodeAttestationException("node attestation with " + server + " timed out", e);
             } catch (InterruptedException e) {
@@ -170,7 +172,7 @@ public final class AgentApiClient implements AutoCloseable {
                 throw new NodeAttestationException("interrupted during node attestation", e);
             }
             try {
-                requests[0].onCompleted();
+                requests.get().onCompleted();
             } catch (RuntimeException ignored) {
                 // the server may already have closed the stream
             }
@@ -178,6 +180,19 @@ public final class AgentApiClient implements AutoCloseable {
         } finally {
             ch.shutdownNow();
         }
+    }
+
+    /** The reason a TLS handshake failed, if that is why, so the operator sees it (e.g. a wrong trust bundle). */
+    static String tlsCause(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.security.cert.CertificateException) {
+                return " (the server's certificate was refused: " + c.getMessage() + ")";
+            }
+            if (c instanceof javax.net.ssl.SSLException && c.getCause() == null) {
+                return " (TLS: " + c.getMessage() + ")";
+            }
+        }
+        return "";
     }
 
     /** Renews the agent SVID from a CSR for a new key. */

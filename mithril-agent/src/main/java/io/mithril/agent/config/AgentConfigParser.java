@@ -50,6 +50,14 @@ public final class AgentConfigParser {
         return build(Hcl.parseFile(file));
     }
 
+    /**
+     * Parses a configuration file after expanding {@code $VAR} and {@code ${VAR}} from
+     * {@code env} ({@code -expandEnv}); a null {@code env} expands nothing.
+     */
+    public static AgentConfig parseFile(Path file, java.util.Map<String, String> env) throws HclException {
+        return build(Hcl.parseFile(file, env));
+    }
+
     /** Parses configuration text; {@code sourceName} names it in errors. */
     public static AgentConfig parse(String text, String sourceName) throws HclException {
         return build(Hcl.parse(text, sourceName));

@@ -103,6 +103,9 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             healthListener.accept(true);
             return true;
         } catch (StatusException | RuntimeException e) {
+            if (closed) {
+                return false; // interrupted by close(): not a server failure
+            }
             failures++;
             Status s = Status.fromThrowable(e);
             String why = s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());

@@ -216,4 +216,49 @@ class AgentIntegrationTest {
                     .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT));
         }
     }
+
+    @Test
+    void insecureBootstrapAttestsWithoutTrustBundleThenKeepsTheServersBundle() throws Exception {
+        server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
+        AgentConfig insecure = AgentConfig.of(ServerFixture.TD, agentDir, "127.0.0.1", server.port(), socket, null, server.joinToken())
+                .withSyncInterval(Duration.ofMillis(200));
+        assertThat(insecure.insecureBootstrap()).isTrue();
+        agent = Agent.start(insecure);
+        assertThat(fetch().defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
+        assertThat(io.mithril.pki.Certificates.parseDer(Files.readAllBytes(agentDir.resolve(AgentIdentity.BUNDLE_FILE))))
+                .isEqualTo(server.server().bundle().x509Authorities());
+    }
+
+    @Test
+    void secondAgentOnALiveSocketRefusesBeforeSpendingItsJoinToken() throws Exception {
+        server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
+        agent = Agent.start(config(server.joinToken()));
+        String token = server.joinToken();
+        Path otherData = server.dir.resolve("agent2");
+        AgentConfig second = AgentConfig.of(ServerFixture.TD, otherData, "127.0.0.1", server.port(), socket, server.bundlePem(), token);
+        assertThatThrownBy(() -> Agent.start(second))
+                .isInstanceOf(AgentStartException.class)
+                .hasMessageContaining("another process is already serving on " + socket);
+        // The token was not used: the same agent starts fine on another socket.
+        try (Agent other = Agent.start(second.withSocketPath(server.dir.resolve("sock/other.sock")))) {
+            assertThat(other.agentId().toString()).endsWith(token);
+        }
+    }
+
+    @Test
+    void serverNotChainingToTheTrustBundleIsRefusedAtAttestation() throws Exception {
+        io.mithril.agent.testing.TestCa stranger = new io.mithril.agent.testing.TestCa("example.org");
+        Path wrongBundle = server.dir.resolve("wrong-bundle.pem");
+        Files.writeString(wrongBundle, X509ContextFiles.certificatesPem(List.of(stranger.root)));
+        String token = server.joinToken();
+        AgentConfig cfg = AgentConfig.of(ServerFixture.TD, agentDir, "127.0.0.1", server.port(), socket, wrongBundle, token);
+        assertThatThrownBy(() -> Agent.start(cfg))
+                .isInstanceOf(AgentStartException.class)
+                .hasMessageContaining("node attestation (join_token)")
+                .hasMessageContaining("does not chain to the trust bundle");
+        assertThat(agentDir.resolve(AgentIdentity.SVID_FILE)).doesNotExist();
+        // The token was not presented to an unverified server, so it still works with the right bundle.
+        agent = Agent.start(config(token));
+        assertThat(agent.agentId().toString()).endsWith(token);
+    }
 }

@@ -24,14 +24,21 @@ public final class ServerFixture implements AutoCloseable {
     private int port;
 
     private final Path x509popCa;
+    private final java.util.function.UnaryOperator<ServerConfig.Builder> customizer;
 
     public ServerFixture() throws Exception {
-        this(null);
+        this(null, b -> b);
     }
 
     /** A server that also accepts x509pop agents whose certificates chain to {@code x509popCa}. */
     public ServerFixture(Path x509popCa) throws Exception {
+        this(x509popCa, b -> b);
+    }
+
+    /** A server whose configuration {@code customizer} adjusts (e.g. a short agent TTL). */
+    public ServerFixture(Path x509popCa, java.util.function.UnaryOperator<ServerConfig.Builder> customizer) throws Exception {
         this.x509popCa = x509popCa;
+        this.customizer = customizer;
         dir = Files.createTempDirectory("mithril-agent-it-");
         start(0);
     }
@@ -43,7 +50,7 @@ public final class ServerFixture implements AutoCloseable {
         if (x509popCa != null) {
             b.x509pop(new ServerConfig.X509PopConfig(List.of(x509popCa)));
         }
-        ServerConfig cfg = b.build();
+        ServerConfig cfg = customizer.apply(b).build();
         server = IdentityServer.start(cfg);
         port = server.agentApiAddress().getPort();
     }

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -90,7 +89,7 @@ public final class ApiCommand implements Runnable {
             try (WorkloadApiClient client = WorkloadApiClient.connect(common.socket.address())) {
                 ctx = client.fetchX509Context(timeout);
             } catch (WorkloadApiException e) {
-                throw new Cli.UserException(describe(e), e);
+                throw new Cli.UserException(describe(e, common.socket.address()), e);
             }
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             if (!silent) {
@@ -101,6 +100,16 @@ public final class ApiCommand implements Runnable {
             }
             return 0;
         }
+    }
+
+    /** As {@link #describe(WorkloadApiException)}, saying when the socket does not even exist. */
+    static String describe(WorkloadApiException e, String address) {
+        if (e.code() == io.grpc.Status.Code.UNAVAILABLE && address.startsWith("unix://")
+                && !Files.exists(Path.of(address.substring("unix://".length())))) {
+            return "no Workload API socket at " + address.substring("unix://".length())
+                    + " (is the agent running? pass -socketPath or set SPIFFE_ENDPOINT_SOCKET)";
+        }
+        return describe(e);
     }
 
     static String describe(WorkloadApiException e) {
@@ -277,9 +286,5 @@ public final class ApiCommand implements Runnable {
             }
             throw new Cli.UserException(describe(error[0]), error[0]);
         }
-    }
-
-    static List<String> list(String... s) {
-        return Arrays.asList(s);
     }
 }

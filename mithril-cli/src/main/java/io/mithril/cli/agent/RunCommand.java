@@ -40,9 +40,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         AgentConfig cfg;
         try {
-            cfg = expandEnv
-                    ? AgentConfigParser.parse(expand(Files.readString(config), System.getenv()), config.toString())
-                    : AgentConfigParser.parseFile(config);
+            cfg = AgentConfigParser.parseFile(config, expandEnv ? System.getenv() : null);
         } catch (HclException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
@@ -66,18 +64,6 @@ public final class RunCommand implements Callable<Integer> {
         }, "agent-shutdown"));
         stopped.await();
         return 0;
-    }
-
-    /** Go's {@code os.ExpandEnv}: {@code $VAR} and {@code ${VAR}}; an unset variable becomes empty. */
-    static String expand(String text, java.util.Map<String, String> env) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?:\\{([^}]*)\\}|([A-Za-z_][A-Za-z0-9_]*))").matcher(text);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String name = m.group(1) != null ? m.group(1) : m.group(2);
-            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(env.getOrDefault(name, "")));
-        }
-        m.appendTail(out);
-        return out.toString();
     }
 
     static void setLogLevel(String level) {

@@ -145,7 +145,7 @@ class AgentCommandTest {
     void fetchWithoutAgentFailsWithAnErrorLine() {
         Run r = cli("agent", "api", "fetch", "x509", "-socketPath", dir.resolve("nothing.sock").toString(), "-timeout", "2s");
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).startsWith("Error: cannot reach the Workload API");
+        assertThat(r.err()).startsWith("Error: no Workload API socket at " + dir.resolve("nothing.sock"));
     }
 
     @Test
@@ -197,5 +197,42 @@ class AgentCommandTest {
         }
         assertThat(sock).doesNotExist();
         assertThat(Files.readString(dir.resolve("agent.log"))).contains("Agent stopped");
+    }
+
+    private Process cliProcess(java.util.Map<String, String> env, Path output, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    @Test
+    void clientCommandsHonourSpiffeEndpointSocket() throws Exception {
+        startAgent();
+        Path out = dir.resolve("env-fetch.txt");
+        Process p = cliProcess(java.util.Map.of("SPIFFE_ENDPOINT_SOCKET", "unix://" + socket), out, "agent", "api", "fetch", "x509");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(Files.readString(out)).isZero();
+        assertThat(Files.readString(out)).contains("SPIFFE ID:\t\t" + ID);
+    }
+
+    @Test
+    void watchPrintsTheFirstUpdateAsItArrives() throws Exception {
+        startAgent();
+        Path out = dir.resolve("watch.txt");
+        Process p = cliProcess(java.util.Map.of(), out, "agent", "api", "watch", "-socketPath", socket.toString());
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && !Files.readString(out).contains("SPIFFE ID:")) {
+                assertThat(p.isAlive()).as(Files.readString(out)).isTrue();
+                Thread.sleep(100);
+            }
+            assertThat(Files.readString(out)).contains("Received 1 svid after").contains("SPIFFE ID:\t\t" + ID);
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
     }
 }

@@ -45,11 +45,14 @@ public final class WorkloadApiServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Server server;
 
-    private WorkloadApiServer(Path socketPath, Server server, EventLoopGroup boss, EventLoopGroup workers) {
+    private final HealthStatusManager healthManager;
+
+    private WorkloadApiServer(Path socketPath, Server server, EventLoopGroup boss, EventLoopGroup workers, HealthStatusManager health) {
         this.socketPath = socketPath;
         this.server = server;
         this.boss = boss;
         this.workers = workers;
+        this.healthManager = health;
     }
 
     /**
@@ -73,7 +76,6 @@ public final class WorkloadApiServer implements AutoCloseable {
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
                 .addService(ServerInterceptors.intercept(service, new CallerInterceptor(attestors)));
-        WorkloadApiServer[] self = new WorkloadApiServer[1];
         HealthStatusManager health = new HealthStatusManager();
         builder.addService(health.getHealthService());
         Server server = builder.build();
@@ -85,14 +87,10 @@ public final class WorkloadApiServer implements AutoCloseable {
             throw new IOException("cannot listen on Workload API socket " + socketPath + ": " + e.getMessage(), e);
         }
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rwxrwxrwx"));
-        self[0] = new WorkloadApiServer(socketPath, server, boss, workers);
-        self[0].healthManager = health;
         health.setStatus("", ServingStatus.NOT_SERVING);
         log.info("Starting Workload API on {}", socketPath);
-        return self[0];
+        return new WorkloadApiServer(socketPath, server, boss, workers, health);
     }
-
-    private HealthStatusManager healthManager;
 
     /** Marks the agent healthy (SERVING) or not on the health service. */
     public void setServing(boolean serving) {

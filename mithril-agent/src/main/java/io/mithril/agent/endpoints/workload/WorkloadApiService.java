@@ -224,7 +224,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     private static Struct toStruct(JsonNode obj) {
         Struct.Builder s = Struct.newBuilder();
-        obj.fields().forEachRemaining(f -> s.putFields(f.getKey(), toValue(f.getValue())));
+        obj.properties().forEach(f -> s.putFields(f.getKey(), toValue(f.getValue())));
         return s.build();
     }
 

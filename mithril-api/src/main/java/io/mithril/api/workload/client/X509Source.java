@@ -78,6 +78,14 @@ public final class X509Source implements AutoCloseable {
         return source;
     }
 
+    /**
+     * Starts watching the Workload API named by {@code SPIFFE_ENDPOINT_SOCKET} (or the agent's
+     * default socket), as {@link #start(String, Duration)}.
+     */
+    public static X509Source fromEnvironment(Duration initialTimeout) {
+        return start(WorkloadApiAddress.fromEnvironment().toString(), initialTimeout);
+    }
+
     /** The latest X.509 context received; never null after {@link #start} returned. */
     public X509Context current() {
         return current;

@@ -1,0 +1,68 @@
+package io.mithril.agent.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mithril.agent.Agent;
+import io.mithril.agent.config.AgentConfig;
+import io.mithril.agent.sync.AgentIdentity;
+import io.mithril.agent.testing.ServerFixture;
+import io.mithril.api.workload.client.WorkloadApiClient;
+import io.mithril.pki.Certificates;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The agent renews its own SVID at half life, keeps it on disk, and goes on syncing with it. */
+class AgentSvidRenewalTest {
+
+    private ServerFixture server;
+    private Agent agent;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void agentSvidIsRenewedBeforeItExpiresAndTheAgentKeepsWorking() throws Exception {
+        server = new ServerFixture(null, b -> b.agentTtl(Duration.ofSeconds(12)));
+        server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
+        Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
+        Path dataDir = server.dir.resolve("agent");
+        agent = Agent.start(AgentConfig.of(ServerFixture.TD, dataDir, "127.0.0.1", server.port(), socket, server.bundlePem(),
+                server.joinToken()).withSyncInterval(Duration.ofMillis(200)));
+        var firstLeaf = Certificates.parseDer(Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE))).get(0);
+        BigInteger first = firstLeaf.getSerialNumber();
+
+        BigInteger now = first;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (now.equals(first) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+            now = Certificates.parseDer(Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE))).get(0).getSerialNumber();
+        }
+        assertThat(now).as("a renewed agent SVID on disk").isNotEqualTo(first);
+        assertThat(System.currentTimeMillis()).isLessThan(firstLeaf.getNotAfter().getTime());
+        assertThat(agent.agentId().toString()).isEqualTo(Certificates.spiffeId(firstLeaf).orElseThrow().toString());
+
+        // A new entry still reaches workloads: the agent syncs with its renewed SVID.
+        server.register("spiffe://example.org/after-renewal", 0, "unix:uid:0");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int count = 0;
+        try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
+            while (count < 2 && System.nanoTime() < deadline) {
+                count = c.fetchX509Context(Duration.ofSeconds(5)).svids().size();
+                Thread.sleep(100);
+            }
+        }
+        assertThat(count).isEqualTo(2);
+    }
+}
