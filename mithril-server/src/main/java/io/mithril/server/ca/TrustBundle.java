@@ -3,6 +3,7 @@ package io.mithril.server.ca;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mithril.spiffe.bundle.Jwk;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.TrustDomain;
 import java.math.BigInteger;
@@ -75,7 +76,7 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
         ArrayNode keys = root.putArray("keys");
         Base64.Encoder b64 = Base64.getEncoder();
         for (X509Certificate c : x509Authorities) {
-            ObjectNode k = jwk(c.getPublicKey());
+            ObjectNode k = Jwk.toJwk(c.getPublicKey());
             k.put("use", "x509-svid");
             try {
                 k.putArray("x5c").add(b64.encodeToString(c.getEncoded()));
@@ -85,7 +86,7 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
             keys.add(k);
         }
         for (JwtAuthority a : jwtAuthorities) {
-            ObjectNode k = jwk(a.publicKey());
+            ObjectNode k = Jwk.toJwk(a.publicKey());
             k.put("kid", a.keyId());
             k.put("use", "jwt-svid");
             keys.add(k);
@@ -164,25 +165,6 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
             return java.security.KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(w, spec));
         }
         throw new IllegalArgumentException("unsupported kty \"" + kty + "\"");
-    }
-
-    private static ObjectNode jwk(PublicKey key) {
-        ObjectNode k = JSON.createObjectNode();
-        Base64.Encoder url = Base64.getUrlEncoder().withoutPadding();
-        if (key instanceof ECPublicKey ec) {
-            int size = (ec.getParams().getCurve().getField().getFieldSize() + 7) / 8;
-            k.put("kty", "EC");
-            k.put("crv", size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521");
-            k.put("x", url.encodeToString(unsigned(ec.getW().getAffineX(), size)));
-            k.put("y", url.encodeToString(unsigned(ec.getW().getAffineY(), size)));
-        } else if (key instanceof RSAPublicKey rsa) {
-            k.put("kty", "RSA");
-            k.put("n", url.encodeToString(unsigned(rsa.getModulus(), (rsa.getModulus().bitLength() + 7) / 8)));
-            k.put("e", url.encodeToString(unsigned(rsa.getPublicExponent(), (rsa.getPublicExponent().bitLength() + 7) / 8)));
-        } else {
-            throw new IllegalArgumentException("unsupported key algorithm " + key.getAlgorithm());
-        }
-        return k;
     }
 
     static byte[] unsigned(BigInteger v, int size) {
