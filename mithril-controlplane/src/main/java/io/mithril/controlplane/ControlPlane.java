@@ -81,7 +81,9 @@ public final class ControlPlane implements AutoCloseable {
         SpiffeIdAuthorizer clients = SpiffeIdAuthorizer.memberOf(trustDomain);
         this.clientCheck = new SpiffeTrustManager(identity.bundles(), clients);
         this.server = NettyServerBuilder.forAddress(listen)
-                .sslContext(SpiffeTls.server(identity, new LoggingTrustManager(clientCheck)))
+                .sslContext(SpiffeTls.server(identity, clientCheck.withRefusalListener(
+                        // Logs every proxy refused at the TLS handshake (invalid SVID, another trust domain), with the reason.
+                        (peer, reason) -> log.warn("refused a proxy connection{}: {}", peer.isEmpty() ? "" : " from " + peer, reason.getMessage()))))
                 .addService(ServerInterceptors.intercept(new Service(), new PeerIdentityInterceptor()))
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .keepAliveTime(30, TimeUnit.SECONDS)
@@ -165,61 +167,6 @@ public final class ControlPlane implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         log.info("control plane stopped");
-    }
-
-    /** Logs every proxy refused at the TLS handshake (invalid SVID, another trust domain), with the reason. */
-    private static final class LoggingTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
-        private final SpiffeTrustManager delegate;
-
-        LoggingTrustManager(SpiffeTrustManager delegate) {
-            this.delegate = delegate;
-        }
-
-        private void check(X509Certificate[] chain, String peer) throws CertificateException {
-            try {
-                delegate.verify(chain, "proxy");
-            } catch (CertificateException e) {
-                log.warn("refused a proxy connection{}: {}", peer, e.getMessage());
-                throw e;
-            }
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
-                throws CertificateException {
-            check(chain, engine == null || engine.getPeerHost() == null ? "" : " from " + engine.getPeerHost() + ":" + engine.getPeerPort());
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket) throws CertificateException {
-            check(chain, "");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            check(chain, "");
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
-                throws CertificateException {
-            throw new CertificateException("the control plane does not connect to servers");
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket) throws CertificateException {
-            throw new CertificateException("the control plane does not connect to servers");
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("the control plane does not connect to servers");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
-        }
     }
 
     /** Puts the peer's SPIFFE ID (validated by the TLS handshake) and address into the call's context. */

@@ -16,8 +16,6 @@ import io.mithril.api.mesh.ProxyMessage;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -25,9 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -106,7 +102,11 @@ public final class ControlPlaneClient implements AutoCloseable {
         this.handler = Objects.requireNonNull(handler, "handler");
         SpiffeTrustManager check = new SpiffeTrustManager(identity.bundles(), SpiffeIdAuthorizer.exactly(controlPlaneId));
         this.channel = NettyChannelBuilder.forTarget(target)
-                .sslContext(SpiffeTls.client(identity, new RecordingTrustManager(check)))
+                .sslContext(SpiffeTls.client(identity, check.withRefusalListener((peer, reason) -> {
+                    // Keeps the reason a server was refused (e.g. an impostor's SPIFFE ID) for logs and lastError().
+                    lastError = reason.getMessage();
+                    log.error("refused the control plane at {}: {}", target, reason.getMessage());
+                })))
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .build();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -273,62 +273,6 @@ public final class ControlPlaneClient implements AutoCloseable {
             channel.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** Keeps the reason a server was refused (e.g. an impostor's SPIFFE ID) for logs and {@link #lastError()}. */
-    private final class RecordingTrustManager extends X509ExtendedTrustManager {
-        private final SpiffeTrustManager delegate;
-
-        RecordingTrustManager(SpiffeTrustManager delegate) {
-            this.delegate = delegate;
-        }
-
-        private void check(X509Certificate[] chain) throws CertificateException {
-            try {
-                delegate.verify(chain, "server");
-            } catch (CertificateException e) {
-                lastError = e.getMessage();
-                log.error("refused the control plane at {}: {}", target, e.getMessage());
-                throw e;
-            }
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
-                throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-            throw new CertificateException("a proxy does not accept clients on its control-plane connection");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket)
-                throws CertificateException {
-            throw new CertificateException("a proxy does not accept clients on its control-plane connection");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("a proxy does not accept clients on its control-plane connection");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

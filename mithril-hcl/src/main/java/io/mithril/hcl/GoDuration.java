@@ -8,16 +8,21 @@ import java.time.Duration;
  * Go's {@code time.ParseDuration}, which SPIRE uses for every TTL: a sequence of decimal
  * numbers, each with an optional fraction and a unit ({@code ns}, {@code us}/{@code µs},
  * {@code ms}, {@code s}, {@code m}, {@code h}), e.g. {@code "1h30m"}, {@code "1.5h"}. A bare number
- * (no unit) is taken as seconds, as Mithril's configs allow.
+ * (no unit) is taken as seconds, as Mithril's configs allow. The one parser for such durations
+ * in configuration files and command-line flags.
  */
-final class GoDuration {
+public final class GoDuration {
     private GoDuration() {
     }
 
     private static final BigDecimal NANOS_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
 
-    /** @throws IllegalArgumentException quoting the text and saying what is allowed */
-    static Duration parse(String text) {
+    /**
+     * Parses {@code text} as Go's {@code time.ParseDuration} does (a bare number is seconds).
+     *
+     * @throws IllegalArgumentException quoting the text and saying what is allowed
+     */
+    public static Duration parse(String text) {
         String s = text.trim();
         if (s.isEmpty()) {
             throw bad(text);

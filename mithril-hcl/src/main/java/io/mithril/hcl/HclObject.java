@@ -35,6 +35,27 @@ public final class HclObject implements HclValue {
         return position;
     }
 
+    /**
+     * Where {@code key} is set in this block, or where the block starts when it is not set: the
+     * place an error about that key points the operator to.
+     *
+     * @throws HclException if the key is set more than once
+     */
+    public Position position(String key) throws HclException {
+        return entry(key).map(HclEntry::position).orElse(position);
+    }
+
+    /**
+     * A string that must be set.
+     *
+     * @param what    the block, for the message (e.g. {@code "agent block"})
+     * @param example a line that would set it (e.g. {@code trust_domain = "example.org"})
+     * @throws HclException at the block's position if the key is not set, or if it is not a string
+     */
+    public String requiredString(String key, String what, String example) throws HclException {
+        return string(key).orElseThrow(() -> new HclException(position, what + ": " + key + " is required (e.g. " + example + ")"));
+    }
+
     @Override
     public String typeName() {
         return "object";

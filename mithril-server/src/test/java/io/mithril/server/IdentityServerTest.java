@@ -16,18 +16,17 @@ import io.mithril.api.types.Entry;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
-import io.mithril.server.api.agent.ServerTls;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
 import io.mithril.server.testing.MutableClock;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.server.testing.TestAgent;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.X509SvidValidator;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.Date;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,7 +62,7 @@ class IdentityServerTest {
     }
 
     private void verify(List<X509Certificate> chain) throws Exception {
-        ServerTls.verifyChain(chain, server.bundle().x509Authorities(), Date.from(clock.instant()));
+        X509SvidValidator.verify(chain, server.bundle().x509Bundle(), clock);
     }
 
     @Test

@@ -32,16 +32,22 @@ import io.mithril.api.types.Entry;
 import io.mithril.api.types.JwtKey;
 import io.mithril.api.types.X509Svid;
 import io.mithril.pki.Certificates;
+import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.X509SvidException;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.X509Certificate;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
@@ -60,8 +66,8 @@ import javax.net.ssl.SSLException;
 
 /**
  * The agent's client of the server's agent API (TCP, mTLS). The server is verified by
- * {@link ServerTrustManager} (its SPIFFE ID {@code spiffe://<td>/spire/server} and the trust
- * bundle); every call but attestation presents the agent SVID as client certificate. One
+ * {@link SpiffeTrustManager} (its SPIFFE ID must be {@code spiffe://<td>/spire/server} and its
+ * chain must validate against the trust bundle; host names play no part); every call but attestation presents the agent SVID as client certificate. One
  * instance holds one channel for one agent SVID: after renewal, make a new one.
  */
 public final class AgentApiClient implements AutoCloseable {
@@ -91,7 +97,13 @@ public final class AgentApiClient implements AutoCloseable {
         SpiffeId serverId = SpiffeId.of(td, "/spire/server");
         try {
             SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
-                    .trustManager(new ServerTrustManager(roots, serverId));
+                    .trustManager(roots == null
+                            // Insecure bootstrap: only for the very first attestation, loudly logged by the caller.
+                            ? InsecureTrustManagerFactory.INSTANCE.getTrustManagers()[0]
+                            : new SpiffeTrustManager(t -> {
+                                List<X509Certificate> current = roots.get();
+                                return current == null ? null : X509Bundle.of(td, current);
+                            }, SpiffeIdAuthorizer.exactly(serverId)));
             if (key != null) {
                 b.keyManager(key, chain.toArray(new X509Certificate[0]));
             }
@@ -119,7 +131,7 @@ public final class AgentApiClient implements AutoCloseable {
      */
     public static AttestResult attest(InetSocketAddress server, TrustDomain td, List<X509Certificate> roots,
                                       NodeAttestor attestor, byte[] csr) throws NodeAttestationException {
-        ManagedChannel ch = channel(server, td, () -> roots, null, null);
+        ManagedChannel ch = channel(server, td, roots == null ? null : () -> roots, null, null);
         try {
             CompletableFuture<AttestAgentResponse.Result> result = new CompletableFuture<>();
             java.util.concurrent.atomic.AtomicReference<StreamObserver<AttestAgentRequest>> requests =
@@ -186,7 +198,9 @@ public final class AgentApiClient implements AutoCloseable {
     static String tlsCause(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof java.security.cert.CertificateException) {
-                return " (the server's certificate was refused: " + c.getMessage() + ")";
+                boolean notChained = c.getCause() instanceof X509SvidException x && x.getCause() instanceof CertPathValidatorException;
+                return " (the server's certificate was refused: " + (notChained ? "it does not chain to the trust bundle: " : "")
+                        + c.getMessage() + ")";
             }
             if (c instanceof javax.net.ssl.SSLException && c.getCause() == null) {
                 return " (TLS: " + c.getMessage() + ")";

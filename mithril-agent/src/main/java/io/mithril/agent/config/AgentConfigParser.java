@@ -5,7 +5,6 @@ import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
 import io.mithril.hcl.HclObject;
 import io.mithril.hcl.HclValue;
-import io.mithril.hcl.Position;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
@@ -70,34 +69,31 @@ public final class AgentConfigParser {
         agent.requireOnly(AGENT_KEYS, "agent block");
         for (String k : IGNORED) {
             if (agent.has(k)) {
-                log.warn("{}: agent.{} is accepted for SPIRE compatibility and ignored", pos(agent, k), k);
+                log.warn("{}: agent.{} is accepted for SPIRE compatibility and ignored", agent.position(k), k);
             }
         }
-        String tdText = agent.string("trust_domain").orElseThrow(() ->
-                new HclException(agent.position(), "agent block: trust_domain is required (e.g. trust_domain = \"example.org\")"));
+        String tdText = agent.requiredString("trust_domain", "agent block", "trust_domain = \"example.org\"");
         TrustDomain td;
         try {
             td = TrustDomain.parse(tdText);
         } catch (InvalidSpiffeIdException e) {
-            throw new HclException(pos(agent, "trust_domain"), "trust_domain " + e.getMessage());
+            throw new HclException(agent.position("trust_domain"), "trust_domain " + e.getMessage());
         }
-        Path dataDir = Path.of(agent.string("data_dir").orElseThrow(() ->
-                new HclException(agent.position(), "agent block: data_dir is required (e.g. data_dir = \"./data/agent\")")));
-        String serverAddress = agent.string("server_address").orElseThrow(() ->
-                new HclException(agent.position(), "agent block: server_address is required (e.g. server_address = \"127.0.0.1\")"));
+        Path dataDir = Path.of(agent.requiredString("data_dir", "agent block", "data_dir = \"./data/agent\""));
+        String serverAddress = agent.requiredString("server_address", "agent block", "server_address = \"127.0.0.1\"");
         long port = agent.number("server_port", 8081);
         if (port < 1 || port > 65535) {
-            throw new HclException(pos(agent, "server_port"), "server_port " + port + " is not a port number (1-65535)");
+            throw new HclException(agent.position("server_port"), "server_port " + port + " is not a port number (1-65535)");
         }
         String level = agent.string("log_level", "INFO").toUpperCase(Locale.ROOT);
         if (!Set.of("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR").contains(level)) {
-            throw new HclException(pos(agent, "log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
+            throw new HclException(agent.position("log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
         }
         Path socket = agent.string("socket_path").map(Path::of).orElse(AgentConfig.DEFAULT_SOCKET_PATH);
         Path bundle = agent.string("trust_bundle_path").filter(s -> !s.isEmpty()).map(Path::of).orElse(null);
         boolean insecure = agent.bool("insecure_bootstrap", false);
         if (bundle != null && insecure) {
-            throw new HclException(pos(agent, "insecure_bootstrap"),
+            throw new HclException(agent.position("insecure_bootstrap"),
                     "trust_bundle_path and insecure_bootstrap are mutually exclusive: set only one");
         }
         String joinToken = agent.string("join_token").filter(s -> !s.isEmpty()).orElse(null);
@@ -194,9 +190,5 @@ public final class AgentConfigParser {
             return o;
         }
         throw new HclException(v.position(), "plugin_data must be a block { ... }, found " + v.describe());
-    }
-
-    private static Position pos(HclObject o, String key) throws HclException {
-        return o.entry(key).map(HclEntry::position).orElse(o.position());
     }
 }

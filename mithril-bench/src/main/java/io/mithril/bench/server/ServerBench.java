@@ -26,26 +26,23 @@ import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.api.admin.AdminClient;
-import io.mithril.server.api.agent.ServerTls;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
-import java.net.Socket;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -174,7 +171,9 @@ public final class ServerBench implements BenchSuite {
         }
 
         static Client attest(IdentityServer server, String token) throws Exception {
-            X509ExtendedTrustManager trust = new ServerTrust(server);
+            // Trusts the server's bundle and requires its SPIFFE ID.
+            X509ExtendedTrustManager trust = new SpiffeTrustManager(td -> server.bundle().x509Bundle(),
+                    SpiffeIdAuthorizer.exactly(server.serverId()));
             ManagedChannel anon = NettyChannelBuilder.forAddress(server.agentApiAddress())
                     .sslContext(GrpcSslContexts.forClient().trustManager(trust).build()).build();
             KeyPair key = KeyType.EC_P256.generate();
@@ -213,57 +212,6 @@ public final class ServerBench implements BenchSuite {
         @Override
         public void close() throws InterruptedException {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-    }
-
-    /** Trusts the server's bundle and requires its SPIFFE ID. */
-    private static final class ServerTrust extends X509ExtendedTrustManager {
-        private final IdentityServer server;
-
-        ServerTrust(IdentityServer server) {
-            this.server = server;
-        }
-
-        private void check(X509Certificate[] chain) throws CertificateException {
-            ServerTls.verifyChain(List.of(chain), server.bundle().x509Authorities(), new Date());
-            if (!Certificates.spiffeId(chain[0]).map(server.serverId()::equals).orElse(false)) {
-                throw new CertificateException("not the server's SPIFFE ID");
-            }
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] c, String a, Socket s) throws CertificateException {
-            check(c);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] c, String a, SSLEngine e) throws CertificateException {
-            check(c);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] c, String a) throws CertificateException {
-            check(c);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] c, String a, Socket s) throws CertificateException {
-            throw new CertificateException("client side only");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] c, String a, SSLEngine e) throws CertificateException {
-            throw new CertificateException("client side only");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] c, String a) throws CertificateException {
-            throw new CertificateException("client side only");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

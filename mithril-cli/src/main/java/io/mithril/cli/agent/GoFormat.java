@@ -1,5 +1,6 @@
 package io.mithril.cli.agent;
 
+import io.mithril.hcl.GoDuration;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
@@ -70,32 +71,6 @@ final class GoFormat {
      * @throws IllegalArgumentException quoting the value
      */
     static Duration parseDuration(String text) {
-        String s = text == null ? "" : text.trim();
-        if (s.matches("\\d+")) {
-            return Duration.ofSeconds(Long.parseLong(s));
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|µs|ms|s|m|h)").matcher(s);
-        Duration total = Duration.ZERO;
-        int pos = 0;
-        while (m.find()) {
-            if (m.start() != pos) {
-                break;
-            }
-            BigDecimal v = new BigDecimal(m.group(1));
-            long unitNs = switch (m.group(2)) {
-                case "ns" -> 1L;
-                case "us", "µs" -> 1_000L;
-                case "ms" -> 1_000_000L;
-                case "s" -> 1_000_000_000L;
-                case "m" -> 60_000_000_000L;
-                default -> 3_600_000_000_000L;
-            };
-            total = total.plusNanos(v.multiply(BigDecimal.valueOf(unitNs)).longValue());
-            pos = m.end();
-        }
-        if (pos != s.length() || s.isEmpty()) {
-            throw new IllegalArgumentException("invalid duration \"" + text + "\" (examples: 5s, 1m30s, 500ms)");
-        }
-        return total;
+        return GoDuration.parse(text == null ? "" : text);
     }
 }

@@ -7,6 +7,7 @@ import io.mithril.controlplane.ControlPlaneConfigException;
 import io.mithril.controlplane.ControlPlaneServer;
 import io.mithril.controlplane.ControlPlaneStatus;
 import io.mithril.controlplane.StatusTable;
+import io.mithril.hcl.GoDuration;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -93,17 +94,8 @@ public final class ControlPlaneCommand implements Runnable {
 
         private static Duration parseDuration(String s) {
             try {
-                if (s.endsWith("ms")) {
-                    return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-                }
-                if (s.endsWith("s")) {
-                    return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)));
-                }
-                if (s.endsWith("m")) {
-                    return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
-                }
-                return Duration.ofSeconds(Long.parseLong(s));
-            } catch (NumberFormatException e) {
+                return GoDuration.parse(s);
+            } catch (IllegalArgumentException e) {
                 throw new Cli.UserException("-svidTimeout \"" + s + "\" is not a duration (e.g. 30s, 500ms, 2m)");
             }
         }

@@ -4,7 +4,8 @@ import io.mithril.mesh.config.FilterChain;
 import io.mithril.mesh.config.Listener;
 import io.mithril.proxy.Proxy;
 import io.mithril.proxy.Snapshot;
-import io.mithril.proxy.tls.SpiffeTrustManager;
+import io.mithril.spiffe.svid.X509SvidException;
+import io.mithril.spiffe.svid.X509SvidValidator;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -187,12 +188,12 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
             try {
                 Certificate[] certs = session.getPeerCertificates();
                 if (certs.length > 0 && certs[0] instanceof X509Certificate leaf) {
-                    peer = SpiffeTrustManager.spiffeIdOf(leaf).toString();
+                    peer = X509SvidValidator.leafId(leaf).toString();
                     hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(leaf.getEncoded()));
                 }
             } catch (SSLPeerUnverifiedException e) {
                 // no client certificate (SIMPLE, OPTIONAL_MUTUAL)
-            } catch (CertificateException | NoSuchAlgorithmException e) {
+            } catch (CertificateException | NoSuchAlgorithmException | X509SvidException e) {
                 log.debug("peer certificate unreadable: {}", e.toString());
             }
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {

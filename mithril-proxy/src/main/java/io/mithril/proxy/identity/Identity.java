@@ -1,5 +1,7 @@
 package io.mithril.proxy.identity;
 
+import io.mithril.spiffe.bundle.X509Bundle;
+import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.security.PrivateKey;
@@ -25,6 +27,11 @@ public record Identity(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKe
     /** The leaf certificate. */
     public X509Certificate leaf() {
         return chain.get(0);
+    }
+
+    /** The bundles as the SPIFFE library's bundle source, for peer validation. */
+    public X509BundleSet x509Bundles() {
+        return X509BundleSet.of(bundles.entrySet().stream().map(e -> X509Bundle.of(e.getKey(), e.getValue())).toList());
     }
 
     @Override

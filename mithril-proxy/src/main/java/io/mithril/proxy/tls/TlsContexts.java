@@ -4,6 +4,9 @@ import io.mithril.mesh.config.DownstreamTls;
 import io.mithril.mesh.config.UpstreamTls;
 import io.mithril.pki.Pem;
 import io.mithril.proxy.identity.Identity;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -61,7 +64,7 @@ public final class TlsContexts {
                     throw new SSLException("no SVID yet from the Workload API");
                 }
                 b = SslContextBuilder.forServer(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
-                        .trustManager(new SpiffeTrustManager(identity::bundles, tls.subjectAltNames()))
+                        .trustManager(trustManager(identity, tls.subjectAltNames()))
                         .clientAuth(ClientAuth.REQUIRE);
             }
             case SIMPLE, MUTUAL, OPTIONAL_MUTUAL -> {
@@ -98,7 +101,7 @@ public final class TlsContexts {
                     throw new SSLException("no SVID yet from the Workload API");
                 }
                 b.keyManager(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
-                        .trustManager(new SpiffeTrustManager(identity::bundles, tls.expectedSubjectAltNames()));
+                        .trustManager(trustManager(identity, tls.expectedSubjectAltNames()));
             }
             case SIMPLE, MUTUAL -> {
                 if (tls.insecureSkipVerify()) {
@@ -116,6 +119,19 @@ public final class TlsContexts {
                 ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                 ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1));
         return b.build();
+    }
+
+    /**
+     * Peers must present an X509-SVID that validates against the bundle of their trust domain
+     * and, when {@code allowed} is not empty, carry one of those SPIFFE IDs. A new identity
+     * (rotated SVID or bundles) means new contexts, hence a new trust manager.
+     */
+    private static SpiffeTrustManager trustManager(Identity identity, List<String> allowed) {
+        // Names that are not SPIFFE IDs (DNS SANs) can never match an SVID; they are left out,
+        // and a list of only such names accepts no peer.
+        SpiffeIdAuthorizer authorizer = allowed.isEmpty() ? SpiffeIdAuthorizer.any()
+                : SpiffeIdAuthorizer.oneOf(allowed.stream().filter(SpiffeId::isValid).map(SpiffeId::parse).toList());
+        return new SpiffeTrustManager(identity.x509Bundles(), authorizer);
     }
 
     private static String[] protocols(String min, String max) {

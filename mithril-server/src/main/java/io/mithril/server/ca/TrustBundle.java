@@ -3,13 +3,13 @@ package io.mithril.server.ca;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mithril.spiffe.bundle.Jwk;
+import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.TrustDomain;
 import java.math.BigInteger;
 import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
-import java.security.interfaces.ECPublicKey;
-import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
@@ -38,6 +38,11 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
 
     /** A JWT-SVID signing key published in the bundle. */
     public record JwtAuthority(String keyId, PublicKey publicKey, Instant expiresAt) {
+    }
+
+    /** The X.509 authorities as the SPIFFE library's bundle (a {@code BundleSource} for validators). */
+    public X509Bundle x509Bundle() {
+        return X509Bundle.of(trustDomain, x509Authorities);
     }
 
     /** The X.509 authorities as concatenated PEM {@code CERTIFICATE} blocks. */
@@ -69,7 +74,7 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
         ArrayNode keys = root.putArray("keys");
         Base64.Encoder b64 = Base64.getEncoder();
         for (X509Certificate c : x509Authorities) {
-            ObjectNode k = jwk(c.getPublicKey());
+            ObjectNode k = Jwk.toJwk(c.getPublicKey());
             k.put("use", "x509-svid");
             try {
                 k.putArray("x5c").add(b64.encodeToString(c.getEncoded()));
@@ -79,7 +84,7 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
             keys.add(k);
         }
         for (JwtAuthority a : jwtAuthorities) {
-            ObjectNode k = jwk(a.publicKey());
+            ObjectNode k = Jwk.toJwk(a.publicKey());
             k.put("kid", a.keyId());
             k.put("use", "jwt-svid");
             keys.add(k);
@@ -158,25 +163,6 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
             return java.security.KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(w, spec));
         }
         throw new IllegalArgumentException("unsupported kty \"" + kty + "\"");
-    }
-
-    private static ObjectNode jwk(PublicKey key) {
-        ObjectNode k = JSON.createObjectNode();
-        Base64.Encoder url = Base64.getUrlEncoder().withoutPadding();
-        if (key instanceof ECPublicKey ec) {
-            int size = (ec.getParams().getCurve().getField().getFieldSize() + 7) / 8;
-            k.put("kty", "EC");
-            k.put("crv", size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521");
-            k.put("x", url.encodeToString(unsigned(ec.getW().getAffineX(), size)));
-            k.put("y", url.encodeToString(unsigned(ec.getW().getAffineY(), size)));
-        } else if (key instanceof RSAPublicKey rsa) {
-            k.put("kty", "RSA");
-            k.put("n", url.encodeToString(unsigned(rsa.getModulus(), (rsa.getModulus().bitLength() + 7) / 8)));
-            k.put("e", url.encodeToString(unsigned(rsa.getPublicExponent(), (rsa.getPublicExponent().bitLength() + 7) / 8)));
-        } else {
-            throw new IllegalArgumentException("unsupported key algorithm " + key.getAlgorithm());
-        }
-        return k;
     }
 
     static byte[] unsigned(BigInteger v, int size) {

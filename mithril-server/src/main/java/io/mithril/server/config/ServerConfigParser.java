@@ -5,7 +5,6 @@ import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
 import io.mithril.hcl.HclObject;
 import io.mithril.hcl.HclValue;
-import io.mithril.hcl.Position;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
@@ -78,31 +77,29 @@ public final class ServerConfigParser {
         server.requireOnly(SERVER_KEYS, "server block");
         for (String k : IGNORED_SERVER_KEYS) {
             if (server.has(k)) {
-                log.warn("{}: server.{} is accepted for SPIRE compatibility and ignored", pos(server, k), k);
+                log.warn("{}: server.{} is accepted for SPIRE compatibility and ignored", server.position(k), k);
             }
         }
 
-        String tdText = server.string("trust_domain").orElseThrow(() ->
-                new HclException(server.position(), "server block: trust_domain is required (e.g. trust_domain = \"example.org\")"));
+        String tdText = server.requiredString("trust_domain", "server block", "trust_domain = \"example.org\"");
         TrustDomain td;
         try {
             td = TrustDomain.parse(tdText);
         } catch (InvalidSpiffeIdException e) {
-            throw new HclException(pos(server, "trust_domain"), "trust_domain " + e.getMessage());
+            throw new HclException(server.position("trust_domain"), "trust_domain " + e.getMessage());
         }
-        String dataDir = server.string("data_dir").orElseThrow(() ->
-                new HclException(server.position(), "server block: data_dir is required (e.g. data_dir = \"./data/server\")"));
+        String dataDir = server.requiredString("data_dir", "server block", "data_dir = \"./data/server\"");
         ServerConfig.Builder b = ServerConfig.builder(td, Path.of(dataDir)).clock(clock).source(source);
         b.bindAddress(server.string("bind_address", "0.0.0.0"));
         long port = server.number("bind_port", ServerConfig.DEFAULT_BIND_PORT);
         if (port < 0 || port > 65535) {
-            throw new HclException(pos(server, "bind_port"), "bind_port " + port + " is not a port number (0-65535)");
+            throw new HclException(server.position("bind_port"), "bind_port " + port + " is not a port number (0-65535)");
         }
         b.bindPort((int) port);
         server.string("socket_path").ifPresent(s -> b.socketPath(Path.of(s)));
         String level = server.string("log_level", "INFO").toUpperCase(java.util.Locale.ROOT);
         if (!Set.of("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR").contains(level)) {
-            throw new HclException(pos(server, "log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
+            throw new HclException(server.position("log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
         }
         b.logLevel(level.equals("WARNING") ? "WARN" : level);
         b.caTtl(positive(server, "ca_ttl", Duration.ofHours(24)));
@@ -157,7 +154,7 @@ public final class ServerConfigParser {
     private static Optional<HclObject> caSubject(HclObject server) throws HclException {
         List<HclObject> list = server.objects("ca_subject");
         if (list.size() > 1) {
-            throw new HclException(pos(server, "ca_subject"), "ca_subject: give one subject");
+            throw new HclException(server.position("ca_subject"), "ca_subject: give one subject");
         }
         return list.stream().findFirst();
     }
@@ -179,7 +176,7 @@ public final class ServerConfigParser {
             }
             body.requireOnly(PLUGIN_BLOCK_KEYS, e.key() + " \"" + name + "\" block");
             if (body.has("plugin_cmd")) {
-                throw new HclException(pos(body, "plugin_cmd"), e.key() + " \"" + name
+                throw new HclException(body.position("plugin_cmd"), e.key() + " \"" + name
                         + "\": external plugins (plugin_cmd) are not supported; Mithril's plugins are built in");
             }
             if (!body.bool("enabled", true)) {
@@ -202,7 +199,7 @@ public final class ServerConfigParser {
                             throw new HclException(data.position(), what + ": database_type \"postgres\" needs a connection_string");
                         }
                     } else {
-                        throw new HclException(pos(data, "database_type"), what + ": database_type \"" + type
+                        throw new HclException(data.position("database_type"), what + ": database_type \"" + type
                                 + "\" is not supported; use \"sqlite3\" or \"postgres\"");
                     }
                 }
@@ -228,11 +225,11 @@ public final class ServerConfigParser {
                         data.requireOnly(Set.of("ca_bundle_path", "ca_bundle_paths", "agent_path_template", "mode", "svid_prefix"), what);
                         String mode = data.string("mode", "external_pki");
                         if (!mode.equals("external_pki")) {
-                            throw new HclException(pos(data, "mode"), what + ": mode \"" + mode + "\" is not supported; use \"external_pki\"");
+                            throw new HclException(data.position("mode"), what + ": mode \"" + mode + "\" is not supported; use \"external_pki\"");
                         }
                         if (data.has("agent_path_template")) {
                             log.warn("{}: agent_path_template is ignored; agent IDs are spiffe://<td>/spire/agent/x509pop/<sha1 of leaf>",
-                                    pos(data, "agent_path_template"));
+                                    data.position("agent_path_template"));
                         }
                         List<Path> paths = new ArrayList<>();
                         data.string("ca_bundle_path").ifPresent(p -> paths.add(Path.of(p)));
@@ -305,7 +302,7 @@ public final class ServerConfigParser {
     private static Duration positive(HclObject o, String key, Duration dflt) throws HclException {
         Duration d = o.duration(key, dflt);
         if (d != null && (d.isZero() || d.isNegative())) {
-            throw new HclException(pos(o, key), key + " must be a positive duration (found " + o.string(key).orElse("") + ")");
+            throw new HclException(o.position(key), key + " must be a positive duration (found " + o.string(key).orElse("") + ")");
         }
         return d;
     }
@@ -313,12 +310,8 @@ public final class ServerConfigParser {
     private static String keyType(HclObject o, String key, String dflt) throws HclException {
         String v = o.string(key, dflt);
         if (!ServerConfig.KEY_TYPES.contains(v)) {
-            throw new HclException(pos(o, key), key + " \"" + v + "\" is not supported; use one of " + ServerConfig.KEY_TYPES);
+            throw new HclException(o.position(key), key + " \"" + v + "\" is not supported; use one of " + ServerConfig.KEY_TYPES);
         }
         return v;
-    }
-
-    private static Position pos(HclObject o, String key) throws HclException {
-        return o.entry(key).map(HclEntry::position).orElse(o.position());
     }
 }

@@ -16,26 +16,23 @@ import io.mithril.api.types.X509Svid;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
-import io.mithril.server.api.agent.ServerTls;
+import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.Signature;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * A minimal agent-side client of the agent API for the server's tests: attests (join_token or
@@ -61,7 +58,8 @@ public final class TestAgent implements AutoCloseable {
     }
 
     private ManagedChannel channel(KeyPair key, List<X509Certificate> chain) throws Exception {
-        SslContextBuilder b = GrpcSslContexts.forClient().trustManager(new SpiffeServerTrust());
+        SslContextBuilder b = GrpcSslContexts.forClient().trustManager(new SpiffeTrustManager(
+                td -> X509Bundle.of(serverId.trustDomain(), roots.get()), SpiffeIdAuthorizer.exactly(serverId), clock));
         if (key != null) {
             b.keyManager(key.getPrivate(), chain.toArray(new X509Certificate[0]));
         }
@@ -182,51 +180,6 @@ public final class TestAgent implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-    }
-
-    /** Validates the server chain against the bundle and requires the server's SPIFFE ID. */
-    private final class SpiffeServerTrust extends X509ExtendedTrustManager {
-        private void verify(X509Certificate[] chain) throws CertificateException {
-            ServerTls.verifyChain(List.of(chain), roots.get(), Date.from(clock.instant()));
-            if (!Certificates.spiffeId(chain[0]).map(serverId::equals).orElse(false)) {
-                throw new CertificateException("server presented " + Certificates.spiffeId(chain[0]) + ", expected " + serverId);
-            }
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket s) throws CertificateException {
-            verify(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine e) throws CertificateException {
-            verify(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            verify(chain);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket s) throws CertificateException {
-            throw new CertificateException("client side");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine e) throws CertificateException {
-            throw new CertificateException("client side");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("client side");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

@@ -24,8 +24,10 @@ import java.util.Base64;
 /**
  * Public keys as JSON Web Keys (RFC 7517/7518): EC P-256/P-384/P-521 ({@code kty} EC,
  * {@code crv}, {@code x}, {@code y}), RSA ({@code n}, {@code e}) and Ed25519 ({@code kty} OKP).
+ * The one JWK encoder of the project: SPIFFE bundles, the server's bundle JSON and the agent's
+ * JWT bundles all write keys through {@link #toJwk(PublicKey)}.
  */
-final class Jwk {
+public final class Jwk {
     private Jwk() {
     }
 
@@ -83,7 +85,13 @@ final class Jwk {
 
     private static final byte[] ED25519_SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
-    static ObjectNode toJwk(PublicKey key) {
+    /**
+     * The key's JWK members ({@code kty}, then {@code crv}/{@code x}/{@code y} or {@code n}/{@code e});
+     * the caller adds {@code kid} and {@code use}.
+     *
+     * @throws BundleException if the key is not EC on P-256/P-384/P-521, RSA or Ed25519
+     */
+    public static ObjectNode toJwk(PublicKey key) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
         if (key instanceof ECPublicKey ec) {
             Curve curve = Curve.of(ec.getParams());

@@ -2,11 +2,8 @@ package io.mithril.spiffe.bundle;
 
 import io.mithril.spiffe.id.TrustDomain;
 import java.util.Collection;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -17,15 +14,9 @@ import java.util.Optional;
  */
 public record JwtBundleSet(Map<TrustDomain, JwtBundle> bundles) implements BundleSource<JwtBundle> {
 
+    /** @throws IllegalArgumentException if a bundle is filed under another trust domain than its own */
     public JwtBundleSet {
-        Objects.requireNonNull(bundles, "bundles");
-        for (var e : bundles.entrySet()) {
-            if (!e.getKey().equals(e.getValue().trustDomain())) {
-                throw new IllegalArgumentException("bundle for \"" + e.getValue().trustDomain()
-                        + "\" is filed under trust domain \"" + e.getKey() + "\"");
-            }
-        }
-        bundles = Collections.unmodifiableMap(new LinkedHashMap<>(bundles));
+        bundles = BundleMaps.copyOf(bundles, JwtBundle::trustDomain);
     }
 
     /**
@@ -34,13 +25,7 @@ public record JwtBundleSet(Map<TrustDomain, JwtBundle> bundles) implements Bundl
      * @throws IllegalArgumentException if two bundles are for the same trust domain
      */
     public static JwtBundleSet of(Collection<JwtBundle> bundles) {
-        Map<TrustDomain, JwtBundle> map = new LinkedHashMap<>();
-        for (JwtBundle b : bundles) {
-            if (map.putIfAbsent(b.trustDomain(), b) != null) {
-                throw new IllegalArgumentException("two bundles for trust domain \"" + b.trustDomain() + "\"");
-            }
-        }
-        return new JwtBundleSet(map);
+        return new JwtBundleSet(BundleMaps.byTrustDomain(bundles, JwtBundle::trustDomain));
     }
 
     public static JwtBundleSet of(JwtBundle... bundles) {
@@ -49,9 +34,7 @@ public record JwtBundleSet(Map<TrustDomain, JwtBundle> bundles) implements Bundl
 
     /** A new set with {@code bundle} added, replacing any bundle of the same trust domain. */
     public JwtBundleSet with(JwtBundle bundle) {
-        Map<TrustDomain, JwtBundle> map = new LinkedHashMap<>(bundles);
-        map.put(bundle.trustDomain(), bundle);
-        return new JwtBundleSet(map);
+        return new JwtBundleSet(BundleMaps.with(bundles, bundle, JwtBundle::trustDomain));
     }
 
     public Optional<JwtBundle> find(TrustDomain trustDomain) {
@@ -60,10 +43,6 @@ public record JwtBundleSet(Map<TrustDomain, JwtBundle> bundles) implements Bundl
 
     @Override
     public JwtBundle bundleFor(TrustDomain trustDomain) {
-        JwtBundle b = bundles.get(trustDomain);
-        if (b == null) {
-            throw new BundleNotFoundException(trustDomain);
-        }
-        return b;
+        return BundleMaps.bundleFor(bundles, trustDomain);
     }
 }

@@ -2,11 +2,8 @@ package io.mithril.spiffe.bundle;
 
 import io.mithril.spiffe.id.TrustDomain;
 import java.util.Collection;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -17,15 +14,9 @@ import java.util.Optional;
  */
 public record X509BundleSet(Map<TrustDomain, X509Bundle> bundles) implements BundleSource<X509Bundle> {
 
+    /** @throws IllegalArgumentException if a bundle is filed under another trust domain than its own */
     public X509BundleSet {
-        Objects.requireNonNull(bundles, "bundles");
-        for (var e : bundles.entrySet()) {
-            if (!e.getKey().equals(e.getValue().trustDomain())) {
-                throw new IllegalArgumentException("bundle for \"" + e.getValue().trustDomain()
-                        + "\" is filed under trust domain \"" + e.getKey() + "\"");
-            }
-        }
-        bundles = Collections.unmodifiableMap(new LinkedHashMap<>(bundles));
+        bundles = BundleMaps.copyOf(bundles, X509Bundle::trustDomain);
     }
 
     /**
@@ -34,13 +25,7 @@ public record X509BundleSet(Map<TrustDomain, X509Bundle> bundles) implements Bun
      * @throws IllegalArgumentException if two bundles are for the same trust domain
      */
     public static X509BundleSet of(Collection<X509Bundle> bundles) {
-        Map<TrustDomain, X509Bundle> map = new LinkedHashMap<>();
-        for (X509Bundle b : bundles) {
-            if (map.putIfAbsent(b.trustDomain(), b) != null) {
-                throw new IllegalArgumentException("two bundles for trust domain \"" + b.trustDomain() + "\"");
-            }
-        }
-        return new X509BundleSet(map);
+        return new X509BundleSet(BundleMaps.byTrustDomain(bundles, X509Bundle::trustDomain));
     }
 
     public static X509BundleSet of(X509Bundle... bundles) {
@@ -49,9 +34,7 @@ public record X509BundleSet(Map<TrustDomain, X509Bundle> bundles) implements Bun
 
     /** A new set with {@code bundle} added, replacing any bundle of the same trust domain. */
     public X509BundleSet with(X509Bundle bundle) {
-        Map<TrustDomain, X509Bundle> map = new LinkedHashMap<>(bundles);
-        map.put(bundle.trustDomain(), bundle);
-        return new X509BundleSet(map);
+        return new X509BundleSet(BundleMaps.with(bundles, bundle, X509Bundle::trustDomain));
     }
 
     public Optional<X509Bundle> find(TrustDomain trustDomain) {
@@ -60,10 +43,6 @@ public record X509BundleSet(Map<TrustDomain, X509Bundle> bundles) implements Bun
 
     @Override
     public X509Bundle bundleFor(TrustDomain trustDomain) {
-        X509Bundle b = bundles.get(trustDomain);
-        if (b == null) {
-            throw new BundleNotFoundException(trustDomain);
-        }
-        return b;
+        return BundleMaps.bundleFor(bundles, trustDomain);
     }
 }

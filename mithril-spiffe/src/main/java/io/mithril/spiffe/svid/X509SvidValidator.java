@@ -36,6 +36,15 @@ public final class X509SvidValidator {
     }
 
     /**
+     * The SPIFFE ID of an X509-SVID leaf: its one URI SAN, with a non-root path.
+     *
+     * @throws X509SvidException if the leaf does not carry exactly one such SPIFFE ID
+     */
+    public static SpiffeId leafId(X509Certificate leaf) {
+        return X509SvidRules.leafSpiffeId(leaf);
+    }
+
+    /**
      * Verifies {@code chain} (leaf first, as a TLS peer sends it) now.
      *
      * @return the leaf's SPIFFE ID

@@ -7,8 +7,12 @@ import io.mithril.spiffe.svid.X509SvidValidator;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.util.Arrays;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
@@ -25,12 +29,57 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
+    private static final int CACHE_LIMIT = 4096;
+
     private final BundleSource<X509Bundle> bundles;
     private final SpiffeIdAuthorizer authorizer;
+    private final Clock clock;
+    private final RefusalListener onRefusal;
+    /**
+     * Chains that passed validation, with the bundle they passed against and the first instant
+     * a certificate involved expires: a peer that reconnects with the same SVID skips PKIX (the
+     * costly part of a handshake) while its bundle is unchanged.
+     */
+    private final Map<List<X509Certificate>, Validated> validated = new ConcurrentHashMap<>();
 
+    private record Validated(X509Bundle bundle, Instant until) {
+    }
+
+    /** Validates at the system clock's time. */
     public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer) {
+        this(bundles, authorizer, Clock.systemUTC());
+    }
+
+    /**
+     * @param bundles    looked up at each handshake, so it may change (rotation, federation)
+     * @param authorizer which SPIFFE IDs are accepted once the SVID validated
+     * @param clock      the time certificates must be valid at
+     */
+    public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock) {
+        this(bundles, authorizer, clock, (peer, reason) -> { });
+    }
+
+    private SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock,
+                               RefusalListener onRefusal) {
         this.bundles = Objects.requireNonNull(bundles, "bundles");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.onRefusal = Objects.requireNonNull(onRefusal, "onRefusal");
+    }
+
+    /** Told of every peer this trust manager refuses during a handshake, e.g. to log it or show it to the operator. */
+    @FunctionalInterface
+    public interface RefusalListener {
+        /**
+         * @param peer   the peer's address as {@code host:port} when the TLS engine or socket knows it, else ""
+         * @param reason the exception the handshake fails with
+         */
+        void refused(String peer, CertificateException reason);
+    }
+
+    /** The same checks, and {@code listener} is told of each refusal. */
+    public SpiffeTrustManager withRefusalListener(RefusalListener listener) {
+        return new SpiffeTrustManager(bundles, authorizer, clock, listener);
     }
 
     /**
@@ -45,7 +94,7 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         }
         SpiffeId id;
         try {
-            id = X509SvidValidator.verify(Arrays.asList(chain), bundles);
+            id = validate(List.of(chain));
         } catch (RuntimeException e) {
             throw new CertificateException(who + " certificate is not a valid X509-SVID: " + e.getMessage(), e);
         }
@@ -55,34 +104,80 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         return id;
     }
 
+    private SpiffeId validate(List<X509Certificate> chain) {
+        Validated hit = validated.get(chain);
+        if (hit != null && clock.instant().isBefore(hit.until())) {
+            SpiffeId id = X509SvidValidator.leafId(chain.get(0));
+            X509Bundle bundle = bundles.bundleFor(id.trustDomain());
+            if (hit.bundle().equals(bundle)) {
+                return id;
+            }
+        }
+        SpiffeId id = X509SvidValidator.verify(chain, bundles, clock);
+        X509Bundle bundle = bundles.bundleFor(id.trustDomain());
+        Instant until = Instant.MAX;
+        for (X509Certificate c : chain) {
+            until = min(until, c.getNotAfter().toInstant());
+        }
+        for (X509Certificate c : bundle.x509Authorities()) {
+            until = min(until, c.getNotAfter().toInstant());
+        }
+        if (validated.size() >= CACHE_LIMIT) {
+            validated.clear();
+        }
+        validated.put(chain, new Validated(bundle, until));
+        return id;
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+
+    private void check(X509Certificate[] chain, String who, String peer) throws CertificateException {
+        try {
+            verify(chain, who);
+        } catch (CertificateException e) {
+            onRefusal.refused(peer, e);
+            throw e;
+        }
+    }
+
+    private static String peer(SSLEngine engine) {
+        return engine == null || engine.getPeerHost() == null ? "" : engine.getPeerHost() + ":" + engine.getPeerPort();
+    }
+
+    private static String peer(Socket socket) {
+        return socket == null || socket.getInetAddress() == null ? "" : socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+    }
+
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        verify(chain, "client");
+        check(chain, "client", "");
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        verify(chain, "server");
+        check(chain, "server", "");
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        verify(chain, "client");
+        check(chain, "client", peer(socket));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        verify(chain, "server");
+        check(chain, "server", peer(socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        verify(chain, "client");
+        check(chain, "client", peer(engine));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        verify(chain, "server");
+        check(chain, "server", peer(engine));
     }
 
     /**

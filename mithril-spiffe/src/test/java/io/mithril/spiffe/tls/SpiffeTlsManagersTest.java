@@ -72,6 +72,50 @@ class SpiffeTlsManagersTest {
     }
 
     @Test
+    void trustManagerAcceptsOneOfTheListedIdsAndRefusesOthers() throws Exception {
+        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.oneOf(List.of(ISTIOD)));
+        assertThat(tm.verify(chain(svid(root, ISTIOD.toString())), "client")).isEqualTo(ISTIOD);
+        assertThatThrownBy(() -> tm.verify(chain(svid(root, "spiffe://example.org/other")), "client"))
+                .hasMessageContaining("is not authorized: expected one of the SPIFFE IDs");
+    }
+
+    @Test
+    void anyAuthorizerAcceptsAnyIdTheBundleVouchesFor() throws Exception {
+        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.any());
+        assertThat(tm.verify(chain(svid(root, "spiffe://example.org/any")), "client"))
+                .isEqualTo(SpiffeId.parse("spiffe://example.org/any"));
+    }
+
+    @Test
+    void trustManagerRevalidatesACachedChainOnceTheBundleNoLongerHoldsItsRoot() throws Exception {
+        AtomicReference<X509BundleSet> current = new AtomicReference<>(bundles);
+        SpiffeTrustManager tm = new SpiffeTrustManager(td -> current.get().bundleFor(td), SpiffeIdAuthorizer.memberOf(TD));
+        X509Certificate[] chain = chain(svid(root, ISTIOD.toString()));
+        tm.verify(chain, "client");
+        TestCerts.Issued newRoot = TestCerts.root("new", TestCerts.ec256(), "spiffe://example.org");
+        current.set(X509BundleSet.of(X509Bundle.of(TD, List.of(newRoot.cert()))));
+        assertThatThrownBy(() -> tm.verify(chain, "client")).hasMessageStartingWith("client certificate is not a valid X509-SVID");
+    }
+
+    @Test
+    void trustManagerValidatesAtItsClocksTime() {
+        java.time.Clock later = java.time.Clock.fixed(java.time.Instant.now().plus(java.time.Duration.ofDays(3650)), java.time.ZoneOffset.UTC);
+        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD), later);
+        assertThatThrownBy(() -> tm.verify(chain(svid(root, ISTIOD.toString())), "client"))
+                .hasMessageStartingWith("client certificate is not a valid X509-SVID");
+    }
+
+    @Test
+    void refusalListenerIsToldOfEachRefusedPeerWithTheReason() {
+        List<String> refused = new java.util.ArrayList<>();
+        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(ISTIOD))
+                .withRefusalListener((peer, reason) -> refused.add(reason.getMessage()));
+        assertThatThrownBy(() -> tm.checkServerTrusted(chain(svid(root, "spiffe://example.org/impostor")), "ECDHE_ECDSA"))
+                .isInstanceOf(CertificateException.class);
+        assertThat(refused).containsExactly("server SPIFFE ID spiffe://example.org/impostor is not authorized: expected the SPIFFE ID " + ISTIOD);
+    }
+
+    @Test
     void keyManagerServesTheCurrentSvidAndKeepsChainAndKeyOfOneAliasTogether() {
         X509Svid first = svid(root, ISTIOD.toString());
         X509Svid second = svid(root, ISTIOD.toString());
