@@ -36,8 +36,13 @@ final class Demo implements AutoCloseable {
     }
 
     static Demo start(Path dir) throws Exception {
+        return start(dir, projectRoot());
+    }
+
+    /** Starts the demo with the examples of {@code home} (a copy with other settings, e.g. short TTLs). */
+    static Demo start(Path dir, Path home) throws Exception {
         int port = freePort();
-        List<String> cmd = new ArrayList<>(List.of(java(), "-Dmithril.home=" + projectRoot(), "-jar", jar().toString(),
+        List<String> cmd = new ArrayList<>(List.of(java(), "-Dmithril.home=" + home, "-jar", jar().toString(),
                 "demo", "--dir", dir.toString(), "--gateway-port", Integer.toString(port), "--keep-running"));
         Path out = dir.resolveSibling(dir.getFileName() + "-demo-output.txt");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
