@@ -41,6 +41,28 @@ final class Demo implements AutoCloseable {
 
     /** Starts the demo with the examples of {@code home} (a copy with other settings, e.g. short TTLs). */
     static Demo start(Path dir, Path home) throws Exception {
+        // The demo's ports are fixed (8081, 8082, 15012...): another demo on this machine (another
+        // test run) holds them for a few minutes at most, so wait for it rather than fail.
+        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
+        while (true) {
+            try {
+                return startOnce(dir, home);
+            } catch (PortsBusy e) {
+                if (System.nanoTime() > until) {
+                    throw new IllegalStateException(e.getMessage());
+                }
+                Thread.sleep(10_000);
+            }
+        }
+    }
+
+    private static final class PortsBusy extends Exception {
+        PortsBusy(String output) {
+            super("the demo's ports stayed busy; output:\n" + output);
+        }
+    }
+
+    private static Demo startOnce(Path dir, Path home) throws Exception {
         int port = freePort();
         List<String> cmd = new ArrayList<>(List.of(java(), "-Dmithril.home=" + home, "-jar", jar().toString(),
                 "demo", "--dir", dir.toString(), "--gateway-port", Integer.toString(port), "--keep-running"));
@@ -60,6 +82,9 @@ final class Demo implements AutoCloseable {
         }
         String text = Files.readString(out);
         demo.close();
+        if (text.contains("ports already in use")) {
+            throw new PortsBusy(text);
+        }
         throw new IllegalStateException("the demo did not come up; output:\n" + text);
     }
 
