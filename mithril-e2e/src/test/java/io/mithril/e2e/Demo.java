@@ -82,7 +82,7 @@ final class Demo implements AutoCloseable {
         }
         String text = Files.readString(out);
         demo.close();
-        if (text.contains("ports already in use")) {
+        if (text.contains("ports already in use") || text.contains("Address already in use")) {
             throw new PortsBusy(text);
         }
         throw new IllegalStateException("the demo did not come up; output:\n" + text);
@@ -235,6 +235,9 @@ final class Demo implements AutoCloseable {
         }
         for (ProcessHandle h : children) {
             h.destroyForcibly();
+        }
+        for (ProcessHandle h : children) {
+            h.onExit().get(30, TimeUnit.SECONDS); // their ports are free when close() returns
         }
     }
 }
