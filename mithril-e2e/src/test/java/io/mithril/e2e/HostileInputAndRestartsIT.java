@@ -373,17 +373,20 @@ class HostileInputAndRestartsIT {
     @Order(3)
     void agentApiRefusesNoCertExpiredForeignRootAndTwoUriSans() throws Exception {
         Path data = demo.dir.resolve("cluster2/agent/data");
-        X509Certificate agentSvid;
+        List<X509Certificate> agentChain = new ArrayList<>(); // leaf + the server's intermediate
         try (InputStream in = Files.newInputStream(data.resolve("agent_svid.der"))) {
-            agentSvid = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+            CertificateFactory.getInstance("X.509").generateCertificates(in).forEach(c -> agentChain.add((X509Certificate) c));
         }
+        X509Certificate agentSvid = agentChain.get(0);
         String agentId = agentSvid.getSubjectAlternativeNames().stream()
                 .filter(n -> (Integer) n.get(0) == 6).map(n -> (String) n.get(1)).findFirst().orElseThrow();
         // Control: the agent's own SVID and key, as the agent presents them.
         Path svidPem = tmp.resolve("agent-svid.pem");
         Path keyPem = tmp.resolve("agent-svid.key.pem");
         try (JcaPEMWriter w = new JcaPEMWriter(Files.newBufferedWriter(svidPem))) {
-            w.writeObject(agentSvid);
+            for (X509Certificate c : agentChain) {
+                w.writeObject(c);
+            }
         }
         Files.copy(data.resolve("agent_svid.key"), keyPem); // PKCS#8 PEM
         Files.setPosixFilePermissions(keyPem, PosixFilePermissions.fromString("rw-------"));
