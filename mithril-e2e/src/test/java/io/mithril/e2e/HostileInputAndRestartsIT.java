@@ -201,19 +201,34 @@ class HostileInputAndRestartsIT {
         // 2 admin sockets and 2 Workload API sockets.
         assertThat(unix).as("Unix listeners of the demo").hasSizeGreaterThanOrEqualTo(4);
         Set<Long> before = demoPids();
-        Random r = new Random(9);
-        int sent = 0;
-        for (Listener l : tcp) {
-            for (int i = 0; i < CONNECTIONS_PER_LISTENER; i++) {
-                hitTcp(l.address(), garbage(r));
-                sent++;
-            }
+        // All listeners at once (each gets its connections one after another): the servers see
+        // concurrent garbage and the case stays short.
+        List<java.util.concurrent.Callable<Integer>> jobs = new ArrayList<>();
+        List<Listener> all = new ArrayList<>(tcp);
+        all.addAll(unix);
+        for (int i = 0; i < all.size(); i++) {
+            Listener l = all.get(i);
+            boolean isTcp = i < tcp.size();
+            Random r = new Random(9 + i);
+            jobs.add(() -> {
+                for (int c = 0; c < CONNECTIONS_PER_LISTENER; c++) {
+                    if (isTcp) {
+                        hitTcp(l.address(), garbage(r));
+                    } else {
+                        hitUnix(l.address(), garbage(r));
+                    }
+                }
+                return CONNECTIONS_PER_LISTENER;
+            });
         }
-        for (Listener l : unix) {
-            for (int i = 0; i < CONNECTIONS_PER_LISTENER; i++) {
-                hitUnix(l.address(), garbage(r));
-                sent++;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+        int sent = 0;
+        try {
+            for (java.util.concurrent.Future<Integer> f : pool.invokeAll(jobs)) {
+                sent += f.get();
             }
+        } finally {
+            pool.shutdownNow();
         }
         System.out.printf("garbage: %d connections to %d TCP and %d Unix listeners%n", sent, tcp.size(), unix.size());
         assertThat(demoPids()).as("every demo process is still alive").containsAll(before);
