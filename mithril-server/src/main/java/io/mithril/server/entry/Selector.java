@@ -5,9 +5,15 @@ import java.util.Objects;
 /**
  * A selector, {@code type:value}, such as {@code unix:uid:1000} (type {@code unix}, value
  * {@code uid:1000}) or {@code x509pop:subject:cn:node-1}. Both parts are non-empty; the type has
- * no colon.
+ * no colon. The type is at most {@value #MAX_TYPE_LENGTH} characters and the value at most
+ * {@value #MAX_VALUE_LENGTH} (room for a full path, PATH_MAX): a selector is matched against what
+ * an attestor reports, so a longer one can never match and only bloats the datastore and every
+ * agent's sync.
  */
 public record Selector(String type, String value) implements Comparable<Selector> {
+
+    public static final int MAX_TYPE_LENGTH = 255;
+    public static final int MAX_VALUE_LENGTH = 4096;
 
     public Selector {
         Objects.requireNonNull(type, "type");
@@ -17,6 +23,11 @@ public record Selector(String type, String value) implements Comparable<Selector
         }
         if (value.isEmpty()) {
             throw new InvalidEntryException("selector \"" + type + ":\" has an empty value: write type:value, e.g. unix:uid:1000");
+        }
+        if (type.length() > MAX_TYPE_LENGTH || value.length() > MAX_VALUE_LENGTH) {
+            throw new InvalidEntryException("selector \"" + abbreviate(type + ":" + value) + "\" is too long (type "
+                    + type.length() + " characters, value " + value.length() + "): at most " + MAX_TYPE_LENGTH
+                    + " and " + MAX_VALUE_LENGTH);
         }
     }
 
@@ -31,6 +42,10 @@ public record Selector(String type, String value) implements Comparable<Selector
             throw new InvalidEntryException("selector \"" + s + "\" is not of the form type:value (e.g. unix:uid:1000)");
         }
         return new Selector(s.substring(0, colon), s.substring(colon + 1));
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 40) + "...";
     }
 
     @Override

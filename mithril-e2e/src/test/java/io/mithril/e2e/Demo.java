@@ -1,0 +1,243 @@
+package io.mithril.e2e;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running {@code mithril demo --keep-running} (the packaged distribution in its own JVM) and
+ * helpers to run more processes beside it: the packaged CLI, commands as a workload's uid.
+ * {@link #close()} stops the demo (SIGTERM: its supervisor stops every child) and whatever else
+ * was started here.
+ */
+final class Demo implements AutoCloseable {
+
+    static final String TD = "example.org";
+    static final int SLEEP_UID = 20101;
+
+    final Path dir;
+    final int gatewayPort;
+    final Process process;
+    final Path output;
+    private final List<Process> extra = new ArrayList<>();
+
+    private Demo(Path dir, int gatewayPort, Process process, Path output) {
+        this.dir = dir;
+        this.gatewayPort = gatewayPort;
+        this.process = process;
+        this.output = output;
+    }
+
+    static Demo start(Path dir) throws Exception {
+        return start(dir, projectRoot());
+    }
+
+    /** Starts the demo with the examples of {@code home} (a copy with other settings, e.g. short TTLs). */
+    static Demo start(Path dir, Path home) throws Exception {
+        // The demo's ports are fixed (8081, 8082, 15012...): another demo on this machine (another
+        // test run) holds them for a few minutes at most, so wait for it rather than fail.
+        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
+        while (true) {
+            try {
+                return startOnce(dir, home);
+            } catch (PortsBusy e) {
+                if (System.nanoTime() > until) {
+                    throw new IllegalStateException(e.getMessage());
+                }
+                Thread.sleep(10_000);
+            }
+        }
+    }
+
+    private static final class PortsBusy extends Exception {
+        PortsBusy(String output) {
+            super("the demo's ports stayed busy; output:\n" + output);
+        }
+    }
+
+    private static Demo startOnce(Path dir, Path home) throws Exception {
+        int port = freePort();
+        List<String> cmd = new ArrayList<>(List.of(java(), "-Dmithril.home=" + home, "-jar", jar().toString(),
+                "demo", "--dir", dir.toString(), "--gateway-port", Integer.toString(port), "--keep-running"));
+        Path out = dir.resolveSibling(dir.getFileName() + "-demo-output.txt");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Demo demo = new Demo(dir, port, p, out);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+        while (System.nanoTime() < deadline) {
+            String text = Files.readString(out);
+            if (text.contains("Both clusters are up")) {
+                return demo;
+            }
+            if (!p.isAlive()) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        String text = Files.readString(out);
+        demo.close();
+        if (text.contains("ports already in use") || text.contains("Address already in use")) {
+            throw new PortsBusy(text);
+        }
+        throw new IllegalStateException("the demo did not come up; output:\n" + text);
+    }
+
+    static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    static Path jar() {
+        return projectRoot().resolve("mithril-cli/target/mithril-cli.jar");
+    }
+
+    static Path projectRoot() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.isDirectory(p.resolve("examples/two-clusters"))) {
+            p = p.getParent();
+        }
+        return p;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    Path adminSocket(int cluster) {
+        return dir.resolve("cluster" + cluster + "/server/private/api.sock");
+    }
+
+    Path agentSocket(int cluster) {
+        return dir.resolve("cluster" + cluster + "/agent/public/api.sock");
+    }
+
+    Path sleepDir() {
+        return dir.resolve("cluster1/sleep");
+    }
+
+    /** The packaged CLI as a command line, optionally as another uid (then from the demo's world-readable copy). */
+    List<String> mithril(Integer uid, String... args) {
+        List<String> cmd = new ArrayList<>();
+        if (uid != null && isRoot()) {
+            cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+            cmd.addAll(List.of(java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dmithril.home=" + projectRoot(),
+                    "-cp", dir.resolve("dist/mithril-cli.jar") + ":" + dir.resolve("dist/lib") + "/*", "io.mithril.cli.Main"));
+        } else {
+            cmd.addAll(List.of(java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dmithril.home=" + projectRoot(),
+                    "-jar", jar().toString()));
+        }
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Prefix that runs a command as the given uid (nothing when not root: all workloads share our uid). */
+    static List<String> as(int uid) {
+        return isRoot() ? new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"))
+                : new ArrayList<>();
+    }
+
+    /** curl through the gateway as sleep, with sleep's SVID unless other cert/key files are given. */
+    List<String> curl(String path, Path cert, Path key) {
+        List<String> cmd = as(SLEEP_UID);
+        cmd.addAll(List.of("curl", "-sS", "-o", "/dev/null", "-w", "HTTP_CODE=%{http_code}", "--max-time", "20",
+                "--cacert", sleepDir().resolve("bundle.0.pem").toString(),
+                "--resolve", "app.example.org:" + gatewayPort + ":127.0.0.1"));
+        if (cert != null) {
+            cmd.addAll(List.of("--cert", cert.toString(), "--key", key.toString()));
+        }
+        cmd.add("https://app.example.org:" + gatewayPort + path);
+        return cmd;
+    }
+
+    List<String> curlWithSleepSvid(String path) {
+        return curl(path, sleepDir().resolve("svid.0.pem"), sleepDir().resolve("svid.0.key"));
+    }
+
+    /** Starts a long-running process that {@link #close()} stops; output goes to logs/NAME.log. */
+    Process background(String name, List<String> cmd) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("logs/" + name + ".log").toFile()));
+        pb.environment().put("DEMO_DIR", dir.toString());
+        Process p = pb.start();
+        extra.add(p);
+        return p;
+    }
+
+    /** A process of the demo whose command line contains every fragment. */
+    ProcessHandle child(String... fragments) {
+        return process.descendants()
+                .filter(h -> h.info().commandLine().map(c -> List.of(fragments).stream().allMatch(c::contains)).orElse(false))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no demo process with " + List.of(fragments)));
+    }
+
+    record Exec(int exit, String out) {
+    }
+
+    static Exec exec(List<String> cmd) throws Exception {
+        return exec(cmd, Map.of());
+    }
+
+    static Exec exec(List<String> cmd, Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(2, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("timed out: " + cmd);
+        }
+        return new Exec(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    static void await(String what, Duration timeout, Check check) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (check.ok()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    interface Check {
+        boolean ok() throws Exception;
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (Process p : extra) {
+            p.destroy();
+        }
+        for (Process p : extra) {
+            if (!p.waitFor(20, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        }
+        List<ProcessHandle> children = process.descendants().toList();
+        process.destroy();
+        if (!process.waitFor(90, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+        for (ProcessHandle h : children) {
+            h.destroyForcibly();
+        }
+        for (ProcessHandle h : children) {
+            h.onExit().get(30, TimeUnit.SECONDS); // their ports are free when close() returns
+        }
+    }
+}

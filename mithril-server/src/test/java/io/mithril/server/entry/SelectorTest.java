@@ -1,0 +1,31 @@
+package io.mithril.server.entry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class SelectorTest {
+
+    @Test
+    void oversizedSelectorValueIsRefusedSayingTheLimitWithoutQuotingItAll() {
+        String huge = "uid:" + "1".repeat(70_000);
+        assertThatThrownBy(() -> Selector.parse("unix:" + huge))
+                .isInstanceOf(InvalidEntryException.class)
+                .hasMessageContaining("too long")
+                .hasMessageContaining("at most 255 and 4096")
+                .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(300));
+    }
+
+    @Test
+    void oversizedSelectorTypeIsRefused() {
+        assertThatThrownBy(() -> new Selector("t".repeat(256), "v")).isInstanceOf(InvalidEntryException.class)
+                .hasMessageContaining("type 256 characters");
+    }
+
+    @Test
+    void aFullLengthPathSelectorIsAccepted() {
+        String path = "path:/" + "p".repeat(Selector.MAX_VALUE_LENGTH - 6);
+        assertThat(Selector.parse("unix:" + path).value()).isEqualTo(path);
+    }
+}
