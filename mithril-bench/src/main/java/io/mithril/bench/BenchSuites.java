@@ -19,6 +19,7 @@ public final class BenchSuites {
         register(new PkiBench());
         register(new io.mithril.bench.server.ServerBench());
         register(new io.mithril.bench.gateway.GatewayBench());
+        register(new io.mithril.bench.workload.WorkloadApiBench());
     }
 
     private BenchSuites() {
