@@ -20,6 +20,7 @@ public final class BenchSuites {
         register(new io.mithril.bench.server.ServerBench());
         register(new io.mithril.bench.gateway.GatewayBench());
         register(new io.mithril.bench.workload.WorkloadApiBench());
+        register(new io.mithril.bench.sidecar.SidecarBench());
     }
 
     private BenchSuites() {
