@@ -30,6 +30,9 @@ public final class FixedRateLoad {
     public record Result(Latencies latencies, double achievedRate, int errors) {
     }
 
+    /** How far behind schedule a run may fall before it is abandoned (the bench must stay bounded). */
+    static final long GRACE_NANOS = 10_000_000_000L;
+
     private FixedRateLoad() {
     }
 
@@ -61,7 +64,12 @@ public final class FixedRateLoad {
                     InputStream in = new java.io.BufferedInputStream(s.getInputStream(), 16 * 1024);
                     // Connections start staggered so the requests are evenly spread in time.
                     long due = start + interval * conn / connections;
+                    long giveUp = start + length.toNanos() + GRACE_NANOS;
                     for (int i = 0; i < perConnection; i++, due += interval) {
+                        if (System.nanoTime() > giveUp) {
+                            throw new IOException("could not hold " + rate + " req/s: " + i + " of " + perConnection
+                                    + " requests sent on connection " + conn + " " + GRACE_NANOS / 1_000_000_000L + " s after the run should have ended");
+                        }
                         long wait = due - System.nanoTime();
                         if (wait > 0) {
                             LockSupport.parkNanos(wait);

@@ -1,6 +1,5 @@
 package io.mithril.bench.sidecar;
 
-import com.sun.net.httpserver.HttpServer;
 import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchOptions;
 import io.mithril.bench.BenchReport;
@@ -30,10 +29,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
@@ -73,27 +69,12 @@ public final class SidecarBench implements BenchSuite {
     @Override
     public BenchReport run(BenchContext ctx) throws Exception {
         Path dir = Files.createTempDirectory("mithril-bench-sidecar");
-        HttpServer backend = null;
-        ExecutorService backendPool = null;
+        TinyBackend backend = null;
         List<Process> children = new ArrayList<>();
         try {
             writePki(dir);
-            AtomicLong withXfcc = new AtomicLong();
-            byte[] body = "details\n".getBytes(StandardCharsets.US_ASCII);
-            backend = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
-            backendPool = Executors.newFixedThreadPool(2);
-            backend.setExecutor(backendPool);
-            backend.createContext("/", ex -> {
-                if (ex.getRequestHeaders().containsKey("x-forwarded-client-cert")) {
-                    withXfcc.incrementAndGet();
-                }
-                ex.getRequestBody().readAllBytes();
-                ex.sendResponseHeaders(200, body.length);
-                ex.getResponseBody().write(body);
-                ex.close();
-            });
-            backend.start();
-            int backendPort = backend.getAddress().getPort();
+            backend = new TinyBackend();
+            int backendPort = backend.port();
 
             Files.writeString(dir.resolve("server.yaml"), DESTINATION_RULE);
             Process server = startSidecar(dir, "server", backendPort, children);
@@ -112,7 +93,7 @@ public final class SidecarBench implements BenchSuite {
             ctx.progress("bench sidecar: warm-up " + warmup.toSeconds() + " s per path (JIT of both sidecars)");
             FixedRateLoad.run(direct, "/details/0", "127.0.0.1:" + backendPort, RATE, CONNECTIONS, warmup);
             FixedRateLoad.run(mesh, meshTarget, HOST, RATE, CONNECTIONS, warmup);
-            if (withXfcc.get() == 0) {
+            if (backend.requestsWithXfcc() == 0) {
                 throw new IOException("bench sidecar: no request reached the backend through the sidecars with an x-forwarded-client-cert: "
                         + "the path is not mTLS; see " + dir.resolve("client.log") + " and " + dir.resolve("server.log"));
             }
@@ -160,7 +141,7 @@ public final class SidecarBench implements BenchSuite {
                     + " s per path after a " + warmup.toSeconds() + " s warm-up, direct and sidecar runs alternating; "
                     + "median (min-max) over the runs; \"added\" is the sidecar run's percentile minus the direct run's, run by run.");
             report.note("Path: load client -> client sidecar's outbound HTTP proxy -> mTLS (ISTIO_MUTUAL, EC P-256 SVIDs) -> server "
-                    + "sidecar's inbound -> backend (the JDK's HttpServer in the bench JVM); direct: load client -> the same backend. "
+                    + "sidecar's inbound -> backend (TinyBackend: a fixed 200 answer, thread per connection, in the bench JVM); direct: load client -> the same backend. "
                     + "Each sidecar is an io.mithril.proxy.Proxy in a JVM of its own (-XX:+UseSerialGC, as ./mithril runs it), "
                     + "access log off, identity from SVID files minted by the bench (not the Workload API). CPU is utime+stime from "
                     + "/proc/<pid>/stat over each sidecar run; resident memory is VmRSS after the runs (whole JVM, default heap "
@@ -174,10 +155,7 @@ public final class SidecarBench implements BenchSuite {
                 stop(p);
             }
             if (backend != null) {
-                backend.stop(0);
-            }
-            if (backendPool != null) {
-                backendPool.shutdownNow();
+                backend.close();
             }
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
