@@ -21,6 +21,7 @@ public final class BenchSuites {
         register(new io.mithril.bench.gateway.GatewayBench());
         register(new io.mithril.bench.workload.WorkloadApiBench());
         register(new io.mithril.bench.sidecar.SidecarBench());
+        register(new io.mithril.bench.demo.DemoBench());
     }
 
     private BenchSuites() {
