@@ -112,7 +112,7 @@ public final class DemoBench implements BenchSuite {
                 }
                 long t1 = System.nanoTime();
                 String output = out.get(30, TimeUnit.SECONDS);
-                if (p.exitValue() != 0 && output.contains("ports already in use") && busyRetries < PORT_RETRIES) {
+                if (p.exitValue() != 0 && output.contains("already in use") && busyRetries < PORT_RETRIES) {
                     // The demo's ports are fixed; another demo on this machine holds them. Wait for it, boundedly.
                     busyRetries++;
                     ctx.progress("bench demo: the demo's ports are in use (another demo on this machine); retrying in 10 s ("
