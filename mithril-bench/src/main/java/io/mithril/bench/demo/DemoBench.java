@@ -84,6 +84,8 @@ public final class DemoBench implements BenchSuite {
         int busyRetries = 0;
         for (int r = 0; r < RUNS; r++) {
             Path dir = Files.createTempDirectory("mithril-bench-demo");
+            // The demo runs workloads under their own uids: they must get through this directory to the state dir.
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             try {
                 int port = freePort();
                 long t0 = System.nanoTime();
