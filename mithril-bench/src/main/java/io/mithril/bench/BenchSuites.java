@@ -19,6 +19,9 @@ public final class BenchSuites {
         register(new PkiBench());
         register(new io.mithril.bench.server.ServerBench());
         register(new io.mithril.bench.gateway.GatewayBench());
+        register(new io.mithril.bench.workload.WorkloadApiBench());
+        register(new io.mithril.bench.sidecar.SidecarBench());
+        register(new io.mithril.bench.demo.DemoBench());
     }
 
     private BenchSuites() {

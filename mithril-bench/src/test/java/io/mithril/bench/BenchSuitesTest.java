@@ -23,6 +23,11 @@ class BenchSuitesTest {
     }
 
     @Test
+    void theSuitesOfIssue8AreKnownInOrder() {
+        assertThat(BenchSuites.names()).containsSubsequence("pki", "server", "gateway", "workload-api", "sidecar", "demo");
+    }
+
+    @Test
     void registeringASecondSuiteOfTheSameNameIsRejected() {
         assertThatThrownBy(() -> BenchSuites.register(new PkiBench()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"pki\" is already registered");
