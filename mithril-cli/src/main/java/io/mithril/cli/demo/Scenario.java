@@ -493,15 +493,18 @@ final class Scenario {
 
     private void summary() {
         long rss = 0;
+        long pss = 0;
         for (Supervisor.Managed m : demo.supervisor().processes()) {
             rss += Checks.rssKiB(m.process().toHandle());
+            pss += Checks.pssKiB(m.process().toHandle());
         }
         System.out.flush();
         java.io.PrintWriter out = demo.spec.commandLine().getOut();
         out.println();
         out.printf("Summary: the seed scenario works end to end.%n");
-        out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total%n",
-                firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0);
+        out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total"
+                        + " (%.0f MiB proportional: shared pages counted once)%n",
+                firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0, pss / 1024.0);
         out.flush();
     }
 
