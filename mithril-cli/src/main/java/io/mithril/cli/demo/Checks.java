@@ -141,6 +141,32 @@ final class Checks {
         return total;
     }
 
+    /**
+     * Proportional set size of a process and its descendants, in KiB: pages shared between
+     * processes (the JDK, class data sharing archives) are divided among them, so the sum over
+     * all processes is the memory they really take. 0 when /proc does not tell.
+     */
+    static long pssKiB(ProcessHandle p) {
+        long total = pssOne(p.pid());
+        for (ProcessHandle d : (Iterable<ProcessHandle>) p.descendants()::iterator) {
+            total += pssOne(d.pid());
+        }
+        return total;
+    }
+
+    private static long pssOne(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+                if (line.startsWith("Pss:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // the process is gone, or the kernel has no smaps_rollup
+        }
+        return 0;
+    }
+
     private static long rssOne(long pid) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {

@@ -60,6 +60,10 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Port on 127.0.0.1 where cluster 2's ingress gateway is published (default: ${DEFAULT-VALUE}).")
     int gatewayPort;
 
+    @Option(names = {"--no-class-sharing", "-noClassSharing"},
+            description = "Do not use (or train) the class data sharing archives that speed up the child JVMs' start.")
+    boolean noClassSharing;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -69,6 +73,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private Supervisor supervisor;
+    private ClassSharing classSharing = ClassSharing.off();
     private Steps steps;
     private Path home;
     private final Map<String, String> env = new LinkedHashMap<>();
@@ -92,7 +97,18 @@ public final class DemoCommand implements Callable<Integer> {
         out.flush();
 
         steps = new Steps(out);
-        supervisor = new Supervisor(dir.resolve("logs"));
+        if (!noClassSharing) {
+            classSharing = ClassSharing.forClassPath(childClassPath(), cdsStore(), dir);
+        }
+        // Once every child has stopped, a training run turns the class lists into archives.
+        List<String> stored = new java.util.concurrent.CopyOnWriteArrayList<>();
+        supervisor = new Supervisor(dir.resolve("logs"), () -> Duration.ofSeconds(5), () -> {
+            if (classSharing.training()) {
+                out.println("building class data sharing archives (once; later runs start faster) ...");
+                out.flush();
+                stored.addAll(classSharing.commit(javaCommand(), childClassPath(), dir.resolve("logs")));
+            }
+        });
         try {
             new Scenario(this).run();
             if (keepRunning) {
@@ -109,6 +125,10 @@ public final class DemoCommand implements Callable<Integer> {
             out.println("stopping " + supervisor.processes().size() + " processes ...");
             out.flush();
             supervisor.close();
+            if (!stored.isEmpty()) {
+                out.println("class data sharing archives stored for " + String.join(", ", stored));
+                out.flush();
+            }
         }
     }
 
@@ -157,12 +177,14 @@ public final class DemoCommand implements Callable<Integer> {
         if (uid != null && isRoot()) {
             cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
         }
-        String java = ProcessHandle.current().info().command().orElse("java");
-        cmd.add(java);
+        cmd.add(javaCommand());
         // Twenty small JVMs share two cores: a small heap that grows on demand, the C1 compiler
         // only and a small code cache keep start-up and resident memory low.
         cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k", "-XX:TieredStopAtLevel=1",
                 "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto"));
+        cmd.addAll(classSharing.options(ClassSharing.role(List.of(args))));
+        // A crashing child leaves its report with the logs, not in the user's working directory.
+        cmd.add("-XX:ErrorFile=" + dir.resolve("logs/hs_err_pid%p.log"));
         cmd.add("-Dmithril.home=" + home);
         cmd.add("-cp");
         cmd.add(childClassPath());
@@ -173,6 +195,11 @@ public final class DemoCommand implements Callable<Integer> {
 
     private String childClassPath;
 
+    /** The java launcher of this JVM, used for every child. */
+    static String javaCommand() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
     /**
      * The class path for child JVMs. Under root the workloads run as other uids, which may not
      * read the build's directories (a checkout under /root, jars in /root/.m2): the class path is
@@ -181,9 +208,25 @@ public final class DemoCommand implements Callable<Integer> {
     synchronized String childClassPath() {
         if (childClassPath == null) {
             String cp = System.getProperty("java.class.path");
-            childClassPath = isRoot() ? Distribution.copy(cp, dir.resolve("dist")) : cp;
+            // Used in place when every uid can read it: a stable class path lets the class
+            // sharing archives of one run serve the next.
+            childClassPath = isRoot() && !Distribution.readableByAll(cp) ? Distribution.copy(cp, dir.resolve("dist")) : cp;
         }
         return childClassPath;
+    }
+
+    /**
+     * Where class sharing archives are kept between runs: next to the distribution's jar
+     * (target/cds, rebuilt jars get a new fingerprint) when that is writable, else in the state
+     * directory (reused with the same --dir).
+     */
+    private Path cdsStore() {
+        String first = childClassPath().split(java.io.File.pathSeparator)[0];
+        Path parent = Path.of(first).toAbsolutePath().getParent();
+        if (first.endsWith(".jar") && parent != null && Files.isWritable(parent)) {
+            return parent.resolve("cds");
+        }
+        return dir.resolve("cds");
     }
 
     /** The outcome of a mithril command run in this JVM. */

@@ -47,6 +47,46 @@ final class Distribution {
         }
     }
 
+    /**
+     * Whether every uid can read {@code classPath}: each jar (and its manifest Class-Path jars)
+     * readable by others and each directory above it searchable by others. Class directories
+     * are not checked file by file: a class path with one is reported unreadable (and copied).
+     */
+    static boolean readableByAll(String classPath) {
+        try {
+            for (String entry : classPath.split(java.io.File.pathSeparator)) {
+                if (entry.isEmpty()) {
+                    continue;
+                }
+                Path jar = Path.of(entry).toAbsolutePath().normalize();
+                if (!Files.isRegularFile(jar) || !otherReadable(jar)) {
+                    return false;
+                }
+                for (String rel : manifestClassPath(jar)) {
+                    if (!otherReadable(jar.resolveSibling(rel).normalize())) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    private static boolean otherReadable(Path file) throws IOException {
+        if (!Files.isRegularFile(file)
+                || !Files.getPosixFilePermissions(file).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+            return false;
+        }
+        for (Path d = file.getParent(); d != null; d = d.getParent()) {
+            if (!Files.getPosixFilePermissions(d).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static List<String> manifestClassPath(Path jar) throws IOException {
         if (!jar.toString().endsWith(".jar")) {
             return List.of();

@@ -80,18 +80,16 @@ final class Scenario {
             demo.copyExamples(config);
             return config.toString();
         });
-        for (int c : new int[] {2, 1}) {
-            steps.run("cluster " + c + ": identity server", () -> startServer(c));
-        }
-        for (int c : new int[] {2, 1}) {
-            steps.run("cluster " + c + ": join token and node agent", () -> startAgent(c));
-        }
+        // Independent processes start together and each step then waits for what it needs: on
+        // two cores the JVMs' start-up overlaps the waits (polling every 20-200 ms).
+        steps.run("identity servers of cluster 2 and cluster 1", this::startServers);
         for (int c : new int[] {2, 1}) {
             steps.run("cluster " + c + ": registration entries", () -> registerEntries(c));
         }
-        steps.run("cluster 2: control plane (istiod) with its own SVID", this::startControlPlane);
-        steps.run("cluster 2: bookinfo apps with sidecars, ingress gateway", this::startCluster2Workloads);
-        steps.run("cluster 1: sleep fetches its SVID (api fetch x509 -write)", this::fetchSleepSvid);
+        steps.run("node agents of cluster 2 and cluster 1 (join tokens)", this::startAgents);
+        steps.run("cluster 2: control plane (istiod) with its own SVID", this::awaitControlPlane);
+        steps.run("cluster 2: bookinfo apps with sidecars, ingress gateway", this::awaitCluster2Workloads);
+        steps.run("cluster 1: sleep fetches its SVID (api fetch x509 -write)", this::awaitSleepSvid);
         steps.run("sleep -> cluster 2 ingress: curl /productpage over mTLS", this::curlProductPage);
         steps.run("openssl s_client -showcerts: the gateway's chain", this::showCerts);
         steps.run("negative checks: no client cert, foreign CA, unrouted path", this::negativeChecks);
@@ -167,26 +165,49 @@ final class Scenario {
         return "spiffe://" + TD + "/cluster" + c + "/node";
     }
 
-    private String startServer(int c) throws Exception {
-        Supervisor.Managed p = demo.supervisor().start("cluster" + c + "-server",
-                demo.mithril(null, "server", "run", "-config", serverConf(c).toString(), "-expandEnv"), demo.env());
-        Checks.await("cluster " + c + " server healthcheck", START_TIMEOUT, p,
-                () -> Files.exists(adminSocket(c))
-                        && DemoCommand.cli("server", "healthcheck", "-socketPath", adminSocket(c).toString()).exit() == 0);
-        return "127.0.0.1:" + (8080 + c) + ", admin socket " + adminSocket(c);
+    private final Map<Integer, Supervisor.Managed> servers = new java.util.HashMap<>();
+
+    private String startServers() throws Exception {
+        for (int c : new int[] {2, 1}) {
+            servers.put(c, demo.supervisor().start("cluster" + c + "-server",
+                    demo.mithril(null, "server", "run", "-config", serverConf(c).toString(), "-expandEnv"), demo.env()));
+        }
+        // The bookinfo apps need nothing else: their JVMs start while the servers do.
+        startApps();
+        for (int c : new int[] {2, 1}) {
+            Checks.await("cluster " + c + " server healthcheck", START_TIMEOUT, servers.get(c),
+                    () -> Files.exists(adminSocket(c))
+                            && DemoCommand.cli("server", "healthcheck", "-socketPath", adminSocket(c).toString()).exit() == 0);
+        }
+        return "127.0.0.1:8082 and 127.0.0.1:8081, admin sockets " + adminSocket(2) + ", " + adminSocket(1);
     }
 
-    private String startAgent(int c) throws Exception {
-        String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
-                "-spiffeID", nodeAlias(c), "-ttl", "600").out();
-        String token = find("Token:\\s*(\\S+)", out, "the join token");
-        Supervisor.Managed p = demo.supervisor().start("cluster" + c + "-agent",
-                demo.mithril(null, "agent", "run", "-config", config.resolve("cluster" + c + "/agent.conf").toString(),
-                        "-expandEnv", "-joinToken", token), demo.env());
-        Checks.await("cluster " + c + " agent healthcheck", START_TIMEOUT, p,
-                () -> Files.exists(agentSocket(c))
-                        && DemoCommand.cli("agent", "healthcheck", "-socketPath", agentSocket(c).toString()).exit() == 0);
-        return "attested with a join token as node " + nodeAlias(c);
+    private final Map<Integer, Supervisor.Managed> agents = new java.util.HashMap<>();
+
+    private String startAgents() throws Exception {
+        for (int c : new int[] {2, 1}) {
+            String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
+                    "-spiffeID", nodeAlias(c), "-ttl", "600").out();
+            String token = find("Token:\\s*(\\S+)", out, "the join token");
+            agents.put(c, demo.supervisor().start("cluster" + c + "-agent",
+                    demo.mithril(null, "agent", "run", "-config", config.resolve("cluster" + c + "/agent.conf").toString(),
+                            "-expandEnv", "-joinToken", token), demo.env()));
+        }
+        // The entries are registered already, so each agent's first sync (before it serves)
+        // brings every SVID. The control plane, the proxies and sleep wait for their agent's
+        // socket themselves (with a short backoff); their JVMs start meanwhile.
+        startControlPlane();
+        startProxies();
+        startSleep();
+        for (int c : new int[] {1, 2}) {
+            Checks.await("cluster " + c + " agent healthcheck", START_TIMEOUT, agents.get(c),
+                    () -> Files.exists(agentSocket(c))
+                            && DemoCommand.cli("agent", "healthcheck", "-socketPath", agentSocket(c).toString()).exit() == 0);
+            if (c == 1) {
+                fetchSleepSvidInBackground();
+            }
+        }
+        return "attested with join tokens as " + nodeAlias(2) + " and " + nodeAlias(1);
     }
 
     private String registerEntries(int c) {
@@ -215,18 +236,24 @@ final class Scenario {
         return workloads.stream().filter(w -> w.name().equals(name)).findFirst().orElseThrow();
     }
 
-    private String startControlPlane() throws Exception {
+    private Supervisor.Managed controlPlane;
+
+    private void startControlPlane() throws IOException {
         DemoCommand.Workload istiod = workload("istiod");
-        Supervisor.Managed p = demo.supervisor().start("istiod", demo.mithril(istiod.uid(), "controlplane", "run",
+        controlPlane = demo.supervisor().start("istiod", demo.mithril(istiod.uid(), "controlplane", "run",
                 "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv"), demo.env());
-        Checks.await("the control plane on " + CONTROL_PLANE, START_TIMEOUT, p,
-                () -> Checks.listening("127.0.0.1", 15012));
-        return istiod.serviceAccountId() + " on " + CONTROL_PLANE;
     }
 
-    private String startCluster2Workloads() throws Exception {
-        String socket = agentSocket(2).toString();
-        List<Supervisor.Managed> apps = new ArrayList<>();
+    private String awaitControlPlane() throws Exception {
+        Checks.await("the control plane on " + CONTROL_PLANE, START_TIMEOUT, controlPlane,
+                () -> Checks.listening("127.0.0.1", 15012));
+        return workload("istiod").serviceAccountId() + " on " + CONTROL_PLANE;
+    }
+
+    private final List<Supervisor.Managed> apps = new ArrayList<>();
+    private Supervisor.Managed gateway;
+
+    private void startApps() throws IOException {
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() != 2 || w.app() == null) {
                 continue;
@@ -238,6 +265,22 @@ final class Scenario {
             Map<String, String> appEnv = new java.util.HashMap<>(demo.env());
             appEnv.put("http_proxy", "http://" + w.address() + ":15001");
             apps.add(demo.supervisor().start(w.name(), demo.mithril(w.uid(), appArgs.toArray(String[]::new)), appEnv));
+        }
+    }
+
+    private void startProxies() throws IOException {
+        String socket = agentSocket(2).toString();
+        DemoCommand.Workload gw = workload("ingressgateway");
+        gateway = demo.supervisor().start("ingressgateway", demo.mithril(gw.uid(),
+                "proxy", "gateway", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
+                "-spiffeID", gw.serviceAccountId(), "-namespace", "istio-system",
+                "-label", "istio=ingressgateway",
+                "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080",
+                "-admin", "127.0.0.1:15000"), demo.env());
+        for (DemoCommand.Workload w : workloads) {
+            if (w.cluster() != 2 || w.app() == null) {
+                continue;
+            }
             apps.add(demo.supervisor().start(w.name() + "-sidecar", demo.mithril(w.uid(),
                     "proxy", "sidecar", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
                     "-spiffeID", w.serviceAccountId(), "-namespace", "default",
@@ -246,13 +289,9 @@ final class Scenario {
                     "-outbound", w.address() + ":15001",
                     "-admin", w.address() + ":15000"), demo.env()));
         }
-        DemoCommand.Workload gw = workload("ingressgateway");
-        Supervisor.Managed gateway = demo.supervisor().start("ingressgateway", demo.mithril(gw.uid(),
-                "proxy", "gateway", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
-                "-spiffeID", gw.serviceAccountId(), "-namespace", "istio-system",
-                "-label", "istio=ingressgateway",
-                "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080",
-                "-admin", "127.0.0.1:15000"), demo.env());
+    }
+
+    private String awaitCluster2Workloads() throws Exception {
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() == 2 && w.app() != null) {
                 Checks.await(w.name() + " app on " + w.address() + ":19080", START_TIMEOUT, null,
@@ -275,14 +314,39 @@ final class Scenario {
         return dir.resolve("cluster1/sleep");
     }
 
-    private String fetchSleepSvid() throws Exception {
+    private void startSleep() throws IOException {
         DemoCommand.Workload sleep = workload("sleep");
         DemoCommand.openDir(sleepDir().getParent());
-        Path out = DemoCommand.openDir(sleepDir());
+        DemoCommand.openDir(sleepDir());
         demo.supervisor().start("sleep", demo.mithril(sleep.uid(), "sample", "sleep"), demo.env());
-        // Run as the sleep workload, exactly as the seed's init container does.
-        Checks.Exec r = Checks.exec(demo.mithril(sleep.uid(), "agent", "api", "fetch", "x509",
-                "-socketPath", agentSocket(1).toString(), "-write", out.toString()), Duration.ofSeconds(60));
+    }
+
+    private final java.util.concurrent.CompletableFuture<Checks.Exec> sleepFetch = new java.util.concurrent.CompletableFuture<>();
+
+    /** Runs the fetch as soon as cluster 1's agent serves, while cluster 2's workloads start. */
+    private void fetchSleepSvidInBackground() {
+        List<String> cmd = demo.mithril(workload("sleep").uid(), "agent", "api", "fetch", "x509",
+                "-socketPath", agentSocket(1).toString(), "-write", sleepDir().toString());
+        Thread t = new Thread(() -> {
+            try {
+                // Run as the sleep workload, exactly as the seed's init container does.
+                sleepFetch.complete(Checks.exec(cmd, Duration.ofSeconds(60)));
+            } catch (Exception e) {
+                sleepFetch.completeExceptionally(e);
+            }
+        }, "sleep-fetch");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private String awaitSleepSvid() throws Exception {
+        DemoCommand.Workload sleep = workload("sleep");
+        Checks.Exec r;
+        try {
+            r = sleepFetch.get(90, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("api fetch x509 failed: " + e.getCause().getMessage(), e.getCause());
+        }
         if (r.exit() != 0) {
             throw new IOException("api fetch x509 failed (exit " + r.exit() + "): " + (r.out() + r.err()).strip());
         }
@@ -290,7 +354,7 @@ final class Scenario {
         if (!id.equals(sleep.serviceAccountId())) {
             throw new IOException("sleep got " + id + ", expected " + sleep.serviceAccountId());
         }
-        return id + " -> " + out.resolve("svid.0.pem");
+        return id + " -> " + sleepDir().resolve("svid.0.pem");
     }
 
     private List<String> curl(boolean withCert, String path, String... extra) {
@@ -322,12 +386,12 @@ final class Scenario {
     private String curlProductPage() throws Exception {
         Checks.Exec r = null;
         // The gateway and sidecars may still be taking their SVIDs: retry briefly.
-        for (int attempt = 0; attempt < 20; attempt++) {
+        for (int attempt = 0; attempt < 50; attempt++) {
             r = Checks.exec(curl(true, "/productpage"), Duration.ofSeconds(30));
             if (r.exit() == 0 && r.out().contains("HTTP_CODE=200")) {
                 break;
             }
-            Thread.sleep(500);
+            Thread.sleep(200);
         }
         if (r.exit() != 0 || !r.out().contains("HTTP_CODE=200")) {
             throw new IOException("curl exit " + r.exit() + ": " + (r.err() + tailOf(r.out())).strip());
@@ -429,15 +493,18 @@ final class Scenario {
 
     private void summary() {
         long rss = 0;
+        long pss = 0;
         for (Supervisor.Managed m : demo.supervisor().processes()) {
             rss += Checks.rssKiB(m.process().toHandle());
+            pss += Checks.pssKiB(m.process().toHandle());
         }
         System.out.flush();
         java.io.PrintWriter out = demo.spec.commandLine().getOut();
         out.println();
         out.printf("Summary: the seed scenario works end to end.%n");
-        out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total%n",
-                firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0);
+        out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total"
+                        + " (%.0f MiB proportional: shared pages counted once)%n",
+                firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0, pss / 1024.0);
         out.flush();
     }
 

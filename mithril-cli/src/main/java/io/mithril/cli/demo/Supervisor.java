@@ -27,9 +27,21 @@ final class Supervisor implements AutoCloseable {
     private final Path logDir;
     private final List<Managed> started = Collections.synchronizedList(new ArrayList<>());
     private final Thread hook;
+    private final java.util.function.Supplier<Duration> grace;
+    private final Runnable afterStop;
     private volatile boolean closed;
 
     Supervisor(Path logDir) throws IOException {
+        this(logDir, () -> Duration.ofSeconds(5), () -> { });
+    }
+
+    /**
+     * @param grace how long stopped processes may take to exit before they are killed
+     * @param afterStop run once every process has exited (also on Ctrl-C)
+     */
+    Supervisor(Path logDir, java.util.function.Supplier<Duration> grace, Runnable afterStop) throws IOException {
+        this.grace = grace;
+        this.afterStop = afterStop;
         this.logDir = Files.createDirectories(logDir);
         this.hook = new Thread(this::stopAll, "demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -80,6 +92,11 @@ final class Supervisor implements AutoCloseable {
 
     /** Stops every process: SIGTERM in reverse start order, then SIGKILL after a grace period. */
     void stopAll() {
+        stopAll(grace.get());
+    }
+
+    /** Stops every process, waiting up to {@code grace} for them to exit before killing them. */
+    void stopAll(Duration grace) {
         if (closed) {
             return;
         }
@@ -90,7 +107,7 @@ final class Supervisor implements AutoCloseable {
             m.process().descendants().forEach(ProcessHandle::destroy);
             m.process().destroy();
         }
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        long deadline = System.nanoTime() + grace.toNanos();
         for (Managed m : reversed) {
             try {
                 long left = deadline - System.nanoTime();
@@ -103,6 +120,7 @@ final class Supervisor implements AutoCloseable {
                 m.process().destroyForcibly();
             }
         }
+        afterStop.run();
     }
 
     @Override
