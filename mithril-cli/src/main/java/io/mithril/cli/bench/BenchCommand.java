@@ -28,10 +28,6 @@ import picocli.CommandLine.Parameters;
                 "Prints a Markdown table per suite and writes it to bench/results/<suite>-<date>.md."})
 public final class BenchCommand implements Callable<Integer> {
 
-    static {
-        BenchSuites.register(new io.mithril.cli.agent.WorkloadApiBench());
-    }
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
