@@ -126,14 +126,18 @@ final class Demo implements AutoCloseable {
         return dir.resolve("cluster1/sleep");
     }
 
-    /** The packaged CLI as a command line, optionally as another uid (then from the demo's world-readable copy). */
+    /** The packaged CLI as a command line, optionally as another uid (from the demo's world-readable copy when it made one). */
     List<String> mithril(Integer uid, String... args) {
         List<String> cmd = new ArrayList<>();
-        if (uid != null && isRoot()) {
+        // The demo copies the distribution into dist/ only when other uids cannot read the build's.
+        if (uid != null && isRoot() && java.nio.file.Files.isDirectory(dir.resolve("dist"))) {
             cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
             cmd.addAll(List.of(java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dmithril.home=" + projectRoot(),
                     "-cp", dir.resolve("dist/mithril-cli.jar") + ":" + dir.resolve("dist/lib") + "/*", "io.mithril.cli.Main"));
         } else {
+            if (uid != null && isRoot()) {
+                cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+            }
             cmd.addAll(List.of(java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dmithril.home=" + projectRoot(),
                     "-jar", jar().toString()));
         }
