@@ -273,8 +273,20 @@ public final class DemoCommand implements Callable<Integer> {
         return r;
     }
 
+    /** This process's real uid, from the kernel (/proc/self), or -1 where that is unknown. */
+    static final int UID = uidOfThisProcess();
+
+    /** Whether the demo runs as root (uid 0), and so can run each workload under its own uid. */
     static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name"));
+        return UID == 0;
+    }
+
+    private static int uidOfThisProcess() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return -1;
+        }
     }
 
     /** The first group of {@code regex} in {@code text}, or a failure quoting the text. */

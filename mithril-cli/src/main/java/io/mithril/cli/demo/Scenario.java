@@ -30,7 +30,7 @@ final class Scenario {
     private final Path dir;
     private final Path config;
     private final List<DemoCommand.Workload> workloads;
-    private final int self = uidOfThisProcess();
+    private final int self = DemoCommand.UID;
 
     Scenario(DemoCommand demo) {
         this.demo = demo;
@@ -112,7 +112,8 @@ final class Scenario {
             throw new Cli.UserException("missing " + String.join(", ", missing) + ": install them (apt-get install curl openssl util-linux)");
         }
         List<String> busy = new ArrayList<>();
-        for (String hp : List.of("127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:" + demo.gatewayPort(), CONTROL_PLANE,
+        String gateway = "127.0.0.1:" + demo.gatewayPort();
+        for (String hp : List.of("127.0.0.1:8081", "127.0.0.1:8082", gateway, CONTROL_PLANE,
                 "127.0.0.1:15014", "127.0.0.1:15000", "127.0.1.1:9080")) {
             String[] p = hp.split(":");
             if (Checks.listening(p[0], Integer.parseInt(p[1]))) {
@@ -121,7 +122,9 @@ final class Scenario {
         }
         if (!busy.isEmpty()) {
             throw new Cli.UserException("ports already in use: " + String.join(", ", busy)
-                    + " (another demo still running? stop it, or choose --gateway-port)");
+                    + (busy.equals(List.of(gateway)) ? " (choose another with --gateway-port)"
+                            : " (another demo still running? stop it: the servers', control plane's and proxies'"
+                                    + " ports are fixed by examples/two-clusters)"));
         }
         return DemoCommand.isRoot() ? "running as root: each workload gets its own uid"
                 : "not root: all workloads share uid " + self + ", proxies pick their identity by SPIFFE ID";
@@ -506,14 +509,5 @@ final class Scenario {
                         + " (%.0f MiB proportional: shared pages counted once)%n",
                 firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0, pss / 1024.0);
         out.flush();
-    }
-
-    private static int uidOfThisProcess() {
-        try {
-            Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-            return (Integer) uid;
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return -1;
-        }
     }
 }
