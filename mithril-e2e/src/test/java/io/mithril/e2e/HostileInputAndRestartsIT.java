@@ -364,12 +364,15 @@ class HostileInputAndRestartsIT {
         System.out.printf("gateway: %d bad clients refused in the handshake, control accepted%n", refused);
     }
 
-    /** A gRPC call with curl over TLS (h2) to cluster 2's agent API; returns the grpc-status or the curl failure. */
+    /**
+     * A gRPC call with curl over TLS 1.2 (h2) to cluster 2's agent API; returns the grpc-status, or the
+     * curl failure with the TLS alert the server sent (TLS 1.2 so that the alert arrives inside the handshake).
+     */
     private String agentApiCall(Path cert, Path key) throws Exception {
         Path body = tmp.resolve("grpc-empty.bin");
         Files.write(body, new byte[5]); // an empty message: no compression, length 0
         Path headers = tmp.resolve("grpc-headers-" + System.nanoTime() + ".txt");
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--http2", "-k", "--max-time", "20",
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-v", "--tls-max", "1.2", "--http2", "-k", "--max-time", "20",
                 "-o", "/dev/null", "-D", headers.toString(),
                 "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "@" + body));
         if (cert != null) {
@@ -378,7 +381,10 @@ class HostileInputAndRestartsIT {
         cmd.add("https://127.0.0.1:8082/mithril.agent.v1.AgentService/FetchBundles");
         Demo.Exec r = Demo.exec(cmd);
         if (r.exit() != 0) {
-            return "curl exit " + r.exit() + ": " + r.out().strip();
+            // curl -v traces "* TLSv1.2 (IN), TLS alert, unknown CA (560):"
+            Matcher alert = Pattern.compile("\\(IN\\), TLS alert, ([^(\\n]+)").matcher(r.out());
+            String last = r.out().strip().substring(r.out().strip().lastIndexOf('\n') + 1);
+            return "curl exit " + r.exit() + (alert.find() ? ", alert " + alert.group(1).strip() : "") + ": " + last;
         }
         Matcher m = Pattern.compile("(?im)^grpc-status:\\s*(\\d+)").matcher(Files.readString(headers));
         return m.find() ? "grpc-status " + m.group(1) : "no grpc-status in " + Files.readString(headers);
@@ -416,6 +422,10 @@ class HostileInputAndRestartsIT {
         System.out.println("agent API: " + results);
         assertThat(results.values()).as("every bad client is refused: %s", results)
                 .allSatisfy(v -> assertThat(v).isNotEqualTo("grpc-status 0").doesNotStartWith("no grpc-status"));
+        // The alert names the defect (not internal_error).
+        assertThat(results.get("expired")).containsIgnoringCase("alert certificate expired");
+        assertThat(results.get("another trust domain's root")).containsIgnoringCase("alert unknown CA");
+        assertThat(results.get("two URI SANs")).containsIgnoringCase("alert bad certificate");
         Files.delete(keyPem);
     }
 
@@ -442,9 +452,8 @@ class HostileInputAndRestartsIT {
                 "spiffe://example.org/x?q=1", "spiffe://example.org/x#f", "spiffe://example.org/%41",
                 "spiffe://user@example.org/x", "spiffe://example.org:8080/x", "spiffe://example.org",
                 "spiffe://example.org/" + "a".repeat(3000), "spiffe://" + "a".repeat(300) + "/x",
-                "spiffe://example.org/x y", "spiffe://example.org/caf\u00e9", "spiffe://ex\u212aample.org/x")) {
-            // (An upper-case trust domain such as spiffe://EXAMPLE.org/x is not in this list: mithril-spiffe
-            // lower-cases scheme and host on purpose, as RFC 3986 treats them case-insensitively.)
+                "spiffe://example.org/x y", "spiffe://example.org/caf\u00e9", "spiffe://ex\u212aample.org/x",
+                "spiffe://EXAMPLE.org/x", "SPIFFE://example.org/x")) {
             cases.add(new String[] {id, parent, goodSel});
         }
         for (String sel : List.of("unix", "unix:", ":uid:1", "uid1000", "", "unix:uid:" + "1".repeat(70_000))) {
@@ -622,10 +631,63 @@ class HostileInputAndRestartsIT {
         assertThat(Demo.exec(demo.curlWithSleepSvid("/productpage")).out()).isEqualTo("HTTP_CODE=200");
     }
 
-    // ---- logs ----
+    private static final int ISTIOD_UID = 20202;
+
+    /** Proxies the control plane lists as SYNCED (ACKed the version it sent), by SPIFFE ID. */
+    private List<String> syncedProxies() throws Exception {
+        Demo.Exec r = Demo.exec(demo.mithril(null, "controlplane", "status", "-adminAddress", "127.0.0.1:15014"));
+        List<String> synced = new ArrayList<>();
+        if (r.exit() != 0) {
+            return synced;
+        }
+        for (String line : r.out().split("\n")) {
+            Matcher m = Pattern.compile("\\s(spiffe://\\S+)\\s.*\\sSYNCED\\s").matcher(line);
+            if (m.find()) {
+                synced.add(m.group(1));
+            }
+        }
+        synced.sort(null);
+        return synced;
+    }
 
     @Test
     @Order(9)
+    void controlPlaneKilledWithSigkillTrafficFlowsOnTheLastConfigurationAndProxiesResyncAfterRestart() throws Exception {
+        List<String> before = syncedProxies();
+        assertThat(before).as("gateway and sidecars SYNCED before the outage").hasSizeGreaterThanOrEqualTo(7);
+        ProcessHandle cp = demo.child("controlplane", "run", "cluster2/controlplane.conf");
+        cp.destroyForcibly();
+        cp.onExit().get();
+        int ok = 0;
+        List<String> failures = new ArrayList<>();
+        long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (System.nanoTime() < until) {
+            Demo.Exec r = Demo.exec(demo.curlWithSleepSvid("/productpage"));
+            if (r.out().equals("HTTP_CODE=200")) {
+                ok++;
+            } else {
+                failures.add(r.exit() + " " + r.out());
+            }
+        }
+        System.out.printf("control plane outage: %d requests OK, %d failed %s%n", ok, failures.size(), failures);
+        assertThat(failures).as("requests through the gateway and sidecars during the control plane outage").isEmpty();
+        assertThat(ok).isPositive();
+
+        Process restarted = demo.background("istiod-restarted", demo.mithril(ISTIOD_UID, "controlplane", "run",
+                "-config", demo.dir.resolve("config/cluster2/controlplane.conf").toString(), "-expandEnv"));
+        Demo.await("every proxy SYNCED with the restarted control plane", Duration.ofSeconds(90), () -> {
+            assertThat(restarted.isAlive()).as("restarted control plane alive; log: %s",
+                    Files.readString(demo.dir.resolve("logs/istiod-restarted.log"))).isTrue();
+            return syncedProxies().equals(before);
+        });
+        System.out.printf("control plane restart: %d proxies SYNCED again%n", before.size());
+        assertThat(Demo.exec(demo.curlWithSleepSvid("/productpage")).out()).isEqualTo("HTTP_CODE=200");
+    }
+
+    // ---- logs ----
+
+    @Test
+    @Order(10)
     void noLogLineHoldsPrivateKeyMaterial() throws Exception {
         // Needles: every 48-character run of each key's base64 DER at 16 offsets (PEM lines, JSON fields or
         // a logged byte array in base64 would match one), and the hex of its first 32 bytes.

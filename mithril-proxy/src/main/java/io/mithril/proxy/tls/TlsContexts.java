@@ -6,6 +6,7 @@ import io.mithril.pki.Pem;
 import io.mithril.proxy.identity.Identity;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.api.tls.OpenSslAlerts;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -126,12 +127,12 @@ public final class TlsContexts {
      * and, when {@code allowed} is not empty, carry one of those SPIFFE IDs. A new identity
      * (rotated SVID or bundles) means new contexts, hence a new trust manager.
      */
-    private static SpiffeTrustManager trustManager(Identity identity, List<String> allowed) {
+    private static javax.net.ssl.X509ExtendedTrustManager trustManager(Identity identity, List<String> allowed) {
         // Names that are not SPIFFE IDs (DNS SANs) can never match an SVID; they are left out,
         // and a list of only such names accepts no peer.
         SpiffeIdAuthorizer authorizer = allowed.isEmpty() ? SpiffeIdAuthorizer.any()
                 : SpiffeIdAuthorizer.oneOf(allowed.stream().filter(SpiffeId::isValid).map(SpiffeId::parse).toList());
-        return new SpiffeTrustManager(identity.x509Bundles(), authorizer);
+        return OpenSslAlerts.wrap(new SpiffeTrustManager(identity.x509Bundles(), authorizer));
     }
 
     private static String[] protocols(String min, String max) {

@@ -6,8 +6,9 @@ import java.nio.charset.StandardCharsets;
  * A SPIFFE ID: {@code spiffe://<trust-domain>/<path>}.
  *
  * <p>Parsing enforces every rule of the SPIFFE ID specification: the scheme is {@code spiffe}
- * (matched case-insensitively and normalised to lowercase), the trust domain is a valid
- * {@link TrustDomain} (also normalised to lowercase), there is no userinfo, port, query or
+ * in lowercase, the trust domain is a valid {@link TrustDomain} (lowercase too: upper-case
+ * input is refused, not folded, as go-spiffe, java-spiffe and SPIRE refuse it, so that an ID
+ * this library accepts is accepted everywhere), there is no userinfo, port, query or
  * fragment, path segments are non-empty, are not {@code .} or {@code ..}, and use only letters,
  * digits, dots, dashes and underscores, there is no trailing slash and no percent-encoding.
  * The path is case-sensitive. The whole ID is at most {@value #MAX_LENGTH} bytes.
@@ -52,6 +53,10 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         }
         // ASCII-only case folding: String.regionMatches(ignoreCase) would also fold 'ſ' (U+017F)
         // to 's' and 'ı' (U+0131) to 'i', accepting look-alike schemes.
+        if (hasSchemePrefix(id) && !id.startsWith(SCHEME_PREFIX)) {
+            throw new InvalidSpiffeIdException(id, "scheme must be lowercase \"spiffe://\" (found \""
+                    + id.substring(0, SCHEME_PREFIX.length()) + "\")");
+        }
         if (!hasSchemePrefix(id)) {
             int colon = id.indexOf(':');
             if (colon > 0 && id.substring(0, colon).chars().allMatch(Character::isLetterOrDigit)
@@ -82,10 +87,9 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         if (fragment >= 0) {
             throw new InvalidSpiffeIdException(id, "SPIFFE ID must not contain a fragment");
         }
-        String tdName = TrustDomain.asciiLowerCase(authority);
-        TrustDomain.validateName(tdName, id);
+        TrustDomain.validateName(authority, id);
         validatePath(path, id);
-        return new SpiffeId(new TrustDomain(tdName), path);
+        return new SpiffeId(new TrustDomain(authority), path);
     }
 
     /** Alias of {@link #parse(String)}. */

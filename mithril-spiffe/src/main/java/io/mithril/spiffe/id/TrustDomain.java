@@ -5,8 +5,9 @@ package io.mithril.spiffe.id;
  *
  * <p>Valid names are non-empty, at most 255 bytes, and made of lowercase letters, digits, dots,
  * dashes and underscores. {@link #parse(String)} also accepts a trust domain ID
- * ({@code spiffe://example.org}) and lower-cases the name, as the specification allows a
- * case-insensitive host to be normalised.
+ * ({@code spiffe://example.org}). Upper-case letters are refused, not folded to lowercase:
+ * go-spiffe, java-spiffe and SPIRE refuse them, and a name that one side folds and the other
+ * refuses would make two parties disagree about an identity.
  */
 public record TrustDomain(String name) implements Comparable<TrustDomain> {
 
@@ -37,7 +38,7 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
             throw new InvalidSpiffeIdException(nameOrId,
                     "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores");
         }
-        return new TrustDomain(asciiLowerCase(nameOrId));
+        return new TrustDomain(nameOrId);
     }
 
     /** Alias of {@link #parse(String)}, in the style of java-spiffe. */
@@ -83,25 +84,12 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
                 if (c == '%') {
                     throw new InvalidSpiffeIdException(input, "trust domain must not be percent-encoded");
                 }
+                String hint = c >= 'A' && c <= 'Z' ? "; write it in lowercase" : "";
                 throw new InvalidSpiffeIdException(input,
                         "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores"
-                                + " (found '" + printable(c) + "' at index " + i + ")");
+                                + " (found '" + printable(c) + "' at index " + i + ")" + hint);
             }
         }
-    }
-
-    /**
-     * Lower-cases ASCII letters only. {@code String.toLowerCase} would map the Kelvin sign
-     * (U+212A) to 'k' and so accept a non-ASCII trust domain that merely looks valid.
-     */
-    static String asciiLowerCase(String s) {
-        char[] chars = s.toCharArray();
-        for (int i = 0; i < chars.length; i++) {
-            if (chars[i] >= 'A' && chars[i] <= 'Z') {
-                chars[i] = (char) (chars[i] + ('a' - 'A'));
-            }
-        }
-        return new String(chars);
     }
 
     static boolean isTrustDomainChar(char c) {

@@ -1,11 +1,16 @@
 package io.mithril.spiffe.tls;
 
+import io.mithril.spiffe.bundle.BundleNotFoundException;
 import io.mithril.spiffe.bundle.BundleSource;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.svid.X509SvidValidator;
 import java.net.Socket;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.PKIXReason;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
@@ -24,8 +29,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *
  * <p>No host name check is made: SVIDs identify workloads by SPIFFE ID, not by DNS name (and an
  * {@link X509ExtendedTrustManager} is responsible for endpoint identification, so the JDK adds
- * none). Failures throw {@link CertificateException} whose message names the peer's SPIFFE ID
- * and the reason; the TLS engine turns it into a handshake failure.
+ * none). Failures throw {@link SvidRejectedException} whose message names the peer's SPIFFE ID
+ * and the reason, and whose {@link SvidRejectedException#reason()} says which TLS alert fits; the
+ * TLS engine turns it into a handshake failure.
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
@@ -90,18 +96,49 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
      */
     public SpiffeId verify(X509Certificate[] chain, String who) throws CertificateException {
         if (chain == null || chain.length == 0) {
-            throw new CertificateException(who + " presented no certificate; an X509-SVID is required");
+            throw new SvidRejectedException(SvidRejectedException.Reason.NO_CERTIFICATE,
+                    who + " presented no certificate; an X509-SVID is required", null);
         }
         SpiffeId id;
         try {
             id = validate(List.of(chain));
         } catch (RuntimeException e) {
-            throw new CertificateException(who + " certificate is not a valid X509-SVID: " + e.getMessage(), e);
+            throw new SvidRejectedException(reasonOf(e), who + " certificate is not a valid X509-SVID: " + e.getMessage(), e);
         }
         if (!authorizer.authorize(id)) {
-            throw new CertificateException(who + " SPIFFE ID " + id + " is not authorized: expected " + authorizer.describe());
+            throw new SvidRejectedException(SvidRejectedException.Reason.NOT_AUTHORIZED,
+                    who + " SPIFFE ID " + id + " is not authorized: expected " + authorizer.describe(), null);
         }
         return id;
+    }
+
+    /** Classifies a validation failure by the TLS alert that fits it. */
+    static SvidRejectedException.Reason reasonOf(RuntimeException e) {
+        if (e instanceof BundleNotFoundException) {
+            return SvidRejectedException.Reason.UNKNOWN_AUTHORITY;
+        }
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof CertificateExpiredException) {
+                return SvidRejectedException.Reason.EXPIRED;
+            }
+            if (t instanceof CertificateNotYetValidException) {
+                return SvidRejectedException.Reason.NOT_YET_VALID;
+            }
+            if (t instanceof CertPathValidatorException cpve) {
+                CertPathValidatorException.Reason r = cpve.getReason();
+                if (r == CertPathValidatorException.BasicReason.EXPIRED) {
+                    return SvidRejectedException.Reason.EXPIRED;
+                }
+                if (r == CertPathValidatorException.BasicReason.NOT_YET_VALID) {
+                    return SvidRejectedException.Reason.NOT_YET_VALID;
+                }
+                if (r == PKIXReason.NO_TRUST_ANCHOR || r == CertPathValidatorException.BasicReason.INVALID_SIGNATURE) {
+                    return SvidRejectedException.Reason.UNKNOWN_AUTHORITY;
+                }
+                return SvidRejectedException.Reason.BAD_CERTIFICATE;
+            }
+        }
+        return SvidRejectedException.Reason.BAD_CERTIFICATE;
     }
 
     private SpiffeId validate(List<X509Certificate> chain) {

@@ -40,9 +40,17 @@ class SpiffeIdPropertiesTest {
     }
 
     @Property
-    void parseIgnoresSchemeAndTrustDomainCase(@ForAll("spiffeIds") SpiffeId id) {
-        String upper = "SPIFFE://" + id.trustDomain().name().toUpperCase(java.util.Locale.ROOT) + id.path();
-        assertThat(SpiffeId.parse(upper)).isEqualTo(id);
+    void upperCaseSchemeOrTrustDomainIsRefusedNotFolded(@ForAll("spiffeIds") SpiffeId id) {
+        String td = id.trustDomain().name();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpiffeId.parse("SPIFFE://" + td + id.path()))
+                .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("scheme must be lowercase");
+        String upperTd = td.toUpperCase(java.util.Locale.ROOT);
+        if (!upperTd.equals(td)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpiffeId.parse("spiffe://" + upperTd + id.path()))
+                    .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("write it in lowercase");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrustDomain.parse(upperTd))
+                    .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("write it in lowercase");
+        }
     }
 
     @Property

@@ -7,10 +7,19 @@ import org.junit.jupiter.api.Test;
 
 class SpiffeIdSmokeTest {
     @Test
-    void parsesAndNormalisesSchemeAndTrustDomainCase() {
-        SpiffeId id = SpiffeId.parse("SPIFFE://Example.ORG/ns/default/sa/Sleep");
-        assertThat(id.toString()).isEqualTo("spiffe://example.org/ns/default/sa/Sleep");
-        assertThat(id.trustDomain()).isEqualTo(TrustDomain.parse("example.org"));
+    void pathIsCaseSensitiveButSchemeAndTrustDomainMustBeLowercase() {
+        SpiffeId id = SpiffeId.parse("spiffe://example.org/ns/default/sa/Sleep");
+        assertThat(id.path()).isEqualTo("/ns/default/sa/Sleep");
+        assertThatThrownBy(() -> SpiffeId.parse("SPIFFE://example.org/ns/default/sa/Sleep"))
+                .isInstanceOf(InvalidSpiffeIdException.class)
+                .hasMessageContaining("scheme must be lowercase \"spiffe://\" (found \"SPIFFE://\")");
+        assertThatThrownBy(() -> SpiffeId.parse("spiffe://Example.org/ns/default/sa/Sleep"))
+                .isInstanceOf(InvalidSpiffeIdException.class)
+                .hasMessageContaining("found 'E' at index 0")
+                .hasMessageContaining("write it in lowercase");
+        assertThatThrownBy(() -> TrustDomain.parse("example.ORG"))
+                .isInstanceOf(InvalidSpiffeIdException.class)
+                .hasMessageContaining("found 'O' at index 8");
     }
 
     @Test

@@ -16,9 +16,6 @@ class SpiffeIdSpecTest {
         return Stream.of(
                 Arguments.of("spiffe://example.org", "example.org", ""),
                 Arguments.of("spiffe://example.org/ns/default/sa/sleep", "example.org", "/ns/default/sa/sleep"),
-                Arguments.of("SPIFFE://example.org/a", "example.org", "/a"),
-                Arguments.of("Spiffe://example.org/a", "example.org", "/a"),
-                Arguments.of("spiffe://Example.ORG/a", "example.org", "/a"),
                 Arguments.of("spiffe://example.org/UPPER/Case", "example.org", "/UPPER/Case"),
                 Arguments.of("spiffe://a_b-c.d/e_f-g.h", "a_b-c.d", "/e_f-g.h"),
                 Arguments.of("spiffe://1.2.3.4/x", "1.2.3.4", "/x"),
@@ -44,6 +41,10 @@ class SpiffeIdSpecTest {
                 Arguments.of("example.org/a", "scheme"),
                 Arguments.of("http://example.org/a", "scheme must be \"spiffe\""),
                 Arguments.of("spiffe:/example.org/a", "scheme"),
+                Arguments.of("SPIFFE://example.org/a", "scheme must be lowercase"),
+                Arguments.of("Spiffe://example.org/a", "scheme must be lowercase"),
+                Arguments.of("spiffe://Example.ORG/a", "found 'E' at index 0"),
+                Arguments.of("spiffe://example.orG", "write it in lowercase"),
                 Arguments.of("spiffe:example.org", "scheme"),
                 Arguments.of("\u017Fpiffe://example.org/a", "scheme"),
                 Arguments.of("sp\u0131ffe://example.org/a", "scheme"),
@@ -145,8 +146,10 @@ class SpiffeIdSpecTest {
     }
 
     @Test
-    void schemeAndTrustDomainCaseAreNormalised() {
-        assertThat(SpiffeId.parse("SPIFFE://EXAMPLE.org/A")).isEqualTo(SpiffeId.parse("spiffe://example.org/A"));
+    void upperCaseSchemeAndTrustDomainAreRefusedAsGoSpiffeRefusesThem() {
+        assertThat(SpiffeId.isValid("SPIFFE://example.org/A")).isFalse();
+        assertThat(SpiffeId.isValid("spiffe://EXAMPLE.org/A")).isFalse();
+        assertThat(SpiffeId.isValid("spiffe://example.org/A")).isTrue();
     }
 
     @Test
@@ -183,7 +186,9 @@ class SpiffeIdSpecTest {
     @Test
     void trustDomainParsesNameOrTrustDomainId() {
         assertThat(TrustDomain.parse("spiffe://example.org")).isEqualTo(TrustDomain.of("example.org"));
-        assertThat(TrustDomain.parse("Example.Org").name()).isEqualTo("example.org");
+        assertThat(TrustDomain.parse("example.org").name()).isEqualTo("example.org");
+        assertThatThrownBy(() -> TrustDomain.parse("Example.Org")).isInstanceOf(InvalidSpiffeIdException.class)
+                .hasMessageContaining("write it in lowercase");
         TrustDomain td = TrustDomain.parse("example.org");
         assertThat(td.id()).isEqualTo(SpiffeId.parse("spiffe://example.org"));
         assertThat(td.idString()).isEqualTo("spiffe://example.org");

@@ -1,6 +1,7 @@
 package io.mithril.server.api.agent;
 
 import io.grpc.netty.GrpcSslContexts;
+import io.mithril.api.tls.OpenSslAlerts;
 import io.mithril.pki.KeyType;
 import io.mithril.server.ca.CaManager;
 import io.mithril.server.metrics.ServerMetrics;
@@ -85,8 +86,8 @@ public final class ServerTls {
     public SslContext sslContext() throws SSLException {
         SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         SslContextBuilder b = SslContextBuilder.forServer(new SpiffeKeyManager(() -> svid().svid()))
-                .trustManager(new SpiffeTrustManager(td -> ca.bundle().x509Bundle(),
-                        SpiffeIdAuthorizer.memberOf(serverId.trustDomain()), ca.clock()))
+                .trustManager(OpenSslAlerts.wrap(new SpiffeTrustManager(td -> ca.bundle().x509Bundle(),
+                        SpiffeIdAuthorizer.memberOf(serverId.trustDomain()), ca.clock())))
                 .clientAuth(ClientAuth.OPTIONAL);
         return GrpcSslContexts.configure(b, provider).build();
     }
