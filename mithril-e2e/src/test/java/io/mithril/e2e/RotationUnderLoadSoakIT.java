@@ -53,6 +53,8 @@ class RotationUnderLoadSoakIT {
             Set<String> sleepSerials = new LinkedHashSet<>();
             Set<String> gatewaySerials = new LinkedHashSet<>();
             Set<String> gatewayIntermediates = new LinkedHashSet<>();
+            // Every sidecar's SVID, read from its admin /certs (productpage, details, reviews v1-v3, ratings).
+            java.util.Map<String, Set<String>> sidecarSerials = new java.util.TreeMap<>();
             List<String> failures = new ArrayList<>();
             long ok = 0;
             long deadline = System.nanoTime() + Duration.ofMinutes(minutes).toNanos();
@@ -73,6 +75,12 @@ class RotationUnderLoadSoakIT {
                         gatewaySerials.add(gw.get(0).getSerialNumber().toString(16));
                         gatewayIntermediates.add(gw.get(1).getSerialNumber().toString(16));
                     }
+                    for (int i = 1; i <= 6; i++) {
+                        String serial = sidecarSerial("127.0.1." + i);
+                        if (serial != null) {
+                            sidecarSerials.computeIfAbsent("127.0.1." + i, k -> new LinkedHashSet<>()).add(serial);
+                        }
+                    }
                     nextRefresh = System.nanoTime() + Duration.ofSeconds(15).toNanos();
                 }
                 Path d = svidDir.get();
@@ -84,14 +92,34 @@ class RotationUnderLoadSoakIT {
                 }
             }
             System.out.printf("rotation under load: %d requests OK, %d failed; sleep SVIDs %d, gateway SVIDs %d, "
-                            + "gateway intermediates %d, in %d minutes%n", ok, failures.size(), sleepSerials.size(),
-                    gatewaySerials.size(), gatewayIntermediates.size(), minutes);
+                            + "gateway intermediates %d, sidecar SVIDs %s, in %d minutes%n", ok, failures.size(), sleepSerials.size(),
+                    gatewaySerials.size(), gatewayIntermediates.size(),
+                    sidecarSerials.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue().size()).toList(), minutes);
             assertThat(failures).as("failed requests").isEmpty();
             assertThat(ok).isPositive();
             // The run covered rotations: of sleep's SVID, of the gateway's, and of cluster 2's intermediate.
             assertThat(sleepSerials).hasSizeGreaterThanOrEqualTo((int) minutes);
             assertThat(gatewaySerials).hasSizeGreaterThanOrEqualTo((int) minutes);
             assertThat(gatewayIntermediates).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(sidecarSerials).as("every sidecar's SVID rotated").hasSize(6)
+                    .allSatisfy((addr, serials) -> assertThat(serials).hasSizeGreaterThanOrEqualTo((int) minutes));
+        }
+    }
+
+    /** The serial of the SVID a sidecar serves, from its admin endpoint's /certs, or null when it does not answer. */
+    private static String sidecarSerial(String address) {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + address + ":15000/certs"))
+                            .timeout(Duration.ofSeconds(5)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"serial\"\\s*:\\s*\"([0-9a-f]+)\"").matcher(r.body());
+            return m.find() ? m.group(1) : null;
+        } catch (java.io.IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
         }
     }
 
