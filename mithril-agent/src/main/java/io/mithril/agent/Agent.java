@@ -11,14 +11,19 @@ import io.mithril.agent.endpoints.workload.WorkloadApiServer;
 import io.mithril.agent.keymanager.DiskKeyManager;
 import io.mithril.agent.keymanager.KeyManager;
 import io.mithril.agent.keymanager.MemoryKeyManager;
+import io.mithril.agent.metrics.AgentMetrics;
 import io.mithril.agent.sync.AgentIdentity;
 import io.mithril.agent.sync.SyncManager;
+import io.mithril.api.observability.HealthChecksConfig;
+import io.mithril.api.observability.HealthListener;
 import io.mithril.spiffe.id.SpiffeId;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,13 +44,22 @@ public final class Agent implements AutoCloseable {
     private final SvidCache cache;
     private final SyncManager sync;
     private final WorkloadApiServer workloadApi;
+    private final AgentMetrics metrics;
+    private final List<AutoCloseable> listeners;
+    private final int metricsPort;
+    private final int healthPort;
 
-    private Agent(AgentConfig config, AgentIdentity identity, SvidCache cache, SyncManager sync, WorkloadApiServer workloadApi) {
+    private Agent(AgentConfig config, AgentIdentity identity, SvidCache cache, SyncManager sync, WorkloadApiServer workloadApi,
+                  AgentMetrics metrics, List<AutoCloseable> listeners, int metricsPort, int healthPort) {
         this.config = config;
         this.identity = identity;
         this.cache = cache;
         this.sync = sync;
         this.workloadApi = workloadApi;
+        this.metrics = metrics;
+        this.listeners = listeners;
+        this.metricsPort = metricsPort;
+        this.healthPort = healthPort;
     }
 
     /**
@@ -86,18 +100,40 @@ public final class Agent implements AutoCloseable {
         AgentIdentity identity = AgentIdentity.obtain(server, config.trustDomain(), config.dataDir(), keyManager,
                 bootstrapRoots, attestor, clock);
         SvidCache cache = new SvidCache(config.trustDomain(), clock);
+        AgentMetrics metrics = new AgentMetrics(cache, identity);
         WorkloadApiServer[] api = new WorkloadApiServer[1];
         SyncManager sync = new SyncManager(cache, identity, clock, config.syncInterval(), healthy -> {
+            metrics.sync(healthy);
             if (api[0] != null) {
                 api[0].setServing(cache.isSynced());
             }
         });
         sync.start();
+        List<AutoCloseable> listeners = new ArrayList<>();
+        int metricsPort = -1;
+        int healthPort = -1;
         try {
             api[0] = WorkloadApiServer.start(config.socketPath(), cache,
                     List.of(new UnixWorkloadAttestor(config.unix().discoverWorkloadPath(), config.unix().workloadSizeLimit())),
-                    sync, clock);
+                    sync, clock, metrics.interceptor());
+            if (config.telemetry() != null) {
+                HTTPServer http = metrics.serve(config.telemetry().host(), config.telemetry().port());
+                listeners.add(http::close);
+                metricsPort = http.getPort();
+                log.info("Metrics listening: http://{}:{}/metrics", config.telemetry().host(), http.getPort());
+            }
+            if (config.healthChecks() != null) {
+                HealthChecksConfig h = config.healthChecks();
+                HealthListener health = HealthListener.start(h, () -> true, cache::isSynced);
+                listeners.add(health);
+                healthPort = health.port();
+                log.info("Health checks listening: http://{}:{}{} and {}", h.bindAddress(), health.port(), h.livePath(), h.readyPath());
+            }
         } catch (IOException e) {
+            closeAll(listeners);
+            if (api[0] != null) {
+                api[0].close();
+            }
             sync.close();
             cache.close();
             identity.close();
@@ -106,7 +142,7 @@ public final class Agent implements AutoCloseable {
         api[0].setServing(cache.isSynced());
         log.info("Agent {} started: trust domain {}, server {}:{}, Workload API {}", identity.agentId(),
                 config.trustDomain().name(), config.serverAddress(), config.serverPort(), config.socketPath());
-        return new Agent(config, identity, cache, sync, api[0]);
+        return new Agent(config, identity, cache, sync, api[0], metrics, listeners, metricsPort, healthPort);
     }
 
     private static NodeAttestor nodeAttestor(AgentConfig config) throws NodeAttestationException {
@@ -137,8 +173,34 @@ public final class Agent implements AutoCloseable {
         return config;
     }
 
+    /** The agent's metrics (also served on {@code telemetry}'s Prometheus listener when configured). */
+    public AgentMetrics metrics() {
+        return metrics;
+    }
+
+    /** The port of the Prometheus {@code /metrics} listener, or -1 without {@code telemetry}. */
+    public int metricsPort() {
+        return metricsPort;
+    }
+
+    /** The port of the {@code health_checks} listener, or -1 when it is not enabled. */
+    public int healthPort() {
+        return healthPort;
+    }
+
+    private static void closeAll(List<AutoCloseable> listeners) {
+        for (AutoCloseable c : listeners) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("Closing a listener failed: {}", e.toString());
+            }
+        }
+    }
+
     @Override
     public void close() {
+        closeAll(listeners);
         workloadApi.close();
         sync.close();
         cache.close();

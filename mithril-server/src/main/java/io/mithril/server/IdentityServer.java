@@ -1,11 +1,12 @@
 package io.mithril.server;
 
-import com.sun.net.httpserver.HttpServer;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.mithril.api.observability.HealthChecksConfig;
+import io.mithril.api.observability.HealthListener;
 import io.mithril.hcl.HclException;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.PkiException;
@@ -97,7 +98,7 @@ public final class IdentityServer implements AutoCloseable {
     private EventLoopGroup adminBoss;
     private EventLoopGroup adminWorkers;
     private HTTPServer metricsServer;
-    private HttpServer healthServer;
+    private HealthListener healthServer;
     private ScheduledExecutorService scheduler;
     private volatile boolean closed;
 
@@ -313,24 +314,9 @@ public final class IdentityServer implements AutoCloseable {
         }
     }
 
-    private void startHealthChecks(ServerConfig.HealthChecksConfig h) throws IOException {
-        healthServer = HttpServer.create(new InetSocketAddress(h.bindAddress(), h.bindPort()), 0);
-        healthServer.createContext(h.livePath(), ex -> {
-            byte[] body = (closed ? "{\"live\":false}" : "{\"live\":true}").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(closed ? 500 : 200, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
-        healthServer.createContext(h.readyPath(), ex -> {
-            boolean ready = !closed && ca.currentX509Ca() != null;
-            byte[] body = ("{\"ready\":" + ready + "}").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(ready ? 200 : 500, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
-        healthServer.start();
-        log.info("Health checks listening: http://{}:{}{} and {}", h.bindAddress(), healthServer.getAddress().getPort(),
-                h.livePath(), h.readyPath());
+    private void startHealthChecks(HealthChecksConfig h) throws IOException {
+        healthServer = HealthListener.start(h, () -> !closed, () -> ca.currentX509Ca() != null);
+        log.info("Health checks listening: http://{}:{}{} and {}", h.bindAddress(), healthServer.port(), h.livePath(), h.readyPath());
     }
 
     /** The configuration the server runs with. */
@@ -433,7 +419,7 @@ public final class IdentityServer implements AutoCloseable {
             metricsServer.close();
         }
         if (healthServer != null) {
-            healthServer.stop(0);
+            healthServer.close();
         }
         try {
             Files.deleteIfExists(config.socketPath().toAbsolutePath());

@@ -2,14 +2,16 @@ package io.mithril.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mithril.api.observability.HealthChecksConfig;
+import io.mithril.api.observability.TelemetryConfig;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.server.testing.TestAgent;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Clock;
 import org.junit.jupiter.api.Test;
@@ -35,7 +37,7 @@ class OperationsTest {
     void metricsCountAttestationsAndSignedSvidsAndShowCaExpiry() throws Exception {
         int metricsPort = freePort();
         try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .telemetry(new ServerConfig.TelemetryConfig("127.0.0.1", metricsPort)).build());
+                .telemetry(new TelemetryConfig("127.0.0.1", metricsPort)).build());
              TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
             agent.attestJoinToken(server.generateJoinToken(null, null));
             String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
@@ -49,7 +51,7 @@ class OperationsTest {
     void healthChecksListenerAnswersLiveAndReady() throws Exception {
         int port = freePort();
         try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .healthChecks(new ServerConfig.HealthChecksConfig("127.0.0.1", port, "/live", "/ready")).build())) {
+                .healthChecks(new HealthChecksConfig("127.0.0.1", port, "/live", "/ready")).build())) {
             assertThat(get("http://127.0.0.1:" + port + "/live").statusCode()).isEqualTo(200);
             HttpResponse<String> ready = get("http://127.0.0.1:" + port + "/ready");
             assertThat(ready.statusCode()).isEqualTo(200);

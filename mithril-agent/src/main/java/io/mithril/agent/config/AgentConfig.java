@@ -1,5 +1,7 @@
 package io.mithril.agent.config;
 
+import io.mithril.api.observability.HealthChecksConfig;
+import io.mithril.api.observability.TelemetryConfig;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,11 +23,14 @@ import java.time.Duration;
  * @param keyManagerDirectory the disk key manager's directory
  * @param unix the unix workload attestor's settings
  * @param syncInterval how often entries and bundles are synced (SPIRE: about 5s)
+ * @param telemetry the Prometheus {@code /metrics} listener ({@code telemetry { Prometheus { .. } }}), or null
+ * @param healthChecks the HTTP health listener ({@code health_checks { .. }}), or null
  */
 public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel, String serverAddress, int serverPort,
                           Path socketPath, Path trustBundlePath, boolean insecureBootstrap, String joinToken,
                           NodeAttestorConfig nodeAttestor, String keyManager, Path keyManagerDirectory,
-                          UnixAttestorConfig unix, Duration syncInterval) {
+                          UnixAttestorConfig unix, Duration syncInterval, TelemetryConfig telemetry,
+                          HealthChecksConfig healthChecks) {
 
     /** The default Workload API socket. */
     public static final Path DEFAULT_SOCKET_PATH = Path.of("/tmp/mithril/agent/public/api.sock");
@@ -49,19 +54,22 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
     /** A copy with another join token (the {@code -joinToken} flag wins over the file). */
     public AgentConfig withJoinToken(String token) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
-                insecureBootstrap, token, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval);
+                insecureBootstrap, token, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
+                telemetry, healthChecks);
     }
 
     /** A copy with another socket path. */
     public AgentConfig withSocketPath(Path path) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, path, trustBundlePath,
-                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval);
+                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
+                telemetry, healthChecks);
     }
 
     /** A copy with another sync interval (tests use a short one). */
     public AgentConfig withSyncInterval(Duration interval) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
-                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, interval);
+                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, interval,
+                telemetry, healthChecks);
     }
 
     /** A minimal configuration for programmatic use (tests, embedding): join_token, disk keys. */
@@ -69,6 +77,6 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
                                  Path trustBundlePath, String joinToken) {
         return new AgentConfig(td, dataDir, "INFO", serverAddress, serverPort, socketPath, trustBundlePath,
                 trustBundlePath == null, joinToken, NodeAttestorConfig.joinToken(), "disk", dataDir,
-                new UnixAttestorConfig(false, 0), DEFAULT_SYNC_INTERVAL);
+                new UnixAttestorConfig(false, 0), DEFAULT_SYNC_INTERVAL, null, null);
     }
 }

@@ -1,5 +1,6 @@
 package io.mithril.agent.config;
 
+import io.mithril.api.observability.ObservabilityConfig;
 import io.mithril.hcl.Hcl;
 import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Reads SPIRE's {@code agent.conf} (HCL): {@code agent { data_dir, log_level, server_address,
  * server_port, socket_path, trust_bundle_path, trust_domain, insecure_bootstrap, join_token }}
  * and {@code plugins { NodeAttestor "join_token"|"x509pop", KeyManager "disk"|"memory",
- * WorkloadAttestor "unix" }}. Both {@code plugin_data { .. }} and {@code plugin_data = { .. }}
+ * WorkloadAttestor "unix" }}, {@code health_checks { .. }} and {@code telemetry { Prometheus { .. } }}
+ * as in the server's configuration. Both {@code plugin_data { .. }} and {@code plugin_data = { .. }}
  * work; numbers may be quoted. Unknown keys and plugins fail with {@code file:line:col}.
  */
 public final class AgentConfigParser {
@@ -177,7 +179,8 @@ public final class AgentConfigParser {
             unix = new AgentConfig.UnixAttestorConfig(false, 0);
         }
         return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
-                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL);
+                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL,
+                ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc));
     }
 
     private static HclObject pluginData(HclObject body) throws HclException {

@@ -1,5 +1,7 @@
 package io.mithril.server.config;
 
+import io.mithril.api.observability.HealthChecksConfig;
+import io.mithril.api.observability.TelemetryConfig;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
@@ -223,14 +225,6 @@ public record ServerConfig(
             Objects.requireNonNull(certFilePath, "cert_file_path");
             Objects.requireNonNull(keyFilePath, "key_file_path");
         }
-    }
-
-    /** {@code telemetry { Prometheus { host, port } }}: where {@code /metrics} is served. */
-    public record TelemetryConfig(String host, int port) {
-    }
-
-    /** {@code health_checks { listener_enabled = true, bind_address, bind_port, live_path, ready_path }}. */
-    public record HealthChecksConfig(String bindAddress, int bindPort, String livePath, String readyPath) {
     }
 
     /** Builds a {@link ServerConfig}; every setter has SPIRE's default. */

@@ -3,6 +3,7 @@ package io.mithril.server.config;
 import io.mithril.hcl.Hcl;
 import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
+import io.mithril.api.observability.ObservabilityConfig;
 import io.mithril.hcl.HclObject;
 import io.mithril.hcl.HclValue;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
@@ -123,27 +124,8 @@ public final class ServerConfigParser {
 
         parsePlugins(doc, b, Path.of(dataDir));
 
-        Optional<HclObject> health = doc.object("health_checks");
-        if (health.isPresent()) {
-            HclObject h = health.get();
-            h.requireOnly(Set.of("listener_enabled", "bind_address", "bind_port", "live_path", "ready_path"), "health_checks block");
-            if (h.bool("listener_enabled", false)) {
-                b.healthChecks(new ServerConfig.HealthChecksConfig(h.string("bind_address", "localhost"),
-                        (int) h.number("bind_port", 80), h.string("live_path", "/live"), h.string("ready_path", "/ready")));
-            }
-        }
-        Optional<HclObject> telemetry = doc.object("telemetry");
-        if (telemetry.isPresent()) {
-            HclObject t = telemetry.get();
-            t.requireOnly(Set.of("Prometheus", "DogStatsd", "Statsd", "M3", "InMem", "AllowedPrefixes", "BlockedPrefixes",
-                    "AllowedLabels", "BlockedLabels", "EnableHostnameLabel", "MetricPrefix"), "telemetry block");
-            List<HclObject> prom = t.objects("Prometheus");
-            if (!prom.isEmpty()) {
-                HclObject p = prom.get(0);
-                p.requireOnly(Set.of("host", "port"), "telemetry.Prometheus block");
-                b.telemetry(new ServerConfig.TelemetryConfig(p.string("host", "localhost"), (int) p.number("port", 9988)));
-            }
-        }
+        b.healthChecks(ObservabilityConfig.healthChecks(doc));
+        b.telemetry(ObservabilityConfig.telemetry(doc));
         try {
             return b.build();
         } catch (IllegalArgumentException e) {

@@ -62,6 +62,18 @@ public final class WorkloadApiServer implements AutoCloseable {
      */
     public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
                                           JwtSvidIssuer jwtIssuer, Clock clock) throws IOException {
+        return start(socketPath, cache, attestors, jwtIssuer, clock, null);
+    }
+
+    /**
+     * Binds the socket and starts serving; {@code metrics}, when not null, sees every call after
+     * the caller was attested (e.g. {@code AgentMetrics.interceptor()}).
+     *
+     * @throws IOException if the socket cannot be created, or another process is listening on it
+     */
+    public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
+                                          JwtSvidIssuer jwtIssuer, Clock clock, io.grpc.ServerInterceptor metrics)
+            throws IOException {
         if (!Epoll.isAvailable()) {
             throw new IOException("the Workload API needs Linux epoll (netty-transport-native-epoll): "
                     + Epoll.unavailabilityCause());
@@ -75,7 +87,9 @@ public final class WorkloadApiServer implements AutoCloseable {
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
-                .addService(ServerInterceptors.intercept(service, new CallerInterceptor(attestors)));
+                .addService(metrics == null ? ServerInterceptors.intercept(service, new CallerInterceptor(attestors))
+                        // intercept() runs the last interceptor first: metrics see calls CallerInterceptor refuses too
+                        : ServerInterceptors.intercept(service, new CallerInterceptor(attestors), metrics));
         HealthStatusManager health = new HealthStatusManager();
         builder.addService(health.getHealthService());
         Server server = builder.build();
