@@ -49,56 +49,32 @@ public final class OpenSslAlerts {
         return new X509ExtendedTrustManager() {
             @Override
             public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-                try {
-                    delegate.checkClientTrusted(chain, authType, engine);
-                } catch (SvidRejectedException e) {
-                    throw translate(e);
-                }
+                translated(() -> delegate.checkClientTrusted(chain, authType, engine));
             }
 
             @Override
             public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-                try {
-                    delegate.checkServerTrusted(chain, authType, engine);
-                } catch (SvidRejectedException e) {
-                    throw translate(e);
-                }
+                translated(() -> delegate.checkServerTrusted(chain, authType, engine));
             }
 
             @Override
             public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-                try {
-                    delegate.checkClientTrusted(chain, authType, socket);
-                } catch (SvidRejectedException e) {
-                    throw translate(e);
-                }
+                translated(() -> delegate.checkClientTrusted(chain, authType, socket));
             }
 
             @Override
             public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-                try {
-                    delegate.checkServerTrusted(chain, authType, socket);
-                } catch (SvidRejectedException e) {
-                    throw translate(e);
-                }
+                translated(() -> delegate.checkServerTrusted(chain, authType, socket));
             }
 
             @Override
             public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                try {
-                    delegate.checkClientTrusted(chain, authType);
-                } catch (SvidRejectedException e) {
-                    throw translate(e);
-                }
+                translated(() -> delegate.checkClientTrusted(chain, authType));
             }
 
             @Override
             public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-                try {
-                    delegate.checkServerTrusted(chain, authType);
-                } catch (SvidRejectedException e) {
-                    throw translate(e);
-                }
+                translated(() -> delegate.checkServerTrusted(chain, authType));
             }
 
             @Override
@@ -106,6 +82,19 @@ public final class OpenSslAlerts {
                 return delegate.getAcceptedIssuers();
             }
         };
+    }
+
+    @FunctionalInterface
+    private interface Check {
+        void run() throws CertificateException;
+    }
+
+    private static void translated(Check check) throws CertificateException {
+        try {
+            check.run();
+        } catch (SvidRejectedException e) {
+            throw translate(e);
+        }
     }
 
     static CertificateException translate(SvidRejectedException e) {
