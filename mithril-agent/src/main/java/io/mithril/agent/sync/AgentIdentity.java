@@ -60,6 +60,7 @@ public final class AgentIdentity implements AutoCloseable {
     private volatile PrivateKey key;
     private volatile Instant renewAt;
     private volatile AgentApiClient client;
+    private volatile NodeAttestor attestor;
 
     private AgentIdentity(InetSocketAddress server, TrustDomain td, Path dataDir, KeyManager keyManager, Clock clock) {
         this.server = server;
@@ -98,6 +99,7 @@ public final class AgentIdentity implements AutoCloseable {
             }
         }
         id.roots = roots;
+        id.attestor = attestor;
         if (id.reuse()) {
             return id;
         }
@@ -166,6 +168,28 @@ public final class AgentIdentity implements AutoCloseable {
         }
         storeBundle(r.bundle());
         install(r.svidChain(), kp.getPrivate(), clock.instant());
+    }
+
+    /**
+     * Attests again after the server evicted this agent, when its node attestor allows it
+     * (x509pop); the new SVID and key replace the old ones on disk.
+     *
+     * @return false when the attestor cannot attest again (a spent join token, or none)
+     * @throws AgentStartException when the server refuses the attestation
+     */
+    public synchronized boolean reattest() throws AgentStartException {
+        NodeAttestor a = attestor;
+        if (a == null || !a.reattestable()) {
+            return false;
+        }
+        attest(a);
+        return true;
+    }
+
+    /** The node attestor's type, or "none". */
+    public String attestorType() {
+        NodeAttestor a = attestor;
+        return a == null ? "none" : a.type();
     }
 
     private void install(List<X509Certificate> newChain, PrivateKey newKey, Instant receivedAt) {

@@ -2,6 +2,7 @@ package io.mithril.agent.sync;
 
 import io.grpc.Status;
 import io.grpc.StatusException;
+import io.mithril.agent.AgentStartException;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.RegistrationEntry;
 import io.mithril.agent.cache.SvidCache;
@@ -60,6 +61,9 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
      * @param identity the agent SVID holder, which also owns the server client
      * @param healthListener told true after each successful sync, false after a failure
      */
+    private boolean evictionReported;
+    private boolean reattesting;
+
     public SyncManager(SvidCache cache, AgentIdentity identity, Clock clock, Duration interval, Consumer<Boolean> healthListener) {
         this.cache = cache;
         this.identity = identity;
@@ -106,8 +110,16 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             if (closed) {
                 return false; // interrupted by close(): not a server failure
             }
-            failures++;
             Status s = Status.fromThrowable(e);
+            if (evicted(s) && !reattesting && reattestAfterEviction(s)) {
+                reattesting = true; // one immediate retry on the new SVID, not a loop
+                try {
+                    return syncSafely();
+                } finally {
+                    reattesting = false;
+                }
+            }
+            failures++;
             String why = s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
             if (failures == 1 || failures % 10 == 0) {
                 log.warn("Sync with the server failed ({}); serving cached SVIDs, retrying in {} ms", why, nextDelay().toMillis());
@@ -117,6 +129,36 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             cache.evictExpired();
             return false;
         }
+    }
+
+    private static boolean evicted(Status s) {
+        return s.getCode() == Status.Code.PERMISSION_DENIED && s.getDescription() != null
+                && s.getDescription().contains("is not attested");
+    }
+
+    /**
+     * The server no longer knows this agent (evicted with {@code agent evict}): attest again when
+     * the node attestor allows it. Returns whether it did; says once why it cannot otherwise.
+     */
+    private boolean reattestAfterEviction(Status s) {
+        try {
+            if (identity.reattest()) {
+                log.info("Re-attested with {} after the server evicted this agent ({}): agent ID {}", identity.attestorType(),
+                        s.getDescription(), identity.agentId());
+                evictionReported = false;
+                return true;
+            }
+        } catch (AgentStartException e) {
+            log.error("The server evicted this agent and refused to attest it again: {}", e.getMessage());
+            return false;
+        }
+        if (!evictionReported) {
+            evictionReported = true;
+            log.error("The server evicted this agent ({}) and its node attestor ({}) cannot attest again: serving cached"
+                    + " SVIDs until they expire. To rejoin, stop the agent, delete its agent_svid.der and key, and start"
+                    + " it with a new -joinToken", s.getDescription(), identity.attestorType());
+        }
+        return false;
     }
 
     /**

@@ -84,6 +84,21 @@ class AgentIntegrationTest {
     }
 
     @Test
+    void evictedJoinTokenAgentCannotAttestAgainAndKeepsServingItsCachedSvids() throws Exception {
+        server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
+        agent = Agent.start(config(server.joinToken()));
+        assertThat(fetch().defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
+        assertThat(server.server().dataStore().deleteAttestedNode(agent.agentId())).isTrue();
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < deadline) { // ten sync intervals: each is refused
+            Thread.sleep(200);
+            assertThat(server.server().dataStore().fetchAttestedNode(agent.agentId())).as("a spent join token cannot attest again")
+                    .isEmpty();
+        }
+        assertThat(fetch().defaultSvid().spiffeId().toString()).as("cached SVID still served").isEqualTo("spiffe://example.org/root-workload");
+    }
+
+    @Test
     void restartedAgentReusesItsSvidFromDataDirWithoutJoinToken() throws Exception {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
         agent = Agent.start(config(server.joinToken()));

@@ -8,6 +8,7 @@ import io.mithril.agent.testing.ForeignUid;
 import io.mithril.agent.testing.ServerFixture;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.pki.Pem;
+import io.mithril.spiffe.id.SpiffeId;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -54,23 +55,65 @@ class X509PopAttestationTest {
         ForeignUid.run(List.of("rm", "-rf", pki.toString()));
     }
 
-    @Test
-    void agentAttestsByProofOfPossessionAndServesEntriesParentedByItsX509popId() throws Exception {
+    private String popAgentId() throws Exception {
         byte[] leaf = Pem.readCertificate(pki.resolve("node.pem")).getEncoded();
-        String agentId = "spiffe://example.org/spire/agent/x509pop/" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(leaf));
-        server.register("spiffe://example.org/on-pop-node", agentId, 0, "unix:uid:0");
-        Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
+        return "spiffe://example.org/spire/agent/x509pop/" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(leaf));
+    }
+
+    private Agent startPopAgent(Path socket) throws Exception {
         AgentConfig base = AgentConfig.of(ServerFixture.TD, server.dir.resolve("agent"), "127.0.0.1", server.port(), socket,
                 server.bundlePem(), null);
         AgentConfig cfg = new AgentConfig(base.trustDomain(), base.dataDir(), base.logLevel(), base.serverAddress(), base.serverPort(),
                 base.socketPath(), base.trustBundlePath(), false, null,
                 new AgentConfig.NodeAttestorConfig("x509pop", pki.resolve("node.pem"), pki.resolve("node.key"), null),
                 "disk", base.dataDir(), base.unix(), Duration.ofMillis(200), null, null);
-        agent = Agent.start(cfg);
-        assertThat(agent.agentId().toString()).isEqualTo(agentId);
+        return Agent.start(cfg);
+    }
+
+    private static String fetchId(Path socket) {
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).defaultSvid().spiffeId().toString())
-                    .isEqualTo("spiffe://example.org/on-pop-node");
+            return c.fetchX509Context(Duration.ofSeconds(10)).defaultSvid().spiffeId().toString();
         }
+    }
+
+    @Test
+    void agentAttestsByProofOfPossessionAndServesEntriesParentedByItsX509popId() throws Exception {
+        String agentId = popAgentId();
+        server.register("spiffe://example.org/on-pop-node", agentId, 0, "unix:uid:0");
+        Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
+        agent = startPopAgent(socket);
+        assertThat(agent.agentId().toString()).isEqualTo(agentId);
+        assertThat(fetchId(socket)).isEqualTo("spiffe://example.org/on-pop-node");
+    }
+
+    @Test
+    void evictedX509popAgentAttestsAgainByItselfAndSyncsNewEntries() throws Exception {
+        String agentId = popAgentId();
+        server.register("spiffe://example.org/on-pop-node", agentId, 0, "unix:uid:0");
+        Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
+        agent = startPopAgent(socket);
+        String serialBefore = server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)).orElseThrow().serialNumber();
+
+        assertThat(server.server().dataStore().deleteAttestedNode(SpiffeId.parse(agentId))).isTrue(); // spire-server agent evict
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)).isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId))).as("attested again").isPresent()
+                .get().extracting(n -> n.serialNumber()).isNotEqualTo(serialBefore);
+        // and it syncs again: an entry made after the eviction reaches its workload
+        server.register("spiffe://example.org/after-eviction", agentId, 0, "unix:uid:0", "unix:gid:0");
+        deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        java.util.List<String> ids = java.util.List.of();
+        while (System.nanoTime() < deadline) {
+            try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
+                ids = c.fetchX509Context(Duration.ofSeconds(10)).svids().stream().map(v -> v.spiffeId().toString()).toList();
+            }
+            if (ids.contains("spiffe://example.org/after-eviction")) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        assertThat(ids).contains("spiffe://example.org/on-pop-node", "spiffe://example.org/after-eviction");
     }
 }

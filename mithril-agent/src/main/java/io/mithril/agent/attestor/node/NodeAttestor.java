@@ -18,4 +18,13 @@ public interface NodeAttestor {
      * @throws NodeAttestationException if this attestor cannot answer (join_token has no challenge)
      */
     byte[] respond(byte[] challenge) throws NodeAttestationException;
+
+    /**
+     * Whether the agent may attest again with this attestor after the server evicted it, as
+     * SPIRE's reattestable attestors do (x509pop: the node still holds its key); a join token is
+     * spent at first use, so it is not.
+     */
+    default boolean reattestable() {
+        return false;
+    }
 }

@@ -53,6 +53,11 @@ public final class X509PopAttestor implements NodeAttestor {
     }
 
     @Override
+    public boolean reattestable() {
+        return true;
+    }
+
+    @Override
     public byte[] payload() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (X509Certificate c : chain) {
