@@ -115,7 +115,7 @@ public final class Agent implements AutoCloseable {
         try {
             api[0] = WorkloadApiServer.start(config.socketPath(), cache,
                     List.of(new UnixWorkloadAttestor(config.unix().discoverWorkloadPath(), config.unix().workloadSizeLimit())),
-                    sync, clock, metrics.interceptor());
+                    sync, clock, metrics.interceptor(), config.sds());
             if (config.telemetry() != null) {
                 HTTPServer http = metrics.serve(config.telemetry().host(), config.telemetry().port());
                 listeners.add(http::close);

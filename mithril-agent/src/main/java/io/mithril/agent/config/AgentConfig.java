@@ -25,12 +25,13 @@ import java.time.Duration;
  * @param syncInterval how often entries and bundles are synced (SPIRE: about 5s)
  * @param telemetry the Prometheus {@code /metrics} listener ({@code telemetry { Prometheus { .. } }}), or null
  * @param healthChecks the HTTP health listener ({@code health_checks { .. }}), or null
+ * @param sds the names Envoy's SDS requests use ({@code agent { sds { .. } }})
  */
 public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel, String serverAddress, int serverPort,
                           Path socketPath, Path trustBundlePath, boolean insecureBootstrap, String joinToken,
                           NodeAttestorConfig nodeAttestor, String keyManager, Path keyManagerDirectory,
                           UnixAttestorConfig unix, Duration syncInterval, TelemetryConfig telemetry,
-                          HealthChecksConfig healthChecks) {
+                          HealthChecksConfig healthChecks, SdsConfig sds) {
 
     /** The default Workload API socket. */
     public static final Path DEFAULT_SOCKET_PATH = Path.of("/tmp/mithril/agent/public/api.sock");
@@ -47,6 +48,21 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
         }
     }
 
+    /**
+     * SPIRE's {@code sds} block: the resource names Envoy asks the SDS API for.
+     *
+     * @param defaultSvidName the name of the caller's default X509-SVID ({@code default})
+     * @param defaultBundleName the name of the trust domain's bundle ({@code ROOTCA})
+     * @param defaultAllBundlesName the name of all bundles, own and federated ({@code ALL})
+     * @param disableSpiffeCertValidation send {@code ALL} as plain trusted CAs instead of Envoy's
+     *     SPIFFE certificate validator
+     */
+    public record SdsConfig(String defaultSvidName, String defaultBundleName, String defaultAllBundlesName,
+                            boolean disableSpiffeCertValidation) {
+        /** SPIRE's defaults. */
+        public static final SdsConfig DEFAULTS = new SdsConfig("default", "ROOTCA", "ALL", false);
+    }
+
     /** The unix workload attestor: {@code discover_workload_path}, {@code workload_size_limit}. */
     public record UnixAttestorConfig(boolean discoverWorkloadPath, long workloadSizeLimit) {
     }
@@ -55,21 +71,21 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
     public AgentConfig withJoinToken(String token) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
                 insecureBootstrap, token, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
-                telemetry, healthChecks);
+                telemetry, healthChecks, sds);
     }
 
     /** A copy with another socket path. */
     public AgentConfig withSocketPath(Path path) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, path, trustBundlePath,
                 insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
-                telemetry, healthChecks);
+                telemetry, healthChecks, sds);
     }
 
     /** A copy with another sync interval (tests use a short one). */
     public AgentConfig withSyncInterval(Duration interval) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
                 insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, interval,
-                telemetry, healthChecks);
+                telemetry, healthChecks, sds);
     }
 
     /** A minimal configuration for programmatic use (tests, embedding): join_token, disk keys. */
@@ -77,6 +93,6 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
                                  Path trustBundlePath, String joinToken) {
         return new AgentConfig(td, dataDir, "INFO", serverAddress, serverPort, socketPath, trustBundlePath,
                 trustBundlePath == null, joinToken, NodeAttestorConfig.joinToken(), "disk", dataDir,
-                new UnixAttestorConfig(false, 0), DEFAULT_SYNC_INTERVAL, null, null);
+                new UnixAttestorConfig(false, 0), DEFAULT_SYNC_INTERVAL, null, null, SdsConfig.DEFAULTS);
     }
 }

@@ -38,7 +38,7 @@ public final class AgentConfigParser {
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
             "jwt_svid_cache_max_size");
     static final Set<String> IGNORED = Set.of("log_format", "log_file", "admin_socket_path", "trust_bundle_url",
-            "trust_bundle_format", "sds", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates",
+            "trust_bundle_format", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates",
             "retry_bootstrap", "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
             "jwt_svid_cache_max_size");
@@ -180,7 +180,22 @@ public final class AgentConfigParser {
         }
         return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
                 insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL,
-                ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc));
+                ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc), sds(agent));
+    }
+
+    private static AgentConfig.SdsConfig sds(HclObject agent) throws HclException {
+        Optional<HclObject> block = agent.object("sds");
+        if (block.isEmpty()) {
+            return AgentConfig.SdsConfig.DEFAULTS;
+        }
+        HclObject b = block.get();
+        b.requireOnly(Set.of("default_svid_name", "default_bundle_name", "default_all_bundles_name",
+                "disable_spiffe_cert_validation"), "agent.sds block");
+        AgentConfig.SdsConfig d = AgentConfig.SdsConfig.DEFAULTS;
+        return new AgentConfig.SdsConfig(b.string("default_svid_name", d.defaultSvidName()),
+                b.string("default_bundle_name", d.defaultBundleName()),
+                b.string("default_all_bundles_name", d.defaultAllBundlesName()),
+                b.bool("disable_spiffe_cert_validation", d.disableSpiffeCertValidation()));
     }
 
     private static HclObject pluginData(HclObject body) throws HclException {

@@ -66,7 +66,7 @@ class X509PopAttestationTest {
         AgentConfig cfg = new AgentConfig(base.trustDomain(), base.dataDir(), base.logLevel(), base.serverAddress(), base.serverPort(),
                 base.socketPath(), base.trustBundlePath(), false, null,
                 new AgentConfig.NodeAttestorConfig("x509pop", pki.resolve("node.pem"), pki.resolve("node.key"), null),
-                "disk", base.dataDir(), base.unix(), Duration.ofMillis(200), null, null);
+                "disk", base.dataDir(), base.unix(), Duration.ofMillis(200), null, null, AgentConfig.SdsConfig.DEFAULTS);
         return Agent.start(cfg);
     }
 

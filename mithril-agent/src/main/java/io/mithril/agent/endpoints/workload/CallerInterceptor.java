@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Guards every Workload API call: requires the {@code workload.spiffe.io: true} header
- * ({@code INVALID_ARGUMENT} otherwise), then attests the caller from the kernel credentials of
+ * ({@code INVALID_ARGUMENT} otherwise; not for SDS, whose Envoy clients send none), then attests the caller from the kernel credentials of
  * its connection and hands the selectors to the service through the gRPC {@link Context}.
  */
 final class CallerInterceptor implements ServerInterceptor {
@@ -31,14 +31,20 @@ final class CallerInterceptor implements ServerInterceptor {
     static final Context.Key<Caller> CALLER = Context.key("mithril.workload.caller");
 
     private final List<WorkloadAttestor> attestors;
+    private final boolean requireHeader;
 
     CallerInterceptor(List<WorkloadAttestor> attestors) {
+        this(attestors, true);
+    }
+
+    CallerInterceptor(List<WorkloadAttestor> attestors, boolean requireHeader) {
         this.attestors = List.copyOf(attestors);
+        this.requireHeader = requireHeader;
     }
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (!"true".equals(headers.get(SECURITY_HEADER))) {
+        if (requireHeader && !"true".equals(headers.get(SECURITY_HEADER))) {
             call.close(Status.INVALID_ARGUMENT.withDescription("security header missing from request"), new Metadata());
             return new ServerCall.Listener<>() { };
         }

@@ -8,6 +8,7 @@ import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.mithril.agent.attestor.workload.WorkloadAttestor;
 import io.mithril.agent.cache.SvidCache;
+import io.mithril.agent.config.AgentConfig;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -62,18 +63,19 @@ public final class WorkloadApiServer implements AutoCloseable {
      */
     public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
                                           JwtSvidIssuer jwtIssuer, Clock clock) throws IOException {
-        return start(socketPath, cache, attestors, jwtIssuer, clock, null);
+        return start(socketPath, cache, attestors, jwtIssuer, clock, null, AgentConfig.SdsConfig.DEFAULTS);
     }
 
     /**
-     * Binds the socket and starts serving; {@code metrics}, when not null, sees every call after
-     * the caller was attested (e.g. {@code AgentMetrics.interceptor()}).
+     * Binds the socket and starts serving the Workload API and Envoy's SDS v3 (with {@code sds}'s
+     * resource names); {@code metrics}, when not null, sees every call (e.g.
+     * {@code AgentMetrics.interceptor()}).
      *
      * @throws IOException if the socket cannot be created, or another process is listening on it
      */
     public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
-                                          JwtSvidIssuer jwtIssuer, Clock clock, io.grpc.ServerInterceptor metrics)
-            throws IOException {
+                                          JwtSvidIssuer jwtIssuer, Clock clock, io.grpc.ServerInterceptor metrics,
+                                          AgentConfig.SdsConfig sds) throws IOException {
         if (!Epoll.isAvailable()) {
             throw new IOException("the Workload API needs Linux epoll (netty-transport-native-epoll): "
                     + Epoll.unavailabilityCause());
@@ -90,6 +92,9 @@ public final class WorkloadApiServer implements AutoCloseable {
                 .addService(metrics == null ? ServerInterceptors.intercept(service, new CallerInterceptor(attestors))
                         // intercept() runs the last interceptor first: metrics see calls CallerInterceptor refuses too
                         : ServerInterceptors.intercept(service, new CallerInterceptor(attestors), metrics));
+        SdsService secrets = new SdsService(cache, sds);
+        builder.addService(metrics == null ? ServerInterceptors.intercept(secrets, new CallerInterceptor(attestors, false))
+                : ServerInterceptors.intercept(secrets, new CallerInterceptor(attestors, false), metrics));
         HealthStatusManager health = new HealthStatusManager();
         builder.addService(health.getHealthService());
         Server server = builder.build();
