@@ -56,14 +56,13 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     });
     private int failures;
     private volatile boolean closed;
+    private boolean evictionReported; // eviction errors are logged once until a re-attestation succeeds
+    private boolean reattesting;
 
     /**
      * @param identity the agent SVID holder, which also owns the server client
      * @param healthListener told true after each successful sync, false after a failure
      */
-    private boolean evictionReported;
-    private boolean reattesting;
-
     public SyncManager(SvidCache cache, AgentIdentity identity, Clock clock, Duration interval, Consumer<Boolean> healthListener) {
         this.cache = cache;
         this.identity = identity;
@@ -149,7 +148,10 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
                 return true;
             }
         } catch (AgentStartException e) {
-            log.error("The server evicted this agent and refused to attest it again: {}", e.getMessage());
+            if (!evictionReported) {
+                evictionReported = true;
+                log.error("The server evicted this agent and refused to attest it again: {}", e.getMessage());
+            }
             return false;
         }
         if (!evictionReported) {
