@@ -352,6 +352,7 @@ class HostileInputAndRestartsIT {
         Demo.Exec none = Demo.exec(demo.curl("/productpage", null, null));
         assertThat(none.exit()).as("no certificate: %s", none.out()).isIn(35, 55, 56);
         int refused = 1;
+        List<String> alerts = new ArrayList<>();
         for (Map.Entry<String, Path[]> c : clients.entrySet()) {
             Demo.Exec r = Demo.exec(demo.curl("/productpage", c.getValue()[0], c.getValue()[1]));
             if (c.getKey().startsWith("good")) {
@@ -359,9 +360,20 @@ class HostileInputAndRestartsIT {
             } else {
                 assertThat(r.exit()).as("%s: %s", c.getKey(), r.out()).isIn(35, 55, 56);
                 refused++;
+                // Over TLS 1.2 the refusal arrives inside the handshake, with the alert that names the defect.
+                List<String> tls12 = new ArrayList<>(demo.curl("/productpage", c.getValue()[0], c.getValue()[1]));
+                tls12.addAll(tls12.indexOf("curl") + 1, List.of("-v", "--tls-max", "1.2"));
+                String out = Demo.exec(tls12).out();
+                String expected = switch (c.getKey()) {
+                    case "expired" -> "certificate expired";
+                    case "another trust domain's root" -> "unknown CA";
+                    default -> "bad certificate";
+                };
+                assertThat(out).as("%s over TLS 1.2", c.getKey()).contains("(IN), TLS alert, " + expected);
+                alerts.add(c.getKey() + ": " + expected);
             }
         }
-        System.out.printf("gateway: %d bad clients refused in the handshake, control accepted%n", refused);
+        System.out.printf("gateway: %d bad clients refused in the handshake (alerts %s), control accepted%n", refused, alerts);
     }
 
     /**
