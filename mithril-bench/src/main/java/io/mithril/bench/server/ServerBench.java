@@ -137,8 +137,10 @@ public final class ServerBench implements BenchSuite {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        report.note("The agent API rate includes TLS, gRPC, CSR verification and authorisation (the agent's entries are recomputed per batch);"
-                + " the in-process rate is the CA's signing alone; openssl is the native ECDSA P-256 sign rate of one core.");
+        report.note("The agent API rate includes TLS, gRPC, CSR verification and authorisation (each entry's parents walked in the server's"
+                + " in-memory index); the in-process rate is the CA's signing alone; openssl is the native ECDSA P-256 sign rate of one core."
+                + " GetAuthorizedEntries answers from the server's in-memory authorised-entries index; the time includes building, sending"
+                + " (TLS) and parsing the response, about 1.3 MB for 10k entries and 13 MB for 100k, with client and server in one JVM.");
         return report;
     }
 

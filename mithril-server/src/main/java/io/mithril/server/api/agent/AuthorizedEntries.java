@@ -1,5 +1,7 @@
 package io.mithril.server.api.agent;
 
+import io.mithril.api.types.Entry;
+import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DataStoreChange;
@@ -172,35 +174,60 @@ public final class AuthorizedEntries {
         long now = clock.instant().getEpochSecond();
         lock.readLock().lock();
         try {
+            return walk(index, agentId, now);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * {@link #forAgent} as API messages, ready to send: each entry is converted once, when it
+     * enters the index, not on every call (at 100k entries the conversion cost as much as the walk).
+     */
+    public List<Entry> forAgentAsProto(SpiffeId agentId) {
+        ensureFresh();
+        long now = clock.instant().getEpochSecond();
+        lock.readLock().lock();
+        try {
             Index ix = index;
-            Set<SpiffeId> reached = new HashSet<>();
-            ArrayDeque<SpiffeId> queue = new ArrayDeque<>();
-            reached.add(agentId);
-            queue.add(agentId);
-            for (SpiffeId alias : matchingAliases(ix, agentId, now)) {
-                if (reached.add(alias)) {
-                    queue.add(alias);
-                }
-            }
-            Map<String, RegistrationEntry> out = new LinkedHashMap<>();
-            while (!queue.isEmpty()) {
-                Map<String, RegistrationEntry> children = ix.byParent.get(queue.poll());
-                if (children == null) {
-                    continue; // most reached IDs (workloads) parent nothing
-                }
-                for (RegistrationEntry e : children.values()) {
-                    if (expired(e, now)) {
-                        continue; // an expired entry authorises nothing, nor its children
-                    }
-                    if (out.putIfAbsent(e.id(), e) == null && reached.add(e.spiffeId())) {
-                        queue.add(e.spiffeId());
-                    }
-                }
+            Map<String, RegistrationEntry> found = walk(ix, agentId, now);
+            List<Entry> out = new java.util.ArrayList<>(found.size());
+            for (String id : found.keySet()) {
+                out.add(ix.protos.get(id));
             }
             return out;
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** The authorised set; caller holds the read lock. */
+    private Map<String, RegistrationEntry> walk(Index ix, SpiffeId agentId, long now) {
+        Set<SpiffeId> reached = new HashSet<>();
+        ArrayDeque<SpiffeId> queue = new ArrayDeque<>();
+        reached.add(agentId);
+        queue.add(agentId);
+        for (SpiffeId alias : matchingAliases(ix, agentId, now)) {
+            if (reached.add(alias)) {
+                queue.add(alias);
+            }
+        }
+        Map<String, RegistrationEntry> out = new LinkedHashMap<>();
+        while (!queue.isEmpty()) {
+            Map<String, RegistrationEntry> children = ix.byParent.get(queue.poll());
+            if (children == null) {
+                continue; // most reached IDs (workloads) parent nothing
+            }
+            for (RegistrationEntry e : children.values()) {
+                if (expired(e, now)) {
+                    continue; // an expired entry authorises nothing, nor its children
+                }
+                if (out.putIfAbsent(e.id(), e) == null && reached.add(e.spiffeId())) {
+                    queue.add(e.spiffeId());
+                }
+            }
+        }
+        return out;
     }
 
     private static boolean expired(RegistrationEntry e, long now) {
@@ -318,6 +345,8 @@ public final class AuthorizedEntries {
     private static final class Index {
         final SpiffeId serverId;
         final Map<String, RegistrationEntry> byId = new HashMap<>();
+        /** Each entry as sent to agents. */
+        final Map<String, Entry> protos = new HashMap<>();
         /** Entries by parent ID, each in insertion order (creation order after a rebuild). */
         final Map<SpiffeId, Map<String, RegistrationEntry>> byParent = new HashMap<>();
         final Map<SpiffeId, Map<String, RegistrationEntry>> bySpiffeId = new HashMap<>();
@@ -337,6 +366,7 @@ public final class AuthorizedEntries {
                 remove(e.id());
             }
             byId.put(e.id(), e);
+            protos.put(e.id(), ProtoConverters.toProto(e));
             byParent.computeIfAbsent(e.parentId(), k -> new LinkedHashMap<>()).put(e.id(), e);
             bySpiffeId.computeIfAbsent(e.spiffeId(), k -> new LinkedHashMap<>()).put(e.id(), e);
             if (e.parentId().equals(serverId)) {
@@ -354,6 +384,7 @@ public final class AuthorizedEntries {
             if (old == null) {
                 return;
             }
+            protos.remove(id);
             removeFrom(byParent, old.parentId(), id);
             removeFrom(bySpiffeId, old.spiffeId(), id);
             if (old.parentId().equals(serverId)) {

@@ -2,6 +2,7 @@ package io.mithril.server.api.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DuplicateEntryException;
@@ -288,6 +289,8 @@ abstract class AuthorizedEntriesCacheContract {
                     Map<String, RegistrationEntry> want = fresh.forAgent(agent);
                     assertThat(checking.forAgent(agent)).as("checking cache, agent %s after %d writes", agent, i + 1).isEqualTo(want);
                     assertThat(own.forAgent(agent)).as("own-writes cache, agent %s after %d writes", agent, i + 1).isEqualTo(want);
+                    assertThat(own.forAgentAsProto(agent)).as("messages sent to agent %s", agent)
+                            .isEqualTo(want.values().stream().map(ProtoConverters::toProto).toList());
                     for (String e : entryIds) {
                         assertThat(checking.authorizedEntry(agent, e)).isEqualTo(fresh.authorizedEntry(agent, e));
                         assertThat(own.authorizedEntry(agent, e)).isEqualTo(fresh.authorizedEntry(agent, e));
