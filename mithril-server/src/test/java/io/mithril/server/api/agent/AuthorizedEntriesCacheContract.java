@@ -105,17 +105,30 @@ abstract class AuthorizedEntriesCacheContract {
         assertThat(cache.rebuilds()).isEqualTo(1);
     }
 
-    @Test
-    void updateThroughThisStoreMovesTheEntryToItsNewParent() {
-        openBoth();
-        AuthorizedEntries cache = cache(LOCAL_ONLY);
-        RegistrationEntry w = a.createEntry(entry(id("/w"), AGENT, "unix:uid:1"));
+    /** Create, move to another parent, delete through {@code writer}: each shows on the cache's next call. */
+    static void createUpdateAndDeleteShow(AuthorizedEntries cache, DataStore writer) {
+        RegistrationEntry w = writer.createEntry(entry(id("/w"), AGENT, "unix:uid:1"));
         assertThat(ids(cache, AGENT)).containsExactly(w.id());
-        a.updateEntry(entry(id("/w"), OTHER_AGENT, "unix:uid:1").withId(w.id()));
+        writer.updateEntry(entry(id("/w"), OTHER_AGENT, "unix:uid:1").withId(w.id()));
         assertThat(cache.forAgent(AGENT)).isEmpty();
         assertThat(cache.authorizedEntry(AGENT, w.id())).isEmpty();
         assertThat(ids(cache, OTHER_AGENT)).containsExactly(w.id());
         assertThat(cache.forAgent(OTHER_AGENT).get(w.id()).revisionNumber()).isEqualTo(1);
+        writer.deleteEntry(w.id());
+        assertThat(cache.forAgent(OTHER_AGENT)).isEmpty();
+        assertThat(cache.authorizedEntry(OTHER_AGENT, w.id())).isEmpty();
+    }
+
+    @Test
+    void updateAndDeletionThroughThisStoreShowOnTheNextCall() {
+        openBoth();
+        createUpdateAndDeleteShow(cache(LOCAL_ONLY), a);
+    }
+
+    @Test
+    void writesByAnotherServerShowOnTheNextRevisionCheck() {
+        openBoth();
+        createUpdateAndDeleteShow(cache(EVERY_CALL), b);
     }
 
     @Test
@@ -173,20 +186,6 @@ abstract class AuthorizedEntriesCacheContract {
         attest(a, tokenAgent);
         assertThat(ids(cache, tokenAgent)).containsExactly(alias.id(), w.id(), nested.id());
         assertThat(cache.authorizedEntry(tokenAgent, nested.id())).isPresent();
-    }
-
-    @Test
-    void entryWrittenByAnotherServerIsVisibleOnTheNextCheck() {
-        openBoth();
-        AuthorizedEntries cache = cache(EVERY_CALL);
-        RegistrationEntry w = b.createEntry(entry(id("/w"), AGENT, "unix:uid:1"));
-        assertThat(ids(cache, AGENT)).containsExactly(w.id());
-        b.updateEntry(entry(id("/w"), OTHER_AGENT, "unix:uid:1").withId(w.id()));
-        assertThat(cache.forAgent(AGENT)).isEmpty();
-        assertThat(ids(cache, OTHER_AGENT)).containsExactly(w.id());
-        b.deleteEntry(w.id());
-        assertThat(cache.forAgent(OTHER_AGENT)).isEmpty();
-        assertThat(cache.authorizedEntry(OTHER_AGENT, w.id())).isEmpty();
     }
 
     @Test

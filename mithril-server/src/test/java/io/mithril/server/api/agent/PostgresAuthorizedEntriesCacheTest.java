@@ -2,35 +2,21 @@ package io.mithril.server.api.agent;
 
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.SqlDataStore;
-import io.mithril.server.testing.PostgresServer;
+import io.mithril.server.testing.PostgresDatabases;
 import java.time.Clock;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The cache on one real PostgreSQL database shared by two datastore instances (SPIRE's HA setup). */
 class PostgresAuthorizedEntriesCacheTest extends AuthorizedEntriesCacheContract {
 
-    static PostgresServer pg;
-    static final AtomicInteger DB = new AtomicInteger();
+    @RegisterExtension
+    static final PostgresDatabases PG = new PostgresDatabases("cache");
     String url;
-
-    @BeforeAll
-    static void startPostgres() throws Exception {
-        pg = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopPostgres() {
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @BeforeEach
     void createDatabase() throws Exception {
-        url = pg.createDatabase("cache" + DB.incrementAndGet());
+        url = PG.create();
     }
 
     @Override
