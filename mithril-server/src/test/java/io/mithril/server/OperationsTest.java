@@ -46,6 +46,21 @@ class OperationsTest {
     }
 
     @Test
+    void metricsShowTheAuthorisedEntriesCacheSizeAndRebuilds() throws Exception {
+        int metricsPort = freePort();
+        try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
+                .telemetry(new ServerConfig.TelemetryConfig("127.0.0.1", metricsPort)).build());
+             TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+            // the token's alias entry and the agent both reach the cache through the write path
+            agent.attestJoinToken(server.generateJoinToken(null, io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node")));
+            String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
+            assertThat(body).contains("mithril_server_authorized_entries_cache_entries 1.0")
+                    .contains("mithril_server_authorized_entries_cache_agents 1.0")
+                    .contains("mithril_server_authorized_entries_cache_rebuilds_total 1.0");
+        }
+    }
+
+    @Test
     void healthChecksListenerAnswersLiveAndReady() throws Exception {
         int port = freePort();
         try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())

@@ -350,10 +350,19 @@ public final class SqlDataStore implements DataStore {
             }
             try {
                 long revision = readRevision(c);
-                return new DataStoreChange.Snapshot(revision, readEntries(c, "", List.of()), readNodes(c, "", List.of()));
+                DataStoreChange.Snapshot snap = new DataStoreChange.Snapshot(revision, readEntries(c, "", List.of()),
+                        readNodes(c, "", List.of()));
+                if (pg) {
+                    c.commit(); // end the transaction so that its isolation level can be restored
+                }
+                return snap;
+            } catch (SQLException | RuntimeException e) {
+                if (pg) {
+                    c.rollback();
+                }
+                throw e;
             } finally {
                 if (pg) {
-                    c.commit();
                     c.setTransactionIsolation(isolation);
                 }
             }
