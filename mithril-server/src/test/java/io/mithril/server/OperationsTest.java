@@ -31,12 +31,14 @@ class OperationsTest {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    private IdentityServer startWithMetrics() throws Exception {
+        return IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
+                .telemetry(new ServerConfig.TelemetryConfig("127.0.0.1", freePort())).build());
+    }
+
     @Test
     void metricsCountAttestationsAndSignedSvidsAndShowCaExpiry() throws Exception {
-        int metricsPort = freePort();
-        try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .telemetry(new ServerConfig.TelemetryConfig("127.0.0.1", metricsPort)).build());
-             TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+        try (IdentityServer server = startWithMetrics(); TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
             agent.attestJoinToken(server.generateJoinToken(null, null));
             String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
             assertThat(body).contains("mithril_server_node_attestations_total{result=\"ok\",type=\"join_token\"} 1.0")
@@ -47,10 +49,7 @@ class OperationsTest {
 
     @Test
     void metricsShowTheAuthorisedEntriesCacheSizeAndRebuilds() throws Exception {
-        int metricsPort = freePort();
-        try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .telemetry(new ServerConfig.TelemetryConfig("127.0.0.1", metricsPort)).build());
-             TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+        try (IdentityServer server = startWithMetrics(); TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
             // the token's alias entry and the agent both reach the cache through the write path
             agent.attestJoinToken(server.generateJoinToken(null, io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node")));
             String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
