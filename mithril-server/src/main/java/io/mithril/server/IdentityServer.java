@@ -227,7 +227,13 @@ public final class IdentityServer implements AutoCloseable {
                 throw new ServerStartException(e.getMessage(), e);
             }
         }
-        AuthorizedEntries authorized = new AuthorizedEntries(dataStore, config.serverId(), config.clock());
+        AuthorizedEntries authorized;
+        try {
+            authorized = AuthorizedEntries.start(dataStore, config.serverId(), config.clock(),
+                    AuthorizedEntries.DEFAULT_REFRESH_INTERVAL, metrics);
+        } catch (io.mithril.server.datastore.DataStoreException e) {
+            throw new ServerStartException("cannot load the registration entries of " + dataStore.describe() + ": " + e.getMessage(), e);
+        }
         AgentApiService agentApi = new AgentApiService(config.trustDomain(), dataStore, ca, attestors, authorized, config.agentTtl(),
                 config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics);
         ServerTls tls = new ServerTls(ca, config.serverId(), config.defaultX509SvidTtl(), metrics);

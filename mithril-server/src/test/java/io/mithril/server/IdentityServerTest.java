@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.mithril.api.admin.BatchCreateEntryRequest;
+import io.mithril.api.admin.BatchDeleteEntryRequest;
+import io.mithril.api.admin.BatchUpdateEntryRequest;
 import io.mithril.api.agent.AttestAgentResponse;
 import io.mithril.api.agent.BatchNewX509SVIDResponse;
 import io.mithril.api.agent.FetchBundlesRequest;
@@ -16,6 +19,9 @@ import io.mithril.api.types.Entry;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
+import io.mithril.server.api.ProtoConverters;
+import io.mithril.server.api.admin.AdminClient;
+import io.mithril.server.datastore.SqlDataStore;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
 import io.mithril.server.testing.MutableClock;
@@ -320,5 +326,46 @@ class IdentityServerTest {
         assertThat(java.nio.file.Files.getPosixFilePermissions(server.adminSocketPath().getParent()))
                 .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
                         java.nio.file.attribute.PosixFilePermission.OWNER_WRITE, java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE);
+    }
+
+    private List<String> authorisedSpiffeIds() throws Exception {
+        return agent.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()).getEntriesList().stream()
+                .map(Entry::getSpiffeId).toList();
+    }
+
+    @Test
+    void adminApiCreateUpdateAndDeleteShowOnTheAgentsNextCall() throws Exception {
+        agent.attestJoinToken(server.generateJoinToken(null, NODE));
+        assertThat(authorisedSpiffeIds()).containsExactly(NODE.toString());
+        try (AdminClient admin = AdminClient.connect(server.adminSocketPath())) {
+            Entry created = admin.admin().batchCreateEntry(BatchCreateEntryRequest.newBuilder().addEntries(ProtoConverters.toProto(
+                    RegistrationEntry.of(WORKLOAD, NODE, List.of(Selector.parse("unix:uid:1000"))))).build()).getResults(0).getEntry();
+            assertThat(authorisedSpiffeIds()).containsExactly(NODE.toString(), WORKLOAD.toString());
+            admin.admin().batchUpdateEntry(BatchUpdateEntryRequest.newBuilder()
+                    .addEntries(created.toBuilder().setParentId("spiffe://example.org/node/elsewhere")).build());
+            assertThat(authorisedSpiffeIds()).containsExactly(NODE.toString());
+            admin.admin().batchUpdateEntry(BatchUpdateEntryRequest.newBuilder()
+                    .addEntries(created.toBuilder().setParentId(NODE.toString()).setRevisionNumber(1)).build());
+            assertThat(authorisedSpiffeIds()).containsExactly(NODE.toString(), WORKLOAD.toString());
+            admin.admin().batchDeleteEntry(BatchDeleteEntryRequest.newBuilder().addIds(created.getId()).build());
+            assertThat(authorisedSpiffeIds()).containsExactly(NODE.toString());
+        }
+    }
+
+    @Test
+    void entryWrittenByAnotherProcessOnTheSameSqliteFileShowsWithinTheRefreshInterval() throws Exception {
+        agent.attestJoinToken(server.generateJoinToken(null, NODE));
+        assertThat(authorisedSpiffeIds()).containsExactly(NODE.toString());
+        try (SqlDataStore other = SqlDataStore.openSqlite(dir.resolve("datastore.sqlite3"), java.time.Clock.systemUTC())) {
+            other.createEntry(RegistrationEntry.of(WORKLOAD, NODE, List.of(Selector.parse("unix:uid:1000"))));
+        }
+        // The bound is the cache's refresh interval (1 s); poll for 20 s so that a loaded machine cannot fail the test.
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        List<String> seen = authorisedSpiffeIds();
+        while (!seen.contains(WORKLOAD.toString()) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            seen = authorisedSpiffeIds();
+        }
+        assertThat(seen).containsExactly(NODE.toString(), WORKLOAD.toString());
     }
 }

@@ -33,17 +33,31 @@ class OperationsTest {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    private IdentityServer startWithMetrics() throws Exception {
+        return IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
+                .telemetry(new TelemetryConfig("127.0.0.1", freePort())).build());
+    }
+
     @Test
     void metricsCountAttestationsAndSignedSvidsAndShowCaExpiry() throws Exception {
-        int metricsPort = freePort();
-        try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .telemetry(new TelemetryConfig("127.0.0.1", metricsPort)).build());
-             TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+        try (IdentityServer server = startWithMetrics(); TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
             agent.attestJoinToken(server.generateJoinToken(null, null));
             String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
             assertThat(body).contains("mithril_server_node_attestations_total{result=\"ok\",type=\"join_token\"} 1.0")
                     .contains("mithril_server_svids_signed_total{kind=\"agent\"} 1.0")
                     .containsPattern("mithril_server_x509_ca_expiry_unix_seconds [0-9.E]+");
+        }
+    }
+
+    @Test
+    void metricsShowTheAuthorisedEntriesCacheSizeAndRebuilds() throws Exception {
+        try (IdentityServer server = startWithMetrics(); TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+            // the token's alias entry and the agent both reach the cache through the write path
+            agent.attestJoinToken(server.generateJoinToken(null, io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node")));
+            String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
+            assertThat(body).contains("mithril_server_authorized_entries_cache_entries 1.0")
+                    .contains("mithril_server_authorized_entries_cache_agents 1.0")
+                    .contains("mithril_server_authorized_entries_cache_rebuilds_total 1.0");
         }
     }
 

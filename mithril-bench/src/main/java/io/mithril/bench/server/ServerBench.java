@@ -50,13 +50,14 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * machine: X.509-SVIDs signed per second through the agent API (batches of CSRs over mTLS),
  * beside the in-process signing rate and {@code openssl speed ecdsap256} in the same run;
  * registration entries created per second through the admin API; and the time to compute the
- * authorised entries of an agent that has 10,000 entries.
+ * authorised entries of an agent that has 10,000 and then 100,000 entries.
  */
 public final class ServerBench implements BenchSuite {
 
     static final TrustDomain TD = TrustDomain.parse("example.org");
     static final int BATCH = 50;
     static final int ENTRIES = 10_000;
+    static final int LARGE = 100_000;
 
     @Override
     public String name() {
@@ -65,7 +66,7 @@ public final class ServerBench implements BenchSuite {
 
     @Override
     public String description() {
-        return "identity server: SVIDs/s through the agent API (mTLS, batches), entries/s, authorised entries for 10k entries";
+        return "identity server: SVIDs/s through the agent API (mTLS, batches), entries/s, authorised entries for 10k and 100k entries";
     }
 
     @Override
@@ -118,39 +119,58 @@ public final class ServerBench implements BenchSuite {
                     report.row(List.of("ECDSA P-256 signs", "openssl not installed", "n/a", "signs/s", "n/a"));
                 }
 
-                // entries through the admin API, batches of 500, until the agent has 10k
+                // entries through the admin API, batches of 500, until the agent has 10k, then 100k
                 ctx.progress("bench server: creating " + ENTRIES + " entries through the admin API");
                 long start = System.nanoTime();
-                for (int b = 0; b < ENTRIES / 500; b++) {
-                    BatchCreateEntryRequest.Builder create = BatchCreateEntryRequest.newBuilder();
-                    for (int i = 0; i < 500; i++) {
-                        create.addEntries(Entry.newBuilder().setSpiffeId(TD.idString() + "/bench/w" + b + "-" + i)
-                                .setParentId(node.toString()).addSelectors(Selector.newBuilder().setType("unix").setValue("uid:" + i)));
-                    }
-                    admin.admin().batchCreateEntry(create.build());
-                }
+                createEntries(ctx, admin, node, 0, ENTRIES);
                 double perSecond = ENTRIES / ((System.nanoTime() - start) / 1e9);
                 report.row(List.of("entries created", "admin API over the Unix socket, batches of 500, SQLite", BenchReport.rate(perSecond),
                         "entries/s", "single run"));
+                authorised(ctx, report, client, ENTRIES, "10k");
 
-                ctx.progress("bench server: GetAuthorizedEntries with " + (ENTRIES + 2) + " entries");
-                Throughput.Stats auth = ctx.measure(1, t -> () -> {
-                    if (client.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()).getEntriesCount() < ENTRIES) {
-                        throw new IllegalStateException("authorised entries missing");
-                    }
-                });
-                report.row(List.of("authorised entries of an agent with 10k entries", "GetAuthorizedEntries over mTLS, 1 thread",
-                        String.format(java.util.Locale.ROOT, "%.1f", 1000 / auth.median()), "ms per call",
-                        String.format(java.util.Locale.ROOT, "%.1f..%.1f", 1000 / auth.max(), 1000 / auth.min())));
+                ctx.progress("bench server: creating " + (LARGE - ENTRIES) + " more entries (to " + LARGE + ") through the admin API");
+                createEntries(ctx, admin, node, ENTRIES, LARGE);
+                authorised(ctx, report, client, LARGE, "100k");
             }
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        report.note("The agent API rate includes TLS, gRPC, CSR verification and authorisation (the agent's entries are recomputed per batch);"
-                + " the in-process rate is the CA's signing alone; openssl is the native ECDSA P-256 sign rate of one core.");
+        report.note("The agent API rate includes TLS, gRPC, CSR verification and authorisation (each entry's parents walked in the server's"
+                + " in-memory index); the in-process rate is the CA's signing alone; openssl is the native ECDSA P-256 sign rate of one core."
+                + " GetAuthorizedEntries answers from the server's in-memory authorised-entries index; the time includes building, sending"
+                + " (TLS) and parsing the response, about 1.3 MB for 10k entries and 13 MB for 100k, with client and server in one JVM.");
         return report;
+    }
+
+    /** Creates entries {@code from..to-1} parented by {@code node}, 500 per admin API batch, with a progress line every 10k. */
+    private static void createEntries(BenchContext ctx, AdminClient admin, SpiffeId node, int from, int to) {
+        for (int b = from / 500; b < to / 500; b++) {
+            BatchCreateEntryRequest.Builder create = BatchCreateEntryRequest.newBuilder();
+            for (int i = 0; i < 500; i++) {
+                create.addEntries(Entry.newBuilder().setSpiffeId(TD.idString() + "/bench/w" + b + "-" + i)
+                        .setParentId(node.toString()).addSelectors(Selector.newBuilder().setType("unix").setValue("uid:" + i)));
+            }
+            admin.admin().batchCreateEntry(create.build());
+            int done = (b + 1) * 500;
+            if (done % 10_000 == 0 && done > from) {
+                ctx.progress("bench server:   " + done + " / " + to + " entries");
+            }
+        }
+    }
+
+    /** Measures GetAuthorizedEntries for the agent, which has {@code entries} (+2) entries. */
+    private static void authorised(BenchContext ctx, BenchReport report, Client client, int entries, String label) throws Exception {
+        ctx.progress("bench server: GetAuthorizedEntries with " + (entries + 2) + " entries");
+        Throughput.Stats auth = ctx.measure(1, t -> () -> {
+            if (client.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()).getEntriesCount() < entries) {
+                throw new IllegalStateException("authorised entries missing");
+            }
+        });
+        report.row(List.of("authorised entries of an agent with " + label + " entries", "GetAuthorizedEntries over mTLS, 1 thread",
+                String.format(java.util.Locale.ROOT, "%.1f", 1000 / auth.median()), "ms per call",
+                String.format(java.util.Locale.ROOT, "%.1f..%.1f", 1000 / auth.max(), 1000 / auth.min())));
     }
 
     private static void row(BenchReport report, String what, String how, Throughput.Stats s, int perOp, String unit) {
@@ -201,7 +221,8 @@ public final class ServerBench implements BenchSuite {
                 req.onCompleted();
                 List<X509Certificate> chain = new ArrayList<>();
                 r.getSvid().getCertChainList().forEach(b -> chain.addAll(Certificates.parseDer(b.toByteArray())));
-                return new Client(NettyChannelBuilder.forAddress(server.agentApiAddress())
+                // 100k entries make a response of about 12 MB, over gRPC's default 4 MiB inbound limit.
+                return new Client(NettyChannelBuilder.forAddress(server.agentApiAddress()).maxInboundMessageSize(64 << 20)
                         .sslContext(GrpcSslContexts.forClient().trustManager(trust)
                                 .keyManager(key.getPrivate(), chain.toArray(new X509Certificate[0])).build()).build());
             } finally {

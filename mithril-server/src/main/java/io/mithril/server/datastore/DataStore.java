@@ -125,6 +125,21 @@ public interface DataStore extends AutoCloseable {
         return fetchAttestedNode(agentId).map(AttestedNode::selectors).orElse(List.of());
     }
 
+    // --- change detection (for the authorised-entries cache) ---
+
+    /**
+     * A counter bumped in the same transaction as every write of entries or of agents' node
+     * records, by any process sharing the database. Equal values mean no such write happened in
+     * between. (An agent's SVID serial update does not bump it: it changes no authorisation.)
+     */
+    long changeRevision();
+
+    /** Every entry and agent in one consistent read, with the change revision they reflect. */
+    DataStoreChange.Snapshot snapshot();
+
+    /** Registers a listener told after each entry or agent write of this instance commits. */
+    void addChangeListener(DataStoreChange.Listener listener);
+
     /** A description of the database for log lines and errors, e.g. {@code sqlite3 /data/datastore.sqlite3}. */
     String describe();
 

@@ -63,6 +63,13 @@ public final class SqlDataStore implements DataStore {
     private final List<Connection> all = new ArrayList<>();
     private final Clock clock;
     private volatile boolean closed;
+    private final List<DataStoreChange.Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /**
+     * Held across each entry/agent write and its notification, so that listeners hear this
+     * instance's writes in commit (= revision) order. Such writers queue on the change_revision
+     * row anyway, so this adds no waiting of its own.
+     */
+    private final Object changeLock = new Object();
 
     private SqlDataStore(Dialect dialect, String description, List<Connection> connections, Clock clock) {
         this.dialect = dialect;
@@ -279,6 +286,98 @@ public final class SqlDataStore implements DataStore {
         }
     }
 
+    // ---------------------------------------------------------------- change detection
+
+    /**
+     * Runs an entry/agent write in one transaction that first bumps the change revision (first, so
+     * concurrent writers, here or in another server, queue on that row before taking other locks),
+     * then, after the commit, tells the listeners what changed. A failed write bumps nothing and
+     * tells nothing.
+     */
+    private <T> T changeTx(Tx<T> work, java.util.function.Function<T, List<DataStoreChange>> changes) {
+        synchronized (changeLock) {
+            long[] revision = new long[1];
+            T result = tx(c -> {
+                revision[0] = bumpRevision(c);
+                return work.run(c);
+            });
+            List<DataStoreChange> changed = changes.apply(result);
+            for (DataStoreChange.Listener l : listeners) {
+                try {
+                    l.changed(revision[0], changed);
+                } catch (RuntimeException e) {
+                    // The write is committed; a listener's failure must not turn it into an error.
+                    log.warn("Datastore change listener failed at revision {}: {}", revision[0], e.toString());
+                }
+            }
+            return result;
+        }
+    }
+
+    private static long bumpRevision(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            if (s.executeUpdate("UPDATE change_revision SET revision = revision + 1 WHERE id = 1") != 1) {
+                throw new SQLException("change_revision row is missing (schema migration V2 not applied?)");
+            }
+        }
+        return readRevision(c);
+    }
+
+    private static long readRevision(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT revision FROM change_revision WHERE id = 1")) {
+            if (!rs.next()) {
+                throw new SQLException("change_revision row is missing (schema migration V2 not applied?)");
+            }
+            return rs.getLong(1);
+        }
+    }
+
+    @Override
+    public long changeRevision() {
+        return tx(SqlDataStore::readRevision);
+    }
+
+    @Override
+    public DataStoreChange.Snapshot snapshot() {
+        return tx(c -> {
+            // PostgreSQL's default READ COMMITTED gives each statement its own snapshot; the
+            // revision must describe exactly the rows read, so read them all in one snapshot.
+            // (A SQLite read transaction is one snapshot already.)
+            boolean pg = dialect == Dialect.POSTGRES;
+            int isolation = c.getTransactionIsolation();
+            if (pg) {
+                c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            }
+            try {
+                long revision = readRevision(c);
+                DataStoreChange.Snapshot snap = new DataStoreChange.Snapshot(revision, readEntries(c, "", List.of()),
+                        readNodes(c, "", List.of()));
+                if (pg) {
+                    c.commit(); // end the transaction so that its isolation level can be restored
+                }
+                return snap;
+            } catch (SQLException | RuntimeException e) {
+                if (pg) {
+                    c.rollback();
+                }
+                throw e;
+            } finally {
+                if (pg) {
+                    c.setTransactionIsolation(isolation);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void addChangeListener(DataStoreChange.Listener listener) {
+        listeners.add(listener);
+    }
+
+    private static List<DataStoreChange> stored(RegistrationEntry e) {
+        return List.of(new DataStoreChange.EntryStored(e));
+    }
+
     // ---------------------------------------------------------------- entries
 
     private static final String ENTRY_COLUMNS = "entry_id, spiffe_id, parent_id, x509_svid_ttl, jwt_svid_ttl, dns_names, "
@@ -302,7 +401,7 @@ public final class SqlDataStore implements DataStore {
         String id = entry.id().isEmpty() ? UUID.randomUUID().toString() : entry.id();
         RegistrationEntry stored = entry.withId(id).withRevision(0, clock.instant().getEpochSecond());
         String key = entryKey(stored);
-        return tx(c -> {
+        return changeTx(c -> {
             String existing = findByKey(c, key);
             if (existing != null) {
                 throw duplicate(stored, existing);
@@ -321,14 +420,14 @@ public final class SqlDataStore implements DataStore {
             }
             insertSelectors(c, id, stored.selectors());
             return stored;
-        });
+        }, SqlDataStore::stored);
     }
 
     @Override
     public List<Object> createEntries(List<RegistrationEntry> entries) {
         long now = clock.instant().getEpochSecond();
         try {
-            return tx(c -> {
+            return changeTx(c -> {
                 List<Object> out = new ArrayList<>(entries.size());
                 Map<String, String> seen = new HashMap<>();
                 try (PreparedStatement ins = c.prepareStatement("INSERT INTO registered_entries (entry_key, " + ENTRY_COLUMNS
@@ -351,7 +450,8 @@ public final class SqlDataStore implements DataStore {
                     }
                 }
                 return out;
-            });
+            }, out -> out.stream().filter(RegistrationEntry.class::isInstance)
+                    .<DataStoreChange>map(r -> new DataStoreChange.EntryStored((RegistrationEntry) r)).toList());
         } catch (DataStoreException e) {
             if (e.getCause() instanceof SQLException sql && isUniqueViolation(sql)) {
                 // A concurrent writer (another replica) raced us: nothing of this batch was kept;
@@ -543,7 +643,7 @@ public final class SqlDataStore implements DataStore {
 
     @Override
     public Optional<RegistrationEntry> updateEntry(RegistrationEntry entry) {
-        return tx(c -> {
+        return changeTx(c -> {
             Optional<RegistrationEntry> old = readEntries(c, " WHERE entry_id = ?", List.of(entry.id())).stream().findFirst();
             if (old.isEmpty()) {
                 return Optional.empty();
@@ -568,12 +668,12 @@ public final class SqlDataStore implements DataStore {
             }
             insertSelectors(c, entry.id(), updated.selectors());
             return Optional.of(updated);
-        });
+        }, r -> r.map(SqlDataStore::stored).orElse(List.of()));
     }
 
     @Override
     public Optional<RegistrationEntry> deleteEntry(String id) {
-        return tx(c -> {
+        return changeTx(c -> {
             Optional<RegistrationEntry> old = readEntries(c, " WHERE entry_id = ?", List.of(id)).stream().findFirst();
             if (old.isPresent()) {
                 for (String sql : new String[] {"DELETE FROM selectors WHERE entry_id = ?", "DELETE FROM registered_entries WHERE entry_id = ?"}) {
@@ -584,7 +684,7 @@ public final class SqlDataStore implements DataStore {
                 }
             }
             return old;
-        });
+        }, r -> r.isPresent() ? List.of(new DataStoreChange.EntryDeleted(id)) : List.of());
     }
 
     @Override
@@ -601,7 +701,7 @@ public final class SqlDataStore implements DataStore {
 
     @Override
     public void upsertAttestedNode(AttestedNode node) {
-        tx(c -> {
+        changeTx(c -> {
             String id = node.spiffeId().toString();
             for (String sql : new String[] {"DELETE FROM node_selectors WHERE spiffe_id = ?", "DELETE FROM attested_nodes WHERE spiffe_id = ?"}) {
                 try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -629,7 +729,7 @@ public final class SqlDataStore implements DataStore {
                 ps.executeBatch();
             }
             return null;
-        });
+        }, r -> List.of(new DataStoreChange.AgentStored(node)));
     }
 
     private static List<AttestedNode> readNodes(Connection c, String where, List<String> args) throws SQLException {
@@ -690,7 +790,7 @@ public final class SqlDataStore implements DataStore {
 
     @Override
     public boolean deleteAttestedNode(SpiffeId id) {
-        return tx(c -> {
+        return changeTx(c -> {
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM node_selectors WHERE spiffe_id = ?")) {
                 ps.setString(1, id.toString());
                 ps.executeUpdate();
@@ -699,7 +799,7 @@ public final class SqlDataStore implements DataStore {
                 ps.setString(1, id.toString());
                 return ps.executeUpdate() == 1;
             }
-        });
+        }, deleted -> deleted ? List.of(new DataStoreChange.AgentDeleted(id)) : List.of());
     }
 
     // ---------------------------------------------------------------- join tokens

@@ -24,6 +24,24 @@ public final class ServerMetrics {
     private final Counter entries = Counter.builder().name("mithril_server_entry_creations_total")
             .help("Registration entries created through this process").register(registry);
 
+    private final Gauge cacheEntries = Gauge.builder().name("mithril_server_authorized_entries_cache_entries")
+            .help("Registration entries held by the authorised-entries cache").register(registry);
+    private final Gauge cacheAgents = Gauge.builder().name("mithril_server_authorized_entries_cache_agents")
+            .help("Agents held by the authorised-entries cache").register(registry);
+    private final Counter cacheRebuilds = Counter.builder().name("mithril_server_authorized_entries_cache_rebuilds_total")
+            .help("Rebuilds of the authorised-entries cache from the datastore (startup, or another server wrote)").register(registry);
+
+    /** The authorised-entries cache was rebuilt from the datastore with this many entries and agents. */
+    public void authorizedEntriesCacheBuilt(int entries, int agents) {
+        cacheRebuilds.inc();
+        authorizedEntriesCacheSize(entries, agents);
+    }
+
+    public void authorizedEntriesCacheSize(int entries, int agents) {
+        cacheEntries.set(entries);
+        cacheAgents.set(agents);
+    }
+
     public void svidSigned(String kind) {
         svidsSigned.labelValues(kind).inc();
     }

@@ -194,4 +194,53 @@ abstract class DataStoreContract {
         assertThat(store().fetchCaJournal("j")).hasValueSatisfying(d -> assertThat(d).containsExactly(3));
         assertThat(Optional.of(1)).isPresent();
     }
+
+    @Test
+    void everyEntryAndAgentWriteBumpsTheChangeRevisionAndTellsListenersAfterCommit() {
+        List<Long> heard = new ArrayList<>();
+        List<DataStoreChange> changes = new ArrayList<>();
+        store().addChangeListener((rev, ch) -> {
+            heard.add(rev);
+            changes.addAll(ch);
+        });
+        long r0 = store().changeRevision();
+        RegistrationEntry e = store().createEntry(entry("/a", "unix:uid:1"));
+        store().createEntries(List.of(entry("/b", "unix:uid:2"), entry("/c", "unix:uid:3")));
+        store().updateEntry(e.withDnsNames(List.of("a.local")));
+        store().deleteEntry(e.id());
+        AttestedNode node = new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(Selector.parse("spiffe_id:x")), 1);
+        store().upsertAttestedNode(node);
+        store().deleteAttestedNode(AGENT);
+        assertThat(heard).containsExactly(r0 + 1, r0 + 2, r0 + 3, r0 + 4, r0 + 5, r0 + 6);
+        assertThat(store().changeRevision()).isEqualTo(r0 + 6);
+        assertThat(changes).hasSize(7);
+        assertThat(changes.get(0)).isEqualTo(new DataStoreChange.EntryStored(e));
+        assertThat(changes.get(4)).isEqualTo(new DataStoreChange.EntryDeleted(e.id()));
+        assertThat(changes.get(5)).isEqualTo(new DataStoreChange.AgentStored(node));
+        assertThat(changes.get(6)).isEqualTo(new DataStoreChange.AgentDeleted(AGENT));
+    }
+
+    @Test
+    void refusedWriteAndSvidRenewalLeaveTheChangeRevisionAlone() {
+        store().createEntry(entry("/a", "unix:uid:1"));
+        store().upsertAttestedNode(new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(), 1));
+        List<Long> heard = new ArrayList<>();
+        store().addChangeListener((rev, ch) -> heard.add(rev));
+        long before = store().changeRevision();
+        assertThatThrownBy(() -> store().createEntry(entry("/a", "unix:uid:1"))).isInstanceOf(DuplicateEntryException.class);
+        assertThat(store().updateAttestedNodeSvid(AGENT, "2", 200)).isTrue();
+        assertThat(store().changeRevision()).isEqualTo(before);
+        assertThat(heard).isEmpty();
+    }
+
+    @Test
+    void snapshotHoldsEveryEntryAndAgentAtItsRevision() {
+        RegistrationEntry e = store().createEntry(entry("/a", "unix:uid:1"));
+        store().upsertAttestedNode(new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(Selector.parse("spiffe_id:x")), 1));
+        DataStoreChange.Snapshot snap = store().snapshot();
+        assertThat(snap.revision()).isEqualTo(store().changeRevision());
+        assertThat(snap.entries()).containsExactly(e);
+        assertThat(snap.agents()).extracting(AttestedNode::spiffeId).containsExactly(AGENT);
+        assertThat(snap.agents().get(0).selectors()).containsExactly(Selector.parse("spiffe_id:x"));
+    }
 }

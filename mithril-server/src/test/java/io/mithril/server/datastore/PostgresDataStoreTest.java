@@ -3,38 +3,23 @@ package io.mithril.server.datastore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.mithril.server.testing.PostgresServer;
+import io.mithril.server.testing.PostgresDatabases;
 import java.time.Clock;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The datastore contract on a real PostgreSQL server (initdb + pg_ctl on an ephemeral port). */
 class PostgresDataStoreTest extends DataStoreContract {
 
-    static PostgresServer pg;
-    static final AtomicInteger DB = new AtomicInteger();
+    @RegisterExtension
+    static final PostgresDatabases PG = new PostgresDatabases("t");
     SqlDataStore store;
-
-    @BeforeAll
-    static void startPostgres() throws Exception {
-        pg = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopPostgres() {
-        if (pg != null) {
-            pg.close();
-        }
-    }
 
     @BeforeEach
     void open() throws Exception {
-        String url = pg.createDatabase("t" + DB.incrementAndGet());
-        store = SqlDataStore.openPostgres(url, 4, Clock.systemUTC());
+        store = SqlDataStore.openPostgres(PG.create(), 4, Clock.systemUTC());
     }
 
     @AfterEach
@@ -49,14 +34,14 @@ class PostgresDataStoreTest extends DataStoreContract {
 
     @Test
     void spireDsnConnectionStringWorks() {
-        try (SqlDataStore s = SqlDataStore.openPostgres(pg.dsn(), 1, Clock.systemUTC())) {
+        try (SqlDataStore s = SqlDataStore.openPostgres(PG.server().dsn(), 1, Clock.systemUTC())) {
             assertThat(s.countEntries()).isGreaterThanOrEqualTo(0);
         }
     }
 
     @Test
     void unreachableDatabaseNamesHostAndDatabase() {
-        assertThatThrownBy(() -> SqlDataStore.openPostgres("dbname=nosuchdb user=postgres host=127.0.0.1 port=" + pg.port(), 1, Clock.systemUTC()))
-                .isInstanceOf(DataStoreException.class).hasMessageContaining("127.0.0.1:" + pg.port() + "/nosuchdb");
+        assertThatThrownBy(() -> SqlDataStore.openPostgres("dbname=nosuchdb user=postgres host=127.0.0.1 port=" + PG.server().port(), 1, Clock.systemUTC()))
+                .isInstanceOf(DataStoreException.class).hasMessageContaining("127.0.0.1:" + PG.server().port() + "/nosuchdb");
     }
 }

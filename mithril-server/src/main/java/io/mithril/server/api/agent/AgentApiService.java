@@ -210,11 +210,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
 
     @Override
     public void getAuthorizedEntries(GetAuthorizedEntriesRequest req, StreamObserver<GetAuthorizedEntriesResponse> out) {
-        GetAuthorizedEntriesResponse.Builder b = GetAuthorizedEntriesResponse.newBuilder();
-        for (RegistrationEntry e : authorized.forAgent(caller()).values()) {
-            b.addEntries(ProtoConverters.toProto(e));
-        }
-        out.onNext(b.build());
+        out.onNext(GetAuthorizedEntriesResponse.newBuilder().addAllEntries(authorized.forAgentAsProto(caller())).build());
         out.onCompleted();
     }
 

@@ -1,16 +1,27 @@
 package io.mithril.server.api.agent;
 
+import io.mithril.api.types.Entry;
+import io.mithril.server.api.ProtoConverters;
+import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
-import io.mithril.server.datastore.EntryFilter;
+import io.mithril.server.datastore.DataStoreChange;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
+import io.mithril.server.metrics.ServerMetrics;
 import io.mithril.spiffe.id.SpiffeId;
-import java.util.ArrayList;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Computes the registration entries an agent may serve, as SPIRE does: starting from the agent's
@@ -18,104 +29,384 @@ import java.util.Set;
  * all among the agent's node selectors), every entry whose parent is one of those IDs, and then,
  * transitively, every entry parented by an ID already reached. Cycles are harmless. Entries
  * whose {@code expires_at} has passed are left out (and so are their children).
+ *
+ * <p>Answers come from an in-memory index of every entry (by ID, parent ID and SPIFFE ID; node
+ * aliases also by selector) and every agent's node selectors, like SPIRE's authorized-entries
+ * cache, so a call costs about the size of its answer, not a scan of the datastore. The index is
+ * kept exact as follows:
+ * <ul>
+ *   <li>writes through this server's datastore instance (admin API, attestation, join token
+ *       aliases, eviction) are applied to it right after they commit, so they are visible to the
+ *       next call;</li>
+ *   <li>writes by another process sharing the database (servers sharing one PostgreSQL) are
+ *       noticed through {@link DataStore#changeRevision()}, read at most once per
+ *       {@code refreshInterval}; a changed revision rebuilds the index from the datastore. So such
+ *       a write is visible to every call that starts {@code refreshInterval} after its commit
+ *       (plus the wait for the rebuild it triggers);</li>
+ *   <li>expiry needs no invalidation: {@code expires_at} is compared with the clock per call;</li>
+ *   <li>a restarted server builds the index from the datastore when it starts.</li>
+ * </ul>
+ * Thread-safe: calls share a read lock; applying a write or rebuilding takes the write lock.
  */
 public final class AuthorizedEntries {
 
+    private static final Logger log = LoggerFactory.getLogger(AuthorizedEntries.class);
+
+    /** How often, at most, the datastore's change revision is read (SPIRE polls on a short interval too). */
+    public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(1);
+
     private final DataStore dataStore;
     private final SpiffeId serverId;
+    private final Clock clock;
+    private final long refreshNanos;
+    private final ServerMetrics metrics;
 
-    private final java.time.Clock clock;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** Null until the first build; replaced whole by a rebuild, changed in place by local writes. */
+    private volatile Index index;
+    /** The change revision the index reflects. Guarded by the write lock. */
+    private long revision = -1;
+    /** Set when a write could not be applied in order (another process wrote in between). */
+    private volatile boolean stale;
+    /** System.nanoTime() at which the last revision check that the index now reflects began. */
+    private volatile long lastCheck;
+    private long rebuilds;
 
-    public AuthorizedEntries(DataStore dataStore, SpiffeId serverId, java.time.Clock clock) {
+    private AuthorizedEntries(DataStore dataStore, SpiffeId serverId, Clock clock, Duration refreshInterval, ServerMetrics metrics) {
         this.dataStore = dataStore;
         this.serverId = serverId;
         this.clock = clock;
-    }
-
-    private boolean expired(RegistrationEntry e, long now) {
-        return e.expiresAt() != 0 && e.expiresAt() < now;
-    }
-
-    /** The agent's own ID and the node aliases (entries parented by the server) that match its node selectors. */
-    private Set<SpiffeId> roots(SpiffeId agentId, long now) {
-        Set<Selector> nodeSelectors = new HashSet<>(dataStore.nodeSelectors(agentId));
-        Set<SpiffeId> roots = new HashSet<>();
-        roots.add(agentId);
-        if (!nodeSelectors.isEmpty()) {
-            for (RegistrationEntry alias : dataStore.listEntries(new EntryFilter(null, serverId, null, null))) {
-                if (!expired(alias, now) && nodeSelectors.containsAll(alias.selectors())) {
-                    roots.add(alias.spiffeId());
-                }
-            }
-        }
-        return roots;
+        this.refreshNanos = refreshInterval.toNanos();
+        this.metrics = metrics;
     }
 
     /**
-     * The entry, if it is authorised for the agent: walks up from the entry through the entries
-     * whose SPIFFE ID is its parent until it reaches the agent or one of its aliases. Costs a few
-     * indexed queries, not the whole authorised set (used for every CSR of a batch).
+     * Creates the cache over {@code dataStore}, subscribes it to the datastore's writes and builds
+     * it (logging one line with its size).
+     *
+     * @param refreshInterval at most how long a write by another process sharing the database stays
+     *     unseen; {@link Duration#ZERO} reads the change revision on every call
+     * @param metrics where the cache's size and rebuild count go; null for none
+     * @throws io.mithril.server.datastore.DataStoreException when the datastore cannot be read
      */
-    public java.util.Optional<RegistrationEntry> authorizedEntry(SpiffeId agentId, String entryId) {
-        long now = clock.instant().getEpochSecond();
-        java.util.Optional<RegistrationEntry> entry = dataStore.fetchEntry(entryId).filter(e -> !expired(e, now));
-        if (entry.isEmpty()) {
-            return entry;
+    public static AuthorizedEntries start(DataStore dataStore, SpiffeId serverId, Clock clock, Duration refreshInterval,
+                                          ServerMetrics metrics) {
+        if (refreshInterval.isNegative()) {
+            throw new IllegalArgumentException("refresh interval must not be negative (got " + refreshInterval + ")");
         }
-        Set<SpiffeId> roots = roots(agentId, now);
-        Set<SpiffeId> visited = new HashSet<>();
-        java.util.ArrayDeque<SpiffeId> parents = new java.util.ArrayDeque<>();
-        parents.add(entry.get().parentId());
-        while (!parents.isEmpty()) {
-            SpiffeId parent = parents.poll();
-            if (roots.contains(parent)) {
-                return entry;
-            }
-            if (!visited.add(parent)) {
-                continue;
-            }
-            for (RegistrationEntry p : dataStore.listEntriesBySpiffeId(parent)) {
-                if (!expired(p, now)) {
-                    parents.add(p.parentId());
-                }
-            }
+        AuthorizedEntries cache = new AuthorizedEntries(dataStore, serverId, clock, refreshInterval, metrics);
+        dataStore.addChangeListener(cache::changed);
+        cache.lock.writeLock().lock();
+        try {
+            cache.rebuild("startup");
+        } finally {
+            cache.lock.writeLock().unlock();
         }
-        return java.util.Optional.empty();
+        return cache;
     }
 
-    /** The entries authorised for the agent, keyed by entry ID, in discovery order. */
-    public Map<String, RegistrationEntry> forAgent(SpiffeId agentId) {
+    /** How many times the index was built from the datastore (startup included). */
+    public long rebuilds() {
+        lock.readLock().lock();
+        try {
+            return rebuilds;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The number of entries the index holds (expired ones included). */
+    public int size() {
+        lock.readLock().lock();
+        try {
+            return index.byId.size();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    /**
+     * The entry, if it is authorised for the agent: walks up from the entry through the entries
+     * whose SPIFFE ID is its parent until it reaches the agent or one of its aliases. Costs the
+     * length of that path, not the whole authorised set (used for every CSR of a batch).
+     */
+    public Optional<RegistrationEntry> authorizedEntry(SpiffeId agentId, String entryId) {
+        ensureFresh();
         long now = clock.instant().getEpochSecond();
-        Set<Selector> nodeSelectors = new HashSet<>(dataStore.nodeSelectors(agentId));
-        Set<SpiffeId> reached = new HashSet<>();
-        List<SpiffeId> frontier = new ArrayList<>();
-        reached.add(agentId);
-        frontier.add(agentId);
-        if (!nodeSelectors.isEmpty()) {
-            for (RegistrationEntry alias : dataStore.listEntries(new EntryFilter(null, serverId, null, null))) {
-                if (!expired(alias, now) && nodeSelectors.containsAll(alias.selectors()) && reached.add(alias.spiffeId())) {
-                    frontier.add(alias.spiffeId());
+        lock.readLock().lock();
+        try {
+            Index ix = index;
+            RegistrationEntry entry = ix.byId.get(entryId);
+            if (entry == null || expired(entry, now)) {
+                return Optional.empty();
+            }
+            Set<SpiffeId> roots = new HashSet<>();
+            roots.add(agentId);
+            roots.addAll(matchingAliases(ix, agentId, now));
+            Set<SpiffeId> visited = new HashSet<>();
+            ArrayDeque<SpiffeId> parents = new ArrayDeque<>();
+            parents.add(entry.parentId());
+            while (!parents.isEmpty()) {
+                SpiffeId parent = parents.poll();
+                if (roots.contains(parent)) {
+                    return Optional.of(entry);
                 }
+                if (!visited.add(parent)) {
+                    continue;
+                }
+                for (RegistrationEntry p : ix.bySpiffeId.getOrDefault(parent, Map.of()).values()) {
+                    if (!expired(p, now)) {
+                        parents.add(p.parentId());
+                    }
+                }
+            }
+            return Optional.empty();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The entries authorised for the agent, keyed by entry ID, in discovery order (breadth first). */
+    public Map<String, RegistrationEntry> forAgent(SpiffeId agentId) {
+        ensureFresh();
+        long now = clock.instant().getEpochSecond();
+        lock.readLock().lock();
+        try {
+            return walk(index, agentId, now);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * {@link #forAgent} as API messages, ready to send: each entry is converted once, when it
+     * enters the index, not on every call (at 100k entries the conversion cost as much as the walk).
+     */
+    public List<Entry> forAgentAsProto(SpiffeId agentId) {
+        ensureFresh();
+        long now = clock.instant().getEpochSecond();
+        lock.readLock().lock();
+        try {
+            Index ix = index;
+            Map<String, RegistrationEntry> found = walk(ix, agentId, now);
+            List<Entry> out = new java.util.ArrayList<>(found.size());
+            for (String id : found.keySet()) {
+                out.add(ix.protos.get(id));
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The authorised set; caller holds the read lock. */
+    private Map<String, RegistrationEntry> walk(Index ix, SpiffeId agentId, long now) {
+        Set<SpiffeId> reached = new HashSet<>();
+        ArrayDeque<SpiffeId> queue = new ArrayDeque<>();
+        reached.add(agentId);
+        queue.add(agentId);
+        for (SpiffeId alias : matchingAliases(ix, agentId, now)) {
+            if (reached.add(alias)) {
+                queue.add(alias);
             }
         }
         Map<String, RegistrationEntry> out = new LinkedHashMap<>();
-        Set<String> parents = dataStore.parentIds();
-        while (!frontier.isEmpty()) {
-            frontier.removeIf(id -> !parents.contains(id.toString())); // most reached IDs (workloads) parent nothing
-            if (frontier.isEmpty()) {
-                break;
+        while (!queue.isEmpty()) {
+            Map<String, RegistrationEntry> children = ix.byParent.get(queue.poll());
+            if (children == null) {
+                continue; // most reached IDs (workloads) parent nothing
             }
-            List<SpiffeId> next = new ArrayList<>();
-            for (RegistrationEntry e : dataStore.listEntriesByParent(frontier)) {
+            for (RegistrationEntry e : children.values()) {
                 if (expired(e, now)) {
                     continue; // an expired entry authorises nothing, nor its children
                 }
                 if (out.putIfAbsent(e.id(), e) == null && reached.add(e.spiffeId())) {
-                    next.add(e.spiffeId());
+                    queue.add(e.spiffeId());
                 }
             }
-            frontier = next;
         }
         return out;
+    }
+
+    private static boolean expired(RegistrationEntry e, long now) {
+        return e.expiresAt() != 0 && e.expiresAt() < now;
+    }
+
+    /**
+     * SPIFFE IDs of the unexpired node aliases (entries parented by the server) whose selectors are
+     * all among the agent's node selectors. Looks aliases up by the agent's selectors, so it costs
+     * the aliases sharing a selector with the agent, not all aliases.
+     */
+    private Set<SpiffeId> matchingAliases(Index ix, SpiffeId agentId, long now) {
+        Set<Selector> nodeSelectors = ix.agents.getOrDefault(agentId, Set.of());
+        if (nodeSelectors.isEmpty()) {
+            return Set.of();
+        }
+        Set<SpiffeId> out = new HashSet<>();
+        Set<String> seen = new HashSet<>();
+        List<Set<String>> candidates = new java.util.ArrayList<>();
+        candidates.add(ix.aliasesWithoutSelectors); // validation forbids them, but another writer may not have
+        for (Selector s : nodeSelectors) {
+            candidates.add(ix.aliasesBySelector.getOrDefault(s, Set.of()));
+        }
+        for (Set<String> ids : candidates) {
+            for (String id : ids) {
+                RegistrationEntry alias = ix.byId.get(id);
+                if (seen.add(id) && !expired(alias, now) && nodeSelectors.containsAll(alias.selectors())) {
+                    out.add(alias.spiffeId());
+                }
+            }
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ freshness
+
+    /**
+     * Reads the datastore's change revision when the last check is {@code refreshInterval} old (or
+     * the index is known stale) and rebuilds the index when it changed.
+     */
+    private void ensureFresh() {
+        if (!stale && System.nanoTime() - lastCheck < refreshNanos) {
+            return;
+        }
+        lock.writeLock().lock();
+        try {
+            long started = System.nanoTime();
+            if (!stale && started - lastCheck < refreshNanos) {
+                return; // another call checked while we waited
+            }
+            long current = dataStore.changeRevision();
+            if (stale || current != revision) {
+                rebuild(stale ? "a write could not be applied in order" : "change revision " + revision + " -> " + current
+                        + " (written by another server)");
+            }
+            lastCheck = started;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Builds the index from a snapshot of the datastore. Caller holds the write lock. */
+    private void rebuild(String reason) {
+        long started = System.nanoTime();
+        DataStoreChange.Snapshot snap = dataStore.snapshot();
+        Index ix = new Index(serverId);
+        snap.entries().forEach(ix::put);
+        snap.agents().forEach(ix::putAgent);
+        index = ix;
+        revision = snap.revision();
+        stale = false;
+        lastCheck = started;
+        rebuilds++;
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        log.info("Authorized-entries cache built: entries={} agents={} revision={} took_ms={} reason={}", ix.byId.size(),
+                ix.agents.size(), revision, ms, reason);
+        if (metrics != null) {
+            metrics.authorizedEntriesCacheBuilt(ix.byId.size(), ix.agents.size());
+        }
+    }
+
+    /** A committed write of this server's datastore instance, in revision order. */
+    private void changed(long rev, List<DataStoreChange> changes) {
+        lock.writeLock().lock();
+        try {
+            if (index == null || stale || rev <= revision) {
+                return; // not built yet, or the next call rebuilds, or the last snapshot already held it
+            }
+            if (rev != revision + 1) {
+                // Another process wrote in between: applying ours alone would hide theirs.
+                stale = true;
+                return;
+            }
+            for (DataStoreChange c : changes) {
+                if (c instanceof DataStoreChange.EntryStored s) {
+                    index.put(s.entry());
+                } else if (c instanceof DataStoreChange.EntryDeleted d) {
+                    index.remove(d.entryId());
+                } else if (c instanceof DataStoreChange.AgentStored a) {
+                    index.putAgent(a.node());
+                } else if (c instanceof DataStoreChange.AgentDeleted a) {
+                    index.agents.remove(a.agentId());
+                }
+            }
+            revision = rev;
+            if (metrics != null) {
+                metrics.authorizedEntriesCacheSize(index.byId.size(), index.agents.size());
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** The index itself; not thread-safe (guarded by the enclosing lock). */
+    private static final class Index {
+        final SpiffeId serverId;
+        final Map<String, RegistrationEntry> byId = new HashMap<>();
+        /** Each entry as sent to agents. */
+        final Map<String, Entry> protos = new HashMap<>();
+        /** Entries by parent ID, each in insertion order (creation order after a rebuild). */
+        final Map<SpiffeId, Map<String, RegistrationEntry>> byParent = new HashMap<>();
+        final Map<SpiffeId, Map<String, RegistrationEntry>> bySpiffeId = new HashMap<>();
+        /** IDs of node aliases (entries parented by the server ID), by each of their selectors. */
+        final Map<Selector, Set<String>> aliasesBySelector = new HashMap<>();
+        final Set<String> aliasesWithoutSelectors = new HashSet<>();
+        final Map<SpiffeId, Set<Selector>> agents = new HashMap<>();
+
+        Index(SpiffeId serverId) {
+            this.serverId = serverId;
+        }
+
+        void put(RegistrationEntry e) {
+            RegistrationEntry old = byId.get(e.id());
+            if (old != null && (!old.parentId().equals(e.parentId()) || !old.spiffeId().equals(e.spiffeId())
+                    || !old.selectors().equals(e.selectors()))) {
+                remove(e.id());
+            }
+            byId.put(e.id(), e);
+            protos.put(e.id(), ProtoConverters.toProto(e));
+            byParent.computeIfAbsent(e.parentId(), k -> new LinkedHashMap<>()).put(e.id(), e);
+            bySpiffeId.computeIfAbsent(e.spiffeId(), k -> new LinkedHashMap<>()).put(e.id(), e);
+            if (e.parentId().equals(serverId)) {
+                if (e.selectors().isEmpty()) {
+                    aliasesWithoutSelectors.add(e.id());
+                }
+                for (Selector s : e.selectors()) {
+                    aliasesBySelector.computeIfAbsent(s, k -> new HashSet<>()).add(e.id());
+                }
+            }
+        }
+
+        void remove(String id) {
+            RegistrationEntry old = byId.remove(id);
+            if (old == null) {
+                return;
+            }
+            protos.remove(id);
+            removeFrom(byParent, old.parentId(), id);
+            removeFrom(bySpiffeId, old.spiffeId(), id);
+            if (old.parentId().equals(serverId)) {
+                aliasesWithoutSelectors.remove(id);
+                for (Selector s : old.selectors()) {
+                    Set<String> ids = aliasesBySelector.get(s);
+                    if (ids != null && ids.remove(id) && ids.isEmpty()) {
+                        aliasesBySelector.remove(s);
+                    }
+                }
+            }
+        }
+
+        private static void removeFrom(Map<SpiffeId, Map<String, RegistrationEntry>> map, SpiffeId key, String id) {
+            Map<String, RegistrationEntry> m = map.get(key);
+            if (m != null && m.remove(id) != null && m.isEmpty()) {
+                map.remove(key);
+            }
+        }
+
+        void putAgent(AttestedNode node) {
+            agents.put(node.spiffeId(), Set.copyOf(node.selectors()));
+        }
     }
 }
