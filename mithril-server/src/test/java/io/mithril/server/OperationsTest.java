@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mithril.api.observability.HealthChecksConfig;
 import io.mithril.api.observability.TelemetryConfig;
-import io.mithril.server.config.ServerConfig;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.server.testing.TestAgent;
 import java.net.ServerSocket;

@@ -92,6 +92,9 @@ public final class AgentApiClient implements AutoCloseable {
         return new AgentApiClient(channel(server, td, roots, agentKey, agentChain));
     }
 
+    /** The largest answer the agent accepts from the server. */
+    static final int MAX_MESSAGE_BYTES = 256 << 20;
+
     private static ManagedChannel channel(InetSocketAddress server, TrustDomain td, Supplier<List<X509Certificate>> roots,
                                           PrivateKey key, List<X509Certificate> chain) {
         SpiffeId serverId = SpiffeId.of(td, "/spire/server");
@@ -111,6 +114,8 @@ public final class AgentApiClient implements AutoCloseable {
             return NettyChannelBuilder.forAddress(server)
                     .sslContext(ssl)
                     .overrideAuthority(td.name())
+                    // an agent with 100k authorised entries receives ~13 MB in one answer (gRPC's default cap is 4 MiB)
+                    .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                     .build();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the agent API TLS context: " + e.getMessage(), e);

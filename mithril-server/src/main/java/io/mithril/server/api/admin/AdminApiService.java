@@ -160,13 +160,23 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
             }
         }
         List<Object> stored = valid.isEmpty() ? List.of() : dataStore.createEntries(valid);
+        // One line per entry for a single create; a large batch (a migration, the bench) gets one summary line.
+        boolean single = req.getEntriesCount() == 1;
+        int created = 0;
         for (int k = 0; k < stored.size(); k++) {
             int i = validIndex.get(k);
             Entry e = req.getEntries(i);
             if (stored.get(k) instanceof RegistrationEntry r) {
                 metrics.entryCreated();
-                log.info("Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}", r.id(), r.spiffeId(), r.parentId(),
-                        r.selectorStrings());
+                created++;
+                if (single || log.isDebugEnabled()) {
+                    String line = "Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}";
+                    if (single) {
+                        log.info(line, r.id(), r.spiffeId(), r.parentId(), r.selectorStrings());
+                    } else {
+                        log.debug(line, r.id(), r.spiffeId(), r.parentId(), r.selectorStrings());
+                    }
+                }
                 results[i] = BatchCreateEntryResponse.Result.newBuilder().setStatus(ok()).setEntry(ProtoConverters.toProto(r)).build();
             } else {
                 DuplicateEntryException ex = (DuplicateEntryException) stored.get(k);
@@ -175,6 +185,9 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                 results[i] = BatchCreateEntryResponse.Result.newBuilder()
                         .setStatus(status(Status.Code.ALREADY_EXISTS, "similar entry already exists")).setEntry(existing).build();
             }
+        }
+        if (!single && created > 0) {
+            log.info("Entries created: count={} of a batch of {}", created, req.getEntriesCount());
         }
         out.onNext(BatchCreateEntryResponse.newBuilder().addAllResults(List.of(results)).build());
         out.onCompleted();
