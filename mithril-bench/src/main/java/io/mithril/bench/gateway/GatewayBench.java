@@ -4,21 +4,15 @@ import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchOptions;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
-import io.mithril.mesh.config.ProxyNode;
-import io.mithril.mesh.yaml.MeshYaml;
+import io.mithril.bench.ChildJvm;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
 import io.mithril.pki.SigningAuthority;
 import io.mithril.pki.X509Minter;
-import io.mithril.proxy.Proxy;
-import io.mithril.proxy.ProxySettings;
-import io.mithril.proxy.identity.Identity;
-import io.mithril.proxy.identity.StaticIdentitySource;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +25,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -59,7 +52,7 @@ public final class GatewayBench implements BenchSuite {
     }
 
     /** What ab measured. */
-    record AbResult(double rps, double p50, double p99, int failed) {
+    record AbResult(double rps, double p50, double p99, int failed, long completed) {
     }
 
     @Override
@@ -68,7 +61,7 @@ public final class GatewayBench implements BenchSuite {
         String nginx = which("nginx", "nginx");
         Path dir = Files.createTempDirectory("mithril-bench-gateway");
         Process nginxProc = null;
-        Proxy gateway = null;
+        ChildJvm gateway = null;
         try {
             // Certificates: one root, one intermediate (as an identity server's), the gateway's and sleep's SVIDs.
             TrustDomain td = TrustDomain.of("example.org");
@@ -80,7 +73,7 @@ public final class GatewayBench implements BenchSuite {
                     Duration.ofHours(12), null);
             SigningAuthority ca = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
             KeyPair gwKey = KeyType.EC_P256.generate();
-            SpiffeId gwId = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account");
+            SpiffeId gwId = SpiffeId.parse(GatewayMain.ID);
             X509Certificate gwLeaf = minter.signX509Svid(ca, gwKey.getPublic(), gwId, List.of("app.example.org"), Duration.ofHours(1));
             KeyPair clientKey = KeyType.EC_P256.generate();
             X509Certificate clientLeaf = minter.signX509Svid(ca, clientKey.getPublic(), SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep"),
@@ -128,10 +121,7 @@ public final class GatewayBench implements BenchSuite {
             awaitPort(nginxPort, nginxProc, dir.resolve("nginx.out"));
             awaitPort(backendPort, nginxProc, dir.resolve("nginx.out"));
 
-            Identity identity = new Identity(gwId, List.of(gwLeaf, intCert), gwKey.getPrivate(), Map.of(td, List.of(root)));
-            gateway = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
-                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)), null).withAccessLog(false), new StaticIdentitySource(identity));
-            gateway.apply(MeshYaml.parse("bench.yaml", """
+            Files.writeString(dir.resolve("gateway.yaml"), """
                     apiVersion: networking.istio.io/v1alpha3
                     kind: Gateway
                     metadata: {name: bookinfo-gateway}
@@ -155,8 +145,11 @@ public final class GatewayBench implements BenchSuite {
                       resolution: STATIC
                       ports: [{number: 9080, name: http, protocol: HTTP}]
                       endpoints: [{address: 127.0.0.1, ports: {http: %d}}]
-                    """.formatted(backendPort)).orThrow());
-            int gatewayPort = gateway.listenerAddress(8080).getPort();
+                    """.formatted(backendPort));
+            // Its own JVM, as an operator runs it: /proc then tells its memory and CPU apart from the bench's.
+            gateway = ChildJvm.start("bench gateway: the Mithril gateway", GatewayMain.class, dir.resolve("gateway.log"), dir.toString());
+            int gatewayPort = gateway.awaitReady(GatewayMain.READY);
+            long hz = ChildJvm.clockTicksPerSecond();
 
             BenchOptions o = ctx.options();
             Path client = dir.resolve("client.pem");
@@ -164,6 +157,8 @@ public final class GatewayBench implements BenchSuite {
             AbResult[] keepAlive = new AbResult[2];
             AbResult[] fresh = new AbResult[2];
             long[] rss = new long[2];
+            double[] cpuUsPerRequest = new double[2];
+            double backendUsPerRequest = 0;
             String[] names = {"Mithril gateway", "nginx"};
             int[] ports = {gatewayPort, nginxPort};
             for (int i = 0; i < 2; i++) {
@@ -174,10 +169,22 @@ public final class GatewayBench implements BenchSuite {
                 }
                 Duration length = o.runTime().multipliedBy(o.runs());
                 ctx.progress("bench gateway: " + names[i] + " keep-alive, " + length.toSeconds() + " s");
+                long cpu0 = i == 0 ? gateway.cpuTicks() : 0;
+                long nginx0 = treeCpuTicks(nginxProc.pid());
                 keepAlive[i] = ab(ab, client, url, true, length);
+                long cpu1 = i == 0 ? gateway.cpuTicks() : 0;
+                long nginx1 = treeCpuTicks(nginxProc.pid());
+                double perRequest = 1e6 / hz / Math.max(1, keepAlive[i].completed());
+                if (i == 0) {
+                    // nginx serves only the backend in this run: its cost per request, taken off nginx's own run below.
+                    backendUsPerRequest = (nginx1 - nginx0) * perRequest;
+                    cpuUsPerRequest[i] = (cpu1 - cpu0) * perRequest;
+                } else {
+                    cpuUsPerRequest[i] = (nginx1 - nginx0) * perRequest - backendUsPerRequest;
+                }
                 ctx.progress("bench gateway: " + names[i] + " new mTLS connections, " + length.toSeconds() + " s");
                 fresh[i] = ab(ab, client, url, false, length);
-                rss[i] = i == 0 ? rssKb(ProcessHandle.current().pid()) : treeRssKb(nginxProc.pid());
+                rss[i] = i == 0 ? gateway.rssKb() : treeRssKb(nginxProc.pid());
             }
             BenchReport report = new BenchReport(name(), "bench gateway: mTLS ingress (ISTIO_MUTUAL) vs nginx, ab -c " + CONCURRENCY,
                     ctx.machine(), List.of("What", names[0], names[1], "Mithril / nginx"));
@@ -187,10 +194,16 @@ public final class GatewayBench implements BenchSuite {
             report.row(List.of("keep-alive p99 ms", ms(keepAlive[0].p99()), ms(keepAlive[1].p99()), BenchReport.ratio(keepAlive[0].p99() / Math.max(1, keepAlive[1].p99()))));
             report.row(List.of("new mTLS connections/s", BenchReport.rate(fresh[0].rps()), BenchReport.rate(fresh[1].rps()),
                     BenchReport.ratio(fresh[0].rps() / fresh[1].rps())));
+            report.row(List.of("keep-alive CPU µs per request", ms(cpuUsPerRequest[0]), ms(cpuUsPerRequest[1]),
+                    BenchReport.ratio(cpuUsPerRequest[0] / cpuUsPerRequest[1])));
             report.row(List.of("resident memory MB", mb(rss[0]), mb(rss[1]), BenchReport.ratio((double) rss[0] / rss[1])));
             report.note("Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
-                    + "ab -E with " + CONCURRENCY + " connections. ab percentiles are whole milliseconds. Mithril's memory is the whole "
-                    + "JVM running the bench; nginx's is master plus workers. Failed requests: Mithril " + (keepAlive[0].failed() + fresh[0].failed())
+                    + "ab -E with " + CONCURRENCY + " connections. ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
+                    + "own (GatewayMain: " + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS) + ", as ./mithril runs a proxy), access log off. "
+                    + "CPU is utime+stime from /proc over the keep-alive run divided by the requests ab completed: the gateway's "
+                    + "JVM; for nginx, master plus workers less the backend's share (the backend server block runs in the same "
+                    + "workers; measured during the gateway's run at " + ms(backendUsPerRequest) + " µs per request). Memory is VmRSS after the runs, same processes. "
+                    + "Failed requests: Mithril " + (keepAlive[0].failed() + fresh[0].failed())
                     + ", nginx " + (keepAlive[1].failed() + fresh[1].failed()) + ".");
             return report;
         } finally {
@@ -235,8 +248,9 @@ public final class GatewayBench implements BenchSuite {
             throw new IOException("ab failed (exit " + p.exitValue() + "): " + out.strip());
         }
         double failed = number(out, "Failed requests:\\s+([0-9]+)");
+        double completed = number(out, "Complete requests:\\s+([0-9]+)");
         return new AbResult(rps, number(out, "\\n\\s+50%\\s+([0-9]+)"), number(out, "\\n\\s+99%\\s+([0-9]+)"),
-                Double.isNaN(failed) ? 0 : (int) failed);
+                Double.isNaN(failed) ? 0 : (int) failed, Double.isNaN(completed) ? 0 : (long) completed);
     }
 
     private static double number(String text, String regex) {
@@ -274,23 +288,24 @@ public final class GatewayBench implements BenchSuite {
         throw new IOException("nginx did not listen on port " + port + ": " + Files.readString(log).strip());
     }
 
-    static long rssKb(long pid) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
+    /** VmRSS of a process and its descendants (nginx: master plus workers), in KiB. */
+    static long treeRssKb(long pid) {
+        long total = ChildJvm.rssKb(pid);
+        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+            total += ChildJvm.rssKb(child.pid());
         }
-        return 0;
+        return total;
     }
 
-    static long treeRssKb(long pid) {
-        long total = rssKb(pid);
+    /** utime + stime (clock ticks) of a process and its descendants. */
+    static long treeCpuTicks(long pid) throws IOException {
+        long total = ChildJvm.parseStatTicks(Files.readString(Path.of("/proc/" + pid + "/stat")));
         for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
-            total += rssKb(child.pid());
+            try {
+                total += ChildJvm.parseStatTicks(Files.readString(Path.of("/proc/" + child.pid() + "/stat")));
+            } catch (IOException e) {
+                // a worker that just exited
+            }
         }
         return total;
     }
