@@ -27,7 +27,8 @@ public final class ChildJvm implements AutoCloseable {
      * The options {@code ./mithril} (the launcher at the repository root) runs a proxy with; keep
      * the two in step so the bench measures what operators run.
      */
-    public static final List<String> PROXY_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xshare:auto");
+    public static final List<String> PROXY_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xshare:auto", "-Xms16m",
+            "-Dio.netty.leakDetection.level=disabled");
 
     /** Extra JVM options for the bench's proxy children, split on spaces. */
     public static final String EXTRA_OPTIONS_ENV = "MITHRIL_BENCH_PROXY_JAVA_OPTS";

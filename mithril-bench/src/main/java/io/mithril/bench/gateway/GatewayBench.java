@@ -40,6 +40,10 @@ import java.util.stream.Stream;
 public final class GatewayBench implements BenchSuite {
 
     private static final int CONCURRENCY = 32;
+    /** The first keep-alive run after start, reported apart: a JVM's code is not compiled yet. */
+    static final Duration COLD = Duration.ofSeconds(5);
+    /** The warm-up after it, at least: the gateway's JIT compilers were still busy after 10 s of load here. */
+    static final Duration MIN_WARMUP = Duration.ofSeconds(15);
 
     @Override
     public String name() {
@@ -154,6 +158,7 @@ public final class GatewayBench implements BenchSuite {
             BenchOptions o = ctx.options();
             Path client = dir.resolve("client.pem");
             List<String[]> rows = new ArrayList<>();
+            AbResult[] cold = new AbResult[2];
             AbResult[] keepAlive = new AbResult[2];
             AbResult[] fresh = new AbResult[2];
             long[] rss = new long[2];
@@ -163,10 +168,13 @@ public final class GatewayBench implements BenchSuite {
             int[] ports = {gatewayPort, nginxPort};
             for (int i = 0; i < 2; i++) {
                 String url = "https://127.0.0.1:" + ports[i] + "/productpage";
-                ctx.progress("bench gateway: " + names[i] + " warm-up " + o.warmup().toSeconds() + " s");
-                if (!o.warmup().isZero()) {
-                    ab(ab, client, url, true, o.warmup());
-                }
+                // A JVM compiles its hot code during its first seconds under load: the first seconds are reported apart,
+                // then the warm-up runs on until the measured runs see the compiled code, as a long-running gateway would.
+                ctx.progress("bench gateway: " + names[i] + " keep-alive, first " + COLD.toSeconds() + " s after start");
+                cold[i] = ab(ab, client, url, true, COLD);
+                Duration warmup = o.warmup().compareTo(MIN_WARMUP) < 0 ? MIN_WARMUP : o.warmup();
+                ctx.progress("bench gateway: " + names[i] + " warm-up " + warmup.toSeconds() + " s more");
+                ab(ab, client, url, true, warmup);
                 Duration length = o.runTime().multipliedBy(o.runs());
                 ctx.progress("bench gateway: " + names[i] + " keep-alive, " + length.toSeconds() + " s");
                 long cpu0 = i == 0 ? gateway.cpuTicks() : 0;
@@ -190,6 +198,8 @@ public final class GatewayBench implements BenchSuite {
                     ctx.machine(), List.of("What", names[0], names[1], "Mithril / nginx"));
             report.row(List.of("keep-alive req/s", BenchReport.rate(keepAlive[0].rps()), BenchReport.rate(keepAlive[1].rps()),
                     BenchReport.ratio(keepAlive[0].rps() / keepAlive[1].rps())));
+            report.row(List.of("keep-alive req/s, first " + COLD.toSeconds() + " s after start", BenchReport.rate(cold[0].rps()),
+                    BenchReport.rate(cold[1].rps()), BenchReport.ratio(cold[0].rps() / cold[1].rps())));
             report.row(List.of("keep-alive p50 ms", ms(keepAlive[0].p50()), ms(keepAlive[1].p50()), BenchReport.ratio(keepAlive[0].p50() / Math.max(1, keepAlive[1].p50()))));
             report.row(List.of("keep-alive p99 ms", ms(keepAlive[0].p99()), ms(keepAlive[1].p99()), BenchReport.ratio(keepAlive[0].p99() / Math.max(1, keepAlive[1].p99()))));
             report.row(List.of("new mTLS connections/s", BenchReport.rate(fresh[0].rps()), BenchReport.rate(fresh[1].rps()),
@@ -198,7 +208,10 @@ public final class GatewayBench implements BenchSuite {
                     BenchReport.ratio(cpuUsPerRequest[0] / cpuUsPerRequest[1])));
             report.row(List.of("resident memory MB", mb(rss[0]), mb(rss[1]), BenchReport.ratio((double) rss[0] / rss[1])));
             report.note("Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
-                    + "ab -E with " + CONCURRENCY + " connections. ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
+                    + "ab -E with " + CONCURRENCY + " connections. Each server: " + COLD.toSeconds() + " s keep-alive right after start "
+                    + "(the \"first " + COLD.toSeconds() + " s\" row), a " + Math.max(MIN_WARMUP.toSeconds(), o.warmup().toSeconds())
+                    + " s warm-up, then the measured keep-alive and new-connection runs of " + o.runTime().multipliedBy(o.runs()).toSeconds()
+                    + " s each. ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
                     + "own (GatewayMain: " + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS) + ", as ./mithril runs a proxy), access log off. "
                     + "CPU is utime+stime from /proc over the keep-alive run divided by the requests ab completed: the gateway's "
                     + "JVM; for nginx, master plus workers less the backend's share (the backend server block runs in the same "

@@ -302,6 +302,10 @@ public final class Upstreams implements AutoCloseable {
     // ----- endpoints, load balancing, outlier detection ----------------------------------------
 
     Cluster.Endpoint pick(Cluster c, Set<String> exclude) {
+        if (c.endpoints().size() == 1 && exclude.isEmpty() && outliers.isEmpty()) {
+            // The common case, without building keys: one endpoint, first try, nothing ever ejected.
+            return c.endpoints().get(0);
+        }
         List<Cluster.Endpoint> healthy = new ArrayList<>();
         for (Cluster.Endpoint e : c.endpoints()) {
             if (!ejected(c, e)) {
