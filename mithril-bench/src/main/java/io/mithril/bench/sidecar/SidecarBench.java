@@ -138,10 +138,10 @@ public final class SidecarBench implements BenchSuite {
                     + "median (min-max) over the runs; \"added\" is the sidecar run's percentile minus the direct run's, run by run.");
             report.note("Path: load client -> client sidecar's outbound HTTP proxy -> mTLS (ISTIO_MUTUAL, EC P-256 SVIDs) -> server "
                     + "sidecar's inbound -> backend (TinyBackend: a fixed 200 answer, thread per connection, in the bench JVM); direct: load client -> the same backend. "
-                    + "Each sidecar is an io.mithril.proxy.Proxy in a JVM of its own (-XX:+UseSerialGC, as ./mithril runs it), "
+                    + "Each sidecar is an io.mithril.proxy.Proxy in a JVM of its own (" + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS)
+                    + ", as ./mithril runs a proxy), "
                     + "access log off, identity from SVID files minted by the bench (not the Workload API). CPU is utime+stime from "
-                    + "/proc/<pid>/stat over each sidecar run; resident memory is VmRSS after the runs (whole JVM, default heap "
-                    + "sizing). Failed requests: " + errors + ".");
+                    + "/proc/<pid>/stat over each sidecar run; resident memory is VmRSS after the runs (whole JVM). Failed requests: " + errors + ".");
             report.note("Istio figures: istio.io performance and scalability page (Envoy sidecars, 1,000 req/s, client + server proxy; "
                     + "CPU and 50-60 MB per sidecar), measured on other hardware. This machine is shared with other engineers' "
                     + "builds and tests: figures are noisy.");
