@@ -5,6 +5,7 @@ import io.mithril.bench.BenchOptions;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
 import io.mithril.bench.ChildJvm;
+import io.mithril.bench.Spread;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
 import io.mithril.pki.SigningAuthority;
@@ -157,67 +158,85 @@ public final class GatewayBench implements BenchSuite {
 
             BenchOptions o = ctx.options();
             Path client = dir.resolve("client.pem");
-            List<String[]> rows = new ArrayList<>();
-            AbResult[] cold = new AbResult[2];
-            AbResult[] keepAlive = new AbResult[2];
-            AbResult[] fresh = new AbResult[2];
-            long[] rss = new long[2];
-            double[] cpuUsPerRequest = new double[2];
-            double backendUsPerRequest = 0;
             String[] names = {"Mithril gateway", "nginx"};
-            int[] ports = {gatewayPort, nginxPort};
+            String[] urls = {"https://127.0.0.1:" + gatewayPort + "/productpage", "https://127.0.0.1:" + nginxPort + "/productpage"};
+            long nginxPid = nginxProc.pid();
+            AbResult[] cold = new AbResult[2];
+            Duration warmup = o.warmup().compareTo(MIN_WARMUP) < 0 ? MIN_WARMUP : o.warmup();
             for (int i = 0; i < 2; i++) {
-                String url = "https://127.0.0.1:" + ports[i] + "/productpage";
                 // A JVM compiles its hot code during its first seconds under load: the first seconds are reported apart,
                 // then the warm-up runs on until the measured runs see the compiled code, as a long-running gateway would.
                 ctx.progress("bench gateway: " + names[i] + " keep-alive, first " + COLD.toSeconds() + " s after start");
-                cold[i] = ab(ab, client, url, true, COLD);
-                Duration warmup = o.warmup().compareTo(MIN_WARMUP) < 0 ? MIN_WARMUP : o.warmup();
+                cold[i] = ab(ab, client, urls[i], true, COLD);
                 ctx.progress("bench gateway: " + names[i] + " warm-up " + warmup.toSeconds() + " s more");
-                ab(ab, client, url, true, warmup);
-                Duration length = o.runTime().multipliedBy(o.runs());
-                ctx.progress("bench gateway: " + names[i] + " keep-alive, " + length.toSeconds() + " s");
-                long cpu0 = i == 0 ? gateway.cpuTicks() : 0;
-                long nginx0 = treeCpuTicks(nginxProc.pid());
-                keepAlive[i] = ab(ab, client, url, true, length);
-                long cpu1 = i == 0 ? gateway.cpuTicks() : 0;
-                long nginx1 = treeCpuTicks(nginxProc.pid());
-                double perRequest = 1e6 / hz / Math.max(1, keepAlive[i].completed());
-                if (i == 0) {
-                    // nginx serves only the backend in this run: its cost per request, taken off nginx's own run below.
-                    backendUsPerRequest = (nginx1 - nginx0) * perRequest;
-                    cpuUsPerRequest[i] = (cpu1 - cpu0) * perRequest;
-                } else {
-                    cpuUsPerRequest[i] = (nginx1 - nginx0) * perRequest - backendUsPerRequest;
-                }
-                ctx.progress("bench gateway: " + names[i] + " new mTLS connections, " + length.toSeconds() + " s");
-                fresh[i] = ab(ab, client, url, false, length);
-                rss[i] = i == 0 ? gateway.rssKb() : treeRssKb(nginxProc.pid());
+                ab(ab, client, urls[i], true, warmup);
             }
+            // Measured runs alternate gateway / nginx run by run: a change in the machine's load hits both.
+            List<List<AbResult>> keepAlive = List.of(new ArrayList<>(), new ArrayList<>());
+            List<List<AbResult>> fresh = List.of(new ArrayList<>(), new ArrayList<>());
+            long[] ticks = new long[2];   // the server's own CPU over its keep-alive runs (nginx: master plus workers)
+            long[] requests = new long[2];
+            long backendTicks = 0;        // nginx's CPU during the gateway's keep-alive runs: only its backend then
+            for (int r = 0; r < o.runs(); r++) {
+                for (int i = 0; i < 2; i++) {
+                    long own0 = i == 0 ? gateway.cpuTicks() : 0;
+                    long nginx0 = treeCpuTicks(nginxPid);
+                    AbResult k = ab(ab, client, urls[i], true, o.runTime());
+                    long nginxUsed = treeCpuTicks(nginxPid) - nginx0;
+                    if (i == 0) {
+                        ticks[0] += gateway.cpuTicks() - own0;
+                        backendTicks += nginxUsed;
+                    } else {
+                        ticks[1] += nginxUsed;
+                    }
+                    requests[i] += k.completed();
+                    keepAlive.get(i).add(k);
+                }
+                ctx.progress(String.format(Locale.ROOT, "bench gateway: keep-alive run %d/%d: Mithril %.0f req/s, nginx %.0f req/s",
+                        r + 1, o.runs(), keepAlive.get(0).get(r).rps(), keepAlive.get(1).get(r).rps()));
+            }
+            for (int r = 0; r < o.runs(); r++) {
+                for (int i = 0; i < 2; i++) {
+                    fresh.get(i).add(ab(ab, client, urls[i], false, o.runTime()));
+                }
+                ctx.progress(String.format(Locale.ROOT, "bench gateway: new-connection run %d/%d: Mithril %.0f/s, nginx %.0f/s",
+                        r + 1, o.runs(), fresh.get(0).get(r).rps(), fresh.get(1).get(r).rps()));
+            }
+            long[] rss = {gateway.rssKb(), treeRssKb(nginxPid)};
+            double usPerTick = 1e6 / hz;
+            double backendUs = backendTicks * usPerTick / Math.max(1, requests[0]);
+            double[] cpuUs = {ticks[0] * usPerTick / Math.max(1, requests[0]), ticks[1] * usPerTick / Math.max(1, requests[1]) - backendUs};
+
             BenchReport report = new BenchReport(name(), "bench gateway: mTLS ingress (ISTIO_MUTUAL) vs nginx, ab -c " + CONCURRENCY,
                     ctx.machine(), List.of("What", names[0], names[1], "Mithril / nginx"));
-            report.row(List.of("keep-alive req/s", BenchReport.rate(keepAlive[0].rps()), BenchReport.rate(keepAlive[1].rps()),
-                    BenchReport.ratio(keepAlive[0].rps() / keepAlive[1].rps())));
+            rateRow(report, "keep-alive req/s", keepAlive, AbResult::rps);
             report.row(List.of("keep-alive req/s, first " + COLD.toSeconds() + " s after start", BenchReport.rate(cold[0].rps()),
                     BenchReport.rate(cold[1].rps()), BenchReport.ratio(cold[0].rps() / cold[1].rps())));
-            report.row(List.of("keep-alive p50 ms", ms(keepAlive[0].p50()), ms(keepAlive[1].p50()), BenchReport.ratio(keepAlive[0].p50() / Math.max(1, keepAlive[1].p50()))));
-            report.row(List.of("keep-alive p99 ms", ms(keepAlive[0].p99()), ms(keepAlive[1].p99()), BenchReport.ratio(keepAlive[0].p99() / Math.max(1, keepAlive[1].p99()))));
-            report.row(List.of("new mTLS connections/s", BenchReport.rate(fresh[0].rps()), BenchReport.rate(fresh[1].rps()),
-                    BenchReport.ratio(fresh[0].rps() / fresh[1].rps())));
-            report.row(List.of("keep-alive CPU µs per request", ms(cpuUsPerRequest[0]), ms(cpuUsPerRequest[1]),
-                    BenchReport.ratio(cpuUsPerRequest[0] / cpuUsPerRequest[1])));
+            rateRow(report, "keep-alive p50 ms", keepAlive, AbResult::p50);
+            rateRow(report, "keep-alive p99 ms", keepAlive, AbResult::p99);
+            rateRow(report, "new mTLS connections/s", fresh, AbResult::rps);
+            report.row(List.of("keep-alive CPU µs per request", ms(cpuUs[0]), ms(cpuUs[1]), BenchReport.ratio(cpuUs[0] / cpuUs[1])));
             report.row(List.of("resident memory MB", mb(rss[0]), mb(rss[1]), BenchReport.ratio((double) rss[0] / rss[1])));
+            int[] failed = new int[2];
+            for (int i = 0; i < 2; i++) {
+                for (AbResult a : keepAlive.get(i)) {
+                    failed[i] += a.failed();
+                }
+                for (AbResult a : fresh.get(i)) {
+                    failed[i] += a.failed();
+                }
+            }
             report.note("Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
                     + "ab -E with " + CONCURRENCY + " connections. Each server: " + COLD.toSeconds() + " s keep-alive right after start "
-                    + "(the \"first " + COLD.toSeconds() + " s\" row), a " + Math.max(MIN_WARMUP.toSeconds(), o.warmup().toSeconds())
-                    + " s warm-up, then the measured keep-alive and new-connection runs of " + o.runTime().multipliedBy(o.runs()).toSeconds()
-                    + " s each. ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
+                    + "(the \"first " + COLD.toSeconds() + " s\" row), a " + warmup.toSeconds() + " s warm-up, then " + o.runs()
+                    + " keep-alive and " + o.runs() + " new-connection runs of " + o.runTime().toSeconds() + " s, gateway and nginx "
+                    + "alternating run by run: median (min-max) over the runs; the ratio is the median of the run-by-run ratios. "
+                    + "ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
                     + "own (GatewayMain: " + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS) + ", as ./mithril runs a proxy), access log off. "
-                    + "CPU is utime+stime from /proc over the keep-alive run divided by the requests ab completed: the gateway's "
+                    + "CPU is utime+stime from /proc over the keep-alive runs divided by the requests ab completed: the gateway's "
                     + "JVM; for nginx, master plus workers less the backend's share (the backend server block runs in the same "
-                    + "workers; measured during the gateway's run at " + ms(backendUsPerRequest) + " µs per request). Memory is VmRSS after the runs, same processes. "
-                    + "Failed requests: Mithril " + (keepAlive[0].failed() + fresh[0].failed())
-                    + ", nginx " + (keepAlive[1].failed() + fresh[1].failed()) + ".");
+                    + "workers; measured during the gateway's runs at " + ms(backendUs) + " µs per request). "
+                    + "Memory is VmRSS after the runs, same processes. Failed requests: Mithril " + failed[0] + ", nginx " + failed[1] + ".");
             return report;
         } finally {
             if (gateway != null) {
@@ -233,6 +252,18 @@ public final class GatewayBench implements BenchSuite {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** Median (min-max) of each server's runs, and the median of the run-by-run ratios. */
+    private static void rateRow(BenchReport report, String what, List<List<AbResult>> runs, java.util.function.ToDoubleFunction<AbResult> f) {
+        List<Double> a = runs.get(0).stream().map(f::applyAsDouble).toList();
+        List<Double> b = runs.get(1).stream().map(f::applyAsDouble).toList();
+        List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < a.size(); r++) {
+            // ab's percentiles are whole milliseconds: a 0 ms run compares as 1 ms.
+            ratios.add(what.endsWith(" ms") ? a.get(r) / Math.max(1, b.get(r)) : a.get(r) / b.get(r));
+        }
+        report.row(List.of(what, Spread.of(a).format(0), Spread.of(b).format(0), BenchReport.ratio(Spread.of(ratios).median())));
     }
 
     private static String ms(double v) {
