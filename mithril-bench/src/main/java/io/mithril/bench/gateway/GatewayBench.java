@@ -34,9 +34,11 @@ import java.util.stream.Stream;
 /**
  * Suite {@code gateway}: the ingress gateway terminating ISTIO_MUTUAL in front of a fixed backend,
  * beside nginx doing the same (same certificates, same backend, client certificate required), in
- * the same run, driven by {@code ab -E}: keep-alive requests/s with p50/p99, new mTLS
- * connections/s, resident memory. The backend is an nginx {@code return 200} server block, so
- * neither proxy waits on a slow application. Needs {@code ab} (apache2-utils) and {@code nginx}.
+ * the same run, driven by {@code ab -E}: keep-alive requests/s with p50/p99 (also in the first
+ * seconds after start, before the JIT has compiled the gateway), new mTLS connections/s, CPU per
+ * request and resident memory. The gateway runs in a JVM of its own ({@link GatewayMain}), as an
+ * operator runs it; measured runs alternate gateway and nginx. The backend is an nginx
+ * {@code return 200} server block, so neither proxy waits on a slow application. Needs {@code ab} (apache2-utils) and {@code nginx}.
  */
 public final class GatewayBench implements BenchSuite {
 
@@ -53,7 +55,7 @@ public final class GatewayBench implements BenchSuite {
 
     @Override
     public String description() {
-        return "mTLS ingress gateway (ISTIO_MUTUAL) beside nginx: keep-alive req/s, p50/p99, new mTLS connections/s, RSS (needs ab, nginx)";
+        return "mTLS ingress gateway (ISTIO_MUTUAL, own JVM) beside nginx: keep-alive req/s, p50/p99, new mTLS connections/s, CPU per request, RSS (needs ab, nginx)";
     }
 
     /** What ab measured. */
