@@ -38,7 +38,8 @@ import java.util.stream.Stream;
  * seconds after start, before the JIT has compiled the gateway), new mTLS connections/s, CPU per
  * request and resident memory. The gateway runs in a JVM of its own ({@link GatewayMain}), as an
  * operator runs it; measured runs alternate gateway and nginx. The backend is an nginx
- * {@code return 200} server block, so neither proxy waits on a slow application. Needs {@code ab} (apache2-utils) and {@code nginx}.
+ * {@code return 200} server block, so neither proxy waits on a slow application. Needs
+ * {@code ab} (apache2-utils) and {@code nginx}.
  */
 public final class GatewayBench implements BenchSuite {
 
