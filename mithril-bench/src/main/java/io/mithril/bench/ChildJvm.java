@@ -37,10 +37,10 @@ public final class ChildJvm implements AutoCloseable {
     private final String what;
     private final Path log;
 
-    private ChildJvm(Process process, String what, Path log) {
-        this.process = process;
+    private ChildJvm(String what, Path log, List<String> command) throws IOException {
         this.what = what;
         this.log = log;
+        this.process = new ProcessBuilder(command).redirectError(log.toFile()).start();
     }
 
     /**
@@ -59,7 +59,7 @@ public final class ChildJvm implements AutoCloseable {
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
-        return new ChildJvm(new ProcessBuilder(cmd).redirectError(log.toFile()).start(), what, log);
+        return new ChildJvm(what, log, cmd);
     }
 
     public long pid() {
