@@ -67,11 +67,21 @@ public final class Proxy implements AutoCloseable {
         this.identitySource = identitySource;
         boolean epoll = Epoll.isAvailable();
         this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        this.workers = new MultiThreadIoEventLoopGroup(0, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.workers = new MultiThreadIoEventLoopGroup(workerThreads(), epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.serverChannelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.clientChannelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         this.upstreams = new Upstreams(workers, clientChannelClass);
         this.admin = settings.admin() == null ? null : AdminServer.start(settings.admin(), this);
+    }
+
+    /**
+     * One event loop per core, as Envoy runs one worker per core: a request and its upstream
+     * exchange stay on one loop, so more loops than cores (Netty's default is twice the cores)
+     * only add thread switches. {@code -Dio.netty.eventLoopThreads} still overrides it.
+     */
+    static int workerThreads() {
+        Integer configured = Integer.getInteger("io.netty.eventLoopThreads");
+        return configured != null && configured > 0 ? configured : Runtime.getRuntime().availableProcessors();
     }
 
     /**

@@ -4,21 +4,16 @@ import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchOptions;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
-import io.mithril.mesh.config.ProxyNode;
-import io.mithril.mesh.yaml.MeshYaml;
+import io.mithril.bench.ChildJvm;
+import io.mithril.bench.Spread;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
 import io.mithril.pki.SigningAuthority;
 import io.mithril.pki.X509Minter;
-import io.mithril.proxy.Proxy;
-import io.mithril.proxy.ProxySettings;
-import io.mithril.proxy.identity.Identity;
-import io.mithril.proxy.identity.StaticIdentitySource;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -40,13 +34,20 @@ import java.util.stream.Stream;
 /**
  * Suite {@code gateway}: the ingress gateway terminating ISTIO_MUTUAL in front of a fixed backend,
  * beside nginx doing the same (same certificates, same backend, client certificate required), in
- * the same run, driven by {@code ab -E}: keep-alive requests/s with p50/p99, new mTLS
- * connections/s, resident memory. The backend is an nginx {@code return 200} server block, so
- * neither proxy waits on a slow application. Needs {@code ab} (apache2-utils) and {@code nginx}.
+ * the same run, driven by {@code ab -E}: keep-alive requests/s with p50/p99 (also in the first
+ * seconds after start, before the JIT has compiled the gateway), new mTLS connections/s, CPU per
+ * request and resident memory. The gateway runs in a JVM of its own ({@link GatewayMain}), as an
+ * operator runs it; measured runs alternate gateway and nginx. The backend is an nginx
+ * {@code return 200} server block, so neither proxy waits on a slow application. Needs
+ * {@code ab} (apache2-utils) and {@code nginx}.
  */
 public final class GatewayBench implements BenchSuite {
 
     private static final int CONCURRENCY = 32;
+    /** The first keep-alive run after start, reported apart: a JVM's code is not compiled yet. */
+    static final Duration COLD = Duration.ofSeconds(5);
+    /** The warm-up after it, at least: the gateway's JIT compilers were still busy after 10 s of load here. */
+    static final Duration MIN_WARMUP = Duration.ofSeconds(15);
 
     @Override
     public String name() {
@@ -55,11 +56,11 @@ public final class GatewayBench implements BenchSuite {
 
     @Override
     public String description() {
-        return "mTLS ingress gateway (ISTIO_MUTUAL) beside nginx: keep-alive req/s, p50/p99, new mTLS connections/s, RSS (needs ab, nginx)";
+        return "mTLS ingress gateway (ISTIO_MUTUAL, own JVM) beside nginx: keep-alive req/s, p50/p99, new mTLS connections/s, CPU per request, RSS (needs ab, nginx)";
     }
 
     /** What ab measured. */
-    record AbResult(double rps, double p50, double p99, int failed) {
+    record AbResult(double rps, double p50, double p99, int failed, long completed) {
     }
 
     @Override
@@ -68,7 +69,7 @@ public final class GatewayBench implements BenchSuite {
         String nginx = which("nginx", "nginx");
         Path dir = Files.createTempDirectory("mithril-bench-gateway");
         Process nginxProc = null;
-        Proxy gateway = null;
+        ChildJvm gateway = null;
         try {
             // Certificates: one root, one intermediate (as an identity server's), the gateway's and sleep's SVIDs.
             TrustDomain td = TrustDomain.of("example.org");
@@ -80,7 +81,7 @@ public final class GatewayBench implements BenchSuite {
                     Duration.ofHours(12), null);
             SigningAuthority ca = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
             KeyPair gwKey = KeyType.EC_P256.generate();
-            SpiffeId gwId = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account");
+            SpiffeId gwId = SpiffeId.parse(GatewayMain.ID);
             X509Certificate gwLeaf = minter.signX509Svid(ca, gwKey.getPublic(), gwId, List.of("app.example.org"), Duration.ofHours(1));
             KeyPair clientKey = KeyType.EC_P256.generate();
             X509Certificate clientLeaf = minter.signX509Svid(ca, clientKey.getPublic(), SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep"),
@@ -128,10 +129,7 @@ public final class GatewayBench implements BenchSuite {
             awaitPort(nginxPort, nginxProc, dir.resolve("nginx.out"));
             awaitPort(backendPort, nginxProc, dir.resolve("nginx.out"));
 
-            Identity identity = new Identity(gwId, List.of(gwLeaf, intCert), gwKey.getPrivate(), Map.of(td, List.of(root)));
-            gateway = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
-                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)), null).withAccessLog(false), new StaticIdentitySource(identity));
-            gateway.apply(MeshYaml.parse("bench.yaml", """
+            Files.writeString(dir.resolve("gateway.yaml"), """
                     apiVersion: networking.istio.io/v1alpha3
                     kind: Gateway
                     metadata: {name: bookinfo-gateway}
@@ -155,43 +153,93 @@ public final class GatewayBench implements BenchSuite {
                       resolution: STATIC
                       ports: [{number: 9080, name: http, protocol: HTTP}]
                       endpoints: [{address: 127.0.0.1, ports: {http: %d}}]
-                    """.formatted(backendPort)).orThrow());
-            int gatewayPort = gateway.listenerAddress(8080).getPort();
+                    """.formatted(backendPort));
+            // Its own JVM, as an operator runs it: /proc then tells its memory and CPU apart from the bench's.
+            gateway = ChildJvm.start("bench gateway: the Mithril gateway", GatewayMain.class, dir.resolve("gateway.log"), dir.toString());
+            int gatewayPort = gateway.awaitReady(GatewayMain.READY);
+            long hz = ChildJvm.clockTicksPerSecond();
 
             BenchOptions o = ctx.options();
             Path client = dir.resolve("client.pem");
-            List<String[]> rows = new ArrayList<>();
-            AbResult[] keepAlive = new AbResult[2];
-            AbResult[] fresh = new AbResult[2];
-            long[] rss = new long[2];
             String[] names = {"Mithril gateway", "nginx"};
-            int[] ports = {gatewayPort, nginxPort};
+            String[] urls = {"https://127.0.0.1:" + gatewayPort + "/productpage", "https://127.0.0.1:" + nginxPort + "/productpage"};
+            long nginxPid = nginxProc.pid();
+            AbResult[] cold = new AbResult[2];
+            Duration warmup = o.warmup().compareTo(MIN_WARMUP) < 0 ? MIN_WARMUP : o.warmup();
             for (int i = 0; i < 2; i++) {
-                String url = "https://127.0.0.1:" + ports[i] + "/productpage";
-                ctx.progress("bench gateway: " + names[i] + " warm-up " + o.warmup().toSeconds() + " s");
-                if (!o.warmup().isZero()) {
-                    ab(ab, client, url, true, o.warmup());
-                }
-                Duration length = o.runTime().multipliedBy(o.runs());
-                ctx.progress("bench gateway: " + names[i] + " keep-alive, " + length.toSeconds() + " s");
-                keepAlive[i] = ab(ab, client, url, true, length);
-                ctx.progress("bench gateway: " + names[i] + " new mTLS connections, " + length.toSeconds() + " s");
-                fresh[i] = ab(ab, client, url, false, length);
-                rss[i] = i == 0 ? rssKb(ProcessHandle.current().pid()) : treeRssKb(nginxProc.pid());
+                // A JVM compiles its hot code during its first seconds under load: the first seconds are reported apart,
+                // then the warm-up runs on until the measured runs see the compiled code, as a long-running gateway would.
+                ctx.progress("bench gateway: " + names[i] + " keep-alive, first " + COLD.toSeconds() + " s after start");
+                cold[i] = ab(ab, client, urls[i], true, COLD);
+                ctx.progress("bench gateway: " + names[i] + " warm-up " + warmup.toSeconds() + " s more");
+                ab(ab, client, urls[i], true, warmup);
             }
+            // Measured runs alternate gateway / nginx run by run: a change in the machine's load hits both.
+            List<List<AbResult>> keepAlive = List.of(new ArrayList<>(), new ArrayList<>());
+            List<List<AbResult>> fresh = List.of(new ArrayList<>(), new ArrayList<>());
+            long[] ticks = new long[2];   // the server's own CPU over its keep-alive runs (nginx: master plus workers)
+            long[] requests = new long[2];
+            long backendTicks = 0;        // nginx's CPU during the gateway's keep-alive runs: only its backend then
+            for (int r = 0; r < o.runs(); r++) {
+                for (int i = 0; i < 2; i++) {
+                    long own0 = i == 0 ? gateway.cpuTicks() : 0;
+                    long nginx0 = treeCpuTicks(nginxPid);
+                    AbResult k = ab(ab, client, urls[i], true, o.runTime());
+                    long nginxUsed = treeCpuTicks(nginxPid) - nginx0;
+                    if (i == 0) {
+                        ticks[0] += gateway.cpuTicks() - own0;
+                        backendTicks += nginxUsed;
+                    } else {
+                        ticks[1] += nginxUsed;
+                    }
+                    requests[i] += k.completed();
+                    keepAlive.get(i).add(k);
+                }
+                ctx.progress(String.format(Locale.ROOT, "bench gateway: keep-alive run %d/%d: Mithril %.0f req/s, nginx %.0f req/s",
+                        r + 1, o.runs(), keepAlive.get(0).get(r).rps(), keepAlive.get(1).get(r).rps()));
+            }
+            for (int r = 0; r < o.runs(); r++) {
+                for (int i = 0; i < 2; i++) {
+                    fresh.get(i).add(ab(ab, client, urls[i], false, o.runTime()));
+                }
+                ctx.progress(String.format(Locale.ROOT, "bench gateway: new-connection run %d/%d: Mithril %.0f/s, nginx %.0f/s",
+                        r + 1, o.runs(), fresh.get(0).get(r).rps(), fresh.get(1).get(r).rps()));
+            }
+            long[] rss = {gateway.rssKb(), treeRssKb(nginxPid)};
+            double usPerTick = 1e6 / hz;
+            double backendUs = backendTicks * usPerTick / Math.max(1, requests[0]);
+            double[] cpuUs = {ticks[0] * usPerTick / Math.max(1, requests[0]), ticks[1] * usPerTick / Math.max(1, requests[1]) - backendUs};
+
             BenchReport report = new BenchReport(name(), "bench gateway: mTLS ingress (ISTIO_MUTUAL) vs nginx, ab -c " + CONCURRENCY,
                     ctx.machine(), List.of("What", names[0], names[1], "Mithril / nginx"));
-            report.row(List.of("keep-alive req/s", BenchReport.rate(keepAlive[0].rps()), BenchReport.rate(keepAlive[1].rps()),
-                    BenchReport.ratio(keepAlive[0].rps() / keepAlive[1].rps())));
-            report.row(List.of("keep-alive p50 ms", ms(keepAlive[0].p50()), ms(keepAlive[1].p50()), BenchReport.ratio(keepAlive[0].p50() / Math.max(1, keepAlive[1].p50()))));
-            report.row(List.of("keep-alive p99 ms", ms(keepAlive[0].p99()), ms(keepAlive[1].p99()), BenchReport.ratio(keepAlive[0].p99() / Math.max(1, keepAlive[1].p99()))));
-            report.row(List.of("new mTLS connections/s", BenchReport.rate(fresh[0].rps()), BenchReport.rate(fresh[1].rps()),
-                    BenchReport.ratio(fresh[0].rps() / fresh[1].rps())));
+            rateRow(report, "keep-alive req/s", keepAlive, AbResult::rps);
+            report.row(List.of("keep-alive req/s, first " + COLD.toSeconds() + " s after start", BenchReport.rate(cold[0].rps()),
+                    BenchReport.rate(cold[1].rps()), BenchReport.ratio(cold[0].rps() / cold[1].rps())));
+            rateRow(report, "keep-alive p50 ms", keepAlive, AbResult::p50);
+            rateRow(report, "keep-alive p99 ms", keepAlive, AbResult::p99);
+            rateRow(report, "new mTLS connections/s", fresh, AbResult::rps);
+            report.row(List.of("keep-alive CPU µs per request", ms(cpuUs[0]), ms(cpuUs[1]), BenchReport.ratio(cpuUs[0] / cpuUs[1])));
             report.row(List.of("resident memory MB", mb(rss[0]), mb(rss[1]), BenchReport.ratio((double) rss[0] / rss[1])));
+            int[] failed = new int[2];
+            for (int i = 0; i < 2; i++) {
+                for (AbResult a : keepAlive.get(i)) {
+                    failed[i] += a.failed();
+                }
+                for (AbResult a : fresh.get(i)) {
+                    failed[i] += a.failed();
+                }
+            }
             report.note("Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
-                    + "ab -E with " + CONCURRENCY + " connections. ab percentiles are whole milliseconds. Mithril's memory is the whole "
-                    + "JVM running the bench; nginx's is master plus workers. Failed requests: Mithril " + (keepAlive[0].failed() + fresh[0].failed())
-                    + ", nginx " + (keepAlive[1].failed() + fresh[1].failed()) + ".");
+                    + "ab -E with " + CONCURRENCY + " connections. Each server: " + COLD.toSeconds() + " s keep-alive right after start "
+                    + "(the \"first " + COLD.toSeconds() + " s\" row), a " + warmup.toSeconds() + " s warm-up, then " + o.runs()
+                    + " keep-alive and " + o.runs() + " new-connection runs of " + o.runTime().toSeconds() + " s, gateway and nginx "
+                    + "alternating run by run: median (min-max) over the runs; the ratio is the median of the run-by-run ratios. "
+                    + "ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
+                    + "own (GatewayMain: " + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS) + ", as ./mithril runs a proxy), access log off. "
+                    + "CPU is utime+stime from /proc over the keep-alive runs divided by the requests ab completed: the gateway's "
+                    + "JVM; for nginx, master plus workers less the backend's share (the backend server block runs in the same "
+                    + "workers; measured during the gateway's runs at " + ms(backendUs) + " µs per request). "
+                    + "Memory is VmRSS after the runs, same processes. Failed requests: Mithril " + failed[0] + ", nginx " + failed[1] + ".");
             return report;
         } finally {
             if (gateway != null) {
@@ -207,6 +255,18 @@ public final class GatewayBench implements BenchSuite {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** Median (min-max) of each server's runs, and the median of the run-by-run ratios. */
+    private static void rateRow(BenchReport report, String what, List<List<AbResult>> runs, java.util.function.ToDoubleFunction<AbResult> f) {
+        List<Double> a = runs.get(0).stream().map(f::applyAsDouble).toList();
+        List<Double> b = runs.get(1).stream().map(f::applyAsDouble).toList();
+        List<Double> ratios = new ArrayList<>();
+        for (int r = 0; r < a.size(); r++) {
+            // ab's percentiles are whole milliseconds: a 0 ms run compares as 1 ms.
+            ratios.add(what.endsWith(" ms") ? a.get(r) / Math.max(1, b.get(r)) : a.get(r) / b.get(r));
+        }
+        report.row(List.of(what, Spread.of(a).format(0), Spread.of(b).format(0), BenchReport.ratio(Spread.of(ratios).median())));
     }
 
     private static String ms(double v) {
@@ -235,8 +295,9 @@ public final class GatewayBench implements BenchSuite {
             throw new IOException("ab failed (exit " + p.exitValue() + "): " + out.strip());
         }
         double failed = number(out, "Failed requests:\\s+([0-9]+)");
+        double completed = number(out, "Complete requests:\\s+([0-9]+)");
         return new AbResult(rps, number(out, "\\n\\s+50%\\s+([0-9]+)"), number(out, "\\n\\s+99%\\s+([0-9]+)"),
-                Double.isNaN(failed) ? 0 : (int) failed);
+                Double.isNaN(failed) ? 0 : (int) failed, Double.isNaN(completed) ? 0 : (long) completed);
     }
 
     private static double number(String text, String regex) {
@@ -274,23 +335,24 @@ public final class GatewayBench implements BenchSuite {
         throw new IOException("nginx did not listen on port " + port + ": " + Files.readString(log).strip());
     }
 
-    static long rssKb(long pid) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
+    /** VmRSS of a process and its descendants (nginx: master plus workers), in KiB. */
+    static long treeRssKb(long pid) {
+        long total = ChildJvm.rssKb(pid);
+        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+            total += ChildJvm.rssKb(child.pid());
         }
-        return 0;
+        return total;
     }
 
-    static long treeRssKb(long pid) {
-        long total = rssKb(pid);
+    /** utime + stime (clock ticks) of a process and its descendants. */
+    static long treeCpuTicks(long pid) throws IOException {
+        long total = ChildJvm.parseStatTicks(Files.readString(Path.of("/proc/" + pid + "/stat")));
         for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
-            total += rssKb(child.pid());
+            try {
+                total += ChildJvm.parseStatTicks(Files.readString(Path.of("/proc/" + child.pid() + "/stat")));
+            } catch (IOException e) {
+                // a worker that just exited
+            }
         }
         return total;
     }

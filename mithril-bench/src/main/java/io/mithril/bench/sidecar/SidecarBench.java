@@ -4,6 +4,7 @@ import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchOptions;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
+import io.mithril.bench.ChildJvm;
 import io.mithril.bench.Latencies;
 import io.mithril.bench.Spread;
 import io.mithril.pki.KeyType;
@@ -12,12 +13,9 @@ import io.mithril.pki.SigningAuthority;
 import io.mithril.pki.X509Minter;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -28,8 +26,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
@@ -70,19 +66,19 @@ public final class SidecarBench implements BenchSuite {
     public BenchReport run(BenchContext ctx) throws Exception {
         Path dir = Files.createTempDirectory("mithril-bench-sidecar");
         TinyBackend backend = null;
-        List<Process> children = new ArrayList<>();
+        List<ChildJvm> children = new ArrayList<>();
         try {
             writePki(dir);
             backend = new TinyBackend();
             int backendPort = backend.port();
 
             Files.writeString(dir.resolve("server.yaml"), DESTINATION_RULE);
-            Process server = startSidecar(dir, "server", backendPort, children);
-            int serverPort = awaitReady(server, "server");
+            ChildJvm server = startSidecar(dir, "server", backendPort, children);
+            int serverPort = server.awaitReady(SidecarMain.READY);
             Files.writeString(dir.resolve("client.yaml"), DESTINATION_RULE + "---\n" + SERVICE_ENTRY.formatted(serverPort));
-            Process client = startSidecar(dir, "client", serverPort, children);
-            int clientPort = awaitReady(client, "client");
-            long hz = clockTicksPerSecond();
+            ChildJvm client = startSidecar(dir, "client", serverPort, children);
+            int clientPort = client.awaitReady(SidecarMain.READY);
+            long hz = ChildJvm.clockTicksPerSecond();
 
             BenchOptions o = ctx.options();
             Duration runLength = o.runTime().compareTo(MIN_RUN) < 0 ? MIN_RUN : o.runTime();
@@ -106,14 +102,14 @@ public final class SidecarBench implements BenchSuite {
             for (int r = 0; r < o.runs(); r++) {
                 // Direct and through the sidecars alternate run by run: a change in the machine's load hits both.
                 FixedRateLoad.Result d = FixedRateLoad.run(direct, "/details/0", "127.0.0.1:" + backendPort, RATE, CONNECTIONS, runLength);
-                long c0 = cpuTicks(client.pid());
-                long s0 = cpuTicks(server.pid());
+                long c0 = client.cpuTicks();
+                long s0 = server.cpuTicks();
                 long t0 = System.nanoTime();
                 FixedRateLoad.Result m = FixedRateLoad.run(mesh, meshTarget, HOST, RATE, CONNECTIONS, runLength);
                 double wall = (System.nanoTime() - t0) / 1e9;
                 // vCPU used, per 1,000 req/s actually delivered.
-                clientCpu.add((cpuTicks(client.pid()) - c0) / (double) hz / wall / (m.achievedRate() / 1000));
-                serverCpu.add((cpuTicks(server.pid()) - s0) / (double) hz / wall / (m.achievedRate() / 1000));
+                clientCpu.add((client.cpuTicks() - c0) / (double) hz / wall / (m.achievedRate() / 1000));
+                serverCpu.add((server.cpuTicks() - s0) / (double) hz / wall / (m.achievedRate() / 1000));
                 directRuns.add(d);
                 meshRuns.add(m);
                 errors += d.errors() + m.errors();
@@ -121,8 +117,8 @@ public final class SidecarBench implements BenchSuite {
                         r + 1, o.runs(), Latencies.ms(d.latencies().p50()), Latencies.ms(d.latencies().p99()),
                         Latencies.ms(m.latencies().p50()), Latencies.ms(m.latencies().p99())));
             }
-            long clientRss = rssKb(client.pid());
-            long serverRss = rssKb(server.pid());
+            long clientRss = client.rssKb();
+            long serverRss = server.rssKb();
 
             BenchReport report = new BenchReport(name(), "bench sidecar: client + server sidecar (mTLS) at " + RATE + " req/s, vs a direct call",
                     ctx.machine(), List.of("What", "direct", "through 2 sidecars", "added by the sidecars", "Istio published (added)"));
@@ -142,17 +138,17 @@ public final class SidecarBench implements BenchSuite {
                     + "median (min-max) over the runs; \"added\" is the sidecar run's percentile minus the direct run's, run by run.");
             report.note("Path: load client -> client sidecar's outbound HTTP proxy -> mTLS (ISTIO_MUTUAL, EC P-256 SVIDs) -> server "
                     + "sidecar's inbound -> backend (TinyBackend: a fixed 200 answer, thread per connection, in the bench JVM); direct: load client -> the same backend. "
-                    + "Each sidecar is an io.mithril.proxy.Proxy in a JVM of its own (-XX:+UseSerialGC, as ./mithril runs it), "
+                    + "Each sidecar is an io.mithril.proxy.Proxy in a JVM of its own (" + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS)
+                    + ", as ./mithril runs a proxy), "
                     + "access log off, identity from SVID files minted by the bench (not the Workload API). CPU is utime+stime from "
-                    + "/proc/<pid>/stat over each sidecar run; resident memory is VmRSS after the runs (whole JVM, default heap "
-                    + "sizing). Failed requests: " + errors + ".");
+                    + "/proc/<pid>/stat over each sidecar run; resident memory is VmRSS after the runs (whole JVM). Failed requests: " + errors + ".");
             report.note("Istio figures: istio.io performance and scalability page (Envoy sidecars, 1,000 req/s, client + server proxy; "
                     + "CPU and 50-60 MB per sidecar), measured on other hardware. This machine is shared with other engineers' "
                     + "builds and tests: figures are noisy.");
             return report;
         } finally {
-            for (Process p : children) {
-                stop(p);
+            for (ChildJvm p : children) {
+                p.close();
             }
             if (backend != null) {
                 backend.close();
@@ -216,111 +212,11 @@ public final class SidecarBench implements BenchSuite {
         }
     }
 
-    private static Process startSidecar(Path dir, String role, int port, List<Process> children) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-XX:+UseSerialGC", "-Xshare:auto", "-cp", System.getProperty("java.class.path"),
-                SidecarMain.class.getName(), role, dir.toString(), Integer.toString(port))
-                .redirectError(dir.resolve(role + ".log").toFile()).start();
+    private static ChildJvm startSidecar(Path dir, String role, int port, List<ChildJvm> children) throws IOException {
+        ChildJvm p = ChildJvm.start("bench sidecar: the " + role + " sidecar", SidecarMain.class, dir.resolve(role + ".log"),
+                role, dir.toString(), Integer.toString(port));
         children.add(p);
         return p;
-    }
-
-    /** Reads the child's stdout until its ready line; the rest of stdout is drained in the background. */
-    private static int awaitReady(Process p, String role) throws Exception {
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-            try {
-                for (String line = r.readLine(); line != null; line = r.readLine()) {
-                    if (line.startsWith(SidecarMain.READY)) {
-                        return Integer.parseInt(line.substring(SidecarMain.READY.length()).trim());
-                    }
-                }
-                return -1;
-            } catch (IOException e) {
-                return -1;
-            }
-        });
-        Integer result;
-        try {
-            result = port.get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            result = -1;
-        }
-        if (result < 0) {
-            throw new IOException("bench sidecar: the " + role + " sidecar did not start (exit " + (p.isAlive() ? "none yet" : p.exitValue())
-                    + "); its log is " + role + ".log in the bench's temp dir");
-        }
-        Thread drain = new Thread(() -> {
-            try {
-                while (r.readLine() != null) {
-                    // discard
-                }
-            } catch (IOException e) {
-                // child gone
-            }
-        }, "bench-drain-" + role);
-        drain.setDaemon(true);
-        drain.start();
-        return result;
-    }
-
-    private static void stop(Process p) {
-        try {
-            p.getOutputStream().close(); // SidecarMain exits when its stdin closes
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroy();
-                if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                }
-            }
-        } catch (IOException | InterruptedException e) {
-            p.destroyForcibly();
-        }
-    }
-
-    /** utime + stime (clock ticks) of a process, from /proc/<pid>/stat. */
-    static long cpuTicks(long pid) throws IOException {
-        return parseStatTicks(Files.readString(Path.of("/proc/" + pid + "/stat")));
-    }
-
-    /**
-     * utime + stime from a /proc/<pid>/stat line: fields 14 and 15, counted after the command
-     * name's closing parenthesis (the name itself may hold spaces and parentheses).
-     *
-     * @throws IOException if the line does not have those fields
-     */
-    static long parseStatTicks(String stat) throws IOException {
-        int close = stat.lastIndexOf(')');
-        String[] f = close < 0 ? new String[0] : stat.substring(close + 1).trim().split("\\s+");
-        // After ")": field 3 (state) is f[0], so field n is f[n - 3].
-        if (f.length < 13) {
-            throw new IOException("unexpected /proc stat line: \"" + stat.strip() + "\"");
-        }
-        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    }
-
-    private static long clockTicksPerSecond() {
-        try {
-            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
-            p.waitFor(5, TimeUnit.SECONDS);
-            return Long.parseLong(out);
-        } catch (IOException | InterruptedException | NumberFormatException e) {
-            return 100; // Linux's USER_HZ almost everywhere
-        }
-    }
-
-    static long rssKb(long pid) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
-        return 0;
     }
 
     private static String mb(long kb) {

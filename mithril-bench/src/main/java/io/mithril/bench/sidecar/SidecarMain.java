@@ -1,5 +1,6 @@
 package io.mithril.bench.sidecar;
 
+import io.mithril.bench.ChildJvm;
 import io.mithril.mesh.config.ProxyNode;
 import io.mithril.mesh.yaml.MeshYaml;
 import io.mithril.pki.Pem;
@@ -9,7 +10,6 @@ import io.mithril.proxy.identity.Identity;
 import io.mithril.proxy.identity.StaticIdentitySource;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,15 +60,7 @@ public final class SidecarMain {
             listener = 15001;
         }
         proxy.apply(MeshYaml.parse(role + ".yaml", Files.readString(dir.resolve(role + ".yaml"))).orThrow());
-        System.out.println(READY + proxy.listenerAddress(listener).getPort());
-        System.out.flush();
-        try {
-            while (System.in.read() >= 0) {
-                // the bench never writes; EOF means it is done (or gone)
-            }
-        } catch (IOException e) {
-            // stdin broken: the bench is gone
-        }
+        ChildJvm.serveUntilStdinCloses(READY + proxy.listenerAddress(listener).getPort());
         proxy.close();
         System.exit(0);
     }

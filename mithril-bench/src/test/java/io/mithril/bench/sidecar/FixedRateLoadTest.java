@@ -50,11 +50,4 @@ class FixedRateLoadTest {
             assertThat(backend.requestsWithXfcc()).isZero();
         }
     }
-
-    @Test
-    void procStatTicksAreUtimePlusStimeEvenWithParenthesesInTheName() throws Exception {
-        String stat = "4242 (java (main) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 1234 567 0 0 20 0 30 0 99 1000 200";
-        assertThat(SidecarBench.parseStatTicks(stat)).isEqualTo(1234 + 567);
-        assertThatThrownBy(() -> SidecarBench.parseStatTicks("garbage")).hasMessageContaining("garbage");
-    }
 }

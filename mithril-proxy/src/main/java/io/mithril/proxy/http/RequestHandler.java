@@ -27,8 +27,10 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -52,6 +54,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     private static final Logger access = LoggerFactory.getLogger("access");
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
             "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-authenticate", "http2-settings");
+    private static final AsciiString[] HOP_BY_HOP_NAMES = HOP_BY_HOP.stream().map(AsciiString::of).toArray(AsciiString[]::new);
 
     private final Proxy proxy;
     private final ConnectionInfo conn;
@@ -425,8 +428,18 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 h.remove(name.trim());
             }
         }
-        for (String name : HOP_BY_HOP) {
-            h.remove(name);
+        // One pass over the (few) headers instead of a hashed remove per hop-by-hop name: most
+        // requests and answers carry none once Connection is gone.
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            for (AsciiString hop : HOP_BY_HOP_NAMES) {
+                if (hop.contentEqualsIgnoreCase(name)) {
+                    for (String n : HOP_BY_HOP) {
+                        h.remove(n);
+                    }
+                    return;
+                }
+            }
         }
     }
 

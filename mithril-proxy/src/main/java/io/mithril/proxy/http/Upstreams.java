@@ -57,6 +57,8 @@ public final class Upstreams implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Upstreams.class);
     private static final int MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+    /** The pool a connection returns to (its {@link #poolKey}). */
+    private static final io.netty.util.AttributeKey<String> POOL = io.netty.util.AttributeKey.valueOf("pool");
 
     /** An upstream answer (owned by the receiver, who releases it), the endpoint used and Envoy's response flags. */
     public record Result(FullHttpResponse response, String endpoint, String flags, int attempts) {
@@ -185,7 +187,7 @@ public final class Upstreams implements AutoCloseable {
             }
             String key = endpointKey(cluster, ep);
             tried.add(key);
-            acquire(snap, cluster, ep, executor).whenComplete((ch, err) -> {
+            acquire(snap, cluster, ep, key, executor).whenComplete((ch, err) -> {
                 if (err != null) {
                     failure(cluster, ep, key);
                     log.debug("upstream {} connect failed: {}", key, err.toString());
@@ -302,6 +304,10 @@ public final class Upstreams implements AutoCloseable {
     // ----- endpoints, load balancing, outlier detection ----------------------------------------
 
     Cluster.Endpoint pick(Cluster c, Set<String> exclude) {
+        if (c.endpoints().size() == 1 && exclude.isEmpty() && outliers.isEmpty()) {
+            // The common case, without building keys: one endpoint, first try, nothing ever ejected.
+            return c.endpoints().get(0);
+        }
         List<Cluster.Endpoint> healthy = new ArrayList<>();
         for (Cluster.Endpoint e : c.endpoints()) {
             if (!ejected(c, e)) {
@@ -388,14 +394,14 @@ public final class Upstreams implements AutoCloseable {
 
     // ----- connections -------------------------------------------------------------------------
 
-    private String poolKey(Snapshot snap, Cluster c, Cluster.Endpoint e, EventExecutor loop) {
+    private static String poolKey(Snapshot snap, String endpointKey, EventExecutor loop) {
         // The snapshot version: a new SVID or policy means new connections; idle old ones age out.
         // The event loop: a request and its upstream connection stay on one thread, no hand-offs.
-        return snap.version() + "|" + System.identityHashCode(loop) + "|" + endpointKey(c, e);
+        return snap.version() + "|" + System.identityHashCode(loop) + "|" + endpointKey;
     }
 
-    private CompletableFuture<Channel> acquire(Snapshot snap, Cluster c, Cluster.Endpoint e, EventExecutor loop) {
-        String key = poolKey(snap, c, e, loop);
+    private CompletableFuture<Channel> acquire(Snapshot snap, Cluster c, Cluster.Endpoint e, String endpointKey, EventExecutor loop) {
+        String key = poolKey(snap, endpointKey, loop);
         ConcurrentLinkedDeque<Channel> q = idle.get(key);
         if (q != null) {
             Channel ch;
@@ -467,13 +473,13 @@ public final class Upstreams implements AutoCloseable {
             });
         });
         return f.thenApply(ch -> {
-            ch.attr(io.netty.util.AttributeKey.<String>valueOf("pool")).set(key);
+            ch.attr(POOL).set(key);
             return ch;
         });
     }
 
     private void release(Channel ch, boolean reusable) {
-        String key = ch.attr(io.netty.util.AttributeKey.<String>valueOf("pool")).get();
+        String key = ch.attr(POOL).get();
         if (!reusable || key == null || !ch.isActive()) {
             ch.close();
             return;
