@@ -55,7 +55,7 @@ class YamlFuzzTest {
                 MeshCompiler.compile(r.resources(), SIDECAR);
             } else {
                 assertThat(r.resources()).isEmpty();
-                int lines = (int) text.chars().filter(c -> c == '\n').count() + 1;
+                int lines = yamlLines(text);
                 for (ValidationError e : r.errors()) {
                     assertThat(e.file()).isEqualTo("fuzz.yaml");
                     assertThat(e.line()).isBetween(0, lines);
@@ -72,6 +72,29 @@ class YamlFuzzTest {
             throw new AssertionError("parser did not finish on input: " + shown(text));
         } catch (ExecutionException e) {
             throw new AssertionError("unexpected " + e.getCause() + " on input: " + shown(text), e.getCause());
+        }
+    }
+
+    /** Lines as YAML counts them: \r\n, \r, \n and YAML 1.1's NEL, LS and PS each end one. */
+    static int yamlLines(String text) {
+        int lines = 1;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                continue; // counted at the \n
+            }
+            if (c == '\n' || c == '\r' || c == '\u0085' || c == '\u2028' || c == '\u2029') {
+                lines++;
+            }
+        }
+        return lines;
+    }
+
+    @Example
+    void errorLinesCountEveryYamlLineBreak() throws Exception {
+        assertThat(yamlLines("a\r\nb\rc\u2028d\u0085e\nf")).isEqualTo(6);
+        for (String text : List.of("\r$", "\u2028$", "\u0085$", "\r\n$")) {
+            parseSafely(text); // an error on line 2 is inside these two-line inputs
         }
     }
 
