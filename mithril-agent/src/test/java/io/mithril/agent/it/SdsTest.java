@@ -189,5 +189,6 @@ class SdsTest {
         DiscoveryResponse third = (DiscoveryResponse) received.poll(10, TimeUnit.SECONDS);
         assertThat(secrets(third)).extracting(Secret::getName).containsExactly("default", "ROOTCA");
         requests.onCompleted();
+        assertThat(received.poll(10, TimeUnit.SECONDS)).as("the agent closes its side when the proxy closes its own").isEqualTo("completed");
     }
 }

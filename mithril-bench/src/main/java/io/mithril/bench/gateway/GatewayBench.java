@@ -2,25 +2,18 @@ package io.mithril.bench.gateway;
 
 import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchOptions;
+import io.mithril.bench.BenchPki;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
 import io.mithril.bench.ChildJvm;
 import io.mithril.bench.Spread;
-import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
-import io.mithril.pki.SigningAuthority;
-import io.mithril.pki.X509Minter;
-import io.mithril.spiffe.id.SpiffeId;
-import io.mithril.spiffe.id.TrustDomain;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -72,25 +65,10 @@ public final class GatewayBench implements BenchSuite {
         ChildJvm gateway = null;
         try {
             // Certificates: one root, one intermediate (as an identity server's), the gateway's and sleep's SVIDs.
-            TrustDomain td = TrustDomain.of("example.org");
-            X509Minter minter = new X509Minter(Clock.systemUTC());
-            KeyPair rootKey = KeyType.EC_P256.generate();
-            X509Certificate root = minter.selfSignedCa(rootKey, td, Duration.ofDays(1), null);
-            KeyPair intKey = KeyType.EC_P256.generate();
-            X509Certificate intCert = minter.signCa(SigningAuthority.of(root, rootKey.getPrivate()), intKey.getPublic(), td,
-                    Duration.ofHours(12), null);
-            SigningAuthority ca = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
-            KeyPair gwKey = KeyType.EC_P256.generate();
-            SpiffeId gwId = SpiffeId.parse(GatewayMain.ID);
-            X509Certificate gwLeaf = minter.signX509Svid(ca, gwKey.getPublic(), gwId, List.of("app.example.org"), Duration.ofHours(1));
-            KeyPair clientKey = KeyType.EC_P256.generate();
-            X509Certificate clientLeaf = minter.signX509Svid(ca, clientKey.getPublic(), SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep"),
-                    List.of(), Duration.ofHours(1));
-            Pem.writeCertificates(dir.resolve("server.pem"), List.of(gwLeaf, intCert));
-            Pem.writePrivateKey(dir.resolve("server.key"), gwKey.getPrivate());
-            Pem.writeCertificates(dir.resolve("root.pem"), List.of(root));
-            Files.writeString(dir.resolve("client.pem"), Pem.encodeCertificates(List.of(clientLeaf, intCert))
-                    + Pem.encodePrivateKey(clientKey.getPrivate()));
+            BenchPki pki = new BenchPki();
+            BenchPki.write(pki.svid(GatewayMain.ID, List.of("app.example.org")), dir, "server");
+            pki.writeRoot(dir.resolve("root.pem"));
+            BenchPki.writeCombined(pki.svid("spiffe://example.org/ns/default/sa/sleep", List.of()), dir.resolve("client.pem"));
 
             int backendPort = freePort();
             int nginxPort = freePort();

@@ -1,7 +1,6 @@
 package io.mithril.bench.sidecar;
 
 import io.mithril.bench.Latencies;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -159,16 +158,10 @@ public final class FixedRateLoad {
     }
 
     private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream(64);
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                byte[] bytes = b.toByteArray();
-                int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-                return new String(bytes, 0, len, StandardCharsets.ISO_8859_1);
-            }
-            b.write(c);
+        String line = HttpLines.read(in);
+        if (line == null) {
+            throw new IOException("connection closed before the end of a response");
         }
-        throw new IOException("connection closed before the end of a response");
+        return line;
     }
 }

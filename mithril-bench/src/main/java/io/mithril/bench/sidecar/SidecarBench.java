@@ -2,25 +2,17 @@ package io.mithril.bench.sidecar;
 
 import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchOptions;
+import io.mithril.bench.BenchPki;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
 import io.mithril.bench.ChildJvm;
 import io.mithril.bench.Latencies;
 import io.mithril.bench.Spread;
-import io.mithril.pki.KeyType;
-import io.mithril.pki.Pem;
-import io.mithril.pki.SigningAuthority;
-import io.mithril.pki.X509Minter;
-import io.mithril.spiffe.id.SpiffeId;
-import io.mithril.spiffe.id.TrustDomain;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -194,21 +186,11 @@ public final class SidecarBench implements BenchSuite {
             spec: {address: 127.0.0.1, ports: {http: %d}, labels: {app: details}, serviceAccount: bookinfo-details}
             """;
 
-    private static void writePki(Path dir) throws Exception {
-        TrustDomain td = TrustDomain.of("example.org");
-        X509Minter minter = new X509Minter(Clock.systemUTC());
-        KeyPair rootKey = KeyType.EC_P256.generate();
-        X509Certificate root = minter.selfSignedCa(rootKey, td, Duration.ofDays(1), null);
-        KeyPair intKey = KeyType.EC_P256.generate();
-        X509Certificate intCert = minter.signCa(SigningAuthority.of(root, rootKey.getPrivate()), intKey.getPublic(), td,
-                Duration.ofHours(12), null);
-        SigningAuthority ca = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
-        Pem.writeCertificates(dir.resolve("root.pem"), List.of(root));
+    private static void writePki(Path dir) {
+        BenchPki pki = new BenchPki();
+        pki.writeRoot(dir.resolve("root.pem"));
         for (String role : List.of("client", "server")) {
-            KeyPair key = KeyType.EC_P256.generate();
-            X509Certificate leaf = minter.signX509Svid(ca, key.getPublic(), SpiffeId.parse(ids(role)), List.of(), Duration.ofHours(1));
-            Pem.writeCertificates(dir.resolve(role + ".pem"), List.of(leaf, intCert));
-            Pem.writePrivateKey(dir.resolve(role + ".key"), key.getPrivate());
+            BenchPki.write(pki.svid(ids(role), List.of()), dir, role);
         }
     }
 

@@ -1,7 +1,6 @@
 package io.mithril.bench.sidecar;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -65,13 +64,13 @@ final class TinyBackend implements AutoCloseable {
             InputStream in = new BufferedInputStream(s.getInputStream(), 16 * 1024);
             OutputStream out = s.getOutputStream();
             while (true) {
-                String requestLine = line(in);
+                String requestLine = HttpLines.read(in);
                 if (requestLine == null) {
                     return;
                 }
                 long length = 0;
                 boolean xfcc = false;
-                for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
+                for (String h = HttpLines.read(in); h != null && !h.isEmpty(); h = HttpLines.read(in)) {
                     String lower = h.toLowerCase(Locale.ROOT);
                     if (lower.startsWith("content-length:")) {
                         length = Long.parseLong(lower.substring(15).trim());
@@ -91,21 +90,6 @@ final class TinyBackend implements AutoCloseable {
         } finally {
             open.remove(s);
         }
-    }
-
-    /** One CRLF-terminated line, or null at end of stream. */
-    private static String line(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream(64);
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                byte[] bytes = b.toByteArray();
-                int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-                return new String(bytes, 0, len, StandardCharsets.ISO_8859_1);
-            }
-            b.write(c);
-        }
-        return null;
     }
 
     @Override

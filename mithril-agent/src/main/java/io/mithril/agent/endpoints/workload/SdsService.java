@@ -103,12 +103,7 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
 
             @Override
             public void onCompleted() {
-                stream.end();
-                synchronized (stream) {
-                    if (!stream.closed) {
-                        call.onCompleted();
-                    }
-                }
+                stream.complete();
             }
         };
     }
@@ -214,6 +209,17 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
                 closed = true;
                 call.onError(status.asRuntimeException());
             }
+        }
+
+        /** The proxy closed its side: close ours too (unless the stream already failed). */
+        void complete() {
+            synchronized (this) {
+                if (!closed) {
+                    closed = true;
+                    call.onCompleted();
+                }
+            }
+            end();
         }
 
         void end() {

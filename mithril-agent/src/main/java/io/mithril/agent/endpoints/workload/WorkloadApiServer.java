@@ -1,7 +1,10 @@
 package io.mithril.agent.endpoints.workload;
 
+import io.grpc.BindableService;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.NettyServerBuilder;
@@ -74,7 +77,7 @@ public final class WorkloadApiServer implements AutoCloseable {
      * @throws IOException if the socket cannot be created, or another process is listening on it
      */
     public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
-                                          JwtSvidIssuer jwtIssuer, Clock clock, io.grpc.ServerInterceptor metrics,
+                                          JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
                                           AgentConfig.SdsConfig sds) throws IOException {
         if (!Epoll.isAvailable()) {
             throw new IOException("the Workload API needs Linux epoll (netty-transport-native-epoll): "
@@ -89,12 +92,8 @@ public final class WorkloadApiServer implements AutoCloseable {
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
-                .addService(metrics == null ? ServerInterceptors.intercept(service, new CallerInterceptor(attestors))
-                        // intercept() runs the last interceptor first: metrics see calls CallerInterceptor refuses too
-                        : ServerInterceptors.intercept(service, new CallerInterceptor(attestors), metrics));
-        SdsService secrets = new SdsService(cache, sds);
-        builder.addService(metrics == null ? ServerInterceptors.intercept(secrets, new CallerInterceptor(attestors, false))
-                : ServerInterceptors.intercept(secrets, new CallerInterceptor(attestors, false), metrics));
+                .addService(guarded(service, new CallerInterceptor(attestors), metrics));
+        builder.addService(guarded(new SdsService(cache, sds), new CallerInterceptor(attestors, false), metrics));
         HealthStatusManager health = new HealthStatusManager();
         builder.addService(health.getHealthService());
         Server server = builder.build();
@@ -109,6 +108,14 @@ public final class WorkloadApiServer implements AutoCloseable {
         health.setStatus("", ServingStatus.NOT_SERVING);
         log.info("Starting Workload API on {}", socketPath);
         return new WorkloadApiServer(socketPath, server, boss, workers, health);
+    }
+
+    /**
+     * {@code service} behind the caller check and, when given, the metrics interceptor
+     * ({@code intercept} runs the last one first, so metrics also count the calls the check refuses).
+     */
+    private static ServerServiceDefinition guarded(BindableService service, CallerInterceptor caller, ServerInterceptor metrics) {
+        return metrics == null ? ServerInterceptors.intercept(service, caller) : ServerInterceptors.intercept(service, caller, metrics);
     }
 
     /** Marks the agent healthy (SERVING) or not on the health service. */
