@@ -7,6 +7,7 @@ import io.mithril.mesh.config.Listener;
 import io.mithril.mesh.config.ProxyConfig;
 import io.mithril.mesh.model.Resource;
 import io.mithril.proxy.admin.AdminServer;
+import io.mithril.proxy.http.BodyBudget;
 import io.mithril.proxy.http.ConnectionInitializer;
 import io.mithril.proxy.http.Upstreams;
 import io.mithril.proxy.identity.Identity;
@@ -58,6 +59,7 @@ public final class Proxy implements AutoCloseable {
     private final ProxyMetrics metrics = new ProxyMetrics();
     private final Upstreams upstreams;
     private final AdminServer admin;
+    private final BodyBudget bodyBudget;
     private volatile List<Resource> resources;
     private volatile boolean configured;
     private long version;
@@ -71,6 +73,7 @@ public final class Proxy implements AutoCloseable {
         this.serverChannelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.clientChannelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         this.upstreams = new Upstreams(workers, clientChannelClass);
+        this.bodyBudget = new BodyBudget(settings.limits().bufferedBodyBytes());
         this.admin = settings.admin() == null ? null : AdminServer.start(settings.admin(), this);
     }
 
@@ -114,6 +117,11 @@ public final class Proxy implements AutoCloseable {
 
     public Upstreams upstreams() {
         return upstreams;
+    }
+
+    /** The request body bytes all connections together may buffer. */
+    public BodyBudget bodyBudget() {
+        return bodyBudget;
     }
 
     /** Ready: it has a configuration and an SVID, and every listener is bound. */

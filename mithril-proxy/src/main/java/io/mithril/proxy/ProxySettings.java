@@ -1,37 +1,116 @@
 package io.mithril.proxy;
 
 import io.mithril.mesh.config.ProxyNode;
+import io.mithril.proxy.http.RequestPath;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * How a proxy runs: what it is (its {@link ProxyNode}), where listeners bind when not where the
  * configuration says ({@code publish}: listener port to address, like {@code kubectl
- * port-forward}), its admin address, and request limits.
+ * port-forward}), its admin address, request limits and timeouts, and how request paths are
+ * normalized.
  *
  * @param publish listener port (as in the Gateway or the sidecar's ports) to the address to bind
  * @param admin admin endpoint address (readiness, config, metrics), or null for none
- * @param maxHeaderBytes larger request headers get 431 (Envoy's default: 60 KiB)
- * @param maxBodyBytes larger request bodies get 413
+ * @param limits sizes and timeouts a client cannot exceed
+ * @param pathNormalization Istio's {@code meshConfig.pathNormalization.normalization}
  * @param accessLog whether to write one access log line per request (logger {@code access})
  */
-public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin,
-                            int maxHeaderBytes, int maxBodyBytes, boolean accessLog) {
+public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin, Limits limits,
+                            RequestPath.Normalization pathNormalization, boolean accessLog) {
 
     public static final int DEFAULT_MAX_HEADER_BYTES = 60 * 1024;
     public static final int DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-    public ProxySettings {
-        publish = Map.copyOf(publish);
+    /**
+     * What one client may hold of a proxy. Envoy's names and defaults where it has one.
+     *
+     * @param maxHeaderBytes larger request headers get 431 (Envoy's {@code max_request_headers_kb}: 60 KiB)
+     * @param maxBodyBytes larger request bodies get 413
+     * @param bufferedBodyBytes request body bytes all connections together may hold in memory; a body
+     *        that would go over gets 503 (Envoy's overload manager), so no client can exhaust memory
+     * @param requestHeadersTimeout from the connection's start, or the end of the previous response,
+     *        to the end of the request headers (Envoy's {@code request_headers_timeout}); 408 or close
+     * @param streamIdleTimeout no byte of a request in flight for this long: 408 (Envoy's
+     *        {@code stream_idle_timeout}, 5 min)
+     * @param idleTimeout a connection without a request for this long is closed (Envoy's
+     *        {@code idle_timeout}, 1 h)
+     */
+    public record Limits(int maxHeaderBytes, int maxBodyBytes, long bufferedBodyBytes, Duration requestHeadersTimeout,
+                         Duration streamIdleTimeout, Duration idleTimeout) {
+
+        public Limits {
+            if (maxHeaderBytes <= 0 || maxBodyBytes < 0 || bufferedBodyBytes < 0) {
+                throw new IllegalArgumentException("limits must be positive: header " + maxHeaderBytes + ", body " + maxBodyBytes
+                        + ", buffered " + bufferedBodyBytes);
+            }
+            Objects.requireNonNull(requestHeadersTimeout, "requestHeadersTimeout");
+            Objects.requireNonNull(streamIdleTimeout, "streamIdleTimeout");
+            Objects.requireNonNull(idleTimeout, "idleTimeout");
+        }
+
+        /**
+         * Envoy's defaults, with a request header timeout of 10 s (Envoy has none by default; a
+         * client that never finishes its headers must not hold a connection) and a shared body
+         * budget of a quarter of the direct memory, at most 256 MiB.
+         */
+        public static Limits defaults() {
+            long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+            return new Limits(DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_BODY_BYTES, Math.min(256L << 20, Math.max(16L << 20, direct / 4)),
+                    Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(1));
+        }
+
+        public Limits withMaxHeaderBytes(int bytes) {
+            return new Limits(bytes, maxBodyBytes, bufferedBodyBytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
+        }
+
+        public Limits withMaxBodyBytes(int bytes) {
+            return new Limits(maxHeaderBytes, bytes, bufferedBodyBytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
+        }
+
+        public Limits withBufferedBodyBytes(long bytes) {
+            return new Limits(maxHeaderBytes, maxBodyBytes, bytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
+        }
+
+        public Limits withTimeouts(Duration requestHeaders, Duration streamIdle, Duration idle) {
+            return new Limits(maxHeaderBytes, maxBodyBytes, bufferedBodyBytes, requestHeaders, streamIdle, idle);
+        }
     }
 
-    /** Default limits. */
+    public ProxySettings {
+        publish = Map.copyOf(publish);
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(pathNormalization, "pathNormalization");
+    }
+
+    /** Default limits, paths normalized with {@code DECODE_AND_MERGE_SLASHES}, access log on. */
     public static ProxySettings of(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin) {
-        return new ProxySettings(node, publish, admin, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_BODY_BYTES, true);
+        return new ProxySettings(node, publish, admin, Limits.defaults(), RequestPath.Normalization.DECODE_AND_MERGE_SLASHES, true);
     }
 
     /** These settings without (or with) the access log. */
     public ProxySettings withAccessLog(boolean on) {
-        return new ProxySettings(node, publish, admin, maxHeaderBytes, maxBodyBytes, on);
+        return new ProxySettings(node, publish, admin, limits, pathNormalization, on);
+    }
+
+    /** These settings with other limits. */
+    public ProxySettings withLimits(Limits l) {
+        return new ProxySettings(node, publish, admin, l, pathNormalization, accessLog);
+    }
+
+    /** These settings with another path normalization. */
+    public ProxySettings withPathNormalization(RequestPath.Normalization n) {
+        return new ProxySettings(node, publish, admin, limits, n, accessLog);
+    }
+
+    public int maxHeaderBytes() {
+        return limits.maxHeaderBytes();
+    }
+
+    public int maxBodyBytes() {
+        return limits.maxBodyBytes();
     }
 }

@@ -2,10 +2,12 @@ package io.mithril.cli.proxy;
 
 import io.mithril.api.workload.client.WorkloadApiAddress;
 import io.mithril.cli.Cli;
+import io.mithril.hcl.GoDuration;
 import io.mithril.mesh.config.ProxyNode;
 import io.mithril.proxy.Proxy;
 import io.mithril.proxy.ProxySettings;
 import io.mithril.proxy.config.ConfigDirectoryWatcher;
+import io.mithril.proxy.http.RequestPath;
 import io.mithril.proxy.identity.DeferredIdentitySource;
 import io.mithril.proxy.identity.WorkloadApiIdentitySource;
 import io.mithril.spiffe.id.SpiffeId;
@@ -82,6 +84,26 @@ public final class ProxyCommand implements Runnable {
         @Option(names = {"-maxBodyBytes", "--maxBodyBytes"}, description = "Request body limit (413 above); default ${DEFAULT-VALUE}")
         int maxBodyBytes = ProxySettings.DEFAULT_MAX_BODY_BYTES;
 
+        @Option(names = {"-maxBufferedBodyBytes", "--maxBufferedBodyBytes"},
+                description = "Request body bytes all connections together may buffer (503 above); default: a quarter of the direct memory, at most 256 MiB")
+        Long maxBufferedBodyBytes;
+
+        @Option(names = {"-requestHeadersTimeout", "--requestHeadersTimeout"}, paramLabel = "DURATION",
+                description = "Time for a request's headers to arrive (408 after); default ${DEFAULT-VALUE}")
+        String requestHeadersTimeout = "10s";
+
+        @Option(names = {"-streamIdleTimeout", "--streamIdleTimeout"}, paramLabel = "DURATION",
+                description = "Time without a byte of a request's body (408 after); default ${DEFAULT-VALUE}")
+        String streamIdleTimeout = "5m";
+
+        @Option(names = {"-idleTimeout", "--idleTimeout"}, paramLabel = "DURATION",
+                description = "Time a connection may stay open without a request; default ${DEFAULT-VALUE}")
+        String idleTimeout = "1h";
+
+        @Option(names = {"-pathNormalization", "--pathNormalization"},
+                description = "Istio's meshConfig.pathNormalization: ${COMPLETION-CANDIDATES}; default ${DEFAULT-VALUE}")
+        RequestPath.Normalization pathNormalization = RequestPath.Normalization.DECODE_AND_MERGE_SLASHES;
+
         @Option(names = {"-noAccessLog", "--noAccessLog"}, description = "Do not log one line per request")
         boolean noAccessLog;
 
@@ -128,8 +150,15 @@ public final class ProxyCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new Cli.UserException("-socketPath: " + e.getMessage());
             }
+            ProxySettings.Limits limits = ProxySettings.Limits.defaults().withMaxHeaderBytes(positive(maxHeaderBytes, "-maxHeaderBytes"))
+                    .withMaxBodyBytes(positive(maxBodyBytes, "-maxBodyBytes"))
+                    .withTimeouts(duration(requestHeadersTimeout, "-requestHeadersTimeout"), duration(streamIdleTimeout, "-streamIdleTimeout"),
+                            duration(idleTimeout, "-idleTimeout"));
+            if (maxBufferedBodyBytes != null) {
+                limits = limits.withBufferedBodyBytes(positive(maxBufferedBodyBytes, "-maxBufferedBodyBytes"));
+            }
             ProxySettings settings = new ProxySettings(node(labelMap, td), pub, address(admin, "127.0.0.1", "-admin " + admin),
-                    maxHeaderBytes, maxBodyBytes, !noAccessLog);
+                    limits, pathNormalization, !noAccessLog);
             DeferredIdentitySource identity = new DeferredIdentitySource();
             Proxy proxy = Proxy.start(settings, identity);
             AutoCloseable watcher = cpId != null ? ControlPlaneSource.start(controlPlane, cpId, identity, settings.node(), proxy)
@@ -163,6 +192,27 @@ public final class ProxyCommand implements Runnable {
             stopped.await();
             return 0;
         }
+    }
+
+    private static <N extends Number> N positive(N n, String what) {
+        if (n.longValue() <= 0) {
+            throw new Cli.UserException(what + " " + n + ": must be more than 0");
+        }
+        return n;
+    }
+
+    /** Go's duration syntax, as SPIRE and Istio write them: {@code 500ms}, {@code 10s}, {@code 5m}, {@code 1h}. */
+    static Duration duration(String s, String what) {
+        Duration d;
+        try {
+            d = GoDuration.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UserException(what + ": " + e.getMessage());
+        }
+        if (d.isNegative() || d.isZero()) {
+            throw new Cli.UserException(what + " \"" + s + "\": must be more than 0");
+        }
+        return d;
     }
 
     static int port(String s, String what) {

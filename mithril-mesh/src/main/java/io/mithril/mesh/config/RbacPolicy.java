@@ -102,7 +102,20 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
         return field(o.hosts(), o.notHosts(), host, false)
                 && field(o.ports(), o.notPorts(), Integer.toString(r.port()), true)
                 && field(o.methods(), o.notMethods(), r.method(), true)
-                && field(o.paths(), o.notPaths(), r.path(), true);
+                && pathField(o.paths(), o.notPaths(), r.path());
+    }
+
+    /**
+     * As {@link #field}, where {@code /a/} is also {@code /a}: most applications serve both, so
+     * a rule on one must hold for the other (a DENY on {@code /admin} is not passed by
+     * {@code /admin/}). The proxy has already normalized the path (dot segments, slashes, escapes).
+     */
+    private static boolean pathField(List<String> values, List<String> notValues, String path) {
+        String bare = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        if (!values.isEmpty() && values.stream().noneMatch(v -> pattern(v, path, true) || pattern(v, bare, true))) {
+            return false;
+        }
+        return notValues.stream().noneMatch(v -> pattern(v, path, true) || pattern(v, bare, true));
     }
 
     private static boolean matches(Condition c, RequestAttributes r) {

@@ -26,7 +26,14 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
+import io.mithril.proxy.ProxySettings;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
@@ -81,14 +88,26 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
     private void http1(Channel ch, ConnectionInfo info) {
         ChannelPipeline p = ch.pipeline();
         int maxHeader = proxy.settings().maxHeaderBytes();
+        RequestLimits limits = new RequestLimits(proxy.settings().limits(), proxy.bodyBudget(), false, info.sourceAddress());
+        p.addLast("bytes", limits.byteWatcher());
         p.addLast("http", new HttpServerCodec(new HttpDecoderConfig().setMaxInitialLineLength(maxHeader)
                 .setMaxHeaderSize(maxHeader).setMaxChunkSize(64 * 1024)));
+        p.addLast("limits", limits);
         p.addLast("aggregate", new HttpObjectAggregator(proxy.settings().maxBodyBytes()));
         p.addLast("proxy", new RequestHandler(proxy, info, false));
     }
 
     private void http2(Channel ch, ConnectionInfo info) {
         ChannelPipeline p = ch.pipeline();
+        ProxySettings.Limits limits = proxy.settings().limits();
+        // Per stream: stream idle timeout and the body budget; per connection: the idle timeout.
+        p.addLast(new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS) {
+            @Override
+            protected void channelIdle(ChannelHandlerContext ctx, IdleStateEvent evt) {
+                log.debug("HTTP/2 connection from {} closed: idle for {}", info.sourceAddress(), limits.idleTimeout());
+                ctx.close();
+            }
+        });
         p.addLast(Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings().maxHeaderListSize(proxy.settings().maxHeaderBytes()))
                 .build());
@@ -96,6 +115,7 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
             @Override
             protected void initChannel(Channel stream) {
                 stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
+                        new RequestLimits(limits, proxy.bodyBudget(), true, info.sourceAddress()),
                         new HttpObjectAggregator(proxy.settings().maxBodyBytes()),
                         new RequestHandler(proxy, info, true));
             }
@@ -106,8 +126,24 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
     private final class ProtocolDetector extends ByteToMessageDecoder {
         private final Listener listener;
 
+        private ScheduledFuture<?> timeout;
+
         ProtocolDetector(Listener listener) {
             this.listener = listener;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            Duration t = proxy.settings().limits().requestHeadersTimeout();
+            timeout = ctx.executor().schedule(() -> {
+                log.info("connection from {} closed: no request within {}", address(ctx.channel()), t);
+                ctx.close();
+            }, t.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        protected void handlerRemoved0(ChannelHandlerContext ctx) {
+            timeout.cancel(false);
         }
 
         @Override
@@ -196,6 +232,13 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
             } catch (CertificateException | NoSuchAlgorithmException | X509SvidException e) {
                 log.debug("peer certificate unreadable: {}", e.toString());
             }
+            String expired = expiredPeerCertificate(session, Instant.now());
+            if (expired != null) {
+                // A resumed session skips the trust manager: it must not outlive the certificate it was made with.
+                log.info("TLS connection from {} on {} refused: {}", address(ctx.channel()), listener.name(), expired);
+                ctx.close();
+                return;
+            }
             if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
                 http2(ctx.channel(), new ConnectionInfo(listener, chain, listenerPort, true, peer, hash, address(ctx.channel()), "HTTP/2"));
             } else {
@@ -213,6 +256,32 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
                     root.getMessage() == null ? root.toString() : root.getMessage());
             ctx.close();
         }
+    }
+
+    /**
+     * What makes the peer's certificates unusable at {@code now} (one has expired or is not yet
+     * valid), or null. A handshake checks this in the trust manager; a resumed session does not
+     * run the trust manager, so it is checked again here on every connection.
+     */
+    static String expiredPeerCertificate(SSLSession session, Instant now) {
+        Certificate[] certs;
+        try {
+            certs = session.getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
+        }
+        for (Certificate c : certs) {
+            if (c instanceof X509Certificate x) {
+                if (now.isAfter(x.getNotAfter().toInstant())) {
+                    return "peer certificate " + x.getSubjectX500Principal().getName() + " expired at " + x.getNotAfter().toInstant();
+                }
+                if (now.isBefore(x.getNotBefore().toInstant())) {
+                    return "peer certificate " + x.getSubjectX500Principal().getName() + " is not valid before "
+                            + x.getNotBefore().toInstant();
+                }
+            }
+        }
+        return null;
     }
 
     static String certHash(X509Certificate cert) {

@@ -158,20 +158,29 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             respondAndClose(x, simple(status, status.reasonPhrase()));
             return;
         }
-        String uri = req.uri();
-        String authority = headerAuthority(req);
-        if (uri.startsWith("http://") || uri.startsWith("https://")) {
-            // Absolute form, as clients send it to an HTTP proxy (sidecar outbound).
-            int start = uri.indexOf("://") + 3;
-            int slash = uri.indexOf('/', start);
-            authority = slash < 0 ? uri.substring(start) : uri.substring(start, slash);
-            uri = slash < 0 ? "/" : uri.substring(slash);
-        }
-        x.path = uri;
-        x.authority = authority == null ? "" : authority;
         if (req.method() == HttpMethod.CONNECT) {
+            x.path = req.uri();
+            x.authority = "";
             respond(x, simple(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported; send plain HTTP through the proxy"), "-");
             return;
+        }
+        RequestValidation.Target target;
+        try {
+            target = RequestValidation.check(req, proxy.settings().pathNormalization());
+        } catch (RequestValidation.BadRequest e) {
+            // The raw target is not logged: it is what was refused, and may hold control bytes.
+            x.path = "-";
+            x.authority = "";
+            log.debug("request from {} refused with 400: {}", conn.sourceAddress(), e.getMessage());
+            respondAndClose(x, simple(HttpResponseStatus.BAD_REQUEST, "Bad Request: " + e.getMessage()));
+            return;
+        }
+        // From here on, one path: routing, policy, access log and the upstream request all use it.
+        x.path = target.pathWithQuery();
+        x.authority = target.authority();
+        if (conn.listener().direction() == Listener.Direction.GATEWAY) {
+            // Before routing and policy, as Envoy mutates an edge request's headers first.
+            EdgeHeaders.sanitize(req.headers(), conn.sourceAddress());
         }
         Snapshot snap = proxy.snapshot();
         HttpRequestView view = new HttpRequestView(req, conn, x.path, x.authority);
@@ -441,14 +450,6 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 }
             }
         }
-    }
-
-    private static String headerAuthority(FullHttpRequest req) {
-        String host = req.headers().get(HttpHeaderNames.HOST);
-        if (host == null) {
-            host = req.headers().get(":authority");
-        }
-        return host;
     }
 
     static String hostOnly(String authority) {
