@@ -99,9 +99,14 @@ final class MeshFixture {
     }
 
     static Proxy gateway(Identity id, List<Resource> resources) throws Exception {
-        Proxy p = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
+        return gateway(id, resources, s -> s);
+    }
+
+    /** A gateway whose default settings {@code adjust} changes (limits, timeouts). */
+    static Proxy gateway(Identity id, List<Resource> resources, java.util.function.UnaryOperator<ProxySettings> adjust) throws Exception {
+        Proxy p = Proxy.start(adjust.apply(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
                 Map.of(8080, new InetSocketAddress("127.0.0.1", 0), 8081, new InetSocketAddress("127.0.0.1", 0)),
-                new InetSocketAddress("127.0.0.1", 0)), new StaticIdentitySource(id));
+                new InetSocketAddress("127.0.0.1", 0))), new StaticIdentitySource(id));
         p.apply(resources);
         return p;
     }

@@ -65,6 +65,15 @@ final class TestPki {
         return new Identity(SpiffeId.parse(id), List.of(leaf, intermediate.certificate()), kp.getPrivate(), bundles);
     }
 
+    /** An SVID valid from now for {@code lifetime} only. */
+    Identity shortLived(String id, Duration lifetime) {
+        KeyPair kp = KeyType.EC_P256.generate();
+        X509Certificate leaf = new X509Minter(Clock.systemUTC()).signX509Svid(intermediate, kp.getPublic(), SpiffeId.parse(id),
+                List.of(), lifetime);
+        return new Identity(SpiffeId.parse(id), List.of(leaf, intermediate.certificate()), kp.getPrivate(),
+                Map.of(trustDomain, List.of(root)));
+    }
+
     /** An SVID that expired a day and more ago. */
     Identity expired(String id) {
         KeyPair kp = KeyType.EC_P256.generate();
