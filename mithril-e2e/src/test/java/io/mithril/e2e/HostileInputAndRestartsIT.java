@@ -376,6 +376,58 @@ class HostileInputAndRestartsIT {
         System.out.printf("gateway: %d bad clients refused in the handshake (alerts %s), control accepted%n", refused, alerts);
     }
 
+    /** curl through the gateway as sleep, with {@code extra} options placed before the URL. */
+    private String viaGateway(String path, String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(demo.curlWithSleepSvid(path));
+        cmd.addAll(cmd.indexOf("curl") + 1, List.of(extra));
+        return Demo.exec(cmd).out();
+    }
+
+    @Test
+    @Order(2)
+    void gatewayRefusesPathTricksAndMalformedRequestsAndRoutesTheOneNormalizedPath() throws Exception {
+        Map<String, String> got = new LinkedHashMap<>();
+        for (String target : List.of("/productpage#x", "/productpage;x=1", "/productpage%00", "/product%70age%2")) {
+            got.put(target, viaGateway("/", "--request-target", target));
+        }
+        // Over HTTP/2 the codec already resets a stream whose :path holds a control byte; over HTTP/1.1 it is a 400.
+        got.put("control byte", viaGateway("/", "--http1.1", "--request-target", "/productpage\u0001"));
+        got.put("no Host", viaGateway("/productpage", "--http1.1", "-H", "Host:"));
+        got.put("lower-case method", viaGateway("/productpage", "--http1.1", "-X", "get"));
+        assertThat(got).allSatisfy((k, v) -> assertThat(v).as(k).isEqualTo("HTTP_CODE=400"));
+        // Normalized once, then routed: these reach the product page, /static/.. does not stay in /static.
+        for (String target : List.of("//productpage", "/static/../productpage", "/a/./../product%70age", "/static/..%2Fproductpage")) {
+            assertThat(viaGateway("/", "--request-target", target)).as(target).isEqualTo("HTTP_CODE=200");
+        }
+        System.out.printf("gateway: %d malformed requests and path tricks refused with 400, 4 normalized paths routed%n", got.size());
+    }
+
+    @Test
+    @Order(2)
+    void gatewayClosesAClientThatNeverFinishesItsHeaders() throws Exception {
+        // openssl sends -cert's first certificate only; the intermediates go in -cert_chain.
+        String chain = Files.readString(demo.sleepDir().resolve("svid.0.pem"));
+        Path intermediates = tmp.resolve("sleep-intermediates.pem");
+        Files.writeString(intermediates, chain.substring(chain.indexOf("-----END CERTIFICATE-----") + 25).strip() + "\n");
+        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + demo.gatewayPort,
+                "-cert", demo.sleepDir().resolve("svid.0.pem").toString(), "-cert_chain", intermediates.toString(),
+                "-key", demo.sleepDir().resolve("svid.0.key").toString(),
+                "-CAfile", demo.sleepDir().resolve("bundle.0.pem").toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        long t0 = System.nanoTime();
+        p.getOutputStream().write("GET /productpage HTTP/1.1\r\nHost: app.example.org\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+        p.getOutputStream().flush();
+        boolean closed = p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+        if (!closed) {
+            p.destroyForcibly();
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(closed).as("the gateway closed the connection within 30 s").isTrue();
+        assertThat(out).contains("HTTP/1.1 408");
+        System.out.printf("gateway: a client holding partial headers was answered 408 and closed after %d s%n", seconds);
+    }
+
     /**
      * A gRPC call with curl over TLS 1.2 (h2) to cluster 2's agent API; returns the grpc-status, or the
      * curl failure with the TLS alert the server sent (TLS 1.2 so that the alert arrives inside the handshake).
