@@ -39,8 +39,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
@@ -49,7 +47,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The control plane server (Mithril's istiod): serves the mesh configuration stream
  * ({@code mithril.mesh.v1.MeshConfigService/StreamConfig}) over mTLS with its own SVID, to
- * proxies that present an SVID of its trust domain. Each proxy gets, on connection and after
+ * proxies that present an SVID of its trust domain whose SPIFFE ID is a proxy identity
+ * {@code /ns/<namespace>/sa/<service account>} ({@link ProxyIdentity}) and that claim no other
+ * namespace than that one. Each proxy gets, on connection and after
  * every accepted configuration change, a full {@link Snapshot} of the resources that concern it
  * ({@link ResourceFilter}); it answers ACK or NACK, which {@link #status()} reports.
  *
@@ -59,8 +59,7 @@ import org.slf4j.LoggerFactory;
 public final class ControlPlane implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
-    private static final Pattern NS_SA = Pattern.compile("^/ns/([^/]+)/sa/[^/]+$");
-    private static final Context.Key<SpiffeId> PEER_ID = Context.key("mithril-peer-spiffe-id");
+    private static final Context.Key<ProxyIdentity> PEER_ID = Context.key("mithril-peer-identity");
     private static final Context.Key<String> PEER_ADDRESS = Context.key("mithril-peer-address");
 
     private final IdentitySource identity;
@@ -169,7 +168,13 @@ public final class ControlPlane implements AutoCloseable {
         log.info("control plane stopped");
     }
 
-    /** Puts the peer's SPIFFE ID (validated by the TLS handshake) and address into the call's context. */
+    /**
+     * Authenticates every call as istiod authenticates an XDS caller: the peer's X509-SVID
+     * (validated by the TLS handshake, checked again here) must be of the trust domain, and its
+     * SPIFFE ID must be a proxy identity {@code /ns/<namespace>/sa/<service account>}; its
+     * identity and address go into the call's context. Anything else is refused before the
+     * stream starts, with one log line naming the peer and the reason.
+     */
     private final class PeerIdentityInterceptor implements ServerInterceptor {
         @Override
         public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
@@ -189,20 +194,32 @@ public final class ControlPlane implements AutoCloseable {
                 id = clientCheck.verify(chain, "proxy");
             } catch (SSLPeerUnverifiedException | CertificateException | ClassCastException e) {
                 log.warn("refused a stream from {}: {}", remote, e.getMessage());
-                call.close(Status.UNAUTHENTICATED.withDescription("an X509-SVID of trust domain " + trustDomain
-                        + " is required: " + e.getMessage()), new Metadata());
-                return new ServerCall.Listener<>() {
-                };
+                return refuse(call, Status.UNAUTHENTICATED.withDescription("an X509-SVID of trust domain " + trustDomain
+                        + " is required: " + e.getMessage()));
             }
-            Context ctx = Context.current().withValues(PEER_ID, id, PEER_ADDRESS, String.valueOf(remote));
+            ProxyIdentity proxy;
+            try {
+                proxy = ProxyIdentity.of(id);
+            } catch (IllegalArgumentException e) {
+                log.warn("refused proxy {} from {}: {}", id, remote, e.getMessage());
+                return refuse(call, Status.PERMISSION_DENIED.withDescription(e.getMessage()
+                        + "; the control plane serves configuration only to proxy identities"));
+            }
+            Context ctx = Context.current().withValues(PEER_ID, proxy, PEER_ADDRESS, String.valueOf(remote));
             return Contexts.interceptCall(ctx, call, headers, next);
+        }
+
+        private <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
+            call.close(status, new Metadata());
+            return new ServerCall.Listener<>() {
+            };
         }
     }
 
     private final class Service extends MeshConfigServiceGrpc.MeshConfigServiceImplBase {
         @Override
         public StreamObserver<ProxyMessage> streamConfig(StreamObserver<ControlPlaneMessage> responses) {
-            SpiffeId peer = PEER_ID.get();
+            ProxyIdentity peer = PEER_ID.get();
             String address = PEER_ADDRESS.get();
             Session session = new Session(peer, address, (ServerCallStreamObserver<ControlPlaneMessage>) responses);
             ((ServerCallStreamObserver<ControlPlaneMessage>) responses).setOnCancelHandler(() -> session.gone("cancelled"));
@@ -212,6 +229,7 @@ public final class ControlPlane implements AutoCloseable {
 
     /** One proxy's stream. */
     private final class Session implements StreamObserver<ProxyMessage> {
+        private final ProxyIdentity identity;
         private final SpiffeId peer;
         private final String address;
         private final ServerCallStreamObserver<ControlPlaneMessage> out;
@@ -223,8 +241,9 @@ public final class ControlPlane implements AutoCloseable {
         private String nackVersion = "";
         private String nackError = "";
 
-        Session(SpiffeId peer, String address, ServerCallStreamObserver<ControlPlaneMessage> out) {
-            this.peer = peer;
+        Session(ProxyIdentity identity, String address, ServerCallStreamObserver<ControlPlaneMessage> out) {
+            this.identity = identity;
+            this.peer = identity.spiffeId();
             this.address = address;
             this.out = out;
         }
@@ -273,20 +292,14 @@ public final class ControlPlane implements AutoCloseable {
                 end(Status.INVALID_ARGUMENT.withDescription("Hello.kind must be GATEWAY or SIDECAR"));
                 return;
             }
-            String ns = h.getNamespace();
-            Matcher m = NS_SA.matcher(peer.path());
-            if (m.matches()) {
-                // Istio's rule: a workload identity spiffe://td/ns/N/sa/S may only ask for namespace N's config.
-                if (ns.isEmpty()) {
-                    ns = m.group(1);
-                } else if (!ns.equals(m.group(1))) {
-                    log.warn("refused proxy {}: its Hello claims namespace {}", peer, ns);
-                    end(Status.PERMISSION_DENIED.withDescription("proxy " + peer + " may not claim namespace \"" + ns
-                            + "\": its SPIFFE ID is in namespace \"" + m.group(1) + "\""));
-                    return;
-                }
-            } else if (ns.isEmpty()) {
-                ns = "default";
+            // Istio's rule: the identity spiffe://td/ns/N/sa/S may only ask for namespace N's configuration.
+            String ns = h.getNamespace().isEmpty() ? identity.namespace() : h.getNamespace();
+            if (!ns.equals(identity.namespace())) {
+                String why = "proxy " + peer + " may not claim namespace \"" + ns + "\": its SPIFFE ID is in namespace \""
+                        + identity.namespace() + "\"";
+                log.warn("refused proxy {} from {}: {}", peer, address, why);
+                end(Status.PERMISSION_DENIED.withDescription(why));
+                return;
             }
             synchronized (this) {
                 if (info != null) {

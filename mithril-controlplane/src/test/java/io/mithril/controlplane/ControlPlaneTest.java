@@ -320,6 +320,109 @@ class ControlPlaneTest {
         assertThat(proxy.received).isEmpty();
     }
 
+    /** The lines {@link ControlPlane} logs while {@code body} runs (and until it returns). */
+    static final class CapturedLog implements AutoCloseable {
+        private final ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ControlPlane.class);
+        private final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+                new ch.qos.logback.core.read.ListAppender<>();
+
+        CapturedLog() {
+            appender.start();
+            logger.addAppender(appender);
+        }
+
+        List<String> lines() {
+            synchronized (appender.list) {
+                return appender.list.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
+            }
+        }
+
+        @Override
+        public void close() {
+            logger.detachAppender(appender);
+        }
+    }
+
+    ControlPlaneClient connectSidecar(Running cp, SpiffeId id, String claimedNamespace, TestProxy proxy) throws IOException {
+        ControlPlaneClient c = ControlPlaneClient.start("127.0.0.1:" + cp.controlPlane().port(), TestIdentities.ISTIOD,
+                exampleOrg.identity(id), new ControlPlaneClient.Node(ProxyInfo.Kind.SIDECAR, claimedNamespace,
+                        Map.of("app", "web"), "sidecar-" + claimedNamespace), proxy);
+        toClose.add(c);
+        return c;
+    }
+
+    TestProxy sidecarProxy(String namespace) {
+        TestProxy p = new TestProxy(ProxyNode.sidecar(namespace, Map.of("app", "web"), "example.org", List.of(), 0), false);
+        toClose.add(p);
+        return p;
+    }
+
+    @Test
+    void svidThatIsNotAProxyIdentityIsRefusedAndReceivesNothing() throws Exception {
+        // The attack: any SVID of the trust domain (here spiffe://example.org/foo, no /ns/../sa/..)
+        // asks for the configuration of a namespace of its choosing.
+        Running cp = startControlPlane();
+        SpiffeId foo = SpiffeId.parse("spiffe://example.org/foo");
+        try (CapturedLog log = new CapturedLog()) {
+            for (String claimed : List.of("istio-system", "default", "")) {
+                TestProxy proxy = sidecarProxy(claimed.isEmpty() ? "default" : claimed);
+                ControlPlaneClient client = connectSidecar(cp, foo, claimed, proxy);
+
+                await("the refusal", () -> client.lastError().contains("PERMISSION_DENIED"));
+                assertThat(client.lastError()).contains("SPIFFE ID spiffe://example.org/foo is not a proxy identity: "
+                        + "expected spiffe://example.org/ns/<namespace>/sa/<service account>");
+                assertThat(proxy.received.poll(500, TimeUnit.MILLISECONDS)).isNull();
+                assertThat(client.appliedVersion()).isEmpty();
+                assertThat(cp.controlPlane().status().proxies()).isEmpty();
+                client.close();
+            }
+            assertThat(log.lines()).anyMatch(l -> l.startsWith("WARN refused proxy spiffe://example.org/foo from ")
+                    && l.contains("is not a proxy identity"));
+        }
+    }
+
+    @Test
+    void proxyOfNamespaceAClaimingNamespaceCIsRefusedAndReceivesNothing() throws Exception {
+        Running cp = startControlPlane();
+        SpiffeId nsA = SpiffeId.parse("spiffe://example.org/ns/a/sa/b");
+        TestProxy proxy = sidecarProxy("c");
+        try (CapturedLog log = new CapturedLog()) {
+            ControlPlaneClient client = connectSidecar(cp, nsA, "c", proxy);
+
+            await("the refusal", () -> client.lastError().contains("PERMISSION_DENIED"));
+            assertThat(client.lastError()).contains("proxy " + nsA + " may not claim namespace \"c\": its SPIFFE ID is in namespace \"a\"");
+            assertThat(proxy.received.poll(500, TimeUnit.MILLISECONDS)).isNull();
+            assertThat(cp.controlPlane().status().proxies()).isEmpty();
+            assertThat(log.lines()).anyMatch(l -> l.startsWith("WARN refused proxy " + nsA + " from ")
+                    && l.contains("may not claim namespace \"c\""));
+        }
+    }
+
+    @Test
+    void proxyOfNamespaceADoesNotReceiveThePrivateResourcesOfNamespaceB() throws Exception {
+        MeshFixture.write(dir.resolve("namespaces.yaml"), MeshFixture.NAMESPACES_A_AND_B);
+        Running cp = startControlPlane();
+        await("the new files", () -> cp.controlPlane().current().documents().stream().anyMatch(d -> d.namespace().equals("b")));
+
+        TestProxy inA = sidecarProxy("a");
+        connectSidecar(cp, SpiffeId.parse("spiffe://example.org/ns/a/sa/web"), "a", inA);
+        List<String> seenByA = next(inA).resources().stream().map(r -> r.kind() + " " + r.namespace() + "/" + r.name()).toList();
+        assertThat(seenByA)
+                .contains("VirtualService a/own-private", "ServiceEntry b/public", "WorkloadEntry b/public-1",
+                        "DestinationRule b/exported-to-a", "PeerAuthentication istio-system/default")
+                .noneMatch(r -> r.contains("b/private"))
+                .doesNotContain("DestinationRule b/exported-to-c", "AuthorizationPolicy b/deny-all", "VirtualService b/hidden");
+
+        // A proxy of namespace b sees its own private resources (and not a's).
+        TestProxy inB = sidecarProxy("b");
+        connectSidecar(cp, SpiffeId.parse("spiffe://example.org/ns/b/sa/web"), "", inB);
+        List<String> seenByB = next(inB).resources().stream().map(r -> r.kind() + " " + r.namespace() + "/" + r.name()).toList();
+        assertThat(seenByB).contains("VirtualService b/private", "DestinationRule b/private", "ServiceEntry b/private",
+                "WorkloadEntry b/private-1", "AuthorizationPolicy b/deny-all").doesNotContain("VirtualService a/own-private",
+                "VirtualService b/hidden");
+    }
+
     @Test
     void impostorControlPlaneIsRefusedByTheProxy() throws Exception {
         SpiffeId impostor = SpiffeId.parse("spiffe://example.org/ns/default/sa/impostor");

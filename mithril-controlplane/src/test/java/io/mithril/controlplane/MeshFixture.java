@@ -163,6 +163,98 @@ final class MeshFixture {
                     - DELETE
             """;
 
+    /**
+     * Resources of namespaces {@code a} and {@code b}: private ones ({@code exportTo: ["."]}),
+     * hidden ({@code "~"}), exported to {@code a} or to {@code c} only, public ones (no
+     * {@code exportTo}), WorkloadEntries chosen by a private and a public ServiceEntry, and a
+     * namespace-wide AuthorizationPolicy of {@code b}.
+     */
+    static final String NAMESPACES_A_AND_B = """
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: own-private, namespace: a}
+            spec:
+              hosts: [web.a.svc.cluster.local]
+              exportTo: ["."]
+              http: [{route: [{destination: {host: web.a.svc.cluster.local}}]}]
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: private, namespace: b}
+            spec:
+              hosts: [secret.b.svc.cluster.local]
+              exportTo: ["."]
+              http: [{route: [{destination: {host: secret.b.svc.cluster.local}}]}]
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: hidden, namespace: b}
+            spec:
+              hosts: [hidden.b.svc.cluster.local]
+              exportTo: ["~"]
+              http: [{route: [{destination: {host: hidden.b.svc.cluster.local}}]}]
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: private, namespace: b}
+            spec:
+              host: secret.b.svc.cluster.local
+              exportTo: ["."]
+              trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: exported-to-a, namespace: b}
+            spec:
+              host: shared.b.svc.cluster.local
+              exportTo: [a]
+              trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: exported-to-c, namespace: b}
+            spec:
+              host: other.b.svc.cluster.local
+              exportTo: [c]
+              trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: ServiceEntry
+            metadata: {name: private, namespace: b}
+            spec:
+              hosts: [secret.b.svc.cluster.local]
+              exportTo: ["."]
+              location: MESH_INTERNAL
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              workloadSelector: {labels: {app: secret}}
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: WorkloadEntry
+            metadata: {name: private-1, namespace: b}
+            spec: {address: 127.0.2.1, labels: {app: secret}, serviceAccount: secret}
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: ServiceEntry
+            metadata: {name: public, namespace: b}
+            spec:
+              hosts: [shared.b.svc.cluster.local]
+              location: MESH_INTERNAL
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              workloadSelector: {labels: {app: shared}}
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: WorkloadEntry
+            metadata: {name: public-1, namespace: b}
+            spec: {address: 127.0.2.2, labels: {app: shared}, serviceAccount: shared}
+            ---
+            apiVersion: security.istio.io/v1beta1
+            kind: AuthorizationPolicy
+            metadata: {name: deny-all, namespace: b}
+            spec: {}
+            """;
+
     /** Writes a file atomically (temp file in the same directory, then rename), as an editor or kubectl-style tool would. */
     static void write(Path file, String text) throws IOException {
         Path tmp = Files.createTempFile(file.getParent(), ".tmp-", ".part");

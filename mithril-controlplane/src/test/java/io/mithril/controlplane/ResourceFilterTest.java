@@ -63,16 +63,22 @@ class ResourceFilterTest {
                 .contains("PeerAuthentication istio-system/default");
     }
 
-    @Test
-    void shortGatewayNameRefersToTheVirtualServicesNamespace() throws IOException {
-        List<MeshDocument> docs = MeshDocuments.parse("x.yaml", """
+    /** A Gateway {@code gw} in {@code namespace} selecting {@code istio=ingressgateway}, and a document separator. */
+    private static String ingressGateway(String namespace) {
+        return """
                 apiVersion: networking.istio.io/v1
                 kind: Gateway
-                metadata: {name: gw, namespace: shop}
+                metadata: {name: gw, namespace: %s}
                 spec:
                   selector: {istio: ingressgateway}
                   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
                 ---
+                """.formatted(namespace);
+    }
+
+    @Test
+    void shortGatewayNameRefersToTheVirtualServicesNamespace() throws IOException {
+        List<MeshDocument> docs = MeshDocuments.parse("x.yaml", ingressGateway("shop") + """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
                 metadata: {name: same-ns, namespace: shop}
@@ -86,5 +92,48 @@ class ResourceFilterTest {
         ProxyInfo gw = new ProxyInfo(TestIdentities.GATEWAY, ProxyInfo.Kind.GATEWAY, "istio-system",
                 Map.of("istio", "ingressgateway"), "gw");
         assertThat(refs(ResourceFilter.select(docs, gw))).containsExactly("Gateway shop/gw", "VirtualService shop/same-ns");
+    }
+
+    private static List<String> seenBy(ProxyInfo.Kind kind, String namespace, Map<String, String> labels) throws IOException {
+        List<MeshDocument> docs = new ArrayList<>(all());
+        docs.addAll(MeshDocuments.parse("namespaces.yaml", MeshFixture.NAMESPACES_A_AND_B));
+        return refs(ResourceFilter.select(docs, new ProxyInfo(
+                io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/ns/" + namespace + "/sa/x"), kind, namespace, labels, "n")));
+    }
+
+    @Test
+    void sidecarOfNamespaceASeesItsOwnAndExportedResourcesButNotThePrivateOnesOfB() throws IOException {
+        assertThat(seenBy(ProxyInfo.Kind.SIDECAR, "a", Map.of("app", "web")))
+                .contains("VirtualService a/own-private", "VirtualService default/reviews", "ServiceEntry b/public",
+                        "WorkloadEntry b/public-1", "DestinationRule b/exported-to-a", "PeerAuthentication istio-system/default")
+                .doesNotContain("VirtualService b/private", "DestinationRule b/private", "ServiceEntry b/private",
+                        "WorkloadEntry b/private-1", "DestinationRule b/exported-to-c", "VirtualService b/hidden",
+                        "AuthorizationPolicy b/deny-all", "AuthorizationPolicy default/productpage-viewer");
+    }
+
+    @Test
+    void sidecarOfNamespaceBSeesItsPrivateResourcesButNotHiddenOnesNorThoseOfA() throws IOException {
+        assertThat(seenBy(ProxyInfo.Kind.SIDECAR, "b", Map.of("app", "web")))
+                .contains("VirtualService b/private", "DestinationRule b/private", "ServiceEntry b/private",
+                        "WorkloadEntry b/private-1", "DestinationRule b/exported-to-c", "AuthorizationPolicy b/deny-all")
+                .doesNotContain("VirtualService a/own-private", "VirtualService b/hidden");
+    }
+
+    @Test
+    void gatewayDoesNotGetAVirtualServiceBoundToItThatIsPrivateToAnotherNamespace() throws IOException {
+        List<MeshDocument> docs = MeshDocuments.parse("x.yaml", ingressGateway("istio-system") + """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: private, namespace: shop}
+                spec: {hosts: ["*"], gateways: [istio-system/gw], exportTo: ["."], http: [{route: [{destination: {host: a}}]}]}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: exported, namespace: shop}
+                spec: {hosts: ["*"], gateways: [istio-system/gw], exportTo: [istio-system], http: [{route: [{destination: {host: a}}]}]}
+                """);
+        ProxyInfo gw = new ProxyInfo(TestIdentities.GATEWAY, ProxyInfo.Kind.GATEWAY, "istio-system",
+                Map.of("istio", "ingressgateway"), "gw");
+        assertThat(refs(ResourceFilter.select(docs, gw))).containsExactly("Gateway istio-system/gw", "VirtualService shop/exported");
     }
 }

@@ -4,6 +4,8 @@ import io.mithril.spiffe.bundle.BundleNotFoundException;
 import io.mithril.spiffe.bundle.BundleSource;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.x509.CertificatePolicy;
+import io.mithril.spiffe.x509.WeakCertificateException;
 import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
 import java.security.cert.CertPath;
@@ -29,7 +31,9 @@ import java.util.Set;
  * SPIFFE ID with a non-root path, CA=false, keyUsage digitalSignature without keyCertSign or
  * cRLSign. Intermediates must be CAs with keyCertSign, and a SPIFFE ID they carry must have no
  * path. Unlike plain PKIX, an authority that is outside its validity period is not trusted (as
- * in Go, OpenSSL and BoringSSL, which the other peers of a mesh use).
+ * in Go, OpenSSL and BoringSSL, which the other peers of a mesh use). Weak cryptography is refused
+ * as {@link CertificatePolicy} says: SHA-1 or MD5 signatures on the leaf or an intermediate, RSA
+ * keys under 2048 bits and EC keys off P-256/P-384/P-521 anywhere in the path, trust anchor included.
  */
 public final class X509SvidValidator {
     private X509SvidValidator() {
@@ -88,6 +92,15 @@ public final class X509SvidValidator {
             }
         }
         List<X509Certificate> path = chain.subList(0, end);
+        // Weak cryptography is refused before PKIX looks at the chain (the JDK's own limits
+        // depend on its configuration and accept SHA-1 under a private root).
+        for (int i = 0; i < path.size(); i++) {
+            try {
+                CertificatePolicy.checkCertificate(path.get(i), i);
+            } catch (WeakCertificateException e) {
+                throw weak(id, e);
+            }
+        }
         try {
             CertPath certPath = CertificateFactory.getInstance("X.509").generateCertPath(path);
             PKIXParameters params = new PKIXParameters(anchors);
@@ -98,6 +111,11 @@ public final class X509SvidValidator {
             // PKIX does not look at the anchor's own validity; Go, OpenSSL and BoringSSL peers do,
             // so an expired root must not be trusted here either.
             X509Certificate anchor = result.getTrustAnchor().getTrustedCert();
+            try {
+                CertificatePolicy.checkTrustAnchor(anchor);
+            } catch (WeakCertificateException e) {
+                throw weak(id, e);
+            }
             try {
                 anchor.checkValidity(Date.from(clock.instant()));
             } catch (CertificateExpiredException | CertificateNotYetValidException e) {
@@ -123,5 +141,9 @@ public final class X509SvidValidator {
             X509SvidRules.checkSigningCertificate(path.get(i), i);
         }
         return id;
+    }
+
+    private static X509SvidException weak(SpiffeId id, WeakCertificateException e) {
+        return new X509SvidException("certificate chain of \"" + id + "\" is refused: " + e.getMessage(), e);
     }
 }

@@ -49,6 +49,33 @@ class X509SvidValidatorTest {
     }
 
     @Test
+    void sha1SignedRootInTheBundleIsTrustedButItsSha1SignedLeafIsNot() {
+        // A root's self-signature is never relied on (Go does not check it either); the signatures below it are.
+        Spec rootSpec = Spec.ca("SHA-1 root", "spiffe://example.org");
+        rootSpec.sigAlg = "SHA1withRSA";
+        Issued sha1Root = TestCerts.selfSigned(rootSpec, TestCerts.rsa(2048));
+        X509Bundle bundle = X509Bundle.of(EXAMPLE, List.of(sha1Root.cert()));
+        Issued leaf = sha1Root.issue(Spec.leaf(ID));
+        assertThat(X509SvidValidator.verify(List.of(leaf.cert(), sha1Root.cert()), bundle)).isEqualTo(SpiffeId.parse(ID));
+
+        Issued sha1Leaf = sha1Root.issue(Spec.leaf(ID), TestCerts.ec256(), "SHA1withRSA");
+        assertThatThrownBy(() -> X509SvidValidator.verify(List.of(sha1Leaf.cert()), bundle))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageStartingWith("certificate chain of \"" + ID + "\" is refused: leaf certificate (subject \"CN=test,O=Mithril test\")"
+                        + " is signed with SHA1withRSA");
+    }
+
+    @Test
+    void anRsa1024TrustAnchorIsRefusedSinceAnyoneCouldForgeItsSignatures() {
+        Issued weakRoot = TestCerts.root("Weak root", TestCerts.rsa(1024), "spiffe://example.org");
+        assertThatThrownBy(() -> X509SvidValidator.verify(List.of(weakRoot.issue(Spec.leaf(ID)).cert()),
+                X509Bundle.of(EXAMPLE, List.of(weakRoot.cert()))))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessage("certificate chain of \"" + ID + "\" is refused: trust anchor (subject \"CN=Weak root,O=Mithril test\")"
+                        + " has an RSA key of 1024 bits: RSA keys under 2048 bits are refused");
+    }
+
+    @Test
     void rootSentAlongIsJudgedByTheBundleNotByTheSigningRules() {
         // An old-style root without keyUsage: PKIX trusts it as an anchor, and so do we.
         Spec rootSpec = Spec.ca("Legacy root");

@@ -26,6 +26,7 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
@@ -82,6 +83,8 @@ public final class TestCerts {
         public boolean eku = true;
         public Instant notBefore = Instant.now().minus(Duration.ofHours(1));
         public Instant notAfter = Instant.now().plus(Duration.ofHours(1));
+        /** The issuer's signature algorithm (BouncyCastle name, e.g. SHA1withRSA); null: SHA-256 with the issuer key's kind. */
+        public String sigAlg;
 
         public static Spec leaf(String spiffeId) {
             Spec s = new Spec();
@@ -115,11 +118,22 @@ public final class TestCerts {
         public Issued issue(Spec spec) {
             return issue(spec, ec256());
         }
+
+        /** Issues a certificate signed with {@code sigAlg} (BouncyCastle name, e.g. SHA1withRSA). */
+        public Issued issue(Spec spec, KeyPair subjectKeys, String sigAlg) {
+            spec.sigAlg = sigAlg;
+            return issue(spec, subjectKeys);
+        }
     }
 
     /** A self-signed CA. */
     public static Issued root(String cn, KeyPair keys, String... uris) {
         return new Issued(issue(Spec.ca(cn, uris), keys.getPublic(), null, keys.getPrivate()), keys);
+    }
+
+    /** A self-signed certificate made from {@code spec} (any extensions, any {@link Spec#sigAlg}). */
+    public static Issued selfSigned(Spec spec, KeyPair keys) {
+        return new Issued(issue(spec, keys.getPublic(), null, keys.getPrivate()), keys);
     }
 
     public static Issued root(String cn) {
@@ -155,12 +169,16 @@ public final class TestCerts {
             if (issuer != null) {
                 b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
             }
-            String sigAlg = switch (issuerKey.getAlgorithm()) {
+            String sigAlg = spec.sigAlg != null ? spec.sigAlg : switch (issuerKey.getAlgorithm()) {
                 case "EC" -> "SHA256withECDSA";
                 case "RSA" -> "SHA256withRSA";
                 default -> "Ed25519";
             };
-            return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(sigAlg).build(issuerKey)));
+            JcaContentSignerBuilder signer = new JcaContentSignerBuilder(sigAlg);
+            if (spec.sigAlg != null) {
+                signer.setProvider(new BouncyCastleProvider()); // it has every algorithm, weak and PSS ones included
+            }
+            return new JcaX509CertificateConverter().getCertificate(b.build(signer.build(issuerKey)));
         } catch (Exception e) {
             throw new IllegalStateException("cannot build test certificate: " + e, e);
         }
