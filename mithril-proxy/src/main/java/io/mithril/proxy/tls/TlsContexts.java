@@ -73,7 +73,7 @@ public final class TlsContexts {
                 List<X509Certificate> chain = readCerts(tls.certificateFile());
                 b = SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new));
                 if (tls.mode() != DownstreamTls.Mode.SIMPLE) {
-                    b.trustManager(readCerts(tls.caCertificatesFile()).toArray(X509Certificate[]::new))
+                    b.trustManager(CaFileTrustManager.of(readCerts(tls.caCertificatesFile()), tls.caCertificatesFile()))
                             .clientAuth(tls.mode() == DownstreamTls.Mode.MUTUAL ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
                 }
             }
@@ -108,7 +108,7 @@ public final class TlsContexts {
                 if (tls.insecureSkipVerify()) {
                     b.trustManager(InsecureTrustManagerFactory.INSTANCE);
                 } else if (tls.caCertificatesFile() != null) {
-                    b.trustManager(readCerts(tls.caCertificatesFile()).toArray(X509Certificate[]::new));
+                    b.trustManager(CaFileTrustManager.of(readCerts(tls.caCertificatesFile()), tls.caCertificatesFile()));
                 }
                 if (tls.mode() == UpstreamTls.Mode.MUTUAL) {
                     b.keyManager(readKey(tls.privateKeyFile()), readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));
