@@ -187,6 +187,30 @@ class CompilerSemanticsTest {
     }
 
     @Test
+    void aPolicyPathCoversTheSamePathWithATrailingSlash() {
+        ProxyConfig cfg = sidecar("""
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-ratings, namespace: default}
+                spec:
+                  action: DENY
+                  rules: [{to: [{operation: {paths: ["/api/v1/products/0/ratings"]}}]}]
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: allow-rest, namespace: default}
+                spec:
+                  action: ALLOW
+                  rules: [{to: [{operation: {notPaths: ["/admin"]}}]}]
+                """);
+        assertThat(cfg.rbac().evaluate(Req.get("/api/v1/products/0/ratings")).allowed()).isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/api/v1/products/0/ratings/")).allowed()).isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/admin/")).allowed()).as("notPaths too").isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/api/v1/products/0/ratings/x")).allowed()).isTrue();
+        assertThat(cfg.rbac().evaluate(Req.get("/")).allowed()).isTrue();
+    }
+
+    @Test
     void allowPolicyWithoutRulesDeniesEverythingAndEmptyRuleAllowsEverything() {
         String denyAll = """
                 apiVersion: security.istio.io/v1
