@@ -99,7 +99,12 @@ final class ClassSharing {
      * The JVM options for a child of kind {@code role}: use the archive when there is one, else
      * let the first such child of this run train it; later ones of the same kind run plain.
      */
-    synchronized List<String> options(String role) {
+    List<String> options(String role) {
+        return options(role, DemoCommand.UID);
+    }
+
+    /** As {@link #options(String)} for a child that runs as {@code uid} (it writes its class list itself). */
+    synchronized List<String> options(String role, int uid) {
         if (!enabled) {
             return List.of();
         }
@@ -109,9 +114,10 @@ final class ClassSharing {
             opts.add("-XX:SharedArchiveFile=" + archive);
         } else if (!pending.containsKey(role)) {
             try {
-                DemoCommand.openDir(training);
-                Path out = training.resolve(role + ".classlist");
-                Files.deleteIfExists(out);
+                // Root's directory, one file per kind owned by the uid whose JVM writes it: no
+                // other user can plant or swap the list the archive is later dumped from.
+                StateDir.dir(training, StateDir.PUBLIC);
+                Path out = StateDir.ownedFile(training.resolve(role + ".classlist"), "rw-------", uid);
                 pending.put(role, out);
                 opts.add("-XX:DumpLoadedClassList=" + out);
             } catch (IOException e) {

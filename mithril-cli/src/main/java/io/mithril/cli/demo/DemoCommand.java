@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,6 +63,11 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Do not use (or train) the class data sharing archives that speed up the child JVMs' start.")
     boolean noClassSharing;
 
+    @Option(names = {"--no-pods", "-noPods"},
+            description = "As root, still run every workload in the host's network namespace (no pods): any local user"
+                    + " can then call the apps and the sidecars' outbound listeners directly.")
+    boolean noPods;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -77,6 +81,7 @@ public final class DemoCommand implements Callable<Integer> {
     private Steps steps;
     private Path home;
     private final Map<String, String> env = new LinkedHashMap<>();
+    private volatile Pods pods;
 
     @Override
     public Integer call() throws Exception {
@@ -87,10 +92,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
         dir = dir.toAbsolutePath().normalize();
         Files.createDirectories(dir);
-        if (isRoot()) {
-            // Workloads run under their own uids and must reach the agent sockets below it.
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
+        StateDir.requireSafe(dir);
+        // Under root the workloads run under their own uids and must reach the agent sockets
+        // below it; what is private lies in 0700 directories (see StateDir).
+        StateDir.dir(dir, isRoot() ? StateDir.PUBLIC : StateDir.PRIVATE);
         env.put("DEMO_DIR", dir.toString());
         out.println("Mithril demo: two clusters, one upstream CA on disk, trust domain " + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
@@ -103,6 +108,11 @@ public final class DemoCommand implements Callable<Integer> {
         // Once every child has stopped, a training run turns the class lists into archives.
         List<String> stored = new java.util.concurrent.CopyOnWriteArrayList<>();
         supervisor = new Supervisor(dir.resolve("logs"), () -> Duration.ofSeconds(5), () -> {
+            // Every process has exited: the pods' namespaces are empty and go now (also on Ctrl-C).
+            Pods p = pods;
+            if (p != null) {
+                p.close();
+            }
             if (classSharing.training()) {
                 out.println("building class data sharing archives (once; later runs start faster) ...");
                 out.flush();
@@ -171,6 +181,16 @@ public final class DemoCommand implements Callable<Integer> {
         return gatewayPort;
     }
 
+    /** Whether the workloads should get pods (root, and not --no-pods). */
+    boolean wantsPods() {
+        return isRoot() && !noPods;
+    }
+
+    /** The pods, once made; removed with the processes when the demo stops. */
+    void pods(Pods p) {
+        pods = p;
+    }
+
     /** The command line that runs {@code mithril args...} in a new JVM, optionally as another uid. */
     List<String> mithril(Integer uid, String... args) {
         List<String> cmd = new ArrayList<>();
@@ -182,15 +202,31 @@ public final class DemoCommand implements Callable<Integer> {
         // only and a small code cache keep start-up and resident memory low.
         cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k", "-XX:TieredStopAtLevel=1",
                 "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto"));
-        cmd.addAll(classSharing.options(ClassSharing.role(List.of(args))));
-        // A crashing child leaves its report with the logs, not in the user's working directory.
-        cmd.add("-XX:ErrorFile=" + dir.resolve("logs/hs_err_pid%p.log"));
+        int runAs = uid != null && isRoot() ? uid : UID;
+        cmd.addAll(classSharing.options(ClassSharing.role(List.of(args)), runAs));
+        // A crashing child leaves its report with the logs (its own directory for a workload,
+        // which may not write the demo's logs), not in the user's working directory.
+        cmd.add("-XX:ErrorFile=" + crashDir(runAs).resolve("hs_err_pid%p.log"));
         cmd.add("-Dmithril.home=" + home);
         cmd.add("-cp");
         cmd.add(childClassPath());
         cmd.add(Main.class.getName());
         cmd.addAll(List.of(args));
         return cmd;
+    }
+
+    private Path crashDir(int uid) {
+        if (uid == UID) {
+            return dir.resolve("logs");
+        }
+        Path d = dir.resolve("crash/" + uid);
+        try {
+            StateDir.dir(d.getParent(), StateDir.PUBLIC);
+            StateDir.ownedDir(d, StateDir.PRIVATE, uid);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return d;
     }
 
     private String childClassPath;
@@ -314,13 +350,6 @@ public final class DemoCommand implements Callable<Integer> {
                 }
             }
         }
-    }
-
-    /** Creates a directory world-accessible (workloads run under their own uids). */
-    static Path openDir(Path d) throws IOException {
-        Files.createDirectories(d);
-        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
-        return d;
     }
 
     static String subjectOf(X509Certificate c) {

@@ -23,6 +23,7 @@ final class Scenario {
     private static final String TD = DemoCommand.TRUST_DOMAIN;
     private static final String ISTIOD = "spiffe://" + TD + "/ns/istio-system/sa/istiod";
     private static final String CONTROL_PLANE = "127.0.0.1:15012";
+    private static final int CONTROL_PLANE_PORT = 15012;
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final DemoCommand demo;
@@ -31,6 +32,8 @@ final class Scenario {
     private final Path config;
     private final List<DemoCommand.Workload> workloads;
     private final int self = DemoCommand.UID;
+    /** The workloads' pods (root), or null: every workload then shares the host's network namespace. */
+    private Pods pods;
 
     Scenario(DemoCommand demo) {
         this.demo = demo;
@@ -75,9 +78,12 @@ final class Scenario {
 
     void run() throws Exception {
         steps.run("preflight: curl, openssl and free ports", this::preflight);
+        steps.run("state directory: owners and modes", this::layout);
+        steps.run("pods: a network namespace per bookinfo workload", this::makePods);
         steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
         steps.run("configuration files", () -> {
             demo.copyExamples(config);
+            placeInPods();
             return config.toString();
         });
         // Independent processes start together and each step then waits for what it needs: on
@@ -128,6 +134,99 @@ final class Scenario {
         }
         return DemoCommand.isRoot() ? "running as root: each workload gets its own uid"
                 : "not root: all workloads share uid " + self + ", proxies pick their identity by SPIFFE ID";
+    }
+
+    /**
+     * Owners and modes (see {@link StateDir}): what sockets and written SVIDs sit in is the
+     * demo's or the workload's own and writable by no one else; keys, datastores and logs are
+     * readable by the demo's uid only.
+     */
+    private String layout() throws IOException {
+        StateDir.dir(dir.resolve("upstream-ca"), StateDir.PRIVATE);
+        StateDir.dir(config, StateDir.PUBLIC);
+        for (int c : new int[] {1, 2}) {
+            Path cluster = StateDir.dir(dir.resolve("cluster" + c), StateDir.PUBLIC);
+            StateDir.dir(cluster.resolve("server"), StateDir.PRIVATE);
+            StateDir.dir(cluster.resolve("server/private"), StateDir.PRIVATE);
+            StateDir.dir(cluster.resolve("server/data"), StateDir.PRIVATE);
+            StateDir.dir(cluster.resolve("agent"), StateDir.PUBLIC);
+            StateDir.dir(agentSocket(c).getParent(), StateDir.PUBLIC);
+            StateDir.dir(cluster.resolve("agent/data"), StateDir.PRIVATE);
+        }
+        // sleep's output directory: its own, as `agent api fetch x509 -write` requires.
+        StateDir.ownedDir(sleepDir(), StateDir.PRIVATE, workload("sleep").uid());
+        return "sockets' and SVIDs' directories " + StateDir.PUBLIC + " or the workload's own "
+                + StateDir.PRIVATE + "; keys, datastores, logs " + StateDir.PRIVATE;
+    }
+
+    private String makePods() throws Exception {
+        if (!demo.wantsPods()) {
+            return DemoCommand.isRoot() ? "off (--no-pods): apps and sidecars' outbound ports are open to every local user"
+                    : "not root: no pods; apps and sidecars' outbound ports are open to every local user";
+        }
+        int stale = Pods.removeStale();
+        List<String> names = workloads.stream().filter(this::inPod).map(DemoCommand.Workload::name).toList();
+        try {
+            pods = Pods.create(names);
+        } catch (IOException e) {
+            return "unavailable (" + e.getMessage() + "): apps and sidecars' outbound ports are open to every local user";
+        }
+        demo.pods(pods);
+        return names.size() + " pods on " + pods.hostAddress() + "/24 (" + String.join(", ", pods.addresses().values().stream()
+                .sorted().toList()) + ")" + (stale > 0 ? "; removed " + stale + " left by an earlier run" : "");
+    }
+
+    private boolean inPod(DemoCommand.Workload w) {
+        return w.cluster() == 2 && w.app() != null;
+    }
+
+    /** Where peers reach a workload (its WorkloadEntry address): the pod's, else its loopback address. */
+    private String podAddress(DemoCommand.Workload w) {
+        return pods != null && inPod(w) ? pods.address(w.name()) : w.address();
+    }
+
+    /** Where a workload's app, outbound listener and admin port listen: the pod's loopback, else its address. */
+    private String localAddress(DemoCommand.Workload w) {
+        return pods != null && inPod(w) ? "127.0.0.1" : w.address();
+    }
+
+    /** The control plane's address: on the pods' bridge when there are pods (they reach the host there). */
+    private String controlPlane() {
+        return pods == null ? CONTROL_PLANE : pods.hostAddress() + ":" + CONTROL_PLANE_PORT;
+    }
+
+    /** The command line of a workload's process, inside its pod when it has one. */
+    private List<String> inPodOf(DemoCommand.Workload w, List<String> cmd) {
+        return pods != null && inPod(w) ? pods.enter(w.name(), cmd) : cmd;
+    }
+
+    /**
+     * With pods, the copied mesh YAML places each workload at its pod's address and the control
+     * plane listens on the bridge (the examples keep the loopback addresses for runs without pods).
+     */
+    private void placeInPods() throws IOException {
+        if (pods == null) {
+            return;
+        }
+        Path services = config.resolve("mesh/bookinfo-services.yaml");
+        String yaml = Files.readString(services);
+        for (DemoCommand.Workload w : workloads) {
+            if (inPod(w)) {
+                yaml = replaceOnce(yaml, "address: " + w.address() + "\n", "address: " + podAddress(w) + "\n", services);
+            }
+        }
+        Files.writeString(services, yaml);
+        Path cp = config.resolve("cluster2/controlplane.conf");
+        Files.writeString(cp, replaceOnce(Files.readString(cp), "bind_address = \"127.0.0.1\"",
+                "bind_address = \"" + pods.hostAddress() + "\"", cp));
+    }
+
+    private static String replaceOnce(String text, String from, String to, Path file) throws IOException {
+        int i = text.indexOf(from);
+        if (i < 0 || text.indexOf(from, i + 1) >= 0) {
+            throw new IOException(file + " should hold `" + from.strip() + "` exactly once");
+        }
+        return text.replace(from, to);
     }
 
     private String upstreamCa() throws Exception {
@@ -248,12 +347,14 @@ final class Scenario {
     }
 
     private String awaitControlPlane() throws Exception {
-        Checks.await("the control plane on " + CONTROL_PLANE, START_TIMEOUT, controlPlane,
-                () -> Checks.listening("127.0.0.1", 15012));
-        return workload("istiod").serviceAccountId() + " on " + CONTROL_PLANE;
+        String[] hp = controlPlane().split(":");
+        Checks.await("the control plane on " + controlPlane(), START_TIMEOUT, controlPlane,
+                () -> Checks.listening(hp[0], CONTROL_PLANE_PORT));
+        return workload("istiod").serviceAccountId() + " on " + controlPlane();
     }
 
     private final List<Supervisor.Managed> apps = new ArrayList<>();
+    private final Map<String, Supervisor.Managed> appProcesses = new java.util.HashMap<>();
     private Supervisor.Managed gateway;
 
     private void startApps() throws IOException {
@@ -261,13 +362,16 @@ final class Scenario {
             if (w.cluster() != 2 || w.app() == null) {
                 continue;
             }
-            List<String> appArgs = new ArrayList<>(List.of("sample", w.app(), "-address", w.address(), "-port", "19080"));
+            List<String> appArgs = new ArrayList<>(List.of("sample", w.app(), "-address", localAddress(w), "-port", "19080"));
             if (w.app().equals("reviews")) {
                 appArgs.addAll(List.of("-version", w.version()));
             }
             Map<String, String> appEnv = new java.util.HashMap<>(demo.env());
-            appEnv.put("http_proxy", "http://" + w.address() + ":15001");
-            apps.add(demo.supervisor().start(w.name(), demo.mithril(w.uid(), appArgs.toArray(String[]::new)), appEnv));
+            appEnv.put("http_proxy", "http://" + localAddress(w) + ":15001");
+            Supervisor.Managed app = demo.supervisor().start(w.name(),
+                    inPodOf(w, demo.mithril(w.uid(), appArgs.toArray(String[]::new))), appEnv);
+            apps.add(app);
+            appProcesses.put(w.name(), app);
         }
     }
 
@@ -275,7 +379,7 @@ final class Scenario {
         String socket = agentSocket(2).toString();
         DemoCommand.Workload gw = workload("ingressgateway");
         gateway = demo.supervisor().start("ingressgateway", demo.mithril(gw.uid(),
-                "proxy", "gateway", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
+                "proxy", "gateway", "-socketPath", socket, "-controlPlane", controlPlane(), "-controlPlaneID", ISTIOD,
                 "-spiffeID", gw.serviceAccountId(), "-namespace", "istio-system",
                 "-label", "istio=ingressgateway",
                 "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080",
@@ -284,23 +388,26 @@ final class Scenario {
             if (w.cluster() != 2 || w.app() == null) {
                 continue;
             }
-            apps.add(demo.supervisor().start(w.name() + "-sidecar", demo.mithril(w.uid(),
-                    "proxy", "sidecar", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
+            // Only the inbound (mTLS) port listens on the pod's address; the rest on its loopback.
+            apps.add(demo.supervisor().start(w.name() + "-sidecar", inPodOf(w, demo.mithril(w.uid(),
+                    "proxy", "sidecar", "-socketPath", socket, "-controlPlane", controlPlane(), "-controlPlaneID", ISTIOD,
                     "-spiffeID", w.serviceAccountId(), "-namespace", "default",
                     "-label", "app=" + w.app(), "-label", "version=" + w.version(),
-                    "-inbound", w.address() + ":9080=" + w.address() + ":19080",
-                    "-outbound", w.address() + ":15001",
-                    "-admin", w.address() + ":15000"), demo.env()));
+                    "-inbound", podAddress(w) + ":9080=" + localAddress(w) + ":19080",
+                    "-outbound", localAddress(w) + ":15001",
+                    "-admin", localAddress(w) + ":15000")), demo.env()));
         }
     }
 
     private String awaitCluster2Workloads() throws Exception {
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() == 2 && w.app() != null) {
-                Checks.await(w.name() + " app on " + w.address() + ":19080", START_TIMEOUT, null,
-                        () -> Checks.listening(w.address(), 19080));
-                Checks.await(w.name() + " sidecar inbound on " + w.address() + ":9080", START_TIMEOUT, null,
-                        () -> Checks.listening(w.address(), 9080));
+                Supervisor.Managed app = appProcesses.get(w.name());
+                // In a pod the app is out of the host's reach: the kernel's table of its namespace tells.
+                Checks.await(w.name() + " app on " + localAddress(w) + ":19080", START_TIMEOUT, null,
+                        () -> pods != null ? Pods.listeningIn(app.process().pid(), 19080) : Checks.listening(w.address(), 19080));
+                Checks.await(w.name() + " sidecar inbound on " + podAddress(w) + ":9080", START_TIMEOUT, null,
+                        () -> Checks.listening(podAddress(w), 9080));
             }
         }
         for (Supervisor.Managed m : apps) {
@@ -319,8 +426,6 @@ final class Scenario {
 
     private void startSleep() throws IOException {
         DemoCommand.Workload sleep = workload("sleep");
-        DemoCommand.openDir(sleepDir().getParent());
-        DemoCommand.openDir(sleepDir());
         demo.supervisor().start("sleep", demo.mithril(sleep.uid(), "sample", "sleep"), demo.env());
     }
 
@@ -454,8 +559,8 @@ final class Scenario {
     private String negativeChecks() throws Exception {
         Checks.Exec noCert = Checks.exec(curl(false, "/productpage"), Duration.ofSeconds(30));
         requireHandshakeRefused("a client without a certificate", noCert);
-        Path foreign = dir.resolve("foreign-ca");
-        Files.createDirectories(foreign);
+        // The throwaway key and its directory belong to the sleep workload that uses them.
+        Path foreign = StateDir.ownedDir(dir.resolve("foreign-ca"), StateDir.PRIVATE, self);
         Checks.Exec ca = Checks.exec(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=Foreign CA",
                 "-addext", "subjectAltName=URI:spiffe://" + TD + "/ns/default/sa/sleep",
@@ -464,12 +569,10 @@ final class Scenario {
         if (ca.exit() != 0) {
             throw new IOException("openssl req (foreign cert) failed: " + ca.err().strip());
         }
-        if (DemoCommand.isRoot()) {
-            // The throwaway key stays 0600; the sleep workload that uses it owns it.
-            for (String f : List.of("key.pem", "cert.pem")) {
-                Files.setAttribute(foreign.resolve(f), "unix:uid", workload("sleep").uid());
-            }
+        for (String f : List.of("key.pem", "cert.pem")) {
+            StateDir.chown(foreign.resolve(f), workload("sleep").uid());
         }
+        StateDir.chown(foreign, workload("sleep").uid());
         List<String> cmd = curl(false, "/productpage", "--cert", foreign.resolve("cert.pem").toString(),
                 "--key", foreign.resolve("key.pem").toString());
         Checks.Exec foreignCert = Checks.exec(cmd, Duration.ofSeconds(30));

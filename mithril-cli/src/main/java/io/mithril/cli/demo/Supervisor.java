@@ -3,6 +3,7 @@ package io.mithril.cli.demo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,7 +43,8 @@ final class Supervisor implements AutoCloseable {
     Supervisor(Path logDir, java.util.function.Supplier<Duration> grace, Runnable afterStop) throws IOException {
         this.grace = grace;
         this.afterStop = afterStop;
-        this.logDir = Files.createDirectories(logDir);
+        // Logs may name tokens, paths and peers: readable by the demo's user only.
+        this.logDir = StateDir.dir(logDir, StateDir.PRIVATE);
         this.hook = new Thread(this::stopAll, "demo-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
     }
@@ -57,6 +59,10 @@ final class Supervisor implements AutoCloseable {
             throw new IllegalStateException("supervisor is stopped");
         }
         Path log = logDir.resolve(name + ".log");
+        if (!Files.exists(log, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
+        Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-------"));
         ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
