@@ -151,6 +151,18 @@ final class Demo implements AutoCloseable {
                 : new ArrayList<>();
     }
 
+    /** The network namespaces of this demo's pods, {@code mithril-<demo pid>-<workload>}; empty when it runs without pods. */
+    List<String> podNamespaces() throws java.io.IOException {
+        Path netns = Path.of("/run/netns");
+        if (!Files.isDirectory(netns)) {
+            return List.of();
+        }
+        String prefix = "mithril-" + process.pid() + "-";
+        try (java.util.stream.Stream<Path> s = Files.list(netns)) {
+            return s.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(prefix)).sorted().toList();
+        }
+    }
+
     /** curl through the gateway as sleep, with sleep's SVID unless other cert/key files are given. */
     List<String> curl(String path, Path cert, Path key) {
         List<String> cmd = as(SLEEP_UID);

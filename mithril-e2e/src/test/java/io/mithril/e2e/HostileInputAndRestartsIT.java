@@ -97,7 +97,11 @@ class HostileInputAndRestartsIT {
 
     // ---- hostile input ----
 
-    record Listener(String address, int pid) {
+    /** A listening socket of the demo; {@code netns} names the pod's network namespace, null on the host. */
+    record Listener(String address, int pid, String netns) {
+        String where() {
+            return (netns == null ? "" : netns + "/") + address;
+        }
     }
 
     private Set<Long> demoPids() {
@@ -108,10 +112,22 @@ class HostileInputAndRestartsIT {
 
     private static final Pattern PID = Pattern.compile("pid=(\\d+)");
 
-    /** Listening TCP ports and Unix sockets of the demo's processes, from ss(8). */
+    /** Listening TCP ports (on the host and in the pods) and Unix sockets of the demo's processes, from ss(8). */
     private List<Listener> listeners(boolean unix) throws Exception {
+        List<Listener> found = listeners(unix, null);
+        if (!unix) {
+            for (String ns : demo.podNamespaces()) {
+                found.addAll(listeners(false, ns));
+            }
+        }
+        return found;
+    }
+
+    private List<Listener> listeners(boolean unix, String netns) throws Exception {
         Set<Long> pids = demoPids();
-        Demo.Exec ss = Demo.exec(List.of("ss", "-H", "-l", unix ? "-x" : "-t", "-n", "-p"));
+        List<String> cmd = new ArrayList<>(netns == null ? List.of() : List.of("ip", "netns", "exec", netns));
+        cmd.addAll(List.of("ss", "-H", "-l", unix ? "-x" : "-t", "-n", "-p"));
+        Demo.Exec ss = Demo.exec(cmd);
         List<Listener> found = new ArrayList<>();
         for (String line : ss.out().split("\n")) {
             Matcher m = PID.matcher(line);
@@ -123,7 +139,7 @@ class HostileInputAndRestartsIT {
             if (unix && !addr.startsWith(demo.dir.toString())) {
                 continue;
             }
-            found.add(new Listener(addr, Integer.parseInt(m.group(1))));
+            found.add(new Listener(addr, Integer.parseInt(m.group(1)), netns));
         }
         return found;
     }
@@ -146,6 +162,29 @@ class HostileInputAndRestartsIT {
     }
 
     private static final int CONNECTIONS_PER_LISTENER = 6;
+
+    private static void hitTcp(Listener l, byte[] bytes) throws Exception {
+        if (l.netns() == null) {
+            hitTcp(l.address(), bytes);
+            return;
+        }
+        // Inside the pod (its loopback is not reachable from here): bash's /dev/tcp, the bytes on stdin,
+        // then whatever comes back is drained until the peer closes or 1.5 s pass.
+        int colon = l.address().lastIndexOf(':');
+        String host = l.address().substring(0, colon).replace("*", "127.0.0.1").replace("0.0.0.0", "127.0.0.1");
+        String port = l.address().substring(colon + 1);
+        Process p = new ProcessBuilder("ip", "netns", "exec", l.netns(), "bash", "-c",
+                "exec 3<>/dev/tcp/" + host + "/" + port + " || exit 0; cat >&3; timeout 1.5 cat <&3 >/dev/null; exit 0")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(bytes);
+        } catch (java.io.IOException closed) {
+            // the peer closed before taking every byte
+        }
+        if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+    }
 
     private static void hitTcp(String address, byte[] bytes) {
         int colon = address.lastIndexOf(':');
@@ -213,7 +252,7 @@ class HostileInputAndRestartsIT {
             jobs.add(() -> {
                 for (int c = 0; c < CONNECTIONS_PER_LISTENER; c++) {
                     if (isTcp) {
-                        hitTcp(l.address(), garbage(r));
+                        hitTcp(l, garbage(r));
                     } else {
                         hitUnix(l.address(), garbage(r));
                     }
@@ -230,11 +269,12 @@ class HostileInputAndRestartsIT {
         } finally {
             pool.shutdownNow();
         }
-        System.out.printf("garbage: %d connections to %d TCP and %d Unix listeners%n", sent, tcp.size(), unix.size());
+        System.out.printf("garbage: %d connections to %d TCP (%d inside pods) and %d Unix listeners%n", sent, tcp.size(),
+                tcp.stream().filter(l -> l.netns() != null).count(), unix.size());
         assertThat(demoPids()).as("every demo process is still alive").containsAll(before);
         // Still listening, on the same addresses, and still serving.
-        assertThat(listeners(false)).map(Listener::address).containsAll(tcp.stream().map(Listener::address).toList());
-        assertThat(listeners(true)).map(Listener::address).containsAll(unix.stream().map(Listener::address).toList());
+        assertThat(listeners(false)).map(Listener::where).containsAll(tcp.stream().map(Listener::where).toList());
+        assertThat(listeners(true)).map(Listener::where).containsAll(unix.stream().map(Listener::where).toList());
         for (int c : new int[] {1, 2}) {
             assertThat(Demo.exec(demo.mithril(null, "server", "healthcheck", "-socketPath", demo.adminSocket(c).toString())).exit())
                     .as("cluster %d server healthcheck", c).isZero();

@@ -63,8 +63,8 @@ class RotationUnderLoadSoakIT {
             while (System.nanoTime() < deadline) {
                 if (System.nanoTime() >= nextRefresh) {
                     // A new directory each time: curl never sees a certificate and a key from two fetches.
-                    Path d = Files.createDirectories(demo.dir.resolve("cluster1/sleep-" + refresh++));
-                    Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
+                    // Inside sleep's own 0700 directory; `-write` creates it 0700, owned by sleep.
+                    Path d = demo.sleepDir().resolve("refresh-" + refresh++);
                     Demo.Exec f = Demo.exec(demo.mithril(Demo.SLEEP_UID, "agent", "api", "fetch", "x509",
                             "-socketPath", demo.agentSocket(1).toString(), "-write", d.toString()));
                     assertThat(f.exit()).as("sleep refreshes its SVID: %s", f.out()).isZero();
@@ -75,10 +75,13 @@ class RotationUnderLoadSoakIT {
                         gatewaySerials.add(gw.get(0).getSerialNumber().toString(16));
                         gatewayIntermediates.add(gw.get(1).getSerialNumber().toString(16));
                     }
+                    List<String> pods = demo.podNamespaces();
                     for (int i = 1; i <= 6; i++) {
-                        String serial = sidecarSerial("127.0.1." + i);
+                        // With pods (root), each sidecar's admin port is on its pod's loopback; without, on 127.0.1.i.
+                        String where = pods.isEmpty() ? "127.0.1." + i : pods.get(i - 1);
+                        String serial = pods.isEmpty() ? sidecarSerial(where) : sidecarSerialInPod(where);
                         if (serial != null) {
-                            sidecarSerials.computeIfAbsent("127.0.1." + i, k -> new LinkedHashSet<>()).add(serial);
+                            sidecarSerials.computeIfAbsent(where, k -> new LinkedHashSet<>()).add(serial);
                         }
                     }
                     nextRefresh = System.nanoTime() + Duration.ofSeconds(15).toNanos();
@@ -113,7 +116,7 @@ class RotationUnderLoadSoakIT {
                     java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + address + ":15000/certs"))
                             .timeout(Duration.ofSeconds(5)).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"serial\"\\s*:\\s*\"([0-9a-f]+)\"").matcher(r.body());
+            java.util.regex.Matcher m = SERIAL.matcher(r.body());
             return m.find() ? m.group(1) : null;
         } catch (java.io.IOException e) {
             return null;
@@ -121,6 +124,15 @@ class RotationUnderLoadSoakIT {
             Thread.currentThread().interrupt();
             return null;
         }
+    }
+
+    private static final java.util.regex.Pattern SERIAL = java.util.regex.Pattern.compile("\"serial\"\\s*:\\s*\"([0-9a-f]+)\"");
+
+    /** As {@link #sidecarSerial}, for a sidecar in the pod (network namespace) {@code netns}. */
+    private static String sidecarSerialInPod(String netns) throws Exception {
+        Demo.Exec r = Demo.exec(List.of("ip", "netns", "exec", netns, "curl", "-sS", "--max-time", "5", "http://127.0.0.1:15000/certs"));
+        java.util.regex.Matcher m = SERIAL.matcher(r.out());
+        return m.find() ? m.group(1) : null;
     }
 
     private static X509Certificate leaf(Path pem) throws Exception {
