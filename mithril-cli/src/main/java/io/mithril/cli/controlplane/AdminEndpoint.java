@@ -11,18 +11,25 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import picocli.CommandLine.Option;
 
 /**
- * The control plane's loopback admin endpoint as the CLI finds it: {@code -adminAddress}, else
- * the admin address of {@code -config}, else {@code 127.0.0.1:15014}.
+ * The control plane's loopback admin endpoint as the CLI finds it (a picocli mixin of
+ * {@code status} and {@code config-dump}): {@code -adminAddress}, else the admin address of
+ * {@code -config}, else {@code 127.0.0.1:15014}.
  */
 final class AdminEndpoint {
 
-    private AdminEndpoint() {
-    }
+    @Option(names = {"-adminAddress", "--adminAddress"}, paramLabel = "HOST:PORT",
+            description = "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
+    String adminAddress;
+
+    @Option(names = {"-config", "--config"}, paramLabel = "FILE",
+            description = "Read the admin address from this control plane configuration file.")
+    Path config;
 
     /** HOST:PORT of the admin endpoint. */
-    static String address(String adminAddress, Path config) {
+    String address() {
         if (adminAddress != null) {
             return adminAddress;
         }

@@ -5,11 +5,9 @@ import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
@@ -29,17 +27,12 @@ public final class ConfigDumpCommand implements Callable<Integer> {
             description = "An Envoy node ID, e.g. router~10.0.0.1~ingress-1.istio-system~istio-system.svc.cluster.local")
     String node;
 
-    @Option(names = {"-adminAddress", "--adminAddress"}, paramLabel = "HOST:PORT",
-            description = "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
-    String adminAddress;
-
-    @Option(names = {"-config", "--config"}, paramLabel = "FILE",
-            description = "Read the admin address from this control plane configuration file.")
-    Path config;
+    @CommandLine.Mixin
+    AdminEndpoint admin = new AdminEndpoint();
 
     @Override
     public Integer call() {
-        String address = AdminEndpoint.address(adminAddress, config);
+        String address = admin.address();
         String path = "/debug/config_dump" + (node == null ? "" : "?node=" + URLEncoder.encode(node, StandardCharsets.UTF_8));
         HttpResponse<String> r = AdminEndpoint.get(address, path);
         if (r.statusCode() == 404) {

@@ -113,13 +113,8 @@ public final class ControlPlaneCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Option(names = {"-adminAddress", "--adminAddress"}, paramLabel = "HOST:PORT",
-                description = "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
-        String adminAddress;
-
-        @Option(names = {"-config", "--config"}, paramLabel = "FILE",
-                description = "Read the admin address from this control plane configuration file.")
-        Path config;
+        @CommandLine.Mixin
+        AdminEndpoint admin = new AdminEndpoint();
 
         @Option(names = {"-output", "--output"}, defaultValue = "table", paramLabel = "table|json",
                 description = "Output format (default ${DEFAULT-VALUE}).")
@@ -127,7 +122,7 @@ public final class ControlPlaneCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            String address = AdminEndpoint.address(adminAddress, config);
+            String address = admin.address();
             if (!output.equals("table") && !output.equals("json")) {
                 throw new Cli.UserException("-output \"" + output + "\": use table or json");
             }
