@@ -5,9 +5,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.mithril.controlplane.xds.XdsConfigDump;
+import io.mithril.controlplane.xds.XdsServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -47,6 +50,20 @@ public final class AdminServer implements AutoCloseable {
      * @throws IllegalArgumentException if {@code address} is not a loopback address
      */
     public static AdminServer start(InetSocketAddress address, Supplier<ControlPlaneStatus> status) throws IOException {
+        return start(address, status, null);
+    }
+
+    /**
+     * Serves {@code status} and, when {@code xds} is not null, the xDS config dump:
+     * {@code GET /debug/config_dump} lists the connected node IDs (JSON array) and
+     * {@code GET /debug/config_dump?node=<ID>} gives that node's resources as Envoy's
+     * {@code /config_dump} shows them (404 when no such node is connected).
+     *
+     * @throws IOException if the address cannot be bound
+     * @throws IllegalArgumentException if {@code address} is not a loopback address
+     */
+    public static AdminServer start(InetSocketAddress address, Supplier<ControlPlaneStatus> status, XdsServer xds)
+            throws IOException {
         if (address.getAddress() == null || !address.getAddress().isLoopbackAddress()) {
             throw new IllegalArgumentException("admin address " + address + " is not a loopback address; use 127.0.0.1");
         }
@@ -58,6 +75,9 @@ public final class AdminServer implements AutoCloseable {
             }
             send(ex, 200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(status.get()) + "\n");
         });
+        if (xds != null) {
+            server.createContext("/debug/config_dump", ex -> configDump(ex, xds));
+        }
         server.createContext("/healthz/ready", ex -> send(ex, 200, "text/plain", "ready\n"));
         server.createContext("/", ex -> send(ex, 404, "text/plain", "not found: try /debug/syncz\n"));
         server.start();
@@ -69,6 +89,38 @@ public final class AdminServer implements AutoCloseable {
     /** The bound port. */
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    private static void configDump(HttpExchange ex, XdsServer xds) throws IOException {
+        if (!ex.getRequestMethod().equals("GET")) {
+            send(ex, 405, "text/plain", "use GET\n");
+            return;
+        }
+        String node = queryParam(ex.getRequestURI().getRawQuery(), "node");
+        if (node == null) {
+            send(ex, 200, "application/json", JSON.writerWithDefaultPrettyPrinter().writeValueAsString(xds.connectedNodes()) + "\n");
+            return;
+        }
+        XdsServer.NodeDump dump = xds.dump(node);
+        if (dump == null || dump.resources() == null) {
+            send(ex, 404, "text/plain", dump == null ? "no xDS node " + node + " is connected\n"
+                    : "node " + node + " has no configuration: " + dump.error() + "\n");
+            return;
+        }
+        send(ex, 200, "application/json", XdsConfigDump.json(XdsConfigDump.of(dump.resources(), dump.sent())) + "\n");
+    }
+
+    private static String queryParam(String rawQuery, String name) {
+        if (rawQuery == null) {
+            return null;
+        }
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8).equals(name)) {
+                return URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
     }
 
     private static void send(HttpExchange ex, int code, String type, String body) throws IOException {

@@ -19,6 +19,7 @@ import io.mithril.api.mesh.MeshConfigServiceGrpc;
 import io.mithril.api.mesh.MeshResource;
 import io.mithril.api.mesh.ProxyMessage;
 import io.mithril.api.mesh.Snapshot;
+import io.mithril.controlplane.xds.XdsServer;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.svid.X509Svid;
@@ -68,6 +69,7 @@ public final class ControlPlane implements AutoCloseable {
     private final SpiffeTrustManager clientCheck;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Server server;
+    private final XdsServer xds;
     private volatile ConfigSet current = ConfigSet.empty();
     private volatile List<String> rejectedErrors = List.of();
     private volatile Instant rejectedAt;
@@ -79,11 +81,14 @@ public final class ControlPlane implements AutoCloseable {
         this.configDir = configDir == null ? "" : configDir;
         SpiffeIdAuthorizer clients = SpiffeIdAuthorizer.memberOf(trustDomain);
         this.clientCheck = new SpiffeTrustManager(identity.bundles(), clients);
+        this.xds = new XdsServer(trustDomain.name(), PEER_ID::get, () -> current);
         this.server = NettyServerBuilder.forAddress(listen)
                 .sslContext(SpiffeTls.server(identity, clientCheck.withRefusalListener(
                         // Logs every proxy refused at the TLS handshake (invalid SVID, another trust domain), with the reason.
                         (peer, reason) -> log.warn("refused a proxy connection{}: {}", peer.isEmpty() ? "" : " from " + peer, reason.getMessage()))))
                 .addService(ServerInterceptors.intercept(new Service(), new PeerIdentityInterceptor()))
+                // Envoy's ADS beside the native stream, behind the same authentication.
+                .addService(ServerInterceptors.intercept(xds.ads(), new PeerIdentityInterceptor()))
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .build()
@@ -125,6 +130,12 @@ public final class ControlPlane implements AutoCloseable {
         for (Session s : sessions) {
             s.push(set);
         }
+        xds.update(set);
+    }
+
+    /** The ADS server (xDS v3) beside the native stream. */
+    public XdsServer xds() {
+        return xds;
     }
 
     /** Records that the newest files were rejected (shown by status); what is served does not change. */

@@ -56,7 +56,7 @@ public final class ControlPlaneServer implements AutoCloseable {
                         + config.trustDomain());
             }
             cp = ControlPlane.start(config.listen(), identity, config.trustDomain(), config.configDir().toString());
-            admin = AdminServer.start(config.admin(), cp::status);
+            admin = AdminServer.start(config.admin(), cp::status, cp.xds());
             ConfigWatcher watcher = ConfigWatcher.start(config.configDir(), new IstioValidator(), cp);
             return new ControlPlaneServer(source, cp, admin, watcher);
         } catch (IOException | RuntimeException e) {

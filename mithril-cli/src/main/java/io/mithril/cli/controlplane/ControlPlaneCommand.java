@@ -10,10 +10,6 @@ import io.mithril.controlplane.StatusTable;
 import io.mithril.hcl.GoDuration;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +28,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "controlplane", mixinStandardHelpOptions = true,
         description = "Run the control plane (istiod's part) or show the proxies connected to it.",
-        subcommands = {ControlPlaneCommand.Run.class, ControlPlaneCommand.Status.class, CommandLine.HelpCommand.class})
+        subcommands = {ControlPlaneCommand.Run.class, ControlPlaneCommand.Status.class, ConfigDumpCommand.class,
+                CommandLine.HelpCommand.class})
 public final class ControlPlaneCommand implements Runnable {
 
     @CommandLine.Spec
@@ -116,13 +113,8 @@ public final class ControlPlaneCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Option(names = {"-adminAddress", "--adminAddress"}, paramLabel = "HOST:PORT",
-                description = "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
-        String adminAddress;
-
-        @Option(names = {"-config", "--config"}, paramLabel = "FILE",
-                description = "Read the admin address from this control plane configuration file.")
-        Path config;
+        @CommandLine.Mixin
+        AdminEndpoint admin = new AdminEndpoint();
 
         @Option(names = {"-output", "--output"}, defaultValue = "table", paramLabel = "table|json",
                 description = "Output format (default ${DEFAULT-VALUE}).")
@@ -130,41 +122,16 @@ public final class ControlPlaneCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            String address = adminAddress;
-            if (address == null && config != null) {
-                try {
-                    ControlPlaneConfig cfg = ControlPlaneConfig.load(config, System.getenv());
-                    address = cfg.admin().getAddress().getHostAddress() + ":" + cfg.admin().getPort();
-                } catch (ControlPlaneConfigException e) {
-                    throw new Cli.UserException(e.getMessage(), e);
-                }
-            }
-            if (address == null) {
-                address = "127.0.0.1:" + ControlPlaneConfig.DEFAULT_ADMIN_PORT;
-            }
+            String address = admin.address();
             if (!output.equals("table") && !output.equals("json")) {
                 throw new Cli.UserException("-output \"" + output + "\": use table or json");
             }
-            URI uri;
-            try {
-                uri = URI.create("http://" + address + "/debug/syncz");
-            } catch (IllegalArgumentException e) {
-                throw new Cli.UserException("-adminAddress \"" + address + "\" is not HOST:PORT");
+            HttpResponse<String> r = AdminEndpoint.get(address, "/debug/syncz");
+            if (r.statusCode() != 200) {
+                throw new Cli.UserException("http://" + address + "/debug/syncz answered HTTP " + r.statusCode()
+                        + ": is this a Mithril control plane admin endpoint?");
             }
-            String body;
-            try {
-                HttpResponse<String> r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-                        .send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() != 200) {
-                    throw new Cli.UserException(uri + " answered HTTP " + r.statusCode() + ": is this a Mithril control plane admin endpoint?");
-                }
-                body = r.body();
-            } catch (ConnectException e) {
-                throw new Cli.UserException("cannot reach the control plane admin endpoint at " + uri
-                        + ": connection refused (is `mithril controlplane run` running? give its admin address with -adminAddress)");
-            } catch (IOException e) {
-                throw new Cli.UserException("cannot reach the control plane admin endpoint at " + uri + ": " + e);
-            }
+            String body = r.body();
             PrintWriter out = spec.commandLine().getOut();
             if (output.equals("json")) {
                 out.print(body);

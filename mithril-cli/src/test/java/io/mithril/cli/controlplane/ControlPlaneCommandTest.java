@@ -156,6 +156,13 @@ class ControlPlaneCommandTest {
                 .contains("gw-1").contains(GATEWAY.toString()).contains("gateway").contains(snap.version());
         assertThat(mithril("controlplane", "status", "-adminAddress", admin, "-output", "json").out())
                 .contains("\"ackedVersion\" : \"" + snap.version() + "\"");
+        // The native proxy is not an xDS node: config-dump lists none, and an unknown node is a clear error.
+        Result nodes = mithril("controlplane", "config-dump", "-config", conf.toString());
+        assertThat(nodes.exit()).isEqualTo(0);
+        assertThat(nodes.out().strip()).isEqualTo("[ ]");
+        Result unknown = mithril("controlplane", "config-dump", "-adminAddress", admin, "sidecar~1.2.3.4~x.default~default.svc.cluster.local");
+        assertThat(unknown.exit()).isEqualTo(1);
+        assertThat(unknown.err()).contains("no xDS node sidecar~1.2.3.4~x.default~default.svc.cluster.local is connected");
 
         process.destroy();
         assertThat(process.waitFor(10, TimeUnit.SECONDS)).isTrue();
