@@ -30,6 +30,7 @@ import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DataStoreException;
 import io.mithril.server.datastore.SqlDataStore;
 import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.fs.PrivateFiles;
 import io.mithril.server.keymanager.DiskKeyManager;
 import io.mithril.server.keymanager.KeyManager;
 import io.mithril.server.keymanager.KeyManagerException;
@@ -131,7 +132,7 @@ public final class IdentityServer implements AutoCloseable {
         DataStore ds = null;
         IdentityServer server = null;
         try {
-            Files.createDirectories(config.dataDir());
+            PrivateFiles.directory(config.dataDir(), "data_dir");
             ds = openDataStore(config);
             KeyManager km = openKeyManager(config);
             X509Minter minter = new X509Minter(config.clock());

@@ -1,0 +1,94 @@
+package io.mithril.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.mithril.server.testing.MutableClock;
+import io.mithril.server.testing.OtherUser;
+import io.mithril.server.testing.ServerFixture;
+import io.mithril.spiffe.id.SpiffeId;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A local user who is not the server tries to steal a join token from what the server leaves on
+ * disk, and to attest with it. The data directory's parent is 0755, as /var/lib is.
+ */
+class JoinTokenTheftTest {
+
+    @TempDir
+    Path tmp;
+    Path dataDir;
+    MutableClock clock = MutableClock.startingNow();
+    IdentityServer server;
+
+    @BeforeEach
+    void worldTraversableParent() throws Exception {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        dataDir = tmp.resolve("data");
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private static String mode(Path p) throws Exception {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    }
+
+    @Test
+    void anotherUserCannotReadTheDatastoreOrListTheDataDirectory() throws Exception {
+        server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
+        server.generateJoinToken(Duration.ofMinutes(10), SpiffeId.parse("spiffe://example.org/node/n1"));
+        Path db = dataDir.resolve("datastore.sqlite3");
+
+        OtherUser.Result read = OtherUser.run("cat", db.toString());
+        assertThat(read.exitCode()).as(read.output()).isNotZero();
+        assertThat(read.output()).contains("Permission denied");
+        OtherUser.Result list = OtherUser.run("ls", dataDir.toString());
+        assertThat(list.exitCode()).as(list.output()).isNotZero();
+
+        assertThat(mode(dataDir)).isEqualTo("rwx------");
+        assertThat(mode(db)).isEqualTo("rw-------");
+        assertThat(db.resolveSibling("datastore.sqlite3-wal")).exists();
+        for (String journal : new String[] {"-wal", "-shm"}) {
+            assertThat(mode(db.resolveSibling("datastore.sqlite3" + journal))).as(journal).isEqualTo("rw-------");
+        }
+    }
+
+    @Test
+    void aWorldReadableDataDirectoryAndDatastoreLeftByAnOlderVersionAreTightenedAtStart() throws Exception {
+        server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
+        server.close();
+        Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path db = dataDir.resolve("datastore.sqlite3");
+        Files.setPosixFilePermissions(db, PosixFilePermissions.fromString("rw-r--r--"));
+        assertThat(OtherUser.run("cat", db.toString()).exitCode()).as("readable before the restart").isZero();
+
+        server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
+
+        assertThat(mode(dataDir)).isEqualTo("rwx------");
+        assertThat(mode(db)).isEqualTo("rw-------");
+        assertThat(OtherUser.run("cat", db.toString()).exitCode()).isNotZero();
+    }
+
+    @Test
+    void aDataDirectoryOwnedByAnotherUserIsRefusedNamingItsPath() throws Exception {
+        Files.createDirectories(dataDir);
+        Files.setAttribute(dataDir, "unix:uid", OtherUser.UID);
+
+        assertThatThrownBy(() -> IdentityServer.start(ServerFixture.config(dataDir, clock).build()))
+                .isInstanceOf(ServerStartException.class)
+                .hasMessageContaining("data_dir " + dataDir)
+                .hasMessageContaining("owned by uid " + OtherUser.UID);
+    }
+}
