@@ -3,10 +3,15 @@ package io.mithril.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.mithril.server.datastore.JoinToken;
 import io.mithril.server.testing.MutableClock;
 import io.mithril.server.testing.OtherUser;
 import io.mithril.server.testing.ServerFixture;
+import io.mithril.server.testing.TestAgent;
 import io.mithril.spiffe.id.SpiffeId;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -79,6 +84,33 @@ class JoinTokenTheftTest {
         assertThat(mode(dataDir)).isEqualTo("rwx------");
         assertThat(mode(db)).isEqualTo("rw-------");
         assertThat(OtherUser.run("cat", db.toString()).exitCode()).isNotZero();
+    }
+
+    @Test
+    void aLeakedCopyOfTheDatastoreHoldsOnlyTokenHashesWhichDoNotAttest() throws Exception {
+        server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
+        String token = server.generateJoinToken(Duration.ofMinutes(10), null);
+        String files = datastoreBytes();
+        assertThat(files).doesNotContain(token);
+        String hash = JoinToken.hash(token);
+        assertThat(files).contains(hash);
+        TestAgent thief = ServerFixture.agent(server, clock);
+
+        assertThatThrownBy(() -> thief.attestJoinToken(hash))
+                .isInstanceOfSatisfying(StatusRuntimeException.class,
+                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
+        assertThat(thief.attestJoinToken(token).hasSvid()).as("the real token still works once").isTrue();
+    }
+
+    /** The datastore and its journals as one string, as a backup of the data directory holds them. */
+    private String datastoreBytes() throws Exception {
+        StringBuilder b = new StringBuilder();
+        try (var files = Files.list(dataDir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("datastore.sqlite3")).toList()) {
+                b.append(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1));
+            }
+        }
+        return b.toString();
     }
 
     @Test

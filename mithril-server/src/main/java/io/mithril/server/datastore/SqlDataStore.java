@@ -170,6 +170,7 @@ public final class SqlDataStore implements DataStore {
             Flyway.configure(SqlDataStore.class.getClassLoader())
                     .dataSource(new SimpleDataSource(url, props))
                     .locations("classpath:db/migration/" + dialect)
+                    .javaMigrations(new HashJoinTokens())
                     .table("mithril_schema_history")
                     .baselineOnMigrate(false)
                     .load()
@@ -823,8 +824,8 @@ public final class SqlDataStore implements DataStore {
     @Override
     public void createJoinToken(JoinToken token) {
         tx(c -> {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO join_tokens (token, expires_at) VALUES (?,?)")) {
-                ps.setString(1, token.token());
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO join_tokens (token_hash, expires_at) VALUES (?,?)")) {
+                ps.setString(1, JoinToken.hash(token.token()));
                 ps.setLong(2, token.expiresAt());
                 ps.executeUpdate();
             }
@@ -837,10 +838,10 @@ public final class SqlDataStore implements DataStore {
         return tx(c -> {
             // DELETE .. RETURNING is atomic in both SQLite (>= 3.35) and PostgreSQL: of two agents
             // presenting the same token at once, exactly one gets the row.
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM join_tokens WHERE token = ? RETURNING token, expires_at")) {
-                ps.setString(1, token);
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM join_tokens WHERE token_hash = ? RETURNING expires_at")) {
+                ps.setString(1, JoinToken.hash(token));
                 try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Optional.of(new JoinToken(rs.getString(1), rs.getLong(2))) : Optional.<JoinToken>empty();
+                    return rs.next() ? Optional.of(new JoinToken(token, rs.getLong(1))) : Optional.<JoinToken>empty();
                 }
             }
         });
