@@ -3,9 +3,17 @@ package io.mithril.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.mithril.api.agent.GetAuthorizedEntriesRequest;
+import io.mithril.pki.KeyType;
 import io.mithril.server.datastore.JoinToken;
+import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.entry.Selector;
 import io.mithril.server.testing.MutableClock;
 import io.mithril.server.testing.OtherUser;
 import io.mithril.server.testing.ServerFixture;
@@ -16,10 +24,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * A local user who is not the server tries to steal a join token from what the server leaves on
@@ -100,6 +110,42 @@ class JoinTokenTheftTest {
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
         assertThat(thief.attestJoinToken(token).hasSvid()).as("the real token still works once").isTrue();
+    }
+
+    @Test
+    void noServerLogLineHoldsATokenEvenAtDebug() throws Exception {
+        Logger mithril = (Logger) LoggerFactory.getLogger("io.mithril");
+        Level before = mithril.getLevel();
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        logs.start();
+        mithril.addAppender(logs);
+        mithril.setLevel(Level.DEBUG);
+        try {
+            server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
+            SpiffeId node = SpiffeId.parse("spiffe://example.org/node/n1");
+            String token = server.generateJoinToken(Duration.ofMinutes(10), node);
+            RegistrationEntry w = server.createEntry(RegistrationEntry.of(SpiffeId.parse("spiffe://example.org/w"), node,
+                    List.of(Selector.parse("unix:uid:1000"))));
+            TestAgent agent = ServerFixture.agent(server, clock);
+            agent.attestJoinToken(token);
+            agent.sign(w.id(), w.spiffeId(), KeyType.EC_P256.generate());
+            server.dataStore().deleteAttestedNode(agent.agentId());
+            assertThatThrownBy(() -> agent.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()))
+                    .isInstanceOf(StatusRuntimeException.class);
+            agent.close();
+
+            List<String> lines = logs.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            assertThat(lines).noneMatch(l -> l.contains(token));
+            String redacted = "join_token/<redacted:" + JoinToken.hash(token).substring(0, 8) + ">";
+            assertThat(lines).filteredOn(l -> l.contains(redacted))
+                    .anyMatch(l -> l.startsWith("Entry created") && l.contains("parent_id=spiffe://example.org/spire/agent/" + redacted))
+                    .anyMatch(l -> l.startsWith("Agent attested"))
+                    .anyMatch(l -> l.startsWith("X509-SVID signed"))
+                    .anyMatch(l -> l.startsWith("Agent API call denied"));
+        } finally {
+            mithril.detachAppender(logs);
+            mithril.setLevel(before);
+        }
     }
 
     /** The datastore and its journals as one string, as a backup of the data directory holds them. */

@@ -2,6 +2,7 @@ package io.mithril.agent.sync;
 
 import io.grpc.StatusException;
 import io.mithril.agent.AgentStartException;
+import io.mithril.agent.attestor.node.JoinTokenAttestor;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.cache.CachedSvid;
@@ -140,7 +141,7 @@ public final class AgentIdentity implements AutoCloseable {
             return false;
         }
         install(storedChain, storedKey.get(), leaf.getNotBefore().toInstant());
-        log.info("Reusing agent SVID {} from {} (valid until {})", sid.get(), svidFile, leaf.getNotAfter().toInstant());
+        log.info("Reusing agent SVID {} from {} (valid until {})", JoinTokenAttestor.redact(sid.get()), svidFile, leaf.getNotAfter().toInstant());
         return true;
     }
 
@@ -159,7 +160,7 @@ public final class AgentIdentity implements AutoCloseable {
         }
         SpiffeId agentId = Certificates.spiffeId(r.svidChain().get(0)).orElseThrow(() ->
                 new AgentStartException("the server returned an agent SVID without SPIFFE ID"));
-        log.info("Node attestation ({}) succeeded: agent ID {}", attestor.type(), agentId);
+        log.info("Node attestation ({}) succeeded: agent ID {}", attestor.type(), JoinTokenAttestor.redact(agentId));
         try {
             keyManager.storeAgentKey(kp.getPrivate());
             write(dataDir.resolve(SVID_FILE), Certificates.concatDer(r.svidChain()));

@@ -29,10 +29,11 @@ final class SocketOption {
 
     static void quietNetty() {
         // grpc-netty asks for SO_KEEPALIVE on every channel; on a Unix socket Netty warns that it
-        // does not apply. That warning is noise on a command's output.
-        org.slf4j.Logger l = org.slf4j.LoggerFactory.getLogger("io.netty.bootstrap");
-        if (l instanceof ch.qos.logback.classic.Logger lb) {
-            lb.setLevel(ch.qos.logback.classic.Level.ERROR);
+        // does not apply. That warning is noise on a command's output. Frame dumps would hold the
+        // join token and SVID keys: never logged.
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
+            ctx.getLogger("io.netty.bootstrap").setLevel(ch.qos.logback.classic.Level.ERROR);
+            io.mithril.cli.server.RunCommand.quietFrames(ctx);
         }
     }
 }
