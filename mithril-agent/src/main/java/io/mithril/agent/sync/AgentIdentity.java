@@ -8,6 +8,7 @@ import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.TrustBundle;
 import io.mithril.agent.client.AgentApiClient;
+import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.agent.keymanager.KeyManager;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.CryptoProvider;
@@ -85,9 +86,10 @@ public final class AgentIdentity implements AutoCloseable {
             throws AgentStartException {
         AgentIdentity id = new AgentIdentity(server, td, dataDir, keyManager, clock);
         try {
-            Files.createDirectories(dataDir);
+            TrustedDirectory.owned(dataDir, "data_dir");
         } catch (IOException e) {
-            throw new AgentStartException("cannot create data_dir " + dataDir + ": " + e.getMessage(), e);
+            throw new AgentStartException(e.getMessage().startsWith("data_dir") ? e.getMessage()
+                    : "cannot create data_dir " + dataDir + ": " + e.getMessage(), e);
         }
         Path bundleFile = dataDir.resolve(BUNDLE_FILE);
         List<X509Certificate> roots = bootstrapRoots;

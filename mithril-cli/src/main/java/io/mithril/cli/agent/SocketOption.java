@@ -1,5 +1,6 @@
 package io.mithril.cli.agent;
 
+import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.api.workload.client.WorkloadApiAddress;
 import io.mithril.cli.Cli;
 import picocli.CommandLine.Option;
@@ -15,16 +16,32 @@ final class SocketOption {
             description = "Path to the SPIRE Agent API socket (default: $SPIFFE_ENDPOINT_SOCKET or " + WorkloadApiAddress.DEFAULT_SOCKET_PATH + ")")
     String socketPath;
 
+    /**
+     * The address; for a Unix socket, its directory must not be writable by other users (nor any
+     * ancestor, but for sticky ones like /tmp), or another user could have put their own socket
+     * there. Owners are not checked: the client cannot know the agent's uid.
+     */
     String address() {
+        String address;
         try {
             if (socketPath != null && !socketPath.isEmpty()) {
-                return WorkloadApiAddress.parse(socketPath.startsWith("/") || socketPath.contains(":") ? socketPath
+                address = WorkloadApiAddress.parse(socketPath.startsWith("/") || socketPath.contains(":") ? socketPath
                         : java.nio.file.Path.of(socketPath).toAbsolutePath().toString()).toString();
+            } else {
+                address = WorkloadApiAddress.fromEnvironment().toString();
             }
-            return WorkloadApiAddress.fromEnvironment().toString();
         } catch (IllegalArgumentException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
+        if (address.startsWith("unix://")) {
+            try {
+                TrustedDirectory.checkModes(java.nio.file.Path.of(address.substring("unix://".length())).getParent(),
+                        "Workload API socket directory");
+            } catch (java.io.IOException e) {
+                throw new Cli.UserException("refusing the Workload API socket " + address + ": " + e.getMessage(), e);
+            }
+        }
+        return address;
     }
 
     static void quietNetty() {
