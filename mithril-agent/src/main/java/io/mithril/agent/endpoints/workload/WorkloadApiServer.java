@@ -83,6 +83,16 @@ public final class WorkloadApiServer implements AutoCloseable {
     public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
                                           JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
                                           AgentConfig.SdsConfig sds) throws IOException {
+        return start(socketPath, cache, attestors, jwtIssuer, clock, metrics, sds, WorkloadApiLimits.DEFAULTS);
+    }
+
+    /**
+     * As {@link #start(Path, SvidCache, List, JwtSvidIssuer, Clock, ServerInterceptor, AgentConfig.SdsConfig)},
+     * with the given connection limits and timeouts.
+     */
+    public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
+                                          JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
+                                          AgentConfig.SdsConfig sds, WorkloadApiLimits limits) throws IOException {
         if (!Epoll.isAvailable()) {
             throw new IOException("the Workload API needs Linux epoll (netty-transport-native-epoll): "
                     + Epoll.unavailabilityCause());
@@ -92,10 +102,17 @@ public final class WorkloadApiServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         WorkloadApiService service = new WorkloadApiService(cache, jwtIssuer, clock);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socketPath.toString()),
-                        InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(Path.of("/proc"))))
+                        InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(Path.of("/proc"),
+                                new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerUid()))))
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
+                .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
+                .handshakeTimeout(limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionIdle(limits.maxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS)
+                .keepAliveTime(limits.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+                .keepAliveTimeout(limits.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .permitKeepAliveTime(limits.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
                 .addService(guarded(service, new CallerInterceptor(attestors), metrics));
         builder.addService(guarded(new SdsService(cache, sds), new CallerInterceptor(attestors, false), metrics));
         HealthStatusManager health = new HealthStatusManager();
