@@ -99,9 +99,9 @@ class WorkloadApiLimitsTest {
                 AgentConfig.SdsConfig.DEFAULTS, limits);
     }
 
-    private static WorkloadApiLimits limits(int maxPerUid, Duration idle) {
+    private static WorkloadApiLimits limits(int maxPerUid, Duration handshake) {
         WorkloadApiLimits d = WorkloadApiLimits.DEFAULTS;
-        return new WorkloadApiLimits(d.maxConnections(), maxPerUid, d.maxCallsPerConnection(), idle, idle, d.keepAliveTime(),
+        return new WorkloadApiLimits(d.maxConnections(), maxPerUid, d.maxCallsPerConnection(), handshake, d.maxConnectionIdle(), d.keepAliveTime(),
                 d.keepAliveTimeout(), d.permitKeepAliveTime());
     }
 
@@ -158,7 +158,7 @@ class WorkloadApiLimitsTest {
     }
 
     @Test
-    void aConnectionThatNeverSpeaksIsClosed() throws Exception {
+    void aConnectionThatNeverSendsTheHttp2PrefaceIsClosedAfterTheHandshakeTimeout() throws Exception {
         startServer(limits(3, Duration.ofSeconds(1)));
         SocketChannel c = idleConnection();
         assertThat(closedWithin(c, Duration.ofSeconds(10))).isTrue();
