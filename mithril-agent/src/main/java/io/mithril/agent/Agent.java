@@ -140,7 +140,7 @@ public final class Agent implements AutoCloseable {
             throw new AgentStartException(e.getMessage(), e);
         }
         api[0].setServing(cache.isSynced());
-        log.info("Agent {} started: trust domain {}, server {}:{}, Workload API {}", identity.agentId(),
+        log.info("Agent {} started: trust domain {}, server {}:{}, Workload API {}", JoinTokenAttestor.redact(identity.agentId()),
                 config.trustDomain().name(), config.serverAddress(), config.serverPort(), config.socketPath());
         return new Agent(config, identity, cache, sync, api[0], metrics, listeners, metricsPort, healthPort);
     }

@@ -30,6 +30,7 @@ import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DataStoreException;
 import io.mithril.server.datastore.SqlDataStore;
 import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.fs.PrivateFiles;
 import io.mithril.server.keymanager.DiskKeyManager;
 import io.mithril.server.keymanager.KeyManager;
 import io.mithril.server.keymanager.KeyManagerException;
@@ -131,7 +132,7 @@ public final class IdentityServer implements AutoCloseable {
         DataStore ds = null;
         IdentityServer server = null;
         try {
-            Files.createDirectories(config.dataDir());
+            PrivateFiles.directory(config.dataDir(), "data_dir");
             ds = openDataStore(config);
             KeyManager km = openKeyManager(config);
             X509Minter minter = new X509Minter(config.clock());
@@ -240,7 +241,7 @@ public final class IdentityServer implements AutoCloseable {
         InetSocketAddress bind = new InetSocketAddress(config.bindAddress(), config.bindPort());
         try {
             tls.serverSvid();
-            agentServer = NettyServerBuilder.forAddress(bind)
+            agentServer = limited(NettyServerBuilder.forAddress(bind))
                     .sslContext(tls.sslContext())
                     .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, config.trustDomain())))
                     .addService(health.getHealthService())
@@ -269,6 +270,24 @@ public final class IdentityServer implements AutoCloseable {
         });
         long every = config.rotationCheckInterval().toMillis();
         scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** The TLS (agent API) or HTTP/2 (admin API) handshake must finish within this time. */
+    static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * Bounds what one client can hold on the agent and admin APIs: a connection that does not
+     * finish its handshake in {@link #HANDSHAKE_TIMEOUT}, or has had no call for 5 minutes, is
+     * closed; a silent one is pinged after a minute and closed when the ping is not answered in
+     * 20 s; clients may not ping more than every 30 s; at most 100 calls run on one connection.
+     */
+    private static NettyServerBuilder limited(NettyServerBuilder b) {
+        return b.handshakeTimeout(HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionIdle(5, TimeUnit.MINUTES)
+                .keepAliveTime(1, TimeUnit.MINUTES)
+                .keepAliveTimeout(20, TimeUnit.SECONDS)
+                .permitKeepAliveTime(30, TimeUnit.SECONDS)
+                .maxConcurrentCallsPerConnection(100);
     }
 
     private static String rootMessage(Throwable e) {
@@ -308,7 +327,7 @@ public final class IdentityServer implements AutoCloseable {
         adminBoss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         adminWorkers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         try {
-            adminServer = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            adminServer = limited(NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString())))
                     .channelType(EpollServerDomainSocketChannel.class)
                     .bossEventLoopGroup(adminBoss)
                     .workerEventLoopGroup(adminWorkers)

@@ -1,5 +1,6 @@
 package io.mithril.agent.keymanager;
 
+import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.pki.Pem;
 import io.mithril.pki.PemException;
 import java.io.IOException;
@@ -10,7 +11,7 @@ import java.util.Optional;
 
 /**
  * The {@code disk} key manager: the agent key is a PKCS#8 PEM file {@code agent_svid.key} in
- * {@code directory}, written atomically with mode 0600.
+ * {@code directory} (0700, see {@link TrustedDirectory#owned}), written atomically with mode 0600.
  */
 public final class DiskKeyManager implements KeyManager {
 
@@ -37,7 +38,7 @@ public final class DiskKeyManager implements KeyManager {
 
     @Override
     public void storeAgentKey(PrivateKey key) throws IOException {
-        Files.createDirectories(file.getParent());
+        TrustedDirectory.owned(file.getParent(), "KeyManager \"disk\" directory");
         try {
             Pem.writePrivateKey(file, key);
         } catch (PemException e) {

@@ -2,11 +2,13 @@ package io.mithril.agent.sync;
 
 import io.grpc.StatusException;
 import io.mithril.agent.AgentStartException;
+import io.mithril.agent.attestor.node.JoinTokenAttestor;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.TrustBundle;
 import io.mithril.agent.client.AgentApiClient;
+import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.agent.keymanager.KeyManager;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.CryptoProvider;
@@ -84,9 +86,10 @@ public final class AgentIdentity implements AutoCloseable {
             throws AgentStartException {
         AgentIdentity id = new AgentIdentity(server, td, dataDir, keyManager, clock);
         try {
-            Files.createDirectories(dataDir);
+            TrustedDirectory.owned(dataDir, "data_dir");
         } catch (IOException e) {
-            throw new AgentStartException("cannot create data_dir " + dataDir + ": " + e.getMessage(), e);
+            throw new AgentStartException(e.getMessage().startsWith("data_dir") ? e.getMessage()
+                    : "cannot create data_dir " + dataDir + ": " + e.getMessage(), e);
         }
         Path bundleFile = dataDir.resolve(BUNDLE_FILE);
         List<X509Certificate> roots = bootstrapRoots;
@@ -140,7 +143,7 @@ public final class AgentIdentity implements AutoCloseable {
             return false;
         }
         install(storedChain, storedKey.get(), leaf.getNotBefore().toInstant());
-        log.info("Reusing agent SVID {} from {} (valid until {})", sid.get(), svidFile, leaf.getNotAfter().toInstant());
+        log.info("Reusing agent SVID {} from {} (valid until {})", JoinTokenAttestor.redact(sid.get()), svidFile, leaf.getNotAfter().toInstant());
         return true;
     }
 
@@ -159,7 +162,7 @@ public final class AgentIdentity implements AutoCloseable {
         }
         SpiffeId agentId = Certificates.spiffeId(r.svidChain().get(0)).orElseThrow(() ->
                 new AgentStartException("the server returned an agent SVID without SPIFFE ID"));
-        log.info("Node attestation ({}) succeeded: agent ID {}", attestor.type(), agentId);
+        log.info("Node attestation ({}) succeeded: agent ID {}", attestor.type(), JoinTokenAttestor.redact(agentId));
         try {
             keyManager.storeAgentKey(kp.getPrivate());
             write(dataDir.resolve(SVID_FILE), Certificates.concatDer(r.svidChain()));

@@ -3,6 +3,7 @@ package io.mithril.agent.sync;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.mithril.agent.AgentStartException;
+import io.mithril.agent.attestor.node.JoinTokenAttestor;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.RegistrationEntry;
 import io.mithril.agent.cache.SvidCache;
@@ -119,7 +120,7 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
                 }
             }
             failures++;
-            String why = s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+            String why = s.getCode() + (s.getDescription() == null ? "" : ": " + JoinTokenAttestor.redact(s.getDescription()));
             if (failures == 1 || failures % 10 == 0) {
                 log.warn("Sync with the server failed ({}); serving cached SVIDs, retrying in {} ms", why, nextDelay().toMillis());
             } else {
@@ -143,14 +144,14 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         try {
             if (identity.reattest()) {
                 log.info("Re-attested with {} after the server evicted this agent ({}): agent ID {}", identity.attestorType(),
-                        s.getDescription(), identity.agentId());
+                        JoinTokenAttestor.redact(s.getDescription()), JoinTokenAttestor.redact(identity.agentId()));
                 evictionReported = false;
                 return true;
             }
         } catch (AgentStartException e) {
             if (!evictionReported) {
                 evictionReported = true;
-                log.error("The server evicted this agent and refused to attest it again: {}", e.getMessage());
+                log.error("The server evicted this agent and refused to attest it again: {}", JoinTokenAttestor.redact(e.getMessage()));
             }
             return false;
         }
@@ -158,7 +159,7 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             evictionReported = true;
             log.error("The server evicted this agent ({}) and its node attestor ({}) cannot attest again: serving cached"
                     + " SVIDs until they expire. To rejoin, stop the agent, delete its agent_svid.der and key, and start"
-                    + " it with a new -joinToken", s.getDescription(), identity.attestorType());
+                    + " it with a new -joinToken", JoinTokenAttestor.redact(s.getDescription()), identity.attestorType());
         }
         return false;
     }

@@ -4,6 +4,7 @@ import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.api.workload.client.WorkloadApiException;
 import io.mithril.api.workload.client.X509Context;
 import io.mithril.api.workload.client.X509ContextFiles;
+import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.cli.Cli;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.Closeable;
@@ -152,9 +153,14 @@ public final class ApiCommand implements Runnable {
         }
     }
 
-    /** Writes the files of {@code -write}, printing spire-agent's "Writing ..." lines. */
+    /**
+     * Writes the files of {@code -write}, printing spire-agent's "Writing ..." lines. The
+     * directory is created 0700 (the key is 0600); one that another user owns or can write in, or
+     * under such a directory, is refused: they could replace bundle.0.pem with a CA of their own.
+     */
     static void writeX509(X509Context ctx, Path dir, PrintStream out) {
         try {
+            TrustedDirectory.output(dir, "output directory");
             for (X509ContextFiles.Written w : X509ContextFiles.write(ctx, dir)) {
                 if (out != null) {
                     out.printf("Writing %s to file %s.%n", w.description(), w.path());

@@ -67,6 +67,7 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     static void setLogLevel(String level) {
+        SocketOption.quietNetty();
         if (System.getenv("MITHRIL_LOG_LEVEL") != null) {
             return;
         }
@@ -74,6 +75,5 @@ public final class RunCommand implements Callable<Integer> {
         if (root instanceof ch.qos.logback.classic.Logger lb) {
             lb.setLevel(ch.qos.logback.classic.Level.toLevel(level, ch.qos.logback.classic.Level.INFO));
         }
-        SocketOption.quietNetty();
     }
 }

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /** {@code mithril server run -config server.conf [-expandEnv]}: runs the server until SIGTERM/SIGINT. */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Runs the identity server.")
-final class RunCommand implements Callable<Integer> {
+public final class RunCommand implements Callable<Integer> {
 
     @Option(names = {"-config", "--config"}, paramLabel = "FILE", description = "Path to a SPIRE server config file (default: ${DEFAULT-VALUE}).")
     Path config = Path.of("conf/server/server.conf");
@@ -84,14 +84,28 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * One line per event means the server's events: Flyway's migration chatter goes to WARN, and
+     * grpc-netty's loggers that dump every HTTP/2 frame, payload in hex, at DEBUG: join tokens
+     * (attestation, {@code token generate}) and SVID private keys (Workload API) would be in the
+     * log. They are kept at INFO whatever the log level.
+     */
+    public static final java.util.List<String> FRAME_LOGGERS = java.util.List.of("io.grpc.netty.NettyServerHandler",
+            "io.grpc.netty.NettyClientHandler");
+
+    /**
+     * One line per event means the server's events: Flyway's migration chatter goes to WARN,
      * Netty's warning that Unix sockets have no SO_KEEPALIVE (grpc-netty sets it on every channel)
-     * is dropped.
+     * is dropped, and gRPC frames are never dumped ({@link #FRAME_LOGGERS}).
      */
     static void quietLibraries() {
         if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
             ctx.getLogger("org.flywaydb").setLevel(Level.WARN);
             ctx.getLogger("io.netty.bootstrap").setLevel(Level.ERROR);
+            quietFrames(ctx);
         }
+    }
+
+    /** Keeps {@link #FRAME_LOGGERS} at INFO. */
+    public static void quietFrames(ch.qos.logback.classic.LoggerContext ctx) {
+        FRAME_LOGGERS.forEach(name -> ctx.getLogger(name).setLevel(Level.INFO));
     }
 }

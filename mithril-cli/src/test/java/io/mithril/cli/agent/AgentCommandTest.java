@@ -113,6 +113,62 @@ class AgentCommandTest {
         assertThat(verify).contains(": OK");
     }
 
+    /** Runs a shell command as uid 64123, a local user who is not the workload. */
+    private static int asAnotherUser(String script) throws Exception {
+        Process p = new ProcessBuilder("setpriv", "--reuid=64123", "--regid=64123", "--clear-groups", "sh", "-c", script)
+                .redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor();
+    }
+
+    @Test
+    void fetchWriteCreatesItsDirectory0700SoAnotherUserCannotReplaceTheBundle() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        startAgent();
+        Path out = dir.resolve("sleep/out");
+        Run r = cli("agent", "api", "fetch", "x509", "-socketPath", socket.toString(), "-write", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        String bundle = Files.readString(out.resolve("bundle.0.pem"));
+
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(out))).isEqualTo("rwx------");
+        assertThat(asAnotherUser("echo evil > " + out.resolve("bundle.0.pem"))).isNotZero();
+        assertThat(asAnotherUser("mv " + out + " " + dir.resolve("sleep/moved"))).isNotZero();
+        assertThat(Files.readString(out.resolve("bundle.0.pem"))).isEqualTo(bundle);
+    }
+
+    @Test
+    void fetchWriteRefusesADirectoryAnotherUserCanWriteInOrOwns() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        startAgent();
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Run r = cli("agent", "api", "fetch", "x509", "-socketPath", socket.toString(), "-write", shared.toString(), "-silent");
+        if (r.exit() == 0) {
+            // what a hostile user does to a bundle written there: swap in their own CA
+            assertThat(asAnotherUser("echo evil > /tmp/evil-64123.pem && mv -f /tmp/evil-64123.pem " + shared.resolve("bundle.0.pem")))
+                    .as("another user replaced bundle.0.pem").isNotZero();
+        }
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("-write: output directory " + shared + ": the directory is writable by other users (mode 0777)");
+        assertThat(shared.resolve("svid.0.key")).doesNotExist();
+
+        Path theirs = Files.createDirectory(dir.resolve("theirs"));
+        Files.setAttribute(theirs, "unix:uid", 64123);
+        Run t = cli("agent", "api", "fetch", "x509", "-socketPath", socket.toString(), "-write", theirs.resolve("out").toString());
+        assertThat(t.exit()).isNotZero();
+        assertThat(t.err()).contains("its ancestor " + theirs + " is owned by uid 64123");
+    }
+
+    @Test
+    void fetchRefusesASocketInADirectoryOthersCanWrite() throws Exception {
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Run r = cli("agent", "api", "fetch", "x509", "-socketPath", open.resolve("api.sock").toString());
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("refusing the Workload API socket unix://" + open.resolve("api.sock"))
+                .contains("writable by other users (mode 0777)");
+    }
+
     @Test
     void fetchJwtThenValidateJwt() throws Exception {
         startAgent();

@@ -24,8 +24,12 @@ class ServerRunProcessTest {
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
     }
 
-    @Test
-    void runStartsFromASpireConfigAndStopsOnSigterm() throws Exception {
+    /**
+     * A SPIRE server.conf for a server in {@code dir} (given as {@code $D}, so run with
+     * {@code -expandEnv}): data in data/, admin socket private/api.sock, agent API on an ephemeral
+     * port, join_token attestation, log_level DEBUG.
+     */
+    static Path writeServerConf(Path dir) throws java.io.IOException {
         Path conf = dir.resolve("server.conf");
         Files.writeString(conf, """
                 server {
@@ -43,6 +47,12 @@ class ServerRunProcessTest {
                     NodeAttestor "join_token" { plugin_data {} }
                 }
                 """);
+        return conf;
+    }
+
+    @Test
+    void runStartsFromASpireConfigAndStopsOnSigterm() throws Exception {
+        Path conf = writeServerConf(dir);
         ProcessBuilder pb = mithril(dir, "server", "run", "-config", conf.toString(), "-expandEnv");
         pb.environment().put("D", dir.toString());
         pb.redirectOutput(dir.resolve("out.log").toFile());

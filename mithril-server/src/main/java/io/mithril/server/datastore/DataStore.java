@@ -76,6 +76,7 @@ public interface DataStore extends AutoCloseable {
 
     // --- join tokens ---
 
+    /** Stores a token; only its {@link JoinToken#hash} is written, never the token itself. */
     void createJoinToken(JoinToken token);
 
     /**

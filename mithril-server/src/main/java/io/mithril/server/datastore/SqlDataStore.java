@@ -5,6 +5,7 @@ import io.mithril.api.types.Bundle;
 import io.mithril.api.types.JwtKey;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
+import io.mithril.server.fs.PrivateFiles;
 import io.mithril.spiffe.id.SpiffeId;
 import java.io.ByteArrayInputStream;
 import java.net.URI;
@@ -90,14 +91,18 @@ public final class SqlDataStore implements DataStore {
         String what = "sqlite3 datastore " + file;
         try {
             Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
+            if (parent != null && !Files.isDirectory(parent)) {
+                PrivateFiles.directory(parent, "datastore directory");
             }
             if (Files.exists(file) && !Files.isReadable(file)) {
                 throw new DataStoreException(what + ": file is not readable");
             }
+            // SQLite creates its -wal, -shm and -journal files with the database file's mode, so
+            // the database is made 0600 before SQLite opens it; older journals are tightened too.
+            PrivateFiles.file(file, "datastore");
+            tightenJournals(file);
         } catch (java.io.IOException e) {
-            throw new DataStoreException(what + ": cannot create its directory: " + e.getMessage(), e);
+            throw new DataStoreException(what + ": " + e.getMessage(), e);
         }
         String url = "jdbc:sqlite:" + file.toAbsolutePath();
         Properties props = new Properties();
@@ -113,11 +118,22 @@ public final class SqlDataStore implements DataStore {
             }
             migrate(url, props, "sqlite", what);
             c.setAutoCommit(false);
+            tightenJournals(file);
             log.info("Datastore opened: {}", what);
             return new SqlDataStore(Dialect.SQLITE, what, List.of(c), clock);
         } catch (SQLException e) {
             throw new DataStoreException(what + ": " + e.getMessage()
                     + " (is it a SQLite database? move it away to start with an empty datastore)", e);
+        }
+    }
+
+    private static void tightenJournals(Path file) {
+        try {
+            for (String suffix : new String[] {"-wal", "-shm", "-journal"}) {
+                PrivateFiles.fileIfExists(file.resolveSibling(file.getFileName() + suffix), "datastore journal");
+            }
+        } catch (java.io.IOException e) {
+            throw new DataStoreException("sqlite3 datastore " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -154,6 +170,7 @@ public final class SqlDataStore implements DataStore {
             Flyway.configure(SqlDataStore.class.getClassLoader())
                     .dataSource(new SimpleDataSource(url, props))
                     .locations("classpath:db/migration/" + dialect)
+                    .javaMigrations(new HashJoinTokens())
                     .table("mithril_schema_history")
                     .baselineOnMigrate(false)
                     .load()
@@ -807,8 +824,8 @@ public final class SqlDataStore implements DataStore {
     @Override
     public void createJoinToken(JoinToken token) {
         tx(c -> {
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO join_tokens (token, expires_at) VALUES (?,?)")) {
-                ps.setString(1, token.token());
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO join_tokens (token_hash, expires_at) VALUES (?,?)")) {
+                ps.setString(1, JoinToken.hash(token.token()));
                 ps.setLong(2, token.expiresAt());
                 ps.executeUpdate();
             }
@@ -821,10 +838,10 @@ public final class SqlDataStore implements DataStore {
         return tx(c -> {
             // DELETE .. RETURNING is atomic in both SQLite (>= 3.35) and PostgreSQL: of two agents
             // presenting the same token at once, exactly one gets the row.
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM join_tokens WHERE token = ? RETURNING token, expires_at")) {
-                ps.setString(1, token);
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM join_tokens WHERE token_hash = ? RETURNING expires_at")) {
+                ps.setString(1, JoinToken.hash(token));
                 try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? Optional.of(new JoinToken(rs.getString(1), rs.getLong(2))) : Optional.<JoinToken>empty();
+                    return rs.next() ? Optional.of(new JoinToken(token, rs.getLong(1))) : Optional.<JoinToken>empty();
                 }
             }
         });

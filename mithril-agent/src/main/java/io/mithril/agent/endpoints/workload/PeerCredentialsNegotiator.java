@@ -34,9 +34,11 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
 
     private final InternalProtocolNegotiator.ProtocolNegotiator plaintext = InternalProtocolNegotiators.serverPlaintext();
     private final Path proc;
+    private final ConnectionLimiter limiter;
 
-    PeerCredentialsNegotiator(Path proc) {
+    PeerCredentialsNegotiator(Path proc, ConnectionLimiter limiter) {
         this.proc = proc;
+        this.limiter = limiter;
     }
 
     @Override
@@ -52,6 +54,10 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
                 if (evt instanceof ProtocolNegotiationEvent pne) {
                     Attributes attrs = InternalProtocolNegotiationEvent.getAttributes(pne);
                     Caller caller = callerOf(ctx);
+                    if (!limiter.admit(ctx.channel(), caller == null ? -1 : caller.uid())) {
+                        ctx.close();
+                        return;
+                    }
                     if (caller != null) {
                         attrs = attrs.toBuilder().set(CALLER, caller).build();
                     }

@@ -12,6 +12,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.mithril.agent.attestor.workload.WorkloadAttestor;
 import io.mithril.agent.cache.SvidCache;
 import io.mithril.agent.config.AgentConfig;
+import io.mithril.agent.fs.TrustedDirectory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * The Workload API endpoint: gRPC on a Unix domain socket (Netty epoll), serving
  * {@code SpiffeWorkloadAPI} and {@code grpc.health.v1.Health}. The socket is world-connectable
  * (0777): who may have which identity is decided per call from the kernel's peer credentials,
- * not by file permissions.
+ * not by file permissions. Its directory and every ancestor must pass {@link TrustedDirectory}'s
+ * rule (no other user may replace the socket), or the agent refuses to start.
  *
  * <p>A socket file left behind by a crashed agent is removed at start; a socket on which a
  * live process still accepts connections is not, and {@link #start} fails instead.
@@ -43,6 +45,8 @@ import org.slf4j.LoggerFactory;
 public final class WorkloadApiServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(WorkloadApiServer.class);
+
+    private static final String SOCKET_DIR = "Workload API socket directory";
 
     private final Path socketPath;
     private final EventLoopGroup boss;
@@ -79,6 +83,16 @@ public final class WorkloadApiServer implements AutoCloseable {
     public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
                                           JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
                                           AgentConfig.SdsConfig sds) throws IOException {
+        return start(socketPath, cache, attestors, jwtIssuer, clock, metrics, sds, WorkloadApiLimits.DEFAULTS);
+    }
+
+    /**
+     * As {@link #start(Path, SvidCache, List, JwtSvidIssuer, Clock, ServerInterceptor, AgentConfig.SdsConfig)},
+     * with the given connection limits and timeouts.
+     */
+    public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
+                                          JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
+                                          AgentConfig.SdsConfig sds, WorkloadApiLimits limits) throws IOException {
         if (!Epoll.isAvailable()) {
             throw new IOException("the Workload API needs Linux epoll (netty-transport-native-epoll): "
                     + Epoll.unavailabilityCause());
@@ -88,10 +102,17 @@ public final class WorkloadApiServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         WorkloadApiService service = new WorkloadApiService(cache, jwtIssuer, clock);
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socketPath.toString()),
-                        InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(Path.of("/proc"))))
+                        InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(Path.of("/proc"),
+                                new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerUid()))))
                 .channelType(EpollServerDomainSocketChannel.class)
                 .bossEventLoopGroup(boss)
                 .workerEventLoopGroup(workers)
+                .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
+                .handshakeTimeout(limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .maxConnectionIdle(limits.maxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS)
+                .keepAliveTime(limits.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+                .keepAliveTimeout(limits.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .permitKeepAliveTime(limits.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
                 .addService(guarded(service, new CallerInterceptor(attestors), metrics));
         builder.addService(guarded(new SdsService(cache, sds), new CallerInterceptor(attestors, false), metrics));
         HealthStatusManager health = new HealthStatusManager();
@@ -135,6 +156,7 @@ public final class WorkloadApiServer implements AutoCloseable {
      * @throws IOException if the path is not a socket, or a live process serves on it
      */
     public static void checkSocketPath(Path socketPath) throws IOException {
+        TrustedDirectory.check(socketPath.toAbsolutePath().getParent(), SOCKET_DIR);
         if (!Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -153,14 +175,11 @@ public final class WorkloadApiServer implements AutoCloseable {
 
     /**
      * Creates the socket's directory (0755) and removes a stale socket file. A path that exists
-     * and is not a socket, or a socket a live process accepts connections on, is refused.
+     * and is not a socket, a socket a live process accepts connections on, or a directory others
+     * could tamper with ({@link TrustedDirectory}) is refused.
      */
     static void prepareSocketPath(Path socketPath) throws IOException {
-        Path dir = socketPath.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
+        TrustedDirectory.shared(socketPath.toAbsolutePath().getParent(), SOCKET_DIR);
         if (!Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

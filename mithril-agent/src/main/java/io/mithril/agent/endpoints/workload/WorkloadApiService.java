@@ -10,6 +10,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.mithril.agent.attestor.workload.Caller;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.Identity;
 import io.mithril.agent.cache.SvidCache;
@@ -36,6 +37,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The SPIFFE Workload API ({@code SpiffeWorkloadAPI}) over the agent's cache. The caller's
@@ -44,6 +47,8 @@ import java.util.function.Function;
  * an agent that has not synced with the server yet answers {@code UNAVAILABLE}.
  */
 final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkloadApiService.class);
 
     private final SvidCache cache;
     private final JwtSvidIssuer jwtIssuer;
@@ -57,7 +62,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchX509SVID(X509SVIDRequest request, StreamObserver<X509SVIDResponse> observer) {
-        stream(observer, update -> {
+        stream("FetchX509SVID", observer, update -> {
             X509SVIDResponse.Builder r = X509SVIDResponse.newBuilder();
             for (Identity i : update.identities()) {
                 r.addSvids(X509SVID.newBuilder()
@@ -74,7 +79,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchX509Bundles(X509BundlesRequest request, StreamObserver<X509BundlesResponse> observer) {
-        stream(observer, update -> {
+        stream("FetchX509Bundles", observer, update -> {
             X509BundlesResponse.Builder r = X509BundlesResponse.newBuilder();
             r.putBundles(update.bundle().trustDomain().id().toString(), ByteString.copyFrom(update.bundle().x509Der()));
             update.federatedBundles().forEach((td, b) -> r.putBundles(td.id().toString(), ByteString.copyFrom(b.x509Der())));
@@ -84,7 +89,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchJWTBundles(JWTBundlesRequest request, StreamObserver<JWTBundlesResponse> observer) {
-        stream(observer, update -> {
+        stream("FetchJWTBundles", observer, update -> {
             JWTBundlesResponse.Builder r = JWTBundlesResponse.newBuilder();
             r.putBundles(update.bundle().trustDomain().id().toString(), ByteString.copyFrom(Jwks.jwtJwks(update.bundle())));
             update.federatedBundles().forEach((td, b) -> r.putBundles(td.id().toString(), ByteString.copyFrom(Jwks.jwtJwks(b))));
@@ -97,7 +102,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
      * (skipping an initial state whose SVIDs are still being minted), and ends the stream with
      * PERMISSION_DENIED when no entry matches the caller any more.
      */
-    private <T> void stream(StreamObserver<T> observer, Function<WorkloadUpdate, T> render) {
+    private <T> void stream(String method, StreamObserver<T> observer, Function<WorkloadUpdate, T> render) {
         if (!cache.isSynced()) {
             observer.onError(Status.UNAVAILABLE.withDescription("agent is not ready: it has not synced with the server yet").asRuntimeException());
             return;
@@ -118,7 +123,13 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                 s.close();
             }
         };
-        call.setOnCancelHandler(unsubscribe);
+        Caller caller = CallerInterceptor.CALLER.get();
+        call.setOnCancelHandler(() -> {
+            // A workload that exits or is killed mid-stream is routine: one line, no stack trace.
+            log.debug("Workload API stream ended by the client: method={} pid={} uid={}", method,
+                    caller == null ? -1 : caller.pid(), caller == null ? -1 : caller.uid());
+            unsubscribe.run();
+        });
         call.setOnCloseHandler(unsubscribe);
         sub.set(cache.subscribe(selectors, update -> {
             synchronized (lock) {

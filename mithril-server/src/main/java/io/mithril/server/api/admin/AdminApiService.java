@@ -1,5 +1,7 @@
 package io.mithril.server.api.admin;
 
+import static io.mithril.server.attestor.JoinTokenAttestor.redact;
+
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -96,9 +98,19 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
     public RegistrationEntry createEntry(RegistrationEntry entry) {
         RegistrationEntry stored = dataStore.createEntry(entry.validate(trustDomain));
         metrics.entryCreated();
-        log.info("Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}", stored.id(), stored.spiffeId(),
-                stored.parentId(), stored.selectorStrings());
+        logCreated(stored, true);
         return stored;
+    }
+
+    /** One line per created entry; a join token in its parent ID or selectors is redacted. */
+    private static void logCreated(RegistrationEntry r, boolean info) {
+        String line = "Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}";
+        Object[] args = {r.id(), redact(r.spiffeId()), redact(r.parentId()), redact(r.selectorStrings())};
+        if (info) {
+            log.info(line, args);
+        } else {
+            log.debug(line, args);
+        }
     }
 
     /** A join token record: its value and expiry. */
@@ -154,7 +166,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                 valid.add(ProtoConverters.fromProto(e).validate(trustDomain));
                 validIndex.add(i);
             } catch (InvalidEntryException ex) {
-                log.warn("Entry refused: spiffe_id={} reason={}", e.getSpiffeId(), ex.getMessage());
+                log.warn("Entry refused: spiffe_id={} reason={}", redact(e.getSpiffeId()), redact(ex.getMessage()));
                 results[i] = BatchCreateEntryResponse.Result.newBuilder()
                         .setStatus(status(Status.Code.INVALID_ARGUMENT, "invalid entry: " + ex.getMessage())).setEntry(e).build();
             }
@@ -170,17 +182,12 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                 metrics.entryCreated();
                 created++;
                 if (single || log.isDebugEnabled()) {
-                    String line = "Entry created: entry_id={} spiffe_id={} parent_id={} selectors={}";
-                    if (single) {
-                        log.info(line, r.id(), r.spiffeId(), r.parentId(), r.selectorStrings());
-                    } else {
-                        log.debug(line, r.id(), r.spiffeId(), r.parentId(), r.selectorStrings());
-                    }
+                    logCreated(r, single);
                 }
                 results[i] = BatchCreateEntryResponse.Result.newBuilder().setStatus(ok()).setEntry(ProtoConverters.toProto(r)).build();
             } else {
                 DuplicateEntryException ex = (DuplicateEntryException) stored.get(k);
-                log.warn("Entry refused: spiffe_id={} reason={}", e.getSpiffeId(), ex.getMessage());
+                log.warn("Entry refused: spiffe_id={} reason={}", redact(e.getSpiffeId()), redact(ex.getMessage()));
                 Entry existing = dataStore.fetchEntry(ex.existingId()).map(ProtoConverters::toProto).orElse(e);
                 results[i] = BatchCreateEntryResponse.Result.newBuilder()
                         .setStatus(status(Status.Code.ALREADY_EXISTS, "similar entry already exists")).setEntry(existing).build();
@@ -235,7 +242,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                 if (updated.isEmpty()) {
                     r.setStatus(status(Status.Code.NOT_FOUND, "no entry with ID " + e.getId()));
                 } else {
-                    log.info("Entry updated: entry_id={} spiffe_id={} revision={}", e.getId(), updated.get().spiffeId(),
+                    log.info("Entry updated: entry_id={} spiffe_id={} revision={}", e.getId(), redact(updated.get().spiffeId()),
                             updated.get().revisionNumber());
                     r.setStatus(ok()).setEntry(ProtoConverters.toProto(updated.get()));
                 }
@@ -256,7 +263,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         for (String id : req.getIdsList()) {
             Optional<RegistrationEntry> d = dataStore.deleteEntry(id);
             if (d.isPresent()) {
-                log.info("Entry deleted: entry_id={} spiffe_id={}", id, d.get().spiffeId());
+                log.info("Entry deleted: entry_id={} spiffe_id={}", id, redact(d.get().spiffeId()));
             }
             resp.addResults(BatchDeleteEntryResponse.Result.newBuilder().setId(id)
                     .setStatus(d.isPresent() ? ok() : status(Status.Code.NOT_FOUND, "no entry with ID " + id)));
@@ -405,7 +412,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
             out.onError(Status.NOT_FOUND.withDescription("no agent " + req.getId()).asRuntimeException());
             return;
         }
-        log.info("Agent evicted: agent_id={}", id.get());
+        log.info("Agent evicted: agent_id={}", redact(id.get()));
         out.onNext(DeleteAgentResponse.getDefaultInstance());
         out.onCompleted();
     }
@@ -424,7 +431,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         AttestedNode a = n.get();
         dataStore.upsertAttestedNode(new AttestedNode(a.spiffeId(), a.attestationType(), a.serialNumber(), a.expiresAt(), true,
                 a.selectors(), a.createdAt()));
-        log.info("Agent banned: agent_id={}", id.get());
+        log.info("Agent banned: agent_id={}", redact(id.get()));
         out.onNext(BanAgentResponse.getDefaultInstance());
         out.onCompleted();
     }

@@ -1,5 +1,7 @@
 package io.mithril.server.api.agent;
 
+import static io.mithril.server.attestor.JoinTokenAttestor.redact;
+
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.mithril.api.agent.AgentServiceGrpc;
@@ -142,7 +144,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
             private void refuse(String type, String reason, Status status) {
                 done = true;
                 metrics.attestation(type, false);
-                log.warn("Node attestation refused: type={} reason={}", type, reason);
+                log.warn("Node attestation refused: type={} reason={}", type, redact(reason));
                 out.onError(status.withDescription("attestation refused: " + reason).asRuntimeException());
             }
 
@@ -159,8 +161,8 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
                         leaf.getNotAfter().toInstant().getEpochSecond(), false, r.selectors(), created));
                 metrics.attestation(attestor.type(), true);
                 metrics.svidSigned("agent");
-                log.info("Agent attested: agent_id={} type={} serial={} reattestable={} selectors={}", r.agentId(), attestor.type(),
-                        leaf.getSerialNumber(), r.reattestable(), r.selectors());
+                log.info("Agent attested: agent_id={} type={} serial={} reattestable={} selectors={}", redact(r.agentId()), attestor.type(),
+                        leaf.getSerialNumber(), r.reattestable(), redact(r.selectors()));
                 done = true;
                 out.onNext(AttestAgentResponse.newBuilder().setResult(AttestAgentResponse.Result.newBuilder()
                         .setSvid(ProtoConverters.toProto(r.agentId(), chain))
@@ -201,7 +203,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
             return;
         }
         metrics.svidSigned("agent");
-        log.info("Agent SVID renewed: agent_id={} serial={} notAfter={}", agent, leaf.getSerialNumber(), leaf.getNotAfter().toInstant());
+        log.info("Agent SVID renewed: agent_id={} serial={} notAfter={}", redact(agent), leaf.getSerialNumber(), leaf.getNotAfter().toInstant());
         out.onNext(RenewAgentResponse.newBuilder().setSvid(ProtoConverters.toProto(agent, chain)).build());
         out.onCompleted();
     }
@@ -248,7 +250,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
         List<X509Certificate> chain = ca.signX509Svid(csr.publicKey(), entry.spiffeId(), entry.dnsNames(), ttl);
         metrics.svidSigned("x509");
         if (log.isDebugEnabled()) {
-            log.debug("X509-SVID signed: spiffe_id={} entry_id={} agent_id={} serial={} notAfter={}", entry.spiffeId(), entry.id(), agent,
+            log.debug("X509-SVID signed: spiffe_id={} entry_id={} agent_id={} serial={} notAfter={}", entry.spiffeId(), entry.id(), redact(agent),
                     chain.get(0).getSerialNumber(), chain.get(0).getNotAfter().toInstant());
         }
         return BatchNewX509SVIDResponse.Result.newBuilder()
@@ -258,7 +260,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
 
     private BatchNewX509SVIDResponse.Result refused(SpiffeId agent, String entryId, io.grpc.Status.Code code, String reason) {
         metrics.svidRefused();
-        log.warn("X509-SVID request refused: agent_id={} entry_id={} reason={}", agent, entryId, reason);
+        log.warn("X509-SVID request refused: agent_id={} entry_id={} reason={}", redact(agent), entryId, redact(reason));
         return BatchNewX509SVIDResponse.Result.newBuilder()
                 .setStatus(io.mithril.api.types.Status.newBuilder().setCode(code.value()).setMessage(reason)).build();
     }
@@ -270,7 +272,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
         if (entry == null) {
             String reason = "entry " + req.getEntryId() + " is not authorised for agent " + agent;
             metrics.svidRefused();
-            log.warn("JWT-SVID request refused: agent_id={} reason={}", agent, reason);
+            log.warn("JWT-SVID request refused: agent_id={} reason={}", redact(agent), redact(reason));
             out.onError(Status.PERMISSION_DENIED.withDescription(reason).asRuntimeException());
             return;
         }
@@ -281,7 +283,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
         Duration ttl = entry.jwtSvidTtlSeconds() > 0 ? Duration.ofSeconds(entry.jwtSvidTtlSeconds()) : defaultJwtTtl;
         CaManager.SignedJwt jwt = ca.signJwtSvid(entry.spiffeId(), req.getAudienceList(), ttl);
         metrics.svidSigned("jwt");
-        log.debug("JWT-SVID signed: spiffe_id={} agent_id={} audience={}", entry.spiffeId(), agent, req.getAudienceList());
+        log.debug("JWT-SVID signed: spiffe_id={} agent_id={} audience={}", entry.spiffeId(), redact(agent), req.getAudienceList());
         out.onNext(NewJWTSVIDResponse.newBuilder().setSpiffeId(entry.spiffeId().toString()).setToken(jwt.token())
                 .setIssuedAt(jwt.issuedAt().getEpochSecond()).setExpiresAt(jwt.expiresAt().getEpochSecond()).build());
         out.onCompleted();

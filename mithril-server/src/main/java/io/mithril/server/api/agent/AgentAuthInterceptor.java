@@ -10,6 +10,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.mithril.api.agent.AgentServiceGrpc;
 import io.mithril.pki.Certificates;
+import io.mithril.server.attestor.JoinTokenAttestor;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.spiffe.id.SpiffeId;
@@ -64,7 +65,7 @@ public final class AgentAuthInterceptor implements ServerInterceptor {
             }
         }
         if (refusal != null) {
-            log.warn("Agent API call denied: method={} reason={}", method, refusal);
+            log.warn("Agent API call denied: method={} reason={}", method, JoinTokenAttestor.redact(refusal));
             call.close(Status.PERMISSION_DENIED.withDescription(refusal), new Metadata());
             return new ServerCall.Listener<>() {
             };
