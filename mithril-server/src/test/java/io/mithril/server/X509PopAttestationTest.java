@@ -11,7 +11,9 @@ import io.mithril.server.config.ServerConfig;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.server.testing.TestAgent;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.HexFormat;
 import java.util.List;
@@ -80,6 +82,22 @@ class X509PopAttestationTest {
         assertThatThrownBy(() -> agent.attestX509Pop(stranger.chain(), stranger.key().getPrivate()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e ->
                         assertThat(e.getStatus().getDescription()).contains("does not chain to the configured CA bundle"));
+    }
+
+    @Test
+    void aSha1SignedOrRsa1024NodeCertificateFromTheConfiguredCaIsRefused() throws Exception {
+        KeyPair nodeKey = KeyType.EC_P256.generate();
+        X509Certificate sha1 = pop.issue(nodeKey.getPublic(), "SHA1withECDSA");
+        assertThatThrownBy(() -> agent.attestX509Pop(List.of(sha1), nodeKey.getPrivate()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e ->
+                        assertThat(e.getStatus().getDescription()).contains("SHA-1"));
+        java.security.KeyPairGenerator rsa = java.security.KeyPairGenerator.getInstance("RSA");
+        rsa.initialize(1024);
+        KeyPair weak = rsa.generateKeyPair();
+        X509Certificate rsa1024 = pop.issue(weak.getPublic(), "SHA256withECDSA");
+        assertThatThrownBy(() -> agent.attestX509Pop(List.of(rsa1024), weak.getPrivate()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e ->
+                        assertThat(e.getStatus().getDescription()).contains("1024"));
     }
 
     @Test

@@ -5,6 +5,8 @@ import io.mithril.pki.Pem;
 import io.mithril.pki.PkiException;
 import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.x509.CertificatePolicy;
+import io.mithril.spiffe.x509.WeakCertificateException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -98,6 +100,12 @@ public final class X509PopAttestor implements NodeAttestor {
     }
 
     private void validate(List<X509Certificate> chain) throws AttestationException {
+        try {
+            // PKIX alone accepts SHA-1 signatures and RSA-1024 keys under a CA outside the JDK's store.
+            CertificatePolicy.checkPeerChain(chain);
+        } catch (WeakCertificateException e) {
+            throw new AttestationException("x509pop: " + e.getMessage());
+        }
         try {
             Set<TrustAnchor> anchors = new HashSet<>();
             for (X509Certificate ca : caBundle) {
