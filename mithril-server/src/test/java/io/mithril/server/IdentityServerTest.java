@@ -21,6 +21,7 @@ import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
 import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.api.admin.AdminClient;
+import io.mithril.server.ca.TrustBundle;
 import io.mithril.server.datastore.SqlDataStore;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
@@ -28,6 +29,8 @@ import io.mithril.server.testing.MutableClock;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.server.testing.TestAgent;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.bundle.JwtBundle;
+import io.mithril.spiffe.svid.JwtSvid;
 import io.mithril.spiffe.svid.X509SvidValidator;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -250,6 +253,27 @@ class IdentityServerTest {
         s.update((parts[0] + "." + parts[1]).getBytes());
         assertThat(s.verify(java.util.Base64.getUrlDecoder().decode(parts[2]))).isTrue();
         assertThat(r.getExpiresAt() - r.getIssuedAt()).isEqualTo(300);
+    }
+
+    @Test
+    void jwtSvidCarriesTheConfiguredIssuerAndTheServersClockAndValidatesWithTheBundle() throws Exception {
+        server.close();
+        server = IdentityServer.start(ServerFixture.config(dir, clock).jwtIssuer("https://oidc.example.org").build());
+        agent.close();
+        agent = ServerFixture.agent(server, clock);
+        String token = server.generateJoinToken(null, NODE);
+        RegistrationEntry w = server.createEntry(RegistrationEntry.of(WORKLOAD, NODE, List.of(Selector.parse("unix:uid:1000"))));
+        agent.attestJoinToken(token);
+        NewJWTSVIDResponse r = agent.stub().newJWTSVID(NewJWTSVIDRequest.newBuilder().setEntryId(w.id()).addAudience("bookinfo")
+                .addAudience("reviews").build());
+        JwtBundle bundle = JwtBundle.of(server.bundle().trustDomain(), server.bundle().jwtAuthorities().stream()
+                .collect(java.util.stream.Collectors.toMap(TrustBundle.JwtAuthority::keyId, TrustBundle.JwtAuthority::publicKey)));
+        JwtSvid svid = JwtSvid.parseAndValidate(r.getToken(), bundle, "reviews", clock);
+        assertThat(svid.spiffeId()).isEqualTo(WORKLOAD);
+        assertThat(svid.audience()).containsExactly("bookinfo", "reviews");
+        assertThat(svid.claims()).containsEntry("iss", "https://oidc.example.org");
+        assertThat(svid.issuedAt()).contains(clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+        assertThat(svid.keyId()).isEqualTo(server.caManager().currentJwtKey().kid());
     }
 
     @Test

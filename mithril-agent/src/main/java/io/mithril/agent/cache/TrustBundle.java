@@ -1,10 +1,14 @@
 package io.mithril.agent.cache;
 
+import io.mithril.spiffe.bundle.JwtBundle;
 import io.mithril.spiffe.id.TrustDomain;
+import java.io.ByteArrayOutputStream;
+import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
-import java.io.ByteArrayOutputStream;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** The trust bundle of one trust domain: its X.509 roots and JWT signing keys. Immutable. */
 public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Authorities,
@@ -26,5 +30,19 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
             }
         }
         return out.toByteArray();
+    }
+
+    /**
+     * The JWT authorities as the SPIFFE library's bundle, the one {@code JwtSvid} validates
+     * against. An authority without a key ID is left out: a SPIFFE bundle cannot carry it.
+     */
+    public JwtBundle jwtBundle() {
+        Map<String, PublicKey> keys = new LinkedHashMap<>();
+        for (JwtAuthority a : jwtAuthorities) {
+            if (a.keyId() != null && !a.keyId().isEmpty()) {
+                keys.put(a.keyId(), a.publicKey());
+            }
+        }
+        return JwtBundle.of(trustDomain, keys);
     }
 }

@@ -15,6 +15,10 @@ import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.api.workload.client.WorkloadApiException;
 import io.mithril.api.workload.client.X509Context;
 import io.mithril.api.workload.client.X509ContextFiles;
+import io.mithril.server.ca.CaManager;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.testing.HostileJwtSvids;
+import io.mithril.spiffe.testing.TestCerts;
 import java.io.Closeable;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +29,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -229,6 +234,28 @@ class AgentIntegrationTest {
                     });
             assertThatThrownBy(() -> c.validateJwtSvid("not.a.jwt", "my-audience", Duration.ofSeconds(10)))
                     .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+        }
+    }
+
+    @Test
+    void hostileJwtSvidsSignedByTheServersRealKeyAreRefusedByValidateJwtSvid() throws Exception {
+        server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
+        agent = Agent.start(config(server.joinToken()));
+        CaManager.JwtSigningKey key = server.server().caManager().currentJwtKey();
+        HostileJwtSvids table = new HostileJwtSvids(SpiffeId.parse("spiffe://example.org/root-workload"), "my-audience",
+                key.kid(), key.keyPair(), "foreign-kid", TestCerts.ec256().getPrivate(), Instant.now());
+        try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
+            assertThat(c.validateJwtSvid(table.valid(), "my-audience", Duration.ofSeconds(10)).spiffeId().toString())
+                    .as("the control token, crafted the same way").isEqualTo("spiffe://example.org/root-workload");
+            SoftAssertions soft = new SoftAssertions();
+            for (HostileJwtSvids.Hostile h : table.all()) {
+                soft.assertThatThrownBy(() -> c.validateJwtSvid(h.token(), "my-audience", Duration.ofSeconds(10))).as(h.name())
+                        .isInstanceOfSatisfying(WorkloadApiException.class, e -> {
+                            assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                            assertThat(e.getMessage()).contains(h.refusal());
+                        });
+            }
+            soft.assertAll();
         }
     }
 

@@ -6,11 +6,14 @@ import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
 import io.mithril.cli.Main;
 import io.mithril.server.IdentityServer;
+import io.mithril.server.ca.CaManager;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.testing.HostileJwtSvids;
+import io.mithril.spiffe.testing.TestCerts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -18,11 +21,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -184,6 +189,25 @@ class AgentCommandTest {
         Run wrong = cli("agent", "api", "validate", "jwt", "-audience", "aud-2", "-svid", token, "-socketPath", socket.toString());
         assertThat(wrong.exit()).isEqualTo(1);
         assertThat(wrong.err()).startsWith("Error: SVID is not valid").contains("audience");
+    }
+
+    @Test
+    void validateJwtRefusesHostileTokensSignedByTheServersRealKey() throws Exception {
+        startAgent();
+        CaManager.JwtSigningKey key = server.caManager().currentJwtKey();
+        HostileJwtSvids table = new HostileJwtSvids(SpiffeId.parse(ID), "aud-1", key.kid(), key.keyPair(), "foreign-kid",
+                TestCerts.ec256().getPrivate(), Instant.now());
+        Run control = cli("agent", "api", "validate", "jwt", "-audience", "aud-1", "-svid", table.valid(), "-socketPath",
+                socket.toString());
+        assertThat(control.exit()).as(control.err()).isZero();
+        SoftAssertions soft = new SoftAssertions();
+        for (HostileJwtSvids.Hostile h : table.all()) {
+            Run r = cli("agent", "api", "validate", "jwt", "-audience", "aud-1", "-svid", h.token(), "-socketPath",
+                    socket.toString());
+            soft.assertThat(r.exit()).as(h.name() + ": " + r.out()).isEqualTo(1);
+            soft.assertThat(r.err()).as(h.name()).startsWith("Error: SVID is not valid").contains(h.refusal());
+        }
+        soft.assertAll();
     }
 
     @Test

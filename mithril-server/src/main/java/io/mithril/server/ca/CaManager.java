@@ -18,6 +18,7 @@ import io.mithril.server.keymanager.KeyManager;
 import io.mithril.server.metrics.ServerMetrics;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.JwtSvid;
 import java.io.IOException;
 import java.security.KeyPair;
 import java.security.PublicKey;
@@ -383,8 +384,9 @@ public final class CaManager {
         if (exp.isAfter(k.notAfter())) {
             exp = k.notAfter();
         }
-        String token = JwtSigner.sign(subject, audience, now, exp, jwtIssuer, k.kid(), k.keyPair().getPrivate(), minter.crypto());
-        return new SignedJwt(token, now, exp);
+        JwtSvid svid = JwtSvid.sign(subject, audience, now, exp, jwtIssuer, k.kid(), k.keyPair().getPrivate(),
+                minter.crypto().provider().orElse(null));
+        return new SignedJwt(svid.token(), now, svid.expiry());
     }
 
     /** A JWT-SVID with its times. */

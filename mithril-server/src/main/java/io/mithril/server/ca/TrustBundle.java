@@ -11,7 +11,6 @@ import java.security.PublicKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 
@@ -163,18 +162,5 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
             return java.security.KeyFactory.getInstance("EC").generatePublic(new java.security.spec.ECPublicKeySpec(w, spec));
         }
         throw new IllegalArgumentException("unsupported kty \"" + kty + "\"");
-    }
-
-    static byte[] unsigned(BigInteger v, int size) {
-        byte[] b = v.toByteArray();
-        if (b.length == size) {
-            return b;
-        }
-        if (b.length > size) {
-            return Arrays.copyOfRange(b, b.length - size, b.length);
-        }
-        byte[] out = new byte[size];
-        System.arraycopy(b, 0, out, size - b.length, b.length);
-        return out;
     }
 }

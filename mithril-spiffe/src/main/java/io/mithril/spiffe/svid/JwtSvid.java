@@ -6,7 +6,20 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSSigner;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
 import io.mithril.spiffe.bundle.BundleNotFoundException;
 import io.mithril.spiffe.bundle.BundleSource;
 import io.mithril.spiffe.bundle.JwtBundle;
@@ -15,14 +28,20 @@ import io.mithril.spiffe.id.SpiffeId;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
+import java.security.Key;
 import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.PublicKey;
+import java.security.interfaces.ECKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAKey;
+import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +61,14 @@ import java.util.Set;
  * present, not after it; and the signature verifies with the JWT authority of the subject's
  * trust domain named by {@code kid} (without {@code kid}, with any authority of that bundle).
  *
+ * <p>This is the project's one JWT-SVID implementation: the server mints with {@link #sign},
+ * the agent's {@code ValidateJWTSVID} (hence {@code agent api validate jwt}) validates with
+ * {@link #parseAndValidate}. The JWS cryptography (signing, verification, the JOSE form of
+ * ECDSA signatures and its range checks) is Nimbus JOSE+JWT's, as in java-spiffe; the rules
+ * above and the strict decoding (unpadded base64url, JSON without duplicate members) are this
+ * class's, so that every refusal names the rule that broke. The token is decoded once, and
+ * Nimbus verifies exactly the bytes and the algorithm these rules accepted.
+ *
  * @param spiffeId the subject
  * @param audience the audiences, in token order
  * @param expiry {@code exp}
@@ -56,6 +83,12 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
 
     /** Header {@code typ} values a JWT-SVID may carry. */
     public static final Set<String> ALLOWED_TYP = Set.of("JWT", "JOSE");
+
+    /** The JWS algorithms a JWT-SVID may use, as SPIRE and go-spiffe allow them: no {@code none}, no HMAC. */
+    public static final Set<JWSAlgorithm> ALLOWED_ALGORITHMS = Set.of(
+            JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.RS512,
+            JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.ES512,
+            JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512);
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -121,15 +154,7 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
             throw new JwtSvidException("token is not a compact JWS: expected 3 dot-separated parts, found " + parts.length);
         }
         JsonNode header = jsonPart(parts[0], "header");
-        JsonNode claims = jsonPart(parts[1], "payload");
-        byte[] signature = b64(parts[2], "signature");
-
-        String algName = stringMember(header, "alg", "header");
-        JwsAlgorithm alg = JwsAlgorithm.byName(algName);
-        if (alg == null) {
-            throw new JwtSvidException("header \"alg\": \"" + printable(algName)
-                    + "\" is not allowed for a JWT-SVID (RS256/384/512, ES256/384/512, PS256/384/512)");
-        }
+        JWSAlgorithm alg = algorithm(stringMember(header, "alg", "header"));
         JsonNode typ = header.get("typ");
         if (typ != null && (!typ.isTextual() || !ALLOWED_TYP.contains(typ.textValue()))) {
             throw new JwtSvidException("header \"typ\": " + printable(typ.toString()) + " is not allowed (JWT or JOSE)");
@@ -145,6 +170,8 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
             }
             kid = kidNode.textValue();
         }
+        JsonNode claims = jsonPart(parts[1], "payload");
+        b64(parts[2], "signature");
 
         String sub = stringMember(claims, "sub", "claim");
         SpiffeId subject;
@@ -157,29 +184,7 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
         Instant exp = numericDate(claims, "exp", true);
 
         if (bundles != null) {
-            JwtBundle bundle = bundles.bundleFor(subject.trustDomain());
-            if (bundle == null || !bundle.trustDomain().equals(subject.trustDomain())) {
-                throw new BundleNotFoundException(subject.trustDomain());
-            }
-            byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
-            List<PublicKey> candidates = new ArrayList<>();
-            if (!kid.isEmpty()) {
-                PublicKey key = bundle.findJwtAuthority(kid).orElseThrow(() -> new JwtSvidException(
-                        "no JWT authority with key ID \"" + printable(kidNode.textValue()) + "\" in the bundle of trust domain \""
-                                + subject.trustDomain() + "\""));
-                if (!alg.fits(key)) {
-                    throw new JwtSvidException("header \"alg\": \"" + alg + "\" does not fit the " + key.getAlgorithm()
-                            + " key with key ID \"" + printable(kid) + "\"");
-                }
-                candidates.add(key);
-            } else {
-                candidates.addAll(bundle.jwtAuthorities().values());
-            }
-            if (!verifiesWithAny(alg, candidates, input, signature)) {
-                throw new JwtSvidException("signature does not verify with " + (kid.isEmpty()
-                        ? "any JWT authority" : "the JWT authority with key ID \"" + printable(kid) + "\"")
-                        + " of trust domain \"" + subject.trustDomain() + "\"");
-            }
+            verifySignature(parts, alg, kid, subject, bundles);
         }
 
         Instant now = clock.instant();
@@ -196,26 +201,77 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
             }
         }
         Map<String, Object> claimMap = JSON.convertValue(claims, new TypeReference<Map<String, Object>>() { });
-        return new JwtSvid(subject, aud, exp, alg.name(), kid, claimMap, token, "");
+        return new JwtSvid(subject, aud, exp, alg.getName(), kid, claimMap, token, "");
     }
 
-    private static boolean verifiesWithAny(JwsAlgorithm alg, List<PublicKey> keys, byte[] input, byte[] signature) {
-        for (PublicKey key : keys) {
+    private static JWSAlgorithm algorithm(String name) {
+        JWSAlgorithm alg = JWSAlgorithm.parse(name);
+        if (!ALLOWED_ALGORITHMS.contains(alg)) {
+            throw new JwtSvidException("header \"alg\": \"" + printable(name)
+                    + "\" is not allowed for a JWT-SVID (RS256/384/512, ES256/384/512, PS256/384/512)");
+        }
+        return alg;
+    }
+
+    /** Checks the signature with the key {@code kid} names in the bundle of the subject's trust domain. */
+    private static void verifySignature(String[] parts, JWSAlgorithm alg, String kid, SpiffeId subject,
+            BundleSource<JwtBundle> bundles) {
+        JwtBundle bundle = bundles.bundleFor(subject.trustDomain());
+        if (bundle == null || !bundle.trustDomain().equals(subject.trustDomain())) {
+            throw new BundleNotFoundException(subject.trustDomain());
+        }
+        List<PublicKey> candidates = new ArrayList<>();
+        if (!kid.isEmpty()) {
+            PublicKey key = bundle.findJwtAuthority(kid).orElseThrow(() -> new JwtSvidException(
+                    "no JWT authority with key ID \"" + printable(kid) + "\" in the bundle of trust domain \""
+                            + subject.trustDomain() + "\""));
+            if (!fits(alg, key)) {
+                throw new JwtSvidException("header \"alg\": \"" + alg + "\" does not fit the " + key.getAlgorithm()
+                        + " key with key ID \"" + printable(kid) + "\"");
+            }
+            candidates.add(key);
+        } else {
+            bundle.jwtAuthorities().values().stream().filter(k -> fits(alg, k)).forEach(candidates::add);
+        }
+        // Nimbus verifies the bytes and the algorithm the rules accepted; the header it sees
+        // carries nothing else (no crit), so nothing of the token can widen what it allows.
+        JWSHeader checked = new JWSHeader(alg);
+        byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
+        Base64URL signature = new Base64URL(parts[2]);
+        for (PublicKey key : candidates) {
             try {
-                if (alg.verify(key, input, signature)) {
-                    return true;
+                if (verifier(key).verify(checked, input, signature)) {
+                    return;
                 }
-            } catch (GeneralSecurityException | RuntimeException e) {
-                // a malformed signature or unusable key simply does not verify
+            } catch (JOSEException | RuntimeException e) {
+                // a malformed signature or an unusable key simply does not verify
             }
         }
-        return false;
+        throw new JwtSvidException("signature does not verify with " + (kid.isEmpty()
+                ? "any JWT authority" : "the JWT authority with key ID \"" + printable(kid) + "\"")
+                + " of trust domain \"" + subject.trustDomain() + "\"");
+    }
+
+    private static JWSVerifier verifier(PublicKey key) throws JOSEException {
+        if (key instanceof ECPublicKey ec) {
+            return new ECDSAVerifier(ec);
+        }
+        return new RSASSAVerifier((RSAPublicKey) key);
+    }
+
+    /** Whether a key of this type and size can carry {@code alg}: RSA for RS/PS, the matching curve for ES. */
+    private static boolean fits(JWSAlgorithm alg, Key key) {
+        if (JWSAlgorithm.Family.EC.contains(alg)) {
+            return key instanceof ECKey ec && Curve.forJWSAlgorithm(alg).contains(Curve.forECParameterSpec(ec.getParams()));
+        }
+        return key instanceof RSAKey;
     }
 
     /**
-     * Signs a JWT-SVID, as the server does: header {@code alg} (ES256/384/512 by the key's
-     * curve, RS256 for RSA), {@code kid}, {@code typ: JWT}; claims {@code sub}, {@code aud} (an
-     * array), {@code exp} and {@code iat} (whole seconds).
+     * Signs a JWT-SVID, as the server does (SPIRE's form): header {@code alg} (ES256/384/512 by
+     * the key's curve, RS256 for RSA), {@code kid}, {@code typ: JWT}; claims {@code sub},
+     * {@code aud} (a string for one audience, an array for more), {@code exp} and {@code iat}
+     * (whole seconds).
      *
      * @param kid the key ID under which the public key is in the trust domain's JWT bundle; null
      *     or "" for none
@@ -227,36 +283,79 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
 
     /** @see #sign(SpiffeId, List, Instant, String, PrivateKey); {@code iat} comes from {@code clock}. */
     public static JwtSvid sign(SpiffeId sub, List<String> aud, Instant exp, String kid, PrivateKey key, Clock clock) {
+        Objects.requireNonNull(clock, "clock");
+        return sign(sub, aud, clock.instant(), exp, null, kid, key, null);
+    }
+
+    /**
+     * Signs a JWT-SVID with every choice of the server's: the issue time from its clock, an
+     * {@code iss} claim when {@code jwt_issuer} is configured, and its crypto provider.
+     *
+     * @param issuer the {@code iss} claim; null or "" for none
+     * @param provider the JCA provider that signs; null for the JDK's default lookup
+     * @see #sign(SpiffeId, List, Instant, String, PrivateKey)
+     */
+    public static JwtSvid sign(SpiffeId sub, List<String> aud, Instant issuedAt, Instant exp, String issuer, String kid,
+            PrivateKey key, Provider provider) {
         Objects.requireNonNull(sub, "sub");
+        Objects.requireNonNull(issuedAt, "issuedAt");
         Objects.requireNonNull(exp, "exp");
         Objects.requireNonNull(key, "key");
         if (aud == null || aud.isEmpty() || aud.stream().anyMatch(a -> a == null || a.isEmpty())) {
             throw new IllegalArgumentException("a JWT-SVID needs at least one non-empty audience, got " + aud);
         }
-        JwsAlgorithm alg = JwsAlgorithm.forSigningKey(key);
-        ObjectNode header = JSON.createObjectNode();
-        header.put("alg", alg.name());
-        if (kid != null && !kid.isEmpty()) {
-            header.put("kid", kid);
-        }
-        header.put("typ", "JWT");
-        ObjectNode claims = JSON.createObjectNode();
-        claims.put("sub", sub.toString());
-        var audArray = claims.putArray("aud");
-        aud.forEach(audArray::add);
-        claims.put("exp", exp.getEpochSecond());
-        claims.put("iat", clock.instant().getEpochSecond());
-        String input = b64(json(header)) + "." + b64(json(claims));
-        byte[] sig;
+        JWSAlgorithm alg = signingAlgorithm(key);
+        JWSSigner signer;
         try {
-            sig = alg.sign(key, input.getBytes(StandardCharsets.US_ASCII));
-        } catch (GeneralSecurityException e) {
+            signer = JWSAlgorithm.Family.EC.contains(alg)
+                    ? new ECDSASigner(key, Curve.forJWSAlgorithm(alg).iterator().next()) : new RSASSASigner(key);
+        } catch (JOSEException e) {
+            throw new IllegalArgumentException("cannot sign JWT-SVIDs with this key: " + e.getMessage(), e);
+        }
+        if (provider != null) {
+            signer.getJCAContext().setProvider(provider);
+        }
+        JWSHeader.Builder header = new JWSHeader.Builder(alg).type(JOSEObjectType.JWT);
+        if (kid != null && !kid.isEmpty()) {
+            header.keyID(kid);
+        }
+        JWTClaimsSet.Builder claims = new JWTClaimsSet.Builder().subject(sub.toString()).audience(List.copyOf(aud))
+                .expirationTime(Date.from(Instant.ofEpochSecond(exp.getEpochSecond())))
+                .issueTime(Date.from(Instant.ofEpochSecond(issuedAt.getEpochSecond())));
+        if (issuer != null && !issuer.isEmpty()) {
+            claims.issuer(issuer);
+        }
+        SignedJWT jwt = new SignedJWT(header.build(), claims.build());
+        try {
+            jwt.sign(signer);
+        } catch (JOSEException e) {
             throw new IllegalArgumentException("cannot sign JWT-SVID with " + alg + ": " + e.getMessage(), e);
         }
-        String token = input + "." + b64(sig);
-        Map<String, Object> claimMap = JSON.convertValue(claims, new TypeReference<Map<String, Object>>() { });
-        return new JwtSvid(sub, aud, Instant.ofEpochSecond(exp.getEpochSecond()), alg.name(),
-                kid == null ? "" : kid, claimMap, token, "");
+        Map<String, Object> claimMap = JSON.convertValue(jsonPart(jwt.getPayload().toBase64URL().toString(), "payload"),
+                new TypeReference<Map<String, Object>>() { });
+        return new JwtSvid(sub, aud, Instant.ofEpochSecond(exp.getEpochSecond()), alg.getName(),
+                kid == null ? "" : kid, claimMap, jwt.serialize(), "");
+    }
+
+    /** The algorithm the server signs with: ES256/384/512 by curve (P-256/384/521 only), RS256 for RSA. */
+    private static JWSAlgorithm signingAlgorithm(PrivateKey key) {
+        if (key instanceof ECKey ec) {
+            Curve curve = Curve.forECParameterSpec(ec.getParams());
+            if (Curve.P_256.equals(curve)) {
+                return JWSAlgorithm.ES256;
+            } else if (Curve.P_384.equals(curve)) {
+                return JWSAlgorithm.ES384;
+            } else if (Curve.P_521.equals(curve)) {
+                return JWSAlgorithm.ES512;
+            }
+            throw new IllegalArgumentException("EC key on " + (curve == null ? "an unnamed curve" : curve)
+                    + ": JWT-SVIDs are signed with P-256, P-384 or P-521");
+        }
+        if (key instanceof RSAKey) {
+            return JWSAlgorithm.RS256;
+        }
+        throw new IllegalArgumentException("key algorithm \"" + key.getAlgorithm()
+                + "\" cannot sign JWT-SVIDs (RSA or EC P-256/P-384/P-521 only)");
     }
 
     /** This SVID with a Workload API hint. */
@@ -369,18 +468,6 @@ public record JwtSvid(SpiffeId spiffeId, List<String> audience, Instant expiry, 
             return Base64.getUrlDecoder().decode(part);
         } catch (IllegalArgumentException e) {
             throw new JwtSvidException(what + " is not base64url: " + e.getMessage(), e);
-        }
-    }
-
-    private static String b64(byte[] bytes) {
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-    }
-
-    private static byte[] json(JsonNode node) {
-        try {
-            return JSON.writeValueAsBytes(node);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
         }
     }
 

@@ -19,6 +19,7 @@ import io.mithril.spiffe.bundle.JwtBundle;
 import io.mithril.spiffe.bundle.JwtBundleSet;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.testing.HostileJwtSvids;
 import io.mithril.spiffe.testing.TestCerts;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
@@ -85,14 +86,13 @@ class JwtSvidTest {
         return c;
     }
 
-    /** A token with any header and claims, signed with our own JWS code. */
-    static String craft(ObjectNode header, ObjectNode claims, JwsAlgorithm alg, PrivateKey key) throws Exception {
-        String input = b64(JSON.writeValueAsBytes(header)) + "." + b64(JSON.writeValueAsBytes(claims));
-        return input + "." + b64(alg.sign(key, input.getBytes(StandardCharsets.US_ASCII)));
+    /** A token with any header and claims, signed by Nimbus with {@code alg} (whatever the header says). */
+    static String craft(ObjectNode header, ObjectNode claims, JWSAlgorithm alg, PrivateKey key) throws Exception {
+        return HostileJwtSvids.sign(JSON.writeValueAsString(header), JSON.writeValueAsString(claims), alg, key);
     }
 
     static String craft(ObjectNode header, ObjectNode claims) throws Exception {
-        return craft(header, claims, JwsAlgorithm.ES256, P256.getPrivate());
+        return craft(header, claims, JWSAlgorithm.ES256, P256.getPrivate());
     }
 
     /** A token signed by nimbus-jose-jwt, a third-party JOSE implementation. */
@@ -165,6 +165,18 @@ class JwtSvidTest {
     }
 
     @Test
+    void signsIssuerWhenConfiguredAndOneAudienceAsAStringAsSpireDoes() throws Exception {
+        JwtSvid svid = JwtSvid.sign(SUB, List.of("backend"), NOW, EXP, "https://oidc.example.org", "p256", P256.getPrivate(),
+                null);
+        var claims = JSON.readTree(Base64.getUrlDecoder().decode(svid.token().split("\\.")[1]));
+        assertThat(claims.get("iss").asText()).isEqualTo("https://oidc.example.org");
+        assertThat(claims.get("aud").isTextual()).isTrue();
+        assertThat(claims.get("iat").asLong()).isEqualTo(NOW.getEpochSecond());
+        assertThat(validate(svid.token()).claims()).containsEntry("iss", "https://oidc.example.org");
+        assertThat(svid.claims()).containsEntry("iss", "https://oidc.example.org").containsEntry("aud", "backend");
+    }
+
+    @Test
     void signsWithRs256ForRsaAndEs512ForP521() {
         assertThat(validate(JwtSvid.sign(SUB, List.of("backend"), EXP, "rsa", RSA.getPrivate(), CLOCK).token()).algorithm())
                 .isEqualTo("RS256");
@@ -231,7 +243,7 @@ class JwtSvidTest {
 
     @Test
     void withoutKidAnyKeyOfTheBundleMayVerify() throws Exception {
-        String token = craft(header("RS256", null), claims(), JwsAlgorithm.RS256, RSA.getPrivate());
+        String token = craft(header("RS256", null), claims(), JWSAlgorithm.RS256, RSA.getPrivate());
         assertThat(validate(token).keyId()).isEmpty();
     }
 
@@ -244,7 +256,7 @@ class JwtSvidTest {
 
     @Test
     void rejectsSignatureByAnotherKeyUnderAKnownKid() throws Exception {
-        String token = craft(header("ES256", "p256"), claims(), JwsAlgorithm.ES256, TestCerts.ec256().getPrivate());
+        String token = craft(header("ES256", "p256"), claims(), JWSAlgorithm.ES256, TestCerts.ec256().getPrivate());
         assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class)
                 .hasMessageContaining("signature does not verify");
     }
@@ -282,10 +294,10 @@ class JwtSvidTest {
         KeyPair foreign = TestCerts.ec256();
         JwtBundleSet set = JwtBundleSet.of(JwtBundle.of(TD, Map.of("k", P256.getPublic())),
                 JwtBundle.of(TrustDomain.of("domain.test"), Map.of("k", foreign.getPublic())));
-        String forged = craft(header("ES256", "k"), claims(), JwsAlgorithm.ES256, foreign.getPrivate());
+        String forged = craft(header("ES256", "k"), claims(), JWSAlgorithm.ES256, foreign.getPrivate());
         assertThatThrownBy(() -> JwtSvid.parseAndValidate(forged, set, "backend", CLOCK))
                 .hasMessageContaining("signature does not verify");
-        String genuine = craft(header("ES256", "k"), claims().put("sub", "spiffe://domain.test/x"), JwsAlgorithm.ES256,
+        String genuine = craft(header("ES256", "k"), claims().put("sub", "spiffe://domain.test/x"), JWSAlgorithm.ES256,
                 foreign.getPrivate());
         assertThat(JwtSvid.parseAndValidate(genuine, set, "backend", CLOCK).spiffeId().trustDomain().name())
                 .isEqualTo("domain.test");
@@ -370,6 +382,34 @@ class JwtSvidTest {
         assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c))).hasMessageContaining("\"sub\" is missing");
     }
 
+    static final KeyPair FOREIGN = TestCerts.ec256();
+    static final JwtBundleSet WITH_FOREIGN = JwtBundleSet.of(BUNDLE,
+            JwtBundle.of(TrustDomain.of("domain.test"), Map.of("foreign", FOREIGN.getPublic())));
+
+    static Stream<HostileJwtSvids> hostileTables() {
+        // Each key type of the bundle signs its own table: the refusals must not depend on it.
+        return Stream.of(new HostileJwtSvids(SUB, "backend", "p256", P256, "foreign", FOREIGN.getPrivate(), NOW),
+                new HostileJwtSvids(SUB, "backend", "rsa", RSA, "foreign", FOREIGN.getPrivate(), NOW),
+                new HostileJwtSvids(SUB, "backend", "p521", P521, "foreign", FOREIGN.getPrivate(), NOW));
+    }
+
+    static Stream<Arguments> hostileTokens() {
+        return hostileTables().flatMap(t -> t.all().stream().map(h -> Arguments.of(h.name(), h)));
+    }
+
+    @ParameterizedTest(name = "[{index}] {0}")
+    @MethodSource("hostileTokens")
+    void refusesHostileTokensSignedByTheRealKeys(String name, HostileJwtSvids.Hostile hostile) {
+        assertThatThrownBy(() -> JwtSvid.parseAndValidate(hostile.token(), WITH_FOREIGN, "backend", CLOCK))
+                .isInstanceOf(JwtSvidException.class).hasMessageContaining(hostile.refusal());
+    }
+
+    @Test
+    void theHostileTablesControlTokenIsAccepted() {
+        hostileTables().forEach(t -> assertThat(JwtSvid.parseAndValidate(t.valid(), WITH_FOREIGN, "backend", CLOCK)
+                .spiffeId()).isEqualTo(SUB));
+    }
+
     static Stream<Arguments> malformedTokens() {
         return Stream.of(
                 Arguments.of("", "empty"),
@@ -392,17 +432,15 @@ class JwtSvidTest {
 
     @Test
     void rejectsDuplicateClaims() throws Exception {
-        String header = b64(JSON.writeValueAsBytes(header("ES256", "p256")));
-        String payload = b64(("{\"sub\":\"" + SUB + "\",\"sub\":\"spiffe://example.org/admin\",\"aud\":\"backend\",\"exp\":"
-                + EXP.getEpochSecond() + "}").getBytes(StandardCharsets.UTF_8));
-        String input = header + "." + payload;
-        String token = input + "." + b64(JwsAlgorithm.ES256.sign(P256.getPrivate(), input.getBytes(StandardCharsets.US_ASCII)));
+        String token = HostileJwtSvids.sign(JSON.writeValueAsString(header("ES256", "p256")),
+                "{\"sub\":\"" + SUB + "\",\"sub\":\"spiffe://example.org/admin\",\"aud\":\"backend\",\"exp\":"
+                        + EXP.getEpochSecond() + "}", JWSAlgorithm.ES256, P256.getPrivate());
         assertThatThrownBy(() -> validate(token)).hasMessageContaining("Duplicate field 'sub'");
     }
 
     @Test
     void parseInsecureSkipsOnlyTheSignature() throws Exception {
-        String token = craft(header("ES256", "unknown"), claims(), JwsAlgorithm.ES256, TestCerts.ec256().getPrivate());
+        String token = craft(header("ES256", "unknown"), claims(), JWSAlgorithm.ES256, TestCerts.ec256().getPrivate());
         assertThat(JwtSvid.parseInsecure(token, Set.of("backend"), CLOCK).spiffeId()).isEqualTo(SUB);
         String expired = craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
         assertThatThrownBy(() -> JwtSvid.parseInsecure(expired, Set.of("backend"), CLOCK)).hasMessageContaining("expired");

@@ -1,6 +1,5 @@
 package io.mithril.agent.endpoints.workload;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.NullValue;
@@ -14,7 +13,6 @@ import io.mithril.agent.attestor.workload.Caller;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.Identity;
 import io.mithril.agent.cache.SvidCache;
-import io.mithril.agent.cache.TrustBundle;
 import io.mithril.agent.cache.WorkloadUpdate;
 import io.mithril.api.workload.JWTBundlesRequest;
 import io.mithril.api.workload.JWTBundlesResponse;
@@ -29,7 +27,12 @@ import io.mithril.api.workload.X509BundlesResponse;
 import io.mithril.api.workload.X509SVID;
 import io.mithril.api.workload.X509SVIDRequest;
 import io.mithril.api.workload.X509SVIDResponse;
+import io.mithril.spiffe.bundle.BundleNotFoundException;
+import io.mithril.spiffe.bundle.JwtBundle;
+import io.mithril.spiffe.bundle.JwtBundleSet;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.JwtSvid;
+import io.mithril.spiffe.svid.JwtSvidException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -217,46 +220,48 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
             observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
             return;
         }
-        Map<TrustDomain, TrustBundle> bundles = new LinkedHashMap<>(cache.federatedBundles());
-        bundles.put(cache.trustDomain(), cache.bundle());
-        JwtSvidVerifier.Verified v;
+        // Federated bundles first, the own one last: a federated entry can never stand in for it.
+        Map<TrustDomain, JwtBundle> bundles = new LinkedHashMap<>();
+        cache.federatedBundles().forEach((td, b) -> bundles.put(td, b.jwtBundle()));
+        bundles.put(cache.trustDomain(), cache.bundle().jwtBundle());
+        JwtSvid v;
         try {
-            v = JwtSvidVerifier.verify(request.getSvid(), request.getAudience(), bundles, clock.instant());
-        } catch (JwtSvidVerifier.InvalidJwtException e) {
+            v = JwtSvid.parseAndValidate(request.getSvid(), new JwtBundleSet(bundles), request.getAudience(), clock);
+        } catch (JwtSvidException | BundleNotFoundException e) {
             observer.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
         }
         observer.onNext(ValidateJWTSVIDResponse.newBuilder()
-                .setSpiffeId(v.subject().toString())
+                .setSpiffeId(v.spiffeId().toString())
                 .setClaims(toStruct(v.claims()))
                 .build());
         observer.onCompleted();
     }
 
-    private static Struct toStruct(JsonNode obj) {
+    private static Struct toStruct(Map<?, ?> claims) {
         Struct.Builder s = Struct.newBuilder();
-        obj.properties().forEach(f -> s.putFields(f.getKey(), toValue(f.getValue())));
+        claims.forEach((k, v) -> s.putFields(String.valueOf(k), toValue(v)));
         return s.build();
     }
 
-    private static Value toValue(JsonNode n) {
-        if (n.isObject()) {
-            return Value.newBuilder().setStructValue(toStruct(n)).build();
+    private static Value toValue(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            return Value.newBuilder().setStructValue(toStruct(m)).build();
         }
-        if (n.isArray()) {
+        if (v instanceof List<?> list) {
             ListValue.Builder l = ListValue.newBuilder();
-            n.forEach(x -> l.addValues(toValue(x)));
+            list.forEach(x -> l.addValues(toValue(x)));
             return Value.newBuilder().setListValue(l).build();
         }
-        if (n.isNumber()) {
-            return Value.newBuilder().setNumberValue(n.asDouble()).build();
+        if (v instanceof Number n) {
+            return Value.newBuilder().setNumberValue(n.doubleValue()).build();
         }
-        if (n.isBoolean()) {
-            return Value.newBuilder().setBoolValue(n.asBoolean()).build();
+        if (v instanceof Boolean b) {
+            return Value.newBuilder().setBoolValue(b).build();
         }
-        if (n.isNull()) {
+        if (v == null) {
             return Value.newBuilder().setNullValue(NullValue.NULL_VALUE).build();
         }
-        return Value.newBuilder().setStringValue(n.asText()).build();
+        return Value.newBuilder().setStringValue(v.toString()).build();
     }
 }
