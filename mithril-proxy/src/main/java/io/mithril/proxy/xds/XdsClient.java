@@ -225,8 +225,12 @@ public final class XdsClient implements AutoCloseable {
                     }
                 });
         subscribe(CDS, List.of());
-        if (accepted.containsKey(LDS)) {
+        if (accepted.containsKey(CDS) && accepted.containsKey(LDS)) {
+            // A reconnection: every subscription again, with the versions in force (as Envoy does), so
+            // that the server sends whatever changed meanwhile, routes and endpoints included.
+            subscribe(EDS, XdsConfigTranslator.edsClusterNames(clusters()));
             subscribe(LDS, List.of());
+            subscribe(RDS, XdsConfigTranslator.routeNames(listeners()));
         }
     }
 
