@@ -149,7 +149,8 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
-     * Compiles {@code resources} for this proxy and swaps them in atomically.
+     * Compiles {@code resources} for this proxy and swaps them in atomically. A listener that
+     * cannot be bound is logged and left unbound (the proxy is then not ready); the rest applies.
      *
      * @return the compiled configuration
      */
@@ -158,13 +159,37 @@ public final class Proxy implements AutoCloseable {
         for (String w : config.warnings()) {
             log.warn("config: {}", w);
         }
+        install(config, false);
         this.resources = List.copyOf(resources);
+        return config;
+    }
+
+    /**
+     * Swaps in a configuration compiled elsewhere (the control plane's, over xDS) atomically,
+     * all or nothing: new listeners are bound first, and if one cannot be bound the ones just
+     * bound are closed again and the current configuration keeps serving untouched.
+     *
+     * @throws ListenerBindException when a listener cannot be bound (xDS then NACKs it)
+     */
+    public synchronized void applyCompiled(ProxyConfig config) {
+        install(config, true);
+        this.resources = List.of();
+    }
+
+    private void install(ProxyConfig config, boolean allOrNothing) {
+        List<Integer> opened = bindNewListeners(config, allOrNothing);
         swap(config, identitySource.current());
         configured = true;
-        reconcileListeners(config);
-        log.info("configuration applied: {} listeners, {} routes, {} clusters", config.listeners().size(),
-                config.routes().size(), config.clusters().size());
-        return config;
+        closeRemovedListeners(config);
+        log.info("configuration applied: {} listeners, {} routes, {} clusters{}", config.listeners().size(),
+                config.routes().size(), config.clusters().size(), opened.isEmpty() ? "" : ", listeners bound on ports " + opened);
+    }
+
+    /** A listener of a configuration could not be bound. */
+    public static final class ListenerBindException extends RuntimeException {
+        public ListenerBindException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     private synchronized void onIdentity(Identity identity) {
@@ -207,7 +232,9 @@ public final class Proxy implements AutoCloseable {
         snapshot.set(new Snapshot(++version, config, identity, server, upstream, errors));
     }
 
-    private void reconcileListeners(ProxyConfig config) {
+    /** Binds the listeners of {@code config} not bound yet; returns their ports. */
+    private List<Integer> bindNewListeners(ProxyConfig config, boolean allOrNothing) {
+        List<Integer> opened = new java.util.ArrayList<>();
         for (Listener l : config.listeners()) {
             if (bound.containsKey(l.port())) {
                 continue;
@@ -221,11 +248,22 @@ public final class Proxy implements AutoCloseable {
                         .childHandler(new ConnectionInitializer(this, l.port()))
                         .bind(addr).sync().channel();
                 bound.put(l.port(), ch);
+                opened.add(l.port());
                 log.info("listener {} ({}) bound on {}", l.name(), l.direction(), ch.localAddress());
             } catch (Exception e) {
                 log.error("listener {}: cannot bind {}: {}", l.name(), addr, e.toString());
+                if (allOrNothing) {
+                    for (Integer port : opened) {
+                        bound.remove(port).close().syncUninterruptibly();
+                    }
+                    throw new ListenerBindException("listener " + l.name() + ": cannot bind " + addr + ": " + e, e);
+                }
             }
         }
+        return opened;
+    }
+
+    private void closeRemovedListeners(ProxyConfig config) {
         for (Map.Entry<Integer, Channel> e : bound.entrySet()) {
             if (config.listener(e.getKey()) == null) {
                 e.getValue().close();

@@ -66,6 +66,10 @@ public final class ProxyCommand implements Runnable {
                 description = "The only SPIFFE ID accepted from the control plane, e.g. spiffe://example.org/ns/istio-system/sa/istiod")
         String controlPlaneId;
 
+        @Option(names = {"-xds", "--xds"},
+                description = "With -controlPlane: take the configuration over Envoy's xDS (ADS) instead of the native stream")
+        boolean xds;
+
         @Option(names = {"-label", "--label"}, description = "Proxy label key=value (repeatable), e.g. istio=ingressgateway")
         List<String> labels = new ArrayList<>();
 
@@ -117,6 +121,10 @@ public final class ProxyCommand implements Runnable {
             if (configDir != null && !Files.isDirectory(configDir)) {
                 throw new Cli.UserException("-configDir " + configDir + " is not a directory");
             }
+            if (xds && controlPlane == null) {
+                throw new Cli.UserException("-xds needs -controlPlane HOST:PORT and -controlPlaneID SPIFFE_ID: it is how the "
+                        + "proxy talks to the control plane");
+            }
             SpiffeId cpId = controlPlane == null ? null : ControlPlaneOptions.controlPlaneId(controlPlaneId);
             SpiffeId wanted = null;
             if (spiffeId != null) {
@@ -157,12 +165,17 @@ public final class ProxyCommand implements Runnable {
             if (maxBufferedBodyBytes != null) {
                 limits = limits.withBufferedBodyBytes(positive(maxBufferedBodyBytes, "-maxBufferedBodyBytes"));
             }
-            ProxySettings settings = new ProxySettings(node(labelMap, td), pub, address(admin, "127.0.0.1", "-admin " + admin),
+            ProxyNode node = node(labelMap, td);
+            if (xds) {
+                XdsOptions.publishLocalAddresses(node, pub);
+            }
+            ProxySettings settings = new ProxySettings(node, pub, address(admin, "127.0.0.1", "-admin " + admin),
                     limits, pathNormalization, !noAccessLog);
             DeferredIdentitySource identity = new DeferredIdentitySource();
             Proxy proxy = Proxy.start(settings, identity);
-            AutoCloseable watcher = cpId != null ? ControlPlaneSource.start(controlPlane, cpId, identity, settings.node(), proxy)
-                    : ConfigDirectoryWatcher.start(configDir, Duration.ofSeconds(1), proxy::apply);
+            AutoCloseable watcher = cpId == null ? ConfigDirectoryWatcher.start(configDir, Duration.ofSeconds(1), proxy::apply)
+                    : xds ? XdsOptions.start(controlPlane, cpId, identity, settings.node(), proxy)
+                    : ControlPlaneSource.start(controlPlane, cpId, identity, settings.node(), proxy);
             CountDownLatch stopped = new CountDownLatch(1);
             final SpiffeId id = wanted;
             Thread connector = new Thread(() -> {

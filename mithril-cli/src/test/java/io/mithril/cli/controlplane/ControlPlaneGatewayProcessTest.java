@@ -166,8 +166,11 @@ class ControlPlaneGatewayProcessTest {
         throw new AssertionError(file + " never said \"" + text + "\":\n" + Files.readString(dir.resolve(file)));
     }
 
-    @Test
-    void virtualServiceChangesRerouteGatewayAndSidecarAndBadChangesOrAnOutageDoNot() throws Exception {
+    /** The control plane, a gateway and a sleep sidecar as processes; {@code proxyFlags} added to both proxies. */
+    record Mesh(Process controlPlane, Path conf, int outbound, SpiffeId sleep) {
+    }
+
+    Mesh startMesh(String... proxyFlags) throws Exception {
         SpiffeId sleep = SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep");
         TestWorkloadApi istiodApi = new TestWorkloadApi(ca, ISTIOD);
         toClose.add(istiodApi);
@@ -199,13 +202,49 @@ class ControlPlaneGatewayProcessTest {
                 """.formatted(controlPlanePort, adminPort, istiodApi.address(), ISTIOD));
 
         Process cp = startControlPlane(conf);
-        mithril("gateway.log", "proxy", "gateway", "-socketPath", gatewayApi.address(), "-label", "istio=ingressgateway",
+        List<String> gw = new ArrayList<>(List.of("proxy", "gateway", "-socketPath", gatewayApi.address(), "-label", "istio=ingressgateway",
                 "-controlPlane", "127.0.0.1:" + controlPlanePort, "-controlPlaneID", ISTIOD.toString(),
-                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort());
-        mithril("sidecar.log", "proxy", "sidecar", "-socketPath", sidecarApi.address(), "-namespace", "default",
+                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort()));
+        gw.addAll(List.of(proxyFlags));
+        mithril("gateway.log", gw.toArray(String[]::new));
+        List<String> sc = new ArrayList<>(List.of("proxy", "sidecar", "-socketPath", sidecarApi.address(), "-namespace", "default",
                 "-label", "app=sleep", "-outbound", "127.0.0.1:" + outbound,
                 "-controlPlane", "127.0.0.1:" + controlPlanePort, "-controlPlaneID", ISTIOD.toString(),
-                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort());
+                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort()));
+        sc.addAll(List.of(proxyFlags));
+        mithril("sidecar.log", sc.toArray(String[]::new));
+        return new Mesh(cp, conf, outbound, sleep);
+    }
+
+    @Test
+    void xdsGatewayAndSidecarFollowChangesAndARestartedControlPlane() throws Exception {
+        Mesh m = startMesh("-xds");
+        awaitBody("backend-a");
+        awaitSidecarBody(m.outbound(), "backend-a");
+        awaitLog("gateway.log", "xDS: applied clusters");
+        assertThat(Files.readString(dir.resolve("controlplane.log"))).contains("xDS node connected: router~")
+                .contains("xDS node connected: sidecar~");
+        write("gateway.yaml", gateway("svc-b.default.svc.cluster.local"));
+        awaitBody("backend-b");
+        write("mesh-routes.yaml", meshRoute("svc-b.default.svc.cluster.local"));
+        awaitSidecarBody(m.outbound(), "backend-b");
+        // The control plane goes away: traffic keeps flowing; the restarted one's state arrives over a new stream.
+        m.controlPlane().destroy();
+        assertThat(m.controlPlane().waitFor(10, TimeUnit.SECONDS)).isTrue();
+        awaitLog("gateway.log", "xDS: stream to 127.0.0.1:" + controlPlanePort + " lost");
+        assertThat(curl()).isEqualTo("backend-b");
+        write("gateway.yaml", gateway("svc-a.default.svc.cluster.local"));
+        startControlPlane(m.conf());
+        awaitBody("backend-a");
+    }
+
+    @Test
+    void virtualServiceChangesRerouteGatewayAndSidecarAndBadChangesOrAnOutageDoNot() throws Exception {
+        Mesh m = startMesh();
+        Process cp = m.controlPlane();
+        Path conf = m.conf();
+        int outbound = m.outbound();
+        SpiffeId sleep = m.sleep();
         awaitBody("backend-a");
         awaitSidecarBody(outbound, "backend-a");
 

@@ -30,6 +30,13 @@ class ProxyCommandTest {
     }
 
     @Test
+    void xdsWithoutAControlPlaneIsAUserError(@TempDir Path dir) {
+        String[] r = run("proxy", "gateway", "-configDir", dir.toString(), "-label", "istio=ingressgateway", "-xds");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[1]).contains("Error: -xds needs -controlPlane HOST:PORT and -controlPlaneID SPIFFE_ID");
+    }
+
+    @Test
     void gatewayWithoutLabelsIsAUserError(@TempDir Path dir) {
         String[] r = run("proxy", "gateway", "-configDir", dir.toString());
         assertThat(r[0]).isEqualTo("1");

@@ -1,0 +1,70 @@
+package io.mithril.cli.proxy;
+
+import io.mithril.mesh.config.ProxyNode;
+import io.mithril.proxy.Proxy;
+import io.mithril.proxy.identity.IdentitySource;
+import io.mithril.proxy.xds.XdsClient;
+import io.mithril.proxy.xds.XdsNodes;
+import io.mithril.spiffe.id.SpiffeId;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import javax.net.ssl.SSLException;
+
+/**
+ * {@code -controlPlane ... -xds}: the proxy as an xDS client. Its node ID is Istio's
+ * ({@code sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local}, {@code router~...} for a
+ * gateway) with the labels and, for a sidecar, the inbound and outbound ports in the metadata the
+ * control plane's XdsServer reads.
+ */
+final class XdsOptions {
+
+    private XdsOptions() {
+    }
+
+    static XdsClient start(String target, SpiffeId controlPlaneId, IdentitySource identity, ProxyNode node, Proxy proxy)
+            throws SSLException {
+        return XdsClient.start(target, controlPlaneId, identity, XdsNodes.of(node, ip(node), podName()), node,
+                proxy::applyCompiled);
+    }
+
+    /**
+     * The node metadata carries ports only, so the control plane compiles a sidecar's inbound
+     * listeners on 0.0.0.0 and its outbound listener on 127.0.0.1; the addresses given with
+     * {@code -inbound} / {@code -outbound} are kept by binding those listeners there (as
+     * {@code -publish} does, which still wins).
+     */
+    static void publishLocalAddresses(ProxyNode node, Map<Integer, InetSocketAddress> publish) {
+        for (ProxyNode.InboundPort p : node.inbound()) {
+            publish.putIfAbsent(p.port(), new InetSocketAddress(p.address(), p.port()));
+        }
+        if (node.kind() == ProxyNode.Kind.SIDECAR && node.outboundPort() > 0) {
+            publish.putIfAbsent(node.outboundPort(), new InetSocketAddress(node.outboundAddress(), node.outboundPort()));
+        }
+    }
+
+    /** The workload's address for the node ID: its first specific inbound address, else this host's. */
+    private static String ip(ProxyNode node) {
+        for (ProxyNode.InboundPort p : node.inbound()) {
+            if (!p.address().equals("0.0.0.0") && !p.address().equals("::")) {
+                return p.address();
+            }
+        }
+        try {
+            return InetAddress.getLocalHost().getHostAddress();
+        } catch (java.io.IOException e) {
+            return "127.0.0.1";
+        }
+    }
+
+    /** A pod name for the node ID: host name and process ID, without the dots the ID's syntax reserves. */
+    private static String podName() {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "proxy";
+        }
+        return (host + "-" + ProcessHandle.current().pid()).replaceAll("[.~]", "-");
+    }
+}
