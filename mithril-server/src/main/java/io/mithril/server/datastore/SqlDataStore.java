@@ -582,11 +582,11 @@ public final class SqlDataStore implements DataStore {
     }
 
     @Override
-    public List<Object> createEntries(List<RegistrationEntry> entries) {
+    public List<EntryCreateResult> createEntries(List<RegistrationEntry> entries) {
         long now = clock.instant().getEpochSecond();
         try {
             return changeTx(c -> {
-                List<Object> out = new ArrayList<>(entries.size());
+                List<EntryCreateResult> out = new ArrayList<>(entries.size());
                 Map<String, String> seen = new HashMap<>();
                 try (PreparedStatement ins = c.prepareStatement("INSERT INTO registered_entries (entry_key, " + ENTRY_COLUMNS
                         + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
@@ -596,7 +596,7 @@ public final class SqlDataStore implements DataStore {
                         String key = entryKey(stored);
                         String existing = seen.containsKey(key) ? seen.get(key) : findByKey(c, key);
                         if (existing != null) {
-                            out.add(duplicate(stored, existing));
+                            out.add(EntryCreateResult.AlreadyExists.of(duplicate(stored, existing)));
                             continue;
                         }
                         ins.setString(1, key);
@@ -604,22 +604,21 @@ public final class SqlDataStore implements DataStore {
                         ins.executeUpdate();
                         insertSelectors(c, id, stored.selectors());
                         seen.put(key, id);
-                        out.add(stored);
+                        out.add(new EntryCreateResult.Created(stored));
                     }
                 }
                 return out;
-            }, out -> out.stream().filter(RegistrationEntry.class::isInstance)
-                    .<DataStoreChange>map(r -> new DataStoreChange.EntryStored((RegistrationEntry) r)).toList());
+            }, out -> out.stream().flatMap(r -> r.created().stream()).<DataStoreChange>map(DataStoreChange.EntryStored::new).toList());
         } catch (DataStoreException e) {
             if (e.getCause() instanceof SQLException sql && isUniqueViolation(sql)) {
                 // A concurrent writer (another replica) raced us: nothing of this batch was kept;
                 // redo it entry by entry so each gets its own answer.
-                List<Object> out = new ArrayList<>(entries.size());
+                List<EntryCreateResult> out = new ArrayList<>(entries.size());
                 for (RegistrationEntry entry : entries) {
                     try {
-                        out.add(createEntry(entry));
+                        out.add(new EntryCreateResult.Created(createEntry(entry)));
                     } catch (DuplicateEntryException d) {
-                        out.add(d);
+                        out.add(EntryCreateResult.AlreadyExists.of(d));
                     }
                 }
                 return out;
