@@ -79,12 +79,14 @@ class PostgresRestartTest {
                 pg.startAgain();
                 long up = System.nanoTime();
                 Entry after = entry("/after", 3000);
-                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).ignoreException(StatusRuntimeException.class)
+                // HikariCP retries opening connections with a backoff that grows to 5 s; the bound
+                // leaves room for a loaded CI machine
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).ignoreException(StatusRuntimeException.class)
                         .until(() -> create(admin, after).getStatus().getCode() == 0);
                 Duration recovered = Duration.ofNanos(System.nanoTime() - up);
                 System.out.printf("PostgresRestartTest: a write failed %d ms after the stop; writes succeeded again %d ms after the start; pool %s%n",
                         failedIn.toMillis(), recovered.toMillis(), store.poolStats());
-                assertThat(recovered).isLessThan(Duration.ofSeconds(10));
+                assertThat(recovered).isLessThan(Duration.ofSeconds(15));
 
                 // nothing lost: every entry written before is there, the failed one is not, and
                 // the join token made before the restart still attests an agent
