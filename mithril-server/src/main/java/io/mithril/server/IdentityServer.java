@@ -14,6 +14,7 @@ import io.mithril.pki.X509Minter;
 import io.mithril.pki.upstream.DiskUpstreamAuthority;
 import io.mithril.pki.upstream.SelfSignedUpstreamAuthority;
 import io.mithril.pki.upstream.UpstreamAuthority;
+import io.mithril.server.api.DataStoreUnavailableInterceptor;
 import io.mithril.server.api.admin.AdminApiService;
 import io.mithril.server.api.agent.AgentApiService;
 import io.mithril.server.api.agent.AgentAuthInterceptor;
@@ -178,7 +179,13 @@ public final class IdentityServer implements AutoCloseable {
     private static DataStore openDataStore(ServerConfig c) {
         ServerConfig.DataStoreConfig d = c.dataStore();
         if (d.databaseType().equals("postgres")) {
-            return SqlDataStore.openPostgres(d.connectionString(), 4, c.clock());
+            return SqlDataStore.openPostgres(d.connectionString(), new SqlDataStore.PoolSettings(d.maxOpenConns(), d.maxIdleConns(),
+                    d.connMaxLifetime(), SqlDataStore.PoolSettings.DEFAULT.connectionTimeout()), c.clock());
+        }
+        if (d.maxOpenConns() != ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS
+                || d.maxIdleConns() != ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS || !d.connMaxLifetime().isZero()) {
+            log.warn("DataStore \"sql\": max_open_conns, max_idle_conns and conn_max_lifetime are ignored for sqlite3, "
+                    + "which has one connection (its single writer)");
         }
         Path file = d.connectionString() == null || d.connectionString().isBlank()
                 ? c.dataDir().resolve("datastore.sqlite3") : Path.of(d.connectionString());
@@ -243,7 +250,8 @@ public final class IdentityServer implements AutoCloseable {
             tls.serverSvid();
             agentServer = limited(NettyServerBuilder.forAddress(bind))
                     .sslContext(tls.sslContext())
-                    .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, config.trustDomain())))
+                    .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, config.trustDomain()),
+                            new DataStoreUnavailableInterceptor(false)))
                     .addService(health.getHealthService())
                     .build().start();
         } catch (IOException e) {
@@ -331,7 +339,7 @@ public final class IdentityServer implements AutoCloseable {
                     .channelType(EpollServerDomainSocketChannel.class)
                     .bossEventLoopGroup(adminBoss)
                     .workerEventLoopGroup(adminWorkers)
-                    .addService(admin)
+                    .addService(ServerInterceptors.intercept(admin, new DataStoreUnavailableInterceptor(true)))
                     .addService(health.getHealthService())
                     .build().start();
         } catch (IOException e) {

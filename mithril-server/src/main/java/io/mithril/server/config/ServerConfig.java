@@ -176,11 +176,31 @@ public record ServerConfig(
      * {@code DataStore "sql"}: {@code database_type} is {@code sqlite3} or {@code postgres};
      * {@code connection_string} is a file path (SQLite; null means {@code <data_dir>/datastore.sqlite3})
      * or a PostgreSQL DSN ({@code dbname=.. host=.. user=..}) or URL ({@code postgres://..}).
+     * The pool settings are SPIRE's {@code max_open_conns}, {@code max_idle_conns} and
+     * {@code conn_max_lifetime} (zero: connections are kept as long as they work); they size the
+     * PostgreSQL pool (SQLite has one connection, its single writer).
      */
-    public record DataStoreConfig(String databaseType, String connectionString) {
+    public record DataStoreConfig(String databaseType, String connectionString, int maxOpenConns, int maxIdleConns,
+            Duration connMaxLifetime) {
+        public static final int DEFAULT_MAX_OPEN_CONNS = 10;
+        public static final int DEFAULT_MAX_IDLE_CONNS = 2;
         public static final DataStoreConfig SQLITE_DEFAULT = new DataStoreConfig("sqlite3", null);
 
+        /** With the default pool settings. */
+        public DataStoreConfig(String databaseType, String connectionString) {
+            this(databaseType, connectionString, DEFAULT_MAX_OPEN_CONNS, DEFAULT_MAX_IDLE_CONNS, Duration.ZERO);
+        }
+
         public DataStoreConfig {
+            if (maxOpenConns < 1) {
+                throw new IllegalArgumentException("max_open_conns must be at least 1 (got " + maxOpenConns + ")");
+            }
+            if (maxIdleConns < 0) {
+                throw new IllegalArgumentException("max_idle_conns must not be negative (got " + maxIdleConns + ")");
+            }
+            if (connMaxLifetime.isNegative()) {
+                throw new IllegalArgumentException("conn_max_lifetime must not be negative (got " + connMaxLifetime + ")");
+            }
             if (!databaseType.equals("sqlite3") && !databaseType.equals("postgres")) {
                 throw new IllegalArgumentException("database_type \"" + databaseType
                         + "\" is not supported: use \"sqlite3\" or \"postgres\"");

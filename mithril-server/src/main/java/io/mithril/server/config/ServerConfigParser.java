@@ -133,6 +133,24 @@ public final class ServerConfigParser {
         }
     }
 
+    /** SPIRE's pool keys; each is checked where it is written. */
+    private static ServerConfig.DataStoreConfig dataStore(HclObject data, String type, String what) throws HclException {
+        long maxOpen = data.number("max_open_conns", ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS);
+        if (maxOpen < 1 || maxOpen > 10_000) {
+            throw new HclException(data.position("max_open_conns"), what + ": max_open_conns must be between 1 and 10000");
+        }
+        long maxIdle = data.number("max_idle_conns", ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS);
+        if (maxIdle < 0 || maxIdle > 10_000) {
+            throw new HclException(data.position("max_idle_conns"), what + ": max_idle_conns must be between 0 and 10000");
+        }
+        Duration lifetime = data.duration("conn_max_lifetime", Duration.ZERO);
+        if (lifetime.isNegative()) {
+            throw new HclException(data.position("conn_max_lifetime"), what + ": conn_max_lifetime must not be negative");
+        }
+        return new ServerConfig.DataStoreConfig(type, data.string("connection_string").orElse(null), (int) maxOpen, (int) maxIdle,
+                lifetime);
+    }
+
     private static Optional<HclObject> caSubject(HclObject server) throws HclException {
         List<HclObject> list = server.objects("ca_subject");
         if (list.size() > 1) {
@@ -176,10 +194,10 @@ public final class ServerConfigParser {
                             "client_cert_path", "client_key_path", "options"), what);
                     String type = data.string("database_type", "sqlite3");
                     if (type.equals("sqlite3") || type.equals("postgres")) {
-                        b.dataStore(new ServerConfig.DataStoreConfig(type, data.string("connection_string").orElse(null)));
                         if (type.equals("postgres") && data.string("connection_string").isEmpty()) {
                             throw new HclException(data.position(), what + ": database_type \"postgres\" needs a connection_string");
                         }
+                        b.dataStore(dataStore(data, type, what));
                     } else {
                         throw new HclException(data.position("database_type"), what + ": database_type \"" + type
                                 + "\" is not supported; use \"sqlite3\" or \"postgres\"");

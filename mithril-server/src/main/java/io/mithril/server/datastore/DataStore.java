@@ -28,10 +28,11 @@ public interface DataStore extends AutoCloseable {
 
     /**
      * Stores several new entries in one transaction (one commit, so much faster than one by one).
-     * Each result is the stored entry or the {@link DuplicateEntryException} that refused it;
-     * nothing is stored for a refused entry.
+     * The results are in the order of {@code entries}: each {@link EntryCreateResult.Created} with
+     * the stored entry, or {@link EntryCreateResult.AlreadyExists} when a similar entry exists
+     * (nothing is stored for it).
      */
-    List<Object> createEntries(List<RegistrationEntry> entries);
+    List<EntryCreateResult> createEntries(List<RegistrationEntry> entries);
 
     Optional<RegistrationEntry> fetchEntry(String id);
 

@@ -1,6 +1,10 @@
 package io.mithril.server.datastore;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+import com.zaxxer.hikari.pool.HikariPool;
 import io.mithril.api.types.Bundle;
 import io.mithril.api.types.JwtKey;
 import io.mithril.server.entry.RegistrationEntry;
@@ -25,6 +29,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -35,9 +40,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.slf4j.Logger;
@@ -47,9 +51,13 @@ import org.slf4j.LoggerFactory;
  * The {@code sql} datastore on SQLite (embedded, one file) or PostgreSQL (shared by several
  * servers), with the schema managed by Flyway migrations ({@code db/migration/<dialect>}).
  *
- * <p>Every method runs in one JDBC transaction. SQLite runs in WAL mode with
- * {@code synchronous=FULL} through one connection (SQLite serialises writers anyway);
- * PostgreSQL through a small fixed pool.
+ * <p>Every method runs in one JDBC transaction on a connection of a HikariCP pool. SQLite runs in
+ * WAL mode with {@code synchronous=FULL} through a pool of one connection (SQLite has one writer at
+ * a time anyway); PostgreSQL through a pool sized by {@link PoolSettings}. The pool validates a
+ * connection before handing it out (when it has been idle) and replaces broken ones, so the
+ * datastore recovers by itself once a restarted or failed-over database accepts connections again;
+ * while it does not, calls fail after {@link PoolSettings#connectionTimeout()} with a
+ * {@link DataStoreUnavailableException}.
  */
 public final class SqlDataStore implements DataStore {
 
@@ -58,12 +66,41 @@ public final class SqlDataStore implements DataStore {
     /** Dialects. */
     public enum Dialect { SQLITE, POSTGRES }
 
+    /**
+     * The pool's settings, SPIRE's keys: {@code maxOpen} = {@code max_open_conns} (the pool's
+     * maximum size), {@code minIdle} = {@code max_idle_conns} (connections kept open while idle;
+     * those above it close after 10 idle minutes), {@code maxLifetime} = {@code conn_max_lifetime}
+     * (zero: kept while they work; else at least 30 s), and how long a call waits for a connection.
+     */
+    public record PoolSettings(int maxOpen, int minIdle, Duration maxLifetime, Duration connectionTimeout) {
+        /** Shortest lifetime HikariCP accepts. */
+        static final Duration MIN_LIFETIME = Duration.ofSeconds(30);
+        public static final PoolSettings DEFAULT = new PoolSettings(10, 2, Duration.ZERO, Duration.ofSeconds(5));
+
+        public PoolSettings {
+            if (maxOpen < 1 || minIdle < 0 || maxLifetime.isNegative() || connectionTimeout.toMillis() < 250) {
+                throw new IllegalArgumentException("pool settings out of range: " + maxOpen + " open, " + minIdle + " idle, lifetime "
+                        + maxLifetime + ", connection timeout " + connectionTimeout);
+            }
+        }
+
+        /** These settings with another maximum size. */
+        public PoolSettings withMaxOpen(int n) {
+            return new PoolSettings(n, minIdle, maxLifetime, connectionTimeout);
+        }
+    }
+
+    /** A moment's view of the pool (connections open, in use, idle, and calls waiting for one). */
+    public record PoolStats(int total, int active, int idle, int waiting) {
+    }
+
     private final Dialect dialect;
     private final String description;
-    private final BlockingQueue<Connection> pool;
-    private final List<Connection> all = new ArrayList<>();
+    private final HikariDataSource pool;
     private final Clock clock;
     private volatile boolean closed;
+    /** System.nanoTime() when a call first found the database unreachable; 0 while it is reachable. */
+    private final AtomicLong unavailableSince = new AtomicLong();
     private final List<DataStoreChange.Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
      * Held across each entry/agent write and its notification, so that listeners hear this
@@ -72,12 +109,10 @@ public final class SqlDataStore implements DataStore {
      */
     private final Object changeLock = new Object();
 
-    private SqlDataStore(Dialect dialect, String description, List<Connection> connections, Clock clock) {
+    private SqlDataStore(Dialect dialect, String description, HikariDataSource pool, Clock clock) {
         this.dialect = dialect;
         this.description = description;
-        this.pool = new ArrayBlockingQueue<>(connections.size());
-        this.pool.addAll(connections);
-        this.all.addAll(connections);
+        this.pool = pool;
         this.clock = clock;
     }
 
@@ -98,7 +133,8 @@ public final class SqlDataStore implements DataStore {
                 throw new DataStoreException(what + ": file is not readable");
             }
             // SQLite creates its -wal, -shm and -journal files with the database file's mode, so
-            // the database is made 0600 before SQLite opens it; older journals are tightened too.
+            // the database is made 0600 before SQLite opens it (before the pool opens its
+            // connection); older journals are tightened too.
             PrivateFiles.file(file, "datastore");
             tightenJournals(file);
         } catch (java.io.IOException e) {
@@ -110,20 +146,48 @@ public final class SqlDataStore implements DataStore {
         props.setProperty("synchronous", "FULL");
         props.setProperty("busy_timeout", "10000");
         props.setProperty("foreign_keys", "false");
-        try {
-            Connection c = DriverManager.getConnection(url, props);
+        String hint = " (is it a SQLite database? move it away to start with an empty datastore)";
+        // One connection: SQLite serialises writers, and a second connection's write would wait on
+        // the busy timeout (or fail to upgrade a read lock) instead of queueing here. It waits as
+        // long as the busy timeout does.
+        HikariDataSource ds = pool(url, props, new PoolSettings(1, 1, Duration.ZERO, Duration.ofSeconds(30)), what, hint);
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA schema_version")) {
             // Touch the file so that a corrupt one fails here, with its name, not in the migration.
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA schema_version")) {
-                rs.next();
-            }
-            migrate(url, props, "sqlite", what);
-            c.setAutoCommit(false);
-            tightenJournals(file);
-            log.info("Datastore opened: {}", what);
-            return new SqlDataStore(Dialect.SQLITE, what, List.of(c), clock);
+            rs.next();
         } catch (SQLException e) {
-            throw new DataStoreException(what + ": " + e.getMessage()
-                    + " (is it a SQLite database? move it away to start with an empty datastore)", e);
+            ds.close();
+            throw new DataStoreException(what + ": " + e.getMessage() + hint, e);
+        }
+        try {
+            migrate(url, props, "sqlite", what);
+        } catch (DataStoreException e) {
+            ds.close();
+            throw e;
+        }
+        tightenJournals(file);
+        log.info("Datastore opened: {}", what);
+        return new SqlDataStore(Dialect.SQLITE, what, ds, clock);
+    }
+
+    /** A started pool; fails, naming {@code what}, when its first connection cannot be opened. */
+    private static HikariDataSource pool(String url, Properties props, PoolSettings settings, String what, String hint) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("datastore");
+        hc.setJdbcUrl(url);
+        hc.setDataSourceProperties(props);
+        hc.setAutoCommit(false);
+        hc.setMaximumPoolSize(settings.maxOpen());
+        hc.setMinimumIdle(Math.min(settings.minIdle(), settings.maxOpen()));
+        hc.setMaxLifetime(settings.maxLifetime().isZero() ? 0
+                : Math.max(settings.maxLifetime().toMillis(), PoolSettings.MIN_LIFETIME.toMillis()));
+        hc.setConnectionTimeout(settings.connectionTimeout().toMillis());
+        hc.setValidationTimeout(Math.min(5000, settings.connectionTimeout().toMillis()));
+        hc.setInitializationFailTimeout(1); // one attempt at start: a wrong connection string fails now, by name
+        try {
+            return new HikariDataSource(hc);
+        } catch (HikariPool.PoolInitializationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new DataStoreException(what + ": " + cause.getMessage() + hint, cause);
         }
     }
 
@@ -145,24 +209,23 @@ public final class SqlDataStore implements DataStore {
      *     or a JDBC URL ({@code jdbc:postgresql://..})
      * @throws DataStoreException naming host and database when it is unreachable or the migration fails
      */
-    public static SqlDataStore openPostgres(String connectionString, int poolSize, Clock clock) {
+    public static SqlDataStore openPostgres(String connectionString, PoolSettings settings, Clock clock) {
         JdbcTarget t = toJdbc(connectionString);
         String what = "postgres datastore " + t.display;
+        HikariDataSource ds = pool(t.url, t.props, settings, what, "");
         try {
-            List<Connection> conns = new ArrayList<>();
-            for (int i = 0; i < poolSize; i++) {
-                Connection c = DriverManager.getConnection(t.url, t.props);
-                if (i == 0) {
-                    migrate(t.url, t.props, "postgres", what);
-                }
-                c.setAutoCommit(false);
-                conns.add(c);
-            }
-            log.info("Datastore opened: {}", what);
-            return new SqlDataStore(Dialect.POSTGRES, what, conns, clock);
-        } catch (SQLException e) {
-            throw new DataStoreException(what + ": " + e.getMessage(), e);
+            migrate(t.url, t.props, "postgres", what);
+        } catch (DataStoreException e) {
+            ds.close();
+            throw e;
         }
+        log.info("Datastore opened: {} (pool of up to {} connections)", what, settings.maxOpen());
+        return new SqlDataStore(Dialect.POSTGRES, what, ds, clock);
+    }
+
+    /** {@link #openPostgres(String, PoolSettings, Clock)} with the default settings and at most {@code poolSize} connections. */
+    public static SqlDataStore openPostgres(String connectionString, int poolSize, Clock clock) {
+        return openPostgres(connectionString, PoolSettings.DEFAULT.withMaxOpen(poolSize), clock);
     }
 
     private static void migrate(String url, Properties props, String dialect, String what) {
@@ -267,40 +330,118 @@ public final class SqlDataStore implements DataStore {
         T run(Connection c) throws SQLException;
     }
 
+    /**
+     * Runs {@code work} in one transaction. When the connection breaks before the commit (the
+     * database restarted since the pool last used it), nothing was committed, so the pool's
+     * connections are replaced and the work is run once more on a new one; a failure at the commit itself is not retried, as the
+     * commit may have happened.
+     */
     private <T> T tx(Tx<T> work) {
+        for (int attempt = 1;; attempt++) {
+            Connection c = borrow();
+            try {
+                T result;
+                try {
+                    result = work.run(c);
+                } catch (SQLException | RuntimeException e) {
+                    rollback(c, e);
+                    if (attempt == 1 && isConnectionFailure(e)) {
+                        // The others the pool holds most likely broke with it (a database restart):
+                        // have them all replaced, so that the retry gets a new connection.
+                        log.debug("{}: connection broken ({}); running the transaction again on a new one", description, e.getMessage());
+                        pool.getHikariPoolMXBean().softEvictConnections();
+                        continue;
+                    }
+                    throw failure(e);
+                }
+                try {
+                    c.commit();
+                } catch (SQLException e) {
+                    rollback(c, e);
+                    throw failure(e);
+                }
+                available();
+                return result;
+            } finally {
+                try {
+                    c.close(); // back to the pool, which drops it if it broke
+                } catch (SQLException e) {
+                    log.debug("{}: returning a connection: {}", description, e.getMessage());
+                }
+            }
+        }
+    }
+
+    private Connection borrow() {
         if (closed) {
             throw new DataStoreException(description + ": datastore is closed");
         }
-        Connection c;
         try {
-            c = pool.poll(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DataStoreException(description + ": interrupted waiting for a connection", e);
+            return pool.getConnection();
+        } catch (SQLException e) {
+            // The pool waited connectionTimeout for a connection; its cause says why none came.
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            String why = cause == e ? e.getMessage() : cause.getMessage() + " (" + e.getMessage() + ")";
+            unavailable(why);
+            throw new DataStoreUnavailableException(description + ": database unavailable: " + why, e);
         }
-        if (c == null) {
-            throw new DataStoreException(description + ": no connection available after 30s");
-        }
+    }
+
+    private static void rollback(Connection c, Exception e) {
         try {
-            T result = work.run(c);
-            c.commit();
-            return result;
-        } catch (SQLException | RuntimeException e) {
-            try {
-                c.rollback();
-            } catch (SQLException re) {
-                e.addSuppressed(re);
-            }
-            if (e instanceof DataStoreException d) {
-                throw d;
-            }
-            if (e instanceof RuntimeException r && !(e instanceof IllegalStateException)) {
-                throw r;
-            }
-            throw new DataStoreException(description + ": " + e.getMessage(), e);
-        } finally {
-            pool.add(c);
+            c.rollback();
+        } catch (SQLException re) {
+            e.addSuppressed(re);
         }
+    }
+
+    private RuntimeException failure(Exception e) {
+        if (isConnectionFailure(e)) {
+            unavailable(e.getMessage());
+            return new DataStoreUnavailableException(description + ": database unavailable: " + e.getMessage(), e);
+        }
+        if (e instanceof DataStoreException d) {
+            return d;
+        }
+        if (e instanceof RuntimeException r && !(e instanceof IllegalStateException)) {
+            return r;
+        }
+        return new DataStoreException(description + ": " + e.getMessage(), e);
+    }
+
+    /** A broken or refused connection (SQLSTATE class 08, or PostgreSQL's 57P01-57P03 at shutdown). */
+    static boolean isConnectionFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLNonTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P0"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void unavailable(String why) {
+        if (unavailableSince.compareAndSet(0, System.nanoTime())) {
+            log.warn("Datastore unavailable: {}: {}; calls fail until it is reachable again", description, why);
+        }
+    }
+
+    private void available() {
+        long since = unavailableSince.get();
+        if (since != 0 && unavailableSince.compareAndSet(since, 0)) {
+            log.info("Datastore reachable again: {}, {} ms after a call first found it unavailable; {}", description,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since), poolStats());
+        }
+    }
+
+    /** The pool's current counts. */
+    public PoolStats poolStats() {
+        HikariPoolMXBean b = pool.getHikariPoolMXBean();
+        return b == null ? new PoolStats(0, 0, 0, 0)
+                : new PoolStats(b.getTotalConnections(), b.getActiveConnections(), b.getIdleConnections(), b.getThreadsAwaitingConnection());
     }
 
     // ---------------------------------------------------------------- change detection
@@ -441,11 +582,11 @@ public final class SqlDataStore implements DataStore {
     }
 
     @Override
-    public List<Object> createEntries(List<RegistrationEntry> entries) {
+    public List<EntryCreateResult> createEntries(List<RegistrationEntry> entries) {
         long now = clock.instant().getEpochSecond();
         try {
             return changeTx(c -> {
-                List<Object> out = new ArrayList<>(entries.size());
+                List<EntryCreateResult> out = new ArrayList<>(entries.size());
                 Map<String, String> seen = new HashMap<>();
                 try (PreparedStatement ins = c.prepareStatement("INSERT INTO registered_entries (entry_key, " + ENTRY_COLUMNS
                         + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
@@ -455,7 +596,7 @@ public final class SqlDataStore implements DataStore {
                         String key = entryKey(stored);
                         String existing = seen.containsKey(key) ? seen.get(key) : findByKey(c, key);
                         if (existing != null) {
-                            out.add(duplicate(stored, existing));
+                            out.add(EntryCreateResult.AlreadyExists.of(duplicate(stored, existing)));
                             continue;
                         }
                         ins.setString(1, key);
@@ -463,22 +604,21 @@ public final class SqlDataStore implements DataStore {
                         ins.executeUpdate();
                         insertSelectors(c, id, stored.selectors());
                         seen.put(key, id);
-                        out.add(stored);
+                        out.add(new EntryCreateResult.Created(stored));
                     }
                 }
                 return out;
-            }, out -> out.stream().filter(RegistrationEntry.class::isInstance)
-                    .<DataStoreChange>map(r -> new DataStoreChange.EntryStored((RegistrationEntry) r)).toList());
+            }, out -> out.stream().flatMap(r -> r.created().stream()).<DataStoreChange>map(DataStoreChange.EntryStored::new).toList());
         } catch (DataStoreException e) {
             if (e.getCause() instanceof SQLException sql && isUniqueViolation(sql)) {
                 // A concurrent writer (another replica) raced us: nothing of this batch was kept;
                 // redo it entry by entry so each gets its own answer.
-                List<Object> out = new ArrayList<>(entries.size());
+                List<EntryCreateResult> out = new ArrayList<>(entries.size());
                 for (RegistrationEntry entry : entries) {
                     try {
-                        out.add(createEntry(entry));
+                        out.add(new EntryCreateResult.Created(createEntry(entry)));
                     } catch (DuplicateEntryException d) {
-                        out.add(d);
+                        out.add(EntryCreateResult.AlreadyExists.of(d));
                     }
                 }
                 return out;
@@ -1043,13 +1183,7 @@ public final class SqlDataStore implements DataStore {
             return;
         }
         closed = true;
-        for (Connection c : all) {
-            try {
-                c.close();
-            } catch (SQLException e) {
-                log.warn("Closing {}: {}", description, e.getMessage());
-            }
-        }
+        pool.close();
     }
 
     /** A DataSource over DriverManager, for Flyway (no pool needed for a one-off migration). */

@@ -155,6 +155,25 @@ class ServerConfigParserTest {
     }
 
     @Test
+    void spirePoolKeysSizeThePostgresPool() throws Exception {
+        String conf = SPIRE_CONF.replace("database_type = \"sqlite3\"", "database_type = \"postgres\"")
+                .replace("connection_string = \"/run/spire/data/datastore.sqlite3\"",
+                        "connection_string = \"dbname=spire host=db\"\n max_open_conns = 20\n max_idle_conns = \"5\"\n conn_max_lifetime = \"1h\"");
+        ServerConfig.DataStoreConfig d = ServerConfigParser.parse(conf, "server.conf").dataStore();
+        assertThat(d.maxOpenConns()).isEqualTo(20);
+        assertThat(d.maxIdleConns()).isEqualTo(5);
+        assertThat(d.connMaxLifetime()).isEqualTo(Duration.ofHours(1));
+        ServerConfig.DataStoreConfig defaults = ServerConfigParser.parse(SPIRE_CONF, "server.conf").dataStore();
+        assertThat(defaults.maxOpenConns()).isEqualTo(ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS);
+        assertThat(defaults.maxIdleConns()).isEqualTo(ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS);
+        assertThat(defaults.connMaxLifetime()).isZero();
+        assertThatThrownBy(() -> ServerConfigParser.parse(SPIRE_CONF.replace("database_type = \"sqlite3\"",
+                "database_type = \"sqlite3\"\n max_open_conns = 0"), "server.conf"))
+                .isInstanceOf(HclException.class).hasMessageContaining("max_open_conns must be between 1 and 10000")
+                .hasMessageContaining("server.conf:");
+    }
+
+    @Test
     void missingDataStoreIsAnError() {
         assertThatThrownBy(() -> ServerConfigParser.parse("""
                 server { trust_domain = "example.org"  data_dir = "d" }

@@ -54,12 +54,21 @@ abstract class DataStoreContract {
     @Test
     void batchCreateStoresNewEntriesAndRefusesDuplicatesInOneGo() {
         RegistrationEntry existing = store().createEntry(entry("/a", "unix:uid:1"));
-        List<Object> results = store().createEntries(List.of(entry("/a", "unix:uid:1"), entry("/b", "unix:uid:2"),
+        List<EntryCreateResult> results = store().createEntries(List.of(entry("/a", "unix:uid:1"), entry("/b", "unix:uid:2"),
                 entry("/b", "unix:uid:2"), entry("/c", "unix:uid:3")));
-        assertThat(results.get(0)).isInstanceOfSatisfying(DuplicateEntryException.class, d -> assertThat(d.existingId()).isEqualTo(existing.id()));
-        assertThat(results.get(1)).isInstanceOf(RegistrationEntry.class);
-        assertThat(results.get(2)).isInstanceOf(DuplicateEntryException.class);
-        assertThat(results.get(3)).isInstanceOf(RegistrationEntry.class);
+        assertThat(results.get(0)).isInstanceOfSatisfying(EntryCreateResult.AlreadyExists.class, d -> {
+            assertThat(d.existingId()).isEqualTo(existing.id());
+            assertThat(d.reason()).contains("spiffe://example.org/a", "already exists", existing.id());
+        });
+        RegistrationEntry b = results.get(1).created().orElseThrow();
+        assertThat(b.id()).isNotEmpty();
+        assertThat(b.spiffeId()).hasToString("spiffe://example.org/b");
+        // the second /b collides with the first, stored earlier in the same batch
+        assertThat(results.get(2)).isInstanceOfSatisfying(EntryCreateResult.AlreadyExists.class,
+                d -> assertThat(d.existingId()).isEqualTo(b.id()));
+        assertThat(results.get(2).created()).isEmpty();
+        assertThat(results.get(3)).isInstanceOf(EntryCreateResult.Created.class);
+        assertThat(store().fetchEntry(b.id())).contains(b);
         assertThat(store().countEntries()).isEqualTo(3);
         assertThat(store().listEntriesBySpiffeId(SpiffeId.parse("spiffe://example.org/c"))).hasSize(1)
                 .allSatisfy(e -> assertThat(e.selectorStrings()).containsExactly("unix:uid:3"));

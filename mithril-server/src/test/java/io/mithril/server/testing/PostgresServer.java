@@ -80,13 +80,26 @@ public final class PostgresServer implements AutoCloseable {
         try {
             pg.run(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
                     "-A", "trust", "--no-sync", "-E", "UTF8");
-            pg.run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
-                    "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -F", "start");
+            pg.startAgain();
         } catch (IOException | RuntimeException e) {
             pg.close();
             throw e;
         }
         return pg;
+    }
+
+    /** Starts the cluster (again, after {@link #stop()}) on the same port; returns once it accepts connections. */
+    public void startAgain() throws IOException, InterruptedException {
+        run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
+                "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -F", "start");
+    }
+
+    /**
+     * Stops the cluster as an operator's restart does ({@code pg_ctl stop -m fast}: open sessions
+     * are ended, open transactions rolled back); returns once it is down.
+     */
+    public void stop() throws IOException, InterruptedException {
+        run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop");
     }
 
     private void run(String... cmd) throws IOException, InterruptedException {

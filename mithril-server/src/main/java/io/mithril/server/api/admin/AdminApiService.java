@@ -44,6 +44,7 @@ import io.mithril.server.ca.CaManager;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DuplicateEntryException;
+import io.mithril.server.datastore.EntryCreateResult;
 import io.mithril.server.datastore.EntryFilter;
 import io.mithril.server.entry.InvalidEntryException;
 import io.mithril.server.entry.RegistrationEntry;
@@ -171,14 +172,16 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                         .setStatus(status(Status.Code.INVALID_ARGUMENT, "invalid entry: " + ex.getMessage())).setEntry(e).build();
             }
         }
-        List<Object> stored = valid.isEmpty() ? List.of() : dataStore.createEntries(valid);
+        List<EntryCreateResult> stored = valid.isEmpty() ? List.of() : dataStore.createEntries(valid);
         // One line per entry for a single create; a large batch (a migration, the bench) gets one summary line.
         boolean single = req.getEntriesCount() == 1;
         int created = 0;
         for (int k = 0; k < stored.size(); k++) {
             int i = validIndex.get(k);
             Entry e = req.getEntries(i);
-            if (stored.get(k) instanceof RegistrationEntry r) {
+            EntryCreateResult result = stored.get(k);
+            if (result instanceof EntryCreateResult.Created c) {
+                RegistrationEntry r = c.entry();
                 metrics.entryCreated();
                 created++;
                 if (single || log.isDebugEnabled()) {
@@ -186,9 +189,9 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                 }
                 results[i] = BatchCreateEntryResponse.Result.newBuilder().setStatus(ok()).setEntry(ProtoConverters.toProto(r)).build();
             } else {
-                DuplicateEntryException ex = (DuplicateEntryException) stored.get(k);
-                log.warn("Entry refused: spiffe_id={} reason={}", redact(e.getSpiffeId()), redact(ex.getMessage()));
-                Entry existing = dataStore.fetchEntry(ex.existingId()).map(ProtoConverters::toProto).orElse(e);
+                EntryCreateResult.AlreadyExists dup = (EntryCreateResult.AlreadyExists) result; // the other of the two
+                log.warn("Entry refused: spiffe_id={} reason={}", redact(e.getSpiffeId()), redact(dup.reason()));
+                Entry existing = dataStore.fetchEntry(dup.existingId()).map(ProtoConverters::toProto).orElse(e);
                 results[i] = BatchCreateEntryResponse.Result.newBuilder()
                         .setStatus(status(Status.Code.ALREADY_EXISTS, "similar entry already exists")).setEntry(existing).build();
             }

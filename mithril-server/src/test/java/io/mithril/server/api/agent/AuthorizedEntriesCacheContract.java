@@ -98,10 +98,10 @@ abstract class AuthorizedEntriesCacheContract {
         AuthorizedEntries cache = cache(LOCAL_ONLY);
         assertThat(cache.forAgent(AGENT)).isEmpty();
         RegistrationEntry w = a.createEntry(entry(id("/w"), AGENT, "unix:uid:1"));
-        List<Object> batch = a.createEntries(List.of(entry(id("/x"), id("/w"), "unix:uid:2"), entry(id("/y"), AGENT, "unix:uid:3")));
-        assertThat(ids(cache, AGENT)).containsExactlyInAnyOrder(w.id(), ((RegistrationEntry) batch.get(0)).id(),
-                ((RegistrationEntry) batch.get(1)).id());
-        assertThat(cache.authorizedEntry(AGENT, ((RegistrationEntry) batch.get(0)).id())).isPresent();
+        List<RegistrationEntry> batch = a.createEntries(List.of(entry(id("/x"), id("/w"), "unix:uid:2"), entry(id("/y"), AGENT, "unix:uid:3")))
+                .stream().map(r -> r.created().orElseThrow()).toList();
+        assertThat(ids(cache, AGENT)).containsExactlyInAnyOrder(w.id(), batch.get(0).id(), batch.get(1).id());
+        assertThat(cache.authorizedEntry(AGENT, batch.get(0).id())).isPresent();
         assertThat(cache.rebuilds()).isEqualTo(1);
     }
 
