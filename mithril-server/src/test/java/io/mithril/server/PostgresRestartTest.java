@@ -74,6 +74,14 @@ class PostgresRestartTest {
                             assertThat(e.getStatus().getDescription()).contains("database unavailable", "127.0.0.1:" + pg.port() + "/restart");
                         });
                 Duration failedIn = Duration.ofNanos(System.nanoTime() - down);
+                // An agent that is not authenticated yet learns that it may retry, not where the database is.
+                try (TestAgent stranger = ServerFixture.agent(server, Clock.systemUTC())) {
+                    assertThatThrownBy(() -> stranger.attestJoinToken("no-such-token"))
+                            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                                assertThat(e.getStatus().getDescription()).doesNotContain(Integer.toString(pg.port()), "restart");
+                            });
+                }
                 assertThat(failedIn).isLessThan(SqlDataStore.PoolSettings.DEFAULT.connectionTimeout().plusSeconds(5));
 
                 pg.startAgain();

@@ -134,10 +134,15 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
                 } catch (io.grpc.StatusRuntimeException e) {
                     done = true;
                     out.onError(e);
+                } catch (io.mithril.server.datastore.DataStoreUnavailableException e) {
+                    // The caller is not authenticated yet: the database's address and name stay in the server's log.
+                    log.warn("Node attestation could not complete: {}", e.getMessage());
+                    done = true;
+                    out.onError(Status.UNAVAILABLE.withDescription("datastore unavailable; try again").asRuntimeException());
                 } catch (RuntimeException e) {
                     log.error("Node attestation failed unexpectedly", e);
                     done = true;
-                    out.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
+                    out.onError(Status.INTERNAL.withDescription("internal error (see the server's log)").asRuntimeException());
                 }
             }
 
