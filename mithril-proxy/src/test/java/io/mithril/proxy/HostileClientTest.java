@@ -36,29 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileClientTest {
 
-    private static final String POLICY = """
-            apiVersion: networking.istio.io/v1
-            kind: Gateway
-            metadata: {name: gw, namespace: istio-system}
-            spec:
-              selector: {istio: ingressgateway}
-              servers:
-              - port: {number: 8080, name: https, protocol: HTTPS}
-                tls: {mode: ISTIO_MUTUAL}
-                hosts: ["*"]
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: vs, namespace: istio-system}
-            spec:
-              hosts: ["*"]
-              gateways: [gw]
-              http:
-              - match: [{uri: {prefix: /static}}]
-                route: [{destination: {host: static.default.svc.cluster.local}}]
-              - match: [{uri: {prefix: /api/v1/products}}]
-                route: [{destination: {host: app.default.svc.cluster.local}}]
-            ---
+    private static final String POLICY = MeshFixture.gateway8080("{mode: ISTIO_MUTUAL}", """
+            [{match: [{uri: {prefix: /static}}], route: [{destination: {host: static.default.svc.cluster.local}}]},
+             {match: [{uri: {prefix: /api/v1/products}}], route: [{destination: {host: app.default.svc.cluster.local}}]}]""") + """
             apiVersion: security.istio.io/v1
             kind: AuthorizationPolicy
             metadata: {name: no-ratings, namespace: istio-system}

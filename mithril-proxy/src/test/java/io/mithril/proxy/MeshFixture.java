@@ -90,6 +90,39 @@ final class MeshFixture {
                 """.formatted(port, serviceAccount);
     }
 
+    /**
+     * A Gateway {@code gw} on 8080 (HTTPS, hosts "*") with the given {@code tls:} flow mapping,
+     * e.g. {@code {mode: ISTIO_MUTUAL}}, and a VirtualService {@code vs} bound to it with the
+     * routes {@code http} (a YAML flow sequence).
+     */
+    static String gateway8080(String tls, String http) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: gw, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: 8080, name: https, protocol: HTTPS}
+                    tls: %s
+                    hosts: ["*"]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: vs, namespace: istio-system}
+                spec:
+                  hosts: ["*"]
+                  gateways: [gw]
+                  http: %s
+                ---
+                """.formatted(tls, http);
+    }
+
+    /** As {@link #gateway8080(String, String)}, every request to {@code <service>.default.svc.cluster.local}. */
+    static String gateway8080To(String tls, String service) {
+        return gateway8080(tls, "[{route: [{destination: {host: " + service + ".default.svc.cluster.local}}]}]");
+    }
+
     static List<Resource> parse(String... docs) {
         List<Resource> out = new ArrayList<>();
         for (String d : docs) {

@@ -31,25 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SlowAndGreedyClientTest {
 
-    private static final String GATEWAY = """
-            apiVersion: networking.istio.io/v1
-            kind: Gateway
-            metadata: {name: gw, namespace: istio-system}
-            spec:
-              selector: {istio: ingressgateway}
-              servers:
-              - port: {number: 8080, name: https, protocol: HTTPS}
-                tls: {mode: ISTIO_MUTUAL}
-                hosts: ["*"]
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: VirtualService
-            metadata: {name: vs, namespace: istio-system}
-            spec:
-              hosts: ["*"]
-              gateways: [gw]
-              http: [{route: [{destination: {host: app.default.svc.cluster.local}}]}]
-            """;
+    private static final String GATEWAY = MeshFixture.gateway8080To("{mode: ISTIO_MUTUAL}", "app");
+
 
     @TempDir
     static Path dir;

@@ -109,28 +109,11 @@ class WeakClientCertificateTest {
         X509Certificate weakKeyCert = cert("CN=rsa1024", rsa1024.getPublic(), "CN=client CA", caKeys.getPrivate(), "SHA256withECDSA", false);
         X509Certificate sha1Cert = cert("CN=sha1", sha1.getPublic(), "CN=client CA", caKeys.getPrivate(), "SHA1withECDSA", false);
 
+        String tls = "{mode: MUTUAL, serverCertificate: %s, privateKey: %s, caCertificates: %s}"
+                .formatted(dir.resolve("server.pem"), dir.resolve("server.key"), dir.resolve("ca.pem"));
         try (TestBackend app = new TestBackend("files");
-             Proxy gw = MeshFixture.gateway(new TestPki("example.org").identity(MeshFixture.GATEWAY_ID), MeshFixture.parse("""
-                     apiVersion: networking.istio.io/v1
-                     kind: Gateway
-                     metadata: {name: gw, namespace: istio-system}
-                     spec:
-                       selector: {istio: ingressgateway}
-                       servers:
-                       - port: {number: 8080, name: https, protocol: HTTPS}
-                         hosts: ["*"]
-                         tls: {mode: MUTUAL, serverCertificate: %s, privateKey: %s, caCertificates: %s}
-                     ---
-                     apiVersion: networking.istio.io/v1
-                     kind: VirtualService
-                     metadata: {name: vs, namespace: istio-system}
-                     spec:
-                       hosts: ["*"]
-                       gateways: [gw]
-                       http: [{route: [{destination: {host: files.default.svc.cluster.local}}]}]
-                     ---
-                     %s""".formatted(dir.resolve("server.pem"), dir.resolve("server.key"), dir.resolve("ca.pem"),
-                     RouteRulesTest.entry("files", app.port()))))) {
+             Proxy gw = MeshFixture.gateway(new TestPki("example.org").identity(MeshFixture.GATEWAY_ID),
+                     MeshFixture.parse(MeshFixture.gateway8080To(tls, "files"), RouteRulesTest.entry("files", app.port())))) {
             int port = gw.listenerAddress(8080).getPort();
             assertThat(get(client(goodCert, good.getPrivate(), ca), port)).startsWith("HTTP/1.1 200");
             assertThatThrownBy(() -> get(client(weakKeyCert, rsa1024.getPrivate(), ca), port)).isInstanceOf(IOException.class);
