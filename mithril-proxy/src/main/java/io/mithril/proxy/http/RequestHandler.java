@@ -159,7 +159,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         if (req.method() == HttpMethod.CONNECT) {
-            x.path = req.uri();
+            // Logged only when it is a plain authority: the access log never carries raw client bytes.
+            x.path = RequestValidation.validAuthority(req.uri()) ? req.uri() : "-";
             x.authority = "";
             respond(x, simple(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported; send plain HTTP through the proxy"), "-");
             return;
