@@ -64,7 +64,14 @@ class X509PopAttestationTest {
         server.dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(node.spiffeId(), node.attestationType(),
                 node.serialNumber(), node.expiresAt(), true, node.selectors(), node.createdAt()));
         assertThatThrownBy(() -> agent.attestX509Pop(pop.chain(), pop.key().getPrivate()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getDescription()).contains("banned"));
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getDescription()).contains("banned");
+                    com.google.rpc.Status details = io.grpc.protobuf.StatusProto.fromThrowable(e);
+                    assertThat(details).isNotNull();
+                    assertThat(details.getDetailsList()).singleElement().satisfies(a -> assertThat(
+                            a.unpack(io.mithril.api.agent.PermissionDeniedDetails.class).getReason())
+                            .isEqualTo(io.mithril.api.agent.PermissionDeniedDetails.Reason.AGENT_BANNED));
+                });
     }
 
     @Test

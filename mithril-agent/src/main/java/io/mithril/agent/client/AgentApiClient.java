@@ -214,12 +214,17 @@ public final class AgentApiClient implements AutoCloseable {
         return "";
     }
 
+    /** The same error, checked, keeping its trailers: they carry the typed refusal reason ({@link ServerRefusal}). */
+    private static StatusException checked(StatusRuntimeException e) {
+        return new StatusException(e.getStatus(), e.getTrailers());
+    }
+
     /** Renews the agent SVID from a CSR for a new key. */
     public List<X509Certificate> renewAgent(byte[] csr) throws StatusException {
         try {
             return chain(stub().renewAgent(RenewAgentRequest.newBuilder().setCsr(ByteString.copyFrom(csr)).build()).getSvid());
         } catch (StatusRuntimeException e) {
-            throw e.getStatus().asException();
+            throw checked(e);
         }
     }
 
@@ -232,7 +237,7 @@ public final class AgentApiClient implements AutoCloseable {
             }
             return out;
         } catch (StatusRuntimeException e) {
-            throw e.getStatus().asException();
+            throw checked(e);
         }
     }
 
@@ -247,7 +252,7 @@ public final class AgentApiClient implements AutoCloseable {
             }
             return new Bundles(toBundle(r.getBundle()), fed);
         } catch (StatusRuntimeException e) {
-            throw e.getStatus().asException();
+            throw checked(e);
         }
     }
 
@@ -280,7 +285,7 @@ public final class AgentApiClient implements AutoCloseable {
             }
             return out;
         } catch (StatusRuntimeException e) {
-            throw e.getStatus().asException();
+            throw checked(e);
         }
     }
 
@@ -294,7 +299,7 @@ public final class AgentApiClient implements AutoCloseable {
             NewJWTSVIDResponse r = stub().newJWTSVID(NewJWTSVIDRequest.newBuilder().setEntryId(entryId).addAllAudience(audience).build());
             return new JwtSvid(r.getToken(), Instant.ofEpochSecond(r.getIssuedAt()), Instant.ofEpochSecond(r.getExpiresAt()));
         } catch (StatusRuntimeException e) {
-            throw e.getStatus().asException();
+            throw checked(e);
         }
     }
 

@@ -8,7 +8,9 @@ import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.RegistrationEntry;
 import io.mithril.agent.cache.SvidCache;
 import io.mithril.agent.client.AgentApiClient;
+import io.mithril.agent.client.ServerRefusal;
 import io.mithril.agent.endpoints.workload.JwtSvidIssuer;
+import io.mithril.api.agent.PermissionDeniedDetails;
 import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
 import java.security.KeyPair;
@@ -21,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -59,6 +62,7 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     private volatile boolean closed;
     private boolean evictionReported; // eviction errors are logged once until a re-attestation succeeds
     private boolean reattesting;
+    private volatile boolean banned;
 
     /**
      * @param identity the agent SVID holder, which also owns the server client
@@ -84,7 +88,7 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             return;
         }
         syncSafely();
-        if (!closed) {
+        if (!closed && !banned) {
             scheduler.schedule(this::loop, nextDelay().toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -98,6 +102,9 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     }
 
     private synchronized boolean syncSafely() {
+        if (banned) {
+            return false; // the server banned this agent: nothing more to ask it
+        }
         try {
             syncOnce();
             if (failures > 0) {
@@ -111,7 +118,13 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
                 return false; // interrupted by close(): not a server failure
             }
             Status s = Status.fromThrowable(e);
-            if (evicted(s) && !reattesting && reattestAfterEviction(s)) {
+            // Decided by the typed reason in the status details only; the description is for the log.
+            Optional<PermissionDeniedDetails.Reason> reason = ServerRefusal.reason(e);
+            if (ServerRefusal.banned(reason)) {
+                stopBanned(s);
+                return false;
+            }
+            if (ServerRefusal.shouldReattest(reason) && !reattesting && reattestAfterRefusal(s, reason.get())) {
                 reattesting = true; // one immediate retry on the new SVID, not a loop
                 try {
                     return syncSafely();
@@ -131,35 +144,50 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         }
     }
 
-    private static boolean evicted(Status s) {
-        return s.getCode() == Status.Code.PERMISSION_DENIED && s.getDescription() != null
-                && s.getDescription().contains("is not attested");
+    /** Whether the server refused this agent as banned; it then stopped syncing. */
+    public boolean banned() {
+        return banned;
+    }
+
+    /** The server banned this agent (AGENT_BANNED): stop asking it, say so once and clearly. */
+    private void stopBanned(Status s) {
+        banned = true;
+        healthListener.accept(false);
+        log.error("The server banned this agent ({}): it stopped syncing and does not attest again; cached SVIDs are"
+                + " served until they expire. An operator must delete the ban (`agent evict`) before this node can"
+                + " attest again", JoinTokenAttestor.redact(String.valueOf(s.getDescription())));
     }
 
     /**
-     * The server no longer knows this agent (evicted with {@code agent evict}): attest again when
-     * the node attestor allows it. Returns whether it did; says once why it cannot otherwise.
+     * The server no longer accepts this agent's identity (AGENT_NOT_ATTESTED after {@code agent
+     * evict}, AGENT_EXPIRED, AGENT_NOT_ACTIVE, AGENT_CAN_REATTEST): attest again when the node
+     * attestor allows it. Returns whether it did; says once why it cannot otherwise.
      */
-    private boolean reattestAfterEviction(Status s) {
+    private boolean reattestAfterRefusal(Status s, PermissionDeniedDetails.Reason reason) {
         try {
             if (identity.reattest()) {
-                log.info("Re-attested with {} after the server evicted this agent ({}): agent ID {}", identity.attestorType(),
-                        JoinTokenAttestor.redact(s.getDescription()), JoinTokenAttestor.redact(identity.agentId()));
+                log.info("Re-attested with {} after the server refused this agent ({}: {}): agent ID {}", identity.attestorType(),
+                        reason, JoinTokenAttestor.redact(s.getDescription()), JoinTokenAttestor.redact(identity.agentId()));
                 evictionReported = false;
                 return true;
             }
         } catch (AgentStartException e) {
+            if (ServerRefusal.banned(ServerRefusal.reason(e))) {
+                stopBanned(Status.fromThrowable(e.getCause() == null ? e : e.getCause()));
+                return false;
+            }
             if (!evictionReported) {
                 evictionReported = true;
-                log.error("The server evicted this agent and refused to attest it again: {}", JoinTokenAttestor.redact(e.getMessage()));
+                log.error("The server refused this agent ({}) and refused to attest it again: {}", reason,
+                        JoinTokenAttestor.redact(e.getMessage()));
             }
             return false;
         }
         if (!evictionReported) {
             evictionReported = true;
-            log.error("The server evicted this agent ({}) and its node attestor ({}) cannot attest again: serving cached"
+            log.error("The server refused this agent ({}: {}) and its node attestor ({}) cannot attest again: serving cached"
                     + " SVIDs until they expire. To rejoin, stop the agent, delete its agent_svid.der and key, and start"
-                    + " it with a new -joinToken", JoinTokenAttestor.redact(s.getDescription()), identity.attestorType());
+                    + " it with a new -joinToken", reason, JoinTokenAttestor.redact(s.getDescription()), identity.attestorType());
         }
         return false;
     }

@@ -116,4 +116,28 @@ class X509PopAttestationTest {
         }
         assertThat(ids).contains("spiffe://example.org/on-pop-node", "spiffe://example.org/after-eviction");
     }
+
+    @Test
+    void bannedX509popAgentStopsSyncingInsteadOfAttestingAgain() throws Exception {
+        String agentId = popAgentId();
+        SpiffeId id = SpiffeId.parse(agentId);
+        server.register("spiffe://example.org/on-pop-node", agentId, 0, "unix:uid:0");
+        Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
+        agent = startPopAgent(socket);
+        assertThat(fetchId(socket)).isEqualTo("spiffe://example.org/on-pop-node");
+        var node = server.server().dataStore().fetchAttestedNode(id).orElseThrow();
+        server.server().dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(node.spiffeId(),
+                node.attestationType(), node.serialNumber(), node.expiresAt(), true, node.selectors(), node.createdAt())); // agent ban
+        Thread.sleep(1000); // five sync intervals: the first is refused with AGENT_BANNED
+        // lift the ban behind the agent's back: an agent that kept syncing (or re-attesting) would pick up a new entry
+        server.server().dataStore().upsertAttestedNode(node);
+        server.register("spiffe://example.org/after-ban", agentId, 0, "unix:uid:0", "unix:gid:0");
+        Thread.sleep(1500);
+        try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
+            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).svids()).extracting(v -> v.spiffeId().toString())
+                    .as("a banned agent asks the server nothing more").containsExactly("spiffe://example.org/on-pop-node");
+        }
+        assertThat(server.server().dataStore().fetchAttestedNode(id).orElseThrow().serialNumber()).as("not attested again")
+                .isEqualTo(node.serialNumber());
+    }
 }

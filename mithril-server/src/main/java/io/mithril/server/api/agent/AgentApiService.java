@@ -16,6 +16,7 @@ import io.mithril.api.agent.GetAuthorizedEntriesResponse;
 import io.mithril.api.agent.NewJWTSVIDRequest;
 import io.mithril.api.agent.NewJWTSVIDResponse;
 import io.mithril.api.agent.NewX509SVIDParams;
+import io.mithril.api.agent.PermissionDeniedDetails;
 import io.mithril.api.agent.RenewAgentRequest;
 import io.mithril.api.agent.RenewAgentResponse;
 import io.mithril.api.types.Bundle;
@@ -147,16 +148,22 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
             }
 
             private void refuse(String type, String reason, Status status) {
+                refuse(type, reason, status.withDescription("attestation refused: " + reason).asRuntimeException());
+            }
+
+            private void refuse(String type, String reason, io.grpc.StatusRuntimeException error) {
                 done = true;
                 metrics.attestation(type, false);
                 log.warn("Node attestation refused: type={} reason={}", type, redact(reason));
-                out.onError(status.withDescription("attestation refused: " + reason).asRuntimeException());
+                out.onError(error);
             }
 
             private void finish(AttestationResult r) {
                 Optional<AttestedNode> existing = dataStore.fetchAttestedNode(r.agentId());
                 if (existing.isPresent() && existing.get().banned()) {
-                    refuse(attestor.type(), "agent " + r.agentId() + " is banned", Status.PERMISSION_DENIED);
+                    String reason = "agent " + r.agentId() + " is banned";
+                    refuse(attestor.type(), reason, AgentRefusal.permissionDenied(PermissionDeniedDetails.Reason.AGENT_BANNED,
+                            "attestation refused: " + reason));
                     return;
                 }
                 List<X509Certificate> chain = ca.signX509Svid(agentKey, r.agentId(), List.of(), agentTtl);
@@ -204,7 +211,8 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
         List<X509Certificate> chain = ca.signX509Svid(key, agent, List.of(), agentTtl);
         X509Certificate leaf = chain.get(0);
         if (!dataStore.updateAttestedNodeSvid(agent, leaf.getSerialNumber().toString(), leaf.getNotAfter().toInstant().getEpochSecond())) {
-            out.onError(Status.PERMISSION_DENIED.withDescription("agent " + agent + " is not attested").asRuntimeException());
+            out.onError(AgentRefusal.permissionDenied(PermissionDeniedDetails.Reason.AGENT_NOT_ATTESTED,
+                    "agent " + agent + " is not attested"));
             return;
         }
         metrics.svidSigned("agent");

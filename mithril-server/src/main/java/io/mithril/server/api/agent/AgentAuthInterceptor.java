@@ -8,7 +8,9 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.mithril.api.agent.AgentServiceGrpc;
+import io.mithril.api.agent.PermissionDeniedDetails;
 import io.mithril.pki.Certificates;
 import io.mithril.server.attestor.JoinTokenAttestor;
 import io.mithril.server.datastore.AttestedNode;
@@ -52,6 +54,7 @@ public final class AgentAuthInterceptor implements ServerInterceptor {
         }
         Optional<SpiffeId> peer = peerId(call);
         String refusal = null;
+        PermissionDeniedDetails.Reason reason = null; // null: a generic refusal (the caller is not an agent)
         if (peer.isEmpty()) {
             refusal = "no agent SVID presented (attest first, then call with the agent SVID as TLS client certificate)";
         } else if (!peer.get().memberOf(trustDomain) || !peer.get().path().startsWith("/spire/agent/")) {
@@ -60,13 +63,20 @@ public final class AgentAuthInterceptor implements ServerInterceptor {
             Optional<AttestedNode> node = dataStore.fetchAttestedNode(peer.get());
             if (node.isEmpty()) {
                 refusal = "agent " + peer.get() + " is not attested (evicted or unknown)";
+                reason = PermissionDeniedDetails.Reason.AGENT_NOT_ATTESTED;
             } else if (node.get().banned()) {
                 refusal = "agent " + peer.get() + " is banned";
+                reason = PermissionDeniedDetails.Reason.AGENT_BANNED;
             }
         }
         if (refusal != null) {
             log.warn("Agent API call denied: method={} reason={}", method, JoinTokenAttestor.redact(refusal));
-            call.close(Status.PERMISSION_DENIED.withDescription(refusal), new Metadata());
+            if (reason == null) {
+                call.close(Status.PERMISSION_DENIED.withDescription(refusal), new Metadata());
+            } else {
+                StatusRuntimeException denied = AgentRefusal.permissionDenied(reason, refusal);
+                call.close(denied.getStatus(), denied.getTrailers());
+            }
             return new ServerCall.Listener<>() {
             };
         }
