@@ -32,8 +32,10 @@ import picocli.CommandLine.Option;
  * Workload API and its configuration from a watched directory of Istio YAML.
  */
 @Command(name = "proxy", mixinStandardHelpOptions = true,
-        description = "Run the mesh data plane: an ingress/egress gateway or a workload's sidecar.",
-        subcommands = {ProxyCommand.Gateway.class, ProxyCommand.Sidecar.class, CommandLine.HelpCommand.class})
+        description = "Run the mesh data plane: an ingress/egress gateway or a workload's sidecar; "
+                + "or write an Envoy bootstrap for one.",
+        subcommands = {ProxyCommand.Gateway.class, ProxyCommand.Sidecar.class, BootstrapCommand.class,
+                CommandLine.HelpCommand.class})
 public final class ProxyCommand implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyCommand.class);
@@ -135,14 +137,7 @@ public final class ProxyCommand implements Runnable {
                 }
             }
             String td = trustDomain != null ? trustDomain : wanted != null ? wanted.trustDomain().name() : "example.org";
-            Map<String, String> labelMap = new LinkedHashMap<>();
-            for (String l : labels) {
-                int eq = l.indexOf('=');
-                if (eq <= 0) {
-                    throw new Cli.UserException("-label " + l + ": write key=value, e.g. -label istio=ingressgateway");
-                }
-                labelMap.put(l.substring(0, eq), l.substring(eq + 1));
-            }
+            Map<String, String> labelMap = labels(labels);
             Map<Integer, InetSocketAddress> pub = new LinkedHashMap<>();
             for (String p : publish) {
                 int eq = p.lastIndexOf('=');
@@ -151,13 +146,7 @@ public final class ProxyCommand implements Runnable {
                 }
                 pub.put(port(p.substring(eq + 1), "-publish " + p), address(p.substring(0, eq), "0.0.0.0", "-publish " + p));
             }
-            String address = socketPath != null ? socketPath : System.getenv(WorkloadApiAddress.ENDPOINT_SOCKET_ENV) != null
-                    ? System.getenv(WorkloadApiAddress.ENDPOINT_SOCKET_ENV) : WorkloadApiAddress.DEFAULT_SOCKET_PATH;
-            try {
-                WorkloadApiAddress.parse(address);
-            } catch (IllegalArgumentException e) {
-                throw new Cli.UserException("-socketPath: " + e.getMessage());
-            }
+            String address = socketPath(socketPath).toString();
             ProxySettings.Limits limits = ProxySettings.Limits.defaults().withMaxHeaderBytes(positive(maxHeaderBytes, "-maxHeaderBytes"))
                     .withMaxBodyBytes(positive(maxBodyBytes, "-maxBodyBytes"))
                     .withTimeouts(duration(requestHeadersTimeout, "-requestHeadersTimeout"), duration(streamIdleTimeout, "-streamIdleTimeout"),
@@ -205,6 +194,54 @@ public final class ProxyCommand implements Runnable {
             stopped.await();
             return 0;
         }
+    }
+
+    /** {@code -socketPath}, else {@code $SPIFFE_ENDPOINT_SOCKET}, else the default path. */
+    static WorkloadApiAddress socketPath(String socketPath) {
+        String address = socketPath != null ? socketPath : System.getenv(WorkloadApiAddress.ENDPOINT_SOCKET_ENV) != null
+                ? System.getenv(WorkloadApiAddress.ENDPOINT_SOCKET_ENV) : WorkloadApiAddress.DEFAULT_SOCKET_PATH;
+        try {
+            return WorkloadApiAddress.parse(address);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UserException("-socketPath: " + e.getMessage());
+        }
+    }
+
+    /** {@code -label key=value} flags as a map, in their order. */
+    static Map<String, String> labels(List<String> labels) {
+        Map<String, String> labelMap = new LinkedHashMap<>();
+        for (String l : labels) {
+            int eq = l.indexOf('=');
+            if (eq <= 0) {
+                throw new Cli.UserException("-label " + l + ": write key=value, e.g. -label istio=ingressgateway");
+            }
+            labelMap.put(l.substring(0, eq), l.substring(eq + 1));
+        }
+        return labelMap;
+    }
+
+    /** A gateway's node: it must have labels, which its Gateways select. */
+    static ProxyNode gatewayNode(String namespace, Map<String, String> labels, String td) {
+        if (labels.isEmpty()) {
+            throw new Cli.UserException("a gateway needs its labels, e.g. -label istio=ingressgateway");
+        }
+        return ProxyNode.gateway(namespace, labels, td);
+    }
+
+    /** A sidecar's node from {@code -inbound [addr:]port=[appAddr:]appPort} flags and {@code -outbound [addr:]port}. */
+    static ProxyNode sidecarNode(String namespace, Map<String, String> labels, String td, List<String> inbound, String outbound) {
+        List<ProxyNode.InboundPort> ports = new ArrayList<>();
+        for (String in : inbound) {
+            int eq = in.indexOf('=');
+            if (eq <= 0) {
+                throw new Cli.UserException("-inbound " + in + ": write [addr:]port=[appAddr:]appPort, e.g. -inbound 9080=19080");
+            }
+            InetSocketAddress listen = address(in.substring(0, eq), "0.0.0.0", "-inbound " + in);
+            InetSocketAddress app = address(in.substring(eq + 1), "127.0.0.1", "-inbound " + in);
+            ports.add(new ProxyNode.InboundPort(listen.getHostString(), listen.getPort(), app.getHostString(), app.getPort()));
+        }
+        InetSocketAddress out = address(outbound, "127.0.0.1", "-outbound " + outbound);
+        return ProxyNode.sidecar(namespace, labels, td, ports, out.getHostString(), out.getPort());
     }
 
     private static <N extends Number> N positive(N n, String what) {
@@ -256,10 +293,7 @@ public final class ProxyCommand implements Runnable {
 
         @Override
         ProxyNode node(Map<String, String> labels, String td) {
-            if (labels.isEmpty()) {
-                throw new Cli.UserException("a gateway needs its labels, e.g. -label istio=ingressgateway");
-            }
-            return ProxyNode.gateway(namespace, labels, td);
+            return gatewayNode(namespace, labels, td);
         }
     }
 
@@ -278,18 +312,7 @@ public final class ProxyCommand implements Runnable {
 
         @Override
         ProxyNode node(Map<String, String> labels, String td) {
-            List<ProxyNode.InboundPort> ports = new ArrayList<>();
-            for (String in : inbound) {
-                int eq = in.indexOf('=');
-                if (eq <= 0) {
-                    throw new Cli.UserException("-inbound " + in + ": write [addr:]port=[appAddr:]appPort, e.g. -inbound 9080=19080");
-                }
-                InetSocketAddress listen = address(in.substring(0, eq), "0.0.0.0", "-inbound " + in);
-                InetSocketAddress app = address(in.substring(eq + 1), "127.0.0.1", "-inbound " + in);
-                ports.add(new ProxyNode.InboundPort(listen.getHostString(), listen.getPort(), app.getHostString(), app.getPort()));
-            }
-            InetSocketAddress out = address(outbound, "127.0.0.1", "-outbound " + outbound);
-            return ProxyNode.sidecar(namespace, labels, td, ports, out.getHostString(), out.getPort());
+            return sidecarNode(namespace, labels, td, inbound, outbound);
         }
     }
 }

@@ -44,7 +44,7 @@ final class XdsOptions {
     }
 
     /** The workload's address for the node ID: its first specific inbound address, else this host's. */
-    private static String ip(ProxyNode node) {
+    static String ip(ProxyNode node) {
         for (ProxyNode.InboundPort p : node.inbound()) {
             if (!p.address().equals("0.0.0.0") && !p.address().equals("::")) {
                 return p.address();
@@ -58,7 +58,7 @@ final class XdsOptions {
     }
 
     /** A pod name for the node ID: host name and process ID, without the dots the ID's syntax reserves. */
-    private static String podName() {
+    static String podName() {
         String host;
         try {
             host = InetAddress.getLocalHost().getHostName();

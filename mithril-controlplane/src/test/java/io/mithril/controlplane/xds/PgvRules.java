@@ -26,30 +26,30 @@ import java.util.regex.Pattern;
  * passed: it is listed in {@link #unchecked()}. {@code Any} fields are unpacked (through
  * {@code types}) and validated too.
  */
-final class PgvRules {
+public final class PgvRules {
 
     private final com.google.protobuf.util.JsonFormat.TypeRegistry types;
     private final List<String> violations = new ArrayList<>();
     private final Set<String> unchecked = new TreeSet<>();
     private int checked;
 
-    PgvRules(com.google.protobuf.util.JsonFormat.TypeRegistry types) {
+    public PgvRules(com.google.protobuf.util.JsonFormat.TypeRegistry types) {
         this.types = types;
     }
 
     /** The violations in {@code m} (empty = valid). */
-    List<String> validate(Message m) {
+    public List<String> validate(Message m) {
         walk(m, m.getDescriptorForType().getName());
         return List.copyOf(violations);
     }
 
     /** Rule kinds seen but not implemented (field path: rule). */
-    Set<String> unchecked() {
+    public Set<String> unchecked() {
         return unchecked;
     }
 
     /** How many rules were applied. */
-    int checked() {
+    public int checked() {
         return checked;
     }
 
