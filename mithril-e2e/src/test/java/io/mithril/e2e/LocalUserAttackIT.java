@@ -54,7 +54,7 @@ class LocalUserAttackIT {
         attackerClasses = copyAttackerClasses();
         // What a demo killed with -9 leaves behind: the next demo removes it at start.
         Demo.exec(List.of("ip", "netns", "add", "mithril-" + stalePid + "-stale"));
-        Demo.exec(List.of("ip", "link", "add", "mb" + stalePid, "type", "bridge"));
+        Demo.exec(List.of("ip", "link", "add", "mithril" + stalePid, "type", "bridge"));
         demo = Demo.start(tmp.resolve("demo"));
     }
 
@@ -64,7 +64,7 @@ class LocalUserAttackIT {
             demo.close();
         }
         Demo.exec(List.of("ip", "netns", "del", "mithril-" + stalePid + "-stale"));
-        Demo.exec(List.of("ip", "link", "del", "mb" + stalePid));
+        Demo.exec(List.of("ip", "link", "del", "mithril" + stalePid));
     }
 
     // ---- item 2: the Workload API socket, sleep's SVID, keys, datastores, logs ----
@@ -202,14 +202,14 @@ class LocalUserAttackIT {
     @Order(6)
     void staleNamespacesWereRemovedAndThisRunsGoWithTheDemo() throws Exception {
         assertThat(NETNS.resolve("mithril-" + stalePid + "-stale")).as("a stale namespace of a dead demo").doesNotExist();
-        assertThat(Demo.exec(List.of("ip", "link", "show", "mb" + stalePid)).exit()).as("a stale bridge").isNotZero();
+        assertThat(Demo.exec(List.of("ip", "link", "show", "mithril" + stalePid)).exit()).as("a stale bridge").isNotZero();
         long pid = demo.process.pid();
         assertThat(namespacesOf(pid)).as("this demo's pods").hasSize(6);
         demo.close();
         demo = null;
         assertThat(namespacesOf(pid)).as("pods left after the demo stopped").isEmpty();
         assertThat(Demo.exec(List.of("ip", "-o", "link", "show")).out()).as("veths and bridge left")
-                .doesNotContain("mb" + pid).doesNotContain("mv" + pid + "-");
+                .doesNotContain("mithril" + pid).doesNotContain("mv" + pid + "-");
     }
 
     // ---- helpers ----

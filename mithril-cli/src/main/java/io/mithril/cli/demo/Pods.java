@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * admin port; only the sidecar's inbound mTLS port listens on the pod's address, so a local
  * user in the host's namespace can neither call an app directly nor use a sidecar as a proxy.
  *
- * <p>Names carry the demo's pid (netns {@code mithril-<pid>-<workload>}, bridge {@code mb<pid>},
+ * <p>Names carry the demo's pid (netns {@code mithril-<pid>-<workload>}, bridge {@code mithril<pid>},
  * host ends {@code mv<pid>-<n>}): {@link #removeStale()} deletes those of demos that are gone
  * (killed with -9, crashed), and {@link #close()} deletes this run's.
  */
@@ -110,8 +110,8 @@ final class Pods implements AutoCloseable {
             Checks.Exec links = Checks.exec(List.of("ip", "-o", "link", "show", "type", "bridge"), Duration.ofSeconds(10));
             for (String line : links.out().split("\n")) {
                 String[] f = line.split(":\\s*");
-                if (f.length > 1 && f[1].matches("mb\\d+")) {
-                    long owner = Long.parseLong(f[1].substring(2));
+                if (f.length > 1 && f[1].matches("mithril\\d+")) {
+                    long owner = Long.parseLong(f[1].substring("mithril".length()));
                     if (!demoAlive(owner)) {
                         batch.append("link del ").append(f[1]).append('\n');
                         removed++;
@@ -202,7 +202,7 @@ final class Pods implements AutoCloseable {
     }
 
     private String bridge() {
-        return "mb" + pid;
+        return "mithril" + pid;
     }
 
     /** The network namespace of a pod. */

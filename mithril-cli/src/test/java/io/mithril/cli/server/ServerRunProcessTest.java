@@ -18,10 +18,20 @@ class ServerRunProcessTest {
 
     static ProcessBuilder mithril(Path dir, String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                "io.mithril.cli.Main"));
+                "-cp", shippedClassPath(), "io.mithril.cli.Main"));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+    }
+
+    /**
+     * This test's class path without test classes and test jars: the child runs the CLI as
+     * shipped, with its own logback.xml, not a logback-test.xml another module's tests bring.
+     */
+    static String shippedClassPath() {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return java.util.Arrays.stream(cp.split(java.io.File.pathSeparator))
+                .filter(e -> !e.endsWith("test-classes") && !e.endsWith("test-classes/") && !e.endsWith("-tests.jar"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 
     /**
