@@ -25,7 +25,13 @@ import io.mithril.server.attestor.NodeAttestor;
 import io.mithril.server.attestor.X509PopAttestor;
 import io.mithril.server.ca.CaManager;
 import io.mithril.server.ca.TrustBundle;
+import io.mithril.server.config.FederationConfig;
 import io.mithril.server.config.ServerConfig;
+import io.mithril.server.federation.BundleEndpointClient;
+import io.mithril.server.federation.BundleEndpointServer;
+import io.mithril.server.federation.FederationManager;
+import io.mithril.server.federation.Relationship;
+import io.mithril.server.federation.ServingCertFile;
 import io.mithril.server.config.ServerConfigParser;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DataStoreException;
@@ -102,14 +108,19 @@ public final class IdentityServer implements AutoCloseable {
     private HTTPServer metricsServer;
     private HealthListener healthServer;
     private ScheduledExecutorService scheduler;
+    private final FederationManager federation;
+    private BundleEndpointServer bundleEndpoint;
+    private ServerTls serverTls;
     private volatile boolean closed;
 
-    private IdentityServer(ServerConfig config, DataStore dataStore, CaManager ca, AdminApiService admin, ServerMetrics metrics) {
+    private IdentityServer(ServerConfig config, DataStore dataStore, CaManager ca, AdminApiService admin, ServerMetrics metrics,
+                           FederationManager federation) {
         this.config = config;
         this.dataStore = dataStore;
         this.ca = ca;
         this.admin = admin;
         this.metrics = metrics;
+        this.federation = federation;
     }
 
     /**
@@ -147,9 +158,13 @@ public final class IdentityServer implements AutoCloseable {
             } catch (PkiException e) {
                 throw new ServerStartException("UpstreamAuthority \"" + upstream.name() + "\": " + e.getMessage(), e);
             }
-            AdminApiService admin = new AdminApiService(config.trustDomain(), ds, ca, config.clock(), metrics);
-            server = new IdentityServer(config, ds, ca, admin, metrics);
+            FederationManager federation = new FederationManager(config.trustDomain(), ds,
+                    new BundleEndpointClient(null, FEDERATION_FETCH_TIMEOUT, config.clock()), config.clock(),
+                    config.federation().retryInterval(), config.federation().minRefresh());
+            AdminApiService admin = new AdminApiService(config.trustDomain(), ds, ca, config.clock(), metrics, federation);
+            server = new IdentityServer(config, ds, ca, admin, metrics, federation);
             server.startListeners();
+            server.startFederation();
             log.info("Server started: trust_domain={} agent_api={} admin_socket={} datastore={} upstream={}",
                     config.trustDomain(), server.agentApiAddress(), config.socketPath(), ds.describe(), upstream.name());
             return server;
@@ -245,6 +260,7 @@ public final class IdentityServer implements AutoCloseable {
         AgentApiService agentApi = new AgentApiService(config.trustDomain(), dataStore, ca, attestors, authorized, config.agentTtl(),
                 config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics);
         ServerTls tls = new ServerTls(ca, config.serverId(), config.defaultX509SvidTtl(), metrics);
+        serverTls = tls;
         InetSocketAddress bind = new InetSocketAddress(config.bindAddress(), config.bindPort());
         try {
             tls.serverSvid();
@@ -279,6 +295,45 @@ public final class IdentityServer implements AutoCloseable {
         long every = config.rotationCheckInterval().toMillis();
         scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
     }
+
+    /** Connect and read timeout of a bundle endpoint fetch. */
+    static final Duration FEDERATION_FETCH_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * Stores the relationships of {@code federates_with} (creating or replacing those of the same
+     * trust domain), starts the bundle endpoint when configured, and starts refreshing bundles.
+     */
+    private void startFederation() throws ServerStartException {
+        FederationConfig fc = config.federation();
+        for (Relationship r : fc.federatesWith()) {
+            if (!dataStore.createFederationRelationship(r.toProto())) {
+                dataStore.updateFederationRelationship(r.toProto());
+            }
+            log.info("Federation relationship from the configuration: {}", r);
+        }
+        FederationConfig.BundleEndpoint be = fc.bundleEndpoint();
+        if (be != null) {
+            javax.net.ssl.KeyManager km;
+            try {
+                km = be.profile() == Relationship.Profile.HTTPS_SPIFFE ? serverTls.keyManager()
+                        : ServingCertFile.load(be.certFilePath(), be.keyFilePath(), be.fileSyncInterval(), config.clock());
+            } catch (IllegalArgumentException e) {
+                throw new ServerStartException("federation.bundle_endpoint: " + e.getMessage(), e);
+            }
+            try {
+                bundleEndpoint = BundleEndpointServer.start(new InetSocketAddress(be.address(), be.port()), km, be.refreshHint(), ca::bundle);
+            } catch (IOException e) {
+                throw new ServerStartException("federation.bundle_endpoint " + be.address() + ":" + be.port() + ": cannot listen: "
+                        + rootMessage(e), e);
+            }
+            log.info("Bundle endpoint listening: https://{}:{} profile={} refresh_hint={}s", be.address(), bundleEndpoint.address().getPort(),
+                    be.profile().spelling(), be.refreshHint().getSeconds());
+        }
+        federation.start(FEDERATION_TICK);
+    }
+
+    /** How often the federation manager looks for relationships whose bundle is due. */
+    static final Duration FEDERATION_TICK = Duration.ofSeconds(1);
 
     /** The TLS (agent API) or HTTP/2 (admin API) handshake must finish within this time. */
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -362,6 +417,16 @@ public final class IdentityServer implements AutoCloseable {
         return (InetSocketAddress) agentServer.getListenSockets().get(0);
     }
 
+    /** The bundle endpoint's bound address, or null when none is configured. */
+    public InetSocketAddress bundleEndpointAddress() {
+        return bundleEndpoint == null ? null : bundleEndpoint.address();
+    }
+
+    /** The federation manager (refreshes federated bundles). */
+    public FederationManager federation() {
+        return federation;
+    }
+
     /** The admin API's Unix socket. */
     public Path adminSocketPath() {
         return config.socketPath().toAbsolutePath();
@@ -430,6 +495,12 @@ public final class IdentityServer implements AutoCloseable {
         health.enterTerminalState();
         if (scheduler != null) {
             scheduler.shutdownNow();
+        }
+        if (federation != null) {
+            federation.close();
+        }
+        if (bundleEndpoint != null) {
+            bundleEndpoint.close();
         }
         for (Server s : new Server[] {agentServer, adminServer}) {
             if (s != null) {

@@ -144,7 +144,7 @@ final class BundleCommand implements Runnable {
                     case "spiffe" -> TrustBundle.fromJwks(td, data);
                     default -> throw new Cli.UserException("-format \"" + format + "\" is not supported: use pem or spiffe");
                 };
-            } catch (PkiException | IllegalArgumentException e) {
+            } catch (PkiException | IllegalArgumentException | io.mithril.spiffe.bundle.BundleException e) {
                 throw new Cli.UserException("bundle " + source + ": " + e.getMessage(), e);
             }
             BatchSetFederatedBundleResponse r = admin.call(c -> c.admin().batchSetFederatedBundle(

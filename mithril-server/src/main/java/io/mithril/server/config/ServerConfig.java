@@ -42,6 +42,7 @@ import java.util.Objects;
  * @param rotationCheckInterval how often the CA manager checks for prepare/activate
  * @param clock the clock every expiry decision is made with (tests inject their own)
  * @param source the file this configuration was read from, or null when built in code
+ * @param federation the bundle endpoint and federation relationships ({@code federation { .. }})
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -67,7 +68,8 @@ public record ServerConfig(
         HealthChecksConfig healthChecks,
         Duration rotationCheckInterval,
         Clock clock,
-        Path source) {
+        Path source,
+        FederationConfig federation) {
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
@@ -80,6 +82,7 @@ public record ServerConfig(
         Objects.requireNonNull(trustDomain, "trustDomain");
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(clock, "clock");
+        federation = federation == null ? FederationConfig.NONE : federation;
         if (bindPort < 0 || bindPort > 65535) {
             throw new IllegalArgumentException("bind_port " + bindPort + " is not a port number (0-65535)");
         }
@@ -139,6 +142,7 @@ public record ServerConfig(
         b.rotationCheckInterval = rotationCheckInterval;
         b.clock = clock;
         b.source = source;
+        b.federation = federation;
         return b;
     }
 
@@ -273,6 +277,7 @@ public record ServerConfig(
         private Duration rotationCheckInterval = Duration.ofSeconds(10);
         private Clock clock = Clock.systemUTC();
         private Path source;
+        private FederationConfig federation = FederationConfig.NONE;
 
         private Builder(TrustDomain trustDomain, Path dataDir) {
             this.trustDomain = trustDomain;
@@ -301,6 +306,7 @@ public record ServerConfig(
         public Builder rotationCheckInterval(Duration v) { rotationCheckInterval = v; return this; }
         public Builder clock(Clock v) { clock = v; return this; }
         public Builder source(Path v) { source = v; return this; }
+        public Builder federation(FederationConfig v) { federation = v; return this; }
 
         /**
          * @throws IllegalArgumentException naming the bad setting
@@ -310,7 +316,7 @@ public record ServerConfig(
                     defaultX509SvidTtl, defaultJwtSvidTtl, agentTtl == null ? defaultX509SvidTtl : agentTtl,
                     caKeyType, jwtKeyType == null ? caKeyType : jwtKeyType, caSubject, jwtIssuer, dataStore,
                     keyManager == null ? KeyManagerConfig.diskUnder(dataDir) : keyManager, joinToken, x509pop,
-                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source);
+                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source, federation);
         }
     }
 }

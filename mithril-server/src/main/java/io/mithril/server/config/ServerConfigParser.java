@@ -43,7 +43,7 @@ public final class ServerConfigParser {
             "cache_reload_interval", "experimental", "profiling_enabled", "profiling_port", "profiling_freq",
             "profiling_names", "prune_events_older_than");
     static final Set<String> IGNORED_SERVER_KEYS = Set.of("log_format", "log_file", "log_source_location", "audit_log_enabled",
-            "admin_ids", "federation", "ratelimit", "cache_reload_interval", "experimental", "profiling_enabled",
+            "admin_ids", "ratelimit", "cache_reload_interval", "experimental", "profiling_enabled",
             "profiling_port", "profiling_freq", "profiling_names", "prune_events_older_than");
     static final Set<String> PLUGIN_TYPES = Set.of("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority");
     static final Set<String> PLUGIN_BLOCK_KEYS = Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file");
@@ -123,6 +123,7 @@ public final class ServerConfigParser {
         }
 
         parsePlugins(doc, b, Path.of(dataDir));
+        b.federation(FederationConfig.parse(server, td));
 
         b.healthChecks(ObservabilityConfig.healthChecks(doc));
         b.telemetry(ObservabilityConfig.telemetry(doc));

@@ -1,6 +1,7 @@
 package io.mithril.server.datastore;
 
 import io.mithril.api.types.Bundle;
+import io.mithril.api.types.FederationRelationship;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
@@ -114,6 +115,21 @@ public interface DataStore extends AutoCloseable {
     Optional<Bundle> pruneBundle(String trustDomain, long unixSeconds);
 
     boolean deleteBundle(String trustDomain);
+
+    // --- federation relationships ---
+
+    /** Stores a new relationship; false (nothing written) when one with that trust domain exists. */
+    boolean createFederationRelationship(FederationRelationship relationship);
+
+    /** Replaces a relationship; false when there is none with that trust domain. */
+    boolean updateFederationRelationship(FederationRelationship relationship);
+
+    Optional<FederationRelationship> fetchFederationRelationship(String trustDomain);
+
+    /** All relationships, by trust domain. */
+    List<FederationRelationship> listFederationRelationships();
+
+    boolean deleteFederationRelationship(String trustDomain);
 
     // --- CA journal ---
 

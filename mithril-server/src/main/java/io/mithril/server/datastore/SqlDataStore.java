@@ -6,6 +6,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import com.zaxxer.hikari.pool.HikariPool;
 import io.mithril.api.types.Bundle;
+import io.mithril.api.types.FederationRelationship;
 import io.mithril.api.types.JwtKey;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
@@ -1143,6 +1144,75 @@ public final class SqlDataStore implements DataStore {
     public boolean deleteBundle(String trustDomain) {
         return tx(c -> {
             try (PreparedStatement ps = c.prepareStatement("DELETE FROM bundles WHERE trust_domain = ?")) {
+                ps.setString(1, trustDomain);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- federation relationships
+
+    private static FederationRelationship parseRelationship(byte[] data, String td) {
+        try {
+            return FederationRelationship.parseFrom(data);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new DataStoreException("federation relationship with \"" + td + "\" in the datastore is corrupt: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean createFederationRelationship(FederationRelationship r) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO federation_relationships (trust_domain, data) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+                ps.setString(1, r.getTrustDomain());
+                ps.setBytes(2, r.toByteArray());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public boolean updateFederationRelationship(FederationRelationship r) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE federation_relationships SET data = ? WHERE trust_domain = ?")) {
+                ps.setBytes(1, r.toByteArray());
+                ps.setString(2, r.getTrustDomain());
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    @Override
+    public Optional<FederationRelationship> fetchFederationRelationship(String trustDomain) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT data FROM federation_relationships WHERE trust_domain = ?")) {
+                ps.setString(1, trustDomain);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(parseRelationship(rs.getBytes(1), trustDomain)) : Optional.<FederationRelationship>empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<FederationRelationship> listFederationRelationships() {
+        return tx(c -> {
+            List<FederationRelationship> out = new ArrayList<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT trust_domain, data FROM federation_relationships ORDER BY trust_domain")) {
+                while (rs.next()) {
+                    out.add(parseRelationship(rs.getBytes(2), rs.getString(1)));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public boolean deleteFederationRelationship(String trustDomain) {
+        return tx(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM federation_relationships WHERE trust_domain = ?")) {
                 ps.setString(1, trustDomain);
                 return ps.executeUpdate() == 1;
             }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import io.mithril.api.types.Bundle;
+import io.mithril.api.types.FederationRelationship;
 import io.mithril.api.types.JwtKey;
 import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
@@ -193,6 +194,28 @@ abstract class DataStoreContract {
         assertThat(store().fetchBundle("domain.test").orElseThrow().getSequenceNumber()).isEqualTo(4);
         assertThat(store().deleteBundle("domain.test")).isTrue();
         assertThat(store().fetchBundle("domain.test")).isEmpty();
+    }
+
+    @Test
+    void federationRelationshipsAreCreatedOnceUpdatedListedAndDeleted() {
+        FederationRelationship web = FederationRelationship.newBuilder().setTrustDomain("domain.test")
+                .setBundleEndpointUrl("https://domain.test:8443").setBundleEndpointProfile("https_web").build();
+        assertThat(store().createFederationRelationship(web)).isTrue();
+        assertThat(store().createFederationRelationship(web.toBuilder().setBundleEndpointUrl("https://evil").build())).isFalse();
+        assertThat(store().fetchFederationRelationship("domain.test")).contains(web);
+
+        FederationRelationship spiffe = web.toBuilder().setBundleEndpointProfile("https_spiffe")
+                .setEndpointSpiffeId("spiffe://domain.test/spire/server").build();
+        assertThat(store().updateFederationRelationship(spiffe)).isTrue();
+        assertThat(store().updateFederationRelationship(spiffe.toBuilder().setTrustDomain("other.test").build())).isFalse();
+        FederationRelationship other = spiffe.toBuilder().setTrustDomain("a.test").build();
+        assertThat(store().createFederationRelationship(other)).isTrue();
+        assertThat(store().listFederationRelationships()).containsExactly(other, spiffe);
+
+        assertThat(store().deleteFederationRelationship("domain.test")).isTrue();
+        assertThat(store().deleteFederationRelationship("domain.test")).isFalse();
+        assertThat(store().fetchFederationRelationship("domain.test")).isEmpty();
+        assertThat(store().listFederationRelationships()).containsExactly(other);
     }
 
     @Test

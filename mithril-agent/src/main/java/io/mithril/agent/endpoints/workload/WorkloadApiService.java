@@ -33,6 +33,7 @@ import io.mithril.spiffe.bundle.JwtBundleSet;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.svid.JwtSvid;
 import io.mithril.spiffe.svid.JwtSvidException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -94,8 +95,8 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
     public void fetchJWTBundles(JWTBundlesRequest request, StreamObserver<JWTBundlesResponse> observer) {
         stream("FetchJWTBundles", observer, update -> {
             JWTBundlesResponse.Builder r = JWTBundlesResponse.newBuilder();
-            r.putBundles(update.bundle().trustDomain().id().toString(), ByteString.copyFrom(Jwks.jwtJwks(update.bundle())));
-            update.federatedBundles().forEach((td, b) -> r.putBundles(td.id().toString(), ByteString.copyFrom(Jwks.jwtJwks(b))));
+            r.putBundles(update.bundle().trustDomain().id().toString(), ByteString.copyFrom(update.bundle().jwtBundle().toJwks(), StandardCharsets.UTF_8));
+            update.federatedBundles().forEach((td, b) -> r.putBundles(td.id().toString(), ByteString.copyFrom(b.jwtBundle().toJwks(), StandardCharsets.UTF_8)));
             return r.build();
         });
     }

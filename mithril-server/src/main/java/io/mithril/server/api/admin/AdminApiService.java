@@ -34,7 +34,17 @@ import io.mithril.api.admin.ListEntriesResponse;
 import io.mithril.api.admin.ListFederatedBundlesRequest;
 import io.mithril.api.admin.ListFederatedBundlesResponse;
 import io.mithril.api.types.Agent;
+import io.mithril.api.admin.DeleteFederationRelationshipResponse;
+import io.mithril.api.admin.FederationRelationshipRequest;
+import io.mithril.api.admin.ListFederationRelationshipsRequest;
+import io.mithril.api.admin.ListFederationRelationshipsResponse;
+import io.mithril.api.admin.TrustDomainRequest;
 import io.mithril.api.types.Bundle;
+import io.mithril.api.types.FederationRelationship;
+import io.mithril.server.ca.BundleCodec;
+import io.mithril.server.federation.BundleEndpointClient;
+import io.mithril.server.federation.FederationManager;
+import io.mithril.server.federation.Relationship;
 import io.mithril.api.types.Entry;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.PkiException;
@@ -80,12 +90,21 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
     private final Clock clock;
     private final ServerMetrics metrics;
 
+    private final FederationManager federation;
+
     public AdminApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Clock clock, ServerMetrics metrics) {
+        this(trustDomain, dataStore, ca, clock, metrics, null);
+    }
+
+    /** @param federation refreshes federated bundles; null when the server runs none (refresh is then UNAVAILABLE) */
+    public AdminApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Clock clock, ServerMetrics metrics,
+                           FederationManager federation) {
         this.trustDomain = trustDomain;
         this.dataStore = dataStore;
         this.ca = ca;
         this.clock = clock;
         this.metrics = metrics;
+        this.federation = federation;
     }
 
     // ------------------------------------------------------------------ programmatic
@@ -369,6 +388,162 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         }
         out.onNext(resp.build());
         out.onCompleted();
+    }
+
+    // ------------------------------------------------------------------ federation relationships
+
+    /** Validates a relationship from the wire; answers INVALID_ARGUMENT and returns null when it is bad. */
+    private Relationship relationship(FederationRelationshipRequest req, StreamObserver<?> out) {
+        Relationship r;
+        try {
+            r = Relationship.fromProto(req.getRelationship());
+        } catch (IllegalArgumentException e) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            return null;
+        }
+        if (r.trustDomain().equals(trustDomain)) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("\"" + r.trustDomain()
+                    + "\" is the server's own trust domain; a server does not federate with itself").asRuntimeException());
+            return null;
+        }
+        if (req.hasTrustDomainBundle()) {
+            Bundle b = req.getTrustDomainBundle();
+            String bundleTd;
+            try {
+                bundleTd = TrustDomain.parse(b.getTrustDomain()).name();
+                for (ByteString der : b.getX509AuthoritiesList()) {
+                    Certificates.parseDer(der.toByteArray());
+                }
+            } catch (InvalidSpiffeIdException | PkiException e) {
+                out.onError(Status.INVALID_ARGUMENT.withDescription("trust domain bundle: " + e.getMessage()).asRuntimeException());
+                return null;
+            }
+            if (!bundleTd.equals(r.trustDomain().name())) {
+                out.onError(Status.INVALID_ARGUMENT.withDescription("trust domain bundle is for \"" + bundleTd
+                        + "\", not \"" + r.trustDomain() + "\"").asRuntimeException());
+                return null;
+            }
+        }
+        return r;
+    }
+
+    private void storeBootstrapBundle(FederationRelationshipRequest req) {
+        if (req.hasTrustDomainBundle()) {
+            dataStore.setBundle(req.getTrustDomainBundle());
+            log.info("Federated bundle set with the relationship: trust_domain={} x509_authorities={}",
+                    req.getTrustDomainBundle().getTrustDomain(), req.getTrustDomainBundle().getX509AuthoritiesCount());
+        }
+    }
+
+    @Override
+    public void createFederationRelationship(FederationRelationshipRequest req, StreamObserver<FederationRelationship> out) {
+        Relationship r = relationship(req, out);
+        if (r == null) {
+            return;
+        }
+        if (!dataStore.createFederationRelationship(r.toProto())) {
+            out.onError(Status.ALREADY_EXISTS.withDescription("a federation relationship with " + r.trustDomain()
+                    + " already exists (use update)").asRuntimeException());
+            return;
+        }
+        storeBootstrapBundle(req);
+        log.info("Federation relationship created: {}", r);
+        relationshipsChanged();
+        out.onNext(r.toProto());
+        out.onCompleted();
+    }
+
+    @Override
+    public void updateFederationRelationship(FederationRelationshipRequest req, StreamObserver<FederationRelationship> out) {
+        Relationship r = relationship(req, out);
+        if (r == null) {
+            return;
+        }
+        if (!dataStore.updateFederationRelationship(r.toProto())) {
+            out.onError(Status.NOT_FOUND.withDescription("no federation relationship with " + r.trustDomain()).asRuntimeException());
+            return;
+        }
+        storeBootstrapBundle(req);
+        log.info("Federation relationship updated: {}", r);
+        relationshipsChanged();
+        out.onNext(r.toProto());
+        out.onCompleted();
+    }
+
+    private void relationshipsChanged() {
+        if (federation != null) {
+            federation.relationshipsChanged();
+        }
+    }
+
+    @Override
+    public void listFederationRelationships(ListFederationRelationshipsRequest req,
+                                            StreamObserver<ListFederationRelationshipsResponse> out) {
+        out.onNext(ListFederationRelationshipsResponse.newBuilder()
+                .addAllRelationships(dataStore.listFederationRelationships()).build());
+        out.onCompleted();
+    }
+
+    private Optional<TrustDomain> trustDomainArg(String name, StreamObserver<?> out) {
+        try {
+            return Optional.of(TrustDomain.parse(name));
+        } catch (InvalidSpiffeIdException e) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("trust domain " + e.getMessage()).asRuntimeException());
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public void getFederationRelationship(TrustDomainRequest req, StreamObserver<FederationRelationship> out) {
+        Optional<TrustDomain> td = trustDomainArg(req.getTrustDomain(), out);
+        if (td.isEmpty()) {
+            return;
+        }
+        Optional<FederationRelationship> r = dataStore.fetchFederationRelationship(td.get().name());
+        if (r.isEmpty()) {
+            out.onError(Status.NOT_FOUND.withDescription("no federation relationship with " + td.get()).asRuntimeException());
+            return;
+        }
+        out.onNext(r.get());
+        out.onCompleted();
+    }
+
+    @Override
+    public void deleteFederationRelationship(TrustDomainRequest req, StreamObserver<DeleteFederationRelationshipResponse> out) {
+        Optional<TrustDomain> td = trustDomainArg(req.getTrustDomain(), out);
+        if (td.isEmpty()) {
+            return;
+        }
+        if (!dataStore.deleteFederationRelationship(td.get().name())) {
+            out.onError(Status.NOT_FOUND.withDescription("no federation relationship with " + td.get()).asRuntimeException());
+            return;
+        }
+        log.info("Federation relationship deleted: trust_domain={} (its bundle is kept)", td.get());
+        relationshipsChanged();
+        out.onNext(DeleteFederationRelationshipResponse.getDefaultInstance());
+        out.onCompleted();
+    }
+
+    @Override
+    public void refreshBundle(TrustDomainRequest req, StreamObserver<Bundle> out) {
+        Optional<TrustDomain> td = trustDomainArg(req.getTrustDomain(), out);
+        if (td.isEmpty()) {
+            return;
+        }
+        if (federation == null) {
+            out.onError(Status.UNAVAILABLE.withDescription("this server does not refresh federated bundles").asRuntimeException());
+            return;
+        }
+        if (dataStore.fetchFederationRelationship(td.get().name()).isEmpty()) {
+            out.onError(Status.NOT_FOUND.withDescription("no federation relationship with " + td.get()).asRuntimeException());
+            return;
+        }
+        try {
+            out.onNext(BundleCodec.toProto(federation.refresh(td.get())));
+            out.onCompleted();
+        } catch (BundleEndpointClient.FetchException e) {
+            out.onError(Status.FAILED_PRECONDITION.withDescription(e.getMessage() + " (the bundle held is unchanged)").asRuntimeException());
+        }
     }
 
     // ------------------------------------------------------------------ agents

@@ -78,6 +78,11 @@ public final class ServerTls {
         return s;
     }
 
+    /** A key manager presenting the server SVID (re-minted as {@link #serverSvid()} is), for other TLS listeners. */
+    public SpiffeKeyManager keyManager() {
+        return new SpiffeKeyManager(() -> svid().svid());
+    }
+
     /**
      * The Netty server context for gRPC (ALPN h2), client certificates optional: one that is sent
      * must be an X509-SVID of this trust domain that validates against the current bundle at the
