@@ -135,18 +135,7 @@ final class BundleCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             TrustDomain td = trustDomain(id);
-            String source = path == null ? "stdin" : path.toString();
-            String data = path == null ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8) : readFile(path);
-            TrustBundle tb;
-            try {
-                tb = switch (format) {
-                    case "pem" -> new TrustBundle(td, Pem.readCertificates(data), List.of(), 0, 0);
-                    case "spiffe" -> TrustBundle.fromJwks(td, data);
-                    default -> throw new Cli.UserException("-format \"" + format + "\" is not supported: use pem or spiffe");
-                };
-            } catch (PkiException | IllegalArgumentException | io.mithril.spiffe.bundle.BundleException e) {
-                throw new Cli.UserException("bundle " + source + ": " + e.getMessage(), e);
-            }
+            TrustBundle tb = readBundle(td, path, format);
             BatchSetFederatedBundleResponse r = admin.call(c -> c.admin().batchSetFederatedBundle(
                     BatchSetFederatedBundleRequest.newBuilder().addBundles(BundleCodec.toProto(tb)).build()));
             if (r.getResults(0).getStatus().getCode() != 0) {
@@ -156,12 +145,25 @@ final class BundleCommand implements Runnable {
             return 0;
         }
 
-        private static String readFile(Path p) {
-            try {
-                return Files.readString(p);
-            } catch (IOException e) {
-                throw new Cli.UserException("bundle " + p + ": cannot read: " + e.getMessage(), e);
-            }
+    }
+
+    /** Reads a bundle for {@code td} from {@code path} (stdin when null) in {@code format} (pem or spiffe). */
+    static TrustBundle readBundle(TrustDomain td, Path path, String format) {
+        String source = path == null ? "stdin" : path.toString();
+        String data;
+        try {
+            data = path == null ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8) : Files.readString(path);
+        } catch (IOException e) {
+            throw new Cli.UserException("bundle " + source + ": cannot read: " + e.getMessage(), e);
+        }
+        try {
+            return switch (format) {
+                case "pem" -> new TrustBundle(td, Pem.readCertificates(data), List.of(), 0, 0);
+                case "spiffe" -> TrustBundle.fromJwks(td, data);
+                default -> throw new Cli.UserException("-format \"" + format + "\" is not supported: use pem or spiffe");
+            };
+        } catch (PkiException | IllegalArgumentException | io.mithril.spiffe.bundle.BundleException e) {
+            throw new Cli.UserException("bundle " + source + ": " + e.getMessage(), e);
         }
     }
 

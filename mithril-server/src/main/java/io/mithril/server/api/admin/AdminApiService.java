@@ -531,7 +531,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
             return;
         }
         if (federation == null) {
-            out.onError(Status.UNAVAILABLE.withDescription("this server does not refresh federated bundles").asRuntimeException());
+            out.onError(Status.FAILED_PRECONDITION.withDescription("this server does not refresh federated bundles").asRuntimeException());
             return;
         }
         if (dataStore.fetchFederationRelationship(td.get().name()).isEmpty()) {
