@@ -74,6 +74,12 @@ public record RegistrationEntry(
                 dnsNames, federatesWith, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
     }
 
+    /** This entry federating with the named trust domains (its workloads get their bundles). */
+    public RegistrationEntry withFederatesWith(List<String> trustDomains) {
+        return new RegistrationEntry(id, spiffeId, parentId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds,
+                dnsNames, trustDomains, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
+    }
+
     public RegistrationEntry withDnsNames(List<String> names) {
         return new RegistrationEntry(id, spiffeId, parentId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds,
                 names, federatesWith, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
