@@ -69,9 +69,8 @@ class FederationIntegrationTest {
         // Bootstrap, as `bundle set -id spiffe://domain.test -format spiffe` does.
         server.server().dataStore().setBundle(peer.caManager().bundleProto());
 
-        // Both workloads are this process (uid 0), so the agent serves both SVIDs; only the first federates.
         server.server().createEntry(RegistrationEntry.of(SpiffeId.parse(FED), SpiffeId.parse("spiffe://example.org/node"),
-                List.of(Selector.parse("unix:uid:0"))).withFederatesWith(List.of(PEER.name())));
+                List.of(Selector.parse("unix:uid:" + new com.sun.security.auth.module.UnixSystem().getUid()))).withFederatesWith(List.of(PEER.name())));
         socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
         agent = Agent.start(AgentConfig.of(ServerFixture.TD, server.dir.resolve("agent"), "127.0.0.1", server.port(), socket,
                 server.bundlePem(), server.joinToken()).withSyncInterval(Duration.ofMillis(200)));
@@ -127,6 +126,43 @@ class FederationIntegrationTest {
             assertThat(parsed.getSpiffeId().toString()).isEqualTo("spiffe://domain.test/sleep");
             JwtSvid validated = client.validateJwtSvid(jwt.token(), "productpage");
             assertThat(validated.getSpiffeId().toString()).isEqualTo("spiffe://domain.test/sleep");
+        }
+    }
+
+    @Test
+    void sdsAllCarriesTheFederatedTrustDomainToEnvoysSpiffeValidator() throws Exception {
+        io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.epoll.EpollIoHandler.newFactory());
+        io.grpc.ManagedChannel channel = io.grpc.netty.NettyChannelBuilder.forAddress(
+                        new io.netty.channel.unix.DomainSocketAddress(socket.toString())).eventLoopGroup(group)
+                .channelType(io.netty.channel.epoll.EpollDomainSocketChannel.class).overrideAuthority("localhost").usePlaintext().build();
+        try {
+            var sds = io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc.newBlockingStub(channel);
+            var request = io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest.newBuilder()
+                    .setTypeUrl("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret")
+                    .setNode(io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId("sidecar~127.0.0.1~sleep.default~cluster.local"))
+                    .addResourceNames("ALL").addResourceNames("spiffe://domain.test").build();
+            List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret> got = await().atMost(Duration.ofSeconds(20)).until(() -> {
+                List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret> out = new java.util.ArrayList<>();
+                for (var any : sds.fetchSecrets(request).getResourcesList()) {
+                    out.add(any.unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class));
+                }
+                return out;
+            }, l -> l.size() == 2);
+            var validator = got.get(0).getValidationContext().getCustomValidatorConfig();
+            assertThat(validator.getName()).isEqualTo("envoy.tls.cert_validator.spiffe");
+            var cfg = validator.getTypedConfig().unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SPIFFECertValidatorConfig.class);
+            java.util.Map<String, List<X509Certificate>> byDomain = new java.util.HashMap<>();
+            cfg.getTrustDomainsList().forEach(td -> byDomain.put(td.getName(),
+                    Pem.readCertificates(td.getTrustBundle().getInlineBytes().toStringUtf8())));
+            assertThat(byDomain.keySet()).containsExactlyInAnyOrder("example.org", "domain.test");
+            assertThat(byDomain.get("domain.test")).containsExactlyInAnyOrderElementsOf(peer.bundle().x509Authorities());
+            assertThat(byDomain.get("example.org")).containsExactlyInAnyOrderElementsOf(server.server().bundle().x509Authorities());
+            assertThat(Pem.readCertificates(got.get(1).getValidationContext().getTrustedCa().getInlineBytes().toStringUtf8()))
+                    .containsExactlyInAnyOrderElementsOf(peer.bundle().x509Authorities());
+        } finally {
+            channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 }
