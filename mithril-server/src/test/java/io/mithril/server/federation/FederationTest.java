@@ -356,6 +356,67 @@ class FederationTest {
     }
 
     @Test
+    void aServerConfFederationBlockStartsAnHttpsWebEndpointAndStoresItsRelationships() throws Exception {
+        Ca webCa = ca(TrustDomain.parse("web.test"));
+        X509Svid localhostCert = svid(webCa, TrustDomain.parse("web.test").spiffeId("/www"), List.of("localhost"));
+        Pem.writeCertificates(dir.resolve("web.crt"), localhostCert.chain());
+        Pem.writePrivateKey(dir.resolve("web.key"), localhostCert.privateKey());
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path conf = dir.resolve("server.conf");
+        java.nio.file.Files.writeString(conf, """
+                server {
+                    bind_address = "127.0.0.1"
+                    bind_port = "0"
+                    socket_path = "%1$s/private/api.sock"
+                    trust_domain = "example.org"
+                    data_dir = "%1$s/data"
+                    federation {
+                        bundle_endpoint {
+                            address = "127.0.0.1"
+                            port = %2$d
+                            refresh_hint = "2m"
+                            profile "https_web" {
+                                serving_cert_file {
+                                    cert_file_path = "%1$s/web.crt"
+                                    key_file_path = "%1$s/web.key"
+                                }
+                            }
+                        }
+                        federates_with "domain.test" {
+                            bundle_endpoint_url = "https://127.0.0.1:1"
+                            bundle_endpoint_profile "https_spiffe" {
+                                endpoint_spiffe_id = "spiffe://domain.test/spire/server"
+                            }
+                        }
+                    }
+                }
+                plugins {
+                    DataStore "sql" { plugin_data { database_type = "sqlite3" } }
+                    KeyManager "memory" { plugin_data {} }
+                    NodeAttestor "join_token" { plugin_data {} }
+                }
+                """.formatted(dir, port));
+        try (IdentityServer a = IdentityServer.start(conf)) {
+            assertThat(a.bundleEndpointAddress().getPort()).isEqualTo(port);
+            assertThat(a.dataStore().listFederationRelationships()).containsExactly(
+                    Relationship.of("domain.test", "https://127.0.0.1:1", "https_spiffe", "spiffe://domain.test/spire/server").toProto());
+            // curl checks the web certificate against its CA and the host name, as any web client does.
+            Path caFile = dir.resolve("web-ca.pem");
+            Pem.writeCertificates(caFile, List.of(webCa.cert()));
+            Process curl = new ProcessBuilder("curl", "-sS", "--max-time", "10", "--cacert", caFile.toString(),
+                    "https://localhost:" + port + "/").redirectErrorStream(true).start();
+            String body = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(curl.waitFor()).as(body).isZero();
+            SpiffeBundle got = SpiffeBundle.parse(ServerFixture.TD, body);
+            assertThat(got.x509Authorities()).containsExactlyInAnyOrderElementsOf(a.bundle().x509Authorities());
+            assertThat(got.refreshHint()).contains(Duration.ofMinutes(2));
+        }
+    }
+
+    @Test
     void relationshipsAreValidated() {
         assertThatThrownBy(() -> Relationship.of("domain.test", "http://domain.test", "https_web", null))
                 .hasMessageContaining("must be an https URL");
