@@ -175,7 +175,9 @@ final class BundleCommand implements Runnable {
         @Option(names = {"-id", "--id"}, paramLabel = "TD", required = true, description = "SPIFFE ID of the trust domain.")
         String id;
 
-        @Option(names = {"-mode", "--mode"}, paramLabel = "MODE", description = "Accepted for SPIRE compatibility (restrict).")
+        @Option(names = {"-mode", "--mode"}, paramLabel = "restrict|delete|dissociate",
+                description = "Entries that federate with the bundle: restrict refuses while there are any, delete deletes them, "
+                        + "dissociate removes the trust domain from them (default: ${DEFAULT-VALUE}).")
         String mode = "restrict";
 
         @CommandLine.Spec
@@ -185,7 +187,7 @@ final class BundleCommand implements Runnable {
         public Integer call() {
             String td = trustDomain(id).name();
             BatchDeleteFederatedBundleResponse r = admin.call(c -> c.admin().batchDeleteFederatedBundle(
-                    BatchDeleteFederatedBundleRequest.newBuilder().addTrustDomains(td).build()));
+                    BatchDeleteFederatedBundleRequest.newBuilder().addTrustDomains(td).setMode(mode).build()));
             if (r.getResults(0).getStatus().getCode() != 0) {
                 throw new Cli.UserException("failed to delete bundle of " + td + ": " + r.getResults(0).getStatus().getMessage());
             }

@@ -178,4 +178,40 @@ class FederationCliTest {
         assertThat(bad.exit()).isEqualTo(1);
         assertThat(bad.err()).contains("garbage.json").contains("\"keys\" must be an array");
     }
+
+    @Test
+    void bundleDeleteModesTreatFederatingEntriesAsSpireDoes() throws Exception {
+        assertThat(on(b, "server", "bundle", "set", "-id", "spiffe://example.org", "-path", aBundleFile().toString(), "-format", "spiffe")
+                .exit()).isZero();
+        for (String name : List.of("a", "b")) {
+            Result e = on(b, "server", "entry", "create", "-spiffeID", "spiffe://domain.test/" + name, "-parentID",
+                    "spiffe://domain.test/node", "-selector", "unix:uid:1" + name.length(), "-federatesWith", "example.org",
+                    "-dns", name + ".local");
+            assertThat(e.exit()).as(e.err()).isZero();
+        }
+        Result restricted = on(b, "server", "bundle", "delete", "-id", "spiffe://example.org");
+        assertThat(restricted.exit()).isEqualTo(1);
+        assertThat(restricted.err()).contains("2 registration entries federate with it");
+        assertThat(on(b, "server", "bundle", "list", "-id", "example.org").exit()).isZero();
+
+        Result bad = on(b, "server", "bundle", "delete", "-id", "spiffe://example.org", "-mode", "erase");
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).contains("not one of restrict, delete, dissociate");
+
+        Result dissociated = on(b, "server", "bundle", "delete", "-id", "spiffe://example.org", "-mode", "dissociate");
+        assertThat(dissociated.exit()).as(dissociated.err()).isZero();
+        assertThat(on(b, "server", "entry", "count").out()).isEqualTo("2 registration entries\n");
+        assertThat(on(b, "server", "entry", "show", "-federatesWith", "example.org").out()).doesNotContain("spiffe://domain.test/a");
+        assertThat(on(b, "server", "bundle", "list", "-id", "example.org").exit()).isEqualTo(1);
+
+        assertThat(on(b, "server", "bundle", "set", "-id", "spiffe://example.org", "-path", aBundleFile().toString(), "-format", "spiffe")
+                .exit()).isZero();
+        Result e = on(b, "server", "entry", "create", "-spiffeID", "spiffe://domain.test/c", "-parentID", "spiffe://domain.test/node",
+                "-selector", "unix:uid:3", "-federatesWith", "example.org");
+        assertThat(e.exit()).as(e.err()).isZero();
+        Result deleted = on(b, "server", "bundle", "delete", "-id", "spiffe://example.org", "-mode", "delete");
+        assertThat(deleted.exit()).as(deleted.err()).isZero();
+        assertThat(on(b, "server", "entry", "count").out()).isEqualTo("2 registration entries\n");
+        assertThat(on(b, "server", "entry", "show", "-spiffeID", "spiffe://domain.test/c").out()).doesNotContain("spiffe://domain.test/c");
+    }
 }

@@ -69,6 +69,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -376,9 +377,19 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
                 resp.addResults(r.setStatus(status(Status.Code.INVALID_ARGUMENT, ex.getMessage())));
                 continue;
             }
+            String mode = req.getMode().isEmpty() ? "restrict" : req.getMode().toLowerCase(java.util.Locale.ROOT);
+            List<RegistrationEntry> federating = td.equals(trustDomain.name()) ? List.of() : entriesFederatingWith(td);
             if (td.equals(trustDomain.name())) {
                 r.setStatus(status(Status.Code.INVALID_ARGUMENT, "cannot delete the server's own bundle"));
-            } else if (dataStore.deleteBundle(td)) {
+            } else if (!Set.of("restrict", "delete", "dissociate").contains(mode)) {
+                r.setStatus(status(Status.Code.INVALID_ARGUMENT, "mode \"" + req.getMode() + "\" is not one of restrict, delete, dissociate"));
+            } else if (dataStore.fetchBundle(td).isEmpty()) {
+                r.setStatus(status(Status.Code.NOT_FOUND, "no bundle for trust domain " + td));
+            } else if (mode.equals("restrict") && !federating.isEmpty()) {
+                r.setStatus(status(Status.Code.FAILED_PRECONDITION, "cannot delete the bundle of " + td + ": "
+                        + federating.size() + " registration entr" + (federating.size() == 1 ? "y federates" : "ies federate")
+                        + " with it (use -mode delete or -mode dissociate)"));
+            } else if (deleteFederatingEntries(td, mode, federating) && dataStore.deleteBundle(td)) {
                 log.info("Federated bundle deleted: trust_domain={}", td);
                 r.setStatus(ok());
             } else {
@@ -388,6 +399,33 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         }
         out.onNext(resp.build());
         out.onCompleted();
+    }
+
+    private List<RegistrationEntry> entriesFederatingWith(String td) {
+        return dataStore.listEntries(EntryFilter.ALL).stream()
+                .filter(e -> e.federatesWith().stream().anyMatch(f -> sameTrustDomain(f, td))).toList();
+    }
+
+    private static boolean sameTrustDomain(String name, String td) {
+        try {
+            return TrustDomain.parse(name).name().equals(td);
+        } catch (InvalidSpiffeIdException e) {
+            return false;
+        }
+    }
+
+    /** For mode delete or dissociate: removes the entries' tie to {@code td}. Always true (so the bundle is deleted next). */
+    private boolean deleteFederatingEntries(String td, String mode, List<RegistrationEntry> federating) {
+        for (RegistrationEntry e : federating) {
+            if (mode.equals("delete")) {
+                dataStore.deleteEntry(e.id());
+                log.info("Entry deleted with the bundle of {}: entry_id={} spiffe_id={}", td, e.id(), e.spiffeId());
+            } else if (mode.equals("dissociate")) {
+                dataStore.updateEntry(e.withFederatesWith(e.federatesWith().stream().filter(f -> !sameTrustDomain(f, td)).toList()));
+                log.info("Entry no longer federates with {}: entry_id={} spiffe_id={}", td, e.id(), e.spiffeId());
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ federation relationships
