@@ -181,6 +181,11 @@ class FederationCliTest {
 
     @Test
     void bundleDeleteModesTreatFederatingEntriesAsSpireDoes() throws Exception {
+        Result early = on(b, "server", "entry", "create", "-spiffeID", "spiffe://domain.test/early", "-parentID",
+                "spiffe://domain.test/node", "-selector", "unix:uid:9", "-federatesWith", "example.org");
+        assertThat(early.exit()).isEqualTo(1);
+        assertThat(early.err()).contains("federates_with \"example.org\": no bundle for that trust domain");
+        assertThat(on(b, "server", "entry", "count").out()).isEqualTo("0 registration entries\n");
         assertThat(on(b, "server", "bundle", "set", "-id", "spiffe://example.org", "-path", aBundleFile().toString(), "-format", "spiffe")
                 .exit()).isZero();
         for (String name : List.of("a", "b")) {

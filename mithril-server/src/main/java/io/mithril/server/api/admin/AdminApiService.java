@@ -97,7 +97,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         this(trustDomain, dataStore, ca, clock, metrics, null);
     }
 
-    /** @param federation refreshes federated bundles; null when the server runs none (refresh is then UNAVAILABLE) */
+    /** @param federation refreshes federated bundles; null when the server runs none (refresh then answers FAILED_PRECONDITION) */
     public AdminApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Clock clock, ServerMetrics metrics,
                            FederationManager federation) {
         this.trustDomain = trustDomain;
@@ -111,13 +111,28 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
     // ------------------------------------------------------------------ programmatic
 
     /**
+     * Refuses an entry that federates with a trust domain whose bundle the server does not hold,
+     * as SPIRE does ("unable to find federated bundle"): its workloads would get nothing for it.
+     */
+    private RegistrationEntry withFederatedBundles(RegistrationEntry e) {
+        for (String f : e.federatesWith()) {
+            String td = TrustDomain.parse(f).name();
+            if (dataStore.fetchBundle(td).isEmpty()) {
+                throw new InvalidEntryException("federates_with \"" + f + "\": no bundle for that trust domain; set one first "
+                        + "(server bundle set, or a federation relationship that has fetched it)");
+            }
+        }
+        return e;
+    }
+
+    /**
      * Validates and stores an entry.
      *
      * @throws InvalidEntryException when a field is invalid
      * @throws DuplicateEntryException when the same SPIFFE ID, parent and selectors exist
      */
     public RegistrationEntry createEntry(RegistrationEntry entry) {
-        RegistrationEntry stored = dataStore.createEntry(entry.validate(trustDomain));
+        RegistrationEntry stored = dataStore.createEntry(withFederatedBundles(entry.validate(trustDomain)));
         metrics.entryCreated();
         logCreated(stored, true);
         return stored;
@@ -184,7 +199,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         for (int i = 0; i < req.getEntriesCount(); i++) {
             Entry e = req.getEntries(i);
             try {
-                valid.add(ProtoConverters.fromProto(e).validate(trustDomain));
+                valid.add(withFederatedBundles(ProtoConverters.fromProto(e).validate(trustDomain)));
                 validIndex.add(i);
             } catch (InvalidEntryException ex) {
                 log.warn("Entry refused: spiffe_id={} reason={}", redact(e.getSpiffeId()), redact(ex.getMessage()));
@@ -261,7 +276,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         for (Entry e : req.getEntriesList()) {
             BatchUpdateEntryResponse.Result.Builder r = BatchUpdateEntryResponse.Result.newBuilder().setEntry(e);
             try {
-                Optional<RegistrationEntry> updated = dataStore.updateEntry(ProtoConverters.fromProto(e).validate(trustDomain));
+                Optional<RegistrationEntry> updated = dataStore.updateEntry(withFederatedBundles(ProtoConverters.fromProto(e).validate(trustDomain)));
                 if (updated.isEmpty()) {
                     r.setStatus(status(Status.Code.NOT_FOUND, "no entry with ID " + e.getId()));
                 } else {
