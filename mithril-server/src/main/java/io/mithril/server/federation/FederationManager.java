@@ -104,16 +104,29 @@ public final class FederationManager implements AutoCloseable {
                         refresh(r);
                     } catch (FetchException e) {
                         // logged by refresh
+                    } catch (RuntimeException e) {
+                        schedule(r.trustDomain(), retryInterval);
+                        log.warn("Federated bundle of {} NOT refreshed: {}; retrying in {}s", r.trustDomain(), e.toString(),
+                                retryInterval.getSeconds());
                     }
                 }
             }
             synchronized (this) {
                 nextRefresh.keySet().retainAll(current);
             }
+            listFailing = false;
         } catch (RuntimeException e) {
-            log.error("Federation: refresh round failed: {}", e.toString());
+            // The datastore is unreachable: say so once, not every tick, until it answers again.
+            if (!listFailing) {
+                log.error("Federation: cannot read the federation relationships: {}", e.toString());
+            } else {
+                log.debug("Federation: cannot read the federation relationships: {}", e.toString());
+            }
+            listFailing = true;
         }
     }
+
+    private volatile boolean listFailing;
 
     /**
      * Fetches the relationship's bundle now ({@code server bundle refresh}/{@code federation refresh}).
