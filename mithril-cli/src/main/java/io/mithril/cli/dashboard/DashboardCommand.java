@@ -93,14 +93,7 @@ public final class DashboardCommand implements Callable<Integer> {
             if (cert == null || key == null || bundle == null) {
                 throw new Cli.UserException("-cert, -key and -bundle go together (with -allowedID)");
             }
-            List<SpiffeId> ids = new ArrayList<>();
-            for (String a : allowed) {
-                try {
-                    ids.add(SpiffeId.parse(a));
-                } catch (RuntimeException e) {
-                    throw new Cli.UserException("-allowedID " + a + ": " + e.getMessage());
-                }
-            }
+            List<SpiffeId> ids = io.mithril.cli.inspect.InspectCommand.spiffeIds("-allowedID", allowed);
             mtls = new DashboardServer.Mtls(cert, key, bundle, ids);
         }
         Collector collector = new Collector(sources, Clock.systemUTC(), parseDuration(interval));

@@ -85,14 +85,7 @@ public final class InspectCommand implements Callable<Integer> {
         if ((target == null) == (socketPath == null)) {
             throw new Cli.UserException("give one of FILE.pem, HOST:PORT or -socketPath SOCK");
         }
-        List<SpiffeId> ids = new ArrayList<>();
-        for (String a : allowed) {
-            try {
-                ids.add(SpiffeId.parse(a));
-            } catch (RuntimeException e) {
-                throw new Cli.UserException("-allowedID " + a + ": " + e.getMessage());
-            }
-        }
+        List<SpiffeId> ids = spiffeIds("-allowedID", allowed);
         List<X509Certificate> roots = bundle == null ? null : readCerts(bundle, "-bundle");
         Explain explain = new Explain(clock);
         boolean ok;
@@ -243,6 +236,19 @@ public final class InspectCommand implements Callable<Integer> {
             out.println(cert == null ? "the server accepted a client without a certificate" : "the server accepted our certificate");
         }
         return ok;
+    }
+
+    /** Parses the values of a repeatable SPIFFE ID flag, naming the flag and the value that is wrong. */
+    public static List<SpiffeId> spiffeIds(String flag, List<String> values) {
+        List<SpiffeId> ids = new ArrayList<>();
+        for (String a : values) {
+            try {
+                ids.add(SpiffeId.parse(a));
+            } catch (RuntimeException e) {
+                throw new Cli.UserException(flag + " " + a + ": " + e.getMessage());
+            }
+        }
+        return ids;
     }
 
     /** What a TLS alert the server sent means for us. */
