@@ -56,8 +56,12 @@ class DashboardIT {
         }
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         try (Demo demo = Demo.start(tmp.resolve("demo"), home)) {
-            String output = Files.readString(demo.output);
-            assertThat(output).contains("dashboard: http://127.0.0.1:15100/");
+            // The demo prints the dashboard's address right after "Both clusters are up".
+            long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!Files.readString(demo.output).contains("dashboard:") && System.nanoTime() < until) {
+                Thread.sleep(200);
+            }
+            assertThat(Files.readString(demo.output)).contains("dashboard: http://127.0.0.1:15100/");
             for (int i = 0; i < 3; i++) {
                 assertThat(Demo.exec(demo.curlWithSleepSvid("/productpage")).out()).isEqualTo("HTTP_CODE=200");
             }
