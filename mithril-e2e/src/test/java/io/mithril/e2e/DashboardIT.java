@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -75,6 +76,8 @@ class DashboardIT {
             try {
                 browser.get("http://127.0.0.1:15100/");
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+                // The page re-renders its tables on every update: an element read mid-update is stale, read again.
+                wait.ignoring(StaleElementReferenceException.class);
                 wait.until(b -> text(b, "conn").equals("live"));
 
                 // One trust domain, one root, both clusters' intermediates under it.
@@ -114,7 +117,7 @@ class DashboardIT {
                 assertThat(((JavascriptExecutor) browser).executeScript("return window.notReloaded === true;")).isEqualTo(true);
 
                 // An SVID rotation (1-minute SVIDs) appears in the events, pushed to the open page.
-                new WebDriverWait(browser, Duration.ofSeconds(120)).until(b -> text(b, "events").contains("SVID rotated"));
+                new WebDriverWait(browser, Duration.ofSeconds(120)).ignoring(StaleElementReferenceException.class).until(b -> text(b, "events").contains("SVID rotated"));
                 assertThat(((JavascriptExecutor) browser).executeScript("return window.notReloaded === true;")).isEqualTo(true);
 
                 Path shot = Path.of("target/dashboard.png");
@@ -127,19 +130,20 @@ class DashboardIT {
         }
     }
 
+    /** The rendered text of an element, read in one script (never a stale element). */
     private static String text(WebDriver b, String id) {
-        return b.findElement(By.id(id)).getText();
+        return String.valueOf(((JavascriptExecutor) b).executeScript("return document.getElementById(arguments[0]).innerText;", id));
     }
 
-    /** The total of the gateway -> productpage row of the edges table. */
+    /** The total of the gateway -> productpage row of the edges table, read in one script (the page re-renders it live). */
     private static long gatewayToProductpage(WebDriver b) {
-        for (var row : b.findElements(By.cssSelector("#edges tbody tr"))) {
-            List<String> cells = row.findElements(By.tagName("td")).stream().map(e -> e.getText()).toList();
-            if (cells.get(0).equals(GATEWAY) && cells.get(1).equals(PRODUCTPAGE)) {
-                return Long.parseLong(cells.get(6));
-            }
-        }
-        return -1;
+        Object total = ((JavascriptExecutor) b).executeScript("""
+                for (const tr of document.querySelectorAll('#edges tbody tr')) {
+                  const c = [...tr.querySelectorAll('td')].map(td => td.textContent);
+                  if (c[0] === arguments[0] && c[1] === arguments[1]) return Number(c[6]);
+                }
+                return -1;""", GATEWAY, PRODUCTPAGE);
+        return ((Number) total).longValue();
     }
 
 }
