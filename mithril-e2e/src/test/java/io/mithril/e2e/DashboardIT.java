@@ -132,7 +132,8 @@ class DashboardIT {
 
     /** The rendered text of an element, read in one script (never a stale element). */
     private static String text(WebDriver b, String id) {
-        return String.valueOf(((JavascriptExecutor) b).executeScript("return document.getElementById(arguments[0]).innerText;", id));
+        return String.valueOf(((JavascriptExecutor) b).executeScript("return document.getElementById(arguments[0]).innerText;", id))
+                .replaceAll("[\\t ]+", " ");
     }
 
     /** The total of the gateway -> productpage row of the edges table, read in one script (the page re-renders it live). */
