@@ -26,6 +26,8 @@ import picocli.CommandLine.Command;
                 io.mithril.cli.sample.SampleCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
                 io.mithril.cli.bench.BenchCommand.class,
+                io.mithril.cli.dashboard.DashboardCommand.class,
+                io.mithril.cli.inspect.InspectCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -165,7 +165,7 @@ class RotationUnderLoadSoakIT {
         return chain;
     }
 
-    private static void copyTree(Path src, Path dst) throws Exception {
+    static void copyTree(Path src, Path dst) throws Exception {
         try (Stream<Path> s = Files.walk(src)) {
             for (Path f : (Iterable<Path>) s::iterator) {
                 Path t = dst.resolve(src.relativize(f).toString());

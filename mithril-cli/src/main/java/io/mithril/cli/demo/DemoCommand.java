@@ -123,6 +123,7 @@ public final class DemoCommand implements Callable<Integer> {
             new Scenario(this).run();
             if (keepRunning) {
                 printTryIt(out);
+                io.mithril.cli.dashboard.DemoDashboard.start(dir, out); // issue 20: stops with this process
                 new CountDownLatch(1).await(); // until SIGTERM/Ctrl-C; the supervisor's hook stops everything
             }
             return 0;

@@ -6,6 +6,7 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchRule;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -75,6 +76,14 @@ class ModuleBoundariesTest {
     @Test
     void samplesAreApplicationsOfTheirOwn() {
         check("samples", "spiffe", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench");
+    }
+
+    @Test
+    void dashboardReadsTheComponentsThroughTheirApis() {
+        check("dashboard", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
+        for (String m : List.of("spiffe", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "bench", "samples")) {
+            check(m, "dashboard");
+        }
     }
 
     @Test

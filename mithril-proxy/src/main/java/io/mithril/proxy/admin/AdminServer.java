@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * The proxy's admin endpoint (Envoy's 15000 / Istio's 15021 and 15020): {@code /ready} and
  * {@code /healthz/ready} (200 when ready, 503 with the reason otherwise), {@code /config_dump}
  * (the compiled configuration as JSON), {@code /certs} (the current SVID) and
- * {@code /stats/prometheus} or {@code /metrics} (Prometheus text).
+ * {@code /stats/prometheus} or {@code /metrics} (Prometheus text) and {@code /debug/refused_handshakes} (the
+ * newest inbound TLS handshakes refused, with the reason; read by {@code mithril dashboard}).
  */
 public final class AdminServer implements AutoCloseable {
 
@@ -78,12 +79,17 @@ public final class AdminServer implements AutoCloseable {
             if (id != null) {
                 out.put("spiffeId", id.spiffeId().toString());
                 out.put("serial", id.leaf().getSerialNumber().toString(16));
+                out.put("notBefore", id.leaf().getNotBefore().toInstant().toString());
                 out.put("notAfter", id.leaf().getNotAfter().toInstant().toString());
+                out.put("issuer", id.leaf().getIssuerX500Principal().getName());
                 out.put("chainLength", id.chain().size());
                 out.put("bundles", id.bundles().keySet().stream().map(Object::toString).sorted().toList());
             }
             send(ex, 200, "application/json", JSON.writeValueAsString(out));
         });
+        server.createContext("/debug/refused_handshakes", ex -> send(ex, 200, "application/json",
+                JSON.writeValueAsString(proxy.metrics().refusedHandshakes().stream().map(r -> Map.of(
+                        "at", r.at().toString(), "listener", r.listener(), "peer", r.peer(), "reason", r.reason())).toList())));
         server.createContext("/stats/prometheus", ex -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", proxy.metrics().scrape()));
         server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", proxy.metrics().scrape()));
         server.start();

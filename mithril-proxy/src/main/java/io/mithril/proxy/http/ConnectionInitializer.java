@@ -236,6 +236,7 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
             if (expired != null) {
                 // A resumed session skips the trust manager: it must not outlive the certificate it was made with.
                 log.info("TLS connection from {} on {} refused: {}", address(ctx.channel()), listener.name(), expired);
+                proxy.metrics().handshakeRefused(listener.name(), address(ctx.channel()), expired);
                 ctx.close();
                 return;
             }
@@ -252,8 +253,9 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
             while (root.getCause() != null && root.getCause() != root) {
                 root = root.getCause();
             }
-            log.info("TLS handshake from {} on {} (SNI {}) refused: {}", address(ctx.channel()), listener.name(), sni,
-                    root.getMessage() == null ? root.toString() : root.getMessage());
+            String reason = root.getMessage() == null ? root.toString() : root.getMessage();
+            log.info("TLS handshake from {} on {} (SNI {}) refused: {}", address(ctx.channel()), listener.name(), sni, reason);
+            proxy.metrics().handshakeRefused(listener.name(), address(ctx.channel()), reason);
             ctx.close();
         }
     }

@@ -32,6 +32,9 @@ import io.mithril.api.admin.ListAgentsResponse;
 import io.mithril.api.admin.ListEntriesRequest;
 import io.mithril.api.admin.ListEntriesResponse;
 import io.mithril.api.admin.ListFederatedBundlesRequest;
+import io.mithril.api.admin.ListX509AuthoritiesRequest;
+import io.mithril.api.admin.ListX509AuthoritiesResponse;
+import io.mithril.api.admin.X509Authority;
 import io.mithril.api.admin.ListFederatedBundlesResponse;
 import io.mithril.api.types.Agent;
 import io.mithril.api.admin.DeleteFederationRelationshipResponse;
@@ -336,6 +339,37 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
     public void getBundle(GetBundleRequest req, StreamObserver<Bundle> out) {
         out.onNext(ca.bundleProto());
         out.onCompleted();
+    }
+
+    @Override
+    public void listX509Authorities(ListX509AuthoritiesRequest req, StreamObserver<ListX509AuthoritiesResponse> out) {
+        ListX509AuthoritiesResponse.Builder b = ListX509AuthoritiesResponse.newBuilder();
+        try {
+            CaManager.X509Ca active = ca.currentX509Ca();
+            if (active != null) {
+                b.addAuthorities(authority("active", active));
+            }
+            java.util.Optional<CaManager.X509Ca> next = ca.nextX509Ca();
+            if (next.isPresent()) {
+                b.addAuthorities(authority("prepared", next.get()));
+            }
+        } catch (java.security.cert.CertificateEncodingException e) {
+            out.onError(io.grpc.Status.INTERNAL.withDescription("cannot encode a CA certificate: " + e.getMessage()).asRuntimeException());
+            return;
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    private static X509Authority authority(String slot, CaManager.X509Ca ca)
+            throws java.security.cert.CertificateEncodingException {
+        X509Authority.Builder a = X509Authority.newBuilder().setSlot(slot).setKeyId(ca.keyId());
+        java.util.List<java.security.cert.X509Certificate> all = new java.util.ArrayList<>(ca.chain());
+        ca.roots().stream().filter(r -> !all.contains(r)).forEach(all::add);
+        for (java.security.cert.X509Certificate c : all) {
+            a.addCertChain(com.google.protobuf.ByteString.copyFrom(c.getEncoded()));
+        }
+        return a.build();
     }
 
     @Override

@@ -1,0 +1,290 @@
+package io.mithril.cli.inspect;
+
+import io.mithril.api.workload.client.WorkloadApiAddress;
+import io.mithril.api.workload.client.WorkloadApiClient;
+import io.mithril.api.workload.client.X509Context;
+import io.mithril.cli.Cli;
+import io.mithril.pki.Pem;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code mithril inspect FILE.pem | HOST:PORT [-cert C -key K] | -socketPath SOCK [-bundle FILE]}:
+ * explains a chain in words and, with a bundle, whether it would be accepted and why not. Exit 1
+ * when it would be refused (or the peer refused us), 0 otherwise.
+ */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = {"Explain a certificate chain, an SVID file, a bundle, a TLS peer or a Workload API socket.",
+                "",
+                "Prints each certificate's subject, SPIFFE ID, key, validity and issuer; with -bundle, whether the chain",
+                "would be accepted as an X509-SVID and, if not, why (unknown CA, other trust domain, expired, not yet",
+                "valid, ID not allowed). For HOST:PORT it makes a TLS handshake (with -cert/-key as the client) and",
+                "also says whether the peer refused us. Exits 1 on a refusal."})
+public final class InspectCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE.pem|HOST:PORT", description = "A PEM file, or a TLS peer.")
+    String target;
+
+    @Option(names = {"-socketPath", "--socketPath"}, paramLabel = "SOCK", description = "Inspect the X509-SVIDs the Workload API gives the caller.")
+    String socketPath;
+
+    @Option(names = {"-bundle", "--bundle"}, paramLabel = "FILE", description = "Trust bundle (PEM roots) to check the chain against.")
+    Path bundle;
+
+    @Option(names = {"-trustDomain", "--trustDomain"}, paramLabel = "NAME",
+            description = "The bundle's trust domain (default: the leaf's).")
+    String trustDomain;
+
+    @Option(names = {"-allowedID", "--allowedID"}, paramLabel = "SPIFFE_ID", description = "A SPIFFE ID the peer may have (repeatable; default any).")
+    List<String> allowed = new ArrayList<>();
+
+    @Option(names = {"-cert", "--cert"}, paramLabel = "FILE", description = "HOST:PORT: our client certificate chain (PEM).")
+    Path cert;
+
+    @Option(names = {"-key", "--key"}, paramLabel = "FILE", description = "HOST:PORT: its private key (PEM).")
+    Path key;
+
+    @Option(names = {"-servername", "--servername"}, paramLabel = "NAME", description = "HOST:PORT: the SNI to send.")
+    String serverName;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private final Clock clock = Clock.systemUTC();
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if ((target == null) == (socketPath == null)) {
+            throw new Cli.UserException("give one of FILE.pem, HOST:PORT or -socketPath SOCK");
+        }
+        List<SpiffeId> ids = spiffeIds("-allowedID", allowed);
+        List<X509Certificate> roots = bundle == null ? null : readCerts(bundle, "-bundle");
+        Explain explain = new Explain(clock);
+        boolean ok;
+        if (socketPath != null) {
+            ok = workloadApi(out, explain, roots, ids);
+        } else if (Files.exists(Path.of(target))) {
+            List<X509Certificate> chain = readCerts(Path.of(target), target);
+            out.println(target + ": " + chain.size() + " certificate(s)");
+            ok = chain(out, explain, chain, roots, ids);
+        } else if (target.matches(".+:\\d+")) {
+            ok = handshake(out, explain, roots, ids);
+        } else {
+            throw new Cli.UserException(target + ": no such file, and not HOST:PORT");
+        }
+        out.flush();
+        return ok ? 0 : 1;
+    }
+
+    private boolean chain(PrintWriter out, Explain explain, List<X509Certificate> chain, List<X509Certificate> roots,
+                          List<SpiffeId> ids) {
+        explain.describe(chain).forEach(out::println);
+        if (roots == null) {
+            boolean allRoots = chain.stream().allMatch(c -> c.getSubjectX500Principal().equals(c.getIssuerX500Principal()));
+            out.println(allRoots ? "a bundle of " + chain.size() + " root(s); give -bundle to check a chain against it"
+                    : "no -bundle given: trust not checked");
+            return true;
+        }
+        TrustDomain td = bundleDomain(chain);
+        Explain.Verdict v = explain.verdict(chain, td, roots, ids);
+        out.println("verdict: " + v.words());
+        return v.accepted();
+    }
+
+    private TrustDomain bundleDomain(List<X509Certificate> chain) {
+        if (trustDomain != null) {
+            try {
+                return TrustDomain.parse(trustDomain);
+            } catch (RuntimeException e) {
+                throw new Cli.UserException("-trustDomain " + trustDomain + ": " + e.getMessage());
+            }
+        }
+        for (String u : Explain.uris(chain.get(0))) {
+            if (SpiffeId.isValid(u)) {
+                return SpiffeId.parse(u).trustDomain();
+            }
+        }
+        throw new Cli.UserException("the leaf has no SPIFFE ID: give the bundle's trust domain with -trustDomain");
+    }
+
+    private boolean workloadApi(PrintWriter out, Explain explain, List<X509Certificate> roots, List<SpiffeId> ids) {
+        String address = socketPath.startsWith("/") ? "unix://" + socketPath : socketPath;
+        X509Context ctx;
+        try (WorkloadApiClient client = WorkloadApiClient.connect(WorkloadApiAddress.parse(address))) {
+            ctx = client.fetchX509Context(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+            throw new Cli.UserException("Workload API at " + socketPath + ": " + e.getMessage());
+        }
+        boolean ok = true;
+        for (X509Context.Svid svid : ctx.svids()) {
+            out.println("X509-SVID " + svid.spiffeId() + (svid.hint() == null || svid.hint().isEmpty() ? "" : " (hint " + svid.hint() + ")"));
+            List<X509Certificate> bundleRoots = roots != null ? roots : ctx.bundles().get(svid.spiffeId().trustDomain());
+            if (roots == null) {
+                out.println("  checked against the bundle the Workload API gave for " + svid.spiffeId().trustDomain().name());
+            }
+            ok &= chain(out, explain, svid.chain(), bundleRoots == null ? List.of() : bundleRoots, ids);
+        }
+        for (Map.Entry<TrustDomain, List<X509Certificate>> b : ctx.bundles().entrySet()) {
+            out.println("bundle of " + b.getKey().name() + ": " + b.getValue().size() + " root(s): " + String.join(", ",
+                    b.getValue().stream().map(c -> c.getSubjectX500Principal().getName() + " SHA-256 " + Explain.fingerprint(c)).toList()));
+        }
+        return ok;
+    }
+
+    private boolean handshake(PrintWriter out, Explain explain, List<X509Certificate> roots, List<SpiffeId> ids) throws Exception {
+        if ((cert == null) != (key == null)) {
+            throw new Cli.UserException("-cert and -key go together");
+        }
+        int colon = target.lastIndexOf(':');
+        String host = target.substring(0, colon);
+        int port = Integer.parseInt(target.substring(colon + 1));
+        List<X509Certificate[]> seen = new ArrayList<>();
+        X509TrustManager capture = new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                seen.add(chain); // judged below, with the bundle, so that the handshake shows what the peer sends
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        };
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        if (cert != null) {
+            List<X509Certificate> ours = readCerts(cert, "-cert");
+            PrivateKey pk;
+            try {
+                pk = Pem.readPrivateKey(key);
+            } catch (RuntimeException e) {
+                throw new Cli.UserException("-key " + key + ": " + e.getMessage());
+            }
+            ks.setKeyEntry("client", pk, new char[0], ours.toArray(Certificate[]::new));
+        }
+        kmf.init(ks, new char[0]);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), new TrustManager[] {capture}, null);
+        String refusal = null;
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket()) {
+            s.connect(new InetSocketAddress(host, port), 10_000);
+            s.setSoTimeout(2_000);
+            if (serverName != null) {
+                SSLParameters p = s.getSSLParameters();
+                p.setServerNames(List.of(new javax.net.ssl.SNIHostName(serverName)));
+                s.setSSLParameters(p);
+            }
+            try {
+                s.startHandshake();
+                // TLS 1.3: a server that refuses our certificate says so after its Finished: read to hear it.
+                s.getInputStream().read();
+            } catch (SocketTimeoutException e) {
+                // quiet: the server accepted us and waits for a request
+            } catch (SSLException e) {
+                refusal = e.getMessage();
+            } catch (IOException e) {
+                refusal = "connection closed: " + e.getMessage();
+            }
+        } catch (IOException e) {
+            throw new Cli.UserException("cannot connect to " + target + ": " + e.getMessage());
+        }
+        boolean ok = true;
+        if (seen.isEmpty()) {
+            out.println(target + ": the handshake failed before the server sent a certificate: " + refusal);
+            return false;
+        }
+        List<X509Certificate> chain = List.of(seen.get(0));
+        out.println(target + ": the server presented " + chain.size() + " certificate(s)");
+        ok &= chain(out, explain, chain, roots, ids);
+        if (refusal != null) {
+            out.println("the server refused us: " + refusal + " -- " + why(refusal, cert != null));
+            ok = false;
+        } else {
+            out.println(cert == null ? "the server accepted a client without a certificate" : "the server accepted our certificate");
+        }
+        return ok;
+    }
+
+    /** Parses the values of a repeatable SPIFFE ID flag, naming the flag and the value that is wrong. */
+    public static List<SpiffeId> spiffeIds(String flag, List<String> values) {
+        List<SpiffeId> ids = new ArrayList<>();
+        for (String a : values) {
+            try {
+                ids.add(SpiffeId.parse(a));
+            } catch (RuntimeException e) {
+                throw new Cli.UserException(flag + " " + a + ": " + e.getMessage());
+            }
+        }
+        return ids;
+    }
+
+    /** What a TLS alert the server sent means for us. */
+    static String why(String alert, boolean sentCertificate) {
+        String a = alert.toLowerCase(java.util.Locale.ROOT);
+        if (!sentCertificate || a.contains("certificate_required")) {
+            return "it requires a client certificate (give -cert and -key)";
+        }
+        if (a.contains("unknown_ca")) {
+            return "it does not trust the CA of our certificate (unknown CA or another trust domain)";
+        }
+        if (a.contains("certificate_expired")) {
+            return "our certificate has expired (or is not yet valid)";
+        }
+        if (a.contains("access_denied")) {
+            return "our SPIFFE ID is not allowed";
+        }
+        // bad_certificate, certificate_unknown, or a connection closed before the alert arrived: JDK
+        // servers and Envoy do not say more; the server's log names the reason.
+        return "it refused our certificate: an unknown CA, another trust domain, expired, or not an X509-SVID"
+                + " (the alert does not say which; the server's log does)";
+    }
+
+    private static List<X509Certificate> readCerts(Path file, String what) {
+        if (!Files.isReadable(file)) {
+            throw new Cli.UserException(what + ": cannot read " + file);
+        }
+        List<X509Certificate> certs;
+        try {
+            certs = Pem.readCertificates(file);
+        } catch (RuntimeException e) {
+            throw new Cli.UserException(what + " " + file + ": " + e.getMessage());
+        }
+        if (certs.isEmpty()) {
+            throw new Cli.UserException(what + " " + file + ": no CERTIFICATE block");
+        }
+        return certs;
+    }
+}

@@ -1,0 +1,179 @@
+package io.mithril.cli.inspect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mithril.cli.Main;
+import io.mithril.pki.Pem;
+import io.mithril.spiffe.bundle.X509Bundle;
+import io.mithril.spiffe.bundle.X509BundleSet;
+import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.X509Svid;
+import io.mithril.spiffe.testing.TestCerts;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeKeyManager;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code mithril inspect} on good and broken inputs: each refusal it names (unknown CA, other trust
+ * domain, expired, not yet valid, ID not allowed, and a server refusing our handshake) is produced
+ * here for real, with real certificates and a real TLS server.
+ */
+class InspectCommandTest {
+
+    private static final String SLEEP = "spiffe://example.org/ns/default/sa/sleep";
+
+    @TempDir
+    Path tmp;
+
+    private TestCerts.Issued root;
+    private TestCerts.Issued intermediate;
+    private Path bundle;
+
+    @BeforeEach
+    void pki() {
+        root = TestCerts.root("Upstream CA");
+        intermediate = root.issue(TestCerts.Spec.ca("cluster 2 CA", "spiffe://example.org"));
+        bundle = tmp.resolve("bundle.pem");
+        Pem.writeCertificates(bundle, List.of(root.cert()));
+    }
+
+    private Path svid(String name, TestCerts.Spec spec) {
+        TestCerts.Issued leaf = intermediate.issue(spec);
+        Path f = tmp.resolve(name + ".pem");
+        Pem.writeCertificates(f, List.of(leaf.cert(), intermediate.cert()));
+        Pem.writePrivateKey(tmp.resolve(name + ".key"), leaf.privateKey());
+        return f;
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        picocli.CommandLine cl = Main.newCommandLine();
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        cl.setOut(new java.io.PrintWriter(out));
+        cl.setErr(new java.io.PrintWriter(err));
+        return new Run(cl.execute(args), out.toString(), err.toString());
+    }
+
+    @Test
+    void aGoodSvidIsExplainedAndAccepted() {
+        Run r = run("inspect", svid("good", TestCerts.Spec.leaf(SLEEP)).toString(), "-bundle", bundle.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("certificate 0 (leaf)").contains("SPIFFE ID: " + SLEEP).contains("key:       EC P-256")
+                .contains("certificate 1 (intermediate CA)").contains("issuer:    CN=Upstream CA")
+                .contains("valid, expires in").contains("verdict: accepted: " + SLEEP + " chains to CN=Upstream CA");
+        // Without a bundle: described, trust not checked, exit 0; a bundle file alone is described as roots.
+        assertThat(run("inspect", tmp.resolve("good.pem").toString()).out()).contains("no -bundle given: trust not checked");
+        assertThat(run("inspect", bundle.toString()).out()).contains("certificate 0 (root CA)").contains("a bundle of 1 root(s)");
+    }
+
+    @Test
+    void eachRefusalIsNamedWithANonZeroExit() {
+        TestCerts.Issued foreign = TestCerts.root("Foreign CA");
+        Path foreignBundle = tmp.resolve("foreign.pem");
+        Pem.writeCertificates(foreignBundle, List.of(foreign.cert()));
+        Path good = svid("good", TestCerts.Spec.leaf(SLEEP));
+        expectRefused(run("inspect", good.toString(), "-bundle", foreignBundle.toString()),
+                "refused (unknown CA): the chain does not lead to any of the bundle's 1 root(s) of example.org (CN=Foreign CA");
+
+        Path other = svid("other", TestCerts.Spec.leaf("spiffe://other.org/ns/default/sa/sleep"));
+        expectRefused(run("inspect", other.toString(), "-bundle", bundle.toString(), "-trustDomain", "example.org"),
+                "refused (other trust domain): the certificate is of trust domain other.org, the bundle is for example.org");
+
+        TestCerts.Spec expired = TestCerts.Spec.leaf(SLEEP);
+        expired.notBefore = Instant.now().minus(Duration.ofHours(5));
+        expired.notAfter = Instant.now().minus(Duration.ofHours(2));
+        expectRefused(run("inspect", svid("expired", expired).toString(), "-bundle", bundle.toString()),
+                "refused (expired): certificate 0 expired at");
+
+        TestCerts.Spec future = TestCerts.Spec.leaf(SLEEP);
+        future.notBefore = Instant.now().plus(Duration.ofMinutes(30));
+        expectRefused(run("inspect", svid("future", future).toString(), "-bundle", bundle.toString()),
+                "refused (not yet valid): certificate 0 is valid only from");
+
+        expectRefused(run("inspect", good.toString(), "-bundle", bundle.toString(), "-allowedID", "spiffe://example.org/ns/default/sa/ratings"),
+                "refused (ID not allowed)");
+    }
+
+    @Test
+    void badInputIsAClearError() {
+        Run none = run("inspect", tmp.resolve("missing.pem").toString());
+        assertThat(none.code()).isNotZero();
+        assertThat(none.err()).contains("missing.pem: no such file, and not HOST:PORT");
+        Path notPem = tmp.resolve("not.pem");
+        Pem.writePrivateKey(notPem, TestCerts.ec256().getPrivate());
+        Run noCert = run("inspect", notPem.toString());
+        assertThat(noCert.code()).isNotZero();
+        assertThat(noCert.err()).contains("no CERTIFICATE block");
+    }
+
+    @Test
+    void aHandshakeShowsThePeerAndWhetherItRefusedUs() throws Exception {
+        // A real mTLS server that accepts only SVIDs under the root and the sleep ID.
+        TestCerts.Issued serverLeaf = intermediate.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/istio-system/sa/gateway"));
+        X509Svid serverSvid = X509Svid.of(List.of(serverLeaf.cert(), intermediate.cert()), serverLeaf.privateKey());
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(new KeyManager[] {new SpiffeKeyManager(() -> serverSvid)}, new TrustManager[] {new SpiffeTrustManager(
+                X509BundleSet.of(X509Bundle.of(TrustDomain.parse("example.org"), List.of(root.cert()))),
+                SpiffeIdAuthorizer.oneOf(List.of(io.mithril.spiffe.id.SpiffeId.parse(SLEEP))))}, null);
+        try (SSLServerSocket server = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 8,
+                java.net.InetAddress.getLoopbackAddress())) {
+            server.setNeedClientAuth(true);
+            Thread accept = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try (SSLSocket s = (SSLSocket) server.accept()) {
+                        s.setSoTimeout(5000);
+                        s.startHandshake();
+                        s.getInputStream().read();
+                    } catch (IOException e) {
+                        // a refused client, or the test ended
+                    }
+                }
+            });
+            accept.setDaemon(true);
+            accept.start();
+            String peer = "127.0.0.1:" + server.getLocalPort();
+            Path good = svid("client", TestCerts.Spec.leaf(SLEEP));
+            Run ok = run("inspect", peer, "-cert", good.toString(), "-key", tmp.resolve("client.key").toString(),
+                    "-bundle", bundle.toString());
+            assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+            assertThat(ok.out()).contains("the server presented 2 certificate(s)")
+                    .contains("SPIFFE ID: spiffe://example.org/ns/istio-system/sa/gateway").contains("verdict: accepted")
+                    .contains("the server accepted our certificate");
+
+            Run noCert = run("inspect", peer, "-bundle", bundle.toString());
+            expectRefused(noCert, "the server refused us:");
+            assertThat(noCert.out()).contains("it requires a client certificate");
+
+            TestCerts.Issued foreign = TestCerts.root("Foreign CA");
+            TestCerts.Issued foreignLeaf = foreign.issue(TestCerts.Spec.leaf(SLEEP));
+            Pem.writeCertificates(tmp.resolve("foreign.pem"), List.of(foreignLeaf.cert()));
+            Pem.writePrivateKey(tmp.resolve("foreign.key"), foreignLeaf.privateKey());
+            Run foreignCert = run("inspect", peer, "-cert", tmp.resolve("foreign.pem").toString(),
+                    "-key", tmp.resolve("foreign.key").toString(), "-bundle", bundle.toString());
+            expectRefused(foreignCert, "the server refused us:");
+            assertThat(foreignCert.out()).contains("it refused our certificate: an unknown CA");
+        }
+    }
+
+    private static void expectRefused(Run r, String words) {
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
+        assertThat(r.out()).contains(words);
+    }
+
+}

@@ -1,0 +1,245 @@
+package io.mithril.dashboard;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+import io.mithril.spiffe.bundle.X509Bundle;
+import io.mithril.spiffe.bundle.X509BundleSet;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.X509Svid;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeKeyManager;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the dashboard: the page and its scripts (from the jar; the front-end library is vendored
+ * at build time), {@code GET /api/state} (the state as JSON) and {@code GET /api/stream} (Server-Sent
+ * Events: the state again each time it changes). Read-only: any method but GET gets 405.
+ *
+ * <p>On a loopback address it is plain HTTP, like the components' own admin endpoints. On any other
+ * address it is HTTPS with client certificates required: the client's X509-SVID must chain to the
+ * given bundle and its SPIFFE ID be one of the allowed ones, or the handshake is refused; there is
+ * no way to serve a non-loopback address without that.
+ */
+public final class DashboardServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DashboardServer.class);
+    private static final int MAX_STREAMS = 16;
+    private static final Map<String, String> ASSETS = Map.of(
+            "/", "index.html", "/index.html", "index.html", "/app.js", "app.js", "/style.css", "style.css",
+            "/vendor/cytoscape.min.js", "vendor/cytoscape.min.js");
+
+    /** The mTLS settings for a non-loopback address: the dashboard's SVID, the bundle clients chain to, who may look. */
+    public record Mtls(Path certFile, Path keyFile, Path bundleFile, List<SpiffeId> allowed) {
+        public Mtls {
+            allowed = List.copyOf(allowed);
+            if (allowed.isEmpty()) {
+                throw new IllegalArgumentException("a non-loopback dashboard needs at least one allowed SPIFFE ID (-allowedID)");
+            }
+        }
+    }
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final Collector collector;
+    private final Semaphore streams = new Semaphore(MAX_STREAMS);
+    private final String scheme;
+    private volatile boolean closed;
+
+    private DashboardServer(HttpServer server, ExecutorService executor, Collector collector, String scheme) {
+        this.server = server;
+        this.executor = executor;
+        this.collector = collector;
+        this.scheme = scheme;
+    }
+
+    /**
+     * Binds {@code address}. A non-loopback address needs {@code mtls}.
+     *
+     * @throws IllegalArgumentException for a non-loopback address without mTLS, or bad mTLS files
+     * @throws IOException if the address cannot be bound
+     */
+    public static DashboardServer start(InetSocketAddress address, Mtls mtls, Collector collector) throws IOException {
+        if (address.isUnresolved()) {
+            throw new IllegalArgumentException("cannot resolve the dashboard address " + address.getHostString());
+        }
+        boolean loopback = address.getAddress().isLoopbackAddress();
+        if (!loopback && mtls == null) {
+            throw new IllegalArgumentException("the dashboard address " + address.getAddress().getHostAddress()
+                    + " is not a loopback address: it is served only with mTLS; give -cert, -key, -bundle and -allowedID");
+        }
+        HttpServer server;
+        if (mtls != null) {
+            HttpsServer https = HttpsServer.create(address, 64);
+            SSLContext ssl = sslContext(mtls);
+            https.setHttpsConfigurator(new HttpsConfigurator(ssl) {
+                @Override
+                public void configure(HttpsParameters params) {
+                    SSLParameters p = ssl.getDefaultSSLParameters();
+                    p.setNeedClientAuth(true);
+                    p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+                    params.setSSLParameters(p);
+                }
+            });
+            server = https;
+        } else {
+            server = HttpServer.create(address, 64);
+        }
+        ExecutorService executor = Executors.newFixedThreadPool(MAX_STREAMS + 4, r -> {
+            Thread t = new Thread(r, "dashboard-http");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        DashboardServer d = new DashboardServer(server, executor, collector, mtls != null ? "https" : "http");
+        server.createContext("/", d::handle);
+        server.start();
+        log.info("dashboard on {}", d.url());
+        return d;
+    }
+
+    private static SSLContext sslContext(Mtls mtls) throws IOException {
+        try {
+            X509Svid svid = X509Svid.parsePem(Files.readAllBytes(mtls.certFile()), Files.readAllBytes(mtls.keyFile()));
+            X509Bundle bundle = X509Bundle.parse(svid.spiffeId().trustDomain(), Files.readAllBytes(mtls.bundleFile()));
+            SpiffeTrustManager trust = new SpiffeTrustManager(X509BundleSet.of(bundle), SpiffeIdAuthorizer.oneOf(mtls.allowed()))
+                    .withRefusalListener((who, reason) -> log.info("dashboard refused a client {}: {}", who, reason.getMessage()));
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new KeyManager[] {new SpiffeKeyManager(() -> svid)}, new TrustManager[] {trust}, null);
+            return ctx;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException("dashboard mTLS (" + mtls.certFile() + ", " + mtls.keyFile() + ", "
+                    + mtls.bundleFile() + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** The page's address. */
+    public String url() {
+        InetSocketAddress a = server.getAddress();
+        String host = a.getAddress().getHostAddress();
+        return scheme + "://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort() + "/";
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
+                ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                send(ex, 405, "text/plain; charset=utf-8", "the dashboard is read-only: use GET\n".getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            String path = ex.getRequestURI().getPath();
+            switch (path) {
+                case "/api/state" -> send(ex, 200, "application/json", collector.stateJson().getBytes(StandardCharsets.UTF_8));
+                case "/api/stream" -> stream(ex);
+                default -> asset(ex, path);
+            }
+        }
+    }
+
+    private void asset(HttpExchange ex, String path) throws IOException {
+        String name = ASSETS.get(path);
+        if (name == null) {
+            send(ex, 404, "text/plain; charset=utf-8", ("not found: " + path + "\n").getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        try (InputStream in = DashboardServer.class.getResourceAsStream("web/" + name)) {
+            if (in == null) {
+                throw new IOException("asset web/" + name + " is missing from the jar");
+            }
+            String type = name.endsWith(".html") ? "text/html; charset=utf-8"
+                    : name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
+            send(ex, 200, type, in.readAllBytes());
+        }
+    }
+
+    private void stream(HttpExchange ex) throws IOException {
+        if (!streams.tryAcquire()) {
+            send(ex, 503, "text/plain; charset=utf-8", "too many open dashboard streams\n".getBytes(StandardCharsets.UTF_8));
+            return;
+        }
+        LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>(8);
+        Consumer<String> listener = s -> {
+            if (!queue.offer(s)) {
+                queue.clear();
+                queue.offer(s);
+            }
+        };
+        collector.subscribe(listener);
+        try {
+            headers(ex, "text/event-stream; charset=utf-8");
+            ex.getResponseHeaders().set("Cache-Control", "no-store");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            write(out, "retry: 2000\n");
+            write(out, "data: " + collector.stateJson() + "\n\n");
+            while (!closed) {
+                String next = queue.poll(15, TimeUnit.SECONDS);
+                // A comment line every 15 s finds clients that went away.
+                write(out, next == null ? ": keep-alive\n\n" : "data: " + next + "\n\n");
+            }
+        } catch (IOException e) {
+            // the client went away
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            collector.unsubscribe(listener);
+            streams.release();
+        }
+    }
+
+    private static void write(OutputStream out, String s) throws IOException {
+        out.write(s.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void headers(HttpExchange ex, String type) {
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+        ex.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
+        ex.getResponseHeaders().set("X-Frame-Options", "DENY");
+    }
+
+    private static void send(HttpExchange ex, int code, String type, byte[] body) throws IOException {
+        headers(ex, type);
+        boolean head = ex.getRequestMethod().equals("HEAD");
+        ex.sendResponseHeaders(code, head ? -1 : body.length == 0 ? -1 : body.length);
+        if (!head) {
+            ex.getResponseBody().write(body);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,100 @@
+package io.mithril.dashboard;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Where the dashboard reads from: identity servers' admin sockets (by cluster name), the control
+ * plane's admin endpoint, and proxies' admin endpoints. A proxy whose admin port listens on the
+ * loopback of a pod (a network namespace of the demo) is read inside that namespace with the real
+ * {@code curl} ({@code ip netns exec}); that needs root, as the pods do.
+ *
+ * @param discoverProxies also read every proxy the control plane lists, at its address, port 15000
+ */
+public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<ProxyAdmin> proxies,
+                      boolean discoverProxies) {
+
+    /** A proxy's admin endpoint: {@code host:port}, inside network namespace {@code netns} unless that is null. */
+    public record ProxyAdmin(String name, String netns, String hostPort) {
+        public ProxyAdmin {
+            HostPorts.require(hostPort, "proxy admin address of " + name);
+        }
+    }
+
+    public Sources {
+        servers = Map.copyOf(new LinkedHashMap<>(servers));
+        proxies = List.copyOf(proxies);
+        if (controlPlaneAdmin != null) {
+            HostPorts.require(controlPlaneAdmin, "control plane admin address");
+        }
+    }
+
+    private static final Pattern NETNS = Pattern.compile("mithril-(\\d+)-(.+)");
+
+    /**
+     * The sources of a running {@code mithril demo} in {@code dir}: both clusters' admin sockets,
+     * the control plane's admin endpoint (127.0.0.1:15014), the ingress gateway's admin
+     * (127.0.0.1:15000) and the sidecars: in the demo's pods when it made them (network namespaces
+     * {@code mithril-<pid>-<workload>} of a live demo; {@code demoPid} picks one, or any live one when
+     * it is 0), otherwise every proxy the control plane lists.
+     */
+    public static Sources demo(Path dir, long demoPid) throws IOException {
+        Map<String, Path> servers = new LinkedHashMap<>();
+        for (int c : new int[] {1, 2}) {
+            Path cluster = dir.resolve("cluster" + c);
+            if (!Files.isDirectory(cluster)) {
+                throw new IOException(dir + " is not the state directory of a demo: it has no cluster" + c + "/");
+            }
+            servers.put("cluster" + c, cluster.resolve("server/private/api.sock"));
+        }
+        List<ProxyAdmin> proxies = new ArrayList<>();
+        proxies.add(new ProxyAdmin("ingressgateway", null, "127.0.0.1:15000"));
+        Path netnsDir = Path.of("/run/netns");
+        if (Files.isDirectory(netnsDir)) {
+            try (Stream<Path> s = Files.list(netnsDir)) {
+                for (Path p : s.sorted().toList()) {
+                    Matcher m = NETNS.matcher(p.getFileName().toString());
+                    if (!m.matches()) {
+                        continue;
+                    }
+                    long pid = Long.parseLong(m.group(1));
+                    boolean wanted = demoPid != 0 ? pid == demoPid : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+                    if (wanted) {
+                        proxies.add(new ProxyAdmin(m.group(2), p.getFileName().toString(), "127.0.0.1:15000"));
+                    }
+                }
+            }
+        }
+        return new Sources(servers, "127.0.0.1:15014", proxies, proxies.size() == 1);
+    }
+
+    /** Checks of {@code host:port} values. */
+    static final class HostPorts {
+        private HostPorts() {
+        }
+
+        static String require(String hostPort, String what) {
+            int colon = hostPort == null ? -1 : hostPort.lastIndexOf(':');
+            if (colon <= 0 || colon == hostPort.length() - 1) {
+                throw new IllegalArgumentException(what + " must be HOST:PORT, got \"" + hostPort + "\"");
+            }
+            try {
+                int port = Integer.parseInt(hostPort.substring(colon + 1));
+                if (port < 1 || port > 65535) {
+                    throw new NumberFormatException();
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(what + ": port must be 1-65535, got \"" + hostPort + "\"");
+            }
+            return hostPort;
+        }
+    }
+}
