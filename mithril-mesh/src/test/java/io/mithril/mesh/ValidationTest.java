@@ -265,8 +265,8 @@ class ValidationTest {
                   - address: 10.0.0.1
                     ports: {grpc: 9000}
                 """);
-        assertThat(msgs).anyMatch(m -> m.contains("spec.endpoints[0].address: \"not-an-ip.example.com\" is not an IP address"));
-        assertThat(msgs).anyMatch(m -> m.contains("names port \"grpc\", which is not one of the ServiceEntry's ports"));
+        assertThat(msgs).anyMatch(m -> m.contains("spec.endpoints[0].address: endpoint address \"not-an-ip.example.com\" is not a valid IP address"));
+        assertThat(msgs).anyMatch(m -> m.contains("spec.endpoints[1].ports.grpc: endpoint port 9000 is not defined by the service entry"));
     }
 
     @Test

@@ -27,6 +27,8 @@ final class Fields {
         final int document;
         String resource = "";
         final List<ValidationError> errors = new ArrayList<>();
+        /** Istio's warnings: reported, but the resource is still valid (as istioctl validate does). */
+        final List<ValidationError> warnings = new ArrayList<>();
 
         Sink(String file, int document) {
             this.file = file;
@@ -35,6 +37,10 @@ final class Fields {
 
         void error(int line, String path, String message) {
             errors.add(new ValidationError(file, line, document, resource, path, message));
+        }
+
+        void warn(int line, String path, String message) {
+            warnings.add(new ValidationError(file, line, document, resource, path, message));
         }
     }
 
@@ -92,6 +98,19 @@ final class Fields {
 
     void error(String key, String message) {
         sink.error(lineOf(key), at(key), message);
+    }
+
+    /** Reports {@code message} for {@code key} when it is not null (an {@link IstioRules} result). */
+    void check(String key, String message) {
+        if (message != null) {
+            error(key, message);
+        }
+    }
+
+    void warn(String key, String message) {
+        if (message != null) {
+            sink.warn(lineOf(key), at(key), message);
+        }
     }
 
     /** Marks keys as known without reading them (fields that are accepted and ignored). */
@@ -204,6 +223,10 @@ final class Fields {
         }
         if (d.compareTo(Duration.ofMillis(1)) < 0) {
             error(key, "duration \"" + s + "\" must be at least 1ms");
+            return null;
+        }
+        if (d.toNanos() % 1_000_000 != 0) {
+            error(key, "duration \"" + s + "\": only durations to ms precision are supported");
             return null;
         }
         return d;
