@@ -20,7 +20,10 @@ import picocli.CommandLine.Option;
  * flags are {@code spire-agent run}'s; each overrides its key in the file's {@code agent} block
  * and is checked as that key is.
  */
-@Command(name = "run", description = "Runs the agent", mixinStandardHelpOptions = true)
+@Command(name = "run", description = "Runs the agent", mixinStandardHelpOptions = true,
+        footer = {"%nEnvironment:", "  MITHRIL_LOG_LEVEL  log level (DEBUG, INFO, WARN, ERROR); wins over log_level and -logLevel",
+                "  MITHRIL_DEBUG      set to print stack traces of errors",
+                "  MITHRIL_JAVA_OPTS  JVM options for the mithril launcher (heap size, system properties)"})
 public class RunCommand implements Callable<Integer> {
 
     @Option(names = {"-config", "--config"}, paramLabel = "FILE", defaultValue = "conf/agent/agent.conf",
@@ -37,7 +40,7 @@ public class RunCommand implements Callable<Integer> {
     @Option(names = {"-socketPath", "--socketPath"}, paramLabel = "PATH", description = "Workload API socket (overrides socket_path)")
     Path socketPath;
 
-    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, ${VAR}) in the config file")
+    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, $${VAR}) in the config file")
     boolean expandEnv;
 
     @Option(names = {"-logLevel", "--logLevel"}, paramLabel = "LEVEL", description = "DEBUG, INFO, WARN or ERROR (overrides log_level)")

@@ -21,13 +21,16 @@ import picocli.CommandLine.Option;
  * The flags are {@code spire-server run}'s; each overrides its key in the file's {@code server}
  * block and is checked as that key is.
  */
-@Command(name = "run", mixinStandardHelpOptions = true, description = "Runs the identity server.")
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Runs the identity server.",
+        footer = {"%nEnvironment:", "  MITHRIL_LOG_LEVEL  root log level (libraries); log_level and -logLevel set Mithril's own",
+                "  MITHRIL_DEBUG      set to print stack traces of errors",
+                "  MITHRIL_JAVA_OPTS  JVM options for the mithril launcher (heap size, system properties)"})
 public class RunCommand implements Callable<Integer> {
 
     @Option(names = {"-config", "--config"}, paramLabel = "FILE", description = "Path to a SPIRE server config file (default: ${DEFAULT-VALUE}).")
     Path config = Path.of("conf/server/server.conf");
 
-    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, ${VAR}) in the config file.")
+    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, $${VAR}) in the config file.")
     boolean expandEnv;
 
     @Option(names = {"-logLevel", "--logLevel"}, paramLabel = "LEVEL", description = "Overrides log_level (DEBUG, INFO, WARN, ERROR).")

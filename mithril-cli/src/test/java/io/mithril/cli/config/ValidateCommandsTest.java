@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -124,5 +125,15 @@ class ValidateCommandsTest {
         Run none = run("server", "validate", "-config", dir.resolve("nope.conf").toString());
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err()).contains("could not find config file");
+    }
+
+    @Test
+    void helpShowsTheEnvironmentVariablesDescriptionsReferTo() {
+        for (String cmd : List.of("agent", "server")) {
+            Run r = run(cmd, "run", "--help");
+            assertThat(r.out()).as(cmd).contains("($VAR, ${VAR})").doesNotContain("null")
+                    .contains("MITHRIL_LOG_LEVEL").contains("MITHRIL_DEBUG").contains("MITHRIL_JAVA_OPTS");
+        }
+        assertThat(run("controlplane", "run", "--help").out()).contains("${VAR}");
     }
 }

@@ -148,4 +148,26 @@ class SpireServerFullConfTest {
                 PLUGINS.size(), refusedPlugins);
         assertThat(refusedKeys).isEmpty();
     }
+
+    @Test
+    void aTelemetrySinkThatIsNotServedLogsAWarningNamingIt() throws HclException {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                io.mithril.api.observability.ObservabilityConfig.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
+        try {
+            ServerConfig c = ServerConfigParser.parse(config(Map.of(), BASE_PLUGINS)
+                    + "telemetry {\n  Prometheus { port = 9988 }\n  DogStatsd = [ { address = \"localhost:8125\" } ]\n"
+                    + "  InMem { }\n}\n", "server.conf");
+            assertThat(c.telemetry()).isNotNull();
+            assertThat(logs.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .anyMatch(m -> m.startsWith("server.conf:13:3: telemetry sink DogStatsd is not served by Mithril"))
+                    .anyMatch(m -> m.contains("telemetry sink InMem is not served"))
+                    .noneMatch(m -> m.contains("Prometheus is not served"));
+        } finally {
+            logger.detachAppender(logs);
+        }
+    }
 }
