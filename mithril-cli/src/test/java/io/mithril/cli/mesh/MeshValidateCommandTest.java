@@ -62,7 +62,7 @@ class MeshValidateCommandTest {
         Run r = run("mesh", "validate", "-f", a.toString(), b.toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains(a + ":6: document 0: VirtualService default/vs: spec.http[0].route[0].destination.host: is required")
-                .contains(b + ":4: document 0: PeerAuthentication default/pa: spec.mtls.mode: unknown value \"STRICTER\"")
+                .contains(b + ":4:15: document 0: PeerAuthentication default/pa: spec.mtls.mode: unknown value \"STRICTER\"")
                 .contains("Error: 2 errors found");
     }
 
@@ -109,7 +109,7 @@ class MeshValidateCommandTest {
                 + "\t\"spec\": {\"address\": \"unix:///var/run/app.sock\", \"ports\": {\"http\": 8080}}\n}\n");
         Run r = run("mesh", "validate", "-f", dir.toString());
         assertThat(r.code()).isEqualTo(1);
-        assertThat(r.err()).contains(nested.resolve("we.json") + ":5: document 0: WorkloadEntry default/vm: spec.ports: "
+        assertThat(r.err()).contains(nested.resolve("we.json") + ":5:50: document 0: WorkloadEntry default/vm: spec.ports: "
                 + "unix endpoint unix:///var/run/app.sock must not include ports");
     }
 

@@ -36,11 +36,19 @@ final class Fields {
         }
 
         void error(int line, String path, String message) {
-            errors.add(new ValidationError(file, line, document, resource, path, message));
+            error(line, 0, path, message);
+        }
+
+        void error(int line, int column, String path, String message) {
+            errors.add(new ValidationError(file, line, document, resource, path, message, column));
         }
 
         void warn(int line, String path, String message) {
-            warnings.add(new ValidationError(file, line, document, resource, path, message));
+            warn(line, 0, path, message);
+        }
+
+        void warn(int line, int column, String path, String message) {
+            warnings.add(new ValidationError(file, line, document, resource, path, message, column));
         }
     }
 
@@ -82,6 +90,12 @@ final class Fields {
         return l == null ? map.line() : l;
     }
 
+    /** 1-based column of {@code key} in this map, 0 when unknown or absent. */
+    int columnOf(String key) {
+        Integer c = map.keyColumns().get(key);
+        return c == null ? 0 : c;
+    }
+
     boolean has(String key) {
         YNode n = map.entries().get(key);
         return n != null && !(n instanceof YScalar s && s.kind() == YScalar.Kind.NULL);
@@ -97,7 +111,7 @@ final class Fields {
     }
 
     void error(String key, String message) {
-        sink.error(lineOf(key), at(key), message);
+        sink.error(lineOf(key), columnOf(key), at(key), message);
     }
 
     /** Reports {@code message} for {@code key} when it is not null (an {@link IstioRules} result). */
@@ -109,7 +123,7 @@ final class Fields {
 
     void warn(String key, String message) {
         if (message != null) {
-            sink.warn(lineOf(key), at(key), message);
+            sink.warn(lineOf(key), columnOf(key), at(key), message);
         }
     }
 
@@ -122,7 +136,7 @@ final class Fields {
     void finish() {
         for (String key : map.entries().keySet()) {
             if (!read.contains(key)) {
-                sink.error(lineOf(key), at(key), "unknown field \"" + key + "\"");
+                sink.error(lineOf(key), columnOf(key), at(key), "unknown field \"" + key + "\"");
             }
         }
     }

@@ -318,7 +318,7 @@ public final class MeshYaml {
         for (int i = 0; i < hosts.size(); i++) {
             String why = checkHost(hosts.get(i), wildcard);
             if (why != null) {
-                f.sink.error(f.lineOf(key), f.at(key) + "[" + i + "]", why);
+                f.sink.error(f.lineOf(key), f.columnOf(key), f.at(key) + "[" + i + "]", why);
             }
         }
         return hosts;
@@ -346,7 +346,7 @@ public final class MeshYaml {
         for (int i = 0; i < servers.size(); i++) {
             Gateway.Server s = servers.get(i);
             if (s.port().name() != null && !s.port().name().isEmpty() && !portNames.add(s.port().name() + "/" + s.port().number())) {
-                spec.sink.error(spec.lineOf("servers"), spec.at("servers") + "[" + i + "].port.name",
+                spec.sink.error(spec.lineOf("servers"), spec.columnOf("servers"), spec.at("servers") + "[" + i + "].port.name",
                         "port name \"" + s.port().name() + "\" is used twice for port " + s.port().number());
             }
         }
@@ -394,7 +394,7 @@ public final class MeshYaml {
                 why = checkHost(host, true);
             }
             if (why != null) {
-                f.sink.error(f.lineOf("hosts"), f.at("hosts") + "[" + i + "]", why);
+                f.sink.error(f.lineOf("hosts"), f.columnOf("hosts"), f.at("hosts") + "[" + i + "]", why);
             }
         }
         Gateway.ServerTls tls = null;
@@ -408,14 +408,14 @@ public final class MeshYaml {
         if (port != null) {
             boolean tlsProtocol = port.protocol().equals("HTTPS") || port.protocol().equals("TLS");
             if (tlsProtocol && (tls == null || tls.mode() == null) && !(tls != null && tls.httpsRedirect())) {
-                f.sink.error(f.lineOf("port"), f.at("tls"), "server must have TLS settings for " + port.protocol() + " (set tls.mode)");
+                f.sink.error(f.lineOf("port"), f.columnOf("port"), f.at("tls"), "server must have TLS settings for " + port.protocol() + " (set tls.mode)");
             }
             if (!tlsProtocol && tls != null && tls.mode() != null && !tls.httpsRedirect()) {
-                f.sink.error(f.lineOf("tls"), f.at("tls.mode"), "TLS mode " + tls.mode() + " is only valid with protocol HTTPS or TLS, not "
+                f.sink.error(f.lineOf("tls"), f.columnOf("tls"), f.at("tls.mode"), "TLS mode " + tls.mode() + " is only valid with protocol HTTPS or TLS, not "
                         + port.protocol());
             }
             if (tls != null && tls.mode() == Gateway.TlsMode.PASSTHROUGH && port.protocol().equals("HTTPS")) {
-                f.sink.error(f.lineOf("tls"), f.at("tls.mode"), "PASSTHROUGH needs protocol TLS: an HTTPS server terminates TLS");
+                f.sink.error(f.lineOf("tls"), f.columnOf("tls"), f.at("tls.mode"), "PASSTHROUGH needs protocol TLS: an HTTPS server terminates TLS");
             }
         }
         return port == null ? null : new Gateway.Server(port, bind, hosts, tls, name);
@@ -468,7 +468,7 @@ public final class MeshYaml {
             String name = slash < 0 ? g : g.substring(slash + 1);
             String ns = slash < 0 ? null : g.substring(0, slash);
             if (!DNS1123_SUBDOMAIN.matcher(name).matches() || ns != null && !DNS1123_LABEL.matcher(ns).matches()) {
-                spec.sink.error(spec.lineOf("gateways"), spec.at("gateways") + "[" + i + "]",
+                spec.sink.error(spec.lineOf("gateways"), spec.columnOf("gateways"), spec.at("gateways") + "[" + i + "]",
                         "invalid gateway reference \"" + g + "\" (write <name>, <namespace>/<name> or mesh)");
             }
         }
@@ -621,10 +621,10 @@ public final class MeshYaml {
             f.sink.error(f.line(), f.path, "route, redirect and directResponse are exclusive: set only one");
         }
         if (rewrite != null && redirect != null) {
-            f.sink.error(f.lineOf("rewrite"), f.at("rewrite"), "rewrite may not be combined with redirect");
+            f.sink.error(f.lineOf("rewrite"), f.columnOf("rewrite"), f.at("rewrite"), "rewrite may not be combined with redirect");
         }
         if (route.size() > 1 && route.stream().allMatch(d -> d.weight() == 0)) {
-            f.sink.error(f.lineOf("route"), f.at("route"), "with several destinations, give each a weight (they are all 0)");
+            f.sink.error(f.lineOf("route"), f.columnOf("route"), f.at("route"), "with several destinations, give each a weight (they are all 0)");
         }
         return new HttpRoute(name, match, route, redirect, direct, rewrite, timeout, retries, fault, headers, mirror,
                 mirrorPct, cors);
@@ -1018,11 +1018,11 @@ public final class MeshYaml {
                     tf.error("credentialName", "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
                 }
             } else if (mode == ClientTlsMode.MUTUAL && (cert == null || key == null)) {
-                tf.sink.error(tf.lineOf("mode"), tf.at("mode"), (cert == null ? "client certificate" : "private key")
+                tf.sink.error(tf.lineOf("mode"), tf.columnOf("mode"), tf.at("mode"), (cert == null ? "client certificate" : "private key")
                         + " required for mutual tls (clientCertificate and privateKey, or credentialName)");
             }
             if (mode == ClientTlsMode.ISTIO_MUTUAL && (cert != null || key != null || ca != null || credential != null)) {
-                tf.sink.error(tf.lineOf("mode"), tf.at("mode"),
+                tf.sink.error(tf.lineOf("mode"), tf.columnOf("mode"), tf.at("mode"),
                         "ISTIO_MUTUAL uses the proxy's SVID and the mesh bundle: remove clientCertificate, privateKey, caCertificates and credentialName");
             }
             tls = new ClientTls(mode == null ? ClientTlsMode.DISABLE : mode, cert, key, ca, credential, sans, sni,
@@ -1199,16 +1199,16 @@ public final class MeshYaml {
             String h = hosts.get(i);
             String at = spec.at("hosts") + "[" + i + "]";
             if (h.equals("*")) {
-                spec.sink.error(spec.lineOf("hosts"), at, "invalid host * (a ServiceEntry cannot declare every host)");
+                spec.sink.error(spec.lineOf("hosts"), spec.columnOf("hosts"), at, "invalid host * (a ServiceEntry cannot declare every host)");
                 continue;
             }
             String why = IstioRules.wildcardDomain(h);
             if (why != null) {
-                spec.sink.error(spec.lineOf("hosts"), at, why);
+                spec.sink.error(spec.lineOf("hosts"), spec.columnOf("hosts"), at, why);
             }
             String partial = IstioRules.partialWildcard(h);
             if (partial != null) {
-                spec.sink.warn(spec.lineOf("hosts"), at, partial);
+                spec.sink.warn(spec.lineOf("hosts"), spec.columnOf("hosts"), at, partial);
             }
         }
         List<String> addresses = spec.strList("addresses");

@@ -141,10 +141,12 @@ public final class YamlDocuments {
             case START_OBJECT -> {
                 Map<String, YNode> entries = new LinkedHashMap<>();
                 Map<String, Integer> keyLines = new LinkedHashMap<>();
+                Map<String, Integer> keyColumns = new LinkedHashMap<>();
                 JsonToken n;
                 while ((n = p.nextToken()) == JsonToken.FIELD_NAME) {
                     String key = p.currentName();
                     int keyLine = line(p.currentTokenLocation(), firstLine);
+                    int keyColumn = p.currentTokenLocation().getColumnNr();
                     YNode v = readValue(p, p.nextToken(), depth + 1, firstLine);
                     if (entries.containsKey(key)) {
                         throw new JsonProcessingException("duplicate key \"" + key + "\"", p.currentTokenLocation()) {
@@ -153,11 +155,14 @@ public final class YamlDocuments {
                     }
                     entries.put(key, v);
                     keyLines.put(key, keyLine);
+                    if (keyColumn > 0) {
+                        keyColumns.put(key, keyColumn);
+                    }
                 }
                 if (n != JsonToken.END_OBJECT) {
                     throw new IOException("unexpected token " + n);
                 }
-                return new YMap(entries, keyLines, line);
+                return new YMap(entries, keyLines, keyColumns, line);
             }
             case START_ARRAY -> {
                 List<YNode> items = new ArrayList<>();
