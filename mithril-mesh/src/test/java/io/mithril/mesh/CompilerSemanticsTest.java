@@ -158,6 +158,40 @@ class CompilerSemanticsTest {
     }
 
     @Test
+    void pathTemplatesServiceAccountsAndTrustDomainsAreEnforcedAsIstioMeansThem() {
+        ProxyConfig cfg = sidecar("""
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: allow-templates, namespace: default}
+                spec:
+                  selector: {matchLabels: {app: productpage}}
+                  action: ALLOW
+                  rules:
+                  - from: [{source: {serviceAccounts: ["sleep", "other/client"]}}]
+                    to: [{operation: {paths: ["/books/{*}/reviews", "/static/{**}"]}}]
+                  - from: [{source: {trustDomains: ["partner.org"]}}]
+                    to: [{operation: {paths: ["/public/{*}"]}}]
+                """);
+        Req sleep = Req.get("/books/42/reviews").withPrincipal("spiffe://example.org/ns/default/sa/sleep");
+        assertThat(cfg.rbac().evaluate(sleep).allowed()).isTrue();
+        assertThat(cfg.rbac().evaluate(sleep.withPrincipal("spiffe://example.org/ns/other/sa/client")).allowed()).isTrue();
+        assertThat(cfg.rbac().evaluate(sleep.withPrincipal("spiffe://example.org/ns/other/sa/sleep")).allowed())
+                .as("a bare service account is in the policy's namespace").isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/books/42/43/reviews").withPrincipal(sleep.sourcePrincipal())).allowed())
+                .as("{*} is one segment").isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/books//reviews").withPrincipal(sleep.sourcePrincipal())).allowed())
+                .as("{*} is not empty").isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/static/css/site.css").withPrincipal(sleep.sourcePrincipal())).allowed())
+                .as("{**} spans segments").isTrue();
+        assertThat(cfg.rbac().evaluate(Req.get("/staticfile").withPrincipal(sleep.sourcePrincipal())).allowed()).isFalse();
+        Req partner = Req.get("/public/index").withPrincipal("spiffe://partner.org/ns/x/sa/y");
+        assertThat(cfg.rbac().evaluate(partner).allowed()).isTrue();
+        assertThat(cfg.rbac().evaluate(partner.withPrincipal("spiffe://partner.org.evil/ns/x/sa/y")).allowed())
+                .as("the trust domain is matched whole").isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/public/index").withPrincipal("spiffe://example.org/ns/x/sa/y")).allowed()).isFalse();
+    }
+
+    @Test
     void authorizationPolicyDenyWinsThenAllowListsAreRequired() {
         ProxyConfig cfg = sidecar("""
                 apiVersion: security.istio.io/v1

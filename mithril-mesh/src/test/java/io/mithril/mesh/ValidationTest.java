@@ -67,8 +67,8 @@ class ValidationTest {
                     tls: {mode: ISTIO_MUTUALL}
                 """);
         assertThat(msgs).containsExactly(
-                "bad.yaml:6: document 0: Gateway default/gw: spec.servers[0].port.number: must be between 1 and 65535, found 70000",
-                "bad.yaml:15: document 1: DestinationRule default/dr: spec.trafficPolicy.tls.mode: unknown value \"ISTIO_MUTUALL\" (want one of DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL)");
+                "bad.yaml:6:12: document 0: Gateway default/gw: spec.servers[0].port.number: must be between 1 and 65535, found 70000",
+                "bad.yaml:15:11: document 1: DestinationRule default/dr: spec.trafficPolicy.tls.mode: unknown value \"ISTIO_MUTUALL\" (want one of DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL)");
     }
 
     @Test
@@ -80,7 +80,7 @@ class ValidationTest {
                 spec:
                   host: x
                   trafficPolicy: {tsl: {mode: DISABLE}}
-                """)).containsExactly("bad.yaml:6: document 0: DestinationRule default/dr: spec.trafficPolicy.tsl: unknown field \"tsl\"");
+                """)).containsExactly("bad.yaml:6:19: document 0: DestinationRule default/dr: spec.trafficPolicy.tsl: unknown field \"tsl\"");
     }
 
     @Test
@@ -161,9 +161,9 @@ class ValidationTest {
                   gateways: [gw]
                   http: [{timeout: 5 seconds, route: [{destination: {host: a}}]}]
                 """)).containsExactly(
-                "bad.yaml:5: document 0: VirtualService default/vs: spec.hosts[0]: invalid host \"foo..bar\": \"\" is not a DNS label (letters, digits, '-')",
-                "bad.yaml:5: document 0: VirtualService default/vs: spec.hosts[1]: invalid host \"a*.example.com\": a wildcard must be the whole first label (\"*.example.com\")",
-                "bad.yaml:7: document 0: VirtualService default/vs: spec.http[0].timeout: invalid duration \"5 seconds\" (write e.g. 5s, 250ms, 1m)");
+                "bad.yaml:5:3: document 0: VirtualService default/vs: spec.hosts[0]: invalid host \"foo..bar\": \"\" is not a DNS label (letters, digits, '-')",
+                "bad.yaml:5:3: document 0: VirtualService default/vs: spec.hosts[1]: invalid host \"a*.example.com\": a wildcard must be the whole first label (\"*.example.com\")",
+                "bad.yaml:7:11: document 0: VirtualService default/vs: spec.http[0].timeout: invalid duration \"5 seconds\" (write e.g. 5s, 250ms, 1m)");
         assertThat(messages("""
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
@@ -265,8 +265,8 @@ class ValidationTest {
                   - address: 10.0.0.1
                     ports: {grpc: 9000}
                 """);
-        assertThat(msgs).anyMatch(m -> m.contains("spec.endpoints[0].address: \"not-an-ip.example.com\" is not an IP address"));
-        assertThat(msgs).anyMatch(m -> m.contains("names port \"grpc\", which is not one of the ServiceEntry's ports"));
+        assertThat(msgs).anyMatch(m -> m.contains("spec.endpoints[0].address: endpoint address \"not-an-ip.example.com\" is not a valid IP address"));
+        assertThat(msgs).anyMatch(m -> m.contains("spec.endpoints[1].ports.grpc: endpoint port 9000 is not defined by the service entry"));
     }
 
     @Test

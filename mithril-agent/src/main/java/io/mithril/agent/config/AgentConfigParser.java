@@ -5,11 +5,10 @@ import io.mithril.hcl.Hcl;
 import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
 import io.mithril.hcl.HclObject;
-import io.mithril.hcl.HclValue;
+import io.mithril.hcl.PluginData;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -36,12 +35,14 @@ public final class AgentConfigParser {
             "sds", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates", "retry_bootstrap",
             "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
-            "jwt_svid_cache_max_size");
+            "jwt_svid_cache_max_size", "log_source_location", "trust_bundle_unix_socket",
+            // honoured (see rebootstrap below):
+            "rebootstrap_mode", "rebootstrap_delay");
     static final Set<String> IGNORED = Set.of("log_format", "log_file", "admin_socket_path", "trust_bundle_url",
             "trust_bundle_format", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates",
             "retry_bootstrap", "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
-            "jwt_svid_cache_max_size");
+            "jwt_svid_cache_max_size", "log_source_location", "trust_bundle_unix_socket");
 
     private AgentConfigParser() {
     }
@@ -64,7 +65,8 @@ public final class AgentConfigParser {
         return build(Hcl.parse(text, sourceName));
     }
 
-    static AgentConfig build(HclObject doc) throws HclException {
+    /** Builds from a parsed document (with command-line overrides applied, see {@code HclOverrides}). */
+    public static AgentConfig build(HclObject doc) throws HclException {
         doc.requireOnly(TOP_KEYS, "the configuration (top level)");
         HclObject agent = doc.object("agent").orElseThrow(() ->
                 new HclException(doc.position(), "no agent { ... } block: an agent configuration needs one"));
@@ -99,6 +101,7 @@ public final class AgentConfigParser {
                     "trust_bundle_path and insecure_bootstrap are mutually exclusive: set only one");
         }
         String joinToken = agent.string("join_token").filter(s -> !s.isEmpty()).orElse(null);
+        rebootstrap(agent);
 
         AgentConfig.NodeAttestorConfig nodeAttestor = null;
         String keyManager = null;
@@ -118,7 +121,7 @@ public final class AgentConfigParser {
             if (!body.bool("enabled", true)) {
                 continue;
             }
-            HclObject data = pluginData(body);
+            HclObject data = pluginData(body, e.key() + " \"" + name + "\"");
             String what = e.key() + " \"" + name + "\" plugin_data";
             switch (e.key()) {
                 case "NodeAttestor" -> {
@@ -166,7 +169,8 @@ public final class AgentConfigParser {
                     unix = new AgentConfig.UnixAttestorConfig(data.bool("discover_workload_path", false),
                             data.number("workload_size_limit", 0));
                 }
-                default -> log.warn("{}: {} \"{}\" is accepted for SPIRE compatibility and ignored", e.position(), e.key(), name);
+                default -> throw new HclException(e.position(), e.key() + " \"" + name + "\" is not supported by Mithril's agent"
+                        + " (no SVID store plugins); remove the block");
             }
         }
         if (nodeAttestor == null) {
@@ -181,6 +185,27 @@ public final class AgentConfigParser {
         return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
                 insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL,
                 ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc), sds(agent));
+    }
+
+    /**
+     * SPIRE's {@code rebootstrap_mode} ({@code never}, the default, {@code auto}, {@code always})
+     * and {@code rebootstrap_delay}. Mithril's agent never rebootstraps: when the server's
+     * certificate no longer chains to its bundle it keeps failing closed until an operator
+     * re-attests it, which is {@code never}; {@code auto} and {@code always} are refused.
+     */
+    private static void rebootstrap(HclObject agent) throws HclException {
+        String mode = agent.string("rebootstrap_mode", "never");
+        if (!Set.of("never", "auto", "always").contains(mode)) {
+            throw new HclException(agent.position("rebootstrap_mode"), "rebootstrap_mode \"" + mode
+                    + "\" is not one of never, auto, always");
+        }
+        if (!mode.equals("never")) {
+            throw new HclException(agent.position("rebootstrap_mode"), "rebootstrap_mode \"" + mode
+                    + "\" is not supported: Mithril's agent never rebootstraps (use \"never\", the default)");
+        }
+        if (agent.duration("rebootstrap_delay", java.time.Duration.ofMinutes(10)).isNegative()) {
+            throw new HclException(agent.position("rebootstrap_delay"), "rebootstrap_delay must not be negative");
+        }
     }
 
     private static AgentConfig.SdsConfig sds(HclObject agent) throws HclException {
@@ -198,15 +223,7 @@ public final class AgentConfigParser {
                 b.bool("disable_spiffe_cert_validation", d.disableSpiffeCertValidation()));
     }
 
-    private static HclObject pluginData(HclObject body) throws HclException {
-        Optional<HclEntry> e = body.entry("plugin_data");
-        if (e.isEmpty()) {
-            return new HclObject(List.of(), body.position());
-        }
-        HclValue v = e.get().value();
-        if (v instanceof HclObject o) {
-            return o;
-        }
-        throw new HclException(v.position(), "plugin_data must be a block { ... }, found " + v.describe());
+    private static HclObject pluginData(HclObject body, String what) throws HclException {
+        return PluginData.of(body, what);
     }
 }

@@ -5,6 +5,7 @@ import io.mithril.hcl.HclObject;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.LoggerFactory;
 
 /** Reads the observability blocks that SPIRE's server.conf and agent.conf share. */
 public final class ObservabilityConfig {
@@ -46,6 +47,12 @@ public final class ObservabilityConfig {
         HclObject t = telemetry.get();
         t.requireOnly(Set.of("Prometheus", "DogStatsd", "Statsd", "M3", "InMem", "AllowedPrefixes", "BlockedPrefixes",
                 "AllowedLabels", "BlockedLabels", "EnableHostnameLabel", "MetricPrefix"), "telemetry block");
+        for (String sink : List.of("DogStatsd", "Statsd", "M3", "InMem")) {
+            if (t.has(sink)) {
+                LoggerFactory.getLogger(ObservabilityConfig.class).warn("{}: telemetry sink {} is not served by Mithril;"
+                        + " metrics are exported only through telemetry.Prometheus", t.position(sink), sink);
+            }
+        }
         List<HclObject> prom = t.objects("Prometheus");
         if (prom.isEmpty()) {
             return null;

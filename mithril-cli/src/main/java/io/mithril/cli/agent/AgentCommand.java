@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code mithril agent}: the node agent and its client commands, as {@code spire-agent} has them:
- * {@code run}, {@code api fetch x509|jwt}, {@code api validate jwt}, {@code api watch},
+ * {@code run}, {@code validate}, {@code api fetch x509|jwt}, {@code api validate jwt}, {@code api watch},
  * {@code healthcheck}.
  */
 @Command(name = "agent",
@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         subcommands = {
                 RunCommand.class,
+                ValidateCommand.class,
                 ApiCommand.class,
                 HealthcheckCommand.class,
         })

@@ -50,7 +50,7 @@ public final class ControlPlaneCommand implements Runnable {
         Path config;
 
         @Option(names = {"-expandEnv", "--expandEnv"},
-                description = "Expand environment variables ($VAR, ${VAR}) in the config file.")
+                description = "Expand environment variables ($VAR, $${VAR}) in the config file.")
         boolean expandEnv;
 
         @Option(names = {"-svidTimeout", "--svidTimeout"}, defaultValue = "30s", paramLabel = "DURATION",

@@ -32,8 +32,10 @@ public final class MeshCommand implements Runnable {
 
     /**
      * {@code mithril mesh validate -f FILE...}: like {@code istioctl validate}, checks every file
-     * (a directory means its *.yaml and *.yml files, {@code -} means standard input), prints every
-     * error with file, line, resource and field, and exits 1 when there is any.
+     * (a directory means every *.json, *.yaml and *.yml file under it, recursively, as
+     * {@code istioctl validate -f} walks it; {@code -} means standard input), prints every error
+     * with file, line, resource and field, prints Istio's warnings, says how many resources it
+     * validated, and exits 1 when there is any error.
      */
     @Command(name = "validate", mixinStandardHelpOptions = true,
             description = "Validate Istio configuration files; print every error and exit non-zero if there is any.")
@@ -43,7 +45,8 @@ public final class MeshCommand implements Runnable {
         CommandLine.Model.CommandSpec spec;
 
         @Option(names = {"-f", "--filename", "-filename"}, required = true, arity = "1..*",
-                description = "File(s) or directories to validate (- for standard input).")
+                description = "File(s) or directories to validate (- for standard input); a directory is walked"
+                        + " recursively for *.json, *.yaml and *.yml files.")
         List<String> files;
 
         @Override
@@ -53,6 +56,7 @@ public final class MeshCommand implements Runnable {
             List<ValidationError> errors = new ArrayList<>();
             int resources = 0;
             List<String> valid = new ArrayList<>();
+            java.util.Map<String, List<ValidationError>> warnings = new java.util.LinkedHashMap<>();
             for (String f : expand(files)) {
                 MeshYaml.Result r;
                 if (f.equals("-")) {
@@ -65,10 +69,19 @@ public final class MeshCommand implements Runnable {
                 if (r.ok()) {
                     valid.add(f);
                 }
+                if (!r.warnings().isEmpty()) {
+                    warnings.put(f, r.warnings());
+                }
             }
             for (String f : valid) {
-                out.println("\"" + f + "\" is valid");
+                if (!warnings.containsKey(f)) {
+                    out.println("\"" + f + "\" is valid");
+                }
             }
+            warnings.forEach((f, ws) -> {
+                out.println("\"" + f + "\" has warnings:");
+                ws.forEach(w -> out.println("\t* " + w));
+            });
             for (ValidationError e : errors) {
                 err.println(e);
             }
@@ -83,13 +96,16 @@ public final class MeshCommand implements Runnable {
             return 0;
         }
 
+        /** The extensions {@code istioctl validate} reads in a directory. */
+        private static final List<String> EXTENSIONS = List.of(".json", ".yaml", ".yml");
+
         private static List<String> expand(List<String> names) throws IOException {
             List<String> out = new ArrayList<>();
             for (String n : names) {
                 Path p = Path.of(n);
                 if (!n.equals("-") && Files.isDirectory(p)) {
-                    try (Stream<Path> s = Files.list(p)) {
-                        s.filter(x -> x.toString().endsWith(".yaml") || x.toString().endsWith(".yml"))
+                    try (Stream<Path> s = Files.walk(p)) {
+                        s.filter(x -> Files.isRegularFile(x) && EXTENSIONS.stream().anyMatch(e -> x.toString().endsWith(e)))
                                 .sorted().forEach(x -> out.add(x.toString()));
                     }
                 } else if (!n.equals("-") && !Files.exists(p)) {

@@ -2,7 +2,9 @@ package io.mithril.cli.server;
 
 import ch.qos.logback.classic.Level;
 import io.mithril.cli.Cli;
+import io.mithril.hcl.Hcl;
 import io.mithril.hcl.HclException;
+import io.mithril.hcl.HclOverrides;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.ServerStartException;
 import io.mithril.server.config.ServerConfig;
@@ -14,45 +16,76 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code mithril server run -config server.conf [-expandEnv]}: runs the server until SIGTERM/SIGINT. */
-@Command(name = "run", mixinStandardHelpOptions = true, description = "Runs the identity server.")
-public final class RunCommand implements Callable<Integer> {
+/**
+ * {@code mithril server run -config server.conf [flags]}: runs the server until SIGTERM/SIGINT.
+ * The flags are {@code spire-server run}'s; each overrides its key in the file's {@code server}
+ * block and is checked as that key is.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Runs the identity server.",
+        footer = {"%nEnvironment:", "  MITHRIL_LOG_LEVEL  root log level (libraries); log_level and -logLevel set Mithril's own",
+                "  MITHRIL_DEBUG      set to print stack traces of errors",
+                "  MITHRIL_JAVA_OPTS  JVM options for the mithril launcher (heap size, system properties)"})
+public class RunCommand implements Callable<Integer> {
 
     @Option(names = {"-config", "--config"}, paramLabel = "FILE", description = "Path to a SPIRE server config file (default: ${DEFAULT-VALUE}).")
     Path config = Path.of("conf/server/server.conf");
 
-    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, ${VAR}) in the config file.")
+    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, $${VAR}) in the config file.")
     boolean expandEnv;
 
     @Option(names = {"-logLevel", "--logLevel"}, paramLabel = "LEVEL", description = "Overrides log_level (DEBUG, INFO, WARN, ERROR).")
     String logLevel;
 
     @Option(names = {"-socketPath", "--socketPath"}, paramLabel = "PATH", description = "Overrides socket_path.")
-    Path socketPath;
+    String socketPath;
 
     @Option(names = {"-dataDir", "--dataDir"}, paramLabel = "DIR", description = "Overrides data_dir.")
-    Path dataDir;
+    String dataDir;
 
-    @Override
-    public Integer call() throws Exception {
-        ServerConfig cfg;
+    @Option(names = {"-bindAddress", "--bindAddress"}, paramLabel = "ADDRESS", description = "Overrides bind_address.")
+    String bindAddress;
+
+    @Option(names = {"-serverPort", "--serverPort"}, paramLabel = "PORT", description = "Overrides bind_port.")
+    Long serverPort;
+
+    @Option(names = {"-trustDomain", "--trustDomain"}, paramLabel = "TD", description = "Overrides trust_domain.")
+    String trustDomain;
+
+    @Option(names = {"-logFile", "--logFile"}, paramLabel = "FILE", description = "Overrides log_file.")
+    String logFile;
+
+    @Option(names = {"-logFormat", "--logFormat"}, paramLabel = "FORMAT", description = "text or json; overrides log_format.")
+    String logFormat;
+
+    @Option(names = {"-logSourceLocation", "--logSourceLocation"}, description = "Overrides log_source_location.")
+    boolean logSourceLocation;
+
+    /** The file with the flags applied, checked as {@code spire-server run} checks it. */
+    ServerConfig loadConfig() {
+        if (!java.nio.file.Files.isRegularFile(config)) {
+            throw new Cli.UserException("could not find config file " + config + ": pass -config <server.conf>");
+        }
+        HclOverrides flags = new HclOverrides()
+                .string("data_dir", "-dataDir", dataDir)
+                .string("bind_address", "-bindAddress", bindAddress)
+                .number("bind_port", "-serverPort", serverPort)
+                .string("trust_domain", "-trustDomain", trustDomain)
+                .string("socket_path", "-socketPath", socketPath)
+                .string("log_level", "-logLevel", logLevel)
+                .string("log_file", "-logFile", logFile)
+                .string("log_format", "-logFormat", logFormat)
+                .flag("log_source_location", "-logSourceLocation", logSourceLocation);
         try {
-            cfg = ServerConfigParser.parseFile(config, expandEnv);
+            return ServerConfigParser.build(flags.applyTo(Hcl.parseFile(config, expandEnv ? System.getenv() : null), "server"),
+                    java.time.Clock.systemUTC(), config);
         } catch (HclException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
-        ServerConfig.Builder b = cfg.toBuilder();
-        if (logLevel != null) {
-            b.logLevel(logLevel.toUpperCase(java.util.Locale.ROOT));
-        }
-        if (socketPath != null) {
-            b.socketPath(socketPath);
-        }
-        if (dataDir != null) {
-            cfg = withDataDir(cfg, dataDir);
-            b = cfg.toBuilder();
-        }
-        cfg = b.build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ServerConfig cfg = loadConfig();
         setLogLevel(cfg.logLevel());
         IdentityServer server;
         try {
@@ -67,13 +100,6 @@ public final class RunCommand implements Callable<Integer> {
         }, "mithril-server-shutdown"));
         stopped.await();
         return 0;
-    }
-
-    private static ServerConfig withDataDir(ServerConfig c, Path dataDir) {
-        return new ServerConfig(c.trustDomain(), c.bindAddress(), c.bindPort(), c.socketPath(), dataDir, c.logLevel(), c.caTtl(),
-                c.defaultX509SvidTtl(), c.defaultJwtSvidTtl(), c.agentTtl(), c.caKeyType(), c.jwtKeyType(), c.caSubject(), c.jwtIssuer(),
-                c.dataStore(), c.keyManager(), c.joinToken(), c.x509pop(), c.upstream(), c.telemetry(), c.healthChecks(),
-                c.rotationCheckInterval(), c.clock(), c.source(), c.federation());
     }
 
     static void setLogLevel(String level) {

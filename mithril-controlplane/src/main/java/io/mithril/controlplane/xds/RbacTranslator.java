@@ -186,6 +186,9 @@ final class RbacTranslator {
 
     /** A path rule; {@code /a} also covers {@code /a/}, as the proxy's policy does. */
     private static Permission path(String pattern) {
+        if (io.mithril.mesh.config.RbacPolicy.isPathTemplate(pattern)) {
+            return urlPath(regex(io.mithril.mesh.config.RbacPolicy.pathTemplateRegex(pattern)));
+        }
         Permission exact = urlPath(istioPattern(pattern, false));
         if (pattern.equals("*") || pattern.endsWith("*") || pattern.endsWith("/") || pattern.startsWith("*")) {
             return exact;

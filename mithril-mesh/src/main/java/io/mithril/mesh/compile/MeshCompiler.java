@@ -651,6 +651,9 @@ public final class MeshCompiler {
                 if (subsetLabels != null && !e.labels().entrySet().containsAll(subsetLabels.entrySet())) {
                     continue;
                 }
+                if (e.address().isEmpty()) {
+                    continue; // network-only entry: reached through another network's gateway, which Mithril lacks
+                }
                 int port = key.port();
                 if (sp != null && e.ports().containsKey(sp.name())) {
                     port = e.ports().get(sp.name());

@@ -112,10 +112,50 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
      */
     private static boolean pathField(List<String> values, List<String> notValues, String path) {
         String bare = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        if (!values.isEmpty() && values.stream().noneMatch(v -> pattern(v, path, true) || pattern(v, bare, true))) {
+        if (!values.isEmpty() && values.stream().noneMatch(v -> pathPattern(v, path) || pathPattern(v, bare))) {
             return false;
         }
-        return notValues.stream().noneMatch(v -> pattern(v, path, true) || pattern(v, bare, true));
+        return notValues.stream().noneMatch(v -> pathPattern(v, path) || pathPattern(v, bare));
+    }
+
+    private static boolean pathPattern(String pattern, String path) {
+        if (isPathTemplate(pattern)) {
+            return java.util.regex.Pattern.matches(pathTemplateRegex(pattern), path);
+        }
+        return pattern(pattern, path, true);
+    }
+
+    /** RFC 3986 pchar, the characters Envoy's URI template operators match. */
+    private static final String PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
+
+    /** Whether an AuthorizationPolicy path uses Istio's templates {@code {*}} or {@code {**}}. */
+    public static boolean isPathTemplate(String path) {
+        return path.contains("{*}") || path.contains("{**}");
+    }
+
+    /**
+     * The regular expression of an Istio path template, as Envoy's {@code uri_template} matcher
+     * (which Istio configures for it) reads it: {@code {*}} is one non-empty path segment,
+     * {@code {**}} any rest of the path (slashes included, possibly empty); the rest is literal.
+     */
+    public static String pathTemplateRegex(String template) {
+        StringBuilder re = new StringBuilder();
+        int i = 0;
+        while (i < template.length()) {
+            if (template.startsWith("{**}", i)) {
+                re.append("[").append(PCHAR).append("/]*");
+                i += 4;
+            } else if (template.startsWith("{*}", i)) {
+                re.append("[").append(PCHAR).append("]+");
+                i += 3;
+            } else {
+                int next = template.indexOf('{', i + 1);
+                int end = next < 0 ? template.length() : next;
+                re.append(java.util.regex.Pattern.quote(template.substring(i, end)));
+                i = end;
+            }
+        }
+        return re.toString();
     }
 
     private static boolean matches(Condition c, RequestAttributes r) {

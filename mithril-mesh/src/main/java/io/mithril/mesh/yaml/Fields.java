@@ -27,6 +27,8 @@ final class Fields {
         final int document;
         String resource = "";
         final List<ValidationError> errors = new ArrayList<>();
+        /** Istio's warnings: reported, but the resource is still valid (as istioctl validate does). */
+        final List<ValidationError> warnings = new ArrayList<>();
 
         Sink(String file, int document) {
             this.file = file;
@@ -34,7 +36,19 @@ final class Fields {
         }
 
         void error(int line, String path, String message) {
-            errors.add(new ValidationError(file, line, document, resource, path, message));
+            error(line, 0, path, message);
+        }
+
+        void error(int line, int column, String path, String message) {
+            errors.add(new ValidationError(file, line, document, resource, path, message, column));
+        }
+
+        void warn(int line, String path, String message) {
+            warn(line, 0, path, message);
+        }
+
+        void warn(int line, int column, String path, String message) {
+            warnings.add(new ValidationError(file, line, document, resource, path, message, column));
         }
     }
 
@@ -76,6 +90,12 @@ final class Fields {
         return l == null ? map.line() : l;
     }
 
+    /** 1-based column of {@code key} in this map, 0 when unknown or absent. */
+    int columnOf(String key) {
+        Integer c = map.keyColumns().get(key);
+        return c == null ? 0 : c;
+    }
+
     boolean has(String key) {
         YNode n = map.entries().get(key);
         return n != null && !(n instanceof YScalar s && s.kind() == YScalar.Kind.NULL);
@@ -91,7 +111,20 @@ final class Fields {
     }
 
     void error(String key, String message) {
-        sink.error(lineOf(key), at(key), message);
+        sink.error(lineOf(key), columnOf(key), at(key), message);
+    }
+
+    /** Reports {@code message} for {@code key} when it is not null (an {@link IstioRules} result). */
+    void check(String key, String message) {
+        if (message != null) {
+            error(key, message);
+        }
+    }
+
+    void warn(String key, String message) {
+        if (message != null) {
+            sink.warn(lineOf(key), columnOf(key), at(key), message);
+        }
     }
 
     /** Marks keys as known without reading them (fields that are accepted and ignored). */
@@ -103,7 +136,7 @@ final class Fields {
     void finish() {
         for (String key : map.entries().keySet()) {
             if (!read.contains(key)) {
-                sink.error(lineOf(key), at(key), "unknown field \"" + key + "\"");
+                sink.error(lineOf(key), columnOf(key), at(key), "unknown field \"" + key + "\"");
             }
         }
     }
@@ -204,6 +237,10 @@ final class Fields {
         }
         if (d.compareTo(Duration.ofMillis(1)) < 0) {
             error(key, "duration \"" + s + "\" must be at least 1ms");
+            return null;
+        }
+        if (d.toNanos() % 1_000_000 != 0) {
+            error(key, "duration \"" + s + "\": only durations to ms precision are supported");
             return null;
         }
         return d;

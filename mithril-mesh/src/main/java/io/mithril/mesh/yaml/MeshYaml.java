@@ -22,7 +22,6 @@ import io.mithril.mesh.model.VirtualService.HttpRouteDestination;
 import io.mithril.mesh.model.WorkloadEntry;
 import io.mithril.mesh.yaml.YNode.YScalar;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +33,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import java.util.stream.Stream;
 
 /**
  * Parses and validates Istio configuration as users write it: multi-document YAML files with
@@ -48,10 +48,16 @@ import java.util.regex.PatternSyntaxException;
 public final class MeshYaml {
 
     /** Resources read and every error found; {@link #resources} is empty when there is any error. */
-    public record Result(List<Resource> resources, List<ValidationError> errors) {
+    public record Result(List<Resource> resources, List<ValidationError> errors, List<ValidationError> warnings) {
         public Result {
             resources = List.copyOf(resources);
             errors = List.copyOf(errors);
+            warnings = List.copyOf(warnings);
+        }
+
+        /** A result without warnings. */
+        public Result(List<Resource> resources, List<ValidationError> errors) {
+            this(resources, errors, List.of());
         }
 
         public boolean ok() {
@@ -87,6 +93,7 @@ public final class MeshYaml {
     public static Result parseFiles(List<Path> files) {
         List<Resource> resources = new ArrayList<>();
         List<ValidationError> errors = new ArrayList<>();
+        List<ValidationError> warnings = new ArrayList<>();
         for (Path file : files) {
             String text;
             try {
@@ -98,11 +105,12 @@ public final class MeshYaml {
             Result r = parse(file.toString(), text);
             resources.addAll(r.resources());
             errors.addAll(r.errors());
+            warnings.addAll(r.warnings());
         }
         if (errors.isEmpty()) {
             errors.addAll(crossCheck(resources));
         }
-        return new Result(errors.isEmpty() ? resources : List.of(), errors);
+        return new Result(errors.isEmpty() ? resources : List.of(), errors, warnings);
     }
 
     /** Parses one file's text (named {@code file} in errors). Never throws for bad input. */
@@ -110,10 +118,12 @@ public final class MeshYaml {
         YamlDocuments.Result docs = YamlDocuments.read(file, text);
         List<Resource> resources = new ArrayList<>();
         List<ValidationError> errors = new ArrayList<>(docs.errors());
+        List<ValidationError> warnings = new ArrayList<>();
         for (YamlDocuments.Document doc : docs.documents()) {
             Fields.Sink sink = new Fields.Sink(file, doc.index());
             Resource r = readDocument(sink, doc);
             errors.addAll(sink.errors);
+            warnings.addAll(sink.warnings);
             if (r != null && sink.errors.isEmpty()) {
                 resources.add(r);
             }
@@ -121,7 +131,7 @@ public final class MeshYaml {
         if (errors.isEmpty()) {
             errors.addAll(crossCheck(resources));
         }
-        return new Result(errors.isEmpty() ? resources : List.of(), errors);
+        return new Result(errors.isEmpty() ? resources : List.of(), errors, warnings);
     }
 
     /** Checks that span resources: two resources of the same kind with the same namespace/name. */
@@ -176,6 +186,7 @@ public final class MeshYaml {
             return null;
         }
         Metadata md = metadata(top);
+        dryRun(top, doc, kind);
         sink.resource = kind + " " + (md == null ? "?" : md.namespace() + "/" + md.name());
         Origin origin = new Origin(sink.file, doc.index(), doc.line());
         top.ignore("status");
@@ -197,13 +208,51 @@ public final class MeshYaml {
             case "VirtualService" -> virtualService(spec, md, origin);
             case "DestinationRule" -> destinationRule(spec, md, origin);
             case "ServiceEntry" -> serviceEntry(spec, md, origin);
-            case "WorkloadEntry" -> new WorkloadEntry(md, origin, endpoint(spec, false));
+            case "WorkloadEntry" -> workloadEntry(spec, md, origin);
             case "PeerAuthentication" -> peerAuthentication(spec, md, origin);
             case "AuthorizationPolicy" -> authorizationPolicy(spec, md, origin);
             default -> null;
         };
         spec.finish();
         return md == null ? null : r;
+    }
+
+    /**
+     * Istio's {@code checkDryRunAnnotation}: {@code istio.io/dry-run} only on an ALLOW or DENY
+     * AuthorizationPolicy, with a boolean value. Mithril has no shadow mode, so a dry-run policy
+     * would be enforced: {@code "true"} is refused rather than applied.
+     */
+    private static void dryRun(Fields top, YamlDocuments.Document doc, String kind) {
+        if (!(doc.root() instanceof YNode.YMap root) || !(root.entries().get("metadata") instanceof YNode.YMap md)
+                || !(md.entries().get("annotations") instanceof YNode.YMap ann)
+                || !(ann.entries().get("istio.io/dry-run") instanceof YScalar v)) {
+            return;
+        }
+        String at = "metadata.annotations.istio.io/dry-run";
+        int line = ann.keyLines().getOrDefault("istio.io/dry-run", ann.line());
+        if (!kind.equals("AuthorizationPolicy")) {
+            top.sink.error(line, at, "unsupported annotation istio.io/dry-run, please remove the annotation");
+            return;
+        }
+        String action = root.entries().get("spec") instanceof YNode.YMap spec && spec.entries().get("action") instanceof YScalar a
+                ? a.text() : "ALLOW";
+        if (!"ALLOW".equals(action) && !"DENY".equals(action)) {
+            top.sink.error(line, at, "the annotation istio.io/dry-run currently only supports action ALLOW/DENY, found action "
+                    + action);
+            return;
+        }
+        String text = v.text() == null ? "" : v.text();
+        Boolean b = switch (text) {
+            case "1", "t", "T", "TRUE", "true", "True" -> true;
+            case "0", "f", "F", "FALSE", "false", "False" -> false;
+            default -> null;
+        };
+        if (b == null) {
+            top.sink.error(line, at, "annotation istio.io/dry-run with invalid value (" + text + ")");
+        } else if (b) {
+            top.sink.error(line, at, "istio.io/dry-run: \"true\" is not supported by Mithril (it has no shadow mode, so the"
+                    + " policy would be enforced); remove the policy or the annotation");
+        }
     }
 
     private static Metadata metadata(Fields top) {
@@ -269,7 +318,7 @@ public final class MeshYaml {
         for (int i = 0; i < hosts.size(); i++) {
             String why = checkHost(hosts.get(i), wildcard);
             if (why != null) {
-                f.sink.error(f.lineOf(key), f.at(key) + "[" + i + "]", why);
+                f.sink.error(f.lineOf(key), f.columnOf(key), f.at(key) + "[" + i + "]", why);
             }
         }
         return hosts;
@@ -297,7 +346,7 @@ public final class MeshYaml {
         for (int i = 0; i < servers.size(); i++) {
             Gateway.Server s = servers.get(i);
             if (s.port().name() != null && !s.port().name().isEmpty() && !portNames.add(s.port().name() + "/" + s.port().number())) {
-                spec.sink.error(spec.lineOf("servers"), spec.at("servers") + "[" + i + "].port.name",
+                spec.sink.error(spec.lineOf("servers"), spec.columnOf("servers"), spec.at("servers") + "[" + i + "].port.name",
                         "port name \"" + s.port().name() + "\" is used twice for port " + s.port().number());
             }
         }
@@ -345,7 +394,7 @@ public final class MeshYaml {
                 why = checkHost(host, true);
             }
             if (why != null) {
-                f.sink.error(f.lineOf("hosts"), f.at("hosts") + "[" + i + "]", why);
+                f.sink.error(f.lineOf("hosts"), f.columnOf("hosts"), f.at("hosts") + "[" + i + "]", why);
             }
         }
         Gateway.ServerTls tls = null;
@@ -359,14 +408,14 @@ public final class MeshYaml {
         if (port != null) {
             boolean tlsProtocol = port.protocol().equals("HTTPS") || port.protocol().equals("TLS");
             if (tlsProtocol && (tls == null || tls.mode() == null) && !(tls != null && tls.httpsRedirect())) {
-                f.sink.error(f.lineOf("port"), f.at("tls"), "server must have TLS settings for " + port.protocol() + " (set tls.mode)");
+                f.sink.error(f.lineOf("port"), f.columnOf("port"), f.at("tls"), "server must have TLS settings for " + port.protocol() + " (set tls.mode)");
             }
             if (!tlsProtocol && tls != null && tls.mode() != null && !tls.httpsRedirect()) {
-                f.sink.error(f.lineOf("tls"), f.at("tls.mode"), "TLS mode " + tls.mode() + " is only valid with protocol HTTPS or TLS, not "
+                f.sink.error(f.lineOf("tls"), f.columnOf("tls"), f.at("tls.mode"), "TLS mode " + tls.mode() + " is only valid with protocol HTTPS or TLS, not "
                         + port.protocol());
             }
             if (tls != null && tls.mode() == Gateway.TlsMode.PASSTHROUGH && port.protocol().equals("HTTPS")) {
-                f.sink.error(f.lineOf("tls"), f.at("tls.mode"), "PASSTHROUGH needs protocol TLS: an HTTPS server terminates TLS");
+                f.sink.error(f.lineOf("tls"), f.columnOf("tls"), f.at("tls.mode"), "PASSTHROUGH needs protocol TLS: an HTTPS server terminates TLS");
             }
         }
         return port == null ? null : new Gateway.Server(port, bind, hosts, tls, name);
@@ -419,7 +468,7 @@ public final class MeshYaml {
             String name = slash < 0 ? g : g.substring(slash + 1);
             String ns = slash < 0 ? null : g.substring(0, slash);
             if (!DNS1123_SUBDOMAIN.matcher(name).matches() || ns != null && !DNS1123_LABEL.matcher(ns).matches()) {
-                spec.sink.error(spec.lineOf("gateways"), spec.at("gateways") + "[" + i + "]",
+                spec.sink.error(spec.lineOf("gateways"), spec.columnOf("gateways"), spec.at("gateways") + "[" + i + "]",
                         "invalid gateway reference \"" + g + "\" (write <name>, <namespace>/<name> or mesh)");
             }
         }
@@ -572,10 +621,10 @@ public final class MeshYaml {
             f.sink.error(f.line(), f.path, "route, redirect and directResponse are exclusive: set only one");
         }
         if (rewrite != null && redirect != null) {
-            f.sink.error(f.lineOf("rewrite"), f.at("rewrite"), "rewrite may not be combined with redirect");
+            f.sink.error(f.lineOf("rewrite"), f.columnOf("rewrite"), f.at("rewrite"), "rewrite may not be combined with redirect");
         }
         if (route.size() > 1 && route.stream().allMatch(d -> d.weight() == 0)) {
-            f.sink.error(f.lineOf("route"), f.at("route"), "with several destinations, give each a weight (they are all 0)");
+            f.sink.error(f.lineOf("route"), f.columnOf("route"), f.at("route"), "with several destinations, give each a weight (they are all 0)");
         }
         return new HttpRoute(name, match, route, redirect, direct, rewrite, timeout, retries, fault, headers, mirror,
                 mirrorPct, cors);
@@ -741,56 +790,144 @@ public final class MeshYaml {
     // ----- DestinationRule ---------------------------------------------------------------------
 
     private static DestinationRule destinationRule(Fields spec, Metadata md, Origin origin) {
+        String namespace = md == null ? "default" : md.namespace();
         String host = spec.reqStr("host");
         if (host != null) {
-            String why = checkHost(host, true);
-            if (why != null) {
-                spec.error("host", why);
-            }
+            spec.check("host", IstioRules.wildcardDomain(host));
         }
-        TrafficPolicy policy = trafficPolicy(spec.obj("trafficPolicy"));
+        TrafficPolicy policy = trafficPolicy(spec.obj("trafficPolicy"), namespace);
         List<DestinationRule.Subset> subsets = spec.objList("subsets", sf -> {
-            String name = sf.reqStr("name");
-            if (name != null && !DNS1123_LABEL.matcher(name).matches() && !name.matches("[A-Za-z0-9][-A-Za-z0-9_.]*")) {
-                sf.error("name", "invalid subset name \"" + name + "\"");
+            String name = sf.str("name");
+            if (name == null || name.isEmpty()) {
+                sf.error("name", "subset name cannot be empty");
+            } else if (!IstioRules.isDns1123Label(name)) {
+                sf.error("name", "subset name is invalid: " + name);
             }
             Map<String, String> labels = sf.strMap("labels");
-            TrafficPolicy tp = trafficPolicy(sf.obj("trafficPolicy"));
-            return name == null ? null : new DestinationRule.Subset(name, labels, tp);
+            sf.check("labels", IstioRules.labels(labels));
+            TrafficPolicy tp = trafficPolicy(sf.obj("trafficPolicy"), namespace);
+            return name == null || name.isEmpty() ? null : new DestinationRule.Subset(name, labels, tp);
         });
         Set<String> names = new HashSet<>();
         for (DestinationRule.Subset s : subsets) {
             if (!names.add(s.name())) {
-                spec.error("subsets", "duplicate subset name \"" + s.name() + "\"");
+                spec.error("subsets", "duplicate subset names: " + s.name());
+            }
+        }
+        Map<String, String> selector = matchLabels(spec, "workloadSelector");
+        if (selector != null) {
+            spec.check("workloadSelector", IstioRules.workloadSelector(selector));
+            if (selector.isEmpty()) {
+                spec.warn("workloadSelector", "workload selector specified without labels");
             }
         }
         List<String> exportTo = spec.strList("exportTo");
-        spec.ignore("workloadSelector", "trafficPolicy.portLevelSettings");
+        spec.check("exportTo", IstioRules.exportTo(namespace, exportTo, false, selector != null));
         return new DestinationRule(md, origin, host, policy, subsets, exportTo);
     }
 
-    private static TrafficPolicy trafficPolicy(Fields f) {
+
+    private static TrafficPolicy trafficPolicy(Fields f, String namespace) {
         if (f == null) {
             return null;
         }
+        if (f.map.entries().isEmpty()) {
+            f.sink.error(f.line(), f.path, "traffic policy must have at least one field");
+        }
+        if (f.has("tunnel") && f.has("proxyProtocol")) {
+            f.error("tunnel", "tunnel and proxyProtocol must not be set together");
+        }
+        Fields od = f.obj("outlierDetection");
+        TrafficPolicy p = policyParts(f, namespace, od != null);
+        Fields tunnel = f.obj("tunnel");
+        if (tunnel != null) {
+            String protocol = tunnel.str("protocol");
+            if (protocol != null && !protocol.isEmpty() && !protocol.equals("CONNECT") && !protocol.equals("POST")) {
+                tunnel.error("protocol", "tunnel protocol must be \"CONNECT\" or \"POST\"");
+            }
+            String target = tunnel.str("targetHost");
+            if (target == null || IstioRules.fqdn(target) != null && !IstioRules.isIp(target)) {
+                tunnel.error("targetHost", "tunnel target host must be valid FQDN or IP address");
+            }
+            Integer port = tunnel.integer("targetPort", 0, Integer.MAX_VALUE);
+            tunnel.check("targetPort", validPort(port == null ? 0 : port));
+            tunnel.finish();
+        }
+        Fields pp = f.obj("proxyProtocol");
+        if (pp != null) {
+            String version = pp.str("version");
+            if (version != null && !version.equals("V1") && !version.equals("V2")) {
+                pp.error("version", "unknown value \"" + version + "\" (want one of V1, V2)");
+            }
+            pp.finish();
+        }
+        Fields rb = f.obj("retryBudget");
+        if (rb != null) {
+            Fields pct = rb.obj("percent");
+            if (pct != null) {
+                pct.number("value", 0, 100);
+                pct.finish();
+            }
+            rb.duration("budgetInterval");
+            rb.integer("minRetryConcurrency", 0, Integer.MAX_VALUE);
+            rb.finish();
+        }
+        f.objList("portLevelSettings", pl -> {
+            if (!pl.has("port")) {
+                pl.error("port", "portTrafficPolicy must have valid port");
+            } else {
+                Fields port = pl.obj("port");
+                if (port != null) {
+                    Integer n = port.integer("number", 0, Integer.MAX_VALUE);
+                    port.check("number", validPort(n == null ? 0 : n));
+                    port.finish();
+                }
+            }
+            if (Stream.of("outlierDetection", "connectionPool", "loadBalancer", "tls").noneMatch(pl.map.entries()::containsKey)) {
+                pl.sink.error(pl.line(), pl.path, "port traffic policy must have at least one field");
+            }
+            policyParts(pl, namespace, pl.has("outlierDetection"));
+            return null;
+        });
+        f.finish();
+        return p;
+    }
+
+    /** The parts a traffic policy and its port-level settings share, with Istio's checks. */
+    private static TrafficPolicy policyParts(Fields f, String namespace, boolean outlierGiven) {
         DestinationRule.LoadBalancer lb = null;
         Fields lf = f.obj("loadBalancer");
         if (lf != null) {
             DestinationRule.SimpleLb simple = lf.enumValue("simple", DestinationRule.SimpleLb.class);
-            lf.ignore("consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup");
+            loadBalancerChecks(lf, outlierGiven);
             lf.finish();
             lb = new DestinationRule.LoadBalancer(simple == null ? DestinationRule.SimpleLb.UNSPECIFIED : simple);
         }
         DestinationRule.ConnectionPool pool = null;
         Fields cf = f.obj("connectionPool");
         if (cf != null) {
+            if (cf.map.entries().isEmpty()) {
+                cf.sink.error(cf.line(), cf.path, "connection pool must have at least one field");
+            }
             Integer maxConn = null;
             java.time.Duration connectTimeout = null;
             Fields tcp = cf.obj("tcp");
             if (tcp != null) {
-                maxConn = tcp.integer("maxConnections", 1, Integer.MAX_VALUE);
+                maxConn = zeroIsUnset(tcp.integer("maxConnections", 0, Integer.MAX_VALUE));
                 connectTimeout = tcp.duration("connectTimeout");
-                tcp.ignore("tcpKeepalive", "maxConnectionDuration", "idleTimeout");
+                tcp.duration("maxConnectionDuration");
+                String idle = tcp.str("idleTimeout");
+                if (idle != null && !(Fields.parseDuration(idle.trim()) != null && Fields.parseDuration(idle.trim()).isZero())) {
+                    tcp.ignore("idleTimeout");
+                    tcp.duration("idleTimeout");
+                }
+                Fields ka = tcp.obj("tcpKeepalive");
+                if (ka != null) {
+                    ka.integer("probes", 0, Integer.MAX_VALUE);
+                    ka.duration("time");
+                    ka.duration("interval");
+                    ka.finish();
+                }
                 tcp.finish();
             }
             Integer pending = null;
@@ -800,12 +937,30 @@ public final class MeshYaml {
             java.time.Duration idle = null;
             Fields http = cf.obj("http");
             if (http != null) {
-                pending = http.integer("http1MaxPendingRequests", 1, Integer.MAX_VALUE);
-                h2max = http.integer("http2MaxRequests", 1, Integer.MAX_VALUE);
+                pending = zeroIsUnset(http.integer("http1MaxPendingRequests", 0, Integer.MAX_VALUE));
+                h2max = zeroIsUnset(http.integer("http2MaxRequests", 0, Integer.MAX_VALUE));
                 perConn = http.integer("maxRequestsPerConnection", 0, Integer.MAX_VALUE);
                 maxRetries = http.integer("maxRetries", 0, Integer.MAX_VALUE);
                 idle = http.duration("idleTimeout");
-                http.ignore("h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams");
+                http.integer("maxConcurrentStreams", 0, Integer.MAX_VALUE);
+                String upgrade = http.str("h2UpgradePolicy");
+                if (upgrade != null && !List.of("DEFAULT", "DO_NOT_UPGRADE", "UPGRADE").contains(upgrade)) {
+                    http.error("h2UpgradePolicy", "unknown value \"" + upgrade + "\" (want one of DEFAULT, DO_NOT_UPGRADE, UPGRADE)");
+                }
+                if ("UPGRADE".equals(upgrade) && Boolean.TRUE.equals(http.bool("useClientProtocol"))) {
+                    http.error("useClientProtocol", "use client protocol must not be true when H2UpgradePolicy is UPGRADE");
+                }
+                http.bool("useClientProtocol");
+                Fields ka = http.obj("http2KeepAlive");
+                if (ka != null) {
+                    for (String k : List.of("interval", "timeout")) {
+                        if (!ka.has(k)) {
+                            ka.error(k, "http2 keepalive " + k + " is required");
+                        }
+                        ka.duration(k);
+                    }
+                    ka.finish();
+                }
                 http.finish();
             }
             cf.finish();
@@ -816,11 +971,22 @@ public final class MeshYaml {
         if (of != null) {
             Integer c5xx = of.integer("consecutive5xxErrors", 0, Integer.MAX_VALUE);
             Integer legacy = of.integer("consecutiveErrors", 0, Integer.MAX_VALUE);
+            if (legacy != null && legacy != 0) {
+                of.warn("consecutiveErrors", "outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors"
+                        + " or consecutive5xxErrors instead");
+            }
             Integer gw = of.integer("consecutiveGatewayErrors", 0, Integer.MAX_VALUE);
             var interval = of.duration("interval");
             var base = of.duration("baseEjectionTime");
             Integer maxPct = of.integer("maxEjectionPercent", 0, 100);
-            of.ignore("minHealthPercent", "splitExternalLocalOriginErrors", "consecutiveLocalOriginFailures");
+            of.integer("minHealthPercent", 0, 100);
+            Boolean split = of.bool("splitExternalLocalOriginErrors");
+            Integer localOrigin = of.integer("consecutiveLocalOriginFailures", 0, Integer.MAX_VALUE);
+            if (!Boolean.TRUE.equals(split) && localOrigin != null && localOrigin > 0) {
+                of.error("consecutiveLocalOriginFailures", "outlier detection consecutive local origin failures is specified,"
+                        + " but split external local origin errors is set to false");
+            }
+            of.ignore("outlierDetectionHttpErrorCodes");
             of.finish();
             int errors = c5xx != null ? c5xx : legacy != null ? legacy : gw != null ? gw : 5;
             od = new DestinationRule.OutlierDetection(errors, interval == null ? java.time.Duration.ofSeconds(10) : interval,
@@ -834,118 +1000,389 @@ public final class MeshYaml {
             String key = tf.str("privateKey");
             String ca = tf.str("caCertificates");
             String credential = tf.str("credentialName");
+            String crl = tf.str("caCrl");
+            boolean sansGiven = tf.has("subjectAltNames");
             List<String> sans = tf.strList("subjectAltNames");
             String sni = tf.str("sni");
             Boolean insecure = tf.bool("insecureSkipVerify");
-            tf.ignore("caCrl");
             tf.finish();
-            if (mode == ClientTlsMode.MUTUAL && credential == null && (cert == null || key == null)) {
-                tf.sink.error(tf.lineOf("mode"), tf.at("mode"), "MUTUAL mode needs clientCertificate and privateKey (or credentialName)");
+            if (Boolean.TRUE.equals(insecure) && mode == ClientTlsMode.SIMPLE && (ca != null || credential != null || sansGiven)) {
+                tf.error("insecureSkipVerify", "cannot specify CaCertificates or CredentialName or SubjectAltNames when"
+                        + " InsecureSkipVerify is set true");
+            }
+            if (Boolean.TRUE.equals(insecure) && mode == ClientTlsMode.MUTUAL && (ca != null || sansGiven)) {
+                tf.error("insecureSkipVerify", "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true");
+            }
+            if ((mode == ClientTlsMode.SIMPLE || mode == ClientTlsMode.MUTUAL) && credential != null && !credential.isEmpty()) {
+                if (cert != null || ca != null || key != null || crl != null) {
+                    tf.error("credentialName", "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
+                }
+            } else if (mode == ClientTlsMode.MUTUAL && (cert == null || key == null)) {
+                tf.sink.error(tf.lineOf("mode"), tf.columnOf("mode"), tf.at("mode"), (cert == null ? "client certificate" : "private key")
+                        + " required for mutual tls (clientCertificate and privateKey, or credentialName)");
             }
             if (mode == ClientTlsMode.ISTIO_MUTUAL && (cert != null || key != null || ca != null || credential != null)) {
-                tf.sink.error(tf.lineOf("mode"), tf.at("mode"),
+                tf.sink.error(tf.lineOf("mode"), tf.columnOf("mode"), tf.at("mode"),
                         "ISTIO_MUTUAL uses the proxy's SVID and the mesh bundle: remove clientCertificate, privateKey, caCertificates and credentialName");
             }
             tls = new ClientTls(mode == null ? ClientTlsMode.DISABLE : mode, cert, key, ca, credential, sans, sni,
                     Boolean.TRUE.equals(insecure));
         }
-        f.ignore("portLevelSettings", "tunnel", "proxyProtocol");
-        f.finish();
         return new TrafficPolicy(lb, pool, od, tls);
+    }
+
+    /** Istio reads 0 as "not set" (Envoy's default) for these limits. */
+    private static Integer zeroIsUnset(Integer v) {
+        return v == null || v == 0 ? null : v;
+    }
+
+    /** {@code validateLoadBalancer} and the locality checks; these settings are read, not applied (docs/mesh.md). */
+    private static void loadBalancerChecks(Fields lf, boolean outlierGiven) {
+        Fields ch = lf.obj("consistentHash");
+        if (ch != null) {
+            ch.str("httpHeaderName");
+            ch.str("httpQueryParameterName");
+            ch.bool("useSourceIp");
+            Fields cookie = ch.obj("httpCookie");
+            if (cookie != null) {
+                String name = cookie.str("name");
+                if (name == null || name.isEmpty()) {
+                    cookie.error("name", "name required for HttpCookie");
+                }
+                cookie.str("path");
+                cookie.duration("ttl");
+                Set<String> attrs = new HashSet<>();
+                cookie.objList("attributes", a -> {
+                    String an = a.str("name");
+                    a.str("value");
+                    if (an == null || an.isEmpty()) {
+                        a.error("name", "cookie attribute name cannot be empty");
+                    } else if (!attrs.add(an)) {
+                        a.error("name", "duplicate cookie attribute name: " + an);
+                    }
+                    return null;
+                });
+                cookie.finish();
+            }
+            Integer ring = ch.integer("minimumRingSize", 0, Integer.MAX_VALUE);
+            if (ring != null && ring != 0) {
+                ch.warn("minimumRingSize", "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash"
+                        + " configuration instead");
+                if (ch.has("maglev") || ch.has("ringHash")) {
+                    ch.error("minimumRingSize", "only one of MinimumRingSize or Maglev/Ringhash can be specified");
+                }
+            }
+            Fields rh = ch.obj("ringHash");
+            if (rh != null) {
+                rh.integer("minimumRingSize", 0, Integer.MAX_VALUE);
+                rh.finish();
+            }
+            Fields ml = ch.obj("maglev");
+            if (ml != null) {
+                Integer size = ml.integer("tableSize", 0, Integer.MAX_VALUE);
+                long n = size == null ? 0 : size;
+                if (n == 0) {
+                    ml.error("tableSize", "tableSize must be set for maglev");
+                }
+                if (n >= 5000011) {
+                    ml.error("tableSize", "tableSize must be less than 5000011 for maglev");
+                }
+                if (!IstioRules.isPrime(n)) {
+                    ml.error("tableSize", "tableSize must be a prime number for maglev");
+                }
+                ml.finish();
+            }
+            ch.finish();
+        }
+        if (lf.has("localityLbSetting") && lf.has("zoneAwareLbSetting")) {
+            lf.error("zoneAwareLbSetting", "only one of localityLbSetting and zoneAwareLbSetting can be set");
+        }
+        for (String k : List.of("localityLbSetting", "zoneAwareLbSetting")) {
+            Fields loc = lf.obj(k);
+            if (loc == null) {
+                continue;
+            }
+            loc.bool("enabled");
+            loc.integer("minClusterSize", 0, Integer.MAX_VALUE);
+            List<String> priority = loc.strList("failoverPriority");
+            boolean distribute = !loc.list("distribute").isEmpty();
+            boolean failover = !loc.list("failover").isEmpty();
+            if (distribute && failover) {
+                loc.error("distribute", "can not simultaneously specify 'distribute' and 'failover'");
+            }
+            if (failover && priority.stream().anyMatch(pr -> pr.startsWith("topology.kubernetes.io/"))) {
+                loc.error("failoverPriority", "can not simultaneously set 'failover' and a topology label in 'failover_priority'");
+            }
+            if ((failover || !priority.isEmpty()) && !outlierGiven) {
+                loc.warn("failover", "outlier detection policy must be provided for failover");
+            }
+            loc.objList("distribute", d -> {
+                d.str("from");
+                Fields to = d.obj("to");
+                if (to != null) {
+                    long total = 0;
+                    for (String l : to.map.entries().keySet()) {
+                        Integer w = to.integer(l, 1, 100);
+                        total += w == null ? 0 : w;
+                    }
+                    if (total != 100) {
+                        d.error("to", "total locality weight " + total + " != 100");
+                    }
+                    to.finish();
+                }
+                return null;
+            });
+            loc.objList("failover", fo -> {
+                String from = fo.str("from");
+                String to = fo.str("to");
+                if (from != null && from.equals(to)) {
+                    fo.error("to", "locality lb failover settings must specify different regions");
+                }
+                if (from != null && from.contains("/") || to != null && to.contains("/")) {
+                    fo.error("to", "locality lb failover only specify region");
+                }
+                if (from != null && from.contains("*") || to != null && to.contains("*")) {
+                    fo.error("to", "locality lb failover region should not contain '*' wildcard");
+                }
+                return null;
+            });
+            loc.finish();
+        }
+        Fields warm = lf.obj("warmup");
+        if (warm != null) {
+            if (!warm.has("duration")) {
+                warm.error("duration", "duration is required");
+            }
+            warm.duration("duration");
+            Fields min = warm.obj("minimumPercent");
+            if (min != null) {
+                Double v = min.number("value", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+                if (v != null && v > 100) {
+                    min.error("value", "minimumPercent value should be less than or equal to 100");
+                }
+                min.finish();
+            }
+            Fields aggr = warm.obj("aggression");
+            if (aggr != null) {
+                Double v = aggr.number("value", Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY);
+                if (v == null || v <= 0) {
+                    aggr.error("value", "aggression should be greater than 0");
+                }
+                aggr.finish();
+            }
+            warm.finish();
+        }
+        lf.duration("warmupDurationSecs");
+        lf.ignore("backendUtilization");
     }
 
     // ----- ServiceEntry / WorkloadEntry --------------------------------------------------------
 
     private static ServiceEntry serviceEntry(Fields spec, Metadata md, Origin origin) {
-        List<String> hosts = hosts(spec, "hosts", true, true);
-        List<String> addresses = spec.strList("addresses");
-        List<ServiceEntry.ServicePort> ports = spec.objList("ports", pf -> {
-            Integer number = pf.integer("number", 1, 65535);
-            if (number == null && !pf.has("number")) {
-                pf.error("number", "is required");
-            }
-            String protocol = pf.str("protocol");
-            String name = pf.str("name");
-            Integer target = pf.integer("targetPort", 1, 65535);
-            if (protocol != null && !GATEWAY_PROTOCOLS.contains(protocol.toUpperCase()) && !protocol.equalsIgnoreCase("UDP")) {
-                pf.error("protocol", "unknown protocol \"" + protocol + "\" (want one of HTTP, HTTPS, GRPC, HTTP2, TCP, TLS)");
-            }
-            return number == null ? null : new ServiceEntry.ServicePort(number, protocol == null ? "TCP" : protocol.toUpperCase(),
-                    name == null ? "" : name, target);
-        });
-        if (ports.isEmpty() && spec.list("ports").isEmpty()) {
-            spec.sink.error(spec.lineOf("ports"), spec.at("ports"), "a ServiceEntry needs at least one port");
+        ServiceEntry.Resolution resolution = null;
+        String resolutionText = spec.str("resolution");
+        if ("DYNAMIC_DNS".equals(resolutionText)) {
+            spec.error("resolution", "resolution DYNAMIC_DNS (dynamic forward proxy, Istio 1.29) is not supported by Mithril;"
+                    + " use DNS with the hosts listed");
+        } else {
+            resolution = spec.enumValue("resolution", ServiceEntry.Resolution.class);
         }
-        Set<Integer> numbers = new HashSet<>();
-        Set<String> portNames = new HashSet<>();
-        for (ServiceEntry.ServicePort p : ports) {
-            if (!numbers.add(p.number())) {
-                spec.error("ports", "port number " + p.number() + " is declared twice");
-            }
-            if (!p.name().isEmpty() && !portNames.add(p.name())) {
-                spec.error("ports", "port name \"" + p.name() + "\" is declared twice");
-            }
-        }
-        ServiceEntry.Location location = spec.enumValue("location", ServiceEntry.Location.class);
-        ServiceEntry.Resolution resolution = spec.enumValue("resolution", ServiceEntry.Resolution.class);
         if (resolution == null) {
             resolution = ServiceEntry.Resolution.NONE;
         }
         final ServiceEntry.Resolution res = resolution;
-        List<WorkloadEntry.Endpoint> endpoints = spec.objList("endpoints", ef -> endpoint(ef, res != ServiceEntry.Resolution.DNS
-                && res != ServiceEntry.Resolution.DNS_ROUND_ROBIN));
+        List<String> hosts = spec.strList("hosts");
+        if (hosts.isEmpty()) {
+            spec.error("hosts", "service entry must have at least one host");
+        }
+        for (int i = 0; i < hosts.size(); i++) {
+            String h = hosts.get(i);
+            String at = spec.at("hosts") + "[" + i + "]";
+            if (h.equals("*")) {
+                spec.sink.error(spec.lineOf("hosts"), spec.columnOf("hosts"), at, "invalid host * (a ServiceEntry cannot declare every host)");
+                continue;
+            }
+            String why = IstioRules.wildcardDomain(h);
+            if (why != null) {
+                spec.sink.error(spec.lineOf("hosts"), spec.columnOf("hosts"), at, why);
+            }
+            String partial = IstioRules.partialWildcard(h);
+            if (partial != null) {
+                spec.sink.warn(spec.lineOf("hosts"), spec.columnOf("hosts"), at, partial);
+            }
+        }
+        List<String> addresses = spec.strList("addresses");
+        boolean cidr = false;
+        for (String a : addresses) {
+            cidr |= a.contains("/");
+            spec.check("addresses", IstioRules.ipSubnet(a));
+        }
+        if (cidr && res != ServiceEntry.Resolution.NONE && res != ServiceEntry.Resolution.STATIC) {
+            spec.error("addresses", "CIDR addresses are allowed only for NONE/STATIC resolution types");
+        }
+        Map<String, String> rawProtocols = new LinkedHashMap<>();
+        List<ServiceEntry.ServicePort> ports = spec.objList("ports", pf -> {
+            Integer number = pf.integer("number", 0, Integer.MAX_VALUE);
+            String protocol = pf.str("protocol");
+            String name = pf.str("name");
+            Integer target = pf.integer("targetPort", 0, Integer.MAX_VALUE);
+            if (number != null || !pf.has("number")) {
+                pf.check("number", validPort(number == null ? 0 : number));
+            }
+            if (target != null && target != 0) {
+                pf.check("targetPort", validPort(target));
+            }
+            pf.check("name", IstioRules.portName(name == null ? "" : name));
+            pf.check("protocol", IstioRules.protocol(protocol));
+            if (number == null || number < 1 || number > 65535) {
+                return null;
+            }
+            rawProtocols.put(pf.path, protocol == null ? "" : protocol);
+            return new ServiceEntry.ServicePort(number, protocol == null || protocol.isEmpty() ? "TCP" : protocol.toUpperCase(),
+                    name == null ? "" : name, target == null || target == 0 ? null : target);
+        });
+        Set<Integer> numbers = new HashSet<>();
+        Set<String> portNames = new HashSet<>();
+        for (ServiceEntry.ServicePort p : ports) {
+            if (!portNames.add(p.name())) {
+                spec.error("ports", "service entry port name \"" + p.name() + "\" already defined");
+            }
+            if (!numbers.add(p.number())) {
+                spec.error("ports", "service entry port " + p.number() + " already defined");
+            }
+        }
+        if (addresses.isEmpty() && rawProtocols.values().stream().anyMatch(pr -> pr.isEmpty() || pr.equals("TCP"))) {
+            spec.warn("ports", "addresses are required for ports serving TCP (or unset) protocol when IP Autoallocation is not enabled");
+        }
+        ServiceEntry.Location location = spec.enumValue("location", ServiceEntry.Location.class);
+        boolean endpointsGiven = spec.has("endpoints");
+        List<WorkloadEntry.Endpoint> endpoints = spec.objList("endpoints", ef -> switch (res) {
+            case STATIC -> endpoint(ef, portNames, false, true);
+            case DNS, DNS_ROUND_ROBIN -> endpoint(ef, portNames, true, false);
+            case NONE -> endpoint(ef, null, true, true);
+        });
         Map<String, String> selector = null;
         Fields ws = spec.obj("workloadSelector");
         if (ws != null) {
             selector = ws.strMap("labels");
+            ws.check("labels", IstioRules.workloadSelector(selector));
+            if (selector.isEmpty()) {
+                spec.warn("workloadSelector", "service entry: workload selector specified without labels, will be applied to all"
+                        + " services in namespace");
+            }
             ws.finish();
         }
-        if (selector != null && !endpoints.isEmpty()) {
-            spec.error("workloadSelector", "endpoints and workloadSelector are exclusive: set only one");
+        if (selector != null && endpointsGiven) {
+            spec.error("workloadSelector", "only one of WorkloadSelector or Endpoints is allowed in Service Entry");
         }
-        if (resolution == ServiceEntry.Resolution.STATIC && endpoints.isEmpty() && selector == null) {
-            spec.error("resolution", "resolution STATIC needs endpoints (or a workloadSelector)");
-        }
-        for (WorkloadEntry.Endpoint e : endpoints) {
-            for (String portName : e.ports().keySet()) {
-                if (!portNames.contains(portName)) {
-                    spec.error("endpoints", "endpoint " + e.address() + " names port \"" + portName
-                            + "\", which is not one of the ServiceEntry's ports " + portNames);
+        switch (res) {
+            case NONE -> {
+                if (!endpoints.isEmpty()) {
+                    spec.error("endpoints", "no endpoints should be provided for resolution type none");
+                }
+                if (selector != null) {
+                    spec.warn("workloadSelector", "workloadSelector should not be set when resolution mode is NONE");
                 }
             }
+            case STATIC -> {
+                if (endpoints.stream().anyMatch(e -> e.address().startsWith("unix://")) && ports.size() != 1) {
+                    spec.error("endpoints", "exactly 1 service port required for unix endpoints");
+                }
+            }
+            case DNS, DNS_ROUND_ROBIN -> {
+                if (!endpointsGiven) {
+                    for (String h : hosts) {
+                        String why = IstioRules.fqdn(h);
+                        if (why != null) {
+                            spec.error("hosts", "hosts must be FQDN or contain only prefix wildcards if no endpoints are provided"
+                                    + " for resolution mode " + res + ", " + why);
+                            break;
+                        }
+                    }
+                }
+                if (res == ServiceEntry.Resolution.DNS_ROUND_ROBIN && endpoints.size() > 1) {
+                    spec.error("endpoints", "there must only be 0 or 1 endpoint for resolution mode DNS_ROUND_ROBIN");
+                }
+                if (!addresses.isEmpty() && hosts.size() > 1 && rawProtocols.values().stream().anyMatch(IstioRules::isTcp)) {
+                    spec.warn("hosts", "service entry can not have more than one host specified simultaneously with address"
+                            + " and tcp port");
+                }
+            }
+            default -> throw new IllegalStateException(res.name());
+        }
+        if (res != ServiceEntry.Resolution.NONE && hosts.size() > 1
+                && rawProtocols.values().stream().anyMatch(pr -> !IstioRules.isHttp(pr) && !IstioRules.isTls(pr))) {
+            spec.error("hosts", "multiple hosts provided with non-HTTP, non-TLS ports");
         }
         List<String> sans = spec.strList("subjectAltNames");
         List<String> exportTo = spec.strList("exportTo");
+        spec.check("exportTo", IstioRules.exportTo(md == null ? "default" : md.namespace(), exportTo, true, false));
         return new ServiceEntry(md, origin, hosts, addresses, ports, location == null ? ServiceEntry.Location.MESH_EXTERNAL : location,
                 resolution, endpoints, selector, sans, exportTo);
     }
 
-    private static WorkloadEntry.Endpoint endpoint(Fields f, boolean addressMustBeIp) {
-        String address = f.reqStr("address");
-        if (address != null && addressMustBeIp && !isIpLiteral(address) && !address.startsWith("unix://")) {
-            f.error("address", "\"" + address + "\" is not an IP address (use resolution DNS for host names)");
-        } else if (address != null && !isIpLiteral(address) && !address.startsWith("unix://")
-                && checkHost(address, false) != null) {
-            f.error("address", "\"" + address + "\" is neither an IP address nor a host name");
+    private static WorkloadEntry workloadEntry(Fields spec, Metadata md, Origin origin) {
+        WorkloadEntry.Endpoint e = endpoint(spec, null, true, true);
+        return e == null ? null : new WorkloadEntry(md, origin, e);
+    }
+
+    /** {@code agent.ValidatePort}. */
+    private static String validPort(int port) {
+        return port >= 1 && port <= 65535 ? null : "port number " + port + " must be in the range 1..65535";
+    }
+
+    /**
+     * A WorkloadEntry spec or a ServiceEntry endpoint, checked as Istio's
+     * {@code validateWorkloadEntry} does: an address (or a network), {@code unix://} absolute
+     * paths without ports, IP addresses, and host names where {@code allowFqdn}; port names that
+     * the ServiceEntry declares ({@code servicePorts}, null for a WorkloadEntry); Kubernetes labels.
+     * {@code unixAllowed} false (DNS resolution) refuses {@code unix://} addresses as host names.
+     */
+    private static WorkloadEntry.Endpoint endpoint(Fields f, Set<String> servicePorts, boolean allowFqdn, boolean unixAllowed) {
+        String address = f.str("address");
+        String network = f.str("network");
+        if (address == null || address.isEmpty()) {
+            if (network == null || network.isEmpty()) {
+                f.error("address", "address is required");
+                return null;
+            }
+            f.warn("address", "address is unset with network \"" + network + "\"");
+            address = "";
         }
         Map<String, Integer> ports = new LinkedHashMap<>();
         Fields pf = f.obj("ports");
         if (pf != null) {
             for (String k : pf.map.entries().keySet()) {
-                Integer n = pf.integer(k, 1, 65535);
+                Integer n = pf.integer(k, 0, Integer.MAX_VALUE);
                 if (n != null) {
+                    if (servicePorts != null && !servicePorts.contains(k)) {
+                        pf.error(k, "endpoint port " + n + " is not defined by the service entry");
+                    }
+                    pf.check(k, IstioRules.portName(k));
+                    pf.check(k, validPort(n));
                     ports.put(k, n);
                 }
             }
             pf.finish();
         }
+        if (address.startsWith("unix://") && unixAllowed) {
+            f.check("address", IstioRules.unixAddress(address.substring("unix://".length())));
+            if (!ports.isEmpty()) {
+                f.error("ports", "unix endpoint " + address + " must not include ports");
+            }
+        } else if (!address.isEmpty() && !IstioRules.isIp(address)) {
+            if (!allowFqdn) {
+                f.error("address", "endpoint address \"" + address + "\" is not a valid IP address");
+            } else if (IstioRules.fqdn(address) != null) {
+                f.error("address", "endpoint address \"" + address + "\" is not a valid FQDN or an IP address");
+            }
+        }
         Map<String, String> labels = f.strMap("labels");
-        String network = f.str("network");
+        f.check("labels", IstioRules.labels(labels));
         String locality = f.str("locality");
         Integer weight = f.integer("weight", 0, Integer.MAX_VALUE);
         String sa = f.str("serviceAccount");
-        return address == null ? null : new WorkloadEntry.Endpoint(address, ports, labels, network, locality,
-                weight == null ? 0 : weight, sa);
+        return new WorkloadEntry.Endpoint(address, ports, labels, network, locality, weight == null ? 0 : weight, sa);
     }
 
     /** Whether {@code s} is an IPv4 or IPv6 literal (checked without resolving anything). */
@@ -954,23 +1391,7 @@ public final class MeshYaml {
     }
 
     static boolean isIpLiteral(String s) {
-        if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
-            for (String part : s.split("\\.")) {
-                if (Integer.parseInt(part) > 255) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        if (s.indexOf(':') >= 0 && s.matches("[0-9a-fA-F:.]+")) {
-            try {
-                InetAddress.getByName(s);
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
-        }
-        return false;
+        return IstioRules.isIp(s);
     }
 
     // ----- security ----------------------------------------------------------------------------
@@ -1005,67 +1426,261 @@ public final class MeshYaml {
     }
 
     private static AuthorizationPolicy authorizationPolicy(Fields spec, Metadata md, Origin origin) {
+        String namespace = md == null ? "default" : md.namespace();
         Map<String, String> selector = matchLabels(spec, "selector");
+        if (selector != null) {
+            spec.check("selector", IstioRules.workloadSelector(selector));
+            if (selector.isEmpty()) {
+                spec.warn("selector", "workload selector specified without labels");
+            }
+        }
+        boolean targetRefGiven = spec.has("targetRef");
+        boolean targetRefsGiven = !spec.list("targetRefs").isEmpty();
+        if ((selector != null ? 1 : 0) + (targetRefGiven ? 1 : 0) + (targetRefsGiven ? 1 : 0) > 1) {
+            spec.error("selector", "only one of targetRefs or workloadSelector can be set");
+        }
+        int refErrors = spec.sink.errors.size();
+        if (targetRefGiven) {
+            targetRef(spec.obj("targetRef"));
+        }
+        spec.objList("targetRefs", MeshYaml::targetRef);
+        if ((targetRefGiven || targetRefsGiven) && spec.sink.errors.size() == refErrors) {
+            spec.error(targetRefGiven ? "targetRef" : "targetRefs", "targetRef (attaching a policy to a Gateway, Service or"
+                    + " ServiceEntry, for waypoints and Gateway API gateways) is not supported by Mithril; use selector");
+        }
         AuthorizationPolicy.Action action = spec.enumValue("action", AuthorizationPolicy.Action.class);
         if (action == AuthorizationPolicy.Action.CUSTOM) {
             spec.error("action", "CUSTOM (external authorization) is not supported by Mithril; use ALLOW or DENY");
         }
-        spec.ignore("provider", "targetRef", "targetRefs");
-        boolean rulesGiven = spec.has("rules");
+        Fields provider = spec.obj("provider");
+        if (provider != null) {
+            provider.str("name");
+            provider.finish();
+            if (action != AuthorizationPolicy.Action.CUSTOM) {
+                spec.error("provider", "`provider` must not be with non CUSTOM action, found "
+                        + (action == null ? "ALLOW" : action));
+            }
+        }
+        boolean rulesGiven = spec.has("rules") || spec.map.entries().get("rules") instanceof YNode.YList;
+        if (action == AuthorizationPolicy.Action.DENY && !rulesGiven) {
+            spec.error("action", "DENY action without `rules` is meaningless as it will never be triggered, add an empty rule"
+                    + " `{}` if you want it be triggered for every request");
+        }
         List<AuthorizationPolicy.Rule> rules = spec.objList("rules", rf -> {
+            if (rf.map.entries().get("from") instanceof YNode.YList l && l.items().isEmpty()) {
+                rf.error("from", "`from` must not be empty");
+            }
+            if (rf.map.entries().get("to") instanceof YNode.YList l && l.items().isEmpty()) {
+                rf.error("to", "`to` must not be empty");
+            }
             List<AuthorizationPolicy.Source> from = rf.objList("from", ff -> {
                 Fields s = ff.obj("source");
                 if (s == null) {
-                    ff.error("source", "is required");
+                    ff.error("source", "`from.source` must not be nil");
                     return null;
                 }
-                List<String> principals = principals(s, "principals");
-                List<String> notPrincipals = principals(s, "notPrincipals");
-                AuthorizationPolicy.Source src = new AuthorizationPolicy.Source(principals, notPrincipals,
-                        s.strList("namespaces"), s.strList("notNamespaces"), s.strList("ipBlocks"), s.strList("notIpBlocks"));
-                s.ignore("requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks",
-                        "serviceAccounts", "notServiceAccounts");
-                s.finish();
-                return src;
+                return source(s, namespace);
             });
             List<AuthorizationPolicy.Operation> to = rf.objList("to", tf -> {
                 Fields o = tf.obj("operation");
                 if (o == null) {
-                    tf.error("operation", "is required");
+                    tf.error("operation", "`to.operation` must not be nil");
                     return null;
                 }
-                List<String> ports = o.strList("ports");
-                for (String p : ports) {
-                    if (!p.matches("\\d{1,5}")) {
-                        o.error("ports", "port \"" + p + "\" is not a number");
-                    }
-                }
-                List<String> paths = o.strList("paths");
-                for (String p : paths) {
-                    checkAuthzPattern(o, "paths", p);
-                }
-                AuthorizationPolicy.Operation op = new AuthorizationPolicy.Operation(o.strList("hosts"), o.strList("notHosts"),
-                        ports, o.strList("notPorts"), o.strList("methods"), o.strList("notMethods"), paths, o.strList("notPaths"));
-                o.finish();
-                return op;
+                return operation(o);
             });
             List<AuthorizationPolicy.Condition> when = rf.objList("when", wf -> {
-                String key = wf.reqStr("key");
+                String key = wf.str("key");
                 List<String> values = wf.strList("values");
                 List<String> notValues = wf.strList("notValues");
-                if (values.isEmpty() && notValues.isEmpty()) {
-                    wf.sink.error(wf.line(), wf.path, "a condition needs values or notValues");
+                if (key == null || key.isEmpty()) {
+                    wf.error("key", "`key` must not be empty");
+                    return null;
                 }
-                return key == null ? null : new AuthorizationPolicy.Condition(key, values, notValues);
+                if (values.isEmpty() && notValues.isEmpty()) {
+                    wf.sink.error(wf.line(), wf.path, "at least one of `values` or `notValues` must be set for key " + key);
+                } else {
+                    String bad = IstioRules.attribute(key, values);
+                    wf.check("values", bad == null ? null : "invalid `value` for `key` " + key + ": " + bad);
+                    String badNot = IstioRules.attribute(key, notValues);
+                    wf.check("notValues", badNot == null ? null : "invalid `notValue` for `key` " + key + ": " + badNot);
+                }
+                return new AuthorizationPolicy.Condition(key, values, notValues);
             });
+            if (action == AuthorizationPolicy.Action.DENY && httpOnlyDenyRule(rf)) {
+                rf.sink.warn(rf.line(), rf.path, "configured AuthorizationPolicy will deny all traffic to TCP ports under its scope"
+                        + " due to the use of only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port");
+            }
             return new AuthorizationPolicy.Rule(from, to, when);
         });
         return new AuthorizationPolicy(md, origin, selector, action == null ? AuthorizationPolicy.Action.ALLOW : action, rules,
                 rulesGiven);
     }
 
-    private static List<String> principals(Fields s, String key) {
-        List<String> ps = s.strList(key);
+    /** {@code validatePolicyTargetReference}. */
+    private static Object targetRef(Fields r) {
+        if (r == null) {
+            return null;
+        }
+        String group = r.str("group");
+        String kind = r.str("kind");
+        String name = r.str("name");
+        String ns = r.str("namespace");
+        r.finish();
+        if (name == null || name.isEmpty()) {
+            r.error("name", "targetRef name must be set");
+        }
+        if (ns != null && !ns.isEmpty()) {
+            r.error("namespace", "targetRef namespace must not be set; cross namespace referencing is not supported");
+        }
+        String g = group == null || group.isEmpty() ? "core" : group;
+        String target = g + "/" + kind;
+        if (!List.of("core/Service", "networking.istio.io/ServiceEntry", "gateway.networking.k8s.io/Gateway",
+                "gateway.networking.k8s.io/GatewayClass").contains(target)) {
+            r.error("kind", "targetRef must be to one of Service, ServiceEntry, Gateway, GatewayClass but was "
+                    + (group == null ? "" : group) + "/" + kind);
+        }
+        return null;
+    }
+
+    /**
+     * Istio's warning: a DENY rule whose {@code from} has only HTTP attributes (request
+     * principals) or whose {@code to} has no ports denies all TCP traffic in scope.
+     */
+    private static boolean httpOnlyDenyRule(Fields rule) {
+        boolean fromExists = false;
+        boolean tcpInFrom = false;
+        for (YNode n : rule.map.entries().get("from") instanceof YNode.YList l ? l.items() : List.<YNode>of()) {
+            if (n instanceof YNode.YMap m && m.entries().get("source") instanceof YNode.YMap src) {
+                fromExists = true;
+                tcpInFrom |= src.entries().keySet().stream().anyMatch(k -> !k.equals("requestPrincipals")
+                        && !k.equals("notRequestPrincipals") && !k.equals("trustDomains") && !k.equals("notTrustDomains"));
+            }
+        }
+        boolean toExists = false;
+        boolean tcpInTo = false;
+        for (YNode n : rule.map.entries().get("to") instanceof YNode.YList l ? l.items() : List.<YNode>of()) {
+            if (n instanceof YNode.YMap m && m.entries().get("operation") instanceof YNode.YMap op) {
+                toExists = true;
+                tcpInTo |= op.entries().containsKey("ports") || op.entries().containsKey("notPorts");
+            }
+        }
+        return fromExists && !toExists && !tcpInFrom || toExists && !tcpInTo;
+    }
+
+    private static final List<String> SOURCE_FIELDS = List.of("principals", "notPrincipals", "requestPrincipals",
+            "notRequestPrincipals", "namespaces", "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks",
+            "notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts", "trustDomains", "notTrustDomains");
+
+    /**
+     * {@code from[].source}, with Istio's checks. {@code serviceAccounts} ({@code sa} or
+     * {@code ns/sa}) become principals {@code * /ns/<ns>/sa/<sa>}; {@code trustDomains} become
+     * principals {@code <td>/*}, where that keeps Istio's meaning (see docs/mesh.md).
+     */
+    private static AuthorizationPolicy.Source source(Fields s, String namespace) {
+        Map<String, List<String>> v = new LinkedHashMap<>();
+        for (String k : SOURCE_FIELDS) {
+            v.put(k, s.strList(k));
+        }
+        if (v.values().stream().allMatch(List::isEmpty)) {
+            s.sink.error(s.line(), s.path, "`from.source` must not be empty");
+        }
+        int principalish = v.get("principals").size() + v.get("notPrincipals").size() + v.get("namespaces").size()
+                + v.get("notNamespaces").size();
+        int sas = v.get("serviceAccounts").size() + v.get("notServiceAccounts").size();
+        if (principalish > 0 && sas > 0) {
+            s.error("serviceAccounts", "cannot set serviceAccounts with namespaces or principals");
+        }
+        for (String k : List.of("principals", "requestPrincipals", "namespaces", "ipBlocks", "remoteIpBlocks", "notPrincipals",
+                "notRequestPrincipals", "notNamespaces", "notIpBlocks", "notRemoteIpBlocks")) {
+            s.check(k, IstioRules.emptyValues(upperFirst(k), v.get(k)));
+        }
+        for (String k : List.of("ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks")) {
+            s.check(k, IstioRules.ips(v.get(k)));
+        }
+        s.check("serviceAccounts", IstioRules.serviceAccounts("ServiceAccounts", v.get("serviceAccounts")));
+        s.check("notServiceAccounts", IstioRules.serviceAccounts("NotServiceAccounts", v.get("notServiceAccounts")));
+        s.check("trustDomains", IstioRules.trustDomainValues("TrustDomains", v.get("trustDomains")));
+        s.check("notTrustDomains", IstioRules.trustDomainValues("NotTrustDomains", v.get("notTrustDomains")));
+        for (String k : List.of("principals", "notPrincipals")) {
+            principals(s, k, v.get(k));
+        }
+        for (String k : List.of("requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks")) {
+            if (!v.get(k).isEmpty()) {
+                s.error(k, k + " is not supported by Mithril (" + (k.toLowerCase().contains("request") ? "JWT request authentication"
+                        : "remote addresses from X-Forwarded-For") + " is not implemented)");
+            }
+        }
+        List<String> principals = new ArrayList<>(v.get("principals"));
+        List<String> notPrincipals = new ArrayList<>(v.get("notPrincipals"));
+        v.get("serviceAccounts").forEach(sa -> principals.add(serviceAccountPrincipal(namespace, sa)));
+        v.get("notServiceAccounts").forEach(sa -> notPrincipals.add(serviceAccountPrincipal(namespace, sa)));
+        for (String k : List.of("trustDomains", "notTrustDomains")) {
+            List<String> tds = v.get(k);
+            if (tds.isEmpty()) {
+                continue;
+            }
+            if (!principals.isEmpty() || !notPrincipals.isEmpty() || !v.get("namespaces").isEmpty()
+                    || !v.get("notNamespaces").isEmpty()) {
+                s.error(k, k + " together with principals, serviceAccounts or namespaces in one source is not supported by"
+                        + " Mithril; put them in separate rules or use principals \"<td>/ns/<ns>/sa/<sa>\"");
+                continue;
+            }
+            for (String td : tds) {
+                if (!td.equals("*") && td.contains("*")) {
+                    s.error(k, "wildcard trust domain \"" + td + "\" is not supported by Mithril; list the trust domains");
+                }
+            }
+        }
+        List<String> tdPrincipals = v.get("trustDomains").stream().map(td -> td.equals("*") ? "*" : td + "/*").toList();
+        List<String> notTdPrincipals = v.get("notTrustDomains").stream().map(td -> td.equals("*") ? "*" : td + "/*").toList();
+        if (principals.isEmpty()) {
+            principals.addAll(tdPrincipals);
+        }
+        if (notPrincipals.isEmpty()) {
+            notPrincipals.addAll(notTdPrincipals);
+        }
+        s.finish();
+        return new AuthorizationPolicy.Source(principals, notPrincipals, v.get("namespaces"), v.get("notNamespaces"),
+                v.get("ipBlocks"), v.get("notIpBlocks"));
+    }
+
+    /** Istio matches {@code spiffe://<any td>/ns/<ns>/sa/<sa>}; {@code sa} alone is in the policy's namespace. */
+    private static String serviceAccountPrincipal(String namespace, String sa) {
+        int slash = sa.indexOf('/');
+        return slash < 0 ? "*/ns/" + namespace + "/sa/" + sa : "*/ns/" + sa.substring(0, slash) + "/sa/" + sa.substring(slash + 1);
+    }
+
+    private static AuthorizationPolicy.Operation operation(Fields o) {
+        Map<String, List<String>> v = new LinkedHashMap<>();
+        for (String k : List.of("hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths")) {
+            v.put(k, o.strList(k));
+            o.check(k, IstioRules.emptyValues(upperFirst(k), v.get(k)));
+        }
+        if (v.values().stream().allMatch(List::isEmpty)) {
+            o.sink.error(o.line(), o.path, "`to.operation` must not be empty");
+        }
+        o.check("ports", IstioRules.ports(v.get("ports")));
+        o.check("notPorts", IstioRules.ports(v.get("notPorts")));
+        o.check("paths", IstioRules.pathTemplates("Paths", v.get("paths")));
+        o.check("notPaths", IstioRules.pathTemplates("NotPaths", v.get("notPaths")));
+        for (String k : List.of("paths", "notPaths")) {
+            for (String p : v.get(k)) {
+                if (!IstioRules.containsPathTemplate(p)) {
+                    checkAuthzPattern(o, k, p);
+                }
+            }
+        }
+        o.finish();
+        return new AuthorizationPolicy.Operation(v.get("hosts"), v.get("notHosts"), v.get("ports"), v.get("notPorts"),
+                v.get("methods"), v.get("notMethods"), v.get("paths"), v.get("notPaths"));
+    }
+
+    private static String upperFirst(String s) {
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+
+    private static void principals(Fields s, String key, List<String> ps) {
         for (String p : ps) {
             if (p.startsWith("spiffe://")) {
                 s.error(key, "principal \"" + p + "\" must be written without \"spiffe://\" (e.g. \""
@@ -1073,7 +1688,6 @@ public final class MeshYaml {
             }
             checkAuthzPattern(s, key, p);
         }
-        return ps;
     }
 
     /** Istio allows "*" only as the whole value, a prefix or a suffix. */

@@ -17,11 +17,18 @@ public sealed interface YNode permits YNode.YMap, YNode.YList, YNode.YScalar {
     /** A YAML word for the node's kind, for messages ("a map", "a list", "a string"). */
     String describe();
 
-    /** A mapping; keys keep their order. */
-    record YMap(Map<String, YNode> entries, Map<String, Integer> keyLines, int line) implements YNode {
+    /** A mapping; keys keep their order. {@code keyColumns}: 1-based column of each key (absent: unknown). */
+    record YMap(Map<String, YNode> entries, Map<String, Integer> keyLines, Map<String, Integer> keyColumns, int line)
+            implements YNode {
         public YMap {
             entries = Collections.unmodifiableMap(new LinkedHashMap<>(entries));
             keyLines = Collections.unmodifiableMap(new LinkedHashMap<>(keyLines));
+            keyColumns = Collections.unmodifiableMap(new LinkedHashMap<>(keyColumns));
+        }
+
+        /** A mapping whose key columns are unknown. */
+        public YMap(Map<String, YNode> entries, Map<String, Integer> keyLines, int line) {
+            this(entries, keyLines, Map.of(), line);
         }
 
         @Override

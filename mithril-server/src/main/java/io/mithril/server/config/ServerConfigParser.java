@@ -5,7 +5,7 @@ import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
 import io.mithril.api.observability.ObservabilityConfig;
 import io.mithril.hcl.HclObject;
-import io.mithril.hcl.HclValue;
+import io.mithril.hcl.PluginData;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
@@ -41,10 +41,10 @@ public final class ServerConfigParser {
             // accepted, not implemented:
             "log_format", "log_file", "log_source_location", "audit_log_enabled", "admin_ids", "federation", "ratelimit",
             "cache_reload_interval", "experimental", "profiling_enabled", "profiling_port", "profiling_freq",
-            "profiling_names", "prune_events_older_than");
+            "profiling_names", "prune_events_older_than", "max_attested_node_info_staleness");
     static final Set<String> IGNORED_SERVER_KEYS = Set.of("log_format", "log_file", "log_source_location", "audit_log_enabled",
             "admin_ids", "ratelimit", "cache_reload_interval", "experimental", "profiling_enabled",
-            "profiling_port", "profiling_freq", "profiling_names", "prune_events_older_than");
+            "profiling_port", "profiling_freq", "profiling_names", "prune_events_older_than", "max_attested_node_info_staleness");
     static final Set<String> PLUGIN_TYPES = Set.of("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority");
     static final Set<String> PLUGIN_BLOCK_KEYS = Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file");
 
@@ -183,7 +183,7 @@ public final class ServerConfigParser {
             if (!body.bool("enabled", true)) {
                 continue;
             }
-            HclObject data = pluginData(body);
+            HclObject data = pluginData(body, e.key() + " \"" + name + "\"");
             String what = e.key() + " \"" + name + "\" plugin_data";
             switch (e.key()) {
                 case "DataStore" -> {
@@ -272,16 +272,8 @@ public final class ServerConfigParser {
         }
     }
 
-    private static HclObject pluginData(HclObject body) throws HclException {
-        Optional<HclEntry> e = body.entry("plugin_data");
-        if (e.isEmpty()) {
-            return new HclObject(List.of(), body.position());
-        }
-        HclValue v = e.get().value();
-        if (v instanceof HclObject o) {
-            return o;
-        }
-        throw new HclException(v.position(), "plugin_data must be a block { ... }, found " + v.describe());
+    private static HclObject pluginData(HclObject body, String what) throws HclException {
+        return PluginData.of(body, what);
     }
 
     private static void once(boolean seen, HclEntry e) throws HclException {

@@ -4,10 +4,10 @@ package io.mithril.spiffe.id;
  * A SPIFFE trust domain, such as {@code example.org}.
  *
  * <p>Valid names are non-empty, at most 255 bytes, and made of lowercase letters, digits, dots,
- * dashes and underscores. {@link #parse(String)} also accepts a trust domain ID
- * ({@code spiffe://example.org}). Upper-case letters are refused, not folded to lowercase:
- * go-spiffe, java-spiffe and SPIRE refuse them, and a name that one side folds and the other
- * refuses would make two parties disagree about an identity.
+ * dashes and underscores. {@link #parse(String)} also accepts a SPIFFE ID and returns its trust
+ * domain. Upper-case letters are refused, not folded to lowercase: go-spiffe and SPIRE refuse
+ * them (java-spiffe 0.8.17 folds them), and a name that one side folds and the other refuses
+ * would make two parties disagree about an identity.
  */
 public record TrustDomain(String name) implements Comparable<TrustDomain> {
 
@@ -19,26 +19,26 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
     }
 
     /**
-     * Parses a trust domain name or a trust domain SPIFFE ID ({@code spiffe://example.org}).
+     * Parses a trust domain name ({@code example.org}) or a SPIFFE ID, with or without a path
+     * ({@code spiffe://example.org}, {@code spiffe://example.org/ns/a}), whose trust domain is
+     * returned, as go-spiffe's {@code TrustDomainFromString} and java-spiffe's
+     * {@code TrustDomain.parse} do. Input containing {@code ":/"} is parsed as a SPIFFE ID, so a
+     * bad scheme ({@code spiffe:/example.org}, {@code http://example.org}) is reported as one.
      *
      * @throws InvalidSpiffeIdException naming the broken rule, for any invalid input
      */
-    public static TrustDomain parse(String nameOrId) {
-        if (nameOrId == null || nameOrId.isEmpty()) {
-            throw new InvalidSpiffeIdException(nameOrId, "trust domain is missing");
+    public static TrustDomain parse(String idOrName) {
+        if (idOrName == null || idOrName.isEmpty()) {
+            throw new InvalidSpiffeIdException(idOrName, "trust domain is missing");
         }
-        if (SpiffeId.hasSchemePrefix(nameOrId)) {
-            SpiffeId id = SpiffeId.parse(nameOrId);
-            if (!id.path().isEmpty()) {
-                throw new InvalidSpiffeIdException(nameOrId, "a trust domain ID has no path");
-            }
-            return id.trustDomain();
+        if (idOrName.contains(":/")) {
+            return SpiffeId.parse(idOrName).trustDomain();
         }
-        if (nameOrId.contains(":") || nameOrId.contains("/")) {
-            throw new InvalidSpiffeIdException(nameOrId,
+        if (idOrName.contains(":") || idOrName.contains("/")) {
+            throw new InvalidSpiffeIdException(idOrName,
                     "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores");
         }
-        return new TrustDomain(nameOrId);
+        return new TrustDomain(idOrName);
     }
 
     /** Alias of {@link #parse(String)}, in the style of java-spiffe. */

@@ -186,6 +186,7 @@ class SpiffeIdSpecTest {
     @Test
     void trustDomainParsesNameOrTrustDomainId() {
         assertThat(TrustDomain.parse("spiffe://example.org")).isEqualTo(TrustDomain.of("example.org"));
+        assertThat(TrustDomain.parse("spiffe://example.org/ns/a")).isEqualTo(TrustDomain.of("example.org"));
         assertThat(TrustDomain.parse("example.org").name()).isEqualTo("example.org");
         assertThatThrownBy(() -> TrustDomain.parse("Example.Org")).isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("write it in lowercase");
@@ -199,14 +200,13 @@ class SpiffeIdSpecTest {
         return Stream.of(
                 Arguments.of(null, "missing"),
                 Arguments.of("", "missing"),
-                Arguments.of("spiffe://example.org/a", "has no path"),
                 Arguments.of("spiffe://example.org:80", "port"),
                 Arguments.of("example.org:80", "trust domain characters"),
                 Arguments.of("example.org/a", "trust domain characters"),
                 Arguments.of("exa%6dple.org", "percent-encoded"),
                 Arguments.of("exam ple", "trust domain characters"),
                 Arguments.of("\u212Aelvin", "trust domain characters"),
-                Arguments.of("http://example.org", "trust domain characters"));
+                Arguments.of("http://example.org", "scheme must be \"spiffe\""));
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
