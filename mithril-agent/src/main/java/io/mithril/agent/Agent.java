@@ -1,6 +1,7 @@
 package io.mithril.agent;
 
 import io.mithril.agent.attestor.node.JoinTokenAttestor;
+import io.mithril.agent.attestor.node.K8sPsatAttestor;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.attestor.node.X509PopAttestor;
@@ -149,6 +150,9 @@ public final class Agent implements AutoCloseable {
         if (config.nodeAttestor().type().equals("x509pop")) {
             return new X509PopAttestor(config.nodeAttestor().certificatePath(), config.nodeAttestor().privateKeyPath(),
                     config.nodeAttestor().intermediatesPath());
+        }
+        if (config.nodeAttestor().type().equals(K8sPsatAttestor.TYPE)) {
+            return new K8sPsatAttestor(config.nodeAttestor().cluster(), config.nodeAttestor().tokenPath());
         }
         return config.joinToken() == null ? null : new JoinTokenAttestor(config.joinToken());
     }

@@ -40,11 +40,22 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
     public static final Duration DEFAULT_SYNC_INTERVAL = Duration.ofSeconds(5);
 
     /**
-     * The node attestor: {@code join_token}, or {@code x509pop} with its PEM files.
+     * The node attestor: {@code join_token}, {@code x509pop} with its PEM files, or
+     * {@code k8s_psat} with its {@code cluster} and {@code token_path}.
      */
-    public record NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath) {
+    public record NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath,
+                                     String cluster, Path tokenPath) {
+        public NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath) {
+            this(type, certificatePath, privateKeyPath, intermediatesPath, null, null);
+        }
+
         public static NodeAttestorConfig joinToken() {
             return new NodeAttestorConfig("join_token", null, null, null);
+        }
+
+        /** {@code NodeAttestor "k8s_psat"}: the cluster name the server knows, and the projected token's file. */
+        public static NodeAttestorConfig k8sPsat(String cluster, Path tokenPath) {
+            return new NodeAttestorConfig("k8s_psat", null, null, null, cluster, tokenPath);
         }
     }
 

@@ -139,8 +139,15 @@ public final class AgentConfigParser {
                             Path inter = data.string("intermediates_path").map(Path::of).orElse(null);
                             nodeAttestor = new AgentConfig.NodeAttestorConfig("x509pop", cert, key, inter);
                         }
+                        case "k8s_psat" -> {
+                            data.requireOnly(Set.of("cluster", "token_path"), what);
+                            String cluster = data.string("cluster").filter(c -> !c.isEmpty()).orElseThrow(() ->
+                                    new HclException(data.position(), what + ": cluster is required (e.g. cluster = \"demo-cluster\")"));
+                            nodeAttestor = AgentConfig.NodeAttestorConfig.k8sPsat(cluster, Path.of(data.string("token_path")
+                                    .filter(t -> !t.isEmpty()).orElse(io.mithril.agent.attestor.node.K8sPsatAttestor.DEFAULT_TOKEN_PATH)));
+                        }
                         default -> throw new HclException(e.position(), "NodeAttestor \"" + name
-                                + "\" is not supported; use \"join_token\" or \"x509pop\"");
+                                + "\" is not supported; use \"join_token\", \"x509pop\" or \"k8s_psat\"");
                     }
                 }
                 case "KeyManager" -> {
