@@ -79,6 +79,13 @@ public final class MockKubernetes implements AutoCloseable {
                 .endUser().endStatus().build();
     }
 
+    /** Makes the API server serve a custom resource (list, get, create, delete, watch), as a CRD would. */
+    public void serveCustomResource(String group, String version, String kind, String plural, boolean namespaced) {
+        server.expectCustomResource(new io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext.Builder()
+                .withGroup(group).withVersion(version).withKind(kind).withPlural(plural)
+                .withScope(namespaced ? "Namespaced" : "Cluster").build());
+    }
+
     /** Registers a token the TokenReview API authenticates. */
     public void addToken(String token, Token identity) {
         tokens.put(token, identity);
