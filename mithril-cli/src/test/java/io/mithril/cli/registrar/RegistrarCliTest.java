@@ -11,15 +11,15 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** {@code mithril registrar run}: bad input is refused with a message naming the flag, before anything starts. */
-class RegistrarCliTest {
+public class RegistrarCliTest {
 
     @TempDir
     Path dir;
 
-    record Result(int exit, String out, String err) {
+    public record Result(int exit, String out, String err) {
     }
 
-    static Result run(String... args) {
+    public static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = Main.newCommandLine();
