@@ -50,7 +50,13 @@ public final class MockKubernetes implements AutoCloseable {
         server.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
                 .andReply(201, req -> Serialization.asJson(review(Serialization.unmarshal(req.getUtf8Body(), TokenReview.class))))
                 .always();
-        client = server.createClient();
+        // The test's own client: no retries (a retried create on a slow, loaded machine answers 409
+        // for the object the first try made) and a generous timeout.
+        NamespacedKubernetesClient base = server.createClient();
+        client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+                new io.fabric8.kubernetes.client.ConfigBuilder(base.getConfiguration()).withRequestRetryBackoffLimit(0)
+                        .withRequestTimeout(60_000).build()).build().adapt(NamespacedKubernetesClient.class);
+        base.close();
     }
 
     private TokenReview review(TokenReview request) {
