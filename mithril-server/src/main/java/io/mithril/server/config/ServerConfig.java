@@ -43,6 +43,7 @@ import java.util.Objects;
  * @param clock the clock every expiry decision is made with (tests inject their own)
  * @param source the file this configuration was read from, or null when built in code
  * @param federation the bundle endpoint and federation relationships ({@code federation { .. }})
+ * @param kubernetes the Kubernetes plugins ({@code k8s_psat}, {@code k8s_configmap}/{@code k8sbundle})
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -69,7 +70,8 @@ public record ServerConfig(
         Duration rotationCheckInterval,
         Clock clock,
         Path source,
-        FederationConfig federation) {
+        FederationConfig federation,
+        K8sPlugins kubernetes) {
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
@@ -96,8 +98,9 @@ public record ServerConfig(
         requirePositive("default_jwt_svid_ttl", defaultJwtSvidTtl);
         requirePositive("agent_ttl", agentTtl);
         requirePositive("rotation check interval", rotationCheckInterval);
-        if (!joinToken && x509pop == null) {
-            throw new IllegalArgumentException("no NodeAttestor configured: configure NodeAttestor \"join_token\" or \"x509pop\"");
+        kubernetes = kubernetes == null ? K8sPlugins.NONE : kubernetes;
+        if (!joinToken && x509pop == null && kubernetes.psatClusters() == null) {
+            throw new IllegalArgumentException("no NodeAttestor configured: configure NodeAttestor \"join_token\", \"x509pop\" or \"k8s_psat\"");
         }
     }
 
@@ -143,6 +146,7 @@ public record ServerConfig(
         b.clock = clock;
         b.source = source;
         b.federation = federation;
+        b.kubernetes = kubernetes;
         return b;
     }
 
@@ -278,6 +282,7 @@ public record ServerConfig(
         private Clock clock = Clock.systemUTC();
         private Path source;
         private FederationConfig federation = FederationConfig.NONE;
+        private K8sPlugins kubernetes = K8sPlugins.NONE;
 
         private Builder(TrustDomain trustDomain, Path dataDir) {
             this.trustDomain = trustDomain;
@@ -307,6 +312,7 @@ public record ServerConfig(
         public Builder clock(Clock v) { clock = v; return this; }
         public Builder source(Path v) { source = v; return this; }
         public Builder federation(FederationConfig v) { federation = v; return this; }
+        public Builder kubernetes(K8sPlugins v) { kubernetes = v; return this; }
 
         /**
          * @throws IllegalArgumentException naming the bad setting
@@ -316,7 +322,7 @@ public record ServerConfig(
                     defaultX509SvidTtl, defaultJwtSvidTtl, agentTtl == null ? defaultX509SvidTtl : agentTtl,
                     caKeyType, jwtKeyType == null ? caKeyType : jwtKeyType, caSubject, jwtIssuer, dataStore,
                     keyManager == null ? KeyManagerConfig.diskUnder(dataDir) : keyManager, joinToken, x509pop,
-                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source, federation);
+                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source, federation, kubernetes);
         }
     }
 }
