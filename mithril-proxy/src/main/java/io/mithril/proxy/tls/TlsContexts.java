@@ -109,6 +109,10 @@ public final class TlsContexts {
                     b.trustManager(InsecureTrustManagerFactory.INSTANCE);
                 } else if (tls.caCertificatesFile() != null) {
                     b.trustManager(CaFileTrustManager.of(readCerts(tls.caCertificatesFile()), tls.caCertificatesFile()));
+                } else {
+                    // No caCertificates: the system's trust store (the JDK's cacerts), as istiod's
+                    // file-root:system; never "trust anything".
+                    b.trustManager(systemTrust());
                 }
                 if (tls.mode() == UpstreamTls.Mode.MUTUAL) {
                     b.keyManager(readKey(tls.privateKeyFile()), readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));
@@ -120,6 +124,18 @@ public final class TlsContexts {
                 ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                 ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1));
         return b.build();
+    }
+
+    /** The JDK's default trust store (its {@code cacerts}, or {@code javax.net.ssl.trustStore}). */
+    static javax.net.ssl.TrustManagerFactory systemTrust() throws SSLException {
+        try {
+            javax.net.ssl.TrustManagerFactory f = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            f.init((java.security.KeyStore) null);
+            return f;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new SSLException("cannot load the system's trust store: " + e.getMessage(), e);
+        }
     }
 
     /**
