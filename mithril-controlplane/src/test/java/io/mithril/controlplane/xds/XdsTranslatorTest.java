@@ -106,7 +106,7 @@ class XdsTranslatorTest {
         }
     }
 
-    /** Egress TLS origination to api.external.test with {@code tls} (a DestinationRule's trafficPolicy.tls). */
+    /** A sidecar's TLS origination to api.external.test with {@code tls} (a DestinationRule's trafficPolicy.tls). */
     static UpstreamTlsContext origination(String tls) throws IOException {
         List<Resource> r = MeshYaml.parse("egress.yaml", """
                 apiVersion: networking.istio.io/v1
@@ -125,24 +125,9 @@ class XdsTranslatorTest {
                 spec:
                   host: api.external.test
                   trafficPolicy: {tls: %s}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: Gateway
-                metadata: {name: egress, namespace: istio-system}
-                spec:
-                  selector: {istio: egressgateway}
-                  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [api.external.test]}]
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata: {name: egress, namespace: istio-system}
-                spec:
-                  hosts: [api.external.test]
-                  gateways: [egress]
-                  http: [{route: [{destination: {host: api.external.test, port: {number: 443}}}]}]
                 """.formatted(tls)).orThrow();
         XdsResources x = XdsTranslator.translate(MeshCompiler.compile(r,
-                ProxyNode.gateway("istio-system", Map.of("istio", "egressgateway"), "example.org")));
+                ProxyNode.sidecar("istio-system", Map.of("app", "client"), "example.org", List.of(), 15001)));
         Cluster c = x.clusters().stream().filter(k -> k.getName().endsWith("|api.external.test")).findFirst().orElseThrow();
         PgvRules rules = new PgvRules(XdsConfigDump.TYPES);
         assertThat(rules.validate(c)).as("%s", c).isEmpty();
