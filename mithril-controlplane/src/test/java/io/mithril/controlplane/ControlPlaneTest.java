@@ -430,6 +430,31 @@ class ControlPlaneTest {
     }
 
     @Test
+    void restartedControlPlaneWithUnchangedFilesConfirmsTheVersionsInForceAndStatusShowsSynced() throws Exception {
+        Running cp = startControlPlane();
+        int port = cp.controlPlane().port();
+        TestAds gw = gateway(cp).follow();
+        await("SYNCED", () -> synced(cp));
+        cp.close();
+        toClose.remove(cp);
+        assertThat(gw.errors.poll(AWAIT.toSeconds(), TimeUnit.SECONDS)).as("the stream's end").isNotNull();
+
+        Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
+        // Envoy's reconnection: each subscription again with the version it holds and no nonce.
+        TestAds again = gateway(restarted);
+        for (DiscoveryResponse held : List.copyOf(gw.applied.values())) {
+            List<String> names = held.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)
+                    ? TestAds.unpack(held, io.envoyproxy.envoy.config.route.v3.RouteConfiguration.class).stream()
+                            .map(io.envoyproxy.envoy.config.route.v3.RouteConfiguration::getName).toList() : List.of();
+            DiscoveryResponse answer = again.request(held.getTypeUrl(), held.getVersionInfo(), "", names);
+            assertThat(answer).as("an answer to the first %s request of the stream", held.getTypeUrl()).isNotNull();
+            assertThat(answer.getVersionInfo()).isEqualTo(held.getVersionInfo());
+            again.ack(answer);
+        }
+        await("SYNCED with the restarted control plane", () -> synced(restarted));
+    }
+
+    @Test
     void invalidFilesAtStartupServeNothingUntilFixed() throws Exception {
         Files.writeString(dir.resolve("broken.yaml"), "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: x}\nspec: [\n");
         Running cp = startControlPlane();

@@ -342,8 +342,8 @@ public final class XdsServer {
     }
 
     /**
-     * The cache, keyed by the request's stream, except that a NACK waits for the next version
-     * instead of getting the rejected one again (java-control-plane answers any request whose
+     * The cache, keyed by the request's stream, except that a stream's first request of a type
+     * is always answered, and a NACK waits for the next version instead of getting the rejected one again (java-control-plane answers any request whose
      * version_info differs from the snapshot's, and a NACK carries the last good version).
      */
     private final class NackAwareWatcher implements ConfigWatcher {
@@ -359,6 +359,11 @@ public final class XdsServer {
                     .setNode(request.v3Request().getNode().toBuilder().setId(key));
             if (pending != null && pending.rejectedVersion() != null) {
                 effective.setVersionInfo(pending.rejectedVersion());
+            } else if (request.v3Request().getResponseNonce().isEmpty()) {
+                // A stream's first request of a type is always answered, as istiod does: a proxy
+                // reconnecting with the versions it holds is told they are current (and can ACK
+                // them), so status sees it in sync with this control plane.
+                effective.clearVersionInfo();
             }
             return cache.createWatch(ads, XdsRequest.create(effective.build()), knownResourceNames, responseConsumer,
                     hasClusterChanged, allowReplaceProtocolVersion);
