@@ -403,17 +403,22 @@ class ControlPlaneTest {
         assertThat(cp.controlPlane().status().proxies()).isEmpty();
     }
 
+    /** A gateway that got its configuration from {@code cp}, which is then stopped (its stream ended). */
+    TestAds syncedGatewayOfAStoppedControlPlane(Running cp) throws Exception {
+        TestAds gw = gateway(cp).follow();
+        await("SYNCED", () -> synced(cp));
+        cp.close();
+        toClose.remove(cp);
+        assertThat(gw.errors.poll(AWAIT.toSeconds(), TimeUnit.SECONDS)).as("the stream's end").isNotNull();
+        return gw;
+    }
+
     @Test
     void restartedControlPlaneServesTheCurrentStateOnANewStream() throws Exception {
         Running cp = startControlPlane();
         int port = cp.controlPlane().port();
-        TestAds gw = gateway(cp).follow();
-        await("SYNCED", () -> synced(cp));
+        TestAds gw = syncedGatewayOfAStoppedControlPlane(cp);
         String rds = gw.applied.get(Resources.V3.ROUTE_TYPE_URL).getVersionInfo();
-
-        cp.close();
-        toClose.remove(cp);
-        assertThat(gw.errors.poll(AWAIT.toSeconds(), TimeUnit.SECONDS)).as("the stream's end").isNotNull();
         MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/while-down"));
 
         Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
@@ -433,11 +438,7 @@ class ControlPlaneTest {
     void restartedControlPlaneWithUnchangedFilesConfirmsTheVersionsInForceAndStatusShowsSynced() throws Exception {
         Running cp = startControlPlane();
         int port = cp.controlPlane().port();
-        TestAds gw = gateway(cp).follow();
-        await("SYNCED", () -> synced(cp));
-        cp.close();
-        toClose.remove(cp);
-        assertThat(gw.errors.poll(AWAIT.toSeconds(), TimeUnit.SECONDS)).as("the stream's end").isNotNull();
+        TestAds gw = syncedGatewayOfAStoppedControlPlane(cp);
 
         Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
         // Envoy's reconnection: each subscription again with the version it holds and no nonce.
