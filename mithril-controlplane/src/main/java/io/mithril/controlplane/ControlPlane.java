@@ -112,7 +112,7 @@ public final class ControlPlane implements AutoCloseable {
         current = set;
         rejectedErrors = List.of();
         rejectedAt = null;
-        xds.update(set);
+        xds.update();
     }
 
     /** The ADS server (xDS v3). */

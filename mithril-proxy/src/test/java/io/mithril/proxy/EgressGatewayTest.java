@@ -46,6 +46,23 @@ class EgressGatewayTest {
         assertThat(insecure.body()).contains("backend=external");
     }
 
+    /**
+     * The DestinationRule's subjectAltNames are checked on the server's certificate (which names
+     * api.external.test), from files and over xDS: a name it does not carry fails the handshake.
+     */
+    @Test
+    void subjectAltNamesOfTheDestinationRuleAreCheckedOnTheServersCertificate(@TempDir Path dir) throws Exception {
+        for (boolean overXds : new boolean[]{false, true}) {
+            Processes.Result named = callThroughEgress(dir,
+                    "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [api.external.test]}", overXds);
+            assertThat(named.status()).as("over xDS: %s, %s", overXds, named.body()).isEqualTo(200);
+            Processes.Result other = callThroughEgress(dir,
+                    "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [other.test]}", overXds);
+            assertThat(other.status()).as("over xDS: %s, %s", overXds, other.body()).isEqualTo(503);
+            assertThat(other.body()).contains("upstream connect error");
+        }
+    }
+
     /** curl -> egress gateway -> TLS with {@code tls} (a DestinationRule's, {@code %s} = the CA file) -> "external" server. */
     private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds) throws Exception {
         TestPki pki = new TestPki("example.org");

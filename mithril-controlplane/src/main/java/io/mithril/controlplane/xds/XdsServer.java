@@ -104,11 +104,11 @@ public final class XdsServer {
         return server.getAggregatedDiscoveryServiceImpl();
     }
 
-    /** Rebuilds the snapshot of every connection from {@code set}. */
-    public void update(ConfigSet set) {
+    /** Rebuilds the snapshot of every connection from the set now served (the config supplier's). */
+    public void update() {
         for (Connection c : connections.values()) {
             if (c.node != null) {
-                rebuild(c, set);
+                rebuild(c);
             }
         }
     }
@@ -175,34 +175,44 @@ public final class XdsServer {
         return TYPE_NAMES.getOrDefault(typeUrl, typeUrl);
     }
 
-    private void rebuild(Connection c, ConfigSet set) {
-        try {
-            ProxyInfo info = new ProxyInfo(c.identity.spiffeId(), c.node.kind() == ProxyNode.Kind.GATEWAY
-                    ? ProxyInfo.Kind.GATEWAY : ProxyInfo.Kind.SIDECAR, c.node.namespace(), c.node.labels(), c.node.id());
-            List<Resource> resources = new ArrayList<>();
-            for (MeshDocument d : ResourceFilter.select(set.documents(), info)) {
-                resources.addAll(MeshYaml.parse(d.source(), d.yaml()).orThrow());
+    /**
+     * Compiles {@code c}'s snapshot from the set served now. Per connection one at a time, each
+     * reading the current set, so a compile that started on an older set cannot land last.
+     */
+    private void rebuild(Connection c) {
+        // The compile lock, not c's monitor: the cache answers watches under its own lock and the
+        // answer's callback takes c's monitor, so c's monitor is never held while calling the cache.
+        synchronized (c.compileLock) {
+            if (c.closed) {
+                return;
             }
-            XdsResources xds = XdsTranslator.translate(MeshCompiler.compile(resources, c.node.proxyNode(trustDomain)));
-            Snapshot snap = Snapshot.create(
-                    xds.clusters(), XdsResources.versionOf(xds.clusters()),
-                    xds.endpoints(), XdsResources.versionOf(xds.endpoints()),
-                    xds.listeners(), XdsResources.versionOf(xds.listeners()),
-                    xds.routes(), XdsResources.versionOf(xds.routes()),
-                    List.of(), XdsResources.versionOf(List.of()));
-            synchronized (c) {
-                if (c.closed) {
-                    return;
+            try {
+                ConfigSet set = config.get();
+                ProxyInfo info = new ProxyInfo(c.identity.spiffeId(), c.node.kind() == ProxyNode.Kind.GATEWAY
+                        ? ProxyInfo.Kind.GATEWAY : ProxyInfo.Kind.SIDECAR, c.node.namespace(), c.node.labels(), c.node.id());
+                List<Resource> resources = new ArrayList<>();
+                for (MeshDocument d : ResourceFilter.select(set.documents(), info)) {
+                    resources.addAll(MeshYaml.parse(d.source(), d.yaml()).orThrow());
                 }
-                c.resources = xds;
-                c.error = null;
+                XdsResources xds = XdsTranslator.translate(MeshCompiler.compile(resources, c.node.proxyNode(trustDomain)));
+                Snapshot snap = Snapshot.create(
+                        xds.clusters(), XdsResources.versionOf(xds.clusters()),
+                        xds.endpoints(), XdsResources.versionOf(xds.endpoints()),
+                        xds.listeners(), XdsResources.versionOf(xds.listeners()),
+                        xds.routes(), XdsResources.versionOf(xds.routes()),
+                        List.of(), XdsResources.versionOf(List.of()));
+                synchronized (c) {
+                    c.resources = xds;
+                    c.error = null;
+                }
                 cache.setSnapshot(c.key, snap);
+            } catch (RuntimeException e) {
+                synchronized (c) {
+                    c.error = e.getMessage();
+                }
+                log.error("cannot compile the xDS configuration of node {}; it keeps its last snapshot: {}", c.node.id(),
+                        e.toString());
             }
-        } catch (RuntimeException e) {
-            synchronized (c) {
-                c.error = e.getMessage();
-            }
-            log.error("cannot compile the xDS configuration of node {}; it keeps its last snapshot: {}", c.node.id(), e.toString());
         }
     }
 
@@ -215,6 +225,8 @@ public final class XdsServer {
         final String address;
         final Instant connectedAt = Instant.now();
         volatile XdsNode node;
+        /** Orders compiles and the close of this connection's snapshot; see {@link #rebuild}. */
+        final Object compileLock = new Object();
         boolean closed;
         XdsResources resources;
         String error;
@@ -294,7 +306,7 @@ public final class XdsServer {
             }
             c.node = node;
             long others = connections.values().stream().filter(o -> o != c && o.node != null && o.node.id().equals(node.id())).count();
-            rebuild(c, config.get());
+            rebuild(c);
             log.info("xDS node connected: {} as {} from {} labels={}{}", node.id(), c.identity.spiffeId(), c.address,
                     node.labels(), others == 0 ? "" : " (" + (others + 1) + " streams claim this node ID; each is served on its own)");
         }
@@ -331,7 +343,7 @@ public final class XdsServer {
             if (c == null) {
                 return;
             }
-            synchronized (c) {
+            synchronized (c.compileLock) {
                 c.closed = true;
                 cache.clearSnapshot(c.key);
             }

@@ -107,12 +107,12 @@ public final class TlsContexts {
             case SIMPLE, MUTUAL -> {
                 if (tls.insecureSkipVerify()) {
                     b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-                } else if (tls.caCertificatesFile() != null) {
-                    b.trustManager(CaFileTrustManager.of(readCerts(tls.caCertificatesFile()), tls.caCertificatesFile()));
                 } else {
                     // No caCertificates: the system's trust store (the JDK's cacerts), as istiod's
-                    // file-root:system; never "trust anything".
-                    b.trustManager(systemTrust());
+                    // file-root:system; never "trust anything". subjectAltNames are checked either way.
+                    String ca = tls.caCertificatesFile();
+                    b.trustManager(CaFileTrustManager.forServer(ca == null ? List.of() : readCerts(ca), ca,
+                            tls.expectedSubjectAltNames()));
                 }
                 if (tls.mode() == UpstreamTls.Mode.MUTUAL) {
                     b.keyManager(readKey(tls.privateKeyFile()), readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));
@@ -124,18 +124,6 @@ public final class TlsContexts {
                 ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                 ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1));
         return b.build();
-    }
-
-    /** The JDK's default trust store (its {@code cacerts}, or {@code javax.net.ssl.trustStore}). */
-    static javax.net.ssl.TrustManagerFactory systemTrust() throws SSLException {
-        try {
-            javax.net.ssl.TrustManagerFactory f = javax.net.ssl.TrustManagerFactory.getInstance(
-                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-            f.init((java.security.KeyStore) null);
-            return f;
-        } catch (java.security.GeneralSecurityException e) {
-            throw new SSLException("cannot load the system's trust store: " + e.getMessage(), e);
-        }
     }
 
     /**
