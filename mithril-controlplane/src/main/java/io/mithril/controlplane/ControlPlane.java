@@ -11,14 +11,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.ServerCallStreamObserver;
-import io.grpc.stub.StreamObserver;
-import io.mithril.api.mesh.ControlPlaneMessage;
-import io.mithril.api.mesh.Hello;
-import io.mithril.api.mesh.MeshConfigServiceGrpc;
-import io.mithril.api.mesh.MeshResource;
-import io.mithril.api.mesh.ProxyMessage;
-import io.mithril.api.mesh.Snapshot;
 import io.mithril.controlplane.xds.XdsServer;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
@@ -32,13 +24,8 @@ import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -46,13 +33,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The control plane server (Mithril's istiod): serves the mesh configuration stream
- * ({@code mithril.mesh.v1.MeshConfigService/StreamConfig}) over mTLS with its own SVID, to
- * proxies that present an SVID of its trust domain whose SPIFFE ID is a proxy identity
- * {@code /ns/<namespace>/sa/<service account>} ({@link ProxyIdentity}) and that claim no other
- * namespace than that one. Each proxy gets, on connection and after
- * every accepted configuration change, a full {@link Snapshot} of the resources that concern it
- * ({@link ResourceFilter}); it answers ACK or NACK, which {@link #status()} reports.
+ * The control plane server (Mithril's istiod): serves Envoy's xDS v3 over ADS
+ * ({@code envoy.service.discovery.v3.AggregatedDiscoveryService}, {@link XdsServer}) over mTLS
+ * with its own SVID, to proxies that present an SVID of its trust domain whose SPIFFE ID is a
+ * proxy identity {@code /ns/<namespace>/sa/<service account>} ({@link ProxyIdentity}) and whose
+ * node claims no other namespace than that one. Each proxy gets, on connection and after every
+ * accepted configuration change, the listeners, routes, clusters and endpoints compiled for it
+ * from the resources that concern it ({@link ResourceFilter}); it answers ACK or NACK per type,
+ * which {@link #status()} reports.
  *
  * <p>{@link #serve(ConfigSet)} installs a new validated set and pushes it at once to every
  * connected proxy whose resources changed. Thread-safe.
@@ -67,7 +55,6 @@ public final class ControlPlane implements AutoCloseable {
     private final TrustDomain trustDomain;
     private final String configDir;
     private final SpiffeTrustManager clientCheck;
-    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Server server;
     private final XdsServer xds;
     private volatile ConfigSet current = ConfigSet.empty();
@@ -81,13 +68,11 @@ public final class ControlPlane implements AutoCloseable {
         this.configDir = configDir == null ? "" : configDir;
         SpiffeIdAuthorizer clients = SpiffeIdAuthorizer.memberOf(trustDomain);
         this.clientCheck = new SpiffeTrustManager(identity.bundles(), clients);
-        this.xds = new XdsServer(trustDomain.name(), PEER_ID::get, () -> current);
+        this.xds = new XdsServer(trustDomain.name(), PEER_ID::get, PEER_ADDRESS::get, () -> current);
         this.server = NettyServerBuilder.forAddress(listen)
                 .sslContext(SpiffeTls.server(identity, clientCheck.withRefusalListener(
                         // Logs every proxy refused at the TLS handshake (invalid SVID, another trust domain), with the reason.
                         (peer, reason) -> log.warn("refused a proxy connection{}: {}", peer.isEmpty() ? "" : " from " + peer, reason.getMessage()))))
-                .addService(ServerInterceptors.intercept(new Service(), new PeerIdentityInterceptor()))
-                // Envoy's ADS beside the native stream, behind the same authentication.
                 .addService(ServerInterceptors.intercept(xds.ads(), new PeerIdentityInterceptor()))
                 .permitKeepAliveTime(5, TimeUnit.SECONDS)
                 .keepAliveTime(30, TimeUnit.SECONDS)
@@ -106,7 +91,7 @@ public final class ControlPlane implements AutoCloseable {
                                      String configDir) throws IOException {
         ControlPlane cp = new ControlPlane(listen, identity, trustDomain, configDir);
         X509Svid own = identity.svid();
-        log.info("control plane serving mesh configuration on {} as {}, accepting proxies of trust domain {}",
+        log.info("control plane serving xDS (ADS) on {} as {}, accepting proxies of trust domain {}",
                 cp.server.getListenSockets(), own == null ? "(no SVID yet)" : own.spiffeId(), trustDomain);
         return cp;
     }
@@ -127,13 +112,10 @@ public final class ControlPlane implements AutoCloseable {
         current = set;
         rejectedErrors = List.of();
         rejectedAt = null;
-        for (Session s : sessions) {
-            s.push(set);
-        }
-        xds.update(set);
+        xds.update();
     }
 
-    /** The ADS server (xDS v3) beside the native stream. */
+    /** The ADS server (xDS v3). */
     public XdsServer xds() {
         return xds;
     }
@@ -148,14 +130,7 @@ public final class ControlPlane implements AutoCloseable {
     public ControlPlaneStatus status() {
         X509Svid own = identity.svid();
         ConfigSet set = current;
-        List<ProxyStatus> proxies = new ArrayList<>();
-        for (Session s : sessions) {
-            ProxyStatus st = s.status();
-            if (st != null) {
-                proxies.add(st);
-            }
-        }
-        proxies.sort(Comparator.comparing(ProxyStatus::spiffeId).thenComparing(ProxyStatus::nodeName));
+        List<ProxyStatus> proxies = xds.status();
         return new ControlPlaneStatus(own == null ? "" : own.spiffeId().toString(), configDir, set.version(),
                 set.loadedAt(), set.documents().size(), rejectedErrors, rejectedAt, proxies);
     }
@@ -163,17 +138,11 @@ public final class ControlPlane implements AutoCloseable {
     /** Stops serving; connected proxies see the stream end and reconnect later. */
     @Override
     public void close() {
-        server.shutdown();
-        for (Session s : sessions) {
-            s.end(Status.UNAVAILABLE.withDescription("control plane shutting down"));
-        }
+        // ADS streams never end on their own: cancel them (proxies see UNAVAILABLE and reconnect later).
+        server.shutdownNow();
         try {
-            if (!server.awaitTermination(2, TimeUnit.SECONDS)) {
-                server.shutdownNow();
-                server.awaitTermination(2, TimeUnit.SECONDS);
-            }
+            server.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
-            server.shutdownNow();
             Thread.currentThread().interrupt();
         }
         log.info("control plane stopped");
@@ -225,187 +194,5 @@ public final class ControlPlane implements AutoCloseable {
             return new ServerCall.Listener<>() {
             };
         }
-    }
-
-    private final class Service extends MeshConfigServiceGrpc.MeshConfigServiceImplBase {
-        @Override
-        public StreamObserver<ProxyMessage> streamConfig(StreamObserver<ControlPlaneMessage> responses) {
-            ProxyIdentity peer = PEER_ID.get();
-            String address = PEER_ADDRESS.get();
-            Session session = new Session(peer, address, (ServerCallStreamObserver<ControlPlaneMessage>) responses);
-            ((ServerCallStreamObserver<ControlPlaneMessage>) responses).setOnCancelHandler(() -> session.gone("cancelled"));
-            return session;
-        }
-    }
-
-    /** One proxy's stream. */
-    private final class Session implements StreamObserver<ProxyMessage> {
-        private final ProxyIdentity identity;
-        private final SpiffeId peer;
-        private final String address;
-        private final ServerCallStreamObserver<ControlPlaneMessage> out;
-        private final Instant connectedAt = Instant.now();
-        private ProxyInfo info; // set by Hello
-        private boolean ended;
-        private String sent = "";
-        private String acked = "";
-        private String nackVersion = "";
-        private String nackError = "";
-
-        Session(ProxyIdentity identity, String address, ServerCallStreamObserver<ControlPlaneMessage> out) {
-            this.identity = identity;
-            this.peer = identity.spiffeId();
-            this.address = address;
-            this.out = out;
-        }
-
-        @Override
-        public void onNext(ProxyMessage msg) {
-            switch (msg.getMessageCase()) {
-                case HELLO -> hello(msg.getHello());
-                case ACK -> {
-                    synchronized (this) {
-                        if (info == null) {
-                            end(Status.FAILED_PRECONDITION.withDescription("send Hello first"));
-                            return;
-                        }
-                        acked = msg.getAck().getVersion();
-                        if (!nackVersion.isEmpty() && !nackVersion.equals(sent)) {
-                            nackVersion = "";
-                            nackError = "";
-                        }
-                    }
-                    log.info("proxy {} ({}) ACKed version {}", peer, info.nodeName(), msg.getAck().getVersion());
-                }
-                case NACK -> {
-                    synchronized (this) {
-                        if (info == null) {
-                            end(Status.FAILED_PRECONDITION.withDescription("send Hello first"));
-                            return;
-                        }
-                        nackVersion = msg.getNack().getVersion();
-                        nackError = msg.getNack().getError();
-                    }
-                    log.warn("proxy {} ({}) NACKed version {} and keeps its last good configuration: {}", peer,
-                            info.nodeName(), msg.getNack().getVersion(), msg.getNack().getError());
-                }
-                default -> end(Status.INVALID_ARGUMENT.withDescription("empty message: send Hello, Ack or Nack"));
-            }
-        }
-
-        private void hello(Hello h) {
-            ProxyInfo.Kind kind = switch (h.getKind()) {
-                case GATEWAY -> ProxyInfo.Kind.GATEWAY;
-                case SIDECAR -> ProxyInfo.Kind.SIDECAR;
-                default -> null;
-            };
-            if (kind == null) {
-                end(Status.INVALID_ARGUMENT.withDescription("Hello.kind must be GATEWAY or SIDECAR"));
-                return;
-            }
-            // Istio's rule: the identity spiffe://td/ns/N/sa/S may only ask for namespace N's configuration.
-            String ns = h.getNamespace().isEmpty() ? identity.namespace() : h.getNamespace();
-            if (!ns.equals(identity.namespace())) {
-                String why = "proxy " + peer + " may not claim namespace \"" + ns + "\": its SPIFFE ID is in namespace \""
-                        + identity.namespace() + "\"";
-                log.warn("refused proxy {} from {}: {}", peer, address, why);
-                end(Status.PERMISSION_DENIED.withDescription(why));
-                return;
-            }
-            synchronized (this) {
-                if (info != null) {
-                    end(Status.FAILED_PRECONDITION.withDescription("Hello was already sent on this stream"));
-                    return;
-                }
-                info = new ProxyInfo(peer, kind, ns, h.getLabelsMap(), h.getNodeName());
-            }
-            sessions.add(this);
-            log.info("proxy connected: {} {} namespace={} node={} labels={} from {}", kind.name().toLowerCase(),
-                    peer, ns, h.getNodeName(), h.getLabelsMap(), address);
-            push(current);
-        }
-
-        synchronized void push(ConfigSet set) {
-            if (info == null || ended) {
-                return;
-            }
-            List<MeshDocument> docs = ResourceFilter.select(set.documents(), info);
-            String version = ConfigSet.versionOf(docs);
-            if (version.equals(sent)) {
-                return;
-            }
-            Snapshot.Builder snap = Snapshot.newBuilder().setVersion(version);
-            for (MeshDocument d : docs) {
-                snap.addResources(MeshResource.newBuilder().setKind(d.kind()).setNamespace(d.namespace())
-                        .setName(d.name()).setSource(d.source()).setYaml(d.yaml()));
-            }
-            try {
-                out.onNext(ControlPlaneMessage.newBuilder().setSnapshot(snap).build());
-                sent = version;
-                log.info("pushed version {} ({} resources) to {} ({})", version, docs.size(), peer, info.nodeName());
-            } catch (RuntimeException e) {
-                log.warn("push to {} failed: {}", peer, e.toString());
-            }
-        }
-
-        synchronized ProxyStatus status() {
-            if (info == null) {
-                return null;
-            }
-            return new ProxyStatus(peer.toString(), info.kind().name().toLowerCase(), info.namespace(), info.nodeName(),
-                    info.labels(), address, connectedAt, sent, acked, nackVersion, nackError);
-        }
-
-        synchronized void end(Status status) {
-            if (ended) {
-                return;
-            }
-            ended = true;
-            sessions.remove(this);
-            try {
-                out.onError(status.asRuntimeException());
-            } catch (RuntimeException ignored) {
-                // the call may already be closed
-            }
-        }
-
-        void gone(String why) {
-            boolean was = sessions.remove(this);
-            synchronized (this) {
-                ended = true;
-            }
-            if (was) {
-                log.info("proxy disconnected: {} ({}): {}", peer, info == null ? "" : info.nodeName(), why);
-            }
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            gone(Status.fromThrowable(t).toString());
-        }
-
-        @Override
-        public void onCompleted() {
-            gone("stream closed by the proxy");
-            synchronized (this) {
-                try {
-                    out.onCompleted();
-                } catch (RuntimeException ignored) {
-                    // already closed
-                }
-            }
-        }
-    }
-
-    /** Labels as {@code k=v,k=v}, for logs and status. */
-    static String labels(Map<String, String> labels) {
-        StringBuilder sb = new StringBuilder();
-        labels.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
-            if (sb.length() > 0) {
-                sb.append(',');
-            }
-            sb.append(e.getKey()).append('=').append(e.getValue());
-        });
-        return sb.toString();
     }
 }

@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code mithril controlplane run}: wires the parts together from a {@link ControlPlaneConfig} —
- * the SVID from the Workload API, the mesh configuration stream server, the watched
+ * the SVID from the Workload API, the xDS (ADS) server, the watched
  * configuration directory and the loopback admin endpoint.
  */
 public final class ControlPlaneServer implements AutoCloseable {

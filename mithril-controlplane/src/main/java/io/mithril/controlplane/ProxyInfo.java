@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * A connected proxy as the control plane knows it: its SPIFFE ID (from its client certificate,
- * which the TLS handshake validated) and what its Hello said.
+ * which the TLS handshake validated) and what its xDS node says (kind, namespace, labels, node ID).
  */
 public record ProxyInfo(SpiffeId spiffeId, Kind kind, String namespace, Map<String, String> labels, String nodeName) {
 

@@ -5,9 +5,9 @@ import java.util.List;
 
 /**
  * Renders {@link ControlPlaneStatus} as {@code mithril controlplane status} prints it: a header
- * about the configuration served, then one row per proxy like {@code istioctl proxy-status}
- * (NAME, SPIFFE ID, KIND, STATUS SYNCED/STALE/NACKED, the version sent and ACKed), then every
- * NACK error in full.
+ * about the configuration served, then one row per ADS connection like {@code istioctl
+ * proxy-status} (NAME, SPIFFE ID, KIND, NAMESPACE, STATUS SYNCED/STALE/NACKED, then per xDS type
+ * SYNCED/STALE/NACKED/NOT SENT), then every NACK error in full.
  */
 public final class StatusTable {
 
@@ -31,10 +31,15 @@ public final class StatusTable {
         }
         sb.append('\n');
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[]{"NAME", "SPIFFE ID", "KIND", "NAMESPACE", "STATUS", "SENT", "ACKED"});
+        List<String> header = new ArrayList<>(List.of("NAME", "SPIFFE ID", "KIND", "NAMESPACE", "STATUS"));
+        header.addAll(ProxyStatus.TYPES);
+        rows.add(header.toArray(String[]::new));
         for (ProxyStatus p : s.proxies()) {
-            rows.add(new String[]{p.nodeName().isEmpty() ? "-" : p.nodeName(), p.spiffeId(), p.kind(), p.namespace(),
-                    p.state(), dash(p.sentVersion()), dash(p.ackedVersion())});
+            List<String> row = new ArrayList<>(List.of(p.name(), p.spiffeId(), p.kind(), p.namespace(), p.state()));
+            for (String t : ProxyStatus.TYPES) {
+                row.add(p.state(t));
+            }
+            rows.add(row.toArray(String[]::new));
         }
         int[] width = new int[rows.get(0).length];
         for (String[] r : rows) {
@@ -56,19 +61,9 @@ public final class StatusTable {
             sb.append("(no proxy connected)\n");
         }
         for (ProxyStatus p : s.proxies()) {
-            if (!p.nackError().isEmpty()) {
-                sb.append('\n').append("NACK from ").append(p.spiffeId());
-                if (!p.nodeName().isEmpty()) {
-                    sb.append(" (").append(p.nodeName()).append(')');
-                }
-                sb.append(" for version ").append(p.nackVersion()).append(":\n  ")
-                        .append(p.nackError().replace("\n", "\n  ")).append('\n');
-            }
+            p.nacks().forEach((type, error) -> sb.append('\n').append(type).append(" NACK from ").append(p.spiffeId())
+                    .append(" (").append(p.nodeId()).append(") for ").append(error.replace("\n", "\n  ")).append('\n'));
         }
         return sb.toString();
-    }
-
-    private static String dash(String s) {
-        return s.isEmpty() ? "-" : s;
     }
 }

@@ -2,7 +2,11 @@ package io.mithril.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mithril.mesh.config.ProxyNode;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Status;
 import io.mithril.spiffe.bundle.BundleSource;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.bundle.X509BundleSet;
@@ -12,7 +16,6 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,9 +33,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * The control plane as it runs: a watched directory, the admin endpoint, and proxies on ADS
+ * streams ({@link TestAds}) over mTLS with SVIDs minted for the test.
+ */
 class ControlPlaneTest {
 
     static final Duration AWAIT = Duration.ofSeconds(15);
+    static final String GATEWAY_NODE = "router~127.0.0.1~gw-1.istio-system~istio-system.svc.cluster.local";
 
     @TempDir
     Path dir;
@@ -84,7 +92,7 @@ class ControlPlaneTest {
                 sleep(100);
             }
         }
-        AdminServer admin = AdminServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cp::status);
+        AdminServer admin = AdminServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cp::status, cp.xds());
         ConfigWatcher watcher = ConfigWatcher.start(dir, new IstioValidator(), cp);
         Running r = new Running(cp, watcher, admin);
         toClose.add(r);
@@ -95,22 +103,15 @@ class ControlPlaneTest {
         return startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), 0);
     }
 
-    TestProxy ingressProxy() {
-        TestProxy p = new TestProxy(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"));
-        toClose.add(p);
-        return p;
+    TestAds connect(Running cp, IdentitySource identity, SpiffeId expected, Node node) throws IOException {
+        TestAds ads = new TestAds(cp.controlPlane().port(), identity, expected, node);
+        toClose.add(ads);
+        return ads;
     }
 
-    ControlPlaneClient connect(int port, IdentitySource identity, SpiffeId expected, TestProxy proxy) throws IOException {
-        ControlPlaneClient c = ControlPlaneClient.start("127.0.0.1:" + port, expected, identity,
-                new ControlPlaneClient.Node(ProxyInfo.Kind.GATEWAY, "istio-system", Map.of("istio", "ingressgateway"), "gw-1"),
-                proxy);
-        toClose.add(c);
-        return c;
-    }
-
-    ControlPlaneClient connectGateway(Running cp, TestProxy proxy) throws IOException {
-        return connect(cp.controlPlane().port(), exampleOrg.identity(TestIdentities.GATEWAY), TestIdentities.ISTIOD, proxy);
+    TestAds gateway(Running cp) throws IOException {
+        return connect(cp, exampleOrg.identity(TestIdentities.GATEWAY), TestIdentities.ISTIOD,
+                TestAds.node(GATEWAY_NODE, Map.of(), "istio", "ingressgateway"));
     }
 
     static void await(String what, BooleanSupplier condition) {
@@ -132,92 +133,88 @@ class ControlPlaneTest {
         }
     }
 
-    static ControlPlaneClient.ConfigSnapshot next(TestProxy proxy) throws InterruptedException {
-        ControlPlaneClient.ConfigSnapshot s = proxy.received.poll(AWAIT.toMillis(), TimeUnit.MILLISECONDS);
-        assertThat(s).as("a snapshot from the control plane").isNotNull();
-        return s;
-    }
-
     static ProxyStatus onlyProxy(Running cp) {
         List<ProxyStatus> proxies = cp.controlPlane().status().proxies();
         assertThat(proxies).hasSize(1);
         return proxies.get(0);
     }
 
-    static String routePrefix(TestProxy proxy) {
-        return proxy.config.routes().values().iterator().next().virtualHosts().get(0).routes().get(0).match().toString();
+    static boolean synced(Running cp) {
+        List<ProxyStatus> p = cp.controlPlane().status().proxies();
+        return p.size() == 1 && p.get(0).state().equals("SYNCED") && p.get(0).sent().containsKey("RDS");
+    }
+
+    /** The ADS stream's first request must first reach the server: a refusal comes as the stream's error. */
+    static Status refusal(TestAds ads) throws InterruptedException {
+        ads.send(Resources.V3.CLUSTER_TYPE_URL, "", "", List.of());
+        Status s = ads.errors.poll(AWAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(s).as("the stream's refusal").isNotNull();
+        return s;
     }
 
     @Test
-    void gatewayReceivesItsFilteredSnapshotAndAcks() throws Exception {
+    void gatewayIsServedItsListenersRoutesAndClustersAndStatusShowsItSynced() throws Exception {
         Running cp = startControlPlane();
-        TestProxy proxy = ingressProxy();
-        connectGateway(cp, proxy);
+        TestAds gw = gateway(cp).follow();
 
-        ControlPlaneClient.ConfigSnapshot snap = next(proxy);
-        assertThat(snap.resources()).extracting(r -> r.kind() + " " + r.namespace() + "/" + r.name()).containsExactly(
-                "Gateway istio-system/bookinfo-gateway",
-                "VirtualService default/bookinfo",
-                "PeerAuthentication istio-system/default", // policies.yaml comes before services.yaml
-                "ServiceEntry default/productpage",
-                "DestinationRule default/productpage");
-        await("the apply", () -> proxy.config != null);
-        assertThat(proxy.config.listeners()).extracting(l -> l.port()).containsExactly(ingressPort);
-
-        await("the ACK", () -> cp.controlPlane().status().proxies().size() == 1
-                && onlyProxy(cp).ackedVersion().equals(snap.version()));
+        await("the gateway's routes", () -> gw.routes().contains("/productpage"));
+        assertThat(gw.listenerPorts()).containsExactly(ingressPort); // not the egress gateway's
+        assertThat(gw.clusters()).contains("outbound|9080||productpage.default.svc.cluster.local");
+        await("SYNCED", () -> synced(cp));
         ProxyStatus st = onlyProxy(cp);
         assertThat(st.spiffeId()).isEqualTo(TestIdentities.GATEWAY.toString());
         assertThat(st.kind()).isEqualTo("gateway");
-        assertThat(st.nodeName()).isEqualTo("gw-1");
-        assertThat(st.state()).isEqualTo("SYNCED");
+        assertThat(st.name()).isEqualTo("gw-1.istio-system");
+        assertThat(st.labels()).isEqualTo(Map.of("istio", "ingressgateway"));
+        assertThat(st.peerAddress()).contains("127.0.0.1");
+        assertThat(st.acked().get("LDS")).isEqualTo(gw.applied.get(Resources.V3.LISTENER_TYPE_URL).getVersionInfo());
     }
 
     @Test
-    void fileChangeIsPushedToConnectedProxies() throws Exception {
+    void fileChangeIsPushedToEveryConnectedProxy() throws Exception {
         Running cp = startControlPlane();
-        TestProxy first = ingressProxy();
-        TestProxy second = new TestProxy(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
-                false); // another gateway replica: on another machine it would bind the same port
-        toClose.add(second);
-        connectGateway(cp, first);
-        connect(cp.controlPlane().port(), exampleOrg.identity(SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/gw-2")),
-                TestIdentities.ISTIOD, second);
-        String v1 = next(first).version();
-        next(second);
+        TestAds first = gateway(cp).follow();
+        // Another gateway replica, with its own account and node.
+        TestAds second = connect(cp, exampleOrg.identity(SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/gw-2")),
+                TestIdentities.ISTIOD, TestAds.node(GATEWAY_NODE.replace("gw-1", "gw-2"), Map.of(), "istio", "ingressgateway"))
+                .follow();
+        await("both routes", () -> first.routes().contains("/productpage") && second.routes().contains("/productpage"));
+        String v1 = first.applied.get(Resources.V3.ROUTE_TYPE_URL).getVersionInfo();
 
         MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/api/v1/products"));
 
-        ControlPlaneClient.ConfigSnapshot pushed = next(first);
-        assertThat(pushed.version()).isNotEqualTo(v1);
-        assertThat(pushed.yaml()).contains("/api/v1/products").doesNotContain("/productpage");
-        assertThat(next(second).version()).isEqualTo(pushed.version());
-        await("the apply", () -> first.applied.size() == 2);
+        await("the pushed routes", () -> first.routes().contains("/api/v1/products") && second.routes().contains("/api/v1/products"));
+        assertThat(first.routes()).doesNotContain("/productpage");
+        assertThat(first.applied.get(Resources.V3.ROUTE_TYPE_URL).getVersionInfo()).isNotEqualTo(v1)
+                .isEqualTo(second.applied.get(Resources.V3.ROUTE_TYPE_URL).getVersionInfo());
     }
 
     @Test
-    void changeThatDoesNotConcernAProxyIsNotPushedToIt() throws Exception {
+    void changeThatDoesNotConcernAProxyDoesNotResendItsTypes() throws Exception {
         Running cp = startControlPlane();
-        TestProxy proxy = ingressProxy();
-        connectGateway(cp, proxy);
-        next(proxy);
+        TestAds gw = gateway(cp).follow();
+        await("SYNCED", () -> synced(cp));
         String before = cp.controlPlane().current().version();
+        gw.responses.clear();
 
         // An AuthorizationPolicy for the ratings workload: a new config version, nothing for the ingress gateway.
         MeshFixture.write(dir.resolve("policies.yaml"), MeshFixture.POLICIES.replace("DELETE", "PUT"));
         await("the new version", () -> !cp.controlPlane().current().version().equals(before));
-        // Then a change that concerns it: it must be the next snapshot the proxy sees.
+        assertThat(gw.responses.poll(700, TimeUnit.MILLISECONDS)).isNull();
+        // Then a change that concerns it: its routes are resent.
         MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/static"));
-        assertThat(next(proxy).yaml()).contains("/static");
+        DiscoveryResponse rds = gw.next(Resources.V3.ROUTE_TYPE_URL);
+        assertThat(rds).isNotNull();
+        assertThat(rds.toString()).contains("/static");
     }
 
     @Test
     void invalidChangeIsRejectedAndNothingIsPushed() throws Exception {
         Running cp = startControlPlane();
-        TestProxy proxy = ingressProxy();
-        connectGateway(cp, proxy);
-        String good = next(proxy).version();
+        TestAds gw = gateway(cp).follow();
+        await("SYNCED", () -> synced(cp));
         String served = cp.controlPlane().current().version();
+        gw.responses.clear();
 
         // A destination host with a space: valid YAML, but the mesh validator refuses it.
         MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/productpage")
@@ -228,50 +225,52 @@ class ControlPlaneTest {
         assertThat(st.configVersion()).isEqualTo(served);
         assertThat(String.join("\n", st.rejectedErrors())).contains("gateways.yaml").contains("VirtualService default/bookinfo")
                 .contains("product page");
-        // A valid change made after the bad one is the next snapshot: the bad one was never pushed.
+        assertThat(StatusTable.format(st)).contains("Last change REJECTED").contains("product page");
+        assertThat(gw.responses.poll(500, TimeUnit.MILLISECONDS)).isNull();
+        // A valid change made after the bad one is what comes next: the bad one was never sent.
         MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/fixed"));
-        ControlPlaneClient.ConfigSnapshot next = next(proxy);
-        assertThat(next.yaml()).contains("/fixed").doesNotContain("product page");
-        assertThat(next.version()).isNotEqualTo(good);
+        await("the fixed routes", () -> gw.routes().contains("/fixed"));
+        assertThat(gw.routes()).doesNotContain("product page");
         await("the rejection to clear", () -> cp.controlPlane().status().rejectedErrors().isEmpty());
     }
 
     @Test
-    void nackIsRecordedAndShownByStatus() throws Exception {
+    void nackIsRecordedAndShownByStatusAndTheAdminEndpoint() throws Exception {
         Running cp = startControlPlane();
-        TestProxy proxy = ingressProxy();
-        ControlPlaneClient client = connectGateway(cp, proxy);
-        String good = next(proxy).version();
-        await("the ACK", () -> onlyProxy(cp).ackedVersion().equals(good));
+        int taken = MeshFixture.freePort();
+        // The proxy refuses any listener on port "taken", as one that cannot bind it would.
+        TestAds gw = gateway(cp).follow(r -> r.getTypeUrl().equals(Resources.V3.LISTENER_TYPE_URL)
+                && TestAds.unpack(r, Listener.class).stream().anyMatch(l -> l.getAddress().getSocketAddress().getPortValue() == taken)
+                ? "listener 0.0.0.0_" + taken + ": cannot bind port " + taken + ": Address already in use" : null);
+        await("SYNCED", () -> synced(cp));
+        String good = onlyProxy(cp).acked().get("LDS");
 
-        // Move the gateway to a port some other process holds: the proxy cannot apply it and NACKs.
-        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(taken.getLocalPort(), egressPort, "/productpage"));
-            String bad = next(proxy).version();
-            await("the NACK", () -> onlyProxy(cp).nackVersion().equals(bad));
+        MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(taken, egressPort, "/productpage"));
+        await("the NACK", () -> onlyProxy(cp).nacks().containsKey("LDS"));
 
-            ProxyStatus st = onlyProxy(cp);
-            assertThat(st.state()).isEqualTo("NACKED");
-            assertThat(st.ackedVersion()).isEqualTo(good);
-            assertThat(st.nackError()).contains("cannot bind port " + taken.getLocalPort());
-            assertThat(client.appliedVersion()).isEqualTo(good);
-            assertThat(proxy.config.listeners()).extracting(l -> l.port()).containsExactly(ingressPort);
+        ProxyStatus st = onlyProxy(cp);
+        assertThat(st.state()).isEqualTo("NACKED");
+        assertThat(st.state("LDS")).isEqualTo("NACKED");
+        assertThat(st.acked().get("LDS")).isEqualTo(good);
+        String bad = st.sent().get("LDS");
+        assertThat(bad).isNotEqualTo(good);
+        assertThat(st.nacks().get("LDS")).isEqualTo("version " + bad + ": listener 0.0.0.0_" + taken + ": cannot bind port "
+                + taken + ": Address already in use");
+        assertThat(gw.listenerPorts()).containsExactly(ingressPort);
 
-            HttpResponse<String> syncz = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + cp.admin().port() + "/debug/syncz")).build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(syncz.statusCode()).isEqualTo(200);
-            ControlPlaneStatus fromAdmin = AdminServer.JSON.readValue(syncz.body(), ControlPlaneStatus.class);
-            String table = StatusTable.format(fromAdmin);
-            assertThat(table).contains(TestIdentities.GATEWAY.toString()).contains("NACKED")
-                    .contains("NACK from " + TestIdentities.GATEWAY + " (gw-1) for version " + bad)
-                    .contains("cannot bind port " + taken.getLocalPort());
-        }
+        HttpResponse<String> syncz = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + cp.admin().port() + "/debug/syncz")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(syncz.statusCode()).isEqualTo(200);
+        ControlPlaneStatus fromAdmin = AdminServer.JSON.readValue(syncz.body(), ControlPlaneStatus.class);
+        String table = StatusTable.format(fromAdmin);
+        assertThat(table).containsPattern("gw-1.istio-system +" + TestIdentities.GATEWAY + " +gateway +istio-system +NACKED +SYNCED +NACKED")
+                .contains("LDS NACK from " + TestIdentities.GATEWAY + " (" + GATEWAY_NODE + ") for version " + bad + ": listener 0.0.0.0_"
+                        + taken + ": cannot bind port " + taken);
     }
 
     @Test
     void proxyWithoutSvidIsRefused() throws Exception {
         Running cp = startControlPlane();
-        TestProxy proxy = ingressProxy();
         IdentitySource noSvid = new IdentitySource() {
             @Override
             public X509Svid svid() {
@@ -283,13 +282,13 @@ class ControlPlaneTest {
                 return X509BundleSet.of(exampleOrg.bundle());
             }
         };
-        ControlPlaneClient client = connect(cp.controlPlane().port(), noSvid, TestIdentities.ISTIOD, proxy);
+        TestAds ads = connect(cp, noSvid, TestIdentities.ISTIOD, TestAds.node(GATEWAY_NODE, Map.of(), "istio", "ingressgateway"));
 
-        await("the refusal", () -> client.lastError().contains("UNAUTHENTICATED"));
-        assertThat(client.lastError()).contains("an X509-SVID of trust domain example.org is required");
-        assertThat(proxy.received.poll(1, TimeUnit.SECONDS)).isNull();
+        Status s = refusal(ads);
+        assertThat(s.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        assertThat(s.getDescription()).contains("an X509-SVID of trust domain example.org is required");
+        assertThat(ads.responses).isEmpty();
         assertThat(cp.controlPlane().status().proxies()).isEmpty();
-        assertThat(client.connected()).isFalse();
     }
 
     @Test
@@ -298,36 +297,24 @@ class ControlPlaneTest {
         // other.org is not the control plane's trust domain.
         Running cp = startControlPlane(IdentitySource.of(exampleOrg.svid(TestIdentities.ISTIOD),
                 X509BundleSet.of(exampleOrg.bundle(), otherOrg.bundle())), 0);
-        TestProxy proxy = ingressProxy();
         IdentitySource foreign = otherOrg.identity(SpiffeId.parse("spiffe://other.org/ns/istio-system/sa/gw"),
                 otherOrg.bundle(), exampleOrg.bundle());
-        ControlPlaneClient client = connect(cp.controlPlane().port(), foreign, TestIdentities.ISTIOD, proxy);
+        TestAds ads = connect(cp, foreign, TestIdentities.ISTIOD, TestAds.node(GATEWAY_NODE, Map.of(), "istio", "ingressgateway"));
 
-        await("the refusal", () -> !client.lastError().isEmpty());
-        assertThat(proxy.received.poll(1, TimeUnit.SECONDS)).isNull();
+        Status s = refusal(ads);
+        assertThat(s.getCode()).isIn(Status.Code.UNAVAILABLE, Status.Code.UNAUTHENTICATED);
+        assertThat(ads.responses).isEmpty();
         assertThat(cp.controlPlane().status().proxies()).isEmpty();
     }
 
-    @Test
-    void proxyClaimingAnotherNamespaceThanItsSpiffeIdIsRefused() throws Exception {
-        Running cp = startControlPlane();
-        TestProxy proxy = ingressProxy();
-        ControlPlaneClient client = connect(cp.controlPlane().port(), exampleOrg.identity(TestIdentities.PRODUCTPAGE),
-                TestIdentities.ISTIOD, proxy);
-
-        await("the refusal", () -> client.lastError().contains("PERMISSION_DENIED"));
-        assertThat(client.lastError()).contains("namespace \"istio-system\"").contains("namespace \"default\"");
-        assertThat(proxy.received).isEmpty();
-    }
-
-    /** The lines {@link ControlPlane} logs while {@code body} runs (and until it returns). */
+    /** The lines {@code type} logs while open. */
     static final class CapturedLog implements AutoCloseable {
-        private final ch.qos.logback.classic.Logger logger =
-                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ControlPlane.class);
+        private final ch.qos.logback.classic.Logger logger;
         private final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
                 new ch.qos.logback.core.read.ListAppender<>();
 
-        CapturedLog() {
+        CapturedLog(Class<?> type) {
+            logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(type);
             appender.start();
             logger.addAppender(appender);
         }
@@ -344,38 +331,22 @@ class ControlPlaneTest {
         }
     }
 
-    ControlPlaneClient connectSidecar(Running cp, SpiffeId id, String claimedNamespace, TestProxy proxy) throws IOException {
-        ControlPlaneClient c = ControlPlaneClient.start("127.0.0.1:" + cp.controlPlane().port(), TestIdentities.ISTIOD,
-                exampleOrg.identity(id), new ControlPlaneClient.Node(ProxyInfo.Kind.SIDECAR, claimedNamespace,
-                        Map.of("app", "web"), "sidecar-" + claimedNamespace), proxy);
-        toClose.add(c);
-        return c;
-    }
-
-    TestProxy sidecarProxy(String namespace) {
-        TestProxy p = new TestProxy(ProxyNode.sidecar(namespace, Map.of("app", "web"), "example.org", List.of(), 0), false);
-        toClose.add(p);
-        return p;
-    }
-
     @Test
     void svidThatIsNotAProxyIdentityIsRefusedAndReceivesNothing() throws Exception {
         // The attack: any SVID of the trust domain (here spiffe://example.org/foo, no /ns/../sa/..)
         // asks for the configuration of a namespace of its choosing.
         Running cp = startControlPlane();
         SpiffeId foo = SpiffeId.parse("spiffe://example.org/foo");
-        try (CapturedLog log = new CapturedLog()) {
-            for (String claimed : List.of("istio-system", "default", "")) {
-                TestProxy proxy = sidecarProxy(claimed.isEmpty() ? "default" : claimed);
-                ControlPlaneClient client = connectSidecar(cp, foo, claimed, proxy);
-
-                await("the refusal", () -> client.lastError().contains("PERMISSION_DENIED"));
-                assertThat(client.lastError()).contains("SPIFFE ID spiffe://example.org/foo is not a proxy identity: "
+        try (CapturedLog log = new CapturedLog(ControlPlane.class)) {
+            for (String node : List.of(GATEWAY_NODE, "sidecar~127.0.0.1~web.default~default.svc.cluster.local")) {
+                TestAds ads = connect(cp, exampleOrg.identity(foo), TestIdentities.ISTIOD,
+                        TestAds.node(node, Map.of(), "app", "web"));
+                Status s = refusal(ads);
+                assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+                assertThat(s.getDescription()).contains("SPIFFE ID spiffe://example.org/foo is not a proxy identity: "
                         + "expected spiffe://example.org/ns/<namespace>/sa/<service account>");
-                assertThat(proxy.received.poll(500, TimeUnit.MILLISECONDS)).isNull();
-                assertThat(client.appliedVersion()).isEmpty();
+                assertThat(ads.responses.poll(300, TimeUnit.MILLISECONDS)).isNull();
                 assertThat(cp.controlPlane().status().proxies()).isEmpty();
-                client.close();
             }
             assertThat(log.lines()).anyMatch(l -> l.startsWith("WARN refused proxy spiffe://example.org/foo from ")
                     && l.contains("is not a proxy identity"));
@@ -383,98 +354,105 @@ class ControlPlaneTest {
     }
 
     @Test
-    void proxyOfNamespaceAClaimingNamespaceCIsRefusedAndReceivesNothing() throws Exception {
+    void proxyOfNamespaceAClaimingNamespaceCIsRefusedLoggedAndReceivesNothing() throws Exception {
         Running cp = startControlPlane();
         SpiffeId nsA = SpiffeId.parse("spiffe://example.org/ns/a/sa/b");
-        TestProxy proxy = sidecarProxy("c");
-        try (CapturedLog log = new CapturedLog()) {
-            ControlPlaneClient client = connectSidecar(cp, nsA, "c", proxy);
-
-            await("the refusal", () -> client.lastError().contains("PERMISSION_DENIED"));
-            assertThat(client.lastError()).contains("proxy " + nsA + " may not claim namespace \"c\": its SPIFFE ID is in namespace \"a\"");
-            assertThat(proxy.received.poll(500, TimeUnit.MILLISECONDS)).isNull();
+        try (CapturedLog log = new CapturedLog(io.mithril.controlplane.xds.XdsServer.class)) {
+            TestAds ads = connect(cp, exampleOrg.identity(nsA), TestIdentities.ISTIOD,
+                    TestAds.node("sidecar~127.0.0.1~web.c~c.svc.cluster.local", Map.of(), "app", "web"));
+            Status s = refusal(ads);
+            assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(s.getDescription()).contains("proxy " + nsA + " may not claim namespace \"c\"")
+                    .contains("its SPIFFE ID is in namespace \"a\"");
+            assertThat(ads.responses.poll(300, TimeUnit.MILLISECONDS)).isNull();
             assertThat(cp.controlPlane().status().proxies()).isEmpty();
-            assertThat(log.lines()).anyMatch(l -> l.startsWith("WARN refused proxy " + nsA + " from ")
+            assertThat(log.lines()).anyMatch(l -> l.startsWith("WARN refused xDS node from ") && l.contains(nsA.toString())
                     && l.contains("may not claim namespace \"c\""));
         }
     }
 
     @Test
-    void proxyOfNamespaceADoesNotReceiveThePrivateResourcesOfNamespaceB() throws Exception {
+    void proxyOfNamespaceADoesNotReceiveThePrivateServicesOfNamespaceB() throws Exception {
         MeshFixture.write(dir.resolve("namespaces.yaml"), MeshFixture.NAMESPACES_A_AND_B);
         Running cp = startControlPlane();
         await("the new files", () -> cp.controlPlane().current().documents().stream().anyMatch(d -> d.namespace().equals("b")));
 
-        TestProxy inA = sidecarProxy("a");
-        connectSidecar(cp, SpiffeId.parse("spiffe://example.org/ns/a/sa/web"), "a", inA);
-        List<String> seenByA = next(inA).resources().stream().map(r -> r.kind() + " " + r.namespace() + "/" + r.name()).toList();
-        assertThat(seenByA)
-                .contains("VirtualService a/own-private", "ServiceEntry b/public", "WorkloadEntry b/public-1",
-                        "DestinationRule b/exported-to-a", "PeerAuthentication istio-system/default")
-                .noneMatch(r -> r.contains("b/private"))
-                .doesNotContain("DestinationRule b/exported-to-c", "AuthorizationPolicy b/deny-all", "VirtualService b/hidden");
+        TestAds inA = connect(cp, exampleOrg.identity(SpiffeId.parse("spiffe://example.org/ns/a/sa/web")), TestIdentities.ISTIOD,
+                TestAds.node("sidecar~127.0.0.1~web.a~a.svc.cluster.local", Map.of("MITHRIL_OUTBOUND", "127.0.0.1:15001"),
+                        "app", "web")).follow();
+        await("a's clusters", () -> !inA.clusters().isEmpty());
+        assertThat(String.join(" ", inA.clusters())).contains("shared.b.svc.cluster.local").doesNotContain("secret.b.svc.cluster.local");
 
-        // A proxy of namespace b sees its own private resources (and not a's).
-        TestProxy inB = sidecarProxy("b");
-        connectSidecar(cp, SpiffeId.parse("spiffe://example.org/ns/b/sa/web"), "", inB);
-        List<String> seenByB = next(inB).resources().stream().map(r -> r.kind() + " " + r.namespace() + "/" + r.name()).toList();
-        assertThat(seenByB).contains("VirtualService b/private", "DestinationRule b/private", "ServiceEntry b/private",
-                "WorkloadEntry b/private-1", "AuthorizationPolicy b/deny-all").doesNotContain("VirtualService a/own-private",
-                "VirtualService b/hidden");
+        TestAds inB = connect(cp, exampleOrg.identity(SpiffeId.parse("spiffe://example.org/ns/b/sa/web")), TestIdentities.ISTIOD,
+                TestAds.node("sidecar~127.0.0.1~web.b~b.svc.cluster.local", Map.of("MITHRIL_OUTBOUND", "127.0.0.1:15001"),
+                        "app", "web")).follow();
+        await("b's clusters", () -> !inB.clusters().isEmpty());
+        assertThat(String.join(" ", inB.clusters())).contains("secret.b.svc.cluster.local").contains("shared.b.svc.cluster.local");
     }
 
     @Test
     void impostorControlPlaneIsRefusedByTheProxy() throws Exception {
         SpiffeId impostor = SpiffeId.parse("spiffe://example.org/ns/default/sa/impostor");
         Running cp = startControlPlane(exampleOrg.identity(impostor), 0);
-        TestProxy proxy = ingressProxy();
-        ControlPlaneClient client = connectGateway(cp, proxy);
+        TestAds ads = gateway(cp);
 
-        await("the refusal", () -> client.lastError().contains(impostor.toString()));
-        assertThat(client.lastError()).contains("expected the SPIFFE ID " + TestIdentities.ISTIOD);
-        assertThat(proxy.received.poll(1, TimeUnit.SECONDS)).isNull();
+        Status s = refusal(ads);
+        assertThat(s.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(String.valueOf(s.getCause())).contains(impostor.toString()).contains(TestIdentities.ISTIOD.toString());
+        assertThat(ads.responses).isEmpty();
         assertThat(cp.controlPlane().status().proxies()).isEmpty();
     }
 
-    @Test
-    void restartedControlPlaneResendsCurrentStateToReconnectingProxy() throws Exception {
-        Running cp = startControlPlane();
-        int port = cp.controlPlane().port();
-        TestProxy proxy = ingressProxy();
-        ControlPlaneClient client = connectGateway(cp, proxy);
-        String v1 = next(proxy).version();
-
+    /** A gateway that got its configuration from {@code cp}, which is then stopped (its stream ended). */
+    TestAds syncedGatewayOfAStoppedControlPlane(Running cp) throws Exception {
+        TestAds gw = gateway(cp).follow();
+        await("SYNCED", () -> synced(cp));
         cp.close();
         toClose.remove(cp);
-        await("the proxy to notice", () -> !client.connected());
-        assertThat(client.appliedVersion()).isEqualTo(v1); // still serving its last config
-        assertThat(proxy.config.listeners()).extracting(l -> l.port()).containsExactly(ingressPort);
-        MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/while-down"));
-
-        Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
-        ControlPlaneClient.ConfigSnapshot resent = next(proxy);
-        assertThat(resent.yaml()).contains("/while-down");
-        await("the ACK after restart", () -> restarted.controlPlane().status().proxies().size() == 1
-                && onlyProxy(restarted).ackedVersion().equals(resent.version()));
-        assertThat(client.appliedVersion()).isEqualTo(resent.version());
+        assertThat(gw.errors.poll(AWAIT.toSeconds(), TimeUnit.SECONDS)).as("the stream's end").isNotNull();
+        return gw;
     }
 
     @Test
-    void restartedControlPlaneWithUnchangedFilesIsAckedWithoutReapplying() throws Exception {
+    void restartedControlPlaneServesTheCurrentStateOnANewStream() throws Exception {
         Running cp = startControlPlane();
         int port = cp.controlPlane().port();
-        TestProxy proxy = ingressProxy();
-        ControlPlaneClient client = connectGateway(cp, proxy);
-        String v1 = next(proxy).version();
-        cp.close();
-        toClose.remove(cp);
-        await("the proxy to notice", () -> !client.connected());
+        TestAds gw = syncedGatewayOfAStoppedControlPlane(cp);
+        String rds = gw.applied.get(Resources.V3.ROUTE_TYPE_URL).getVersionInfo();
+        MeshFixture.write(dir.resolve("gateways.yaml"), MeshFixture.gateways(ingressPort, egressPort, "/while-down"));
 
         Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
-        await("the ACK after restart", () -> restarted.controlPlane().status().proxies().size() == 1
-                && onlyProxy(restarted).ackedVersion().equals(v1));
-        assertThat(proxy.received).isEmpty(); // the handler was not called again for the same version
-        assertThat(onlyProxy(restarted).state()).isEqualTo("SYNCED");
+        // A reconnecting proxy sends the versions it has; what changed meanwhile is sent.
+        TestAds again = gateway(restarted);
+        again.applied.putAll(gw.applied);
+        for (DiscoveryResponse r : List.copyOf(gw.applied.values())) {
+            again.send(r.getTypeUrl(), r.getVersionInfo(), "", List.of());
+        }
+        DiscoveryResponse resent = again.next(Resources.V3.ROUTE_TYPE_URL);
+        assertThat(resent).isNotNull();
+        assertThat(resent.toString()).contains("/while-down");
+        assertThat(resent.getVersionInfo()).isNotEqualTo(rds);
+    }
+
+    @Test
+    void restartedControlPlaneWithUnchangedFilesConfirmsTheVersionsInForceAndStatusShowsSynced() throws Exception {
+        Running cp = startControlPlane();
+        int port = cp.controlPlane().port();
+        TestAds gw = syncedGatewayOfAStoppedControlPlane(cp);
+
+        Running restarted = startControlPlane(exampleOrg.identity(TestIdentities.ISTIOD), port);
+        // Envoy's reconnection: each subscription again with the version it holds and no nonce.
+        TestAds again = gateway(restarted);
+        for (DiscoveryResponse held : List.copyOf(gw.applied.values())) {
+            List<String> names = held.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)
+                    ? TestAds.unpack(held, io.envoyproxy.envoy.config.route.v3.RouteConfiguration.class).stream()
+                            .map(io.envoyproxy.envoy.config.route.v3.RouteConfiguration::getName).toList() : List.of();
+            DiscoveryResponse answer = again.request(held.getTypeUrl(), held.getVersionInfo(), "", names);
+            assertThat(answer).as("an answer to the first %s request of the stream", held.getTypeUrl()).isNotNull();
+            assertThat(answer.getVersionInfo()).isEqualTo(held.getVersionInfo());
+            again.ack(answer);
+        }
+        await("SYNCED with the restarted control plane", () -> synced(restarted));
     }
 
     @Test

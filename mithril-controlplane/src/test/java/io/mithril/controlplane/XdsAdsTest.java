@@ -65,83 +65,24 @@ class XdsAdsTest {
                 Instant.now());
     }
 
-    /** One ADS stream. */
-    final class Ads implements AutoCloseable {
-        final LinkedBlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
-        final LinkedBlockingQueue<Status> errors = new LinkedBlockingQueue<>();
-        final ManagedChannel channel;
-        final StreamObserver<DiscoveryRequest> requests;
-        final Node node;
-
-        Ads(SpiffeId as, Node node) throws IOException {
-            this.node = node;
-            IdentitySource id = exampleOrg.identity(as);
-            channel = NettyChannelBuilder.forAddress("127.0.0.1", cp.port())
-                    .sslContext(SpiffeTls.client(id, new SpiffeTrustManager(id.bundles(), SpiffeIdAuthorizer.exactly(TestIdentities.ISTIOD))))
-                    .build();
-            requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-                @Override
-                public void onNext(DiscoveryResponse r) {
-                    responses.add(r);
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    errors.add(Status.fromThrowable(t));
-                }
-
-                @Override
-                public void onCompleted() {
-                }
-            });
-            toClose.add(this);
-        }
-
-        DiscoveryResponse request(String type, String version, String nonce, List<String> names) throws InterruptedException {
-            requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setVersionInfo(version)
-                    .setResponseNonce(nonce).addAllResourceNames(names).build());
-            return responses.poll(10, TimeUnit.SECONDS);
-        }
-
-        void ack(DiscoveryResponse r) {
-            requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
-                    .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
-        }
-
-        void nack(DiscoveryResponse r, String lastGood) {
-            requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl()).setVersionInfo(lastGood)
-                    .setResponseNonce(r.getNonce())
-                    .setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage("cannot bind 0.0.0.0:8080")).build());
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            try {
-                requests.onCompleted();
-            } catch (RuntimeException ignored) {
-                // already closed
-            }
-            channel.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
-        }
+    TestAds ads(SpiffeId as, Node node) throws IOException {
+        TestAds a = new TestAds(cp.port(), exampleOrg.identity(as), TestIdentities.ISTIOD, node);
+        toClose.add(a);
+        return a;
     }
 
     static Node node(String id, String... labels) {
-        Struct.Builder l = Struct.newBuilder();
-        for (int i = 0; i < labels.length; i += 2) {
-            l.putFields(labels[i], Value.newBuilder().setStringValue(labels[i + 1]).build());
-        }
-        return Node.newBuilder().setId(id).setCluster("istio-ingressgateway")
-                .setMetadata(Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(l).build())).build();
+        return TestAds.node(id, java.util.Map.of(), labels);
     }
 
-    Ads gateway() throws IOException {
-        return new Ads(TestIdentities.GATEWAY, node(GATEWAY_NODE, "istio", "ingressgateway"));
+    TestAds gateway() throws IOException {
+        return ads(TestIdentities.GATEWAY, node(GATEWAY_NODE, "istio", "ingressgateway"));
     }
 
     @Test
     void servesEveryTypeWithVersionsAndNoncesAndRecordsAcks() throws Exception {
         start();
-        Ads ads = gateway();
+        TestAds ads = gateway();
         DiscoveryResponse cds = ads.request(Resources.V3.CLUSTER_TYPE_URL, "", "", List.of());
         assertThat(cds.getTypeUrl()).isEqualTo(Resources.V3.CLUSTER_TYPE_URL);
         assertThat(cds.getVersionInfo()).hasSize(12);
@@ -175,14 +116,18 @@ class XdsAdsTest {
         assertThat(dump.acked()).containsEntry(Resources.V3.LISTENER_TYPE_URL, lds.getVersionInfo())
                 .containsEntry(Resources.V3.CLUSTER_TYPE_URL, cds.getVersionInfo());
         assertThat(cp.xds().connectedNodes()).containsExactly(GATEWAY_NODE);
-        // The native stream's status is untouched by xDS streams.
-        assertThat(cp.status().proxies()).isEmpty();
+        ProxyStatus st = cp.status().proxies().get(0);
+        assertThat(st.nodeId()).isEqualTo(GATEWAY_NODE);
+        assertThat(st.name()).isEqualTo("ingress-1.istio-system");
+        assertThat(st.acked()).containsEntry("CDS", cds.getVersionInfo()).containsEntry("EDS", eds.getVersionInfo())
+                .containsEntry("LDS", lds.getVersionInfo()).containsEntry("RDS", rds.getVersionInfo());
+        assertThat(st.state()).isEqualTo("SYNCED");
     }
 
     @Test
     void nackKeepsTheLastGoodVersionAndTheNextChangeIsSent() throws Exception {
         start();
-        Ads ads = gateway();
+        TestAds ads = gateway();
         DiscoveryResponse v1 = ads.request(Resources.V3.LISTENER_TYPE_URL, "", "", List.of());
         ads.ack(v1);
         // A change to the listener: the gateway server now also listens on 8443.
@@ -208,7 +153,7 @@ class XdsAdsTest {
     @Test
     void eachNodeGetsItsOwnResourcesAndAReconnectGetsTheSameVersion() throws Exception {
         start();
-        Ads sidecar = new Ads(TestIdentities.PRODUCTPAGE, Node.newBuilder().setId(PRODUCTPAGE_NODE)
+        TestAds sidecar = ads(TestIdentities.PRODUCTPAGE, Node.newBuilder().setId(PRODUCTPAGE_NODE)
                 .setMetadata(Struct.newBuilder()
                         .putFields("LABELS", Value.newBuilder().setStructValue(Struct.newBuilder()
                                 .putFields("app", Value.newBuilder().setStringValue("productpage").build())).build())
@@ -219,28 +164,28 @@ class XdsAdsTest {
             listeners.add(any.unpack(Listener.class));
         }
         assertThat(listeners).extracting(x -> x.getAddress().getSocketAddress().getPortValue()).contains(9080).doesNotContain(8080);
-        Ads gw = gateway();
+        TestAds gw = gateway();
         DiscoveryResponse gwLds = gw.request(Resources.V3.LISTENER_TYPE_URL, "", "", List.of());
         assertThat(gwLds.getVersionInfo()).isNotEqualTo(lds.getVersionInfo());
         assertThat(cp.xds().connectedNodes()).containsExactlyInAnyOrder(PRODUCTPAGE_NODE, GATEWAY_NODE);
 
         sidecar.close();
         await(() -> String.valueOf(cp.xds().connectedNodes().contains(PRODUCTPAGE_NODE)), "false");
-        Ads again = new Ads(TestIdentities.PRODUCTPAGE, sidecar.node);
+        TestAds again = ads(TestIdentities.PRODUCTPAGE, sidecar.node);
         assertThat(again.request(Resources.V3.LISTENER_TYPE_URL, "", "", List.of()).getVersionInfo()).isEqualTo(lds.getVersionInfo());
     }
 
     @Test
     void aNodeMayOnlyClaimTheNamespaceOfItsSvid() throws Exception {
         start();
-        Ads wrong = new Ads(TestIdentities.GATEWAY, node(PRODUCTPAGE_NODE, "app", "productpage"));
+        TestAds wrong = ads(TestIdentities.GATEWAY, node(PRODUCTPAGE_NODE, "app", "productpage"));
         wrong.requests.onNext(DiscoveryRequest.newBuilder().setNode(wrong.node).setTypeUrl(Resources.V3.CLUSTER_TYPE_URL).build());
         Status s = wrong.errors.poll(10, TimeUnit.SECONDS);
         assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(s.getDescription()).contains("may not claim namespace \"default\"");
         assertThat(wrong.responses).isEmpty();
 
-        Ads bad = new Ads(TestIdentities.GATEWAY, node("ingress-1"));
+        TestAds bad = ads(TestIdentities.GATEWAY, node("ingress-1"));
         bad.requests.onNext(DiscoveryRequest.newBuilder().setNode(bad.node).setTypeUrl(Resources.V3.CLUSTER_TYPE_URL).build());
         Status b = bad.errors.poll(10, TimeUnit.SECONDS);
         assertThat(b.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
@@ -253,7 +198,7 @@ class XdsAdsTest {
         start();
         AdminServer admin = AdminServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cp::status, cp.xds());
         toClose.add(admin);
-        Ads ads = gateway();
+        TestAds ads = gateway();
         ads.ack(ads.request(Resources.V3.CLUSTER_TYPE_URL, "", "", List.of()));
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + admin.port() + "/debug/config_dump";
@@ -271,6 +216,60 @@ class XdsAdsTest {
         assertThat(parsed.getConfigsCount()).isEqualTo(4);
         assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "?node=nope")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void twoStreamsClaimingOneNodeIdAreEachServedOnTheirOwn() throws Exception {
+        // As istiod keys proxies by connection: a second stream with the same node ID (here
+        // another gateway account, with other labels) neither takes over the first one's snapshot
+        // nor its ACKs, and the first keeps getting its own changes after the second is gone.
+        start();
+        TestAds first = gateway().follow();
+        await(() -> String.valueOf(first.listenerPorts()), "[8080]");
+        SpiffeId other = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/gw-2");
+        TestAds second = ads(other, node(GATEWAY_NODE, "istio", "egressgateway")).follow();
+        await(() -> String.valueOf(second.applied.containsKey(Resources.V3.LISTENER_TYPE_URL)), "true");
+        assertThat(second.listenerPorts()).isEmpty();
+        await(() -> String.valueOf(cp.status().proxies().stream().filter(p -> p.state().equals("SYNCED")).count()), "2");
+        assertThat(cp.status().proxies()).extracting(ProxyStatus::nodeId).containsExactly(GATEWAY_NODE, GATEWAY_NODE);
+        assertThat(cp.status().proxies()).extracting(ProxyStatus::spiffeId)
+                .containsExactlyInAnyOrder(TestIdentities.GATEWAY.toString(), other.toString());
+        assertThat(cp.xds().connectedNodes()).containsExactly(GATEWAY_NODE);
+
+        cp.serve(withGatewayPort(8443));
+        await(() -> String.valueOf(first.listenerPorts()), "[8080, 8443]");
+        second.close();
+        await(() -> String.valueOf(cp.status().proxies().size()), "1");
+        assertThat(cp.status().proxies().get(0).spiffeId()).isEqualTo(TestIdentities.GATEWAY.toString());
+        cp.serve(withGatewayPort(9443));
+        await(() -> String.valueOf(first.listenerPorts()), "[8080, 9443]");
+        assertThat(cp.xds().dump(GATEWAY_NODE).spiffeId()).isEqualTo(TestIdentities.GATEWAY.toString());
+    }
+
+    @Test
+    void aSidecarsListenerAndApplicationAddressesComeFromItsNodeMetadata() throws Exception {
+        start();
+        TestAds sidecar = ads(TestIdentities.PRODUCTPAGE, TestAds.node(PRODUCTPAGE_NODE, java.util.Map.of(
+                "MITHRIL_INBOUND", "10.213.0.4:9080=127.0.0.1:19080", "MITHRIL_OUTBOUND", "127.0.0.1:15001"),
+                "app", "productpage", "version", "v1")).follow();
+        await(() -> String.valueOf(sidecar.applied.containsKey(Resources.V3.LISTENER_TYPE_URL)), "true");
+        List<Listener> listeners = TestAds.unpack(sidecar.applied.get(Resources.V3.LISTENER_TYPE_URL), Listener.class);
+        assertThat(listeners).extracting(l -> l.getAddress().getSocketAddress().getAddress() + ":"
+                + l.getAddress().getSocketAddress().getPortValue()).containsExactlyInAnyOrder("10.213.0.4:9080", "127.0.0.1:15001");
+        DiscoveryResponse cds = sidecar.applied.get(Resources.V3.CLUSTER_TYPE_URL);
+        Cluster inbound = TestAds.unpack(cds, Cluster.class).stream().filter(c -> c.getName().equals("inbound|19080||"))
+                .findFirst().orElseThrow();
+        String app = inbound.hasLoadAssignment() ? inbound.getLoadAssignment().toString()
+                : cp.xds().dump(PRODUCTPAGE_NODE).resources().endpoints().stream()
+                        .filter(e -> e.getClusterName().equals(inbound.getName())).findFirst().orElseThrow().toString();
+        assertThat(app).contains("address: \"127.0.0.1\"").contains("port_value: 19080");
+
+        TestAds bad = ads(TestIdentities.PRODUCTPAGE, TestAds.node(PRODUCTPAGE_NODE.replace("productpage-v1", "bad"),
+                java.util.Map.of("MITHRIL_INBOUND", "pod:9080=19080")));
+        bad.send(Resources.V3.CLUSTER_TYPE_URL, "", "", List.of());
+        Status s = bad.errors.poll(10, TimeUnit.SECONDS);
+        assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(s.getDescription()).contains("MITHRIL_INBOUND \"pod:9080=19080\"").contains("\"pod\" is not an IP address");
     }
 
     ConfigSet withGatewayPort(int port) {

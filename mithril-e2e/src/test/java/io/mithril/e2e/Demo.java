@@ -244,9 +244,12 @@ final class Demo implements AutoCloseable {
                 p.destroyForcibly();
             }
         }
-        List<ProcessHandle> children = process.descendants().toList();
+        List<ProcessHandle> children = new java.util.ArrayList<>(process.descendants().toList());
         process.destroy();
         if (!process.waitFor(90, TimeUnit.SECONDS)) {
+            // Children it started while stopping (the class data sharing dumps of a first run on a
+            // busy machine) would outlive it: take them along.
+            children.addAll(process.descendants().toList());
             process.destroyForcibly();
         }
         for (ProcessHandle h : children) {

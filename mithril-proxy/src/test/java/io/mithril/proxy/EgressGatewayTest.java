@@ -21,6 +21,50 @@ class EgressGatewayTest {
 
     @Test
     void egressGatewayOriginatesTlsToAnExternalServiceWithSniAndVerifiesItsCertificate(@TempDir Path dir) throws Exception {
+        Processes.Result r = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", false);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("backend=external", "path=/v1/things");
+    }
+
+    /**
+     * The same over xDS (the control plane's XdsTranslator, then the proxy's XdsConfigTranslator):
+     * with caCertificates the file decides; without, the system's trust store (istiod's
+     * file-root:system), which does not hold the test CA, so the server is refused; with
+     * insecureSkipVerify, the server is not verified at all, as Envoy does.
+     */
+    @Test
+    void overXdsWithoutCaCertificatesTheSystemTrustStoreDecidesAndInsecureSkipVerifySkipsIt(@TempDir Path dir) throws Exception {
+        Processes.Result withCa = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", true);
+        assertThat(withCa.status()).as(withCa.body()).isEqualTo(200);
+
+        Processes.Result systemTrust = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test}", true);
+        assertThat(systemTrust.status()).as(systemTrust.body()).isEqualTo(503);
+        assertThat(systemTrust.body()).contains("upstream connect error");
+
+        Processes.Result insecure = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, insecureSkipVerify: true}", true);
+        assertThat(insecure.status()).as(insecure.body()).isEqualTo(200);
+        assertThat(insecure.body()).contains("backend=external");
+    }
+
+    /**
+     * The DestinationRule's subjectAltNames are checked on the server's certificate (which names
+     * api.external.test), from files and over xDS: a name it does not carry fails the handshake.
+     */
+    @Test
+    void subjectAltNamesOfTheDestinationRuleAreCheckedOnTheServersCertificate(@TempDir Path dir) throws Exception {
+        for (boolean overXds : new boolean[]{false, true}) {
+            Processes.Result named = callThroughEgress(dir,
+                    "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [api.external.test]}", overXds);
+            assertThat(named.status()).as("over xDS: %s, %s", overXds, named.body()).isEqualTo(200);
+            Processes.Result other = callThroughEgress(dir,
+                    "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [other.test]}", overXds);
+            assertThat(other.status()).as("over xDS: %s, %s", overXds, other.body()).isEqualTo(503);
+            assertThat(other.body()).contains("upstream connect error");
+        }
+    }
+
+    /** curl -> egress gateway -> TLS with {@code tls} (a DestinationRule's, {@code %s} = the CA file) -> "external" server. */
+    private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds) throws Exception {
         TestPki pki = new TestPki("example.org");
         Identity externalId = pki.identity("spiffe://example.org/ns/external/sa/api", List.of("api.external.test"));
         Path cert = dir.resolve("external.pem");
@@ -55,7 +99,7 @@ class EgressGatewayTest {
                      Map.of(80, new InetSocketAddress("127.0.0.1", 0)), null),
                      new StaticIdentitySource(pki.identity("spiffe://example.org/ns/istio-system/sa/egress")))) {
             int externalPort = external.listenerAddress(8080).getPort();
-            egress.apply(MeshFixture.parse("""
+            List<io.mithril.mesh.model.Resource> egressConfig = MeshFixture.parse("""
                     apiVersion: networking.istio.io/v1
                     kind: ServiceEntry
                     metadata: {name: external-api, namespace: istio-system}
@@ -71,7 +115,7 @@ class EgressGatewayTest {
                     metadata: {name: external-api, namespace: istio-system}
                     spec:
                       host: api.external.test
-                      trafficPolicy: {tls: {mode: SIMPLE, sni: api.external.test, caCertificates: %s}}
+                      trafficPolicy: {tls: %s}
                     ---
                     apiVersion: networking.istio.io/v1
                     kind: Gateway
@@ -87,11 +131,15 @@ class EgressGatewayTest {
                       hosts: [api.external.test]
                       gateways: [egress]
                       http: [{route: [{destination: {host: api.external.test, port: {number: 443}}}]}]
-                    """.formatted(externalPort, ca)));
+                    """.formatted(externalPort, tls.formatted(ca)));
+            if (overXds) {
+                egress.applyCompiled(io.mithril.proxy.xds.XdsConfigTranslatorTest.roundTrip(
+                        io.mithril.mesh.compile.MeshCompiler.compile(egressConfig, egress.settings().node())));
+            } else {
+                egress.apply(egressConfig);
+            }
             String url = "http://127.0.0.1:" + egress.listenerAddress(80).getPort() + "/v1/things";
-            Processes.Result r = Processes.curl("-H", "Host: api.external.test", url);
-            assertThat(r.status()).as(r.body()).isEqualTo(200);
-            assertThat(r.body()).contains("backend=external", "path=/v1/things");
+            return Processes.curl("-H", "Host: api.external.test", url);
         }
     }
 }

@@ -126,6 +126,17 @@ class SdsTest {
     }
 
     @Test
+    void fileRootSystemIsTheSystemsCaBundleFileAsIstioNamesIt() throws Exception {
+        // What istiod names for TLS origination without caCertificates (and the control plane too).
+        List<Secret> got = secrets(SecretDiscoveryServiceGrpc.newBlockingStub(channel).fetchSecrets(request("file-root:system")));
+        assertThat(got).extracting(Secret::getName).containsExactly("file-root:system");
+        String file = got.get(0).getValidationContext().getTrustedCa().getFilename();
+        assertThat(file).startsWith("/etc/");
+        assertThat(Path.of(file)).isReadable();
+        assertThat(Pem.readCertificates(Files.readString(Path.of(file)))).isNotEmpty();
+    }
+
+    @Test
     void allIsEnvoysSpiffeValidatorAndSpiffeIdsNameSvidsAndBundles() throws Exception {
         List<Secret> got = secrets(SecretDiscoveryServiceGrpc.newBlockingStub(channel)
                 .fetchSecrets(request("ALL", WORKLOAD, "spiffe://example.org", "spiffe://example.org/not-mine")));

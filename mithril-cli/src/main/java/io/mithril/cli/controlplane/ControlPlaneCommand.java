@@ -42,7 +42,7 @@ public final class ControlPlaneCommand implements Runnable {
 
     /** {@code mithril controlplane run -config controlplane.conf}. */
     @Command(name = "run", mixinStandardHelpOptions = true,
-            description = "Serve the Istio configuration of a directory to gateways and sidecars (runs until stopped).")
+            description = "Serve the Istio configuration of a directory to gateways and sidecars over Envoy's xDS (ADS), compiled per proxy (runs until stopped).")
     public static final class Run implements Callable<Integer> {
 
         @Option(names = {"-config", "--config"}, required = true, paramLabel = "FILE",
@@ -107,7 +107,7 @@ public final class ControlPlaneCommand implements Runnable {
 
     /** {@code mithril controlplane status}: like {@code istioctl proxy-status}. */
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Show each connected proxy: SPIFFE ID, kind, the version sent and ACKed, and any NACK error.")
+            description = "Show each proxy connected over xDS (ADS): name, SPIFFE ID, kind, namespace, per xDS type SYNCED/STALE/NACKED/NOT SENT, and any NACK error.")
     public static final class Status implements Callable<Integer> {
 
         @CommandLine.Spec

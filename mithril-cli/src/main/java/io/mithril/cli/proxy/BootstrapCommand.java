@@ -52,7 +52,7 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code mithril proxy bootstrap --envoy gateway|sidecar}: an Envoy v3 bootstrap, so that real
- * Envoy can be the gateway or a sidecar. Its node is the one {@code proxy ... -xds} presents
+ * Envoy can be the gateway or a sidecar. Its node is the one {@code proxy ... -controlPlane} presents
  * ({@link XdsNodes}); its configuration comes over ADS from the control plane through the cluster
  * {@value #XDS_CLUSTER} (mTLS: the SVID {@value #CERTIFICATE} and the bundle {@value #ROOT_CA}
  * from the agent's SDS, the control plane's URI SAN checked); SDS is the agent's socket, cluster
@@ -60,7 +60,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "bootstrap", mixinStandardHelpOptions = true,
         description = {"Write an Envoy v3 bootstrap (--envoy, required: the only format for now) for a gateway or a sidecar: "
-                + "its node as -xds presents it, ADS to -controlPlane over mTLS with the SVID from the agent's SDS, "
+                + "its node as our proxy presents it, ADS to -controlPlane over mTLS with the SVID from the agent's SDS, "
                 + "SDS on the agent's socket, the admin address.",
                 "JSON, or YAML when -output ends in .yaml/.yml."})
 final class BootstrapCommand implements Callable<Integer> {

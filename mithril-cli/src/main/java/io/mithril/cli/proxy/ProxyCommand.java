@@ -29,7 +29,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code mithril proxy gateway|sidecar}: runs the data plane with its identity from the
- * Workload API and its configuration from a watched directory of Istio YAML.
+ * Workload API and its configuration over Envoy's xDS from the control plane
+ * ({@code -controlPlane}), or, for local use, from a watched directory of Istio YAML compiled in
+ * the proxy ({@code -configDir}).
  */
 @Command(name = "proxy", mixinStandardHelpOptions = true,
         description = "Run the mesh data plane: an ingress/egress gateway or a workload's sidecar; "
@@ -61,16 +63,13 @@ public final class ProxyCommand implements Runnable {
         Path configDir;
 
         @Option(names = {"-controlPlane", "--controlPlane"}, paramLabel = "HOST:PORT",
-                description = "Take the configuration from the control plane at this address (instead of -configDir)")
+                description = "Take the configuration over Envoy's xDS (ADS) from the control plane at this address "
+                        + "(instead of -configDir)")
         String controlPlane;
 
         @Option(names = {"-controlPlaneID", "--controlPlaneID"}, paramLabel = "SPIFFE_ID",
                 description = "The only SPIFFE ID accepted from the control plane, e.g. spiffe://example.org/ns/istio-system/sa/istiod")
         String controlPlaneId;
-
-        @Option(names = {"-xds", "--xds"},
-                description = "With -controlPlane: take the configuration over Envoy's xDS (ADS) instead of the native stream")
-        boolean xds;
 
         @Option(names = {"-label", "--label"}, description = "Proxy label key=value (repeatable), e.g. istio=ingressgateway")
         List<String> labels = new ArrayList<>();
@@ -123,10 +122,6 @@ public final class ProxyCommand implements Runnable {
             if (configDir != null && !Files.isDirectory(configDir)) {
                 throw new Cli.UserException("-configDir " + configDir + " is not a directory");
             }
-            if (xds && controlPlane == null) {
-                throw new Cli.UserException("-xds needs -controlPlane HOST:PORT and -controlPlaneID SPIFFE_ID: it is how the "
-                        + "proxy talks to the control plane");
-            }
             SpiffeId cpId = controlPlane == null ? null : ControlPlaneOptions.controlPlaneId(controlPlaneId);
             SpiffeId wanted = null;
             if (spiffeId != null) {
@@ -155,16 +150,12 @@ public final class ProxyCommand implements Runnable {
                 limits = limits.withBufferedBodyBytes(positive(maxBufferedBodyBytes, "-maxBufferedBodyBytes"));
             }
             ProxyNode node = node(labelMap, td);
-            if (xds) {
-                XdsOptions.publishLocalAddresses(node, pub);
-            }
             ProxySettings settings = new ProxySettings(node, pub, address(admin, "127.0.0.1", "-admin " + admin),
                     limits, pathNormalization, !noAccessLog);
             DeferredIdentitySource identity = new DeferredIdentitySource();
             Proxy proxy = Proxy.start(settings, identity);
             AutoCloseable watcher = cpId == null ? ConfigDirectoryWatcher.start(configDir, Duration.ofSeconds(1), proxy::apply)
-                    : xds ? XdsOptions.start(controlPlane, cpId, identity, settings.node(), proxy)
-                    : ControlPlaneSource.start(controlPlane, cpId, identity, settings.node(), proxy);
+                    : XdsOptions.start(controlPlane, cpId, identity, settings.node(), proxy);
             CountDownLatch stopped = new CountDownLatch(1);
             final SpiffeId id = wanted;
             Thread connector = new Thread(() -> {
@@ -238,10 +229,15 @@ public final class ProxyCommand implements Runnable {
             }
             InetSocketAddress listen = address(in.substring(0, eq), "0.0.0.0", "-inbound " + in);
             InetSocketAddress app = address(in.substring(eq + 1), "127.0.0.1", "-inbound " + in);
-            ports.add(new ProxyNode.InboundPort(listen.getHostString(), listen.getPort(), app.getHostString(), app.getPort()));
+            ports.add(new ProxyNode.InboundPort(ip(listen), listen.getPort(), ip(app), app.getPort()));
         }
         InetSocketAddress out = address(outbound, "127.0.0.1", "-outbound " + outbound);
-        return ProxyNode.sidecar(namespace, labels, td, ports, out.getHostString(), out.getPort());
+        return ProxyNode.sidecar(namespace, labels, td, ports, ip(out), out.getPort());
+    }
+
+    /** The address as an IP literal (a name is resolved once here: listeners and the node metadata take IPs). */
+    private static String ip(InetSocketAddress a) {
+        return a.isUnresolved() ? a.getHostString() : a.getAddress().getHostAddress();
     }
 
     private static <N extends Number> N positive(N n, String what) {

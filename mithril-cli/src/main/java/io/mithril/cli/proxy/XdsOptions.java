@@ -7,15 +7,13 @@ import io.mithril.proxy.xds.XdsClient;
 import io.mithril.proxy.xds.XdsNodes;
 import io.mithril.spiffe.id.SpiffeId;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.util.Map;
 import javax.net.ssl.SSLException;
 
 /**
- * {@code -controlPlane ... -xds}: the proxy as an xDS client. Its node ID is Istio's
+ * {@code -controlPlane}: the proxy as an xDS client. Its node ID is Istio's
  * ({@code sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local}, {@code router~...} for a
- * gateway) with the labels and, for a sidecar, the inbound and outbound ports in the metadata the
- * control plane's XdsServer reads.
+ * gateway) with the labels and, for a sidecar, its inbound listeners, their applications and its
+ * outbound listener (addresses and ports) in the metadata the control plane's XdsNode reads.
  */
 final class XdsOptions {
 
@@ -26,21 +24,6 @@ final class XdsOptions {
             throws SSLException {
         return XdsClient.start(target, controlPlaneId, identity, XdsNodes.of(node, ip(node), podName()), node,
                 proxy::applyCompiled);
-    }
-
-    /**
-     * The node metadata carries ports only, so the control plane compiles a sidecar's inbound
-     * listeners on 0.0.0.0 and its outbound listener on 127.0.0.1; the addresses given with
-     * {@code -inbound} / {@code -outbound} are kept by binding those listeners there (as
-     * {@code -publish} does, which still wins).
-     */
-    static void publishLocalAddresses(ProxyNode node, Map<Integer, InetSocketAddress> publish) {
-        for (ProxyNode.InboundPort p : node.inbound()) {
-            publish.putIfAbsent(p.port(), new InetSocketAddress(p.address(), p.port()));
-        }
-        if (node.kind() == ProxyNode.Kind.SIDECAR && node.outboundPort() > 0) {
-            publish.putIfAbsent(node.outboundPort(), new InetSocketAddress(node.outboundAddress(), node.outboundPort()));
-        }
     }
 
     /** The workload's address for the node ID: its first specific inbound address, else this host's. */

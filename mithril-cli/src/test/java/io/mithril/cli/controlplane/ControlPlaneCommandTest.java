@@ -3,14 +3,14 @@ package io.mithril.cli.controlplane;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mithril.cli.Main;
-import io.mithril.controlplane.ControlPlaneClient;
-import io.mithril.controlplane.IdentitySource;
-import io.mithril.controlplane.ProxyInfo;
+import io.mithril.mesh.config.ProxyConfig;
+import io.mithril.mesh.config.ProxyNode;
 import io.mithril.pki.KeyType;
-import io.mithril.spiffe.bundle.X509Bundle;
-import io.mithril.spiffe.bundle.X509BundleSet;
+import io.mithril.proxy.identity.Identity;
+import io.mithril.proxy.identity.StaticIdentitySource;
+import io.mithril.proxy.xds.XdsClient;
+import io.mithril.proxy.xds.XdsNodes;
 import io.mithril.spiffe.id.SpiffeId;
-import io.mithril.spiffe.svid.X509Svid;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -44,7 +44,7 @@ class ControlPlaneCommandTest {
     final TestWorkloadApi.Ca ca = new TestWorkloadApi.Ca("example.org");
     TestWorkloadApi workloadApi;
     Process process;
-    ControlPlaneClient client;
+    XdsClient client;
 
     @AfterEach
     void stop() throws Exception {
@@ -139,35 +139,36 @@ class ControlPlaneCommandTest {
 
         KeyPair key = KeyType.EC_P256.generate();
         X509Certificate leaf = ca.minter.signX509Svid(ca.authority, key.getPublic(), GATEWAY, List.of(), Duration.ofHours(1));
-        IdentitySource gw = IdentitySource.of(X509Svid.of(List.of(leaf), key.getPrivate()),
-                X509BundleSet.of(X509Bundle.of(ca.trustDomain, List.of(ca.root))));
-        BlockingQueue<ControlPlaneClient.ConfigSnapshot> got = new LinkedBlockingQueue<>();
-        client = ControlPlaneClient.start("127.0.0.1:" + port, ISTIOD, gw,
-                new ControlPlaneClient.Node(ProxyInfo.Kind.GATEWAY, "istio-system", Map.of("istio", "ingressgateway"), "gw-1"),
-                got::add);
-        ControlPlaneClient.ConfigSnapshot snap = got.poll(30, TimeUnit.SECONDS);
-        assertThat(snap).as("snapshot from the control plane process").isNotNull();
-        assertThat(snap.yaml()).contains("bookinfo-gateway");
+        StaticIdentitySource gw = new StaticIdentitySource(new Identity(GATEWAY, List.of(leaf), key.getPrivate(),
+                Map.of(ca.trustDomain, List.of(ca.root))));
+        ProxyNode gwNode = ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
+        String nodeId = "router~127.0.0.1~gw-1.istio-system~istio-system.svc.cluster.local";
+        BlockingQueue<ProxyConfig> got = new LinkedBlockingQueue<>();
+        client = XdsClient.start("127.0.0.1:" + port, ISTIOD, gw, XdsNodes.of(gwNode, "127.0.0.1", "gw-1"), gwNode, got::add);
+        ProxyConfig config = got.poll(30, TimeUnit.SECONDS);
+        assertThat(config).as("a configuration from the control plane process").isNotNull();
+        assertThat(config.listeners()).isNotEmpty();
 
         await("SYNCED in status", () -> mithril("controlplane", "status", "-adminAddress", admin).out().contains("SYNCED"));
         Result status = mithril("controlplane", "status", "-config", conf.toString());
         assertThat(status.exit()).isEqualTo(0);
         assertThat(status.out()).contains("Control plane: " + ISTIOD)
-                .contains("gw-1").contains(GATEWAY.toString()).contains("gateway").contains(snap.version());
+                .contains("gw-1.istio-system").contains(GATEWAY.toString()).contains("gateway")
+                .containsPattern("STATUS +CDS +LDS +EDS +RDS")
+                .containsPattern(java.util.regex.Pattern.quote(GATEWAY.toString()) + " +gateway +istio-system +SYNCED +SYNCED +SYNCED ");
+        String lds = client.versions().get(XdsClient.LDS);
         assertThat(mithril("controlplane", "status", "-adminAddress", admin, "-output", "json").out())
-                .contains("\"ackedVersion\" : \"" + snap.version() + "\"");
-        // The native proxy is not an xDS node: config-dump lists none, and an unknown node is a clear error.
+                .contains("\"nodeId\" : \"" + nodeId + "\"").contains("\"LDS\" : \"" + lds + "\"");
         Result nodes = mithril("controlplane", "config-dump", "-config", conf.toString());
         assertThat(nodes.exit()).isEqualTo(0);
-        assertThat(nodes.out().strip()).isEqualTo("[ ]");
+        assertThat(nodes.out()).contains(nodeId);
         Result unknown = mithril("controlplane", "config-dump", "-adminAddress", admin, "sidecar~1.2.3.4~x.default~default.svc.cluster.local");
         assertThat(unknown.exit()).isEqualTo(1);
         assertThat(unknown.err()).contains("no xDS node sidecar~1.2.3.4~x.default~default.svc.cluster.local is connected");
 
         process.destroy();
         assertThat(process.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(log()).contains("control plane serving mesh configuration").contains("proxy connected: gateway " + GATEWAY)
-                .contains("ACKed version " + snap.version());
+        assertThat(log()).contains("control plane serving xDS (ADS)").contains("xDS node connected: " + nodeId + " as " + GATEWAY);
     }
 
     @Test

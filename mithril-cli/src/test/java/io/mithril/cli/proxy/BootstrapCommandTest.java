@@ -81,11 +81,13 @@ class BootstrapCommandTest {
         assertThat(node.id()).startsWith("sidecar~127.0.1.1~").endsWith(".default~default.svc.cluster.local");
         assertThat(node.namespace()).isEqualTo("default");
         assertThat(node.labels()).isEqualTo(Map.of("app", "productpage", "version", "v1"));
-        assertThat(node.inbound()).extracting(ProxyNode.InboundPort::port, ProxyNode.InboundPort::appPort)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(9080, 19080));
+        assertThat(node.inbound()).containsExactly(new ProxyNode.InboundPort("127.0.1.1", 9080, "127.0.1.1", 19080));
+        assertThat(node.outboundAddress()).isEqualTo("127.0.1.1");
         assertThat(node.outboundPort()).isEqualTo(15001);
-        assertThat(b.getNode().getMetadata().getFieldsMap().get("MITHRIL_INBOUND").getStringValue()).isEqualTo("9080=19080");
-        assertThat(json).contains("\"MITHRIL_INBOUND\" : \"9080=19080\"");
+        assertThat(b.getNode().getMetadata().getFieldsMap().get("MITHRIL_INBOUND").getStringValue())
+                .isEqualTo("127.0.1.1:9080=127.0.1.1:19080");
+        assertThat(json).contains("\"MITHRIL_INBOUND\" : \"127.0.1.1:9080=127.0.1.1:19080\"")
+                .contains("\"MITHRIL_OUTBOUND\" : \"127.0.1.1:15001\"");
 
         checkAdsAndSds(b, Cluster.DiscoveryType.STATIC, "127.0.0.1", 15012);
         Address sds = endpoint(cluster(b, BootstrapCommand.SDS_CLUSTER));

@@ -30,10 +30,11 @@ class ProxyCommandTest {
     }
 
     @Test
-    void xdsWithoutAControlPlaneIsAUserError(@TempDir Path dir) {
-        String[] r = run("proxy", "gateway", "-configDir", dir.toString(), "-label", "istio=ingressgateway", "-xds");
+    void configDirAndControlPlaneTogetherIsAUserError(@TempDir Path dir) {
+        String[] r = run("proxy", "gateway", "-configDir", dir.toString(), "-label", "istio=ingressgateway",
+                "-controlPlane", "127.0.0.1:15012", "-controlPlaneID", "spiffe://example.org/ns/istio-system/sa/istiod");
         assertThat(r[0]).isEqualTo("1");
-        assertThat(r[1]).contains("Error: -xds needs -controlPlane HOST:PORT and -controlPlaneID SPIFFE_ID");
+        assertThat(r[1]).contains("Error: give either -configDir DIR or -controlPlane HOST:PORT (with -controlPlaneID)");
     }
 
     @Test

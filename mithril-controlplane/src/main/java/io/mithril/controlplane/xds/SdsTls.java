@@ -26,6 +26,11 @@ final class SdsTls {
     static final String CERTIFICATE = "default";
     /** SPIRE's SDS name for the bundle of the workload's trust domain. */
     static final String ROOT_CA = "ROOTCA";
+    /**
+     * Istio's SDS name for the operating system's trust store, which istiod names as the
+     * validation context of TLS origination without {@code caCertificates} (the agent serves it).
+     */
+    static final String SYSTEM_ROOTS = "file-root:system";
     /** Istio's name for the bootstrap cluster that reaches the SDS server (the agent's socket). */
     static final String SDS_CLUSTER = "sds-grpc";
 
@@ -78,19 +83,43 @@ final class SdsTls {
                     .setPrivateKey(DataSource.newBuilder().setFilename(privateKeyFile)));
         }
         if (caFile != null || !sans.isEmpty()) {
-            CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+            CertificateValidationContext.Builder v = sanMatchers(sans);
             if (caFile != null) {
                 v.setTrustedCa(DataSource.newBuilder().setFilename(caFile));
-            }
-            for (String san : sans) {
-                v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-                        .setSanType(san.startsWith("spiffe://") ? SubjectAltNameMatcher.SanType.URI
-                                : SubjectAltNameMatcher.SanType.DNS)
-                        .setMatcher(StringMatcher.newBuilder().setExact(san)));
             }
             b.setValidationContext(v);
         }
         return b;
+    }
+
+    /**
+     * TLS origination to a server that is not in the mesh (SIMPLE / MUTUAL), as istiod writes it:
+     * with {@code caFile}, a validation context trusting that file; without, the server is
+     * verified against the system's trust store, the SDS secret {@value #SYSTEM_ROOTS}; with
+     * {@code insecureSkipVerify}, no validation context at all (Envoy then does not verify the
+     * server). The SAN matchers apply in the first two cases.
+     */
+    static CommonTlsContext.Builder origination(String certificateFile, String privateKeyFile, String caFile,
+                                                boolean insecureSkipVerify, List<String> sans) {
+        if (insecureSkipVerify || caFile != null) {
+            return files(certificateFile, privateKeyFile, insecureSkipVerify ? null : caFile,
+                    insecureSkipVerify ? List.of() : sans, List.of());
+        }
+        CommonTlsContext.Builder b = files(certificateFile, privateKeyFile, null, List.of(), List.of());
+        return b.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                .setDefaultValidationContext(sanMatchers(sans))
+                .setValidationContextSdsSecretConfig(sds(SYSTEM_ROOTS)));
+    }
+
+    private static CertificateValidationContext.Builder sanMatchers(List<String> sans) {
+        CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+        for (String san : sans) {
+            v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(san.startsWith("spiffe://") ? SubjectAltNameMatcher.SanType.URI
+                            : SubjectAltNameMatcher.SanType.DNS)
+                    .setMatcher(StringMatcher.newBuilder().setExact(san)));
+        }
+        return v;
     }
 
     /** {@code TLSV1_2} / {@code TLSv1.3} style names to Envoy's enum; null or unknown = Envoy's default. */

@@ -13,10 +13,13 @@ import java.util.TreeMap;
  * An Envoy node as istiod reads it. The node ID has Istio's form
  * {@code <type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local}, {@code type} being
  * {@code sidecar} or {@code router} (a gateway); the labels are the node metadata's
- * {@code LABELS} struct (string values). A sidecar's inbound ports come from the metadata
- * string {@code MITHRIL_INBOUND} ({@code 9080=19080,9443=19443}: listener port = application
- * port, as {@code mithril proxy sidecar -inbound}) and its outbound HTTP proxy port from
- * {@code MITHRIL_OUTBOUND_PORT}; Istio takes those from Kubernetes Services, which we do not have.
+ * {@code LABELS} struct (string values). A sidecar's inbound listeners come from the metadata
+ * string {@code MITHRIL_INBOUND} ({@code 10.0.0.5:9080=127.0.0.1:19080,9443=19443}:
+ * {@code [address:]port=[application address:]application port}, as {@code mithril proxy sidecar
+ * -inbound}; the listener address defaults to {@code 0.0.0.0}, the application's to
+ * {@code 127.0.0.1}) and its outbound HTTP proxy from {@code MITHRIL_OUTBOUND}
+ * ({@code [address:]port}, default address {@code 127.0.0.1}); Istio takes those from Kubernetes
+ * Services and the pod's network, which we do not have.
  *
  * @param id        the whole node ID
  * @param kind      sidecar or gateway
@@ -25,7 +28,8 @@ import java.util.TreeMap;
  * @param namespace the namespace the ID claims
  */
 public record XdsNode(String id, ProxyNode.Kind kind, String ip, String pod, String namespace,
-                      Map<String, String> labels, List<ProxyNode.InboundPort> inbound, int outboundPort) {
+                      Map<String, String> labels, List<ProxyNode.InboundPort> inbound, String outboundAddress,
+                      int outboundPort) {
 
     public XdsNode {
         labels = Map.copyOf(labels);
@@ -79,27 +83,34 @@ public record XdsNode(String id, ProxyNode.Kind kind, String ip, String pod, Str
             for (String pair : in.split(",")) {
                 String[] pp = pair.trim().split("=", -1);
                 try {
-                    inbound.add(new ProxyNode.InboundPort(port(pp[0]), port(pp.length == 2 ? pp[1] : "")));
+                    if (pp.length != 2) {
+                        throw new IllegalArgumentException("\"" + pair.trim() + "\" has no single '='");
+                    }
+                    HostPort listen = HostPort.parse(pp[0], "0.0.0.0");
+                    HostPort app = HostPort.parse(pp[1], "127.0.0.1");
+                    inbound.add(new ProxyNode.InboundPort(listen.host(), listen.port(), app.host(), app.port()));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("node " + id + ": metadata MITHRIL_INBOUND \"" + in
-                            + "\": expected <port>=<application port>[,...]: " + e.getMessage());
+                            + "\": expected [<address>:]<port>=[<application address>:]<application port>[,...]: "
+                            + e.getMessage());
                 }
             }
         }
-        String out = string(meta, "MITHRIL_OUTBOUND_PORT");
-        int outbound;
+        String out = string(meta, "MITHRIL_OUTBOUND");
+        HostPort outbound;
         try {
-            outbound = out.isBlank() ? 0 : port(out);
+            outbound = out.isBlank() ? new HostPort("127.0.0.1", 0) : HostPort.parse(out, "127.0.0.1");
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("node " + id + ": metadata MITHRIL_OUTBOUND_PORT: " + e.getMessage());
+            throw new IllegalArgumentException("node " + id + ": metadata MITHRIL_OUTBOUND \"" + out
+                    + "\": expected [<address>:]<port>: " + e.getMessage());
         }
-        return new XdsNode(id, kind, part[1], pod, namespace, labels, inbound, outbound);
+        return new XdsNode(id, kind, part[1], pod, namespace, labels, inbound, outbound.host(), outbound.port());
     }
 
     /** The node the mesh compiler compiles for. */
     public ProxyNode proxyNode(String trustDomain) {
         return kind == ProxyNode.Kind.GATEWAY ? ProxyNode.gateway(namespace, labels, trustDomain)
-                : ProxyNode.sidecar(namespace, labels, trustDomain, inbound, outboundPort);
+                : ProxyNode.sidecar(namespace, labels, trustDomain, inbound, outboundAddress, outboundPort);
     }
 
     private static String string(Struct meta, String key) {
@@ -108,6 +119,30 @@ public record XdsNode(String id, ProxyNode.Kind kind, String ip, String pod, Str
             return Long.toString((long) v.getNumberValue());
         }
         return v.hasStringValue() ? v.getStringValue() : "";
+    }
+
+    /** {@code [address:]port}; an IPv6 address in brackets ({@code [::1]:9080}). */
+    private record HostPort(String host, int port) {
+        static HostPort parse(String s, String defaultHost) {
+            String t = s.trim();
+            int colon = t.lastIndexOf(':');
+            if (colon < 0) {
+                return new HostPort(defaultHost, XdsNode.port(t));
+            }
+            String host = t.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            if (!isIpLiteral(host)) {
+                throw new IllegalArgumentException("\"" + host + "\" is not an IP address");
+            }
+            return new HostPort(host, XdsNode.port(t.substring(colon + 1)));
+        }
+
+        private static boolean isIpLiteral(String host) {
+            return host.matches("\\d{1,3}(\\.\\d{1,3}){3}") && java.util.Arrays.stream(host.split("\\."))
+                    .allMatch(o -> Integer.parseInt(o) <= 255) || host.contains(":") && host.matches("[0-9A-Fa-f:.]+");
+        }
     }
 
     private static int port(String s) {

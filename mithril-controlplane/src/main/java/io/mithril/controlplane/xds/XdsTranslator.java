@@ -417,9 +417,8 @@ public final class XdsTranslator {
         if (tls.mode() == UpstreamTls.Mode.ISTIO_MUTUAL) {
             return b.setCommonTlsContext(SdsTls.svid(tls.expectedSubjectAltNames(), List.of())).build();
         }
-        String ca = tls.insecureSkipVerify() ? null : tls.caCertificatesFile();
-        List<String> sans = tls.insecureSkipVerify() ? List.of() : tls.expectedSubjectAltNames();
-        return b.setCommonTlsContext(SdsTls.files(tls.clientCertificateFile(), tls.privateKeyFile(), ca, sans, List.of())).build();
+        return b.setCommonTlsContext(SdsTls.origination(tls.clientCertificateFile(), tls.privateKeyFile(),
+                tls.caCertificatesFile(), tls.insecureSkipVerify(), tls.expectedSubjectAltNames())).build();
     }
 
     private static Cluster.LbPolicy lbPolicy(DestinationRule.SimpleLb lb) {

@@ -106,6 +106,60 @@ class XdsTranslatorTest {
         }
     }
 
+    /** A sidecar's TLS origination to api.external.test with {@code tls} (a DestinationRule's trafficPolicy.tls). */
+    static UpstreamTlsContext origination(String tls) throws IOException {
+        List<Resource> r = MeshYaml.parse("egress.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: ext, namespace: istio-system}
+                spec:
+                  hosts: [api.external.test]
+                  location: MESH_EXTERNAL
+                  resolution: DNS
+                  ports: [{number: 443, name: https, protocol: HTTPS}]
+                  endpoints: [{address: api.external.test}]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: ext, namespace: istio-system}
+                spec:
+                  host: api.external.test
+                  trafficPolicy: {tls: %s}
+                """.formatted(tls)).orThrow();
+        XdsResources x = XdsTranslator.translate(MeshCompiler.compile(r,
+                ProxyNode.sidecar("istio-system", Map.of("app", "client"), "example.org", List.of(), 15001)));
+        Cluster c = x.clusters().stream().filter(k -> k.getName().endsWith("|api.external.test")).findFirst().orElseThrow();
+        PgvRules rules = new PgvRules(XdsConfigDump.TYPES);
+        assertThat(rules.validate(c)).as("%s", c).isEmpty();
+        assertThat(rules.unchecked()).isEmpty();
+        return c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    }
+
+    @Test
+    void tlsOriginationWithoutCaCertificatesValidatesAgainstTheSystemTrustStoreAsIstioDoes() throws Exception {
+        // No caCertificates: istiod's file-root:system SDS secret, with the SAN matchers beside it.
+        CommonTlsContext system = origination("{mode: SIMPLE, sni: api.external.test, subjectAltNames: [api.external.test]}")
+                .getCommonTlsContext();
+        assertThat(system.hasValidationContext()).isFalse();
+        assertThat(system.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName())
+                .isEqualTo("file-root:system");
+        assertThat(system.getCombinedValidationContext().getValidationContextSdsSecretConfig().getSdsConfig()
+                .getApiConfigSource().getGrpcServices(0).getEnvoyGrpc().getClusterName()).isEqualTo("sds-grpc");
+        assertThat(system.getCombinedValidationContext().getDefaultValidationContext().getMatchTypedSubjectAltNames(0)
+                .getMatcher().getExact()).isEqualTo("api.external.test");
+        // caCertificates: that file and the SAN matchers.
+        CommonTlsContext file = origination("{mode: SIMPLE, caCertificates: /etc/ca.pem, subjectAltNames: [api.external.test]}")
+                .getCommonTlsContext();
+        assertThat(file.getValidationContext().getTrustedCa().getFilename()).isEqualTo("/etc/ca.pem");
+        assertThat(file.getValidationContext().getMatchTypedSubjectAltNamesCount()).isEqualTo(1);
+        assertThat(file.hasCombinedValidationContext()).isFalse();
+        // insecureSkipVerify: no validation context at all, so Envoy does not verify the server.
+        CommonTlsContext insecure = origination("{mode: SIMPLE, caCertificates: /etc/ca.pem, insecureSkipVerify: true}")
+                .getCommonTlsContext();
+        assertThat(insecure.hasValidationContext()).isFalse();
+        assertThat(insecure.hasCombinedValidationContext()).isFalse();
+    }
+
     @Test
     void validatorReportsBrokenResources() {
         // The rules come from Envoy's annotations: a cluster without a name and a listener without address fail.

@@ -107,8 +107,12 @@ public final class TlsContexts {
             case SIMPLE, MUTUAL -> {
                 if (tls.insecureSkipVerify()) {
                     b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-                } else if (tls.caCertificatesFile() != null) {
-                    b.trustManager(CaFileTrustManager.of(readCerts(tls.caCertificatesFile()), tls.caCertificatesFile()));
+                } else {
+                    // No caCertificates: the system's trust store (the JDK's cacerts), as istiod's
+                    // file-root:system; never "trust anything". subjectAltNames are checked either way.
+                    String ca = tls.caCertificatesFile();
+                    b.trustManager(CaFileTrustManager.forServer(ca == null ? List.of() : readCerts(ca), ca,
+                            tls.expectedSubjectAltNames()));
                 }
                 if (tls.mode() == UpstreamTls.Mode.MUTUAL) {
                     b.keyManager(readKey(tls.privateKeyFile()), readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));

@@ -297,6 +297,17 @@ public final class XdsClient implements AutoCloseable {
         if (!rds.keySet().containsAll(routeNames)) {
             return; // and the listeners until their routes arrive
         }
+        if (applied != null && pending.keySet().stream().allMatch(t -> pendingVersion.get(t).equals(acceptedVersion.get(t)))) {
+            // The versions in force again (a reconnection to a control plane with nothing new):
+            // ACK them without applying the same configuration once more.
+            for (String type : List.copyOf(pending.keySet())) {
+                accepted.put(type, pending.remove(type));
+                pendingVersion.remove(type);
+                send(type, acceptedVersion.get(type), null);
+            }
+            log.info("xDS: versions in force confirmed by the control plane, nothing to apply");
+            return;
+        }
         Map<String, ClusterLoadAssignment> endpoints = new HashMap<>();
         eds.forEach((k, v) -> endpoints.put(k, (ClusterLoadAssignment) v));
         ProxyConfig config;

@@ -67,6 +67,8 @@ public final class XdsConfigTranslator {
     public static final String SDS_CERTIFICATE = "default";
     /** SPIRE's SDS name for the trust bundle. */
     public static final String SDS_ROOT_CA = "ROOTCA";
+    /** Istio's SDS name for the system's trust store (TLS origination without caCertificates). */
+    public static final String SDS_SYSTEM_ROOTS = "file-root:system";
 
     private static final String HCM = "envoy.filters.network.http_connection_manager";
 
@@ -564,11 +566,26 @@ public final class XdsConfigTranslator {
             return new UpstreamTls(UpstreamTls.Mode.ISTIO_MUTUAL,
                     sans(common.getCombinedValidationContext().getDefaultValidationContext()), sni, null, null, null, false);
         }
+        UpstreamTls.Mode mode = common.getTlsCertificatesCount() > 0 ? UpstreamTls.Mode.MUTUAL : UpstreamTls.Mode.SIMPLE;
+        if (common.hasCombinedValidationContext()
+                && common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName().equals(SDS_SYSTEM_ROOTS)) {
+            // Istio's TLS origination without caCertificates: the server is verified against the
+            // system's trust store (the JDK's), its names against the SAN matchers.
+            Files f = files(common.toBuilder().clearCombinedValidationContext().build(), where);
+            return new UpstreamTls(mode, sans(common.getCombinedValidationContext().getDefaultValidationContext()), sni,
+                    f.cert(), f.key(), null, false);
+        }
         Files f = files(common, where);
-        // No validation context: Envoy would not verify the server at all; this proxy then uses the
-        // system's trust store rather than skip verification (see docs/proxy.md).
-        return new UpstreamTls(f.cert() != null ? UpstreamTls.Mode.MUTUAL : UpstreamTls.Mode.SIMPLE, f.sans(), sni,
-                f.cert(), f.key(), f.ca(), false);
+        if (!common.hasValidationContext()) {
+            // No validation context: Envoy does not verify the server (insecureSkipVerify); nor does this proxy.
+            return new UpstreamTls(mode, List.of(), sni, f.cert(), f.key(), null, true);
+        }
+        if (f.ca() == null) {
+            // Envoy refuses this too: names checked on a certificate nobody verified prove nothing.
+            throw new XdsRejectedException(where + ": a validation context with subject alt names needs trusted_ca "
+                    + "(or the SDS secret " + SDS_SYSTEM_ROOTS + ")");
+        }
+        return new UpstreamTls(mode, f.sans(), sni, f.cert(), f.key(), f.ca(), false);
     }
 
     // ---- helpers

@@ -12,7 +12,8 @@ import java.util.stream.Collectors;
  * The Envoy node a proxy presents, in the form the control plane's {@code XdsNode} reads (Istio's):
  * ID {@code sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local} ({@code router~...} for
  * a gateway), metadata {@code LABELS} (strings), {@code NAMESPACE}, and for a sidecar
- * {@code MITHRIL_INBOUND} ({@code 9080=19080,...}) and {@code MITHRIL_OUTBOUND_PORT}.
+ * {@code MITHRIL_INBOUND} ({@code 127.0.1.1:9080=127.0.1.1:19080,...}: every inbound listener's
+ * address and port and its application's) and {@code MITHRIL_OUTBOUND} ({@code 127.0.0.1:15001}).
  */
 public final class XdsNodes {
 
@@ -30,11 +31,12 @@ public final class XdsNodes {
                 .putFields("NAMESPACE", string(ns));
         if (node.kind() == ProxyNode.Kind.SIDECAR) {
             if (!node.inbound().isEmpty()) {
-                meta.putFields("MITHRIL_INBOUND", string(node.inbound().stream().map(p -> p.port() + "=" + p.appPort())
+                meta.putFields("MITHRIL_INBOUND", string(node.inbound().stream()
+                        .map(p -> hostPort(p.address(), p.port()) + "=" + hostPort(p.appAddress(), p.appPort()))
                         .collect(Collectors.joining(","))));
             }
             if (node.outboundPort() > 0) {
-                meta.putFields("MITHRIL_OUTBOUND_PORT", string(Integer.toString(node.outboundPort())));
+                meta.putFields("MITHRIL_OUTBOUND", string(hostPort(node.outboundAddress(), node.outboundPort())));
             }
         }
         return Node.newBuilder()
@@ -42,6 +44,11 @@ public final class XdsNodes {
                 .setCluster(node.kind() == ProxyNode.Kind.GATEWAY ? gatewayCluster(node.labels()) : pod)
                 .setMetadata(meta)
                 .build();
+    }
+
+    /** {@code address:port}, an IPv6 address in brackets. */
+    static String hostPort(String address, int port) {
+        return (address.contains(":") ? "[" + address + "]" : address) + ":" + port;
     }
 
     private static String gatewayCluster(Map<String, String> labels) {

@@ -18,6 +18,7 @@ import io.mithril.mesh.config.FilterChain;
 import io.mithril.mesh.config.Listener;
 import io.mithril.mesh.config.ProxyConfig;
 import io.mithril.mesh.config.ProxyNode;
+import io.mithril.mesh.config.UpstreamTls;
 import io.mithril.mesh.config.RequestAttributes;
 import io.mithril.mesh.config.Route;
 import io.mithril.mesh.config.RouteConfiguration;
@@ -45,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * what XdsTranslator documents it does not translate (fault injection, CORS, route port matches,
  * per-connection pool limits, endpoint labels, PASSTHROUGH / LEAST_CONN balancers).
  */
-class XdsConfigTranslatorTest {
+public class XdsConfigTranslatorTest {
 
     static final Path SEED = Path.of("..", "examples", "two-clusters", "mesh");
     static final ProxyNode GATEWAY = ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
@@ -63,7 +64,8 @@ class XdsConfigTranslatorTest {
         return out;
     }
 
-    static ProxyConfig roundTrip(ProxyConfig config) {
+    /** {@code config} through the control plane's XdsTranslator and back through XdsConfigTranslator, as over ADS. */
+    public static ProxyConfig roundTrip(ProxyConfig config) {
         XdsResources x = XdsTranslator.translate(config);
         return XdsConfigTranslator.translate(config.node(), x.listeners(), x.routes(), x.clusters(),
                 x.endpoints().stream().collect(Collectors.toMap(ClusterLoadAssignment::getClusterName, Function.identity())));
@@ -227,6 +229,55 @@ class XdsConfigTranslatorTest {
         // An EDS cluster without its ClusterLoadAssignment cannot be applied.
         assertThatThrownBy(() -> XdsConfigTranslator.translate(GATEWAY, x.listeners(), x.routes(), x.clusters(), Map.of()))
                 .isInstanceOf(XdsRejectedException.class).hasMessageContaining("no ClusterLoadAssignment");
+    }
+
+    @Test
+    void tlsOriginationReadsBackWithItsTrustSource() throws Exception {
+        for (String tls : List.of("{mode: SIMPLE, sni: a.test, subjectAltNames: [a.test]}",
+                "{mode: SIMPLE, caCertificates: /etc/ca.pem, subjectAltNames: [a.test]}",
+                "{mode: SIMPLE, insecureSkipVerify: true}",
+                "{mode: MUTUAL, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem, caCertificates: /etc/ca.pem}",
+                "{mode: MUTUAL, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem}")) {
+            ProxyConfig compiled = MeshCompiler.compile(seed("""
+                    apiVersion: networking.istio.io/v1
+                    kind: DestinationRule
+                    metadata: {name: details, namespace: default}
+                    spec:
+                      host: details.default.svc.cluster.local
+                      trafficPolicy: {tls: %s}
+                    """.formatted(tls)), PRODUCTPAGE);
+            UpstreamTls want = compiled.clusters().values().stream().filter(c -> c.name().contains("details"))
+                    .findFirst().orElseThrow().tls();
+            UpstreamTls got = roundTrip(compiled).clusters().values().stream().filter(c -> c.name().contains("details"))
+                    .findFirst().orElseThrow().tls();
+            assertThat(got.caCertificatesFile()).as(tls).isEqualTo(want.insecureSkipVerify() ? null : want.caCertificatesFile());
+            assertThat(got.insecureSkipVerify()).as(tls).isEqualTo(want.insecureSkipVerify());
+            assertThat(got.mode()).as(tls).isEqualTo(want.mode());
+            assertThat(got.expectedSubjectAltNames()).as(tls).isEqualTo(want.expectedSubjectAltNames());
+        }
+    }
+
+    @Test
+    void subjectAltNamesWithoutATrustSourceAreRefusedAsEnvoyDoes() throws Exception {
+        ProxyConfig compiled = MeshCompiler.compile(seed(), GATEWAY);
+        XdsResources x = XdsTranslator.translate(compiled);
+        var cluster = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder().setName("outbound|443||a.test")
+                .setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.STRICT_DNS)
+                .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(
+                        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+                                .setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(
+                                        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
+                                                .addMatchTypedSubjectAltNames(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3
+                                                        .SubjectAltNameMatcher.newBuilder().setSanType(io.envoyproxy.envoy.extensions
+                                                                .transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.DNS)
+                                                        .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder()
+                                                                .setExact("a.test"))))).build()))).build();
+        List<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new ArrayList<>(x.clusters());
+        clusters.add(cluster);
+        assertThatThrownBy(() -> XdsConfigTranslator.translate(GATEWAY, x.listeners(), x.routes(), clusters,
+                x.endpoints().stream().collect(Collectors.toMap(ClusterLoadAssignment::getClusterName, Function.identity()))))
+                .isInstanceOf(XdsRejectedException.class).hasMessageContaining("outbound|443||a.test")
+                .hasMessageContaining("needs trusted_ca");
     }
 
     // ---- what XdsTranslator documents it does not carry, erased on both sides

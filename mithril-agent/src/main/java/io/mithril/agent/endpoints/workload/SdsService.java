@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * {@code tls_certificate}; {@code ROOTCA} the trust domain's bundle as a validation context;
  * {@code ALL} every bundle, own and federated, as Envoy's SPIFFE certificate validator (or as
  * plain trusted CAs with {@code disable_spiffe_cert_validation}); a SPIFFE ID names that SVID, a
- * trust domain ID ({@code spiffe://example.org}) that bundle. No names means every SVID and every
+ * trust domain ID ({@code spiffe://example.org}) that bundle; {@code file-root:system} (Istio's
+ * name, which istiod puts in TLS origination without {@code caCertificates}) the operating
+ * system's CA bundle file as {@code trusted_ca}. No names means every SVID and every
  * bundle by ID. Streams answer each new set of names and push again whenever the SVIDs or
  * bundles change; ACKs and NACKs ({@code error_detail}) are taken as such. Versions are content
  * hashes, so an unchanged state is not re-sent.
@@ -58,6 +60,12 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
 
     static final String SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
     static final String SPIFFE_VALIDATOR = "envoy.tls.cert_validator.spiffe";
+    /** Istio's SDS name for the system's trust store. */
+    static final String SYSTEM_ROOTS = "file-root:system";
+    /** Where Linux distributions keep their CA bundle (the list Go's crypto/x509 reads, in its order). */
+    static final List<String> SYSTEM_CA_FILES = List.of("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+            "/etc/ssl/cert.pem");
 
     private final SvidCache cache;
     private final AgentConfig.SdsConfig names;
@@ -277,6 +285,11 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
                 out.add(roots(name, update.bundle().x509Authorities()));
             } else if (name.equals(names.defaultAllBundlesName())) {
                 out.add(names.disableSpiffeCertValidation() ? roots(name, allRoots(bundles)) : spiffeValidator(name, bundles));
+            } else if (name.equals(SYSTEM_ROOTS)) {
+                // Envoy reads the file itself (and watches it); none found: nothing, so Envoy waits.
+                SYSTEM_CA_FILES.stream().filter(f -> java.nio.file.Files.isReadable(java.nio.file.Path.of(f))).findFirst()
+                        .ifPresent(f -> out.add(Secret.newBuilder().setName(name).setValidationContext(CertificateValidationContext
+                                .newBuilder().setTrustedCa(DataSource.newBuilder().setFilename(f))).build()));
             } else if (bundles.containsKey(name)) {
                 out.add(roots(name, bundles.get(name).x509Authorities()));
             } else {
