@@ -1,6 +1,9 @@
 package io.mithril.agent;
 
 import io.mithril.agent.attestor.node.JoinTokenAttestor;
+import io.mithril.agent.attestor.node.K8sPsatAttestor;
+import io.mithril.agent.attestor.workload.WorkloadAttestor;
+import io.mithril.agent.attestor.workload.k8s.K8sWorkloadAttestor;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.attestor.node.X509PopAttestor;
@@ -113,8 +116,12 @@ public final class Agent implements AutoCloseable {
         int metricsPort = -1;
         int healthPort = -1;
         try {
-            api[0] = WorkloadApiServer.start(config.socketPath(), cache,
-                    List.of(new UnixWorkloadAttestor(config.unix().discoverWorkloadPath(), config.unix().workloadSizeLimit())),
+            List<WorkloadAttestor> workloadAttestors = new ArrayList<>(List.of(
+                    new UnixWorkloadAttestor(config.unix().discoverWorkloadPath(), config.unix().workloadSizeLimit())));
+            if (config.k8s() != null) {
+                workloadAttestors.add(new K8sWorkloadAttestor(config.k8s()));
+            }
+            api[0] = WorkloadApiServer.start(config.socketPath(), cache, workloadAttestors,
                     sync, clock, metrics.interceptor(), config.sds());
             if (config.telemetry() != null) {
                 HTTPServer http = metrics.serve(config.telemetry().host(), config.telemetry().port());
@@ -149,6 +156,9 @@ public final class Agent implements AutoCloseable {
         if (config.nodeAttestor().type().equals("x509pop")) {
             return new X509PopAttestor(config.nodeAttestor().certificatePath(), config.nodeAttestor().privateKeyPath(),
                     config.nodeAttestor().intermediatesPath());
+        }
+        if (config.nodeAttestor().type().equals(K8sPsatAttestor.TYPE)) {
+            return new K8sPsatAttestor(config.nodeAttestor().cluster(), config.nodeAttestor().tokenPath());
         }
         return config.joinToken() == null ? null : new JoinTokenAttestor(config.joinToken());
     }

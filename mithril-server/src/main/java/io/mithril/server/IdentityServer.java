@@ -21,6 +21,7 @@ import io.mithril.server.api.agent.AgentAuthInterceptor;
 import io.mithril.server.api.agent.AuthorizedEntries;
 import io.mithril.server.api.agent.ServerTls;
 import io.mithril.server.attestor.JoinTokenAttestor;
+import io.mithril.server.attestor.K8sPsatAttestor;
 import io.mithril.server.attestor.NodeAttestor;
 import io.mithril.server.attestor.X509PopAttestor;
 import io.mithril.server.ca.CaManager;
@@ -103,6 +104,8 @@ public final class IdentityServer implements AutoCloseable {
     private HealthListener healthServer;
     private ScheduledExecutorService scheduler;
     private volatile boolean closed;
+    /** Kubernetes API clients of the k8s plugins, closed with the server. */
+    private final java.util.List<AutoCloseable> kubernetes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private IdentityServer(ServerConfig config, DataStore dataStore, CaManager ca, AdminApiService admin, ServerMetrics metrics) {
         this.config = config;
@@ -234,6 +237,11 @@ public final class IdentityServer implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 throw new ServerStartException(e.getMessage(), e);
             }
+        }
+        if (config.kubernetes().psatClusters() != null) {
+            K8sPsatAttestor psat = K8sServerPlugins.psatAttestor(config);
+            kubernetes.add(psat);
+            attestors.put(K8sPsatAttestor.TYPE, psat);
         }
         AuthorizedEntries authorized;
         try {
@@ -453,6 +461,13 @@ public final class IdentityServer implements AutoCloseable {
         }
         if (healthServer != null) {
             healthServer.close();
+        }
+        for (AutoCloseable k : kubernetes) {
+            try {
+                k.close();
+            } catch (Exception e) {
+                log.warn("Closing a Kubernetes client: {}", e.toString());
+            }
         }
         try {
             Files.deleteIfExists(config.socketPath().toAbsolutePath());

@@ -32,7 +32,7 @@ public final class SvidCache implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SvidCache.class);
 
     /** Selector types the agent's workload attestors produce. */
-    static final Set<String> WORKLOAD_SELECTOR_TYPES = Set.of("unix");
+    static final Set<String> WORKLOAD_SELECTOR_TYPES = Set.of("unix", "k8s");
 
     private final TrustDomain trustDomain;
     private final Clock clock;

@@ -26,12 +26,23 @@ import java.time.Duration;
  * @param telemetry the Prometheus {@code /metrics} listener ({@code telemetry { Prometheus { .. } }}), or null
  * @param healthChecks the HTTP health listener ({@code health_checks { .. }}), or null
  * @param sds the names Envoy's SDS requests use ({@code agent { sds { .. } }})
+ * @param k8s the {@code k8s} workload attestor's settings, or null when it is not configured
  */
 public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel, String serverAddress, int serverPort,
                           Path socketPath, Path trustBundlePath, boolean insecureBootstrap, String joinToken,
                           NodeAttestorConfig nodeAttestor, String keyManager, Path keyManagerDirectory,
                           UnixAttestorConfig unix, Duration syncInterval, TelemetryConfig telemetry,
-                          HealthChecksConfig healthChecks, SdsConfig sds) {
+                          HealthChecksConfig healthChecks, SdsConfig sds, K8sWorkloadAttestorConfig k8s) {
+
+    /** Without the {@code k8s} workload attestor. */
+    public AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel, String serverAddress, int serverPort,
+                       Path socketPath, Path trustBundlePath, boolean insecureBootstrap, String joinToken,
+                       NodeAttestorConfig nodeAttestor, String keyManager, Path keyManagerDirectory,
+                       UnixAttestorConfig unix, Duration syncInterval, TelemetryConfig telemetry,
+                       HealthChecksConfig healthChecks, SdsConfig sds) {
+        this(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath, insecureBootstrap, joinToken,
+                nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval, telemetry, healthChecks, sds, null);
+    }
 
     /** The default Workload API socket. */
     public static final Path DEFAULT_SOCKET_PATH = Path.of("/tmp/mithril/agent/public/api.sock");
@@ -40,11 +51,22 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
     public static final Duration DEFAULT_SYNC_INTERVAL = Duration.ofSeconds(5);
 
     /**
-     * The node attestor: {@code join_token}, or {@code x509pop} with its PEM files.
+     * The node attestor: {@code join_token}, {@code x509pop} with its PEM files, or
+     * {@code k8s_psat} with its {@code cluster} and {@code token_path}.
      */
-    public record NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath) {
+    public record NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath,
+                                     String cluster, Path tokenPath) {
+        public NodeAttestorConfig(String type, Path certificatePath, Path privateKeyPath, Path intermediatesPath) {
+            this(type, certificatePath, privateKeyPath, intermediatesPath, null, null);
+        }
+
         public static NodeAttestorConfig joinToken() {
             return new NodeAttestorConfig("join_token", null, null, null);
+        }
+
+        /** {@code NodeAttestor "k8s_psat"}: the cluster name the server knows, and the projected token's file. */
+        public static NodeAttestorConfig k8sPsat(String cluster, Path tokenPath) {
+            return new NodeAttestorConfig("k8s_psat", null, null, null, cluster, tokenPath);
         }
     }
 
@@ -71,21 +93,28 @@ public record AgentConfig(TrustDomain trustDomain, Path dataDir, String logLevel
     public AgentConfig withJoinToken(String token) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
                 insecureBootstrap, token, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
-                telemetry, healthChecks, sds);
+                telemetry, healthChecks, sds, k8s);
     }
 
     /** A copy with another socket path. */
     public AgentConfig withSocketPath(Path path) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, path, trustBundlePath,
                 insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
-                telemetry, healthChecks, sds);
+                telemetry, healthChecks, sds, k8s);
     }
 
     /** A copy with another sync interval (tests use a short one). */
     public AgentConfig withSyncInterval(Duration interval) {
         return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
                 insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, interval,
-                telemetry, healthChecks, sds);
+                telemetry, healthChecks, sds, k8s);
+    }
+
+    /** A copy with the {@code k8s} workload attestor configured (or not, with null). */
+    public AgentConfig withK8s(K8sWorkloadAttestorConfig k8sConfig) {
+        return new AgentConfig(trustDomain, dataDir, logLevel, serverAddress, serverPort, socketPath, trustBundlePath,
+                insecureBootstrap, joinToken, nodeAttestor, keyManager, keyManagerDirectory, unix, syncInterval,
+                telemetry, healthChecks, sds, k8sConfig);
     }
 
     /** A minimal configuration for programmatic use (tests, embedding): join_token, disk keys. */

@@ -104,6 +104,7 @@ public final class AgentConfigParser {
         String keyManager = null;
         Path keyDir = dataDir;
         AgentConfig.UnixAttestorConfig unix = null;
+        K8sWorkloadAttestorConfig k8s = null;
         HclObject plugins = doc.object("plugins").orElseThrow(() ->
                 new HclException(doc.position(), "no plugins { ... } block: configure at least NodeAttestor and KeyManager"));
         plugins.requireOnly(Set.of("NodeAttestor", "KeyManager", "WorkloadAttestor", "SVIDStore"), "plugins block");
@@ -139,8 +140,15 @@ public final class AgentConfigParser {
                             Path inter = data.string("intermediates_path").map(Path::of).orElse(null);
                             nodeAttestor = new AgentConfig.NodeAttestorConfig("x509pop", cert, key, inter);
                         }
+                        case "k8s_psat" -> {
+                            data.requireOnly(Set.of("cluster", "token_path"), what);
+                            String cluster = data.string("cluster").filter(c -> !c.isEmpty()).orElseThrow(() ->
+                                    new HclException(data.position(), what + ": cluster is required (e.g. cluster = \"demo-cluster\")"));
+                            nodeAttestor = AgentConfig.NodeAttestorConfig.k8sPsat(cluster, Path.of(data.string("token_path")
+                                    .filter(t -> !t.isEmpty()).orElse(io.mithril.agent.attestor.node.K8sPsatAttestor.DEFAULT_TOKEN_PATH)));
+                        }
                         default -> throw new HclException(e.position(), "NodeAttestor \"" + name
-                                + "\" is not supported; use \"join_token\" or \"x509pop\"");
+                                + "\" is not supported; use \"join_token\", \"x509pop\" or \"k8s_psat\"");
                     }
                 }
                 case "KeyManager" -> {
@@ -159,8 +167,12 @@ public final class AgentConfigParser {
                     keyManager = name;
                 }
                 case "WorkloadAttestor" -> {
+                    if (name.equals("k8s")) {
+                        k8s = K8sWorkloadAttestorParser.parse(data, what, System::getenv);
+                        continue;
+                    }
                     if (!name.equals("unix")) {
-                        throw new HclException(e.position(), "WorkloadAttestor \"" + name + "\" is not supported; use \"unix\"");
+                        throw new HclException(e.position(), "WorkloadAttestor \"" + name + "\" is not supported; use \"unix\" or \"k8s\"");
                     }
                     data.requireOnly(Set.of("discover_workload_path", "workload_size_limit"), what);
                     unix = new AgentConfig.UnixAttestorConfig(data.bool("discover_workload_path", false),
@@ -180,7 +192,7 @@ public final class AgentConfigParser {
         }
         return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
                 insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL,
-                ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc), sds(agent));
+                ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc), sds(agent), k8s);
     }
 
     private static AgentConfig.SdsConfig sds(HclObject agent) throws HclException {

@@ -73,7 +73,7 @@ public final class RunCommand implements Callable<Integer> {
         return new ServerConfig(c.trustDomain(), c.bindAddress(), c.bindPort(), c.socketPath(), dataDir, c.logLevel(), c.caTtl(),
                 c.defaultX509SvidTtl(), c.defaultJwtSvidTtl(), c.agentTtl(), c.caKeyType(), c.jwtKeyType(), c.caSubject(), c.jwtIssuer(),
                 c.dataStore(), c.keyManager(), c.joinToken(), c.x509pop(), c.upstream(), c.telemetry(), c.healthChecks(),
-                c.rotationCheckInterval(), c.clock(), c.source());
+                c.rotationCheckInterval(), c.clock(), c.source(), c.kubernetes());
     }
 
     static void setLogLevel(String level) {

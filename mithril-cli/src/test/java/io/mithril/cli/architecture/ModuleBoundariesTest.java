@@ -13,7 +13,7 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * The module boundaries the README states, checked on the shipped classes of every module
  * (this module's test class path holds them all): spiffe <- pki <- server/agent;
- * spiffe <- mesh <- proxy/controlplane; cli on top. Maven's module graph keeps a module from
+ * spiffe <- k8s <- server/agent; spiffe <- mesh <- proxy/controlplane; cli on top. Maven's module graph keeps a module from
  * compiling against a module it does not name, but not against one it reaches transitively: these
  * rules do.
  */
@@ -45,13 +45,18 @@ class ModuleBoundariesTest {
 
     @Test
     void spiffeIsPureValues() {
-        check("spiffe", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
+        check("spiffe", "pki", "hcl", "api", "k8s", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
     }
 
     @Test
     void pkiAndHclStandOnSpiffeOnly() {
         check("pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
         check("hcl", "spiffe", "pki", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
+    }
+
+    @Test
+    void kubernetesClientCodeStandsOnSpiffeOnly() {
+        check("k8s", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
     }
 
     @Test
@@ -67,14 +72,14 @@ class ModuleBoundariesTest {
 
     @Test
     void meshSideKnowsNothingOfTheIdentityServerOrAgent() {
-        check("mesh", "pki", "hcl", "api", "server", "agent", "proxy", "controlplane", "cli", "bench", "samples");
+        check("mesh", "pki", "hcl", "api", "k8s", "server", "agent", "proxy", "controlplane", "cli", "bench", "samples");
         check("proxy", "server", "agent", "controlplane", "cli", "bench", "samples");
         check("controlplane", "server", "agent", "proxy", "cli", "bench", "samples");
     }
 
     @Test
     void samplesAreApplicationsOfTheirOwn() {
-        check("samples", "spiffe", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench");
+        check("samples", "spiffe", "pki", "hcl", "api", "k8s", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench");
     }
 
     @Test

@@ -42,6 +42,7 @@ import java.util.Objects;
  * @param rotationCheckInterval how often the CA manager checks for prepare/activate
  * @param clock the clock every expiry decision is made with (tests inject their own)
  * @param source the file this configuration was read from, or null when built in code
+ * @param kubernetes the Kubernetes plugins ({@code k8s_psat}, {@code k8s_configmap}/{@code k8sbundle})
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -67,7 +68,8 @@ public record ServerConfig(
         HealthChecksConfig healthChecks,
         Duration rotationCheckInterval,
         Clock clock,
-        Path source) {
+        Path source,
+        K8sPlugins kubernetes) {
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
@@ -93,8 +95,9 @@ public record ServerConfig(
         requirePositive("default_jwt_svid_ttl", defaultJwtSvidTtl);
         requirePositive("agent_ttl", agentTtl);
         requirePositive("rotation check interval", rotationCheckInterval);
-        if (!joinToken && x509pop == null) {
-            throw new IllegalArgumentException("no NodeAttestor configured: configure NodeAttestor \"join_token\" or \"x509pop\"");
+        kubernetes = kubernetes == null ? K8sPlugins.NONE : kubernetes;
+        if (!joinToken && x509pop == null && kubernetes.psatClusters() == null) {
+            throw new IllegalArgumentException("no NodeAttestor configured: configure NodeAttestor \"join_token\", \"x509pop\" or \"k8s_psat\"");
         }
     }
 
@@ -139,6 +142,7 @@ public record ServerConfig(
         b.rotationCheckInterval = rotationCheckInterval;
         b.clock = clock;
         b.source = source;
+        b.kubernetes = kubernetes;
         return b;
     }
 
@@ -273,6 +277,7 @@ public record ServerConfig(
         private Duration rotationCheckInterval = Duration.ofSeconds(10);
         private Clock clock = Clock.systemUTC();
         private Path source;
+        private K8sPlugins kubernetes = K8sPlugins.NONE;
 
         private Builder(TrustDomain trustDomain, Path dataDir) {
             this.trustDomain = trustDomain;
@@ -301,6 +306,7 @@ public record ServerConfig(
         public Builder rotationCheckInterval(Duration v) { rotationCheckInterval = v; return this; }
         public Builder clock(Clock v) { clock = v; return this; }
         public Builder source(Path v) { source = v; return this; }
+        public Builder kubernetes(K8sPlugins v) { kubernetes = v; return this; }
 
         /**
          * @throws IllegalArgumentException naming the bad setting
@@ -310,7 +316,7 @@ public record ServerConfig(
                     defaultX509SvidTtl, defaultJwtSvidTtl, agentTtl == null ? defaultX509SvidTtl : agentTtl,
                     caKeyType, jwtKeyType == null ? caKeyType : jwtKeyType, caSubject, jwtIssuer, dataStore,
                     keyManager == null ? KeyManagerConfig.diskUnder(dataDir) : keyManager, joinToken, x509pop,
-                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source);
+                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source, kubernetes);
         }
     }
 }

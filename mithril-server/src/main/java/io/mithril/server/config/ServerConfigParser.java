@@ -45,7 +45,8 @@ public final class ServerConfigParser {
     static final Set<String> IGNORED_SERVER_KEYS = Set.of("log_format", "log_file", "log_source_location", "audit_log_enabled",
             "admin_ids", "federation", "ratelimit", "cache_reload_interval", "experimental", "profiling_enabled",
             "profiling_port", "profiling_freq", "profiling_names", "prune_events_older_than");
-    static final Set<String> PLUGIN_TYPES = Set.of("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority");
+    static final Set<String> PLUGIN_TYPES = Set.of("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority",
+            "BundlePublisher", "Notifier");
     static final Set<String> PLUGIN_BLOCK_KEYS = Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file");
 
     private ServerConfigParser() {
@@ -168,6 +169,7 @@ public final class ServerConfigParser {
         boolean keyManager = false;
         boolean joinToken = false;
         boolean upstream = false;
+        K8sPlugins k8s = K8sPlugins.NONE;
         for (HclEntry e : plugins.entries()) {
             String name = e.label().orElseThrow(() -> new HclException(e.position(),
                     e.key() + " needs a plugin name, e.g. " + e.key() + " \"disk\" { plugin_data { ... } }"));
@@ -240,8 +242,10 @@ public final class ServerConfigParser {
                             throw new HclException(data.position(), what + ": ca_bundle_path is required (the CA that signs agent certificates)");
                         }
                         b.x509pop(new ServerConfig.X509PopConfig(paths));
+                    } else if (name.equals("k8s_psat")) {
+                        k8s = k8s.withPsatClusters(K8sPluginsParser.psat(data, what));
                     } else {
-                        throw unsupported(e, name, "join_token, x509pop");
+                        throw unsupported(e, name, "join_token, x509pop, k8s_psat");
                     }
                 }
                 case "UpstreamAuthority" -> {
@@ -256,9 +260,18 @@ public final class ServerConfigParser {
                     b.upstream(new ServerConfig.DiskUpstreamConfig(Path.of(cert), Path.of(key),
                             data.string("bundle_file_path").filter(s -> !s.isEmpty()).map(Path::of).orElse(null)));
                 }
+                case "BundlePublisher" -> {
+                    requireName(e, name, "k8s_configmap");
+                    k8s = k8s.withBundleConfigMaps(concat(k8s.bundleConfigMaps(), K8sPluginsParser.configMapPublisher(data, what)));
+                }
+                case "Notifier" -> {
+                    requireName(e, name, "k8sbundle");
+                    k8s = k8s.withBundleConfigMaps(concat(k8s.bundleConfigMaps(), K8sPluginsParser.k8sbundleNotifier(data, what)));
+                }
                 default -> throw new HclException(e.position(), "unknown plugin type " + e.key());
             }
         }
+        b.kubernetes(k8s);
         if (!dataStore) {
             throw new HclException(plugins.position(), "plugins block: DataStore \"sql\" is required");
         }
@@ -267,8 +280,14 @@ public final class ServerConfigParser {
         }
         b.joinToken(joinToken);
         if (!joinToken && plugins.all("NodeAttestor").isEmpty()) {
-            throw new HclException(plugins.position(), "plugins block: at least one NodeAttestor (\"join_token\" or \"x509pop\") is required");
+            throw new HclException(plugins.position(), "plugins block: at least one NodeAttestor (\"join_token\", \"x509pop\" or \"k8s_psat\") is required");
         }
+    }
+
+    private static <T> List<T> concat(List<T> a, List<T> b) {
+        List<T> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
     }
 
     private static HclObject pluginData(HclObject body) throws HclException {
