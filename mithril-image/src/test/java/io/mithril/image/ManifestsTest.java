@@ -57,8 +57,16 @@ class ManifestsTest {
         return p.getProperty("image");
     }
 
+    private static final Map<String, RenderedManifests> RENDERED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Each overlay rendered once per run (kubectl takes a few seconds). */
     static RenderedManifests render(String overlay) throws Exception {
-        return RenderedManifests.render(DEPLOY.resolve("overlays").resolve(overlay));
+        RenderedManifests r = RENDERED.get(overlay);
+        if (r == null) {
+            r = RenderedManifests.render(DEPLOY.resolve("overlays").resolve(overlay));
+            RENDERED.put(overlay, r);
+        }
+        return r;
     }
 
     @ParameterizedTest
@@ -145,6 +153,7 @@ class ManifestsTest {
     void configMapsParseWithTheProjectsOwnParsers(String overlay) throws Exception {
         RenderedManifests r = render(overlay);
         Set<String> checked = new java.util.TreeSet<>();
+        List<Object> parsed = new ArrayList<>();
         for (ConfigMap cm : r.all(ConfigMap.class)) {
             Map<String, String> data = cm.getData() == null ? Map.of() : new TreeMap<>(cm.getData());
             String where = overlay + ": ConfigMap " + cm.getMetadata().getNamespace() + "/" + cm.getMetadata().getName();
@@ -159,7 +168,7 @@ class ManifestsTest {
                         Map<String, String> env = expand ? r.environmentOf(c.pod(), c.container()) : Map.of();
                         String text = expand ? Hcl.expandEnv(e.getValue(), env) : e.getValue();
                         String name = where + " " + key + " (as " + c.pod().name() + " container " + c.container().getName() + " reads it)";
-                        parseConfig(key, text, name);
+                        parsed.add(parseConfig(key, text, name));
                         checked.add(cm.getMetadata().getName() + "/" + key);
                     }
                 } else if (key.endsWith(".yaml") && e.getValue().contains("istio.io/")) {
@@ -168,7 +177,7 @@ class ManifestsTest {
                     meshFiles.add(f);
                     checked.add(cm.getMetadata().getName() + "/" + key);
                 } else if (key.equals("controller-manager-config.yaml")) {
-                    RegistrarConfigCheck.parse(e.getValue(), where + " " + key);
+                    parsed.add(RegistrarConfigCheck.parse(e.getValue(), where + " " + key));
                     checked.add(cm.getMetadata().getName() + "/" + key);
                 } else if (!key.equals("CLUSTER_NAME")) {
                     fail(where + ": key " + key + " is checked by nothing; add its parser here");
@@ -180,6 +189,20 @@ class ManifestsTest {
                 assertThat(result.resources()).as(where).isNotEmpty();
             }
         }
+        // The registrar talks to this cluster's server, under this cluster's name.
+        String clusterName = r.configMap("spire", "spire-cluster").orElseThrow().getData().get("CLUSTER_NAME");
+        assertThat(clusterName).isEqualTo(overlay);
+        for (Object o : parsed) {
+            if (o instanceof com.fasterxml.jackson.databind.JsonNode registrar) {
+                assertThat(registrar.path("clusterName").asText()).as(overlay + " registrar clusterName").isEqualTo(clusterName);
+                for (Object p : parsed) {
+                    if (p instanceof io.mithril.server.config.ServerConfig server) {
+                        assertThat(registrar.path("spireServerSocketPath").asText()).as(overlay + " registrar socket")
+                                .isEqualTo(server.socketPath().toString());
+                    }
+                }
+            }
+        }
         assertThat(checked).as(overlay).contains("spire-server/server.conf", "spire-agent/agent.conf",
                 "spire-controller-manager/controller-manager-config.yaml");
         if (overlay.equals("cluster2")) {
@@ -188,16 +211,18 @@ class ManifestsTest {
         }
     }
 
-    private void parseConfig(String key, String text, String name) throws Exception {
+    private Object parseConfig(String key, String text, String name) throws Exception {
         switch (key) {
-            case "server.conf" -> ServerConfigParser.parse(text, name);
-            case "agent.conf" -> AgentConfigParser.parse(text, name);
-            case "controlplane.conf" -> {
+            case "server.conf":
+                return ServerConfigParser.parse(text, name);
+            case "agent.conf":
+                return AgentConfigParser.parse(text, name);
+            case "controlplane.conf":
                 Path f = Files.createTempFile(tmp, "controlplane", ".conf");
                 Files.writeString(f, text);
-                ControlPlaneConfig.load(f);
-            }
-            default -> fail(name + ": no parser known for " + key);
+                return ControlPlaneConfig.load(f);
+            default:
+                return fail(name + ": no parser known for " + key);
         }
     }
 
