@@ -20,11 +20,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The image tarball that {@code mvn -Pimage package} leaves, run as a container runtime would run
@@ -38,9 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ImageIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The host's chroot, by path: it runs after {@code env -i}, with no PATH. */
+    private static final String CHROOT = Stream.of("/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot")
+            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse("chroot");
 
-    @TempDir
-    Path work;
+    private Path work;
 
     private Path root;
     private JsonNode config;
@@ -49,6 +51,7 @@ class ImageIT {
 
     @BeforeAll
     void unpack() throws Exception {
+        work = Files.createTempDirectory("mithril-image-it");
         assertThat(runHost(List.of("id", "-u")).trim()).as("ImageIT needs root (chroot, unshare)").isEqualTo("0");
         Path tar = Path.of(System.getProperty("mithril.image.tar", "target/mithril-image.tar"));
         assertThat(tar).as("the image tarball (mvn -Pimage package)").isRegularFile();
@@ -70,10 +73,17 @@ class ImageIT {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws Exception {
+        // unshare --fork ignores SIGTERM, and --kill-child does not survive chroot's change of
+        // user: stop the command itself (the JVM, as a kubelet would), then unshare ends.
         for (Process p : started) {
-            p.destroy();
+            p.descendants().forEach(ProcessHandle::destroy);
+            if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly().waitFor();
+            }
         }
+        runHost(List.of("rm", "-rf", work.toString()));
     }
 
     @Test
@@ -198,7 +208,7 @@ class ImageIT {
                 script.toString(), "sh", "env", "-i"));
         cmd.addAll(imageEnv());
         String user = config.get("User").asText();
-        cmd.addAll(List.of("chroot", "--userspec=" + user, r));
+        cmd.addAll(List.of(CHROOT, "--userspec=" + user, r));
         cmd.addAll(argv);
         return cmd;
     }
