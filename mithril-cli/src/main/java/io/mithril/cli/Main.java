@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
                 io.mithril.cli.mesh.MeshCommand.class,
                 io.mithril.cli.proxy.ProxyCommand.class,
                 io.mithril.cli.controlplane.ControlPlaneCommand.class,
+                io.mithril.cli.registrar.RegistrarCommand.class,
+                io.mithril.cli.inject.InjectCommand.class,
                 io.mithril.cli.sample.SampleCommand.class,
                 io.mithril.cli.demo.DemoCommand.class,
                 io.mithril.cli.bench.BenchCommand.class,

@@ -243,6 +243,10 @@ public final class IdentityServer implements AutoCloseable {
             kubernetes.add(psat);
             attestors.put(K8sPsatAttestor.TYPE, psat);
         }
+        io.mithril.k8s.bundle.ConfigMapBundlePublisher publisher = K8sServerPlugins.bundlePublisher(config, ca);
+        if (publisher != null) {
+            kubernetes.add(publisher);
+        }
         AuthorizedEntries authorized;
         try {
             authorized = AuthorizedEntries.start(dataStore, config.serverId(), config.clock(),

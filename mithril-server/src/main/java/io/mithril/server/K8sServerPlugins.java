@@ -1,6 +1,9 @@
 package io.mithril.server;
 
+import io.mithril.k8s.bundle.ConfigMapBundlePublisher;
 import io.mithril.k8s.psat.PsatVerifier;
+import io.mithril.server.ca.CaManager;
+import io.mithril.server.config.K8sPlugins;
 import io.mithril.server.attestor.K8sPsatAttestor;
 import io.mithril.server.config.ServerConfig;
 
@@ -16,5 +19,30 @@ final class K8sServerPlugins {
         } catch (IllegalArgumentException | io.fabric8.kubernetes.client.KubernetesClientException e) {
             throw new ServerStartException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * Publishes the bundle to the configured ConfigMaps now and on every change, or returns null
+     * when none is configured.
+     */
+    static ConfigMapBundlePublisher bundlePublisher(ServerConfig config, CaManager ca) throws ServerStartException {
+        if (config.kubernetes().bundleConfigMaps().isEmpty()) {
+            return null;
+        }
+        ConfigMapBundlePublisher publisher;
+        try {
+            publisher = ConfigMapBundlePublisher.connect(config.kubernetes().bundleConfigMaps().stream()
+                    .map(K8sServerPlugins::target).toList());
+        } catch (IllegalArgumentException | io.fabric8.kubernetes.client.KubernetesClientException e) {
+            throw new ServerStartException(e.getMessage(), e);
+        }
+        ca.onBundleChange(b -> publisher.publish(b.toPem()));
+        publisher.publish(ca.bundle().toPem());
+        return publisher;
+    }
+
+    private static ConfigMapBundlePublisher.Target target(K8sPlugins.BundleConfigMap m) {
+        return new ConfigMapBundlePublisher.Target(m.plugin(), m.namespace(), m.name(), m.key(), m.kubeConfigFile(),
+                m.plugin().equals("k8s_configmap"));
     }
 }

@@ -50,7 +50,13 @@ public final class MockKubernetes implements AutoCloseable {
         server.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
                 .andReply(201, req -> Serialization.asJson(review(Serialization.unmarshal(req.getUtf8Body(), TokenReview.class))))
                 .always();
-        client = server.createClient();
+        // The test's own client: no retries (a retried create on a slow, loaded machine answers 409
+        // for the object the first try made) and a generous timeout.
+        NamespacedKubernetesClient base = server.createClient();
+        client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+                new io.fabric8.kubernetes.client.ConfigBuilder(base.getConfiguration()).withRequestRetryBackoffLimit(0)
+                        .withRequestTimeout(60_000).build()).build().adapt(NamespacedKubernetesClient.class);
+        base.close();
     }
 
     private TokenReview review(TokenReview request) {
@@ -77,6 +83,13 @@ public final class MockKubernetes implements AutoCloseable {
                 .addToExtra("authentication.kubernetes.io/pod-name", List.of(t.podName()))
                 .addToExtra("authentication.kubernetes.io/pod-uid", List.of(t.podUid()))
                 .endUser().endStatus().build();
+    }
+
+    /** Makes the API server serve a custom resource (list, get, create, delete, watch), as a CRD would. */
+    public void serveCustomResource(String group, String version, String kind, String plural, boolean namespaced) {
+        server.expectCustomResource(new io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext.Builder()
+                .withGroup(group).withVersion(version).withKind(kind).withPlural(plural)
+                .withScope(namespaced ? "Namespaced" : "Cluster").build());
     }
 
     /** Registers a token the TokenReview API authenticates. */

@@ -1,0 +1,184 @@
+package io.mithril.controlplane.k8s;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Feeds the control plane from the Kubernetes API: watches Istio's resources
+ * ({@code networking.istio.io/v1} Gateway, VirtualService, DestinationRule, ServiceEntry,
+ * WorkloadEntry; {@code security.istio.io/v1} PeerAuthentication, AuthorizationPolicy) and keeps
+ * one file per object ({@code k8s-<kind>-<namespace>-<name>.yaml}, its apiVersion, kind, name,
+ * namespace, labels, annotations and spec) in the directory the control plane's
+ * {@code ConfigWatcher} watches. The watcher then validates, serves, or rejects the set and keeps
+ * the last good one, exactly as for files written by hand: a bad object is reported by the
+ * watcher's log lines and the control plane's status, naming its file (so kind, namespace and
+ * name). Files without the {@code k8s-} prefix are left alone.
+ *
+ * <p>This is the hook: it needs no change in the control plane itself.
+ */
+public final class KubernetesConfigMirror implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(KubernetesConfigMirror.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String PREFIX = "k8s-";
+
+    /** The Istio resources read, with the version Istio serves as storage version. */
+    public static final List<ResourceDefinitionContext> RESOURCES = List.of(
+            ctx("networking.istio.io", "Gateway", "gateways"),
+            ctx("networking.istio.io", "VirtualService", "virtualservices"),
+            ctx("networking.istio.io", "DestinationRule", "destinationrules"),
+            ctx("networking.istio.io", "ServiceEntry", "serviceentries"),
+            ctx("networking.istio.io", "WorkloadEntry", "workloadentries"),
+            ctx("security.istio.io", "PeerAuthentication", "peerauthentications"),
+            ctx("security.istio.io", "AuthorizationPolicy", "authorizationpolicies"));
+
+    private static ResourceDefinitionContext ctx(String group, String kind, String plural) {
+        return new ResourceDefinitionContext.Builder().withGroup(group).withVersion("v1").withKind(kind).withPlural(plural)
+                .withNamespaced(true).build();
+    }
+
+    private final KubernetesClient client;
+    private final Path dir;
+    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "k8s-config-mirror");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean pending = new AtomicBoolean();
+    private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
+
+    private KubernetesConfigMirror(KubernetesClient client, Path dir) {
+        this.client = client;
+        this.dir = dir;
+    }
+
+    /** Mirrors the cluster's Istio resources into {@code dir} now, then on every change and every 30 s. */
+    public static KubernetesConfigMirror start(KubernetesClient client, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        KubernetesConfigMirror m = new KubernetesConfigMirror(client, dir);
+        m.sync();
+        ResourceEventHandler<GenericKubernetesResource> trigger = new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(GenericKubernetesResource obj) {
+                m.schedule();
+            }
+
+            @Override
+            public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+                m.schedule();
+            }
+
+            @Override
+            public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
+                m.schedule();
+            }
+        };
+        for (ResourceDefinitionContext r : RESOURCES) {
+            m.informers.add(client.genericKubernetesResources(r).inAnyNamespace().inform(trigger));
+        }
+        m.executor.scheduleWithFixedDelay(m::syncLogged, 30, 30, TimeUnit.SECONDS);
+        return m;
+    }
+
+    private void schedule() {
+        if (pending.compareAndSet(false, true)) {
+            executor.schedule(() -> {
+                pending.set(false);
+                syncLogged();
+            }, 100, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void syncLogged() {
+        try {
+            sync();
+        } catch (IOException | KubernetesClientException e) {
+            log.warn("Istio resources not mirrored from the Kubernetes API (will retry): {}", e.getMessage());
+        }
+    }
+
+    /** Makes the directory's {@code k8s-*} files what the API server holds. */
+    synchronized void sync() throws IOException {
+        Map<String, String> want = new HashMap<>();
+        for (ResourceDefinitionContext r : RESOURCES) {
+            for (GenericKubernetesResource o : client.genericKubernetesResources(r).inAnyNamespace().list().getItems()) {
+                want.put(fileName(r.getKind(), o), document(o));
+            }
+        }
+        for (Map.Entry<String, String> e : want.entrySet()) {
+            Path f = dir.resolve(e.getKey());
+            if (Files.exists(f) && Files.readString(f, StandardCharsets.UTF_8).equals(e.getValue())) {
+                continue;
+            }
+            Path tmp = Files.createTempFile(dir, ".k8s-", ".tmp");
+            Files.writeString(tmp, e.getValue(), StandardCharsets.UTF_8);
+            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            log.info("Istio resource from the Kubernetes API written to {}", f.getFileName());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith(PREFIX)
+                    && p.getFileName().toString().endsWith(".yaml")).toList()) {
+                if (!want.containsKey(f.getFileName().toString())) {
+                    Files.deleteIfExists(f);
+                    log.info("Istio resource deleted from the Kubernetes API: removed {}", f.getFileName());
+                }
+            }
+        }
+    }
+
+    static String fileName(String kind, GenericKubernetesResource o) {
+        String ns = o.getMetadata().getNamespace() == null ? "default" : o.getMetadata().getNamespace();
+        return PREFIX + kind.toLowerCase() + "-" + ns + "-" + o.getMetadata().getName().replaceAll("[^A-Za-z0-9._-]", "_") + ".yaml";
+    }
+
+    /** The object as an Istio YAML document (JSON is YAML): what a user would have written. */
+    static String document(GenericKubernetesResource o) throws IOException {
+        JsonNode full = JSON.readTree(Serialization.asJson(o));
+        ObjectNode out = JSON.createObjectNode();
+        out.put("apiVersion", full.path("apiVersion").asText());
+        out.put("kind", full.path("kind").asText());
+        ObjectNode md = out.putObject("metadata");
+        md.put("name", o.getMetadata().getName());
+        md.put("namespace", o.getMetadata().getNamespace() == null ? "default" : o.getMetadata().getNamespace());
+        for (String k : List.of("labels", "annotations")) {
+            JsonNode v = full.path("metadata").path(k);
+            if (v.isObject() && !v.isEmpty()) {
+                md.set(k, v);
+            }
+        }
+        if (full.has("spec")) {
+            out.set("spec", full.get("spec"));
+        }
+        return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(out) + "\n";
+    }
+
+    @Override
+    public void close() {
+        informers.forEach(SharedIndexInformer::close);
+        executor.shutdownNow();
+    }
+}
