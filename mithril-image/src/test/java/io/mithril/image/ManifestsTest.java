@@ -176,9 +176,6 @@ class ManifestsTest {
                     Files.writeString(f, e.getValue());
                     meshFiles.add(f);
                     checked.add(cm.getMetadata().getName() + "/" + key);
-                } else if (key.equals("controller-manager-config.yaml")) {
-                    parsed.add(RegistrarConfigCheck.parse(e.getValue(), where + " " + key));
-                    checked.add(cm.getMetadata().getName() + "/" + key);
                 } else if (!key.equals("CLUSTER_NAME")) {
                     fail(where + ": key " + key + " is checked by nothing; add its parser here");
                 }
@@ -192,23 +189,89 @@ class ManifestsTest {
         // The registrar talks to this cluster's server, under this cluster's name.
         String clusterName = r.configMap("spire", "spire-cluster").orElseThrow().getData().get("CLUSTER_NAME");
         assertThat(clusterName).isEqualTo(overlay);
-        for (Object o : parsed) {
-            if (o instanceof com.fasterxml.jackson.databind.JsonNode registrar) {
-                assertThat(registrar.path("clusterName").asText()).as(overlay + " registrar clusterName").isEqualTo(clusterName);
-                for (Object p : parsed) {
-                    if (p instanceof io.mithril.server.config.ServerConfig server) {
-                        assertThat(registrar.path("spireServerSocketPath").asText()).as(overlay + " registrar socket")
-                                .isEqualTo(server.socketPath().toString());
-                    }
-                }
+        List<String> registrar = commandLines(r).entrySet().stream().filter(e -> e.getValue().get(0).equals("registrar"))
+                .map(Map.Entry::getValue).findFirst().orElseThrow();
+        assertThat(registrar).containsSubsequence("-clusterName", clusterName);
+        for (Object p : parsed) {
+            if (p instanceof io.mithril.server.config.ServerConfig server) {
+                assertThat(registrar).containsSubsequence("-socketPath", server.socketPath().toString());
+                assertThat(registrar).containsSubsequence("-trustDomain", server.trustDomain().name());
             }
         }
-        assertThat(checked).as(overlay).contains("spire-server/server.conf", "spire-agent/agent.conf",
-                "spire-controller-manager/controller-manager-config.yaml");
+        assertThat(checked).as(overlay).contains("spire-server/server.conf", "spire-agent/agent.conf");
         if (overlay.equals("cluster2")) {
             assertThat(checked).contains("istiod/controlplane.conf", "mesh-config/bookinfo-gateway.yaml",
                     "mesh-config/bookinfo-services.yaml");
         }
+    }
+
+    /**
+     * Every command line the manifests give this image (args after the entrypoint, or a command
+     * at SPIRE's paths), with {@code $(VAR)} expanded as the kubelet does, parsed by the CLI's own
+     * parser: unknown commands, flags and bad values fail here, not in a crash-looping pod.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void everyCommandLineParsesWithTheCli(String overlay) throws Exception {
+        Map<String, List<String>> lines = commandLines(render(overlay));
+        assertThat(lines).hasSizeGreaterThanOrEqualTo(overlay.equals("cluster1") ? 5 : 16);
+        for (Map.Entry<String, List<String>> e : lines.entrySet()) {
+            try {
+                io.mithril.cli.Main.newCommandLine().parseArgs(e.getValue().toArray(String[]::new));
+            } catch (picocli.CommandLine.ParameterException ex) {
+                fail(overlay + ": " + e.getKey() + ": mithril " + String.join(" ", e.getValue()) + ": " + ex.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aMistypedFlagIsRefusedByTheCli() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.mithril.cli.Main.newCommandLine()
+                .parseArgs("proxy", "sidecar", "-inbund", "0.0.0.0:9080=127.0.0.1:19080"))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class);
+    }
+
+    /** The mithril command line of each container of this image, by container. */
+    static Map<String, List<String>> commandLines(RenderedManifests r) throws Exception {
+        String image = builtImage();
+        Map<String, List<String>> lines = new java.util.LinkedHashMap<>();
+        for (RenderedManifests.Pod pod : r.pods()) {
+            for (Container c : pod.allContainers()) {
+                if (!image.equals(c.getImage())) {
+                    continue;
+                }
+                List<String> argv = new ArrayList<>();
+                List<String> command = c.getCommand();
+                if (!command.isEmpty()) {
+                    String prefix = switch (command.get(0)) {
+                        case "/opt/spire/bin/spire-server" -> "server";
+                        case "/opt/spire/bin/spire-agent" -> "agent";
+                        case "/opt/mithril/bin/mithril", "mithril" -> null;
+                        default -> throw new AssertionError(pod.name() + " container " + c.getName()
+                                + ": command " + command.get(0) + " is not one of the image's commands");
+                    };
+                    if (prefix != null) {
+                        argv.add(prefix);
+                    }
+                    argv.addAll(command.subList(1, command.size()));
+                }
+                Map<String, String> env = r.environmentOf(pod, c);
+                for (String a : c.getArgs()) {
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)").matcher(a);
+                    StringBuilder sb = new StringBuilder();
+                    while (m.find()) {
+                        String v = env.get(m.group(1));
+                        assertThat(v).as(pod.name() + " container " + c.getName() + ": $(" + m.group(1) + ") is not in its environment")
+                                .isNotNull();
+                        m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(v));
+                    }
+                    m.appendTail(sb);
+                    argv.add(sb.toString());
+                }
+                lines.put(pod.name() + " container " + c.getName(), argv);
+            }
+        }
+        return lines;
     }
 
     private Object parseConfig(String key, String text, String name) throws Exception {

@@ -150,6 +150,13 @@ final class RenderedManifests {
         for (EnvVar e : c.getEnv()) {
             if (e.getValue() != null) {
                 env.put(e.getName(), e.getValue());
+            } else if (e.getValueFrom() != null && e.getValueFrom().getConfigMapKeyRef() != null) {
+                String name = e.getValueFrom().getConfigMapKeyRef().getName();
+                String key = e.getValueFrom().getConfigMapKeyRef().getKey();
+                String value = configMap(ns, name).map(cm -> cm.getData().get(key)).orElseThrow(() -> new IllegalStateException(
+                        source + ": " + pod.name() + " container " + c.getName() + " reads " + key + " of ConfigMap " + ns + "/"
+                                + name + ", which is not rendered"));
+                env.put(e.getName(), value);
             } else if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null) {
                 env.put(e.getName(), "<" + e.getValueFrom().getFieldRef().getFieldPath() + ">");
             }
