@@ -1,0 +1,394 @@
+package io.mithril.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import io.mithril.agent.config.AgentConfigParser;
+import io.mithril.controlplane.ControlPlaneConfig;
+import io.mithril.hcl.Hcl;
+import io.mithril.mesh.yaml.MeshYaml;
+import io.mithril.server.config.ServerConfigParser;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * deploy/kubernetes as {@code kubectl kustomize} renders it for each overlay: every object typed
+ * by fabric8's model with no unknown field, every custom resource of a kind whose CRD is rendered
+ * and read by the project's own parser, every configuration file in a ConfigMap read by the
+ * parser that will read it in the pod (with the environment the pod gives it), and every image
+ * the one this build makes.
+ */
+class ManifestsTest {
+
+    static final Path REPO = Path.of(System.getProperty("mithril.repo", "..")).toAbsolutePath().normalize();
+    static final Path DEPLOY = REPO.resolve("deploy/kubernetes");
+    /** The one image that is not this project's: curl in sleep, as in Istio's sleep sample. */
+    static final String CURL_IMAGE = "curlimages/curl:8.11.1";
+
+    @TempDir
+    Path tmp;
+
+    static String builtImage() throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = ManifestsTest.class.getResourceAsStream("/image.properties")) {
+            p.load(in);
+        }
+        return p.getProperty("image");
+    }
+
+    private static final Map<String, RenderedManifests> RENDERED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Each overlay rendered once per run (kubectl takes a few seconds). */
+    static RenderedManifests render(String overlay) throws Exception {
+        RenderedManifests r = RENDERED.get(overlay);
+        if (r == null) {
+            r = RenderedManifests.render(DEPLOY.resolve("overlays").resolve(overlay));
+            RENDERED.put(overlay, r);
+        }
+        return r;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void everyObjectIsTypedWithNoUnknownField(String overlay) throws Exception {
+        RenderedManifests r = render(overlay);
+        assertThat(r.objects).hasSizeGreaterThan(20);
+        List<String> problems = new ArrayList<>();
+        for (HasMetadata o : r.objects) {
+            if (o instanceof GenericKubernetesResource g) {
+                if (crdServing(r, g.getApiVersion(), g.getKind()) == null) {
+                    problems.add(g.getApiVersion() + " " + g.getKind() + " " + g.getMetadata().getName()
+                            + ": neither a Kubernetes kind nor a kind of a rendered CustomResourceDefinition");
+                }
+            } else {
+                problems.addAll(RenderedManifests.unknownFields(o));
+            }
+        }
+        assertThat(problems).as(overlay).isEmpty();
+    }
+
+    @Test
+    void anUnknownFieldIsFound() {
+        RenderedManifests r = RenderedManifests.parse("test", """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: x
+                  namespace: default
+                spec:
+                  replicaz: 2
+                  selector:
+                    matchLabels: {app: x}
+                  template:
+                    metadata:
+                      labels: {app: x}
+                    spec:
+                      containers:
+                        - name: x
+                          image: mithril
+                          volumeMount:
+                            - name: y
+                              mountPath: /y
+                """);
+        assertThat(RenderedManifests.unknownFields(r.objects.get(0)))
+                .containsExactlyInAnyOrder("Deployment default/x.spec.replicaz",
+                        "Deployment default/x.spec.template.spec.containers[0].volumeMount");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void customResourcesAreReadByTheProjectsParsersAndTheirCrds(String overlay) throws Exception {
+        RenderedManifests r = render(overlay);
+        List<String> problems = new ArrayList<>();
+        for (GenericKubernetesResource g : r.all(GenericKubernetesResource.class)) {
+            String group = g.getApiVersion().substring(0, g.getApiVersion().indexOf('/'));
+            if (group.endsWith("istio.io")) {
+                String yaml = RenderedManifests.SERIALIZATION.asYaml(g);
+                MeshYaml.Result result = MeshYaml.parse(g.getKind() + " " + g.getMetadata().getName(), yaml);
+                result.errors().forEach(e -> problems.add(e.toString()));
+            } else {
+                CustomResourceDefinitionVersion v = crdServing(r, g.getApiVersion(), g.getKind());
+                if (v == null) {
+                    continue; // reported by everyObjectIsTypedWithNoUnknownField
+                }
+                problems.addAll(schemaProblems(g.getKind() + " " + g.getMetadata().getName(),
+                        v.getSchema().getOpenAPIV3Schema().getProperties().get("spec"), g.getAdditionalProperties().get("spec")));
+            }
+        }
+        assertThat(problems).as(overlay).isEmpty();
+        List<GenericKubernetesResource> ids = r.all(GenericKubernetesResource.class).stream()
+                .filter(g -> g.getKind().equals("ClusterSPIFFEID")).toList();
+        assertThat(ids).hasSize(1);
+        assertThat(((Map<?, ?>) ids.get(0).getAdditionalProperties().get("spec")).get("spiffeIDTemplate"))
+                .isEqualTo("spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}");
+    }
+
+    /**
+     * Every file in every ConfigMap, read by the parser of the program that reads it, after
+     * {@code -expandEnv} with the environment of each container that mounts it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void configMapsParseWithTheProjectsOwnParsers(String overlay) throws Exception {
+        RenderedManifests r = render(overlay);
+        Set<String> checked = new java.util.TreeSet<>();
+        List<Object> parsed = new ArrayList<>();
+        for (ConfigMap cm : r.all(ConfigMap.class)) {
+            Map<String, String> data = cm.getData() == null ? Map.of() : new TreeMap<>(cm.getData());
+            String where = overlay + ": ConfigMap " + cm.getMetadata().getNamespace() + "/" + cm.getMetadata().getName();
+            List<Path> meshFiles = new ArrayList<>();
+            for (Map.Entry<String, String> e : data.entrySet()) {
+                String key = e.getKey();
+                if (key.endsWith(".conf")) {
+                    List<RenderedManifests.Consumer> consumers = r.consumersOf(cm);
+                    assertThat(consumers).as(where + " is mounted by no container").isNotEmpty();
+                    for (RenderedManifests.Consumer c : consumers) {
+                        boolean expand = c.container().getArgs().contains("-expandEnv");
+                        Map<String, String> env = expand ? r.environmentOf(c.pod(), c.container()) : Map.of();
+                        String text = expand ? Hcl.expandEnv(e.getValue(), env) : e.getValue();
+                        String name = where + " " + key + " (as " + c.pod().name() + " container " + c.container().getName() + " reads it)";
+                        parsed.add(parseConfig(key, text, name));
+                        checked.add(cm.getMetadata().getName() + "/" + key);
+                    }
+                } else if (key.endsWith(".yaml") && e.getValue().contains("istio.io/")) {
+                    Path f = Files.createDirectories(tmp.resolve(overlay + "-" + cm.getMetadata().getName())).resolve(key);
+                    Files.writeString(f, e.getValue());
+                    meshFiles.add(f);
+                    checked.add(cm.getMetadata().getName() + "/" + key);
+                } else if (!key.equals("CLUSTER_NAME")) {
+                    fail(where + ": key " + key + " is checked by nothing; add its parser here");
+                }
+            }
+            if (!meshFiles.isEmpty()) {
+                MeshYaml.Result result = MeshYaml.parseFiles(meshFiles);
+                assertThat(result.errors()).as(where).isEmpty();
+                assertThat(result.resources()).as(where).isNotEmpty();
+            }
+        }
+        // The registrar talks to this cluster's server, under this cluster's name.
+        String clusterName = r.configMap("spire", "spire-cluster").orElseThrow().getData().get("CLUSTER_NAME");
+        assertThat(clusterName).isEqualTo(overlay);
+        List<String> registrar = commandLines(r).entrySet().stream().filter(e -> e.getValue().get(0).equals("registrar"))
+                .map(Map.Entry::getValue).findFirst().orElseThrow();
+        assertThat(registrar).containsSubsequence("-clusterName", clusterName);
+        for (Object p : parsed) {
+            if (p instanceof io.mithril.server.config.ServerConfig server) {
+                assertThat(registrar).containsSubsequence("-socketPath", server.socketPath().toString());
+                assertThat(registrar).containsSubsequence("-trustDomain", server.trustDomain().name());
+            }
+        }
+        assertThat(checked).as(overlay).contains("spire-server/server.conf", "spire-agent/agent.conf");
+        if (overlay.equals("cluster2")) {
+            assertThat(checked).contains("istiod/controlplane.conf", "mesh-config/bookinfo-gateway.yaml",
+                    "mesh-config/bookinfo-services.yaml");
+        }
+    }
+
+    /**
+     * Every command line the manifests give this image (args after the entrypoint, or a command
+     * at SPIRE's paths), with {@code $(VAR)} expanded as the kubelet does, parsed by the CLI's own
+     * parser: unknown commands, flags and bad values fail here, not in a crash-looping pod.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void everyCommandLineParsesWithTheCli(String overlay) throws Exception {
+        Map<String, List<String>> lines = commandLines(render(overlay));
+        assertThat(lines).hasSizeGreaterThanOrEqualTo(overlay.equals("cluster1") ? 5 : 16);
+        for (Map.Entry<String, List<String>> e : lines.entrySet()) {
+            try {
+                io.mithril.cli.Main.newCommandLine().parseArgs(e.getValue().toArray(String[]::new));
+            } catch (picocli.CommandLine.ParameterException ex) {
+                fail(overlay + ": " + e.getKey() + ": mithril " + String.join(" ", e.getValue()) + ": " + ex.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aMistypedFlagIsRefusedByTheCli() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.mithril.cli.Main.newCommandLine()
+                .parseArgs("proxy", "sidecar", "-inbund", "0.0.0.0:9080=127.0.0.1:19080"))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class);
+    }
+
+    /** The mithril command line of each container of this image, by container. */
+    static Map<String, List<String>> commandLines(RenderedManifests r) throws Exception {
+        String image = builtImage();
+        Map<String, List<String>> lines = new java.util.LinkedHashMap<>();
+        for (RenderedManifests.Pod pod : r.pods()) {
+            for (Container c : pod.allContainers()) {
+                if (!image.equals(c.getImage())) {
+                    continue;
+                }
+                List<String> argv = new ArrayList<>();
+                List<String> command = c.getCommand();
+                if (!command.isEmpty()) {
+                    String prefix = switch (command.get(0)) {
+                        case "/opt/spire/bin/spire-server" -> "server";
+                        case "/opt/spire/bin/spire-agent" -> "agent";
+                        case "/opt/mithril/bin/mithril", "mithril" -> null;
+                        default -> throw new AssertionError(pod.name() + " container " + c.getName()
+                                + ": command " + command.get(0) + " is not one of the image's commands");
+                    };
+                    if (prefix != null) {
+                        argv.add(prefix);
+                    }
+                    argv.addAll(command.subList(1, command.size()));
+                }
+                Map<String, String> env = r.environmentOf(pod, c);
+                for (String a : c.getArgs()) {
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)").matcher(a);
+                    StringBuilder sb = new StringBuilder();
+                    while (m.find()) {
+                        String v = env.get(m.group(1));
+                        assertThat(v).as(pod.name() + " container " + c.getName() + ": $(" + m.group(1) + ") is not in its environment")
+                                .isNotNull();
+                        m.appendReplacement(sb, java.util.regex.Matcher.quoteReplacement(v));
+                    }
+                    m.appendTail(sb);
+                    argv.add(sb.toString());
+                }
+                lines.put(pod.name() + " container " + c.getName(), argv);
+            }
+        }
+        return lines;
+    }
+
+    private Object parseConfig(String key, String text, String name) throws Exception {
+        switch (key) {
+            case "server.conf":
+                return ServerConfigParser.parse(text, name);
+            case "agent.conf":
+                return AgentConfigParser.parse(text, name);
+            case "controlplane.conf":
+                Path f = Files.createTempFile(tmp, "controlplane", ".conf");
+                Files.writeString(f, text);
+                return ControlPlaneConfig.load(f);
+            default:
+                return fail(name + ": no parser known for " + key);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void everyImageIsTheOneTheBuildMakes(String overlay) throws Exception {
+        String image = builtImage();
+        assertThat(image).startsWith("mithril:").doesNotContain("${");
+        RenderedManifests r = render(overlay);
+        List<String> seen = new ArrayList<>();
+        for (RenderedManifests.Pod pod : r.pods()) {
+            for (Container c : pod.allContainers()) {
+                String where = pod.name() + " container " + c.getName();
+                seen.add(where);
+                if (pod.owner().getMetadata().getName().equals("sleep") && c.getName().equals("curl")) {
+                    assertThat(c.getImage()).as(where).isEqualTo(CURL_IMAGE);
+                } else {
+                    assertThat(c.getImage()).as(where).isEqualTo(image);
+                }
+                // A tarball loaded into the node is used as it is, never pulled.
+                assertThat(c.getImagePullPolicy()).as(where).isEqualTo("IfNotPresent");
+            }
+        }
+        assertThat(seen).hasSizeGreaterThanOrEqualTo(overlay.equals("cluster1") ? 5 : 17);
+    }
+
+    /**
+     * The image's promises kept by the manifests: a read-only root with an emptyDir on /tmp (the
+     * JVM unpacks the native libraries of Netty, SQLite and the crypto providers there), no
+     * privilege escalation, no capabilities, requests and limits on every container.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void everyContainerHasAReadOnlyRootATmpAndLimits(String overlay) throws Exception {
+        RenderedManifests r = render(overlay);
+        for (RenderedManifests.Pod pod : r.pods()) {
+            for (Container c : pod.allContainers()) {
+                String where = overlay + ": " + pod.name() + " container " + c.getName();
+                assertThat(c.getSecurityContext()).as(where).isNotNull();
+                assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).as(where).isTrue();
+                assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).as(where).isFalse();
+                assertThat(c.getSecurityContext().getCapabilities().getDrop()).as(where).containsExactly("ALL");
+                assertThat(c.getResources().getRequests()).as(where).containsKeys("cpu", "memory");
+                assertThat(c.getResources().getLimits()).as(where).containsKey("memory");
+                if (!c.getImage().equals(CURL_IMAGE)) {
+                    String tmpVolume = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals("/tmp"))
+                            .map(m -> m.getName()).findFirst().orElse(null);
+                    assertThat(tmpVolume).as(where + ": /tmp").isNotNull();
+                    Volume v = pod.spec().getVolumes().stream().filter(x -> x.getName().equals(tmpVolume)).findFirst().orElseThrow();
+                    assertThat(v.getEmptyDir()).as(where + ": /tmp is an emptyDir").isNotNull();
+                }
+            }
+        }
+    }
+
+    /** The seed's Gateway, VirtualService and DestinationRule are the demo's, byte for byte. */
+    @Test
+    void seedIngressConfigurationIsTheDemos() throws IOException {
+        assertThat(withoutComments(DEPLOY.resolve("bookinfo/bookinfo-gateway.yaml")))
+                .isEqualTo(withoutComments(REPO.resolve("examples/two-clusters/mesh/bookinfo-gateway.yaml")));
+    }
+
+    private static String withoutComments(Path p) throws IOException {
+        return String.join("\n", Files.readAllLines(p, StandardCharsets.UTF_8).stream().filter(l -> !l.startsWith("#")).toList());
+    }
+
+    private static CustomResourceDefinitionVersion crdServing(RenderedManifests r, String apiVersion, String kind) {
+        int slash = apiVersion.indexOf('/');
+        if (slash < 0) {
+            return null;
+        }
+        String group = apiVersion.substring(0, slash);
+        String version = apiVersion.substring(slash + 1);
+        for (CustomResourceDefinition crd : r.all(CustomResourceDefinition.class)) {
+            if (crd.getSpec().getGroup().equals(group) && crd.getSpec().getNames().getKind().equals(kind)) {
+                for (CustomResourceDefinitionVersion v : crd.getSpec().getVersions()) {
+                    if (v.getName().equals(version) && Boolean.TRUE.equals(v.getServed())) {
+                        return v;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Keys the CRD's schema does not declare (where it does not keep unknown fields), and missing required ones. */
+    private static List<String> schemaProblems(String where, JSONSchemaProps schema, Object value) {
+        List<String> problems = new ArrayList<>();
+        if (schema == null || !(value instanceof Map<?, ?> map)
+                || Boolean.TRUE.equals(schema.getXKubernetesPreserveUnknownFields()) || schema.getProperties() == null
+                || schema.getProperties().isEmpty()) {
+            return problems;
+        }
+        for (Object k : map.keySet()) {
+            if (!schema.getProperties().containsKey(k.toString())) {
+                problems.add(where + ": spec." + k + " is not in the CustomResourceDefinition's schema");
+            }
+        }
+        for (String req : schema.getRequired()) {
+            if (!map.containsKey(req)) {
+                problems.add(where + ": spec." + req + " is required by the CustomResourceDefinition");
+            }
+        }
+        return problems;
+    }
+}
