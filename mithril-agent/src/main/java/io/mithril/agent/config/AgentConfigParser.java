@@ -38,7 +38,7 @@ public final class AgentConfigParser {
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
             "jwt_svid_cache_max_size");
     static final Set<String> IGNORED = Set.of("log_format", "log_file", "admin_socket_path", "trust_bundle_url",
-            "trust_bundle_format", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates",
+            "trust_bundle_format", "allowed_foreign_jwt_claims", "authorized_delegates",
             "retry_bootstrap", "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
             "jwt_svid_cache_max_size");
@@ -179,8 +179,21 @@ public final class AgentConfigParser {
             unix = new AgentConfig.UnixAttestorConfig(false, 0);
         }
         return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
-                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL,
+                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, syncInterval(agent),
                 ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc), sds(agent));
+    }
+
+    /** SPIRE's {@code agent { experimental { sync_interval = "5s" } }}; its other experimental keys are ignored. */
+    private static java.time.Duration syncInterval(HclObject agent) throws HclException {
+        Optional<HclObject> experimental = agent.object("experimental");
+        if (experimental.isEmpty()) {
+            return AgentConfig.DEFAULT_SYNC_INTERVAL;
+        }
+        java.time.Duration d = experimental.get().duration("sync_interval", AgentConfig.DEFAULT_SYNC_INTERVAL);
+        if (d.isNegative() || d.isZero()) {
+            throw new HclException(experimental.get().position("sync_interval"), "sync_interval must be positive, e.g. \"5s\"");
+        }
+        return d;
     }
 
     private static AgentConfig.SdsConfig sds(HclObject agent) throws HclException {
