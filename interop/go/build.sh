@@ -75,9 +75,9 @@ rm -rf "$tmp"
 mkdir -p "$tmp/bin"
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
-log "building gospiffe (go-spiffe $(sed -n 's/.*go-spiffe\/v2 \(v[^ ]*\)$/\1/p' "$here/client/go.mod" | head -1)) ..."
+log "building gospiffe (go-spiffe $(sed -n 's/.*go-spiffe\/v2 \(v[^ ]*\).*/\1/p' "$here/client/go.mod" | head -1)) ..."
 (cd "$here/client" && "$go" build -o "$tmp/bin/gospiffe" .)
-spire=$(sed -n 's/.*github.com\/spiffe\/spire \(v[^ ]*\)$/\1/p' "$here/spire/go.mod" | head -1)
+spire=$(sed -n 's/^[[:space:]]*github.com\/spiffe\/spire \(v[^ ]*\).*/\1/p' "$here/spire/go.mod" | head -1)
 log "gospiffe built in $(( $(date +%s) - start )) s; building SPIRE $spire spire-server and spire-agent from the module proxy (minutes the first time) ..."
 (cd "$here/spire" && GOBIN="$tmp/bin" "$go" install github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent)
 rm -rf "$out"
