@@ -286,12 +286,7 @@ public abstract class Deployment implements AutoCloseable {
 
         @Override
         public void createEntries(String prefix, int n, int uid) throws Exception {
-            StringBuilder json = new StringBuilder("{\"entries\": [");
-            for (int i = 0; i < n; i++) {
-                json.append(i == 0 ? "" : ",").append("{\"spiffe_id\": \"").append(prefix).append(i).append("\", \"parent_id\": \"")
-                        .append(NODE).append("\", \"selectors\": [{\"type\": \"unix\", \"value\": \"uid:").append(uid).append("\"}]}");
-            }
-            Path data = write("entries-" + System.nanoTime() + ".json", json.append("]}").toString());
+            Path data = write("entries-" + System.nanoTime() + ".json", registrationJson(prefix, n, i -> uid));
             cli(go.spireServer().toString(), "entry", "create", "-data", data.toString(), "-socketPath", adminSocket().toString());
         }
 
@@ -320,6 +315,17 @@ public abstract class Deployment implements AutoCloseable {
             stop(agent);
             stop(server);
         }
+    }
+
+    /** SPIRE's registration JSON ({@code entry create -data}): entries {@code prefix0..}, under the node, selector {@code unix:uid:uid(i)}. */
+    static String registrationJson(String prefix, int n, java.util.function.IntUnaryOperator uid) {
+        StringBuilder json = new StringBuilder("{\"entries\": [");
+        for (int i = 0; i < n; i++) {
+            json.append(i == 0 ? "" : ",").append("{\"spiffe_id\": \"").append(prefix).append(i).append("\", \"parent_id\": \"")
+                    .append(NODE).append("\", \"selectors\": [{\"type\": \"unix\", \"value\": \"uid:").append(uid.applyAsInt(i))
+                    .append("\"}]}");
+        }
+        return json.append("]}").toString();
     }
 
     /** Reads the next line of a gospiffe program; fails unless it starts with {@code prefix} within {@code seconds}. */

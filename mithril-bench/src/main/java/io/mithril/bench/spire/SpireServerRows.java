@@ -34,6 +34,7 @@ public final class SpireServerRows {
 
     static final int SVIDS = 500;
     static final int CLI_ENTRIES = 20;
+    static final int CLI_BATCH = 1000;
 
     private SpireServerRows() {
     }
@@ -71,13 +72,24 @@ public final class SpireServerRows {
             Spread s = Spread.of(cli.get(1));
             report.row(List.of("entries created through the CLI, Mithril | SPIRE", CLI_ENTRIES + " x `server entry create`, one "
                     + "process each", rate(m.median()) + " | " + rate(s.median()), "entries/s", "Mithril/SPIRE " + BenchReport.ratio(m.median() / s.median())));
+            List<List<Double>> batch = List.of(new ArrayList<>(), new ArrayList<>());
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 2; i++) {
+                    batch.get(i).add(cliBatchPerSecond(both.get(i), i == 0 ? ourCli(home, ours) : spireCli(go, spire), round, dir));
+                }
+            }
+            Spread bm = Spread.of(batch.get(0));
+            Spread bs = Spread.of(batch.get(1));
+            report.row(List.of("entries created through the CLI, Mithril | SPIRE", "`server entry create -data` with " + CLI_BATCH
+                    + " entries", rate(bm.median()) + " | " + rate(bs.median()), "entries/s", "Mithril/SPIRE " + BenchReport.ratio(bm.median() / bs.median())));
             report.note("Beside SPIRE: SPIRE v1.13.3's spire-server and spire-agent (built from the Go module proxy by interop/go/build.sh) "
                     + "and this project's server and agent in JVMs of their own, from the same server.conf/agent.conf text (sqlite3, "
                     + "memory KeyManager, join_token, agent sync every " + Deployment.SYNC_INTERVAL + "). SVIDs: " + SVIDS + " entries "
                     + "for the go-spiffe client's uid created in one batch (Mithril: admin API BatchCreateEntry; SPIRE: spire-server "
                     + "entry create -data), timed from the creation's return to when one WatchX509Context stream holds all " + (SVIDS + 1)
                     + " SVIDs; it includes the agent's sync interval. CLI: " + CLI_ENTRIES + " invocations of entry create per side, "
-                    + "two rounds alternating, median; Mithril's CLI is a JVM (java -cp mithril-cli.jar), so process start dominates.");
+                    + "and one `entry create -data` file of " + CLI_BATCH + " entries (SPIRE's registration JSON, one batch), two rounds "
+                    + "alternating, median; Mithril's CLI is a JVM (java -cp mithril-cli.jar), so process start dominates the first.");
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -109,6 +121,16 @@ public final class SpireServerRows {
             Deployment.run(cmd, 120);
         }
         return CLI_ENTRIES / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static double cliBatchPerSecond(Deployment d, List<String> base, int round, Path dir) throws Exception {
+        Path data = dir.resolve(d.name() + "-batch-" + round + ".json");
+        Files.writeString(data, Deployment.registrationJson("spiffe://example.org/bench/batch-" + round + "-", CLI_BATCH, i -> 300_000 + i));
+        List<String> cmd = new ArrayList<>(base);
+        cmd.addAll(List.of("-data", data.toString()));
+        long t0 = System.nanoTime();
+        Deployment.run(cmd, 300);
+        return CLI_BATCH / ((System.nanoTime() - t0) / 1e9);
     }
 
     private static double svidsPerSecond(GoHarness go, Deployment d, int uid) throws Exception {
