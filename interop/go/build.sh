@@ -3,10 +3,11 @@
 #   gospiffe      the go-spiffe v2 client program (interop/go/client)
 #   spire-server  SPIRE's server, built from the Go module proxy (interop/go/spire, go tool directives)
 #   spire-agent   SPIRE's agent, likewise
-# into a cache directory keyed by the hash of the modules' go.mod, go.sum and sources, so a
-# second run costs nothing:
-#   ${MITHRIL_INTEROP_CACHE:-~/.cache/mithril-interop}/<key>/bin
-# Prints progress on stderr and, as its last stdout line, HARNESS_BIN=<that bin directory>.
+# into cache directories keyed by the hash of each module's go.mod, go.sum (and the client's
+# sources), so a second run costs nothing:
+#   ${MITHRIL_INTEROP_CACHE:-~/.cache/mithril-interop}/gospiffe-<key>/gospiffe
+#   ${MITHRIL_INTEROP_CACHE:-~/.cache/mithril-interop}/spire-<key>/{spire-server,spire-agent}
+# Prints progress on stderr and, on stdout, GOSPIFFE=<path> and SPIRE_BIN=<directory>.
 # Exits non-zero (with the Go tool's own error) when anything cannot be built.
 #
 # Go: $GO, else `go` on PATH, else /usr/local/go/bin/go or /usr/lib/go/bin/go. GOTOOLCHAIN=auto lets
@@ -17,16 +18,21 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 log() { echo "interop: $*" >&2; }
 
-key=$(cat "$here"/client/go.mod "$here"/client/go.sum "$here"/client/*.go "$here"/spire/go.mod "$here"/spire/go.sum \
-  | sha256sum | cut -c1-16)
+hash() { cat "$@" | sha256sum | cut -c1-16; }
 cache=${MITHRIL_INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mithril-interop}
-out=$cache/$key
+# Two keys, so that changing the client program does not rebuild SPIRE.
+client_out=$cache/gospiffe-$(hash "$here"/client/go.mod "$here"/client/go.sum "$here"/client/*.go)
+spire_out=$cache/spire-$(hash "$here"/spire/go.mod "$here"/spire/go.sum)
 mkdir -p "$cache"
 
-done_already() { [ -x "$out/bin/gospiffe" ] && [ -x "$out/bin/spire-server" ] && [ -x "$out/bin/spire-agent" ]; }
+report() {
+  echo "GOSPIFFE=$client_out/gospiffe"
+  echo "SPIRE_BIN=$spire_out"
+}
+done_already() { [ -x "$client_out/gospiffe" ] && [ -x "$spire_out/spire-server" ] && [ -x "$spire_out/spire-agent" ]; }
 if done_already; then
-  log "harness cached in $out/bin"
-  echo "HARNESS_BIN=$out/bin"
+  log "harness cached: $client_out/gospiffe, $spire_out/{spire-server,spire-agent}"
+  report
   exit 0
 fi
 
@@ -34,8 +40,8 @@ fi
 exec 9>"$cache/.lock"
 flock 9
 if done_already; then
-  log "harness cached in $out/bin (built by another run)"
-  echo "HARNESS_BIN=$out/bin"
+  log "harness cached (built by another run): $client_out, $spire_out"
+  report
   exit 0
 fi
 
@@ -70,18 +76,22 @@ if [ -n "$minor" ] && [ "$minor" -lt 21 ]; then
   log "using $go ($("$go" env GOVERSION))"
 fi
 
-tmp=$out.tmp.$$
-rm -rf "$tmp"
-mkdir -p "$tmp/bin"
-trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
-log "building gospiffe (go-spiffe $(sed -n 's/.*go-spiffe\/v2 \(v[^ ]*\).*/\1/p' "$here/client/go.mod" | head -1)) ..."
-(cd "$here/client" && "$go" build -o "$tmp/bin/gospiffe" .)
-spire=$(sed -n 's/^[[:space:]]*github.com\/spiffe\/spire \(v[^ ]*\).*/\1/p' "$here/spire/go.mod" | head -1)
-log "gospiffe built in $(( $(date +%s) - start )) s; building SPIRE $spire spire-server and spire-agent from the module proxy (minutes the first time) ..."
-(cd "$here/spire" && GOBIN="$tmp/bin" "$go" install github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent)
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
-log "harness built in $(( $(date +%s) - start )) s into $out/bin"
-echo "HARNESS_BIN=$out/bin"
+if [ ! -x "$client_out/gospiffe" ]; then
+  log "building gospiffe (go-spiffe $(sed -n 's/.*go-spiffe\/v2 \(v[^ ]*\).*/\1/p' "$here/client/go.mod" | head -1)) ..."
+  rm -rf "$client_out.tmp" && mkdir -p "$client_out.tmp"
+  (cd "$here/client" && "$go" build -o "$client_out.tmp/gospiffe" .)
+  rm -rf "$client_out" && mv "$client_out.tmp" "$client_out"
+  log "gospiffe built in $(( $(date +%s) - start )) s"
+fi
+if [ ! -x "$spire_out/spire-server" ] || [ ! -x "$spire_out/spire-agent" ]; then
+  spire=$(sed -n 's/^[[:space:]]*github.com\/spiffe\/spire \(v[^ ]*\).*/\1/p' "$here/spire/go.mod" | head -1)
+  log "building SPIRE $spire spire-server and spire-agent from the module proxy (minutes the first time) ..."
+  t=$(date +%s)
+  rm -rf "$spire_out.tmp" && mkdir -p "$spire_out.tmp"
+  (cd "$here/spire" && GOBIN="$spire_out.tmp" "$go" install github.com/spiffe/spire/cmd/spire-server github.com/spiffe/spire/cmd/spire-agent)
+  rm -rf "$spire_out" && mv "$spire_out.tmp" "$spire_out"
+  log "SPIRE built in $(( $(date +%s) - t )) s"
+fi
+log "harness built in $(( $(date +%s) - start )) s: $client_out/gospiffe, $spire_out/{spire-server,spire-agent}"
+report

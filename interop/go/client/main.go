@@ -299,6 +299,8 @@ func dialCmd(ctx context.Context, clientOpts workloadapi.SourceOption, id, addr,
 	return nil
 }
 
+type connKey struct{}
+
 func serveCmd(clientOpts workloadapi.SourceOption, id, listen, clientIDs string) error {
 	var ids []spiffeid.ID
 	for _, s := range strings.Split(clientIDs, ",") {
@@ -316,15 +318,17 @@ func serveCmd(clientOpts workloadapi.SourceOption, id, listen, clientIDs string)
 	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			peer, err := spiffetls.PeerIDFromConnectionState(*r.TLS)
+			// spiffetls hands http.Server its own net.Conn (not a *tls.Conn, so r.TLS is nil):
+			// the peer's SPIFFE ID comes from that connection, as spiffetls.PeerIDFromConn reads it.
+			conn, _ := r.Context().Value(connKey{}).(net.Conn)
+			peer, err := spiffetls.PeerIDFromConn(conn)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusForbidden)
 				return
 			}
 			fmt.Fprintf(w, "go-spiffe server %s: peer %s path %s\n", id, peer, r.URL.Path)
 		}),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return ctx },
-		ErrorLog:    nil,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 	}
 	fmt.Printf("LISTENING=%s\n", ln.Addr())
 	// Stop when stdin closes, so the server never outlives the test that started it.

@@ -22,22 +22,24 @@ public final class GoHarness {
 
     private static GoHarness built;
 
-    private final Path bin;
+    private final Path gospiffe;
+    private final Path spireBin;
 
-    private GoHarness(Path bin) {
-        this.bin = bin;
+    private GoHarness(Path gospiffe, Path spireBin) {
+        this.gospiffe = gospiffe;
+        this.spireBin = spireBin;
     }
 
     public Path gospiffe() {
-        return bin.resolve("gospiffe");
+        return gospiffe;
     }
 
     public Path spireServer() {
-        return bin.resolve("spire-server");
+        return spireBin.resolve("spire-server");
     }
 
     public Path spireAgent() {
-        return bin.resolve("spire-agent");
+        return spireBin.resolve("spire-agent");
     }
 
     /** The source tree holding {@code interop/go/build.sh}: {@code mithril.home}, else the working directory or a parent. */
@@ -72,12 +74,15 @@ public final class GoHarness {
         Process p = new ProcessBuilder("bash", script.toString()).redirectErrorStream(true).start();
         p.getOutputStream().close();
         List<String> lines = new ArrayList<>();
-        String bin = null;
+        String gospiffe = null;
+        String spireBin = null;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 lines.add(line);
-                if (line.startsWith("HARNESS_BIN=")) {
-                    bin = line.substring("HARNESS_BIN=".length());
+                if (line.startsWith("GOSPIFFE=")) {
+                    gospiffe = line.substring("GOSPIFFE=".length());
+                } else if (line.startsWith("SPIRE_BIN=")) {
+                    spireBin = line.substring("SPIRE_BIN=".length());
                 } else {
                     progress.accept(line);
                 }
@@ -87,18 +92,17 @@ public final class GoHarness {
             p.destroyForcibly();
             throw new IOException("interop/go/build.sh did not finish within 60 minutes");
         }
-        if (p.exitValue() != 0 || bin == null) {
+        if (p.exitValue() != 0 || gospiffe == null || spireBin == null) {
             throw new IOException("interop/go/build.sh failed (exit " + p.exitValue() + "); the Go harness (go-spiffe client, "
                     + "spire-server, spire-agent) is needed by the interop tests and the bench's SPIRE rows. Its output:\n"
                     + String.join("\n", lines));
         }
-        progress.accept(String.format(java.util.Locale.ROOT, "interop: harness ready in %.1f s (%s)",
-                (System.nanoTime() - t0) / 1e9, bin));
-        built = new GoHarness(Path.of(bin));
+        progress.accept(String.format(java.util.Locale.ROOT, "interop: harness ready in %.1f s", (System.nanoTime() - t0) / 1e9));
+        built = new GoHarness(Path.of(gospiffe), Path.of(spireBin));
         for (Path exe : List.of(built.gospiffe(), built.spireServer(), built.spireAgent())) {
             if (!Files.isExecutable(exe)) {
                 built = null;
-                throw new IOException("interop/go/build.sh reported " + bin + " but " + exe + " is not executable there");
+                throw new IOException("interop/go/build.sh reported " + exe + ", which is not executable");
             }
         }
         return built;
