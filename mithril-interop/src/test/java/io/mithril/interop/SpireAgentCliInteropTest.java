@@ -80,7 +80,13 @@ class SpireAgentCliInteropTest {
                 "-CAfile", dir.resolve("bundle.0.pem").toString()));
         assertThat(openssl.out()).as(openssl.toString()).contains("Verify return code: 0 (ok)").contains("-----BEGIN CERTIFICATE-----");
         Path shown = dir.resolve("shown.pem");
-        Files.writeString(shown, openssl.out());
+        java.util.regex.Matcher pem = java.util.regex.Pattern.compile("-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----")
+                .matcher(openssl.out());
+        StringBuilder blocks = new StringBuilder();
+        while (pem.find()) {
+            blocks.append(pem.group()).append('\n');
+        }
+        Files.writeString(shown, blocks);
         assertThat(certs(shown).get(0).getSubjectAlternativeNames()).extracting(l -> (Object) l.get(1)).containsExactly((Object) GATEWAY_ID);
     }
 
