@@ -86,7 +86,10 @@ final class InteropFixture implements AutoCloseable {
             register(s, SLEEP_ID, go.gospiffe(), sleepTtlSeconds);
             register(s, PRODUCTPAGE_ID, go.gospiffe(), 0);
             register(s, SLEEP_ID, go.spireAgent(), 0);
-            register(s, GATEWAY_ID, Files.readSymbolicLink(Path.of("/proc/self/exe")), 0);
+            // The gateway's SVID names the host clients dial, as the seed's entry does (-dns app.example.org), so
+            // curl and openssl verify it by name.
+            s.createEntry(RegistrationEntry.of(SpiffeId.parse(GATEWAY_ID), NODE,
+                    List.of(Selector.parse("unix:path:" + Files.readSymbolicLink(Path.of("/proc/self/exe"))))).withDnsNames(List.of("app.example.org")));
             socket = Files.createDirectories(dir.resolve("sock")).resolve("api.sock");
             AgentConfig base = AgentConfig.of(TD, dir.resolve("agent"), "127.0.0.1", s.agentApiAddress().getPort(), socket, bundle,
                     s.generateJoinToken(Duration.ofMinutes(10), NODE)).withSyncInterval(Duration.ofMillis(200));
