@@ -474,7 +474,7 @@ func streamsCmd(socket string, n, perConn int, timeout time.Duration) error {
 		times := append([]time.Time(nil), st.arrival...)
 		st.mu.Unlock()
 		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-		fmt.Printf("REACHED first=%d median=%d last=%d\n", times[0].UnixNano(), times[n/2-1].UnixNano(), times[n-1].UnixNano())
+		fmt.Printf("REACHED first=%d median=%d last=%d\n", times[0].UnixNano(), times[(n-1)/2].UnixNano(), times[n-1].UnixNano())
 	}
 	return nil
 }
