@@ -60,8 +60,8 @@ public final class SpireServerRows {
                 ctx.progress("bench server: " + SVIDS + " SVIDs through the " + d.name() + " agent");
                 signed[i] = svidsPerSecond(go, d, uid);
             }
-            report.row(List.of("X.509-SVIDs to an agent, Mithril | SPIRE", SVIDS + " entries created at once, until a go-spiffe stream "
-                    + "holds them all", rate(signed[0]) + " | " + rate(signed[1]), "SVIDs/s", "Mithril/SPIRE " + BenchReport.ratio(signed[0] / signed[1])));
+            report.row(List.of("X.509-SVIDs to an agent, Mithril vs SPIRE", SVIDS + " entries created at once, until a go-spiffe stream "
+                    + "holds them all", rate(signed[0]) + " vs " + rate(signed[1]), "SVIDs/s", "Mithril/SPIRE " + BenchReport.ratio(signed[0] / signed[1])));
             List<List<Double>> cli = List.of(new ArrayList<>(), new ArrayList<>());
             for (int round = 0; round < 2; round++) {
                 for (int i = 0; i < 2; i++) {
@@ -70,8 +70,8 @@ public final class SpireServerRows {
             }
             Spread m = Spread.of(cli.get(0));
             Spread s = Spread.of(cli.get(1));
-            report.row(List.of("entries created through the CLI, Mithril | SPIRE", CLI_ENTRIES + " x `server entry create`, one "
-                    + "process each", rate(m.median()) + " | " + rate(s.median()), "entries/s", "Mithril/SPIRE " + BenchReport.ratio(m.median() / s.median())));
+            report.row(List.of("entries created through the CLI, Mithril vs SPIRE", CLI_ENTRIES + " x `server entry create`, one "
+                    + "process each", rate(m.median()) + " vs " + rate(s.median()), "entries/s", "Mithril/SPIRE " + BenchReport.ratio(m.median() / s.median())));
             List<List<Double>> batch = List.of(new ArrayList<>(), new ArrayList<>());
             for (int round = 0; round < 2; round++) {
                 for (int i = 0; i < 2; i++) {
@@ -80,8 +80,8 @@ public final class SpireServerRows {
             }
             Spread bm = Spread.of(batch.get(0));
             Spread bs = Spread.of(batch.get(1));
-            report.row(List.of("entries created through the CLI, Mithril | SPIRE", "`server entry create -data` with " + CLI_BATCH
-                    + " entries", rate(bm.median()) + " | " + rate(bs.median()), "entries/s", "Mithril/SPIRE " + BenchReport.ratio(bm.median() / bs.median())));
+            report.row(List.of("entries created through the CLI, Mithril vs SPIRE", "`server entry create -data` with " + CLI_BATCH
+                    + " entries", rate(bm.median()) + " vs " + rate(bs.median()), "entries/s", "Mithril/SPIRE " + BenchReport.ratio(bm.median() / bs.median())));
             report.note("Beside SPIRE: SPIRE v1.13.3's spire-server and spire-agent (built from the Go module proxy by interop/go/build.sh) "
                     + "and this project's server and agent in JVMs of their own, from the same server.conf/agent.conf text (sqlite3, "
                     + "memory KeyManager, join_token, agent sync every " + Deployment.SYNC_INTERVAL + "). SVIDs: " + SVIDS + " entries "

@@ -76,16 +76,16 @@ public final class SpireWorkloadRows {
                 int col = k;
                 Spread m = Spread.of(runs.get(0).stream().map(x -> x[col]).toList());
                 Spread s = Spread.of(runs.get(1).stream().map(x -> x[col]).toList());
-                report.row(List.of("go-spiffe FetchX509Context " + what[k] + ": Mithril agent | SPIRE agent", m.format(k == 2 ? 0 : 3),
+                report.row(List.of("go-spiffe FetchX509Context " + what[k] + ": Mithril agent vs SPIRE agent", m.format(k == 2 ? 0 : 3),
                         s.format(k == 2 ? 0 : 3), BenchReport.ratio(m.median() / s.median())));
             }
             Spread rm = Spread.of(rotation.get(0));
             Spread rs = Spread.of(rotation.get(1));
-            report.row(List.of("rotation: entry created -> all " + STREAMS + " go-spiffe streams, ms: Mithril | SPIRE", rm.format(0),
+            report.row(List.of("rotation: entry created -> all " + STREAMS + " go-spiffe streams, ms: Mithril vs SPIRE", rm.format(0),
                     rs.format(0), BenchReport.ratio(rm.median() / rs.median())));
-            report.row(List.of("resident memory, MB: Mithril server | spire-server", mb(ours.serverRssKb()), mb(spire.serverRssKb()),
+            report.row(List.of("resident memory, MB: Mithril server vs spire-server", mb(ours.serverRssKb()), mb(spire.serverRssKb()),
                     BenchReport.ratio(ours.serverRssKb() / (double) spire.serverRssKb())));
-            report.row(List.of("resident memory, MB: Mithril agent | spire-agent (" + STREAMS + " streams closed)", mb(ours.agentRssKb()),
+            report.row(List.of("resident memory, MB: Mithril agent vs spire-agent (" + STREAMS + " streams closed)", mb(ours.agentRssKb()),
                     mb(spire.agentRssKb()), BenchReport.ratio(ours.agentRssKb() / (double) spire.agentRssKb())));
             report.note("Beside SPIRE: SPIRE v1.13.3's spire-server and spire-agent (built from the Go module proxy by interop/go/build.sh) "
                     + "and this project's server and agent, each in a process of its own (ours in JVMs with the options ./mithril gives "

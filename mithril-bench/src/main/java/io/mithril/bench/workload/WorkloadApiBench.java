@@ -122,9 +122,9 @@ public final class WorkloadApiBench implements BenchSuite {
             Spread theirs99 = Spread.of(theirs.stream().map(Latencies::p99).toList());
             Spread oursRate = Spread.of(ours.stream().map(l -> l.count() / (double) o.runTime().toNanos() * 1e9).toList());
             Spread theirsRate = Spread.of(theirs.stream().map(l -> l.count() / (double) o.runTime().toNanos() * 1e9).toList());
-            report.row(List.of("FetchX509SVID p50 ms: Mithril client | java-spiffe client", ours50.format(3), theirs50.format(3), BenchReport.ratio(ours50.median() / theirs50.median())));
-            report.row(List.of("FetchX509SVID p99 ms: Mithril client | java-spiffe client", ours99.format(3), theirs99.format(3), BenchReport.ratio(ours99.median() / theirs99.median())));
-            report.row(List.of("fetches/s (one caller): Mithril client | java-spiffe client", oursRate.format(0), theirsRate.format(0), BenchReport.ratio(oursRate.median() / theirsRate.median())));
+            report.row(List.of("FetchX509SVID p50 ms: Mithril client vs java-spiffe client", ours50.format(3), theirs50.format(3), BenchReport.ratio(ours50.median() / theirs50.median())));
+            report.row(List.of("FetchX509SVID p99 ms: Mithril client vs java-spiffe client", ours99.format(3), theirs99.format(3), BenchReport.ratio(ours99.median() / theirs99.median())));
+            report.row(List.of("fetches/s (one caller): Mithril client vs java-spiffe client", oursRate.format(0), theirsRate.format(0), BenchReport.ratio(oursRate.median() / theirsRate.median())));
             Spread fanOut = Spread.of(rotations.stream().map(Rotation::cacheToLastMs).toList());
             Spread fanOut50 = Spread.of(rotations.stream().map(Rotation::cacheToMedianMs).toList());
             Spread fromEntry = Spread.of(rotations.stream().map(Rotation::entryToLastMs).toList());
