@@ -51,8 +51,8 @@ if [ -z "$go" ]; then
     if [ -n "$g" ] && [ -x "$g" ]; then go=$g; break; fi
   done
 fi
-if [ -z "$go" ]; then
-  log "no Go found (set GO=/path/to/go, or install Debian's golang-go); cannot build the harness"
+if [ -z "$go" ] || [ ! -x "$go" ]; then
+  log "no Go found${go:+ at $go} (set GO=/path/to/go, or install Debian's golang-go); cannot build the harness"
   exit 1
 fi
 export GOTOOLCHAIN=auto GOFLAGS=-mod=readonly
