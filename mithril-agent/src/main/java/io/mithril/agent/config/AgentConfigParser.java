@@ -39,7 +39,7 @@ public final class AgentConfigParser {
             // honoured (see rebootstrap below):
             "rebootstrap_mode", "rebootstrap_delay");
     static final Set<String> IGNORED = Set.of("log_format", "log_file", "admin_socket_path", "trust_bundle_url",
-            "trust_bundle_format", "experimental", "allowed_foreign_jwt_claims", "authorized_delegates",
+            "trust_bundle_format", "allowed_foreign_jwt_claims", "authorized_delegates",
             "retry_bootstrap", "workload_x509_svid_key_type", "availability_target", "profiling_enabled", "profiling_port",
             "profiling_freq", "profiling_names", "allow_unauthenticated_verifiers", "x509_svid_cache_max_size",
             "jwt_svid_cache_max_size", "log_source_location", "trust_bundle_unix_socket");
@@ -195,7 +195,7 @@ public final class AgentConfigParser {
             unix = new AgentConfig.UnixAttestorConfig(false, 0);
         }
         return new AgentConfig(td, dataDir, level.equals("WARNING") ? "WARN" : level, serverAddress, (int) port, socket, bundle,
-                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, AgentConfig.DEFAULT_SYNC_INTERVAL,
+                insecure, joinToken, nodeAttestor, keyManager, keyDir, unix, syncInterval(agent),
                 ObservabilityConfig.telemetry(doc), ObservabilityConfig.healthChecks(doc), sds(agent), k8s);
     }
 
@@ -218,6 +218,19 @@ public final class AgentConfigParser {
         if (agent.duration("rebootstrap_delay", java.time.Duration.ofMinutes(10)).isNegative()) {
             throw new HclException(agent.position("rebootstrap_delay"), "rebootstrap_delay must not be negative");
         }
+    }
+
+    /** SPIRE's {@code agent { experimental { sync_interval = "5s" } }}; its other experimental keys are ignored. */
+    private static java.time.Duration syncInterval(HclObject agent) throws HclException {
+        Optional<HclObject> experimental = agent.object("experimental");
+        if (experimental.isEmpty()) {
+            return AgentConfig.DEFAULT_SYNC_INTERVAL;
+        }
+        java.time.Duration d = experimental.get().duration("sync_interval", AgentConfig.DEFAULT_SYNC_INTERVAL);
+        if (d.isNegative() || d.isZero()) {
+            throw new HclException(experimental.get().position("sync_interval"), "sync_interval must be positive, e.g. \"5s\"");
+        }
+        return d;
     }
 
     private static AgentConfig.SdsConfig sds(HclObject agent) throws HclException {

@@ -52,6 +52,16 @@ class AgentConfigParserTest {
     }
 
     @Test
+    void experimentalSyncIntervalIsHonouredAsSpireDoes() throws HclException {
+        String withSync = SPIRE_STYLE.replace("trust_domain = \"example.org\"",
+                "trust_domain = \"example.org\"\n experimental { sync_interval = \"200ms\" }");
+        assertThat(AgentConfigParser.parse(withSync, "agent.conf").syncInterval()).isEqualTo(java.time.Duration.ofMillis(200));
+        assertThat(AgentConfigParser.parse(SPIRE_STYLE, "agent.conf").syncInterval()).isEqualTo(AgentConfig.DEFAULT_SYNC_INTERVAL);
+        assertThatThrownBy(() -> AgentConfigParser.parse(withSync.replace("200ms", "soon"), "agent.conf"))
+                .isInstanceOf(HclException.class).hasMessageContaining("agent.conf:").hasMessageContaining("sync_interval");
+    }
+
+    @Test
     void socketPathDefaultsToMithrilsPublicSocket() throws HclException {
         AgentConfig c = AgentConfigParser.parse(SPIRE_STYLE.replace("socket_path =\"/tmp/spire-agent/public/api.sock\"", ""), "agent.conf");
         assertThat(c.socketPath()).isEqualTo(Path.of("/tmp/mithril/agent/public/api.sock"));

@@ -141,6 +141,8 @@ public final class ServerBench implements BenchSuite {
                 + " in-memory index); the in-process rate is the CA's signing alone; openssl is the native ECDSA P-256 sign rate of one core."
                 + " GetAuthorizedEntries answers from the server's in-memory authorised-entries index; the time includes building, sending"
                 + " (TLS) and parsing the response, about 1.3 MB for 10k entries and 13 MB for 100k, with client and server in one JVM.");
+        // The same run, beside SPIRE's server and agent (the Go harness of interop/go/).
+        io.mithril.bench.spire.SpireServerRows.add(ctx, report);
         return report;
     }
 

@@ -63,7 +63,7 @@ public final class WorkloadApiBench implements BenchSuite {
     @Override
     public String description() {
         return "Workload API over the agent's Unix socket: X.509 fetch p50/p99 (Mithril and java-spiffe clients), one rotation to "
-                + STREAMS + " open streams";
+                + STREAMS + " open streams; beside SPIRE's agent with the go-spiffe client";
     }
 
     @FunctionalInterface
@@ -115,16 +115,16 @@ public final class WorkloadApiBench implements BenchSuite {
             List<Rotation> rotations = rotations(ctx, server, agent, socket, node, rounds);
 
             BenchReport report = new BenchReport(name(), "bench workload-api: X.509-SVID over the agent's Unix socket",
-                    ctx.machine(), List.of("What", "Mithril client", "java-spiffe client", "Mithril / java-spiffe"));
+                    ctx.machine(), List.of("What", "Mithril", "peer", "Mithril / peer"));
             Spread ours50 = Spread.of(ours.stream().map(Latencies::p50).toList());
             Spread theirs50 = Spread.of(theirs.stream().map(Latencies::p50).toList());
             Spread ours99 = Spread.of(ours.stream().map(Latencies::p99).toList());
             Spread theirs99 = Spread.of(theirs.stream().map(Latencies::p99).toList());
             Spread oursRate = Spread.of(ours.stream().map(l -> l.count() / (double) o.runTime().toNanos() * 1e9).toList());
             Spread theirsRate = Spread.of(theirs.stream().map(l -> l.count() / (double) o.runTime().toNanos() * 1e9).toList());
-            report.row(List.of("FetchX509SVID p50 ms", ours50.format(3), theirs50.format(3), BenchReport.ratio(ours50.median() / theirs50.median())));
-            report.row(List.of("FetchX509SVID p99 ms", ours99.format(3), theirs99.format(3), BenchReport.ratio(ours99.median() / theirs99.median())));
-            report.row(List.of("fetches/s (one caller)", oursRate.format(0), theirsRate.format(0), BenchReport.ratio(oursRate.median() / theirsRate.median())));
+            report.row(List.of("FetchX509SVID p50 ms: Mithril client vs java-spiffe client", ours50.format(3), theirs50.format(3), BenchReport.ratio(ours50.median() / theirs50.median())));
+            report.row(List.of("FetchX509SVID p99 ms: Mithril client vs java-spiffe client", ours99.format(3), theirs99.format(3), BenchReport.ratio(ours99.median() / theirs99.median())));
+            report.row(List.of("fetches/s (one caller): Mithril client vs java-spiffe client", oursRate.format(0), theirsRate.format(0), BenchReport.ratio(oursRate.median() / theirsRate.median())));
             Spread fanOut = Spread.of(rotations.stream().map(Rotation::cacheToLastMs).toList());
             Spread fanOut50 = Spread.of(rotations.stream().map(Rotation::cacheToMedianMs).toList());
             Spread fromEntry = Spread.of(rotations.stream().map(Rotation::entryToLastMs).toList());
@@ -140,6 +140,8 @@ public final class WorkloadApiBench implements BenchSuite {
                     + "so every stream gets one more SVID; " + rounds + " rotations, median (min-max). \"agent cache\" is when the "
                     + "agent's cache published the new SVID (the earlier of a probe subscriber on the cache and the first stream); \"entry created\" adds the agent's sync interval (" + SYNC_INTERVAL.toMillis()
                     + " ms here) and the signing. The peer has no figure for this: nothing is printed in its column.");
+            // The same run, beside SPIRE's server and agent (the Go harness of interop/go/).
+            io.mithril.bench.spire.SpireWorkloadRows.add(ctx, report);
             report.note("The machine is shared with other engineers' builds and tests: figures are noisy; compare within one run.");
             return report;
         } finally {

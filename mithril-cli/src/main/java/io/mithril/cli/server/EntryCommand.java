@@ -148,8 +148,15 @@ final class EntryCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
+        @Option(names = {"-data", "--data"}, paramLabel = "PATH",
+                description = "Path to a file containing registration JSON (optional). If set to '-', read the JSON from stdin.")
+        String data;
+
         @Override
-        public Integer call() {
+        public Integer call() throws java.io.IOException {
+            if (data != null) {
+                return createBatch(this);
+            }
             if (spiffeId == null) {
                 throw new Cli.UserException("a SPIFFE ID is required (-spiffeID)");
             }
@@ -176,6 +183,44 @@ final class EntryCommand implements Runnable {
                 EntryPrinter.print(spec.commandLine().getOut(), res.getEntry());
             }
             return 0;
+        }
+    }
+
+    /** {@code create -data}: SPIRE's registration JSON, created in one batch; failures on stderr, exit 1 if any failed. */
+    private static int createBatch(Create c) throws java.io.IOException {
+        String json = c.data.equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                : readData(c.data);
+        List<Entry> entries = EntryData.parse(json, c.data.equals("-") ? "stdin" : c.data);
+        BatchCreateEntryResponse r = c.admin.call(x -> x.admin().batchCreateEntry(BatchCreateEntryRequest.newBuilder().addAllEntries(entries).build()));
+        if (c.output.equals("json")) {
+            c.spec.commandLine().getOut().println(EntryPrinter.json(r));
+        }
+        int failed = 0;
+        for (int i = 0; i < r.getResultsCount(); i++) {
+            BatchCreateEntryResponse.Result res = r.getResults(i);
+            if (res.getStatus().getCode() == 0) {
+                if (!c.output.equals("json")) {
+                    EntryPrinter.print(c.spec.commandLine().getOut(), res.getEntry());
+                }
+            } else {
+                failed++;
+                java.io.PrintWriter err = c.spec.commandLine().getErr();
+                err.printf("Failed to create the following entry (code: %s, msg: \"%s\"):%n",
+                        io.grpc.Status.Code.values()[res.getStatus().getCode()], res.getStatus().getMessage());
+                EntryPrinter.print(err, res.getEntry().getSpiffeId().isEmpty() ? entries.get(i) : res.getEntry());
+            }
+        }
+        if (failed > 0) {
+            throw new Cli.UserException("failed to create one or more entries");
+        }
+        return 0;
+    }
+
+    private static String readData(String path) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of(path));
+        } catch (java.io.IOException e) {
+            throw new Cli.UserException("cannot read -data " + path + ": " + e.getMessage());
         }
     }
 

@@ -84,6 +84,44 @@ class ServerCliTest {
     }
 
     @Test
+    void entryCreateDataReadsSpireRegistrationJson() throws Exception {
+        // SPIRE's own fixture format (test/fixture/registration/good.json): spire-server entry create -data FILE
+        Path data = dir.resolve("entries.json");
+        java.nio.file.Files.writeString(data, """
+                {"entries": [
+                  {"selectors": [{"type": "unix", "value": "uid:1111"}], "spiffe_id": "spiffe://example.org/Blog",
+                   "parent_id": "spiffe://example.org/node", "x509_svid_ttl": 200, "jwt_svid_ttl": 30, "admin": true},
+                  {"selectors": [{"type": "unix", "value": "uid:1111"}], "spiffe_id": "spiffe://example.org/Database",
+                   "parent_id": "spiffe://example.org/node", "dns_names": ["db.local"], "hint": "db"}
+                ]}
+                """);
+        Result r = admin("server", "entry", "create", "-data", data.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("SPIFFE ID        : spiffe://example.org/Blog\n").contains("X509-SVID TTL    : 200\n")
+                .contains("JWT-SVID TTL     : 30\n").contains("SPIFFE ID        : spiffe://example.org/Database\n")
+                .contains("DNS name         : db.local\n");
+        assertThat(admin("server", "entry", "count").out()).isEqualTo("2 registration entries\n");
+
+        // Again: both exist; each failure is reported as SPIRE does and the exit is 1; nothing more is stored.
+        Result again = admin("server", "entry", "create", "-data", data.toString());
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).contains("Failed to create the following entry (code: ALREADY_EXISTS").contains("spiffe://example.org/Blog");
+        assertThat(admin("server", "entry", "count").out()).isEqualTo("2 registration entries\n");
+
+        // Malformed JSON names the file, line and column; an unknown key names the entry and the key.
+        java.nio.file.Files.writeString(data, "{\"entries\": [\n  {\"spiffe_id\": }\n]}");
+        Result bad = admin("server", "entry", "create", "-data", data.toString());
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).contains(data + ":2:").contains("not valid JSON");
+        java.nio.file.Files.writeString(data, "{\"entries\": [{\"spiffe_id\": \"spiffe://example.org/x\", \"parent_id\": "
+                + "\"spiffe://example.org/node\", \"selector\": [{\"type\": \"unix\", \"value\": \"uid:1\"}]}]}");
+        Result unknown = admin("server", "entry", "create", "-data", data.toString());
+        assertThat(unknown.exit()).isEqualTo(1);
+        assertThat(unknown.err()).contains("entries[0]: unknown key \"selector\"");
+        assertThat(admin("server", "entry", "count").out()).isEqualTo("2 registration entries\n");
+    }
+
+    @Test
     void duplicateEntryIsAnErrorAndStoresNothing() {
         String[] args = {"server", "entry", "create", "-spiffeID", "spiffe://example.org/a", "-parentID", "spiffe://example.org/node",
                 "-selector", "unix:uid:1"};
