@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.mithril.api.admin.ListEntriesRequest;
+import io.mithril.api.types.Bundle;
 import io.mithril.api.types.Entry;
 import io.mithril.k8s.testing.MockKubernetes;
 import io.mithril.server.IdentityServer;
@@ -73,6 +74,8 @@ class RegistrarTest {
         }
         nodeUid = k8s.addNode("node-1", Map.of());
         server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC()).build());
+        // The ClusterSPIFFEID federates with domain.test: the server only accepts such entries once it holds that bundle.
+        server.dataStore().setBundle(Bundle.newBuilder().setTrustDomain("domain.test").setSequenceNumber(1).build());
         adminClient = AdminClient.connect(server.adminSocketPath());
         registrar = new Registrar(k8s.client(), adminClient.admin(), new Registrar.Settings(ServerFixture.TD, "demo-cluster",
                 "cluster.local", Registrar.Settings.DEFAULT_IGNORE_NAMESPACES));
