@@ -56,6 +56,10 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "-proxyAdmin", paramLabel = "[NAME=]HOST:PORT", description = "A proxy's admin endpoint (repeatable).")
     List<String> proxies = new ArrayList<>();
 
+    @Option(names = "-noProxyDiscovery",
+            description = "Read only the -proxyAdmin proxies, not every proxy the control plane lists (at its address, port 15000).")
+    boolean noProxyDiscovery;
+
     @Option(names = "-expiryWithin", defaultValue = "30s", paramLabel = "DURATION",
             description = "Fail for a CA or SVID with less than this left (default: ${DEFAULT-VALUE}); also for less than a sixth of its life.")
     String expiryWithin;
@@ -102,7 +106,7 @@ public final class DoctorCommand implements Callable<Integer> {
         if (sources == null && (!serverSockets.isEmpty() || controlPlane != null || !proxies.isEmpty())) {
             List<Sources.ProxyAdmin> admins = DashboardCommand.proxyAdmins(proxies);
             try {
-                sources = new Sources(serverSockets, controlPlane, admins, controlPlane != null);
+                sources = new Sources(serverSockets, controlPlane, admins, controlPlane != null && !noProxyDiscovery);
             } catch (IllegalArgumentException e) {
                 throw new Cli.UserException(e.getMessage());
             }

@@ -3,10 +3,15 @@ package io.mithril.cli.doctor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mithril.cli.Main;
+import io.mithril.controlplane.AdminServer;
+import io.mithril.controlplane.ControlPlaneStatus;
+import io.mithril.controlplane.ProxyStatus;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.config.ServerConfigParser;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -19,6 +24,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -209,6 +215,38 @@ class DoctorCommandTest {
         assertThat(skew.exit()).isEqualTo(1);
         assertThat(skew.out()).containsPattern("FAIL  clock of X.509 CA \\(active\\) of cluster1: notBefore .* is \\d+s after this"
                 + " machine's clock: the server's clock is ahead: sync it \\(NTP\\)");
+    }
+
+    @Test
+    void proxiesNackedOrStaleAtTheControlPlaneFail() throws Exception {
+        // The control plane's real admin endpoint, serving the status of three proxies: one SYNCED,
+        // one that NACKed its last listeners, one that has not answered the last push.
+        Instant t = Instant.now();
+        ProxyStatus synced = new ProxyStatus("router~10.0.0.1~gw-1.istio-system~istio-system.svc.cluster.local", "gw-1.istio-system",
+                "spiffe://example.org/ns/istio-system/sa/gw", "gateway", "istio-system", Map.of(), "127.0.0.1:1", t,
+                Map.of("LDS", "v2", "CDS", "v2"), Map.of("LDS", "v2", "CDS", "v2"), Map.of());
+        ProxyStatus nacked = new ProxyStatus("sidecar~10.0.0.2~reviews-1.default~default.svc.cluster.local", "reviews-1.default",
+                "spiffe://example.org/ns/default/sa/reviews", "sidecar", "default", Map.of(), "127.0.0.1:2", t,
+                Map.of("LDS", "v2"), Map.of("LDS", "v1"), Map.of("LDS", "version v2: listener 0.0.0.0_9080: cannot bind"));
+        ProxyStatus stale = new ProxyStatus("sidecar~10.0.0.3~ratings-1.default~default.svc.cluster.local", "ratings-1.default",
+                "spiffe://example.org/ns/default/sa/ratings", "sidecar", "default", Map.of(), "127.0.0.1:3", t,
+                Map.of("LDS", "v2"), Map.of("LDS", "v1"), Map.of());
+        List<ProxyStatus> proxies = new ArrayList<>(List.of(synced));
+        try (AdminServer admin = AdminServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                () -> new ControlPlaneStatus("spiffe://example.org/ns/istio-system/sa/istiod", dir.toString(), "v2", t, 3, List.of(),
+                        null, List.copyOf(proxies)))) {
+            String address = "127.0.0.1:" + admin.port();
+            Result good = doctor(null, "-controlPlaneAdmin", address, "-noProxyDiscovery");
+            assertThat(good.out()).contains("ok    reach control plane at " + address)
+                    .contains("ok    proxies in sync with the control plane: 1 SYNCED");
+            proxies.add(nacked);
+            proxies.add(stale);
+            Result bad = doctor(null, "-controlPlaneAdmin", address, "-noProxyDiscovery");
+            assertThat(bad.exit()).isEqualTo(1);
+            assertThat(bad.out()).contains("FAIL  proxy reviews-1.default sync: NACKED: it rejected the control plane's last configuration")
+                    .contains("FAIL  proxy ratings-1.default sync: STALE: it has not acknowledged the control plane's last configuration")
+                    .contains("ok    proxies in sync with the control plane: 1 SYNCED");
+        }
     }
 
     @Test
