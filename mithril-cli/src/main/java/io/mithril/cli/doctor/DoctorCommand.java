@@ -8,6 +8,7 @@ import io.mithril.cli.dashboard.DashboardCommand;
 import io.mithril.dashboard.Collector;
 import io.mithril.dashboard.Sources;
 import io.mithril.hcl.GoDuration;
+import io.mithril.hcl.Hcl;
 import io.mithril.hcl.HclException;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.config.ServerConfigParser;
@@ -45,6 +46,10 @@ public final class DoctorCommand implements Callable<Integer> {
 
     @Option(names = {"-config", "--config"}, paramLabel = "FILE", description = "A server.conf or agent.conf to check (repeatable).")
     List<Path> configs = new ArrayList<>();
+
+    @Option(names = {"-expandEnv", "--expandEnv"},
+            description = "Expand $VAR and ${VAR} in the config files from the environment (as `run -expandEnv`); with --dir, DEMO_DIR is the demo's directory.")
+    boolean expandEnv;
 
     @Option(names = "-serverSocket", paramLabel = "CLUSTER=SOCKET",
             description = "An identity server's admin socket to read, by cluster name (repeatable; a server.conf adds its own).")
@@ -100,8 +105,16 @@ public final class DoctorCommand implements Callable<Integer> {
         }
         Doctor doctor = new Doctor(clock.instant());
         Map<String, Path> serverSockets = new LinkedHashMap<>(servers);
+        Map<String, String> env = null;
+        if (expandEnv || dir != null) {
+            env = new LinkedHashMap<>(System.getenv());
+            if (dir != null) {
+                // The demo's config files use ${DEMO_DIR} (it runs its components with -expandEnv).
+                env.put("DEMO_DIR", dir.toAbsolutePath().normalize().toString());
+            }
+        }
         for (Path f : files) {
-            config(doctor, f, serverSockets);
+            config(doctor, f, env, serverSockets);
         }
         if (sources == null && (!serverSockets.isEmpty() || controlPlane != null || !proxies.isEmpty())) {
             List<Sources.ProxyAdmin> admins = DashboardCommand.proxyAdmins(proxies);
@@ -126,7 +139,7 @@ public final class DoctorCommand implements Callable<Integer> {
     }
 
     /** The file checks of one config file; a server's admin socket is also read (keyed by its config's directory name). */
-    private static void config(Doctor doctor, Path file, Map<String, Path> serverSockets) throws IOException {
+    private static void config(Doctor doctor, Path file, Map<String, String> env, Map<String, Path> serverSockets) throws IOException {
         String text;
         try {
             text = Files.readString(file);
@@ -135,11 +148,11 @@ public final class DoctorCommand implements Callable<Integer> {
         }
         try {
             if (AGENT_BLOCK.matcher(text).find()) {
-                AgentConfig a = AgentConfigParser.parseFile(file);
+                AgentConfig a = AgentConfigParser.parseFile(file, env);
                 doctor.socket("agent (" + file + ") Workload API", a.socketPath() == null ? AgentConfig.DEFAULT_SOCKET_PATH : a.socketPath());
                 doctor.privateFiles("agent (" + file + ")", a.dataDir());
             } else {
-                ServerConfig s = ServerConfigParser.parseFile(file);
+                ServerConfig s = ServerConfigParser.build(Hcl.parseFile(file, env), Clock.systemUTC(), file);
                 Path sock = s.socketPath() == null ? ServerConfig.DEFAULT_SOCKET_PATH : s.socketPath();
                 doctor.socket("server (" + file + ") admin", sock);
                 doctor.privateFiles("server (" + file + ")", s.dataDir());

@@ -250,6 +250,23 @@ class DoctorCommandTest {
     }
 
     @Test
+    void aDemoDirectorysConfigsAreReadWithDemoDirExpanded() throws Exception {
+        // The layout `mithril demo` writes: DIR/config/clusterN/server.conf with ${DEMO_DIR} paths.
+        Path conf = server("cluster1", "example.org");
+        String text = Files.readString(conf).replace(dir.toString(), "${DEMO_DIR}");
+        Files.createDirectories(dir.resolve("config/cluster1"));
+        Files.writeString(dir.resolve("config/cluster1/server.conf"), text);
+        Files.createDirectories(dir.resolve("cluster2"));
+        Result r = doctor(null, "--dir", dir.toString());
+        Path demoConf = dir.resolve("config/cluster1/server.conf");
+        assertThat(r.out()).contains("ok    server (" + demoConf + ") admin socket " + dir.resolve("cluster1/private/api.sock"))
+                .contains("ok    server (" + demoConf + ") data_dir " + dir.resolve("cluster1/data"));
+        // Cluster 2's server (cluster2/server/private/api.sock) is not running here: named.
+        assertThat(r.out()).contains("FAIL  reach identity server cluster2 at " + dir.resolve("cluster2/server/private/api.sock"));
+        assertThat(r.exit()).isEqualTo(1);
+    }
+
+    @Test
     void badInputIsNamed() {
         Result none = doctor(null);
         assertThat(none.exit()).isNotZero();
