@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
                 io.mithril.cli.bench.BenchCommand.class,
                 io.mithril.cli.dashboard.DashboardCommand.class,
                 io.mithril.cli.inspect.InspectCommand.class,
+                io.mithril.cli.doctor.DoctorCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -218,7 +218,7 @@ public final class Collector implements AutoCloseable {
                 if (host.isEmpty() || !known.add(host + ":15000")) {
                     continue;
                 }
-                String name = p.path("nodeName").asText("").isEmpty() ? host : p.path("nodeName").asText();
+                String name = p.path("name").asText("").isEmpty() ? host : p.path("name").asText();
                 out.add(new Sources.ProxyAdmin(name, null, host + ":15000"));
             }
         }
@@ -320,13 +320,32 @@ public final class Collector implements AutoCloseable {
                 .put("rejected", syncz.path("rejectedErrors").size());
         ArrayNode ps = cp.putArray("proxies");
         for (JsonNode p : syncz.path("proxies")) {
-            String state = p.path("sentVersion").asText("").isEmpty() ? "STALE"
-                    : !p.path("nackVersion").asText("").isEmpty() && p.path("nackVersion").equals(p.path("sentVersion")) ? "NACKED"
-                    : p.path("sentVersion").equals(p.path("ackedVersion")) ? "SYNCED" : "STALE";
             ps.addObject().put("spiffeId", p.path("spiffeId").asText("")).put("kind", p.path("kind").asText(""))
-                    .put("node", p.path("nodeName").asText("")).put("state", state);
+                    .put("node", p.path("name").asText("")).put("state", syncState(p));
         }
         return cp;
+    }
+
+    /**
+     * A proxy's state in the control plane's {@code /debug/syncz} (its {@code ProxyStatus}: maps
+     * {@code sent}, {@code acked}, {@code nacks} by xDS type): NACKED if any type is NACKed, SYNCED
+     * if every type sent was ACKed at that version, else STALE, as {@code ProxyStatus.state()}.
+     */
+    static String syncState(JsonNode proxy) {
+        if (!proxy.path("nacks").isEmpty()) {
+            return "NACKED";
+        }
+        JsonNode sent = proxy.path("sent");
+        if (sent.isEmpty()) {
+            return "STALE";
+        }
+        for (var it = sent.fields(); it.hasNext();) {
+            var e = it.next();
+            if (!e.getValue().asText().equals(proxy.path("acked").path(e.getKey()).asText(null))) {
+                return "STALE";
+            }
+        }
+        return "SYNCED";
     }
 
     // ---------------------------------------------------------------- proxies and the graph

@@ -77,11 +77,7 @@ public final class DashboardCommand implements Callable<Integer> {
         if (dir != null) {
             sources = Sources.demo(dir.toAbsolutePath().normalize(), 0);
         } else {
-            List<Sources.ProxyAdmin> admins = new ArrayList<>();
-            for (String p : proxies) {
-                int eq = p.indexOf('=');
-                admins.add(new Sources.ProxyAdmin(eq > 0 ? p.substring(0, eq) : p, null, eq > 0 ? p.substring(eq + 1) : p));
-            }
+            List<Sources.ProxyAdmin> admins = proxyAdmins(proxies);
             if (servers.isEmpty() && controlPlane == null && admins.isEmpty()) {
                 throw new Cli.UserException("nothing to show: give -dir DIR of a demo, or -serverSocket, -controlPlaneAdmin, -proxyAdmin");
             }
@@ -117,6 +113,20 @@ public final class DashboardCommand implements Callable<Integer> {
         }));
         new CountDownLatch(1).await();
         return 0;
+    }
+
+    /** {@code -proxyAdmin [NAME=]HOST:PORT} values (the name defaults to the address). */
+    public static List<Sources.ProxyAdmin> proxyAdmins(List<String> values) {
+        List<Sources.ProxyAdmin> admins = new ArrayList<>();
+        for (String p : values) {
+            int eq = p.indexOf('=');
+            try {
+                admins.add(new Sources.ProxyAdmin(eq > 0 ? p.substring(0, eq) : p, null, eq > 0 ? p.substring(eq + 1) : p));
+            } catch (IllegalArgumentException e) {
+                throw new Cli.UserException("-proxyAdmin: " + e.getMessage());
+            }
+        }
+        return admins;
     }
 
     static InetSocketAddress parseAddress(String hostPort) {

@@ -74,8 +74,26 @@ public final class InspectCommand implements Callable<Integer> {
     @Option(names = {"-servername", "--servername"}, paramLabel = "NAME", description = "HOST:PORT: the SNI to send.")
     String serverName;
 
+    @Option(names = {"-policy", "--policy"}, paramLabel = "FILE",
+            description = "Istio AuthorizationPolicy YAML (repeatable): would the peer's SPIFFE ID be allowed, and why.")
+    List<Path> policies = new ArrayList<>();
+
+    @Option(names = "-method", defaultValue = "GET", paramLabel = "METHOD", description = "-policy: the request's method (default: ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "-path", defaultValue = "/", paramLabel = "PATH", description = "-policy: the request's path (default: ${DEFAULT-VALUE}).")
+    String requestPath;
+
+    @Option(names = "-host", defaultValue = "", paramLabel = "HOST", description = "-policy: the request's Host (default: none).")
+    String host;
+
+    @Option(names = "-port", defaultValue = "0", paramLabel = "PORT", description = "-policy: the port it arrives on (default: none).")
+    int port;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    private PolicyCheck policy;
 
     private final Clock clock = Clock.systemUTC();
 
@@ -88,6 +106,7 @@ public final class InspectCommand implements Callable<Integer> {
         List<SpiffeId> ids = spiffeIds("-allowedID", allowed);
         List<X509Certificate> roots = bundle == null ? null : readCerts(bundle, "-bundle");
         Explain explain = new Explain(clock);
+        policy = policies.isEmpty() ? null : new PolicyCheck(policies, method, requestPath, host, port);
         boolean ok;
         if (socketPath != null) {
             ok = workloadApi(out, explain, roots, ids);
@@ -107,16 +126,22 @@ public final class InspectCommand implements Callable<Integer> {
     private boolean chain(PrintWriter out, Explain explain, List<X509Certificate> chain, List<X509Certificate> roots,
                           List<SpiffeId> ids) {
         explain.describe(chain).forEach(out::println);
+        boolean ok = true;
         if (roots == null) {
             boolean allRoots = chain.stream().allMatch(c -> c.getSubjectX500Principal().equals(c.getIssuerX500Principal()));
             out.println(allRoots ? "a bundle of " + chain.size() + " root(s); give -bundle to check a chain against it"
                     : "no -bundle given: trust not checked");
-            return true;
+        } else {
+            TrustDomain td = bundleDomain(chain);
+            Explain.Verdict v = explain.verdict(chain, td, roots, ids);
+            out.println("verdict: " + v.words());
+            ok = v.accepted();
         }
-        TrustDomain td = bundleDomain(chain);
-        Explain.Verdict v = explain.verdict(chain, td, roots, ids);
-        out.println("verdict: " + v.words());
-        return v.accepted();
+        if (policy != null) {
+            String id = Explain.uris(chain.get(0)).stream().filter(SpiffeId::isValid).findFirst().orElse(null);
+            ok &= policy.explain(out, id);
+        }
+        return ok;
     }
 
     private TrustDomain bundleDomain(List<X509Certificate> chain) {

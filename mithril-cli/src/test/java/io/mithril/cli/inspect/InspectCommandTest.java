@@ -171,6 +171,74 @@ class InspectCommandTest {
         }
     }
 
+    @Test
+    void anAuthorizationPolicyIsJudgedByTheMeshsOwnEvaluation() throws Exception {
+        Path policy = tmp.resolve("policy.yaml");
+        java.nio.file.Files.writeString(policy, """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: reviews-viewer
+                  namespace: default
+                spec:
+                  selector:
+                    matchLabels:
+                      app: reviews
+                  action: ALLOW
+                  rules:
+                  - from:
+                    - source:
+                        principals: ["example.org/ns/default/sa/bookinfo-productpage", "example.org/ns/default/sa/sleep"]
+                    to:
+                    - operation:
+                        methods: ["GET"]
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: deny-admin
+                  namespace: default
+                spec:
+                  action: DENY
+                  rules:
+                  - from:
+                    - source:
+                        principals: ["example.org/ns/default/sa/sleep"]
+                    to:
+                    - operation:
+                        paths: ["/admin*"]
+                """);
+        Path sleep = svid("sleep", TestCerts.Spec.leaf(SLEEP));
+        Run allowed = run("inspect", sleep.toString(), "-bundle", bundle.toString(), "-policy", policy.toString());
+        assertThat(allowed.code()).as(allowed.out() + allowed.err()).isZero();
+        assertThat(allowed.out()).contains("verdict: accepted: " + SLEEP)
+                .contains("policy " + policy + ": 1 DENY, 1 ALLOW policies (all applied, whatever their selector)")
+                .contains("policy verdict: allowed: " + SLEEP + " for GET /: a rule of ALLOW default/reviews-viewer matches");
+
+        expectRefused(run("inspect", sleep.toString(), "-policy", policy.toString(), "-path", "/admin/users"),
+                "policy verdict: denied: " + SLEEP + " for GET /admin/users: a rule of DENY default/deny-admin matches");
+        expectRefused(run("inspect", sleep.toString(), "-policy", policy.toString(), "-method", "POST"),
+                "policy verdict: denied: " + SLEEP + " for POST /: no rule of the ALLOW policies (default/reviews-viewer) matches;"
+                        + " principals they allow: example.org/ns/default/sa/bookinfo-productpage, example.org/ns/default/sa/sleep");
+        Path ratings = svid("ratings", TestCerts.Spec.leaf("spiffe://example.org/ns/default/sa/bookinfo-ratings"));
+        expectRefused(run("inspect", ratings.toString(), "-policy", policy.toString()),
+                "policy verdict: denied: spiffe://example.org/ns/default/sa/bookinfo-ratings for GET /: no rule of the ALLOW policies");
+
+        // A broken policy file is an error naming the file and line; a file with no policy too.
+        Path broken = tmp.resolve("broken.yaml");
+        java.nio.file.Files.writeString(broken, """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: x
+                spec:
+                  action: ALOW
+                """);
+        Run bad = run("inspect", sleep.toString(), "-policy", broken.toString());
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("-policy: " + broken + ":6");
+    }
+
     private static void expectRefused(Run r, String words) {
         assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
         assertThat(r.out()).contains(words);
