@@ -153,8 +153,9 @@ class XdsTranslatorTest {
         assertThat(file.getValidationContext().getTrustedCa().getFilename()).isEqualTo("/etc/ca.pem");
         assertThat(file.getValidationContext().getMatchTypedSubjectAltNamesCount()).isEqualTo(1);
         assertThat(file.hasCombinedValidationContext()).isFalse();
-        // insecureSkipVerify: no validation context at all, so Envoy does not verify the server.
-        CommonTlsContext insecure = origination("{mode: SIMPLE, caCertificates: /etc/ca.pem, insecureSkipVerify: true}")
+        // insecureSkipVerify (Istio refuses it beside caCertificates or subjectAltNames): no validation
+        // context at all, so Envoy does not verify the server.
+        CommonTlsContext insecure = origination("{mode: SIMPLE, insecureSkipVerify: true}")
                 .getCommonTlsContext();
         assertThat(insecure.hasValidationContext()).isFalse();
         assertThat(insecure.hasCombinedValidationContext()).isFalse();
