@@ -158,6 +158,39 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
         return re.toString();
     }
 
+    /**
+     * The Istio path template whose {@link #pathTemplateRegex} is {@code regex}, or empty when
+     * {@code regex} is not such a translation (a proxy configured over xDS reads the RBAC filter's
+     * regex back into the template its AuthorizationPolicy wrote).
+     */
+    public static java.util.Optional<String> pathTemplateOf(String regex) {
+        String any = "[" + PCHAR + "/]*";
+        String one = "[" + PCHAR + "]+";
+        StringBuilder t = new StringBuilder();
+        int i = 0;
+        while (i < regex.length()) {
+            if (regex.startsWith(any, i)) {
+                t.append("{**}");
+                i += any.length();
+            } else if (regex.startsWith(one, i)) {
+                t.append("{*}");
+                i += one.length();
+            } else if (regex.startsWith("\\Q", i)) {
+                int end = regex.indexOf("\\E", i + 2);
+                if (end < 0) {
+                    return java.util.Optional.empty();
+                }
+                t.append(regex, i + 2, end);
+                i = end + 2;
+            } else {
+                return java.util.Optional.empty();
+            }
+        }
+        String template = t.toString();
+        return isPathTemplate(template) && pathTemplateRegex(template).equals(regex)
+                ? java.util.Optional.of(template) : java.util.Optional.empty();
+    }
+
     private static boolean matches(Condition c, RequestAttributes r) {
         String value = switch (c.key()) {
             case "source.principal" -> principal(r);

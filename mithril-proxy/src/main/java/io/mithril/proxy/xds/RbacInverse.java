@@ -163,7 +163,7 @@ final class RbacInverse {
                 yield List.of(Clause.of(field, pattern(p.getHeader().getStringMatch(), where)));
             }
             case DESTINATION_PORT -> List.of(Clause.of("ports", Integer.toString(p.getDestinationPort())));
-            case URL_PATH -> List.of(Clause.of("paths", pattern(p.getUrlPath().getPath(), where)));
+            case URL_PATH -> List.of(Clause.of("paths", path(p.getUrlPath().getPath(), where)));
             default -> throw new XdsRejectedException(where + ": RBAC permission " + p.getRuleCase() + " is not supported");
         };
     }
@@ -229,6 +229,17 @@ final class RbacInverse {
     }
 
     // ---- values
+
+    /** A path matcher: Istio's pattern, or the {@code {*}}/{@code {**}} template its regex was made from. */
+    private static String path(StringMatcher m, String where) {
+        if (m.getMatchPatternCase() == StringMatcher.MatchPatternCase.SAFE_REGEX) {
+            java.util.Optional<String> template = io.mithril.mesh.config.RbacPolicy.pathTemplateOf(m.getSafeRegex().getRegex());
+            if (template.isPresent()) {
+                return template.get();
+            }
+        }
+        return pattern(m, where);
+    }
 
     /** Istio's pattern for an Envoy string matcher: exact, {@code prefix*}, {@code *suffix}, {@code *}. */
     private static String pattern(StringMatcher m, String where) {

@@ -145,7 +145,7 @@ public class XdsConfigTranslatorTest {
               selector: {matchLabels: {app: productpage}}
               action: DENY
               rules:
-              - to: [{operation: {paths: [/admin, "/private/*"], notMethods: [OPTIONS]}}]
+              - to: [{operation: {paths: [/admin, "/private/*", "/api/{*}/admin/{**}"], notMethods: [OPTIONS]}}]
               - from: [{source: {notNamespaces: [default]}}]
                 to: [{operation: {ports: ["9080"]}}]
             ---
@@ -188,7 +188,8 @@ public class XdsConfigTranslatorTest {
         assertThat(back.rbac().allow()).extracting(p -> p.metadata().name()).containsExactly("allow-some");
         String gw = "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
         List<Req> requests = new ArrayList<>();
-        for (String path : List.of("/productpage", "/admin", "/admin/", "/private/x", "/other")) {
+        for (String path : List.of("/productpage", "/admin", "/admin/", "/private/x", "/other", "/api/v1/admin/users/1",
+                "/api/v1/admin/", "/api/v1/v2/admin/x", "/api//admin/x")) {
             for (String method : List.of("GET", "OPTIONS", "POST")) {
                 for (String who : new String[] {gw, "spiffe://example.org/ns/team-a/sa/x", "spiffe://example.org/ns/default/sa/y", null}) {
                     for (String host : List.of("a.example.com", "productpage:9080")) {
