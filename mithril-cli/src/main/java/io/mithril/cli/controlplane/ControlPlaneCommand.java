@@ -7,7 +7,9 @@ import io.mithril.controlplane.ControlPlaneConfigException;
 import io.mithril.controlplane.ControlPlaneServer;
 import io.mithril.controlplane.ControlPlaneStatus;
 import io.mithril.controlplane.StatusTable;
+import io.mithril.controlplane.k8s.KubernetesConfigMirror;
 import io.mithril.hcl.GoDuration;
+import io.mithril.k8s.KubeClients;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.http.HttpResponse;
@@ -57,6 +59,16 @@ public final class ControlPlaneCommand implements Runnable {
                 description = "How long to wait for the SVID from the Workload API at startup (default ${DEFAULT-VALUE}).")
         String svidTimeout;
 
+        @Option(names = {"-kubernetes", "--kubernetes"},
+                description = "Also read Istio's resources (Gateway, VirtualService, DestinationRule, ServiceEntry, "
+                        + "WorkloadEntry, PeerAuthentication, AuthorizationPolicy) from the Kubernetes API, with the "
+                        + "in-cluster configuration, into config_dir (see docs/controlplane-kubernetes.md).")
+        boolean kubernetes;
+
+        @Option(names = {"-kubeconfig", "--kubeconfig"}, paramLabel = "FILE",
+                description = "Read Istio's resources from the cluster this kubeconfig names (implies -kubernetes).")
+        Path kubeconfig;
+
         @Override
         public Integer call() throws Exception {
             if (!Files.isRegularFile(config)) {
@@ -70,23 +82,45 @@ public final class ControlPlaneCommand implements Runnable {
             }
             setLogLevel(cfg.logLevel());
             Duration timeout = parseDuration(svidTimeout);
-            ControlPlaneServer server;
+            KubernetesConfigMirror mirror = kubernetes || kubeconfig != null ? mirror(cfg) : null;
+            ControlPlaneServer started = null;
             try {
-                server = ControlPlaneServer.start(cfg, timeout);
+                started = ControlPlaneServer.start(cfg, timeout);
             } catch (ControlPlaneConfigException e) {
                 throw new Cli.UserException(e.getMessage(), e);
             } catch (IOException e) {
                 throw new Cli.UserException("cannot start the control plane: " + e.getMessage(), e);
             } catch (RuntimeException e) {
                 throw new Cli.UserException("cannot start the control plane: " + e.getMessage(), e);
+            } finally {
+                if (started == null && mirror != null) {
+                    mirror.close();
+                }
             }
+            ControlPlaneServer server = started;
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 server.close();
+                if (mirror != null) {
+                    mirror.close();
+                }
                 stopped.countDown();
             }, "controlplane-shutdown"));
             stopped.await();
             return 0;
+        }
+
+        /** Mirrors the cluster's Istio resources into config_dir before the watcher first reads it. */
+        private KubernetesConfigMirror mirror(ControlPlaneConfig cfg) {
+            String what = kubeconfig == null ? "-kubernetes" : "-kubeconfig " + kubeconfig;
+            try {
+                KubernetesConfigMirror m = KubernetesConfigMirror.start(KubeClients.create(kubeconfig, what), cfg.configDir());
+                LoggerFactory.getLogger(ControlPlaneCommand.class).info("reading Istio resources from the Kubernetes API ({}) into {}",
+                        kubeconfig == null ? "in-cluster" : kubeconfig, cfg.configDir());
+                return m;
+            } catch (IllegalArgumentException | IOException | io.fabric8.kubernetes.client.KubernetesClientException e) {
+                throw new Cli.UserException(what + ": cannot read Istio resources from the Kubernetes API: " + e.getMessage(), e);
+            }
         }
 
         private static Duration parseDuration(String s) {

@@ -2,7 +2,12 @@ package io.mithril.cli.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.mithril.cli.Main;
+import io.mithril.controlplane.k8s.KubernetesConfigMirror;
+import io.mithril.k8s.testing.MockKubernetes;
 import io.mithril.mesh.config.ProxyConfig;
 import io.mithril.mesh.config.ProxyNode;
 import io.mithril.pki.KeyType;
@@ -91,36 +96,32 @@ class ControlPlaneCommandTest {
         }
     }
 
-    Process start(Path config) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "io.mithril.cli.Main", "controlplane", "run", "-config", config.toString())
+    Process start(Path config, String... more) throws IOException {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "io.mithril.cli.Main",
+                "controlplane", "run", "-config", config.toString()));
+        command.addAll(List.of(more));
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("controlplane.log").toFile());
         return pb.start();
     }
 
-    String log() throws IOException {
-        return Files.readString(dir.resolve("controlplane.log"));
-    }
+    static final String BOOKINFO_GATEWAY = """
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata:
+              name: bookinfo-gateway
+              namespace: istio-system
+            spec:
+              selector:
+                istio: ingressgateway
+              servers:
+              - port: {number: 8080, name: http, protocol: HTTP}
+                hosts: ["*"]
+            """;
 
-    @Test
-    void runServesTheDirectoryToAProxyAndStatusShowsIt() throws Exception {
-        workloadApi = new TestWorkloadApi(ca, ISTIOD);
-        Path mesh = Files.createDirectories(dir.resolve("mesh"));
-        Files.writeString(mesh.resolve("gateway.yaml"), """
-                apiVersion: networking.istio.io/v1beta1
-                kind: Gateway
-                metadata:
-                  name: bookinfo-gateway
-                  namespace: istio-system
-                spec:
-                  selector:
-                    istio: ingressgateway
-                  servers:
-                  - port: {number: 8080, name: http, protocol: HTTP}
-                    hosts: ["*"]
-                """);
-        int port = freePort();
-        int adminPort = freePort();
+    /** A control plane configuration serving {@code mesh} on {@code port}, its admin on {@code adminPort}. */
+    Path config(int port, int adminPort) throws IOException {
         Path conf = dir.resolve("controlplane.conf");
         Files.writeString(conf, """
                 control_plane {
@@ -133,20 +134,41 @@ class ControlPlaneCommandTest {
                   spiffe_id     = "%s"
                 }
                 """.formatted(port, adminPort, workloadApi.address(), ISTIOD));
-        process = start(conf);
-        String admin = "127.0.0.1:" + adminPort;
-        await("the admin endpoint", () -> mithril("controlplane", "status", "-adminAddress", admin).exit() == 0);
+        return conf;
+    }
 
+    /** Connects over ADS as the ingress gateway {@code gw-1} and returns its first configuration. */
+    ProxyConfig connectGateway(int port) throws Exception {
         KeyPair key = KeyType.EC_P256.generate();
         X509Certificate leaf = ca.minter.signX509Svid(ca.authority, key.getPublic(), GATEWAY, List.of(), Duration.ofHours(1));
         StaticIdentitySource gw = new StaticIdentitySource(new Identity(GATEWAY, List.of(leaf), key.getPrivate(),
                 Map.of(ca.trustDomain, List.of(ca.root))));
         ProxyNode gwNode = ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
-        String nodeId = "router~127.0.0.1~gw-1.istio-system~istio-system.svc.cluster.local";
         BlockingQueue<ProxyConfig> got = new LinkedBlockingQueue<>();
         client = XdsClient.start("127.0.0.1:" + port, ISTIOD, gw, XdsNodes.of(gwNode, "127.0.0.1", "gw-1"), gwNode, got::add);
         ProxyConfig config = got.poll(30, TimeUnit.SECONDS);
         assertThat(config).as("a configuration from the control plane process").isNotNull();
+        return config;
+    }
+
+    String log() throws IOException {
+        return Files.readString(dir.resolve("controlplane.log"));
+    }
+
+    @Test
+    void runServesTheDirectoryToAProxyAndStatusShowsIt() throws Exception {
+        workloadApi = new TestWorkloadApi(ca, ISTIOD);
+        Path mesh = Files.createDirectories(dir.resolve("mesh"));
+        Files.writeString(mesh.resolve("gateway.yaml"), BOOKINFO_GATEWAY.replace("/v1\n", "/v1beta1\n"));
+        int port = freePort();
+        int adminPort = freePort();
+        Path conf = config(port, adminPort);
+        process = start(conf);
+        String admin = "127.0.0.1:" + adminPort;
+        await("the admin endpoint", () -> mithril("controlplane", "status", "-adminAddress", admin).exit() == 0);
+
+        String nodeId = "router~127.0.0.1~gw-1.istio-system~istio-system.svc.cluster.local";
+        ProxyConfig config = connectGateway(port);
         assertThat(config.listeners()).isNotEmpty();
 
         await("SYNCED in status", () -> mithril("controlplane", "status", "-adminAddress", admin).out().contains("SYNCED"));
@@ -169,6 +191,37 @@ class ControlPlaneCommandTest {
         process.destroy();
         assertThat(process.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(log()).contains("control plane serving xDS (ADS)").contains("xDS node connected: " + nodeId + " as " + GATEWAY);
+    }
+
+    @Test
+    void runWithKubeconfigServesTheIstioResourcesOfTheKubernetesApi() throws Exception {
+        workloadApi = new TestWorkloadApi(ca, ISTIOD);
+        try (MockKubernetes k8s = new MockKubernetes()) {
+            for (ResourceDefinitionContext r : KubernetesConfigMirror.RESOURCES) {
+                k8s.serveCustomResource(r.getGroup(), r.getVersion(), r.getKind(), r.getPlural(), true);
+            }
+            ResourceDefinitionContext gateways = KubernetesConfigMirror.RESOURCES.stream()
+                    .filter(r -> r.getKind().equals("Gateway")).findFirst().orElseThrow();
+            k8s.client().genericKubernetesResources(gateways).inNamespace("istio-system")
+                    .resource(Serialization.unmarshal(BOOKINFO_GATEWAY, GenericKubernetesResource.class)).create();
+            Files.createDirectories(dir.resolve("mesh")); // empty: every resource comes from the API server
+            int port = freePort();
+            process = start(config(port, freePort()), "-kubeconfig", k8s.kubeconfig(dir.resolve("kubeconfig")).toString());
+
+            ProxyConfig config = connectGateway(port);
+            assertThat(config.listeners()).extracting(l -> l.port()).contains(8080);
+            assertThat(dir.resolve("mesh/k8s-gateway-istio-system-bookinfo-gateway.yaml")).exists();
+            assertThat(log()).contains("reading Istio resources from the Kubernetes API");
+        }
+    }
+
+    @Test
+    void runWithAnUnreadableKubeconfigNamesIt() throws Exception {
+        workloadApi = new TestWorkloadApi(ca, ISTIOD);
+        Path missing = dir.resolve("no-such-kubeconfig");
+        Result r = mithril("controlplane", "run", "-config", config(freePort(), freePort()).toString(), "-kubeconfig", missing.toString());
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("-kubeconfig " + missing).contains("cannot be read");
     }
 
     @Test
