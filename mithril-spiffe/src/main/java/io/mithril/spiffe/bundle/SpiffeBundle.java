@@ -217,8 +217,17 @@ public record SpiffeBundle(
         }
     }
 
-    /** The bundle as a JWKS document (indented JSON). */
+    /** The bundle as a JWKS document (indented JSON, as SPIRE's CLI prints it). */
     public String toJson() {
+        return write(true);
+    }
+
+    /** The bundle as a JWKS document on one line (as SPIRE's agent and bundle endpoint send it). */
+    public String toCompactJson() {
+        return write(false);
+    }
+
+    private String write(boolean indent) {
         ObjectNode root = JSON.createObjectNode();
         ArrayNode keys = root.putArray("keys");
         for (X509Certificate cert : x509Authorities) {
@@ -238,7 +247,7 @@ public record SpiffeBundle(
         refreshHint.ifPresent(h -> root.put("spiffe_refresh_hint", h.getSeconds()));
         sequenceNumber.ifPresent(s -> root.put("spiffe_sequence", s));
         try {
-            return JSON.writeValueAsString(root);
+            return indent ? JSON.writeValueAsString(root) : JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
