@@ -1,5 +1,7 @@
 package io.mithril.bench.spire;
 
+import io.mithril.bench.BenchContext;
+import io.mithril.bench.BenchReport;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -57,6 +59,21 @@ public final class GoHarness {
                     + " or its parents (set -Dmithril.home to the source tree)");
         }
         return p;
+    }
+
+    /**
+     * The harness for a bench's SPIRE rows, or null, with a note in {@code report} saying why, when
+     * it cannot be built (the bench then goes on without those rows).
+     */
+    static GoHarness buildForRows(BenchContext ctx, BenchReport report)
+            throws InterruptedException {
+        try {
+            return build(ctx::progress);
+        } catch (IOException e) {
+            report.note("SPIRE rows not measured: the Go harness (interop/go/build.sh) could not be built: "
+                    + e.getMessage().lines().findFirst().orElse(""));
+            return null;
+        }
     }
 
     /**

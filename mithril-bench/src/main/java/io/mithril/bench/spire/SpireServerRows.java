@@ -4,7 +4,6 @@ import io.mithril.bench.BenchContext;
 import io.mithril.bench.BenchReport;
 import io.mithril.bench.Spread;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -40,12 +39,8 @@ public final class SpireServerRows {
     }
 
     public static void add(BenchContext ctx, BenchReport report) throws Exception {
-        GoHarness go;
-        try {
-            go = GoHarness.build(ctx::progress);
-        } catch (IOException e) {
-            report.note("SPIRE rows not measured: the Go harness (interop/go/build.sh) could not be built: "
-                    + e.getMessage().lines().findFirst().orElse(""));
+        GoHarness go = GoHarness.buildForRows(ctx, report);
+        if (go == null) {
             return;
         }
         Path dir = Files.createTempDirectory("mithril-bench-spire-server");

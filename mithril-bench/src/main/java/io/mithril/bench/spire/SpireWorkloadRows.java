@@ -35,12 +35,8 @@ public final class SpireWorkloadRows {
 
     /** Measures and adds the rows; when the harness cannot be built, a note says why instead. */
     public static void add(BenchContext ctx, BenchReport report) throws Exception {
-        GoHarness go;
-        try {
-            go = GoHarness.build(ctx::progress);
-        } catch (IOException e) {
-            report.note("SPIRE rows not measured: the Go harness (interop/go/build.sh) could not be built: "
-                    + e.getMessage().lines().findFirst().orElse(""));
+        GoHarness go = GoHarness.buildForRows(ctx, report);
+        if (go == null) {
             return;
         }
         Path dir = Files.createTempDirectory("mithril-bench-spire");
