@@ -103,7 +103,7 @@ class KubernetesConfigMirrorTest {
                     - weight: 100
                 """);
         await().atMost(Duration.ofSeconds(30)).until(() -> !cp.status().rejectedErrors().isEmpty());
-        assertThat(String.join("\n", cp.status().rejectedErrors())).contains("k8s-virtualservice-default-bad-route.yaml");
+        assertThat(String.join("\n", cp.status().rejectedErrors())).contains("k8s-virtualservice-default_bad-route.yaml");
         assertThat(cp.current().version()).isEqualTo(good);
 
         k8s.client().genericKubernetesResources(context("VirtualService")).inNamespace("default").withName("bad-route").delete();

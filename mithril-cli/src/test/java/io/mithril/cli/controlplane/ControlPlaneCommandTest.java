@@ -210,7 +210,7 @@ class ControlPlaneCommandTest {
 
             ProxyConfig config = connectGateway(port);
             assertThat(config.listeners()).extracting(l -> l.port()).contains(8080);
-            assertThat(dir.resolve("mesh/k8s-gateway-istio-system-bookinfo-gateway.yaml")).exists();
+            assertThat(dir.resolve("mesh/k8s-gateway-istio-system_bookinfo-gateway.yaml")).exists();
             assertThat(log()).contains("reading Istio resources from the Kubernetes API");
         }
     }

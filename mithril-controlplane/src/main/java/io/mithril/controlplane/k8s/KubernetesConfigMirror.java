@@ -126,7 +126,10 @@ public final class KubernetesConfigMirror implements AutoCloseable {
         Map<String, String> want = new HashMap<>();
         for (ResourceDefinitionContext r : RESOURCES) {
             for (GenericKubernetesResource o : client.genericKubernetesResources(r).inAnyNamespace().list().getItems()) {
-                want.put(fileName(r.getKind(), o), document(o));
+                String file = fileName(r.getKind(), o);
+                if (want.put(file, document(o)) != null) {
+                    throw new IOException("two " + r.getKind() + " objects map to " + file + "; not mirroring either set");
+                }
             }
         }
         for (Map.Entry<String, String> e : want.entrySet()) {
@@ -150,9 +153,19 @@ public final class KubernetesConfigMirror implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code k8s-<kind>-<namespace>_<name>.yaml}: Kubernetes names and namespaces never contain
+     * {@code _}, so two objects never share a file (with {@code -} between them, namespace
+     * {@code prod} name {@code x-deny} and namespace {@code prod-x} name {@code deny} would, and
+     * one namespace could replace another's policy).
+     */
     static String fileName(String kind, GenericKubernetesResource o) {
         String ns = o.getMetadata().getNamespace() == null ? "default" : o.getMetadata().getNamespace();
-        return PREFIX + kind.toLowerCase() + "-" + ns + "-" + o.getMetadata().getName().replaceAll("[^A-Za-z0-9._-]", "_") + ".yaml";
+        return PREFIX + kind.toLowerCase() + "-" + safe(ns) + "_" + safe(o.getMetadata().getName()) + ".yaml";
+    }
+
+    private static String safe(String name) {
+        return name.replaceAll("[^A-Za-z0-9.-]", "-");
     }
 
     /** The object as an Istio YAML document (JSON is YAML): what a user would have written. */
