@@ -155,6 +155,13 @@ public final class DashboardServer implements AutoCloseable {
                 send(ex, 405, "text/plain; charset=utf-8", "the dashboard is read-only: use GET\n".getBytes(StandardCharsets.UTF_8));
                 return;
             }
+            if (scheme.equals("http") && !loopbackHost(ex.getRequestHeaders().getFirst("Host"))) {
+                // Plain HTTP is only served on loopback; a page elsewhere that rebinds its DNS name to
+                // 127.0.0.1 still sends its own name as Host, and must not read the mesh's state.
+                send(ex, 403, "text/plain; charset=utf-8",
+                        ("open the dashboard as http://127.0.0.1:" + port() + "/ (or localhost)\n").getBytes(StandardCharsets.UTF_8));
+                return;
+            }
             String path = ex.getRequestURI().getPath();
             switch (path) {
                 case "/api/state" -> send(ex, 200, "application/json", collector.stateJson().getBytes(StandardCharsets.UTF_8));
@@ -162,6 +169,15 @@ public final class DashboardServer implements AutoCloseable {
                 default -> asset(ex, path);
             }
         }
+    }
+
+    /** Whether a request's Host names this loopback listener (127.0.0.1, [::1] or localhost, on its port). */
+    private boolean loopbackHost(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.toLowerCase(java.util.Locale.ROOT);
+        return java.util.List.of("127.0.0.1", "[::1]", "localhost").stream().anyMatch(n -> h.equals(n + ":" + port()));
     }
 
     private void asset(HttpExchange ex, String path) throws IOException {

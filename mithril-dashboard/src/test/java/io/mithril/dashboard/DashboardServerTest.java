@@ -96,6 +96,23 @@ class DashboardServerTest {
     }
 
     @Test
+    void aRequestForAnotherHostNameIsRefusedAsDnsRebindingWouldSendIt() throws Exception {
+        server = DashboardServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null, collector);
+        for (String host : new String[] {"attacker.example:" + server.port(), "127.0.0.1:1", null}) {
+            try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), server.port())) {
+                String request = "GET /api/state HTTP/1.1\r\n" + (host == null ? "" : "Host: " + host + "\r\n")
+                        + "Connection: close\r\n\r\n";
+                s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(answer).as("Host %s", host).startsWith("HTTP/1.1 403").doesNotContain("\"graph\"");
+            }
+        }
+        HttpResponse<String> localhost = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://localhost:" + server.port() + "/api/state")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(localhost.statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void aNonLoopbackAddressWithoutMtlsIsRefused() {
         assertThatThrownBy(() -> DashboardServer.start(new InetSocketAddress("0.0.0.0", 0), null, collector))
                 .isInstanceOf(IllegalArgumentException.class)
