@@ -26,6 +26,36 @@ class ValidationTest {
     }
 
     @Test
+    void aConditionKeyTheProxiesDoNotEvaluateIsRefusedRatherThanNeverMatching() {
+        // Valid Istio; accepted, this DENY would never match and so never deny.
+        for (String key : List.of("source.serviceAccount", "source.trustDomain", "connection.sni", "request.auth.claims[iss]")) {
+            List<String> errs = messages("""
+                    apiVersion: security.istio.io/v1
+                    kind: AuthorizationPolicy
+                    metadata: {name: deny-evil, namespace: prod}
+                    spec:
+                      action: DENY
+                      rules:
+                      - when:
+                        - key: %s
+                          values: ["prod/evil"]
+                    """.formatted(key));
+            assertThat(errs).as(key).anyMatch(e -> e.contains("condition key " + key + " is not implemented by Mithril"));
+        }
+        assertThat(MeshYaml.parse("ok.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-evil, namespace: prod}
+                spec:
+                  action: DENY
+                  rules:
+                  - when:
+                    - key: request.headers[x-user]
+                      values: ["evil"]
+                """).errors()).isEmpty();
+    }
+
+    @Test
     void missingDestinationHostIsReportedWithItsFieldPathAndLine() {
         List<ValidationError> errs = errors("""
                 apiVersion: networking.istio.io/v1alpha3

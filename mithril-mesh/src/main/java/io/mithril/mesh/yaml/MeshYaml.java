@@ -1390,6 +1390,14 @@ public final class MeshYaml {
         return isIpLiteral(s);
     }
 
+    /** The {@code when} keys the proxies' RBAC evaluates (and the xDS translation carries). */
+    static boolean evaluated(String key) {
+        return switch (key) {
+            case "source.principal", "source.namespace", "source.ip", "remote.ip", "destination.port" -> true;
+            default -> key.startsWith("request.headers[") && key.endsWith("]");
+        };
+    }
+
     static boolean isIpLiteral(String s) {
         return IstioRules.isIp(s);
     }
@@ -1504,6 +1512,12 @@ public final class MeshYaml {
                     wf.check("values", bad == null ? null : "invalid `value` for `key` " + key + ": " + bad);
                     String badNot = IstioRules.attribute(key, notValues);
                     wf.check("notValues", badNot == null ? null : "invalid `notValue` for `key` " + key + ": " + badNot);
+                    if (bad == null && badNot == null && !evaluated(key)) {
+                        // Valid Istio, but the proxies would never match it: a DENY rule would not deny.
+                        wf.error("key", "condition key " + key + " is not implemented by Mithril (a rule using it would "
+                                + "never match); use source.principal, source.namespace, source.ip, remote.ip, "
+                                + "destination.port or request.headers[...]");
+                    }
                 }
                 return new AuthorizationPolicy.Condition(key, values, notValues);
             });
