@@ -118,9 +118,12 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
         return notValues.stream().noneMatch(v -> pathPattern(v, path) || pathPattern(v, bare));
     }
 
+    /** Compiled path templates: a policy's few templates, compiled once rather than on every request. */
+    private static final java.util.Map<String, java.util.regex.Pattern> TEMPLATES = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static boolean pathPattern(String pattern, String path) {
         if (isPathTemplate(pattern)) {
-            return java.util.regex.Pattern.matches(pathTemplateRegex(pattern), path);
+            return TEMPLATES.computeIfAbsent(pattern, t -> java.util.regex.Pattern.compile(pathTemplateRegex(t))).matcher(path).matches();
         }
         return pattern(pattern, path, true);
     }
