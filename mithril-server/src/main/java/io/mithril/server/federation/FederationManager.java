@@ -142,6 +142,11 @@ public final class FederationManager implements AutoCloseable {
 
     private TrustBundle refresh(Relationship r) throws FetchException {
         TrustDomain td = r.trustDomain();
+        if (td.equals(own)) {
+            // A relationship stored before the server's trust domain became td: never let a peer replace the own bundle.
+            throw new FetchException("federation relationship with " + td + " is the server's own trust domain; "
+                    + "delete it (server federation delete -id " + td.name() + ")", null);
+        }
         Optional<Bundle> stored = dataStore.fetchBundle(td.name());
         try {
             SpiffeBundle got = client.fetch(r, trustSource());
@@ -149,10 +154,11 @@ public final class FederationManager implements AutoCloseable {
                 throw new FetchException("bundle endpoint " + r.bundleEndpointUrl() + " of " + td
                         + " served a bundle with no X.509 authority; refused (it would fail every peer of " + td + ")", null);
             }
-            if (stored.isPresent() && got.sequenceNumber().isPresent()
-                    && got.sequenceNumber().getAsLong() < stored.get().getSequenceNumber()) {
+            // A bundle without spiffe_sequence counts as sequence 0: once a sequence is held, it cannot be replayed past it.
+            long sequence = got.sequenceNumber().orElse(0);
+            if (stored.isPresent() && sequence < stored.get().getSequenceNumber()) {
                 throw new FetchException("bundle endpoint " + r.bundleEndpointUrl() + " of " + td + " served spiffe_sequence "
-                        + got.sequenceNumber().getAsLong() + ", lower than the " + stored.get().getSequenceNumber()
+                        + (got.sequenceNumber().isPresent() ? sequence : "none") + ", lower than the " + stored.get().getSequenceNumber()
                         + " held: an older bundle, refused", null);
             }
             TrustBundle fresh = TrustBundle.fromSpiffeBundle(got);

@@ -259,6 +259,31 @@ class FederationTest {
     }
 
     @Test
+    void aBundleWithoutASequenceNumberCannotReplaceOneThatHasOne() throws Exception {
+        Ca root = ca(PEER);
+        holdPeerBundle(root, 5);
+        relate(fakeEndpoint(svid(root, PEER_ENDPOINT, List.of())), PEER_ENDPOINT);
+        Ca attacker = ca(PEER);
+        fakeBody = new SpiffeBundle(PEER, Set.of(attacker.cert()), Map.of(), OptionalLong.empty(), Optional.empty()).toJson()
+                .getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> manager.refresh(PEER)).isInstanceOf(FetchException.class)
+                .hasMessageContaining("served spiffe_sequence none, lower than the 5 held");
+        assertThat(BundleCodec.fromProto(held()).x509Authorities()).containsExactly(root.cert());
+    }
+
+    @Test
+    void aStoredRelationshipWithTheServersOwnTrustDomainNeverReplacesItsBundle() throws Exception {
+        Ca attacker = ca(ServerFixture.TD);
+        store.createFederationRelationship(new Relationship(ServerFixture.TD,
+                java.net.URI.create(fakeEndpoint(svid(ca(PEER), PEER_ENDPOINT, List.of()))),
+                Relationship.Profile.HTTPS_SPIFFE, PEER_ENDPOINT).toProto());
+        fakeBody = spiffeBundle(ServerFixture.TD, attacker.cert(), 99).getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> manager.refresh(ServerFixture.TD)).isInstanceOf(FetchException.class)
+                .hasMessageContaining("is the server's own trust domain");
+        assertThat(store.fetchBundle(ServerFixture.TD.name())).isEmpty();
+    }
+
+    @Test
     void aBundleWithNoX509AuthorityIsRefused() throws Exception {
         Ca root = ca(PEER);
         holdPeerBundle(root, 5);
