@@ -71,6 +71,30 @@ public enum KeyType {
     }
 
     /**
+     * Why {@code key} is not the private half of {@code publicKey}, or null when it is: signs and
+     * verifies a probe, which proves possession whatever the key type.
+     */
+    public static String mismatch(java.security.PrivateKey key, java.security.PublicKey publicKey) {
+        if (!key.getAlgorithm().equals(publicKey.getAlgorithm())) {
+            return "the key is " + key.getAlgorithm() + ", the certificate's key is " + publicKey.getAlgorithm();
+        }
+        try {
+            String alg = signatureAlgorithmFor(key);
+            byte[] probe = "mithril key pair check".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            java.security.Signature s = CryptoProvider.jdk().signature(alg);
+            s.initSign(key);
+            s.update(probe);
+            byte[] sig = s.sign();
+            java.security.Signature v = CryptoProvider.jdk().signature(alg);
+            v.initVerify(publicKey);
+            v.update(probe);
+            return v.verify(sig) ? null : "a signature made with the key does not verify with the certificate's key";
+        } catch (GeneralSecurityException | IllegalArgumentException | PkiException e) {
+            return e.getMessage();
+        }
+    }
+
+    /**
      * The signature algorithm a certificate signed by this key uses. Also covers keys outside
      * the four types (an operator's upstream CA may hold EC P-521 or RSA-3072).
      *

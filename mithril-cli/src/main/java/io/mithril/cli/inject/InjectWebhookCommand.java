@@ -99,25 +99,10 @@ public final class InjectWebhookCommand implements Callable<Integer> {
         } catch (PkiException e) {
             throw new Cli.UserException("-tlsKeyFile " + keyFile + ": " + e.getMessage(), e);
         }
-        try {
-            String alg = switch (key.getAlgorithm()) {
-                case "EC" -> "SHA256withECDSA";
-                case "RSA" -> "SHA256withRSA";
-                default -> "Ed25519";
-            };
-            byte[] probe = "mithril-inject".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            java.security.Signature sig = java.security.Signature.getInstance(alg);
-            sig.initSign(key);
-            sig.update(probe);
-            byte[] signature = sig.sign();
-            sig.initVerify(chain.get(0).getPublicKey());
-            sig.update(probe);
-            if (!sig.verify(signature)) {
-                throw new Cli.UserException("-tlsKeyFile " + keyFile + " is not the key of the certificate in -tlsCertFile " + certFile);
-            }
-        } catch (java.security.GeneralSecurityException e) {
+        String why = io.mithril.pki.KeyType.mismatch(key, chain.get(0).getPublicKey());
+        if (why != null) {
             throw new Cli.UserException("-tlsKeyFile " + keyFile + " is not the key of the certificate in -tlsCertFile " + certFile
-                    + ": " + e.getMessage(), e);
+                    + " (" + why + ")");
         }
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");

@@ -67,9 +67,10 @@ public final class ServingCertFile extends X509ExtendedKeyManager {
                 throw new IllegalArgumentException("serving_cert_file cert_file_path " + certFile + ": no CERTIFICATE block");
             }
             PrivateKey key = Pem.readPrivateKey(keyFile);
-            if (!key.getAlgorithm().equals(chain.get(0).getPublicKey().getAlgorithm())) {
-                throw new IllegalArgumentException("serving_cert_file: key_file_path " + keyFile + " holds a "
-                        + key.getAlgorithm() + " key but the certificate's key is " + chain.get(0).getPublicKey().getAlgorithm());
+            String why = io.mithril.pki.KeyType.mismatch(key, chain.get(0).getPublicKey());
+            if (why != null) {
+                throw new IllegalArgumentException("serving_cert_file: key_file_path " + keyFile + " is not the key of "
+                        + certFile + " (" + why + "); write the matching pair");
             }
             return new Loaded(List.copyOf(chain), key, ct, kt);
         } catch (IOException | PkiException e) {

@@ -343,6 +343,18 @@ class FederationTest {
     // ------------------------------------------------------------------ https_web
 
     @Test
+    void aServingKeyOfAnotherPairIsRefused() throws Exception {
+        Ca webCa = ca(TrustDomain.parse("web.test"));
+        X509Svid cert = svid(webCa, TrustDomain.parse("web.test").spiffeId("/www"), List.of("localhost"));
+        Path certFile = dir.resolve("web.crt");
+        Path keyFile = dir.resolve("web.key");
+        Pem.writeCertificates(certFile, cert.chain());
+        Pem.writePrivateKey(keyFile, KeyType.EC_P256.generate().getPrivate()); // same algorithm, another pair
+        assertThatThrownBy(() -> ServingCertFile.load(certFile, keyFile, Duration.ofMinutes(1), clock))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is not the key of " + certFile);
+    }
+
+    @Test
     void httpsWebEndpointsAreCheckedAsWebServers() throws Exception {
         Ca webCa = ca(TrustDomain.parse("web.test"));
         X509Svid localhostCert = svid(webCa, TrustDomain.parse("web.test").spiffeId("/www"), List.of("localhost"));
