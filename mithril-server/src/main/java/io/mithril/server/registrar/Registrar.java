@@ -187,14 +187,27 @@ public final class Registrar implements AutoCloseable {
             }
         }
         if (!update.isEmpty()) {
-            admin.batchUpdateEntry(BatchUpdateEntryRequest.newBuilder().addAllEntries(update).build());
-            update.forEach(e -> log.info("Registrar: entry updated: entry_id={} spiffe_id={}", e.getId(), e.getSpiffeId()));
+            var r = admin.batchUpdateEntry(BatchUpdateEntryRequest.newBuilder().addAllEntries(update).build());
+            for (int i = 0; i < r.getResultsCount(); i++) {
+                report("updated", update.get(i), r.getResults(i).getStatus());
+            }
         }
         if (!current.isEmpty()) {
-            admin.batchDeleteEntry(BatchDeleteEntryRequest.newBuilder().addAllIds(current.keySet()).build());
-            current.values().forEach(e -> log.info("Registrar: entry deleted: entry_id={} spiffe_id={}", e.getId(), e.getSpiffeId()));
+            List<Entry> gone = List.copyOf(current.values());
+            var r = admin.batchDeleteEntry(BatchDeleteEntryRequest.newBuilder().addAllIds(gone.stream().map(Entry::getId).toList()).build());
+            for (int i = 0; i < r.getResultsCount(); i++) {
+                report("deleted", gone.get(i), r.getResults(i).getStatus());
+            }
         }
         return new Result(create.size(), update.size(), current.size(), unchanged);
+    }
+
+    private static void report(String what, Entry e, io.mithril.api.types.Status status) {
+        if (status.getCode() != 0) {
+            log.warn("Registrar: entry {} for {} not {}: {}", e.getId(), e.getSpiffeId(), what, status.getMessage());
+        } else {
+            log.info("Registrar: entry {}: entry_id={} spiffe_id={}", what, e.getId(), e.getSpiffeId());
+        }
     }
 
     private static boolean same(Entry have, Entry want) {
