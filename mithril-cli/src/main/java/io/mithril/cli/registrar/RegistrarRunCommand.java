@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code mithril registrar run -trustDomain TD -clusterName NAME [-socketPath SOCK] [-kubeconfig FILE]}:
+ * {@code mithril registrar run -trustDomain TD -clusterName NAME [-socketPath SOCK] [-kubeconfig FILE] [-usePodUidForAgentId]}:
  * watches ClusterSPIFFEIDs and pods and keeps one entry per matching pod on the identity server,
  * through its admin API, until SIGTERM/SIGINT.
  */
@@ -44,6 +44,12 @@ public final class RegistrarRunCommand implements Callable<Integer> {
             description = "Namespaces whose pods get no entries (default: kube-system,kube-public,spire-system).")
     List<String> ignoreNamespaces = List.copyOf(Registrar.Settings.DEFAULT_IGNORE_NAMESPACES);
 
+    @Option(names = {"-usePodUidForAgentId", "--usePodUidForAgentId"},
+            description = "Set when the server's k8s_psat cluster has use_pod_uid_for_agent_id = true: pods' entries are "
+                    + "parented to one node alias entry per node (as SPIRE's k8s-workload-registrar did) instead of the "
+                    + "agent ID ending with the node UID.")
+    boolean usePodUidForAgentId;
+
     @Override
     public Integer call() throws Exception {
         TrustDomain td;
@@ -66,7 +72,7 @@ public final class RegistrarRunCommand implements Callable<Integer> {
         }
         AdminClient admin = AdminClient.connect(socketPath);
         Registrar registrar = new Registrar(k8s, admin.admin(), new Registrar.Settings(td, clusterName, clusterDomain,
-                Set.copyOf(ignoreNamespaces)));
+                Set.copyOf(ignoreNamespaces), usePodUidForAgentId));
         registrar.start();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

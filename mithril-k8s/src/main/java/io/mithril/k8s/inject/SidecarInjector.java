@@ -23,8 +23,11 @@ import org.slf4j.LoggerFactory;
  * {@code istio-proxy} container. The templates are those of {@code inject.istio.io/templates}
  * (default {@code sidecar}): {@code sidecar} adds the {@code istio-proxy} container running
  * {@code mithril proxy sidecar}; {@code spire} gives it the SPIRE agent's Workload API socket
- * (the {@code hostPath} volume {@code spire-agent-socket}, {@code /run/spire/sockets}, added to the
- * pod unless a volume of that name exists, mounted into the sidecar).
+ * where Istio's {@code spire} template and SPIRE's helm chart put it: the volume
+ * {@code workload-socket} mounted read-only at {@code /run/secrets/workload-spiffe-uds}, the socket
+ * {@code /run/secrets/workload-spiffe-uds/socket}. Istio fills that volume with the SPIFFE CSI
+ * driver; here it is the {@code hostPath} directory the agent DaemonSet of {@code deploy/kubernetes}
+ * serves its socket in (added to the pod unless a volume of that name exists).
  *
  * <p>Fail-open: a pod that cannot be patched (an unknown template, an object that is not a pod, any
  * error) is allowed unchanged with a warning in the response and the log; the answer is never an
@@ -38,8 +41,10 @@ public final class SidecarInjector {
     public static final String INJECT = "sidecar.istio.io/inject";
     public static final String TEMPLATES = "inject.istio.io/templates";
     public static final String STATUS = "sidecar.istio.io/status";
-    public static final String SOCKET_VOLUME = "spire-agent-socket";
-    public static final String SOCKET_DIR = "/run/spire/sockets";
+    public static final String SOCKET_VOLUME = "workload-socket";
+    public static final String SOCKET_DIR = "/run/secrets/workload-spiffe-uds";
+    /** The Workload API socket in {@link #SOCKET_DIR}: the agent's {@code socket_path}. */
+    public static final String SOCKET_PATH = SOCKET_DIR + "/socket";
 
     /**
      * How the sidecar is run.
@@ -200,7 +205,7 @@ public final class SidecarInjector {
                 .put("imagePullPolicy", "IfNotPresent");
         ArrayNode args = c.putArray("args").add("proxy").add("sidecar").add("-namespace").add("$(POD_NAMESPACE)");
         if (spire) {
-            args.add("-socketPath").add("unix://" + SOCKET_DIR + "/agent.sock");
+            args.add("-socketPath").add(SOCKET_PATH);
         }
         if (settings.controlPlane() != null) {
             args.add("-controlPlane").add(settings.controlPlane());

@@ -90,14 +90,22 @@ class SidecarInjectorTest {
         assertThat(proxy.path("name").asString()).isEqualTo("istio-proxy");
         assertThat(proxy.path("image").asString()).isEqualTo("ghcr.io/mithril/mithril:0.1.0");
         assertThat(proxy.path("args").values()).extracting(JsonNode::asString).containsExactly("proxy", "sidecar",
-                "-namespace", "$(POD_NAMESPACE)", "-socketPath", "unix:///run/spire/sockets/agent.sock",
+                "-namespace", "$(POD_NAMESPACE)", "-socketPath", "/run/secrets/workload-spiffe-uds/socket",
                 "-controlPlane", "istiod.istio-system.svc:15012", "-controlPlaneID", "spiffe://example.org/ns/istio-system/sa/istiod",
                 "-trustDomain", "example.org");
-        assertThat(proxy.path("volumeMounts").get(0).path("name").asString()).isEqualTo("spire-agent-socket");
-        assertThat(proxy.path("volumeMounts").get(0).path("mountPath").asString()).isEqualTo("/run/spire/sockets");
+        // Where Istio's spire template and SPIRE's helm chart put the socket, and deploy/kubernetes's agent serves it.
+        assertThat(proxy.path("volumeMounts").get(0).path("name").asString()).isEqualTo("workload-socket");
+        assertThat(proxy.path("volumeMounts").get(0).path("mountPath").asString()).isEqualTo("/run/secrets/workload-spiffe-uds");
+        assertThat(proxy.path("volumeMounts").get(0).path("readOnly").asBoolean()).isTrue();
         assertThat(proxy.path("securityContext").path("runAsNonRoot").asBoolean()).isTrue();
-        // The pod's own socket volume is reused, not duplicated; nothing else changed.
-        assertThat(spec.path("volumes")).isEqualTo(before.path("spec").path("volumes"));
+        // The socket's volume is added after the pod's own (the seed's spire-agent-socket stays for its init container).
+        assertThat(spec.path("volumes")).hasSize(before.path("spec").path("volumes").size() + 1);
+        for (int i = 0; i < before.path("spec").path("volumes").size(); i++) {
+            assertThat(spec.path("volumes").get(i)).isEqualTo(before.path("spec").path("volumes").get(i));
+        }
+        JsonNode socket = spec.path("volumes").get(before.path("spec").path("volumes").size());
+        assertThat(socket.path("name").asString()).isEqualTo("workload-socket");
+        assertThat(socket.path("hostPath").path("path").asString()).isEqualTo("/run/secrets/workload-spiffe-uds");
         assertThat(spec.path("initContainers")).isEqualTo(before.path("spec").path("initContainers"));
         assertThat(spec.path("hostAliases")).isEqualTo(before.path("spec").path("hostAliases"));
         assertThat(o.pod().path("metadata").path("annotations").path("inject.istio.io/templates").asString()).isEqualTo("sidecar,spire");
@@ -121,7 +129,8 @@ class SidecarInjectorTest {
         Outcome o = review(review);
         assertThat(o.pod().path("spec").path("containers")).hasSize(2);
         assertThat(o.pod().path("spec").path("volumes")).hasSize(1);
-        assertThat(o.pod().path("spec").path("volumes").get(0).path("hostPath").path("path").asString()).isEqualTo("/run/spire/sockets");
+        assertThat(o.pod().path("spec").path("volumes").get(0).path("hostPath").path("path").asString())
+                .isEqualTo("/run/secrets/workload-spiffe-uds");
 
         ObjectNode optOut = seedReview();
         ((ObjectNode) optOut.path("request").path("object").path("metadata").path("labels")).put("sidecar.istio.io/inject", "false");

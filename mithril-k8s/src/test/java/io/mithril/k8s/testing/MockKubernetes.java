@@ -41,11 +41,18 @@ public final class MockKubernetes implements AutoCloseable {
     private final Map<String, Token> tokens = new ConcurrentHashMap<>();
     private final List<TokenReview> reviews = new CopyOnWriteArrayList<>();
     private volatile boolean checksAudiences = true;
+    private final List<String> requests = new CopyOnWriteArrayList<>();
 
     public MockKubernetes() {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
         server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), true);
+                new KubernetesMixedDispatcher(responses) {
+                    @Override
+                    public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
+                        requests.add(request.getMethod() + " " + request.getPath());
+                        return super.dispatch(request);
+                    }
+                }, true);
         server.init();
         server.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
                 .andReply(201, req -> Serialization.asJson(review(Serialization.unmarshal(req.getUtf8Body(), TokenReview.class))))
@@ -90,6 +97,16 @@ public final class MockKubernetes implements AutoCloseable {
         server.expectCustomResource(new io.fabric8.kubernetes.client.dsl.base.CustomResourceDefinitionContext.Builder()
                 .withGroup(group).withVersion(version).withKind(kind).withPlural(plural)
                 .withScope(namespaced ? "Namespaced" : "Cluster").build());
+    }
+
+    /** Every request the API server received, as {@code METHOD path?query}, oldest first. */
+    public List<String> requests() {
+        return List.copyOf(requests);
+    }
+
+    /** How many GET requests that are not watches (lists and gets) the API server received. */
+    public long listRequests() {
+        return requests.stream().filter(r -> r.startsWith("GET ") && !r.contains("watch=true")).count();
     }
 
     /** Registers a token the TokenReview API authenticates. */

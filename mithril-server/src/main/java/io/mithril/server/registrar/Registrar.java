@@ -50,10 +50,20 @@ import org.slf4j.LoggerFactory;
  * {@code workloadSelectorTemplates}), DNS names from {@code dnsNameTemplates}, {@code ttl},
  * {@code jwtTtl}, {@code federatesWith}, {@code hint}, {@code admin}, {@code downstream}.
  *
+ * <p>With {@code use_pod_uid_for_agent_id} on the server's {@code k8s_psat} cluster, an agent's ID
+ * ends with its own pod's UID, which changes whenever the agent's pod is replaced; the registrar
+ * then does what SPIRE's k8s-workload-registrar did for that case: one node alias entry per node,
+ * {@code spiffe://<td>/k8s-workload-registrar/<cluster>/node/<node name>}, parented to the server
+ * ({@code spiffe://<td>/spire/server}) with the node selectors {@code k8s_psat:cluster:<cluster>}
+ * and {@code k8s_psat:agent_node_uid:<node UID>} (so whichever agent attests on that node holds
+ * it), and the node's pods' entries parented to that alias.
+ *
  * <p>Entries it makes carry the ID prefix {@code mithril-registrar.<cluster>.}; it creates, updates
  * and deletes only those, so entries made by hand or by another cluster's registrar are never
- * touched. Pods, nodes, namespaces and ClusterSPIFFEIDs are watched (fabric8 informers); any change
- * triggers a reconciliation, and one also runs every {@link #RESYNC}.
+ * touched. Pods, nodes, namespaces and ClusterSPIFFEIDs are watched with fabric8 informers
+ * ({@link SharedIndexInformer}): a reconciliation reads their local stores, never the API server,
+ * so a change costs one pass over the cached objects and the admin API's entry list. Any change
+ * triggers one (changes within 100 ms are coalesced), and one also runs every {@link #RESYNC}.
  */
 public final class Registrar implements AutoCloseable {
 
@@ -72,8 +82,17 @@ public final class Registrar implements AutoCloseable {
      * @param clusterDomain the cluster's DNS domain ({@code cluster.local}), for templates
      * @param ignoreNamespaces namespaces whose pods never get entries (SPIRE CM: kube-system, kube-public, spire-system)
      */
-    public record Settings(TrustDomain trustDomain, String clusterName, String clusterDomain, Set<String> ignoreNamespaces) {
+    /**
+     * @param usePodUidForAgentId the server's {@code k8s_psat} {@code use_pod_uid_for_agent_id} for this cluster:
+     *     parent pods' entries to per-node alias entries instead of agent IDs ending with the node UID
+     */
+    public record Settings(TrustDomain trustDomain, String clusterName, String clusterDomain, Set<String> ignoreNamespaces,
+                           boolean usePodUidForAgentId) {
         public static final Set<String> DEFAULT_IGNORE_NAMESPACES = Set.of("kube-system", "kube-public", "spire-system");
+
+        public Settings(TrustDomain trustDomain, String clusterName, String clusterDomain, Set<String> ignoreNamespaces) {
+            this(trustDomain, clusterName, clusterDomain, ignoreNamespaces, false);
+        }
     }
 
     private final KubernetesClient k8s;
@@ -87,6 +106,10 @@ public final class Registrar implements AutoCloseable {
     });
     private final AtomicBoolean pending = new AtomicBoolean();
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private volatile SharedIndexInformer<Pod> pods;
+    private volatile SharedIndexInformer<Node> nodes;
+    private volatile SharedIndexInformer<Namespace> namespaces;
+    private volatile SharedIndexInformer<GenericKubernetesResource> clusterSpiffeIds;
 
     public Registrar(KubernetesClient k8s, AdminServiceGrpc.AdminServiceBlockingStub admin, Settings settings) {
         this.k8s = k8s;
@@ -95,7 +118,7 @@ public final class Registrar implements AutoCloseable {
         this.prefix = "mithril-registrar." + settings.clusterName() + ".";
     }
 
-    /** Starts watching and reconciling. */
+    /** Starts watching (returns once each informer has its initial list) and reconciling. */
     public void start() {
         ResourceEventHandler<HasMetadata> trigger = new ResourceEventHandler<>() {
             @Override
@@ -113,10 +136,11 @@ public final class Registrar implements AutoCloseable {
                 schedule();
             }
         };
-        informers.add(k8s.pods().inAnyNamespace().inform(cast(trigger)));
-        informers.add(k8s.nodes().inform(cast(trigger)));
-        informers.add(k8s.namespaces().inform(cast(trigger)));
-        informers.add(k8s.genericKubernetesResources(CLUSTER_SPIFFE_ID).inform(cast(trigger)));
+        pods = k8s.pods().inAnyNamespace().inform(cast(trigger));
+        nodes = k8s.nodes().inform(cast(trigger));
+        namespaces = k8s.namespaces().inform(cast(trigger));
+        clusterSpiffeIds = k8s.genericKubernetesResources(CLUSTER_SPIFFE_ID).inform(cast(trigger));
+        informers.addAll(List.of(pods, nodes, namespaces, clusterSpiffeIds));
         executor.scheduleWithFixedDelay(this::reconcileLogged, 0, RESYNC.toMillis(), TimeUnit.MILLISECONDS);
         log.info("Registrar started: cluster={} trust_domain={} entry ID prefix {}", settings.clusterName(),
                 settings.trustDomain().name(), prefix);
@@ -150,8 +174,16 @@ public final class Registrar implements AutoCloseable {
     public record Result(int created, int updated, int deleted, int unchanged) {
     }
 
-    /** One reconciliation: makes the managed entries what the cluster's objects say. */
+    /**
+     * One reconciliation: makes the managed entries what the cluster's objects (as the informers'
+     * stores hold them) say.
+     *
+     * @throws IllegalStateException before {@link #start()}
+     */
     public synchronized Result reconcile() {
+        if (pods == null) {
+            throw new IllegalStateException("the registrar is not started: its informers hold no objects yet");
+        }
         Map<String, RegistrationEntry> desired = desired();
         Map<String, Entry> current = new LinkedHashMap<>();
         for (Entry e : admin.listEntries(ListEntriesRequest.getDefaultInstance()).getEntriesList()) {
@@ -222,7 +254,7 @@ public final class Registrar implements AutoCloseable {
 
     private Map<String, RegistrationEntry> desired() {
         List<ClusterSpiffeId> specs = new ArrayList<>();
-        for (GenericKubernetesResource r : k8s.genericKubernetesResources(CLUSTER_SPIFFE_ID).list().getItems()) {
+        for (GenericKubernetesResource r : clusterSpiffeIds.getStore().list()) {
             try {
                 specs.add(ClusterSpiffeId.from(r));
             } catch (IllegalArgumentException e) {
@@ -230,15 +262,15 @@ public final class Registrar implements AutoCloseable {
             }
         }
         Map<String, Map<String, String>> nsLabels = new HashMap<>();
-        for (Namespace ns : k8s.namespaces().list().getItems()) {
+        for (Namespace ns : namespaces.getStore().list()) {
             nsLabels.put(ns.getMetadata().getName(), labels(ns));
         }
-        Map<String, Node> nodes = new HashMap<>();
-        for (Node n : k8s.nodes().list().getItems()) {
-            nodes.put(n.getMetadata().getName(), n);
+        Map<String, Node> nodesByName = new HashMap<>();
+        for (Node n : nodes.getStore().list()) {
+            nodesByName.put(n.getMetadata().getName(), n);
         }
         Map<String, RegistrationEntry> out = new LinkedHashMap<>();
-        for (Pod pod : k8s.pods().inAnyNamespace().list().getItems()) {
+        for (Pod pod : pods.getStore().list()) {
             String ns = pod.getMetadata().getNamespace();
             String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
             String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
@@ -246,7 +278,7 @@ public final class Registrar implements AutoCloseable {
                     || "Succeeded".equals(phase) || "Failed".equals(phase) || pod.getMetadata().getDeletionTimestamp() != null) {
                 continue;
             }
-            Node node = nodes.get(nodeName);
+            Node node = nodesByName.get(nodeName);
             if (node == null || node.getMetadata().getUid() == null) {
                 continue; // the node is not known yet: its agent cannot be named
             }
@@ -258,6 +290,10 @@ public final class Registrar implements AutoCloseable {
                     }
                     RegistrationEntry e = entry(spec, pod, node);
                     out.put(e.id(), e);
+                    if (settings.usePodUidForAgentId()) {
+                        RegistrationEntry alias = nodeAlias(node);
+                        out.putIfAbsent(alias.id(), alias);
+                    }
                 } catch (IllegalArgumentException e) {
                     log.warn("Registrar: ClusterSPIFFEID {} and pod {}/{}: {}", spec.name(), ns, pod.getMetadata().getName(),
                             e.getMessage());
@@ -280,7 +316,8 @@ public final class Registrar implements AutoCloseable {
         if (!id.trustDomain().equals(settings.trustDomain())) {
             throw new IllegalArgumentException("SPIFFE ID " + id + " is not in trust domain " + settings.trustDomain().name());
         }
-        SpiffeId parent = settings.trustDomain().spiffeId("/spire/agent/k8s_psat/" + settings.clusterName() + "/" + node.getMetadata().getUid());
+        SpiffeId parent = settings.usePodUidForAgentId() ? nodeAliasId(node)
+                : settings.trustDomain().spiffeId("/spire/agent/k8s_psat/" + settings.clusterName() + "/" + node.getMetadata().getUid());
         List<Selector> selectors = new ArrayList<>(List.of(
                 new Selector("k8s", "ns:" + pod.getMetadata().getNamespace()),
                 new Selector("k8s", "pod-uid:" + pod.getMetadata().getUid())));
@@ -297,6 +334,20 @@ public final class Registrar implements AutoCloseable {
         return new RegistrationEntry(prefix + digest(spec.name() + "/" + pod.getMetadata().getUid()), id, parent, selectors,
                 (int) spec.ttl().toSeconds(), (int) spec.jwtTtl().toSeconds(), dns, spec.federatesWith(), spec.admin(),
                 spec.downstream(), spec.hint(), 0, 0, 0);
+    }
+
+    /** k8s-workload-registrar's node ID: {@code spiffe://<td>/k8s-workload-registrar/<cluster>/node/<node name>}. */
+    private SpiffeId nodeAliasId(Node node) {
+        return settings.trustDomain().spiffeId("/k8s-workload-registrar/" + settings.clusterName() + "/node/" + node.getMetadata().getName());
+    }
+
+    /** The node alias: held by whichever agent of this cluster attests on this node (by its UID). */
+    private RegistrationEntry nodeAlias(Node node) {
+        return new RegistrationEntry(prefix + "node." + digest("node/" + node.getMetadata().getUid()), nodeAliasId(node),
+                settings.trustDomain().spiffeId("/spire/server"),
+                List.of(new Selector("k8s_psat", "cluster:" + settings.clusterName()),
+                        new Selector("k8s_psat", "agent_node_uid:" + node.getMetadata().getUid())),
+                0, 0, List.of(), List.of(), false, false, "", 0, 0, 0);
     }
 
     @SuppressWarnings("unchecked")

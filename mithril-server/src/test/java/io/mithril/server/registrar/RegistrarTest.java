@@ -152,7 +152,77 @@ class RegistrarTest {
                 GenericKubernetesResource.class);
         k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID).resource(bad).create();
         pod("default", "sleep-1", "sleep", "sleep", "node-1");
+        registrar.start();
         assertThat(registrar.reconcile()).isEqualTo(new Registrar.Result(0, 0, 0, 0));
         assertThat(managed()).isEmpty();
+    }
+
+    /**
+     * Reconciliations read the informers' stores: once started, however many reconciliations run,
+     * the API server sees no further list of pods, nodes, namespaces or ClusterSPIFFEIDs.
+     */
+    @Test
+    void reconciliationsReadTheInformersStoresNotTheApiServer() throws Exception {
+        k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
+                .resource(Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class)).create();
+        pod("default", "sleep-1", "sleep", "sleep", "node-1");
+        registrar.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 1);
+        long lists = k8s.listRequests();
+        for (int i = 0; i < 20; i++) {
+            registrar.reconcile();
+        }
+        String uid = pod("default", "sleep-2", "sleep", "sleep", "node-1");
+        await().atMost(Duration.ofSeconds(30)).until(() -> managed().stream()
+                .anyMatch(e -> e.getSelectorsList().stream().anyMatch(s -> s.getValue().equals("pod-uid:" + uid))));
+        assertThat(k8s.listRequests()).as("list requests to the API server after start").isEqualTo(lists);
+    }
+
+    @Test
+    void reconcileBeforeStartIsRefused() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(registrar::reconcile).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("not started");
+    }
+
+    /**
+     * use_pod_uid_for_agent_id: the agent's ID ends with its pod's UID, unknown to the registrar
+     * and new each time the agent's pod is replaced. Entries hang from a node alias that any agent
+     * attested on that node (by node UID, in this cluster) holds; an agent of another node, or of
+     * another cluster with the same node UID, does not.
+     */
+    @Test
+    void withPodUidAgentIdsEntriesHangFromANodeAliasTheNodesAgentHolds() throws Exception {
+        registrar.close();
+        registrar = new Registrar(k8s.client(), adminClient.admin(), new Registrar.Settings(ServerFixture.TD, "demo-cluster",
+                "cluster.local", Registrar.Settings.DEFAULT_IGNORE_NAMESPACES, true));
+        k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
+                .resource(Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class)).create();
+        String otherNode = k8s.addNode("node-2", Map.of());
+        String uid = pod("default", "sleep-1", "sleep", "sleep", "node-1");
+        registrar.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 2);
+        Entry alias = managed().stream().filter(e -> e.getParentId().equals("spiffe://example.org/spire/server")).findFirst().orElseThrow();
+        assertThat(alias.getSpiffeId()).isEqualTo("spiffe://example.org/k8s-workload-registrar/demo-cluster/node/node-1");
+        assertThat(alias.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue())
+                .containsExactlyInAnyOrder("k8s_psat:cluster:demo-cluster", "k8s_psat:agent_node_uid:" + nodeUid);
+        Entry workload = managed().stream().filter(e -> e != alias && !e.equals(alias)).findFirst().orElseThrow();
+        assertThat(workload.getParentId()).isEqualTo(alias.getSpiffeId());
+        assertThat(workload.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue()).contains("k8s:pod-uid:" + uid);
+
+        // The agent of node-1 (ID with its pod UID) is given the workload; the agent of node-2 is not.
+        SpiffeId agent1 = SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/pod/aaaa-1");
+        SpiffeId agent2 = SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/pod/bbbb-2");
+        server.dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(agent1, "k8s_psat", "1", 0, false,
+                List.of(Selector.parse("k8s_psat:cluster:demo-cluster"), Selector.parse("k8s_psat:agent_node_uid:" + nodeUid)), 1));
+        server.dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(agent2, "k8s_psat", "2", 0, false,
+                List.of(Selector.parse("k8s_psat:cluster:demo-cluster"), Selector.parse("k8s_psat:agent_node_uid:" + otherNode)), 1));
+        var authorized = io.mithril.server.api.agent.AuthorizedEntries.start(server.dataStore(),
+                SpiffeId.parse("spiffe://example.org/spire/server"), Clock.systemUTC(), Duration.ZERO, null);
+        assertThat(authorized.authorizedEntry(agent1, workload.getId())).isPresent();
+        assertThat(authorized.authorizedEntry(agent2, workload.getId())).isEmpty();
+
+        // The node's last pod goes: its workload entry and the alias go.
+        k8s.client().pods().inNamespace("default").withName("sleep-1").delete();
+        await().atMost(Duration.ofSeconds(30)).until(() -> managed().isEmpty());
     }
 }
