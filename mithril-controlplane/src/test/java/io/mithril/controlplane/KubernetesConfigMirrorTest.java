@@ -111,4 +111,58 @@ class KubernetesConfigMirrorTest {
         assertThat(cp.current().version()).isEqualTo(good);
         assertThat(List.of(dir.toFile().list())).allMatch(f -> f.startsWith("k8s-"));
     }
+
+    /**
+     * Services and EndpointSlices feed the cluster's endpoints as istiod does: the Service becomes
+     * a ServiceEntry with one endpoint per ready address, with its pod's service account (the
+     * peer's SPIFFE ID); the control plane serves it. Events are handled from the informers'
+     * stores: after start, no list request reaches the API server.
+     */
+    @Test
+    void servicesAndEndpointSlicesBecomeServiceEntriesFromTheInformersStores() throws Exception {
+        var c = k8s.client();
+        c.pods().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+                .withNamespace("default").withName("reviews-v1-abc").addToLabels("app", "reviews").addToLabels("version", "v1")
+                .endMetadata().withNewSpec().withServiceAccountName("bookinfo-reviews").addNewContainer().withName("reviews")
+                .withImage("mithril").endContainer().endSpec().build()).create();
+        c.services().inNamespace("default").resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+                .withNamespace("default").withName("reviews").endMetadata().withNewSpec().withClusterIP("10.96.0.21")
+                .addToSelector("app", "reviews").addNewPort().withName("http").withPort(9080).withNewTargetPort(9080).endPort()
+                .endSpec().build()).create();
+        TestIdentities exampleOrg = new TestIdentities("example.org");
+        cp = ControlPlane.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), exampleOrg.identity(TestIdentities.ISTIOD),
+                exampleOrg.trustDomain, dir.toString());
+        mirror = KubernetesConfigMirror.start(c, dir, "example.org", "cluster.local");
+        watcher = ConfigWatcher.start(dir, new IstioValidator(), cp);
+        long lists = k8s.listRequests();
+
+        c.discovery().v1().endpointSlices().inNamespace("default").resource(
+                new io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder().withNewMetadata().withNamespace("default")
+                        .withName("reviews-x7k2p").addToLabels("kubernetes.io/service-name", "reviews").endMetadata()
+                        .withAddressType("IPv4")
+                        .addNewEndpoint().withAddresses("10.244.1.7").withNewConditions().withReady(true).endConditions()
+                        .withNewTargetRef().withKind("Pod").withNamespace("default").withName("reviews-v1-abc").endTargetRef().endEndpoint()
+                        .addNewEndpoint().withAddresses("10.244.1.8").withNewConditions().withReady(false).endConditions().endEndpoint()
+                        .addNewPort().withName("http").withPort(9080).withProtocol("TCP").endPort().build()).create();
+        Path file = dir.resolve("k8s-service-default_reviews.yaml");
+        await().atMost(Duration.ofSeconds(30)).until(() -> java.nio.file.Files.exists(file)
+                && java.nio.file.Files.readString(file).contains("10.244.1.7"));
+        String yaml = java.nio.file.Files.readString(file);
+        var parsed = io.mithril.mesh.yaml.MeshYaml.parse(file.toString(), yaml);
+        assertThat(parsed.errors()).isEmpty();
+        var se = (io.mithril.mesh.model.ServiceEntry) parsed.resources().get(0);
+        assertThat(se.hosts()).containsExactly("reviews.default.svc.cluster.local");
+        assertThat(se.addresses()).containsExactly("10.96.0.21");
+        assertThat(se.endpoints()).hasSize(1); // the unready address is left out
+        assertThat(se.endpoints().get(0).address()).isEqualTo("10.244.1.7");
+        assertThat(se.endpoints().get(0).serviceAccount()).isEqualTo("bookinfo-reviews");
+        assertThat(se.endpoints().get(0).ports()).containsEntry("http", 9080);
+        assertThat(se.endpoints().get(0).labels()).containsEntry("version", "v1");
+        await().atMost(Duration.ofSeconds(30)).until(() -> cp.current().documents().stream().anyMatch(d -> d.kind().equals("ServiceEntry")));
+
+        // The Service goes: so does its ServiceEntry. No list request was made for any of it.
+        c.services().inNamespace("default").withName("reviews").delete();
+        await().atMost(Duration.ofSeconds(30)).until(() -> !java.nio.file.Files.exists(file));
+        assertThat(k8s.listRequests()).as("list requests after start").isEqualTo(lists);
+    }
 }

@@ -61,13 +61,17 @@ public final class ControlPlaneCommand implements Runnable {
 
         @Option(names = {"-kubernetes", "--kubernetes"},
                 description = "Also read Istio's resources (Gateway, VirtualService, DestinationRule, ServiceEntry, "
-                        + "WorkloadEntry, PeerAuthentication, AuthorizationPolicy) from the Kubernetes API, with the "
-                        + "in-cluster configuration, into config_dir (see docs/controlplane-kubernetes.md).")
+                        + "WorkloadEntry, PeerAuthentication, AuthorizationPolicy), Services and EndpointSlices from the "
+                        + "Kubernetes API, with the in-cluster configuration, into config_dir (see docs/controlplane-kubernetes.md).")
         boolean kubernetes;
 
         @Option(names = {"-kubeconfig", "--kubeconfig"}, paramLabel = "FILE",
                 description = "Read Istio's resources from the cluster this kubeconfig names (implies -kubernetes).")
         Path kubeconfig;
+
+        @Option(names = {"-clusterDomain", "--clusterDomain"}, paramLabel = "DOMAIN",
+                description = "The cluster's DNS domain, for the hosts of Services read from the Kubernetes API (default: ${DEFAULT-VALUE}).")
+        String clusterDomain = "cluster.local";
 
         @Override
         public Integer call() throws Exception {
@@ -114,7 +118,8 @@ public final class ControlPlaneCommand implements Runnable {
         private KubernetesConfigMirror mirror(ControlPlaneConfig cfg) {
             String what = kubeconfig == null ? "-kubernetes" : "-kubeconfig " + kubeconfig;
             try {
-                KubernetesConfigMirror m = KubernetesConfigMirror.start(KubeClients.create(kubeconfig, what), cfg.configDir());
+                KubernetesConfigMirror m = KubernetesConfigMirror.start(KubeClients.create(kubeconfig, what), cfg.configDir(),
+                        cfg.trustDomain().name(), clusterDomain);
                 LoggerFactory.getLogger(ControlPlaneCommand.class).info("reading Istio resources from the Kubernetes API ({}) into {}",
                         kubeconfig == null ? "in-cluster" : kubeconfig, cfg.configDir());
                 return m;

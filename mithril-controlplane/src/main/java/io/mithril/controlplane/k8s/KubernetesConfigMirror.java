@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -17,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -37,6 +42,19 @@ import org.slf4j.LoggerFactory;
  * the last good one, exactly as for files written by hand: a bad object is reported by the
  * watcher's log lines and the control plane's status, naming its file (so kind, namespace and
  * name). Files without the {@code k8s-} prefix are left alone.
+ *
+ * <p>Given a trust domain, it also does what istiod does with the cluster's own services: every
+ * {@code v1} Service (except {@code ExternalName} ones) becomes a {@code ServiceEntry}
+ * ({@code k8s-service-<namespace>_<name>.yaml}, named {@code <name>} in its namespace) for the host
+ * {@code <name>.<namespace>.svc.<cluster domain>}, its cluster IP, its TCP ports (protocol from
+ * {@code appProtocol}, else from the port name's prefix, as Istio does; otherwise TCP), with
+ * {@code resolution: STATIC} and one endpoint per ready address of the Service's
+ * {@code discovery.k8s.io/v1} EndpointSlices (label {@code kubernetes.io/service-name}), each with
+ * the service account of the pod it belongs to, so the peer's SPIFFE ID is
+ * {@code spiffe://<td>/ns/<namespace>/sa/<service account>}.
+ *
+ * <p>Every resource is watched with a fabric8 informer ({@link SharedIndexInformer}); a sync reads
+ * the informers' stores, never the API server, so an event costs one pass over the cached objects.
  *
  * <p>This is the hook: it needs no change in the control plane itself.
  */
@@ -61,47 +79,84 @@ public final class KubernetesConfigMirror implements AutoCloseable {
                 .withNamespaced(true).build();
     }
 
-    private final KubernetesClient client;
     private final Path dir;
+    private final String trustDomain;
+    private final String clusterDomain;
     private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "k8s-config-mirror");
         t.setDaemon(true);
         return t;
     });
     private final AtomicBoolean pending = new AtomicBoolean();
-    private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>();
+    private final Map<ResourceDefinitionContext, SharedIndexInformer<GenericKubernetesResource>> istio = new LinkedHashMap<>();
+    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private SharedIndexInformer<Service> services;
+    private SharedIndexInformer<EndpointSlice> endpointSlices;
+    private SharedIndexInformer<Pod> pods;
 
-    private KubernetesConfigMirror(KubernetesClient client, Path dir) {
-        this.client = client;
+    private KubernetesConfigMirror(Path dir, String trustDomain, String clusterDomain) {
         this.dir = dir;
+        this.trustDomain = trustDomain;
+        this.clusterDomain = clusterDomain;
     }
 
     /** Mirrors the cluster's Istio resources into {@code dir} now, then on every change and every 30 s. */
     public static KubernetesConfigMirror start(KubernetesClient client, Path dir) throws IOException {
+        return start(client, dir, null, null);
+    }
+
+    /**
+     * Mirrors the cluster's Istio resources, and (with a trust domain) its Services and
+     * EndpointSlices as ServiceEntries, into {@code dir}: once each informer has its initial list,
+     * then on every change and every 30 s.
+     *
+     * @param trustDomain the mesh's trust domain, or null to mirror Istio's resources only
+     * @param clusterDomain the cluster's DNS domain ({@code cluster.local})
+     */
+    public static KubernetesConfigMirror start(KubernetesClient client, Path dir, String trustDomain, String clusterDomain)
+            throws IOException {
         Files.createDirectories(dir);
-        KubernetesConfigMirror m = new KubernetesConfigMirror(client, dir);
-        m.sync();
-        ResourceEventHandler<GenericKubernetesResource> trigger = new ResourceEventHandler<>() {
+        KubernetesConfigMirror m = new KubernetesConfigMirror(dir, trustDomain, clusterDomain == null ? "cluster.local" : clusterDomain);
+        ResourceEventHandler<HasMetadata> trigger = new ResourceEventHandler<>() {
             @Override
-            public void onAdd(GenericKubernetesResource obj) {
+            public void onAdd(HasMetadata obj) {
                 m.schedule();
             }
 
             @Override
-            public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+            public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
                 m.schedule();
             }
 
             @Override
-            public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
+            public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
                 m.schedule();
             }
         };
-        for (ResourceDefinitionContext r : RESOURCES) {
-            m.informers.add(client.genericKubernetesResources(r).inAnyNamespace().inform(trigger));
+        try {
+            for (ResourceDefinitionContext r : RESOURCES) {
+                SharedIndexInformer<GenericKubernetesResource> i = client.genericKubernetesResources(r).inAnyNamespace().inform(cast(trigger));
+                m.istio.put(r, i);
+                m.informers.add(i);
+            }
+            if (trustDomain != null) {
+                m.services = client.services().inAnyNamespace().inform(cast(trigger));
+                m.endpointSlices = client.discovery().v1().endpointSlices().inAnyNamespace().inform(cast(trigger));
+                m.pods = client.pods().inAnyNamespace().inform(cast(trigger));
+                m.informers.addAll(List.of(m.services, m.endpointSlices, m.pods));
+            }
+            m.sync();
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
         }
         m.executor.scheduleWithFixedDelay(m::syncLogged, 30, 30, TimeUnit.SECONDS);
         return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends HasMetadata> ResourceEventHandler<T> cast(ResourceEventHandler<HasMetadata> h) {
+        return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
     }
 
     private void schedule() {
@@ -121,14 +176,23 @@ public final class KubernetesConfigMirror implements AutoCloseable {
         }
     }
 
-    /** Makes the directory's {@code k8s-*} files what the API server holds. */
+    /** Makes the directory's {@code k8s-*} files what the informers' stores hold. */
     synchronized void sync() throws IOException {
         Map<String, String> want = new HashMap<>();
-        for (ResourceDefinitionContext r : RESOURCES) {
-            for (GenericKubernetesResource o : client.genericKubernetesResources(r).inAnyNamespace().list().getItems()) {
-                String file = fileName(r.getKind(), o);
+        for (Map.Entry<ResourceDefinitionContext, SharedIndexInformer<GenericKubernetesResource>> r : istio.entrySet()) {
+            for (GenericKubernetesResource o : r.getValue().getStore().list()) {
+                String file = fileName(r.getKey().getKind(), o);
                 if (want.put(file, document(o)) != null) {
-                    throw new IOException("two " + r.getKind() + " objects map to " + file + "; not mirroring either set");
+                    throw new IOException("two " + r.getKey().getKind() + " objects map to " + file + "; not mirroring either set");
+                }
+            }
+        }
+        if (services != null) {
+            for (Service svc : services.getStore().list()) {
+                ObjectNode se = ServiceEntries.of(svc, endpointSlices.getStore().list(), pods, clusterDomain);
+                if (se != null) {
+                    want.put(PREFIX + "service-" + safe(svc.getMetadata().getNamespace()) + "_" + safe(svc.getMetadata().getName()) + ".yaml",
+                            JSON.writerWithDefaultPrettyPrinter().writeValueAsString(se) + "\n");
                 }
             }
         }
