@@ -200,8 +200,7 @@ class ManifestsTest {
         }
         assertThat(checked).as(overlay).contains("spire-server/server.conf", "spire-agent/agent.conf");
         if (overlay.equals("cluster2")) {
-            assertThat(checked).contains("istiod/controlplane.conf", "mesh-config/bookinfo-gateway.yaml",
-                    "mesh-config/bookinfo-services.yaml");
+            assertThat(checked).contains("istiod/controlplane.conf");
         }
     }
 
@@ -339,6 +338,215 @@ class ManifestsTest {
                 }
             }
         }
+    }
+
+    /** The agent DaemonSet of an overlay, its agent container, and its agent.conf as that container reads it. */
+    record Agent(RenderedManifests.Pod pod, Container container, io.mithril.agent.config.AgentConfig config) {
+        Volume volumeAt(String mountPath) {
+            String name = container.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(mountPath))
+                    .map(m -> m.getName()).findFirst().orElse(null);
+            assertThat(name).as(pod.name() + ": nothing mounted at " + mountPath).isNotNull();
+            return pod.spec().getVolumes().stream().filter(v -> v.getName().equals(name)).findFirst().orElseThrow();
+        }
+    }
+
+    static Agent agent(RenderedManifests r) throws Exception {
+        RenderedManifests.Pod pod = r.pods().stream().filter(p -> p.name().equals("DaemonSet spire/spire-agent")).findFirst().orElseThrow();
+        Container c = pod.spec().getContainers().stream().filter(x -> x.getName().equals("spire-agent")).findFirst().orElseThrow();
+        String text = r.configMap("spire", "spire-agent").orElseThrow().getData().get("agent.conf");
+        return new Agent(pod, c, AgentConfigParser.parse(Hcl.expandEnv(text, r.environmentOf(pod, c)), "agent.conf"));
+    }
+
+    /**
+     * The agent sends its service-account token to the kubelet only after checking the kubelet's
+     * serving certificate: verification on, the trust anchor the kubelet's own certificate file
+     * mounted from the node, the kubelet reached on 127.0.0.1 (no node name that DNS would resolve).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void theAgentVerifiesTheKubeletBeforeSendingItsToken(String overlay) throws Exception {
+        Agent a = agent(render(overlay));
+        io.mithril.agent.config.K8sWorkloadAttestorConfig k8s = a.config().k8s();
+        assertThat(k8s).as(overlay + ": WorkloadAttestor k8s").isNotNull();
+        assertThat(k8s.secure()).isTrue();
+        assertThat(k8s.skipKubeletVerification()).as("skip_kubelet_verification").isFalse();
+        assertThat(k8s.nodeName()).as("the kubelet is 127.0.0.1").isEmpty();
+        assertThat(a.pod().spec().getHostNetwork()).isTrue();
+        assertThat(r(overlay).environmentOf(a.pod(), a.container())).doesNotContainKey(
+                io.mithril.agent.config.K8sWorkloadAttestorConfig.DEFAULT_NODE_NAME_ENV);
+        Volume ca = a.volumeAt(k8s.kubeletCaPath().toString());
+        assertThat(ca.getHostPath()).as("kubelet_ca_path comes from the node").isNotNull();
+        assertThat(ca.getHostPath().getPath()).isEqualTo("/var/lib/kubelet/pki/kubelet.crt");
+        assertThat(ca.getHostPath().getType()).isEqualTo("File");
+    }
+
+    private static RenderedManifests r(String overlay) throws Exception {
+        return render(overlay);
+    }
+
+    /**
+     * The injector's {@code spire} template gives the sidecar the socket the deployed agent
+     * serves, as the hand-written sidecars of bookinfo have it: the same host directory, mount
+     * path and {@code -socketPath}.
+     */
+    @Test
+    void theInjectorsSocketIsTheDeployedAgents() throws Exception {
+        RenderedManifests r = render("cluster2");
+        Agent agent = agent(r);
+        Path socket = agent.config().socketPath();
+        Volume agentDir = agent.volumeAt(socket.getParent().toString());
+        assertThat(agentDir.getHostPath()).isNotNull();
+
+        // A bookinfo pod as a user would write it without the sidecar, through the injector.
+        RenderedManifests.Pod productpage = r.pods().stream().filter(p -> p.name().equals("Deployment default/productpage-v1"))
+                .findFirst().orElseThrow();
+        Container deployedSidecar = productpage.spec().getContainers().stream().filter(c -> c.getName().equals("istio-proxy"))
+                .findFirst().orElseThrow();
+        io.fabric8.kubernetes.api.model.PodSpec plain = new io.fabric8.kubernetes.api.model.PodSpecBuilder(productpage.spec())
+                .withContainers(productpage.spec().getContainers().stream().filter(c -> !c.getName().equals("istio-proxy")).toList())
+                .withVolumes(productpage.spec().getVolumes().stream().filter(v -> v.getHostPath() == null).toList()).build();
+        tools.jackson.databind.ObjectMapper json = new tools.jackson.databind.ObjectMapper();
+        tools.jackson.databind.node.ObjectNode review = json.createObjectNode().put("apiVersion", "admission.k8s.io/v1")
+                .put("kind", "AdmissionReview");
+        tools.jackson.databind.node.ObjectNode req = review.putObject("request").put("uid", "1").put("namespace", "default")
+                .put("operation", "CREATE");
+        req.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
+        tools.jackson.databind.node.ObjectNode pod = req.putObject("object");
+        pod.putObject("metadata").put("namespace", "default").put("name", "productpage-v1-x")
+                .putObject("annotations").put("inject.istio.io/templates", "sidecar,spire");
+        ((tools.jackson.databind.node.ObjectNode) pod.path("metadata")).putObject("labels").put("sidecar.istio.io/inject", "true");
+        pod.set("spec", json.readTree(RenderedManifests.SERIALIZATION.asJson(plain)));
+        io.mithril.k8s.inject.SidecarInjector injector = new io.mithril.k8s.inject.SidecarInjector(
+                new io.mithril.k8s.inject.SidecarInjector.Settings(builtImage(), "istiod.istio-system.svc:15012",
+                        "spiffe://example.org/ns/istio-system/sa/istiod", "example.org"), ns -> Map.of());
+        tools.jackson.databind.JsonNode response = json.readTree(injector.review(json.writeValueAsBytes(review))).path("response");
+        assertThat(response.has("patch")).as(response.toString()).isTrue();
+        tools.jackson.databind.JsonNode injected = io.fabric8.zjsonpatch.JsonPatch.apply(
+                json.readTree(java.util.Base64.getDecoder().decode(response.path("patch").asString())), pod);
+        io.fabric8.kubernetes.api.model.PodSpec spec = RenderedManifests.SERIALIZATION.unmarshal(injected.path("spec").toString(),
+                io.fabric8.kubernetes.api.model.PodSpec.class);
+        Container sidecar = spec.getContainers().stream().filter(c -> c.getName().equals("istio-proxy")).findFirst().orElseThrow();
+
+        for (Container c : List.of(sidecar, deployedSidecar)) {
+            String where = c == sidecar ? "the injected sidecar" : "bookinfo's sidecar";
+            List<String> args = c.getArgs();
+            assertThat(args).as(where).containsSubsequence("-socketPath", socket.toString());
+            io.fabric8.kubernetes.api.model.VolumeMount m = c.getVolumeMounts().stream()
+                    .filter(x -> x.getMountPath().equals(socket.getParent().toString())).findFirst().orElse(null);
+            assertThat(m).as(where + ": the agent's socket directory " + socket.getParent() + " is not mounted").isNotNull();
+            List<Volume> volumes = c == sidecar ? spec.getVolumes() : productpage.spec().getVolumes();
+            Volume v = volumes.stream().filter(x -> x.getName().equals(m.getName())).findFirst().orElseThrow();
+            assertThat(v.getHostPath()).as(where).isNotNull();
+            assertThat(v.getHostPath().getPath()).as(where + ": host directory").isEqualTo(agentDir.getHostPath().getPath());
+        }
+    }
+
+    /**
+     * The control plane is fed by the Kubernetes API: it runs with {@code -kubernetes}, its
+     * {@code config_dir} is writable (an emptyDir, where the mirror writes), and its service
+     * account may get, list and watch every kind the mirror watches (Istio's kinds, Services,
+     * EndpointSlices, Pods) and nothing more; the Istio objects it will read are a valid set.
+     */
+    @Test
+    void theControlPlaneReadsTheKubernetesApiWithTheRbacItNeeds() throws Exception {
+        RenderedManifests r = render("cluster2");
+        RenderedManifests.Pod istiod = r.pods().stream().filter(p -> p.name().equals("Deployment istio-system/istiod")).findFirst()
+                .orElseThrow();
+        Container c = istiod.spec().getContainers().get(0);
+        assertThat(c.getArgs()).containsSubsequence("controlplane", "run").contains("-kubernetes");
+        Path conf = Files.createTempFile(tmp, "controlplane", ".conf");
+        Files.writeString(conf, r.configMap("istio-system", "istiod").orElseThrow().getData().get("controlplane.conf"));
+        Path configDir = ControlPlaneConfig.load(conf).configDir();
+        String mesh = c.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(configDir.toString())).map(m -> {
+            assertThat(m.getReadOnly()).as("config_dir is written by the mirror").isNotEqualTo(Boolean.TRUE);
+            return m.getName();
+        }).findFirst().orElseThrow(() -> new AssertionError("config_dir " + configDir + " is not a volume"));
+        assertThat(istiod.spec().getVolumes().stream().filter(v -> v.getName().equals(mesh)).findFirst().orElseThrow().getEmptyDir())
+                .isNotNull();
+
+        String sa = istiod.spec().getServiceAccountName();
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>();
+        for (var b : r.all(io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding.class)) {
+            boolean bound = b.getSubjects().stream().anyMatch(s -> s.getKind().equals("ServiceAccount") && s.getName().equals(sa)
+                    && s.getNamespace().equals("istio-system"));
+            if (bound) {
+                r.all(io.fabric8.kubernetes.api.model.rbac.ClusterRole.class).stream()
+                        .filter(cr -> cr.getMetadata().getName().equals(b.getRoleRef().getName())).forEach(cr -> rules.addAll(cr.getRules()));
+            }
+        }
+        List<String[]> watched = new ArrayList<>();
+        for (var ctx : io.mithril.controlplane.k8s.KubernetesConfigMirror.RESOURCES) {
+            watched.add(new String[] {ctx.getGroup(), ctx.getPlural()});
+        }
+        watched.add(new String[] {"", "services"});
+        watched.add(new String[] {"", "pods"});
+        watched.add(new String[] {"discovery.k8s.io", "endpointslices"});
+        for (String[] w : watched) {
+            boolean allowed = rules.stream().anyMatch(rule -> rule.getApiGroups().contains(w[0]) && rule.getResources().contains(w[1])
+                    && rule.getVerbs().containsAll(List.of("get", "list", "watch")));
+            assertThat(allowed).as("istiod may get, list and watch " + w[1] + "." + w[0]).isTrue();
+        }
+        assertThat(rules).allSatisfy(rule -> assertThat(rule.getVerbs()).as("read-only").isSubsetOf("get", "list", "watch"));
+
+        List<Path> istio = new ArrayList<>();
+        for (GenericKubernetesResource g : r.all(GenericKubernetesResource.class)) {
+            if (g.getApiVersion().contains("istio.io/")) {
+                Path f = tmp.resolve("istio-" + istio.size() + ".yaml");
+                Files.writeString(f, RenderedManifests.SERIALIZATION.asYaml(g));
+                istio.add(f);
+            }
+        }
+        MeshYaml.Result set = MeshYaml.parseFiles(istio);
+        assertThat(set.errors()).isEmpty();
+        assertThat(set.resources()).extracting(x -> x.getClass().getSimpleName())
+                .contains("Gateway", "VirtualService", "DestinationRule");
+    }
+
+    /**
+     * Probes use the health endpoints, never a TCP check: every proxy's readiness probe is Istio's
+     * {@code /healthz/ready} on the port its {@code -statusPort} binds (15021), the control plane's
+     * istiod's {@code /ready} on its {@code -httpAddr} port (8080).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void probesUseTheHealthEndpoints(String overlay) throws Exception {
+        RenderedManifests r = render(overlay);
+        Map<String, List<String>> lines = commandLines(r);
+        int proxies = 0;
+        for (RenderedManifests.Pod pod : r.pods()) {
+            for (Container c : pod.allContainers()) {
+                String where = overlay + ": " + pod.name() + " container " + c.getName();
+                for (io.fabric8.kubernetes.api.model.Probe p : java.util.Arrays.asList(c.getReadinessProbe(), c.getLivenessProbe(),
+                        c.getStartupProbe())) {
+                    if (p != null) {
+                        assertThat(p.getTcpSocket()).as(where + ": a TCP probe").isNull();
+                        assertThat(p.getHttpGet()).as(where + ": an HTTP probe").isNotNull();
+                    }
+                }
+                List<String> argv = lines.get(pod.name() + " container " + c.getName());
+                if (argv == null || argv.size() < 2) {
+                    continue;
+                }
+                String flag = argv.get(0).equals("proxy") ? "-statusPort" : argv.subList(0, 2).equals(List.of("controlplane", "run"))
+                        ? "-httpAddr" : null;
+                if (flag == null) {
+                    continue;
+                }
+                String path = flag.equals("-statusPort") ? "/healthz/ready" : "/ready";
+                assertThat(argv).as(where).contains(flag);
+                String bound = argv.get(argv.indexOf(flag) + 1);
+                int port = Integer.parseInt(bound.substring(bound.lastIndexOf(':') + 1));
+                io.fabric8.kubernetes.api.model.Probe ready = c.getReadinessProbe();
+                assertThat(ready).as(where + ": readiness probe").isNotNull();
+                assertThat(ready.getHttpGet().getPath()).as(where).isEqualTo(path);
+                String named = ready.getHttpGet().getPort().getStrVal();
+                int probed = named == null ? ready.getHttpGet().getPort().getIntVal()
+                        : c.getPorts().stream().filter(x -> named.equals(x.getName())).findFirst().orElseThrow().getContainerPort();
+                assertThat(probed).as(where + ": the probe's port is the one " + flag + " binds").isEqualTo(port);
+                proxies++;
+            }
+        }
+        assertThat(proxies).as(overlay).isEqualTo(overlay.equals("cluster2") ? 8 : 0);
     }
 
     /** The seed's Gateway, VirtualService and DestinationRule are the demo's, byte for byte. */

@@ -16,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
@@ -69,6 +70,11 @@ public final class ControlPlaneCommand implements Runnable {
                 description = "Read Istio's resources from the cluster this kubeconfig names (implies -kubernetes).")
         Path kubeconfig;
 
+        @Option(names = {"-httpAddr", "--httpAddr"}, paramLabel = "[ADDR]:PORT",
+                description = "istiod's readiness endpoint for the kubelet's probes: only GET /ready (200 once the control plane "
+                        + "serves with its SVID, 503 with the reason otherwise), e.g. -httpAddr :8080 (all addresses). Default: none")
+        String httpAddr;
+
         @Option(names = {"-clusterDomain", "--clusterDomain"}, paramLabel = "DOMAIN",
                 description = "The cluster's DNS domain, for the hosts of Services read from the Kubernetes API (default: ${DEFAULT-VALUE}).")
         String clusterDomain = "cluster.local";
@@ -102,8 +108,25 @@ public final class ControlPlaneCommand implements Runnable {
                 }
             }
             ControlPlaneServer server = started;
+            io.mithril.cli.HealthEndpoint ready = null;
+            if (httpAddr != null) {
+                try {
+                    ready = io.mithril.cli.HealthEndpoint.start(httpAddress(httpAddr),
+                            java.util.Map.of("/ready", () -> notReadyReason(server)));
+                } catch (IOException e) {
+                    server.close();
+                    if (mirror != null) {
+                        mirror.close();
+                    }
+                    throw new Cli.UserException("-httpAddr " + httpAddr + ": cannot listen: " + e.getMessage(), e);
+                }
+            }
+            io.mithril.cli.HealthEndpoint readyEndpoint = ready;
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (readyEndpoint != null) {
+                    readyEndpoint.close();
+                }
                 server.close();
                 if (mirror != null) {
                     mirror.close();
@@ -125,6 +148,36 @@ public final class ControlPlaneCommand implements Runnable {
                 return m;
             } catch (IllegalArgumentException | IOException | io.fabric8.kubernetes.client.KubernetesClientException e) {
                 throw new Cli.UserException(what + ": cannot read Istio resources from the Kubernetes API: " + e.getMessage(), e);
+            }
+        }
+
+        /** istiod's: empty until the control plane serves a configuration it loaded, with its own SVID. */
+        static String notReadyReason(ControlPlaneServer server) {
+            var status = server.controlPlane().status();
+            if (status.spiffeId() == null || status.spiffeId().isEmpty()) {
+                return "no SVID from the Workload API";
+            }
+            if (java.time.Instant.EPOCH.equals(server.controlPlane().current().loadedAt())) {
+                List<String> rejected = status.rejectedErrors();
+                return rejected.isEmpty() ? "no configuration loaded yet"
+                        : "the first configuration was rejected (" + rejected.size() + " errors; see mithril controlplane status)";
+            }
+            return "";
+        }
+
+        /** {@code :8080} (all addresses, as istiod's {@code --httpAddr}), {@code host:port}. */
+        static java.net.InetSocketAddress httpAddress(String s) {
+            int colon = s.lastIndexOf(':');
+            String host = colon <= 0 ? "0.0.0.0" : s.substring(0, colon);
+            String port = colon < 0 ? s : s.substring(colon + 1);
+            try {
+                int p = Integer.parseInt(port);
+                if (p < 1 || p > 65535) {
+                    throw new NumberFormatException();
+                }
+                return new java.net.InetSocketAddress(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, p);
+            } catch (NumberFormatException e) {
+                throw new Cli.UserException("-httpAddr " + s + ": write [ADDR]:PORT with a port 1-65535, e.g. :8080");
             }
         }
 

@@ -80,6 +80,11 @@ public final class ProxyCommand implements Runnable {
         @Option(names = {"-admin", "--admin"}, description = "Admin endpoint [addr:]port (readiness, config, metrics); default 127.0.0.1:15000")
         String admin = "127.0.0.1:15000";
 
+        @Option(names = {"-statusPort", "--statusPort"}, paramLabel = "[ADDR:]PORT",
+                description = "Istio's status port for the kubelet's probes: only GET /healthz/ready (200 when ready, 503 with "
+                        + "the reason), on 0.0.0.0 unless ADDR is given; e.g. -statusPort 15021. Default: none")
+        String statusPort;
+
         @Option(names = {"-trustDomain", "--trustDomain"}, description = "Trust domain for service account identities (default: the -spiffeID's, else example.org)")
         String trustDomain;
 
@@ -154,6 +159,17 @@ public final class ProxyCommand implements Runnable {
                     limits, pathNormalization, !noAccessLog);
             DeferredIdentitySource identity = new DeferredIdentitySource();
             Proxy proxy = Proxy.start(settings, identity);
+            io.mithril.cli.HealthEndpoint status = null;
+            if (statusPort != null) {
+                try {
+                    status = io.mithril.cli.HealthEndpoint.start(address(statusPort, "0.0.0.0", "-statusPort " + statusPort),
+                            Map.of("/healthz/ready", proxy::notReadyReason));
+                } catch (java.io.IOException e) {
+                    proxy.close();
+                    throw new Cli.UserException("-statusPort " + statusPort + ": cannot listen: " + e.getMessage(), e);
+                }
+            }
+            final io.mithril.cli.HealthEndpoint statusEndpoint = status;
             AutoCloseable watcher = cpId == null ? ConfigDirectoryWatcher.start(configDir, Duration.ofSeconds(1), proxy::apply)
                     : XdsOptions.start(controlPlane, cpId, identity, settings.node(), proxy);
             CountDownLatch stopped = new CountDownLatch(1);
@@ -177,6 +193,9 @@ public final class ProxyCommand implements Runnable {
             connector.start();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 ControlPlaneOptions.closeQuietly(watcher);
+                if (statusEndpoint != null) {
+                    statusEndpoint.close();
+                }
                 proxy.close();
                 identity.close();
                 stopped.countDown();

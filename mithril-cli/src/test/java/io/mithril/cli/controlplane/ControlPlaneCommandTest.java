@@ -206,10 +206,25 @@ class ControlPlaneCommandTest {
                     .resource(Serialization.unmarshal(BOOKINFO_GATEWAY, GenericKubernetesResource.class)).create();
             Files.createDirectories(dir.resolve("mesh")); // empty: every resource comes from the API server
             int port = freePort();
-            process = start(config(port, freePort()), "-kubeconfig", k8s.kubeconfig(dir.resolve("kubeconfig")).toString());
+            int httpPort = freePort();
+            process = start(config(port, freePort()), "-kubeconfig", k8s.kubeconfig(dir.resolve("kubeconfig")).toString(),
+                    "-httpAddr", "127.0.0.1:" + httpPort);
 
             ProxyConfig config = connectGateway(port);
             assertThat(config.listeners()).extracting(l -> l.port()).contains(8080);
+            // istiod's readiness endpoint, for the kubelet's probe: /ready only, nothing of the admin endpoint.
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            java.net.URI base = java.net.URI.create("http://127.0.0.1:" + httpPort);
+            await("/ready", () -> {
+                try {
+                    return http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/ready")).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+                } catch (IOException | InterruptedException e) {
+                    return false;
+                }
+            });
+            assertThat(http.send(java.net.http.HttpRequest.newBuilder(base.resolve("/debug/syncz")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
             assertThat(dir.resolve("mesh/k8s-gateway-istio-system_bookinfo-gateway.yaml")).exists();
             assertThat(log()).contains("reading Istio resources from the Kubernetes API");
         }
