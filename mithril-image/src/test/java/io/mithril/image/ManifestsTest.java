@@ -464,16 +464,8 @@ class ManifestsTest {
         assertThat(istiod.spec().getVolumes().stream().filter(v -> v.getName().equals(mesh)).findFirst().orElseThrow().getEmptyDir())
                 .isNotNull();
 
-        String sa = istiod.spec().getServiceAccountName();
-        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>();
-        for (var b : r.all(io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding.class)) {
-            boolean bound = b.getSubjects().stream().anyMatch(s -> s.getKind().equals("ServiceAccount") && s.getName().equals(sa)
-                    && s.getNamespace().equals("istio-system"));
-            if (bound) {
-                r.all(io.fabric8.kubernetes.api.model.rbac.ClusterRole.class).stream()
-                        .filter(cr -> cr.getMetadata().getName().equals(b.getRoleRef().getName())).forEach(cr -> rules.addAll(cr.getRules()));
-            }
-        }
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = rulesBoundTo(r, "istio-system",
+                istiod.spec().getServiceAccountName());
         List<String[]> watched = new ArrayList<>();
         for (var ctx : io.mithril.controlplane.k8s.KubernetesConfigMirror.RESOURCES) {
             watched.add(new String[] {ctx.getGroup(), ctx.getPlural()});
@@ -481,11 +473,7 @@ class ManifestsTest {
         watched.add(new String[] {"", "services"});
         watched.add(new String[] {"", "pods"});
         watched.add(new String[] {"discovery.k8s.io", "endpointslices"});
-        for (String[] w : watched) {
-            boolean allowed = rules.stream().anyMatch(rule -> rule.getApiGroups().contains(w[0]) && rule.getResources().contains(w[1])
-                    && rule.getVerbs().containsAll(List.of("get", "list", "watch")));
-            assertThat(allowed).as("istiod may get, list and watch " + w[1] + "." + w[0]).isTrue();
-        }
+        assertMayWatch("istiod", rules, watched);
         assertThat(rules).allSatisfy(rule -> assertThat(rule.getVerbs()).as("read-only").isSubsetOf("get", "list", "watch"));
 
         List<Path> istio = new ArrayList<>();
@@ -500,6 +488,45 @@ class ManifestsTest {
         assertThat(set.errors()).isEmpty();
         assertThat(set.resources()).extracting(x -> x.getClass().getSimpleName())
                 .contains("Gateway", "VirtualService", "DestinationRule");
+    }
+
+    /** The registrar's service account may watch every kind its informers watch. */
+    @ParameterizedTest
+    @ValueSource(strings = {"cluster1", "cluster2"})
+    void theRegistrarMayWatchWhatItReads(String overlay) throws Exception {
+        RenderedManifests r = render(overlay);
+        RenderedManifests.Pod server = r.pods().stream().filter(p -> p.spec().getContainers().stream()
+                .anyMatch(c -> c.getName().equals("registrar"))).findFirst().orElseThrow();
+        List<String[]> watched = new ArrayList<>(List.of(new String[] {"", "pods"}, new String[] {"", "nodes"},
+                new String[] {"", "namespaces"}));
+        for (var ctx : List.of(io.mithril.server.registrar.Registrar.CLUSTER_SPIFFE_ID,
+                io.mithril.server.registrar.Registrar.CLUSTER_STATIC_ENTRY)) {
+            watched.add(new String[] {ctx.getGroup(), ctx.getPlural()});
+            assertThat(crdServing(r, ctx.getGroup() + "/" + ctx.getVersion(), ctx.getKind())).as(ctx.getKind() + " CRD").isNotNull();
+        }
+        assertMayWatch("the registrar", rulesBoundTo(r, server.owner().getMetadata().getNamespace(), server.spec().getServiceAccountName()),
+                watched);
+    }
+
+    private static List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rulesBoundTo(RenderedManifests r, String namespace, String sa) {
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new ArrayList<>();
+        for (var b : r.all(io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding.class)) {
+            boolean bound = b.getSubjects().stream().anyMatch(s -> s.getKind().equals("ServiceAccount") && s.getName().equals(sa)
+                    && s.getNamespace().equals(namespace));
+            if (bound) {
+                r.all(io.fabric8.kubernetes.api.model.rbac.ClusterRole.class).stream()
+                        .filter(cr -> cr.getMetadata().getName().equals(b.getRoleRef().getName())).forEach(cr -> rules.addAll(cr.getRules()));
+            }
+        }
+        return rules;
+    }
+
+    private static void assertMayWatch(String who, List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules, List<String[]> kinds) {
+        for (String[] w : kinds) {
+            boolean allowed = rules.stream().anyMatch(rule -> rule.getApiGroups().contains(w[0]) && rule.getResources().contains(w[1])
+                    && rule.getVerbs().containsAll(List.of("get", "list", "watch")));
+            assertThat(allowed).as(who + " may get, list and watch " + w[1] + "." + w[0]).isTrue();
+        }
     }
 
     /**

@@ -34,6 +34,11 @@ final class K8sWorkloadAttestorParser {
         if (data.bool("use_new_container_locator", false)) {
             log.warn("{}: use_new_container_locator: Mithril reads /proc/<pid>/cgroup (SPIRE's cgroup locator)", data.position());
         }
+        if (data.bool("skip_kubelet_verification", false)) {
+            log.warn("{}: skip_kubelet_verification = true: the kubelet's certificate is not checked, so the agent's token goes to "
+                    + "whatever answers on the kubelet's port; set kubelet_ca_path instead (see docs/plugin_agent_workloadattestor_k8s.md)",
+                    data.position("skip_kubelet_verification"));
+        }
         long readOnly = data.number("kubelet_read_only_port", 0);
         long secure = data.number("kubelet_secure_port", 0);
         String nodeNameEnv = data.string("node_name_env").filter(s -> !s.isEmpty())

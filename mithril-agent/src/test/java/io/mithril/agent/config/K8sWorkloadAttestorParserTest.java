@@ -38,6 +38,16 @@ class K8sWorkloadAttestorParserTest {
         assertThat(ro.disableContainerSelectors()).isTrue();
     }
 
+    /** Unless told otherwise, the kubelet's serving certificate is verified, against the service account's CA. */
+    @Test
+    void theKubeletsCertificateIsVerifiedByDefault() throws Exception {
+        K8sWorkloadAttestorConfig c = parse("kubelet_secure_port = 10250\n", Map.of());
+        assertThat(c.skipKubeletVerification()).isFalse();
+        assertThat(c.kubeletCaPath()).isEqualTo(K8sWorkloadAttestorConfig.DEFAULT_KUBELET_CA_PATH);
+        assertThat(parse("kubelet_ca_path = \"/hostCert/kubelet.crt\"\n", Map.of()).kubeletCaPath())
+                .isEqualTo(Path.of("/hostCert/kubelet.crt"));
+    }
+
     @Test
     void contradictionsAndUnsupportedKeysAreRefused() {
         assertThatThrownBy(() -> parse("kubelet_read_only_port = 10255\nkubelet_secure_port = 10250\n", Map.of()))

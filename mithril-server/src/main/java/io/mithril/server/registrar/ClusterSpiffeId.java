@@ -38,10 +38,10 @@ record ClusterSpiffeId(String name, String spiffeIdTemplate, LabelSelector podSe
             throw new IllegalArgumentException("ClusterSPIFFEID " + name + ": spec.spiffeIDTemplate is required");
         }
         return new ClusterSpiffeId(name, t, selector(spec.get("podSelector")), selector(spec.get("namespaceSelector")),
-                strings(spec.get("dnsNameTemplates"), name, "dnsNameTemplates"),
-                strings(spec.get("workloadSelectorTemplates"), name, "workloadSelectorTemplates"),
-                duration(spec.get("ttl"), name, "ttl"), duration(spec.get("jwtTtl"), name, "jwtTtl"),
-                strings(spec.get("federatesWith"), name, "federatesWith"),
+                strings(spec.get("dnsNameTemplates"), KIND + " " + name, "dnsNameTemplates"),
+                strings(spec.get("workloadSelectorTemplates"), KIND + " " + name, "workloadSelectorTemplates"),
+                duration(spec.get("ttl"), KIND + " " + name, "ttl"), duration(spec.get("jwtTtl"), KIND + " " + name, "jwtTtl"),
+                strings(spec.get("federatesWith"), KIND + " " + name, "federatesWith"),
                 spec.get("hint") instanceof String h ? h : "",
                 Boolean.TRUE.equals(spec.get("admin")), Boolean.TRUE.equals(spec.get("downstream")));
     }
@@ -50,18 +50,19 @@ record ClusterSpiffeId(String name, String spiffeIdTemplate, LabelSelector podSe
         return o == null ? null : Serialization.unmarshal(Serialization.asJson(o), LabelSelector.class);
     }
 
-    private static List<String> strings(Object o, String name, String field) {
+    /** A list of strings; {@code what} names the object ({@code "ClusterSPIFFEID x"}) in the error. */
+    static List<String> strings(Object o, String what, String field) {
         if (o == null) {
             return List.of();
         }
         if (o instanceof List<?> l && l.stream().allMatch(x -> x instanceof String)) {
             return l.stream().map(String.class::cast).toList();
         }
-        throw new IllegalArgumentException("ClusterSPIFFEID " + name + ": spec." + field + " must be a list of strings");
+        throw new IllegalArgumentException(what + ": spec." + field + " must be a list of strings");
     }
 
     /** A Kubernetes {@code metav1.Duration} ({@code "1h"}, {@code "90m"}, {@code "1h30m0s"}). */
-    private static Duration duration(Object o, String name, String field) {
+    static Duration duration(Object o, String what, String field) {
         if (o == null || "".equals(o)) {
             return Duration.ZERO;
         }
@@ -80,7 +81,7 @@ record ClusterSpiffeId(String name, String spiffeIdTemplate, LabelSelector podSe
             end = m.end();
         }
         if (end != s.length() || s.isEmpty()) {
-            throw new IllegalArgumentException("ClusterSPIFFEID " + name + ": spec." + field + " \"" + s
+            throw new IllegalArgumentException(what + ": spec." + field + " \"" + s
                     + "\" is not a duration such as \"1h\" or \"90m\"");
         }
         return Duration.ofMillis(millis);

@@ -58,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * and {@code k8s_psat:agent_node_uid:<node UID>} (so whichever agent attests on that node holds
  * it), and the node's pods' entries parented to that alias.
  *
+ * <p>{@code ClusterStaticEntry} objects (spire-controller-manager's kind for entries written out in
+ * full: {@code spiffeID}, {@code parentID}, {@code selectors}, TTLs, DNS names, ...) each give one
+ * entry, as long as both IDs are in the trust domain.
+ *
  * <p>Entries it makes carry the ID prefix {@code mithril-registrar.<cluster>.}; it creates, updates
  * and deletes only those, so entries made by hand or by another cluster's registrar are never
  * touched. Pods, nodes, namespaces and ClusterSPIFFEIDs are watched with fabric8 informers
@@ -76,6 +80,11 @@ public final class Registrar implements AutoCloseable {
     public static final ResourceDefinitionContext CLUSTER_SPIFFE_ID = new ResourceDefinitionContext.Builder()
             .withGroup(ClusterSpiffeId.GROUP).withVersion(ClusterSpiffeId.VERSION).withKind(ClusterSpiffeId.KIND)
             .withPlural(ClusterSpiffeId.PLURAL).withNamespaced(false).build();
+
+    /** spire-controller-manager's ClusterStaticEntry: entries written out in full. */
+    public static final ResourceDefinitionContext CLUSTER_STATIC_ENTRY = new ResourceDefinitionContext.Builder()
+            .withGroup(ClusterSpiffeId.GROUP).withVersion(ClusterSpiffeId.VERSION).withKind(ClusterStaticEntry.KIND)
+            .withPlural(ClusterStaticEntry.PLURAL).withNamespaced(false).build();
 
     /**
      * @param clusterName the name the agents' {@code k8s_psat} cluster has (their IDs' path segment)
@@ -110,6 +119,7 @@ public final class Registrar implements AutoCloseable {
     private volatile SharedIndexInformer<Node> nodes;
     private volatile SharedIndexInformer<Namespace> namespaces;
     private volatile SharedIndexInformer<GenericKubernetesResource> clusterSpiffeIds;
+    private volatile SharedIndexInformer<GenericKubernetesResource> clusterStaticEntries;
 
     public Registrar(KubernetesClient k8s, AdminServiceGrpc.AdminServiceBlockingStub admin, Settings settings) {
         this.k8s = k8s;
@@ -140,7 +150,8 @@ public final class Registrar implements AutoCloseable {
         nodes = k8s.nodes().inform(cast(trigger));
         namespaces = k8s.namespaces().inform(cast(trigger));
         clusterSpiffeIds = k8s.genericKubernetesResources(CLUSTER_SPIFFE_ID).inform(cast(trigger));
-        informers.addAll(List.of(pods, nodes, namespaces, clusterSpiffeIds));
+        clusterStaticEntries = k8s.genericKubernetesResources(CLUSTER_STATIC_ENTRY).inform(cast(trigger));
+        informers.addAll(List.of(pods, nodes, namespaces, clusterSpiffeIds, clusterStaticEntries));
         executor.scheduleWithFixedDelay(this::reconcileLogged, 0, RESYNC.toMillis(), TimeUnit.MILLISECONDS);
         log.info("Registrar started: cluster={} trust_domain={} entry ID prefix {}", settings.clusterName(),
                 settings.trustDomain().name(), prefix);
@@ -300,7 +311,28 @@ public final class Registrar implements AutoCloseable {
                 }
             }
         }
+        for (GenericKubernetesResource r : clusterStaticEntries.getStore().list()) {
+            try {
+                RegistrationEntry e = staticEntry(ClusterStaticEntry.from(r));
+                out.put(e.id(), e);
+            } catch (IllegalArgumentException e) {
+                log.warn("Registrar: {}; no entry is made for it until fixed", e.getMessage());
+            }
+        }
         return out;
+    }
+
+    /** A ClusterStaticEntry's entry, as spire-controller-manager makes it: in the trust domain, or none. */
+    private RegistrationEntry staticEntry(ClusterStaticEntry s) {
+        for (SpiffeId id : List.of(s.spiffeId(), s.parentId())) {
+            if (!id.trustDomain().equals(settings.trustDomain())) {
+                throw new IllegalArgumentException(ClusterStaticEntry.KIND + " " + s.name() + ": " + id + " is not in trust domain "
+                        + settings.trustDomain().name());
+            }
+        }
+        return new RegistrationEntry(prefix + "static." + digest(ClusterStaticEntry.KIND + "/" + s.name()), s.spiffeId(), s.parentId(),
+                s.selectors(), (int) s.x509SvidTtl().toSeconds(), (int) s.jwtSvidTtl().toSeconds(), s.dnsNames(), s.federatesWith(),
+                s.admin(), s.downstream(), s.hint(), 0, 0, 0);
     }
 
     private RegistrationEntry entry(ClusterSpiffeId spec, Pod pod, Node node) {

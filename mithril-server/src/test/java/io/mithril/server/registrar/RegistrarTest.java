@@ -68,6 +68,7 @@ class RegistrarTest {
     void start() throws Exception {
         k8s = new MockKubernetes();
         k8s.serveCustomResource("spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID", "clusterspiffeids", false);
+        k8s.serveCustomResource("spire.spiffe.io", "v1alpha1", "ClusterStaticEntry", "clusterstaticentries", false);
         for (String ns : List.of("default", "istio-system", "kube-system")) {
             k8s.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
                     .addToLabels("kubernetes.io/metadata.name", ns).endMetadata().build()).create();
@@ -223,6 +224,47 @@ class RegistrarTest {
 
         // The node's last pod goes: its workload entry and the alias go.
         k8s.client().pods().inNamespace("default").withName("sleep-1").delete();
+        await().atMost(Duration.ofSeconds(30)).until(() -> managed().isEmpty());
+    }
+
+    /** spire-controller-manager's ClusterStaticEntry: one entry as written, following the object; a bad one makes none. */
+    @Test
+    void aClusterStaticEntryGivesItsEntry() throws Exception {
+        registrar.start();
+        k8s.client().genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY).resource(Serialization.unmarshal("""
+                apiVersion: spire.spiffe.io/v1alpha1
+                kind: ClusterStaticEntry
+                metadata:
+                  name: legacy-vm
+                spec:
+                  spiffeID: spiffe://example.org/vm/legacy
+                  parentID: spiffe://example.org/spire/agent/x509pop/vm-1
+                  selectors: ["unix:uid:1000", "unix:user:app"]
+                  x509SVIDTTL: 30m
+                  dnsNames: ["legacy.example.org"]
+                  hint: vm
+                """, GenericKubernetesResource.class)).create();
+        k8s.client().genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY).resource(Serialization.unmarshal("""
+                apiVersion: spire.spiffe.io/v1alpha1
+                kind: ClusterStaticEntry
+                metadata:
+                  name: elsewhere
+                spec:
+                  spiffeID: spiffe://other.org/x
+                  parentID: spiffe://example.org/spire/agent/x509pop/vm-1
+                  selectors: ["unix:uid:1"]
+                """, GenericKubernetesResource.class)).create();
+        await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 1);
+        Entry e = managed().get(0);
+        assertThat(e.getSpiffeId()).isEqualTo("spiffe://example.org/vm/legacy");
+        assertThat(e.getParentId()).isEqualTo("spiffe://example.org/spire/agent/x509pop/vm-1");
+        assertThat(e.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue())
+                .containsExactlyInAnyOrder("unix:uid:1000", "unix:user:app");
+        assertThat(e.getX509SvidTtl()).isEqualTo(1800);
+        assertThat(e.getDnsNamesList()).containsExactly("legacy.example.org");
+        assertThat(e.getHint()).isEqualTo("vm");
+
+        k8s.client().genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY).withName("legacy-vm").delete();
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().isEmpty());
     }
 }
