@@ -158,7 +158,24 @@ class KubernetesConfigMirrorTest {
         assertThat(se.endpoints().get(0).serviceAccount()).isEqualTo("bookinfo-reviews");
         assertThat(se.endpoints().get(0).ports()).containsEntry("http", 9080);
         assertThat(se.endpoints().get(0).labels()).containsEntry("version", "v1");
+        assertThat(se.metadata().name()).isEqualTo("k8s-svc-reviews");
         await().atMost(Duration.ofSeconds(30)).until(() -> cp.current().documents().stream().anyMatch(d -> d.kind().equals("ServiceEntry")));
+        // A user's own ServiceEntry named like the Service is no duplicate: both are served.
+        apply("""
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata:
+                  name: reviews
+                  namespace: default
+                spec:
+                  hosts: ["reviews.example.com"]
+                  location: MESH_EXTERNAL
+                  ports: [{number: 443, name: https, protocol: HTTPS}]
+                  resolution: DNS
+                """);
+        await().atMost(Duration.ofSeconds(30)).until(() -> cp.current().documents().stream()
+                .filter(d -> d.kind().equals("ServiceEntry")).count() == 2);
+        assertThat(cp.status().rejectedErrors()).isEmpty();
 
         // The Service goes: so does its ServiceEntry. No list request was made for any of it.
         c.services().inNamespace("default").withName("reviews").delete();

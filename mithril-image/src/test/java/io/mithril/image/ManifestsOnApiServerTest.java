@@ -131,8 +131,8 @@ class ManifestsOnApiServerTest {
                 assertThat(cp.status().rejectedErrors()).isEmpty();
                 List<String> served = cp.current().documents().stream().map(d -> d.kind() + " " + name(d)).toList();
                 assertThat(served).contains("Gateway bookinfo-gateway", "VirtualService bookinfo-service", "DestinationRule enable-mtls",
-                        "ServiceEntry productpage", "ServiceEntry details", "ServiceEntry reviews", "ServiceEntry ratings",
-                        "ServiceEntry istio-ingressgateway", "ServiceEntry istiod");
+                        "ServiceEntry k8s-svc-productpage", "ServiceEntry k8s-svc-details", "ServiceEntry k8s-svc-reviews",
+                        "ServiceEntry k8s-svc-ratings", "ServiceEntry k8s-svc-istio-ingressgateway", "ServiceEntry k8s-svc-istiod");
                 String reviews = Files.readString(configDir.resolve("k8s-service-default_reviews.yaml"));
                 assertThat(reviews).contains("bookinfo-reviews").contains("\"version\" : \"v3\"");
             }

@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Given a trust domain, it also does what istiod does with the cluster's own services: every
  * {@code v1} Service (except {@code ExternalName} ones) becomes a {@code ServiceEntry}
- * ({@code k8s-service-<namespace>_<name>.yaml}, named {@code <name>} in its namespace) for the host
+ * ({@code k8s-service-<namespace>_<name>.yaml}, named {@code k8s-svc-<name>} in its namespace, so a
+ * user's ServiceEntry named like the Service is no duplicate) for the host
  * {@code <name>.<namespace>.svc.<cluster domain>}, its cluster IP, its TCP ports (protocol from
  * {@code appProtocol}, else from the port name's prefix, as Istio does; otherwise TCP), with
  * {@code resolution: STATIC} and one endpoint per ready address of the Service's

@@ -19,7 +19,7 @@ import java.util.TreeMap;
 
 /**
  * A Kubernetes Service and its EndpointSlices as the {@code ServiceEntry} istiod would make of
- * them: host {@code <name>.<namespace>.svc.<cluster domain>}, the cluster IP, the TCP ports, and
+ * them (named {@code k8s-svc-<name>} in the Service's namespace): host {@code <name>.<namespace>.svc.<cluster domain>}, the cluster IP, the TCP ports, and
  * one endpoint per ready address with the service account of its pod.
  */
 final class ServiceEntries {
@@ -29,6 +29,12 @@ final class ServiceEntries {
     /** Istio's protocol prefixes of port names and appProtocol values ({@code protocol.Parse}). */
     private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTP2", "HTTPS", "GRPC", "GRPC-WEB", "TCP", "TLS", "MONGO",
             "REDIS", "MYSQL");
+
+    /**
+     * Prefix of the ServiceEntries' names: a ServiceEntry a user wrote with the Service's own name
+     * in its namespace must not make the whole set a duplicate (and rejected).
+     */
+    static final String NAME_PREFIX = "k8s-svc-";
 
     /** The label EndpointSlices name their Service with. */
     static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -49,7 +55,7 @@ final class ServiceEntries {
             return null;
         }
         ObjectNode se = JSON.createObjectNode().put("apiVersion", "networking.istio.io/v1").put("kind", "ServiceEntry");
-        se.putObject("metadata").put("name", name).put("namespace", ns);
+        se.putObject("metadata").put("name", NAME_PREFIX + name).put("namespace", ns);
         ObjectNode spec = se.putObject("spec");
         spec.putArray("hosts").add(name + "." + ns + ".svc." + clusterDomain);
         String ip = svc.getSpec().getClusterIP();
