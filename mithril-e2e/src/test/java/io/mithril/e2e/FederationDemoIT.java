@@ -28,10 +28,12 @@ class FederationDemoIT {
         Path jar = Demo.jar();
         assertThat(jar).as("the distribution (mvn verify packages mithril-cli before this test)").isRegularFile();
         List<String> cmd = List.of(Demo.java(), "-Dmithril.home=" + Demo.projectRoot(), "-jar", jar.toString(),
-                "demo", "federation", "--dir", dir.toString(), "--gateway-port", Integer.toString(Demo.freePort()));
+                "demo", "federation", "--dir", dir.toString(), "--gateway-port", Integer.toString(Demo.freePort()),
+                // Training class sharing archives when the demo stops takes minutes after each rebuild of the jar.
+                "--no-class-sharing");
         Path log = dir.resolve("demo-output.txt");
         Process demo = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        boolean finished = demo.waitFor(6, TimeUnit.MINUTES);
+        boolean finished = demo.waitFor(8, TimeUnit.MINUTES);
         if (!finished) {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
             demo.destroyForcibly();
