@@ -61,14 +61,15 @@ public final class ControlPlane implements AutoCloseable {
     private volatile List<String> rejectedErrors = List.of();
     private volatile Instant rejectedAt;
 
-    private ControlPlane(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain, String configDir)
-            throws IOException {
+    private ControlPlane(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain, String configDir,
+                         List<TrustDomain> trustDomainAliases) throws IOException {
         this.identity = Objects.requireNonNull(identity, "identity");
         this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
         this.configDir = configDir == null ? "" : configDir;
         SpiffeIdAuthorizer clients = SpiffeIdAuthorizer.memberOf(trustDomain);
         this.clientCheck = new SpiffeTrustManager(identity.bundles(), clients);
-        this.xds = new XdsServer(trustDomain.name(), PEER_ID::get, PEER_ADDRESS::get, () -> current);
+        this.xds = new XdsServer(trustDomain.name(), trustDomainAliases.stream().map(TrustDomain::name).toList(),
+                PEER_ID::get, PEER_ADDRESS::get, () -> current);
         this.server = NettyServerBuilder.forAddress(listen)
                 .sslContext(SpiffeTls.server(identity, clientCheck.withRefusalListener(
                         // Logs every proxy refused at the TLS handshake (invalid SVID, another trust domain), with the reason.
@@ -89,7 +90,17 @@ public final class ControlPlane implements AutoCloseable {
      */
     public static ControlPlane start(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain,
                                      String configDir) throws IOException {
-        ControlPlane cp = new ControlPlane(listen, identity, trustDomain, configDir);
+        return start(listen, identity, trustDomain, configDir, List.of());
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress, IdentitySource, TrustDomain, String)}, with Istio's
+     * {@code trustDomainAliases}: sidecars' inbound listeners also accept peers of these trust
+     * domains (federated ones), whose bundles the proxies get from their agent.
+     */
+    public static ControlPlane start(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain,
+                                     String configDir, List<TrustDomain> trustDomainAliases) throws IOException {
+        ControlPlane cp = new ControlPlane(listen, identity, trustDomain, configDir, trustDomainAliases);
         X509Svid own = identity.svid();
         log.info("control plane serving xDS (ADS) on {} as {}, accepting proxies of trust domain {}",
                 cp.server.getListenSockets(), own == null ? "(no SVID yet)" : own.spiffeId(), trustDomain);

@@ -24,6 +24,8 @@ import java.util.Set;
  *   socket_path   = "/tmp/mithril/agent/public/api.sock"   # Workload API: a path, unix:///path or tcp://ip:port
  *   config_dir    = "/etc/mithril/mesh"                    # Istio YAML, watched (required)
  *   trust_domain  = "example.org"      # proxies must present an SVID of this trust domain (required)
+ *   trust_domain_aliases = ["domain.test"]   # Istio's meshConfig.trustDomainAliases: sidecars also accept
+ *                                            # peers of these (federated) trust domains (default none)
  *   spiffe_id     = "spiffe://example.org/ns/istio-system/sa/istiod"   # optional: refuse to start with another identity
  *   log_level     = "INFO"
  * }
@@ -32,13 +34,18 @@ import java.util.Set;
  * Relative paths are resolved against the configuration file's directory.
  */
 public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress admin, WorkloadApiAddress workloadApi,
-                                 Path configDir, TrustDomain trustDomain, SpiffeId spiffeId, String logLevel) {
+                                 Path configDir, TrustDomain trustDomain, SpiffeId spiffeId, String logLevel,
+                                 java.util.List<TrustDomain> trustDomainAliases) {
+
+    public ControlPlaneConfig {
+        trustDomainAliases = java.util.List.copyOf(trustDomainAliases);
+    }
 
     public static final int DEFAULT_PORT = 15012;
     public static final int DEFAULT_ADMIN_PORT = 15014;
 
     private static final Set<String> KEYS = Set.of("bind_address", "bind_port", "admin_address", "admin_port",
-            "socket_path", "config_dir", "trust_domain", "spiffe_id", "log_level");
+            "socket_path", "config_dir", "trust_domain", "trust_domain_aliases", "spiffe_id", "log_level");
 
     /**
      * Reads and checks {@code file}.
@@ -94,6 +101,19 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
             } catch (RuntimeException e) {
                 throw new ControlPlaneConfigException(file + ": trust_domain \"" + td + "\": " + e.getMessage(), e);
             }
+            java.util.List<TrustDomain> aliases = new java.util.ArrayList<>();
+            for (String alias : cp.strings("trust_domain_aliases")) {
+                try {
+                    TrustDomain parsed = TrustDomain.parse(alias);
+                    if (!parsed.name().equals(alias)) {
+                        throw new IllegalArgumentException("write the trust domain's name only, as Istio's trustDomainAliases: \""
+                                + parsed.name() + "\"");
+                    }
+                    aliases.add(parsed);
+                } catch (RuntimeException e) {
+                    throw new ControlPlaneConfigException(file + ": trust_domain_aliases \"" + alias + "\": " + e.getMessage(), e);
+                }
+            }
             SpiffeId spiffeId = null;
             String id = cp.string("spiffe_id", "");
             if (!id.isEmpty()) {
@@ -104,7 +124,7 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
                 }
             }
             return new ControlPlaneConfig(listen, admin, workloadApi, base.resolve(dir).normalize(), trustDomain, spiffeId,
-                    cp.string("log_level", "INFO"));
+                    cp.string("log_level", "INFO"), aliases);
         } catch (HclException e) {
             throw new ControlPlaneConfigException(e.getMessage(), e);
         }

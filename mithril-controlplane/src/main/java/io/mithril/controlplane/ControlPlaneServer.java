@@ -55,7 +55,8 @@ public final class ControlPlaneServer implements AutoCloseable {
                 throw new ControlPlaneConfigException("the control plane's SVID " + svid.spiffeId() + " is not in trust_domain "
                         + config.trustDomain());
             }
-            cp = ControlPlane.start(config.listen(), identity, config.trustDomain(), config.configDir().toString());
+            cp = ControlPlane.start(config.listen(), identity, config.trustDomain(), config.configDir().toString(),
+                    config.trustDomainAliases());
             admin = AdminServer.start(config.admin(), cp::status, cp.xds());
             ConfigWatcher watcher = ConfigWatcher.start(config.configDir(), new IstioValidator(), cp);
             return new ControlPlaneServer(source, cp, admin, watcher);

@@ -68,6 +68,11 @@ public final class DemoCommand implements Callable<Integer> {
                     + " can then call the apps and the sidecars' outbound listeners directly.")
     boolean noPods;
 
+    @CommandLine.Parameters(arity = "0..1", paramLabel = "SCENARIO", defaultValue = "seed",
+            description = "seed (default: two clusters, one upstream CA on disk) or federation (two trust domains"
+                    + " federated through their bundle endpoints; see docs/federation.md).")
+    String scenario;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -86,6 +91,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (!List.of("seed", "federation").contains(scenario)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario \"" + scenario
+                    + "\": seed or federation");
+        }
         home = MithrilHome.locate();
         if (dir == null) {
             dir = Files.createTempDirectory("mithril-demo-");
@@ -97,7 +106,9 @@ public final class DemoCommand implements Callable<Integer> {
         // below it; what is private lies in 0700 directories (see StateDir).
         StateDir.dir(dir, isRoot() ? StateDir.PUBLIC : StateDir.PRIVATE);
         env.put("DEMO_DIR", dir.toString());
-        out.println("Mithril demo: two clusters, one upstream CA on disk, trust domain " + TRUST_DOMAIN);
+        out.println(scenario.equals("federation") ? "Mithril demo federation: trust domains domain.test and example.org,"
+                + " each its own CA, federated through their bundle endpoints"
+                : "Mithril demo: two clusters, one upstream CA on disk, trust domain " + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
         out.flush();
 
@@ -120,9 +131,18 @@ public final class DemoCommand implements Callable<Integer> {
             }
         });
         try {
-            new Scenario(this).run();
+            FederationScenario federation = scenario.equals("federation") ? new FederationScenario(this) : null;
+            if (federation != null) {
+                federation.run();
+            } else {
+                new Scenario(this).run();
+            }
             if (keepRunning) {
-                printTryIt(out);
+                if (federation != null) {
+                    federation.printTryIt(out);
+                } else {
+                    printTryIt(out);
+                }
                 io.mithril.cli.dashboard.DemoDashboard.start(dir, out); // issue 20: stops with this process
                 new CountDownLatch(1).await(); // until SIGTERM/Ctrl-C; the supervisor's hook stops everything
             }

@@ -56,11 +56,26 @@ final class SdsTls {
      * peer's SPIFFE ID checked against {@code sans} (any ID the bundle vouches for when empty).
      */
     static CommonTlsContext.Builder svid(List<String> sans, List<String> alpn) {
+        return svid(sans, List.of(), alpn);
+    }
+
+    /**
+     * As {@link #svid(List, List)}, and with Istio's trust domain validation: one URI prefix
+     * matcher {@code spiffe://<td>/} per trust domain peers may come from (istiod writes the mesh's
+     * trust domain and its {@code trustDomainAliases} so on inbound listeners). Envoy accepts a
+     * peer that matches any one matcher.
+     */
+    static CommonTlsContext.Builder svid(List<String> sans, List<String> trustDomains, List<String> alpn) {
         CertificateValidationContext.Builder match = CertificateValidationContext.newBuilder();
         for (String san : sans) {
             match.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
                     .setSanType(SubjectAltNameMatcher.SanType.URI)
                     .setMatcher(StringMatcher.newBuilder().setExact(san)));
+        }
+        for (String td : trustDomains) {
+            match.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(SubjectAltNameMatcher.SanType.URI)
+                    .setMatcher(StringMatcher.newBuilder().setPrefix("spiffe://" + td + "/")));
         }
         return CommonTlsContext.newBuilder()
                 .addTlsCertificateSdsSecretConfigs(sds(CERTIFICATE))

@@ -73,6 +73,7 @@ public final class XdsServer {
     private static final ThreadLocal<Pending> PENDING = new ThreadLocal<>();
 
     private final String trustDomain;
+    private final List<String> trustDomainAliases;
     private final Supplier<ProxyIdentity> peer;
     private final Supplier<String> peerAddress;
     private final Supplier<ConfigSet> config;
@@ -92,7 +93,14 @@ public final class XdsServer {
      */
     public XdsServer(String trustDomain, Supplier<ProxyIdentity> peer, Supplier<String> peerAddress,
                      Supplier<ConfigSet> config) {
+        this(trustDomain, List.of(), peer, peerAddress, config);
+    }
+
+    /** @param trustDomainAliases Istio's {@code meshConfig.trustDomainAliases} (see {@link ProxyNode}) */
+    public XdsServer(String trustDomain, List<String> trustDomainAliases, Supplier<ProxyIdentity> peer,
+                     Supplier<String> peerAddress, Supplier<ConfigSet> config) {
         this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
+        this.trustDomainAliases = List.copyOf(trustDomainAliases);
         this.peer = Objects.requireNonNull(peer, "peer");
         this.peerAddress = Objects.requireNonNull(peerAddress, "peerAddress");
         this.config = Objects.requireNonNull(config, "config");
@@ -194,7 +202,8 @@ public final class XdsServer {
                 for (MeshDocument d : ResourceFilter.select(set.documents(), info)) {
                     resources.addAll(MeshYaml.parse(d.source(), d.yaml()).orThrow());
                 }
-                XdsResources xds = XdsTranslator.translate(MeshCompiler.compile(resources, c.node.proxyNode(trustDomain)));
+                XdsResources xds = XdsTranslator.translate(MeshCompiler.compile(resources,
+                        c.node.proxyNode(trustDomain).withTrustDomainAliases(trustDomainAliases)));
                 Snapshot snap = Snapshot.create(
                         xds.clusters(), XdsResources.versionOf(xds.clusters()),
                         xds.endpoints(), XdsResources.versionOf(xds.endpoints()),

@@ -184,7 +184,7 @@ public final class XdsTranslator {
     private static DownstreamTlsContext downstreamTls(DownstreamTls tls) {
         DownstreamTlsContext.Builder b = DownstreamTlsContext.newBuilder()
                 .setRequireClientCertificate(BoolValue.of(tls.requireClientCertificate()));
-        var common = tls.usesSvid() ? SdsTls.svid(tls.subjectAltNames(), tls.alpn())
+        var common = tls.usesSvid() ? SdsTls.svid(tls.subjectAltNames(), tls.trustDomains(), tls.alpn())
                 : SdsTls.files(tls.certificateFile(), tls.privateKeyFile(), tls.caCertificatesFile(), tls.subjectAltNames(), tls.alpn());
         common.setTlsParams(SdsTls.params(tls.minProtocolVersion(), tls.maxProtocolVersion()));
         return b.setCommonTlsContext(common).build();

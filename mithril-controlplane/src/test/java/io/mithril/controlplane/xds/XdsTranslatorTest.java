@@ -88,6 +88,29 @@ class XdsTranslatorTest {
     }
 
     @Test
+    void sidecarInboundValidatesTheTrustDomainAndItsAliasesAsIstiodDoesAndTheGatewayDoesNot() throws Exception {
+        XdsResources x = XdsTranslator.translate(MeshCompiler.compile(seed(), ProxyNode.sidecar("default",
+                Map.of("app", "productpage", "version", "v1"), "example.org", List.of(new ProxyNode.InboundPort(9080, 19080)), 15001)
+                .withTrustDomainAliases(List.of("domain.test", "example.org"))));
+        Listener inbound = x.listeners().stream().filter(z -> z.getAddress().getSocketAddress().getPortValue() == 9080)
+                .findFirst().orElseThrow();
+        DownstreamTlsContext tls = inbound.getFilterChainsList().stream().filter(c -> c.hasTransportSocket()).findFirst()
+                .orElseThrow().getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+        assertSvidFromSds(tls.getCommonTlsContext());
+        // One URI prefix matcher per trust domain, the own first, no repeats (istiod's TrustDomainsForValidation).
+        assertThat(tls.getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
+                .getMatchTypedSubjectAltNamesList()).allSatisfy(m -> assertThat(m.getSanType().name()).isEqualTo("URI"))
+                .extracting(m -> m.getMatcher().getPrefix())
+                .containsExactly("spiffe://example.org/", "spiffe://domain.test/");
+        // Istio's gateways validate the bundle only, not the trust domain.
+        Listener gw = gateway().listeners().stream().filter(z -> z.getAddress().getSocketAddress().getPortValue() == 8080)
+                .findFirst().orElseThrow();
+        assertThat(gw.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class)
+                .getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
+                .getMatchTypedSubjectAltNamesList()).isEmpty();
+    }
+
+    @Test
     void everyResourcePassesEnvoysValidationRulesAndRoundTripsThroughJson() throws Exception {
         for (XdsResources x : List.of(gateway(), productpageSidecar())) {
             assertThat(x.all()).isNotEmpty();

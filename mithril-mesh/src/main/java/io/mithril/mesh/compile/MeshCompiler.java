@@ -399,7 +399,9 @@ public final class MeshCompiler {
             routes.put(rcName, new RouteConfiguration(rcName,
                     List.of(new VirtualHost("inbound|http|" + p.appPort(), List.of("*"), List.of(forward)))));
             List<FilterChain> chains = new ArrayList<>();
-            DownstreamTls mtls = new DownstreamTls(DownstreamTls.Mode.ISTIO_MUTUAL, List.of(), null, null, null, ALPN, null, null);
+            // Istio's trust domain validation: peers of the own trust domain and its aliases only.
+            DownstreamTls mtls = new DownstreamTls(DownstreamTls.Mode.ISTIO_MUTUAL, List.of(), node.trustDomainsForValidation(),
+                    null, null, null, ALPN, null, null);
             if (mode != PeerAuthentication.Mode.DISABLE) {
                 chains.add(new FilterChain(rcName + " mtls", List.of(), mtls, rcName, false, true));
             }

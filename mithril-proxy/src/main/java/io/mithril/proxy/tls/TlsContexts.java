@@ -5,6 +5,7 @@ import io.mithril.mesh.config.UpstreamTls;
 import io.mithril.pki.Pem;
 import io.mithril.proxy.identity.Identity;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.api.tls.OpenSslAlerts;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
@@ -23,6 +24,8 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +68,7 @@ public final class TlsContexts {
                     throw new SSLException("no SVID yet from the Workload API");
                 }
                 b = SslContextBuilder.forServer(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
-                        .trustManager(trustManager(identity, tls.subjectAltNames()))
+                        .trustManager(trustManager(identity, tls.subjectAltNames(), tls.trustDomains()))
                         .clientAuth(ClientAuth.REQUIRE);
             }
             case SIMPLE, MUTUAL, OPTIONAL_MUTUAL -> {
@@ -102,7 +105,7 @@ public final class TlsContexts {
                     throw new SSLException("no SVID yet from the Workload API");
                 }
                 b.keyManager(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
-                        .trustManager(trustManager(identity, tls.expectedSubjectAltNames()));
+                        .trustManager(trustManager(identity, tls.expectedSubjectAltNames(), List.of()));
             }
             case SIMPLE, MUTUAL -> {
                 if (tls.insecureSkipVerify()) {
@@ -131,12 +134,29 @@ public final class TlsContexts {
      * and, when {@code allowed} is not empty, carry one of those SPIFFE IDs. A new identity
      * (rotated SVID or bundles) means new contexts, hence a new trust manager.
      */
-    private static javax.net.ssl.X509ExtendedTrustManager trustManager(Identity identity, List<String> allowed) {
+    private static javax.net.ssl.X509ExtendedTrustManager trustManager(Identity identity, List<String> allowed,
+                                                                       List<String> trustDomains) {
+        return OpenSslAlerts.wrap(new SpiffeTrustManager(identity.x509Bundles(), authorizer(allowed, trustDomains)));
+    }
+
+    /**
+     * Which SPIFFE IDs a peer may have: one of {@code allowed} or any of {@code trustDomains}
+     * (Envoy ORs its SAN matchers); anyone when both are empty. The chain is always validated
+     * against the bundle of the peer's own trust domain first, so a trust domain whose bundle is
+     * not held is refused whatever is listed here.
+     */
+    static SpiffeIdAuthorizer authorizer(List<String> allowed, List<String> trustDomains) {
+        if (allowed.isEmpty() && trustDomains.isEmpty()) {
+            return SpiffeIdAuthorizer.any();
+        }
         // Names that are not SPIFFE IDs (DNS SANs) can never match an SVID; they are left out,
         // and a list of only such names accepts no peer.
-        SpiffeIdAuthorizer authorizer = allowed.isEmpty() ? SpiffeIdAuthorizer.any()
-                : SpiffeIdAuthorizer.oneOf(allowed.stream().filter(SpiffeId::isValid).map(SpiffeId::parse).toList());
-        return OpenSslAlerts.wrap(new SpiffeTrustManager(identity.x509Bundles(), authorizer));
+        Set<SpiffeId> ids = allowed.stream().filter(SpiffeId::isValid).map(SpiffeId::parse).collect(Collectors.toSet());
+        Set<TrustDomain> tds = trustDomains.stream().map(TrustDomain::parse).collect(Collectors.toSet());
+        List<String> described = new ArrayList<>(allowed);
+        trustDomains.forEach(td -> described.add("spiffe://" + td + "/*"));
+        return SpiffeIdAuthorizer.of("one of " + described,
+                id -> ids.contains(id) || tds.contains(id.trustDomain()));
     }
 
     private static String[] protocols(String min, String max) {

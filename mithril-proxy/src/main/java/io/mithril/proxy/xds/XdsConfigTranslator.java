@@ -217,8 +217,11 @@ public final class XdsConfigTranslator {
                 throw new XdsRejectedException(where + ": the SVID (SDS " + SDS_CERTIFICATE + ") is served with client "
                         + "certificates required only (ISTIO_MUTUAL)");
             }
-            return new DownstreamTls(DownstreamTls.Mode.ISTIO_MUTUAL, sans(common.getCombinedValidationContext()
-                    .getDefaultValidationContext()), null, null, null, common.getAlpnProtocolsList(), min, max);
+            CertificateValidationContext v = common.getCombinedValidationContext().getDefaultValidationContext();
+            return new DownstreamTls(DownstreamTls.Mode.ISTIO_MUTUAL, sans(v.toBuilder().clearMatchTypedSubjectAltNames()
+                    .addAllMatchTypedSubjectAltNames(v.getMatchTypedSubjectAltNamesList().stream()
+                            .filter(m -> m.getMatcher().getMatchPatternCase() != StringMatcher.MatchPatternCase.PREFIX).toList()).build()),
+                    trustDomainPrefixes(v, where), null, null, null, common.getAlpnProtocolsList(), min, max);
         }
         Files f = files(common, where);
         if (f.cert() == null) {
@@ -288,6 +291,37 @@ public final class XdsConfigTranslator {
                     + d.getSpecifierCase() + ")");
         }
         return d.getFilename();
+    }
+
+    /**
+     * Istio's trust domain validation on an SVID context: URI prefix matchers that are exactly
+     * {@code spiffe://<trust domain>/}, read back as trust domains. Any other prefix (a partial
+     * trust domain name such as {@code spiffe://example} would also match {@code example.org.evil})
+     * is refused.
+     */
+    private static List<String> trustDomainPrefixes(CertificateValidationContext v, String where) {
+        List<String> out = new ArrayList<>();
+        for (SubjectAltNameMatcher m : v.getMatchTypedSubjectAltNamesList()) {
+            if (m.getMatcher().getMatchPatternCase() != StringMatcher.MatchPatternCase.PREFIX) {
+                continue;
+            }
+            String p = m.getMatcher().getPrefix();
+            String td = p.startsWith("spiffe://") && p.endsWith("/") ? p.substring(9, p.length() - 1) : "";
+            if (m.getSanType() != SubjectAltNameMatcher.SanType.URI || !isTrustDomain(td)) {
+                throw new XdsRejectedException(where + ": subject alt name prefix \"" + p + "\": only a trust domain's"
+                        + " URI prefix spiffe://<trust domain>/ is accepted");
+            }
+            out.add(td);
+        }
+        return out;
+    }
+
+    private static boolean isTrustDomain(String name) {
+        try {
+            return io.mithril.spiffe.id.TrustDomain.parse(name).name().equals(name);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static List<String> sans(CertificateValidationContext v) {
