@@ -246,6 +246,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             if (msg instanceof LastHttpContent full) {
                 // A request complete with its head (HTTP/2 HEADERS with END_STREAM): its body is what it holds.
                 body(x, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+            } else if (!http2 && req.decoderResult().isSuccess() && !HttpUtil.isTransferEncodingChunked(req)
+                    && HttpUtil.getContentLength(req, 0L) == 0) {
+                // HTTP/1.1 without a body: complete now, so head and end go up in one write (the codec's
+                // empty end that follows finds the request done and is dropped).
+                body(x, LastHttpContent.EMPTY_LAST_CONTENT);
             }
             return;
         }

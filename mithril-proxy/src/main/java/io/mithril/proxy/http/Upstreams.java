@@ -501,7 +501,9 @@ public final class Upstreams implements AutoCloseable {
                 });
                 headWritten = true;
                 drain();
-                ch.flush();
+                if (!requestWritten) {
+                    ch.flush(); // the head goes now; drain flushed at the request's end otherwise
+                }
                 backpressure();
             }
 
