@@ -386,7 +386,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
                 x.early.forEach(HttpContent::release);
                 x.early.clear();
             }
-            if (!x.responseDone && x.responseStarted) {
+            if (!x.responseDone) {
+                // Envoy's DC: the downstream went away before its answer was complete (status 0 when none had begun).
                 x.flags = "DC";
                 logAndCount(x);
             }
@@ -821,7 +822,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         proxy.metrics().record(reporter, conn.peerSpiffeId(), x.serviceHost, x.status, x.flags, millis);
         if (proxy.settings().accessLog() && access.isInfoEnabled()) {
             access.info("[{}] \"{} {} {}\" {} {} {} {} {} \"{}\" \"{}\" \"{}\" {} {} peer={}", Instant.now(), x.req.method(),
-                    x.path, x.protocol, x.status, x.flags, x.bytesIn, x.bytesOut, Math.round(millis),
+                    orDash(x.path), x.protocol, x.status, x.flags, x.bytesIn, x.bytesOut, Math.round(millis),
                     orDash(x.userAgent), orDash(x.requestId), orDash(x.authority), x.upstreamHost, x.cluster, orDash(conn.peerSpiffeId()));
         }
     }
