@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -16,7 +17,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * A proxy the bench runs in a JVM of its own, as an operator runs it, so /proc tells its CPU and
  * memory apart from the bench's: the bench's class path, the JVM options {@code ./mithril} gives
- * a proxy ({@link #PROXY_JVM_OPTIONS}) plus {@code MITHRIL_BENCH_PROXY_JAVA_OPTS} (e.g. to record
+ * a proxy ({@link #PROXY_JVM_OPTIONS}, {@link #PROXY_ENV}) plus {@code MITHRIL_BENCH_PROXY_JAVA_OPTS} (e.g. to record
  * a flight recording), stderr to a log file. The child's main prints a ready line with its port
  * and exits when its stdin closes ({@link #serveUntilStdinCloses}), so it never outlives the
  * bench; {@link #close} closes that stdin and waits.
@@ -28,7 +29,11 @@ public final class ChildJvm implements AutoCloseable {
      * the two in step so the bench measures what operators run.
      */
     public static final List<String> PROXY_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xshare:auto", "-Xms16m",
-            "-Dio.netty.leakDetection.level=disabled");
+            "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Dio.netty.leakDetection.level=disabled",
+            "-XX:+UnlockExperimentalVMOptions", "-XX:+IgnoreUnrecognizedVMOptions", "-XX:TrimNativeHeapInterval=2000");
+
+    /** The environment {@code ./mithril} gives a proxy: glibc's malloc with two arenas, not eight per core. */
+    public static final Map<String, String> PROXY_ENV = Map.of("MALLOC_ARENA_MAX", "2");
 
     /** Extra JVM options for the bench's proxy children, split on spaces. */
     public static final String EXTRA_OPTIONS_ENV = "MITHRIL_BENCH_PROXY_JAVA_OPTS";
@@ -40,7 +45,9 @@ public final class ChildJvm implements AutoCloseable {
     private ChildJvm(String what, Path log, List<String> command) throws IOException {
         this.what = what;
         this.log = log;
-        this.process = new ProcessBuilder(command).redirectError(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(log.toFile());
+        PROXY_ENV.forEach((k, v) -> pb.environment().putIfAbsent(k, v));
+        this.process = pb.start();
     }
 
     /**

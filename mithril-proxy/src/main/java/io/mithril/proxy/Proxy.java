@@ -72,8 +72,8 @@ public final class Proxy implements AutoCloseable {
         this.workers = new MultiThreadIoEventLoopGroup(workerThreads(), epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         this.serverChannelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.clientChannelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-        this.upstreams = new Upstreams(workers, clientChannelClass);
         this.bodyBudget = new BodyBudget(settings.limits().bufferedBodyBytes());
+        this.upstreams = new Upstreams(workers, clientChannelClass, bodyBudget);
         this.admin = settings.admin() == null ? null : AdminServer.start(settings.admin(), this);
     }
 
@@ -119,7 +119,7 @@ public final class Proxy implements AutoCloseable {
         return upstreams;
     }
 
-    /** The request body bytes all connections together may buffer. */
+    /** The request body bytes all requests together may keep for retries and mirrors. */
     public BodyBudget bodyBudget() {
         return bodyBudget;
     }

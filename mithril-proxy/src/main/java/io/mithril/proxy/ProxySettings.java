@@ -23,15 +23,18 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
                             RequestPath.Normalization pathNormalization, boolean accessLog) {
 
     public static final int DEFAULT_MAX_HEADER_BYTES = 60 * 1024;
-    public static final int DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+    /** No limit on request bodies, as Envoy and Istio have none: bodies stream, the proxy does not hold them. */
+    public static final long DEFAULT_MAX_BODY_BYTES = 0;
 
     /**
      * What one client may hold of a proxy. Envoy's names and defaults where it has one.
      *
      * @param maxHeaderBytes larger request headers get 431 (Envoy's {@code max_request_headers_kb}: 60 KiB)
-     * @param maxBodyBytes larger request bodies get 413
-     * @param bufferedBodyBytes request body bytes all connections together may hold in memory; a body
-     *        that would go over gets 503 (Envoy's overload manager), so no client can exhaust memory
+     * @param maxBodyBytes larger request bodies get 413 (or, when the answer has begun, a reset); 0: no
+     *        limit (Envoy's default: bodies stream)
+     * @param bufferedBodyBytes request body bytes all requests together may keep for retries and
+     *        mirrors (at most 1 MiB each, Envoy's buffer limit); a request that finds it used up keeps no
+     *        copy and is not retried
      * @param requestHeadersTimeout from the connection's start, or the end of the previous response,
      *        to the end of the request headers (Envoy's {@code request_headers_timeout}); 408 or close
      * @param streamIdleTimeout no byte of a request in flight for this long: 408 (Envoy's
@@ -39,7 +42,7 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
      * @param idleTimeout a connection without a request for this long is closed (Envoy's
      *        {@code idle_timeout}, 1 h)
      */
-    public record Limits(int maxHeaderBytes, int maxBodyBytes, long bufferedBodyBytes, Duration requestHeadersTimeout,
+    public record Limits(int maxHeaderBytes, long maxBodyBytes, long bufferedBodyBytes, Duration requestHeadersTimeout,
                          Duration streamIdleTimeout, Duration idleTimeout) {
 
         public Limits {
@@ -54,8 +57,8 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
 
         /**
          * Envoy's defaults, with a request header timeout of 10 s (Envoy has none by default; a
-         * client that never finishes its headers must not hold a connection) and a shared body
-         * budget of a quarter of the direct memory, at most 256 MiB.
+         * client that never finishes its headers must not hold a connection), no body limit, and
+         * a shared budget for retry copies of a quarter of the direct memory, at most 256 MiB.
          */
         public static Limits defaults() {
             long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
@@ -67,7 +70,7 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
             return new Limits(bytes, maxBodyBytes, bufferedBodyBytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
         }
 
-        public Limits withMaxBodyBytes(int bytes) {
+        public Limits withMaxBodyBytes(long bytes) {
             return new Limits(maxHeaderBytes, bytes, bufferedBodyBytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
         }
 
@@ -110,7 +113,7 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
         return limits.maxHeaderBytes();
     }
 
-    public int maxBodyBytes() {
+    public long maxBodyBytes() {
         return limits.maxBodyBytes();
     }
 }

@@ -14,6 +14,7 @@ class RouteRulesTest {
     static TestBackend b;
     static TestBackend shadow;
     static Proxy gateway;
+    static final int MAX_BODY = 1 << 20;
     static String base;
 
     static String entry(String name, int port) {
@@ -94,7 +95,9 @@ class RouteRulesTest {
                     route: [{destination: {host: b.default.svc.cluster.local}}]
                   - route: [{destination: {host: a.default.svc.cluster.local}}]
                 """;
-        gateway = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse(yaml));
+        // A body limit as an operator sets it (-maxBodyBytes; none by default, as Envoy).
+        gateway = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse(yaml),
+                s -> s.withLimits(s.limits().withMaxBodyBytes(MAX_BODY)));
         base = "http://127.0.0.1:" + gateway.listenerAddress(8081).getPort();
     }
 
@@ -201,9 +204,15 @@ class RouteRulesTest {
     void bodyOverTheLimitGets413() throws Exception {
         java.nio.file.Path big = java.nio.file.Files.createTempFile("big", ".bin");
         try {
-            java.nio.file.Files.write(big, new byte[ProxySettings.DEFAULT_MAX_BODY_BYTES + 1]);
+            java.nio.file.Files.write(big, new byte[MAX_BODY + 1]);
             Processes.Result r = Processes.curl("--data-binary", "@" + big, base + "/any");
             assertThat(r.status()).isEqualTo(413);
+            // Without a Content-Length the body is counted as it streams.
+            r = Processes.curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + big, base + "/any");
+            assertThat(r.status()).isEqualTo(413);
+            java.nio.file.Files.write(big, new byte[MAX_BODY]);
+            r = Processes.curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + big, base + "/any");
+            assertThat(r.status()).isEqualTo(200);
         } finally {
             java.nio.file.Files.delete(big);
         }

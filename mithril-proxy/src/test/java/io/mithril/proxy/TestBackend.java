@@ -27,6 +27,8 @@ final class TestBackend implements AutoCloseable {
     final String name;
     final HttpServer server;
     final AtomicInteger requests = new AtomicInteger();
+    /** Requests whose body arrived whole (bodies stream: a request begins before its body is complete). */
+    final AtomicInteger wholeBodies = new AtomicInteger();
 
     TestBackend(String name) throws IOException {
         this.name = name;
@@ -54,6 +56,7 @@ final class TestBackend implements AutoCloseable {
             sorted.putAll(ex.getRequestHeaders());
             sorted.forEach((k, v) -> sb.append(k.toLowerCase()).append(": ").append(String.join(",", v)).append('\n'));
             ex.getRequestBody().readAllBytes();
+            wholeBodies.incrementAndGet();
             byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", "text/plain");
             ex.getResponseHeaders().set("X-Backend", name);

@@ -91,11 +91,13 @@ public final class ProxyCommand implements Runnable {
         @Option(names = {"-maxHeaderBytes", "--maxHeaderBytes"}, description = "Request header limit (431 above); default ${DEFAULT-VALUE}")
         int maxHeaderBytes = ProxySettings.DEFAULT_MAX_HEADER_BYTES;
 
-        @Option(names = {"-maxBodyBytes", "--maxBodyBytes"}, description = "Request body limit (413 above); default ${DEFAULT-VALUE}")
-        int maxBodyBytes = ProxySettings.DEFAULT_MAX_BODY_BYTES;
+        @Option(names = {"-maxBodyBytes", "--maxBodyBytes"},
+                description = "Request body limit (413 above); default none (0), as Envoy: bodies stream")
+        long maxBodyBytes = ProxySettings.DEFAULT_MAX_BODY_BYTES;
 
         @Option(names = {"-maxBufferedBodyBytes", "--maxBufferedBodyBytes"},
-                description = "Request body bytes all connections together may buffer (503 above); default: a quarter of the direct memory, at most 256 MiB")
+                description = "Request body bytes all requests together may keep for retries and mirrors (1 MiB at most each); "
+                        + "default: a quarter of the direct memory, at most 256 MiB")
         Long maxBufferedBodyBytes;
 
         @Option(names = {"-requestHeadersTimeout", "--requestHeadersTimeout"}, paramLabel = "DURATION",
@@ -148,7 +150,7 @@ public final class ProxyCommand implements Runnable {
             }
             String address = socketPath(socketPath).toString();
             ProxySettings.Limits limits = ProxySettings.Limits.defaults().withMaxHeaderBytes(positive(maxHeaderBytes, "-maxHeaderBytes"))
-                    .withMaxBodyBytes(positive(maxBodyBytes, "-maxBodyBytes"))
+                    .withMaxBodyBytes(notNegative(maxBodyBytes, "-maxBodyBytes"))
                     .withTimeouts(duration(requestHeadersTimeout, "-requestHeadersTimeout"), duration(streamIdleTimeout, "-streamIdleTimeout"),
                             duration(idleTimeout, "-idleTimeout"));
             if (maxBufferedBodyBytes != null) {
@@ -257,6 +259,13 @@ public final class ProxyCommand implements Runnable {
     /** The address as an IP literal (a name is resolved once here: listeners and the node metadata take IPs). */
     private static String ip(InetSocketAddress a) {
         return a.isUnresolved() ? a.getHostString() : a.getAddress().getHostAddress();
+    }
+
+    private static long notNegative(long n, String what) {
+        if (n < 0) {
+            throw new Cli.UserException(what + " " + n + ": must be 0 (no limit) or more");
+        }
+        return n;
     }
 
     private static <N extends Number> N positive(N n, String what) {

@@ -55,4 +55,11 @@ class ProxyCommandTest {
         assertThat(run("proxy", "sidecar", "-configDir", dir.toString(), "-spiffeID", "http://x")[1])
                 .contains("Error: -spiffeID http://x:");
     }
+
+    @Test
+    void aNegativeBodyLimitIsAUserError(@TempDir Path dir) {
+        String[] r = run("proxy", "gateway", "-configDir", dir.toString(), "-label", "istio=ingressgateway", "-maxBodyBytes", "-1");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[1]).contains("Error: -maxBodyBytes -1: must be 0 (no limit) or more");
+    }
 }

@@ -14,7 +14,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -88,12 +87,11 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
     private void http1(Channel ch, ConnectionInfo info) {
         ChannelPipeline p = ch.pipeline();
         int maxHeader = proxy.settings().maxHeaderBytes();
-        RequestLimits limits = new RequestLimits(proxy.settings().limits(), proxy.bodyBudget(), false, info.sourceAddress());
+        RequestLimits limits = new RequestLimits(proxy.settings().limits(), false, info.sourceAddress());
         p.addLast("bytes", limits.byteWatcher());
         p.addLast("http", new HttpServerCodec(new HttpDecoderConfig().setMaxInitialLineLength(maxHeader)
                 .setMaxHeaderSize(maxHeader).setMaxChunkSize(64 * 1024)));
         p.addLast("limits", limits);
-        p.addLast("aggregate", new HttpObjectAggregator(proxy.settings().maxBodyBytes()));
         p.addLast("proxy", new RequestHandler(proxy, info, false));
     }
 
@@ -115,8 +113,7 @@ public final class ConnectionInitializer extends ChannelInitializer<SocketChanne
             @Override
             protected void initChannel(Channel stream) {
                 stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
-                        new RequestLimits(limits, proxy.bodyBudget(), true, info.sourceAddress()),
-                        new HttpObjectAggregator(proxy.settings().maxBodyBytes()),
+                        new RequestLimits(limits, true, info.sourceAddress()),
                         new RequestHandler(proxy, info, true));
             }
         }));

@@ -9,13 +9,21 @@ import io.mithril.mesh.model.StringMatch;
 import io.mithril.mesh.model.VirtualService;
 import io.mithril.proxy.Proxy;
 import io.mithril.proxy.Snapshot;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -30,6 +38,8 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -42,38 +52,55 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Handles one HTTP request as Envoy's HTTP connection manager does: authorization (403
+ * Handles HTTP requests as Envoy's HTTP connection manager does: authorization (403
  * {@code RBAC: access denied}), route lookup (404 when none), then the route's action: redirect,
  * direct response, or forward to a cluster chosen by weight with header changes, rewrite, fault
  * injection, mirroring, CORS, timeout and retries. Adds {@code x-forwarded-client-cert} with
  * the caller's SPIFFE ID, writes one access log line and counts the request.
+ *
+ * <p>Bodies stream: every decision is made on the request's head (its one normalized path and its
+ * headers), then body pieces go up and answer pieces come down as they arrive, never aggregated.
+ * Backpressure both ways: the downstream is not read while the upstream connection cannot take
+ * more, and the upstream is not read while the downstream cannot. One handler per HTTP/1.1
+ * connection (requests in order, pipelined ones wait unread) or per HTTP/2 stream.
  */
-final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+final class RequestHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(RequestHandler.class);
     private static final Logger access = LoggerFactory.getLogger("access");
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
             "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-authenticate", "http2-settings");
     private static final AsciiString[] HOP_BY_HOP_NAMES = HOP_BY_HOP.stream().map(AsciiString::of).toArray(AsciiString[]::new);
+    /** Why the downstream is not read: the upstream cannot take more, a fault delay, requests pipelined behind the current one. */
+    private static final int UPSTREAM = 1;
+    private static final int DELAYED = 2;
+    private static final int PIPELINED = 4;
+    private static final int MAX_PIPELINED = 64;
 
     private final Proxy proxy;
     private final ConnectionInfo conn;
     private final boolean http2;
+    private ChannelHandlerContext ctx;
+    /** The exchange whose request is being read or whose answer is being written. */
+    private Exchange current;
+    /** HTTP/1.1: what arrived for the requests after the current one, read no further until it is done. */
+    private final ArrayDeque<HttpObject> pipelined = new ArrayDeque<>();
+    private int pipelinedRequests;
+    private int readGate;
 
     RequestHandler(Proxy proxy, ConnectionInfo conn, boolean http2) {
-        super(false);
         this.proxy = proxy;
         this.conn = conn;
         this.http2 = http2;
     }
 
-    /** State of one request through its asynchronous steps. */
-    private final class Exchange {
-        final ChannelHandlerContext ctx;
-        final FullHttpRequest req;
+    /** State of one request through its steps; it is also where the upstream's answer goes. */
+    private final class Exchange implements Upstreams.Sink {
+        final HttpRequest req;
         final long startNanos = System.nanoTime();
         final boolean keepAlive;
         final String protocol;
+        final String userAgent;
         String path;
         String authority;
         String cluster = "-";
@@ -81,73 +108,295 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         String upstreamHost = "-";
         String flags = "-";
         String requestId;
+        long bytesIn;
+        long bytesOut;
+        int status;
+        boolean requestDone;
+        boolean responseStarted;
+        boolean responseDone;
+        boolean closeAfter;
+        boolean logged;
+        /** Where the body goes once forwarding; until then (fault delay) it waits in {@link #early}; after a local answer it is dropped. */
+        Upstreams.Call call;
+        boolean forwarding;
+        List<HttpContent> early;
+        Route route;
+        boolean mirror;
+        Route.WeightedCluster weighted;
+        long upstreamStart;
+        Snapshot snap;
 
-        Exchange(ChannelHandlerContext ctx, FullHttpRequest req) {
-            this.ctx = ctx;
+        Exchange(HttpRequest req) {
             this.req = req;
             this.keepAlive = http2 || HttpUtil.isKeepAlive(req);
             this.protocol = http2 ? "HTTP/2" : req.protocolVersion().text();
+            this.userAgent = req.headers().get(HttpHeaderNames.USER_AGENT);
         }
-    }
 
-    /**
-     * HTTP/1.1 pipelining: requests that arrive while one is in flight wait here, so responses go
-     * out in request order. Touched only on the connection's event loop.
-     */
-    private final java.util.ArrayDeque<FullHttpRequest> pipelined = new java.util.ArrayDeque<>();
-    private boolean busy;
-    private static final int MAX_PIPELINED = 64;
-
-    @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-        if (!http2) {
-            if (busy) {
-                if (pipelined.size() >= MAX_PIPELINED) {
-                    req.release();
-                    ctx.close();
-                    return;
+        @Override
+        public void head(HttpResponse resp, String endpoint, String flags) {
+            upstreamHost = endpoint == null ? "-" : endpoint.substring(endpoint.lastIndexOf('|') + 1);
+            if ("-".equals(flags)) {
+                stripHopByHop(resp.headers());
+                resp.headers().set("x-envoy-upstream-service-time", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStart));
+            }
+            apply(resp.headers(), route.headers().response());
+            apply(resp.headers(), weighted.headers().response());
+            String origin = req.headers().get(HttpHeaderNames.ORIGIN);
+            if (route.cors() != null && origin != null && corsAllowed(route.cors(), origin)) {
+                resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                if (!route.cors().exposeHeaders().isEmpty()) {
+                    resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, String.join(",", route.cors().exposeHeaders()));
                 }
-                pipelined.add(req);
+                if (Boolean.TRUE.equals(route.cors().allowCredentials())) {
+                    resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+                }
+            }
+            respond(this, resp, flags);
+        }
+
+        @Override
+        public void content(HttpContent c) {
+            if (responseDone || !ctx.channel().isActive()) {
+                c.release();
                 return;
             }
-            busy = true;
+            bytesOut += c.content().readableBytes();
+            if (c instanceof LastHttpContent) {
+                responseComplete(this, ctx.write(c));
+            } else {
+                ctx.write(c);
+            }
         }
-        process(ctx, req);
+
+        @Override
+        public void flush() {
+            ctx.flush();
+        }
+
+        @Override
+        public void reset(String flags) {
+            this.flags = flags;
+            log.debug("answer to {} {} from {} cut short ({}): resetting the {}", req.method(), path, conn.sourceAddress(), flags,
+                    http2 ? "stream" : "connection");
+            responseDone = true;
+            logAndCount(this);
+            ctx.close();
+        }
+
+        @Override
+        public boolean writable() {
+            return ctx.channel().isWritable();
+        }
+
+        @Override
+        public void readRequest(boolean on) {
+            if (current == this) {
+                gate(UPSTREAM, !on);
+            }
+        }
     }
 
-    private void next(ChannelHandlerContext ctx) {
-        if (http2) {
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Opens or closes the downstream for reading, for one of the reasons above. */
+    private void gate(int reason, boolean closed) {
+        int before = readGate;
+        readGate = closed ? readGate | reason : readGate & ~reason;
+        if ((before == 0) != (readGate == 0)) {
+            ctx.channel().config().setAutoRead(readGate == 0);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof HttpObject o)) {
+            ReferenceCountUtil.release(msg);
             return;
         }
-        FullHttpRequest n = pipelined.poll();
-        if (n == null) {
-            busy = false;
+        if (!http2 && (!pipelined.isEmpty() || current != null && current.requestDone && msg instanceof HttpRequest)) {
+            // A next request while the current one is answered: it waits, and nothing more is read meanwhile.
+            if (msg instanceof HttpRequest && ++pipelinedRequests > MAX_PIPELINED) {
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+                return;
+            }
+            pipelined.add(o);
+            gate(PIPELINED, true);
             return;
         }
-        ctx.executor().execute(() -> process(ctx, n));
+        dispatch(o);
+    }
+
+    private void dispatch(HttpObject msg) {
+        if (msg instanceof HttpRequest req) {
+            Exchange x = new Exchange(req);
+            current = x;
+            try {
+                handle(x);
+            } catch (RuntimeException e) {
+                log.error("request {} {} failed: {}", req.method(), req.uri(), e.toString(), e);
+                if (!x.responseStarted) {
+                    respond(x, simple(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error"), "-");
+                }
+            }
+            if (msg instanceof LastHttpContent full) {
+                // A request complete with its head (HTTP/2 HEADERS with END_STREAM): its body is what it holds.
+                body(x, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+            } else if (!http2 && req.decoderResult().isSuccess() && !HttpUtil.isTransferEncodingChunked(req)
+                    && HttpUtil.getContentLength(req, 0L) == 0) {
+                // HTTP/1.1 without a body: complete now, so head and end go up in one write (the codec's
+                // empty end that follows finds the request done and is dropped).
+                body(x, LastHttpContent.EMPTY_LAST_CONTENT);
+            }
+            return;
+        }
+        HttpContent c = (HttpContent) msg;
+        Exchange x = current;
+        if (x == null || x.requestDone) {
+            c.release();
+            return;
+        }
+        if (c.decoderResult().isFailure()) {
+            c.release();
+            log.debug("request body from {} malformed: {}", conn.sourceAddress(), c.decoderResult().cause().toString());
+            if (!x.responseStarted) {
+                x.path = x.path == null ? "-" : x.path;
+                respondAndClose(x, simple(HttpResponseStatus.BAD_REQUEST, "Bad Request"));
+            } else {
+                ctx.close();
+            }
+            return;
+        }
+        body(x, c);
+    }
+
+    /** A piece of the current request's body: to the upstream, held during a fault delay, or dropped after a local answer. */
+    private void body(Exchange x, HttpContent c) {
+        int n = c.content().readableBytes();
+        x.bytesIn += n;
+        boolean last = c instanceof LastHttpContent;
+        long max = proxy.settings().maxBodyBytes();
+        if (max > 0 && x.bytesIn > max && !x.responseStarted) {
+            c.release();
+            if (x.call != null) {
+                x.call.cancel();
+                x.call = null;
+            }
+            x.forwarding = false;
+            respondAndClose(x, simple(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large"));
+            return;
+        }
+        if (last) {
+            x.requestDone = true;
+        }
+        if (x.call != null) {
+            x.call.content(c);
+            if (last && x.mirror) {
+                mirror(x);
+            }
+        } else if (x.forwarding) {
+            x.early.add(c);
+        } else {
+            c.release();
+        }
+        if (last && x.responseDone) {
+            exchangeDone(x);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Exchange x = current;
+        if (x != null && x.call != null) {
+            x.call.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Exchange x = current;
+        if (x != null && x.call != null && ctx.channel().isWritable()) {
+            x.call.downstreamWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /** The answer is written whole. */
+    private void responseComplete(Exchange x, ChannelFuture written) {
+        x.responseDone = true;
+        ctx.flush();
+        if (x.closeAfter || !http2 && !x.keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        logAndCount(x);
+        if (x.requestDone) {
+            exchangeDone(x);
+        } else if (x.call != null) {
+            // Answered before the request was read whole (an early answer): the rest is read and dropped.
+            x.call = null;
+            x.forwarding = false;
+            gate(UPSTREAM, false);
+        }
+    }
+
+    /** Request read and answer written: the next pipelined request, if any, goes on. */
+    private void exchangeDone(Exchange x) {
+        if (current != x) {
+            return;
+        }
+        current = null;
+        gate(UPSTREAM | DELAYED, false);
+        if (http2 || pipelined.isEmpty()) {
+            gate(PIPELINED, false);
+            return;
+        }
+        ctx.executor().execute(this::resumePipelined);
+    }
+
+    private void resumePipelined() {
+        while (!pipelined.isEmpty() && (current == null || !current.requestDone || !(pipelined.peek() instanceof HttpRequest))) {
+            HttpObject o = pipelined.poll();
+            if (o instanceof HttpRequest) {
+                pipelinedRequests--;
+            }
+            dispatch(o);
+        }
+        if (pipelined.isEmpty()) {
+            gate(PIPELINED, false);
+        }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-        FullHttpRequest r;
-        while ((r = pipelined.poll()) != null) {
-            r.release();
+        HttpObject o;
+        while ((o = pipelined.poll()) != null) {
+            ReferenceCountUtil.release(o);
+        }
+        Exchange x = current;
+        if (x != null) {
+            if (x.call != null) {
+                x.call.cancel();
+            }
+            if (x.early != null) {
+                x.early.forEach(HttpContent::release);
+                x.early.clear();
+            }
+            if (!x.responseDone) {
+                // Envoy's DC: the downstream went away before its answer was complete (status 0 when none had begun).
+                x.flags = "DC";
+                logAndCount(x);
+            }
         }
         super.channelInactive(ctx);
     }
 
-    private void process(ChannelHandlerContext ctx, FullHttpRequest req) {
-        Exchange x = new Exchange(ctx, req);
-        try {
-            handle(x);
-        } catch (RuntimeException e) {
-            log.error("request {} {} failed: {}", req.method(), req.uri(), e.toString(), e);
-            respond(x, simple(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error"), "-");
-        }
-    }
-
     private void handle(Exchange x) {
-        FullHttpRequest req = x.req;
+        HttpRequest req = x.req;
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
             HttpResponseStatus status = cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
@@ -183,7 +432,13 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             // Before routing and policy, as Envoy mutates an edge request's headers first.
             EdgeHeaders.sanitize(req.headers(), conn.sourceAddress());
         }
+        long max = proxy.settings().maxBodyBytes();
+        if (max > 0 && HttpUtil.getContentLength(req, -1L) > max) {
+            respondAndClose(x, simple(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large"));
+            return;
+        }
         Snapshot snap = proxy.snapshot();
+        x.snap = snap;
         HttpRequestView view = new HttpRequestView(req, conn, x.path, x.authority);
         if (conn.chain().httpsRedirect()) {
             FullHttpResponse r = simple(HttpResponseStatus.MOVED_PERMANENTLY, "");
@@ -252,9 +507,17 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             respond(x, simple(HttpResponseStatus.valueOf(fault.abortStatus()), "fault filter abort"), "FI");
             return;
         }
+        x.forwarding = true;
+        x.early = new ArrayList<>(2);
         if (fault != null && fault.delay() != null && percent(fault.delayPercent())) {
             x.flags = "DI";
-            x.ctx.executor().schedule(() -> forward(x, snap, route, fwd, view), fault.delay().toNanos(), TimeUnit.NANOSECONDS);
+            gate(DELAYED, true);
+            ctx.executor().schedule(() -> {
+                if (ctx.channel().isActive() && current == x) {
+                    gate(DELAYED, false);
+                    forward(x, snap, route, fwd, view);
+                }
+            }, fault.delay().toNanos(), TimeUnit.NANOSECONDS);
             return;
         }
         forward(x, snap, route, fwd, view);
@@ -286,45 +549,53 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
             return;
         }
         x.serviceHost = cluster.serviceHost();
-        FullHttpRequest up = upstreamRequest(x, snap, route, fwd, wc, view);
-        if (route.mirror() != null && percent(route.mirror().percent())) {
-            Cluster mirror = snap.config().clusters().get(route.mirror().cluster());
-            if (mirror != null) {
-                FullHttpRequest copy = up.retainedDuplicate();
-                String host = copy.headers().get(HttpHeaderNames.HOST);
-                FullHttpRequest shadow = new DefaultFullHttpRequest(copy.protocolVersion(), copy.method(), copy.uri(), copy.content(),
-                        copy.headers().copy(), copy.trailingHeaders().copy());
-                shadow.headers().set(HttpHeaderNames.HOST, hostOnly(host) + "-shadow" + portPart(host));
-                proxy.upstreams().send(snap, mirror, shadow, null, route.timeout(), x.ctx.executor())
-                        .thenAccept(r -> r.response().release());
+        x.route = route;
+        x.weighted = wc;
+        HttpRequest up = upstreamRequest(x, snap, route, fwd, wc, view);
+        if (!http2 && HttpUtil.is100ContinueExpected(x.req) && !x.requestDone) {
+            // As Envoy (proxy_100_continue off): the proxy invites the body itself once the request is routed.
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+        }
+        x.upstreamStart = System.nanoTime();
+        boolean mirror = route.mirror() != null && percent(route.mirror().percent())
+                && snap.config().clusters().get(route.mirror().cluster()) != null;
+        x.mirror = mirror;
+        x.call = proxy.upstreams().send(snap, cluster, up, route.retries(), route.timeout(), ctx.executor(), x, mirror);
+        List<HttpContent> early = x.early;
+        x.early = null;
+        for (HttpContent c : early) {
+            if (x.call == null) {
+                c.release();
+                continue;
+            }
+            boolean last = c instanceof LastHttpContent;
+            x.call.content(c);
+            if (last && mirror) {
+                mirror(x);
             }
         }
-        long upstreamStart = System.nanoTime();
-        proxy.upstreams().send(snap, cluster, up, route.retries(), route.timeout(), x.ctx.executor()).thenAccept(result -> {
-            x.upstreamHost = result.endpoint() == null ? "-" : result.endpoint().substring(result.endpoint().lastIndexOf('|') + 1);
-            FullHttpResponse resp = result.response();
-            stripHopByHop(resp.headers());
-            if ("-".equals(result.flags())) {
-                resp.headers().set("x-envoy-upstream-service-time", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStart));
+    }
+
+    /** A copy of the request, whole, to the route's mirror cluster with {@code Host: <host>-shadow}; its answer is dropped. */
+    private void mirror(Exchange x) {
+        Cluster mirror = x.snap.config().clusters().get(x.route.mirror().cluster());
+        ByteBuf body = x.call == null ? null : x.call.bodyCopy();
+        if (mirror == null || body == null) {
+            if (mirror != null) {
+                log.debug("request {} not mirrored: its body is over {} bytes", x.path, Upstreams.REPLAY_LIMIT);
             }
-            apply(resp.headers(), route.headers().response());
-            apply(resp.headers(), wc.headers().response());
-            String origin = x.req.headers().get(HttpHeaderNames.ORIGIN);
-            if (route.cors() != null && origin != null && corsAllowed(route.cors(), origin)) {
-                resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-                if (!route.cors().exposeHeaders().isEmpty()) {
-                    resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, String.join(",", route.cors().exposeHeaders()));
-                }
-                if (Boolean.TRUE.equals(route.cors().allowCredentials())) {
-                    resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
-                }
-            }
-            if (x.ctx.executor().inEventLoop()) {
-                respond(x, resp, result.flags());
-            } else {
-                x.ctx.executor().execute(() -> respond(x, resp, result.flags()));
-            }
-        });
+            return;
+        }
+        HttpRequest up = x.call.head;
+        HttpHeaders h = up.headers().copy();
+        String host = h.get(HttpHeaderNames.HOST);
+        h.set(HttpHeaderNames.HOST, hostOnly(host) + "-shadow" + portPart(host));
+        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        HttpRequest shadow = new DefaultHttpRequest(HttpVersion.HTTP_1_1, up.method(), up.uri(), h);
+        Upstreams.Call call = proxy.upstreams().send(x.snap, mirror, shadow, null, x.route.timeout(), ctx.executor(), Upstreams.DISCARD, false);
+        call.content(new DefaultLastHttpContent(body));
+        call.flush();
     }
 
     /** A random (version 4) UUID without UUID.randomUUID()'s shared, locked SecureRandom. */
@@ -352,7 +623,7 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         return fwd.clusters().get(fwd.clusters().size() - 1);
     }
 
-    private FullHttpRequest upstreamRequest(Exchange x, Snapshot snap, Route route, Route.Forward fwd, Route.WeightedCluster wc,
+    private HttpRequest upstreamRequest(Exchange x, Snapshot snap, Route route, Route.Forward fwd, Route.WeightedCluster wc,
                                             HttpRequestView view) {
         String path = x.path;
         if (fwd.prefixRewrite() != null) {
@@ -387,11 +658,15 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
         xfcc(h, snap);
         apply(h, route.headers().request());
         apply(h, wc.headers().request());
-        FullHttpRequest up = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, x.req.method(), path, x.req.content().retain(), h,
-                x.req.trailingHeaders().copy());
-        HttpUtil.setContentLength(up, up.content().readableBytes());
-        up.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-        return up;
+        if (x.req instanceof FullHttpRequest full) {
+            // HTTP/2 HEADERS with END_STREAM: the body (if any) came with it.
+            h.setInt(HttpHeaderNames.CONTENT_LENGTH, full.content().readableBytes());
+        } else if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && (http2 || HttpUtil.isTransferEncodingChunked(x.req))) {
+            // Length unknown (HTTP/2 DATA frames, HTTP/1.1 chunks): chunked to the HTTP/1.1 upstream.
+            h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, x.req.method(), path, h);
     }
 
     /**
@@ -478,24 +753,46 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
 
     private void respondAndClose(Exchange x, FullHttpResponse r) {
-        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        HttpUtil.setContentLength(r, r.content().readableBytes());
-        int code = r.status().code();
-        x.ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        logAndCount(x, code, "-", 0);
-        x.req.release();
+        x.closeAfter = true;
+        respond(x, r, "-");
     }
 
-    private void respond(Exchange x, FullHttpResponse r, String flags) {
+    /**
+     * Writes the head of the answer (the whole answer when it is a {@link FullHttpResponse}); its
+     * body follows through {@link Exchange#content}.
+     */
+    private void respond(Exchange x, HttpResponse r, String flags) {
         if (!"-".equals(flags)) {
             x.flags = flags;
         }
-        HttpUtil.setContentLength(r, r.content().readableBytes());
+        if (x.responseStarted || !ctx.channel().isActive()) {
+            ReferenceCountUtil.release(r);
+            return;
+        }
+        x.responseStarted = true;
+        x.status = r.status().code();
+        if (x.path == null) {
+            x.path = "-";
+        }
+        boolean full = r instanceof FullHttpResponse;
+        if (!x.requestDone && !x.forwarding && !http2 && HttpUtil.is100ContinueExpected(x.req)) {
+            // The client waits for 100 Continue before its body, which will not be read: the connection cannot go on.
+            x.closeAfter = true;
+        }
+        if (full) {
+            HttpUtil.setContentLength(r, ((FullHttpResponse) r).content().readableBytes());
+        } else if (!http2 && !HttpUtil.isContentLengthSet(r) && mayHaveBody(x.req, x.status)) {
+            if (x.req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                x.closeAfter = true; // the end of the body is the end of the connection
+            } else {
+                HttpUtil.setTransferEncodingChunked(r, true);
+            }
+        }
         if (conn.listener().direction() == Listener.Direction.GATEWAY) {
             r.headers().set(HttpHeaderNames.SERVER, "istio-envoy");
         }
         if (!http2) {
-            if (x.keepAlive) {
+            if (x.keepAlive && !x.closeAfter) {
                 if (x.req.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                     r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
                 }
@@ -503,27 +800,30 @@ final class RequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> 
                 r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
         }
-        int code = r.status().code();
-        int bytesOut = r.content().readableBytes();
-        var write = x.ctx.writeAndFlush(r);
-        if (!http2 && !x.keepAlive) {
-            write.addListener(ChannelFutureListener.CLOSE);
+        if (full) {
+            x.bytesOut += ((FullHttpResponse) r).content().readableBytes();
+            responseComplete(x, ctx.write(r));
         } else {
-            next(x.ctx);
+            ctx.write(r);
         }
-        logAndCount(x, code, x.flags, bytesOut);
-        x.req.release();
     }
 
-    private void logAndCount(Exchange x, int code, String flags, int bytesOut) {
+    private static boolean mayHaveBody(HttpRequest req, int status) {
+        return req.method() != HttpMethod.HEAD && status != 204 && status != 304 && status >= 200;
+    }
+
+    private void logAndCount(Exchange x) {
+        if (x.logged) {
+            return;
+        }
+        x.logged = true;
         double millis = (System.nanoTime() - x.startNanos) / 1e6;
         String reporter = conn.listener().direction() == Listener.Direction.INBOUND ? "destination" : "source";
-        proxy.metrics().record(reporter, conn.peerSpiffeId(), x.serviceHost, code, flags, millis);
+        proxy.metrics().record(reporter, conn.peerSpiffeId(), x.serviceHost, x.status, x.flags, millis);
         if (proxy.settings().accessLog() && access.isInfoEnabled()) {
             access.info("[{}] \"{} {} {}\" {} {} {} {} {} \"{}\" \"{}\" \"{}\" {} {} peer={}", Instant.now(), x.req.method(),
-                    x.path, x.protocol, code, flags, x.req.content().readableBytes(), bytesOut, Math.round(millis),
-                    orDash(x.req.headers().get(HttpHeaderNames.USER_AGENT)), orDash(x.requestId), orDash(x.authority),
-                    x.upstreamHost, x.cluster, orDash(conn.peerSpiffeId()));
+                    orDash(x.path), x.protocol, x.status, x.flags, x.bytesIn, x.bytesOut, Math.round(millis),
+                    orDash(x.userAgent), orDash(x.requestId), orDash(x.authority), x.upstreamHost, x.cluster, orDash(conn.peerSpiffeId()));
         }
     }
 

@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What one HTTP/1.1 connection, or one HTTP/2 stream, may hold of the proxy: Envoy's request
- * headers timeout, stream idle timeout and connection idle timeout, and its share of the
- * {@link BodyBudget}. It sits after the HTTP codec (it sees requests and responses as messages);
+ * headers timeout, stream idle timeout (no byte of a request body, nor of an answer being
+ * written, for that long) and connection idle timeout. It sits after the HTTP codec (it sees requests and responses as messages);
  * on HTTP/1.1 its {@link #byteWatcher()} sits before the codec, to see a request begin before its
  * headers are complete. One timer per connection, re-armed lazily.
  */
@@ -37,7 +37,6 @@ final class RequestLimits extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(RequestLimits.class);
 
     private final ProxySettings.Limits limits;
-    private final BodyBudget budget;
     private final boolean http2Stream;
     private final String source;
 
@@ -54,11 +53,11 @@ final class RequestLimits extends ChannelDuplexHandler {
     private boolean refused;
     private long phaseStart = System.nanoTime();
     private long lastRead = phaseStart;
-    private long reserved;
+    /** An answer's head is written and its end is not. */
+    private boolean responding;
 
-    RequestLimits(ProxySettings.Limits limits, BodyBudget budget, boolean http2Stream, String source) {
+    RequestLimits(ProxySettings.Limits limits, boolean http2Stream, String source) {
         this.limits = limits;
-        this.budget = budget;
         this.http2Stream = http2Stream;
         this.source = source;
     }
@@ -93,13 +92,11 @@ final class RequestLimits extends ChannelDuplexHandler {
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         cancel();
-        giveBack();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         cancel();
-        giveBack();
         super.channelInactive(ctx);
     }
 
@@ -115,21 +112,8 @@ final class RequestLimits extends ChannelDuplexHandler {
             outstanding++;
             inBody = true;
         }
-        if (msg instanceof HttpContent c) {
-            int n = c.content().readableBytes();
-            if (n > 0) {
-                if (!budget.reserve(n)) {
-                    ReferenceCountUtil.release(msg);
-                    log.warn("request body from {} refused: the proxy's {} bytes for buffered bodies are in use", source,
-                            budget.limit());
-                    refuse(HttpResponseStatus.SERVICE_UNAVAILABLE, "overloaded: request body buffer limit reached");
-                    return;
-                }
-                reserved += n;
-            }
-            if (msg instanceof LastHttpContent) {
-                inBody = false;
-            }
+        if (msg instanceof LastHttpContent) {
+            inBody = false;
         }
         arm();
         ctx.fireChannelRead(msg);
@@ -137,27 +121,27 @@ final class RequestLimits extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        boolean done = msg instanceof LastHttpContent
-                && !(msg instanceof HttpResponse r && r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL);
+        boolean informational = msg instanceof HttpResponse r
+                && r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL;
+        boolean done = msg instanceof LastHttpContent && !informational;
         ctx.write(msg, promise);
+        if (msg instanceof HttpContent || msg instanceof HttpResponse && !informational) {
+            lastRead = System.nanoTime(); // a streamed answer moving counts as activity, as Envoy's stream idle timer counts it
+            responding = !done;
+            if (responding) {
+                arm();
+            }
+        }
         if (done && outstanding > 0 && --outstanding == 0) {
             answeredOne = true;
-            giveBack();
             lastRead = System.nanoTime();
             arm();
         }
     }
 
-    private void giveBack() {
-        if (reserved > 0) {
-            budget.release(reserved);
-            reserved = 0;
-        }
-    }
-
     /** The instant (nanoTime) this connection's current phase ends, or 0 for none. */
     private long deadline() {
-        if (inBody) {
+        if (inBody || responding) {
             return lastRead + limits.streamIdleTimeout().toNanos();
         }
         if (http2Stream || outstanding > 0) {
@@ -202,7 +186,10 @@ final class RequestLimits extends ChannelDuplexHandler {
             arm();
             return;
         }
-        if (inBody) {
+        if (responding) {
+            log.info("answer to {} timed out: no byte either way for {}", source, limits.streamIdleTimeout());
+            ctx.close();
+        } else if (inBody) {
             log.info("request from {} timed out: no body byte for {}", source, limits.streamIdleTimeout());
             refuse(HttpResponseStatus.REQUEST_TIMEOUT, "stream timeout");
         } else if (partial || !answeredOne) {
@@ -218,7 +205,6 @@ final class RequestLimits extends ChannelDuplexHandler {
     private void refuse(HttpResponseStatus status, String body) {
         refused = true;
         cancel();
-        giveBack();
         DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
