@@ -8,6 +8,7 @@ import io.mithril.mesh.model.DestinationRule.TrafficPolicy;
 import io.mithril.mesh.model.Gateway;
 import io.mithril.mesh.model.Metadata;
 import io.mithril.mesh.model.Origin;
+import io.mithril.mesh.model.PathTemplate;
 import io.mithril.mesh.model.PeerAuthentication;
 import io.mithril.mesh.model.Resource;
 import io.mithril.mesh.model.ServiceEntry;
@@ -1680,7 +1681,7 @@ public final class MeshYaml {
         o.check("notPaths", IstioRules.pathTemplates("NotPaths", v.get("notPaths")));
         for (String k : List.of("paths", "notPaths")) {
             for (String p : v.get(k)) {
-                if (!IstioRules.containsPathTemplate(p)) {
+                if (!PathTemplate.isTemplate(p)) {
                     checkAuthzPattern(o, k, p);
                 }
             }

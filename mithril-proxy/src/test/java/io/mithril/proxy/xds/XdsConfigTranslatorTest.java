@@ -209,6 +209,33 @@ public class XdsConfigTranslatorTest {
     }
 
     @Test
+    void pathTemplatesDecideAsEnvoysUriTemplateBothCompiledAndOverXds() throws Exception {
+        ProxyConfig compiled = MeshCompiler.compile(seed("""
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: allow-templates, namespace: default}
+                spec:
+                  selector: {matchLabels: {app: productpage}}
+                  rules: [{to: [{operation: {paths: ["/public/{*}", "/files/{**}", "/a/{*}/b/"]}}]}]
+                """), PRODUCTPAGE);
+        ProxyConfig back = roundTrip(compiled);
+        Map<String, Boolean> expected = new LinkedHashMap<>();
+        expected.put("/public/x", true);
+        expected.put("/public/x/", false);
+        expected.put("/public/x?y=/z/", true);
+        expected.put("/files", false);
+        expected.put("/files/", true);
+        expected.put("/files/a/b/", true);
+        expected.put("/a/x/b/", true);
+        expected.put("/a/x/b", false);
+        for (Map.Entry<String, Boolean> e : expected.entrySet()) {
+            Req r = new Req("GET", e.getKey(), "productpage:9080", "spiffe://example.org/ns/default/sa/sleep", "127.0.0.5", Map.of());
+            assertThat(compiled.rbac().evaluate(r).allowed()).as("compiled " + e.getKey()).isEqualTo(e.getValue());
+            assertThat(back.rbac().evaluate(r).allowed()).as("over xDS " + e.getKey()).isEqualTo(e.getValue());
+        }
+    }
+
+    @Test
     void inlineKeysAndUnknownSdsSecretsAreRefused() throws Exception {
         ProxyConfig compiled = MeshCompiler.compile(seed(), GATEWAY);
         XdsResources x = XdsTranslator.translate(compiled);
