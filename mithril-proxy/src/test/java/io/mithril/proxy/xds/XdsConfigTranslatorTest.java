@@ -308,6 +308,36 @@ public class XdsConfigTranslatorTest {
                 .hasMessageContaining("needs trusted_ca");
     }
 
+    /**
+     * An UpstreamTlsContext without a validation context would make Envoy skip verifying the
+     * server. istiod never sends one (an explicit insecureSkipVerify is an empty validation
+     * context), so the proxy refuses it, naming the cluster, rather than trust any server.
+     */
+    @Test
+    void tlsOriginationWithoutAValidationContextIsRefusedNamingTheCluster() throws Exception {
+        XdsResources x = XdsTranslator.translate(MeshCompiler.compile(seed(), GATEWAY));
+        for (boolean mutual : new boolean[]{false, true}) {
+            CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+            if (mutual) {
+                common.addTlsCertificates(TlsCertificate.newBuilder()
+                        .setCertificateChain(DataSource.newBuilder().setFilename("/etc/c.pem"))
+                        .setPrivateKey(DataSource.newBuilder().setFilename("/etc/k.pem")));
+            }
+            var cluster = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder().setName("outbound|443||b.test")
+                    .setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.STRICT_DNS)
+                    .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(
+                            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+                                    .setSni("b.test").setCommonTlsContext(common).build()))).build();
+            List<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new ArrayList<>(x.clusters());
+            clusters.add(cluster);
+            assertThatThrownBy(() -> XdsConfigTranslator.translate(GATEWAY, x.listeners(), x.routes(), clusters,
+                    x.endpoints().stream().collect(Collectors.toMap(ClusterLoadAssignment::getClusterName, Function.identity()))))
+                    .as("mutual: " + mutual)
+                    .isInstanceOf(XdsRejectedException.class).hasMessageContaining("cluster outbound|443||b.test")
+                    .hasMessageContaining("without a validation context would not verify the server");
+        }
+    }
+
     // ---- what XdsTranslator documents it does not carry, erased on both sides
 
     static ProxyConfig normalize(ProxyConfig c) {
