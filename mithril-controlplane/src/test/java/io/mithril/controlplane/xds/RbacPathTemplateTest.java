@@ -40,6 +40,8 @@ class RbacPathTemplateTest {
         }
         assertThat(sent).containsExactly("/api/*/admin/**", "/x/*");
         assertThat(rbac.get(0).toString()).doesNotContain("{*}").doesNotContain("/x/*/");
+        // The admin config dump prints it (its JSON type registry knows UriTemplateMatchConfig).
+        assertThat(XdsConfigDump.json(rbac.get(0))).contains("\"path_template\": \"/api/*/admin/**\"");
     }
 
     private static void templates(Permission p, List<Permission> out) {
