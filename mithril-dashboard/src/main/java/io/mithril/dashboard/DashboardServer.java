@@ -6,8 +6,9 @@ import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.mithril.spiffe.bundle.X509Bundle;
-import io.mithril.spiffe.bundle.X509BundleSet;
+import io.mithril.spiffe.bundle.BundleNotFoundException;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.svid.X509Svid;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeKeyManager;
@@ -19,7 +20,11 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -84,6 +89,11 @@ public final class DashboardServer implements AutoCloseable {
      * @throws IOException if the address cannot be bound
      */
     public static DashboardServer start(InetSocketAddress address, Mtls mtls, Collector collector) throws IOException {
+        return start(address, mtls, collector, Clock.systemUTC());
+    }
+
+    /** As {@link #start(InetSocketAddress, Mtls, Collector)}, with the clock that paces re-reading the mTLS files. */
+    public static DashboardServer start(InetSocketAddress address, Mtls mtls, Collector collector, Clock clock) throws IOException {
         if (address.isUnresolved()) {
             throw new IllegalArgumentException("cannot resolve the dashboard address " + address.getHostString());
         }
@@ -95,7 +105,7 @@ public final class DashboardServer implements AutoCloseable {
         HttpServer server;
         if (mtls != null) {
             HttpsServer https = HttpsServer.create(address, 64);
-            SSLContext ssl = sslContext(mtls);
+            SSLContext ssl = sslContext(mtls, clock);
             https.setHttpsConfigurator(new HttpsConfigurator(ssl) {
                 @Override
                 public void configure(HttpsParameters params) {
@@ -122,18 +132,95 @@ public final class DashboardServer implements AutoCloseable {
         return d;
     }
 
-    private static SSLContext sslContext(Mtls mtls) throws IOException {
+    private static SSLContext sslContext(Mtls mtls, Clock clock) throws IOException {
         try {
-            X509Svid svid = X509Svid.parsePem(Files.readAllBytes(mtls.certFile()), Files.readAllBytes(mtls.keyFile()));
-            X509Bundle bundle = X509Bundle.parse(svid.spiffeId().trustDomain(), Files.readAllBytes(mtls.bundleFile()));
-            SpiffeTrustManager trust = new SpiffeTrustManager(X509BundleSet.of(bundle), SpiffeIdAuthorizer.oneOf(mtls.allowed()))
+            MtlsFiles files = new MtlsFiles(mtls, clock);
+            SpiffeTrustManager trust = new SpiffeTrustManager(files::bundleFor, SpiffeIdAuthorizer.oneOf(mtls.allowed()))
                     .withRefusalListener((who, reason) -> log.info("dashboard refused a client {}: {}", who, reason.getMessage()));
             SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(new KeyManager[] {new SpiffeKeyManager(() -> svid)}, new TrustManager[] {trust}, null);
+            ctx.init(new KeyManager[] {new SpiffeKeyManager(files::svid)}, new TrustManager[] {trust}, null);
             return ctx;
-        } catch (GeneralSecurityException | RuntimeException e) {
-            throw new IllegalArgumentException("dashboard mTLS (" + mtls.certFile() + ", " + mtls.keyFile() + ", "
-                    + mtls.bundleFile() + "): " + e.getMessage(), e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("dashboard mTLS: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The dashboard's SVID and the bundle, from the files named by {@link Mtls}, following a
+     * rotation as the proxies follow theirs: when any of the three files changes (modification
+     * time, checked at most once a second, on a handshake), the three are read again and new
+     * handshakes use them. Whatever writes them (an agent's {@code api fetch x509 -write}, a
+     * helper) may be caught half-way: a set that does not load is logged and the previous one is
+     * kept until the next change.
+     */
+    static final class MtlsFiles {
+        private static final Duration CHECK = Duration.ofSeconds(1);
+
+        private final Mtls mtls;
+        private final Clock clock;
+        private volatile Loaded loaded;
+        private volatile Instant nextCheck;
+
+        private record Loaded(X509Svid svid, X509Bundle bundle, List<FileTime> times) {
+        }
+
+        /** @throws IllegalArgumentException naming the files when they cannot be used */
+        MtlsFiles(Mtls mtls, Clock clock) {
+            this.mtls = mtls;
+            this.clock = clock;
+            this.loaded = read();
+            this.nextCheck = clock.instant().plus(CHECK);
+        }
+
+        private List<FileTime> times() throws IOException {
+            return List.of(Files.getLastModifiedTime(mtls.certFile()), Files.getLastModifiedTime(mtls.keyFile()),
+                    Files.getLastModifiedTime(mtls.bundleFile()));
+        }
+
+        private Loaded read() {
+            try {
+                List<FileTime> times = times();
+                X509Svid svid = X509Svid.parsePem(Files.readAllBytes(mtls.certFile()), Files.readAllBytes(mtls.keyFile()));
+                X509Bundle bundle = X509Bundle.parse(svid.spiffeId().trustDomain(), Files.readAllBytes(mtls.bundleFile()));
+                return new Loaded(svid, bundle, times);
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("dashboard mTLS (" + mtls.certFile() + ", " + mtls.keyFile() + ", "
+                        + mtls.bundleFile() + "): " + e.getMessage(), e);
+            }
+        }
+
+        private Loaded current() {
+            Instant now = clock.instant();
+            if (now.isAfter(nextCheck)) {
+                synchronized (this) {
+                    if (now.isAfter(nextCheck)) {
+                        nextCheck = now.plus(CHECK);
+                        try {
+                            if (!times().equals(loaded.times())) {
+                                loaded = read();
+                                log.info("dashboard SVID reloaded from {}: {} (serial {}, until {})", mtls.certFile(),
+                                        loaded.svid().spiffeId(), loaded.svid().leaf().getSerialNumber().toString(16),
+                                        loaded.svid().leaf().getNotAfter().toInstant());
+                            }
+                        } catch (IOException | IllegalArgumentException e) {
+                            log.warn("dashboard SVID not reloaded, keeping the previous one: {}", e.getMessage());
+                        }
+                    }
+                }
+            }
+            return loaded;
+        }
+
+        X509Svid svid() {
+            return current().svid();
+        }
+
+        X509Bundle bundleFor(TrustDomain td) {
+            X509Bundle b = current().bundle();
+            if (!b.trustDomain().equals(td)) {
+                throw new BundleNotFoundException(td);
+            }
+            return b;
         }
     }
 

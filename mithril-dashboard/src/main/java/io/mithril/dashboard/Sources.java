@@ -25,7 +25,7 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
     /** A proxy's admin endpoint: {@code host:port}, inside network namespace {@code netns} unless that is null. */
     public record ProxyAdmin(String name, String netns, String hostPort) {
         public ProxyAdmin {
-            HostPorts.require(hostPort, "proxy admin address of " + name);
+            HostPort.parse(hostPort, "proxy admin address of " + name, false);
         }
     }
 
@@ -33,7 +33,7 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
         servers = Map.copyOf(new LinkedHashMap<>(servers));
         proxies = List.copyOf(proxies);
         if (controlPlaneAdmin != null) {
-            HostPorts.require(controlPlaneAdmin, "control plane admin address");
+            HostPort.parse(controlPlaneAdmin, "control plane admin address", false);
         }
     }
 
@@ -74,27 +74,5 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
             }
         }
         return new Sources(servers, "127.0.0.1:15014", proxies, proxies.size() == 1);
-    }
-
-    /** Checks of {@code host:port} values. */
-    static final class HostPorts {
-        private HostPorts() {
-        }
-
-        static String require(String hostPort, String what) {
-            int colon = hostPort == null ? -1 : hostPort.lastIndexOf(':');
-            if (colon <= 0 || colon == hostPort.length() - 1) {
-                throw new IllegalArgumentException(what + " must be HOST:PORT, got \"" + hostPort + "\"");
-            }
-            try {
-                int port = Integer.parseInt(hostPort.substring(colon + 1));
-                if (port < 1 || port > 65535) {
-                    throw new NumberFormatException();
-                }
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(what + ": port must be 1-65535, got \"" + hostPort + "\"");
-            }
-            return hostPort;
-        }
     }
 }

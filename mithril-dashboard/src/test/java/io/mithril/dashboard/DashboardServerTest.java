@@ -125,15 +125,8 @@ class DashboardServerTest {
     void onAnyOtherAddressOnlyAnAllowedSpiffeIdUnderTheBundleGetsIn() throws Exception {
         TestCerts.Issued root = TestCerts.root("Dashboard test root");
         TestCerts.Issued serverSvid = root.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
-        Path cert = tmp.resolve("svid.pem");
-        Path key = tmp.resolve("svid.key");
-        Path bundle = tmp.resolve("bundle.pem");
-        Pem.writeCertificates(cert, List.of(serverSvid.cert()));
-        Pem.writePrivateKey(key, serverSvid.privateKey());
-        Pem.writeCertificates(bundle, List.of(root.cert()));
         // 0.0.0.0 is not a loopback address: mTLS is required; the test reaches it on 127.0.0.1.
-        server = DashboardServer.start(new InetSocketAddress("0.0.0.0", 0),
-                new DashboardServer.Mtls(cert, key, bundle, List.of(SpiffeId.parse(ALLOWED))), collector);
+        server = DashboardServer.start(new InetSocketAddress("0.0.0.0", 0), writeMtls(root, serverSvid), collector);
         assertThat(server.url()).startsWith("https://");
 
         assertThat(get(client(root, root.issue(TestCerts.Spec.leaf(ALLOWED))))).startsWith("HTTP/1.1 200");
@@ -151,6 +144,64 @@ class DashboardServerTest {
         expired.notBefore = Instant.now().minus(Duration.ofHours(3));
         expired.notAfter = Instant.now().minus(Duration.ofHours(1));
         assertThatThrownBy(() -> get(client(root, root.issue(expired)))).isInstanceOf(IOException.class);
+    }
+
+    /**
+     * The dashboard's serving SVID follows rotation, as the proxies' do: once the files are
+     * rewritten (an agent's {@code -write}, a helper), a new connection is served the new
+     * certificate, and a client still presenting the old SVID of a rotated-away CA is refused.
+     */
+    @Test
+    void aRotatedSvidIsServedToTheNextClient() throws Exception {
+        TestCerts.Issued root = TestCerts.root("Dashboard test root");
+        TestCerts.Issued first = root.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
+        DashboardServer.Mtls mtls = writeMtls(root, first);
+        server = DashboardServer.start(new InetSocketAddress("0.0.0.0", 0), mtls, collector);
+        assertThat(servedSerial(client(root, root.issue(TestCerts.Spec.leaf(ALLOWED))))).isEqualTo(first.cert().getSerialNumber());
+
+        // Rotation: a new root, a new dashboard SVID under it, a new bundle; written as an agent writes them.
+        TestCerts.Issued root2 = TestCerts.root("Dashboard test root 2");
+        TestCerts.Issued second = root2.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
+        writeMtls(root2, second);
+        SSLContext rotated = client(root2, root2.issue(TestCerts.Spec.leaf(ALLOWED)));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                .until(() -> servedSerial(rotated).equals(second.cert().getSerialNumber()));
+        assertThatThrownBy(() -> get(client(root, root.issue(TestCerts.Spec.leaf(ALLOWED)))))
+                .as("a client of the rotated-away CA, which trusts only it, no longer gets in").isInstanceOf(IOException.class);
+        assertThat(get(rotated)).startsWith("HTTP/1.1 200");
+
+        // A half-written rotation (a certificate whose key is not there yet) keeps the previous pair.
+        TestCerts.Issued third = root2.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
+        Pem.writeCertificates(mtls.certFile(), List.of(third.cert()));
+        Thread.sleep(1500); // past the once-a-second check: the new pair would have been read by now
+        assertThat(servedSerial(rotated)).isEqualTo(second.cert().getSerialNumber());
+    }
+
+    /** Writes the dashboard's SVID, its key and the bundle ({@code root}) in {@code tmp}, as an agent's {@code -write} does. */
+    private DashboardServer.Mtls writeMtls(TestCerts.Issued root, TestCerts.Issued svid) throws IOException {
+        Path cert = tmp.resolve("svid.pem");
+        Path key = tmp.resolve("svid.key");
+        Path bundle = tmp.resolve("bundle.pem");
+        Pem.writeCertificates(cert, List.of(svid.cert()));
+        Pem.writePrivateKey(key, svid.privateKey());
+        Pem.writeCertificates(bundle, List.of(root.cert()));
+        // A coarse file system clock may give a rewrite within the same tick the same time: make it differ.
+        java.nio.file.attribute.FileTime t = java.nio.file.attribute.FileTime.from(Instant.now().plusMillis(writes++ * 10));
+        for (Path f : List.of(cert, key, bundle)) {
+            java.nio.file.Files.setLastModifiedTime(f, t);
+        }
+        return new DashboardServer.Mtls(cert, key, bundle, List.of(SpiffeId.parse(ALLOWED)));
+    }
+
+    private int writes;
+
+    /** The serial number of the certificate the dashboard presents in a fresh handshake. */
+    private java.math.BigInteger servedSerial(SSLContext ctx) throws IOException {
+        try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            return ((java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0]).getSerialNumber();
+        }
     }
 
     /** An SSL context that trusts {@code root} and presents {@code svid} (none when null). */

@@ -210,6 +210,15 @@ public final class Pem {
         writeAtomically(file, encodePrivateKey(key).getBytes(StandardCharsets.US_ASCII), KEY_PERMS);
     }
 
+    /**
+     * Writes a secret that is not a key (a join token, a configuration file that holds one) as
+     * {@link #writePrivateKey} writes keys: atomically, mode 0600 from the first byte on disk, so
+     * no other local user can read it, not even while it is being written.
+     */
+    public static void writeSecret(Path file, String text) {
+        writeAtomically(file, text.getBytes(StandardCharsets.UTF_8), KEY_PERMS);
+    }
+
     // ---- internals ---------------------------------------------------------------------
 
     private static List<PemObject> blocks(String text, String source) {

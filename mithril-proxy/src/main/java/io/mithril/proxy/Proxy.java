@@ -200,6 +200,9 @@ public final class Proxy implements AutoCloseable {
         }
     }
 
+    /** Clusters whose insecureSkipVerify has been logged: one WARN per cluster, not one per configuration or SVID. */
+    private final java.util.Set<String> insecureClusters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private void swap(ProxyConfig config, Identity identity) {
         Map<String, SslContext> server = new HashMap<>();
         Map<String, SslContext> upstream = new HashMap<>();
@@ -221,6 +224,9 @@ public final class Proxy implements AutoCloseable {
         for (Cluster c : config.clusters().values()) {
             if (c.tls() == null) {
                 continue;
+            }
+            if (c.tls().insecureSkipVerify() && insecureClusters.add(c.name())) {
+                log.warn("cluster {}: insecureSkipVerify: the server's certificate is not verified (DestinationRule tls)", c.name());
             }
             try {
                 upstream.put(c.name(), TlsContexts.client(c.tls(), identity));

@@ -46,6 +46,33 @@ class EgressGatewayTest {
         assertThat(insecure.body()).contains("backend=external");
     }
 
+    /** Not verifying a server is the operator's choice, and it is said once per cluster at WARN, not on every update. */
+    @Test
+    void insecureSkipVerifyIsLoggedOncePerClusterAtWarn(@TempDir Path dir) throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Proxy.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log = new ch.qos.logback.core.read.ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            for (boolean overXds : new boolean[]{false, true}) {
+                log.list.clear();
+                Processes.Result r = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, insecureSkipVerify: true}",
+                        overXds, 3);
+                assertThat(r.status()).as(r.body()).isEqualTo(200);
+                List<String> warned = log.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                        .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                        .filter(m -> m.contains("insecureSkipVerify")).toList();
+                assertThat(warned).as("over xDS: " + overXds).hasSize(1);
+                assertThat(warned.get(0)).contains("outbound|443||api.external.test");
+            }
+            log.list.clear();
+            callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", true, 2);
+            assertThat(log.list).noneMatch(e -> e.getFormattedMessage().contains("insecureSkipVerify"));
+        } finally {
+            logger.detachAppender(log);
+        }
+    }
+
     /**
      * The DestinationRule's subjectAltNames are checked on the server's certificate (which names
      * api.external.test), from files and over xDS: a name it does not carry fails the handshake.
@@ -65,6 +92,11 @@ class EgressGatewayTest {
 
     /** curl -> egress gateway -> TLS with {@code tls} (a DestinationRule's, {@code %s} = the CA file) -> "external" server. */
     private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds) throws Exception {
+        return callThroughEgress(dir, tls, overXds, 1);
+    }
+
+    /** As above, the egress configuration applied {@code applies} times (each a new configuration snapshot). */
+    private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds, int applies) throws Exception {
         TestPki pki = new TestPki("example.org");
         Identity externalId = pki.identity("spiffe://example.org/ns/external/sa/api", List.of("api.external.test"));
         Path cert = dir.resolve("external.pem");
@@ -132,11 +164,13 @@ class EgressGatewayTest {
                       gateways: [egress]
                       http: [{route: [{destination: {host: api.external.test, port: {number: 443}}}]}]
                     """.formatted(externalPort, tls.formatted(ca)));
-            if (overXds) {
-                egress.applyCompiled(io.mithril.proxy.xds.XdsConfigTranslatorTest.roundTrip(
-                        io.mithril.mesh.compile.MeshCompiler.compile(egressConfig, egress.settings().node())));
-            } else {
-                egress.apply(egressConfig);
+            for (int i = 0; i < applies; i++) {
+                if (overXds) {
+                    egress.applyCompiled(io.mithril.proxy.xds.XdsConfigTranslatorTest.roundTrip(
+                            io.mithril.mesh.compile.MeshCompiler.compile(egressConfig, egress.settings().node())));
+                } else {
+                    egress.apply(egressConfig);
+                }
             }
             String url = "http://127.0.0.1:" + egress.listenerAddress(80).getPort() + "/v1/things";
             return Processes.curl("-H", "Host: api.external.test", url);

@@ -47,6 +47,15 @@ class HostileClientTest {
               action: DENY
               rules:
               - to: [{operation: {paths: ["/api/v1/products/0/ratings"]}}]
+            ---
+            apiVersion: security.istio.io/v1
+            kind: AuthorizationPolicy
+            metadata: {name: products-one-level, namespace: istio-system}
+            spec:
+              selector: {matchLabels: {istio: ingressgateway}}
+              action: DENY
+              rules:
+              - to: [{operation: {paths: ["/api/v1/products/*"], notPaths: ["/api/v1/products/{*}"]}}]
             """;
 
     @TempDir
@@ -176,6 +185,21 @@ class HostileClientTest {
                 "--request-target", "/api/v1//products/./0", "https://bookinfo.example.org:" + port + "/");
         assertThat(ok.status()).isEqualTo(200);
         assertThat(ok.body()).contains("path=/api/v1/products/0\n");
+    }
+
+    /**
+     * A template matches what Envoy's uri_template matcher matches, no more: {@code {*}} is one
+     * segment without a trailing slash, so a DENY that spares {@code /api/v1/products/{*}} is
+     * not passed by adding a '/' to a deeper path's first segment.
+     */
+    @Test
+    void aTrailingSlashDoesNotTakeAPathIntoATemplateThatADenySpares() throws Exception {
+        int before = app.requests.get();
+        assertThat(status(get("/api/v1/products/1/"))).isEqualTo(403);
+        assertThat(status(get("/api/v1/products/1/reviews"))).isEqualTo(403);
+        assertThat(app.requests.get()).isEqualTo(before);
+        assertThat(status(get("/api/v1/products/1"))).isEqualTo(200);
+        assertThat(status(get("/api/v1/products/1?x=/y/"))).as("the query is not part of the path").isEqualTo(200);
     }
 
     @Test

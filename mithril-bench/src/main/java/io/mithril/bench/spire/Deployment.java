@@ -5,6 +5,7 @@ import io.mithril.api.admin.BatchCreateEntryResponse;
 import io.mithril.api.types.Entry;
 import io.mithril.api.types.Selector;
 import io.mithril.bench.ChildJvm;
+import io.mithril.pki.Pem;
 import io.mithril.server.api.admin.AdminClient;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -128,6 +129,13 @@ public abstract class Deployment implements AutoCloseable {
         return p;
     }
 
+    /** As {@link #write}, for a file that holds a secret (agent.conf holds the join token): mode 0600. */
+    Path writeSecret(String name, String text) {
+        Path p = dir.resolve(name);
+        Pem.writeSecret(p, text);
+        return p;
+    }
+
     void prepareDirs() throws IOException {
         for (String d : List.of("server/data", "server/private", "agent/data", "agent/public")) {
             Files.createDirectories(dir.resolve(d));
@@ -157,7 +165,7 @@ public abstract class Deployment implements AutoCloseable {
             ChildJvm a = null;
             try {
                 server.awaitReady("SERVER_READY");
-                Path agentConf = write("agent.conf", agentConf(Files.readString(dir.resolve("token")).trim()));
+                Path agentConf = writeSecret("agent.conf", agentConf(Files.readString(dir.resolve("token")).trim()));
                 a = ChildJvm.start("the Mithril agent", IdentityMain.class, dir.resolve("agent.log"), "agent", agentConf.toString());
                 a.awaitReady("AGENT_READY");
             } catch (Exception e) {
@@ -235,7 +243,7 @@ public abstract class Deployment implements AutoCloseable {
                         "-socketPath", adminSocket().toString()).replace("Token:", "").trim();
                 Files.writeString(dir.resolve("bundle.pem"), cli(go.spireServer().toString(), "bundle", "show", "-socketPath",
                         adminSocket().toString()));
-                Path agentConf = write("agent.conf", agentConf(token));
+                Path agentConf = writeSecret("agent.conf", agentConf(token));
                 a = new ProcessBuilder(go.spireAgent().toString(), "run", "-config", agentConf.toString()).redirectErrorStream(true)
                         .redirectOutput(dir.resolve("agent.log").toFile()).start();
                 awaitHealthy(List.of(go.spireAgent().toString(), "healthcheck", "-socketPath", dir.resolve("agent/public/api.sock").toString()),

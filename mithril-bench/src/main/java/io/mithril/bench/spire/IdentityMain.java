@@ -4,6 +4,7 @@ import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfigParser;
 import io.mithril.bench.ChildJvm;
 import io.mithril.server.IdentityServer;
+import io.mithril.pki.Pem;
 import io.mithril.spiffe.id.SpiffeId;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,8 @@ public final class IdentityMain {
         if (args.length == 5 && args[0].equals("server")) {
             try (IdentityServer server = IdentityServer.start(Path.of(args[1]))) {
                 Files.writeString(Path.of(args[2]), server.bundle().toPem());
-                Files.writeString(Path.of(args[3]), server.generateJoinToken(Duration.ofMinutes(30), SpiffeId.parse(args[4])));
+                // The token attests a node: readable by this user only, as every secret.
+                Pem.writeSecret(Path.of(args[3]), server.generateJoinToken(Duration.ofMinutes(30), SpiffeId.parse(args[4])));
                 ChildJvm.serveUntilStdinCloses("SERVER_READY 0");
             }
         } else if (args.length == 2 && args[0].equals("agent")) {

@@ -3,13 +3,12 @@ package io.mithril.cli.dashboard;
 import io.mithril.cli.Cli;
 import io.mithril.dashboard.Collector;
 import io.mithril.dashboard.DashboardServer;
+import io.mithril.dashboard.HostPort;
 import io.mithril.dashboard.Sources;
 import io.mithril.spiffe.id.SpiffeId;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -130,24 +129,10 @@ public final class DashboardCommand implements Callable<Integer> {
     }
 
     static InetSocketAddress parseAddress(String hostPort) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new Cli.UserException("-address must be HOST:PORT, got \"" + hostPort + "\"");
-        }
-        String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
-        int port;
         try {
-            port = Integer.parseInt(hostPort.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new Cli.UserException("-address " + hostPort + ": the port is not a number");
-        }
-        if (port < 0 || port > 65535) {
-            throw new Cli.UserException("-address " + hostPort + ": the port must be 0-65535");
-        }
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), port);
-        } catch (UnknownHostException e) {
-            throw new Cli.UserException("-address " + hostPort + ": unknown host " + host);
+            return HostPort.parse(hostPort, "-address", true).resolve("-address");
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UserException(e.getMessage());
         }
     }
 

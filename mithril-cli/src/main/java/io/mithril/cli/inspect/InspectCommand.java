@@ -13,9 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,7 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
@@ -207,9 +205,7 @@ public final class InspectCommand implements Callable<Integer> {
                 return new X509Certificate[0];
             }
         };
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
+        Presenter presenter = null;
         if (cert != null) {
             List<X509Certificate> ours = readCerts(cert, "-cert");
             PrivateKey pk;
@@ -218,11 +214,10 @@ public final class InspectCommand implements Callable<Integer> {
             } catch (RuntimeException e) {
                 throw new Cli.UserException("-key " + key + ": " + e.getMessage());
             }
-            ks.setKeyEntry("client", pk, new char[0], ours.toArray(Certificate[]::new));
+            presenter = new Presenter(ours.toArray(X509Certificate[]::new), pk);
         }
-        kmf.init(ks, new char[0]);
         SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kmf.getKeyManagers(), new TrustManager[] {capture}, null);
+        ctx.init(presenter == null ? new KeyManager[0] : new KeyManager[] {presenter}, new TrustManager[] {capture}, null);
         String refusal = null;
         try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket()) {
             s.connect(new InetSocketAddress(host, port), 10_000);
@@ -248,14 +243,15 @@ public final class InspectCommand implements Callable<Integer> {
         }
         boolean ok = true;
         if (seen.isEmpty()) {
-            out.println(target + ": the handshake failed before the server sent a certificate: " + refusal);
+            out.println(target + ": the handshake failed before the server sent a certificate: " + refusal + " -- "
+                    + why(refusal, presenter != null && presenter.presented));
             return false;
         }
         List<X509Certificate> chain = List.of(seen.get(0));
         out.println(target + ": the server presented " + chain.size() + " certificate(s)");
         ok &= chain(out, explain, chain, roots, ids);
         if (refusal != null) {
-            out.println("the server refused us: " + refusal + " -- " + why(refusal, cert != null));
+            out.println("the server refused us: " + refusal + " -- " + why(refusal, presenter != null && presenter.presented));
             ok = false;
         } else {
             out.println(cert == null ? "the server accepted a client without a certificate" : "the server accepted our certificate");
@@ -276,25 +272,113 @@ public final class InspectCommand implements Callable<Integer> {
         return ids;
     }
 
-    /** What a TLS alert the server sent means for us. */
-    static String why(String alert, boolean sentCertificate) {
-        String a = alert.toLowerCase(java.util.Locale.ROOT);
-        if (!sentCertificate || a.contains("certificate_required")) {
-            return "it requires a client certificate (give -cert and -key)";
+    /**
+     * Presents our certificate whenever the server asks for one. The JDK's own key managers send
+     * none when our issuer is not among the CA names the server lists, which would hide the
+     * server's verdict on our certificate behind a "certificate required".
+     */
+    private static final class Presenter extends javax.net.ssl.X509ExtendedKeyManager {
+        private final X509Certificate[] chain;
+        private final PrivateKey key;
+        private volatile boolean presented;
+
+        Presenter(X509Certificate[] chain, PrivateKey key) {
+            this.chain = chain;
+            this.key = key;
         }
-        if (a.contains("unknown_ca")) {
-            return "it does not trust the CA of our certificate (unknown CA or another trust domain)";
+
+        @Override
+        public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+            return new String[] {"client"};
         }
-        if (a.contains("certificate_expired")) {
-            return "our certificate has expired (or is not yet valid)";
+
+        @Override
+        public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            presented = true;
+            return "client";
         }
-        if (a.contains("access_denied")) {
-            return "our SPIFFE ID is not allowed";
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+            presented = true;
+            return "client";
         }
-        // bad_certificate, certificate_unknown, or a connection closed before the alert arrived: JDK
-        // servers and Envoy do not say more; the server's log names the reason.
-        return "it refused our certificate: an unknown CA, another trust domain, expired, or not an X509-SVID"
-                + " (the alert does not say which; the server's log does)";
+
+        @Override
+        public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return null;
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return "client".equals(alias) ? chain.clone() : null;
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return "client".equals(alias) ? key : null;
+        }
+    }
+
+    private static final java.util.regex.Pattern ALERT = java.util.regex.Pattern.compile("alert: ([a-z0-9_]+)");
+
+    /**
+     * What the server's refusal means for us, read from the TLS alert it sent (the JDK's
+     * {@code Received fatal alert: <description>}), never guessed: each alert says something
+     * else, and a missing client certificate is blamed only when the alert says so (or, for the
+     * alerts TLS 1.2 servers send for it, when we sent none).
+     *
+     * @param refusal the handshake's failure as the JDK reports it
+     * @param sentCertificate whether we presented a client certificate (-cert)
+     */
+    static String why(String refusal, boolean sentCertificate) {
+        java.util.regex.Matcher m = ALERT.matcher(refusal == null ? "" : refusal);
+        if (!m.find()) {
+            if (refusal != null && (refusal.startsWith("connection closed") || refusal.contains("terminated the handshake"))) {
+                return "the server closed the connection without a TLS alert, so it does not say why; its log does"
+                        + (sentCertificate ? "" : " (a server that requires a client certificate may do this: give -cert and -key)");
+            }
+            return "the handshake failed on our side, not by an alert from the server";
+        }
+        String alert = m.group(1);
+        String noCertToo = sentCertificate ? ""
+                : "; it is also how some servers (JDK ones, OpenSSL over TLS 1.2) refuse a client without a certificate,"
+                        + " and we sent none (give -cert and -key)";
+        return switch (alert) {
+            case "certificate_required" -> sentCertificate
+                    ? "it requires a client certificate and did not take ours as one (certificate_required)"
+                    : "it requires a client certificate (certificate_required): give -cert and -key";
+            case "unknown_ca" -> "it does not trust the CA of our certificate (unknown_ca): our chain does not lead to a root of its"
+                    + " bundle (another CA, or another trust domain whose bundle it does not hold)";
+            case "bad_certificate" -> (sentCertificate ? "it found our certificate bad (bad_certificate): it did not verify for a"
+                    + " reason other than its CA, e.g. not yet valid, a weak signature or key, a broken chain"
+                    : "it refused the handshake with bad_certificate") + noCertToo;
+            case "unsupported_certificate" -> "it cannot use our certificate for client authentication (unsupported_certificate):"
+                    + " its key usage or extended key usage does not allow it";
+            case "certificate_expired" -> "our certificate has expired, or is not yet valid (certificate_expired)";
+            case "certificate_revoked" -> "our certificate has been revoked (certificate_revoked)";
+            case "certificate_unknown" -> (sentCertificate ? "it refused our certificate without saying why (certificate_unknown:"
+                    + " JDK servers send it for any chain their trust manager refuses, e.g. an unknown CA, another trust domain or"
+                    + " a SPIFFE ID not allowed); the server's log names the reason" : "it refused the handshake with certificate_unknown")
+                    + noCertToo;
+            case "access_denied" -> "our certificate is valid but our identity is not allowed (access_denied)";
+            case "decrypt_error" -> "our handshake signature did not verify (decrypt_error): is -key the key of -cert?";
+            case "handshake_failure" -> "we have no protocol parameters in common (handshake_failure): cipher suites, key exchange"
+                    + " groups or signature algorithms" + noCertToo;
+            case "protocol_version" -> "we have no TLS version in common (protocol_version): inspect offers TLS 1.3 and 1.2, the"
+                    + " server accepts neither";
+            case "insufficient_security" -> "the server wants stronger cipher suites than we offered (insufficient_security)";
+            case "no_application_protocol" -> "the server requires an ALPN protocol we did not offer (no_application_protocol)";
+            case "unrecognized_name" -> "the server has no certificate for the server name we sent (unrecognized_name): check"
+                    + " -serverName";
+            case "illegal_parameter", "decode_error", "unexpected_message" -> "the server found our handshake malformed (" + alert + ")";
+            default -> "the server sent the TLS alert " + alert;
+        };
     }
 
     private static List<X509Certificate> readCerts(Path file, String what) {

@@ -1,16 +1,20 @@
 package io.mithril.controlplane.xds;
 
+import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig;
 import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mithril.mesh.config.RbacPolicy;
 import io.mithril.mesh.model.AuthorizationPolicy;
+import io.mithril.mesh.model.PathTemplate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -25,6 +29,9 @@ import java.util.regex.Pattern;
  * field are ORed, fields ANDed, {@code notX} negated, as {@link RbacPolicy} evaluates them.
  */
 final class RbacTranslator {
+
+    /** Envoy's name for the {@code uri_template} path matcher extension. */
+    static final String URI_TEMPLATE = "envoy.path.match.uri_template.uri_template_matcher";
 
     private RbacTranslator() {
     }
@@ -184,10 +191,16 @@ final class RbacTranslator {
         return HeaderMatcher.newBuilder().setName(name).setStringMatch(istioPattern(pattern, ignoreCase)).build();
     }
 
-    /** A path rule; {@code /a} also covers {@code /a/}, as the proxy's policy does. */
+    /**
+     * A path rule; {@code /a} also covers {@code /a/}, as the proxy's policy does. A template
+     * ({@code {*}}, {@code {**}}) is sent as istiod sends it, a {@code uri_template} permission,
+     * which matches exactly what the proxy's {@link PathTemplate} matches.
+     */
     private static Permission path(String pattern) {
-        if (io.mithril.mesh.config.RbacPolicy.isPathTemplate(pattern)) {
-            return urlPath(regex(io.mithril.mesh.config.RbacPolicy.pathTemplateRegex(pattern)));
+        if (PathTemplate.isTemplate(pattern)) {
+            return Permission.newBuilder().setUriTemplate(TypedExtensionConfig.newBuilder().setName(URI_TEMPLATE)
+                    .setTypedConfig(Any.pack(UriTemplateMatchConfig.newBuilder()
+                            .setPathTemplate(PathTemplate.parse(pattern).envoyTemplate()).build()))).build();
         }
         Permission exact = urlPath(istioPattern(pattern, false));
         if (pattern.equals("*") || pattern.endsWith("*") || pattern.endsWith("/") || pattern.startsWith("*")) {

@@ -111,14 +111,19 @@ final class SdsTls {
      * TLS origination to a server that is not in the mesh (SIMPLE / MUTUAL), as istiod writes it:
      * with {@code caFile}, a validation context trusting that file; without, the server is
      * verified against the system's trust store, the SDS secret {@value #SYSTEM_ROOTS}; with
-     * {@code insecureSkipVerify}, no validation context at all (Envoy then does not verify the
-     * server). The SAN matchers apply in the first two cases.
+     * {@code insecureSkipVerify}, an empty validation context (istiod's
+     * {@code CommonTlsContext_ValidationContext{}}: Envoy then does not verify the server, and the
+     * proxy takes that empty context, and nothing else, as the operator's explicit choice). The SAN
+     * matchers apply in the first two cases.
      */
     static CommonTlsContext.Builder origination(String certificateFile, String privateKeyFile, String caFile,
                                                 boolean insecureSkipVerify, List<String> sans) {
-        if (insecureSkipVerify || caFile != null) {
-            return files(certificateFile, privateKeyFile, insecureSkipVerify ? null : caFile,
-                    insecureSkipVerify ? List.of() : sans, List.of());
+        if (insecureSkipVerify) {
+            return files(certificateFile, privateKeyFile, null, List.of(), List.of())
+                    .setValidationContext(CertificateValidationContext.getDefaultInstance());
+        }
+        if (caFile != null) {
+            return files(certificateFile, privateKeyFile, caFile, sans, List.of());
         }
         CommonTlsContext.Builder b = files(certificateFile, privateKeyFile, null, List.of(), List.of());
         return b.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()

@@ -17,6 +17,7 @@ import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.controlplane.cache.Resources;
@@ -33,7 +34,8 @@ public final class XdsConfigDump {
     public static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder()
             .add(Listener.getDescriptor()).add(RouteConfiguration.getDescriptor()).add(Cluster.getDescriptor())
             .add(ClusterLoadAssignment.getDescriptor()).add(HttpConnectionManager.getDescriptor())
-            .add(RBAC.getDescriptor()).add(Router.getDescriptor()).add(TlsInspector.getDescriptor())
+            .add(RBAC.getDescriptor()).add(UriTemplateMatchConfig.getDescriptor()).add(Router.getDescriptor())
+            .add(TlsInspector.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor()).add(UpstreamTlsContext.getDescriptor())
             .add(ClustersConfigDump.getDescriptor()).add(ListenersConfigDump.getDescriptor())
             .add(RoutesConfigDump.getDescriptor()).add(EndpointsConfigDump.getDescriptor())

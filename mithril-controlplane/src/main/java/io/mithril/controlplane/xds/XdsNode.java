@@ -4,6 +4,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.mithril.mesh.config.ProxyNode;
+import io.mithril.mesh.yaml.MeshYaml;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -133,15 +134,10 @@ public record XdsNode(String id, ProxyNode.Kind kind, String ip, String pod, Str
             if (host.startsWith("[") && host.endsWith("]")) {
                 host = host.substring(1, host.length() - 1);
             }
-            if (!isIpLiteral(host)) {
+            if (!MeshYaml.isIpAddress(host)) {
                 throw new IllegalArgumentException("\"" + host + "\" is not an IP address");
             }
             return new HostPort(host, XdsNode.port(t.substring(colon + 1)));
-        }
-
-        private static boolean isIpLiteral(String host) {
-            return host.matches("\\d{1,3}(\\.\\d{1,3}){3}") && java.util.Arrays.stream(host.split("\\."))
-                    .allMatch(o -> Integer.parseInt(o) <= 255) || host.contains(":") && host.matches("[0-9A-Fa-f:.]+");
         }
     }
 

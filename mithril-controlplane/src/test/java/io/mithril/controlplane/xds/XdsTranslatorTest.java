@@ -176,11 +176,13 @@ class XdsTranslatorTest {
         assertThat(file.getValidationContext().getTrustedCa().getFilename()).isEqualTo("/etc/ca.pem");
         assertThat(file.getValidationContext().getMatchTypedSubjectAltNamesCount()).isEqualTo(1);
         assertThat(file.hasCombinedValidationContext()).isFalse();
-        // insecureSkipVerify (Istio refuses it beside caCertificates or subjectAltNames): no validation
-        // context at all, so Envoy does not verify the server.
+        // insecureSkipVerify (Istio refuses it beside caCertificates or subjectAltNames): an empty
+        // validation context, as istiod writes it, so Envoy does not verify the server.
         CommonTlsContext insecure = origination("{mode: SIMPLE, insecureSkipVerify: true}")
                 .getCommonTlsContext();
-        assertThat(insecure.hasValidationContext()).isFalse();
+        assertThat(insecure.hasValidationContext()).isTrue();
+        assertThat(insecure.getValidationContext())
+                .isEqualTo(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.getDefaultInstance());
         assertThat(insecure.hasCombinedValidationContext()).isFalse();
     }
 

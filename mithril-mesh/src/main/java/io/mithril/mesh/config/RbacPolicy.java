@@ -5,11 +5,14 @@ import io.mithril.mesh.model.AuthorizationPolicy.Condition;
 import io.mithril.mesh.model.AuthorizationPolicy.Operation;
 import io.mithril.mesh.model.AuthorizationPolicy.Rule;
 import io.mithril.mesh.model.AuthorizationPolicy.Source;
+import io.mithril.mesh.model.PathTemplate;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The AuthorizationPolicies that apply to one proxy, evaluated as Istio does: a request that
@@ -106,92 +109,29 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
     }
 
     /**
-     * As {@link #field}, where {@code /a/} is also {@code /a}: most applications serve both, so
-     * a rule on one must hold for the other (a DENY on {@code /admin} is not passed by
-     * {@code /admin/}). The proxy has already normalized the path (dot segments, slashes, escapes).
+     * As {@link #field}, where {@code /a/} is also {@code /a} for a path that is not a template:
+     * most applications serve both, so a rule on one must hold for the other (a DENY on
+     * {@code /admin} is not passed by {@code /admin/}). A template ({@code {*}}, {@code {**}})
+     * matches exactly what Envoy's {@code uri_template} matcher matches ({@link PathTemplate}),
+     * as istiod configures Envoy for it. The proxy has already normalized the path (dot segments,
+     * slashes, escapes).
      */
     private static boolean pathField(List<String> values, List<String> notValues, String path) {
         String bare = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        if (!values.isEmpty() && values.stream().noneMatch(v -> pathPattern(v, path) || pathPattern(v, bare))) {
+        if (!values.isEmpty() && values.stream().noneMatch(v -> pathPattern(v, path, bare))) {
             return false;
         }
-        return notValues.stream().noneMatch(v -> pathPattern(v, path) || pathPattern(v, bare));
+        return notValues.stream().noneMatch(v -> pathPattern(v, path, bare));
     }
 
-    /** Compiled path templates: a policy's few templates, compiled once rather than on every request. */
-    private static final java.util.Map<String, java.util.regex.Pattern> TEMPLATES = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Parsed path templates: a policy's few templates, parsed once rather than on every request. */
+    private static final Map<String, PathTemplate> TEMPLATES = new ConcurrentHashMap<>();
 
-    private static boolean pathPattern(String pattern, String path) {
-        if (isPathTemplate(pattern)) {
-            return TEMPLATES.computeIfAbsent(pattern, t -> java.util.regex.Pattern.compile(pathTemplateRegex(t))).matcher(path).matches();
+    private static boolean pathPattern(String pattern, String path, String bare) {
+        if (PathTemplate.isTemplate(pattern)) {
+            return TEMPLATES.computeIfAbsent(pattern, PathTemplate::parse).matches(path);
         }
-        return pattern(pattern, path, true);
-    }
-
-    /** RFC 3986 pchar, the characters Envoy's URI template operators match. */
-    private static final String PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
-
-    /** Whether an AuthorizationPolicy path uses Istio's templates {@code {*}} or {@code {**}}. */
-    public static boolean isPathTemplate(String path) {
-        return path.contains("{*}") || path.contains("{**}");
-    }
-
-    /**
-     * The regular expression of an Istio path template, as Envoy's {@code uri_template} matcher
-     * (which Istio configures for it) reads it: {@code {*}} is one non-empty path segment,
-     * {@code {**}} any rest of the path (slashes included, possibly empty); the rest is literal.
-     */
-    public static String pathTemplateRegex(String template) {
-        StringBuilder re = new StringBuilder();
-        int i = 0;
-        while (i < template.length()) {
-            if (template.startsWith("{**}", i)) {
-                re.append("[").append(PCHAR).append("/]*");
-                i += 4;
-            } else if (template.startsWith("{*}", i)) {
-                re.append("[").append(PCHAR).append("]+");
-                i += 3;
-            } else {
-                int next = template.indexOf('{', i + 1);
-                int end = next < 0 ? template.length() : next;
-                re.append(java.util.regex.Pattern.quote(template.substring(i, end)));
-                i = end;
-            }
-        }
-        return re.toString();
-    }
-
-    /**
-     * The Istio path template whose {@link #pathTemplateRegex} is {@code regex}, or empty when
-     * {@code regex} is not such a translation (a proxy configured over xDS reads the RBAC filter's
-     * regex back into the template its AuthorizationPolicy wrote).
-     */
-    public static java.util.Optional<String> pathTemplateOf(String regex) {
-        String any = "[" + PCHAR + "/]*";
-        String one = "[" + PCHAR + "]+";
-        StringBuilder t = new StringBuilder();
-        int i = 0;
-        while (i < regex.length()) {
-            if (regex.startsWith(any, i)) {
-                t.append("{**}");
-                i += any.length();
-            } else if (regex.startsWith(one, i)) {
-                t.append("{*}");
-                i += one.length();
-            } else if (regex.startsWith("\\Q", i)) {
-                int end = regex.indexOf("\\E", i + 2);
-                if (end < 0) {
-                    return java.util.Optional.empty();
-                }
-                t.append(regex, i + 2, end);
-                i = end + 2;
-            } else {
-                return java.util.Optional.empty();
-            }
-        }
-        String template = t.toString();
-        return isPathTemplate(template) && pathTemplateRegex(template).equals(regex)
-                ? java.util.Optional.of(template) : java.util.Optional.empty();
+        return pattern(pattern, path, true) || pattern(pattern, bare, true);
     }
 
     private static boolean matches(Condition c, RequestAttributes r) {

@@ -1,5 +1,6 @@
 package io.mithril.mesh.yaml;
 
+import io.mithril.mesh.model.PathTemplate;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.HashSet;
@@ -28,7 +29,6 @@ final class IstioRules {
             + QUALIFIED_NAME_FMT + ")");
     private static final Pattern LABEL_VALUE = Pattern.compile("(" + QUALIFIED_NAME_FMT + ")?");
     /** RFC 3986 pchar, as Istio checks path template literals. */
-    private static final Pattern VALID_LITERAL = Pattern.compile("[a-zA-Z0-9-._~%!$&'()+,;:@=]+");
 
     /** Protocol names Istio's {@code protocol.Parse} knows (compared case-insensitively). */
     private static final Set<String> PROTOCOLS = Set.of("tcp", "udp", "grpc", "grpc-web", "http", "http_proxy", "http2",
@@ -310,15 +310,14 @@ final class IstioRules {
         return null;
     }
 
-    /** Whether a path uses Istio's templates {@code {*}} (one segment) or {@code {**}} (the rest). */
-    static boolean containsPathTemplate(String path) {
-        return path.contains("{*}") || path.contains("{**}");
-    }
-
-    /** {@code security.CheckValidPathTemplate}. */
+    /**
+     * {@code security.CheckValidPathTemplate}, then what Envoy's {@code uri_template} parser refuses
+     * of what istiod sends it (a template without a leading '/', or with an empty segment), which
+     * would make Envoy refuse the whole RBAC filter.
+     */
     static String pathTemplates(String key, List<String> paths) {
         for (String path : paths) {
-            boolean template = containsPathTemplate(path);
+            boolean template = PathTemplate.isTemplate(path);
             boolean matchAny = false;
             String trimmed = trimSlashes(path);
             for (String glob : trimmed.split("/", -1)) {
@@ -334,9 +333,17 @@ final class IstioRules {
                     return "invalid or unsupported path " + trimmed + ", found in " + key
                             + ". Contains '{' or '}' beyond a supported path template";
                 }
-                if (template && !VALID_LITERAL.matcher(glob).matches()) {
+                if (template && !PathTemplate.isLiteral(glob)) {
                     return "invalid or unsupported path " + trimmed + ", found in " + key + ". Contains segment " + glob
                             + " with invalid string literal";
+                }
+            }
+            if (template) {
+                try {
+                    PathTemplate.parse(path);
+                } catch (IllegalArgumentException e) {
+                    return "invalid or unsupported path " + path + ", found in " + key + ". Envoy's uri_template refuses it: "
+                            + e.getMessage();
                 }
             }
         }

@@ -8,6 +8,7 @@ import io.mithril.mesh.model.DestinationRule.TrafficPolicy;
 import io.mithril.mesh.model.Gateway;
 import io.mithril.mesh.model.Metadata;
 import io.mithril.mesh.model.Origin;
+import io.mithril.mesh.model.PathTemplate;
 import io.mithril.mesh.model.PeerAuthentication;
 import io.mithril.mesh.model.Resource;
 import io.mithril.mesh.model.ServiceEntry;
@@ -1385,9 +1386,13 @@ public final class MeshYaml {
         return new WorkloadEntry.Endpoint(address, ports, labels, network, locality, weight == null ? 0 : weight, sa);
     }
 
-    /** Whether {@code s} is an IPv4 or IPv6 literal (checked without resolving anything). */
+    /**
+     * Whether {@code s} is an IPv4 or IPv6 literal, as Go's {@code netip.ParseAddr} reads one (no
+     * brackets, no leading zeros, a zone allowed), checked without resolving anything. The one IP
+     * literal check of the mesh and the control plane.
+     */
     public static boolean isIpAddress(String s) {
-        return isIpLiteral(s);
+        return IstioRules.isIp(s);
     }
 
     /** The {@code when} keys the proxies' RBAC evaluates (and the xDS translation carries). */
@@ -1396,10 +1401,6 @@ public final class MeshYaml {
             case "source.principal", "source.namespace", "source.ip", "remote.ip", "destination.port" -> true;
             default -> key.startsWith("request.headers[") && key.endsWith("]");
         };
-    }
-
-    static boolean isIpLiteral(String s) {
-        return IstioRules.isIp(s);
     }
 
     // ----- security ----------------------------------------------------------------------------
@@ -1680,7 +1681,7 @@ public final class MeshYaml {
         o.check("notPaths", IstioRules.pathTemplates("NotPaths", v.get("notPaths")));
         for (String k : List.of("paths", "notPaths")) {
             for (String p : v.get(k)) {
-                if (!IstioRules.containsPathTemplate(p)) {
+                if (!PathTemplate.isTemplate(p)) {
                     checkAuthzPattern(o, k, p);
                 }
             }

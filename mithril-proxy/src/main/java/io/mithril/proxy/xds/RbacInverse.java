@@ -1,14 +1,17 @@
 package io.mithril.proxy.xds;
 
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
+import io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mithril.mesh.config.RbacPolicy;
 import io.mithril.mesh.model.AuthorizationPolicy;
 import io.mithril.mesh.model.Metadata;
+import io.mithril.mesh.model.PathTemplate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -163,7 +166,8 @@ final class RbacInverse {
                 yield List.of(Clause.of(field, pattern(p.getHeader().getStringMatch(), where)));
             }
             case DESTINATION_PORT -> List.of(Clause.of("ports", Integer.toString(p.getDestinationPort())));
-            case URL_PATH -> List.of(Clause.of("paths", path(p.getUrlPath().getPath(), where)));
+            case URL_PATH -> List.of(Clause.of("paths", pattern(p.getUrlPath().getPath(), where)));
+            case URI_TEMPLATE -> List.of(Clause.of("paths", uriTemplate(p.getUriTemplate(), where)));
             default -> throw new XdsRejectedException(where + ": RBAC permission " + p.getRuleCase() + " is not supported");
         };
     }
@@ -230,15 +234,17 @@ final class RbacInverse {
 
     // ---- values
 
-    /** A path matcher: Istio's pattern, or the {@code {*}}/{@code {**}} template its regex was made from. */
-    private static String path(StringMatcher m, String where) {
-        if (m.getMatchPatternCase() == StringMatcher.MatchPatternCase.SAFE_REGEX) {
-            java.util.Optional<String> template = io.mithril.mesh.config.RbacPolicy.pathTemplateOf(m.getSafeRegex().getRegex());
-            if (template.isPresent()) {
-                return template.get();
-            }
+    /** A {@code uri_template} permission (istiod's form of a path template): the AuthorizationPolicy template it says. */
+    private static String uriTemplate(TypedExtensionConfig c, String where) {
+        if (!c.getTypedConfig().is(UriTemplateMatchConfig.class)) {
+            throw new XdsRejectedException(where + ": RBAC uri_template " + c.getName() + " has type "
+                    + c.getTypedConfig().getTypeUrl() + ", not UriTemplateMatchConfig");
         }
-        return pattern(m, where);
+        try {
+            return PathTemplate.fromEnvoy(c.getTypedConfig().unpack(UriTemplateMatchConfig.class).getPathTemplate()).template();
+        } catch (com.google.protobuf.InvalidProtocolBufferException | IllegalArgumentException e) {
+            throw new XdsRejectedException(where + ": RBAC uri_template: " + e.getMessage());
+        }
     }
 
     /** Istio's pattern for an Envoy string matcher: exact, {@code prefix*}, {@code *suffix}, {@code *}. */

@@ -611,7 +611,14 @@ public final class XdsConfigTranslator {
         }
         Files f = files(common, where);
         if (!common.hasValidationContext()) {
-            // No validation context: Envoy does not verify the server (insecureSkipVerify); nor does this proxy.
+            // Envoy would not verify the server at all. istiod never sends that: it sends a trust
+            // source, or an empty validation context for insecureSkipVerify. Fail closed.
+            throw new XdsRejectedException(where + ": UpstreamTlsContext without a validation context would not verify the "
+                    + "server; give trusted_ca (or the SDS secret " + SDS_SYSTEM_ROOTS + "), or an empty validation_context for "
+                    + "a DestinationRule with insecureSkipVerify: true");
+        }
+        if (common.getValidationContext().equals(CertificateValidationContext.getDefaultInstance())) {
+            // istiod's form of insecureSkipVerify: the operator asked not to verify the server.
             return new UpstreamTls(mode, List.of(), sni, f.cert(), f.key(), null, true);
         }
         if (f.ca() == null) {

@@ -209,6 +209,33 @@ public class XdsConfigTranslatorTest {
     }
 
     @Test
+    void pathTemplatesDecideAsEnvoysUriTemplateBothCompiledAndOverXds() throws Exception {
+        ProxyConfig compiled = MeshCompiler.compile(seed("""
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: allow-templates, namespace: default}
+                spec:
+                  selector: {matchLabels: {app: productpage}}
+                  rules: [{to: [{operation: {paths: ["/public/{*}", "/files/{**}", "/a/{*}/b/"]}}]}]
+                """), PRODUCTPAGE);
+        ProxyConfig back = roundTrip(compiled);
+        Map<String, Boolean> expected = new LinkedHashMap<>();
+        expected.put("/public/x", true);
+        expected.put("/public/x/", false);
+        expected.put("/public/x?y=/z/", true);
+        expected.put("/files", false);
+        expected.put("/files/", true);
+        expected.put("/files/a/b/", true);
+        expected.put("/a/x/b/", true);
+        expected.put("/a/x/b", false);
+        for (Map.Entry<String, Boolean> e : expected.entrySet()) {
+            Req r = new Req("GET", e.getKey(), "productpage:9080", "spiffe://example.org/ns/default/sa/sleep", "127.0.0.5", Map.of());
+            assertThat(compiled.rbac().evaluate(r).allowed()).as("compiled " + e.getKey()).isEqualTo(e.getValue());
+            assertThat(back.rbac().evaluate(r).allowed()).as("over xDS " + e.getKey()).isEqualTo(e.getValue());
+        }
+    }
+
+    @Test
     void inlineKeysAndUnknownSdsSecretsAreRefused() throws Exception {
         ProxyConfig compiled = MeshCompiler.compile(seed(), GATEWAY);
         XdsResources x = XdsTranslator.translate(compiled);
@@ -279,6 +306,36 @@ public class XdsConfigTranslatorTest {
                 x.endpoints().stream().collect(Collectors.toMap(ClusterLoadAssignment::getClusterName, Function.identity()))))
                 .isInstanceOf(XdsRejectedException.class).hasMessageContaining("outbound|443||a.test")
                 .hasMessageContaining("needs trusted_ca");
+    }
+
+    /**
+     * An UpstreamTlsContext without a validation context would make Envoy skip verifying the
+     * server. istiod never sends one (an explicit insecureSkipVerify is an empty validation
+     * context), so the proxy refuses it, naming the cluster, rather than trust any server.
+     */
+    @Test
+    void tlsOriginationWithoutAValidationContextIsRefusedNamingTheCluster() throws Exception {
+        XdsResources x = XdsTranslator.translate(MeshCompiler.compile(seed(), GATEWAY));
+        for (boolean mutual : new boolean[]{false, true}) {
+            CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+            if (mutual) {
+                common.addTlsCertificates(TlsCertificate.newBuilder()
+                        .setCertificateChain(DataSource.newBuilder().setFilename("/etc/c.pem"))
+                        .setPrivateKey(DataSource.newBuilder().setFilename("/etc/k.pem")));
+            }
+            var cluster = io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder().setName("outbound|443||b.test")
+                    .setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.STRICT_DNS)
+                    .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(
+                            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+                                    .setSni("b.test").setCommonTlsContext(common).build()))).build();
+            List<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters = new ArrayList<>(x.clusters());
+            clusters.add(cluster);
+            assertThatThrownBy(() -> XdsConfigTranslator.translate(GATEWAY, x.listeners(), x.routes(), clusters,
+                    x.endpoints().stream().collect(Collectors.toMap(ClusterLoadAssignment::getClusterName, Function.identity()))))
+                    .as("mutual: " + mutual)
+                    .isInstanceOf(XdsRejectedException.class).hasMessageContaining("cluster outbound|443||b.test")
+                    .hasMessageContaining("without a validation context would not verify the server");
+        }
     }
 
     // ---- what XdsTranslator documents it does not carry, erased on both sides

@@ -120,7 +120,7 @@ public record RegistrationEntry(
         for (String f : federatesWith) {
             TrustDomain other;
             try {
-                other = TrustDomain.parse(f);
+                other = TrustDomain.parseName(f);
             } catch (InvalidSpiffeIdException e) {
                 throw new InvalidEntryException("federates_with " + e.getMessage());
             }

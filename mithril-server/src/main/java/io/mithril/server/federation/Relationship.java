@@ -75,7 +75,7 @@ public record Relationship(TrustDomain trustDomain, URI bundleEndpointUrl, Profi
     public static Relationship of(String trustDomain, String url, String profile, String endpointSpiffeId) {
         TrustDomain td;
         try {
-            td = TrustDomain.parse(trustDomain);
+            td = TrustDomain.parseName(trustDomain);
         } catch (InvalidSpiffeIdException e) {
             throw new IllegalArgumentException("trust domain " + e.getMessage(), e);
         }

@@ -68,6 +68,35 @@ class FederationConfigTest {
                 Relationship.of("domain2.test", "https://5.6.7.8:8443", "https_spiffe", "spiffe://domain2.test/beacon"));
     }
 
+    /**
+     * A federates_with name is a trust domain, nothing more: with a path it is refused at its
+     * label, never cut down to its trust domain (which would federate with something other than
+     * what was written). {@code "domain.test/path"} is refused as SPIRE refuses it (a '/' is not a
+     * trust domain character), and so is the SPIFFE ID form with a path.
+     */
+    @Test
+    void aFederatesWithNameWithAPathIsRefusedAtItsLabel() {
+        for (String name : new String[]{"domain.test/path", "spiffe://domain.test/path", "spiffe://domain.test/"}) {
+            assertThatThrownBy(() -> parse("""
+                        federation {
+                            federates_with "%s" {
+                                bundle_endpoint_url = "https://1.2.3.4:8443"
+                                bundle_endpoint_profile "https_web" {}
+                            }
+                        }
+                    """.formatted(name))).as(name).isInstanceOf(HclException.class)
+                    .hasMessageStartingWith("server.conf:5:").hasMessageContaining("federates_with \"" + name + "\"");
+        }
+        assertThatThrownBy(() -> parse("""
+                    federation {
+                        federates_with "spiffe://domain.test/path" {
+                            bundle_endpoint_url = "https://1.2.3.4:8443"
+                            bundle_endpoint_profile "https_web" {}
+                        }
+                    }
+                """)).hasMessageContaining("a trust domain has no path");
+    }
+
     @Test
     void httpsSpiffeEndpointWithDefaults() throws HclException {
         FederationConfig.BundleEndpoint be = parse("""

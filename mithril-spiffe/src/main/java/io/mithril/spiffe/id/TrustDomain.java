@@ -41,6 +41,24 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
         return new TrustDomain(idOrName);
     }
 
+    /**
+     * Parses what names a trust domain itself, as a federation relationship does
+     * ({@code federates_with "domain.test"}): the name, or its SPIFFE ID {@code spiffe://domain.test}.
+     * Unlike {@link #parse(String)}, a SPIFFE ID with a path ({@code spiffe://domain.test/path}) is
+     * refused: a path says a workload, not a trust domain, and taking only its trust domain would
+     * silently federate with something other than what was written.
+     *
+     * @throws InvalidSpiffeIdException naming the broken rule
+     */
+    public static TrustDomain parseName(String nameOrId) {
+        TrustDomain td = parse(nameOrId);
+        if (nameOrId.contains(":/") && !nameOrId.equals(td.idString())) {
+            throw new InvalidSpiffeIdException(nameOrId, "a trust domain has no path; write \"" + td.name() + "\" or \""
+                    + td.idString() + "\"");
+        }
+        return td;
+    }
+
     /** Alias of {@link #parse(String)}, in the style of java-spiffe. */
     public static TrustDomain of(String nameOrId) {
         return parse(nameOrId);

@@ -28,4 +28,14 @@ class SpiffeIdSmokeTest {
                 .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("trailing slash");
     }
+
+    @Test
+    void aTrustDomainNameHasNoPathWhereParseWouldTakeTheIdsTrustDomain() {
+        assertThat(TrustDomain.parse("spiffe://domain.test/path")).isEqualTo(new TrustDomain("domain.test"));
+        assertThatThrownBy(() -> TrustDomain.parseName("spiffe://domain.test/path"))
+                .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("a trust domain has no path");
+        assertThatThrownBy(() -> TrustDomain.parseName("domain.test/path")).isInstanceOf(InvalidSpiffeIdException.class);
+        assertThat(TrustDomain.parseName("spiffe://domain.test")).isEqualTo(new TrustDomain("domain.test"));
+        assertThat(TrustDomain.parseName("domain.test")).isEqualTo(new TrustDomain("domain.test"));
+    }
 }
