@@ -10,11 +10,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
+import java.time.InstantSource;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,29 +28,11 @@ class CollectorRotationTest {
     @TempDir
     Path dir;
 
-    /** A clock the test moves forward; the server and the collector both read it. */
-    private static final class SteppedClock extends Clock {
-        private volatile Instant now = Instant.now();
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     @Test
     void theTimelineShowsActivePreparedThenOldAfterTheRotation() throws Exception {
-        SteppedClock clock = new SteppedClock();
+        // A clock the test moves forward; the server and the collector both read it.
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
+        Clock clock = ((InstantSource) now::get).withZone(ZoneOffset.UTC);
         ServerConfig config = ServerConfig.builder(TrustDomain.parse("example.org"), dir).bindAddress("127.0.0.1").bindPort(0)
                 .socketPath(dir.resolve("private/api.sock")).rotationCheckInterval(Duration.ofHours(1))
                 .caTtl(Duration.ofHours(6)).clock(clock).build();
@@ -61,13 +44,13 @@ class CollectorRotationTest {
             assertThat(slots(collector, "jwtAuthorities")).containsExactly("active");
             String firstSerial = cluster(collector).path("authorities").get(0).path("serial").asText();
 
-            clock.now = clock.now.plus(Duration.ofHours(3).plusMinutes(1));
+            now.updateAndGet(t -> t.plus(Duration.ofHours(3).plusMinutes(1)));
             server.caManager().rotate();
             collector.poll();
             assertThat(slots(collector, "authorities")).containsExactly("active", "prepared");
             assertThat(slots(collector, "jwtAuthorities")).containsExactly("active", "prepared");
 
-            clock.now = clock.now.plus(Duration.ofHours(2));
+            now.updateAndGet(t -> t.plus(Duration.ofHours(2)));
             server.caManager().rotate();
             collector.poll();
             assertThat(slots(collector, "authorities")).containsExactly("active", "old");
