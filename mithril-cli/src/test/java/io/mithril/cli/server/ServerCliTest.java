@@ -228,6 +228,28 @@ class ServerCliTest {
     }
 
     @Test
+    void agentListAndShowPrintCanReattestAndTheLastSync() throws Exception {
+        Files.writeString(dir.resolve("bundle.pem"), server.bundle().toPem());
+        String token = server.generateJoinToken(Duration.ofMinutes(5), io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node"));
+        try (io.mithril.agent.Agent agent = io.mithril.agent.Agent.start(io.mithril.agent.config.AgentConfig.of(
+                TrustDomain.parse("example.org"), dir.resolve("agent/data"), "127.0.0.1", server.agentApiAddress().getPort(),
+                dir.resolve("agent/api.sock"), dir.resolve("bundle.pem"), token).withSyncInterval(Duration.ofMillis(200)))) {
+            String list = "";
+            for (int i = 0; i < 50 && !list.contains("Last sync         : 20"); i++) {
+                Thread.sleep(100);
+                list = admin("server", "agent", "list").out();
+            }
+            assertThat(list).startsWith("Found 1 attested agent:\n\n")
+                    .containsPattern("(?m)^SPIFFE ID         : spiffe://example.org/spire/agent/join_token/[0-9a-f-]+$")
+                    .contains("Attestation type  : join_token\n").contains("Can re-attest     : false\n")
+                    .containsPattern("(?m)^Last sync         : \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z$");
+            String id = group("(?m)^SPIFFE ID         : (\\S+)$", list);
+            assertThat(admin("server", "agent", "show", "-spiffeID", id).out()).startsWith("Found an attested agent given its SPIFFE ID\n")
+                    .containsPattern("(?m)^Last sync         : \\d{4}-");
+        }
+    }
+
+    @Test
     void healthcheckSaysHealthyAndFailsWithoutServer() {
         assertThat(admin("server", "healthcheck").out()).isEqualTo("Server is healthy.\n");
         Result none = run("server", "healthcheck", "-socketPath", dir.resolve("nothing.sock").toString());
