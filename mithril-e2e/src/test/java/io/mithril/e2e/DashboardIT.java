@@ -142,7 +142,11 @@ class DashboardIT {
             Files.writeString(Path.of("target/doctor-demo.txt"), doctor.out());
             assertThat(doctor.out()).contains("ok    reach identity server cluster1").contains("ok    reach identity server cluster2")
                     .contains("ok    reach control plane").contains("bundle of trust domain example.org")
-                    .containsPattern("ok    proxy \\S+ .*SYNCED");
+                    .contains("ok    proxies in sync with the control plane: 7 SYNCED")
+                    .containsPattern("ok    sync of agent \\S+ \\(cluster1\\): last synced \\d+s ago")
+                    .containsPattern("ok    sync of agent \\S+ \\(cluster2\\): last synced \\d+s ago")
+                    .containsPattern("ok    SVID of proxy reviews-v3 \\(" + REVIEWS.replace(".", "\\.") + "\\): valid until")
+                    .containsPattern("all \\d+ checks ok");
             assertThat(doctor.exit()).as(doctor.out()).isZero();
         }
     }
