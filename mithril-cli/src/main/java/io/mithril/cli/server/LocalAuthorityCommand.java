@@ -26,22 +26,14 @@ import picocli.CommandLine.Mixin;
  */
 @Command(name = "localauthority", mixinStandardHelpOptions = true, description = "Shows the server's own signing authorities.",
         subcommands = {LocalAuthorityCommand.X509.class, LocalAuthorityCommand.Jwt.class})
-class LocalAuthorityCommand implements Runnable {
-
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
-    }
+final class LocalAuthorityCommand extends UsageOnly {
 
     @Command(name = "x509", mixinStandardHelpOptions = true, description = "The X.509 CAs.", subcommands = X509Show.class)
-    static final class X509 extends LocalAuthorityCommand {
+    static final class X509 extends UsageOnly {
     }
 
     @Command(name = "jwt", mixinStandardHelpOptions = true, description = "The JWT signing keys.", subcommands = JwtShow.class)
-    static final class Jwt extends LocalAuthorityCommand {
+    static final class Jwt extends UsageOnly {
     }
 
     /** Prints SPIRE's three sections, Active, Prepared and Old, each with its lines or "No ... found". */

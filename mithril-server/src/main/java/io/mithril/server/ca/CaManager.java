@@ -465,7 +465,7 @@ public final class CaManager {
         putJwt(j, "old", s.jwtOld());
         if (s.jwtOld() != null) {
             // The old key's slot may be re-generated before the journal is next written: keep its public key here.
-            j.with("old").put("public_key", Base64.getEncoder().encodeToString(s.jwtOld().keyPair().getPublic().getEncoded()));
+            ((ObjectNode) j.get("old")).put("public_key", Base64.getEncoder().encodeToString(s.jwtOld().keyPair().getPublic().getEncoded()));
         }
         try {
             dataStore.saveCaJournal(journalId, JSON.writeValueAsBytes(root));
