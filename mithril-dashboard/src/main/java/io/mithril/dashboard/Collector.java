@@ -7,6 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mithril.api.admin.GetBundleRequest;
 import io.mithril.api.admin.ListAgentsRequest;
 import io.mithril.api.admin.ListEntriesRequest;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.mithril.api.admin.JwtAuthority;
+import io.mithril.api.admin.ListJwtAuthoritiesRequest;
 import io.mithril.api.admin.ListX509AuthoritiesRequest;
 import io.mithril.api.admin.X509Authority;
 import io.mithril.api.types.Agent;
@@ -273,7 +277,8 @@ public final class Collector implements AutoCloseable {
                 String key = cluster + "|" + a.getKeyId() + "|" + ca.getSerialNumber();
                 String before = caKeys.put(cluster + "|active", key);
                 if (before != null && !before.equals(key)) {
-                    event(now, "ca-rotated", cluster + ": new X.509 CA active (serial " + ca.getSerialNumber().toString(16) + ")");
+                    event(now, "ca-rotated", cluster + ": new X.509 CA active (serial " + ca.getSerialNumber().toString(16)
+                            + "); the previous one is kept as old until it expires");
                 }
             } else if (a.getSlot().equals("prepared")) {
                 String key = ca.getSerialNumber().toString(16);
@@ -286,10 +291,18 @@ public final class Collector implements AutoCloseable {
         if (nextRotation != null) {
             c.put("nextRotation", nextRotation.toString());
         }
+        ArrayNode jwt = c.putArray("jwtAuthorities");
+        for (JwtAuthority k : jwtAuthorities(admin)) {
+            jwt.addObject().put("slot", k.getSlot()).put("kid", k.getKid()).put("keyId", k.getKeyId())
+                    .put("notBefore", Instant.ofEpochSecond(k.getNotBefore()).toString())
+                    .put("notAfter", Instant.ofEpochSecond(k.getNotAfter()).toString());
+        }
         for (Agent a : admin.admin().listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsList()) {
             agents.addObject().put("cluster", cluster).put("spiffeId", a.getSpiffeId())
                     .put("attestationType", a.getAttestationType()).put("serial", a.getX509SvidSerial())
-                    .put("expiresAt", Instant.ofEpochSecond(a.getX509SvidExpiresAt()).toString()).put("banned", a.getBanned());
+                    .put("expiresAt", Instant.ofEpochSecond(a.getX509SvidExpiresAt()).toString()).put("banned", a.getBanned())
+                    .put("canReattest", a.getCanReattest())
+                    .put("lastSync", a.getLastSync() == 0 ? "" : Instant.ofEpochSecond(a.getLastSync()).toString());
             String before = agentSerials.put(cluster + "|" + a.getSpiffeId(), a.getX509SvidSerial());
             if (!first && before == null) {
                 event(now, "agent-attested", cluster + ": agent " + a.getSpiffeId() + " attested (" + a.getAttestationType() + ")");
@@ -305,6 +318,18 @@ public final class Collector implements AutoCloseable {
             ObjectNode n = entries.addObject().put("cluster", cluster).put("id", en.getId()).put("spiffeId", en.getSpiffeId())
                     .put("parentId", en.getParentId()).put("x509SvidTtl", en.getX509SvidTtl());
             n.set("selectors", sel);
+        }
+    }
+
+    /** The server's JWT signing keys; none from a server without ListJwtAuthorities. */
+    private static List<JwtAuthority> jwtAuthorities(AdminClient admin) {
+        try {
+            return admin.admin().listJwtAuthorities(ListJwtAuthoritiesRequest.getDefaultInstance()).getAuthoritiesList();
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
+                return List.of();
+            }
+            throw e;
         }
     }
 

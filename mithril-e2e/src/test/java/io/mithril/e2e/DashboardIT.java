@@ -110,8 +110,15 @@ class DashboardIT {
                 // Live: new traffic shows in the page without a reload.
                 ((JavascriptExecutor) browser).executeScript("window.notReloaded = true;");
                 long before = gatewayToProductpage(browser);
+                // sleep's SVID file was fetched once at the demo's start and lives 1 minute here: fetch it again,
+                // as sleep itself would, so that a slow machine does not make its certificate expire.
+                Path fresh = demo.sleepDir().resolve("refresh");
+                Demo.Exec fetch = Demo.exec(demo.mithril(Demo.SLEEP_UID, "agent", "api", "fetch", "x509",
+                        "-socketPath", demo.agentSocket(1).toString(), "-write", fresh.toString()));
+                assertThat(fetch.exit()).as(fetch.out()).isZero();
                 for (int i = 0; i < 5; i++) {
-                    assertThat(Demo.exec(demo.curlWithSleepSvid("/productpage")).out()).isEqualTo("HTTP_CODE=200");
+                    assertThat(Demo.exec(demo.curl("/productpage", fresh.resolve("svid.0.pem"), fresh.resolve("svid.0.key"))).out())
+                            .isEqualTo("HTTP_CODE=200");
                 }
                 wait.until(b -> gatewayToProductpage(b) >= before + 5);
                 assertThat(((JavascriptExecutor) browser).executeScript("return window.notReloaded === true;")).isEqualTo(true);
@@ -120,13 +127,47 @@ class DashboardIT {
                 new WebDriverWait(browser, Duration.ofSeconds(120)).ignoring(StaleElementReferenceException.class).until(b -> text(b, "events").contains("SVID rotated"));
                 assertThat(((JavascriptExecutor) browser).executeScript("return window.notReloaded === true;")).isEqualTo(true);
 
-                Path shot = Path.of("target/dashboard.png");
-                Files.createDirectories(shot.getParent());
-                Files.copy(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(), shot,
-                        StandardCopyOption.REPLACE_EXISTING);
+                // Every agent has synced with its server since it started (the last-sync column).
+                wait.until(b -> text(b, "agents").contains(" ago)") && !text(b, "agents").contains("not since the server started"));
+
+                screenshot(((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(), "dashboard.png");
+                for (String[] view : new String[][] {{"trust", "dashboard-trust.png"}, {"mesh", "dashboard-mesh.png"},
+                        {"events-section", "dashboard-events.png"}, {"agents-section", "dashboard-agents.png"}}) {
+                    screenshot(browser.findElement(By.id(view[0])).getScreenshotAs(OutputType.FILE).toPath(), view[1]);
+                }
+                // The entries, filtered as one types: only the reviews entries of both clusters stay.
+                browser.findElement(By.id("search")).sendKeys("bookinfo-reviews");
+                wait.until(b -> !text(b, "entries").contains(RATINGS) && text(b, "entries").contains(REVIEWS));
+                screenshot(browser.findElement(By.id("entries-section")).getScreenshotAs(OutputType.FILE).toPath(), "dashboard-entries.png");
             } finally {
                 browser.quit();
             }
+
+            // doctor --dir on the same live demo: every check passes (SVIDs of 1 minute are renewed
+            // at half their life, so "close to expiry" means under 10 s here).
+            Demo.Exec doctor = Demo.exec(demo.mithril(null, "doctor", "--dir", demo.dir.toString(), "-expiryWithin", "10s"));
+            Files.writeString(Path.of("target/doctor-demo.txt"), doctor.out());
+            assertThat(doctor.out()).contains("ok    reach identity server cluster1").contains("ok    reach identity server cluster2")
+                    .contains("ok    reach control plane").contains("bundle of trust domain example.org")
+                    .contains("ok    proxies in sync with the control plane: 7 SYNCED")
+                    .containsPattern("ok    sync of agent \\S+ \\(cluster1\\): last synced \\d+s ago")
+                    .containsPattern("ok    sync of agent \\S+ \\(cluster2\\): last synced \\d+s ago")
+                    .containsPattern("ok    SVID of proxy reviews-v3 \\(" + REVIEWS.replace(".", "\\.") + "\\): valid until")
+                    .containsPattern("all \\d+ checks ok");
+            assertThat(doctor.exit()).as(doctor.out()).isZero();
+        }
+    }
+
+    /**
+     * Keeps a screenshot in target/screenshots/ and, with -Dmithril.docs.screenshots=true, in the
+     * project's docs/ too (how docs/dashboard*.png are made).
+     */
+    private static void screenshot(Path taken, String name) throws Exception {
+        Path shot = Path.of("target/screenshots").resolve(name);
+        Files.createDirectories(shot.getParent());
+        Files.copy(taken, shot, StandardCopyOption.REPLACE_EXISTING);
+        if (Boolean.getBoolean("mithril.docs.screenshots")) {
+            Files.copy(taken, Demo.projectRoot().resolve("docs").resolve(name), StandardCopyOption.REPLACE_EXISTING);
         }
     }
 

@@ -270,7 +270,7 @@ public final class IdentityServer implements AutoCloseable {
             throw new ServerStartException("cannot load the registration entries of " + dataStore.describe() + ": " + e.getMessage(), e);
         }
         AgentApiService agentApi = new AgentApiService(config.trustDomain(), dataStore, ca, attestors, authorized, config.agentTtl(),
-                config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics);
+                config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics, admin.agentSyncs());
         ServerTls tls = new ServerTls(ca, config.serverId(), config.defaultX509SvidTtl(), metrics);
         serverTls = tls;
         InetSocketAddress bind = new InetSocketAddress(config.bindAddress(), config.bindPort());

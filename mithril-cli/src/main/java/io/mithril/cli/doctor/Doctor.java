@@ -133,7 +133,7 @@ final class Doctor {
     // ---------------------------------------------------------------- the components, from one collector poll
 
     /** Interprets the dashboard collector's state (see Collector#poll). */
-    void state(JsonNode state, Duration within) {
+    void state(JsonNode state, Duration within, Duration syncStale) {
         for (JsonNode s : state.path("sources")) {
             String check = "reach " + s.path("name").asText() + " at " + s.path("address").asText();
             if (s.path("ok").asBoolean()) {
@@ -144,6 +144,7 @@ final class Doctor {
         }
         bundles(state.path("trustDomains"));
         svids(state, within);
+        agentSyncs(state.path("agents"), syncStale);
         entries(state);
         proxiesInSync(state.path("controlPlane"));
     }
@@ -225,6 +226,27 @@ final class Doctor {
                     + (overdue ? " (less than a sixth of its life left)" : "") + ": " + renewAdvice);
         } else {
             ok(check, "valid until " + na + " (" + left.toSeconds() + "s left)");
+        }
+    }
+
+    /** Each agent's last sync with its server (its last GetAuthorizedEntries, as the server reports it). */
+    private void agentSyncs(JsonNode agents, Duration stale) {
+        for (JsonNode a : agents) {
+            if (a.path("banned").asBoolean()) {
+                continue;
+            }
+            String check = "sync of agent " + a.path("spiffeId").asText() + " (" + a.path("cluster").asText() + ")";
+            String last = a.path("lastSync").asText("");
+            if (last.isEmpty()) {
+                fail(check, "no sync since its server started: is the agent running and reaching its server?");
+                continue;
+            }
+            Duration ago = Duration.between(Instant.parse(last), now);
+            if (ago.compareTo(stale) > 0) {
+                fail(check, "last synced at " + last + ", " + ago.toSeconds() + "s ago: is the agent running and reaching its server?");
+            } else {
+                ok(check, "last synced " + Math.max(0, ago.toSeconds()) + "s ago");
+            }
         }
     }
 

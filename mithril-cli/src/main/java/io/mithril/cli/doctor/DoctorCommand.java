@@ -69,6 +69,10 @@ public final class DoctorCommand implements Callable<Integer> {
             description = "Fail for a CA or SVID with less than this left (default: ${DEFAULT-VALUE}); also for less than a sixth of its life.")
     String expiryWithin;
 
+    @Option(names = "-syncWithin", defaultValue = "1m", paramLabel = "DURATION",
+            description = "Fail for an agent whose last sync with its server is older than this (default: ${DEFAULT-VALUE}; agents sync every 5s).")
+    String syncWithin;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -103,6 +107,12 @@ public final class DoctorCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Cli.UserException("-expiryWithin: " + e.getMessage());
         }
+        Duration syncStale;
+        try {
+            syncStale = GoDuration.parse(syncWithin);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UserException("-syncWithin: " + e.getMessage());
+        }
         Doctor doctor = new Doctor(clock.instant());
         Map<String, Path> serverSockets = new LinkedHashMap<>(servers);
         Map<String, String> env = null;
@@ -127,7 +137,7 @@ public final class DoctorCommand implements Callable<Integer> {
         if (sources != null) {
             try (Collector collector = new Collector(sources, clock, Duration.ofSeconds(1))) {
                 collector.poll();
-                doctor.state(new ObjectMapper().readTree(collector.stateJson()), within);
+                doctor.state(new ObjectMapper().readTree(collector.stateJson()), within, syncStale);
             }
         }
         PrintWriter out = spec.commandLine().getOut();

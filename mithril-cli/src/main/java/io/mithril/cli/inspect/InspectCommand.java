@@ -47,14 +47,20 @@ import picocli.CommandLine.Parameters;
                 "also says whether the peer refused us. Exits 1 on a refusal."})
 public final class InspectCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE.pem|HOST:PORT", description = "A PEM file, or a TLS peer.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "FILE|TOKEN|HOST:PORT",
+            description = "A PEM file, a JWT-SVID (a file, the token, or - for stdin), a SPIFFE bundle (JWKS) file, or a TLS peer.")
     String target;
 
     @Option(names = {"-socketPath", "--socketPath"}, paramLabel = "SOCK", description = "Inspect the X509-SVIDs the Workload API gives the caller.")
     String socketPath;
 
-    @Option(names = {"-bundle", "--bundle"}, paramLabel = "FILE", description = "Trust bundle (PEM roots) to check the chain against.")
+    @Option(names = {"-bundle", "--bundle"}, paramLabel = "FILE",
+            description = "Trust bundle to check against: PEM roots, or a SPIFFE bundle (JWKS; also has the JWT keys).")
     Path bundle;
+
+    @Option(names = {"-audience", "--audience"}, paramLabel = "AUD",
+            description = "JWT-SVID: an audience it must carry (repeatable; default: not checked).")
+    List<String> audiences = new ArrayList<>();
 
     @Option(names = {"-trustDomain", "--trustDomain"}, paramLabel = "NAME",
             description = "The bundle's trust domain (default: the leaf's).")
@@ -102,11 +108,23 @@ public final class InspectCommand implements Callable<Integer> {
             throw new Cli.UserException("give one of FILE.pem, HOST:PORT or -socketPath SOCK");
         }
         List<SpiffeId> ids = spiffeIds("-allowedID", allowed);
-        List<X509Certificate> roots = bundle == null ? null : readCerts(bundle, "-bundle");
+        Jose.BundleFile bundleFile = bundle == null ? null : Jose.readBundle(bundle);
+        List<X509Certificate> roots = bundleFile == null ? null : bundleFile.roots();
         Explain explain = new Explain(clock);
         policy = policies.isEmpty() ? null : new PolicyCheck(policies, method, requestPath, host, port);
+        Jose jose = new Jose(clock);
         boolean ok;
-        if (socketPath != null) {
+        String text = socketPath != null ? null : target.equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                : Jose.isJwt(target) && !Files.exists(Path.of(target)) ? target
+                : Files.isRegularFile(Path.of(target)) ? Jose.read(Path.of(target), target) : null;
+        String name = target == null || Jose.isJwt(target) ? "token" : target;
+        if (text != null && Jose.isJwt(text)) {
+            ok = jose.explainJwt(out, name, text, bundleFile, trustDomain, audiences, ids);
+        } else if (text != null && Jose.isJson(text)) {
+            ok = jose.explainBundle(out, name, text, trustDomain);
+        } else if ("-".equals(target)) {
+            throw new Cli.UserException("stdin: neither a JWT-SVID nor a SPIFFE bundle (JSON); give a PEM file by its name");
+        } else if (socketPath != null) {
             ok = workloadApi(out, explain, roots, ids);
         } else if (Files.exists(Path.of(target))) {
             List<X509Certificate> chain = readCerts(Path.of(target), target);

@@ -34,6 +34,9 @@ final class AgentCommand implements Runnable {
         EntryPrinter.line(out, "Expiration time", Instant.ofEpochSecond(a.getX509SvidExpiresAt()).toString());
         EntryPrinter.line(out, "Serial number", a.getX509SvidSerial());
         EntryPrinter.line(out, "Banned", Boolean.toString(a.getBanned()));
+        EntryPrinter.line(out, "Can re-attest", Boolean.toString(a.getCanReattest()));
+        EntryPrinter.line(out, "Last sync", a.getLastSync() == 0 ? "none since the server started"
+                : Instant.ofEpochSecond(a.getLastSync()).toString());
         for (Selector s : a.getSelectorsList()) {
             EntryPrinter.line(out, "Selectors", s.getType() + ":" + s.getValue());
         }

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 BundleCommand.class,
                 FederationCommand.class,
                 AgentCommand.class,
+                LocalAuthorityCommand.class,
                 HealthcheckCommand.class,
         })
 public final class ServerCommand implements Runnable {

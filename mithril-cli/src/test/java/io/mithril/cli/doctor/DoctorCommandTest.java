@@ -198,6 +198,40 @@ class DoctorCommandTest {
     }
 
     @Test
+    void anAgentThatStoppedSyncingFails() throws Exception {
+        Path conf = server("cluster1", "example.org");
+        IdentityServer server = (IdentityServer) started.get(started.size() - 1);
+        Files.writeString(dir.resolve("bundle.pem"), server.bundle().toPem());
+        String token = server.generateJoinToken(Duration.ofMinutes(5), io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node"));
+        io.mithril.agent.Agent agent = io.mithril.agent.Agent.start(io.mithril.agent.config.AgentConfig.of(
+                io.mithril.spiffe.id.TrustDomain.parse("example.org"), dir.resolve("agent/data"), "127.0.0.1",
+                server.agentApiAddress().getPort(), dir.resolve("agent/api.sock"), dir.resolve("bundle.pem"), token)
+                .withSyncInterval(Duration.ofMillis(200)));
+        String socket = "cluster1=" + dir.resolve("cluster1/private/api.sock");
+        // A running agent syncs every 200 ms here: its last sync is seconds old.
+        Result fresh = null;
+        for (int i = 0; i < 50 && (fresh == null || !fresh.out().contains("ok    sync of agent")); i++) {
+            Thread.sleep(100);
+            fresh = doctor(null, "-serverSocket", socket);
+        }
+        assertThat(fresh.out()).containsPattern("ok    sync of agent spiffe://example.org/spire/agent/join_token/\\S+ \\(cluster1\\): last synced \\ds ago");
+        // Stopped, and seen two minutes later: its last sync is older than -syncWithin (1m).
+        agent.close();
+        Clock later = Clock.fixed(Instant.now().plus(Duration.ofMinutes(2)), ZoneOffset.UTC);
+        Result stale = doctor(later, "-serverSocket", socket);
+        assertThat(stale.exit()).isEqualTo(1);
+        assertThat(stale.out()).containsPattern("FAIL  sync of agent \\S+ \\(cluster1\\): last synced at \\S+, 1\\d\\ds ago:"
+                + " is the agent running and reaching its server\\?");
+        assertThat(doctor(later, "-serverSocket", socket, "-syncWithin", "5m").out()).contains("ok    sync of agent");
+        // The server restarted, the agent still down: no sync since.
+        server.close();
+        started.remove(server);
+        started.add(IdentityServer.start(ServerConfigParser.parseFile(conf)));
+        assertThat(doctor(null, "-serverSocket", socket).out())
+                .containsPattern("FAIL  sync of agent \\S+ \\(cluster1\\): no sync since its server started");
+    }
+
+    @Test
     void aCaNearExpiryAndAClockBehindTheServersFail() throws Exception {
         Path conf = server("cluster1", "example.org");
         // The server's real CA (ca_ttl 1h), seen 55 minutes later: less than a sixth of its life left.

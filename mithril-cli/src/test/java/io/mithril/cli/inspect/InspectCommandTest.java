@@ -336,6 +336,102 @@ class InspectCommandTest {
         public void close() {
             process.destroyForcibly();
         }
+
+    /** A SPIFFE bundle file with the root, a JWT key "k1", and a key of a use a SPIFFE bundle ignores. */
+    private Path spiffeBundle(java.security.PublicKey jwtKey) throws IOException {
+        io.mithril.spiffe.bundle.SpiffeBundle b = new io.mithril.spiffe.bundle.SpiffeBundle(TrustDomain.parse("example.org"),
+                java.util.Set.of(root.cert()), java.util.Map.of("k1", jwtKey), java.util.OptionalLong.of(7),
+                java.util.Optional.of(Duration.ofMinutes(5)));
+        com.fasterxml.jackson.databind.node.ObjectNode json = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(b.toJson());
+        json.withArray("keys").addObject().put("use", "sig").put("kty", "EC").put("kid", "oidc");
+        Path f = tmp.resolve("bundle.json");
+        java.nio.file.Files.writeString(f, json.toString());
+        return f;
+    }
+
+    private Path token(String name, String sub, Instant exp, String kid, java.security.PrivateKey key) throws IOException {
+        Path f = tmp.resolve(name + ".jwt");
+        java.nio.file.Files.writeString(f, io.mithril.spiffe.svid.JwtSvid.sign(io.mithril.spiffe.id.SpiffeId.parse(sub),
+                List.of("reviews", "ratings"), exp, kid, key).token() + "\n");
+        return f;
+    }
+
+    @Test
+    void aJwtSvidIsExplainedWithTheBundleKeyThatVerifiesIt() throws Exception {
+        java.security.KeyPair k1 = TestCerts.ec256();
+        Path spiffe = spiffeBundle(k1.getPublic());
+        Instant exp = Instant.now().plus(Duration.ofMinutes(5));
+        Path good = token("good", SLEEP, exp, "k1", k1.getPrivate());
+        Run ok = run("inspect", good.toString(), "-bundle", spiffe.toString(), "-audience", "reviews");
+        assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+        assertThat(ok.out()).contains("JWT-SVID of").contains("the signature is not printed")
+                .contains("header:   alg ES256, kid k1, typ JWT").contains("subject:  " + SLEEP)
+                .contains("audience: reviews, ratings").containsPattern("exp: +" + java.util.regex.Pattern.quote(
+                        exp.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString()) + " \\(valid, expires in [45]m\\)")
+                .contains("verdict: accepted: " + SLEEP + ", signed by the JWT authority kid \"k1\" (EC P-256) of the bundle of example.org")
+                .contains("audience [reviews, ratings] contains [reviews]");
+        // the token itself on the command line, and without a kid: the key is found by trying each
+        String token = java.nio.file.Files.readString(good).strip();
+        assertThat(run("inspect", token, "-bundle", spiffe.toString()).out()).contains("verdict: accepted")
+                .contains("audience not checked (give -audience)");
+        Path noKid = token("nokid", SLEEP, exp, null, k1.getPrivate());
+        assertThat(run("inspect", noKid.toString(), "-bundle", spiffe.toString()).out())
+                .contains("header:   alg ES256, kid (none)").contains("signed by the JWT authority kid \"k1\"");
+        // without a bundle: explained, the signature not checked
+        Run unchecked = run("inspect", good.toString());
+        assertThat(unchecked.code()).isZero();
+        assertThat(unchecked.out()).contains("signature not checked (give -bundle, a SPIFFE bundle)");
+    }
+
+    @Test
+    void eachJwtRefusalIsNamedWithANonZeroExit() throws Exception {
+        java.security.KeyPair k1 = TestCerts.ec256();
+        Path spiffe = spiffeBundle(k1.getPublic());
+        Instant exp = Instant.now().plus(Duration.ofMinutes(5));
+        expectRefused(run("inspect", token("expired", SLEEP, Instant.now().minusSeconds(90), "k1", k1.getPrivate()).toString(),
+                "-bundle", spiffe.toString()), "verdict: refused (expired): token expired at");
+        expectRefused(run("inspect", token("unknown", SLEEP, exp, "k9", k1.getPrivate()).toString(), "-bundle", spiffe.toString()),
+                "verdict: refused (unknown key): no JWT authority with key ID \"k9\" in the bundle of trust domain \"example.org\"");
+        expectRefused(run("inspect", token("forged", SLEEP, exp, "k1", TestCerts.ec256().getPrivate()).toString(),
+                "-bundle", spiffe.toString()), "verdict: refused (bad signature): signature does not verify with the JWT authority with key ID \"k1\"");
+        Path good = token("good", SLEEP, exp, "k1", k1.getPrivate());
+        expectRefused(run("inspect", good.toString(), "-bundle", spiffe.toString(), "-trustDomain", "other.org"),
+                "verdict: refused (other trust domain)");
+        expectRefused(run("inspect", good.toString(), "-bundle", spiffe.toString(), "-audience", "details"),
+                "verdict: refused (audience): audience [reviews, ratings] does not contain the expected \"details\"");
+        expectRefused(run("inspect", good.toString(), "-bundle", spiffe.toString(), "-allowedID", "spiffe://example.org/ns/default/sa/ratings"),
+                "verdict: refused (ID not allowed)");
+        // a PEM bundle has no JWT keys: said so
+        expectRefused(run("inspect", good.toString(), "-bundle", bundle.toString()), "the -bundle is PEM: it has no JWT keys");
+        Run garbage = run("inspect", "eyJub3Q.anNvbg.x");
+        assertThat(garbage.code()).isNotZero();
+        assertThat(garbage.err()).contains("token: the JWT's header is not base64url JSON");
+    }
+
+    @Test
+    void aSpiffeBundleIsExplainedKeyByKeyAndServesAsBundleForX509Too() throws Exception {
+        Path spiffe = spiffeBundle(TestCerts.ec256().getPublic());
+        Run r = run("inspect", spiffe.toString(), "-trustDomain", "example.org");
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("SPIFFE bundle (JWK Set), trust domain example.org")
+                .contains("spiffe_sequence:     7").contains("spiffe_refresh_hint: 300s (5m)")
+                .contains("key 0: use x509-svid (an X.509 authority), EC P-256").contains("subject:   CN=Upstream CA")
+                .contains("key 1: use jwt-svid (a JWT authority), kid \"k1\", EC P-256")
+                .contains("key 2: use \"sig\", EC: ignored (a SPIFFE bundle's keys are x509-svid or jwt-svid)")
+                .contains("verdict: a valid SPIFFE bundle: 1 X.509 authority, 1 JWT authority");
+        Run svid = run("inspect", svid("good", TestCerts.Spec.leaf(SLEEP)).toString(), "-bundle", spiffe.toString());
+        assertThat(svid.code()).as(svid.out() + svid.err()).isZero();
+        assertThat(svid.out()).contains("verdict: accepted: " + SLEEP + " chains to CN=Upstream CA");
+
+        Path dup = tmp.resolve("dup.json");
+        String k = "{\"use\":\"jwt-svid\",\"kty\":\"EC\",\"kid\":\"a\"}";
+        java.nio.file.Files.writeString(dup, "{\"keys\":[" + k + "," + k + "]}");
+        Run bad = run("inspect", dup.toString());
+        expectRefused(bad, "verdict: not a valid SPIFFE bundle:");
+        Run badAsBundle = run("inspect", tmp.resolve("good.pem").toString(), "-bundle", dup.toString());
+        assertThat(badAsBundle.code()).isNotZero();
+        assertThat(badAsBundle.err()).contains("-bundle " + dup + ": SPIFFE bundle");
     }
 
     private static void expectRefused(Run r, String words) {

@@ -228,6 +228,60 @@ class ServerCliTest {
     }
 
     @Test
+    void agentListAndShowPrintCanReattestAndTheLastSync() throws Exception {
+        Files.writeString(dir.resolve("bundle.pem"), server.bundle().toPem());
+        String token = server.generateJoinToken(Duration.ofMinutes(5), io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node"));
+        try (io.mithril.agent.Agent agent = io.mithril.agent.Agent.start(io.mithril.agent.config.AgentConfig.of(
+                TrustDomain.parse("example.org"), dir.resolve("agent/data"), "127.0.0.1", server.agentApiAddress().getPort(),
+                dir.resolve("agent/api.sock"), dir.resolve("bundle.pem"), token).withSyncInterval(Duration.ofMillis(200)))) {
+            String list = "";
+            for (int i = 0; i < 50 && !list.contains("Last sync        : 20"); i++) {
+                Thread.sleep(100);
+                list = admin("server", "agent", "list").out();
+            }
+            assertThat(list).startsWith("Found 1 attested agent:\n\n")
+                    .containsPattern("(?m)^SPIFFE ID        : spiffe://example.org/spire/agent/join_token/[0-9a-f-]+$")
+                    .contains("Attestation type : join_token\n").contains("Can re-attest    : false\n")
+                    .containsPattern("(?m)^Last sync        : \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z$");
+            String id = group("(?m)^SPIFFE ID        : (\\S+)$", list);
+            assertThat(admin("server", "agent", "show", "-spiffeID", id).out()).startsWith("Found an attested agent given its SPIFFE ID\n")
+                    .containsPattern("(?m)^Last sync        : \\d{4}-");
+        }
+    }
+
+    @Test
+    void localauthorityShowsActivePreparedAndOldAsSpireServer() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<java.time.Instant> now = new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.now());
+        Path d = dir.resolve("rotating");
+        try (IdentityServer rotating = IdentityServer.start(ServerConfig.builder(TrustDomain.parse("example.org"), d)
+                .bindAddress("127.0.0.1").bindPort(0).socketPath(d.resolve("private/api.sock")).rotationCheckInterval(Duration.ofHours(1))
+                .caTtl(Duration.ofHours(6)).clock(((java.time.InstantSource) now::get).withZone(java.time.ZoneOffset.UTC)).build())) {
+            String sock = d.resolve("private/api.sock").toString();
+            Result x509 = run("server", "localauthority", "x509", "show", "-socketPath", sock);
+            assertThat(x509.exit()).as(x509.err()).isZero();
+            assertThat(x509.out()).containsPattern("(?m)^Active X.509 authority:\n  Authority ID: [0-9a-f]{40}\n  Expires at: \\S+Z\n"
+                    + "  Upstream authority ID: No upstream authority$")
+                    .contains("Prepared X.509 authority:\n  No prepared X.509 authority found\n")
+                    .endsWith("Old X.509 authority:\n  No old X.509 authority found\n");
+            String first = group("Active X.509 authority:\n  Authority ID: (\\S+)", x509.out());
+            String firstKid = group("Active JWT authority:\n  Authority ID: (\\S+)",
+                    run("server", "localauthority", "jwt", "show", "-socketPath", sock).out());
+
+            now.updateAndGet(t -> t.plus(Duration.ofHours(3).plusMinutes(1))); // prepare
+            rotating.caManager().rotate();
+            assertThat(run("server", "localauthority", "x509", "show", "-socketPath", sock).out())
+                    .containsPattern("Prepared X.509 authority:\n  Authority ID: [0-9a-f]{40}\n");
+            now.updateAndGet(t -> t.plus(Duration.ofHours(2))); // activate: the first is old
+            rotating.caManager().rotate();
+            assertThat(run("server", "localauthority", "x509", "show", "-socketPath", sock).out())
+                    .contains("Prepared X.509 authority:\n  No prepared X.509 authority found\n")
+                    .contains("Old X.509 authority:\n  Authority ID: " + first + "\n");
+            assertThat(run("server", "localauthority", "jwt", "show", "-socketPath", sock).out())
+                    .contains("Old JWT authority:\n  Authority ID: " + firstKid + "\n");
+        }
+    }
+
+    @Test
     void healthcheckSaysHealthyAndFailsWithoutServer() {
         assertThat(admin("server", "healthcheck").out()).isEqualTo("Server is healthy.\n");
         Result none = run("server", "healthcheck", "-socketPath", dir.resolve("nothing.sock").toString());

@@ -66,7 +66,7 @@ function renderDomains(s) {
   box.replaceChildren();
   for (const d of s.trustDomains || []) {
     const root = el('div', null, 'root');
-    const cas = d.clusters.flatMap(c => c.authorities);
+    const cas = d.clusters.flatMap(c => c.authorities.concat(c.jwtAuthorities || []));
     const from = Math.min(...cas.map(a => Date.parse(a.notBefore)), Date.now());
     const to = Math.max(...cas.map(a => Date.parse(a.notAfter)), Date.now() + 1);
     for (const r of d.roots) {
@@ -75,12 +75,14 @@ function renderDomains(s) {
     for (const c of d.clusters) {
       const cl = el('div', null, 'cluster');
       cl.appendChild(el('div', c.name + (c.nextRotation ? ' — next rotation ' + when(c.nextRotation) : '')));
-      for (const a of c.authorities) {
+      const lines = c.authorities.map(a => [a, ' ' + a.subject + ' #' + a.serial.slice(0, 8), '; issued by ' + a.issuerFingerprint])
+        .concat((c.jwtAuthorities || []).map(k => [k, ' JWT key ' + k.kid.slice(0, 12), '; kid ' + k.kid]));
+      for (const [a, label, more] of lines) {
         const line = el('div', null, 'ca');
         const name = el('div');
         name.appendChild(el('span', a.slot, 'slot ' + a.slot));
-        name.appendChild(el('span', ' ' + a.subject + ' #' + a.serial.slice(0, 8)));
-        name.title = 'valid ' + a.notBefore + ' – ' + a.notAfter + '; issued by ' + a.issuerFingerprint;
+        name.appendChild(el('span', label));
+        name.title = 'valid ' + a.notBefore + ' – ' + a.notAfter + more;
         line.appendChild(name);
         const bar = el('div', null, 'bar');
         const span = el('span', null, a.slot);
@@ -138,7 +140,8 @@ function renderEvents(s) {
 }
 
 function renderTables(s) {
-  fill('agents', (s.agents || []).map(a => [a.cluster, a.spiffeId, a.attestationType + (a.banned ? ' (banned)' : ''), a.serial, when(a.expiresAt)]));
+  fill('agents', (s.agents || []).map(a => [a.cluster, a.spiffeId, a.attestationType + (a.banned ? ' (banned)' : ''),
+    a.lastSync ? when(a.lastSync) : 'not since the server started', a.serial, when(a.expiresAt)]));
   const cp = {};
   for (const p of (s.controlPlane && s.controlPlane.proxies) || []) cp[p.spiffeId] = (cp[p.spiffeId] ? cp[p.spiffeId] + ', ' : '') + p.state;
   fill('proxies', (s.proxies || []).map(p => [p.name, p.up ? p.spiffeId : 'unreachable: ' + p.error, p.serial || '', when(p.notAfter), cp[p.spiffeId] || '']));

@@ -63,7 +63,9 @@ public final class ProtoConverters {
 
     public static Agent toProto(AttestedNode n) {
         Agent.Builder b = Agent.newBuilder().setSpiffeId(n.spiffeId().toString()).setAttestationType(n.attestationType())
-                .setX509SvidSerial(n.serialNumber()).setX509SvidExpiresAt(n.expiresAt()).setBanned(n.banned());
+                .setX509SvidSerial(n.serialNumber()).setX509SvidExpiresAt(n.expiresAt()).setBanned(n.banned())
+                // join_token is trust on first use: its token is spent, the agent cannot attest again with it.
+                .setCanReattest(!"join_token".equals(n.attestationType()));
         for (Selector s : n.selectors()) {
             b.addSelectors(toProto(s));
         }

@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Owns the server's signing authorities: the X.509 CA and the JWT signing key, each in two slots
- * (current and next), as SPIRE's CA manager does.
+ * (current and next), as SPIRE's CA manager does, and the one each replaced (old).
  *
  * <p>Rotation rule (SPIRE's): with {@code life = notAfter - notBefore} and
  * {@code remaining = notAfter - now}, the next authority is <em>prepared</em> when
@@ -50,6 +50,12 @@ import org.slf4j.LoggerFactory;
  * trust domain's bundle at once. It is <em>activated</em> (starts signing) when
  * {@code remaining <= min(life/6, 7d)}. So every peer has had the new roots for a whole
  * prepare-to-activate window before it sees anything signed by the new CA.
+ *
+ * <p>The authority an activation replaced is kept as <em>old</em> (public part only: it signs
+ * nothing more), as SPIRE's next slot keeps the previous authority's key after a rotation, until
+ * it expires or the next authority is prepared into its key slot, whichever comes first. Its
+ * trust anchors and JWT public key stay in the bundle until they expire (then the bundle is
+ * pruned), so the SVIDs and JWT-SVIDs it signed still verify.
  *
  * <p>Which key IDs hold which slot, and their certificates, are written to the CA journal in the
  * datastore on every change; on start the journal is read back and the keys fetched from the
@@ -99,7 +105,23 @@ public final class CaManager {
     public record JwtSigningKey(String keyId, String kid, KeyPair keyPair, Instant notBefore, Instant notAfter) {
     }
 
-    private record Slots(X509Ca x509Current, X509Ca x509Next, JwtSigningKey jwtCurrent, JwtSigningKey jwtNext) {
+    private record Slots(X509Ca x509Current, X509Ca x509Next, X509Ca x509Old,
+                         JwtSigningKey jwtCurrent, JwtSigningKey jwtNext, JwtSigningKey jwtOld) {
+        static final Slots EMPTY = new Slots(null, null, null, null, null, null);
+    }
+
+    /** The public part of a replaced authority: it can no longer sign. */
+    private static X509Ca retired(X509Ca ca) {
+        return new X509Ca(ca.keyId(), new KeyPair(ca.keyPair().getPublic(), null), ca.chain(), ca.roots());
+    }
+
+    private static JwtSigningKey retired(JwtSigningKey k) {
+        return new JwtSigningKey(k.keyId(), k.kid(), new KeyPair(k.keyPair().getPublic(), null), k.notBefore(), k.notAfter());
+    }
+
+    /** Whether an old authority is still kept: not expired, and its key slot not taken by a prepared one. */
+    private static boolean oldKept(Instant oldNotAfter, String oldKeyId, String preparedKeyId, Instant now) {
+        return oldNotAfter.isAfter(now) && !oldKeyId.equals(preparedKeyId);
     }
 
     private final TrustDomain trustDomain;
@@ -118,7 +140,7 @@ public final class CaManager {
     private final SecureRandom random = new SecureRandom();
     private final List<Consumer<TrustBundle>> bundleListeners = new CopyOnWriteArrayList<>();
 
-    private volatile Slots slots = new Slots(null, null, null, null);
+    private volatile Slots slots = Slots.EMPTY;
     private volatile TrustBundle bundle;
 
     public CaManager(TrustDomain trustDomain, DataStore dataStore, KeyManager keyManager, UpstreamAuthority upstream,
@@ -153,14 +175,14 @@ public final class CaManager {
         if (loaded.x509Current() == null || !loaded.x509Current().notAfter().isAfter(clock.instant())) {
             X509Ca ca = mintX509("x509-CA-A".equals(keyIdOf(loaded.x509Current())) ? "x509-CA-B" : "x509-CA-A");
             publish(ca, null);
-            slots = new Slots(ca, null, slots.jwtCurrent(), slots.jwtNext());
+            slots = new Slots(ca, null, null, slots.jwtCurrent(), slots.jwtNext(), slots.jwtOld());
             log.info("X509 CA activated: key={} notAfter={}", ca.keyId(), ca.notAfter());
         }
         if (slots.jwtCurrent() == null || !slots.jwtCurrent().notAfter().isAfter(clock.instant())) {
             JwtSigningKey k = mintJwt("JWT-Signer-A".equals(slots.jwtCurrent() == null ? null : slots.jwtCurrent().keyId())
                     ? "JWT-Signer-B" : "JWT-Signer-A");
             publish(null, k);
-            slots = new Slots(slots.x509Current(), slots.x509Next(), k, slots.jwtNext());
+            slots = new Slots(slots.x509Current(), slots.x509Next(), slots.x509Old(), k, slots.jwtNext(), null);
             log.info("JWT key activated: kid={} notAfter={}", k.kid(), k.notAfter());
         }
         // Re-publish what was loaded too: after a datastore restore or on a new shared database.
@@ -188,6 +210,7 @@ public final class CaManager {
 
         X509Ca cur = s.x509Current();
         X509Ca next = s.x509Next();
+        X509Ca old = s.x509Old();
         if (!cur.notAfter().isAfter(now)) {
             // The server was down past its CA's expiry: nothing valid to rotate to gracefully.
             X509Ca fresh = next != null && next.notAfter().isAfter(now) ? next : mintX509(otherSlot(cur.keyId()));
@@ -195,6 +218,7 @@ public final class CaManager {
             log.warn("X509 CA expired while not rotated; activated: key={} notAfter={}", fresh.keyId(), fresh.notAfter());
             cur = fresh;
             next = null;
+            old = null;
             changed = true;
         }
         if (next == null && shouldPrepare(cur.notBefore(), cur.notAfter(), now)) {
@@ -204,21 +228,29 @@ public final class CaManager {
             changed = true;
         }
         if (next != null && shouldActivate(cur.notBefore(), cur.notAfter(), now)) {
-            log.info("X509 CA activated: key={} notAfter={} (previous key={} expires {})", next.keyId(), next.notAfter(),
+            log.info("X509 CA activated: key={} notAfter={} (previous key={} expires {}, kept as old)", next.keyId(), next.notAfter(),
                     cur.keyId(), cur.notAfter());
+            old = retired(cur);
             cur = next;
             next = null;
+            changed = true;
+        }
+        if (old != null && !oldKept(old.notAfter(), old.keyId(), next == null ? null : next.keyId(), now)) {
+            log.info("X509 CA old slot cleared: key={} notAfter={}", old.keyId(), old.notAfter());
+            old = null;
             changed = true;
         }
 
         JwtSigningKey jcur = s.jwtCurrent();
         JwtSigningKey jnext = s.jwtNext();
+        JwtSigningKey jold = s.jwtOld();
         if (!jcur.notAfter().isAfter(now)) {
             JwtSigningKey fresh = jnext != null && jnext.notAfter().isAfter(now) ? jnext : mintJwt(otherJwtSlot(jcur.keyId()));
             publish(null, fresh);
             log.warn("JWT key expired while not rotated; activated: kid={}", fresh.kid());
             jcur = fresh;
             jnext = null;
+            jold = null;
             changed = true;
         }
         if (jnext == null && shouldPrepare(jcur.notBefore(), jcur.notAfter(), now)) {
@@ -228,14 +260,20 @@ public final class CaManager {
             changed = true;
         }
         if (jnext != null && shouldActivate(jcur.notBefore(), jcur.notAfter(), now)) {
-            log.info("JWT key activated: kid={} notAfter={} (previous kid={})", jnext.kid(), jnext.notAfter(), jcur.kid());
+            log.info("JWT key activated: kid={} notAfter={} (previous kid={}, kept as old)", jnext.kid(), jnext.notAfter(), jcur.kid());
+            jold = retired(jcur);
             jcur = jnext;
             jnext = null;
             changed = true;
         }
+        if (jold != null && !oldKept(jold.notAfter(), jold.keyId(), jnext == null ? null : jnext.keyId(), now)) {
+            log.info("JWT key old slot cleared: kid={} notAfter={}", jold.kid(), jold.notAfter());
+            jold = null;
+            changed = true;
+        }
 
         if (changed) {
-            slots = new Slots(cur, next, jcur, jnext);
+            slots = new Slots(cur, next, old, jcur, jnext, jold);
             saveJournal();
         }
         metrics.caExpiry(cur.notAfter().getEpochSecond());
@@ -354,6 +392,16 @@ public final class CaManager {
         return Optional.ofNullable(slots.x509Next());
     }
 
+    /** The CA the last activation replaced (public part only), until it expires or its key slot is reused. */
+    public Optional<X509Ca> oldX509Ca() {
+        return Optional.ofNullable(slots.x509Old());
+    }
+
+    /** The JWT key the last activation replaced (public part only), until it expires or its key slot is reused. */
+    public Optional<JwtSigningKey> oldJwtKey() {
+        return Optional.ofNullable(slots.jwtOld());
+    }
+
     public JwtSigningKey currentJwtKey() {
         return slots.jwtCurrent();
     }
@@ -410,9 +458,15 @@ public final class CaManager {
         ObjectNode x = root.putObject("x509");
         putX509(x, "current", s.x509Current());
         putX509(x, "next", s.x509Next());
+        putX509(x, "old", s.x509Old());
         ObjectNode j = root.putObject("jwt");
         putJwt(j, "current", s.jwtCurrent());
         putJwt(j, "next", s.jwtNext());
+        putJwt(j, "old", s.jwtOld());
+        if (s.jwtOld() != null) {
+            // The old key's slot may be re-generated before the journal is next written: keep its public key here.
+            ((ObjectNode) j.get("old")).put("public_key", Base64.getEncoder().encodeToString(s.jwtOld().keyPair().getPublic().getEncoded()));
+        }
         try {
             dataStore.saveCaJournal(journalId, JSON.writeValueAsBytes(root));
         } catch (IOException e) {
@@ -443,17 +497,19 @@ public final class CaManager {
     private Slots loadJournal() {
         Optional<byte[]> data = dataStore.fetchCaJournal(journalId);
         if (data.isEmpty()) {
-            return new Slots(null, null, null, null);
+            return Slots.EMPTY;
         }
         JsonNode root;
         try {
             root = JSON.readTree(data.get());
         } catch (IOException e) {
             log.warn("CA journal {} in {} is unreadable ({}); minting a new CA", journalId, dataStore.describe(), e.getMessage());
-            return new Slots(null, null, null, null);
+            return Slots.EMPTY;
         }
         return new Slots(readX509(root.path("x509").path("current")), readX509(root.path("x509").path("next")),
-                readJwt(root.path("jwt").path("current")), readJwt(root.path("jwt").path("next")));
+                readOldX509(root.path("x509").path("old")),
+                readJwt(root.path("jwt").path("current")), readJwt(root.path("jwt").path("next")),
+                readOldJwt(root.path("jwt").path("old")));
     }
 
     private X509Ca readX509(JsonNode n) {
@@ -473,6 +529,33 @@ public final class CaManager {
             return null;
         }
         return new X509Ca(keyId, kp.get(), chain, roots);
+    }
+
+    /** The old CA needs no private key: it is read from the journal's certificates alone. */
+    private static X509Ca readOldX509(JsonNode n) {
+        if (n.isMissingNode() || n.isNull()) {
+            return null;
+        }
+        List<X509Certificate> chain = certs(n.path("chain"));
+        if (chain.isEmpty()) {
+            return null;
+        }
+        return new X509Ca(n.path("key_id").asText(), new KeyPair(chain.get(0).getPublicKey(), null), chain, certs(n.path("roots")));
+    }
+
+    private static JwtSigningKey readOldJwt(JsonNode n) {
+        if (n.isMissingNode() || n.isNull() || !n.hasNonNull("public_key")) {
+            return null;
+        }
+        PublicKey key;
+        try {
+            key = BundleCodec.publicKey(Base64.getDecoder().decode(n.path("public_key").asText()));
+        } catch (RuntimeException e) {
+            log.warn("CA journal: the old JWT key's public key is unreadable ({}); not shown", e.getMessage());
+            return null;
+        }
+        return new JwtSigningKey(n.path("key_id").asText(), n.path("kid").asText(), new KeyPair(key, null),
+                Instant.ofEpochSecond(n.path("not_before").asLong()), Instant.ofEpochSecond(n.path("not_after").asLong()));
     }
 
     private JwtSigningKey readJwt(JsonNode n) {

@@ -35,6 +35,9 @@ import io.mithril.api.admin.ListFederatedBundlesRequest;
 import io.mithril.api.admin.ListX509AuthoritiesRequest;
 import io.mithril.api.admin.ListX509AuthoritiesResponse;
 import io.mithril.api.admin.X509Authority;
+import io.mithril.api.admin.JwtAuthority;
+import io.mithril.api.admin.ListJwtAuthoritiesRequest;
+import io.mithril.api.admin.ListJwtAuthoritiesResponse;
 import io.mithril.api.admin.ListFederatedBundlesResponse;
 import io.mithril.api.types.Agent;
 import io.mithril.api.admin.DeleteFederationRelationshipResponse;
@@ -51,6 +54,7 @@ import io.mithril.server.federation.Relationship;
 import io.mithril.api.types.Entry;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.PkiException;
+import io.mithril.server.api.AgentSyncs;
 import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.attestor.JoinTokenAttestor;
 import io.mithril.server.ca.CaManager;
@@ -96,6 +100,8 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
 
     private final FederationManager federation;
 
+    private final AgentSyncs syncs;
+
     public AdminApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Clock clock, ServerMetrics metrics) {
         this(trustDomain, dataStore, ca, clock, metrics, null);
     }
@@ -109,6 +115,12 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
         this.clock = clock;
         this.metrics = metrics;
         this.federation = federation;
+        this.syncs = new AgentSyncs(clock);
+    }
+
+    /** The agents' last syncs, which the agent API records and ListAgents/GetAgent report. */
+    public AgentSyncs agentSyncs() {
+        return syncs;
     }
 
     // ------------------------------------------------------------------ programmatic
@@ -353,12 +365,34 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
             if (next.isPresent()) {
                 b.addAuthorities(authority("prepared", next.get()));
             }
+            java.util.Optional<CaManager.X509Ca> old = ca.oldX509Ca();
+            if (old.isPresent()) {
+                b.addAuthorities(authority("old", old.get()));
+            }
         } catch (java.security.cert.CertificateEncodingException e) {
             out.onError(io.grpc.Status.INTERNAL.withDescription("cannot encode a CA certificate: " + e.getMessage()).asRuntimeException());
             return;
         }
         out.onNext(b.build());
         out.onCompleted();
+    }
+
+    @Override
+    public void listJwtAuthorities(ListJwtAuthoritiesRequest req, StreamObserver<ListJwtAuthoritiesResponse> out) {
+        ListJwtAuthoritiesResponse.Builder b = ListJwtAuthoritiesResponse.newBuilder();
+        if (ca.currentJwtKey() != null) {
+            b.addAuthorities(jwtAuthority("active", ca.currentJwtKey()));
+        }
+        ca.nextJwtKey().ifPresent(k -> b.addAuthorities(jwtAuthority("prepared", k)));
+        ca.oldJwtKey().ifPresent(k -> b.addAuthorities(jwtAuthority("old", k)));
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    private static JwtAuthority jwtAuthority(String slot, CaManager.JwtSigningKey k) {
+        return JwtAuthority.newBuilder().setSlot(slot).setKeyId(k.keyId()).setKid(k.kid())
+                .setPublicKey(com.google.protobuf.ByteString.copyFrom(k.keyPair().getPublic().getEncoded()))
+                .setNotBefore(k.notBefore().getEpochSecond()).setNotAfter(k.notAfter().getEpochSecond()).build();
     }
 
     private static X509Authority authority(String slot, CaManager.X509Ca ca)
@@ -638,9 +672,14 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
     @Override
     public void listAgents(ListAgentsRequest req, StreamObserver<ListAgentsResponse> out) {
         ListAgentsResponse.Builder b = ListAgentsResponse.newBuilder();
-        dataStore.listAttestedNodes().forEach(n -> b.addAgents(ProtoConverters.toProto(n)));
+        dataStore.listAttestedNodes().forEach(n -> b.addAgents(withLastSync(n)));
         out.onNext(b.build());
         out.onCompleted();
+    }
+
+    private Agent withLastSync(AttestedNode n) {
+        Agent a = ProtoConverters.toProto(n);
+        return syncs.lastSync(n.spiffeId()).map(t -> a.toBuilder().setLastSync(t.getEpochSecond()).build()).orElse(a);
     }
 
     private Optional<SpiffeId> agentId(String id, StreamObserver<?> out) {
@@ -663,7 +702,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
             out.onError(Status.NOT_FOUND.withDescription("no agent " + req.getId()).asRuntimeException());
             return;
         }
-        out.onNext(ProtoConverters.toProto(n.get()));
+        out.onNext(withLastSync(n.get()));
         out.onCompleted();
     }
 
@@ -677,6 +716,7 @@ public final class AdminApiService extends AdminServiceGrpc.AdminServiceImplBase
             out.onError(Status.NOT_FOUND.withDescription("no agent " + req.getId()).asRuntimeException());
             return;
         }
+        syncs.forget(id.get());
         log.info("Agent evicted: agent_id={}", redact(id.get()));
         out.onNext(DeleteAgentResponse.getDefaultInstance());
         out.onCompleted();

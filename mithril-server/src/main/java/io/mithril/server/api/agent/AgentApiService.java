@@ -22,6 +22,7 @@ import io.mithril.api.agent.RenewAgentResponse;
 import io.mithril.api.types.Bundle;
 import io.mithril.pki.Csr;
 import io.mithril.pki.PkiException;
+import io.mithril.server.api.AgentSyncs;
 import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.attestor.AttestationException;
 import io.mithril.server.attestor.AttestationResult;
@@ -60,10 +61,12 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
     private final Duration defaultX509Ttl;
     private final Duration defaultJwtTtl;
     private final ServerMetrics metrics;
+    private final AgentSyncs syncs;
 
     public AgentApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Map<String, NodeAttestor> attestors,
                            AuthorizedEntries authorized, Duration agentTtl, Duration defaultX509Ttl, Duration defaultJwtTtl,
-                           ServerMetrics metrics) {
+                           ServerMetrics metrics, AgentSyncs syncs) {
+        this.syncs = syncs;
         this.trustDomain = trustDomain;
         this.dataStore = dataStore;
         this.ca = ca;
@@ -225,6 +228,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
 
     @Override
     public void getAuthorizedEntries(GetAuthorizedEntriesRequest req, StreamObserver<GetAuthorizedEntriesResponse> out) {
+        syncs.synced(caller());
         out.onNext(GetAuthorizedEntriesResponse.newBuilder().addAllEntries(authorized.forAgentAsProto(caller())).build());
         out.onCompleted();
     }
