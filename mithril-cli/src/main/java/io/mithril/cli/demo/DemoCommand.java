@@ -288,7 +288,7 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
-            CommandLine cl = Main.newCommandLine();
+            CommandLine cl = Main.newCommandLine(args);
             cl.setOut(new PrintWriter(out, true));
             cl.setErr(new PrintWriter(err, true));
             exit = cl.execute(args);
