@@ -216,9 +216,19 @@ public final class DemoCommand implements Callable<Integer> {
         }
         cmd.add(javaCommand());
         // Twenty small JVMs share two cores: a small heap that grows on demand, the C1 compiler
-        // only and a small code cache keep start-up and resident memory low.
-        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k", "-XX:TieredStopAtLevel=1",
-                "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto"));
+        // only and a small code cache keep start-up and resident memory low. The young generation
+        // is capped at 8 MB (it was a third of the heap, ~20 MB committed per process at idle while
+        // the live set is ~20 MB in all) and the old one grows only as far as its live data needs.
+        // These are the demo's children only; `mithril proxy` run by hand keeps the launcher's options.
+        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-XX:NewSize=4m", "-XX:MaxNewSize=8m",
+                "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xss512k", "-XX:TieredStopAtLevel=1",
+                "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto",
+                // Debian's JDK 17 maps class data sharing archives at a random address and relocates
+                // every pointer in them, which writes to each page: the archives' ~80 MB then became
+                // private memory in every child instead of pages shared by all of them. Mapping at
+                // the archive's own base address gives up address randomisation for the archived
+                // class metadata (not for heap, stacks or code) in the demo's children only.
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"));
         // MITHRIL_DEMO_JAVA_OPTS: more options for every child (last, so they win), e.g. to measure.
         String extra = System.getenv("MITHRIL_DEMO_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) {

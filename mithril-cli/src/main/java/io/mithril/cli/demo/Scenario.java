@@ -392,7 +392,9 @@ final class Scenario {
     private void startControlPlane() throws IOException {
         DemoCommand.Workload istiod = workload("istiod");
         controlPlane = demo.supervisor().start("istiod", demo.mithril(istiod.uid(), "controlplane", "run",
-                "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv"), demo.env());
+                "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv",
+                // It starts with the agents: on a loaded machine their attestation can outlast the default 30 s.
+                "-svidTimeout", START_TIMEOUT.toSeconds() * 2 + "s"), demo.env());
     }
 
     private String awaitControlPlane() throws Exception {
