@@ -41,8 +41,8 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
 
     /**
      * The sources of a running {@code mithril demo} in {@code dir}: both clusters' admin sockets,
-     * the control plane's admin endpoint (127.0.0.1:15014), the ingress gateway's admin
-     * (127.0.0.1:15000) and the sidecars: in the demo's pods when it made them (network namespaces
+     * the control plane's admin endpoint and the ingress gateway's admin (as its
+     * demo-ports.properties records them; 127.0.0.1:15014 and :15000 without one) and the sidecars: in the demo's pods when it made them (network namespaces
      * {@code mithril-<pid>-<workload>} of a live demo; {@code demoPid} picks one, or any live one when
      * it is 0), otherwise every proxy the control plane lists.
      */
@@ -55,8 +55,16 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
             }
             servers.put("cluster" + c, cluster.resolve("server/private/api.sock"));
         }
+        // The demo records the host ports it chose (the documented ones unless they were taken).
+        java.util.Properties ports = new java.util.Properties();
+        Path portsFile = dir.resolve("demo-ports.properties");
+        if (Files.isRegularFile(portsFile)) {
+            try (var in = Files.newBufferedReader(portsFile)) {
+                ports.load(in);
+            }
+        }
         List<ProxyAdmin> proxies = new ArrayList<>();
-        proxies.add(new ProxyAdmin("ingressgateway", null, "127.0.0.1:15000"));
+        proxies.add(new ProxyAdmin("ingressgateway", null, ports.getProperty("gateway.admin", "127.0.0.1:15000")));
         Path netnsDir = Path.of("/run/netns");
         if (Files.isDirectory(netnsDir)) {
             try (Stream<Path> s = Files.list(netnsDir)) {
@@ -73,6 +81,6 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
                 }
             }
         }
-        return new Sources(servers, "127.0.0.1:15014", proxies, proxies.size() == 1);
+        return new Sources(servers, ports.getProperty("controlplane.admin", "127.0.0.1:15014"), proxies, proxies.size() == 1);
     }
 }

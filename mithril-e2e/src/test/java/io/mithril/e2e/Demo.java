@@ -41,8 +41,8 @@ final class Demo implements AutoCloseable {
 
     /** Starts the demo with the examples of {@code home} (a copy with other settings, e.g. short TTLs). */
     static Demo start(Path dir, Path home) throws Exception {
-        // The demo's ports are fixed (8081, 8082, 15012...): another demo on this machine (another
-        // test run) holds them for a few minutes at most, so wait for it rather than fail.
+        // The demo picks free ports itself (demo-ports.properties); the gateway's is given here and
+        // may be taken between freePort() and the demo's bind: then wait and try again.
         long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(6);
         while (true) {
             try {
@@ -112,6 +112,22 @@ final class Demo implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    /**
+     * A host:port the demo chose, by its key in {@code demo-ports.properties} (cluster1.server,
+     * cluster2.server, controlplane, controlplane.admin, gateway, gateway.admin).
+     */
+    String hostPort(String key) throws IOException {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newBufferedReader(dir.resolve("demo-ports.properties"))) {
+            p.load(in);
+        }
+        String v = p.getProperty(key);
+        if (v == null) {
+            throw new IllegalStateException("no " + key + " in " + dir.resolve("demo-ports.properties"));
+        }
+        return v;
     }
 
     Path adminSocket(int cluster) {

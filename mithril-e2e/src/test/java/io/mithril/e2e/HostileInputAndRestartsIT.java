@@ -490,7 +490,7 @@ class HostileInputAndRestartsIT {
         if (cert != null) {
             cmd.addAll(List.of("--cert", cert.toString(), "--key", key.toString()));
         }
-        cmd.add("https://127.0.0.1:8082/mithril.agent.v1.AgentService/FetchBundles");
+        cmd.add("https://" + demo.hostPort("cluster2.server") + "/mithril.agent.v1.AgentService/FetchBundles");
         Demo.Exec r = Demo.exec(cmd);
         if (r.exit() != 0) {
             // curl -v traces "* TLSv1.2 (IN), TLS alert, unknown CA (560):"
@@ -752,7 +752,7 @@ class HostileInputAndRestartsIT {
 
     /** Proxies the control plane lists as SYNCED (ACKed the version it sent), by SPIFFE ID. */
     private List<String> syncedProxies() throws Exception {
-        Demo.Exec r = Demo.exec(demo.mithril(null, "controlplane", "status", "-adminAddress", "127.0.0.1:15014"));
+        Demo.Exec r = Demo.exec(demo.mithril(null, "controlplane", "status", "-adminAddress", demo.hostPort("controlplane.admin")));
         List<String> synced = new ArrayList<>();
         if (r.exit() != 0) {
             return synced;

@@ -132,6 +132,15 @@ final class Checks {
         }
     }
 
+    /** CPU time (user + system) of a process and its descendants, in seconds; 0 for what the OS does not tell. */
+    static double cpuSeconds(ProcessHandle p) {
+        long millis = p.info().totalCpuDuration().map(java.time.Duration::toMillis).orElse(0L);
+        for (ProcessHandle d : (Iterable<ProcessHandle>) p.descendants()::iterator) {
+            millis += d.info().totalCpuDuration().map(java.time.Duration::toMillis).orElse(0L);
+        }
+        return millis / 1000.0;
+    }
+
     /** Resident memory of a process and its descendants, in KiB, from /proc. */
     static long rssKiB(ProcessHandle p) {
         long total = rssOne(p.pid());

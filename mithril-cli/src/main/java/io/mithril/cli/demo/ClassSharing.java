@@ -9,17 +9,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
@@ -30,8 +24,13 @@ import java.util.stream.Stream;
  * parsing and verifying the same classes. The first demo run is the training run: one process of
  * each kind (identity server, agent, control plane, gateway, sidecar, sample, Workload API
  * client) runs with {@code -XX:DumpLoadedClassList}; once every process has stopped, one
- * {@code java -Xshare:dump} per kind turns its list into a static archive, and later runs map
- * that archive ({@code -XX:SharedArchiveFile}).
+ * {@code java -Xshare:dump} turns the union of their lists into one static archive
+ * ({@value #ARCHIVE}), which every child of later runs maps ({@code -XX:SharedArchiveFile}).
+ *
+ * <p>One archive for all kinds, not one per kind: the kinds load mostly the same classes (grpc,
+ * Netty, protobuf, BouncyCastle), so the union is little bigger than the largest list; one dump
+ * instead of seven makes the training stop about four times cheaper, and every child maps the
+ * same file, so its pages are in memory once for all twenty processes instead of once per kind.
  *
  * <p>Why static, not {@code -XX:ArchiveClassesAtExit}: JDK 17.0.15's dynamic dump (and a static
  * dump of a list naming lambda proxy classes) crashes in
@@ -51,6 +50,9 @@ final class ClassSharing {
     private final Path store;
     private final Path training;
     private final Map<String, Path> pending = new LinkedHashMap<>();
+
+    /** The archive's file name in the store. */
+    static final String ARCHIVE = "mithril.jsa";
 
     private ClassSharing(boolean enabled, Path store, Path training) {
         this.enabled = enabled;
@@ -97,7 +99,7 @@ final class ClassSharing {
 
     /**
      * The JVM options for a child of kind {@code role}: use the archive when there is one, else
-     * let the first such child of this run train it; later ones of the same kind run plain.
+     * let the first such child of this run write its class list; later ones of the same kind run plain.
      */
     List<String> options(String role) {
         return options(role, DemoCommand.UID);
@@ -109,7 +111,7 @@ final class ClassSharing {
             return List.of();
         }
         List<String> opts = new ArrayList<>();
-        Path archive = store.resolve(role + ".jsa");
+        Path archive = store.resolve(ARCHIVE);
         if (Files.isReadable(archive)) {
             opts.add("-XX:SharedArchiveFile=" + archive);
         } else if (!pending.containsKey(role)) {
@@ -135,73 +137,77 @@ final class ClassSharing {
     }
 
     /**
-     * After every child has exited: dumps one static archive per kind trained in this run (two
-     * dumps at a time, {@code java} and {@code classPath} as the children use them), moves each
-     * into the store (readable by all) and removes archives of older class paths. Returns the
-     * kinds stored; a failed dump only means that kind trains again next time.
+     * After every child has exited: dumps one static archive from the union of the class lists
+     * of this run ({@code java} and {@code classPath} as the children use them), moves it into
+     * the store (readable by all) and removes archives of older class paths. Returns the kinds
+     * whose classes it holds; a failed dump only means the next run trains again.
      */
     synchronized List<String> commit(String javaCommand, String classPath, Path errorDir) {
-        List<String> stored = Collections.synchronizedList(new ArrayList<>());
+        List<String> stored = new ArrayList<>();
         if (!enabled || pending.isEmpty()) {
             return stored;
         }
         try {
             Files.createDirectories(store);
             Files.setPosixFilePermissions(store, PosixFilePermissions.fromString("rwxr-xr-x"));
-            ExecutorService pool = Executors.newFixedThreadPool(2);
-            List<Future<?>> dumps = new ArrayList<>();
+            // Whole lines only (a killed process may leave half a line), no lambda proxies (see
+            // above), each class once, in the order first loaded.
+            java.util.Set<String> union = new java.util.LinkedHashSet<>();
+            List<String> kinds = new ArrayList<>();
             for (Map.Entry<String, Path> e : pending.entrySet()) {
-                dumps.add(pool.submit(() -> {
-                    if (dump(e.getKey(), e.getValue(), javaCommand, classPath, errorDir)) {
-                        stored.add(e.getKey());
-                    }
-                    return null;
-                }));
-            }
-            pool.shutdown();
-            for (Future<?> f : dumps) {
-                try {
-                    f.get(3, TimeUnit.MINUTES);
-                } catch (ExecutionException | TimeoutException e) {
-                    // that kind trains again next time
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
+                List<String> lines = wholeLines(e.getValue());
+                if (!lines.isEmpty()) {
+                    union.addAll(lines);
+                    kinds.add(e.getKey());
                 }
             }
-            pool.shutdownNow();
+            if (!union.isEmpty() && dump(union, javaCommand, classPath, errorDir)) {
+                stored.addAll(kinds);
+            }
             removeOtherFingerprints();
         } catch (IOException | UnsupportedOperationException e) {
             // Not fatal: the next run trains again.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            for (Path list : pending.values()) {
+                try {
+                    Files.deleteIfExists(list);
+                } catch (IOException e) {
+                    // in the state directory, which the user removes
+                }
+            }
+            pending.clear();
         }
-        pending.clear();
-        return new ArrayList<>(stored);
+        return stored;
     }
 
-    private boolean dump(String role, Path classList, String javaCommand, String classPath, Path errorDir) throws IOException,
-            InterruptedException {
+    private static List<String> wholeLines(Path classList) throws IOException {
         if (!Files.isRegularFile(classList)) {
-            return false;
+            return List.of();
         }
-        // Whole lines only (a killed process may leave half a line), and no lambda proxies (see above).
         String text = Files.readString(classList);
         int end = text.lastIndexOf('\n');
-        StringBuilder kept = new StringBuilder();
+        List<String> kept = new ArrayList<>();
         for (String line : (end < 0 ? "" : text.substring(0, end)).split("\n")) {
             if (!line.isBlank() && !line.startsWith("@lambda-proxy")) {
-                kept.append(line).append('\n');
+                kept.add(line);
             }
         }
-        if (kept.length() == 0) {
-            return false;
-        }
-        Path list = Files.createTempFile(store, role, ".classlist");
-        Path tmp = store.resolve(role + ".jsa.tmp" + ProcessHandle.current().pid());
+        return kept;
+    }
+
+    private boolean dump(java.util.Set<String> classes, String javaCommand, String classPath, Path errorDir)
+            throws IOException, InterruptedException {
+        StringBuilder kept = new StringBuilder();
+        classes.forEach(line -> kept.append(line).append('\n'));
+        Path list = Files.createTempFile(store, "mithril", ".classlist");
+        Path tmp = store.resolve(ARCHIVE + ".tmp" + ProcessHandle.current().pid());
         try {
             Files.writeString(list, kept);
             Files.deleteIfExists(tmp);
             Process p = new ProcessBuilder(javaCommand, "-XX:+UseSerialGC", "-Xshare:dump", "-XX:SharedClassListFile=" + list,
-                    "-XX:SharedArchiveFile=" + tmp, "-XX:ErrorFile=" + errorDir.resolve("hs_err_cds_" + role + "_%p.log"),
+                    "-XX:SharedArchiveFile=" + tmp, "-XX:ErrorFile=" + errorDir.resolve("hs_err_cds_%p.log"),
                     "-Xlog:cds=off,cds+dynamic=off", "-cp", classPath)
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -214,12 +220,11 @@ final class ClassSharing {
                 return false;
             }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            Files.move(tmp, store.resolve(role + ".jsa"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmp, store.resolve(ARCHIVE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return true;
         } finally {
             Files.deleteIfExists(list);
             Files.deleteIfExists(tmp);
-            Files.deleteIfExists(classList);
         }
     }
 

@@ -55,9 +55,10 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Leave both clusters up after the checks, print the commands to try, and stop on Ctrl-C.")
     boolean keepRunning;
 
-    @Option(names = {"--gateway-port", "-gatewayPort"}, defaultValue = "8000", paramLabel = "PORT",
-            description = "Port on 127.0.0.1 where cluster 2's ingress gateway is published (default: ${DEFAULT-VALUE}).")
-    int gatewayPort;
+    @Option(names = {"--gateway-port", "-gatewayPort"}, paramLabel = "PORT",
+            description = "Port on 127.0.0.1 where cluster 2's ingress gateway is published (default: 8000, or a free"
+                    + " port when 8000 is taken; every other port of the demo is chosen the same way).")
+    Integer gatewayPort;
 
     @Option(names = {"--no-class-sharing", "-noClassSharing"},
             description = "Do not use (or train) the class data sharing archives that speed up the child JVMs' start.")
@@ -95,6 +96,7 @@ public final class DemoCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario \"" + scenario
                     + "\": seed or federation");
         }
+        gatewayPortGiven = gatewayPort != null;
         home = MithrilHome.locate();
         if (dir == null) {
             dir = Files.createTempDirectory("mithril-demo-");
@@ -169,10 +171,10 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("Both clusters are up. Try (Ctrl-C here stops everything):");
         out.printf("  curl --cert %s/svid.0.pem --key %s/svid.0.key --cacert %s/bundle.0.pem \\%n"
                 + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
-                sleep, sleep, sleep, gatewayPort, gatewayPort);
+                sleep, sleep, sleep, gatewayPort(), gatewayPort());
         out.printf("  openssl s_client -showcerts -connect 127.0.0.1:%d -servername app.example.org \\%n"
                 + "       -cert %s/svid.0.pem -key %s/svid.0.key -CAfile %s/bundle.0.pem </dev/null%n",
-                gatewayPort, sleep, sleep, sleep);
+                gatewayPort(), sleep, sleep, sleep);
         out.flush();
     }
 
@@ -198,9 +200,23 @@ public final class DemoCommand implements Callable<Integer> {
         return env;
     }
 
+    /** The gateway's port: the one given, else (once the scenario has chosen it) the chosen one. */
     int gatewayPort() {
-        return gatewayPort;
+        return gatewayPort == null ? DEFAULT_GATEWAY_PORT : gatewayPort;
     }
+
+    /** Whether the user chose the gateway's port (--gateway-port). */
+    boolean gatewayPortGiven() {
+        return gatewayPortGiven;
+    }
+
+    /** Sets the gateway's port the scenario chose (the default when free, else a free one). */
+    void gatewayPort(int port) {
+        gatewayPort = port;
+    }
+
+    static final int DEFAULT_GATEWAY_PORT = 8000;
+    private boolean gatewayPortGiven;
 
     /** Whether the workloads should get pods (root, and not --no-pods). */
     boolean wantsPods() {
@@ -220,9 +236,24 @@ public final class DemoCommand implements Callable<Integer> {
         }
         cmd.add(javaCommand());
         // Twenty small JVMs share two cores: a small heap that grows on demand, the C1 compiler
-        // only and a small code cache keep start-up and resident memory low.
-        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-Xss512k", "-XX:TieredStopAtLevel=1",
-                "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto"));
+        // only and a small code cache keep start-up and resident memory low. The young generation
+        // is capped at 8 MB (it was a third of the heap, ~20 MB committed per process at idle while
+        // the live set is ~20 MB in all) and the old one grows only as far as its live data needs.
+        // These are the demo's children only; `mithril proxy` run by hand keeps the launcher's options.
+        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-XX:NewSize=4m", "-XX:MaxNewSize=8m",
+                "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xss512k", "-XX:TieredStopAtLevel=1",
+                "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto",
+                // Debian's JDK 17 maps class data sharing archives at a random address and relocates
+                // every pointer in them, which writes to each page: the archives' ~80 MB then became
+                // private memory in every child instead of pages shared by all of them. Mapping at
+                // the archive's own base address gives up address randomisation for the archived
+                // class metadata (not for heap, stacks or code) in the demo's children only.
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"));
+        // MITHRIL_DEMO_JAVA_OPTS: more options for every child (last, so they win), e.g. to measure.
+        String extra = System.getenv("MITHRIL_DEMO_JAVA_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            cmd.addAll(List.of(extra.strip().split("\\s+")));
+        }
         int runAs = uid != null && isRoot() ? uid : UID;
         cmd.addAll(classSharing.options(ClassSharing.role(List.of(args)), runAs));
         // A crashing child leaves its report with the logs (its own directory for a workload,
@@ -308,7 +339,7 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
-            CommandLine cl = Main.newCommandLine();
+            CommandLine cl = Main.newCommandLine(args);
             cl.setOut(new PrintWriter(out, true));
             cl.setErr(new PrintWriter(err, true));
             exit = cl.execute(args);

@@ -22,8 +22,9 @@ final class Scenario {
 
     private static final String TD = DemoCommand.TRUST_DOMAIN;
     private static final String ISTIOD = "spiffe://" + TD + "/ns/istio-system/sa/istiod";
-    private static final String CONTROL_PLANE = "127.0.0.1:15012";
-    private static final int CONTROL_PLANE_PORT = 15012;
+    private static final String LOOPBACK = "127.0.0.1";
+    /** The loopback block of the workloads' "pod IPs" in examples/two-clusters (used without pods). */
+    private static final String EXAMPLE_BLOCK = "127.0.1";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final DemoCommand demo;
@@ -34,6 +35,14 @@ final class Scenario {
     private final int self = DemoCommand.UID;
     /** The workloads' pods (root), or null: every workload then shares the host's network namespace. */
     private Pods pods;
+    /** The host ports of this run (see {@link Ports}): the examples' ones where free. */
+    private final Ports ports = new Ports();
+    private final Map<Integer, Integer> serverPort = new java.util.HashMap<>();
+    private int controlPlanePort;
+    private int controlPlaneAdminPort;
+    private int gatewayAdminPort;
+    /** Without pods, the workloads' loopback block: the examples' 127.0.1 where free. */
+    private String block = EXAMPLE_BLOCK;
 
     Scenario(DemoCommand demo) {
         this.demo = demo;
@@ -77,13 +86,15 @@ final class Scenario {
     }
 
     void run() throws Exception {
-        steps.run("preflight: curl, openssl and free ports", this::preflight);
+        steps.run("preflight: curl and openssl", this::preflight);
         steps.run("state directory: owners and modes", this::layout);
         steps.run("pods: a network namespace per bookinfo workload", this::makePods);
+        steps.run("ports: the examples' ones where free, else picked", this::choosePorts);
         steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
         steps.run("configuration files", () -> {
             demo.copyExamples(config);
-            placeInPods();
+            placeOnPorts();
+            placeWorkloads();
             return config.toString();
         });
         // Independent processes start together and each step then waits for what it needs: on
@@ -104,7 +115,7 @@ final class Scenario {
 
     // ---- steps ----
 
-    private String preflight() throws IOException {
+    private String preflight() {
         List<String> missing = new ArrayList<>();
         for (String tool : List.of("curl", "openssl")) {
             if (!Checks.onPath(tool)) {
@@ -116,21 +127,6 @@ final class Scenario {
         }
         if (!missing.isEmpty()) {
             throw new Cli.UserException("missing " + String.join(", ", missing) + ": install them (apt-get install curl openssl util-linux)");
-        }
-        List<String> busy = new ArrayList<>();
-        String gateway = "127.0.0.1:" + demo.gatewayPort();
-        for (String hp : List.of("127.0.0.1:8081", "127.0.0.1:8082", gateway, CONTROL_PLANE,
-                "127.0.0.1:15014", "127.0.0.1:15000", "127.0.1.1:9080")) {
-            String[] p = hp.split(":");
-            if (Checks.listening(p[0], Integer.parseInt(p[1]))) {
-                busy.add(hp);
-            }
-        }
-        if (!busy.isEmpty()) {
-            throw new Cli.UserException("ports already in use: " + String.join(", ", busy)
-                    + (busy.equals(List.of(gateway)) ? " (choose another with --gateway-port)"
-                            : " (another demo still running? stop it: the servers', control plane's and proxies'"
-                                    + " ports are fixed by examples/two-clusters)"));
         }
         return DemoCommand.isRoot() ? "running as root: each workload gets its own uid"
                 : "not root: all workloads share uid " + self + ", proxies pick their identity by SPIFFE ID";
@@ -176,23 +172,82 @@ final class Scenario {
                 .sorted().toList()) + ")" + (stale > 0 ? "; removed " + stale + " left by an earlier run" : "");
     }
 
+    /**
+     * Every host port the demo listens on: the examples' ones when free, otherwise free ones
+     * (two demos, or a busy host, do not collide); the gateway's is the one given with
+     * --gateway-port, if any. Recorded in {@value Ports#FILE}.
+     */
+    private String choosePorts() throws IOException {
+        serverPort.put(1, ports.pick("cluster1.server", LOOPBACK, 8081));
+        serverPort.put(2, ports.pick("cluster2.server", LOOPBACK, 8082));
+        controlPlanePort = ports.pick("controlplane", controlPlaneHost(), 15012);
+        controlPlaneAdminPort = ports.pick("controlplane.admin", LOOPBACK, 15014);
+        gatewayAdminPort = ports.pick("gateway.admin", LOOPBACK, 15000);
+        if (demo.gatewayPortGiven()) {
+            if (!Ports.free(LOOPBACK, demo.gatewayPort())) {
+                throw new Cli.UserException("port " + LOOPBACK + ":" + demo.gatewayPort()
+                        + " already in use (choose another with --gateway-port, or leave it out to get a free one)");
+            }
+            ports.record("gateway", LOOPBACK + ":" + demo.gatewayPort());
+        } else {
+            demo.gatewayPort(ports.pick("gateway", LOOPBACK, DemoCommand.DEFAULT_GATEWAY_PORT));
+        }
+        if (pods == null) {
+            block = ports.loopbackBlock("workloads", 1, (int) workloads.stream().filter(this::inPod).count(),
+                    Ports.WORKLOAD_PORTS);
+        }
+        ports.write(dir);
+        return ports.describe();
+    }
+
+    /** The copied configuration listens and connects on this run's ports. */
+    private void placeOnPorts() throws IOException {
+        for (int c : new int[] {1, 2}) {
+            int port = serverPort.get(c);
+            Path server = serverConf(c);
+            Files.writeString(server, replaceOnce(Files.readString(server), "bind_port = \"" + (8080 + c) + "\"",
+                    "bind_port = \"" + port + "\"", server));
+            Path agent = config.resolve("cluster" + c + "/agent.conf");
+            Files.writeString(agent, replaceOnce(Files.readString(agent), "server_port = \"" + (8080 + c) + "\"",
+                    "server_port = \"" + port + "\"", agent));
+        }
+        Path cp = config.resolve("cluster2/controlplane.conf");
+        String text = replaceOnce(Files.readString(cp), "bind_port = \"15012\"", "bind_port = \"" + controlPlanePort + "\"", cp);
+        text = replaceOnce(text, "admin_port = \"15014\"", "admin_port = \"" + controlPlaneAdminPort + "\"", cp);
+        if (pods != null) {
+            // The control plane listens on the bridge: the pods reach the host there.
+            text = replaceOnce(text, "bind_address = \"127.0.0.1\"", "bind_address = \"" + pods.hostAddress() + "\"", cp);
+        }
+        Files.writeString(cp, text);
+    }
+
     private boolean inPod(DemoCommand.Workload w) {
         return w.cluster() == 2 && w.app() != null;
     }
 
     /** Where peers reach a workload (its WorkloadEntry address): the pod's, else its loopback address. */
     private String podAddress(DemoCommand.Workload w) {
-        return pods != null && inPod(w) ? pods.address(w.name()) : w.address();
+        return pods != null && inPod(w) ? pods.address(w.name()) : loopback(w);
     }
 
     /** Where a workload's app, outbound listener and admin port listen: the pod's loopback, else its address. */
     private String localAddress(DemoCommand.Workload w) {
-        return pods != null && inPod(w) ? "127.0.0.1" : w.address();
+        return pods != null && inPod(w) ? LOOPBACK : loopback(w);
     }
 
-    /** The control plane's address: on the pods' bridge when there are pods (they reach the host there). */
+    /** A workload's loopback address without pods: the examples' 127.0.1.N moved to this run's block. */
+    private String loopback(DemoCommand.Workload w) {
+        String a = w.address();
+        return a != null && a.startsWith(EXAMPLE_BLOCK + ".") ? block + a.substring(EXAMPLE_BLOCK.length()) : a;
+    }
+
+    /** Where the control plane listens: on the pods' bridge when there are pods (they reach the host there). */
+    private String controlPlaneHost() {
+        return pods == null ? LOOPBACK : pods.hostAddress();
+    }
+
     private String controlPlane() {
-        return pods == null ? CONTROL_PLANE : pods.hostAddress() + ":" + CONTROL_PLANE_PORT;
+        return controlPlaneHost() + ":" + controlPlanePort;
     }
 
     /** The command line of a workload's process, inside its pod when it has one. */
@@ -201,24 +256,18 @@ final class Scenario {
     }
 
     /**
-     * With pods, the copied mesh YAML places each workload at its pod's address and the control
-     * plane listens on the bridge (the examples keep the loopback addresses for runs without pods).
+     * The copied mesh YAML places each workload at its pod's address, or without pods at its
+     * address in this run's loopback block (the examples keep 127.0.1.N).
      */
-    private void placeInPods() throws IOException {
-        if (pods == null) {
-            return;
-        }
+    private void placeWorkloads() throws IOException {
         Path services = config.resolve("mesh/bookinfo-services.yaml");
         String yaml = Files.readString(services);
         for (DemoCommand.Workload w : workloads) {
-            if (inPod(w)) {
+            if (inPod(w) && !podAddress(w).equals(w.address())) {
                 yaml = replaceOnce(yaml, "address: " + w.address() + "\n", "address: " + podAddress(w) + "\n", services);
             }
         }
         Files.writeString(services, yaml);
-        Path cp = config.resolve("cluster2/controlplane.conf");
-        Files.writeString(cp, replaceOnce(Files.readString(cp), "bind_address = \"127.0.0.1\"",
-                "bind_address = \"" + pods.hostAddress() + "\"", cp));
     }
 
     private static String replaceOnce(String text, String from, String to, Path file) throws IOException {
@@ -281,7 +330,7 @@ final class Scenario {
                     () -> Files.exists(adminSocket(c))
                             && DemoCommand.cli("server", "healthcheck", "-socketPath", adminSocket(c).toString()).exit() == 0);
         }
-        return "127.0.0.1:8082 and 127.0.0.1:8081, admin sockets " + adminSocket(2) + ", " + adminSocket(1);
+        return LOOPBACK + ":" + serverPort.get(2) + " and " + LOOPBACK + ":" + serverPort.get(1) + ", admin sockets " + adminSocket(2) + ", " + adminSocket(1);
     }
 
     private final Map<Integer, Supervisor.Managed> agents = new java.util.HashMap<>();
@@ -343,13 +392,14 @@ final class Scenario {
     private void startControlPlane() throws IOException {
         DemoCommand.Workload istiod = workload("istiod");
         controlPlane = demo.supervisor().start("istiod", demo.mithril(istiod.uid(), "controlplane", "run",
-                "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv"), demo.env());
+                "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv",
+                // It starts with the agents: on a loaded machine their attestation can outlast the default 30 s.
+                "-svidTimeout", START_TIMEOUT.toSeconds() * 2 + "s"), demo.env());
     }
 
     private String awaitControlPlane() throws Exception {
-        String[] hp = controlPlane().split(":");
         Checks.await("the control plane on " + controlPlane(), START_TIMEOUT, controlPlane,
-                () -> Checks.listening(hp[0], CONTROL_PLANE_PORT));
+                () -> Checks.listening(controlPlaneHost(), controlPlanePort));
         return workload("istiod").serviceAccountId() + " on " + controlPlane();
     }
 
@@ -383,7 +433,7 @@ final class Scenario {
                 "-spiffeID", gw.serviceAccountId(), "-namespace", "istio-system",
                 "-label", "istio=ingressgateway",
                 "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080",
-                "-admin", "127.0.0.1:15000"), demo.env());
+                "-admin", LOOPBACK + ":" + gatewayAdminPort), demo.env());
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() != 2 || w.app() == null) {
                 continue;
@@ -405,7 +455,7 @@ final class Scenario {
                 Supervisor.Managed app = appProcesses.get(w.name());
                 // In a pod the app is out of the host's reach: the kernel's table of its namespace tells.
                 Checks.await(w.name() + " app on " + localAddress(w) + ":19080", START_TIMEOUT, null,
-                        () -> pods != null ? Pods.listeningIn(app.process().pid(), 19080) : Checks.listening(w.address(), 19080));
+                        () -> pods != null ? Pods.listeningIn(app.process().pid(), 19080) : Checks.listening(loopback(w), 19080));
                 Checks.await(w.name() + " sidecar inbound on " + podAddress(w) + ":9080", START_TIMEOUT, null,
                         () -> Checks.listening(podAddress(w), 9080));
             }
@@ -490,6 +540,21 @@ final class Scenario {
     }
 
     private double firstCurlAt = -1;
+    /** CPU seconds (user + system) the children and this process had used at the first curl. */
+    private double[] cpuAtFirstCurl = {0, 0};
+
+    /**
+     * CPU time of every child (and its descendants) and of this process: on a loaded machine a
+     * steadier measure of the demo's start-up cost than the time on the clock.
+     */
+    private double[] cpuSeconds() {
+        double children = 0;
+        for (Supervisor.Managed m : demo.supervisor().processes()) {
+            children += Checks.cpuSeconds(m.process().toHandle());
+        }
+        double self = ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() / 1000.0).orElse(0.0);
+        return new double[] {children, self};
+    }
 
     private String curlProductPage() throws Exception {
         Checks.Exec r = null;
@@ -505,6 +570,7 @@ final class Scenario {
             throw new IOException("curl exit " + r.exit() + ": " + (r.err() + tailOf(r.out())).strip());
         }
         firstCurlAt = steps.elapsed();
+        cpuAtFirstCurl = cpuSeconds();
         String body = r.out();
         for (String expected : List.of("The Comedy of Errors", "Reviewer1", "Reviewer2")) {
             if (!body.contains(expected)) {
@@ -611,6 +677,8 @@ final class Scenario {
         out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total"
                         + " (%.0f MiB proportional: shared pages counted once)%n",
                 firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0, pss / 1024.0);
+        out.printf("  CPU used by then: %.1f s by the processes, %.1f s by the demo itself%n",
+                cpuAtFirstCurl[0], cpuAtFirstCurl[1]);
         out.flush();
     }
 }

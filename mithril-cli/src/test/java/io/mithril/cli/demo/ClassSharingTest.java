@@ -51,7 +51,7 @@ class ClassSharingTest {
         assertThat(cds.training()).isTrue();
         assertThat(cds.options("server-run")).noneMatch(o -> o.startsWith("-XX:DumpLoadedClassList=")
                 || o.startsWith("-XX:SharedArchiveFile="));
-        Path archive = tmp.resolve("store").resolve(ClassSharing.fingerprint(jar.toString())).resolve("agent-run.jsa");
+        Path archive = tmp.resolve("store").resolve(ClassSharing.fingerprint(jar.toString())).resolve(ClassSharing.ARCHIVE);
         Files.createDirectories(archive.getParent());
         Files.writeString(archive, "archive");
         assertThat(cds.options("agent-run")).contains("-XX:SharedArchiveFile=" + archive);

@@ -25,7 +25,7 @@ class ServerRunProcessTest {
 
     /**
      * This test's class path without test classes and test jars: the child runs the CLI as
-     * shipped, with its own logback.xml, not a logback-test.xml another module's tests bring.
+     * shipped, with its own logging set-up (LogConfigurator), not a logback-test.xml another module's tests bring.
      */
     static String shippedClassPath() {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
