@@ -336,6 +336,7 @@ class InspectCommandTest {
         public void close() {
             process.destroyForcibly();
         }
+    }
 
     /** A SPIFFE bundle file with the root, a JWT key "k1", and a key of a use a SPIFFE bundle ignores. */
     private Path spiffeBundle(java.security.PublicKey jwtKey) throws IOException {
