@@ -102,7 +102,7 @@ public final class BenchCommand implements Callable<Integer> {
         putIfSet(suiteOptions, "syncSeconds", syncSeconds);
         putIfSet(suiteOptions, "scaleSeconds", scaleSeconds);
         putIfSet(suiteOptions, "failoverAgents", failoverAgents);
-        if (!suiteOptions.isEmpty() && !suites.contains("scale")) {
+        if (!suiteOptions.isEmpty() && !suites.isEmpty() && !suites.contains("scale")) {
             throw new Cli.UserException("-" + String.join(", -", suiteOptions.keySet()) + ": only the scale suite reads these; run `bench scale ...`");
         }
         try {
