@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Many {@link SimAgent}s in one JVM, each syncing on its own schedule: the first sync at a random
  * point of the first interval (so syncs spread over time, as agents started at different moments
  * do), then one interval after the previous sync ended; after a failed sync the node agent's
- * backoff ({@code SyncManager}: interval &lt;&lt; failures, at most six intervals). A pool of
+ * backoff ({@code SyncManager}: one interval after the first failure, then 2, 4, at most six intervals). A pool of
  * threads runs the syncs (blocking gRPC calls). Counts calls, syncs, failures and SVIDs received,
  * and records each successful sync's latency while {@link #recordLatencies} is on.
  */
@@ -97,7 +97,7 @@ public final class Fleet implements AutoCloseable {
             synchronized (this) {
                 f = ++failures[n];
             }
-            delay = Math.min(interval.toMillis() << Math.min(f, 10), interval.toMillis() * 6);
+            delay = Math.min(interval.toMillis() << Math.min(f - 1, 10), interval.toMillis() * 6);
         }
         if (!pool.isShutdown()) {
             pool.schedule(() -> loop(n), delay, TimeUnit.MILLISECONDS);
