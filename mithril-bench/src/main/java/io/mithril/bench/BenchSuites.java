@@ -22,6 +22,7 @@ public final class BenchSuites {
         register(new io.mithril.bench.workload.WorkloadApiBench());
         register(new io.mithril.bench.sidecar.SidecarBench());
         register(new io.mithril.bench.demo.DemoBench());
+        register(new io.mithril.bench.scale.ScaleBench());
     }
 
     private BenchSuites() {

@@ -278,7 +278,7 @@ public final class IdentityServer implements AutoCloseable {
             tls.serverSvid();
             agentServer = limited(NettyServerBuilder.forAddress(bind))
                     .sslContext(tls.sslContext())
-                    .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, config.trustDomain()),
+                    .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, authorized, config.trustDomain()),
                             new DataStoreUnavailableInterceptor(false)))
                     .addService(health.getHealthService())
                     .build().start();

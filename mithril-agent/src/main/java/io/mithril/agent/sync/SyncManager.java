@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * for entries that have none or whose SVID reached its rotation time (half life with jitter).
  * Workload keys are generated here, on the node, and never leave it; only CSRs go to the server.
  *
- * <p>When the server cannot be reached, the sync is retried with exponential backoff (up to six
- * intervals) and the cache keeps serving what it has until each SVID expires; the first
+ * <p>When the server cannot be reached, the sync is retried one interval later, then with
+ * exponential backoff (2, 4, at most six intervals) and the cache keeps serving what it has until each SVID expires; the first
  * successful sync afterwards catches up by itself.
  */
 public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
@@ -97,7 +97,9 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         if (failures == 0) {
             return interval;
         }
-        long ms = interval.toMillis() << Math.min(failures, 10);
+        // One failure (e.g. the server died mid-call; the next connection reaches another server
+        // behind the same address) retries at the normal cadence; repeated failures back off.
+        long ms = interval.toMillis() << Math.min(failures - 1, 10);
         return Duration.ofMillis(Math.min(ms, maxBackoff.toMillis()));
     }
 

@@ -50,6 +50,23 @@ public final class BenchCommand implements Callable<Integer> {
             description = "The -seconds given to openssl speed (default: ${DEFAULT-VALUE}).")
     int opensslSeconds;
 
+    @Option(names = {"-agents", "--agents"}, description = "scale: simulated agents (default: 500; the issue's scale: 5000).")
+    Integer agents;
+
+    @Option(names = {"-entries", "--entries"}, description = "scale: registration entries, spread over the agents (default: 5000).")
+    Integer entries;
+
+    @Option(names = {"-syncSeconds", "--syncSeconds"}, description = "scale: each agent's sync interval (default: 5, SPIRE's).")
+    Double syncSeconds;
+
+    @Option(names = {"-scaleSeconds", "--scaleSeconds"},
+            description = "scale: the measured window, and the SVID TTLs so renewals fall in it (default: 60).")
+    Double scaleSeconds;
+
+    @Option(names = {"-failoverAgents", "--failoverAgents"},
+            description = "scale: agents of the two-servers-behind-HAProxy run; 0 skips it (default: 100).")
+    Integer failoverAgents;
+
     @Option(names = {"-out", "--out"}, defaultValue = "bench/results", description = "Directory for the result files (default: ${DEFAULT-VALUE}).")
     Path out;
 
@@ -79,10 +96,24 @@ public final class BenchCommand implements Callable<Integer> {
             throw new Cli.UserException(e.getMessage(), e);
         }
         Machine machine = Machine.current();
+        java.util.Map<String, String> suiteOptions = new java.util.LinkedHashMap<>();
+        putIfSet(suiteOptions, "agents", agents);
+        putIfSet(suiteOptions, "entries", entries);
+        putIfSet(suiteOptions, "syncSeconds", syncSeconds);
+        putIfSet(suiteOptions, "scaleSeconds", scaleSeconds);
+        putIfSet(suiteOptions, "failoverAgents", failoverAgents);
+        if (!suiteOptions.isEmpty() && !suites.isEmpty() && !suites.contains("scale")) {
+            throw new Cli.UserException("-" + String.join(", -", suiteOptions.keySet()) + ": only the scale suite reads these; run `bench scale ...`");
+        }
+        try {
+            io.mithril.bench.scale.ScaleSettings.from(suiteOptions);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UserException(e.getMessage(), e);
+        }
         BenchContext ctx = new BenchContext(options, machine, line -> {
             stderr.println(line);
             stderr.flush();
-        });
+        }, suiteOptions);
         for (BenchSuite suite : chosen) {
             BenchReport report = suite.run(ctx);
             stdout.println(report.markdown());
@@ -92,6 +123,12 @@ public final class BenchCommand implements Callable<Integer> {
             stderr.flush();
         }
         return 0;
+    }
+
+    private static void putIfSet(java.util.Map<String, String> into, String key, Object value) {
+        if (value != null) {
+            into.put(key, value.toString());
+        }
     }
 
     private static Duration seconds(double s, String flag) {

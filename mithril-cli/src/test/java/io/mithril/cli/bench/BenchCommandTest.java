@@ -47,6 +47,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void scaleFlagsForAnotherSuiteAreAnError() {
+        Run r = run("bench", "pki", "-agents", "10");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("Error: -agents: only the scale suite reads these");
+    }
+
+    @Test
+    void aBadScaleFlagIsAnErrorNamingIt() {
+        Run r = run("bench", "scale", "-agents", "100", "-entries", "50");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("Error: -entries must be at least -agents (100)");
+        assertThat(run("bench", "-list").out()).contains("scale\t");
+    }
+
+    @Test
     void badRunCountIsAnError() {
         Run r = run("bench", "pki", "-runs", "0");
         assertThat(r.exit()).isEqualTo(1);

@@ -62,6 +62,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
     private final Duration defaultJwtTtl;
     private final ServerMetrics metrics;
     private final AgentSyncs syncs;
+    private final RecentBundles bundles = new RecentBundles(this::readBundles, RecentBundles.DEFAULT_MAX_AGE, System::nanoTime);
 
     public AgentApiService(TrustDomain trustDomain, DataStore dataStore, CaManager ca, Map<String, NodeAttestor> attestors,
                            AuthorizedEntries authorized, Duration agentTtl, Duration defaultX509Ttl, Duration defaultJwtTtl,
@@ -308,13 +309,18 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
 
     @Override
     public void fetchBundles(FetchBundlesRequest req, StreamObserver<FetchBundlesResponse> out) {
+        out.onNext(bundles.get());
+        out.onCompleted();
+    }
+
+    /** The bundles as the datastore holds them now (two queries); {@link #bundles} shares one read per second. */
+    private FetchBundlesResponse readBundles() {
         FetchBundlesResponse.Builder b = FetchBundlesResponse.newBuilder().setBundle(ca.bundleProto());
         for (Bundle fb : dataStore.listBundles()) {
             if (!fb.getTrustDomain().equals(trustDomain.name())) {
                 b.addFederatedBundles(fb);
             }
         }
-        out.onNext(b.build());
-        out.onCompleted();
+        return b.build();
     }
 }

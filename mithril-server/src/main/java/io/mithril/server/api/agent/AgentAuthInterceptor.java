@@ -30,6 +30,13 @@ import org.slf4j.LoggerFactory;
  * SVID); every other method needs a TLS client certificate (already validated against the bundle
  * by the handshake) whose SPIFFE ID is an agent ID of this trust domain belonging to a known,
  * non-banned agent. The agent ID is put in the call's {@link Context} as {@link #AGENT_ID}.
+ *
+ * <p>The agent is looked up in the authorised-entries index ({@link AuthorizedEntries#attestedNode}),
+ * not in the datastore: every sync makes two or three calls, and reading the attested node per call
+ * was most of the database's load at scale (docs/server.md, "Scale"). Only an agent the index does
+ * not know is read from the datastore (one attested on another server sharing the database less
+ * than the index's refresh interval ago). A ban or eviction made on this server applies to the
+ * next call; one made on another server within that refresh interval (1 s).
  */
 public final class AgentAuthInterceptor implements ServerInterceptor {
 
@@ -39,10 +46,12 @@ public final class AgentAuthInterceptor implements ServerInterceptor {
     public static final Context.Key<SpiffeId> AGENT_ID = Context.key("mithril-agent-id");
 
     private final DataStore dataStore;
+    private final AuthorizedEntries index;
     private final TrustDomain trustDomain;
 
-    public AgentAuthInterceptor(DataStore dataStore, TrustDomain trustDomain) {
+    public AgentAuthInterceptor(DataStore dataStore, AuthorizedEntries index, TrustDomain trustDomain) {
         this.dataStore = dataStore;
+        this.index = index;
         this.trustDomain = trustDomain;
     }
 
@@ -60,7 +69,10 @@ public final class AgentAuthInterceptor implements ServerInterceptor {
         } else if (!peer.get().memberOf(trustDomain) || !peer.get().path().startsWith("/spire/agent/")) {
             refusal = "caller " + peer.get() + " is not an agent of trust domain " + trustDomain;
         } else {
-            Optional<AttestedNode> node = dataStore.fetchAttestedNode(peer.get());
+            Optional<AttestedNode> node = index.attestedNode(peer.get());
+            if (node.isEmpty()) {
+                node = dataStore.fetchAttestedNode(peer.get());
+            }
             if (node.isEmpty()) {
                 refusal = "agent " + peer.get() + " is not attested (evicted or unknown)";
                 reason = PermissionDeniedDetails.Reason.AGENT_NOT_ATTESTED;

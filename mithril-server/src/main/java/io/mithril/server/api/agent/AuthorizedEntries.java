@@ -168,6 +168,24 @@ public final class AuthorizedEntries {
         }
     }
 
+    /**
+     * The attested node as the index holds it (ban flag, selectors, SVID serial at its last
+     * attestation), for authenticating agent API calls without a datastore read per call. Kept as
+     * fresh as the entries: this server's writes (attestation, ban, eviction) at once, another
+     * server's within {@code refreshInterval}. Empty when the index does not know the agent; the
+     * caller then asks the datastore, so an agent attested on another server a moment ago is not
+     * refused.
+     */
+    public Optional<AttestedNode> attestedNode(SpiffeId agentId) {
+        ensureFresh();
+        lock.readLock().lock();
+        try {
+            return Optional.ofNullable(index.nodes.get(agentId));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** The entries authorised for the agent, keyed by entry ID, in discovery order (breadth first). */
     public Map<String, RegistrationEntry> forAgent(SpiffeId agentId) {
         ensureFresh();
@@ -330,6 +348,7 @@ public final class AuthorizedEntries {
                     index.putAgent(a.node());
                 } else if (c instanceof DataStoreChange.AgentDeleted a) {
                     index.agents.remove(a.agentId());
+                    index.nodes.remove(a.agentId());
                 }
             }
             revision = rev;
@@ -354,6 +373,7 @@ public final class AuthorizedEntries {
         final Map<Selector, Set<String>> aliasesBySelector = new HashMap<>();
         final Set<String> aliasesWithoutSelectors = new HashSet<>();
         final Map<SpiffeId, Set<Selector>> agents = new HashMap<>();
+        final Map<SpiffeId, AttestedNode> nodes = new HashMap<>();
 
         Index(SpiffeId serverId) {
             this.serverId = serverId;
@@ -407,6 +427,7 @@ public final class AuthorizedEntries {
 
         void putAgent(AttestedNode node) {
             agents.put(node.spiffeId(), Set.copyOf(node.selectors()));
+            nodes.put(node.spiffeId(), node);
         }
     }
 }
