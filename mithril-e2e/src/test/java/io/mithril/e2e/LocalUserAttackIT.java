@@ -129,7 +129,12 @@ class LocalUserAttackIT {
             attempts.add("list:" + cluster.resolve("server/data"));
             attempts.add("list:" + cluster.resolve("agent/data"));
             attempts.add("read:" + cluster.resolve("agent/data/agent_svid.key"));
+            attempts.add("read:" + demo.dir.resolve("config/cluster" + c + "/agent-with-token.conf"));
         }
+        // The join token is in that owner-only file, never on a command line (/proc/PID/cmdline is
+        // world-readable).
+        demo.process.descendants().forEach(h -> assertThat(h.info().commandLine().orElse(""))
+                .as("command line of %d", h.pid()).doesNotContain("-joinToken").doesNotContain("join_token"));
         try (Stream<Path> logs = Files.list(demo.dir.resolve("logs"))) {
             logs.forEach(l -> attempts.add("read:" + l));
         }

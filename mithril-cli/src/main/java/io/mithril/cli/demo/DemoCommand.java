@@ -386,6 +386,26 @@ public final class DemoCommand implements Callable<Integer> {
         return m.group(1);
     }
 
+    /**
+     * A copy of an agent's config, next to it, holding its join token ({@code join_token} in the
+     * {@code agent} block, as SPIRE reads it), owner-only: a token on the command line would be
+     * readable by every local user in {@code /proc/PID/cmdline} until it is used.
+     */
+    static Path agentConfWithToken(Path agentConf, String token) throws IOException {
+        if (!token.matches("[A-Za-z0-9-]+")) {
+            throw new Cli.UserException("unexpected join token format from server token generate");
+        }
+        String text = Files.readString(agentConf);
+        Matcher m = Pattern.compile("(?m)^agent\\s*\\{\\s*$").matcher(text);
+        if (!m.find()) {
+            throw new Cli.UserException(agentConf + ": no agent { block to add the join token to");
+        }
+        Path withToken = agentConf.resolveSibling("agent-with-token.conf");
+        io.mithril.pki.Pem.writeSecret(withToken, text.substring(0, m.end()) + "\n    join_token = \"" + token + "\""
+                + text.substring(m.end()));
+        return withToken;
+    }
+
     /** Copies the example files (configs and mesh YAML) into the state directory. */
     void copyExamples(Path target) throws IOException {
         Path src = home.resolve("examples/two-clusters");

@@ -320,9 +320,10 @@ final class FederationScenario {
         for (int c : new int[] {2, 1}) {
             String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
                     "-spiffeID", nodeId(c), "-ttl", "600").out();
+            Path conf = DemoCommand.agentConfWithToken(config.resolve("cluster" + c + "/agent.conf"),
+                    find("Token:\\s*(\\S+)", out, "the join token"));
             agents.put(c, demo.supervisor().start("cluster" + c + "-agent", demo.mithril(null, "agent", "run",
-                    "-config", config.resolve("cluster" + c + "/agent.conf").toString(), "-expandEnv",
-                    "-joinToken", find("Token:\\s*(\\S+)", out, "the join token")), demo.env()));
+                    "-config", conf.toString(), "-expandEnv"), demo.env()));
         }
         // The agents first: on a loaded machine, twenty JVMs starting at once starve them.
         for (int c : new int[] {1, 2}) {

@@ -340,9 +340,9 @@ final class Scenario {
             String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
                     "-spiffeID", nodeAlias(c), "-ttl", "600").out();
             String token = find("Token:\\s*(\\S+)", out, "the join token");
+            Path conf = DemoCommand.agentConfWithToken(config.resolve("cluster" + c + "/agent.conf"), token);
             agents.put(c, demo.supervisor().start("cluster" + c + "-agent",
-                    demo.mithril(null, "agent", "run", "-config", config.resolve("cluster" + c + "/agent.conf").toString(),
-                            "-expandEnv", "-joinToken", token), demo.env()));
+                    demo.mithril(null, "agent", "run", "-config", conf.toString(), "-expandEnv"), demo.env()));
         }
         // The entries are registered already, so each agent's first sync (before it serves)
         // brings every SVID. The control plane, the proxies and sleep wait for their agent's
