@@ -675,7 +675,7 @@ class HostileInputAndRestartsIT {
         List<String> agentsBefore = agentIds(1);
         assertThat(agentsBefore).hasSize(1);
         byte[] svidBefore = Files.readAllBytes(demo.dir.resolve("cluster1/agent/data/agent_svid.der"));
-        ProcessHandle agent = demo.child("agent", "run", "cluster1/agent.conf");
+        ProcessHandle agent = demo.child("agent", "run", "cluster1/agent-with-token.conf");
         agent.destroyForcibly(); // SIGKILL: no shutdown hook, the socket file stays behind
         agent.onExit().get();
         assertThat(demo.agentSocket(1)).as("stale socket file left by kill -9").exists();
