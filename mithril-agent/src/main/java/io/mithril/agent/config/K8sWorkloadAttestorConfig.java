@@ -19,12 +19,17 @@ import java.time.Duration;
  * @param maxPollAttempts {@code max_poll_attempts} (default 60)
  * @param pollRetryInterval {@code poll_retry_interval} (default 500ms)
  * @param disableContainerSelectors {@code disable_container_selectors}
- * @param procRoot where {@code <pid>/cgroup} is read (the host's {@code /proc}; tests use their own)
+ * @param useNewContainerLocator {@code use_new_container_locator} (default true, as SPIRE): find the
+ *     container with SPIRE's new locator (cgroup file, then the cgroup mounts of {@code mountinfo});
+ *     false keeps SPIRE's legacy cgroup-file expressions
+ * @param verboseContainerLocatorLogs {@code verbose_container_locator_logs}: the new locator logs
+ *     (debug) every cgroup and mount it reads
+ * @param procRoot where {@code <pid>/cgroup} and {@code <pid>/mountinfo} are read (the host's {@code /proc}; tests use their own)
  */
 public record K8sWorkloadAttestorConfig(int kubeletReadOnlyPort, int kubeletSecurePort, boolean skipKubeletVerification,
                                         Path kubeletCaPath, Path tokenPath, boolean useAnonymousAuthentication, String nodeName,
                                         int maxPollAttempts, Duration pollRetryInterval, boolean disableContainerSelectors,
-                                        Path procRoot) {
+                                        boolean useNewContainerLocator, boolean verboseContainerLocatorLogs, Path procRoot) {
 
     public static final int DEFAULT_SECURE_PORT = 10250;
     public static final Path DEFAULT_KUBELET_CA_PATH = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
@@ -54,9 +59,17 @@ public record K8sWorkloadAttestorConfig(int kubeletReadOnlyPort, int kubeletSecu
         return kubeletReadOnlyPort > 0 ? kubeletReadOnlyPort : kubeletSecurePort > 0 ? kubeletSecurePort : DEFAULT_SECURE_PORT;
     }
 
+    /** A copy with {@code use_new_container_locator} set. */
+    public K8sWorkloadAttestorConfig withNewContainerLocator(boolean use) {
+        return new K8sWorkloadAttestorConfig(kubeletReadOnlyPort, kubeletSecurePort, skipKubeletVerification, kubeletCaPath, tokenPath,
+                useAnonymousAuthentication, nodeName, maxPollAttempts, pollRetryInterval, disableContainerSelectors, use,
+                verboseContainerLocatorLogs, procRoot);
+    }
+
     /** A copy reading cgroup files under another {@code /proc} (tests write real files there). */
     public K8sWorkloadAttestorConfig withProcRoot(Path root) {
         return new K8sWorkloadAttestorConfig(kubeletReadOnlyPort, kubeletSecurePort, skipKubeletVerification, kubeletCaPath, tokenPath,
-                useAnonymousAuthentication, nodeName, maxPollAttempts, pollRetryInterval, disableContainerSelectors, root);
+                useAnonymousAuthentication, nodeName, maxPollAttempts, pollRetryInterval, disableContainerSelectors, useNewContainerLocator,
+                verboseContainerLocatorLogs, root);
     }
 }

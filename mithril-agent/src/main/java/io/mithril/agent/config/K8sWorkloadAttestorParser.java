@@ -31,8 +31,13 @@ final class K8sWorkloadAttestorParser {
                 throw new HclException(data.position(k), what + ": " + k + " is not supported by Mithril's k8s attestor; remove it");
             }
         }
-        if (data.bool("use_new_container_locator", false)) {
-            log.warn("{}: use_new_container_locator: Mithril reads /proc/<pid>/cgroup (SPIRE's cgroup locator)", data.position());
+        // SPIRE: use_new_container_locator unset means true.
+        boolean newLocator = data.bool("use_new_container_locator", true);
+        if (newLocator) {
+            log.info("{}: using the new container locator", what);
+        } else {
+            log.warn("{}: using the legacy container locator (use_new_container_locator = false). This option will be removed in a "
+                    + "future release.", data.position("use_new_container_locator"));
         }
         if (data.bool("skip_kubelet_verification", false)) {
             log.warn("{}: skip_kubelet_verification = true: the kubelet's certificate is not checked, so the agent's token goes to "
@@ -59,7 +64,8 @@ final class K8sWorkloadAttestorParser {
                     data.string("token_path").filter(s -> !s.isEmpty()).map(Path::of).orElse(K8sWorkloadAttestorConfig.DEFAULT_TOKEN_PATH),
                     data.bool("use_anonymous_authentication", false), nodeName,
                     attempts <= 0 ? K8sWorkloadAttestorConfig.DEFAULT_MAX_POLL_ATTEMPTS : (int) attempts, interval,
-                    data.bool("disable_container_selectors", false), null);
+                    data.bool("disable_container_selectors", false), newLocator,
+                    data.bool("verbose_container_locator_logs", false), null);
         } catch (IllegalArgumentException e) {
             throw new HclException(data.position(), what + ": " + e.getMessage());
         }

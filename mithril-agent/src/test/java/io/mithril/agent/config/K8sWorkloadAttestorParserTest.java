@@ -38,6 +38,19 @@ class K8sWorkloadAttestorParserTest {
         assertThat(ro.disableContainerSelectors()).isTrue();
     }
 
+    /** As in SPIRE, the new container locator is used unless use_new_container_locator = false. */
+    @Test
+    void theNewContainerLocatorIsTheDefault() throws Exception {
+        K8sWorkloadAttestorConfig c = parse("", Map.of());
+        assertThat(c.useNewContainerLocator()).isTrue();
+        assertThat(c.verboseContainerLocatorLogs()).isFalse();
+        K8sWorkloadAttestorConfig legacy = parse("use_new_container_locator = false\nverbose_container_locator_logs = true\n", Map.of());
+        assertThat(legacy.useNewContainerLocator()).isFalse();
+        assertThat(legacy.verboseContainerLocatorLogs()).isTrue();
+        assertThat(parse("use_new_container_locator = true\n", Map.of()).useNewContainerLocator()).isTrue();
+        assertThatThrownBy(() -> parse("use_new_container_locator = \"yes\"\n", Map.of())).hasMessageContaining("agent.conf:1");
+    }
+
     /** Unless told otherwise, the kubelet's serving certificate is verified, against the service account's CA. */
     @Test
     void theKubeletsCertificateIsVerifiedByDefault() throws Exception {

@@ -6,6 +6,7 @@ import io.mithril.agent.attestor.workload.WorkloadAttestationException;
 import io.mithril.agent.attestor.workload.WorkloadAttestor;
 import io.mithril.agent.attestor.workload.unix.ProcessInfo;
 import io.mithril.agent.config.K8sWorkloadAttestorConfig;
+import io.mithril.k8s.workload.ContainerLocator;
 import io.mithril.k8s.workload.KubeletPods;
 import io.mithril.k8s.workload.PodCgroups;
 import java.io.IOException;
@@ -20,7 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code WorkloadAttestor "k8s"}, as SPIRE's: the caller's pid is mapped to its pod UID and
- * container ID through {@code /proc/<pid>/cgroup} ({@link PodCgroups}), the pod is looked up in the
+ * container ID by SPIRE's new container locator ({@link ContainerLocator}: {@code /proc/<pid>/cgroup},
+ * then the cgroup mounts of {@code /proc/<pid>/mountinfo}), or with {@code use_new_container_locator
+ * = false} by the legacy cgroup-file expressions ({@link PodCgroups}); the pod is looked up in the
  * kubelet's {@code /pods} ({@link KubeletPods}), and SPIRE's {@code k8s:} selectors are returned
  * ({@code k8s:ns}, {@code k8s:sa}, {@code k8s:pod-name}, {@code k8s:pod-uid}, {@code k8s:pod-label},
  * {@code k8s:pod-owner}, {@code k8s:container-name}, {@code k8s:container-image}, {@code k8s:node-name},
@@ -40,6 +43,7 @@ public final class K8sWorkloadAttestor implements WorkloadAttestor {
 
     private final K8sWorkloadAttestorConfig config;
     private final KubeletClient kubelet;
+    private final ContainerLocator locator;
 
     /**
      * @throws IOException when the kubelet CA cannot be loaded (the message names the file)
@@ -47,6 +51,7 @@ public final class K8sWorkloadAttestor implements WorkloadAttestor {
     public K8sWorkloadAttestor(K8sWorkloadAttestorConfig config) throws IOException {
         this.config = config;
         this.kubelet = new KubeletClient(config);
+        this.locator = new ContainerLocator(config.procRoot(), config.verboseContainerLocatorLogs());
         // The Kubernetes model's JSON binding takes seconds to load the first time: do it now, off
         // the Workload API's path, so the first caller does not pay for it.
         Thread warm = new Thread(() -> KubeletPods.parse("{\"apiVersion\":\"v1\",\"kind\":\"PodList\",\"items\":[]}"),
@@ -63,15 +68,16 @@ public final class K8sWorkloadAttestor implements WorkloadAttestor {
     @Override
     public List<Selector> attest(Caller caller) throws WorkloadAttestationException {
         Optional<PodCgroups.Container> container;
-        Path cgroupFile = config.procRoot().resolve(Integer.toString(caller.pid())).resolve("cgroup");
+        Path pidDir = config.procRoot().resolve(Integer.toString(caller.pid()));
         try {
-            container = PodCgroups.parse(Files.readString(cgroupFile, StandardCharsets.UTF_8));
+            container = config.useNewContainerLocator() ? locator.podUidAndContainerId(caller.pid())
+                    : PodCgroups.parse(Files.readString(pidDir.resolve("cgroup"), StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
-            log.warn("k8s: no cgroup file {} for pid {}; no k8s selectors", cgroupFile, caller.pid());
+            log.warn("k8s: no cgroup file {} for pid {}; no k8s selectors", e.getFile(), caller.pid());
             return List.of();
         } catch (IOException | IllegalArgumentException e) {
-            log.warn("k8s: unable to obtain the container of pid {} from {}: {}; no k8s selectors", caller.pid(), cgroupFile,
-                    e.getMessage());
+            log.warn("k8s: unable to obtain the container of pid {} from {}: {}; no k8s selectors", caller.pid(),
+                    config.useNewContainerLocator() ? pidDir + "/{cgroup,mountinfo}" : pidDir.resolve("cgroup"), e.getMessage());
             return List.of();
         }
         if (container.isEmpty()) {

@@ -59,7 +59,7 @@ class K8sWorkloadAttestorTest {
 
     private K8sWorkloadAttestorConfig config(String nodeName, Path ca, int attempts) {
         return new K8sWorkloadAttestorConfig(0, kubelet.port(), false, ca, dir.resolve("token"), false, nodeName, attempts,
-                Duration.ofMillis(100), false, proc);
+                Duration.ofMillis(100), false, true, false, proc);
     }
 
     private Caller caller() throws Exception {
@@ -88,6 +88,56 @@ class K8sWorkloadAttestorTest {
                 "k8s:container-image:docker.io/curlimages/curl@sha256:4bfa3e2c0164fb103fb9bfd4dc956facce32b6c5d47cc09fcec883ce9535d5ac");
         // Without a node name the kubelet is 127.0.0.1: the chain is still checked, not the host name.
         assertThat(attest(config("", dir.resolve("ca.pem"), 1))).contains("k8s:pod-uid:" + POD_UID);
+    }
+
+    /**
+     * cgroup v2 inside a cgroup namespace: {@code /proc/<pid>/cgroup} is just {@code 0::/}, and only
+     * the cgroup2 mount's root in {@code mountinfo} names the pod and container. The new locator
+     * (the default, as in SPIRE) finds them; the legacy one (use_new_container_locator = false) cannot.
+     */
+    @Test
+    void theNewLocatorFindsAPodInsideACgroupNamespaceThroughMountinfo() throws Exception {
+        writeCgroup(workload.pid(), "0::/\n");
+        Files.writeString(proc.resolve(Long.toString(workload.pid())).resolve("mountinfo"),
+                "1200 1100 0:45 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w\n"
+                + "1201 1200 0:46 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n"
+                + "1202 1200 0:47 / /dev rw,nosuid - tmpfs  rw,size=65536k,mode=755\n"
+                + "1210 1200 0:30 /../../kubepods-besteffort.slice/kubepods-besteffort-pod" + POD_UID.replace('-', '_')
+                + ".slice/cri-containerd-" + CONTAINER + ".scope /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw,nsdelegate\n");
+        kubelet.setPods(FakeKubelet.pod("default", "sleep-7d9c8b6f5-x2x9k", POD_UID, "sleep", CONTAINER));
+        K8sWorkloadAttestorConfig c = config("localhost", kubelet.writeCa(dir.resolve("ca.pem")), 1);
+        assertThat(attest(c)).contains("k8s:pod-uid:" + POD_UID, "k8s:container-name:sleep");
+        assertThat(attest(c.withNewContainerLocator(false))).isEmpty();
+    }
+
+    /**
+     * The attack SPIRE's locator guards against: a workload bind-mounts another pod's cgroup so that
+     * its mountinfo names that pod. The kernel-written cgroup file wins, so the workload is attested
+     * as itself (its own container), never as the pod it impersonates.
+     */
+    @Test
+    void aSpoofedMountinfoCannotImpersonateAnotherPod() throws Exception {
+        String victimPod = "11111111-2222-3333-4444-555555555555";
+        String victimContainer = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeefdeadbeef";
+        inPod(workload.pid());
+        Files.writeString(proc.resolve(Long.toString(workload.pid())).resolve("mountinfo"),
+                "1210 1200 0:30 /../../kubepods-besteffort.slice/kubepods-besteffort-pod" + victimPod.replace('-', '_')
+                + ".slice/cri-containerd-" + victimContainer + ".scope /sys/fs/cgroup ro - cgroup2 cgroup rw\n");
+        kubelet.setPods(FakeKubelet.pod("istio-system", "victim", victimPod, "istiod", victimContainer),
+                FakeKubelet.pod("default", "sleep-7d9c8b6f5-x2x9k", POD_UID, "sleep", CONTAINER));
+        List<String> selectors = attest(config("localhost", kubelet.writeCa(dir.resolve("ca.pem")), 1));
+        assertThat(selectors).contains("k8s:pod-uid:" + POD_UID, "k8s:sa:sleep").doesNotContain("k8s:pod-uid:" + victimPod, "k8s:sa:istiod");
+    }
+
+    /** Cgroup entries naming two containers are refused: no k8s selectors, and the kubelet is not asked. */
+    @Test
+    void cgroupsNamingTwoContainersGiveNoSelectors() throws Exception {
+        String other = "7654321089abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        writeCgroup(workload.pid(), "1:cpu:/kubepods/pod" + POD_UID + "/" + CONTAINER + "\n2:memory:/kubepods/pod" + POD_UID + "/" + other
+                + "\n");
+        kubelet.setPods(FakeKubelet.pod("default", "sleep-7d9c8b6f5-x2x9k", POD_UID, "sleep", CONTAINER));
+        assertThat(attest(config("localhost", kubelet.writeCa(dir.resolve("ca.pem")), 1))).isEmpty();
+        assertThat(kubelet.requests()).isZero();
     }
 
     @Test
