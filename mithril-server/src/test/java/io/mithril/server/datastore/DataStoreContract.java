@@ -75,6 +75,42 @@ abstract class DataStoreContract {
                 .allSatisfy(e -> assertThat(e.selectorStrings()).containsExactly("unix:uid:3"));
     }
 
+    /**
+     * Concurrent writes (some refused, so rolled back after bumping the revision) are told to the
+     * listeners once each, in revision order, with no Java lock held across the transactions.
+     */
+    @Test
+    void concurrentWritesAreToldInRevisionOrder() throws Exception {
+        List<Long> told = java.util.Collections.synchronizedList(new ArrayList<>());
+        store().addChangeListener((revision, changes) -> told.add(revision));
+        long before = store().changeRevision();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                int n = i;
+                results.add(pool.submit(() -> {
+                    try {
+                        store().createEntry(entry("/w" + (n % 30), "unix:uid:" + (n % 30)));
+                        return true;
+                    } catch (DuplicateEntryException e) {
+                        return false;
+                    }
+                }));
+            }
+            int ok = 0;
+            for (Future<Boolean> f : results) {
+                ok += f.get() ? 1 : 0;
+            }
+            assertThat(ok).isEqualTo(30);
+            assertThat(told).hasSize(30).isSorted().doesNotHaveDuplicates();
+            assertThat(told.get(0)).isGreaterThan(before);
+            assertThat(told.get(29)).isEqualTo(store().changeRevision());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void concurrentDuplicateCreatesStoreExactlyOne() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(4);
