@@ -102,8 +102,9 @@ public final class AuthorizedEntries implements AutoCloseable {
      * it (logging one line with its size) and starts its background refresher; {@link #close()}
      * stops that.
      *
-     * @param refreshInterval at most how long a write by another process sharing the database stays
-     *     unseen; {@link Duration#ZERO} reads the change revision on every call
+     * @param refreshInterval how often the background task reads the change revision: a write by
+     *     another process sharing the database stays unseen this long plus one read and one
+     *     rebuild; {@link Duration#ZERO} starts no task and reads the revision on every call
      * @param metrics where the cache's size and rebuild count go; null for none
      * @throws io.mithril.server.datastore.DataStoreException when the datastore cannot be read
      */
