@@ -109,6 +109,8 @@ public final class IdentityServer implements AutoCloseable {
     private HTTPServer metricsServer;
     private HealthListener healthServer;
     private ScheduledExecutorService scheduler;
+    /** The authorised-entries index and its background refresher; stopped by {@link #close()}. */
+    private AuthorizedEntries authorizedEntries;
     private final FederationManager federation;
     private BundleEndpointServer bundleEndpoint;
     private ServerTls serverTls;
@@ -266,6 +268,7 @@ public final class IdentityServer implements AutoCloseable {
         try {
             authorized = AuthorizedEntries.start(dataStore, config.serverId(), config.clock(),
                     AuthorizedEntries.DEFAULT_REFRESH_INTERVAL, metrics);
+            authorizedEntries = authorized;
         } catch (io.mithril.server.datastore.DataStoreException e) {
             throw new ServerStartException("cannot load the registration entries of " + dataStore.describe() + ": " + e.getMessage(), e);
         }
@@ -507,6 +510,9 @@ public final class IdentityServer implements AutoCloseable {
         health.enterTerminalState();
         if (scheduler != null) {
             scheduler.shutdownNow();
+        }
+        if (authorizedEntries != null) {
+            authorizedEntries.close();
         }
         if (federation != null) {
             federation.close();

@@ -104,11 +104,21 @@ public final class SqlDataStore implements DataStore {
     private final AtomicLong unavailableSince = new AtomicLong();
     private final List<DataStoreChange.Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     /**
-     * Held across each entry/agent write and its notification, so that listeners hear this
-     * instance's writes in commit (= revision) order. Such writers queue on the change_revision
-     * row anyway, so this adds no waiting of its own.
+     * Numbers this instance's entry/agent writes in commit order: taken right after the change
+     * revision is bumped, while the transaction holds that row's lock (PostgreSQL) or the only
+     * connection (SQLite), so no other write of ours can take one before this one commits or rolls
+     * back.
      */
-    private final Object changeLock = new Object();
+    private final AtomicLong localWrites = new AtomicLong();
+    /** Guards {@link #nextDelivery} and {@link #committed}; held while listeners are told, in order. */
+    private final Object deliveryLock = new Object();
+    /** The number of the next local write whose listeners are to be told. */
+    private long nextDelivery;
+    /** Local writes that finished out of turn, by number: their changes, or null when rolled back. */
+    private final Map<Long, Committed> committed = new HashMap<>();
+
+    private record Committed(long revision, List<DataStoreChange> changes) {
+    }
 
     private SqlDataStore(Dialect dialect, String description, HikariDataSource pool, Clock clock) {
         this.dialect = dialect;
@@ -450,26 +460,58 @@ public final class SqlDataStore implements DataStore {
     /**
      * Runs an entry/agent write in one transaction that first bumps the change revision (first, so
      * concurrent writers, here or in another server, queue on that row before taking other locks),
-     * then, after the commit, tells the listeners what changed. A failed write bumps nothing and
-     * tells nothing.
+     * then, after the commit, tells the listeners what changed, in commit (= revision) order. A
+     * failed write bumps nothing and tells nothing.
+     *
+     * <p>No Java lock is held across the transaction: on PostgreSQL the change_revision row lock
+     * already serialises these writes from the bump to the commit (and only that far: borrowing a
+     * connection and telling the listeners happen outside it); on SQLite the pool's one connection
+     * serialises every write. Only the telling is put in order here, by {@link #localWrites}.
      */
     private <T> T changeTx(Tx<T> work, java.util.function.Function<T, List<DataStoreChange>> changes) {
-        synchronized (changeLock) {
-            long[] revision = new long[1];
+        long[] revision = new long[1];
+        long[] number = {-1};
+        try {
             T result = tx(c -> {
+                if (number[0] >= 0) {
+                    told(number[0], null); // an attempt rolled back on a broken connection; this is the retry
+                    number[0] = -1;
+                }
                 revision[0] = bumpRevision(c);
+                number[0] = localWrites.getAndIncrement();
                 return work.run(c);
             });
             List<DataStoreChange> changed = changes.apply(result);
-            for (DataStoreChange.Listener l : listeners) {
-                try {
-                    l.changed(revision[0], changed);
-                } catch (RuntimeException e) {
-                    // The write is committed; a listener's failure must not turn it into an error.
-                    log.warn("Datastore change listener failed at revision {}: {}", revision[0], e.toString());
+            long n = number[0];
+            number[0] = -1;
+            told(n, new Committed(revision[0], changed));
+            return result;
+        } finally {
+            if (number[0] >= 0) {
+                told(number[0], null); // rolled back (or the commit failed): nothing to tell, but let the next ones go
+            }
+        }
+    }
+
+    /** Local write {@code number} finished ({@code null}: without a commit); tells the listeners every write now in turn. */
+    private void told(long number, Committed write) {
+        synchronized (deliveryLock) {
+            committed.put(number, write);
+            while (committed.containsKey(nextDelivery)) {
+                Committed w = committed.remove(nextDelivery);
+                nextDelivery++;
+                if (w == null) {
+                    continue;
+                }
+                for (DataStoreChange.Listener l : listeners) {
+                    try {
+                        l.changed(w.revision(), w.changes());
+                    } catch (RuntimeException e) {
+                        // The write is committed; a listener's failure must not turn it into an error.
+                        log.warn("Datastore change listener failed at revision {}: {}", w.revision(), e.toString());
+                    }
                 }
             }
-            return result;
         }
     }
 

@@ -75,17 +75,42 @@ abstract class DataStoreContract {
                 .allSatisfy(e -> assertThat(e.selectorStrings()).containsExactly("unix:uid:3"));
     }
 
+    /**
+     * Concurrent writes (some refused, so rolled back after bumping the revision) are told to the
+     * listeners once each, in revision order, with no Java lock held across the transactions.
+     */
+    @Test
+    void concurrentWritesAreToldInRevisionOrder() throws Exception {
+        List<Long> told = java.util.Collections.synchronizedList(new ArrayList<>());
+        store().addChangeListener((revision, changes) -> told.add(revision));
+        long before = store().changeRevision();
+        List<RegistrationEntry> writes = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            writes.add(entry("/w" + (i % 30), "unix:uid:" + (i % 30)));
+        }
+        assertThat(createConcurrently(writes)).isEqualTo(30);
+        assertThat(told).hasSize(30).isSorted().doesNotHaveDuplicates();
+        assertThat(told.get(0)).isGreaterThan(before);
+        assertThat(told.get(29)).isEqualTo(store().changeRevision());
+    }
+
     @Test
     void concurrentDuplicateCreatesStoreExactlyOne() throws Exception {
+        assertThat(createConcurrently(java.util.Collections.nCopies(8, entry("/race", "unix:uid:7")))).isEqualTo(1);
+        assertThat(store().countEntries()).isEqualTo(1);
+    }
+
+    /** Creates the entries from four threads; how many were created (the others were duplicates). */
+    private int createConcurrently(List<RegistrationEntry> entries) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
             List<Future<Boolean>> results = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
+            for (RegistrationEntry e : entries) {
                 results.add(pool.submit(() -> {
                     try {
-                        store().createEntry(entry("/race", "unix:uid:7"));
+                        store().createEntry(e);
                         return true;
-                    } catch (DuplicateEntryException e) {
+                    } catch (DuplicateEntryException duplicate) {
                         return false;
                     }
                 }));
@@ -94,8 +119,7 @@ abstract class DataStoreContract {
             for (Future<Boolean> f : results) {
                 ok += f.get() ? 1 : 0;
             }
-            assertThat(ok).isEqualTo(1);
-            assertThat(store().countEntries()).isEqualTo(1);
+            return ok;
         } finally {
             pool.shutdownNow();
         }

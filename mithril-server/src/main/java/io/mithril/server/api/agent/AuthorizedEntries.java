@@ -12,6 +12,7 @@ import io.mithril.spiffe.id.SpiffeId;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -19,6 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,16 +44,23 @@ import org.slf4j.LoggerFactory;
  *       aliases, eviction) are applied to it right after they commit, so they are visible to the
  *       next call;</li>
  *   <li>writes by another process sharing the database (servers sharing one PostgreSQL) are
- *       noticed through {@link DataStore#changeRevision()}, read at most once per
- *       {@code refreshInterval}; a changed revision rebuilds the index from the datastore. So such
- *       a write is visible to every call that starts {@code refreshInterval} after its commit
- *       (plus the wait for the rebuild it triggers);</li>
+ *       noticed through {@link DataStore#changeRevision()}, which a background task reads every
+ *       {@code refreshInterval}; a changed revision makes that task build a new index from a
+ *       snapshot of the datastore and swap it in. So such a write is visible to every call that
+ *       starts {@code refreshInterval} plus one revision read and one rebuild after its commit. A
+ *       write of ours that arrives after one of another server's (a revision is missing) is applied
+ *       at once all the same, and the task rebuilds at once to pick up the other;</li>
  *   <li>expiry needs no invalidation: {@code expires_at} is compared with the clock per call;</li>
  *   <li>a restarted server builds the index from the datastore when it starts.</li>
  * </ul>
- * Thread-safe: calls share a read lock; applying a write or rebuilding takes the write lock.
+ * Thread-safe, and calls never wait for the datastore (SPIRE's authorised-entries cache is
+ * refreshed in the background too): calls share a read lock; applying a write and swapping in a
+ * rebuilt index take the write lock, for in-memory work only. The datastore is read without it,
+ * while the calls go on being answered from the current index. With a zero
+ * {@code refreshInterval} there is no background task: each call reads the change revision
+ * itself (tests use this for a zero staleness bound).
  */
-public final class AuthorizedEntries {
+public final class AuthorizedEntries implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AuthorizedEntries.class);
 
@@ -62,15 +74,20 @@ public final class AuthorizedEntries {
     private final ServerMetrics metrics;
 
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** Held by the one refresh (revision check and rebuild) in progress; never by a call. */
+    private final Object refreshing = new Object();
     /** Null until the first build; replaced whole by a rebuild, changed in place by local writes. */
     private volatile Index index;
     /** The change revision the index reflects. Guarded by the write lock. */
     private long revision = -1;
     /** Set when a write could not be applied in order (another process wrote in between). */
     private volatile boolean stale;
-    /** System.nanoTime() at which the last revision check that the index now reflects began. */
-    private volatile long lastCheck;
     private long rebuilds;
+    /** This server's writes committed while a rebuild reads the datastore; null otherwise. Guarded by the write lock. */
+    private List<Committed> journal;
+    /** Runs the revision check every refresh interval; null when the interval is zero (checked per call). */
+    private volatile ScheduledExecutorService refresher;
+    private final AtomicBoolean refreshRequested = new AtomicBoolean();
 
     private AuthorizedEntries(DataStore dataStore, SpiffeId serverId, Clock clock, Duration refreshInterval, ServerMetrics metrics) {
         this.dataStore = dataStore;
@@ -81,11 +98,13 @@ public final class AuthorizedEntries {
     }
 
     /**
-     * Creates the cache over {@code dataStore}, subscribes it to the datastore's writes and builds
-     * it (logging one line with its size).
+     * Creates the cache over {@code dataStore}, subscribes it to the datastore's writes, builds
+     * it (logging one line with its size) and starts its background refresher; {@link #close()}
+     * stops that.
      *
-     * @param refreshInterval at most how long a write by another process sharing the database stays
-     *     unseen; {@link Duration#ZERO} reads the change revision on every call
+     * @param refreshInterval how often the background task reads the change revision: a write by
+     *     another process sharing the database stays unseen this long plus one read and one
+     *     rebuild; {@link Duration#ZERO} starts no task and reads the revision on every call
      * @param metrics where the cache's size and rebuild count go; null for none
      * @throws io.mithril.server.datastore.DataStoreException when the datastore cannot be read
      */
@@ -96,11 +115,17 @@ public final class AuthorizedEntries {
         }
         AuthorizedEntries cache = new AuthorizedEntries(dataStore, serverId, clock, refreshInterval, metrics);
         dataStore.addChangeListener(cache::changed);
-        cache.lock.writeLock().lock();
-        try {
-            cache.rebuild("startup");
-        } finally {
-            cache.lock.writeLock().unlock();
+        synchronized (cache.refreshing) {
+            cache.rebuild("startup", System.nanoTime());
+        }
+        if (cache.refreshNanos > 0) {
+            ScheduledExecutorService r = Executors.newSingleThreadScheduledExecutor(task -> {
+                Thread t = new Thread(task, "mithril-authorized-entries-refresh");
+                t.setDaemon(true);
+                return t;
+            });
+            cache.refresher = r;
+            r.scheduleWithFixedDelay(cache::refreshInBackground, cache.refreshNanos, cache.refreshNanos, TimeUnit.NANOSECONDS);
         }
         return cache;
     }
@@ -283,74 +308,148 @@ public final class AuthorizedEntries {
     // ------------------------------------------------------------------ freshness
 
     /**
-     * Reads the datastore's change revision when the last check is {@code refreshInterval} old (or
-     * the index is known stale) and rebuilds the index when it changed.
+     * With a zero refresh interval, reads the change revision in the calling thread (and rebuilds
+     * when it moved), without holding the index's lock. Otherwise nothing: the background refresher
+     * keeps the index fresh, so a call never waits for the datastore.
      */
     private void ensureFresh() {
-        if (!stale && System.nanoTime() - lastCheck < refreshNanos) {
-            return;
+        if (refresher == null) {
+            refresh();
         }
+    }
+
+    /** The background refresher's task: a failed read is logged and retried on the next tick. */
+    private void refreshInBackground() {
+        refreshRequested.set(false);
+        try {
+            refresh();
+        } catch (RuntimeException e) {
+            log.warn("Authorized-entries cache refresh failed (answers stay as they were; retried in {} ms): {}",
+                    refreshNanos / 1_000_000, e.toString());
+        }
+    }
+
+    /** Asks the background refresher to run now (once, however often asked before it runs). */
+    private void requestRefresh() {
+        ScheduledExecutorService r = refresher;
+        if (r != null && refreshRequested.compareAndSet(false, true)) {
+            try {
+                r.execute(this::refreshInBackground);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                refreshRequested.set(false);
+            }
+        }
+    }
+
+    /**
+     * Reads the datastore's change revision and, when it moved past the index (or the index is
+     * known stale), builds a new index from a snapshot and swaps it in. The datastore is read
+     * without the index's lock, so calls keep being answered from the current index meanwhile;
+     * the writes this server commits during the build are recorded and replayed onto the new index
+     * before the swap, which is the only step under the write lock. One refresh at a time.
+     */
+    private void refresh() {
+        synchronized (refreshing) {
+            long started = System.nanoTime();
+            String reason;
+            if (stale) {
+                reason = "a write could not be applied in order";
+            } else {
+                long current = dataStore.changeRevision();
+                long have = currentRevision();
+                if (current == have) {
+                    return;
+                }
+                reason = "change revision " + have + " -> " + current + " (written by another server)";
+            }
+            rebuild(reason, started);
+        }
+    }
+
+    private long currentRevision() {
+        lock.readLock().lock();
+        try {
+            return revision;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Builds a new index from a snapshot of the datastore and swaps it in. Caller holds {@link #refreshing}. */
+    private void rebuild(String reason, long started) {
         lock.writeLock().lock();
         try {
-            long started = System.nanoTime();
-            if (!stale && started - lastCheck < refreshNanos) {
-                return; // another call checked while we waited
-            }
-            long current = dataStore.changeRevision();
-            if (stale || current != revision) {
-                rebuild(stale ? "a write could not be applied in order" : "change revision " + revision + " -> " + current
-                        + " (written by another server)");
-            }
-            lastCheck = started;
+            journal = new ArrayList<>();
         } finally {
             lock.writeLock().unlock();
         }
-    }
-
-    /** Builds the index from a snapshot of the datastore. Caller holds the write lock. */
-    private void rebuild(String reason) {
-        long started = System.nanoTime();
-        DataStoreChange.Snapshot snap = dataStore.snapshot();
-        Index ix = new Index(serverId);
-        snap.entries().forEach(ix::put);
-        snap.agents().forEach(ix::putAgent);
-        index = ix;
-        revision = snap.revision();
-        stale = false;
-        lastCheck = started;
-        rebuilds++;
-        long ms = (System.nanoTime() - started) / 1_000_000;
-        log.info("Authorized-entries cache built: entries={} agents={} revision={} took_ms={} reason={}", ix.byId.size(),
-                ix.agents.size(), revision, ms, reason);
-        if (metrics != null) {
-            metrics.authorizedEntriesCacheBuilt(ix.byId.size(), ix.agents.size());
+        try {
+            DataStoreChange.Snapshot snap = dataStore.snapshot();
+            Index ix = new Index(serverId);
+            snap.entries().forEach(ix::put);
+            snap.agents().forEach(ix::putAgent);
+            lock.writeLock().lock();
+            try {
+                long rev = snap.revision();
+                boolean gap = false;
+                for (Committed c : journal) {
+                    if (c.revision() <= rev) {
+                        continue; // committed before the snapshot was read: already in it
+                    }
+                    gap |= c.revision() != rev + 1;
+                    ix.apply(c.changes());
+                    rev = c.revision();
+                }
+                index = ix;
+                revision = rev;
+                stale = gap;
+                rebuilds++;
+            } finally {
+                lock.writeLock().unlock();
+            }
+            long ms = (System.nanoTime() - started) / 1_000_000;
+            log.info("Authorized-entries cache built: entries={} agents={} revision={} took_ms={} reason={}", ix.byId.size(),
+                    ix.agents.size(), snap.revision(), ms, reason);
+            if (metrics != null) {
+                metrics.authorizedEntriesCacheBuilt(ix.byId.size(), ix.agents.size());
+            }
+        } finally {
+            lock.writeLock().lock();
+            try {
+                journal = null;
+            } finally {
+                lock.writeLock().unlock();
+            }
+        }
+        if (stale) {
+            requestRefresh();
         }
     }
 
-    /** A committed write of this server's datastore instance, in revision order. */
+    /**
+     * A committed write of this server's datastore instance, in revision order: applied to the
+     * index at once (so it is visible to the next call), and recorded for a rebuild in progress.
+     * When another process's write came in between (a revision is missing), ours is applied all
+     * the same and the index is marked stale: the background refresher rebuilds it at once.
+     */
     private void changed(long rev, List<DataStoreChange> changes) {
+        boolean gap;
         lock.writeLock().lock();
         try {
-            if (index == null || stale || rev <= revision) {
-                return; // not built yet, or the next call rebuilds, or the last snapshot already held it
+            if (index == null) {
+                return; // not built yet: the first snapshot holds it
             }
-            if (rev != revision + 1) {
-                // Another process wrote in between: applying ours alone would hide theirs.
+            if (journal != null) {
+                journal.add(new Committed(rev, changes));
+            }
+            if (rev <= revision) {
+                return; // the last snapshot already held it
+            }
+            gap = rev != revision + 1;
+            if (gap) {
                 stale = true;
-                return;
             }
-            for (DataStoreChange c : changes) {
-                if (c instanceof DataStoreChange.EntryStored s) {
-                    index.put(s.entry());
-                } else if (c instanceof DataStoreChange.EntryDeleted d) {
-                    index.remove(d.entryId());
-                } else if (c instanceof DataStoreChange.AgentStored a) {
-                    index.putAgent(a.node());
-                } else if (c instanceof DataStoreChange.AgentDeleted a) {
-                    index.agents.remove(a.agentId());
-                    index.nodes.remove(a.agentId());
-                }
-            }
+            index.apply(changes);
             revision = rev;
             if (metrics != null) {
                 metrics.authorizedEntriesCacheSize(index.byId.size(), index.agents.size());
@@ -358,6 +457,22 @@ public final class AuthorizedEntries {
         } finally {
             lock.writeLock().unlock();
         }
+        if (gap) {
+            requestRefresh();
+        }
+    }
+
+    /** Stops the background refresher; answers stay available from the last index. Idempotent. */
+    @Override
+    public void close() {
+        ScheduledExecutorService r = refresher;
+        if (r != null) {
+            r.shutdownNow();
+        }
+    }
+
+    /** A write this server committed, as delivered by the datastore. */
+    private record Committed(long revision, List<DataStoreChange> changes) {
     }
 
     /** The index itself; not thread-safe (guarded by the enclosing lock). */
@@ -422,6 +537,21 @@ public final class AuthorizedEntries {
             Map<String, RegistrationEntry> m = map.get(key);
             if (m != null && m.remove(id) != null && m.isEmpty()) {
                 map.remove(key);
+            }
+        }
+
+        void apply(List<DataStoreChange> changes) {
+            for (DataStoreChange c : changes) {
+                if (c instanceof DataStoreChange.EntryStored st) {
+                    put(st.entry());
+                } else if (c instanceof DataStoreChange.EntryDeleted d) {
+                    remove(d.entryId());
+                } else if (c instanceof DataStoreChange.AgentStored a) {
+                    putAgent(a.node());
+                } else if (c instanceof DataStoreChange.AgentDeleted a) {
+                    agents.remove(a.agentId());
+                    nodes.remove(a.agentId());
+                }
             }
         }
 
