@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
@@ -38,6 +39,7 @@ commands:
   watch     WatchX509Context: one line per update until -updates updates were seen
   dial      spiffetls mTLS client to -addr, server authorized by -serverID; one HTTP GET -path
   serve     spiffetls mTLS server on -listen, clients authorized by -clientID; answers HTTP
+            (its SVID and bundles from the Workload API, or from files: -svid, -svidKey, -bundle)
   bench     FetchX509Context latency from one caller for -seconds: count, p50, p99 (ns)
   streams   open -streams WatchX509Context streams; report when all saw -svids SVIDs (repeatable via stdin)
 `
@@ -61,14 +63,17 @@ func main() {
 	serverID := fs.String("serverID", "", "dial: the server's SPIFFE ID to authorize")
 	listen := fs.String("listen", "127.0.0.1:0", "serve: address to listen on")
 	clientID := fs.String("clientID", "", "serve: comma-separated client SPIFFE IDs to authorize")
+	svidFile := fs.String("svid", "", "serve: the SVID's certificate chain (PEM) instead of the Workload API")
+	svidKey := fs.String("svidKey", "", "serve: the SVID's private key (PEM), with -svid")
+	bundleFiles := fs.String("bundle", "", "serve: with -svid, comma-separated trustdomain=bundle.pem")
 	seconds := fs.Duration("seconds", 5*time.Second, "bench: how long to measure")
 	streams := fs.Int("streams", 1000, "streams: how many streams")
 	perConn := fs.Int("perConn", 100, "streams: streams per gRPC connection")
 	if err := fs.Parse(args); err != nil {
 		os.Exit(2)
 	}
-	if *socket == "" {
-		fail("-socket is required")
+	if *socket == "" && !(cmd == "serve" && *svidFile != "") {
+		fail("-socket is required (or, for serve, -svid)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -86,7 +91,11 @@ func main() {
 	case "dial":
 		err = dialCmd(ctx, clientOpts, *id, *addr, *host, *path, *serverID)
 	case "serve":
-		err = serveCmd(clientOpts, *id, *listen, *clientID)
+		mode, modeErr := serveMode(clientOpts, *id, *clientID, *svidFile, *svidKey, *bundleFiles)
+		if modeErr != nil {
+			fail(modeErr.Error())
+		}
+		err = serveCmd(mode, *id, *listen)
 	case "bench":
 		err = benchCmd(ctx, *socket, *seconds)
 	case "streams":
@@ -301,18 +310,48 @@ func dialCmd(ctx context.Context, clientOpts workloadapi.SourceOption, id, addr,
 
 type connKey struct{}
 
-func serveCmd(clientOpts workloadapi.SourceOption, id, listen, clientIDs string) error {
+// serveMode is spiffetls's mTLS server mode authorizing -clientID: with the Workload API's SVID
+// and bundles, or (-svid) with an SVID and bundles read from files, e.g. what
+// `spire-server x509 mint -write` and `spire-server bundle show|list -format pem` wrote.
+func serveMode(clientOpts workloadapi.SourceOption, id, clientIDs, svidFile, svidKey, bundleFiles string) (spiffetls.ListenMode, error) {
 	var ids []spiffeid.ID
 	for _, s := range strings.Split(clientIDs, ",") {
 		cid, err := spiffeid.FromString(strings.TrimSpace(s))
 		if err != nil {
-			return fmt.Errorf("-clientID: %w", err)
+			return nil, fmt.Errorf("-clientID: %w", err)
 		}
 		ids = append(ids, cid)
 	}
+	authorizer := tlsconfig.AuthorizeOneOf(ids...)
+	if svidFile == "" {
+		return spiffetls.MTLSServerWithSourceOptions(authorizer, clientOpts, picker(id)), nil
+	}
+	svid, err := x509svid.Load(svidFile, svidKey)
+	if err != nil {
+		return nil, fmt.Errorf("-svid %s -svidKey %s: %w", svidFile, svidKey, err)
+	}
+	set := x509bundle.NewSet()
+	for _, kv := range strings.Split(bundleFiles, ",") {
+		td, path, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return nil, fmt.Errorf("-bundle %q: want trustdomain=path", kv)
+		}
+		trustDomain, err := spiffeid.TrustDomainFromString(td)
+		if err != nil {
+			return nil, fmt.Errorf("-bundle %q: %w", kv, err)
+		}
+		b, err := x509bundle.Load(trustDomain, path)
+		if err != nil {
+			return nil, fmt.Errorf("-bundle %q: %w", kv, err)
+		}
+		set.Add(b)
+	}
+	return spiffetls.MTLSServerWithRawConfig(authorizer, svid, set), nil
+}
+
+func serveCmd(mode spiffetls.ListenMode, id, listen string) error {
 	ctx := context.Background()
-	ln, err := spiffetls.ListenWithMode(ctx, "tcp", listen,
-		spiffetls.MTLSServerWithSourceOptions(tlsconfig.AuthorizeOneOf(ids...), clientOpts, picker(id)))
+	ln, err := spiffetls.ListenWithMode(ctx, "tcp", listen, mode)
 	if err != nil {
 		return fmt.Errorf("spiffetls.ListenWithMode: %w", err)
 	}
@@ -336,11 +375,49 @@ func serveCmd(clientOpts workloadapi.SourceOption, id, listen, clientIDs string)
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		_ = srv.Close()
 	}()
-	// spiffetls's listener hands out *tls.Conn whose handshake runs lazily: http.Server does it.
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// spiffetls's listener hands out connections whose handshake runs lazily, on the first read,
+	// and http.Server drops a failed one silently (it logs only for a bare *tls.Conn): say why.
+	if err := srv.Serve(handshakeLogger{ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// handshakeLogger hands out spiffetls's connections, each logging its failed handshake (for
+// instance tlsconfig's "unexpected ID") on stderr.
+type handshakeLogger struct{ net.Listener }
+
+func (l handshakeLogger) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &loggedConn{spiffeConn: c.(spiffeConn)}, nil
+}
+
+// spiffeConn is what spiffetls's listener returns: a TLS connection that knows its peer's ID.
+type spiffeConn interface {
+	net.Conn
+	spiffetls.PeerIDGetter
+	Handshake() error
+}
+
+type loggedConn struct {
+	spiffeConn
+	once sync.Once
+}
+
+func (c *loggedConn) Read(b []byte) (int, error) {
+	var err error
+	c.once.Do(func() {
+		if err = c.Handshake(); err != nil {
+			fmt.Fprintf(os.Stderr, "TLS handshake error from %s: %v\n", c.RemoteAddr(), err)
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return c.spiffeConn.Read(b)
 }
 
 func benchCmd(ctx context.Context, socket string, seconds time.Duration) error {

@@ -179,7 +179,7 @@ final class InteropFixture implements AutoCloseable {
         return gateway.listenerAddress(8080).getPort();
     }
 
-    private static int listeningPort(Process p) throws Exception {
+    static int listeningPort(Process p) throws Exception {
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
             try {

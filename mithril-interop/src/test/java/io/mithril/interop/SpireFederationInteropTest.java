@@ -20,7 +20,12 @@ import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.svid.JwtSvid;
+import io.mithril.spiffe.svid.X509Svid;
 import io.mithril.spiffe.svid.X509SvidValidator;
+import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
+import io.mithril.spiffe.tls.SpiffeKeyManager;
+import io.mithril.spiffe.tls.SpiffeTrustManager;
+import io.mithril.spiffe.tls.SvidRejectedException;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +37,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,6 +60,15 @@ class SpireFederationInteropTest {
 
     static final TrustDomain OURS = TrustDomain.parse("example.org");
     static final TrustDomain SPIRE = TrustDomain.parse("domain.test");
+
+    /**
+     * SPIRE's X.509 CA (and JWT key) lifetime, short so that SPIRE rotates during this class. Its CA
+     * manager (pkg/server/ca/manager/slot.go, v1.13.3) prepares the next CA once half the current
+     * one's lifetime has passed and activates it when a sixth is left, checking every 10 s
+     * (rotator.go): with 60 s the next root joins SPIRE's bundle 30-40 s after start and signs from
+     * 50-60 s. SPIRE only warns that SVID TTLs above ca_ttl/6 get cut short.
+     */
+    static final Duration CA_TTL = Duration.ofSeconds(60);
 
     static GoHarness go;
     static Path dir;
@@ -76,6 +95,7 @@ class SpireFederationInteropTest {
                     bind_port = "%d"
                     socket_path = "%s"
                     trust_domain = "domain.test"
+                    ca_ttl = "%s"
                     data_dir = "%s"
                     log_level = "DEBUG"
                     federation {
@@ -105,7 +125,7 @@ class SpireFederationInteropTest {
                         plugin_data {}
                     }
                 }
-                """.formatted(freePort(), socket(), dir.resolve("spire/data"), spireEndpointPort,
+                """.formatted(freePort(), socket(), CA_TTL.toSeconds() + "s", dir.resolve("spire/data"), spireEndpointPort,
                 server.bundleEndpointAddress().getPort(), dir.resolve("spire/data/datastore.sqlite3")));
         spire = new ProcessBuilder(go.spireServer().toString(), "run", "-config", conf.toString()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("spire/server.log").toFile()).start();
@@ -171,9 +191,7 @@ class SpireFederationInteropTest {
 
     @Test
     void ourServerFetchesSpiresBundleAndValidatesSpireMintedSvids() throws Exception {
-        TrustBundle fetched = server.federation().refresh(SPIRE);
-        List<X509Certificate> spireRoots = Pem.readCertificates(spire("bundle", "show", "-format", "pem"));
-        assertThat(fetched.x509Authorities()).containsExactlyInAnyOrderElementsOf(spireRoots);
+        TrustBundle fetched = fetchedEqualsSpiresOwn();
 
         // An X509-SVID minted by SPIRE validates with the bundle our server fetched from SPIRE's endpoint.
         Path minted = Files.createDirectories(dir.resolve("minted"));
@@ -291,8 +309,136 @@ class SpireFederationInteropTest {
         // SPIRE's: `spire-server bundle` of its own trust domain changes when it prepares a new CA;
         // appending a root to its own bundle is not exposed by its CLI, so SPIRE's side is checked
         // through its bundle as served: ours must hold exactly what SPIRE's endpoint serves now.
-        TrustBundle fetched = server.federation().refresh(SPIRE);
-        assertThat(fetched.x509Authorities())
-                .containsExactlyInAnyOrderElementsOf(Pem.readCertificates(spire("bundle", "show", "-format", "pem")));
+        fetchedEqualsSpiresOwn();
+    }
+
+    /**
+     * Our server fetches SPIRE's endpoint and holds exactly the roots {@code spire-server bundle
+     * show} prints (retried: SPIRE may prepare its next CA between the two reads).
+     */
+    static TrustBundle fetchedEqualsSpiresOwn() {
+        TrustBundle[] fetched = new TrustBundle[1];
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            fetched[0] = server.federation().refresh(SPIRE);
+            assertThat(fetched[0].x509Authorities())
+                    .containsExactlyInAnyOrderElementsOf(Pem.readCertificates(spire("bundle", "show", "-format", "pem")));
+        });
+        return fetched[0];
+    }
+
+    static final SpiffeId SPIRE_PRODUCTPAGE = SpiffeId.parse("spiffe://domain.test/ns/default/sa/productpage");
+    static final SpiffeId OUR_SLEEP = SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep");
+
+    /** An X509-SVID of example.org signed by our server's CA, with its key. */
+    static X509Svid ourSvid(SpiffeId id) {
+        KeyPair kp = KeyType.EC_P256.generate();
+        return X509Svid.of(server.caManager().signX509Svid(kp.getPublic(), id, List.of(), Duration.ofMinutes(10)), kp.getPrivate());
+    }
+
+    /**
+     * One HTTP/1.1 GET to {@code port} over mTLS made by our library's TLS parts, as our workloads
+     * and proxies use them: {@link SpiffeKeyManager} presents {@code svid},
+     * {@link SpiffeTrustManager} checks the server's SVID against {@code bundles} and
+     * authorizes exactly {@code serverId}. The response, or the failure.
+     */
+    static String getOverMtls(int port, X509Svid svid, X509BundleSet bundles, SpiffeId serverId) throws Exception {
+        SSLContext tls = SSLContext.getInstance("TLSv1.3");
+        tls.init(new KeyManager[] {new SpiffeKeyManager(() -> svid)},
+                new TrustManager[] {new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(serverId))}, null);
+        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+            socket.setSoTimeout(20_000);
+            socket.startHandshake();
+            socket.getOutputStream().write("GET /productpage HTTP/1.1\r\nHost: productpage\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void ourClientAndAGoSpiffeServerHoldingASpireSvidAuthorizeEachOtherAcrossTheFederation() throws Exception {
+        // The go-spiffe server's identity comes from SPIRE: an SVID of domain.test minted by SPIRE,
+        // SPIRE's own bundle, and the bundle SPIRE fetched from our endpoint for example.org.
+        Path files = Files.createDirectories(dir.resolve("gospiffe-server"));
+        spire("x509", "mint", "-spiffeID", SPIRE_PRODUCTPAGE.toString(), "-ttl", "5m", "-write", files.toString());
+        assertThat(run("federation", "refresh", "-id", "example.org", "-socketPath", socket()).exit()).isZero();
+        Path spireBundle = Files.writeString(files.resolve("domain.test.pem"), spire("bundle", "show", "-format", "pem"));
+        Path ourBundle = Files.writeString(files.resolve("example.org.pem"),
+                Pem.encodeCertificates(List.copyOf(spiresBundleOfOurs().x509Bundle().x509Authorities())));
+        Path serverLog = files.resolve("serve.log");
+        Process goServer = new ProcessBuilder(go.gospiffe().toString(), "serve", "-id", SPIRE_PRODUCTPAGE.toString(),
+                "-svid", files.resolve("svid.pem").toString(), "-svidKey", files.resolve("key.pem").toString(),
+                "-bundle", "domain.test=" + spireBundle + ",example.org=" + ourBundle,
+                "-clientID", OUR_SLEEP.toString(), "-timeout", "5m").redirectError(serverLog.toFile()).start();
+        try {
+            int port = InteropFixture.listeningPort(goServer);
+            // Our side trusts domain.test through the bundle our server fetched from SPIRE's endpoint.
+            X509BundleSet federated = X509BundleSet.of(server.federation().refresh(SPIRE).x509Bundle());
+
+            String answer = getOverMtls(port, ourSvid(OUR_SLEEP), federated, SPIRE_PRODUCTPAGE);
+            assertThat(answer).startsWith("HTTP/1.1 200")
+                    .contains("go-spiffe server " + SPIRE_PRODUCTPAGE + ": peer " + OUR_SLEEP + " path /productpage");
+
+            // Our client refuses the go-spiffe server when it expects another ID of domain.test.
+            SpiffeId other = SpiffeId.parse("spiffe://domain.test/ns/default/sa/other");
+            assertThatThrownBy(() -> getOverMtls(port, ourSvid(OUR_SLEEP), federated, other))
+                    .isInstanceOf(SSLHandshakeException.class).hasRootCauseInstanceOf(SvidRejectedException.class);
+            // Without the federated bundle (ours only), the server's SVID does not verify at all.
+            assertThatThrownBy(() -> getOverMtls(port, ourSvid(OUR_SLEEP), X509BundleSet.of(server.bundle().x509Bundle()),
+                    SPIRE_PRODUCTPAGE)).isInstanceOf(SSLHandshakeException.class);
+
+            // The go-spiffe server refuses an example.org client it did not authorize (TLS 1.3: the
+            // client learns it on its first read); go-spiffe logs why.
+            SpiffeId notAllowed = SpiffeId.parse("spiffe://example.org/ns/default/sa/other");
+            assertThatThrownBy(() -> getOverMtls(port, ourSvid(notAllowed), federated, SPIRE_PRODUCTPAGE))
+                    .isInstanceOf(IOException.class);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Files.readString(serverLog))
+                    .contains("unexpected ID \"" + notAllowed + "\""));
+        } finally {
+            goServer.getOutputStream().close();
+            if (!goServer.waitFor(10, TimeUnit.SECONDS)) {
+                goServer.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void spiresCaRotationReachesOurServerAndItsNewSvidsValidateHere() throws Exception {
+        List<X509Certificate> before = Pem.readCertificates(spire("bundle", "show", "-format", "pem"));
+        X509Certificate first = before.get(0);
+        // SPIRE prepares its next CA at half of ca_ttl: its root joins SPIRE's own bundle.
+        await().atMost(CA_TTL.plusSeconds(20)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> Pem.readCertificates(spire("bundle", "show", "-format", "pem")).size() > before.size());
+        List<X509Certificate> after = Pem.readCertificates(spire("bundle", "show", "-format", "pem"));
+        List<X509Certificate> added = new ArrayList<>(after);
+        added.removeAll(before);
+        assertThat(added).isNotEmpty();
+
+        // Our server's federated bundle for domain.test gains it through SPIRE's endpoint.
+        assertThat(server.federation().refresh(SPIRE).x509Authorities()).containsAll(after);
+
+        // Once SPIRE activates the new CA, what it mints is signed by the new root only; it
+        // validates with the bundle our server fetches from SPIRE's endpoint after the switch.
+        Path minted = dir.resolve("minted-rotated");
+        await().atMost(CA_TTL).pollInterval(Duration.ofSeconds(2)).until(() -> {
+            Files.createDirectories(minted);
+            spire("x509", "mint", "-spiffeID", "spiffe://domain.test/ns/default/sa/sleep", "-ttl", "5s", "-write",
+                    minted.toString());
+            return !verifies(Pem.readCertificates(minted.resolve("svid.pem")), List.of(first));
+        });
+        List<X509Certificate> chain = Pem.readCertificates(minted.resolve("svid.pem"));
+        assertThat(verifies(chain, List.of(first))).as("signed under the new CA, not the first").isFalse();
+        TrustBundle now = server.federation().refresh(SPIRE);
+        assertThat(X509SvidValidator.verify(chain, X509BundleSet.of(now.x509Bundle())))
+                .isEqualTo(SpiffeId.parse("spiffe://domain.test/ns/default/sa/sleep"));
+    }
+
+    static boolean verifies(List<X509Certificate> chain, List<X509Certificate> roots) {
+        try {
+            X509SvidValidator.verify(chain, X509BundleSet.of(io.mithril.spiffe.bundle.X509Bundle.of(SPIRE, roots)));
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 }
