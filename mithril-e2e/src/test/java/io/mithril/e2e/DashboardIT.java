@@ -150,6 +150,7 @@ class DashboardIT {
             assertThat(doctor.out()).contains("ok    reach identity server cluster1").contains("ok    reach identity server cluster2")
                     .contains("ok    reach control plane").contains("bundle of trust domain example.org")
                     .contains("ok    proxies in sync with the control plane: 7 SYNCED")
+                    .contains("ok    running workloads: 7 entries with unix selectors each match a process on this host")
                     .containsPattern("ok    sync of agent \\S+ \\(cluster1\\): last synced \\d+s ago")
                     .containsPattern("ok    sync of agent \\S+ \\(cluster2\\): last synced \\d+s ago")
                     .containsPattern("ok    SVID of proxy reviews-v3 \\(" + REVIEWS.replace(".", "\\.") + "\\): valid until")
