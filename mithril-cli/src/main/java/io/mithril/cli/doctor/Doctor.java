@@ -278,6 +278,40 @@ final class Doctor {
                 + ": no workload can get it; fix its -parentID or attest that agent"));
     }
 
+    /**
+     * Entries whose workloads run on this host ({@code unix} selectors only) that no running
+     * process matches: registered, but nobody will ever fetch them (a workload stopped, or a
+     * selector typed wrong). Entries with other selectors (k8s, docker) are counted as not
+     * checked here.
+     */
+    void hostWorkloads(JsonNode state, HostWorkloads host) {
+        int matched = 0;
+        List<String> notChecked = new ArrayList<>();
+        for (JsonNode e : state.path("entries")) {
+            Set<String> selectors = new java.util.TreeSet<>();
+            e.path("selectors").forEach(sel -> selectors.add(sel.asText()));
+            if (e.path("parentId").asText().endsWith("/spire/server") || selectors.stream().anyMatch(sel -> sel.startsWith("spiffe_id:"))) {
+                continue; // node entries and the ones `token generate -spiffeID` makes: agents, not workloads
+            }
+            String who = e.path("cluster").asText() + " entry " + e.path("id").asText() + " (" + e.path("spiffeId").asText() + ")";
+            if (selectors.isEmpty() || !selectors.stream().allMatch(sel -> sel.startsWith("unix:"))) {
+                notChecked.add(who);
+                continue;
+            }
+            switch (host.match(selectors)) {
+                case MATCHED -> matched++;
+                case UNKNOWN -> notChecked.add(who);
+                case NONE -> fail("running workload of " + who, "no process on this host has " + String.join(", ", selectors)
+                        + ": is the workload running (as that user), or are the entry's selectors right?");
+            }
+        }
+        String skipped = notChecked.isEmpty() ? "" : "; " + notChecked.size() + " not checked here (selectors other than unix,"
+                + " unix:sha256, or paths of other users' processes: run as root)";
+        if (matched > 0 || !notChecked.isEmpty()) {
+            ok("running workloads", matched + " entries with unix selectors each match a process on this host" + skipped);
+        }
+    }
+
     private void proxiesInSync(JsonNode cp) {
         if (cp == null || cp.isNull() || cp.isMissingNode()) {
             return;

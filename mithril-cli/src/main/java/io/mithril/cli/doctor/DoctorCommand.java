@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Check a deployment: sockets, key and datastore file modes, clock skew, bundles, CAs and SVIDs",
-                "close to expiry, entries no agent can get, proxies out of sync with the control plane.",
+                "close to expiry, entries no agent can get, entries no running process matches, proxies out of sync with the control plane.",
                 "",
                 "One line per check: ok, or FAIL with what to do. Exits 1 when any check fails."})
 public final class DoctorCommand implements Callable<Integer> {
@@ -72,6 +72,11 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "-syncWithin", defaultValue = "1m", paramLabel = "DURATION",
             description = "Fail for an agent whose last sync with its server is older than this (default: ${DEFAULT-VALUE}; agents sync every 5s).")
     String syncWithin;
+
+    @Option(names = "-hostWorkloads",
+            description = "Check that each workload entry with unix selectors matches a process running on this host"
+                    + " (on with --dir or an agent's -config: their agents serve this host).")
+    boolean hostWorkloads;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -137,7 +142,11 @@ public final class DoctorCommand implements Callable<Integer> {
         if (sources != null) {
             try (Collector collector = new Collector(sources, clock, Duration.ofSeconds(1))) {
                 collector.poll();
-                doctor.state(new ObjectMapper().readTree(collector.stateJson()), within, syncStale);
+                com.fasterxml.jackson.databind.JsonNode state = new ObjectMapper().readTree(collector.stateJson());
+                doctor.state(state, within, syncStale);
+                if (hostWorkloads || dir != null || files.stream().anyMatch(DoctorCommand::isAgentConfig)) {
+                    doctor.hostWorkloads(state, HostWorkloads.snapshot());
+                }
             }
         }
         PrintWriter out = spec.commandLine().getOut();
@@ -146,6 +155,14 @@ public final class DoctorCommand implements Callable<Integer> {
         out.println(failed == 0 ? "all " + doctor.lines.size() + " checks ok" : failed + " of " + doctor.lines.size() + " checks failed");
         out.flush();
         return failed == 0 ? 0 : 1;
+    }
+
+    private static boolean isAgentConfig(Path file) {
+        try {
+            return AGENT_BLOCK.matcher(Files.readString(file)).find();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** The file checks of one config file; a server's admin socket is also read (keyed by its config's directory name). */

@@ -124,6 +124,54 @@ class DoctorCommandTest {
                 + " is mode 0644: chmod 600 " + keys).containsPattern("1 of \\d+ checks failed");
     }
 
+    /**
+     * Entries are matched against the processes running here with the agent's own unix attestor:
+     * this test's JVM matches its uid and its user plus executable path; a uid nobody runs as
+     * fails; k8s selectors are counted as not checked.
+     */
+    @Test
+    void anEntryNoRunningProcessMatchesFails() throws Exception {
+        server("cluster1", "example.org");
+        String socket = dir.resolve("cluster1/private/api.sock").toString();
+        long uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        String user = System.getProperty("user.name");
+        String java = Files.readSymbolicLink(Path.of("/proc/self/exe")).toString();
+        int unused = 64_999;
+        assertThat(Files.readString(Path.of("/etc/passwd"))).doesNotContain(":" + unused + ":");
+        entry(socket, "spiffe://example.org/here", "unix:uid:" + uid);
+        entry(socket, "spiffe://example.org/here-by-path", "unix:user:" + user, "unix:path:" + java);
+        entry(socket, "spiffe://example.org/k8s", "k8s:ns:default");
+
+        Result good = doctor(null, "-serverSocket", "cluster1=" + socket, "-hostWorkloads");
+        assertThat(good.out()).contains("ok    running workloads: 2 entries with unix selectors each match a process on this host;"
+                + " 1 not checked here").doesNotContain("FAIL  running workload");
+        // Without -hostWorkloads (a server socket alone: its agents may be anywhere), no such check.
+        assertThat(doctor(null, "-serverSocket", "cluster1=" + socket).out()).doesNotContain("running workload");
+
+        entry(socket, "spiffe://example.org/nobody", "unix:uid:" + unused);
+        // Every selector must match one process: this user runs processes, none in group 64999.
+        entry(socket, "spiffe://example.org/typo", "unix:user:" + user, "unix:gid:" + unused);
+        Result bad = doctor(null, "-serverSocket", "cluster1=" + socket, "-hostWorkloads");
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.out()).containsPattern("FAIL  running workload of cluster1 entry \\S+ \\(spiffe://example.org/nobody\\): no process on"
+                        + " this host has unix:uid:" + unused + ": is the workload running \\(as that user\\), or are the entry's selectors right\\?")
+                .containsPattern("FAIL  running workload of cluster1 entry \\S+ \\(spiffe://example.org/typo\\): no process on this host has"
+                        + " unix:gid:" + unused + ", unix:user:" + user + ":");
+    }
+
+    private void entry(String socket, String spiffeId, String... selectors) {
+        List<String> args = new ArrayList<>(List.of("server", "entry", "create", "-socketPath", socket,
+                "-parentID", "spiffe://example.org/node", "-spiffeID", spiffeId));
+        for (String sel : selectors) {
+            args.addAll(List.of("-selector", sel));
+        }
+        CommandLine cl = Main.newCommandLine();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        cl.setErr(new PrintWriter(err, true));
+        assertThat(cl.execute(args.toArray(String[]::new))).as(err.toString()).isZero();
+    }
+
     @Test
     void aSocketDirectoryWritableByOthersAndAMissingSocketFail() throws Exception {
         Path conf = server("cluster1", "example.org");
