@@ -7,7 +7,10 @@ import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.spi.ContextAwareBase;
+import ch.qos.logback.core.spi.FilterReply;
+import org.slf4j.Marker;
 
 /**
  * The services' logging, set up in code: one line per important event to stderr, the root level
@@ -43,6 +46,30 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.toLevel(System.getenv("MITHRIL_LOG_LEVEL"), Level.INFO));
         root.addAppender(stderr);
+        context.addTurboFilter(new UnixKeepAliveNoise());
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * Drops Netty's warning that SO_KEEPALIVE does not apply to a Unix domain socket channel:
+     * grpc-netty asks for it on every channel, so every Workload API or admin-socket client (doctor,
+     * the dashboard, the demo's checks) printed it once per connection. Any other bootstrap warning
+     * still shows.
+     */
+    static final class UnixKeepAliveNoise extends TurboFilter {
+        @Override
+        public FilterReply decide(Marker marker, ch.qos.logback.classic.Logger logger, Level level, String format,
+                                  Object[] params, Throwable t) {
+            if (format == null || params == null || params.length < 2 || !format.startsWith("Unknown channel option")
+                    || !logger.getName().startsWith("io.netty.bootstrap") || !"SO_KEEPALIVE".equals(String.valueOf(params[0]))) {
+                return FilterReply.NEUTRAL;
+            }
+            for (int i = 1; i < params.length; i++) {
+                if (String.valueOf(params[i]).contains("DomainSocketChannel")) { // the channel's class, as Netty names it
+                    return FilterReply.DENY;
+                }
+            }
+            return FilterReply.NEUTRAL;
+        }
     }
 }
