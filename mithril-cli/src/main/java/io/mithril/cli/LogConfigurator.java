@@ -60,16 +60,13 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         @Override
         public FilterReply decide(Marker marker, ch.qos.logback.classic.Logger logger, Level level, String format,
                                   Object[] params, Throwable t) {
-            if (format == null || params == null || params.length < 2 || !format.startsWith("Unknown channel option")
-                    || !logger.getName().startsWith("io.netty.bootstrap") || !"SO_KEEPALIVE".equals(String.valueOf(params[0]))) {
+            if (format == null || !format.startsWith("Unknown channel option") || !logger.getName().startsWith("io.netty.bootstrap")) {
                 return FilterReply.NEUTRAL;
             }
-            for (int i = 1; i < params.length; i++) {
-                if (String.valueOf(params[i]).contains("DomainSocketChannel")) { // the channel's class, as Netty names it
-                    return FilterReply.DENY;
-                }
-            }
-            return FilterReply.NEUTRAL;
+            // Netty's location-aware logger hands logback the message already formatted (no params).
+            String text = params == null ? format : org.slf4j.helpers.MessageFormatter.arrayFormat(format, params).getMessage();
+            return text.startsWith("Unknown channel option 'SO_KEEPALIVE'") && text.contains("DomainSocketChannel")
+                    ? FilterReply.DENY : FilterReply.NEUTRAL;
         }
     }
 }
