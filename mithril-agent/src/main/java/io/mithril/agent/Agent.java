@@ -2,11 +2,11 @@ package io.mithril.agent;
 
 import io.mithril.agent.attestor.node.JoinTokenAttestor;
 import io.mithril.agent.attestor.node.K8sPsatAttestor;
-import io.mithril.agent.attestor.workload.WorkloadAttestor;
-import io.mithril.agent.attestor.workload.k8s.K8sWorkloadAttestor;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.attestor.node.X509PopAttestor;
+import io.mithril.agent.attestor.workload.WorkloadAttestor;
+import io.mithril.agent.attestor.workload.k8s.K8sWorkloadAttestor;
 import io.mithril.agent.attestor.workload.unix.UnixWorkloadAttestor;
 import io.mithril.agent.cache.SvidCache;
 import io.mithril.agent.config.AgentConfig;
@@ -33,10 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node agent (what {@code spire-agent run} is). {@link #start} gets the agent an identity
- * (reusing the one kept in {@code data_dir}, or attesting), syncs once with the server, and
- * serves the Workload API on {@code socket_path}; from then on it syncs in the background.
- * {@link #close()} stops serving and removes the socket; the agent SVID stays on disk for the
- * next start.
+ * (reusing the one kept in {@code data_dir}, or attesting), syncs once with the server, and serves
+ * the Workload API on {@code socket_path}; from then on it syncs in the background. {@link
+ * #close()} stops serving and removes the socket; the agent SVID stays on disk for the next start.
  */
 public final class Agent implements AutoCloseable {
 
@@ -52,8 +51,16 @@ public final class Agent implements AutoCloseable {
     private final int metricsPort;
     private final int healthPort;
 
-    private Agent(AgentConfig config, AgentIdentity identity, SvidCache cache, SyncManager sync, WorkloadApiServer workloadApi,
-                  AgentMetrics metrics, List<AutoCloseable> listeners, int metricsPort, int healthPort) {
+    private Agent(
+            AgentConfig config,
+            AgentIdentity identity,
+            SvidCache cache,
+            SyncManager sync,
+            WorkloadApiServer workloadApi,
+            AgentMetrics metrics,
+            List<AutoCloseable> listeners,
+            int metricsPort,
+            int healthPort) {
         this.config = config;
         this.identity = identity;
         this.cache = cache;
@@ -83,7 +90,10 @@ public final class Agent implements AutoCloseable {
         } catch (IOException e) {
             throw new AgentStartException(e.getMessage(), e);
         }
-        KeyManager keyManager = config.keyManager().equals("memory") ? new MemoryKeyManager() : new DiskKeyManager(config.keyManagerDirectory());
+        KeyManager keyManager =
+                config.keyManager().equals("memory")
+                        ? new MemoryKeyManager()
+                        : new DiskKeyManager(config.keyManagerDirectory());
         List<X509Certificate> bootstrapRoots = null;
         if (config.trustBundlePath() != null) {
             bootstrapRoots = AgentIdentity.readTrustBundle(config.trustBundlePath());
@@ -94,47 +104,84 @@ public final class Agent implements AutoCloseable {
         } catch (NodeAttestationException e) {
             throw new AgentStartException(e.getMessage(), e);
         }
-        if (bootstrapRoots == null && !config.insecureBootstrap()
-                && !java.nio.file.Files.exists(config.dataDir().resolve(AgentIdentity.BUNDLE_FILE))) {
-            throw new AgentStartException("the agent cannot verify the server: set trust_bundle_path to the server's"
-                    + " bundle (mithril server bundle show > bundle.pem), or insecure_bootstrap = true for a demo");
+        if (bootstrapRoots == null
+                && !config.insecureBootstrap()
+                && !java.nio.file.Files.exists(
+                        config.dataDir().resolve(AgentIdentity.BUNDLE_FILE))) {
+            throw new AgentStartException(
+                    "the agent cannot verify the server: set trust_bundle_path to the server's"
+                            + " bundle (mithril server bundle show > bundle.pem), or insecure_bootstrap = true for a demo");
         }
-        InetSocketAddress server = new InetSocketAddress(config.serverAddress(), config.serverPort());
-        AgentIdentity identity = AgentIdentity.obtain(server, config.trustDomain(), config.dataDir(), keyManager,
-                bootstrapRoots, attestor, clock);
+        InetSocketAddress server =
+                new InetSocketAddress(config.serverAddress(), config.serverPort());
+        AgentIdentity identity =
+                AgentIdentity.obtain(
+                        server,
+                        config.trustDomain(),
+                        config.dataDir(),
+                        keyManager,
+                        bootstrapRoots,
+                        attestor,
+                        clock);
         SvidCache cache = new SvidCache(config.trustDomain(), clock);
         AgentMetrics metrics = new AgentMetrics(cache, identity);
         WorkloadApiServer[] api = new WorkloadApiServer[1];
-        SyncManager sync = new SyncManager(cache, identity, clock, config.syncInterval(), healthy -> {
-            metrics.sync(healthy);
-            if (api[0] != null) {
-                api[0].setServing(cache.isSynced());
-            }
-        });
+        SyncManager sync =
+                new SyncManager(
+                        cache,
+                        identity,
+                        clock,
+                        config.syncInterval(),
+                        healthy -> {
+                            metrics.sync(healthy);
+                            if (api[0] != null) {
+                                api[0].setServing(cache.isSynced());
+                            }
+                        });
         sync.start();
         List<AutoCloseable> listeners = new ArrayList<>();
         int metricsPort = -1;
         int healthPort = -1;
         try {
-            List<WorkloadAttestor> workloadAttestors = new ArrayList<>(List.of(
-                    new UnixWorkloadAttestor(config.unix().discoverWorkloadPath(), config.unix().workloadSizeLimit())));
+            List<WorkloadAttestor> workloadAttestors =
+                    new ArrayList<>(
+                            List.of(
+                                    new UnixWorkloadAttestor(
+                                            config.unix().discoverWorkloadPath(),
+                                            config.unix().workloadSizeLimit())));
             if (config.k8s() != null) {
                 workloadAttestors.add(new K8sWorkloadAttestor(config.k8s()));
             }
-            api[0] = WorkloadApiServer.start(config.socketPath(), cache, workloadAttestors,
-                    sync, clock, metrics.interceptor(), config.sds());
+            api[0] =
+                    WorkloadApiServer.start(
+                            config.socketPath(),
+                            cache,
+                            workloadAttestors,
+                            sync,
+                            clock,
+                            metrics.interceptor(),
+                            config.sds());
             if (config.telemetry() != null) {
-                HTTPServer http = metrics.serve(config.telemetry().host(), config.telemetry().port());
+                HTTPServer http =
+                        metrics.serve(config.telemetry().host(), config.telemetry().port());
                 listeners.add(http::close);
                 metricsPort = http.getPort();
-                log.info("Metrics listening: http://{}:{}/metrics", config.telemetry().host(), http.getPort());
+                log.info(
+                        "Metrics listening: http://{}:{}/metrics",
+                        config.telemetry().host(),
+                        http.getPort());
             }
             if (config.healthChecks() != null) {
                 HealthChecksConfig h = config.healthChecks();
                 HealthListener health = HealthListener.start(h, () -> true, cache::isSynced);
                 listeners.add(health);
                 healthPort = health.port();
-                log.info("Health checks listening: http://{}:{}{} and {}", h.bindAddress(), health.port(), h.livePath(), h.readyPath());
+                log.info(
+                        "Health checks listening: http://{}:{}{} and {}",
+                        h.bindAddress(),
+                        health.port(),
+                        h.livePath(),
+                        h.readyPath());
             }
         } catch (IOException e) {
             closeAll(listeners);
@@ -147,18 +194,27 @@ public final class Agent implements AutoCloseable {
             throw new AgentStartException(e.getMessage(), e);
         }
         api[0].setServing(cache.isSynced());
-        log.info("Agent {} started: trust domain {}, server {}:{}, Workload API {}", JoinTokenAttestor.redact(identity.agentId()),
-                config.trustDomain().name(), config.serverAddress(), config.serverPort(), config.socketPath());
-        return new Agent(config, identity, cache, sync, api[0], metrics, listeners, metricsPort, healthPort);
+        log.info(
+                "Agent {} started: trust domain {}, server {}:{}, Workload API {}",
+                JoinTokenAttestor.redact(identity.agentId()),
+                config.trustDomain().name(),
+                config.serverAddress(),
+                config.serverPort(),
+                config.socketPath());
+        return new Agent(
+                config, identity, cache, sync, api[0], metrics, listeners, metricsPort, healthPort);
     }
 
     private static NodeAttestor nodeAttestor(AgentConfig config) throws NodeAttestationException {
         if (config.nodeAttestor().type().equals("x509pop")) {
-            return new X509PopAttestor(config.nodeAttestor().certificatePath(), config.nodeAttestor().privateKeyPath(),
+            return new X509PopAttestor(
+                    config.nodeAttestor().certificatePath(),
+                    config.nodeAttestor().privateKeyPath(),
                     config.nodeAttestor().intermediatesPath());
         }
         if (config.nodeAttestor().type().equals(K8sPsatAttestor.TYPE)) {
-            return new K8sPsatAttestor(config.nodeAttestor().cluster(), config.nodeAttestor().tokenPath());
+            return new K8sPsatAttestor(
+                    config.nodeAttestor().cluster(), config.nodeAttestor().tokenPath());
         }
         return config.joinToken() == null ? null : new JoinTokenAttestor(config.joinToken());
     }
@@ -183,7 +239,9 @@ public final class Agent implements AutoCloseable {
         return config;
     }
 
-    /** The agent's metrics (also served on {@code telemetry}'s Prometheus listener when configured). */
+    /**
+     * The agent's metrics (also served on {@code telemetry}'s Prometheus listener when configured).
+     */
     public AgentMetrics metrics() {
         return metrics;
     }

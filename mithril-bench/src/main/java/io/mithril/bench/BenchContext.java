@@ -5,8 +5,8 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * What a suite runs with: the options, the machine it runs on, and where progress lines go (the
- * CLI prints them to stderr, one per measurement, so a long run shows it is alive).
+ * What a suite runs with: the options, the machine it runs on, and where progress lines go (the CLI
+ * prints them to stderr, one per measurement, so a long run shows it is alive).
  */
 public final class BenchContext {
 
@@ -20,10 +20,14 @@ public final class BenchContext {
     }
 
     /**
-     * @param suiteOptions options only some suites read, by flag name without its dash (e.g.
-     *     {@code agents} for the {@code scale} suite's {@code -agents})
+     * @param suiteOptions options only some suites read, by flag name without its dash (e.g. {@code
+     *     agents} for the {@code scale} suite's {@code -agents})
      */
-    public BenchContext(BenchOptions options, Machine machine, Consumer<String> progress, Map<String, String> suiteOptions) {
+    public BenchContext(
+            BenchOptions options,
+            Machine machine,
+            Consumer<String> progress,
+            Map<String, String> suiteOptions) {
         this.options = Objects.requireNonNull(options, "options");
         this.machine = Objects.requireNonNull(machine, "machine");
         this.progress = Objects.requireNonNull(progress, "progress");

@@ -13,7 +13,8 @@ import java.time.Duration;
 public record BenchOptions(int runs, Duration runTime, Duration warmup, int opensslSeconds) {
 
     /** Five 1-second runs after a 2-second warm-up; {@code openssl speed -seconds 3}. */
-    public static final BenchOptions DEFAULTS = new BenchOptions(5, Duration.ofSeconds(1), Duration.ofSeconds(2), 3);
+    public static final BenchOptions DEFAULTS =
+            new BenchOptions(5, Duration.ofSeconds(1), Duration.ofSeconds(2), 3);
 
     public BenchOptions {
         if (runs < 1) {
@@ -26,7 +27,8 @@ public record BenchOptions(int runs, Duration runTime, Duration warmup, int open
             throw new IllegalArgumentException("warm-up must not be negative (got " + warmup + ")");
         }
         if (opensslSeconds < 1) {
-            throw new IllegalArgumentException("openssl seconds must be at least 1 (got " + opensslSeconds + ")");
+            throw new IllegalArgumentException(
+                    "openssl seconds must be at least 1 (got " + opensslSeconds + ")");
         }
     }
 }

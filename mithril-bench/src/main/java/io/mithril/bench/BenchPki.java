@@ -28,23 +28,29 @@ public final class BenchPki {
     private final SigningAuthority ca;
 
     /** One SVID: its chain (leaf, intermediate) and key. */
-    public record Svid(List<X509Certificate> chain, KeyPair key) {
-    }
+    public record Svid(List<X509Certificate> chain, KeyPair key) {}
 
     public BenchPki() {
         TrustDomain td = TrustDomain.of("example.org");
         KeyPair rootKey = KeyType.EC_P256.generate();
         root = minter.selfSignedCa(rootKey, td, Duration.ofDays(1), null);
         KeyPair intKey = KeyType.EC_P256.generate();
-        intermediate = minter.signCa(SigningAuthority.of(root, rootKey.getPrivate()), intKey.getPublic(), td,
-                Duration.ofHours(12), null);
+        intermediate =
+                minter.signCa(
+                        SigningAuthority.of(root, rootKey.getPrivate()),
+                        intKey.getPublic(),
+                        td,
+                        Duration.ofHours(12),
+                        null);
         ca = new SigningAuthority(intermediate, intKey.getPrivate(), List.of(intermediate));
     }
 
     /** An SVID for {@code id} with the given DNS SANs. */
     public Svid svid(String id, List<String> dnsNames) {
         KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf = minter.signX509Svid(ca, key.getPublic(), SpiffeId.parse(id), dnsNames, Duration.ofHours(1));
+        X509Certificate leaf =
+                minter.signX509Svid(
+                        ca, key.getPublic(), SpiffeId.parse(id), dnsNames, Duration.ofHours(1));
         return new Svid(List.of(leaf, intermediate), key);
     }
 
@@ -59,11 +65,19 @@ public final class BenchPki {
      */
     public static void writeCombined(Svid svid, Path file) throws IOException {
         Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(file, Pem.encodeCertificates(svid.chain()) + Pem.encodePrivateKey(svid.key().getPrivate()));
+        Files.createFile(
+                file,
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(
+                file,
+                Pem.encodeCertificates(svid.chain())
+                        + Pem.encodePrivateKey(svid.key().getPrivate()));
     }
 
-    /** Writes an SVID as {@code name.pem} (chain) and {@code name.key} (PKCS#8, 0600) in {@code dir}. */
+    /**
+     * Writes an SVID as {@code name.pem} (chain) and {@code name.key} (PKCS#8, 0600) in {@code
+     * dir}.
+     */
     public static void write(Svid svid, Path dir, String name) {
         Pem.writeCertificates(dir.resolve(name + ".pem"), svid.chain());
         Pem.writePrivateKey(dir.resolve(name + ".key"), svid.key().getPrivate());

@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A suite's result: a title, the machine, a Markdown table and notes. {@link #markdown()} is
- * what the CLI prints and {@link #write(Path)} saves as {@code <suite>-<date>.md}.
+ * A suite's result: a title, the machine, a Markdown table and notes. {@link #markdown()} is what
+ * the CLI prints and {@link #write(Path)} saves as {@code <suite>-<date>.md}.
  */
 public final class BenchReport {
 
@@ -29,8 +29,12 @@ public final class BenchReport {
         this(suite, title, machine, header, 1);
     }
 
-    /** A report whose first {@code textColumns} columns are left-aligned text, the rest right-aligned numbers. */
-    public BenchReport(String suite, String title, Machine machine, List<String> header, int textColumns) {
+    /**
+     * A report whose first {@code textColumns} columns are left-aligned text, the rest
+     * right-aligned numbers.
+     */
+    public BenchReport(
+            String suite, String title, Machine machine, List<String> header, int textColumns) {
         this.textColumns = textColumns;
         this.suite = Objects.requireNonNull(suite);
         this.title = Objects.requireNonNull(title);
@@ -41,7 +45,12 @@ public final class BenchReport {
     /** Adds a row; it must have one cell per header column. */
     public BenchReport row(List<String> cells) {
         if (cells.size() != header.size()) {
-            throw new IllegalArgumentException("row has " + cells.size() + " cells, the table has " + header.size() + " columns");
+            throw new IllegalArgumentException(
+                    "row has "
+                            + cells.size()
+                            + " cells, the table has "
+                            + header.size()
+                            + " columns");
         }
         rows.add(List.copyOf(cells));
         return this;
@@ -87,7 +96,14 @@ public final class BenchReport {
     /** Writes {@code <dir>/<suite>-<yyyy-MM-dd>.md} and returns its path. */
     public Path write(Path dir) throws IOException {
         Files.createDirectories(dir);
-        Path file = dir.resolve(suite + "-" + DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC).format(machine.date()) + ".md");
+        Path file =
+                dir.resolve(
+                        suite
+                                + "-"
+                                + DateTimeFormatter.ISO_LOCAL_DATE
+                                        .withZone(ZoneOffset.UTC)
+                                        .format(machine.date())
+                                + ".md");
         Files.writeString(file, markdown(), StandardCharsets.UTF_8);
         return file;
     }

@@ -4,8 +4,8 @@ package io.mithril.bench;
  * One benchmark suite of {@code mithril bench}: it measures Mithril beside its peers (openssl,
  * nginx, Envoy figures) on this machine, in the same run, and reports a Markdown table.
  *
- * <p>To add a suite: implement this interface in {@code io.mithril.bench} (or a sub-package)
- * and add one line to {@link BenchSuites}.
+ * <p>To add a suite: implement this interface in {@code io.mithril.bench} (or a sub-package) and
+ * add one line to {@link BenchSuites}.
  */
 public interface BenchSuite {
 

@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The registry of known bench suites, in the order {@code mithril bench} runs them when no suite
- * is named. Suites are listed here in plain code (no class-path scanning); add yours with one
- * {@code register(...)} line, or call {@link #register} at start-up from another module.
+ * The registry of known bench suites, in the order {@code mithril bench} runs them when no suite is
+ * named. Suites are listed here in plain code (no class-path scanning); add yours with one {@code
+ * register(...)} line, or call {@link #register} at start-up from another module.
  */
 public final class BenchSuites {
 
@@ -25,8 +25,7 @@ public final class BenchSuites {
         register(new io.mithril.bench.scale.ScaleBench());
     }
 
-    private BenchSuites() {
-    }
+    private BenchSuites() {}
 
     /**
      * Adds a suite.
@@ -35,7 +34,8 @@ public final class BenchSuites {
      */
     public static synchronized void register(BenchSuite suite) {
         if (SUITES.putIfAbsent(suite.name(), suite) != null) {
-            throw new IllegalArgumentException("bench suite \"" + suite.name() + "\" is already registered");
+            throw new IllegalArgumentException(
+                    "bench suite \"" + suite.name() + "\" is already registered");
         }
     }
 

@@ -16,11 +16,11 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * A proxy the bench runs in a JVM of its own, as an operator runs it, so /proc tells its CPU and
- * memory apart from the bench's: the bench's class path, the JVM options {@code ./mithril} gives
- * a proxy ({@link #PROXY_JVM_OPTIONS}, {@link #PROXY_ENV}) plus {@code MITHRIL_BENCH_PROXY_JAVA_OPTS} (e.g. to record
- * a flight recording), stderr to a log file. The child's main prints a ready line with its port
- * and exits when its stdin closes ({@link #serveUntilStdinCloses}), so it never outlives the
- * bench; {@link #close} closes that stdin and waits.
+ * memory apart from the bench's: the bench's class path, the JVM options {@code ./mithril} gives a
+ * proxy ({@link #PROXY_JVM_OPTIONS}, {@link #PROXY_ENV}) plus {@code MITHRIL_BENCH_PROXY_JAVA_OPTS}
+ * (e.g. to record a flight recording), stderr to a log file. The child's main prints a ready line
+ * with its port and exits when its stdin closes ({@link #serveUntilStdinCloses}), so it never
+ * outlives the bench; {@link #close} closes that stdin and waits.
  */
 public final class ChildJvm implements AutoCloseable {
 
@@ -28,11 +28,22 @@ public final class ChildJvm implements AutoCloseable {
      * The options {@code ./mithril} (the launcher at the repository root) runs a proxy with; keep
      * the two in step so the bench measures what operators run.
      */
-    public static final List<String> PROXY_JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xshare:auto", "-Xms16m",
-            "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Dio.netty.leakDetection.level=disabled",
-            "-XX:+UnlockExperimentalVMOptions", "-XX:+IgnoreUnrecognizedVMOptions", "-XX:TrimNativeHeapInterval=2000");
+    public static final List<String> PROXY_JVM_OPTIONS =
+            List.of(
+                    "-XX:+UseSerialGC",
+                    "-Xshare:auto",
+                    "-Xms16m",
+                    "-XX:MinHeapFreeRatio=10",
+                    "-XX:MaxHeapFreeRatio=30",
+                    "-Dio.netty.leakDetection.level=disabled",
+                    "-XX:+UnlockExperimentalVMOptions",
+                    "-XX:+IgnoreUnrecognizedVMOptions",
+                    "-XX:TrimNativeHeapInterval=2000");
 
-    /** The environment {@code ./mithril} gives a proxy: glibc's malloc with two arenas, not eight per core. */
+    /**
+     * The environment {@code ./mithril} gives a proxy: glibc's malloc with two arenas, not eight
+     * per core.
+     */
     public static final Map<String, String> PROXY_ENV = Map.of("MALLOC_ARENA_MAX", "2");
 
     /** Extra JVM options for the bench's proxy children, split on spaces. */
@@ -56,7 +67,8 @@ public final class ChildJvm implements AutoCloseable {
      * @param what how errors name it ("the gateway", "the client sidecar")
      * @throws IOException when java cannot be started
      */
-    public static ChildJvm start(String what, Class<?> main, Path log, String... args) throws IOException {
+    public static ChildJvm start(String what, Class<?> main, Path log, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(PROXY_JVM_OPTIONS);
@@ -80,19 +92,26 @@ public final class ChildJvm implements AutoCloseable {
      * @throws IOException when the child exits or says nothing of the kind within 60 s
      */
     public int awaitReady(String readyPrefix) throws IOException, InterruptedException {
-        BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
-            try {
-                for (String line = r.readLine(); line != null; line = r.readLine()) {
-                    if (line.startsWith(readyPrefix)) {
-                        return Integer.parseInt(line.substring(readyPrefix.length()).trim());
-                    }
-                }
-                return -1;
-            } catch (IOException | NumberFormatException e) {
-                return -1;
-            }
-        });
+        BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<Integer> port =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                for (String line = r.readLine();
+                                        line != null;
+                                        line = r.readLine()) {
+                                    if (line.startsWith(readyPrefix)) {
+                                        return Integer.parseInt(
+                                                line.substring(readyPrefix.length()).trim());
+                                    }
+                                }
+                                return -1;
+                            } catch (IOException | NumberFormatException e) {
+                                return -1;
+                            }
+                        });
         int result;
         try {
             result = port.get(60, TimeUnit.SECONDS);
@@ -100,18 +119,25 @@ public final class ChildJvm implements AutoCloseable {
             result = -1;
         }
         if (result < 0) {
-            throw new IOException(what + " did not start (exit " + (process.isAlive() ? "none yet" : process.exitValue())
-                    + "); see its log " + log);
+            throw new IOException(
+                    what
+                            + " did not start (exit "
+                            + (process.isAlive() ? "none yet" : process.exitValue())
+                            + "); see its log "
+                            + log);
         }
-        Thread drain = new Thread(() -> {
-            try {
-                while (r.readLine() != null) {
-                    // discard
-                }
-            } catch (IOException e) {
-                // child gone
-            }
-        }, "bench-drain-" + pid());
+        Thread drain =
+                new Thread(
+                        () -> {
+                            try {
+                                while (r.readLine() != null) {
+                                    // discard
+                                }
+                            } catch (IOException e) {
+                                // child gone
+                            }
+                        },
+                        "bench-drain-" + pid());
         drain.setDaemon(true);
         drain.start();
         return result;
@@ -147,8 +173,8 @@ public final class ChildJvm implements AutoCloseable {
     }
 
     /**
-     * For the child's main: prints {@code readyLine} on stdout, then blocks until stdin closes
-     * (the bench is done, or gone).
+     * For the child's main: prints {@code readyLine} on stdout, then blocks until stdin closes (the
+     * bench is done, or gone).
      */
     public static void serveUntilStdinCloses(String readyLine) {
         PrintStream out = System.out;
@@ -183,7 +209,8 @@ public final class ChildJvm implements AutoCloseable {
     public static long clockTicksPerSecond() {
         try {
             Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+            String out =
+                    new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
             p.waitFor(5, TimeUnit.SECONDS);
             return Long.parseLong(out);
         } catch (IOException | NumberFormatException e) {

@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Latency percentiles of one run, by the nearest-rank method (the p-th percentile is the
- * smallest sample with at least p% of the samples at or below it), in milliseconds.
+ * Latency percentiles of one run, by the nearest-rank method (the p-th percentile is the smallest
+ * sample with at least p% of the samples at or below it), in milliseconds.
  *
  * @param count samples
  * @param p50 median, ms
@@ -26,7 +26,12 @@ public record Latencies(int count, double p50, double p90, double p99, double ma
         }
         long[] s = nanos.clone();
         Arrays.sort(s);
-        return new Latencies(s.length, ms(percentile(s, 50)), ms(percentile(s, 90)), ms(percentile(s, 99)), ms(s[s.length - 1]));
+        return new Latencies(
+                s.length,
+                ms(percentile(s, 50)),
+                ms(percentile(s, 90)),
+                ms(percentile(s, 99)),
+                ms(s[s.length - 1]));
     }
 
     /** The nearest-rank percentile {@code p} (0 < p <= 100) of sorted samples. */

@@ -16,17 +16,30 @@ import java.util.List;
  * @param jdk Java version and VM
  * @param os operating system and kernel
  * @param date when the bench started (UTC, seconds)
- * @param loadAverage /proc/loadavg's 1, 5 and 15 minute figures when the bench started, or "unknown"
+ * @param loadAverage /proc/loadavg's 1, 5 and 15 minute figures when the bench started, or
+ *     "unknown"
  */
-public record Machine(int cores, String cpuModel, String jdk, String os, Instant date, String loadAverage) {
+public record Machine(
+        int cores, String cpuModel, String jdk, String os, Instant date, String loadAverage) {
 
     /** The machine this process runs on, now. */
     public static Machine current() {
-        return new Machine(Runtime.getRuntime().availableProcessors(), cpuModel(Path.of("/proc/cpuinfo")),
-                System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ", "
-                        + System.getProperty("java.vendor") + ")",
-                System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"),
-                Instant.now().truncatedTo(ChronoUnit.SECONDS), loadAverage(Path.of("/proc/loadavg")));
+        return new Machine(
+                Runtime.getRuntime().availableProcessors(),
+                cpuModel(Path.of("/proc/cpuinfo")),
+                System.getProperty("java.version")
+                        + " ("
+                        + System.getProperty("java.vm.name")
+                        + ", "
+                        + System.getProperty("java.vendor")
+                        + ")",
+                System.getProperty("os.name")
+                        + " "
+                        + System.getProperty("os.version")
+                        + " "
+                        + System.getProperty("os.arch"),
+                Instant.now().truncatedTo(ChronoUnit.SECONDS),
+                loadAverage(Path.of("/proc/loadavg")));
     }
 
     /** The first three fields of a loadavg file. */
@@ -66,10 +79,22 @@ public record Machine(int cores, String cpuModel, String jdk, String os, Instant
 
     /** Markdown lines describing the machine. */
     public String markdown() {
-        return "- Machine: " + cores + " cores, " + cpuModel + "\n"
-                + "- JDK: " + jdk + "\n"
-                + "- OS: " + os + "\n"
-                + "- Date: " + date + "\n"
-                + "- Load average at start (1/5/15 min): " + loadAverage + "\n";
+        return "- Machine: "
+                + cores
+                + " cores, "
+                + cpuModel
+                + "\n"
+                + "- JDK: "
+                + jdk
+                + "\n"
+                + "- OS: "
+                + os
+                + "\n"
+                + "- Date: "
+                + date
+                + "\n"
+                + "- Load average at start (1/5/15 min): "
+                + loadAverage
+                + "\n";
     }
 }

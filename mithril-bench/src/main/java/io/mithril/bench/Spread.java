@@ -6,9 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.DoubleUnaryOperator;
 
-/**
- * The median, min and max of one figure over several runs: how the tables report every figure.
- */
+/** The median, min and max of one figure over several runs: how the tables report every figure. */
 public record Spread(double median, double min, double max) {
 
     /**

@@ -10,14 +10,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Operations per second of a workload, on one or several threads: a warm-up run that is
- * discarded, then {@link BenchOptions#runs()} measured runs of {@link BenchOptions#runTime()}
- * each; the result keeps every run and reports their median, min and max.
+ * Operations per second of a workload, on one or several threads: a warm-up run that is discarded,
+ * then {@link BenchOptions#runs()} measured runs of {@link BenchOptions#runTime()} each; the result
+ * keeps every run and reports their median, min and max.
  */
 public final class Throughput {
 
-    private Throughput() {
-    }
+    private Throughput() {}
 
     /** One operation of the workload. */
     @FunctionalInterface
@@ -35,12 +34,11 @@ public final class Throughput {
      * One measured run.
      *
      * @param opsPerSecond operations over wall-clock time: what the machine delivered
-     * @param opsPerCpuSecond operations over the CPU time the threads used, times the thread
-     *     count: the rate had every thread a core of its own. {@code openssl speed} reports this
-     *     way (user CPU time) by default, so this is the figure to compare with it on a busy machine.
+     * @param opsPerCpuSecond operations over the CPU time the threads used, times the thread count:
+     *     the rate had every thread a core of its own. {@code openssl speed} reports this way (user
+     *     CPU time) by default, so this is the figure to compare with it on a busy machine.
      */
-    public record Run(double opsPerSecond, double opsPerCpuSecond) {
-    }
+    public record Run(double opsPerSecond, double opsPerCpuSecond) {}
 
     /** The measured runs. */
     public record Stats(List<Run> runs) {
@@ -88,9 +86,11 @@ public final class Throughput {
     /**
      * Runs the workload on {@code threads} threads.
      *
-     * @throws Exception the first failure of any operation (a benchmark of failing operations means nothing)
+     * @throws Exception the first failure of any operation (a benchmark of failing operations means
+     *     nothing)
      */
-    public static Stats measure(int threads, OpFactory factory, BenchOptions options) throws Exception {
+    public static Stats measure(int threads, OpFactory factory, BenchOptions options)
+            throws Exception {
         List<Op> ops = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
             ops.add(factory.newOp(t));
@@ -105,7 +105,10 @@ public final class Throughput {
         return new Stats(runs);
     }
 
-    /** One run: every thread loops until the deadline; the rate is all operations over the wall time. */
+    /**
+     * One run: every thread loops until the deadline; the rate is all operations over the wall
+     * time.
+     */
     private static Run once(List<Op> ops, long nanos) throws Exception {
         LongAdder count = new LongAdder();
         LongAdder cpuNanos = new LongAdder();
@@ -117,23 +120,26 @@ public final class Throughput {
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < ops.size(); i++) {
             Op op = ops.get(i);
-            Thread t = new Thread(() -> {
-                ready.countDown();
-                try {
-                    go.await();
-                    long cpu0 = mx.getCurrentThreadCpuTime();
-                    long n = 0;
-                    long end = deadline[0];
-                    while (System.nanoTime() < end && failure.get() == null) {
-                        op.run();
-                        n++;
-                    }
-                    count.add(n);
-                    cpuNanos.add(mx.getCurrentThreadCpuTime() - cpu0);
-                } catch (Exception e) {
-                    failure.compareAndSet(null, e);
-                }
-            }, "bench-" + i);
+            Thread t =
+                    new Thread(
+                            () -> {
+                                ready.countDown();
+                                try {
+                                    go.await();
+                                    long cpu0 = mx.getCurrentThreadCpuTime();
+                                    long n = 0;
+                                    long end = deadline[0];
+                                    while (System.nanoTime() < end && failure.get() == null) {
+                                        op.run();
+                                        n++;
+                                    }
+                                    count.add(n);
+                                    cpuNanos.add(mx.getCurrentThreadCpuTime() - cpu0);
+                                } catch (Exception e) {
+                                    failure.compareAndSet(null, e);
+                                }
+                            },
+                            "bench-" + i);
             t.setDaemon(true);
             threads.add(t);
             t.start();

@@ -28,7 +28,8 @@ class ChildJvmTest {
 
     @Test
     void childSaysItsPortIsMeasurableAndExitsWhenClosed(@TempDir Path dir) throws Exception {
-        ChildJvm child = ChildJvm.start("the test child", Ready.class, dir.resolve("child.log"), "4321");
+        ChildJvm child =
+                ChildJvm.start("the test child", Ready.class, dir.resolve("child.log"), "4321");
         ProcessHandle handle = ProcessHandle.of(child.pid()).orElseThrow();
         try {
             assertThat(child.awaitReady("TEST_READY ")).isEqualTo(4321);
@@ -44,8 +45,10 @@ class ChildJvmTest {
     @Test
     void childThatExitsBeforeReadyIsReportedWithItsLog(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("child.log");
-        try (ChildJvm child = ChildJvm.start("the test child", Fails.class, log, "no certificate")) {
-            assertThatThrownBy(() -> child.awaitReady("TEST_READY ")).hasMessageContaining("the test child did not start")
+        try (ChildJvm child =
+                ChildJvm.start("the test child", Fails.class, log, "no certificate")) {
+            assertThatThrownBy(() -> child.awaitReady("TEST_READY "))
+                    .hasMessageContaining("the test child did not start")
                     .hasMessageContaining(log.toString());
         }
         assertThat(Files.readString(log)).contains("cannot start: no certificate");
@@ -53,8 +56,10 @@ class ChildJvmTest {
 
     @Test
     void procStatTicksAreUtimePlusStimeEvenWithParenthesesInTheName() throws Exception {
-        String stat = "4242 (java (main) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 1234 567 0 0 20 0 30 0 99 1000 200";
+        String stat =
+                "4242 (java (main) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 1234 567 0 0 20 0 30 0 99 1000 200";
         assertThat(ChildJvm.parseStatTicks(stat)).isEqualTo(1234 + 567);
-        assertThatThrownBy(() -> ChildJvm.parseStatTicks("garbage")).hasMessageContaining("garbage");
+        assertThatThrownBy(() -> ChildJvm.parseStatTicks("garbage"))
+                .hasMessageContaining("garbage");
     }
 }

@@ -33,8 +33,11 @@ class LatenciesTest {
 
     @Test
     void noSamplesOrABadPercentileAreRefused() {
-        assertThatThrownBy(() -> Latencies.ofNanos(new long[0])).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no latency samples");
-        assertThatThrownBy(() -> Latencies.percentile(new long[] {1}, 0)).hasMessageContaining("(got 0.0)");
+        assertThatThrownBy(() -> Latencies.ofNanos(new long[0]))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no latency samples");
+        assertThatThrownBy(() -> Latencies.percentile(new long[] {1}, 0))
+                .hasMessageContaining("(got 0.0)");
     }
 
     @Test

@@ -8,9 +8,10 @@ class OpensslSpeedTest {
 
     @Test
     void parsesTheSignAndVerifyRatesOfTheP256Line() {
-        String out = "version: 3.0.19\n"
-                + "                              sign    verify    sign/s verify/s\n"
-                + " 256 bits ecdsa (nistp256)   0.0000s   0.0001s  49841.9  16814.4\n";
+        String out =
+                "version: 3.0.19\n"
+                        + "                              sign    verify    sign/s verify/s\n"
+                        + " 256 bits ecdsa (nistp256)   0.0000s   0.0001s  49841.9  16814.4\n";
         OpensslSpeed.Result r = OpensslSpeed.parse(out).orElseThrow();
         assertThat(r.signsPerSecond()).isEqualTo(49841.9);
         assertThat(r.verifiesPerSecond()).isEqualTo(16814.4);

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 class ThroughputTest {
 
-    static final BenchOptions QUICK = new BenchOptions(3, Duration.ofMillis(50), Duration.ofMillis(10), 1);
+    static final BenchOptions QUICK =
+            new BenchOptions(3, Duration.ofMillis(50), Duration.ofMillis(10), 1);
 
     static Throughput.Run run(double wall, double cpu) {
         return new Throughput.Run(wall, cpu);
@@ -20,7 +21,14 @@ class ThroughputTest {
 
     @Test
     void statsGiveMedianMinAndMaxOfTheRuns() {
-        Throughput.Stats s = new Throughput.Stats(List.of(run(30, 300), run(10, 100), run(50, 500), run(20, 200), run(40, 400)));
+        Throughput.Stats s =
+                new Throughput.Stats(
+                        List.of(
+                                run(30, 300),
+                                run(10, 100),
+                                run(50, 500),
+                                run(20, 200),
+                                run(40, 400)));
         assertThat(s.median()).isEqualTo(30.0);
         assertThat(s.min()).isEqualTo(10.0);
         assertThat(s.max()).isEqualTo(50.0);
@@ -30,16 +38,22 @@ class ThroughputTest {
 
     @Test
     void cpuNormalisedRateIsAtLeastTheWallRateForABusyLoop() throws Exception {
-        // A CPU-bound op can only use as much CPU as wall time, so per-CPU >= wall (minus accounting jitter).
-        Throughput.Stats s = Throughput.measure(1, t -> () -> {
-            long x = 0;
-            for (int i = 0; i < 10_000; i++) {
-                x += i * 31L;
-            }
-            if (x == 42) {
-                throw new IllegalStateException();
-            }
-        }, QUICK);
+        // A CPU-bound op can only use as much CPU as wall time, so per-CPU >= wall (minus
+        // accounting jitter).
+        Throughput.Stats s =
+                Throughput.measure(
+                        1,
+                        t ->
+                                () -> {
+                                    long x = 0;
+                                    for (int i = 0; i < 10_000; i++) {
+                                        x += i * 31L;
+                                    }
+                                    if (x == 42) {
+                                        throw new IllegalStateException();
+                                    }
+                                },
+                        QUICK);
         assertThat(s.cpuMedian()).isGreaterThan(s.median() * 0.8);
     }
 
@@ -47,10 +61,14 @@ class ThroughputTest {
     void everyThreadGetsItsOwnOpAndAllOperationsAreCounted() throws Exception {
         Set<Integer> threads = ConcurrentHashMap.newKeySet();
         AtomicLong calls = new AtomicLong();
-        Throughput.Stats s = Throughput.measure(2, t -> {
-            threads.add(t);
-            return calls::incrementAndGet;
-        }, QUICK);
+        Throughput.Stats s =
+                Throughput.measure(
+                        2,
+                        t -> {
+                            threads.add(t);
+                            return calls::incrementAndGet;
+                        },
+                        QUICK);
         assertThat(threads).containsExactlyInAnyOrder(0, 1);
         assertThat(s.runs()).hasSize(3);
         assertThat(s.min()).isPositive();
@@ -59,8 +77,16 @@ class ThroughputTest {
 
     @Test
     void aFailingOperationFailsTheMeasurement() {
-        assertThatThrownBy(() -> Throughput.measure(1, t -> () -> {
-            throw new IllegalStateException("broken workload");
-        }, QUICK)).hasMessage("broken workload");
+        assertThatThrownBy(
+                        () ->
+                                Throughput.measure(
+                                        1,
+                                        t ->
+                                                () -> {
+                                                    throw new IllegalStateException(
+                                                            "broken workload");
+                                                },
+                                        QUICK))
+                .hasMessage("broken workload");
     }
 }

@@ -34,37 +34,51 @@ public final class HealthEndpoint implements AutoCloseable {
      * @param checks by path: why the process is not ready, empty when it is
      * @throws IOException when the address cannot be bound
      */
-    public static HealthEndpoint start(InetSocketAddress address, Map<String, Supplier<String>> checks) throws IOException {
+    public static HealthEndpoint start(
+            InetSocketAddress address, Map<String, Supplier<String>> checks) throws IOException {
         HttpServer server = HttpServer.create(address, 16);
-        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "health-endpoint");
-            t.setDaemon(true);
-            return t;
-        }));
-        server.createContext("/", ex -> {
-            try (ex) {
-                Supplier<String> check = checks.get(ex.getRequestURI().getPath());
-                boolean read = ex.getRequestMethod().equals("GET") || ex.getRequestMethod().equals("HEAD");
-                String why = check == null || !read ? "" : reason(check);
-                int status = check == null ? 404 : !read ? 405 : why.isEmpty() ? 200 : 503;
-                String body = switch (status) {
-                    case 404 -> "not found\n";
-                    case 405 -> "method not allowed\n";
-                    case 200 -> "ready\n";
-                    default -> "not ready: " + why + "\n";
-                };
-                if (status == 405) {
-                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
-                }
-                ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-                byte[] bytes = ex.getRequestMethod().equals("HEAD") ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-                ex.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
-                ex.getResponseBody().write(bytes);
-            }
-        });
+        server.setExecutor(
+                Executors.newSingleThreadExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "health-endpoint");
+                            t.setDaemon(true);
+                            return t;
+                        }));
+        server.createContext(
+                "/",
+                ex -> {
+                    try (ex) {
+                        Supplier<String> check = checks.get(ex.getRequestURI().getPath());
+                        boolean read =
+                                ex.getRequestMethod().equals("GET")
+                                        || ex.getRequestMethod().equals("HEAD");
+                        String why = check == null || !read ? "" : reason(check);
+                        int status = check == null ? 404 : !read ? 405 : why.isEmpty() ? 200 : 503;
+                        String body =
+                                switch (status) {
+                                    case 404 -> "not found\n";
+                                    case 405 -> "method not allowed\n";
+                                    case 200 -> "ready\n";
+                                    default -> "not ready: " + why + "\n";
+                                };
+                        if (status == 405) {
+                            ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                        }
+                        ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+                        byte[] bytes =
+                                ex.getRequestMethod().equals("HEAD")
+                                        ? new byte[0]
+                                        : body.getBytes(StandardCharsets.UTF_8);
+                        ex.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+                        ex.getResponseBody().write(bytes);
+                    }
+                });
         server.start();
-        log.info("readiness endpoint on http://{}:{}{}", server.getAddress().getAddress().getHostAddress(),
-                server.getAddress().getPort(), checks.keySet());
+        log.info(
+                "readiness endpoint on http://{}:{}{}",
+                server.getAddress().getAddress().getHostAddress(),
+                server.getAddress().getPort(),
+                checks.keySet());
         return new HealthEndpoint(server);
     }
 

@@ -12,7 +12,8 @@ public final class VersionProvider implements CommandLine.IVersionProvider {
     /** The project version, e.g. {@code 0.1.0-SNAPSHOT}. */
     public static String version() {
         Properties p = new Properties();
-        try (InputStream in = VersionProvider.class.getResourceAsStream("/mithril-version.properties")) {
+        try (InputStream in =
+                VersionProvider.class.getResourceAsStream("/mithril-version.properties")) {
             if (in != null) {
                 p.load(in);
             }
@@ -25,8 +26,12 @@ public final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
         return new String[] {
-                "mithril " + version(),
-                "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")",
+            "mithril " + version(),
+            "Java "
+                    + System.getProperty("java.version")
+                    + " ("
+                    + System.getProperty("java.vm.name")
+                    + ")",
         };
     }
 }

@@ -18,21 +18,40 @@ class HealthEndpointTest {
     @Test
     void answersReadyOrTheReasonAndNothingElse() throws Exception {
         AtomicReference<String> why = new AtomicReference<>("no SVID yet");
-        try (HealthEndpoint e = HealthEndpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                Map.of("/healthz/ready", why::get))) {
+        try (HealthEndpoint e =
+                HealthEndpoint.start(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        Map.of("/healthz/ready", why::get))) {
             HttpClient http = HttpClient.newHttpClient();
             URI ready = URI.create("http://127.0.0.1:" + e.address().getPort() + "/healthz/ready");
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r =
+                    http.send(
+                            HttpRequest.newBuilder(ready).build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(503);
             assertThat(r.body()).isEqualTo("not ready: no SVID yet\n");
             why.set("");
-            r = http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
+            r =
+                    http.send(
+                            HttpRequest.newBuilder(ready).build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).isEqualTo("ready\n");
-            assertThat(http.send(HttpRequest.newBuilder(ready.resolve("/config_dump")).build(), HttpResponse.BodyHandlers.ofString())
-                    .statusCode()).isEqualTo(404);
-            assertThat(http.send(HttpRequest.newBuilder(ready).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(405);
+            assertThat(
+                            http.send(
+                                            HttpRequest.newBuilder(ready.resolve("/config_dump"))
+                                                    .build(),
+                                            HttpResponse.BodyHandlers.ofString())
+                                    .statusCode())
+                    .isEqualTo(404);
+            assertThat(
+                            http.send(
+                                            HttpRequest.newBuilder(ready)
+                                                    .POST(HttpRequest.BodyPublishers.noBody())
+                                                    .build(),
+                                            HttpResponse.BodyHandlers.ofString())
+                                    .statusCode())
+                    .isEqualTo(405);
         }
     }
 }

@@ -27,13 +27,26 @@ class LogConfiguratorTest {
         bootstrap.warn(format, "SO_KEEPALIVE", "[id: 0x2]", NioSocketChannel.class);
         bootstrap.warn(format, "TCP_NODELAY", "[id: 0x3]", EpollDomainSocketChannel.class);
         // Netty's LocationAwareSlf4JLogger formats the message itself and passes no arguments.
-        ((org.slf4j.spi.LocationAwareLogger) bootstrap).log(null, "io.netty.util.internal.logging.LocationAwareSlf4JLogger",
-                org.slf4j.spi.LocationAwareLogger.WARN_INT, "Unknown channel option 'SO_KEEPALIVE' for channel '[id: 0x5]' of type '"
-                        + EpollDomainSocketChannel.class + "'", null, null);
-        bootstrap.warn("Failed to set channel option '{}' with value '{}' for channel '{}'", "SO_KEEPALIVE", true, "[id: 0x4]");
-        assertThat(seen.list).extracting(ILoggingEvent::getFormattedMessage).containsExactly(
-                "Unknown channel option 'SO_KEEPALIVE' for channel '[id: 0x2]' of type 'class io.netty.channel.socket.nio.NioSocketChannel'",
-                "Unknown channel option 'TCP_NODELAY' for channel '[id: 0x3]' of type 'class io.netty.channel.epoll.EpollDomainSocketChannel'",
-                "Failed to set channel option 'SO_KEEPALIVE' with value 'true' for channel '[id: 0x4]'");
+        ((org.slf4j.spi.LocationAwareLogger) bootstrap)
+                .log(
+                        null,
+                        "io.netty.util.internal.logging.LocationAwareSlf4JLogger",
+                        org.slf4j.spi.LocationAwareLogger.WARN_INT,
+                        "Unknown channel option 'SO_KEEPALIVE' for channel '[id: 0x5]' of type '"
+                                + EpollDomainSocketChannel.class
+                                + "'",
+                        null,
+                        null);
+        bootstrap.warn(
+                "Failed to set channel option '{}' with value '{}' for channel '{}'",
+                "SO_KEEPALIVE",
+                true,
+                "[id: 0x4]");
+        assertThat(seen.list)
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .containsExactly(
+                        "Unknown channel option 'SO_KEEPALIVE' for channel '[id: 0x2]' of type 'class io.netty.channel.socket.nio.NioSocketChannel'",
+                        "Unknown channel option 'TCP_NODELAY' for channel '[id: 0x3]' of type 'class io.netty.channel.epoll.EpollDomainSocketChannel'",
+                        "Failed to set channel option 'SO_KEEPALIVE' with value 'true' for channel '[id: 0x4]'");
     }
 }

@@ -16,15 +16,21 @@ class MainFamiliesTest {
     @Test
     void helpOptionsAndUnknownNamesGetEveryFamily() {
         int all = Main.FAMILIES.size() + 1;
-        assertThat(Main.newCommandLine().getSubcommands().keySet()).hasSizeGreaterThanOrEqualTo(all).contains("demo", "proxy");
-        assertThat(Main.newCommandLine("--help").getSubcommands()).hasSameSizeAs(Main.newCommandLine().getSubcommands());
-        assertThat(Main.newCommandLine("sever").getSubcommands()).hasSameSizeAs(Main.newCommandLine().getSubcommands());
-        assertThat(Main.newCommandLine("help", "server").getSubcommands()).hasSameSizeAs(Main.newCommandLine().getSubcommands());
+        assertThat(Main.newCommandLine().getSubcommands().keySet())
+                .hasSizeGreaterThanOrEqualTo(all)
+                .contains("demo", "proxy");
+        assertThat(Main.newCommandLine("--help").getSubcommands())
+                .hasSameSizeAs(Main.newCommandLine().getSubcommands());
+        assertThat(Main.newCommandLine("sever").getSubcommands())
+                .hasSameSizeAs(Main.newCommandLine().getSubcommands());
+        assertThat(Main.newCommandLine("help", "server").getSubcommands())
+                .hasSameSizeAs(Main.newCommandLine().getSubcommands());
     }
 
     @Test
     void versionNeedsNoFamilyAndAMistypedNameStillGetsSuggestions() {
-        assertThat(Main.newCommandLine("--version").getSubcommands().keySet()).containsExactly("help");
+        assertThat(Main.newCommandLine("--version").getSubcommands().keySet())
+                .containsExactly("help");
         java.io.StringWriter err = new java.io.StringWriter();
         CommandLine cl = Main.newCommandLine("sever");
         cl.setErr(new java.io.PrintWriter(err));

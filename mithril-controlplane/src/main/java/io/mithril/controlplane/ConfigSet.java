@@ -8,9 +8,9 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * A validated set of mesh resources the control plane serves, with its version: the first 12
- * hex digits of the SHA-256 of the documents, so the same files give the same version (also
- * after a restart) and any change gives another.
+ * A validated set of mesh resources the control plane serves, with its version: the first 12 hex
+ * digits of the SHA-256 of the documents, so the same files give the same version (also after a
+ * restart) and any change gives another.
  *
  * @param loadedAt when the set was read
  */

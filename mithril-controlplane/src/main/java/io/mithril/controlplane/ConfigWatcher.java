@@ -21,17 +21,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches a directory of Istio YAML and hands every valid state of it to a {@link ControlPlane}.
- * On a change (inotify through {@link WatchService}, and a fingerprint check every two seconds
- * in case an event is missed), the whole directory is re-read and validated as
- * {@code mithril mesh validate} does; a set with any error is rejected with one log line per
- * error and nothing is pushed, so the last good set stays in service.
+ * Watches a directory of Istio YAML and hands every valid state of it to a {@link ControlPlane}. On
+ * a change (inotify through {@link WatchService}, and a fingerprint check every two seconds in case
+ * an event is missed), the whole directory is re-read and validated as {@code mithril mesh
+ * validate} does; a set with any error is rejected with one log line per error and nothing is
+ * pushed, so the last good set stays in service.
  */
 public final class ConfigWatcher implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ConfigWatcher.class);
+
     /** Changes closer together than this are read once (an editor writes, renames, touches). */
     private static final long DEBOUNCE_MS = 100;
+
     private static final long POLL_MS = 2_000;
 
     private final Path dir;
@@ -43,17 +45,23 @@ public final class ConfigWatcher implements AutoCloseable {
     private ScheduledFuture<?> pending;
     private String fingerprint = "";
 
-    private ConfigWatcher(Path dir, MeshValidator validator, ControlPlane controlPlane) throws IOException {
+    private ConfigWatcher(Path dir, MeshValidator validator, ControlPlane controlPlane)
+            throws IOException {
         this.dir = dir;
         this.validator = validator;
         this.controlPlane = controlPlane;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "config-watcher");
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "config-watcher");
+                            t.setDaemon(true);
+                            return t;
+                        });
         this.watchService = dir.getFileSystem().newWatchService();
-        dir.register(watchService, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+        dir.register(
+                watchService,
+                StandardWatchEventKinds.ENTRY_CREATE,
+                StandardWatchEventKinds.ENTRY_MODIFY,
                 StandardWatchEventKinds.ENTRY_DELETE);
         this.watchThread = new Thread(this::watch, "config-watch-" + dir.getFileName());
         this.watchThread.setDaemon(true);
@@ -65,16 +73,19 @@ public final class ConfigWatcher implements AutoCloseable {
      *
      * @throws IOException if {@code dir} is not a directory or cannot be watched
      */
-    public static ConfigWatcher start(Path dir, MeshValidator validator, ControlPlane controlPlane) throws IOException {
+    public static ConfigWatcher start(Path dir, MeshValidator validator, ControlPlane controlPlane)
+            throws IOException {
         Objects.requireNonNull(validator, "validator");
         Objects.requireNonNull(controlPlane, "controlPlane");
         if (!Files.isDirectory(dir)) {
-            throw new IOException("configuration directory " + dir + " does not exist or is not a directory");
+            throw new IOException(
+                    "configuration directory " + dir + " does not exist or is not a directory");
         }
         ConfigWatcher w = new ConfigWatcher(dir, validator, controlPlane);
         w.reloadIfChanged(); // before any thread of ours runs
         w.watchThread.start();
-        w.scheduler.scheduleWithFixedDelay(w::reloadIfChanged, POLL_MS, POLL_MS, TimeUnit.MILLISECONDS);
+        w.scheduler.scheduleWithFixedDelay(
+                w::reloadIfChanged, POLL_MS, POLL_MS, TimeUnit.MILLISECONDS);
         return w;
     }
 
@@ -103,8 +114,14 @@ public final class ConfigWatcher implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         for (Path f : files) {
             BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-            sb.append(f.getFileName()).append('|').append(a.size()).append('|').append(a.lastModifiedTime().toMillis())
-                    .append('|').append(a.fileKey()).append('\n');
+            sb.append(f.getFileName())
+                    .append('|')
+                    .append(a.size())
+                    .append('|')
+                    .append(a.lastModifiedTime().toMillis())
+                    .append('|')
+                    .append(a.fileKey())
+                    .append('\n');
         }
         return sb.toString();
     }
@@ -136,8 +153,12 @@ public final class ConfigWatcher implements AutoCloseable {
             }
         }
         if (!errors.isEmpty()) {
-            log.error("configuration change in {} rejected ({} error{}); still serving version {}:", dir, errors.size(),
-                    errors.size() == 1 ? "" : "s", controlPlane.current().version());
+            log.error(
+                    "configuration change in {} rejected ({} error{}); still serving version {}:",
+                    dir,
+                    errors.size(),
+                    errors.size() == 1 ? "" : "s",
+                    controlPlane.current().version());
             for (String e : errors) {
                 log.error("  {}", e);
             }
@@ -145,11 +166,16 @@ public final class ConfigWatcher implements AutoCloseable {
             return;
         }
         ConfigSet set = ConfigSet.of(docs, now);
-        if (set.version().equals(controlPlane.current().version()) && !controlPlane.current().loadedAt().equals(Instant.EPOCH)) {
+        if (set.version().equals(controlPlane.current().version())
+                && !controlPlane.current().loadedAt().equals(Instant.EPOCH)) {
             controlPlane.serve(set); // clears a previous rejection; pushes nothing new
             return;
         }
-        log.info("configuration version {} loaded from {} ({} files, {} resources)", set.version(), dir, files.size(),
+        log.info(
+                "configuration version {} loaded from {} ({} files, {} resources)",
+                set.version(),
+                dir,
+                files.size(),
                 docs.size());
         controlPlane.serve(set);
     }

@@ -33,14 +33,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The control plane server (Mithril's istiod): serves Envoy's xDS v3 over ADS
- * ({@code envoy.service.discovery.v3.AggregatedDiscoveryService}, {@link XdsServer}) over mTLS
- * with its own SVID, to proxies that present an SVID of its trust domain whose SPIFFE ID is a
- * proxy identity {@code /ns/<namespace>/sa/<service account>} ({@link ProxyIdentity}) and whose
- * node claims no other namespace than that one. Each proxy gets, on connection and after every
- * accepted configuration change, the listeners, routes, clusters and endpoints compiled for it
- * from the resources that concern it ({@link ResourceFilter}); it answers ACK or NACK per type,
- * which {@link #status()} reports.
+ * The control plane server (Mithril's istiod): serves Envoy's xDS v3 over ADS ({@code
+ * envoy.service.discovery.v3.AggregatedDiscoveryService}, {@link XdsServer}) over mTLS with its own
+ * SVID, to proxies that present an SVID of its trust domain whose SPIFFE ID is a proxy identity
+ * {@code /ns/<namespace>/sa/<service account>} ({@link ProxyIdentity}) and whose node claims no
+ * other namespace than that one. Each proxy gets, on connection and after every accepted
+ * configuration change, the listeners, routes, clusters and endpoints compiled for it from the
+ * resources that concern it ({@link ResourceFilter}); it answers ACK or NACK per type, which {@link
+ * #status()} reports.
  *
  * <p>{@link #serve(ConfigSet)} installs a new validated set and pushes it at once to every
  * connected proxy whose resources changed. Thread-safe.
@@ -61,24 +61,48 @@ public final class ControlPlane implements AutoCloseable {
     private volatile List<String> rejectedErrors = List.of();
     private volatile Instant rejectedAt;
 
-    private ControlPlane(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain, String configDir,
-                         List<TrustDomain> trustDomainAliases) throws IOException {
+    private ControlPlane(
+            InetSocketAddress listen,
+            IdentitySource identity,
+            TrustDomain trustDomain,
+            String configDir,
+            List<TrustDomain> trustDomainAliases)
+            throws IOException {
         this.identity = Objects.requireNonNull(identity, "identity");
         this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
         this.configDir = configDir == null ? "" : configDir;
         SpiffeIdAuthorizer clients = SpiffeIdAuthorizer.memberOf(trustDomain);
         this.clientCheck = new SpiffeTrustManager(identity.bundles(), clients);
-        this.xds = new XdsServer(trustDomain.name(), trustDomainAliases.stream().map(TrustDomain::name).toList(),
-                PEER_ID::get, PEER_ADDRESS::get, () -> current);
-        this.server = NettyServerBuilder.forAddress(listen)
-                .sslContext(SpiffeTls.server(identity, clientCheck.withRefusalListener(
-                        // Logs every proxy refused at the TLS handshake (invalid SVID, another trust domain), with the reason.
-                        (peer, reason) -> log.warn("refused a proxy connection{}: {}", peer.isEmpty() ? "" : " from " + peer, reason.getMessage()))))
-                .addService(ServerInterceptors.intercept(xds.ads(), new PeerIdentityInterceptor()))
-                .permitKeepAliveTime(5, TimeUnit.SECONDS)
-                .keepAliveTime(30, TimeUnit.SECONDS)
-                .build()
-                .start();
+        this.xds =
+                new XdsServer(
+                        trustDomain.name(),
+                        trustDomainAliases.stream().map(TrustDomain::name).toList(),
+                        PEER_ID::get,
+                        PEER_ADDRESS::get,
+                        () -> current);
+        this.server =
+                NettyServerBuilder.forAddress(listen)
+                        .sslContext(
+                                SpiffeTls.server(
+                                        identity,
+                                        clientCheck.withRefusalListener(
+                                                // Logs every proxy refused at the TLS handshake
+                                                // (invalid SVID, another trust domain), with the
+                                                // reason.
+                                                (peer, reason) ->
+                                                        log.warn(
+                                                                "refused a proxy connection{}: {}",
+                                                                peer.isEmpty()
+                                                                        ? ""
+                                                                        : " from " + peer,
+                                                                reason.getMessage()))))
+                        .addService(
+                                ServerInterceptors.intercept(
+                                        xds.ads(), new PeerIdentityInterceptor()))
+                        .permitKeepAliveTime(5, TimeUnit.SECONDS)
+                        .keepAliveTime(30, TimeUnit.SECONDS)
+                        .build()
+                        .start();
     }
 
     /**
@@ -88,8 +112,12 @@ public final class ControlPlane implements AutoCloseable {
      * @param configDir shown in status only
      * @throws IOException if the address cannot be bound
      */
-    public static ControlPlane start(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain,
-                                     String configDir) throws IOException {
+    public static ControlPlane start(
+            InetSocketAddress listen,
+            IdentitySource identity,
+            TrustDomain trustDomain,
+            String configDir)
+            throws IOException {
         return start(listen, identity, trustDomain, configDir, List.of());
     }
 
@@ -98,12 +126,21 @@ public final class ControlPlane implements AutoCloseable {
      * {@code trustDomainAliases}: sidecars' inbound listeners also accept peers of these trust
      * domains (federated ones), whose bundles the proxies get from their agent.
      */
-    public static ControlPlane start(InetSocketAddress listen, IdentitySource identity, TrustDomain trustDomain,
-                                     String configDir, List<TrustDomain> trustDomainAliases) throws IOException {
-        ControlPlane cp = new ControlPlane(listen, identity, trustDomain, configDir, trustDomainAliases);
+    public static ControlPlane start(
+            InetSocketAddress listen,
+            IdentitySource identity,
+            TrustDomain trustDomain,
+            String configDir,
+            List<TrustDomain> trustDomainAliases)
+            throws IOException {
+        ControlPlane cp =
+                new ControlPlane(listen, identity, trustDomain, configDir, trustDomainAliases);
         X509Svid own = identity.svid();
-        log.info("control plane serving xDS (ADS) on {} as {}, accepting proxies of trust domain {}",
-                cp.server.getListenSockets(), own == null ? "(no SVID yet)" : own.spiffeId(), trustDomain);
+        log.info(
+                "control plane serving xDS (ADS) on {} as {}, accepting proxies of trust domain {}",
+                cp.server.getListenSockets(),
+                own == null ? "(no SVID yet)" : own.spiffeId(),
+                trustDomain);
         return cp;
     }
 
@@ -131,7 +168,10 @@ public final class ControlPlane implements AutoCloseable {
         return xds;
     }
 
-    /** Records that the newest files were rejected (shown by status); what is served does not change. */
+    /**
+     * Records that the newest files were rejected (shown by status); what is served does not
+     * change.
+     */
     public void rejected(List<String> errors, Instant at) {
         rejectedErrors = List.copyOf(errors);
         rejectedAt = at;
@@ -142,14 +182,22 @@ public final class ControlPlane implements AutoCloseable {
         X509Svid own = identity.svid();
         ConfigSet set = current;
         List<ProxyStatus> proxies = xds.status();
-        return new ControlPlaneStatus(own == null ? "" : own.spiffeId().toString(), configDir, set.version(),
-                set.loadedAt(), set.documents().size(), rejectedErrors, rejectedAt, proxies);
+        return new ControlPlaneStatus(
+                own == null ? "" : own.spiffeId().toString(),
+                configDir,
+                set.version(),
+                set.loadedAt(),
+                set.documents().size(),
+                rejectedErrors,
+                rejectedAt,
+                proxies);
     }
 
     /** Stops serving; connected proxies see the stream end and reconnect later. */
     @Override
     public void close() {
-        // ADS streams never end on their own: cancel them (proxies see UNAVAILABLE and reconnect later).
+        // ADS streams never end on their own: cancel them (proxies see UNAVAILABLE and reconnect
+        // later).
         server.shutdownNow();
         try {
             server.awaitTermination(2, TimeUnit.SECONDS);
@@ -162,14 +210,14 @@ public final class ControlPlane implements AutoCloseable {
     /**
      * Authenticates every call as istiod authenticates an XDS caller: the peer's X509-SVID
      * (validated by the TLS handshake, checked again here) must be of the trust domain, and its
-     * SPIFFE ID must be a proxy identity {@code /ns/<namespace>/sa/<service account>}; its
-     * identity and address go into the call's context. Anything else is refused before the
-     * stream starts, with one log line naming the peer and the reason.
+     * SPIFFE ID must be a proxy identity {@code /ns/<namespace>/sa/<service account>}; its identity
+     * and address go into the call's context. Anything else is refused before the stream starts,
+     * with one log line naming the peer and the reason.
      */
     private final class PeerIdentityInterceptor implements ServerInterceptor {
         @Override
-        public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-                                                           ServerCallHandler<Q, R> next) {
+        public <Q, R> ServerCall.Listener<Q> interceptCall(
+                ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
             SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
             SpiffeId id;
@@ -185,25 +233,34 @@ public final class ControlPlane implements AutoCloseable {
                 id = clientCheck.verify(chain, "proxy");
             } catch (SSLPeerUnverifiedException | CertificateException | ClassCastException e) {
                 log.warn("refused a stream from {}: {}", remote, e.getMessage());
-                return refuse(call, Status.UNAUTHENTICATED.withDescription("an X509-SVID of trust domain " + trustDomain
-                        + " is required: " + e.getMessage()));
+                return refuse(
+                        call,
+                        Status.UNAUTHENTICATED.withDescription(
+                                "an X509-SVID of trust domain "
+                                        + trustDomain
+                                        + " is required: "
+                                        + e.getMessage()));
             }
             ProxyIdentity proxy;
             try {
                 proxy = ProxyIdentity.of(id);
             } catch (IllegalArgumentException e) {
                 log.warn("refused proxy {} from {}: {}", id, remote, e.getMessage());
-                return refuse(call, Status.PERMISSION_DENIED.withDescription(e.getMessage()
-                        + "; the control plane serves configuration only to proxy identities"));
+                return refuse(
+                        call,
+                        Status.PERMISSION_DENIED.withDescription(
+                                e.getMessage()
+                                        + "; the control plane serves configuration only to proxy identities"));
             }
-            Context ctx = Context.current().withValues(PEER_ID, proxy, PEER_ADDRESS, String.valueOf(remote));
+            Context ctx =
+                    Context.current()
+                            .withValues(PEER_ID, proxy, PEER_ADDRESS, String.valueOf(remote));
             return Contexts.interceptCall(ctx, call, headers, next);
         }
 
         private <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
             call.close(status, new Metadata());
-            return new ServerCall.Listener<>() {
-            };
+            return new ServerCall.Listener<>() {};
         }
     }
 }

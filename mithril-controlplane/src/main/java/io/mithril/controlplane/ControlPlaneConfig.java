@@ -33,9 +33,15 @@ import java.util.Set;
  *
  * Relative paths are resolved against the configuration file's directory.
  */
-public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress admin, WorkloadApiAddress workloadApi,
-                                 Path configDir, TrustDomain trustDomain, SpiffeId spiffeId, String logLevel,
-                                 java.util.List<TrustDomain> trustDomainAliases) {
+public record ControlPlaneConfig(
+        InetSocketAddress listen,
+        InetSocketAddress admin,
+        WorkloadApiAddress workloadApi,
+        Path configDir,
+        TrustDomain trustDomain,
+        SpiffeId spiffeId,
+        String logLevel,
+        java.util.List<TrustDomain> trustDomainAliases) {
 
     public ControlPlaneConfig {
         trustDomainAliases = java.util.List.copyOf(trustDomainAliases);
@@ -44,8 +50,18 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
     public static final int DEFAULT_PORT = 15012;
     public static final int DEFAULT_ADMIN_PORT = 15014;
 
-    private static final Set<String> KEYS = Set.of("bind_address", "bind_port", "admin_address", "admin_port",
-            "socket_path", "config_dir", "trust_domain", "trust_domain_aliases", "spiffe_id", "log_level");
+    private static final Set<String> KEYS =
+            Set.of(
+                    "bind_address",
+                    "bind_port",
+                    "admin_address",
+                    "admin_port",
+                    "socket_path",
+                    "config_dir",
+                    "trust_domain",
+                    "trust_domain_aliases",
+                    "spiffe_id",
+                    "log_level");
 
     /**
      * Reads and checks {@code file}.
@@ -71,47 +87,81 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
         }
         try {
             root.requireOnly(Set.of("control_plane"), "control plane configuration " + file);
-            HclObject cp = root.object("control_plane").orElseThrow(() -> new ControlPlaneConfigException(file
-                    + ": no control_plane { ... } block; see docs/controlplane.md"));
+            HclObject cp =
+                    root.object("control_plane")
+                            .orElseThrow(
+                                    () ->
+                                            new ControlPlaneConfigException(
+                                                    file
+                                                            + ": no control_plane { ... } block; see docs/controlplane.md"));
             cp.requireOnly(KEYS, "control_plane block");
             Path base = file.toAbsolutePath().getParent();
-            InetSocketAddress listen = address(file, "bind_address", cp.string("bind_address", "0.0.0.0"),
-                    port(file, "bind_port", cp.number("bind_port", DEFAULT_PORT)));
-            InetSocketAddress admin = address(file, "admin_address", cp.string("admin_address", "127.0.0.1"),
-                    port(file, "admin_port", cp.number("admin_port", DEFAULT_ADMIN_PORT)));
+            InetSocketAddress listen =
+                    address(
+                            file,
+                            "bind_address",
+                            cp.string("bind_address", "0.0.0.0"),
+                            port(file, "bind_port", cp.number("bind_port", DEFAULT_PORT)));
+            InetSocketAddress admin =
+                    address(
+                            file,
+                            "admin_address",
+                            cp.string("admin_address", "127.0.0.1"),
+                            port(file, "admin_port", cp.number("admin_port", DEFAULT_ADMIN_PORT)));
             if (!admin.getAddress().isLoopbackAddress()) {
-                throw new ControlPlaneConfigException(file + ": admin_address \"" + admin.getAddress().getHostAddress()
-                        + "\" is not a loopback address; the admin endpoint has no authentication, use 127.0.0.1");
+                throw new ControlPlaneConfigException(
+                        file
+                                + ": admin_address \""
+                                + admin.getAddress().getHostAddress()
+                                + "\" is not a loopback address; the admin endpoint has no authentication, use 127.0.0.1");
             }
             String socket = cp.string("socket_path", WorkloadApiAddress.DEFAULT_SOCKET_PATH);
             WorkloadApiAddress workloadApi;
             try {
-                workloadApi = WorkloadApiAddress.parse(socket.contains("://") || socket.startsWith("/") ? socket
-                        : base.resolve(socket).toString());
+                workloadApi =
+                        WorkloadApiAddress.parse(
+                                socket.contains("://") || socket.startsWith("/")
+                                        ? socket
+                                        : base.resolve(socket).toString());
             } catch (IllegalArgumentException e) {
                 throw new ControlPlaneConfigException(file + ": socket_path: " + e.getMessage(), e);
             }
-            String dir = cp.string("config_dir").orElseThrow(() -> new ControlPlaneConfigException(file
-                    + ": control_plane.config_dir is required (the directory of Istio YAML to serve)"));
-            String td = cp.string("trust_domain").orElseThrow(() -> new ControlPlaneConfigException(file
-                    + ": control_plane.trust_domain is required (e.g. trust_domain = \"example.org\")"));
+            String dir =
+                    cp.string("config_dir")
+                            .orElseThrow(
+                                    () ->
+                                            new ControlPlaneConfigException(
+                                                    file
+                                                            + ": control_plane.config_dir is required (the directory of Istio YAML to serve)"));
+            String td =
+                    cp.string("trust_domain")
+                            .orElseThrow(
+                                    () ->
+                                            new ControlPlaneConfigException(
+                                                    file
+                                                            + ": control_plane.trust_domain is required (e.g. trust_domain = \"example.org\")"));
             TrustDomain trustDomain;
             try {
                 trustDomain = TrustDomain.parse(td);
             } catch (RuntimeException e) {
-                throw new ControlPlaneConfigException(file + ": trust_domain \"" + td + "\": " + e.getMessage(), e);
+                throw new ControlPlaneConfigException(
+                        file + ": trust_domain \"" + td + "\": " + e.getMessage(), e);
             }
             java.util.List<TrustDomain> aliases = new java.util.ArrayList<>();
             for (String alias : cp.strings("trust_domain_aliases")) {
                 try {
                     TrustDomain parsed = TrustDomain.parse(alias);
                     if (!parsed.name().equals(alias)) {
-                        throw new IllegalArgumentException("write the trust domain's name only, as Istio's trustDomainAliases: \""
-                                + parsed.name() + "\"");
+                        throw new IllegalArgumentException(
+                                "write the trust domain's name only, as Istio's trustDomainAliases: \""
+                                        + parsed.name()
+                                        + "\"");
                     }
                     aliases.add(parsed);
                 } catch (RuntimeException e) {
-                    throw new ControlPlaneConfigException(file + ": trust_domain_aliases \"" + alias + "\": " + e.getMessage(), e);
+                    throw new ControlPlaneConfigException(
+                            file + ": trust_domain_aliases \"" + alias + "\": " + e.getMessage(),
+                            e);
                 }
             }
             SpiffeId spiffeId = null;
@@ -120,11 +170,19 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
                 try {
                     spiffeId = SpiffeId.parse(id);
                 } catch (RuntimeException e) {
-                    throw new ControlPlaneConfigException(file + ": spiffe_id \"" + id + "\": " + e.getMessage(), e);
+                    throw new ControlPlaneConfigException(
+                            file + ": spiffe_id \"" + id + "\": " + e.getMessage(), e);
                 }
             }
-            return new ControlPlaneConfig(listen, admin, workloadApi, base.resolve(dir).normalize(), trustDomain, spiffeId,
-                    cp.string("log_level", "INFO"), aliases);
+            return new ControlPlaneConfig(
+                    listen,
+                    admin,
+                    workloadApi,
+                    base.resolve(dir).normalize(),
+                    trustDomain,
+                    spiffeId,
+                    cp.string("log_level", "INFO"),
+                    aliases);
         } catch (HclException e) {
             throw new ControlPlaneConfigException(e.getMessage(), e);
         }
@@ -132,7 +190,8 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
 
     private static int port(Path file, String key, long value) {
         if (value < 0 || value > 65535) {
-            throw new ControlPlaneConfigException(file + ": " + key + " " + value + " is not a port (0-65535)");
+            throw new ControlPlaneConfigException(
+                    file + ": " + key + " " + value + " is not a port (0-65535)");
         }
         return (int) value;
     }
@@ -141,7 +200,9 @@ public record ControlPlaneConfig(InetSocketAddress listen, InetSocketAddress adm
         try {
             return new InetSocketAddress(InetAddress.getByName(host), port);
         } catch (UnknownHostException e) {
-            throw new ControlPlaneConfigException(file + ": " + key + " \"" + host + "\" is not an IP address or known host name", e);
+            throw new ControlPlaneConfigException(
+                    file + ": " + key + " \"" + host + "\" is not an IP address or known host name",
+                    e);
         }
     }
 }

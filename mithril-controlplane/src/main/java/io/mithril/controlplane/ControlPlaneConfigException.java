@@ -1,6 +1,9 @@
 package io.mithril.controlplane;
 
-/** The control plane's configuration file is wrong; the message names the file, line and key, and what to write. */
+/**
+ * The control plane's configuration file is wrong; the message names the file, line and key, and
+ * what to write.
+ */
 public final class ControlPlaneConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

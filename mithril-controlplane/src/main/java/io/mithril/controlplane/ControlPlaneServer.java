@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code mithril controlplane run}: wires the parts together from a {@link ControlPlaneConfig} —
- * the SVID from the Workload API, the xDS (ADS) server, the watched
- * configuration directory and the loopback admin endpoint.
+ * the SVID from the Workload API, the xDS (ADS) server, the watched configuration directory and the
+ * loopback admin endpoint.
  */
 public final class ControlPlaneServer implements AutoCloseable {
 
@@ -22,7 +22,11 @@ public final class ControlPlaneServer implements AutoCloseable {
     private final AdminServer admin;
     private final ConfigWatcher watcher;
 
-    private ControlPlaneServer(X509Source source, ControlPlane controlPlane, AdminServer admin, ConfigWatcher watcher) {
+    private ControlPlaneServer(
+            X509Source source,
+            ControlPlane controlPlane,
+            AdminServer admin,
+            ConfigWatcher watcher) {
         this.source = source;
         this.controlPlane = controlPlane;
         this.admin = admin;
@@ -32,11 +36,14 @@ public final class ControlPlaneServer implements AutoCloseable {
     /**
      * Starts everything; waits up to {@code svidTimeout} for the first SVID.
      *
-     * @throws IOException if a port cannot be bound or the configuration directory cannot be watched
-     * @throws ControlPlaneConfigException if the Workload API gives an SVID of another ID or trust domain than configured
+     * @throws IOException if a port cannot be bound or the configuration directory cannot be
+     *     watched
+     * @throws ControlPlaneConfigException if the Workload API gives an SVID of another ID or trust
+     *     domain than configured
      * @throws io.mithril.api.workload.client.WorkloadApiException if no SVID arrives in time
      */
-    public static ControlPlaneServer start(ControlPlaneConfig config, Duration svidTimeout) throws IOException {
+    public static ControlPlaneServer start(ControlPlaneConfig config, Duration svidTimeout)
+            throws IOException {
         Objects.requireNonNull(config, "config");
         String address = config.workloadApi().toString();
         log.info("fetching the control plane's SVID from the Workload API at {}", address);
@@ -47,18 +54,34 @@ public final class ControlPlaneServer implements AutoCloseable {
             IdentitySource identity = IdentitySource.fromWorkloadApi(source, config.spiffeId());
             X509Svid svid = identity.svid();
             if (svid == null) {
-                throw new ControlPlaneConfigException("the Workload API at " + address + " gives the SVIDs "
-                        + source.current().svids().stream().map(s -> s.spiffeId().toString()).toList() + ", but not spiffe_id "
-                        + config.spiffeId() + ": register the control plane's workload with that ID or fix spiffe_id");
+                throw new ControlPlaneConfigException(
+                        "the Workload API at "
+                                + address
+                                + " gives the SVIDs "
+                                + source.current().svids().stream()
+                                        .map(s -> s.spiffeId().toString())
+                                        .toList()
+                                + ", but not spiffe_id "
+                                + config.spiffeId()
+                                + ": register the control plane's workload with that ID or fix spiffe_id");
             }
             if (!svid.spiffeId().memberOf(config.trustDomain())) {
-                throw new ControlPlaneConfigException("the control plane's SVID " + svid.spiffeId() + " is not in trust_domain "
-                        + config.trustDomain());
+                throw new ControlPlaneConfigException(
+                        "the control plane's SVID "
+                                + svid.spiffeId()
+                                + " is not in trust_domain "
+                                + config.trustDomain());
             }
-            cp = ControlPlane.start(config.listen(), identity, config.trustDomain(), config.configDir().toString(),
-                    config.trustDomainAliases());
+            cp =
+                    ControlPlane.start(
+                            config.listen(),
+                            identity,
+                            config.trustDomain(),
+                            config.configDir().toString(),
+                            config.trustDomainAliases());
             admin = AdminServer.start(config.admin(), cp::status, cp.xds());
-            ConfigWatcher watcher = ConfigWatcher.start(config.configDir(), new IstioValidator(), cp);
+            ConfigWatcher watcher =
+                    ConfigWatcher.start(config.configDir(), new IstioValidator(), cp);
             return new ControlPlaneServer(source, cp, admin, watcher);
         } catch (IOException | RuntimeException e) {
             if (admin != null) {

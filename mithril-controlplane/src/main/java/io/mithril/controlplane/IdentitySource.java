@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Where a control plane or a proxy gets its TLS identity: its current X509-SVID (Envoy's
- * {@code default} secret) and the X.509 bundles it validates peers with ({@code ROOTCA}). Both
- * are read at every TLS handshake, so rotations apply to new connections.
+ * Where a control plane or a proxy gets its TLS identity: its current X509-SVID (Envoy's {@code
+ * default} secret) and the X.509 bundles it validates peers with ({@code ROOTCA}). Both are read at
+ * every TLS handshake, so rotations apply to new connections.
  */
 public interface IdentitySource {
 
@@ -53,8 +53,8 @@ public interface IdentitySource {
 
     /**
      * The SVID with ID {@code wanted} (the default SVID when {@code wanted} is null; null when the
-     * agent does not send that ID) and the bundles of a Workload API {@link X509Source}, always
-     * the latest the agent sent.
+     * agent does not send that ID) and the bundles of a Workload API {@link X509Source}, always the
+     * latest the agent sent.
      */
     static IdentitySource fromWorkloadApi(X509Source source, io.mithril.spiffe.id.SpiffeId wanted) {
         Objects.requireNonNull(source, "source");
@@ -65,8 +65,13 @@ public interface IdentitySource {
                 if (ctx == null) {
                     return null;
                 }
-                X509Context.Svid s = wanted == null ? ctx.defaultSvid()
-                        : ctx.svids().stream().filter(x -> x.spiffeId().equals(wanted)).findFirst().orElse(null);
+                X509Context.Svid s =
+                        wanted == null
+                                ? ctx.defaultSvid()
+                                : ctx.svids().stream()
+                                        .filter(x -> x.spiffeId().equals(wanted))
+                                        .findFirst()
+                                        .orElse(null);
                 return s == null ? null : X509Svid.of(s.chain(), s.privateKey(), s.hint());
             }
 
@@ -85,7 +90,8 @@ public interface IdentitySource {
 
     private static X509BundleSet bundleSet(X509Context ctx) {
         List<X509Bundle> bundles = new ArrayList<>();
-        for (Map.Entry<TrustDomain, List<java.security.cert.X509Certificate>> e : ctx.bundles().entrySet()) {
+        for (Map.Entry<TrustDomain, List<java.security.cert.X509Certificate>> e :
+                ctx.bundles().entrySet()) {
             bundles.add(X509Bundle.of(e.getKey(), e.getValue()));
         }
         return X509BundleSet.of(bundles);

@@ -16,21 +16,19 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Reads the Istio resources of a configuration directory as {@link MeshDocument}s. This is not
- * the validator (the mesh module's parser is, see {@link MeshValidator}): it runs only on files
- * the validator accepted, and keeps each resource's document so it can be sent to proxies as is.
- * Documents of other API groups (a Deployment in the same file) are skipped, as the validator
- * skips them; document indexes count every {@code ---} document, empty ones included.
+ * Reads the Istio resources of a configuration directory as {@link MeshDocument}s. This is not the
+ * validator (the mesh module's parser is, see {@link MeshValidator}): it runs only on files the
+ * validator accepted, and keeps each resource's document so it can be sent to proxies as is.
+ * Documents of other API groups (a Deployment in the same file) are skipped, as the validator skips
+ * them; document indexes count every {@code ---} document, empty ones included.
  */
 public final class MeshDocuments {
 
-    private static final YAMLFactory YAML = YAMLFactory.builder()
-            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-            .build();
+    private static final YAMLFactory YAML =
+            YAMLFactory.builder().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER).build();
     private static final ObjectMapper MAPPER = new ObjectMapper(YAML);
 
-    private MeshDocuments() {
-    }
+    private MeshDocuments() {}
 
     /**
      * The configuration files of {@code dir}: regular files named {@code *.yaml} or {@code *.yml}
@@ -42,14 +40,17 @@ public final class MeshDocuments {
     public static List<Path> configFiles(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(Files::isRegularFile)
-                    .filter(p -> {
-                        String n = p.getFileName().toString();
-                        return !n.startsWith(".") && (n.endsWith(".yaml") || n.endsWith(".yml"));
-                    })
+                    .filter(
+                            p -> {
+                                String n = p.getFileName().toString();
+                                return !n.startsWith(".")
+                                        && (n.endsWith(".yaml") || n.endsWith(".yml"));
+                            })
                     .sorted()
                     .toList();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot list configuration directory " + dir + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot list configuration directory " + dir + ": " + e.getMessage(), e);
         }
     }
 
@@ -80,11 +81,18 @@ public final class MeshDocuments {
                 JsonNode tree = t == JsonToken.VALUE_NULL ? null : MAPPER.readTree(p);
                 if (tree != null && tree.isObject()) {
                     String apiVersion = tree.path("apiVersion").asText("");
-                    if (apiVersion.startsWith("networking.istio.io/") || apiVersion.startsWith("security.istio.io/")) {
+                    if (apiVersion.startsWith("networking.istio.io/")
+                            || apiVersion.startsWith("security.istio.io/")) {
                         JsonNode md = tree.path("metadata");
                         String ns = md.path("namespace").asText("");
-                        out.add(new MeshDocument(tree.path("kind").asText(""), ns.isEmpty() ? "default" : ns,
-                                md.path("name").asText(""), file + "#" + index, tree, MAPPER.writeValueAsString(tree)));
+                        out.add(
+                                new MeshDocument(
+                                        tree.path("kind").asText(""),
+                                        ns.isEmpty() ? "default" : ns,
+                                        md.path("name").asText(""),
+                                        file + "#" + index,
+                                        tree,
+                                        MAPPER.writeValueAsString(tree)));
                     }
                 }
                 index++;

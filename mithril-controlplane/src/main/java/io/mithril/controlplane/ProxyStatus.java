@@ -7,18 +7,27 @@ import java.util.TreeMap;
 
 /**
  * One ADS connection as {@code istioctl proxy-status} shows it: who is connected (SPIFFE ID of its
- * certificate, its node), and per xDS type ({@code CDS}, {@code EDS}, {@code LDS}, {@code RDS})
- * the version last sent, the version last ACKed and the error of a NACK newer than its last ACK.
+ * certificate, its node), and per xDS type ({@code CDS}, {@code EDS}, {@code LDS}, {@code RDS}) the
+ * version last sent, the version last ACKed and the error of a NACK newer than its last ACK.
  *
  * @param nodeId the node ID (Istio's form {@code sidecar~ip~pod.ns~ns.svc.cluster.local})
- * @param name   {@code <pod>.<namespace>} from the node ID, as istioctl names proxies
- * @param sent   type -> version last sent
- * @param acked  type -> version last ACKed
- * @param nacks  type -> {@code version V: error} of the last NACK, while no newer version was ACKed
+ * @param name {@code <pod>.<namespace>} from the node ID, as istioctl names proxies
+ * @param sent type -> version last sent
+ * @param acked type -> version last ACKed
+ * @param nacks type -> {@code version V: error} of the last NACK, while no newer version was ACKed
  */
-public record ProxyStatus(String nodeId, String name, String spiffeId, String kind, String namespace,
-                          Map<String, String> labels, String peerAddress, Instant connectedAt,
-                          Map<String, String> sent, Map<String, String> acked, Map<String, String> nacks) {
+public record ProxyStatus(
+        String nodeId,
+        String name,
+        String spiffeId,
+        String kind,
+        String namespace,
+        Map<String, String> labels,
+        String peerAddress,
+        Instant connectedAt,
+        Map<String, String> sent,
+        Map<String, String> acked,
+        Map<String, String> nacks) {
 
     /** The xDS types in the order the status table shows them. */
     public static final List<String> TYPES = List.of("CDS", "LDS", "EDS", "RDS");
@@ -30,7 +39,10 @@ public record ProxyStatus(String nodeId, String name, String spiffeId, String ki
         nacks = new TreeMap<>(nacks);
     }
 
-    /** SYNCED (ACKed what was sent), NACKED (rejected it), STALE (no answer yet) or NOT SENT, for one type. */
+    /**
+     * SYNCED (ACKed what was sent), NACKED (rejected it), STALE (no answer yet) or NOT SENT, for
+     * one type.
+     */
     public String state(String type) {
         if (nacks.containsKey(type)) {
             return "NACKED";

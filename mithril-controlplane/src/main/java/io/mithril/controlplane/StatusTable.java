@@ -11,19 +11,27 @@ import java.util.List;
  */
 public final class StatusTable {
 
-    private StatusTable() {
-    }
+    private StatusTable() {}
 
     public static String format(ControlPlaneStatus s) {
         StringBuilder sb = new StringBuilder();
-        sb.append("Control plane: ").append(s.spiffeId().isEmpty() ? "(no SVID)" : s.spiffeId()).append('\n');
-        sb.append("Config: version ").append(s.configVersion()).append(" (").append(s.resources()).append(" resources");
+        sb.append("Control plane: ")
+                .append(s.spiffeId().isEmpty() ? "(no SVID)" : s.spiffeId())
+                .append('\n');
+        sb.append("Config: version ")
+                .append(s.configVersion())
+                .append(" (")
+                .append(s.resources())
+                .append(" resources");
         if (!s.configDir().isEmpty()) {
             sb.append(" from ").append(s.configDir());
         }
         sb.append(")\n");
         if (!s.rejectedErrors().isEmpty()) {
-            sb.append("Last change REJECTED at ").append(s.rejectedAt()).append(" (still serving ").append(s.configVersion())
+            sb.append("Last change REJECTED at ")
+                    .append(s.rejectedAt())
+                    .append(" (still serving ")
+                    .append(s.configVersion())
                     .append("):\n");
             for (String e : s.rejectedErrors()) {
                 sb.append("  ").append(e).append('\n');
@@ -31,11 +39,14 @@ public final class StatusTable {
         }
         sb.append('\n');
         List<String[]> rows = new ArrayList<>();
-        List<String> header = new ArrayList<>(List.of("NAME", "SPIFFE ID", "KIND", "NAMESPACE", "STATUS"));
+        List<String> header =
+                new ArrayList<>(List.of("NAME", "SPIFFE ID", "KIND", "NAMESPACE", "STATUS"));
         header.addAll(ProxyStatus.TYPES);
         rows.add(header.toArray(String[]::new));
         for (ProxyStatus p : s.proxies()) {
-            List<String> row = new ArrayList<>(List.of(p.name(), p.spiffeId(), p.kind(), p.namespace(), p.state()));
+            List<String> row =
+                    new ArrayList<>(
+                            List.of(p.name(), p.spiffeId(), p.kind(), p.namespace(), p.state()));
             for (String t : ProxyStatus.TYPES) {
                 row.add(p.state(t));
             }
@@ -61,8 +72,18 @@ public final class StatusTable {
             sb.append("(no proxy connected)\n");
         }
         for (ProxyStatus p : s.proxies()) {
-            p.nacks().forEach((type, error) -> sb.append('\n').append(type).append(" NACK from ").append(p.spiffeId())
-                    .append(" (").append(p.nodeId()).append(") for ").append(error.replace("\n", "\n  ")).append('\n'));
+            p.nacks()
+                    .forEach(
+                            (type, error) ->
+                                    sb.append('\n')
+                                            .append(type)
+                                            .append(" NACK from ")
+                                            .append(p.spiffeId())
+                                            .append(" (")
+                                            .append(p.nodeId())
+                                            .append(") for ")
+                                            .append(error.replace("\n", "\n  "))
+                                            .append('\n'));
         }
         return sb.toString();
     }

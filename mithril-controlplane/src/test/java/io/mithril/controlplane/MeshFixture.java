@@ -11,8 +11,7 @@ import java.nio.file.StandardCopyOption;
 /** Istio YAML for the tests: the bookinfo gateway, a mesh route and policies. */
 final class MeshFixture {
 
-    private MeshFixture() {
-    }
+    private MeshFixture() {}
 
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -20,7 +19,10 @@ final class MeshFixture {
         }
     }
 
-    /** Gateways for the ingress (port {@code ingressPort}) and the egress gateway, and a VirtualService bound to the ingress one. */
+    /**
+     * Gateways for the ingress (port {@code ingressPort}) and the egress gateway, and a
+     * VirtualService bound to the ingress one.
+     */
     static String gateways(int ingressPort, int egressPort, String productpagePrefix) {
         return """
                 apiVersion: networking.istio.io/v1beta1
@@ -74,10 +76,12 @@ final class MeshFixture {
                         host: productpage.default.svc.cluster.local
                         port:
                           number: 9080
-                """.formatted(ingressPort, egressPort, productpagePrefix);
+                """
+                .formatted(ingressPort, egressPort, productpagePrefix);
     }
 
-    static final String SERVICES = """
+    static final String SERVICES =
+            """
             apiVersion: networking.istio.io/v1beta1
             kind: ServiceEntry
             metadata:
@@ -120,7 +124,8 @@ final class MeshFixture {
                     host: reviews.default.svc.cluster.local
             """;
 
-    static final String POLICIES = """
+    static final String POLICIES =
+            """
             apiVersion: security.istio.io/v1beta1
             kind: PeerAuthentication
             metadata:
@@ -165,11 +170,12 @@ final class MeshFixture {
 
     /**
      * Resources of namespaces {@code a} and {@code b}: private ones ({@code exportTo: ["."]}),
-     * hidden ({@code "~"}), exported to {@code a} or to {@code c} only, public ones (no
-     * {@code exportTo}), WorkloadEntries chosen by a private and a public ServiceEntry, and a
+     * hidden ({@code "~"}), exported to {@code a} or to {@code c} only, public ones (no {@code
+     * exportTo}), WorkloadEntries chosen by a private and a public ServiceEntry, and a
      * namespace-wide AuthorizationPolicy of {@code b}.
      */
-    static final String NAMESPACES_A_AND_B = """
+    static final String NAMESPACES_A_AND_B =
+            """
             apiVersion: networking.istio.io/v1beta1
             kind: VirtualService
             metadata: {name: own-private, namespace: a}
@@ -255,7 +261,10 @@ final class MeshFixture {
             spec: {}
             """;
 
-    /** Writes a file atomically (temp file in the same directory, then rename), as an editor or kubectl-style tool would. */
+    /**
+     * Writes a file atomically (temp file in the same directory, then rename), as an editor or
+     * kubectl-style tool would.
+     */
     static void write(Path file, String text) throws IOException {
         Path tmp = Files.createTempFile(file.getParent(), ".tmp-", ".part");
         Files.writeString(tmp, text, StandardCharsets.UTF_8);

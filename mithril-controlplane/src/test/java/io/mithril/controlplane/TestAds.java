@@ -31,9 +31,9 @@ import java.util.function.Function;
 
 /**
  * One ADS stream as an Envoy opens it, on Envoy's generated API over real gRPC and mTLS. Either
- * driven by hand ({@link #request}, {@link #ack}, {@link #nack}), or {@link #follow following}:
- * it subscribes to CDS and LDS, then to the routes its listeners name, and answers every response
- * by itself: a NACK with the reason {@code check} gives, else an ACK.
+ * driven by hand ({@link #request}, {@link #ack}, {@link #nack}), or {@link #follow following}: it
+ * subscribes to CDS and LDS, then to the routes its listeners name, and answers every response by
+ * itself: a NACK with the reason {@code check} gives, else an ACK.
  */
 class TestAds implements AutoCloseable {
 
@@ -42,48 +42,63 @@ class TestAds implements AutoCloseable {
     final ManagedChannel channel;
     final StreamObserver<DiscoveryRequest> requests;
     final Node node;
+
     /** Following: type URL -> the last response ACKed. */
     final Map<String, DiscoveryResponse> applied = new ConcurrentHashMap<>();
+
     private volatile Function<DiscoveryResponse, String> check;
     private final TreeSet<String> routeNames = new TreeSet<>();
 
     /**
      * @param expectedServer the only SPIFFE ID accepted from the control plane
      */
-    TestAds(int port, IdentitySource identity, SpiffeId expectedServer, Node node) throws IOException {
+    TestAds(int port, IdentitySource identity, SpiffeId expectedServer, Node node)
+            throws IOException {
         this.node = node;
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", port)
-                .sslContext(SpiffeTls.client(identity, new SpiffeTrustManager(identity.bundles(),
-                        SpiffeIdAuthorizer.exactly(expectedServer))))
-                .build();
-        requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-            @Override
-            public void onNext(DiscoveryResponse r) {
-                Function<DiscoveryResponse, String> c = check;
-                if (c != null) {
-                    answer(r, c);
-                }
-                responses.add(r);
-            }
+        channel =
+                NettyChannelBuilder.forAddress("127.0.0.1", port)
+                        .sslContext(
+                                SpiffeTls.client(
+                                        identity,
+                                        new SpiffeTrustManager(
+                                                identity.bundles(),
+                                                SpiffeIdAuthorizer.exactly(expectedServer))))
+                        .build();
+        requests =
+                AggregatedDiscoveryServiceGrpc.newStub(channel)
+                        .streamAggregatedResources(
+                                new StreamObserver<>() {
+                                    @Override
+                                    public void onNext(DiscoveryResponse r) {
+                                        Function<DiscoveryResponse, String> c = check;
+                                        if (c != null) {
+                                            answer(r, c);
+                                        }
+                                        responses.add(r);
+                                    }
 
-            @Override
-            public void onError(Throwable t) {
-                errors.add(Status.fromThrowable(t));
-            }
+                                    @Override
+                                    public void onError(Throwable t) {
+                                        errors.add(Status.fromThrowable(t));
+                                    }
 
-            @Override
-            public void onCompleted() {
-            }
-        });
+                                    @Override
+                                    public void onCompleted() {}
+                                });
     }
 
-    /** A node of Istio's form with these labels ({@code key, value, ...}) and, optionally, more metadata. */
+    /**
+     * A node of Istio's form with these labels ({@code key, value, ...}) and, optionally, more
+     * metadata.
+     */
     static Node node(String id, Map<String, String> metadata, String... labels) {
         Struct.Builder l = Struct.newBuilder();
         for (int i = 0; i < labels.length; i += 2) {
             l.putFields(labels[i], Value.newBuilder().setStringValue(labels[i + 1]).build());
         }
-        Struct.Builder meta = Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(l).build());
+        Struct.Builder meta =
+                Struct.newBuilder()
+                        .putFields("LABELS", Value.newBuilder().setStructValue(l).build());
         metadata.forEach((k, v) -> meta.putFields(k, Value.newBuilder().setStringValue(v).build()));
         return Node.newBuilder().setId(id).setCluster("test").setMetadata(meta).build();
     }
@@ -109,15 +124,21 @@ class TestAds implements AutoCloseable {
             return;
         }
         applied.put(r.getTypeUrl(), r);
-        send(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), r.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)
-                ? List.copyOf(routeNames) : List.of());
+        send(
+                r.getTypeUrl(),
+                r.getVersionInfo(),
+                r.getNonce(),
+                r.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)
+                        ? List.copyOf(routeNames)
+                        : List.of());
         if (r.getTypeUrl().equals(Resources.V3.LISTENER_TYPE_URL)) {
             TreeSet<String> names = new TreeSet<>();
             for (Listener l : unpack(r, Listener.class)) {
                 for (var chain : l.getFilterChainsList()) {
                     for (var f : chain.getFiltersList()) {
                         try {
-                            HttpConnectionManager hcm = f.getTypedConfig().unpack(HttpConnectionManager.class);
+                            HttpConnectionManager hcm =
+                                    f.getTypedConfig().unpack(HttpConnectionManager.class);
                             if (hcm.hasRds()) {
                                 names.add(hcm.getRds().getRouteConfigName());
                             }
@@ -131,19 +152,29 @@ class TestAds implements AutoCloseable {
                 routeNames.clear();
                 routeNames.addAll(names);
                 DiscoveryResponse rds = applied.get(Resources.V3.ROUTE_TYPE_URL);
-                send(Resources.V3.ROUTE_TYPE_URL, rds == null ? "" : rds.getVersionInfo(), rds == null ? "" : rds.getNonce(),
+                send(
+                        Resources.V3.ROUTE_TYPE_URL,
+                        rds == null ? "" : rds.getVersionInfo(),
+                        rds == null ? "" : rds.getNonce(),
                         List.copyOf(names));
             }
         }
     }
 
     void send(String type, String version, String nonce, List<String> names) {
-        requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setVersionInfo(version)
-                .setResponseNonce(nonce).addAllResourceNames(names).build());
+        requests.onNext(
+                DiscoveryRequest.newBuilder()
+                        .setNode(node)
+                        .setTypeUrl(type)
+                        .setVersionInfo(version)
+                        .setResponseNonce(nonce)
+                        .addAllResourceNames(names)
+                        .build());
     }
 
     /** Sends a request and waits for the next response (null after 10 s). */
-    DiscoveryResponse request(String type, String version, String nonce, List<String> names) throws InterruptedException {
+    DiscoveryResponse request(String type, String version, String nonce, List<String> names)
+            throws InterruptedException {
         send(type, version, nonce, names);
         return responses.poll(10, TimeUnit.SECONDS);
     }
@@ -157,9 +188,15 @@ class TestAds implements AutoCloseable {
     }
 
     void nack(DiscoveryResponse r, String lastGood, String why) {
-        requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl()).setVersionInfo(lastGood)
-                .setResponseNonce(r.getNonce())
-                .setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage(why)).build());
+        requests.onNext(
+                DiscoveryRequest.newBuilder()
+                        .setNode(node)
+                        .setTypeUrl(r.getTypeUrl())
+                        .setVersionInfo(lastGood)
+                        .setResponseNonce(r.getNonce())
+                        .setErrorDetail(
+                                com.google.rpc.Status.newBuilder().setCode(3).setMessage(why))
+                        .build());
     }
 
     /** The next response of {@code type} (others are skipped), or null after 10 s. */
@@ -174,7 +211,8 @@ class TestAds implements AutoCloseable {
         return null;
     }
 
-    static <T extends com.google.protobuf.Message> List<T> unpack(DiscoveryResponse r, Class<T> type) {
+    static <T extends com.google.protobuf.Message> List<T> unpack(
+            DiscoveryResponse r, Class<T> type) {
         List<T> out = new ArrayList<>();
         for (var any : r.getResourcesList()) {
             try {
@@ -189,7 +227,9 @@ class TestAds implements AutoCloseable {
     /** Following: the names of the clusters last ACKed. */
     List<String> clusters() {
         DiscoveryResponse r = applied.get(Resources.V3.CLUSTER_TYPE_URL);
-        return r == null ? List.of() : unpack(r, Cluster.class).stream().map(Cluster::getName).toList();
+        return r == null
+                ? List.of()
+                : unpack(r, Cluster.class).stream().map(Cluster::getName).toList();
     }
 
     /** Following: the route configurations last ACKed, as text (paths, hosts). */
@@ -201,7 +241,11 @@ class TestAds implements AutoCloseable {
     /** Following: the ports of the listeners last ACKed. */
     List<Integer> listenerPorts() {
         DiscoveryResponse r = applied.get(Resources.V3.LISTENER_TYPE_URL);
-        return r == null ? List.of() : unpack(r, Listener.class).stream().map(l -> l.getAddress().getSocketAddress().getPortValue()).toList();
+        return r == null
+                ? List.of()
+                : unpack(r, Listener.class).stream()
+                        .map(l -> l.getAddress().getSocketAddress().getPortValue())
+                        .toList();
     }
 
     @Override

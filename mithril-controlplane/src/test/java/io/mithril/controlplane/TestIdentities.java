@@ -18,8 +18,11 @@ import java.util.List;
 final class TestIdentities {
 
     static final SpiffeId ISTIOD = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istiod");
-    static final SpiffeId GATEWAY = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account");
-    static final SpiffeId PRODUCTPAGE = SpiffeId.parse("spiffe://example.org/ns/default/sa/bookinfo-productpage");
+    static final SpiffeId GATEWAY =
+            SpiffeId.parse(
+                    "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account");
+    static final SpiffeId PRODUCTPAGE =
+            SpiffeId.parse("spiffe://example.org/ns/default/sa/bookinfo-productpage");
 
     final TrustDomain trustDomain;
     final X509Certificate root;
@@ -39,12 +42,15 @@ final class TestIdentities {
 
     X509Svid svid(SpiffeId id) {
         KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf = minter.signX509Svid(ca, key.getPublic(), id, List.of(), Duration.ofHours(1));
+        X509Certificate leaf =
+                minter.signX509Svid(ca, key.getPublic(), id, List.of(), Duration.ofHours(1));
         return X509Svid.of(List.of(leaf), key.getPrivate());
     }
 
     /** An identity holding an SVID of this trust domain and the given bundles. */
     IdentitySource identity(SpiffeId id, X509Bundle... bundles) {
-        return IdentitySource.of(svid(id), X509BundleSet.of(bundles.length == 0 ? new X509Bundle[]{bundle()} : bundles));
+        return IdentitySource.of(
+                svid(id),
+                X509BundleSet.of(bundles.length == 0 ? new X509Bundle[] {bundle()} : bundles));
     }
 }

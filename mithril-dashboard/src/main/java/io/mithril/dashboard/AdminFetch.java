@@ -29,14 +29,19 @@ final class AdminFetch {
         return getAll(null, hostPort, List.of(path)).get(path);
     }
 
-    Map<String, String> getAll(String netns, String hostPort, List<String> paths) throws IOException {
+    Map<String, String> getAll(String netns, String hostPort, List<String> paths)
+            throws IOException {
         return netns == null ? viaJdk(hostPort, paths) : viaCurl(netns, hostPort, paths);
     }
 
     private Map<String, String> viaJdk(String hostPort, List<String> paths) throws IOException {
         Map<String, String> out = new LinkedHashMap<>();
         for (String path : paths) {
-            HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + hostPort + path)).timeout(TIMEOUT).GET().build();
+            HttpRequest req =
+                    HttpRequest.newBuilder(URI.create("http://" + hostPort + path))
+                            .timeout(TIMEOUT)
+                            .GET()
+                            .build();
             HttpResponse<String> r;
             try {
                 r = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
@@ -44,7 +49,13 @@ final class AdminFetch {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted");
             } catch (IOException e) {
-                throw new IOException("http://" + hostPort + path + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
+                throw new IOException(
+                        "http://"
+                                + hostPort
+                                + path
+                                + ": "
+                                + (e.getMessage() == null ? e.toString() : e.getMessage()),
+                        e);
             }
             if (r.statusCode() != 200) {
                 throw new IOException("http://" + hostPort + path + " answered " + r.statusCode());
@@ -54,9 +65,21 @@ final class AdminFetch {
         return out;
     }
 
-    private static Map<String, String> viaCurl(String netns, String hostPort, List<String> paths) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", netns, "curl", "-sS", "--max-time",
-                Long.toString(TIMEOUT.toSeconds()), "-w", "\n" + END + "%{http_code}\n"));
+    private static Map<String, String> viaCurl(String netns, String hostPort, List<String> paths)
+            throws IOException {
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                "ip",
+                                "netns",
+                                "exec",
+                                netns,
+                                "curl",
+                                "-sS",
+                                "--max-time",
+                                Long.toString(TIMEOUT.toSeconds()),
+                                "-w",
+                                "\n" + END + "%{http_code}\n"));
         for (String p : paths) {
             cmd.add("http://" + hostPort + p);
         }
@@ -78,12 +101,20 @@ final class AdminFetch {
         for (String path : paths) {
             int end = text.indexOf("\n" + END, from);
             if (end < 0) {
-                throw new IOException("curl in netns " + netns + " for http://" + hostPort + path + " failed: " + text.strip());
+                throw new IOException(
+                        "curl in netns "
+                                + netns
+                                + " for http://"
+                                + hostPort
+                                + path
+                                + " failed: "
+                                + text.strip());
             }
             int nl = text.indexOf('\n', end + 1 + END.length());
             String code = text.substring(end + 1 + END.length(), nl < 0 ? text.length() : nl);
             if (!code.equals("200")) {
-                throw new IOException("http://" + hostPort + path + " in netns " + netns + " answered " + code);
+                throw new IOException(
+                        "http://" + hostPort + path + " in netns " + netns + " answered " + code);
             }
             out.put(path, text.substring(from, end));
             from = nl < 0 ? text.length() : nl + 1;

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.mithril.api.admin.GetBundleRequest;
-import io.mithril.api.admin.ListAgentsRequest;
-import io.mithril.api.admin.ListEntriesRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.mithril.api.admin.GetBundleRequest;
 import io.mithril.api.admin.JwtAuthority;
+import io.mithril.api.admin.ListAgentsRequest;
+import io.mithril.api.admin.ListEntriesRequest;
 import io.mithril.api.admin.ListJwtAuthoritiesRequest;
 import io.mithril.api.admin.ListX509AuthoritiesRequest;
 import io.mithril.api.admin.X509Authority;
@@ -48,19 +48,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Polls the sources and keeps the dashboard's state: trust domains and their CAs, agents,
- * entries, proxies, the mesh graph (from the proxies' Istio metrics) and events, found by
- * comparing each poll with the one before (SVIDs rotated, agents attested, CAs prepared or
- * activated, requests denied by policy, handshakes refused). Listeners get the state as JSON
- * whenever it changes. Read-only: it calls only List/Get RPCs and GET endpoints.
+ * Polls the sources and keeps the dashboard's state: trust domains and their CAs, agents, entries,
+ * proxies, the mesh graph (from the proxies' Istio metrics) and events, found by comparing each
+ * poll with the one before (SVIDs rotated, agents attested, CAs prepared or activated, requests
+ * denied by policy, handshakes refused). Listeners get the state as JSON whenever it changes.
+ * Read-only: it calls only List/Get RPCs and GET endpoints.
  */
 public final class Collector implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Collector.class);
     static final ObjectMapper JSON = new ObjectMapper();
     private static final int EVENTS_KEPT = 200;
+
     /** The window over which requests/s, error rate and p99 are computed. */
     static final Duration WINDOW = Duration.ofSeconds(15);
+
     private static final String REQUESTS = "istio_requests_total";
     private static final String BUCKETS = "istio_request_duration_milliseconds_bucket";
 
@@ -83,12 +85,14 @@ public final class Collector implements AutoCloseable {
     private final Map<String, Instant> lastRefusal = new HashMap<>();
     private Map<String, Double> deniedBefore = Map.of();
 
-    /** Totals of one edge at one poll: requests, errors (status >= 400) and cumulative duration buckets. */
-    record EdgeTotals(double requests, double errors, double denied, TreeMap<Double, Double> buckets) {
-    }
+    /**
+     * Totals of one edge at one poll: requests, errors (status >= 400) and cumulative duration
+     * buckets.
+     */
+    record EdgeTotals(
+            double requests, double errors, double denied, TreeMap<Double, Double> buckets) {}
 
-    private record Window(Instant at, Map<String, EdgeTotals> edges) {
-    }
+    private record Window(Instant at, Map<String, EdgeTotals> edges) {}
 
     public Collector(Sources sources, Clock clock, Duration interval) {
         this.sources = sources;
@@ -104,18 +108,24 @@ public final class Collector implements AutoCloseable {
         if (executor != null) {
             return;
         }
-        executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "dashboard-collector");
-            t.setDaemon(true);
-            return t;
-        });
-        executor.scheduleWithFixedDelay(() -> {
-            try {
-                poll();
-            } catch (RuntimeException e) {
-                log.warn("dashboard poll failed: {}", e.toString());
-            }
-        }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        executor =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "dashboard-collector");
+                            t.setDaemon(true);
+                            return t;
+                        });
+        executor.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        poll();
+                    } catch (RuntimeException e) {
+                        log.warn("dashboard poll failed: {}", e.toString());
+                    }
+                },
+                0,
+                interval.toMillis(),
+                TimeUnit.MILLISECONDS);
     }
 
     /** Called with the state (JSON) after every poll that changed it. */
@@ -145,9 +155,17 @@ public final class Collector implements AutoCloseable {
             String cluster = e.getKey();
             try {
                 pollServer(cluster, e.getValue(), domainsByRoot, agents, entries, now);
-                status.add(source("identity server " + cluster, e.getValue().socket().toString(), null));
+                status.add(
+                        source(
+                                "identity server " + cluster,
+                                e.getValue().socket().toString(),
+                                null));
             } catch (RuntimeException ex) {
-                status.add(source("identity server " + cluster, e.getValue().socket().toString(), message(ex)));
+                status.add(
+                        source(
+                                "identity server " + cluster,
+                                e.getValue().socket().toString(),
+                                message(ex)));
             }
         }
         domainsByRoot.values().forEach(domains::add);
@@ -172,16 +190,28 @@ public final class Collector implements AutoCloseable {
                 node.put("netns", p.netns());
             }
             try {
-                Map<String, String> got = fetch.getAll(p.netns(), p.hostPort(),
-                        List.of("/certs", "/stats/prometheus", "/debug/refused_handshakes"));
+                Map<String, String> got =
+                        fetch.getAll(
+                                p.netns(),
+                                p.hostPort(),
+                                List.of(
+                                        "/certs",
+                                        "/stats/prometheus",
+                                        "/debug/refused_handshakes"));
                 JsonNode certs = JSON.readTree(got.get("/certs"));
                 String id = certs.path("spiffeId").asText("");
-                node.put("spiffeId", id).put("serial", certs.path("serial").asText(""))
-                        .put("notBefore", certs.path("notBefore").asText("")).put("notAfter", certs.path("notAfter").asText(""))
+                node.put("spiffeId", id)
+                        .put("serial", certs.path("serial").asText(""))
+                        .put("notBefore", certs.path("notBefore").asText(""))
+                        .put("notAfter", certs.path("notAfter").asText(""))
                         .put("up", true);
                 kinds.put(id, p.name().contains("gateway") ? "gateway" : "workload");
                 proxyRotation(p.name(), id, certs.path("serial").asText(""), now);
-                addEdges(id, kinds.get(id).equals("gateway"), PromText.parse(got.get("/stats/prometheus")), edgeTotals);
+                addEdges(
+                        id,
+                        kinds.get(id).equals("gateway"),
+                        PromText.parse(got.get("/stats/prometheus")),
+                        edgeTotals);
                 refusals(p.name(), id, JSON.readTree(got.get("/debug/refused_handshakes")), now);
                 status.add(source("proxy " + p.name(), where(p), null));
             } catch (IOException | RuntimeException ex) {
@@ -241,29 +271,47 @@ public final class Collector implements AutoCloseable {
 
     // ---------------------------------------------------------------- identity servers
 
-    private void pollServer(String cluster, AdminClient admin, Map<String, ObjectNode> domainsByRoot, ArrayNode agents,
-                            ArrayNode entries, Instant now) {
+    private void pollServer(
+            String cluster,
+            AdminClient admin,
+            Map<String, ObjectNode> domainsByRoot,
+            ArrayNode agents,
+            ArrayNode entries,
+            Instant now) {
         Bundle bundle = admin.admin().getBundle(GetBundleRequest.getDefaultInstance());
         List<X509Certificate> roots = new ArrayList<>();
         for (var der : bundle.getX509AuthoritiesList()) {
             roots.add(cert(der.toByteArray()));
         }
-        String rootKey = bundle.getTrustDomain() + "|" + String.join(",", roots.stream().map(Collector::fingerprint).sorted().toList());
-        ObjectNode domain = domainsByRoot.computeIfAbsent(rootKey, k -> {
-            ObjectNode d = JSON.createObjectNode().put("name", bundle.getTrustDomain());
-            ArrayNode r = d.putArray("roots");
-            roots.forEach(c -> r.add(certJson(c)));
-            d.putArray("clusters");
-            return d;
-        });
+        String rootKey =
+                bundle.getTrustDomain()
+                        + "|"
+                        + String.join(
+                                ",", roots.stream().map(Collector::fingerprint).sorted().toList());
+        ObjectNode domain =
+                domainsByRoot.computeIfAbsent(
+                        rootKey,
+                        k -> {
+                            ObjectNode d =
+                                    JSON.createObjectNode().put("name", bundle.getTrustDomain());
+                            ArrayNode r = d.putArray("roots");
+                            roots.forEach(c -> r.add(certJson(c)));
+                            d.putArray("clusters");
+                            return d;
+                        });
         ObjectNode c = ((ArrayNode) domain.get("clusters")).addObject().put("name", cluster);
         ArrayNode cas = c.putArray("authorities");
         Instant nextRotation = null;
-        for (X509Authority a : admin.admin().listX509Authorities(ListX509AuthoritiesRequest.getDefaultInstance()).getAuthoritiesList()) {
+        for (X509Authority a :
+                admin.admin()
+                        .listX509Authorities(ListX509AuthoritiesRequest.getDefaultInstance())
+                        .getAuthoritiesList()) {
             X509Certificate ca = cert(a.getCertChain(0).toByteArray());
             ObjectNode n = certJson(ca).put("slot", a.getSlot()).put("keyId", a.getKeyId());
             if (a.getCertChainCount() > 1) {
-                n.put("issuerFingerprint", fingerprint(cert(a.getCertChain(a.getCertChainCount() - 1).toByteArray())));
+                n.put(
+                        "issuerFingerprint",
+                        fingerprint(cert(a.getCertChain(a.getCertChainCount() - 1).toByteArray())));
             } else {
                 n.put("issuerFingerprint", fingerprint(ca));
             }
@@ -277,14 +325,25 @@ public final class Collector implements AutoCloseable {
                 String key = cluster + "|" + a.getKeyId() + "|" + ca.getSerialNumber();
                 String before = caKeys.put(cluster + "|active", key);
                 if (before != null && !before.equals(key)) {
-                    event(now, "ca-rotated", cluster + ": new X.509 CA active (serial " + ca.getSerialNumber().toString(16)
-                            + "); the previous one is kept as old until it expires");
+                    event(
+                            now,
+                            "ca-rotated",
+                            cluster
+                                    + ": new X.509 CA active (serial "
+                                    + ca.getSerialNumber().toString(16)
+                                    + "); the previous one is kept as old until it expires");
                 }
             } else if (a.getSlot().equals("prepared")) {
                 String key = ca.getSerialNumber().toString(16);
                 String before = caKeys.put(cluster + "|prepared", key);
                 if (!key.equals(before) && !first) {
-                    event(now, "ca-prepared", cluster + ": next X.509 CA prepared (serial " + key + "), its root in the bundle");
+                    event(
+                            now,
+                            "ca-prepared",
+                            cluster
+                                    + ": next X.509 CA prepared (serial "
+                                    + key
+                                    + "), its root in the bundle");
                 }
             }
         }
@@ -293,30 +352,62 @@ public final class Collector implements AutoCloseable {
         }
         ArrayNode jwt = c.putArray("jwtAuthorities");
         for (JwtAuthority k : jwtAuthorities(admin)) {
-            jwt.addObject().put("slot", k.getSlot()).put("kid", k.getKid()).put("keyId", k.getKeyId())
+            jwt.addObject()
+                    .put("slot", k.getSlot())
+                    .put("kid", k.getKid())
+                    .put("keyId", k.getKeyId())
                     .put("notBefore", Instant.ofEpochSecond(k.getNotBefore()).toString())
                     .put("notAfter", Instant.ofEpochSecond(k.getNotAfter()).toString());
         }
-        for (Agent a : admin.admin().listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsList()) {
-            agents.addObject().put("cluster", cluster).put("spiffeId", a.getSpiffeId())
-                    .put("attestationType", a.getAttestationType()).put("serial", a.getX509SvidSerial())
-                    .put("expiresAt", Instant.ofEpochSecond(a.getX509SvidExpiresAt()).toString()).put("banned", a.getBanned())
+        for (Agent a :
+                admin.admin().listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsList()) {
+            agents.addObject()
+                    .put("cluster", cluster)
+                    .put("spiffeId", a.getSpiffeId())
+                    .put("attestationType", a.getAttestationType())
+                    .put("serial", a.getX509SvidSerial())
+                    .put("expiresAt", Instant.ofEpochSecond(a.getX509SvidExpiresAt()).toString())
+                    .put("banned", a.getBanned())
                     .put("canReattest", a.getCanReattest())
-                    .put("lastSync", a.getLastSync() == 0 ? "" : Instant.ofEpochSecond(a.getLastSync()).toString());
-            String before = agentSerials.put(cluster + "|" + a.getSpiffeId(), a.getX509SvidSerial());
+                    .put(
+                            "lastSync",
+                            a.getLastSync() == 0
+                                    ? ""
+                                    : Instant.ofEpochSecond(a.getLastSync()).toString());
+            String before =
+                    agentSerials.put(cluster + "|" + a.getSpiffeId(), a.getX509SvidSerial());
             if (!first && before == null) {
-                event(now, "agent-attested", cluster + ": agent " + a.getSpiffeId() + " attested (" + a.getAttestationType() + ")");
+                event(
+                        now,
+                        "agent-attested",
+                        cluster
+                                + ": agent "
+                                + a.getSpiffeId()
+                                + " attested ("
+                                + a.getAttestationType()
+                                + ")");
             } else if (before != null && !before.equals(a.getX509SvidSerial())) {
-                event(now, "svid-rotated", cluster + ": agent " + a.getSpiffeId() + " renewed its SVID");
+                event(
+                        now,
+                        "svid-rotated",
+                        cluster + ": agent " + a.getSpiffeId() + " renewed its SVID");
             }
         }
-        for (Entry en : admin.admin().listEntries(ListEntriesRequest.getDefaultInstance()).getEntriesList()) {
+        for (Entry en :
+                admin.admin()
+                        .listEntries(ListEntriesRequest.getDefaultInstance())
+                        .getEntriesList()) {
             ArrayNode sel = JSON.createArrayNode();
             for (Selector s : en.getSelectorsList()) {
                 sel.add(s.getType() + ":" + s.getValue());
             }
-            ObjectNode n = entries.addObject().put("cluster", cluster).put("id", en.getId()).put("spiffeId", en.getSpiffeId())
-                    .put("parentId", en.getParentId()).put("x509SvidTtl", en.getX509SvidTtl());
+            ObjectNode n =
+                    entries.addObject()
+                            .put("cluster", cluster)
+                            .put("id", en.getId())
+                            .put("spiffeId", en.getSpiffeId())
+                            .put("parentId", en.getParentId())
+                            .put("x509SvidTtl", en.getX509SvidTtl());
             n.set("selectors", sel);
         }
     }
@@ -324,7 +415,9 @@ public final class Collector implements AutoCloseable {
     /** The server's JWT signing keys; none from a server without ListJwtAuthorities. */
     private static List<JwtAuthority> jwtAuthorities(AdminClient admin) {
         try {
-            return admin.admin().listJwtAuthorities(ListJwtAuthoritiesRequest.getDefaultInstance()).getAuthoritiesList();
+            return admin.admin()
+                    .listJwtAuthorities(ListJwtAuthoritiesRequest.getDefaultInstance())
+                    .getAuthoritiesList();
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() == Status.Code.UNIMPLEMENTED) {
                 return List.of();
@@ -340,13 +433,18 @@ public final class Collector implements AutoCloseable {
     // ---------------------------------------------------------------- control plane
 
     private static ObjectNode controlPlane(JsonNode syncz) {
-        ObjectNode cp = JSON.createObjectNode().put("spiffeId", syncz.path("spiffeId").asText(""))
-                .put("configVersion", syncz.path("configVersion").asText(""))
-                .put("rejected", syncz.path("rejectedErrors").size());
+        ObjectNode cp =
+                JSON.createObjectNode()
+                        .put("spiffeId", syncz.path("spiffeId").asText(""))
+                        .put("configVersion", syncz.path("configVersion").asText(""))
+                        .put("rejected", syncz.path("rejectedErrors").size());
         ArrayNode ps = cp.putArray("proxies");
         for (JsonNode p : syncz.path("proxies")) {
-            ps.addObject().put("spiffeId", p.path("spiffeId").asText("")).put("kind", p.path("kind").asText(""))
-                    .put("node", p.path("name").asText("")).put("state", syncState(p));
+            ps.addObject()
+                    .put("spiffeId", p.path("spiffeId").asText(""))
+                    .put("kind", p.path("kind").asText(""))
+                    .put("node", p.path("name").asText(""))
+                    .put("state", syncState(p));
         }
         return cp;
     }
@@ -364,7 +462,7 @@ public final class Collector implements AutoCloseable {
         if (sent.isEmpty()) {
             return "STALE";
         }
-        for (var it = sent.fields(); it.hasNext();) {
+        for (var it = sent.fields(); it.hasNext(); ) {
             var e = it.next();
             if (!e.getValue().asText().equals(proxy.path("acked").path(e.getKey()).asText(null))) {
                 return "STALE";
@@ -381,7 +479,17 @@ public final class Collector implements AutoCloseable {
         }
         String before = proxySerials.put(name, serial);
         if (before != null && !before.equals(serial)) {
-            event(now, "svid-rotated", "SVID rotated: " + id + " (proxy " + name + "), serial " + before + " -> " + serial);
+            event(
+                    now,
+                    "svid-rotated",
+                    "SVID rotated: "
+                            + id
+                            + " (proxy "
+                            + name
+                            + "), serial "
+                            + before
+                            + " -> "
+                            + serial);
         }
     }
 
@@ -391,8 +499,19 @@ public final class Collector implements AutoCloseable {
         for (JsonNode r : list) {
             Instant at = Instant.parse(r.path("at").asText());
             if (seen == null || at.isAfter(seen)) {
-                event(at, "handshake-refused", "handshake refused by " + name + " (" + id + ") on " + r.path("listener").asText()
-                        + " from " + r.path("peer").asText() + ": " + r.path("reason").asText());
+                event(
+                        at,
+                        "handshake-refused",
+                        "handshake refused by "
+                                + name
+                                + " ("
+                                + id
+                                + ") on "
+                                + r.path("listener").asText()
+                                + " from "
+                                + r.path("peer").asText()
+                                + ": "
+                                + r.path("reason").asText());
                 newest = newest == null || at.isAfter(newest) ? at : newest;
             }
         }
@@ -408,7 +527,11 @@ public final class Collector implements AutoCloseable {
      * for a gateway every request its listeners took (it reports them as "source", the first hop).
      * The caller is the request's source principal, the callee this proxy's own identity.
      */
-    static void addEdges(String target, boolean gateway, List<PromText.Sample> samples, Map<String, EdgeTotals> totals) {
+    static void addEdges(
+            String target,
+            boolean gateway,
+            List<PromText.Sample> samples,
+            Map<String, EdgeTotals> totals) {
         for (PromText.Sample s : samples) {
             if (!s.label("reporter").equals("destination") && !gateway) {
                 continue;
@@ -417,11 +540,23 @@ public final class Collector implements AutoCloseable {
             if (s.name().equals(REQUESTS)) {
                 int code = parseCode(s.label("response_code"));
                 EdgeTotals t = totals.getOrDefault(key, new EdgeTotals(0, 0, 0, new TreeMap<>()));
-                totals.put(key, new EdgeTotals(t.requests() + s.value(), t.errors() + (code >= 400 ? s.value() : 0),
-                        t.denied() + (s.label("response_flags").equals("RBAC") ? s.value() : 0), t.buckets()));
+                totals.put(
+                        key,
+                        new EdgeTotals(
+                                t.requests() + s.value(),
+                                t.errors() + (code >= 400 ? s.value() : 0),
+                                t.denied()
+                                        + (s.label("response_flags").equals("RBAC")
+                                                ? s.value()
+                                                : 0),
+                                t.buckets()));
             } else if (s.name().equals(BUCKETS)) {
-                EdgeTotals t = totals.computeIfAbsent(key, k -> new EdgeTotals(0, 0, 0, new TreeMap<>()));
-                double le = s.label("le").equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(s.label("le"));
+                EdgeTotals t =
+                        totals.computeIfAbsent(key, k -> new EdgeTotals(0, 0, 0, new TreeMap<>()));
+                double le =
+                        s.label("le").equals("+Inf")
+                                ? Double.POSITIVE_INFINITY
+                                : Double.parseDouble(s.label("le"));
                 t.buckets().merge(le, s.value(), Double::sum);
             }
         }
@@ -435,9 +570,11 @@ public final class Collector implements AutoCloseable {
         }
     }
 
-    private ObjectNode graph(Map<String, EdgeTotals> totals, Map<String, String> kinds, Instant now) {
+    private ObjectNode graph(
+            Map<String, EdgeTotals> totals, Map<String, String> kinds, Instant now) {
         windows.addLast(new Window(now, totals));
-        while (windows.size() > 2 && Duration.between(windows.peekFirst().at(), now).compareTo(WINDOW) > 0) {
+        while (windows.size() > 2
+                && Duration.between(windows.peekFirst().at(), now).compareTo(WINDOW) > 0) {
             windows.removeFirst();
         }
         Window oldest = windows.peekFirst();
@@ -460,10 +597,17 @@ public final class Collector implements AutoCloseable {
             String source = mtls ? st[0] : "unknown (no client certificate)";
             ids.add(source);
             ids.add(st[1]);
-            ObjectNode edge = edges.addObject().put("source", source).put("target", st[1]).put("principal", mtls ? st[0] : "")
-                    .put("mtls", mtls).put("requests", (long) now1.requests())
-                    .put("rps", round(then == null ? 0 : dReq / seconds)).put("errorRate", round(dReq == 0 ? 0 : dErr / dReq));
-            Double p99 = quantile(0.99, delta(now1.buckets(), then == null ? null : then.buckets()));
+            ObjectNode edge =
+                    edges.addObject()
+                            .put("source", source)
+                            .put("target", st[1])
+                            .put("principal", mtls ? st[0] : "")
+                            .put("mtls", mtls)
+                            .put("requests", (long) now1.requests())
+                            .put("rps", round(then == null ? 0 : dReq / seconds))
+                            .put("errorRate", round(dReq == 0 ? 0 : dErr / dReq));
+            Double p99 =
+                    quantile(0.99, delta(now1.buckets(), then == null ? null : then.buckets()));
             if (p99 == null) {
                 p99 = quantile(0.99, now1.buckets());
             }
@@ -473,24 +617,42 @@ public final class Collector implements AutoCloseable {
             denied.put(e.getKey(), now1.denied());
             double before = deniedBefore.getOrDefault(e.getKey(), first ? now1.denied() : 0);
             if (now1.denied() > before) {
-                event(now, "request-denied", (long) (now1.denied() - before) + " request(s) from " + source + " to " + st[1]
-                        + " denied by policy (403 RBAC)");
+                event(
+                        now,
+                        "request-denied",
+                        (long) (now1.denied() - before)
+                                + " request(s) from "
+                                + source
+                                + " to "
+                                + st[1]
+                                + " denied by policy (403 RBAC)");
             }
         }
         deniedBefore = denied;
         for (String id : ids) {
-            nodes.addObject().put("id", id).put("label", label(id)).put("kind", kinds.getOrDefault(id, "caller"));
+            nodes.addObject()
+                    .put("id", id)
+                    .put("label", label(id))
+                    .put("kind", kinds.getOrDefault(id, "caller"));
         }
         return g;
     }
 
-    private static TreeMap<Double, Double> delta(TreeMap<Double, Double> now, TreeMap<Double, Double> then) {
+    private static TreeMap<Double, Double> delta(
+            TreeMap<Double, Double> now, TreeMap<Double, Double> then) {
         TreeMap<Double, Double> d = new TreeMap<>();
-        now.forEach((le, v) -> d.put(le, Math.max(0, v - (then == null ? 0 : then.getOrDefault(le, 0.0)))));
+        now.forEach(
+                (le, v) ->
+                        d.put(
+                                le,
+                                Math.max(0, v - (then == null ? 0 : then.getOrDefault(le, 0.0)))));
         return d;
     }
 
-    /** The q-quantile of cumulative buckets, interpolated linearly inside its bucket (as histogram_quantile does). */
+    /**
+     * The q-quantile of cumulative buckets, interpolated linearly inside its bucket (as
+     * histogram_quantile does).
+     */
     static Double quantile(double q, TreeMap<Double, Double> cumulative) {
         if (cumulative.isEmpty()) {
             return null;
@@ -508,7 +670,9 @@ public final class Collector implements AutoCloseable {
                     return lower;
                 }
                 double inBucket = b.getValue() - below;
-                return inBucket <= 0 ? b.getKey() : lower + (b.getKey() - lower) * (rank - below) / inBucket;
+                return inBucket <= 0
+                        ? b.getKey()
+                        : lower + (b.getKey() - lower) * (rank - below) / inBucket;
             }
             lower = b.getKey();
             below = b.getValue();
@@ -525,7 +689,9 @@ public final class Collector implements AutoCloseable {
         if (sa >= 0) {
             return id.substring(sa + 4);
         }
-        return id.startsWith("spiffe://") ? id.substring(id.indexOf('/', 9) < 0 ? 9 : id.indexOf('/', 9)) : id;
+        return id.startsWith("spiffe://")
+                ? id.substring(id.indexOf('/', 9) < 0 ? 9 : id.indexOf('/', 9))
+                : id;
     }
 
     // ---------------------------------------------------------------- helpers
@@ -534,12 +700,20 @@ public final class Collector implements AutoCloseable {
         if (events.size() == EVENTS_KEPT) {
             events.removeFirst();
         }
-        events.addLast(JSON.createObjectNode().put("at", at.toString()).put("kind", kind).put("text", text));
+        events.addLast(
+                JSON.createObjectNode()
+                        .put("at", at.toString())
+                        .put("kind", kind)
+                        .put("text", text));
         log.info("dashboard event: {}", text);
     }
 
     private static ObjectNode source(String what, String where, String error) {
-        ObjectNode n = JSON.createObjectNode().put("name", what).put("address", where).put("ok", error == null);
+        ObjectNode n =
+                JSON.createObjectNode()
+                        .put("name", what)
+                        .put("address", where)
+                        .put("ok", error == null);
         if (error != null) {
             n.put("error", error);
         }
@@ -552,24 +726,32 @@ public final class Collector implements AutoCloseable {
 
     static X509Certificate cert(byte[] der) {
         try {
-            return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+            return (X509Certificate)
+                    CertificateFactory.getInstance("X.509")
+                            .generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException e) {
-            throw new IllegalStateException("a certificate that does not parse: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "a certificate that does not parse: " + e.getMessage(), e);
         }
     }
 
     static String fingerprint(X509Certificate c) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded())).substring(0, 16);
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()))
+                    .substring(0, 16);
         } catch (NoSuchAlgorithmException | java.security.cert.CertificateEncodingException e) {
             throw new IllegalStateException(e);
         }
     }
 
     private static ObjectNode certJson(X509Certificate c) {
-        return JSON.createObjectNode().put("subject", c.getSubjectX500Principal().getName())
-                .put("serial", c.getSerialNumber().toString(16)).put("fingerprint", fingerprint(c))
-                .put("notBefore", c.getNotBefore().toInstant().toString()).put("notAfter", c.getNotAfter().toInstant().toString());
+        return JSON.createObjectNode()
+                .put("subject", c.getSubjectX500Principal().getName())
+                .put("serial", c.getSerialNumber().toString(16))
+                .put("fingerprint", fingerprint(c))
+                .put("notBefore", c.getNotBefore().toInstant().toString())
+                .put("notAfter", c.getNotAfter().toInstant().toString());
     }
 
     @Override

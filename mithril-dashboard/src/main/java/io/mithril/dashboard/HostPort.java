@@ -5,10 +5,10 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 
 /**
- * A {@code HOST:PORT} value as the dashboard's options give them: the address to serve on
- * ({@code -address}), the control plane's and the proxies' admin endpoints. An IPv6 host is
- * written in brackets ({@code [::1]:15000}, or bare, the port after the last ':'); the brackets are
- * not part of {@link #host()}.
+ * A {@code HOST:PORT} value as the dashboard's options give them: the address to serve on ({@code
+ * -address}), the control plane's and the proxies' admin endpoints. An IPv6 host is written in
+ * brackets ({@code [::1]:15000}, or bare, the port after the last ':'); the brackets are not part
+ * of {@link #host()}.
  *
  * @param host the host name or IP literal, without brackets
  * @param port 0-65535 (0 only where a port is to be chosen, see {@link #parse})
@@ -31,8 +31,11 @@ public record HostPort(String host, int port) {
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
         } else if (host.contains("[") || host.contains("]")) {
-            throw new IllegalArgumentException(what + " must be HOST:PORT (an IPv6 host in brackets, [::1]:15000), got \""
-                    + value + "\"");
+            throw new IllegalArgumentException(
+                    what
+                            + " must be HOST:PORT (an IPv6 host in brackets, [::1]:15000), got \""
+                            + value
+                            + "\"");
         }
         int min = portZero ? 0 : 1;
         int port;
@@ -42,7 +45,8 @@ public record HostPort(String host, int port) {
             port = -1;
         }
         if (port < min || port > 65535) {
-            throw new IllegalArgumentException(what + ": port must be " + min + "-65535, got \"" + value + "\"");
+            throw new IllegalArgumentException(
+                    what + ": port must be " + min + "-65535, got \"" + value + "\"");
         }
         return new HostPort(host, port);
     }

@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The samples of a Prometheus text exposition (version 0.0.4), as the proxies' {@code /stats/prometheus}
- * serves it: {@code name{label="value",...} number}. Comments and blank lines are skipped; a line that
- * does not parse is an error naming its line number.
+ * The samples of a Prometheus text exposition (version 0.0.4), as the proxies' {@code
+ * /stats/prometheus} serves it: {@code name{label="value",...} number}. Comments and blank lines
+ * are skipped; a line that does not parse is an error naming its line number.
  */
 final class PromText {
 
@@ -19,8 +19,7 @@ final class PromText {
         }
     }
 
-    private PromText() {
-    }
+    private PromText() {}
 
     static List<Sample> parse(String text) {
         List<Sample> out = new ArrayList<>();
@@ -33,7 +32,8 @@ final class PromText {
             try {
                 out.add(line(line));
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("metrics line " + (i + 1) + ": " + e.getMessage() + ": " + line);
+                throw new IllegalArgumentException(
+                        "metrics line " + (i + 1) + ": " + e.getMessage() + ": " + line);
             }
         }
         return out;

@@ -19,10 +19,16 @@ import java.util.stream.Stream;
  *
  * @param discoverProxies also read every proxy the control plane lists, at its address, port 15000
  */
-public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<ProxyAdmin> proxies,
-                      boolean discoverProxies) {
+public record Sources(
+        Map<String, Path> servers,
+        String controlPlaneAdmin,
+        List<ProxyAdmin> proxies,
+        boolean discoverProxies) {
 
-    /** A proxy's admin endpoint: {@code host:port}, inside network namespace {@code netns} unless that is null. */
+    /**
+     * A proxy's admin endpoint: {@code host:port}, inside network namespace {@code netns} unless
+     * that is null.
+     */
     public record ProxyAdmin(String name, String netns, String hostPort) {
         public ProxyAdmin {
             HostPort.parse(hostPort, "proxy admin address of " + name, false);
@@ -42,16 +48,18 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
     /**
      * The sources of a running {@code mithril demo} in {@code dir}: both clusters' admin sockets,
      * the control plane's admin endpoint and the ingress gateway's admin (as its
-     * demo-ports.properties records them; 127.0.0.1:15014 and :15000 without one) and the sidecars: in the demo's pods when it made them (network namespaces
-     * {@code mithril-<pid>-<workload>} of a live demo; {@code demoPid} picks one, or any live one when
-     * it is 0), otherwise every proxy the control plane lists.
+     * demo-ports.properties records them; 127.0.0.1:15014 and :15000 without one) and the sidecars:
+     * in the demo's pods when it made them (network namespaces {@code mithril-<pid>-<workload>} of
+     * a live demo; {@code demoPid} picks one, or any live one when it is 0), otherwise every proxy
+     * the control plane lists.
      */
     public static Sources demo(Path dir, long demoPid) throws IOException {
         Map<String, Path> servers = new LinkedHashMap<>();
         for (int c : new int[] {1, 2}) {
             Path cluster = dir.resolve("cluster" + c);
             if (!Files.isDirectory(cluster)) {
-                throw new IOException(dir + " is not the state directory of a demo: it has no cluster" + c + "/");
+                throw new IOException(
+                        dir + " is not the state directory of a demo: it has no cluster" + c + "/");
             }
             servers.put("cluster" + c, cluster.resolve("server/private/api.sock"));
         }
@@ -64,7 +72,11 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
             }
         }
         List<ProxyAdmin> proxies = new ArrayList<>();
-        proxies.add(new ProxyAdmin("ingressgateway", null, ports.getProperty("gateway.admin", "127.0.0.1:15000")));
+        proxies.add(
+                new ProxyAdmin(
+                        "ingressgateway",
+                        null,
+                        ports.getProperty("gateway.admin", "127.0.0.1:15000")));
         Path netnsDir = Path.of("/run/netns");
         if (Files.isDirectory(netnsDir)) {
             try (Stream<Path> s = Files.list(netnsDir)) {
@@ -74,13 +86,24 @@ public record Sources(Map<String, Path> servers, String controlPlaneAdmin, List<
                         continue;
                     }
                     long pid = Long.parseLong(m.group(1));
-                    boolean wanted = demoPid != 0 ? pid == demoPid : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+                    boolean wanted =
+                            demoPid != 0
+                                    ? pid == demoPid
+                                    : ProcessHandle.of(pid)
+                                            .map(ProcessHandle::isAlive)
+                                            .orElse(false);
                     if (wanted) {
-                        proxies.add(new ProxyAdmin(m.group(2), p.getFileName().toString(), "127.0.0.1:15000"));
+                        proxies.add(
+                                new ProxyAdmin(
+                                        m.group(2), p.getFileName().toString(), "127.0.0.1:15000"));
                     }
                 }
             }
         }
-        return new Sources(servers, ports.getProperty("controlplane.admin", "127.0.0.1:15014"), proxies, proxies.size() == 1);
+        return new Sources(
+                servers,
+                ports.getProperty("controlplane.admin", "127.0.0.1:15014"),
+                proxies,
+                proxies.size() == 1);
     }
 }

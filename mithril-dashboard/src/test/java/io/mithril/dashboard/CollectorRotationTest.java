@@ -25,24 +25,37 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CollectorRotationTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void theTimelineShowsActivePreparedThenOldAfterTheRotation() throws Exception {
         // A clock the test moves forward; the server and the collector both read it.
         AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
         Clock clock = ((InstantSource) now::get).withZone(ZoneOffset.UTC);
-        ServerConfig config = ServerConfig.builder(TrustDomain.parse("example.org"), dir).bindAddress("127.0.0.1").bindPort(0)
-                .socketPath(dir.resolve("private/api.sock")).rotationCheckInterval(Duration.ofHours(1))
-                .caTtl(Duration.ofHours(6)).clock(clock).build();
+        ServerConfig config =
+                ServerConfig.builder(TrustDomain.parse("example.org"), dir)
+                        .bindAddress("127.0.0.1")
+                        .bindPort(0)
+                        .socketPath(dir.resolve("private/api.sock"))
+                        .rotationCheckInterval(Duration.ofHours(1))
+                        .caTtl(Duration.ofHours(6))
+                        .clock(clock)
+                        .build();
         try (IdentityServer server = IdentityServer.start(config);
-             Collector collector = new Collector(new Sources(Map.of("cluster1", server.adminSocketPath()), null, List.of(), false),
-                     clock, Duration.ofSeconds(1))) {
+                Collector collector =
+                        new Collector(
+                                new Sources(
+                                        Map.of("cluster1", server.adminSocketPath()),
+                                        null,
+                                        List.of(),
+                                        false),
+                                clock,
+                                Duration.ofSeconds(1))) {
             collector.poll();
             assertThat(slots(collector, "authorities")).containsExactly("active");
             assertThat(slots(collector, "jwtAuthorities")).containsExactly("active");
-            String firstSerial = cluster(collector).path("authorities").get(0).path("serial").asText();
+            String firstSerial =
+                    cluster(collector).path("authorities").get(0).path("serial").asText();
 
             now.updateAndGet(t -> t.plus(Duration.ofHours(3).plusMinutes(1)));
             server.caManager().rotate();
@@ -60,13 +73,19 @@ class CollectorRotationTest {
             // both roots (the old CA is self-signed here) are in the trust domain's bundle
             JsonNode state = Collector.JSON.readTree(collector.stateJson());
             assertThat(state.path("trustDomains").get(0).path("roots")).hasSize(2);
-            assertThat(state.path("events").toString()).contains("ca-rotated")
+            assertThat(state.path("events").toString())
+                    .contains("ca-rotated")
                     .contains("the previous one is kept as old until it expires");
         }
     }
 
     private static JsonNode cluster(Collector collector) throws Exception {
-        return Collector.JSON.readTree(collector.stateJson()).path("trustDomains").get(0).path("clusters").get(0);
+        return Collector.JSON
+                .readTree(collector.stateJson())
+                .path("trustDomains")
+                .get(0)
+                .path("clusters")
+                .get(0);
     }
 
     private static List<String> slots(Collector collector, String field) throws Exception {

@@ -13,9 +13,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A running {@code mithril demo --keep-running} (the packaged distribution in its own JVM) and
- * helpers to run more processes beside it: the packaged CLI, commands as a workload's uid.
- * {@link #close()} stops the demo (SIGTERM: its supervisor stops every child) and whatever else
- * was started here.
+ * helpers to run more processes beside it: the packaged CLI, commands as a workload's uid. {@link
+ * #close()} stops the demo (SIGTERM: its supervisor stops every child) and whatever else was
+ * started here.
  */
 final class Demo implements AutoCloseable {
 
@@ -39,7 +39,10 @@ final class Demo implements AutoCloseable {
         return start(dir, projectRoot());
     }
 
-    /** Starts the demo with the examples of {@code home} (a copy with other settings, e.g. short TTLs). */
+    /**
+     * Starts the demo with the examples of {@code home} (a copy with other settings, e.g. short
+     * TTLs).
+     */
     static Demo start(Path dir, Path home) throws Exception {
         // The demo picks free ports itself (demo-ports.properties); the gateway's is given here and
         // may be taken between freePort() and the demo's bind: then wait and try again.
@@ -64,10 +67,25 @@ final class Demo implements AutoCloseable {
 
     private static Demo startOnce(Path dir, Path home) throws Exception {
         int port = freePort();
-        List<String> cmd = new ArrayList<>(List.of(java(), "-Dmithril.home=" + home, "-jar", jar().toString(),
-                "demo", "--dir", dir.toString(), "--gateway-port", Integer.toString(port), "--keep-running"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                java(),
+                                "-Dmithril.home=" + home,
+                                "-jar",
+                                jar().toString(),
+                                "demo",
+                                "--dir",
+                                dir.toString(),
+                                "--gateway-port",
+                                Integer.toString(port),
+                                "--keep-running"));
         Path out = dir.resolveSibling(dir.getFileName() + "-demo-output.txt");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Process p =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(out.toFile())
+                        .start();
         Demo demo = new Demo(dir, port, p, out);
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
         while (System.nanoTime() < deadline) {
@@ -125,7 +143,8 @@ final class Demo implements AutoCloseable {
         }
         String v = p.getProperty(key);
         if (v == null) {
-            throw new IllegalStateException("no " + key + " in " + dir.resolve("demo-ports.properties"));
+            throw new IllegalStateException(
+                    "no " + key + " in " + dir.resolve("demo-ports.properties"));
         }
         return v;
     }
@@ -142,32 +161,71 @@ final class Demo implements AutoCloseable {
         return dir.resolve("cluster1/sleep");
     }
 
-    /** The packaged CLI as a command line, optionally as another uid (from the demo's world-readable copy when it made one). */
+    /**
+     * The packaged CLI as a command line, optionally as another uid (from the demo's world-readable
+     * copy when it made one).
+     */
     List<String> mithril(Integer uid, String... args) {
         List<String> cmd = new ArrayList<>();
         // The demo copies the distribution into dist/ only when other uids cannot read the build's.
         if (uid != null && isRoot() && java.nio.file.Files.isDirectory(dir.resolve("dist"))) {
-            cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
-            cmd.addAll(List.of(java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dmithril.home=" + projectRoot(),
-                    "-cp", dir.resolve("dist/mithril-cli.jar") + ":" + dir.resolve("dist/lib") + "/*", "io.mithril.cli.Main"));
+            cmd.addAll(
+                    List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+            cmd.addAll(
+                    List.of(
+                            java(),
+                            "-XX:TieredStopAtLevel=1",
+                            "-XX:+UseSerialGC",
+                            "-Dmithril.home=" + projectRoot(),
+                            "-cp",
+                            dir.resolve("dist/mithril-cli.jar")
+                                    + ":"
+                                    + dir.resolve("dist/lib")
+                                    + "/*",
+                            "io.mithril.cli.Main"));
         } else {
             if (uid != null && isRoot()) {
-                cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+                cmd.addAll(
+                        List.of(
+                                "setpriv",
+                                "--reuid=" + uid,
+                                "--regid=" + uid,
+                                "--clear-groups",
+                                "--"));
             }
-            cmd.addAll(List.of(java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dmithril.home=" + projectRoot(),
-                    "-jar", jar().toString()));
+            cmd.addAll(
+                    List.of(
+                            java(),
+                            "-XX:TieredStopAtLevel=1",
+                            "-XX:+UseSerialGC",
+                            "-Dmithril.home=" + projectRoot(),
+                            "-jar",
+                            jar().toString()));
         }
         cmd.addAll(List.of(args));
         return cmd;
     }
 
-    /** Prefix that runs a command as the given uid (nothing when not root: all workloads share our uid). */
+    /**
+     * Prefix that runs a command as the given uid (nothing when not root: all workloads share our
+     * uid).
+     */
     static List<String> as(int uid) {
-        return isRoot() ? new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"))
+        return isRoot()
+                ? new ArrayList<>(
+                        List.of(
+                                "setpriv",
+                                "--reuid=" + uid,
+                                "--regid=" + uid,
+                                "--clear-groups",
+                                "--"))
                 : new ArrayList<>();
     }
 
-    /** The network namespaces of this demo's pods, {@code mithril-<demo pid>-<workload>}; empty when it runs without pods. */
+    /**
+     * The network namespaces of this demo's pods, {@code mithril-<demo pid>-<workload>}; empty when
+     * it runs without pods.
+     */
     List<String> podNamespaces() throws java.io.IOException {
         Path netns = Path.of("/run/netns");
         if (!Files.isDirectory(netns)) {
@@ -175,16 +233,32 @@ final class Demo implements AutoCloseable {
         }
         String prefix = "mithril-" + process.pid() + "-";
         try (java.util.stream.Stream<Path> s = Files.list(netns)) {
-            return s.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(prefix)).sorted().toList();
+            return s.map(f -> f.getFileName().toString())
+                    .filter(n -> n.startsWith(prefix))
+                    .sorted()
+                    .toList();
         }
     }
 
-    /** curl through the gateway as sleep, with sleep's SVID unless other cert/key files are given. */
+    /**
+     * curl through the gateway as sleep, with sleep's SVID unless other cert/key files are given.
+     */
     List<String> curl(String path, Path cert, Path key) {
         List<String> cmd = as(SLEEP_UID);
-        cmd.addAll(List.of("curl", "-sS", "-o", "/dev/null", "-w", "HTTP_CODE=%{http_code}", "--max-time", "20",
-                "--cacert", sleepDir().resolve("bundle.0.pem").toString(),
-                "--resolve", "app.example.org:" + gatewayPort + ":127.0.0.1"));
+        cmd.addAll(
+                List.of(
+                        "curl",
+                        "-sS",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "HTTP_CODE=%{http_code}",
+                        "--max-time",
+                        "20",
+                        "--cacert",
+                        sleepDir().resolve("bundle.0.pem").toString(),
+                        "--resolve",
+                        "app.example.org:" + gatewayPort + ":127.0.0.1"));
         if (cert != null) {
             cmd.addAll(List.of("--cert", cert.toString(), "--key", key.toString()));
         }
@@ -198,8 +272,12 @@ final class Demo implements AutoCloseable {
 
     /** Starts a long-running process that {@link #close()} stops; output goes to logs/NAME.log. */
     Process background(String name, List<String> cmd) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("logs/" + name + ".log").toFile()));
+        ProcessBuilder pb =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(
+                                ProcessBuilder.Redirect.appendTo(
+                                        dir.resolve("logs/" + name + ".log").toFile()));
         pb.environment().put("DEMO_DIR", dir.toString());
         Process p = pb.start();
         extra.add(p);
@@ -209,13 +287,20 @@ final class Demo implements AutoCloseable {
     /** A process of the demo whose command line contains every fragment. */
     ProcessHandle child(String... fragments) {
         return process.descendants()
-                .filter(h -> h.info().commandLine().map(c -> List.of(fragments).stream().allMatch(c::contains)).orElse(false))
+                .filter(
+                        h ->
+                                h.info()
+                                        .commandLine()
+                                        .map(c -> List.of(fragments).stream().allMatch(c::contains))
+                                        .orElse(false))
                 .findFirst()
-                .orElseThrow(() -> new IllegalStateException("no demo process with " + List.of(fragments)));
+                .orElseThrow(
+                        () ->
+                                new IllegalStateException(
+                                        "no demo process with " + List.of(fragments)));
     }
 
-    record Exec(int exit, String out) {
-    }
+    record Exec(int exit, String out) {}
 
     static Exec exec(List<String> cmd) throws Exception {
         return exec(cmd, Map.of());

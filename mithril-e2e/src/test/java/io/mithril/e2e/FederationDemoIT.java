@@ -12,27 +12,42 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * `mithril demo federation` as a user runs it, from the packaged distribution: two trust domains
  * with their own CAs federate through their bundle endpoints; domain.test's sleep calls
- * example.org's product page through the ingress gateway, whose AuthorizationPolicy names
- * sleep's foreign ID. The demo checks the attacks itself (another domain.test ID gets 403, a
- * forged domain.test SVID and a client without certificate are refused in the handshake) and a
- * JWT-SVID across trust domains; this test checks that it says so, exits 0 and leaves nothing
- * running.
+ * example.org's product page through the ingress gateway, whose AuthorizationPolicy names sleep's
+ * foreign ID. The demo checks the attacks itself (another domain.test ID gets 403, a forged
+ * domain.test SVID and a client without certificate are refused in the handshake) and a JWT-SVID
+ * across trust domains; this test checks that it says so, exits 0 and leaves nothing running.
  */
 class FederationDemoIT {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void demoFederationCallsAcrossTrustDomainsAndRefusesTheAttacks() throws Exception {
         Path jar = Demo.jar();
-        assertThat(jar).as("the distribution (mvn verify packages mithril-cli before this test)").isRegularFile();
-        List<String> cmd = List.of(Demo.java(), "-Dmithril.home=" + Demo.projectRoot(), "-jar", jar.toString(),
-                "demo", "federation", "--dir", dir.toString(), "--gateway-port", Integer.toString(Demo.freePort()),
-                // Training class sharing archives when the demo stops takes minutes after each rebuild of the jar.
-                "--no-class-sharing");
+        assertThat(jar)
+                .as("the distribution (mvn verify packages mithril-cli before this test)")
+                .isRegularFile();
+        List<String> cmd =
+                List.of(
+                        Demo.java(),
+                        "-Dmithril.home=" + Demo.projectRoot(),
+                        "-jar",
+                        jar.toString(),
+                        "demo",
+                        "federation",
+                        "--dir",
+                        dir.toString(),
+                        "--gateway-port",
+                        Integer.toString(Demo.freePort()),
+                        // Training class sharing archives when the demo stops takes minutes after
+                        // each rebuild of the jar.
+                        "--no-class-sharing");
         Path log = dir.resolve("demo-output.txt");
-        Process demo = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process demo =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         boolean finished = demo.waitFor(8, TimeUnit.MINUTES);
         if (!finished) {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -50,10 +65,19 @@ class FederationDemoIT {
                 .contains("no certificate: refused")
                 .contains("SVID is valid")
                 .contains("Summary: federation works end to end");
-        List<String> leftBehind = ProcessHandle.allProcesses()
-                .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(dir.toString())).orElse(false))
-                .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
-                .toList();
+        List<String> leftBehind =
+                ProcessHandle.allProcesses()
+                        .filter(
+                                p ->
+                                        p.info()
+                                                .arguments()
+                                                .map(
+                                                        a ->
+                                                                String.join(" ", a)
+                                                                        .contains(dir.toString()))
+                                                .orElse(false))
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
+                        .toList();
         assertThat(leftBehind).as("processes left behind").isEmpty();
     }
 }

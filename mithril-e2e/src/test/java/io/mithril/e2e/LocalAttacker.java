@@ -11,8 +11,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * What an unprivileged local user tries against a running demo, run by {@link LocalUserAttackIT}
- * as another uid ({@code setpriv}): each argument is one attempt, {@code OP:ARG[:ARG]}, and each
+ * What an unprivileged local user tries against a running demo, run by {@link LocalUserAttackIT} as
+ * another uid ({@code setpriv}): each argument is one attempt, {@code OP:ARG[:ARG]}, and each
  * prints one line {@code OP:ARG... => ok} or {@code ... => denied: reason}.
  *
  * <p>Ops: {@code rename:SRC:DST}, {@code bind-unix:PATH} (plant a socket), {@code write:PATH}
@@ -21,8 +21,7 @@ import java.nio.file.StandardOpenOption;
  */
 public final class LocalAttacker {
 
-    private LocalAttacker() {
-    }
+    private LocalAttacker() {}
 
     public static void main(String[] args) {
         for (String attempt : args) {
@@ -42,12 +41,14 @@ public final class LocalAttacker {
         switch (a[0]) {
             case "rename" -> Files.move(Path.of(a[1]), Path.of(a[2]));
             case "bind-unix" -> {
-                try (ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                try (ServerSocketChannel ch =
+                        ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
                     ch.bind(UnixDomainSocketAddress.of(a[1]));
                 }
             }
             case "write" -> {
-                try (OutputStream out = Files.newOutputStream(Path.of(a[1]), StandardOpenOption.WRITE)) {
+                try (OutputStream out =
+                        Files.newOutputStream(Path.of(a[1]), StandardOpenOption.WRITE)) {
                     out.write("attacker's bytes\n".getBytes());
                 }
             }

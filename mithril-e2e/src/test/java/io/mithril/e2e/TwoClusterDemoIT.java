@@ -15,27 +15,40 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The seed scenario end to end, as a user runs it: `mithril demo` in its own JVM, with real
  * processes for every server, agent, proxy and app, and the real curl and openssl (run from the
- * packaged distribution, in the integration-test phase). The demo
- * itself checks the positive path (HTTP 200 with the product page, the chain shown by
- * openssl s_client) and the negative ones (no client certificate, a foreign CA, an unrouted
- * path); this test checks that it says so, exits 0, and leaves no process behind.
+ * packaged distribution, in the integration-test phase). The demo itself checks the positive path
+ * (HTTP 200 with the product page, the chain shown by openssl s_client) and the negative ones (no
+ * client certificate, a foreign CA, an unrouted path); this test checks that it says so, exits 0,
+ * and leaves no process behind.
  */
 class TwoClusterDemoIT {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void demoRunsTheSeedScenarioEndToEndAndStopsEverything() throws Exception {
         int gatewayPort = freePort();
         Path jar = projectRoot().resolve("mithril-cli/target/mithril-cli.jar");
-        assertThat(jar).as("the distribution (mvn verify packages mithril-cli before this test)").isRegularFile();
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dmithril.home=" + projectRoot(),
-                "-jar", jar.toString(), "demo", "--dir", dir.toString(), "--gateway-port", Integer.toString(gatewayPort)));
+        assertThat(jar)
+                .as("the distribution (mvn verify packages mithril-cli before this test)")
+                .isRegularFile();
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-Dmithril.home=" + projectRoot(),
+                                "-jar",
+                                jar.toString(),
+                                "demo",
+                                "--dir",
+                                dir.toString(),
+                                "--gateway-port",
+                                Integer.toString(gatewayPort)));
         Path log = dir.resolve("demo-output.txt");
-        Process demo = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process demo =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         boolean finished = demo.waitFor(4, TimeUnit.MINUTES);
         if (!finished) {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -51,10 +64,19 @@ class TwoClusterDemoIT {
                 .contains("/no-such-route: 404")
                 .contains("Summary: the seed scenario works end to end.");
         assertThat(Files.readString(dir.resolve("showcerts.txt"))).contains("BEGIN CERTIFICATE");
-        List<String> leftBehind = ProcessHandle.allProcesses()
-                .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains(dir.toString())).orElse(false))
-                .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
-                .toList();
+        List<String> leftBehind =
+                ProcessHandle.allProcesses()
+                        .filter(
+                                p ->
+                                        p.info()
+                                                .arguments()
+                                                .map(
+                                                        a ->
+                                                                String.join(" ", a)
+                                                                        .contains(dir.toString()))
+                                                .orElse(false))
+                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
+                        .toList();
         assertThat(leftBehind).as("processes left behind").isEmpty();
     }
 

@@ -5,15 +5,14 @@ import java.math.RoundingMode;
 import java.time.Duration;
 
 /**
- * Go's {@code time.ParseDuration}, which SPIRE uses for every TTL: a sequence of decimal
- * numbers, each with an optional fraction and a unit ({@code ns}, {@code us}/{@code µs},
- * {@code ms}, {@code s}, {@code m}, {@code h}), e.g. {@code "1h30m"}, {@code "1.5h"}. A bare number
- * (no unit) is taken as seconds, as Mithril's configs allow. The one parser for such durations
- * in configuration files and command-line flags.
+ * Go's {@code time.ParseDuration}, which SPIRE uses for every TTL: a sequence of decimal numbers,
+ * each with an optional fraction and a unit ({@code ns}, {@code us}/{@code µs}, {@code ms}, {@code
+ * s}, {@code m}, {@code h}), e.g. {@code "1h30m"}, {@code "1.5h"}. A bare number (no unit) is taken
+ * as seconds, as Mithril's configs allow. The one parser for such durations in configuration files
+ * and command-line flags.
  */
 public final class GoDuration {
-    private GoDuration() {
-    }
+    private GoDuration() {}
 
     private static final BigDecimal NANOS_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
 
@@ -36,7 +35,9 @@ public final class GoDuration {
         if (s.substring(i).matches("[0-9]+")) {
             try {
                 long seconds = Long.parseLong(s.substring(i));
-                return negative ? Duration.ofSeconds(seconds).negated() : Duration.ofSeconds(seconds);
+                return negative
+                        ? Duration.ofSeconds(seconds).negated()
+                        : Duration.ofSeconds(seconds);
             } catch (NumberFormatException | ArithmeticException e) {
                 throw bad(text);
             }
@@ -54,7 +55,9 @@ public final class GoDuration {
                 i++;
             }
             String number = s.substring(start, i);
-            if (number.isEmpty() || number.equals(".") || number.indexOf('.') != number.lastIndexOf('.')) {
+            if (number.isEmpty()
+                    || number.equals(".")
+                    || number.indexOf('.') != number.lastIndexOf('.')) {
                 throw bad(text);
             }
             int unitStart = i;
@@ -62,24 +65,30 @@ public final class GoDuration {
                 i++;
             }
             String unit = s.substring(unitStart, i);
-            long unitNanos = switch (unit) {
-                case "ns" -> 1L;
-                case "us", "µs", "μs" -> 1_000L;
-                case "ms" -> 1_000_000L;
-                case "s" -> 1_000_000_000L;
-                case "m" -> 60_000_000_000L;
-                case "h" -> 3_600_000_000_000L;
-                default -> throw bad(text);
-            };
+            long unitNanos =
+                    switch (unit) {
+                        case "ns" -> 1L;
+                        case "us", "µs", "μs" -> 1_000L;
+                        case "ms" -> 1_000_000L;
+                        case "s" -> 1_000_000_000L;
+                        case "m" -> 60_000_000_000L;
+                        case "h" -> 3_600_000_000_000L;
+                        default -> throw bad(text);
+                    };
             BigDecimal value;
             try {
-                value = new BigDecimal(number.endsWith(".") ? number + "0" : number.startsWith(".") ? "0" + number : number);
+                value =
+                        new BigDecimal(
+                                number.endsWith(".")
+                                        ? number + "0"
+                                        : number.startsWith(".") ? "0" + number : number);
             } catch (NumberFormatException e) {
                 throw bad(text);
             }
             nanos = nanos.add(value.multiply(BigDecimal.valueOf(unitNanos)));
             if (nanos.compareTo(NANOS_MAX) > 0) {
-                throw new IllegalArgumentException("duration " + Quote.quote(text) + " is too long");
+                throw new IllegalArgumentException(
+                        "duration " + Quote.quote(text) + " is too long");
             }
         }
         long n = nanos.setScale(0, RoundingMode.DOWN).longValueExact();
@@ -87,7 +96,9 @@ public final class GoDuration {
     }
 
     private static IllegalArgumentException bad(String text) {
-        return new IllegalArgumentException("invalid duration " + Quote.quote(text)
-                + "; write it like \"1h\", \"90m\", \"1h30m\", \"30s\", \"500ms\" or a whole number of seconds");
+        return new IllegalArgumentException(
+                "invalid duration "
+                        + Quote.quote(text)
+                        + "; write it like \"1h\", \"90m\", \"1h30m\", \"30s\", \"500ms\" or a whole number of seconds");
     }
 }

@@ -3,9 +3,9 @@ package io.mithril.hcl;
 import java.util.Objects;
 
 /**
- * A configuration that cannot be read, parsed or understood. The message always starts with
- * the position ({@code server.conf:14:3: unknown key "bind_prot" in server block ...}) so the
- * operator knows which file, line and column to fix; {@link #what()} is the part after it.
+ * A configuration that cannot be read, parsed or understood. The message always starts with the
+ * position ({@code server.conf:14:3: unknown key "bind_prot" in server block ...}) so the operator
+ * knows which file, line and column to fix; {@link #what()} is the part after it.
  */
 public final class HclException extends Exception {
     private static final long serialVersionUID = 1L;

@@ -5,8 +5,8 @@ import java.math.BigInteger;
 import java.util.Objects;
 
 /**
- * A number written without quotes: an integer ({@code 8081}, {@code -1}, {@code 0x1F}) or a
- * decimal ({@code 1.5}, {@code 2e3}). {@link #text()} is the number as written.
+ * A number written without quotes: an integer ({@code 8081}, {@code -1}, {@code 0x1F}) or a decimal
+ * ({@code 1.5}, {@code 2e3}). {@link #text()} is the number as written.
  */
 public record HclNumber(BigDecimal value, String text, Position position) implements HclValue {
 

@@ -15,10 +15,10 @@ import java.util.TreeSet;
  * Entries keep file order and a key may repeat (several {@code NodeAttestor} blocks).
  *
  * <p>The typed accessors ({@link #string}, {@link #number}, {@link #duration}, ...) accept the
- * spellings real SPIRE configs use (numbers as quoted strings, {@code "true"}) and throw
- * {@link HclException} naming the key, its position and the type found when the value cannot be
- * what the caller asks for, or when a key that must be single is repeated. A missing key gives
- * the default (or an empty result).
+ * spellings real SPIRE configs use (numbers as quoted strings, {@code "true"}) and throw {@link
+ * HclException} naming the key, its position and the type found when the value cannot be what the
+ * caller asks for, or when a key that must be single is repeated. A missing key gives the default
+ * (or an empty result).
  */
 public final class HclObject implements HclValue {
 
@@ -48,12 +48,17 @@ public final class HclObject implements HclValue {
     /**
      * A string that must be set.
      *
-     * @param what    the block, for the message (e.g. {@code "agent block"})
+     * @param what the block, for the message (e.g. {@code "agent block"})
      * @param example a line that would set it (e.g. {@code trust_domain = "example.org"})
      * @throws HclException at the block's position if the key is not set, or if it is not a string
      */
     public String requiredString(String key, String what, String example) throws HclException {
-        return string(key).orElseThrow(() -> new HclException(position, what + ": " + key + " is required (e.g. " + example + ")"));
+        return string(key)
+                .orElseThrow(
+                        () ->
+                                new HclException(
+                                        position,
+                                        what + ": " + key + " is required (e.g. " + example + ")"));
     }
 
     @Override
@@ -101,8 +106,13 @@ public final class HclObject implements HclValue {
         for (HclEntry e : entries) {
             if (e.key().equals(key)) {
                 if (first != null) {
-                    throw new HclException(e.position(), "key \"" + key + "\" is repeated (first set at "
-                            + first.position() + "); give it once");
+                    throw new HclException(
+                            e.position(),
+                            "key \""
+                                    + key
+                                    + "\" is repeated (first set at "
+                                    + first.position()
+                                    + "); give it once");
                 }
                 first = e;
             }
@@ -200,7 +210,8 @@ public final class HclObject implements HclValue {
             try {
                 return Duration.ofSeconds(n.value().longValueExact());
             } catch (ArithmeticException ex) {
-                throw wrongType(e.get(), "a duration such as \"1h\", \"90m\" or a whole number of seconds");
+                throw wrongType(
+                        e.get(), "a duration such as \"1h\", \"90m\" or a whole number of seconds");
             }
         }
         if (v instanceof HclString s) {
@@ -230,8 +241,12 @@ public final class HclObject implements HclValue {
                 } else if (element instanceof HclBool b) {
                     out.add(Boolean.toString(b.value()));
                 } else {
-                    throw new HclException(element.position(), key + ": expected a list of strings, found "
-                            + element.describe() + " in the list");
+                    throw new HclException(
+                            element.position(),
+                            key
+                                    + ": expected a list of strings, found "
+                                    + element.describe()
+                                    + " in the list");
                 }
             }
             return List.copyOf(out);
@@ -255,8 +270,8 @@ public final class HclObject implements HclValue {
     }
 
     /**
-     * Every object with this key, in file order: repeated blocks, and the elements of
-     * {@code key = [{ .. }, { .. }]}.
+     * Every object with this key, in file order: repeated blocks, and the elements of {@code key =
+     * [{ .. }, { .. }]}.
      */
     public List<HclObject> objects(String key) throws HclException {
         List<HclObject> out = new ArrayList<>();
@@ -268,8 +283,12 @@ public final class HclObject implements HclValue {
                     if (element instanceof HclObject o) {
                         out.add(o);
                     } else {
-                        throw new HclException(element.position(), key + ": expected a block { ... }, found "
-                                + element.describe() + " in the list");
+                        throw new HclException(
+                                element.position(),
+                                key
+                                        + ": expected a block { ... }, found "
+                                        + element.describe()
+                                        + " in the list");
                     }
                 }
             } else {
@@ -280,35 +299,47 @@ public final class HclObject implements HclValue {
     }
 
     /**
-     * Fails on the first key not in {@code knownKeys}, naming it, its position, {@code what}
-     * (e.g. "server block"), the closest known key and the known keys, so a typo is fixed at once.
+     * Fails on the first key not in {@code knownKeys}, naming it, its position, {@code what} (e.g.
+     * "server block"), the closest known key and the known keys, so a typo is fixed at once.
      */
     public void requireOnly(Set<String> knownKeys, String what) throws HclException {
         for (HclEntry e : entries) {
             if (!knownKeys.contains(e.key())) {
-                StringBuilder m = new StringBuilder()
-                        .append("unknown key ").append(Quote.quote(e.key())).append(" in ").append(what);
+                StringBuilder m =
+                        new StringBuilder()
+                                .append("unknown key ")
+                                .append(Quote.quote(e.key()))
+                                .append(" in ")
+                                .append(what);
                 String closest = closest(e.key(), knownKeys);
                 if (closest != null) {
                     m.append("; did you mean ").append(Quote.quote(closest)).append('?');
                 }
-                m.append(" (known: ").append(String.join(", ", new TreeSet<>(knownKeys))).append(')');
+                m.append(" (known: ")
+                        .append(String.join(", ", new TreeSet<>(knownKeys)))
+                        .append(')');
                 throw new HclException(e.position(), m.toString());
             }
         }
     }
 
     private static HclException wrongType(HclEntry e, String expected) {
-        return new HclException(e.value().position(),
+        return new HclException(
+                e.value().position(),
                 e.key() + ": expected " + expected + ", found " + e.value().describe());
     }
 
-    /** The known key nearest by edit distance (ignoring case), if it is near enough to be a typo. */
+    /**
+     * The known key nearest by edit distance (ignoring case), if it is near enough to be a typo.
+     */
     static String closest(String key, Set<String> known) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String k : new TreeSet<>(known)) {
-            int d = editDistance(key.toLowerCase(java.util.Locale.ROOT), k.toLowerCase(java.util.Locale.ROOT));
+            int d =
+                    editDistance(
+                            key.toLowerCase(java.util.Locale.ROOT),
+                            k.toLowerCase(java.util.Locale.ROOT));
             if (d < bestDistance) {
                 best = k;
                 bestDistance = d;
@@ -333,8 +364,13 @@ public final class HclObject implements HclValue {
         for (int i = 1; i <= a.length(); i++) {
             for (int j = 1; j <= b.length(); j++) {
                 int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
-                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                d[i][j] =
+                        Math.min(
+                                Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1
+                        && j > 1
+                        && a.charAt(i - 1) == b.charAt(j - 2)
+                        && a.charAt(i - 2) == b.charAt(j - 1)) {
                     d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
                 }
             }
@@ -344,7 +380,9 @@ public final class HclObject implements HclValue {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof HclObject other && entries.equals(other.entries) && position.equals(other.position);
+        return o instanceof HclObject other
+                && entries.equals(other.entries)
+                && position.equals(other.position);
     }
 
     @Override

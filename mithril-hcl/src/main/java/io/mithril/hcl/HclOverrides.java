@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Command-line overrides of a configuration block, as SPIRE's {@code run} applies its flags
- * ({@code -dataDir}, {@code -serverPort}, {@code -trustBundle}, ...) over the file: each set flag
- * replaces the key in the block before the configuration is built, so a flag's value gets the
- * same checks as the file's, and an error about it names the flag ({@code -serverPort flag:
- * server_port 70000 is not a port number}).
+ * Command-line overrides of a configuration block, as SPIRE's {@code run} applies its flags ({@code
+ * -dataDir}, {@code -serverPort}, {@code -trustBundle}, ...) over the file: each set flag replaces
+ * the key in the block before the configuration is built, so a flag's value gets the same checks as
+ * the file's, and an error about it names the flag ({@code -serverPort flag: server_port 70000 is
+ * not a port number}).
  */
 public final class HclOverrides {
 
@@ -29,12 +29,22 @@ public final class HclOverrides {
     public HclOverrides number(String key, String flag, Long value) {
         if (value != null) {
             Position at = Position.ofSource(flag + " flag");
-            values.put(key, new HclEntry(key, List.of(), new HclNumber(java.math.BigDecimal.valueOf(value), value.toString(), at), at));
+            values.put(
+                    key,
+                    new HclEntry(
+                            key,
+                            List.of(),
+                            new HclNumber(
+                                    java.math.BigDecimal.valueOf(value), value.toString(), at),
+                            at));
         }
         return this;
     }
 
-    /** Sets {@code key} from {@code flag} when {@code value} is true (a flag that can only turn a setting on). */
+    /**
+     * Sets {@code key} from {@code flag} when {@code value} is true (a flag that can only turn a
+     * setting on).
+     */
     public HclOverrides flag(String key, String flag, boolean value) {
         if (value) {
             Position at = Position.ofSource(flag + " flag");
@@ -48,7 +58,10 @@ public final class HclOverrides {
         return values.isEmpty();
     }
 
-    /** {@code doc} with the overridden keys of its {@code block} block replaced (the block is created if absent). */
+    /**
+     * {@code doc} with the overridden keys of its {@code block} block replaced (the block is
+     * created if absent).
+     */
     public HclObject applyTo(HclObject doc, String block) {
         if (values.isEmpty()) {
             return doc;
@@ -64,7 +77,12 @@ public final class HclOverrides {
             }
         }
         if (!found) {
-            top.add(new HclEntry(block, List.of(), override(new HclObject(List.of(), doc.position())), doc.position()));
+            top.add(
+                    new HclEntry(
+                            block,
+                            List.of(),
+                            override(new HclObject(List.of(), doc.position())),
+                            doc.position()));
         }
         return new HclObject(top, doc.position());
     }

@@ -1,8 +1,8 @@
 package io.mithril.hcl;
 
 /**
- * A value in an HCL document: a string, a number, a bool, a list or an object (a block body
- * or {@code key = { .. }}). Every value knows where it was written.
+ * A value in an HCL document: a string, a number, a bool, a list or an object (a block body or
+ * {@code key = { .. }}). Every value knows where it was written.
  */
 public sealed interface HclValue permits HclString, HclNumber, HclBool, HclList, HclObject {
 

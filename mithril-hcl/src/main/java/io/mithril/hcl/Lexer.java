@@ -4,15 +4,29 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Turns HCL 1 text into tokens. Newlines are not tokens: in HCL 1 items are separated by
- * whitespace or commas, so the parser never needs them. Comments ({@code #}, {@code //},
- * {@code /* *}{@code /}) are skipped. Every token records its line and column.
+ * Turns HCL 1 text into tokens. Newlines are not tokens: in HCL 1 items are separated by whitespace
+ * or commas, so the parser never needs them. Comments ({@code #}, {@code //}, {@code /* *}{@code
+ * /}) are skipped. Every token records its line and column.
  */
 final class Lexer {
 
-    enum Kind { IDENT, STRING, NUMBER, LBRACE, RBRACE, LBRACKET, RBRACKET, EQUALS, COMMA, EOF }
+    enum Kind {
+        IDENT,
+        STRING,
+        NUMBER,
+        LBRACE,
+        RBRACE,
+        LBRACKET,
+        RBRACKET,
+        EQUALS,
+        COMMA,
+        EOF
+    }
 
-    /** A token; {@code text} is the resolved value for strings and heredocs, the source text otherwise. */
+    /**
+     * A token; {@code text} is the resolved value for strings and heredocs, the source text
+     * otherwise.
+     */
     record Token(Kind kind, String text, Position position) {
         String describe() {
             return switch (kind) {
@@ -104,8 +118,11 @@ final class Lexer {
             }
             return new Token(Kind.IDENT, src.substring(start, pos), p);
         }
-        throw new HclException(p, "unexpected character " + describeChar(src.codePointAt(pos))
-                + "; expected a key, a value, '{', '}', '[', ']', '=' or ','");
+        throw new HclException(
+                p,
+                "unexpected character "
+                        + describeChar(src.codePointAt(pos))
+                        + "; expected a key, a value, '{', '}', '[', ']', '=' or ','");
     }
 
     private static String describeChar(int cp) {
@@ -168,9 +185,15 @@ final class Lexer {
         }
         while (pos < src.length()) {
             char c = src.charAt(pos);
-            if (isDigit(c) || c == '.' || c == 'x' || c == 'X' || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+            if (isDigit(c)
+                    || c == '.'
+                    || c == 'x'
+                    || c == 'X'
+                    || (c >= 'a' && c <= 'f')
+                    || (c >= 'A' && c <= 'F')) {
                 pos++;
-            } else if ((c == '-' || c == '+') && (src.charAt(pos - 1) == 'e' || src.charAt(pos - 1) == 'E')) {
+            } else if ((c == '-' || c == '+')
+                    && (src.charAt(pos - 1) == 'e' || src.charAt(pos - 1) == 'E')) {
                 pos++;
             } else {
                 break;
@@ -178,15 +201,22 @@ final class Lexer {
         }
         String text = src.substring(start, pos);
         String literal = text.startsWith("+") ? text.substring(1) : text;
-        if (HclNumber.parseLiteral(literal) == null || literal.endsWith(".") || literal.startsWith(".")
+        if (HclNumber.parseLiteral(literal) == null
+                || literal.endsWith(".")
+                || literal.startsWith(".")
                 || literal.startsWith("-.")) {
-            throw new HclException(p, "invalid number " + Quote.quote(text)
-                    + "; write a number like 8081, -1, 1.5 or 0x1F, or quote text");
+            throw new HclException(
+                    p,
+                    "invalid number "
+                            + Quote.quote(text)
+                            + "; write a number like 8081, -1, 1.5 or 0x1F, or quote text");
         }
         return new Token(Kind.NUMBER, literal, p);
     }
 
-    /** A double-quoted string; {@code ${..}} interpolations are kept as written (SPIRE has none). */
+    /**
+     * A double-quoted string; {@code ${..}} interpolations are kept as written (SPIRE has none).
+     */
     private String string(Position p) throws HclException {
         pos++; // opening quote
         StringBuilder b = new StringBuilder();
@@ -197,8 +227,10 @@ final class Lexer {
             }
             char c = src.charAt(pos);
             if (c == '\n') {
-                throw new HclException(p, "string is not closed before the end of the line; add the closing '\"'"
-                        + " (use a heredoc <<EOF for text over several lines)");
+                throw new HclException(
+                        p,
+                        "string is not closed before the end of the line; add the closing '\"'"
+                                + " (use a heredoc <<EOF for text over several lines)");
             }
             if (c == '"' && braces == 0) {
                 pos++;
@@ -232,8 +264,12 @@ final class Lexer {
                     case '\\' -> b.append('\\');
                     case 'u' -> b.appendCodePoint(hex(4, escape));
                     case 'U' -> b.appendCodePoint(hex(8, escape));
-                    default -> throw new HclException(escape, "unknown escape \\" + (e < 0x20 ? "" : String.valueOf(e))
-                            + " in string; use \\\\ for a backslash, or one of \\n \\t \\r \\\" \\uXXXX");
+                    default ->
+                            throw new HclException(
+                                    escape,
+                                    "unknown escape \\"
+                                            + (e < 0x20 ? "" : String.valueOf(e))
+                                            + " in string; use \\\\ for a backslash, or one of \\n \\t \\r \\\" \\uXXXX");
                 }
                 continue;
             }
@@ -254,18 +290,20 @@ final class Lexer {
             }
             cp = (int) Long.parseLong(h, 16);
         } catch (NumberFormatException e) {
-            throw new HclException(escape, "escape needs " + digits + " hex digits, found " + Quote.quote(h));
+            throw new HclException(
+                    escape, "escape needs " + digits + " hex digits, found " + Quote.quote(h));
         }
         if (!Character.isValidCodePoint(cp) || (cp >= 0xD800 && cp <= 0xDFFF && digits == 8)) {
-            throw new HclException(escape, "escape " + Quote.quote(h) + " is not a Unicode code point");
+            throw new HclException(
+                    escape, "escape " + Quote.quote(h) + " is not a Unicode code point");
         }
         pos += digits;
         return cp;
     }
 
     /**
-     * {@code <<EOF} .. {@code EOF}: the lines in between, each ending with a newline. With
-     * {@code <<-EOF} the closing marker may be indented and the common indentation is removed.
+     * {@code <<EOF} .. {@code EOF}: the lines in between, each ending with a newline. With {@code
+     * <<-EOF} the closing marker may be indented and the common indentation is removed.
      */
     private String heredoc(Position p) throws HclException {
         pos += 2;
@@ -274,7 +312,8 @@ final class Lexer {
             pos++;
         }
         int markerStart = pos;
-        while (pos < src.length() && (Character.isLetterOrDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
+        while (pos < src.length()
+                && (Character.isLetterOrDigit(src.charAt(pos)) || src.charAt(pos) == '_')) {
             pos++;
         }
         String marker = src.substring(markerStart, pos);
@@ -286,8 +325,12 @@ final class Lexer {
             eol++;
         }
         if (eol >= src.length() || src.charAt(eol) != '\n') {
-            throw new HclException(p, "heredoc <<" + (indented ? "-" : "") + marker
-                    + " must be followed by a new line");
+            throw new HclException(
+                    p,
+                    "heredoc <<"
+                            + (indented ? "-" : "")
+                            + marker
+                            + " must be followed by a new line");
         }
         pos = eol + 1;
         newline();
@@ -299,7 +342,8 @@ final class Lexer {
             int end = src.indexOf('\n', pos);
             int next = end < 0 ? src.length() : end + 1;
             String rawLine = src.substring(pos, end < 0 ? src.length() : end);
-            String text = rawLine.endsWith("\r") ? rawLine.substring(0, rawLine.length() - 1) : rawLine;
+            String text =
+                    rawLine.endsWith("\r") ? rawLine.substring(0, rawLine.length() - 1) : rawLine;
             String candidate = indented ? text.strip() : text;
             pos = next;
             if (end >= 0) {

@@ -59,11 +59,16 @@ final class Parser {
                 return entries;
             }
             if (t.kind() == Lexer.Kind.EOF) {
-                throw new HclException(t.position(), "expected '}' to close the block, found end of file");
+                throw new HclException(
+                        t.position(), "expected '}' to close the block, found end of file");
             }
             if (t.kind() != Lexer.Kind.IDENT && t.kind() != Lexer.Kind.STRING) {
-                throw new HclException(t.position(), "expected a key"
-                        + (end == Lexer.Kind.RBRACE ? " or '}'" : "") + ", found " + t.describe());
+                throw new HclException(
+                        t.position(),
+                        "expected a key"
+                                + (end == Lexer.Kind.RBRACE ? " or '}'" : "")
+                                + ", found "
+                                + t.describe());
             }
             entries.add(item());
             if (peek().kind() == Lexer.Kind.COMMA) {
@@ -80,8 +85,11 @@ final class Parser {
             switch (t.kind()) {
                 case EQUALS -> {
                     if (!labels.isEmpty()) {
-                        throw new HclException(t.position(), "expected '{' after the labels of " + key.describe()
-                                + ", found '='");
+                        throw new HclException(
+                                t.position(),
+                                "expected '{' after the labels of "
+                                        + key.describe()
+                                        + ", found '='");
                     }
                     take();
                     HclValue value = value("the value of " + Quote.quote(key.text()));
@@ -95,8 +103,13 @@ final class Parser {
                     take();
                     labels.add(t.text());
                 }
-                default -> throw new HclException(t.position(), "expected '=' or '{' after key "
-                        + Quote.quote(key.text()) + ", found " + t.describe());
+                default ->
+                        throw new HclException(
+                                t.position(),
+                                "expected '=' or '{' after key "
+                                        + Quote.quote(key.text())
+                                        + ", found "
+                                        + t.describe());
             }
         }
     }
@@ -129,8 +142,16 @@ final class Parser {
                     take();
                     return new HclBool(t.text().equals("true"), t.position());
                 }
-                throw new HclException(t.position(), "expected " + what + " (a string, number, true/false, [list] or"
-                        + " { object }), found " + t.describe() + "; quote text: \"" + t.text() + "\"");
+                throw new HclException(
+                        t.position(),
+                        "expected "
+                                + what
+                                + " (a string, number, true/false, [list] or"
+                                + " { object }), found "
+                                + t.describe()
+                                + "; quote text: \""
+                                + t.text()
+                                + "\"");
             }
             case LBRACKET -> {
                 return list();
@@ -138,8 +159,13 @@ final class Parser {
             case LBRACE -> {
                 return object();
             }
-            default -> throw new HclException(t.position(), "expected " + what
-                    + " (a string, number, true/false, [list] or { object }), found " + t.describe());
+            default ->
+                    throw new HclException(
+                            t.position(),
+                            "expected "
+                                    + what
+                                    + " (a string, number, true/false, [list] or { object }), found "
+                                    + t.describe());
         }
     }
 
@@ -153,16 +179,23 @@ final class Parser {
                 break;
             }
             if (peek().kind() == Lexer.Kind.EOF) {
-                throw new HclException(peek().position(), "expected ']' to close the list opened at "
-                        + open.position() + ", found end of file");
+                throw new HclException(
+                        peek().position(),
+                        "expected ']' to close the list opened at "
+                                + open.position()
+                                + ", found end of file");
             }
             elements.add(value("a list element"));
             Lexer.Token sep = peek();
             if (sep.kind() == Lexer.Kind.COMMA) {
                 take();
             } else if (sep.kind() != Lexer.Kind.RBRACKET) {
-                throw new HclException(sep.position(), "expected ',' or ']' in the list opened at "
-                        + open.position() + ", found " + sep.describe());
+                throw new HclException(
+                        sep.position(),
+                        "expected ',' or ']' in the list opened at "
+                                + open.position()
+                                + ", found "
+                                + sep.describe());
             }
         }
         depth--;
@@ -171,7 +204,8 @@ final class Parser {
 
     private void enter(Lexer.Token open) throws HclException {
         if (++depth > MAX_DEPTH) {
-            throw new HclException(open.position(), "nesting is deeper than " + MAX_DEPTH + " levels");
+            throw new HclException(
+                    open.position(), "nesting is deeper than " + MAX_DEPTH + " levels");
         }
     }
 }

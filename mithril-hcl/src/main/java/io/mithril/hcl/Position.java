@@ -3,10 +3,10 @@ package io.mithril.hcl;
 import java.util.Objects;
 
 /**
- * Where something is in an HCL source: the source's name (usually the file name), and the
- * 1-based line and column. {@code toString()} gives {@code server.conf:12:5}, the form editors
- * and terminals turn into a link. A position with line 0 stands for the whole source (for
- * example a file that cannot be read) and prints as the source name alone.
+ * Where something is in an HCL source: the source's name (usually the file name), and the 1-based
+ * line and column. {@code toString()} gives {@code server.conf:12:5}, the form editors and
+ * terminals turn into a link. A position with line 0 stands for the whole source (for example a
+ * file that cannot be read) and prints as the source name alone.
  */
 public record Position(String source, int line, int column) {
 

@@ -2,8 +2,7 @@ package io.mithril.hcl;
 
 /** Quotes text for error messages, escaping what would confuse a terminal. */
 final class Quote {
-    private Quote() {
-    }
+    private Quote() {}
 
     static String quote(String s) {
         StringBuilder b = new StringBuilder(s.length() + 2).append('"');

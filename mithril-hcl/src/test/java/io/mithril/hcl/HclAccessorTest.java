@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The typed accessors accept SPIRE's spellings and name key, position and type when they cannot. */
+/**
+ * The typed accessors accept SPIRE's spellings and name key, position and type when they cannot.
+ */
 class HclAccessorTest {
 
     private static HclObject parse(String text) throws HclException {
@@ -46,9 +48,11 @@ class HclAccessorTest {
     @Test
     void numberRejectsTextThatIsNotANumber() {
         assertThatThrownBy(() -> parse("bind_port = \"80a\"").number("bind_port", 0))
-                .hasMessage("server.conf:1:13: bind_port: expected a whole number, found string \"80a\"");
+                .hasMessage(
+                        "server.conf:1:13: bind_port: expected a whole number, found string \"80a\"");
         assertThatThrownBy(() -> parse("bind_port = 1.5").number("bind_port", 0))
-                .hasMessage("server.conf:1:13: bind_port: expected a whole number, found number 1.5");
+                .hasMessage(
+                        "server.conf:1:13: bind_port: expected a whole number, found number 1.5");
     }
 
     @Test
@@ -61,7 +65,9 @@ class HclAccessorTest {
 
     @Test
     void durationReadsGoNotation() throws Exception {
-        HclObject o = parse("""
+        HclObject o =
+                parse(
+                        """
                 a = "1h"
                 b = "24h"
                 c = "90m"
@@ -100,51 +106,69 @@ class HclAccessorTest {
     @Test
     void stringsRejectsObjectsInTheList() {
         assertThatThrownBy(() -> parse("l = [\"a\", {}]").strings("l"))
-                .hasMessage("server.conf:1:11: l: expected a list of strings, found object in the list");
+                .hasMessage(
+                        "server.conf:1:11: l: expected a list of strings, found object in the list");
     }
 
     @Test
     void getOfARepeatedKeyNamesBothPlaces() {
         assertThatThrownBy(() -> parse("a = 1\na = 2").get("a"))
                 .isInstanceOf(HclException.class)
-                .hasMessage("server.conf:2:1: key \"a\" is repeated (first set at server.conf:1:1); give it once");
+                .hasMessage(
+                        "server.conf:2:1: key \"a\" is repeated (first set at server.conf:1:1); give it once");
     }
 
     @Test
     void objectsCollectsRepeatedBlocksAndListsOfObjects() throws Exception {
         HclObject o = parse("p { n = 1 }\np = [{ n = 2 }, { n = 3 }]");
-        assertThat(o.objects("p")).extracting(x -> {
-            try {
-                return x.number("n", 0);
-            } catch (HclException e) {
-                throw new AssertionError(e);
-            }
-        }).containsExactly(1L, 2L, 3L);
+        assertThat(o.objects("p"))
+                .extracting(
+                        x -> {
+                            try {
+                                return x.number("n", 0);
+                            } catch (HclException e) {
+                                throw new AssertionError(e);
+                            }
+                        })
+                .containsExactly(1L, 2L, 3L);
     }
 
     @Test
     void objectOfAStringNamesTheType() {
         assertThatThrownBy(() -> parse("plugin_data = \"x\"").object("plugin_data"))
-                .hasMessage("server.conf:1:15: plugin_data: expected a block { ... }, found string \"x\"");
+                .hasMessage(
+                        "server.conf:1:15: plugin_data: expected a block { ... }, found string \"x\"");
     }
 
     @Test
     void requireOnlyNamesUnknownKeyPositionClosestAndKnownKeys() {
-        assertThatThrownBy(() -> parse("server {\n  bind_port = 1\n  bind_prot = 2\n}").object("server").orElseThrow()
-                .requireOnly(Set.of("bind_port", "bind_address", "trust_domain"), "server block"))
+        assertThatThrownBy(
+                        () ->
+                                parse("server {\n  bind_port = 1\n  bind_prot = 2\n}")
+                                        .object("server")
+                                        .orElseThrow()
+                                        .requireOnly(
+                                                Set.of("bind_port", "bind_address", "trust_domain"),
+                                                "server block"))
                 .isInstanceOf(HclException.class)
-                .hasMessage("server.conf:3:3: unknown key \"bind_prot\" in server block; did you mean \"bind_port\"?"
-                        + " (known: bind_address, bind_port, trust_domain)");
+                .hasMessage(
+                        "server.conf:3:3: unknown key \"bind_prot\" in server block; did you mean \"bind_port\"?"
+                                + " (known: bind_address, bind_port, trust_domain)");
     }
 
     @Test
     void requireOnlyDoesNotSuggestAFarKey() {
-        assertThatThrownBy(() -> parse("zzzzzz = 1").requireOnly(Set.of("server", "plugins"), "the file"))
-                .hasMessage("server.conf:1:1: unknown key \"zzzzzz\" in the file (known: plugins, server)");
+        assertThatThrownBy(
+                        () ->
+                                parse("zzzzzz = 1")
+                                        .requireOnly(Set.of("server", "plugins"), "the file"))
+                .hasMessage(
+                        "server.conf:1:1: unknown key \"zzzzzz\" in the file (known: plugins, server)");
     }
 
     @Test
     void requireOnlyPassesKnownKeys() throws Exception {
-        parse("server {}\nplugins {}").requireOnly(Set.of("server", "plugins", "health_checks"), "the file");
+        parse("server {}\nplugins {}")
+                .requireOnly(Set.of("server", "plugins", "health_checks"), "the file");
     }
 }

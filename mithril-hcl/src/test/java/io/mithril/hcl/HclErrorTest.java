@@ -24,13 +24,15 @@ class HclErrorTest {
     void missingEqualsQuotesTheTokenFound() {
         HclException e = error("server {\n  bind_port 8081\n}");
         assertThat(e.position()).isEqualTo(new Position("server.conf", 2, 13));
-        assertThat(e).hasMessage("server.conf:2:13: expected '=' or '{' after key \"bind_port\", found number 8081");
+        assertThat(e)
+                .hasMessage(
+                        "server.conf:2:13: expected '=' or '{' after key \"bind_port\", found number 8081");
     }
 
     @Test
     void unclosedBlockSaysWhatIsExpected() {
-        assertThat(error("server {\n  a = 1\n")).hasMessage(
-                "server.conf:3:1: expected '}' to close the block, found end of file");
+        assertThat(error("server {\n  a = 1\n"))
+                .hasMessage("server.conf:3:1: expected '}' to close the block, found end of file");
     }
 
     @Test
@@ -40,53 +42,65 @@ class HclErrorTest {
 
     @Test
     void missingValue() {
-        assertThat(error("a =\n}")).hasMessage("server.conf:2:1: expected the value of \"a\""
-                + " (a string, number, true/false, [list] or { object }), found '}'");
+        assertThat(error("a =\n}"))
+                .hasMessage(
+                        "server.conf:2:1: expected the value of \"a\""
+                                + " (a string, number, true/false, [list] or { object }), found '}'");
     }
 
     @Test
     void unquotedWordAsValueSuggestsQuoting() {
-        assertThat(error("log_level = DEBUG")).hasMessage("server.conf:1:13: expected the value of \"log_level\""
-                + " (a string, number, true/false, [list] or { object }), found identifier \"DEBUG\"; quote text: \"DEBUG\"");
+        assertThat(error("log_level = DEBUG"))
+                .hasMessage(
+                        "server.conf:1:13: expected the value of \"log_level\""
+                                + " (a string, number, true/false, [list] or { object }), found identifier \"DEBUG\"; quote text: \"DEBUG\"");
     }
 
     @Test
     void unterminatedStringPointsAtItsStart() {
-        assertThat(error("a = 1\nb = \"abc\nc = 2")).hasMessageStartingWith(
-                "server.conf:2:5: string is not closed before the end of the line");
+        assertThat(error("a = 1\nb = \"abc\nc = 2"))
+                .hasMessageStartingWith(
+                        "server.conf:2:5: string is not closed before the end of the line");
     }
 
     @Test
     void unknownEscapeIsPointedAt() {
-        assertThat(error("a = \"C:\\dir\"")).hasMessageStartingWith("server.conf:1:8: unknown escape \\d in string");
+        assertThat(error("a = \"C:\\dir\""))
+                .hasMessageStartingWith("server.conf:1:8: unknown escape \\d in string");
     }
 
     @Test
     void listWithoutCommaNamesTheList() {
-        assertThat(error("l = [\"a\" \"b\"]")).hasMessage(
-                "server.conf:1:10: expected ',' or ']' in the list opened at server.conf:1:5, found string \"b\"");
+        assertThat(error("l = [\"a\" \"b\"]"))
+                .hasMessage(
+                        "server.conf:1:10: expected ',' or ']' in the list opened at server.conf:1:5, found string \"b\"");
     }
 
     @Test
     void unclosedCommentAndHeredoc() {
-        assertThat(error("a = 1\n  /* no end")).hasMessage("server.conf:2:3: comment /* is not closed; add */");
-        assertThat(error("a = <<EOF\nx\n")).hasMessage("server.conf:1:5: heredoc is not closed; add a line with EOF");
+        assertThat(error("a = 1\n  /* no end"))
+                .hasMessage("server.conf:2:3: comment /* is not closed; add */");
+        assertThat(error("a = <<EOF\nx\n"))
+                .hasMessage("server.conf:1:5: heredoc is not closed; add a line with EOF");
     }
 
     @Test
     void unexpectedCharacterIsQuoted() {
-        assertThat(error("a = 1\nb ; 2")).hasMessageStartingWith("server.conf:2:3: unexpected character ';'");
+        assertThat(error("a = 1\nb ; 2"))
+                .hasMessageStartingWith("server.conf:2:3: unexpected character ';'");
     }
 
     @Test
     void badNumberIsQuoted() {
-        assertThat(error("a = 1.2.3")).hasMessageStartingWith("server.conf:1:5: invalid number \"1.2.3\"");
+        assertThat(error("a = 1.2.3"))
+                .hasMessageStartingWith("server.conf:1:5: invalid number \"1.2.3\"");
     }
 
     @Test
     void labelsFollowedByEqualsAreRejected() {
-        assertThat(error("a \"b\" = 1")).hasMessage(
-                "server.conf:1:7: expected '{' after the labels of identifier \"a\", found '='");
+        assertThat(error("a \"b\" = 1"))
+                .hasMessage(
+                        "server.conf:1:7: expected '{' after the labels of identifier \"a\", found '='");
     }
 
     @Test
@@ -99,13 +113,15 @@ class HclErrorTest {
     @Test
     void missingFileIsNamed(@TempDir Path dir) {
         Path missing = dir.resolve("nope.conf");
-        assertThatThrownBy(() -> Hcl.parseFile(missing)).isInstanceOf(HclException.class)
+        assertThatThrownBy(() -> Hcl.parseFile(missing))
+                .isInstanceOf(HclException.class)
                 .hasMessage(missing + ": configuration file does not exist");
     }
 
     @Test
     void directoryInsteadOfFileIsNamed(@TempDir Path dir) {
-        assertThatThrownBy(() -> Hcl.parseFile(dir)).isInstanceOf(HclException.class)
+        assertThatThrownBy(() -> Hcl.parseFile(dir))
+                .isInstanceOf(HclException.class)
                 .hasMessageStartingWith(dir + ": cannot read configuration file");
     }
 
@@ -113,6 +129,7 @@ class HclErrorTest {
     void nonUtf8FileIsNamed(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("bad.conf");
         Files.write(f, new byte[] {'a', ' ', '=', ' ', '"', (byte) 0xff, '"'});
-        assertThatThrownBy(() -> Hcl.parseFile(f)).hasMessage(f + ": configuration file is not UTF-8 text");
+        assertThatThrownBy(() -> Hcl.parseFile(f))
+                .hasMessage(f + ": configuration file is not UTF-8 text");
     }
 }

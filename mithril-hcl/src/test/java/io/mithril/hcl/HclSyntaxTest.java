@@ -15,12 +15,17 @@ class HclSyntaxTest {
     @Test
     void keyEqualsValueGivesOneEntry() throws Exception {
         HclObject o = parse("name = \"value\"");
-        assertThat(o.entries()).singleElement().satisfies(e -> {
-            assertThat(e.key()).isEqualTo("name");
-            assertThat(e.labels()).isEmpty();
-            assertThat(e.value()).isEqualTo(new HclString("value", new Position("t.conf", 1, 8)));
-            assertThat(e.position()).isEqualTo(new Position("t.conf", 1, 1));
-        });
+        assertThat(o.entries())
+                .singleElement()
+                .satisfies(
+                        e -> {
+                            assertThat(e.key()).isEqualTo("name");
+                            assertThat(e.labels()).isEmpty();
+                            assertThat(e.value())
+                                    .isEqualTo(
+                                            new HclString("value", new Position("t.conf", 1, 8)));
+                            assertThat(e.position()).isEqualTo(new Position("t.conf", 1, 1));
+                        });
     }
 
     @Test
@@ -31,13 +36,15 @@ class HclSyntaxTest {
 
     @Test
     void interpolationIsKeptAsWritten() throws Exception {
-        assertThat(parse("s = \"${env(\"HOME\")}/x\"").string("s", null)).isEqualTo("${env(\"HOME\")}/x");
+        assertThat(parse("s = \"${env(\"HOME\")}/x\"").string("s", null))
+                .isEqualTo("${env(\"HOME\")}/x");
     }
 
     @Test
     void numbersParseAsIntegersDecimalsNegativesAndHex() throws Exception {
         HclObject o = parse("a = 8081\nb = -1\nc = 1.5\nd = 0x1F\ne = 2e3");
-        assertThat(((HclNumber) o.get("a").orElseThrow()).value()).isEqualTo(BigDecimal.valueOf(8081));
+        assertThat(((HclNumber) o.get("a").orElseThrow()).value())
+                .isEqualTo(BigDecimal.valueOf(8081));
         assertThat(o.number("b", 0)).isEqualTo(-1);
         assertThat(((HclNumber) o.get("c").orElseThrow()).value()).isEqualByComparingTo("1.5");
         assertThat(o.number("d", 0)).isEqualTo(31);
@@ -68,10 +75,17 @@ class HclSyntaxTest {
     @Test
     void blockAndAssignedObjectAreTheSame() throws Exception {
         HclObject block = parse("plugin_data { a = \"1\" }").object("plugin_data").orElseThrow();
-        HclObject assigned = parse("plugin_data = { a = \"1\" }").object("plugin_data").orElseThrow();
-        assertThat(block.entries()).extracting(HclEntry::key, e -> ((HclString) e.value()).value())
-                .isEqualTo(assigned.entries().stream().map(e -> org.assertj.core.groups.Tuple.tuple(e.key(),
-                        ((HclString) e.value()).value())).toList());
+        HclObject assigned =
+                parse("plugin_data = { a = \"1\" }").object("plugin_data").orElseThrow();
+        assertThat(block.entries())
+                .extracting(HclEntry::key, e -> ((HclString) e.value()).value())
+                .isEqualTo(
+                        assigned.entries().stream()
+                                .map(
+                                        e ->
+                                                org.assertj.core.groups.Tuple.tuple(
+                                                        e.key(), ((HclString) e.value()).value()))
+                                .toList());
     }
 
     @Test
@@ -87,33 +101,44 @@ class HclSyntaxTest {
     void nestedLabelledBlockGivesPluginData() throws Exception {
         HclObject o = parse("DataStore \"sql\" { plugin_data { database_type = \"sqlite3\" } }");
         HclObject ds = o.objects("DataStore").get(0);
-        assertThat(ds.object("plugin_data").orElseThrow().string("database_type", null)).isEqualTo("sqlite3");
+        assertThat(ds.object("plugin_data").orElseThrow().string("database_type", null))
+                .isEqualTo("sqlite3");
     }
 
     @Test
     void blockWithSeveralLabelsKeepsThemInOrder() throws Exception {
-        assertThat(parse("a \"b\" c \"d\" {}").entries().get(0).labels()).containsExactly("b", "c", "d");
+        assertThat(parse("a \"b\" c \"d\" {}").entries().get(0).labels())
+                .containsExactly("b", "c", "d");
     }
 
     @Test
     void repeatedKeysAndBlocksAreAllKeptInOrder() throws Exception {
-        HclObject o = parse("x = 1\nWorkloadAttestor \"unix\" {}\nx = 2\nWorkloadAttestor \"k8s\" {}");
-        assertThat(o.entries()).extracting(HclEntry::key).containsExactly("x", "WorkloadAttestor", "x",
-                "WorkloadAttestor");
-        assertThat(o.all("x")).extracting(e -> ((HclNumber) e.value()).text()).containsExactly("1", "2");
-        assertThat(o.all("WorkloadAttestor")).extracting(e -> e.labels().get(0)).containsExactly("unix", "k8s");
+        HclObject o =
+                parse("x = 1\nWorkloadAttestor \"unix\" {}\nx = 2\nWorkloadAttestor \"k8s\" {}");
+        assertThat(o.entries())
+                .extracting(HclEntry::key)
+                .containsExactly("x", "WorkloadAttestor", "x", "WorkloadAttestor");
+        assertThat(o.all("x"))
+                .extracting(e -> ((HclNumber) e.value()).text())
+                .containsExactly("1", "2");
+        assertThat(o.all("WorkloadAttestor"))
+                .extracting(e -> e.labels().get(0))
+                .containsExactly("unix", "k8s");
     }
 
     @Test
     void allThreeCommentStylesAreIgnored() throws Exception {
-        HclObject o = parse("# hash\na = 1 # trailing\n// slashes\nb = /* inline */ 2\n/* multi\nline */ c = 3");
+        HclObject o =
+                parse(
+                        "# hash\na = 1 # trailing\n// slashes\nb = /* inline */ 2\n/* multi\nline */ c = 3");
         assertThat(o.keys()).containsExactly("a", "b", "c");
         assertThat(o.get("c").orElseThrow().position()).isEqualTo(new Position("t.conf", 6, 13));
     }
 
     @Test
     void commentMarkersInsideStringsAreText() throws Exception {
-        assertThat(parse("u = \"http://x/#y/*z*/\"").string("u", null)).isEqualTo("http://x/#y/*z*/");
+        assertThat(parse("u = \"http://x/#y/*z*/\"").string("u", null))
+                .isEqualTo("http://x/#y/*z*/");
     }
 
     @Test
@@ -138,7 +163,9 @@ class HclSyntaxTest {
 
     @Test
     void caSubjectAsAssignedObjectWithCommas() throws Exception {
-        HclObject o = parse("ca_subject = { country = [\"US\"], organization = [\"SPIFFE\"], common_name = \"\" }");
+        HclObject o =
+                parse(
+                        "ca_subject = { country = [\"US\"], organization = [\"SPIFFE\"], common_name = \"\" }");
         HclObject s = o.object("ca_subject").orElseThrow();
         assertThat(s.strings("country")).containsExactly("US");
         assertThat(s.strings("organization")).containsExactly("SPIFFE");
@@ -147,8 +174,11 @@ class HclSyntaxTest {
 
     @Test
     void caSubjectAsBlock() throws Exception {
-        HclObject s = parse("ca_subject {\n country = [\"US\"]\n organization = [\"SPIFFE\"]\n common_name = \"\"\n}")
-                .object("ca_subject").orElseThrow();
+        HclObject s =
+                parse(
+                                "ca_subject {\n country = [\"US\"]\n organization = [\"SPIFFE\"]\n common_name = \"\"\n}")
+                        .object("ca_subject")
+                        .orElseThrow();
         assertThat(s.strings("country")).containsExactly("US");
         assertThat(s.string("common_name", "x")).isEmpty();
     }

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 class SpireConfigTest {
 
     /** SPIRE's conf/server/server.conf (plus KeyManager "disk" and UpstreamAuthority "disk"). */
-    static final String SPIRE_SERVER_CONF = """
+    static final String SPIRE_SERVER_CONF =
+            """
             server {
                 bind_address = "127.0.0.1"
                 bind_port = "8081"
@@ -68,7 +69,8 @@ class SpireConfigTest {
             """;
 
     /** Mithril's seed server.conf: rsa-2048, default_svid_ttl, ca_subject = { .. } with commas. */
-    static final String MITHRIL_SERVER_CONF = """
+    static final String MITHRIL_SERVER_CONF =
+            """
             server {
               bind_address = "0.0.0.0"
               bind_port = "8081"
@@ -122,7 +124,8 @@ class SpireConfigTest {
             """;
 
     /** SPIRE's conf/agent/agent.conf. */
-    static final String SPIRE_AGENT_CONF = """
+    static final String SPIRE_AGENT_CONF =
+            """
             agent {
                 data_dir = "./.data"
                 log_level = "DEBUG"
@@ -158,21 +161,38 @@ class SpireConfigTest {
 
     @Test
     void spireServerConfGivesServerSettingsWithQuotedPort() throws Exception {
-        HclObject server = Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("server").orElseThrow();
+        HclObject server =
+                Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("server").orElseThrow();
         assertThat(server.string("bind_address", null)).isEqualTo("127.0.0.1");
         assertThat(server.number("bind_port", 0)).isEqualTo(8081);
         assertThat(server.string("trust_domain", null)).isEqualTo("example.org");
-        assertThat(server.string("socket_path", null)).isEqualTo("/tmp/spire-server/private/api.sock");
+        assertThat(server.string("socket_path", null))
+                .isEqualTo("/tmp/spire-server/private/api.sock");
         assertThat(server.duration("ca_ttl", Duration.ZERO)).isEqualTo(Duration.ofHours(24));
-        assertThat(server.duration("default_x509_svid_ttl", Duration.ZERO)).isEqualTo(Duration.ofHours(1));
-        server.requireOnly(Set.of("bind_address", "bind_port", "socket_path", "trust_domain", "data_dir",
-                "log_level", "ca_ttl", "default_x509_svid_ttl", "ca_subject"), "server block");
+        assertThat(server.duration("default_x509_svid_ttl", Duration.ZERO))
+                .isEqualTo(Duration.ofHours(1));
+        server.requireOnly(
+                Set.of(
+                        "bind_address",
+                        "bind_port",
+                        "socket_path",
+                        "trust_domain",
+                        "data_dir",
+                        "log_level",
+                        "ca_ttl",
+                        "default_x509_svid_ttl",
+                        "ca_subject"),
+                "server block");
     }
 
     @Test
     void spireServerConfCaSubjectBlockGivesLists() throws Exception {
-        HclObject subject = Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("server").orElseThrow()
-                .object("ca_subject").orElseThrow();
+        HclObject subject =
+                Hcl.parse(SPIRE_SERVER_CONF, "server.conf")
+                        .object("server")
+                        .orElseThrow()
+                        .object("ca_subject")
+                        .orElseThrow();
         assertThat(subject.strings("country")).containsExactly("US");
         assertThat(subject.strings("organization")).containsExactly("SPIFFE");
         assertThat(subject.string("common_name", null)).isEmpty();
@@ -180,8 +200,10 @@ class SpireConfigTest {
 
     @Test
     void spireServerConfPluginsAreLabelledBlocksWithPluginData() throws Exception {
-        HclObject plugins = Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("plugins").orElseThrow();
-        assertThat(plugins.entries()).extracting(HclEntry::key)
+        HclObject plugins =
+                Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("plugins").orElseThrow();
+        assertThat(plugins.entries())
+                .extracting(HclEntry::key)
                 .containsExactly("DataStore", "NodeAttestor", "KeyManager", "UpstreamAuthority");
         HclEntry dataStore = plugins.all("DataStore").get(0);
         assertThat(dataStore.labels()).containsExactly("sql");
@@ -189,30 +211,41 @@ class SpireConfigTest {
         assertThat(data.string("database_type", null)).isEqualTo("sqlite3");
         assertThat(data.string("connection_string", null)).isEqualTo("./.data/datastore.sqlite3");
         assertThat(plugins.all("NodeAttestor").get(0).labels()).containsExactly("join_token");
-        assertThat(((HclObject) plugins.all("NodeAttestor").get(0).value()).object("plugin_data").orElseThrow()
-                .entries()).isEmpty();
+        assertThat(
+                        ((HclObject) plugins.all("NodeAttestor").get(0).value())
+                                .object("plugin_data")
+                                .orElseThrow()
+                                .entries())
+                .isEmpty();
         HclObject keyManager = (HclObject) plugins.all("KeyManager").get(0).value();
         assertThat(keyManager.object("plugin_data").orElseThrow().string("keys_path", null))
                 .isEqualTo("./.data/keys.json");
-        HclObject upstream = ((HclObject) plugins.all("UpstreamAuthority").get(0).value())
-                .object("plugin_data").orElseThrow();
-        assertThat(upstream.string("cert_file_path", null)).isEqualTo("./conf/server/dummy_upstream_ca.crt");
-        assertThat(upstream.string("key_file_path", null)).isEqualTo("./conf/server/dummy_upstream_ca.key");
+        HclObject upstream =
+                ((HclObject) plugins.all("UpstreamAuthority").get(0).value())
+                        .object("plugin_data")
+                        .orElseThrow();
+        assertThat(upstream.string("cert_file_path", null))
+                .isEqualTo("./conf/server/dummy_upstream_ca.crt");
+        assertThat(upstream.string("key_file_path", null))
+                .isEqualTo("./conf/server/dummy_upstream_ca.key");
         assertThat(upstream.has("bundle_file_path")).isFalse();
     }
 
     @Test
     void spireServerConfHealthChecksReadBoolAndPorts() throws Exception {
-        HclObject health = Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("health_checks").orElseThrow();
+        HclObject health =
+                Hcl.parse(SPIRE_SERVER_CONF, "server.conf").object("health_checks").orElseThrow();
         assertThat(health.bool("listener_enabled", false)).isTrue();
         assertThat(health.number("bind_port", 0)).isEqualTo(8080);
     }
 
     @Test
     void mithrilServerConfReadsRsaKeyTypeSvidTtlAndCommaSeparatedCaSubject() throws Exception {
-        HclObject server = Hcl.parse(MITHRIL_SERVER_CONF, "server.conf").object("server").orElseThrow();
+        HclObject server =
+                Hcl.parse(MITHRIL_SERVER_CONF, "server.conf").object("server").orElseThrow();
         assertThat(server.string("ca_key_type", null)).isEqualTo("rsa-2048");
-        assertThat(server.duration("default_svid_ttl", Duration.ZERO)).isEqualTo(Duration.ofHours(1));
+        assertThat(server.duration("default_svid_ttl", Duration.ZERO))
+                .isEqualTo(Duration.ofHours(1));
         HclObject subject = server.object("ca_subject").orElseThrow();
         assertThat(subject.strings("country")).containsExactly("US");
         assertThat(subject.strings("organization")).containsExactly("SPIFFE");
@@ -221,12 +254,17 @@ class SpireConfigTest {
 
     @Test
     void mithrilServerConfNestedQuotedKeysParse() throws Exception {
-        HclObject plugins = Hcl.parse(MITHRIL_SERVER_CONF, "server.conf").object("plugins").orElseThrow();
-        HclObject psat = ((HclObject) plugins.all("NodeAttestor").get(0).value()).object("plugin_data")
-                .orElseThrow();
-        HclObject cluster = psat.object("clusters").orElseThrow().object("demo-cluster").orElseThrow();
+        HclObject plugins =
+                Hcl.parse(MITHRIL_SERVER_CONF, "server.conf").object("plugins").orElseThrow();
+        HclObject psat =
+                ((HclObject) plugins.all("NodeAttestor").get(0).value())
+                        .object("plugin_data")
+                        .orElseThrow();
+        HclObject cluster =
+                psat.object("clusters").orElseThrow().object("demo-cluster").orElseThrow();
         assertThat(cluster.bool("use_token_review_api_validation", false)).isTrue();
-        assertThat(cluster.strings("service_account_allow_list")).containsExactly("spire:spire-agent");
+        assertThat(cluster.strings("service_account_allow_list"))
+                .containsExactly("spire:spire-agent");
     }
 
     @Test
@@ -241,8 +279,12 @@ class SpireConfigTest {
         List<HclEntry> attestors = plugins.all("WorkloadAttestor");
         assertThat(attestors).extracting(e -> e.labels().get(0)).containsExactly("unix", "k8s");
         assertThat(plugins.objects("WorkloadAttestor")).hasSize(2);
-        assertThat(((HclObject) plugins.all("KeyManager").get(0).value()).object("plugin_data").orElseThrow()
-                .string("directory", null)).isEqualTo("./.data");
+        assertThat(
+                        ((HclObject) plugins.all("KeyManager").get(0).value())
+                                .object("plugin_data")
+                                .orElseThrow()
+                                .string("directory", null))
+                .isEqualTo("./.data");
     }
 
     @Test

@@ -31,16 +31,20 @@ import org.junit.jupiter.api.TestInstance;
  * it: its layers unpacked in order into a directory with the real {@code tar}, then each command
  * started from that root with {@code unshare --mount} and {@code chroot}, as the image's user, with
  * its environment, the root remounted read-only, a fresh tmpfs on /tmp (the emptyDir the manifests
- * give), /proc and /dev, and host directories bound where a pod mounts its volumes. Needs root
- * (run by {@code mvn -B -Pimage verify}; CI runs as root).
+ * give), /proc and /dev, and host directories bound where a pod mounts its volumes. Needs root (run
+ * by {@code mvn -B -Pimage verify}; CI runs as root).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ImageIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
     /** The host's chroot, by path: it runs after {@code env -i}, with no PATH. */
-    private static final String CHROOT = Stream.of("/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot")
-            .filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse("chroot");
+    private static final String CHROOT =
+            Stream.of("/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot")
+                    .filter(p -> Files.isExecutable(Path.of(p)))
+                    .findFirst()
+                    .orElse("chroot");
 
     private Path work;
 
@@ -52,22 +56,53 @@ class ImageIT {
     @BeforeAll
     void unpack() throws Exception {
         work = Files.createTempDirectory("mithril-image-it");
-        assertThat(runHost(List.of("id", "-u")).trim()).as("ImageIT needs root (chroot, unshare)").isEqualTo("0");
+        assertThat(runHost(List.of("id", "-u")).trim())
+                .as("ImageIT needs root (chroot, unshare)")
+                .isEqualTo("0");
         Path tar = Path.of(System.getProperty("mithril.image.tar", "target/mithril-image.tar"));
         assertThat(tar).as("the image tarball (mvn -Pimage package)").isRegularFile();
         Path extracted = Files.createDirectories(work.resolve("tarball"));
-        runHost(List.of("tar", "--warning=no-unknown-keyword", "-xf", tar.toString(), "-C", extracted.toString()));
+        runHost(
+                List.of(
+                        "tar",
+                        "--warning=no-unknown-keyword",
+                        "-xf",
+                        tar.toString(),
+                        "-C",
+                        extracted.toString()));
         manifest = JSON.readTree(extracted.resolve("manifest.json").toFile()).get(0);
-        config = JSON.readTree(extracted.resolve(manifest.get("Config").asText()).toFile()).get("config");
+        config =
+                JSON.readTree(extracted.resolve(manifest.get("Config").asText()).toFile())
+                        .get("config");
         root = Files.createDirectories(work.resolve("root"));
         for (JsonNode layer : manifest.get("Layers")) {
             Path layerTar = extracted.resolve(layer.asText());
-            String listing = runHost(List.of("tar", "--warning=no-unknown-keyword", "-tzf", layerTar.toString()));
+            String listing =
+                    runHost(
+                            List.of(
+                                    "tar",
+                                    "--warning=no-unknown-keyword",
+                                    "-tzf",
+                                    layerTar.toString()));
             assertThat(listing).as("whiteouts in " + layer).doesNotContain(".wh.");
-            runHost(List.of("tar", "--warning=no-unknown-keyword", "-xzpf", layerTar.toString(), "-C", root.toString()));
+            runHost(
+                    List.of(
+                            "tar",
+                            "--warning=no-unknown-keyword",
+                            "-xzpf",
+                            layerTar.toString(),
+                            "-C",
+                            root.toString()));
         }
         // Mount points, as a container runtime creates them in the container's root.
-        for (String dir : List.of("proc", "dev", "run/spire/config", "run/spire/data", "run/spire/sockets", "sleep-certs")) {
+        for (String dir :
+                List.of(
+                        "proc",
+                        "dev",
+                        "run/spire/config",
+                        "run/spire/data",
+                        "run/spire/sockets",
+                        "sleep-certs")) {
             Files.createDirectories(root.resolve(dir));
         }
     }
@@ -88,13 +123,15 @@ class ImageIT {
 
     @Test
     void tarballIsNamedAsTheManifestsSay() {
-        assertThat(manifest.get("RepoTags").get(0).asText()).isEqualTo(System.getProperty("mithril.image.name"));
+        assertThat(manifest.get("RepoTags").get(0).asText())
+                .isEqualTo(System.getProperty("mithril.image.name"));
     }
 
     @Test
     void runsAsNonRootWithNoShell() {
         assertThat(config.get("User").asText()).isEqualTo("65532:65532");
-        for (String shell : List.of("bin/sh", "bin/bash", "bin/dash", "usr/bin/sh", "bin/busybox")) {
+        for (String shell :
+                List.of("bin/sh", "bin/bash", "bin/dash", "usr/bin/sh", "bin/busybox")) {
             assertThat(root.resolve(shell)).doesNotExist();
         }
         assertThat(root.resolve("opt/mithril/mithril-cli.jar")).isRegularFile();
@@ -129,54 +166,137 @@ class ImageIT {
         Path certs = Files.createDirectories(work.resolve("certs"));
         Files.createDirectories(data.resolve("server"));
         Files.createDirectories(data.resolve("agent"));
-        for (Path p : List.of(data, data.resolve("server"), data.resolve("agent"), sockets, certs)) {
+        for (Path p :
+                List.of(data, data.resolve("server"), data.resolve("agent"), sockets, certs)) {
             runHost(List.of("chown", "65532:65532", p.toString()));
             runHost(List.of("chmod", "700", p.toString()));
         }
         runHost(List.of("chmod", "755", sockets.toString()));
-        Files.writeString(conf.resolve("server.conf"), resource("server.conf").replace("__PORT__", Integer.toString(port)));
+        Files.writeString(
+                conf.resolve("server.conf"),
+                resource("server.conf").replace("__PORT__", Integer.toString(port)));
         Map<String, Path> binds = new LinkedHashMap<>();
         binds.put("/run/spire/config", conf);
         binds.put("/run/spire/data", data);
         binds.put("/run/spire/sockets", sockets);
         binds.put("/sleep-certs", certs);
 
-        Process server = startInImage(List.of("/opt/spire/bin/spire-server", "run", "-config", "/run/spire/config/server.conf"),
-                binds, work.resolve("server.log"));
+        Process server =
+                startInImage(
+                        List.of(
+                                "/opt/spire/bin/spire-server",
+                                "run",
+                                "-config",
+                                "/run/spire/config/server.conf"),
+                        binds,
+                        work.resolve("server.log"));
         String adminSocket = "/run/spire/sockets/server.sock";
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
-            assertThat(server.isAlive()).as(Files.readString(work.resolve("server.log"))).isTrue();
-            Result health = runInImage(List.of("/opt/spire/bin/spire-server", "healthcheck", "-socketPath", adminSocket), binds);
-            assertThat(health.exit).as(health.output).isZero();
-        });
-        Result bundle = runInImage(List.of("/opt/spire/bin/spire-server", "bundle", "show", "-socketPath", adminSocket), binds);
+        await().atMost(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofSeconds(2))
+                .untilAsserted(
+                        () -> {
+                            assertThat(server.isAlive())
+                                    .as(Files.readString(work.resolve("server.log")))
+                                    .isTrue();
+                            Result health =
+                                    runInImage(
+                                            List.of(
+                                                    "/opt/spire/bin/spire-server",
+                                                    "healthcheck",
+                                                    "-socketPath",
+                                                    adminSocket),
+                                            binds);
+                            assertThat(health.exit).as(health.output).isZero();
+                        });
+        Result bundle =
+                runInImage(
+                        List.of(
+                                "/opt/spire/bin/spire-server",
+                                "bundle",
+                                "show",
+                                "-socketPath",
+                                adminSocket),
+                        binds);
         assertThat(bundle.output).contains("-----BEGIN CERTIFICATE-----");
-        Files.writeString(conf.resolve("bundle.pem"), bundle.output.substring(bundle.output.indexOf("-----BEGIN")));
-        Files.writeString(conf.resolve("agent.conf"), resource("agent.conf").replace("__PORT__", Integer.toString(port)));
+        Files.writeString(
+                conf.resolve("bundle.pem"),
+                bundle.output.substring(bundle.output.indexOf("-----BEGIN")));
+        Files.writeString(
+                conf.resolve("agent.conf"),
+                resource("agent.conf").replace("__PORT__", Integer.toString(port)));
 
-        Result token = runInImage(List.of("/opt/spire/bin/spire-server", "token", "generate", "-socketPath", adminSocket,
-                "-spiffeID", "spiffe://example.org/node"), binds);
+        Result token =
+                runInImage(
+                        List.of(
+                                "/opt/spire/bin/spire-server",
+                                "token",
+                                "generate",
+                                "-socketPath",
+                                adminSocket,
+                                "-spiffeID",
+                                "spiffe://example.org/node"),
+                        binds);
         Matcher m = Pattern.compile("Token: (\\S+)").matcher(token.output);
         assertThat(m.find()).as(token.output).isTrue();
-        Result entry = runInImage(List.of("/opt/spire/bin/spire-server", "entry", "create", "-socketPath", adminSocket,
-                "-parentID", "spiffe://example.org/node", "-spiffeID", "spiffe://example.org/ns/default/sa/sleep",
-                "-selector", "unix:uid:65532"), binds);
+        Result entry =
+                runInImage(
+                        List.of(
+                                "/opt/spire/bin/spire-server",
+                                "entry",
+                                "create",
+                                "-socketPath",
+                                adminSocket,
+                                "-parentID",
+                                "spiffe://example.org/node",
+                                "-spiffeID",
+                                "spiffe://example.org/ns/default/sa/sleep",
+                                "-selector",
+                                "unix:uid:65532"),
+                        binds);
         assertThat(entry.exit).as(entry.output).isZero();
 
-        Process agent = startInImage(List.of("/opt/spire/bin/spire-agent", "run", "-config", "/run/spire/config/agent.conf",
-                "-joinToken", m.group(1)), binds, work.resolve("agent.log"));
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(2)).untilAsserted(() -> {
-            assertThat(agent.isAlive()).as(Files.readString(work.resolve("agent.log"))).isTrue();
-            Result fetch = runInImage(List.of("/opt/spire/bin/spire-agent", "api", "fetch",
-                    "-socketPath", "/run/spire/sockets/agent.sock", "-write", "/sleep-certs"), binds);
-            assertThat(fetch.exit).as(fetch.output).isZero();
-        });
+        Process agent =
+                startInImage(
+                        List.of(
+                                "/opt/spire/bin/spire-agent",
+                                "run",
+                                "-config",
+                                "/run/spire/config/agent.conf",
+                                "-joinToken",
+                                m.group(1)),
+                        binds,
+                        work.resolve("agent.log"));
+        await().atMost(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofSeconds(2))
+                .untilAsserted(
+                        () -> {
+                            assertThat(agent.isAlive())
+                                    .as(Files.readString(work.resolve("agent.log")))
+                                    .isTrue();
+                            Result fetch =
+                                    runInImage(
+                                            List.of(
+                                                    "/opt/spire/bin/spire-agent",
+                                                    "api",
+                                                    "fetch",
+                                                    "-socketPath",
+                                                    "/run/spire/sockets/agent.sock",
+                                                    "-write",
+                                                    "/sleep-certs"),
+                                            binds);
+                            assertThat(fetch.exit).as(fetch.output).isZero();
+                        });
         X509Certificate svid;
         try (InputStream in = Files.newInputStream(certs.resolve("svid.0.pem"))) {
-            svid = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+            svid =
+                    (X509Certificate)
+                            CertificateFactory.getInstance("X.509").generateCertificate(in);
         }
-        assertThat(svid.getSubjectAlternativeNames()).anySatisfy(san ->
-                assertThat(san.get(1)).isEqualTo("spiffe://example.org/ns/default/sa/sleep"));
+        assertThat(svid.getSubjectAlternativeNames())
+                .anySatisfy(
+                        san ->
+                                assertThat(san.get(1))
+                                        .isEqualTo("spiffe://example.org/ns/default/sa/sleep"));
         assertThat(certs.resolve("bundle.0.pem")).isRegularFile();
         assertThat(certs.resolve("svid.0.key")).isRegularFile();
     }
@@ -202,10 +322,29 @@ class ImageIT {
         script.append("mount -t proc proc ").append(r).append("/proc; ");
         script.append("mount --rbind /dev ").append(r).append("/dev; ");
         script.append("mount -t tmpfs -o mode=1777 tmpfs ").append(r).append("/tmp; ");
-        binds.forEach((inside, host) -> script.append("mount --bind ").append(host).append(' ').append(r).append(inside).append("; "));
+        binds.forEach(
+                (inside, host) ->
+                        script.append("mount --bind ")
+                                .append(host)
+                                .append(' ')
+                                .append(r)
+                                .append(inside)
+                                .append("; "));
         script.append("exec \"$@\"");
-        List<String> cmd = new ArrayList<>(List.of("unshare", "--mount", "--fork", "--kill-child", "--", "/bin/sh", "-c",
-                script.toString(), "sh", "env", "-i"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                "unshare",
+                                "--mount",
+                                "--fork",
+                                "--kill-child",
+                                "--",
+                                "/bin/sh",
+                                "-c",
+                                script.toString(),
+                                "sh",
+                                "env",
+                                "-i"));
         cmd.addAll(imageEnv());
         String user = config.get("User").asText();
         cmd.addAll(List.of(CHROOT, "--userspec=" + user, r));
@@ -214,14 +353,19 @@ class ImageIT {
     }
 
     private Result runInImage(List<String> argv, Map<String, Path> binds) throws Exception {
-        Process p = new ProcessBuilder(containerCommand(argv, binds)).redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(containerCommand(argv, binds)).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         return new Result(p.waitFor(), out);
     }
 
-    private Process startInImage(List<String> argv, Map<String, Path> binds, Path log) throws IOException {
-        Process p = new ProcessBuilder(containerCommand(argv, binds)).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+    private Process startInImage(List<String> argv, Map<String, Path> binds, Path log)
+            throws IOException {
+        Process p =
+                new ProcessBuilder(containerCommand(argv, binds))
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
         started.add(p);
         return p;
     }
@@ -239,6 +383,5 @@ class ImageIT {
         }
     }
 
-    private record Result(int exit, String output) {
-    }
+    private record Result(int exit, String output) {}
 }

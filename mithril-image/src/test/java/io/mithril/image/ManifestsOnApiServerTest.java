@@ -54,26 +54,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The deployment "as the manifests say", as far as it can run here: every object that
- * {@code kubectl kustomize deploy/kubernetes/overlays/cluster2} renders is created in fabric8's
- * mock API server (CRUD mode, the rendered CRDs' kinds served); the test then does what the
- * cluster's controllers would (a node; one pod per Deployment, from its template, scheduled there;
- * an EndpointSlice per Service for the pods its selector matches), and runs the registrar with
- * the command line the manifests give it and the control plane as {@code controlplane run
- * -kubernetes} does, with the rendered {@code server.conf} and {@code controlplane.conf}: every
- * bookinfo, istiod and gateway pod gets its entry from the rendered ClusterSPIFFEID, parented to
- * its node's agent, and the control plane serves the seed's Gateway, VirtualService and
- * DestinationRule and the ServiceEntries made from bookinfo's Services and EndpointSlices.
+ * The deployment "as the manifests say", as far as it can run here: every object that {@code
+ * kubectl kustomize deploy/kubernetes/overlays/cluster2} renders is created in fabric8's mock API
+ * server (CRUD mode, the rendered CRDs' kinds served); the test then does what the cluster's
+ * controllers would (a node; one pod per Deployment, from its template, scheduled there; an
+ * EndpointSlice per Service for the pods its selector matches), and runs the registrar with the
+ * command line the manifests give it and the control plane as {@code controlplane run -kubernetes}
+ * does, with the rendered {@code server.conf} and {@code controlplane.conf}: every bookinfo, istiod
+ * and gateway pod gets its entry from the rendered ClusterSPIFFEID, parented to its node's agent,
+ * and the control plane serves the seed's Gateway, VirtualService and DestinationRule and the
+ * ServiceEntries made from bookinfo's Services and EndpointSlices.
  *
- * <p>Not run here: the API server itself (its admission, RBAC, CRD conversion and validation),
- * the kubelet and a container runtime; Istio objects are created at {@code v1}, the version the
- * control plane reads, which a real API server serves for the rendered {@code v1alpha3} objects
- * (the CRDs serve every version with no conversion webhook).
+ * <p>Not run here: the API server itself (its admission, RBAC, CRD conversion and validation), the
+ * kubelet and a container runtime; Istio objects are created at {@code v1}, the version the control
+ * plane reads, which a real API server serves for the rendered {@code v1alpha3} objects (the CRDs
+ * serve every version with no conversion webhook).
  */
 class ManifestsOnApiServerTest {
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     @Test
     void aPodGetsItsEntryAndTheControlPlaneItsConfiguration() throws Exception {
@@ -88,52 +87,142 @@ class ManifestsOnApiServerTest {
 
             // The identity server with the rendered server.conf's trust domain, and the registrar
             // with the manifests' command line.
-            Map<String, String> clusterEnv = r.configMap("spire", "spire-cluster").orElseThrow().getData();
-            ServerConfig rendered = ServerConfigParser.parse(io.mithril.hcl.Hcl.expandEnv(
-                    r.configMap("spire", "spire-server").orElseThrow().getData().get("server.conf"), clusterEnv), "server.conf");
-            List<String> registrarArgs = ManifestsTest.commandLines(r).entrySet().stream()
-                    .filter(e -> e.getValue().get(0).equals("registrar")).map(Map.Entry::getValue).findFirst().orElseThrow();
+            Map<String, String> clusterEnv =
+                    r.configMap("spire", "spire-cluster").orElseThrow().getData();
+            ServerConfig rendered =
+                    ServerConfigParser.parse(
+                            io.mithril.hcl.Hcl.expandEnv(
+                                    r.configMap("spire", "spire-server")
+                                            .orElseThrow()
+                                            .getData()
+                                            .get("server.conf"),
+                                    clusterEnv),
+                            "server.conf");
+            List<String> registrarArgs =
+                    ManifestsTest.commandLines(r).entrySet().stream()
+                            .filter(e -> e.getValue().get(0).equals("registrar"))
+                            .map(Map.Entry::getValue)
+                            .findFirst()
+                            .orElseThrow();
             TrustDomain td = TrustDomain.parse(flag(registrarArgs, "-trustDomain"));
             assertThat(td).isEqualTo(rendered.trustDomain());
             String cluster = flag(registrarArgs, "-clusterName");
             Path data = Files.createDirectories(tmp.resolve("server"));
-            try (IdentityServer server = IdentityServer.start(ServerConfig.builder(td, data).bindAddress("127.0.0.1").bindPort(0)
-                    .socketPath(data.resolve("private/api.sock")).rotationCheckInterval(Duration.ofHours(1)).build());
-                 AdminClient admin = AdminClient.connect(server.adminSocketPath());
-                 Registrar registrar = new Registrar(k8s.client(), admin.admin(), new Registrar.Settings(td, cluster, "cluster.local",
-                         Registrar.Settings.DEFAULT_IGNORE_NAMESPACES, registrarArgs.contains("-usePodUidForAgentId")))) {
+            try (IdentityServer server =
+                            IdentityServer.start(
+                                    ServerConfig.builder(td, data)
+                                            .bindAddress("127.0.0.1")
+                                            .bindPort(0)
+                                            .socketPath(data.resolve("private/api.sock"))
+                                            .rotationCheckInterval(Duration.ofHours(1))
+                                            .build());
+                    AdminClient admin = AdminClient.connect(server.adminSocketPath());
+                    Registrar registrar =
+                            new Registrar(
+                                    k8s.client(),
+                                    admin.admin(),
+                                    new Registrar.Settings(
+                                            td,
+                                            cluster,
+                                            "cluster.local",
+                                            Registrar.Settings.DEFAULT_IGNORE_NAMESPACES,
+                                            registrarArgs.contains("-usePodUidForAgentId")))) {
                 registrar.start();
-                List<Pod> meshPods = pods.stream().filter(p -> !p.getMetadata().getNamespace().equals("spire")).toList();
+                List<Pod> meshPods =
+                        pods.stream()
+                                .filter(p -> !p.getMetadata().getNamespace().equals("spire"))
+                                .toList();
                 assertThat(meshPods).hasSizeGreaterThanOrEqualTo(8);
-                await().atMost(Duration.ofSeconds(60)).until(() -> entries(admin).size() == meshPods.size());
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> entries(admin).size() == meshPods.size());
                 for (Pod p : meshPods) {
-                    String id = "spiffe://example.org/ns/" + p.getMetadata().getNamespace() + "/sa/" + p.getSpec().getServiceAccountName();
-                    Entry e = entries(admin).stream().filter(x -> x.getSelectorsList().stream()
-                            .anyMatch(s -> s.getValue().equals("pod-uid:" + p.getMetadata().getUid()))).findFirst().orElseThrow(
-                                    () -> new AssertionError("no entry for pod " + p.getMetadata().getName()));
+                    String id =
+                            "spiffe://example.org/ns/"
+                                    + p.getMetadata().getNamespace()
+                                    + "/sa/"
+                                    + p.getSpec().getServiceAccountName();
+                    Entry e =
+                            entries(admin).stream()
+                                    .filter(
+                                            x ->
+                                                    x.getSelectorsList().stream()
+                                                            .anyMatch(
+                                                                    s ->
+                                                                            s.getValue()
+                                                                                    .equals(
+                                                                                            "pod-uid:"
+                                                                                                    + p.getMetadata()
+                                                                                                            .getUid())))
+                                    .findFirst()
+                                    .orElseThrow(
+                                            () ->
+                                                    new AssertionError(
+                                                            "no entry for pod "
+                                                                    + p.getMetadata().getName()));
                     assertThat(e.getSpiffeId()).isEqualTo(id);
-                    assertThat(e.getParentId()).isEqualTo("spiffe://example.org/spire/agent/k8s_psat/" + cluster + "/" + nodeUid);
+                    assertThat(e.getParentId())
+                            .isEqualTo(
+                                    "spiffe://example.org/spire/agent/k8s_psat/"
+                                            + cluster
+                                            + "/"
+                                            + nodeUid);
                 }
             }
 
-            // The control plane as `controlplane run -kubernetes` feeds it, with the rendered controlplane.conf.
+            // The control plane as `controlplane run -kubernetes` feeds it, with the rendered
+            // controlplane.conf.
             Path conf = tmp.resolve("controlplane.conf");
-            Files.writeString(conf, r.configMap("istio-system", "istiod").orElseThrow().getData().get("controlplane.conf"));
+            Files.writeString(
+                    conf,
+                    r.configMap("istio-system", "istiod")
+                            .orElseThrow()
+                            .getData()
+                            .get("controlplane.conf"));
             ControlPlaneConfig cpConfig = ControlPlaneConfig.load(conf);
             Path configDir = Files.createDirectories(tmp.resolve("mesh"));
-            try (KubernetesConfigMirror mirror = KubernetesConfigMirror.start(k8s.client(), configDir, cpConfig.trustDomain().name(),
-                    "cluster.local");
-                 ControlPlane cp = ControlPlane.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                         identity(cpConfig), cpConfig.trustDomain(), configDir.toString());
-                 ConfigWatcher watcher = ConfigWatcher.start(configDir, new IstioValidator(), cp)) {
-                await().atMost(Duration.ofSeconds(60)).until(() -> cp.current().documents().stream()
-                        .filter(d -> d.kind().equals("ServiceEntry")).count() >= 4);
+            try (KubernetesConfigMirror mirror =
+                            KubernetesConfigMirror.start(
+                                    k8s.client(),
+                                    configDir,
+                                    cpConfig.trustDomain().name(),
+                                    "cluster.local");
+                    ControlPlane cp =
+                            ControlPlane.start(
+                                    new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                                    identity(cpConfig),
+                                    cpConfig.trustDomain(),
+                                    configDir.toString());
+                    ConfigWatcher watcher =
+                            ConfigWatcher.start(configDir, new IstioValidator(), cp)) {
+                await().atMost(Duration.ofSeconds(60))
+                        .until(
+                                () ->
+                                        cp.current().documents().stream()
+                                                        .filter(
+                                                                d ->
+                                                                        d.kind()
+                                                                                .equals(
+                                                                                        "ServiceEntry"))
+                                                        .count()
+                                                >= 4);
                 assertThat(cp.status().rejectedErrors()).isEmpty();
-                List<String> served = cp.current().documents().stream().map(d -> d.kind() + " " + name(d)).toList();
-                assertThat(served).contains("Gateway bookinfo-gateway", "VirtualService bookinfo-service", "DestinationRule enable-mtls",
-                        "ServiceEntry k8s-svc-productpage", "ServiceEntry k8s-svc-details", "ServiceEntry k8s-svc-reviews",
-                        "ServiceEntry k8s-svc-ratings", "ServiceEntry k8s-svc-istio-ingressgateway", "ServiceEntry k8s-svc-istiod");
-                String reviews = Files.readString(configDir.resolve("k8s-service-default_reviews.yaml"));
+                List<String> served =
+                        cp.current().documents().stream()
+                                .map(d -> d.kind() + " " + name(d))
+                                .toList();
+                assertThat(served)
+                        .contains(
+                                "Gateway bookinfo-gateway",
+                                "VirtualService bookinfo-service",
+                                "DestinationRule enable-mtls",
+                                "ServiceEntry k8s-svc-productpage",
+                                "ServiceEntry k8s-svc-details",
+                                "ServiceEntry k8s-svc-reviews",
+                                "ServiceEntry k8s-svc-ratings",
+                                "ServiceEntry k8s-svc-istio-ingressgateway",
+                                "ServiceEntry k8s-svc-istiod");
+                String reviews =
+                        Files.readString(configDir.resolve("k8s-service-default_reviews.yaml"));
                 assertThat(reviews).contains("bookinfo-reviews").contains("\"version\" : \"v3\"");
             }
         }
@@ -154,35 +243,65 @@ class ManifestsOnApiServerTest {
     }
 
     /** Each rendered CRD's kind, served at each of its served versions; by kind. */
-    private static Map<String, ResourceDefinitionContext> serveCrds(RenderedManifests r, MockKubernetes k8s) {
+    private static Map<String, ResourceDefinitionContext> serveCrds(
+            RenderedManifests r, MockKubernetes k8s) {
         Map<String, ResourceDefinitionContext> kinds = new LinkedHashMap<>();
         for (CustomResourceDefinition crd : r.all(CustomResourceDefinition.class)) {
             var s = crd.getSpec();
             boolean namespaced = s.getScope().equals("Namespaced");
             for (CustomResourceDefinitionVersion v : s.getVersions()) {
                 if (Boolean.TRUE.equals(v.getServed())) {
-                    k8s.serveCustomResource(s.getGroup(), v.getName(), s.getNames().getKind(), s.getNames().getPlural(), namespaced);
+                    k8s.serveCustomResource(
+                            s.getGroup(),
+                            v.getName(),
+                            s.getNames().getKind(),
+                            s.getNames().getPlural(),
+                            namespaced);
                 }
             }
-            kinds.put(s.getNames().getKind(), new ResourceDefinitionContext.Builder().withGroup(s.getGroup()).withKind(s.getNames().getKind())
-                    .withPlural(s.getNames().getPlural()).withNamespaced(namespaced).withVersion(s.getVersions().get(0).getName()).build());
+            kinds.put(
+                    s.getNames().getKind(),
+                    new ResourceDefinitionContext.Builder()
+                            .withGroup(s.getGroup())
+                            .withKind(s.getNames().getKind())
+                            .withPlural(s.getNames().getPlural())
+                            .withNamespaced(namespaced)
+                            .withVersion(s.getVersions().get(0).getName())
+                            .build());
         }
         return kinds;
     }
 
-    /** Creates every rendered object; Istio's at v1, the version a real API server also serves them at. */
-    private static void apply(RenderedManifests r, MockKubernetes k8s, Map<String, ResourceDefinitionContext> kinds) {
+    /**
+     * Creates every rendered object; Istio's at v1, the version a real API server also serves them
+     * at.
+     */
+    private static void apply(
+            RenderedManifests r, MockKubernetes k8s, Map<String, ResourceDefinitionContext> kinds) {
         for (HasMetadata o : r.objects) {
-            String ns = o.getMetadata().getNamespace() == null ? "default" : o.getMetadata().getNamespace();
+            String ns =
+                    o.getMetadata().getNamespace() == null
+                            ? "default"
+                            : o.getMetadata().getNamespace();
             if (o instanceof GenericKubernetesResource g) {
                 ResourceDefinitionContext c = kinds.get(g.getKind());
-                String version = g.getApiVersion().contains("istio.io/") ? "v1" : g.getApiVersion().substring(g.getApiVersion().indexOf('/') + 1);
-                ResourceDefinitionContext at = new ResourceDefinitionContext.Builder().withGroup(c.getGroup()).withKind(c.getKind())
-                        .withPlural(c.getPlural()).withNamespaced(c.isNamespaceScoped()).withVersion(version).build();
+                String version =
+                        g.getApiVersion().contains("istio.io/")
+                                ? "v1"
+                                : g.getApiVersion().substring(g.getApiVersion().indexOf('/') + 1);
+                ResourceDefinitionContext at =
+                        new ResourceDefinitionContext.Builder()
+                                .withGroup(c.getGroup())
+                                .withKind(c.getKind())
+                                .withPlural(c.getPlural())
+                                .withNamespaced(c.isNamespaceScoped())
+                                .withVersion(version)
+                                .build();
                 g.setApiVersion(c.getGroup() + "/" + version);
                 var op = k8s.client().genericKubernetesResources(at);
                 (c.isNamespaceScoped() ? op.inNamespace(ns).resource(g) : op.resource(g)).create();
-            } else if (o instanceof io.fabric8.kubernetes.api.model.Namespace || o instanceof CustomResourceDefinition
+            } else if (o instanceof io.fabric8.kubernetes.api.model.Namespace
+                    || o instanceof CustomResourceDefinition
                     || o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRole
                     || o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding) {
                 k8s.client().resource(o).create();
@@ -192,7 +311,10 @@ class ManifestsOnApiServerTest {
         }
     }
 
-    /** What the ReplicaSet controller and the scheduler would do: one running pod per Deployment, on node-1. */
+    /**
+     * What the ReplicaSet controller and the scheduler would do: one running pod per Deployment, on
+     * node-1.
+     */
     private static List<Pod> schedulePods(RenderedManifests r, MockKubernetes k8s) {
         List<Pod> pods = new ArrayList<>();
         int ip = 10;
@@ -200,40 +322,96 @@ class ManifestsOnApiServerTest {
             if (!p.owner().getKind().equals("Deployment")) {
                 continue;
             }
-            var template = ((io.fabric8.kubernetes.api.model.apps.Deployment) p.owner()).getSpec().getTemplate();
-            Pod pod = new PodBuilder().withNewMetadata().withNamespace(p.owner().getMetadata().getNamespace())
-                    .withName(p.owner().getMetadata().getName() + "-7d9c8b6f5-x" + ip).withLabels(template.getMetadata().getLabels())
-                    .endMetadata().withSpec(p.spec()).editSpec().withNodeName("node-1").endSpec()
-                    .withNewStatus().withPhase("Running").withPodIP("10.244.0." + ip++).endStatus().build();
-            pods.add(k8s.client().pods().inNamespace(pod.getMetadata().getNamespace()).resource(pod).create());
+            var template =
+                    ((io.fabric8.kubernetes.api.model.apps.Deployment) p.owner())
+                            .getSpec()
+                            .getTemplate();
+            Pod pod =
+                    new PodBuilder()
+                            .withNewMetadata()
+                            .withNamespace(p.owner().getMetadata().getNamespace())
+                            .withName(p.owner().getMetadata().getName() + "-7d9c8b6f5-x" + ip)
+                            .withLabels(template.getMetadata().getLabels())
+                            .endMetadata()
+                            .withSpec(p.spec())
+                            .editSpec()
+                            .withNodeName("node-1")
+                            .endSpec()
+                            .withNewStatus()
+                            .withPhase("Running")
+                            .withPodIP("10.244.0." + ip++)
+                            .endStatus()
+                            .build();
+            pods.add(
+                    k8s.client()
+                            .pods()
+                            .inNamespace(pod.getMetadata().getNamespace())
+                            .resource(pod)
+                            .create());
         }
         return pods;
     }
 
-    /** What the EndpointSlice controller would do: the ready pods a Service selects, at their container ports. */
-    private static void createEndpointSlices(RenderedManifests r, MockKubernetes k8s, List<Pod> pods) {
+    /**
+     * What the EndpointSlice controller would do: the ready pods a Service selects, at their
+     * container ports.
+     */
+    private static void createEndpointSlices(
+            RenderedManifests r, MockKubernetes k8s, List<Pod> pods) {
         for (Service svc : r.all(Service.class)) {
             Map<String, String> selector = svc.getSpec().getSelector();
             if (selector == null || selector.isEmpty()) {
                 continue;
             }
             String ns = svc.getMetadata().getNamespace();
-            List<Pod> selected = pods.stream().filter(p -> p.getMetadata().getNamespace().equals(ns)
-                    && p.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())).toList();
+            List<Pod> selected =
+                    pods.stream()
+                            .filter(
+                                    p ->
+                                            p.getMetadata().getNamespace().equals(ns)
+                                                    && p.getMetadata()
+                                                            .getLabels()
+                                                            .entrySet()
+                                                            .containsAll(selector.entrySet()))
+                            .toList();
             if (selected.isEmpty()) {
                 continue; // e.g. spire-server: its StatefulSet's pod is not made here
             }
-            EndpointSliceBuilder b = new EndpointSliceBuilder().withNewMetadata().withNamespace(ns).withName(svc.getMetadata().getName() + "-abcde")
-                    .addToLabels("kubernetes.io/service-name", svc.getMetadata().getName()).endMetadata().withAddressType("IPv4");
+            EndpointSliceBuilder b =
+                    new EndpointSliceBuilder()
+                            .withNewMetadata()
+                            .withNamespace(ns)
+                            .withName(svc.getMetadata().getName() + "-abcde")
+                            .addToLabels("kubernetes.io/service-name", svc.getMetadata().getName())
+                            .endMetadata()
+                            .withAddressType("IPv4");
             for (Pod p : selected) {
-                b.addNewEndpoint().withAddresses(p.getStatus().getPodIP()).withNewConditions().withReady(true).endConditions()
-                        .withNewTargetRef().withKind("Pod").withNamespace(ns).withName(p.getMetadata().getName()).endTargetRef()
+                b.addNewEndpoint()
+                        .withAddresses(p.getStatus().getPodIP())
+                        .withNewConditions()
+                        .withReady(true)
+                        .endConditions()
+                        .withNewTargetRef()
+                        .withKind("Pod")
+                        .withNamespace(ns)
+                        .withName(p.getMetadata().getName())
+                        .endTargetRef()
                         .endEndpoint();
             }
             for (ServicePort sp : svc.getSpec().getPorts()) {
-                b.addNewPort().withName(sp.getName()).withProtocol("TCP").withPort(targetPort(sp, selected)).endPort();
+                b.addNewPort()
+                        .withName(sp.getName())
+                        .withProtocol("TCP")
+                        .withPort(targetPort(sp, selected))
+                        .endPort();
             }
-            k8s.client().discovery().v1().endpointSlices().inNamespace(ns).resource(b.build()).create();
+            k8s.client()
+                    .discovery()
+                    .v1()
+                    .endpointSlices()
+                    .inNamespace(ns)
+                    .resource(b.build())
+                    .create();
         }
     }
 
@@ -254,18 +432,29 @@ class ManifestsOnApiServerTest {
                 }
             }
         }
-        throw new AssertionError("Service " + sp.getName() + ": no pod has a port named " + t.getStrVal());
+        throw new AssertionError(
+                "Service " + sp.getName() + ": no pod has a port named " + t.getStrVal());
     }
 
-    /** The control plane's SVID for the rendered spiffe_id (the agent's Workload API gives it in the cluster). */
+    /**
+     * The control plane's SVID for the rendered spiffe_id (the agent's Workload API gives it in the
+     * cluster).
+     */
     private static IdentitySource identity(ControlPlaneConfig c) {
         X509Minter minter = new X509Minter(Clock.systemUTC());
         KeyPair caKey = KeyType.EC_P256.generate();
-        X509Certificate root = minter.selfSignedCa(caKey, c.trustDomain(), Duration.ofHours(2), null);
+        X509Certificate root =
+                minter.selfSignedCa(caKey, c.trustDomain(), Duration.ofHours(2), null);
         KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf = minter.signX509Svid(SigningAuthority.of(root, caKey.getPrivate()), key.getPublic(), c.spiffeId(),
-                List.of(), Duration.ofHours(1));
-        return IdentitySource.of(X509Svid.of(List.of(leaf), key.getPrivate()),
+        X509Certificate leaf =
+                minter.signX509Svid(
+                        SigningAuthority.of(root, caKey.getPrivate()),
+                        key.getPublic(),
+                        c.spiffeId(),
+                        List.of(),
+                        Duration.ofHours(1));
+        return IdentitySource.of(
+                X509Svid.of(List.of(leaf), key.getPrivate()),
                 X509BundleSet.of(X509Bundle.of(c.trustDomain(), List.of(root))));
     }
 }

@@ -30,10 +30,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What {@code kubectl kustomize} renders for one overlay, read with fabric8's typed model.
- * {@link #unknownFields} finds every field the model did not know (fabric8 keeps those in
- * {@code additionalProperties} instead of failing), so a typo in a manifest is an error here
- * as it is for the API server.
+ * What {@code kubectl kustomize} renders for one overlay, read with fabric8's typed model. {@link
+ * #unknownFields} finds every field the model did not know (fabric8 keeps those in {@code
+ * additionalProperties} instead of failing), so a typo in a manifest is an error here as it is for
+ * the API server.
  */
 final class RenderedManifests {
 
@@ -49,7 +49,10 @@ final class RenderedManifests {
 
     /** Runs the real {@code kubectl kustomize DIR}. */
     static RenderedManifests render(Path dir) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).redirectErrorStream(false).start();
+        Process p =
+                new ProcessBuilder("kubectl", "kustomize", dir.toString())
+                        .redirectErrorStream(false)
+                        .start();
         byte[] out = p.getInputStream().readAllBytes();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
@@ -59,7 +62,9 @@ final class RenderedManifests {
     }
 
     static RenderedManifests parse(String source, String yaml) {
-        Object parsed = SERIALIZATION.unmarshal(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)));
+        Object parsed =
+                SERIALIZATION.unmarshal(
+                        new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)));
         List<HasMetadata> objects = new ArrayList<>();
         if (parsed instanceof List<?> list) {
             for (Object o : list) {
@@ -77,14 +82,21 @@ final class RenderedManifests {
 
     Optional<ConfigMap> configMap(String namespace, String name) {
         return all(ConfigMap.class).stream()
-                .filter(c -> name.equals(c.getMetadata().getName()) && namespace.equals(c.getMetadata().getNamespace()))
+                .filter(
+                        c ->
+                                name.equals(c.getMetadata().getName())
+                                        && namespace.equals(c.getMetadata().getNamespace()))
                 .findFirst();
     }
 
     /** Where a pod template lives (a workload), with the object that holds it. */
     record Pod(HasMetadata owner, PodSpec spec) {
         String name() {
-            return owner.getKind() + " " + owner.getMetadata().getNamespace() + "/" + owner.getMetadata().getName();
+            return owner.getKind()
+                    + " "
+                    + owner.getMetadata().getNamespace()
+                    + "/"
+                    + owner.getMetadata().getName();
         }
 
         List<Container> allContainers() {
@@ -96,15 +108,17 @@ final class RenderedManifests {
 
     List<Pod> pods() {
         List<Pod> pods = new ArrayList<>();
-        all(Deployment.class).forEach(d -> pods.add(new Pod(d, d.getSpec().getTemplate().getSpec())));
-        all(StatefulSet.class).forEach(s -> pods.add(new Pod(s, s.getSpec().getTemplate().getSpec())));
-        all(DaemonSet.class).forEach(d -> pods.add(new Pod(d, d.getSpec().getTemplate().getSpec())));
+        all(Deployment.class)
+                .forEach(d -> pods.add(new Pod(d, d.getSpec().getTemplate().getSpec())));
+        all(StatefulSet.class)
+                .forEach(s -> pods.add(new Pod(s, s.getSpec().getTemplate().getSpec())));
+        all(DaemonSet.class)
+                .forEach(d -> pods.add(new Pod(d, d.getSpec().getTemplate().getSpec())));
         return pods;
     }
 
     /** A container that mounts the ConfigMap, in the same namespace. */
-    record Consumer(Pod pod, Container container) {
-    }
+    record Consumer(Pod pod, Container container) {}
 
     List<Consumer> consumersOf(ConfigMap cm) {
         List<Consumer> found = new ArrayList<>();
@@ -114,7 +128,8 @@ final class RenderedManifests {
             }
             Set<String> volumes = new java.util.HashSet<>();
             for (Volume v : pod.spec().getVolumes()) {
-                if (v.getConfigMap() != null && cm.getMetadata().getName().equals(v.getConfigMap().getName())) {
+                if (v.getConfigMap() != null
+                        && cm.getMetadata().getName().equals(v.getConfigMap().getName())) {
                     volumes.add(v.getName());
                 }
             }
@@ -131,9 +146,9 @@ final class RenderedManifests {
     }
 
     /**
-     * The environment a container gets from the manifests: {@code env} values and
-     * {@code envFrom} ConfigMaps (resolved against the rendered ConfigMaps). A reference to a
-     * ConfigMap that is not rendered is an error.
+     * The environment a container gets from the manifests: {@code env} values and {@code envFrom}
+     * ConfigMaps (resolved against the rendered ConfigMaps). A reference to a ConfigMap that is not
+     * rendered is an error.
      */
     Map<String, String> environmentOf(Pod pod, Container c) {
         Map<String, String> env = new LinkedHashMap<>();
@@ -141,9 +156,21 @@ final class RenderedManifests {
         for (EnvFromSource from : c.getEnvFrom()) {
             if (from.getConfigMapRef() != null) {
                 String name = from.getConfigMapRef().getName();
-                ConfigMap cm = configMap(ns, name).orElseThrow(() -> new IllegalStateException(
-                        source + ": " + pod.name() + " container " + c.getName() + " reads ConfigMap " + ns + "/" + name
-                                + ", which is not rendered"));
+                ConfigMap cm =
+                        configMap(ns, name)
+                                .orElseThrow(
+                                        () ->
+                                                new IllegalStateException(
+                                                        source
+                                                                + ": "
+                                                                + pod.name()
+                                                                + " container "
+                                                                + c.getName()
+                                                                + " reads ConfigMap "
+                                                                + ns
+                                                                + "/"
+                                                                + name
+                                                                + ", which is not rendered"));
                 env.putAll(cm.getData());
             }
         }
@@ -153,9 +180,24 @@ final class RenderedManifests {
             } else if (e.getValueFrom() != null && e.getValueFrom().getConfigMapKeyRef() != null) {
                 String name = e.getValueFrom().getConfigMapKeyRef().getName();
                 String key = e.getValueFrom().getConfigMapKeyRef().getKey();
-                String value = configMap(ns, name).map(cm -> cm.getData().get(key)).orElseThrow(() -> new IllegalStateException(
-                        source + ": " + pod.name() + " container " + c.getName() + " reads " + key + " of ConfigMap " + ns + "/"
-                                + name + ", which is not rendered"));
+                String value =
+                        configMap(ns, name)
+                                .map(cm -> cm.getData().get(key))
+                                .orElseThrow(
+                                        () ->
+                                                new IllegalStateException(
+                                                        source
+                                                                + ": "
+                                                                + pod.name()
+                                                                + " container "
+                                                                + c.getName()
+                                                                + " reads "
+                                                                + key
+                                                                + " of ConfigMap "
+                                                                + ns
+                                                                + "/"
+                                                                + name
+                                                                + ", which is not rendered"));
                 env.put(e.getName(), value);
             } else if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null) {
                 env.put(e.getName(), "<" + e.getValueFrom().getFieldRef().getFieldPath() + ">");
@@ -170,13 +212,18 @@ final class RenderedManifests {
      */
     static List<String> unknownFields(HasMetadata object) {
         List<String> found = new ArrayList<>();
-        String where = object.getKind() + " " + Optional.ofNullable(object.getMetadata().getNamespace()).orElse("") + "/"
-                + object.getMetadata().getName();
+        String where =
+                object.getKind()
+                        + " "
+                        + Optional.ofNullable(object.getMetadata().getNamespace()).orElse("")
+                        + "/"
+                        + object.getMetadata().getName();
         walk(object, where, found, new IdentityHashMap<>());
         return found;
     }
 
-    private static void walk(Object o, String path, List<String> found, IdentityHashMap<Object, Boolean> seen) {
+    private static void walk(
+            Object o, String path, List<String> found, IdentityHashMap<Object, Boolean> seen) {
         if (o == null || seen.put(o, Boolean.TRUE) != null) {
             return;
         }
@@ -191,11 +238,14 @@ final class RenderedManifests {
             map.forEach((k, v) -> walk(v, path + "." + k, found, seen));
             return;
         }
-        if (!o.getClass().getName().startsWith("io.fabric8.") || o instanceof GenericKubernetesResource) {
+        if (!o.getClass().getName().startsWith("io.fabric8.")
+                || o instanceof GenericKubernetesResource) {
             return;
         }
         for (Method m : o.getClass().getMethods()) {
-            if (m.getParameterCount() != 0 || Modifier.isStatic(m.getModifiers()) || m.getDeclaringClass() == Object.class) {
+            if (m.getParameterCount() != 0
+                    || Modifier.isStatic(m.getModifiers())
+                    || m.getDeclaringClass() == Object.class) {
                 continue;
             }
             String name = m.getName();
@@ -214,7 +264,9 @@ final class RenderedManifests {
                 }
                 continue;
             }
-            if (value instanceof KubernetesResource || value instanceof Collection<?> || value instanceof Map<?, ?>
+            if (value instanceof KubernetesResource
+                    || value instanceof Collection<?>
+                    || value instanceof Map<?, ?>
                     || (value != null && value.getClass().getName().startsWith("io.fabric8."))) {
                 String field = Character.toLowerCase(name.charAt(3)) + name.substring(4);
                 walk(value, path + "." + field, found, seen);

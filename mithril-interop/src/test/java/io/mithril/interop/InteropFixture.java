@@ -28,14 +28,14 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The seed's path with the reference implementations at both ends, all real: an identity server
- * and an agent (in this JVM, as the agent's integration tests run them; the Workload API on a Unix
+ * The seed's path with the reference implementations at both ends, all real: an identity server and
+ * an agent (in this JVM, as the agent's integration tests run them; the Workload API on a Unix
  * socket with {@code discover_workload_path}, so each program gets the identity its executable is
  * registered for), the ISTIO_MUTUAL ingress gateway (in this JVM, its SVID from that socket), and
  * behind it the product page played by go-spiffe's {@code spiffetls} server (a real process, its
@@ -53,7 +53,8 @@ final class InteropFixture implements AutoCloseable {
     static final TrustDomain TD = TrustDomain.parse("example.org");
     static final String SLEEP_ID = "spiffe://example.org/ns/default/sa/sleep";
     static final String PRODUCTPAGE_ID = "spiffe://example.org/ns/default/sa/bookinfo-productpage";
-    static final String GATEWAY_ID = "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
+    static final String GATEWAY_ID =
+            "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
     static final SpiffeId NODE = SpiffeId.parse("spiffe://example.org/node");
 
     final GoHarness go;
@@ -67,8 +68,8 @@ final class InteropFixture implements AutoCloseable {
     final int goServerPort;
 
     /**
-     * @param sleepTtlSeconds the X.509 TTL of gospiffe's sleep entry (0: the server's default), short
-     *                        when a test wants to watch it rotate
+     * @param sleepTtlSeconds the X.509 TTL of gospiffe's sleep entry (0: the server's default),
+     *     short when a test wants to watch it rotate
      */
     InteropFixture(GoHarness go, int sleepTtlSeconds) throws Exception {
         this.go = go;
@@ -79,33 +80,93 @@ final class InteropFixture implements AutoCloseable {
         Proxy gw = null;
         Process srv = null;
         try {
-            s = IdentityServer.start(ServerConfig.builder(TD, dir.resolve("server")).bindAddress("127.0.0.1").bindPort(0)
-                    .socketPath(dir.resolve("server/admin.sock")).build());
+            s =
+                    IdentityServer.start(
+                            ServerConfig.builder(TD, dir.resolve("server"))
+                                    .bindAddress("127.0.0.1")
+                                    .bindPort(0)
+                                    .socketPath(dir.resolve("server/admin.sock"))
+                                    .build());
             Path bundle = dir.resolve("bundle.pem");
             Files.writeString(bundle, s.bundle().toPem());
             register(s, SLEEP_ID, go.gospiffe(), sleepTtlSeconds);
             register(s, PRODUCTPAGE_ID, go.gospiffe(), 0);
             register(s, SLEEP_ID, go.spireAgent(), 0);
-            // The gateway's SVID names the host clients dial, as the seed's entry does (-dns app.example.org), so
+            // The gateway's SVID names the host clients dial, as the seed's entry does (-dns
+            // app.example.org), so
             // curl and openssl verify it by name.
-            s.createEntry(RegistrationEntry.of(SpiffeId.parse(GATEWAY_ID), NODE,
-                    List.of(Selector.parse("unix:path:" + Files.readSymbolicLink(Path.of("/proc/self/exe"))))).withDnsNames(List.of("app.example.org")));
+            s.createEntry(
+                    RegistrationEntry.of(
+                                    SpiffeId.parse(GATEWAY_ID),
+                                    NODE,
+                                    List.of(
+                                            Selector.parse(
+                                                    "unix:path:"
+                                                            + Files.readSymbolicLink(
+                                                                    Path.of("/proc/self/exe")))))
+                            .withDnsNames(List.of("app.example.org")));
             socket = Files.createDirectories(dir.resolve("sock")).resolve("api.sock");
-            AgentConfig base = AgentConfig.of(TD, dir.resolve("agent"), "127.0.0.1", s.agentApiAddress().getPort(), socket, bundle,
-                    s.generateJoinToken(Duration.ofMinutes(10), NODE)).withSyncInterval(Duration.ofMillis(200));
-            a = Agent.start(new AgentConfig(base.trustDomain(), base.dataDir(), base.logLevel(), base.serverAddress(), base.serverPort(),
-                    base.socketPath(), base.trustBundlePath(), base.insecureBootstrap(), base.joinToken(), base.nodeAttestor(),
-                    base.keyManager(), base.keyManagerDirectory(), new AgentConfig.UnixAttestorConfig(true, 0), base.syncInterval(),
-                    base.telemetry(), base.healthChecks(), base.sds()));
+            AgentConfig base =
+                    AgentConfig.of(
+                                    TD,
+                                    dir.resolve("agent"),
+                                    "127.0.0.1",
+                                    s.agentApiAddress().getPort(),
+                                    socket,
+                                    bundle,
+                                    s.generateJoinToken(Duration.ofMinutes(10), NODE))
+                            .withSyncInterval(Duration.ofMillis(200));
+            a =
+                    Agent.start(
+                            new AgentConfig(
+                                    base.trustDomain(),
+                                    base.dataDir(),
+                                    base.logLevel(),
+                                    base.serverAddress(),
+                                    base.serverPort(),
+                                    base.socketPath(),
+                                    base.trustBundlePath(),
+                                    base.insecureBootstrap(),
+                                    base.joinToken(),
+                                    base.nodeAttestor(),
+                                    base.keyManager(),
+                                    base.keyManagerDirectory(),
+                                    new AgentConfig.UnixAttestorConfig(true, 0),
+                                    base.syncInterval(),
+                                    base.telemetry(),
+                                    base.healthChecks(),
+                                    base.sds()));
 
             // The product page: go-spiffe's mTLS server, accepting only the gateway.
-            srv = new ProcessBuilder(go.gospiffe().toString(), "serve", "-socket", address(), "-id", PRODUCTPAGE_ID,
-                    "-clientID", GATEWAY_ID, "-timeout", "10m").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            srv =
+                    new ProcessBuilder(
+                                    go.gospiffe().toString(),
+                                    "serve",
+                                    "-socket",
+                                    address(),
+                                    "-id",
+                                    PRODUCTPAGE_ID,
+                                    "-clientID",
+                                    GATEWAY_ID,
+                                    "-timeout",
+                                    "10m")
+                            .redirectError(ProcessBuilder.Redirect.INHERIT)
+                            .start();
             goServerPort = listeningPort(srv);
 
-            gid = WorkloadApiIdentitySource.start("unix://" + socket, SpiffeId.parse(GATEWAY_ID), Duration.ofSeconds(30));
-            gw = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), TD.toString()),
-                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)), new InetSocketAddress("127.0.0.1", 0)), gid);
+            gid =
+                    WorkloadApiIdentitySource.start(
+                            "unix://" + socket, SpiffeId.parse(GATEWAY_ID), Duration.ofSeconds(30));
+            gw =
+                    Proxy.start(
+                            ProxySettings.of(
+                                    ProxyNode.gateway(
+                                            "istio-system",
+                                            Map.of("istio", "ingressgateway"),
+                                            TD.toString()),
+                                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)),
+                                    new InetSocketAddress("127.0.0.1", 0)),
+                            gid);
             gw.apply(mesh(goServerPort));
         } catch (Exception | Error e) {
             closeQuietly(srv, gw, gid, a, s);
@@ -119,9 +180,12 @@ final class InteropFixture implements AutoCloseable {
         goServer = srv;
     }
 
-    /** The seed's Gateway, VirtualService and DestinationRule; productpage is the go-spiffe server. */
+    /**
+     * The seed's Gateway, VirtualService and DestinationRule; productpage is the go-spiffe server.
+     */
     static List<Resource> mesh(int productpagePort) {
-        String yaml = """
+        String yaml =
+                """
                 apiVersion: networking.istio.io/v1alpha3
                 kind: Gateway
                 metadata: {name: bookinfo-gateway}
@@ -161,12 +225,15 @@ final class InteropFixture implements AutoCloseable {
                   - address: 127.0.0.1
                     ports: {http: %d}
                     serviceAccount: bookinfo-productpage
-                """.formatted(productpagePort);
+                """
+                        .formatted(productpagePort);
         return MeshYaml.parse("interop.yaml", yaml).orThrow();
     }
 
     private static void register(IdentityServer s, String id, Path exe, int ttl) {
-        RegistrationEntry e = RegistrationEntry.of(SpiffeId.parse(id), NODE, List.of(Selector.parse("unix:path:" + exe)));
+        RegistrationEntry e =
+                RegistrationEntry.of(
+                        SpiffeId.parse(id), NODE, List.of(Selector.parse("unix:path:" + exe)));
         s.createEntry(ttl > 0 ? e.withX509SvidTtl(ttl) : e);
     }
 
@@ -180,17 +247,22 @@ final class InteropFixture implements AutoCloseable {
     }
 
     static int listeningPort(Process p) throws Exception {
-        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<String> line =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return r.readLine();
+                            } catch (IOException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
         String first = line.get(60, TimeUnit.SECONDS);
         if (first == null || !first.startsWith("LISTENING=")) {
-            throw new IllegalStateException("gospiffe serve did not start (first line: " + first + ")");
+            throw new IllegalStateException(
+                    "gospiffe serve did not start (first line: " + first + ")");
         }
         return Integer.parseInt(first.substring(first.lastIndexOf(':') + 1));
     }
@@ -198,13 +270,18 @@ final class InteropFixture implements AutoCloseable {
     /** The stdout lines of a running process, as they come (a daemon thread reads them). */
     static BlockingQueue<String> lines(Process p) {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                r.lines().forEach(lines::add);
-            } catch (IOException ignored) {
-                // the process ended
-            }
-        });
+        Thread reader =
+                new Thread(
+                        () -> {
+                            try (BufferedReader r =
+                                    new BufferedReader(
+                                            new InputStreamReader(
+                                                    p.getInputStream(), StandardCharsets.UTF_8))) {
+                                r.lines().forEach(lines::add);
+                            } catch (IOException ignored) {
+                                // the process ended
+                            }
+                        });
         reader.setDaemon(true);
         reader.start();
         return lines;
@@ -214,11 +291,19 @@ final class InteropFixture implements AutoCloseable {
     record Run(int exit, String out, String err) {
         /** The value of the first {@code KEY=value} line of stdout. */
         String get(String key) {
-            return all(key).stream().findFirst().orElseThrow(() -> new AssertionError("no " + key + "= in:\n" + out + "\nstderr:\n" + err));
+            return all(key).stream()
+                    .findFirst()
+                    .orElseThrow(
+                            () ->
+                                    new AssertionError(
+                                            "no " + key + "= in:\n" + out + "\nstderr:\n" + err));
         }
 
         List<String> all(String key) {
-            return out.lines().filter(l -> l.startsWith(key + "=")).map(l -> l.substring(key.length() + 1)).toList();
+            return out.lines()
+                    .filter(l -> l.startsWith(key + "="))
+                    .map(l -> l.substring(key.length() + 1))
+                    .toList();
         }
 
         @Override
@@ -234,19 +319,24 @@ final class InteropFixture implements AutoCloseable {
     static Run run(List<String> cmd, Duration timeout) throws Exception {
         Process p = new ProcessBuilder(cmd).start();
         p.getOutputStream().close();
-        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
-            try {
-                return p.getErrorStream().readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<byte[]> err =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return p.getErrorStream().readAllBytes();
+                            } catch (IOException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("timed out: " + cmd);
         }
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err.get(), StandardCharsets.UTF_8));
+        return new Run(
+                p.exitValue(),
+                new String(out, StandardCharsets.UTF_8),
+                new String(err.get(), StandardCharsets.UTF_8));
     }
 
     /** gospiffe with these arguments. */
@@ -269,7 +359,9 @@ final class InteropFixture implements AutoCloseable {
         delete(dir);
     }
 
-    private static void closeQuietly(Process srv, Proxy gw, WorkloadApiIdentitySource gid, Agent a, IdentityServer s) throws Exception {
+    private static void closeQuietly(
+            Process srv, Proxy gw, WorkloadApiIdentitySource gid, Agent a, IdentityServer s)
+            throws Exception {
         if (srv != null) {
             srv.getOutputStream().close();
             if (!srv.waitFor(10, TimeUnit.SECONDS)) {

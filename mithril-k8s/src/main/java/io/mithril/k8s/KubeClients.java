@@ -9,15 +9,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Kubernetes API clients as SPIRE's plugins make them: from the kubeconfig file at
- * {@code kube_config_file} when one is given, otherwise from the in-cluster configuration (the pod's
+ * Kubernetes API clients as SPIRE's plugins make them: from the kubeconfig file at {@code
+ * kube_config_file} when one is given, otherwise from the in-cluster configuration (the pod's
  * service-account token and CA under {@code /var/run/secrets/kubernetes.io/serviceaccount} and
  * {@code KUBERNETES_SERVICE_HOST}/{@code _PORT}).
  */
 public final class KubeClients {
 
-    private KubeClients() {
-    }
+    private KubeClients() {}
 
     /**
      * A client for the cluster named by {@code kubeConfigFile}, or the in-cluster one when it is
@@ -31,8 +30,10 @@ public final class KubeClients {
         if (kubeConfigFile == null || kubeConfigFile.toString().isEmpty()) {
             String host = System.getenv("KUBERNETES_SERVICE_HOST");
             if (host == null || host.isEmpty()) {
-                throw new IllegalArgumentException(what + ": no kube_config_file and no in-cluster configuration "
-                        + "(KUBERNETES_SERVICE_HOST is not set): set kube_config_file when running outside the cluster");
+                throw new IllegalArgumentException(
+                        what
+                                + ": no kube_config_file and no in-cluster configuration "
+                                + "(KUBERNETES_SERVICE_HOST is not set): set kube_config_file when running outside the cluster");
             }
             config = Config.autoConfigure(null);
         } else {
@@ -40,13 +41,19 @@ public final class KubeClients {
             try {
                 text = Files.readString(kubeConfigFile, StandardCharsets.UTF_8);
             } catch (IOException e) {
-                throw new IllegalArgumentException(what + ": kube_config_file " + kubeConfigFile + " cannot be read: " + e, e);
+                throw new IllegalArgumentException(
+                        what + ": kube_config_file " + kubeConfigFile + " cannot be read: " + e, e);
             }
             try {
                 config = Config.fromKubeconfig(null, text, kubeConfigFile.toString());
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException(what + ": kube_config_file " + kubeConfigFile + " is not a kubeconfig: "
-                        + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        what
+                                + ": kube_config_file "
+                                + kubeConfigFile
+                                + " is not a kubeconfig: "
+                                + e.getMessage(),
+                        e);
             }
         }
         return new KubernetesClientBuilder().withConfig(config).build();

@@ -16,10 +16,14 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Istio's semantics across resources: DestinationRule precedence, sidecars, PeerAuthentication, RBAC. */
+/**
+ * Istio's semantics across resources: DestinationRule precedence, sidecars, PeerAuthentication,
+ * RBAC.
+ */
 class CompilerSemanticsTest {
 
-    static final String REVIEWS = """
+    static final String REVIEWS =
+            """
             apiVersion: networking.istio.io/v1
             kind: ServiceEntry
             metadata: {name: reviews, namespace: default}
@@ -43,13 +47,22 @@ class CompilerSemanticsTest {
             """;
 
     static ProxyConfig sidecar(String yaml) {
-        return MeshCompiler.compile(MeshYaml.parse("t.yaml", yaml).orThrow(), ProxyNode.sidecar("default",
-                Map.of("app", "productpage"), "example.org", List.of(new ProxyNode.InboundPort(15006, 9080)), 15001));
+        return MeshCompiler.compile(
+                MeshYaml.parse("t.yaml", yaml).orThrow(),
+                ProxyNode.sidecar(
+                        "default",
+                        Map.of("app", "productpage"),
+                        "example.org",
+                        List.of(new ProxyNode.InboundPort(15006, 9080)),
+                        15001));
     }
 
     @Test
     void mostSpecificDestinationRuleHostWins() {
-        ProxyConfig cfg = sidecar(REVIEWS + """
+        ProxyConfig cfg =
+                sidecar(
+                        REVIEWS
+                                + """
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: wide, namespace: default}
@@ -75,7 +88,10 @@ class CompilerSemanticsTest {
 
     @Test
     void workloadEntriesBecomeEndpointsAndSubsetsFilterThemByLabel() {
-        ProxyConfig cfg = sidecar(REVIEWS + """
+        ProxyConfig cfg =
+                sidecar(
+                        REVIEWS
+                                + """
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: reviews, namespace: default}
@@ -93,16 +109,21 @@ class CompilerSemanticsTest {
                   http: [{route: [{destination: {host: reviews, subset: v2}}]}]
                 """);
         Cluster c = cfg.clusters().get("outbound|9080|v2|reviews.default.svc.cluster.local");
-        assertThat(c.endpoints()).extracting(Cluster.Endpoint::address, Cluster.Endpoint::port)
+        assertThat(c.endpoints())
+                .extracting(Cluster.Endpoint::address, Cluster.Endpoint::port)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("10.0.0.2", 9081));
         assertThat(c.tls().mode()).isEqualTo(UpstreamTls.Mode.ISTIO_MUTUAL);
-        assertThat(c.tls().expectedSubjectAltNames()).containsExactly("spiffe://example.org/ns/default/sa/bookinfo-reviews");
+        assertThat(c.tls().expectedSubjectAltNames())
+                .containsExactly("spiffe://example.org/ns/default/sa/bookinfo-reviews");
         assertThat(c.outlierDetection().consecutive5xxErrors()).isEqualTo(2);
     }
 
     @Test
     void outboundListenerRoutesByHostAndAVirtualServiceReplacesTheDefaultRoute() {
-        ProxyConfig cfg = sidecar(REVIEWS + """
+        ProxyConfig cfg =
+                sidecar(
+                        REVIEWS
+                                + """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
                 metadata: {name: ratings, namespace: default}
@@ -122,44 +143,72 @@ class CompilerSemanticsTest {
         Listener out = cfg.listener(15001);
         assertThat(out.address()).isEqualTo("127.0.0.1");
         RouteConfiguration rc = cfg.routes().get(out.filterChains().get(0).routeConfigName());
-        Route ratings = rc.route(Req.get("/ratings/0").withAuthority("ratings.default.svc.cluster.local:9080"));
-        assertThat(((Route.Forward) ratings.action()).clusters().get(0).cluster()).isEqualTo("outbound|9080||ratings.default.svc.cluster.local");
-        assertThat(rc.route(Req.get("/reviews/0").withAuthority("reviews.default.svc.cluster.local:9080"))).isNotNull();
-        assertThat(rc.route(Req.get("/other").withAuthority("reviews.default.svc.cluster.local:9080"))).as("VS covers the host: no default").isNull();
+        Route ratings =
+                rc.route(
+                        Req.get("/ratings/0")
+                                .withAuthority("ratings.default.svc.cluster.local:9080"));
+        assertThat(((Route.Forward) ratings.action()).clusters().get(0).cluster())
+                .isEqualTo("outbound|9080||ratings.default.svc.cluster.local");
+        assertThat(
+                        rc.route(
+                                Req.get("/reviews/0")
+                                        .withAuthority("reviews.default.svc.cluster.local:9080")))
+                .isNotNull();
+        assertThat(
+                        rc.route(
+                                Req.get("/other")
+                                        .withAuthority("reviews.default.svc.cluster.local:9080")))
+                .as("VS covers the host: no default")
+                .isNull();
         assertThat(rc.virtualHost("unknown.example.com")).isNull();
     }
 
     @Test
     void peerAuthenticationWorkloadPolicyBeatsNamespaceAndMeshPolicies() {
-        String mesh = """
+        String mesh =
+                """
                 apiVersion: security.istio.io/v1
                 kind: PeerAuthentication
                 metadata: {name: default, namespace: istio-system}
                 spec: {mtls: {mode: STRICT}}
                 ---
                 """;
-        assertThat(sidecar(mesh).listener(15006).filterChains()).extracting(c -> c.tls() != null).containsExactly(true);
-        String ns = mesh + """
+        assertThat(sidecar(mesh).listener(15006).filterChains())
+                .extracting(c -> c.tls() != null)
+                .containsExactly(true);
+        String ns =
+                mesh
+                        + """
                 apiVersion: security.istio.io/v1
                 kind: PeerAuthentication
                 metadata: {name: default, namespace: default}
                 spec: {mtls: {mode: PERMISSIVE}}
                 ---
                 """;
-        assertThat(sidecar(ns).listener(15006).filterChains()).extracting(c -> c.tls() != null).containsExactly(true, false);
-        String workload = ns + """
+        assertThat(sidecar(ns).listener(15006).filterChains())
+                .extracting(c -> c.tls() != null)
+                .containsExactly(true, false);
+        String workload =
+                ns
+                        + """
                 apiVersion: security.istio.io/v1
                 kind: PeerAuthentication
                 metadata: {name: pp, namespace: default}
                 spec: {selector: {matchLabels: {app: productpage}}, mtls: {mode: DISABLE}}
                 """;
-        assertThat(sidecar(workload).listener(15006).filterChains()).extracting(c -> c.tls() != null).containsExactly(false);
-        assertThat(sidecar("").listener(15006).filterChains()).as("default is PERMISSIVE").hasSize(2);
+        assertThat(sidecar(workload).listener(15006).filterChains())
+                .extracting(c -> c.tls() != null)
+                .containsExactly(false);
+        assertThat(sidecar("").listener(15006).filterChains())
+                .as("default is PERMISSIVE")
+                .hasSize(2);
     }
 
     @Test
     void pathTemplatesServiceAccountsAndTrustDomainsAreEnforcedAsIstioMeansThem() {
-        ProxyConfig cfg = sidecar("""
+        ProxyConfig cfg =
+                sidecar(
+                        """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: allow-templates, namespace: default}
@@ -172,28 +221,80 @@ class CompilerSemanticsTest {
                   - from: [{source: {trustDomains: ["partner.org"]}}]
                     to: [{operation: {paths: ["/public/{*}"]}}]
                 """);
-        Req sleep = Req.get("/books/42/reviews").withPrincipal("spiffe://example.org/ns/default/sa/sleep");
+        Req sleep =
+                Req.get("/books/42/reviews")
+                        .withPrincipal("spiffe://example.org/ns/default/sa/sleep");
         assertThat(cfg.rbac().evaluate(sleep).allowed()).isTrue();
-        assertThat(cfg.rbac().evaluate(sleep.withPrincipal("spiffe://example.org/ns/other/sa/client")).allowed()).isTrue();
-        assertThat(cfg.rbac().evaluate(sleep.withPrincipal("spiffe://example.org/ns/other/sa/sleep")).allowed())
-                .as("a bare service account is in the policy's namespace").isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/books/42/43/reviews").withPrincipal(sleep.sourcePrincipal())).allowed())
-                .as("{*} is one segment").isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/books//reviews").withPrincipal(sleep.sourcePrincipal())).allowed())
-                .as("{*} is not empty").isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/static/css/site.css").withPrincipal(sleep.sourcePrincipal())).allowed())
-                .as("{**} spans segments").isTrue();
-        assertThat(cfg.rbac().evaluate(Req.get("/staticfile").withPrincipal(sleep.sourcePrincipal())).allowed()).isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        sleep.withPrincipal(
+                                                "spiffe://example.org/ns/other/sa/client"))
+                                .allowed())
+                .isTrue();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        sleep.withPrincipal(
+                                                "spiffe://example.org/ns/other/sa/sleep"))
+                                .allowed())
+                .as("a bare service account is in the policy's namespace")
+                .isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/books/42/43/reviews")
+                                                .withPrincipal(sleep.sourcePrincipal()))
+                                .allowed())
+                .as("{*} is one segment")
+                .isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/books//reviews")
+                                                .withPrincipal(sleep.sourcePrincipal()))
+                                .allowed())
+                .as("{*} is not empty")
+                .isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/static/css/site.css")
+                                                .withPrincipal(sleep.sourcePrincipal()))
+                                .allowed())
+                .as("{**} spans segments")
+                .isTrue();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/staticfile")
+                                                .withPrincipal(sleep.sourcePrincipal()))
+                                .allowed())
+                .isFalse();
         Req partner = Req.get("/public/index").withPrincipal("spiffe://partner.org/ns/x/sa/y");
         assertThat(cfg.rbac().evaluate(partner).allowed()).isTrue();
-        assertThat(cfg.rbac().evaluate(partner.withPrincipal("spiffe://partner.org.evil/ns/x/sa/y")).allowed())
-                .as("the trust domain is matched whole").isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/public/index").withPrincipal("spiffe://example.org/ns/x/sa/y")).allowed()).isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        partner.withPrincipal(
+                                                "spiffe://partner.org.evil/ns/x/sa/y"))
+                                .allowed())
+                .as("the trust domain is matched whole")
+                .isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/public/index")
+                                                .withPrincipal("spiffe://example.org/ns/x/sa/y"))
+                                .allowed())
+                .isFalse();
     }
 
     @Test
     void authorizationPolicyDenyWinsThenAllowListsAreRequired() {
-        ProxyConfig cfg = sidecar("""
+        ProxyConfig cfg =
+                sidecar(
+                        """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: allow-gw, namespace: default}
@@ -211,18 +312,42 @@ class CompilerSemanticsTest {
                   action: DENY
                   rules: [{to: [{operation: {paths: ["/api/admin*"]}}]}]
                 """);
-        Req sleep = Req.get("/productpage").withPrincipal("spiffe://example.org/ns/default/sa/sleep");
+        Req sleep =
+                Req.get("/productpage").withPrincipal("spiffe://example.org/ns/default/sa/sleep");
         assertThat(cfg.rbac().evaluate(sleep).allowed()).isTrue();
         assertThat(cfg.rbac().evaluate(sleep.withMethod("POST")).allowed()).isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/api/x").withPrincipal("spiffe://example.org/ingress/gw-1")).allowed()).isTrue();
-        assertThat(cfg.rbac().evaluate(Req.get("/api/admin/x").withPrincipal("spiffe://example.org/ingress/gw-1")).allowed()).isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/productpage").withPrincipal("spiffe://example.org/ns/other/sa/x")).allowed()).isFalse();
-        assertThat(cfg.rbac().evaluate(Req.get("/productpage")).allowed()).as("plaintext has no principal").isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/api/x")
+                                                .withPrincipal("spiffe://example.org/ingress/gw-1"))
+                                .allowed())
+                .isTrue();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/api/admin/x")
+                                                .withPrincipal("spiffe://example.org/ingress/gw-1"))
+                                .allowed())
+                .isFalse();
+        assertThat(
+                        cfg.rbac()
+                                .evaluate(
+                                        Req.get("/productpage")
+                                                .withPrincipal(
+                                                        "spiffe://example.org/ns/other/sa/x"))
+                                .allowed())
+                .isFalse();
+        assertThat(cfg.rbac().evaluate(Req.get("/productpage")).allowed())
+                .as("plaintext has no principal")
+                .isFalse();
     }
 
     @Test
     void aPolicyPathCoversTheSamePathWithATrailingSlash() {
-        ProxyConfig cfg = sidecar("""
+        ProxyConfig cfg =
+                sidecar(
+                        """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: deny-ratings, namespace: default}
@@ -246,14 +371,16 @@ class CompilerSemanticsTest {
 
     @Test
     void allowPolicyWithoutRulesDeniesEverythingAndEmptyRuleAllowsEverything() {
-        String denyAll = """
+        String denyAll =
+                """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: deny-all, namespace: default}
                 spec: {}
                 """;
         assertThat(sidecar(denyAll).rbac().evaluate(Req.get("/")).allowed()).isFalse();
-        String allowAll = """
+        String allowAll =
+                """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: allow-all, namespace: default}
@@ -265,7 +392,8 @@ class CompilerSemanticsTest {
 
     @Test
     void virtualHostPrecedenceIsExactThenLongestSuffixThenCatchAll() {
-        String yaml = """
+        String yaml =
+                """
                 apiVersion: networking.istio.io/v1
                 kind: Gateway
                 metadata: {name: gw, namespace: default}
@@ -274,18 +402,28 @@ class CompilerSemanticsTest {
                   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
                 ---
                 """;
-        for (String[] vs : new String[][] {{"any", "\"*\""}, {"wide", "\"*.example.com\""}, {"narrow", "\"*.api.example.com\""},
-                {"exact", "x.api.example.com"}}) {
-            yaml += """
+        for (String[] vs :
+                new String[][] {
+                    {"any", "\"*\""},
+                    {"wide", "\"*.example.com\""},
+                    {"narrow", "\"*.api.example.com\""},
+                    {"exact", "x.api.example.com"}
+                }) {
+            yaml +=
+                    """
                     apiVersion: networking.istio.io/v1
                     kind: VirtualService
                     metadata: {name: %s, namespace: default}
                     spec: {hosts: [%s], gateways: [gw], http: [{route: [{destination: {host: %s.example.org}}]}]}
                     ---
-                    """.formatted(vs[0], vs[1], vs[0]);
+                    """
+                            .formatted(vs[0], vs[1], vs[0]);
         }
-        ProxyConfig cfg = MeshCompiler.compile(MeshYaml.parse("t.yaml", yaml).orThrow(),
-                ProxyNode.gateway("default", Map.of("istio", "ingressgateway"), "example.org"));
+        ProxyConfig cfg =
+                MeshCompiler.compile(
+                        MeshYaml.parse("t.yaml", yaml).orThrow(),
+                        ProxyNode.gateway(
+                                "default", Map.of("istio", "ingressgateway"), "example.org"));
         RouteConfiguration rc = cfg.routes().get("http.80");
         assertThat(rc.virtualHost("x.api.example.com:80").name()).isEqualTo("x.api.example.com:80");
         assertThat(rc.virtualHost("y.api.example.com").name()).isEqualTo("*.api.example.com:80");
@@ -296,19 +434,36 @@ class CompilerSemanticsTest {
     @Test
     void outboundAnswersForTheShortNamesKubernetesDnsWouldResolve() {
         ProxyConfig cfg = sidecar(REVIEWS);
-        RouteConfiguration outbound = cfg.routes().get(cfg.listener(15001).filterChains().get(0).routeConfigName());
+        RouteConfiguration outbound =
+                cfg.routes().get(cfg.listener(15001).filterChains().get(0).routeConfigName());
         String vh = outbound.virtualHost("reviews.default.svc.cluster.local:9080").name();
-        for (String alias : List.of("reviews:9080", "reviews", "reviews.default:9080", "reviews.default.svc:9080")) {
-            assertThat(outbound.virtualHost(alias)).as(alias).isNotNull()
-                    .extracting(io.mithril.mesh.config.VirtualHost::name).isEqualTo(vh);
+        for (String alias :
+                List.of(
+                        "reviews:9080",
+                        "reviews",
+                        "reviews.default:9080",
+                        "reviews.default.svc:9080")) {
+            assertThat(outbound.virtualHost(alias))
+                    .as(alias)
+                    .isNotNull()
+                    .extracting(io.mithril.mesh.config.VirtualHost::name)
+                    .isEqualTo(vh);
         }
     }
 
     @Test
     void bareServiceNamesAnswerOnlyInTheProxysOwnNamespace() {
-        ProxyConfig cfg = MeshCompiler.compile(MeshYaml.parse("t.yaml", REVIEWS).orThrow(), ProxyNode.sidecar("other",
-                Map.of("app", "productpage"), "example.org", List.of(new ProxyNode.InboundPort(15006, 9080)), 15001));
-        RouteConfiguration outbound = cfg.routes().get(cfg.listener(15001).filterChains().get(0).routeConfigName());
+        ProxyConfig cfg =
+                MeshCompiler.compile(
+                        MeshYaml.parse("t.yaml", REVIEWS).orThrow(),
+                        ProxyNode.sidecar(
+                                "other",
+                                Map.of("app", "productpage"),
+                                "example.org",
+                                List.of(new ProxyNode.InboundPort(15006, 9080)),
+                                15001));
+        RouteConfiguration outbound =
+                cfg.routes().get(cfg.listener(15001).filterChains().get(0).routeConfigName());
         assertThat(outbound.virtualHost("reviews.default:9080")).isNotNull();
         assertThat(outbound.virtualHost("reviews:9080")).isNull();
     }

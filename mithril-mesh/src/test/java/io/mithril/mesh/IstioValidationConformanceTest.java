@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -18,9 +17,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Istio's own validation test tables (validation_test.go), ported case by case into
- * {@code src/test/resources/istio-validation/*.yaml}: each case must get Istio's verdict (valid,
- * valid with a warning, or invalid) from {@link MeshYaml}, as {@code istioctl validate} gives it.
+ * Istio's own validation test tables (validation_test.go), ported case by case into {@code
+ * src/test/resources/istio-validation/*.yaml}: each case must get Istio's verdict (valid, valid
+ * with a warning, or invalid) from {@link MeshYaml}, as {@code istioctl validate} gives it.
  *
  * <p>{@link #DIFFERENCES} names the cases where Mithril deliberately answers otherwise, with the
  * reason (a feature Mithril does not implement is refused rather than silently accepted); those
@@ -28,30 +27,42 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class IstioValidationConformanceTest {
 
-    static final List<String> FILES = List.of("workloadentry", "serviceentry", "authorizationpolicy", "destinationrule",
-            "trafficpolicy");
+    static final List<String> FILES =
+            List.of(
+                    "workloadentry",
+                    "serviceentry",
+                    "authorizationpolicy",
+                    "destinationrule",
+                    "trafficpolicy");
 
     /** A kind of input where Mithril deliberately answers otherwise than Istio, and why. */
-    record Difference(String reason, java.util.function.Predicate<Case> applies) {
-    }
+    record Difference(String reason, java.util.function.Predicate<Case> applies) {}
 
     /**
      * Features Mithril does not implement: Istio accepts them, Mithril refuses them with an error
      * naming the feature (accepting and ignoring would enforce something other than what was
      * written). Each applies only to inputs Istio accepts; Istio's own refusals still hold.
      */
-    static final List<Difference> DIFFERENCES = List.of(
-            new Difference("resolution DYNAMIC_DNS (dynamic forward proxy) is not implemented",
-                    c -> c.yaml().contains("resolution: DYNAMIC_DNS")),
-            new Difference("action CUSTOM (external authorization) is not implemented", c -> c.yaml().contains("action: CUSTOM")),
-            new Difference("targetRef/targetRefs (waypoint and Gateway API attachment) are not implemented",
-                    c -> c.yaml().contains("targetRef")),
-            new Difference("istio.io/dry-run \"true\" is refused: Mithril has no shadow mode",
-                    c -> c.yaml().contains("istio.io/dry-run: 'true'")),
-            new Difference("requestPrincipals (JWT request authentication) is not implemented",
-                    c -> c.yaml().contains("equestPrincipals:")),
-            new Difference("remoteIpBlocks (X-Forwarded-For addresses) are not implemented",
-                    c -> c.yaml().contains("emoteIpBlocks:")));
+    static final List<Difference> DIFFERENCES =
+            List.of(
+                    new Difference(
+                            "resolution DYNAMIC_DNS (dynamic forward proxy) is not implemented",
+                            c -> c.yaml().contains("resolution: DYNAMIC_DNS")),
+                    new Difference(
+                            "action CUSTOM (external authorization) is not implemented",
+                            c -> c.yaml().contains("action: CUSTOM")),
+                    new Difference(
+                            "targetRef/targetRefs (waypoint and Gateway API attachment) are not implemented",
+                            c -> c.yaml().contains("targetRef")),
+                    new Difference(
+                            "istio.io/dry-run \"true\" is refused: Mithril has no shadow mode",
+                            c -> c.yaml().contains("istio.io/dry-run: 'true'")),
+                    new Difference(
+                            "requestPrincipals (JWT request authentication) is not implemented",
+                            c -> c.yaml().contains("equestPrincipals:")),
+                    new Difference(
+                            "remoteIpBlocks (X-Forwarded-For addresses) are not implemented",
+                            c -> c.yaml().contains("emoteIpBlocks:")));
 
     static Difference difference(Case c) {
         if (c.expect().equals("invalid")) {
@@ -76,7 +87,9 @@ class IstioValidationConformanceTest {
         List<Case> out = new ArrayList<>();
         for (String f : FILES) {
             String text;
-            try (InputStream in = IstioValidationConformanceTest.class.getResourceAsStream("/istio-validation/" + f + ".yaml")) {
+            try (InputStream in =
+                    IstioValidationConformanceTest.class.getResourceAsStream(
+                            "/istio-validation/" + f + ".yaml")) {
                 text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             }
             for (String doc : text.split("(?m)^---$")) {
@@ -109,7 +122,10 @@ class IstioValidationConformanceTest {
             got = "valid"; // the upstream table checks errors only
         }
         assertThat(got)
-                .as("%s\nerrors: %s\nwarnings: %s", c.yaml(), r.errors().stream().map(ValidationError::toString).toList(),
+                .as(
+                        "%s\nerrors: %s\nwarnings: %s",
+                        c.yaml(),
+                        r.errors().stream().map(ValidationError::toString).toList(),
                         r.warnings().stream().map(ValidationError::toString).toList())
                 .isEqualTo(want);
     }
@@ -120,7 +136,8 @@ class IstioValidationConformanceTest {
         List<Case> all = cases();
         assertThat(all).hasSize(204);
         long differing = all.stream().filter(c -> difference(c) != null).count();
-        System.out.printf("Istio validation tables: %d cases run, %d behave as Istio, %d differ (unsupported features)%n",
+        System.out.printf(
+                "Istio validation tables: %d cases run, %d behave as Istio, %d differ (unsupported features)%n",
                 all.size(), all.size() - differing, differing);
         assertThat(differing).isEqualTo(EXPECTED_DIFFERING);
     }

@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /** Every VirtualService match kind, compiled for a gateway and evaluated as Envoy does. */
 class RouteMatchingTest {
 
-    static final String GATEWAY = """
+    static final String GATEWAY =
+            """
             apiVersion: networking.istio.io/v1
             kind: Gateway
             metadata: {name: gw, namespace: istio-system}
@@ -27,7 +28,9 @@ class RouteMatchingTest {
             """;
 
     static RouteConfiguration routes(String http) {
-        String yaml = GATEWAY + """
+        String yaml =
+                GATEWAY
+                        + """
                 apiVersion: networking.istio.io/v1beta1
                 kind: VirtualService
                 metadata: {name: vs, namespace: default}
@@ -35,9 +38,13 @@ class RouteMatchingTest {
                   hosts: ["*"]
                   gateways: [istio-system/gw]
                   http:
-                """ + http.indent(2);
-        ProxyConfig cfg = MeshCompiler.compile(MeshYaml.parse("t.yaml", yaml).orThrow(),
-                ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"));
+                """
+                        + http.indent(2);
+        ProxyConfig cfg =
+                MeshCompiler.compile(
+                        MeshYaml.parse("t.yaml", yaml).orThrow(),
+                        ProxyNode.gateway(
+                                "istio-system", Map.of("istio", "ingressgateway"), "example.org"));
         return cfg.routes().get("http.80");
     }
 
@@ -54,7 +61,9 @@ class RouteMatchingTest {
 
     @Test
     void uriExactMatchesOnlyTheWholePathIgnoringTheQuery() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match: [{uri: {exact: /a}}]
                   route: [{destination: {host: a.default.svc.cluster.local}}]
                 """);
@@ -66,7 +75,9 @@ class RouteMatchingTest {
 
     @Test
     void uriPrefixAndRegexMatch() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match: [{uri: {prefix: /p/}}]
                   route: [{destination: {host: p.default.svc.cluster.local}}]
                 - match: [{uri: {regex: "/r/[0-9]+"}}]
@@ -80,7 +91,9 @@ class RouteMatchingTest {
 
     @Test
     void ignoreUriCaseFoldsExactAndPrefix() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match: [{uri: {exact: /Login}, ignoreUriCase: true}]
                   route: [{destination: {host: a.default.svc.cluster.local}}]
                 """);
@@ -90,7 +103,9 @@ class RouteMatchingTest {
 
     @Test
     void fieldsInsideABlockAreAndedAndBlocksAreOred() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match:
                   - uri: {prefix: /x}
                     method: {exact: POST}
@@ -100,12 +115,15 @@ class RouteMatchingTest {
                 """);
         assertThat(target(rc, Req.get("/x").withMethod("POST"))).isEqualTo("a");
         assertThat(target(rc, Req.get("/x"))).isEqualTo("b");
-        assertThat(target(rc, Req.get("/y").withHeaders(Map.of("end-user", "jason")))).isEqualTo("a");
+        assertThat(target(rc, Req.get("/y").withHeaders(Map.of("end-user", "jason"))))
+                .isEqualTo("a");
     }
 
     @Test
     void firstMatchingRuleWinsEvenWhenALaterOneIsMoreSpecific() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match: [{uri: {prefix: /}}]
                   route: [{destination: {host: first.default.svc.cluster.local}}]
                 - match: [{uri: {exact: /specific}}]
@@ -116,7 +134,9 @@ class RouteMatchingTest {
 
     @Test
     void headerQueryAuthorityMethodSchemeAndPortMatches() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match: [{headers: {x-v: {prefix: "2"}}}]
                   route: [{destination: {host: header.default.svc.cluster.local}}]
                 - match: [{queryParams: {debug: {exact: "1"}}}]
@@ -135,9 +155,11 @@ class RouteMatchingTest {
         assertThat(target(rc, Req.get("/").withHeaders(Map.of("x-v", "2.1")))).isEqualTo("header");
         assertThat(target(rc, Req.get("/?a=b&debug=1"))).isEqualTo("query");
         assertThat(target(rc, Req.get("/?debug=10"))).isNotEqualTo("query");
-        assertThat(target(rc, Req.get("/").withAuthority("admin.example.com"))).isEqualTo("authority");
+        assertThat(target(rc, Req.get("/").withAuthority("admin.example.com")))
+                .isEqualTo("authority");
         assertThat(target(rc, Req.get("/").withMethod("DELETE"))).isEqualTo("method");
-        assertThat(target(rc, new Req("GET", "/", "h", "http", 80, Map.of(), null, null))).isEqualTo("scheme");
+        assertThat(target(rc, new Req("GET", "/", "h", "http", 80, Map.of(), null, null)))
+                .isEqualTo("scheme");
         assertThat(target(rc, Req.get("/").withPort(8080))).isEqualTo("port");
         assertThat(target(rc, Req.get("/").withPort(9))).isEqualTo("without");
         assertThat(target(rc, Req.get("/").withPort(9).withHeaders(Map.of("x-skip", "")))).isNull();
@@ -145,7 +167,9 @@ class RouteMatchingTest {
 
     @Test
     void redirectDirectResponseRewriteAndWeightsCompile() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - match: [{uri: {exact: /old}}]
                   redirect: {uri: /new, redirectCode: 302}
                 - match: [{uri: {exact: /teapot}}]
@@ -162,15 +186,20 @@ class RouteMatchingTest {
                 """);
         Route redirect = rc.route(Req.get("/old"));
         assertThat(redirect.action()).isEqualTo(new Route.Redirect("/new", null, null, null, 302));
-        assertThat(rc.route(Req.get("/teapot")).action()).isEqualTo(new Route.DirectResponse(418, "short and stout"));
+        assertThat(rc.route(Req.get("/teapot")).action())
+                .isEqualTo(new Route.DirectResponse(418, "short and stout"));
         Route fwd = rc.route(Req.get("/v1/x"));
         Route.Forward f = (Route.Forward) fwd.action();
         assertThat(f.prefixRewrite()).isEqualTo("/api/");
         assertThat(f.matchedPrefix()).isEqualTo("/v1/");
         assertThat(f.authorityRewrite()).isEqualTo("backend.internal");
-        assertThat(f.clusters()).extracting(Route.WeightedCluster::cluster, Route.WeightedCluster::weight).containsExactly(
-                org.assertj.core.groups.Tuple.tuple("outbound|80||a.default.svc.cluster.local", 80),
-                org.assertj.core.groups.Tuple.tuple("outbound|80|v2|b.default.svc.cluster.local", 20));
+        assertThat(f.clusters())
+                .extracting(Route.WeightedCluster::cluster, Route.WeightedCluster::weight)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                "outbound|80||a.default.svc.cluster.local", 80),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "outbound|80|v2|b.default.svc.cluster.local", 20));
         assertThat(fwd.timeout()).hasMillis(1500);
         assertThat(fwd.retries().attempts()).isEqualTo(3);
         assertThat(fwd.retries().retryOn()).containsExactly("5xx", "connect-failure");
@@ -178,7 +207,9 @@ class RouteMatchingTest {
 
     @Test
     void aRuleWithoutRetriesGetsIstiosDefaultOfTwoRetries() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - route: [{destination: {host: a.default.svc.cluster.local}}]
                 """);
         assertThat(rc.route(Req.get("/")).retries()).isEqualTo(Route.RetryPolicy.ISTIO_DEFAULT);
@@ -186,7 +217,9 @@ class RouteMatchingTest {
 
     @Test
     void shortDestinationHostIsQualifiedWithTheVirtualServiceNamespace() {
-        RouteConfiguration rc = routes("""
+        RouteConfiguration rc =
+                routes(
+                        """
                 - route: [{destination: {host: reviews}}]
                 """);
         assertThat(((Route.Forward) rc.route(Req.get("/")).action()).clusters().get(0).cluster())

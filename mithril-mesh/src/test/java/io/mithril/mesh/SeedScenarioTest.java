@@ -25,7 +25,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The seed's three resources (Gateway, VirtualService, DestinationRule) as Istio reads and compiles them. */
+/**
+ * The seed's three resources (Gateway, VirtualService, DestinationRule) as Istio reads and compiles
+ * them.
+ */
 class SeedScenarioTest {
 
     static String seed() throws IOException {
@@ -34,7 +37,8 @@ class SeedScenarioTest {
         }
     }
 
-    static final String PRODUCTPAGE_ENTRY = """
+    static final String PRODUCTPAGE_ENTRY =
+            """
             apiVersion: networking.istio.io/v1beta1
             kind: ServiceEntry
             metadata:
@@ -59,8 +63,10 @@ class SeedScenarioTest {
     }
 
     static ProxyConfig ingress() throws IOException {
-        return MeshCompiler.compile(seedWithEntry(),
-                ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"));
+        return MeshCompiler.compile(
+                seedWithEntry(),
+                ProxyNode.gateway(
+                        "istio-system", Map.of("istio", "ingressgateway"), "example.org"));
     }
 
     @Test
@@ -78,10 +84,13 @@ class SeedScenarioTest {
         VirtualService vs = (VirtualService) r.resources().get(1);
         assertThat(vs.http().get(0).match()).hasSize(5);
         assertThat(vs.http().get(0).route().get(0).destination())
-                .isEqualTo(new VirtualService.Destination("productpage.default.svc.cluster.local", null, 9080));
+                .isEqualTo(
+                        new VirtualService.Destination(
+                                "productpage.default.svc.cluster.local", null, 9080));
         DestinationRule dr = (DestinationRule) r.resources().get(2);
         assertThat(dr.host()).isEqualTo("*.svc.cluster.local");
-        assertThat(dr.trafficPolicy().tls().mode()).isEqualTo(DestinationRule.ClientTlsMode.ISTIO_MUTUAL);
+        assertThat(dr.trafficPolicy().tls().mode())
+                .isEqualTo(DestinationRule.ClientTlsMode.ISTIO_MUTUAL);
         assertThat(gw.origin().line()).isEqualTo(1);
         assertThat(vs.origin().line()).isEqualTo(18);
     }
@@ -103,8 +112,11 @@ class SeedScenarioTest {
 
     @Test
     void aProxyWithOtherLabelsGetsNoListener() throws IOException {
-        ProxyConfig cfg = MeshCompiler.compile(seedWithEntry(),
-                ProxyNode.gateway("istio-system", Map.of("istio", "egressgateway"), "example.org"));
+        ProxyConfig cfg =
+                MeshCompiler.compile(
+                        seedWithEntry(),
+                        ProxyNode.gateway(
+                                "istio-system", Map.of("istio", "egressgateway"), "example.org"));
         assertThat(cfg.listeners()).isEmpty();
         assertThat(cfg.warnings()).anyMatch(w -> w.contains("no Gateway selects"));
     }
@@ -112,15 +124,26 @@ class SeedScenarioTest {
     @Test
     void everySeedPathRoutesToProductpageAndOthersGetNoRoute() throws IOException {
         ProxyConfig cfg = ingress();
-        RouteConfiguration rc = cfg.routes().get(cfg.listener(8080).filterChains().get(0).routeConfigName());
+        RouteConfiguration rc =
+                cfg.routes().get(cfg.listener(8080).filterChains().get(0).routeConfigName());
         String cluster = "outbound|9080||productpage.default.svc.cluster.local";
-        for (String path : List.of("/productpage", "/static/css/x.css", "/static", "/login", "/logout",
-                "/api/v1/products", "/api/v1/products/0/reviews", "/productpage?u=normal")) {
+        for (String path :
+                List.of(
+                        "/productpage",
+                        "/static/css/x.css",
+                        "/static",
+                        "/login",
+                        "/logout",
+                        "/api/v1/products",
+                        "/api/v1/products/0/reviews",
+                        "/productpage?u=normal")) {
             Route route = rc.route(Req.get(path).withAuthority("app.example.org:8000"));
             assertThat(route).as(path).isNotNull();
-            assertThat(((Route.Forward) route.action()).clusters().get(0).cluster()).isEqualTo(cluster);
+            assertThat(((Route.Forward) route.action()).clusters().get(0).cluster())
+                    .isEqualTo(cluster);
         }
-        for (String path : List.of("/", "/productpage/x", "/loginx", "/health", "/api/v1", "/Productpage")) {
+        for (String path :
+                List.of("/", "/productpage/x", "/loginx", "/health", "/api/v1", "/Productpage")) {
             assertThat(rc.route(Req.get(path))).as(path).isNull();
         }
     }
@@ -134,21 +157,41 @@ class SeedScenarioTest {
     }
 
     @Test
-    void productpageClusterHasTheServiceEntryEndpointAndIstioMutualFromTheWildcardRule() throws IOException {
-        Cluster c = ingress().clusters().get("outbound|9080||productpage.default.svc.cluster.local");
-        assertThat(c.endpoints()).containsExactly(new Cluster.Endpoint("127.0.0.1", 19080, 1, Map.of(),
-                "spiffe://example.org/ns/default/sa/bookinfo-productpage"));
+    void productpageClusterHasTheServiceEntryEndpointAndIstioMutualFromTheWildcardRule()
+            throws IOException {
+        Cluster c =
+                ingress().clusters().get("outbound|9080||productpage.default.svc.cluster.local");
+        assertThat(c.endpoints())
+                .containsExactly(
+                        new Cluster.Endpoint(
+                                "127.0.0.1",
+                                19080,
+                                1,
+                                Map.of(),
+                                "spiffe://example.org/ns/default/sa/bookinfo-productpage"));
         assertThat(c.tls().mode()).isEqualTo(UpstreamTls.Mode.ISTIO_MUTUAL);
-        assertThat(c.tls().expectedSubjectAltNames()).containsExactly("spiffe://example.org/ns/default/sa/bookinfo-productpage");
+        assertThat(c.tls().expectedSubjectAltNames())
+                .containsExactly("spiffe://example.org/ns/default/sa/bookinfo-productpage");
         assertThat(c.destinationRule()).isEqualTo("DestinationRule default/enable-mtls");
         assertThat(c.lbPolicy()).isEqualTo(DestinationRule.SimpleLb.LEAST_REQUEST);
     }
 
     @Test
     void withoutAServiceEntryTheClusterHasNoEndpointsAndAWarning() throws IOException {
-        ProxyConfig cfg = MeshCompiler.compile(MeshYaml.parse("seed.yaml", seed()).orThrow(),
-                ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"));
-        assertThat(cfg.clusters().get("outbound|9080||productpage.default.svc.cluster.local").endpoints()).isEmpty();
-        assertThat(cfg.warnings()).anyMatch(w -> w.contains("no ServiceEntry declares productpage.default.svc.cluster.local"));
+        ProxyConfig cfg =
+                MeshCompiler.compile(
+                        MeshYaml.parse("seed.yaml", seed()).orThrow(),
+                        ProxyNode.gateway(
+                                "istio-system", Map.of("istio", "ingressgateway"), "example.org"));
+        assertThat(
+                        cfg.clusters()
+                                .get("outbound|9080||productpage.default.svc.cluster.local")
+                                .endpoints())
+                .isEmpty();
+        assertThat(cfg.warnings())
+                .anyMatch(
+                        w ->
+                                w.contains(
+                                        "no ServiceEntry declares productpage.default.svc.cluster.local"));
     }
 }

@@ -31,47 +31,61 @@ import net.jqwik.api.lifecycle.AfterContainer;
 class YamlFuzzTest {
 
     // One worker so a hang shows as a failed try instead of a stuck build.
-    private static final ExecutorService WORKER = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "yaml-fuzz");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ExecutorService WORKER =
+            Executors.newSingleThreadExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "yaml-fuzz");
+                        t.setDaemon(true);
+                        return t;
+                    });
 
     @AfterContainer
     static void stopWorker() {
         WORKER.shutdownNow();
     }
 
-    private static final ProxyNode GATEWAY = ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
-    private static final ProxyNode SIDECAR = ProxyNode.sidecar("default", Map.of("app", "x"), "example.org",
-            List.of(new ProxyNode.InboundPort(15006, 9080)), 15001);
+    private static final ProxyNode GATEWAY =
+            ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
+    private static final ProxyNode SIDECAR =
+            ProxyNode.sidecar(
+                    "default",
+                    Map.of("app", "x"),
+                    "example.org",
+                    List.of(new ProxyNode.InboundPort(15006, 9080)),
+                    15001);
 
-    /** Parses (and compiles what parses) on the worker; fails on an unchecked exception, a bad error, or a stall. */
+    /**
+     * Parses (and compiles what parses) on the worker; fails on an unchecked exception, a bad
+     * error, or a stall.
+     */
     private static void parseSafely(String text) throws Exception {
-        Future<?> f = WORKER.submit(() -> {
-            MeshYaml.Result r = MeshYaml.parse("fuzz.yaml", text);
-            if (r.ok()) {
-                MeshCompiler.compile(r.resources(), GATEWAY);
-                MeshCompiler.compile(r.resources(), SIDECAR);
-            } else {
-                assertThat(r.resources()).isEmpty();
-                int lines = yamlLines(text);
-                for (ValidationError e : r.errors()) {
-                    assertThat(e.file()).isEqualTo("fuzz.yaml");
-                    assertThat(e.line()).isBetween(0, lines);
-                    assertThat(e.message()).isNotBlank();
-                    assertThat(e.toString()).startsWith("fuzz.yaml");
-                }
-            }
-            return null;
-        });
+        Future<?> f =
+                WORKER.submit(
+                        () -> {
+                            MeshYaml.Result r = MeshYaml.parse("fuzz.yaml", text);
+                            if (r.ok()) {
+                                MeshCompiler.compile(r.resources(), GATEWAY);
+                                MeshCompiler.compile(r.resources(), SIDECAR);
+                            } else {
+                                assertThat(r.resources()).isEmpty();
+                                int lines = yamlLines(text);
+                                for (ValidationError e : r.errors()) {
+                                    assertThat(e.file()).isEqualTo("fuzz.yaml");
+                                    assertThat(e.line()).isBetween(0, lines);
+                                    assertThat(e.message()).isNotBlank();
+                                    assertThat(e.toString()).startsWith("fuzz.yaml");
+                                }
+                            }
+                            return null;
+                        });
         try {
             f.get(30, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
             f.cancel(true);
             throw new AssertionError("parser did not finish on input: " + shown(text));
         } catch (ExecutionException e) {
-            throw new AssertionError("unexpected " + e.getCause() + " on input: " + shown(text), e.getCause());
+            throw new AssertionError(
+                    "unexpected " + e.getCause() + " on input: " + shown(text), e.getCause());
         }
     }
 
@@ -99,7 +113,9 @@ class YamlFuzzTest {
     }
 
     private static String shown(String text) {
-        return text.length() > 2000 ? text.substring(0, 2000) + "...(" + text.length() + " chars)" : text;
+        return text.length() > 2000
+                ? text.substring(0, 2000) + "...(" + text.length() + " chars)"
+                : text;
     }
 
     @Property(tries = 3000)
@@ -113,13 +129,16 @@ class YamlFuzzTest {
     }
 
     @Property(tries = 6000)
-    void mutatedIstioYamlNeverThrowsAndValidOutputCompiles(@ForAll("mutatedSeed") String text) throws Exception {
+    void mutatedIstioYamlNeverThrowsAndValidOutputCompiles(@ForAll("mutatedSeed") String text)
+            throws Exception {
         parseSafely(text);
     }
 
     @Example
     void yamlBombsDeepNestingAndHugeScalarsAreAnsweredWithErrors() throws Exception {
-        StringBuilder laughs = new StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        StringBuilder laughs =
+                new StringBuilder(
+                        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         for (char c = 'b'; c <= 'j'; c++) {
             laughs.append(c).append(": &").append(c).append(" [");
             for (int i = 0; i < 9; i++) {
@@ -127,22 +146,66 @@ class YamlFuzzTest {
             }
             laughs.append("]\n");
         }
-        for (String text : List.of(laughs.toString(), "[".repeat(20_000), "{a: ".repeat(20_000), "- ".repeat(20_000) + "x",
-                "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: " + "g".repeat(200_000) + "\n",
-                "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n"
-                        + "  - port: {number: 99999999999999999999, name: h, protocol: HTTP}\n    hosts: ['*']\n",
-                "\u0000\u0001\uFEFF---\n\t- :", "---\n".repeat(50_000))) {
+        for (String text :
+                List.of(
+                        laughs.toString(),
+                        "[".repeat(20_000),
+                        "{a: ".repeat(20_000),
+                        "- ".repeat(20_000) + "x",
+                        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: "
+                                + "g".repeat(200_000)
+                                + "\n",
+                        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  servers:\n"
+                                + "  - port: {number: 99999999999999999999, name: h, protocol: HTTP}\n    hosts: ['*']\n",
+                        "\u0000\u0001\uFEFF---\n\t- :",
+                        "---\n".repeat(50_000))) {
             parseSafely(text);
         }
     }
 
     @Provide
     Arbitrary<String> punctuationSoup() {
-        Arbitrary<String> pieces = Arbitraries.of("apiVersion: networking.istio.io/v1\n", "kind: VirtualService\n",
-                "kind: Gateway\n", "metadata:\n", "  name: a\n", "spec:\n", "  hosts:\n", "  - \"*\"\n", "  http:\n",
-                "  - route:\n", "    - destination:\n", "        host: reviews\n", "        port: {number: 9080}\n",
-                "      weight: 50\n", "---\n", "- ", ": ", "? ", "&x ", "*x ", "!!str ", "!!map ", "|\n", ">-\n",
-                "{", "}", "[", "]", ",", "\"", "'", "#", "%YAML 1.2\n", "\t", " ", "\n", "\\", "\u00e9", "\uFFFD");
+        Arbitrary<String> pieces =
+                Arbitraries.of(
+                        "apiVersion: networking.istio.io/v1\n",
+                        "kind: VirtualService\n",
+                        "kind: Gateway\n",
+                        "metadata:\n",
+                        "  name: a\n",
+                        "spec:\n",
+                        "  hosts:\n",
+                        "  - \"*\"\n",
+                        "  http:\n",
+                        "  - route:\n",
+                        "    - destination:\n",
+                        "        host: reviews\n",
+                        "        port: {number: 9080}\n",
+                        "      weight: 50\n",
+                        "---\n",
+                        "- ",
+                        ": ",
+                        "? ",
+                        "&x ",
+                        "*x ",
+                        "!!str ",
+                        "!!map ",
+                        "|\n",
+                        ">-\n",
+                        "{",
+                        "}",
+                        "[",
+                        "]",
+                        ",",
+                        "\"",
+                        "'",
+                        "#",
+                        "%YAML 1.2\n",
+                        "\t",
+                        " ",
+                        "\n",
+                        "\\",
+                        "\u00e9",
+                        "\uFFFD");
         return pieces.list().ofMaxSize(60).map(l -> String.join("", l));
     }
 
@@ -150,27 +213,110 @@ class YamlFuzzTest {
     Arbitrary<String> mutatedSeed() {
         String seed;
         try {
-            seed = SeedScenarioTest.seed() + "---\n" + SeedScenarioTest.PRODUCTPAGE_ENTRY + "---\n" + CompilerSemanticsTest.REVIEWS;
+            seed =
+                    SeedScenarioTest.seed()
+                            + "---\n"
+                            + SeedScenarioTest.PRODUCTPAGE_ENTRY
+                            + "---\n"
+                            + CompilerSemanticsTest.REVIEWS;
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        List<String> tokens = List.of("", " ", ":", "-", "---", "\n", "{", "}", "[", "]", "\"", "*", "&a", "*a", "!!binary",
-                "0", "-1", "99999999999", "true", "null", "~", "/", "\t", "?", "ISTIO_MUTUAL", "regex: \"(\"", "port: x",
-                "number: 0", "number: 70000", "weight: -5", "weight: 101", "mode: PASSTHROUGH", "protocol: UDP",
-                "hosts: []", "host: \"\"", "subset: nope", "credentialName: x", "exact: ", "prefix: ", "uri:",
-                "timeout: 1x", "timeout: -1s", "attempts: -3", "name: UPPER", "namespace: \"\"");
+        List<String> tokens =
+                List.of(
+                        "",
+                        " ",
+                        ":",
+                        "-",
+                        "---",
+                        "\n",
+                        "{",
+                        "}",
+                        "[",
+                        "]",
+                        "\"",
+                        "*",
+                        "&a",
+                        "*a",
+                        "!!binary",
+                        "0",
+                        "-1",
+                        "99999999999",
+                        "true",
+                        "null",
+                        "~",
+                        "/",
+                        "\t",
+                        "?",
+                        "ISTIO_MUTUAL",
+                        "regex: \"(\"",
+                        "port: x",
+                        "number: 0",
+                        "number: 70000",
+                        "weight: -5",
+                        "weight: 101",
+                        "mode: PASSTHROUGH",
+                        "protocol: UDP",
+                        "hosts: []",
+                        "host: \"\"",
+                        "subset: nope",
+                        "credentialName: x",
+                        "exact: ",
+                        "prefix: ",
+                        "uri:",
+                        "timeout: 1x",
+                        "timeout: -1s",
+                        "attempts: -3",
+                        "name: UPPER",
+                        "namespace: \"\"");
         Arbitrary<Integer> position = Arbitraries.integers().between(0, seed.length());
         Arbitrary<String> token = Arbitraries.of(tokens);
-        return Arbitraries.integers().between(1, 6).flatMap(n -> position.list().ofSize(n).flatMap(positions ->
-                token.list().ofSize(n).map(toks -> {
-                    StringBuilder sb = new StringBuilder(seed);
-                    List<Integer> sorted = positions.stream().sorted((a, b) -> b - a).toList();
-                    for (int i = 0; i < sorted.size(); i++) {
-                        int p = sorted.get(i);
-                        int cut = Math.min(sb.length(), p + (i % 3));
-                        sb.replace(p, cut, toks.get(i));
-                    }
-                    return sb.toString();
-                })));
+        return Arbitraries.integers()
+                .between(1, 6)
+                .flatMap(
+                        n ->
+                                position.list()
+                                        .ofSize(n)
+                                        .flatMap(
+                                                positions ->
+                                                        token.list()
+                                                                .ofSize(n)
+                                                                .map(
+                                                                        toks -> {
+                                                                            StringBuilder sb =
+                                                                                    new StringBuilder(
+                                                                                            seed);
+                                                                            List<Integer> sorted =
+                                                                                    positions
+                                                                                            .stream()
+                                                                                            .sorted(
+                                                                                                    (a,
+                                                                                                            b) ->
+                                                                                                            b
+                                                                                                                    - a)
+                                                                                            .toList();
+                                                                            for (int i = 0;
+                                                                                    i
+                                                                                            < sorted
+                                                                                                    .size();
+                                                                                    i++) {
+                                                                                int p =
+                                                                                        sorted.get(
+                                                                                                i);
+                                                                                int cut =
+                                                                                        Math.min(
+                                                                                                sb
+                                                                                                        .length(),
+                                                                                                p
+                                                                                                        + (i
+                                                                                                                % 3));
+                                                                                sb.replace(
+                                                                                        p,
+                                                                                        cut,
+                                                                                        toks.get(
+                                                                                                i));
+                                                                            }
+                                                                            return sb.toString();
+                                                                        })));
     }
 }

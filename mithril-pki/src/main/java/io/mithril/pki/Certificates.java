@@ -16,14 +16,13 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Small facts about certificates that several parts of Mithril need: the SPIFFE ID in the URI
- * SAN, whether a certificate is a CA or self-signed, and the concatenated-DER encoding the
- * Workload API uses for chains and bundles ({@code x509_svid}, {@code bundle}).
+ * Small facts about certificates that several parts of Mithril need: the SPIFFE ID in the URI SAN,
+ * whether a certificate is a CA or self-signed, and the concatenated-DER encoding the Workload API
+ * uses for chains and bundles ({@code x509_svid}, {@code bundle}).
  */
 public final class Certificates {
 
-    private Certificates() {
-    }
+    private Certificates() {}
 
     /** The URI SANs of the certificate, in order. */
     public static List<String> uriSans(X509Certificate cert) {
@@ -41,20 +40,27 @@ public final class Certificates {
             Collection<List<?>> all = cert.getSubjectAlternativeNames();
             if (all != null) {
                 for (List<?> san : all) {
-                    if (san.size() >= 2 && Integer.valueOf(type).equals(san.get(0)) && san.get(1) instanceof String s) {
+                    if (san.size() >= 2
+                            && Integer.valueOf(type).equals(san.get(0))
+                            && san.get(1) instanceof String s) {
                         out.add(s);
                     }
                 }
             }
         } catch (CertificateParsingException e) {
-            throw new PkiException("certificate " + cert.getSubjectX500Principal() + ": malformed subjectAltName: " + e.getMessage(), e);
+            throw new PkiException(
+                    "certificate "
+                            + cert.getSubjectX500Principal()
+                            + ": malformed subjectAltName: "
+                            + e.getMessage(),
+                    e);
         }
         return out;
     }
 
     /**
-     * The certificate's SPIFFE ID: its single URI SAN, if that is a SPIFFE ID. Empty when there
-     * is no URI SAN, more than one, or it is not a valid SPIFFE ID.
+     * The certificate's SPIFFE ID: its single URI SAN, if that is a SPIFFE ID. Empty when there is
+     * no URI SAN, more than one, or it is not a valid SPIFFE ID.
      */
     public static Optional<SpiffeId> spiffeId(X509Certificate cert) {
         List<String> uris = uriSans(cert);
@@ -75,7 +81,8 @@ public final class Certificates {
 
     /** Whether the certificate names itself as issuer and its own key verifies its signature. */
     public static boolean isSelfSigned(X509Certificate cert) {
-        return cert.getSubjectX500Principal().equals(cert.getIssuerX500Principal()) && isSignedBy(cert, cert.getPublicKey());
+        return cert.getSubjectX500Principal().equals(cert.getIssuerX500Principal())
+                && isSignedBy(cert, cert.getPublicKey());
     }
 
     /** Whether {@code key} verifies the certificate's signature. */
@@ -88,14 +95,21 @@ public final class Certificates {
         }
     }
 
-    /** The certificates' DER encodings concatenated (the Workload API's chain and bundle format). */
+    /**
+     * The certificates' DER encodings concatenated (the Workload API's chain and bundle format).
+     */
     public static byte[] concatDer(List<X509Certificate> certs) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (X509Certificate c : certs) {
             try {
                 out.writeBytes(c.getEncoded());
             } catch (CertificateEncodingException e) {
-                throw new PkiException("cannot encode certificate " + c.getSubjectX500Principal() + ": " + e.getMessage(), e);
+                throw new PkiException(
+                        "cannot encode certificate "
+                                + c.getSubjectX500Principal()
+                                + ": "
+                                + e.getMessage(),
+                        e);
             }
         }
         return out.toByteArray();
@@ -112,7 +126,9 @@ public final class Certificates {
         }
         try {
             List<X509Certificate> out = new ArrayList<>();
-            for (var c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(der))) {
+            for (var c :
+                    CertificateFactory.getInstance("X.509")
+                            .generateCertificates(new ByteArrayInputStream(der))) {
                 out.add((X509Certificate) c);
             }
             if (out.isEmpty()) {
@@ -126,7 +142,14 @@ public final class Certificates {
 
     /** A short description for messages: subject, serial and validity. */
     public static String describe(X509Certificate cert) {
-        return "\"" + cert.getSubjectX500Principal() + "\" (serial " + cert.getSerialNumber().toString(16)
-                + ", valid " + cert.getNotBefore().toInstant() + " to " + cert.getNotAfter().toInstant() + ")";
+        return "\""
+                + cert.getSubjectX500Principal()
+                + "\" (serial "
+                + cert.getSerialNumber().toString(16)
+                + ", valid "
+                + cert.getNotBefore().toInstant()
+                + " to "
+                + cert.getNotAfter().toInstant()
+                + ")";
     }
 }

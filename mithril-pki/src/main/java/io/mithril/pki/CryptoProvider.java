@@ -45,16 +45,16 @@ import org.slf4j.LoggerFactory;
 /**
  * The JCA provider Mithril signs and generates keys with, chosen once per process.
  *
- * <p>The JDK's own ECDSA is slow (about 1k signs/s on JDK 17); the native-backed providers are
- * 15 to 40 times faster. {@link #get()} therefore picks, in order of measured speed (see
- * {@code mithril bench pki}): the Amazon Corretto Crypto Provider if its native library loads
- * and passes its self-test on this platform, else Conscrypt if it loads, else the JDK's
- * providers. Each candidate must also generate an EC P-256 key, sign and have the JDK verify
- * the signature before it is used. One log line says which provider was chosen and why.
+ * <p>The JDK's own ECDSA is slow (about 1k signs/s on JDK 17); the native-backed providers are 15
+ * to 40 times faster. {@link #get()} therefore picks, in order of measured speed (see {@code
+ * mithril bench pki}): the Amazon Corretto Crypto Provider if its native library loads and passes
+ * its self-test on this platform, else Conscrypt if it loads, else the JDK's providers. Each
+ * candidate must also generate an EC P-256 key, sign and have the JDK verify the signature before
+ * it is used. One log line says which provider was chosen and why.
  *
- * <p>The system property {@value #PROPERTY} ({@code jdk}, {@code accp} or {@code conscrypt})
- * forces one; if the forced provider does not work here, {@link #get()} throws
- * {@link CryptoException} rather than silently running on another.
+ * <p>The system property {@value #PROPERTY} ({@code jdk}, {@code accp} or {@code conscrypt}) forces
+ * one; if the forced provider does not work here, {@link #get()} throws {@link CryptoException}
+ * rather than silently running on another.
  *
  * <p>Native providers are never installed in the global JCA provider list, so TLS and other
  * libraries in the process keep their defaults; Mithril passes the provider explicitly. When a
@@ -87,8 +87,8 @@ public final class CryptoProvider {
     /**
      * The process-wide provider, chosen on first use.
      *
-     * @throws CryptoException if {@value #PROPERTY} names a provider that does not work here
-     *     (on every call, so the failure is never hidden behind a class-initialisation error)
+     * @throws CryptoException if {@value #PROPERTY} names a provider that does not work here (on
+     *     every call, so the failure is never hidden behind a class-initialisation error)
      */
     public static CryptoProvider get() {
         CryptoProvider p = chosen;
@@ -128,7 +128,8 @@ public final class CryptoProvider {
         if (r instanceof CryptoProvider p) {
             return p;
         }
-        throw new CryptoException("crypto provider " + id + " is not usable on this platform: " + r);
+        throw new CryptoException(
+                "crypto provider " + id + " is not usable on this platform: " + r);
     }
 
     /** The provider with that id, if it loads and passes its self-test here. */
@@ -155,7 +156,10 @@ public final class CryptoProvider {
     private static String normalise(String id) {
         String v = id == null ? "" : id.trim().toLowerCase(Locale.ROOT);
         if (!IDS.contains(v)) {
-            throw new IllegalArgumentException("unknown crypto provider \"" + id + "\": allowed values are jdk, accp, conscrypt");
+            throw new IllegalArgumentException(
+                    "unknown crypto provider \""
+                            + id
+                            + "\": allowed values are jdk, accp, conscrypt");
         }
         return v;
     }
@@ -167,21 +171,31 @@ public final class CryptoProvider {
             try {
                 id = normalise(forced);
             } catch (IllegalArgumentException e) {
-                throw new CryptoException("system property " + PROPERTY + "=" + forced + ": " + e.getMessage());
+                throw new CryptoException(
+                        "system property " + PROPERTY + "=" + forced + ": " + e.getMessage());
             }
             Object r = load(id);
             if (r instanceof CryptoProvider p) {
                 log.info("crypto provider: {} (forced by -D{}={})", p.name, PROPERTY, forced);
                 return p;
             }
-            throw new CryptoException("system property " + PROPERTY + "=" + forced + ": " + id
-                    + " is not usable on this platform: " + r);
+            throw new CryptoException(
+                    "system property "
+                            + PROPERTY
+                            + "="
+                            + forced
+                            + ": "
+                            + id
+                            + " is not usable on this platform: "
+                            + r);
         }
         List<String> skipped = new ArrayList<>();
         for (String id : IDS) {
             Object r = load(id);
             if (r instanceof CryptoProvider p) {
-                log.info("crypto provider: {}{}", p.name,
+                log.info(
+                        "crypto provider: {}{}",
+                        p.name,
                         skipped.isEmpty() ? "" : " (" + String.join("; ", skipped) + ")");
                 return p;
             }
@@ -199,32 +213,51 @@ public final class CryptoProvider {
         try {
             CryptoProvider p;
             switch (id) {
-                case "accp": {
-                    AmazonCorrettoCryptoProvider accp = AmazonCorrettoCryptoProvider.INSTANCE;
-                    if (accp.getLoadingError() != null) {
-                        return "native library did not load: " + accp.getLoadingError();
+                case "accp":
+                    {
+                        AmazonCorrettoCryptoProvider accp = AmazonCorrettoCryptoProvider.INSTANCE;
+                        if (accp.getLoadingError() != null) {
+                            return "native library did not load: " + accp.getLoadingError();
+                        }
+                        SelfTestStatus status = accp.runSelfTests();
+                        if (status != SelfTestStatus.PASSED) {
+                            return "self-test " + status;
+                        }
+                        accp.assertHealthy();
+                        String awsLc = accp.getAwsLcVersionStr();
+                        p =
+                                new CryptoProvider(
+                                        "accp",
+                                        "ACCP "
+                                                + accp.getVersionStr()
+                                                + (awsLc == null || awsLc.isBlank()
+                                                        ? ""
+                                                        : " (" + awsLc + ")"),
+                                        accp);
+                        break;
                     }
-                    SelfTestStatus status = accp.runSelfTests();
-                    if (status != SelfTestStatus.PASSED) {
-                        return "self-test " + status;
+                case "conscrypt":
+                    {
+                        if (!Conscrypt.isAvailable()) {
+                            return "native library did not load";
+                        }
+                        Conscrypt.Version v = Conscrypt.version();
+                        p =
+                                new CryptoProvider(
+                                        "conscrypt",
+                                        "Conscrypt "
+                                                + v.major()
+                                                + "."
+                                                + v.minor()
+                                                + "."
+                                                + v.patch(),
+                                        Conscrypt.newProvider());
+                        break;
                     }
-                    accp.assertHealthy();
-                    String awsLc = accp.getAwsLcVersionStr();
-                    p = new CryptoProvider("accp", "ACCP " + accp.getVersionStr()
-                            + (awsLc == null || awsLc.isBlank() ? "" : " (" + awsLc + ")"), accp);
-                    break;
-                }
-                case "conscrypt": {
-                    if (!Conscrypt.isAvailable()) {
-                        return "native library did not load";
-                    }
-                    Conscrypt.Version v = Conscrypt.version();
-                    p = new CryptoProvider("conscrypt", "Conscrypt " + v.major() + "." + v.minor() + "." + v.patch(),
-                            Conscrypt.newProvider());
-                    break;
-                }
                 default:
-                    p = new CryptoProvider("jdk", "JDK " + System.getProperty("java.version"), null);
+                    p =
+                            new CryptoProvider(
+                                    "jdk", "JDK " + System.getProperty("java.version"), null);
             }
             p.selfTest();
             return p;
@@ -244,11 +277,15 @@ public final class CryptoProvider {
         s.update(msg);
         byte[] sig = s.sign();
         Signature v = Signature.getInstance("SHA256withECDSA");
-        v.initVerify(KeyFactory.getInstance("EC").generatePublic(
-                new java.security.spec.X509EncodedKeySpec(kp.getPublic().getEncoded())));
+        v.initVerify(
+                KeyFactory.getInstance("EC")
+                        .generatePublic(
+                                new java.security.spec.X509EncodedKeySpec(
+                                        kp.getPublic().getEncoded())));
         v.update(msg);
         if (!v.verify(sig)) {
-            throw new GeneralSecurityException("ECDSA P-256 signature does not verify with the JDK");
+            throw new GeneralSecurityException(
+                    "ECDSA P-256 signature does not verify with the JDK");
         }
     }
 
@@ -283,7 +320,8 @@ public final class CryptoProvider {
             }
             return Signature.getInstance(alg);
         } catch (NoSuchAlgorithmException e) {
-            throw new CryptoException("signature algorithm " + alg + " is not available: " + e.getMessage(), e);
+            throw new CryptoException(
+                    "signature algorithm " + alg + " is not available: " + e.getMessage(), e);
         }
     }
 
@@ -303,7 +341,8 @@ public final class CryptoProvider {
             }
             return KeyPairGenerator.getInstance(alg);
         } catch (NoSuchAlgorithmException e) {
-            throw new CryptoException("key algorithm " + alg + " is not available: " + e.getMessage(), e);
+            throw new CryptoException(
+                    "key algorithm " + alg + " is not available: " + e.getMessage(), e);
         }
     }
 
@@ -323,7 +362,8 @@ public final class CryptoProvider {
             }
             return KeyFactory.getInstance(alg);
         } catch (NoSuchAlgorithmException e) {
-            throw new CryptoException("key algorithm " + alg + " is not available: " + e.getMessage(), e);
+            throw new CryptoException(
+                    "key algorithm " + alg + " is not available: " + e.getMessage(), e);
         }
     }
 
@@ -338,7 +378,8 @@ public final class CryptoProvider {
             return key;
         }
         try {
-            return (PrivateKey) KeyFactory.getInstance(key.getAlgorithm(), provider).translateKey(key);
+            return (PrivateKey)
+                    KeyFactory.getInstance(key.getAlgorithm(), provider).translateKey(key);
         } catch (GeneralSecurityException | RuntimeException e) {
             return key;
         }
@@ -362,20 +403,28 @@ public final class CryptoProvider {
             }
             return new JcaContentSignerBuilder(alg).build(key);
         } catch (OperatorCreationException | IllegalArgumentException e) {
-            throw new CryptoException("cannot sign with " + alg + " (" + key.getAlgorithm() + " key) using " + name + ": "
-                    + rootCause(e).getMessage(), e);
+            throw new CryptoException(
+                    "cannot sign with "
+                            + alg
+                            + " ("
+                            + key.getAlgorithm()
+                            + " key) using "
+                            + name
+                            + ": "
+                            + rootCause(e).getMessage(),
+                    e);
         }
     }
 
     /**
-     * A BouncyCastle {@link ContentVerifierProvider} that verifies signatures made by the
-     * holder of {@code key}, with this provider.
+     * A BouncyCastle {@link ContentVerifierProvider} that verifies signatures made by the holder of
+     * {@code key}, with this provider.
      *
      * <p>Plain algorithms (ECDSA and RSA PKCS#1 v1.5, whose identifiers carry no parameters) are
      * verified with one {@link Signature} of this provider. BouncyCastle's own JCA verifier
-     * verifies ECDSA twice (once more through a "raw" signature, for PKCS#11 tokens), which
-     * halves the rate at which a server accepts CSRs; it is still used for parameterised
-     * algorithms such as RSASSA-PSS.
+     * verifies ECDSA twice (once more through a "raw" signature, for PKCS#11 tokens), which halves
+     * the rate at which a server accepts CSRs; it is still used for parameterised algorithms such
+     * as RSASSA-PSS.
      *
      * @throws CryptoException if the key is refused
      */
@@ -388,8 +437,14 @@ public final class CryptoProvider {
             }
             general = b.build(key);
         } catch (OperatorCreationException e) {
-            throw new CryptoException("cannot verify signatures of a " + key.getAlgorithm() + " key using " + name + ": "
-                    + rootCause(e).getMessage(), e);
+            throw new CryptoException(
+                    "cannot verify signatures of a "
+                            + key.getAlgorithm()
+                            + " key using "
+                            + name
+                            + ": "
+                            + rootCause(e).getMessage(),
+                    e);
         }
         return new ContentVerifierProvider() {
             @Override
@@ -403,7 +458,8 @@ public final class CryptoProvider {
             }
 
             @Override
-            public ContentVerifier get(AlgorithmIdentifier algorithm) throws OperatorCreationException {
+            public ContentVerifier get(AlgorithmIdentifier algorithm)
+                    throws OperatorCreationException {
                 ASN1Encodable params = algorithm.getParameters();
                 boolean noParams = params == null || DERNull.INSTANCE.equals(params);
                 String jca = PLAIN_SIGNATURES.get(algorithm.getAlgorithm());
@@ -411,7 +467,8 @@ public final class CryptoProvider {
                 try {
                     if (jca != null && noParams) {
                         sig = signature(jca);
-                    } else if (PKCSObjectIdentifiers.id_RSASSA_PSS.equals(algorithm.getAlgorithm()) && !noParams) {
+                    } else if (PKCSObjectIdentifiers.id_RSASSA_PSS.equals(algorithm.getAlgorithm())
+                            && !noParams) {
                         jca = "RSASSA-PSS";
                         sig = signature(jca);
                         sig.setParameter(pssParameters(RSASSAPSSparams.getInstance(params)));
@@ -420,8 +477,14 @@ public final class CryptoProvider {
                     }
                     sig.initVerify(key);
                 } catch (GeneralSecurityException | CryptoException | IllegalArgumentException e) {
-                    throw new OperatorCreationException("cannot verify " + jca + " with a " + key.getAlgorithm() + " key: "
-                            + e.getMessage(), e);
+                    throw new OperatorCreationException(
+                            "cannot verify "
+                                    + jca
+                                    + " with a "
+                                    + key.getAlgorithm()
+                                    + " key: "
+                                    + e.getMessage(),
+                            e);
                 }
                 return new ContentVerifier() {
                     private final OutputStream out = new SignatureOutputStream(sig);
@@ -441,7 +504,8 @@ public final class CryptoProvider {
                         try {
                             return sig.verify(expected);
                         } catch (java.security.SignatureException e) {
-                            return false; // a malformed signature is a signature that does not verify
+                            return false; // a malformed signature is a signature that does not
+                            // verify
                         }
                     }
                 };
@@ -450,11 +514,17 @@ public final class CryptoProvider {
     }
 
     /** RSASSA-PSS parameters as JCA wants them (the JDK does not map the DER form itself). */
-    private static PSSParameterSpec pssParameters(RSASSAPSSparams p) throws NoSuchAlgorithmException {
+    private static PSSParameterSpec pssParameters(RSASSAPSSparams p)
+            throws NoSuchAlgorithmException {
         String hash = digestName(p.getHashAlgorithm().getAlgorithm());
-        AlgorithmIdentifier mgfHash = AlgorithmIdentifier.getInstance(p.getMaskGenAlgorithm().getParameters());
-        return new PSSParameterSpec(hash, "MGF1", new MGF1ParameterSpec(digestName(mgfHash.getAlgorithm())),
-                p.getSaltLength().intValueExact(), p.getTrailerField().intValueExact());
+        AlgorithmIdentifier mgfHash =
+                AlgorithmIdentifier.getInstance(p.getMaskGenAlgorithm().getParameters());
+        return new PSSParameterSpec(
+                hash,
+                "MGF1",
+                new MGF1ParameterSpec(digestName(mgfHash.getAlgorithm())),
+                p.getSaltLength().intValueExact(),
+                p.getTrailerField().intValueExact());
     }
 
     private static String digestName(ASN1ObjectIdentifier oid) throws NoSuchAlgorithmException {
@@ -467,16 +537,18 @@ public final class CryptoProvider {
         if (NISTObjectIdentifiers.id_sha512.equals(oid)) {
             return "SHA-512";
         }
-        throw new NoSuchAlgorithmException("unsupported digest " + oid + " in RSASSA-PSS parameters");
+        throw new NoSuchAlgorithmException(
+                "unsupported digest " + oid + " in RSASSA-PSS parameters");
     }
 
-    private static final Map<ASN1ObjectIdentifier, String> PLAIN_SIGNATURES = Map.of(
-            X9ObjectIdentifiers.ecdsa_with_SHA256, "SHA256withECDSA",
-            X9ObjectIdentifiers.ecdsa_with_SHA384, "SHA384withECDSA",
-            X9ObjectIdentifiers.ecdsa_with_SHA512, "SHA512withECDSA",
-            PKCSObjectIdentifiers.sha256WithRSAEncryption, "SHA256withRSA",
-            PKCSObjectIdentifiers.sha384WithRSAEncryption, "SHA384withRSA",
-            PKCSObjectIdentifiers.sha512WithRSAEncryption, "SHA512withRSA");
+    private static final Map<ASN1ObjectIdentifier, String> PLAIN_SIGNATURES =
+            Map.of(
+                    X9ObjectIdentifiers.ecdsa_with_SHA256, "SHA256withECDSA",
+                    X9ObjectIdentifiers.ecdsa_with_SHA384, "SHA384withECDSA",
+                    X9ObjectIdentifiers.ecdsa_with_SHA512, "SHA512withECDSA",
+                    PKCSObjectIdentifiers.sha256WithRSAEncryption, "SHA256withRSA",
+                    PKCSObjectIdentifiers.sha384WithRSAEncryption, "SHA384withRSA",
+                    PKCSObjectIdentifiers.sha512WithRSAEncryption, "SHA512withRSA");
 
     /** Feeds written bytes into a signature being verified. */
     private static final class SignatureOutputStream extends OutputStream {

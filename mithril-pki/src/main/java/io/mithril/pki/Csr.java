@@ -38,7 +38,8 @@ public final class Csr {
     private final List<String> dnsNames;
     private final byte[] der;
 
-    private Csr(PublicKey publicKey, Optional<SpiffeId> spiffeId, List<String> dnsNames, byte[] der) {
+    private Csr(
+            PublicKey publicKey, Optional<SpiffeId> spiffeId, List<String> dnsNames, byte[] der) {
         this.publicKey = publicKey;
         this.spiffeId = spiffeId;
         this.dnsNames = dnsNames;
@@ -59,11 +60,14 @@ public final class Csr {
     }
 
     /** As {@link #create(KeyPair, SpiffeId, List)}, signing with the given provider. */
-    public static byte[] create(KeyPair keyPair, SpiffeId id, List<String> dnsNames, CryptoProvider provider) {
+    public static byte[] create(
+            KeyPair keyPair, SpiffeId id, List<String> dnsNames, CryptoProvider provider) {
         List<String> dns = dnsNames == null ? List.of() : dnsNames;
         try {
             JcaPKCS10CertificationRequestBuilder b =
-                    new JcaPKCS10CertificationRequestBuilder(new X500Name(new org.bouncycastle.asn1.x500.RDN[0]), keyPair.getPublic());
+                    new JcaPKCS10CertificationRequestBuilder(
+                            new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
+                            keyPair.getPublic());
             List<GeneralName> names = new ArrayList<>();
             if (id != null) {
                 names.add(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString()));
@@ -76,7 +80,10 @@ public final class Csr {
             }
             if (!names.isEmpty()) {
                 ExtensionsGenerator eg = new ExtensionsGenerator();
-                eg.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(new GeneralName[0])));
+                eg.addExtension(
+                        Extension.subjectAlternativeName,
+                        false,
+                        new GeneralNames(names.toArray(new GeneralName[0])));
                 b.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, eg.generate());
             }
             String alg = KeyType.signatureAlgorithmFor(keyPair.getPrivate());
@@ -112,7 +119,8 @@ public final class Csr {
         }
         try {
             if (!req.isSignatureValid(provider.contentVerifierProvider(key))) {
-                throw new CsrException("CSR signature does not verify: the request was altered or not signed by the key it carries");
+                throw new CsrException(
+                        "CSR signature does not verify: the request was altered or not signed by the key it carries");
             }
         } catch (PKCSException | CryptoException e) {
             throw new CsrException("cannot verify CSR signature: " + e.getMessage(), e);
@@ -125,9 +133,11 @@ public final class Csr {
                 try {
                     exts = Extensions.getInstance(v);
                 } catch (RuntimeException e) {
-                    throw new CsrException("malformed extensionRequest in CSR: " + e.getMessage(), e);
+                    throw new CsrException(
+                            "malformed extensionRequest in CSR: " + e.getMessage(), e);
                 }
-                GeneralNames sans = GeneralNames.fromExtensions(exts, Extension.subjectAlternativeName);
+                GeneralNames sans =
+                        GeneralNames.fromExtensions(exts, Extension.subjectAlternativeName);
                 if (sans == null) {
                     continue;
                 }
@@ -137,7 +147,12 @@ public final class Csr {
                         try {
                             ids.add(SpiffeId.parse(uri));
                         } catch (InvalidSpiffeIdException e) {
-                            throw new CsrException("CSR URI SAN \"" + uri + "\" is not a valid SPIFFE ID: " + e.getMessage(), e);
+                            throw new CsrException(
+                                    "CSR URI SAN \""
+                                            + uri
+                                            + "\" is not a valid SPIFFE ID: "
+                                            + e.getMessage(),
+                                    e);
                         }
                     } else if (n.getTagNo() == GeneralName.dNSName) {
                         dns.add(ASN1IA5String.getInstance(n.getName()).getString());
@@ -146,7 +161,12 @@ public final class Csr {
             }
         }
         if (ids.size() > 1) {
-            throw new CsrException("CSR has " + ids.size() + " URI SANs " + ids + ": a SPIFFE CSR carries at most one");
+            throw new CsrException(
+                    "CSR has "
+                            + ids.size()
+                            + " URI SANs "
+                            + ids
+                            + ": a SPIFFE CSR carries at most one");
         }
         return new Csr(key, ids.stream().findFirst(), List.copyOf(dns), der.clone());
     }

@@ -13,9 +13,9 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The key types a Mithril CA or SVID can use, named as SPIRE's {@code ca_key_type} and
- * {@code key_type} settings name them ({@code ec-p256}, {@code ec-p384}, {@code rsa-2048},
- * {@code rsa-4096}).
+ * The key types a Mithril CA or SVID can use, named as SPIRE's {@code ca_key_type} and {@code
+ * key_type} settings name them ({@code ec-p256}, {@code ec-p384}, {@code rsa-2048}, {@code
+ * rsa-4096}).
  */
 public enum KeyType {
     EC_P256("ec-p256", "EC", 256, "SHA256withECDSA"),
@@ -39,8 +39,8 @@ public enum KeyType {
     }
 
     /**
-     * Parses SPIRE's spelling ({@code ec-p256}, {@code ec-p384}, {@code rsa-2048}, {@code rsa-4096};
-     * case and surrounding spaces are ignored).
+     * Parses SPIRE's spelling ({@code ec-p256}, {@code ec-p384}, {@code rsa-2048}, {@code
+     * rsa-4096}; case and surrounding spaces are ignored).
      *
      * @throws IllegalArgumentException quoting the value and listing the allowed ones
      */
@@ -51,8 +51,13 @@ public enum KeyType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown key type \"" + value + "\": allowed values are "
-                + Arrays.stream(values()).map(KeyType::configName).collect(Collectors.joining(", ")));
+        throw new IllegalArgumentException(
+                "unknown key type \""
+                        + value
+                        + "\": allowed values are "
+                        + Arrays.stream(values())
+                                .map(KeyType::configName)
+                                .collect(Collectors.joining(", ")));
     }
 
     /**
@@ -66,8 +71,16 @@ public enum KeyType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unsupported key: " + key.getAlgorithm() + " " + keySize(key)
-                + " bits (supported: " + Arrays.stream(values()).map(KeyType::configName).collect(Collectors.joining(", ")) + ")");
+        throw new IllegalArgumentException(
+                "unsupported key: "
+                        + key.getAlgorithm()
+                        + " "
+                        + keySize(key)
+                        + " bits (supported: "
+                        + Arrays.stream(values())
+                                .map(KeyType::configName)
+                                .collect(Collectors.joining(", "))
+                        + ")");
     }
 
     /**
@@ -76,11 +89,15 @@ public enum KeyType {
      */
     public static String mismatch(java.security.PrivateKey key, java.security.PublicKey publicKey) {
         if (!key.getAlgorithm().equals(publicKey.getAlgorithm())) {
-            return "the key is " + key.getAlgorithm() + ", the certificate's key is " + publicKey.getAlgorithm();
+            return "the key is "
+                    + key.getAlgorithm()
+                    + ", the certificate's key is "
+                    + publicKey.getAlgorithm();
         }
         try {
             String alg = signatureAlgorithmFor(key);
-            byte[] probe = "mithril key pair check".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] probe =
+                    "mithril key pair check".getBytes(java.nio.charset.StandardCharsets.UTF_8);
             java.security.Signature s = CryptoProvider.jdk().signature(alg);
             s.initSign(key);
             s.update(probe);
@@ -88,33 +105,40 @@ public enum KeyType {
             java.security.Signature v = CryptoProvider.jdk().signature(alg);
             v.initVerify(publicKey);
             v.update(probe);
-            return v.verify(sig) ? null : "a signature made with the key does not verify with the certificate's key";
+            return v.verify(sig)
+                    ? null
+                    : "a signature made with the key does not verify with the certificate's key";
         } catch (GeneralSecurityException | IllegalArgumentException | PkiException e) {
             return e.getMessage();
         }
     }
 
     /**
-     * The signature algorithm a certificate signed by this key uses. Also covers keys outside
-     * the four types (an operator's upstream CA may hold EC P-521 or RSA-3072).
+     * The signature algorithm a certificate signed by this key uses. Also covers keys outside the
+     * four types (an operator's upstream CA may hold EC P-521 or RSA-3072).
      *
      * @throws IllegalArgumentException for a key that cannot sign certificates here
      */
     public static String signatureAlgorithmFor(Key key) {
         switch (key.getAlgorithm()) {
             case "EC":
-            case "ECDSA": {
-                int size = keySize(key);
-                return size <= 256 ? "SHA256withECDSA" : size <= 384 ? "SHA384withECDSA" : "SHA512withECDSA";
-            }
+            case "ECDSA":
+                {
+                    int size = keySize(key);
+                    return size <= 256
+                            ? "SHA256withECDSA"
+                            : size <= 384 ? "SHA384withECDSA" : "SHA512withECDSA";
+                }
             case "RSA":
                 return "SHA256withRSA";
             case "Ed25519":
             case "EdDSA":
                 return "Ed25519";
             default:
-                throw new IllegalArgumentException("unsupported signing key algorithm " + key.getAlgorithm()
-                        + " (use an EC or RSA key)");
+                throw new IllegalArgumentException(
+                        "unsupported signing key algorithm "
+                                + key.getAlgorithm()
+                                + " (use an EC or RSA key)");
         }
     }
 
@@ -164,7 +188,9 @@ public enum KeyType {
             }
             return g.generateKeyPair();
         } catch (GeneralSecurityException e) {
-            throw new CryptoException("cannot generate a " + configName + " key with " + provider.name() + ": " + e, e);
+            throw new CryptoException(
+                    "cannot generate a " + configName + " key with " + provider.name() + ": " + e,
+                    e);
         }
     }
 

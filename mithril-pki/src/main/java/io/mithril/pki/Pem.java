@@ -20,9 +20,9 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x9.X9ECParameters;
-import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.openssl.PEMEncryptedKeyPair;
 import org.bouncycastle.openssl.PEMKeyPair;
@@ -34,23 +34,24 @@ import org.bouncycastle.util.io.pem.PemReader;
 import org.bouncycastle.util.io.pem.PemWriter;
 
 /**
- * Reading and writing PEM: certificates ({@code CERTIFICATE} blocks, one or many) and private
- * keys (PKCS#8 {@code PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY}).
- * Keys are always written as unencrypted PKCS#8 {@code PRIVATE KEY}, as SPIRE writes them.
+ * Reading and writing PEM: certificates ({@code CERTIFICATE} blocks, one or many) and private keys
+ * (PKCS#8 {@code PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY}). Keys
+ * are always written as unencrypted PKCS#8 {@code PRIVATE KEY}, as SPIRE writes them.
  *
- * <p>Every failure is a {@link PemException} whose message starts with the source (the file
- * path, or "PEM input" for bytes and strings) and says what is wrong. Files are written
- * atomically (a temporary file in the same directory, then a rename), so a reader never sees a
- * half-written file; key files are created with mode 0600.
+ * <p>Every failure is a {@link PemException} whose message starts with the source (the file path,
+ * or "PEM input" for bytes and strings) and says what is wrong. Files are written atomically (a
+ * temporary file in the same directory, then a rename), so a reader never sees a half-written file;
+ * key files are created with mode 0600.
  */
 public final class Pem {
 
     private static final String INPUT = "PEM input";
-    private static final Set<PosixFilePermission> KEY_PERMS = PosixFilePermissions.fromString("rw-------");
-    private static final Set<PosixFilePermission> CERT_PERMS = PosixFilePermissions.fromString("rw-r--r--");
+    private static final Set<PosixFilePermission> KEY_PERMS =
+            PosixFilePermissions.fromString("rw-------");
+    private static final Set<PosixFilePermission> CERT_PERMS =
+            PosixFilePermissions.fromString("rw-r--r--");
 
-    private Pem() {
-    }
+    private Pem() {}
 
     // ---- certificates ------------------------------------------------------------------
 
@@ -81,7 +82,8 @@ public final class Pem {
 
     private static X509Certificate single(List<X509Certificate> certs, String source) {
         if (certs.size() != 1) {
-            throw new PemException(source + ": expected exactly one certificate, found " + certs.size());
+            throw new PemException(
+                    source + ": expected exactly one certificate, found " + certs.size());
         }
         return certs.get(0);
     }
@@ -93,15 +95,23 @@ public final class Pem {
         int index = 0;
         for (PemObject b : blocks) {
             index++;
-            if (!b.getType().equals("CERTIFICATE") && !b.getType().equals("X509 CERTIFICATE")
+            if (!b.getType().equals("CERTIFICATE")
+                    && !b.getType().equals("X509 CERTIFICATE")
                     && !b.getType().equals("TRUSTED CERTIFICATE")) {
                 continue; // bundles often carry comments or keys beside certificates
             }
             try {
-                out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(b.getContent())));
+                out.add(
+                        (X509Certificate)
+                                cf.generateCertificate(new ByteArrayInputStream(b.getContent())));
             } catch (CertificateException | RuntimeException e) {
-                throw new PemException(source + ": PEM block " + index + " (CERTIFICATE) is not a valid X.509 certificate: "
-                        + e.getMessage(), e);
+                throw new PemException(
+                        source
+                                + ": PEM block "
+                                + index
+                                + " (CERTIFICATE) is not a valid X.509 certificate: "
+                                + e.getMessage(),
+                        e);
             }
         }
         if (out.isEmpty()) {
@@ -130,12 +140,16 @@ public final class Pem {
 
     /** Writes the certificates to the file atomically, mode 0644. */
     public static void writeCertificates(Path file, List<X509Certificate> certs) {
-        writeAtomically(file, encodeCertificates(certs).getBytes(StandardCharsets.US_ASCII), CERT_PERMS);
+        writeAtomically(
+                file, encodeCertificates(certs).getBytes(StandardCharsets.US_ASCII), CERT_PERMS);
     }
 
     // ---- private keys ------------------------------------------------------------------
 
-    /** The private key of the text ({@code PRIVATE KEY}, {@code EC PRIVATE KEY} or {@code RSA PRIVATE KEY}). */
+    /**
+     * The private key of the text ({@code PRIVATE KEY}, {@code EC PRIVATE KEY} or {@code RSA
+     * PRIVATE KEY}).
+     */
     public static PrivateKey readPrivateKey(String pem) {
         return readPrivateKey(pem, INPUT);
     }
@@ -162,17 +176,22 @@ public final class Pem {
                     k = converter.getPrivateKey(info);
                 } else if (o instanceof PEMKeyPair pair) {
                     k = converter.getPrivateKey(pair.getPrivateKeyInfo());
-                } else if (o instanceof PEMEncryptedKeyPair || o instanceof PKCS8EncryptedPrivateKeyInfo) {
-                    throw new PemException(source + ": the private key is encrypted; write it unencrypted"
-                            + " (openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pem)");
-                } else if (o instanceof X9ECParameters || o instanceof ASN1ObjectIdentifier
+                } else if (o instanceof PEMEncryptedKeyPair
+                        || o instanceof PKCS8EncryptedPrivateKeyInfo) {
+                    throw new PemException(
+                            source
+                                    + ": the private key is encrypted; write it unencrypted"
+                                    + " (openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pem)");
+                } else if (o instanceof X9ECParameters
+                        || o instanceof ASN1ObjectIdentifier
                         || o instanceof X509CertificateHolder) {
                     continue; // "EC PARAMETERS" before an EC key, or a certificate beside it
                 } else {
                     continue;
                 }
                 if (found != null) {
-                    throw new PemException(source + ": more than one private key found; keep one key per file");
+                    throw new PemException(
+                            source + ": more than one private key found; keep one key per file");
                 }
                 found = k;
             }
@@ -182,7 +201,10 @@ public final class Pem {
             throw new PemException(source + ": malformed private key: " + e.getMessage(), e);
         }
         if (found == null) {
-            throw new PemException(source + ": no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found" + foundTypes(blocks));
+            throw new PemException(
+                    source
+                            + ": no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found"
+                            + foundTypes(blocks));
         }
         return found;
     }
@@ -191,8 +213,12 @@ public final class Pem {
     public static String encodePrivateKey(PrivateKey key) {
         byte[] der = key.getEncoded();
         if (der == null || !"PKCS#8".equals(key.getFormat())) {
-            throw new PemException("cannot encode " + key.getAlgorithm() + " private key as PKCS#8 (format "
-                    + key.getFormat() + "): the key is not exportable");
+            throw new PemException(
+                    "cannot encode "
+                            + key.getAlgorithm()
+                            + " private key as PKCS#8 (format "
+                            + key.getFormat()
+                            + "): the key is not exportable");
         }
         StringWriter sw = new StringWriter();
         try (PemWriter w = new PemWriter(sw)) {
@@ -232,7 +258,8 @@ public final class Pem {
             throw new PemException(source + ": malformed PEM: " + e.getMessage(), e);
         }
         if (out.isEmpty()) {
-            throw new PemException(source + ": no PEM block found (expected \"-----BEGIN ...-----\" lines)");
+            throw new PemException(
+                    source + ": no PEM block found (expected \"-----BEGIN ...-----\" lines)");
         }
         return out;
     }
@@ -272,12 +299,20 @@ public final class Pem {
         try {
             Files.createDirectories(dir);
             try {
-                tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp", PosixFilePermissions.asFileAttribute(perms));
+                tmp =
+                        Files.createTempFile(
+                                dir,
+                                "." + target.getFileName(),
+                                ".tmp",
+                                PosixFilePermissions.asFileAttribute(perms));
             } catch (UnsupportedOperationException e) {
                 tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
             }
-            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE,
-                    java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (var ch =
+                    java.nio.channels.FileChannel.open(
+                            tmp,
+                            java.nio.file.StandardOpenOption.WRITE,
+                            java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
                 java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(content);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
@@ -285,7 +320,11 @@ public final class Pem {
                 ch.force(true);
             }
             try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(
+                        tmp,
+                        target,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }

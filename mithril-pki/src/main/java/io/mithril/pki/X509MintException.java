@@ -1,8 +1,8 @@
 package io.mithril.pki;
 
 /**
- * A certificate could not be minted because of the issuer: it has expired or is not yet valid,
- * or its key refused to sign. Bad arguments (a non-positive TTL, an ID outside the issuer's trust
+ * A certificate could not be minted because of the issuer: it has expired or is not yet valid, or
+ * its key refused to sign. Bad arguments (a non-positive TTL, an ID outside the issuer's trust
  * domain) are {@link IllegalArgumentException}s instead.
  */
 public final class X509MintException extends PkiException {

@@ -49,19 +49,22 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
  * intermediates signed by an upstream) and X509-SVIDs (leaf certificates for workloads).
  *
  * <p>Profiles, as SPIRE issues them and the X509-SVID specification requires:
+ *
  * <ul>
  *   <li>CA: {@code cA=true} (critical), KeyUsage keyCertSign|cRLSign (critical), URI SAN = the
- *       trust domain ID {@code spiffe://<td>}, SubjectKeyIdentifier, AuthorityKeyIdentifier.</li>
- *   <li>X509-SVID: {@code cA=false} (critical), KeyUsage digitalSignature|keyEncipherment|keyAgreement
- *       (critical), ExtendedKeyUsage serverAuth+clientAuth, exactly one URI SAN (the SPIFFE ID),
- *       DNS SANs if given, subject {@code C=US, O=SPIFFE} plus {@code CN=<first DNS name>},
- *       SubjectKeyIdentifier, AuthorityKeyIdentifier.</li>
+ *       trust domain ID {@code spiffe://<td>}, SubjectKeyIdentifier, AuthorityKeyIdentifier.
+ *   <li>X509-SVID: {@code cA=false} (critical), KeyUsage
+ *       digitalSignature|keyEncipherment|keyAgreement (critical), ExtendedKeyUsage
+ *       serverAuth+clientAuth, exactly one URI SAN (the SPIFFE ID), DNS SANs if given, subject
+ *       {@code C=US, O=SPIFFE} plus {@code CN=<first DNS name>}, SubjectKeyIdentifier,
+ *       AuthorityKeyIdentifier.
  * </ul>
- * NotBefore is backdated by {@link #BACKDATE} to tolerate clock skew; NotAfter is
- * {@code now + ttl} but never later than the NotAfter of any certificate in the issuer's chain,
- * so nothing outlives its signer. Serial numbers are 128-bit positive integers from a CSPRNG.
- * The signature algorithm follows the issuer's key (SHA256withECDSA for P-256,
- * SHA384withECDSA for P-384, SHA256withRSA for RSA).
+ *
+ * NotBefore is backdated by {@link #BACKDATE} to tolerate clock skew; NotAfter is {@code now + ttl}
+ * but never later than the NotAfter of any certificate in the issuer's chain, so nothing outlives
+ * its signer. Serial numbers are 128-bit positive integers from a CSPRNG. The signature algorithm
+ * follows the issuer's key (SHA256withECDSA for P-256, SHA384withECDSA for P-384, SHA256withRSA for
+ * RSA).
  *
  * <p>Thread-safe; signing uses the {@link CryptoProvider} given at construction.
  */
@@ -75,28 +78,38 @@ public final class X509Minter {
 
     private static final int MAX_COMMON_NAME = 64;
 
-    private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(SecureRandom::new);
+    private static final ThreadLocal<SecureRandom> RANDOM =
+            ThreadLocal.withInitial(SecureRandom::new);
 
     private final Clock clock;
     private final CryptoProvider crypto;
+
     /**
      * What the minter derives from the last issuer (its name, key identifier, trust domain,
-     * validity cap, and its key imported into {@link #crypto}): a CA signs many certificates in
-     * a row, and deriving these per certificate costs as much as the signature itself.
+     * validity cap, and its key imported into {@link #crypto}): a CA signs many certificates in a
+     * row, and deriving these per certificate costs as much as the signature itself.
      */
     private volatile IssuerFacts lastIssuer;
 
-    private record IssuerFacts(SigningAuthority authority, X500Name name, byte[] keyId, Optional<TrustDomain> trustDomain,
-            Instant notBefore, Instant notAfterCap, PrivateKey signingKey) {
-    }
+    private record IssuerFacts(
+            SigningAuthority authority,
+            X500Name name,
+            byte[] keyId,
+            Optional<TrustDomain> trustDomain,
+            Instant notBefore,
+            Instant notAfterCap,
+            PrivateKey signingKey) {}
 
-    private static final ThreadLocal<CertificateFactory> CERTIFICATE_FACTORY = ThreadLocal.withInitial(() -> {
-        try {
-            return CertificateFactory.getInstance("X.509");
-        } catch (CertificateException e) {
-            throw new IllegalStateException("the JDK has no X.509 certificate factory", e);
-        }
-    });
+    private static final ThreadLocal<CertificateFactory> CERTIFICATE_FACTORY =
+            ThreadLocal.withInitial(
+                    () -> {
+                        try {
+                            return CertificateFactory.getInstance("X.509");
+                        } catch (CertificateException e) {
+                            throw new IllegalStateException(
+                                    "the JDK has no X.509 certificate factory", e);
+                        }
+                    });
 
     /** A minter reading time from {@code clock} and signing with {@link CryptoProvider#get()}. */
     public X509Minter(Clock clock) {
@@ -125,14 +138,21 @@ public final class X509Minter {
      * @param subject the subject (and issuer) name; null means {@link #DEFAULT_CA_SUBJECT}
      * @throws IllegalArgumentException if {@code ttl} is not positive
      */
-    public X509Certificate selfSignedCa(KeyPair keyPair, TrustDomain trustDomain, Duration ttl, X500Principal subject) {
+    public X509Certificate selfSignedCa(
+            KeyPair keyPair, TrustDomain trustDomain, Duration ttl, X500Principal subject) {
         Objects.requireNonNull(keyPair, "keyPair");
         Objects.requireNonNull(trustDomain, "trustDomain");
         requirePositive(ttl);
         X500Principal name = subject == null ? DEFAULT_CA_SUBJECT : subject;
         Instant now = now();
-        X509v3CertificateBuilder b = new X509v3CertificateBuilder(x500Name(name), serial(),
-                asn1Time(now.minus(BACKDATE)), asn1Time(now.plus(ttl)), x500Name(name), spki(keyPair.getPublic()));
+        X509v3CertificateBuilder b =
+                new X509v3CertificateBuilder(
+                        x500Name(name),
+                        serial(),
+                        asn1Time(now.minus(BACKDATE)),
+                        asn1Time(now.plus(ttl)),
+                        x500Name(name),
+                        spki(keyPair.getPublic()));
         byte[] ski = keyIdentifier(keyPair.getPublic());
         addCaExtensions(b, trustDomain, ski, ski);
         return sign(b, keyPair.getPrivate(), name);
@@ -146,7 +166,11 @@ public final class X509Minter {
      * @throws IllegalArgumentException if {@code ttl} is not positive
      * @throws X509MintException if the issuer is expired or not yet valid, or cannot sign
      */
-    public X509Certificate signCa(SigningAuthority issuer, PublicKey subjectKey, TrustDomain trustDomain, Duration ttl,
+    public X509Certificate signCa(
+            SigningAuthority issuer,
+            PublicKey subjectKey,
+            TrustDomain trustDomain,
+            Duration ttl,
             X500Principal subject) {
         Objects.requireNonNull(issuer, "issuer");
         Objects.requireNonNull(subjectKey, "subjectKey");
@@ -156,8 +180,14 @@ public final class X509Minter {
         IssuerFacts f = facts(issuer);
         Instant now = now();
         Instant notAfter = notAfter(f, now, ttl);
-        X509v3CertificateBuilder b = new X509v3CertificateBuilder(f.name, serial(),
-                asn1Time(now.minus(BACKDATE)), asn1Time(notAfter), x500Name(name), spki(subjectKey));
+        X509v3CertificateBuilder b =
+                new X509v3CertificateBuilder(
+                        f.name,
+                        serial(),
+                        asn1Time(now.minus(BACKDATE)),
+                        asn1Time(notAfter),
+                        x500Name(name),
+                        spki(subjectKey));
         addCaExtensions(b, trustDomain, keyIdentifier(subjectKey), f.keyId);
         return sign(b, f.signingKey, issuer.certificate().getSubjectX500Principal());
     }
@@ -167,32 +197,45 @@ public final class X509Minter {
      *
      * @param id the SPIFFE ID (the only URI SAN); must have a path, and be in the issuer's trust
      *     domain if the issuer carries a SPIFFE ID
-     * @param dnsNames DNS SANs (may be empty or null); the first also becomes the subject CN
-     *     (if it fits the 64 characters X.520 allows)
+     * @param dnsNames DNS SANs (may be empty or null); the first also becomes the subject CN (if it
+     *     fits the 64 characters X.520 allows)
      * @throws IllegalArgumentException for a non-positive ttl, a trust-domain-only ID, an ID of
      *     another trust domain than the issuer's, or an empty or non-ASCII DNS name
      * @throws X509MintException if the issuer is expired or not yet valid, or cannot sign
      */
-    public X509Certificate signX509Svid(SigningAuthority issuer, PublicKey subjectKey, SpiffeId id, List<String> dnsNames,
+    public X509Certificate signX509Svid(
+            SigningAuthority issuer,
+            PublicKey subjectKey,
+            SpiffeId id,
+            List<String> dnsNames,
             Duration ttl) {
         Objects.requireNonNull(issuer, "issuer");
         Objects.requireNonNull(subjectKey, "subjectKey");
         Objects.requireNonNull(id, "id");
         requirePositive(ttl);
         if (id.isTrustDomainId()) {
-            throw new IllegalArgumentException("X509-SVID ID " + id + " has no path: a workload's SPIFFE ID needs one");
+            throw new IllegalArgumentException(
+                    "X509-SVID ID " + id + " has no path: a workload's SPIFFE ID needs one");
         }
         IssuerFacts f = facts(issuer);
         if (f.trustDomain.isPresent() && !id.memberOf(f.trustDomain.get())) {
-            throw new IllegalArgumentException("X509-SVID ID " + id + " is not in the issuer's trust domain " + f.trustDomain.get());
+            throw new IllegalArgumentException(
+                    "X509-SVID ID "
+                            + id
+                            + " is not in the issuer's trust domain "
+                            + f.trustDomain.get());
         }
         List<String> dns = dnsNames == null ? List.of() : dnsNames;
         for (String d : dns) {
             if (d == null || d.isBlank() || !StandardCharsets.US_ASCII.newEncoder().canEncode(d)) {
-                throw new IllegalArgumentException("invalid DNS name \"" + d + "\" for " + id + ": must be non-empty ASCII");
+                throw new IllegalArgumentException(
+                        "invalid DNS name \"" + d + "\" for " + id + ": must be non-empty ASCII");
             }
         }
-        X500NameBuilder subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.C, "US").addRDN(BCStyle.O, "SPIFFE");
+        X500NameBuilder subject =
+                new X500NameBuilder(BCStyle.INSTANCE)
+                        .addRDN(BCStyle.C, "US")
+                        .addRDN(BCStyle.O, "SPIFFE");
         if (!dns.isEmpty() && dns.get(0).length() <= MAX_COMMON_NAME) {
             // X.520 caps a common name at 64 characters; a longer DNS name stays in the SAN only.
             subject.addRDN(BCStyle.CN, dns.get(0));
@@ -200,8 +243,14 @@ public final class X509Minter {
         Instant now = now();
         Instant notAfter = notAfter(f, now, ttl);
         SubjectPublicKeyInfo subjectInfo = spki(subjectKey);
-        X509v3CertificateBuilder b = new X509v3CertificateBuilder(f.name, serial(),
-                asn1Time(now.minus(BACKDATE)), asn1Time(notAfter), subject.build(), subjectInfo);
+        X509v3CertificateBuilder b =
+                new X509v3CertificateBuilder(
+                        f.name,
+                        serial(),
+                        asn1Time(now.minus(BACKDATE)),
+                        asn1Time(notAfter),
+                        subject.build(),
+                        subjectInfo);
         List<GeneralName> sans = new ArrayList<>();
         sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, id.toString()));
         for (String d : dns) {
@@ -209,15 +258,33 @@ public final class X509Minter {
         }
         try {
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(Extension.keyUsage, true,
-                    new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment | KeyUsage.keyAgreement));
-            b.addExtension(Extension.extendedKeyUsage, false,
-                    new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(new GeneralName[0])));
-            b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyIdentifier(subjectInfo)));
-            b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(f.keyId));
+            b.addExtension(
+                    Extension.keyUsage,
+                    true,
+                    new KeyUsage(
+                            KeyUsage.digitalSignature
+                                    | KeyUsage.keyEncipherment
+                                    | KeyUsage.keyAgreement));
+            b.addExtension(
+                    Extension.extendedKeyUsage,
+                    false,
+                    new ExtendedKeyUsage(
+                            new KeyPurposeId[] {
+                                KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                            }));
+            b.addExtension(
+                    Extension.subjectAlternativeName,
+                    false,
+                    new GeneralNames(sans.toArray(new GeneralName[0])));
+            b.addExtension(
+                    Extension.subjectKeyIdentifier,
+                    false,
+                    new SubjectKeyIdentifier(keyIdentifier(subjectInfo)));
+            b.addExtension(
+                    Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(f.keyId));
         } catch (CertIOException e) {
-            throw new X509MintException("cannot encode X509-SVID extensions for " + id + ": " + e.getMessage(), e);
+            throw new X509MintException(
+                    "cannot encode X509-SVID extensions for " + id + ": " + e.getMessage(), e);
         }
         return sign(b, f.signingKey, issuer.certificate().getSubjectX500Principal());
     }
@@ -254,8 +321,15 @@ public final class X509Minter {
         }
         // The exact encoded subject of the issuer, so name chaining matches byte for byte.
         X500Name name = X500Name.getInstance(ca.getSubjectX500Principal().getEncoded());
-        f = new IssuerFacts(issuer, name, issuerKeyIdentifier(ca), trustDomainOf(ca), ca.getNotBefore().toInstant(), cap,
-                crypto.importKey(issuer.privateKey()));
+        f =
+                new IssuerFacts(
+                        issuer,
+                        name,
+                        issuerKeyIdentifier(ca),
+                        trustDomainOf(ca),
+                        ca.getNotBefore().toInstant(),
+                        cap,
+                        crypto.importKey(issuer.privateKey()));
         lastIssuer = f;
         return f;
     }
@@ -263,25 +337,45 @@ public final class X509Minter {
     private static Instant notAfter(IssuerFacts f, Instant now, Duration ttl) {
         X509Certificate ca = f.authority.certificate();
         if (now.isBefore(f.notBefore)) {
-            throw new X509MintException("issuer " + ca.getSubjectX500Principal() + " is not valid until "
-                    + f.notBefore + " (now " + now + ")");
+            throw new X509MintException(
+                    "issuer "
+                            + ca.getSubjectX500Principal()
+                            + " is not valid until "
+                            + f.notBefore
+                            + " (now "
+                            + now
+                            + ")");
         }
         if (!now.isBefore(f.notAfterCap)) {
-            throw new X509MintException("issuer " + ca.getSubjectX500Principal() + " (or its chain) expired at " + f.notAfterCap
-                    + " (now " + now + ")");
+            throw new X509MintException(
+                    "issuer "
+                            + ca.getSubjectX500Principal()
+                            + " (or its chain) expired at "
+                            + f.notAfterCap
+                            + " (now "
+                            + now
+                            + ")");
         }
         Instant wanted = now.plus(ttl);
         return wanted.isAfter(f.notAfterCap) ? f.notAfterCap : wanted;
     }
 
-    private void addCaExtensions(X509v3CertificateBuilder b, TrustDomain td, byte[] ski, byte[] aki) {
+    private void addCaExtensions(
+            X509v3CertificateBuilder b, TrustDomain td, byte[] ski, byte[] aki) {
         try {
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-            b.addExtension(Extension.subjectAlternativeName, false,
-                    new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, td.idString())));
+            b.addExtension(
+                    Extension.keyUsage,
+                    true,
+                    new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            b.addExtension(
+                    Extension.subjectAlternativeName,
+                    false,
+                    new GeneralNames(
+                            new GeneralName(GeneralName.uniformResourceIdentifier, td.idString())));
             b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(ski));
-            b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(aki));
+            b.addExtension(
+                    Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(aki));
         } catch (CertIOException e) {
             throw new X509MintException("cannot encode CA extensions: " + e.getMessage(), e);
         }
@@ -298,10 +392,12 @@ public final class X509Minter {
         try {
             der = b.build(crypto.contentSigner(key, alg)).getEncoded();
         } catch (IOException | CryptoException | IllegalStateException e) {
-            throw new X509MintException("issuer " + issuer + " cannot sign (" + alg + "): " + e.getMessage(), e);
+            throw new X509MintException(
+                    "issuer " + issuer + " cannot sign (" + alg + "): " + e.getMessage(), e);
         }
         try {
-            return (X509Certificate) CERTIFICATE_FACTORY.get().generateCertificate(new ByteArrayInputStream(der));
+            return (X509Certificate)
+                    CERTIFICATE_FACTORY.get().generateCertificate(new ByteArrayInputStream(der));
         } catch (CertificateException e) {
             throw new X509MintException("minted certificate does not parse: " + e.getMessage(), e);
         }
@@ -313,7 +409,8 @@ public final class X509Minter {
      * as much as the ECDSA signature of the certificate.
      */
     static Time asn1Time(Instant instant) {
-        java.time.LocalDateTime t = java.time.LocalDateTime.ofInstant(instant, java.time.ZoneOffset.UTC);
+        java.time.LocalDateTime t =
+                java.time.LocalDateTime.ofInstant(instant, java.time.ZoneOffset.UTC);
         int year = t.getYear();
         if (year < 1950 || year > 9999) {
             throw new IllegalArgumentException("certificate time out of range: " + instant);
@@ -330,7 +427,9 @@ public final class X509Minter {
         i = digits(der, i, t.getMinute(), 2);
         i = digits(der, i, t.getSecond(), 2);
         der[i] = 'Z';
-        return utc ? new Time(ASN1UTCTime.getInstance(der)) : new Time(ASN1GeneralizedTime.getInstance(der));
+        return utc
+                ? new Time(ASN1UTCTime.getInstance(der))
+                : new Time(ASN1GeneralizedTime.getInstance(der));
     }
 
     private static int digits(byte[] out, int at, int value, int width) {

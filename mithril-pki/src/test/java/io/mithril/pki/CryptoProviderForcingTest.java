@@ -13,10 +13,19 @@ class CryptoProviderForcingTest {
 
     static String runChild(String property) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = property == null
-                ? List.of(java, "-cp", System.getProperty("java.class.path"), PrintCryptoProvider.class.getName())
-                : List.of(java, "-D" + CryptoProvider.PROPERTY + "=" + property, "-cp", System.getProperty("java.class.path"),
-                        PrintCryptoProvider.class.getName());
+        List<String> cmd =
+                property == null
+                        ? List.of(
+                                java,
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                PrintCryptoProvider.class.getName())
+                        : List.of(
+                                java,
+                                "-D" + CryptoProvider.PROPERTY + "=" + property,
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                PrintCryptoProvider.class.getName());
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         try {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -30,7 +39,10 @@ class CryptoProviderForcingTest {
     @Test
     void propertyForcesTheJdkProviderAndTheChoiceIsLogged() throws Exception {
         String out = runChild("jdk");
-        assertThat(out).contains("chosen=jdk").contains("crypto provider: JDK").contains("forced by -Dmithril.crypto.provider=jdk");
+        assertThat(out)
+                .contains("chosen=jdk")
+                .contains("crypto provider: JDK")
+                .contains("forced by -Dmithril.crypto.provider=jdk");
     }
 
     @Test
@@ -47,7 +59,8 @@ class CryptoProviderForcingTest {
 
     @Test
     void unknownForcedValueFailsNamingTheAllowedValues() throws Exception {
-        assertThat(runChild("openssl")).contains("error=system property mithril.crypto.provider=openssl:")
+        assertThat(runChild("openssl"))
+                .contains("error=system property mithril.crypto.provider=openssl:")
                 .contains("allowed values are jdk, accp, conscrypt");
     }
 }

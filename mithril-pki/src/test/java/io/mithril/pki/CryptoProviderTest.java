@@ -25,7 +25,8 @@ class CryptoProviderTest {
         if (System.getProperty(CryptoProvider.PROPERTY) == null) {
             assertThat(CryptoProvider.get()).isSameAs(CryptoProvider.available().get(0));
         } else {
-            assertThat(CryptoProvider.get().id()).isEqualTo(System.getProperty(CryptoProvider.PROPERTY));
+            assertThat(CryptoProvider.get().id())
+                    .isEqualTo(System.getProperty(CryptoProvider.PROPERTY));
         }
     }
 
@@ -49,7 +50,8 @@ class CryptoProviderTest {
     void unknownProviderIdIsRejectedNamingTheAllowedValues() {
         assertThatThrownBy(() -> CryptoProvider.of("bouncy"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown crypto provider \"bouncy\": allowed values are jdk, accp, conscrypt");
+                .hasMessage(
+                        "unknown crypto provider \"bouncy\": allowed values are jdk, accp, conscrypt");
     }
 
     @Test
@@ -57,7 +59,8 @@ class CryptoProviderTest {
         for (String id : CryptoProvider.IDS) {
             if (CryptoProvider.find(id).isEmpty()) {
                 assertThat(CryptoProvider.unavailableReason(id)).isPresent();
-                assertThatThrownBy(() -> CryptoProvider.of(id)).isInstanceOf(CryptoException.class)
+                assertThatThrownBy(() -> CryptoProvider.of(id))
+                        .isInstanceOf(CryptoException.class)
                         .hasMessageContaining("not usable on this platform");
             } else {
                 assertThat(CryptoProvider.unavailableReason(id)).isEmpty();
@@ -87,18 +90,29 @@ class CryptoProviderTest {
 
     @ParameterizedTest
     @MethodSource("available")
-    void contentSignerOfEveryProviderSignsCertificatesThatVerify(CryptoProvider p) throws Exception {
+    void contentSignerOfEveryProviderSignsCertificatesThatVerify(CryptoProvider p)
+            throws Exception {
         KeyPair kp = KeyType.EC_P256.generate(CryptoProvider.jdk()); // a key from another provider
-        X509CertificateHolder holder = new JcaX509v3CertificateBuilder(new X500Name("CN=t"), java.math.BigInteger.ONE,
-                new java.util.Date(), new java.util.Date(System.currentTimeMillis() + 60_000), new X500Name("CN=t"), kp.getPublic())
-                .build(p.contentSigner(kp.getPrivate(), "SHA256withECDSA"));
+        X509CertificateHolder holder =
+                new JcaX509v3CertificateBuilder(
+                                new X500Name("CN=t"),
+                                java.math.BigInteger.ONE,
+                                new java.util.Date(),
+                                new java.util.Date(System.currentTimeMillis() + 60_000),
+                                new X500Name("CN=t"),
+                                kp.getPublic())
+                        .build(p.contentSigner(kp.getPrivate(), "SHA256withECDSA"));
         assertThat(holder.isSignatureValid(p.contentVerifierProvider(kp.getPublic()))).isTrue();
-        assertThat(holder.isSignatureValid(CryptoProvider.jdk().contentVerifierProvider(kp.getPublic()))).isTrue();
+        assertThat(
+                        holder.isSignatureValid(
+                                CryptoProvider.jdk().contentVerifierProvider(kp.getPublic())))
+                .isTrue();
     }
 
     @Test
     void missingAlgorithmIsACryptoException() {
         assertThatThrownBy(() -> CryptoProvider.get().signature("SHA1withNothing"))
-                .isInstanceOf(CryptoException.class).hasMessageContaining("SHA1withNothing");
+                .isInstanceOf(CryptoException.class)
+                .hasMessageContaining("SHA1withNothing");
     }
 }

@@ -13,7 +13,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 class KeyTypeTest {
 
     @ParameterizedTest
-    @CsvSource({"ec-p256,EC_P256", "ec-p384,EC_P384", "rsa-2048,RSA_2048", "rsa-4096,RSA_4096", "RSA-2048,RSA_2048", "' ec-p256 ',EC_P256"})
+    @CsvSource({
+        "ec-p256,EC_P256",
+        "ec-p384,EC_P384",
+        "rsa-2048,RSA_2048",
+        "rsa-4096,RSA_4096",
+        "RSA-2048,RSA_2048",
+        "' ec-p256 ',EC_P256"
+    })
     void fromConfigAcceptsSpiresSpellings(String value, KeyType expected) {
         assertThat(KeyType.fromConfig(value)).isEqualTo(expected);
     }
@@ -22,7 +29,8 @@ class KeyTypeTest {
     void fromConfigRejectsAnUnknownValueNamingTheAllowedOnes() {
         assertThatThrownBy(() -> KeyType.fromConfig("ec256"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown key type \"ec256\": allowed values are ec-p256, ec-p384, rsa-2048, rsa-4096");
+                .hasMessage(
+                        "unknown key type \"ec256\": allowed values are ec-p256, ec-p384, rsa-2048, rsa-4096");
     }
 
     @Test
@@ -37,8 +45,20 @@ class KeyTypeTest {
     void generatedEcKeysAreOnTheRightCurve() {
         KeyPair p256 = KeyType.EC_P256.generate();
         KeyPair p384 = KeyType.EC_P384.generate();
-        assertThat(((ECPublicKey) p256.getPublic()).getParams().getCurve().getField().getFieldSize()).isEqualTo(256);
-        assertThat(((ECPublicKey) p384.getPublic()).getParams().getCurve().getField().getFieldSize()).isEqualTo(384);
+        assertThat(
+                        ((ECPublicKey) p256.getPublic())
+                                .getParams()
+                                .getCurve()
+                                .getField()
+                                .getFieldSize())
+                .isEqualTo(256);
+        assertThat(
+                        ((ECPublicKey) p384.getPublic())
+                                .getParams()
+                                .getCurve()
+                                .getField()
+                                .getFieldSize())
+                .isEqualTo(384);
         assertThat(KeyType.of(p256.getPrivate())).isEqualTo(KeyType.EC_P256);
         assertThat(KeyType.of(p384.getPublic())).isEqualTo(KeyType.EC_P384);
     }

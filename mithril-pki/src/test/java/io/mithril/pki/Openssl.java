@@ -11,11 +11,9 @@ import java.util.concurrent.TimeUnit;
 public final class Openssl {
 
     /** Exit code and merged output of one run. */
-    public record Result(int exitCode, String output) {
-    }
+    public record Result(int exitCode, String output) {}
 
-    private Openssl() {
-    }
+    private Openssl() {}
 
     public static Result run(Path workDir, String... args) {
         List<String> cmd = new ArrayList<>();
@@ -23,7 +21,11 @@ public final class Openssl {
         cmd.addAll(List.of(args));
         Process p = null;
         try {
-            p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectErrorStream(true).start();
+            p =
+                    new ProcessBuilder(cmd)
+                            .directory(workDir.toFile())
+                            .redirectErrorStream(true)
+                            .start();
             p.getOutputStream().close();
             byte[] out = p.getInputStream().readAllBytes();
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
@@ -46,17 +48,27 @@ public final class Openssl {
     public static String ok(Path workDir, String... args) {
         Result r = run(workDir, args);
         if (r.exitCode() != 0) {
-            throw new AssertionError("openssl " + String.join(" ", args) + " failed (" + r.exitCode() + "):\n" + r.output());
+            throw new AssertionError(
+                    "openssl "
+                            + String.join(" ", args)
+                            + " failed ("
+                            + r.exitCode()
+                            + "):\n"
+                            + r.output());
         }
         return r.output();
     }
 
     /**
-     * {@code openssl verify -CAfile root.pem -untrusted intermediates.pem leaf.pem}, with the
-     * files written to {@code dir}; returns the result.
+     * {@code openssl verify -CAfile root.pem -untrusted intermediates.pem leaf.pem}, with the files
+     * written to {@code dir}; returns the result.
      */
-    public static Result verify(Path dir, List<java.security.cert.X509Certificate> roots,
-            List<java.security.cert.X509Certificate> intermediates, java.security.cert.X509Certificate leaf, String... extra) {
+    public static Result verify(
+            Path dir,
+            List<java.security.cert.X509Certificate> roots,
+            List<java.security.cert.X509Certificate> intermediates,
+            java.security.cert.X509Certificate leaf,
+            String... extra) {
         Pem.writeCertificates(dir.resolve("root.pem"), roots);
         Pem.writeCertificates(dir.resolve("leaf.pem"), List.of(leaf));
         List<String> args = new ArrayList<>(List.of("verify"));

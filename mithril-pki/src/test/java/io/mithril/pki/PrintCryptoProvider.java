@@ -2,8 +2,7 @@ package io.mithril.pki;
 
 /** Prints the process's chosen provider id, for {@link CryptoProviderForcingTest}'s child JVMs. */
 public final class PrintCryptoProvider {
-    private PrintCryptoProvider() {
-    }
+    private PrintCryptoProvider() {}
 
     public static void main(String[] args) {
         try {

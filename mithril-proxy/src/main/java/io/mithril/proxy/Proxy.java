@@ -41,8 +41,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The data plane: a gateway or a sidecar. It owns one {@link Snapshot} (compiled configuration,
  * identity, TLS contexts) and replaces it whole when the configuration or the identity changes;
- * listeners are bound and closed to match the configuration. Open connections keep the TLS
- * session they started with, so an SVID rotation drops nothing.
+ * listeners are bound and closed to match the configuration. Open connections keep the TLS session
+ * they started with, so an SVID rotation drops nothing.
  */
 public final class Proxy implements AutoCloseable {
 
@@ -68,9 +68,15 @@ public final class Proxy implements AutoCloseable {
         this.settings = settings;
         this.identitySource = identitySource;
         boolean epoll = Epoll.isAvailable();
-        this.boss = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        this.workers = new MultiThreadIoEventLoopGroup(workerThreads(), epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-        this.serverChannelClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        this.boss =
+                new MultiThreadIoEventLoopGroup(
+                        1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.workers =
+                new MultiThreadIoEventLoopGroup(
+                        workerThreads(),
+                        epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.serverChannelClass =
+                epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.clientChannelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         this.bodyBudget = new BodyBudget(settings.limits().bufferedBodyBytes());
         this.upstreams = new Upstreams(workers, clientChannelClass, bodyBudget);
@@ -79,26 +85,34 @@ public final class Proxy implements AutoCloseable {
 
     /**
      * One event loop per core, as Envoy runs one worker per core: a request and its upstream
-     * exchange stay on one loop, so more loops than cores (Netty's default is twice the cores)
-     * only add thread switches. {@code -Dio.netty.eventLoopThreads} still overrides it.
+     * exchange stay on one loop, so more loops than cores (Netty's default is twice the cores) only
+     * add thread switches. {@code -Dio.netty.eventLoopThreads} still overrides it.
      */
     static int workerThreads() {
         Integer configured = Integer.getInteger("io.netty.eventLoopThreads");
-        return configured != null && configured > 0 ? configured : Runtime.getRuntime().availableProcessors();
+        return configured != null && configured > 0
+                ? configured
+                : Runtime.getRuntime().availableProcessors();
     }
 
     /**
-     * Starts a proxy with no configuration yet (no listener) and its admin endpoint; call
-     * {@link #apply} with the mesh resources. Identity changes are followed from now on.
+     * Starts a proxy with no configuration yet (no listener) and its admin endpoint; call {@link
+     * #apply} with the mesh resources. Identity changes are followed from now on.
      *
      * @throws IOException when the admin address cannot be bound
      */
-    public static Proxy start(ProxySettings settings, IdentitySource identitySource) throws IOException {
+    public static Proxy start(ProxySettings settings, IdentitySource identitySource)
+            throws IOException {
         Proxy p = new Proxy(settings, identitySource);
         identitySource.addListener(p::onIdentity);
-        log.info("{} proxy started (namespace {}, labels {}), {}", settings.node().kind().name().toLowerCase(),
-                settings.node().namespace(), settings.node().labels(),
-                identitySource.current() == null ? "waiting for an SVID" : "identity " + identitySource.current());
+        log.info(
+                "{} proxy started (namespace {}, labels {}), {}",
+                settings.node().kind().name().toLowerCase(),
+                settings.node().namespace(),
+                settings.node().labels(),
+                identitySource.current() == null
+                        ? "waiting for an SVID"
+                        : "identity " + identitySource.current());
         return p;
     }
 
@@ -127,7 +141,9 @@ public final class Proxy implements AutoCloseable {
     /** Ready: it has a configuration and an SVID, and every listener is bound. */
     public boolean ready() {
         Snapshot s = snapshot.get();
-        return configured && s != null && s.identity() != null
+        return configured
+                && s != null
+                && s.identity() != null
                 && s.config().listeners().stream().allMatch(l -> bound.containsKey(l.port()));
     }
 
@@ -165,9 +181,9 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
-     * Swaps in a configuration compiled elsewhere (the control plane's, over xDS) atomically,
-     * all or nothing: new listeners are bound first, and if one cannot be bound the ones just
-     * bound are closed again and the current configuration keeps serving untouched.
+     * Swaps in a configuration compiled elsewhere (the control plane's, over xDS) atomically, all
+     * or nothing: new listeners are bound first, and if one cannot be bound the ones just bound are
+     * closed again and the current configuration keeps serving untouched.
      *
      * @throws ListenerBindException when a listener cannot be bound (xDS then NACKs it)
      */
@@ -181,8 +197,12 @@ public final class Proxy implements AutoCloseable {
         swap(config, identitySource.current());
         configured = true;
         closeRemovedListeners(config);
-        log.info("configuration applied: {} listeners, {} routes, {} clusters{}", config.listeners().size(),
-                config.routes().size(), config.clusters().size(), opened.isEmpty() ? "" : ", listeners bound on ports " + opened);
+        log.info(
+                "configuration applied: {} listeners, {} routes, {} clusters{}",
+                config.listeners().size(),
+                config.routes().size(),
+                config.clusters().size(),
+                opened.isEmpty() ? "" : ", listeners bound on ports " + opened);
     }
 
     /** A listener of a configuration could not be bound. */
@@ -196,12 +216,18 @@ public final class Proxy implements AutoCloseable {
         Snapshot s = snapshot.get();
         if (s != null) {
             swap(s.config(), identity);
-            log.info("TLS contexts rebuilt for {}; new handshakes use it, open connections keep theirs", identity);
+            log.info(
+                    "TLS contexts rebuilt for {}; new handshakes use it, open connections keep theirs",
+                    identity);
         }
     }
 
-    /** Clusters whose insecureSkipVerify has been logged: one WARN per cluster, not one per configuration or SVID. */
-    private final java.util.Set<String> insecureClusters = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * Clusters whose insecureSkipVerify has been logged: one WARN per cluster, not one per
+     * configuration or SVID.
+     */
+    private final java.util.Set<String> insecureClusters =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private void swap(ProxyConfig config, Identity identity) {
         Map<String, SslContext> server = new HashMap<>();
@@ -217,7 +243,11 @@ public final class Proxy implements AutoCloseable {
                     server.put(key, TlsContexts.server(c.tls(), identity));
                 } catch (SSLException | RuntimeException e) {
                     errors.put(key, e.getMessage());
-                    log.warn("listener {} chain {}: cannot set up TLS: {}", l.name(), c.name(), e.getMessage());
+                    log.warn(
+                            "listener {} chain {}: cannot set up TLS: {}",
+                            l.name(),
+                            c.name(),
+                            e.getMessage());
                 }
             }
         }
@@ -226,7 +256,9 @@ public final class Proxy implements AutoCloseable {
                 continue;
             }
             if (c.tls().insecureSkipVerify() && insecureClusters.add(c.name())) {
-                log.warn("cluster {}: insecureSkipVerify: the server's certificate is not verified (DestinationRule tls)", c.name());
+                log.warn(
+                        "cluster {}: insecureSkipVerify: the server's certificate is not verified (DestinationRule tls)",
+                        c.name());
             }
             try {
                 upstream.put(c.name(), TlsContexts.client(c.tls(), identity));
@@ -245,24 +277,33 @@ public final class Proxy implements AutoCloseable {
             if (bound.containsKey(l.port())) {
                 continue;
             }
-            InetSocketAddress addr = settings.publish().getOrDefault(l.port(), new InetSocketAddress(l.address(), l.port()));
+            InetSocketAddress addr =
+                    settings.publish()
+                            .getOrDefault(l.port(), new InetSocketAddress(l.address(), l.port()));
             try {
-                Channel ch = new ServerBootstrap().group(boss, workers).channel(serverChannelClass)
-                        .option(ChannelOption.SO_BACKLOG, 1024)
-                        .option(ChannelOption.SO_REUSEADDR, true)
-                        .childOption(ChannelOption.TCP_NODELAY, true)
-                        .childHandler(new ConnectionInitializer(this, l.port()))
-                        .bind(addr).sync().channel();
+                Channel ch =
+                        new ServerBootstrap()
+                                .group(boss, workers)
+                                .channel(serverChannelClass)
+                                .option(ChannelOption.SO_BACKLOG, 1024)
+                                .option(ChannelOption.SO_REUSEADDR, true)
+                                .childOption(ChannelOption.TCP_NODELAY, true)
+                                .childHandler(new ConnectionInitializer(this, l.port()))
+                                .bind(addr)
+                                .sync()
+                                .channel();
                 bound.put(l.port(), ch);
                 opened.add(l.port());
-                log.info("listener {} ({}) bound on {}", l.name(), l.direction(), ch.localAddress());
+                log.info(
+                        "listener {} ({}) bound on {}", l.name(), l.direction(), ch.localAddress());
             } catch (Exception e) {
                 log.error("listener {}: cannot bind {}: {}", l.name(), addr, e.toString());
                 if (allOrNothing) {
                     for (Integer port : opened) {
                         bound.remove(port).close().syncUninterruptibly();
                     }
-                    throw new ListenerBindException("listener " + l.name() + ": cannot bind " + addr + ": " + e, e);
+                    throw new ListenerBindException(
+                            "listener " + l.name() + ": cannot bind " + addr + ": " + e, e);
                 }
             }
         }
@@ -306,7 +347,8 @@ public final class Proxy implements AutoCloseable {
         }
         upstreams.close();
         boss.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-        workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS)
+                .syncUninterruptibly();
         log.info("proxy stopped");
     }
 }

@@ -19,36 +19,57 @@ import java.util.Objects;
  * @param pathNormalization Istio's {@code meshConfig.pathNormalization.normalization}
  * @param accessLog whether to write one access log line per request (logger {@code access})
  */
-public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin, Limits limits,
-                            RequestPath.Normalization pathNormalization, boolean accessLog) {
+public record ProxySettings(
+        ProxyNode node,
+        Map<Integer, InetSocketAddress> publish,
+        InetSocketAddress admin,
+        Limits limits,
+        RequestPath.Normalization pathNormalization,
+        boolean accessLog) {
 
     public static final int DEFAULT_MAX_HEADER_BYTES = 60 * 1024;
-    /** No limit on request bodies, as Envoy and Istio have none: bodies stream, the proxy does not hold them. */
+
+    /**
+     * No limit on request bodies, as Envoy and Istio have none: bodies stream, the proxy does not
+     * hold them.
+     */
     public static final long DEFAULT_MAX_BODY_BYTES = 0;
 
     /**
      * What one client may hold of a proxy. Envoy's names and defaults where it has one.
      *
-     * @param maxHeaderBytes larger request headers get 431 (Envoy's {@code max_request_headers_kb}: 60 KiB)
-     * @param maxBodyBytes larger request bodies get 413 (or, when the answer has begun, a reset); 0: no
-     *        limit (Envoy's default: bodies stream)
+     * @param maxHeaderBytes larger request headers get 431 (Envoy's {@code max_request_headers_kb}:
+     *     60 KiB)
+     * @param maxBodyBytes larger request bodies get 413 (or, when the answer has begun, a reset);
+     *     0: no limit (Envoy's default: bodies stream)
      * @param bufferedBodyBytes request body bytes all requests together may keep for retries and
-     *        mirrors (at most 1 MiB each, Envoy's buffer limit); a request that finds it used up keeps no
-     *        copy and is not retried
-     * @param requestHeadersTimeout from the connection's start, or the end of the previous response,
-     *        to the end of the request headers (Envoy's {@code request_headers_timeout}); 408 or close
-     * @param streamIdleTimeout no byte of a request in flight for this long: 408 (Envoy's
-     *        {@code stream_idle_timeout}, 5 min)
-     * @param idleTimeout a connection without a request for this long is closed (Envoy's
-     *        {@code idle_timeout}, 1 h)
+     *     mirrors (at most 1 MiB each, Envoy's buffer limit); a request that finds it used up keeps
+     *     no copy and is not retried
+     * @param requestHeadersTimeout from the connection's start, or the end of the previous
+     *     response, to the end of the request headers (Envoy's {@code request_headers_timeout});
+     *     408 or close
+     * @param streamIdleTimeout no byte of a request in flight for this long: 408 (Envoy's {@code
+     *     stream_idle_timeout}, 5 min)
+     * @param idleTimeout a connection without a request for this long is closed (Envoy's {@code
+     *     idle_timeout}, 1 h)
      */
-    public record Limits(int maxHeaderBytes, long maxBodyBytes, long bufferedBodyBytes, Duration requestHeadersTimeout,
-                         Duration streamIdleTimeout, Duration idleTimeout) {
+    public record Limits(
+            int maxHeaderBytes,
+            long maxBodyBytes,
+            long bufferedBodyBytes,
+            Duration requestHeadersTimeout,
+            Duration streamIdleTimeout,
+            Duration idleTimeout) {
 
         public Limits {
             if (maxHeaderBytes <= 0 || maxBodyBytes < 0 || bufferedBodyBytes < 0) {
-                throw new IllegalArgumentException("limits must be positive: header " + maxHeaderBytes + ", body " + maxBodyBytes
-                        + ", buffered " + bufferedBodyBytes);
+                throw new IllegalArgumentException(
+                        "limits must be positive: header "
+                                + maxHeaderBytes
+                                + ", body "
+                                + maxBodyBytes
+                                + ", buffered "
+                                + bufferedBodyBytes);
             }
             Objects.requireNonNull(requestHeadersTimeout, "requestHeadersTimeout");
             Objects.requireNonNull(streamIdleTimeout, "streamIdleTimeout");
@@ -57,29 +78,58 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
 
         /**
          * Envoy's defaults, with a request header timeout of 10 s (Envoy has none by default; a
-         * client that never finishes its headers must not hold a connection), no body limit, and
-         * a shared budget for retry copies of a quarter of the direct memory, at most 256 MiB.
+         * client that never finishes its headers must not hold a connection), no body limit, and a
+         * shared budget for retry copies of a quarter of the direct memory, at most 256 MiB.
          */
         public static Limits defaults() {
             long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
-            return new Limits(DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_BODY_BYTES, Math.min(256L << 20, Math.max(16L << 20, direct / 4)),
-                    Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofHours(1));
+            return new Limits(
+                    DEFAULT_MAX_HEADER_BYTES,
+                    DEFAULT_MAX_BODY_BYTES,
+                    Math.min(256L << 20, Math.max(16L << 20, direct / 4)),
+                    Duration.ofSeconds(10),
+                    Duration.ofMinutes(5),
+                    Duration.ofHours(1));
         }
 
         public Limits withMaxHeaderBytes(int bytes) {
-            return new Limits(bytes, maxBodyBytes, bufferedBodyBytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
+            return new Limits(
+                    bytes,
+                    maxBodyBytes,
+                    bufferedBodyBytes,
+                    requestHeadersTimeout,
+                    streamIdleTimeout,
+                    idleTimeout);
         }
 
         public Limits withMaxBodyBytes(long bytes) {
-            return new Limits(maxHeaderBytes, bytes, bufferedBodyBytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
+            return new Limits(
+                    maxHeaderBytes,
+                    bytes,
+                    bufferedBodyBytes,
+                    requestHeadersTimeout,
+                    streamIdleTimeout,
+                    idleTimeout);
         }
 
         public Limits withBufferedBodyBytes(long bytes) {
-            return new Limits(maxHeaderBytes, maxBodyBytes, bytes, requestHeadersTimeout, streamIdleTimeout, idleTimeout);
+            return new Limits(
+                    maxHeaderBytes,
+                    maxBodyBytes,
+                    bytes,
+                    requestHeadersTimeout,
+                    streamIdleTimeout,
+                    idleTimeout);
         }
 
         public Limits withTimeouts(Duration requestHeaders, Duration streamIdle, Duration idle) {
-            return new Limits(maxHeaderBytes, maxBodyBytes, bufferedBodyBytes, requestHeaders, streamIdle, idle);
+            return new Limits(
+                    maxHeaderBytes,
+                    maxBodyBytes,
+                    bufferedBodyBytes,
+                    requestHeaders,
+                    streamIdle,
+                    idle);
         }
     }
 
@@ -90,8 +140,15 @@ public record ProxySettings(ProxyNode node, Map<Integer, InetSocketAddress> publ
     }
 
     /** Default limits, paths normalized with {@code DECODE_AND_MERGE_SLASHES}, access log on. */
-    public static ProxySettings of(ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin) {
-        return new ProxySettings(node, publish, admin, Limits.defaults(), RequestPath.Normalization.DECODE_AND_MERGE_SLASHES, true);
+    public static ProxySettings of(
+            ProxyNode node, Map<Integer, InetSocketAddress> publish, InetSocketAddress admin) {
+        return new ProxySettings(
+                node,
+                publish,
+                admin,
+                Limits.defaults(),
+                RequestPath.Normalization.DECODE_AND_MERGE_SLASHES,
+                true);
     }
 
     /** These settings without (or with) the access log. */

@@ -20,8 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
 class EgressGatewayTest {
 
     @Test
-    void egressGatewayOriginatesTlsToAnExternalServiceWithSniAndVerifiesItsCertificate(@TempDir Path dir) throws Exception {
-        Processes.Result r = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", false);
+    void egressGatewayOriginatesTlsToAnExternalServiceWithSniAndVerifiesItsCertificate(
+            @TempDir Path dir) throws Exception {
+        Processes.Result r =
+                callThroughEgress(
+                        dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", false);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.body()).contains("backend=external", "path=/v1/things");
     }
@@ -33,41 +36,63 @@ class EgressGatewayTest {
      * insecureSkipVerify, the server is not verified at all, as Envoy does.
      */
     @Test
-    void overXdsWithoutCaCertificatesTheSystemTrustStoreDecidesAndInsecureSkipVerifySkipsIt(@TempDir Path dir) throws Exception {
-        Processes.Result withCa = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", true);
+    void overXdsWithoutCaCertificatesTheSystemTrustStoreDecidesAndInsecureSkipVerifySkipsIt(
+            @TempDir Path dir) throws Exception {
+        Processes.Result withCa =
+                callThroughEgress(
+                        dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", true);
         assertThat(withCa.status()).as(withCa.body()).isEqualTo(200);
 
-        Processes.Result systemTrust = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test}", true);
+        Processes.Result systemTrust =
+                callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test}", true);
         assertThat(systemTrust.status()).as(systemTrust.body()).isEqualTo(503);
         assertThat(systemTrust.body()).contains("upstream connect error");
 
-        Processes.Result insecure = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, insecureSkipVerify: true}", true);
+        Processes.Result insecure =
+                callThroughEgress(
+                        dir,
+                        "{mode: SIMPLE, sni: api.external.test, insecureSkipVerify: true}",
+                        true);
         assertThat(insecure.status()).as(insecure.body()).isEqualTo(200);
         assertThat(insecure.body()).contains("backend=external");
     }
 
-    /** Not verifying a server is the operator's choice, and it is said once per cluster at WARN, not on every update. */
+    /**
+     * Not verifying a server is the operator's choice, and it is said once per cluster at WARN, not
+     * on every update.
+     */
     @Test
     void insecureSkipVerifyIsLoggedOncePerClusterAtWarn(@TempDir Path dir) throws Exception {
-        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Proxy.class);
-        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log = new ch.qos.logback.core.read.ListAppender<>();
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Proxy.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+                new ch.qos.logback.core.read.ListAppender<>();
         log.start();
         logger.addAppender(log);
         try {
-            for (boolean overXds : new boolean[]{false, true}) {
+            for (boolean overXds : new boolean[] {false, true}) {
                 log.list.clear();
-                Processes.Result r = callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, insecureSkipVerify: true}",
-                        overXds, 3);
+                Processes.Result r =
+                        callThroughEgress(
+                                dir,
+                                "{mode: SIMPLE, sni: api.external.test, insecureSkipVerify: true}",
+                                overXds,
+                                3);
                 assertThat(r.status()).as(r.body()).isEqualTo(200);
-                List<String> warned = log.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
-                        .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
-                        .filter(m -> m.contains("insecureSkipVerify")).toList();
+                List<String> warned =
+                        log.list.stream()
+                                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                                .filter(m -> m.contains("insecureSkipVerify"))
+                                .toList();
                 assertThat(warned).as("over xDS: " + overXds).hasSize(1);
                 assertThat(warned.get(0)).contains("outbound|443||api.external.test");
             }
             log.list.clear();
-            callThroughEgress(dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", true, 2);
-            assertThat(log.list).noneMatch(e -> e.getFormattedMessage().contains("insecureSkipVerify"));
+            callThroughEgress(
+                    dir, "{mode: SIMPLE, sni: api.external.test, caCertificates: %s}", true, 2);
+            assertThat(log.list)
+                    .noneMatch(e -> e.getFormattedMessage().contains("insecureSkipVerify"));
         } finally {
             logger.detachAppender(log);
         }
@@ -78,27 +103,44 @@ class EgressGatewayTest {
      * api.external.test), from files and over xDS: a name it does not carry fails the handshake.
      */
     @Test
-    void subjectAltNamesOfTheDestinationRuleAreCheckedOnTheServersCertificate(@TempDir Path dir) throws Exception {
-        for (boolean overXds : new boolean[]{false, true}) {
-            Processes.Result named = callThroughEgress(dir,
-                    "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [api.external.test]}", overXds);
+    void subjectAltNamesOfTheDestinationRuleAreCheckedOnTheServersCertificate(@TempDir Path dir)
+            throws Exception {
+        for (boolean overXds : new boolean[] {false, true}) {
+            Processes.Result named =
+                    callThroughEgress(
+                            dir,
+                            "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [api.external.test]}",
+                            overXds);
             assertThat(named.status()).as("over xDS: %s, %s", overXds, named.body()).isEqualTo(200);
-            Processes.Result other = callThroughEgress(dir,
-                    "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [other.test]}", overXds);
+            Processes.Result other =
+                    callThroughEgress(
+                            dir,
+                            "{mode: SIMPLE, sni: api.external.test, caCertificates: %s, subjectAltNames: [other.test]}",
+                            overXds);
             assertThat(other.status()).as("over xDS: %s, %s", overXds, other.body()).isEqualTo(503);
             assertThat(other.body()).contains("upstream connect error");
         }
     }
 
-    /** curl -> egress gateway -> TLS with {@code tls} (a DestinationRule's, {@code %s} = the CA file) -> "external" server. */
-    private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds) throws Exception {
+    /**
+     * curl -> egress gateway -> TLS with {@code tls} (a DestinationRule's, {@code %s} = the CA
+     * file) -> "external" server.
+     */
+    private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds)
+            throws Exception {
         return callThroughEgress(dir, tls, overXds, 1);
     }
 
-    /** As above, the egress configuration applied {@code applies} times (each a new configuration snapshot). */
-    private static Processes.Result callThroughEgress(Path dir, String tls, boolean overXds, int applies) throws Exception {
+    /**
+     * As above, the egress configuration applied {@code applies} times (each a new configuration
+     * snapshot).
+     */
+    private static Processes.Result callThroughEgress(
+            Path dir, String tls, boolean overXds, int applies) throws Exception {
         TestPki pki = new TestPki("example.org");
-        Identity externalId = pki.identity("spiffe://example.org/ns/external/sa/api", List.of("api.external.test"));
+        Identity externalId =
+                pki.identity(
+                        "spiffe://example.org/ns/external/sa/api", List.of("api.external.test"));
         Path cert = dir.resolve("external.pem");
         Path key = dir.resolve("external.key");
         Path ca = dir.resolve("ca.pem");
@@ -106,8 +148,13 @@ class EgressGatewayTest {
         Pem.writePrivateKey(key, externalId.privateKey());
         Pem.writeCertificates(ca, List.of(pki.root));
         try (TestBackend app = new TestBackend("external");
-             // The "external" TLS server: a gateway with SIMPLE TLS for api.external.test only (SNI required).
-             Proxy external = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse("""
+                // The "external" TLS server: a gateway with SIMPLE TLS for api.external.test only
+                // (SNI required).
+                Proxy external =
+                        MeshFixture.gateway(
+                                pki.identity(MeshFixture.GATEWAY_ID),
+                                MeshFixture.parse(
+                                        """
                      apiVersion: networking.istio.io/v1
                      kind: Gateway
                      metadata: {name: ext, namespace: istio-system}
@@ -126,12 +173,27 @@ class EgressGatewayTest {
                        gateways: [ext]
                        http: [{route: [{destination: {host: app.default.svc.cluster.local}}]}]
                      ---
-                     %s""".formatted(cert, key, RouteRulesTest.entry("app", app.port()))));
-             Proxy egress = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "egressgateway"), "example.org"),
-                     Map.of(80, new InetSocketAddress("127.0.0.1", 0)), null),
-                     new StaticIdentitySource(pki.identity("spiffe://example.org/ns/istio-system/sa/egress")))) {
+                     %s"""
+                                                .formatted(
+                                                        cert,
+                                                        key,
+                                                        RouteRulesTest.entry("app", app.port()))));
+                Proxy egress =
+                        Proxy.start(
+                                ProxySettings.of(
+                                        ProxyNode.gateway(
+                                                "istio-system",
+                                                Map.of("istio", "egressgateway"),
+                                                "example.org"),
+                                        Map.of(80, new InetSocketAddress("127.0.0.1", 0)),
+                                        null),
+                                new StaticIdentitySource(
+                                        pki.identity(
+                                                "spiffe://example.org/ns/istio-system/sa/egress")))) {
             int externalPort = external.listenerAddress(8080).getPort();
-            List<io.mithril.mesh.model.Resource> egressConfig = MeshFixture.parse("""
+            List<io.mithril.mesh.model.Resource> egressConfig =
+                    MeshFixture.parse(
+                            """
                     apiVersion: networking.istio.io/v1
                     kind: ServiceEntry
                     metadata: {name: external-api, namespace: istio-system}
@@ -163,11 +225,14 @@ class EgressGatewayTest {
                       hosts: [api.external.test]
                       gateways: [egress]
                       http: [{route: [{destination: {host: api.external.test, port: {number: 443}}}]}]
-                    """.formatted(externalPort, tls.formatted(ca)));
+                    """
+                                    .formatted(externalPort, tls.formatted(ca)));
             for (int i = 0; i < applies; i++) {
                 if (overXds) {
-                    egress.applyCompiled(io.mithril.proxy.xds.XdsConfigTranslatorTest.roundTrip(
-                            io.mithril.mesh.compile.MeshCompiler.compile(egressConfig, egress.settings().node())));
+                    egress.applyCompiled(
+                            io.mithril.proxy.xds.XdsConfigTranslatorTest.roundTrip(
+                                    io.mithril.mesh.compile.MeshCompiler.compile(
+                                            egressConfig, egress.settings().node())));
                 } else {
                     egress.apply(egressConfig);
                 }

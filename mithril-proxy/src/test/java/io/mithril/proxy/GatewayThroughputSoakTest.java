@@ -11,8 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Drives the ISTIO_MUTUAL gateway with {@code ab} (keep-alive and new connections, client
- * certificate) and prints what it measured; fails only if requests fail. Needs apache2-utils.
- * Run with {@code -Psoak}; figures to compare belong to {@code mithril bench}.
+ * certificate) and prints what it measured; fails only if requests fail. Needs apache2-utils. Run
+ * with {@code -Psoak}; figures to compare belong to {@code mithril bench}.
  */
 @Tag("soak")
 class GatewayThroughputSoakTest {
@@ -21,10 +21,16 @@ class GatewayThroughputSoakTest {
     void abThroughTheMtlsGatewayHasNoFailedRequests(@TempDir Path dir) throws Exception {
         TestPki pki = new TestPki("example.org");
         try (TestBackend app = new TestBackend("backend");
-             Proxy gw = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")), MeshFixture.parse(
-                     MeshFixture.SEED.replace("host: \"*.svc.cluster.local\"", "host: \"*.nothing.local\""),
-                     MeshFixture.productpageEntry(app.port(), "bookinfo-productpage"),
-                     """
+                Proxy gw =
+                        MeshFixture.gateway(
+                                pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")),
+                                MeshFixture.parse(
+                                        MeshFixture.SEED.replace(
+                                                "host: \"*.svc.cluster.local\"",
+                                                "host: \"*.nothing.local\""),
+                                        MeshFixture.productpageEntry(
+                                                app.port(), "bookinfo-productpage"),
+                                        """
                              apiVersion: networking.istio.io/v1
                              kind: VirtualService
                              metadata: {name: direct, namespace: default}
@@ -37,21 +43,45 @@ class GatewayThroughputSoakTest {
             Path pem = dir.resolve("ab.pem");
             Files.writeString(pem, Files.readString(sleep.cert()) + Files.readString(sleep.key()));
             int port = gw.listenerAddress(8080).getPort();
-            for (String[] run : new String[][] {
-                    {"keep-alive, backend", "-k", "-n", "20000", "/productpage"},
-                    {"keep-alive, direct response", "-k", "-H", "Host: direct.example.org", "-n", "20000", "/"},
-                    {"new connections, backend", "", "-n", "2000", "/productpage"}}) {
-                List<String> cmd = new java.util.ArrayList<>(List.of("ab", "-q", "-c", "32", "-E", pem.toString()));
+            for (String[] run :
+                    new String[][] {
+                        {"keep-alive, backend", "-k", "-n", "20000", "/productpage"},
+                        {
+                            "keep-alive, direct response",
+                            "-k",
+                            "-H",
+                            "Host: direct.example.org",
+                            "-n",
+                            "20000",
+                            "/"
+                        },
+                        {"new connections, backend", "", "-n", "2000", "/productpage"}
+                    }) {
+                List<String> cmd =
+                        new java.util.ArrayList<>(
+                                List.of("ab", "-q", "-c", "32", "-E", pem.toString()));
                 if (!run[1].isEmpty()) {
                     cmd.add(run[1]);
                 }
                 cmd.addAll(List.of(run).subList(2, run.length - 1));
                 cmd.add("https://127.0.0.1:" + port + run[run.length - 1]);
                 Processes.Result r = Processes.run(cmd, null);
-                System.out.println("ab " + run[0] + ":\n" + r.out().lines()
-                        .filter(l -> l.startsWith("Requests per second") || l.startsWith("Failed requests") || l.contains("50%")
-                                || l.contains("99%") || l.startsWith("Complete requests") || l.startsWith("Non-2xx"))
-                        .reduce("", (a, b) -> a + "  " + b + "\n") + r.err());
+                System.out.println(
+                        "ab "
+                                + run[0]
+                                + ":\n"
+                                + r.out()
+                                        .lines()
+                                        .filter(
+                                                l ->
+                                                        l.startsWith("Requests per second")
+                                                                || l.startsWith("Failed requests")
+                                                                || l.contains("50%")
+                                                                || l.contains("99%")
+                                                                || l.startsWith("Complete requests")
+                                                                || l.startsWith("Non-2xx"))
+                                        .reduce("", (a, b) -> a + "  " + b + "\n")
+                                + r.err());
                 assertThat(r.out()).contains("Failed requests:        0");
             }
         }

@@ -13,11 +13,13 @@ import java.util.Map;
 /** Builds the seed's deployment in one JVM: gateway -> productpage sidecar -> productpage app. */
 final class MeshFixture {
 
-    static final String GATEWAY_ID = "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
+    static final String GATEWAY_ID =
+            "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
     static final String PRODUCTPAGE_ID = "spiffe://example.org/ns/default/sa/bookinfo-productpage";
     static final String SLEEP_ID = "spiffe://example.org/ns/default/sa/sleep";
 
-    static final String SEED = """
+    static final String SEED =
+            """
             apiVersion: networking.istio.io/v1alpha3
             kind: Gateway
             metadata:
@@ -87,7 +89,8 @@ final class MeshFixture {
                   - address: 127.0.0.1
                     ports: {http: %d}
                     serviceAccount: %s
-                """.formatted(port, serviceAccount);
+                """
+                .formatted(port, serviceAccount);
     }
 
     /**
@@ -115,12 +118,18 @@ final class MeshFixture {
                   gateways: [gw]
                   http: %s
                 ---
-                """.formatted(tls, http);
+                """
+                .formatted(tls, http);
     }
 
-    /** As {@link #gateway8080(String, String)}, every request to {@code <service>.default.svc.cluster.local}. */
+    /**
+     * As {@link #gateway8080(String, String)}, every request to {@code
+     * <service>.default.svc.cluster.local}.
+     */
     static String gateway8080To(String tls, String service) {
-        return gateway8080(tls, "[{route: [{destination: {host: " + service + ".default.svc.cluster.local}}]}]");
+        return gateway8080(
+                tls,
+                "[{route: [{destination: {host: " + service + ".default.svc.cluster.local}}]}]");
     }
 
     static List<Resource> parse(String... docs) {
@@ -136,23 +145,58 @@ final class MeshFixture {
     }
 
     /** A gateway whose default settings {@code adjust} changes (limits, timeouts). */
-    static Proxy gateway(Identity id, List<Resource> resources, java.util.function.UnaryOperator<ProxySettings> adjust) throws Exception {
-        Proxy p = Proxy.start(adjust.apply(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
-                Map.of(8080, new InetSocketAddress("127.0.0.1", 0), 8081, new InetSocketAddress("127.0.0.1", 0)),
-                new InetSocketAddress("127.0.0.1", 0))), new StaticIdentitySource(id));
+    static Proxy gateway(
+            Identity id,
+            List<Resource> resources,
+            java.util.function.UnaryOperator<ProxySettings> adjust)
+            throws Exception {
+        Proxy p =
+                Proxy.start(
+                        adjust.apply(
+                                ProxySettings.of(
+                                        ProxyNode.gateway(
+                                                "istio-system",
+                                                Map.of("istio", "ingressgateway"),
+                                                "example.org"),
+                                        Map.of(
+                                                8080,
+                                                new InetSocketAddress("127.0.0.1", 0),
+                                                8081,
+                                                new InetSocketAddress("127.0.0.1", 0)),
+                                        new InetSocketAddress("127.0.0.1", 0))),
+                        new StaticIdentitySource(id));
         p.apply(resources);
         return p;
     }
 
-    static Proxy sidecar(StaticIdentitySource id, Map<String, String> labels, int appPort, List<Resource> resources) throws Exception {
-        Proxy p = Proxy.start(ProxySettings.of(ProxyNode.sidecar("default", labels, "example.org",
-                        List.of(new ProxyNode.InboundPort("127.0.0.1", 9080, "127.0.0.1", appPort)), "127.0.0.1", 15001),
-                Map.of(9080, new InetSocketAddress("127.0.0.1", 0), 15001, new InetSocketAddress("127.0.0.1", 0)),
-                new InetSocketAddress("127.0.0.1", 0)), id);
+    static Proxy sidecar(
+            StaticIdentitySource id,
+            Map<String, String> labels,
+            int appPort,
+            List<Resource> resources)
+            throws Exception {
+        Proxy p =
+                Proxy.start(
+                        ProxySettings.of(
+                                ProxyNode.sidecar(
+                                        "default",
+                                        labels,
+                                        "example.org",
+                                        List.of(
+                                                new ProxyNode.InboundPort(
+                                                        "127.0.0.1", 9080, "127.0.0.1", appPort)),
+                                        "127.0.0.1",
+                                        15001),
+                                Map.of(
+                                        9080,
+                                        new InetSocketAddress("127.0.0.1", 0),
+                                        15001,
+                                        new InetSocketAddress("127.0.0.1", 0)),
+                                new InetSocketAddress("127.0.0.1", 0)),
+                        id);
         p.apply(resources);
         return p;
     }
 
-    private MeshFixture() {
-    }
+    private MeshFixture() {}
 }

@@ -9,16 +9,26 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** AuthorizationPolicy on mTLS principals, outlier detection, and a SIMPLE TLS server from files. */
+/**
+ * AuthorizationPolicy on mTLS principals, outlier detection, and a SIMPLE TLS server from files.
+ */
 class PolicyAndResilienceTest {
 
     @Test
-    void allowPolicyOnPrincipalsLetsSleepInAndRefusesAnotherWorkloadWith403(@TempDir Path dir) throws Exception {
+    void allowPolicyOnPrincipalsLetsSleepInAndRefusesAnotherWorkloadWith403(@TempDir Path dir)
+            throws Exception {
         TestPki pki = new TestPki("example.org");
         try (TestBackend app = new TestBackend("productpage");
-             Proxy gw = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")), MeshFixture.parse(
-                     MeshFixture.SEED.replace("host: \"*.svc.cluster.local\"", "host: \"*.nothing.local\""),
-                     MeshFixture.productpageEntry(app.port(), "bookinfo-productpage"), """
+                Proxy gw =
+                        MeshFixture.gateway(
+                                pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")),
+                                MeshFixture.parse(
+                                        MeshFixture.SEED.replace(
+                                                "host: \"*.svc.cluster.local\"",
+                                                "host: \"*.nothing.local\""),
+                                        MeshFixture.productpageEntry(
+                                                app.port(), "bookinfo-productpage"),
+                                        """
                              apiVersion: security.istio.io/v1
                              kind: AuthorizationPolicy
                              metadata: {name: only-sleep, namespace: istio-system}
@@ -31,17 +41,47 @@ class PolicyAndResilienceTest {
                              """))) {
             int port = gw.listenerAddress(8080).getPort();
             TestPki.Files sleep = TestPki.write(pki.identity(MeshFixture.SLEEP_ID), dir, "sleep");
-            TestPki.Files other = TestPki.write(pki.identity("spiffe://example.org/ns/default/sa/other"), dir, "other");
+            TestPki.Files other =
+                    TestPki.write(
+                            pki.identity("spiffe://example.org/ns/default/sa/other"), dir, "other");
             String url = "https://app.example.org:" + port;
-            String[] common = {"--cacert", sleep.bundle().toString(), "--resolve", "app.example.org:" + port + ":127.0.0.1"};
-            Processes.Result ok = Processes.curl(concat(common, "--cert", sleep.cert().toString(), "--key", sleep.key().toString(),
-                    url + "/productpage"));
+            String[] common = {
+                "--cacert",
+                sleep.bundle().toString(),
+                "--resolve",
+                "app.example.org:" + port + ":127.0.0.1"
+            };
+            Processes.Result ok =
+                    Processes.curl(
+                            concat(
+                                    common,
+                                    "--cert",
+                                    sleep.cert().toString(),
+                                    "--key",
+                                    sleep.key().toString(),
+                                    url + "/productpage"));
             assertThat(ok.status()).isEqualTo(200);
-            Processes.Result post = Processes.curl(concat(common, "--cert", sleep.cert().toString(), "--key", sleep.key().toString(),
-                    "-X", "POST", url + "/productpage"));
+            Processes.Result post =
+                    Processes.curl(
+                            concat(
+                                    common,
+                                    "--cert",
+                                    sleep.cert().toString(),
+                                    "--key",
+                                    sleep.key().toString(),
+                                    "-X",
+                                    "POST",
+                                    url + "/productpage"));
             assertThat(post.status()).isEqualTo(403);
-            Processes.Result denied = Processes.curl(concat(common, "--cert", other.cert().toString(), "--key", other.key().toString(),
-                    url + "/productpage"));
+            Processes.Result denied =
+                    Processes.curl(
+                            concat(
+                                    common,
+                                    "--cert",
+                                    other.cert().toString(),
+                                    "--key",
+                                    other.key().toString(),
+                                    url + "/productpage"));
             assertThat(denied.status()).isEqualTo(403);
             assertThat(denied.body()).isEqualTo("RBAC: access denied");
         }
@@ -55,14 +95,20 @@ class PolicyAndResilienceTest {
     }
 
     @Test
-    void outlierDetectionEjectsAnEndpointThatFailsSoTheHealthyOneTakesTheTraffic() throws Exception {
+    void outlierDetectionEjectsAnEndpointThatFailsSoTheHealthyOneTakesTheTraffic()
+            throws Exception {
         TestPki pki = new TestPki("example.org");
         int dead;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (java.net.ServerSocket s =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             dead = s.getLocalPort();
         }
         try (TestBackend good = new TestBackend("good");
-             Proxy gw = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse("""
+                Proxy gw =
+                        MeshFixture.gateway(
+                                pki.identity(MeshFixture.GATEWAY_ID),
+                                MeshFixture.parse(
+                                        """
                      apiVersion: networking.istio.io/v1
                      kind: ServiceEntry
                      metadata: {name: svc, namespace: default}
@@ -97,7 +143,8 @@ class PolicyAndResilienceTest {
                        hosts: ["*"]
                        gateways: [gw]
                        http: [{route: [{destination: {host: svc.default.svc.cluster.local}}], retries: {attempts: 0}}]
-                     """.formatted(dead, good.port())))) {
+                     """
+                                                .formatted(dead, good.port())))) {
             String url = "http://127.0.0.1:" + gw.listenerAddress(8081).getPort() + "/";
             int failures = 0;
             for (int i = 0; i < 10; i++) {
@@ -105,7 +152,9 @@ class PolicyAndResilienceTest {
                     failures++;
                 }
             }
-            assertThat(failures).as("only the first request to the dead endpoint fails, then it is ejected").isEqualTo(1);
+            assertThat(failures)
+                    .as("only the first request to the dead endpoint fails, then it is ejected")
+                    .isEqualTo(1);
             assertThat(good.requests.get()).isEqualTo(9);
         }
     }
@@ -113,7 +162,10 @@ class PolicyAndResilienceTest {
     @Test
     void simpleTlsServerUsesTheCertificateFilesOfTheGateway(@TempDir Path dir) throws Exception {
         TestPki pki = new TestPki("example.org");
-        Identity serverId = pki.identity("spiffe://example.org/ns/istio-system/sa/files", List.of("files.example.org"));
+        Identity serverId =
+                pki.identity(
+                        "spiffe://example.org/ns/istio-system/sa/files",
+                        List.of("files.example.org"));
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
         Path ca = dir.resolve("ca.pem");
@@ -121,7 +173,11 @@ class PolicyAndResilienceTest {
         Pem.writePrivateKey(key, serverId.privateKey());
         Pem.writeCertificates(ca, List.of(pki.root));
         try (TestBackend app = new TestBackend("files");
-             Proxy gw = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse("""
+                Proxy gw =
+                        MeshFixture.gateway(
+                                pki.identity(MeshFixture.GATEWAY_ID),
+                                MeshFixture.parse(
+                                        """
                      apiVersion: networking.istio.io/v1
                      kind: Gateway
                      metadata: {name: gw, namespace: istio-system}
@@ -143,20 +199,45 @@ class PolicyAndResilienceTest {
                        gateways: [gw]
                        http: [{route: [{destination: {host: files.default.svc.cluster.local}}]}]
                      ---
-                     %s""".formatted(cert, key, RouteRulesTest.entry("files", app.port()))))) {
+                     %s"""
+                                                .formatted(
+                                                        cert,
+                                                        key,
+                                                        RouteRulesTest.entry(
+                                                                "files", app.port()))))) {
             int port = gw.listenerAddress(8080).getPort();
-            Processes.Result r = Processes.curl("--cacert", ca.toString(), "--resolve", "files.example.org:" + port + ":127.0.0.1",
-                    "https://files.example.org:" + port + "/x");
+            Processes.Result r =
+                    Processes.curl(
+                            "--cacert",
+                            ca.toString(),
+                            "--resolve",
+                            "files.example.org:" + port + ":127.0.0.1",
+                            "https://files.example.org:" + port + "/x");
             assertThat(r.status()).as(r.err()).isEqualTo(200);
-            assertThat(r.body()).contains("backend=files").doesNotContain("x-forwarded-client-cert");
-            Processes.Result wrongSni = Processes.curl("--cacert", ca.toString(), "-k", "--resolve", "other.example.org:" + port + ":127.0.0.1",
-                    "https://other.example.org:" + port + "/x");
-            assertThat(wrongSni.out().strip()).as("no filter chain takes SNI other.example.org").isEqualTo("000");
+            assertThat(r.body())
+                    .contains("backend=files")
+                    .doesNotContain("x-forwarded-client-cert");
+            Processes.Result wrongSni =
+                    Processes.curl(
+                            "--cacert",
+                            ca.toString(),
+                            "-k",
+                            "--resolve",
+                            "other.example.org:" + port + ":127.0.0.1",
+                            "https://other.example.org:" + port + "/x");
+            assertThat(wrongSni.out().strip())
+                    .as("no filter chain takes SNI other.example.org")
+                    .isEqualTo("000");
             int http = gw.listenerAddress(8081).getPort();
-            Processes.Result redirect = Processes.curl("-i", "-H", "Host: files.example.org", "http://127.0.0.1:" + http + "/x");
+            Processes.Result redirect =
+                    Processes.curl(
+                            "-i",
+                            "-H",
+                            "Host: files.example.org",
+                            "http://127.0.0.1:" + http + "/x");
             assertThat(redirect.status()).isEqualTo(301);
-            assertThat(redirect.out()).containsIgnoringCase("location: https://files.example.org/x");
+            assertThat(redirect.out())
+                    .containsIgnoringCase("location: https://files.example.org/x");
         }
     }
-
 }

@@ -25,14 +25,16 @@ final class Processes {
         }
     }
 
-    private Processes() {
-    }
+    private Processes() {}
 
     static Result run(List<String> command, String stdin) throws IOException, InterruptedException {
         Path out = Files.createTempFile("proc", ".out");
         Path err = Files.createTempFile("proc", ".err");
         try {
-            ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+            ProcessBuilder pb =
+                    new ProcessBuilder(command)
+                            .redirectOutput(out.toFile())
+                            .redirectError(err.toFile());
             pb.environment().remove("http_proxy");
             pb.environment().remove("https_proxy");
             Process p = pb.start();
@@ -53,7 +55,8 @@ final class Processes {
 
     /** curl with -sS, printing the body then the status code on its own line. */
     static Result curl(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"));
+        List<String> cmd =
+                new ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}"));
         cmd.addAll(List.of(args));
         return run(cmd, null);
     }

@@ -32,13 +32,19 @@ class RotationAndReloadTest {
     static SSLContext clientContext(Identity client, X509Certificate root) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        ks.setKeyEntry("svid", client.privateKey(), new char[0], client.chain().toArray(X509Certificate[]::new));
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        ks.setKeyEntry(
+                "svid",
+                client.privateKey(),
+                new char[0],
+                client.chain().toArray(X509Certificate[]::new));
+        KeyManagerFactory kmf =
+                KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
         KeyStore ts = KeyStore.getInstance("PKCS12");
         ts.load(null, null);
         ts.setCertificateEntry("root", root);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        TrustManagerFactory tmf =
+                TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(ts);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
@@ -48,7 +54,9 @@ class RotationAndReloadTest {
     /** Sends a keep-alive GET on the socket and returns the status line. */
     static String get(SSLSocket s, String path) throws IOException {
         OutputStream out = s.getOutputStream();
-        out.write(("GET " + path + " HTTP/1.1\r\nHost: app.example.org\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(
+                ("GET " + path + " HTTP/1.1\r\nHost: app.example.org\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         out.flush();
         InputStream in = s.getInputStream();
         ByteArrayOutputStream head = new ByteArrayOutputStream();
@@ -78,15 +86,28 @@ class RotationAndReloadTest {
     void rotationKeepsTheOpenConnectionAndNewHandshakesGetTheNewSvid() throws Exception {
         TestPki pki = new TestPki("example.org");
         try (TestBackend app = new TestBackend("productpage")) {
-            StaticIdentitySource gwIdentity = new StaticIdentitySource(pki.identity(MeshFixture.GATEWAY_ID));
-            String yaml = MeshFixture.SEED.replace("host: \"*.svc.cluster.local\"", "host: \"*.nothing.local\"")
-                    + "---\n" + MeshFixture.productpageEntry(app.port(), "bookinfo-productpage");
-            try (Proxy gw = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
-                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)), null), gwIdentity)) {
+            StaticIdentitySource gwIdentity =
+                    new StaticIdentitySource(pki.identity(MeshFixture.GATEWAY_ID));
+            String yaml =
+                    MeshFixture.SEED.replace(
+                                    "host: \"*.svc.cluster.local\"", "host: \"*.nothing.local\"")
+                            + "---\n"
+                            + MeshFixture.productpageEntry(app.port(), "bookinfo-productpage");
+            try (Proxy gw =
+                    Proxy.start(
+                            ProxySettings.of(
+                                    ProxyNode.gateway(
+                                            "istio-system",
+                                            Map.of("istio", "ingressgateway"),
+                                            "example.org"),
+                                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)),
+                                    null),
+                            gwIdentity)) {
                 gw.apply(MeshFixture.parse(yaml));
                 int port = gw.listenerAddress(8080).getPort();
                 SSLContext ctx = clientContext(pki.identity(MeshFixture.SLEEP_ID), pki.root);
-                try (SSLSocket before = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
+                try (SSLSocket before =
+                        (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
                     before.setEnabledProtocols(new String[] {"TLSv1.2"});
                     assertThat(get(before, "/productpage")).isEqualTo("HTTP/1.1 200 OK");
                     BigInteger oldSerial = serverSerial(before);
@@ -94,11 +115,16 @@ class RotationAndReloadTest {
                     Identity rotated = pki.identity(MeshFixture.GATEWAY_ID);
                     gwIdentity.update(rotated);
 
-                    assertThat(get(before, "/productpage")).as("the open connection survives").isEqualTo("HTTP/1.1 200 OK");
+                    assertThat(get(before, "/productpage"))
+                            .as("the open connection survives")
+                            .isEqualTo("HTTP/1.1 200 OK");
                     assertThat(serverSerial(before)).isEqualTo(oldSerial);
-                    try (SSLSocket after = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
+                    try (SSLSocket after =
+                            (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port)) {
                         assertThat(get(after, "/productpage")).isEqualTo("HTTP/1.1 200 OK");
-                        assertThat(serverSerial(after)).isEqualTo(rotated.leaf().getSerialNumber()).isNotEqualTo(oldSerial);
+                        assertThat(serverSerial(after))
+                                .isEqualTo(rotated.leaf().getSerialNumber())
+                                .isNotEqualTo(oldSerial);
                     }
                 }
             }
@@ -106,10 +132,14 @@ class RotationAndReloadTest {
     }
 
     @Test
-    void aBadFileInTheConfigDirectoryKeepsTheLastGoodConfigurationServing(@TempDir Path dir) throws Exception {
+    void aBadFileInTheConfigDirectoryKeepsTheLastGoodConfigurationServing(@TempDir Path dir)
+            throws Exception {
         TestPki pki = new TestPki("example.org");
         try (TestBackend app = new TestBackend("a")) {
-            Files.writeString(dir.resolve("mesh.yaml"), RouteRulesTest.entry("a", app.port()) + """
+            Files.writeString(
+                    dir.resolve("mesh.yaml"),
+                    RouteRulesTest.entry("a", app.port())
+                            + """
                     apiVersion: networking.istio.io/v1
                     kind: Gateway
                     metadata: {name: gw, namespace: istio-system}
@@ -125,15 +155,27 @@ class RotationAndReloadTest {
                       gateways: [gw]
                       http: [{route: [{destination: {host: a.default.svc.cluster.local}}]}]
                     """);
-            try (Proxy gw = Proxy.start(ProxySettings.of(ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org"),
-                    Map.of(8081, new InetSocketAddress("127.0.0.1", 0)), null), new StaticIdentitySource(pki.identity(MeshFixture.GATEWAY_ID)));
-                 ConfigDirectoryWatcher w = ConfigDirectoryWatcher.start(dir, Duration.ofMillis(100), gw::apply)) {
+            try (Proxy gw =
+                            Proxy.start(
+                                    ProxySettings.of(
+                                            ProxyNode.gateway(
+                                                    "istio-system",
+                                                    Map.of("istio", "ingressgateway"),
+                                                    "example.org"),
+                                            Map.of(8081, new InetSocketAddress("127.0.0.1", 0)),
+                                            null),
+                                    new StaticIdentitySource(
+                                            pki.identity(MeshFixture.GATEWAY_ID)));
+                    ConfigDirectoryWatcher w =
+                            ConfigDirectoryWatcher.start(dir, Duration.ofMillis(100), gw::apply)) {
                 assertThat(w.loadedOnce()).isTrue();
                 String url = "http://127.0.0.1:" + gw.listenerAddress(8081).getPort() + "/x";
                 assertThat(Processes.curl(url).body()).contains("backend=a");
                 long version = gw.snapshot().version();
 
-                Files.writeString(dir.resolve("broken.yaml"), """
+                Files.writeString(
+                        dir.resolve("broken.yaml"),
+                        """
                         apiVersion: networking.istio.io/v1
                         kind: VirtualService
                         metadata: {name: broken, namespace: istio-system}
@@ -143,7 +185,9 @@ class RotationAndReloadTest {
                 assertThat(gw.snapshot().version()).as("nothing applied").isEqualTo(version);
                 assertThat(Processes.curl(url).body()).contains("backend=a");
 
-                Files.writeString(dir.resolve("broken.yaml"), """
+                Files.writeString(
+                        dir.resolve("broken.yaml"),
+                        """
                         apiVersion: networking.istio.io/v1
                         kind: VirtualService
                         metadata: {name: broken, namespace: istio-system}
@@ -155,10 +199,10 @@ class RotationAndReloadTest {
                 for (int i = 0; i < 100 && gw.snapshot().version() == version; i++) {
                     Thread.sleep(50);
                 }
-                assertThat(Processes.curl("-H", "Host: teapot.example", url).status()).isEqualTo(418);
+                assertThat(Processes.curl("-H", "Host: teapot.example", url).status())
+                        .isEqualTo(418);
                 assertThat(Processes.curl(url).body()).contains("backend=a");
             }
         }
     }
-
 }

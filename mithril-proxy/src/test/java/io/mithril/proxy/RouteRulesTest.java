@@ -28,7 +28,8 @@ class RouteRulesTest {
                   ports: [{number: 80, name: http, protocol: HTTP}]
                   endpoints: [{address: 127.0.0.1, ports: {http: %d}}]
                 ---
-                """.formatted(name, name, port);
+                """
+                .formatted(name, name, port);
     }
 
     @BeforeAll
@@ -37,7 +38,12 @@ class RouteRulesTest {
         a = new TestBackend("a");
         b = new TestBackend("b");
         shadow = new TestBackend("shadow");
-        String yaml = entry("a", a.port()) + entry("b", b.port()) + entry("shadow", shadow.port()) + entry("down", 1) + """
+        String yaml =
+                entry("a", a.port())
+                        + entry("b", b.port())
+                        + entry("shadow", shadow.port())
+                        + entry("down", 1)
+                        + """
                 apiVersion: networking.istio.io/v1
                 kind: Gateway
                 metadata: {name: gw, namespace: istio-system}
@@ -96,8 +102,11 @@ class RouteRulesTest {
                   - route: [{destination: {host: a.default.svc.cluster.local}}]
                 """;
         // A body limit as an operator sets it (-maxBodyBytes; none by default, as Envoy).
-        gateway = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse(yaml),
-                s -> s.withLimits(s.limits().withMaxBodyBytes(MAX_BODY)));
+        gateway =
+                MeshFixture.gateway(
+                        pki.identity(MeshFixture.GATEWAY_ID),
+                        MeshFixture.parse(yaml),
+                        s -> s.withLimits(s.limits().withMaxBodyBytes(MAX_BODY)));
         base = "http://127.0.0.1:" + gateway.listenerAddress(8081).getPort();
     }
 
@@ -113,7 +122,11 @@ class RouteRulesTest {
     void redirectAnswers302WithTheNewLocation() throws Exception {
         Processes.Result r = Processes.curl("-i", base + "/old/x");
         assertThat(r.status()).isEqualTo(302);
-        assertThat(r.out()).containsIgnoringCase("location: http://127.0.0.1:" + gateway.listenerAddress(8081).getPort() + "/new");
+        assertThat(r.out())
+                .containsIgnoringCase(
+                        "location: http://127.0.0.1:"
+                                + gateway.listenerAddress(8081).getPort()
+                                + "/new");
     }
 
     @Test
@@ -129,12 +142,15 @@ class RouteRulesTest {
     @Test
     void rewriteReplacesTheMatchedPrefixAndTheAuthority() throws Exception {
         Processes.Result r = Processes.curl(base + "/v1/items?x=1");
-        assertThat(r.body()).contains("backend=a", "path=/api/items?x=1", "host: rewritten.example");
+        assertThat(r.body())
+                .contains("backend=a", "path=/api/items?x=1", "host: rewritten.example");
     }
 
     @Test
     void headerOperationsApplyToRequestAndResponse() throws Exception {
-        Processes.Result r = Processes.curl("-i", "-H", "x-drop: gone", "-H", "x-added: zero", base + "/headers");
+        Processes.Result r =
+                Processes.curl(
+                        "-i", "-H", "x-drop: gone", "-H", "x-added: zero", base + "/headers");
         assertThat(r.out()).contains("x-set: one", "x-added: zero,two").doesNotContain("x-drop");
         assertThat(r.out().toLowerCase()).contains("x-resp: three").doesNotContain("x-backend: a");
     }
@@ -171,12 +187,24 @@ class RouteRulesTest {
 
     @Test
     void corsPreflightFromAnAllowedOriginIsAnsweredByTheProxy() throws Exception {
-        Processes.Result r = Processes.curl("-i", "-X", "OPTIONS", "-H", "Origin: https://ok.example",
-                "-H", "Access-Control-Request-Method: POST", base + "/cors");
+        Processes.Result r =
+                Processes.curl(
+                        "-i",
+                        "-X",
+                        "OPTIONS",
+                        "-H",
+                        "Origin: https://ok.example",
+                        "-H",
+                        "Access-Control-Request-Method: POST",
+                        base + "/cors");
         assertThat(r.status()).isEqualTo(200);
-        assertThat(r.out().toLowerCase()).contains("access-control-allow-origin: https://ok.example",
-                "access-control-allow-methods: get,post", "access-control-max-age: 86400");
-        Processes.Result get = Processes.curl("-i", "-H", "Origin: https://evil.example", base + "/cors");
+        assertThat(r.out().toLowerCase())
+                .contains(
+                        "access-control-allow-origin: https://ok.example",
+                        "access-control-allow-methods: get,post",
+                        "access-control-max-age: 86400");
+        Processes.Result get =
+                Processes.curl("-i", "-H", "Origin: https://evil.example", base + "/cors");
         assertThat(get.out().toLowerCase()).doesNotContain("access-control-allow-origin");
     }
 
@@ -189,7 +217,8 @@ class RouteRulesTest {
 
     @Test
     void headerMatchRoutesAndNoMatchFallsThroughToTheCatchAll() throws Exception {
-        assertThat(Processes.curl("-H", "x-user: jason", base + "/any").body()).contains("backend=b");
+        assertThat(Processes.curl("-H", "x-user: jason", base + "/any").body())
+                .contains("backend=b");
         assertThat(Processes.curl(base + "/any").body()).contains("backend=a");
     }
 
@@ -208,27 +237,43 @@ class RouteRulesTest {
             Processes.Result r = Processes.curl("--data-binary", "@" + big, base + "/any");
             assertThat(r.status()).isEqualTo(413);
             // Without a Content-Length the body is counted as it streams.
-            r = Processes.curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + big, base + "/any");
+            r =
+                    Processes.curl(
+                            "-H",
+                            "Transfer-Encoding: chunked",
+                            "--data-binary",
+                            "@" + big,
+                            base + "/any");
             assertThat(r.status()).isEqualTo(413);
             java.nio.file.Files.write(big, new byte[MAX_BODY]);
-            r = Processes.curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@" + big, base + "/any");
+            r =
+                    Processes.curl(
+                            "-H",
+                            "Transfer-Encoding: chunked",
+                            "--data-binary",
+                            "@" + big,
+                            base + "/any");
             assertThat(r.status()).isEqualTo(200);
         } finally {
             java.nio.file.Files.delete(big);
         }
     }
 
-
-
-
     @Test
     void pipelinedRequestsAreAnsweredInOrderEvenWhenTheSecondIsFaster() throws Exception {
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gateway.listenerAddress(8081).getPort())) {
+        try (java.net.Socket s =
+                new java.net.Socket("127.0.0.1", gateway.listenerAddress(8081).getPort())) {
             s.setSoTimeout(10_000);
-            s.getOutputStream().write(("GET /v1/first HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /teapot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write(
+                            ("GET /v1/first HTTP/1.1\r\nHost: x\r\n\r\n"
+                                            + "GET /teapot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             s.getOutputStream().flush();
-            String all = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            String all =
+                    new String(
+                            s.getInputStream().readAllBytes(),
+                            java.nio.charset.StandardCharsets.UTF_8);
             int first = all.indexOf("HTTP/1.1 200 OK");
             int second = all.indexOf("HTTP/1.1 418");
             assertThat(first).as(all).isGreaterThanOrEqualTo(0);

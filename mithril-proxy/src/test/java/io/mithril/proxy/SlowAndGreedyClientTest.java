@@ -34,9 +34,7 @@ class SlowAndGreedyClientTest {
 
     private static final String GATEWAY = MeshFixture.gateway8080To("{mode: ISTIO_MUTUAL}", "app");
 
-
-    @TempDir
-    static Path dir;
+    @TempDir static Path dir;
 
     private TestPki pki;
     private TestBackend app;
@@ -47,9 +45,18 @@ class SlowAndGreedyClientTest {
     void start() throws Exception {
         pki = new TestPki("example.org");
         app = new TestBackend("app");
-        gw = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID), MeshFixture.parse(GATEWAY, RouteRulesTest.entry("app", app.port())),
-                s -> s.withLimits(s.limits().withBufferedBodyBytes(1 << 20)
-                        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(2))));
+        gw =
+                MeshFixture.gateway(
+                        pki.identity(MeshFixture.GATEWAY_ID),
+                        MeshFixture.parse(GATEWAY, RouteRulesTest.entry("app", app.port())),
+                        s ->
+                                s.withLimits(
+                                        s.limits()
+                                                .withBufferedBodyBytes(1 << 20)
+                                                .withTimeouts(
+                                                        Duration.ofSeconds(1),
+                                                        Duration.ofSeconds(1),
+                                                        Duration.ofSeconds(2))));
         client = HostileClientTest.sslContext(pki.identity(MeshFixture.SLEEP_ID));
     }
 
@@ -60,7 +67,10 @@ class SlowAndGreedyClientTest {
     }
 
     private SSLSocket connect() throws IOException {
-        SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("127.0.0.1", gw.listenerAddress(8080).getPort());
+        SSLSocket s =
+                (SSLSocket)
+                        client.getSocketFactory()
+                                .createSocket("127.0.0.1", gw.listenerAddress(8080).getPort());
         s.setSoTimeout(6000);
         s.startHandshake();
         return s;
@@ -71,7 +81,10 @@ class SlowAndGreedyClientTest {
         s.getOutputStream().flush();
     }
 
-    /** What the gateway sent until it closed the connection; fails the test when it did not close within the socket timeout. */
+    /**
+     * What the gateway sent until it closed the connection; fails the test when it did not close
+     * within the socket timeout.
+     */
     private static String untilClosed(SSLSocket s) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         InputStream in = s.getInputStream();
@@ -81,7 +94,9 @@ class SlowAndGreedyClientTest {
                 out.write(buf, 0, n);
             }
         } catch (SocketTimeoutException e) {
-            throw new AssertionError("the gateway kept the connection open; it sent: " + out.toString(StandardCharsets.ISO_8859_1));
+            throw new AssertionError(
+                    "the gateway kept the connection open; it sent: "
+                            + out.toString(StandardCharsets.ISO_8859_1));
         } catch (javax.net.ssl.SSLException e) {
             // closed without close_notify: closed all the same
         }
@@ -124,7 +139,8 @@ class SlowAndGreedyClientTest {
             long t0 = System.nanoTime();
             String r = untilClosed(s);
             assertThat(r).startsWith("HTTP/1.1 200").contains("path=/one");
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(5));
+            assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                    .isBetween(Duration.ofMillis(1500), Duration.ofSeconds(5));
         }
     }
 
@@ -146,7 +162,8 @@ class SlowAndGreedyClientTest {
                 } catch (IOException refused) {
                     // the gateway closed while we were writing
                 }
-                // Bodies stream to the app; what the gateway keeps for retries stays within its budget (1 MiB here).
+                // Bodies stream to the app; what the gateway keeps for retries stays within its
+                // budget (1 MiB here).
                 assertThat(gw.bodyBudget().used()).isLessThanOrEqualTo(gw.bodyBudget().limit());
             }
             // While the attackers hold what they could get, a request without a body is served.
@@ -167,8 +184,15 @@ class SlowAndGreedyClientTest {
                 s.close();
             }
         }
-        assertThat(answers).as("stalled bodies time out (the stream idle timeout), the gateway having held none of them")
-                .allSatisfy(a -> assertThat(a).satisfiesAnyOf(x -> assertThat(x).startsWith("HTTP/1.1 408"), x -> assertThat(x).isEmpty()));
+        assertThat(answers)
+                .as(
+                        "stalled bodies time out (the stream idle timeout), the gateway having held none of them")
+                .allSatisfy(
+                        a ->
+                                assertThat(a)
+                                        .satisfiesAnyOf(
+                                                x -> assertThat(x).startsWith("HTTP/1.1 408"),
+                                                x -> assertThat(x).isEmpty()));
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> gw.bodyBudget().used() == 0);
     }
 
@@ -177,20 +201,51 @@ class SlowAndGreedyClientTest {
         Identity shortLived = pki.shortLived(MeshFixture.SLEEP_ID, Duration.ofSeconds(3));
         TestPki.Files f = TestPki.write(shortLived, dir, "short");
         Path intermediates = dir.resolve("short.intermediates.pem");
-        io.mithril.pki.Pem.writeCertificates(intermediates, shortLived.chain().subList(1, shortLived.chain().size()));
+        io.mithril.pki.Pem.writeCertificates(
+                intermediates, shortLived.chain().subList(1, shortLived.chain().size()));
         Path session = dir.resolve("session.pem");
         String addr = "127.0.0.1:" + gw.listenerAddress(8080).getPort();
         String request = "GET /resumed HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-        List<String> common = List.of("openssl", "s_client", "-connect", addr, "-cert", f.cert().toString(), "-cert_chain", intermediates.toString(), "-key", f.key().toString(),
-                "-CAfile", f.bundle().toString(), "-ign_eof");
-        Processes.Result first = Processes.run(concat(common, "-sess_out", session.toString()), request);
+        List<String> common =
+                List.of(
+                        "openssl",
+                        "s_client",
+                        "-connect",
+                        addr,
+                        "-cert",
+                        f.cert().toString(),
+                        "-cert_chain",
+                        intermediates.toString(),
+                        "-key",
+                        f.key().toString(),
+                        "-CAfile",
+                        f.bundle().toString(),
+                        "-ign_eof");
+        Processes.Result first =
+                Processes.run(concat(common, "-sess_out", session.toString()), request);
         assertThat(first.out()).as(first.err()).contains("HTTP/1.1 200");
         assertThat(Files.exists(session)).as("the gateway issued a session ticket").isTrue();
-        Awaitility.await().pollInterval(Duration.ofMillis(200)).atMost(Duration.ofSeconds(10))
-                .until(() -> java.time.Instant.now().isAfter(shortLived.chain().get(0).getNotAfter().toInstant().plusSeconds(1)));
-        Processes.Result resumed = Processes.run(concat(common, "-sess_in", session.toString()), request);
-        assertThat(resumed.out()).as("openssl resumed the session").containsPattern("Reused, TLSv1\\.[23]");
-        assertThat(resumed.out()).as("the gateway refused the resumed session of an expired SVID").doesNotContain("HTTP/1.1 200")
+        Awaitility.await()
+                .pollInterval(Duration.ofMillis(200))
+                .atMost(Duration.ofSeconds(10))
+                .until(
+                        () ->
+                                java.time.Instant.now()
+                                        .isAfter(
+                                                shortLived
+                                                        .chain()
+                                                        .get(0)
+                                                        .getNotAfter()
+                                                        .toInstant()
+                                                        .plusSeconds(1)));
+        Processes.Result resumed =
+                Processes.run(concat(common, "-sess_in", session.toString()), request);
+        assertThat(resumed.out())
+                .as("openssl resumed the session")
+                .containsPattern("Reused, TLSv1\\.[23]");
+        assertThat(resumed.out())
+                .as("the gateway refused the resumed session of an expired SVID")
+                .doesNotContain("HTTP/1.1 200")
                 .doesNotContain("path=/resumed");
     }
 

@@ -32,19 +32,22 @@ import org.junit.jupiter.api.io.TempDir;
  * Bodies stream through the proxies (issue 16): 256 MiB up and down, with the real curl, through
  * the gateway (mTLS, HTTP/1.1 and HTTP/2) and the app's sidecar, and through a client sidecar's
  * outbound proxy and the same server sidecar (curl's {@code Expect: 100-continue} upload). The
- * bytes arriving are the bytes sent (SHA-256 on both ends), and the proxies never hold a body:
- * the buffers Netty has allocated, sampled through the transfers, stay far below one body (the
- * three proxies run in this JVM). Before, bodies were aggregated whole, refused over 10 MiB
- * (requests) and 64 MiB (answers).
+ * bytes arriving are the bytes sent (SHA-256 on both ends), and the proxies never hold a body: the
+ * buffers Netty has allocated, sampled through the transfers, stay far below one body (the three
+ * proxies run in this JVM). Before, bodies were aggregated whole, refused over 10 MiB (requests)
+ * and 64 MiB (answers).
  */
 class StreamingTest {
 
     private static final long SIZE = 256L << 20;
-    /** All three proxies' Netty buffers together, at any moment of a transfer; a buffered body would be 256 MiB. */
+
+    /**
+     * All three proxies' Netty buffers together, at any moment of a transfer; a buffered body would
+     * be 256 MiB.
+     */
     private static final long MAX_HELD = 48L << 20;
 
-    @TempDir
-    static Path dir;
+    @TempDir static Path dir;
 
     static TestPki pki;
     static HttpServer app;
@@ -61,36 +64,58 @@ class StreamingTest {
         pki = new TestPki("example.org");
         app = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
         app.setExecutor(Executors.newFixedThreadPool(4));
-        app.createContext("/", ex -> {
-            if (ex.getRequestURI().getPath().endsWith("/download")) {
-                download(ex);
-                return;
-            }
-            MessageDigest md = sha256();
-            long n = 0;
-            byte[] buf = new byte[64 * 1024];
-            try (InputStream in = ex.getRequestBody()) {
-                for (int r; (r = in.read(buf)) > 0; ) {
-                    md.update(buf, 0, r);
-                    n += r;
-                }
-            }
-            appBytes.set(n);
-            byte[] body = ("sha256=" + HexFormat.of().formatHex(md.digest()) + " bytes=" + n + "\n").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        });
+        app.createContext(
+                "/",
+                ex -> {
+                    if (ex.getRequestURI().getPath().endsWith("/download")) {
+                        download(ex);
+                        return;
+                    }
+                    MessageDigest md = sha256();
+                    long n = 0;
+                    byte[] buf = new byte[64 * 1024];
+                    try (InputStream in = ex.getRequestBody()) {
+                        for (int r; (r = in.read(buf)) > 0; ) {
+                            md.update(buf, 0, r);
+                            n += r;
+                        }
+                    }
+                    appBytes.set(n);
+                    byte[] body =
+                            ("sha256="
+                                            + HexFormat.of().formatHex(md.digest())
+                                            + " bytes="
+                                            + n
+                                            + "\n")
+                                    .getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(200, body.length);
+                    try (OutputStream out = ex.getResponseBody()) {
+                        out.write(body);
+                    }
+                });
         app.start();
         int appPort = app.getAddress().getPort();
-        serverSidecar = MeshFixture.sidecar(new StaticIdentitySource(pki.identity(MeshFixture.PRODUCTPAGE_ID)), Map.of("app", "productpage"),
-                appPort, MeshFixture.parse(MeshFixture.SEED));
+        serverSidecar =
+                MeshFixture.sidecar(
+                        new StaticIdentitySource(pki.identity(MeshFixture.PRODUCTPAGE_ID)),
+                        Map.of("app", "productpage"),
+                        appPort,
+                        MeshFixture.parse(MeshFixture.SEED));
         int inbound = serverSidecar.listenerAddress(9080).getPort();
-        gateway = MeshFixture.gateway(pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")), MeshFixture.parse(MeshFixture.SEED,
-                MeshFixture.productpageEntry(inbound, "bookinfo-productpage")));
-        clientSidecar = MeshFixture.sidecar(new StaticIdentitySource(pki.identity(MeshFixture.SLEEP_ID)), Map.of("app", "sleep"),
-                appPort, MeshFixture.parse(MeshFixture.SEED, MeshFixture.productpageEntry(inbound, "bookinfo-productpage")));
+        gateway =
+                MeshFixture.gateway(
+                        pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")),
+                        MeshFixture.parse(
+                                MeshFixture.SEED,
+                                MeshFixture.productpageEntry(inbound, "bookinfo-productpage")));
+        clientSidecar =
+                MeshFixture.sidecar(
+                        new StaticIdentitySource(pki.identity(MeshFixture.SLEEP_ID)),
+                        Map.of("app", "sleep"),
+                        appPort,
+                        MeshFixture.parse(
+                                MeshFixture.SEED,
+                                MeshFixture.productpageEntry(inbound, "bookinfo-productpage")));
         sleep = TestPki.write(pki.identity(MeshFixture.SLEEP_ID), dir, "sleep");
         upload = dir.resolve("upload.bin");
         try (OutputStream out = Files.newOutputStream(upload)) {
@@ -117,7 +142,9 @@ class StreamingTest {
         }
     }
 
-    /** Writes {@code size} pseudo-random bytes (the same for every call) and returns their SHA-256. */
+    /**
+     * Writes {@code size} pseudo-random bytes (the same for every call) and returns their SHA-256.
+     */
     static String pattern(OutputStream out, long size) throws IOException {
         MessageDigest md = sha256();
         SplittableRandom rnd = new SplittableRandom(16);
@@ -144,9 +171,14 @@ class StreamingTest {
         }
     }
 
-    /** Runs curl (status on the last line) while sampling the Netty buffers in use; returns stdout and the peak. */
+    /**
+     * Runs curl (status on the last line) while sampling the Netty buffers in use; returns stdout
+     * and the peak.
+     */
     private static Transfer curl(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "300", "-w", "\n%{http_code}"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of("curl", "-sS", "--max-time", "300", "-w", "\n%{http_code}"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(false);
         pb.environment().remove("http_proxy");
@@ -155,7 +187,8 @@ class StreamingTest {
         Path err = Files.createTempFile(dir, "curl", ".err");
         long t0 = System.nanoTime();
         Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        ByteBufAllocatorMetric metric = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
+        ByteBufAllocatorMetric metric =
+                ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
         long peak = 0;
         while (!p.waitFor(50, TimeUnit.MILLISECONDS)) {
             peak = Math.max(peak, metric.usedDirectMemory() + metric.usedHeapMemory());
@@ -163,22 +196,40 @@ class StreamingTest {
         String text = Files.readString(out);
         assertThat(p.exitValue()).as("curl %s: %s", args, Files.readString(err)).isZero();
         String[] lines = text.strip().split("\n");
-        return new Transfer(Integer.parseInt(lines[lines.length - 1].trim()), text.substring(0, Math.max(0, text.strip().lastIndexOf('\n'))),
-                peak, (System.nanoTime() - t0) / 1e9);
+        return new Transfer(
+                Integer.parseInt(lines[lines.length - 1].trim()),
+                text.substring(0, Math.max(0, text.strip().lastIndexOf('\n'))),
+                peak,
+                (System.nanoTime() - t0) / 1e9);
     }
 
-    record Transfer(int status, String body, long peakHeld, double seconds) {
-    }
+    record Transfer(int status, String body, long peakHeld, double seconds) {}
 
     private List<String> viaGateway(String http, String path) {
         int port = gateway.listenerAddress(8080).getPort();
-        return new ArrayList<>(List.of(http, "--cert", sleep.cert().toString(), "--key", sleep.key().toString(), "--cacert",
-                sleep.bundle().toString(), "--resolve", "app.example.org:" + port + ":127.0.0.1", "https://app.example.org:" + port + path));
+        return new ArrayList<>(
+                List.of(
+                        http,
+                        "--cert",
+                        sleep.cert().toString(),
+                        "--key",
+                        sleep.key().toString(),
+                        "--cacert",
+                        sleep.bundle().toString(),
+                        "--resolve",
+                        "app.example.org:" + port + ":127.0.0.1",
+                        "https://app.example.org:" + port + path));
     }
 
     private Transfer uploadVia(List<String> args) throws Exception {
         List<String> a = new ArrayList<>(args);
-        a.addAll(0, List.of("--data-binary", "@" + upload, "-H", "Content-Type: application/octet-stream"));
+        a.addAll(
+                0,
+                List.of(
+                        "--data-binary",
+                        "@" + upload,
+                        "-H",
+                        "Content-Type: application/octet-stream"));
         return curl(a.toArray(String[]::new));
     }
 
@@ -202,7 +253,8 @@ class StreamingTest {
     @Test
     void aLargeUploadAndDownloadStreamThroughGatewayAndSidecarOverHttp11() throws Exception {
         // A path the gateway normalizes: routing, policy and the app see /api/v1/products/upload.
-        throughGateway("--http1.1", "/static/../api/v1/products/upload", "/api/v1/products/download");
+        throughGateway(
+                "--http1.1", "/static/../api/v1/products/upload", "/api/v1/products/download");
     }
 
     @Test
@@ -211,12 +263,18 @@ class StreamingTest {
         throughGateway("--http2", "/api/v1/products/upload", "/api/v1/products/download?chunked");
     }
 
-    private void throughGateway(String http, String uploadPath, String downloadPath) throws Exception {
-        check("gateway " + http, uploadVia(viaGateway(http, uploadPath)), downloadVia(viaGateway(http, downloadPath), dir.resolve("got.bin")));
+    private void throughGateway(String http, String uploadPath, String downloadPath)
+            throws Exception {
+        check(
+                "gateway " + http,
+                uploadVia(viaGateway(http, uploadPath)),
+                downloadVia(viaGateway(http, downloadPath), dir.resolve("got.bin")));
         assertThat(gateway.bodyBudget().used()).as("retry copies given back").isZero();
     }
 
-    /** The app got the upload whole; curl got the download whole; neither was held by the proxies. */
+    /**
+     * The app got the upload whole; curl got the download whole; neither was held by the proxies.
+     */
     private void check(String path, Transfer up, Transfer down) throws Exception {
         assertThat(up.status()).as(up.body()).isEqualTo(200);
         assertThat(up.body().strip()).isEqualTo("sha256=" + uploadDigest + " bytes=" + SIZE);
@@ -225,17 +283,32 @@ class StreamingTest {
         assertThat(down.status()).isEqualTo(200);
         assertThat(Files.size(got)).isEqualTo(SIZE);
         assertThat(digest(got)).isEqualTo(uploadDigest);
-        assertThat(down.peakHeld()).as("Netty buffers held during the download").isLessThan(MAX_HELD);
+        assertThat(down.peakHeld())
+                .as("Netty buffers held during the download")
+                .isLessThan(MAX_HELD);
         Files.delete(got);
-        System.out.printf("StreamingTest %s: 256 MiB up in %.1f s, down in %.1f s; Netty buffers at most %d KiB up, %d KiB down%n", path,
-                up.seconds(), down.seconds(), up.peakHeld() >> 10, down.peakHeld() >> 10);
+        System.out.printf(
+                "StreamingTest %s: 256 MiB up in %.1f s, down in %.1f s; Netty buffers at most %d KiB up, %d KiB down%n",
+                path, up.seconds(), down.seconds(), up.peakHeld() >> 10, down.peakHeld() >> 10);
     }
 
     @Test
     void aLargeUploadAndDownloadStreamThroughTheClientAndServerSidecars() throws Exception {
-        // curl asks for 100-continue on a large upload over HTTP/1.1: the sidecar invites the body itself.
+        // curl asks for 100-continue on a large upload over HTTP/1.1: the sidecar invites the body
+        // itself.
         String proxy = "http://127.0.0.1:" + clientSidecar.listenerAddress(15001).getPort();
-        check("sidecars", uploadVia(List.of("-x", proxy, "http://productpage.default.svc.cluster.local:9080/upload")),
-                downloadVia(List.of("-x", proxy, "http://productpage.default.svc.cluster.local:9080/download"), dir.resolve("got.bin")));
+        check(
+                "sidecars",
+                uploadVia(
+                        List.of(
+                                "-x",
+                                proxy,
+                                "http://productpage.default.svc.cluster.local:9080/upload")),
+                downloadVia(
+                        List.of(
+                                "-x",
+                                proxy,
+                                "http://productpage.default.svc.cluster.local:9080/download"),
+                        dir.resolve("got.bin")));
     }
 }

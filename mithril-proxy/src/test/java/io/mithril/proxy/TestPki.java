@@ -18,8 +18,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A test trust domain: a root CA and an intermediate (as an identity server's), minting SVIDs
- * for tests, writing them as the files {@code spire-agent api fetch -write} produces.
+ * A test trust domain: a root CA and an intermediate (as an identity server's), minting SVIDs for
+ * tests, writing them as the files {@code spire-agent api fetch -write} produces.
  */
 final class TestPki {
 
@@ -29,8 +29,7 @@ final class TestPki {
     private final SigningAuthority pastIntermediate;
 
     /** A SVID written to files: chain (leaf first), key, bundle. */
-    record Files(Path cert, Path key, Path bundle) {
-    }
+    record Files(Path cert, Path key, Path bundle) {}
 
     TestPki(String trustDomain) {
         this.trustDomain = TrustDomain.parse(trustDomain);
@@ -41,7 +40,9 @@ final class TestPki {
         root = minter.selfSignedCa(rootKey, this.trustDomain, Duration.ofDays(30), null);
         SigningAuthority rootCa = SigningAuthority.of(root, rootKey.getPrivate());
         KeyPair intKey = KeyType.EC_P256.generate();
-        X509Certificate intCert = minter.signCa(rootCa, intKey.getPublic(), this.trustDomain, Duration.ofDays(20), null);
+        X509Certificate intCert =
+                minter.signCa(
+                        rootCa, intKey.getPublic(), this.trustDomain, Duration.ofDays(20), null);
         intermediate = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
         pastIntermediate = intermediate;
     }
@@ -55,32 +56,66 @@ final class TestPki {
         return identity(id, dnsNames, Map.of());
     }
 
-    /** A fresh SVID for {@code id} (valid one hour), trusting this domain and {@code more} bundles. */
-    Identity identity(String id, List<String> dnsNames, Map<TrustDomain, List<X509Certificate>> more) {
+    /**
+     * A fresh SVID for {@code id} (valid one hour), trusting this domain and {@code more} bundles.
+     */
+    Identity identity(
+            String id, List<String> dnsNames, Map<TrustDomain, List<X509Certificate>> more) {
         KeyPair kp = KeyType.EC_P256.generate();
-        X509Certificate leaf = new X509Minter(Clock.systemUTC()).signX509Svid(intermediate, kp.getPublic(), SpiffeId.parse(id),
-                dnsNames, Duration.ofHours(1));
+        X509Certificate leaf =
+                new X509Minter(Clock.systemUTC())
+                        .signX509Svid(
+                                intermediate,
+                                kp.getPublic(),
+                                SpiffeId.parse(id),
+                                dnsNames,
+                                Duration.ofHours(1));
         java.util.Map<TrustDomain, List<X509Certificate>> bundles = new java.util.HashMap<>(more);
         bundles.put(trustDomain, List.of(root));
-        return new Identity(SpiffeId.parse(id), List.of(leaf, intermediate.certificate()), kp.getPrivate(), bundles);
+        return new Identity(
+                SpiffeId.parse(id),
+                List.of(leaf, intermediate.certificate()),
+                kp.getPrivate(),
+                bundles);
     }
 
     /** An SVID valid from now for {@code lifetime} only. */
     Identity shortLived(String id, Duration lifetime) {
         KeyPair kp = KeyType.EC_P256.generate();
-        X509Certificate leaf = new X509Minter(Clock.systemUTC()).signX509Svid(intermediate, kp.getPublic(), SpiffeId.parse(id),
-                List.of(), lifetime);
-        return new Identity(SpiffeId.parse(id), List.of(leaf, intermediate.certificate()), kp.getPrivate(),
+        X509Certificate leaf =
+                new X509Minter(Clock.systemUTC())
+                        .signX509Svid(
+                                intermediate,
+                                kp.getPublic(),
+                                SpiffeId.parse(id),
+                                List.of(),
+                                lifetime);
+        return new Identity(
+                SpiffeId.parse(id),
+                List.of(leaf, intermediate.certificate()),
+                kp.getPrivate(),
                 Map.of(trustDomain, List.of(root)));
     }
 
     /** An SVID that expired a day and more ago. */
     Identity expired(String id) {
         KeyPair kp = KeyType.EC_P256.generate();
-        Clock past = Clock.fixed(Instant.now().minus(Duration.ofDays(2)).plus(Duration.ofMinutes(1)), ZoneOffset.UTC);
-        X509Certificate leaf = new X509Minter(past).signX509Svid(pastIntermediate, kp.getPublic(), SpiffeId.parse(id),
-                List.of(), Duration.ofHours(1));
-        return new Identity(SpiffeId.parse(id), List.of(leaf, intermediate.certificate()), kp.getPrivate(),
+        Clock past =
+                Clock.fixed(
+                        Instant.now().minus(Duration.ofDays(2)).plus(Duration.ofMinutes(1)),
+                        ZoneOffset.UTC);
+        X509Certificate leaf =
+                new X509Minter(past)
+                        .signX509Svid(
+                                pastIntermediate,
+                                kp.getPublic(),
+                                SpiffeId.parse(id),
+                                List.of(),
+                                Duration.ofHours(1));
+        return new Identity(
+                SpiffeId.parse(id),
+                List.of(leaf, intermediate.certificate()),
+                kp.getPrivate(),
                 Map.of(trustDomain, List.of(root)));
     }
 

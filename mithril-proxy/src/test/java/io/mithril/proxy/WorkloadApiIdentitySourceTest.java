@@ -51,8 +51,11 @@ class WorkloadApiIdentitySourceTest {
         for (X509Certificate c : id.bundles().get(id.spiffeId().trustDomain())) {
             bundle.write(c.getEncoded());
         }
-        return X509SVID.newBuilder().setSpiffeId(id.spiffeId().toString()).setX509Svid(ByteString.copyFrom(chain.toByteArray()))
-                .setX509SvidKey(ByteString.copyFrom(id.privateKey().getEncoded())).setBundle(ByteString.copyFrom(bundle.toByteArray()))
+        return X509SVID.newBuilder()
+                .setSpiffeId(id.spiffeId().toString())
+                .setX509Svid(ByteString.copyFrom(chain.toByteArray()))
+                .setX509SvidKey(ByteString.copyFrom(id.privateKey().getEncoded()))
+                .setBundle(ByteString.copyFrom(bundle.toByteArray()))
                 .build();
     }
 
@@ -62,32 +65,52 @@ class WorkloadApiIdentitySourceTest {
         List<StreamObserver<X509SVIDResponse>> streams = new CopyOnWriteArrayList<>();
         Identity other = pki.identity("spiffe://example.org/ns/default/sa/other");
         Identity gw1 = pki.identity(MeshFixture.GATEWAY_ID);
-        X509SVIDResponse first = X509SVIDResponse.newBuilder().addSvids(svid(other)).addSvids(svid(gw1)).build();
-        SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase impl = new SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase() {
-            @Override
-            public void fetchX509SVID(X509SVIDRequest request, StreamObserver<X509SVIDResponse> out) {
-                streams.add(out);
-                out.onNext(first);
-            }
-        };
-        ServerInterceptor header = new ServerInterceptor() {
-            @Override
-            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-                if (!"true".equals(headers.get(Metadata.Key.of("workload.spiffe.io", Metadata.ASCII_STRING_MARSHALLER)))) {
-                    call.close(Status.INVALID_ARGUMENT.withDescription("security header missing"), new Metadata());
-                    return new ServerCall.Listener<>() {
-                    };
-                }
-                return next.startCall(call, headers);
-            }
-        };
+        X509SVIDResponse first =
+                X509SVIDResponse.newBuilder().addSvids(svid(other)).addSvids(svid(gw1)).build();
+        SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase impl =
+                new SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase() {
+                    @Override
+                    public void fetchX509SVID(
+                            X509SVIDRequest request, StreamObserver<X509SVIDResponse> out) {
+                        streams.add(out);
+                        out.onNext(first);
+                    }
+                };
+        ServerInterceptor header =
+                new ServerInterceptor() {
+                    @Override
+                    public <Q, R> ServerCall.Listener<Q> interceptCall(
+                            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+                        if (!"true"
+                                .equals(
+                                        headers.get(
+                                                Metadata.Key.of(
+                                                        "workload.spiffe.io",
+                                                        Metadata.ASCII_STRING_MARSHALLER)))) {
+                            call.close(
+                                    Status.INVALID_ARGUMENT.withDescription(
+                                            "security header missing"),
+                                    new Metadata());
+                            return new ServerCall.Listener<>() {};
+                        }
+                        return next.startCall(call, headers);
+                    }
+                };
         Path socket = dir.resolve("api.sock");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(group).workerEventLoopGroup(group)
-                .addService(ServerInterceptors.intercept(impl, header)).build().start();
-        try (WorkloadApiIdentitySource source = WorkloadApiIdentitySource.start("unix://" + socket,
-                SpiffeId.parse(MeshFixture.GATEWAY_ID), Duration.ofSeconds(10))) {
+        Server server =
+                NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .channelType(EpollServerDomainSocketChannel.class)
+                        .bossEventLoopGroup(group)
+                        .workerEventLoopGroup(group)
+                        .addService(ServerInterceptors.intercept(impl, header))
+                        .build()
+                        .start();
+        try (WorkloadApiIdentitySource source =
+                WorkloadApiIdentitySource.start(
+                        "unix://" + socket,
+                        SpiffeId.parse(MeshFixture.GATEWAY_ID),
+                        Duration.ofSeconds(10))) {
             BlockingQueue<Identity> seen = new LinkedBlockingQueue<>();
             source.addListener(seen::add);
             Identity got = seen.poll(10, TimeUnit.SECONDS);
@@ -97,7 +120,12 @@ class WorkloadApiIdentitySourceTest {
             assertThat(got.bundles()).containsKey(pki.trustDomain);
 
             Identity gw2 = pki.identity(MeshFixture.GATEWAY_ID);
-            streams.get(0).onNext(X509SVIDResponse.newBuilder().addSvids(svid(other)).addSvids(svid(gw2)).build());
+            streams.get(0)
+                    .onNext(
+                            X509SVIDResponse.newBuilder()
+                                    .addSvids(svid(other))
+                                    .addSvids(svid(gw2))
+                                    .build());
             Identity rotated = seen.poll(10, TimeUnit.SECONDS);
             assertThat(rotated.leaf()).isEqualTo(gw2.leaf());
             assertThat(source.current().leaf()).isEqualTo(gw2.leaf());

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The seed scenario with both proxies configured over xDS by the real control plane (ADS over
- * gRPC and mTLS, every party with its own SVID): curl with an SVID through the gateway and the
+ * The seed scenario with both proxies configured over xDS by the real control plane (ADS over gRPC
+ * and mTLS, every party with its own SVID): curl with an SVID through the gateway and the
  * productpage sidecar to the app; a change pushed by the control plane reaches the gateway; a
  * listener that cannot bind is NACKed and the last good configuration keeps serving.
  */
@@ -63,37 +63,81 @@ class XdsEndToEndTest {
         mesh = Files.createDirectories(dir.resolve("mesh"));
         app = new TestBackend("productpage");
         int sidecarPort = freePort();
-        // The seed, with productpage's workload where this test's sidecar listens (not 127.0.1.1:9080).
+        // The seed, with productpage's workload where this test's sidecar listens (not
+        // 127.0.1.1:9080).
         for (Path f : MeshDocuments.configFiles(SEED)) {
             String text = Files.readString(f);
             if (f.getFileName().toString().equals("bookinfo-services.yaml")) {
-                text = text.replaceFirst("address: 127\\.0\\.1\\.1\n", "address: 127.0.0.1\n  ports: {http: " + sidecarPort + "}\n");
+                text =
+                        text.replaceFirst(
+                                "address: 127\\.0\\.1\\.1\n",
+                                "address: 127.0.0.1\n  ports: {http: " + sidecarPort + "}\n");
             }
             Files.writeString(mesh.resolve(f.getFileName()), text);
         }
         Identity istiod = pki.identity(ISTIOD);
-        cp = ControlPlane.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                io.mithril.controlplane.IdentitySource.of(X509Svid.of(istiod.chain(), istiod.privateKey()),
-                        X509BundleSet.of(X509Bundle.of(pki.trustDomain, List.of(pki.root)))),
-                pki.trustDomain, mesh.toString());
+        cp =
+                ControlPlane.start(
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                        io.mithril.controlplane.IdentitySource.of(
+                                X509Svid.of(istiod.chain(), istiod.privateKey()),
+                                X509BundleSet.of(
+                                        X509Bundle.of(pki.trustDomain, List.of(pki.root)))),
+                        pki.trustDomain,
+                        mesh.toString());
         cp.serve(seed());
 
-        ProxyNode sidecarNode = ProxyNode.sidecar("default", Map.of("app", "productpage", "version", "v1"), "example.org",
-                List.of(new ProxyNode.InboundPort(9080, app.port())), 15001);
-        StaticIdentitySource sidecarId = new StaticIdentitySource(pki.identity(MeshFixture.PRODUCTPAGE_ID));
-        sidecar = Proxy.start(ProxySettings.of(sidecarNode, Map.of(9080, new InetSocketAddress("127.0.0.1", sidecarPort),
-                15001, new InetSocketAddress("127.0.0.1", 0)), new InetSocketAddress("127.0.0.1", 0)), sidecarId);
-        sidecarXds = XdsClient.start("127.0.0.1:" + cp.port(), SpiffeId.parse(ISTIOD), sidecarId,
-                XdsNodes.of(sidecarNode, "127.0.0.1", "productpage-v1"), sidecarNode, sidecar::applyCompiled);
+        ProxyNode sidecarNode =
+                ProxyNode.sidecar(
+                        "default",
+                        Map.of("app", "productpage", "version", "v1"),
+                        "example.org",
+                        List.of(new ProxyNode.InboundPort(9080, app.port())),
+                        15001);
+        StaticIdentitySource sidecarId =
+                new StaticIdentitySource(pki.identity(MeshFixture.PRODUCTPAGE_ID));
+        sidecar =
+                Proxy.start(
+                        ProxySettings.of(
+                                sidecarNode,
+                                Map.of(
+                                        9080,
+                                        new InetSocketAddress("127.0.0.1", sidecarPort),
+                                        15001,
+                                        new InetSocketAddress("127.0.0.1", 0)),
+                                new InetSocketAddress("127.0.0.1", 0)),
+                        sidecarId);
+        sidecarXds =
+                XdsClient.start(
+                        "127.0.0.1:" + cp.port(),
+                        SpiffeId.parse(ISTIOD),
+                        sidecarId,
+                        XdsNodes.of(sidecarNode, "127.0.0.1", "productpage-v1"),
+                        sidecarNode,
+                        sidecar::applyCompiled);
 
-        ProxyNode gatewayNode = ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
-        StaticIdentitySource gatewayId = new StaticIdentitySource(pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")));
-        gateway = Proxy.start(ProxySettings.of(gatewayNode, Map.of(8080, new InetSocketAddress("127.0.0.1", 0)),
-                new InetSocketAddress("127.0.0.1", 0)), gatewayId);
+        ProxyNode gatewayNode =
+                ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org");
+        StaticIdentitySource gatewayId =
+                new StaticIdentitySource(
+                        pki.identity(MeshFixture.GATEWAY_ID, List.of("app.example.org")));
+        gateway =
+                Proxy.start(
+                        ProxySettings.of(
+                                gatewayNode,
+                                Map.of(8080, new InetSocketAddress("127.0.0.1", 0)),
+                                new InetSocketAddress("127.0.0.1", 0)),
+                        gatewayId);
         var node = XdsNodes.of(gatewayNode, "127.0.0.1", "ingress-1");
         gatewayNodeId = node.getId();
-        gatewayXds = XdsClient.start("127.0.0.1:" + cp.port(), SpiffeId.parse(ISTIOD), gatewayId, node, gatewayNode,
-                gateway::applyCompiled);
+        gatewayXds =
+                XdsClient.start(
+                        "127.0.0.1:" + cp.port(),
+                        SpiffeId.parse(ISTIOD),
+                        gatewayId,
+                        node,
+                        gatewayNode,
+                        gateway::applyCompiled);
 
         sleep = TestPki.write(pki.identity(MeshFixture.SLEEP_ID), dir, "sleep");
         await().atMost(Duration.ofSeconds(20)).until(() -> sidecar.ready() && gateway.ready());
@@ -101,7 +145,8 @@ class XdsEndToEndTest {
 
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable c : new AutoCloseable[] {gatewayXds, sidecarXds, gateway, sidecar, cp, app}) {
+        for (AutoCloseable c :
+                new AutoCloseable[] {gatewayXds, sidecarXds, gateway, sidecar, cp, app}) {
             if (c != null) {
                 c.close();
             }
@@ -112,7 +157,8 @@ class XdsEndToEndTest {
     }
 
     static ConfigSet seed(String... more) throws Exception {
-        List<io.mithril.controlplane.MeshDocument> docs = new ArrayList<>(MeshDocuments.read(MeshDocuments.configFiles(mesh)));
+        List<io.mithril.controlplane.MeshDocument> docs =
+                new ArrayList<>(MeshDocuments.read(MeshDocuments.configFiles(mesh)));
         for (String m : more) {
             docs.addAll(MeshDocuments.parse("test.yaml", m));
         }
@@ -127,8 +173,16 @@ class XdsEndToEndTest {
 
     static Processes.Result curl(String path) throws Exception {
         int port = gateway.listenerAddress(8080).getPort();
-        return Processes.curl("--cert", sleep.cert().toString(), "--key", sleep.key().toString(), "--cacert", sleep.bundle().toString(),
-                "--resolve", "app.example.org:" + port + ":127.0.0.1", "https://app.example.org:" + port + path);
+        return Processes.curl(
+                "--cert",
+                sleep.cert().toString(),
+                "--key",
+                sleep.key().toString(),
+                "--cacert",
+                sleep.bundle().toString(),
+                "--resolve",
+                "app.example.org:" + port + ":127.0.0.1",
+                "https://app.example.org:" + port + path);
     }
 
     @Test
@@ -137,15 +191,19 @@ class XdsEndToEndTest {
         Processes.Result r = curl("/productpage");
         assertThat(r.status()).as(r.err() + r.out()).isEqualTo(200);
         assertThat(r.body()).contains("backend=productpage", "path=/productpage");
-        // The sidecar terminated the gateway's ISTIO_MUTUAL with its own SVID (SDS "default") and saw the gateway's.
-        assertThat(r.body()).containsPattern("x-forwarded-client-cert: .*URI=" + MeshFixture.GATEWAY_ID);
+        // The sidecar terminated the gateway's ISTIO_MUTUAL with its own SVID (SDS "default") and
+        // saw the gateway's.
+        assertThat(r.body())
+                .containsPattern("x-forwarded-client-cert: .*URI=" + MeshFixture.GATEWAY_ID);
         assertThat(curl("/admin").status()).isEqualTo(404);
         // The control plane recorded the ACKs of all four types.
-        assertThat(cp.xds().dump(gatewayNodeId).acked()).containsKeys(XdsClient.CDS, XdsClient.EDS, XdsClient.LDS, XdsClient.RDS);
+        assertThat(cp.xds().dump(gatewayNodeId).acked())
+                .containsKeys(XdsClient.CDS, XdsClient.EDS, XdsClient.LDS, XdsClient.RDS);
         assertThat(gatewayXds.versions()).isEqualTo(cp.xds().dump(gatewayNodeId).acked());
     }
 
-    static final String HEALTH_ROUTE = """
+    static final String HEALTH_ROUTE =
+            """
             apiVersion: networking.istio.io/v1alpha3
             kind: VirtualService
             metadata: {name: health, namespace: default}
@@ -164,7 +222,8 @@ class XdsEndToEndTest {
         assertThat(curl("/health").status()).isEqualTo(404);
         String routes = gatewayXds.versions().get(XdsClient.RDS);
         cp.serve(seed(HEALTH_ROUTE));
-        await().atMost(Duration.ofSeconds(15)).until(() -> !routes.equals(gatewayXds.versions().get(XdsClient.RDS)));
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> !routes.equals(gatewayXds.versions().get(XdsClient.RDS)));
         Processes.Result r = curl("/health");
         assertThat(r.status()).as(r.err()).isEqualTo(200);
         assertThat(r.body()).contains("path=/productpage");
@@ -176,7 +235,8 @@ class XdsEndToEndTest {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("0.0.0.0"))) {
             int port = taken.getLocalPort();
             String listeners = gatewayXds.versions().get(XdsClient.LDS);
-            String extra = """
+            String extra =
+                    """
                     apiVersion: networking.istio.io/v1alpha3
                     kind: Gateway
                     metadata: {name: taken, namespace: istio-system}
@@ -185,12 +245,17 @@ class XdsEndToEndTest {
                       servers:
                       - port: {number: %d, name: http, protocol: HTTP}
                         hosts: ["*"]
-                    """.formatted(port);
+                    """
+                            .formatted(port);
             cp.serve(seed(HEALTH_ROUTE, extra));
-            await().atMost(Duration.ofSeconds(15)).until(() -> cp.xds().dump(gatewayNodeId).nacks().containsKey(XdsClient.LDS));
-            assertThat(cp.xds().dump(gatewayNodeId).nacks().get(XdsClient.LDS)).contains("cannot bind", Integer.toString(port));
-            assertThat(gatewayXds.nacks().get(XdsClient.LDS)).contains("cannot bind", Integer.toString(port));
-            assertThat(cp.xds().dump(gatewayNodeId).acked()).containsEntry(XdsClient.LDS, listeners);
+            await().atMost(Duration.ofSeconds(15))
+                    .until(() -> cp.xds().dump(gatewayNodeId).nacks().containsKey(XdsClient.LDS));
+            assertThat(cp.xds().dump(gatewayNodeId).nacks().get(XdsClient.LDS))
+                    .contains("cannot bind", Integer.toString(port));
+            assertThat(gatewayXds.nacks().get(XdsClient.LDS))
+                    .contains("cannot bind", Integer.toString(port));
+            assertThat(cp.xds().dump(gatewayNodeId).acked())
+                    .containsEntry(XdsClient.LDS, listeners);
             assertThat(gateway.snapshot().config().listener(port)).isNull();
             assertThat(gateway.listenerAddress(port)).isNull();
             // Still serving the last good configuration, the route pushed before included.

@@ -28,16 +28,16 @@ import io.mithril.server.ca.CaManager;
 import io.mithril.server.ca.TrustBundle;
 import io.mithril.server.config.FederationConfig;
 import io.mithril.server.config.ServerConfig;
-import io.mithril.server.federation.BundleEndpointClient;
-import io.mithril.server.federation.BundleEndpointServer;
-import io.mithril.server.federation.FederationManager;
-import io.mithril.server.federation.Relationship;
-import io.mithril.server.federation.ServingCertFile;
 import io.mithril.server.config.ServerConfigParser;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DataStoreException;
 import io.mithril.server.datastore.SqlDataStore;
 import io.mithril.server.entry.RegistrationEntry;
+import io.mithril.server.federation.BundleEndpointClient;
+import io.mithril.server.federation.BundleEndpointServer;
+import io.mithril.server.federation.FederationManager;
+import io.mithril.server.federation.Relationship;
+import io.mithril.server.federation.ServingCertFile;
 import io.mithril.server.fs.PrivateFiles;
 import io.mithril.server.keymanager.DiskKeyManager;
 import io.mithril.server.keymanager.KeyManager;
@@ -74,10 +74,10 @@ import org.slf4j.LoggerFactory;
  * entries, node attestation, the agent API (TCP, mTLS) and the admin API (Unix socket).
  *
  * <p>Start one with {@link #start(ServerConfig)}; the returned server is running when the call
- * returns: the datastore is migrated, the CA is minted (or reloaded from the key manager and the
- * CA journal), the agent API listens on {@link #agentApiAddress()} and the admin API on
- * {@link #adminSocketPath()}. {@link #close()} stops everything and releases the ports, sockets
- * and database connections; state on disk (datastore, keys) survives for the next start.
+ * returns: the datastore is migrated, the CA is minted (or reloaded from the key manager and the CA
+ * journal), the agent API listens on {@link #agentApiAddress()} and the admin API on {@link
+ * #adminSocketPath()}. {@link #close()} stops everything and releases the ports, sockets and
+ * database connections; state on disk (datastore, keys) survives for the next start.
  *
  * <pre>{@code
  * ServerConfig cfg = ServerConfig.builder(TrustDomain.parse("example.org"), dataDir)
@@ -109,17 +109,26 @@ public final class IdentityServer implements AutoCloseable {
     private HTTPServer metricsServer;
     private HealthListener healthServer;
     private ScheduledExecutorService scheduler;
+
     /** The authorised-entries index and its background refresher; stopped by {@link #close()}. */
     private AuthorizedEntries authorizedEntries;
+
     private final FederationManager federation;
     private BundleEndpointServer bundleEndpoint;
     private ServerTls serverTls;
     private volatile boolean closed;
-    /** Kubernetes API clients of the k8s plugins, closed with the server. */
-    private final java.util.List<AutoCloseable> kubernetes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private IdentityServer(ServerConfig config, DataStore dataStore, CaManager ca, AdminApiService admin, ServerMetrics metrics,
-                           FederationManager federation) {
+    /** Kubernetes API clients of the k8s plugins, closed with the server. */
+    private final java.util.List<AutoCloseable> kubernetes =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private IdentityServer(
+            ServerConfig config,
+            DataStore dataStore,
+            CaManager ca,
+            AdminApiService admin,
+            ServerMetrics metrics,
+            FederationManager federation) {
         this.config = config;
         this.dataStore = dataStore;
         this.ca = ca;
@@ -155,23 +164,48 @@ public final class IdentityServer implements AutoCloseable {
             X509Minter minter = new X509Minter(config.clock());
             UpstreamAuthority upstream = openUpstream(config, minter);
             ServerMetrics metrics = new ServerMetrics();
-            CaManager ca = new CaManager(config.trustDomain(), ds, km, upstream, minter, config.caTtl(),
-                    KeyType.fromConfig(config.caKeyType()), KeyType.fromConfig(config.jwtKeyType()),
-                    new X500Principal(config.caSubject().toDistinguishedName()), journalId(config), config.jwtIssuer(), metrics);
+            CaManager ca =
+                    new CaManager(
+                            config.trustDomain(),
+                            ds,
+                            km,
+                            upstream,
+                            minter,
+                            config.caTtl(),
+                            KeyType.fromConfig(config.caKeyType()),
+                            KeyType.fromConfig(config.jwtKeyType()),
+                            new X500Principal(config.caSubject().toDistinguishedName()),
+                            journalId(config),
+                            config.jwtIssuer(),
+                            metrics);
             try {
                 ca.initialize();
             } catch (PkiException e) {
-                throw new ServerStartException("UpstreamAuthority \"" + upstream.name() + "\": " + e.getMessage(), e);
+                throw new ServerStartException(
+                        "UpstreamAuthority \"" + upstream.name() + "\": " + e.getMessage(), e);
             }
-            FederationManager federation = new FederationManager(config.trustDomain(), ds,
-                    new BundleEndpointClient(null, FEDERATION_FETCH_TIMEOUT, config.clock()), config.clock(),
-                    config.federation().retryInterval(), config.federation().minRefresh());
-            AdminApiService admin = new AdminApiService(config.trustDomain(), ds, ca, config.clock(), metrics, federation);
+            FederationManager federation =
+                    new FederationManager(
+                            config.trustDomain(),
+                            ds,
+                            new BundleEndpointClient(
+                                    null, FEDERATION_FETCH_TIMEOUT, config.clock()),
+                            config.clock(),
+                            config.federation().retryInterval(),
+                            config.federation().minRefresh());
+            AdminApiService admin =
+                    new AdminApiService(
+                            config.trustDomain(), ds, ca, config.clock(), metrics, federation);
             server = new IdentityServer(config, ds, ca, admin, metrics, federation);
             server.startListeners();
             server.startFederation();
-            log.info("Server started: trust_domain={} agent_api={} admin_socket={} datastore={} upstream={}",
-                    config.trustDomain(), server.agentApiAddress(), config.socketPath(), ds.describe(), upstream.name());
+            log.info(
+                    "Server started: trust_domain={} agent_api={} admin_socket={} datastore={} upstream={}",
+                    config.trustDomain(),
+                    server.agentApiAddress(),
+                    config.socketPath(),
+                    ds.describe(),
+                    upstream.name());
             return server;
         } catch (ServerStartException e) {
             closeQuietly(server, ds);
@@ -181,7 +215,8 @@ public final class IdentityServer implements AutoCloseable {
             throw new ServerStartException(e.getMessage(), e);
         } catch (IOException e) {
             closeQuietly(server, ds);
-            throw new ServerStartException("data_dir " + config.dataDir() + ": " + e.getMessage(), e);
+            throw new ServerStartException(
+                    "data_dir " + config.dataDir() + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             closeQuietly(server, ds);
             throw new ServerStartException("server failed to start: " + e, e);
@@ -199,29 +234,46 @@ public final class IdentityServer implements AutoCloseable {
     private static DataStore openDataStore(ServerConfig c) {
         ServerConfig.DataStoreConfig d = c.dataStore();
         if (d.databaseType().equals("postgres")) {
-            return SqlDataStore.openPostgres(d.connectionString(), new SqlDataStore.PoolSettings(d.maxOpenConns(), d.maxIdleConns(),
-                    d.connMaxLifetime(), SqlDataStore.PoolSettings.DEFAULT.connectionTimeout()), c.clock());
+            return SqlDataStore.openPostgres(
+                    d.connectionString(),
+                    new SqlDataStore.PoolSettings(
+                            d.maxOpenConns(),
+                            d.maxIdleConns(),
+                            d.connMaxLifetime(),
+                            SqlDataStore.PoolSettings.DEFAULT.connectionTimeout()),
+                    c.clock());
         }
         if (d.maxOpenConns() != ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS
-                || d.maxIdleConns() != ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS || !d.connMaxLifetime().isZero()) {
-            log.warn("DataStore \"sql\": max_open_conns, max_idle_conns and conn_max_lifetime are ignored for sqlite3, "
-                    + "which has one connection (its single writer)");
+                || d.maxIdleConns() != ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS
+                || !d.connMaxLifetime().isZero()) {
+            log.warn(
+                    "DataStore \"sql\": max_open_conns, max_idle_conns and conn_max_lifetime are ignored for sqlite3, "
+                            + "which has one connection (its single writer)");
         }
-        Path file = d.connectionString() == null || d.connectionString().isBlank()
-                ? c.dataDir().resolve("datastore.sqlite3") : Path.of(d.connectionString());
+        Path file =
+                d.connectionString() == null || d.connectionString().isBlank()
+                        ? c.dataDir().resolve("datastore.sqlite3")
+                        : Path.of(d.connectionString());
         return SqlDataStore.openSqlite(file, c.clock());
     }
 
     private static KeyManager openKeyManager(ServerConfig c) {
-        return c.keyManager().type().equals("memory") ? new MemoryKeyManager() : DiskKeyManager.open(c.keyManager().keysPath());
+        return c.keyManager().type().equals("memory")
+                ? new MemoryKeyManager()
+                : DiskKeyManager.open(c.keyManager().keysPath());
     }
 
-    private static UpstreamAuthority openUpstream(ServerConfig c, X509Minter minter) throws ServerStartException {
+    private static UpstreamAuthority openUpstream(ServerConfig c, X509Minter minter)
+            throws ServerStartException {
         if (c.upstream() == null) {
             return new SelfSignedUpstreamAuthority(minter);
         }
         try {
-            return DiskUpstreamAuthority.load(c.upstream().certFilePath(), c.upstream().keyFilePath(), c.upstream().bundleFilePath(), minter);
+            return DiskUpstreamAuthority.load(
+                    c.upstream().certFilePath(),
+                    c.upstream().keyFilePath(),
+                    c.upstream().bundleFilePath(),
+                    minter);
         } catch (PkiException e) {
             throw new ServerStartException("UpstreamAuthority \"disk\": " + e.getMessage(), e);
         }
@@ -246,11 +298,18 @@ public final class IdentityServer implements AutoCloseable {
     private void startListeners() throws ServerStartException {
         Map<String, NodeAttestor> attestors = new LinkedHashMap<>();
         if (config.joinToken()) {
-            attestors.put(JoinTokenAttestor.TYPE, new JoinTokenAttestor(config.trustDomain(), dataStore, config.clock()));
+            attestors.put(
+                    JoinTokenAttestor.TYPE,
+                    new JoinTokenAttestor(config.trustDomain(), dataStore, config.clock()));
         }
         if (config.x509pop() != null) {
             try {
-                attestors.put(X509PopAttestor.TYPE, X509PopAttestor.load(config.trustDomain(), config.x509pop().caBundlePaths(), config.clock()));
+                attestors.put(
+                        X509PopAttestor.TYPE,
+                        X509PopAttestor.load(
+                                config.trustDomain(),
+                                config.x509pop().caBundlePaths(),
+                                config.clock()));
             } catch (IllegalArgumentException e) {
                 throw new ServerStartException(e.getMessage(), e);
             }
@@ -260,41 +319,78 @@ public final class IdentityServer implements AutoCloseable {
             kubernetes.add(psat);
             attestors.put(K8sPsatAttestor.TYPE, psat);
         }
-        io.mithril.k8s.bundle.ConfigMapBundlePublisher publisher = K8sServerPlugins.bundlePublisher(config, ca);
+        io.mithril.k8s.bundle.ConfigMapBundlePublisher publisher =
+                K8sServerPlugins.bundlePublisher(config, ca);
         if (publisher != null) {
             kubernetes.add(publisher);
         }
         AuthorizedEntries authorized;
         try {
-            authorized = AuthorizedEntries.start(dataStore, config.serverId(), config.clock(),
-                    AuthorizedEntries.DEFAULT_REFRESH_INTERVAL, metrics);
+            authorized =
+                    AuthorizedEntries.start(
+                            dataStore,
+                            config.serverId(),
+                            config.clock(),
+                            AuthorizedEntries.DEFAULT_REFRESH_INTERVAL,
+                            metrics);
             authorizedEntries = authorized;
         } catch (io.mithril.server.datastore.DataStoreException e) {
-            throw new ServerStartException("cannot load the registration entries of " + dataStore.describe() + ": " + e.getMessage(), e);
+            throw new ServerStartException(
+                    "cannot load the registration entries of "
+                            + dataStore.describe()
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
-        AgentApiService agentApi = new AgentApiService(config.trustDomain(), dataStore, ca, attestors, authorized, config.agentTtl(),
-                config.defaultX509SvidTtl(), config.defaultJwtSvidTtl(), metrics, admin.agentSyncs());
+        AgentApiService agentApi =
+                new AgentApiService(
+                        config.trustDomain(),
+                        dataStore,
+                        ca,
+                        attestors,
+                        authorized,
+                        config.agentTtl(),
+                        config.defaultX509SvidTtl(),
+                        config.defaultJwtSvidTtl(),
+                        metrics,
+                        admin.agentSyncs());
         ServerTls tls = new ServerTls(ca, config.serverId(), config.defaultX509SvidTtl(), metrics);
         serverTls = tls;
         InetSocketAddress bind = new InetSocketAddress(config.bindAddress(), config.bindPort());
         try {
             tls.serverSvid();
-            agentServer = limited(NettyServerBuilder.forAddress(bind))
-                    .sslContext(tls.sslContext())
-                    .addService(ServerInterceptors.intercept(agentApi, new AgentAuthInterceptor(dataStore, authorized, config.trustDomain()),
-                            new DataStoreUnavailableInterceptor(false)))
-                    .addService(health.getHealthService())
-                    .build().start();
+            agentServer =
+                    limited(NettyServerBuilder.forAddress(bind))
+                            .sslContext(tls.sslContext())
+                            .addService(
+                                    ServerInterceptors.intercept(
+                                            agentApi,
+                                            new AgentAuthInterceptor(
+                                                    dataStore, authorized, config.trustDomain()),
+                                            new DataStoreUnavailableInterceptor(false)))
+                            .addService(health.getHealthService())
+                            .build()
+                            .start();
         } catch (IOException e) {
-            throw new ServerStartException("agent API " + config.bindAddress() + ":" + config.bindPort() + ": cannot listen: "
-                    + rootMessage(e) + " (is another server running? set bind_port)", e);
+            throw new ServerStartException(
+                    "agent API "
+                            + config.bindAddress()
+                            + ":"
+                            + config.bindPort()
+                            + ": cannot listen: "
+                            + rootMessage(e)
+                            + " (is another server running? set bind_port)",
+                    e);
         }
         startAdmin();
         health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
         try {
             if (config.telemetry() != null) {
                 metricsServer = metrics.serve(config.telemetry().host(), config.telemetry().port());
-                log.info("Metrics listening: http://{}:{}/metrics", config.telemetry().host(), metricsServer.getPort());
+                log.info(
+                        "Metrics listening: http://{}:{}/metrics",
+                        config.telemetry().host(),
+                        metricsServer.getPort());
             }
             if (config.healthChecks() != null) {
                 startHealthChecks(config.healthChecks());
@@ -302,11 +398,13 @@ public final class IdentityServer implements AutoCloseable {
         } catch (IOException e) {
             throw new ServerStartException("metrics/health listener: " + rootMessage(e), e);
         }
-        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "mithril-server-rotation");
-            t.setDaemon(true);
-            return t;
-        });
+        scheduler =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "mithril-server-rotation");
+                            t.setDaemon(true);
+                            return t;
+                        });
         long every = config.rotationCheckInterval().toMillis();
         scheduler.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
     }
@@ -330,19 +428,40 @@ public final class IdentityServer implements AutoCloseable {
         if (be != null) {
             javax.net.ssl.KeyManager km;
             try {
-                km = be.profile() == Relationship.Profile.HTTPS_SPIFFE ? serverTls.keyManager()
-                        : ServingCertFile.load(be.certFilePath(), be.keyFilePath(), be.fileSyncInterval(), config.clock());
+                km =
+                        be.profile() == Relationship.Profile.HTTPS_SPIFFE
+                                ? serverTls.keyManager()
+                                : ServingCertFile.load(
+                                        be.certFilePath(),
+                                        be.keyFilePath(),
+                                        be.fileSyncInterval(),
+                                        config.clock());
             } catch (IllegalArgumentException e) {
                 throw new ServerStartException("federation.bundle_endpoint: " + e.getMessage(), e);
             }
             try {
-                bundleEndpoint = BundleEndpointServer.start(new InetSocketAddress(be.address(), be.port()), km, be.refreshHint(), ca::bundle);
+                bundleEndpoint =
+                        BundleEndpointServer.start(
+                                new InetSocketAddress(be.address(), be.port()),
+                                km,
+                                be.refreshHint(),
+                                ca::bundle);
             } catch (IOException e) {
-                throw new ServerStartException("federation.bundle_endpoint " + be.address() + ":" + be.port() + ": cannot listen: "
-                        + rootMessage(e), e);
+                throw new ServerStartException(
+                        "federation.bundle_endpoint "
+                                + be.address()
+                                + ":"
+                                + be.port()
+                                + ": cannot listen: "
+                                + rootMessage(e),
+                        e);
             }
-            log.info("Bundle endpoint listening: https://{}:{} profile={} refresh_hint={}s", be.address(), bundleEndpoint.address().getPort(),
-                    be.profile().spelling(), be.refreshHint().getSeconds());
+            log.info(
+                    "Bundle endpoint listening: https://{}:{} profile={} refresh_hint={}s",
+                    be.address(),
+                    bundleEndpoint.address().getPort(),
+                    be.profile().spelling(),
+                    be.refreshHint().getSeconds());
         }
         federation.start(FEDERATION_TICK);
     }
@@ -356,8 +475,8 @@ public final class IdentityServer implements AutoCloseable {
     /**
      * Bounds what one client can hold on the agent and admin APIs: a connection that does not
      * finish its handshake in {@link #HANDSHAKE_TIMEOUT}, or has had no call for 5 minutes, is
-     * closed; a silent one is pinged after a minute and closed when the ping is not answered in
-     * 20 s; clients may not ping more than every 30 s; at most 100 calls run on one connection.
+     * closed; a silent one is pinged after a minute and closed when the ping is not answered in 20
+     * s; clients may not ping more than every 30 s; at most 100 calls run on one connection.
      */
     private static NettyServerBuilder limited(NettyServerBuilder b) {
         return b.handshakeTimeout(HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
@@ -391,8 +510,11 @@ public final class IdentityServer implements AutoCloseable {
     private void startAdmin() throws ServerStartException {
         Path socket = config.socketPath().toAbsolutePath();
         if (!Epoll.isAvailable()) {
-            throw new ServerStartException("admin API socket " + socket + ": Unix sockets need Netty epoll, unavailable here: "
-                    + Epoll.unavailabilityCause());
+            throw new ServerStartException(
+                    "admin API socket "
+                            + socket
+                            + ": Unix sockets need Netty epoll, unavailable here: "
+                            + Epoll.unavailabilityCause());
         }
         try {
             Path dir = socket.getParent();
@@ -400,26 +522,43 @@ public final class IdentityServer implements AutoCloseable {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
             Files.deleteIfExists(socket);
         } catch (IOException e) {
-            throw new ServerStartException("admin API socket " + socket + ": cannot prepare its directory: " + e.getMessage(), e);
+            throw new ServerStartException(
+                    "admin API socket "
+                            + socket
+                            + ": cannot prepare its directory: "
+                            + e.getMessage(),
+                    e);
         }
         adminBoss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         adminWorkers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         try {
-            adminServer = limited(NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString())))
-                    .channelType(EpollServerDomainSocketChannel.class)
-                    .bossEventLoopGroup(adminBoss)
-                    .workerEventLoopGroup(adminWorkers)
-                    .addService(ServerInterceptors.intercept(admin, new DataStoreUnavailableInterceptor(true)))
-                    .addService(health.getHealthService())
-                    .build().start();
+            adminServer =
+                    limited(
+                                    NettyServerBuilder.forAddress(
+                                            new DomainSocketAddress(socket.toString())))
+                            .channelType(EpollServerDomainSocketChannel.class)
+                            .bossEventLoopGroup(adminBoss)
+                            .workerEventLoopGroup(adminWorkers)
+                            .addService(
+                                    ServerInterceptors.intercept(
+                                            admin, new DataStoreUnavailableInterceptor(true)))
+                            .addService(health.getHealthService())
+                            .build()
+                            .start();
         } catch (IOException e) {
-            throw new ServerStartException("admin API socket " + socket + ": cannot listen: " + rootMessage(e), e);
+            throw new ServerStartException(
+                    "admin API socket " + socket + ": cannot listen: " + rootMessage(e), e);
         }
     }
 
     private void startHealthChecks(HealthChecksConfig h) throws IOException {
         healthServer = HealthListener.start(h, () -> !closed, () -> ca.currentX509Ca() != null);
-        log.info("Health checks listening: http://{}:{}{} and {}", h.bindAddress(), healthServer.port(), h.livePath(), h.readyPath());
+        log.info(
+                "Health checks listening: http://{}:{}{} and {}",
+                h.bindAddress(),
+                healthServer.port(),
+                h.livePath(),
+                h.readyPath());
     }
 
     /** The configuration the server runs with. */
@@ -453,8 +592,8 @@ public final class IdentityServer implements AutoCloseable {
     }
 
     /**
-     * The current bundle of the server's trust domain: the X.509 roots agents must trust
-     * (including the next CA's roots once it is prepared) and the JWT signing keys.
+     * The current bundle of the server's trust domain: the X.509 roots agents must trust (including
+     * the next CA's roots once it is prepared) and the JWT signing keys.
      */
     public TrustBundle bundle() {
         return ca.bundle();
@@ -476,10 +615,10 @@ public final class IdentityServer implements AutoCloseable {
     }
 
     /**
-     * Generates a one-time join token, as {@code spire-server token generate} does. With an
-     * alias, also registers {@code alias} as an entry parented by the agent ID the token will give
-     * ({@code spiffe://<td>/spire/agent/join_token/<token>}), so workload entries can name the
-     * alias as their parent.
+     * Generates a one-time join token, as {@code spire-server token generate} does. With an alias,
+     * also registers {@code alias} as an entry parented by the agent ID the token will give ({@code
+     * spiffe://<td>/spire/agent/join_token/<token>}), so workload entries can name the alias as
+     * their parent.
      *
      * @param ttl how long the token may be used; null for the default (600s)
      * @param alias the node alias to register, or null
@@ -534,7 +673,8 @@ public final class IdentityServer implements AutoCloseable {
         }
         for (EventLoopGroup g : new EventLoopGroup[] {adminBoss, adminWorkers}) {
             if (g != null) {
-                g.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+                g.shutdownGracefully(0, 1, TimeUnit.SECONDS)
+                        .awaitUninterruptibly(3, TimeUnit.SECONDS);
             }
         }
         if (metricsServer != null) {

@@ -15,8 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A client that opens a connection to the agent API and never speaks is not kept forever. */
 class AgentApiLimitsTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     IdentityServer server;
 
     @AfterEach
@@ -27,9 +26,14 @@ class AgentApiLimitsTest {
     }
 
     @Test
-    void aConnectionThatNeverStartsItsTlsHandshakeIsClosedAfterTheHandshakeTimeout() throws Exception {
-        server = IdentityServer.start(ServerFixture.config(dir, MutableClock.startingNow()).build());
-        try (Socket s = new Socket(server.agentApiAddress().getAddress(), server.agentApiAddress().getPort())) {
+    void aConnectionThatNeverStartsItsTlsHandshakeIsClosedAfterTheHandshakeTimeout()
+            throws Exception {
+        server =
+                IdentityServer.start(ServerFixture.config(dir, MutableClock.startingNow()).build());
+        try (Socket s =
+                new Socket(
+                        server.agentApiAddress().getAddress(),
+                        server.agentApiAddress().getPort())) {
             long start = System.nanoTime();
             s.setSoTimeout((int) IdentityServer.HANDSHAKE_TIMEOUT.toMillis() + 5000);
             InputStream in = s.getInputStream();
@@ -40,7 +44,9 @@ class AgentApiLimitsTest {
                 read = -2;
             }
             assertThat(read).as("the server closed the connection").isEqualTo(-1);
-            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(IdentityServer.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
+            assertThat(System.nanoTime() - start)
+                    .isGreaterThanOrEqualTo(
+                            IdentityServer.HANDSHAKE_TIMEOUT.toNanos() - 1_000_000_000L);
         }
     }
 }

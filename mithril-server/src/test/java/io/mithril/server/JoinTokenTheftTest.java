@@ -37,8 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 class JoinTokenTheftTest {
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     Path dataDir;
     MutableClock clock = MutableClock.startingNow();
     IdentityServer server;
@@ -63,7 +62,8 @@ class JoinTokenTheftTest {
     @Test
     void anotherUserCannotReadTheDatastoreOrListTheDataDirectory() throws Exception {
         server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
-        server.generateJoinToken(Duration.ofMinutes(10), SpiffeId.parse("spiffe://example.org/node/n1"));
+        server.generateJoinToken(
+                Duration.ofMinutes(10), SpiffeId.parse("spiffe://example.org/node/n1"));
         Path db = dataDir.resolve("datastore.sqlite3");
 
         OtherUser.Result read = OtherUser.run("cat", db.toString());
@@ -76,18 +76,23 @@ class JoinTokenTheftTest {
         assertThat(mode(db)).isEqualTo("rw-------");
         assertThat(db.resolveSibling("datastore.sqlite3-wal")).exists();
         for (String journal : new String[] {"-wal", "-shm"}) {
-            assertThat(mode(db.resolveSibling("datastore.sqlite3" + journal))).as(journal).isEqualTo("rw-------");
+            assertThat(mode(db.resolveSibling("datastore.sqlite3" + journal)))
+                    .as(journal)
+                    .isEqualTo("rw-------");
         }
     }
 
     @Test
-    void aWorldReadableDataDirectoryAndDatastoreLeftByAnOlderVersionAreTightenedAtStart() throws Exception {
+    void aWorldReadableDataDirectoryAndDatastoreLeftByAnOlderVersionAreTightenedAtStart()
+            throws Exception {
         server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
         server.close();
         Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path db = dataDir.resolve("datastore.sqlite3");
         Files.setPosixFilePermissions(db, PosixFilePermissions.fromString("rw-r--r--"));
-        assertThat(OtherUser.run("cat", db.toString()).exitCode()).as("readable before the restart").isZero();
+        assertThat(OtherUser.run("cat", db.toString()).exitCode())
+                .as("readable before the restart")
+                .isZero();
 
         server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
 
@@ -107,9 +112,14 @@ class JoinTokenTheftTest {
         TestAgent thief = ServerFixture.agent(server, clock);
 
         assertThatThrownBy(() -> thief.attestJoinToken(hash))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED));
-        assertThat(thief.attestJoinToken(token).hasSvid()).as("the real token still works once").isTrue();
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
+                        e ->
+                                assertThat(e.getStatus().getCode())
+                                        .isEqualTo(Status.Code.PERMISSION_DENIED));
+        assertThat(thief.attestJoinToken(token).hasSvid())
+                .as("the real token still works once")
+                .isTrue();
     }
 
     @Test
@@ -124,21 +134,37 @@ class JoinTokenTheftTest {
             server = IdentityServer.start(ServerFixture.config(dataDir, clock).build());
             SpiffeId node = SpiffeId.parse("spiffe://example.org/node/n1");
             String token = server.generateJoinToken(Duration.ofMinutes(10), node);
-            RegistrationEntry w = server.createEntry(RegistrationEntry.of(SpiffeId.parse("spiffe://example.org/w"), node,
-                    List.of(Selector.parse("unix:uid:1000"))));
+            RegistrationEntry w =
+                    server.createEntry(
+                            RegistrationEntry.of(
+                                    SpiffeId.parse("spiffe://example.org/w"),
+                                    node,
+                                    List.of(Selector.parse("unix:uid:1000"))));
             TestAgent agent = ServerFixture.agent(server, clock);
             agent.attestJoinToken(token);
             agent.sign(w.id(), w.spiffeId(), KeyType.EC_P256.generate());
             server.dataStore().deleteAttestedNode(agent.agentId());
-            assertThatThrownBy(() -> agent.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()))
+            assertThatThrownBy(
+                            () ->
+                                    agent.stub()
+                                            .getAuthorizedEntries(
+                                                    GetAuthorizedEntriesRequest
+                                                            .getDefaultInstance()))
                     .isInstanceOf(StatusRuntimeException.class);
             agent.close();
 
-            List<String> lines = logs.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            List<String> lines =
+                    logs.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
             assertThat(lines).noneMatch(l -> l.contains(token));
             String redacted = "join_token/<redacted:" + JoinToken.hash(token).substring(0, 8) + ">";
-            assertThat(lines).filteredOn(l -> l.contains(redacted))
-                    .anyMatch(l -> l.startsWith("Entry created") && l.contains("parent_id=spiffe://example.org/spire/agent/" + redacted))
+            assertThat(lines)
+                    .filteredOn(l -> l.contains(redacted))
+                    .anyMatch(
+                            l ->
+                                    l.startsWith("Entry created")
+                                            && l.contains(
+                                                    "parent_id=spiffe://example.org/spire/agent/"
+                                                            + redacted))
                     .anyMatch(l -> l.startsWith("Agent attested"))
                     .anyMatch(l -> l.startsWith("X509-SVID signed"))
                     .anyMatch(l -> l.startsWith("Agent API call denied"));
@@ -148,11 +174,15 @@ class JoinTokenTheftTest {
         }
     }
 
-    /** The datastore and its journals as one string, as a backup of the data directory holds them. */
+    /**
+     * The datastore and its journals as one string, as a backup of the data directory holds them.
+     */
     private String datastoreBytes() throws Exception {
         StringBuilder b = new StringBuilder();
         try (var files = Files.list(dataDir)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("datastore.sqlite3")).toList()) {
+            for (Path f :
+                    files.filter(p -> p.getFileName().toString().startsWith("datastore.sqlite3"))
+                            .toList()) {
                 b.append(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1));
             }
         }

@@ -19,8 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Prometheus /metrics and SPIRE's health_checks HTTP listener. */
 class OperationsTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
@@ -29,20 +28,28 @@ class OperationsTest {
     }
 
     static HttpResponse<String> get(String url) throws Exception {
-        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+        return HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(url)).build(),
+                        HttpResponse.BodyHandlers.ofString());
     }
 
     private IdentityServer startWithMetrics() throws Exception {
-        return IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .telemetry(new TelemetryConfig("127.0.0.1", freePort())).build());
+        return IdentityServer.start(
+                ServerFixture.config(dir, Clock.systemUTC())
+                        .telemetry(new TelemetryConfig("127.0.0.1", freePort()))
+                        .build());
     }
 
     @Test
     void metricsCountAttestationsAndSignedSvidsAndShowCaExpiry() throws Exception {
-        try (IdentityServer server = startWithMetrics(); TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+        try (IdentityServer server = startWithMetrics();
+                TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
             agent.attestJoinToken(server.generateJoinToken(null, null));
             String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
-            assertThat(body).contains("mithril_server_node_attestations_total{result=\"ok\",type=\"join_token\"} 1.0")
+            assertThat(body)
+                    .contains(
+                            "mithril_server_node_attestations_total{result=\"ok\",type=\"join_token\"} 1.0")
                     .contains("mithril_server_svids_signed_total{kind=\"agent\"} 1.0")
                     .containsPattern("mithril_server_x509_ca_expiry_unix_seconds [0-9.E]+");
         }
@@ -50,11 +57,16 @@ class OperationsTest {
 
     @Test
     void metricsShowTheAuthorisedEntriesCacheSizeAndRebuilds() throws Exception {
-        try (IdentityServer server = startWithMetrics(); TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
+        try (IdentityServer server = startWithMetrics();
+                TestAgent agent = ServerFixture.agent(server, Clock.systemUTC())) {
             // the token's alias entry and the agent both reach the cache through the write path
-            agent.attestJoinToken(server.generateJoinToken(null, io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node")));
+            agent.attestJoinToken(
+                    server.generateJoinToken(
+                            null,
+                            io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/node")));
             String body = get("http://127.0.0.1:" + server.metricsPort() + "/metrics").body();
-            assertThat(body).contains("mithril_server_authorized_entries_cache_entries 1.0")
+            assertThat(body)
+                    .contains("mithril_server_authorized_entries_cache_entries 1.0")
                     .contains("mithril_server_authorized_entries_cache_agents 1.0")
                     .contains("mithril_server_authorized_entries_cache_rebuilds_total 1.0");
         }
@@ -63,8 +75,13 @@ class OperationsTest {
     @Test
     void healthChecksListenerAnswersLiveAndReady() throws Exception {
         int port = freePort();
-        try (IdentityServer server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC())
-                .healthChecks(new HealthChecksConfig("127.0.0.1", port, "/live", "/ready")).build())) {
+        try (IdentityServer server =
+                IdentityServer.start(
+                        ServerFixture.config(dir, Clock.systemUTC())
+                                .healthChecks(
+                                        new HealthChecksConfig(
+                                                "127.0.0.1", port, "/live", "/ready"))
+                                .build())) {
             assertThat(get("http://127.0.0.1:" + port + "/live").statusCode()).isEqualTo(200);
             HttpResponse<String> ready = get("http://127.0.0.1:" + port + "/ready");
             assertThat(ready.statusCode()).isEqualTo(200);

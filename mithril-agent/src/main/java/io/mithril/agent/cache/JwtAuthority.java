@@ -4,5 +4,4 @@ import java.security.PublicKey;
 import java.time.Instant;
 
 /** A key that signs JWT-SVIDs of a trust domain. {@code expiresAt} is null when unknown. */
-public record JwtAuthority(String keyId, PublicKey publicKey, Instant expiresAt) {
-}
+public record JwtAuthority(String keyId, PublicKey publicKey, Instant expiresAt) {}

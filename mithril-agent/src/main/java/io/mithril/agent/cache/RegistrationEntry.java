@@ -7,12 +7,20 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A registration entry as the agent sees it: who gets the SPIFFE ID (all of {@code selectors}
- * must be among the workload's), and how the SVID is made.
+ * A registration entry as the agent sees it: who gets the SPIFFE ID (all of {@code selectors} must
+ * be among the workload's), and how the SVID is made.
  */
-public record RegistrationEntry(String id, SpiffeId spiffeId, SpiffeId parentId, Set<Selector> selectors,
-                                int x509SvidTtl, int jwtSvidTtl, List<String> dnsNames,
-                                Set<TrustDomain> federatesWith, String hint, long revision) {
+public record RegistrationEntry(
+        String id,
+        SpiffeId spiffeId,
+        SpiffeId parentId,
+        Set<Selector> selectors,
+        int x509SvidTtl,
+        int jwtSvidTtl,
+        List<String> dnsNames,
+        Set<TrustDomain> federatesWith,
+        String hint,
+        long revision) {
 
     public RegistrationEntry {
         selectors = Set.copyOf(selectors);
@@ -28,7 +36,9 @@ public record RegistrationEntry(String id, SpiffeId spiffeId, SpiffeId parentId,
 
     /** Whether an SVID minted for {@code other} would still be right for this entry. */
     public boolean sameSvidShape(RegistrationEntry other) {
-        return other != null && spiffeId.equals(other.spiffeId) && dnsNames.equals(other.dnsNames)
+        return other != null
+                && spiffeId.equals(other.spiffeId)
+                && dnsNames.equals(other.dnsNames)
                 && x509SvidTtl == other.x509SvidTtl;
     }
 }

@@ -19,13 +19,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's cache: registration entries, bundles and the X509-SVIDs it holds for them. It is
- * the single owner of that state; the sync manager writes it, the Workload API reads it.
+ * The agent's cache: registration entries, bundles and the X509-SVIDs it holds for them. It is the
+ * single owner of that state; the sync manager writes it, the Workload API reads it.
  *
  * <p>Subscribers (open Workload API streams) receive the full {@link WorkloadUpdate} for their
  * selectors at once, then again whenever what they may see changes (an SVID rotated, a bundle
- * changed, an entry added or removed). Updates are delivered on one notifier thread, in order;
- * a subscriber that throws is logged and does not disturb the others.
+ * changed, an entry added or removed). Updates are delivered on one notifier thread, in order; a
+ * subscriber that throws is logged and does not disturb the others.
  */
 public final class SvidCache implements AutoCloseable {
 
@@ -36,11 +36,13 @@ public final class SvidCache implements AutoCloseable {
 
     private final TrustDomain trustDomain;
     private final Clock clock;
-    private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "svid-cache-notifier");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService notifier =
+            Executors.newSingleThreadExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "svid-cache-notifier");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
 
     // Guarded by this.
@@ -86,10 +88,13 @@ public final class SvidCache implements AutoCloseable {
     }
 
     /**
-     * Replaces the bundles and entries with what the server just sent, drops SVIDs of entries
-     * that are gone, and marks the cache synced.
+     * Replaces the bundles and entries with what the server just sent, drops SVIDs of entries that
+     * are gone, and marks the cache synced.
      */
-    public void update(TrustBundle ownBundle, Map<TrustDomain, TrustBundle> federatedBundles, List<RegistrationEntry> newEntries) {
+    public void update(
+            TrustBundle ownBundle,
+            Map<TrustDomain, TrustBundle> federatedBundles,
+            List<RegistrationEntry> newEntries) {
         synchronized (this) {
             Map<String, RegistrationEntry> byId = new LinkedHashMap<>();
             for (RegistrationEntry e : newEntries) {
@@ -106,7 +111,8 @@ public final class SvidCache implements AutoCloseable {
     }
 
     /** Only the bundles changed (or the agent restored them from disk). */
-    public void updateBundles(TrustBundle ownBundle, Map<TrustDomain, TrustBundle> federatedBundles) {
+    public void updateBundles(
+            TrustBundle ownBundle, Map<TrustDomain, TrustBundle> federatedBundles) {
         synchronized (this) {
             bundle = ownBundle;
             federated = Map.copyOf(federatedBundles);
@@ -130,10 +136,10 @@ public final class SvidCache implements AutoCloseable {
     }
 
     /**
-     * The entries that need a new SVID now: none held, the entry changed in a way the SVID
-     * shows, or the held one reached its rotation time. Entries parented by the server itself,
-     * and entries with a selector no workload attestor of this agent produces (node aliases,
-     * selected by {@code spiffe_id:...}), can never match a workload and get none.
+     * The entries that need a new SVID now: none held, the entry changed in a way the SVID shows,
+     * or the held one reached its rotation time. Entries parented by the server itself, and entries
+     * with a selector no workload attestor of this agent produces (node aliases, selected by {@code
+     * spiffe_id:...}), can never match a workload and get none.
      */
     public synchronized List<RegistrationEntry> entriesNeedingSvid() {
         Instant now = clock.instant();
@@ -142,7 +148,8 @@ public final class SvidCache implements AutoCloseable {
             if (e.parentId() != null && e.parentId().path().equals("/spire/server")) {
                 continue;
             }
-            if (e.selectors().stream().anyMatch(sel -> !WORKLOAD_SELECTOR_TYPES.contains(sel.type()))) {
+            if (e.selectors().stream()
+                    .anyMatch(sel -> !WORKLOAD_SELECTOR_TYPES.contains(sel.type()))) {
                 continue;
             }
             CachedSvid s = svids.get(e.id());
@@ -162,7 +169,10 @@ public final class SvidCache implements AutoCloseable {
             while (it.hasNext()) {
                 CachedSvid s = it.next();
                 if (!now.isBefore(s.expiresAt())) {
-                    log.warn("SVID for {} expired at {} without renewal (server unreachable?); no longer served", s.spiffeId(), s.expiresAt());
+                    log.warn(
+                            "SVID for {} expired at {} without renewal (server unreachable?); no longer served",
+                            s.spiffeId(),
+                            s.expiresAt());
                     it.remove();
                     changed = true;
                 }
@@ -180,7 +190,9 @@ public final class SvidCache implements AutoCloseable {
         Map<TrustDomain, TrustBundle> fed = new LinkedHashMap<>();
         int matched = 0;
         List<RegistrationEntry> sorted = new ArrayList<>(entries.values());
-        sorted.sort(Comparator.comparing((RegistrationEntry e) -> e.spiffeId().toString()).thenComparing(RegistrationEntry::id));
+        sorted.sort(
+                Comparator.comparing((RegistrationEntry e) -> e.spiffeId().toString())
+                        .thenComparing(RegistrationEntry::id));
         for (RegistrationEntry e : sorted) {
             if (!e.matches(selectors)) {
                 continue;
@@ -201,8 +213,8 @@ public final class SvidCache implements AutoCloseable {
     }
 
     /**
-     * Subscribes to updates for a workload's selectors. The current state is delivered at once
-     * (on the notifier thread), then every change.
+     * Subscribes to updates for a workload's selectors. The current state is delivered at once (on
+     * the notifier thread), then every change.
      */
     public Subscription subscribe(Set<Selector> selectors, Consumer<WorkloadUpdate> listener) {
         Subscription sub = new Subscription(this, Set.copyOf(selectors), listener);
@@ -228,8 +240,14 @@ public final class SvidCache implements AutoCloseable {
     }
 
     /** Remembers a JWT-SVID. */
-    public synchronized void putJwt(String entryId, List<String> audience, String token, Instant issuedAt, Instant expiresAt) {
-        Instant refreshAt = issuedAt.plusMillis((expiresAt.toEpochMilli() - issuedAt.toEpochMilli()) / 2);
+    public synchronized void putJwt(
+            String entryId,
+            List<String> audience,
+            String token,
+            Instant issuedAt,
+            Instant expiresAt) {
+        Instant refreshAt =
+                issuedAt.plusMillis((expiresAt.toEpochMilli() - issuedAt.toEpochMilli()) / 2);
         jwts.put(jwtKey(entryId, audience), new CachedJwt(token, refreshAt, expiresAt));
     }
 
@@ -237,17 +255,17 @@ public final class SvidCache implements AutoCloseable {
         return entryId + "\n" + String.join("\n", new java.util.TreeSet<>(audience));
     }
 
-    private record CachedJwt(String token, Instant refreshAt, Instant expiresAt) {
-    }
+    private record CachedJwt(String token, Instant refreshAt, Instant expiresAt) {}
 
     // ---- notification ----
 
     private void publish() {
-        notifier.execute(() -> {
-            for (Subscription sub : subscriptions) {
-                sub.maybeDeliver(fetch(sub.selectors));
-            }
-        });
+        notifier.execute(
+                () -> {
+                    for (Subscription sub : subscriptions) {
+                        sub.maybeDeliver(fetch(sub.selectors));
+                    }
+                });
     }
 
     void unsubscribe(Subscription sub) {
@@ -285,7 +303,9 @@ public final class SvidCache implements AutoCloseable {
             try {
                 listener.accept(update);
             } catch (RuntimeException e) {
-                log.debug("a Workload API subscriber failed ({}); closing its subscription", e.toString());
+                log.debug(
+                        "a Workload API subscriber failed ({}); closing its subscription",
+                        e.toString());
                 close();
             }
         }

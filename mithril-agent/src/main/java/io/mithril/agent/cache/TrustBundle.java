@@ -11,8 +11,12 @@ import java.util.List;
 import java.util.Map;
 
 /** The trust bundle of one trust domain: its X.509 roots and JWT signing keys. Immutable. */
-public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Authorities,
-                          List<JwtAuthority> jwtAuthorities, long sequenceNumber, long refreshHint) {
+public record TrustBundle(
+        TrustDomain trustDomain,
+        List<X509Certificate> x509Authorities,
+        List<JwtAuthority> jwtAuthorities,
+        long sequenceNumber,
+        long refreshHint) {
 
     public TrustBundle {
         x509Authorities = List.copyOf(x509Authorities);

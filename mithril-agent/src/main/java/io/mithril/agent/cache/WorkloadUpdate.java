@@ -6,13 +6,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Everything one workload may have, at one moment: its identities with SVIDs, its trust
- * domain's bundle, and the bundles of the trust domains its entries federate with.
- * {@code matchedEntries} counts the entries that match the workload, with or without an SVID
- * yet: zero means the workload has no identity at all.
+ * Everything one workload may have, at one moment: its identities with SVIDs, its trust domain's
+ * bundle, and the bundles of the trust domains its entries federate with. {@code matchedEntries}
+ * counts the entries that match the workload, with or without an SVID yet: zero means the workload
+ * has no identity at all.
  */
-public record WorkloadUpdate(List<Identity> identities, TrustBundle bundle,
-                             Map<TrustDomain, TrustBundle> federatedBundles, int matchedEntries) {
+public record WorkloadUpdate(
+        List<Identity> identities,
+        TrustBundle bundle,
+        Map<TrustDomain, TrustBundle> federatedBundles,
+        int matchedEntries) {
 
     public WorkloadUpdate {
         identities = List.copyOf(identities);

@@ -65,10 +65,11 @@ import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 
 /**
- * The agent's client of the server's agent API (TCP, mTLS). The server is verified by
- * {@link SpiffeTrustManager} (its SPIFFE ID must be {@code spiffe://<td>/spire/server} and its
- * chain must validate against the trust bundle; host names play no part); every call but attestation presents the agent SVID as client certificate. One
- * instance holds one channel for one agent SVID: after renewal, make a new one.
+ * The agent's client of the server's agent API (TCP, mTLS). The server is verified by {@link
+ * SpiffeTrustManager} (its SPIFFE ID must be {@code spiffe://<td>/spire/server} and its chain must
+ * validate against the trust bundle; host names play no part); every call but attestation presents
+ * the agent SVID as client certificate. One instance holds one channel for one agent SVID: after
+ * renewal, make a new one.
  */
 public final class AgentApiClient implements AutoCloseable {
 
@@ -87,26 +88,42 @@ public final class AgentApiClient implements AutoCloseable {
      *
      * @param roots the trust domain's roots to verify the server with (read at each handshake)
      */
-    public static AgentApiClient connect(InetSocketAddress server, TrustDomain td, Supplier<List<X509Certificate>> roots,
-                                         PrivateKey agentKey, List<X509Certificate> agentChain) {
+    public static AgentApiClient connect(
+            InetSocketAddress server,
+            TrustDomain td,
+            Supplier<List<X509Certificate>> roots,
+            PrivateKey agentKey,
+            List<X509Certificate> agentChain) {
         return new AgentApiClient(channel(server, td, roots, agentKey, agentChain));
     }
 
     /** The largest answer the agent accepts from the server. */
     static final int MAX_MESSAGE_BYTES = 256 << 20;
 
-    private static ManagedChannel channel(InetSocketAddress server, TrustDomain td, Supplier<List<X509Certificate>> roots,
-                                          PrivateKey key, List<X509Certificate> chain) {
+    private static ManagedChannel channel(
+            InetSocketAddress server,
+            TrustDomain td,
+            Supplier<List<X509Certificate>> roots,
+            PrivateKey key,
+            List<X509Certificate> chain) {
         SpiffeId serverId = SpiffeId.of(td, "/spire/server");
         try {
-            SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
-                    .trustManager(roots == null
-                            // Insecure bootstrap: only for the very first attestation, loudly logged by the caller.
-                            ? InsecureTrustManagerFactory.INSTANCE.getTrustManagers()[0]
-                            : new SpiffeTrustManager(t -> {
-                                List<X509Certificate> current = roots.get();
-                                return current == null ? null : X509Bundle.of(td, current);
-                            }, SpiffeIdAuthorizer.exactly(serverId)));
+            SslContextBuilder b =
+                    GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+                            .trustManager(
+                                    roots == null
+                                            // Insecure bootstrap: only for the very first
+                                            // attestation, loudly logged by the caller.
+                                            ? InsecureTrustManagerFactory.INSTANCE
+                                                    .getTrustManagers()[0]
+                                            : new SpiffeTrustManager(
+                                                    t -> {
+                                                        List<X509Certificate> current = roots.get();
+                                                        return current == null
+                                                                ? null
+                                                                : X509Bundle.of(td, current);
+                                                    },
+                                                    SpiffeIdAuthorizer.exactly(serverId)));
             if (key != null) {
                 b.keyManager(key, chain.toArray(new X509Certificate[0]));
             }
@@ -114,62 +131,98 @@ public final class AgentApiClient implements AutoCloseable {
             return NettyChannelBuilder.forAddress(server)
                     .sslContext(ssl)
                     .overrideAuthority(td.name())
-                    // an agent with 100k authorised entries receives ~13 MB in one answer (gRPC's default cap is 4 MiB)
+                    // an agent with 100k authorised entries receives ~13 MB in one answer (gRPC's
+                    // default cap is 4 MiB)
                     .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                     .build();
         } catch (SSLException e) {
-            throw new IllegalStateException("cannot build the agent API TLS context: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot build the agent API TLS context: " + e.getMessage(), e);
         }
     }
 
     /** What the server returned from a successful attestation. */
-    public record AttestResult(List<X509Certificate> svidChain, TrustBundle bundle) {
-    }
+    public record AttestResult(List<X509Certificate> svidChain, TrustBundle bundle) {}
 
     /**
-     * Attests this node: opens {@code AttestAgent}, sends the attestor's payload with a CSR for
-     * the agent key, answers challenges, and returns the agent SVID and the bundle.
+     * Attests this node: opens {@code AttestAgent}, sends the attestor's payload with a CSR for the
+     * agent key, answers challenges, and returns the agent SVID and the bundle.
      *
      * @param roots the roots to verify the server with, or null for insecure bootstrap
-     * @throws NodeAttestationException when the server refuses (the message quotes its reason)
-     *     or cannot be reached
+     * @throws NodeAttestationException when the server refuses (the message quotes its reason) or
+     *     cannot be reached
      */
-    public static AttestResult attest(InetSocketAddress server, TrustDomain td, List<X509Certificate> roots,
-                                      NodeAttestor attestor, byte[] csr) throws NodeAttestationException {
+    public static AttestResult attest(
+            InetSocketAddress server,
+            TrustDomain td,
+            List<X509Certificate> roots,
+            NodeAttestor attestor,
+            byte[] csr)
+            throws NodeAttestationException {
         ManagedChannel ch = channel(server, td, roots == null ? null : () -> roots, null, null);
         try {
             CompletableFuture<AttestAgentResponse.Result> result = new CompletableFuture<>();
-            java.util.concurrent.atomic.AtomicReference<StreamObserver<AttestAgentRequest>> requests =
-                    new java.util.concurrent.atomic.AtomicReference<>();
-            requests.set(AgentServiceGrpc.newStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS).attestAgent(new StreamObserver<>() {
-                @Override
-                public void onNext(AttestAgentResponse r) {
-                    if (r.hasResult()) {
-                        result.complete(r.getResult());
-                        return;
-                    }
-                    try {
-                        byte[] answer = attestor.respond(r.getChallenge().toByteArray());
-                        requests.get().onNext(AttestAgentRequest.newBuilder().setChallengeResponse(ByteString.copyFrom(answer)).build());
-                    } catch (NodeAttestationException e) {
-                        result.completeExceptionally(e);
-                        requests.get().onError(Status.CANCELLED.withDescription(e.getMessage()).asRuntimeException());
-                    }
-                }
+            java.util.concurrent.atomic.AtomicReference<StreamObserver<AttestAgentRequest>>
+                    requests = new java.util.concurrent.atomic.AtomicReference<>();
+            requests.set(
+                    AgentServiceGrpc.newStub(ch)
+                            .withDeadlineAfter(30, TimeUnit.SECONDS)
+                            .attestAgent(
+                                    new StreamObserver<>() {
+                                        @Override
+                                        public void onNext(AttestAgentResponse r) {
+                                            if (r.hasResult()) {
+                                                result.complete(r.getResult());
+                                                return;
+                                            }
+                                            try {
+                                                byte[] answer =
+                                                        attestor.respond(
+                                                                r.getChallenge().toByteArray());
+                                                requests.get()
+                                                        .onNext(
+                                                                AttestAgentRequest.newBuilder()
+                                                                        .setChallengeResponse(
+                                                                                ByteString.copyFrom(
+                                                                                        answer))
+                                                                        .build());
+                                            } catch (NodeAttestationException e) {
+                                                result.completeExceptionally(e);
+                                                requests.get()
+                                                        .onError(
+                                                                Status.CANCELLED
+                                                                        .withDescription(
+                                                                                e.getMessage())
+                                                                        .asRuntimeException());
+                                            }
+                                        }
 
-                @Override
-                public void onError(Throwable t) {
-                    result.completeExceptionally(t);
-                }
+                                        @Override
+                                        public void onError(Throwable t) {
+                                            result.completeExceptionally(t);
+                                        }
 
-                @Override
-                public void onCompleted() {
-                    result.completeExceptionally(new NodeAttestationException("the server ended attestation without a result"));
-                }
-            }));
-            requests.get().onNext(AttestAgentRequest.newBuilder().setParams(AttestAgentRequest.Params.newBuilder()
-                    .setData(AttestationData.newBuilder().setType(attestor.type()).setPayload(ByteString.copyFrom(attestor.payload())))
-                    .setCsr(ByteString.copyFrom(csr))).build());
+                                        @Override
+                                        public void onCompleted() {
+                                            result.completeExceptionally(
+                                                    new NodeAttestationException(
+                                                            "the server ended attestation without a result"));
+                                        }
+                                    }));
+            requests.get()
+                    .onNext(
+                            AttestAgentRequest.newBuilder()
+                                    .setParams(
+                                            AttestAgentRequest.Params.newBuilder()
+                                                    .setData(
+                                                            AttestationData.newBuilder()
+                                                                    .setType(attestor.type())
+                                                                    .setPayload(
+                                                                            ByteString.copyFrom(
+                                                                                    attestor
+                                                                                            .payload())))
+                                                    .setCsr(ByteString.copyFrom(csr)))
+                                    .build());
             AttestAgentResponse.Result r;
             try {
                 r = result.get(35, TimeUnit.SECONDS);
@@ -179,11 +232,22 @@ public final class AgentApiClient implements AutoCloseable {
                     throw n;
                 }
                 Status s = Status.fromThrowable(c);
-                throw new NodeAttestationException("node attestation (" + attestor.type() + ") with " + server.getHostString() + ":"
-                        + server.getPort() + " failed: " + s.getCode() + ": " + (s.getDescription() == null ? c.toString() : s.getDescription())
-                        + tlsCause(c), c);
+                throw new NodeAttestationException(
+                        "node attestation ("
+                                + attestor.type()
+                                + ") with "
+                                + server.getHostString()
+                                + ":"
+                                + server.getPort()
+                                + " failed: "
+                                + s.getCode()
+                                + ": "
+                                + (s.getDescription() == null ? c.toString() : s.getDescription())
+                                + tlsCause(c),
+                        c);
             } catch (TimeoutException e) {
-                throw new NodeAttestationException("node attestation with " + server + " timed out", e);
+                throw new NodeAttestationException(
+                        "node attestation with " + server + " timed out", e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new NodeAttestationException("interrupted during node attestation", e);
@@ -199,13 +263,20 @@ public final class AgentApiClient implements AutoCloseable {
         }
     }
 
-    /** The reason a TLS handshake failed, if that is why, so the operator sees it (e.g. a wrong trust bundle). */
+    /**
+     * The reason a TLS handshake failed, if that is why, so the operator sees it (e.g. a wrong
+     * trust bundle).
+     */
     static String tlsCause(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof java.security.cert.CertificateException) {
-                boolean notChained = c.getCause() instanceof X509SvidException x && x.getCause() instanceof CertPathValidatorException;
-                return " (the server's certificate was refused: " + (notChained ? "it does not chain to the trust bundle: " : "")
-                        + c.getMessage() + ")";
+                boolean notChained =
+                        c.getCause() instanceof X509SvidException x
+                                && x.getCause() instanceof CertPathValidatorException;
+                return " (the server's certificate was refused: "
+                        + (notChained ? "it does not chain to the trust bundle: " : "")
+                        + c.getMessage()
+                        + ")";
             }
             if (c instanceof javax.net.ssl.SSLException && c.getCause() == null) {
                 return " (TLS: " + c.getMessage() + ")";
@@ -214,7 +285,10 @@ public final class AgentApiClient implements AutoCloseable {
         return "";
     }
 
-    /** The same error, checked, keeping its trailers: they carry the typed refusal reason ({@link ServerRefusal}). */
+    /**
+     * The same error, checked, keeping its trailers: they carry the typed refusal reason ({@link
+     * ServerRefusal}).
+     */
     private static StatusException checked(StatusRuntimeException e) {
         return new StatusException(e.getStatus(), e.getTrailers());
     }
@@ -222,7 +296,12 @@ public final class AgentApiClient implements AutoCloseable {
     /** Renews the agent SVID from a CSR for a new key. */
     public List<X509Certificate> renewAgent(byte[] csr) throws StatusException {
         try {
-            return chain(stub().renewAgent(RenewAgentRequest.newBuilder().setCsr(ByteString.copyFrom(csr)).build()).getSvid());
+            return chain(
+                    stub().renewAgent(
+                                    RenewAgentRequest.newBuilder()
+                                            .setCsr(ByteString.copyFrom(csr))
+                                            .build())
+                            .getSvid());
         } catch (StatusRuntimeException e) {
             throw checked(e);
         }
@@ -232,7 +311,9 @@ public final class AgentApiClient implements AutoCloseable {
     public List<RegistrationEntry> authorizedEntries() throws StatusException {
         try {
             List<RegistrationEntry> out = new ArrayList<>();
-            for (Entry e : stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()).getEntriesList()) {
+            for (Entry e :
+                    stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance())
+                            .getEntriesList()) {
                 out.add(toEntry(e));
             }
             return out;
@@ -257,19 +338,21 @@ public final class AgentApiClient implements AutoCloseable {
     }
 
     /** The own trust domain's bundle and the federated ones. */
-    public record Bundles(TrustBundle bundle, Map<TrustDomain, TrustBundle> federated) {
-    }
+    public record Bundles(TrustBundle bundle, Map<TrustDomain, TrustBundle> federated) {}
 
     /** One result of {@link #batchNewX509Svid}: a chain, or the server's refusal. */
-    public record SvidResult(String entryId, List<X509Certificate> chain, Status error) {
-    }
+    public record SvidResult(String entryId, List<X509Certificate> chain, Status error) {}
 
     /** Has the server sign X509-SVIDs, one CSR per entry id. */
-    public List<SvidResult> batchNewX509Svid(Map<String, byte[]> csrByEntryId) throws StatusException {
+    public List<SvidResult> batchNewX509Svid(Map<String, byte[]> csrByEntryId)
+            throws StatusException {
         BatchNewX509SVIDRequest.Builder req = BatchNewX509SVIDRequest.newBuilder();
         List<String> ids = new ArrayList<>(csrByEntryId.keySet());
         for (String id : ids) {
-            req.addParams(NewX509SVIDParams.newBuilder().setEntryId(id).setCsr(ByteString.copyFrom(csrByEntryId.get(id))));
+            req.addParams(
+                    NewX509SVIDParams.newBuilder()
+                            .setEntryId(id)
+                            .setCsr(ByteString.copyFrom(csrByEntryId.get(id))));
         }
         try {
             BatchNewX509SVIDResponse r = stub().batchNewX509SVID(req.build());
@@ -277,8 +360,12 @@ public final class AgentApiClient implements AutoCloseable {
             for (int i = 0; i < r.getResultsCount() && i < ids.size(); i++) {
                 BatchNewX509SVIDResponse.Result res = r.getResults(i);
                 if (res.hasStatus() && res.getStatus().getCode() != 0) {
-                    out.add(new SvidResult(ids.get(i), null,
-                            Status.fromCodeValue(res.getStatus().getCode()).withDescription(res.getStatus().getMessage())));
+                    out.add(
+                            new SvidResult(
+                                    ids.get(i),
+                                    null,
+                                    Status.fromCodeValue(res.getStatus().getCode())
+                                            .withDescription(res.getStatus().getMessage())));
                 } else {
                     out.add(new SvidResult(ids.get(i), chain(res.getSvid()), null));
                 }
@@ -290,14 +377,21 @@ public final class AgentApiClient implements AutoCloseable {
     }
 
     /** A JWT-SVID signed by the server. */
-    public record JwtSvid(String token, Instant issuedAt, Instant expiresAt) {
-    }
+    public record JwtSvid(String token, Instant issuedAt, Instant expiresAt) {}
 
     /** Has the server sign a JWT-SVID for an entry. */
     public JwtSvid newJwtSvid(String entryId, List<String> audience) throws StatusException {
         try {
-            NewJWTSVIDResponse r = stub().newJWTSVID(NewJWTSVIDRequest.newBuilder().setEntryId(entryId).addAllAudience(audience).build());
-            return new JwtSvid(r.getToken(), Instant.ofEpochSecond(r.getIssuedAt()), Instant.ofEpochSecond(r.getExpiresAt()));
+            NewJWTSVIDResponse r =
+                    stub().newJWTSVID(
+                                    NewJWTSVIDRequest.newBuilder()
+                                            .setEntryId(entryId)
+                                            .addAllAudience(audience)
+                                            .build());
+            return new JwtSvid(
+                    r.getToken(),
+                    Instant.ofEpochSecond(r.getIssuedAt()),
+                    Instant.ofEpochSecond(r.getExpiresAt()));
         } catch (StatusRuntimeException e) {
             throw checked(e);
         }
@@ -320,7 +414,9 @@ public final class AgentApiClient implements AutoCloseable {
             out.addAll(Certificates.parseDer(der.toByteArray()));
         }
         if (out.isEmpty()) {
-            throw Status.INTERNAL.withDescription("the server returned an SVID without certificates").asRuntimeException();
+            throw Status.INTERNAL
+                    .withDescription("the server returned an SVID without certificates")
+                    .asRuntimeException();
         }
         return out;
     }
@@ -332,10 +428,20 @@ public final class AgentApiClient implements AutoCloseable {
         }
         List<JwtAuthority> jwt = new ArrayList<>();
         for (JwtKey k : b.getJwtAuthoritiesList()) {
-            jwt.add(new JwtAuthority(k.getKeyId(), publicKey(k.getPublicKey().toByteArray()),
-                    k.getExpiresAt() == 0 ? null : Instant.ofEpochSecond(k.getExpiresAt())));
+            jwt.add(
+                    new JwtAuthority(
+                            k.getKeyId(),
+                            publicKey(k.getPublicKey().toByteArray()),
+                            k.getExpiresAt() == 0
+                                    ? null
+                                    : Instant.ofEpochSecond(k.getExpiresAt())));
         }
-        return new TrustBundle(TrustDomain.parse(b.getTrustDomain()), roots, jwt, b.getSequenceNumber(), b.getRefreshHint());
+        return new TrustBundle(
+                TrustDomain.parse(b.getTrustDomain()),
+                roots,
+                jwt,
+                b.getSequenceNumber(),
+                b.getRefreshHint());
     }
 
     static PublicKey publicKey(byte[] pkix) {
@@ -346,7 +452,9 @@ public final class AgentApiClient implements AutoCloseable {
                 // try the next algorithm
             }
         }
-        throw Status.INTERNAL.withDescription("the server sent a JWT key that is not PKIX EC, RSA or Ed25519").asRuntimeException();
+        throw Status.INTERNAL
+                .withDescription("the server sent a JWT key that is not PKIX EC, RSA or Ed25519")
+                .asRuntimeException();
     }
 
     static RegistrationEntry toEntry(Entry e) {
@@ -358,8 +466,16 @@ public final class AgentApiClient implements AutoCloseable {
         for (String td : e.getFederatesWithList()) {
             fed.add(TrustDomain.parse(td));
         }
-        return new RegistrationEntry(e.getId(), SpiffeId.parse(e.getSpiffeId()),
-                e.getParentId().isEmpty() ? null : SpiffeId.parse(e.getParentId()), selectors,
-                e.getX509SvidTtl(), e.getJwtSvidTtl(), e.getDnsNamesList(), fed, e.getHint(), e.getRevisionNumber());
+        return new RegistrationEntry(
+                e.getId(),
+                SpiffeId.parse(e.getSpiffeId()),
+                e.getParentId().isEmpty() ? null : SpiffeId.parse(e.getParentId()),
+                selectors,
+                e.getX509SvidTtl(),
+                e.getJwtSvidTtl(),
+                e.getDnsNamesList(),
+                fed,
+                e.getHint(),
+                e.getRevisionNumber());
     }
 }

@@ -9,13 +9,12 @@ import java.util.Optional;
 
 /**
  * Why the server refused this agent, read from the typed {@link PermissionDeniedDetails} in the
- * gRPC status details (as SPIRE's agent reads them). The status description is never consulted:
- * it is for people and its wording may change.
+ * gRPC status details (as SPIRE's agent reads them). The status description is never consulted: it
+ * is for people and its wording may change.
  */
 public final class ServerRefusal {
 
-    private ServerRefusal() {
-    }
+    private ServerRefusal() {}
 
     /**
      * The typed reason of a PERMISSION_DENIED anywhere in {@code t}'s cause chain; empty for any
@@ -32,7 +31,9 @@ public final class ServerRefusal {
                 try {
                     PermissionDeniedDetails d = detail.unpack(PermissionDeniedDetails.class);
                     // an enum value newer than this agent reads as UNRECOGNIZED: generic
-                    return d.getReason() == PermissionDeniedDetails.Reason.UNRECOGNIZED ? Optional.empty() : Optional.of(d.getReason());
+                    return d.getReason() == PermissionDeniedDetails.Reason.UNRECOGNIZED
+                            ? Optional.empty()
+                            : Optional.of(d.getReason());
                 } catch (InvalidProtocolBufferException e) {
                     return Optional.empty();
                 }
@@ -42,14 +43,16 @@ public final class ServerRefusal {
     }
 
     /**
-     * Whether the reason says this agent should attest again (as SPIRE's agent does for an
-     * expired, unknown or evicted, or superseded identity, or when told to re-attest).
+     * Whether the reason says this agent should attest again (as SPIRE's agent does for an expired,
+     * unknown or evicted, or superseded identity, or when told to re-attest).
      */
     public static boolean shouldReattest(Optional<PermissionDeniedDetails.Reason> reason) {
-        return reason.isPresent() && switch (reason.get()) {
-            case AGENT_EXPIRED, AGENT_NOT_ATTESTED, AGENT_NOT_ACTIVE, AGENT_CAN_REATTEST -> true;
-            default -> false;
-        };
+        return reason.isPresent()
+                && switch (reason.get()) {
+                    case AGENT_EXPIRED, AGENT_NOT_ATTESTED, AGENT_NOT_ACTIVE, AGENT_CAN_REATTEST ->
+                            true;
+                    default -> false;
+                };
     }
 
     /** Whether the reason says this agent is banned: it must stop, not attest again. */

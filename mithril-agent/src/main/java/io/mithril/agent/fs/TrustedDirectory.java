@@ -11,19 +11,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Directories no other local user can tamper with: where the Workload API socket, the agent's
- * keys and a workload's written SVIDs live. If another user could rename or write in any
- * directory on the way, they could put their own socket (or bundle) in its place and hand
- * workloads an identity and trust bundle of their choosing.
+ * Directories no other local user can tamper with: where the Workload API socket, the agent's keys
+ * and a workload's written SVIDs live. If another user could rename or write in any directory on
+ * the way, they could put their own socket (or bundle) in its place and hand workloads an identity
+ * and trust bundle of their choosing.
  *
  * <p>The rule, for the directory itself and for every ancestor up to {@code /} (on the path as
  * given and on its real path, after symbolic links):
+ *
  * <ul>
- *   <li>owned by root or by the uid of this process;</li>
- *   <li>not writable by group or other, except that an <em>ancestor</em> with the sticky bit
- *       (like {@code /tmp}, 1777) is allowed: there no one can rename or remove what another user
- *       owns. The directory itself may not rely on the sticky bit: anyone could create the file
- *       the agent or the workload means to create there (a socket while the agent is down).</li>
+ *   <li>owned by root or by the uid of this process;
+ *   <li>not writable by group or other, except that an <em>ancestor</em> with the sticky bit (like
+ *       {@code /tmp}, 1777) is allowed: there no one can rename or remove what another user owns.
+ *       The directory itself may not rely on the sticky bit: anyone could create the file the agent
+ *       or the workload means to create there (a socket while the agent is down).
  * </ul>
  */
 public final class TrustedDirectory {
@@ -34,8 +35,7 @@ public final class TrustedDirectory {
     private static final int GROUP_OTHER_ALL = 0077;
     private static final int STICKY = 01000;
 
-    private TrustedDirectory() {
-    }
+    private TrustedDirectory() {}
 
     /** The uid this process runs as (the owner of {@code /proc/self}). */
     public static int selfUid() throws IOException {
@@ -54,8 +54,8 @@ public final class TrustedDirectory {
     }
 
     /**
-     * As {@link #check(Path, String)}, without the owner rule: for a client, which cannot know
-     * the agent's uid, only the modes can be checked.
+     * As {@link #check(Path, String)}, without the owner rule: for a client, which cannot know the
+     * agent's uid, only the modes can be checked.
      */
     public static void checkModes(Path dir, String what) throws IOException {
         check(dir, what, false);
@@ -85,14 +85,32 @@ public final class TrustedDirectory {
             int owner = (Integer) Files.getAttribute(p, "unix:uid");
             boolean itself = p.equals(abs) || (Files.exists(abs) && p.equals(abs.toRealPath()));
             if (owners && owner != 0 && owner != self) {
-                throw new IOException(what + " " + abs + ": " + describe(p, abs) + " is owned by uid " + owner
-                        + ", not by root or this process's uid " + self + ", so that user could replace what it holds;"
-                        + " chown it or choose another path");
+                throw new IOException(
+                        what
+                                + " "
+                                + abs
+                                + ": "
+                                + describe(p, abs)
+                                + " is owned by uid "
+                                + owner
+                                + ", not by root or this process's uid "
+                                + self
+                                + ", so that user could replace what it holds;"
+                                + " chown it or choose another path");
             }
             if ((mode & GROUP_OTHER_WRITE) != 0 && (itself || (mode & STICKY) == 0)) {
-                throw new IOException(what + " " + abs + ": " + describe(p, abs) + " is writable by other users (mode "
-                        + String.format("%04o", mode & 07777) + "), so they could replace what it holds; chmod go-w " + p
-                        + (itself ? "" : " (or set its sticky bit)") + " or choose another path");
+                throw new IOException(
+                        what
+                                + " "
+                                + abs
+                                + ": "
+                                + describe(p, abs)
+                                + " is writable by other users (mode "
+                                + String.format("%04o", mode & 07777)
+                                + "), so they could replace what it holds; chmod go-w "
+                                + p
+                                + (itself ? "" : " (or set its sticky bit)")
+                                + " or choose another path");
             }
         }
     }
@@ -119,22 +137,28 @@ public final class TrustedDirectory {
     }
 
     /**
-     * Creates {@code dir} (and missing ancestors) with mode 0700 if it does not exist, leaving
-     * the mode of an existing one alone; checked before and after: for a workload's written SVIDs,
+     * Creates {@code dir} (and missing ancestors) with mode 0700 if it does not exist, leaving the
+     * mode of an existing one alone; checked before and after: for a workload's written SVIDs,
      * which other programs of its owner's choosing may have to read.
      */
     public static void output(Path dir, String what) throws IOException {
         prepare(dir, what, "rwx------", false);
     }
 
-    private static void prepare(Path dir, String what, String perms, boolean tighten) throws IOException {
+    private static void prepare(Path dir, String what, String perms, boolean tighten)
+            throws IOException {
         check(dir, what); // before creating anything in a directory others control
         if (!create(dir, perms) && tighten) {
             Path abs = dir.toAbsolutePath();
             int mode = (Integer) Files.getAttribute(abs, "unix:mode");
-            if ((mode & GROUP_OTHER_ALL) != 0 && (Integer) Files.getAttribute(abs, "unix:uid") == selfUid()) {
+            if ((mode & GROUP_OTHER_ALL) != 0
+                    && (Integer) Files.getAttribute(abs, "unix:uid") == selfUid()) {
                 Files.setPosixFilePermissions(abs, PosixFilePermissions.fromString(perms));
-                log.warn("{} {} was mode {} (other users could read it); changed to 0700", what, abs, String.format("%04o", mode & 07777));
+                log.warn(
+                        "{} {} was mode {} (other users could read it); changed to 0700",
+                        what,
+                        abs,
+                        String.format("%04o", mode & 07777));
             }
         }
         check(dir, what);
@@ -151,14 +175,17 @@ public final class TrustedDirectory {
             create(parent, "rwxr-xr-x");
         }
         try {
-            Files.createDirectory(abs, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(perms)));
+            Files.createDirectory(
+                    abs,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(perms)));
         } catch (FileAlreadyExistsException e) {
             if (!Files.isDirectory(abs)) {
                 throw new IOException(abs + " exists and is not a directory");
             }
             return false;
         }
-        Files.setPosixFilePermissions(abs, PosixFilePermissions.fromString(perms)); // mkdir's mode is masked by the umask
+        Files.setPosixFilePermissions(
+                abs, PosixFilePermissions.fromString(perms)); // mkdir's mode is masked by the umask
         return true;
     }
 }

@@ -10,8 +10,8 @@ import java.security.PrivateKey;
 import java.util.Optional;
 
 /**
- * The {@code disk} key manager: the agent key is a PKCS#8 PEM file {@code agent_svid.key} in
- * {@code directory} (0700, see {@link TrustedDirectory#owned}), written atomically with mode 0600.
+ * The {@code disk} key manager: the agent key is a PKCS#8 PEM file {@code agent_svid.key} in {@code
+ * directory} (0700, see {@link TrustedDirectory#owned}), written atomically with mode 0600.
  */
 public final class DiskKeyManager implements KeyManager {
 
@@ -32,7 +32,13 @@ public final class DiskKeyManager implements KeyManager {
         try {
             return Optional.of(Pem.readPrivateKey(file));
         } catch (PemException e) {
-            throw new IOException("agent key " + file + " is unreadable (" + e.getMessage() + "); remove it to attest again", e);
+            throw new IOException(
+                    "agent key "
+                            + file
+                            + " is unreadable ("
+                            + e.getMessage()
+                            + "); remove it to attest again",
+                    e);
         }
     }
 

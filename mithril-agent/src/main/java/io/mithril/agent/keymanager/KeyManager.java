@@ -6,8 +6,8 @@ import java.util.Optional;
 
 /**
  * Keeps the agent's own private key (the key of its agent SVID). {@code disk} keeps it across
- * restarts, so the agent can reuse its SVID instead of attesting again; {@code memory} forgets
- * it, and a restarted agent must attest again (a new join token).
+ * restarts, so the agent can reuse its SVID instead of attesting again; {@code memory} forgets it,
+ * and a restarted agent must attest again (a new join token).
  */
 public interface KeyManager {
 

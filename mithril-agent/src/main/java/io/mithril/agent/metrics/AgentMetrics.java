@@ -28,34 +28,59 @@ import java.util.List;
 public final class AgentMetrics {
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
-    private final Counter calls = Counter.builder().name("mithril_agent_workload_api_calls_total")
-            .help("Workload API calls, by method and gRPC status code (OK, PERMISSION_DENIED, ...)")
-            .labelNames("method", "code").register(registry);
-    private final Gauge open = Gauge.builder().name("mithril_agent_workload_api_open_calls")
-            .help("Workload API calls in progress (FetchX509SVID and other streams stay open)").register(registry);
-    private final Counter syncs = Counter.builder().name("mithril_agent_syncs_total")
-            .help("Syncs with the server, by result (ok, failed)").labelNames("result").register(registry);
+    private final Counter calls =
+            Counter.builder()
+                    .name("mithril_agent_workload_api_calls_total")
+                    .help(
+                            "Workload API calls, by method and gRPC status code (OK, PERMISSION_DENIED, ...)")
+                    .labelNames("method", "code")
+                    .register(registry);
+    private final Gauge open =
+            Gauge.builder()
+                    .name("mithril_agent_workload_api_open_calls")
+                    .help(
+                            "Workload API calls in progress (FetchX509SVID and other streams stay open)")
+                    .register(registry);
+    private final Counter syncs =
+            Counter.builder()
+                    .name("mithril_agent_syncs_total")
+                    .help("Syncs with the server, by result (ok, failed)")
+                    .labelNames("result")
+                    .register(registry);
 
     /** Metrics that read {@code cache} and {@code identity} when scraped. */
     public AgentMetrics(SvidCache cache, AgentIdentity identity) {
-        GaugeWithCallback.builder().name("mithril_agent_synced")
+        GaugeWithCallback.builder()
+                .name("mithril_agent_synced")
                 .help("1 once the agent has synced with the server, else 0")
-                .callback(cb -> cb.call(cache.isSynced() ? 1 : 0)).register(registry);
-        GaugeWithCallback.builder().name("mithril_agent_registration_entries")
-                .help("Registration entries this agent is authorised for")
-                .callback(cb -> cb.call(cache.entries().size())).register(registry);
-        GaugeWithCallback.builder().name("mithril_agent_x509_svids")
-                .help("X509-SVIDs the agent holds for its workloads")
-                .callback(cb -> cb.call(cache.entries().keySet().stream().filter(id -> cache.svid(id) != null).count()))
+                .callback(cb -> cb.call(cache.isSynced() ? 1 : 0))
                 .register(registry);
-        GaugeWithCallback.builder().name("mithril_agent_svid_expiry_unix_seconds")
+        GaugeWithCallback.builder()
+                .name("mithril_agent_registration_entries")
+                .help("Registration entries this agent is authorised for")
+                .callback(cb -> cb.call(cache.entries().size()))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("mithril_agent_x509_svids")
+                .help("X509-SVIDs the agent holds for its workloads")
+                .callback(
+                        cb ->
+                                cb.call(
+                                        cache.entries().keySet().stream()
+                                                .filter(id -> cache.svid(id) != null)
+                                                .count()))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("mithril_agent_svid_expiry_unix_seconds")
                 .help("NotAfter of the agent's own X509-SVID, unix seconds")
-                .callback(cb -> {
-                    List<X509Certificate> chain = identity.chain();
-                    if (!chain.isEmpty()) {
-                        cb.call(chain.get(0).getNotAfter().toInstant().getEpochSecond());
-                    }
-                }).register(registry);
+                .callback(
+                        cb -> {
+                            List<X509Certificate> chain = identity.chain();
+                            if (!chain.isEmpty()) {
+                                cb.call(chain.get(0).getNotAfter().toInstant().getEpochSecond());
+                            }
+                        })
+                .register(registry);
     }
 
     /** Counts one sync with the server. */
@@ -67,13 +92,16 @@ public final class AgentMetrics {
     public ServerInterceptor interceptor() {
         return new ServerInterceptor() {
             @Override
-            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            public <Q, R> ServerCall.Listener<Q> interceptCall(
+                    ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
                 CountedCall<Q, R> counted = new CountedCall<>(call);
                 open.inc();
-                return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(counted, headers)) {
+                return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(
+                        next.startCall(counted, headers)) {
                     @Override
                     public void onCancel() {
-                        // The client went away before the server closed the call (e.g. it ended a stream).
+                        // The client went away before the server closed the call (e.g. it ended a
+                        // stream).
                         counted.finish(Status.CANCELLED);
                         super.onCancel();
                     }
@@ -83,7 +111,8 @@ public final class AgentMetrics {
     }
 
     /** A call that is counted once, when the server closes it or the client cancels it. */
-    private final class CountedCall<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
+    private final class CountedCall<Q, R>
+            extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
         private final String method;
         private boolean finished;
 

@@ -37,11 +37,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent's own identity: its agent SVID and key, and the client of the server that
- * presents them. The SVID ({@code agent_svid.der}) and the latest bundle ({@code bundle.der})
- * are kept in the data directory (0600) and the key by the {@link KeyManager}, so a restarted
- * agent reuses its SVID instead of attesting again. The SVID is renewed (with a new key) at
- * half its life.
+ * The agent's own identity: its agent SVID and key, and the client of the server that presents
+ * them. The SVID ({@code agent_svid.der}) and the latest bundle ({@code bundle.der}) are kept in
+ * the data directory (0600) and the key by the {@link KeyManager}, so a restarted agent reuses its
+ * SVID instead of attesting again. The SVID is renewed (with a new key) at half its life.
  */
 public final class AgentIdentity implements AutoCloseable {
 
@@ -49,6 +48,7 @@ public final class AgentIdentity implements AutoCloseable {
 
     /** The agent SVID chain (DER, leaf first) in the data directory. */
     public static final String SVID_FILE = "agent_svid.der";
+
     /** The last trust bundle received (DER roots) in the data directory. */
     public static final String BUNDLE_FILE = "bundle.der";
 
@@ -64,7 +64,12 @@ public final class AgentIdentity implements AutoCloseable {
     private volatile AgentApiClient client;
     private volatile NodeAttestor attestor;
 
-    private AgentIdentity(InetSocketAddress server, TrustDomain td, Path dataDir, KeyManager keyManager, Clock clock) {
+    private AgentIdentity(
+            InetSocketAddress server,
+            TrustDomain td,
+            Path dataDir,
+            KeyManager keyManager,
+            Clock clock) {
         this.server = server;
         this.trustDomain = td;
         this.dataDir = dataDir;
@@ -81,22 +86,34 @@ public final class AgentIdentity implements AutoCloseable {
      * @param attestor the node attestor, or null when none can be built (no join token)
      * @throws AgentStartException when no identity can be had, saying why
      */
-    public static AgentIdentity obtain(InetSocketAddress server, TrustDomain td, Path dataDir, KeyManager keyManager,
-                                       List<X509Certificate> bootstrapRoots, NodeAttestor attestor, Clock clock)
+    public static AgentIdentity obtain(
+            InetSocketAddress server,
+            TrustDomain td,
+            Path dataDir,
+            KeyManager keyManager,
+            List<X509Certificate> bootstrapRoots,
+            NodeAttestor attestor,
+            Clock clock)
             throws AgentStartException {
         AgentIdentity id = new AgentIdentity(server, td, dataDir, keyManager, clock);
         try {
             TrustedDirectory.owned(dataDir, "data_dir");
         } catch (IOException e) {
-            throw new AgentStartException(e.getMessage().startsWith("data_dir") ? e.getMessage()
-                    : "cannot create data_dir " + dataDir + ": " + e.getMessage(), e);
+            throw new AgentStartException(
+                    e.getMessage().startsWith("data_dir")
+                            ? e.getMessage()
+                            : "cannot create data_dir " + dataDir + ": " + e.getMessage(),
+                    e);
         }
         Path bundleFile = dataDir.resolve(BUNDLE_FILE);
         List<X509Certificate> roots = bootstrapRoots;
         if (Files.exists(bundleFile)) {
             try {
                 roots = Certificates.parseDer(Files.readAllBytes(bundleFile));
-                log.info("Using the trust bundle kept in {} ({} roots) to verify the server", bundleFile, roots.size());
+                log.info(
+                        "Using the trust bundle kept in {} ({} roots) to verify the server",
+                        bundleFile,
+                        roots.size());
             } catch (IOException | RuntimeException e) {
                 log.warn("Ignoring unreadable trust bundle {}: {}", bundleFile, e.toString());
             }
@@ -107,9 +124,11 @@ public final class AgentIdentity implements AutoCloseable {
             return id;
         }
         if (attestor == null) {
-            throw new AgentStartException("the agent has no valid SVID in " + dataDir
-                    + " and no join token to attest with: pass -joinToken <token> (from `mithril server token generate`)"
-                    + " or set join_token in the agent block");
+            throw new AgentStartException(
+                    "the agent has no valid SVID in "
+                            + dataDir
+                            + " and no join token to attest with: pass -joinToken <token> (from `mithril server token generate`)"
+                            + " or set join_token in the agent block");
         }
         id.attest(attestor);
         return id;
@@ -126,7 +145,10 @@ public final class AgentIdentity implements AutoCloseable {
             storedKey = keyManager.loadAgentKey();
             storedChain = Certificates.parseDer(Files.readAllBytes(svidFile));
         } catch (IOException | RuntimeException e) {
-            log.warn("Cannot reuse the agent SVID in {} ({}); attesting again", svidFile, e.getMessage());
+            log.warn(
+                    "Cannot reuse the agent SVID in {} ({}); attesting again",
+                    svidFile,
+                    e.getMessage());
             return false;
         }
         if (storedKey.isEmpty() || storedChain.isEmpty()) {
@@ -135,39 +157,65 @@ public final class AgentIdentity implements AutoCloseable {
         X509Certificate leaf = storedChain.get(0);
         Optional<SpiffeId> sid = Certificates.spiffeId(leaf);
         if (sid.isEmpty() || !sid.get().memberOf(trustDomain)) {
-            log.warn("The agent SVID in {} is not of trust domain {}; attesting again", svidFile, trustDomain.name());
+            log.warn(
+                    "The agent SVID in {} is not of trust domain {}; attesting again",
+                    svidFile,
+                    trustDomain.name());
             return false;
         }
         if (!clock.instant().isBefore(leaf.getNotAfter().toInstant())) {
-            log.warn("The agent SVID in {} expired at {}; attesting again", svidFile, leaf.getNotAfter().toInstant());
+            log.warn(
+                    "The agent SVID in {} expired at {}; attesting again",
+                    svidFile,
+                    leaf.getNotAfter().toInstant());
             return false;
         }
         install(storedChain, storedKey.get(), leaf.getNotBefore().toInstant());
-        log.info("Reusing agent SVID {} from {} (valid until {})", JoinTokenAttestor.redact(sid.get()), svidFile, leaf.getNotAfter().toInstant());
+        log.info(
+                "Reusing agent SVID {} from {} (valid until {})",
+                JoinTokenAttestor.redact(sid.get()),
+                svidFile,
+                leaf.getNotAfter().toInstant());
         return true;
     }
 
     private void attest(NodeAttestor attestor) throws AgentStartException {
         if (roots == null) {
-            log.warn("INSECURE BOOTSTRAP: the agent does not verify the server's identity for its first attestation"
-                    + " (insecure_bootstrap = true). Anyone who can impersonate {} now can hand this agent a trust bundle."
-                    + " Use trust_bundle_path in production.", server);
+            log.warn(
+                    "INSECURE BOOTSTRAP: the agent does not verify the server's identity for its first attestation"
+                            + " (insecure_bootstrap = true). Anyone who can impersonate {} now can hand this agent a trust bundle."
+                            + " Use trust_bundle_path in production.",
+                    server);
         }
         KeyPair kp = KeyType.EC_P256.generate(CryptoProvider.jdk());
         AgentApiClient.AttestResult r;
         try {
-            r = AgentApiClient.attest(server, trustDomain, roots, attestor, Csr.create(kp, null, List.of(), CryptoProvider.jdk()));
+            r =
+                    AgentApiClient.attest(
+                            server,
+                            trustDomain,
+                            roots,
+                            attestor,
+                            Csr.create(kp, null, List.of(), CryptoProvider.jdk()));
         } catch (NodeAttestationException e) {
             throw new AgentStartException(e.getMessage(), e);
         }
-        SpiffeId agentId = Certificates.spiffeId(r.svidChain().get(0)).orElseThrow(() ->
-                new AgentStartException("the server returned an agent SVID without SPIFFE ID"));
-        log.info("Node attestation ({}) succeeded: agent ID {}", attestor.type(), JoinTokenAttestor.redact(agentId));
+        SpiffeId agentId =
+                Certificates.spiffeId(r.svidChain().get(0))
+                        .orElseThrow(
+                                () ->
+                                        new AgentStartException(
+                                                "the server returned an agent SVID without SPIFFE ID"));
+        log.info(
+                "Node attestation ({}) succeeded: agent ID {}",
+                attestor.type(),
+                JoinTokenAttestor.redact(agentId));
         try {
             keyManager.storeAgentKey(kp.getPrivate());
             write(dataDir.resolve(SVID_FILE), Certificates.concatDer(r.svidChain()));
         } catch (IOException e) {
-            throw new AgentStartException("cannot keep the agent SVID in " + dataDir + ": " + e.getMessage(), e);
+            throw new AgentStartException(
+                    "cannot keep the agent SVID in " + dataDir + ": " + e.getMessage(), e);
         }
         storeBundle(r.bundle());
         install(r.svidChain(), kp.getPrivate(), clock.instant());
@@ -199,8 +247,12 @@ public final class AgentIdentity implements AutoCloseable {
         X509Certificate leaf = newChain.get(0);
         chain = List.copyOf(newChain);
         key = newKey;
-        renewAt = CachedSvid.rotationTimeFromReceipt(leaf.getNotBefore().toInstant(), receivedAt, leaf.getNotAfter().toInstant(),
-                ThreadLocalRandom.current().nextDouble());
+        renewAt =
+                CachedSvid.rotationTimeFromReceipt(
+                        leaf.getNotBefore().toInstant(),
+                        receivedAt,
+                        leaf.getNotAfter().toInstant(),
+                        ThreadLocalRandom.current().nextDouble());
         AgentApiClient old = client;
         client = AgentApiClient.connect(server, trustDomain, () -> roots, key, chain);
         if (old != null) {
@@ -229,7 +281,8 @@ public final class AgentIdentity implements AutoCloseable {
             return;
         }
         KeyPair kp = KeyType.EC_P256.generate(CryptoProvider.jdk());
-        List<X509Certificate> renewed = client.renewAgent(Csr.create(kp, agentId(), List.of(), CryptoProvider.jdk()));
+        List<X509Certificate> renewed =
+                client.renewAgent(Csr.create(kp, agentId(), List.of(), CryptoProvider.jdk()));
         try {
             keyManager.storeAgentKey(kp.getPrivate());
             write(dataDir.resolve(SVID_FILE), Certificates.concatDer(renewed));
@@ -269,12 +322,21 @@ public final class AgentIdentity implements AutoCloseable {
 
     /** Writes a file atomically with mode 0600. */
     static void write(Path file, byte[] content) throws IOException {
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Path tmp =
+                Files.createTempFile(
+                        file.toAbsolutePath().getParent(),
+                        "." + file.getFileName(),
+                        ".tmp",
+                        PosixFilePermissions.asFileAttribute(
+                                PosixFilePermissions.fromString("rw-------")));
         try {
             Files.write(tmp, content);
             try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(
+                        tmp,
+                        file,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }

@@ -34,13 +34,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the cache in step with the server: about every sync interval (SPIRE: 5s) it renews the
- * agent SVID at half life, fetches the bundles and the authorised entries, and has SVIDs signed
- * for entries that have none or whose SVID reached its rotation time (half life with jitter).
- * Workload keys are generated here, on the node, and never leave it; only CSRs go to the server.
+ * agent SVID at half life, fetches the bundles and the authorised entries, and has SVIDs signed for
+ * entries that have none or whose SVID reached its rotation time (half life with jitter). Workload
+ * keys are generated here, on the node, and never leave it; only CSRs go to the server.
  *
  * <p>When the server cannot be reached, the sync is retried one interval later, then with
- * exponential backoff (2, 4, at most six intervals) and the cache keeps serving what it has until each SVID expires; the first
- * successful sync afterwards catches up by itself.
+ * exponential backoff (2, 4, at most six intervals) and the cache keeps serving what it has until
+ * each SVID expires; the first successful sync afterwards catches up by itself.
  */
 public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
 
@@ -53,14 +53,17 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     private final Duration interval;
     private final Duration maxBackoff;
     private final Consumer<Boolean> healthListener;
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "agent-sync");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService scheduler =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "agent-sync");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private int failures;
     private volatile boolean closed;
-    private boolean evictionReported; // eviction errors are logged once until a re-attestation succeeds
+    private boolean
+            evictionReported; // eviction errors are logged once until a re-attestation succeeds
     private boolean reattesting;
     private volatile boolean banned;
 
@@ -68,7 +71,12 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
      * @param identity the agent SVID holder, which also owns the server client
      * @param healthListener told true after each successful sync, false after a failure
      */
-    public SyncManager(SvidCache cache, AgentIdentity identity, Clock clock, Duration interval, Consumer<Boolean> healthListener) {
+    public SyncManager(
+            SvidCache cache,
+            AgentIdentity identity,
+            Clock clock,
+            Duration interval,
+            Consumer<Boolean> healthListener) {
         this.cache = cache;
         this.identity = identity;
         this.clock = clock;
@@ -80,7 +88,10 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     /** Runs one sync now (on the caller's thread), then keeps syncing in the background. */
     public void start() {
         boolean ok = syncSafely();
-        scheduler.schedule(this::loop, ok ? interval.toMillis() : nextDelay().toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.schedule(
+                this::loop,
+                ok ? interval.toMillis() : nextDelay().toMillis(),
+                TimeUnit.MILLISECONDS);
     }
 
     private void loop() {
@@ -120,13 +131,16 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
                 return false; // interrupted by close(): not a server failure
             }
             Status s = Status.fromThrowable(e);
-            // Decided by the typed reason in the status details only; the description is for the log.
+            // Decided by the typed reason in the status details only; the description is for the
+            // log.
             Optional<PermissionDeniedDetails.Reason> reason = ServerRefusal.reason(e);
             if (ServerRefusal.banned(reason)) {
                 stopBanned(s);
                 return false;
             }
-            if (ServerRefusal.shouldReattest(reason) && !reattesting && reattestAfterRefusal(s, reason.get())) {
+            if (ServerRefusal.shouldReattest(reason)
+                    && !reattesting
+                    && reattestAfterRefusal(s, reason.get())) {
                 reattesting = true; // one immediate retry on the new SVID, not a loop
                 try {
                     return syncSafely();
@@ -135,9 +149,16 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
                 }
             }
             failures++;
-            String why = s.getCode() + (s.getDescription() == null ? "" : ": " + JoinTokenAttestor.redact(s.getDescription()));
+            String why =
+                    s.getCode()
+                            + (s.getDescription() == null
+                                    ? ""
+                                    : ": " + JoinTokenAttestor.redact(s.getDescription()));
             if (failures == 1 || failures % 10 == 0) {
-                log.warn("Sync with the server failed ({}); serving cached SVIDs, retrying in {} ms", why, nextDelay().toMillis());
+                log.warn(
+                        "Sync with the server failed ({}); serving cached SVIDs, retrying in {} ms",
+                        why,
+                        nextDelay().toMillis());
             } else {
                 log.debug("Sync with the server failed again ({})", why);
             }
@@ -155,9 +176,11 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     private void stopBanned(Status s) {
         banned = true;
         healthListener.accept(false);
-        log.error("The server banned this agent ({}): it stopped syncing and does not attest again; cached SVIDs are"
-                + " served until they expire. An operator must delete the ban (`agent evict`) before this node can"
-                + " attest again", JoinTokenAttestor.redact(String.valueOf(s.getDescription())));
+        log.error(
+                "The server banned this agent ({}): it stopped syncing and does not attest again; cached SVIDs are"
+                        + " served until they expire. An operator must delete the ban (`agent evict`) before this node can"
+                        + " attest again",
+                JoinTokenAttestor.redact(String.valueOf(s.getDescription())));
     }
 
     /**
@@ -168,8 +191,12 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
     private boolean reattestAfterRefusal(Status s, PermissionDeniedDetails.Reason reason) {
         try {
             if (identity.reattest()) {
-                log.info("Re-attested with {} after the server refused this agent ({}: {}): agent ID {}", identity.attestorType(),
-                        reason, JoinTokenAttestor.redact(s.getDescription()), JoinTokenAttestor.redact(identity.agentId()));
+                log.info(
+                        "Re-attested with {} after the server refused this agent ({}: {}): agent ID {}",
+                        identity.attestorType(),
+                        reason,
+                        JoinTokenAttestor.redact(s.getDescription()),
+                        JoinTokenAttestor.redact(identity.agentId()));
                 evictionReported = false;
                 return true;
             }
@@ -180,16 +207,22 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             }
             if (!evictionReported) {
                 evictionReported = true;
-                log.error("The server refused this agent ({}) and refused to attest it again: {}", reason,
+                log.error(
+                        "The server refused this agent ({}) and refused to attest it again: {}",
+                        reason,
                         JoinTokenAttestor.redact(e.getMessage()));
             }
             return false;
         }
         if (!evictionReported) {
             evictionReported = true;
-            log.error("The server refused this agent ({}: {}) and its node attestor ({}) cannot attest again: serving cached"
-                    + " SVIDs until they expire. To rejoin, stop the agent, delete its agent_svid.der and key, and start"
-                    + " it with a new -joinToken", reason, JoinTokenAttestor.redact(s.getDescription()), identity.attestorType());
+            log.error(
+                    "The server refused this agent ({}: {}) and its node attestor ({}) cannot attest again: serving cached"
+                            + " SVIDs until they expire. To rejoin, stop the agent, delete its agent_svid.der and key, and start"
+                            + " it with a new -joinToken",
+                    reason,
+                    JoinTokenAttestor.redact(s.getDescription()),
+                    identity.attestorType());
         }
         return false;
     }
@@ -213,7 +246,8 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         }
     }
 
-    private void mint(AgentApiClient client, List<RegistrationEntry> entries) throws StatusException {
+    private void mint(AgentApiClient client, List<RegistrationEntry> entries)
+            throws StatusException {
         Map<String, byte[]> csrs = new LinkedHashMap<>();
         Map<String, KeyPair> keys = new HashMap<>();
         Map<String, RegistrationEntry> byId = new HashMap<>();
@@ -227,15 +261,34 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         for (AgentApiClient.SvidResult r : client.batchNewX509Svid(csrs)) {
             RegistrationEntry e = byId.get(r.entryId());
             if (r.error() != null) {
-                log.warn("The server refused an SVID for entry {} ({}): {}", r.entryId(), e == null ? "?" : e.spiffeId(), r.error());
+                log.warn(
+                        "The server refused an SVID for entry {} ({}): {}",
+                        r.entryId(),
+                        e == null ? "?" : e.spiffeId(),
+                        r.error());
                 continue;
             }
             X509Certificate leaf = r.chain().get(0);
-            Instant rotateAt = CachedSvid.rotationTimeFromReceipt(leaf.getNotBefore().toInstant(), clock.instant(),
-                    leaf.getNotAfter().toInstant(), ThreadLocalRandom.current().nextDouble());
-            fresh.add(new CachedSvid(r.entryId(), e.spiffeId(), r.chain(), keys.get(r.entryId()).getPrivate(), rotateAt, e));
-            log.info("SVID for {} (entry {}) issued, serial {}, valid until {}", e.spiffeId(), e.id(),
-                    leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
+            Instant rotateAt =
+                    CachedSvid.rotationTimeFromReceipt(
+                            leaf.getNotBefore().toInstant(),
+                            clock.instant(),
+                            leaf.getNotAfter().toInstant(),
+                            ThreadLocalRandom.current().nextDouble());
+            fresh.add(
+                    new CachedSvid(
+                            r.entryId(),
+                            e.spiffeId(),
+                            r.chain(),
+                            keys.get(r.entryId()).getPrivate(),
+                            rotateAt,
+                            e));
+            log.info(
+                    "SVID for {} (entry {}) issued, serial {}, valid until {}",
+                    e.spiffeId(),
+                    e.id(),
+                    leaf.getSerialNumber().toString(16),
+                    leaf.getNotAfter().toInstant());
         }
         cache.putSvids(fresh);
     }
@@ -247,10 +300,13 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
             cache.putJwt(entry.id(), audience, jwt.token(), jwt.issuedAt(), jwt.expiresAt());
             return jwt.token();
         } catch (StatusException e) {
-            if (e.getStatus().getCode() == Status.Code.PERMISSION_DENIED || e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) {
+            if (e.getStatus().getCode() == Status.Code.PERMISSION_DENIED
+                    || e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) {
                 throw e;
             }
-            throw Status.UNAVAILABLE.withDescription("cannot get a JWT-SVID from the server: " + e.getStatus()).asException();
+            throw Status.UNAVAILABLE
+                    .withDescription("cannot get a JWT-SVID from the server: " + e.getStatus())
+                    .asException();
         }
     }
 

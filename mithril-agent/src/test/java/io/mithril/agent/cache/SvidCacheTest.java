@@ -21,7 +21,8 @@ class SvidCacheTest {
 
     private final TestCa ca = new TestCa("example.org");
     private final SvidCache cache = new SvidCache(ca.trustDomain, Clock.systemUTC());
-    private static final Set<Selector> UID_1000 = Set.of(Selector.parse("unix:uid:1000"), Selector.parse("unix:gid:1000"));
+    private static final Set<Selector> UID_1000 =
+            Set.of(Selector.parse("unix:uid:1000"), Selector.parse("unix:gid:1000"));
 
     @AfterEach
     void close() {
@@ -30,11 +31,17 @@ class SvidCacheTest {
 
     @Test
     void entryMatchesOnlyWhenAllItsSelectorsArePresent() {
-        RegistrationEntry both = TestCa.entry("spiffe://example.org/both", "unix:uid:1000", "unix:gid:1000");
-        RegistrationEntry more = TestCa.entry("spiffe://example.org/more", "unix:uid:1000", "unix:gid:2000");
+        RegistrationEntry both =
+                TestCa.entry("spiffe://example.org/both", "unix:uid:1000", "unix:gid:1000");
+        RegistrationEntry more =
+                TestCa.entry("spiffe://example.org/more", "unix:uid:1000", "unix:gid:2000");
         cache.update(ca.bundle(), Map.of(), List.of(both, more));
-        cache.putSvids(List.of(ca.svid(both, Duration.ofMinutes(5)), ca.svid(more, Duration.ofMinutes(5))));
-        assertThat(cache.fetch(UID_1000).identities()).extracting(i -> i.entry().spiffeId().toString())
+        cache.putSvids(
+                List.of(
+                        ca.svid(both, Duration.ofMinutes(5)),
+                        ca.svid(more, Duration.ofMinutes(5))));
+        assertThat(cache.fetch(UID_1000).identities())
+                .extracting(i -> i.entry().spiffeId().toString())
                 .containsExactly("spiffe://example.org/both");
     }
 
@@ -43,9 +50,11 @@ class SvidCacheTest {
         RegistrationEntry e = TestCa.entry("spiffe://example.org/w", "unix:uid:1000");
         cache.update(ca.bundle(), Map.of(), List.of(e));
         cache.putSvids(List.of(ca.svid(e, Duration.ofMinutes(5))));
-        cache.subscribe(UID_1000, u -> {
-            throw new IllegalStateException("client went away");
-        });
+        cache.subscribe(
+                UID_1000,
+                u -> {
+                    throw new IllegalStateException("client went away");
+                });
         BlockingQueue<WorkloadUpdate> got = new LinkedBlockingQueue<>();
         cache.subscribe(UID_1000, got::add);
         assertThat(got.poll(5, TimeUnit.SECONDS)).isNotNull();
@@ -53,7 +62,8 @@ class SvidCacheTest {
         cache.putSvids(List.of(rotated));
         WorkloadUpdate second = got.poll(5, TimeUnit.SECONDS);
         assertThat(second).isNotNull();
-        assertThat(second.identities().get(0).svid().leaf().getSerialNumber()).isEqualTo(rotated.leaf().getSerialNumber());
+        assertThat(second.identities().get(0).svid().leaf().getSerialNumber())
+                .isEqualTo(rotated.leaf().getSerialNumber());
         assertThat(cache.subscriptionCount()).isEqualTo(1);
     }
 
@@ -85,19 +95,56 @@ class SvidCacheTest {
     @Test
     void entryNeedsAnSvidWhenNoneHeldWhenRotationTimeCameOrWhenItsDnsNamesChanged() {
         Instant now = Instant.now();
-        SvidCache later = new SvidCache(ca.trustDomain, Clock.fixed(now.plus(Duration.ofMinutes(3)), ZoneOffset.UTC));
+        SvidCache later =
+                new SvidCache(
+                        ca.trustDomain,
+                        Clock.fixed(now.plus(Duration.ofMinutes(3)), ZoneOffset.UTC));
         try {
             RegistrationEntry e = TestCa.entry("spiffe://example.org/w", "unix:uid:1000");
             later.update(ca.bundle(), Map.of(), List.of(e));
             assertThat(later.entriesNeedingSvid()).containsExactly(e);
             CachedSvid s = ca.svid(e, Duration.ofMinutes(10));
-            later.putSvids(List.of(new CachedSvid(s.entryId(), s.spiffeId(), s.chain(), s.privateKey(), now.plus(Duration.ofMinutes(5)), e)));
+            later.putSvids(
+                    List.of(
+                            new CachedSvid(
+                                    s.entryId(),
+                                    s.spiffeId(),
+                                    s.chain(),
+                                    s.privateKey(),
+                                    now.plus(Duration.ofMinutes(5)),
+                                    e)));
             assertThat(later.entriesNeedingSvid()).isEmpty();
-            later.putSvids(List.of(new CachedSvid(s.entryId(), s.spiffeId(), s.chain(), s.privateKey(), now.plus(Duration.ofMinutes(2)), e)));
+            later.putSvids(
+                    List.of(
+                            new CachedSvid(
+                                    s.entryId(),
+                                    s.spiffeId(),
+                                    s.chain(),
+                                    s.privateKey(),
+                                    now.plus(Duration.ofMinutes(2)),
+                                    e)));
             assertThat(later.entriesNeedingSvid()).containsExactly(e);
-            later.putSvids(List.of(new CachedSvid(s.entryId(), s.spiffeId(), s.chain(), s.privateKey(), now.plus(Duration.ofMinutes(5)), e)));
-            RegistrationEntry withDns = new RegistrationEntry(e.id(), e.spiffeId(), e.parentId(), e.selectors(), 0, 0,
-                    List.of("web.example.org"), Set.of(), "", 2);
+            later.putSvids(
+                    List.of(
+                            new CachedSvid(
+                                    s.entryId(),
+                                    s.spiffeId(),
+                                    s.chain(),
+                                    s.privateKey(),
+                                    now.plus(Duration.ofMinutes(5)),
+                                    e)));
+            RegistrationEntry withDns =
+                    new RegistrationEntry(
+                            e.id(),
+                            e.spiffeId(),
+                            e.parentId(),
+                            e.selectors(),
+                            0,
+                            0,
+                            List.of("web.example.org"),
+                            Set.of(),
+                            "",
+                            2);
             later.update(ca.bundle(), Map.of(), List.of(withDns));
             assertThat(later.entriesNeedingSvid()).containsExactly(withDns);
         } finally {
@@ -110,8 +157,11 @@ class SvidCacheTest {
         Instant nb = Instant.parse("2026-01-01T00:00:00Z");
         Instant received = nb.plusSeconds(10);
         Instant na = received.plusSeconds(100);
-        assertThat(CachedSvid.rotationTimeFromReceipt(nb, received, na, 0.5)).isEqualTo(received.plusSeconds(50));
-        assertThat(CachedSvid.rotationTimeFromReceipt(nb, received, na, 0.0)).isEqualTo(received.plusSeconds(40));
-        assertThat(CachedSvid.rotationTimeFromReceipt(nb, received, na, 0.999)).isBefore(received.plusSeconds(60));
+        assertThat(CachedSvid.rotationTimeFromReceipt(nb, received, na, 0.5))
+                .isEqualTo(received.plusSeconds(50));
+        assertThat(CachedSvid.rotationTimeFromReceipt(nb, received, na, 0.0))
+                .isEqualTo(received.plusSeconds(40));
+        assertThat(CachedSvid.rotationTimeFromReceipt(nb, received, na, 0.999))
+                .isBefore(received.plusSeconds(60));
     }
 }

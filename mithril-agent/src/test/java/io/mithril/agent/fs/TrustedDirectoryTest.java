@@ -13,8 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The agent's data directory (its key, its SVID): created 0700, tightened, or refused. */
 class TrustedDirectoryTest {
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
 
     private static String mode(Path p) throws IOException {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
@@ -41,12 +40,14 @@ class TrustedDirectoryTest {
         Path theirs = Files.createDirectory(tmp.resolve("theirs"));
         Files.setAttribute(theirs, "unix:uid", 64123);
         assertThatThrownBy(() -> TrustedDirectory.owned(theirs, "data_dir"))
-                .hasMessageStartingWith("data_dir " + theirs + ": the directory is owned by uid 64123");
+                .hasMessageStartingWith(
+                        "data_dir " + theirs + ": the directory is owned by uid 64123");
 
         Path open = Files.createDirectory(tmp.resolve("open"));
         Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
         assertThatThrownBy(() -> TrustedDirectory.owned(open.resolve("data"), "data_dir"))
-                .hasMessageContaining("its ancestor " + open + " is writable by other users (mode 0777)");
+                .hasMessageContaining(
+                        "its ancestor " + open + " is writable by other users (mode 0777)");
     }
 
     @Test
@@ -55,7 +56,8 @@ class TrustedDirectoryTest {
         Files.setAttribute(agents, "unix:uid", 64123);
         TrustedDirectory.checkModes(agents, "Workload API socket directory");
         Files.setPosixFilePermissions(agents, PosixFilePermissions.fromString("rwxrwxr-x"));
-        assertThatThrownBy(() -> TrustedDirectory.checkModes(agents, "Workload API socket directory"))
+        assertThatThrownBy(
+                        () -> TrustedDirectory.checkModes(agents, "Workload API socket directory"))
                 .hasMessageContaining("writable by other users (mode 0775)");
     }
 }

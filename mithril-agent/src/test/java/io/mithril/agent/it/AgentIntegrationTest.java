@@ -61,7 +61,14 @@ class AgentIntegrationTest {
     }
 
     private AgentConfig config(String token) throws Exception {
-        return AgentConfig.of(ServerFixture.TD, agentDir, "127.0.0.1", server.port(), socket, server.bundlePem(), token)
+        return AgentConfig.of(
+                        ServerFixture.TD,
+                        agentDir,
+                        "127.0.0.1",
+                        server.port(),
+                        socket,
+                        server.bundlePem(),
+                        token)
                 .withSyncInterval(Duration.ofMillis(200));
     }
 
@@ -76,15 +83,31 @@ class AgentIntegrationTest {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
         server.register("spiffe://example.org/app-1234", 0, "unix:uid:1234");
         agent = Agent.start(config(server.joinToken()));
-        assertThat(agent.agentId().toString()).startsWith("spiffe://example.org/spire/agent/join_token/");
+        assertThat(agent.agentId().toString())
+                .startsWith("spiffe://example.org/spire/agent/join_token/");
 
         X509Context ctx = fetch();
-        assertThat(ctx.svids()).extracting(s -> s.spiffeId().toString()).containsExactly("spiffe://example.org/root-workload");
-        assertThat(ctx.defaultSvid().bundle()).isEqualTo(server.server().bundle().x509Authorities());
+        assertThat(ctx.svids())
+                .extracting(s -> s.spiffeId().toString())
+                .containsExactly("spiffe://example.org/root-workload");
+        assertThat(ctx.defaultSvid().bundle())
+                .isEqualTo(server.server().bundle().x509Authorities());
 
-        assertThat(ForeignUid.answers(ForeignUid.runJava(1234, 1234, FetchIdentityMain.class.getName(), "unix://" + socket)))
+        assertThat(
+                        ForeignUid.answers(
+                                ForeignUid.runJava(
+                                        1234,
+                                        1234,
+                                        FetchIdentityMain.class.getName(),
+                                        "unix://" + socket)))
                 .containsExactly("ID spiffe://example.org/app-1234");
-        assertThat(ForeignUid.answers(ForeignUid.runJava(4321, 4321, FetchIdentityMain.class.getName(), "unix://" + socket)))
+        assertThat(
+                        ForeignUid.answers(
+                                ForeignUid.runJava(
+                                        4321,
+                                        4321,
+                                        FetchIdentityMain.class.getName(),
+                                        "unix://" + socket)))
                 .containsExactly("STATUS PERMISSION_DENIED");
     }
 
@@ -92,15 +115,19 @@ class AgentIntegrationTest {
     void evictedJoinTokenAgentCannotAttestAgainAndKeepsServingItsCachedSvids() throws Exception {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
         agent = Agent.start(config(server.joinToken()));
-        assertThat(fetch().defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
+        assertThat(fetch().defaultSvid().spiffeId().toString())
+                .isEqualTo("spiffe://example.org/root-workload");
         assertThat(server.server().dataStore().deleteAttestedNode(agent.agentId())).isTrue();
         long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
         while (System.nanoTime() < deadline) { // ten sync intervals: each is refused
             Thread.sleep(200);
-            assertThat(server.server().dataStore().fetchAttestedNode(agent.agentId())).as("a spent join token cannot attest again")
+            assertThat(server.server().dataStore().fetchAttestedNode(agent.agentId()))
+                    .as("a spent join token cannot attest again")
                     .isEmpty();
         }
-        assertThat(fetch().defaultSvid().spiffeId().toString()).as("cached SVID still served").isEqualTo("spiffe://example.org/root-workload");
+        assertThat(fetch().defaultSvid().spiffeId().toString())
+                .as("cached SVID still served")
+                .isEqualTo("spiffe://example.org/root-workload");
     }
 
     @Test
@@ -110,14 +137,20 @@ class AgentIntegrationTest {
         String firstId = agent.agentId().toString();
         agent.close();
         agent = null;
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(agentDir.resolve(AgentIdentity.SVID_FILE))))
+        assertThat(
+                        PosixFilePermissions.toString(
+                                Files.getPosixFilePermissions(
+                                        agentDir.resolve(AgentIdentity.SVID_FILE))))
                 .isEqualTo("rw-------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(agentDir.resolve("agent_svid.key"))))
+        assertThat(
+                        PosixFilePermissions.toString(
+                                Files.getPosixFilePermissions(agentDir.resolve("agent_svid.key"))))
                 .isEqualTo("rw-------");
 
         agent = Agent.start(config(null));
         assertThat(agent.agentId().toString()).isEqualTo(firstId);
-        assertThat(fetch().defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
+        assertThat(fetch().defaultSvid().spiffeId().toString())
+                .isEqualTo("spiffe://example.org/root-workload");
     }
 
     @Test
@@ -145,22 +178,24 @@ class AgentIntegrationTest {
         agent = Agent.start(config(server.joinToken()));
         BlockingQueue<X509Context> updates = new LinkedBlockingQueue<>();
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket);
-             Closeable watch = c.watchX509Context(new WorkloadApiClient.Watcher<>() {
-                 @Override
-                 public void onUpdate(X509Context u) {
-                     updates.add(u);
-                 }
+                Closeable watch =
+                        c.watchX509Context(
+                                new WorkloadApiClient.Watcher<>() {
+                                    @Override
+                                    public void onUpdate(X509Context u) {
+                                        updates.add(u);
+                                    }
 
-                 @Override
-                 public void onError(WorkloadApiException e) {
-                 }
-             })) {
+                                    @Override
+                                    public void onError(WorkloadApiException e) {}
+                                })) {
             X509Context first = updates.poll(10, TimeUnit.SECONDS);
             assertThat(first).isNotNull();
             X509Context second = updates.poll(10, TimeUnit.SECONDS);
             Instant receivedAt = Instant.now();
             assertThat(second).as("a rotated SVID on the open stream").isNotNull();
-            assertThat(second.defaultSvid().leaf().getSerialNumber()).isNotEqualTo(first.defaultSvid().leaf().getSerialNumber());
+            assertThat(second.defaultSvid().leaf().getSerialNumber())
+                    .isNotEqualTo(first.defaultSvid().leaf().getSerialNumber());
             assertThat(receivedAt).isBefore(first.defaultSvid().leaf().getNotAfter().toInstant());
         }
     }
@@ -174,7 +209,8 @@ class AgentIntegrationTest {
         server.stop();
         Thread.sleep(1000); // several failed syncs
         X509Context during = fetch();
-        assertThat(during.defaultSvid().leaf().getSerialNumber()).isEqualTo(before.defaultSvid().leaf().getSerialNumber());
+        assertThat(during.defaultSvid().leaf().getSerialNumber())
+                .isEqualTo(before.defaultSvid().leaf().getSerialNumber());
 
         server.restart();
         server.register("spiffe://example.org/after-restart", 0, "unix:uid:0");
@@ -187,7 +223,9 @@ class AgentIntegrationTest {
             }
             Thread.sleep(100);
         }
-        assertThat(ids).containsExactlyInAnyOrder("spiffe://example.org/root-workload", "spiffe://example.org/after-restart");
+        assertThat(ids)
+                .containsExactlyInAnyOrder(
+                        "spiffe://example.org/root-workload", "spiffe://example.org/after-restart");
     }
 
     @Test
@@ -198,12 +236,23 @@ class AgentIntegrationTest {
         X509Context ctx = fetch();
         X509ContextFiles.write(ctx, out);
 
-        assertThat(Files.readString(out.resolve("svid.0.key"))).startsWith("-----BEGIN PRIVATE KEY-----");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve("svid.0.key")))).isEqualTo("rw-------");
-        List<String> cmd = new java.util.ArrayList<>(List.of("openssl", "verify", "-CAfile", out.resolve("bundle.0.pem").toString()));
+        assertThat(Files.readString(out.resolve("svid.0.key")))
+                .startsWith("-----BEGIN PRIVATE KEY-----");
+        assertThat(
+                        PosixFilePermissions.toString(
+                                Files.getPosixFilePermissions(out.resolve("svid.0.key"))))
+                .isEqualTo("rw-------");
+        List<String> cmd =
+                new java.util.ArrayList<>(
+                        List.of(
+                                "openssl",
+                                "verify",
+                                "-CAfile",
+                                out.resolve("bundle.0.pem").toString()));
         if (ctx.defaultSvid().intermediates().size() > 0) {
             Path inter = out.resolve("intermediates.pem");
-            Files.writeString(inter, X509ContextFiles.certificatesPem(ctx.defaultSvid().intermediates()));
+            Files.writeString(
+                    inter, X509ContextFiles.certificatesPem(ctx.defaultSvid().intermediates()));
             cmd.addAll(List.of("-untrusted", inter.toString()));
         }
         // svid.0.pem holds the leaf first; openssl verifies the first certificate of the file.
@@ -212,8 +261,23 @@ class AgentIntegrationTest {
         assertThat(r.exitCode()).as(r.stdout() + r.stderr()).isZero();
         assertThat(r.stdout()).contains(": OK");
 
-        ForeignUid.Result keyPub = ForeignUid.run(List.of("openssl", "pkey", "-in", out.resolve("svid.0.key").toString(), "-pubout"));
-        ForeignUid.Result certPub = ForeignUid.run(List.of("openssl", "x509", "-in", out.resolve("svid.0.pem").toString(), "-noout", "-pubkey"));
+        ForeignUid.Result keyPub =
+                ForeignUid.run(
+                        List.of(
+                                "openssl",
+                                "pkey",
+                                "-in",
+                                out.resolve("svid.0.key").toString(),
+                                "-pubout"));
+        ForeignUid.Result certPub =
+                ForeignUid.run(
+                        List.of(
+                                "openssl",
+                                "x509",
+                                "-in",
+                                out.resolve("svid.0.pem").toString(),
+                                "-noout",
+                                "-pubkey"));
         assertThat(keyPub.stdout()).isNotEmpty().isEqualTo(certPub.stdout());
     }
 
@@ -222,18 +286,32 @@ class AgentIntegrationTest {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
         agent = Agent.start(config(server.joinToken()));
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-            List<WorkloadApiClient.JwtSvidToken> tokens = c.fetchJwtSvids(Duration.ofSeconds(10), null, "my-audience");
+            List<WorkloadApiClient.JwtSvidToken> tokens =
+                    c.fetchJwtSvids(Duration.ofSeconds(10), null, "my-audience");
             assertThat(tokens).hasSize(1);
-            WorkloadApiClient.ValidatedJwtSvid v = c.validateJwtSvid(tokens.get(0).token(), "my-audience", Duration.ofSeconds(10));
+            WorkloadApiClient.ValidatedJwtSvid v =
+                    c.validateJwtSvid(tokens.get(0).token(), "my-audience", Duration.ofSeconds(10));
             assertThat(v.spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
             assertThat(v.claims()).containsKey("exp");
-            assertThatThrownBy(() -> c.validateJwtSvid(tokens.get(0).token(), "other-audience", Duration.ofSeconds(10)))
-                    .isInstanceOfSatisfying(WorkloadApiException.class, e -> {
-                        assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                        assertThat(e.getMessage()).contains("audience");
-                    });
-            assertThatThrownBy(() -> c.validateJwtSvid("not.a.jwt", "my-audience", Duration.ofSeconds(10)))
-                    .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+            assertThatThrownBy(
+                            () ->
+                                    c.validateJwtSvid(
+                                            tokens.get(0).token(),
+                                            "other-audience",
+                                            Duration.ofSeconds(10)))
+                    .isInstanceOfSatisfying(
+                            WorkloadApiException.class,
+                            e -> {
+                                assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                                assertThat(e.getMessage()).contains("audience");
+                            });
+            assertThatThrownBy(
+                            () ->
+                                    c.validateJwtSvid(
+                                            "not.a.jwt", "my-audience", Duration.ofSeconds(10)))
+                    .isInstanceOfSatisfying(
+                            WorkloadApiException.class,
+                            e -> assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT));
         }
     }
 
@@ -242,18 +320,35 @@ class AgentIntegrationTest {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
         agent = Agent.start(config(server.joinToken()));
         CaManager.JwtSigningKey key = server.server().caManager().currentJwtKey();
-        HostileJwtSvids table = new HostileJwtSvids(SpiffeId.parse("spiffe://example.org/root-workload"), "my-audience",
-                key.kid(), key.keyPair(), "foreign-kid", TestCerts.ec256().getPrivate(), Instant.now());
+        HostileJwtSvids table =
+                new HostileJwtSvids(
+                        SpiffeId.parse("spiffe://example.org/root-workload"),
+                        "my-audience",
+                        key.kid(),
+                        key.keyPair(),
+                        "foreign-kid",
+                        TestCerts.ec256().getPrivate(),
+                        Instant.now());
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-            assertThat(c.validateJwtSvid(table.valid(), "my-audience", Duration.ofSeconds(10)).spiffeId().toString())
-                    .as("the control token, crafted the same way").isEqualTo("spiffe://example.org/root-workload");
+            assertThat(
+                            c.validateJwtSvid(table.valid(), "my-audience", Duration.ofSeconds(10))
+                                    .spiffeId()
+                                    .toString())
+                    .as("the control token, crafted the same way")
+                    .isEqualTo("spiffe://example.org/root-workload");
             SoftAssertions soft = new SoftAssertions();
             for (HostileJwtSvids.Hostile h : table.all()) {
-                soft.assertThatThrownBy(() -> c.validateJwtSvid(h.token(), "my-audience", Duration.ofSeconds(10))).as(h.name())
-                        .isInstanceOfSatisfying(WorkloadApiException.class, e -> {
-                            assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                            assertThat(e.getMessage()).contains(h.refusal());
-                        });
+                soft.assertThatThrownBy(
+                                () ->
+                                        c.validateJwtSvid(
+                                                h.token(), "my-audience", Duration.ofSeconds(10)))
+                        .as(h.name())
+                        .isInstanceOfSatisfying(
+                                WorkloadApiException.class,
+                                e -> {
+                                    assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                                    assertThat(e.getMessage()).contains(h.refusal());
+                                });
             }
             soft.assertAll();
         }
@@ -262,12 +357,23 @@ class AgentIntegrationTest {
     @Test
     void insecureBootstrapAttestsWithoutTrustBundleThenKeepsTheServersBundle() throws Exception {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
-        AgentConfig insecure = AgentConfig.of(ServerFixture.TD, agentDir, "127.0.0.1", server.port(), socket, null, server.joinToken())
-                .withSyncInterval(Duration.ofMillis(200));
+        AgentConfig insecure =
+                AgentConfig.of(
+                                ServerFixture.TD,
+                                agentDir,
+                                "127.0.0.1",
+                                server.port(),
+                                socket,
+                                null,
+                                server.joinToken())
+                        .withSyncInterval(Duration.ofMillis(200));
         assertThat(insecure.insecureBootstrap()).isTrue();
         agent = Agent.start(insecure);
-        assertThat(fetch().defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
-        assertThat(io.mithril.pki.Certificates.parseDer(Files.readAllBytes(agentDir.resolve(AgentIdentity.BUNDLE_FILE))))
+        assertThat(fetch().defaultSvid().spiffeId().toString())
+                .isEqualTo("spiffe://example.org/root-workload");
+        assertThat(
+                        io.mithril.pki.Certificates.parseDer(
+                                Files.readAllBytes(agentDir.resolve(AgentIdentity.BUNDLE_FILE))))
                 .isEqualTo(server.server().bundle().x509Authorities());
     }
 
@@ -277,29 +383,48 @@ class AgentIntegrationTest {
         agent = Agent.start(config(server.joinToken()));
         String token = server.joinToken();
         Path otherData = server.dir.resolve("agent2");
-        AgentConfig second = AgentConfig.of(ServerFixture.TD, otherData, "127.0.0.1", server.port(), socket, server.bundlePem(), token);
+        AgentConfig second =
+                AgentConfig.of(
+                        ServerFixture.TD,
+                        otherData,
+                        "127.0.0.1",
+                        server.port(),
+                        socket,
+                        server.bundlePem(),
+                        token);
         assertThatThrownBy(() -> Agent.start(second))
                 .isInstanceOf(AgentStartException.class)
                 .hasMessageContaining("another process is already serving on " + socket);
         // The token was not used: the same agent starts fine on another socket.
-        try (Agent other = Agent.start(second.withSocketPath(server.dir.resolve("sock/other.sock")))) {
+        try (Agent other =
+                Agent.start(second.withSocketPath(server.dir.resolve("sock/other.sock")))) {
             assertThat(other.agentId().toString()).endsWith(token);
         }
     }
 
     @Test
     void serverNotChainingToTheTrustBundleIsRefusedAtAttestation() throws Exception {
-        io.mithril.agent.testing.TestCa stranger = new io.mithril.agent.testing.TestCa("example.org");
+        io.mithril.agent.testing.TestCa stranger =
+                new io.mithril.agent.testing.TestCa("example.org");
         Path wrongBundle = server.dir.resolve("wrong-bundle.pem");
         Files.writeString(wrongBundle, X509ContextFiles.certificatesPem(List.of(stranger.root)));
         String token = server.joinToken();
-        AgentConfig cfg = AgentConfig.of(ServerFixture.TD, agentDir, "127.0.0.1", server.port(), socket, wrongBundle, token);
+        AgentConfig cfg =
+                AgentConfig.of(
+                        ServerFixture.TD,
+                        agentDir,
+                        "127.0.0.1",
+                        server.port(),
+                        socket,
+                        wrongBundle,
+                        token);
         assertThatThrownBy(() -> Agent.start(cfg))
                 .isInstanceOf(AgentStartException.class)
                 .hasMessageContaining("node attestation (join_token)")
                 .hasMessageContaining("does not chain to the trust bundle");
         assertThat(agentDir.resolve(AgentIdentity.SVID_FILE)).doesNotExist();
-        // The token was not presented to an unverified server, so it still works with the right bundle.
+        // The token was not presented to an unverified server, so it still works with the right
+        // bundle.
         agent = Agent.start(config(token));
         assertThat(agent.agentId().toString()).endsWith(token);
     }

@@ -23,7 +23,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** SPIRE's {@code health_checks} and {@code telemetry { Prometheus }} blocks of agent.conf, served for real. */
+/**
+ * SPIRE's {@code health_checks} and {@code telemetry { Prometheus }} blocks of agent.conf, served
+ * for real.
+ */
 class AgentObservabilityTest {
 
     private ServerFixture server;
@@ -36,7 +39,8 @@ class AgentObservabilityTest {
         Files.setPosixFilePermissions(server.dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path sockDir = Files.createDirectories(server.dir.resolve("sock"));
         Files.setPosixFilePermissions(sockDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        String conf = """
+        String conf =
+                """
                 agent {
                     data_dir = "%s"
                     server_address = "127.0.0.1"
@@ -64,10 +68,18 @@ class AgentObservabilityTest {
                         port = 0
                     }
                 }
-                """.formatted(server.dir.resolve("agent"), server.port(), sockDir.resolve("api.sock"), server.bundlePem(),
-                server.joinToken(), server.dir.resolve("agent"));
+                """
+                        .formatted(
+                                server.dir.resolve("agent"),
+                                server.port(),
+                                sockDir.resolve("api.sock"),
+                                server.bundlePem(),
+                                server.joinToken(),
+                                server.dir.resolve("agent"));
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
-        AgentConfig cfg = AgentConfigParser.parse(conf, "agent.conf").withSyncInterval(Duration.ofMillis(200));
+        AgentConfig cfg =
+                AgentConfigParser.parse(conf, "agent.conf")
+                        .withSyncInterval(Duration.ofMillis(200));
         agent = Agent.start(cfg);
     }
 
@@ -80,7 +92,10 @@ class AgentObservabilityTest {
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build(),
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -102,24 +117,49 @@ class AgentObservabilityTest {
     @Test
     void metricsCountWorkloadApiCallsByResultAndShowTheAgentsState() throws Exception {
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + agent.socketPath())) {
-            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).defaultSvid().spiffeId().toString())
+            assertThat(
+                            c.fetchX509Context(Duration.ofSeconds(10))
+                                    .defaultSvid()
+                                    .spiffeId()
+                                    .toString())
                     .isEqualTo("spiffe://example.org/root-workload");
         }
-        assertThat(ForeignUid.answers(ForeignUid.runJava(4321, 4321, FetchIdentityMain.class.getName(), "unix://" + agent.socketPath())))
+        assertThat(
+                        ForeignUid.answers(
+                                ForeignUid.runJava(
+                                        4321,
+                                        4321,
+                                        FetchIdentityMain.class.getName(),
+                                        "unix://" + agent.socketPath())))
                 .containsExactly("STATUS PERMISSION_DENIED");
 
         String metrics = get(agent.metricsPort(), "/metrics").body();
-        assertThat(lines(metrics, "mithril_agent_synced ")).containsExactly("mithril_agent_synced 1.0");
-        assertThat(lines(metrics, "mithril_agent_x509_svids ")).containsExactly("mithril_agent_x509_svids 1.0");
+        assertThat(lines(metrics, "mithril_agent_synced "))
+                .containsExactly("mithril_agent_synced 1.0");
+        assertThat(lines(metrics, "mithril_agent_x509_svids "))
+                .containsExactly("mithril_agent_x509_svids 1.0");
         // the workload's entry, and the node alias entry the join token made
-        assertThat(lines(metrics, "mithril_agent_registration_entries ")).containsExactly("mithril_agent_registration_entries 2.0");
+        assertThat(lines(metrics, "mithril_agent_registration_entries "))
+                .containsExactly("mithril_agent_registration_entries 2.0");
         assertThat(lines(metrics, "mithril_agent_svid_expiry_unix_seconds ")).hasSize(1);
-        assertThat(lines(metrics, "mithril_agent_syncs_total{")).anySatisfy(l -> assertThat(l).contains("result=\"ok\""));
+        assertThat(lines(metrics, "mithril_agent_syncs_total{"))
+                .anySatisfy(l -> assertThat(l).contains("result=\"ok\""));
         List<String> calls = lines(metrics, "mithril_agent_workload_api_calls_total{");
-        assertThat(calls).anySatisfy(l -> assertThat(l).contains("method=\"FetchX509SVID\"").contains("code=\"PERMISSION_DENIED\"")
-                .endsWith(" 1.0"));
-        assertThat(calls).as("the stream the first client read and closed")
-                .anySatisfy(l -> assertThat(l).contains("method=\"FetchX509SVID\"").containsPattern("code=\"(OK|CANCELLED)\""));
-        assertThat(lines(metrics, "mithril_agent_workload_api_open_calls ")).containsExactly("mithril_agent_workload_api_open_calls 0.0");
+        assertThat(calls)
+                .anySatisfy(
+                        l ->
+                                assertThat(l)
+                                        .contains("method=\"FetchX509SVID\"")
+                                        .contains("code=\"PERMISSION_DENIED\"")
+                                        .endsWith(" 1.0"));
+        assertThat(calls)
+                .as("the stream the first client read and closed")
+                .anySatisfy(
+                        l ->
+                                assertThat(l)
+                                        .contains("method=\"FetchX509SVID\"")
+                                        .containsPattern("code=\"(OK|CANCELLED)\""));
+        assertThat(lines(metrics, "mithril_agent_workload_api_open_calls "))
+                .containsExactly("mithril_agent_workload_api_open_calls 0.0");
     }
 }

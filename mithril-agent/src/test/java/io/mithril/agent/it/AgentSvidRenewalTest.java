@@ -38,20 +38,36 @@ class AgentSvidRenewalTest {
         server.register("spiffe://example.org/root-workload", 0, "unix:uid:0");
         Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
         Path dataDir = server.dir.resolve("agent");
-        agent = Agent.start(AgentConfig.of(ServerFixture.TD, dataDir, "127.0.0.1", server.port(), socket, server.bundlePem(),
-                server.joinToken()).withSyncInterval(Duration.ofMillis(200)));
-        var firstLeaf = Certificates.parseDer(Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE))).get(0);
+        agent =
+                Agent.start(
+                        AgentConfig.of(
+                                        ServerFixture.TD,
+                                        dataDir,
+                                        "127.0.0.1",
+                                        server.port(),
+                                        socket,
+                                        server.bundlePem(),
+                                        server.joinToken())
+                                .withSyncInterval(Duration.ofMillis(200)));
+        var firstLeaf =
+                Certificates.parseDer(Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE)))
+                        .get(0);
         BigInteger first = firstLeaf.getSerialNumber();
 
         BigInteger now = first;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (now.equals(first) && System.nanoTime() < deadline) {
             Thread.sleep(200);
-            now = Certificates.parseDer(Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE))).get(0).getSerialNumber();
+            now =
+                    Certificates.parseDer(
+                                    Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE)))
+                            .get(0)
+                            .getSerialNumber();
         }
         assertThat(now).as("a renewed agent SVID on disk").isNotEqualTo(first);
         assertThat(System.currentTimeMillis()).isLessThan(firstLeaf.getNotAfter().getTime());
-        assertThat(agent.agentId().toString()).isEqualTo(Certificates.spiffeId(firstLeaf).orElseThrow().toString());
+        assertThat(agent.agentId().toString())
+                .isEqualTo(Certificates.spiffeId(firstLeaf).orElseThrow().toString());
 
         // A new entry still reaches workloads: the agent syncs with its renewed SVID.
         server.register("spiffe://example.org/after-renewal", 0, "unix:uid:0");

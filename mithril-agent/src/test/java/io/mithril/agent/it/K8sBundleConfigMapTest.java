@@ -81,36 +81,104 @@ class K8sBundleConfigMapTest {
     @Test
     void theBundleIsPublishedOnStartAndOnEveryChangeAndAgentsBootstrapFromIt() throws Exception {
         MovableClock clock = new MovableClock();
-        server = new ServerFixture(null, b -> b.clock(clock).kubernetes(K8sPlugins.NONE.withBundleConfigMaps(List.of(
-                new K8sPlugins.BundleConfigMap("k8s_configmap", "spire", "spire-bundle", "bundle.crt", kubeconfig, "pem")))));
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.server().bundle().toPem().equals(bundleIn("spire", "spire-bundle", "bundle.crt")));
-        assertThat(Pem.readCertificates(bundleIn("spire", "spire-bundle", "bundle.crt"))).hasSize(1);
+        server =
+                new ServerFixture(
+                        null,
+                        b ->
+                                b.clock(clock)
+                                        .kubernetes(
+                                                K8sPlugins.NONE.withBundleConfigMaps(
+                                                        List.of(
+                                                                new K8sPlugins.BundleConfigMap(
+                                                                        "k8s_configmap",
+                                                                        "spire",
+                                                                        "spire-bundle",
+                                                                        "bundle.crt",
+                                                                        kubeconfig,
+                                                                        "pem")))));
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                server.server()
+                                        .bundle()
+                                        .toPem()
+                                        .equals(bundleIn("spire", "spire-bundle", "bundle.crt")));
+        assertThat(Pem.readCertificates(bundleIn("spire", "spire-bundle", "bundle.crt")))
+                .hasSize(1);
 
         // The kubelet mounts the ConfigMap as a file; the agent trusts the server through it.
-        Path mounted = Files.writeString(server.dir.resolve("bundle.crt"), bundleIn("spire", "spire-bundle", "bundle.crt"));
+        Path mounted =
+                Files.writeString(
+                        server.dir.resolve("bundle.crt"),
+                        bundleIn("spire", "spire-bundle", "bundle.crt"));
         Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
-        agent = Agent.start(AgentConfig.of(ServerFixture.TD, server.dir.resolve("agent"), "127.0.0.1", server.port(), socket, mounted,
-                server.joinToken()));
-        assertThat(agent.agentId().toString()).startsWith("spiffe://example.org/spire/agent/join_token/");
+        agent =
+                Agent.start(
+                        AgentConfig.of(
+                                ServerFixture.TD,
+                                server.dir.resolve("agent"),
+                                "127.0.0.1",
+                                server.port(),
+                                socket,
+                                mounted,
+                                server.joinToken()));
+        assertThat(agent.agentId().toString())
+                .startsWith("spiffe://example.org/spire/agent/join_token/");
 
         // Past half of the CA's life the next CA is prepared and its root joins the bundle.
         clock.now = clock.now.plus(Duration.ofHours(13));
         server.server().caManager().rotate();
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.server().bundle().toPem().equals(bundleIn("spire", "spire-bundle", "bundle.crt")));
-        assertThat(Pem.readCertificates(bundleIn("spire", "spire-bundle", "bundle.crt"))).hasSize(2);
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                server.server()
+                                        .bundle()
+                                        .toPem()
+                                        .equals(bundleIn("spire", "spire-bundle", "bundle.crt")));
+        assertThat(Pem.readCertificates(bundleIn("spire", "spire-bundle", "bundle.crt")))
+                .hasSize(2);
     }
 
     @Test
     void theK8sbundleNotifierFillsTheConfigMapOnceItExists() throws Exception {
-        server = new ServerFixture(null, b -> b.kubernetes(K8sPlugins.NONE.withBundleConfigMaps(List.of(
-                new K8sPlugins.BundleConfigMap("k8sbundle", "spire", "spire-bundle", "bundle.crt", kubeconfig, "pem")))));
+        server =
+                new ServerFixture(
+                        null,
+                        b ->
+                                b.kubernetes(
+                                        K8sPlugins.NONE.withBundleConfigMaps(
+                                                List.of(
+                                                        new K8sPlugins.BundleConfigMap(
+                                                                "k8sbundle",
+                                                                "spire",
+                                                                "spire-bundle",
+                                                                "bundle.crt",
+                                                                kubeconfig,
+                                                                "pem")))));
         // SPIRE's notifier updates an existing ConfigMap: none yet, so nothing is created...
         Thread.sleep(1000);
-        assertThat(k8s.client().configMaps().inNamespace("spire").withName("spire-bundle").get()).isNull();
+        assertThat(k8s.client().configMaps().inNamespace("spire").withName("spire-bundle").get())
+                .isNull();
         // ...and once the operator creates it, the next retry fills it, keeping its other keys.
-        k8s.client().configMaps().inNamespace("spire").resource(new ConfigMapBuilder().withNewMetadata().withName("spire-bundle")
-                .withNamespace("spire").endMetadata().addToData("other", "kept").build()).create();
-        await().atMost(Duration.ofSeconds(30)).until(() -> server.server().bundle().toPem().equals(bundleIn("spire", "spire-bundle", "bundle.crt")));
+        k8s.client()
+                .configMaps()
+                .inNamespace("spire")
+                .resource(
+                        new ConfigMapBuilder()
+                                .withNewMetadata()
+                                .withName("spire-bundle")
+                                .withNamespace("spire")
+                                .endMetadata()
+                                .addToData("other", "kept")
+                                .build())
+                .create();
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                server.server()
+                                        .bundle()
+                                        .toPem()
+                                        .equals(bundleIn("spire", "spire-bundle", "bundle.crt")));
         assertThat(bundleIn("spire", "spire-bundle", "other")).isEqualTo("kept");
     }
 }

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A real agent, configured by SPIRE's HCL ({@code NodeAttestor "k8s_psat" { plugin_data { cluster,
  * token_path } }}), attests to a real identity server whose {@code k8s_psat} asks the mock API
- * server's TokenReview; a node alias entry on the {@code k8s_psat} selectors then parents a workload.
+ * server's TokenReview; a node alias entry on the {@code k8s_psat} selectors then parents a
+ * workload.
  */
 class K8sPsatAgentTest {
 
@@ -37,13 +38,41 @@ class K8sPsatAgentTest {
     void setUp() throws Exception {
         k8s = new MockKubernetes();
         nodeUid = k8s.addNode("node-1", Map.of());
-        String podUid = k8s.addPod("spire", "spire-agent-abcde", "spire-agent", "node-1", "10.0.0.7", Map.of());
-        k8s.addToken("projected-token", new MockKubernetes.Token("spire", "spire-agent", "spire-agent-abcde", podUid,
-                List.of("spire-server")));
+        String podUid =
+                k8s.addPod(
+                        "spire",
+                        "spire-agent-abcde",
+                        "spire-agent",
+                        "node-1",
+                        "10.0.0.7",
+                        Map.of());
+        k8s.addToken(
+                "projected-token",
+                new MockKubernetes.Token(
+                        "spire",
+                        "spire-agent",
+                        "spire-agent-abcde",
+                        podUid,
+                        List.of("spire-server")));
         Path dir = Files.createTempDirectory("mithril-psat-");
         Path kubeconfig = k8s.kubeconfig(dir.resolve("kubeconfig"));
-        server = new ServerFixture(null, b -> b.joinToken(false).kubernetes(K8sPlugins.NONE.withPsatClusters(List.of(
-                new PsatClusterConfig("demo-cluster", List.of("spire:spire-agent"), null, kubeconfig, List.of(), List.of(), false)))));
+        server =
+                new ServerFixture(
+                        null,
+                        b ->
+                                b.joinToken(false)
+                                        .kubernetes(
+                                                K8sPlugins.NONE.withPsatClusters(
+                                                        List.of(
+                                                                new PsatClusterConfig(
+                                                                        "demo-cluster",
+                                                                        List.of(
+                                                                                "spire:spire-agent"),
+                                                                        null,
+                                                                        kubeconfig,
+                                                                        List.of(),
+                                                                        List.of(),
+                                                                        false)))));
     }
 
     @AfterEach
@@ -57,7 +86,8 @@ class K8sPsatAgentTest {
 
     private AgentConfig config(Path tokenFile) throws Exception {
         Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
-        String hcl = """
+        String hcl =
+                """
                 agent {
                     data_dir = "%s"
                     server_address = "127.0.0.1"
@@ -80,37 +110,62 @@ class K8sPsatAgentTest {
                         plugin_data {}
                     }
                 }
-                """.formatted(server.dir.resolve("agent"), server.port(), socket, server.bundlePem(), tokenFile);
+                """
+                        .formatted(
+                                server.dir.resolve("agent"),
+                                server.port(),
+                                socket,
+                                server.bundlePem(),
+                                tokenFile);
         return AgentConfigParser.parse(hcl, "agent.conf").withSyncInterval(Duration.ofMillis(200));
     }
 
     @Test
     void theAgentAttestsWithItsProjectedTokenAndANodeAliasParentsItsWorkloads() throws Exception {
-        Path token = Files.writeString(server.dir.resolve("spire-agent-token"), "projected-token\n");
+        Path token =
+                Files.writeString(server.dir.resolve("spire-agent-token"), "projected-token\n");
         String uid = Integer.toString((int) new com.sun.security.auth.module.UnixSystem().getUid());
-        server.register("spiffe://example.org/k8s-nodes/demo-cluster", "spiffe://example.org/spire/server", 0,
-                "k8s_psat:cluster:demo-cluster", "k8s_psat:agent_ns:spire", "k8s_psat:agent_sa:spire-agent");
-        server.register("spiffe://example.org/ns/default/sa/sleep", "spiffe://example.org/k8s-nodes/demo-cluster", 0, "unix:uid:" + uid);
+        server.register(
+                "spiffe://example.org/k8s-nodes/demo-cluster",
+                "spiffe://example.org/spire/server",
+                0,
+                "k8s_psat:cluster:demo-cluster",
+                "k8s_psat:agent_ns:spire",
+                "k8s_psat:agent_sa:spire-agent");
+        server.register(
+                "spiffe://example.org/ns/default/sa/sleep",
+                "spiffe://example.org/k8s-nodes/demo-cluster",
+                0,
+                "unix:uid:" + uid);
         agent = Agent.start(config(token));
-        assertThat(agent.agentId().toString()).isEqualTo("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/" + nodeUid);
+        assertThat(agent.agentId().toString())
+                .isEqualTo("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/" + nodeUid);
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + agent.socketPath())) {
-            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).defaultSvid().spiffeId().toString())
+            assertThat(
+                            c.fetchX509Context(Duration.ofSeconds(10))
+                                    .defaultSvid()
+                                    .spiffeId()
+                                    .toString())
                     .isEqualTo("spiffe://example.org/ns/default/sa/sleep");
         }
     }
 
     @Test
     void aTokenTheClusterDoesNotKnowStopsTheAgentWithTheServersReason() throws Exception {
-        Path token = Files.writeString(server.dir.resolve("spire-agent-token"), "stolen-or-forged\n");
-        assertThatThrownBy(() -> Agent.start(config(token))).isInstanceOf(AgentStartException.class)
-                .hasMessageContaining("token not authenticated according to TokenReview API for cluster \"demo-cluster\"");
+        Path token =
+                Files.writeString(server.dir.resolve("spire-agent-token"), "stolen-or-forged\n");
+        assertThatThrownBy(() -> Agent.start(config(token)))
+                .isInstanceOf(AgentStartException.class)
+                .hasMessageContaining(
+                        "token not authenticated according to TokenReview API for cluster \"demo-cluster\"");
         assertThat(server.server().dataStore().listAttestedNodes()).isEmpty();
     }
 
     @Test
     void aMissingTokenFileIsNamed() throws Exception {
         Path token = server.dir.resolve("no-such-token");
-        assertThatThrownBy(() -> Agent.start(config(token))).isInstanceOf(AgentStartException.class)
+        assertThatThrownBy(() -> Agent.start(config(token)))
+                .isInstanceOf(AgentStartException.class)
                 .hasMessageContaining("unable to load token from " + token);
     }
 }

@@ -18,13 +18,14 @@ import org.junit.jupiter.api.Test;
 /**
  * The Workload API with {@code WorkloadAttestor "k8s"} configured by SPIRE's HCL: this test's own
  * JVM calls the agent, its pid's cgroup file (written under the attestor's proc root) puts it in a
- * pod's container, the kubelet (HTTPS, bearer token) lists that pod, and the entry on
- * {@code k8s:ns}/{@code k8s:sa} gives it its SVID.
+ * pod's container, the kubelet (HTTPS, bearer token) lists that pod, and the entry on {@code
+ * k8s:ns}/{@code k8s:sa} gives it its SVID.
  */
 class K8sWorkloadApiTest {
 
     static final String POD_UID = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
-    static final String CONTAINER = "45490e76e0878aaa4d9808f7d2eefba37f093c3efbba9838b6d8ab804d9bd814";
+    static final String CONTAINER =
+            "45490e76e0878aaa4d9808f7d2eefba37f093c3efbba9838b6d8ab804d9bd814";
 
     ServerFixture server;
     FakeKubelet kubelet;
@@ -48,7 +49,8 @@ class K8sWorkloadApiTest {
     private Agent start(Path proc) throws Exception {
         Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
         Path token = Files.writeString(server.dir.resolve("sa-token"), FakeKubelet.TOKEN);
-        String hcl = """
+        String hcl =
+                """
                 agent {
                     data_dir = "%s"
                     server_address = "127.0.0.1"
@@ -79,11 +81,20 @@ class K8sWorkloadApiTest {
                         plugin_data {}
                     }
                 }
-                """.formatted(server.dir.resolve("agent"), server.port(), socket, server.bundlePem(), server.joinToken(),
-                kubelet.port(), kubelet.writeCa(server.dir.resolve("kubelet-ca.pem")), token);
+                """
+                        .formatted(
+                                server.dir.resolve("agent"),
+                                server.port(),
+                                socket,
+                                server.bundlePem(),
+                                server.joinToken(),
+                                kubelet.port(),
+                                kubelet.writeCa(server.dir.resolve("kubelet-ca.pem")),
+                                token);
         AgentConfig c = AgentConfigParser.parse(hcl, "agent.conf");
         assertThat(c.k8s().port()).isEqualTo(kubelet.port());
-        return Agent.start(c.withK8s(c.k8s().withProcRoot(proc)).withSyncInterval(Duration.ofMillis(200)));
+        return Agent.start(
+                c.withK8s(c.k8s().withProcRoot(proc)).withSyncInterval(Duration.ofMillis(200)));
     }
 
     @Test
@@ -91,15 +102,24 @@ class K8sWorkloadApiTest {
         Path proc = server.dir.resolve("proc");
         long self = ProcessHandle.current().pid();
         Files.createDirectories(proc.resolve(Long.toString(self)));
-        Files.writeString(proc.resolve(Long.toString(self)).resolve("cgroup"), """
+        Files.writeString(
+                proc.resolve(Long.toString(self)).resolve("cgroup"),
+                """
                 12:pids:/kubepods/besteffort/pod%s/%s
                 0::/kubepods/besteffort/pod%s/%s
-                """.formatted(POD_UID, CONTAINER, POD_UID, CONTAINER));
-        kubelet.setPods(FakeKubelet.pod("default", "sleep-7d9c8b6f5-x2x9k", POD_UID, "sleep", CONTAINER));
-        server.register("spiffe://example.org/ns/default/sa/sleep", 0, "k8s:ns:default", "k8s:sa:sleep");
+                """
+                        .formatted(POD_UID, CONTAINER, POD_UID, CONTAINER));
+        kubelet.setPods(
+                FakeKubelet.pod("default", "sleep-7d9c8b6f5-x2x9k", POD_UID, "sleep", CONTAINER));
+        server.register(
+                "spiffe://example.org/ns/default/sa/sleep", 0, "k8s:ns:default", "k8s:sa:sleep");
         agent = start(proc);
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + agent.socketPath())) {
-            assertThat(c.fetchX509Context(Duration.ofSeconds(30)).defaultSvid().spiffeId().toString())
+            assertThat(
+                            c.fetchX509Context(Duration.ofSeconds(30))
+                                    .defaultSvid()
+                                    .spiffeId()
+                                    .toString())
                     .isEqualTo("spiffe://example.org/ns/default/sa/sleep");
         }
     }

@@ -19,7 +19,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** x509pop: the node proves possession of a key whose certificate (made by openssl) chains to the server's CA. */
+/**
+ * x509pop: the node proves possession of a key whose certificate (made by openssl) chains to the
+ * server's CA.
+ */
 class X509PopAttestationTest {
 
     private Path pki;
@@ -29,19 +32,57 @@ class X509PopAttestationTest {
     @BeforeEach
     void setUp() throws Exception {
         pki = Files.createTempDirectory("mithril-x509pop-");
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-                "-out", "ca.pem", "-subj", "/CN=node-ca", "-days", "1");
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "node.key",
-                "-out", "node.csr", "-subj", "/CN=node-1");
-        openssl("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", "node.pem", "-days", "1");
+        openssl(
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=node-ca",
+                "-days",
+                "1");
+        openssl(
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "node.key",
+                "-out",
+                "node.csr",
+                "-subj",
+                "/CN=node-1");
+        openssl(
+                "x509",
+                "-req",
+                "-in",
+                "node.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "node.pem",
+                "-days",
+                "1");
         server = new ServerFixture(pki.resolve("ca.pem"));
     }
 
     private void openssl(String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>(List.of("openssl"));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(pki.toFile()).redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(cmd).directory(pki.toFile()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as(out).isZero();
     }
@@ -57,16 +98,40 @@ class X509PopAttestationTest {
 
     private String popAgentId() throws Exception {
         byte[] leaf = Pem.readCertificate(pki.resolve("node.pem")).getEncoded();
-        return "spiffe://example.org/spire/agent/x509pop/" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(leaf));
+        return "spiffe://example.org/spire/agent/x509pop/"
+                + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(leaf));
     }
 
     private Agent startPopAgent(Path socket) throws Exception {
-        AgentConfig base = AgentConfig.of(ServerFixture.TD, server.dir.resolve("agent"), "127.0.0.1", server.port(), socket,
-                server.bundlePem(), null);
-        AgentConfig cfg = new AgentConfig(base.trustDomain(), base.dataDir(), base.logLevel(), base.serverAddress(), base.serverPort(),
-                base.socketPath(), base.trustBundlePath(), false, null,
-                new AgentConfig.NodeAttestorConfig("x509pop", pki.resolve("node.pem"), pki.resolve("node.key"), null),
-                "disk", base.dataDir(), base.unix(), Duration.ofMillis(200), null, null, AgentConfig.SdsConfig.DEFAULTS);
+        AgentConfig base =
+                AgentConfig.of(
+                        ServerFixture.TD,
+                        server.dir.resolve("agent"),
+                        "127.0.0.1",
+                        server.port(),
+                        socket,
+                        server.bundlePem(),
+                        null);
+        AgentConfig cfg =
+                new AgentConfig(
+                        base.trustDomain(),
+                        base.dataDir(),
+                        base.logLevel(),
+                        base.serverAddress(),
+                        base.serverPort(),
+                        base.socketPath(),
+                        base.trustBundlePath(),
+                        false,
+                        null,
+                        new AgentConfig.NodeAttestorConfig(
+                                "x509pop", pki.resolve("node.pem"), pki.resolve("node.key"), null),
+                        "disk",
+                        base.dataDir(),
+                        base.unix(),
+                        Duration.ofMillis(200),
+                        null,
+                        null,
+                        AgentConfig.SdsConfig.DEFAULTS);
         return Agent.start(cfg);
     }
 
@@ -92,29 +157,46 @@ class X509PopAttestationTest {
         server.register("spiffe://example.org/on-pop-node", agentId, 0, "unix:uid:0");
         Path socket = Files.createDirectories(server.dir.resolve("sock")).resolve("api.sock");
         agent = startPopAgent(socket);
-        String serialBefore = server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)).orElseThrow().serialNumber();
+        String serialBefore =
+                server.server()
+                        .dataStore()
+                        .fetchAttestedNode(SpiffeId.parse(agentId))
+                        .orElseThrow()
+                        .serialNumber();
 
-        assertThat(server.server().dataStore().deleteAttestedNode(SpiffeId.parse(agentId))).isTrue(); // spire-server agent evict
+        assertThat(server.server().dataStore().deleteAttestedNode(SpiffeId.parse(agentId)))
+                .isTrue(); // spire-server agent evict
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)).isEmpty() && System.nanoTime() < deadline) {
+        while (server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)).isEmpty()
+                && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
-        assertThat(server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId))).as("attested again").isPresent()
-                .get().extracting(n -> n.serialNumber()).isNotEqualTo(serialBefore);
+        assertThat(server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)))
+                .as("attested again")
+                .isPresent()
+                .get()
+                .extracting(n -> n.serialNumber())
+                .isNotEqualTo(serialBefore);
         // and it syncs again: an entry made after the eviction reaches its workload
-        server.register("spiffe://example.org/after-eviction", agentId, 0, "unix:uid:0", "unix:gid:0");
+        server.register(
+                "spiffe://example.org/after-eviction", agentId, 0, "unix:uid:0", "unix:gid:0");
         deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         java.util.List<String> ids = java.util.List.of();
         while (System.nanoTime() < deadline) {
             try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-                ids = c.fetchX509Context(Duration.ofSeconds(10)).svids().stream().map(v -> v.spiffeId().toString()).toList();
+                ids =
+                        c.fetchX509Context(Duration.ofSeconds(10)).svids().stream()
+                                .map(v -> v.spiffeId().toString())
+                                .toList();
             }
             if (ids.contains("spiffe://example.org/after-eviction")) {
                 break;
             }
             Thread.sleep(100);
         }
-        assertThat(ids).contains("spiffe://example.org/on-pop-node", "spiffe://example.org/after-eviction");
+        assertThat(ids)
+                .contains(
+                        "spiffe://example.org/on-pop-node", "spiffe://example.org/after-eviction");
     }
 
     @Test
@@ -126,18 +208,31 @@ class X509PopAttestationTest {
         agent = startPopAgent(socket);
         assertThat(fetchId(socket)).isEqualTo("spiffe://example.org/on-pop-node");
         var node = server.server().dataStore().fetchAttestedNode(id).orElseThrow();
-        server.server().dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(node.spiffeId(),
-                node.attestationType(), node.serialNumber(), node.expiresAt(), true, node.selectors(), node.createdAt())); // agent ban
+        server.server()
+                .dataStore()
+                .upsertAttestedNode(
+                        new io.mithril.server.datastore.AttestedNode(
+                                node.spiffeId(),
+                                node.attestationType(),
+                                node.serialNumber(),
+                                node.expiresAt(),
+                                true,
+                                node.selectors(),
+                                node.createdAt())); // agent ban
         Thread.sleep(1000); // five sync intervals: the first is refused with AGENT_BANNED
-        // lift the ban behind the agent's back: an agent that kept syncing (or re-attesting) would pick up a new entry
+        // lift the ban behind the agent's back: an agent that kept syncing (or re-attesting) would
+        // pick up a new entry
         server.server().dataStore().upsertAttestedNode(node);
         server.register("spiffe://example.org/after-ban", agentId, 0, "unix:uid:0", "unix:gid:0");
         Thread.sleep(1500);
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).svids()).extracting(v -> v.spiffeId().toString())
-                    .as("a banned agent asks the server nothing more").containsExactly("spiffe://example.org/on-pop-node");
+            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).svids())
+                    .extracting(v -> v.spiffeId().toString())
+                    .as("a banned agent asks the server nothing more")
+                    .containsExactly("spiffe://example.org/on-pop-node");
         }
-        assertThat(server.server().dataStore().fetchAttestedNode(id).orElseThrow().serialNumber()).as("not attested again")
+        assertThat(server.server().dataStore().fetchAttestedNode(id).orElseThrow().serialNumber())
+                .as("not attested again")
                 .isEqualTo(node.serialNumber());
     }
 }

@@ -18,7 +18,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Mithril's own X509Source keeps the last context while the agent is away and reconnects when it is back. */
+/**
+ * Mithril's own X509Source keeps the last context while the agent is away and reconnects when it is
+ * back.
+ */
 class X509SourceTest {
 
     private ServerFixture server;
@@ -34,8 +37,15 @@ class X509SourceTest {
     }
 
     private AgentConfig config(String token) throws Exception {
-        return AgentConfig.of(ServerFixture.TD, server.dir.resolve("agent"), "127.0.0.1", server.port(), socket,
-                server.bundlePem(), token).withSyncInterval(Duration.ofMillis(200));
+        return AgentConfig.of(
+                        ServerFixture.TD,
+                        server.dir.resolve("agent"),
+                        "127.0.0.1",
+                        server.port(),
+                        socket,
+                        server.bundlePem(),
+                        token)
+                .withSyncInterval(Duration.ofMillis(200));
     }
 
     @AfterEach
@@ -71,7 +81,8 @@ class X509SourceTest {
                 }
             }
             assertThat(after).as("an update from the restarted agent").isNotNull();
-            assertThat(after.defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/source");
+            assertThat(after.defaultSvid().spiffeId().toString())
+                    .isEqualTo("spiffe://example.org/source");
             assertThat(after.defaultSvid().leaf().getSerialNumber()).isNotEqualTo(first);
             assertThat(source.current()).isSameAs(after);
         }

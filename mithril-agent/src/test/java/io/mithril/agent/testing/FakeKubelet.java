@@ -22,9 +22,9 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 
 /**
- * A kubelet's {@code /pods} over HTTPS on 127.0.0.1, with a certificate for {@code localhost}
- * under its own CA, answering only requests that carry its bearer token; the pod list (a real
- * {@code v1 PodList}, as fabric8 serializes it) is whatever the test sets.
+ * A kubelet's {@code /pods} over HTTPS on 127.0.0.1, with a certificate for {@code localhost} under
+ * its own CA, answering only requests that carry its bearer token; the pod list (a real {@code v1
+ * PodList}, as fabric8 serializes it) is whatever the test sets.
  */
 public final class FakeKubelet implements AutoCloseable {
 
@@ -42,31 +42,45 @@ public final class FakeKubelet implements AutoCloseable {
         TestCerts.Issued leaf = ca.issue(spec);
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        ks.setKeyEntry("kubelet", leaf.privateKey(), new char[0], new Certificate[] {leaf.cert(), ca.cert()});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        ks.setKeyEntry(
+                "kubelet",
+                leaf.privateKey(),
+                new char[0],
+                new Certificate[] {leaf.cert(), ca.cert()});
+        KeyManagerFactory kmf =
+                KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), null, null);
         server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.setHttpsConfigurator(new HttpsConfigurator(ctx));
-        server.createContext("/pods", exchange -> {
-            requests.incrementAndGet();
-            byte[] body;
-            int status;
-            if (!("Bearer " + TOKEN).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
-                status = 401;
-                body = "Unauthorized".getBytes(StandardCharsets.UTF_8);
-            } else {
-                status = 200;
-                body = Serialization.asJson(new PodListBuilder().withApiVersion("v1").withKind("PodList").withItems(pods).build())
-                        .getBytes(StandardCharsets.UTF_8);
-            }
-            exchange.getResponseHeaders().add("Content-Type", "application/json");
-            exchange.sendResponseHeaders(status, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
+        server.createContext(
+                "/pods",
+                exchange -> {
+                    requests.incrementAndGet();
+                    byte[] body;
+                    int status;
+                    if (!("Bearer " + TOKEN)
+                            .equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                        status = 401;
+                        body = "Unauthorized".getBytes(StandardCharsets.UTF_8);
+                    } else {
+                        status = 200;
+                        body =
+                                Serialization.asJson(
+                                                new PodListBuilder()
+                                                        .withApiVersion("v1")
+                                                        .withKind("PodList")
+                                                        .withItems(pods)
+                                                        .build())
+                                        .getBytes(StandardCharsets.UTF_8);
+                    }
+                    exchange.getResponseHeaders().add("Content-Type", "application/json");
+                    exchange.sendResponseHeaders(status, body.length);
+                    try (OutputStream out = exchange.getResponseBody()) {
+                        out.write(body);
+                    }
+                });
         server.start();
     }
 
@@ -91,24 +105,51 @@ public final class FakeKubelet implements AutoCloseable {
     }
 
     /**
-     * A running pod of a ReplicaSet whose container {@code sleep} has {@code containerId}
-     * ({@code containerd://<id>}), or has not started when {@code containerId} is null.
+     * A running pod of a ReplicaSet whose container {@code sleep} has {@code containerId} ({@code
+     * containerd://<id>}), or has not started when {@code containerId} is null.
      */
-    public static Pod pod(String namespace, String name, String uid, String serviceAccount, String containerId) {
-        return new PodBuilder().withApiVersion("v1").withKind("Pod")
-                .withNewMetadata().withNamespace(namespace).withName(name).withUid(uid)
-                .addToLabels("app", "sleep").addToLabels("pod-template-hash", "7d9c8b6f5")
-                .addNewOwnerReference().withApiVersion("apps/v1").withKind("ReplicaSet").withName("sleep-7d9c8b6f5")
-                .withUid("6c9d7d7e-1b1c-4d3a-9d1e-0f6d2a9c8b7a").withController(true).endOwnerReference()
+    public static Pod pod(
+            String namespace, String name, String uid, String serviceAccount, String containerId) {
+        return new PodBuilder()
+                .withApiVersion("v1")
+                .withKind("Pod")
+                .withNewMetadata()
+                .withNamespace(namespace)
+                .withName(name)
+                .withUid(uid)
+                .addToLabels("app", "sleep")
+                .addToLabels("pod-template-hash", "7d9c8b6f5")
+                .addNewOwnerReference()
+                .withApiVersion("apps/v1")
+                .withKind("ReplicaSet")
+                .withName("sleep-7d9c8b6f5")
+                .withUid("6c9d7d7e-1b1c-4d3a-9d1e-0f6d2a9c8b7a")
+                .withController(true)
+                .endOwnerReference()
                 .endMetadata()
-                .withNewSpec().withServiceAccountName(serviceAccount).withNodeName("node-1")
-                .addNewContainer().withName("sleep").withImage("curlimages/curl:8.5.0").endContainer().endSpec()
-                .withNewStatus().withPhase(containerId == null ? "Pending" : "Running").withHostIP("10.0.0.7").withPodIP("10.244.1.9")
-                .addNewContainerStatus().withName("sleep").withImage("docker.io/curlimages/curl:8.5.0")
-                .withImageID("docker.io/curlimages/curl@sha256:4bfa3e2c0164fb103fb9bfd4dc956facce32b6c5d47cc09fcec883ce9535d5ac")
+                .withNewSpec()
+                .withServiceAccountName(serviceAccount)
+                .withNodeName("node-1")
+                .addNewContainer()
+                .withName("sleep")
+                .withImage("curlimages/curl:8.5.0")
+                .endContainer()
+                .endSpec()
+                .withNewStatus()
+                .withPhase(containerId == null ? "Pending" : "Running")
+                .withHostIP("10.0.0.7")
+                .withPodIP("10.244.1.9")
+                .addNewContainerStatus()
+                .withName("sleep")
+                .withImage("docker.io/curlimages/curl:8.5.0")
+                .withImageID(
+                        "docker.io/curlimages/curl@sha256:4bfa3e2c0164fb103fb9bfd4dc956facce32b6c5d47cc09fcec883ce9535d5ac")
                 .withContainerID(containerId == null ? null : "containerd://" + containerId)
-                .withReady(containerId != null).withRestartCount(0).endContainerStatus()
-                .endStatus().build();
+                .withReady(containerId != null)
+                .withRestartCount(0)
+                .endContainerStatus()
+                .endStatus()
+                .build();
     }
 
     @Override

@@ -6,8 +6,8 @@ import io.mithril.api.workload.client.X509Context;
 import java.time.Duration;
 
 /**
- * A tiny workload: fetches its X.509 context from the socket given as argument and prints
- * {@code ID <spiffe id>} per SVID, or {@code STATUS <grpc code>} on failure.
+ * A tiny workload: fetches its X.509 context from the socket given as argument and prints {@code ID
+ * <spiffe id>} per SVID, or {@code STATUS <grpc code>} on failure.
  */
 public final class FetchIdentityMain {
     public static void main(String[] args) {

@@ -15,7 +15,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** A real identity server in a temp dir, on an ephemeral port, restartable on the same port and data. */
+/**
+ * A real identity server in a temp dir, on an ephemeral port, restartable on the same port and
+ * data.
+ */
 public final class ServerFixture implements AutoCloseable {
     public static final TrustDomain TD = TrustDomain.parse("example.org");
 
@@ -36,7 +39,9 @@ public final class ServerFixture implements AutoCloseable {
     }
 
     /** A server whose configuration {@code customizer} adjusts (e.g. a short agent TTL). */
-    public ServerFixture(Path x509popCa, java.util.function.UnaryOperator<ServerConfig.Builder> customizer) throws Exception {
+    public ServerFixture(
+            Path x509popCa, java.util.function.UnaryOperator<ServerConfig.Builder> customizer)
+            throws Exception {
         this.x509popCa = x509popCa;
         this.customizer = customizer;
         dir = Files.createTempDirectory("mithril-agent-it-");
@@ -44,9 +49,11 @@ public final class ServerFixture implements AutoCloseable {
     }
 
     private void start(int bindPort) throws Exception {
-        ServerConfig.Builder b = ServerConfig.builder(TD, dir.resolve("server"))
-                .bindAddress("127.0.0.1").bindPort(bindPort)
-                .socketPath(dir.resolve("server/admin.sock"));
+        ServerConfig.Builder b =
+                ServerConfig.builder(TD, dir.resolve("server"))
+                        .bindAddress("127.0.0.1")
+                        .bindPort(bindPort)
+                        .socketPath(dir.resolve("server/admin.sock"));
         if (x509popCa != null) {
             b.x509pop(new ServerConfig.X509PopConfig(List.of(x509popCa)));
         }
@@ -72,7 +79,8 @@ public final class ServerFixture implements AutoCloseable {
 
     /** A join token whose node gets the alias {@code spiffe://example.org/node}. */
     public String joinToken() {
-        return server.generateJoinToken(Duration.ofMinutes(10), SpiffeId.parse("spiffe://example.org/node"));
+        return server.generateJoinToken(
+                Duration.ofMinutes(10), SpiffeId.parse("spiffe://example.org/node"));
     }
 
     /** Registers a workload under the node alias. */
@@ -81,9 +89,13 @@ public final class ServerFixture implements AutoCloseable {
     }
 
     /** Registers a workload under a parent. */
-    public RegistrationEntry register(String spiffeId, String parentId, int x509TtlSeconds, String... selectors) {
-        RegistrationEntry e = RegistrationEntry.of(SpiffeId.parse(spiffeId), SpiffeId.parse(parentId),
-                Arrays.stream(selectors).map(Selector::parse).toList());
+    public RegistrationEntry register(
+            String spiffeId, String parentId, int x509TtlSeconds, String... selectors) {
+        RegistrationEntry e =
+                RegistrationEntry.of(
+                        SpiffeId.parse(spiffeId),
+                        SpiffeId.parse(parentId),
+                        Arrays.stream(selectors).map(Selector::parse).toList());
         if (x509TtlSeconds > 0) {
             e = e.withX509SvidTtl(x509TtlSeconds);
         }

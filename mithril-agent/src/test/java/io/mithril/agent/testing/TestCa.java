@@ -32,8 +32,13 @@ public final class TestCa {
         KeyPair rootKey = KeyType.EC_P256.generate();
         root = minter.selfSignedCa(rootKey, trustDomain, Duration.ofHours(2), null);
         KeyPair intKey = KeyType.EC_P256.generate();
-        X509Certificate intCert = minter.signCa(SigningAuthority.of(root, rootKey.getPrivate()), intKey.getPublic(), trustDomain,
-                Duration.ofHours(1), null);
+        X509Certificate intCert =
+                minter.signCa(
+                        SigningAuthority.of(root, rootKey.getPrivate()),
+                        intKey.getPublic(),
+                        trustDomain,
+                        Duration.ofHours(1),
+                        null);
         intermediate = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert, root));
     }
 
@@ -42,16 +47,33 @@ public final class TestCa {
     }
 
     public static RegistrationEntry entry(String spiffeId, String... selectors) {
-        return new RegistrationEntry(UUID.randomUUID().toString(), SpiffeId.parse(spiffeId),
-                SpiffeId.parse("spiffe://" + SpiffeId.parse(spiffeId).trustDomain().name() + "/spire/agent/join_token/x"),
-                Arrays.stream(selectors).map(Selector::parse).collect(Collectors.toSet()), 0, 0, List.of(), Set.of(), "", 1);
+        return new RegistrationEntry(
+                UUID.randomUUID().toString(),
+                SpiffeId.parse(spiffeId),
+                SpiffeId.parse(
+                        "spiffe://"
+                                + SpiffeId.parse(spiffeId).trustDomain().name()
+                                + "/spire/agent/join_token/x"),
+                Arrays.stream(selectors).map(Selector::parse).collect(Collectors.toSet()),
+                0,
+                0,
+                List.of(),
+                Set.of(),
+                "",
+                1);
     }
 
     public CachedSvid svid(RegistrationEntry e, Duration ttl) {
         KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf = minter.signX509Svid(intermediate, key.getPublic(), e.spiffeId(), e.dnsNames(), ttl);
+        X509Certificate leaf =
+                minter.signX509Svid(intermediate, key.getPublic(), e.spiffeId(), e.dnsNames(), ttl);
         Instant nb = leaf.getNotBefore().toInstant();
-        return new CachedSvid(e.id(), e.spiffeId(), List.of(leaf, intermediate.certificate()), key.getPrivate(),
-                CachedSvid.rotationTime(nb, leaf.getNotAfter().toInstant(), Math.random()), e);
+        return new CachedSvid(
+                e.id(),
+                e.spiffeId(),
+                List.of(leaf, intermediate.certificate()),
+                key.getPrivate(),
+                CachedSvid.rotationTime(nb, leaf.getNotAfter().toInstant(), Math.random()),
+                e);
     }
 }

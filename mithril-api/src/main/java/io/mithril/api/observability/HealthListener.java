@@ -24,23 +24,28 @@ public final class HealthListener implements AutoCloseable {
      *
      * @throws IOException when the address cannot be bound
      */
-    public static HealthListener start(HealthChecksConfig h, BooleanSupplier live, BooleanSupplier ready)
-            throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(h.bindAddress(), h.bindPort()), 0);
-        server.createContext(h.livePath(), ex -> {
-            boolean ok = live.getAsBoolean();
-            byte[] body = ("{\"live\":" + ok + "}").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(ok ? 200 : 500, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
-        server.createContext(h.readyPath(), ex -> {
-            boolean ok = live.getAsBoolean() && ready.getAsBoolean();
-            byte[] body = ("{\"ready\":" + ok + "}").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(ok ? 200 : 500, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
+    public static HealthListener start(
+            HealthChecksConfig h, BooleanSupplier live, BooleanSupplier ready) throws IOException {
+        HttpServer server =
+                HttpServer.create(new InetSocketAddress(h.bindAddress(), h.bindPort()), 0);
+        server.createContext(
+                h.livePath(),
+                ex -> {
+                    boolean ok = live.getAsBoolean();
+                    byte[] body = ("{\"live\":" + ok + "}").getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(ok ? 200 : 500, body.length);
+                    ex.getResponseBody().write(body);
+                    ex.close();
+                });
+        server.createContext(
+                h.readyPath(),
+                ex -> {
+                    boolean ok = live.getAsBoolean() && ready.getAsBoolean();
+                    byte[] body = ("{\"ready\":" + ok + "}").getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(ok ? 200 : 500, body.length);
+                    ex.getResponseBody().write(body);
+                    ex.close();
+                });
         server.start();
         return new HealthListener(server);
     }

@@ -1,5 +1,7 @@
 package io.mithril.api.observability;
 
-/** SPIRE's {@code telemetry { Prometheus { host, port } }}: where {@code /metrics} is served (server and agent alike). */
-public record TelemetryConfig(String host, int port) {
-}
+/**
+ * SPIRE's {@code telemetry { Prometheus { host, port } }}: where {@code /metrics} is served (server
+ * and agent alike).
+ */
+public record TelemetryConfig(String host, int port) {}

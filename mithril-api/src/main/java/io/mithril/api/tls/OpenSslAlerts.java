@@ -11,15 +11,14 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Makes Netty's native TLS (BoringSSL) send the alert that fits a refused SVID. Netty maps a
- * trust manager's {@link CertificateException} to an X.509 verify error, and anything it does not
- * recognise to {@code X509_V_ERR_UNSPECIFIED}, which BoringSSL sends as {@code internal_error}:
- * a client with a certificate from a foreign root would be told the server broke. Wrapped, a
- * {@link SvidRejectedException} becomes an {@link OpenSslCertificateException} with the verify
- * error of its reason: {@code unknown_ca} for an unknown authority, {@code certificate_expired},
- * {@code bad_certificate} for the rest. The JDK's TLS needs none of this (it sends
- * {@code bad_certificate} or {@code certificate_unknown} for any refusal), so the wrapper is
- * harmless there.
+ * Makes Netty's native TLS (BoringSSL) send the alert that fits a refused SVID. Netty maps a trust
+ * manager's {@link CertificateException} to an X.509 verify error, and anything it does not
+ * recognise to {@code X509_V_ERR_UNSPECIFIED}, which BoringSSL sends as {@code internal_error}: a
+ * client with a certificate from a foreign root would be told the server broke. Wrapped, a {@link
+ * SvidRejectedException} becomes an {@link OpenSslCertificateException} with the verify error of
+ * its reason: {@code unknown_ca} for an unknown authority, {@code certificate_expired}, {@code
+ * bad_certificate} for the rest. The JDK's TLS needs none of this (it sends {@code bad_certificate}
+ * or {@code certificate_unknown} for any refusal), so the wrapper is harmless there.
  */
 public final class OpenSslAlerts {
 
@@ -30,8 +29,7 @@ public final class OpenSslAlerts {
     static final int X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20;
     static final int X509_V_ERR_CERT_REJECTED = 28;
 
-    private OpenSslAlerts() {
-    }
+    private OpenSslAlerts() {}
 
     /** The X.509 verify error BoringSSL turns into the right alert for {@code reason}. */
     public static int verifyError(SvidRejectedException.Reason reason) {
@@ -43,37 +41,48 @@ public final class OpenSslAlerts {
         };
     }
 
-    /** {@code delegate} with its {@link SvidRejectedException}s turned into alert-carrying exceptions. */
+    /**
+     * {@code delegate} with its {@link SvidRejectedException}s turned into alert-carrying
+     * exceptions.
+     */
     public static X509ExtendedTrustManager wrap(X509ExtendedTrustManager delegate) {
         Objects.requireNonNull(delegate, "delegate");
         return new X509ExtendedTrustManager() {
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+            public void checkClientTrusted(
+                    X509Certificate[] chain, String authType, SSLEngine engine)
+                    throws CertificateException {
                 translated(() -> delegate.checkClientTrusted(chain, authType, engine));
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+            public void checkServerTrusted(
+                    X509Certificate[] chain, String authType, SSLEngine engine)
+                    throws CertificateException {
                 translated(() -> delegate.checkServerTrusted(chain, authType, engine));
             }
 
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                    throws CertificateException {
                 translated(() -> delegate.checkClientTrusted(chain, authType, socket));
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                    throws CertificateException {
                 translated(() -> delegate.checkServerTrusted(chain, authType, socket));
             }
 
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            public void checkClientTrusted(X509Certificate[] chain, String authType)
+                    throws CertificateException {
                 translated(() -> delegate.checkClientTrusted(chain, authType));
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType)
+                    throws CertificateException {
                 translated(() -> delegate.checkServerTrusted(chain, authType));
             }
 
@@ -99,7 +108,8 @@ public final class OpenSslAlerts {
 
     static CertificateException translate(SvidRejectedException e) {
         if (!OpenSsl.isAvailable()) {
-            return e; // the JDK's TLS is in use (and OpenSslCertificateException needs netty-tcnative)
+            return e; // the JDK's TLS is in use (and OpenSslCertificateException needs
+            // netty-tcnative)
         }
         return new OpenSslCertificateException(e.getMessage(), e, verifyError(e.reason()));
     }

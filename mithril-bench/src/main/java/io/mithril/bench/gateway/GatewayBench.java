@@ -7,7 +7,6 @@ import io.mithril.bench.BenchReport;
 import io.mithril.bench.BenchSuite;
 import io.mithril.bench.ChildJvm;
 import io.mithril.bench.Spread;
-import io.mithril.pki.Pem;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -30,17 +29,22 @@ import java.util.stream.Stream;
  * the same run, driven by {@code ab -E}: keep-alive requests/s with p50/p99 (also in the first
  * seconds after start, before the JIT has compiled the gateway), new mTLS connections/s, CPU per
  * request and resident memory. The gateway runs in a JVM of its own ({@link GatewayMain}), as an
- * operator runs it; measured runs alternate gateway and nginx. The backend is an nginx
- * {@code return 200} server block, so no proxy waits on a slow application. HAProxy (Debian's
- * {@code haproxy}) is a second peer when installed, configured as nginx is. Needs {@code ab}
+ * operator runs it; measured runs alternate gateway and nginx. The backend is an nginx {@code
+ * return 200} server block, so no proxy waits on a slow application. HAProxy (Debian's {@code
+ * haproxy}) is a second peer when installed, configured as nginx is. Needs {@code ab}
  * (apache2-utils) and {@code nginx}.
  */
 public final class GatewayBench implements BenchSuite {
 
     private static final int CONCURRENCY = 32;
+
     /** The first keep-alive run after start, reported apart: a JVM's code is not compiled yet. */
     static final Duration COLD = Duration.ofSeconds(5);
-    /** The warm-up after it, at least: the gateway's JIT compilers were still busy after 10 s of load here. */
+
+    /**
+     * The warm-up after it, at least: the gateway's JIT compilers were still busy after 10 s of
+     * load here.
+     */
     static final Duration MIN_WARMUP = Duration.ofSeconds(15);
 
     @Override
@@ -54,8 +58,7 @@ public final class GatewayBench implements BenchSuite {
     }
 
     /** What ab measured. */
-    record AbResult(double rps, double p50, double p99, int failed, long completed) {
-    }
+    record AbResult(double rps, double p50, double p99, int failed, long completed) {}
 
     @Override
     public BenchReport run(BenchContext ctx) throws Exception {
@@ -63,28 +66,39 @@ public final class GatewayBench implements BenchSuite {
         String nginx = which("nginx", "nginx");
         String haproxy = find("haproxy");
         Path dir = Files.createTempDirectory("mithril-bench-gateway");
-        // The streaming rows' 1 GiB file, where nginx's workers (nobody) can read it; dir itself is private.
-        Path bigDir = Files.createTempDirectory("mithril-bench-stream",
-                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+        // The streaming rows' 1 GiB file, where nginx's workers (nobody) can read it; dir itself is
+        // private.
+        Path bigDir =
+                Files.createTempDirectory(
+                        "mithril-bench-stream",
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString(
+                                        "rwxr-xr-x")));
         Process nginxProc = null;
         Process haproxyProc = null;
         com.sun.net.httpserver.HttpServer sink = null;
         ChildJvm gateway = null;
         try {
-            // Certificates: one root, one intermediate (as an identity server's), the gateway's and sleep's SVIDs.
+            // Certificates: one root, one intermediate (as an identity server's), the gateway's and
+            // sleep's SVIDs.
             BenchPki pki = new BenchPki();
             BenchPki.Svid serverSvid = pki.svid(GatewayMain.ID, List.of("app.example.org"));
             BenchPki.write(serverSvid, dir, "server");
             BenchPki.writeCombined(serverSvid, dir.resolve("haproxy.pem"));
             pki.writeRoot(dir.resolve("root.pem"));
-            BenchPki.writeCombined(pki.svid("spiffe://example.org/ns/default/sa/sleep", List.of()), dir.resolve("client.pem"));
+            BenchPki.writeCombined(
+                    pki.svid("spiffe://example.org/ns/default/sa/sleep", List.of()),
+                    dir.resolve("client.pem"));
 
             int backendPort = freePort();
-            // Uploads go to a sink that reads the whole body before it answers (nginx's return would answer first).
+            // Uploads go to a sink that reads the whole body before it answers (nginx's return
+            // would answer first).
             sink = sink();
             int sinkPort = sink.getAddress().getPort();
             int nginxPort = freePort();
-            Files.writeString(dir.resolve("nginx.conf"), """
+            Files.writeString(
+                    dir.resolve("nginx.conf"),
+                    """
                     worker_processes %d;
                     pid %s/nginx.pid;
                     error_log %s/error.log warn;
@@ -119,20 +133,48 @@ public final class GatewayBench implements BenchSuite {
                         }
                       }
                     }
-                    """.formatted(ctx.machine().cores(), dir, dir, dir, backendPort, backendPort, bigDir, nginxPort, dir, dir, dir, sinkPort));
+                    """
+                            .formatted(
+                                    ctx.machine().cores(),
+                                    dir,
+                                    dir,
+                                    dir,
+                                    backendPort,
+                                    backendPort,
+                                    bigDir,
+                                    nginxPort,
+                                    dir,
+                                    dir,
+                                    dir,
+                                    sinkPort));
             Files.createDirectories(dir.resolve("tmp"));
-            nginxProc = new ProcessBuilder(nginx, "-p", dir.toString(), "-c", dir.resolve("nginx.conf").toString(), "-g", "daemon off;")
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("nginx.out").toFile()).start();
+            nginxProc =
+                    new ProcessBuilder(
+                                    nginx,
+                                    "-p",
+                                    dir.toString(),
+                                    "-c",
+                                    dir.resolve("nginx.conf").toString(),
+                                    "-g",
+                                    "daemon off;")
+                            .redirectErrorStream(true)
+                            .redirectOutput(dir.resolve("nginx.out").toFile())
+                            .start();
             awaitPort(nginxPort, nginxProc, dir.resolve("nginx.out"));
             awaitPort(backendPort, nginxProc, dir.resolve("nginx.out"));
             int haproxyPort = 0;
             if (haproxy == null) {
-                ctx.progress("bench gateway: HAProxy not installed (apt-get install haproxy): its column is left out");
+                ctx.progress(
+                        "bench gateway: HAProxy not installed (apt-get install haproxy): its column is left out");
             } else {
                 haproxyPort = freePort();
-                // The same termination as nginx's: TLS 1.2+, the same SVID, a client certificate required and
-                // verified against the same root, plain HTTP/1.1 with keep-alive to the same backend.
-                Files.writeString(dir.resolve("haproxy.cfg"), """
+                // The same termination as nginx's: TLS 1.2+, the same SVID, a client certificate
+                // required and
+                // verified against the same root, plain HTTP/1.1 with keep-alive to the same
+                // backend.
+                Files.writeString(
+                        dir.resolve("haproxy.cfg"),
+                        """
                         global
                           nbthread %d
                           maxconn 4096
@@ -152,13 +194,26 @@ public final class GatewayBench implements BenchSuite {
                           server backend 127.0.0.1:%d
                         backend sink
                           server sink 127.0.0.1:%d
-                        """.formatted(ctx.machine().cores(), haproxyPort, dir, dir, backendPort, sinkPort));
-                haproxyProc = new ProcessBuilder(haproxy, "-db", "-f", dir.resolve("haproxy.cfg").toString())
-                        .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.out").toFile()).start();
+                        """
+                                .formatted(
+                                        ctx.machine().cores(),
+                                        haproxyPort,
+                                        dir,
+                                        dir,
+                                        backendPort,
+                                        sinkPort));
+                haproxyProc =
+                        new ProcessBuilder(
+                                        haproxy, "-db", "-f", dir.resolve("haproxy.cfg").toString())
+                                .redirectErrorStream(true)
+                                .redirectOutput(dir.resolve("haproxy.out").toFile())
+                                .start();
                 awaitPort(haproxyPort, haproxyProc, dir.resolve("haproxy.out"));
             }
 
-            Files.writeString(dir.resolve("gateway.yaml"), """
+            Files.writeString(
+                    dir.resolve("gateway.yaml"),
+                    """
                     apiVersion: networking.istio.io/v1alpha3
                     kind: Gateway
                     metadata: {name: bookinfo-gateway}
@@ -175,9 +230,17 @@ public final class GatewayBench implements BenchSuite {
                       http:
                       - {match: [{uri: {exact: /productpage}}, {uri: {exact: /big}}], route: [{destination: {host: productpage.default.svc.cluster.local, port: {number: 9080}}}]}
                       - {match: [{uri: {exact: /sink}}], route: [{destination: {host: sink.default.svc.cluster.local, port: {number: 9080}}}]}
-                    """ + serviceEntry("productpage", backendPort) + serviceEntry("sink", sinkPort));
-            // Its own JVM, as an operator runs it: /proc then tells its memory and CPU apart from the bench's.
-            gateway = ChildJvm.start("bench gateway: the Mithril gateway", GatewayMain.class, dir.resolve("gateway.log"), dir.toString());
+                    """
+                            + serviceEntry("productpage", backendPort)
+                            + serviceEntry("sink", sinkPort));
+            // Its own JVM, as an operator runs it: /proc then tells its memory and CPU apart from
+            // the bench's.
+            gateway =
+                    ChildJvm.start(
+                            "bench gateway: the Mithril gateway",
+                            GatewayMain.class,
+                            dir.resolve("gateway.log"),
+                            dir.toString());
             int gatewayPort = gateway.awaitReady(GatewayMain.READY);
             long hz = ChildJvm.clockTicksPerSecond();
 
@@ -185,8 +248,11 @@ public final class GatewayBench implements BenchSuite {
             Path client = dir.resolve("client.pem");
             long nginxPid = nginxProc.pid();
             List<String> names = new ArrayList<>(List.of("Mithril gateway", "nginx"));
-            List<String> urls = new ArrayList<>(List.of("https://127.0.0.1:" + gatewayPort + "/productpage",
-                    "https://127.0.0.1:" + nginxPort + "/productpage"));
+            List<String> urls =
+                    new ArrayList<>(
+                            List.of(
+                                    "https://127.0.0.1:" + gatewayPort + "/productpage",
+                                    "https://127.0.0.1:" + nginxPort + "/productpage"));
             if (haproxyProc != null) {
                 names.add("HAProxy");
                 urls.add("https://127.0.0.1:" + haproxyPort + "/productpage");
@@ -196,23 +262,39 @@ public final class GatewayBench implements BenchSuite {
             AbResult[] cold = new AbResult[n];
             Duration warmup = o.warmup().compareTo(MIN_WARMUP) < 0 ? MIN_WARMUP : o.warmup();
             for (int i = 0; i < n; i++) {
-                // A JVM compiles its hot code during its first seconds under load: the first seconds are reported apart,
-                // then the warm-up runs on until the measured runs see the compiled code, as a long-running gateway would.
-                ctx.progress("bench gateway: " + names.get(i) + " keep-alive, first " + COLD.toSeconds() + " s after start");
+                // A JVM compiles its hot code during its first seconds under load: the first
+                // seconds are reported apart,
+                // then the warm-up runs on until the measured runs see the compiled code, as a
+                // long-running gateway would.
+                ctx.progress(
+                        "bench gateway: "
+                                + names.get(i)
+                                + " keep-alive, first "
+                                + COLD.toSeconds()
+                                + " s after start");
                 cold[i] = ab(ab, client, urls.get(i), true, COLD);
-                ctx.progress("bench gateway: " + names.get(i) + " warm-up " + warmup.toSeconds() + " s more");
+                ctx.progress(
+                        "bench gateway: "
+                                + names.get(i)
+                                + " warm-up "
+                                + warmup.toSeconds()
+                                + " s more");
                 ab(ab, client, urls.get(i), true, warmup);
             }
-            // Measured runs alternate the servers run by run: a change in the machine's load hits all of them.
+            // Measured runs alternate the servers run by run: a change in the machine's load hits
+            // all of them.
             List<List<AbResult>> keepAlive = new ArrayList<>();
             List<List<AbResult>> fresh = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 keepAlive.add(new ArrayList<>());
                 fresh.add(new ArrayList<>());
             }
-            long[] ticks = new long[n];   // the server's own CPU over its keep-alive runs (nginx: master plus workers)
+            long[] ticks =
+                    new long[n]; // the server's own CPU over its keep-alive runs (nginx: master
+            // plus workers)
             long[] requests = new long[n];
-            long backendTicks = 0;        // nginx's CPU during the gateway's keep-alive runs: only its backend then
+            long backendTicks =
+                    0; // nginx's CPU during the gateway's keep-alive runs: only its backend then
             for (int r = 0; r < o.runs(); r++) {
                 StringBuilder line = new StringBuilder();
                 for (int i = 0; i < n; i++) {
@@ -230,18 +312,37 @@ public final class GatewayBench implements BenchSuite {
                     }
                     requests[i] += k.completed();
                     keepAlive.get(i).add(k);
-                    line.append(String.format(Locale.ROOT, "%s%s %.0f req/s", i == 0 ? "" : ", ", names.get(i), k.rps()));
+                    line.append(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s%s %.0f req/s",
+                                    i == 0 ? "" : ", ",
+                                    names.get(i),
+                                    k.rps()));
                 }
-                ctx.progress("bench gateway: keep-alive run " + (r + 1) + "/" + o.runs() + ": " + line);
+                ctx.progress(
+                        "bench gateway: keep-alive run " + (r + 1) + "/" + o.runs() + ": " + line);
             }
             for (int r = 0; r < o.runs(); r++) {
                 StringBuilder line = new StringBuilder();
                 for (int i = 0; i < n; i++) {
                     AbResult f = ab(ab, client, urls.get(i), false, o.runTime());
                     fresh.get(i).add(f);
-                    line.append(String.format(Locale.ROOT, "%s%s %.0f/s", i == 0 ? "" : ", ", names.get(i), f.rps()));
+                    line.append(
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s%s %.0f/s",
+                                    i == 0 ? "" : ", ",
+                                    names.get(i),
+                                    f.rps()));
                 }
-                ctx.progress("bench gateway: new-connection run " + (r + 1) + "/" + o.runs() + ": " + line);
+                ctx.progress(
+                        "bench gateway: new-connection run "
+                                + (r + 1)
+                                + "/"
+                                + o.runs()
+                                + ": "
+                                + line);
             }
             long[] rss = new long[n];
             rss[0] = gateway.rssKb();
@@ -253,7 +354,8 @@ public final class GatewayBench implements BenchSuite {
             double backendUs = backendTicks * usPerTick / Math.max(1, requests[0]);
             double[] cpuUs = new double[n];
             for (int i = 0; i < n; i++) {
-                cpuUs[i] = ticks[i] * usPerTick / Math.max(1, requests[i]) - (i == 1 ? backendUs : 0);
+                cpuUs[i] =
+                        ticks[i] * usPerTick / Math.max(1, requests[i]) - (i == 1 ? backendUs : 0);
             }
 
             List<String> header = new ArrayList<>(List.of("What"));
@@ -261,17 +363,40 @@ public final class GatewayBench implements BenchSuite {
             for (int i = 1; i < n; i++) {
                 header.add("Mithril / " + names.get(i));
             }
-            BenchReport report = new BenchReport(name(), "bench gateway: mTLS ingress (ISTIO_MUTUAL) vs " + String.join(" and ", names.subList(1, n))
-                    + ", ab -c " + CONCURRENCY, ctx.machine(), header);
+            BenchReport report =
+                    new BenchReport(
+                            name(),
+                            "bench gateway: mTLS ingress (ISTIO_MUTUAL) vs "
+                                    + String.join(" and ", names.subList(1, n))
+                                    + ", ab -c "
+                                    + CONCURRENCY,
+                            ctx.machine(),
+                            header);
             rateRow(report, "keep-alive req/s", keepAlive, AbResult::rps);
-            report.row(row("keep-alive req/s, first " + COLD.toSeconds() + " s after start",
-                    java.util.Arrays.stream(cold).mapToDouble(AbResult::rps).toArray(), BenchReport::rate));
+            report.row(
+                    row(
+                            "keep-alive req/s, first " + COLD.toSeconds() + " s after start",
+                            java.util.Arrays.stream(cold).mapToDouble(AbResult::rps).toArray(),
+                            BenchReport::rate));
             rateRow(report, "keep-alive p50 ms", keepAlive, AbResult::p50);
             rateRow(report, "keep-alive p99 ms", keepAlive, AbResult::p99);
             rateRow(report, "new mTLS connections/s", fresh, AbResult::rps);
             report.row(row("keep-alive CPU µs per request", cpuUs, GatewayBench::ms));
-            report.row(row("resident memory MB", java.util.Arrays.stream(rss).mapToDouble(k -> k / 1024.0).toArray(), GatewayBench::ms));
-            streamingRows(ctx, report, bigDir, client, names, urls, "http://127.0.0.1:" + backendPort, "http://127.0.0.1:" + sinkPort, gateway);
+            report.row(
+                    row(
+                            "resident memory MB",
+                            java.util.Arrays.stream(rss).mapToDouble(k -> k / 1024.0).toArray(),
+                            GatewayBench::ms));
+            streamingRows(
+                    ctx,
+                    report,
+                    bigDir,
+                    client,
+                    names,
+                    urls,
+                    "http://127.0.0.1:" + backendPort,
+                    "http://127.0.0.1:" + sinkPort,
+                    gateway);
             int[] failed = new int[n];
             StringBuilder failures = new StringBuilder();
             for (int i = 0; i < n; i++) {
@@ -281,27 +406,54 @@ public final class GatewayBench implements BenchSuite {
                 for (AbResult a : fresh.get(i)) {
                     failed[i] += a.failed();
                 }
-                failures.append(i == 0 ? "" : ", ").append(names.get(i)).append(' ').append(failed[i]);
+                failures.append(i == 0 ? "" : ", ")
+                        .append(names.get(i))
+                        .append(' ')
+                        .append(failed[i]);
             }
-            report.note("Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
-                    + "ab -E with " + CONCURRENCY + " connections. Each server: " + COLD.toSeconds() + " s keep-alive right after start "
-                    + "(the \"first " + COLD.toSeconds() + " s\" row), a " + warmup.toSeconds() + " s warm-up, then " + o.runs()
-                    + " keep-alive and " + o.runs() + " new-connection runs of " + o.runTime().toSeconds() + " s, the servers "
-                    + "alternating run by run: median (min-max) over the runs; a ratio is the median of the run-by-run ratios. "
-                    + "ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
-                    + "own (GatewayMain: " + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS) + ", as ./mithril runs a proxy), access log off. "
-                    + "nginx and HAProxy terminate mTLS the same way (TLS 1.2+, client certificate required against the same root) and "
-                    + "proxy plain HTTP/1.1 with keep-alive to the backend, as the gateway does to a plaintext upstream. "
-                    + "CPU is utime+stime from /proc over the keep-alive runs divided by the requests ab completed: the gateway's "
-                    + "JVM; HAProxy's process; for nginx, master plus workers less the backend's share (the backend server block runs in the same "
-                    + "workers; measured during the gateway's runs at " + ms(backendUs) + " µs per request). "
-                    + "Memory is VmRSS after the runs, same processes. Failed requests: " + failures + "."
-                    + " Streaming rows: curl --http1.1 downloads (GET) and uploads (PUT -T) " + (STREAM_BYTES >> 30) + " GiB through each "
-                    + "server, one transfer at a time, the backend (nginx) serving a file (sendfile), uploads going to a sink in the bench's JVM that reads "
-                    + "the body whole before it answers; \"direct\" is curl to those in plain HTTP (no TLS): the ratio to it includes "
-                    + "TLS. nginx streams the upload too (proxy_request_buffering off for /sink; its default would write it to disk first). The gateway's growth is its VmRSS sampled every 100 ms during "
-                    + "the transfer, less VmRSS before it."
-                    + (haproxyProc == null ? " HAProxy is not installed here (apt-get install haproxy): its column is left out." : ""));
+            report.note(
+                    "Same certificates (EC P-256 SVIDs, client certificate required), same backend (an nginx `return 200` server), "
+                            + "ab -E with "
+                            + CONCURRENCY
+                            + " connections. Each server: "
+                            + COLD.toSeconds()
+                            + " s keep-alive right after start "
+                            + "(the \"first "
+                            + COLD.toSeconds()
+                            + " s\" row), a "
+                            + warmup.toSeconds()
+                            + " s warm-up, then "
+                            + o.runs()
+                            + " keep-alive and "
+                            + o.runs()
+                            + " new-connection runs of "
+                            + o.runTime().toSeconds()
+                            + " s, the servers "
+                            + "alternating run by run: median (min-max) over the runs; a ratio is the median of the run-by-run ratios. "
+                            + "ab percentiles are whole milliseconds. The gateway runs in a JVM of its "
+                            + "own (GatewayMain: "
+                            + String.join(" ", ChildJvm.PROXY_JVM_OPTIONS)
+                            + ", as ./mithril runs a proxy), access log off. "
+                            + "nginx and HAProxy terminate mTLS the same way (TLS 1.2+, client certificate required against the same root) and "
+                            + "proxy plain HTTP/1.1 with keep-alive to the backend, as the gateway does to a plaintext upstream. "
+                            + "CPU is utime+stime from /proc over the keep-alive runs divided by the requests ab completed: the gateway's "
+                            + "JVM; HAProxy's process; for nginx, master plus workers less the backend's share (the backend server block runs in the same "
+                            + "workers; measured during the gateway's runs at "
+                            + ms(backendUs)
+                            + " µs per request). "
+                            + "Memory is VmRSS after the runs, same processes. Failed requests: "
+                            + failures
+                            + "."
+                            + " Streaming rows: curl --http1.1 downloads (GET) and uploads (PUT -T) "
+                            + (STREAM_BYTES >> 30)
+                            + " GiB through each "
+                            + "server, one transfer at a time, the backend (nginx) serving a file (sendfile), uploads going to a sink in the bench's JVM that reads "
+                            + "the body whole before it answers; \"direct\" is curl to those in plain HTTP (no TLS): the ratio to it includes "
+                            + "TLS. nginx streams the upload too (proxy_request_buffering off for /sink; its default would write it to disk first). The gateway's growth is its VmRSS sampled every 100 ms during "
+                            + "the transfer, less VmRSS before it."
+                            + (haproxyProc == null
+                                    ? " HAProxy is not installed here (apt-get install haproxy): its column is left out."
+                                    : ""));
             return report;
         } finally {
             if (sink != null) {
@@ -330,8 +482,15 @@ public final class GatewayBench implements BenchSuite {
         }
     }
 
-    /** Median (min-max) of each server's runs, and for each peer the median of the run-by-run ratios Mithril / peer. */
-    private static void rateRow(BenchReport report, String what, List<List<AbResult>> runs, java.util.function.ToDoubleFunction<AbResult> f) {
+    /**
+     * Median (min-max) of each server's runs, and for each peer the median of the run-by-run ratios
+     * Mithril / peer.
+     */
+    private static void rateRow(
+            BenchReport report,
+            String what,
+            List<List<AbResult>> runs,
+            java.util.function.ToDoubleFunction<AbResult> f) {
         List<String> cells = new ArrayList<>(List.of(what));
         List<List<Double>> values = new ArrayList<>();
         for (List<AbResult> server : runs) {
@@ -352,7 +511,10 @@ public final class GatewayBench implements BenchSuite {
         report.row(cells);
     }
 
-    /** A ServiceEntry document: {@code <name>.default.svc.cluster.local} port 9080 at 127.0.0.1:{@code port}. */
+    /**
+     * A ServiceEntry document: {@code <name>.default.svc.cluster.local} port 9080 at
+     * 127.0.0.1:{@code port}.
+     */
     private static String serviceEntry(String name, int port) {
         return """
                 ---
@@ -364,23 +526,27 @@ public final class GatewayBench implements BenchSuite {
                   resolution: STATIC
                   ports: [{number: 9080, name: http, protocol: HTTP}]
                   endpoints: [{address: 127.0.0.1, ports: {http: %d}}]
-                """.formatted(name, name, port);
+                """
+                .formatted(name, name, port);
     }
 
     /** Reads each request's body whole, then answers 200 (the uploads' backend). */
     private static com.sun.net.httpserver.HttpServer sink() throws IOException {
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
-        server.createContext("/", ex -> {
-            try (java.io.InputStream in = ex.getRequestBody()) {
-                in.transferTo(java.io.OutputStream.nullOutputStream());
-            }
-            byte[] ok = "ok\n".getBytes(StandardCharsets.US_ASCII);
-            ex.sendResponseHeaders(200, ok.length);
-            try (java.io.OutputStream out = ex.getResponseBody()) {
-                out.write(ok);
-            }
-        });
+        com.sun.net.httpserver.HttpServer server =
+                com.sun.net.httpserver.HttpServer.create(
+                        new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        server.createContext(
+                "/",
+                ex -> {
+                    try (java.io.InputStream in = ex.getRequestBody()) {
+                        in.transferTo(java.io.OutputStream.nullOutputStream());
+                    }
+                    byte[] ok = "ok\n".getBytes(StandardCharsets.US_ASCII);
+                    ex.sendResponseHeaders(200, ok.length);
+                    try (java.io.OutputStream out = ex.getResponseBody()) {
+                        out.write(ok);
+                    }
+                });
         server.start();
         return server;
     }
@@ -390,10 +556,20 @@ public final class GatewayBench implements BenchSuite {
 
     /**
      * A 1 GiB download and upload through each server and directly to the backend, one at a time:
-     * MB/s, and how much the gateway's resident memory grew meanwhile (bodies stream: it should not).
+     * MB/s, and how much the gateway's resident memory grew meanwhile (bodies stream: it should
+     * not).
      */
-    private static void streamingRows(BenchContext ctx, BenchReport report, Path dir, Path clientPem, List<String> names, List<String> urls,
-                                      String direct, String directSink, ChildJvm gateway) throws IOException, InterruptedException {
+    private static void streamingRows(
+            BenchContext ctx,
+            BenchReport report,
+            Path dir,
+            Path clientPem,
+            List<String> names,
+            List<String> urls,
+            String direct,
+            String directSink,
+            ChildJvm gateway)
+            throws IOException, InterruptedException {
         Path big = dir.resolve("big.bin");
         byte[] block = new byte[1 << 20];
         new java.util.SplittableRandom(1).nextBytes(block);
@@ -410,7 +586,11 @@ public final class GatewayBench implements BenchSuite {
         double directDown = transfer(clientPem, direct + "/big", null, null)[0];
         double directUp = transfer(clientPem, directSink + "/sink", big, null)[0];
         for (int i = 0; i < n; i++) {
-            ctx.progress("bench gateway: " + (STREAM_BYTES >> 30) + " GiB down and up through " + names.get(i));
+            ctx.progress(
+                    "bench gateway: "
+                            + (STREAM_BYTES >> 30)
+                            + " GiB down and up through "
+                            + names.get(i));
             String base = urls.get(i).substring(0, urls.get(i).indexOf("/productpage"));
             double[] d = transfer(clientPem, base + "/big", null, i == 0 ? gateway : null);
             double[] u = transfer(clientPem, base + "/sink", big, i == 0 ? gateway : null);
@@ -421,7 +601,13 @@ public final class GatewayBench implements BenchSuite {
             }
         }
         Files.delete(big);
-        List<String> row = new ArrayList<>(List.of((STREAM_BYTES >> 30) + " GiB download MB/s (direct: " + ms(directDown) + ")"));
+        List<String> row =
+                new ArrayList<>(
+                        List.of(
+                                (STREAM_BYTES >> 30)
+                                        + " GiB download MB/s (direct: "
+                                        + ms(directDown)
+                                        + ")"));
         for (double v : down) {
             row.add(ms(v) + " (" + BenchReport.ratio(v / directDown) + " of direct)");
         }
@@ -429,7 +615,13 @@ public final class GatewayBench implements BenchSuite {
             row.add(BenchReport.ratio(down[0] / down[i]));
         }
         report.row(row);
-        row = new ArrayList<>(List.of((STREAM_BYTES >> 30) + " GiB upload MB/s (direct: " + ms(directUp) + ")"));
+        row =
+                new ArrayList<>(
+                        List.of(
+                                (STREAM_BYTES >> 30)
+                                        + " GiB upload MB/s (direct: "
+                                        + ms(directUp)
+                                        + ")"));
         for (double v : up) {
             row.add(ms(v) + " (" + BenchReport.ratio(v / directUp) + " of direct)");
         }
@@ -446,12 +638,26 @@ public final class GatewayBench implements BenchSuite {
     }
 
     /**
-     * One curl transfer: a download of {@code url} (upload null) or a PUT of {@code upload}; returns
-     * MB/s and, when {@code watch} is given, the most its VmRSS grew (KiB) while curl ran.
+     * One curl transfer: a download of {@code url} (upload null) or a PUT of {@code upload};
+     * returns MB/s and, when {@code watch} is given, the most its VmRSS grew (KiB) while curl ran.
      */
-    private static double[] transfer(Path clientPem, String url, Path upload, ChildJvm watch) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--http1.1", "-k", "--max-time", "600", "-o", "/dev/null", "-w",
-                upload == null ? "%{http_code} %{size_download} %{speed_download}" : "%{http_code} %{size_upload} %{speed_upload}"));
+    private static double[] transfer(Path clientPem, String url, Path upload, ChildJvm watch)
+            throws IOException, InterruptedException {
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                "curl",
+                                "-sS",
+                                "--http1.1",
+                                "-k",
+                                "--max-time",
+                                "600",
+                                "-o",
+                                "/dev/null",
+                                "-w",
+                                upload == null
+                                        ? "%{http_code} %{size_download} %{speed_download}"
+                                        : "%{http_code} %{size_upload} %{speed_upload}"));
         if (url.startsWith("https:")) {
             cmd.addAll(List.of("--cert", clientPem.toString()));
         }
@@ -469,14 +675,23 @@ public final class GatewayBench implements BenchSuite {
         }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         String[] f = out.split("\\s+");
-        if (p.exitValue() != 0 || f.length != 3 || !f[0].equals("200") || Long.parseLong(f[1]) != STREAM_BYTES) {
-            throw new IOException("bench gateway: " + (upload == null ? "download " : "upload ") + url + " failed: " + out);
+        if (p.exitValue() != 0
+                || f.length != 3
+                || !f[0].equals("200")
+                || Long.parseLong(f[1]) != STREAM_BYTES) {
+            throw new IOException(
+                    "bench gateway: "
+                            + (upload == null ? "download " : "upload ")
+                            + url
+                            + " failed: "
+                            + out);
         }
         return new double[] {Double.parseDouble(f[2]) / 1e6, peak - before};
     }
 
     /** One figure per server, then Mithril / each peer. */
-    private static List<String> row(String what, double[] v, java.util.function.DoubleFunction<String> format) {
+    private static List<String> row(
+            String what, double[] v, java.util.function.DoubleFunction<String> format) {
         List<String> cells = new ArrayList<>(List.of(what));
         for (double x : v) {
             cells.add(format.apply(x));
@@ -491,9 +706,22 @@ public final class GatewayBench implements BenchSuite {
         return String.format(Locale.ROOT, "%.0f", v);
     }
 
-    static AbResult ab(String ab, Path clientPem, String url, boolean keepAlive, Duration length) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(ab, "-q", "-r", "-c", Integer.toString(CONCURRENCY), "-t",
-                Long.toString(Math.max(1, length.toSeconds())), "-n", "10000000", "-E", clientPem.toString()));
+    static AbResult ab(String ab, Path clientPem, String url, boolean keepAlive, Duration length)
+            throws IOException, InterruptedException {
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                ab,
+                                "-q",
+                                "-r",
+                                "-c",
+                                Integer.toString(CONCURRENCY),
+                                "-t",
+                                Long.toString(Math.max(1, length.toSeconds())),
+                                "-n",
+                                "10000000",
+                                "-E",
+                                clientPem.toString()));
         if (keepAlive) {
             cmd.add("-k");
         }
@@ -510,8 +738,12 @@ public final class GatewayBench implements BenchSuite {
         }
         double failed = number(out, "Failed requests:\\s+([0-9]+)");
         double completed = number(out, "Complete requests:\\s+([0-9]+)");
-        return new AbResult(rps, number(out, "\\n\\s+50%\\s+([0-9]+)"), number(out, "\\n\\s+99%\\s+([0-9]+)"),
-                Double.isNaN(failed) ? 0 : (int) failed, Double.isNaN(completed) ? 0 : (long) completed);
+        return new AbResult(
+                rps,
+                number(out, "\\n\\s+50%\\s+([0-9]+)"),
+                number(out, "\\n\\s+99%\\s+([0-9]+)"),
+                Double.isNaN(failed) ? 0 : (int) failed,
+                Double.isNaN(completed) ? 0 : (long) completed);
     }
 
     private static double number(String text, String regex) {
@@ -522,14 +754,22 @@ public final class GatewayBench implements BenchSuite {
     private static String which(String tool, String pkg) throws IOException {
         String p = find(tool);
         if (p == null) {
-            throw new IOException("bench gateway needs " + tool + ": install it (apt-get install " + pkg + ")");
+            throw new IOException(
+                    "bench gateway needs " + tool + ": install it (apt-get install " + pkg + ")");
         }
         return p;
     }
 
     /** The tool's path, or null when it is not installed. */
     private static String find(String tool) {
-        for (String dir : List.of("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")) {
+        for (String dir :
+                List.of(
+                        "/usr/bin",
+                        "/usr/sbin",
+                        "/usr/local/bin",
+                        "/usr/local/sbin",
+                        "/bin",
+                        "/sbin")) {
             Path p = Path.of(dir, tool);
             if (Files.isExecutable(p)) {
                 return p.toString();
@@ -555,13 +795,19 @@ public final class GatewayBench implements BenchSuite {
                 Thread.sleep(50);
             }
         }
-        throw new IOException(log.getFileName() + ": the server did not listen on port " + port + ": " + Files.readString(log).strip());
+        throw new IOException(
+                log.getFileName()
+                        + ": the server did not listen on port "
+                        + port
+                        + ": "
+                        + Files.readString(log).strip());
     }
 
     /** VmRSS of a process and its descendants (nginx: master plus workers), in KiB. */
     static long treeRssKb(long pid) {
         long total = ChildJvm.rssKb(pid);
-        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+        for (ProcessHandle child :
+                ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
             total += ChildJvm.rssKb(child.pid());
         }
         return total;
@@ -570,9 +816,12 @@ public final class GatewayBench implements BenchSuite {
     /** utime + stime (clock ticks) of a process and its descendants. */
     static long treeCpuTicks(long pid) throws IOException {
         long total = ChildJvm.parseStatTicks(Files.readString(Path.of("/proc/" + pid + "/stat")));
-        for (ProcessHandle child : ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
+        for (ProcessHandle child :
+                ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of())) {
             try {
-                total += ChildJvm.parseStatTicks(Files.readString(Path.of("/proc/" + child.pid() + "/stat")));
+                total +=
+                        ChildJvm.parseStatTicks(
+                                Files.readString(Path.of("/proc/" + child.pid() + "/stat")));
             } catch (IOException e) {
                 // a worker that just exited
             }

@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.LongAdder;
  * Many {@link SimAgent}s in one JVM, each syncing on its own schedule: the first sync at a random
  * point of the first interval (so syncs spread over time, as agents started at different moments
  * do), then one interval after the previous sync ended; after a failed sync the node agent's
- * backoff ({@code SyncManager}: one interval after the first failure, then 2, 4, at most six intervals). A pool of
- * threads runs the syncs (blocking gRPC calls). Counts calls, syncs, failures and SVIDs received,
- * and records each successful sync's latency while {@link #recordLatencies} is on.
+ * backoff ({@code SyncManager}: one interval after the first failure, then 2, 4, at most six
+ * intervals). A pool of threads runs the syncs (blocking gRPC calls). Counts calls, syncs, failures
+ * and SVIDs received, and records each successful sync's latency while {@link #recordLatencies} is
+ * on.
  */
 public final class Fleet implements AutoCloseable {
 
@@ -38,15 +39,19 @@ public final class Fleet implements AutoCloseable {
     private volatile boolean recording;
     private final List<Long> latencies = new ArrayList<>();
 
-    public Fleet(List<SimAgent> agents, Duration interval, int threads, SimAgent.Receipts receipts) {
+    public Fleet(
+            List<SimAgent> agents, Duration interval, int threads, SimAgent.Receipts receipts) {
         this.agents = List.copyOf(agents);
         this.interval = interval;
         this.receipts = receipts;
-        this.pool = new ScheduledThreadPoolExecutor(threads, r -> {
-            Thread t = new Thread(r, "scale-agent-sync");
-            t.setDaemon(true);
-            return t;
-        });
+        this.pool =
+                new ScheduledThreadPoolExecutor(
+                        threads,
+                        r -> {
+                            Thread t = new Thread(r, "scale-agent-sync");
+                            t.setDaemon(true);
+                            return t;
+                        });
         this.lastSyncOk = new long[agents.size()];
         this.failures = new int[agents.size()];
     }
@@ -55,11 +60,17 @@ public final class Fleet implements AutoCloseable {
         return agents;
     }
 
-    /** Starts every agent's sync loop, the first sync of each at a random point of the first interval. */
+    /**
+     * Starts every agent's sync loop, the first sync of each at a random point of the first
+     * interval.
+     */
     public void start() {
         for (int i = 0; i < agents.size(); i++) {
             int n = i;
-            pool.schedule(() -> loop(n), ThreadLocalRandom.current().nextLong(interval.toMillis()), TimeUnit.MILLISECONDS);
+            pool.schedule(
+                    () -> loop(n),
+                    ThreadLocalRandom.current().nextLong(interval.toMillis()),
+                    TimeUnit.MILLISECONDS);
         }
     }
 
@@ -133,13 +144,23 @@ public final class Fleet implements AutoCloseable {
 
     /** Counters, for a snapshot of the fleet's totals. */
     public Totals totals() {
-        return new Totals(syncs.sum(), syncFailures.sum(), calls.sum(), svidsReceived.sum(), agentRenewals.sum());
+        return new Totals(
+                syncs.sum(),
+                syncFailures.sum(),
+                calls.sum(),
+                svidsReceived.sum(),
+                agentRenewals.sum());
     }
 
     /** The fleet's cumulative counts at one moment. */
-    public record Totals(long syncs, long syncFailures, long calls, long svidsReceived, long agentRenewals) {
+    public record Totals(
+            long syncs, long syncFailures, long calls, long svidsReceived, long agentRenewals) {
         public Totals minus(Totals o) {
-            return new Totals(syncs - o.syncs, syncFailures - o.syncFailures, calls - o.calls, svidsReceived - o.svidsReceived,
+            return new Totals(
+                    syncs - o.syncs,
+                    syncFailures - o.syncFailures,
+                    calls - o.calls,
+                    svidsReceived - o.svidsReceived,
                     agentRenewals - o.agentRenewals);
         }
     }

@@ -4,58 +4,89 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * What {@code mithril bench scale} runs with: {@code -agents}, {@code -entries},
- * {@code -syncSeconds}, {@code -scaleSeconds} and {@code -failoverAgents} of the bench command.
- * The defaults fit a shared 2-core machine in a few minutes; the issue's own scale is
- * {@code -agents 5000 -entries 50000}.
+ * What {@code mithril bench scale} runs with: {@code -agents}, {@code -entries}, {@code
+ * -syncSeconds}, {@code -scaleSeconds} and {@code -failoverAgents} of the bench command. The
+ * defaults fit a shared 2-core machine in a few minutes; the issue's own scale is {@code -agents
+ * 5000 -entries 50000}.
  *
  * @param agents simulated agents of the one-server run
  * @param entries registration entries of the one-server run, spread evenly over the agents
  * @param syncInterval how often each agent syncs (SPIRE's default: 5 s)
- * @param window the measured steady-state window; the X.509-SVID TTL is twice it ({@link #svidTtl}),
- *     so that every SVID is renewed about once, at 40-60% of its life, within the window
+ * @param window the measured steady-state window; the X.509-SVID TTL is twice it ({@link
+ *     #svidTtl}), so that every SVID is renewed about once, at 40-60% of its life, within the
+ *     window
  * @param probes new entries created during the window to time propagation (the issue: 100)
  * @param failoverAgents simulated agents of the two-server run (10 entries each)
  */
-public record ScaleSettings(int agents, int entries, Duration syncInterval, Duration window, int probes, int failoverAgents) {
+public record ScaleSettings(
+        int agents,
+        int entries,
+        Duration syncInterval,
+        Duration window,
+        int probes,
+        int failoverAgents) {
 
-    public static final ScaleSettings DEFAULTS = new ScaleSettings(500, 5_000, Duration.ofSeconds(5), Duration.ofSeconds(60), 100, 100);
+    public static final ScaleSettings DEFAULTS =
+            new ScaleSettings(500, 5_000, Duration.ofSeconds(5), Duration.ofSeconds(60), 100, 100);
 
     public ScaleSettings {
         if (agents < 1) {
             throw new IllegalArgumentException("-agents must be at least 1 (got " + agents + ")");
         }
         if (entries < agents) {
-            throw new IllegalArgumentException("-entries must be at least -agents (" + agents + "), one per agent (got " + entries + ")");
+            throw new IllegalArgumentException(
+                    "-entries must be at least -agents ("
+                            + agents
+                            + "), one per agent (got "
+                            + entries
+                            + ")");
         }
         if (syncInterval.compareTo(Duration.ofMillis(100)) < 0) {
-            throw new IllegalArgumentException("-syncSeconds must be at least 0.1 (got " + syncInterval.toMillis() / 1000.0 + ")");
+            throw new IllegalArgumentException(
+                    "-syncSeconds must be at least 0.1 (got "
+                            + syncInterval.toMillis() / 1000.0
+                            + ")");
         }
         if (window.compareTo(syncInterval.multipliedBy(4)) < 0) {
-            throw new IllegalArgumentException("-scaleSeconds must be at least four sync intervals (" + syncInterval.multipliedBy(4).toSeconds()
-                    + " s; got " + window.toSeconds() + ")");
+            throw new IllegalArgumentException(
+                    "-scaleSeconds must be at least four sync intervals ("
+                            + syncInterval.multipliedBy(4).toSeconds()
+                            + " s; got "
+                            + window.toSeconds()
+                            + ")");
         }
         if (probes < 1) {
             throw new IllegalArgumentException("probes must be at least 1 (got " + probes + ")");
         }
         if (failoverAgents < 0) {
-            throw new IllegalArgumentException("-failoverAgents must not be negative (got " + failoverAgents + "); 0 skips the failover run");
+            throw new IllegalArgumentException(
+                    "-failoverAgents must not be negative (got "
+                            + failoverAgents
+                            + "); 0 skips the failover run");
         }
     }
 
     /**
      * The settings from the bench command's suite options (absent keys keep the defaults).
      *
-     * @throws IllegalArgumentException naming the flag, for a value that is not a number or out of range
+     * @throws IllegalArgumentException naming the flag, for a value that is not a number or out of
+     *     range
      */
     public static ScaleSettings from(Map<String, String> options) {
         ScaleSettings d = DEFAULTS;
-        return new ScaleSettings(integer(options, "agents", d.agents), integer(options, "entries", d.entries),
-                seconds(options, "syncSeconds", d.syncInterval), seconds(options, "scaleSeconds", d.window), d.probes,
+        return new ScaleSettings(
+                integer(options, "agents", d.agents),
+                integer(options, "entries", d.entries),
+                seconds(options, "syncSeconds", d.syncInterval),
+                seconds(options, "scaleSeconds", d.window),
+                d.probes,
                 integer(options, "failoverAgents", d.failoverAgents));
     }
 
-    /** The X.509-SVID TTL the servers are given: twice the window, so each SVID is renewed about once in it. */
+    /**
+     * The X.509-SVID TTL the servers are given: twice the window, so each SVID is renewed about
+     * once in it.
+     */
     public Duration svidTtl() {
         return window.multipliedBy(2);
     }
@@ -73,7 +104,8 @@ public record ScaleSettings(int agents, int entries, Duration syncInterval, Dura
         try {
             return Integer.parseInt(v.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-" + key + " must be a whole number (got \"" + v + "\")");
+            throw new IllegalArgumentException(
+                    "-" + key + " must be a whole number (got \"" + v + "\")");
         }
     }
 
@@ -89,7 +121,8 @@ public record ScaleSettings(int agents, int entries, Duration syncInterval, Dura
             }
             return Duration.ofMillis((long) (s * 1000));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-" + key + " must be a positive number of seconds (got \"" + v + "\")");
+            throw new IllegalArgumentException(
+                    "-" + key + " must be a positive number of seconds (got \"" + v + "\")");
         }
     }
 }

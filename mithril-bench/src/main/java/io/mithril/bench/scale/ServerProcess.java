@@ -39,24 +39,42 @@ final class ServerProcess implements AutoCloseable {
     }
 
     /** The {@code server.conf} text. */
-    static String serverConf(Path dir, int agentPort, int metricsPort, String databaseUrl, Path upstreamCert, Path upstreamKey,
-                             Duration svidTtl) {
+    static String serverConf(
+            Path dir,
+            int agentPort,
+            int metricsPort,
+            String databaseUrl,
+            Path upstreamCert,
+            Path upstreamKey,
+            Duration svidTtl) {
         return "server {\n"
                 + "    bind_address = \"127.0.0.1\"\n"
-                + "    bind_port = \"" + agentPort + "\"\n"
-                + "    socket_path = \"" + dir.resolve("private/api.sock") + "\"\n"
+                + "    bind_port = \""
+                + agentPort
+                + "\"\n"
+                + "    socket_path = \""
+                + dir.resolve("private/api.sock")
+                + "\"\n"
                 + "    trust_domain = \"example.org\"\n"
-                + "    data_dir = \"" + dir.resolve("data") + "\"\n"
+                + "    data_dir = \""
+                + dir.resolve("data")
+                + "\"\n"
                 + "    log_level = \"INFO\"\n"
                 + "    ca_ttl = \"24h\"\n"
-                + "    default_x509_svid_ttl = \"" + svidTtl.toSeconds() + "s\"\n"
-                + "    agent_ttl = \"" + agentTtl(svidTtl).toSeconds() + "s\"\n"
+                + "    default_x509_svid_ttl = \""
+                + svidTtl.toSeconds()
+                + "s\"\n"
+                + "    agent_ttl = \""
+                + agentTtl(svidTtl).toSeconds()
+                + "s\"\n"
                 + "}\n\n"
                 + "plugins {\n"
                 + "    DataStore \"sql\" {\n"
                 + "        plugin_data {\n"
                 + "            database_type = \"postgres\"\n"
-                + "            connection_string = \"" + databaseUrl + "\"\n"
+                + "            connection_string = \""
+                + databaseUrl
+                + "\"\n"
                 + "        }\n"
                 + "    }\n"
                 + "    NodeAttestor \"join_token\" {\n"
@@ -65,20 +83,28 @@ final class ServerProcess implements AutoCloseable {
                 + "    }\n"
                 + "    KeyManager \"disk\" {\n"
                 + "        plugin_data {\n"
-                + "            keys_path = \"" + dir.resolve("data/keys.json") + "\"\n"
+                + "            keys_path = \""
+                + dir.resolve("data/keys.json")
+                + "\"\n"
                 + "        }\n"
                 + "    }\n"
                 + "    UpstreamAuthority \"disk\" {\n"
                 + "        plugin_data {\n"
-                + "            key_file_path = \"" + upstreamKey + "\"\n"
-                + "            cert_file_path = \"" + upstreamCert + "\"\n"
+                + "            key_file_path = \""
+                + upstreamKey
+                + "\"\n"
+                + "            cert_file_path = \""
+                + upstreamCert
+                + "\"\n"
                 + "        }\n"
                 + "    }\n"
                 + "}\n\n"
                 + "telemetry {\n"
                 + "    Prometheus {\n"
                 + "        host = \"127.0.0.1\"\n"
-                + "        port = " + metricsPort + "\n"
+                + "        port = "
+                + metricsPort
+                + "\n"
                 + "    }\n"
                 + "}\n";
     }
@@ -93,13 +119,28 @@ final class ServerProcess implements AutoCloseable {
     }
 
     /** Writes {@code <dir>/server.conf} and starts the server from it. */
-    static ServerProcess start(String name, Path dir, String databaseUrl, Path upstreamCert, Path upstreamKey, Duration svidTtl)
+    static ServerProcess start(
+            String name,
+            Path dir,
+            String databaseUrl,
+            Path upstreamCert,
+            Path upstreamKey,
+            Duration svidTtl)
             throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path conf = dir.resolve("server.conf");
         int agentPort = freePort();
         int metricsPort = freePort();
-        Files.writeString(conf, serverConf(dir, agentPort, metricsPort, databaseUrl, upstreamCert, upstreamKey, svidTtl));
+        Files.writeString(
+                conf,
+                serverConf(
+                        dir,
+                        agentPort,
+                        metricsPort,
+                        databaseUrl,
+                        upstreamCert,
+                        upstreamKey,
+                        svidTtl));
         ServerProcess p = new ServerProcess(name, dir, conf, agentPort, metricsPort);
         p.startAgain();
         return p;
@@ -111,12 +152,22 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
-    /** Starts the server (again, after {@link #kill()}) from the same configuration; returns once it serves. */
+    /**
+     * Starts the server (again, after {@link #kill()}) from the same configuration; returns once it
+     * serves.
+     */
     void startAgain() throws IOException, InterruptedException {
-        jvm = ChildJvm.start(name, ScaleServerMain.class, dir.resolve("server.log"), conf.toString());
+        jvm =
+                ChildJvm.start(
+                        name, ScaleServerMain.class, dir.resolve("server.log"), conf.toString());
         int port = jvm.awaitReady(ScaleServerMain.READY);
         if (port != agentPort) {
-            throw new IOException(name + " serves the agent API on port " + port + ", its server.conf says " + agentPort);
+            throw new IOException(
+                    name
+                            + " serves the agent API on port "
+                            + port
+                            + ", its server.conf says "
+                            + agentPort);
         }
     }
 
@@ -147,18 +198,30 @@ final class ServerProcess implements AutoCloseable {
     /** The server's bundle, through its admin API. */
     Bundle bundle() {
         try (AdminClient admin = AdminClient.connect(adminSocket())) {
-            return admin.admin().getBundle(io.mithril.api.admin.GetBundleRequest.getDefaultInstance());
+            return admin.admin()
+                    .getBundle(io.mithril.api.admin.GetBundleRequest.getDefaultInstance());
         }
     }
 
-    /** {@code mithril_server_svids_signed_total{kind="x509"}} from the server's Prometheus endpoint. */
+    /**
+     * {@code mithril_server_svids_signed_total{kind="x509"}} from the server's Prometheus endpoint.
+     */
     long x509SvidsSigned() throws IOException, InterruptedException {
         return (long) metric(scrape(), "mithril_server_svids_signed_total{kind=\"x509\"}");
     }
 
     String scrape() throws IOException, InterruptedException {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        HttpResponse<String> r =
+                HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(
+                                                URI.create(
+                                                        "http://127.0.0.1:"
+                                                                + metricsPort
+                                                                + "/metrics"))
+                                        .timeout(Duration.ofSeconds(10))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         if (r.statusCode() != 200) {
             throw new IOException(name + ": metrics endpoint answered " + r.statusCode());
         }

@@ -26,24 +26,23 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * One simulated node agent of the {@code scale} bench: a real agent-API client
- * ({@link AgentApiClient}, mTLS with its own agent SVID) that attests with its own join token and
- * syncs as the node agent's {@code SyncManager} does: renew the agent SVID at half life, fetch the
- * bundle, fetch the authorised entries, and have X.509-SVIDs signed (batches of 100 CSRs) for the
- * entries it holds none for or whose SVID reached its rotation time (half life from receipt,
- * jittered, {@link CachedSvid#rotationTimeFromReceipt}). What it leaves out is what happens on the
- * node: no Workload API, no workload attestation, no files; and one key pair per agent signs the
- * CSRs of all its workload SVIDs (a real agent makes one per SVID) to spare the bench's CPU, which
- * the server shares. Each SVID is still its own certificate, with its own serial and SPIFFE ID.
+ * One simulated node agent of the {@code scale} bench: a real agent-API client ({@link
+ * AgentApiClient}, mTLS with its own agent SVID) that attests with its own join token and syncs as
+ * the node agent's {@code SyncManager} does: renew the agent SVID at half life, fetch the bundle,
+ * fetch the authorised entries, and have X.509-SVIDs signed (batches of 100 CSRs) for the entries
+ * it holds none for or whose SVID reached its rotation time (half life from receipt, jittered,
+ * {@link CachedSvid#rotationTimeFromReceipt}). What it leaves out is what happens on the node: no
+ * Workload API, no workload attestation, no files; and one key pair per agent signs the CSRs of all
+ * its workload SVIDs (a real agent makes one per SVID) to spare the bench's CPU, which the server
+ * shares. Each SVID is still its own certificate, with its own serial and SPIFFE ID.
  *
- * <p>Not thread-safe for syncing: one sync at a time per agent (the fleet schedules it so);
- * {@link #holdsValidSvids} may be called from any thread.
+ * <p>Not thread-safe for syncing: one sync at a time per agent (the fleet schedules it so); {@link
+ * #holdsValidSvids} may be called from any thread.
  */
 public final class SimAgent implements AutoCloseable {
 
     /** An SVID the agent holds for an entry. */
-    public record Held(String entryId, SpiffeId spiffeId, X509Certificate leaf, Instant rotateAt) {
-    }
+    public record Held(String entryId, SpiffeId spiffeId, X509Certificate leaf, Instant rotateAt) {}
 
     /** Told of each workload SVID the agent receives, right when it arrives. */
     public interface Receipts {
@@ -51,8 +50,7 @@ public final class SimAgent implements AutoCloseable {
     }
 
     /** What one sync did. */
-    public record SyncResult(int calls, int svidsReceived, boolean agentRenewed) {
-    }
+    public record SyncResult(int calls, int svidsReceived, boolean agentRenewed) {}
 
     static final int BATCH = 100;
 
@@ -68,7 +66,12 @@ public final class SimAgent implements AutoCloseable {
     private AgentApiClient client;
     private Instant agentRenewAt;
 
-    public SimAgent(int index, InetSocketAddress server, TrustDomain td, List<X509Certificate> roots, Clock clock) {
+    public SimAgent(
+            int index,
+            InetSocketAddress server,
+            TrustDomain td,
+            List<X509Certificate> roots,
+            Clock clock) {
         this.index = index;
         this.server = server;
         this.td = td;
@@ -94,11 +97,19 @@ public final class SimAgent implements AutoCloseable {
         return agentChain;
     }
 
-    /** Attests with a join token (a fresh agent key, a CSR, {@code AttestAgent}) and opens the mTLS client. */
+    /**
+     * Attests with a join token (a fresh agent key, a CSR, {@code AttestAgent}) and opens the mTLS
+     * client.
+     */
     public void attest(String joinToken) throws NodeAttestationException {
         KeyPair key = KeyType.EC_P256.generate();
-        AgentApiClient.AttestResult r = AgentApiClient.attest(server, td, roots, new JoinTokenAttestor(joinToken),
-                Csr.create(key, null, List.of()));
+        AgentApiClient.AttestResult r =
+                AgentApiClient.attest(
+                        server,
+                        td,
+                        roots,
+                        new JoinTokenAttestor(joinToken),
+                        Csr.create(key, null, List.of()));
         roots = r.bundle().x509Authorities();
         useAgentSvid(key, r.svidChain());
     }
@@ -120,7 +131,8 @@ public final class SimAgent implements AutoCloseable {
     /**
      * One sync. {@code receipts} hears of every SVID received.
      *
-     * @throws StatusException when the server cannot be reached or refuses; what the agent holds is kept
+     * @throws StatusException when the server cannot be reached or refuses; what the agent holds is
+     *     kept
      */
     public SyncResult sync(Receipts receipts) throws StatusException {
         int calls = 0;
@@ -163,12 +175,19 @@ public final class SimAgent implements AutoCloseable {
             Instant receivedAt = clock.instant();
             for (AgentApiClient.SvidResult r : results) {
                 if (r.error() != null) {
-                    continue; // refused (e.g. the entry was deleted meanwhile): asked again next sync if still authorised
+                    continue; // refused (e.g. the entry was deleted meanwhile): asked again next
+                    // sync if still authorised
                 }
                 X509Certificate leaf = r.chain().get(0);
-                Instant rotateAt = CachedSvid.rotationTimeFromReceipt(leaf.getNotBefore().toInstant(), receivedAt,
-                        leaf.getNotAfter().toInstant(), ThreadLocalRandom.current().nextDouble());
-                svids.put(r.entryId(), new Held(r.entryId(), byId.get(r.entryId()).spiffeId(), leaf, rotateAt));
+                Instant rotateAt =
+                        CachedSvid.rotationTimeFromReceipt(
+                                leaf.getNotBefore().toInstant(),
+                                receivedAt,
+                                leaf.getNotAfter().toInstant(),
+                                ThreadLocalRandom.current().nextDouble());
+                svids.put(
+                        r.entryId(),
+                        new Held(r.entryId(), byId.get(r.entryId()).spiffeId(), leaf, rotateAt));
                 received++;
                 receipts.received(this, r.entryId(), leaf, at);
             }
@@ -200,7 +219,8 @@ public final class SimAgent implements AutoCloseable {
     }
 
     private static boolean valid(X509Certificate c, Instant now) {
-        return !now.isBefore(c.getNotBefore().toInstant()) && now.isBefore(c.getNotAfter().toInstant());
+        return !now.isBefore(c.getNotBefore().toInstant())
+                && now.isBefore(c.getNotAfter().toInstant());
     }
 
     @Override

@@ -26,25 +26,37 @@ import java.util.concurrent.locks.LockSupport;
 public final class FixedRateLoad {
 
     /** What one run delivered. */
-    public record Result(Latencies latencies, double achievedRate, int errors) {
-    }
+    public record Result(Latencies latencies, double achievedRate, int errors) {}
 
-    /** How far behind schedule a run may fall before it is abandoned (the bench must stay bounded). */
+    /**
+     * How far behind schedule a run may fall before it is abandoned (the bench must stay bounded).
+     */
     static final long GRACE_NANOS = 10_000_000_000L;
 
-    private FixedRateLoad() {
-    }
+    private FixedRateLoad() {}
 
     /**
      * Sends {@code GET <target>} with {@code Host: <host>} to {@code address} at {@code rate}
      * requests/s for {@code length}.
      *
-     * @throws IOException if a connection fails or an answer is not HTTP (a load run over a broken path means nothing)
+     * @throws IOException if a connection fails or an answer is not HTTP (a load run over a broken
+     *     path means nothing)
      */
-    public static Result run(InetSocketAddress address, String target, String host, int rate, int connections, Duration length)
+    public static Result run(
+            InetSocketAddress address,
+            String target,
+            String host,
+            int rate,
+            int connections,
+            Duration length)
             throws Exception {
-        byte[] request = ("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: mithril-bench\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII);
+        byte[] request =
+                ("GET "
+                                + target
+                                + " HTTP/1.1\r\nHost: "
+                                + host
+                                + "\r\nUser-Agent: mithril-bench\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII);
         long interval = 1_000_000_000L * connections / rate;
         int perConnection = (int) (length.toNanos() / interval);
         long[][] samples = new long[connections][perConnection];
@@ -54,37 +66,53 @@ public final class FixedRateLoad {
         long start = System.nanoTime() + 20_000_000L; // time for every thread to connect
         for (int c = 0; c < connections; c++) {
             int conn = c;
-            Thread t = new Thread(() -> {
-                try (Socket s = new Socket()) {
-                    s.setTcpNoDelay(true);
-                    s.connect(address, 5000);
-                    s.setSoTimeout(10_000);
-                    OutputStream out = s.getOutputStream();
-                    InputStream in = new java.io.BufferedInputStream(s.getInputStream(), 16 * 1024);
-                    // Connections start staggered so the requests are evenly spread in time.
-                    long due = start + interval * conn / connections;
-                    long giveUp = start + length.toNanos() + GRACE_NANOS;
-                    for (int i = 0; i < perConnection; i++, due += interval) {
-                        if (System.nanoTime() > giveUp) {
-                            throw new IOException("could not hold " + rate + " req/s: " + i + " of " + perConnection
-                                    + " requests sent on connection " + conn + " " + GRACE_NANOS / 1_000_000_000L + " s after the run should have ended");
-                        }
-                        long wait = due - System.nanoTime();
-                        if (wait > 0) {
-                            LockSupport.parkNanos(wait);
-                        }
-                        out.write(request);
-                        out.flush();
-                        int status = readResponse(in);
-                        samples[conn][i] = System.nanoTime() - due;
-                        if (status != 200) {
-                            errors[conn]++;
-                        }
-                    }
-                } catch (Exception e) {
-                    failure.compareAndSet(null, e);
-                }
-            }, "bench-load-" + c);
+            Thread t =
+                    new Thread(
+                            () -> {
+                                try (Socket s = new Socket()) {
+                                    s.setTcpNoDelay(true);
+                                    s.connect(address, 5000);
+                                    s.setSoTimeout(10_000);
+                                    OutputStream out = s.getOutputStream();
+                                    InputStream in =
+                                            new java.io.BufferedInputStream(
+                                                    s.getInputStream(), 16 * 1024);
+                                    // Connections start staggered so the requests are evenly spread
+                                    // in time.
+                                    long due = start + interval * conn / connections;
+                                    long giveUp = start + length.toNanos() + GRACE_NANOS;
+                                    for (int i = 0; i < perConnection; i++, due += interval) {
+                                        if (System.nanoTime() > giveUp) {
+                                            throw new IOException(
+                                                    "could not hold "
+                                                            + rate
+                                                            + " req/s: "
+                                                            + i
+                                                            + " of "
+                                                            + perConnection
+                                                            + " requests sent on connection "
+                                                            + conn
+                                                            + " "
+                                                            + GRACE_NANOS / 1_000_000_000L
+                                                            + " s after the run should have ended");
+                                        }
+                                        long wait = due - System.nanoTime();
+                                        if (wait > 0) {
+                                            LockSupport.parkNanos(wait);
+                                        }
+                                        out.write(request);
+                                        out.flush();
+                                        int status = readResponse(in);
+                                        samples[conn][i] = System.nanoTime() - due;
+                                        if (status != 200) {
+                                            errors[conn]++;
+                                        }
+                                    }
+                                } catch (Exception e) {
+                                    failure.compareAndSet(null, e);
+                                }
+                            },
+                            "bench-load-" + c);
             t.setDaemon(true);
             threads.add(t);
             t.start();
@@ -94,7 +122,8 @@ public final class FixedRateLoad {
         }
         long elapsed = System.nanoTime() - start;
         if (failure.get() != null) {
-            throw new IOException("load client to " + address + ": " + failure.get().getMessage(), failure.get());
+            throw new IOException(
+                    "load client to " + address + ": " + failure.get().getMessage(), failure.get());
         }
         long[] all = Arrays.stream(samples).flatMapToLong(Arrays::stream).toArray();
         int errs = Arrays.stream(errors).sum();

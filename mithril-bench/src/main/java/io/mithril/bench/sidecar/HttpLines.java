@@ -8,8 +8,7 @@ import java.nio.charset.StandardCharsets;
 /** Reads HTTP/1.1 lines for the bench's small client and backend. */
 final class HttpLines {
 
-    private HttpLines() {
-    }
+    private HttpLines() {}
 
     /** One line without its CRLF (or bare LF), or null at end of stream. */
     static String read(InputStream in) throws IOException {
@@ -18,7 +17,10 @@ final class HttpLines {
         while ((c = in.read()) >= 0) {
             if (c == '\n') {
                 byte[] bytes = b.toByteArray();
-                int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+                int len =
+                        bytes.length > 0 && bytes[bytes.length - 1] == '\r'
+                                ? bytes.length - 1
+                                : bytes.length;
                 return new String(bytes, 0, len, StandardCharsets.ISO_8859_1);
             }
             b.write(c);

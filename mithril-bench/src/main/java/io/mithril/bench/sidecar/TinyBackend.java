@@ -14,16 +14,17 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The {@code sidecar} bench's backend: HTTP/1.1 keep-alive on 127.0.0.1, a thread per
- * connection, a fixed 200 answer written in one piece with TCP_NODELAY. (The JDK's HttpServer
- * writes headers and body separately and, with Nagle's algorithm on, waits for the client's
- * delayed ACK: 40 ms per request, which would measure the kernel, not the sidecars.) Counts the
- * requests that arrived with an {@code x-forwarded-client-cert} header, i.e. over mTLS.
+ * The {@code sidecar} bench's backend: HTTP/1.1 keep-alive on 127.0.0.1, a thread per connection, a
+ * fixed 200 answer written in one piece with TCP_NODELAY. (The JDK's HttpServer writes headers and
+ * body separately and, with Nagle's algorithm on, waits for the client's delayed ACK: 40 ms per
+ * request, which would measure the kernel, not the sidecars.) Counts the requests that arrived with
+ * an {@code x-forwarded-client-cert} header, i.e. over mTLS.
  */
 final class TinyBackend implements AutoCloseable {
 
-    private static final byte[] ANSWER = ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\ndetails\n")
-            .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ANSWER =
+            ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\ndetails\n")
+                    .getBytes(StandardCharsets.US_ASCII);
 
     private final ServerSocket server;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
@@ -70,7 +71,9 @@ final class TinyBackend implements AutoCloseable {
                 }
                 long length = 0;
                 boolean xfcc = false;
-                for (String h = HttpLines.read(in); h != null && !h.isEmpty(); h = HttpLines.read(in)) {
+                for (String h = HttpLines.read(in);
+                        h != null && !h.isEmpty();
+                        h = HttpLines.read(in)) {
                     String lower = h.toLowerCase(Locale.ROOT);
                     if (lower.startsWith("content-length:")) {
                         length = Long.parseLong(lower.substring(15).trim());

@@ -17,12 +17,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * An identity server and a node agent, each a process of its own, started from the same
- * {@code server.conf} and {@code agent.conf} text (SPIRE's keys; the agent syncs every
- * {@value #SYNC_INTERVAL} through {@code agent.experimental.sync_interval}, the server reloads its
- * entry cache as often through {@code server.experimental.cache_reload_interval}), the Workload API
- * on a Unix socket. {@link #mithril} runs this project's server and agent in JVMs of their own
- * ({@link IdentityMain}), {@link #spire} SPIRE's {@code spire-server} and {@code spire-agent}.
+ * An identity server and a node agent, each a process of its own, started from the same {@code
+ * server.conf} and {@code agent.conf} text (SPIRE's keys; the agent syncs every {@value
+ * #SYNC_INTERVAL} through {@code agent.experimental.sync_interval}, the server reloads its entry
+ * cache as often through {@code server.experimental.cache_reload_interval}), the Workload API on a
+ * Unix socket. {@link #mithril} runs this project's server and agent in JVMs of their own ({@link
+ * IdentityMain}), {@link #spire} SPIRE's {@code spire-server} and {@code spire-agent}.
  */
 public abstract class Deployment implements AutoCloseable {
 
@@ -52,10 +52,16 @@ public abstract class Deployment implements AutoCloseable {
         return dir.resolve("server/private/api.sock");
     }
 
-    /** Creates a registration entry for this uid under the node, through the admin API (Mithril) or {@code spire-server entry create} (SPIRE). */
+    /**
+     * Creates a registration entry for this uid under the node, through the admin API (Mithril) or
+     * {@code spire-server entry create} (SPIRE).
+     */
     public abstract void createEntry(String spiffeId, int uid) throws Exception;
 
-    /** Creates {@code n} entries {@code prefix0..prefix(n-1)} for this uid in one batch (admin API; SPIRE: {@code entry create -data}). */
+    /**
+     * Creates {@code n} entries {@code prefix0..prefix(n-1)} for this uid in one batch (admin API;
+     * SPIRE: {@code entry create -data}).
+     */
     public abstract void createEntries(String prefix, int n, int uid) throws Exception;
 
     public abstract long serverRssKb();
@@ -89,8 +95,14 @@ public abstract class Deployment implements AutoCloseable {
                         plugin_data {}
                     }
                 }
-                """.formatted(port, adminSocket(), TD, dir.resolve("server/data"), SYNC_INTERVAL,
-                dir.resolve("server/data/datastore.sqlite3"));
+                """
+                .formatted(
+                        port,
+                        adminSocket(),
+                        TD,
+                        dir.resolve("server/data"),
+                        SYNC_INTERVAL,
+                        dir.resolve("server/data/datastore.sqlite3"));
     }
 
     String agentConf(String joinToken) {
@@ -119,8 +131,15 @@ public abstract class Deployment implements AutoCloseable {
                         plugin_data {}
                     }
                 }
-                """.formatted(dir.resolve("agent/data"), port, dir.resolve("agent/public/api.sock"), dir.resolve("bundle.pem"), TD,
-                joinToken, SYNC_INTERVAL);
+                """
+                .formatted(
+                        dir.resolve("agent/data"),
+                        port,
+                        dir.resolve("agent/public/api.sock"),
+                        dir.resolve("bundle.pem"),
+                        TD,
+                        joinToken,
+                        SYNC_INTERVAL);
     }
 
     Path write(String name, String text) throws IOException {
@@ -129,7 +148,10 @@ public abstract class Deployment implements AutoCloseable {
         return p;
     }
 
-    /** As {@link #write}, for a file that holds a secret (agent.conf holds the join token): mode 0600. */
+    /**
+     * As {@link #write}, for a file that holds a secret (agent.conf holds the join token): mode
+     * 0600.
+     */
     Path writeSecret(String name, String text) {
         Path p = dir.resolve(name);
         Pem.writeSecret(p, text);
@@ -160,13 +182,30 @@ public abstract class Deployment implements AutoCloseable {
             super(dir);
             prepareDirs();
             Path conf = write("server.conf", serverConf());
-            server = ChildJvm.start("the Mithril server", IdentityMain.class, dir.resolve("server.log"), "server", conf.toString(),
-                    dir.resolve("bundle.pem").toString(), dir.resolve("token").toString(), NODE);
+            server =
+                    ChildJvm.start(
+                            "the Mithril server",
+                            IdentityMain.class,
+                            dir.resolve("server.log"),
+                            "server",
+                            conf.toString(),
+                            dir.resolve("bundle.pem").toString(),
+                            dir.resolve("token").toString(),
+                            NODE);
             ChildJvm a = null;
             try {
                 server.awaitReady("SERVER_READY");
-                Path agentConf = writeSecret("agent.conf", agentConf(Files.readString(dir.resolve("token")).trim()));
-                a = ChildJvm.start("the Mithril agent", IdentityMain.class, dir.resolve("agent.log"), "agent", agentConf.toString());
+                Path agentConf =
+                        writeSecret(
+                                "agent.conf",
+                                agentConf(Files.readString(dir.resolve("token")).trim()));
+                a =
+                        ChildJvm.start(
+                                "the Mithril agent",
+                                IdentityMain.class,
+                                dir.resolve("agent.log"),
+                                "agent",
+                                agentConf.toString());
                 a.awaitReady("AGENT_READY");
             } catch (Exception e) {
                 if (a != null) {
@@ -196,13 +235,22 @@ public abstract class Deployment implements AutoCloseable {
         private void create(List<String> ids, int uid) {
             BatchCreateEntryRequest.Builder req = BatchCreateEntryRequest.newBuilder();
             for (String id : ids) {
-                req.addEntries(Entry.newBuilder().setSpiffeId(id).setParentId(NODE)
-                        .addSelectors(Selector.newBuilder().setType("unix").setValue("uid:" + uid)));
+                req.addEntries(
+                        Entry.newBuilder()
+                                .setSpiffeId(id)
+                                .setParentId(NODE)
+                                .addSelectors(
+                                        Selector.newBuilder()
+                                                .setType("unix")
+                                                .setValue("uid:" + uid)));
             }
             try (AdminClient admin = AdminClient.connect(adminSocket())) {
                 BatchCreateEntryResponse r = admin.admin().batchCreateEntry(req.build());
-                if (r.getResultsCount() != ids.size() || r.getResultsList().stream().anyMatch(x -> x.getStatus().getCode() != 0)) {
-                    throw new IllegalStateException("Mithril: creating " + ids.size() + " entries failed: " + r);
+                if (r.getResultsCount() != ids.size()
+                        || r.getResultsList().stream()
+                                .anyMatch(x -> x.getStatus().getCode() != 0)) {
+                    throw new IllegalStateException(
+                            "Mithril: creating " + ids.size() + " entries failed: " + r);
                 }
             }
         }
@@ -234,20 +282,61 @@ public abstract class Deployment implements AutoCloseable {
             this.go = go;
             prepareDirs();
             Path conf = write("server.conf", serverConf());
-            server = new ProcessBuilder(go.spireServer().toString(), "run", "-config", conf.toString()).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("server.log").toFile()).start();
+            server =
+                    new ProcessBuilder(
+                                    go.spireServer().toString(), "run", "-config", conf.toString())
+                            .redirectErrorStream(true)
+                            .redirectOutput(dir.resolve("server.log").toFile())
+                            .start();
             Process a = null;
             try {
-                awaitHealthy(List.of(go.spireServer().toString(), "healthcheck", "-socketPath", adminSocket().toString()), server, "server");
-                String token = cli(go.spireServer().toString(), "token", "generate", "-spiffeID", NODE, "-ttl", "1800",
-                        "-socketPath", adminSocket().toString()).replace("Token:", "").trim();
-                Files.writeString(dir.resolve("bundle.pem"), cli(go.spireServer().toString(), "bundle", "show", "-socketPath",
-                        adminSocket().toString()));
+                awaitHealthy(
+                        List.of(
+                                go.spireServer().toString(),
+                                "healthcheck",
+                                "-socketPath",
+                                adminSocket().toString()),
+                        server,
+                        "server");
+                String token =
+                        cli(
+                                        go.spireServer().toString(),
+                                        "token",
+                                        "generate",
+                                        "-spiffeID",
+                                        NODE,
+                                        "-ttl",
+                                        "1800",
+                                        "-socketPath",
+                                        adminSocket().toString())
+                                .replace("Token:", "")
+                                .trim();
+                Files.writeString(
+                        dir.resolve("bundle.pem"),
+                        cli(
+                                go.spireServer().toString(),
+                                "bundle",
+                                "show",
+                                "-socketPath",
+                                adminSocket().toString()));
                 Path agentConf = writeSecret("agent.conf", agentConf(token));
-                a = new ProcessBuilder(go.spireAgent().toString(), "run", "-config", agentConf.toString()).redirectErrorStream(true)
-                        .redirectOutput(dir.resolve("agent.log").toFile()).start();
-                awaitHealthy(List.of(go.spireAgent().toString(), "healthcheck", "-socketPath", dir.resolve("agent/public/api.sock").toString()),
-                        a, "agent");
+                a =
+                        new ProcessBuilder(
+                                        go.spireAgent().toString(),
+                                        "run",
+                                        "-config",
+                                        agentConf.toString())
+                                .redirectErrorStream(true)
+                                .redirectOutput(dir.resolve("agent.log").toFile())
+                                .start();
+                awaitHealthy(
+                        List.of(
+                                go.spireAgent().toString(),
+                                "healthcheck",
+                                "-socketPath",
+                                dir.resolve("agent/public/api.sock").toString()),
+                        a,
+                        "agent");
             } catch (Exception e) {
                 stop(a);
                 stop(server);
@@ -260,16 +349,31 @@ public abstract class Deployment implements AutoCloseable {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline) {
                 if (!p.isAlive()) {
-                    throw new IOException("spire-" + what + " exited (" + p.exitValue() + "); see " + dir.resolve(what + ".log") + ":\n"
-                            + Files.readString(dir.resolve(what + ".log")));
+                    throw new IOException(
+                            "spire-"
+                                    + what
+                                    + " exited ("
+                                    + p.exitValue()
+                                    + "); see "
+                                    + dir.resolve(what + ".log")
+                                    + ":\n"
+                                    + Files.readString(dir.resolve(what + ".log")));
                 }
-                Process c = new ProcessBuilder(check).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                Process c =
+                        new ProcessBuilder(check)
+                                .redirectErrorStream(true)
+                                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                                .start();
                 if (c.waitFor(10, TimeUnit.SECONDS) && c.exitValue() == 0) {
                     return;
                 }
                 Thread.sleep(200);
             }
-            throw new IOException("spire-" + what + " was not healthy within 60 s; see " + dir.resolve(what + ".log"));
+            throw new IOException(
+                    "spire-"
+                            + what
+                            + " was not healthy within 60 s; see "
+                            + dir.resolve(what + ".log"));
         }
 
         private static String cli(String... cmd) throws Exception {
@@ -288,14 +392,34 @@ public abstract class Deployment implements AutoCloseable {
 
         @Override
         public void createEntry(String spiffeId, int uid) throws Exception {
-            cli(go.spireServer().toString(), "entry", "create", "-parentID", NODE, "-spiffeID", spiffeId, "-selector", "unix:uid:" + uid,
-                    "-socketPath", adminSocket().toString());
+            cli(
+                    go.spireServer().toString(),
+                    "entry",
+                    "create",
+                    "-parentID",
+                    NODE,
+                    "-spiffeID",
+                    spiffeId,
+                    "-selector",
+                    "unix:uid:" + uid,
+                    "-socketPath",
+                    adminSocket().toString());
         }
 
         @Override
         public void createEntries(String prefix, int n, int uid) throws Exception {
-            Path data = write("entries-" + System.nanoTime() + ".json", registrationJson(prefix, n, i -> uid));
-            cli(go.spireServer().toString(), "entry", "create", "-data", data.toString(), "-socketPath", adminSocket().toString());
+            Path data =
+                    write(
+                            "entries-" + System.nanoTime() + ".json",
+                            registrationJson(prefix, n, i -> uid));
+            cli(
+                    go.spireServer().toString(),
+                    "entry",
+                    "create",
+                    "-data",
+                    data.toString(),
+                    "-socketPath",
+                    adminSocket().toString());
         }
 
         @Override
@@ -325,28 +449,45 @@ public abstract class Deployment implements AutoCloseable {
         }
     }
 
-    /** SPIRE's registration JSON ({@code entry create -data}): entries {@code prefix0..}, under the node, selector {@code unix:uid:uid(i)}. */
+    /**
+     * SPIRE's registration JSON ({@code entry create -data}): entries {@code prefix0..}, under the
+     * node, selector {@code unix:uid:uid(i)}.
+     */
     static String registrationJson(String prefix, int n, java.util.function.IntUnaryOperator uid) {
         StringBuilder json = new StringBuilder("{\"entries\": [");
         for (int i = 0; i < n; i++) {
-            json.append(i == 0 ? "" : ",").append("{\"spiffe_id\": \"").append(prefix).append(i).append("\", \"parent_id\": \"")
-                    .append(NODE).append("\", \"selectors\": [{\"type\": \"unix\", \"value\": \"uid:").append(uid.applyAsInt(i))
+            json.append(i == 0 ? "" : ",")
+                    .append("{\"spiffe_id\": \"")
+                    .append(prefix)
+                    .append(i)
+                    .append("\", \"parent_id\": \"")
+                    .append(NODE)
+                    .append("\", \"selectors\": [{\"type\": \"unix\", \"value\": \"uid:")
+                    .append(uid.applyAsInt(i))
                     .append("\"}]}");
         }
         return json.append("]}").toString();
     }
 
-    /** Reads the next line of a gospiffe program; fails unless it starts with {@code prefix} within {@code seconds}. */
-    static String expect(java.io.BufferedReader r, String prefix, Deployment d, int seconds) throws Exception {
-        String line = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return r.readLine();
-            } catch (IOException e) {
-                return null;
-            }
-        }).get(seconds, TimeUnit.SECONDS);
+    /**
+     * Reads the next line of a gospiffe program; fails unless it starts with {@code prefix} within
+     * {@code seconds}.
+     */
+    static String expect(java.io.BufferedReader r, String prefix, Deployment d, int seconds)
+            throws Exception {
+        String line =
+                java.util.concurrent.CompletableFuture.supplyAsync(
+                                () -> {
+                                    try {
+                                        return r.readLine();
+                                    } catch (IOException e) {
+                                        return null;
+                                    }
+                                })
+                        .get(seconds, TimeUnit.SECONDS);
         if (line == null || !line.startsWith(prefix)) {
-            throw new IOException("gospiffe on the " + d.name() + " agent: expected " + prefix + ", got " + line);
+            throw new IOException(
+                    "gospiffe on the " + d.name() + " agent: expected " + prefix + ", got " + line);
         }
         return line;
     }
@@ -361,7 +502,8 @@ public abstract class Deployment implements AutoCloseable {
             throw new IOException("timed out: " + String.join(" ", cmd));
         }
         if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): " + out);
+            throw new IOException(
+                    String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): " + out);
         }
         return new ArrayList<>(out.lines().toList());
     }

@@ -15,10 +15,10 @@ import java.util.function.Consumer;
 
 /**
  * The interop harness of {@code interop/go/}: the go-spiffe v2 client program {@code gospiffe} and
- * SPIRE's {@code spire-server} and {@code spire-agent}, built from the Go module proxy by
- * {@code interop/go/build.sh} into a cache directory keyed by the modules' hashes (a second build
- * costs nothing). Used by the interop tests and the bench's SPIRE rows only; nothing shipped needs
- * Go. {@link #build} fails with the build's own output when the harness cannot be built.
+ * SPIRE's {@code spire-server} and {@code spire-agent}, built from the Go module proxy by {@code
+ * interop/go/build.sh} into a cache directory keyed by the modules' hashes (a second build costs
+ * nothing). Used by the interop tests and the bench's SPIRE rows only; nothing shipped needs Go.
+ * {@link #build} fails with the build's own output when the harness cannot be built.
  */
 public final class GoHarness {
 
@@ -44,7 +44,10 @@ public final class GoHarness {
         return spireBin.resolve("spire-agent");
     }
 
-    /** The source tree holding {@code interop/go/build.sh}: {@code mithril.home}, else the working directory or a parent. */
+    /**
+     * The source tree holding {@code interop/go/build.sh}: {@code mithril.home}, else the working
+     * directory or a parent.
+     */
     public static Path projectRoot() {
         String home = System.getProperty("mithril.home");
         if (home != null && Files.isRegularFile(Path.of(home, "interop/go/build.sh"))) {
@@ -55,8 +58,10 @@ public final class GoHarness {
             p = p.getParent();
         }
         if (p == null) {
-            throw new IllegalStateException("interop/go/build.sh not found from " + Path.of("").toAbsolutePath()
-                    + " or its parents (set -Dmithril.home to the source tree)");
+            throw new IllegalStateException(
+                    "interop/go/build.sh not found from "
+                            + Path.of("").toAbsolutePath()
+                            + " or its parents (set -Dmithril.home to the source tree)");
         }
         return p;
     }
@@ -70,8 +75,9 @@ public final class GoHarness {
         try {
             return build(ctx::progress);
         } catch (IOException e) {
-            report.note("SPIRE rows not measured: the Go harness (interop/go/build.sh) could not be built: "
-                    + e.getMessage().lines().findFirst().orElse(""));
+            report.note(
+                    "SPIRE rows not measured: the Go harness (interop/go/build.sh) could not be built: "
+                            + e.getMessage().lines().findFirst().orElse(""));
             return null;
         }
     }
@@ -82,7 +88,8 @@ public final class GoHarness {
      *
      * @throws IOException with the build's output when it fails
      */
-    public static synchronized GoHarness build(Consumer<String> progress) throws IOException, InterruptedException {
+    public static synchronized GoHarness build(Consumer<String> progress)
+            throws IOException, InterruptedException {
         if (built != null) {
             return built;
         }
@@ -93,7 +100,9 @@ public final class GoHarness {
         List<String> lines = new ArrayList<>();
         String gospiffe = null;
         String spireBin = null;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = r.readLine()) != null; ) {
                 lines.add(line);
                 if (line.startsWith("GOSPIFFE=")) {
@@ -110,16 +119,24 @@ public final class GoHarness {
             throw new IOException("interop/go/build.sh did not finish within 60 minutes");
         }
         if (p.exitValue() != 0 || gospiffe == null || spireBin == null) {
-            throw new IOException("interop/go/build.sh failed (exit " + p.exitValue() + "); the Go harness (go-spiffe client, "
-                    + "spire-server, spire-agent) is needed by the interop tests and the bench's SPIRE rows. Its output:\n"
-                    + String.join("\n", lines));
+            throw new IOException(
+                    "interop/go/build.sh failed (exit "
+                            + p.exitValue()
+                            + "); the Go harness (go-spiffe client, "
+                            + "spire-server, spire-agent) is needed by the interop tests and the bench's SPIRE rows. Its output:\n"
+                            + String.join("\n", lines));
         }
-        progress.accept(String.format(java.util.Locale.ROOT, "interop: harness ready in %.1f s", (System.nanoTime() - t0) / 1e9));
+        progress.accept(
+                String.format(
+                        java.util.Locale.ROOT,
+                        "interop: harness ready in %.1f s",
+                        (System.nanoTime() - t0) / 1e9));
         built = new GoHarness(Path.of(gospiffe), Path.of(spireBin));
         for (Path exe : List.of(built.gospiffe(), built.spireServer(), built.spireAgent())) {
             if (!Files.isExecutable(exe)) {
                 built = null;
-                throw new IOException("interop/go/build.sh reported " + exe + ", which is not executable");
+                throw new IOException(
+                        "interop/go/build.sh reported " + exe + ", which is not executable");
             }
         }
         return built;

@@ -3,8 +3,8 @@ package io.mithril.bench.spire;
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfigParser;
 import io.mithril.bench.ChildJvm;
-import io.mithril.server.IdentityServer;
 import io.mithril.pki.Pem;
+import io.mithril.server.IdentityServer;
 import io.mithril.spiffe.id.SpiffeId;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,15 +24,16 @@ import java.time.Duration;
  */
 public final class IdentityMain {
 
-    private IdentityMain() {
-    }
+    private IdentityMain() {}
 
     public static void main(String[] args) throws Exception {
         if (args.length == 5 && args[0].equals("server")) {
             try (IdentityServer server = IdentityServer.start(Path.of(args[1]))) {
                 Files.writeString(Path.of(args[2]), server.bundle().toPem());
                 // The token attests a node: readable by this user only, as every secret.
-                Pem.writeSecret(Path.of(args[3]), server.generateJoinToken(Duration.ofMinutes(30), SpiffeId.parse(args[4])));
+                Pem.writeSecret(
+                        Path.of(args[3]),
+                        server.generateJoinToken(Duration.ofMinutes(30), SpiffeId.parse(args[4])));
                 ChildJvm.serveUntilStdinCloses("SERVER_READY 0");
             }
         } else if (args.length == 2 && args[0].equals("agent")) {
@@ -40,7 +41,8 @@ public final class IdentityMain {
                 ChildJvm.serveUntilStdinCloses("AGENT_READY 0");
             }
         } else {
-            System.err.println("usage: IdentityMain server CONF BUNDLE_OUT TOKEN_OUT NODE_ID | agent CONF");
+            System.err.println(
+                    "usage: IdentityMain server CONF BUNDLE_OUT TOKEN_OUT NODE_ID | agent CONF");
             System.exit(2);
         }
     }

@@ -9,7 +9,8 @@ class DemoBenchTest {
 
     @Test
     void parsesTheDemoSummaryLine() throws Exception {
-        String out = """
+        String out =
+                """
                 Mithril demo: two clusters, one upstream CA on disk, trust domain example.org
                 [ok] sleep curls the product page
 
@@ -25,7 +26,10 @@ class DemoBenchTest {
 
     @Test
     void aFailedDemoIsReportedWithTheEndOfItsOutput() {
-        assertThatThrownBy(() -> DemoBench.parse("Mithril demo: ...\n\ndemo FAILED: agent 1 did not start\n"))
+        assertThatThrownBy(
+                        () ->
+                                DemoBench.parse(
+                                        "Mithril demo: ...\n\ndemo FAILED: agent 1 did not start\n"))
                 .hasMessageContaining("first successful curl")
                 .hasMessageContaining("demo FAILED: agent 1 did not start");
     }

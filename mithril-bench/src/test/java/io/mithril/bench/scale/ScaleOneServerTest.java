@@ -20,14 +20,17 @@ class ScaleOneServerTest {
     @Test
     void agentsHoldDistinctSvidsAndTheFiguresComeFromRealCounters() throws Exception {
         Assumptions.assumeTrue(PostgresCluster.findBin().isPresent(), "PostgreSQL not installed");
-        // 6 agents, 24 entries, syncing every 0.5 s; SVID TTL 8 s, so each SVID is renewed in the 4 s window
-        ScaleSettings s = new ScaleSettings(6, 24, Duration.ofMillis(500), Duration.ofSeconds(4), 5, 0);
-        BenchContext ctx = new BenchContext(BenchOptions.DEFAULTS, Machine.current(), line -> { });
+        // 6 agents, 24 entries, syncing every 0.5 s; SVID TTL 8 s, so each SVID is renewed in the 4
+        // s window
+        ScaleSettings s =
+                new ScaleSettings(6, 24, Duration.ofMillis(500), Duration.ofSeconds(4), 5, 0);
+        BenchContext ctx = new BenchContext(BenchOptions.DEFAULTS, Machine.current(), line -> {});
         ScaleBench.OneServer o = new ScaleBench().runOneServer(ctx, s);
 
         assertThat(o.storm().attested()).isEqualTo(6);
         assertThat(o.distinctAgentIds()).isEqualTo(6);
-        // every agent holds the SVIDs of its own entries (and its timed new ones), each SVID its own certificate
+        // every agent holds the SVIDs of its own entries (and its timed new ones), each SVID its
+        // own certificate
         assertThat(o.everyAgentHoldsExactlyItsEntries()).isTrue();
         assertThat(o.heldSvids()).isEqualTo(24 + o.probesReceived());
         assertThat(o.distinctSerials()).isEqualTo(o.heldSvids());
@@ -42,8 +45,10 @@ class ScaleOneServerTest {
         assertThat(o.window().calls()).isGreaterThanOrEqualTo(2 * o.window().syncs());
         assertThat(o.window().svidsReceived()).isPositive();
         assertThat(o.x509SignedInWindow()).isPositive();
-        // what the agents received in the window the server signed, give or take the batches in flight at its edges
-        assertThat(Math.abs(o.x509SignedInWindow() - o.window().svidsReceived())).isLessThanOrEqualTo(24 + 5);
+        // what the agents received in the window the server signed, give or take the batches in
+        // flight at its edges
+        assertThat(Math.abs(o.x509SignedInWindow() - o.window().svidsReceived()))
+                .isLessThanOrEqualTo(24 + 5);
         assertThat(o.sync().count()).isEqualTo((int) o.window().syncs());
         // PostgreSQL's own statistics, of the servers' database: the revision poll at least
         assertThat(o.statements()).isPositive();
@@ -52,8 +57,12 @@ class ScaleOneServerTest {
         assertThat(o.serverRssKb()).isPositive();
 
         BenchReport r = ScaleBench.report(ctx, s, o, null, "skipped (-failoverAgents 0)");
-        assertThat(r.rows()).extracting(row -> row.get(0)).contains("sync p99 ms", "PostgreSQL queries/s (steady state)",
-                "agents without a valid SVID during failover");
+        assertThat(r.rows())
+                .extracting(row -> row.get(0))
+                .contains(
+                        "sync p99 ms",
+                        "PostgreSQL queries/s (steady state)",
+                        "agents without a valid SVID during failover");
         assertThat(r.markdown()).contains("spiffe/spire#1351", "spiffe/spire#2593");
         assertThat(List.of(r.markdown())).allMatch(m -> !m.contains("null"));
     }

@@ -21,13 +21,22 @@ import org.junit.jupiter.api.io.TempDir;
 /** The scale bench's pieces that can be wrong without a timing showing it. */
 class ScalePiecesTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     static SimAgent agent(int index) {
-        X509Certificate root = new X509Minter(Clock.systemUTC()).selfSignedCa(KeyType.EC_P256.generate(), ScaleBench.TD,
-                Duration.ofHours(1), null);
-        return new SimAgent(index, new InetSocketAddress("127.0.0.1", 1), ScaleBench.TD, List.of(root), Clock.systemUTC());
+        X509Certificate root =
+                new X509Minter(Clock.systemUTC())
+                        .selfSignedCa(
+                                KeyType.EC_P256.generate(),
+                                ScaleBench.TD,
+                                Duration.ofHours(1),
+                                null);
+        return new SimAgent(
+                index,
+                new InetSocketAddress("127.0.0.1", 1),
+                ScaleBench.TD,
+                List.of(root),
+                Clock.systemUTC());
     }
 
     @Test
@@ -52,17 +61,27 @@ class ScalePiecesTest {
 
     @Test
     void prometheusSamplesAreReadByExactSeries() {
-        String text = "# HELP mithril_server_svids_signed_total SVIDs signed\n"
-                + "mithril_server_svids_signed_total{kind=\"agent\"} 7.0\n"
-                + "mithril_server_svids_signed_total{kind=\"x509\"} 1234.0\n";
-        assertThat(ServerProcess.metric(text, "mithril_server_svids_signed_total{kind=\"x509\"}")).isEqualTo(1234.0);
-        assertThat(ServerProcess.metric(text, "mithril_server_svids_signed_total{kind=\"jwt\"}")).isZero();
+        String text =
+                "# HELP mithril_server_svids_signed_total SVIDs signed\n"
+                        + "mithril_server_svids_signed_total{kind=\"agent\"} 7.0\n"
+                        + "mithril_server_svids_signed_total{kind=\"x509\"} 1234.0\n";
+        assertThat(ServerProcess.metric(text, "mithril_server_svids_signed_total{kind=\"x509\"}"))
+                .isEqualTo(1234.0);
+        assertThat(ServerProcess.metric(text, "mithril_server_svids_signed_total{kind=\"jwt\"}"))
+                .isZero();
     }
 
     @Test
     void theServerConfIsWhatTheServerParses() throws Exception {
-        String conf = ServerProcess.serverConf(dir, 8081, 9988, "postgres://postgres@127.0.0.1:5432/db?sslmode=disable",
-                dir.resolve("ca.pem"), dir.resolve("ca.key"), Duration.ofSeconds(120));
+        String conf =
+                ServerProcess.serverConf(
+                        dir,
+                        8081,
+                        9988,
+                        "postgres://postgres@127.0.0.1:5432/db?sslmode=disable",
+                        dir.resolve("ca.pem"),
+                        dir.resolve("ca.key"),
+                        Duration.ofSeconds(120));
         ServerConfig c = ServerConfigParser.parse(conf, "server.conf");
         assertThat(c.bindPort()).isEqualTo(8081);
         assertThat(c.defaultX509SvidTtl()).isEqualTo(Duration.ofSeconds(120));
@@ -74,15 +93,28 @@ class ScalePiecesTest {
     @Test
     void haproxyAcceptsItsConfiguration() throws Exception {
         Path haproxy = Haproxy.find().orElse(null);
-        Assumptions.assumeTrue(haproxy != null, "haproxy not installed (Debian: apt-get install haproxy)");
+        Assumptions.assumeTrue(
+                haproxy != null, "haproxy not installed (Debian: apt-get install haproxy)");
         Path cfg = dir.resolve("haproxy.cfg");
-        Files.writeString(cfg, Haproxy.config(40000, List.of(new InetSocketAddress("127.0.0.1", 40001),
-                new InetSocketAddress("127.0.0.1", 40002))));
-        Process p = new ProcessBuilder(haproxy.toString(), "-c", "-f", cfg.toString()).redirectErrorStream(true).start();
+        Files.writeString(
+                cfg,
+                Haproxy.config(
+                        40000,
+                        List.of(
+                                new InetSocketAddress("127.0.0.1", 40001),
+                                new InetSocketAddress("127.0.0.1", 40002))));
+        Process p =
+                new ProcessBuilder(haproxy.toString(), "-c", "-f", cfg.toString())
+                        .redirectErrorStream(true)
+                        .start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
-        assertThat(Files.readString(cfg)).contains("mode tcp", "option redispatch", "server s1 127.0.0.1:40001 check",
-                "server s2 127.0.0.1:40002 check");
+        assertThat(Files.readString(cfg))
+                .contains(
+                        "mode tcp",
+                        "option redispatch",
+                        "server s1 127.0.0.1:40001 check",
+                        "server s2 127.0.0.1:40002 check");
     }
 }

@@ -12,13 +12,25 @@ class ScaleSettingsTest {
     @Test
     void absentFlagsKeepTheDefaults() {
         assertThat(ScaleSettings.from(Map.of())).isEqualTo(ScaleSettings.DEFAULTS);
-        assertThat(ScaleSettings.DEFAULTS.syncInterval()).isEqualTo(Duration.ofSeconds(5)); // SPIRE's default sync interval
+        assertThat(ScaleSettings.DEFAULTS.syncInterval())
+                .isEqualTo(Duration.ofSeconds(5)); // SPIRE's default sync interval
     }
 
     @Test
     void flagsOverrideAndTheSvidTtlIsTwiceTheWindow() {
-        ScaleSettings s = ScaleSettings.from(Map.of("agents", "5000", "entries", "50000", "syncSeconds", "2.5", "scaleSeconds", "90",
-                "failoverAgents", "0"));
+        ScaleSettings s =
+                ScaleSettings.from(
+                        Map.of(
+                                "agents",
+                                "5000",
+                                "entries",
+                                "50000",
+                                "syncSeconds",
+                                "2.5",
+                                "scaleSeconds",
+                                "90",
+                                "failoverAgents",
+                                "0"));
         assertThat(s.agents()).isEqualTo(5000);
         assertThat(s.entries()).isEqualTo(50_000);
         assertThat(s.syncInterval()).isEqualTo(Duration.ofMillis(2500));
@@ -29,13 +41,20 @@ class ScaleSettingsTest {
 
     @Test
     void badValuesNameTheirFlag() {
-        assertThatThrownBy(() -> ScaleSettings.from(Map.of("agents", "many"))).hasMessageContaining("-agents").hasMessageContaining("many");
-        assertThatThrownBy(() -> ScaleSettings.from(Map.of("agents", "0"))).hasMessageContaining("-agents");
-        assertThatThrownBy(() -> ScaleSettings.from(Map.of("agents", "10", "entries", "5"))).hasMessageContaining("-entries");
-        assertThatThrownBy(() -> ScaleSettings.from(Map.of("syncSeconds", "-1"))).hasMessageContaining("-syncSeconds");
-        assertThatThrownBy(() -> ScaleSettings.from(Map.of("scaleSeconds", "10"))).hasMessageContaining("-scaleSeconds")
+        assertThatThrownBy(() -> ScaleSettings.from(Map.of("agents", "many")))
+                .hasMessageContaining("-agents")
+                .hasMessageContaining("many");
+        assertThatThrownBy(() -> ScaleSettings.from(Map.of("agents", "0")))
+                .hasMessageContaining("-agents");
+        assertThatThrownBy(() -> ScaleSettings.from(Map.of("agents", "10", "entries", "5")))
+                .hasMessageContaining("-entries");
+        assertThatThrownBy(() -> ScaleSettings.from(Map.of("syncSeconds", "-1")))
+                .hasMessageContaining("-syncSeconds");
+        assertThatThrownBy(() -> ScaleSettings.from(Map.of("scaleSeconds", "10")))
+                .hasMessageContaining("-scaleSeconds")
                 .hasMessageContaining("four sync intervals");
-        assertThatThrownBy(() -> ScaleSettings.from(Map.of("failoverAgents", "-3"))).hasMessageContaining("-failoverAgents");
+        assertThatThrownBy(() -> ScaleSettings.from(Map.of("failoverAgents", "-3")))
+                .hasMessageContaining("-failoverAgents");
     }
 
     @Test

@@ -1,10 +1,10 @@
 package io.mithril.cli.agent;
 
+import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.api.workload.client.WorkloadApiException;
 import io.mithril.api.workload.client.X509Context;
 import io.mithril.api.workload.client.X509ContextFiles;
-import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.cli.Cli;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.Closeable;
@@ -25,16 +25,18 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mithril agent api ...}: the Workload API from the command line, as spire-agent's. */
-@Command(name = "api", description = "Talks to the Workload API", mixinStandardHelpOptions = true,
+@Command(
+        name = "api",
+        description = "Talks to the Workload API",
+        mixinStandardHelpOptions = true,
         subcommands = {
-                ApiCommand.Fetch.class,
-                ApiCommand.Validate.class,
-                ApiCommand.Watch.class,
+            ApiCommand.Fetch.class,
+            ApiCommand.Validate.class,
+            ApiCommand.Watch.class,
         })
 public final class ApiCommand implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -43,10 +45,12 @@ public final class ApiCommand implements Runnable {
 
     /** Options shared by the fetch commands. */
     static final class Common {
-        @Mixin
-        SocketOption socket = new SocketOption();
+        @Mixin SocketOption socket = new SocketOption();
 
-        @Option(names = {"-timeout", "--timeout"}, paramLabel = "DURATION", defaultValue = "5s",
+        @Option(
+                names = {"-timeout", "--timeout"},
+                paramLabel = "DURATION",
+                defaultValue = "5s",
                 description = "Time to wait for a response (default: ${DEFAULT-VALUE})")
         String timeout;
 
@@ -60,25 +64,33 @@ public final class ApiCommand implements Runnable {
     }
 
     /** {@code api fetch} (x509 when no kind is given). */
-    @Command(name = "fetch", description = "Fetches an SVID (x509 by default) from the Workload API", mixinStandardHelpOptions = true,
+    @Command(
+            name = "fetch",
+            description = "Fetches an SVID (x509 by default) from the Workload API",
+            mixinStandardHelpOptions = true,
             subcommands = {FetchX509.class, FetchJwt.class})
-    public static final class Fetch extends X509Fetcher {
-    }
+    public static final class Fetch extends X509Fetcher {}
 
     /** {@code api fetch x509 [-write DIR] [-silent]}. */
-    @Command(name = "x509", description = "Fetches X509-SVIDs from the Workload API", mixinStandardHelpOptions = true)
-    public static final class FetchX509 extends X509Fetcher {
-    }
+    @Command(
+            name = "x509",
+            description = "Fetches X509-SVIDs from the Workload API",
+            mixinStandardHelpOptions = true)
+    public static final class FetchX509 extends X509Fetcher {}
 
     /** What {@code api fetch} and {@code api fetch x509} do. */
     abstract static class X509Fetcher implements Callable<Integer> {
-        @Mixin
-        Common common = new Common();
+        @Mixin Common common = new Common();
 
-        @Option(names = {"-write", "--write"}, paramLabel = "DIR", description = "Write the SVIDs, keys and bundles to this directory")
+        @Option(
+                names = {"-write", "--write"},
+                paramLabel = "DIR",
+                description = "Write the SVIDs, keys and bundles to this directory")
         Path write;
 
-        @Option(names = {"-silent", "--silent"}, description = "Suppress stdout")
+        @Option(
+                names = {"-silent", "--silent"},
+                description = "Suppress stdout")
         boolean silent;
 
         @Override
@@ -105,9 +117,11 @@ public final class ApiCommand implements Runnable {
 
     /** As {@link #describe(WorkloadApiException)}, saying when the socket does not even exist. */
     static String describe(WorkloadApiException e, String address) {
-        if (e.code() == io.grpc.Status.Code.UNAVAILABLE && address.startsWith("unix://")
+        if (e.code() == io.grpc.Status.Code.UNAVAILABLE
+                && address.startsWith("unix://")
                 && !Files.exists(Path.of(address.substring("unix://".length())))) {
-            return "no Workload API socket at " + address.substring("unix://".length())
+            return "no Workload API socket at "
+                    + address.substring("unix://".length())
                     + " (is the agent running? pass -socketPath or set SPIFFE_ENDPOINT_SOCKET)";
         }
         return describe(e);
@@ -115,10 +129,15 @@ public final class ApiCommand implements Runnable {
 
     static String describe(WorkloadApiException e) {
         return switch (e.code()) {
-            case PERMISSION_DENIED -> "the agent has no identity for this process (PERMISSION_DENIED): "
-                    + "register an entry whose selectors match it, e.g. -selector unix:uid:" + uid();
-            case UNAVAILABLE -> "cannot reach the Workload API or the agent is not ready (UNAVAILABLE): " + e.getMessage();
-            case DEADLINE_EXCEEDED -> "no answer from the Workload API in time (DEADLINE_EXCEEDED); raise -timeout";
+            case PERMISSION_DENIED ->
+                    "the agent has no identity for this process (PERMISSION_DENIED): "
+                            + "register an entry whose selectors match it, e.g. -selector unix:uid:"
+                            + uid();
+            case UNAVAILABLE ->
+                    "cannot reach the Workload API or the agent is not ready (UNAVAILABLE): "
+                            + e.getMessage();
+            case DEADLINE_EXCEEDED ->
+                    "no answer from the Workload API in time (DEADLINE_EXCEEDED); raise -timeout";
             default -> e.getMessage();
         };
     }
@@ -142,21 +161,29 @@ public final class ApiCommand implements Runnable {
             out.printf("SVID Valid Until:\t%s%n", GoFormat.time(s.leaf().getNotAfter()));
             List<X509Certificate> inter = s.intermediates();
             for (int i = 0; i < inter.size(); i++) {
-                out.printf("Intermediate #%d Valid After:\t%s%n", i + 1, GoFormat.time(inter.get(i).getNotBefore()));
-                out.printf("Intermediate #%d Valid Until:\t%s%n", i + 1, GoFormat.time(inter.get(i).getNotAfter()));
+                out.printf(
+                        "Intermediate #%d Valid After:\t%s%n",
+                        i + 1, GoFormat.time(inter.get(i).getNotBefore()));
+                out.printf(
+                        "Intermediate #%d Valid Until:\t%s%n",
+                        i + 1, GoFormat.time(inter.get(i).getNotAfter()));
             }
             for (int i = 0; i < s.bundle().size(); i++) {
-                out.printf("CA #%d Valid After:\t%s%n", i + 1, GoFormat.time(s.bundle().get(i).getNotBefore()));
-                out.printf("CA #%d Valid Until:\t%s%n", i + 1, GoFormat.time(s.bundle().get(i).getNotAfter()));
+                out.printf(
+                        "CA #%d Valid After:\t%s%n",
+                        i + 1, GoFormat.time(s.bundle().get(i).getNotBefore()));
+                out.printf(
+                        "CA #%d Valid Until:\t%s%n",
+                        i + 1, GoFormat.time(s.bundle().get(i).getNotAfter()));
             }
             out.println();
         }
     }
 
     /**
-     * Writes the files of {@code -write}, printing spire-agent's "Writing ..." lines. The
-     * directory is created 0700 (the key is 0600); one that another user owns or can write in, or
-     * under such a directory, is refused: they could replace bundle.0.pem with a CA of their own.
+     * Writes the files of {@code -write}, printing spire-agent's "Writing ..." lines. The directory
+     * is created 0700 (the key is 0600); one that another user owns or can write in, or under such
+     * a directory, is refused: they could replace bundle.0.pem with a CA of their own.
      */
     static void writeX509(X509Context ctx, Path dir, PrintStream out) {
         try {
@@ -172,16 +199,25 @@ public final class ApiCommand implements Runnable {
     }
 
     /** {@code api fetch jwt -audience A [-spiffeID ID]}. */
-    @Command(name = "jwt", description = "Fetches a JWT-SVID from the Workload API", mixinStandardHelpOptions = true)
+    @Command(
+            name = "jwt",
+            description = "Fetches a JWT-SVID from the Workload API",
+            mixinStandardHelpOptions = true)
     public static final class FetchJwt implements Callable<Integer> {
-        @Mixin
-        Common common = new Common();
+        @Mixin Common common = new Common();
 
-        @Option(names = {"-audience", "--audience"}, paramLabel = "AUD", required = true, split = ",",
+        @Option(
+                names = {"-audience", "--audience"},
+                paramLabel = "AUD",
+                required = true,
+                split = ",",
                 description = "comma separated list of audience values")
         List<String> audience;
 
-        @Option(names = {"-spiffeID", "--spiffeID"}, paramLabel = "ID", description = "SPIFFE ID subject (optional)")
+        @Option(
+                names = {"-spiffeID", "--spiffeID"},
+                paramLabel = "ID",
+                description = "SPIFFE ID subject (optional)")
         String spiffeId;
 
         @Override
@@ -189,16 +225,23 @@ public final class ApiCommand implements Runnable {
             SocketOption.quietNetty();
             Duration timeout = common.timeout();
             try (WorkloadApiClient client = WorkloadApiClient.connect(common.socket.address())) {
-                List<WorkloadApiClient.JwtSvidToken> svids = client.fetchJwtSvids(timeout, spiffeId, audience.get(0),
-                        audience.subList(1, audience.size()).toArray(new String[0]));
+                List<WorkloadApiClient.JwtSvidToken> svids =
+                        client.fetchJwtSvids(
+                                timeout,
+                                spiffeId,
+                                audience.get(0),
+                                audience.subList(1, audience.size()).toArray(new String[0]));
                 for (WorkloadApiClient.JwtSvidToken t : svids) {
                     System.out.printf("token(%s):%n\t%s%n", t.spiffeId(), t.token());
                     if (!t.hint().isEmpty()) {
                         System.out.printf("hint(%s):%n\t%s%n", t.spiffeId(), t.hint());
                     }
                 }
-                for (Map.Entry<TrustDomain, byte[]> b : client.fetchJwtBundles(timeout).entrySet()) {
-                    System.out.printf("bundle(%s):%n\t%s%n", b.getKey().id(), new String(b.getValue(), StandardCharsets.UTF_8));
+                for (Map.Entry<TrustDomain, byte[]> b :
+                        client.fetchJwtBundles(timeout).entrySet()) {
+                    System.out.printf(
+                            "bundle(%s):%n\t%s%n",
+                            b.getKey().id(), new String(b.getValue(), StandardCharsets.UTF_8));
                 }
             } catch (WorkloadApiException e) {
                 throw new Cli.UserException(describe(e), e);
@@ -208,11 +251,13 @@ public final class ApiCommand implements Runnable {
     }
 
     /** {@code api validate jwt -audience A -svid TOKEN}. */
-    @Command(name = "validate", description = "Validates a JWT-SVID", mixinStandardHelpOptions = true,
+    @Command(
+            name = "validate",
+            description = "Validates a JWT-SVID",
+            mixinStandardHelpOptions = true,
             subcommands = {ValidateJwt.class})
     public static final class Validate implements Runnable {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public void run() {
@@ -223,20 +268,28 @@ public final class ApiCommand implements Runnable {
     /** {@code api validate jwt}. */
     @Command(name = "jwt", description = "Validates a JWT-SVID", mixinStandardHelpOptions = true)
     public static final class ValidateJwt implements Callable<Integer> {
-        @Mixin
-        Common common = new Common();
+        @Mixin Common common = new Common();
 
-        @Option(names = {"-audience", "--audience"}, paramLabel = "AUD", required = true, description = "expected audience value")
+        @Option(
+                names = {"-audience", "--audience"},
+                paramLabel = "AUD",
+                required = true,
+                description = "expected audience value")
         String audience;
 
-        @Option(names = {"-svid", "--svid"}, paramLabel = "TOKEN", required = true, description = "JWT-SVID to validate")
+        @Option(
+                names = {"-svid", "--svid"},
+                paramLabel = "TOKEN",
+                required = true,
+                description = "JWT-SVID to validate")
         String svid;
 
         @Override
         public Integer call() {
             SocketOption.quietNetty();
             try (WorkloadApiClient client = WorkloadApiClient.connect(common.socket.address())) {
-                WorkloadApiClient.ValidatedJwtSvid v = client.validateJwtSvid(svid.trim(), audience, common.timeout());
+                WorkloadApiClient.ValidatedJwtSvid v =
+                        client.validateJwtSvid(svid.trim(), audience, common.timeout());
                 System.out.println("SVID is valid.");
                 System.out.println("SPIFFE ID : " + v.spiffeId());
                 System.out.println("Claims    : " + toJson(v.claims()));
@@ -259,11 +312,12 @@ public final class ApiCommand implements Runnable {
     }
 
     /** {@code api watch}: prints every X.509 update as it arrives, until interrupted. */
-    @Command(name = "watch", description = "Attaches to the Workload API and prints updates as they're received",
+    @Command(
+            name = "watch",
+            description = "Attaches to the Workload API and prints updates as they're received",
             mixinStandardHelpOptions = true)
     public static final class Watch implements Callable<Integer> {
-        @Mixin
-        SocketOption socket = new SocketOption();
+        @Mixin SocketOption socket = new SocketOption();
 
         @Override
         public Integer call() throws InterruptedException {
@@ -272,20 +326,25 @@ public final class ApiCommand implements Runnable {
             WorkloadApiException[] error = new WorkloadApiException[1];
             long[] start = {System.nanoTime()};
             try (WorkloadApiClient client = WorkloadApiClient.connect(socket.address());
-                 Closeable watch = client.watchX509Context(new WorkloadApiClient.Watcher<>() {
-                     @Override
-                     public void onUpdate(X509Context update) {
-                         printX509(System.out, update, Duration.ofNanos(System.nanoTime() - start[0]));
-                         System.out.flush();
-                         start[0] = System.nanoTime();
-                     }
+                    Closeable watch =
+                            client.watchX509Context(
+                                    new WorkloadApiClient.Watcher<>() {
+                                        @Override
+                                        public void onUpdate(X509Context update) {
+                                            printX509(
+                                                    System.out,
+                                                    update,
+                                                    Duration.ofNanos(System.nanoTime() - start[0]));
+                                            System.out.flush();
+                                            start[0] = System.nanoTime();
+                                        }
 
-                     @Override
-                     public void onError(WorkloadApiException e) {
-                         error[0] = e;
-                         failed.countDown();
-                     }
-                 })) {
+                                        @Override
+                                        public void onError(WorkloadApiException e) {
+                                            error[0] = e;
+                                            failed.countDown();
+                                        }
+                                    })) {
                 failed.await();
             } catch (IOException e) {
                 throw new Cli.UserException(e.getMessage(), e);

@@ -9,16 +9,16 @@ import java.time.format.DateTimeFormatter;
 import java.util.Date;
 
 /**
- * Formats values the way spire-agent (Go) prints them, so output reads the same:
- * {@code time.Duration} ({@code 3.2ms}, {@code 1.5s}, {@code 2m3s}) and {@code time.Time}
- * ({@code 2026-11-27 17:45:30 +0000 UTC}).
+ * Formats values the way spire-agent (Go) prints them, so output reads the same: {@code
+ * time.Duration} ({@code 3.2ms}, {@code 1.5s}, {@code 2m3s}) and {@code time.Time} ({@code
+ * 2026-11-27 17:45:30 +0000 UTC}).
  */
 final class GoFormat {
 
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss '+0000 UTC'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss '+0000 UTC'").withZone(ZoneOffset.UTC);
 
-    private GoFormat() {
-    }
+    private GoFormat() {}
 
     static String time(Date d) {
         return TIME.format(d.toInstant());
@@ -61,7 +61,10 @@ final class GoFormat {
     }
 
     private static String frac(long value, long unit) {
-        return BigDecimal.valueOf(value).divide(BigDecimal.valueOf(unit)).stripTrailingZeros().toPlainString();
+        return BigDecimal.valueOf(value)
+                .divide(BigDecimal.valueOf(unit))
+                .stripTrailingZeros()
+                .toPlainString();
     }
 
     /**

@@ -9,16 +9,22 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mithril agent healthcheck}: asks the agent's health service, as spire-agent does. */
-@Command(name = "healthcheck", description = "Determines agent health status", mixinStandardHelpOptions = true)
+@Command(
+        name = "healthcheck",
+        description = "Determines agent health status",
+        mixinStandardHelpOptions = true)
 public final class HealthcheckCommand implements Callable<Integer> {
 
-    @Mixin
-    SocketOption socket = new SocketOption();
+    @Mixin SocketOption socket = new SocketOption();
 
-    @Option(names = {"-shallow", "--shallow"}, description = "Perform a less stringent health check")
+    @Option(
+            names = {"-shallow", "--shallow"},
+            description = "Perform a less stringent health check")
     boolean shallow;
 
-    @Option(names = {"-verbose", "--verbose"}, description = "Print verbose information")
+    @Option(
+            names = {"-verbose", "--verbose"},
+            description = "Print verbose information")
     boolean verbose;
 
     @Override
@@ -34,7 +40,8 @@ public final class HealthcheckCommand implements Callable<Integer> {
                 System.out.println("Agent is healthy.");
                 return 0;
             }
-            System.err.println("Agent is unhealthy: agent is not serving (it has not synced with the server)");
+            System.err.println(
+                    "Agent is unhealthy: agent is not serving (it has not synced with the server)");
             return 1;
         } catch (WorkloadApiException e) {
             if (verbose) {

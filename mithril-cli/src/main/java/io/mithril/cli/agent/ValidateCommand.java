@@ -5,21 +5,25 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code mithril agent validate -config agent.conf [flags]}: {@code spire-agent validate}. Reads
- * the configuration with {@code run}'s flags exactly as {@code run} does, starts nothing, and
- * says whether it is valid (exit 0) or why not (exit 1, with {@code file:line:col}).
+ * the configuration with {@code run}'s flags exactly as {@code run} does, starts nothing, and says
+ * whether it is valid (exit 0) or why not (exit 1, with {@code file:line:col}).
  */
-@Command(name = "validate", description = "Validates an agent configuration file", mixinStandardHelpOptions = true)
+@Command(
+        name = "validate",
+        description = "Validates an agent configuration file",
+        mixinStandardHelpOptions = true)
 public final class ValidateCommand extends RunCommand {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         try {
             loadConfig();
         } catch (io.mithril.cli.Cli.UserException e) {
-            spec.commandLine().getErr().println("SPIRE agent configuration file is invalid: " + e.getMessage());
+            spec.commandLine()
+                    .getErr()
+                    .println("SPIRE agent configuration file is invalid: " + e.getMessage());
             spec.commandLine().getErr().flush();
             return 1;
         }

@@ -14,17 +14,22 @@ import java.time.Duration;
 import picocli.CommandLine.Option;
 
 /**
- * The control plane's loopback admin endpoint as the CLI finds it (a picocli mixin of
- * {@code status} and {@code config-dump}): {@code -adminAddress}, else the admin address of
- * {@code -config}, else {@code 127.0.0.1:15014}.
+ * The control plane's loopback admin endpoint as the CLI finds it (a picocli mixin of {@code
+ * status} and {@code config-dump}): {@code -adminAddress}, else the admin address of {@code
+ * -config}, else {@code 127.0.0.1:15014}.
  */
 final class AdminEndpoint {
 
-    @Option(names = {"-adminAddress", "--adminAddress"}, paramLabel = "HOST:PORT",
-            description = "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
+    @Option(
+            names = {"-adminAddress", "--adminAddress"},
+            paramLabel = "HOST:PORT",
+            description =
+                    "The control plane's admin endpoint (default 127.0.0.1:15014, or admin_address/admin_port of -config).")
     String adminAddress;
 
-    @Option(names = {"-config", "--config"}, paramLabel = "FILE",
+    @Option(
+            names = {"-config", "--config"},
+            paramLabel = "FILE",
             description = "Read the admin address from this control plane configuration file.")
     Path config;
 
@@ -44,7 +49,10 @@ final class AdminEndpoint {
         return "127.0.0.1:" + ControlPlaneConfig.DEFAULT_ADMIN_PORT;
     }
 
-    /** GET {@code pathAndQuery}; a status other than 200 or 404 and a connection failure are user errors. */
+    /**
+     * GET {@code pathAndQuery}; a status other than 200 or 404 and a connection failure are user
+     * errors.
+     */
     static HttpResponse<String> get(String address, String pathAndQuery) {
         URI uri;
         try {
@@ -53,17 +61,31 @@ final class AdminEndpoint {
             throw new Cli.UserException("-adminAddress \"" + address + "\" is not HOST:PORT");
         }
         try {
-            HttpResponse<String> r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-                    .send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r =
+                    HttpClient.newBuilder()
+                            .connectTimeout(Duration.ofSeconds(5))
+                            .build()
+                            .send(
+                                    HttpRequest.newBuilder(uri)
+                                            .timeout(Duration.ofSeconds(10))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() != 200 && r.statusCode() != 404) {
-                throw new Cli.UserException(uri + " answered HTTP " + r.statusCode() + ": is this a Mithril control plane admin endpoint?");
+                throw new Cli.UserException(
+                        uri
+                                + " answered HTTP "
+                                + r.statusCode()
+                                + ": is this a Mithril control plane admin endpoint?");
             }
             return r;
         } catch (ConnectException e) {
-            throw new Cli.UserException("cannot reach the control plane admin endpoint at " + uri
-                    + ": connection refused (is `mithril controlplane run` running? give its admin address with -adminAddress)");
+            throw new Cli.UserException(
+                    "cannot reach the control plane admin endpoint at "
+                            + uri
+                            + ": connection refused (is `mithril controlplane run` running? give its admin address with -adminAddress)");
         } catch (IOException e) {
-            throw new Cli.UserException("cannot reach the control plane admin endpoint at " + uri + ": " + e);
+            throw new Cli.UserException(
+                    "cannot reach the control plane admin endpoint at " + uri + ": " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Cli.UserException("interrupted while asking " + uri);

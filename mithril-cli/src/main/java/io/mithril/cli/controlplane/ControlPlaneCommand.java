@@ -26,17 +26,22 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code mithril controlplane ...}: the control plane (Mithril's istiod). {@code run} serves the
- * mesh configuration of a watched directory to proxies over mTLS with the control plane's own
- * SVID; {@code status} shows the connected proxies like {@code istioctl proxy-status}.
+ * mesh configuration of a watched directory to proxies over mTLS with the control plane's own SVID;
+ * {@code status} shows the connected proxies like {@code istioctl proxy-status}.
  */
-@Command(name = "controlplane", mixinStandardHelpOptions = true,
+@Command(
+        name = "controlplane",
+        mixinStandardHelpOptions = true,
         description = "Run the control plane (istiod's part) or show the proxies connected to it.",
-        subcommands = {ControlPlaneCommand.Run.class, ControlPlaneCommand.Status.class, ConfigDumpCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {
+            ControlPlaneCommand.Run.class,
+            ControlPlaneCommand.Status.class,
+            ConfigDumpCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class ControlPlaneCommand implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -44,39 +49,61 @@ public final class ControlPlaneCommand implements Runnable {
     }
 
     /** {@code mithril controlplane run -config controlplane.conf}. */
-    @Command(name = "run", mixinStandardHelpOptions = true,
-            description = "Serve the Istio configuration of a directory to gateways and sidecars over Envoy's xDS (ADS), compiled per proxy (runs until stopped).")
+    @Command(
+            name = "run",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Serve the Istio configuration of a directory to gateways and sidecars over Envoy's xDS (ADS), compiled per proxy (runs until stopped).")
     public static final class Run implements Callable<Integer> {
 
-        @Option(names = {"-config", "--config"}, required = true, paramLabel = "FILE",
+        @Option(
+                names = {"-config", "--config"},
+                required = true,
+                paramLabel = "FILE",
                 description = "Control plane configuration file (HCL, see docs/controlplane.md).")
         Path config;
 
-        @Option(names = {"-expandEnv", "--expandEnv"},
+        @Option(
+                names = {"-expandEnv", "--expandEnv"},
                 description = "Expand environment variables ($VAR, $${VAR}) in the config file.")
         boolean expandEnv;
 
-        @Option(names = {"-svidTimeout", "--svidTimeout"}, defaultValue = "30s", paramLabel = "DURATION",
-                description = "How long to wait for the SVID from the Workload API at startup (default ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-svidTimeout", "--svidTimeout"},
+                defaultValue = "30s",
+                paramLabel = "DURATION",
+                description =
+                        "How long to wait for the SVID from the Workload API at startup (default ${DEFAULT-VALUE}).")
         String svidTimeout;
 
-        @Option(names = {"-kubernetes", "--kubernetes"},
-                description = "Also read Istio's resources (Gateway, VirtualService, DestinationRule, ServiceEntry, "
-                        + "WorkloadEntry, PeerAuthentication, AuthorizationPolicy), Services and EndpointSlices from the "
-                        + "Kubernetes API, with the in-cluster configuration, into config_dir (see docs/controlplane-kubernetes.md).")
+        @Option(
+                names = {"-kubernetes", "--kubernetes"},
+                description =
+                        "Also read Istio's resources (Gateway, VirtualService, DestinationRule, ServiceEntry, "
+                                + "WorkloadEntry, PeerAuthentication, AuthorizationPolicy), Services and EndpointSlices from the "
+                                + "Kubernetes API, with the in-cluster configuration, into config_dir (see docs/controlplane-kubernetes.md).")
         boolean kubernetes;
 
-        @Option(names = {"-kubeconfig", "--kubeconfig"}, paramLabel = "FILE",
-                description = "Read Istio's resources from the cluster this kubeconfig names (implies -kubernetes).")
+        @Option(
+                names = {"-kubeconfig", "--kubeconfig"},
+                paramLabel = "FILE",
+                description =
+                        "Read Istio's resources from the cluster this kubeconfig names (implies -kubernetes).")
         Path kubeconfig;
 
-        @Option(names = {"-httpAddr", "--httpAddr"}, paramLabel = "[ADDR]:PORT",
-                description = "istiod's readiness endpoint for the kubelet's probes: only GET /ready (200 once the control plane "
-                        + "serves with its SVID, 503 with the reason otherwise), e.g. -httpAddr :8080 (all addresses). Default: none")
+        @Option(
+                names = {"-httpAddr", "--httpAddr"},
+                paramLabel = "[ADDR]:PORT",
+                description =
+                        "istiod's readiness endpoint for the kubelet's probes: only GET /ready (200 once the control plane "
+                                + "serves with its SVID, 503 with the reason otherwise), e.g. -httpAddr :8080 (all addresses). Default: none")
         String httpAddr;
 
-        @Option(names = {"-clusterDomain", "--clusterDomain"}, paramLabel = "DOMAIN",
-                description = "The cluster's DNS domain, for the hosts of Services read from the Kubernetes API (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-clusterDomain", "--clusterDomain"},
+                paramLabel = "DOMAIN",
+                description =
+                        "The cluster's DNS domain, for the hosts of Services read from the Kubernetes API (default: ${DEFAULT-VALUE}).")
         String clusterDomain = "cluster.local";
 
         @Override
@@ -111,47 +138,72 @@ public final class ControlPlaneCommand implements Runnable {
             io.mithril.cli.HealthEndpoint ready = null;
             if (httpAddr != null) {
                 try {
-                    ready = io.mithril.cli.HealthEndpoint.start(httpAddress(httpAddr),
-                            java.util.Map.of("/ready", () -> notReadyReason(server)));
+                    ready =
+                            io.mithril.cli.HealthEndpoint.start(
+                                    httpAddress(httpAddr),
+                                    java.util.Map.of("/ready", () -> notReadyReason(server)));
                 } catch (IOException e) {
                     server.close();
                     if (mirror != null) {
                         mirror.close();
                     }
-                    throw new Cli.UserException("-httpAddr " + httpAddr + ": cannot listen: " + e.getMessage(), e);
+                    throw new Cli.UserException(
+                            "-httpAddr " + httpAddr + ": cannot listen: " + e.getMessage(), e);
                 }
             }
             io.mithril.cli.HealthEndpoint readyEndpoint = ready;
             CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                if (readyEndpoint != null) {
-                    readyEndpoint.close();
-                }
-                server.close();
-                if (mirror != null) {
-                    mirror.close();
-                }
-                stopped.countDown();
-            }, "controlplane-shutdown"));
+            Runtime.getRuntime()
+                    .addShutdownHook(
+                            new Thread(
+                                    () -> {
+                                        if (readyEndpoint != null) {
+                                            readyEndpoint.close();
+                                        }
+                                        server.close();
+                                        if (mirror != null) {
+                                            mirror.close();
+                                        }
+                                        stopped.countDown();
+                                    },
+                                    "controlplane-shutdown"));
             stopped.await();
             return 0;
         }
 
-        /** Mirrors the cluster's Istio resources into config_dir before the watcher first reads it. */
+        /**
+         * Mirrors the cluster's Istio resources into config_dir before the watcher first reads it.
+         */
         private KubernetesConfigMirror mirror(ControlPlaneConfig cfg) {
             String what = kubeconfig == null ? "-kubernetes" : "-kubeconfig " + kubeconfig;
             try {
-                KubernetesConfigMirror m = KubernetesConfigMirror.start(KubeClients.create(kubeconfig, what), cfg.configDir(),
-                        cfg.trustDomain().name(), clusterDomain);
-                LoggerFactory.getLogger(ControlPlaneCommand.class).info("reading Istio resources from the Kubernetes API ({}) into {}",
-                        kubeconfig == null ? "in-cluster" : kubeconfig, cfg.configDir());
+                KubernetesConfigMirror m =
+                        KubernetesConfigMirror.start(
+                                KubeClients.create(kubeconfig, what),
+                                cfg.configDir(),
+                                cfg.trustDomain().name(),
+                                clusterDomain);
+                LoggerFactory.getLogger(ControlPlaneCommand.class)
+                        .info(
+                                "reading Istio resources from the Kubernetes API ({}) into {}",
+                                kubeconfig == null ? "in-cluster" : kubeconfig,
+                                cfg.configDir());
                 return m;
-            } catch (IllegalArgumentException | IOException | io.fabric8.kubernetes.client.KubernetesClientException e) {
-                throw new Cli.UserException(what + ": cannot read Istio resources from the Kubernetes API: " + e.getMessage(), e);
+            } catch (IllegalArgumentException
+                    | IOException
+                    | io.fabric8.kubernetes.client.KubernetesClientException e) {
+                throw new Cli.UserException(
+                        what
+                                + ": cannot read Istio resources from the Kubernetes API: "
+                                + e.getMessage(),
+                        e);
             }
         }
 
-        /** istiod's: empty until the control plane serves a configuration it loaded, with its own SVID. */
+        /**
+         * istiod's: empty until the control plane serves a configuration it loaded, with its own
+         * SVID.
+         */
         static String notReadyReason(ControlPlaneServer server) {
             var status = server.controlPlane().status();
             if (status.spiffeId() == null || status.spiffeId().isEmpty()) {
@@ -159,8 +211,11 @@ public final class ControlPlaneCommand implements Runnable {
             }
             if (java.time.Instant.EPOCH.equals(server.controlPlane().current().loadedAt())) {
                 List<String> rejected = status.rejectedErrors();
-                return rejected.isEmpty() ? "no configuration loaded yet"
-                        : "the first configuration was rejected (" + rejected.size() + " errors; see mithril controlplane status)";
+                return rejected.isEmpty()
+                        ? "no configuration loaded yet"
+                        : "the first configuration was rejected ("
+                                + rejected.size()
+                                + " errors; see mithril controlplane status)";
             }
             return "";
         }
@@ -175,9 +230,11 @@ public final class ControlPlaneCommand implements Runnable {
                 if (p < 1 || p > 65535) {
                     throw new NumberFormatException();
                 }
-                return new java.net.InetSocketAddress(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, p);
+                return new java.net.InetSocketAddress(
+                        host.startsWith("[") ? host.substring(1, host.length() - 1) : host, p);
             } catch (NumberFormatException e) {
-                throw new Cli.UserException("-httpAddr " + s + ": write [ADDR]:PORT with a port 1-65535, e.g. :8080");
+                throw new Cli.UserException(
+                        "-httpAddr " + s + ": write [ADDR]:PORT with a port 1-65535, e.g. :8080");
             }
         }
 
@@ -185,30 +242,38 @@ public final class ControlPlaneCommand implements Runnable {
             try {
                 return GoDuration.parse(s);
             } catch (IllegalArgumentException e) {
-                throw new Cli.UserException("-svidTimeout \"" + s + "\" is not a duration (e.g. 30s, 500ms, 2m)");
+                throw new Cli.UserException(
+                        "-svidTimeout \"" + s + "\" is not a duration (e.g. 30s, 500ms, 2m)");
             }
         }
 
         private static void setLogLevel(String level) {
-            if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
-                ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.toLevel(level,
-                        ch.qos.logback.classic.Level.INFO));
+            if (LoggerFactory.getILoggerFactory()
+                    instanceof ch.qos.logback.classic.LoggerContext ctx) {
+                ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
+                        .setLevel(
+                                ch.qos.logback.classic.Level.toLevel(
+                                        level, ch.qos.logback.classic.Level.INFO));
             }
         }
     }
 
     /** {@code mithril controlplane status}: like {@code istioctl proxy-status}. */
-    @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Show each proxy connected over xDS (ADS): name, SPIFFE ID, kind, namespace, per xDS type SYNCED/STALE/NACKED/NOT SENT, and any NACK error.")
+    @Command(
+            name = "status",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Show each proxy connected over xDS (ADS): name, SPIFFE ID, kind, namespace, per xDS type SYNCED/STALE/NACKED/NOT SENT, and any NACK error.")
     public static final class Status implements Callable<Integer> {
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @CommandLine.Mixin
-        AdminEndpoint admin = new AdminEndpoint();
+        @CommandLine.Mixin AdminEndpoint admin = new AdminEndpoint();
 
-        @Option(names = {"-output", "--output"}, defaultValue = "table", paramLabel = "table|json",
+        @Option(
+                names = {"-output", "--output"},
+                defaultValue = "table",
+                paramLabel = "table|json",
                 description = "Output format (default ${DEFAULT-VALUE}).")
         String output;
 
@@ -220,15 +285,20 @@ public final class ControlPlaneCommand implements Runnable {
             }
             HttpResponse<String> r = AdminEndpoint.get(address, "/debug/syncz");
             if (r.statusCode() != 200) {
-                throw new Cli.UserException("http://" + address + "/debug/syncz answered HTTP " + r.statusCode()
-                        + ": is this a Mithril control plane admin endpoint?");
+                throw new Cli.UserException(
+                        "http://"
+                                + address
+                                + "/debug/syncz answered HTTP "
+                                + r.statusCode()
+                                + ": is this a Mithril control plane admin endpoint?");
             }
             String body = r.body();
             PrintWriter out = spec.commandLine().getOut();
             if (output.equals("json")) {
                 out.print(body);
             } else {
-                ControlPlaneStatus status = AdminServer.JSON.readValue(body, ControlPlaneStatus.class);
+                ControlPlaneStatus status =
+                        AdminServer.JSON.readValue(body, ControlPlaneStatus.class);
                 out.print(StatusTable.format(status));
             }
             out.flush();

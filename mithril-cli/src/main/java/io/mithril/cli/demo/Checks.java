@@ -21,25 +21,31 @@ import java.util.regex.Pattern;
 /** Small helpers for the demo's checks: external commands, ports, waiting, certificates. */
 final class Checks {
 
-    private Checks() {
-    }
+    private Checks() {}
 
     /** The outcome of an external command. */
-    record Exec(int exit, String out, String err) {
-    }
+    record Exec(int exit, String out, String err) {}
 
     /** Runs a command with a time limit, capturing its output. */
-    static Exec exec(List<String> command, Duration timeout) throws IOException, InterruptedException {
+    static Exec exec(List<String> command, Duration timeout)
+            throws IOException, InterruptedException {
         Path out = Files.createTempFile("mithril-demo", ".out");
         Path err = Files.createTempFile("mithril-demo", ".err");
         try {
-            Process p = new ProcessBuilder(command)
-                    .redirectOutput(out.toFile()).redirectError(err.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .start();
+            Process p =
+                    new ProcessBuilder(command)
+                            .redirectOutput(out.toFile())
+                            .redirectError(err.toFile())
+                            .redirectInput(
+                                    ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                            .start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly().waitFor();
-                throw new IOException(String.join(" ", command) + ": no answer within " + timeout.toSeconds() + "s");
+                throw new IOException(
+                        String.join(" ", command)
+                                + ": no answer within "
+                                + timeout.toSeconds()
+                                + "s");
             }
             return new Exec(p.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
@@ -74,7 +80,8 @@ final class Checks {
      *
      * @throws IOException naming what was awaited, with the process's last log lines
      */
-    static void await(String what, Duration timeout, Supervisor.Managed process, BooleanSupplier ready)
+    static void await(
+            String what, Duration timeout, Supervisor.Managed process, BooleanSupplier ready)
             throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long sleep = 20;
@@ -83,27 +90,50 @@ final class Checks {
                 return;
             }
             if (process != null && !process.alive()) {
-                throw new IOException(process.name() + " exited with code " + process.process().exitValue()
-                        + " before " + what + "; last lines of " + process.log() + ":\n" + Supervisor.tail(process.log(), 15));
+                throw new IOException(
+                        process.name()
+                                + " exited with code "
+                                + process.process().exitValue()
+                                + " before "
+                                + what
+                                + "; last lines of "
+                                + process.log()
+                                + ":\n"
+                                + Supervisor.tail(process.log(), 15));
             }
             Thread.sleep(sleep);
             sleep = Math.min(200, sleep * 2);
         }
-        throw new IOException("timed out after " + timeout.toSeconds() + "s waiting for " + what
-                + (process == null ? "" : "; last lines of " + process.log() + ":\n" + Supervisor.tail(process.log(), 15)));
+        throw new IOException(
+                "timed out after "
+                        + timeout.toSeconds()
+                        + "s waiting for "
+                        + what
+                        + (process == null
+                                ? ""
+                                : "; last lines of "
+                                        + process.log()
+                                        + ":\n"
+                                        + Supervisor.tail(process.log(), 15)));
     }
 
-    private static final Pattern PEM = Pattern.compile(
-            "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+?-----END CERTIFICATE-----");
+    private static final Pattern PEM =
+            Pattern.compile(
+                    "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+?-----END CERTIFICATE-----");
 
-    /** Every PEM certificate in a text (such as the output of {@code openssl s_client -showcerts}). */
+    /**
+     * Every PEM certificate in a text (such as the output of {@code openssl s_client -showcerts}).
+     */
     static List<X509Certificate> certificates(String text) throws Exception {
         CertificateFactory cf = CertificateFactory.getInstance("X.509");
         List<X509Certificate> certs = new ArrayList<>();
         Matcher m = PEM.matcher(text);
         while (m.find()) {
-            certs.add((X509Certificate) cf.generateCertificate(
-                    new ByteArrayInputStream(m.group().getBytes(StandardCharsets.US_ASCII))));
+            certs.add(
+                    (X509Certificate)
+                            cf.generateCertificate(
+                                    new ByteArrayInputStream(
+                                            m.group().getBytes(StandardCharsets.US_ASCII))));
         }
         return certs;
     }
@@ -132,7 +162,10 @@ final class Checks {
         }
     }
 
-    /** CPU time (user + system) of a process and its descendants, in seconds; 0 for what the OS does not tell. */
+    /**
+     * CPU time (user + system) of a process and its descendants, in seconds; 0 for what the OS does
+     * not tell.
+     */
     static double cpuSeconds(ProcessHandle p) {
         long millis = p.info().totalCpuDuration().map(java.time.Duration::toMillis).orElse(0L);
         for (ProcessHandle d : (Iterable<ProcessHandle>) p.descendants()::iterator) {
@@ -152,8 +185,8 @@ final class Checks {
 
     /**
      * Proportional set size of a process and its descendants, in KiB: pages shared between
-     * processes (the JDK, class data sharing archives) are divided among them, so the sum over
-     * all processes is the memory they really take. 0 when /proc does not tell.
+     * processes (the JDK, class data sharing archives) are divided among them, so the sum over all
+     * processes is the memory they really take. 0 when /proc does not tell.
      */
     static long pssKiB(ProcessHandle p) {
         long total = pssOne(p.pid());
@@ -165,7 +198,8 @@ final class Checks {
 
     private static long pssOne(long pid) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
+            for (String line :
+                    Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup"))) {
                 if (line.startsWith("Pss:")) {
                     return Long.parseLong(line.replaceAll("[^0-9]", ""));
                 }

@@ -22,27 +22,27 @@ import java.util.stream.Stream;
  *
  * <p>Twenty JVMs loading grpc, Netty and BouncyCastle on two cores spend much of their start-up
  * parsing and verifying the same classes. The first demo run is the training run: one process of
- * each kind (identity server, agent, control plane, gateway, sidecar, sample, Workload API
- * client) runs with {@code -XX:DumpLoadedClassList}; once every process has stopped, one
- * {@code java -Xshare:dump} turns the union of their lists into one static archive
- * ({@value #ARCHIVE}), which every child of later runs maps ({@code -XX:SharedArchiveFile}).
+ * each kind (identity server, agent, control plane, gateway, sidecar, sample, Workload API client)
+ * runs with {@code -XX:DumpLoadedClassList}; once every process has stopped, one {@code java
+ * -Xshare:dump} turns the union of their lists into one static archive ({@value #ARCHIVE}), which
+ * every child of later runs maps ({@code -XX:SharedArchiveFile}).
  *
  * <p>One archive for all kinds, not one per kind: the kinds load mostly the same classes (grpc,
  * Netty, protobuf, BouncyCastle), so the union is little bigger than the largest list; one dump
- * instead of seven makes the training stop about four times cheaper, and every child maps the
- * same file, so its pages are in memory once for all twenty processes instead of once per kind.
+ * instead of seven makes the training stop about four times cheaper, and every child maps the same
+ * file, so its pages are in memory once for all twenty processes instead of once per kind.
  *
  * <p>Why static, not {@code -XX:ArchiveClassesAtExit}: JDK 17.0.15's dynamic dump (and a static
- * dump of a list naming lambda proxy classes) crashes in
- * {@code SystemDictionaryShared::adjust_lambda_proxy_class_dictionary} for the server and agent,
- * so the lists are dumped without their {@code @lambda-proxy} lines (lambdas are then spun at
- * run time, as without CDS).
+ * dump of a list naming lambda proxy classes) crashes in {@code
+ * SystemDictionaryShared::adjust_lambda_proxy_class_dictionary} for the server and agent, so the
+ * lists are dumped without their {@code @lambda-proxy} lines (lambdas are then spun at run time, as
+ * without CDS).
  *
  * <p>Archives live in a directory named after a fingerprint of the class path (every jar's path,
- * size and modification time, and the JDK), so a rebuilt jar or another JDK simply finds no
- * archive and trains again; older fingerprints are removed. A missing archive means the child
- * runs as before (only the JDK's own archive). The JVM's CDS warnings are silenced: a stale or
- * unusable archive only means slower start-up, never a failed process.
+ * size and modification time, and the JDK), so a rebuilt jar or another JDK simply finds no archive
+ * and trains again; older fingerprints are removed. A missing archive means the child runs as
+ * before (only the JDK's own archive). The JVM's CDS warnings are silenced: a stale or unusable
+ * archive only means slower start-up, never a failed process.
  */
 final class ClassSharing {
 
@@ -66,13 +66,14 @@ final class ClassSharing {
     }
 
     /**
-     * Class sharing for children run with {@code classPath}; archives are kept in
-     * {@code storeRoot/<fingerprint>}; training archives are written under {@code stateDir} first
+     * Class sharing for children run with {@code classPath}; archives are kept in {@code
+     * storeRoot/<fingerprint>}; training archives are written under {@code stateDir} first
      * (writable by the workloads' uids) and moved into the store once their process has exited.
      */
     static ClassSharing forClassPath(String classPath, Path storeRoot, Path stateDir) {
         for (String entry : classPath.split(java.io.File.pathSeparator)) {
-            // CDS archives classes from jar files only (a class directory on the path stops the dump).
+            // CDS archives classes from jar files only (a class directory on the path stops the
+            // dump).
             if (!entry.isEmpty() && !entry.endsWith(".jar")) {
                 return off();
             }
@@ -98,14 +99,17 @@ final class ClassSharing {
     }
 
     /**
-     * The JVM options for a child of kind {@code role}: use the archive when there is one, else
-     * let the first such child of this run write its class list; later ones of the same kind run plain.
+     * The JVM options for a child of kind {@code role}: use the archive when there is one, else let
+     * the first such child of this run write its class list; later ones of the same kind run plain.
      */
     List<String> options(String role) {
         return options(role, DemoCommand.UID);
     }
 
-    /** As {@link #options(String)} for a child that runs as {@code uid} (it writes its class list itself). */
+    /**
+     * As {@link #options(String)} for a child that runs as {@code uid} (it writes its class list
+     * itself).
+     */
     synchronized List<String> options(String role, int uid) {
         if (!enabled) {
             return List.of();
@@ -119,7 +123,8 @@ final class ClassSharing {
                 // Root's directory, one file per kind owned by the uid whose JVM writes it: no
                 // other user can plant or swap the list the archive is later dumped from.
                 StateDir.dir(training, StateDir.PUBLIC);
-                Path out = StateDir.ownedFile(training.resolve(role + ".classlist"), "rw-------", uid);
+                Path out =
+                        StateDir.ownedFile(training.resolve(role + ".classlist"), "rw-------", uid);
                 pending.put(role, out);
                 opts.add("-XX:DumpLoadedClassList=" + out);
             } catch (IOException e) {
@@ -137,10 +142,10 @@ final class ClassSharing {
     }
 
     /**
-     * After every child has exited: dumps one static archive from the union of the class lists
-     * of this run ({@code java} and {@code classPath} as the children use them), moves it into
-     * the store (readable by all) and removes archives of older class paths. Returns the kinds
-     * whose classes it holds; a failed dump only means the next run trains again.
+     * After every child has exited: dumps one static archive from the union of the class lists of
+     * this run ({@code java} and {@code classPath} as the children use them), moves it into the
+     * store (readable by all) and removes archives of older class paths. Returns the kinds whose
+     * classes it holds; a failed dump only means the next run trains again.
      */
     synchronized List<String> commit(String javaCommand, String classPath, Path errorDir) {
         List<String> stored = new ArrayList<>();
@@ -197,7 +202,8 @@ final class ClassSharing {
         return kept;
     }
 
-    private boolean dump(java.util.Set<String> classes, String javaCommand, String classPath, Path errorDir)
+    private boolean dump(
+            java.util.Set<String> classes, String javaCommand, String classPath, Path errorDir)
             throws IOException, InterruptedException {
         StringBuilder kept = new StringBuilder();
         classes.forEach(line -> kept.append(line).append('\n'));
@@ -206,12 +212,20 @@ final class ClassSharing {
         try {
             Files.writeString(list, kept);
             Files.deleteIfExists(tmp);
-            Process p = new ProcessBuilder(javaCommand, "-XX:+UseSerialGC", "-Xshare:dump", "-XX:SharedClassListFile=" + list,
-                    "-XX:SharedArchiveFile=" + tmp, "-XX:ErrorFile=" + errorDir.resolve("hs_err_cds_%p.log"),
-                    "-Xlog:cds=off,cds+dynamic=off", "-cp", classPath)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
+            Process p =
+                    new ProcessBuilder(
+                                    javaCommand,
+                                    "-XX:+UseSerialGC",
+                                    "-Xshare:dump",
+                                    "-XX:SharedClassListFile=" + list,
+                                    "-XX:SharedArchiveFile=" + tmp,
+                                    "-XX:ErrorFile=" + errorDir.resolve("hs_err_cds_%p.log"),
+                                    "-Xlog:cds=off,cds+dynamic=off",
+                                    "-cp",
+                                    classPath)
+                            .redirectErrorStream(true)
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                            .start();
             if (!p.waitFor(3, TimeUnit.MINUTES)) {
                 p.destroyForcibly().waitFor();
                 return false;
@@ -220,7 +234,11 @@ final class ClassSharing {
                 return false;
             }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            Files.move(tmp, store.resolve(ARCHIVE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(
+                    tmp,
+                    store.resolve(ARCHIVE),
+                    StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
             return true;
         } finally {
             Files.deleteIfExists(list);
@@ -231,7 +249,9 @@ final class ClassSharing {
     private void removeOtherFingerprints() throws IOException {
         try (Stream<Path> dirs = Files.list(store.getParent())) {
             for (Path d : (Iterable<Path>) dirs::iterator) {
-                if (!d.equals(store) && Files.isDirectory(d) && d.getFileName().toString().matches("[0-9a-f]{16}")) {
+                if (!d.equals(store)
+                        && Files.isDirectory(d)
+                        && d.getFileName().toString().matches("[0-9a-f]{16}")) {
                     try (Stream<Path> files = Files.list(d)) {
                         for (Path f : (Iterable<Path>) files::iterator) {
                             Files.deleteIfExists(f);
@@ -243,10 +263,16 @@ final class ClassSharing {
         }
     }
 
-    /** The path, size and modification time of every class path entry and manifest Class-Path jar, and the JDK. */
+    /**
+     * The path, size and modification time of every class path entry and manifest Class-Path jar,
+     * and the JDK.
+     */
     static String fingerprint(String classPath) throws IOException {
         StringBuilder sb = new StringBuilder();
-        sb.append(System.getProperty("java.home")).append('|').append(System.getProperty("java.vm.version")).append('\n');
+        sb.append(System.getProperty("java.home"))
+                .append('|')
+                .append(System.getProperty("java.vm.version"))
+                .append('\n');
         for (String entry : classPath.split(java.io.File.pathSeparator)) {
             if (entry.isEmpty()) {
                 continue;
@@ -255,7 +281,10 @@ final class ClassSharing {
             describe(p, sb);
             if (Files.isRegularFile(p) && p.toString().endsWith(".jar")) {
                 try (JarFile jf = new JarFile(p.toFile())) {
-                    String cp = jf.getManifest() == null ? null : jf.getManifest().getMainAttributes().getValue("Class-Path");
+                    String cp =
+                            jf.getManifest() == null
+                                    ? null
+                                    : jf.getManifest().getMainAttributes().getValue("Class-Path");
                     if (cp != null && !cp.isBlank()) {
                         for (String rel : cp.trim().split("\\s+")) {
                             describe(p.resolveSibling(rel), sb);
@@ -265,7 +294,9 @@ final class ClassSharing {
             }
         }
         try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] h =
+                    MessageDigest.getInstance("SHA-256")
+                            .digest(sb.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(h, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -275,18 +306,28 @@ final class ClassSharing {
     private static void describe(Path p, StringBuilder sb) throws IOException {
         sb.append(p);
         if (Files.isRegularFile(p)) {
-            sb.append('|').append(Files.size(p)).append('|').append(Files.getLastModifiedTime(p).toMillis());
+            sb.append('|')
+                    .append(Files.size(p))
+                    .append('|')
+                    .append(Files.getLastModifiedTime(p).toMillis());
         } else if (Files.isDirectory(p)) {
             // A class directory (running from an IDE): its classes can change without the
             // directory's time changing; fingerprint the newest file in it.
             try (Stream<Path> files = Files.walk(p)) {
-                sb.append("|dir|").append(files.filter(Files::isRegularFile).mapToLong(f -> {
-                    try {
-                        return Files.getLastModifiedTime(f).toMillis();
-                    } catch (IOException e) {
-                        return 0;
-                    }
-                }).max().orElse(0));
+                sb.append("|dir|")
+                        .append(
+                                files.filter(Files::isRegularFile)
+                                        .mapToLong(
+                                                f -> {
+                                                    try {
+                                                        return Files.getLastModifiedTime(f)
+                                                                .toMillis();
+                                                    } catch (IOException e) {
+                                                        return 0;
+                                                    }
+                                                })
+                                        .max()
+                                        .orElse(0));
             }
         }
         sb.append('\n');

@@ -29,58 +29,81 @@ import picocli.CommandLine.Option;
 /**
  * {@code mithril demo}: the seed scenario end to end, for real, on this machine.
  *
- * <p>Two "clusters" (each an identity server, a node agent and workloads, all separate
- * processes) share the trust domain example.org because both identity servers have their
- * intermediate CA signed by the same upstream CA on disk. Cluster 2 runs bookinfo behind an
- * ingress gateway (Gateway ISTIO_MUTUAL on 8080, published on 127.0.0.1:8000 as the seed's
- * port-forward does); cluster 1 runs {@code sleep}, whose SVID is fetched with
- * {@code agent api fetch x509 -write} and used by the real curl and openssl.
+ * <p>Two "clusters" (each an identity server, a node agent and workloads, all separate processes)
+ * share the trust domain example.org because both identity servers have their intermediate CA
+ * signed by the same upstream CA on disk. Cluster 2 runs bookinfo behind an ingress gateway
+ * (Gateway ISTIO_MUTUAL on 8080, published on 127.0.0.1:8000 as the seed's port-forward does);
+ * cluster 1 runs {@code sleep}, whose SVID is fetched with {@code agent api fetch x509 -write} and
+ * used by the real curl and openssl.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
         description = {
-                "Run the seed scenario end to end: two clusters, one upstream CA on disk, bookinfo behind an mTLS gateway.",
-                "",
-                "Two identity servers and agents share trust domain example.org; cluster 2 runs the control plane,",
-                "the ingress gateway and bookinfo with sidecars; sleep in cluster 1 fetches its SVID and calls the",
-                "product page over mTLS with the real curl; openssl s_client shows the chain."})
+            "Run the seed scenario end to end: two clusters, one upstream CA on disk, bookinfo behind an mTLS gateway.",
+            "",
+            "Two identity servers and agents share trust domain example.org; cluster 2 runs the control plane,",
+            "the ingress gateway and bookinfo with sidecars; sleep in cluster 1 fetches its SVID and calls the",
+            "product page over mTLS with the real curl; openssl s_client shows the chain."
+        })
 public final class DemoCommand implements Callable<Integer> {
 
     static final String TRUST_DOMAIN = "example.org";
 
-    @Option(names = {"--dir", "-dir"}, paramLabel = "DIR",
+    @Option(
+            names = {"--dir", "-dir"},
+            paramLabel = "DIR",
             description = "State directory (default: a new temporary directory, printed at start).")
     Path dir;
 
-    @Option(names = {"--keep-running", "-keepRunning"},
-            description = "Leave both clusters up after the checks, print the commands to try, and stop on Ctrl-C.")
+    @Option(
+            names = {"--keep-running", "-keepRunning"},
+            description =
+                    "Leave both clusters up after the checks, print the commands to try, and stop on Ctrl-C.")
     boolean keepRunning;
 
-    @Option(names = {"--gateway-port", "-gatewayPort"}, paramLabel = "PORT",
-            description = "Port on 127.0.0.1 where cluster 2's ingress gateway is published (default: 8000, or a free"
-                    + " port when 8000 is taken; every other port of the demo is chosen the same way).")
+    @Option(
+            names = {"--gateway-port", "-gatewayPort"},
+            paramLabel = "PORT",
+            description =
+                    "Port on 127.0.0.1 where cluster 2's ingress gateway is published (default: 8000, or a free"
+                            + " port when 8000 is taken; every other port of the demo is chosen the same way).")
     Integer gatewayPort;
 
-    @Option(names = {"--no-class-sharing", "-noClassSharing"},
-            description = "Do not use (or train) the class data sharing archives that speed up the child JVMs' start.")
+    @Option(
+            names = {"--no-class-sharing", "-noClassSharing"},
+            description =
+                    "Do not use (or train) the class data sharing archives that speed up the child JVMs' start.")
     boolean noClassSharing;
 
-    @Option(names = {"--no-pods", "-noPods"},
-            description = "As root, still run every workload in the host's network namespace (no pods): any local user"
-                    + " can then call the apps and the sidecars' outbound listeners directly.")
+    @Option(
+            names = {"--no-pods", "-noPods"},
+            description =
+                    "As root, still run every workload in the host's network namespace (no pods): any local user"
+                            + " can then call the apps and the sidecars' outbound listeners directly.")
     boolean noPods;
 
-    @CommandLine.Parameters(arity = "0..1", paramLabel = "SCENARIO", defaultValue = "seed",
-            description = "seed (default: two clusters, one upstream CA on disk) or federation (two trust domains"
-                    + " federated through their bundle endpoints; see docs/federation.md).")
+    @CommandLine.Parameters(
+            arity = "0..1",
+            paramLabel = "SCENARIO",
+            defaultValue = "seed",
+            description =
+                    "seed (default: two clusters, one upstream CA on disk) or federation (two trust domains"
+                            + " federated through their bundle endpoints; see docs/federation.md).")
     String scenario;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     /** One workload of the scenario: who it is, where it runs and which uid tells it apart. */
-    record Workload(String name, int cluster, String serviceAccountId, int uid, String app, String version,
-                    String address, List<String> dnsNames) {
-    }
+    record Workload(
+            String name,
+            int cluster,
+            String serviceAccountId,
+            int uid,
+            String app,
+            String version,
+            String address,
+            List<String> dnsNames) {}
 
     private Supervisor supervisor;
     private ClassSharing classSharing = ClassSharing.off();
@@ -93,8 +116,9 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (!List.of("seed", "federation").contains(scenario)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "unknown scenario \"" + scenario
-                    + "\": seed or federation");
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "unknown scenario \"" + scenario + "\": seed or federation");
         }
         gatewayPortGiven = gatewayPort != null;
         home = MithrilHome.locate();
@@ -108,9 +132,12 @@ public final class DemoCommand implements Callable<Integer> {
         // below it; what is private lies in 0700 directories (see StateDir).
         StateDir.dir(dir, isRoot() ? StateDir.PUBLIC : StateDir.PRIVATE);
         env.put("DEMO_DIR", dir.toString());
-        out.println(scenario.equals("federation") ? "Mithril demo federation: trust domains domain.test and example.org,"
-                + " each its own CA, federated through their bundle endpoints"
-                : "Mithril demo: two clusters, one upstream CA on disk, trust domain " + TRUST_DOMAIN);
+        out.println(
+                scenario.equals("federation")
+                        ? "Mithril demo federation: trust domains domain.test and example.org,"
+                                + " each its own CA, federated through their bundle endpoints"
+                        : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
+                                + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
         out.flush();
 
@@ -120,20 +147,31 @@ public final class DemoCommand implements Callable<Integer> {
         }
         // Once every child has stopped, a training run turns the class lists into archives.
         List<String> stored = new java.util.concurrent.CopyOnWriteArrayList<>();
-        supervisor = new Supervisor(dir.resolve("logs"), () -> Duration.ofSeconds(5), () -> {
-            // Every process has exited: the pods' namespaces are empty and go now (also on Ctrl-C).
-            Pods p = pods;
-            if (p != null) {
-                p.close();
-            }
-            if (classSharing.training()) {
-                out.println("building class data sharing archives (once; later runs start faster) ...");
-                out.flush();
-                stored.addAll(classSharing.commit(javaCommand(), childClassPath(), dir.resolve("logs")));
-            }
-        });
+        supervisor =
+                new Supervisor(
+                        dir.resolve("logs"),
+                        () -> Duration.ofSeconds(5),
+                        () -> {
+                            // Every process has exited: the pods' namespaces are empty and go now
+                            // (also on Ctrl-C).
+                            Pods p = pods;
+                            if (p != null) {
+                                p.close();
+                            }
+                            if (classSharing.training()) {
+                                out.println(
+                                        "building class data sharing archives (once; later runs start faster) ...");
+                                out.flush();
+                                stored.addAll(
+                                        classSharing.commit(
+                                                javaCommand(),
+                                                childClassPath(),
+                                                dir.resolve("logs")));
+                            }
+                        });
         try {
-            FederationScenario federation = scenario.equals("federation") ? new FederationScenario(this) : null;
+            FederationScenario federation =
+                    scenario.equals("federation") ? new FederationScenario(this) : null;
             if (federation != null) {
                 federation.run();
             } else {
@@ -145,8 +183,10 @@ public final class DemoCommand implements Callable<Integer> {
                 } else {
                     printTryIt(out);
                 }
-                io.mithril.cli.dashboard.DemoDashboard.start(dir, out); // issue 20: stops with this process
-                new CountDownLatch(1).await(); // until SIGTERM/Ctrl-C; the supervisor's hook stops everything
+                io.mithril.cli.dashboard.DemoDashboard.start(
+                        dir, out); // issue 20: stops with this process
+                new CountDownLatch(1)
+                        .await(); // until SIGTERM/Ctrl-C; the supervisor's hook stops everything
             }
             return 0;
         } catch (Steps.StepFailed e) {
@@ -169,11 +209,13 @@ public final class DemoCommand implements Callable<Integer> {
         Path sleep = dir.resolve("cluster1/sleep");
         out.println();
         out.println("Both clusters are up. Try (Ctrl-C here stops everything):");
-        out.printf("  curl --cert %s/svid.0.pem --key %s/svid.0.key --cacert %s/bundle.0.pem \\%n"
-                + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
+        out.printf(
+                "  curl --cert %s/svid.0.pem --key %s/svid.0.key --cacert %s/bundle.0.pem \\%n"
+                        + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
                 sleep, sleep, sleep, gatewayPort(), gatewayPort());
-        out.printf("  openssl s_client -showcerts -connect 127.0.0.1:%d -servername app.example.org \\%n"
-                + "       -cert %s/svid.0.pem -key %s/svid.0.key -CAfile %s/bundle.0.pem </dev/null%n",
+        out.printf(
+                "  openssl s_client -showcerts -connect 127.0.0.1:%d -servername app.example.org \\%n"
+                        + "       -cert %s/svid.0.pem -key %s/svid.0.key -CAfile %s/bundle.0.pem </dev/null%n",
                 gatewayPort(), sleep, sleep, sleep);
         out.flush();
     }
@@ -228,28 +270,49 @@ public final class DemoCommand implements Callable<Integer> {
         pods = p;
     }
 
-    /** The command line that runs {@code mithril args...} in a new JVM, optionally as another uid. */
+    /**
+     * The command line that runs {@code mithril args...} in a new JVM, optionally as another uid.
+     */
     List<String> mithril(Integer uid, String... args) {
         List<String> cmd = new ArrayList<>();
         if (uid != null && isRoot()) {
-            cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+            cmd.addAll(
+                    List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
         }
         cmd.add(javaCommand());
         // Twenty small JVMs share two cores: a small heap that grows on demand, the C1 compiler
         // only and a small code cache keep start-up and resident memory low. The young generation
         // is capped at 8 MB (it was a third of the heap, ~20 MB committed per process at idle while
         // the live set is ~20 MB in all) and the old one grows only as far as its live data needs.
-        // These are the demo's children only; `mithril proxy` run by hand keeps the launcher's options.
-        cmd.addAll(List.of("-XX:+UseSerialGC", "-Xms8m", "-Xmx160m", "-XX:NewSize=4m", "-XX:MaxNewSize=8m",
-                "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-Xss512k", "-XX:TieredStopAtLevel=1",
-                "-XX:ReservedCodeCacheSize=32m", "-Xshare:auto",
-                // Debian's JDK 17 maps class data sharing archives at a random address and relocates
-                // every pointer in them, which writes to each page: the archives' ~80 MB then became
-                // private memory in every child instead of pages shared by all of them. Mapping at
-                // the archive's own base address gives up address randomisation for the archived
-                // class metadata (not for heap, stacks or code) in the demo's children only.
-                "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0"));
-        // MITHRIL_DEMO_JAVA_OPTS: more options for every child (last, so they win), e.g. to measure.
+        // These are the demo's children only; `mithril proxy` run by hand keeps the launcher's
+        // options.
+        cmd.addAll(
+                List.of(
+                        "-XX:+UseSerialGC",
+                        "-Xms8m",
+                        "-Xmx160m",
+                        "-XX:NewSize=4m",
+                        "-XX:MaxNewSize=8m",
+                        "-XX:MinHeapFreeRatio=10",
+                        "-XX:MaxHeapFreeRatio=30",
+                        "-Xss512k",
+                        "-XX:TieredStopAtLevel=1",
+                        "-XX:ReservedCodeCacheSize=32m",
+                        "-Xshare:auto",
+                        // Debian's JDK 17 maps class data sharing archives at a random address and
+                        // relocates
+                        // every pointer in them, which writes to each page: the archives' ~80 MB
+                        // then became
+                        // private memory in every child instead of pages shared by all of them.
+                        // Mapping at
+                        // the archive's own base address gives up address randomisation for the
+                        // archived
+                        // class metadata (not for heap, stacks or code) in the demo's children
+                        // only.
+                        "-XX:+UnlockDiagnosticVMOptions",
+                        "-XX:ArchiveRelocationMode=0"));
+        // MITHRIL_DEMO_JAVA_OPTS: more options for every child (last, so they win), e.g. to
+        // measure.
         String extra = System.getenv("MITHRIL_DEMO_JAVA_OPTS");
         if (extra != null && !extra.isBlank()) {
             cmd.addAll(List.of(extra.strip().split("\\s+")));
@@ -289,16 +352,19 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /**
-     * The class path for child JVMs. Under root the workloads run as other uids, which may not
-     * read the build's directories (a checkout under /root, jars in /root/.m2): the class path is
-     * then copied once into the state directory, readable by all.
+     * The class path for child JVMs. Under root the workloads run as other uids, which may not read
+     * the build's directories (a checkout under /root, jars in /root/.m2): the class path is then
+     * copied once into the state directory, readable by all.
      */
     synchronized String childClassPath() {
         if (childClassPath == null) {
             String cp = System.getProperty("java.class.path");
             // Used in place when every uid can read it: a stable class path lets the class
             // sharing archives of one run serve the next.
-            childClassPath = isRoot() && !Distribution.readableByAll(cp) ? Distribution.copy(cp, dir.resolve("dist")) : cp;
+            childClassPath =
+                    isRoot() && !Distribution.readableByAll(cp)
+                            ? Distribution.copy(cp, dir.resolve("dist"))
+                            : cp;
         }
         return childClassPath;
     }
@@ -347,7 +413,9 @@ public final class DemoCommand implements Callable<Integer> {
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
-        return new CliResult(exit, out + sysOut.toString(StandardCharsets.UTF_8),
+        return new CliResult(
+                exit,
+                out + sysOut.toString(StandardCharsets.UTF_8),
                 err + sysErr.toString(StandardCharsets.UTF_8));
     }
 
@@ -355,8 +423,13 @@ public final class DemoCommand implements Callable<Integer> {
     static CliResult cliOk(String... args) {
         CliResult r = cli(args);
         if (r.exit() != 0) {
-            throw new Cli.UserException("`mithril " + String.join(" ", args) + "` exited " + r.exit() + ": "
-                    + r.all().strip());
+            throw new Cli.UserException(
+                    "`mithril "
+                            + String.join(" ", args)
+                            + "` exited "
+                            + r.exit()
+                            + ": "
+                            + r.all().strip());
         }
         return r;
     }
@@ -401,8 +474,13 @@ public final class DemoCommand implements Callable<Integer> {
             throw new Cli.UserException(agentConf + ": no agent { block to add the join token to");
         }
         Path withToken = agentConf.resolveSibling("agent-with-token.conf");
-        io.mithril.pki.Pem.writeSecret(withToken, text.substring(0, m.end()) + "\n    join_token = \"" + token + "\""
-                + text.substring(m.end()));
+        io.mithril.pki.Pem.writeSecret(
+                withToken,
+                text.substring(0, m.end())
+                        + "\n    join_token = \""
+                        + token
+                        + "\""
+                        + text.substring(m.end()));
         return withToken;
     }
 

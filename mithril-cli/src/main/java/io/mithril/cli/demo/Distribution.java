@@ -10,13 +10,17 @@ import java.util.List;
 import java.util.jar.JarFile;
 import java.util.stream.Stream;
 
-/** Copies a class path (jars, their manifest Class-Path entries, class directories) into one readable place. */
+/**
+ * Copies a class path (jars, their manifest Class-Path entries, class directories) into one
+ * readable place.
+ */
 final class Distribution {
 
-    private Distribution() {
-    }
+    private Distribution() {}
 
-    /** Copies every entry of {@code classPath} under {@code target} and returns the new class path. */
+    /**
+     * Copies every entry of {@code classPath} under {@code target} and returns the new class path.
+     */
     static String copy(String classPath, Path target) {
         try {
             Files.createDirectories(target);
@@ -35,7 +39,8 @@ final class Distribution {
                     Path dst = target.resolve(src.getFileName());
                     copyFile(src, dst);
                     entries.add(dst.toString());
-                    // A jar's manifest Class-Path (mithril-cli.jar's lib/...) is relative to the jar.
+                    // A jar's manifest Class-Path (mithril-cli.jar's lib/...) is relative to the
+                    // jar.
                     for (String rel : manifestClassPath(src)) {
                         copyFile(src.resolveSibling(rel), target.resolve(rel));
                     }
@@ -43,14 +48,15 @@ final class Distribution {
             }
             return String.join(java.io.File.pathSeparator, entries);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot copy the class path into " + target + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(
+                    "cannot copy the class path into " + target + ": " + e.getMessage(), e);
         }
     }
 
     /**
      * Whether every uid can read {@code classPath}: each jar (and its manifest Class-Path jars)
-     * readable by others and each directory above it searchable by others. Class directories
-     * are not checked file by file: a class path with one is reported unreadable (and copied).
+     * readable by others and each directory above it searchable by others. Class directories are
+     * not checked file by file: a class path with one is reported unreadable (and copied).
      */
     static boolean readableByAll(String classPath) {
         try {
@@ -76,11 +82,13 @@ final class Distribution {
 
     private static boolean otherReadable(Path file) throws IOException {
         if (!Files.isRegularFile(file)
-                || !Files.getPosixFilePermissions(file).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                || !Files.getPosixFilePermissions(file)
+                        .contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
             return false;
         }
         for (Path d = file.getParent(); d != null; d = d.getParent()) {
-            if (!Files.getPosixFilePermissions(d).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+            if (!Files.getPosixFilePermissions(d)
+                    .contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
                 return false;
             }
         }
@@ -104,12 +112,14 @@ final class Distribution {
         if (!Files.isRegularFile(src)) {
             return;
         }
-        if (Files.exists(dst) && Files.size(dst) == Files.size(src)
+        if (Files.exists(dst)
+                && Files.size(dst) == Files.size(src)
                 && Files.getLastModifiedTime(dst).equals(Files.getLastModifiedTime(src))) {
             return;
         }
         Files.createDirectories(dst.getParent());
-        Files.copy(src, dst, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+        Files.copy(
+                src, dst, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
     }
 
     private static void copyTree(Path src, Path dst) throws IOException {

@@ -17,11 +17,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code mithril demo federation}: two clusters in two trust domains, each with its own CA and
- * no shared root, federated through their bundle endpoints (https_spiffe). Cluster 1 is
- * {@code domain.test} and runs {@code sleep}; cluster 2 is {@code example.org} and runs bookinfo
- * behind the ingress gateway, whose AuthorizationPolicy names sleep's foreign ID
- * {@code domain.test/ns/default/sa/sleep}. Each check is done for real (curl, openssl, the CLI).
+ * {@code mithril demo federation}: two clusters in two trust domains, each with its own CA and no
+ * shared root, federated through their bundle endpoints (https_spiffe). Cluster 1 is {@code
+ * domain.test} and runs {@code sleep}; cluster 2 is {@code example.org} and runs bookinfo behind
+ * the ingress gateway, whose AuthorizationPolicy names sleep's foreign ID {@code
+ * domain.test/ns/default/sa/sleep}. Each check is done for real (curl, openssl, the CLI).
  *
  * <p>All workloads run as the demo's user, in the host's network namespace; each proxy picks its
  * identity by SPIFFE ID (see docs/federation.md).
@@ -32,25 +32,36 @@ final class FederationScenario {
     static final String TD2 = "example.org";
     static final String SLEEP = "spiffe://" + TD1 + "/ns/default/sa/sleep";
     static final String OTHER = "spiffe://" + TD1 + "/ns/default/sa/other";
-    static final String GATEWAY = "spiffe://" + TD2 + "/ns/istio-system/sa/istio-ingressgateway-service-account";
+    static final String GATEWAY =
+            "spiffe://" + TD2 + "/ns/istio-system/sa/istio-ingressgateway-service-account";
     static final String ISTIOD = "spiffe://" + TD2 + "/ns/istio-system/sa/istiod";
     private static final String CONTROL_PLANE = "127.0.0.1:15012";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
-    /** A bookinfo workload of cluster 2: its app, service account and address (as in examples/two-clusters/mesh). */
-    private record App(String name, String app, String version, String serviceAccount, String address) {
+    /**
+     * A bookinfo workload of cluster 2: its app, service account and address (as in
+     * examples/two-clusters/mesh).
+     */
+    private record App(
+            String name, String app, String version, String serviceAccount, String address) {
         String id() {
             return "spiffe://" + TD2 + "/ns/default/sa/" + serviceAccount;
         }
     }
 
-    private static final List<App> BOOKINFO = List.of(
-            new App("productpage", "productpage", "v1", "bookinfo-productpage", "127.0.1.1"),
-            new App("details", "details", "v1", "bookinfo-details", "127.0.1.2"),
-            new App("reviews-v1", "reviews", "v1", "bookinfo-reviews", "127.0.1.3"),
-            new App("reviews-v2", "reviews", "v2", "bookinfo-reviews", "127.0.1.4"),
-            new App("reviews-v3", "reviews", "v3", "bookinfo-reviews", "127.0.1.5"),
-            new App("ratings", "ratings", "v1", "bookinfo-ratings", "127.0.1.6"));
+    private static final List<App> BOOKINFO =
+            List.of(
+                    new App(
+                            "productpage",
+                            "productpage",
+                            "v1",
+                            "bookinfo-productpage",
+                            "127.0.1.1"),
+                    new App("details", "details", "v1", "bookinfo-details", "127.0.1.2"),
+                    new App("reviews-v1", "reviews", "v1", "bookinfo-reviews", "127.0.1.3"),
+                    new App("reviews-v2", "reviews", "v2", "bookinfo-reviews", "127.0.1.4"),
+                    new App("reviews-v3", "reviews", "v3", "bookinfo-reviews", "127.0.1.5"),
+                    new App("ratings", "ratings", "v1", "bookinfo-ratings", "127.0.1.6"));
 
     private final DemoCommand demo;
     private final Steps steps;
@@ -75,15 +86,31 @@ final class FederationScenario {
 
     void run() throws Exception {
         steps.run("preflight: curl, openssl and free ports", this::preflight);
-        steps.run("configuration files (each cluster its own CA, bundle endpoint, federates_with)", this::writeConfigs);
+        steps.run(
+                "configuration files (each cluster its own CA, bundle endpoint, federates_with)",
+                this::writeConfigs);
         steps.run("identity servers of domain.test and example.org", this::startServers);
-        steps.run("bootstrap: each server gets the other's bundle once, then fetches it", this::bootstrap);
-        steps.run("registration entries (-federatesWith the other trust domain)", this::registerEntries);
-        steps.run("node agents, control plane, bookinfo with sidecars, ingress gateway", this::startEverythingElse);
-        steps.run("domain.test: sleep fetches its SVID and example.org's bundle (api fetch x509 -write)", this::fetchSleep);
-        steps.run("sleep (domain.test) -> example.org ingress: curl /productpage over mTLS", this::curlProductPage);
-        steps.run("negative checks: another domain.test ID, a forged domain.test SVID, no certificate", this::negativeChecks);
-        steps.run("a JWT-SVID minted in domain.test validates in example.org", this::jwtAcrossTrustDomains);
+        steps.run(
+                "bootstrap: each server gets the other's bundle once, then fetches it",
+                this::bootstrap);
+        steps.run(
+                "registration entries (-federatesWith the other trust domain)",
+                this::registerEntries);
+        steps.run(
+                "node agents, control plane, bookinfo with sidecars, ingress gateway",
+                this::startEverythingElse);
+        steps.run(
+                "domain.test: sleep fetches its SVID and example.org's bundle (api fetch x509 -write)",
+                this::fetchSleep);
+        steps.run(
+                "sleep (domain.test) -> example.org ingress: curl /productpage over mTLS",
+                this::curlProductPage);
+        steps.run(
+                "negative checks: another domain.test ID, a forged domain.test SVID, no certificate",
+                this::negativeChecks);
+        steps.run(
+                "a JWT-SVID minted in domain.test validates in example.org",
+                this::jwtAcrossTrustDomains);
         summary();
     }
 
@@ -92,22 +119,36 @@ final class FederationScenario {
     private String preflight() {
         for (String tool : List.of("curl", "openssl")) {
             if (!Checks.onPath(tool)) {
-                throw new Cli.UserException("missing " + tool + ": install it (apt-get install curl openssl)");
+                throw new Cli.UserException(
+                        "missing " + tool + ": install it (apt-get install curl openssl)");
             }
         }
         List<String> busy = new ArrayList<>();
-        for (String hp : List.of("127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8441", "127.0.0.1:8442",
-                "127.0.0.1:" + demo.gatewayPort(), CONTROL_PLANE, "127.0.0.1:15014", "127.0.0.1:15000", "127.0.1.1:9080")) {
+        for (String hp :
+                List.of(
+                        "127.0.0.1:8081",
+                        "127.0.0.1:8082",
+                        "127.0.0.1:8441",
+                        "127.0.0.1:8442",
+                        "127.0.0.1:" + demo.gatewayPort(),
+                        CONTROL_PLANE,
+                        "127.0.0.1:15014",
+                        "127.0.0.1:15000",
+                        "127.0.1.1:9080")) {
             String[] p = hp.split(":");
             if (Checks.listening(p[0], Integer.parseInt(p[1]))) {
                 busy.add(hp);
             }
         }
         if (!busy.isEmpty()) {
-            throw new Cli.UserException("ports already in use: " + String.join(", ", busy)
-                    + " (another demo still running? the federation demo uses the seed's fixed ports and 8441/8442)");
+            throw new Cli.UserException(
+                    "ports already in use: "
+                            + String.join(", ", busy)
+                            + " (another demo still running? the federation demo uses the seed's fixed ports and 8441/8442)");
         }
-        return "all workloads run as uid " + DemoCommand.UID + " in the host's network namespace;"
+        return "all workloads run as uid "
+                + DemoCommand.UID
+                + " in the host's network namespace;"
                 + " proxies pick their identity by SPIFFE ID";
     }
 
@@ -135,7 +176,10 @@ final class FederationScenario {
             }
             StateDir.dir(agentSocket(c).getParent(), StateDir.PUBLIC);
             int peer = 3 - c;
-            Files.writeString(StateDir.dir(config.resolve("cluster" + c), StateDir.PUBLIC).resolve("server.conf"), """
+            Files.writeString(
+                    StateDir.dir(config.resolve("cluster" + c), StateDir.PUBLIC)
+                            .resolve("server.conf"),
+                    """
                     # Cluster %1$d: trust domain %2$s, its own self-signed CA (no UpstreamAuthority), its bundle
                     # published on https://127.0.0.1:844%1$d (https_spiffe), federated with %3$s.
                     server {
@@ -179,8 +223,11 @@ final class FederationScenario {
                             }
                         }
                     }
-                    """.formatted(c, trustDomain(c), trustDomain(peer), peer));
-            Files.writeString(config.resolve("cluster" + c + "/agent.conf"), """
+                    """
+                            .formatted(c, trustDomain(c), trustDomain(peer), peer));
+            Files.writeString(
+                    config.resolve("cluster" + c + "/agent.conf"),
+                    """
                     # Cluster %1$d's node agent (trust domain %2$s); trust_bundle_path is the server's own bundle.
                     agent {
                         data_dir = "${DEMO_DIR}/cluster%1$d/agent/data"
@@ -205,9 +252,12 @@ final class FederationScenario {
                             plugin_data {}
                         }
                     }
-                    """.formatted(c, trustDomain(c)));
+                    """
+                            .formatted(c, trustDomain(c)));
         }
-        Files.writeString(config.resolve("cluster2/controlplane.conf"), """
+        Files.writeString(
+                config.resolve("cluster2/controlplane.conf"),
+                """
                 # Cluster 2's control plane (istiod) for example.org; sidecars also accept domain.test peers.
                 control_plane {
                     bind_address = "127.0.0.1"
@@ -226,7 +276,9 @@ final class FederationScenario {
         for (String f : List.of("bookinfo-gateway.yaml", "bookinfo-services.yaml")) {
             Files.copy(seedMesh.resolve(f), mesh.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
-        Files.writeString(mesh.resolve("ingress-authorization.yaml"), """
+        Files.writeString(
+                mesh.resolve("ingress-authorization.yaml"),
+                """
                 # Only sleep of the federated trust domain domain.test may call through the ingress gateway.
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
@@ -248,47 +300,103 @@ final class FederationScenario {
 
     private String startServers() throws Exception {
         for (int c : new int[] {2, 1}) {
-            servers.put(c, demo.supervisor().start("cluster" + c + "-server", demo.mithril(null, "server", "run",
-                    "-config", config.resolve("cluster" + c + "/server.conf").toString(), "-expandEnv"), demo.env()));
+            servers.put(
+                    c,
+                    demo.supervisor()
+                            .start(
+                                    "cluster" + c + "-server",
+                                    demo.mithril(
+                                            null,
+                                            "server",
+                                            "run",
+                                            "-config",
+                                            config.resolve("cluster" + c + "/server.conf")
+                                                    .toString(),
+                                            "-expandEnv"),
+                                    demo.env()));
         }
         for (int c : new int[] {2, 1}) {
-            Checks.await("cluster " + c + " server healthcheck", START_TIMEOUT, servers.get(c),
-                    () -> Files.exists(adminSocket(c))
-                            && DemoCommand.cli("server", "healthcheck", "-socketPath", adminSocket(c).toString()).exit() == 0);
+            Checks.await(
+                    "cluster " + c + " server healthcheck",
+                    START_TIMEOUT,
+                    servers.get(c),
+                    () ->
+                            Files.exists(adminSocket(c))
+                                    && DemoCommand.cli(
+                                                            "server",
+                                                            "healthcheck",
+                                                            "-socketPath",
+                                                            adminSocket(c).toString())
+                                                    .exit()
+                                            == 0);
             // The agent's bootstrap bundle: the server's own root (no shared upstream CA here).
-            Files.writeString(dir.resolve("cluster" + c + "/bootstrap-bundle.pem"),
-                    cliOk("server", "bundle", "show", "-socketPath", adminSocket(c).toString()).out());
+            Files.writeString(
+                    dir.resolve("cluster" + c + "/bootstrap-bundle.pem"),
+                    cliOk("server", "bundle", "show", "-socketPath", adminSocket(c).toString())
+                            .out());
         }
         return "domain.test on 127.0.0.1:8081 (bundle endpoint :8441), example.org on 127.0.0.1:8082 (bundle endpoint :8442)";
     }
 
     /**
      * https_spiffe needs the peer's bundle before the first fetch: handed over once, out of band
-     * (here from each server's admin socket), as SPIRE's docs do with {@code bundle show | bundle set}.
-     * Afterwards each server refreshes it from the other's endpoint by itself.
+     * (here from each server's admin socket), as SPIRE's docs do with {@code bundle show | bundle
+     * set}. Afterwards each server refreshes it from the other's endpoint by itself.
      */
     private String bootstrap() throws Exception {
         List<String> out = new ArrayList<>();
         for (int c : new int[] {1, 2}) {
             int peer = 3 - c;
             Path file = dir.resolve("cluster" + c + "/" + trustDomain(peer) + ".bundle.json");
-            Files.writeString(file, cliOk("server", "bundle", "show", "-format", "spiffe",
-                    "-socketPath", adminSocket(peer).toString()).out());
-            cliOk("server", "bundle", "set", "-format", "spiffe", "-id", "spiffe://" + trustDomain(peer),
-                    "-path", file.toString(), "-socketPath", adminSocket(c).toString());
+            Files.writeString(
+                    file,
+                    cliOk(
+                                    "server",
+                                    "bundle",
+                                    "show",
+                                    "-format",
+                                    "spiffe",
+                                    "-socketPath",
+                                    adminSocket(peer).toString())
+                            .out());
+            cliOk(
+                    "server",
+                    "bundle",
+                    "set",
+                    "-format",
+                    "spiffe",
+                    "-id",
+                    "spiffe://" + trustDomain(peer),
+                    "-path",
+                    file.toString(),
+                    "-socketPath",
+                    adminSocket(c).toString());
         }
         for (int c : new int[] {1, 2}) {
             String peer = trustDomain(3 - c);
             DemoCommand.CliResult r = null;
             for (int attempt = 0; attempt < 20; attempt++) {
-                r = DemoCommand.cli("server", "federation", "refresh", "-id", peer, "-socketPath", adminSocket(c).toString());
+                r =
+                        DemoCommand.cli(
+                                "server",
+                                "federation",
+                                "refresh",
+                                "-id",
+                                peer,
+                                "-socketPath",
+                                adminSocket(c).toString());
                 if (r.exit() == 0) {
                     break;
                 }
                 Thread.sleep(250);
             }
             if (r.exit() != 0) {
-                throw new IOException(trustDomain(c) + " could not fetch " + peer + "'s bundle from its endpoint: " + r.all().strip());
+                throw new IOException(
+                        trustDomain(c)
+                                + " could not fetch "
+                                + peer
+                                + "'s bundle from its endpoint: "
+                                + r.all().strip());
             }
             out.add(trustDomain(c) + " fetched " + peer + "'s bundle over https_spiffe");
         }
@@ -298,73 +406,215 @@ final class FederationScenario {
     private String registerEntries() {
         int n = 0;
         for (String id : List.of(SLEEP, OTHER)) {
-            cliOk("server", "entry", "create", "-socketPath", adminSocket(1).toString(), "-parentID", nodeId(1),
-                    "-spiffeID", id, "-selector", "unix:uid:" + DemoCommand.UID, "-federatesWith", TD2);
+            cliOk(
+                    "server",
+                    "entry",
+                    "create",
+                    "-socketPath",
+                    adminSocket(1).toString(),
+                    "-parentID",
+                    nodeId(1),
+                    "-spiffeID",
+                    id,
+                    "-selector",
+                    "unix:uid:" + DemoCommand.UID,
+                    "-federatesWith",
+                    TD2);
             n++;
         }
         List<String> ids = new ArrayList<>(List.of(ISTIOD));
         BOOKINFO.stream().map(App::id).distinct().forEach(ids::add);
         for (String id : ids) {
-            cliOk("server", "entry", "create", "-socketPath", adminSocket(2).toString(), "-parentID", nodeId(2),
-                    "-spiffeID", id, "-selector", "unix:uid:" + DemoCommand.UID);
+            cliOk(
+                    "server",
+                    "entry",
+                    "create",
+                    "-socketPath",
+                    adminSocket(2).toString(),
+                    "-parentID",
+                    nodeId(2),
+                    "-spiffeID",
+                    id,
+                    "-selector",
+                    "unix:uid:" + DemoCommand.UID);
             n++;
         }
         // The gateway is the one example.org workload that must hold domain.test's bundle.
-        cliOk("server", "entry", "create", "-socketPath", adminSocket(2).toString(), "-parentID", nodeId(2),
-                "-spiffeID", GATEWAY, "-selector", "unix:uid:" + DemoCommand.UID, "-dns", "app.example.org",
-                "-federatesWith", TD1);
-        return (n + 1) + " entries; sleep's federate with example.org, the gateway's with domain.test";
+        cliOk(
+                "server",
+                "entry",
+                "create",
+                "-socketPath",
+                adminSocket(2).toString(),
+                "-parentID",
+                nodeId(2),
+                "-spiffeID",
+                GATEWAY,
+                "-selector",
+                "unix:uid:" + DemoCommand.UID,
+                "-dns",
+                "app.example.org",
+                "-federatesWith",
+                TD1);
+        return (n + 1)
+                + " entries; sleep's federate with example.org, the gateway's with domain.test";
     }
 
     private String startEverythingElse() throws Exception {
         for (int c : new int[] {2, 1}) {
-            String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
-                    "-spiffeID", nodeId(c), "-ttl", "600").out();
-            Path conf = DemoCommand.agentConfWithToken(config.resolve("cluster" + c + "/agent.conf"),
-                    find("Token:\\s*(\\S+)", out, "the join token"));
-            agents.put(c, demo.supervisor().start("cluster" + c + "-agent", demo.mithril(null, "agent", "run",
-                    "-config", conf.toString(), "-expandEnv"), demo.env()));
+            String out =
+                    cliOk(
+                                    "server",
+                                    "token",
+                                    "generate",
+                                    "-socketPath",
+                                    adminSocket(c).toString(),
+                                    "-spiffeID",
+                                    nodeId(c),
+                                    "-ttl",
+                                    "600")
+                            .out();
+            Path conf =
+                    DemoCommand.agentConfWithToken(
+                            config.resolve("cluster" + c + "/agent.conf"),
+                            find("Token:\\s*(\\S+)", out, "the join token"));
+            agents.put(
+                    c,
+                    demo.supervisor()
+                            .start(
+                                    "cluster" + c + "-agent",
+                                    demo.mithril(
+                                            null,
+                                            "agent",
+                                            "run",
+                                            "-config",
+                                            conf.toString(),
+                                            "-expandEnv"),
+                                    demo.env()));
         }
         // The agents first: on a loaded machine, twenty JVMs starting at once starve them.
         for (int c : new int[] {1, 2}) {
-            Checks.await("cluster " + c + " agent healthcheck", START_TIMEOUT, agents.get(c),
-                    () -> Files.exists(agentSocket(c))
-                            && DemoCommand.cli("agent", "healthcheck", "-socketPath", agentSocket(c).toString()).exit() == 0);
+            Checks.await(
+                    "cluster " + c + " agent healthcheck",
+                    START_TIMEOUT,
+                    agents.get(c),
+                    () ->
+                            Files.exists(agentSocket(c))
+                                    && DemoCommand.cli(
+                                                            "agent",
+                                                            "healthcheck",
+                                                            "-socketPath",
+                                                            agentSocket(c).toString())
+                                                    .exit()
+                                            == 0);
         }
         String socket = agentSocket(2).toString();
-        meshProcesses.add(demo.supervisor().start("istiod", demo.mithril(null, "controlplane", "run",
-                "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv"), demo.env()));
+        meshProcesses.add(
+                demo.supervisor()
+                        .start(
+                                "istiod",
+                                demo.mithril(
+                                        null,
+                                        "controlplane",
+                                        "run",
+                                        "-config",
+                                        config.resolve("cluster2/controlplane.conf").toString(),
+                                        "-expandEnv"),
+                                demo.env()));
         for (App a : BOOKINFO) {
-            List<String> args = new ArrayList<>(List.of("sample", a.app(), "-address", a.address(), "-port", "19080"));
+            List<String> args =
+                    new ArrayList<>(
+                            List.of("sample", a.app(), "-address", a.address(), "-port", "19080"));
             if (a.app().equals("reviews")) {
                 args.addAll(List.of("-version", a.version()));
             }
             Map<String, String> env = new java.util.HashMap<>(demo.env());
             env.put("http_proxy", "http://" + a.address() + ":15001");
-            meshProcesses.add(demo.supervisor().start(a.name(), demo.mithril(null, args.toArray(String[]::new)), env));
-            meshProcesses.add(demo.supervisor().start(a.name() + "-sidecar", demo.mithril(null,
-                    "proxy", "sidecar", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
-                    "-spiffeID", a.id(), "-namespace", "default", "-label", "app=" + a.app(), "-label", "version=" + a.version(),
-                    "-inbound", a.address() + ":9080=" + a.address() + ":19080", "-outbound", a.address() + ":15001",
-                    "-admin", a.address() + ":15000"), demo.env()));
+            meshProcesses.add(
+                    demo.supervisor()
+                            .start(a.name(), demo.mithril(null, args.toArray(String[]::new)), env));
+            meshProcesses.add(
+                    demo.supervisor()
+                            .start(
+                                    a.name() + "-sidecar",
+                                    demo.mithril(
+                                            null,
+                                            "proxy",
+                                            "sidecar",
+                                            "-socketPath",
+                                            socket,
+                                            "-controlPlane",
+                                            CONTROL_PLANE,
+                                            "-controlPlaneID",
+                                            ISTIOD,
+                                            "-spiffeID",
+                                            a.id(),
+                                            "-namespace",
+                                            "default",
+                                            "-label",
+                                            "app=" + a.app(),
+                                            "-label",
+                                            "version=" + a.version(),
+                                            "-inbound",
+                                            a.address() + ":9080=" + a.address() + ":19080",
+                                            "-outbound",
+                                            a.address() + ":15001",
+                                            "-admin",
+                                            a.address() + ":15000"),
+                                    demo.env()));
         }
-        gateway = demo.supervisor().start("ingressgateway", demo.mithril(null,
-                "proxy", "gateway", "-socketPath", socket, "-controlPlane", CONTROL_PLANE, "-controlPlaneID", ISTIOD,
-                "-spiffeID", GATEWAY, "-namespace", "istio-system", "-label", "istio=ingressgateway",
-                "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080", "-admin", "127.0.0.1:15000"), demo.env());
+        gateway =
+                demo.supervisor()
+                        .start(
+                                "ingressgateway",
+                                demo.mithril(
+                                        null,
+                                        "proxy",
+                                        "gateway",
+                                        "-socketPath",
+                                        socket,
+                                        "-controlPlane",
+                                        CONTROL_PLANE,
+                                        "-controlPlaneID",
+                                        ISTIOD,
+                                        "-spiffeID",
+                                        GATEWAY,
+                                        "-namespace",
+                                        "istio-system",
+                                        "-label",
+                                        "istio=ingressgateway",
+                                        "-publish",
+                                        "127.0.0.1:" + demo.gatewayPort() + "=8080",
+                                        "-admin",
+                                        "127.0.0.1:15000"),
+                                demo.env());
         meshProcesses.add(gateway);
         for (App a : BOOKINFO) {
-            Checks.await(a.name() + " sidecar inbound on " + a.address() + ":9080", START_TIMEOUT, null,
+            Checks.await(
+                    a.name() + " sidecar inbound on " + a.address() + ":9080",
+                    START_TIMEOUT,
+                    null,
                     () -> Checks.listening(a.address(), 9080));
         }
-        Checks.await("ingress gateway on 127.0.0.1:" + demo.gatewayPort(), START_TIMEOUT, gateway,
+        Checks.await(
+                "ingress gateway on 127.0.0.1:" + demo.gatewayPort(),
+                START_TIMEOUT,
+                gateway,
                 () -> Checks.listening("127.0.0.1", demo.gatewayPort()));
         for (Supervisor.Managed m : meshProcesses) {
             if (!m.alive()) {
-                throw new IOException(m.name() + " exited; last lines of " + m.log() + ":\n" + Supervisor.tail(m.log(), 15));
+                throw new IOException(
+                        m.name()
+                                + " exited; last lines of "
+                                + m.log()
+                                + ":\n"
+                                + Supervisor.tail(m.log(), 15));
             }
         }
-        return "2 agents, control plane, " + BOOKINFO.size() + " apps with sidecars, gateway on 127.0.0.1:" + demo.gatewayPort();
+        return "2 agents, control plane, "
+                + BOOKINFO.size()
+                + " apps with sidecars, gateway on 127.0.0.1:"
+                + demo.gatewayPort();
     }
 
     private Path sleepSvid;
@@ -377,15 +627,34 @@ final class FederationScenario {
         Checks.Exec r = null;
         Path federated = sleepDir().resolve("federated_bundle.0.0.pem");
         for (int attempt = 0; attempt < 40; attempt++) {
-            r = Checks.exec(demo.mithril(null, "agent", "api", "fetch", "x509", "-socketPath", agentSocket(1).toString(),
-                    "-write", sleepDir().toString()), Duration.ofSeconds(60));
-            if (r.exit() == 0 && Files.exists(federated) && Files.exists(sleepDir().resolve("svid.1.pem"))) {
+            r =
+                    Checks.exec(
+                            demo.mithril(
+                                    null,
+                                    "agent",
+                                    "api",
+                                    "fetch",
+                                    "x509",
+                                    "-socketPath",
+                                    agentSocket(1).toString(),
+                                    "-write",
+                                    sleepDir().toString()),
+                            Duration.ofSeconds(60));
+            if (r.exit() == 0
+                    && Files.exists(federated)
+                    && Files.exists(sleepDir().resolve("svid.1.pem"))) {
                 break;
             }
             Thread.sleep(250);
         }
         if (r.exit() != 0 || !Files.exists(federated)) {
-            throw new IOException("api fetch x509 did not write " + federated + " (exit " + r.exit() + "): " + (r.out() + r.err()).strip());
+            throw new IOException(
+                    "api fetch x509 did not write "
+                            + federated
+                            + " (exit "
+                            + r.exit()
+                            + "): "
+                            + (r.out() + r.err()).strip());
         }
         // Both domain.test entries select this uid: tell the SVIDs apart by their URI SAN.
         for (int i = 0; i < 2; i++) {
@@ -400,22 +669,37 @@ final class FederationScenario {
             }
         }
         if (sleepSvid == null || otherSvid == null) {
-            throw new IOException("expected SVIDs for " + SLEEP + " and " + OTHER + " in " + sleepDir());
+            throw new IOException(
+                    "expected SVIDs for " + SLEEP + " and " + OTHER + " in " + sleepDir());
         }
-        List<X509Certificate> ownRoots = Checks.certificates(Files.readString(sleepDir().resolve("bundle.0.pem")));
+        List<X509Certificate> ownRoots =
+                Checks.certificates(Files.readString(sleepDir().resolve("bundle.0.pem")));
         List<X509Certificate> peerRoots = Checks.certificates(Files.readString(federated));
         if (peerRoots.isEmpty() || ownRoots.stream().anyMatch(peerRoots::contains)) {
-            throw new IOException("federated_bundle.0.0.pem should hold example.org's roots, none of domain.test's");
+            throw new IOException(
+                    "federated_bundle.0.0.pem should hold example.org's roots, none of domain.test's");
         }
-        return SLEEP + "; bundle.0.pem = domain.test's root, federated_bundle.0.0.pem = example.org's ("
-                + DemoCommand.subjectOf(peerRoots.get(0)) + ")";
+        return SLEEP
+                + "; bundle.0.pem = domain.test's root, federated_bundle.0.0.pem = example.org's ("
+                + DemoCommand.subjectOf(peerRoots.get(0))
+                + ")";
     }
 
     private List<String> curl(Path cert, Path key, String path) {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-w", "\nHTTP_CODE=%{http_code}\n", "--max-time", "20",
-                // sleep trusts example.org's gateway through the federated bundle.
-                "--cacert", sleepDir().resolve("federated_bundle.0.0.pem").toString(),
-                "--resolve", "app.example.org:" + demo.gatewayPort() + ":127.0.0.1"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                "curl",
+                                "-sS",
+                                "-w",
+                                "\nHTTP_CODE=%{http_code}\n",
+                                "--max-time",
+                                "20",
+                                // sleep trusts example.org's gateway through the federated bundle.
+                                "--cacert",
+                                sleepDir().resolve("federated_bundle.0.0.pem").toString(),
+                                "--resolve",
+                                "app.example.org:" + demo.gatewayPort() + ":127.0.0.1"));
         if (cert != null) {
             cmd.addAll(List.of("--cert", cert.toString(), "--key", key.toString()));
         }
@@ -433,12 +717,14 @@ final class FederationScenario {
             Thread.sleep(300);
         }
         if (r.exit() != 0 || !r.out().contains("HTTP_CODE=200")) {
-            throw new IOException("curl exit " + r.exit() + ": " + (r.err() + tail(r.out())).strip());
+            throw new IOException(
+                    "curl exit " + r.exit() + ": " + (r.err() + tail(r.out())).strip());
         }
         firstCurlAt = steps.elapsed();
         for (String expected : List.of("The Comedy of Errors", "Reviewer1")) {
             if (!r.out().contains(expected)) {
-                throw new IOException("HTTP 200 but the page lacks \"" + expected + "\": " + tail(r.out()));
+                throw new IOException(
+                        "HTTP 200 but the page lacks \"" + expected + "\": " + tail(r.out()));
             }
         }
         return "HTTP 200, \"The Comedy of Errors\" with reviews: the gateway validated sleep's domain.test SVID"
@@ -450,32 +736,64 @@ final class FederationScenario {
     }
 
     private String negativeChecks() throws Exception {
-        Checks.Exec other = Checks.exec(curl(otherSvid, otherKey, "/productpage"), Duration.ofSeconds(30));
+        Checks.Exec other =
+                Checks.exec(curl(otherSvid, otherKey, "/productpage"), Duration.ofSeconds(30));
         if (!other.out().contains("HTTP_CODE=403")) {
-            throw new IOException(OTHER + " is not named by the policy and should get 403, got: " + (other.out() + other.err()).strip());
+            throw new IOException(
+                    OTHER
+                            + " is not named by the policy and should get 403, got: "
+                            + (other.out() + other.err()).strip());
         }
         // Attack: a CA nobody federates with mints sleep's domain.test ID.
         Path forged = StateDir.dir(dir.resolve("forged"), StateDir.PRIVATE);
-        Checks.Exec ca = Checks.exec(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=Impostor of domain.test",
-                "-addext", "subjectAltName=URI:" + SLEEP,
-                "-keyout", forged.resolve("key.pem").toString(), "-out", forged.resolve("cert.pem").toString()), Duration.ofSeconds(30));
+        Checks.Exec ca =
+                Checks.exec(
+                        List.of(
+                                "openssl",
+                                "req",
+                                "-x509",
+                                "-newkey",
+                                "ec",
+                                "-pkeyopt",
+                                "ec_paramgen_curve:prime256v1",
+                                "-nodes",
+                                "-days",
+                                "1",
+                                "-subj",
+                                "/CN=Impostor of domain.test",
+                                "-addext",
+                                "subjectAltName=URI:" + SLEEP,
+                                "-keyout",
+                                forged.resolve("key.pem").toString(),
+                                "-out",
+                                forged.resolve("cert.pem").toString()),
+                        Duration.ofSeconds(30));
         if (ca.exit() != 0) {
             throw new IOException("openssl req (forged cert) failed: " + ca.err().strip());
         }
-        Checks.Exec forgedCall = Checks.exec(curl(forged.resolve("cert.pem"), forged.resolve("key.pem"), "/productpage"),
-                Duration.ofSeconds(30));
+        Checks.Exec forgedCall =
+                Checks.exec(
+                        curl(forged.resolve("cert.pem"), forged.resolve("key.pem"), "/productpage"),
+                        Duration.ofSeconds(30));
         refusedInHandshake("a forged domain.test SVID", forgedCall);
         Checks.Exec noCert = Checks.exec(curl(null, null, "/productpage"), Duration.ofSeconds(30));
         refusedInHandshake("a client without a certificate", noCert);
-        return OTHER + ": 403 (not in the policy); forged SVID: refused (curl exit " + forgedCall.exit()
-                + "); no certificate: refused (curl exit " + noCert.exit() + ")";
+        return OTHER
+                + ": 403 (not in the policy); forged SVID: refused (curl exit "
+                + forgedCall.exit()
+                + "); no certificate: refused (curl exit "
+                + noCert.exit()
+                + ")";
     }
 
     private static void refusedInHandshake(String who, Checks.Exec r) throws IOException {
         if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
-            throw new IOException(who + " should be refused in the TLS handshake, but curl exited " + r.exit()
-                    + ": " + (r.err() + tail(r.out())).strip());
+            throw new IOException(
+                    who
+                            + " should be refused in the TLS handshake, but curl exited "
+                            + r.exit()
+                            + ": "
+                            + (r.err() + tail(r.out())).strip());
         }
     }
 
@@ -484,29 +802,67 @@ final class FederationScenario {
      * domain.test verifies in example.org only through the federated JWT bundle.
      */
     private String jwtAcrossTrustDomains() throws Exception {
-        Checks.Exec fetch = Checks.exec(demo.mithril(null, "agent", "api", "fetch", "jwt", "-socketPath",
-                agentSocket(1).toString(), "-audience", "productpage", "-spiffeID", SLEEP), Duration.ofSeconds(60));
+        Checks.Exec fetch =
+                Checks.exec(
+                        demo.mithril(
+                                null,
+                                "agent",
+                                "api",
+                                "fetch",
+                                "jwt",
+                                "-socketPath",
+                                agentSocket(1).toString(),
+                                "-audience",
+                                "productpage",
+                                "-spiffeID",
+                                SLEEP),
+                        Duration.ofSeconds(60));
         if (fetch.exit() != 0) {
             throw new IOException("api fetch jwt failed: " + (fetch.out() + fetch.err()).strip());
         }
-        String token = find("(eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)", fetch.out(), "the JWT-SVID");
-        Checks.Exec validate = Checks.exec(demo.mithril(null, "agent", "api", "validate", "jwt", "-socketPath",
-                agentSocket(2).toString(), "-audience", "productpage", "-svid", token), Duration.ofSeconds(60));
+        String token =
+                find(
+                        "(eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+)",
+                        fetch.out(),
+                        "the JWT-SVID");
+        Checks.Exec validate =
+                Checks.exec(
+                        demo.mithril(
+                                null,
+                                "agent",
+                                "api",
+                                "validate",
+                                "jwt",
+                                "-socketPath",
+                                agentSocket(2).toString(),
+                                "-audience",
+                                "productpage",
+                                "-svid",
+                                token),
+                        Duration.ofSeconds(60));
         if (validate.exit() != 0 || !validate.out().contains(SLEEP)) {
-            throw new IOException("example.org's agent did not validate domain.test's JWT-SVID (exit " + validate.exit()
-                    + "): " + (validate.out() + validate.err()).strip());
+            throw new IOException(
+                    "example.org's agent did not validate domain.test's JWT-SVID (exit "
+                            + validate.exit()
+                            + "): "
+                            + (validate.out() + validate.err()).strip());
         }
-        return "api validate jwt on example.org's agent: " + find("(SVID is valid\\.?)", validate.out(), "the verdict")
-                + " (" + SLEEP + ")";
+        return "api validate jwt on example.org's agent: "
+                + find("(SVID is valid\\.?)", validate.out(), "the verdict")
+                + " ("
+                + SLEEP
+                + ")";
     }
 
     private void summary() {
         PrintWriter out = demo.spec.commandLine().getOut();
         out.println();
-        out.printf("Summary: federation works end to end: domain.test's sleep called example.org's product page,"
-                + " no shared root.%n");
-        out.printf("  first successful curl at %.1fs after start; %d processes%n", firstCurlAt,
-                demo.supervisor().processes().size());
+        out.printf(
+                "Summary: federation works end to end: domain.test's sleep called example.org's product page,"
+                        + " no shared root.%n");
+        out.printf(
+                "  first successful curl at %.1fs after start; %d processes%n",
+                firstCurlAt, demo.supervisor().processes().size());
         out.flush();
     }
 
@@ -515,14 +871,20 @@ final class FederationScenario {
         Path s = sleepDir();
         out.println();
         out.println("Both trust domains are up. Try (Ctrl-C here stops everything):");
-        out.printf("  curl --cert %s --key %s --cacert %s/federated_bundle.0.0.pem \\%n"
+        out.printf(
+                "  curl --cert %s --key %s --cacert %s/federated_bundle.0.0.pem \\%n"
                         + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
                 sleepSvid, sleepKey, s, demo.gatewayPort(), demo.gatewayPort());
         for (int c : new int[] {1, 2}) {
-            out.printf("  %s/mithril server federation list -socketPath %s%n", demo.home(), adminSocket(c));
-            out.printf("  %s/mithril server bundle list -format spiffe -socketPath %s%n", demo.home(), adminSocket(c));
+            out.printf(
+                    "  %s/mithril server federation list -socketPath %s%n",
+                    demo.home(), adminSocket(c));
+            out.printf(
+                    "  %s/mithril server bundle list -format spiffe -socketPath %s%n",
+                    demo.home(), adminSocket(c));
         }
-        out.printf("  curl -sk https://127.0.0.1:8441   # domain.test's bundle endpoint (SPIFFE bundle JSON)%n");
+        out.printf(
+                "  curl -sk https://127.0.0.1:8441   # domain.test's bundle endpoint (SPIFFE bundle JSON)%n");
         out.flush();
     }
 }

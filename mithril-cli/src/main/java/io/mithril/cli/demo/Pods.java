@@ -14,19 +14,24 @@ import java.util.stream.Stream;
 
 /**
  * Pods for the demo's workloads, as Kubernetes gives Istio: under root, each workload (app and
- * sidecar) runs in a network namespace of its own, joined to the host by a veth pair on one
- * bridge. The app listens on the pod's loopback, and so do the sidecar's outbound listener and
- * admin port; only the sidecar's inbound mTLS port listens on the pod's address, so a local
- * user in the host's namespace can neither call an app directly nor use a sidecar as a proxy.
+ * sidecar) runs in a network namespace of its own, joined to the host by a veth pair on one bridge.
+ * The app listens on the pod's loopback, and so do the sidecar's outbound listener and admin port;
+ * only the sidecar's inbound mTLS port listens on the pod's address, so a local user in the host's
+ * namespace can neither call an app directly nor use a sidecar as a proxy.
  *
- * <p>Names carry the demo's pid (netns {@code mithril-<pid>-<workload>}, bridge {@code mithril<pid>},
- * host ends {@code mv<pid>-<n>}): {@link #removeStale()} deletes those of demos that are gone
- * (killed with -9, crashed), and {@link #close()} deletes this run's.
+ * <p>Names carry the demo's pid (netns {@code mithril-<pid>-<workload>}, bridge {@code
+ * mithril<pid>}, host ends {@code mv<pid>-<n>}): {@link #removeStale()} deletes those of demos that
+ * are gone (killed with -9, crashed), and {@link #close()} deletes this run's.
  */
 final class Pods implements AutoCloseable {
 
-    /** The pods' subnet: the host (bridge) is .1, pods from .2; the first that no route already covers. */
-    private static final List<String> SUBNETS = List.of("10.213.0", "10.214.0", "172.30.213", "192.168.213");
+    /**
+     * The pods' subnet: the host (bridge) is .1, pods from .2; the first that no route already
+     * covers.
+     */
+    private static final List<String> SUBNETS =
+            List.of("10.213.0", "10.214.0", "172.30.213", "192.168.213");
+
     private static final Path NETNS_DIR = Path.of("/run/netns");
     private static final String PREFIX = "mithril-";
 
@@ -53,27 +58,50 @@ final class Pods implements AutoCloseable {
             }
         }
         Pods pods = new Pods(ProcessHandle.current().pid(), freeSubnet());
-        StringBuilder host = new StringBuilder()
-                .append("link add ").append(pods.bridge()).append(" type bridge\n")
-                .append("addr add ").append(pods.hostAddress()).append("/24 dev ").append(pods.bridge()).append('\n')
-                .append("link set ").append(pods.bridge()).append(" up\n");
+        StringBuilder host =
+                new StringBuilder()
+                        .append("link add ")
+                        .append(pods.bridge())
+                        .append(" type bridge\n")
+                        .append("addr add ")
+                        .append(pods.hostAddress())
+                        .append("/24 dev ")
+                        .append(pods.bridge())
+                        .append('\n')
+                        .append("link set ")
+                        .append(pods.bridge())
+                        .append(" up\n");
         int n = 0;
         for (String name : names) {
             n++;
             pods.addresses.put(name, pods.subnet + "." + (n + 1));
             String ns = pods.netns(name);
             String veth = "mv" + pods.pid + "-" + n;
-            host.append("netns add ").append(ns).append('\n')
-                    .append("link add ").append(veth).append(" type veth peer name eth0 netns ").append(ns).append('\n')
-                    .append("link set ").append(veth).append(" master ").append(pods.bridge()).append(" up\n");
+            host.append("netns add ")
+                    .append(ns)
+                    .append('\n')
+                    .append("link add ")
+                    .append(veth)
+                    .append(" type veth peer name eth0 netns ")
+                    .append(ns)
+                    .append('\n')
+                    .append("link set ")
+                    .append(veth)
+                    .append(" master ")
+                    .append(pods.bridge())
+                    .append(" up\n");
         }
         try {
             ip(List.of("ip", "-batch", "-"), host.toString());
             // Inside each pod (all at once): loopback up, the pod's address on its end of the pair.
             List<Process> inside = new ArrayList<>();
             for (Map.Entry<String, String> e : pods.addresses.entrySet()) {
-                inside.add(start(List.of("ip", "-n", pods.netns(e.getKey()), "-batch", "-"),
-                        "link set lo up\naddr add " + e.getValue() + "/24 dev eth0\nlink set eth0 up\n"));
+                inside.add(
+                        start(
+                                List.of("ip", "-n", pods.netns(e.getKey()), "-batch", "-"),
+                                "link set lo up\naddr add "
+                                        + e.getValue()
+                                        + "/24 dev eth0\nlink set eth0 up\n"));
             }
             for (Process p : inside) {
                 finish(p);
@@ -86,8 +114,8 @@ final class Pods implements AutoCloseable {
     }
 
     /**
-     * Deletes the namespaces and bridges of demos whose process is gone (or is no longer a
-     * demo: the pid was reused). Returns how many it removed.
+     * Deletes the namespaces and bridges of demos whose process is gone (or is no longer a demo:
+     * the pid was reused). Returns how many it removed.
      */
     static int removeStale() {
         StringBuilder batch = new StringBuilder();
@@ -96,7 +124,10 @@ final class Pods implements AutoCloseable {
             try (Stream<Path> all = Files.list(NETNS_DIR)) {
                 for (Path p : (Iterable<Path>) all::iterator) {
                     String name = p.getFileName().toString();
-                    Optional<Long> owner = ownerPid(name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : "", '-');
+                    Optional<Long> owner =
+                            ownerPid(
+                                    name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : "",
+                                    '-');
                     if (owner.isPresent() && !demoAlive(owner.get())) {
                         batch.append("netns del ").append(name).append('\n');
                         removed++;
@@ -107,7 +138,10 @@ final class Pods implements AutoCloseable {
             }
         }
         try {
-            Checks.Exec links = Checks.exec(List.of("ip", "-o", "link", "show", "type", "bridge"), Duration.ofSeconds(10));
+            Checks.Exec links =
+                    Checks.exec(
+                            List.of("ip", "-o", "link", "show", "type", "bridge"),
+                            Duration.ofSeconds(10));
             for (String line : links.out().split("\n")) {
                 String[] f = line.split(":\\s*");
                 if (f.length > 1 && f[1].matches("mithril\\d+")) {
@@ -123,7 +157,8 @@ final class Pods implements AutoCloseable {
                 ip(List.of("ip", "-force", "-batch", "-"), batch.toString());
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
-            // best effort: a leftover costs a name, not correctness (this run's names carry its own pid)
+            // best effort: a leftover costs a name, not correctness (this run's names carry its own
+            // pid)
         }
         return removed;
     }
@@ -141,12 +176,18 @@ final class Pods implements AutoCloseable {
     }
 
     private static boolean demoAlive(long pid) {
-        return ProcessHandle.of(pid).flatMap(h -> h.info().commandLine()).map(c -> c.contains(" demo")).orElse(false);
+        return ProcessHandle.of(pid)
+                .flatMap(h -> h.info().commandLine())
+                .map(c -> c.contains(" demo"))
+                .orElse(false);
     }
 
     /** The first candidate subnet that no route of the host overlaps. */
     private static String freeSubnet() throws IOException, InterruptedException {
-        Checks.Exec routes = Checks.exec(List.of("ip", "-4", "-o", "route", "show", "table", "all"), Duration.ofSeconds(10));
+        Checks.Exec routes =
+                Checks.exec(
+                        List.of("ip", "-4", "-o", "route", "show", "table", "all"),
+                        Duration.ofSeconds(10));
         List<long[]> taken = new ArrayList<>();
         for (String line : routes.out().split("\n")) {
             String dst = line.trim().split("\\s+")[0];
@@ -163,15 +204,19 @@ final class Pods implements AutoCloseable {
         for (String candidate : SUBNETS) {
             long net = ipv4(candidate + ".0");
             long mask = 0xFFFFFF00L;
-            boolean overlaps = taken.stream().anyMatch(t -> {
-                long common = t[1] & mask;
-                return (t[0] & common) == (net & common) && t[1] != 0;
-            });
+            boolean overlaps =
+                    taken.stream()
+                            .anyMatch(
+                                    t -> {
+                                        long common = t[1] & mask;
+                                        return (t[0] & common) == (net & common) && t[1] != 0;
+                                    });
             if (!overlaps) {
                 return candidate;
             }
         }
-        throw new IOException("every candidate subnet " + SUBNETS + " (x.0/24) is routed on this host already");
+        throw new IOException(
+                "every candidate subnet " + SUBNETS + " (x.0/24) is routed on this host already");
     }
 
     private static long ipv4(String dotted) {
@@ -182,7 +227,8 @@ final class Pods implements AutoCloseable {
         return v;
     }
 
-    private static void ip(List<String> cmd, String batch) throws IOException, InterruptedException {
+    private static void ip(List<String> cmd, String batch)
+            throws IOException, InterruptedException {
         finish(start(cmd, batch));
     }
 
@@ -197,7 +243,10 @@ final class Pods implements AutoCloseable {
     private static void finish(Process p) throws IOException, InterruptedException {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
-            throw new IOException(String.join(" ", p.info().commandLine().orElse("ip")) + " failed: " + out.strip());
+            throw new IOException(
+                    String.join(" ", p.info().commandLine().orElse("ip"))
+                            + " failed: "
+                            + out.strip());
         }
     }
 
@@ -210,7 +259,10 @@ final class Pods implements AutoCloseable {
         return PREFIX + pid + "-" + name;
     }
 
-    /** The host's address on the pods' bridge: what pods reach the host's services (control plane) on. */
+    /**
+     * The host's address on the pods' bridge: what pods reach the host's services (control plane)
+     * on.
+     */
     String hostAddress() {
         return subnet + ".1";
     }
@@ -230,7 +282,9 @@ final class Pods implements AutoCloseable {
 
     /** {@code command} run inside the pod's network namespace (nsenter execs it: same pid). */
     List<String> enter(String name, List<String> command) {
-        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=" + NETNS_DIR.resolve(netns(name)), "--"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of("nsenter", "--net=" + NETNS_DIR.resolve(netns(name)), "--"));
         cmd.addAll(command);
         return cmd;
     }
@@ -244,7 +298,8 @@ final class Pods implements AutoCloseable {
         String hexPort = String.format(":%04X", port);
         for (String table : List.of("tcp", "tcp6")) {
             try {
-                for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "net", table))) {
+                for (String line :
+                        Files.readAllLines(Path.of("/proc", Long.toString(pid), "net", table))) {
                     String[] f = line.trim().split("\\s+");
                     if (f.length > 3 && f[1].endsWith(hexPort) && f[3].equals("0A")) {
                         return true;

@@ -12,15 +12,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The host ports a demo run listens on. Each is the documented one (examples/two-clusters) when
- * it is free, otherwise one the kernel picks; so two demos, or a demo on a busy host, do not
- * collide. The choices are written to {@value #FILE} in the state directory, where the dashboard,
- * {@code mithril doctor} and tests read them.
+ * The host ports a demo run listens on. Each is the documented one (examples/two-clusters) when it
+ * is free, otherwise one the kernel picks; so two demos, or a demo on a busy host, do not collide.
+ * The choices are written to {@value #FILE} in the state directory, where the dashboard, {@code
+ * mithril doctor} and tests read them.
  *
  * <p>Without pods the bookinfo workloads listen on loopback addresses ("pod IPs") 127.0.1.1-6,
- * ports 9080, 19080, 15001 and 15000; when any of them is taken, the first block 127.0.N.1-6
- * whose ports are all free is used instead. With pods those ports are in the pods' own network
- * namespaces and cannot collide.
+ * ports 9080, 19080, 15001 and 15000; when any of them is taken, the first block 127.0.N.1-6 whose
+ * ports are all free is used instead. With pods those ports are in the pods' own network namespaces
+ * and cannot collide.
  */
 final class Ports {
 
@@ -48,10 +48,11 @@ final class Ports {
     }
 
     /**
-     * The first loopback block {@code 127.0.N} (from {@code preferred}) where {@code .1} to
-     * {@code .count} have every one of {@code ports} free.
+     * The first loopback block {@code 127.0.N} (from {@code preferred}) where {@code .1} to {@code
+     * .count} have every one of {@code ports} free.
      */
-    String loopbackBlock(String key, int preferred, int count, List<Integer> ports) throws IOException {
+    String loopbackBlock(String key, int preferred, int count, List<Integer> ports)
+            throws IOException {
         for (int n = preferred; n < preferred + 254; n++) {
             String block = "127.0." + (((n - 1) % 254) + 1);
             if (allFree(block, count, ports)) {
@@ -59,7 +60,8 @@ final class Ports {
                 return block;
             }
         }
-        throw new IOException("no loopback block 127.0.N.1-" + count + " has ports " + ports + " free");
+        throw new IOException(
+                "no loopback block 127.0.N.1-" + count + " has ports " + ports + " free");
     }
 
     private static boolean allFree(String block, int count, List<Integer> ports) {
@@ -98,14 +100,18 @@ final class Ports {
     /** The choices on one line, for the step's output. */
     String describe() {
         StringBuilder sb = new StringBuilder();
-        chosen.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+        chosen.forEach(
+                (k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
         return sb.toString();
     }
 
     /** Writes the choices to {@code dir/}{@value #FILE} (readable by all: they are not secret). */
     void write(Path dir) throws IOException {
-        // Plain key=value lines (java.util.Properties reads them; Properties.store would escape the colons).
-        StringBuilder sb = new StringBuilder("# The host ports of this demo run: the documented ones where free, else picked.\n");
+        // Plain key=value lines (java.util.Properties reads them; Properties.store would escape the
+        // colons).
+        StringBuilder sb =
+                new StringBuilder(
+                        "# The host ports of this demo run: the documented ones where free, else picked.\n");
         chosen.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
         Files.writeString(dir.resolve(FILE), sb.toString(), StandardCharsets.UTF_8);
     }

@@ -15,16 +15,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The seed scenario, step by step. Each step prints one line with its result and time; the
- * first failure stops the run (the supervisor then stops every process).
+ * The seed scenario, step by step. Each step prints one line with its result and time; the first
+ * failure stops the run (the supervisor then stops every process).
  */
 final class Scenario {
 
     private static final String TD = DemoCommand.TRUST_DOMAIN;
     private static final String ISTIOD = "spiffe://" + TD + "/ns/istio-system/sa/istiod";
     private static final String LOOPBACK = "127.0.0.1";
-    /** The loopback block of the workloads' "pod IPs" in examples/two-clusters (used without pods). */
+
+    /**
+     * The loopback block of the workloads' "pod IPs" in examples/two-clusters (used without pods).
+     */
     private static final String EXAMPLE_BLOCK = "127.0.1";
+
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
     private final DemoCommand demo;
@@ -33,14 +37,20 @@ final class Scenario {
     private final Path config;
     private final List<DemoCommand.Workload> workloads;
     private final int self = DemoCommand.UID;
-    /** The workloads' pods (root), or null: every workload then shares the host's network namespace. */
+
+    /**
+     * The workloads' pods (root), or null: every workload then shares the host's network namespace.
+     */
     private Pods pods;
+
     /** The host ports of this run (see {@link Ports}): the examples' ones where free. */
     private final Ports ports = new Ports();
+
     private final Map<Integer, Integer> serverPort = new java.util.HashMap<>();
     private int controlPlanePort;
     private int controlPlaneAdminPort;
     private int gatewayAdminPort;
+
     /** Without pods, the workloads' loopback block: the examples' 127.0.1 where free. */
     private String block = EXAMPLE_BLOCK;
 
@@ -60,24 +70,91 @@ final class Scenario {
      */
     private List<DemoCommand.Workload> plan() {
         List<DemoCommand.Workload> w = new ArrayList<>();
-        w.add(new DemoCommand.Workload("sleep", 1, "spiffe://" + TD + "/ns/default/sa/sleep", uid(20101), "sleep", null,
-                null, List.of()));
-        w.add(new DemoCommand.Workload("ingressgateway", 2,
-                "spiffe://" + TD + "/ns/istio-system/sa/istio-ingressgateway-service-account", uid(20201), null, null,
-                "127.0.0.1", List.of("app.example.org")));
-        w.add(new DemoCommand.Workload("istiod", 2, ISTIOD, uid(20202), null, null, "127.0.0.1", List.of()));
-        w.add(new DemoCommand.Workload("productpage", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-productpage",
-                uid(20211), "productpage", "v1", "127.0.1.1", List.of()));
-        w.add(new DemoCommand.Workload("details", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-details",
-                uid(20212), "details", "v1", "127.0.1.2", List.of()));
-        w.add(new DemoCommand.Workload("reviews-v1", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
-                uid(20213), "reviews", "v1", "127.0.1.3", List.of()));
-        w.add(new DemoCommand.Workload("reviews-v2", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
-                uid(20213), "reviews", "v2", "127.0.1.4", List.of()));
-        w.add(new DemoCommand.Workload("reviews-v3", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
-                uid(20213), "reviews", "v3", "127.0.1.5", List.of()));
-        w.add(new DemoCommand.Workload("ratings", 2, "spiffe://" + TD + "/ns/default/sa/bookinfo-ratings",
-                uid(20214), "ratings", "v1", "127.0.1.6", List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "sleep",
+                        1,
+                        "spiffe://" + TD + "/ns/default/sa/sleep",
+                        uid(20101),
+                        "sleep",
+                        null,
+                        null,
+                        List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "ingressgateway",
+                        2,
+                        "spiffe://"
+                                + TD
+                                + "/ns/istio-system/sa/istio-ingressgateway-service-account",
+                        uid(20201),
+                        null,
+                        null,
+                        "127.0.0.1",
+                        List.of("app.example.org")));
+        w.add(
+                new DemoCommand.Workload(
+                        "istiod", 2, ISTIOD, uid(20202), null, null, "127.0.0.1", List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "productpage",
+                        2,
+                        "spiffe://" + TD + "/ns/default/sa/bookinfo-productpage",
+                        uid(20211),
+                        "productpage",
+                        "v1",
+                        "127.0.1.1",
+                        List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "details",
+                        2,
+                        "spiffe://" + TD + "/ns/default/sa/bookinfo-details",
+                        uid(20212),
+                        "details",
+                        "v1",
+                        "127.0.1.2",
+                        List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "reviews-v1",
+                        2,
+                        "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
+                        uid(20213),
+                        "reviews",
+                        "v1",
+                        "127.0.1.3",
+                        List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "reviews-v2",
+                        2,
+                        "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
+                        uid(20213),
+                        "reviews",
+                        "v2",
+                        "127.0.1.4",
+                        List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "reviews-v3",
+                        2,
+                        "spiffe://" + TD + "/ns/default/sa/bookinfo-reviews",
+                        uid(20213),
+                        "reviews",
+                        "v3",
+                        "127.0.1.5",
+                        List.of()));
+        w.add(
+                new DemoCommand.Workload(
+                        "ratings",
+                        2,
+                        "spiffe://" + TD + "/ns/default/sa/bookinfo-ratings",
+                        uid(20214),
+                        "ratings",
+                        "v1",
+                        "127.0.1.6",
+                        List.of()));
         return w;
     }
 
@@ -91,12 +168,14 @@ final class Scenario {
         steps.run("pods: a network namespace per bookinfo workload", this::makePods);
         steps.run("ports: the examples' ones where free, else picked", this::choosePorts);
         steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
-        steps.run("configuration files", () -> {
-            demo.copyExamples(config);
-            placeOnPorts();
-            placeWorkloads();
-            return config.toString();
-        });
+        steps.run(
+                "configuration files",
+                () -> {
+                    demo.copyExamples(config);
+                    placeOnPorts();
+                    placeWorkloads();
+                    return config.toString();
+                });
         // Independent processes start together and each step then waits for what it needs: on
         // two cores the JVMs' start-up overlaps the waits (polling every 20-200 ms).
         steps.run("identity servers of cluster 2 and cluster 1", this::startServers);
@@ -105,11 +184,15 @@ final class Scenario {
         }
         steps.run("node agents of cluster 2 and cluster 1 (join tokens)", this::startAgents);
         steps.run("cluster 2: control plane (istiod) with its own SVID", this::awaitControlPlane);
-        steps.run("cluster 2: bookinfo apps with sidecars, ingress gateway", this::awaitCluster2Workloads);
-        steps.run("cluster 1: sleep fetches its SVID (api fetch x509 -write)", this::awaitSleepSvid);
+        steps.run(
+                "cluster 2: bookinfo apps with sidecars, ingress gateway",
+                this::awaitCluster2Workloads);
+        steps.run(
+                "cluster 1: sleep fetches its SVID (api fetch x509 -write)", this::awaitSleepSvid);
         steps.run("sleep -> cluster 2 ingress: curl /productpage over mTLS", this::curlProductPage);
         steps.run("openssl s_client -showcerts: the gateway's chain", this::showCerts);
-        steps.run("negative checks: no client cert, foreign CA, unrouted path", this::negativeChecks);
+        steps.run(
+                "negative checks: no client cert, foreign CA, unrouted path", this::negativeChecks);
         summary();
     }
 
@@ -126,16 +209,22 @@ final class Scenario {
             missing.add("setpriv (util-linux)");
         }
         if (!missing.isEmpty()) {
-            throw new Cli.UserException("missing " + String.join(", ", missing) + ": install them (apt-get install curl openssl util-linux)");
+            throw new Cli.UserException(
+                    "missing "
+                            + String.join(", ", missing)
+                            + ": install them (apt-get install curl openssl util-linux)");
         }
-        return DemoCommand.isRoot() ? "running as root: each workload gets its own uid"
-                : "not root: all workloads share uid " + self + ", proxies pick their identity by SPIFFE ID";
+        return DemoCommand.isRoot()
+                ? "running as root: each workload gets its own uid"
+                : "not root: all workloads share uid "
+                        + self
+                        + ", proxies pick their identity by SPIFFE ID";
     }
 
     /**
-     * Owners and modes (see {@link StateDir}): what sockets and written SVIDs sit in is the
-     * demo's or the workload's own and writable by no one else; keys, datastores and logs are
-     * readable by the demo's uid only.
+     * Owners and modes (see {@link StateDir}): what sockets and written SVIDs sit in is the demo's
+     * or the workload's own and writable by no one else; keys, datastores and logs are readable by
+     * the demo's uid only.
      */
     private String layout() throws IOException {
         StateDir.dir(dir.resolve("upstream-ca"), StateDir.PRIVATE);
@@ -151,31 +240,44 @@ final class Scenario {
         }
         // sleep's output directory: its own, as `agent api fetch x509 -write` requires.
         StateDir.ownedDir(sleepDir(), StateDir.PRIVATE, workload("sleep").uid());
-        return "sockets' and SVIDs' directories " + StateDir.PUBLIC + " or the workload's own "
-                + StateDir.PRIVATE + "; keys, datastores, logs " + StateDir.PRIVATE;
+        return "sockets' and SVIDs' directories "
+                + StateDir.PUBLIC
+                + " or the workload's own "
+                + StateDir.PRIVATE
+                + "; keys, datastores, logs "
+                + StateDir.PRIVATE;
     }
 
     private String makePods() throws Exception {
         if (!demo.wantsPods()) {
-            return DemoCommand.isRoot() ? "off (--no-pods): apps and sidecars' outbound ports are open to every local user"
+            return DemoCommand.isRoot()
+                    ? "off (--no-pods): apps and sidecars' outbound ports are open to every local user"
                     : "not root: no pods; apps and sidecars' outbound ports are open to every local user";
         }
         int stale = Pods.removeStale();
-        List<String> names = workloads.stream().filter(this::inPod).map(DemoCommand.Workload::name).toList();
+        List<String> names =
+                workloads.stream().filter(this::inPod).map(DemoCommand.Workload::name).toList();
         try {
             pods = Pods.create(names);
         } catch (IOException e) {
-            return "unavailable (" + e.getMessage() + "): apps and sidecars' outbound ports are open to every local user";
+            return "unavailable ("
+                    + e.getMessage()
+                    + "): apps and sidecars' outbound ports are open to every local user";
         }
         demo.pods(pods);
-        return names.size() + " pods on " + pods.hostAddress() + "/24 (" + String.join(", ", pods.addresses().values().stream()
-                .sorted().toList()) + ")" + (stale > 0 ? "; removed " + stale + " left by an earlier run" : "");
+        return names.size()
+                + " pods on "
+                + pods.hostAddress()
+                + "/24 ("
+                + String.join(", ", pods.addresses().values().stream().sorted().toList())
+                + ")"
+                + (stale > 0 ? "; removed " + stale + " left by an earlier run" : "");
     }
 
     /**
-     * Every host port the demo listens on: the examples' ones when free, otherwise free ones
-     * (two demos, or a busy host, do not collide); the gateway's is the one given with
-     * --gateway-port, if any. Recorded in {@value Ports#FILE}.
+     * Every host port the demo listens on: the examples' ones when free, otherwise free ones (two
+     * demos, or a busy host, do not collide); the gateway's is the one given with --gateway-port,
+     * if any. Recorded in {@value Ports#FILE}.
      */
     private String choosePorts() throws IOException {
         serverPort.put(1, ports.pick("cluster1.server", LOOPBACK, 8081));
@@ -185,16 +287,24 @@ final class Scenario {
         gatewayAdminPort = ports.pick("gateway.admin", LOOPBACK, 15000);
         if (demo.gatewayPortGiven()) {
             if (!Ports.free(LOOPBACK, demo.gatewayPort())) {
-                throw new Cli.UserException("port " + LOOPBACK + ":" + demo.gatewayPort()
-                        + " already in use (choose another with --gateway-port, or leave it out to get a free one)");
+                throw new Cli.UserException(
+                        "port "
+                                + LOOPBACK
+                                + ":"
+                                + demo.gatewayPort()
+                                + " already in use (choose another with --gateway-port, or leave it out to get a free one)");
             }
             ports.record("gateway", LOOPBACK + ":" + demo.gatewayPort());
         } else {
             demo.gatewayPort(ports.pick("gateway", LOOPBACK, DemoCommand.DEFAULT_GATEWAY_PORT));
         }
         if (pods == null) {
-            block = ports.loopbackBlock("workloads", 1, (int) workloads.stream().filter(this::inPod).count(),
-                    Ports.WORKLOAD_PORTS);
+            block =
+                    ports.loopbackBlock(
+                            "workloads",
+                            1,
+                            (int) workloads.stream().filter(this::inPod).count(),
+                            Ports.WORKLOAD_PORTS);
         }
         ports.write(dir);
         return ports.describe();
@@ -205,18 +315,43 @@ final class Scenario {
         for (int c : new int[] {1, 2}) {
             int port = serverPort.get(c);
             Path server = serverConf(c);
-            Files.writeString(server, replaceOnce(Files.readString(server), "bind_port = \"" + (8080 + c) + "\"",
-                    "bind_port = \"" + port + "\"", server));
+            Files.writeString(
+                    server,
+                    replaceOnce(
+                            Files.readString(server),
+                            "bind_port = \"" + (8080 + c) + "\"",
+                            "bind_port = \"" + port + "\"",
+                            server));
             Path agent = config.resolve("cluster" + c + "/agent.conf");
-            Files.writeString(agent, replaceOnce(Files.readString(agent), "server_port = \"" + (8080 + c) + "\"",
-                    "server_port = \"" + port + "\"", agent));
+            Files.writeString(
+                    agent,
+                    replaceOnce(
+                            Files.readString(agent),
+                            "server_port = \"" + (8080 + c) + "\"",
+                            "server_port = \"" + port + "\"",
+                            agent));
         }
         Path cp = config.resolve("cluster2/controlplane.conf");
-        String text = replaceOnce(Files.readString(cp), "bind_port = \"15012\"", "bind_port = \"" + controlPlanePort + "\"", cp);
-        text = replaceOnce(text, "admin_port = \"15014\"", "admin_port = \"" + controlPlaneAdminPort + "\"", cp);
+        String text =
+                replaceOnce(
+                        Files.readString(cp),
+                        "bind_port = \"15012\"",
+                        "bind_port = \"" + controlPlanePort + "\"",
+                        cp);
+        text =
+                replaceOnce(
+                        text,
+                        "admin_port = \"15014\"",
+                        "admin_port = \"" + controlPlaneAdminPort + "\"",
+                        cp);
         if (pods != null) {
             // The control plane listens on the bridge: the pods reach the host there.
-            text = replaceOnce(text, "bind_address = \"127.0.0.1\"", "bind_address = \"" + pods.hostAddress() + "\"", cp);
+            text =
+                    replaceOnce(
+                            text,
+                            "bind_address = \"127.0.0.1\"",
+                            "bind_address = \"" + pods.hostAddress() + "\"",
+                            cp);
         }
         Files.writeString(cp, text);
     }
@@ -225,23 +360,37 @@ final class Scenario {
         return w.cluster() == 2 && w.app() != null;
     }
 
-    /** Where peers reach a workload (its WorkloadEntry address): the pod's, else its loopback address. */
+    /**
+     * Where peers reach a workload (its WorkloadEntry address): the pod's, else its loopback
+     * address.
+     */
     private String podAddress(DemoCommand.Workload w) {
         return pods != null && inPod(w) ? pods.address(w.name()) : loopback(w);
     }
 
-    /** Where a workload's app, outbound listener and admin port listen: the pod's loopback, else its address. */
+    /**
+     * Where a workload's app, outbound listener and admin port listen: the pod's loopback, else its
+     * address.
+     */
     private String localAddress(DemoCommand.Workload w) {
         return pods != null && inPod(w) ? LOOPBACK : loopback(w);
     }
 
-    /** A workload's loopback address without pods: the examples' 127.0.1.N moved to this run's block. */
+    /**
+     * A workload's loopback address without pods: the examples' 127.0.1.N moved to this run's
+     * block.
+     */
     private String loopback(DemoCommand.Workload w) {
         String a = w.address();
-        return a != null && a.startsWith(EXAMPLE_BLOCK + ".") ? block + a.substring(EXAMPLE_BLOCK.length()) : a;
+        return a != null && a.startsWith(EXAMPLE_BLOCK + ".")
+                ? block + a.substring(EXAMPLE_BLOCK.length())
+                : a;
     }
 
-    /** Where the control plane listens: on the pods' bridge when there are pods (they reach the host there). */
+    /**
+     * Where the control plane listens: on the pods' bridge when there are pods (they reach the host
+     * there).
+     */
     private String controlPlaneHost() {
         return pods == null ? LOOPBACK : pods.hostAddress();
     }
@@ -264,13 +413,19 @@ final class Scenario {
         String yaml = Files.readString(services);
         for (DemoCommand.Workload w : workloads) {
             if (inPod(w) && !podAddress(w).equals(w.address())) {
-                yaml = replaceOnce(yaml, "address: " + w.address() + "\n", "address: " + podAddress(w) + "\n", services);
+                yaml =
+                        replaceOnce(
+                                yaml,
+                                "address: " + w.address() + "\n",
+                                "address: " + podAddress(w) + "\n",
+                                services);
             }
         }
         Files.writeString(services, yaml);
     }
 
-    private static String replaceOnce(String text, String from, String to, Path file) throws IOException {
+    private static String replaceOnce(String text, String from, String to, Path file)
+            throws IOException {
         int i = text.indexOf(from);
         if (i < 0 || text.indexOf(from, i + 1) >= 0) {
             throw new IOException(file + " should hold `" + from.strip() + "` exactly once");
@@ -287,12 +442,31 @@ final class Scenario {
         }
         Files.createDirectories(ca);
         // The documented command (examples/two-clusters/README.md): a self-signed EC P-256 CA.
-        Checks.Exec r = Checks.exec(List.of("openssl", "req", "-x509", "-newkey", "ec",
-                "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-sha256", "-days", "365",
-                "-subj", "/C=US/O=SPIFFE/CN=Upstream CA",
-                "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                "-keyout", key.toString(), "-out", cert.toString()), Duration.ofSeconds(30));
+        Checks.Exec r =
+                Checks.exec(
+                        List.of(
+                                "openssl",
+                                "req",
+                                "-x509",
+                                "-newkey",
+                                "ec",
+                                "-pkeyopt",
+                                "ec_paramgen_curve:prime256v1",
+                                "-nodes",
+                                "-sha256",
+                                "-days",
+                                "365",
+                                "-subj",
+                                "/C=US/O=SPIFFE/CN=Upstream CA",
+                                "-addext",
+                                "basicConstraints=critical,CA:TRUE",
+                                "-addext",
+                                "keyUsage=critical,keyCertSign,cRLSign",
+                                "-keyout",
+                                key.toString(),
+                                "-out",
+                                cert.toString()),
+                        Duration.ofSeconds(30));
         if (r.exit() != 0) {
             throw new IOException("openssl req failed: " + r.err().strip());
         }
@@ -320,29 +494,83 @@ final class Scenario {
 
     private String startServers() throws Exception {
         for (int c : new int[] {2, 1}) {
-            servers.put(c, demo.supervisor().start("cluster" + c + "-server",
-                    demo.mithril(null, "server", "run", "-config", serverConf(c).toString(), "-expandEnv"), demo.env()));
+            servers.put(
+                    c,
+                    demo.supervisor()
+                            .start(
+                                    "cluster" + c + "-server",
+                                    demo.mithril(
+                                            null,
+                                            "server",
+                                            "run",
+                                            "-config",
+                                            serverConf(c).toString(),
+                                            "-expandEnv"),
+                                    demo.env()));
         }
         // The bookinfo apps need nothing else: their JVMs start while the servers do.
         startApps();
         for (int c : new int[] {2, 1}) {
-            Checks.await("cluster " + c + " server healthcheck", START_TIMEOUT, servers.get(c),
-                    () -> Files.exists(adminSocket(c))
-                            && DemoCommand.cli("server", "healthcheck", "-socketPath", adminSocket(c).toString()).exit() == 0);
+            Checks.await(
+                    "cluster " + c + " server healthcheck",
+                    START_TIMEOUT,
+                    servers.get(c),
+                    () ->
+                            Files.exists(adminSocket(c))
+                                    && DemoCommand.cli(
+                                                            "server",
+                                                            "healthcheck",
+                                                            "-socketPath",
+                                                            adminSocket(c).toString())
+                                                    .exit()
+                                            == 0);
         }
-        return LOOPBACK + ":" + serverPort.get(2) + " and " + LOOPBACK + ":" + serverPort.get(1) + ", admin sockets " + adminSocket(2) + ", " + adminSocket(1);
+        return LOOPBACK
+                + ":"
+                + serverPort.get(2)
+                + " and "
+                + LOOPBACK
+                + ":"
+                + serverPort.get(1)
+                + ", admin sockets "
+                + adminSocket(2)
+                + ", "
+                + adminSocket(1);
     }
 
     private final Map<Integer, Supervisor.Managed> agents = new java.util.HashMap<>();
 
     private String startAgents() throws Exception {
         for (int c : new int[] {2, 1}) {
-            String out = cliOk("server", "token", "generate", "-socketPath", adminSocket(c).toString(),
-                    "-spiffeID", nodeAlias(c), "-ttl", "600").out();
+            String out =
+                    cliOk(
+                                    "server",
+                                    "token",
+                                    "generate",
+                                    "-socketPath",
+                                    adminSocket(c).toString(),
+                                    "-spiffeID",
+                                    nodeAlias(c),
+                                    "-ttl",
+                                    "600")
+                            .out();
             String token = find("Token:\\s*(\\S+)", out, "the join token");
-            Path conf = DemoCommand.agentConfWithToken(config.resolve("cluster" + c + "/agent.conf"), token);
-            agents.put(c, demo.supervisor().start("cluster" + c + "-agent",
-                    demo.mithril(null, "agent", "run", "-config", conf.toString(), "-expandEnv"), demo.env()));
+            Path conf =
+                    DemoCommand.agentConfWithToken(
+                            config.resolve("cluster" + c + "/agent.conf"), token);
+            agents.put(
+                    c,
+                    demo.supervisor()
+                            .start(
+                                    "cluster" + c + "-agent",
+                                    demo.mithril(
+                                            null,
+                                            "agent",
+                                            "run",
+                                            "-config",
+                                            conf.toString(),
+                                            "-expandEnv"),
+                                    demo.env()));
         }
         // The entries are registered already, so each agent's first sync (before it serves)
         // brings every SVID. The control plane, the proxies and sleep wait for their agent's
@@ -351,9 +579,19 @@ final class Scenario {
         startProxies();
         startSleep();
         for (int c : new int[] {1, 2}) {
-            Checks.await("cluster " + c + " agent healthcheck", START_TIMEOUT, agents.get(c),
-                    () -> Files.exists(agentSocket(c))
-                            && DemoCommand.cli("agent", "healthcheck", "-socketPath", agentSocket(c).toString()).exit() == 0);
+            Checks.await(
+                    "cluster " + c + " agent healthcheck",
+                    START_TIMEOUT,
+                    agents.get(c),
+                    () ->
+                            Files.exists(agentSocket(c))
+                                    && DemoCommand.cli(
+                                                            "agent",
+                                                            "healthcheck",
+                                                            "-socketPath",
+                                                            agentSocket(c).toString())
+                                                    .exit()
+                                            == 0);
             if (c == 1) {
                 fetchSleepSvidInBackground();
             }
@@ -369,10 +607,20 @@ final class Scenario {
                 continue;
             }
             done.add(w.serviceAccountId());
-            List<String> args = new ArrayList<>(List.of("server", "entry", "create",
-                    "-socketPath", adminSocket(c).toString(),
-                    "-parentID", nodeAlias(c), "-spiffeID", w.serviceAccountId(),
-                    "-selector", "unix:uid:" + w.uid()));
+            List<String> args =
+                    new ArrayList<>(
+                            List.of(
+                                    "server",
+                                    "entry",
+                                    "create",
+                                    "-socketPath",
+                                    adminSocket(c).toString(),
+                                    "-parentID",
+                                    nodeAlias(c),
+                                    "-spiffeID",
+                                    w.serviceAccountId(),
+                                    "-selector",
+                                    "unix:uid:" + w.uid()));
             for (String dns : w.dnsNames()) {
                 args.add("-dns");
                 args.add(dns);
@@ -391,14 +639,29 @@ final class Scenario {
 
     private void startControlPlane() throws IOException {
         DemoCommand.Workload istiod = workload("istiod");
-        controlPlane = demo.supervisor().start("istiod", demo.mithril(istiod.uid(), "controlplane", "run",
-                "-config", config.resolve("cluster2/controlplane.conf").toString(), "-expandEnv",
-                // It starts with the agents: on a loaded machine their attestation can outlast the default 30 s.
-                "-svidTimeout", START_TIMEOUT.toSeconds() * 2 + "s"), demo.env());
+        controlPlane =
+                demo.supervisor()
+                        .start(
+                                "istiod",
+                                demo.mithril(
+                                        istiod.uid(),
+                                        "controlplane",
+                                        "run",
+                                        "-config",
+                                        config.resolve("cluster2/controlplane.conf").toString(),
+                                        "-expandEnv",
+                                        // It starts with the agents: on a loaded machine their
+                                        // attestation can outlast the default 30 s.
+                                        "-svidTimeout",
+                                        START_TIMEOUT.toSeconds() * 2 + "s"),
+                                demo.env());
     }
 
     private String awaitControlPlane() throws Exception {
-        Checks.await("the control plane on " + controlPlane(), START_TIMEOUT, controlPlane,
+        Checks.await(
+                "the control plane on " + controlPlane(),
+                START_TIMEOUT,
+                controlPlane,
                 () -> Checks.listening(controlPlaneHost(), controlPlanePort));
         return workload("istiod").serviceAccountId() + " on " + controlPlane();
     }
@@ -412,14 +675,28 @@ final class Scenario {
             if (w.cluster() != 2 || w.app() == null) {
                 continue;
             }
-            List<String> appArgs = new ArrayList<>(List.of("sample", w.app(), "-address", localAddress(w), "-port", "19080"));
+            List<String> appArgs =
+                    new ArrayList<>(
+                            List.of(
+                                    "sample",
+                                    w.app(),
+                                    "-address",
+                                    localAddress(w),
+                                    "-port",
+                                    "19080"));
             if (w.app().equals("reviews")) {
                 appArgs.addAll(List.of("-version", w.version()));
             }
             Map<String, String> appEnv = new java.util.HashMap<>(demo.env());
             appEnv.put("http_proxy", "http://" + localAddress(w) + ":15001");
-            Supervisor.Managed app = demo.supervisor().start(w.name(),
-                    inPodOf(w, demo.mithril(w.uid(), appArgs.toArray(String[]::new))), appEnv);
+            Supervisor.Managed app =
+                    demo.supervisor()
+                            .start(
+                                    w.name(),
+                                    inPodOf(
+                                            w,
+                                            demo.mithril(w.uid(), appArgs.toArray(String[]::new))),
+                                    appEnv);
             apps.add(app);
             appProcesses.put(w.name(), app);
         }
@@ -428,24 +705,70 @@ final class Scenario {
     private void startProxies() throws IOException {
         String socket = agentSocket(2).toString();
         DemoCommand.Workload gw = workload("ingressgateway");
-        gateway = demo.supervisor().start("ingressgateway", demo.mithril(gw.uid(),
-                "proxy", "gateway", "-socketPath", socket, "-controlPlane", controlPlane(), "-controlPlaneID", ISTIOD,
-                "-spiffeID", gw.serviceAccountId(), "-namespace", "istio-system",
-                "-label", "istio=ingressgateway",
-                "-publish", "127.0.0.1:" + demo.gatewayPort() + "=8080",
-                "-admin", LOOPBACK + ":" + gatewayAdminPort), demo.env());
+        gateway =
+                demo.supervisor()
+                        .start(
+                                "ingressgateway",
+                                demo.mithril(
+                                        gw.uid(),
+                                        "proxy",
+                                        "gateway",
+                                        "-socketPath",
+                                        socket,
+                                        "-controlPlane",
+                                        controlPlane(),
+                                        "-controlPlaneID",
+                                        ISTIOD,
+                                        "-spiffeID",
+                                        gw.serviceAccountId(),
+                                        "-namespace",
+                                        "istio-system",
+                                        "-label",
+                                        "istio=ingressgateway",
+                                        "-publish",
+                                        "127.0.0.1:" + demo.gatewayPort() + "=8080",
+                                        "-admin",
+                                        LOOPBACK + ":" + gatewayAdminPort),
+                                demo.env());
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() != 2 || w.app() == null) {
                 continue;
             }
             // Only the inbound (mTLS) port listens on the pod's address; the rest on its loopback.
-            apps.add(demo.supervisor().start(w.name() + "-sidecar", inPodOf(w, demo.mithril(w.uid(),
-                    "proxy", "sidecar", "-socketPath", socket, "-controlPlane", controlPlane(), "-controlPlaneID", ISTIOD,
-                    "-spiffeID", w.serviceAccountId(), "-namespace", "default",
-                    "-label", "app=" + w.app(), "-label", "version=" + w.version(),
-                    "-inbound", podAddress(w) + ":9080=" + localAddress(w) + ":19080",
-                    "-outbound", localAddress(w) + ":15001",
-                    "-admin", localAddress(w) + ":15000")), demo.env()));
+            apps.add(
+                    demo.supervisor()
+                            .start(
+                                    w.name() + "-sidecar",
+                                    inPodOf(
+                                            w,
+                                            demo.mithril(
+                                                    w.uid(),
+                                                    "proxy",
+                                                    "sidecar",
+                                                    "-socketPath",
+                                                    socket,
+                                                    "-controlPlane",
+                                                    controlPlane(),
+                                                    "-controlPlaneID",
+                                                    ISTIOD,
+                                                    "-spiffeID",
+                                                    w.serviceAccountId(),
+                                                    "-namespace",
+                                                    "default",
+                                                    "-label",
+                                                    "app=" + w.app(),
+                                                    "-label",
+                                                    "version=" + w.version(),
+                                                    "-inbound",
+                                                    podAddress(w)
+                                                            + ":9080="
+                                                            + localAddress(w)
+                                                            + ":19080",
+                                                    "-outbound",
+                                                    localAddress(w) + ":15001",
+                                                    "-admin",
+                                                    localAddress(w) + ":15000")),
+                                    demo.env()));
         }
     }
 
@@ -453,19 +776,37 @@ final class Scenario {
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() == 2 && w.app() != null) {
                 Supervisor.Managed app = appProcesses.get(w.name());
-                // In a pod the app is out of the host's reach: the kernel's table of its namespace tells.
-                Checks.await(w.name() + " app on " + localAddress(w) + ":19080", START_TIMEOUT, null,
-                        () -> pods != null ? Pods.listeningIn(app.process().pid(), 19080) : Checks.listening(loopback(w), 19080));
-                Checks.await(w.name() + " sidecar inbound on " + podAddress(w) + ":9080", START_TIMEOUT, null,
+                // In a pod the app is out of the host's reach: the kernel's table of its namespace
+                // tells.
+                Checks.await(
+                        w.name() + " app on " + localAddress(w) + ":19080",
+                        START_TIMEOUT,
+                        null,
+                        () ->
+                                pods != null
+                                        ? Pods.listeningIn(app.process().pid(), 19080)
+                                        : Checks.listening(loopback(w), 19080));
+                Checks.await(
+                        w.name() + " sidecar inbound on " + podAddress(w) + ":9080",
+                        START_TIMEOUT,
+                        null,
                         () -> Checks.listening(podAddress(w), 9080));
             }
         }
         for (Supervisor.Managed m : apps) {
             if (!m.alive()) {
-                throw new IOException(m.name() + " exited; last lines of " + m.log() + ":\n" + Supervisor.tail(m.log(), 15));
+                throw new IOException(
+                        m.name()
+                                + " exited; last lines of "
+                                + m.log()
+                                + ":\n"
+                                + Supervisor.tail(m.log(), 15));
             }
         }
-        Checks.await("ingress gateway on 127.0.0.1:" + demo.gatewayPort(), START_TIMEOUT, gateway,
+        Checks.await(
+                "ingress gateway on 127.0.0.1:" + demo.gatewayPort(),
+                START_TIMEOUT,
+                gateway,
                 () -> Checks.listening("127.0.0.1", demo.gatewayPort()));
         return apps.size() + 1 + " processes";
     }
@@ -479,20 +820,34 @@ final class Scenario {
         demo.supervisor().start("sleep", demo.mithril(sleep.uid(), "sample", "sleep"), demo.env());
     }
 
-    private final java.util.concurrent.CompletableFuture<Checks.Exec> sleepFetch = new java.util.concurrent.CompletableFuture<>();
+    private final java.util.concurrent.CompletableFuture<Checks.Exec> sleepFetch =
+            new java.util.concurrent.CompletableFuture<>();
 
     /** Runs the fetch as soon as cluster 1's agent serves, while cluster 2's workloads start. */
     private void fetchSleepSvidInBackground() {
-        List<String> cmd = demo.mithril(workload("sleep").uid(), "agent", "api", "fetch", "x509",
-                "-socketPath", agentSocket(1).toString(), "-write", sleepDir().toString());
-        Thread t = new Thread(() -> {
-            try {
-                // Run as the sleep workload, exactly as the seed's init container does.
-                sleepFetch.complete(Checks.exec(cmd, Duration.ofSeconds(60)));
-            } catch (Exception e) {
-                sleepFetch.completeExceptionally(e);
-            }
-        }, "sleep-fetch");
+        List<String> cmd =
+                demo.mithril(
+                        workload("sleep").uid(),
+                        "agent",
+                        "api",
+                        "fetch",
+                        "x509",
+                        "-socketPath",
+                        agentSocket(1).toString(),
+                        "-write",
+                        sleepDir().toString());
+        Thread t =
+                new Thread(
+                        () -> {
+                            try {
+                                // Run as the sleep workload, exactly as the seed's init container
+                                // does.
+                                sleepFetch.complete(Checks.exec(cmd, Duration.ofSeconds(60)));
+                            } catch (Exception e) {
+                                sleepFetch.completeExceptionally(e);
+                            }
+                        },
+                        "sleep-fetch");
         t.setDaemon(true);
         t.start();
     }
@@ -503,10 +858,15 @@ final class Scenario {
         try {
             r = sleepFetch.get(90, java.util.concurrent.TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new IOException("api fetch x509 failed: " + e.getCause().getMessage(), e.getCause());
+            throw new IOException(
+                    "api fetch x509 failed: " + e.getCause().getMessage(), e.getCause());
         }
         if (r.exit() != 0) {
-            throw new IOException("api fetch x509 failed (exit " + r.exit() + "): " + (r.out() + r.err()).strip());
+            throw new IOException(
+                    "api fetch x509 failed (exit "
+                            + r.exit()
+                            + "): "
+                            + (r.out() + r.err()).strip());
         }
         String id = find("SPIFFE ID:\\s*(\\S+)", r.out(), "the SPIFFE ID in the fetch output");
         if (!id.equals(sleep.serviceAccountId())) {
@@ -518,28 +878,47 @@ final class Scenario {
     private List<String> curl(boolean withCert, String path, String... extra) {
         Path s = sleepDir();
         List<String> cmd = asSleep();
-        cmd.addAll(List.of("curl", "-sS", "-w", "\nHTTP_CODE=%{http_code}\n",
-                "--max-time", "20", "--cacert", s.resolve("bundle.0.pem").toString(),
-                "--resolve", "app.example.org:" + demo.gatewayPort() + ":127.0.0.1"));
+        cmd.addAll(
+                List.of(
+                        "curl",
+                        "-sS",
+                        "-w",
+                        "\nHTTP_CODE=%{http_code}\n",
+                        "--max-time",
+                        "20",
+                        "--cacert",
+                        s.resolve("bundle.0.pem").toString(),
+                        "--resolve",
+                        "app.example.org:" + demo.gatewayPort() + ":127.0.0.1"));
         if (withCert) {
-            cmd.addAll(List.of("--cert", s.resolve("svid.0.pem").toString(), "--key", s.resolve("svid.0.key").toString()));
+            cmd.addAll(
+                    List.of(
+                            "--cert",
+                            s.resolve("svid.0.pem").toString(),
+                            "--key",
+                            s.resolve("svid.0.key").toString()));
         }
         cmd.addAll(List.of(extra));
         cmd.add("https://app.example.org:" + demo.gatewayPort() + path);
         return cmd;
     }
 
-    /** The prefix that runs a command as the sleep workload (its uid), as the seed's kubectl exec does. */
+    /**
+     * The prefix that runs a command as the sleep workload (its uid), as the seed's kubectl exec
+     * does.
+     */
     private List<String> asSleep() {
         List<String> cmd = new ArrayList<>();
         if (DemoCommand.isRoot()) {
             int uid = workload("sleep").uid();
-            cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
+            cmd.addAll(
+                    List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--"));
         }
         return cmd;
     }
 
     private double firstCurlAt = -1;
+
     /** CPU seconds (user + system) the children and this process had used at the first curl. */
     private double[] cpuAtFirstCurl = {0, 0};
 
@@ -552,7 +931,12 @@ final class Scenario {
         for (Supervisor.Managed m : demo.supervisor().processes()) {
             children += Checks.cpuSeconds(m.process().toHandle());
         }
-        double self = ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() / 1000.0).orElse(0.0);
+        double self =
+                ProcessHandle.current()
+                        .info()
+                        .totalCpuDuration()
+                        .map(d -> d.toMillis() / 1000.0)
+                        .orElse(0.0);
         return new double[] {children, self};
     }
 
@@ -567,14 +951,16 @@ final class Scenario {
             Thread.sleep(200);
         }
         if (r.exit() != 0 || !r.out().contains("HTTP_CODE=200")) {
-            throw new IOException("curl exit " + r.exit() + ": " + (r.err() + tailOf(r.out())).strip());
+            throw new IOException(
+                    "curl exit " + r.exit() + ": " + (r.err() + tailOf(r.out())).strip());
         }
         firstCurlAt = steps.elapsed();
         cpuAtFirstCurl = cpuSeconds();
         String body = r.out();
         for (String expected : List.of("The Comedy of Errors", "Reviewer1", "Reviewer2")) {
             if (!body.contains(expected)) {
-                throw new IOException("HTTP 200 but the page lacks \"" + expected + "\": " + tailOf(body));
+                throw new IOException(
+                        "HTTP 200 but the page lacks \"" + expected + "\": " + tailOf(body));
             }
         }
         return "HTTP 200, \"The Comedy of Errors\" with reviews, " + body.length() + " bytes";
@@ -587,38 +973,61 @@ final class Scenario {
     private String showCerts() throws Exception {
         Path s = sleepDir();
         List<String> openssl = asSleep();
-        openssl.addAll(List.of("openssl", "s_client", "-showcerts",
-                "-connect", "127.0.0.1:" + demo.gatewayPort(), "-servername", "app.example.org",
-                "-cert", s.resolve("svid.0.pem").toString(), "-key", s.resolve("svid.0.key").toString(),
-                "-CAfile", s.resolve("bundle.0.pem").toString()));
+        openssl.addAll(
+                List.of(
+                        "openssl",
+                        "s_client",
+                        "-showcerts",
+                        "-connect",
+                        "127.0.0.1:" + demo.gatewayPort(),
+                        "-servername",
+                        "app.example.org",
+                        "-cert",
+                        s.resolve("svid.0.pem").toString(),
+                        "-key",
+                        s.resolve("svid.0.key").toString(),
+                        "-CAfile",
+                        s.resolve("bundle.0.pem").toString()));
         Checks.Exec r = Checks.exec(openssl, Duration.ofSeconds(30));
         List<X509Certificate> chain = Checks.certificates(r.out());
         if (chain.size() < 2) {
-            throw new IOException("expected the gateway's SVID and cluster 2's intermediate, got " + chain.size()
-                    + " certificates: " + (r.out() + r.err()).strip());
+            throw new IOException(
+                    "expected the gateway's SVID and cluster 2's intermediate, got "
+                            + chain.size()
+                            + " certificates: "
+                            + (r.out() + r.err()).strip());
         }
         if (!r.out().contains("Verify return code: 0 (ok)")) {
-            throw new IOException("openssl could not verify the chain: " + find("(Verify return code: .*)", r.out(), "the verify result"));
+            throw new IOException(
+                    "openssl could not verify the chain: "
+                            + find("(Verify return code: .*)", r.out(), "the verify result"));
         }
-        X509Certificate root = Checks.certificates(Files.readString(s.resolve("bundle.0.pem"))).get(0);
-        List<X509Certificate> sleepChain = Checks.certificates(Files.readString(s.resolve("svid.0.pem")));
+        X509Certificate root =
+                Checks.certificates(Files.readString(s.resolve("bundle.0.pem"))).get(0);
+        List<X509Certificate> sleepChain =
+                Checks.certificates(Files.readString(s.resolve("svid.0.pem")));
         X509Certificate gwLeaf = chain.get(0);
         X509Certificate gwIntermediate = chain.get(1);
         X509Certificate sleepIntermediate = sleepChain.get(1);
         String gwId = workload("ingressgateway").serviceAccountId();
         if (!Checks.uris(gwLeaf).equals(List.of(gwId))) {
-            throw new IOException("gateway SVID has URI SANs " + Checks.uris(gwLeaf) + ", expected " + gwId);
+            throw new IOException(
+                    "gateway SVID has URI SANs " + Checks.uris(gwLeaf) + ", expected " + gwId);
         }
         if (!Checks.signedBy(gwLeaf, gwIntermediate) || !Checks.signedBy(gwIntermediate, root)) {
             throw new IOException("gateway chain does not lead to the upstream root");
         }
         if (!Checks.signedBy(sleepIntermediate, root) || sleepIntermediate.equals(gwIntermediate)) {
-            throw new IOException("sleep's intermediate should be a different one, signed by the same root");
+            throw new IOException(
+                    "sleep's intermediate should be a different one, signed by the same root");
         }
         Files.writeString(dir.resolve("showcerts.txt"), r.out());
-        return String.format("%n           gateway SVID %s%n           <- cluster 2 intermediate (serial %s)%n"
+        return String.format(
+                "%n           gateway SVID %s%n           <- cluster 2 intermediate (serial %s)%n"
                         + "           <- %s; sleep's SVID is under cluster 1's intermediate (serial %s), same root",
-                gwId, gwIntermediate.getSerialNumber().toString(16), DemoCommand.subjectOf(root),
+                gwId,
+                gwIntermediate.getSerialNumber().toString(16),
+                DemoCommand.subjectOf(root),
                 sleepIntermediate.getSerialNumber().toString(16));
     }
 
@@ -627,11 +1036,28 @@ final class Scenario {
         requireHandshakeRefused("a client without a certificate", noCert);
         // The throwaway key and its directory belong to the sleep workload that uses them.
         Path foreign = StateDir.ownedDir(dir.resolve("foreign-ca"), StateDir.PRIVATE, self);
-        Checks.Exec ca = Checks.exec(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=Foreign CA",
-                "-addext", "subjectAltName=URI:spiffe://" + TD + "/ns/default/sa/sleep",
-                "-keyout", foreign.resolve("key.pem").toString(), "-out", foreign.resolve("cert.pem").toString()),
-                Duration.ofSeconds(30));
+        Checks.Exec ca =
+                Checks.exec(
+                        List.of(
+                                "openssl",
+                                "req",
+                                "-x509",
+                                "-newkey",
+                                "ec",
+                                "-pkeyopt",
+                                "ec_paramgen_curve:prime256v1",
+                                "-nodes",
+                                "-days",
+                                "1",
+                                "-subj",
+                                "/CN=Foreign CA",
+                                "-addext",
+                                "subjectAltName=URI:spiffe://" + TD + "/ns/default/sa/sleep",
+                                "-keyout",
+                                foreign.resolve("key.pem").toString(),
+                                "-out",
+                                foreign.resolve("cert.pem").toString()),
+                        Duration.ofSeconds(30));
         if (ca.exit() != 0) {
             throw new IOException("openssl req (foreign cert) failed: " + ca.err().strip());
         }
@@ -639,27 +1065,42 @@ final class Scenario {
             StateDir.chown(foreign.resolve(f), workload("sleep").uid());
         }
         StateDir.chown(foreign, workload("sleep").uid());
-        List<String> cmd = curl(false, "/productpage", "--cert", foreign.resolve("cert.pem").toString(),
-                "--key", foreign.resolve("key.pem").toString());
+        List<String> cmd =
+                curl(
+                        false,
+                        "/productpage",
+                        "--cert",
+                        foreign.resolve("cert.pem").toString(),
+                        "--key",
+                        foreign.resolve("key.pem").toString());
         Checks.Exec foreignCert = Checks.exec(cmd, Duration.ofSeconds(30));
         requireHandshakeRefused("a certificate from a foreign CA", foreignCert);
         Checks.Exec unrouted = Checks.exec(curl(true, "/no-such-route"), Duration.ofSeconds(30));
         if (!unrouted.out().contains("HTTP_CODE=404")) {
-            throw new IOException("an unrouted path should get 404, got: " + (unrouted.out() + unrouted.err()).strip());
+            throw new IOException(
+                    "an unrouted path should get 404, got: "
+                            + (unrouted.out() + unrouted.err()).strip());
         }
-        return "no cert: refused (curl exit " + noCert.exit() + "); foreign CA: refused (curl exit "
-                + foreignCert.exit() + "); /no-such-route: 404";
+        return "no cert: refused (curl exit "
+                + noCert.exit()
+                + "); foreign CA: refused (curl exit "
+                + foreignCert.exit()
+                + "); /no-such-route: 404";
     }
 
     /**
      * The gateway must refuse the TLS handshake: curl exits with 35 (handshake failed), 55 or 56
-     * (the server's alert arrives while sending or receiving). Any other outcome, including a
-     * local error such as an unreadable key, fails the check.
+     * (the server's alert arrives while sending or receiving). Any other outcome, including a local
+     * error such as an unreadable key, fails the check.
      */
     private static void requireHandshakeRefused(String who, Checks.Exec r) throws IOException {
         if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
-            throw new IOException(who + " should be refused in the TLS handshake, but curl exited " + r.exit()
-                    + ": " + (r.err() + tailOf(r.out())).strip());
+            throw new IOException(
+                    who
+                            + " should be refused in the TLS handshake, but curl exited "
+                            + r.exit()
+                            + ": "
+                            + (r.err() + tailOf(r.out())).strip());
         }
     }
 
@@ -674,10 +1115,12 @@ final class Scenario {
         java.io.PrintWriter out = demo.spec.commandLine().getOut();
         out.println();
         out.printf("Summary: the seed scenario works end to end.%n");
-        out.printf("  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total"
+        out.printf(
+                "  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total"
                         + " (%.0f MiB proportional: shared pages counted once)%n",
                 firstCurlAt, demo.supervisor().processes().size(), rss / 1024.0, pss / 1024.0);
-        out.printf("  CPU used by then: %.1f s by the processes, %.1f s by the demo itself%n",
+        out.printf(
+                "  CPU used by then: %.1f s by the processes, %.1f s by the demo itself%n",
                 cpuAtFirstCurl[0], cpuAtFirstCurl[1]);
         out.flush();
     }

@@ -10,8 +10,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * Ownership and modes of the demo's state directory, so that no other local user can take over
- * what the components trust (issue 13, item 2):
+ * Ownership and modes of the demo's state directory, so that no other local user can take over what
+ * the components trust (issue 13, item 2):
  *
  * <pre>
  * DIR/                          0755 demo's uid   (workloads traverse it to their sockets)
@@ -29,17 +29,16 @@ import java.util.Set;
  *   crash/UID/                  0700 that uid     (JVM crash reports of the workloads)
  * </pre>
  *
- * Every directory on a socket's or a written SVID's path is owned by the demo's uid (root) or
- * the workload itself and writable by no one else, so no other uid can rename it, plant a
- * socket or replace a file. Modes are set on every run, so a reused {@code --dir} is fixed too.
+ * Every directory on a socket's or a written SVID's path is owned by the demo's uid (root) or the
+ * workload itself and writable by no one else, so no other uid can rename it, plant a socket or
+ * replace a file. Modes are set on every run, so a reused {@code --dir} is fixed too.
  */
 final class StateDir {
 
     static final String PUBLIC = "rwxr-xr-x";
     static final String PRIVATE = "rwx------";
 
-    private StateDir() {
-    }
+    private StateDir() {}
 
     /**
      * Refuses a state directory another uid could tamper with: it must be ours, and no directory
@@ -48,17 +47,31 @@ final class StateDir {
     static void requireSafe(Path dir) throws IOException {
         int owner = uidOf(dir);
         if (DemoCommand.UID >= 0 && owner != DemoCommand.UID) {
-            throw new Cli.UserException("state directory " + dir + " belongs to uid " + owner
-                    + ", not to this user: another user could replace what the demo writes there; choose another --dir");
+            throw new Cli.UserException(
+                    "state directory "
+                            + dir
+                            + " belongs to uid "
+                            + owner
+                            + ", not to this user: another user could replace what the demo writes there; choose another --dir");
         }
         for (Path d = dir.getParent(); d != null; d = d.getParent()) {
             Set<PosixFilePermission> p = Files.getPosixFilePermissions(d);
             int u = uidOf(d);
-            boolean writableByOthers = p.contains(PosixFilePermission.OTHERS_WRITE) || p.contains(PosixFilePermission.GROUP_WRITE);
+            boolean writableByOthers =
+                    p.contains(PosixFilePermission.OTHERS_WRITE)
+                            || p.contains(PosixFilePermission.GROUP_WRITE);
             boolean sticky = sticky(d);
             if ((writableByOthers && !sticky) || (u != 0 && u != DemoCommand.UID)) {
-                throw new Cli.UserException("state directory " + dir + " is under " + d + " (uid " + u + ", "
-                        + PosixFilePermissions.toString(p) + "), which another user could rename; choose another --dir");
+                throw new Cli.UserException(
+                        "state directory "
+                                + dir
+                                + " is under "
+                                + d
+                                + " (uid "
+                                + u
+                                + ", "
+                                + PosixFilePermissions.toString(p)
+                                + "), which another user could rename; choose another --dir");
             }
         }
     }
@@ -91,10 +104,14 @@ final class StateDir {
         }
     }
 
-    /** Creates an empty file {@code f} (replacing any) with {@code mode}, owned by {@code uid} when root. */
+    /**
+     * Creates an empty file {@code f} (replacing any) with {@code mode}, owned by {@code uid} when
+     * root.
+     */
     static Path ownedFile(Path f, String mode, int uid) throws IOException {
         Files.deleteIfExists(f);
-        Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
+        Files.createFile(
+                f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(mode)));
         chown(f, uid);
         return f;
     }

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Prints the demo's progress: one line per step with its result and the time it took, and keeps
- * the results for the summary. A failed step stops the demo with the reason.
+ * Prints the demo's progress: one line per step with its result and the time it took, and keeps the
+ * results for the summary. A failed step stops the demo with the reason.
  */
 final class Steps {
 
@@ -25,8 +25,7 @@ final class Steps {
         }
     }
 
-    record Result(String name, String detail, double seconds) {
-    }
+    record Result(String name, String detail, double seconds) {}
 
     private final PrintWriter out;
     private final long start = System.nanoTime();
@@ -49,7 +48,9 @@ final class Steps {
             String detail = work.run();
             double took = (System.nanoTime() - t0) / 1e9;
             results.add(new Result(name, detail, took));
-            out.printf("[%6.1fs]   ok (%.1fs)%s%n", elapsed(), took, detail == null || detail.isEmpty() ? "" : ": " + detail);
+            out.printf(
+                    "[%6.1fs]   ok (%.1fs)%s%n",
+                    elapsed(), took, detail == null || detail.isEmpty() ? "" : ": " + detail);
             out.flush();
             return detail;
         } catch (Exception e) {

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts the demo's processes, keeps track of them and stops every one of them (and their
- * descendants) in reverse start order, whatever happens: normal end, failure or Ctrl-C.
- * Each process writes its output to its own log file.
+ * descendants) in reverse start order, whatever happens: normal end, failure or Ctrl-C. Each
+ * process writes its output to its own log file.
  */
 final class Supervisor implements AutoCloseable {
 
@@ -33,14 +33,15 @@ final class Supervisor implements AutoCloseable {
     private volatile boolean closed;
 
     Supervisor(Path logDir) throws IOException {
-        this(logDir, () -> Duration.ofSeconds(5), () -> { });
+        this(logDir, () -> Duration.ofSeconds(5), () -> {});
     }
 
     /**
      * @param grace how long stopped processes may take to exit before they are killed
      * @param afterStop run once every process has exited (also on Ctrl-C)
      */
-    Supervisor(Path logDir, java.util.function.Supplier<Duration> grace, Runnable afterStop) throws IOException {
+    Supervisor(Path logDir, java.util.function.Supplier<Duration> grace, Runnable afterStop)
+            throws IOException {
         this.grace = grace;
         this.afterStop = afterStop;
         // Logs may name tokens, paths and peers: readable by the demo's user only.
@@ -50,7 +51,8 @@ final class Supervisor implements AutoCloseable {
     }
 
     /**
-     * Starts {@code command} with extra environment {@code env}, output to {@code <logDir>/<name>.log}.
+     * Starts {@code command} with extra environment {@code env}, output to {@code
+     * <logDir>/<name>.log}.
      *
      * @throws IOException when the process cannot be started (the message names it)
      */
@@ -60,19 +62,24 @@ final class Supervisor implements AutoCloseable {
         }
         Path log = logDir.resolve(name + ".log");
         if (!Files.exists(log, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(
+                    log,
+                    PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rw-------")));
         }
         Files.setPosixFilePermissions(log, PosixFilePermissions.fromString("rw-------"));
-        ProcessBuilder pb = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        ProcessBuilder pb =
+                new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().putAll(env);
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new IOException(name + ": cannot start " + command.get(0) + ": " + e.getMessage(), e);
+            throw new IOException(
+                    name + ": cannot start " + command.get(0) + ": " + e.getMessage(), e);
         }
         Managed m = new Managed(name, p, log);
         started.add(m);
@@ -90,7 +97,9 @@ final class Supervisor implements AutoCloseable {
     static String tail(Path log, int lines) {
         try {
             List<String> all = Files.readAllLines(log);
-            return String.join(System.lineSeparator(), all.subList(Math.max(0, all.size() - lines), all.size()));
+            return String.join(
+                    System.lineSeparator(),
+                    all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
         }

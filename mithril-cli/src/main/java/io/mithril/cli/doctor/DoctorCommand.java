@@ -32,54 +32,86 @@ import picocli.CommandLine.Option;
  * {@code mithril doctor}: checks a deployment (its config files, or {@code --dir} of a running
  * demo), one line per check, ok or what to do; exit 1 when any check fails. See docs/doctor.md.
  */
-@Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = {"Check a deployment: sockets, key and datastore file modes, clock skew, bundles, CAs and SVIDs",
-                "close to expiry, entries no agent can get, entries no running process matches, proxies out of sync with the control plane.",
-                "",
-                "One line per check: ok, or FAIL with what to do. Exits 1 when any check fails."})
+@Command(
+        name = "doctor",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Check a deployment: sockets, key and datastore file modes, clock skew, bundles, CAs and SVIDs",
+            "close to expiry, entries no agent can get, entries no running process matches, proxies out of sync with the control plane.",
+            "",
+            "One line per check: ok, or FAIL with what to do. Exits 1 when any check fails."
+        })
 public final class DoctorCommand implements Callable<Integer> {
 
     private static final Pattern AGENT_BLOCK = Pattern.compile("(?m)^\\s*agent\\s*\\{");
 
-    @Option(names = {"-dir", "--dir"}, paramLabel = "DIR", description = "A running `mithril demo --keep-running` with this state directory.")
+    @Option(
+            names = {"-dir", "--dir"},
+            paramLabel = "DIR",
+            description = "A running `mithril demo --keep-running` with this state directory.")
     Path dir;
 
-    @Option(names = {"-config", "--config"}, paramLabel = "FILE", description = "A server.conf or agent.conf to check (repeatable).")
+    @Option(
+            names = {"-config", "--config"},
+            paramLabel = "FILE",
+            description = "A server.conf or agent.conf to check (repeatable).")
     List<Path> configs = new ArrayList<>();
 
-    @Option(names = {"-expandEnv", "--expandEnv"},
-            description = "Expand $VAR and ${VAR} in the config files from the environment (as `run -expandEnv`); with --dir, DEMO_DIR is the demo's directory.")
+    @Option(
+            names = {"-expandEnv", "--expandEnv"},
+            description =
+                    "Expand $VAR and ${VAR} in the config files from the environment (as `run -expandEnv`); with --dir, DEMO_DIR is the demo's directory.")
     boolean expandEnv;
 
-    @Option(names = "-serverSocket", paramLabel = "CLUSTER=SOCKET",
-            description = "An identity server's admin socket to read, by cluster name (repeatable; a server.conf adds its own).")
+    @Option(
+            names = "-serverSocket",
+            paramLabel = "CLUSTER=SOCKET",
+            description =
+                    "An identity server's admin socket to read, by cluster name (repeatable; a server.conf adds its own).")
     Map<String, Path> servers = new LinkedHashMap<>();
 
-    @Option(names = "-controlPlaneAdmin", paramLabel = "HOST:PORT", description = "The control plane's admin endpoint (e.g. 127.0.0.1:15014).")
+    @Option(
+            names = "-controlPlaneAdmin",
+            paramLabel = "HOST:PORT",
+            description = "The control plane's admin endpoint (e.g. 127.0.0.1:15014).")
     String controlPlane;
 
-    @Option(names = "-proxyAdmin", paramLabel = "[NAME=]HOST:PORT", description = "A proxy's admin endpoint (repeatable).")
+    @Option(
+            names = "-proxyAdmin",
+            paramLabel = "[NAME=]HOST:PORT",
+            description = "A proxy's admin endpoint (repeatable).")
     List<String> proxies = new ArrayList<>();
 
-    @Option(names = "-noProxyDiscovery",
-            description = "Read only the -proxyAdmin proxies, not every proxy the control plane lists (at its address, port 15000).")
+    @Option(
+            names = "-noProxyDiscovery",
+            description =
+                    "Read only the -proxyAdmin proxies, not every proxy the control plane lists (at its address, port 15000).")
     boolean noProxyDiscovery;
 
-    @Option(names = "-expiryWithin", defaultValue = "30s", paramLabel = "DURATION",
-            description = "Fail for a CA or SVID with less than this left (default: ${DEFAULT-VALUE}); also for less than a sixth of its life.")
+    @Option(
+            names = "-expiryWithin",
+            defaultValue = "30s",
+            paramLabel = "DURATION",
+            description =
+                    "Fail for a CA or SVID with less than this left (default: ${DEFAULT-VALUE}); also for less than a sixth of its life.")
     String expiryWithin;
 
-    @Option(names = "-syncWithin", defaultValue = "1m", paramLabel = "DURATION",
-            description = "Fail for an agent whose last sync with its server is older than this (default: ${DEFAULT-VALUE}; agents sync every 5s).")
+    @Option(
+            names = "-syncWithin",
+            defaultValue = "1m",
+            paramLabel = "DURATION",
+            description =
+                    "Fail for an agent whose last sync with its server is older than this (default: ${DEFAULT-VALUE}; agents sync every 5s).")
     String syncWithin;
 
-    @Option(names = "-hostWorkloads",
-            description = "Check that each workload entry with unix selectors matches a process running on this host"
-                    + " (on with --dir or an agent's -config: their agents serve this host).")
+    @Option(
+            names = "-hostWorkloads",
+            description =
+                    "Check that each workload entry with unix selectors matches a process running on this host"
+                            + " (on with --dir or an agent's -config: their agents serve this host).")
     boolean hostWorkloads;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     Clock clock = Clock.systemUTC();
 
@@ -103,8 +135,13 @@ public final class DoctorCommand implements Callable<Integer> {
                 }
             }
         }
-        if (files.isEmpty() && dir == null && servers.isEmpty() && controlPlane == null && proxies.isEmpty()) {
-            throw new Cli.UserException("nothing to check: give --dir DIR of a demo, -config FILE, or -serverSocket, -controlPlaneAdmin, -proxyAdmin");
+        if (files.isEmpty()
+                && dir == null
+                && servers.isEmpty()
+                && controlPlane == null
+                && proxies.isEmpty()) {
+            throw new Cli.UserException(
+                    "nothing to check: give --dir DIR of a demo, -config FILE, or -serverSocket, -controlPlaneAdmin, -proxyAdmin");
         }
         Duration within;
         try {
@@ -131,10 +168,16 @@ public final class DoctorCommand implements Callable<Integer> {
         for (Path f : files) {
             config(doctor, f, env, serverSockets);
         }
-        if (sources == null && (!serverSockets.isEmpty() || controlPlane != null || !proxies.isEmpty())) {
+        if (sources == null
+                && (!serverSockets.isEmpty() || controlPlane != null || !proxies.isEmpty())) {
             List<Sources.ProxyAdmin> admins = DashboardCommand.proxyAdmins(proxies);
             try {
-                sources = new Sources(serverSockets, controlPlane, admins, controlPlane != null && !noProxyDiscovery);
+                sources =
+                        new Sources(
+                                serverSockets,
+                                controlPlane,
+                                admins,
+                                controlPlane != null && !noProxyDiscovery);
             } catch (IllegalArgumentException e) {
                 throw new Cli.UserException(e.getMessage());
             }
@@ -142,9 +185,12 @@ public final class DoctorCommand implements Callable<Integer> {
         if (sources != null) {
             try (Collector collector = new Collector(sources, clock, Duration.ofSeconds(1))) {
                 collector.poll();
-                com.fasterxml.jackson.databind.JsonNode state = new ObjectMapper().readTree(collector.stateJson());
+                com.fasterxml.jackson.databind.JsonNode state =
+                        new ObjectMapper().readTree(collector.stateJson());
                 doctor.state(state, within, syncStale);
-                if (hostWorkloads || dir != null || files.stream().anyMatch(DoctorCommand::isAgentConfig)) {
+                if (hostWorkloads
+                        || dir != null
+                        || files.stream().anyMatch(DoctorCommand::isAgentConfig)) {
                     doctor.hostWorkloads(state, HostWorkloads.snapshot());
                 }
             }
@@ -152,7 +198,10 @@ public final class DoctorCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         doctor.lines.forEach(out::println);
         long failed = doctor.lines.stream().filter(l -> !l.ok()).count();
-        out.println(failed == 0 ? "all " + doctor.lines.size() + " checks ok" : failed + " of " + doctor.lines.size() + " checks failed");
+        out.println(
+                failed == 0
+                        ? "all " + doctor.lines.size() + " checks ok"
+                        : failed + " of " + doctor.lines.size() + " checks failed");
         out.flush();
         return failed == 0 ? 0 : 1;
     }
@@ -165,8 +214,13 @@ public final class DoctorCommand implements Callable<Integer> {
         }
     }
 
-    /** The file checks of one config file; a server's admin socket is also read (keyed by its config's directory name). */
-    private static void config(Doctor doctor, Path file, Map<String, String> env, Map<String, Path> serverSockets) throws IOException {
+    /**
+     * The file checks of one config file; a server's admin socket is also read (keyed by its
+     * config's directory name).
+     */
+    private static void config(
+            Doctor doctor, Path file, Map<String, String> env, Map<String, Path> serverSockets)
+            throws IOException {
         String text;
         try {
             text = Files.readString(file);
@@ -176,23 +230,39 @@ public final class DoctorCommand implements Callable<Integer> {
         try {
             if (AGENT_BLOCK.matcher(text).find()) {
                 AgentConfig a = AgentConfigParser.parseFile(file, env);
-                doctor.socket("agent (" + file + ") Workload API", a.socketPath() == null ? AgentConfig.DEFAULT_SOCKET_PATH : a.socketPath());
+                doctor.socket(
+                        "agent (" + file + ") Workload API",
+                        a.socketPath() == null ? AgentConfig.DEFAULT_SOCKET_PATH : a.socketPath());
                 doctor.privateFiles("agent (" + file + ")", a.dataDir());
             } else {
-                ServerConfig s = ServerConfigParser.build(Hcl.parseFile(file, env), Clock.systemUTC(), file);
-                Path sock = s.socketPath() == null ? ServerConfig.DEFAULT_SOCKET_PATH : s.socketPath();
+                ServerConfig s =
+                        ServerConfigParser.build(Hcl.parseFile(file, env), Clock.systemUTC(), file);
+                Path sock =
+                        s.socketPath() == null ? ServerConfig.DEFAULT_SOCKET_PATH : s.socketPath();
                 doctor.socket("server (" + file + ") admin", sock);
                 doctor.privateFiles("server (" + file + ")", s.dataDir());
                 if (s.keyManager() != null && s.keyManager().keysPath() != null) {
-                    doctor.privateFile("server (" + file + ") KeyManager keys_path", s.keyManager().keysPath(), s.dataDir());
+                    doctor.privateFile(
+                            "server (" + file + ") KeyManager keys_path",
+                            s.keyManager().keysPath(),
+                            s.dataDir());
                 }
-                if (s.dataStore() != null && "sqlite3".equals(s.dataStore().databaseType()) && s.dataStore().connectionString() != null) {
-                    doctor.privateFile("server (" + file + ") DataStore", Path.of(s.dataStore().connectionString()), s.dataDir());
+                if (s.dataStore() != null
+                        && "sqlite3".equals(s.dataStore().databaseType())
+                        && s.dataStore().connectionString() != null) {
+                    doctor.privateFile(
+                            "server (" + file + ") DataStore",
+                            Path.of(s.dataStore().connectionString()),
+                            s.dataDir());
                 }
                 Path parent = file.toAbsolutePath().getParent();
-                String name = parent == null || parent.getFileName() == null ? file.toString() : parent.getFileName().toString();
+                String name =
+                        parent == null || parent.getFileName() == null
+                                ? file.toString()
+                                : parent.getFileName().toString();
                 if (!serverSockets.containsValue(sock) && Files.exists(sock)) {
-                    serverSockets.putIfAbsent(serverSockets.containsKey(name) ? file.toString() : name, sock);
+                    serverSockets.putIfAbsent(
+                            serverSockets.containsKey(name) ? file.toString() : name, sock);
                 }
             }
         } catch (HclException e) {

@@ -16,17 +16,16 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * The processes running on this host, each with the {@code unix} selectors the agent's own
- * {@link UnixWorkloadAttestor} would give it if it called the Workload API now: what {@code doctor}
+ * The processes running on this host, each with the {@code unix} selectors the agent's own {@link
+ * UnixWorkloadAttestor} would give it if it called the Workload API now: what {@code doctor}
  * matches registration entries against. {@code unix:sha256} is never computed (that would read
- * every executable); a process whose executable this user may not read has no {@code unix:path}
- * and is marked {@linkplain Process#partial() partial}.
+ * every executable); a process whose executable this user may not read has no {@code unix:path} and
+ * is marked {@linkplain Process#partial() partial}.
  */
 final class HostWorkloads {
 
     /** One process and its selectors ({@code unix:uid:0}, ...). */
-    record Process(int pid, Set<String> selectors, boolean partial) {
-    }
+    record Process(int pid, Set<String> selectors, boolean partial) {}
 
     private final List<Process> processes;
 
@@ -70,7 +69,11 @@ final class HostWorkloads {
     }
 
     /** The verdict for one entry's selectors. */
-    enum Match { MATCHED, NONE, UNKNOWN }
+    enum Match {
+        MATCHED,
+        NONE,
+        UNKNOWN
+    }
 
     /**
      * Whether some process has every selector of the entry (the agent's rule: an entry's selectors
@@ -101,7 +104,8 @@ final class HostWorkloads {
         try {
             int uid = -1;
             int gid = -1;
-            for (String line : Files.readAllLines(proc.resolve(pid + "/status"), StandardCharsets.UTF_8)) {
+            for (String line :
+                    Files.readAllLines(proc.resolve(pid + "/status"), StandardCharsets.UTF_8)) {
                 // Real, effective, saved, filesystem: the kernel records the effective ids of a
                 // socket's peer (SO_PEERCRED), which is what the agent attests.
                 if (line.startsWith("Uid:")) {
@@ -111,7 +115,10 @@ final class HostWorkloads {
                 }
             }
             // Kernel threads (and zombies) have no command line and no executable: not workloads.
-            if (uid < 0 || gid < 0 || Files.readAllBytes(proc.resolve(pid + "/cmdline")).length == 0 && isKernelThread(proc, pid)) {
+            if (uid < 0
+                    || gid < 0
+                    || Files.readAllBytes(proc.resolve(pid + "/cmdline")).length == 0
+                            && isKernelThread(proc, pid)) {
                 return null;
             }
             return new Caller(pid, uid, gid, ProcessInfo.startTime(proc, pid));
@@ -120,7 +127,10 @@ final class HostWorkloads {
         }
     }
 
-    /** No executable: a kernel thread (another user's process has one, only unreadable: EACCES, not ENOENT). */
+    /**
+     * No executable: a kernel thread (another user's process has one, only unreadable: EACCES, not
+     * ENOENT).
+     */
     private static boolean isKernelThread(Path proc, int pid) {
         try {
             Files.readSymbolicLink(proc.resolve(pid + "/exe"));

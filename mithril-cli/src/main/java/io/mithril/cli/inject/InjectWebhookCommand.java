@@ -25,35 +25,68 @@ import picocli.CommandLine.Option;
  * {@code mithril inject webhook -tlsCertFile CERT -tlsKeyFile KEY [-port 9443] ...}: serves the
  * injection webhook ({@code POST /inject}, AdmissionReview v1) over TLS until stopped.
  */
-@Command(name = "webhook", mixinStandardHelpOptions = true, description = "Serves the sidecar injection webhook over TLS.")
+@Command(
+        name = "webhook",
+        mixinStandardHelpOptions = true,
+        description = "Serves the sidecar injection webhook over TLS.")
 public final class InjectWebhookCommand implements Callable<Integer> {
 
-    @Option(names = {"-tlsCertFile", "--tlsCertFile"}, required = true, paramLabel = "FILE",
-            description = "The webhook's serving certificate chain (PEM); its DNS name is the webhook Service's.")
+    @Option(
+            names = {"-tlsCertFile", "--tlsCertFile"},
+            required = true,
+            paramLabel = "FILE",
+            description =
+                    "The webhook's serving certificate chain (PEM); its DNS name is the webhook Service's.")
     Path certFile;
 
-    @Option(names = {"-tlsKeyFile", "--tlsKeyFile"}, required = true, paramLabel = "FILE", description = "Its private key (PEM).")
+    @Option(
+            names = {"-tlsKeyFile", "--tlsKeyFile"},
+            required = true,
+            paramLabel = "FILE",
+            description = "Its private key (PEM).")
     Path keyFile;
 
-    @Option(names = {"-address", "--address"}, paramLabel = "ADDR", description = "Listen address (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-address", "--address"},
+            paramLabel = "ADDR",
+            description = "Listen address (default: ${DEFAULT-VALUE}).")
     String address = "0.0.0.0";
 
-    @Option(names = {"-port", "--port"}, paramLabel = "PORT", description = "Listen port (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-port", "--port"},
+            paramLabel = "PORT",
+            description = "Listen port (default: ${DEFAULT-VALUE}).")
     int port = 9443;
 
-    @Option(names = {"-proxyImage", "--proxyImage"}, required = true, paramLabel = "IMAGE", description = "The image that runs the sidecar.")
+    @Option(
+            names = {"-proxyImage", "--proxyImage"},
+            required = true,
+            paramLabel = "IMAGE",
+            description = "The image that runs the sidecar.")
     String proxyImage;
 
-    @Option(names = {"-controlPlane", "--controlPlane"}, paramLabel = "HOST:PORT", description = "The control plane the sidecars use.")
+    @Option(
+            names = {"-controlPlane", "--controlPlane"},
+            paramLabel = "HOST:PORT",
+            description = "The control plane the sidecars use.")
     String controlPlane;
 
-    @Option(names = {"-controlPlaneID", "--controlPlaneID"}, paramLabel = "SPIFFE_ID", description = "The control plane's SPIFFE ID.")
+    @Option(
+            names = {"-controlPlaneID", "--controlPlaneID"},
+            paramLabel = "SPIFFE_ID",
+            description = "The control plane's SPIFFE ID.")
     String controlPlaneId;
 
-    @Option(names = {"-trustDomain", "--trustDomain"}, paramLabel = "TD", description = "Trust domain of the sidecars' identities.")
+    @Option(
+            names = {"-trustDomain", "--trustDomain"},
+            paramLabel = "TD",
+            description = "Trust domain of the sidecars' identities.")
     String trustDomain;
 
-    @Option(names = {"-kubeconfig", "--kubeconfig"}, paramLabel = "FILE", description = "Kubeconfig; default: the in-cluster configuration.")
+    @Option(
+            names = {"-kubeconfig", "--kubeconfig"},
+            paramLabel = "FILE",
+            description = "Kubeconfig; default: the in-cluster configuration.")
     Path kubeconfig;
 
     @Override
@@ -68,17 +101,25 @@ public final class InjectWebhookCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
-        SidecarInjector injector = new SidecarInjector(new SidecarInjector.Settings(proxyImage, controlPlane, controlPlaneId, trustDomain),
-                SidecarInjector.namespaceLabels(k8s));
-        InjectionWebhook webhook = InjectionWebhook.start(new InetSocketAddress(address, port), tls, injector);
-        org.slf4j.LoggerFactory.getLogger(InjectWebhookCommand.class).info("Injection webhook listening: https://{}:{}/inject",
-                address, webhook.port());
+        SidecarInjector injector =
+                new SidecarInjector(
+                        new SidecarInjector.Settings(
+                                proxyImage, controlPlane, controlPlaneId, trustDomain),
+                        SidecarInjector.namespaceLabels(k8s));
+        InjectionWebhook webhook =
+                InjectionWebhook.start(new InetSocketAddress(address, port), tls, injector);
+        org.slf4j.LoggerFactory.getLogger(InjectWebhookCommand.class)
+                .info("Injection webhook listening: https://{}:{}/inject", address, webhook.port());
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            webhook.close();
-            k8s.close();
-            stopped.countDown();
-        }, "mithril-inject-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    webhook.close();
+                                    k8s.close();
+                                    stopped.countDown();
+                                },
+                                "mithril-inject-shutdown"));
         stopped.await();
         return 0;
     }
@@ -92,7 +133,8 @@ public final class InjectWebhookCommand implements Callable<Integer> {
             throw new Cli.UserException("-tlsCertFile " + certFile + ": " + e.getMessage(), e);
         }
         if (chain.isEmpty()) {
-            throw new Cli.UserException("-tlsCertFile " + certFile + ": no certificate in the file");
+            throw new Cli.UserException(
+                    "-tlsCertFile " + certFile + ": no certificate in the file");
         }
         try {
             key = Pem.readPrivateKey(keyFile);
@@ -101,20 +143,34 @@ public final class InjectWebhookCommand implements Callable<Integer> {
         }
         String why = io.mithril.pki.KeyType.mismatch(key, chain.get(0).getPublicKey());
         if (why != null) {
-            throw new Cli.UserException("-tlsKeyFile " + keyFile + " is not the key of the certificate in -tlsCertFile " + certFile
-                    + " (" + why + ")");
+            throw new Cli.UserException(
+                    "-tlsKeyFile "
+                            + keyFile
+                            + " is not the key of the certificate in -tlsCertFile "
+                            + certFile
+                            + " ("
+                            + why
+                            + ")");
         }
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
             ks.setKeyEntry("tls", key, new char[0], chain.toArray(Certificate[]::new));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            KeyManagerFactory kmf =
+                    KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             kmf.init(ks, new char[0]);
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(kmf.getKeyManagers(), null, null);
             return ctx;
         } catch (java.security.GeneralSecurityException | java.io.IOException e) {
-            throw new Cli.UserException("-tlsKeyFile " + keyFile + " does not go with -tlsCertFile " + certFile + ": " + e.getMessage(), e);
+            throw new Cli.UserException(
+                    "-tlsKeyFile "
+                            + keyFile
+                            + " does not go with -tlsCertFile "
+                            + certFile
+                            + ": "
+                            + e.getMessage(),
+                    e);
         }
     }
 }

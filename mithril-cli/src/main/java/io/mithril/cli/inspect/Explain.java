@@ -27,14 +27,14 @@ import java.util.List;
 /**
  * Explains certificate chains in words (what {@code mithril inspect} prints): each certificate's
  * subject, SPIFFE ID, key, validity and issuer, and, given a bundle, whether the chain would be
- * accepted as an X509-SVID (the same checks the proxies and the agent make, {@link SpiffeTrustManager})
- * and if not, why: unknown CA, other trust domain, expired, not yet valid, ID not allowed.
+ * accepted as an X509-SVID (the same checks the proxies and the agent make, {@link
+ * SpiffeTrustManager}) and if not, why: unknown CA, other trust domain, expired, not yet valid, ID
+ * not allowed.
  */
 final class Explain {
 
     /** The verdict on a chain: accepted, or refused with the reason in words. */
-    record Verdict(boolean accepted, String reason, String words) {
-    }
+    record Verdict(boolean accepted, String reason, String words) {}
 
     private final Clock clock;
 
@@ -50,50 +50,84 @@ final class Explain {
             X509Certificate c = chain.get(i);
             boolean ca = c.getBasicConstraints() >= 0;
             boolean self = c.getSubjectX500Principal().equals(c.getIssuerX500Principal());
-            String role = i == 0 && !ca ? "leaf" : self ? "root CA" : ca ? "intermediate CA" : "certificate";
+            String role =
+                    i == 0 && !ca
+                            ? "leaf"
+                            : self ? "root CA" : ca ? "intermediate CA" : "certificate";
             out.add("certificate " + i + " (" + role + ")");
             out.add("  subject:   " + c.getSubjectX500Principal().getName());
             List<String> uris = uris(c);
-            out.add("  SPIFFE ID: " + (uris.isEmpty() ? "(none: no URI SAN)" : String.join(", ", uris)));
+            out.add(
+                    "  SPIFFE ID: "
+                            + (uris.isEmpty() ? "(none: no URI SAN)" : String.join(", ", uris)));
             out.add("  key:       " + key(c.getPublicKey()));
             Instant nb = c.getNotBefore().toInstant();
             Instant na = c.getNotAfter().toInstant();
-            String state = now.isBefore(nb) ? "NOT YET VALID, starts in " + span(Duration.between(now, nb))
-                    : now.isAfter(na) ? "EXPIRED " + span(Duration.between(na, now)) + " ago"
-                    : "valid, expires in " + span(Duration.between(now, na));
+            String state =
+                    now.isBefore(nb)
+                            ? "NOT YET VALID, starts in " + span(Duration.between(now, nb))
+                            : now.isAfter(na)
+                                    ? "EXPIRED " + span(Duration.between(na, now)) + " ago"
+                                    : "valid, expires in " + span(Duration.between(now, na));
             out.add("  validity:  " + nb + " .. " + na + " (" + state + ")");
             out.add("  issuer:    " + c.getIssuerX500Principal().getName());
-            out.add("  serial:    " + c.getSerialNumber().toString(16) + ", SHA-256 " + fingerprint(c));
+            out.add(
+                    "  serial:    "
+                            + c.getSerialNumber().toString(16)
+                            + ", SHA-256 "
+                            + fingerprint(c));
         }
         return out;
     }
 
     /**
-     * Whether {@code chain} would be accepted as an X509-SVID under {@code bundle} (roots of
-     * {@code bundleDomain}) by a peer that allows {@code allowed} (any ID when empty).
+     * Whether {@code chain} would be accepted as an X509-SVID under {@code bundle} (roots of {@code
+     * bundleDomain}) by a peer that allows {@code allowed} (any ID when empty).
      */
-    Verdict verdict(List<X509Certificate> chain, TrustDomain bundleDomain, Collection<X509Certificate> roots,
-                    Collection<SpiffeId> allowed) {
-        SpiffeIdAuthorizer authorizer = allowed.isEmpty() ? SpiffeIdAuthorizer.any() : SpiffeIdAuthorizer.oneOf(allowed);
-        SpiffeTrustManager tm = new SpiffeTrustManager(X509BundleSet.of(X509Bundle.of(bundleDomain, roots)), authorizer, clock);
+    Verdict verdict(
+            List<X509Certificate> chain,
+            TrustDomain bundleDomain,
+            Collection<X509Certificate> roots,
+            Collection<SpiffeId> allowed) {
+        SpiffeIdAuthorizer authorizer =
+                allowed.isEmpty() ? SpiffeIdAuthorizer.any() : SpiffeIdAuthorizer.oneOf(allowed);
+        SpiffeTrustManager tm =
+                new SpiffeTrustManager(
+                        X509BundleSet.of(X509Bundle.of(bundleDomain, roots)), authorizer, clock);
         try {
             SpiffeId id = tm.verify(chain.toArray(X509Certificate[]::new), "the");
             X509Certificate anchor = anchor(chain, roots);
-            return new Verdict(true, "accepted", "accepted: " + id + " chains to " + (anchor == null ? "a root"
-                    : anchor.getSubjectX500Principal().getName() + " (SHA-256 " + fingerprint(anchor) + ")")
-                    + " of the bundle of " + bundleDomain.name()
-                    + (allowed.isEmpty() ? "" : ", and its ID is allowed"));
+            return new Verdict(
+                    true,
+                    "accepted",
+                    "accepted: "
+                            + id
+                            + " chains to "
+                            + (anchor == null
+                                    ? "a root"
+                                    : anchor.getSubjectX500Principal().getName()
+                                            + " (SHA-256 "
+                                            + fingerprint(anchor)
+                                            + ")")
+                            + " of the bundle of "
+                            + bundleDomain.name()
+                            + (allowed.isEmpty() ? "" : ", and its ID is allowed"));
         } catch (SvidRejectedException e) {
-            return new Verdict(false, reasonName(e, chain, bundleDomain), words(e, chain, bundleDomain, roots));
+            return new Verdict(
+                    false,
+                    reasonName(e, chain, bundleDomain),
+                    words(e, chain, bundleDomain, roots));
         } catch (CertificateException e) {
             return new Verdict(false, "bad certificate", "refused: " + e.getMessage());
         }
     }
 
-    private static String reasonName(SvidRejectedException e, List<X509Certificate> chain, TrustDomain domain) {
+    private static String reasonName(
+            SvidRejectedException e, List<X509Certificate> chain, TrustDomain domain) {
         return switch (e.reason()) {
             case NO_CERTIFICATE -> "no certificate";
-            case UNKNOWN_AUTHORITY -> otherDomain(chain, domain) != null ? "other trust domain" : "unknown CA";
+            case UNKNOWN_AUTHORITY ->
+                    otherDomain(chain, domain) != null ? "other trust domain" : "unknown CA";
             case EXPIRED -> "expired";
             case NOT_YET_VALID -> "not yet valid";
             case NOT_AUTHORIZED -> "ID not allowed";
@@ -101,41 +135,75 @@ final class Explain {
         };
     }
 
-    private String words(SvidRejectedException e, List<X509Certificate> chain, TrustDomain domain,
-                         Collection<X509Certificate> roots) {
+    private String words(
+            SvidRejectedException e,
+            List<X509Certificate> chain,
+            TrustDomain domain,
+            Collection<X509Certificate> roots) {
         Instant now = clock.instant();
         String name = reasonName(e, chain, domain);
-        String detail = switch (e.reason()) {
-            case UNKNOWN_AUTHORITY -> {
-                String other = otherDomain(chain, domain);
-                yield other != null ? "the certificate is of trust domain " + other + ", the bundle is for " + domain.name()
-                        + " (federate the two, or give that domain's bundle)"
-                        : "the chain does not lead to any of the bundle's " + roots.size() + " root(s) of " + domain.name()
-                        + " (" + String.join(", ", roots.stream().map(r -> r.getSubjectX500Principal().getName()
-                        + " SHA-256 " + fingerprint(r)).toList()) + "); its top issuer is "
-                        + chain.get(chain.size() - 1).getIssuerX500Principal().getName();
-            }
-            case EXPIRED -> {
-                for (int i = 0; i < chain.size(); i++) {
-                    Instant na = chain.get(i).getNotAfter().toInstant();
-                    if (now.isAfter(na)) {
-                        yield "certificate " + i + " expired at " + na + " (" + span(Duration.between(na, now)) + " ago)";
+        String detail =
+                switch (e.reason()) {
+                    case UNKNOWN_AUTHORITY -> {
+                        String other = otherDomain(chain, domain);
+                        yield other != null
+                                ? "the certificate is of trust domain "
+                                        + other
+                                        + ", the bundle is for "
+                                        + domain.name()
+                                        + " (federate the two, or give that domain's bundle)"
+                                : "the chain does not lead to any of the bundle's "
+                                        + roots.size()
+                                        + " root(s) of "
+                                        + domain.name()
+                                        + " ("
+                                        + String.join(
+                                                ", ",
+                                                roots.stream()
+                                                        .map(
+                                                                r ->
+                                                                        r.getSubjectX500Principal()
+                                                                                        .getName()
+                                                                                + " SHA-256 "
+                                                                                + fingerprint(r))
+                                                        .toList())
+                                        + "); its top issuer is "
+                                        + chain.get(chain.size() - 1)
+                                                .getIssuerX500Principal()
+                                                .getName();
                     }
-                }
-                yield "a root of the bundle has expired";
-            }
-            case NOT_YET_VALID -> {
-                for (int i = 0; i < chain.size(); i++) {
-                    Instant nb = chain.get(i).getNotBefore().toInstant();
-                    if (now.isBefore(nb)) {
-                        yield "certificate " + i + " is valid only from " + nb + " (in " + span(Duration.between(now, nb))
-                                + "; a clock behind?)";
+                    case EXPIRED -> {
+                        for (int i = 0; i < chain.size(); i++) {
+                            Instant na = chain.get(i).getNotAfter().toInstant();
+                            if (now.isAfter(na)) {
+                                yield "certificate "
+                                        + i
+                                        + " expired at "
+                                        + na
+                                        + " ("
+                                        + span(Duration.between(na, now))
+                                        + " ago)";
+                            }
+                        }
+                        yield "a root of the bundle has expired";
                     }
-                }
-                yield "a root of the bundle is not valid yet";
-            }
-            default -> e.getMessage();
-        };
+                    case NOT_YET_VALID -> {
+                        for (int i = 0; i < chain.size(); i++) {
+                            Instant nb = chain.get(i).getNotBefore().toInstant();
+                            if (now.isBefore(nb)) {
+                                yield "certificate "
+                                        + i
+                                        + " is valid only from "
+                                        + nb
+                                        + " (in "
+                                        + span(Duration.between(now, nb))
+                                        + "; a clock behind?)";
+                            }
+                        }
+                        yield "a root of the bundle is not valid yet";
+                    }
+                    default -> e.getMessage();
+                };
         return "refused (" + name + "): " + detail;
     }
 
@@ -149,7 +217,8 @@ final class Explain {
         return null;
     }
 
-    private static X509Certificate anchor(List<X509Certificate> chain, Collection<X509Certificate> roots) {
+    private static X509Certificate anchor(
+            List<X509Certificate> chain, Collection<X509Certificate> roots) {
         X509Certificate top = chain.get(chain.size() - 1);
         for (X509Certificate r : roots) {
             if (r.equals(top) || r.getSubjectX500Principal().equals(top.getIssuerX500Principal())) {
@@ -178,7 +247,10 @@ final class Explain {
     static String key(PublicKey k) {
         if (k instanceof ECPublicKey ec) {
             int bits = ec.getParams().getCurve().getField().getFieldSize();
-            return "EC " + (bits == 256 ? "P-256" : bits == 384 ? "P-384" : bits == 521 ? "P-521" : bits + "-bit curve");
+            return "EC "
+                    + (bits == 256
+                            ? "P-256"
+                            : bits == 384 ? "P-384" : bits == 521 ? "P-521" : bits + "-bit curve");
         }
         if (k instanceof RSAPublicKey rsa) {
             return "RSA " + rsa.getModulus().bitLength() + " bits";
@@ -188,7 +260,9 @@ final class Explain {
 
     static String fingerprint(X509Certificate c) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded())).substring(0, 16);
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()))
+                    .substring(0, 16);
         } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
             throw new IllegalStateException(e);
         }
@@ -196,6 +270,8 @@ final class Explain {
 
     static String span(Duration d) {
         long s = d.toSeconds();
-        return s < 120 ? s + "s" : s < 7200 ? s / 60 + "m" : s < 172800 ? s / 3600 + "h" : s / 86400 + "d";
+        return s < 120
+                ? s + "s"
+                : s < 7200 ? s / 60 + "m" : s < 172800 ? s / 3600 + "h" : s / 86400 + "d";
     }
 }

@@ -34,20 +34,28 @@ import java.util.regex.Pattern;
 
 /**
  * What {@code inspect} says about JOSE inputs: a JWT-SVID (header, claims, expiry, and with a
- * bundle which of its keys verifies the signature, by the project's own {@link JwtSvid} rules),
- * and a SPIFFE bundle / JWK Set (each key with its use, the sequence number and refresh hint).
- * Also reads a {@code -bundle} file that is a SPIFFE bundle rather than PEM roots.
+ * bundle which of its keys verifies the signature, by the project's own {@link JwtSvid} rules), and
+ * a SPIFFE bundle / JWK Set (each key with its use, the sequence number and refresh hint). Also
+ * reads a {@code -bundle} file that is a SPIFFE bundle rather than PEM roots.
  */
 final class Jose {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern COMPACT_JWS = Pattern.compile("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
-    /** The trust domain a bundle file is parsed under when none is given: the format does not carry one. */
+    private static final Pattern COMPACT_JWS =
+            Pattern.compile("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
+
+    /**
+     * The trust domain a bundle file is parsed under when none is given: the format does not carry
+     * one.
+     */
     private static final TrustDomain UNNAMED = TrustDomain.parse("bundle.unnamed");
 
     /** A {@code -bundle} file: PEM roots, or a SPIFFE bundle (roots and JWT keys). */
-    record BundleFile(Path path, List<X509Certificate> roots, Map<String, PublicKey> jwtKeys, boolean spiffe) {
-    }
+    record BundleFile(
+            Path path,
+            List<X509Certificate> roots,
+            Map<String, PublicKey> jwtKeys,
+            boolean spiffe) {}
 
     private final Clock clock;
 
@@ -77,7 +85,8 @@ final class Jose {
             throw new Cli.UserException("-bundle " + file + ": " + e.getMessage());
         }
         if (certs.isEmpty()) {
-            throw new Cli.UserException("-bundle " + file + ": no CERTIFICATE block, and not a SPIFFE bundle (JSON)");
+            throw new Cli.UserException(
+                    "-bundle " + file + ": no CERTIFICATE block, and not a SPIFFE bundle (JSON)");
         }
         return new BundleFile(file, certs, Map.of(), false);
     }
@@ -94,7 +103,13 @@ final class Jose {
         try {
             return SpiffeBundle.parse(td, json);
         } catch (BundleException e) {
-            throw new Cli.UserException(where + ": " + e.getMessage().replace("SPIFFE bundle for \"" + UNNAMED + "\"", "SPIFFE bundle"));
+            throw new Cli.UserException(
+                    where
+                            + ": "
+                            + e.getMessage()
+                                    .replace(
+                                            "SPIFFE bundle for \"" + UNNAMED + "\"",
+                                            "SPIFFE bundle"));
         }
     }
 
@@ -109,18 +124,35 @@ final class Jose {
             throw new Cli.UserException(name + ": not valid JSON: " + e.getMessage());
         }
         TrustDomain td = trustDomain == null ? UNNAMED : parseDomain(trustDomain);
-        out.println(name + ": SPIFFE bundle (JWK Set), trust domain " + (trustDomain == null
-                ? "not named in the file (give -trustDomain)" : td.name()));
+        out.println(
+                name
+                        + ": SPIFFE bundle (JWK Set), trust domain "
+                        + (trustDomain == null
+                                ? "not named in the file (give -trustDomain)"
+                                : td.name()));
         JsonNode seq = root.path("spiffe_sequence");
         out.println("  spiffe_sequence:     " + (seq.isMissingNode() ? "none" : seq.toString()));
         JsonNode hint = root.path("spiffe_refresh_hint");
-        out.println("  spiffe_refresh_hint: " + (hint.isMissingNode() ? "none (consumers poll at their own default)"
-                : hint.canConvertToLong() ? hint.asLong() + "s (" + Explain.span(Duration.ofSeconds(hint.asLong())) + ")" : hint.toString()));
+        out.println(
+                "  spiffe_refresh_hint: "
+                        + (hint.isMissingNode()
+                                ? "none (consumers poll at their own default)"
+                                : hint.canConvertToLong()
+                                        ? hint.asLong()
+                                                + "s ("
+                                                + Explain.span(Duration.ofSeconds(hint.asLong()))
+                                                + ")"
+                                        : hint.toString()));
         SpiffeBundle parsed;
         try {
             parsed = SpiffeBundle.parse(td, json);
         } catch (BundleException e) {
-            out.println("verdict: not a valid SPIFFE bundle: " + e.getMessage().replace("SPIFFE bundle for \"" + UNNAMED + "\"", "SPIFFE bundle"));
+            out.println(
+                    "verdict: not a valid SPIFFE bundle: "
+                            + e.getMessage()
+                                    .replace(
+                                            "SPIFFE bundle for \"" + UNNAMED + "\"",
+                                            "SPIFFE bundle"));
             return false;
         }
         Explain explain = new Explain(clock);
@@ -128,28 +160,67 @@ final class Jose {
         for (int i = 0; i < keys.size(); i++) {
             JsonNode k = keys.get(i);
             String use = k.path("use").asText("");
-            String kty = k.path("kty").asText("?") + (k.has("crv") ? " " + k.path("crv").asText() : "");
+            String kty =
+                    k.path("kty").asText("?") + (k.has("crv") ? " " + k.path("crv").asText() : "");
             switch (use) {
                 case SpiffeBundle.USE_X509_SVID -> {
                     JsonNode x5c = k.path("x5c");
                     if (!x5c.isArray() || x5c.isEmpty()) {
-                        out.println("key " + i + ": use x509-svid, " + kty + ": ignored (no x5c certificate)");
+                        out.println(
+                                "key "
+                                        + i
+                                        + ": use x509-svid, "
+                                        + kty
+                                        + ": ignored (no x5c certificate)");
                         continue;
                     }
-                    X509Certificate cert = Certificates.parseDer(Base64.getDecoder().decode(x5c.get(0).asText())).get(0);
-                    out.println("key " + i + ": use x509-svid (an X.509 authority), " + kty
-                            + (x5c.size() > 1 ? "; only the first of its " + x5c.size() + " x5c certificates counts" : ""));
-                    explain.describe(List.of(cert)).stream().skip(1).forEach(l -> out.println("  " + l.strip()));
+                    X509Certificate cert =
+                            Certificates.parseDer(Base64.getDecoder().decode(x5c.get(0).asText()))
+                                    .get(0);
+                    out.println(
+                            "key "
+                                    + i
+                                    + ": use x509-svid (an X.509 authority), "
+                                    + kty
+                                    + (x5c.size() > 1
+                                            ? "; only the first of its "
+                                                    + x5c.size()
+                                                    + " x5c certificates counts"
+                                            : ""));
+                    explain.describe(List.of(cert)).stream()
+                            .skip(1)
+                            .forEach(l -> out.println("  " + l.strip()));
                 }
-                case SpiffeBundle.USE_JWT_SVID -> out.println("key " + i + ": use jwt-svid (a JWT authority), kid \""
-                        + k.path("kid").asText() + "\", " + Explain.key(parsed.jwtAuthorities().get(k.path("kid").asText())));
-                default -> out.println("key " + i + ": " + (use.isEmpty() ? "no use" : "use \"" + use + "\"") + ", " + kty
-                        + ": ignored (a SPIFFE bundle's keys are x509-svid or jwt-svid)");
+                case SpiffeBundle.USE_JWT_SVID ->
+                        out.println(
+                                "key "
+                                        + i
+                                        + ": use jwt-svid (a JWT authority), kid \""
+                                        + k.path("kid").asText()
+                                        + "\", "
+                                        + Explain.key(
+                                                parsed.jwtAuthorities()
+                                                        .get(k.path("kid").asText())));
+                default ->
+                        out.println(
+                                "key "
+                                        + i
+                                        + ": "
+                                        + (use.isEmpty() ? "no use" : "use \"" + use + "\"")
+                                        + ", "
+                                        + kty
+                                        + ": ignored (a SPIFFE bundle's keys are x509-svid or jwt-svid)");
             }
         }
-        out.println("verdict: a valid SPIFFE bundle: " + parsed.x509Authorities().size() + " X.509 authorit"
-                + (parsed.x509Authorities().size() == 1 ? "y" : "ies") + ", " + parsed.jwtAuthorities().size() + " JWT authorit"
-                + (parsed.jwtAuthorities().size() == 1 ? "y" : "ies"));
+        out.println(
+                "verdict: a valid SPIFFE bundle: "
+                        + parsed.x509Authorities().size()
+                        + " X.509 authorit"
+                        + (parsed.x509Authorities().size() == 1 ? "y" : "ies")
+                        + ", "
+                        + parsed.jwtAuthorities().size()
+                        + " JWT authorit"
+                        + (parsed.jwtAuthorities().size() == 1 ? "y" : "ies"));
         return true;
     }
 
@@ -167,33 +238,64 @@ final class Jose {
      * Explains a JWT-SVID and, with a bundle, whether it would be accepted and which key verifies
      * it; false when it would be refused.
      */
-    boolean explainJwt(PrintWriter out, String name, String token, BundleFile bundle, String trustDomain,
-                       List<String> audiences, List<SpiffeId> allowed) {
+    boolean explainJwt(
+            PrintWriter out,
+            String name,
+            String token,
+            BundleFile bundle,
+            String trustDomain,
+            List<String> audiences,
+            List<SpiffeId> allowed) {
         token = token.strip();
         String[] parts = token.split("\\.", -1);
         JsonNode header = part(parts[0], "header", name);
         JsonNode claims = part(parts[1], "payload", name);
         Instant now = clock.instant();
-        out.println(name + ": JWT-SVID of " + token.length() + " characters (a bearer credential: the signature is not printed)");
-        out.println("  header:   alg " + header.path("alg").asText("(none)") + ", kid " + text(header, "kid")
-                + ", typ " + text(header, "typ"));
+        out.println(
+                name
+                        + ": JWT-SVID of "
+                        + token.length()
+                        + " characters (a bearer credential: the signature is not printed)");
+        out.println(
+                "  header:   alg "
+                        + header.path("alg").asText("(none)")
+                        + ", kid "
+                        + text(header, "kid")
+                        + ", typ "
+                        + text(header, "typ"));
         out.println("  subject:  " + text(claims, "sub"));
         JsonNode aud = claims.path("aud");
-        out.println("  audience: " + (aud.isArray() ? String.join(", ", strings(aud)) : text(claims, "aud")));
+        out.println(
+                "  audience: "
+                        + (aud.isArray() ? String.join(", ", strings(aud)) : text(claims, "aud")));
         for (String t : List.of("iat", "nbf", "exp")) {
             if (claims.path(t).canConvertToLong()) {
                 Instant at = Instant.ofEpochSecond(claims.path(t).asLong());
-                String rel = at.isAfter(now) ? "in " + Explain.span(Duration.between(now, at)) : Explain.span(Duration.between(at, now)) + " ago";
-                String state = !t.equals("exp") ? "" : at.isAfter(now) ? "valid, expires " : "EXPIRED ";
-                out.println("  " + (t + ":").concat("     ").substring(0, 9) + " " + at + " (" + state + rel + ")");
+                String rel =
+                        at.isAfter(now)
+                                ? "in " + Explain.span(Duration.between(now, at))
+                                : Explain.span(Duration.between(at, now)) + " ago";
+                String state =
+                        !t.equals("exp") ? "" : at.isAfter(now) ? "valid, expires " : "EXPIRED ";
+                out.println(
+                        "  "
+                                + (t + ":").concat("     ").substring(0, 9)
+                                + " "
+                                + at
+                                + " ("
+                                + state
+                                + rel
+                                + ")");
             }
         }
         Map<String, String> other = new LinkedHashMap<>();
-        claims.fields().forEachRemaining(e -> {
-            if (!Set.of("sub", "aud", "iat", "nbf", "exp").contains(e.getKey())) {
-                other.put(e.getKey(), e.getValue().toString());
-            }
-        });
+        claims.fields()
+                .forEachRemaining(
+                        e -> {
+                            if (!Set.of("sub", "aud", "iat", "nbf", "exp").contains(e.getKey())) {
+                                other.put(e.getKey(), e.getValue().toString());
+                            }
+                        });
         if (!other.isEmpty()) {
             out.println("  other claims: " + other);
         }
@@ -201,7 +303,10 @@ final class Jose {
         Set<String> expected = new LinkedHashSet<>(audiences);
         boolean audienceChecked = !expected.isEmpty();
         if (!audienceChecked) {
-            expected.addAll(aud.isArray() ? strings(aud) : aud.isTextual() ? List.of(aud.asText()) : List.of("(none)"));
+            expected.addAll(
+                    aud.isArray()
+                            ? strings(aud)
+                            : aud.isTextual() ? List.of(aud.asText()) : List.of("(none)"));
         }
         JwtSvid svid;
         String keyWords;
@@ -212,34 +317,70 @@ final class Jose {
             } else {
                 Map<String, PublicKey> keys = bundle.jwtKeys();
                 TrustDomain subjectDomain = subjectDomain(claims);
-                TrustDomain bundleDomain = trustDomain == null ? subjectDomain : parseDomain(trustDomain);
-                svid = JwtSvid.parseAndValidate(token, JwtBundle.of(bundleDomain, keys), expected, clock);
+                TrustDomain bundleDomain =
+                        trustDomain == null ? subjectDomain : parseDomain(trustDomain);
+                svid =
+                        JwtSvid.parseAndValidate(
+                                token, JwtBundle.of(bundleDomain, keys), expected, clock);
                 keyWords = verifyingKey(token, svid, bundleDomain, keys, expected);
             }
         } catch (JwtSvidException | BundleNotFoundException e) {
-            out.println("verdict: refused (" + reason(e) + "): " + e.getMessage()
-                    + (bundle != null && !bundle.spiffe() ? " (the -bundle is PEM: it has no JWT keys; give a SPIFFE bundle, "
-                    + "e.g. `mithril server bundle show -format spiffe`)" : ""));
+            out.println(
+                    "verdict: refused ("
+                            + reason(e)
+                            + "): "
+                            + e.getMessage()
+                            + (bundle != null && !bundle.spiffe()
+                                    ? " (the -bundle is PEM: it has no JWT keys; give a SPIFFE bundle, "
+                                            + "e.g. `mithril server bundle show -format spiffe`)"
+                                    : ""));
             return false;
         }
         if (!allowed.isEmpty() && !allowed.contains(svid.spiffeId())) {
-            out.println("verdict: refused (ID not allowed): " + svid.spiffeId() + " is not one of " + allowed);
+            out.println(
+                    "verdict: refused (ID not allowed): "
+                            + svid.spiffeId()
+                            + " is not one of "
+                            + allowed);
             return false;
         }
-        String audWords = audienceChecked ? "; audience " + svid.audience() + " contains " + audiences
-                : "; audience not checked (give -audience)";
-        out.println("verdict: " + (keyWords == null ? "not expired, well formed" + audWords + "; signature not checked (give -bundle, a SPIFFE bundle)"
-                : "accepted: " + svid.spiffeId() + ", signed by " + keyWords + audWords));
+        String audWords =
+                audienceChecked
+                        ? "; audience " + svid.audience() + " contains " + audiences
+                        : "; audience not checked (give -audience)";
+        out.println(
+                "verdict: "
+                        + (keyWords == null
+                                ? "not expired, well formed"
+                                        + audWords
+                                        + "; signature not checked (give -bundle, a SPIFFE bundle)"
+                                : "accepted: "
+                                        + svid.spiffeId()
+                                        + ", signed by "
+                                        + keyWords
+                                        + audWords));
         return true;
     }
 
-    /** Which of the bundle's keys verifies the token: the one {@code kid} names, or (no kid) the first that does. */
-    private String verifyingKey(String token, JwtSvid svid, TrustDomain td, Map<String, PublicKey> keys, Set<String> expected) {
+    /**
+     * Which of the bundle's keys verifies the token: the one {@code kid} names, or (no kid) the
+     * first that does.
+     */
+    private String verifyingKey(
+            String token,
+            JwtSvid svid,
+            TrustDomain td,
+            Map<String, PublicKey> keys,
+            Set<String> expected) {
         String kid = svid.keyId();
         if (kid.isEmpty()) {
             for (Map.Entry<String, PublicKey> k : keys.entrySet()) {
                 try {
-                    JwtSvid.parseAndValidate(token, JwtBundle.of(td, Map.of(k.getKey(), k.getValue())), expected, clock);
+                    JwtSvid.parseAndValidate(
+                            token,
+                            JwtBundle.of(td, Map.of(k.getKey(), k.getValue())),
+                            expected,
+                            clock);
                     kid = k.getKey();
                     break;
                 } catch (JwtSvidException e) {
@@ -247,7 +388,12 @@ final class Jose {
                 }
             }
         }
-        return "the JWT authority kid \"" + kid + "\" (" + Explain.key(keys.get(kid)) + ") of the bundle of " + td.name();
+        return "the JWT authority kid \""
+                + kid
+                + "\" ("
+                + Explain.key(keys.get(kid))
+                + ") of the bundle of "
+                + td.name();
     }
 
     private static String reason(RuntimeException e) {
@@ -280,7 +426,8 @@ final class Jose {
         try {
             return JSON.readTree(Base64.getUrlDecoder().decode(b64));
         } catch (IOException | IllegalArgumentException e) {
-            throw new Cli.UserException(name + ": the JWT's " + what + " is not base64url JSON: " + e.getMessage());
+            throw new Cli.UserException(
+                    name + ": the JWT's " + what + " is not base64url JSON: " + e.getMessage());
         }
     }
 

@@ -35,7 +35,13 @@ final class PolicyCheck {
         this.files = List.copyOf(files);
         MeshYaml.Result parsed = MeshYaml.parseFiles(files);
         if (!parsed.errors().isEmpty()) {
-            throw new Cli.UserException("-policy: " + String.join("; ", parsed.errors().stream().map(ValidationError::toString).toList()));
+            throw new Cli.UserException(
+                    "-policy: "
+                            + String.join(
+                                    "; ",
+                                    parsed.errors().stream()
+                                            .map(ValidationError::toString)
+                                            .toList()));
         }
         List<AuthorizationPolicy> deny = new ArrayList<>();
         List<AuthorizationPolicy> allow = new ArrayList<>();
@@ -49,7 +55,8 @@ final class PolicyCheck {
             }
         }
         if (deny.isEmpty() && allow.isEmpty()) {
-            throw new Cli.UserException("-policy " + files + ": no AuthorizationPolicy with action ALLOW or DENY");
+            throw new Cli.UserException(
+                    "-policy " + files + ": no AuthorizationPolicy with action ALLOW or DENY");
         }
         this.rbac = new RbacPolicy(deny, allow);
         this.method = method.toUpperCase(Locale.ROOT);
@@ -62,64 +69,101 @@ final class PolicyCheck {
         return p.metadata().namespace() + "/" + p.metadata().name();
     }
 
-    /** Prints the decision for a request from {@code spiffeId} (null: no SPIFFE ID); true when allowed. */
+    /**
+     * Prints the decision for a request from {@code spiffeId} (null: no SPIFFE ID); true when
+     * allowed.
+     */
     boolean explain(PrintWriter out, String spiffeId) {
-        RequestAttributes request = new RequestAttributes() {
-            @Override
-            public String method() {
-                return method;
-            }
+        RequestAttributes request =
+                new RequestAttributes() {
+                    @Override
+                    public String method() {
+                        return method;
+                    }
 
-            @Override
-            public String pathWithQuery() {
-                return path;
-            }
+                    @Override
+                    public String pathWithQuery() {
+                        return path;
+                    }
 
-            @Override
-            public String authority() {
-                return host;
-            }
+                    @Override
+                    public String authority() {
+                        return host;
+                    }
 
-            @Override
-            public String scheme() {
-                return "http";
-            }
+                    @Override
+                    public String scheme() {
+                        return "http";
+                    }
 
-            @Override
-            public int port() {
-                return port;
-            }
+                    @Override
+                    public int port() {
+                        return port;
+                    }
 
-            @Override
-            public String header(String lowerCaseName) {
-                return lowerCaseName.equals("host") ? host : null;
-            }
+                    @Override
+                    public String header(String lowerCaseName) {
+                        return lowerCaseName.equals("host") ? host : null;
+                    }
 
-            @Override
-            public String sourcePrincipal() {
-                return spiffeId;
-            }
+                    @Override
+                    public String sourcePrincipal() {
+                        return spiffeId;
+                    }
 
-            @Override
-            public String sourceAddress() {
-                return null;
-            }
-        };
+                    @Override
+                    public String sourceAddress() {
+                        return null;
+                    }
+                };
         RbacPolicy.Decision d = rbac.evaluate(request);
         String who = spiffeId == null ? "a peer without a SPIFFE ID" : spiffeId;
-        String what = method + " " + path + (host.isEmpty() ? "" : " on " + host) + (port > 0 ? " port " + port : "");
-        out.println("policy " + String.join(", ", files.stream().map(Path::toString).toList()) + ": " + rbac.deny().size()
-                + " DENY, " + rbac.allow().size() + " ALLOW polic" + (rbac.deny().size() + rbac.allow().size() == 1 ? "y" : "ies")
-                + " (all applied, whatever their selector)" + (ignored.isEmpty() ? "" : "; ignored: " + String.join(", ", ignored)));
+        String what =
+                method
+                        + " "
+                        + path
+                        + (host.isEmpty() ? "" : " on " + host)
+                        + (port > 0 ? " port " + port : "");
+        out.println(
+                "policy "
+                        + String.join(", ", files.stream().map(Path::toString).toList())
+                        + ": "
+                        + rbac.deny().size()
+                        + " DENY, "
+                        + rbac.allow().size()
+                        + " ALLOW polic"
+                        + (rbac.deny().size() + rbac.allow().size() == 1 ? "y" : "ies")
+                        + " (all applied, whatever their selector)"
+                        + (ignored.isEmpty() ? "" : "; ignored: " + String.join(", ", ignored)));
         if (d.allowed()) {
-            out.println("policy verdict: allowed: " + who + " for " + what + (d.policy().isEmpty() ? " (no ALLOW policy: allowed unless denied)"
-                    : ": a rule of " + d.policy() + " matches"));
+            out.println(
+                    "policy verdict: allowed: "
+                            + who
+                            + " for "
+                            + what
+                            + (d.policy().isEmpty()
+                                    ? " (no ALLOW policy: allowed unless denied)"
+                                    : ": a rule of " + d.policy() + " matches"));
         } else if (d.policy().startsWith("DENY")) {
-            out.println("policy verdict: denied: " + who + " for " + what + ": a rule of " + d.policy() + " matches");
+            out.println(
+                    "policy verdict: denied: "
+                            + who
+                            + " for "
+                            + what
+                            + ": a rule of "
+                            + d.policy()
+                            + " matches");
         } else {
-            out.println("policy verdict: denied: " + who + " for " + what + ": no rule of the ALLOW policies ("
-                    + String.join(", ", rbac.allow().stream().map(PolicyCheck::name).toList()) + ") matches; principals they allow: "
-                    + principals());
+            out.println(
+                    "policy verdict: denied: "
+                            + who
+                            + " for "
+                            + what
+                            + ": no rule of the ALLOW policies ("
+                            + String.join(
+                                    ", ", rbac.allow().stream().map(PolicyCheck::name).toList())
+                            + ") matches; principals they allow: "
+                            + principals());
         }
         return d.allowed();
     }

@@ -17,13 +17,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code mithril mesh ...}: the mesh configuration verbs (like {@code istioctl}). */
-@Command(name = "mesh", description = "Work with Istio mesh configuration (Gateway, VirtualService, DestinationRule, ...).",
+@Command(
+        name = "mesh",
+        description =
+                "Work with Istio mesh configuration (Gateway, VirtualService, DestinationRule, ...).",
         mixinStandardHelpOptions = true,
         subcommands = {MeshCommand.Validate.class, CommandLine.HelpCommand.class})
 public final class MeshCommand implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -32,21 +34,27 @@ public final class MeshCommand implements Runnable {
 
     /**
      * {@code mithril mesh validate -f FILE...}: like {@code istioctl validate}, checks every file
-     * (a directory means every *.json, *.yaml and *.yml file under it, recursively, as
-     * {@code istioctl validate -f} walks it; {@code -} means standard input), prints every error
-     * with file, line, resource and field, prints Istio's warnings, says how many resources it
+     * (a directory means every *.json, *.yaml and *.yml file under it, recursively, as {@code
+     * istioctl validate -f} walks it; {@code -} means standard input), prints every error with
+     * file, line, resource and field, prints Istio's warnings, says how many resources it
      * validated, and exits 1 when there is any error.
      */
-    @Command(name = "validate", mixinStandardHelpOptions = true,
-            description = "Validate Istio configuration files; print every error and exit non-zero if there is any.")
+    @Command(
+            name = "validate",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Validate Istio configuration files; print every error and exit non-zero if there is any.")
     public static final class Validate implements Callable<Integer> {
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @Option(names = {"-f", "--filename", "-filename"}, required = true, arity = "1..*",
-                description = "File(s) or directories to validate (- for standard input); a directory is walked"
-                        + " recursively for *.json, *.yaml and *.yml files.")
+        @Option(
+                names = {"-f", "--filename", "-filename"},
+                required = true,
+                arity = "1..*",
+                description =
+                        "File(s) or directories to validate (- for standard input); a directory is walked"
+                                + " recursively for *.json, *.yaml and *.yml files.")
         List<String> files;
 
         @Override
@@ -60,7 +68,10 @@ public final class MeshCommand implements Runnable {
             for (String f : expand(files)) {
                 MeshYaml.Result r;
                 if (f.equals("-")) {
-                    r = MeshYaml.parse("<stdin>", new String(System.in.readAllBytes(), StandardCharsets.UTF_8));
+                    r =
+                            MeshYaml.parse(
+                                    "<stdin>",
+                                    new String(System.in.readAllBytes(), StandardCharsets.UTF_8));
                 } else {
                     r = MeshYaml.parseFiles(List.of(Path.of(f)));
                 }
@@ -78,16 +89,21 @@ public final class MeshCommand implements Runnable {
                     out.println("\"" + f + "\" is valid");
                 }
             }
-            warnings.forEach((f, ws) -> {
-                out.println("\"" + f + "\" has warnings:");
-                ws.forEach(w -> out.println("\t* " + w));
-            });
+            warnings.forEach(
+                    (f, ws) -> {
+                        out.println("\"" + f + "\" has warnings:");
+                        ws.forEach(w -> out.println("\t* " + w));
+                    });
             for (ValidationError e : errors) {
                 err.println(e);
             }
             out.flush();
             if (!errors.isEmpty()) {
-                err.println("Error: " + errors.size() + (errors.size() == 1 ? " error" : " errors") + " found");
+                err.println(
+                        "Error: "
+                                + errors.size()
+                                + (errors.size() == 1 ? " error" : " errors")
+                                + " found");
                 err.flush();
                 return 1;
             }
@@ -105,11 +121,23 @@ public final class MeshCommand implements Runnable {
                 Path p = Path.of(n);
                 if (!n.equals("-") && Files.isDirectory(p)) {
                     try (Stream<Path> s = Files.walk(p)) {
-                        s.filter(x -> Files.isRegularFile(x) && EXTENSIONS.stream().anyMatch(e -> x.toString().endsWith(e)))
-                                .sorted().forEach(x -> out.add(x.toString()));
+                        s.filter(
+                                        x ->
+                                                Files.isRegularFile(x)
+                                                        && EXTENSIONS.stream()
+                                                                .anyMatch(
+                                                                        e ->
+                                                                                x.toString()
+                                                                                        .endsWith(
+                                                                                                e)))
+                                .sorted()
+                                .forEach(x -> out.add(x.toString()));
                     }
                 } else if (!n.equals("-") && !Files.exists(p)) {
-                    throw new Cli.UserException("file " + n + " does not exist (give a YAML file or a directory with -f)");
+                    throw new Cli.UserException(
+                            "file "
+                                    + n
+                                    + " does not exist (give a YAML file or a directory with -f)");
                 } else {
                     out.add(n);
                 }

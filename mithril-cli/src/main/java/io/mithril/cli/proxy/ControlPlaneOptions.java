@@ -6,13 +6,13 @@ import io.mithril.spiffe.id.SpiffeId;
 /** Checks of {@code -controlPlane}/{@code -controlPlaneID}, kept out of ProxyCommand. */
 final class ControlPlaneOptions {
 
-    private ControlPlaneOptions() {
-    }
+    private ControlPlaneOptions() {}
 
     static SpiffeId controlPlaneId(String value) {
         if (value == null) {
-            throw new Cli.UserException("-controlPlane needs -controlPlaneID SPIFFE_ID: the proxy accepts only that identity "
-                    + "from the control plane (e.g. -controlPlaneID spiffe://example.org/ns/istio-system/sa/istiod)");
+            throw new Cli.UserException(
+                    "-controlPlane needs -controlPlaneID SPIFFE_ID: the proxy accepts only that identity "
+                            + "from the control plane (e.g. -controlPlaneID spiffe://example.org/ns/istio-system/sa/istiod)");
         }
         try {
             return SpiffeId.parse(value);

@@ -10,23 +10,34 @@ import java.net.InetAddress;
 import javax.net.ssl.SSLException;
 
 /**
- * {@code -controlPlane}: the proxy as an xDS client. Its node ID is Istio's
- * ({@code sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local}, {@code router~...} for a
- * gateway) with the labels and, for a sidecar, its inbound listeners, their applications and its
- * outbound listener (addresses and ports) in the metadata the control plane's XdsNode reads.
+ * {@code -controlPlane}: the proxy as an xDS client. Its node ID is Istio's ({@code
+ * sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local}, {@code router~...} for a gateway)
+ * with the labels and, for a sidecar, its inbound listeners, their applications and its outbound
+ * listener (addresses and ports) in the metadata the control plane's XdsNode reads.
  */
 final class XdsOptions {
 
-    private XdsOptions() {
-    }
+    private XdsOptions() {}
 
-    static XdsClient start(String target, SpiffeId controlPlaneId, IdentitySource identity, ProxyNode node, Proxy proxy)
+    static XdsClient start(
+            String target,
+            SpiffeId controlPlaneId,
+            IdentitySource identity,
+            ProxyNode node,
+            Proxy proxy)
             throws SSLException {
-        return XdsClient.start(target, controlPlaneId, identity, XdsNodes.of(node, ip(node), podName()), node,
+        return XdsClient.start(
+                target,
+                controlPlaneId,
+                identity,
+                XdsNodes.of(node, ip(node), podName()),
+                node,
                 proxy::applyCompiled);
     }
 
-    /** The workload's address for the node ID: its first specific inbound address, else this host's. */
+    /**
+     * The workload's address for the node ID: its first specific inbound address, else this host's.
+     */
     static String ip(ProxyNode node) {
         for (ProxyNode.InboundPort p : node.inbound()) {
             if (!p.address().equals("0.0.0.0") && !p.address().equals("::")) {
@@ -40,7 +51,10 @@ final class XdsOptions {
         }
     }
 
-    /** A pod name for the node ID: host name and process ID, without the dots the ID's syntax reserves. */
+    /**
+     * A pod name for the node ID: host name and process ID, without the dots the ID's syntax
+     * reserves.
+     */
     static String podName() {
         String host;
         try {

@@ -20,28 +20,32 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code mithril sample productpage|details|reviews|ratings|sleep}: Istio's sample workloads.
- * Each bookinfo service listens on {@code -address}:{@code -port} (default 0.0.0.0:9080), calls
- * the others at Istio's default URLs ({@code http://details:9080}, ...) unless told otherwise,
- * and sends those calls through {@code -proxy} or {@code http_proxy} when set (the sidecar's
- * outbound listener). Each runs until it is stopped (SIGTERM/SIGINT).
+ * {@code mithril sample productpage|details|reviews|ratings|sleep}: Istio's sample workloads. Each
+ * bookinfo service listens on {@code -address}:{@code -port} (default 0.0.0.0:9080), calls the
+ * others at Istio's default URLs ({@code http://details:9080}, ...) unless told otherwise, and
+ * sends those calls through {@code -proxy} or {@code http_proxy} when set (the sidecar's outbound
+ * listener). Each runs until it is stopped (SIGTERM/SIGINT).
  */
-@Command(name = "sample",
-        description = "Run a sample workload: Istio's bookinfo services (productpage, details, reviews v1-v3,"
-                + " ratings) and sleep (a client that stays up so curl can be run as it).",
+@Command(
+        name = "sample",
+        description =
+                "Run a sample workload: Istio's bookinfo services (productpage, details, reviews v1-v3,"
+                        + " ratings) and sleep (a client that stays up so curl can be run as it).",
         subcommands = {
-                SampleCommand.ProductPage.class,
-                SampleCommand.Details.class,
-                SampleCommand.Reviews.class,
-                SampleCommand.Ratings.class,
-                SampleCommand.SleepCommand.class,
+            SampleCommand.ProductPage.class,
+            SampleCommand.Details.class,
+            SampleCommand.Reviews.class,
+            SampleCommand.Ratings.class,
+            SampleCommand.SleepCommand.class,
         })
 public final class SampleCommand implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
     boolean help;
 
     @Override
@@ -51,15 +55,24 @@ public final class SampleCommand implements Runnable {
 
     /** Where a service listens. */
     static final class Listen {
-        @Option(names = {"-address", "--address"}, defaultValue = "0.0.0.0", paramLabel = "IP",
+        @Option(
+                names = {"-address", "--address"},
+                defaultValue = "0.0.0.0",
+                paramLabel = "IP",
                 description = "Address to listen on (default: ${DEFAULT-VALUE}).")
         String address;
 
-        @Option(names = {"-port", "--port"}, defaultValue = "9080", paramLabel = "N",
+        @Option(
+                names = {"-port", "--port"},
+                defaultValue = "9080",
+                paramLabel = "N",
                 description = "Port to listen on (default: ${DEFAULT-VALUE}; 0 picks a free one).")
         int port;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        @Option(
+                names = {"-h", "--help"},
+                usageHelp = true,
+                description = "Show this help and exit.")
         boolean help;
 
         InetSocketAddress socketAddress() {
@@ -72,8 +85,11 @@ public final class SampleCommand implements Runnable {
 
     /** The outbound proxy option. */
     static final class Proxy {
-        @Option(names = {"-proxy", "--proxy"}, paramLabel = "URL",
-                description = "HTTP proxy for outbound calls, e.g. http://127.0.0.1:15001 (default: $http_proxy).")
+        @Option(
+                names = {"-proxy", "--proxy"},
+                paramLabel = "URL",
+                description =
+                        "HTTP proxy for outbound calls, e.g. http://127.0.0.1:15001 (default: $http_proxy).")
         String proxy;
 
         Optional<OutboundProxy> resolve() {
@@ -89,11 +105,16 @@ public final class SampleCommand implements Runnable {
         try {
             URI u = new URI(value);
             if (!"http".equalsIgnoreCase(u.getScheme()) || u.getHost() == null) {
-                throw new Cli.UserException(option + " \"" + value + "\" is not an http:// URL, like http://details:9080");
+                throw new Cli.UserException(
+                        option
+                                + " \""
+                                + value
+                                + "\" is not an http:// URL, like http://details:9080");
             }
             return u;
         } catch (URISyntaxException e) {
-            throw new Cli.UserException(option + " \"" + value + "\" is not a URL: " + e.getReason());
+            throw new Cli.UserException(
+                    option + " \"" + value + "\" is not a URL: " + e.getReason());
         }
     }
 
@@ -103,14 +124,22 @@ public final class SampleCommand implements Runnable {
      */
     static int serve(CommandLine.Model.CommandSpec spec, SampleServer server) {
         CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, server.name() + "-shutdown");
+        Thread hook =
+                new Thread(
+                        () -> {
+                            server.close();
+                            stopped.countDown();
+                        },
+                        server.name() + "-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         server.start();
-        spec.commandLine().getOut().printf("%s listening on %s:%d%n", server.name(),
-                server.address().getAddress().getHostAddress(), server.port());
+        spec.commandLine()
+                .getOut()
+                .printf(
+                        "%s listening on %s:%d%n",
+                        server.name(),
+                        server.address().getAddress().getHostAddress(),
+                        server.port());
         spec.commandLine().getOut().flush();
         try {
             stopped.await();
@@ -126,40 +155,54 @@ public final class SampleCommand implements Runnable {
         return 0;
     }
 
-    @Command(name = "productpage", description = "Bookinfo's product page (HTML and /api/v1/products) on port 9080.")
+    @Command(
+            name = "productpage",
+            description = "Bookinfo's product page (HTML and /api/v1/products) on port 9080.")
     static final class ProductPage implements Callable<Integer> {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Mixin
-        Listen listen;
-        @Mixin
-        Proxy proxy;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Mixin Listen listen;
+        @Mixin Proxy proxy;
 
-        @Option(names = {"-detailsUrl", "--detailsUrl"}, defaultValue = "http://details:9080", paramLabel = "URL",
+        @Option(
+                names = {"-detailsUrl", "--detailsUrl"},
+                defaultValue = "http://details:9080",
+                paramLabel = "URL",
                 description = "Base URL of details (default: ${DEFAULT-VALUE}).")
         String detailsUrl;
 
-        @Option(names = {"-reviewsUrl", "--reviewsUrl"}, defaultValue = "http://reviews:9080", paramLabel = "URL",
+        @Option(
+                names = {"-reviewsUrl", "--reviewsUrl"},
+                defaultValue = "http://reviews:9080",
+                paramLabel = "URL",
                 description = "Base URL of reviews (default: ${DEFAULT-VALUE}).")
         String reviewsUrl;
 
-        @Option(names = {"-ratingsUrl", "--ratingsUrl"}, defaultValue = "http://ratings:9080", paramLabel = "URL",
+        @Option(
+                names = {"-ratingsUrl", "--ratingsUrl"},
+                defaultValue = "http://ratings:9080",
+                paramLabel = "URL",
                 description = "Base URL of ratings (default: ${DEFAULT-VALUE}).")
         String ratingsUrl;
 
         @Override
         public Integer call() throws Exception {
-            return serve(spec, new ProductPageService(listen.socketAddress(), url("-detailsUrl", detailsUrl),
-                    url("-reviewsUrl", reviewsUrl), url("-ratingsUrl", ratingsUrl), proxy.resolve()));
+            return serve(
+                    spec,
+                    new ProductPageService(
+                            listen.socketAddress(),
+                            url("-detailsUrl", detailsUrl),
+                            url("-reviewsUrl", reviewsUrl),
+                            url("-ratingsUrl", ratingsUrl),
+                            proxy.resolve()));
         }
     }
 
-    @Command(name = "details", description = "Bookinfo's details service (/details/<id>) on port 9080.")
+    @Command(
+            name = "details",
+            description = "Bookinfo's details service (/details/<id>) on port 9080.")
     static final class Details implements Callable<Integer> {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Mixin
-        Listen listen;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Mixin Listen listen;
 
         @Override
         public Integer call() throws Exception {
@@ -167,20 +210,26 @@ public final class SampleCommand implements Runnable {
         }
     }
 
-    @Command(name = "reviews", description = "Bookinfo's reviews service (/reviews/<id>); v2 and v3 call ratings.")
+    @Command(
+            name = "reviews",
+            description = "Bookinfo's reviews service (/reviews/<id>); v2 and v3 call ratings.")
     static final class Reviews implements Callable<Integer> {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Mixin
-        Listen listen;
-        @Mixin
-        Proxy proxy;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Mixin Listen listen;
+        @Mixin Proxy proxy;
 
-        @Option(names = {"-version", "--service-version"}, defaultValue = "v1", paramLabel = "v1|v2|v3",
-                description = "v1: no stars; v2: black stars; v3: red stars (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-version", "--service-version"},
+                defaultValue = "v1",
+                paramLabel = "v1|v2|v3",
+                description =
+                        "v1: no stars; v2: black stars; v3: red stars (default: ${DEFAULT-VALUE}).")
         String version;
 
-        @Option(names = {"-ratingsUrl", "--ratingsUrl"}, defaultValue = "http://ratings:9080", paramLabel = "URL",
+        @Option(
+                names = {"-ratingsUrl", "--ratingsUrl"},
+                defaultValue = "http://ratings:9080",
+                paramLabel = "URL",
                 description = "Base URL of ratings (default: ${DEFAULT-VALUE}).")
         String ratingsUrl;
 
@@ -192,17 +241,22 @@ public final class SampleCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new Cli.UserException("-version: " + e.getMessage());
             }
-            return serve(spec, new ReviewsService(listen.socketAddress(), v, url("-ratingsUrl", ratingsUrl),
-                    proxy.resolve()));
+            return serve(
+                    spec,
+                    new ReviewsService(
+                            listen.socketAddress(),
+                            v,
+                            url("-ratingsUrl", ratingsUrl),
+                            proxy.resolve()));
         }
     }
 
-    @Command(name = "ratings", description = "Bookinfo's ratings service (/ratings/<id>) on port 9080.")
+    @Command(
+            name = "ratings",
+            description = "Bookinfo's ratings service (/ratings/<id>) on port 9080.")
     static final class Ratings implements Callable<Integer> {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-        @Mixin
-        Listen listen;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Mixin Listen listen;
 
         @Override
         public Integer call() throws Exception {
@@ -210,17 +264,25 @@ public final class SampleCommand implements Runnable {
         }
     }
 
-    @Command(name = "sleep", description = "Istio's sleep client: stays up (like `sleep 3650d`) so the demo can run"
-            + " curl and `agent api fetch` as this workload. It serves and calls nothing.")
+    @Command(
+            name = "sleep",
+            description =
+                    "Istio's sleep client: stays up (like `sleep 3650d`) so the demo can run"
+                            + " curl and `agent api fetch` as this workload. It serves and calls nothing.")
     static final class SleepCommand implements Callable<Integer> {
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @Option(names = {"-duration", "--duration"}, defaultValue = "3650d", paramLabel = "TIME",
+        @Option(
+                names = {"-duration", "--duration"},
+                defaultValue = "3650d",
+                paramLabel = "TIME",
                 description = "How long to stay up: N[s|m|h|d] (default: ${DEFAULT-VALUE}).")
         String duration;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+        @Option(
+                names = {"-h", "--help"},
+                usageHelp = true,
+                description = "Show this help and exit.")
         boolean help;
 
         @Override
@@ -234,8 +296,11 @@ public final class SampleCommand implements Runnable {
             Sleep sleep = new Sleep();
             Thread hook = new Thread(sleep::stop, "sleep-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
-            spec.commandLine().getOut().printf("sleep: staying up for %s (pid %d)%n", duration,
-                    ProcessHandle.current().pid());
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "sleep: staying up for %s (pid %d)%n",
+                            duration, ProcessHandle.current().pid());
             spec.commandLine().getOut().flush();
             try {
                 sleep.run(d);

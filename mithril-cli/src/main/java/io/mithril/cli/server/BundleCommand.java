@@ -27,12 +27,19 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mithril server bundle show|list|set|delete}, as spire-server's. */
-@Command(name = "bundle", mixinStandardHelpOptions = true, description = "Manages the server's bundle and federated bundles.",
-        subcommands = {BundleCommand.Show.class, BundleCommand.ListCmd.class, BundleCommand.Set.class, BundleCommand.Delete.class})
+@Command(
+        name = "bundle",
+        mixinStandardHelpOptions = true,
+        description = "Manages the server's bundle and federated bundles.",
+        subcommands = {
+            BundleCommand.Show.class,
+            BundleCommand.ListCmd.class,
+            BundleCommand.Set.class,
+            BundleCommand.Delete.class
+        })
 final class BundleCommand implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -44,7 +51,9 @@ final class BundleCommand implements Runnable {
         switch (format) {
             case "pem" -> out.print(tb.toPem());
             case "spiffe" -> out.println(tb.toJwks());
-            default -> throw new Cli.UserException("-format \"" + format + "\" is not supported: use pem or spiffe");
+            default ->
+                    throw new Cli.UserException(
+                            "-format \"" + format + "\" is not supported: use pem or spiffe");
         }
         out.flush();
     }
@@ -57,46 +66,74 @@ final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "Prints the server's trust bundle.")
+    @Command(
+            name = "show",
+            mixinStandardHelpOptions = true,
+            description = "Prints the server's trust bundle.")
     static final class Show implements Callable<Integer> {
-        @Mixin
-        AdminOptions admin;
+        @Mixin AdminOptions admin;
 
-        @Option(names = {"-format", "--format"}, paramLabel = "pem|spiffe", description = "Output format (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-format", "--format"},
+                paramLabel = "pem|spiffe",
+                description = "Output format (default: ${DEFAULT-VALUE}).")
         String format = "pem";
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
-            print(spec.commandLine().getOut(), admin.call(c -> c.admin().getBundle(GetBundleRequest.getDefaultInstance())), format);
+            print(
+                    spec.commandLine().getOut(),
+                    admin.call(c -> c.admin().getBundle(GetBundleRequest.getDefaultInstance())),
+                    format);
             return 0;
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists federated bundles.")
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            description = "Lists federated bundles.")
     static final class ListCmd implements Callable<Integer> {
-        @Mixin
-        AdminOptions admin;
+        @Mixin AdminOptions admin;
 
-        @Option(names = {"-id", "--id"}, paramLabel = "TD", description = "Only the bundle of this trust domain.")
+        @Option(
+                names = {"-id", "--id"},
+                paramLabel = "TD",
+                description = "Only the bundle of this trust domain.")
         String id;
 
-        @Option(names = {"-format", "--format"}, paramLabel = "pem|spiffe", description = "Output format (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-format", "--format"},
+                paramLabel = "pem|spiffe",
+                description = "Output format (default: ${DEFAULT-VALUE}).")
         String format = "pem";
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
-            List<Bundle> bundles = admin.call(c -> c.admin().listFederatedBundles(ListFederatedBundlesRequest.getDefaultInstance())).getBundlesList();
+            List<Bundle> bundles =
+                    admin.call(
+                                    c ->
+                                            c.admin()
+                                                    .listFederatedBundles(
+                                                            ListFederatedBundlesRequest
+                                                                    .getDefaultInstance()))
+                            .getBundlesList();
             PrintWriter out = spec.commandLine().getOut();
             if (id != null) {
                 String td = trustDomain(id).name();
-                Bundle b = bundles.stream().filter(x -> x.getTrustDomain().equals(td)).findFirst()
-                        .orElseThrow(() -> new Cli.UserException("no federated bundle for trust domain " + td));
+                Bundle b =
+                        bundles.stream()
+                                .filter(x -> x.getTrustDomain().equals(td))
+                                .findFirst()
+                                .orElseThrow(
+                                        () ->
+                                                new Cli.UserException(
+                                                        "no federated bundle for trust domain "
+                                                                + td));
                 print(out, b, format);
                 return 0;
             }
@@ -115,44 +152,70 @@ final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "set", mixinStandardHelpOptions = true, description = "Creates or updates a federated bundle.")
+    @Command(
+            name = "set",
+            mixinStandardHelpOptions = true,
+            description = "Creates or updates a federated bundle.")
     static final class Set implements Callable<Integer> {
-        @Mixin
-        AdminOptions admin;
+        @Mixin AdminOptions admin;
 
-        @Option(names = {"-id", "--id"}, paramLabel = "TD", required = true, description = "SPIFFE ID of the trust domain.")
+        @Option(
+                names = {"-id", "--id"},
+                paramLabel = "TD",
+                required = true,
+                description = "SPIFFE ID of the trust domain.")
         String id;
 
-        @Option(names = {"-path", "--path"}, paramLabel = "FILE", description = "Path to the bundle data (default: stdin).")
+        @Option(
+                names = {"-path", "--path"},
+                paramLabel = "FILE",
+                description = "Path to the bundle data (default: stdin).")
         Path path;
 
-        @Option(names = {"-format", "--format"}, paramLabel = "pem|spiffe", description = "Input format (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-format", "--format"},
+                paramLabel = "pem|spiffe",
+                description = "Input format (default: ${DEFAULT-VALUE}).")
         String format = "pem";
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws IOException {
             TrustDomain td = trustDomain(id);
             TrustBundle tb = readBundle(td, path, format);
-            BatchSetFederatedBundleResponse r = admin.call(c -> c.admin().batchSetFederatedBundle(
-                    BatchSetFederatedBundleRequest.newBuilder().addBundles(BundleCodec.toProto(tb)).build()));
+            BatchSetFederatedBundleResponse r =
+                    admin.call(
+                            c ->
+                                    c.admin()
+                                            .batchSetFederatedBundle(
+                                                    BatchSetFederatedBundleRequest.newBuilder()
+                                                            .addBundles(BundleCodec.toProto(tb))
+                                                            .build()));
             if (r.getResults(0).getStatus().getCode() != 0) {
-                throw new Cli.UserException("failed to set bundle of " + td + ": " + r.getResults(0).getStatus().getMessage());
+                throw new Cli.UserException(
+                        "failed to set bundle of "
+                                + td
+                                + ": "
+                                + r.getResults(0).getStatus().getMessage());
             }
             spec.commandLine().getOut().println("bundle set.");
             return 0;
         }
-
     }
 
-    /** Reads a bundle for {@code td} from {@code path} (stdin when null) in {@code format} (pem or spiffe). */
+    /**
+     * Reads a bundle for {@code td} from {@code path} (stdin when null) in {@code format} (pem or
+     * spiffe).
+     */
     static TrustBundle readBundle(TrustDomain td, Path path, String format) {
         String source = path == null ? "stdin" : path.toString();
         String data;
         try {
-            data = path == null ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8) : Files.readString(path);
+            data =
+                    path == null
+                            ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+                            : Files.readString(path);
         } catch (IOException e) {
             throw new Cli.UserException("bundle " + source + ": cannot read: " + e.getMessage(), e);
         }
@@ -160,36 +223,59 @@ final class BundleCommand implements Runnable {
             return switch (format) {
                 case "pem" -> new TrustBundle(td, Pem.readCertificates(data), List.of(), 0, 0);
                 case "spiffe" -> TrustBundle.fromJwks(td, data);
-                default -> throw new Cli.UserException("-format \"" + format + "\" is not supported: use pem or spiffe");
+                default ->
+                        throw new Cli.UserException(
+                                "-format \"" + format + "\" is not supported: use pem or spiffe");
             };
-        } catch (PkiException | IllegalArgumentException | io.mithril.spiffe.bundle.BundleException e) {
+        } catch (PkiException
+                | IllegalArgumentException
+                | io.mithril.spiffe.bundle.BundleException e) {
             throw new Cli.UserException("bundle " + source + ": " + e.getMessage(), e);
         }
     }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Deletes a federated bundle.")
+    @Command(
+            name = "delete",
+            mixinStandardHelpOptions = true,
+            description = "Deletes a federated bundle.")
     static final class Delete implements Callable<Integer> {
-        @Mixin
-        AdminOptions admin;
+        @Mixin AdminOptions admin;
 
-        @Option(names = {"-id", "--id"}, paramLabel = "TD", required = true, description = "SPIFFE ID of the trust domain.")
+        @Option(
+                names = {"-id", "--id"},
+                paramLabel = "TD",
+                required = true,
+                description = "SPIFFE ID of the trust domain.")
         String id;
 
-        @Option(names = {"-mode", "--mode"}, paramLabel = "restrict|delete|dissociate",
-                description = "Entries that federate with the bundle: restrict refuses while there are any, delete deletes them, "
-                        + "dissociate removes the trust domain from them (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-mode", "--mode"},
+                paramLabel = "restrict|delete|dissociate",
+                description =
+                        "Entries that federate with the bundle: restrict refuses while there are any, delete deletes them, "
+                                + "dissociate removes the trust domain from them (default: ${DEFAULT-VALUE}).")
         String mode = "restrict";
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
             String td = trustDomain(id).name();
-            BatchDeleteFederatedBundleResponse r = admin.call(c -> c.admin().batchDeleteFederatedBundle(
-                    BatchDeleteFederatedBundleRequest.newBuilder().addTrustDomains(td).setMode(mode).build()));
+            BatchDeleteFederatedBundleResponse r =
+                    admin.call(
+                            c ->
+                                    c.admin()
+                                            .batchDeleteFederatedBundle(
+                                                    BatchDeleteFederatedBundleRequest.newBuilder()
+                                                            .addTrustDomains(td)
+                                                            .setMode(mode)
+                                                            .build()));
             if (r.getResults(0).getStatus().getCode() != 0) {
-                throw new Cli.UserException("failed to delete bundle of " + td + ": " + r.getResults(0).getStatus().getMessage());
+                throw new Cli.UserException(
+                        "failed to delete bundle of "
+                                + td
+                                + ": "
+                                + r.getResults(0).getStatus().getMessage());
             }
             spec.commandLine().getOut().println("bundle deleted.");
             return 0;

@@ -14,20 +14,34 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * SPIRE's registration JSON, as {@code spire-server entry create -data FILE} reads it:
- * {@code {"entries": [{"spiffe_id": .., "parent_id": .., "selectors": [{"type": .., "value": ..}],
+ * SPIRE's registration JSON, as {@code spire-server entry create -data FILE} reads it: {@code
+ * {"entries": [{"spiffe_id": .., "parent_id": .., "selectors": [{"type": .., "value": ..}],
  * "x509_svid_ttl": .., "jwt_svid_ttl": .., "federates_with": [..], "dns_names": [..], "admin": ..,
- * "downstream": .., "entry_id": .., "entryExpiry": .., "hint": ..}]}} (SPIRE's
- * {@code common.RegistrationEntries}). Unknown keys and wrong types are errors naming the entry and key.
+ * "downstream": .., "entry_id": .., "entryExpiry": .., "hint": ..}]}} (SPIRE's {@code
+ * common.RegistrationEntries}). Unknown keys and wrong types are errors naming the entry and key.
  */
 final class EntryData {
 
-    private static final Set<String> KEYS = Set.of("spiffe_id", "parent_id", "selectors", "x509_svid_ttl", "jwt_svid_ttl",
-            "federates_with", "dns_names", "admin", "downstream", "entry_id", "entryExpiry", "hint", "store_svid", "ttl",
-            "revision_number", "created_at");
+    private static final Set<String> KEYS =
+            Set.of(
+                    "spiffe_id",
+                    "parent_id",
+                    "selectors",
+                    "x509_svid_ttl",
+                    "jwt_svid_ttl",
+                    "federates_with",
+                    "dns_names",
+                    "admin",
+                    "downstream",
+                    "entry_id",
+                    "entryExpiry",
+                    "hint",
+                    "store_svid",
+                    "ttl",
+                    "revision_number",
+                    "created_at");
 
-    private EntryData() {
-    }
+    private EntryData() {}
 
     static List<Entry> parse(String json, String source) {
         JsonNode root;
@@ -35,8 +49,11 @@ final class EntryData {
             root = new ObjectMapper().readTree(json);
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
-            throw new Cli.UserException(source + (at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr()) + ": not valid JSON: "
-                    + e.getOriginalMessage());
+            throw new Cli.UserException(
+                    source
+                            + (at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr())
+                            + ": not valid JSON: "
+                            + e.getOriginalMessage());
         }
         if (root == null || !root.isObject() || !root.path("entries").isArray()) {
             throw new Cli.UserException(source + ": expected {\"entries\": [ ... ]}");
@@ -51,22 +68,37 @@ final class EntryData {
             for (Iterator<Map.Entry<String, JsonNode>> it = e.fields(); it.hasNext(); ) {
                 String k = it.next().getKey();
                 if (!KEYS.contains(k)) {
-                    throw new Cli.UserException(where + ": unknown key \"" + k + "\" (known: " + String.join(", ", KEYS.stream().sorted().toList()) + ")");
+                    throw new Cli.UserException(
+                            where
+                                    + ": unknown key \""
+                                    + k
+                                    + "\" (known: "
+                                    + String.join(", ", KEYS.stream().sorted().toList())
+                                    + ")");
                 }
             }
             if (e.path("store_svid").asBoolean(false)) {
-                throw new Cli.UserException(where + ": store_svid is not supported (Mithril has no SVIDStore plugins)");
+                throw new Cli.UserException(
+                        where + ": store_svid is not supported (Mithril has no SVIDStore plugins)");
             }
-            Entry.Builder b = Entry.newBuilder().setSpiffeId(text(e, "spiffe_id", where)).setParentId(text(e, "parent_id", where));
+            Entry.Builder b =
+                    Entry.newBuilder()
+                            .setSpiffeId(text(e, "spiffe_id", where))
+                            .setParentId(text(e, "parent_id", where));
             if (e.has("entry_id")) {
                 b.setId(text(e, "entry_id", where));
             }
             JsonNode selectors = e.path("selectors");
             if (!selectors.isArray() || selectors.isEmpty()) {
-                throw new Cli.UserException(where + ": at least one selector is required (\"selectors\": [{\"type\": \"unix\", \"value\": \"uid:1000\"}])");
+                throw new Cli.UserException(
+                        where
+                                + ": at least one selector is required (\"selectors\": [{\"type\": \"unix\", \"value\": \"uid:1000\"}])");
             }
             for (JsonNode s : selectors) {
-                b.addSelectors(Selector.newBuilder().setType(text(s, "type", where + ".selectors")).setValue(text(s, "value", where + ".selectors")));
+                b.addSelectors(
+                        Selector.newBuilder()
+                                .setType(text(s, "type", where + ".selectors"))
+                                .setValue(text(s, "value", where + ".selectors")));
             }
             int x509 = integer(e, "x509_svid_ttl", where);
             b.setX509SvidTtl(x509 != 0 ? x509 : integer(e, "ttl", where));
@@ -76,7 +108,8 @@ final class EntryData {
             b.setAdmin(bool(e, "admin", where)).setDownstream(bool(e, "downstream", where));
             if (e.has("entryExpiry")) {
                 if (!e.get("entryExpiry").canConvertToLong()) {
-                    throw new Cli.UserException(where + ": \"entryExpiry\" must be seconds since the epoch");
+                    throw new Cli.UserException(
+                            where + ": \"entryExpiry\" must be seconds since the epoch");
                 }
                 b.setExpiresAt(e.get("entryExpiry").asLong());
             }
@@ -102,7 +135,8 @@ final class EntryData {
             return 0;
         }
         if (!v.canConvertToInt() || v.asInt() < 0) {
-            throw new Cli.UserException(where + ": \"" + key + "\" must be a non-negative number of seconds");
+            throw new Cli.UserException(
+                    where + ": \"" + key + "\" must be a non-negative number of seconds");
         }
         return v.asInt();
     }

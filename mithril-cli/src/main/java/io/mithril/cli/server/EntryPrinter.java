@@ -8,11 +8,13 @@ import io.mithril.api.types.Selector;
 import java.io.PrintWriter;
 import java.time.Instant;
 
-/** Prints entries the way spire-server does ({@code Entry ID         : ...}), or as JSON for {@code -output json}. */
+/**
+ * Prints entries the way spire-server does ({@code Entry ID : ...}), or as JSON for {@code -output
+ * json}.
+ */
 final class EntryPrinter {
 
-    private EntryPrinter() {
-    }
+    private EntryPrinter() {}
 
     static void print(PrintWriter out, Entry e) {
         line(out, "Entry ID", e.getId());
@@ -22,8 +24,14 @@ final class EntryPrinter {
         if (e.getDownstream()) {
             line(out, "Downstream", "true");
         }
-        line(out, "X509-SVID TTL", e.getX509SvidTtl() == 0 ? "default" : Integer.toString(e.getX509SvidTtl()));
-        line(out, "JWT-SVID TTL", e.getJwtSvidTtl() == 0 ? "default" : Integer.toString(e.getJwtSvidTtl()));
+        line(
+                out,
+                "X509-SVID TTL",
+                e.getX509SvidTtl() == 0 ? "default" : Integer.toString(e.getX509SvidTtl()));
+        line(
+                out,
+                "JWT-SVID TTL",
+                e.getJwtSvidTtl() == 0 ? "default" : Integer.toString(e.getJwtSvidTtl()));
         if (e.getExpiresAt() != 0) {
             line(out, "Expiration time", Instant.ofEpochSecond(e.getExpiresAt()).toString());
         }

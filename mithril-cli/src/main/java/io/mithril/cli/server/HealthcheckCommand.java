@@ -8,21 +8,29 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code mithril server healthcheck}: asks the server's grpc.health.v1 service over the admin socket. */
-@Command(name = "healthcheck", mixinStandardHelpOptions = true, description = "Determines server health status.")
+/**
+ * {@code mithril server healthcheck}: asks the server's grpc.health.v1 service over the admin
+ * socket.
+ */
+@Command(
+        name = "healthcheck",
+        mixinStandardHelpOptions = true,
+        description = "Determines server health status.")
 final class HealthcheckCommand implements Callable<Integer> {
 
-    @Mixin
-    AdminOptions admin;
+    @Mixin AdminOptions admin;
 
-    @Option(names = {"-shallow", "--shallow"}, description = "Accepted for SPIRE compatibility (the check is always the same).")
+    @Option(
+            names = {"-shallow", "--shallow"},
+            description = "Accepted for SPIRE compatibility (the check is always the same).")
     boolean shallow;
 
-    @Option(names = {"-verbose", "--verbose"}, description = "Print verbose information.")
+    @Option(
+            names = {"-verbose", "--verbose"},
+            description = "Print verbose information.")
     boolean verbose;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -38,7 +46,9 @@ final class HealthcheckCommand implements Callable<Integer> {
             return 1;
         }
         if (verbose) {
-            spec.commandLine().getOut().println("Checking server health at " + admin.socketPath + "...");
+            spec.commandLine()
+                    .getOut()
+                    .println("Checking server health at " + admin.socketPath + "...");
         }
         spec.commandLine().getOut().println("Server is healthy.");
         return 0;

@@ -10,74 +10,116 @@ import io.mithril.server.ServerStartException;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.config.ServerConfigParser;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code mithril server run -config server.conf [flags]}: runs the server until SIGTERM/SIGINT.
- * The flags are {@code spire-server run}'s; each overrides its key in the file's {@code server}
- * block and is checked as that key is.
+ * {@code mithril server run -config server.conf [flags]}: runs the server until SIGTERM/SIGINT. The
+ * flags are {@code spire-server run}'s; each overrides its key in the file's {@code server} block
+ * and is checked as that key is.
  */
-@Command(name = "run", mixinStandardHelpOptions = true, description = "Runs the identity server.",
-        footer = {"%nEnvironment:", "  MITHRIL_LOG_LEVEL  root log level (libraries); log_level and -logLevel set Mithril's own",
-                "  MITHRIL_DEBUG      set to print stack traces of errors",
-                "  MITHRIL_JAVA_OPTS  JVM options for the mithril launcher (heap size, system properties)"})
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        description = "Runs the identity server.",
+        footer = {
+            "%nEnvironment:",
+            "  MITHRIL_LOG_LEVEL  root log level (libraries); log_level and -logLevel set Mithril's own",
+            "  MITHRIL_DEBUG      set to print stack traces of errors",
+            "  MITHRIL_JAVA_OPTS  JVM options for the mithril launcher (heap size, system properties)"
+        })
 public class RunCommand implements Callable<Integer> {
 
-    @Option(names = {"-config", "--config"}, paramLabel = "FILE", description = "Path to a SPIRE server config file (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-config", "--config"},
+            paramLabel = "FILE",
+            description = "Path to a SPIRE server config file (default: ${DEFAULT-VALUE}).")
     Path config = Path.of("conf/server/server.conf");
 
-    @Option(names = {"-expandEnv", "--expandEnv"}, description = "Expand environment variables ($VAR, $${VAR}) in the config file.")
+    @Option(
+            names = {"-expandEnv", "--expandEnv"},
+            description = "Expand environment variables ($VAR, $${VAR}) in the config file.")
     boolean expandEnv;
 
-    @Option(names = {"-logLevel", "--logLevel"}, paramLabel = "LEVEL", description = "Overrides log_level (DEBUG, INFO, WARN, ERROR).")
+    @Option(
+            names = {"-logLevel", "--logLevel"},
+            paramLabel = "LEVEL",
+            description = "Overrides log_level (DEBUG, INFO, WARN, ERROR).")
     String logLevel;
 
-    @Option(names = {"-socketPath", "--socketPath"}, paramLabel = "PATH", description = "Overrides socket_path.")
+    @Option(
+            names = {"-socketPath", "--socketPath"},
+            paramLabel = "PATH",
+            description = "Overrides socket_path.")
     String socketPath;
 
-    @Option(names = {"-dataDir", "--dataDir"}, paramLabel = "DIR", description = "Overrides data_dir.")
+    @Option(
+            names = {"-dataDir", "--dataDir"},
+            paramLabel = "DIR",
+            description = "Overrides data_dir.")
     String dataDir;
 
-    @Option(names = {"-bindAddress", "--bindAddress"}, paramLabel = "ADDRESS", description = "Overrides bind_address.")
+    @Option(
+            names = {"-bindAddress", "--bindAddress"},
+            paramLabel = "ADDRESS",
+            description = "Overrides bind_address.")
     String bindAddress;
 
-    @Option(names = {"-serverPort", "--serverPort"}, paramLabel = "PORT", description = "Overrides bind_port.")
+    @Option(
+            names = {"-serverPort", "--serverPort"},
+            paramLabel = "PORT",
+            description = "Overrides bind_port.")
     Long serverPort;
 
-    @Option(names = {"-trustDomain", "--trustDomain"}, paramLabel = "TD", description = "Overrides trust_domain.")
+    @Option(
+            names = {"-trustDomain", "--trustDomain"},
+            paramLabel = "TD",
+            description = "Overrides trust_domain.")
     String trustDomain;
 
-    @Option(names = {"-logFile", "--logFile"}, paramLabel = "FILE", description = "Overrides log_file.")
+    @Option(
+            names = {"-logFile", "--logFile"},
+            paramLabel = "FILE",
+            description = "Overrides log_file.")
     String logFile;
 
-    @Option(names = {"-logFormat", "--logFormat"}, paramLabel = "FORMAT", description = "text or json; overrides log_format.")
+    @Option(
+            names = {"-logFormat", "--logFormat"},
+            paramLabel = "FORMAT",
+            description = "text or json; overrides log_format.")
     String logFormat;
 
-    @Option(names = {"-logSourceLocation", "--logSourceLocation"}, description = "Overrides log_source_location.")
+    @Option(
+            names = {"-logSourceLocation", "--logSourceLocation"},
+            description = "Overrides log_source_location.")
     boolean logSourceLocation;
 
     /** The file with the flags applied, checked as {@code spire-server run} checks it. */
     ServerConfig loadConfig() {
         if (!java.nio.file.Files.isRegularFile(config)) {
-            throw new Cli.UserException("could not find config file " + config + ": pass -config <server.conf>");
+            throw new Cli.UserException(
+                    "could not find config file " + config + ": pass -config <server.conf>");
         }
-        HclOverrides flags = new HclOverrides()
-                .string("data_dir", "-dataDir", dataDir)
-                .string("bind_address", "-bindAddress", bindAddress)
-                .number("bind_port", "-serverPort", serverPort)
-                .string("trust_domain", "-trustDomain", trustDomain)
-                .string("socket_path", "-socketPath", socketPath)
-                .string("log_level", "-logLevel", logLevel)
-                .string("log_file", "-logFile", logFile)
-                .string("log_format", "-logFormat", logFormat)
-                .flag("log_source_location", "-logSourceLocation", logSourceLocation);
+        HclOverrides flags =
+                new HclOverrides()
+                        .string("data_dir", "-dataDir", dataDir)
+                        .string("bind_address", "-bindAddress", bindAddress)
+                        .number("bind_port", "-serverPort", serverPort)
+                        .string("trust_domain", "-trustDomain", trustDomain)
+                        .string("socket_path", "-socketPath", socketPath)
+                        .string("log_level", "-logLevel", logLevel)
+                        .string("log_file", "-logFile", logFile)
+                        .string("log_format", "-logFormat", logFormat)
+                        .flag("log_source_location", "-logSourceLocation", logSourceLocation);
         try {
-            return ServerConfigParser.build(flags.applyTo(Hcl.parseFile(config, expandEnv ? System.getenv() : null), "server"),
-                    java.time.Clock.systemUTC(), config);
+            return ServerConfigParser.build(
+                    flags.applyTo(
+                            Hcl.parseFile(config, expandEnv ? System.getenv() : null), "server"),
+                    java.time.Clock.systemUTC(),
+                    config);
         } catch (HclException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
@@ -94,10 +136,14 @@ public class RunCommand implements Callable<Integer> {
             throw new Cli.UserException(e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "mithril-server-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    server.close();
+                                    stopped.countDown();
+                                },
+                                "mithril-server-shutdown"));
         stopped.await();
         return 0;
     }
@@ -114,8 +160,9 @@ public class RunCommand implements Callable<Integer> {
      * (attestation, {@code token generate}) and SVID private keys (Workload API) would be in the
      * log. They are kept at INFO whatever the log level.
      */
-    public static final java.util.List<String> FRAME_LOGGERS = java.util.List.of("io.grpc.netty.NettyServerHandler",
-            "io.grpc.netty.NettyClientHandler");
+    public static final java.util.List<String> FRAME_LOGGERS =
+            java.util.List.of(
+                    "io.grpc.netty.NettyServerHandler", "io.grpc.netty.NettyClientHandler");
 
     /**
      * One line per event means the server's events: Flyway's migration chatter goes to WARN,

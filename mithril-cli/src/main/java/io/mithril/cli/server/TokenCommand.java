@@ -9,40 +9,53 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mithril server token generate [-spiffeID X] [-ttl 600]}: prints {@code Token: <uuid>}. */
-@Command(name = "token", mixinStandardHelpOptions = true, description = "Manages join tokens.",
+@Command(
+        name = "token",
+        mixinStandardHelpOptions = true,
+        description = "Manages join tokens.",
         subcommands = TokenCommand.Generate.class)
 final class TokenCommand implements Runnable {
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Generates a join token.")
+    @Command(
+            name = "generate",
+            mixinStandardHelpOptions = true,
+            description = "Generates a join token.")
     static final class Generate implements Callable<Integer> {
-        @Mixin
-        AdminOptions admin;
+        @Mixin AdminOptions admin;
 
-        @Option(names = {"-spiffeID", "--spiffeID"}, paramLabel = "ID",
-                description = "Additional SPIFFE ID to assign the token owner (registered as a node alias entry).")
+        @Option(
+                names = {"-spiffeID", "--spiffeID"},
+                paramLabel = "ID",
+                description =
+                        "Additional SPIFFE ID to assign the token owner (registered as a node alias entry).")
         String spiffeId;
 
-        @Option(names = {"-ttl", "--ttl"}, paramLabel = "SECONDS", description = "Token TTL in seconds (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = {"-ttl", "--ttl"},
+                paramLabel = "SECONDS",
+                description = "Token TTL in seconds (default: ${DEFAULT-VALUE}).")
         int ttl = 600;
 
-        @Option(names = {"-output", "--output"}, paramLabel = "pretty|json", description = "Output format.")
+        @Option(
+                names = {"-output", "--output"},
+                paramLabel = "pretty|json",
+                description = "Output format.")
         String output = "pretty";
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
             if (ttl <= 0) {
-                throw new io.mithril.cli.Cli.UserException("-ttl must be a positive number of seconds (found " + ttl + ")");
+                throw new io.mithril.cli.Cli.UserException(
+                        "-ttl must be a positive number of seconds (found " + ttl + ")");
             }
             CreateJoinTokenRequest.Builder req = CreateJoinTokenRequest.newBuilder().setTtl(ttl);
             if (spiffeId != null) {

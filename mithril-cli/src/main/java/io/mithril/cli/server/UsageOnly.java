@@ -4,8 +4,7 @@ import picocli.CommandLine;
 
 /** A command that only groups subcommands: run alone, it prints its usage. */
 abstract class UsageOnly implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {

@@ -11,7 +11,10 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** Every agent.conf shipped under examples/ parses, after -expandEnv expansion as the demo runs them. */
+/**
+ * Every agent.conf shipped under examples/ parses, after -expandEnv expansion as the demo runs
+ * them.
+ */
 class ExampleAgentConfigsTest {
 
     @Test

@@ -21,7 +21,8 @@ class GoFormatTest {
 
     @Test
     void timesPrintLikeGoInUtc() {
-        assertThat(GoFormat.time(Instant.parse("2018-01-15T19:46:58Z"))).isEqualTo("2018-01-15 19:46:58 +0000 UTC");
+        assertThat(GoFormat.time(Instant.parse("2018-01-15T19:46:58Z")))
+                .isEqualTo("2018-01-15 19:46:58 +0000 UTC");
     }
 
     @Test
@@ -30,6 +31,7 @@ class GoFormatTest {
         assertThat(GoFormat.parseDuration("1m30s")).isEqualTo(Duration.ofSeconds(90));
         assertThat(GoFormat.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
         assertThat(GoFormat.parseDuration("10")).isEqualTo(Duration.ofSeconds(10));
-        assertThatThrownBy(() -> GoFormat.parseDuration("5 seconds")).hasMessageContaining("invalid duration \"5 seconds\"");
+        assertThatThrownBy(() -> GoFormat.parseDuration("5 seconds"))
+                .hasMessageContaining("invalid duration \"5 seconds\"");
     }
 }

@@ -12,11 +12,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The module boundaries the README states, checked on the shipped classes of every module
- * (this module's test class path holds them all): spiffe <- pki <- server/agent;
- * spiffe <- k8s <- server/agent/controlplane; spiffe <- mesh <- proxy/controlplane; cli on top. Maven's module graph keeps a module from
- * compiling against a module it does not name, but not against one it reaches transitively: these
- * rules do.
+ * The module boundaries the README states, checked on the shipped classes of every module (this
+ * module's test class path holds them all): spiffe <- pki <- server/agent; spiffe <- k8s <-
+ * server/agent/controlplane; spiffe <- mesh <- proxy/controlplane; cli on top. Maven's module graph
+ * keeps a module from compiling against a module it does not name, but not against one it reaches
+ * transitively: these rules do.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ModuleBoundariesTest {
@@ -25,8 +25,10 @@ class ModuleBoundariesTest {
 
     @BeforeAll
     void importClasses() {
-        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-                .importPackages("io.mithril");
+        classes =
+                new ClassFileImporter()
+                        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                        .importPackages("io.mithril");
     }
 
     private static String[] packages(String... modules) {
@@ -38,26 +40,83 @@ class ModuleBoundariesTest {
     }
 
     private void check(String module, String... forbidden) {
-        ArchRule rule = noClasses().that().resideInAPackage("io.mithril." + module + "..")
-                .should().dependOnClassesThat().resideInAnyPackage(packages(forbidden))
-                .because("the README's module graph: " + module + " does not depend on " + String.join(", ", forbidden));
+        ArchRule rule =
+                noClasses()
+                        .that()
+                        .resideInAPackage("io.mithril." + module + "..")
+                        .should()
+                        .dependOnClassesThat()
+                        .resideInAnyPackage(packages(forbidden))
+                        .because(
+                                "the README's module graph: "
+                                        + module
+                                        + " does not depend on "
+                                        + String.join(", ", forbidden));
         rule.check(classes);
     }
 
     @Test
     void spiffeIsPureValues() {
-        check("spiffe", "pki", "hcl", "api", "k8s", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
+        check(
+                "spiffe",
+                "pki",
+                "hcl",
+                "api",
+                "k8s",
+                "server",
+                "agent",
+                "mesh",
+                "proxy",
+                "controlplane",
+                "cli",
+                "bench",
+                "samples");
     }
 
     @Test
     void pkiAndHclStandOnSpiffeOnly() {
-        check("pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
-        check("hcl", "spiffe", "pki", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
+        check(
+                "pki",
+                "hcl",
+                "api",
+                "server",
+                "agent",
+                "mesh",
+                "proxy",
+                "controlplane",
+                "cli",
+                "bench",
+                "samples");
+        check(
+                "hcl",
+                "spiffe",
+                "pki",
+                "api",
+                "server",
+                "agent",
+                "mesh",
+                "proxy",
+                "controlplane",
+                "cli",
+                "bench",
+                "samples");
     }
 
     @Test
     void kubernetesClientCodeStandsOnSpiffeOnly() {
-        check("k8s", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
+        check(
+                "k8s",
+                "pki",
+                "hcl",
+                "api",
+                "server",
+                "agent",
+                "mesh",
+                "proxy",
+                "controlplane",
+                "cli",
+                "bench",
+                "samples");
     }
 
     @Test
@@ -73,20 +132,57 @@ class ModuleBoundariesTest {
 
     @Test
     void meshSideKnowsNothingOfTheIdentityServerOrAgent() {
-        check("mesh", "pki", "hcl", "api", "k8s", "server", "agent", "proxy", "controlplane", "cli", "bench", "samples");
+        check(
+                "mesh",
+                "pki",
+                "hcl",
+                "api",
+                "k8s",
+                "server",
+                "agent",
+                "proxy",
+                "controlplane",
+                "cli",
+                "bench",
+                "samples");
         check("proxy", "k8s", "server", "agent", "controlplane", "cli", "bench", "samples");
         check("controlplane", "server", "agent", "proxy", "cli", "bench", "samples");
     }
 
     @Test
     void samplesAreApplicationsOfTheirOwn() {
-        check("samples", "spiffe", "pki", "hcl", "api", "k8s", "server", "agent", "mesh", "proxy", "controlplane", "cli", "bench");
+        check(
+                "samples",
+                "spiffe",
+                "pki",
+                "hcl",
+                "api",
+                "k8s",
+                "server",
+                "agent",
+                "mesh",
+                "proxy",
+                "controlplane",
+                "cli",
+                "bench");
     }
 
     @Test
     void dashboardReadsTheComponentsThroughTheirApis() {
         check("dashboard", "agent", "mesh", "proxy", "controlplane", "cli", "bench", "samples");
-        for (String m : List.of("spiffe", "pki", "hcl", "api", "server", "agent", "mesh", "proxy", "controlplane", "bench", "samples")) {
+        for (String m :
+                List.of(
+                        "spiffe",
+                        "pki",
+                        "hcl",
+                        "api",
+                        "server",
+                        "agent",
+                        "mesh",
+                        "proxy",
+                        "controlplane",
+                        "bench",
+                        "samples")) {
             check(m, "dashboard");
         }
     }

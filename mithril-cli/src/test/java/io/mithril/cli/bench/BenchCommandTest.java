@@ -10,17 +10,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class BenchCommandTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
-    record Run(int exit, String out, String err) {
-    }
+    record Run(int exit, String out, String err) {}
 
     static Run run(String... args) {
         StringWriter out = new StringWriter();
@@ -69,20 +67,38 @@ class BenchCommandTest {
     }
 
     @Test
-    void pkiSuitePrintsATableWithEveryProviderWritesTheResultFileAndShowsProgress() throws Exception {
+    void pkiSuitePrintsATableWithEveryProviderWritesTheResultFileAndShowsProgress()
+            throws Exception {
         Path out = dir.resolve("results");
-        Run r = run("bench", "pki", "-runs", "1", "-seconds", "0.05", "-warmup", "0", "-opensslSeconds", "1", "-out", out.toString());
+        Run r =
+                run(
+                        "bench",
+                        "pki",
+                        "-runs",
+                        "1",
+                        "-seconds",
+                        "0.05",
+                        "-warmup",
+                        "0",
+                        "-opensslSeconds",
+                        "1",
+                        "-out",
+                        out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.out()).contains("| Measurement | Provider | Threads | Median ops/s (wall) | Min-max ops/s (wall) | Median ops/s per CPU | vs openssl sign/s |")
+        assertThat(r.out())
+                .contains(
+                        "| Measurement | Provider | Threads | Median ops/s (wall) | Min-max ops/s (wall) | Median ops/s per CPU | vs openssl sign/s |")
                 .contains("openssl speed -seconds 1 ecdsap256 (sign)")
                 .contains("- Machine: " + Runtime.getRuntime().availableProcessors() + " cores");
         for (CryptoProvider p : CryptoProvider.available()) {
-            assertThat(r.out()).contains("| ECDSA P-256 sign | " + p.name() + " | 1 |")
+            assertThat(r.out())
+                    .contains("| ECDSA P-256 sign | " + p.name() + " | 1 |")
                     .contains("| X.509-SVID mint (CSR verify + sign) | " + p.name() + " | 1 |");
         }
         int measurements = (int) r.err().lines().filter(l -> l.startsWith("bench pki [")).count();
         int threadCounts = Runtime.getRuntime().availableProcessors() > 1 ? 2 : 1;
-        assertThat(measurements).isEqualTo(threadCounts * (1 + 2 * CryptoProvider.available().size()));
+        assertThat(measurements)
+                .isEqualTo(threadCounts * (1 + 2 * CryptoProvider.available().size()));
         List<Path> files;
         try (Stream<Path> s = Files.list(out)) {
             files = s.toList();

@@ -13,14 +13,13 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code server validate} and {@code agent validate} ({@code spire-server validate},
- * {@code spire-agent validate}) with {@code run}'s command-line overrides, which replace the
- * file's keys and are checked as those keys are.
+ * {@code server validate} and {@code agent validate} ({@code spire-server validate}, {@code
+ * spire-agent validate}) with {@code run}'s command-line overrides, which replace the file's keys
+ * and are checked as those keys are.
  */
 class ValidateCommandsTest {
 
-    record Run(int code, String out, String err) {
-    }
+    record Run(int code, String out, String err) {}
 
     static Run run(String... args) {
         CommandLine cl = Main.newCommandLine();
@@ -32,7 +31,9 @@ class ValidateCommandsTest {
     }
 
     static Path agentConf(Path dir) throws Exception {
-        return Files.writeString(dir.resolve("agent.conf"), """
+        return Files.writeString(
+                dir.resolve("agent.conf"),
+                """
                 agent {
                     data_dir = "./.data"
                     server_address = "127.0.0.1"
@@ -49,7 +50,9 @@ class ValidateCommandsTest {
     }
 
     static Path serverConf(Path dir) throws Exception {
-        return Files.writeString(dir.resolve("server.conf"), """
+        return Files.writeString(
+                dir.resolve("server.conf"),
+                """
                 server {
                     bind_address = "127.0.0.1"
                     bind_port = "8081"
@@ -79,49 +82,122 @@ class ValidateCommandsTest {
     @Test
     void agentFlagsOverrideTheFileAndAreCheckedLikeIt(@TempDir Path dir) throws Exception {
         Path conf = agentConf(dir);
-        assertThat(run("agent", "validate", "-config", conf.toString(), "-serverPort", "8443", "-dataDir", dir.toString(),
-                "-trustDomain", "other.org", "-serverAddress", "spire.example.org").code()).isZero();
+        assertThat(
+                        run(
+                                        "agent",
+                                        "validate",
+                                        "-config",
+                                        conf.toString(),
+                                        "-serverPort",
+                                        "8443",
+                                        "-dataDir",
+                                        dir.toString(),
+                                        "-trustDomain",
+                                        "other.org",
+                                        "-serverAddress",
+                                        "spire.example.org")
+                                .code())
+                .isZero();
         Run bad = run("agent", "validate", "-config", conf.toString(), "-serverPort", "70000");
         assertThat(bad.code()).isEqualTo(1);
-        assertThat(bad.err()).contains("SPIRE agent configuration file is invalid: -serverPort flag: server_port 70000 is not a port number");
-        Run td = run("agent", "validate", "-config", conf.toString(), "-trustDomain", "Example.org");
-        assertThat(td.err()).contains("-trustDomain flag: trust_domain").contains("write it in lowercase");
-        Run both = run("agent", "validate", "-config", conf.toString(), "-trustBundle", "ca.pem", "-insecureBootstrap");
-        assertThat(both.err()).contains("-insecureBootstrap flag: trust_bundle_path and insecure_bootstrap are mutually exclusive");
-        Run mode = run("agent", "validate", "-config", conf.toString(), "-rebootstrapMode", "always");
-        assertThat(mode.err()).contains("-rebootstrapMode flag: rebootstrap_mode \"always\" is not supported");
+        assertThat(bad.err())
+                .contains(
+                        "SPIRE agent configuration file is invalid: -serverPort flag: server_port 70000 is not a port number");
+        Run td =
+                run("agent", "validate", "-config", conf.toString(), "-trustDomain", "Example.org");
+        assertThat(td.err())
+                .contains("-trustDomain flag: trust_domain")
+                .contains("write it in lowercase");
+        Run both =
+                run(
+                        "agent",
+                        "validate",
+                        "-config",
+                        conf.toString(),
+                        "-trustBundle",
+                        "ca.pem",
+                        "-insecureBootstrap");
+        assertThat(both.err())
+                .contains(
+                        "-insecureBootstrap flag: trust_bundle_path and insecure_bootstrap are mutually exclusive");
+        Run mode =
+                run("agent", "validate", "-config", conf.toString(), "-rebootstrapMode", "always");
+        assertThat(mode.err())
+                .contains("-rebootstrapMode flag: rebootstrap_mode \"always\" is not supported");
     }
 
     @Test
     void agentJoinTokenFileIsRead(@TempDir Path dir) throws Exception {
         Path token = Files.writeString(dir.resolve("token"), "  6a1b-token \n");
-        assertThat(run("agent", "validate", "-config", agentConf(dir).toString(), "-joinTokenFile", token.toString()).code()).isZero();
-        Run missing = run("agent", "validate", "-config", agentConf(dir).toString(), "-joinTokenFile", dir.resolve("none").toString());
+        assertThat(
+                        run(
+                                        "agent",
+                                        "validate",
+                                        "-config",
+                                        agentConf(dir).toString(),
+                                        "-joinTokenFile",
+                                        token.toString())
+                                .code())
+                .isZero();
+        Run missing =
+                run(
+                        "agent",
+                        "validate",
+                        "-config",
+                        agentConf(dir).toString(),
+                        "-joinTokenFile",
+                        dir.resolve("none").toString());
         assertThat(missing.code()).isEqualTo(1);
         assertThat(missing.err()).contains("-joinTokenFile").contains("not a readable file");
     }
 
     @Test
     void agentValidateNamesFileLineAndColumnOfABadKey(@TempDir Path dir) throws Exception {
-        Path conf = Files.writeString(dir.resolve("agent.conf"), Files.readString(agentConf(dir))
-                .replace("rebootstrap_mode = \"never\"", "rebootstrap_mode = \"sometimes\""));
+        Path conf =
+                Files.writeString(
+                        dir.resolve("agent.conf"),
+                        Files.readString(agentConf(dir))
+                                .replace(
+                                        "rebootstrap_mode = \"never\"",
+                                        "rebootstrap_mode = \"sometimes\""));
         Run r = run("agent", "validate", "-config", conf.toString());
         assertThat(r.code()).isEqualTo(1);
-        assertThat(r.err()).contains(conf + ":6:5: rebootstrap_mode \"sometimes\" is not one of never, auto, always");
+        assertThat(r.err())
+                .contains(
+                        conf
+                                + ":6:5: rebootstrap_mode \"sometimes\" is not one of never, auto, always");
     }
 
     @Test
     void serverValidateAppliesRunFlags(@TempDir Path dir) throws Exception {
         Path conf = serverConf(dir);
-        Run ok = run("server", "validate", "-config", conf.toString(), "-serverPort", "9081", "-bindAddress", "0.0.0.0",
-                "-dataDir", dir.toString(), "-trustDomain", "example.com", "-logLevel", "DEBUG");
+        Run ok =
+                run(
+                        "server",
+                        "validate",
+                        "-config",
+                        conf.toString(),
+                        "-serverPort",
+                        "9081",
+                        "-bindAddress",
+                        "0.0.0.0",
+                        "-dataDir",
+                        dir.toString(),
+                        "-trustDomain",
+                        "example.com",
+                        "-logLevel",
+                        "DEBUG");
         assertThat(ok.code()).isZero();
         assertThat(ok.out()).contains("SPIRE server configuration file is valid.");
         Run bad = run("server", "validate", "-config", conf.toString(), "-serverPort", "-1");
         assertThat(bad.code()).isEqualTo(1);
-        assertThat(bad.err()).contains("SPIRE server configuration file is invalid: -serverPort flag: bind_port -1 is not a port number");
+        assertThat(bad.err())
+                .contains(
+                        "SPIRE server configuration file is invalid: -serverPort flag: bind_port -1 is not a port number");
         Run level = run("server", "validate", "-config", conf.toString(), "-logLevel", "LOUD");
-        assertThat(level.err()).contains("-logLevel flag: log_level \"LOUD\" is not one of DEBUG, INFO, WARN, ERROR");
+        assertThat(level.err())
+                .contains(
+                        "-logLevel flag: log_level \"LOUD\" is not one of DEBUG, INFO, WARN, ERROR");
         Run none = run("server", "validate", "-config", dir.resolve("nope.conf").toString());
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err()).contains("could not find config file");
@@ -131,8 +207,13 @@ class ValidateCommandsTest {
     void helpShowsTheEnvironmentVariablesDescriptionsReferTo() {
         for (String cmd : List.of("agent", "server")) {
             Run r = run(cmd, "run", "--help");
-            assertThat(r.out()).as(cmd).contains("($VAR, ${VAR})").doesNotContain("null")
-                    .contains("MITHRIL_LOG_LEVEL").contains("MITHRIL_DEBUG").contains("MITHRIL_JAVA_OPTS");
+            assertThat(r.out())
+                    .as(cmd)
+                    .contains("($VAR, ${VAR})")
+                    .doesNotContain("null")
+                    .contains("MITHRIL_LOG_LEVEL")
+                    .contains("MITHRIL_DEBUG")
+                    .contains("MITHRIL_JAVA_OPTS");
         }
         assertThat(run("controlplane", "run", "--help").out()).contains("${VAR}");
     }

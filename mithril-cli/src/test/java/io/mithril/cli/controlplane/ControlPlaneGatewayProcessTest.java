@@ -28,8 +28,7 @@ class ControlPlaneGatewayProcessTest {
     static final SpiffeId ISTIOD = ControlPlaneCommandTest.ISTIOD;
     static final SpiffeId GATEWAY = ControlPlaneCommandTest.GATEWAY;
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     final TestWorkloadApi.Ca ca = new TestWorkloadApi.Ca("example.org");
     final List<AutoCloseable> toClose = new ArrayList<>();
@@ -54,14 +53,17 @@ class ControlPlaneGatewayProcessTest {
 
     /** An HTTP backend answering every request with {@code name}. */
     int backend(String name) throws IOException {
-        HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
-        s.createContext("/", ex -> {
-            byte[] body = (name + "\n").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(body);
-            }
-        });
+        HttpServer s =
+                HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        s.createContext(
+                "/",
+                ex -> {
+                    byte[] body = (name + "\n").getBytes(StandardCharsets.UTF_8);
+                    ex.sendResponseHeaders(200, body.length);
+                    try (OutputStream out = ex.getResponseBody()) {
+                        out.write(body);
+                    }
+                });
         s.start();
         toClose.add(() -> s.stop(0));
         return s.getAddress().getPort();
@@ -81,7 +83,8 @@ class ControlPlaneGatewayProcessTest {
                   - address: 127.0.0.1
                     ports: {http: %2$d}
                 ---
-                """.formatted(name, port);
+                """
+                .formatted(name, port);
     }
 
     String gateway(String destination) {
@@ -106,21 +109,36 @@ class ControlPlaneGatewayProcessTest {
                     - destination:
                         host: %s
                         port: {number: 80}
-                """.formatted(gatewayPort, destination);
+                """
+                .formatted(gatewayPort, destination);
     }
 
     void write(String file, String text) throws IOException {
         Path tmp = Files.createTempFile(mesh, ".tmp-", ".part");
         Files.writeString(tmp, text);
-        Files.move(tmp, mesh.resolve(file), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+                tmp,
+                mesh.resolve(file),
+                StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
     }
 
     Process mithril(String log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), "io.mithril.cli.Main"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-XX:+UseSerialGC",
+                                "-XX:TieredStopAtLevel=1",
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                "io.mithril.cli.Main"));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log).toFile()));
+        ProcessBuilder pb =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(
+                                ProcessBuilder.Redirect.appendTo(dir.resolve(log).toFile()));
         Process p = pb.start();
         processes.add(p);
         return p;
@@ -132,8 +150,17 @@ class ControlPlaneGatewayProcessTest {
 
     /** curl through the gateway: the body, or "HTTP nnn"/"curl: ..." when it is not a 200. */
     String curl() throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("curl", "-sS", "--max-time", "5", "-w", "\n%{http_code}",
-                "http://127.0.0.1:" + gatewayPort + "/").redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(
+                                "curl",
+                                "-sS",
+                                "--max-time",
+                                "5",
+                                "-w",
+                                "\n%{http_code}",
+                                "http://127.0.0.1:" + gatewayPort + "/")
+                        .redirectErrorStream(true)
+                        .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         p.waitFor(10, TimeUnit.SECONDS);
         String[] lines = out.split("\n");
@@ -151,24 +178,35 @@ class ControlPlaneGatewayProcessTest {
             }
             Thread.sleep(100);
         }
-        throw new AssertionError("gateway never answered \"" + expected + "\"; last answer: " + last + "\ncontrol plane log:\n"
-                + Files.readString(dir.resolve("controlplane.log")) + "\ngateway log:\n" + Files.readString(dir.resolve("gateway.log")));
+        throw new AssertionError(
+                "gateway never answered \""
+                        + expected
+                        + "\"; last answer: "
+                        + last
+                        + "\ncontrol plane log:\n"
+                        + Files.readString(dir.resolve("controlplane.log"))
+                        + "\ngateway log:\n"
+                        + Files.readString(dir.resolve("gateway.log")));
     }
 
     void awaitLog(String file, String text) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
         while (System.nanoTime() < deadline) {
-            if (Files.exists(dir.resolve(file)) && Files.readString(dir.resolve(file)).contains(text)) {
+            if (Files.exists(dir.resolve(file))
+                    && Files.readString(dir.resolve(file)).contains(text)) {
                 return;
             }
             Thread.sleep(100);
         }
-        throw new AssertionError(file + " never said \"" + text + "\":\n" + Files.readString(dir.resolve(file)));
+        throw new AssertionError(
+                file + " never said \"" + text + "\":\n" + Files.readString(dir.resolve(file)));
     }
 
-    /** The control plane, a gateway and a sleep sidecar as processes; {@code proxyFlags} added to both proxies. */
-    record Mesh(Process controlPlane, Path conf, int outbound, SpiffeId sleep) {
-    }
+    /**
+     * The control plane, a gateway and a sleep sidecar as processes; {@code proxyFlags} added to
+     * both proxies.
+     */
+    record Mesh(Process controlPlane, Path conf, int outbound, SpiffeId sleep) {}
 
     Mesh startMesh() throws Exception {
         SpiffeId sleep = SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep");
@@ -189,7 +227,9 @@ class ControlPlaneGatewayProcessTest {
         write("gateway.yaml", gateway("svc-a.default.svc.cluster.local"));
         write("mesh-routes.yaml", meshRoute("svc-a.default.svc.cluster.local"));
         Path conf = dir.resolve("controlplane.conf");
-        Files.writeString(conf, """
+        Files.writeString(
+                conf,
+                """
                 control_plane {
                   bind_address = "127.0.0.1"
                   bind_port    = %d
@@ -199,23 +239,52 @@ class ControlPlaneGatewayProcessTest {
                   trust_domain = "example.org"
                   spiffe_id    = "%s"
                 }
-                """.formatted(controlPlanePort, adminPort, istiodApi.address(), ISTIOD));
+                """
+                        .formatted(controlPlanePort, adminPort, istiodApi.address(), ISTIOD));
 
         Process cp = startControlPlane(conf);
-        List<String> gw = new ArrayList<>(List.of("proxy", "gateway", "-socketPath", gatewayApi.address(), "-label", "istio=ingressgateway",
-                "-controlPlane", "127.0.0.1:" + controlPlanePort, "-controlPlaneID", ISTIOD.toString(),
-                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort()));
+        List<String> gw =
+                new ArrayList<>(
+                        List.of(
+                                "proxy",
+                                "gateway",
+                                "-socketPath",
+                                gatewayApi.address(),
+                                "-label",
+                                "istio=ingressgateway",
+                                "-controlPlane",
+                                "127.0.0.1:" + controlPlanePort,
+                                "-controlPlaneID",
+                                ISTIOD.toString(),
+                                "-admin",
+                                "127.0.0.1:" + ControlPlaneCommandTest.freePort()));
         mithril("gateway.log", gw.toArray(String[]::new));
-        List<String> sc = new ArrayList<>(List.of("proxy", "sidecar", "-socketPath", sidecarApi.address(), "-namespace", "default",
-                "-label", "app=sleep", "-outbound", "127.0.0.1:" + outbound,
-                "-controlPlane", "127.0.0.1:" + controlPlanePort, "-controlPlaneID", ISTIOD.toString(),
-                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort()));
+        List<String> sc =
+                new ArrayList<>(
+                        List.of(
+                                "proxy",
+                                "sidecar",
+                                "-socketPath",
+                                sidecarApi.address(),
+                                "-namespace",
+                                "default",
+                                "-label",
+                                "app=sleep",
+                                "-outbound",
+                                "127.0.0.1:" + outbound,
+                                "-controlPlane",
+                                "127.0.0.1:" + controlPlanePort,
+                                "-controlPlaneID",
+                                ISTIOD.toString(),
+                                "-admin",
+                                "127.0.0.1:" + ControlPlaneCommandTest.freePort()));
         mithril("sidecar.log", sc.toArray(String[]::new));
         return new Mesh(cp, conf, outbound, sleep);
     }
 
     @Test
-    void virtualServiceChangesRerouteGatewayAndSidecarAndBadChangesOrAnOutageDoNot() throws Exception {
+    void virtualServiceChangesRerouteGatewayAndSidecarAndBadChangesOrAnOutageDoNot()
+            throws Exception {
         Mesh m = startMesh();
         Process cp = m.controlPlane();
         Path conf = m.conf();
@@ -230,16 +299,25 @@ class ControlPlaneGatewayProcessTest {
         awaitBody("backend-b");
         write("mesh-routes.yaml", meshRoute("svc-b.default.svc.cluster.local"));
         awaitSidecarBody(outbound, "backend-b");
-        assertThat(Files.readString(dir.resolve("controlplane.log"))).containsPattern("xDS node connected: sidecar~\\S+ as " + sleep)
+        assertThat(Files.readString(dir.resolve("controlplane.log")))
+                .containsPattern("xDS node connected: sidecar~\\S+ as " + sleep)
                 .containsPattern("xDS node connected: router~\\S+ as " + GATEWAY);
 
         // An invalid change is rejected by the control plane; routing stays.
         write("gateway.yaml", gateway("svc a"));
         awaitLog("controlplane.log", "rejected");
         assertThat(curl()).isEqualTo("backend-b");
-        ControlPlaneCommandTest.Result status = ControlPlaneCommandTest.mithril("controlplane", "status", "-config", conf.toString());
-        assertThat(status.out()).contains("REJECTED").contains("svc a").contains(GATEWAY.toString()).contains(sleep.toString())
-                .contains("sidecar").doesNotContain("STALE").doesNotContain("NACKED");
+        ControlPlaneCommandTest.Result status =
+                ControlPlaneCommandTest.mithril(
+                        "controlplane", "status", "-config", conf.toString());
+        assertThat(status.out())
+                .contains("REJECTED")
+                .contains("svc a")
+                .contains(GATEWAY.toString())
+                .contains(sleep.toString())
+                .contains("sidecar")
+                .doesNotContain("STALE")
+                .doesNotContain("NACKED");
 
         // The control plane goes away: traffic keeps flowing on the last configuration.
         cp.destroy();
@@ -248,7 +326,8 @@ class ControlPlaneGatewayProcessTest {
         assertThat(curl()).isEqualTo("backend-b");
         assertThat(curlViaSidecar(outbound)).isEqualTo("backend-b");
 
-        // Fixed while it was down; the restarted control plane sends the current state over a new stream.
+        // Fixed while it was down; the restarted control plane sends the current state over a new
+        // stream.
         write("gateway.yaml", gateway("svc-a.default.svc.cluster.local"));
         startControlPlane(conf);
         awaitBody("backend-a");
@@ -266,13 +345,25 @@ class ControlPlaneGatewayProcessTest {
                     - destination:
                         host: %s
                         port: {number: 80}
-                """.formatted(destination);
+                """
+                .formatted(destination);
     }
 
     /** curl through the sidecar's outbound HTTP proxy, as an application with http_proxy set. */
     String curlViaSidecar(int outbound) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("curl", "-sS", "--max-time", "5", "-w", "\n%{http_code}", "-x", "http://127.0.0.1:" + outbound,
-                "http://reviews.default.svc.cluster.local/").redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(
+                                "curl",
+                                "-sS",
+                                "--max-time",
+                                "5",
+                                "-w",
+                                "\n%{http_code}",
+                                "-x",
+                                "http://127.0.0.1:" + outbound,
+                                "http://reviews.default.svc.cluster.local/")
+                        .redirectErrorStream(true)
+                        .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         p.waitFor(10, TimeUnit.SECONDS);
         String[] lines = out.split("\n");
@@ -289,8 +380,13 @@ class ControlPlaneGatewayProcessTest {
             }
             Thread.sleep(100);
         }
-        throw new AssertionError("sidecar never answered \"" + expected + "\"; last answer: " + last + "\nsidecar log:\n"
-                + Files.readString(dir.resolve("sidecar.log")));
+        throw new AssertionError(
+                "sidecar never answered \""
+                        + expected
+                        + "\"; last answer: "
+                        + last
+                        + "\nsidecar log:\n"
+                        + Files.readString(dir.resolve("sidecar.log")));
     }
 
     @Test
@@ -307,7 +403,9 @@ class ControlPlaneGatewayProcessTest {
         write("services.yaml", service("svc-a", backend("backend-a")));
         write("gateway.yaml", gateway("svc-a.default.svc.cluster.local"));
         Path conf = dir.resolve("controlplane.conf");
-        Files.writeString(conf, """
+        Files.writeString(
+                conf,
+                """
                 control_plane {
                   bind_address = "127.0.0.1"
                   bind_port    = %d
@@ -316,14 +414,34 @@ class ControlPlaneGatewayProcessTest {
                   config_dir   = "mesh"
                   trust_domain = "example.org"
                 }
-                """.formatted(controlPlanePort, adminPort, impostorApi.address()));
+                """
+                        .formatted(controlPlanePort, adminPort, impostorApi.address()));
         startControlPlane(conf);
-        mithril("gateway.log", "proxy", "gateway", "-socketPath", gatewayApi.address(), "-label", "istio=ingressgateway",
-                "-controlPlane", "127.0.0.1:" + controlPlanePort, "-controlPlaneID", ISTIOD.toString(),
-                "-admin", "127.0.0.1:" + ControlPlaneCommandTest.freePort());
+        mithril(
+                "gateway.log",
+                "proxy",
+                "gateway",
+                "-socketPath",
+                gatewayApi.address(),
+                "-label",
+                "istio=ingressgateway",
+                "-controlPlane",
+                "127.0.0.1:" + controlPlanePort,
+                "-controlPlaneID",
+                ISTIOD.toString(),
+                "-admin",
+                "127.0.0.1:" + ControlPlaneCommandTest.freePort());
 
-        awaitLog("gateway.log", "server SPIFFE ID " + impostor + " is not authorized: expected the SPIFFE ID " + ISTIOD);
-        assertThat(curl()).isNotEqualTo("backend-a").endsWith("000"); // no configuration, so no listener: curl cannot connect
-        assertThat(Files.readString(dir.resolve("controlplane.log"))).doesNotContain("proxy connected");
+        awaitLog(
+                "gateway.log",
+                "server SPIFFE ID "
+                        + impostor
+                        + " is not authorized: expected the SPIFFE ID "
+                        + ISTIOD);
+        assertThat(curl())
+                .isNotEqualTo("backend-a")
+                .endsWith("000"); // no configuration, so no listener: curl cannot connect
+        assertThat(Files.readString(dir.resolve("controlplane.log")))
+                .doesNotContain("proxy connected");
     }
 }

@@ -26,9 +26,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A one-identity SPIFFE Workload API on {@code tcp://127.0.0.1:port} for process tests: it
- * streams one X509-SVID (minted here with the pki module) and its trust domain's bundle, as an
- * agent would to a workload registered with that SPIFFE ID.
+ * A one-identity SPIFFE Workload API on {@code tcp://127.0.0.1:port} for process tests: it streams
+ * one X509-SVID (minted here with the pki module) and its trust domain's bundle, as an agent would
+ * to a workload registered with that SPIFFE ID.
  */
 final class TestWorkloadApi implements AutoCloseable {
 
@@ -51,29 +51,45 @@ final class TestWorkloadApi implements AutoCloseable {
 
     TestWorkloadApi(Ca ca, SpiffeId id) throws IOException {
         KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf = ca.minter.signX509Svid(ca.authority, key.getPublic(), id, List.of(), Duration.ofHours(1));
+        X509Certificate leaf =
+                ca.minter.signX509Svid(
+                        ca.authority, key.getPublic(), id, List.of(), Duration.ofHours(1));
         X509SVIDResponse response;
         try {
-            response = X509SVIDResponse.newBuilder().addSvids(X509SVID.newBuilder()
-                    .setSpiffeId(id.toString())
-                    .setX509Svid(ByteString.copyFrom(leaf.getEncoded()))
-                    .setX509SvidKey(ByteString.copyFrom(key.getPrivate().getEncoded()))
-                    .setBundle(ByteString.copyFrom(ca.root.getEncoded()))).build();
+            response =
+                    X509SVIDResponse.newBuilder()
+                            .addSvids(
+                                    X509SVID.newBuilder()
+                                            .setSpiffeId(id.toString())
+                                            .setX509Svid(ByteString.copyFrom(leaf.getEncoded()))
+                                            .setX509SvidKey(
+                                                    ByteString.copyFrom(
+                                                            key.getPrivate().getEncoded()))
+                                            .setBundle(ByteString.copyFrom(ca.root.getEncoded())))
+                            .build();
         } catch (CertificateEncodingException e) {
             throw new IOException(e);
         }
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                .addService(new SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase() {
-                    @Override
-                    public void fetchX509SVID(X509SVIDRequest request, StreamObserver<X509SVIDResponse> out) {
-                        out.onNext(response); // and the stream stays open, as an agent's does
-                    }
-                })
-                .build().start();
+        server =
+                NettyServerBuilder.forAddress(
+                                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                        .addService(
+                                new SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase() {
+                                    @Override
+                                    public void fetchX509SVID(
+                                            X509SVIDRequest request,
+                                            StreamObserver<X509SVIDResponse> out) {
+                                        out.onNext(response); // and the stream stays open, as an
+                                        // agent's does
+                                    }
+                                })
+                        .build()
+                        .start();
     }
 
     String address() {
-        return "tcp://127.0.0.1:" + ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+        return "tcp://127.0.0.1:"
+                + ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
     }
 
     static byte[] concat(List<X509Certificate> certs) throws CertificateEncodingException {

@@ -14,8 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class PortsTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void aFreePreferredPortIsKeptAndATakenOneIsReplacedByAFreeOne() throws Exception {
@@ -31,7 +30,9 @@ class PortsTest {
             int other = ports.pick("b", "127.0.0.1", busy);
             assertThat(other).isNotEqualTo(busy).isPositive();
             assertThat(Ports.free("127.0.0.1", other)).isTrue();
-            assertThat(ports.chosen()).containsEntry("a", "127.0.0.1:" + free).containsEntry("b", "127.0.0.1:" + other);
+            assertThat(ports.chosen())
+                    .containsEntry("a", "127.0.0.1:" + free)
+                    .containsEntry("b", "127.0.0.1:" + other);
         }
     }
 
@@ -41,7 +42,8 @@ class PortsTest {
             taken.bind(new InetSocketAddress(InetAddress.getByName("127.0.77.2"), 0));
             int port = taken.getLocalPort();
             Ports ports = new Ports();
-            assertThat(ports.loopbackBlock("workloads", 77, 3, List.of(port))).isEqualTo("127.0.78");
+            assertThat(ports.loopbackBlock("workloads", 77, 3, List.of(port)))
+                    .isEqualTo("127.0.78");
             assertThat(ports.loopbackBlock("again", 76, 1, List.of(port))).isEqualTo("127.0.76");
         }
     }

@@ -14,8 +14,7 @@ import picocli.CommandLine;
 /** {@code mithril mesh validate -f FILE...}: every error printed, non-zero exit. */
 class MeshValidateCommandTest {
 
-    record Run(int code, String out, String err) {
-    }
+    record Run(int code, String out, String err) {}
 
     static Run run(String... args) {
         CommandLine cl = Main.newCommandLine();
@@ -30,7 +29,9 @@ class MeshValidateCommandTest {
     @Test
     void validFileIsReportedValidAndExitsZero(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("dr.yaml");
-        Files.writeString(f, """
+        Files.writeString(
+                f,
+                """
                 apiVersion: networking.istio.io/v1alpha3
                 kind: DestinationRule
                 metadata: {name: enable-mtls}
@@ -44,7 +45,9 @@ class MeshValidateCommandTest {
     @Test
     void everyErrorOfEveryFileIsPrintedAndTheExitIsNonZero(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("a.yaml");
-        Files.writeString(a, """
+        Files.writeString(
+                a,
+                """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
                 metadata: {name: vs}
@@ -53,7 +56,9 @@ class MeshValidateCommandTest {
                   http: [{route: [{destination: {port: {number: 80}}}]}]
                 """);
         Path b = dir.resolve("b.yaml");
-        Files.writeString(b, """
+        Files.writeString(
+                b,
+                """
                 apiVersion: security.istio.io/v1
                 kind: PeerAuthentication
                 metadata: {name: pa}
@@ -61,8 +66,13 @@ class MeshValidateCommandTest {
                 """);
         Run r = run("mesh", "validate", "-f", a.toString(), b.toString());
         assertThat(r.code()).isEqualTo(1);
-        assertThat(r.err()).contains(a + ":6: document 0: VirtualService default/vs: spec.http[0].route[0].destination.host: is required")
-                .contains(b + ":4:15: document 0: PeerAuthentication default/pa: spec.mtls.mode: unknown value \"STRICTER\"")
+        assertThat(r.err())
+                .contains(
+                        a
+                                + ":6: document 0: VirtualService default/vs: spec.http[0].route[0].destination.host: is required")
+                .contains(
+                        b
+                                + ":4:15: document 0: PeerAuthentication default/pa: spec.mtls.mode: unknown value \"STRICTER\"")
                 .contains("Error: 2 errors found");
     }
 
@@ -74,9 +84,12 @@ class MeshValidateCommandTest {
     }
 
     @Test
-    void directoriesAreWalkedRecursivelyForJsonAndYamlAsIstioctlDoes(@TempDir Path dir) throws Exception {
+    void directoriesAreWalkedRecursivelyForJsonAndYamlAsIstioctlDoes(@TempDir Path dir)
+            throws Exception {
         Path nested = Files.createDirectories(dir.resolve("a/b"));
-        Files.writeString(dir.resolve("top.yaml"), """
+        Files.writeString(
+                dir.resolve("top.yaml"),
+                """
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: one}
@@ -88,14 +101,17 @@ class MeshValidateCommandTest {
                 spec: {host: two.example.com}
                 """);
         // JSON indented with tabs, as kubectl reads it (YAML 1.1 parsers refuse tabs).
-        Files.writeString(nested.resolve("se.json"), "{\n\t\"apiVersion\": \"networking.istio.io/v1\",\n\t\"kind\": \"ServiceEntry\",\n"
-                + "\t\"metadata\": {\"name\": \"ext\"},\n\t\"spec\": {\n\t\t\"hosts\": [\"api.example.com\"],\n"
-                + "\t\t\"resolution\": \"DNS\",\n\t\t\"ports\": [{\"number\": 443, \"name\": \"https\", \"protocol\": \"TLS\"}]\n\t}\n}\n");
+        Files.writeString(
+                nested.resolve("se.json"),
+                "{\n\t\"apiVersion\": \"networking.istio.io/v1\",\n\t\"kind\": \"ServiceEntry\",\n"
+                        + "\t\"metadata\": {\"name\": \"ext\"},\n\t\"spec\": {\n\t\t\"hosts\": [\"api.example.com\"],\n"
+                        + "\t\t\"resolution\": \"DNS\",\n\t\t\"ports\": [{\"number\": 443, \"name\": \"https\", \"protocol\": \"TLS\"}]\n\t}\n}\n");
         Files.writeString(nested.resolve("notes.txt"), "not configuration");
         Run r = run("mesh", "validate", "-f", dir.toString());
         assertThat(r.err()).isEmpty();
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("\"" + nested.resolve("se.json") + "\" is valid")
+        assertThat(r.out())
+                .contains("\"" + nested.resolve("se.json") + "\" is valid")
                 .contains("\"" + dir.resolve("top.yaml") + "\" is valid")
                 .doesNotContain("notes.txt")
                 .contains("3 resources validated");
@@ -104,19 +120,26 @@ class MeshValidateCommandTest {
     @Test
     void anErrorInANestedJsonFileNamesFileAndLine(@TempDir Path dir) throws Exception {
         Path nested = Files.createDirectories(dir.resolve("deep"));
-        Files.writeString(nested.resolve("we.json"), "{\n\t\"apiVersion\": \"networking.istio.io/v1\",\n"
-                + "\t\"kind\": \"WorkloadEntry\",\n\t\"metadata\": {\"name\": \"vm\"},\n"
-                + "\t\"spec\": {\"address\": \"unix:///var/run/app.sock\", \"ports\": {\"http\": 8080}}\n}\n");
+        Files.writeString(
+                nested.resolve("we.json"),
+                "{\n\t\"apiVersion\": \"networking.istio.io/v1\",\n"
+                        + "\t\"kind\": \"WorkloadEntry\",\n\t\"metadata\": {\"name\": \"vm\"},\n"
+                        + "\t\"spec\": {\"address\": \"unix:///var/run/app.sock\", \"ports\": {\"http\": 8080}}\n}\n");
         Run r = run("mesh", "validate", "-f", dir.toString());
         assertThat(r.code()).isEqualTo(1);
-        assertThat(r.err()).contains(nested.resolve("we.json") + ":5:50: document 0: WorkloadEntry default/vm: spec.ports: "
-                + "unix endpoint unix:///var/run/app.sock must not include ports");
+        assertThat(r.err())
+                .contains(
+                        nested.resolve("we.json")
+                                + ":5:50: document 0: WorkloadEntry default/vm: spec.ports: "
+                                + "unix endpoint unix:///var/run/app.sock must not include ports");
     }
 
     @Test
     void istioWarningsArePrintedAndTheExitIsZero(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("se.yaml");
-        Files.writeString(f, """
+        Files.writeString(
+                f,
+                """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
                 metadata: {name: db}
@@ -127,7 +150,8 @@ class MeshValidateCommandTest {
                 """);
         Run r = run("mesh", "validate", "-f", f.toString());
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("\"" + f + "\" has warnings:")
+        assertThat(r.out())
+                .contains("\"" + f + "\" has warnings:")
                 .contains("addresses are required for ports serving TCP (or unset) protocol")
                 .contains("1 resource validated");
     }

@@ -10,14 +10,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code mithril registrar run}: bad input is refused with a message naming the flag, before anything starts. */
+/**
+ * {@code mithril registrar run}: bad input is refused with a message naming the flag, before
+ * anything starts.
+ */
 public class RegistrarCliTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
-    public record Result(int exit, String out, String err) {
-    }
+    public record Result(int exit, String out, String err) {}
 
     public static Result run(String... args) {
         StringWriter out = new StringWriter();
@@ -33,14 +34,30 @@ public class RegistrarCliTest {
         Result missing = run("registrar", "run", "-clusterName", "demo-cluster");
         assertThat(missing.exit()).isNotZero();
         assertThat(missing.err()).contains("-trustDomain");
-        Result badTd = run("registrar", "run", "-trustDomain", "Not A Domain", "-clusterName", "demo-cluster");
+        Result badTd =
+                run(
+                        "registrar",
+                        "run",
+                        "-trustDomain",
+                        "Not A Domain",
+                        "-clusterName",
+                        "demo-cluster");
         assertThat(badTd.exit()).isNotZero();
         assertThat(badTd.err()).contains("-trustDomain Not A Domain");
-        Result badCluster = run("registrar", "run", "-trustDomain", "example.org", "-clusterName", "a/b");
+        Result badCluster =
+                run("registrar", "run", "-trustDomain", "example.org", "-clusterName", "a/b");
         assertThat(badCluster.exit()).isNotZero();
         assertThat(badCluster.err()).contains("-clusterName a/b");
-        Result noServer = run("registrar", "run", "-trustDomain", "example.org", "-clusterName", "demo-cluster",
-                "-socketPath", dir.resolve("nothing.sock").toString());
+        Result noServer =
+                run(
+                        "registrar",
+                        "run",
+                        "-trustDomain",
+                        "example.org",
+                        "-clusterName",
+                        "demo-cluster",
+                        "-socketPath",
+                        dir.resolve("nothing.sock").toString());
         assertThat(noServer.exit()).isNotZero();
         assertThat(noServer.err()).contains("no admin socket there");
     }
@@ -48,6 +65,7 @@ public class RegistrarCliTest {
     @Test
     void theCommandIsListed() {
         assertThat(run("--help").out()).contains("registrar");
-        assertThat(run("registrar", "run", "--help").out()).contains("-clusterName", "-trustDomain", "-socketPath", "-kubeconfig");
+        assertThat(run("registrar", "run", "--help").out())
+                .contains("-clusterName", "-trustDomain", "-socketPath", "-kubeconfig");
     }
 }

@@ -32,21 +32,26 @@ class SampleCommandTest {
     void unknownReviewsVersionIsAUserError() {
         StringWriter err = new StringWriter();
         assertThat(run(err, "sample", "reviews", "-port", "0", "-version", "v9")).isEqualTo(1);
-        assertThat(err.toString()).contains("Error: -version: reviews version \"v9\" is not v1, v2 or v3");
+        assertThat(err.toString())
+                .contains("Error: -version: reviews version \"v9\" is not v1, v2 or v3");
     }
 
     @Test
     void badServiceUrlIsAUserError() {
         StringWriter err = new StringWriter();
-        assertThat(run(err, "sample", "productpage", "-port", "0", "-detailsUrl", "details:9080")).isEqualTo(1);
-        assertThat(err.toString()).contains("Error: -detailsUrl \"details:9080\" is not an http:// URL");
+        assertThat(run(err, "sample", "productpage", "-port", "0", "-detailsUrl", "details:9080"))
+                .isEqualTo(1);
+        assertThat(err.toString())
+                .contains("Error: -detailsUrl \"details:9080\" is not an http:// URL");
     }
 
     @Test
     void badProxyIsAUserError() {
         StringWriter err = new StringWriter();
-        assertThat(run(err, "sample", "reviews", "-port", "0", "-proxy", "socks5://p:1")).isEqualTo(1);
-        assertThat(err.toString()).contains("Error: -proxy \"socks5://p:1\" is not an HTTP proxy URL");
+        assertThat(run(err, "sample", "reviews", "-port", "0", "-proxy", "socks5://p:1"))
+                .isEqualTo(1);
+        assertThat(err.toString())
+                .contains("Error: -proxy \"socks5://p:1\" is not an HTTP proxy URL");
     }
 
     @Test
@@ -56,15 +61,34 @@ class SampleCommandTest {
         CommandLine cl = Main.newCommandLine();
         cl.setOut(new PrintWriter(pipe, true));
         AtomicInteger exit = new AtomicInteger(-1);
-        Thread t = new Thread(() -> exit.set(cl.execute("sample", "details", "-address", "127.0.0.1", "-port", "0")));
+        Thread t =
+                new Thread(
+                        () ->
+                                exit.set(
+                                        cl.execute(
+                                                "sample",
+                                                "details",
+                                                "-address",
+                                                "127.0.0.1",
+                                                "-port",
+                                                "0")));
         t.start();
         try {
             String line = out.readLine();
-            Matcher m = Pattern.compile("details listening on 127\\.0\\.0\\.1:(\\d+)").matcher(line);
+            Matcher m =
+                    Pattern.compile("details listening on 127\\.0\\.0\\.1:(\\d+)").matcher(line);
             assertThat(m.find()).as(line).isTrue();
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + m.group(1) + "/details/0")).timeout(Duration.ofSeconds(30)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r =
+                    HttpClient.newHttpClient()
+                            .send(
+                                    HttpRequest.newBuilder(
+                                                    URI.create(
+                                                            "http://127.0.0.1:"
+                                                                    + m.group(1)
+                                                                    + "/details/0"))
+                                            .timeout(Duration.ofSeconds(30))
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(r.body()).contains("\"author\":\"William Shakespeare\"");
         } finally {

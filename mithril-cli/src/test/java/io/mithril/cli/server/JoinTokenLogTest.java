@@ -12,19 +12,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The server, {@code token generate} and the agent as real processes at DEBUG (MITHRIL_LOG_LEVEL,
- * so gRPC's and Netty's loggers are at DEBUG too): no log holds the join token, neither as text
- * nor as the hex of a transport frame dump. The token is only on {@code token generate}'s stdout.
+ * so gRPC's and Netty's loggers are at DEBUG too): no log holds the join token, neither as text nor
+ * as the hex of a transport frame dump. The token is only on {@code token generate}'s stdout.
  */
 class JoinTokenLogTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Test
     void aDebugRunOfServerTokenGenerateAndAgentLogsNoJoinToken() throws Exception {
         Path conf = ServerRunProcessTest.writeServerConf(dir);
         Path serverLog = dir.resolve("server.log");
-        ProcessBuilder spb = debug(ServerRunProcessTest.mithril(dir, "server", "run", "-config", conf.toString(), "-expandEnv"));
+        ProcessBuilder spb =
+                debug(
+                        ServerRunProcessTest.mithril(
+                                dir, "server", "run", "-config", conf.toString(), "-expandEnv"));
         Process server = spb.redirectOutput(serverLog.toFile()).start();
         Process agent = null;
         Path agentLog = dir.resolve("agent.log");
@@ -33,16 +35,39 @@ class JoinTokenLogTest {
             int port = awaitPort(server, serverLog);
             Path tokenOut = dir.resolve("token.out");
             Path tokenErr = dir.resolve("token.err");
-            Process gen = debug(ServerRunProcessTest.mithril(dir, "server", "token", "generate", "-socketPath", socket.toString(),
-                    "-spiffeID", "spiffe://example.org/node/n1")).redirectErrorStream(false)
-                    .redirectOutput(tokenOut.toFile()).redirectError(tokenErr.toFile()).start();
+            Process gen =
+                    debug(
+                                    ServerRunProcessTest.mithril(
+                                            dir,
+                                            "server",
+                                            "token",
+                                            "generate",
+                                            "-socketPath",
+                                            socket.toString(),
+                                            "-spiffeID",
+                                            "spiffe://example.org/node/n1"))
+                            .redirectErrorStream(false)
+                            .redirectOutput(tokenOut.toFile())
+                            .redirectError(tokenErr.toFile())
+                            .start();
             assertThat(gen.waitFor(60, TimeUnit.SECONDS)).isTrue();
             String token = Files.readString(tokenOut).replace("Token: ", "").trim();
             assertThat(token).as(Files.readString(tokenErr)).matches("[0-9a-f-]{36}");
-            Process bundle = ServerRunProcessTest.mithril(dir, "server", "bundle", "show", "-socketPath", socket.toString())
-                    .redirectErrorStream(false).redirectOutput(dir.resolve("bundle.pem").toFile()).start();
+            Process bundle =
+                    ServerRunProcessTest.mithril(
+                                    dir,
+                                    "server",
+                                    "bundle",
+                                    "show",
+                                    "-socketPath",
+                                    socket.toString())
+                            .redirectErrorStream(false)
+                            .redirectOutput(dir.resolve("bundle.pem").toFile())
+                            .start();
             assertThat(bundle.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            Files.writeString(dir.resolve("agent.conf"), """
+            Files.writeString(
+                    dir.resolve("agent.conf"),
+                    """
                     agent {
                         data_dir = "%1$s/agent"
                         server_address = "127.0.0.1"
@@ -57,11 +82,23 @@ class JoinTokenLogTest {
                         KeyManager "memory" { plugin_data {} }
                         WorkloadAttestor "unix" { plugin_data {} }
                     }
-                    """.formatted(dir, port));
-            agent = debug(ServerRunProcessTest.mithril(dir, "agent", "run", "-config", dir.resolve("agent.conf").toString(),
-                    "-joinToken", token)).redirectOutput(agentLog.toFile()).start();
+                    """
+                            .formatted(dir, port));
+            agent =
+                    debug(
+                                    ServerRunProcessTest.mithril(
+                                            dir,
+                                            "agent",
+                                            "run",
+                                            "-config",
+                                            dir.resolve("agent.conf").toString(),
+                                            "-joinToken",
+                                            token))
+                            .redirectOutput(agentLog.toFile())
+                            .start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!Files.readString(agentLog).contains("started: trust domain") && System.nanoTime() < deadline) {
+            while (!Files.readString(agentLog).contains("started: trust domain")
+                    && System.nanoTime() < deadline) {
                 assertThat(agent.isAlive()).as(Files.readString(agentLog)).isTrue();
                 Thread.sleep(200);
             }
@@ -69,11 +106,18 @@ class JoinTokenLogTest {
             String hex = HexFormat.of().formatHex(token.getBytes(StandardCharsets.US_ASCII));
             for (Path log : new Path[] {serverLog, agentLog, tokenErr}) {
                 String text = Files.readString(log);
-                assertThat(text).as(log.toString()).doesNotContain(token).doesNotContainIgnoringCase(hex);
+                assertThat(text)
+                        .as(log.toString())
+                        .doesNotContain(token)
+                        .doesNotContainIgnoringCase(hex);
             }
-            assertThat(Files.readString(serverLog)).contains("DEBUG").contains("join_token/<redacted:")
+            assertThat(Files.readString(serverLog))
+                    .contains("DEBUG")
+                    .contains("join_token/<redacted:")
                     .contains("Agent attested");
-            assertThat(Files.readString(agentLog)).contains("DEBUG").contains("join_token/<redacted:");
+            assertThat(Files.readString(agentLog))
+                    .contains("DEBUG")
+                    .contains("join_token/<redacted:");
         } finally {
             if (agent != null) {
                 agent.destroy();
@@ -93,7 +137,9 @@ class JoinTokenLogTest {
     private static int awaitPort(Process server, Path log) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("agent_api=/?127\\.0\\.0\\.1:(\\d+)").matcher(Files.readString(log));
+            java.util.regex.Matcher m =
+                    java.util.regex.Pattern.compile("agent_api=/?127\\.0\\.0\\.1:(\\d+)")
+                            .matcher(Files.readString(log));
             if (m.find()) {
                 return Integer.parseInt(m.group(1));
             }

@@ -22,9 +22,9 @@ import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
- * AuthorizationPolicy as Envoy RBAC, the way istiod writes it: one RBAC filter with action DENY
- * for the DENY policies, then one with action ALLOW for the ALLOW policies (only when there are
- * any), each rule of a policy one Envoy {@link Policy} named {@code ns-policy-<ns>-<name>-rule-<i>}.
+ * AuthorizationPolicy as Envoy RBAC, the way istiod writes it: one RBAC filter with action DENY for
+ * the DENY policies, then one with action ALLOW for the ALLOW policies (only when there are any),
+ * each rule of a policy one Envoy {@link Policy} named {@code ns-policy-<ns>-<name>-rule-<i>}.
  * Inside a rule, {@code to} becomes the permissions and {@code from} the principals; values of a
  * field are ORed, fields ANDed, {@code notX} negated, as {@link RbacPolicy} evaluates them.
  */
@@ -33,10 +33,11 @@ final class RbacTranslator {
     /** Envoy's name for the {@code uri_template} path matcher extension. */
     static final String URI_TEMPLATE = "envoy.path.match.uri_template.uri_template_matcher";
 
-    private RbacTranslator() {
-    }
+    private RbacTranslator() {}
 
-    /** The DENY and ALLOW RBAC configurations for {@code policy}; empty when it allows everything. */
+    /**
+     * The DENY and ALLOW RBAC configurations for {@code policy}; empty when it allows everything.
+     */
     static List<RBAC> translate(RbacPolicy policy) {
         List<RBAC> out = new ArrayList<>();
         if (!policy.deny().isEmpty()) {
@@ -53,7 +54,14 @@ final class RbacTranslator {
         for (AuthorizationPolicy p : policies) {
             List<AuthorizationPolicy.Rule> rules = p.rules();
             for (int i = 0; i < rules.size(); i++) {
-                b.putPolicies("ns[" + p.metadata().namespace() + "]-policy[" + p.metadata().name() + "]-rule[" + i + "]",
+                b.putPolicies(
+                        "ns["
+                                + p.metadata().namespace()
+                                + "]-policy["
+                                + p.metadata().name()
+                                + "]-rule["
+                                + i
+                                + "]",
                         policy(rules.get(i)));
             }
         }
@@ -62,13 +70,27 @@ final class RbacTranslator {
 
     private static Policy policy(AuthorizationPolicy.Rule rule) {
         List<Permission> perms = new ArrayList<>();
-        perms.add(rule.to().isEmpty() ? anyPermission() : orPermissions(rule.to().stream().map(RbacTranslator::operation).toList()));
+        perms.add(
+                rule.to().isEmpty()
+                        ? anyPermission()
+                        : orPermissions(
+                                rule.to().stream().map(RbacTranslator::operation).toList()));
         List<Principal> ids = new ArrayList<>();
-        ids.add(rule.from().isEmpty() ? anyPrincipal() : orPrincipals(rule.from().stream().map(RbacTranslator::source).toList()));
+        ids.add(
+                rule.from().isEmpty()
+                        ? anyPrincipal()
+                        : orPrincipals(rule.from().stream().map(RbacTranslator::source).toList()));
         for (AuthorizationPolicy.Condition c : rule.when()) {
             if (c.key().equals("destination.port")) {
-                perms.add(field(c.values(), c.notValues(), RbacTranslator::port, RbacTranslator::orPermissions,
-                        RbacTranslator::andPermissions, RbacTranslator::notPermission, RbacTranslator.anyPermission()));
+                perms.add(
+                        field(
+                                c.values(),
+                                c.notValues(),
+                                RbacTranslator::port,
+                                RbacTranslator::orPermissions,
+                                RbacTranslator::andPermissions,
+                                RbacTranslator::notPermission,
+                                RbacTranslator.anyPermission()));
             } else {
                 ids.add(condition(c));
             }
@@ -92,7 +114,11 @@ final class RbacTranslator {
         List<Principal> all = new ArrayList<>();
         all.add(principalField(s.principals(), s.notPrincipals(), RbacTranslator::principalName));
         all.add(principalField(s.namespaces(), s.notNamespaces(), RbacTranslator::namespace));
-        all.add(principalField(s.ipBlocks(), s.notIpBlocks(), v -> Principal.newBuilder().setDirectRemoteIp(cidr(v)).build()));
+        all.add(
+                principalField(
+                        s.ipBlocks(),
+                        s.notIpBlocks(),
+                        v -> Principal.newBuilder().setDirectRemoteIp(cidr(v)).build()));
         return andPrincipals(all);
     }
 
@@ -108,7 +134,9 @@ final class RbacTranslator {
         } else if (key.equals("remote.ip")) {
             one = v -> Principal.newBuilder().setRemoteIp(cidr(v)).build();
         } else if (key.startsWith("request.headers[") && key.endsWith("]")) {
-            String name = key.substring("request.headers[".length(), key.length() - 1).toLowerCase(Locale.ROOT);
+            String name =
+                    key.substring("request.headers[".length(), key.length() - 1)
+                            .toLowerCase(Locale.ROOT);
             one = v -> Principal.newBuilder().setHeader(headerMatcher(name, v, false)).build();
         } else {
             // A key the proxy does not know never matches there either.
@@ -117,19 +145,39 @@ final class RbacTranslator {
         return principalField(c.values(), c.notValues(), one);
     }
 
-    private static Permission permissionField(List<String> values, List<String> notValues, Function<String, Permission> one) {
-        return field(values, notValues, one, RbacTranslator::orPermissions, RbacTranslator::andPermissions,
-                RbacTranslator::notPermission, anyPermission());
+    private static Permission permissionField(
+            List<String> values, List<String> notValues, Function<String, Permission> one) {
+        return field(
+                values,
+                notValues,
+                one,
+                RbacTranslator::orPermissions,
+                RbacTranslator::andPermissions,
+                RbacTranslator::notPermission,
+                anyPermission());
     }
 
-    private static Principal principalField(List<String> values, List<String> notValues, Function<String, Principal> one) {
-        return field(values, notValues, one, RbacTranslator::orPrincipals, RbacTranslator::andPrincipals,
-                p -> Principal.newBuilder().setNotId(p).build(), anyPrincipal());
+    private static Principal principalField(
+            List<String> values, List<String> notValues, Function<String, Principal> one) {
+        return field(
+                values,
+                notValues,
+                one,
+                RbacTranslator::orPrincipals,
+                RbacTranslator::andPrincipals,
+                p -> Principal.newBuilder().setNotId(p).build(),
+                anyPrincipal());
     }
 
     /** {@code values} ORed (any when empty), AND NOT any of {@code notValues}. */
-    private static <T> T field(List<String> values, List<String> notValues, Function<String, T> one,
-                               Function<List<T>, T> or, Function<List<T>, T> and, Function<T, T> not, T any) {
+    private static <T> T field(
+            List<String> values,
+            List<String> notValues,
+            Function<String, T> one,
+            Function<List<T>, T> or,
+            Function<List<T>, T> and,
+            Function<T, T> not,
+            T any) {
         T yes = values.isEmpty() ? any : or.apply(values.stream().map(one).toList());
         if (notValues.isEmpty()) {
             return yes;
@@ -146,7 +194,11 @@ final class RbacTranslator {
     }
 
     private static Permission orPermissions(List<Permission> ps) {
-        return ps.size() == 1 ? ps.get(0) : Permission.newBuilder().setOrRules(Permission.Set.newBuilder().addAllRules(ps)).build();
+        return ps.size() == 1
+                ? ps.get(0)
+                : Permission.newBuilder()
+                        .setOrRules(Permission.Set.newBuilder().addAllRules(ps))
+                        .build();
     }
 
     private static Permission andPermissions(List<Permission> ps) {
@@ -154,8 +206,11 @@ final class RbacTranslator {
         if (needed.isEmpty()) {
             return anyPermission();
         }
-        return needed.size() == 1 ? needed.get(0)
-                : Permission.newBuilder().setAndRules(Permission.Set.newBuilder().addAllRules(needed)).build();
+        return needed.size() == 1
+                ? needed.get(0)
+                : Permission.newBuilder()
+                        .setAndRules(Permission.Set.newBuilder().addAllRules(needed))
+                        .build();
     }
 
     private static Permission notPermission(Permission p) {
@@ -163,7 +218,9 @@ final class RbacTranslator {
     }
 
     private static Principal orPrincipals(List<Principal> ps) {
-        return ps.size() == 1 ? ps.get(0) : Principal.newBuilder().setOrIds(Principal.Set.newBuilder().addAllIds(ps)).build();
+        return ps.size() == 1
+                ? ps.get(0)
+                : Principal.newBuilder().setOrIds(Principal.Set.newBuilder().addAllIds(ps)).build();
     }
 
     private static Principal andPrincipals(List<Principal> ps) {
@@ -171,8 +228,11 @@ final class RbacTranslator {
         if (needed.isEmpty()) {
             return anyPrincipal();
         }
-        return needed.size() == 1 ? needed.get(0)
-                : Principal.newBuilder().setAndIds(Principal.Set.newBuilder().addAllIds(needed)).build();
+        return needed.size() == 1
+                ? needed.get(0)
+                : Principal.newBuilder()
+                        .setAndIds(Principal.Set.newBuilder().addAllIds(needed))
+                        .build();
     }
 
     private static Permission port(String v) {
@@ -188,7 +248,10 @@ final class RbacTranslator {
     }
 
     private static HeaderMatcher headerMatcher(String name, String pattern, boolean ignoreCase) {
-        return HeaderMatcher.newBuilder().setName(name).setStringMatch(istioPattern(pattern, ignoreCase)).build();
+        return HeaderMatcher.newBuilder()
+                .setName(name)
+                .setStringMatch(istioPattern(pattern, ignoreCase))
+                .build();
     }
 
     /**
@@ -198,15 +261,30 @@ final class RbacTranslator {
      */
     private static Permission path(String pattern) {
         if (PathTemplate.isTemplate(pattern)) {
-            return Permission.newBuilder().setUriTemplate(TypedExtensionConfig.newBuilder().setName(URI_TEMPLATE)
-                    .setTypedConfig(Any.pack(UriTemplateMatchConfig.newBuilder()
-                            .setPathTemplate(PathTemplate.parse(pattern).envoyTemplate()).build()))).build();
+            return Permission.newBuilder()
+                    .setUriTemplate(
+                            TypedExtensionConfig.newBuilder()
+                                    .setName(URI_TEMPLATE)
+                                    .setTypedConfig(
+                                            Any.pack(
+                                                    UriTemplateMatchConfig.newBuilder()
+                                                            .setPathTemplate(
+                                                                    PathTemplate.parse(pattern)
+                                                                            .envoyTemplate())
+                                                            .build())))
+                    .build();
         }
         Permission exact = urlPath(istioPattern(pattern, false));
-        if (pattern.equals("*") || pattern.endsWith("*") || pattern.endsWith("/") || pattern.startsWith("*")) {
+        if (pattern.equals("*")
+                || pattern.endsWith("*")
+                || pattern.endsWith("/")
+                || pattern.startsWith("*")) {
             return exact;
         }
-        return orPermissions(List.of(exact, urlPath(StringMatcher.newBuilder().setExact(pattern + "/").build())));
+        return orPermissions(
+                List.of(
+                        exact,
+                        urlPath(StringMatcher.newBuilder().setExact(pattern + "/").build())));
     }
 
     private static Permission urlPath(StringMatcher m) {
@@ -216,7 +294,9 @@ final class RbacTranslator {
     /** A {@code td/ns/x/sa/y} principal pattern on the peer's verified URI SAN. */
     private static Principal principalName(String pattern) {
         StringMatcher m = pattern.equals("*") ? regex(".+") : istioPattern(spiffe(pattern), false);
-        return Principal.newBuilder().setAuthenticated(Principal.Authenticated.newBuilder().setPrincipalName(m)).build();
+        return Principal.newBuilder()
+                .setAuthenticated(Principal.Authenticated.newBuilder().setPrincipalName(m))
+                .build();
     }
 
     private static String spiffe(String pattern) {
@@ -237,8 +317,11 @@ final class RbacTranslator {
         } else {
             ns = Pattern.quote(pattern);
         }
-        return Principal.newBuilder().setAuthenticated(Principal.Authenticated.newBuilder()
-                .setPrincipalName(regex("spiffe://[^/]+/ns/" + ns + "/.*"))).build();
+        return Principal.newBuilder()
+                .setAuthenticated(
+                        Principal.Authenticated.newBuilder()
+                                .setPrincipalName(regex("spiffe://[^/]+/ns/" + ns + "/.*")))
+                .build();
     }
 
     /** Istio's string rule ({@code exact}, {@code *}, {@code prefix*}, {@code *suffix}). */
@@ -257,13 +340,21 @@ final class RbacTranslator {
     }
 
     static StringMatcher regex(String re) {
-        return StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex(re)).build();
+        return StringMatcher.newBuilder()
+                .setSafeRegex(RegexMatcher.newBuilder().setRegex(re))
+                .build();
     }
 
     private static CidrRange cidr(String v) {
         int slash = v.indexOf('/');
         String address = slash < 0 ? v : v.substring(0, slash);
-        int bits = slash < 0 ? (address.contains(":") ? 128 : 32) : Integer.parseInt(v.substring(slash + 1));
-        return CidrRange.newBuilder().setAddressPrefix(address).setPrefixLen(com.google.protobuf.UInt32Value.of(bits)).build();
+        int bits =
+                slash < 0
+                        ? (address.contains(":") ? 128 : 32)
+                        : Integer.parseInt(v.substring(slash + 1));
+        return CidrRange.newBuilder()
+                .setAddressPrefix(address)
+                .setPrefixLen(com.google.protobuf.UInt32Value.of(bits))
+                .build();
     }
 }

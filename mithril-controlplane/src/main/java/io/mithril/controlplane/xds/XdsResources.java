@@ -13,11 +13,14 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * The xDS resources of one proxy, each list sorted by name so that the same configuration gives
- * the same bytes and the same versions.
+ * The xDS resources of one proxy, each list sorted by name so that the same configuration gives the
+ * same bytes and the same versions.
  */
-public record XdsResources(List<Listener> listeners, List<RouteConfiguration> routes, List<Cluster> clusters,
-                           List<ClusterLoadAssignment> endpoints) {
+public record XdsResources(
+        List<Listener> listeners,
+        List<RouteConfiguration> routes,
+        List<Cluster> clusters,
+        List<ClusterLoadAssignment> endpoints) {
 
     public XdsResources {
         listeners = List.copyOf(listeners);
@@ -44,7 +47,8 @@ public record XdsResources(List<Listener> listeners, List<RouteConfiguration> ro
                 md.update((byte) 0);
                 // Deterministic: maps (RBAC policies) serialize sorted.
                 java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-                com.google.protobuf.CodedOutputStream c = com.google.protobuf.CodedOutputStream.newInstance(out);
+                com.google.protobuf.CodedOutputStream c =
+                        com.google.protobuf.CodedOutputStream.newInstance(out);
                 c.useDeterministicSerialization();
                 m.writeTo(c);
                 c.flush();

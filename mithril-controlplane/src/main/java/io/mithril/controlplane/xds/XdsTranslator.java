@@ -62,22 +62,21 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Translates one proxy's compiled configuration ({@link ProxyConfig}, what our proxy runs) into
- * the Envoy v3 resources Envoy would need for the same behaviour: listeners with an
+ * Translates one proxy's compiled configuration ({@link ProxyConfig}, what our proxy runs) into the
+ * Envoy v3 resources Envoy would need for the same behaviour: listeners with an
  * HttpConnectionManager (RBAC filters, router, routes over RDS), route configurations, clusters
  * (EDS over ADS for STATIC endpoints, STRICT_DNS inline) and their ClusterLoadAssignments. TLS
  * refers to SDS secrets by SPIRE's names ({@link SdsTls}); no key is ever inlined.
  *
  * <p>What {@link ProxyConfig} has that is not translated (so Envoy would not do it): fault
- * injection, CORS, a route match on the port, {@code maxRequestsPerConnection} and
- * {@code idleTimeout} of a connection pool, and the PASSTHROUGH load balancer.
+ * injection, CORS, a route match on the port, {@code maxRequestsPerConnection} and {@code
+ * idleTimeout} of a connection pool, and the PASSTHROUGH load balancer.
  */
 public final class XdsTranslator {
 
     private static final String TYPE_PREFIX = "type.googleapis.com/";
 
-    private XdsTranslator() {
-    }
+    private XdsTranslator() {}
 
     /** The resources for {@code config}. */
     public static XdsResources translate(ProxyConfig config) {
@@ -85,7 +84,8 @@ public final class XdsTranslator {
         for (Listener l : config.listeners()) {
             listeners.add(listener(l, config));
         }
-        listeners.sort(Comparator.comparing(io.envoyproxy.envoy.config.listener.v3.Listener::getName));
+        listeners.sort(
+                Comparator.comparing(io.envoyproxy.envoy.config.listener.v3.Listener::getName));
         List<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new ArrayList<>();
         for (RouteConfiguration rc : config.routes().values()) {
             routes.add(routeConfiguration(rc));
@@ -103,100 +103,163 @@ public final class XdsTranslator {
 
     /** ADS as the config source (RDS, EDS), as Istio's sidecars use it. */
     static ConfigSource ads() {
-        return ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())
-                .setResourceApiVersion(ApiVersion.V3).build();
+        return ConfigSource.newBuilder()
+                .setAds(AggregatedConfigSource.getDefaultInstance())
+                .setResourceApiVersion(ApiVersion.V3)
+                .build();
     }
 
     // ---- listeners
 
-    private static io.envoyproxy.envoy.config.listener.v3.Listener listener(Listener l, ProxyConfig config) {
-        io.envoyproxy.envoy.config.listener.v3.Listener.Builder b = io.envoyproxy.envoy.config.listener.v3.Listener.newBuilder()
-                .setName(l.name())
-                .setAddress(address(l.address(), l.port()));
+    private static io.envoyproxy.envoy.config.listener.v3.Listener listener(
+            Listener l, ProxyConfig config) {
+        io.envoyproxy.envoy.config.listener.v3.Listener.Builder b =
+                io.envoyproxy.envoy.config.listener.v3.Listener.newBuilder()
+                        .setName(l.name())
+                        .setAddress(address(l.address(), l.port()));
         switch (l.direction()) {
             case INBOUND -> b.setTrafficDirection(TrafficDirection.INBOUND);
             case OUTBOUND -> b.setTrafficDirection(TrafficDirection.OUTBOUND);
-            case GATEWAY -> { /* Istio leaves a gateway's listener UNSPECIFIED */ }
+            case GATEWAY -> {
+                /* Istio leaves a gateway's listener UNSPECIFIED */
+            }
         }
         boolean mixed = l.hasTls() && l.hasPlaintext();
-        boolean sni = l.filterChains().stream().anyMatch(c -> c.tls() != null && !c.serverNames().isEmpty());
+        boolean sni =
+                l.filterChains().stream()
+                        .anyMatch(c -> c.tls() != null && !c.serverNames().isEmpty());
         if (l.hasTls() && (mixed || sni)) {
-            b.addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
-                    .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())));
+            b.addListenerFilters(
+                    ListenerFilter.newBuilder()
+                            .setName("envoy.filters.listener.tls_inspector")
+                            .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())));
         }
         boolean authorize = l.direction() != Listener.Direction.OUTBOUND;
         for (FilterChain c : l.filterChains()) {
-            b.addFilterChains(filterChain(l, c, mixed || sni, authorize ? RbacTranslator.translate(config.rbac()) : List.of()));
+            b.addFilterChains(
+                    filterChain(
+                            l,
+                            c,
+                            mixed || sni,
+                            authorize ? RbacTranslator.translate(config.rbac()) : List.of()));
         }
         return b.build();
     }
 
-    private static io.envoyproxy.envoy.config.listener.v3.FilterChain filterChain(Listener l, FilterChain c, boolean match,
-                                                                                 List<io.envoyproxy.envoy.config.rbac.v3.RBAC> rbac) {
-        io.envoyproxy.envoy.config.listener.v3.FilterChain.Builder b = io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
-                .setName(c.name());
+    private static io.envoyproxy.envoy.config.listener.v3.FilterChain filterChain(
+            Listener l,
+            FilterChain c,
+            boolean match,
+            List<io.envoyproxy.envoy.config.rbac.v3.RBAC> rbac) {
+        io.envoyproxy.envoy.config.listener.v3.FilterChain.Builder b =
+                io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder().setName(c.name());
         if (match) {
-            FilterChainMatch.Builder m = FilterChainMatch.newBuilder()
-                    .setTransportProtocol(c.tls() == null ? "raw_buffer" : "tls");
+            FilterChainMatch.Builder m =
+                    FilterChainMatch.newBuilder()
+                            .setTransportProtocol(c.tls() == null ? "raw_buffer" : "tls");
             if (c.tls() != null) {
                 m.addAllServerNames(c.serverNames().stream().filter(n -> !n.equals("*")).toList());
             }
             b.setFilterChainMatch(m);
         }
         if (c.tls() != null) {
-            b.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
-                    .setTypedConfig(Any.pack(downstreamTls(c.tls()))));
+            b.setTransportSocket(
+                    TransportSocket.newBuilder()
+                            .setName("envoy.transport_sockets.tls")
+                            .setTypedConfig(Any.pack(downstreamTls(c.tls()))));
         }
-        HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
-                .setStatPrefix(l.name())
-                .setCodecType(HttpConnectionManager.CodecType.AUTO)
-                .setNormalizePath(BoolValue.of(true))
-                .setMergeSlashes(true)
-                .setPathWithEscapedSlashesAction(HttpConnectionManager.PathWithEscapedSlashesAction.UNESCAPE_AND_REDIRECT)
-                .setUseRemoteAddress(BoolValue.of(l.direction() == Listener.Direction.GATEWAY));
+        HttpConnectionManager.Builder hcm =
+                HttpConnectionManager.newBuilder()
+                        .setStatPrefix(l.name())
+                        .setCodecType(HttpConnectionManager.CodecType.AUTO)
+                        .setNormalizePath(BoolValue.of(true))
+                        .setMergeSlashes(true)
+                        .setPathWithEscapedSlashesAction(
+                                HttpConnectionManager.PathWithEscapedSlashesAction
+                                        .UNESCAPE_AND_REDIRECT)
+                        .setUseRemoteAddress(
+                                BoolValue.of(l.direction() == Listener.Direction.GATEWAY));
         if (c.httpsRedirect()) {
-            hcm.setRouteConfig(io.envoyproxy.envoy.config.route.v3.RouteConfiguration.newBuilder()
-                    .setName(c.name() + "-https-redirect")
-                    .addVirtualHosts(VirtualHost.newBuilder().setName("https-redirect").addDomains("*")
-                            .setRequireTls(VirtualHost.TlsRequirementType.ALL)
-                            .addRoutes(io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
-                                    .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder().setPrefix("/"))
-                                    .setRedirect(RedirectAction.newBuilder().setHttpsRedirect(true)))));
+            hcm.setRouteConfig(
+                    io.envoyproxy.envoy.config.route.v3.RouteConfiguration.newBuilder()
+                            .setName(c.name() + "-https-redirect")
+                            .addVirtualHosts(
+                                    VirtualHost.newBuilder()
+                                            .setName("https-redirect")
+                                            .addDomains("*")
+                                            .setRequireTls(VirtualHost.TlsRequirementType.ALL)
+                                            .addRoutes(
+                                                    io.envoyproxy.envoy.config.route.v3.Route
+                                                            .newBuilder()
+                                                            .setMatch(
+                                                                    io.envoyproxy.envoy.config.route
+                                                                            .v3.RouteMatch
+                                                                            .newBuilder()
+                                                                            .setPrefix("/"))
+                                                            .setRedirect(
+                                                                    RedirectAction.newBuilder()
+                                                                            .setHttpsRedirect(
+                                                                                    true)))));
         } else {
-            hcm.setRds(Rds.newBuilder().setConfigSource(ads()).setRouteConfigName(c.routeConfigName()));
+            hcm.setRds(
+                    Rds.newBuilder()
+                            .setConfigSource(ads())
+                            .setRouteConfigName(c.routeConfigName()));
         }
         if (c.inbound() && c.tls() != null) {
-            hcm.setForwardClientCertDetails(HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)
-                    .setSetCurrentClientCertDetails(HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()
-                            .setUri(true).setSubject(BoolValue.of(true)).setDns(true));
+            hcm.setForwardClientCertDetails(
+                            HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET)
+                    .setSetCurrentClientCertDetails(
+                            HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()
+                                    .setUri(true)
+                                    .setSubject(BoolValue.of(true))
+                                    .setDns(true));
         }
         for (io.envoyproxy.envoy.config.rbac.v3.RBAC r : rbac) {
-            hcm.addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.rbac")
-                    .setTypedConfig(Any.pack(RBAC.newBuilder().setRules(r).build())));
+            hcm.addHttpFilters(
+                    HttpFilter.newBuilder()
+                            .setName("envoy.filters.http.rbac")
+                            .setTypedConfig(Any.pack(RBAC.newBuilder().setRules(r).build())));
         }
-        hcm.addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
-                .setTypedConfig(Any.pack(Router.getDefaultInstance())));
-        b.addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
-                .setTypedConfig(Any.pack(hcm.build())));
+        hcm.addHttpFilters(
+                HttpFilter.newBuilder()
+                        .setName("envoy.filters.http.router")
+                        .setTypedConfig(Any.pack(Router.getDefaultInstance())));
+        b.addFilters(
+                Filter.newBuilder()
+                        .setName("envoy.filters.network.http_connection_manager")
+                        .setTypedConfig(Any.pack(hcm.build())));
         return b.build();
     }
 
     private static DownstreamTlsContext downstreamTls(DownstreamTls tls) {
-        DownstreamTlsContext.Builder b = DownstreamTlsContext.newBuilder()
-                .setRequireClientCertificate(BoolValue.of(tls.requireClientCertificate()));
-        var common = tls.usesSvid() ? SdsTls.svid(tls.subjectAltNames(), tls.trustDomains(), tls.alpn())
-                : SdsTls.files(tls.certificateFile(), tls.privateKeyFile(), tls.caCertificatesFile(), tls.subjectAltNames(), tls.alpn());
+        DownstreamTlsContext.Builder b =
+                DownstreamTlsContext.newBuilder()
+                        .setRequireClientCertificate(BoolValue.of(tls.requireClientCertificate()));
+        var common =
+                tls.usesSvid()
+                        ? SdsTls.svid(tls.subjectAltNames(), tls.trustDomains(), tls.alpn())
+                        : SdsTls.files(
+                                tls.certificateFile(),
+                                tls.privateKeyFile(),
+                                tls.caCertificatesFile(),
+                                tls.subjectAltNames(),
+                                tls.alpn());
         common.setTlsParams(SdsTls.params(tls.minProtocolVersion(), tls.maxProtocolVersion()));
         return b.setCommonTlsContext(common).build();
     }
 
     // ---- routes
 
-    private static io.envoyproxy.envoy.config.route.v3.RouteConfiguration routeConfiguration(RouteConfiguration rc) {
-        io.envoyproxy.envoy.config.route.v3.RouteConfiguration.Builder b = io.envoyproxy.envoy.config.route.v3.RouteConfiguration
-                .newBuilder().setName(rc.name()).setValidateClusters(BoolValue.of(false));
+    private static io.envoyproxy.envoy.config.route.v3.RouteConfiguration routeConfiguration(
+            RouteConfiguration rc) {
+        io.envoyproxy.envoy.config.route.v3.RouteConfiguration.Builder b =
+                io.envoyproxy.envoy.config.route.v3.RouteConfiguration.newBuilder()
+                        .setName(rc.name())
+                        .setValidateClusters(BoolValue.of(false));
         for (io.mithril.mesh.config.VirtualHost vh : rc.virtualHosts()) {
-            VirtualHost.Builder v = VirtualHost.newBuilder().setName(vh.name()).addAllDomains(vh.domains());
+            VirtualHost.Builder v =
+                    VirtualHost.newBuilder().setName(vh.name()).addAllDomains(vh.domains());
             for (Route r : vh.routes()) {
                 v.addRoutes(route(r));
             }
@@ -206,13 +269,15 @@ public final class XdsTranslator {
     }
 
     private static io.envoyproxy.envoy.config.route.v3.Route route(Route r) {
-        io.envoyproxy.envoy.config.route.v3.Route.Builder b = io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
-                .setName(r.source() == null ? "" : r.source())
-                .setMatch(match(r.match()));
+        io.envoyproxy.envoy.config.route.v3.Route.Builder b =
+                io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
+                        .setName(r.source() == null ? "" : r.source())
+                        .setMatch(match(r.match()));
         if (r.action() instanceof Route.Forward f) {
             b.setRoute(forward(f, r));
         } else if (r.action() instanceof Route.Redirect rd) {
-            RedirectAction.Builder a = RedirectAction.newBuilder().setResponseCode(redirectCode(rd.code()));
+            RedirectAction.Builder a =
+                    RedirectAction.newBuilder().setResponseCode(redirectCode(rd.code()));
             if (rd.path() != null) {
                 a.setPathRedirect(rd.path());
             }
@@ -227,7 +292,8 @@ public final class XdsTranslator {
             }
             b.setRedirect(a);
         } else if (r.action() instanceof Route.DirectResponse d) {
-            DirectResponseAction.Builder a = DirectResponseAction.newBuilder().setStatus(d.status());
+            DirectResponseAction.Builder a =
+                    DirectResponseAction.newBuilder().setStatus(d.status());
             if (d.body() != null && !d.body().isEmpty()) {
                 a.setBody(DataSource.newBuilder().setInlineString(d.body()));
             }
@@ -237,7 +303,8 @@ public final class XdsTranslator {
             VirtualService.HeaderOperations req = r.headers().request();
             VirtualService.HeaderOperations resp = r.headers().response();
             b.addAllRequestHeadersToAdd(headerOps(req)).addAllRequestHeadersToRemove(req.remove());
-            b.addAllResponseHeadersToAdd(headerOps(resp)).addAllResponseHeadersToRemove(resp.remove());
+            b.addAllResponseHeadersToAdd(headerOps(resp))
+                    .addAllResponseHeadersToRemove(resp.remove());
         }
         return b.build();
     }
@@ -249,8 +316,10 @@ public final class XdsTranslator {
         } else {
             WeightedCluster.Builder w = WeightedCluster.newBuilder();
             for (Route.WeightedCluster c : f.clusters()) {
-                WeightedCluster.ClusterWeight.Builder cw = WeightedCluster.ClusterWeight.newBuilder().setName(c.cluster())
-                        .setWeight(UInt32Value.of(c.weight()));
+                WeightedCluster.ClusterWeight.Builder cw =
+                        WeightedCluster.ClusterWeight.newBuilder()
+                                .setName(c.cluster())
+                                .setWeight(UInt32Value.of(c.weight()));
                 if (c.headers() != null) {
                     cw.addAllRequestHeadersToAdd(headerOps(c.headers().request()))
                             .addAllRequestHeadersToRemove(c.headers().request().remove())
@@ -271,8 +340,10 @@ public final class XdsTranslator {
             a.setTimeout(duration(r.timeout()));
         }
         if (r.retries() != null && r.retries().attempts() > 0) {
-            RetryPolicy.Builder p = RetryPolicy.newBuilder().setNumRetries(UInt32Value.of(r.retries().attempts()))
-                    .setRetryOn(String.join(",", r.retries().retryOn()));
+            RetryPolicy.Builder p =
+                    RetryPolicy.newBuilder()
+                            .setNumRetries(UInt32Value.of(r.retries().attempts()))
+                            .setRetryOn(String.join(",", r.retries().retryOn()));
             if (r.retries().retryOn().contains("retriable-status-codes")) {
                 p.addRetriableStatusCodes(503);
             }
@@ -282,28 +353,66 @@ public final class XdsTranslator {
             a.setRetryPolicy(p);
         }
         if (r.mirror() != null) {
-            a.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder().setCluster(r.mirror().cluster())
-                    .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(FractionalPercent.newBuilder()
-                            .setNumerator((int) Math.round(r.mirror().percent() * 10_000))
-                            .setDenominator(FractionalPercent.DenominatorType.MILLION))));
+            a.addRequestMirrorPolicies(
+                    RouteAction.RequestMirrorPolicy.newBuilder()
+                            .setCluster(r.mirror().cluster())
+                            .setRuntimeFraction(
+                                    RuntimeFractionalPercent.newBuilder()
+                                            .setDefaultValue(
+                                                    FractionalPercent.newBuilder()
+                                                            .setNumerator(
+                                                                    (int)
+                                                                            Math.round(
+                                                                                    r.mirror()
+                                                                                                    .percent()
+                                                                                            * 10_000))
+                                                            .setDenominator(
+                                                                    FractionalPercent
+                                                                            .DenominatorType
+                                                                            .MILLION))));
         }
         return a.build();
     }
 
     private static boolean noHeaders(VirtualService.Headers h) {
-        return h == null || h.equals(VirtualService.Headers.NONE)
-                || h.request().set().isEmpty() && h.request().add().isEmpty() && h.request().remove().isEmpty()
-                && h.response().set().isEmpty() && h.response().add().isEmpty() && h.response().remove().isEmpty();
+        return h == null
+                || h.equals(VirtualService.Headers.NONE)
+                || h.request().set().isEmpty()
+                        && h.request().add().isEmpty()
+                        && h.request().remove().isEmpty()
+                        && h.response().set().isEmpty()
+                        && h.response().add().isEmpty()
+                        && h.response().remove().isEmpty();
     }
 
     private static List<HeaderValueOption> headerOps(VirtualService.HeaderOperations ops) {
         List<HeaderValueOption> out = new ArrayList<>();
-        new TreeMap<>(ops.set()).forEach((k, v) -> out.add(HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
-                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD).build()));
-        new TreeMap<>(ops.add()).forEach((k, v) -> out.add(HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
-                .setAppendAction(HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD).build()));
+        new TreeMap<>(ops.set())
+                .forEach(
+                        (k, v) ->
+                                out.add(
+                                        HeaderValueOption.newBuilder()
+                                                .setHeader(
+                                                        HeaderValue.newBuilder()
+                                                                .setKey(k)
+                                                                .setValue(v))
+                                                .setAppendAction(
+                                                        HeaderValueOption.HeaderAppendAction
+                                                                .OVERWRITE_IF_EXISTS_OR_ADD)
+                                                .build()));
+        new TreeMap<>(ops.add())
+                .forEach(
+                        (k, v) ->
+                                out.add(
+                                        HeaderValueOption.newBuilder()
+                                                .setHeader(
+                                                        HeaderValue.newBuilder()
+                                                                .setKey(k)
+                                                                .setValue(v))
+                                                .setAppendAction(
+                                                        HeaderValueOption.HeaderAppendAction
+                                                                .APPEND_IF_EXISTS_OR_ADD)
+                                                .build()));
         return out;
     }
 
@@ -318,7 +427,8 @@ public final class XdsTranslator {
     }
 
     private static io.envoyproxy.envoy.config.route.v3.RouteMatch match(RouteMatch m) {
-        io.envoyproxy.envoy.config.route.v3.RouteMatch.Builder b = io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder();
+        io.envoyproxy.envoy.config.route.v3.RouteMatch.Builder b =
+                io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder();
         if (m.path() == null) {
             b.setPrefix("/");
         } else if (m.path() instanceof StringMatch.Exact e) {
@@ -336,15 +446,27 @@ public final class XdsTranslator {
         addHeader(b, ":scheme", m.scheme(), false);
         new TreeMap<>(m.headers()).forEach((k, v) -> addHeader(b, k, v, false));
         new TreeMap<>(m.withoutHeaders()).forEach((k, v) -> addHeader(b, k, v, true));
-        new TreeMap<>(m.queryParams()).forEach((k, v) -> b.addQueryParameters(QueryParameterMatcher.newBuilder()
-                .setName(k).setStringMatch(stringMatcher(v))));
+        new TreeMap<>(m.queryParams())
+                .forEach(
+                        (k, v) ->
+                                b.addQueryParameters(
+                                        QueryParameterMatcher.newBuilder()
+                                                .setName(k)
+                                                .setStringMatch(stringMatcher(v))));
         return b.build();
     }
 
-    private static void addHeader(io.envoyproxy.envoy.config.route.v3.RouteMatch.Builder b, String name, StringMatch m,
-                                  boolean invert) {
+    private static void addHeader(
+            io.envoyproxy.envoy.config.route.v3.RouteMatch.Builder b,
+            String name,
+            StringMatch m,
+            boolean invert) {
         if (m != null) {
-            b.addHeaders(HeaderMatcher.newBuilder().setName(name).setStringMatch(stringMatcher(m)).setInvertMatch(invert));
+            b.addHeaders(
+                    HeaderMatcher.newBuilder()
+                            .setName(name)
+                            .setStringMatch(stringMatcher(m))
+                            .setInvertMatch(invert));
         }
     }
 
@@ -352,7 +474,9 @@ public final class XdsTranslator {
         if (m instanceof StringMatch.Exact e) {
             return StringMatcher.newBuilder().setExact(e.value()).build();
         } else if (m instanceof StringMatch.Prefix p) {
-            return p.value().isEmpty() ? RbacTranslator.regex(".*") : StringMatcher.newBuilder().setPrefix(p.value()).build();
+            return p.value().isEmpty()
+                    ? RbacTranslator.regex(".*")
+                    : StringMatcher.newBuilder().setPrefix(p.value()).build();
         }
         return RbacTranslator.regex(((StringMatch.Regex) m).regex());
     }
@@ -360,9 +484,15 @@ public final class XdsTranslator {
     // ---- clusters and endpoints
 
     private static Cluster cluster(io.mithril.mesh.config.Cluster c) {
-        Cluster.Builder b = Cluster.newBuilder().setName(c.name())
-                .setConnectTimeout(duration(c.connectTimeout() == null ? Duration.ofSeconds(10) : c.connectTimeout()))
-                .setLbPolicy(lbPolicy(c.lbPolicy()));
+        Cluster.Builder b =
+                Cluster.newBuilder()
+                        .setName(c.name())
+                        .setConnectTimeout(
+                                duration(
+                                        c.connectTimeout() == null
+                                                ? Duration.ofSeconds(10)
+                                                : c.connectTimeout()))
+                        .setLbPolicy(lbPolicy(c.lbPolicy()));
         if (c.type() == io.mithril.mesh.config.Cluster.Type.STATIC) {
             b.setType(Cluster.DiscoveryType.EDS)
                     .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ads()));
@@ -370,14 +500,17 @@ public final class XdsTranslator {
             b.setType(Cluster.DiscoveryType.STRICT_DNS).setLoadAssignment(loadAssignment(c));
         }
         if (c.tls() != null) {
-            b.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
-                    .setTypedConfig(Any.pack(upstreamTls(c.tls()))));
+            b.setTransportSocket(
+                    TransportSocket.newBuilder()
+                            .setName("envoy.transport_sockets.tls")
+                            .setTypedConfig(Any.pack(upstreamTls(c.tls()))));
         }
         DestinationRule.OutlierDetection od = c.outlierDetection();
         if (od != null) {
-            OutlierDetection.Builder o = OutlierDetection.newBuilder()
-                    .setConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors()))
-                    .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()));
+            OutlierDetection.Builder o =
+                    OutlierDetection.newBuilder()
+                            .setConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors()))
+                            .setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()));
             if (od.interval() != null) {
                 o.setInterval(duration(od.interval()));
             }
@@ -415,10 +548,17 @@ public final class XdsTranslator {
             b.setSni(tls.sni());
         }
         if (tls.mode() == UpstreamTls.Mode.ISTIO_MUTUAL) {
-            return b.setCommonTlsContext(SdsTls.svid(tls.expectedSubjectAltNames(), List.of())).build();
+            return b.setCommonTlsContext(SdsTls.svid(tls.expectedSubjectAltNames(), List.of()))
+                    .build();
         }
-        return b.setCommonTlsContext(SdsTls.origination(tls.clientCertificateFile(), tls.privateKeyFile(),
-                tls.caCertificatesFile(), tls.insecureSkipVerify(), tls.expectedSubjectAltNames())).build();
+        return b.setCommonTlsContext(
+                        SdsTls.origination(
+                                tls.clientCertificateFile(),
+                                tls.privateKeyFile(),
+                                tls.caCertificatesFile(),
+                                tls.insecureSkipVerify(),
+                                tls.expectedSubjectAltNames()))
+                .build();
     }
 
     private static Cluster.LbPolicy lbPolicy(DestinationRule.SimpleLb lb) {
@@ -435,14 +575,18 @@ public final class XdsTranslator {
     private static ClusterLoadAssignment loadAssignment(io.mithril.mesh.config.Cluster c) {
         LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
         for (io.mithril.mesh.config.Cluster.Endpoint e : c.endpoints()) {
-            LbEndpoint.Builder lb = LbEndpoint.newBuilder()
-                    .setEndpoint(Endpoint.newBuilder().setAddress(address(e.address(), e.port())));
+            LbEndpoint.Builder lb =
+                    LbEndpoint.newBuilder()
+                            .setEndpoint(
+                                    Endpoint.newBuilder()
+                                            .setAddress(address(e.address(), e.port())));
             if (e.weight() > 0) {
                 lb.setLoadBalancingWeight(UInt32Value.of(e.weight()));
             }
             locality.addLbEndpoints(lb);
         }
-        ClusterLoadAssignment.Builder b = ClusterLoadAssignment.newBuilder().setClusterName(c.name());
+        ClusterLoadAssignment.Builder b =
+                ClusterLoadAssignment.newBuilder().setClusterName(c.name());
         if (!c.endpoints().isEmpty()) {
             b.addEndpoints(locality);
         }
@@ -450,11 +594,16 @@ public final class XdsTranslator {
     }
 
     private static Address address(String host, int port) {
-        return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port)).build();
+        return Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))
+                .build();
     }
 
     private static com.google.protobuf.Duration duration(Duration d) {
-        return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+        return com.google.protobuf.Duration.newBuilder()
+                .setSeconds(d.getSeconds())
+                .setNanos(d.getNano())
+                .build();
     }
 
     /** {@code type.googleapis.com/<full name>} of a resource type. */

@@ -6,7 +6,10 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import org.junit.jupiter.api.Test;
 
-/** One file per object: a namespace can never take over another namespace's file (and so its policy). */
+/**
+ * One file per object: a namespace can never take over another namespace's file (and so its
+ * policy).
+ */
 class KubernetesConfigMirrorFileNameTest {
 
     private static GenericKubernetesResource object(String namespace, String name) {
@@ -17,8 +20,10 @@ class KubernetesConfigMirrorFileNameTest {
 
     @Test
     void namespaceAndNameThatJoinToTheSameTextGetDifferentFiles() {
-        String prod = KubernetesConfigMirror.fileName("AuthorizationPolicy", object("prod", "x-deny"));
-        String prodX = KubernetesConfigMirror.fileName("AuthorizationPolicy", object("prod-x", "deny"));
+        String prod =
+                KubernetesConfigMirror.fileName("AuthorizationPolicy", object("prod", "x-deny"));
+        String prodX =
+                KubernetesConfigMirror.fileName("AuthorizationPolicy", object("prod-x", "deny"));
         assertThat(prod).isEqualTo("k8s-authorizationpolicy-prod_x-deny.yaml");
         assertThat(prodX).isEqualTo("k8s-authorizationpolicy-prod-x_deny.yaml");
     }

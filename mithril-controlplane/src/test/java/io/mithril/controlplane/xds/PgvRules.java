@@ -20,11 +20,11 @@ import java.util.regex.Pattern;
 /**
  * Envoy's own validation rules, read from the {@code (validate.rules)} annotations of its protos
  * (protoc-gen-validate) at run time. The envoy {@code api} artifact ships the annotations (the
- * {@code io.envoyproxy.pgv.validate} messages) but no generated {@code *Validator} classes, so
- * this walks a message, reads each field's rules reflectively and applies them by their PGV
- * meaning; no rule is written here by hand. A rule kind it does not implement is never silently
- * passed: it is listed in {@link #unchecked()}. {@code Any} fields are unpacked (through
- * {@code types}) and validated too.
+ * {@code io.envoyproxy.pgv.validate} messages) but no generated {@code *Validator} classes, so this
+ * walks a message, reads each field's rules reflectively and applies them by their PGV meaning; no
+ * rule is written here by hand. A rule kind it does not implement is never silently passed: it is
+ * listed in {@link #unchecked()}. {@code Any} fields are unpacked (through {@code types}) and
+ * validated too.
  */
 public final class PgvRules {
 
@@ -55,17 +55,21 @@ public final class PgvRules {
 
     private void walk(Message m, String path) {
         Descriptor d = m.getDescriptorForType();
-        if (d.getOptions().getExtension(Validate.disabled) || d.getOptions().getExtension(Validate.ignored)) {
+        if (d.getOptions().getExtension(Validate.disabled)
+                || d.getOptions().getExtension(Validate.ignored)) {
             return;
         }
         if (m instanceof Any any) {
-            Descriptor inner = types.find(any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1));
+            Descriptor inner =
+                    types.find(any.getTypeUrl().substring(any.getTypeUrl().lastIndexOf('/') + 1));
             if (inner == null) {
                 violations.add(path + ": Any of unknown type " + any.getTypeUrl());
                 return;
             }
             try {
-                walk(com.google.protobuf.DynamicMessage.parseFrom(inner, any.getValue()), path + "<" + inner.getName() + ">");
+                walk(
+                        com.google.protobuf.DynamicMessage.parseFrom(inner, any.getValue()),
+                        path + "<" + inner.getName() + ">");
             } catch (InvalidProtocolBufferException e) {
                 violations.add(path + ": Any does not parse: " + e.getMessage());
             }
@@ -110,19 +114,26 @@ public final class PgvRules {
         }
     }
 
-    private void repeatedRules(Validate.FieldRules rules, List<?> items, FieldDescriptor f, String fp) {
+    private void repeatedRules(
+            Validate.FieldRules rules, List<?> items, FieldDescriptor f, String fp) {
         Validate.FieldRules itemRules = Validate.FieldRules.getDefaultInstance();
         if (rules.hasRepeated()) {
             Validate.RepeatedRules r = rules.getRepeated();
             if (!(r.getIgnoreEmpty() && items.isEmpty())) {
                 if (r.hasMinItems()) {
-                    check(items.size() >= r.getMinItems(), fp + ": at least " + r.getMinItems() + " items");
+                    check(
+                            items.size() >= r.getMinItems(),
+                            fp + ": at least " + r.getMinItems() + " items");
                 }
                 if (r.hasMaxItems()) {
-                    check(items.size() <= r.getMaxItems(), fp + ": at most " + r.getMaxItems() + " items");
+                    check(
+                            items.size() <= r.getMaxItems(),
+                            fp + ": at most " + r.getMaxItems() + " items");
                 }
                 if (r.getUnique()) {
-                    check(new java.util.HashSet<>(items).size() == items.size(), fp + ": items must be unique");
+                    check(
+                            new java.util.HashSet<>(items).size() == items.size(),
+                            fp + ": items must be unique");
                 }
             }
             itemRules = r.getItems();
@@ -174,26 +185,41 @@ public final class PgvRules {
         }
     }
 
-    /** Rules on a message value: well-known wrappers carry scalar rules, Duration and Any their own. */
+    /**
+     * Rules on a message value: well-known wrappers carry scalar rules, Duration and Any their own.
+     */
     private void typed(Validate.FieldRules rules, Message v, FieldDescriptor f, String fp) {
         switch (rules.getTypeCase()) {
-            case DURATION -> numeric(rules.getDuration(), seconds((com.google.protobuf.Duration) v), fp);
+            case DURATION ->
+                    numeric(rules.getDuration(), seconds((com.google.protobuf.Duration) v), fp);
             case ANY -> {
                 Validate.AnyRules a = rules.getAny();
                 String url = ((Any) v).getTypeUrl();
                 if (!a.getInList().isEmpty()) {
-                    check(a.getInList().contains(url), fp + ": type " + url + " not in " + a.getInList());
+                    check(
+                            a.getInList().contains(url),
+                            fp + ": type " + url + " not in " + a.getInList());
                 }
                 check(!a.getNotInList().contains(url), fp + ": type " + url + " is not allowed");
             }
-            case TYPE_NOT_SET -> { }
+            case TYPE_NOT_SET -> {}
             default -> {
-                // A wrapper (UInt32Value, StringValue, BoolValue...) with scalar rules on its value.
+                // A wrapper (UInt32Value, StringValue, BoolValue...) with scalar rules on its
+                // value.
                 FieldDescriptor value = v.getDescriptorForType().findFieldByName("value");
-                if (value != null && v.getDescriptorForType().getFile().getPackage().equals("google.protobuf")) {
+                if (value != null
+                        && v.getDescriptorForType()
+                                .getFile()
+                                .getPackage()
+                                .equals("google.protobuf")) {
                     scalar(rules, v.getField(value), value, fp);
                 } else {
-                    unchecked.add(fp + ": " + rules.getTypeCase() + " on " + v.getDescriptorForType().getFullName());
+                    unchecked.add(
+                            fp
+                                    + ": "
+                                    + rules.getTypeCase()
+                                    + " on "
+                                    + v.getDescriptorForType().getFullName());
                 }
             }
         }
@@ -201,7 +227,7 @@ public final class PgvRules {
 
     private void scalar(Validate.FieldRules rules, Object v, FieldDescriptor f, String fp) {
         switch (rules.getTypeCase()) {
-            case TYPE_NOT_SET -> { }
+            case TYPE_NOT_SET -> {}
             case STRING -> string(rules.getString(), (String) v, fp);
             case BYTES -> {
                 Validate.BytesRules b = rules.getBytes();
@@ -217,25 +243,40 @@ public final class PgvRules {
                 Validate.EnumRules e = rules.getEnum();
                 EnumValueDescriptor ev = (EnumValueDescriptor) v;
                 if (e.getDefinedOnly()) {
-                    check(ev.getIndex() >= 0 && ev.getType().findValueByNumber(ev.getNumber()) != null,
+                    check(
+                            ev.getIndex() >= 0
+                                    && ev.getType().findValueByNumber(ev.getNumber()) != null,
                             fp + ": enum value " + ev.getNumber() + " is not defined");
                 }
                 if (!e.getInList().isEmpty()) {
-                    check(e.getInList().contains(ev.getNumber()), fp + ": enum value not in " + e.getInList());
+                    check(
+                            e.getInList().contains(ev.getNumber()),
+                            fp + ": enum value not in " + e.getInList());
                 }
-                check(!e.getNotInList().contains(ev.getNumber()), fp + ": enum value " + ev.getName() + " is not allowed");
+                check(
+                        !e.getNotInList().contains(ev.getNumber()),
+                        fp + ": enum value " + ev.getName() + " is not allowed");
             }
             case BOOL -> {
                 if (rules.getBool().hasConst()) {
-                    check(rules.getBool().getConst() == (Boolean) v, fp + ": must be " + rules.getBool().getConst());
+                    check(
+                            rules.getBool().getConst() == (Boolean) v,
+                            fp + ": must be " + rules.getBool().getConst());
                 }
             }
             case DOUBLE -> numeric(rules.getDouble(), new BigDecimal(((Number) v).toString()), fp);
             case FLOAT -> numeric(rules.getFloat(), new BigDecimal(((Number) v).toString()), fp);
-            case INT32 -> numeric(rules.getInt32(), BigDecimal.valueOf(((Number) v).longValue()), fp);
-            case INT64 -> numeric(rules.getInt64(), BigDecimal.valueOf(((Number) v).longValue()), fp);
-            case UINT32 -> numeric(rules.getUint32(), BigDecimal.valueOf(Integer.toUnsignedLong((Integer) v)), fp);
-            case UINT64 -> numeric(rules.getUint64(), new BigDecimal(Long.toUnsignedString((Long) v)), fp);
+            case INT32 ->
+                    numeric(rules.getInt32(), BigDecimal.valueOf(((Number) v).longValue()), fp);
+            case INT64 ->
+                    numeric(rules.getInt64(), BigDecimal.valueOf(((Number) v).longValue()), fp);
+            case UINT32 ->
+                    numeric(
+                            rules.getUint32(),
+                            BigDecimal.valueOf(Integer.toUnsignedLong((Integer) v)),
+                            fp);
+            case UINT64 ->
+                    numeric(rules.getUint64(), new BigDecimal(Long.toUnsignedString((Long) v)), fp);
             default -> unchecked.add(fp + ": " + rules.getTypeCase());
         }
     }
@@ -247,7 +288,9 @@ public final class PgvRules {
         int chars = v.codePointCount(0, v.length());
         int bytes = v.getBytes(StandardCharsets.UTF_8).length;
         if (r.hasMinLen()) {
-            check(chars >= r.getMinLen(), fp + ": at least " + r.getMinLen() + " characters, got \"" + v + "\"");
+            check(
+                    chars >= r.getMinLen(),
+                    fp + ": at least " + r.getMinLen() + " characters, got \"" + v + "\"");
         }
         if (r.hasMaxLen()) {
             check(chars <= r.getMaxLen(), fp + ": at most " + r.getMaxLen() + " characters");
@@ -256,7 +299,9 @@ public final class PgvRules {
             check(chars == r.getLen(), fp + ": exactly " + r.getLen() + " characters");
         }
         if (r.hasMinBytes()) {
-            check(bytes >= r.getMinBytes(), fp + ": at least " + r.getMinBytes() + " bytes, got \"" + v + "\"");
+            check(
+                    bytes >= r.getMinBytes(),
+                    fp + ": at least " + r.getMinBytes() + " bytes, got \"" + v + "\"");
         }
         if (r.hasMaxBytes()) {
             check(bytes <= r.getMaxBytes(), fp + ": at most " + r.getMaxBytes() + " bytes");
@@ -275,33 +320,47 @@ public final class PgvRules {
         }
         if (r.hasPattern()) {
             // RE2 patterns of Envoy's protos are also valid Java patterns.
-            check(Pattern.compile(r.getPattern()).matcher(v).find(), fp + ": must match " + r.getPattern());
+            check(
+                    Pattern.compile(r.getPattern()).matcher(v).find(),
+                    fp + ": must match " + r.getPattern());
         }
         if (!r.getInList().isEmpty()) {
             check(r.getInList().contains(v), fp + ": must be one of " + r.getInList());
         }
         check(!r.getNotInList().contains(v), fp + ": must not be " + v);
         switch (r.getWellKnownCase()) {
-            case WELLKNOWN_NOT_SET -> { }
+            case WELLKNOWN_NOT_SET -> {}
             case WELL_KNOWN_REGEX -> {
                 // PGV's regexes for HTTP header names and values (strict by default).
                 boolean strict = !r.hasStrict() || r.getStrict();
-                String re = switch (r.getWellKnownRegex()) {
-                    case HTTP_HEADER_NAME -> strict ? "^:?[0-9a-zA-Z!#$%&'*+-.^_|~`]+$" : "^[^\\x00\\n\\r]+$";
-                    case HTTP_HEADER_VALUE -> strict ? "^[^\\x00-\\x08\\x0A-\\x1F\\x7F]*$" : "^[^\\x00\\n\\r]*$";
-                    default -> null;
-                };
+                String re =
+                        switch (r.getWellKnownRegex()) {
+                            case HTTP_HEADER_NAME ->
+                                    strict
+                                            ? "^:?[0-9a-zA-Z!#$%&'*+-.^_|~`]+$"
+                                            : "^[^\\x00\\n\\r]+$";
+                            case HTTP_HEADER_VALUE ->
+                                    strict
+                                            ? "^[^\\x00-\\x08\\x0A-\\x1F\\x7F]*$"
+                                            : "^[^\\x00\\n\\r]*$";
+                            default -> null;
+                        };
                 if (re == null) {
                     unchecked.add(fp + ": well_known_regex " + r.getWellKnownRegex());
                 } else {
-                    check(Pattern.compile(re).matcher(v).find(), fp + ": not a valid " + r.getWellKnownRegex() + ": \"" + v + "\"");
+                    check(
+                            Pattern.compile(re).matcher(v).find(),
+                            fp + ": not a valid " + r.getWellKnownRegex() + ": \"" + v + "\"");
                 }
             }
             default -> unchecked.add(fp + ": string " + r.getWellKnownCase());
         }
     }
 
-    /** const / lt / lte / gt / gte / in / not_in of any numeric or duration rule, read by field name. */
+    /**
+     * const / lt / lte / gt / gte / in / not_in of any numeric or duration rule, read by field
+     * name.
+     */
     private void numeric(Message rule, BigDecimal v, String fp) {
         for (Map.Entry<FieldDescriptor, Object> e : rule.getAllFields().entrySet()) {
             String name = e.getKey().getName();
@@ -311,22 +370,25 @@ public final class PgvRules {
             if (name.equals("in") || name.equals("not_in")) {
                 List<BigDecimal> set = ((List<?>) e.getValue()).stream().map(this::number).toList();
                 boolean in = set.stream().anyMatch(x -> x.compareTo(v) == 0);
-                check(name.equals("in") == in, fp + ": " + v + (name.equals("in") ? " not in " : " in ") + set);
+                check(
+                        name.equals("in") == in,
+                        fp + ": " + v + (name.equals("in") ? " not in " : " in ") + set);
                 continue;
             }
             BigDecimal bound = number(e.getValue());
             int c = v.compareTo(bound);
-            boolean ok = switch (name) {
-                case "const" -> c == 0;
-                case "lt" -> c < 0;
-                case "lte" -> c <= 0;
-                case "gt" -> c > 0;
-                case "gte" -> c >= 0;
-                default -> {
-                    unchecked.add(fp + ": numeric rule " + name);
-                    yield true;
-                }
-            };
+            boolean ok =
+                    switch (name) {
+                        case "const" -> c == 0;
+                        case "lt" -> c < 0;
+                        case "lte" -> c <= 0;
+                        case "gt" -> c > 0;
+                        case "gte" -> c >= 0;
+                        default -> {
+                            unchecked.add(fp + ": numeric rule " + name);
+                            yield true;
+                        }
+                    };
             check(ok, fp + ": " + v + " violates " + name + " " + bound);
         }
     }

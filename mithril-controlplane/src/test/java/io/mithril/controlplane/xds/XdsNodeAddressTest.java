@@ -16,17 +16,33 @@ import org.junit.jupiter.api.Test;
 class XdsNodeAddressTest {
 
     private static XdsNode node(String inbound) {
-        return XdsNode.parse(Node.newBuilder().setId("sidecar~10.0.0.1~pp.default~default.svc.cluster.local")
-                .setMetadata(Struct.newBuilder().putFields("MITHRIL_INBOUND", Value.newBuilder().setStringValue(inbound).build()))
-                .build());
+        return XdsNode.parse(
+                Node.newBuilder()
+                        .setId("sidecar~10.0.0.1~pp.default~default.svc.cluster.local")
+                        .setMetadata(
+                                Struct.newBuilder()
+                                        .putFields(
+                                                "MITHRIL_INBOUND",
+                                                Value.newBuilder().setStringValue(inbound).build()))
+                        .build());
     }
 
     @Test
     void inboundAddressesAreIpLiteralsAsTheMeshReadsThem() {
-        assertThat(node("10.213.0.4:9080=127.0.0.1:19080").proxyNode("example.org").inbound()).hasSize(1);
-        assertThat(node("[::1]:9080=[fd00::1]:19080").proxyNode("example.org").inbound()).hasSize(1);
-        for (String bad : new String[]{"pod:9080=19080", "10.0.0.256:9080=19080", "010.0.0.1:9080=19080", "9080=app.local:19080"}) {
-            assertThatThrownBy(() -> node(bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+        assertThat(node("10.213.0.4:9080=127.0.0.1:19080").proxyNode("example.org").inbound())
+                .hasSize(1);
+        assertThat(node("[::1]:9080=[fd00::1]:19080").proxyNode("example.org").inbound())
+                .hasSize(1);
+        for (String bad :
+                new String[] {
+                    "pod:9080=19080",
+                    "10.0.0.256:9080=19080",
+                    "010.0.0.1:9080=19080",
+                    "9080=app.local:19080"
+                }) {
+            assertThatThrownBy(() -> node(bad))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("is not an IP address");
         }
     }

@@ -14,7 +14,6 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.mithril.mesh.compile.MeshCompiler;
-import io.mithril.mesh.config.ProxyConfig;
 import io.mithril.mesh.config.ProxyNode;
 import io.mithril.mesh.model.Resource;
 import io.mithril.mesh.yaml.MeshYaml;
@@ -26,88 +25,183 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** The seed scenario's resources translated to Envoy's, checked field by field and against Envoy's own rules. */
+/**
+ * The seed scenario's resources translated to Envoy's, checked field by field and against Envoy's
+ * own rules.
+ */
 class XdsTranslatorTest {
 
     static final Path SEED = Path.of("..", "examples", "two-clusters", "mesh");
 
     static List<Resource> seed() throws IOException {
         try (Stream<Path> files = Files.list(SEED)) {
-            return MeshYaml.parseFiles(files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()).orThrow();
+            return MeshYaml.parseFiles(
+                            files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList())
+                    .orThrow();
         }
     }
 
     static XdsResources gateway() throws IOException {
-        return XdsTranslator.translate(MeshCompiler.compile(seed(),
-                ProxyNode.gateway("istio-system", Map.of("istio", "ingressgateway"), "example.org")));
+        return XdsTranslator.translate(
+                MeshCompiler.compile(
+                        seed(),
+                        ProxyNode.gateway(
+                                "istio-system", Map.of("istio", "ingressgateway"), "example.org")));
     }
 
     static XdsResources productpageSidecar() throws IOException {
-        return XdsTranslator.translate(MeshCompiler.compile(seed(), ProxyNode.sidecar("default",
-                Map.of("app", "productpage", "version", "v1"), "example.org", List.of(new ProxyNode.InboundPort(9080, 19080)), 15001)));
+        return XdsTranslator.translate(
+                MeshCompiler.compile(
+                        seed(),
+                        ProxyNode.sidecar(
+                                "default",
+                                Map.of("app", "productpage", "version", "v1"),
+                                "example.org",
+                                List.of(new ProxyNode.InboundPort(9080, 19080)),
+                                15001)));
     }
 
     @Test
     void gatewayListenerOn8080TerminatesIstioMutualWithSdsSecrets() throws Exception {
         XdsResources x = gateway();
-        Listener l = x.listeners().stream().filter(z -> z.getAddress().getSocketAddress().getPortValue() == 8080).findFirst().orElseThrow();
+        Listener l =
+                x.listeners().stream()
+                        .filter(z -> z.getAddress().getSocketAddress().getPortValue() == 8080)
+                        .findFirst()
+                        .orElseThrow();
         assertThat(l.getFilterChainsList()).hasSize(1);
         var chain = l.getFilterChains(0);
-        DownstreamTlsContext tls = chain.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+        DownstreamTlsContext tls =
+                chain.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
         assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
         assertSvidFromSds(tls.getCommonTlsContext());
-        HttpConnectionManager hcm = chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        HttpConnectionManager hcm =
+                chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
         assertThat(hcm.getRds().getConfigSource().hasAds()).isTrue();
-        assertThat(hcm.getHttpFiltersList()).last().extracting(f -> f.getName()).isEqualTo("envoy.filters.http.router");
-        RouteConfiguration rc = x.routes().stream().filter(r -> r.getName().equals(hcm.getRds().getRouteConfigName()))
-                .findFirst().orElseThrow();
-        Route productpage = rc.getVirtualHostsList().stream().flatMap(v -> v.getRoutesList().stream())
-                .filter(r -> r.getMatch().getPath().equals("/productpage")).findFirst().orElseThrow();
-        assertThat(productpage.getRoute().getCluster()).isEqualTo("outbound|9080||productpage.default.svc.cluster.local");
-        assertThat(rc.getVirtualHostsList().stream().flatMap(v -> v.getRoutesList().stream())
-                .map(r -> r.getMatch().getPrefix())).contains("/static", "/api/v1/products");
+        assertThat(hcm.getHttpFiltersList())
+                .last()
+                .extracting(f -> f.getName())
+                .isEqualTo("envoy.filters.http.router");
+        RouteConfiguration rc =
+                x.routes().stream()
+                        .filter(r -> r.getName().equals(hcm.getRds().getRouteConfigName()))
+                        .findFirst()
+                        .orElseThrow();
+        Route productpage =
+                rc.getVirtualHostsList().stream()
+                        .flatMap(v -> v.getRoutesList().stream())
+                        .filter(r -> r.getMatch().getPath().equals("/productpage"))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(productpage.getRoute().getCluster())
+                .isEqualTo("outbound|9080||productpage.default.svc.cluster.local");
+        assertThat(
+                        rc.getVirtualHostsList().stream()
+                                .flatMap(v -> v.getRoutesList().stream())
+                                .map(r -> r.getMatch().getPrefix()))
+                .contains("/static", "/api/v1/products");
     }
 
     @Test
     void clusterToProductpageChecksItsSpiffeIdOverEds() throws Exception {
         XdsResources x = gateway();
-        Cluster c = x.clusters().stream().filter(z -> z.getName().equals("outbound|9080||productpage.default.svc.cluster.local"))
-                .findFirst().orElseThrow();
+        Cluster c =
+                x.clusters().stream()
+                        .filter(
+                                z ->
+                                        z.getName()
+                                                .equals(
+                                                        "outbound|9080||productpage.default.svc.cluster.local"))
+                        .findFirst()
+                        .orElseThrow();
         assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
         assertThat(c.getEdsClusterConfig().getEdsConfig().hasAds()).isTrue();
-        UpstreamTlsContext tls = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        UpstreamTlsContext tls =
+                c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
         assertSvidFromSds(tls.getCommonTlsContext());
-        assertThat(tls.getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
-                .getMatchTypedSubjectAltNamesList()).singleElement().satisfies(m -> {
-                    assertThat(m.getSanType().name()).isEqualTo("URI");
-                    assertThat(m.getMatcher().getExact()).isEqualTo("spiffe://example.org/ns/default/sa/bookinfo-productpage");
-                });
-        var cla = x.endpoints().stream().filter(e -> e.getClusterName().equals(c.getName())).findFirst().orElseThrow();
-        assertThat(cla.getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress().getAddress())
+        assertThat(
+                        tls.getCommonTlsContext()
+                                .getCombinedValidationContext()
+                                .getDefaultValidationContext()
+                                .getMatchTypedSubjectAltNamesList())
+                .singleElement()
+                .satisfies(
+                        m -> {
+                            assertThat(m.getSanType().name()).isEqualTo("URI");
+                            assertThat(m.getMatcher().getExact())
+                                    .isEqualTo(
+                                            "spiffe://example.org/ns/default/sa/bookinfo-productpage");
+                        });
+        var cla =
+                x.endpoints().stream()
+                        .filter(e -> e.getClusterName().equals(c.getName()))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(
+                        cla.getEndpoints(0)
+                                .getLbEndpoints(0)
+                                .getEndpoint()
+                                .getAddress()
+                                .getSocketAddress()
+                                .getAddress())
                 .isEqualTo("127.0.1.1");
     }
 
     @Test
-    void sidecarInboundValidatesTheTrustDomainAndItsAliasesAsIstiodDoesAndTheGatewayDoesNot() throws Exception {
-        XdsResources x = XdsTranslator.translate(MeshCompiler.compile(seed(), ProxyNode.sidecar("default",
-                Map.of("app", "productpage", "version", "v1"), "example.org", List.of(new ProxyNode.InboundPort(9080, 19080)), 15001)
-                .withTrustDomainAliases(List.of("domain.test", "example.org"))));
-        Listener inbound = x.listeners().stream().filter(z -> z.getAddress().getSocketAddress().getPortValue() == 9080)
-                .findFirst().orElseThrow();
-        DownstreamTlsContext tls = inbound.getFilterChainsList().stream().filter(c -> c.hasTransportSocket()).findFirst()
-                .orElseThrow().getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+    void sidecarInboundValidatesTheTrustDomainAndItsAliasesAsIstiodDoesAndTheGatewayDoesNot()
+            throws Exception {
+        XdsResources x =
+                XdsTranslator.translate(
+                        MeshCompiler.compile(
+                                seed(),
+                                ProxyNode.sidecar(
+                                                "default",
+                                                Map.of("app", "productpage", "version", "v1"),
+                                                "example.org",
+                                                List.of(new ProxyNode.InboundPort(9080, 19080)),
+                                                15001)
+                                        .withTrustDomainAliases(
+                                                List.of("domain.test", "example.org"))));
+        Listener inbound =
+                x.listeners().stream()
+                        .filter(z -> z.getAddress().getSocketAddress().getPortValue() == 9080)
+                        .findFirst()
+                        .orElseThrow();
+        DownstreamTlsContext tls =
+                inbound.getFilterChainsList().stream()
+                        .filter(c -> c.hasTransportSocket())
+                        .findFirst()
+                        .orElseThrow()
+                        .getTransportSocket()
+                        .getTypedConfig()
+                        .unpack(DownstreamTlsContext.class);
         assertSvidFromSds(tls.getCommonTlsContext());
-        // One URI prefix matcher per trust domain, the own first, no repeats (istiod's TrustDomainsForValidation).
-        assertThat(tls.getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
-                .getMatchTypedSubjectAltNamesList()).allSatisfy(m -> assertThat(m.getSanType().name()).isEqualTo("URI"))
+        // One URI prefix matcher per trust domain, the own first, no repeats (istiod's
+        // TrustDomainsForValidation).
+        assertThat(
+                        tls.getCommonTlsContext()
+                                .getCombinedValidationContext()
+                                .getDefaultValidationContext()
+                                .getMatchTypedSubjectAltNamesList())
+                .allSatisfy(m -> assertThat(m.getSanType().name()).isEqualTo("URI"))
                 .extracting(m -> m.getMatcher().getPrefix())
                 .containsExactly("spiffe://example.org/", "spiffe://domain.test/");
         // Istio's gateways validate the bundle only, not the trust domain.
-        Listener gw = gateway().listeners().stream().filter(z -> z.getAddress().getSocketAddress().getPortValue() == 8080)
-                .findFirst().orElseThrow();
-        assertThat(gw.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class)
-                .getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
-                .getMatchTypedSubjectAltNamesList()).isEmpty();
+        Listener gw =
+                gateway().listeners().stream()
+                        .filter(z -> z.getAddress().getSocketAddress().getPortValue() == 8080)
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(
+                        gw.getFilterChains(0)
+                                .getTransportSocket()
+                                .getTypedConfig()
+                                .unpack(DownstreamTlsContext.class)
+                                .getCommonTlsContext()
+                                .getCombinedValidationContext()
+                                .getDefaultValidationContext()
+                                .getMatchTypedSubjectAltNamesList())
+                .isEmpty();
     }
 
     @Test
@@ -117,7 +211,9 @@ class XdsTranslatorTest {
             for (Message m : x.all()) {
                 PgvRules rules = new PgvRules(XdsConfigDump.TYPES);
                 assertThat(rules.validate(m)).as("%s", m).isEmpty();
-                assertThat(rules.unchecked()).as("rules not applied in %s", m.getDescriptorForType().getName()).isEmpty();
+                assertThat(rules.unchecked())
+                        .as("rules not applied in %s", m.getDescriptorForType().getName())
+                        .isEmpty();
                 assertThat(rules.checked()).isPositive();
                 String json = XdsConfigDump.json(m);
                 Message.Builder back = m.newBuilderForType();
@@ -129,9 +225,15 @@ class XdsTranslatorTest {
         }
     }
 
-    /** A sidecar's TLS origination to api.external.test with {@code tls} (a DestinationRule's trafficPolicy.tls). */
+    /**
+     * A sidecar's TLS origination to api.external.test with {@code tls} (a DestinationRule's
+     * trafficPolicy.tls).
+     */
     static UpstreamTlsContext origination(String tls) throws IOException {
-        List<Resource> r = MeshYaml.parse("egress.yaml", """
+        List<Resource> r =
+                MeshYaml.parse(
+                                "egress.yaml",
+                                """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
                 metadata: {name: ext, namespace: istio-system}
@@ -148,10 +250,24 @@ class XdsTranslatorTest {
                 spec:
                   host: api.external.test
                   trafficPolicy: {tls: %s}
-                """.formatted(tls)).orThrow();
-        XdsResources x = XdsTranslator.translate(MeshCompiler.compile(r,
-                ProxyNode.sidecar("istio-system", Map.of("app", "client"), "example.org", List.of(), 15001)));
-        Cluster c = x.clusters().stream().filter(k -> k.getName().endsWith("|api.external.test")).findFirst().orElseThrow();
+                """
+                                        .formatted(tls))
+                        .orThrow();
+        XdsResources x =
+                XdsTranslator.translate(
+                        MeshCompiler.compile(
+                                r,
+                                ProxyNode.sidecar(
+                                        "istio-system",
+                                        Map.of("app", "client"),
+                                        "example.org",
+                                        List.of(),
+                                        15001)));
+        Cluster c =
+                x.clusters().stream()
+                        .filter(k -> k.getName().endsWith("|api.external.test"))
+                        .findFirst()
+                        .orElseThrow();
         PgvRules rules = new PgvRules(XdsConfigDump.TYPES);
         assertThat(rules.validate(c)).as("%s", c).isEmpty();
         assertThat(rules.unchecked()).isEmpty();
@@ -159,70 +275,126 @@ class XdsTranslatorTest {
     }
 
     @Test
-    void tlsOriginationWithoutCaCertificatesValidatesAgainstTheSystemTrustStoreAsIstioDoes() throws Exception {
+    void tlsOriginationWithoutCaCertificatesValidatesAgainstTheSystemTrustStoreAsIstioDoes()
+            throws Exception {
         // No caCertificates: istiod's file-root:system SDS secret, with the SAN matchers beside it.
-        CommonTlsContext system = origination("{mode: SIMPLE, sni: api.external.test, subjectAltNames: [api.external.test]}")
-                .getCommonTlsContext();
+        CommonTlsContext system =
+                origination(
+                                "{mode: SIMPLE, sni: api.external.test, subjectAltNames: [api.external.test]}")
+                        .getCommonTlsContext();
         assertThat(system.hasValidationContext()).isFalse();
-        assertThat(system.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName())
+        assertThat(
+                        system.getCombinedValidationContext()
+                                .getValidationContextSdsSecretConfig()
+                                .getName())
                 .isEqualTo("file-root:system");
-        assertThat(system.getCombinedValidationContext().getValidationContextSdsSecretConfig().getSdsConfig()
-                .getApiConfigSource().getGrpcServices(0).getEnvoyGrpc().getClusterName()).isEqualTo("sds-grpc");
-        assertThat(system.getCombinedValidationContext().getDefaultValidationContext().getMatchTypedSubjectAltNames(0)
-                .getMatcher().getExact()).isEqualTo("api.external.test");
+        assertThat(
+                        system.getCombinedValidationContext()
+                                .getValidationContextSdsSecretConfig()
+                                .getSdsConfig()
+                                .getApiConfigSource()
+                                .getGrpcServices(0)
+                                .getEnvoyGrpc()
+                                .getClusterName())
+                .isEqualTo("sds-grpc");
+        assertThat(
+                        system.getCombinedValidationContext()
+                                .getDefaultValidationContext()
+                                .getMatchTypedSubjectAltNames(0)
+                                .getMatcher()
+                                .getExact())
+                .isEqualTo("api.external.test");
         // caCertificates: that file and the SAN matchers.
-        CommonTlsContext file = origination("{mode: SIMPLE, caCertificates: /etc/ca.pem, subjectAltNames: [api.external.test]}")
-                .getCommonTlsContext();
-        assertThat(file.getValidationContext().getTrustedCa().getFilename()).isEqualTo("/etc/ca.pem");
+        CommonTlsContext file =
+                origination(
+                                "{mode: SIMPLE, caCertificates: /etc/ca.pem, subjectAltNames: [api.external.test]}")
+                        .getCommonTlsContext();
+        assertThat(file.getValidationContext().getTrustedCa().getFilename())
+                .isEqualTo("/etc/ca.pem");
         assertThat(file.getValidationContext().getMatchTypedSubjectAltNamesCount()).isEqualTo(1);
         assertThat(file.hasCombinedValidationContext()).isFalse();
         // insecureSkipVerify (Istio refuses it beside caCertificates or subjectAltNames): an empty
         // validation context, as istiod writes it, so Envoy does not verify the server.
-        CommonTlsContext insecure = origination("{mode: SIMPLE, insecureSkipVerify: true}")
-                .getCommonTlsContext();
+        CommonTlsContext insecure =
+                origination("{mode: SIMPLE, insecureSkipVerify: true}").getCommonTlsContext();
         assertThat(insecure.hasValidationContext()).isTrue();
         assertThat(insecure.getValidationContext())
-                .isEqualTo(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.getDefaultInstance());
+                .isEqualTo(
+                        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3
+                                .CertificateValidationContext.getDefaultInstance());
         assertThat(insecure.hasCombinedValidationContext()).isFalse();
     }
 
     @Test
     void validatorReportsBrokenResources() {
-        // The rules come from Envoy's annotations: a cluster without a name and a listener without address fail.
+        // The rules come from Envoy's annotations: a cluster without a name and a listener without
+        // address fail.
         PgvRules rules = new PgvRules(XdsConfigDump.TYPES);
-        assertThat(rules.validate(Cluster.newBuilder().setName("").build())).anyMatch(v -> v.contains("name"));
-        assertThat(new PgvRules(XdsConfigDump.TYPES).validate(RouteConfiguration.newBuilder().addVirtualHosts(
-                io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder().setName("x")).build()))
+        assertThat(rules.validate(Cluster.newBuilder().setName("").build()))
+                .anyMatch(v -> v.contains("name"));
+        assertThat(
+                        new PgvRules(XdsConfigDump.TYPES)
+                                .validate(
+                                        RouteConfiguration.newBuilder()
+                                                .addVirtualHosts(
+                                                        io.envoyproxy.envoy.config.route.v3
+                                                                .VirtualHost.newBuilder()
+                                                                .setName("x"))
+                                                .build()))
                 .anyMatch(v -> v.contains("domains"));
     }
 
     @Test
     void sidecarInboundListenerAuthorizesAndForwardsClientCertificate() throws Exception {
         XdsResources x = productpageSidecar();
-        Listener inbound = x.listeners().stream().filter(l -> l.getTrafficDirection().name().equals("INBOUND")).findFirst().orElseThrow();
+        Listener inbound =
+                x.listeners().stream()
+                        .filter(l -> l.getTrafficDirection().name().equals("INBOUND"))
+                        .findFirst()
+                        .orElseThrow();
         var chain = inbound.getFilterChains(0);
-        DownstreamTlsContext tls = chain.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+        DownstreamTlsContext tls =
+                chain.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
         assertThat(tls.getRequireClientCertificate().getValue()).isTrue();
-        HttpConnectionManager hcm = chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
-        assertThat(hcm.getForwardClientCertDetails()).isEqualTo(HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET);
+        HttpConnectionManager hcm =
+                chain.getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+        assertThat(hcm.getForwardClientCertDetails())
+                .isEqualTo(HttpConnectionManager.ForwardClientCertDetails.SANITIZE_SET);
     }
 
     static void assertSvidFromSds(CommonTlsContext common) {
         assertThat(common.getTlsCertificatesList()).isEmpty();
-        assertThat(common.getTlsCertificateSdsSecretConfigsList()).singleElement().satisfies(s -> {
-            assertThat(s.getName()).isEqualTo("default");
-            assertThat(s.getSdsConfig().getApiConfigSource().getGrpcServices(0).getEnvoyGrpc().getClusterName()).isEqualTo("sds-grpc");
-        });
-        assertThat(common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName()).isEqualTo("ROOTCA");
+        assertThat(common.getTlsCertificateSdsSecretConfigsList())
+                .singleElement()
+                .satisfies(
+                        s -> {
+                            assertThat(s.getName()).isEqualTo("default");
+                            assertThat(
+                                            s.getSdsConfig()
+                                                    .getApiConfigSource()
+                                                    .getGrpcServices(0)
+                                                    .getEnvoyGrpc()
+                                                    .getClusterName())
+                                    .isEqualTo("sds-grpc");
+                        });
+        assertThat(
+                        common.getCombinedValidationContext()
+                                .getValidationContextSdsSecretConfig()
+                                .getName())
+                .isEqualTo("ROOTCA");
     }
 
     /** No TlsCertificate anywhere (also inside Any) carries a private key inline. */
     static void assertNoInlinePrivateKey(Message m) throws Exception {
         for (var e : m.getAllFields().entrySet()) {
-            for (Object v : e.getKey().isRepeated() ? (List<?>) e.getValue() : List.of(e.getValue())) {
+            for (Object v :
+                    e.getKey().isRepeated() ? (List<?>) e.getValue() : List.of(e.getValue())) {
                 if (v instanceof Any any) {
-                    var d = XdsConfigDump.TYPES.find(any.getTypeUrl().substring(any.getTypeUrl().indexOf('/') + 1));
-                    assertNoInlinePrivateKey(com.google.protobuf.DynamicMessage.parseFrom(d, any.getValue()));
+                    var d =
+                            XdsConfigDump.TYPES.find(
+                                    any.getTypeUrl().substring(any.getTypeUrl().indexOf('/') + 1));
+                    assertNoInlinePrivateKey(
+                            com.google.protobuf.DynamicMessage.parseFrom(d, any.getValue()));
                 } else if (v instanceof Message inner) {
                     if (e.getKey().getName().equals("private_key")) {
                         assertThat(inner.toString()).doesNotContain("inline");

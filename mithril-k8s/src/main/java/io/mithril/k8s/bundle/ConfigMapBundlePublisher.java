@@ -40,7 +40,13 @@ public final class ConfigMapBundlePublisher implements AutoCloseable {
      * @param plugin the HCL name that configured it ({@code k8s_configmap} or {@code k8sbundle})
      * @param createIfMissing create the ConfigMap when it does not exist ({@code k8s_configmap})
      */
-    public record Target(String plugin, String namespace, String name, String key, Path kubeConfigFile, boolean createIfMissing) {
+    public record Target(
+            String plugin,
+            String namespace,
+            String name,
+            String key,
+            Path kubeConfigFile,
+            boolean createIfMissing) {
         @Override
         public String toString() {
             return plugin + " ConfigMap " + namespace + "/" + name + " key " + key;
@@ -49,15 +55,18 @@ public final class ConfigMapBundlePublisher implements AutoCloseable {
 
     private final Map<Target, KubernetesClient> clients = new LinkedHashMap<>();
     private final Map<Target, String> published = new HashMap<>();
-    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "k8s-bundle-publisher");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService executor =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "k8s-bundle-publisher");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private String latest;
     private ScheduledFuture<?> retry;
 
-    public ConfigMapBundlePublisher(List<Target> targets, Function<Target, KubernetesClient> clientFactory) {
+    public ConfigMapBundlePublisher(
+            List<Target> targets, Function<Target, KubernetesClient> clientFactory) {
         Map<Path, KubernetesClient> byFile = new HashMap<>();
         for (Target t : targets) {
             // one client per kubeconfig (in-cluster: the null key)
@@ -67,18 +76,22 @@ public final class ConfigMapBundlePublisher implements AutoCloseable {
 
     /** Clients from each target's kubeconfig, or the in-cluster configuration. */
     public static ConfigMapBundlePublisher connect(List<Target> targets) {
-        return new ConfigMapBundlePublisher(targets, t -> KubeClients.create(t.kubeConfigFile(), t.plugin()));
+        return new ConfigMapBundlePublisher(
+                targets, t -> KubeClients.create(t.kubeConfigFile(), t.plugin()));
     }
 
-    /** Publishes this bundle (PEM) to every target, in the background; a later call supersedes it. */
+    /**
+     * Publishes this bundle (PEM) to every target, in the background; a later call supersedes it.
+     */
     public void publish(String pem) {
         if (executor.isShutdown()) {
             return;
         }
-        executor.execute(() -> {
-            latest = pem;
-            writeAll();
-        });
+        executor.execute(
+                () -> {
+                    latest = pem;
+                    writeAll();
+                });
     }
 
     private void writeAll() {
@@ -94,7 +107,11 @@ public final class ConfigMapBundlePublisher implements AutoCloseable {
                 log.info("Trust bundle published: {}", t);
             } catch (KubernetesClientException | IllegalStateException ex) {
                 failed.add(t);
-                log.warn("Trust bundle not published to {}: {}; retrying in {}s", t, ex.getMessage(), RETRY_INTERVAL.toSeconds());
+                log.warn(
+                        "Trust bundle not published to {}: {}; retrying in {}s",
+                        t,
+                        ex.getMessage(),
+                        RETRY_INTERVAL.toSeconds());
             }
         }
         if (retry != null) {
@@ -102,7 +119,9 @@ public final class ConfigMapBundlePublisher implements AutoCloseable {
             retry = null;
         }
         if (!failed.isEmpty()) {
-            retry = executor.schedule(this::writeAll, RETRY_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+            retry =
+                    executor.schedule(
+                            this::writeAll, RETRY_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
@@ -111,11 +130,24 @@ public final class ConfigMapBundlePublisher implements AutoCloseable {
         ConfigMap current = resource.get();
         if (current == null) {
             if (!t.createIfMissing()) {
-                throw new IllegalStateException("ConfigMap " + t.namespace() + "/" + t.name()
-                        + " does not exist (Notifier \"k8sbundle\" updates an existing ConfigMap: create it)");
+                throw new IllegalStateException(
+                        "ConfigMap "
+                                + t.namespace()
+                                + "/"
+                                + t.name()
+                                + " does not exist (Notifier \"k8sbundle\" updates an existing ConfigMap: create it)");
             }
-            client.configMaps().inNamespace(t.namespace()).resource(new ConfigMapBuilder().withNewMetadata()
-                    .withNamespace(t.namespace()).withName(t.name()).endMetadata().addToData(t.key(), pem).build()).create();
+            client.configMaps()
+                    .inNamespace(t.namespace())
+                    .resource(
+                            new ConfigMapBuilder()
+                                    .withNewMetadata()
+                                    .withNamespace(t.namespace())
+                                    .withName(t.name())
+                                    .endMetadata()
+                                    .addToData(t.key(), pem)
+                                    .build())
+                    .create();
             return;
         }
         if (current.getData() != null && pem.equals(current.getData().get(t.key()))) {

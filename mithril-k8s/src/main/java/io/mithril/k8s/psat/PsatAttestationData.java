@@ -8,8 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
- * The {@code k8s_psat} attestation payload, as SPIRE's agent sends it:
- * {@code {"cluster":"<name>","token":"<projected service account token>"}}.
+ * The {@code k8s_psat} attestation payload, as SPIRE's agent sends it: {@code
+ * {"cluster":"<name>","token":"<projected service account token>"}}.
  */
 public record PsatAttestationData(String cluster, String token) {
 
@@ -23,7 +23,8 @@ public record PsatAttestationData(String cluster, String token) {
     /** The JSON payload. */
     public byte[] toJson() {
         try {
-            return JSON.writeValueAsBytes(JSON.createObjectNode().put("cluster", cluster).put("token", token));
+            return JSON.writeValueAsBytes(
+                    JSON.createObjectNode().put("cluster", cluster).put("token", token));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -32,7 +33,8 @@ public record PsatAttestationData(String cluster, String token) {
     /**
      * Reads a payload.
      *
-     * @throws IllegalArgumentException with SPIRE's reasons: not JSON, missing cluster, missing token
+     * @throws IllegalArgumentException with SPIRE's reasons: not JSON, missing cluster, missing
+     *     token
      */
     public static PsatAttestationData parse(byte[] payload) {
         if (payload == null || payload.length == 0) {
@@ -45,7 +47,8 @@ public record PsatAttestationData(String cluster, String token) {
             throw new IllegalArgumentException("failed to unmarshal data payload: not JSON");
         }
         if (n == null || !n.isObject()) {
-            throw new IllegalArgumentException("failed to unmarshal data payload: not a JSON object");
+            throw new IllegalArgumentException(
+                    "failed to unmarshal data payload: not a JSON object");
         }
         String cluster = n.path("cluster").isTextual() ? n.path("cluster").asText() : "";
         String token = n.path("token").isTextual() ? n.path("token").asText() : "";

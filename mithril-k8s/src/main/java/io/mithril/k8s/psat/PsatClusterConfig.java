@@ -14,12 +14,17 @@ import java.util.Objects;
  * @param kubeConfigFile {@code kube_config_file}, or null for the in-cluster configuration
  * @param allowedNodeLabelKeys {@code allowed_node_label_keys}: node labels that become selectors
  * @param allowedPodLabelKeys {@code allowed_pod_label_keys}: pod labels that become selectors
- * @param usePodUidForAgentId {@code use_pod_uid_for_agent_id}: the agent ID ends with
- *     {@code pod/<pod UID>} instead of the node UID
+ * @param usePodUidForAgentId {@code use_pod_uid_for_agent_id}: the agent ID ends with {@code
+ *     pod/<pod UID>} instead of the node UID
  */
-public record PsatClusterConfig(String name, List<String> serviceAccountAllowList, List<String> audience,
-                                Path kubeConfigFile, List<String> allowedNodeLabelKeys, List<String> allowedPodLabelKeys,
-                                boolean usePodUidForAgentId) {
+public record PsatClusterConfig(
+        String name,
+        List<String> serviceAccountAllowList,
+        List<String> audience,
+        Path kubeConfigFile,
+        List<String> allowedNodeLabelKeys,
+        List<String> allowedPodLabelKeys,
+        boolean usePodUidForAgentId) {
 
     /** SPIRE's default audience. */
     public static final List<String> DEFAULT_AUDIENCE = List.of("spire-server");
@@ -31,13 +36,20 @@ public record PsatClusterConfig(String name, List<String> serviceAccountAllowLis
         allowedNodeLabelKeys = List.copyOf(allowedNodeLabelKeys);
         allowedPodLabelKeys = List.copyOf(allowedPodLabelKeys);
         if (serviceAccountAllowList.isEmpty()) {
-            throw new IllegalArgumentException("cluster \"" + name + "\" configuration must have at least one service account allowed");
+            throw new IllegalArgumentException(
+                    "cluster \""
+                            + name
+                            + "\" configuration must have at least one service account allowed");
         }
         for (String sa : serviceAccountAllowList) {
             int colon = sa.indexOf(':');
             if (colon <= 0 || colon == sa.length() - 1 || sa.indexOf(':', colon + 1) >= 0) {
-                throw new IllegalArgumentException("cluster \"" + name + "\": service_account_allow_list entry \"" + sa
-                        + "\" must be \"<namespace>:<service account>\" (e.g. \"spire:spire-agent\")");
+                throw new IllegalArgumentException(
+                        "cluster \""
+                                + name
+                                + "\": service_account_allow_list entry \""
+                                + sa
+                                + "\" must be \"<namespace>:<service account>\" (e.g. \"spire:spire-agent\")");
             }
         }
     }

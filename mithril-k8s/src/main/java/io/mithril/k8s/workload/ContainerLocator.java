@@ -37,13 +37,15 @@ public final class ContainerLocator {
     private static final String B_BEFORE = "(?<![0-9A-Za-z_])";
     private static final String B_AFTER = "(?![0-9A-Za-z_])";
     private static final String X = "[0-9A-Fa-f]";
-    private static final Pattern POD_UID = Pattern.compile(B_BEFORE + "pod(" + X + "{8}[-_]" + X + "{4}[-_]" + X + "{4}[-_]" + X
-            + "{4}[-_]" + X + "{12})" + B_AFTER);
-    private static final Pattern CONTAINER_ID = Pattern.compile(B_BEFORE + "(" + X + "{64})" + B_AFTER);
+    private static final Pattern POD_UID =
+            Pattern.compile(
+                    B_BEFORE + "pod(" + X + "{8}[-_]" + X + "{4}[-_]" + X + "{4}[-_]" + X
+                            + "{4}[-_]" + X + "{12})" + B_AFTER);
+    private static final Pattern CONTAINER_ID =
+            Pattern.compile(B_BEFORE + "(" + X + "{64})" + B_AFTER);
 
     /** One line of mountinfo, reduced to what the locator reads (proc(5) fields 4 and 9). */
-    public record MountInfo(String root, String fsType) {
-    }
+    public record MountInfo(String root, String fsType) {}
 
     private final Path procRoot;
     private final boolean verbose;
@@ -85,13 +87,18 @@ public final class ContainerLocator {
             List<String> paths = cgroupPaths(cgroupText.get(), cgroupFile);
             for (int i = 0; i < paths.size(); i++) {
                 if (verbose) {
-                    log.debug("PID cgroup enumerated: index={} total={} path={}", i + 1, paths.size(), paths.get(i));
+                    log.debug(
+                            "PID cgroup enumerated: index={} total={} path={}",
+                            i + 1,
+                            paths.size(),
+                            paths.get(i));
                 }
                 fromCgroups.add(paths.get(i));
             }
         }
         if (!fromCgroups.containerId.isEmpty()) {
-            return Optional.of(new PodCgroups.Container(fromCgroups.podUid, fromCgroups.containerId));
+            return Optional.of(
+                    new PodCgroups.Container(fromCgroups.podUid, fromCgroups.containerId));
         }
         Path mountInfoFile = dir.resolve("mountinfo");
         Optional<String> mountText = readIfPresent(mountInfoFile);
@@ -103,13 +110,20 @@ public final class ContainerLocator {
         for (int i = 0; i < mounts.size(); i++) {
             MountInfo m = mounts.get(i);
             if (verbose) {
-                log.debug("PID mount enumerated: index={} total={} type={} root={}", i + 1, mounts.size(), m.fsType(), m.root());
+                log.debug(
+                        "PID mount enumerated: index={} total={} type={} root={}",
+                        i + 1,
+                        mounts.size(),
+                        m.fsType(),
+                        m.root());
             }
-            if ((m.fsType().equals("cgroup") || m.fsType().equals("cgroup2")) && !m.root().equals("/")) {
+            if ((m.fsType().equals("cgroup") || m.fsType().equals("cgroup2"))
+                    && !m.root().equals("/")) {
                 fromMounts.add(m.root());
             }
         }
-        return fromMounts.containerId.isEmpty() ? Optional.empty()
+        return fromMounts.containerId.isEmpty()
+                ? Optional.empty()
                 : Optional.of(new PodCgroups.Container(fromMounts.podUid, fromMounts.containerId));
     }
 
@@ -121,7 +135,10 @@ public final class ContainerLocator {
         }
     }
 
-    /** Lines as Go's bufio.Scanner gives them: split at \n, a final \n ends the last line, a trailing \r is dropped. */
+    /**
+     * Lines as Go's bufio.Scanner gives them: split at \n, a final \n ends the last line, a
+     * trailing \r is dropped.
+     */
     static List<String> lines(String text) {
         List<String> out = new ArrayList<>();
         int start = 0;
@@ -135,15 +152,25 @@ public final class ContainerLocator {
         return out;
     }
 
-    /** The cgroup paths of a {@code /proc/<pid>/cgroup} file ({@code hierarchy-ID:controller-list:cgroup-path}). */
+    /**
+     * The cgroup paths of a {@code /proc/<pid>/cgroup} file ({@code
+     * hierarchy-ID:controller-list:cgroup-path}).
+     */
     static List<String> cgroupPaths(String text, Path file) {
         List<String> paths = new ArrayList<>();
         List<String> lines = lines(text);
         for (int i = 0; i < lines.size(); i++) {
             String[] parts = lines.get(i).split(":", 3);
             if (parts.length < 3) {
-                throw new IllegalArgumentException(file + ":" + (i + 1) + ": invalid cgroup entry, contains " + parts.length
-                        + " colon separated fields but expected at least 3: \"" + lines.get(i) + "\"");
+                throw new IllegalArgumentException(
+                        file
+                                + ":"
+                                + (i + 1)
+                                + ": invalid cgroup entry, contains "
+                                + parts.length
+                                + " colon separated fields but expected at least 3: \""
+                                + lines.get(i)
+                                + "\"");
             }
             paths.add(parts[2]);
         }
@@ -184,17 +211,19 @@ public final class ContainerLocator {
             throw new IllegalArgumentException("missing separator in mountinfo line: " + line);
         }
         if (sep < 6) {
-            throw new IllegalArgumentException("expected at least 6 fields before separator in mountinfo line: " + line);
+            throw new IllegalArgumentException(
+                    "expected at least 6 fields before separator in mountinfo line: " + line);
         }
         if (sep + 1 >= fields.length || fields[sep + 1].isEmpty()) {
-            throw new IllegalArgumentException("missing filesystem type in mountinfo line: " + line);
+            throw new IllegalArgumentException(
+                    "missing filesystem type in mountinfo line: " + line);
         }
         return new MountInfo(fields[3], fields[sep + 1]);
     }
 
     /**
-     * The pod UID (empty unless asked for and present) and container ID (empty when absent) named by
-     * one cgroup path or mount root.
+     * The pod UID (empty unless asked for and present) and container ID (empty when absent) named
+     * by one cgroup path or mount root.
      */
     static PodCgroups.Container fromPath(String cgroupPathOrMountRoot, boolean withPodUid) {
         String[] split = splitLast(cgroupPathOrMountRoot);
@@ -264,12 +293,22 @@ public final class ContainerLocator {
                 containerId = id;
             }
             if (!p.isEmpty() && !podUid.isEmpty() && !p.equals(podUid)) {
-                log.debug("Workload pod UID conflict: previous={} current={} at {}", podUid, p, cgroupPathOrMountRoot);
-                throw new IllegalArgumentException("multiple pod UIDs found (\"" + podUid + "\", \"" + p + "\")");
+                log.debug(
+                        "Workload pod UID conflict: previous={} current={} at {}",
+                        podUid,
+                        p,
+                        cgroupPathOrMountRoot);
+                throw new IllegalArgumentException(
+                        "multiple pod UIDs found (\"" + podUid + "\", \"" + p + "\")");
             }
             if (!containerId.isEmpty() && !id.equals(containerId)) {
-                log.debug("Workload container ID conflict: previous={} current={} at {}", containerId, id, cgroupPathOrMountRoot);
-                throw new IllegalArgumentException("multiple container IDs found (\"" + containerId + "\", \"" + id + "\")");
+                log.debug(
+                        "Workload container ID conflict: previous={} current={} at {}",
+                        containerId,
+                        id,
+                        cgroupPathOrMountRoot);
+                throw new IllegalArgumentException(
+                        "multiple container IDs found (\"" + containerId + "\", \"" + id + "\")");
             }
             containerId = id;
             podUid = p;

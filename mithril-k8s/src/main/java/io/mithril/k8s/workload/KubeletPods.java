@@ -30,22 +30,25 @@ public final class KubeletPods {
     public static KubeletPods parse(String json) {
         try {
             PodList list = Serialization.unmarshal(json, PodList.class);
-            return new KubeletPods(list == null || list.getItems() == null ? List.of() : list.getItems());
+            return new KubeletPods(
+                    list == null || list.getItems() == null ? List.of() : list.getItems());
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("unable to decode pod info from kubelet response: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "unable to decode pod info from kubelet response: " + e.getMessage(), e);
         }
     }
 
     /**
-     * The selector values for a container, as SPIRE gives them: pod selectors, then (unless
-     * {@code disableContainerSelectors}) {@code container-name} and {@code container-image}. When
-     * the container is not (yet) listed but its pod is known and container selectors are disabled,
-     * the pod's selectors.
+     * The selector values for a container, as SPIRE gives them: pod selectors, then (unless {@code
+     * disableContainerSelectors}) {@code container-name} and {@code container-image}. When the
+     * container is not (yet) listed but its pod is known and container selectors are disabled, the
+     * pod's selectors.
      *
      * @return empty when no pod holds the container
      * @throws IllegalStateException when two pods claim the container ID
      */
-    public Optional<List<String>> selectorValues(PodCgroups.Container c, boolean disableContainerSelectors) {
+    public Optional<List<String>> selectorValues(
+            PodCgroups.Container c, boolean disableContainerSelectors) {
         List<String> result = null;
         for (Pod pod : pods) {
             if (!c.podUid().isEmpty() && !c.podUid().equals(pod.getMetadata().getUid())) {
@@ -78,7 +81,8 @@ public final class KubeletPods {
         if (pod.getStatus() == null) {
             return Optional.empty();
         }
-        List<ContainerStatus> all = new ArrayList<>(nonNull(pod.getStatus().getContainerStatuses()));
+        List<ContainerStatus> all =
+                new ArrayList<>(nonNull(pod.getStatus().getContainerStatuses()));
         all.addAll(nonNull(pod.getStatus().getInitContainerStatuses()));
         for (ContainerStatus s : all) {
             String id = s.getContainerID();
@@ -95,16 +99,24 @@ public final class KubeletPods {
     }
 
     private static List<String> podValues(Pod pod) {
-        List<ContainerStatus> containers = pod.getStatus() == null ? List.of() : nonNull(pod.getStatus().getContainerStatuses());
-        List<ContainerStatus> inits = pod.getStatus() == null ? List.of() : nonNull(pod.getStatus().getInitContainerStatuses());
-        List<String> v = new ArrayList<>(List.of(
-                "sa:" + pod.getSpec().getServiceAccountName(),
-                "ns:" + pod.getMetadata().getNamespace(),
-                "node-name:" + pod.getSpec().getNodeName(),
-                "pod-uid:" + pod.getMetadata().getUid(),
-                "pod-name:" + pod.getMetadata().getName(),
-                "pod-image-count:" + containers.size(),
-                "pod-init-image-count:" + inits.size()));
+        List<ContainerStatus> containers =
+                pod.getStatus() == null
+                        ? List.of()
+                        : nonNull(pod.getStatus().getContainerStatuses());
+        List<ContainerStatus> inits =
+                pod.getStatus() == null
+                        ? List.of()
+                        : nonNull(pod.getStatus().getInitContainerStatuses());
+        List<String> v =
+                new ArrayList<>(
+                        List.of(
+                                "sa:" + pod.getSpec().getServiceAccountName(),
+                                "ns:" + pod.getMetadata().getNamespace(),
+                                "node-name:" + pod.getSpec().getNodeName(),
+                                "pod-uid:" + pod.getMetadata().getUid(),
+                                "pod-name:" + pod.getMetadata().getName(),
+                                "pod-image-count:" + containers.size(),
+                                "pod-init-image-count:" + inits.size()));
         images(containers).forEach(i -> v.add("pod-image:" + i));
         images(inits).forEach(i -> v.add("pod-init-image:" + i));
         Map<String, String> labels = pod.getMetadata().getLabels();

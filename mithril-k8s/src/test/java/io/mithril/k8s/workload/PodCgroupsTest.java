@@ -3,16 +3,19 @@ package io.mithril.k8s.workload;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvFileSource;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /** SPIRE's own cgroup vectors (k8s_posix_test.go and testdata/), with SPIRE's expected answers. */
 class PodCgroupsTest {
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', textBlock = """
+    @CsvSource(
+            delimiter = '|',
+            textBlock =
+                    """
             without QOS | /kubepods/pod2c48913c-b29f-11e7-9350-020968147796/9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961 | 2c48913c-b29f-11e7-9350-020968147796 | 9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961
             with QOS | /kubepods/burstable/pod2c48913c-b29f-11e7-9350-020968147796/34a2062fd26c805aa8cf814cdfe479322b791f80afb9ea4db02d50375df14b41 | 2c48913c-b29f-11e7-9350-020968147796 | 34a2062fd26c805aa8cf814cdfe479322b791f80afb9ea4db02d50375df14b41
             docker for desktop with QOS | /kubepods/kubepods/besteffort/pod6bd2a4d3-a55a-4450-b6fd-2a7ecc72c904/a55d9ac3b312d8a2627824b6d6dd8af66fbec439bf4e0ec22d6d9945ad337a38 | 6bd2a4d3-a55a-4450-b6fd-2a7ecc72c904 | a55d9ac3b312d8a2627824b6d6dd8af66fbec439bf4e0ec22d6d9945ad337a38
@@ -31,11 +34,14 @@ class PodCgroupsTest {
         SpireTestdata.assertContainer(PodCgroups.fromPath(path), podUid, containerId);
     }
 
-    /** SPIRE's k8s attestor cgroup files, with the pod and container its k8s_posix_test.go expects. */
+    /**
+     * SPIRE's k8s attestor cgroup files, with the pod and container its k8s_posix_test.go expects.
+     */
     @ParameterizedTest(name = "{0}")
     @CsvFileSource(resources = "/spire-k8s-expected.csv", delimiter = '|', numLinesToSkip = 1)
     void spiresCgroupFiles(String file, String podUid, String containerId) throws Exception {
-        SpireTestdata.assertContainer(PodCgroups.parse(SpireTestdata.read(file)), podUid, containerId);
+        SpireTestdata.assertContainer(
+                PodCgroups.parse(SpireTestdata.read(file)), podUid, containerId);
     }
 
     @Test
@@ -46,16 +52,27 @@ class PodCgroupsTest {
 
     @Test
     void twoContainersOrTwoPodsAreRefused() {
-        assertThatThrownBy(() -> PodCgroups.parse("""
+        assertThatThrownBy(
+                        () ->
+                                PodCgroups.parse(
+                                        """
                 1:name=systemd:/user.slice
                 2:cpu:/kubepods/pod2c48913c-b29f-11e7-9350-020968147796/9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961
                 3:memory:/kubepods/kubepods/besteffort/pod2c48913c-b29f-11e7-9350-020968147796/a55d9ac3b312d8a2627824b6d6dd8af66fbec439bf4e0ec22d6d9945ad337a38
-                """)).hasMessage("multiple container IDs found in cgroups (9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961, "
-                + "a55d9ac3b312d8a2627824b6d6dd8af66fbec439bf4e0ec22d6d9945ad337a38)");
-        assertThatThrownBy(() -> PodCgroups.parse("""
+                """))
+                .hasMessage(
+                        "multiple container IDs found in cgroups (9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961, "
+                                + "a55d9ac3b312d8a2627824b6d6dd8af66fbec439bf4e0ec22d6d9945ad337a38)");
+        assertThatThrownBy(
+                        () ->
+                                PodCgroups.parse(
+                                        """
                 2:cpu:/kubepods/pod11111111-b29f-11e7-9350-020968147796/9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961
                 3:memory:/kubepods/kubepods/besteffort/pod22222222-b29f-11e7-9350-020968147796/9bca8d63d5fa610783847915bcff0ecac1273e5b4bed3f6fa1b07350e0135961
-                """)).hasMessage("multiple pod UIDs found in cgroups (11111111-b29f-11e7-9350-020968147796, 22222222-b29f-11e7-9350-020968147796)");
-        assertThatThrownBy(() -> PodCgroups.parse("no colons here\n")).hasMessageContaining("invalid cgroup entry");
+                """))
+                .hasMessage(
+                        "multiple pod UIDs found in cgroups (11111111-b29f-11e7-9350-020968147796, 22222222-b29f-11e7-9350-020968147796)");
+        assertThatThrownBy(() -> PodCgroups.parse("no colons here\n"))
+                .hasMessageContaining("invalid cgroup entry");
     }
 }

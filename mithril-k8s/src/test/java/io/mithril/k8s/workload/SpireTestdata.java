@@ -10,11 +10,11 @@ import java.util.Optional;
 /** SPIRE's k8s workload attestor test data (src/test/resources/spire-k8s-testdata). */
 public final class SpireTestdata {
 
-    private SpireTestdata() {
-    }
+    private SpireTestdata() {}
 
     public static String read(String name) throws IOException {
-        try (InputStream in = SpireTestdata.class.getResourceAsStream("/spire-k8s-testdata/" + name)) {
+        try (InputStream in =
+                SpireTestdata.class.getResourceAsStream("/spire-k8s-testdata/" + name)) {
             if (in == null) {
                 throw new IOException("no test data " + name);
             }
@@ -26,11 +26,13 @@ public final class SpireTestdata {
      * Checks a locator's answer against a SPIRE test row: no container ID means "not found"; an
      * empty or absent pod UID means found without one.
      */
-    public static void assertContainer(Optional<PodCgroups.Container> got, String podUid, String containerId) {
+    public static void assertContainer(
+            Optional<PodCgroups.Container> got, String podUid, String containerId) {
         if (containerId == null) {
             assertThat(got).isEmpty();
         } else {
-            assertThat(got).contains(new PodCgroups.Container(podUid == null ? "" : podUid, containerId));
+            assertThat(got)
+                    .contains(new PodCgroups.Container(podUid == null ? "" : podUid, containerId));
         }
     }
 }

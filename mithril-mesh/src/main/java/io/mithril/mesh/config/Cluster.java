@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An Envoy cluster: the endpoints of one service port (and subset), how to pick one, and how
- * to talk to it. Named as Istio names them: {@code outbound|9080|v1|reviews.default.svc.cluster.local}.
+ * An Envoy cluster: the endpoints of one service port (and subset), how to pick one, and how to
+ * talk to it. Named as Istio names them: {@code
+ * outbound|9080|v1|reviews.default.svc.cluster.local}.
  *
  * @param serviceHost the service's host name ({@code destination_service} in metrics)
  * @param type STATIC addresses, or STRICT_DNS host names resolved when connecting
@@ -15,12 +16,25 @@ import java.util.Map;
  * @param outlierDetection null when off
  * @param connectionPool null for defaults
  */
-public record Cluster(String name, String serviceHost, int port, String subset, Type type, List<Endpoint> endpoints,
-                      DestinationRule.SimpleLb lbPolicy, UpstreamTls tls, DestinationRule.OutlierDetection outlierDetection,
-                      DestinationRule.ConnectionPool connectionPool, Duration connectTimeout, String destinationRule) {
+public record Cluster(
+        String name,
+        String serviceHost,
+        int port,
+        String subset,
+        Type type,
+        List<Endpoint> endpoints,
+        DestinationRule.SimpleLb lbPolicy,
+        UpstreamTls tls,
+        DestinationRule.OutlierDetection outlierDetection,
+        DestinationRule.ConnectionPool connectionPool,
+        Duration connectTimeout,
+        String destinationRule) {
 
     /** How endpoint addresses are used. */
-    public enum Type { STATIC, STRICT_DNS }
+    public enum Type {
+        STATIC,
+        STRICT_DNS
+    }
 
     public Cluster {
         endpoints = List.copyOf(endpoints);
@@ -32,7 +46,8 @@ public record Cluster(String name, String serviceHost, int port, String subset, 
     }
 
     /** An address, port and weight, with the labels and the identity of the workload there. */
-    public record Endpoint(String address, int port, int weight, Map<String, String> labels, String spiffeId) {
+    public record Endpoint(
+            String address, int port, int weight, Map<String, String> labels, String spiffeId) {
         public Endpoint {
             labels = Map.copyOf(labels);
         }

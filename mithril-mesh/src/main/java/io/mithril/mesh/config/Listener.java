@@ -8,10 +8,19 @@ import java.util.List;
  * @param name e.g. {@code 0.0.0.0_8080}
  * @param direction gateway, sidecar inbound or sidecar outbound
  */
-public record Listener(String name, String address, int port, Direction direction, List<FilterChain> filterChains) {
+public record Listener(
+        String name,
+        String address,
+        int port,
+        Direction direction,
+        List<FilterChain> filterChains) {
 
     /** Where the listener sits. */
-    public enum Direction { GATEWAY, INBOUND, OUTBOUND }
+    public enum Direction {
+        GATEWAY,
+        INBOUND,
+        OUTBOUND
+    }
 
     public Listener {
         filterChains = List.copyOf(filterChains);

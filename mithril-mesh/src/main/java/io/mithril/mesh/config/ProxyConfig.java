@@ -8,11 +8,16 @@ import java.util.Map;
  * route configurations, clusters and the authorization policy. Immutable: the proxy swaps whole
  * snapshots atomically, so requests never see half a configuration.
  *
- * @param warnings things that compiled but probably are not what the operator meant
- *                 (a route to a host no ServiceEntry declares, ...)
+ * @param warnings things that compiled but probably are not what the operator meant (a route to a
+ *     host no ServiceEntry declares, ...)
  */
-public record ProxyConfig(ProxyNode node, List<Listener> listeners, Map<String, RouteConfiguration> routes,
-                          Map<String, Cluster> clusters, RbacPolicy rbac, List<String> warnings) {
+public record ProxyConfig(
+        ProxyNode node,
+        List<Listener> listeners,
+        Map<String, RouteConfiguration> routes,
+        Map<String, Cluster> clusters,
+        RbacPolicy rbac,
+        List<String> warnings) {
     public ProxyConfig {
         listeners = List.copyOf(listeners);
         // Sorted, so that dumps and iteration are the same on every run.

@@ -16,9 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The AuthorizationPolicies that apply to one proxy, evaluated as Istio does: a request that
- * matches any DENY policy is denied; else, if any ALLOW policy applies to the workload, the
- * request must match one of them; else it is allowed. A denied HTTP request gets
- * {@code 403 RBAC: access denied}.
+ * matches any DENY policy is denied; else, if any ALLOW policy applies to the workload, the request
+ * must match one of them; else it is allowed. A denied HTTP request gets {@code 403 RBAC: access
+ * denied}.
  */
 public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolicy> allow) {
 
@@ -31,14 +31,14 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
     }
 
     /** The outcome, and the policy that decided it (for logs). */
-    public record Decision(boolean allowed, String policy) {
-    }
+    public record Decision(boolean allowed, String policy) {}
 
     /** Decides a request. */
     public Decision evaluate(RequestAttributes r) {
         for (AuthorizationPolicy p : deny) {
             if (matchesAny(p, r)) {
-                return new Decision(false, "DENY " + p.metadata().namespace() + "/" + p.metadata().name());
+                return new Decision(
+                        false, "DENY " + p.metadata().namespace() + "/" + p.metadata().name());
             }
         }
         if (allow.isEmpty()) {
@@ -46,7 +46,8 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
         }
         for (AuthorizationPolicy p : allow) {
             if (matchesAny(p, r)) {
-                return new Decision(true, "ALLOW " + p.metadata().namespace() + "/" + p.metadata().name());
+                return new Decision(
+                        true, "ALLOW " + p.metadata().namespace() + "/" + p.metadata().name());
             }
         }
         return new Decision(false, "no ALLOW policy matched");
@@ -110,21 +111,26 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
 
     /**
      * As {@link #field}, where {@code /a/} is also {@code /a} for a path that is not a template:
-     * most applications serve both, so a rule on one must hold for the other (a DENY on
-     * {@code /admin} is not passed by {@code /admin/}). A template ({@code {*}}, {@code {**}})
-     * matches exactly what Envoy's {@code uri_template} matcher matches ({@link PathTemplate}),
-     * as istiod configures Envoy for it. The proxy has already normalized the path (dot segments,
-     * slashes, escapes).
+     * most applications serve both, so a rule on one must hold for the other (a DENY on {@code
+     * /admin} is not passed by {@code /admin/}). A template ({@code {*}}, {@code {**}}) matches
+     * exactly what Envoy's {@code uri_template} matcher matches ({@link PathTemplate}), as istiod
+     * configures Envoy for it. The proxy has already normalized the path (dot segments, slashes,
+     * escapes).
      */
     private static boolean pathField(List<String> values, List<String> notValues, String path) {
-        String bare = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        String bare =
+                path.length() > 1 && path.endsWith("/")
+                        ? path.substring(0, path.length() - 1)
+                        : path;
         if (!values.isEmpty() && values.stream().noneMatch(v -> pathPattern(v, path, bare))) {
             return false;
         }
         return notValues.stream().noneMatch(v -> pathPattern(v, path, bare));
     }
 
-    /** Parsed path templates: a policy's few templates, parsed once rather than on every request. */
+    /**
+     * Parsed path templates: a policy's few templates, parsed once rather than on every request.
+     */
     private static final Map<String, PathTemplate> TEMPLATES = new ConcurrentHashMap<>();
 
     private static boolean pathPattern(String pattern, String path, String bare) {
@@ -135,15 +141,22 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
     }
 
     private static boolean matches(Condition c, RequestAttributes r) {
-        String value = switch (c.key()) {
-            case "source.principal" -> principal(r);
-            case "source.namespace" -> namespaceOf(principal(r));
-            case "source.ip", "remote.ip" -> r.sourceAddress();
-            case "destination.port" -> Integer.toString(r.port());
-            default -> c.key().startsWith("request.headers[") && c.key().endsWith("]")
-                    ? r.header(c.key().substring("request.headers[".length(), c.key().length() - 1).toLowerCase(Locale.ROOT))
-                    : null;
-        };
+        String value =
+                switch (c.key()) {
+                    case "source.principal" -> principal(r);
+                    case "source.namespace" -> namespaceOf(principal(r));
+                    case "source.ip", "remote.ip" -> r.sourceAddress();
+                    case "destination.port" -> Integer.toString(r.port());
+                    default ->
+                            c.key().startsWith("request.headers[") && c.key().endsWith("]")
+                                    ? r.header(
+                                            c.key()
+                                                    .substring(
+                                                            "request.headers[".length(),
+                                                            c.key().length() - 1)
+                                                    .toLowerCase(Locale.ROOT))
+                                    : null;
+                };
         if (c.key().equals("source.ip") || c.key().equals("remote.ip")) {
             return ipField(c.values(), c.notValues(), value);
         }
@@ -151,11 +164,16 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
     }
 
     /** Values are ORed; a set notValues excludes; an empty values list matches anything. */
-    private static boolean field(List<String> values, List<String> notValues, String actual, boolean caseSensitive) {
-        if (!values.isEmpty() && (actual == null || values.stream().noneMatch(v -> pattern(v, actual, caseSensitive)))) {
+    private static boolean field(
+            List<String> values, List<String> notValues, String actual, boolean caseSensitive) {
+        if (!values.isEmpty()
+                && (actual == null
+                        || values.stream().noneMatch(v -> pattern(v, actual, caseSensitive)))) {
             return false;
         }
-        return notValues.isEmpty() || actual == null || notValues.stream().noneMatch(v -> pattern(v, actual, caseSensitive));
+        return notValues.isEmpty()
+                || actual == null
+                || notValues.stream().noneMatch(v -> pattern(v, actual, caseSensitive));
     }
 
     /** Istio's string rule: exact, {@code *}, {@code prefix*} or {@code *suffix}. */
@@ -181,23 +199,31 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
     }
 
     private static boolean ipField(List<String> blocks, List<String> notBlocks, String address) {
-        if (!blocks.isEmpty() && (address == null || blocks.stream().noneMatch(b -> inCidr(b, address)))) {
+        if (!blocks.isEmpty()
+                && (address == null || blocks.stream().noneMatch(b -> inCidr(b, address)))) {
             return false;
         }
-        return notBlocks.isEmpty() || address == null || notBlocks.stream().noneMatch(b -> inCidr(b, address));
+        return notBlocks.isEmpty()
+                || address == null
+                || notBlocks.stream().noneMatch(b -> inCidr(b, address));
     }
 
     static boolean inCidr(String cidr, String address) {
         try {
             int slash = cidr.indexOf('/');
-            byte[] net = InetAddress.getByName(slash < 0 ? cidr : cidr.substring(0, slash)).getAddress();
+            byte[] net =
+                    InetAddress.getByName(slash < 0 ? cidr : cidr.substring(0, slash)).getAddress();
             byte[] addr = InetAddress.getByName(address).getAddress();
             if (net.length != addr.length) {
                 return false;
             }
             int bits = slash < 0 ? net.length * 8 : Integer.parseInt(cidr.substring(slash + 1));
-            BigInteger mask = BigInteger.ONE.shiftLeft(net.length * 8).subtract(BigInteger.ONE)
-                    .shiftRight(bits).not();
+            BigInteger mask =
+                    BigInteger.ONE
+                            .shiftLeft(net.length * 8)
+                            .subtract(BigInteger.ONE)
+                            .shiftRight(bits)
+                            .not();
             return new BigInteger(1, net).and(mask).equals(new BigInteger(1, addr).and(mask));
         } catch (UnknownHostException | NumberFormatException e) {
             return false;

@@ -1,8 +1,8 @@
 package io.mithril.mesh.config;
 
 /**
- * What route matching and authorization look at in a request. The proxy implements it over its
- * HTTP request; tests implement it with plain values.
+ * What route matching and authorization look at in a request. The proxy implements it over its HTTP
+ * request; tests implement it with plain values.
  */
 public interface RequestAttributes {
 
@@ -24,7 +24,10 @@ public interface RequestAttributes {
     /** A request header's first value (name in lower case), or null. */
     String header(String lowerCaseName);
 
-    /** The verified SPIFFE ID of the peer (with {@code spiffe://}), or null for plaintext or unauthenticated peers. */
+    /**
+     * The verified SPIFFE ID of the peer (with {@code spiffe://}), or null for plaintext or
+     * unauthenticated peers.
+     */
     String sourcePrincipal();
 
     /** The peer's IP address, or null. */

@@ -5,15 +5,17 @@ import java.util.Locale;
 
 /**
  * An Envoy route configuration: virtual hosts chosen by the request's authority with Envoy's
- * precedence (exact domain, then the longest {@code *.suffix} wildcard, then {@code prefix*},
- * then {@code *}).
+ * precedence (exact domain, then the longest {@code *.suffix} wildcard, then {@code prefix*}, then
+ * {@code *}).
  */
 public record RouteConfiguration(String name, List<VirtualHost> virtualHosts) {
     public RouteConfiguration {
         virtualHosts = List.copyOf(virtualHosts);
     }
 
-    /** The virtual host for {@code authority} (host or host:port), or null when none answers for it. */
+    /**
+     * The virtual host for {@code authority} (host or host:port), or null when none answers for it.
+     */
     public VirtualHost virtualHost(String authority) {
         String host = authority == null ? "" : authority.toLowerCase(Locale.ROOT);
         VirtualHost exact = find(host);
@@ -36,7 +38,8 @@ public record RouteConfiguration(String name, List<VirtualHost> virtualHosts) {
                 if (d.startsWith("*") && d.length() > 1) {
                     String suffix = d.substring(1).toLowerCase(Locale.ROOT);
                     if ((host.endsWith(suffix) && host.length() > suffix.length()
-                            || bare.endsWith(suffix) && bare.length() > suffix.length()) && suffix.length() > bestLen) {
+                                    || bare.endsWith(suffix) && bare.length() > suffix.length())
+                            && suffix.length() > bestLen) {
                         best = vh;
                         bestLen = suffix.length();
                     }
@@ -48,7 +51,10 @@ public record RouteConfiguration(String name, List<VirtualHost> virtualHosts) {
         }
         for (VirtualHost vh : virtualHosts) {
             for (String d : vh.domains()) {
-                if (d.endsWith("*") && d.length() > 1 && host.startsWith(d.substring(0, d.length() - 1).toLowerCase(Locale.ROOT))) {
+                if (d.endsWith("*")
+                        && d.length() > 1
+                        && host.startsWith(
+                                d.substring(0, d.length() - 1).toLowerCase(Locale.ROOT))) {
                     return vh;
                 }
             }

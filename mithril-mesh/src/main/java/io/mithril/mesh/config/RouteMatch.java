@@ -4,15 +4,23 @@ import io.mithril.mesh.model.StringMatch;
 import java.util.Map;
 
 /**
- * One Envoy route match (one Istio {@code match[]} block): every field set must match (AND).
- * A null field matches anything; {@link #ANY} matches every request.
+ * One Envoy route match (one Istio {@code match[]} block): every field set must match (AND). A null
+ * field matches anything; {@link #ANY} matches every request.
  */
-public record RouteMatch(StringMatch path, boolean ignoreCase, StringMatch method, StringMatch authority,
-                         StringMatch scheme, Map<String, StringMatch> headers, Map<String, StringMatch> withoutHeaders,
-                         Map<String, StringMatch> queryParams, Integer port) {
+public record RouteMatch(
+        StringMatch path,
+        boolean ignoreCase,
+        StringMatch method,
+        StringMatch authority,
+        StringMatch scheme,
+        Map<String, StringMatch> headers,
+        Map<String, StringMatch> withoutHeaders,
+        Map<String, StringMatch> queryParams,
+        Integer port) {
 
     /** Matches every request (Envoy's {@code prefix: /}). */
-    public static final RouteMatch ANY = new RouteMatch(null, false, null, null, null, Map.of(), Map.of(), Map.of(), null);
+    public static final RouteMatch ANY =
+            new RouteMatch(null, false, null, null, null, Map.of(), Map.of(), Map.of(), null);
 
     public RouteMatch {
         headers = Map.copyOf(headers);

@@ -3,8 +3,8 @@ package io.mithril.mesh.config;
 import java.util.List;
 
 /**
- * An Envoy virtual host: the domains it answers for ({@code host}, {@code host:port},
- * {@code *.suffix}, {@code *}) and its routes, in order: the first that matches wins.
+ * An Envoy virtual host: the domains it answers for ({@code host}, {@code host:port}, {@code
+ * *.suffix}, {@code *}) and its routes, in order: the first that matches wins.
  */
 public record VirtualHost(String name, List<String> domains, List<Route> routes) {
     public VirtualHost {

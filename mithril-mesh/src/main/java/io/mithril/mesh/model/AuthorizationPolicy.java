@@ -4,19 +4,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code security.istio.io AuthorizationPolicy}. Inside a rule, {@code from}, {@code to} and
- * {@code when} are ANDed; entries of each list are ORed; inside a source or operation the fields
- * are ANDed and each field's values are ORed; {@code notX} fields negate.
+ * {@code security.istio.io AuthorizationPolicy}. Inside a rule, {@code from}, {@code to} and {@code
+ * when} are ANDed; entries of each list are ORed; inside a source or operation the fields are ANDed
+ * and each field's values are ORed; {@code notX} fields negate.
  */
-public record AuthorizationPolicy(Metadata metadata, Origin origin, Map<String, String> selector, Action action,
-                                  List<Rule> rules, boolean rulesGiven) implements Resource {
+public record AuthorizationPolicy(
+        Metadata metadata,
+        Origin origin,
+        Map<String, String> selector,
+        Action action,
+        List<Rule> rules,
+        boolean rulesGiven)
+        implements Resource {
     public AuthorizationPolicy {
         selector = selector == null ? null : Map.copyOf(selector);
         rules = List.copyOf(rules);
     }
 
     /** {@code action}. */
-    public enum Action { ALLOW, DENY, AUDIT, CUSTOM }
+    public enum Action {
+        ALLOW,
+        DENY,
+        AUDIT,
+        CUSTOM
+    }
 
     /** {@code rules[]}. */
     public record Rule(List<Source> from, List<Operation> to, List<Condition> when) {
@@ -28,8 +39,13 @@ public record AuthorizationPolicy(Metadata metadata, Origin origin, Map<String, 
     }
 
     /** {@code from[].source}. */
-    public record Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
-                         List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks) {
+    public record Source(
+            List<String> principals,
+            List<String> notPrincipals,
+            List<String> namespaces,
+            List<String> notNamespaces,
+            List<String> ipBlocks,
+            List<String> notIpBlocks) {
         public Source {
             principals = List.copyOf(principals);
             notPrincipals = List.copyOf(notPrincipals);
@@ -41,8 +57,15 @@ public record AuthorizationPolicy(Metadata metadata, Origin origin, Map<String, 
     }
 
     /** {@code to[].operation}. */
-    public record Operation(List<String> hosts, List<String> notHosts, List<String> ports, List<String> notPorts,
-                            List<String> methods, List<String> notMethods, List<String> paths, List<String> notPaths) {
+    public record Operation(
+            List<String> hosts,
+            List<String> notHosts,
+            List<String> ports,
+            List<String> notPorts,
+            List<String> methods,
+            List<String> notMethods,
+            List<String> paths,
+            List<String> notPaths) {
         public Operation {
             hosts = List.copyOf(hosts);
             notHosts = List.copyOf(notHosts);
@@ -55,7 +78,10 @@ public record AuthorizationPolicy(Metadata metadata, Origin origin, Map<String, 
         }
     }
 
-    /** {@code when[]}: {@code key} with {@code values}/{@code notValues} (request.headers[...], source.principal, ...). */
+    /**
+     * {@code when[]}: {@code key} with {@code values}/{@code notValues} (request.headers[...],
+     * source.principal, ...).
+     */
     public record Condition(String key, List<String> values, List<String> notValues) {
         public Condition {
             values = List.copyOf(values);

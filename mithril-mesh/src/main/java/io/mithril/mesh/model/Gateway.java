@@ -4,10 +4,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code networking.istio.io Gateway}: the listeners of the gateways whose labels match
- * {@code selector}.
+ * {@code networking.istio.io Gateway}: the listeners of the gateways whose labels match {@code
+ * selector}.
  */
-public record Gateway(Metadata metadata, Origin origin, Map<String, String> selector, List<Server> servers)
+public record Gateway(
+        Metadata metadata, Origin origin, Map<String, String> selector, List<Server> servers)
         implements Resource {
     public Gateway {
         selector = Map.copyOf(selector);
@@ -22,16 +23,30 @@ public record Gateway(Metadata metadata, Origin origin, Map<String, String> sele
     }
 
     /** {@code port}: number, name and protocol (HTTP, HTTPS, HTTP2, GRPC, TCP, TLS, MONGO). */
-    public record Port(int number, String name, String protocol) {
-    }
+    public record Port(int number, String name, String protocol) {}
 
     /** {@code tls.mode} of a Gateway server. */
-    public enum TlsMode { PASSTHROUGH, SIMPLE, MUTUAL, AUTO_PASSTHROUGH, ISTIO_MUTUAL, OPTIONAL_MUTUAL }
+    public enum TlsMode {
+        PASSTHROUGH,
+        SIMPLE,
+        MUTUAL,
+        AUTO_PASSTHROUGH,
+        ISTIO_MUTUAL,
+        OPTIONAL_MUTUAL
+    }
 
     /** {@code servers[].tls}. */
-    public record ServerTls(boolean httpsRedirect, TlsMode mode, String serverCertificate, String privateKey,
-                            String caCertificates, String credentialName, List<String> subjectAltNames,
-                            String minProtocolVersion, String maxProtocolVersion, List<String> cipherSuites) {
+    public record ServerTls(
+            boolean httpsRedirect,
+            TlsMode mode,
+            String serverCertificate,
+            String privateKey,
+            String caCertificates,
+            String credentialName,
+            List<String> subjectAltNames,
+            String minProtocolVersion,
+            String maxProtocolVersion,
+            List<String> cipherSuites) {
         public ServerTls {
             subjectAltNames = List.copyOf(subjectAltNames);
             cipherSuites = List.copyOf(cipherSuites);

@@ -9,17 +9,20 @@ import java.util.regex.Pattern;
  * path segment) and {@code {**}} (the rest of the path, slashes included, possibly empty).
  *
  * <p>istiod sends a template to Envoy as a {@code uri_template} RBAC permission, its operators
- * written {@code *} and {@code **} ({@code matcher.PathTemplateMatcher}); Envoy's
- * {@code uri_template} library parses it into segments and matches the request path, without its
- * query and fragment, against the regular expression it builds from them. This class is that
- * parser and that regular expression, and the one place the mesh decides template matching: the
- * compiled policy, the control plane's xDS translation and the proxy's reading of xDS all use it.
- * Exactly what Envoy matches, no more: {@code /a/{*}} matches {@code /a/x}, not {@code /a/x/}
- * and not {@code /a/}; {@code /a/{**}} matches {@code /a/} and {@code /a/x/y}, not {@code /a}.
+ * written {@code *} and {@code **} ({@code matcher.PathTemplateMatcher}); Envoy's {@code
+ * uri_template} library parses it into segments and matches the request path, without its query and
+ * fragment, against the regular expression it builds from them. This class is that parser and that
+ * regular expression, and the one place the mesh decides template matching: the compiled policy,
+ * the control plane's xDS translation and the proxy's reading of xDS all use it. Exactly what Envoy
+ * matches, no more: {@code /a/{*}} matches {@code /a/x}, not {@code /a/x/} and not {@code /a/};
+ * {@code /a/{**}} matches {@code /a/} and {@code /a/x/y}, not {@code /a}.
  */
 public final class PathTemplate {
 
-    /** RFC 3986 pchar as Envoy's {@code uri_template_internal.cc} spells it ({@code kLiteral}): no {@code *} and no {@code /}. */
+    /**
+     * RFC 3986 pchar as Envoy's {@code uri_template_internal.cc} spells it ({@code kLiteral}): no
+     * {@code *} and no {@code /}.
+     */
     static final String PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
 
     private static final Pattern LITERAL = Pattern.compile("[" + PCHAR + "]+");
@@ -37,7 +40,10 @@ public final class PathTemplate {
         this.regex = regex;
     }
 
-    /** Whether an AuthorizationPolicy path is a template (Istio's {@code security.ContainsPathTemplate}). */
+    /**
+     * Whether an AuthorizationPolicy path is a template (Istio's {@code
+     * security.ContainsPathTemplate}).
+     */
     public static boolean isTemplate(String path) {
         return path.contains("{*}") || path.contains("{**}");
     }
@@ -46,22 +52,23 @@ public final class PathTemplate {
      * An AuthorizationPolicy template ({@code /api/{*}/admin/{**}}).
      *
      * @throws IllegalArgumentException when Envoy's {@code uri_template} parser would refuse what
-     *         istiod sends it for this path (Envoy then refuses the whole RBAC filter), with the reason
+     *     istiod sends it for this path (Envoy then refuses the whole RBAC filter), with the reason
      */
     public static PathTemplate parse(String template) {
         return fromEnvoy(template.replace("{*}", "*").replace("{**}", "**"));
     }
 
     /**
-     * A template as Envoy's {@code UriTemplateMatchConfig.path_template} writes it
-     * ({@code /api/*}{@code /admin/**}).
+     * A template as Envoy's {@code UriTemplateMatchConfig.path_template} writes it ({@code
+     * /api/*}{@code /admin/**}).
      *
      * @throws IllegalArgumentException when Envoy would refuse it, or when it uses what an
-     *         AuthorizationPolicy cannot say (named variables {@code {name}})
+     *     AuthorizationPolicy cannot say (named variables {@code {name}})
      */
     public static PathTemplate fromEnvoy(String envoyTemplate) {
         if (!PRINTABLE.matcher(envoyTemplate).matches()) {
-            throw new IllegalArgumentException("\"" + envoyTemplate + "\" must start with '/' and hold only printable ASCII");
+            throw new IllegalArgumentException(
+                    "\"" + envoyTemplate + "\" must start with '/' and hold only printable ASCII");
         }
         String rest = envoyTemplate.substring(1);
         List<String> regexes = new ArrayList<>();
@@ -72,7 +79,8 @@ public final class PathTemplate {
             istio.append('/');
             if (rest.startsWith("*")) {
                 if (textGlob) {
-                    throw new IllegalArgumentException("\"" + envoyTemplate + "\": {**} must be the last operator");
+                    throw new IllegalArgumentException(
+                            "\"" + envoyTemplate + "\": {**} must be the last operator");
                 }
                 boolean any = rest.startsWith("**");
                 textGlob = any;
@@ -80,7 +88,10 @@ public final class PathTemplate {
                 istio.append(any ? "{**}" : "{*}");
                 rest = rest.substring(any ? 2 : 1);
             } else if (rest.startsWith("{")) {
-                throw new IllegalArgumentException("\"" + envoyTemplate + "\": named variables ({name}) have no AuthorizationPolicy equivalent");
+                throw new IllegalArgumentException(
+                        "\""
+                                + envoyTemplate
+                                + "\": named variables ({name}) have no AuthorizationPolicy equivalent");
             } else {
                 int slash = rest.indexOf('/');
                 String literal = slash < 0 ? rest : rest.substring(0, slash);
@@ -96,7 +107,10 @@ public final class PathTemplate {
                 rest = rest.substring(1);
             } else if (!rest.isEmpty()) {
                 if (rest.contains("/")) {
-                    throw new IllegalArgumentException("\"" + envoyTemplate + "\": text after an operator must be the end of the path");
+                    throw new IllegalArgumentException(
+                            "\""
+                                    + envoyTemplate
+                                    + "\": text after an operator must be the end of the path");
                 }
                 suffix = literal(envoyTemplate, rest);
                 istio.append(rest);
@@ -104,18 +118,26 @@ public final class PathTemplate {
             }
         }
         String re = "/" + String.join("/", regexes) + suffix;
-        return new PathTemplate(istio.isEmpty() ? "/" : istio.toString(), envoyTemplate, Pattern.compile(re));
+        return new PathTemplate(
+                istio.isEmpty() ? "/" : istio.toString(), envoyTemplate, Pattern.compile(re));
     }
 
-    /** Whether a path segment is a template literal: one or more pchar (Istio's {@code security.IsValidLiteral}). */
+    /**
+     * Whether a path segment is a template literal: one or more pchar (Istio's {@code
+     * security.IsValidLiteral}).
+     */
     public static boolean isLiteral(String segment) {
         return LITERAL.matcher(segment).matches();
     }
 
     private static String literal(String template, String literal) {
         if (!isLiteral(literal)) {
-            throw new IllegalArgumentException("\"" + template + "\": segment \"" + literal
-                    + "\" is not a path literal (empty, or a character outside RFC 3986 pchar)");
+            throw new IllegalArgumentException(
+                    "\""
+                            + template
+                            + "\": segment \""
+                            + literal
+                            + "\" is not a path literal (empty, or a character outside RFC 3986 pchar)");
         }
         return Pattern.quote(literal);
     }
@@ -135,7 +157,10 @@ public final class PathTemplate {
         return regex.pattern();
     }
 
-    /** Whether Envoy's {@code uri_template} matcher matches this request path (its query and fragment are ignored). */
+    /**
+     * Whether Envoy's {@code uri_template} matcher matches this request path (its query and
+     * fragment are ignored).
+     */
     public boolean matches(String path) {
         int end = path.length();
         int q = path.indexOf('?');

@@ -1,12 +1,18 @@
 package io.mithril.mesh.model;
 
 /**
- * An Istio configuration resource as users write it ({@code kind}, {@code metadata},
- * {@code spec}). Records are immutable; the parser ({@link io.mithril.mesh.yaml.MeshYaml})
- * builds them only from input that passed validation.
+ * An Istio configuration resource as users write it ({@code kind}, {@code metadata}, {@code spec}).
+ * Records are immutable; the parser ({@link io.mithril.mesh.yaml.MeshYaml}) builds them only from
+ * input that passed validation.
  */
-public sealed interface Resource permits Gateway, VirtualService, DestinationRule, ServiceEntry,
-        WorkloadEntry, PeerAuthentication, AuthorizationPolicy {
+public sealed interface Resource
+        permits Gateway,
+                VirtualService,
+                DestinationRule,
+                ServiceEntry,
+                WorkloadEntry,
+                PeerAuthentication,
+                AuthorizationPolicy {
 
     /** Name, namespace and labels. */
     Metadata metadata();

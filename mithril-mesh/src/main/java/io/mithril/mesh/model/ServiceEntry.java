@@ -4,14 +4,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code networking.istio.io ServiceEntry}: declares a service the mesh does not discover
- * itself, with its ports and its endpoints (inline {@code endpoints}, or the WorkloadEntries
- * chosen by {@code workloadSelector}).
+ * {@code networking.istio.io ServiceEntry}: declares a service the mesh does not discover itself,
+ * with its ports and its endpoints (inline {@code endpoints}, or the WorkloadEntries chosen by
+ * {@code workloadSelector}).
  */
-public record ServiceEntry(Metadata metadata, Origin origin, List<String> hosts, List<String> addresses,
-                           List<ServicePort> ports, Location location, Resolution resolution,
-                           List<WorkloadEntry.Endpoint> endpoints, Map<String, String> workloadSelector,
-                           List<String> subjectAltNames, List<String> exportTo) implements Resource {
+public record ServiceEntry(
+        Metadata metadata,
+        Origin origin,
+        List<String> hosts,
+        List<String> addresses,
+        List<ServicePort> ports,
+        Location location,
+        Resolution resolution,
+        List<WorkloadEntry.Endpoint> endpoints,
+        Map<String, String> workloadSelector,
+        List<String> subjectAltNames,
+        List<String> exportTo)
+        implements Resource {
     public ServiceEntry {
         hosts = List.copyOf(hosts);
         addresses = List.copyOf(addresses);
@@ -23,12 +32,19 @@ public record ServiceEntry(Metadata metadata, Origin origin, List<String> hosts,
     }
 
     /** {@code ports[]}. */
-    public record ServicePort(int number, String protocol, String name, Integer targetPort) {
-    }
+    public record ServicePort(int number, String protocol, String name, Integer targetPort) {}
 
     /** {@code location}. */
-    public enum Location { MESH_EXTERNAL, MESH_INTERNAL }
+    public enum Location {
+        MESH_EXTERNAL,
+        MESH_INTERNAL
+    }
 
     /** {@code resolution}. */
-    public enum Resolution { NONE, STATIC, DNS, DNS_ROUND_ROBIN }
+    public enum Resolution {
+        NONE,
+        STATIC,
+        DNS,
+        DNS_ROUND_ROBIN
+    }
 }

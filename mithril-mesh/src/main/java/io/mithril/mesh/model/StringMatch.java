@@ -3,13 +3,16 @@ package io.mithril.mesh.model;
 import java.util.regex.Pattern;
 
 /**
- * Istio's {@code StringMatch}: exactly one of {@code exact}, {@code prefix} or {@code regex}
- * (RE2 syntax in Istio; Java's regex here, matched against the whole value as Envoy's
- * {@code safe_regex} does).
+ * Istio's {@code StringMatch}: exactly one of {@code exact}, {@code prefix} or {@code regex} (RE2
+ * syntax in Istio; Java's regex here, matched against the whole value as Envoy's {@code safe_regex}
+ * does).
  */
 public sealed interface StringMatch {
 
-    /** Whether {@code value} matches; {@code ignoreCase} folds case for exact and prefix (Istio's ignoreUriCase). */
+    /**
+     * Whether {@code value} matches; {@code ignoreCase} folds case for exact and prefix (Istio's
+     * ignoreUriCase).
+     */
     boolean matches(String value, boolean ignoreCase);
 
     /** {@code exact: value}. */

@@ -5,12 +5,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code networking.istio.io VirtualService}: HTTP routing for {@code hosts}, bound to
- * {@code gateways} (or to the mesh's sidecars when none is given, i.e. {@code mesh}).
- * The first {@code http} rule that matches wins.
+ * {@code networking.istio.io VirtualService}: HTTP routing for {@code hosts}, bound to {@code
+ * gateways} (or to the mesh's sidecars when none is given, i.e. {@code mesh}). The first {@code
+ * http} rule that matches wins.
  */
-public record VirtualService(Metadata metadata, Origin origin, List<String> hosts, List<String> gateways,
-                             List<HttpRoute> http, List<String> exportTo) implements Resource {
+public record VirtualService(
+        Metadata metadata,
+        Origin origin,
+        List<String> hosts,
+        List<String> gateways,
+        List<HttpRoute> http,
+        List<String> exportTo)
+        implements Resource {
     public VirtualService {
         hosts = List.copyOf(hosts);
         gateways = List.copyOf(gateways);
@@ -19,10 +25,20 @@ public record VirtualService(Metadata metadata, Origin origin, List<String> host
     }
 
     /** {@code http[]}: match blocks (ORed) and what to do. */
-    public record HttpRoute(String name, List<HttpMatchRequest> match, List<HttpRouteDestination> route,
-                            HttpRedirect redirect, HttpDirectResponse directResponse, HttpRewrite rewrite,
-                            Duration timeout, HttpRetry retries, HttpFault fault, Headers headers,
-                            Destination mirror, Double mirrorPercentage, CorsPolicy corsPolicy) {
+    public record HttpRoute(
+            String name,
+            List<HttpMatchRequest> match,
+            List<HttpRouteDestination> route,
+            HttpRedirect redirect,
+            HttpDirectResponse directResponse,
+            HttpRewrite rewrite,
+            Duration timeout,
+            HttpRetry retries,
+            HttpFault fault,
+            Headers headers,
+            Destination mirror,
+            Double mirrorPercentage,
+            CorsPolicy corsPolicy) {
         public HttpRoute {
             match = List.copyOf(match);
             route = List.copyOf(route);
@@ -30,11 +46,20 @@ public record VirtualService(Metadata metadata, Origin origin, List<String> host
     }
 
     /** {@code match[]}: every field given must match (AND). */
-    public record HttpMatchRequest(String name, StringMatch uri, StringMatch scheme, StringMatch method,
-                                   StringMatch authority, Map<String, StringMatch> headers,
-                                   Map<String, StringMatch> withoutHeaders,
-                                   Map<String, StringMatch> queryParams, Integer port, boolean ignoreUriCase,
-                                   Map<String, String> sourceLabels, List<String> gateways, String sourceNamespace) {
+    public record HttpMatchRequest(
+            String name,
+            StringMatch uri,
+            StringMatch scheme,
+            StringMatch method,
+            StringMatch authority,
+            Map<String, StringMatch> headers,
+            Map<String, StringMatch> withoutHeaders,
+            Map<String, StringMatch> queryParams,
+            Integer port,
+            boolean ignoreUriCase,
+            Map<String, String> sourceLabels,
+            List<String> gateways,
+            String sourceNamespace) {
         public HttpMatchRequest {
             headers = Map.copyOf(headers);
             withoutHeaders = Map.copyOf(withoutHeaders);
@@ -45,24 +70,23 @@ public record VirtualService(Metadata metadata, Origin origin, List<String> host
     }
 
     /** {@code route[]}: a destination and its weight (0 when not given). */
-    public record HttpRouteDestination(Destination destination, int weight, Headers headers) {
-    }
+    public record HttpRouteDestination(Destination destination, int weight, Headers headers) {}
 
     /** {@code destination}: service host, subset, port. */
-    public record Destination(String host, String subset, Integer port) {
-    }
+    public record Destination(String host, String subset, Integer port) {}
 
     /** {@code redirect}. */
-    public record HttpRedirect(String uri, String authority, Integer port, String scheme, int redirectCode) {
-    }
+    public record HttpRedirect(
+            String uri, String authority, Integer port, String scheme, int redirectCode) {}
 
     /** {@code directResponse}. */
-    public record HttpDirectResponse(int status, String body) {
-    }
+    public record HttpDirectResponse(int status, String body) {}
 
-    /** {@code rewrite}: replaces the matched prefix (or the whole path for exact/regex) and the authority. */
-    public record HttpRewrite(String uri, String authority) {
-    }
+    /**
+     * {@code rewrite}: replaces the matched prefix (or the whole path for exact/regex) and the
+     * authority.
+     */
+    public record HttpRewrite(String uri, String authority) {}
 
     /** {@code retries}. */
     public record HttpRetry(int attempts, Duration perTryTimeout, List<String> retryOn) {
@@ -74,22 +98,23 @@ public record VirtualService(Metadata metadata, Origin origin, List<String> host
     /** {@code fault}: delay and/or abort, each applied to a percentage of requests. */
     public record HttpFault(Delay delay, Abort abort) {
         /** {@code fault.delay}. */
-        public record Delay(Duration fixedDelay, double percentage) {
-        }
+        public record Delay(Duration fixedDelay, double percentage) {}
 
         /** {@code fault.abort}. */
-        public record Abort(int httpStatus, double percentage) {
-        }
+        public record Abort(int httpStatus, double percentage) {}
     }
 
     /** {@code headers}: request and response manipulations. */
     public record Headers(HeaderOperations request, HeaderOperations response) {
-        public static final Headers NONE = new Headers(HeaderOperations.NONE, HeaderOperations.NONE);
+        public static final Headers NONE =
+                new Headers(HeaderOperations.NONE, HeaderOperations.NONE);
     }
 
     /** {@code set}, {@code add}, {@code remove}. */
-    public record HeaderOperations(Map<String, String> set, Map<String, String> add, List<String> remove) {
-        public static final HeaderOperations NONE = new HeaderOperations(Map.of(), Map.of(), List.of());
+    public record HeaderOperations(
+            Map<String, String> set, Map<String, String> add, List<String> remove) {
+        public static final HeaderOperations NONE =
+                new HeaderOperations(Map.of(), Map.of(), List.of());
 
         public HeaderOperations {
             set = Map.copyOf(set);
@@ -103,8 +128,13 @@ public record VirtualService(Metadata metadata, Origin origin, List<String> host
     }
 
     /** {@code corsPolicy}. */
-    public record CorsPolicy(List<StringMatch> allowOrigins, List<String> allowMethods, List<String> allowHeaders,
-                             List<String> exposeHeaders, Duration maxAge, Boolean allowCredentials) {
+    public record CorsPolicy(
+            List<StringMatch> allowOrigins,
+            List<String> allowMethods,
+            List<String> allowHeaders,
+            List<String> exposeHeaders,
+            Duration maxAge,
+            Boolean allowCredentials) {
         public CorsPolicy {
             allowOrigins = List.copyOf(allowOrigins);
             allowMethods = List.copyOf(allowMethods);

@@ -15,9 +15,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads the fields of one YAML map, recording every problem (wrong type, missing field,
- * unknown field) with its field path and line into a shared error list instead of stopping
- * at the first one. Typed getters return null when the field is absent or unusable.
+ * Reads the fields of one YAML map, recording every problem (wrong type, missing field, unknown
+ * field) with its field path and line into a shared error list instead of stopping at the first
+ * one. Typed getters return null when the field is absent or unusable.
  */
 final class Fields {
 
@@ -27,7 +27,10 @@ final class Fields {
         final int document;
         String resource = "";
         final List<ValidationError> errors = new ArrayList<>();
-        /** Istio's warnings: reported, but the resource is still valid (as istioctl validate does). */
+
+        /**
+         * Istio's warnings: reported, but the resource is still valid (as istioctl validate does).
+         */
         final List<ValidationError> warnings = new ArrayList<>();
 
         Sink(String file, int document) {
@@ -48,11 +51,13 @@ final class Fields {
         }
 
         void warn(int line, int column, String path, String message) {
-            warnings.add(new ValidationError(file, line, document, resource, path, message, column));
+            warnings.add(
+                    new ValidationError(file, line, document, resource, path, message, column));
         }
     }
 
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|ms|m|s|us|µs|ns)");
+    private static final Pattern DURATION =
+            Pattern.compile("(\\d+(?:\\.\\d+)?)(h|ms|m|s|us|µs|ns)");
 
     final Sink sink;
     final YMap map;
@@ -114,7 +119,9 @@ final class Fields {
         sink.error(lineOf(key), columnOf(key), at(key), message);
     }
 
-    /** Reports {@code message} for {@code key} when it is not null (an {@link IstioRules} result). */
+    /**
+     * Reports {@code message} for {@code key} when it is not null (an {@link IstioRules} result).
+     */
     void check(String key, String message) {
         if (message != null) {
             error(key, message);
@@ -172,7 +179,8 @@ final class Fields {
         if (n == null) {
             return null;
         }
-        if (n instanceof YScalar s && (s.kind() == YScalar.Kind.INTEGER || s.kind() == YScalar.Kind.STRING)) {
+        if (n instanceof YScalar s
+                && (s.kind() == YScalar.Kind.INTEGER || s.kind() == YScalar.Kind.STRING)) {
             try {
                 long v = Long.parseLong(s.text().trim());
                 if (v < min || v > max) {
@@ -216,15 +224,22 @@ final class Fields {
         if (n == null) {
             return null;
         }
-        if (n instanceof YScalar s && (s.kind() == YScalar.Kind.BOOLEAN || s.kind() == YScalar.Kind.STRING)
+        if (n instanceof YScalar s
+                && (s.kind() == YScalar.Kind.BOOLEAN || s.kind() == YScalar.Kind.STRING)
                 && (s.text().equals("true") || s.text().equals("false"))) {
             return Boolean.parseBoolean(s.text());
         }
-        error(key, "must be true or false, found " + (n instanceof YScalar s ? "\"" + s.text() + "\"" : n.describe()));
+        error(
+                key,
+                "must be true or false, found "
+                        + (n instanceof YScalar s ? "\"" + s.text() + "\"" : n.describe()));
         return null;
     }
 
-    /** A duration in protobuf JSON form ({@code 5s}, {@code 0.5s}) or Go's ({@code 100ms}, {@code 1m30s}). */
+    /**
+     * A duration in protobuf JSON form ({@code 5s}, {@code 0.5s}) or Go's ({@code 100ms}, {@code
+     * 1m30s}).
+     */
     Duration duration(String key) {
         String s = str(key);
         if (s == null) {
@@ -258,14 +273,16 @@ final class Fields {
                 return null;
             }
             double v = Double.parseDouble(m.group(1));
-            nanos += v * switch (m.group(2)) {
-                case "h" -> 3600e9;
-                case "m" -> 60e9;
-                case "s" -> 1e9;
-                case "ms" -> 1e6;
-                case "us", "µs" -> 1e3;
-                default -> 1;
-            };
+            nanos +=
+                    v
+                            * switch (m.group(2)) {
+                                case "h" -> 3600e9;
+                                case "m" -> 60e9;
+                                case "s" -> 1e9;
+                                case "ms" -> 1e6;
+                                case "us", "µs" -> 1e3;
+                                default -> 1;
+                            };
             pos = m.end();
         }
         if (nanos > 1e9 * 315_576_000_000.0 / 1000) {
@@ -337,7 +354,10 @@ final class Fields {
             if (n instanceof YScalar s && s.kind() != YScalar.Kind.NULL) {
                 out.add(s.text());
             } else {
-                sink.error(n.line(), at(key) + "[" + i + "]", "must be a string, found " + n.describe());
+                sink.error(
+                        n.line(),
+                        at(key) + "[" + i + "]",
+                        "must be a string, found " + n.describe());
             }
         }
         return out;
@@ -353,13 +373,18 @@ final class Fields {
             error(key, "must be a map of strings, found " + n.describe());
             return out;
         }
-        m.entries().forEach((k, v) -> {
-            if (v instanceof YScalar s && s.kind() != YScalar.Kind.NULL) {
-                out.put(k, s.text());
-            } else {
-                sink.error(v.line(), at(key) + "." + k, "must be a string, found " + v.describe());
-            }
-        });
+        m.entries()
+                .forEach(
+                        (k, v) -> {
+                            if (v instanceof YScalar s && s.kind() != YScalar.Kind.NULL) {
+                                out.put(k, s.text());
+                            } else {
+                                sink.error(
+                                        v.line(),
+                                        at(key) + "." + k,
+                                        "must be a string, found " + v.describe());
+                            }
+                        });
         return out;
     }
 
@@ -374,16 +399,18 @@ final class Fields {
             error(key, "must be a map, found " + n.describe());
             return out;
         }
-        m.entries().forEach((k, v) -> {
-            Fields f = of(sink, v, at(key) + "." + k);
-            if (f != null) {
-                T t = reader.apply(f);
-                f.finish();
-                if (t != null) {
-                    out.put(k, t);
-                }
-            }
-        });
+        m.entries()
+                .forEach(
+                        (k, v) -> {
+                            Fields f = of(sink, v, at(key) + "." + k);
+                            if (f != null) {
+                                T t = reader.apply(f);
+                                f.finish();
+                                if (t != null) {
+                                    out.put(k, t);
+                                }
+                            }
+                        });
         return out;
     }
 }

@@ -11,28 +11,48 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Istio's own validation rules, as {@code istioctl validate} applies them (Istio's
- * {@code pkg/config/validation/validation.go}, its {@code agent/} subpackage,
- * {@code pkg/config/security} and {@code pkg/config/labels}), written again in Java. Each method
- * returns null when the value passes, else the message; the callers place it (file, line, field).
+ * Istio's own validation rules, as {@code istioctl validate} applies them (Istio's {@code
+ * pkg/config/validation/validation.go}, its {@code agent/} subpackage, {@code pkg/config/security}
+ * and {@code pkg/config/labels}), written again in Java. Each method returns null when the value
+ * passes, else the message; the callers place it (file, line, field).
  */
 final class IstioRules {
 
-    private IstioRules() {
-    }
+    private IstioRules() {}
 
     private static final String DNS1123_LABEL_FMT = "[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?";
     private static final Pattern DNS1123_LABEL = Pattern.compile(DNS1123_LABEL_FMT);
-    private static final Pattern WILDCARD_PREFIX = Pattern.compile("(\\*|(\\*|\\*-)?" + DNS1123_LABEL_FMT + ")");
+    private static final Pattern WILDCARD_PREFIX =
+            Pattern.compile("(\\*|(\\*|\\*-)?" + DNS1123_LABEL_FMT + ")");
     private static final String QUALIFIED_NAME_FMT = "(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-    private static final Pattern TAG_KEY = Pattern.compile("(" + DNS1123_LABEL_FMT + "(?:\\." + DNS1123_LABEL_FMT + ")*/)?("
-            + QUALIFIED_NAME_FMT + ")");
+    private static final Pattern TAG_KEY =
+            Pattern.compile(
+                    "("
+                            + DNS1123_LABEL_FMT
+                            + "(?:\\."
+                            + DNS1123_LABEL_FMT
+                            + ")*/)?("
+                            + QUALIFIED_NAME_FMT
+                            + ")");
     private static final Pattern LABEL_VALUE = Pattern.compile("(" + QUALIFIED_NAME_FMT + ")?");
+
     /** RFC 3986 pchar, as Istio checks path template literals. */
 
     /** Protocol names Istio's {@code protocol.Parse} knows (compared case-insensitively). */
-    private static final Set<String> PROTOCOLS = Set.of("tcp", "udp", "grpc", "grpc-web", "http", "http_proxy", "http2",
-            "https", "tls", "mongo", "redis", "mysql");
+    private static final Set<String> PROTOCOLS =
+            Set.of(
+                    "tcp",
+                    "udp",
+                    "grpc",
+                    "grpc-web",
+                    "http",
+                    "http_proxy",
+                    "http2",
+                    "https",
+                    "tls",
+                    "mongo",
+                    "redis",
+                    "mysql");
 
     /** {@code labels.IsDNS1123Label}: letters (either case), digits, '-', at most 63. */
     static boolean isDns1123Label(String s) {
@@ -73,7 +93,11 @@ final class IstioRules {
         String[] parts = domain.split("\\.", -1);
         String tld = parts[parts.length - 1];
         if (tld.matches("[+-]?\\d+")) {
-            return "domain name \"" + whole + "\" invalid (top level domain \"" + tld + "\" cannot be all-numeric)";
+            return "domain name \""
+                    + whole
+                    + "\" invalid (top level domain \""
+                    + tld
+                    + "\" cannot be all-numeric)";
         }
         for (int i = 0; i < parts.length; i++) {
             if (i == parts.length - 1 && parts[i].isEmpty()) {
@@ -99,7 +123,10 @@ final class IstioRules {
         return host.startsWith("*");
     }
 
-    /** Go's {@code netip.ParseAddr}: an IPv4 dotted quad or an IPv6 literal (zone allowed), no brackets. */
+    /**
+     * Go's {@code netip.ParseAddr}: an IPv4 dotted quad or an IPv6 literal (zone allowed), no
+     * brackets.
+     */
     static boolean isIp(String s) {
         if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
             for (String part : s.split("\\.")) {
@@ -148,7 +175,9 @@ final class IstioRules {
     static String ips(List<String> values) {
         for (String v : values) {
             if (v.contains("/") ? !isCidr(v) : !isIp(v)) {
-                return v.contains("/") ? "bad CIDR range (" + v + ")" : "bad IP address (" + v + ")";
+                return v.contains("/")
+                        ? "bad CIDR range (" + v + ")"
+                        : "bad IP address (" + v + ")";
             }
         }
         return null;
@@ -171,7 +200,9 @@ final class IstioRules {
 
     /** {@code ValidateProtocol}: empty means sniffing and is allowed. */
     static String protocol(String protocol) {
-        if (protocol == null || protocol.isEmpty() || PROTOCOLS.contains(protocol.toLowerCase(Locale.ROOT))) {
+        if (protocol == null
+                || protocol.isEmpty()
+                || PROTOCOLS.contains(protocol.toLowerCase(Locale.ROOT))) {
             return null;
         }
         return "unsupported protocol: " + protocol;
@@ -236,7 +267,11 @@ final class IstioRules {
                 return "empty key is not supported in selector: \"=" + e.getValue() + "\"";
             }
             if (e.getKey().contains("*") || e.getValue().contains("*")) {
-                return "wildcard is not supported in selector: \"" + e.getKey() + "=" + e.getValue() + "\"";
+                return "wildcard is not supported in selector: \""
+                        + e.getKey()
+                        + "="
+                        + e.getValue()
+                        + "\"";
             }
         }
         return null;
@@ -244,7 +279,9 @@ final class IstioRules {
 
     /** {@code security.CheckEmptyValues}. */
     static String emptyValues(String key, List<String> values) {
-        return values.stream().anyMatch(String::isEmpty) ? "empty value not allowed, found in " + key : null;
+        return values.stream().anyMatch(String::isEmpty)
+                ? "empty value not allowed, found in " + key
+                : null;
     }
 
     /** {@code security.CheckWildcardValues}. */
@@ -259,7 +296,11 @@ final class IstioRules {
                 return "at most one wildcard is allowed, found in " + key + ": \"" + v + "\"";
             }
             if (count == 1 && !v.equals("*") && !v.startsWith("*") && !v.endsWith("*")) {
-                return "wildcard is only allowed at the start or end, found in " + key + ": \"" + v + "\"";
+                return "wildcard is only allowed at the start or end, found in "
+                        + key
+                        + ": \""
+                        + v
+                        + "\"";
             }
         }
         return null;
@@ -279,7 +320,10 @@ final class IstioRules {
         return null;
     }
 
-    /** {@code security.CheckServiceAccount}: {@code sa} or {@code ns/sa}, no wildcard, at most 16 values. */
+    /**
+     * {@code security.CheckServiceAccount}: {@code sa} or {@code ns/sa}, no wildcard, at most 16
+     * values.
+     */
     static String serviceAccounts(String key, List<String> values) {
         if (values.size() > 16) {
             return "may not have more than 16 values";
@@ -293,27 +337,35 @@ final class IstioRules {
             }
             long slashes = v.chars().filter(c -> c == '/').count();
             if (slashes > 1) {
-                return "expected format 'serviceAccount' or 'namespace/serviceAccount', found \"" + v + "\" in " + key;
+                return "expected format 'serviceAccount' or 'namespace/serviceAccount', found \""
+                        + v
+                        + "\" in "
+                        + key;
             }
             if (v.length() > 320) {
                 return "value cannot exceed 320 characters, found \"" + v + "\" in " + key;
             }
             int slash = v.indexOf('/');
             if (slash == 0) {
-                return "expected format 'serviceAccount' or 'namespace/serviceAccount', found empty namespace \"" + v + "\" in " + key;
+                return "expected format 'serviceAccount' or 'namespace/serviceAccount', found empty namespace \""
+                        + v
+                        + "\" in "
+                        + key;
             }
             if (slash == v.length() - 1) {
-                return "expected format 'serviceAccount' or 'namespace/serviceAccount', found empty serviceAccount \"" + v
-                        + "\" in " + key;
+                return "expected format 'serviceAccount' or 'namespace/serviceAccount', found empty serviceAccount \""
+                        + v
+                        + "\" in "
+                        + key;
             }
         }
         return null;
     }
 
     /**
-     * {@code security.CheckValidPathTemplate}, then what Envoy's {@code uri_template} parser refuses
-     * of what istiod sends it (a template without a leading '/', or with an empty segment), which
-     * would make Envoy refuse the whole RBAC filter.
+     * {@code security.CheckValidPathTemplate}, then what Envoy's {@code uri_template} parser
+     * refuses of what istiod sends it (a template without a leading '/', or with an empty segment),
+     * which would make Envoy refuse the whole RBAC filter.
      */
     static String pathTemplates(String key, List<String> paths) {
         for (String path : paths) {
@@ -327,14 +379,26 @@ final class IstioRules {
                     matchAny = true;
                     continue;
                 } else if ((glob.equals("{**}") || glob.equals("{*}")) && matchAny) {
-                    return "invalid or unsupported path " + trimmed + ", found in " + key + ". {**} is not the last operator";
+                    return "invalid or unsupported path "
+                            + trimmed
+                            + ", found in "
+                            + key
+                            + ". {**} is not the last operator";
                 }
                 if (glob.contains("{") || glob.contains("}")) {
-                    return "invalid or unsupported path " + trimmed + ", found in " + key
+                    return "invalid or unsupported path "
+                            + trimmed
+                            + ", found in "
+                            + key
                             + ". Contains '{' or '}' beyond a supported path template";
                 }
                 if (template && !PathTemplate.isLiteral(glob)) {
-                    return "invalid or unsupported path " + trimmed + ", found in " + key + ". Contains segment " + glob
+                    return "invalid or unsupported path "
+                            + trimmed
+                            + ", found in "
+                            + key
+                            + ". Contains segment "
+                            + glob
                             + " with invalid string literal";
                 }
             }
@@ -342,7 +406,11 @@ final class IstioRules {
                 try {
                     PathTemplate.parse(path);
                 } catch (IllegalArgumentException e) {
-                    return "invalid or unsupported path " + path + ", found in " + key + ". Envoy's uri_template refuses it: "
+                    return "invalid or unsupported path "
+                            + path
+                            + ", found in "
+                            + key
+                            + ". Envoy's uri_template refuses it: "
                             + e.getMessage();
                 }
             }
@@ -368,7 +436,8 @@ final class IstioRules {
         if (empty != null) {
             return empty;
         }
-        if (key.startsWith("request.headers") || key.startsWith("request.auth.claims")
+        if (key.startsWith("request.headers")
+                || key.startsWith("request.auth.claims")
                 || key.startsWith("experimental.envoy.filters.")) {
             return mapKey(key);
         }
@@ -376,14 +445,22 @@ final class IstioRules {
             case "source.ip", "remote.ip", "destination.ip" -> ips(values);
             case "source.serviceAccount" -> serviceAccounts(key, values);
             case "source.trustDomain" -> wildcardValues(key, values);
-            case "source.namespace", "source.principal", "request.auth.principal", "request.auth.audiences",
-                    "request.auth.presenter", "connection.sni" -> null;
+            case "source.namespace",
+                    "source.principal",
+                    "request.auth.principal",
+                    "request.auth.audiences",
+                    "request.auth.presenter",
+                    "connection.sni" ->
+                    null;
             case "destination.port" -> ports(values);
-            case "destination.namespace" -> "attribute " + key + " is replaced by the metadata.namespace";
-            case "destination.name", "destination.user" -> "deprecated attribute " + key + ": only supported in v1alpha1";
-            default -> key.startsWith("destination.labels")
-                    ? "attribute " + key + " is replaced by the workload selector"
-                    : "unknown attribute: " + key;
+            case "destination.namespace" ->
+                    "attribute " + key + " is replaced by the metadata.namespace";
+            case "destination.name", "destination.user" ->
+                    "deprecated attribute " + key + ": only supported in v1alpha1";
+            default ->
+                    key.startsWith("destination.labels")
+                            ? "attribute " + key + " is replaced by the workload selector"
+                            : "unknown attribute: " + key;
         };
     }
 
@@ -400,12 +477,14 @@ final class IstioRules {
      * {@code *} or DNS-1123 labels, {@code ~} only alone and only for a ServiceEntry, {@code *}
      * alone.
      */
-    static String exportTo(String namespace, List<String> exportTo, boolean serviceEntry, boolean drWithSelector) {
+    static String exportTo(
+            String namespace, List<String> exportTo, boolean serviceEntry, boolean drWithSelector) {
         Set<String> set = new HashSet<>();
         for (String e : exportTo) {
             String key = e.equals(".") ? namespace : e;
             if (set.contains(key)) {
-                return key.equals(e) ? "duplicate entries in exportTo for entry " + e
+                return key.equals(e)
+                        ? "duplicate entries in exportTo for entry " + e
                         : "duplicate entries in exportTo: . and current namespace " + namespace;
             }
             if (serviceEntry && e.equals("~")) {

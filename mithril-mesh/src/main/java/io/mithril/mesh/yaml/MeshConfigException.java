@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * Thrown when mesh configuration cannot be used: it carries every error found (not just the
- * first), each with its file, line, resource and field, so an operator can fix them all at once.
+ * Thrown when mesh configuration cannot be used: it carries every error found (not just the first),
+ * each with its file, line, resource and field, so an operator can fix them all at once.
  */
 public final class MeshConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;

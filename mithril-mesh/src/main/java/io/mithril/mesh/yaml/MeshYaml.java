@@ -37,19 +37,24 @@ import java.util.regex.PatternSyntaxException;
 import java.util.stream.Stream;
 
 /**
- * Parses and validates Istio configuration as users write it: multi-document YAML files with
- * {@code networking.istio.io/v1alpha3|v1beta1|v1} Gateway, VirtualService, DestinationRule,
- * ServiceEntry, WorkloadEntry and {@code security.istio.io/v1beta1|v1} PeerAuthentication,
- * AuthorizationPolicy. Documents of other API groups (a Deployment, a ServiceAccount in the same
- * file) are skipped, as {@code istioctl validate} leaves them to Kubernetes.
+ * Parses and validates Istio configuration as users write it: multi-document YAML files with {@code
+ * networking.istio.io/v1alpha3|v1beta1|v1} Gateway, VirtualService, DestinationRule, ServiceEntry,
+ * WorkloadEntry and {@code security.istio.io/v1beta1|v1} PeerAuthentication, AuthorizationPolicy.
+ * Documents of other API groups (a Deployment, a ServiceAccount in the same file) are skipped, as
+ * {@code istioctl validate} leaves them to Kubernetes.
  *
- * <p>Every error is collected (file, line, document index, resource, field path, what is wrong);
- * a file with any error yields no resource at all, so bad input never half-applies.
+ * <p>Every error is collected (file, line, document index, resource, field path, what is wrong); a
+ * file with any error yields no resource at all, so bad input never half-applies.
  */
 public final class MeshYaml {
 
-    /** Resources read and every error found; {@link #resources} is empty when there is any error. */
-    public record Result(List<Resource> resources, List<ValidationError> errors, List<ValidationError> warnings) {
+    /**
+     * Resources read and every error found; {@link #resources} is empty when there is any error.
+     */
+    public record Result(
+            List<Resource> resources,
+            List<ValidationError> errors,
+            List<ValidationError> warnings) {
         public Result {
             resources = List.copyOf(resources);
             errors = List.copyOf(errors);
@@ -76,19 +81,21 @@ public final class MeshYaml {
 
     private static final Set<String> NETWORKING_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
     private static final Set<String> SECURITY_VERSIONS = Set.of("v1beta1", "v1");
-    private static final Set<String> NETWORKING_KINDS = Set.of("Gateway", "VirtualService", "DestinationRule",
-            "ServiceEntry", "WorkloadEntry");
-    private static final Set<String> SECURITY_KINDS = Set.of("PeerAuthentication", "AuthorizationPolicy");
-    private static final Pattern DNS1123_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    private static final Set<String> NETWORKING_KINDS =
+            Set.of("Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry");
+    private static final Set<String> SECURITY_KINDS =
+            Set.of("PeerAuthentication", "AuthorizationPolicy");
+    private static final Pattern DNS1123_SUBDOMAIN =
+            Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-    private static final Pattern DNS_LABEL_ANY_CASE = Pattern.compile("[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?");
-    private static final Set<String> GATEWAY_PROTOCOLS = Set.of("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO",
-            "TCP", "TLS");
-    private static final Set<String> HTTP_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
-            "OPTIONS", "TRACE", "PATCH");
+    private static final Pattern DNS_LABEL_ANY_CASE =
+            Pattern.compile("[a-zA-Z0-9]([-a-zA-Z0-9_]*[a-zA-Z0-9])?");
+    private static final Set<String> GATEWAY_PROTOCOLS =
+            Set.of("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS");
+    private static final Set<String> HTTP_METHODS =
+            Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
 
-    private MeshYaml() {
-    }
+    private MeshYaml() {}
 
     /** Reads and validates every file; errors of all files are returned together. */
     public static Result parseFiles(List<Path> files) {
@@ -100,7 +107,9 @@ public final class MeshYaml {
             try {
                 text = Files.readString(file, StandardCharsets.UTF_8);
             } catch (IOException | RuntimeException e) {
-                errors.add(new ValidationError(file.toString(), 0, -1, "", "", "cannot read file: " + e));
+                errors.add(
+                        new ValidationError(
+                                file.toString(), 0, -1, "", "", "cannot read file: " + e));
                 continue;
             }
             Result r = parse(file.toString(), text);
@@ -142,8 +151,14 @@ public final class MeshYaml {
         for (Resource r : resources) {
             Resource before = seen.putIfAbsent(r.ref(), r);
             if (before != null) {
-                errors.add(new ValidationError(r.origin().file(), r.origin().line(), r.origin().document(), r.ref(),
-                        "metadata.name", "duplicate resource: already defined at " + before.origin()));
+                errors.add(
+                        new ValidationError(
+                                r.origin().file(),
+                                r.origin().line(),
+                                r.origin().document(),
+                                r.ref(),
+                                "metadata.name",
+                                "duplicate resource: already defined at " + before.origin()));
             }
         }
         return errors;
@@ -171,19 +186,48 @@ public final class MeshYaml {
         boolean security = group.equals("security.istio.io");
         if (!networking && !security) {
             if (group.endsWith("istio.io")) {
-                top.error("apiVersion", "unsupported API group \"" + group + "\" (Mithril reads networking.istio.io and security.istio.io)");
+                top.error(
+                        "apiVersion",
+                        "unsupported API group \""
+                                + group
+                                + "\" (Mithril reads networking.istio.io and security.istio.io)");
             }
-            return null; // Not Istio's: Kubernetes' own objects in the same file are not ours to judge.
+            return null; // Not Istio's: Kubernetes' own objects in the same file are not ours to
+            // judge.
         }
-        if (networking && !NETWORKING_VERSIONS.contains(version) || security && !SECURITY_VERSIONS.contains(version)) {
-            top.error("apiVersion", "unsupported version \"" + apiVersion + "\" (want " + group + "/"
-                    + (networking ? "v1alpha3, v1beta1 or v1" : "v1beta1 or v1") + ")");
+        if (networking && !NETWORKING_VERSIONS.contains(version)
+                || security && !SECURITY_VERSIONS.contains(version)) {
+            top.error(
+                    "apiVersion",
+                    "unsupported version \""
+                            + apiVersion
+                            + "\" (want "
+                            + group
+                            + "/"
+                            + (networking ? "v1alpha3, v1beta1 or v1" : "v1beta1 or v1")
+                            + ")");
             return null;
         }
-        if (networking && !NETWORKING_KINDS.contains(kind) || security && !SECURITY_KINDS.contains(kind)) {
-            top.error("kind", "unknown kind \"" + kind + "\" for " + apiVersion + " (want one of "
-                    + String.join(", ", networking ? List.of("Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry")
-                    : List.of("PeerAuthentication", "AuthorizationPolicy")) + ")");
+        if (networking && !NETWORKING_KINDS.contains(kind)
+                || security && !SECURITY_KINDS.contains(kind)) {
+            top.error(
+                    "kind",
+                    "unknown kind \""
+                            + kind
+                            + "\" for "
+                            + apiVersion
+                            + " (want one of "
+                            + String.join(
+                                    ", ",
+                                    networking
+                                            ? List.of(
+                                                    "Gateway",
+                                                    "VirtualService",
+                                                    "DestinationRule",
+                                                    "ServiceEntry",
+                                                    "WorkloadEntry")
+                                            : List.of("PeerAuthentication", "AuthorizationPolicy"))
+                            + ")");
             return null;
         }
         Metadata md = metadata(top);
@@ -193,7 +237,9 @@ public final class MeshYaml {
         top.ignore("status");
         Fields spec = top.obj("spec");
         if (spec == null) {
-            if (!top.has("spec") && !kind.equals("AuthorizationPolicy") && !kind.equals("PeerAuthentication")) {
+            if (!top.has("spec")
+                    && !kind.equals("AuthorizationPolicy")
+                    && !kind.equals("PeerAuthentication")) {
                 sink.error(doc.line(), "spec", "is required");
             }
             if (kind.equals("AuthorizationPolicy") || kind.equals("PeerAuthentication")) {
@@ -204,16 +250,17 @@ public final class MeshYaml {
             }
         }
         top.finish();
-        Resource r = switch (kind) {
-            case "Gateway" -> gateway(spec, md, origin);
-            case "VirtualService" -> virtualService(spec, md, origin);
-            case "DestinationRule" -> destinationRule(spec, md, origin);
-            case "ServiceEntry" -> serviceEntry(spec, md, origin);
-            case "WorkloadEntry" -> workloadEntry(spec, md, origin);
-            case "PeerAuthentication" -> peerAuthentication(spec, md, origin);
-            case "AuthorizationPolicy" -> authorizationPolicy(spec, md, origin);
-            default -> null;
-        };
+        Resource r =
+                switch (kind) {
+                    case "Gateway" -> gateway(spec, md, origin);
+                    case "VirtualService" -> virtualService(spec, md, origin);
+                    case "DestinationRule" -> destinationRule(spec, md, origin);
+                    case "ServiceEntry" -> serviceEntry(spec, md, origin);
+                    case "WorkloadEntry" -> workloadEntry(spec, md, origin);
+                    case "PeerAuthentication" -> peerAuthentication(spec, md, origin);
+                    case "AuthorizationPolicy" -> authorizationPolicy(spec, md, origin);
+                    default -> null;
+                };
         spec.finish();
         return md == null ? null : r;
     }
@@ -224,7 +271,8 @@ public final class MeshYaml {
      * would be enforced: {@code "true"} is refused rather than applied.
      */
     private static void dryRun(Fields top, YamlDocuments.Document doc, String kind) {
-        if (!(doc.root() instanceof YNode.YMap root) || !(root.entries().get("metadata") instanceof YNode.YMap md)
+        if (!(doc.root() instanceof YNode.YMap root)
+                || !(root.entries().get("metadata") instanceof YNode.YMap md)
                 || !(md.entries().get("annotations") instanceof YNode.YMap ann)
                 || !(ann.entries().get("istio.io/dry-run") instanceof YScalar v)) {
             return;
@@ -232,27 +280,41 @@ public final class MeshYaml {
         String at = "metadata.annotations.istio.io/dry-run";
         int line = ann.keyLines().getOrDefault("istio.io/dry-run", ann.line());
         if (!kind.equals("AuthorizationPolicy")) {
-            top.sink.error(line, at, "unsupported annotation istio.io/dry-run, please remove the annotation");
+            top.sink.error(
+                    line,
+                    at,
+                    "unsupported annotation istio.io/dry-run, please remove the annotation");
             return;
         }
-        String action = root.entries().get("spec") instanceof YNode.YMap spec && spec.entries().get("action") instanceof YScalar a
-                ? a.text() : "ALLOW";
+        String action =
+                root.entries().get("spec") instanceof YNode.YMap spec
+                                && spec.entries().get("action") instanceof YScalar a
+                        ? a.text()
+                        : "ALLOW";
         if (!"ALLOW".equals(action) && !"DENY".equals(action)) {
-            top.sink.error(line, at, "the annotation istio.io/dry-run currently only supports action ALLOW/DENY, found action "
-                    + action);
+            top.sink.error(
+                    line,
+                    at,
+                    "the annotation istio.io/dry-run currently only supports action ALLOW/DENY, found action "
+                            + action);
             return;
         }
         String text = v.text() == null ? "" : v.text();
-        Boolean b = switch (text) {
-            case "1", "t", "T", "TRUE", "true", "True" -> true;
-            case "0", "f", "F", "FALSE", "false", "False" -> false;
-            default -> null;
-        };
+        Boolean b =
+                switch (text) {
+                    case "1", "t", "T", "TRUE", "true", "True" -> true;
+                    case "0", "f", "F", "FALSE", "false", "False" -> false;
+                    default -> null;
+                };
         if (b == null) {
-            top.sink.error(line, at, "annotation istio.io/dry-run with invalid value (" + text + ")");
+            top.sink.error(
+                    line, at, "annotation istio.io/dry-run with invalid value (" + text + ")");
         } else if (b) {
-            top.sink.error(line, at, "istio.io/dry-run: \"true\" is not supported by Mithril (it has no shadow mode, so the"
-                    + " policy would be enforced); remove the policy or the annotation");
+            top.sink.error(
+                    line,
+                    at,
+                    "istio.io/dry-run: \"true\" is not supported by Mithril (it has no shadow mode, so the"
+                            + " policy would be enforced); remove the policy or the annotation");
         }
     }
 
@@ -265,14 +327,30 @@ public final class MeshYaml {
         String name = m.reqStr("name");
         String ns = m.str("namespace");
         Map<String, String> labels = m.strMap("labels");
-        m.ignore("annotations", "uid", "resourceVersion", "generation", "creationTimestamp", "generateName",
-                "managedFields", "ownerReferences", "finalizers");
+        m.ignore(
+                "annotations",
+                "uid",
+                "resourceVersion",
+                "generation",
+                "creationTimestamp",
+                "generateName",
+                "managedFields",
+                "ownerReferences",
+                "finalizers");
         m.finish();
         if (name != null && (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches())) {
-            m.error("name", "invalid name \"" + name + "\": use lowercase letters, digits, '-' and '.' (RFC 1123)");
+            m.error(
+                    "name",
+                    "invalid name \""
+                            + name
+                            + "\": use lowercase letters, digits, '-' and '.' (RFC 1123)");
         }
         if (ns != null && (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches())) {
-            m.error("namespace", "invalid namespace \"" + ns + "\": use lowercase letters, digits and '-' (RFC 1123 label)");
+            m.error(
+                    "namespace",
+                    "invalid namespace \""
+                            + ns
+                            + "\": use lowercase letters, digits and '-' (RFC 1123 label)");
         }
         if (name == null) {
             return null;
@@ -289,14 +367,18 @@ public final class MeshYaml {
         }
         String rest = host;
         if (host.indexOf('*') > 0) {
-            return "invalid host \"" + host + "\": a wildcard must be the whole first label (\"*.example.com\")";
+            return "invalid host \""
+                    + host
+                    + "\": a wildcard must be the whole first label (\"*.example.com\")";
         }
         if (host.startsWith("*")) {
             if (!wildcardAllowed) {
                 return "wildcard host \"" + host + "\" is not allowed here";
             }
             if (!host.startsWith("*.")) {
-                return "invalid host \"" + host + "\": a wildcard must be the whole first label (\"*.example.com\")";
+                return "invalid host \""
+                        + host
+                        + "\": a wildcard must be the whole first label (\"*.example.com\")";
             }
             rest = host.substring(2);
         }
@@ -304,8 +386,14 @@ public final class MeshYaml {
             return "invalid host \"" + host + "\": longer than 253 characters";
         }
         for (String label : rest.split("\\.", -1)) {
-            if (label.isEmpty() || label.length() > 63 || !DNS_LABEL_ANY_CASE.matcher(label).matches()) {
-                return "invalid host \"" + host + "\": \"" + label + "\" is not a DNS label (letters, digits, '-')";
+            if (label.isEmpty()
+                    || label.length() > 63
+                    || !DNS_LABEL_ANY_CASE.matcher(label).matches()) {
+                return "invalid host \""
+                        + host
+                        + "\": \""
+                        + label
+                        + "\" is not a DNS label (letters, digits, '-')";
             }
         }
         return null;
@@ -346,9 +434,17 @@ public final class MeshYaml {
         Set<String> portNames = new HashSet<>();
         for (int i = 0; i < servers.size(); i++) {
             Gateway.Server s = servers.get(i);
-            if (s.port().name() != null && !s.port().name().isEmpty() && !portNames.add(s.port().name() + "/" + s.port().number())) {
-                spec.sink.error(spec.lineOf("servers"), spec.columnOf("servers"), spec.at("servers") + "[" + i + "].port.name",
-                        "port name \"" + s.port().name() + "\" is used twice for port " + s.port().number());
+            if (s.port().name() != null
+                    && !s.port().name().isEmpty()
+                    && !portNames.add(s.port().name() + "/" + s.port().number())) {
+                spec.sink.error(
+                        spec.lineOf("servers"),
+                        spec.columnOf("servers"),
+                        spec.at("servers") + "[" + i + "].port.name",
+                        "port name \""
+                                + s.port().name()
+                                + "\" is used twice for port "
+                                + s.port().number());
             }
         }
         return new Gateway(md, origin, selector, servers);
@@ -368,7 +464,11 @@ public final class MeshYaml {
             }
             String protocol = pf.reqStr("protocol");
             if (protocol != null && !GATEWAY_PROTOCOLS.contains(protocol.toUpperCase())) {
-                pf.error("protocol", "unknown protocol \"" + protocol + "\" (want one of HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP, TLS)");
+                pf.error(
+                        "protocol",
+                        "unknown protocol \""
+                                + protocol
+                                + "\" (want one of HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP, TLS)");
                 protocol = null;
             }
             String name = pf.str("name");
@@ -389,13 +489,18 @@ public final class MeshYaml {
             String ns = slash < 0 ? null : h.substring(0, slash);
             String host = slash < 0 ? h : h.substring(slash + 1);
             String why = null;
-            if (ns != null && !ns.equals("*") && !ns.equals(".") && !ns.equals("~") && !DNS1123_LABEL.matcher(ns).matches()) {
+            if (ns != null
+                    && !ns.equals("*")
+                    && !ns.equals(".")
+                    && !ns.equals("~")
+                    && !DNS1123_LABEL.matcher(ns).matches()) {
                 why = "invalid namespace \"" + ns + "\" in host \"" + h + "\"";
             } else {
                 why = checkHost(host, true);
             }
             if (why != null) {
-                f.sink.error(f.lineOf("hosts"), f.columnOf("hosts"), f.at("hosts") + "[" + i + "]", why);
+                f.sink.error(
+                        f.lineOf("hosts"), f.columnOf("hosts"), f.at("hosts") + "[" + i + "]", why);
             }
         }
         Gateway.ServerTls tls = null;
@@ -408,15 +513,33 @@ public final class MeshYaml {
         f.ignore("defaultEndpoint");
         if (port != null) {
             boolean tlsProtocol = port.protocol().equals("HTTPS") || port.protocol().equals("TLS");
-            if (tlsProtocol && (tls == null || tls.mode() == null) && !(tls != null && tls.httpsRedirect())) {
-                f.sink.error(f.lineOf("port"), f.columnOf("port"), f.at("tls"), "server must have TLS settings for " + port.protocol() + " (set tls.mode)");
+            if (tlsProtocol
+                    && (tls == null || tls.mode() == null)
+                    && !(tls != null && tls.httpsRedirect())) {
+                f.sink.error(
+                        f.lineOf("port"),
+                        f.columnOf("port"),
+                        f.at("tls"),
+                        "server must have TLS settings for " + port.protocol() + " (set tls.mode)");
             }
             if (!tlsProtocol && tls != null && tls.mode() != null && !tls.httpsRedirect()) {
-                f.sink.error(f.lineOf("tls"), f.columnOf("tls"), f.at("tls.mode"), "TLS mode " + tls.mode() + " is only valid with protocol HTTPS or TLS, not "
-                        + port.protocol());
+                f.sink.error(
+                        f.lineOf("tls"),
+                        f.columnOf("tls"),
+                        f.at("tls.mode"),
+                        "TLS mode "
+                                + tls.mode()
+                                + " is only valid with protocol HTTPS or TLS, not "
+                                + port.protocol());
             }
-            if (tls != null && tls.mode() == Gateway.TlsMode.PASSTHROUGH && port.protocol().equals("HTTPS")) {
-                f.sink.error(f.lineOf("tls"), f.columnOf("tls"), f.at("tls.mode"), "PASSTHROUGH needs protocol TLS: an HTTPS server terminates TLS");
+            if (tls != null
+                    && tls.mode() == Gateway.TlsMode.PASSTHROUGH
+                    && port.protocol().equals("HTTPS")) {
+                f.sink.error(
+                        f.lineOf("tls"),
+                        f.columnOf("tls"),
+                        f.at("tls.mode"),
+                        "PASSTHROUGH needs protocol TLS: an HTTPS server terminates TLS");
             }
         }
         return port == null ? null : new Gateway.Server(port, bind, hosts, tls, name);
@@ -436,22 +559,36 @@ public final class MeshYaml {
         t.ignore("verifyCertificateSpki", "verifyCertificateHash", "caCrl");
         for (String v : new String[] {"minProtocolVersion", "maxProtocolVersion"}) {
             String val = v.equals("minProtocolVersion") ? min : max;
-            if (val != null && !Set.of("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3").contains(val)) {
-                t.error(v, "unknown TLS version \"" + val + "\" (want TLS_AUTO, TLSV1_2 or TLSV1_3)");
+            if (val != null
+                    && !Set.of("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3")
+                            .contains(val)) {
+                t.error(
+                        v,
+                        "unknown TLS version \"" + val + "\" (want TLS_AUTO, TLSV1_2 or TLSV1_3)");
             }
         }
-        if (mode == Gateway.TlsMode.SIMPLE || mode == Gateway.TlsMode.MUTUAL || mode == Gateway.TlsMode.OPTIONAL_MUTUAL) {
+        if (mode == Gateway.TlsMode.SIMPLE
+                || mode == Gateway.TlsMode.MUTUAL
+                || mode == Gateway.TlsMode.OPTIONAL_MUTUAL) {
             if (credential == null && (cert == null || key == null)) {
-                t.error("mode", mode + " mode needs serverCertificate and privateKey (or credentialName)");
+                t.error(
+                        "mode",
+                        mode + " mode needs serverCertificate and privateKey (or credentialName)");
             }
             if (mode != Gateway.TlsMode.SIMPLE && credential == null && ca == null) {
-                t.error("mode", mode + " mode needs caCertificates (or credentialName) to verify clients");
+                t.error(
+                        "mode",
+                        mode + " mode needs caCertificates (or credentialName) to verify clients");
             }
         }
-        if (mode == Gateway.TlsMode.ISTIO_MUTUAL && (cert != null || key != null || ca != null || credential != null)) {
-            t.error("mode", "ISTIO_MUTUAL uses the proxy's SVID and the mesh bundle: remove serverCertificate, privateKey, caCertificates and credentialName");
+        if (mode == Gateway.TlsMode.ISTIO_MUTUAL
+                && (cert != null || key != null || ca != null || credential != null)) {
+            t.error(
+                    "mode",
+                    "ISTIO_MUTUAL uses the proxy's SVID and the mesh bundle: remove serverCertificate, privateKey, caCertificates and credentialName");
         }
-        return new Gateway.ServerTls(redirect, mode, cert, key, ca, credential, sans, min, max, ciphers);
+        return new Gateway.ServerTls(
+                redirect, mode, cert, key, ca, credential, sans, min, max, ciphers);
     }
 
     // ----- VirtualService ----------------------------------------------------------------------
@@ -461,23 +598,37 @@ public final class MeshYaml {
         boolean meshBound = gateways.isEmpty() || gateways.contains("mesh");
         List<String> hosts = hosts(spec, "hosts", true, true);
         if (meshBound && hosts.contains("*")) {
-            spec.error("hosts", "wildcard host \"*\" is not allowed for a VirtualService bound to the mesh (sidecars); bind it to a gateway");
+            spec.error(
+                    "hosts",
+                    "wildcard host \"*\" is not allowed for a VirtualService bound to the mesh (sidecars); bind it to a gateway");
         }
         for (int i = 0; i < gateways.size(); i++) {
             String g = gateways.get(i);
             int slash = g.indexOf('/');
             String name = slash < 0 ? g : g.substring(slash + 1);
             String ns = slash < 0 ? null : g.substring(0, slash);
-            if (!DNS1123_SUBDOMAIN.matcher(name).matches() || ns != null && !DNS1123_LABEL.matcher(ns).matches()) {
-                spec.sink.error(spec.lineOf("gateways"), spec.columnOf("gateways"), spec.at("gateways") + "[" + i + "]",
-                        "invalid gateway reference \"" + g + "\" (write <name>, <namespace>/<name> or mesh)");
+            if (!DNS1123_SUBDOMAIN.matcher(name).matches()
+                    || ns != null && !DNS1123_LABEL.matcher(ns).matches()) {
+                spec.sink.error(
+                        spec.lineOf("gateways"),
+                        spec.columnOf("gateways"),
+                        spec.at("gateways") + "[" + i + "]",
+                        "invalid gateway reference \""
+                                + g
+                                + "\" (write <name>, <namespace>/<name> or mesh)");
             }
         }
         List<HttpRoute> http = spec.objList("http", MeshYaml::httpRoute);
         List<String> exportTo = spec.strList("exportTo");
         spec.ignore("tcp", "tls", "delegate");
-        if (spec.list("http").isEmpty() && !spec.has("tcp") && !spec.has("tls") && !spec.has("delegate")) {
-            spec.sink.error(spec.line(), spec.at("http"), "a VirtualService needs at least one http, tcp or tls route");
+        if (spec.list("http").isEmpty()
+                && !spec.has("tcp")
+                && !spec.has("tls")
+                && !spec.has("delegate")) {
+            spec.sink.error(
+                    spec.line(),
+                    spec.at("http"),
+                    "a VirtualService needs at least one http, tcp or tls route");
         }
         return new VirtualService(md, origin, hosts, gateways, http, exportTo);
     }
@@ -497,12 +648,20 @@ public final class MeshYaml {
             rf.ignore("derivePort");
             rf.finish();
             if (uri == null && authority == null && port == null && scheme == null) {
-                rf.sink.error(rf.line(), rf.path, "redirect must set at least one of uri, authority, port or scheme");
+                rf.sink.error(
+                        rf.line(),
+                        rf.path,
+                        "redirect must set at least one of uri, authority, port or scheme");
             }
             if (scheme != null && !scheme.equals("http") && !scheme.equals("https")) {
-                rf.sink.error(rf.line(), rf.at("scheme"), "scheme must be http or https, found \"" + scheme + "\"");
+                rf.sink.error(
+                        rf.line(),
+                        rf.at("scheme"),
+                        "scheme must be http or https, found \"" + scheme + "\"");
             }
-            redirect = new VirtualService.HttpRedirect(uri, authority, port, scheme, code == null ? 301 : code);
+            redirect =
+                    new VirtualService.HttpRedirect(
+                            uri, authority, port, scheme, code == null ? 301 : code);
         }
         VirtualService.HttpDirectResponse direct = null;
         Fields df = f.obj("directResponse");
@@ -542,8 +701,11 @@ public final class MeshYaml {
             String retryOn = tf.str("retryOn");
             tf.ignore("retryRemoteLocalities");
             tf.finish();
-            retries = new VirtualService.HttpRetry(attempts == null ? 0 : attempts, perTry,
-                    retryOn == null ? List.of() : List.of(retryOn.split("\\s*,\\s*")));
+            retries =
+                    new VirtualService.HttpRetry(
+                            attempts == null ? 0 : attempts,
+                            perTry,
+                            retryOn == null ? List.of() : List.of(retryOn.split("\\s*,\\s*")));
         }
         VirtualService.HttpFault fault = null;
         Fields ff = f.obj("fault");
@@ -610,25 +772,49 @@ public final class MeshYaml {
             for (String o : cf.strList("allowOrigin")) {
                 origins.add(new StringMatch.Exact(o));
             }
-            cors = new VirtualService.CorsPolicy(origins, cf.strList("allowMethods"), cf.strList("allowHeaders"),
-                    cf.strList("exposeHeaders"), cf.duration("maxAge"), cf.bool("allowCredentials"));
+            cors =
+                    new VirtualService.CorsPolicy(
+                            origins,
+                            cf.strList("allowMethods"),
+                            cf.strList("allowHeaders"),
+                            cf.strList("exposeHeaders"),
+                            cf.duration("maxAge"),
+                            cf.bool("allowCredentials"));
             cf.ignore("unmatchedPreflights");
             cf.finish();
         }
-        int actions = (route.isEmpty() && f.list("route").isEmpty() ? 0 : 1) + (rf == null ? 0 : 1) + (df == null ? 0 : 1);
+        int actions =
+                (route.isEmpty() && f.list("route").isEmpty() ? 0 : 1)
+                        + (rf == null ? 0 : 1)
+                        + (df == null ? 0 : 1);
         if (actions == 0 && !f.has("delegate")) {
-            f.sink.error(f.line(), f.path, "an HTTP rule needs one of route, redirect or directResponse");
+            f.sink.error(
+                    f.line(),
+                    f.path,
+                    "an HTTP rule needs one of route, redirect or directResponse");
         } else if (actions > 1) {
-            f.sink.error(f.line(), f.path, "route, redirect and directResponse are exclusive: set only one");
+            f.sink.error(
+                    f.line(),
+                    f.path,
+                    "route, redirect and directResponse are exclusive: set only one");
         }
         if (rewrite != null && redirect != null) {
-            f.sink.error(f.lineOf("rewrite"), f.columnOf("rewrite"), f.at("rewrite"), "rewrite may not be combined with redirect");
+            f.sink.error(
+                    f.lineOf("rewrite"),
+                    f.columnOf("rewrite"),
+                    f.at("rewrite"),
+                    "rewrite may not be combined with redirect");
         }
         if (route.size() > 1 && route.stream().allMatch(d -> d.weight() == 0)) {
-            f.sink.error(f.lineOf("route"), f.columnOf("route"), f.at("route"), "with several destinations, give each a weight (they are all 0)");
+            f.sink.error(
+                    f.lineOf("route"),
+                    f.columnOf("route"),
+                    f.at("route"),
+                    "with several destinations, give each a weight (they are all 0)");
         }
-        return new HttpRoute(name, match, route, redirect, direct, rewrite, timeout, retries, fault, headers, mirror,
-                mirrorPct, cors);
+        return new HttpRoute(
+                name, match, route, redirect, direct, rewrite, timeout, retries, fault, headers,
+                mirror, mirrorPct, cors);
     }
 
     private static double percentage(Fields f) {
@@ -660,8 +846,13 @@ public final class MeshYaml {
         if (f == null) {
             return HeaderOperations.NONE;
         }
-        HeaderOperations ops = new HeaderOperations(lower(f.strMap("set")), lower(f.strMap("add")),
-                f.strList("remove").stream().map(s -> s.toLowerCase(java.util.Locale.ROOT)).toList());
+        HeaderOperations ops =
+                new HeaderOperations(
+                        lower(f.strMap("set")),
+                        lower(f.strMap("add")),
+                        f.strList("remove").stream()
+                                .map(s -> s.toLowerCase(java.util.Locale.ROOT))
+                                .toList());
         f.finish();
         return ops;
     }
@@ -678,7 +869,11 @@ public final class MeshYaml {
         StringMatch scheme = stringMatchField(f, "scheme");
         StringMatch method = stringMatchField(f, "method");
         if (method instanceof StringMatch.Exact e && !HTTP_METHODS.contains(e.value())) {
-            f.error("method", "unknown HTTP method \"" + e.value() + "\" (methods are upper case: GET, POST, ...)");
+            f.error(
+                    "method",
+                    "unknown HTTP method \""
+                            + e.value()
+                            + "\" (methods are upper case: GET, POST, ...)");
         }
         StringMatch authority = stringMatchField(f, "authority");
         Map<String, StringMatch> headers = stringMatchMap(f, "headers");
@@ -695,8 +890,20 @@ public final class MeshYaml {
         List<String> gateways = f.strList("gateways");
         String sourceNamespace = f.str("sourceNamespace");
         f.ignore("statPrefix");
-        return new HttpMatchRequest(name, uri, scheme, method, authority, lowerKeys(headers), lowerKeys(without), query, port,
-                ignoreUriCase, sourceLabels, gateways, sourceNamespace);
+        return new HttpMatchRequest(
+                name,
+                uri,
+                scheme,
+                method,
+                authority,
+                lowerKeys(headers),
+                lowerKeys(without),
+                query,
+                port,
+                ignoreUriCase,
+                sourceLabels,
+                gateways,
+                sourceNamespace);
     }
 
     private static Map<String, StringMatch> lowerKeys(Map<String, StringMatch> m) {
@@ -717,10 +924,15 @@ public final class MeshYaml {
 
     private static Map<String, StringMatch> stringMatchMap(Fields f, String key) {
         Map<String, StringMatch> out = new LinkedHashMap<>();
-        f.objMap(key, sf -> {
-            StringMatch m = stringMatch(sf);
-            return m == null ? new StringMatch.Prefix("") : m; // {} means "present" in Istio
-        }).forEach(out::put);
+        f.objMap(
+                        key,
+                        sf -> {
+                            StringMatch m = stringMatch(sf);
+                            return m == null
+                                    ? new StringMatch.Prefix("")
+                                    : m; // {} means "present" in Istio
+                        })
+                .forEach(out::put);
         return out;
     }
 
@@ -744,7 +956,9 @@ public final class MeshYaml {
             try {
                 return StringMatch.Regex.of(regex);
             } catch (PatternSyntaxException e) {
-                f.error("regex", "invalid regular expression \"" + regex + "\": " + e.getDescription());
+                f.error(
+                        "regex",
+                        "invalid regular expression \"" + regex + "\": " + e.getDescription());
                 return null;
             }
         }
@@ -797,18 +1011,23 @@ public final class MeshYaml {
             spec.check("host", IstioRules.wildcardDomain(host));
         }
         TrafficPolicy policy = trafficPolicy(spec.obj("trafficPolicy"), namespace);
-        List<DestinationRule.Subset> subsets = spec.objList("subsets", sf -> {
-            String name = sf.str("name");
-            if (name == null || name.isEmpty()) {
-                sf.error("name", "subset name cannot be empty");
-            } else if (!IstioRules.isDns1123Label(name)) {
-                sf.error("name", "subset name is invalid: " + name);
-            }
-            Map<String, String> labels = sf.strMap("labels");
-            sf.check("labels", IstioRules.labels(labels));
-            TrafficPolicy tp = trafficPolicy(sf.obj("trafficPolicy"), namespace);
-            return name == null || name.isEmpty() ? null : new DestinationRule.Subset(name, labels, tp);
-        });
+        List<DestinationRule.Subset> subsets =
+                spec.objList(
+                        "subsets",
+                        sf -> {
+                            String name = sf.str("name");
+                            if (name == null || name.isEmpty()) {
+                                sf.error("name", "subset name cannot be empty");
+                            } else if (!IstioRules.isDns1123Label(name)) {
+                                sf.error("name", "subset name is invalid: " + name);
+                            }
+                            Map<String, String> labels = sf.strMap("labels");
+                            sf.check("labels", IstioRules.labels(labels));
+                            TrafficPolicy tp = trafficPolicy(sf.obj("trafficPolicy"), namespace);
+                            return name == null || name.isEmpty()
+                                    ? null
+                                    : new DestinationRule.Subset(name, labels, tp);
+                        });
         Set<String> names = new HashSet<>();
         for (DestinationRule.Subset s : subsets) {
             if (!names.add(s.name())) {
@@ -827,7 +1046,6 @@ public final class MeshYaml {
         return new DestinationRule(md, origin, host, policy, subsets, exportTo);
     }
 
-
     private static TrafficPolicy trafficPolicy(Fields f, String namespace) {
         if (f == null) {
             return null;
@@ -843,7 +1061,10 @@ public final class MeshYaml {
         Fields tunnel = f.obj("tunnel");
         if (tunnel != null) {
             String protocol = tunnel.str("protocol");
-            if (protocol != null && !protocol.isEmpty() && !protocol.equals("CONNECT") && !protocol.equals("POST")) {
+            if (protocol != null
+                    && !protocol.isEmpty()
+                    && !protocol.equals("CONNECT")
+                    && !protocol.equals("POST")) {
                 tunnel.error("protocol", "tunnel protocol must be \"CONNECT\" or \"POST\"");
             }
             String target = tunnel.str("targetHost");
@@ -873,23 +1094,29 @@ public final class MeshYaml {
             rb.integer("minRetryConcurrency", 0, Integer.MAX_VALUE);
             rb.finish();
         }
-        f.objList("portLevelSettings", pl -> {
-            if (!pl.has("port")) {
-                pl.error("port", "portTrafficPolicy must have valid port");
-            } else {
-                Fields port = pl.obj("port");
-                if (port != null) {
-                    Integer n = port.integer("number", 0, Integer.MAX_VALUE);
-                    port.check("number", validPort(n == null ? 0 : n));
-                    port.finish();
-                }
-            }
-            if (Stream.of("outlierDetection", "connectionPool", "loadBalancer", "tls").noneMatch(pl.map.entries()::containsKey)) {
-                pl.sink.error(pl.line(), pl.path, "port traffic policy must have at least one field");
-            }
-            policyParts(pl, namespace, pl.has("outlierDetection"));
-            return null;
-        });
+        f.objList(
+                "portLevelSettings",
+                pl -> {
+                    if (!pl.has("port")) {
+                        pl.error("port", "portTrafficPolicy must have valid port");
+                    } else {
+                        Fields port = pl.obj("port");
+                        if (port != null) {
+                            Integer n = port.integer("number", 0, Integer.MAX_VALUE);
+                            port.check("number", validPort(n == null ? 0 : n));
+                            port.finish();
+                        }
+                    }
+                    if (Stream.of("outlierDetection", "connectionPool", "loadBalancer", "tls")
+                            .noneMatch(pl.map.entries()::containsKey)) {
+                        pl.sink.error(
+                                pl.line(),
+                                pl.path,
+                                "port traffic policy must have at least one field");
+                    }
+                    policyParts(pl, namespace, pl.has("outlierDetection"));
+                    return null;
+                });
         f.finish();
         return p;
     }
@@ -899,10 +1126,13 @@ public final class MeshYaml {
         DestinationRule.LoadBalancer lb = null;
         Fields lf = f.obj("loadBalancer");
         if (lf != null) {
-            DestinationRule.SimpleLb simple = lf.enumValue("simple", DestinationRule.SimpleLb.class);
+            DestinationRule.SimpleLb simple =
+                    lf.enumValue("simple", DestinationRule.SimpleLb.class);
             loadBalancerChecks(lf, outlierGiven);
             lf.finish();
-            lb = new DestinationRule.LoadBalancer(simple == null ? DestinationRule.SimpleLb.UNSPECIFIED : simple);
+            lb =
+                    new DestinationRule.LoadBalancer(
+                            simple == null ? DestinationRule.SimpleLb.UNSPECIFIED : simple);
         }
         DestinationRule.ConnectionPool pool = null;
         Fields cf = f.obj("connectionPool");
@@ -918,7 +1148,9 @@ public final class MeshYaml {
                 connectTimeout = tcp.duration("connectTimeout");
                 tcp.duration("maxConnectionDuration");
                 String idle = tcp.str("idleTimeout");
-                if (idle != null && !(Fields.parseDuration(idle.trim()) != null && Fields.parseDuration(idle.trim()).isZero())) {
+                if (idle != null
+                        && !(Fields.parseDuration(idle.trim()) != null
+                                && Fields.parseDuration(idle.trim()).isZero())) {
                     tcp.ignore("idleTimeout");
                     tcp.duration("idleTimeout");
                 }
@@ -938,18 +1170,27 @@ public final class MeshYaml {
             java.time.Duration idle = null;
             Fields http = cf.obj("http");
             if (http != null) {
-                pending = zeroIsUnset(http.integer("http1MaxPendingRequests", 0, Integer.MAX_VALUE));
+                pending =
+                        zeroIsUnset(http.integer("http1MaxPendingRequests", 0, Integer.MAX_VALUE));
                 h2max = zeroIsUnset(http.integer("http2MaxRequests", 0, Integer.MAX_VALUE));
                 perConn = http.integer("maxRequestsPerConnection", 0, Integer.MAX_VALUE);
                 maxRetries = http.integer("maxRetries", 0, Integer.MAX_VALUE);
                 idle = http.duration("idleTimeout");
                 http.integer("maxConcurrentStreams", 0, Integer.MAX_VALUE);
                 String upgrade = http.str("h2UpgradePolicy");
-                if (upgrade != null && !List.of("DEFAULT", "DO_NOT_UPGRADE", "UPGRADE").contains(upgrade)) {
-                    http.error("h2UpgradePolicy", "unknown value \"" + upgrade + "\" (want one of DEFAULT, DO_NOT_UPGRADE, UPGRADE)");
+                if (upgrade != null
+                        && !List.of("DEFAULT", "DO_NOT_UPGRADE", "UPGRADE").contains(upgrade)) {
+                    http.error(
+                            "h2UpgradePolicy",
+                            "unknown value \""
+                                    + upgrade
+                                    + "\" (want one of DEFAULT, DO_NOT_UPGRADE, UPGRADE)");
                 }
-                if ("UPGRADE".equals(upgrade) && Boolean.TRUE.equals(http.bool("useClientProtocol"))) {
-                    http.error("useClientProtocol", "use client protocol must not be true when H2UpgradePolicy is UPGRADE");
+                if ("UPGRADE".equals(upgrade)
+                        && Boolean.TRUE.equals(http.bool("useClientProtocol"))) {
+                    http.error(
+                            "useClientProtocol",
+                            "use client protocol must not be true when H2UpgradePolicy is UPGRADE");
                 }
                 http.bool("useClientProtocol");
                 Fields ka = http.obj("http2KeepAlive");
@@ -965,7 +1206,9 @@ public final class MeshYaml {
                 http.finish();
             }
             cf.finish();
-            pool = new DestinationRule.ConnectionPool(maxConn, connectTimeout, pending, h2max, perConn, maxRetries, idle);
+            pool =
+                    new DestinationRule.ConnectionPool(
+                            maxConn, connectTimeout, pending, h2max, perConn, maxRetries, idle);
         }
         DestinationRule.OutlierDetection od = null;
         Fields of = f.obj("outlierDetection");
@@ -973,8 +1216,10 @@ public final class MeshYaml {
             Integer c5xx = of.integer("consecutive5xxErrors", 0, Integer.MAX_VALUE);
             Integer legacy = of.integer("consecutiveErrors", 0, Integer.MAX_VALUE);
             if (legacy != null && legacy != 0) {
-                of.warn("consecutiveErrors", "outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors"
-                        + " or consecutive5xxErrors instead");
+                of.warn(
+                        "consecutiveErrors",
+                        "outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors"
+                                + " or consecutive5xxErrors instead");
             }
             Integer gw = of.integer("consecutiveGatewayErrors", 0, Integer.MAX_VALUE);
             var interval = of.duration("interval");
@@ -982,16 +1227,23 @@ public final class MeshYaml {
             Integer maxPct = of.integer("maxEjectionPercent", 0, 100);
             of.integer("minHealthPercent", 0, 100);
             Boolean split = of.bool("splitExternalLocalOriginErrors");
-            Integer localOrigin = of.integer("consecutiveLocalOriginFailures", 0, Integer.MAX_VALUE);
+            Integer localOrigin =
+                    of.integer("consecutiveLocalOriginFailures", 0, Integer.MAX_VALUE);
             if (!Boolean.TRUE.equals(split) && localOrigin != null && localOrigin > 0) {
-                of.error("consecutiveLocalOriginFailures", "outlier detection consecutive local origin failures is specified,"
-                        + " but split external local origin errors is set to false");
+                of.error(
+                        "consecutiveLocalOriginFailures",
+                        "outlier detection consecutive local origin failures is specified,"
+                                + " but split external local origin errors is set to false");
             }
             of.ignore("outlierDetectionHttpErrorCodes");
             of.finish();
             int errors = c5xx != null ? c5xx : legacy != null ? legacy : gw != null ? gw : 5;
-            od = new DestinationRule.OutlierDetection(errors, interval == null ? java.time.Duration.ofSeconds(10) : interval,
-                    base == null ? java.time.Duration.ofSeconds(30) : base, maxPct == null ? 10 : maxPct);
+            od =
+                    new DestinationRule.OutlierDetection(
+                            errors,
+                            interval == null ? java.time.Duration.ofSeconds(10) : interval,
+                            base == null ? java.time.Duration.ofSeconds(30) : base,
+                            maxPct == null ? 10 : maxPct);
         }
         ClientTls tls = null;
         Fields tf = f.obj("tls");
@@ -1007,27 +1259,55 @@ public final class MeshYaml {
             String sni = tf.str("sni");
             Boolean insecure = tf.bool("insecureSkipVerify");
             tf.finish();
-            if (Boolean.TRUE.equals(insecure) && mode == ClientTlsMode.SIMPLE && (ca != null || credential != null || sansGiven)) {
-                tf.error("insecureSkipVerify", "cannot specify CaCertificates or CredentialName or SubjectAltNames when"
-                        + " InsecureSkipVerify is set true");
+            if (Boolean.TRUE.equals(insecure)
+                    && mode == ClientTlsMode.SIMPLE
+                    && (ca != null || credential != null || sansGiven)) {
+                tf.error(
+                        "insecureSkipVerify",
+                        "cannot specify CaCertificates or CredentialName or SubjectAltNames when"
+                                + " InsecureSkipVerify is set true");
             }
-            if (Boolean.TRUE.equals(insecure) && mode == ClientTlsMode.MUTUAL && (ca != null || sansGiven)) {
-                tf.error("insecureSkipVerify", "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true");
+            if (Boolean.TRUE.equals(insecure)
+                    && mode == ClientTlsMode.MUTUAL
+                    && (ca != null || sansGiven)) {
+                tf.error(
+                        "insecureSkipVerify",
+                        "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true");
             }
-            if ((mode == ClientTlsMode.SIMPLE || mode == ClientTlsMode.MUTUAL) && credential != null && !credential.isEmpty()) {
+            if ((mode == ClientTlsMode.SIMPLE || mode == ClientTlsMode.MUTUAL)
+                    && credential != null
+                    && !credential.isEmpty()) {
                 if (cert != null || ca != null || key != null || crl != null) {
-                    tf.error("credentialName", "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
+                    tf.error(
+                            "credentialName",
+                            "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
                 }
             } else if (mode == ClientTlsMode.MUTUAL && (cert == null || key == null)) {
-                tf.sink.error(tf.lineOf("mode"), tf.columnOf("mode"), tf.at("mode"), (cert == null ? "client certificate" : "private key")
-                        + " required for mutual tls (clientCertificate and privateKey, or credentialName)");
+                tf.sink.error(
+                        tf.lineOf("mode"),
+                        tf.columnOf("mode"),
+                        tf.at("mode"),
+                        (cert == null ? "client certificate" : "private key")
+                                + " required for mutual tls (clientCertificate and privateKey, or credentialName)");
             }
-            if (mode == ClientTlsMode.ISTIO_MUTUAL && (cert != null || key != null || ca != null || credential != null)) {
-                tf.sink.error(tf.lineOf("mode"), tf.columnOf("mode"), tf.at("mode"),
+            if (mode == ClientTlsMode.ISTIO_MUTUAL
+                    && (cert != null || key != null || ca != null || credential != null)) {
+                tf.sink.error(
+                        tf.lineOf("mode"),
+                        tf.columnOf("mode"),
+                        tf.at("mode"),
                         "ISTIO_MUTUAL uses the proxy's SVID and the mesh bundle: remove clientCertificate, privateKey, caCertificates and credentialName");
             }
-            tls = new ClientTls(mode == null ? ClientTlsMode.DISABLE : mode, cert, key, ca, credential, sans, sni,
-                    Boolean.TRUE.equals(insecure));
+            tls =
+                    new ClientTls(
+                            mode == null ? ClientTlsMode.DISABLE : mode,
+                            cert,
+                            key,
+                            ca,
+                            credential,
+                            sans,
+                            sni,
+                            Boolean.TRUE.equals(insecure));
         }
         return new TrafficPolicy(lb, pool, od, tls);
     }
@@ -1037,7 +1317,10 @@ public final class MeshYaml {
         return v == null || v == 0 ? null : v;
     }
 
-    /** {@code validateLoadBalancer} and the locality checks; these settings are read, not applied (docs/mesh.md). */
+    /**
+     * {@code validateLoadBalancer} and the locality checks; these settings are read, not applied
+     * (docs/mesh.md).
+     */
     private static void loadBalancerChecks(Fields lf, boolean outlierGiven) {
         Fields ch = lf.obj("consistentHash");
         if (ch != null) {
@@ -1053,24 +1336,30 @@ public final class MeshYaml {
                 cookie.str("path");
                 cookie.duration("ttl");
                 Set<String> attrs = new HashSet<>();
-                cookie.objList("attributes", a -> {
-                    String an = a.str("name");
-                    a.str("value");
-                    if (an == null || an.isEmpty()) {
-                        a.error("name", "cookie attribute name cannot be empty");
-                    } else if (!attrs.add(an)) {
-                        a.error("name", "duplicate cookie attribute name: " + an);
-                    }
-                    return null;
-                });
+                cookie.objList(
+                        "attributes",
+                        a -> {
+                            String an = a.str("name");
+                            a.str("value");
+                            if (an == null || an.isEmpty()) {
+                                a.error("name", "cookie attribute name cannot be empty");
+                            } else if (!attrs.add(an)) {
+                                a.error("name", "duplicate cookie attribute name: " + an);
+                            }
+                            return null;
+                        });
                 cookie.finish();
             }
             Integer ring = ch.integer("minimumRingSize", 0, Integer.MAX_VALUE);
             if (ring != null && ring != 0) {
-                ch.warn("minimumRingSize", "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash"
-                        + " configuration instead");
+                ch.warn(
+                        "minimumRingSize",
+                        "consistent hash MinimumRingSize is deprecated, use ConsistentHashLB's RingHash"
+                                + " configuration instead");
                 if (ch.has("maglev") || ch.has("ringHash")) {
-                    ch.error("minimumRingSize", "only one of MinimumRingSize or Maglev/Ringhash can be specified");
+                    ch.error(
+                            "minimumRingSize",
+                            "only one of MinimumRingSize or Maglev/Ringhash can be specified");
                 }
             }
             Fields rh = ch.obj("ringHash");
@@ -1096,7 +1385,9 @@ public final class MeshYaml {
             ch.finish();
         }
         if (lf.has("localityLbSetting") && lf.has("zoneAwareLbSetting")) {
-            lf.error("zoneAwareLbSetting", "only one of localityLbSetting and zoneAwareLbSetting can be set");
+            lf.error(
+                    "zoneAwareLbSetting",
+                    "only one of localityLbSetting and zoneAwareLbSetting can be set");
         }
         for (String k : List.of("localityLbSetting", "zoneAwareLbSetting")) {
             Fields loc = lf.obj(k);
@@ -1109,44 +1400,56 @@ public final class MeshYaml {
             boolean distribute = !loc.list("distribute").isEmpty();
             boolean failover = !loc.list("failover").isEmpty();
             if (distribute && failover) {
-                loc.error("distribute", "can not simultaneously specify 'distribute' and 'failover'");
+                loc.error(
+                        "distribute", "can not simultaneously specify 'distribute' and 'failover'");
             }
-            if (failover && priority.stream().anyMatch(pr -> pr.startsWith("topology.kubernetes.io/"))) {
-                loc.error("failoverPriority", "can not simultaneously set 'failover' and a topology label in 'failover_priority'");
+            if (failover
+                    && priority.stream().anyMatch(pr -> pr.startsWith("topology.kubernetes.io/"))) {
+                loc.error(
+                        "failoverPriority",
+                        "can not simultaneously set 'failover' and a topology label in 'failover_priority'");
             }
             if ((failover || !priority.isEmpty()) && !outlierGiven) {
                 loc.warn("failover", "outlier detection policy must be provided for failover");
             }
-            loc.objList("distribute", d -> {
-                d.str("from");
-                Fields to = d.obj("to");
-                if (to != null) {
-                    long total = 0;
-                    for (String l : to.map.entries().keySet()) {
-                        Integer w = to.integer(l, 1, 100);
-                        total += w == null ? 0 : w;
-                    }
-                    if (total != 100) {
-                        d.error("to", "total locality weight " + total + " != 100");
-                    }
-                    to.finish();
-                }
-                return null;
-            });
-            loc.objList("failover", fo -> {
-                String from = fo.str("from");
-                String to = fo.str("to");
-                if (from != null && from.equals(to)) {
-                    fo.error("to", "locality lb failover settings must specify different regions");
-                }
-                if (from != null && from.contains("/") || to != null && to.contains("/")) {
-                    fo.error("to", "locality lb failover only specify region");
-                }
-                if (from != null && from.contains("*") || to != null && to.contains("*")) {
-                    fo.error("to", "locality lb failover region should not contain '*' wildcard");
-                }
-                return null;
-            });
+            loc.objList(
+                    "distribute",
+                    d -> {
+                        d.str("from");
+                        Fields to = d.obj("to");
+                        if (to != null) {
+                            long total = 0;
+                            for (String l : to.map.entries().keySet()) {
+                                Integer w = to.integer(l, 1, 100);
+                                total += w == null ? 0 : w;
+                            }
+                            if (total != 100) {
+                                d.error("to", "total locality weight " + total + " != 100");
+                            }
+                            to.finish();
+                        }
+                        return null;
+                    });
+            loc.objList(
+                    "failover",
+                    fo -> {
+                        String from = fo.str("from");
+                        String to = fo.str("to");
+                        if (from != null && from.equals(to)) {
+                            fo.error(
+                                    "to",
+                                    "locality lb failover settings must specify different regions");
+                        }
+                        if (from != null && from.contains("/") || to != null && to.contains("/")) {
+                            fo.error("to", "locality lb failover only specify region");
+                        }
+                        if (from != null && from.contains("*") || to != null && to.contains("*")) {
+                            fo.error(
+                                    "to",
+                                    "locality lb failover region should not contain '*' wildcard");
+                        }
+                        return null;
+                    });
             loc.finish();
         }
         Fields warm = lf.obj("warmup");
@@ -1183,8 +1486,10 @@ public final class MeshYaml {
         ServiceEntry.Resolution resolution = null;
         String resolutionText = spec.str("resolution");
         if ("DYNAMIC_DNS".equals(resolutionText)) {
-            spec.error("resolution", "resolution DYNAMIC_DNS (dynamic forward proxy, Istio 1.29) is not supported by Mithril;"
-                    + " use DNS with the hosts listed");
+            spec.error(
+                    "resolution",
+                    "resolution DYNAMIC_DNS (dynamic forward proxy, Istio 1.29) is not supported by Mithril;"
+                            + " use DNS with the hosts listed");
         } else {
             resolution = spec.enumValue("resolution", ServiceEntry.Resolution.class);
         }
@@ -1200,7 +1505,11 @@ public final class MeshYaml {
             String h = hosts.get(i);
             String at = spec.at("hosts") + "[" + i + "]";
             if (h.equals("*")) {
-                spec.sink.error(spec.lineOf("hosts"), spec.columnOf("hosts"), at, "invalid host * (a ServiceEntry cannot declare every host)");
+                spec.sink.error(
+                        spec.lineOf("hosts"),
+                        spec.columnOf("hosts"),
+                        at,
+                        "invalid host * (a ServiceEntry cannot declare every host)");
                 continue;
             }
             String why = IstioRules.wildcardDomain(h);
@@ -1219,29 +1528,39 @@ public final class MeshYaml {
             spec.check("addresses", IstioRules.ipSubnet(a));
         }
         if (cidr && res != ServiceEntry.Resolution.NONE && res != ServiceEntry.Resolution.STATIC) {
-            spec.error("addresses", "CIDR addresses are allowed only for NONE/STATIC resolution types");
+            spec.error(
+                    "addresses",
+                    "CIDR addresses are allowed only for NONE/STATIC resolution types");
         }
         Map<String, String> rawProtocols = new LinkedHashMap<>();
-        List<ServiceEntry.ServicePort> ports = spec.objList("ports", pf -> {
-            Integer number = pf.integer("number", 0, Integer.MAX_VALUE);
-            String protocol = pf.str("protocol");
-            String name = pf.str("name");
-            Integer target = pf.integer("targetPort", 0, Integer.MAX_VALUE);
-            if (number != null || !pf.has("number")) {
-                pf.check("number", validPort(number == null ? 0 : number));
-            }
-            if (target != null && target != 0) {
-                pf.check("targetPort", validPort(target));
-            }
-            pf.check("name", IstioRules.portName(name == null ? "" : name));
-            pf.check("protocol", IstioRules.protocol(protocol));
-            if (number == null || number < 1 || number > 65535) {
-                return null;
-            }
-            rawProtocols.put(pf.path, protocol == null ? "" : protocol);
-            return new ServiceEntry.ServicePort(number, protocol == null || protocol.isEmpty() ? "TCP" : protocol.toUpperCase(),
-                    name == null ? "" : name, target == null || target == 0 ? null : target);
-        });
+        List<ServiceEntry.ServicePort> ports =
+                spec.objList(
+                        "ports",
+                        pf -> {
+                            Integer number = pf.integer("number", 0, Integer.MAX_VALUE);
+                            String protocol = pf.str("protocol");
+                            String name = pf.str("name");
+                            Integer target = pf.integer("targetPort", 0, Integer.MAX_VALUE);
+                            if (number != null || !pf.has("number")) {
+                                pf.check("number", validPort(number == null ? 0 : number));
+                            }
+                            if (target != null && target != 0) {
+                                pf.check("targetPort", validPort(target));
+                            }
+                            pf.check("name", IstioRules.portName(name == null ? "" : name));
+                            pf.check("protocol", IstioRules.protocol(protocol));
+                            if (number == null || number < 1 || number > 65535) {
+                                return null;
+                            }
+                            rawProtocols.put(pf.path, protocol == null ? "" : protocol);
+                            return new ServiceEntry.ServicePort(
+                                    number,
+                                    protocol == null || protocol.isEmpty()
+                                            ? "TCP"
+                                            : protocol.toUpperCase(),
+                                    name == null ? "" : name,
+                                    target == null || target == 0 ? null : target);
+                        });
         Set<Integer> numbers = new HashSet<>();
         Set<String> portNames = new HashSet<>();
         for (ServiceEntry.ServicePort p : ports) {
@@ -1252,41 +1571,59 @@ public final class MeshYaml {
                 spec.error("ports", "service entry port " + p.number() + " already defined");
             }
         }
-        if (addresses.isEmpty() && rawProtocols.values().stream().anyMatch(pr -> pr.isEmpty() || pr.equals("TCP"))) {
-            spec.warn("ports", "addresses are required for ports serving TCP (or unset) protocol when IP Autoallocation is not enabled");
+        if (addresses.isEmpty()
+                && rawProtocols.values().stream()
+                        .anyMatch(pr -> pr.isEmpty() || pr.equals("TCP"))) {
+            spec.warn(
+                    "ports",
+                    "addresses are required for ports serving TCP (or unset) protocol when IP Autoallocation is not enabled");
         }
         ServiceEntry.Location location = spec.enumValue("location", ServiceEntry.Location.class);
         boolean endpointsGiven = spec.has("endpoints");
-        List<WorkloadEntry.Endpoint> endpoints = spec.objList("endpoints", ef -> switch (res) {
-            case STATIC -> endpoint(ef, portNames, false, true);
-            case DNS, DNS_ROUND_ROBIN -> endpoint(ef, portNames, true, false);
-            case NONE -> endpoint(ef, null, true, true);
-        });
+        List<WorkloadEntry.Endpoint> endpoints =
+                spec.objList(
+                        "endpoints",
+                        ef ->
+                                switch (res) {
+                                    case STATIC -> endpoint(ef, portNames, false, true);
+                                    case DNS, DNS_ROUND_ROBIN ->
+                                            endpoint(ef, portNames, true, false);
+                                    case NONE -> endpoint(ef, null, true, true);
+                                });
         Map<String, String> selector = null;
         Fields ws = spec.obj("workloadSelector");
         if (ws != null) {
             selector = ws.strMap("labels");
             ws.check("labels", IstioRules.workloadSelector(selector));
             if (selector.isEmpty()) {
-                spec.warn("workloadSelector", "service entry: workload selector specified without labels, will be applied to all"
-                        + " services in namespace");
+                spec.warn(
+                        "workloadSelector",
+                        "service entry: workload selector specified without labels, will be applied to all"
+                                + " services in namespace");
             }
             ws.finish();
         }
         if (selector != null && endpointsGiven) {
-            spec.error("workloadSelector", "only one of WorkloadSelector or Endpoints is allowed in Service Entry");
+            spec.error(
+                    "workloadSelector",
+                    "only one of WorkloadSelector or Endpoints is allowed in Service Entry");
         }
         switch (res) {
             case NONE -> {
                 if (!endpoints.isEmpty()) {
-                    spec.error("endpoints", "no endpoints should be provided for resolution type none");
+                    spec.error(
+                            "endpoints",
+                            "no endpoints should be provided for resolution type none");
                 }
                 if (selector != null) {
-                    spec.warn("workloadSelector", "workloadSelector should not be set when resolution mode is NONE");
+                    spec.warn(
+                            "workloadSelector",
+                            "workloadSelector should not be set when resolution mode is NONE");
                 }
             }
             case STATIC -> {
-                if (endpoints.stream().anyMatch(e -> e.address().startsWith("unix://")) && ports.size() != 1) {
+                if (endpoints.stream().anyMatch(e -> e.address().startsWith("unix://"))
+                        && ports.size() != 1) {
                     spec.error("endpoints", "exactly 1 service port required for unix endpoints");
                 }
             }
@@ -1295,31 +1632,57 @@ public final class MeshYaml {
                     for (String h : hosts) {
                         String why = IstioRules.fqdn(h);
                         if (why != null) {
-                            spec.error("hosts", "hosts must be FQDN or contain only prefix wildcards if no endpoints are provided"
-                                    + " for resolution mode " + res + ", " + why);
+                            spec.error(
+                                    "hosts",
+                                    "hosts must be FQDN or contain only prefix wildcards if no endpoints are provided"
+                                            + " for resolution mode "
+                                            + res
+                                            + ", "
+                                            + why);
                             break;
                         }
                     }
                 }
                 if (res == ServiceEntry.Resolution.DNS_ROUND_ROBIN && endpoints.size() > 1) {
-                    spec.error("endpoints", "there must only be 0 or 1 endpoint for resolution mode DNS_ROUND_ROBIN");
+                    spec.error(
+                            "endpoints",
+                            "there must only be 0 or 1 endpoint for resolution mode DNS_ROUND_ROBIN");
                 }
-                if (!addresses.isEmpty() && hosts.size() > 1 && rawProtocols.values().stream().anyMatch(IstioRules::isTcp)) {
-                    spec.warn("hosts", "service entry can not have more than one host specified simultaneously with address"
-                            + " and tcp port");
+                if (!addresses.isEmpty()
+                        && hosts.size() > 1
+                        && rawProtocols.values().stream().anyMatch(IstioRules::isTcp)) {
+                    spec.warn(
+                            "hosts",
+                            "service entry can not have more than one host specified simultaneously with address"
+                                    + " and tcp port");
                 }
             }
             default -> throw new IllegalStateException(res.name());
         }
-        if (res != ServiceEntry.Resolution.NONE && hosts.size() > 1
-                && rawProtocols.values().stream().anyMatch(pr -> !IstioRules.isHttp(pr) && !IstioRules.isTls(pr))) {
+        if (res != ServiceEntry.Resolution.NONE
+                && hosts.size() > 1
+                && rawProtocols.values().stream()
+                        .anyMatch(pr -> !IstioRules.isHttp(pr) && !IstioRules.isTls(pr))) {
             spec.error("hosts", "multiple hosts provided with non-HTTP, non-TLS ports");
         }
         List<String> sans = spec.strList("subjectAltNames");
         List<String> exportTo = spec.strList("exportTo");
-        spec.check("exportTo", IstioRules.exportTo(md == null ? "default" : md.namespace(), exportTo, true, false));
-        return new ServiceEntry(md, origin, hosts, addresses, ports, location == null ? ServiceEntry.Location.MESH_EXTERNAL : location,
-                resolution, endpoints, selector, sans, exportTo);
+        spec.check(
+                "exportTo",
+                IstioRules.exportTo(
+                        md == null ? "default" : md.namespace(), exportTo, true, false));
+        return new ServiceEntry(
+                md,
+                origin,
+                hosts,
+                addresses,
+                ports,
+                location == null ? ServiceEntry.Location.MESH_EXTERNAL : location,
+                resolution,
+                endpoints,
+                selector,
+                sans,
+                exportTo);
     }
 
     private static WorkloadEntry workloadEntry(Fields spec, Metadata md, Origin origin) {
@@ -1329,17 +1692,20 @@ public final class MeshYaml {
 
     /** {@code agent.ValidatePort}. */
     private static String validPort(int port) {
-        return port >= 1 && port <= 65535 ? null : "port number " + port + " must be in the range 1..65535";
+        return port >= 1 && port <= 65535
+                ? null
+                : "port number " + port + " must be in the range 1..65535";
     }
 
     /**
-     * A WorkloadEntry spec or a ServiceEntry endpoint, checked as Istio's
-     * {@code validateWorkloadEntry} does: an address (or a network), {@code unix://} absolute
-     * paths without ports, IP addresses, and host names where {@code allowFqdn}; port names that
-     * the ServiceEntry declares ({@code servicePorts}, null for a WorkloadEntry); Kubernetes labels.
+     * A WorkloadEntry spec or a ServiceEntry endpoint, checked as Istio's {@code
+     * validateWorkloadEntry} does: an address (or a network), {@code unix://} absolute paths
+     * without ports, IP addresses, and host names where {@code allowFqdn}; port names that the
+     * ServiceEntry declares ({@code servicePorts}, null for a WorkloadEntry); Kubernetes labels.
      * {@code unixAllowed} false (DNS resolution) refuses {@code unix://} addresses as host names.
      */
-    private static WorkloadEntry.Endpoint endpoint(Fields f, Set<String> servicePorts, boolean allowFqdn, boolean unixAllowed) {
+    private static WorkloadEntry.Endpoint endpoint(
+            Fields f, Set<String> servicePorts, boolean allowFqdn, boolean unixAllowed) {
         String address = f.str("address");
         String network = f.str("network");
         if (address == null || address.isEmpty()) {
@@ -1373,9 +1739,15 @@ public final class MeshYaml {
             }
         } else if (!address.isEmpty() && !IstioRules.isIp(address)) {
             if (!allowFqdn) {
-                f.error("address", "endpoint address \"" + address + "\" is not a valid IP address");
+                f.error(
+                        "address",
+                        "endpoint address \"" + address + "\" is not a valid IP address");
             } else if (IstioRules.fqdn(address) != null) {
-                f.error("address", "endpoint address \"" + address + "\" is not a valid FQDN or an IP address");
+                f.error(
+                        "address",
+                        "endpoint address \""
+                                + address
+                                + "\" is not a valid FQDN or an IP address");
             }
         }
         Map<String, String> labels = f.strMap("labels");
@@ -1383,7 +1755,8 @@ public final class MeshYaml {
         String locality = f.str("locality");
         Integer weight = f.integer("weight", 0, Integer.MAX_VALUE);
         String sa = f.str("serviceAccount");
-        return new WorkloadEntry.Endpoint(address, ports, labels, network, locality, weight == null ? 0 : weight, sa);
+        return new WorkloadEntry.Endpoint(
+                address, ports, labels, network, locality, weight == null ? 0 : weight, sa);
     }
 
     /**
@@ -1398,7 +1771,12 @@ public final class MeshYaml {
     /** The {@code when} keys the proxies' RBAC evaluates (and the xDS translation carries). */
     static boolean evaluated(String key) {
         return switch (key) {
-            case "source.principal", "source.namespace", "source.ip", "remote.ip", "destination.port" -> true;
+            case "source.principal",
+                    "source.namespace",
+                    "source.ip",
+                    "remote.ip",
+                    "destination.port" ->
+                    true;
             default -> key.startsWith("request.headers[") && key.endsWith("]");
         };
     }
@@ -1417,24 +1795,29 @@ public final class MeshYaml {
             }
         }
         Map<Integer, PeerAuthentication.Mode> ports = new LinkedHashMap<>();
-        spec.objMap("portLevelMtls", pf -> pf.enumValue("mode", PeerAuthentication.Mode.class)).forEach((k, v) -> {
-            try {
-                int port = Integer.parseInt(k);
-                if (port < 1 || port > 65535) {
-                    throw new NumberFormatException();
-                }
-                ports.put(port, v);
-            } catch (NumberFormatException e) {
-                spec.error("portLevelMtls", "port \"" + k + "\" is not a port number (1-65535)");
-            }
-        });
+        spec.objMap("portLevelMtls", pf -> pf.enumValue("mode", PeerAuthentication.Mode.class))
+                .forEach(
+                        (k, v) -> {
+                            try {
+                                int port = Integer.parseInt(k);
+                                if (port < 1 || port > 65535) {
+                                    throw new NumberFormatException();
+                                }
+                                ports.put(port, v);
+                            } catch (NumberFormatException e) {
+                                spec.error(
+                                        "portLevelMtls",
+                                        "port \"" + k + "\" is not a port number (1-65535)");
+                            }
+                        });
         if (!ports.isEmpty() && (selector == null || selector.isEmpty())) {
             spec.error("portLevelMtls", "portLevelMtls requires a workload selector");
         }
         return new PeerAuthentication(md, origin, selector, mode, ports);
     }
 
-    private static AuthorizationPolicy authorizationPolicy(Fields spec, Metadata md, Origin origin) {
+    private static AuthorizationPolicy authorizationPolicy(
+            Fields spec, Metadata md, Origin origin) {
         String namespace = md == null ? "default" : md.namespace();
         Map<String, String> selector = matchLabels(spec, "selector");
         if (selector != null) {
@@ -1454,81 +1837,144 @@ public final class MeshYaml {
         }
         spec.objList("targetRefs", MeshYaml::targetRef);
         if ((targetRefGiven || targetRefsGiven) && spec.sink.errors.size() == refErrors) {
-            spec.error(targetRefGiven ? "targetRef" : "targetRefs", "targetRef (attaching a policy to a Gateway, Service or"
-                    + " ServiceEntry, for waypoints and Gateway API gateways) is not supported by Mithril; use selector");
+            spec.error(
+                    targetRefGiven ? "targetRef" : "targetRefs",
+                    "targetRef (attaching a policy to a Gateway, Service or"
+                            + " ServiceEntry, for waypoints and Gateway API gateways) is not supported by Mithril; use selector");
         }
-        AuthorizationPolicy.Action action = spec.enumValue("action", AuthorizationPolicy.Action.class);
+        AuthorizationPolicy.Action action =
+                spec.enumValue("action", AuthorizationPolicy.Action.class);
         if (action == AuthorizationPolicy.Action.CUSTOM) {
-            spec.error("action", "CUSTOM (external authorization) is not supported by Mithril; use ALLOW or DENY");
+            spec.error(
+                    "action",
+                    "CUSTOM (external authorization) is not supported by Mithril; use ALLOW or DENY");
         }
         Fields provider = spec.obj("provider");
         if (provider != null) {
             provider.str("name");
             provider.finish();
             if (action != AuthorizationPolicy.Action.CUSTOM) {
-                spec.error("provider", "`provider` must not be with non CUSTOM action, found "
-                        + (action == null ? "ALLOW" : action));
+                spec.error(
+                        "provider",
+                        "`provider` must not be with non CUSTOM action, found "
+                                + (action == null ? "ALLOW" : action));
             }
         }
-        boolean rulesGiven = spec.has("rules") || spec.map.entries().get("rules") instanceof YNode.YList;
+        boolean rulesGiven =
+                spec.has("rules") || spec.map.entries().get("rules") instanceof YNode.YList;
         if (action == AuthorizationPolicy.Action.DENY && !rulesGiven) {
-            spec.error("action", "DENY action without `rules` is meaningless as it will never be triggered, add an empty rule"
-                    + " `{}` if you want it be triggered for every request");
+            spec.error(
+                    "action",
+                    "DENY action without `rules` is meaningless as it will never be triggered, add an empty rule"
+                            + " `{}` if you want it be triggered for every request");
         }
-        List<AuthorizationPolicy.Rule> rules = spec.objList("rules", rf -> {
-            if (rf.map.entries().get("from") instanceof YNode.YList l && l.items().isEmpty()) {
-                rf.error("from", "`from` must not be empty");
-            }
-            if (rf.map.entries().get("to") instanceof YNode.YList l && l.items().isEmpty()) {
-                rf.error("to", "`to` must not be empty");
-            }
-            List<AuthorizationPolicy.Source> from = rf.objList("from", ff -> {
-                Fields s = ff.obj("source");
-                if (s == null) {
-                    ff.error("source", "`from.source` must not be nil");
-                    return null;
-                }
-                return source(s, namespace);
-            });
-            List<AuthorizationPolicy.Operation> to = rf.objList("to", tf -> {
-                Fields o = tf.obj("operation");
-                if (o == null) {
-                    tf.error("operation", "`to.operation` must not be nil");
-                    return null;
-                }
-                return operation(o);
-            });
-            List<AuthorizationPolicy.Condition> when = rf.objList("when", wf -> {
-                String key = wf.str("key");
-                List<String> values = wf.strList("values");
-                List<String> notValues = wf.strList("notValues");
-                if (key == null || key.isEmpty()) {
-                    wf.error("key", "`key` must not be empty");
-                    return null;
-                }
-                if (values.isEmpty() && notValues.isEmpty()) {
-                    wf.sink.error(wf.line(), wf.path, "at least one of `values` or `notValues` must be set for key " + key);
-                } else {
-                    String bad = IstioRules.attribute(key, values);
-                    wf.check("values", bad == null ? null : "invalid `value` for `key` " + key + ": " + bad);
-                    String badNot = IstioRules.attribute(key, notValues);
-                    wf.check("notValues", badNot == null ? null : "invalid `notValue` for `key` " + key + ": " + badNot);
-                    if (bad == null && badNot == null && !evaluated(key)) {
-                        // Valid Istio, but the proxies would never match it: a DENY rule would not deny.
-                        wf.error("key", "condition key " + key + " is not implemented by Mithril (a rule using it would "
-                                + "never match); use source.principal, source.namespace, source.ip, remote.ip, "
-                                + "destination.port or request.headers[...]");
-                    }
-                }
-                return new AuthorizationPolicy.Condition(key, values, notValues);
-            });
-            if (action == AuthorizationPolicy.Action.DENY && httpOnlyDenyRule(rf)) {
-                rf.sink.warn(rf.line(), rf.path, "configured AuthorizationPolicy will deny all traffic to TCP ports under its scope"
-                        + " due to the use of only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port");
-            }
-            return new AuthorizationPolicy.Rule(from, to, when);
-        });
-        return new AuthorizationPolicy(md, origin, selector, action == null ? AuthorizationPolicy.Action.ALLOW : action, rules,
+        List<AuthorizationPolicy.Rule> rules =
+                spec.objList(
+                        "rules",
+                        rf -> {
+                            if (rf.map.entries().get("from") instanceof YNode.YList l
+                                    && l.items().isEmpty()) {
+                                rf.error("from", "`from` must not be empty");
+                            }
+                            if (rf.map.entries().get("to") instanceof YNode.YList l
+                                    && l.items().isEmpty()) {
+                                rf.error("to", "`to` must not be empty");
+                            }
+                            List<AuthorizationPolicy.Source> from =
+                                    rf.objList(
+                                            "from",
+                                            ff -> {
+                                                Fields s = ff.obj("source");
+                                                if (s == null) {
+                                                    ff.error(
+                                                            "source",
+                                                            "`from.source` must not be nil");
+                                                    return null;
+                                                }
+                                                return source(s, namespace);
+                                            });
+                            List<AuthorizationPolicy.Operation> to =
+                                    rf.objList(
+                                            "to",
+                                            tf -> {
+                                                Fields o = tf.obj("operation");
+                                                if (o == null) {
+                                                    tf.error(
+                                                            "operation",
+                                                            "`to.operation` must not be nil");
+                                                    return null;
+                                                }
+                                                return operation(o);
+                                            });
+                            List<AuthorizationPolicy.Condition> when =
+                                    rf.objList(
+                                            "when",
+                                            wf -> {
+                                                String key = wf.str("key");
+                                                List<String> values = wf.strList("values");
+                                                List<String> notValues = wf.strList("notValues");
+                                                if (key == null || key.isEmpty()) {
+                                                    wf.error("key", "`key` must not be empty");
+                                                    return null;
+                                                }
+                                                if (values.isEmpty() && notValues.isEmpty()) {
+                                                    wf.sink.error(
+                                                            wf.line(),
+                                                            wf.path,
+                                                            "at least one of `values` or `notValues` must be set for key "
+                                                                    + key);
+                                                } else {
+                                                    String bad = IstioRules.attribute(key, values);
+                                                    wf.check(
+                                                            "values",
+                                                            bad == null
+                                                                    ? null
+                                                                    : "invalid `value` for `key` "
+                                                                            + key
+                                                                            + ": "
+                                                                            + bad);
+                                                    String badNot =
+                                                            IstioRules.attribute(key, notValues);
+                                                    wf.check(
+                                                            "notValues",
+                                                            badNot == null
+                                                                    ? null
+                                                                    : "invalid `notValue` for `key` "
+                                                                            + key
+                                                                            + ": "
+                                                                            + badNot);
+                                                    if (bad == null
+                                                            && badNot == null
+                                                            && !evaluated(key)) {
+                                                        // Valid Istio, but the proxies would never
+                                                        // match it: a DENY rule would not deny.
+                                                        wf.error(
+                                                                "key",
+                                                                "condition key "
+                                                                        + key
+                                                                        + " is not implemented by Mithril (a rule using it would "
+                                                                        + "never match); use source.principal, source.namespace, source.ip, remote.ip, "
+                                                                        + "destination.port or request.headers[...]");
+                                                    }
+                                                }
+                                                return new AuthorizationPolicy.Condition(
+                                                        key, values, notValues);
+                                            });
+                            if (action == AuthorizationPolicy.Action.DENY && httpOnlyDenyRule(rf)) {
+                                rf.sink.warn(
+                                        rf.line(),
+                                        rf.path,
+                                        "configured AuthorizationPolicy will deny all traffic to TCP ports under its scope"
+                                                + " due to the use of only HTTP attributes in a DENY rule; it is recommended to explicitly specify the port");
+                            }
+                            return new AuthorizationPolicy.Rule(from, to, when);
+                        });
+        return new AuthorizationPolicy(
+                md,
+                origin,
+                selector,
+                action == null ? AuthorizationPolicy.Action.ALLOW : action,
+                rules,
                 rulesGiven);
     }
 
@@ -1546,51 +1992,88 @@ public final class MeshYaml {
             r.error("name", "targetRef name must be set");
         }
         if (ns != null && !ns.isEmpty()) {
-            r.error("namespace", "targetRef namespace must not be set; cross namespace referencing is not supported");
+            r.error(
+                    "namespace",
+                    "targetRef namespace must not be set; cross namespace referencing is not supported");
         }
         String g = group == null || group.isEmpty() ? "core" : group;
         String target = g + "/" + kind;
-        if (!List.of("core/Service", "networking.istio.io/ServiceEntry", "gateway.networking.k8s.io/Gateway",
-                "gateway.networking.k8s.io/GatewayClass").contains(target)) {
-            r.error("kind", "targetRef must be to one of Service, ServiceEntry, Gateway, GatewayClass but was "
-                    + (group == null ? "" : group) + "/" + kind);
+        if (!List.of(
+                        "core/Service",
+                        "networking.istio.io/ServiceEntry",
+                        "gateway.networking.k8s.io/Gateway",
+                        "gateway.networking.k8s.io/GatewayClass")
+                .contains(target)) {
+            r.error(
+                    "kind",
+                    "targetRef must be to one of Service, ServiceEntry, Gateway, GatewayClass but was "
+                            + (group == null ? "" : group)
+                            + "/"
+                            + kind);
         }
         return null;
     }
 
     /**
-     * Istio's warning: a DENY rule whose {@code from} has only HTTP attributes (request
-     * principals) or whose {@code to} has no ports denies all TCP traffic in scope.
+     * Istio's warning: a DENY rule whose {@code from} has only HTTP attributes (request principals)
+     * or whose {@code to} has no ports denies all TCP traffic in scope.
      */
     private static boolean httpOnlyDenyRule(Fields rule) {
         boolean fromExists = false;
         boolean tcpInFrom = false;
-        for (YNode n : rule.map.entries().get("from") instanceof YNode.YList l ? l.items() : List.<YNode>of()) {
+        for (YNode n :
+                rule.map.entries().get("from") instanceof YNode.YList l
+                        ? l.items()
+                        : List.<YNode>of()) {
             if (n instanceof YNode.YMap m && m.entries().get("source") instanceof YNode.YMap src) {
                 fromExists = true;
-                tcpInFrom |= src.entries().keySet().stream().anyMatch(k -> !k.equals("requestPrincipals")
-                        && !k.equals("notRequestPrincipals") && !k.equals("trustDomains") && !k.equals("notTrustDomains"));
+                tcpInFrom |=
+                        src.entries().keySet().stream()
+                                .anyMatch(
+                                        k ->
+                                                !k.equals("requestPrincipals")
+                                                        && !k.equals("notRequestPrincipals")
+                                                        && !k.equals("trustDomains")
+                                                        && !k.equals("notTrustDomains"));
             }
         }
         boolean toExists = false;
         boolean tcpInTo = false;
-        for (YNode n : rule.map.entries().get("to") instanceof YNode.YList l ? l.items() : List.<YNode>of()) {
-            if (n instanceof YNode.YMap m && m.entries().get("operation") instanceof YNode.YMap op) {
+        for (YNode n :
+                rule.map.entries().get("to") instanceof YNode.YList l
+                        ? l.items()
+                        : List.<YNode>of()) {
+            if (n instanceof YNode.YMap m
+                    && m.entries().get("operation") instanceof YNode.YMap op) {
                 toExists = true;
-                tcpInTo |= op.entries().containsKey("ports") || op.entries().containsKey("notPorts");
+                tcpInTo |=
+                        op.entries().containsKey("ports") || op.entries().containsKey("notPorts");
             }
         }
         return fromExists && !toExists && !tcpInFrom || toExists && !tcpInTo;
     }
 
-    private static final List<String> SOURCE_FIELDS = List.of("principals", "notPrincipals", "requestPrincipals",
-            "notRequestPrincipals", "namespaces", "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks",
-            "notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts", "trustDomains", "notTrustDomains");
+    private static final List<String> SOURCE_FIELDS =
+            List.of(
+                    "principals",
+                    "notPrincipals",
+                    "requestPrincipals",
+                    "notRequestPrincipals",
+                    "namespaces",
+                    "notNamespaces",
+                    "ipBlocks",
+                    "notIpBlocks",
+                    "remoteIpBlocks",
+                    "notRemoteIpBlocks",
+                    "serviceAccounts",
+                    "notServiceAccounts",
+                    "trustDomains",
+                    "notTrustDomains");
 
     /**
-     * {@code from[].source}, with Istio's checks. {@code serviceAccounts} ({@code sa} or
-     * {@code ns/sa}) become principals {@code * /ns/<ns>/sa/<sa>}; {@code trustDomains} become
-     * principals {@code <td>/*}, where that keeps Istio's meaning (see docs/mesh.md).
+     * {@code from[].source}, with Istio's checks. {@code serviceAccounts} ({@code sa} or {@code
+     * ns/sa}) become principals {@code * /ns/<ns>/sa/<sa>}; {@code trustDomains} become principals
+     * {@code <td>/*}, where that keeps Istio's meaning (see docs/mesh.md).
      */
     private static AuthorizationPolicy.Source source(Fields s, String namespace) {
         Map<String, List<String>> v = new LinkedHashMap<>();
@@ -1600,55 +2083,102 @@ public final class MeshYaml {
         if (v.values().stream().allMatch(List::isEmpty)) {
             s.sink.error(s.line(), s.path, "`from.source` must not be empty");
         }
-        int principalish = v.get("principals").size() + v.get("notPrincipals").size() + v.get("namespaces").size()
-                + v.get("notNamespaces").size();
+        int principalish =
+                v.get("principals").size()
+                        + v.get("notPrincipals").size()
+                        + v.get("namespaces").size()
+                        + v.get("notNamespaces").size();
         int sas = v.get("serviceAccounts").size() + v.get("notServiceAccounts").size();
         if (principalish > 0 && sas > 0) {
             s.error("serviceAccounts", "cannot set serviceAccounts with namespaces or principals");
         }
-        for (String k : List.of("principals", "requestPrincipals", "namespaces", "ipBlocks", "remoteIpBlocks", "notPrincipals",
-                "notRequestPrincipals", "notNamespaces", "notIpBlocks", "notRemoteIpBlocks")) {
+        for (String k :
+                List.of(
+                        "principals",
+                        "requestPrincipals",
+                        "namespaces",
+                        "ipBlocks",
+                        "remoteIpBlocks",
+                        "notPrincipals",
+                        "notRequestPrincipals",
+                        "notNamespaces",
+                        "notIpBlocks",
+                        "notRemoteIpBlocks")) {
             s.check(k, IstioRules.emptyValues(upperFirst(k), v.get(k)));
         }
         for (String k : List.of("ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks")) {
             s.check(k, IstioRules.ips(v.get(k)));
         }
-        s.check("serviceAccounts", IstioRules.serviceAccounts("ServiceAccounts", v.get("serviceAccounts")));
-        s.check("notServiceAccounts", IstioRules.serviceAccounts("NotServiceAccounts", v.get("notServiceAccounts")));
-        s.check("trustDomains", IstioRules.trustDomainValues("TrustDomains", v.get("trustDomains")));
-        s.check("notTrustDomains", IstioRules.trustDomainValues("NotTrustDomains", v.get("notTrustDomains")));
+        s.check(
+                "serviceAccounts",
+                IstioRules.serviceAccounts("ServiceAccounts", v.get("serviceAccounts")));
+        s.check(
+                "notServiceAccounts",
+                IstioRules.serviceAccounts("NotServiceAccounts", v.get("notServiceAccounts")));
+        s.check(
+                "trustDomains",
+                IstioRules.trustDomainValues("TrustDomains", v.get("trustDomains")));
+        s.check(
+                "notTrustDomains",
+                IstioRules.trustDomainValues("NotTrustDomains", v.get("notTrustDomains")));
         for (String k : List.of("principals", "notPrincipals")) {
             principals(s, k, v.get(k));
         }
-        for (String k : List.of("requestPrincipals", "notRequestPrincipals", "remoteIpBlocks", "notRemoteIpBlocks")) {
+        for (String k :
+                List.of(
+                        "requestPrincipals",
+                        "notRequestPrincipals",
+                        "remoteIpBlocks",
+                        "notRemoteIpBlocks")) {
             if (!v.get(k).isEmpty()) {
-                s.error(k, k + " is not supported by Mithril (" + (k.toLowerCase().contains("request") ? "JWT request authentication"
-                        : "remote addresses from X-Forwarded-For") + " is not implemented)");
+                s.error(
+                        k,
+                        k
+                                + " is not supported by Mithril ("
+                                + (k.toLowerCase().contains("request")
+                                        ? "JWT request authentication"
+                                        : "remote addresses from X-Forwarded-For")
+                                + " is not implemented)");
             }
         }
         List<String> principals = new ArrayList<>(v.get("principals"));
         List<String> notPrincipals = new ArrayList<>(v.get("notPrincipals"));
-        v.get("serviceAccounts").forEach(sa -> principals.add(serviceAccountPrincipal(namespace, sa)));
-        v.get("notServiceAccounts").forEach(sa -> notPrincipals.add(serviceAccountPrincipal(namespace, sa)));
+        v.get("serviceAccounts")
+                .forEach(sa -> principals.add(serviceAccountPrincipal(namespace, sa)));
+        v.get("notServiceAccounts")
+                .forEach(sa -> notPrincipals.add(serviceAccountPrincipal(namespace, sa)));
         for (String k : List.of("trustDomains", "notTrustDomains")) {
             List<String> tds = v.get(k);
             if (tds.isEmpty()) {
                 continue;
             }
-            if (!principals.isEmpty() || !notPrincipals.isEmpty() || !v.get("namespaces").isEmpty()
+            if (!principals.isEmpty()
+                    || !notPrincipals.isEmpty()
+                    || !v.get("namespaces").isEmpty()
                     || !v.get("notNamespaces").isEmpty()) {
-                s.error(k, k + " together with principals, serviceAccounts or namespaces in one source is not supported by"
-                        + " Mithril; put them in separate rules or use principals \"<td>/ns/<ns>/sa/<sa>\"");
+                s.error(
+                        k,
+                        k
+                                + " together with principals, serviceAccounts or namespaces in one source is not supported by"
+                                + " Mithril; put them in separate rules or use principals \"<td>/ns/<ns>/sa/<sa>\"");
                 continue;
             }
             for (String td : tds) {
                 if (!td.equals("*") && td.contains("*")) {
-                    s.error(k, "wildcard trust domain \"" + td + "\" is not supported by Mithril; list the trust domains");
+                    s.error(
+                            k,
+                            "wildcard trust domain \""
+                                    + td
+                                    + "\" is not supported by Mithril; list the trust domains");
                 }
             }
         }
-        List<String> tdPrincipals = v.get("trustDomains").stream().map(td -> td.equals("*") ? "*" : td + "/*").toList();
-        List<String> notTdPrincipals = v.get("notTrustDomains").stream().map(td -> td.equals("*") ? "*" : td + "/*").toList();
+        List<String> tdPrincipals =
+                v.get("trustDomains").stream().map(td -> td.equals("*") ? "*" : td + "/*").toList();
+        List<String> notTdPrincipals =
+                v.get("notTrustDomains").stream()
+                        .map(td -> td.equals("*") ? "*" : td + "/*")
+                        .toList();
         if (principals.isEmpty()) {
             principals.addAll(tdPrincipals);
         }
@@ -1656,19 +2186,38 @@ public final class MeshYaml {
             notPrincipals.addAll(notTdPrincipals);
         }
         s.finish();
-        return new AuthorizationPolicy.Source(principals, notPrincipals, v.get("namespaces"), v.get("notNamespaces"),
-                v.get("ipBlocks"), v.get("notIpBlocks"));
+        return new AuthorizationPolicy.Source(
+                principals,
+                notPrincipals,
+                v.get("namespaces"),
+                v.get("notNamespaces"),
+                v.get("ipBlocks"),
+                v.get("notIpBlocks"));
     }
 
-    /** Istio matches {@code spiffe://<any td>/ns/<ns>/sa/<sa>}; {@code sa} alone is in the policy's namespace. */
+    /**
+     * Istio matches {@code spiffe://<any td>/ns/<ns>/sa/<sa>}; {@code sa} alone is in the policy's
+     * namespace.
+     */
     private static String serviceAccountPrincipal(String namespace, String sa) {
         int slash = sa.indexOf('/');
-        return slash < 0 ? "*/ns/" + namespace + "/sa/" + sa : "*/ns/" + sa.substring(0, slash) + "/sa/" + sa.substring(slash + 1);
+        return slash < 0
+                ? "*/ns/" + namespace + "/sa/" + sa
+                : "*/ns/" + sa.substring(0, slash) + "/sa/" + sa.substring(slash + 1);
     }
 
     private static AuthorizationPolicy.Operation operation(Fields o) {
         Map<String, List<String>> v = new LinkedHashMap<>();
-        for (String k : List.of("hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths")) {
+        for (String k :
+                List.of(
+                        "hosts",
+                        "notHosts",
+                        "ports",
+                        "notPorts",
+                        "methods",
+                        "notMethods",
+                        "paths",
+                        "notPaths")) {
             v.put(k, o.strList(k));
             o.check(k, IstioRules.emptyValues(upperFirst(k), v.get(k)));
         }
@@ -1687,8 +2236,15 @@ public final class MeshYaml {
             }
         }
         o.finish();
-        return new AuthorizationPolicy.Operation(v.get("hosts"), v.get("notHosts"), v.get("ports"), v.get("notPorts"),
-                v.get("methods"), v.get("notMethods"), v.get("paths"), v.get("notPaths"));
+        return new AuthorizationPolicy.Operation(
+                v.get("hosts"),
+                v.get("notHosts"),
+                v.get("ports"),
+                v.get("notPorts"),
+                v.get("methods"),
+                v.get("notMethods"),
+                v.get("paths"),
+                v.get("notPaths"));
     }
 
     private static String upperFirst(String s) {
@@ -1698,8 +2254,13 @@ public final class MeshYaml {
     private static void principals(Fields s, String key, List<String> ps) {
         for (String p : ps) {
             if (p.startsWith("spiffe://")) {
-                s.error(key, "principal \"" + p + "\" must be written without \"spiffe://\" (e.g. \""
-                        + p.substring("spiffe://".length()) + "\")");
+                s.error(
+                        key,
+                        "principal \""
+                                + p
+                                + "\" must be written without \"spiffe://\" (e.g. \""
+                                + p.substring("spiffe://".length())
+                                + "\")");
             }
             checkAuthzPattern(s, key, p);
         }
@@ -1709,7 +2270,11 @@ public final class MeshYaml {
     private static void checkAuthzPattern(Fields f, String key, String value) {
         String inner = value.length() > 2 ? value.substring(1, value.length() - 1) : "";
         if (inner.contains("*") || value.equals("**")) {
-            f.error(key, "\"" + value + "\": '*' is allowed only as a prefix, a suffix, or the whole value");
+            f.error(
+                    key,
+                    "\""
+                            + value
+                            + "\": '*' is allowed only as a prefix, a suffix, or the whole value");
         }
     }
 }

@@ -5,17 +5,25 @@ package io.mithril.mesh.yaml;
  *
  * @param file the file name as given by the user (or {@code <input>})
  * @param line 1-based line of the offending value, 0 when unknown
- * @param document 0-based index of the YAML document inside the file ({@code ---} separated), -1 when unknown
+ * @param document 0-based index of the YAML document inside the file ({@code ---} separated), -1
+ *     when unknown
  * @param resource {@code Kind namespace/name} of the resource, or empty when not yet known
  * @param field the field path, e.g. {@code spec.http[0].route[0].destination.host}, or empty
  * @param message what is wrong and what would be right
  * @param column 1-based column of the offending key, 0 when unknown
  */
-public record ValidationError(String file, int line, int document, String resource, String field, String message,
-                              int column) {
+public record ValidationError(
+        String file,
+        int line,
+        int document,
+        String resource,
+        String field,
+        String message,
+        int column) {
 
     /** An error whose column is unknown. */
-    public ValidationError(String file, int line, int document, String resource, String field, String message) {
+    public ValidationError(
+            String file, int line, int document, String resource, String field, String message) {
         this(file, line, document, resource, field, message, 0);
     }
 

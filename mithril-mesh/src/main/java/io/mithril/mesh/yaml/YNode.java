@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A YAML value with the line and column where it starts, so that validation errors can point
- * at the exact place in the user's file. Jackson's own tree ({@code JsonNode}) drops locations.
+ * A YAML value with the line and column where it starts, so that validation errors can point at the
+ * exact place in the user's file. Jackson's own tree ({@code JsonNode}) drops locations.
  */
 public sealed interface YNode permits YNode.YMap, YNode.YList, YNode.YScalar {
 
@@ -17,8 +17,15 @@ public sealed interface YNode permits YNode.YMap, YNode.YList, YNode.YScalar {
     /** A YAML word for the node's kind, for messages ("a map", "a list", "a string"). */
     String describe();
 
-    /** A mapping; keys keep their order. {@code keyColumns}: 1-based column of each key (absent: unknown). */
-    record YMap(Map<String, YNode> entries, Map<String, Integer> keyLines, Map<String, Integer> keyColumns, int line)
+    /**
+     * A mapping; keys keep their order. {@code keyColumns}: 1-based column of each key (absent:
+     * unknown).
+     */
+    record YMap(
+            Map<String, YNode> entries,
+            Map<String, Integer> keyLines,
+            Map<String, Integer> keyColumns,
+            int line)
             implements YNode {
         public YMap {
             entries = Collections.unmodifiableMap(new LinkedHashMap<>(entries));
@@ -55,7 +62,13 @@ public sealed interface YNode permits YNode.YMap, YNode.YList, YNode.YScalar {
      */
     record YScalar(String text, Kind kind, int line) implements YNode {
         /** What YAML made of the scalar. */
-        public enum Kind { STRING, INTEGER, FLOAT, BOOLEAN, NULL }
+        public enum Kind {
+            STRING,
+            INTEGER,
+            FLOAT,
+            BOOLEAN,
+            NULL
+        }
 
         @Override
         public String describe() {

@@ -17,37 +17,37 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Reads a multi-document YAML text ({@code ---} separated, as {@code kubectl apply -f} takes)
- * into located trees with Jackson's streaming YAML parser. Empty documents are skipped, as
- * kubectl does.
+ * Reads a multi-document YAML text ({@code ---} separated, as {@code kubectl apply -f} takes) into
+ * located trees with Jackson's streaming YAML parser. Empty documents are skipped, as kubectl does.
  */
 public final class YamlDocuments {
 
     /** A document of a file: its 0-based index, the line it starts on and its root. */
-    public record Document(int index, int line, YNode root) {
-    }
+    public record Document(int index, int line, YNode root) {}
 
     /** The documents read, and a syntax error (if any) that stopped the reading. */
-    public record Result(List<Document> documents, List<ValidationError> errors) {
-    }
+    public record Result(List<Document> documents, List<ValidationError> errors) {}
 
     private static final int MAX_DEPTH = 200;
 
-    private static final YAMLFactory FACTORY = YAMLFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
-            .build();
-    private static final JsonFactory JSON = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
-            .build();
+    private static final YAMLFactory FACTORY =
+            YAMLFactory.builder()
+                    .streamReadConstraints(
+                            StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+                    .build();
+    private static final JsonFactory JSON =
+            JsonFactory.builder()
+                    .streamReadConstraints(
+                            StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH).build())
+                    .build();
 
-    private YamlDocuments() {
-    }
+    private YamlDocuments() {}
 
     /**
      * Parses {@code text} (named {@code file} in errors); never throws for bad input. The text is
      * split at {@code ---} lines as Kubernetes' YAML reader splits it; a document whose first
-     * character is <code>{</code> or {@code [} is read as JSON, so JSON indented with tabs (which YAML
-     * 1.1 parsers refuse) is read as {@code kubectl} and {@code istioctl} read it.
+     * character is <code>{</code> or {@code [} is read as JSON, so JSON indented with tabs (which
+     * YAML 1.1 parsers refuse) is read as {@code kubectl} and {@code istioctl} read it.
      */
     public static Result read(String file, String text) {
         List<Document> docs = new ArrayList<>();
@@ -68,9 +68,15 @@ public final class YamlDocuments {
                         int line = line(p.currentTokenLocation(), chunk.firstLine());
                         YNode root = readValue(p, t, 0, chunk.firstLine());
                         if (root instanceof YMap m && !m.keyLines().isEmpty()) {
-                            line = m.keyLines().values().iterator().next(); // the first key, not the "---" before it
+                            line =
+                                    m.keyLines()
+                                            .values()
+                                            .iterator()
+                                            .next(); // the first key, not the "---" before it
                         }
-                        boolean empty = root instanceof YScalar s && (s.kind() == YScalar.Kind.NULL || s.text().isEmpty());
+                        boolean empty =
+                                root instanceof YScalar s
+                                        && (s.kind() == YScalar.Kind.NULL || s.text().isEmpty());
                         if (!empty) {
                             docs.add(new Document(index, line, root));
                         }
@@ -78,13 +84,30 @@ public final class YamlDocuments {
                 }
             } catch (JsonProcessingException e) {
                 JsonLocation loc = e.getLocation();
-                errors.add(new ValidationError(file, loc == null ? 0 : line(loc, chunk.firstLine()), index, "", "",
-                        "invalid YAML: " + e.getOriginalMessage().lines().findFirst().orElse("")
-                                + (loc == null || loc.getColumnNr() < 1 ? "" : " (column " + loc.getColumnNr() + ")")));
+                errors.add(
+                        new ValidationError(
+                                file,
+                                loc == null ? 0 : line(loc, chunk.firstLine()),
+                                index,
+                                "",
+                                "",
+                                "invalid YAML: "
+                                        + e.getOriginalMessage().lines().findFirst().orElse("")
+                                        + (loc == null || loc.getColumnNr() < 1
+                                                ? ""
+                                                : " (column " + loc.getColumnNr() + ")")));
                 return new Result(docs, errors);
             } catch (IOException | RuntimeException e) {
-                // SnakeYAML reports some syntax errors as unchecked exceptions; they are still the input's fault.
-                errors.add(new ValidationError(file, chunk.firstLine(), index, "", "", "invalid YAML: " + e.getMessage()));
+                // SnakeYAML reports some syntax errors as unchecked exceptions; they are still the
+                // input's fault.
+                errors.add(
+                        new ValidationError(
+                                file,
+                                chunk.firstLine(),
+                                index,
+                                "",
+                                "",
+                                "invalid YAML: " + e.getMessage()));
                 return new Result(docs, errors);
             }
             index++;
@@ -93,8 +116,7 @@ public final class YamlDocuments {
     }
 
     /** One {@code ---} separated part of a file and the 1-based line it starts on. */
-    private record Chunk(String text, int firstLine) {
-    }
+    private record Chunk(String text, int firstLine) {}
 
     /**
      * Splits at lines that are {@code ---} (optionally followed by spaces or a comment), as
@@ -107,8 +129,15 @@ public final class YamlDocuments {
         StringBuilder cur = new StringBuilder();
         int start = 1;
         for (int i = 0; i < lines.length; i++) {
-            String l = lines[i].endsWith("\r") ? lines[i].substring(0, lines[i].length() - 1) : lines[i];
-            if (l.startsWith("---") && (l.length() == 3 || l.charAt(3) == ' ' || l.charAt(3) == '\t' || l.charAt(3) == '#')
+            String l =
+                    lines[i].endsWith("\r")
+                            ? lines[i].substring(0, lines[i].length() - 1)
+                            : lines[i];
+            if (l.startsWith("---")
+                    && (l.length() == 3
+                            || l.charAt(3) == ' '
+                            || l.charAt(3) == '\t'
+                            || l.charAt(3) == '#')
                     && l.substring(3).strip().replaceFirst("^#.*", "").isEmpty()) {
                 if (i > 0) {
                     chunks.add(new Chunk(cur.toString(), start));
@@ -130,10 +159,12 @@ public final class YamlDocuments {
         return loc.getLineNr() < 0 ? 0 : loc.getLineNr() + firstLine - 1;
     }
 
-    private static YNode readValue(JsonParser p, JsonToken t, int depth, int firstLine) throws IOException {
+    private static YNode readValue(JsonParser p, JsonToken t, int depth, int firstLine)
+            throws IOException {
         int line = line(p.currentTokenLocation(), firstLine);
         if (depth > MAX_DEPTH) {
-            throw new JsonProcessingException("nesting deeper than " + MAX_DEPTH + " levels", p.currentTokenLocation()) {
+            throw new JsonProcessingException(
+                    "nesting deeper than " + MAX_DEPTH + " levels", p.currentTokenLocation()) {
                 private static final long serialVersionUID = 1L;
             };
         }
@@ -149,7 +180,8 @@ public final class YamlDocuments {
                     int keyColumn = p.currentTokenLocation().getColumnNr();
                     YNode v = readValue(p, p.nextToken(), depth + 1, firstLine);
                     if (entries.containsKey(key)) {
-                        throw new JsonProcessingException("duplicate key \"" + key + "\"", p.currentTokenLocation()) {
+                        throw new JsonProcessingException(
+                                "duplicate key \"" + key + "\"", p.currentTokenLocation()) {
                             private static final long serialVersionUID = 1L;
                         };
                     }
@@ -192,7 +224,10 @@ public final class YamlDocuments {
             }
             case VALUE_EMBEDDED_OBJECT -> {
                 Object o = p.getEmbeddedObject();
-                return new YScalar(o == null ? null : String.valueOf(o), o == null ? YScalar.Kind.NULL : YScalar.Kind.STRING, line);
+                return new YScalar(
+                        o == null ? null : String.valueOf(o),
+                        o == null ? YScalar.Kind.NULL : YScalar.Kind.STRING,
+                        line);
             }
             default -> throw new IOException("unexpected token " + t);
         }

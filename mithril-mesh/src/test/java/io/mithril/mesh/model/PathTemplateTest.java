@@ -56,23 +56,40 @@ class PathTemplateTest {
     void istiodsFormForEnvoyAndBack() {
         PathTemplate t = PathTemplate.parse("/api/{*}/admin/{**}");
         assertThat(t.envoyTemplate()).isEqualTo("/api/*/admin/**");
-        assertThat(PathTemplate.fromEnvoy("/api/*/admin/**").template()).isEqualTo("/api/{*}/admin/{**}");
+        assertThat(PathTemplate.fromEnvoy("/api/*/admin/**").template())
+                .isEqualTo("/api/{*}/admin/{**}");
         assertThat(PathTemplate.fromEnvoy("/api/*/admin/**")).isEqualTo(t);
-        assertThat(PathTemplate.fromEnvoy("/**.mpd").matches("/a/b/index.mpd")).as("Envoy's suffix").isTrue();
+        assertThat(PathTemplate.fromEnvoy("/**.mpd").matches("/a/b/index.mpd"))
+                .as("Envoy's suffix")
+                .isTrue();
         assertThat(PathTemplate.fromEnvoy("/**.mpd").matches("/a/b/index.mpd/")).isFalse();
     }
 
     @Test
     void whatEnvoysParserRefusesIsRefused() {
-        for (String bad : List.of("api/{*}", "/a//{*}", "//a/{*}", "/a/{*}//", "/a/{**}/{*}", "/a/b c/{*}", "/a/{*}/x*y")) {
-            assertThatThrownBy(() -> PathTemplate.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        for (String bad :
+                List.of(
+                        "api/{*}",
+                        "/a//{*}",
+                        "//a/{*}",
+                        "/a/{*}//",
+                        "/a/{**}/{*}",
+                        "/a/b c/{*}",
+                        "/a/{*}/x*y")) {
+            assertThatThrownBy(() -> PathTemplate.parse(bad))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class);
         }
-        assertThatThrownBy(() -> PathTemplate.fromEnvoy("/a/{name}")).hasMessageContaining("named variables");
+        assertThatThrownBy(() -> PathTemplate.fromEnvoy("/a/{name}"))
+                .hasMessageContaining("named variables");
     }
 
     @Test
     void aPolicyWithATemplateEnvoyWouldRefuseIsRefusedAtItsLine() {
-        List<ValidationError> errs = MeshYaml.parse("authz.yaml", """
+        List<ValidationError> errs =
+                MeshYaml.parse(
+                                "authz.yaml",
+                                """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: t, namespace: default}
@@ -82,8 +99,12 @@ class PathTemplateTest {
                   - to:
                     - operation:
                         paths: ["api/{*}"]
-                """).errors();
+                """)
+                        .errors();
         assertThat(errs).hasSize(1);
-        assertThat(errs.get(0).toString()).contains("authz.yaml:9:").contains("api/{*}").contains("must start with '/'");
+        assertThat(errs.get(0).toString())
+                .contains("authz.yaml:9:")
+                .contains("api/{*}")
+                .contains("must start with '/'");
     }
 }

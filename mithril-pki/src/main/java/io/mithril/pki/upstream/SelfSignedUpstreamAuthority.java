@@ -11,8 +11,8 @@ import java.util.List;
 import javax.security.auth.x500.X500Principal;
 
 /**
- * No upstream configured: the server's CA certificate is self-signed with the server's own key,
- * and is both the whole chain and the trust anchor ({@code chain = roots = [ca]}), as SPIRE does
+ * No upstream configured: the server's CA certificate is self-signed with the server's own key, and
+ * is both the whole chain and the trust anchor ({@code chain = roots = [ca]}), as SPIRE does
  * without an UpstreamAuthority.
  */
 public final class SelfSignedUpstreamAuthority implements UpstreamAuthority {
@@ -33,13 +33,15 @@ public final class SelfSignedUpstreamAuthority implements UpstreamAuthority {
     }
 
     @Override
-    public MintedX509Ca mintX509Ca(KeyPair serverCaKey, TrustDomain trustDomain, Duration ttl, X500Principal subject)
+    public MintedX509Ca mintX509Ca(
+            KeyPair serverCaKey, TrustDomain trustDomain, Duration ttl, X500Principal subject)
             throws UpstreamAuthorityException {
         try {
             X509Certificate ca = minter.selfSignedCa(serverCaKey, trustDomain, ttl, subject);
             return new MintedX509Ca(List.of(ca), List.of(ca));
         } catch (PkiException | IllegalArgumentException e) {
-            throw new UpstreamAuthorityException("self-signed CA for " + trustDomain + ": " + e.getMessage(), e);
+            throw new UpstreamAuthorityException(
+                    "self-signed CA for " + trustDomain + ": " + e.getMessage(), e);
         }
     }
 }

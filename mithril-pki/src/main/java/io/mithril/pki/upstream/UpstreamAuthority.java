@@ -1,19 +1,19 @@
 package io.mithril.pki.upstream;
 
+import io.mithril.spiffe.id.TrustDomain;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import javax.security.auth.x500.X500Principal;
-import io.mithril.spiffe.id.TrustDomain;
 
 /**
  * Where the server's signing CA comes from, as SPIRE's UpstreamAuthority plug-point: the server
- * generates a CA key and asks the upstream to certify it. Implementations:
- * {@link DiskUpstreamAuthority} ({@code UpstreamAuthority "disk"}: an operator's CA on disk signs
- * the server's key as an intermediate) and {@link SelfSignedUpstreamAuthority} (no upstream
- * configured: the server's CA is its own root).
+ * generates a CA key and asks the upstream to certify it. Implementations: {@link
+ * DiskUpstreamAuthority} ({@code UpstreamAuthority "disk"}: an operator's CA on disk signs the
+ * server's key as an intermediate) and {@link SelfSignedUpstreamAuthority} (no upstream configured:
+ * the server's CA is its own root).
  *
  * <p>Implementations are thread-safe.
  */
@@ -32,14 +32,15 @@ public interface UpstreamAuthority {
      * @return the new CA certificate with its chain and the trust anchors to publish
      * @throws UpstreamAuthorityException naming the source and the problem
      */
-    MintedX509Ca mintX509Ca(KeyPair serverCaKey, TrustDomain trustDomain, Duration ttl, X500Principal subject)
+    MintedX509Ca mintX509Ca(
+            KeyPair serverCaKey, TrustDomain trustDomain, Duration ttl, X500Principal subject)
             throws UpstreamAuthorityException;
 
     /**
      * A freshly minted server CA.
      *
-     * @param chain the new CA certificate first, then the upstream intermediates; no roots
-     *     (for a self-signed CA, just the CA itself)
+     * @param chain the new CA certificate first, then the upstream intermediates; no roots (for a
+     *     self-signed CA, just the CA itself)
      * @param upstreamRoots the trust anchors to publish in the trust domain's bundle
      */
     record MintedX509Ca(List<X509Certificate> chain, List<X509Certificate> upstreamRoots) {

@@ -31,11 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
 class DiskUpstreamAuthorityTest {
 
     static final TrustDomain TD = TrustDomain.of("example.org");
-    static final SpiffeId PRODUCTPAGE = SpiffeId.parse("spiffe://example.org/ns/default/sa/productpage");
+    static final SpiffeId PRODUCTPAGE =
+            SpiffeId.parse("spiffe://example.org/ns/default/sa/productpage");
     static final SpiffeId REVIEWS = SpiffeId.parse("spiffe://example.org/ns/default/sa/reviews");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     final Clock clock = Clock.systemUTC(); // openssl verifies against the real time
 
@@ -84,7 +84,8 @@ class DiskUpstreamAuthorityTest {
         DiskUpstreamAuthority ua = selfSignedDiskCa();
         MintedX509Ca minted = server(ua, KeyType.EC_P256).minted();
         assertThat(minted.chain()).hasSize(1);
-        assertThat(minted.upstreamRoots()).containsExactly(Pem.readCertificate(file("upstream.crt")));
+        assertThat(minted.upstreamRoots())
+                .containsExactly(Pem.readCertificate(file("upstream.crt")));
         assertThat(ua.roots()).containsExactly(Pem.readCertificate(file("upstream.crt")));
     }
 
@@ -92,15 +93,29 @@ class DiskUpstreamAuthorityTest {
     void leafOfTheMintedIntermediateVerifiesWithOpensslAgainstTheDiskRoot() {
         DiskUpstreamAuthority ua = selfSignedDiskCa();
         Server s = server(ua, KeyType.EC_P256);
-        X509Certificate leaf = new X509Minter(clock).signX509Svid(s.authority(), KeyType.EC_P256.generate().getPublic(),
-                PRODUCTPAGE, List.of("productpage.default.svc"), Duration.ofHours(1));
+        X509Certificate leaf =
+                new X509Minter(clock)
+                        .signX509Svid(
+                                s.authority(),
+                                KeyType.EC_P256.generate().getPublic(),
+                                PRODUCTPAGE,
+                                List.of("productpage.default.svc"),
+                                Duration.ofHours(1));
 
-        Openssl.Result r = Openssl.verify(dir, s.minted().upstreamRoots(), s.minted().chain(), leaf);
+        Openssl.Result r =
+                Openssl.verify(dir, s.minted().upstreamRoots(), s.minted().chain(), leaf);
         assertThat(r.exitCode()).as(r.output()).isZero();
         assertThat(r.output()).contains("leaf.pem: OK");
         for (String purpose : List.of("sslserver", "sslclient")) {
-            Openssl.Result strict = Openssl.verify(dir, s.minted().upstreamRoots(), s.minted().chain(), leaf,
-                    "-x509_strict", "-purpose", purpose);
+            Openssl.Result strict =
+                    Openssl.verify(
+                            dir,
+                            s.minted().upstreamRoots(),
+                            s.minted().chain(),
+                            leaf,
+                            "-x509_strict",
+                            "-purpose",
+                            purpose);
             assertThat(strict.exitCode()).as(purpose + ": " + strict.output()).isZero();
         }
     }
@@ -110,36 +125,60 @@ class DiskUpstreamAuthorityTest {
         DiskUpstreamAuthority ua = selfSignedDiskCa();
         Server s = server(ua, KeyType.EC_P256);
         KeyPair leafKey = KeyType.EC_P256.generate();
-        X509Certificate leaf = new X509Minter(clock).signX509Svid(s.authority(), leafKey.getPublic(), PRODUCTPAGE, List.of(),
-                Duration.ofHours(1));
+        X509Certificate leaf =
+                new X509Minter(clock)
+                        .signX509Svid(
+                                s.authority(),
+                                leafKey.getPublic(),
+                                PRODUCTPAGE,
+                                List.of(),
+                                Duration.ofHours(1));
         List<X509Certificate> chain = new ArrayList<>();
         chain.add(leaf);
         chain.addAll(s.minted().chain());
 
-        X509Svid svid = X509Svid.parseRaw(Certificates.concatDer(chain), leafKey.getPrivate().getEncoded());
+        X509Svid svid =
+                X509Svid.parseRaw(Certificates.concatDer(chain), leafKey.getPrivate().getEncoded());
         assertThat(svid.getSpiffeId().toString()).isEqualTo(PRODUCTPAGE.toString());
         assertThat(svid.getChain()).hasSize(2);
-        X509Bundle bundle = new X509Bundle(io.spiffe.spiffeid.TrustDomain.parse("example.org"),
-                new HashSet<>(s.minted().upstreamRoots()));
-        X509SvidValidator.verifyChain(svid.getChain(), bundle); // throws if the chain does not validate
+        X509Bundle bundle =
+                new X509Bundle(
+                        io.spiffe.spiffeid.TrustDomain.parse("example.org"),
+                        new HashSet<>(s.minted().upstreamRoots()));
+        X509SvidValidator.verifyChain(
+                svid.getChain(), bundle); // throws if the chain does not validate
     }
 
     @Test
-    void twoServersOnTheSameDiskCaMintDifferentIntermediatesWhoseLeavesBothVerifyAgainstTheOneRoot() throws Exception {
+    void twoServersOnTheSameDiskCaMintDifferentIntermediatesWhoseLeavesBothVerifyAgainstTheOneRoot()
+            throws Exception {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
-        DiskUpstreamAuthority cluster1 = DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock);
-        DiskUpstreamAuthority cluster2 = DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock);
+        DiskUpstreamAuthority cluster1 =
+                DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock);
+        DiskUpstreamAuthority cluster2 =
+                DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock);
         Server s1 = server(cluster1, KeyType.RSA_2048);
         Server s2 = server(cluster2, KeyType.RSA_2048);
         assertThat(s1.minted().certificate()).isNotEqualTo(s2.minted().certificate());
-        assertThat(s1.minted().certificate().getSerialNumber()).isNotEqualTo(s2.minted().certificate().getSerialNumber());
+        assertThat(s1.minted().certificate().getSerialNumber())
+                .isNotEqualTo(s2.minted().certificate().getSerialNumber());
         assertThat(s1.minted().upstreamRoots()).isEqualTo(s2.minted().upstreamRoots());
 
         X509Minter minter = new X509Minter(clock);
-        X509Certificate leaf1 = minter.signX509Svid(s1.authority(), KeyType.EC_P256.generate().getPublic(), PRODUCTPAGE,
-                List.of(), Duration.ofHours(1));
-        X509Certificate leaf2 = minter.signX509Svid(s2.authority(), KeyType.EC_P256.generate().getPublic(), REVIEWS,
-                List.of(), Duration.ofHours(1));
+        X509Certificate leaf1 =
+                minter.signX509Svid(
+                        s1.authority(),
+                        KeyType.EC_P256.generate().getPublic(),
+                        PRODUCTPAGE,
+                        List.of(),
+                        Duration.ofHours(1));
+        X509Certificate leaf2 =
+                minter.signX509Svid(
+                        s2.authority(),
+                        KeyType.EC_P256.generate().getPublic(),
+                        REVIEWS,
+                        List.of(),
+                        Duration.ofHours(1));
         List<X509Certificate> root = s1.minted().upstreamRoots();
         Path d1 = Files.createDirectory(dir.resolve("cluster1"));
         Path d2 = Files.createDirectory(dir.resolve("cluster2"));
@@ -147,7 +186,8 @@ class DiskUpstreamAuthorityTest {
         Openssl.Result r2 = Openssl.verify(d2, root, s2.minted().chain(), leaf2);
         assertThat(r1.exitCode()).as(r1.output()).isZero();
         assertThat(r2.exitCode()).as(r2.output()).isZero();
-        // Each leaf needs its own server's intermediate: cluster 1's does not vouch for cluster 2's leaf.
+        // Each leaf needs its own server's intermediate: cluster 1's does not vouch for cluster 2's
+        // leaf.
         Path d3 = Files.createDirectory(dir.resolve("crossed"));
         assertThat(Openssl.verify(d3, root, s1.minted().chain(), leaf2).exitCode()).isNotZero();
     }
@@ -157,46 +197,72 @@ class DiskUpstreamAuthorityTest {
         DiskUpstreamAuthority ua = selfSignedDiskCa();
         Server s = server(ua, KeyType.fromConfig("rsa-2048"));
         assertThat(s.minted().certificate().getPublicKey().getAlgorithm()).isEqualTo("RSA");
-        assertThat(s.minted().certificate().getSigAlgName()).isEqualTo("SHA256withECDSA"); // signed by the EC disk CA
+        assertThat(s.minted().certificate().getSigAlgName())
+                .isEqualTo("SHA256withECDSA"); // signed by the EC disk CA
         KeyPair leafKey = KeyType.EC_P256.generate();
-        X509Certificate leaf = new X509Minter(clock).signX509Svid(s.authority(), leafKey.getPublic(), PRODUCTPAGE, List.of(),
-                Duration.ofHours(1));
+        X509Certificate leaf =
+                new X509Minter(clock)
+                        .signX509Svid(
+                                s.authority(),
+                                leafKey.getPublic(),
+                                PRODUCTPAGE,
+                                List.of(),
+                                Duration.ofHours(1));
         assertThat(leaf.getSigAlgName()).isEqualTo("SHA256withRSA");
         assertThat(leaf.getPublicKey().getAlgorithm()).isEqualTo("EC");
 
-        Openssl.Result r = Openssl.verify(dir, s.minted().upstreamRoots(), s.minted().chain(), leaf, "-x509_strict");
+        Openssl.Result r =
+                Openssl.verify(
+                        dir, s.minted().upstreamRoots(), s.minted().chain(), leaf, "-x509_strict");
         assertThat(r.exitCode()).as(r.output()).isZero();
         List<X509Certificate> chain = new ArrayList<>(List.of(leaf));
         chain.addAll(s.minted().chain());
-        X509Svid svid = X509Svid.parseRaw(Certificates.concatDer(chain), leafKey.getPrivate().getEncoded());
-        X509SvidValidator.verifyChain(svid.getChain(), new X509Bundle(io.spiffe.spiffeid.TrustDomain.parse("example.org"),
-                new HashSet<>(s.minted().upstreamRoots())));
+        X509Svid svid =
+                X509Svid.parseRaw(Certificates.concatDer(chain), leafKey.getPrivate().getEncoded());
+        X509SvidValidator.verifyChain(
+                svid.getChain(),
+                new X509Bundle(
+                        io.spiffe.spiffeid.TrustDomain.parse("example.org"),
+                        new HashSet<>(s.minted().upstreamRoots())));
     }
 
     @Test
     void mintedIntermediateNeverOutlivesTheDiskCa() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 1);
-        DiskUpstreamAuthority ua = DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock);
-        MintedX509Ca minted = ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofDays(30), null);
-        assertThat(minted.certificate().getNotAfter()).isEqualTo(Pem.readCertificate(file("upstream.crt")).getNotAfter());
+        DiskUpstreamAuthority ua =
+                DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock);
+        MintedX509Ca minted =
+                ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofDays(30), null);
+        assertThat(minted.certificate().getNotAfter())
+                .isEqualTo(Pem.readCertificate(file("upstream.crt")).getNotAfter());
     }
 
     @Test
     void filesAreReadAgainOnEveryMint() {
         DiskUpstreamAuthority ua = selfSignedDiskCa();
-        X509Certificate first = ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null).upstreamRoots().get(0);
-        OpensslCa.selfSignedEcP256(dir, "upstream", "Rotated Upstream CA", 365); // the operator rotates the files
-        MintedX509Ca after = ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null);
+        X509Certificate first =
+                ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null)
+                        .upstreamRoots()
+                        .get(0);
+        OpensslCa.selfSignedEcP256(
+                dir, "upstream", "Rotated Upstream CA", 365); // the operator rotates the files
+        MintedX509Ca after =
+                ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null);
         assertThat(after.upstreamRoots().get(0)).isNotEqualTo(first);
-        assertThat(after.upstreamRoots().get(0).getSubjectX500Principal().getName()).contains("CN=Rotated Upstream CA");
-        assertThat(after.certificate().getIssuerX500Principal().getName()).contains("CN=Rotated Upstream CA");
+        assertThat(after.upstreamRoots().get(0).getSubjectX500Principal().getName())
+                .contains("CN=Rotated Upstream CA");
+        assertThat(after.certificate().getIssuerX500Principal().getName())
+                .contains("CN=Rotated Upstream CA");
     }
 
     @Test
-    void withBundleTheChainCarriesTheUpstreamIntermediateAndTheRootsComeFromTheBundle() throws Exception {
+    void withBundleTheChainCarriesTheUpstreamIntermediateAndTheRootsComeFromTheBundle()
+            throws Exception {
         OpensslCa.selfSignedEcP256(dir, "root", "Root CA", 365);
         OpensslCa.intermediate(dir, "upstream", "Upstream Intermediate", "root", 100);
-        DiskUpstreamAuthority ua = DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), file("root.crt"), clock);
+        DiskUpstreamAuthority ua =
+                DiskUpstreamAuthority.load(
+                        file("upstream.crt"), file("upstream.key"), file("root.crt"), clock);
         Server s = server(ua, KeyType.EC_P256);
         X509Certificate upstream = Pem.readCertificate(file("upstream.crt"));
         X509Certificate root = Pem.readCertificate(file("root.crt"));
@@ -204,8 +270,14 @@ class DiskUpstreamAuthorityTest {
         assertThat(s.minted().chain().get(1)).isEqualTo(upstream);
         assertThat(s.minted().upstreamRoots()).containsExactly(root);
 
-        X509Certificate leaf = new X509Minter(clock).signX509Svid(s.authority(), KeyType.EC_P256.generate().getPublic(),
-                PRODUCTPAGE, List.of(), Duration.ofHours(1));
+        X509Certificate leaf =
+                new X509Minter(clock)
+                        .signX509Svid(
+                                s.authority(),
+                                KeyType.EC_P256.generate().getPublic(),
+                                PRODUCTPAGE,
+                                List.of(),
+                                Duration.ofHours(1));
         Openssl.Result r = Openssl.verify(dir, List.of(root), s.minted().chain(), leaf);
         assertThat(r.exitCode()).as(r.output()).isZero();
     }
@@ -217,17 +289,25 @@ class DiskUpstreamAuthorityTest {
         X509Certificate upstream = Pem.readCertificate(file("upstream.crt"));
         X509Certificate root = Pem.readCertificate(file("root.crt"));
         Pem.writeCertificates(file("fullchain.crt"), List.of(upstream, root));
-        DiskUpstreamAuthority ua = DiskUpstreamAuthority.load(file("fullchain.crt"), file("upstream.key"), file("root.crt"), clock);
-        MintedX509Ca minted = ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null);
+        DiskUpstreamAuthority ua =
+                DiskUpstreamAuthority.load(
+                        file("fullchain.crt"), file("upstream.key"), file("root.crt"), clock);
+        MintedX509Ca minted =
+                ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null);
         assertThat(minted.chain()).hasSize(2).doesNotContain(root);
     }
 
     @Test
     void mintedIntermediateUsesTheGivenSubject() {
         DiskUpstreamAuthority ua = selfSignedDiskCa();
-        MintedX509Ca minted = ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1),
-                new X500Principal("CN=cluster1, O=Mithril, C=US"));
-        assertThat(minted.certificate().getSubjectX500Principal()).isEqualTo(new X500Principal("CN=cluster1, O=Mithril, C=US"));
+        MintedX509Ca minted =
+                ua.mintX509Ca(
+                        KeyType.EC_P256.generate(),
+                        TD,
+                        Duration.ofHours(1),
+                        new X500Principal("CN=cluster1, O=Mithril, C=US"));
+        assertThat(minted.certificate().getSubjectX500Principal())
+                .isEqualTo(new X500Principal("CN=cluster1, O=Mithril, C=US"));
     }
 
     // ---- bad input ----
@@ -235,35 +315,57 @@ class DiskUpstreamAuthorityTest {
     @Test
     void certificateThatIsNotACaIsRejected() {
         OpensslCa.selfSignedLeaf(dir, "leaf");
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("leaf.crt"), file("leaf.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("leaf.crt"), file("leaf.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageStartingWith("upstream CA " + file("leaf.crt") + ": certificate is not a CA (basicConstraints CA=false)");
+                .hasMessageStartingWith(
+                        "upstream CA "
+                                + file("leaf.crt")
+                                + ": certificate is not a CA (basicConstraints CA=false)");
     }
 
     @Test
     void keyThatDoesNotMatchTheCertificateIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
         OpensslCa.selfSignedEcP256(dir, "other", "Other CA", 365);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("other.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"), file("other.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageStartingWith("upstream CA " + file("other.key") + ": private key does not match the certificate in "
-                        + file("upstream.crt"));
+                .hasMessageStartingWith(
+                        "upstream CA "
+                                + file("other.key")
+                                + ": private key does not match the certificate in "
+                                + file("upstream.crt"));
     }
 
     @Test
     void keyOfAnotherAlgorithmThanTheCertificateIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
         Pem.writePrivateKey(file("rsa.key"), KeyType.RSA_2048.generate().getPrivate());
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("rsa.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"), file("rsa.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageContaining("private key does not match").hasMessageContaining("the key is RSA");
+                .hasMessageContaining("private key does not match")
+                .hasMessageContaining("the key is RSA");
     }
 
     @Test
     void expiredCertificateIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 1);
         Clock twoDaysLater = Clock.offset(clock, Duration.ofDays(2));
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, twoDaysLater))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"),
+                                        file("upstream.key"),
+                                        null,
+                                        twoDaysLater))
                 .isInstanceOf(UpstreamAuthorityException.class)
                 .hasMessageStartingWith("upstream CA " + file("upstream.crt") + ": certificate \"")
                 .hasMessageContaining("expired at");
@@ -273,19 +375,32 @@ class DiskUpstreamAuthorityTest {
     void certificateThatIsNotYetValidIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
         Clock yesterday = Clock.offset(clock, Duration.ofDays(-1));
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, yesterday))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"),
+                                        file("upstream.key"),
+                                        null,
+                                        yesterday))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageContaining(file("upstream.crt").toString()).hasMessageContaining("is not yet valid");
+                .hasMessageContaining(file("upstream.crt").toString())
+                .hasMessageContaining("is not yet valid");
     }
 
     @Test
     void certificateThatExpiresAfterLoadingFailsTheNextMint() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 1);
         MutableClock mutable = new MutableClock(clock.instant());
-        DiskUpstreamAuthority ua = DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, mutable);
+        DiskUpstreamAuthority ua =
+                DiskUpstreamAuthority.load(
+                        file("upstream.crt"), file("upstream.key"), null, mutable);
         mutable.advance(Duration.ofDays(2));
-        assertThatThrownBy(() -> ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null))
-                .isInstanceOf(UpstreamAuthorityException.class).hasMessageContaining("expired at");
+        assertThatThrownBy(
+                        () ->
+                                ua.mintX509Ca(
+                                        KeyType.EC_P256.generate(), TD, Duration.ofHours(1), null))
+                .isInstanceOf(UpstreamAuthorityException.class)
+                .hasMessageContaining("expired at");
     }
 
     @Test
@@ -293,10 +408,19 @@ class DiskUpstreamAuthorityTest {
         OpensslCa.selfSignedEcP256(dir, "root", "Root CA", 365);
         OpensslCa.intermediate(dir, "upstream", "Upstream Intermediate", "root", 100);
         OpensslCa.selfSignedEcP256(dir, "stranger", "Stranger Root", 365);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), file("stranger.crt"), clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"),
+                                        file("upstream.key"),
+                                        file("stranger.crt"),
+                                        clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageStartingWith("upstream CA " + file("upstream.crt") + ": chain does not reach any root in bundle "
-                        + file("stranger.crt"))
+                .hasMessageStartingWith(
+                        "upstream CA "
+                                + file("upstream.crt")
+                                + ": chain does not reach any root in bundle "
+                                + file("stranger.crt"))
                 .hasMessageContaining("Stranger Root");
     }
 
@@ -304,26 +428,43 @@ class DiskUpstreamAuthorityTest {
     void certificateFileWithTwoCertificatesAndNoBundleIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "root", "Root CA", 365);
         OpensslCa.intermediate(dir, "upstream", "Upstream Intermediate", "root", 100);
-        Pem.writeCertificates(file("two.crt"), List.of(Pem.readCertificate(file("upstream.crt")), Pem.readCertificate(file("root.crt"))));
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("two.crt"), file("upstream.key"), null, clock))
+        Pem.writeCertificates(
+                file("two.crt"),
+                List.of(
+                        Pem.readCertificate(file("upstream.crt")),
+                        Pem.readCertificate(file("root.crt"))));
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("two.crt"), file("upstream.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageStartingWith("upstream CA " + file("two.crt") + ": holds 2 certificates; without bundle_file_path");
+                .hasMessageStartingWith(
+                        "upstream CA "
+                                + file("two.crt")
+                                + ": holds 2 certificates; without bundle_file_path");
     }
 
     @Test
     void certificateThatIsNotSelfSignedWithoutBundleIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "root", "Root CA", 365);
         OpensslCa.intermediate(dir, "upstream", "Upstream Intermediate", "root", 100);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"), file("upstream.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
                 .hasMessageStartingWith("upstream CA " + file("upstream.crt") + ": certificate \"")
-                .hasMessageContaining("is not self-signed").hasMessageContaining("bundle_file_path");
+                .hasMessageContaining("is not self-signed")
+                .hasMessageContaining("bundle_file_path");
     }
 
     @Test
     void missingCertificateFileIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("nope.crt"), file("upstream.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("nope.crt"), file("upstream.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
                 .hasMessage("upstream CA " + file("nope.crt") + ": file does not exist");
     }
@@ -331,7 +472,10 @@ class DiskUpstreamAuthorityTest {
     @Test
     void missingKeyFileIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("nope.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"), file("nope.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
                 .hasMessage("upstream CA " + file("nope.key") + ": file does not exist");
     }
@@ -339,7 +483,13 @@ class DiskUpstreamAuthorityTest {
     @Test
     void missingBundleFileIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.key"), file("nope.pem"), clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"),
+                                        file("upstream.key"),
+                                        file("nope.pem"),
+                                        clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
                 .hasMessage("upstream CA " + file("nope.pem") + ": file does not exist");
     }
@@ -348,16 +498,25 @@ class DiskUpstreamAuthorityTest {
     void unreadableCertificateFileIsRejected() throws Exception {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
         Files.createDirectory(file("a-directory.crt")); // unreadable as a file even for root
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("a-directory.crt"), file("upstream.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("a-directory.crt"), file("upstream.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageStartingWith("upstream CA " + file("a-directory.crt") + ": cannot read file");
+                .hasMessageStartingWith(
+                        "upstream CA " + file("a-directory.crt") + ": cannot read file");
     }
 
     @Test
     void malformedPemCertificateIsRejected() throws Exception {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
-        Files.writeString(file("bad.crt"), "-----BEGIN CERTIFICATE-----\nnot base64 at all!!\n-----END CERTIFICATE-----\n");
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("bad.crt"), file("upstream.key"), null, clock))
+        Files.writeString(
+                file("bad.crt"),
+                "-----BEGIN CERTIFICATE-----\nnot base64 at all!!\n-----END CERTIFICATE-----\n");
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("bad.crt"), file("upstream.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
                 .hasMessageStartingWith("upstream CA " + file("bad.crt") + ": ");
     }
@@ -366,17 +525,29 @@ class DiskUpstreamAuthorityTest {
     void certificateFileWithoutPemIsRejected() throws Exception {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
         Files.writeString(file("empty.crt"), "just some text\n");
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("empty.crt"), file("upstream.key"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("empty.crt"), file("upstream.key"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessage("upstream CA " + file("empty.crt") + ": no PEM block found (expected \"-----BEGIN ...-----\" lines)");
+                .hasMessage(
+                        "upstream CA "
+                                + file("empty.crt")
+                                + ": no PEM block found (expected \"-----BEGIN ...-----\" lines)");
     }
 
     @Test
     void keyFileHoldingACertificateIsRejected() {
         OpensslCa.selfSignedEcP256(dir, "upstream", "Upstream CA", 365);
-        assertThatThrownBy(() -> DiskUpstreamAuthority.load(file("upstream.crt"), file("upstream.crt"), null, clock))
+        assertThatThrownBy(
+                        () ->
+                                DiskUpstreamAuthority.load(
+                                        file("upstream.crt"), file("upstream.crt"), null, clock))
                 .isInstanceOf(UpstreamAuthorityException.class)
-                .hasMessageStartingWith("upstream CA " + file("upstream.crt") + ": no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found");
+                .hasMessageStartingWith(
+                        "upstream CA "
+                                + file("upstream.crt")
+                                + ": no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block found");
     }
 
     /** A clock a test can move forward. */

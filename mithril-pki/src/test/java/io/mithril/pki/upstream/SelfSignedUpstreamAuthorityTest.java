@@ -28,8 +28,7 @@ class SelfSignedUpstreamAuthorityTest {
 
     static final TrustDomain TD = TrustDomain.of("example.org");
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     final SelfSignedUpstreamAuthority ua = new SelfSignedUpstreamAuthority(Clock.systemUTC());
 
@@ -53,21 +52,40 @@ class SelfSignedUpstreamAuthorityTest {
         MintedX509Ca minted = ua.mintX509Ca(key, TD, Duration.ofHours(24), null);
         KeyPair leafKey = KeyType.EC_P256.generate();
         SpiffeId id = SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep");
-        X509Certificate leaf = new X509Minter(Clock.systemUTC()).signX509Svid(
-                new SigningAuthority(minted.certificate(), key.getPrivate(), minted.chain()), leafKey.getPublic(), id, List.of(),
-                Duration.ofHours(1));
+        X509Certificate leaf =
+                new X509Minter(Clock.systemUTC())
+                        .signX509Svid(
+                                new SigningAuthority(
+                                        minted.certificate(), key.getPrivate(), minted.chain()),
+                                leafKey.getPublic(),
+                                id,
+                                List.of(),
+                                Duration.ofHours(1));
 
-        Openssl.Result r = Openssl.verify(dir, minted.upstreamRoots(), List.of(), leaf, "-x509_strict");
+        Openssl.Result r =
+                Openssl.verify(dir, minted.upstreamRoots(), List.of(), leaf, "-x509_strict");
         assertThat(r.exitCode()).as(r.output()).isZero();
-        X509Svid svid = X509Svid.parseRaw(Certificates.concatDer(List.of(leaf)), leafKey.getPrivate().getEncoded());
+        X509Svid svid =
+                X509Svid.parseRaw(
+                        Certificates.concatDer(List.of(leaf)), leafKey.getPrivate().getEncoded());
         assertThat(svid.getSpiffeId().toString()).isEqualTo(id.toString());
-        X509SvidValidator.verifyChain(svid.getChain(),
-                new X509Bundle(io.spiffe.spiffeid.TrustDomain.parse("example.org"), Set.copyOf(minted.upstreamRoots())));
+        X509SvidValidator.verifyChain(
+                svid.getChain(),
+                new X509Bundle(
+                        io.spiffe.spiffeid.TrustDomain.parse("example.org"),
+                        Set.copyOf(minted.upstreamRoots())));
     }
 
     @Test
     void nonPositiveTtlIsAnUpstreamAuthorityException() {
-        assertThatThrownBy(() -> ua.mintX509Ca(KeyType.EC_P256.generate(), TD, Duration.ofSeconds(-1), null))
-                .isInstanceOf(UpstreamAuthorityException.class).hasMessageContaining("TTL must be positive");
+        assertThatThrownBy(
+                        () ->
+                                ua.mintX509Ca(
+                                        KeyType.EC_P256.generate(),
+                                        TD,
+                                        Duration.ofSeconds(-1),
+                                        null))
+                .isInstanceOf(UpstreamAuthorityException.class)
+                .hasMessageContaining("TTL must be positive");
     }
 }

@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A directory of Istio YAML ({@code *.yaml}, {@code *.yml}) as a configuration source: read at
- * start, then polled; a change is parsed and validated as a whole and handed on only when
- * valid. An invalid change is logged with every error and the last good configuration stays.
- * Polling (names, sizes, modification times) also sees editors' rename-into-place writes.
+ * start, then polled; a change is parsed and validated as a whole and handed on only when valid. An
+ * invalid change is logged with every error and the last good configuration stays. Polling (names,
+ * sizes, modification times) also sees editors' rename-into-place writes.
  */
 public final class ConfigDirectoryWatcher implements AutoCloseable {
 
@@ -35,11 +35,13 @@ public final class ConfigDirectoryWatcher implements AutoCloseable {
     private ConfigDirectoryWatcher(Path dir, Consumer<List<Resource>> sink) {
         this.dir = dir;
         this.sink = sink;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "config-watch " + dir);
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "config-watch " + dir);
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /**
@@ -47,10 +49,12 @@ public final class ConfigDirectoryWatcher implements AutoCloseable {
      *
      * @return the watcher, and whether the first load succeeded via {@link #loadedOnce()}
      */
-    public static ConfigDirectoryWatcher start(Path dir, Duration interval, Consumer<List<Resource>> sink) {
+    public static ConfigDirectoryWatcher start(
+            Path dir, Duration interval, Consumer<List<Resource>> sink) {
         ConfigDirectoryWatcher w = new ConfigDirectoryWatcher(dir, sink);
         w.poll();
-        w.timer.scheduleWithFixedDelay(w::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        w.timer.scheduleWithFixedDelay(
+                w::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
         return w;
     }
 
@@ -63,10 +67,14 @@ public final class ConfigDirectoryWatcher implements AutoCloseable {
 
     private List<Path> files() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return (n.endsWith(".yaml") || n.endsWith(".yml")) && !n.startsWith(".");
-            }).sorted().toList();
+            return s.filter(
+                            p -> {
+                                String n = p.getFileName().toString();
+                                return (n.endsWith(".yaml") || n.endsWith(".yml"))
+                                        && !n.startsWith(".");
+                            })
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -76,7 +84,12 @@ public final class ConfigDirectoryWatcher implements AutoCloseable {
             StringBuilder fp = new StringBuilder();
             for (Path f : files) {
                 BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-                fp.append(f).append('|').append(a.size()).append('|').append(a.lastModifiedTime().toMillis()).append('\n');
+                fp.append(f)
+                        .append('|')
+                        .append(a.size())
+                        .append('|')
+                        .append(a.lastModifiedTime().toMillis())
+                        .append('\n');
             }
             String now = fp.toString();
             if (now.equals(fingerprint)) {
@@ -85,17 +98,27 @@ public final class ConfigDirectoryWatcher implements AutoCloseable {
             fingerprint = now;
             MeshYaml.Result r = MeshYaml.parseFiles(files);
             if (!r.ok()) {
-                log.error("configuration in {} rejected ({} errors); keeping the last good configuration:", dir, r.errors().size());
+                log.error(
+                        "configuration in {} rejected ({} errors); keeping the last good configuration:",
+                        dir,
+                        r.errors().size());
                 for (ValidationError e : r.errors()) {
                     log.error("  {}", e);
                 }
                 return;
             }
-            log.info("configuration read from {}: {} resources in {} files", dir, r.resources().size(), files.size());
+            log.info(
+                    "configuration read from {}: {} resources in {} files",
+                    dir,
+                    r.resources().size(),
+                    files.size());
             sink.accept(r.resources());
             loaded = true;
         } catch (IOException | RuntimeException e) {
-            log.error("cannot read configuration directory {}: {}; keeping the last good configuration", dir, e.toString());
+            log.error(
+                    "cannot read configuration directory {}: {}; keeping the last good configuration",
+                    dir,
+                    e.toString());
         }
     }
 

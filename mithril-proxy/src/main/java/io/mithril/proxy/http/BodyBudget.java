@@ -3,11 +3,11 @@ package io.mithril.proxy.http;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The request body bytes all requests of a proxy may keep at once for a retry or a mirror
- * (bodies stream; a request keeps a copy of at most {@link Upstreams#REPLAY_LIMIT}). A request
- * reserves what it copies and gives it back when its upstream call ends; when a reservation would
- * go over, that request keeps no copy and is not retried, so many clients each sending part of a
- * body cannot make the proxy hold more than this.
+ * The request body bytes all requests of a proxy may keep at once for a retry or a mirror (bodies
+ * stream; a request keeps a copy of at most {@link Upstreams#REPLAY_LIMIT}). A request reserves
+ * what it copies and gives it back when its upstream call ends; when a reservation would go over,
+ * that request keeps no copy and is not retried, so many clients each sending part of a body cannot
+ * make the proxy hold more than this.
  */
 public final class BodyBudget {
 

@@ -4,11 +4,17 @@ import io.mithril.mesh.config.FilterChain;
 import io.mithril.mesh.config.Listener;
 
 /**
- * What a connection brought: the listener and filter chain that took it, whether it is TLS,
- * the peer's verified SPIFFE ID and certificate hash (mTLS only), and its address.
+ * What a connection brought: the listener and filter chain that took it, whether it is TLS, the
+ * peer's verified SPIFFE ID and certificate hash (mTLS only), and its address.
  *
  * @param listenerPort the listener's configured port (matched by {@code port} in routes)
  */
-public record ConnectionInfo(Listener listener, FilterChain chain, int listenerPort, boolean tls, String peerSpiffeId,
-                             String peerCertificateHash, String sourceAddress, String protocol) {
-}
+public record ConnectionInfo(
+        Listener listener,
+        FilterChain chain,
+        int listenerPort,
+        boolean tls,
+        String peerSpiffeId,
+        String peerCertificateHash,
+        String sourceAddress,
+        String protocol) {}

@@ -7,15 +7,14 @@ import java.util.Map;
 
 /**
  * What a gateway does to the headers of a request from an external (untrusted) client, as Envoy
- * does for edge requests ({@code use_remote_address: true}, no internal addresses): every
- * {@code x-envoy-*} header the client sent is removed (they steer retries, timeouts and
- * routing inside the mesh), {@code x-envoy-external-address} is set to the client's address,
- * and {@code x-request-id} is generated anew (the client's is not trusted for tracing).
+ * does for edge requests ({@code use_remote_address: true}, no internal addresses): every {@code
+ * x-envoy-*} header the client sent is removed (they steer retries, timeouts and routing inside the
+ * mesh), {@code x-envoy-external-address} is set to the client's address, and {@code x-request-id}
+ * is generated anew (the client's is not trusted for tracing).
  */
 final class EdgeHeaders {
 
-    private EdgeHeaders() {
-    }
+    private EdgeHeaders() {}
 
     static void sanitize(HttpHeaders h, String clientAddress) {
         List<String> envoy = new ArrayList<>();

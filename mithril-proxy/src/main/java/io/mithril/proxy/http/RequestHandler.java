@@ -12,37 +12,37 @@ import io.mithril.proxy.Snapshot;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.ReferenceCountUtil;import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -52,11 +52,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Handles HTTP requests as Envoy's HTTP connection manager does: authorization (403
- * {@code RBAC: access denied}), route lookup (404 when none), then the route's action: redirect,
- * direct response, or forward to a cluster chosen by weight with header changes, rewrite, fault
- * injection, mirroring, CORS, timeout and retries. Adds {@code x-forwarded-client-cert} with
- * the caller's SPIFFE ID, writes one access log line and counts the request.
+ * Handles HTTP requests as Envoy's HTTP connection manager does: authorization (403 {@code RBAC:
+ * access denied}), route lookup (404 when none), then the route's action: redirect, direct
+ * response, or forward to a cluster chosen by weight with header changes, rewrite, fault injection,
+ * mirroring, CORS, timeout and retries. Adds {@code x-forwarded-client-cert} with the caller's
+ * SPIFFE ID, writes one access log line and counts the request.
  *
  * <p>Bodies stream: every decision is made on the request's head (its one normalized path and its
  * headers), then body pieces go up and answer pieces come down as they arrive, never aggregated.
@@ -68,11 +68,28 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(RequestHandler.class);
     private static final Logger access = LoggerFactory.getLogger("access");
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
-            "upgrade", "te", "trailer", "expect", "proxy-authorization", "proxy-authenticate", "http2-settings");
-    private static final AsciiString[] HOP_BY_HOP_NAMES = HOP_BY_HOP.stream().map(AsciiString::of).toArray(AsciiString[]::new);
-    /** Why the downstream is not read: the upstream cannot take more, a fault delay, requests pipelined behind the current one. */
+    private static final Set<String> HOP_BY_HOP =
+            Set.of(
+                    "connection",
+                    "keep-alive",
+                    "proxy-connection",
+                    "transfer-encoding",
+                    "upgrade",
+                    "te",
+                    "trailer",
+                    "expect",
+                    "proxy-authorization",
+                    "proxy-authenticate",
+                    "http2-settings");
+    private static final AsciiString[] HOP_BY_HOP_NAMES =
+            HOP_BY_HOP.stream().map(AsciiString::of).toArray(AsciiString[]::new);
+
+    /**
+     * Why the downstream is not read: the upstream cannot take more, a fault delay, requests
+     * pipelined behind the current one.
+     */
     private static final int UPSTREAM = 1;
+
     private static final int DELAYED = 2;
     private static final int PIPELINED = 4;
     private static final int MAX_PIPELINED = 64;
@@ -81,10 +98,16 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     private final ConnectionInfo conn;
     private final boolean http2;
     private ChannelHandlerContext ctx;
+
     /** The exchange whose request is being read or whose answer is being written. */
     private Exchange current;
-    /** HTTP/1.1: what arrived for the requests after the current one, read no further until it is done. */
+
+    /**
+     * HTTP/1.1: what arrived for the requests after the current one, read no further until it is
+     * done.
+     */
     private final ArrayDeque<HttpObject> pipelined = new ArrayDeque<>();
+
     private int pipelinedRequests;
     private int readGate;
 
@@ -116,8 +139,13 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         boolean responseDone;
         boolean closeAfter;
         boolean logged;
-        /** Where the body goes once forwarding; until then (fault delay) it waits in {@link #early}; after a local answer it is dropped. */
+
+        /**
+         * Where the body goes once forwarding; until then (fault delay) it waits in {@link #early};
+         * after a local answer it is dropped.
+         */
         Upstreams.Call call;
+
         boolean forwarding;
         List<HttpContent> early;
         Route route;
@@ -135,10 +163,14 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void head(HttpResponse resp, String endpoint, String flags) {
-            upstreamHost = endpoint == null ? "-" : endpoint.substring(endpoint.lastIndexOf('|') + 1);
+            upstreamHost =
+                    endpoint == null ? "-" : endpoint.substring(endpoint.lastIndexOf('|') + 1);
             if ("-".equals(flags)) {
                 stripHopByHop(resp.headers());
-                resp.headers().set("x-envoy-upstream-service-time", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStart));
+                resp.headers()
+                        .set(
+                                "x-envoy-upstream-service-time",
+                                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - upstreamStart));
             }
             apply(resp.headers(), route.headers().response());
             apply(resp.headers(), weighted.headers().response());
@@ -146,7 +178,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             if (route.cors() != null && origin != null && corsAllowed(route.cors(), origin)) {
                 resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
                 if (!route.cors().exposeHeaders().isEmpty()) {
-                    resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, String.join(",", route.cors().exposeHeaders()));
+                    resp.headers()
+                            .set(
+                                    HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS,
+                                    String.join(",", route.cors().exposeHeaders()));
                 }
                 if (Boolean.TRUE.equals(route.cors().allowCredentials())) {
                     resp.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
@@ -177,7 +212,12 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void reset(String flags) {
             this.flags = flags;
-            log.debug("answer to {} {} from {} cut short ({}): resetting the {}", req.method(), path, conn.sourceAddress(), flags,
+            log.debug(
+                    "answer to {} {} from {} cut short ({}): resetting the {}",
+                    req.method(),
+                    path,
+                    conn.sourceAddress(),
+                    flags,
                     http2 ? "stream" : "connection");
             responseDone = true;
             logAndCount(this);
@@ -217,8 +257,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        if (!http2 && (!pipelined.isEmpty() || current != null && current.requestDone && msg instanceof HttpRequest)) {
-            // A next request while the current one is answered: it waits, and nothing more is read meanwhile.
+        if (!http2
+                && (!pipelined.isEmpty()
+                        || current != null && current.requestDone && msg instanceof HttpRequest)) {
+            // A next request while the current one is answered: it waits, and nothing more is read
+            // meanwhile.
             if (msg instanceof HttpRequest && ++pipelinedRequests > MAX_PIPELINED) {
                 ReferenceCountUtil.release(msg);
                 ctx.close();
@@ -240,15 +283,22 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             } catch (RuntimeException e) {
                 log.error("request {} {} failed: {}", req.method(), req.uri(), e.toString(), e);
                 if (!x.responseStarted) {
-                    respond(x, simple(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error"), "-");
+                    respond(
+                            x,
+                            simple(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error"),
+                            "-");
                 }
             }
             if (msg instanceof LastHttpContent full) {
-                // A request complete with its head (HTTP/2 HEADERS with END_STREAM): its body is what it holds.
+                // A request complete with its head (HTTP/2 HEADERS with END_STREAM): its body is
+                // what it holds.
                 body(x, new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
-            } else if (!http2 && req.decoderResult().isSuccess() && !HttpUtil.isTransferEncodingChunked(req)
+            } else if (!http2
+                    && req.decoderResult().isSuccess()
+                    && !HttpUtil.isTransferEncodingChunked(req)
                     && HttpUtil.getContentLength(req, 0L) == 0) {
-                // HTTP/1.1 without a body: complete now, so head and end go up in one write (the codec's
+                // HTTP/1.1 without a body: complete now, so head and end go up in one write (the
+                // codec's
                 // empty end that follows finds the request done and is dropped).
                 body(x, LastHttpContent.EMPTY_LAST_CONTENT);
             }
@@ -262,7 +312,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         if (c.decoderResult().isFailure()) {
             c.release();
-            log.debug("request body from {} malformed: {}", conn.sourceAddress(), c.decoderResult().cause().toString());
+            log.debug(
+                    "request body from {} malformed: {}",
+                    conn.sourceAddress(),
+                    c.decoderResult().cause().toString());
             if (!x.responseStarted) {
                 x.path = x.path == null ? "-" : x.path;
                 respondAndClose(x, simple(HttpResponseStatus.BAD_REQUEST, "Bad Request"));
@@ -274,7 +327,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         body(x, c);
     }
 
-    /** A piece of the current request's body: to the upstream, held during a fault delay, or dropped after a local answer. */
+    /**
+     * A piece of the current request's body: to the upstream, held during a fault delay, or dropped
+     * after a local answer.
+     */
     private void body(Exchange x, HttpContent c) {
         int n = c.content().readableBytes();
         x.bytesIn += n;
@@ -287,7 +343,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
                 x.call = null;
             }
             x.forwarding = false;
-            respondAndClose(x, simple(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large"));
+            respondAndClose(
+                    x, simple(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large"));
             return;
         }
         if (last) {
@@ -337,7 +394,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         if (x.requestDone) {
             exchangeDone(x);
         } else if (x.call != null) {
-            // Answered before the request was read whole (an early answer): the rest is read and dropped.
+            // Answered before the request was read whole (an early answer): the rest is read and
+            // dropped.
             x.call = null;
             x.forwarding = false;
             gate(UPSTREAM, false);
@@ -359,7 +417,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void resumePipelined() {
-        while (!pipelined.isEmpty() && (current == null || !current.requestDone || !(pipelined.peek() instanceof HttpRequest))) {
+        while (!pipelined.isEmpty()
+                && (current == null
+                        || !current.requestDone
+                        || !(pipelined.peek() instanceof HttpRequest))) {
             HttpObject o = pipelined.poll();
             if (o instanceof HttpRequest) {
                 pipelinedRequests--;
@@ -387,7 +448,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
                 x.early.clear();
             }
             if (!x.responseDone) {
-                // Envoy's DC: the downstream went away before its answer was complete (status 0 when none had begun).
+                // Envoy's DC: the downstream went away before its answer was complete (status 0
+                // when none had begun).
                 x.flags = "DC";
                 logAndCount(x);
             }
@@ -399,19 +461,29 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         HttpRequest req = x.req;
         if (req.decoderResult().isFailure()) {
             Throwable cause = req.decoderResult().cause();
-            HttpResponseStatus status = cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                    : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
-                    : cause instanceof TooLongFrameException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                    : HttpResponseStatus.BAD_REQUEST;
+            HttpResponseStatus status =
+                    cause instanceof TooLongHttpHeaderException
+                            ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                            : cause instanceof TooLongHttpLineException
+                                    ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                                    : cause instanceof TooLongFrameException
+                                            ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                                            : HttpResponseStatus.BAD_REQUEST;
             x.path = "-";
             respondAndClose(x, simple(status, status.reasonPhrase()));
             return;
         }
         if (req.method() == HttpMethod.CONNECT) {
-            // Logged only when it is a plain authority: the access log never carries raw client bytes.
+            // Logged only when it is a plain authority: the access log never carries raw client
+            // bytes.
             x.path = RequestValidation.validAuthority(req.uri()) ? req.uri() : "-";
             x.authority = "";
-            respond(x, simple(HttpResponseStatus.METHOD_NOT_ALLOWED, "CONNECT is not supported; send plain HTTP through the proxy"), "-");
+            respond(
+                    x,
+                    simple(
+                            HttpResponseStatus.METHOD_NOT_ALLOWED,
+                            "CONNECT is not supported; send plain HTTP through the proxy"),
+                    "-");
             return;
         }
         RequestValidation.Target target;
@@ -422,7 +494,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             x.path = "-";
             x.authority = "";
             log.debug("request from {} refused with 400: {}", conn.sourceAddress(), e.getMessage());
-            respondAndClose(x, simple(HttpResponseStatus.BAD_REQUEST, "Bad Request: " + e.getMessage()));
+            respondAndClose(
+                    x, simple(HttpResponseStatus.BAD_REQUEST, "Bad Request: " + e.getMessage()));
             return;
         }
         // From here on, one path: routing, policy, access log and the upstream request all use it.
@@ -434,7 +507,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         long max = proxy.settings().maxBodyBytes();
         if (max > 0 && HttpUtil.getContentLength(req, -1L) > max) {
-            respondAndClose(x, simple(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large"));
+            respondAndClose(
+                    x, simple(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Payload Too Large"));
             return;
         }
         Snapshot snap = proxy.snapshot();
@@ -449,7 +523,12 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         if (conn.listener().direction() != Listener.Direction.OUTBOUND) {
             RbacPolicy.Decision d = snap.config().rbac().evaluate(view);
             if (!d.allowed()) {
-                log.info("RBAC denied {} {} from {} ({})", req.method(), x.path, conn.peerSpiffeId(), d.policy());
+                log.info(
+                        "RBAC denied {} {} from {} ({})",
+                        req.method(),
+                        x.path,
+                        conn.peerSpiffeId(),
+                        d.policy());
                 x.flags = "RBAC";
                 respond(x, simple(HttpResponseStatus.FORBIDDEN, "RBAC: access denied"), "RBAC");
                 return;
@@ -458,24 +537,37 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         RouteConfiguration rc = snap.config().routes().get(conn.chain().routeConfigName());
         Route route = rc == null ? null : rc.route(view);
         if (route == null) {
-            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_FOUND);
+            FullHttpResponse r =
+                    new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_FOUND);
             respond(x, r, "NR");
             return;
         }
         String origin = req.headers().get(HttpHeaderNames.ORIGIN);
-        if (route.cors() != null && origin != null && req.method() == HttpMethod.OPTIONS
-                && req.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD) && corsAllowed(route.cors(), origin)) {
+        if (route.cors() != null
+                && origin != null
+                && req.method() == HttpMethod.OPTIONS
+                && req.headers().contains(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD)
+                && corsAllowed(route.cors(), origin)) {
             FullHttpResponse r = simple(HttpResponseStatus.OK, "");
             VirtualService.CorsPolicy c = route.cors();
             r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             if (!c.allowMethods().isEmpty()) {
-                r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, String.join(",", c.allowMethods()));
+                r.headers()
+                        .set(
+                                HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS,
+                                String.join(",", c.allowMethods()));
             }
             if (!c.allowHeaders().isEmpty()) {
-                r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, String.join(",", c.allowHeaders()));
+                r.headers()
+                        .set(
+                                HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS,
+                                String.join(",", c.allowHeaders()));
             }
             if (c.maxAge() != null) {
-                r.headers().set(HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, Long.toString(c.maxAge().toSeconds()));
+                r.headers()
+                        .set(
+                                HttpHeaderNames.ACCESS_CONTROL_MAX_AGE,
+                                Long.toString(c.maxAge().toSeconds()));
             }
             if (Boolean.TRUE.equals(c.allowCredentials())) {
                 r.headers().set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
@@ -489,7 +581,9 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             String scheme = rd.scheme() != null ? rd.scheme() : view.scheme();
             String host = rd.authority() != null ? rd.authority() : hostOnly(x.authority);
             String port = rd.port() != null ? ":" + rd.port() : "";
-            if (rd.port() == null && rd.authority() == null && x.authority.lastIndexOf(':') > x.authority.lastIndexOf(']')) {
+            if (rd.port() == null
+                    && rd.authority() == null
+                    && x.authority.lastIndexOf(':') > x.authority.lastIndexOf(']')) {
                 port = x.authority.substring(x.authority.lastIndexOf(':'));
             }
             String path = rd.path() != null ? rd.path() : view.path();
@@ -498,13 +592,21 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (action instanceof Route.DirectResponse dr) {
-            respond(x, simple(HttpResponseStatus.valueOf(dr.status()), dr.body() == null ? "" : dr.body()), "-");
+            respond(
+                    x,
+                    simple(
+                            HttpResponseStatus.valueOf(dr.status()),
+                            dr.body() == null ? "" : dr.body()),
+                    "-");
             return;
         }
         Route.Forward fwd = (Route.Forward) action;
         Route.Fault fault = route.fault();
         if (fault != null && fault.abortStatus() != null && percent(fault.abortPercent())) {
-            respond(x, simple(HttpResponseStatus.valueOf(fault.abortStatus()), "fault filter abort"), "FI");
+            respond(
+                    x,
+                    simple(HttpResponseStatus.valueOf(fault.abortStatus()), "fault filter abort"),
+                    "FI");
             return;
         }
         x.forwarding = true;
@@ -512,12 +614,16 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         if (fault != null && fault.delay() != null && percent(fault.delayPercent())) {
             x.flags = "DI";
             gate(DELAYED, true);
-            ctx.executor().schedule(() -> {
-                if (ctx.channel().isActive() && current == x) {
-                    gate(DELAYED, false);
-                    forward(x, snap, route, fwd, view);
-                }
-            }, fault.delay().toNanos(), TimeUnit.NANOSECONDS);
+            ctx.executor()
+                    .schedule(
+                            () -> {
+                                if (ctx.channel().isActive() && current == x) {
+                                    gate(DELAYED, false);
+                                    forward(x, snap, route, fwd, view);
+                                }
+                            },
+                            fault.delay().toNanos(),
+                            TimeUnit.NANOSECONDS);
             return;
         }
         forward(x, snap, route, fwd, view);
@@ -529,14 +635,16 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
 
     private static boolean corsAllowed(VirtualService.CorsPolicy cors, String origin) {
         for (StringMatch m : cors.allowOrigins()) {
-            if (m instanceof StringMatch.Exact e && e.value().equals("*") || m.matches(origin, false)) {
+            if (m instanceof StringMatch.Exact e && e.value().equals("*")
+                    || m.matches(origin, false)) {
                 return true;
             }
         }
         return false;
     }
 
-    private void forward(Exchange x, Snapshot snap, Route route, Route.Forward fwd, HttpRequestView view) {
+    private void forward(
+            Exchange x, Snapshot snap, Route route, Route.Forward fwd, HttpRequestView view) {
         Route.WeightedCluster wc = pickWeighted(fwd);
         if (wc == null) {
             respond(x, simple(HttpResponseStatus.SERVICE_UNAVAILABLE, "no healthy upstream"), "UH");
@@ -553,14 +661,31 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         x.weighted = wc;
         HttpRequest up = upstreamRequest(x, snap, route, fwd, wc, view);
         if (!http2 && HttpUtil.is100ContinueExpected(x.req) && !x.requestDone) {
-            // As Envoy (proxy_100_continue off): the proxy invites the body itself once the request is routed.
-            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+            // As Envoy (proxy_100_continue off): the proxy invites the body itself once the request
+            // is routed.
+            ctx.writeAndFlush(
+                    new DefaultFullHttpResponse(
+                            HttpVersion.HTTP_1_1,
+                            HttpResponseStatus.CONTINUE,
+                            Unpooled.EMPTY_BUFFER));
         }
         x.upstreamStart = System.nanoTime();
-        boolean mirror = route.mirror() != null && percent(route.mirror().percent())
-                && snap.config().clusters().get(route.mirror().cluster()) != null;
+        boolean mirror =
+                route.mirror() != null
+                        && percent(route.mirror().percent())
+                        && snap.config().clusters().get(route.mirror().cluster()) != null;
         x.mirror = mirror;
-        x.call = proxy.upstreams().send(snap, cluster, up, route.retries(), route.timeout(), ctx.executor(), x, mirror);
+        x.call =
+                proxy.upstreams()
+                        .send(
+                                snap,
+                                cluster,
+                                up,
+                                route.retries(),
+                                route.timeout(),
+                                ctx.executor(),
+                                x,
+                                mirror);
         List<HttpContent> early = x.early;
         x.early = null;
         for (HttpContent c : early) {
@@ -576,13 +701,19 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** A copy of the request, whole, to the route's mirror cluster with {@code Host: <host>-shadow}; its answer is dropped. */
+    /**
+     * A copy of the request, whole, to the route's mirror cluster with {@code Host: <host>-shadow};
+     * its answer is dropped.
+     */
     private void mirror(Exchange x) {
         Cluster mirror = x.snap.config().clusters().get(x.route.mirror().cluster());
         ByteBuf body = x.call == null ? null : x.call.bodyCopy();
         if (mirror == null || body == null) {
             if (mirror != null) {
-                log.debug("request {} not mirrored: its body is over {} bytes", x.path, Upstreams.REPLAY_LIMIT);
+                log.debug(
+                        "request {} not mirrored: its body is over {} bytes",
+                        x.path,
+                        Upstreams.REPLAY_LIMIT);
             }
             return;
         }
@@ -593,7 +724,17 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         h.remove(HttpHeaderNames.TRANSFER_ENCODING);
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         HttpRequest shadow = new DefaultHttpRequest(HttpVersion.HTTP_1_1, up.method(), up.uri(), h);
-        Upstreams.Call call = proxy.upstreams().send(x.snap, mirror, shadow, null, x.route.timeout(), ctx.executor(), Upstreams.DISCARD, false);
+        Upstreams.Call call =
+                proxy.upstreams()
+                        .send(
+                                x.snap,
+                                mirror,
+                                shadow,
+                                null,
+                                x.route.timeout(),
+                                ctx.executor(),
+                                Upstreams.DISCARD,
+                                false);
         call.content(new DefaultLastHttpContent(body));
         call.flush();
     }
@@ -623,14 +764,25 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         return fwd.clusters().get(fwd.clusters().size() - 1);
     }
 
-    private HttpRequest upstreamRequest(Exchange x, Snapshot snap, Route route, Route.Forward fwd, Route.WeightedCluster wc,
-                                            HttpRequestView view) {
+    private HttpRequest upstreamRequest(
+            Exchange x,
+            Snapshot snap,
+            Route route,
+            Route.Forward fwd,
+            Route.WeightedCluster wc,
+            HttpRequestView view) {
         String path = x.path;
         if (fwd.prefixRewrite() != null) {
             int q = path.indexOf('?');
             String query = q < 0 ? "" : path.substring(q);
             String p = q < 0 ? path : path.substring(0, q);
-            if (fwd.matchedPrefix() != null && p.regionMatches(route.match().ignoreCase(), 0, fwd.matchedPrefix(), 0, fwd.matchedPrefix().length())) {
+            if (fwd.matchedPrefix() != null
+                    && p.regionMatches(
+                            route.match().ignoreCase(),
+                            0,
+                            fwd.matchedPrefix(),
+                            0,
+                            fwd.matchedPrefix().length())) {
                 p = fwd.prefixRewrite() + p.substring(fwd.matchedPrefix().length());
             } else if (route.match().path() == null) {
                 p = fwd.prefixRewrite() + p.substring(1);
@@ -651,9 +803,12 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         x.requestId = h.get("x-request-id");
         h.set("x-forwarded-proto", view.scheme());
-        if (conn.listener().direction() == Listener.Direction.GATEWAY && conn.sourceAddress() != null) {
+        if (conn.listener().direction() == Listener.Direction.GATEWAY
+                && conn.sourceAddress() != null) {
             String xff = h.get("x-forwarded-for");
-            h.set("x-forwarded-for", xff == null ? conn.sourceAddress() : xff + ", " + conn.sourceAddress());
+            h.set(
+                    "x-forwarded-for",
+                    xff == null ? conn.sourceAddress() : xff + ", " + conn.sourceAddress());
         }
         xfcc(h, snap);
         apply(h, route.headers().request());
@@ -661,8 +816,10 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         if (x.req instanceof FullHttpRequest full) {
             // HTTP/2 HEADERS with END_STREAM: the body (if any) came with it.
             h.setInt(HttpHeaderNames.CONTENT_LENGTH, full.content().readableBytes());
-        } else if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && (http2 || HttpUtil.isTransferEncodingChunked(x.req))) {
-            // Length unknown (HTTP/2 DATA frames, HTTP/1.1 chunks): chunked to the HTTP/1.1 upstream.
+        } else if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)
+                && (http2 || HttpUtil.isTransferEncodingChunked(x.req))) {
+            // Length unknown (HTTP/2 DATA frames, HTTP/1.1 chunks): chunked to the HTTP/1.1
+            // upstream.
             h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
@@ -682,7 +839,13 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         String mine = null;
         if (conn.peerSpiffeId() != null) {
             String by = snap.identity() == null ? "" : snap.identity().spiffeId().toString();
-            mine = "By=" + by + ";Hash=" + conn.peerCertificateHash() + ";Subject=\"\";URI=" + conn.peerSpiffeId();
+            mine =
+                    "By="
+                            + by
+                            + ";Hash="
+                            + conn.peerCertificateHash()
+                            + ";Subject=\"\";URI="
+                            + conn.peerSpiffeId();
         }
         String existing = h.get("x-forwarded-client-cert");
         if (dir == Listener.Direction.GATEWAY) {
@@ -691,7 +854,9 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
                 h.set("x-forwarded-client-cert", mine);
             }
         } else if (mine != null) {
-            h.set("x-forwarded-client-cert", existing == null || existing.isEmpty() ? mine : existing + "," + mine);
+            h.set(
+                    "x-forwarded-client-cert",
+                    existing == null || existing.isEmpty() ? mine : existing + "," + mine);
         }
     }
 
@@ -715,7 +880,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         // One pass over the (few) headers instead of a hashed remove per hop-by-hop name: most
         // requests and answers carry none once Connection is gone.
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
+                it.hasNext(); ) {
             CharSequence name = it.next().getKey();
             for (AsciiString hop : HOP_BY_HOP_NAMES) {
                 if (hop.contentEqualsIgnoreCase(name)) {
@@ -733,7 +899,9 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
             return "";
         }
         int colon = authority.lastIndexOf(':');
-        return colon > authority.lastIndexOf(']') && colon > 0 ? authority.substring(0, colon) : authority;
+        return colon > authority.lastIndexOf(']') && colon > 0
+                ? authority.substring(0, colon)
+                : authority;
     }
 
     private static String portPart(String authority) {
@@ -745,7 +913,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static FullHttpResponse simple(HttpResponseStatus status, String body) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        FullHttpResponse r =
+                new DefaultFullHttpResponse(
+                        HttpVersion.HTTP_1_1,
+                        status,
+                        Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
         if (!body.isEmpty()) {
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
         }
@@ -776,7 +948,8 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         boolean full = r instanceof FullHttpResponse;
         if (!x.requestDone && !x.forwarding && !http2 && HttpUtil.is100ContinueExpected(x.req)) {
-            // The client waits for 100 Continue before its body, which will not be read: the connection cannot go on.
+            // The client waits for 100 Continue before its body, which will not be read: the
+            // connection cannot go on.
             x.closeAfter = true;
         }
         if (full) {
@@ -818,12 +991,30 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         }
         x.logged = true;
         double millis = (System.nanoTime() - x.startNanos) / 1e6;
-        String reporter = conn.listener().direction() == Listener.Direction.INBOUND ? "destination" : "source";
-        proxy.metrics().record(reporter, conn.peerSpiffeId(), x.serviceHost, x.status, x.flags, millis);
+        String reporter =
+                conn.listener().direction() == Listener.Direction.INBOUND
+                        ? "destination"
+                        : "source";
+        proxy.metrics()
+                .record(reporter, conn.peerSpiffeId(), x.serviceHost, x.status, x.flags, millis);
         if (proxy.settings().accessLog() && access.isInfoEnabled()) {
-            access.info("[{}] \"{} {} {}\" {} {} {} {} {} \"{}\" \"{}\" \"{}\" {} {} peer={}", Instant.now(), x.req.method(),
-                    orDash(x.path), x.protocol, x.status, x.flags, x.bytesIn, x.bytesOut, Math.round(millis),
-                    orDash(x.userAgent), orDash(x.requestId), orDash(x.authority), x.upstreamHost, x.cluster, orDash(conn.peerSpiffeId()));
+            access.info(
+                    "[{}] \"{} {} {}\" {} {} {} {} {} \"{}\" \"{}\" \"{}\" {} {} peer={}",
+                    Instant.now(),
+                    x.req.method(),
+                    orDash(x.path),
+                    x.protocol,
+                    x.status,
+                    x.flags,
+                    x.bytesIn,
+                    x.bytesOut,
+                    Math.round(millis),
+                    orDash(x.userAgent),
+                    orDash(x.requestId),
+                    orDash(x.authority),
+                    x.upstreamHost,
+                    x.cluster,
+                    orDash(conn.peerSpiffeId()));
         }
     }
 
@@ -836,7 +1027,4 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         log.debug("connection from {} failed: {}", conn.sourceAddress(), cause.toString());
         ctx.close();
     }
-
-
-
 }

@@ -27,10 +27,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What one HTTP/1.1 connection, or one HTTP/2 stream, may hold of the proxy: Envoy's request
- * headers timeout, stream idle timeout (no byte of a request body, nor of an answer being
- * written, for that long) and connection idle timeout. It sits after the HTTP codec (it sees requests and responses as messages);
- * on HTTP/1.1 its {@link #byteWatcher()} sits before the codec, to see a request begin before its
- * headers are complete. One timer per connection, re-armed lazily.
+ * headers timeout, stream idle timeout (no byte of a request body, nor of an answer being written,
+ * for that long) and connection idle timeout. It sits after the HTTP codec (it sees requests and
+ * responses as messages); on HTTP/1.1 its {@link #byteWatcher()} sits before the codec, to see a
+ * request begin before its headers are complete. One timer per connection, re-armed lazily.
  */
 final class RequestLimits extends ChannelDuplexHandler {
 
@@ -43,16 +43,21 @@ final class RequestLimits extends ChannelDuplexHandler {
     private ChannelHandlerContext ctx;
     private ScheduledFuture<?> timer;
     private long timerAt;
+
     /** Requests read and not answered yet. */
     private int outstanding;
+
     /** A request's headers are read and its body is not complete. */
     private boolean inBody;
+
     /** Bytes of a next request have arrived and its headers are not complete (HTTP/1.1). */
     private boolean partial;
+
     private boolean answeredOne;
     private boolean refused;
     private long phaseStart = System.nanoTime();
     private long lastRead = phaseStart;
+
     /** An answer's head is written and its end is not. */
     private boolean responding;
 
@@ -69,7 +74,11 @@ final class RequestLimits extends ChannelDuplexHandler {
             public void channelRead(ChannelHandlerContext c, Object msg) {
                 long now = System.nanoTime();
                 lastRead = now;
-                if (!partial && !inBody && outstanding == 0 && msg instanceof ByteBuf b && b.isReadable()) {
+                if (!partial
+                        && !inBody
+                        && outstanding == 0
+                        && msg instanceof ByteBuf b
+                        && b.isReadable()) {
                     partial = true;
                     phaseStart = now;
                     arm();
@@ -121,12 +130,15 @@ final class RequestLimits extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        boolean informational = msg instanceof HttpResponse r
-                && r.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL;
+        boolean informational =
+                msg instanceof HttpResponse r
+                        && r.status().codeClass()
+                                == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL;
         boolean done = msg instanceof LastHttpContent && !informational;
         ctx.write(msg, promise);
         if (msg instanceof HttpContent || msg instanceof HttpResponse && !informational) {
-            lastRead = System.nanoTime(); // a streamed answer moving counts as activity, as Envoy's stream idle timer counts it
+            lastRead = System.nanoTime(); // a streamed answer moving counts as activity, as Envoy's
+            // stream idle timer counts it
             responding = !done;
             if (responding) {
                 arm();
@@ -163,7 +175,12 @@ final class RequestLimits extends ChannelDuplexHandler {
         }
         cancel();
         timerAt = at;
-        timer = ctx.executor().schedule(this::fire, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+        timer =
+                ctx.executor()
+                        .schedule(
+                                this::fire,
+                                Math.max(0, at - System.nanoTime()),
+                                TimeUnit.NANOSECONDS);
     }
 
     private void cancel() {
@@ -187,13 +204,22 @@ final class RequestLimits extends ChannelDuplexHandler {
             return;
         }
         if (responding) {
-            log.info("answer to {} timed out: no byte either way for {}", source, limits.streamIdleTimeout());
+            log.info(
+                    "answer to {} timed out: no byte either way for {}",
+                    source,
+                    limits.streamIdleTimeout());
             ctx.close();
         } else if (inBody) {
-            log.info("request from {} timed out: no body byte for {}", source, limits.streamIdleTimeout());
+            log.info(
+                    "request from {} timed out: no body byte for {}",
+                    source,
+                    limits.streamIdleTimeout());
             refuse(HttpResponseStatus.REQUEST_TIMEOUT, "stream timeout");
         } else if (partial || !answeredOne) {
-            log.info("connection from {} closed: request headers not complete within {}", source, limits.requestHeadersTimeout());
+            log.info(
+                    "connection from {} closed: request headers not complete within {}",
+                    source,
+                    limits.requestHeadersTimeout());
             refuse(HttpResponseStatus.REQUEST_TIMEOUT, "request header timeout");
         } else {
             log.debug("connection from {} closed: idle for {}", source, limits.idleTimeout());
@@ -205,8 +231,11 @@ final class RequestLimits extends ChannelDuplexHandler {
     private void refuse(HttpResponseStatus status, String body) {
         refused = true;
         cancel();
-        DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        DefaultFullHttpResponse r =
+                new DefaultFullHttpResponse(
+                        HttpVersion.HTTP_1_1,
+                        status,
+                        Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
         if (!http2Stream) {

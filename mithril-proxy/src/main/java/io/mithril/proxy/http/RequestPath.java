@@ -6,23 +6,24 @@ import java.util.Locale;
 
 /**
  * The one request path a proxy uses for routing, authorization, the access log and the upstream
- * request, made as Envoy makes it under Istio's {@code pathNormalization} (see
- * docs/security.md). A request whose target cannot be made safe is refused with 400 before any
- * of those steps sees it.
+ * request, made as Envoy makes it under Istio's {@code pathNormalization} (see docs/security.md). A
+ * request whose target cannot be made safe is refused with 400 before any of those steps sees it.
  *
  * <p>In order, as Envoy's {@code ConnectionManagerUtility::maybeNormalizePath} does:
+ *
  * <ol>
- *   <li>Refused: a fragment ({@code #}), any byte outside {@code 0x21..0x7e} (controls, NUL,
- *       space, DEL and every non-ASCII byte), a malformed or encoded control escape
- *       ({@code %00..%1F}, {@code %7F}), a target that is neither origin form ({@code /...}) nor
- *       {@code *}, and a {@code ;} in the path: servlet containers drop {@code ;params} from
- *       segments, so the path a policy saw would not be the one the application serves.</li>
+ *   <li>Refused: a fragment ({@code #}), any byte outside {@code 0x21..0x7e} (controls, NUL, space,
+ *       DEL and every non-ASCII byte), a malformed or encoded control escape ({@code %00..%1F},
+ *       {@code %7F}), a target that is neither origin form ({@code /...}) nor {@code *}, and a
+ *       {@code ;} in the path: servlet containers drop {@code ;params} from segments, so the path a
+ *       policy saw would not be the one the application serves.
  *   <li>Escaped slashes ({@code %2F}, {@code %5C}) as {@code path_with_escaped_slashes_action}
- *       says: kept, decoded ({@code UNESCAPE_AND_FORWARD}) or refused.</li>
+ *       says: kept, decoded ({@code UNESCAPE_AND_FORWARD}) or refused.
  *   <li>RFC 3986 normalization ({@code normalize_path}): percent-encoded unreserved characters
- *       decoded, other escapes upper-cased, backslash to slash, dot segments removed.</li>
- *   <li>Slashes merged ({@code merge_slashes}).</li>
+ *       decoded, other escapes upper-cased, backslash to slash, dot segments removed.
+ *   <li>Slashes merged ({@code merge_slashes}).
  * </ol>
+ *
  * The query string is kept as sent (it is checked for the refused bytes only).
  */
 public final class RequestPath {
@@ -49,8 +50,15 @@ public final class RequestPath {
         }
     }
 
-    /** Envoy's {@code path_with_escaped_slashes_action} (REDIRECT is not offered: it answers like FORWARD). */
-    public enum EscapedSlashes { KEEP_UNCHANGED, UNESCAPE_AND_FORWARD, REJECT_REQUEST }
+    /**
+     * Envoy's {@code path_with_escaped_slashes_action} (REDIRECT is not offered: it answers like
+     * FORWARD).
+     */
+    public enum EscapedSlashes {
+        KEEP_UNCHANGED,
+        UNESCAPE_AND_FORWARD,
+        REJECT_REQUEST
+    }
 
     /** Why a request target is refused; the message is safe to send back and to log. */
     public static final class InvalidPathException extends Exception {
@@ -59,12 +67,11 @@ public final class RequestPath {
         }
     }
 
-    private RequestPath() {
-    }
+    private RequestPath() {}
 
     /**
-     * The normalized path with its query, from a request target in origin form ({@code /p?q})
-     * or {@code *}.
+     * The normalized path with its query, from a request target in origin form ({@code /p?q}) or
+     * {@code *}.
      *
      * @throws InvalidPathException when the target must be refused with 400
      */
@@ -78,7 +85,8 @@ public final class RequestPath {
      *
      * @throws InvalidPathException when the target must be refused with 400
      */
-    public static String normalize(String target, Normalization mode, EscapedSlashes slashes) throws InvalidPathException {
+    public static String normalize(String target, Normalization mode, EscapedSlashes slashes)
+            throws InvalidPathException {
         if (target.isEmpty()) {
             throw new InvalidPathException("empty request target");
         }
@@ -88,7 +96,8 @@ public final class RequestPath {
                 throw new InvalidPathException("fragment in request target");
             }
             if (c <= 0x20 || c >= 0x7f) {
-                throw new InvalidPathException(String.format("byte 0x%02x in request target", (int) c & 0xff));
+                throw new InvalidPathException(
+                        String.format("byte 0x%02x in request target", (int) c & 0xff));
             }
         }
         if (target.equals("*")) {
@@ -126,12 +135,14 @@ public final class RequestPath {
                 throw new InvalidPathException("malformed percent-encoding in request target");
             }
             if (v < 0x20 || v == 0x7f) {
-                throw new InvalidPathException(String.format("encoded control byte %%%02X in request target", v));
+                throw new InvalidPathException(
+                        String.format("encoded control byte %%%02X in request target", v));
             }
         }
     }
 
-    private static String escapedSlashes(String path, EscapedSlashes action) throws InvalidPathException {
+    private static String escapedSlashes(String path, EscapedSlashes action)
+            throws InvalidPathException {
         if (action == EscapedSlashes.KEEP_UNCHANGED || path.indexOf('%') < 0) {
             return path;
         }
@@ -161,7 +172,13 @@ public final class RequestPath {
 
     /** RFC 3986 section 2.3: ALPHA / DIGIT / "-" / "." / "_" / "~". */
     private static boolean unreserved(int c) {
-        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~';
+        return c >= 'a' && c <= 'z'
+                || c >= 'A' && c <= 'Z'
+                || c >= '0' && c <= '9'
+                || c == '-'
+                || c == '.'
+                || c == '_'
+                || c == '~';
     }
 
     private static String decodeUnreserved(String path) {

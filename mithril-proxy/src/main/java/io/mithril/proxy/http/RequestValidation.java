@@ -7,22 +7,54 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The checks an HTTP request passes before routing, as Envoy's codecs and connection manager
- * make them: a method Envoy's HTTP/1 parser knows (upper case), exactly one {@code Host} (or
- * {@code :authority}) made of authority characters, and a request target that
- * {@link RequestPath} accepts. What passes is the request's one path and authority.
+ * The checks an HTTP request passes before routing, as Envoy's codecs and connection manager make
+ * them: a method Envoy's HTTP/1 parser knows (upper case), exactly one {@code Host} (or {@code
+ * :authority}) made of authority characters, and a request target that {@link RequestPath} accepts.
+ * What passes is the request's one path and authority.
  */
 final class RequestValidation {
 
     /** The methods of Envoy's HTTP/1 parsers (http-parser, Balsa): RFC 9110, WebDAV and friends. */
-    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
-            "PATCH", "COPY", "LOCK", "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND",
-            "ACL", "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE", "PURGE",
-            "MKCALENDAR", "LINK", "UNLINK", "SOURCE", "PRI");
+    private static final Set<String> METHODS =
+            Set.of(
+                    "GET",
+                    "HEAD",
+                    "POST",
+                    "PUT",
+                    "DELETE",
+                    "CONNECT",
+                    "OPTIONS",
+                    "TRACE",
+                    "PATCH",
+                    "COPY",
+                    "LOCK",
+                    "MKCOL",
+                    "MOVE",
+                    "PROPFIND",
+                    "PROPPATCH",
+                    "SEARCH",
+                    "UNLOCK",
+                    "BIND",
+                    "REBIND",
+                    "UNBIND",
+                    "ACL",
+                    "REPORT",
+                    "MKACTIVITY",
+                    "CHECKOUT",
+                    "MERGE",
+                    "M-SEARCH",
+                    "NOTIFY",
+                    "SUBSCRIBE",
+                    "UNSUBSCRIBE",
+                    "PURGE",
+                    "MKCALENDAR",
+                    "LINK",
+                    "UNLINK",
+                    "SOURCE",
+                    "PRI");
 
     /** A request that passed: its normalized path (with query) and its authority. */
-    record Target(String pathWithQuery, String authority) {
-    }
+    record Target(String pathWithQuery, String authority) {}
 
     /** A request refused with 400; the message says why and is safe to send and log. */
     static final class BadRequest extends Exception {
@@ -31,13 +63,13 @@ final class RequestValidation {
         }
     }
 
-    private RequestValidation() {
-    }
+    private RequestValidation() {}
 
     /**
      * @throws BadRequest when the request must be answered 400
      */
-    static Target check(HttpRequest req, RequestPath.Normalization normalization) throws BadRequest {
+    static Target check(HttpRequest req, RequestPath.Normalization normalization)
+            throws BadRequest {
         String method = req.method().name();
         if (!METHODS.contains(method)) {
             throw new BadRequest("unknown method");
@@ -52,7 +84,8 @@ final class RequestValidation {
         String authority = hosts.get(0);
         String uri = req.uri();
         if (uri.startsWith("http://") || uri.startsWith("https://")) {
-            // Absolute form, as clients send it to an HTTP proxy (sidecar outbound): its authority wins.
+            // Absolute form, as clients send it to an HTTP proxy (sidecar outbound): its authority
+            // wins.
             int start = uri.indexOf("://") + 3;
             int slash = uri.indexOf('/', start);
             authority = slash < 0 ? uri.substring(start) : uri.substring(start, slash);
@@ -78,8 +111,11 @@ final class RequestValidation {
         }
         for (int i = 0; i < a.length(); i++) {
             char c = a.charAt(i);
-            boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-                    || "-._~!$&'()*+,;=:[]%".indexOf(c) >= 0;
+            boolean ok =
+                    c >= 'a' && c <= 'z'
+                            || c >= 'A' && c <= 'Z'
+                            || c >= '0' && c <= '9'
+                            || "-._~!$&'()*+,;=:[]%".indexOf(c) >= 0;
             if (!ok) {
                 return false;
             }

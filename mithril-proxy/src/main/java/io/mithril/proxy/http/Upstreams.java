@@ -12,25 +12,25 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -56,15 +56,17 @@ import org.slf4j.LoggerFactory;
  * Upstream calls for the clusters: endpoint choice (ROUND_ROBIN, RANDOM, LEAST_REQUEST by two
  * random choices, Istio's default), keep-alive connection pools per endpoint, TLS origination,
  * retries, timeouts and outlier detection (an endpoint with {@code consecutive5xxErrors} in a row
- * is ejected for {@code baseEjectionTime} times the number of its ejections). Failures become
- * the responses Envoy gives: 503 {@code no healthy upstream}, 503 {@code upstream connect error
- * ...}, 504 {@code upstream request timeout}.
+ * is ejected for {@code baseEjectionTime} times the number of its ejections). Failures become the
+ * responses Envoy gives: 503 {@code no healthy upstream}, 503 {@code upstream connect error ...},
+ * 504 {@code upstream request timeout}.
  */
 public final class Upstreams implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Upstreams.class);
+
     /** The pool a connection returns to (its {@link #poolKey}). */
-    private static final io.netty.util.AttributeKey<String> POOL = io.netty.util.AttributeKey.valueOf("pool");
+    private static final io.netty.util.AttributeKey<String> POOL =
+            io.netty.util.AttributeKey.valueOf("pool");
 
     /**
      * Request body bytes a call keeps for a retry or a mirror (Envoy's per-connection buffer limit,
@@ -72,7 +74,11 @@ public final class Upstreams implements AutoCloseable {
      * buffers); a longer body is streamed without a copy and its request is not retried.
      */
     static final int REPLAY_LIMIT = 1 << 20;
-    /** Bytes of a request body a call holds while its upstream connection is being made; above, the downstream is not read. */
+
+    /**
+     * Bytes of a request body a call holds while its upstream connection is being made; above, the
+     * downstream is not read.
+     */
     static final int QUEUE_HIGH_WATER = 64 * 1024;
 
     /**
@@ -82,12 +88,15 @@ public final class Upstreams implements AutoCloseable {
      */
     public interface Sink {
         /**
-         * The answer's head: the upstream's (flags {@code -}), or one the proxy made (a
-         * {@link FullHttpResponse}: nothing follows). Called at most once; ownership passes.
+         * The answer's head: the upstream's (flags {@code -}), or one the proxy made (a {@link
+         * FullHttpResponse}: nothing follows). Called at most once; ownership passes.
          */
         void head(HttpResponse response, String endpoint, String flags);
 
-        /** A piece of the answer's body (the last one is a {@link LastHttpContent}); ownership passes. */
+        /**
+         * A piece of the answer's body (the last one is a {@link LastHttpContent}); ownership
+         * passes.
+         */
         void content(HttpContent content);
 
         /** The upstream read what it had: write it out. */
@@ -96,42 +105,46 @@ public final class Upstreams implements AutoCloseable {
         /** The upstream failed after the head was passed on: the downstream must be reset. */
         void reset(String flags);
 
-        /** Whether the downstream takes more now; if not, the upstream is not read until {@link Call#downstreamWritable}. */
+        /**
+         * Whether the downstream takes more now; if not, the upstream is not read until {@link
+         * Call#downstreamWritable}.
+         */
         boolean writable();
 
-        /** Read the downstream's request body (true), or stop until called again (backpressure from the upstream). */
+        /**
+         * Read the downstream's request body (true), or stop until called again (backpressure from
+         * the upstream).
+         */
         void readRequest(boolean on);
     }
 
     /** A sink that drops the answer (mirrors). */
-    static final Sink DISCARD = new Sink() {
-        @Override
-        public void head(HttpResponse response, String endpoint, String flags) {
-            ReferenceCountUtil.release(response);
-        }
+    static final Sink DISCARD =
+            new Sink() {
+                @Override
+                public void head(HttpResponse response, String endpoint, String flags) {
+                    ReferenceCountUtil.release(response);
+                }
 
-        @Override
-        public void content(HttpContent content) {
-            content.release();
-        }
+                @Override
+                public void content(HttpContent content) {
+                    content.release();
+                }
 
-        @Override
-        public void flush() {
-        }
+                @Override
+                public void flush() {}
 
-        @Override
-        public void reset(String flags) {
-        }
+                @Override
+                public void reset(String flags) {}
 
-        @Override
-        public boolean writable() {
-            return true;
-        }
+                @Override
+                public boolean writable() {
+                    return true;
+                }
 
-        @Override
-        public void readRequest(boolean on) {
-        }
-    };
+                @Override
+                public void readRequest(boolean on) {}
+            };
 
     private final EventLoopGroup group;
     private final Class<? extends Channel> channelClass;
@@ -152,7 +165,8 @@ public final class Upstreams implements AutoCloseable {
      * @param budget what all calls together may hold of request bodies (replay copies and bytes
      *     waiting for a connection); a copy that does not fit is not made (no retry)
      */
-    public Upstreams(EventLoopGroup group, Class<? extends Channel> channelClass, BodyBudget budget) {
+    public Upstreams(
+            EventLoopGroup group, Class<? extends Channel> channelClass, BodyBudget budget) {
         this.group = group;
         this.channelClass = channelClass;
         this.budget = budget;
@@ -169,15 +183,22 @@ public final class Upstreams implements AutoCloseable {
     }
 
     /**
-     * Starts a call of the cluster with the request's head; its body follows through
-     * {@link Call#content} as it arrives. The answer goes to {@code sink}, always (a failure
-     * becomes the answer Envoy gives). Everything runs on {@code executor}, the downstream's event
-     * loop.
+     * Starts a call of the cluster with the request's head; its body follows through {@link
+     * Call#content} as it arrives. The answer goes to {@code sink}, always (a failure becomes the
+     * answer Envoy gives). Everything runs on {@code executor}, the downstream's event loop.
      *
-     * @param keepCopy keep a copy of a body up to {@link #REPLAY_LIMIT} even without retries (for a mirror)
+     * @param keepCopy keep a copy of a body up to {@link #REPLAY_LIMIT} even without retries (for a
+     *     mirror)
      */
-    public Call send(Snapshot snap, Cluster cluster, HttpRequest head, Route.RetryPolicy retries, Duration timeout,
-                     EventExecutor executor, Sink sink, boolean keepCopy) {
+    public Call send(
+            Snapshot snap,
+            Cluster cluster,
+            HttpRequest head,
+            Route.RetryPolicy retries,
+            Duration timeout,
+            EventExecutor executor,
+            Sink sink,
+            boolean keepCopy) {
         Call call = new Call(snap, cluster, head, retries, timeout, executor, sink, keepCopy);
         call.next();
         return call;
@@ -196,16 +217,25 @@ public final class Upstreams implements AutoCloseable {
         final EventExecutor executor;
         final Sink sink;
         final Set<String> tried = new HashSet<>();
+
         /** Body pieces not yet written to the current attempt. */
         private final ArrayDeque<HttpContent> queue = new ArrayDeque<>();
+
         private long queueBytes;
-        /** Copies of the body pieces written so far, for a retry; null once the body outgrew them. */
+
+        /**
+         * Copies of the body pieces written so far, for a retry; null once the body outgrew them.
+         */
         private List<HttpContent> replay;
+
         private long replayBytes;
+
         /** What the copies and the queue hold of the {@link BodyBudget} while copies are kept. */
         private long reserved;
+
         /** Some body bytes went to an attempt without a copy: no retry can resend them. */
         private boolean sentUncopied;
+
         private boolean requestComplete;
         private boolean committed;
         private boolean done;
@@ -214,8 +244,15 @@ public final class Upstreams implements AutoCloseable {
         private Attempt current;
         private ScheduledFuture<?> overall;
 
-        Call(Snapshot snap, Cluster cluster, HttpRequest head, Route.RetryPolicy retries, Duration timeout, EventExecutor executor,
-             Sink sink, boolean keepCopy) {
+        Call(
+                Snapshot snap,
+                Cluster cluster,
+                HttpRequest head,
+                Route.RetryPolicy retries,
+                Duration timeout,
+                EventExecutor executor,
+                Sink sink,
+                boolean keepCopy) {
             this.snap = snap;
             this.cluster = cluster;
             this.head = head;
@@ -226,7 +263,10 @@ public final class Upstreams implements AutoCloseable {
             this.replay = keepCopy || this.retries.attempts() > 0 ? new ArrayList<>() : null;
         }
 
-        /** The next piece of the request body (the last is a {@link LastHttpContent}); ownership passes. */
+        /**
+         * The next piece of the request body (the last is a {@link LastHttpContent}); ownership
+         * passes.
+         */
         public void content(HttpContent c) {
             if (done || requestComplete) {
                 c.release();
@@ -291,7 +331,8 @@ public final class Upstreams implements AutoCloseable {
             if (!requestComplete || replay == null || sentUncopied) {
                 return null;
             }
-            CompositeByteBuf all = Unpooled.compositeBuffer(Math.max(2, replay.size() + queue.size()));
+            CompositeByteBuf all =
+                    Unpooled.compositeBuffer(Math.max(2, replay.size() + queue.size()));
             for (HttpContent c : replay) {
                 all.addComponent(true, c.content().retainedDuplicate());
             }
@@ -326,7 +367,11 @@ public final class Upstreams implements AutoCloseable {
         /** Stops or resumes reading the downstream's body as the upstream takes it. */
         void backpressure() {
             Channel ch = current == null ? null : current.ch;
-            boolean full = !done && (ch == null || !current.headWritten ? queueBytes >= QUEUE_HIGH_WATER : !ch.isWritable());
+            boolean full =
+                    !done
+                            && (ch == null || !current.headWritten
+                                    ? queueBytes >= QUEUE_HIGH_WATER
+                                    : !ch.isWritable());
             if (full != readPaused) {
                 readPaused = full;
                 sink.readRequest(!full);
@@ -350,7 +395,10 @@ public final class Upstreams implements AutoCloseable {
                         }
                     }
                     case "gateway-error" -> {
-                        if (status == 502 || status == 503 || status == 504 || condition.equals("connect-failure")) {
+                        if (status == 502
+                                || status == 503
+                                || status == 504
+                                || condition.equals("connect-failure")) {
                             return true;
                         }
                     }
@@ -372,8 +420,16 @@ public final class Upstreams implements AutoCloseable {
         private void startOverallTimer() {
             // Envoy's route timeout starts when the downstream request is complete.
             if (overall == null && timeout != null && !timeout.isZero() && !done) {
-                overall = executor.schedule(() -> fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", null, "UT"),
-                        timeout.toNanos(), TimeUnit.NANOSECONDS);
+                overall =
+                        executor.schedule(
+                                () ->
+                                        fail(
+                                                HttpResponseStatus.GATEWAY_TIMEOUT,
+                                                "upstream request timeout",
+                                                null,
+                                                "UT"),
+                                timeout.toNanos(),
+                                TimeUnit.NANOSECONDS);
             }
         }
 
@@ -391,7 +447,10 @@ public final class Upstreams implements AutoCloseable {
             }
             backpressure();
             long backoffMs = Math.min(250, 25L << Math.min(attempt - 1, 4));
-            executor.schedule(this::next, ThreadLocalRandom.current().nextLong(backoffMs / 2, backoffMs + 1), TimeUnit.MILLISECONDS);
+            executor.schedule(
+                    this::next,
+                    ThreadLocalRandom.current().nextLong(backoffMs / 2, backoffMs + 1),
+                    TimeUnit.MILLISECONDS);
         }
 
         void next() {
@@ -407,16 +466,21 @@ public final class Upstreams implements AutoCloseable {
             tried.add(key);
             Attempt a = new Attempt(ep, key);
             current = a;
-            acquire(snap, cluster, ep, key, executor).whenComplete((ch, err) -> {
-                if (executor.inEventLoop()) {
-                    a.connected(ch, err);
-                } else {
-                    executor.execute(() -> a.connected(ch, err));
-                }
-            });
+            acquire(snap, cluster, ep, key, executor)
+                    .whenComplete(
+                            (ch, err) -> {
+                                if (executor.inEventLoop()) {
+                                    a.connected(ch, err);
+                                } else {
+                                    executor.execute(() -> a.connected(ch, err));
+                                }
+                            });
         }
 
-        /** Ends the call with an answer of the proxy's own, or resets the downstream when the upstream's has begun. */
+        /**
+         * Ends the call with an answer of the proxy's own, or resets the downstream when the
+         * upstream's has begun.
+         */
         void fail(HttpResponseStatus status, String body, String endpoint, String flags) {
             if (done) {
                 return;
@@ -484,21 +548,27 @@ public final class Upstreams implements AutoCloseable {
                     if (retriable("connect-failure", 0)) {
                         retryLater();
                     } else {
-                        fail(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        fail(
+                                HttpResponseStatus.SERVICE_UNAVAILABLE,
                                 "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
-                                        + (err instanceof TlsFailure ? ", transport failure reason: " + err.getMessage() : ""),
-                                key, "UF");
+                                        + (err instanceof TlsFailure
+                                                ? ", transport failure reason: " + err.getMessage()
+                                                : ""),
+                                key,
+                                "UF");
                     }
                     return;
                 }
                 ch = channel;
                 ch.pipeline().get(ClientHandler.class).attempt = this;
                 armPerTry();
-                ch.write(head).addListener(w -> {
-                    if (!w.isSuccess()) {
-                        broken(new IOException("write failed: " + w.cause()));
-                    }
-                });
+                ch.write(head)
+                        .addListener(
+                                w -> {
+                                    if (!w.isSuccess()) {
+                                        broken(new IOException("write failed: " + w.cause()));
+                                    }
+                                });
                 headWritten = true;
                 drain();
                 if (!requestWritten) {
@@ -541,9 +611,16 @@ public final class Upstreams implements AutoCloseable {
 
             void armPerTry() {
                 // Envoy's per-try timeout runs from the end of the request to the answer's head.
-                if (perTry == null && requestComplete && retries.perTryTimeout() != null && !committed && !over) {
-                    perTry = executor.schedule(() -> broken(new PerTryTimeout()), retries.perTryTimeout().toNanos(),
-                            TimeUnit.NANOSECONDS);
+                if (perTry == null
+                        && requestComplete
+                        && retries.perTryTimeout() != null
+                        && !committed
+                        && !over) {
+                    perTry =
+                            executor.schedule(
+                                    () -> broken(new PerTryTimeout()),
+                                    retries.perTryTimeout().toNanos(),
+                                    TimeUnit.NANOSECONDS);
                 }
             }
 
@@ -557,7 +634,9 @@ public final class Upstreams implements AutoCloseable {
                 }
             }
 
-            /** The call ended elsewhere (timeout, downstream gone): the connection cannot be reused. */
+            /**
+             * The call ended elsewhere (timeout, downstream gone): the connection cannot be reused.
+             */
             void abandon() {
                 finishTry();
                 if (ch != null) {
@@ -581,7 +660,8 @@ public final class Upstreams implements AutoCloseable {
                 if (msg instanceof HttpResponse r) {
                     int code = r.status().code();
                     if (code >= 100 && code < 200) {
-                        // Envoy answers 100-continue itself and drops the upstream's informational answers.
+                        // Envoy answers 100-continue itself and drops the upstream's informational
+                        // answers.
                         informational = true;
                         ReferenceCountUtil.release(msg);
                         return;
@@ -632,12 +712,19 @@ public final class Upstreams implements AutoCloseable {
                 ReferenceCountUtil.release(msg);
             }
 
-            /** The answer is complete: the connection goes back to the pool when the request went out whole too. */
+            /**
+             * The answer is complete: the connection goes back to the pool when the request went
+             * out whole too.
+             */
             private void complete() {
                 finishTry();
                 done = true;
                 detach();
-                release(ch, requestWritten && HttpUtil.isKeepAlive(response) && HttpUtil.isKeepAlive(head));
+                release(
+                        ch,
+                        requestWritten
+                                && HttpUtil.isKeepAlive(response)
+                                && HttpUtil.isKeepAlive(head));
                 end();
             }
 
@@ -666,13 +753,17 @@ public final class Upstreams implements AutoCloseable {
                     return;
                 }
                 boolean perTryTimeout = err instanceof PerTryTimeout;
-                if (retriable(perTryTimeout ? "timeout" : "reset", 0) || perTryTimeout && retriable("5xx", 504)) {
+                if (retriable(perTryTimeout ? "timeout" : "reset", 0)
+                        || perTryTimeout && retriable("5xx", 504)) {
                     retryLater();
                 } else if (perTryTimeout) {
                     fail(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream request timeout", key, "UT");
                 } else {
-                    fail(HttpResponseStatus.SERVICE_UNAVAILABLE,
-                            "upstream connect error or disconnect/reset before headers. reset reason: connection termination", key, "UC");
+                    fail(
+                            HttpResponseStatus.SERVICE_UNAVAILABLE,
+                            "upstream connect error or disconnect/reset before headers. reset reason: connection termination",
+                            key,
+                            "UC");
                 }
             }
         }
@@ -696,8 +787,11 @@ public final class Upstreams implements AutoCloseable {
     }
 
     static FullHttpResponse synthetic(HttpResponseStatus status, String body) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        FullHttpResponse r =
+                new DefaultFullHttpResponse(
+                        HttpVersion.HTTP_1_1,
+                        status,
+                        Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
         r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
         return r;
@@ -707,7 +801,8 @@ public final class Upstreams implements AutoCloseable {
 
     Cluster.Endpoint pick(Cluster c, Set<String> exclude) {
         if (c.endpoints().size() == 1 && exclude.isEmpty() && outliers.isEmpty()) {
-            // The common case, without building keys: one endpoint, first try, nothing ever ejected.
+            // The common case, without building keys: one endpoint, first try, nothing ever
+            // ejected.
             return c.endpoints().get(0);
         }
         List<Cluster.Endpoint> healthy = new ArrayList<>();
@@ -733,7 +828,10 @@ public final class Upstreams implements AutoCloseable {
         DestinationRule.SimpleLb lb = c.lbPolicy();
         switch (lb) {
             case ROUND_ROBIN -> {
-                int i = roundRobin.computeIfAbsent(c.name(), k -> new AtomicInteger()).getAndIncrement();
+                int i =
+                        roundRobin
+                                .computeIfAbsent(c.name(), k -> new AtomicInteger())
+                                .getAndIncrement();
                 return from.get(Math.floorMod(i, from.size()));
             }
             case RANDOM -> {
@@ -782,8 +880,11 @@ public final class Upstreams implements AutoCloseable {
             o.ejections++;
             o.ejectedUntilNanos = now + od.baseEjectionTime().toNanos() * o.ejections;
             o.consecutive.set(0);
-            log.warn("outlier detection: ejected {} for {} after {} consecutive errors", key,
-                    od.baseEjectionTime().multipliedBy(o.ejections), od.consecutive5xxErrors());
+            log.warn(
+                    "outlier detection: ejected {} for {} after {} consecutive errors",
+                    key,
+                    od.baseEjectionTime().multipliedBy(o.ejections),
+                    od.consecutive5xxErrors());
         }
     }
 
@@ -802,7 +903,8 @@ public final class Upstreams implements AutoCloseable {
         return snap.version() + "|" + System.identityHashCode(loop) + "|" + endpointKey;
     }
 
-    private CompletableFuture<Channel> acquire(Snapshot snap, Cluster c, Cluster.Endpoint e, String endpointKey, EventExecutor loop) {
+    private CompletableFuture<Channel> acquire(
+            Snapshot snap, Cluster c, Cluster.Endpoint e, String endpointKey, EventExecutor loop) {
         String key = poolKey(snap, endpointKey, loop);
         ConcurrentLinkedDeque<Channel> q = idle.get(key);
         if (q != null) {
@@ -817,67 +919,114 @@ public final class Upstreams implements AutoCloseable {
         AtomicInteger count = connections.computeIfAbsent(c.name(), k -> new AtomicInteger());
         Integer max = c.connectionPool() == null ? null : c.connectionPool().maxConnections();
         if (max != null && count.get() >= max) {
-            f.completeExceptionally(new IOException("overflow: cluster " + c.name() + " has its " + max + " connections busy"));
+            f.completeExceptionally(
+                    new IOException(
+                            "overflow: cluster "
+                                    + c.name()
+                                    + " has its "
+                                    + max
+                                    + " connections busy"));
             return f;
         }
         SslContext ssl = null;
         if (c.tls() != null) {
             ssl = snap.upstreamTls().get(c.name());
             if (ssl == null) {
-                f.completeExceptionally(new TlsFailure("no TLS context: " + snap.tlsErrors().getOrDefault(c.name(), "not built"), null));
+                f.completeExceptionally(
+                        new TlsFailure(
+                                "no TLS context: "
+                                        + snap.tlsErrors().getOrDefault(c.name(), "not built"),
+                                null));
                 return f;
             }
         }
         final SslContext tls = ssl;
-        String sni = c.tls() == null ? null : c.tls().sni() != null ? c.tls().sni()
-                : c.tls().mode() == UpstreamTls.Mode.ISTIO_MUTUAL ? null : c.serviceHost();
-        Bootstrap b = new Bootstrap().group(loop instanceof io.netty.channel.EventLoop el ? el : group).channel(channelClass)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, c.connectTimeout().toMillis()))
-                .option(ChannelOption.TCP_NODELAY, true)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        if (tls != null) {
-                            ch.pipeline().addLast("ssl", sni == null ? tls.newHandler(ch.alloc())
-                                    : tls.newHandler(ch.alloc(), sni, e.port()));
-                        }
-                        ch.pipeline().addLast(new HttpClientCodec(4096, 60 * 1024, 64 * 1024), new ClientHandler());
-                    }
-                });
-        InetSocketAddress addr = c.type() == Cluster.Type.STATIC ? new InetSocketAddress(e.address(), e.port())
-                : InetSocketAddress.createUnresolved(e.address(), e.port());
+        String sni =
+                c.tls() == null
+                        ? null
+                        : c.tls().sni() != null
+                                ? c.tls().sni()
+                                : c.tls().mode() == UpstreamTls.Mode.ISTIO_MUTUAL
+                                        ? null
+                                        : c.serviceHost();
+        Bootstrap b =
+                new Bootstrap()
+                        .group(loop instanceof io.netty.channel.EventLoop el ? el : group)
+                        .channel(channelClass)
+                        .option(
+                                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                                (int) Math.min(Integer.MAX_VALUE, c.connectTimeout().toMillis()))
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .handler(
+                                new ChannelInitializer<Channel>() {
+                                    @Override
+                                    protected void initChannel(Channel ch) {
+                                        if (tls != null) {
+                                            ch.pipeline()
+                                                    .addLast(
+                                                            "ssl",
+                                                            sni == null
+                                                                    ? tls.newHandler(ch.alloc())
+                                                                    : tls.newHandler(
+                                                                            ch.alloc(),
+                                                                            sni,
+                                                                            e.port()));
+                                        }
+                                        ch.pipeline()
+                                                .addLast(
+                                                        new HttpClientCodec(
+                                                                4096, 60 * 1024, 64 * 1024),
+                                                        new ClientHandler());
+                                    }
+                                });
+        InetSocketAddress addr =
+                c.type() == Cluster.Type.STATIC
+                        ? new InetSocketAddress(e.address(), e.port())
+                        : InetSocketAddress.createUnresolved(e.address(), e.port());
         ChannelFuture cf = b.connect(addr);
-        cf.addListener(done -> {
-            if (!done.isSuccess()) {
-                f.completeExceptionally(done.cause());
-                return;
-            }
-            Channel ch = cf.channel();
-            count.incrementAndGet();
-            ch.closeFuture().addListener(x -> count.decrementAndGet());
-            SslHandler sh = ch.pipeline().get(SslHandler.class);
-            if (sh == null) {
-                f.complete(ch);
-                return;
-            }
-            sh.handshakeFuture().addListener(hs -> {
-                if (hs.isSuccess()) {
-                    f.complete(ch);
-                } else {
-                    Throwable root = hs.cause();
-                    while (root.getCause() != null && root.getCause() != root) {
-                        root = root.getCause();
+        cf.addListener(
+                done -> {
+                    if (!done.isSuccess()) {
+                        f.completeExceptionally(done.cause());
+                        return;
                     }
-                    log.warn("TLS to upstream {} ({}) failed: {}", endpointKey(c, e), c.tls().mode(), root.getMessage());
-                    ch.close();
-                    f.completeExceptionally(new TlsFailure(String.valueOf(root.getMessage()), hs.cause()));
-                }
-            });
-        });
-        return f.thenApply(ch -> {
-            ch.attr(POOL).set(key);
-            return ch;
-        });
+                    Channel ch = cf.channel();
+                    count.incrementAndGet();
+                    ch.closeFuture().addListener(x -> count.decrementAndGet());
+                    SslHandler sh = ch.pipeline().get(SslHandler.class);
+                    if (sh == null) {
+                        f.complete(ch);
+                        return;
+                    }
+                    sh.handshakeFuture()
+                            .addListener(
+                                    hs -> {
+                                        if (hs.isSuccess()) {
+                                            f.complete(ch);
+                                        } else {
+                                            Throwable root = hs.cause();
+                                            while (root.getCause() != null
+                                                    && root.getCause() != root) {
+                                                root = root.getCause();
+                                            }
+                                            log.warn(
+                                                    "TLS to upstream {} ({}) failed: {}",
+                                                    endpointKey(c, e),
+                                                    c.tls().mode(),
+                                                    root.getMessage());
+                                            ch.close();
+                                            f.completeExceptionally(
+                                                    new TlsFailure(
+                                                            String.valueOf(root.getMessage()),
+                                                            hs.cause()));
+                                        }
+                                    });
+                });
+        return f.thenApply(
+                ch -> {
+                    ch.attr(POOL).set(key);
+                    return ch;
+                });
     }
 
     private void release(Channel ch, boolean reusable) {
@@ -890,7 +1039,10 @@ public final class Upstreams implements AutoCloseable {
         idle.computeIfAbsent(key, k -> new ConcurrentLinkedDeque<>()).addFirst(ch);
     }
 
-    /** Passes what a connection reads to the attempt using it; an idle connection's reads are dropped. */
+    /**
+     * Passes what a connection reads to the attempt using it; an idle connection's reads are
+     * dropped.
+     */
     static final class ClientHandler extends ChannelInboundHandlerAdapter {
         Call.Attempt attempt;
 

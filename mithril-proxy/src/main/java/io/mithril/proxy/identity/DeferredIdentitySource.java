@@ -16,11 +16,12 @@ public final class DeferredIdentitySource implements IdentitySource {
     /** Attaches the real source; its identities reach every listener from now on. */
     public void attach(IdentitySource source) {
         delegate = source;
-        source.addListener(id -> {
-            for (Consumer<Identity> l : listeners) {
-                l.accept(id);
-            }
-        });
+        source.addListener(
+                id -> {
+                    for (Consumer<Identity> l : listeners) {
+                        l.accept(id);
+                    }
+                });
     }
 
     @Override

@@ -10,17 +10,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a proxy proves and trusts: its X509-SVID (Envoy's {@code default} secret: the chain,
- * leaf first, and the key) and the bundles by trust domain (Envoy's {@code ROOTCA}; several with
+ * What a proxy proves and trusts: its X509-SVID (Envoy's {@code default} secret: the chain, leaf
+ * first, and the key) and the bundles by trust domain (Envoy's {@code ROOTCA}; several with
  * federation).
  */
-public record Identity(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKey privateKey,
-                       Map<TrustDomain, List<X509Certificate>> bundles) {
+public record Identity(
+        SpiffeId spiffeId,
+        List<X509Certificate> chain,
+        PrivateKey privateKey,
+        Map<TrustDomain, List<X509Certificate>> bundles) {
     public Identity {
         chain = List.copyOf(chain);
         bundles = Map.copyOf(bundles);
         if (chain.isEmpty()) {
-            throw new IllegalArgumentException("SVID " + spiffeId + " has an empty certificate chain");
+            throw new IllegalArgumentException(
+                    "SVID " + spiffeId + " has an empty certificate chain");
         }
     }
 
@@ -31,11 +35,19 @@ public record Identity(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKe
 
     /** The bundles as the SPIFFE library's bundle source, for peer validation. */
     public X509BundleSet x509Bundles() {
-        return X509BundleSet.of(bundles.entrySet().stream().map(e -> X509Bundle.of(e.getKey(), e.getValue())).toList());
+        return X509BundleSet.of(
+                bundles.entrySet().stream()
+                        .map(e -> X509Bundle.of(e.getKey(), e.getValue()))
+                        .toList());
     }
 
     @Override
     public String toString() {
-        return spiffeId + " (serial " + leaf().getSerialNumber().toString(16) + ", expires " + leaf().getNotAfter().toInstant() + ")";
+        return spiffeId
+                + " (serial "
+                + leaf().getSerialNumber().toString(16)
+                + ", expires "
+                + leaf().getNotAfter().toInstant()
+                + ")";
     }
 }

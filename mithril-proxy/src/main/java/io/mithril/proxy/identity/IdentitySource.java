@@ -3,8 +3,8 @@ package io.mithril.proxy.identity;
 import java.util.function.Consumer;
 
 /**
- * Where a proxy's identity comes from. The real one watches the SPIFFE Workload API; tests
- * build one from certificates they mint. Implementations are thread-safe.
+ * Where a proxy's identity comes from. The real one watches the SPIFFE Workload API; tests build
+ * one from certificates they mint. Implementations are thread-safe.
  */
 public interface IdentitySource extends AutoCloseable {
 

@@ -12,9 +12,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The proxy's identity from the SPIFFE Workload API, as the Istio agent feeds Envoy's SDS: it
- * watches the X.509 context and passes on every change. With {@code spiffeId} set it uses that
- * SVID among those the agent sends (a process entitled to several identities), else the
- * default (first) one.
+ * watches the X.509 context and passes on every change. With {@code spiffeId} set it uses that SVID
+ * among those the agent sends (a process entitled to several identities), else the default (first)
+ * one.
  */
 public final class WorkloadApiIdentitySource implements IdentitySource {
 
@@ -32,12 +32,13 @@ public final class WorkloadApiIdentitySource implements IdentitySource {
     }
 
     /**
-     * Connects to the Workload API at {@code address} ({@code unix:///path} or {@code tcp://ip:port})
-     * and waits up to {@code timeout} for the first X.509 context.
+     * Connects to the Workload API at {@code address} ({@code unix:///path} or {@code
+     * tcp://ip:port}) and waits up to {@code timeout} for the first X.509 context.
      *
      * @throws io.mithril.api.workload.client.WorkloadApiException when no context came in time
      */
-    public static WorkloadApiIdentitySource start(String address, SpiffeId wanted, Duration timeout) {
+    public static WorkloadApiIdentitySource start(
+            String address, SpiffeId wanted, Duration timeout) {
         return new WorkloadApiIdentitySource(X509Source.start(address, timeout), wanted);
     }
 
@@ -50,15 +51,24 @@ public final class WorkloadApiIdentitySource implements IdentitySource {
             }
         }
         if (svid == null) {
-            log.warn("the Workload API sent no SVID for {} (it sent {}); keeping the previous identity", wanted,
+            log.warn(
+                    "the Workload API sent no SVID for {} (it sent {}); keeping the previous identity",
+                    wanted,
                     ctx.svids().stream().map(X509Context.Svid::spiffeId).toList());
             return;
         }
-        Identity next = new Identity(svid.spiffeId(), svid.chain(), svid.privateKey(), ctx.bundles());
+        Identity next =
+                new Identity(svid.spiffeId(), svid.chain(), svid.privateKey(), ctx.bundles());
         Identity before = current;
         current = next;
-        if (before == null || !before.leaf().equals(next.leaf()) || !before.bundles().equals(next.bundles())) {
-            log.info("identity {}: {} (bundles for {})", before == null ? "received" : "rotated", next, next.bundles().keySet());
+        if (before == null
+                || !before.leaf().equals(next.leaf())
+                || !before.bundles().equals(next.bundles())) {
+            log.info(
+                    "identity {}: {} (bundles for {})",
+                    before == null ? "received" : "rotated",
+                    next,
+                    next.bundles().keySet());
             for (Consumer<Identity> l : listeners) {
                 l.accept(next);
             }

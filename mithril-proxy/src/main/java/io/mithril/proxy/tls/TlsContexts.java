@@ -1,5 +1,6 @@
 package io.mithril.proxy.tls;
 
+import io.mithril.api.tls.OpenSslAlerts;
 import io.mithril.mesh.config.DownstreamTls;
 import io.mithril.mesh.config.UpstreamTls;
 import io.mithril.pki.Pem;
@@ -7,7 +8,6 @@ import io.mithril.proxy.identity.Identity;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
-import io.mithril.api.tls.OpenSslAlerts;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
 import io.netty.handler.codec.http2.Http2SecurityUtil;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -31,9 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds Netty TLS contexts: native BoringSSL (netty-tcnative) when it loads, the JDK's
- * otherwise. ISTIO_MUTUAL contexts take the SVID and the bundles from an {@link Identity} and
- * check peers with {@link SpiffeTrustManager}; SIMPLE and MUTUAL ones read PEM files.
+ * Builds Netty TLS contexts: native BoringSSL (netty-tcnative) when it loads, the JDK's otherwise.
+ * ISTIO_MUTUAL contexts take the SVID and the bundles from an {@link Identity} and check peers with
+ * {@link SpiffeTrustManager}; SIMPLE and MUTUAL ones read PEM files.
  */
 public final class TlsContexts {
 
@@ -41,16 +41,20 @@ public final class TlsContexts {
     private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
     private static volatile boolean logged;
 
-    private TlsContexts() {
-    }
+    private TlsContexts() {}
 
     /** OPENSSL (BoringSSL) when netty-tcnative loads here, else JDK. */
     public static SslProvider provider() {
         boolean native_ = OpenSsl.isAvailable();
         if (!logged) {
             logged = true;
-            log.info("TLS provider: {}", native_ ? "BoringSSL (netty-tcnative " + OpenSsl.versionString() + ")"
-                    : "JDK (netty-tcnative unavailable: " + OpenSsl.unavailabilityCause() + ")");
+            log.info(
+                    "TLS provider: {}",
+                    native_
+                            ? "BoringSSL (netty-tcnative " + OpenSsl.versionString() + ")"
+                            : "JDK (netty-tcnative unavailable: "
+                                    + OpenSsl.unavailabilityCause()
+                                    + ")");
         }
         return native_ ? SslProvider.OPENSSL : SslProvider.JDK;
     }
@@ -67,28 +71,45 @@ public final class TlsContexts {
                 if (identity == null) {
                     throw new SSLException("no SVID yet from the Workload API");
                 }
-                b = SslContextBuilder.forServer(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
-                        .trustManager(trustManager(identity, tls.subjectAltNames(), tls.trustDomains()))
-                        .clientAuth(ClientAuth.REQUIRE);
+                b =
+                        SslContextBuilder.forServer(
+                                        identity.privateKey(),
+                                        identity.chain().toArray(X509Certificate[]::new))
+                                .trustManager(
+                                        trustManager(
+                                                identity,
+                                                tls.subjectAltNames(),
+                                                tls.trustDomains()))
+                                .clientAuth(ClientAuth.REQUIRE);
             }
             case SIMPLE, MUTUAL, OPTIONAL_MUTUAL -> {
                 PrivateKey key = readKey(tls.privateKeyFile());
                 List<X509Certificate> chain = readCerts(tls.certificateFile());
                 b = SslContextBuilder.forServer(key, chain.toArray(X509Certificate[]::new));
                 if (tls.mode() != DownstreamTls.Mode.SIMPLE) {
-                    b.trustManager(CaFileTrustManager.of(readCerts(tls.caCertificatesFile()), tls.caCertificatesFile()))
-                            .clientAuth(tls.mode() == DownstreamTls.Mode.MUTUAL ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
+                    b.trustManager(
+                                    CaFileTrustManager.of(
+                                            readCerts(tls.caCertificatesFile()),
+                                            tls.caCertificatesFile()))
+                            .clientAuth(
+                                    tls.mode() == DownstreamTls.Mode.MUTUAL
+                                            ? ClientAuth.REQUIRE
+                                            : ClientAuth.OPTIONAL);
                 }
             }
             default -> throw new SSLException("unsupported TLS mode " + tls.mode());
         }
-        List<String> alpn = tls.alpn().isEmpty() ? List.of(ApplicationProtocolNames.HTTP_1_1) : tls.alpn();
+        List<String> alpn =
+                tls.alpn().isEmpty() ? List.of(ApplicationProtocolNames.HTTP_1_1) : tls.alpn();
         return b.sslProvider(provider())
                 .protocols(protocols(tls.minProtocolVersion(), tls.maxProtocolVersion()))
                 .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
+                .applicationProtocolConfig(
+                        new ApplicationProtocolConfig(
+                                ApplicationProtocolConfig.Protocol.ALPN,
+                                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                                alpn))
                 .build();
     }
 
@@ -98,45 +119,59 @@ public final class TlsContexts {
      * @throws SSLException when the files cannot be used or there is no SVID for ISTIO_MUTUAL
      */
     public static SslContext client(UpstreamTls tls, Identity identity) throws SSLException {
-        SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider()).protocols(PROTOCOLS);
+        SslContextBuilder b =
+                SslContextBuilder.forClient().sslProvider(provider()).protocols(PROTOCOLS);
         switch (tls.mode()) {
             case ISTIO_MUTUAL -> {
                 if (identity == null) {
                     throw new SSLException("no SVID yet from the Workload API");
                 }
-                b.keyManager(identity.privateKey(), identity.chain().toArray(X509Certificate[]::new))
-                        .trustManager(trustManager(identity, tls.expectedSubjectAltNames(), List.of()));
+                b.keyManager(
+                                identity.privateKey(),
+                                identity.chain().toArray(X509Certificate[]::new))
+                        .trustManager(
+                                trustManager(identity, tls.expectedSubjectAltNames(), List.of()));
             }
             case SIMPLE, MUTUAL -> {
                 if (tls.insecureSkipVerify()) {
                     b.trustManager(InsecureTrustManagerFactory.INSTANCE);
                 } else {
                     // No caCertificates: the system's trust store (the JDK's cacerts), as istiod's
-                    // file-root:system; never "trust anything". subjectAltNames are checked either way.
+                    // file-root:system; never "trust anything". subjectAltNames are checked either
+                    // way.
                     String ca = tls.caCertificatesFile();
-                    b.trustManager(CaFileTrustManager.forServer(ca == null ? List.of() : readCerts(ca), ca,
-                            tls.expectedSubjectAltNames()));
+                    b.trustManager(
+                            CaFileTrustManager.forServer(
+                                    ca == null ? List.of() : readCerts(ca),
+                                    ca,
+                                    tls.expectedSubjectAltNames()));
                 }
                 if (tls.mode() == UpstreamTls.Mode.MUTUAL) {
-                    b.keyManager(readKey(tls.privateKeyFile()), readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));
+                    b.keyManager(
+                            readKey(tls.privateKeyFile()),
+                            readCerts(tls.clientCertificateFile()).toArray(X509Certificate[]::new));
                 }
             }
             default -> throw new SSLException("unsupported TLS mode " + tls.mode());
         }
-        b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
-                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_1_1));
+        b.applicationProtocolConfig(
+                new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_1_1));
         return b.build();
     }
 
     /**
-     * Peers must present an X509-SVID that validates against the bundle of their trust domain
-     * and, when {@code allowed} is not empty, carry one of those SPIFFE IDs. A new identity
-     * (rotated SVID or bundles) means new contexts, hence a new trust manager.
+     * Peers must present an X509-SVID that validates against the bundle of their trust domain and,
+     * when {@code allowed} is not empty, carry one of those SPIFFE IDs. A new identity (rotated
+     * SVID or bundles) means new contexts, hence a new trust manager.
      */
-    private static javax.net.ssl.X509ExtendedTrustManager trustManager(Identity identity, List<String> allowed,
-                                                                       List<String> trustDomains) {
-        return OpenSslAlerts.wrap(new SpiffeTrustManager(identity.x509Bundles(), authorizer(allowed, trustDomains)));
+    private static javax.net.ssl.X509ExtendedTrustManager trustManager(
+            Identity identity, List<String> allowed, List<String> trustDomains) {
+        return OpenSslAlerts.wrap(
+                new SpiffeTrustManager(identity.x509Bundles(), authorizer(allowed, trustDomains)));
     }
 
     /**
@@ -151,12 +186,17 @@ public final class TlsContexts {
         }
         // Names that are not SPIFFE IDs (DNS SANs) can never match an SVID; they are left out,
         // and a list of only such names accepts no peer.
-        Set<SpiffeId> ids = allowed.stream().filter(SpiffeId::isValid).map(SpiffeId::parse).collect(Collectors.toSet());
-        Set<TrustDomain> tds = trustDomains.stream().map(TrustDomain::parse).collect(Collectors.toSet());
+        Set<SpiffeId> ids =
+                allowed.stream()
+                        .filter(SpiffeId::isValid)
+                        .map(SpiffeId::parse)
+                        .collect(Collectors.toSet());
+        Set<TrustDomain> tds =
+                trustDomains.stream().map(TrustDomain::parse).collect(Collectors.toSet());
         List<String> described = new ArrayList<>(allowed);
         trustDomains.forEach(td -> described.add("spiffe://" + td + "/*"));
-        return SpiffeIdAuthorizer.of("one of " + described,
-                id -> ids.contains(id) || tds.contains(id.trustDomain()));
+        return SpiffeIdAuthorizer.of(
+                "one of " + described, id -> ids.contains(id) || tds.contains(id.trustDomain()));
     }
 
     private static String[] protocols(String min, String max) {

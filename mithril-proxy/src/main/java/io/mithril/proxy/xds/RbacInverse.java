@@ -22,25 +22,26 @@ import java.util.regex.Pattern;
 
 /**
  * Envoy RBAC (as istiod and our control plane write it from AuthorizationPolicy) back to
- * AuthorizationPolicy rules the proxy evaluates. Each Envoy policy's permissions and principals
- * are put in disjunctive normal form: every conjunction of principals becomes one rule (its
- * source fields in {@code from}, header and remote IP conditions in {@code when}) and the
- * conjunctions of permissions its {@code to} operations. Shapes with no AuthorizationPolicy
- * equivalent (two different positive values of one field ANDed, negations of mixed fields,
- * matchers Istio's patterns cannot say) are refused, never approximated.
+ * AuthorizationPolicy rules the proxy evaluates. Each Envoy policy's permissions and principals are
+ * put in disjunctive normal form: every conjunction of principals becomes one rule (its source
+ * fields in {@code from}, header and remote IP conditions in {@code when}) and the conjunctions of
+ * permissions its {@code to} operations. Shapes with no AuthorizationPolicy equivalent (two
+ * different positive values of one field ANDed, negations of mixed fields, matchers Istio's
+ * patterns cannot say) are refused, never approximated.
  */
 final class RbacInverse {
 
-    private static final Pattern POLICY_NAME = Pattern.compile("ns\\[(.*)]-policy\\[(.*)]-rule\\[(\\d+)]");
+    private static final Pattern POLICY_NAME =
+            Pattern.compile("ns\\[(.*)]-policy\\[(.*)]-rule\\[(\\d+)]");
     private static final Pattern NAMESPACE = Pattern.compile("spiffe://\\[\\^/]\\+/ns/(.*)/\\.\\*");
     private static final Pattern QUOTED = Pattern.compile("\\\\Q(.*?)\\\\E");
 
-    private RbacInverse() {
-    }
+    private RbacInverse() {}
 
-    /** One field's constraint: one of {@code values} (any when null) and none of {@code notValues}. */
-    private record Field(List<String> values, List<String> notValues) {
-    }
+    /**
+     * One field's constraint: one of {@code values} (any when null) and none of {@code notValues}.
+     */
+    private record Field(List<String> values, List<String> notValues) {}
 
     /** A conjunction: field name to constraint; empty = true. */
     private record Clause(Map<String, Field> fields) {
@@ -50,14 +51,26 @@ final class RbacInverse {
 
         Clause and(Clause o, String where) {
             Map<String, Field> out = new TreeMap<>(fields);
-            o.fields.forEach((k, f) -> out.merge(k, f, (a, b) -> {
-                if (a.values() != null && b.values() != null && !a.values().equals(b.values())) {
-                    throw new XdsRejectedException(where + ": RBAC ANDs two different " + k + " values; AuthorizationPolicy cannot say that");
-                }
-                List<String> not = new ArrayList<>(a.notValues());
-                not.addAll(b.notValues());
-                return new Field(a.values() != null ? a.values() : b.values(), not);
-            }));
+            o.fields.forEach(
+                    (k, f) ->
+                            out.merge(
+                                    k,
+                                    f,
+                                    (a, b) -> {
+                                        if (a.values() != null
+                                                && b.values() != null
+                                                && !a.values().equals(b.values())) {
+                                            throw new XdsRejectedException(
+                                                    where
+                                                            + ": RBAC ANDs two different "
+                                                            + k
+                                                            + " values; AuthorizationPolicy cannot say that");
+                                        }
+                                        List<String> not = new ArrayList<>(a.notValues());
+                                        not.addAll(b.notValues());
+                                        return new Field(
+                                                a.values() != null ? a.values() : b.values(), not);
+                                    }));
             return new Clause(out);
         }
     }
@@ -74,26 +87,53 @@ final class RbacInverse {
     }
 
     static RbacPolicy policy(RBAC rbac, String where) {
-        AuthorizationPolicy.Action action = switch (rbac.getAction()) {
-            case ALLOW -> AuthorizationPolicy.Action.ALLOW;
-            case DENY -> AuthorizationPolicy.Action.DENY;
-            default -> throw new XdsRejectedException(where + ": RBAC action " + rbac.getAction() + " is not supported");
-        };
-        // Policy name -> rules, in the order of the names (istiod's rule-<i> suffix keeps rules in order).
+        AuthorizationPolicy.Action action =
+                switch (rbac.getAction()) {
+                    case ALLOW -> AuthorizationPolicy.Action.ALLOW;
+                    case DENY -> AuthorizationPolicy.Action.DENY;
+                    default ->
+                            throw new XdsRejectedException(
+                                    where
+                                            + ": RBAC action "
+                                            + rbac.getAction()
+                                            + " is not supported");
+                };
+        // Policy name -> rules, in the order of the names (istiod's rule-<i> suffix keeps rules in
+        // order).
         Map<List<String>, List<AuthorizationPolicy.Rule>> byPolicy = new LinkedHashMap<>();
         for (Map.Entry<String, Policy> e : new TreeMap<>(rbac.getPoliciesMap()).entrySet()) {
             Matcher m = POLICY_NAME.matcher(e.getKey());
-            List<String> key = m.matches() ? List.of(m.group(1), m.group(2)) : List.of("", e.getKey());
-            byPolicy.computeIfAbsent(key, k -> new ArrayList<>()).addAll(rules(e.getValue(), where + " RBAC policy " + e.getKey()));
+            List<String> key =
+                    m.matches() ? List.of(m.group(1), m.group(2)) : List.of("", e.getKey());
+            byPolicy.computeIfAbsent(key, k -> new ArrayList<>())
+                    .addAll(rules(e.getValue(), where + " RBAC policy " + e.getKey()));
         }
         List<AuthorizationPolicy> out = new ArrayList<>();
-        byPolicy.forEach((k, rules) -> out.add(new AuthorizationPolicy(new Metadata(k.get(1), k.get(0), Map.of()), null, Map.of(),
-                action, rules, true)));
+        byPolicy.forEach(
+                (k, rules) ->
+                        out.add(
+                                new AuthorizationPolicy(
+                                        new Metadata(k.get(1), k.get(0), Map.of()),
+                                        null,
+                                        Map.of(),
+                                        action,
+                                        rules,
+                                        true)));
         if (out.isEmpty() && action == AuthorizationPolicy.Action.ALLOW) {
-            // Envoy's ALLOW with no policy denies everything: an ALLOW policy without rules does too.
-            out.add(new AuthorizationPolicy(new Metadata("rbac-allow-nothing", "", Map.of()), null, Map.of(), action, List.of(), true));
+            // Envoy's ALLOW with no policy denies everything: an ALLOW policy without rules does
+            // too.
+            out.add(
+                    new AuthorizationPolicy(
+                            new Metadata("rbac-allow-nothing", "", Map.of()),
+                            null,
+                            Map.of(),
+                            action,
+                            List.of(),
+                            true));
         }
-        return action == AuthorizationPolicy.Action.DENY ? new RbacPolicy(out, List.of()) : new RbacPolicy(List.of(), out);
+        return action == AuthorizationPolicy.Action.DENY
+                ? new RbacPolicy(out, List.of())
+                : new RbacPolicy(List.of(), out);
     }
 
     private static List<AuthorizationPolicy.Rule> rules(Policy p, String where) {
@@ -114,8 +154,16 @@ final class RbacInverse {
                 to.clear();
                 break;
             }
-            to.add(new AuthorizationPolicy.Operation(values(c, "hosts"), nots(c, "hosts"), values(c, "ports"), nots(c, "ports"),
-                    values(c, "methods"), nots(c, "methods"), values(c, "paths"), nots(c, "paths")));
+            to.add(
+                    new AuthorizationPolicy.Operation(
+                            values(c, "hosts"),
+                            nots(c, "hosts"),
+                            values(c, "ports"),
+                            nots(c, "ports"),
+                            values(c, "methods"),
+                            nots(c, "methods"),
+                            values(c, "paths"),
+                            nots(c, "paths")));
         }
         if (perms.isEmpty()) {
             return List.of(); // no permission: the policy matches nothing
@@ -123,16 +171,30 @@ final class RbacInverse {
         List<AuthorizationPolicy.Rule> rules = new ArrayList<>();
         for (Clause c : ids) {
             List<AuthorizationPolicy.Source> from = new ArrayList<>();
-            if (c.fields().containsKey("principals") || c.fields().containsKey("namespaces") || c.fields().containsKey("ipBlocks")) {
-                from.add(new AuthorizationPolicy.Source(values(c, "principals"), nots(c, "principals"), values(c, "namespaces"),
-                        nots(c, "namespaces"), values(c, "ipBlocks"), nots(c, "ipBlocks")));
+            if (c.fields().containsKey("principals")
+                    || c.fields().containsKey("namespaces")
+                    || c.fields().containsKey("ipBlocks")) {
+                from.add(
+                        new AuthorizationPolicy.Source(
+                                values(c, "principals"),
+                                nots(c, "principals"),
+                                values(c, "namespaces"),
+                                nots(c, "namespaces"),
+                                values(c, "ipBlocks"),
+                                nots(c, "ipBlocks")));
             }
             List<AuthorizationPolicy.Condition> when = new ArrayList<>();
-            c.fields().forEach((k, f) -> {
-                if (k.contains(".")) {
-                    when.add(new AuthorizationPolicy.Condition(k, f.values() == null ? List.of() : f.values(), f.notValues()));
-                }
-            });
+            c.fields()
+                    .forEach(
+                            (k, f) -> {
+                                if (k.contains(".")) {
+                                    when.add(
+                                            new AuthorizationPolicy.Condition(
+                                                    k,
+                                                    f.values() == null ? List.of() : f.values(),
+                                                    f.notValues()));
+                                }
+                            });
             rules.add(new AuthorizationPolicy.Rule(from, to, when));
         }
         return rules;
@@ -153,37 +215,71 @@ final class RbacInverse {
     private static List<Clause> permission(Permission p, String where) {
         return switch (p.getRuleCase()) {
             case ANY -> List.of(new Clause(Map.of()));
-            case OR_RULES -> or(p.getOrRules().getRulesList().stream().map(r -> permission(r, where)).toList());
-            case AND_RULES -> and(p.getAndRules().getRulesList().stream().map(r -> permission(r, where)).toList(), where);
+            case OR_RULES ->
+                    or(
+                            p.getOrRules().getRulesList().stream()
+                                    .map(r -> permission(r, where))
+                                    .toList());
+            case AND_RULES ->
+                    and(
+                            p.getAndRules().getRulesList().stream()
+                                    .map(r -> permission(r, where))
+                                    .toList(),
+                            where);
             case NOT_RULE -> not(permission(p.getNotRule(), where), where);
             case HEADER -> {
                 String name = p.getHeader().getName();
-                String field = switch (name) {
-                    case ":authority", "host" -> "hosts";
-                    case ":method" -> "methods";
-                    default -> throw new XdsRejectedException(where + ": RBAC permission on header " + name + " is not supported");
-                };
+                String field =
+                        switch (name) {
+                            case ":authority", "host" -> "hosts";
+                            case ":method" -> "methods";
+                            default ->
+                                    throw new XdsRejectedException(
+                                            where
+                                                    + ": RBAC permission on header "
+                                                    + name
+                                                    + " is not supported");
+                        };
                 yield List.of(Clause.of(field, pattern(p.getHeader().getStringMatch(), where)));
             }
-            case DESTINATION_PORT -> List.of(Clause.of("ports", Integer.toString(p.getDestinationPort())));
+            case DESTINATION_PORT ->
+                    List.of(Clause.of("ports", Integer.toString(p.getDestinationPort())));
             case URL_PATH -> List.of(Clause.of("paths", pattern(p.getUrlPath().getPath(), where)));
-            case URI_TEMPLATE -> List.of(Clause.of("paths", uriTemplate(p.getUriTemplate(), where)));
-            default -> throw new XdsRejectedException(where + ": RBAC permission " + p.getRuleCase() + " is not supported");
+            case URI_TEMPLATE ->
+                    List.of(Clause.of("paths", uriTemplate(p.getUriTemplate(), where)));
+            default ->
+                    throw new XdsRejectedException(
+                            where + ": RBAC permission " + p.getRuleCase() + " is not supported");
         };
     }
 
     private static List<Clause> principal(Principal p, String where) {
         return switch (p.getIdentifierCase()) {
             case ANY -> List.of(new Clause(Map.of()));
-            case OR_IDS -> or(p.getOrIds().getIdsList().stream().map(r -> principal(r, where)).toList());
-            case AND_IDS -> and(p.getAndIds().getIdsList().stream().map(r -> principal(r, where)).toList(), where);
+            case OR_IDS ->
+                    or(p.getOrIds().getIdsList().stream().map(r -> principal(r, where)).toList());
+            case AND_IDS ->
+                    and(
+                            p.getAndIds().getIdsList().stream()
+                                    .map(r -> principal(r, where))
+                                    .toList(),
+                            where);
             case NOT_ID -> not(principal(p.getNotId(), where), where);
-            case AUTHENTICATED -> List.of(authenticated(p.getAuthenticated().getPrincipalName(), where));
+            case AUTHENTICATED ->
+                    List.of(authenticated(p.getAuthenticated().getPrincipalName(), where));
             case DIRECT_REMOTE_IP -> List.of(Clause.of("ipBlocks", cidr(p.getDirectRemoteIp())));
             case REMOTE_IP -> List.of(Clause.of("remote.ip", cidr(p.getRemoteIp())));
-            case HEADER -> List.of(Clause.of("request.headers[" + p.getHeader().getName() + "]",
-                    pattern(p.getHeader().getStringMatch(), where)));
-            default -> throw new XdsRejectedException(where + ": RBAC principal " + p.getIdentifierCase() + " is not supported");
+            case HEADER ->
+                    List.of(
+                            Clause.of(
+                                    "request.headers[" + p.getHeader().getName() + "]",
+                                    pattern(p.getHeader().getStringMatch(), where)));
+            default ->
+                    throw new XdsRejectedException(
+                            where
+                                    + ": RBAC principal "
+                                    + p.getIdentifierCase()
+                                    + " is not supported");
         };
     }
 
@@ -198,13 +294,17 @@ final class RbacInverse {
                 return all;
             }
             Map.Entry<String, Field> e = c.fields().entrySet().iterator().next();
-            if (e.getValue().values() == null || !e.getValue().notValues().isEmpty() || field != null && !field.equals(e.getKey())) {
+            if (e.getValue().values() == null
+                    || !e.getValue().notValues().isEmpty()
+                    || field != null && !field.equals(e.getKey())) {
                 return all;
             }
             field = e.getKey();
             values.addAll(e.getValue().values());
         }
-        return field == null ? all : List.of(new Clause(Map.of(field, new Field(values, List.of()))));
+        return field == null
+                ? all
+                : List.of(new Clause(Map.of(field, new Field(values, List.of()))));
     }
 
     private static List<Clause> and(List<List<Clause>> parts, String where) {
@@ -226,28 +326,46 @@ final class RbacInverse {
         if (inner.size() == 1 && inner.get(0).fields().size() == 1) {
             Map.Entry<String, Field> e = inner.get(0).fields().entrySet().iterator().next();
             if (e.getValue().values() != null && e.getValue().notValues().isEmpty()) {
-                return List.of(new Clause(Map.of(e.getKey(), new Field(null, e.getValue().values()))));
+                return List.of(
+                        new Clause(Map.of(e.getKey(), new Field(null, e.getValue().values()))));
             }
         }
-        throw new XdsRejectedException(where + ": RBAC negates more than one field's values; AuthorizationPolicy cannot say that");
+        throw new XdsRejectedException(
+                where
+                        + ": RBAC negates more than one field's values; AuthorizationPolicy cannot say that");
     }
 
     // ---- values
 
-    /** A {@code uri_template} permission (istiod's form of a path template): the AuthorizationPolicy template it says. */
+    /**
+     * A {@code uri_template} permission (istiod's form of a path template): the AuthorizationPolicy
+     * template it says.
+     */
     private static String uriTemplate(TypedExtensionConfig c, String where) {
         if (!c.getTypedConfig().is(UriTemplateMatchConfig.class)) {
-            throw new XdsRejectedException(where + ": RBAC uri_template " + c.getName() + " has type "
-                    + c.getTypedConfig().getTypeUrl() + ", not UriTemplateMatchConfig");
+            throw new XdsRejectedException(
+                    where
+                            + ": RBAC uri_template "
+                            + c.getName()
+                            + " has type "
+                            + c.getTypedConfig().getTypeUrl()
+                            + ", not UriTemplateMatchConfig");
         }
         try {
-            return PathTemplate.fromEnvoy(c.getTypedConfig().unpack(UriTemplateMatchConfig.class).getPathTemplate()).template();
+            return PathTemplate.fromEnvoy(
+                            c.getTypedConfig()
+                                    .unpack(UriTemplateMatchConfig.class)
+                                    .getPathTemplate())
+                    .template();
         } catch (com.google.protobuf.InvalidProtocolBufferException | IllegalArgumentException e) {
             throw new XdsRejectedException(where + ": RBAC uri_template: " + e.getMessage());
         }
     }
 
-    /** Istio's pattern for an Envoy string matcher: exact, {@code prefix*}, {@code *suffix}, {@code *}. */
+    /**
+     * Istio's pattern for an Envoy string matcher: exact, {@code prefix*}, {@code *suffix}, {@code
+     * *}.
+     */
     private static String pattern(StringMatcher m, String where) {
         return switch (m.getMatchPatternCase()) {
             case EXACT -> m.getExact();
@@ -257,9 +375,18 @@ final class RbacInverse {
                 if (m.getSafeRegex().getRegex().equals(".+")) {
                     yield "*";
                 }
-                throw new XdsRejectedException(where + ": RBAC regex " + m.getSafeRegex().getRegex() + " has no Istio pattern");
+                throw new XdsRejectedException(
+                        where
+                                + ": RBAC regex "
+                                + m.getSafeRegex().getRegex()
+                                + " has no Istio pattern");
             }
-            default -> throw new XdsRejectedException(where + ": RBAC string matcher " + m.getMatchPatternCase() + " is not supported");
+            default ->
+                    throw new XdsRejectedException(
+                            where
+                                    + ": RBAC string matcher "
+                                    + m.getMatchPatternCase()
+                                    + " is not supported");
         };
     }
 
@@ -272,7 +399,8 @@ final class RbacInverse {
             }
         }
         String p = pattern(m, where);
-        return Clause.of("principals", p.startsWith("spiffe://") ? p.substring("spiffe://".length()) : p);
+        return Clause.of(
+                "principals", p.startsWith("spiffe://") ? p.substring("spiffe://".length()) : p);
     }
 
     private static String namespace(String re, String where) {
@@ -281,7 +409,8 @@ final class RbacInverse {
         }
         Matcher q = QUOTED.matcher(re);
         if (!q.find()) {
-            throw new XdsRejectedException(where + ": RBAC namespace regex " + re + " has no Istio pattern");
+            throw new XdsRejectedException(
+                    where + ": RBAC namespace regex " + re + " has no Istio pattern");
         }
         String literal = q.group(1);
         String before = re.substring(0, q.start());
@@ -293,7 +422,8 @@ final class RbacInverse {
         } else if (before.equals("[^/]*") && after.isEmpty()) {
             return "*" + literal;
         }
-        throw new XdsRejectedException(where + ": RBAC namespace regex " + re + " has no Istio pattern");
+        throw new XdsRejectedException(
+                where + ": RBAC namespace regex " + re + " has no Istio pattern");
     }
 
     private static String cidr(CidrRange c) {

@@ -49,26 +49,34 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The proxy's xDS client: one ADS stream (state of the world) to the control plane over mTLS with
- * the proxy's SVID, accepting the server only with exactly the expected SPIFFE ID. It subscribes
- * as Envoy does, in ADS order: clusters (wildcard), then the endpoints of the EDS clusters,
- * listeners (wildcard), then the route configurations the listeners name. A configuration is
- * applied whole once every cluster has its endpoints and every listener its routes
- * ({@link Proxy#applyCompiled}); then each response that went into it is ACKed (version and
- * nonce). A response that cannot be read or applied (translation refused, a listener that cannot
- * bind) is NACKed with {@code error_detail} and the last good configuration keeps serving. When
- * the stream breaks the client reconnects with backoff (200 ms doubling to 10 s, with jitter),
- * presenting the versions it has.
+ * the proxy's SVID, accepting the server only with exactly the expected SPIFFE ID. It subscribes as
+ * Envoy does, in ADS order: clusters (wildcard), then the endpoints of the EDS clusters, listeners
+ * (wildcard), then the route configurations the listeners name. A configuration is applied whole
+ * once every cluster has its endpoints and every listener its routes ({@link Proxy#applyCompiled});
+ * then each response that went into it is ACKed (version and nonce). A response that cannot be read
+ * or applied (translation refused, a listener that cannot bind) is NACKed with {@code error_detail}
+ * and the last good configuration keeps serving. When the stream breaks the client reconnects with
+ * backoff (200 ms doubling to 10 s, with jitter), presenting the versions it has.
  */
 public final class XdsClient implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(XdsClient.class);
 
     public static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-    public static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+    public static final String EDS =
+            "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
     public static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
     public static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
-    private static final Map<String, Class<? extends Message>> TYPES = Map.of(CDS, Cluster.class,
-            EDS, ClusterLoadAssignment.class, LDS, Listener.class, RDS, RouteConfiguration.class);
+    private static final Map<String, Class<? extends Message>> TYPES =
+            Map.of(
+                    CDS,
+                    Cluster.class,
+                    EDS,
+                    ClusterLoadAssignment.class,
+                    LDS,
+                    Listener.class,
+                    RDS,
+                    RouteConfiguration.class);
     private static final long MIN_BACKOFF_MS = 200;
     private static final long MAX_BACKOFF_MS = 10_000;
 
@@ -93,61 +101,98 @@ public final class XdsClient implements AutoCloseable {
     private volatile ProxyConfig applied;
     private final Map<String, String> nacks = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private XdsClient(String target, SpiffeId controlPlaneId, IdentitySource identity, Node node, ProxyNode proxyNode,
-                      Consumer<ProxyConfig> sink) throws SSLException {
+    private XdsClient(
+            String target,
+            SpiffeId controlPlaneId,
+            IdentitySource identity,
+            Node node,
+            ProxyNode proxyNode,
+            Consumer<ProxyConfig> sink)
+            throws SSLException {
         this.target = Objects.requireNonNull(target, "target");
         this.node = node;
         this.proxyNode = proxyNode;
         this.sink = sink;
-        SpiffeTrustManager check = new SpiffeTrustManager(td -> {
-            Identity id = identity.current();
-            List<java.security.cert.X509Certificate> roots = id == null ? null : id.bundles().get(td);
-            if (roots == null) {
-                throw new BundleNotFoundException(td);
-            }
-            return X509Bundle.of(td, roots);
-        }, SpiffeIdAuthorizer.exactly(controlPlaneId)).withRefusalListener((peer, reason) -> {
-            lastError = reason.getMessage();
-            log.error("refused the control plane at {}: {}", target, reason.getMessage());
-        });
-        SslContext tls = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
-                .keyManager(new SpiffeKeyManager(() -> {
-                    Identity id = identity.current();
-                    return id == null ? null : X509Svid.of(id.chain(), id.privateKey());
-                }))
-                .trustManager(check)
-                .build();
-        this.channel = NettyChannelBuilder.forTarget(target).sslContext(tls).keepAliveTime(30, TimeUnit.SECONDS).build();
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "xds-client");
-            t.setDaemon(true);
-            return t;
-        });
+        SpiffeTrustManager check =
+                new SpiffeTrustManager(
+                                td -> {
+                                    Identity id = identity.current();
+                                    List<java.security.cert.X509Certificate> roots =
+                                            id == null ? null : id.bundles().get(td);
+                                    if (roots == null) {
+                                        throw new BundleNotFoundException(td);
+                                    }
+                                    return X509Bundle.of(td, roots);
+                                },
+                                SpiffeIdAuthorizer.exactly(controlPlaneId))
+                        .withRefusalListener(
+                                (peer, reason) -> {
+                                    lastError = reason.getMessage();
+                                    log.error(
+                                            "refused the control plane at {}: {}",
+                                            target,
+                                            reason.getMessage());
+                                });
+        SslContext tls =
+                GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+                        .keyManager(
+                                new SpiffeKeyManager(
+                                        () -> {
+                                            Identity id = identity.current();
+                                            return id == null
+                                                    ? null
+                                                    : X509Svid.of(id.chain(), id.privateKey());
+                                        }))
+                        .trustManager(check)
+                        .build();
+        this.channel =
+                NettyChannelBuilder.forTarget(target)
+                        .sslContext(tls)
+                        .keepAliveTime(30, TimeUnit.SECONDS)
+                        .build();
+        this.loop =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "xds-client");
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /**
      * Starts the client: it connects once {@code identity} has an SVID, and hands every complete
      * configuration to {@code sink}, which applies it or throws to refuse it.
      *
-     * @param target         the control plane's {@code host:port}
+     * @param target the control plane's {@code host:port}
      * @param controlPlaneId the only SPIFFE ID accepted from the server
-     * @param node           the Envoy node sent with every request ({@link XdsNodes#of})
-     * @param proxyNode      what the configuration is for
+     * @param node the Envoy node sent with every request ({@link XdsNodes#of})
+     * @param proxyNode what the configuration is for
      * @throws SSLException if the TLS context cannot be built
      */
-    public static XdsClient start(String target, SpiffeId controlPlaneId, IdentitySource identity, Node node, ProxyNode proxyNode,
-                                  Consumer<ProxyConfig> sink) throws SSLException {
+    public static XdsClient start(
+            String target,
+            SpiffeId controlPlaneId,
+            IdentitySource identity,
+            Node node,
+            ProxyNode proxyNode,
+            Consumer<ProxyConfig> sink)
+            throws SSLException {
         XdsClient c = new XdsClient(target, controlPlaneId, identity, node, proxyNode, sink);
-        log.info("xDS: connecting to the control plane {} at {} as node {}", controlPlaneId, target, node.getId());
+        log.info(
+                "xDS: connecting to the control plane {} at {} as node {}",
+                controlPlaneId,
+                target,
+                node.getId());
         boolean[] started = {false};
-        identity.addListener(id -> {
-            synchronized (started) {
-                if (!started[0] && id != null) {
-                    started[0] = true;
-                    c.run(c::connect);
-                }
-            }
-        });
+        identity.addListener(
+                id -> {
+                    synchronized (started) {
+                        if (!started[0] && id != null) {
+                            started[0] = true;
+                            c.run(c::connect);
+                        }
+                    }
+                });
         return c;
     }
 
@@ -194,39 +239,48 @@ public final class XdsClient implements AutoCloseable {
         subscribed.clear();
         pending.clear();
         pendingVersion.clear();
-        AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(
-                new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
-                    private ClientCallStreamObserver<DiscoveryRequest> requests;
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+                .streamAggregatedResources(
+                        new ClientResponseObserver<DiscoveryRequest, DiscoveryResponse>() {
+                            private ClientCallStreamObserver<DiscoveryRequest> requests;
 
-                    @Override
-                    public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requests) {
-                        // Runs on this (the loop) thread, inside streamAggregatedResources.
-                        this.requests = requests;
-                        stream = requests;
-                    }
+                            @Override
+                            public void beforeStart(
+                                    ClientCallStreamObserver<DiscoveryRequest> requests) {
+                                // Runs on this (the loop) thread, inside streamAggregatedResources.
+                                this.requests = requests;
+                                stream = requests;
+                            }
 
-                    @Override
-                    public void onNext(DiscoveryResponse r) {
-                        run(() -> {
-                            if (stream == requests) {
-                                onResponse(r);
+                            @Override
+                            public void onNext(DiscoveryResponse r) {
+                                run(
+                                        () -> {
+                                            if (stream == requests) {
+                                                onResponse(r);
+                                            }
+                                        });
+                            }
+
+                            @Override
+                            public void onError(Throwable t) {
+                                run(() -> broken(requests, Status.fromThrowable(t)));
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                                run(
+                                        () ->
+                                                broken(
+                                                        requests,
+                                                        Status.UNAVAILABLE.withDescription(
+                                                                "the control plane ended the stream")));
                             }
                         });
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        run(() -> broken(requests, Status.fromThrowable(t)));
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        run(() -> broken(requests, Status.UNAVAILABLE.withDescription("the control plane ended the stream")));
-                    }
-                });
         subscribe(CDS, List.of());
         if (accepted.containsKey(CDS) && accepted.containsKey(LDS)) {
-            // A reconnection: every subscription again, with the versions in force (as Envoy does), so
+            // A reconnection: every subscription again, with the versions in force (as Envoy does),
+            // so
             // that the server sends whatever changed meanwhile, routes and endpoints included.
             subscribe(EDS, XdsConfigTranslator.edsClusterNames(clusters()));
             subscribe(LDS, List.of());
@@ -248,14 +302,26 @@ public final class XdsClient implements AutoCloseable {
                 Message m = any.unpack(cls);
                 resources.put(name(m), m);
             } catch (InvalidProtocolBufferException e) {
-                nack(type, "resource of type " + any.getTypeUrl() + " in a " + type + " response: " + e.getMessage());
+                nack(
+                        type,
+                        "resource of type "
+                                + any.getTypeUrl()
+                                + " in a "
+                                + type
+                                + " response: "
+                                + e.getMessage());
                 return;
             }
         }
-        log.info("xDS: received {} version {} ({} resources)", shortType(type), r.getVersionInfo(), resources.size());
+        log.info(
+                "xDS: received {} version {} ({} resources)",
+                shortType(type),
+                r.getVersionInfo(),
+                resources.size());
         pending.put(type, resources);
         pendingVersion.put(type, r.getVersionInfo());
-        if ((type.equals(EDS) || type.equals(RDS)) && !resources.keySet().containsAll(subscribed.getOrDefault(type, List.of()))) {
+        if ((type.equals(EDS) || type.equals(RDS))
+                && !resources.keySet().containsAll(subscribed.getOrDefault(type, List.of()))) {
             // An answer to the names asked before: ask again for the current ones, with this nonce
             // (the server ignores a request whose nonce is not the latest it sent).
             send(type, acceptedVersion.getOrDefault(type, ""), null);
@@ -297,7 +363,9 @@ public final class XdsClient implements AutoCloseable {
         if (!rds.keySet().containsAll(routeNames)) {
             return; // and the listeners until their routes arrive
         }
-        if (applied != null && pending.keySet().stream().allMatch(t -> pendingVersion.get(t).equals(acceptedVersion.get(t)))) {
+        if (applied != null
+                && pending.keySet().stream()
+                        .allMatch(t -> pendingVersion.get(t).equals(acceptedVersion.get(t)))) {
             // The versions in force again (a reconnection to a control plane with nothing new):
             // ACK them without applying the same configuration once more.
             for (String type : List.copyOf(pending.keySet())) {
@@ -312,8 +380,13 @@ public final class XdsClient implements AutoCloseable {
         eds.forEach((k, v) -> endpoints.put(k, (ClusterLoadAssignment) v));
         ProxyConfig config;
         try {
-            config = XdsConfigTranslator.translate(proxyNode, listeners(), rds.values().stream().map(RouteConfiguration.class::cast)
-                    .toList(), clusters(), endpoints);
+            config =
+                    XdsConfigTranslator.translate(
+                            proxyNode,
+                            listeners(),
+                            rds.values().stream().map(RouteConfiguration.class::cast).toList(),
+                            clusters(),
+                            endpoints);
             sink.accept(config);
         } catch (XdsRejectedException e) {
             refuse(blame(e.getMessage()), trigger, e.getMessage());
@@ -335,8 +408,12 @@ public final class XdsClient implements AutoCloseable {
             nacks.remove(type);
             send(type, acceptedVersion.get(type), null);
         }
-        log.info("xDS: applied clusters {}, endpoints {}, listeners {}, routes {}", acceptedVersion.get(CDS),
-                acceptedVersion.getOrDefault(EDS, "-"), acceptedVersion.get(LDS), acceptedVersion.getOrDefault(RDS, "-"));
+        log.info(
+                "xDS: applied clusters {}, endpoints {}, listeners {}, routes {}",
+                acceptedVersion.get(CDS),
+                acceptedVersion.getOrDefault(EDS, "-"),
+                acceptedVersion.get(LDS),
+                acceptedVersion.getOrDefault(RDS, "-"));
     }
 
     /** NACKs {@code type} (or the trigger when that is not pending), then retries with the rest. */
@@ -362,13 +439,19 @@ public final class XdsClient implements AutoCloseable {
     private void nack(String type, String why) {
         lastError = shortType(type) + " refused: " + why;
         nacks.put(type, why);
-        log.warn("xDS: NACK {} (keeping version {}): {}", shortType(type), acceptedVersion.getOrDefault(type, "(none)"), why);
+        log.warn(
+                "xDS: NACK {} (keeping version {}): {}",
+                shortType(type),
+                acceptedVersion.getOrDefault(type, "(none)"),
+                why);
         send(type, acceptedVersion.getOrDefault(type, ""), why);
     }
 
     private void subscribe(String type, List<String> names) {
-        if (names.equals(subscribed.get(type)) || names.isEmpty() && (type.equals(EDS) || type.equals(RDS))
-                && !subscribed.containsKey(type)) {
+        if (names.equals(subscribed.get(type))
+                || names.isEmpty()
+                        && (type.equals(EDS) || type.equals(RDS))
+                        && !subscribed.containsKey(type)) {
             return; // the same, or nothing to ask for (an empty EDS/RDS list would be a wildcard)
         }
         subscribed.put(type, List.copyOf(names));
@@ -376,11 +459,18 @@ public final class XdsClient implements AutoCloseable {
     }
 
     private void send(String type, String version, String error) {
-        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setVersionInfo(version)
-                .setResponseNonce(nonce.getOrDefault(type, ""))
-                .addAllResourceNames(subscribed.getOrDefault(type, List.of()));
+        DiscoveryRequest.Builder b =
+                DiscoveryRequest.newBuilder()
+                        .setNode(node)
+                        .setTypeUrl(type)
+                        .setVersionInfo(version)
+                        .setResponseNonce(nonce.getOrDefault(type, ""))
+                        .addAllResourceNames(subscribed.getOrDefault(type, List.of()));
         if (error != null) {
-            b.setErrorDetail(com.google.rpc.Status.newBuilder().setCode(Status.Code.INVALID_ARGUMENT.value()).setMessage(error));
+            b.setErrorDetail(
+                    com.google.rpc.Status.newBuilder()
+                            .setCode(Status.Code.INVALID_ARGUMENT.value())
+                            .setMessage(error));
         }
         try {
             stream.onNext(b.build());
@@ -394,13 +484,21 @@ public final class XdsClient implements AutoCloseable {
             return;
         }
         stream = null;
-        String why = status.getDescription() == null ? status.getCode().toString() : status.getCode() + ": " + status.getDescription();
-        if (!lastError.startsWith("server SPIFFE ID") && !lastError.startsWith("server certificate")) {
+        String why =
+                status.getDescription() == null
+                        ? status.getCode().toString()
+                        : status.getCode() + ": " + status.getDescription();
+        if (!lastError.startsWith("server SPIFFE ID")
+                && !lastError.startsWith("server certificate")) {
             lastError = why;
         }
         long delay = backoffMs + ThreadLocalRandom.current().nextLong(backoffMs / 4 + 1);
         backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
-        log.warn("xDS: stream to {} lost ({}); keeping the configuration applied; reconnecting in {} ms", target, lastError, delay);
+        log.warn(
+                "xDS: stream to {} lost ({}); keeping the configuration applied; reconnecting in {} ms",
+                target,
+                lastError,
+                delay);
         loop.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
     }
 

@@ -54,26 +54,27 @@ import java.util.regex.Pattern;
 /**
  * Envoy v3 resources (what ADS sends) to the proxy's compiled configuration: the inverse of the
  * control plane's {@code XdsTranslator} for everything it emits. TLS that names the SDS secrets
- * {@value #SDS_CERTIFICATE} and {@value #SDS_ROOT_CA} is the proxy's own SVID and bundles from
- * the Workload API (ISTIO_MUTUAL); certificate files (SIMPLE / MUTUAL) stay file names.
+ * {@value #SDS_CERTIFICATE} and {@value #SDS_ROOT_CA} is the proxy's own SVID and bundles from the
+ * Workload API (ISTIO_MUTUAL); certificate files (SIMPLE / MUTUAL) stay file names.
  *
- * <p>Whatever the proxy cannot do as Envoy would is refused with {@link XdsRejectedException}
- * (the client NACKs it) rather than applied approximately: inline key material, other SDS
- * secrets, filters other than RBAC and the router, route or cluster kinds it does not know.
+ * <p>Whatever the proxy cannot do as Envoy would is refused with {@link XdsRejectedException} (the
+ * client NACKs it) rather than applied approximately: inline key material, other SDS secrets,
+ * filters other than RBAC and the router, route or cluster kinds it does not know.
  */
 public final class XdsConfigTranslator {
 
     /** SPIRE's SDS name for the workload's X509-SVID and key. */
     public static final String SDS_CERTIFICATE = "default";
+
     /** SPIRE's SDS name for the trust bundle. */
     public static final String SDS_ROOT_CA = "ROOTCA";
+
     /** Istio's SDS name for the system's trust store (TLS origination without caCertificates). */
     public static final String SDS_SYSTEM_ROOTS = "file-root:system";
 
     private static final String HCM = "envoy.filters.network.http_connection_manager";
 
-    private XdsConfigTranslator() {
-    }
+    private XdsConfigTranslator() {}
 
     /**
      * The configuration these resources describe for {@code node}.
@@ -81,11 +82,12 @@ public final class XdsConfigTranslator {
      * @param endpoints the ClusterLoadAssignments by cluster name (EDS clusters need theirs)
      * @throws XdsRejectedException saying which resource cannot be applied and why
      */
-    public static ProxyConfig translate(ProxyNode node,
-                                        Collection<io.envoyproxy.envoy.config.listener.v3.Listener> listeners,
-                                        Collection<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes,
-                                        Collection<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters,
-                                        Map<String, ClusterLoadAssignment> endpoints) {
+    public static ProxyConfig translate(
+            ProxyNode node,
+            Collection<io.envoyproxy.envoy.config.listener.v3.Listener> listeners,
+            Collection<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes,
+            Collection<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters,
+            Map<String, ClusterLoadAssignment> endpoints) {
         List<Listener> ls = new ArrayList<>();
         RbacPolicy rbac = null;
         for (var l : listeners) {
@@ -93,8 +95,11 @@ public final class XdsConfigTranslator {
             ls.add(lr.listener());
             if (lr.rbac() != null) {
                 if (rbac != null && !rbac.equals(lr.rbac())) {
-                    throw new XdsRejectedException("listener " + l.getName() + ": its RBAC filters differ from another "
-                            + "listener's; this proxy has one authorization policy for all its listeners");
+                    throw new XdsRejectedException(
+                            "listener "
+                                    + l.getName()
+                                    + ": its RBAC filters differ from another "
+                                    + "listener's; this proxy has one authorization policy for all its listeners");
                 }
                 rbac = lr.rbac();
             }
@@ -107,17 +112,23 @@ public final class XdsConfigTranslator {
         for (var c : clusters) {
             cs.put(c.getName(), cluster(c, endpoints.get(c.getName())));
         }
-        return new ProxyConfig(node, ls, rcs, cs, rbac == null ? RbacPolicy.ALLOW_ALL : rbac, List.of());
+        return new ProxyConfig(
+                node, ls, rcs, cs, rbac == null ? RbacPolicy.ALLOW_ALL : rbac, List.of());
     }
 
     /** The route configuration names the listeners' connection managers take over RDS. */
-    public static List<String> routeNames(Collection<io.envoyproxy.envoy.config.listener.v3.Listener> listeners) {
+    public static List<String> routeNames(
+            Collection<io.envoyproxy.envoy.config.listener.v3.Listener> listeners) {
         List<String> names = new ArrayList<>();
         for (var l : listeners) {
             for (var c : l.getFilterChainsList()) {
                 for (var f : c.getFiltersList()) {
                     if (f.hasTypedConfig() && f.getTypedConfig().is(HttpConnectionManager.class)) {
-                        HttpConnectionManager hcm = unpack(f.getTypedConfig(), HttpConnectionManager.class, "listener " + l.getName());
+                        HttpConnectionManager hcm =
+                                unpack(
+                                        f.getTypedConfig(),
+                                        HttpConnectionManager.class,
+                                        "listener " + l.getName());
                         if (hcm.hasRds() && !names.contains(hcm.getRds().getRouteConfigName())) {
                             names.add(hcm.getRds().getRouteConfigName());
                         }
@@ -129,39 +140,57 @@ public final class XdsConfigTranslator {
     }
 
     /** The clusters whose endpoints come over EDS. */
-    public static List<String> edsClusterNames(Collection<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters) {
-        return clusters.stream().filter(c -> c.getType() == io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.EDS)
-                .map(c -> c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName() : c.getEdsClusterConfig().getServiceName())
+    public static List<String> edsClusterNames(
+            Collection<io.envoyproxy.envoy.config.cluster.v3.Cluster> clusters) {
+        return clusters.stream()
+                .filter(
+                        c ->
+                                c.getType()
+                                        == io.envoyproxy.envoy.config.cluster.v3.Cluster
+                                                .DiscoveryType.EDS)
+                .map(
+                        c ->
+                                c.getEdsClusterConfig().getServiceName().isEmpty()
+                                        ? c.getName()
+                                        : c.getEdsClusterConfig().getServiceName())
                 .toList();
     }
 
     // ---- listeners
 
-    private record ListenerAndRbac(Listener listener, RbacPolicy rbac) {
-    }
+    private record ListenerAndRbac(Listener listener, RbacPolicy rbac) {}
 
     private static ListenerAndRbac listener(io.envoyproxy.envoy.config.listener.v3.Listener l) {
         String where = "listener " + l.getName();
         if (!l.getAddress().hasSocketAddress()) {
             throw new XdsRejectedException(where + ": only socket addresses are supported");
         }
-        Listener.Direction direction = switch (l.getTrafficDirection()) {
-            case INBOUND -> Listener.Direction.INBOUND;
-            case OUTBOUND -> Listener.Direction.OUTBOUND;
-            default -> Listener.Direction.GATEWAY;
-        };
+        Listener.Direction direction =
+                switch (l.getTrafficDirection()) {
+                    case INBOUND -> Listener.Direction.INBOUND;
+                    case OUTBOUND -> Listener.Direction.OUTBOUND;
+                    default -> Listener.Direction.GATEWAY;
+                };
         List<FilterChain> chains = new ArrayList<>();
         RbacPolicy rbac = null;
         for (var c : l.getFilterChainsList()) {
             String cw = where + " filter chain " + c.getName();
             DownstreamTls tls = null;
             if (c.hasTransportSocket()) {
-                tls = downstreamTls(unpack(transportSocket(c.getTransportSocket(), cw), DownstreamTlsContext.class, cw), cw);
+                tls =
+                        downstreamTls(
+                                unpack(
+                                        transportSocket(c.getTransportSocket(), cw),
+                                        DownstreamTlsContext.class,
+                                        cw),
+                                cw);
             }
             if (c.getFiltersCount() != 1 || !c.getFilters(0).getName().equals(HCM)) {
-                throw new XdsRejectedException(cw + ": exactly one filter, " + HCM + ", is supported");
+                throw new XdsRejectedException(
+                        cw + ": exactly one filter, " + HCM + ", is supported");
             }
-            HttpConnectionManager hcm = unpack(c.getFilters(0).getTypedConfig(), HttpConnectionManager.class, cw);
+            HttpConnectionManager hcm =
+                    unpack(c.getFilters(0).getTypedConfig(), HttpConnectionManager.class, cw);
             boolean redirect = false;
             String routeName;
             if (hcm.hasRds()) {
@@ -170,38 +199,62 @@ public final class XdsConfigTranslator {
                 redirect = true;
                 routeName = c.getName();
             } else {
-                throw new XdsRejectedException(cw + ": routes must come over RDS (or be the https redirect)");
+                throw new XdsRejectedException(
+                        cw + ": routes must come over RDS (or be the https redirect)");
             }
             List<RbacPolicy> filters = new ArrayList<>();
             for (HttpFilter f : hcm.getHttpFiltersList()) {
                 switch (f.getName()) {
-                    case "envoy.filters.http.rbac" -> filters.add(RbacInverse.policy(unpack(f.getTypedConfig(), RBAC.class, cw).getRules(), cw));
-                    case "envoy.filters.http.router" -> { }
-                    default -> throw new XdsRejectedException(cw + ": HTTP filter " + f.getName() + " is not supported");
+                    case "envoy.filters.http.rbac" ->
+                            filters.add(
+                                    RbacInverse.policy(
+                                            unpack(f.getTypedConfig(), RBAC.class, cw).getRules(),
+                                            cw));
+                    case "envoy.filters.http.router" -> {}
+                    default ->
+                            throw new XdsRejectedException(
+                                    cw + ": HTTP filter " + f.getName() + " is not supported");
                 }
             }
             if (!filters.isEmpty()) {
                 RbacPolicy merged = RbacInverse.merge(filters);
                 if (rbac != null && !rbac.equals(merged)) {
-                    throw new XdsRejectedException(cw + ": its RBAC filters differ from another chain's");
+                    throw new XdsRejectedException(
+                            cw + ": its RBAC filters differ from another chain's");
                 }
                 rbac = merged;
             }
-            List<String> serverNames = c.hasFilterChainMatch() ? c.getFilterChainMatch().getServerNamesList() : List.of();
-            chains.add(new FilterChain(c.getName(), serverNames, tls, routeName, redirect, direction == Listener.Direction.INBOUND));
+            List<String> serverNames =
+                    c.hasFilterChainMatch()
+                            ? c.getFilterChainMatch().getServerNamesList()
+                            : List.of();
+            chains.add(
+                    new FilterChain(
+                            c.getName(),
+                            serverNames,
+                            tls,
+                            routeName,
+                            redirect,
+                            direction == Listener.Direction.INBOUND));
         }
         var sa = l.getAddress().getSocketAddress();
-        return new ListenerAndRbac(new Listener(l.getName(), sa.getAddress(), sa.getPortValue(), direction, chains), rbac);
+        return new ListenerAndRbac(
+                new Listener(l.getName(), sa.getAddress(), sa.getPortValue(), direction, chains),
+                rbac);
     }
 
-    private static boolean isHttpsRedirect(io.envoyproxy.envoy.config.route.v3.RouteConfiguration rc) {
-        return rc.getVirtualHostsCount() == 1 && rc.getVirtualHosts(0).getRoutesCount() == 1
+    private static boolean isHttpsRedirect(
+            io.envoyproxy.envoy.config.route.v3.RouteConfiguration rc) {
+        return rc.getVirtualHostsCount() == 1
+                && rc.getVirtualHosts(0).getRoutesCount() == 1
                 && rc.getVirtualHosts(0).getRoutes(0).getRedirect().getHttpsRedirect();
     }
 
     private static Any transportSocket(TransportSocket ts, String where) {
-        if (!ts.getName().equals("envoy.transport_sockets.tls") && !ts.getTypedConfig().getTypeUrl().endsWith("TlsContext")) {
-            throw new XdsRejectedException(where + ": transport socket " + ts.getName() + " is not supported");
+        if (!ts.getName().equals("envoy.transport_sockets.tls")
+                && !ts.getTypedConfig().getTypeUrl().endsWith("TlsContext")) {
+            throw new XdsRejectedException(
+                    where + ": transport socket " + ts.getName() + " is not supported");
         }
         return ts.getTypedConfig();
     }
@@ -214,22 +267,51 @@ public final class XdsConfigTranslator {
         boolean require = ctx.getRequireClientCertificate().getValue();
         if (usesSvid(common, where)) {
             if (!require) {
-                throw new XdsRejectedException(where + ": the SVID (SDS " + SDS_CERTIFICATE + ") is served with client "
-                        + "certificates required only (ISTIO_MUTUAL)");
+                throw new XdsRejectedException(
+                        where
+                                + ": the SVID (SDS "
+                                + SDS_CERTIFICATE
+                                + ") is served with client "
+                                + "certificates required only (ISTIO_MUTUAL)");
             }
-            CertificateValidationContext v = common.getCombinedValidationContext().getDefaultValidationContext();
-            return new DownstreamTls(DownstreamTls.Mode.ISTIO_MUTUAL, sans(v.toBuilder().clearMatchTypedSubjectAltNames()
-                    .addAllMatchTypedSubjectAltNames(v.getMatchTypedSubjectAltNamesList().stream()
-                            .filter(m -> m.getMatcher().getMatchPatternCase() != StringMatcher.MatchPatternCase.PREFIX).toList()).build()),
-                    trustDomainPrefixes(v, where), null, null, null, common.getAlpnProtocolsList(), min, max);
+            CertificateValidationContext v =
+                    common.getCombinedValidationContext().getDefaultValidationContext();
+            return new DownstreamTls(
+                    DownstreamTls.Mode.ISTIO_MUTUAL,
+                    sans(
+                            v.toBuilder()
+                                    .clearMatchTypedSubjectAltNames()
+                                    .addAllMatchTypedSubjectAltNames(
+                                            v.getMatchTypedSubjectAltNamesList().stream()
+                                                    .filter(
+                                                            m ->
+                                                                    m.getMatcher()
+                                                                                    .getMatchPatternCase()
+                                                                            != StringMatcher
+                                                                                    .MatchPatternCase
+                                                                                    .PREFIX)
+                                                    .toList())
+                                    .build()),
+                    trustDomainPrefixes(v, where),
+                    null,
+                    null,
+                    null,
+                    common.getAlpnProtocolsList(),
+                    min,
+                    max);
         }
         Files f = files(common, where);
         if (f.cert() == null) {
             throw new XdsRejectedException(where + ": a server certificate is required");
         }
-        DownstreamTls.Mode mode = require ? DownstreamTls.Mode.MUTUAL
-                : f.ca() != null ? DownstreamTls.Mode.OPTIONAL_MUTUAL : DownstreamTls.Mode.SIMPLE;
-        return new DownstreamTls(mode, f.sans(), f.cert(), f.key(), f.ca(), common.getAlpnProtocolsList(), min, max);
+        DownstreamTls.Mode mode =
+                require
+                        ? DownstreamTls.Mode.MUTUAL
+                        : f.ca() != null
+                                ? DownstreamTls.Mode.OPTIONAL_MUTUAL
+                                : DownstreamTls.Mode.SIMPLE;
+        return new DownstreamTls(
+                mode, f.sans(), f.cert(), f.key(), f.ca(), common.getAlpnProtocolsList(), min, max);
     }
 
     private static String protocol(TlsParameters.TlsProtocol p) {
@@ -243,28 +325,38 @@ public final class XdsConfigTranslator {
     }
 
     /**
-     * Whether the context is the SVID from SDS ({@value #SDS_CERTIFICATE} with the
-     * {@value #SDS_ROOT_CA} validation context); other SDS secrets and inline keys are refused.
+     * Whether the context is the SVID from SDS ({@value #SDS_CERTIFICATE} with the {@value
+     * #SDS_ROOT_CA} validation context); other SDS secrets and inline keys are refused.
      */
     private static boolean usesSvid(CommonTlsContext common, String where) {
         for (SdsSecretConfig s : common.getTlsCertificateSdsSecretConfigsList()) {
             if (!s.getName().equals(SDS_CERTIFICATE)) {
-                throw new XdsRejectedException(where + ": SDS secret \"" + s.getName() + "\" is not served here (only "
-                        + SDS_CERTIFICATE + " and " + SDS_ROOT_CA + ", the proxy's SVID and bundles)");
+                throw new XdsRejectedException(
+                        where
+                                + ": SDS secret \""
+                                + s.getName()
+                                + "\" is not served here (only "
+                                + SDS_CERTIFICATE
+                                + " and "
+                                + SDS_ROOT_CA
+                                + ", the proxy's SVID and bundles)");
             }
         }
         if (common.getTlsCertificateSdsSecretConfigsCount() == 0) {
             return false;
         }
         if (!common.hasCombinedValidationContext()
-                || !common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName().equals(SDS_ROOT_CA)) {
-            throw new XdsRejectedException(where + ": the SVID must be validated with the SDS secret " + SDS_ROOT_CA);
+                || !common.getCombinedValidationContext()
+                        .getValidationContextSdsSecretConfig()
+                        .getName()
+                        .equals(SDS_ROOT_CA)) {
+            throw new XdsRejectedException(
+                    where + ": the SVID must be validated with the SDS secret " + SDS_ROOT_CA);
         }
         return true;
     }
 
-    private record Files(String cert, String key, String ca, List<String> sans) {
-    }
+    private record Files(String cert, String key, String ca, List<String> sans) {}
 
     private static Files files(CommonTlsContext common, String where) {
         String cert = null;
@@ -278,7 +370,8 @@ public final class XdsConfigTranslator {
             key = filename(c.getPrivateKey(), where);
         }
         if (common.hasCombinedValidationContext() || common.hasValidationContextSdsSecretConfig()) {
-            throw new XdsRejectedException(where + ": a validation context from SDS needs the SVID too (ISTIO_MUTUAL)");
+            throw new XdsRejectedException(
+                    where + ": a validation context from SDS needs the SVID too (ISTIO_MUTUAL)");
         }
         CertificateValidationContext v = common.getValidationContext();
         String ca = v.hasTrustedCa() ? filename(v.getTrustedCa(), where) : null;
@@ -286,9 +379,13 @@ public final class XdsConfigTranslator {
     }
 
     private static String filename(io.envoyproxy.envoy.config.core.v3.DataSource d, String where) {
-        if (d.getSpecifierCase() != io.envoyproxy.envoy.config.core.v3.DataSource.SpecifierCase.FILENAME) {
-            throw new XdsRejectedException(where + ": certificates and keys are read from files or SDS, never inline ("
-                    + d.getSpecifierCase() + ")");
+        if (d.getSpecifierCase()
+                != io.envoyproxy.envoy.config.core.v3.DataSource.SpecifierCase.FILENAME) {
+            throw new XdsRejectedException(
+                    where
+                            + ": certificates and keys are read from files or SDS, never inline ("
+                            + d.getSpecifierCase()
+                            + ")");
         }
         return d.getFilename();
     }
@@ -306,10 +403,17 @@ public final class XdsConfigTranslator {
                 continue;
             }
             String p = m.getMatcher().getPrefix();
-            String td = p.startsWith("spiffe://") && p.endsWith("/") ? p.substring(9, p.length() - 1) : "";
+            String td =
+                    p.startsWith("spiffe://") && p.endsWith("/")
+                            ? p.substring(9, p.length() - 1)
+                            : "";
             if (m.getSanType() != SubjectAltNameMatcher.SanType.URI || !isTrustDomain(td)) {
-                throw new XdsRejectedException(where + ": subject alt name prefix \"" + p + "\": only a trust domain's"
-                        + " URI prefix spiffe://<trust domain>/ is accepted");
+                throw new XdsRejectedException(
+                        where
+                                + ": subject alt name prefix \""
+                                + p
+                                + "\": only a trust domain's"
+                                + " URI prefix spiffe://<trust domain>/ is accepted");
             }
             out.add(td);
         }
@@ -328,7 +432,8 @@ public final class XdsConfigTranslator {
         List<String> out = new ArrayList<>();
         for (SubjectAltNameMatcher m : v.getMatchTypedSubjectAltNamesList()) {
             if (m.getMatcher().getMatchPatternCase() != StringMatcher.MatchPatternCase.EXACT) {
-                throw new XdsRejectedException("subject alt name matcher " + m.getMatcher() + ": exact names only");
+                throw new XdsRejectedException(
+                        "subject alt name matcher " + m.getMatcher() + ": exact names only");
             }
             out.add(m.getMatcher().getExact());
         }
@@ -337,12 +442,21 @@ public final class XdsConfigTranslator {
 
     // ---- routes
 
-    private static RouteConfiguration routeConfiguration(io.envoyproxy.envoy.config.route.v3.RouteConfiguration rc) {
+    private static RouteConfiguration routeConfiguration(
+            io.envoyproxy.envoy.config.route.v3.RouteConfiguration rc) {
         List<VirtualHost> vhs = new ArrayList<>();
         for (var vh : rc.getVirtualHostsList()) {
             List<Route> rs = new ArrayList<>();
             for (var r : vh.getRoutesList()) {
-                rs.add(route(r, "route configuration " + rc.getName() + " virtual host " + vh.getName() + " route " + r.getName()));
+                rs.add(
+                        route(
+                                r,
+                                "route configuration "
+                                        + rc.getName()
+                                        + " virtual host "
+                                        + vh.getName()
+                                        + " route "
+                                        + r.getName()));
             }
             vhs.add(new VirtualHost(vh.getName(), vh.getDomainsList(), rs));
         }
@@ -351,12 +465,21 @@ public final class XdsConfigTranslator {
 
     private static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String where) {
         var m = r.getMatch();
-        StringMatch path = switch (m.getPathSpecifierCase()) {
-            case PREFIX -> m.getPrefix().equals("/") ? null : new StringMatch.Prefix(m.getPrefix());
-            case PATH -> new StringMatch.Exact(m.getPath());
-            case SAFE_REGEX -> regex(m.getSafeRegex().getRegex(), where);
-            default -> throw new XdsRejectedException(where + ": path match " + m.getPathSpecifierCase() + " is not supported");
-        };
+        StringMatch path =
+                switch (m.getPathSpecifierCase()) {
+                    case PREFIX ->
+                            m.getPrefix().equals("/")
+                                    ? null
+                                    : new StringMatch.Prefix(m.getPrefix());
+                    case PATH -> new StringMatch.Exact(m.getPath());
+                    case SAFE_REGEX -> regex(m.getSafeRegex().getRegex(), where);
+                    default ->
+                            throw new XdsRejectedException(
+                                    where
+                                            + ": path match "
+                                            + m.getPathSpecifierCase()
+                                            + " is not supported");
+                };
         boolean ignoreCase = m.hasCaseSensitive() && !m.getCaseSensitive().getValue();
         StringMatch method = null;
         StringMatch authority = null;
@@ -365,7 +488,8 @@ public final class XdsConfigTranslator {
         Map<String, StringMatch> without = new LinkedHashMap<>();
         for (HeaderMatcher h : m.getHeadersList()) {
             if (!h.hasStringMatch()) {
-                throw new XdsRejectedException(where + ": header " + h.getName() + ": only string_match is supported");
+                throw new XdsRejectedException(
+                        where + ": header " + h.getName() + ": only string_match is supported");
             }
             StringMatch sm = stringMatch(h.getStringMatch(), where);
             if (h.getInvertMatch()) {
@@ -383,7 +507,9 @@ public final class XdsConfigTranslator {
         for (QueryParameterMatcher q : m.getQueryParametersList()) {
             query.put(q.getName(), stringMatch(q.getStringMatch(), where));
         }
-        RouteMatch match = new RouteMatch(path, ignoreCase, method, authority, scheme, headers, without, query, null);
+        RouteMatch match =
+                new RouteMatch(
+                        path, ignoreCase, method, authority, scheme, headers, without, query, null);
         Route.Action action;
         Duration timeout = null;
         Route.RetryPolicy retries = null;
@@ -391,14 +517,25 @@ public final class XdsConfigTranslator {
         switch (r.getActionCase()) {
             case ROUTE -> {
                 RouteAction a = r.getRoute();
-                action = forward(a, m.getPathSpecifierCase() == io.envoyproxy.envoy.config.route.v3.RouteMatch.PathSpecifierCase.PREFIX
-                        ? m.getPrefix() : null, where);
+                action =
+                        forward(
+                                a,
+                                m.getPathSpecifierCase()
+                                                == io.envoyproxy.envoy.config.route.v3.RouteMatch
+                                                        .PathSpecifierCase.PREFIX
+                                        ? m.getPrefix()
+                                        : null,
+                                where);
                 timeout = a.hasTimeout() ? duration(a.getTimeout()) : null;
                 if (a.hasRetryPolicy()) {
                     var p = a.getRetryPolicy();
-                    retries = new Route.RetryPolicy(p.hasNumRetries() ? p.getNumRetries().getValue() : 1,
-                            p.hasPerTryTimeout() ? duration(p.getPerTryTimeout()) : null,
-                            p.getRetryOn().isEmpty() ? List.of() : List.of(p.getRetryOn().split(",")));
+                    retries =
+                            new Route.RetryPolicy(
+                                    p.hasNumRetries() ? p.getNumRetries().getValue() : 1,
+                                    p.hasPerTryTimeout() ? duration(p.getPerTryTimeout()) : null,
+                                    p.getRetryOn().isEmpty()
+                                            ? List.of()
+                                            : List.of(p.getRetryOn().split(",")));
                 } else {
                     retries = new Route.RetryPolicy(0, null, List.of());
                 }
@@ -410,11 +547,12 @@ public final class XdsConfigTranslator {
                     double percent = 100;
                     if (mp.hasRuntimeFraction()) {
                         var fp = mp.getRuntimeFraction().getDefaultValue();
-                        double denominator = switch (fp.getDenominator()) {
-                            case TEN_THOUSAND -> 10_000;
-                            case MILLION -> 1_000_000;
-                            default -> 100;
-                        };
+                        double denominator =
+                                switch (fp.getDenominator()) {
+                                    case TEN_THOUSAND -> 10_000;
+                                    case MILLION -> 1_000_000;
+                                    default -> 100;
+                                };
                         percent = fp.getNumerator() * 100.0 / denominator;
                     }
                     mirror = new Route.Mirror(mp.getCluster(), percent);
@@ -423,31 +561,67 @@ public final class XdsConfigTranslator {
             case REDIRECT -> action = redirect(r.getRedirect());
             case DIRECT_RESPONSE -> {
                 var d = r.getDirectResponse();
-                if (d.hasBody() && d.getBody().getSpecifierCase()
-                        != io.envoyproxy.envoy.config.core.v3.DataSource.SpecifierCase.INLINE_STRING) {
-                    throw new XdsRejectedException(where + ": direct response bodies are inline strings only");
+                if (d.hasBody()
+                        && d.getBody().getSpecifierCase()
+                                != io.envoyproxy.envoy.config.core.v3.DataSource.SpecifierCase
+                                        .INLINE_STRING) {
+                    throw new XdsRejectedException(
+                            where + ": direct response bodies are inline strings only");
                 }
-                action = new Route.DirectResponse(d.getStatus(), d.hasBody() ? d.getBody().getInlineString() : null);
+                action =
+                        new Route.DirectResponse(
+                                d.getStatus(), d.hasBody() ? d.getBody().getInlineString() : null);
             }
-            default -> throw new XdsRejectedException(where + ": action " + r.getActionCase() + " is not supported");
+            default ->
+                    throw new XdsRejectedException(
+                            where + ": action " + r.getActionCase() + " is not supported");
         }
-        VirtualService.Headers headerOps = headers(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList(),
-                r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList(), where);
-        return new Route(r.getName().isEmpty() ? null : r.getName(), match, action, headerOps, timeout, retries, null, mirror, null);
+        VirtualService.Headers headerOps =
+                headers(
+                        r.getRequestHeadersToAddList(),
+                        r.getRequestHeadersToRemoveList(),
+                        r.getResponseHeadersToAddList(),
+                        r.getResponseHeadersToRemoveList(),
+                        where);
+        return new Route(
+                r.getName().isEmpty() ? null : r.getName(),
+                match,
+                action,
+                headerOps,
+                timeout,
+                retries,
+                null,
+                mirror,
+                null);
     }
 
     private static Route.Forward forward(RouteAction a, String matchedPrefix, String where) {
         List<Route.WeightedCluster> clusters = new ArrayList<>();
         switch (a.getClusterSpecifierCase()) {
-            case CLUSTER -> clusters.add(new Route.WeightedCluster(a.getCluster(), 100, VirtualService.Headers.NONE));
+            case CLUSTER ->
+                    clusters.add(
+                            new Route.WeightedCluster(
+                                    a.getCluster(), 100, VirtualService.Headers.NONE));
             case WEIGHTED_CLUSTERS -> {
                 for (WeightedCluster.ClusterWeight cw : a.getWeightedClusters().getClustersList()) {
-                    clusters.add(new Route.WeightedCluster(cw.getName(), cw.getWeight().getValue(),
-                            headers(cw.getRequestHeadersToAddList(), cw.getRequestHeadersToRemoveList(),
-                                    cw.getResponseHeadersToAddList(), cw.getResponseHeadersToRemoveList(), where)));
+                    clusters.add(
+                            new Route.WeightedCluster(
+                                    cw.getName(),
+                                    cw.getWeight().getValue(),
+                                    headers(
+                                            cw.getRequestHeadersToAddList(),
+                                            cw.getRequestHeadersToRemoveList(),
+                                            cw.getResponseHeadersToAddList(),
+                                            cw.getResponseHeadersToRemoveList(),
+                                            where)));
                 }
             }
-            default -> throw new XdsRejectedException(where + ": cluster specifier " + a.getClusterSpecifierCase() + " is not supported");
+            default ->
+                    throw new XdsRejectedException(
+                            where
+                                    + ": cluster specifier "
+                                    + a.getClusterSpecifierCase()
+                                    + " is not supported");
         }
         String prefixRewrite = a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite();
         String authority = a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral();
@@ -455,53 +629,89 @@ public final class XdsConfigTranslator {
     }
 
     private static Route.Redirect redirect(RedirectAction r) {
-        int code = switch (r.getResponseCode()) {
-            case FOUND -> 302;
-            case SEE_OTHER -> 303;
-            case TEMPORARY_REDIRECT -> 307;
-            case PERMANENT_REDIRECT -> 308;
-            default -> 301;
-        };
-        String scheme = r.getHttpsRedirect() ? "https" : r.getSchemeRedirect().isEmpty() ? null : r.getSchemeRedirect();
-        return new Route.Redirect(r.getPathRedirect().isEmpty() ? null : r.getPathRedirect(),
+        int code =
+                switch (r.getResponseCode()) {
+                    case FOUND -> 302;
+                    case SEE_OTHER -> 303;
+                    case TEMPORARY_REDIRECT -> 307;
+                    case PERMANENT_REDIRECT -> 308;
+                    default -> 301;
+                };
+        String scheme =
+                r.getHttpsRedirect()
+                        ? "https"
+                        : r.getSchemeRedirect().isEmpty() ? null : r.getSchemeRedirect();
+        return new Route.Redirect(
+                r.getPathRedirect().isEmpty() ? null : r.getPathRedirect(),
                 r.getHostRedirect().isEmpty() ? null : r.getHostRedirect(),
-                r.getPortRedirect() == 0 ? null : r.getPortRedirect(), scheme, code);
+                r.getPortRedirect() == 0 ? null : r.getPortRedirect(),
+                scheme,
+                code);
     }
 
-    private static VirtualService.Headers headers(List<HeaderValueOption> reqAdd, List<String> reqRemove,
-                                                  List<HeaderValueOption> respAdd, List<String> respRemove, String where) {
-        return new VirtualService.Headers(headerOps(reqAdd, reqRemove, where), headerOps(respAdd, respRemove, where));
+    private static VirtualService.Headers headers(
+            List<HeaderValueOption> reqAdd,
+            List<String> reqRemove,
+            List<HeaderValueOption> respAdd,
+            List<String> respRemove,
+            String where) {
+        return new VirtualService.Headers(
+                headerOps(reqAdd, reqRemove, where), headerOps(respAdd, respRemove, where));
     }
 
-    private static VirtualService.HeaderOperations headerOps(List<HeaderValueOption> add, List<String> remove, String where) {
+    private static VirtualService.HeaderOperations headerOps(
+            List<HeaderValueOption> add, List<String> remove, String where) {
         if (add.isEmpty() && remove.isEmpty()) {
             return VirtualService.HeaderOperations.NONE;
         }
         Map<String, String> set = new LinkedHashMap<>();
         Map<String, String> append = new LinkedHashMap<>();
         for (HeaderValueOption o : add) {
-            boolean appends = o.hasAppend() ? o.getAppend().getValue()
-                    : o.getAppendAction() == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD;
-            if (!o.hasAppend() && o.getAppendAction() != HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
-                    && o.getAppendAction() != HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD) {
-                throw new XdsRejectedException(where + ": header append action " + o.getAppendAction() + " is not supported");
+            boolean appends =
+                    o.hasAppend()
+                            ? o.getAppend().getValue()
+                            : o.getAppendAction()
+                                    == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD;
+            if (!o.hasAppend()
+                    && o.getAppendAction()
+                            != HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
+                    && o.getAppendAction()
+                            != HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD) {
+                throw new XdsRejectedException(
+                        where
+                                + ": header append action "
+                                + o.getAppendAction()
+                                + " is not supported");
             }
             (appends ? append : set).put(o.getHeader().getKey(), o.getHeader().getValue());
         }
         return new VirtualService.HeaderOperations(set, append, remove);
     }
 
-    /** Envoy's StringMatcher as Istio's StringMatch (suffix, contains and ignore_case as whole-value regexes). */
+    /**
+     * Envoy's StringMatcher as Istio's StringMatch (suffix, contains and ignore_case as whole-value
+     * regexes).
+     */
     static StringMatch stringMatch(StringMatcher m, String where) {
         String flags = m.getIgnoreCase() ? "(?i)" : "";
         return switch (m.getMatchPatternCase()) {
-            case EXACT -> m.getIgnoreCase() ? regex(flags + Pattern.quote(m.getExact()), where) : new StringMatch.Exact(m.getExact());
-            case PREFIX -> m.getIgnoreCase() ? regex(flags + Pattern.quote(m.getPrefix()) + ".*", where)
-                    : new StringMatch.Prefix(m.getPrefix());
+            case EXACT ->
+                    m.getIgnoreCase()
+                            ? regex(flags + Pattern.quote(m.getExact()), where)
+                            : new StringMatch.Exact(m.getExact());
+            case PREFIX ->
+                    m.getIgnoreCase()
+                            ? regex(flags + Pattern.quote(m.getPrefix()) + ".*", where)
+                            : new StringMatch.Prefix(m.getPrefix());
             case SUFFIX -> regex(flags + ".*" + Pattern.quote(m.getSuffix()), where);
             case CONTAINS -> regex(flags + ".*" + Pattern.quote(m.getContains()) + ".*", where);
             case SAFE_REGEX -> regex(flags + m.getSafeRegex().getRegex(), where);
-            default -> throw new XdsRejectedException(where + ": string matcher " + m.getMatchPatternCase() + " is not supported");
+            default ->
+                    throw new XdsRejectedException(
+                            where
+                                    + ": string matcher "
+                                    + m.getMatchPatternCase()
+                                    + " is not supported");
         };
     }
 
@@ -515,14 +725,16 @@ public final class XdsConfigTranslator {
 
     // ---- clusters
 
-    private static Cluster cluster(io.envoyproxy.envoy.config.cluster.v3.Cluster c, ClusterLoadAssignment eds) {
+    private static Cluster cluster(
+            io.envoyproxy.envoy.config.cluster.v3.Cluster c, ClusterLoadAssignment eds) {
         String where = "cluster " + c.getName();
         Cluster.Type type;
         ClusterLoadAssignment cla;
         switch (c.getType()) {
             case EDS -> {
                 if (eds == null) {
-                    throw new XdsRejectedException(where + ": no ClusterLoadAssignment received for it");
+                    throw new XdsRejectedException(
+                            where + ": no ClusterLoadAssignment received for it");
                 }
                 type = Cluster.Type.STATIC;
                 cla = eds;
@@ -535,7 +747,9 @@ public final class XdsConfigTranslator {
                 type = Cluster.Type.STRICT_DNS;
                 cla = c.getLoadAssignment();
             }
-            default -> throw new XdsRejectedException(where + ": discovery type " + c.getType() + " is not supported");
+            default ->
+                    throw new XdsRejectedException(
+                            where + ": discovery type " + c.getType() + " is not supported");
         }
         List<Cluster.Endpoint> endpoints = new ArrayList<>();
         for (LocalityLbEndpoints loc : cla.getEndpointsList()) {
@@ -544,45 +758,90 @@ public final class XdsConfigTranslator {
                 if (!a.hasSocketAddress()) {
                     throw new XdsRejectedException(where + ": endpoints must be socket addresses");
                 }
-                endpoints.add(new Cluster.Endpoint(a.getSocketAddress().getAddress(), a.getSocketAddress().getPortValue(),
-                        e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1, Map.of(), null));
+                endpoints.add(
+                        new Cluster.Endpoint(
+                                a.getSocketAddress().getAddress(),
+                                a.getSocketAddress().getPortValue(),
+                                e.hasLoadBalancingWeight()
+                                        ? e.getLoadBalancingWeight().getValue()
+                                        : 1,
+                                Map.of(),
+                                null));
             }
         }
-        DestinationRule.SimpleLb lb = switch (c.getLbPolicy()) {
-            case ROUND_ROBIN -> DestinationRule.SimpleLb.ROUND_ROBIN;
-            case LEAST_REQUEST -> DestinationRule.SimpleLb.LEAST_REQUEST;
-            case RANDOM -> DestinationRule.SimpleLb.RANDOM;
-            default -> throw new XdsRejectedException(where + ": load balancer " + c.getLbPolicy() + " is not supported");
-        };
-        UpstreamTls tls = c.hasTransportSocket()
-                ? upstreamTls(unpack(transportSocket(c.getTransportSocket(), where), UpstreamTlsContext.class, where), where) : null;
+        DestinationRule.SimpleLb lb =
+                switch (c.getLbPolicy()) {
+                    case ROUND_ROBIN -> DestinationRule.SimpleLb.ROUND_ROBIN;
+                    case LEAST_REQUEST -> DestinationRule.SimpleLb.LEAST_REQUEST;
+                    case RANDOM -> DestinationRule.SimpleLb.RANDOM;
+                    default ->
+                            throw new XdsRejectedException(
+                                    where
+                                            + ": load balancer "
+                                            + c.getLbPolicy()
+                                            + " is not supported");
+                };
+        UpstreamTls tls =
+                c.hasTransportSocket()
+                        ? upstreamTls(
+                                unpack(
+                                        transportSocket(c.getTransportSocket(), where),
+                                        UpstreamTlsContext.class,
+                                        where),
+                                where)
+                        : null;
         DestinationRule.OutlierDetection od = null;
         if (c.hasOutlierDetection()) {
             var o = c.getOutlierDetection();
-            od = new DestinationRule.OutlierDetection(o.hasConsecutive5Xx() ? o.getConsecutive5Xx().getValue() : 5,
-                    o.hasInterval() ? duration(o.getInterval()) : null,
-                    o.hasBaseEjectionTime() ? duration(o.getBaseEjectionTime()) : null,
-                    o.hasMaxEjectionPercent() ? o.getMaxEjectionPercent().getValue() : 10);
+            od =
+                    new DestinationRule.OutlierDetection(
+                            o.hasConsecutive5Xx() ? o.getConsecutive5Xx().getValue() : 5,
+                            o.hasInterval() ? duration(o.getInterval()) : null,
+                            o.hasBaseEjectionTime() ? duration(o.getBaseEjectionTime()) : null,
+                            o.hasMaxEjectionPercent() ? o.getMaxEjectionPercent().getValue() : 10);
         }
         DestinationRule.ConnectionPool pool = null;
         if (c.hasCircuitBreakers()) {
             if (c.getCircuitBreakers().getThresholdsCount() > 1) {
-                throw new XdsRejectedException(where + ": one circuit breaker threshold (default priority) only");
+                throw new XdsRejectedException(
+                        where + ": one circuit breaker threshold (default priority) only");
             }
-            CircuitBreakers.Thresholds t = c.getCircuitBreakers().getThresholdsCount() == 0
-                    ? CircuitBreakers.Thresholds.getDefaultInstance() : c.getCircuitBreakers().getThresholds(0);
-            pool = new DestinationRule.ConnectionPool(t.hasMaxConnections() ? t.getMaxConnections().getValue() : null, null,
-                    t.hasMaxPendingRequests() ? t.getMaxPendingRequests().getValue() : null,
-                    t.hasMaxRequests() ? t.getMaxRequests().getValue() : null, null,
-                    t.hasMaxRetries() ? t.getMaxRetries().getValue() : null, null);
+            CircuitBreakers.Thresholds t =
+                    c.getCircuitBreakers().getThresholdsCount() == 0
+                            ? CircuitBreakers.Thresholds.getDefaultInstance()
+                            : c.getCircuitBreakers().getThresholds(0);
+            pool =
+                    new DestinationRule.ConnectionPool(
+                            t.hasMaxConnections() ? t.getMaxConnections().getValue() : null,
+                            null,
+                            t.hasMaxPendingRequests() ? t.getMaxPendingRequests().getValue() : null,
+                            t.hasMaxRequests() ? t.getMaxRequests().getValue() : null,
+                            null,
+                            t.hasMaxRetries() ? t.getMaxRetries().getValue() : null,
+                            null);
         }
         // Istio's names: outbound|<port>|<subset>|<host> and inbound|<port>||.
         String[] part = c.getName().split("\\|", -1);
-        String host = part.length == 4 ? (part[0].equals("inbound") ? "inbound" : part[3]) : c.getName();
-        int port = part.length == 4 ? parsePort(part[1]) : endpoints.isEmpty() ? 0 : endpoints.get(0).port();
+        String host =
+                part.length == 4 ? (part[0].equals("inbound") ? "inbound" : part[3]) : c.getName();
+        int port =
+                part.length == 4
+                        ? parsePort(part[1])
+                        : endpoints.isEmpty() ? 0 : endpoints.get(0).port();
         String subset = part.length == 4 && !part[2].isEmpty() ? part[2] : null;
-        return new Cluster(c.getName(), host, port, subset, type, endpoints, lb, tls, od, pool,
-                c.hasConnectTimeout() ? duration(c.getConnectTimeout()) : Duration.ofSeconds(5), null);
+        return new Cluster(
+                c.getName(),
+                host,
+                port,
+                subset,
+                type,
+                endpoints,
+                lb,
+                tls,
+                od,
+                pool,
+                c.hasConnectTimeout() ? duration(c.getConnectTimeout()) : Duration.ofSeconds(5),
+                null);
     }
 
     private static int parsePort(String s) {
@@ -597,34 +856,61 @@ public final class XdsConfigTranslator {
         CommonTlsContext common = ctx.getCommonTlsContext();
         String sni = ctx.getSni().isEmpty() ? null : ctx.getSni();
         if (usesSvid(common, where)) {
-            return new UpstreamTls(UpstreamTls.Mode.ISTIO_MUTUAL,
-                    sans(common.getCombinedValidationContext().getDefaultValidationContext()), sni, null, null, null, false);
+            return new UpstreamTls(
+                    UpstreamTls.Mode.ISTIO_MUTUAL,
+                    sans(common.getCombinedValidationContext().getDefaultValidationContext()),
+                    sni,
+                    null,
+                    null,
+                    null,
+                    false);
         }
-        UpstreamTls.Mode mode = common.getTlsCertificatesCount() > 0 ? UpstreamTls.Mode.MUTUAL : UpstreamTls.Mode.SIMPLE;
+        UpstreamTls.Mode mode =
+                common.getTlsCertificatesCount() > 0
+                        ? UpstreamTls.Mode.MUTUAL
+                        : UpstreamTls.Mode.SIMPLE;
         if (common.hasCombinedValidationContext()
-                && common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName().equals(SDS_SYSTEM_ROOTS)) {
+                && common.getCombinedValidationContext()
+                        .getValidationContextSdsSecretConfig()
+                        .getName()
+                        .equals(SDS_SYSTEM_ROOTS)) {
             // Istio's TLS origination without caCertificates: the server is verified against the
             // system's trust store (the JDK's), its names against the SAN matchers.
             Files f = files(common.toBuilder().clearCombinedValidationContext().build(), where);
-            return new UpstreamTls(mode, sans(common.getCombinedValidationContext().getDefaultValidationContext()), sni,
-                    f.cert(), f.key(), null, false);
+            return new UpstreamTls(
+                    mode,
+                    sans(common.getCombinedValidationContext().getDefaultValidationContext()),
+                    sni,
+                    f.cert(),
+                    f.key(),
+                    null,
+                    false);
         }
         Files f = files(common, where);
         if (!common.hasValidationContext()) {
             // Envoy would not verify the server at all. istiod never sends that: it sends a trust
             // source, or an empty validation context for insecureSkipVerify. Fail closed.
-            throw new XdsRejectedException(where + ": UpstreamTlsContext without a validation context would not verify the "
-                    + "server; give trusted_ca (or the SDS secret " + SDS_SYSTEM_ROOTS + "), or an empty validation_context for "
-                    + "a DestinationRule with insecureSkipVerify: true");
+            throw new XdsRejectedException(
+                    where
+                            + ": UpstreamTlsContext without a validation context would not verify the "
+                            + "server; give trusted_ca (or the SDS secret "
+                            + SDS_SYSTEM_ROOTS
+                            + "), or an empty validation_context for "
+                            + "a DestinationRule with insecureSkipVerify: true");
         }
-        if (common.getValidationContext().equals(CertificateValidationContext.getDefaultInstance())) {
+        if (common.getValidationContext()
+                .equals(CertificateValidationContext.getDefaultInstance())) {
             // istiod's form of insecureSkipVerify: the operator asked not to verify the server.
             return new UpstreamTls(mode, List.of(), sni, f.cert(), f.key(), null, true);
         }
         if (f.ca() == null) {
             // Envoy refuses this too: names checked on a certificate nobody verified prove nothing.
-            throw new XdsRejectedException(where + ": a validation context with subject alt names needs trusted_ca "
-                    + "(or the SDS secret " + SDS_SYSTEM_ROOTS + ")");
+            throw new XdsRejectedException(
+                    where
+                            + ": a validation context with subject alt names needs trusted_ca "
+                            + "(or the SDS secret "
+                            + SDS_SYSTEM_ROOTS
+                            + ")");
         }
         return new UpstreamTls(mode, f.sans(), sni, f.cert(), f.key(), f.ca(), false);
     }
@@ -639,7 +925,8 @@ public final class XdsConfigTranslator {
         try {
             return any.unpack(type);
         } catch (InvalidProtocolBufferException e) {
-            throw new XdsRejectedException(where + ": expected " + type.getSimpleName() + ", got " + any.getTypeUrl());
+            throw new XdsRejectedException(
+                    where + ": expected " + type.getSimpleName() + ", got " + any.getTypeUrl());
         }
     }
 }

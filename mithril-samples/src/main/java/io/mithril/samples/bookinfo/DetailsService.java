@@ -6,9 +6,9 @@ import java.math.BigInteger;
 import java.net.InetSocketAddress;
 
 /**
- * Bookinfo's details service: {@code GET /details/<id>} gives the book's details (the same
- * book for every numeric id, as in Istio's sample), a non-numeric id gives 400
- * {@code {"error":"please provide numeric product id"}}; {@code GET /health}.
+ * Bookinfo's details service: {@code GET /details/<id>} gives the book's details (the same book for
+ * every numeric id, as in Istio's sample), a non-numeric id gives 400 {@code {"error":"please
+ * provide numeric product id"}}; {@code GET /health}.
  */
 public final class DetailsService extends SampleServer {
 
@@ -20,7 +20,8 @@ public final class DetailsService extends SampleServer {
     protected Reply handle(Request request) {
         String path = request.path();
         if (path.equals("/health")) {
-            return isRead(request) ? Reply.json(200, Json.object().put("status", "Details is healthy"))
+            return isRead(request)
+                    ? Reply.json(200, Json.object().put("status", "Details is healthy"))
                     : Reply.methodNotAllowed("GET, HEAD");
         }
         if (path.equals("/details") || path.startsWith("/details/")) {
@@ -32,7 +33,8 @@ public final class DetailsService extends SampleServer {
             if (!last.matches("[+-]?[0-9]+")) {
                 return Reply.json(400, Json.error("please provide numeric product id"));
             }
-            return Reply.json(200, details(new BigInteger(last.startsWith("+") ? last.substring(1) : last)));
+            return Reply.json(
+                    200, details(new BigInteger(last.startsWith("+") ? last.substring(1) : last)));
         }
         return Reply.notFound();
     }

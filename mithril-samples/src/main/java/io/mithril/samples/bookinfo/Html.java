@@ -2,8 +2,7 @@ package io.mithril.samples.bookinfo;
 
 /** HTML escaping for text that came from another service or a user. */
 final class Html {
-    private Html() {
-    }
+    private Html() {}
 
     static String escape(String s) {
         if (s == null) {

@@ -10,8 +10,7 @@ import java.io.UncheckedIOException;
 final class Json {
     static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private Json() {
-    }
+    private Json() {}
 
     static ObjectNode object() {
         return MAPPER.createObjectNode();

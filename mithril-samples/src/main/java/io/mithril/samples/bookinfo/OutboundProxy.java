@@ -14,11 +14,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The HTTP proxy outbound calls go through, if any: an explicit {@code -proxy} option, or else
- * the {@code http_proxy}/{@code HTTP_PROXY} environment variable, with {@code no_proxy} hosts
- * going direct, as curl does. Through a proxy, requests use the absolute form
- * ({@code GET http://details:9080/details/0 HTTP/1.1} plus {@code Host: details:9080}); the
- * sidecar's outbound listener is such a proxy.
+ * The HTTP proxy outbound calls go through, if any: an explicit {@code -proxy} option, or else the
+ * {@code http_proxy}/{@code HTTP_PROXY} environment variable, with {@code no_proxy} hosts going
+ * direct, as curl does. Through a proxy, requests use the absolute form ({@code GET
+ * http://details:9080/details/0 HTTP/1.1} plus {@code Host: details:9080}); the sidecar's outbound
+ * listener is such a proxy.
  */
 public record OutboundProxy(String host, int port, List<String> noProxy) {
 
@@ -50,7 +50,9 @@ public record OutboundProxy(String host, int port, List<String> noProxy) {
             return Optional.of(parse(explicit, "-proxy", List.of()));
         }
         String fromEnv = firstNonBlank(env.get("http_proxy"), env.get("HTTP_PROXY"));
-        return fromEnv == null ? Optional.empty() : Optional.of(parse(fromEnv, "http_proxy", exempt));
+        return fromEnv == null
+                ? Optional.empty()
+                : Optional.of(parse(fromEnv, "http_proxy", exempt));
     }
 
     static OutboundProxy parse(String value, String where, List<String> noProxy) {
@@ -60,11 +62,15 @@ public record OutboundProxy(String host, int port, List<String> noProxy) {
         try {
             uri = new URI(withScheme);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException(where + " " + quote(value) + " is not a URL; write http://host:port");
+            throw new IllegalArgumentException(
+                    where + " " + quote(value) + " is not a URL; write http://host:port");
         }
         if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null) {
-            throw new IllegalArgumentException(where + " " + quote(value)
-                    + " is not an HTTP proxy URL; write http://host:port");
+            throw new IllegalArgumentException(
+                    where
+                            + " "
+                            + quote(value)
+                            + " is not an HTTP proxy URL; write http://host:port");
         }
         // curl's default proxy port
         return new OutboundProxy(uri.getHost(), uri.getPort() < 0 ? 1080 : uri.getPort(), noProxy);

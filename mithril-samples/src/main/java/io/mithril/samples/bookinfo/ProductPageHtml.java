@@ -3,23 +3,32 @@ package io.mithril.samples.bookinfo;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * The product page, after Istio's productpage.html: the book, its details, its reviews with
- * stars (or the error text of a failing backend), and sign-in/sign-out.
+ * The product page, after Istio's productpage.html: the book, its details, its reviews with stars
+ * (or the error text of a failing backend), and sign-in/sign-out.
  */
 final class ProductPageHtml {
-    private ProductPageHtml() {
-    }
+    private ProductPageHtml() {}
 
-    static String render(Product product, int detailsStatus, JsonNode details, int reviewsStatus, JsonNode reviews,
+    static String render(
+            Product product,
+            int detailsStatus,
+            JsonNode details,
+            int reviewsStatus,
+            JsonNode reviews,
             String user) {
         StringBuilder h = new StringBuilder(4096);
         h.append("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n")
-                .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n")
+                .append(
+                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n")
                 .append("<title>Simple Bookstore App</title>\n")
-                .append("<link rel=\"stylesheet\" href=\"static/css/bookinfo.css\">\n</head>\n<body>\n");
-        h.append("<nav class=\"navbar\">\n<a class=\"navbar-brand\" href=\"#\">BookInfo Sample</a>\n");
+                .append(
+                        "<link rel=\"stylesheet\" href=\"static/css/bookinfo.css\">\n</head>\n<body>\n");
+        h.append(
+                "<nav class=\"navbar\">\n<a class=\"navbar-brand\" href=\"#\">BookInfo Sample</a>\n");
         if (user != null && !user.isEmpty()) {
-            h.append("<span class=\"user\">").append(Html.escape(user)).append("</span>\n")
+            h.append("<span class=\"user\">")
+                    .append(Html.escape(user))
+                    .append("</span>\n")
                     .append("<a href=\"logout\" class=\"btn\" role=\"button\">sign out</a>\n");
         } else {
             h.append("<form class=\"login\" method=\"post\" action=\"login\">\n")
@@ -28,8 +37,11 @@ final class ProductPageHtml {
                     .append("<button type=\"submit\" class=\"btn\">Sign in</button>\n</form>\n");
         }
         h.append("</nav>\n<div class=\"container\">\n");
-        h.append("<h3 class=\"text-center text-primary\">").append(Html.escape(product.title())).append("</h3>\n");
-        // descriptionHtml is the catalogue's own HTML, not input: it is shown as markup, as in Istio.
+        h.append("<h3 class=\"text-center text-primary\">")
+                .append(Html.escape(product.title()))
+                .append("</h3>\n");
+        // descriptionHtml is the catalogue's own HTML, not input: it is shown as markup, as in
+        // Istio.
         h.append("<p>Summary: ").append(product.descriptionHtml()).append("</p>\n");
         h.append("<div class=\"row\">\n<div class=\"col details\">\n");
         if (detailsStatus == 200) {
@@ -42,19 +54,26 @@ final class ProductPageHtml {
             detail(h, "ISBN-13", details.path("ISBN-13"));
             h.append("</dl>\n");
         } else {
-            h.append("<h4 class=\"text-center text-primary\">Error fetching product details!</h4>\n");
+            h.append(
+                    "<h4 class=\"text-center text-primary\">Error fetching product details!</h4>\n");
             h.append("<p>").append(Html.escape(details.path("error").asText())).append("</p>\n");
         }
         h.append("</div>\n<div class=\"col reviews\">\n");
         if (reviewsStatus == 200) {
             h.append("<h4 class=\"text-center text-primary\">Book Reviews</h4>\n");
             for (JsonNode review : reviews.path("reviews")) {
-                h.append("<blockquote>\n<p>").append(Html.escape(review.path("text").asText())).append("</p>\n")
-                        .append("<small>").append(Html.escape(review.path("reviewer").asText())).append("</small>\n");
+                h.append("<blockquote>\n<p>")
+                        .append(Html.escape(review.path("text").asText()))
+                        .append("</p>\n")
+                        .append("<small>")
+                        .append(Html.escape(review.path("reviewer").asText()))
+                        .append("</small>\n");
                 JsonNode rating = review.path("rating");
                 if (rating.path("stars").canConvertToInt() && rating.path("stars").asInt() > 0) {
                     int stars = Math.min(5, rating.path("stars").asInt());
-                    h.append("<font color=\"").append(Html.escape(rating.path("color").asText())).append("\">\n");
+                    h.append("<font color=\"")
+                            .append(Html.escape(rating.path("color").asText()))
+                            .append("\">\n");
                     for (int i = 0; i < stars; i++) {
                         h.append("<span class=\"glyphicon glyphicon-star\">&#9733;</span>\n");
                     }
@@ -63,12 +82,15 @@ final class ProductPageHtml {
                     }
                     h.append("</font>\n");
                 } else if (rating.hasNonNull("error")) {
-                    h.append("<p><i>").append(Html.escape(rating.path("error").asText())).append("</i></p>\n");
+                    h.append("<p><i>")
+                            .append(Html.escape(rating.path("error").asText()))
+                            .append("</i></p>\n");
                 }
                 h.append("</blockquote>\n");
             }
         } else {
-            h.append("<h4 class=\"text-center text-primary\">Error fetching product reviews!</h4>\n");
+            h.append(
+                    "<h4 class=\"text-center text-primary\">Error fetching product reviews!</h4>\n");
             h.append("<p>").append(Html.escape(reviews.path("error").asText())).append("</p>\n");
         }
         h.append("</div>\n</div>\n</div>\n</body>\n</html>\n");
@@ -76,7 +98,11 @@ final class ProductPageHtml {
     }
 
     private static void detail(StringBuilder h, String label, JsonNode value) {
-        h.append("<dt>").append(label).append(":</dt>").append(Html.escape(value.asText())).append('\n');
+        h.append("<dt>")
+                .append(label)
+                .append(":</dt>")
+                .append(Html.escape(value.asText()))
+                .append('\n');
     }
 
     static String index() {

@@ -10,10 +10,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Bookinfo's ratings service (v1, in memory): {@code GET /ratings/<id>} gives
- * {@code {"id":0,"ratings":{"Reviewer1":5,"Reviewer2":4}}}; {@code POST /ratings/<id>} with a
- * JSON object replaces that product's ratings, as Istio's sample allows; a non-numeric id gives
- * 400 {@code {"error":"please provide numeric product ID"}}; {@code GET /health}.
+ * Bookinfo's ratings service (v1, in memory): {@code GET /ratings/<id>} gives {@code
+ * {"id":0,"ratings":{"Reviewer1":5,"Reviewer2":4}}}; {@code POST /ratings/<id>} with a JSON object
+ * replaces that product's ratings, as Istio's sample allows; a non-numeric id gives 400 {@code
+ * {"error":"please provide numeric product ID"}}; {@code GET /health}.
  */
 public final class RatingsService extends SampleServer {
 
@@ -31,7 +31,8 @@ public final class RatingsService extends SampleServer {
     protected Reply handle(Request request) {
         String path = request.path();
         if (path.equals("/health")) {
-            return isRead(request) ? Reply.json(200, Json.object().put("status", "Ratings is healthy"))
+            return isRead(request)
+                    ? Reply.json(200, Json.object().put("status", "Ratings is healthy"))
                     : Reply.methodNotAllowed("GET, HEAD");
         }
         if (!path.startsWith("/ratings/")) {
@@ -42,7 +43,9 @@ public final class RatingsService extends SampleServer {
         Long id = null;
         if (m.find()) {
             try {
-                id = Long.parseLong(m.group(1).startsWith("+") ? m.group(1).substring(1) : m.group(1));
+                id =
+                        Long.parseLong(
+                                m.group(1).startsWith("+") ? m.group(1).substring(1) : m.group(1));
             } catch (NumberFormatException tooLarge) {
                 id = null;
             }

@@ -37,7 +37,8 @@ public record Request(String method, String path, String rawQuery, Headers heade
         Map<String, String> out = new LinkedHashMap<>();
         parseForm(rawQuery, out);
         String type = header("Content-Type").orElse("");
-        if (type.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
+        if (type.toLowerCase(java.util.Locale.ROOT)
+                .startsWith("application/x-www-form-urlencoded")) {
             parseForm(new String(body, StandardCharsets.UTF_8), out);
         }
         return out;
@@ -55,7 +56,9 @@ public record Request(String method, String path, String rawQuery, Headers heade
             String k = eq < 0 ? pair : pair.substring(0, eq);
             String v = eq < 0 ? "" : pair.substring(eq + 1);
             try {
-                out.putIfAbsent(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
+                out.putIfAbsent(
+                        URLDecoder.decode(k, StandardCharsets.UTF_8),
+                        URLDecoder.decode(v, StandardCharsets.UTF_8));
             } catch (IllegalArgumentException e) {
                 // a malformed %-escape: skip the pair, as a lenient form parser does
             }

@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Bookinfo's reviews service. {@code GET /reviews/<id>} gives two reviews of the book; v1 shows
- * no stars, v2 black stars and v3 red stars, and v2/v3 ask the ratings service for them (a
- * ratings failure gives {@code "rating":{"error":"Ratings service is currently unavailable"}}).
- * The JSON is Istio's: {@code {"id":"0","podname":..,"clustername":"null","reviews":[..]}}.
+ * Bookinfo's reviews service. {@code GET /reviews/<id>} gives two reviews of the book; v1 shows no
+ * stars, v2 black stars and v3 red stars, and v2/v3 ask the ratings service for them (a ratings
+ * failure gives {@code "rating":{"error":"Ratings service is currently unavailable"}}). The JSON is
+ * Istio's: {@code {"id":"0","podname":..,"clustername":"null","reviews":[..]}}.
  */
 public final class ReviewsService extends SampleServer {
 
@@ -26,7 +26,9 @@ public final class ReviewsService extends SampleServer {
 
     /** The three versions of Istio's sample. */
     public enum Version {
-        V1(false, null), V2(true, "black"), V3(true, "red");
+        V1(false, null),
+        V2(true, "black"),
+        V3(true, "red");
 
         final boolean ratingsEnabled;
         final String starColor;
@@ -42,7 +44,9 @@ public final class ReviewsService extends SampleServer {
                 case "v1" -> V1;
                 case "v2" -> V2;
                 case "v3" -> V3;
-                default -> throw new IllegalArgumentException("reviews version \"" + s + "\" is not v1, v2 or v3");
+                default ->
+                        throw new IllegalArgumentException(
+                                "reviews version \"" + s + "\" is not v1, v2 or v3");
             };
         }
 
@@ -65,14 +69,23 @@ public final class ReviewsService extends SampleServer {
     /**
      * @param ratingsUrl base URL of ratings, e.g. {@code http://ratings:9080} (unused by v1)
      */
-    public ReviewsService(InetSocketAddress listen, Version version, URI ratingsUrl, Optional<OutboundProxy> proxy)
+    public ReviewsService(
+            InetSocketAddress listen,
+            Version version,
+            URI ratingsUrl,
+            Optional<OutboundProxy> proxy)
             throws IOException {
         super("reviews-" + version, listen);
         this.version = version;
         // Istio's sample waits 10s for ratings with black stars and 2.5s with red ones.
-        this.ratings = new Backend("ratings", ratingsUrl, proxy,
-                version == Version.V3 ? Duration.ofMillis(2500) : Duration.ofSeconds(10));
-        this.podName = System.getenv("HOSTNAME") != null ? System.getenv("HOSTNAME") : localHostName();
+        this.ratings =
+                new Backend(
+                        "ratings",
+                        ratingsUrl,
+                        proxy,
+                        version == Version.V3 ? Duration.ofMillis(2500) : Duration.ofSeconds(10));
+        this.podName =
+                System.getenv("HOSTNAME") != null ? System.getenv("HOSTNAME") : localHostName();
         // Istio's reviews prints the CLUSTER_NAME variable, which is "null" when unset.
         this.clusterName = String.valueOf(System.getenv("CLUSTER_NAME"));
     }
@@ -85,7 +98,8 @@ public final class ReviewsService extends SampleServer {
     protected Reply handle(Request request) throws InterruptedException {
         String path = request.path();
         if (path.equals("/health")) {
-            return isRead(request) ? Reply.json(200, Json.object().put("status", "Reviews is healthy"))
+            return isRead(request)
+                    ? Reply.json(200, Json.object().put("status", "Reviews is healthy"))
                     : Reply.methodNotAllowed("GET, HEAD");
         }
         if (path.startsWith("/reviews/") && path.indexOf('/', "/reviews/".length()) < 0) {
@@ -150,7 +164,8 @@ public final class ReviewsService extends SampleServer {
         try {
             Backend.Response res = ratings.get("/ratings/" + productId, TraceHeaders.from(request));
             if (res.status() != 200) {
-                log.warn("reviews: {} answered {} for product {}", ratings, res.status(), productId);
+                log.warn(
+                        "reviews: {} answered {} for product {}", ratings, res.status(), productId);
                 return null;
             }
             return Json.parseOrNull(res.body());

@@ -15,12 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The HTTP plumbing every bookinfo service shares: the JDK's HTTP/1.1 server, one handler for
- * all paths, HEAD answered like GET without a body (so {@code curl -I} works), and a handler
- * failure turned into a 500 reply instead of a dropped connection.
+ * The HTTP plumbing every bookinfo service shares: the JDK's HTTP/1.1 server, one handler for all
+ * paths, HEAD answered like GET without a body (so {@code curl -I} works), and a handler failure
+ * turned into a 500 reply instead of a dropped connection.
  *
- * <p>Construct, {@link #start()}, and {@link #close()} when done; {@link #port()} is the bound
- * port (useful with port 0).
+ * <p>Construct, {@link #start()}, and {@link #close()} when done; {@link #port()} is the bound port
+ * (useful with port 0).
  */
 public abstract class SampleServer implements AutoCloseable {
 
@@ -40,11 +40,14 @@ public abstract class SampleServer implements AutoCloseable {
             throw new IOException(name + ": cannot listen on " + listen + ": " + e.getMessage(), e);
         }
         AtomicInteger n = new AtomicInteger();
-        this.executor = Executors.newFixedThreadPool(16, r -> {
-            Thread t = new Thread(r, name + "-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor =
+                Executors.newFixedThreadPool(
+                        16,
+                        r -> {
+                            Thread t = new Thread(r, name + "-http-" + n.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        });
         server.setExecutor(executor);
         server.createContext("/", this::dispatch);
     }
@@ -52,7 +55,11 @@ public abstract class SampleServer implements AutoCloseable {
     /** Starts serving; returns this. */
     public SampleServer start() {
         server.start();
-        log.info("{} listening on {}:{}", name, server.getAddress().getAddress().getHostAddress(), port());
+        log.info(
+                "{} listening on {}:{}",
+                name,
+                server.getAddress().getAddress().getHostAddress(),
+                port());
         return this;
     }
 
@@ -86,8 +93,13 @@ public abstract class SampleServer implements AutoCloseable {
             if (body == null) {
                 reply = Reply.text(413, "Request body larger than " + MAX_BODY + " bytes\n");
             } else {
-                Request request = new Request(exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
-                        exchange.getRequestURI().getRawQuery(), exchange.getRequestHeaders(), body);
+                Request request =
+                        new Request(
+                                exchange.getRequestMethod(),
+                                exchange.getRequestURI().getRawPath(),
+                                exchange.getRequestURI().getRawQuery(),
+                                exchange.getRequestHeaders(),
+                                body);
                 try {
                     reply = handle(request);
                 } catch (InterruptedException e) {
@@ -122,7 +134,8 @@ public abstract class SampleServer implements AutoCloseable {
             exchange.sendResponseHeaders(reply.status(), -1);
             return;
         }
-        exchange.sendResponseHeaders(reply.status(), reply.body().length == 0 ? -1 : reply.body().length);
+        exchange.sendResponseHeaders(
+                reply.status(), reply.body().length == 0 ? -1 : reply.body().length);
         if (reply.body().length > 0) {
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(reply.body());

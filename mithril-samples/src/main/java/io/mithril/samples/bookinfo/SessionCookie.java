@@ -10,9 +10,9 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The productpage session, like Flask's: the signed-in user name kept in a cookie named
- * {@code session}, signed with HMAC-SHA256 so a client cannot claim another user. The key is
- * random per process, so sessions end when productpage restarts.
+ * The productpage session, like Flask's: the signed-in user name kept in a cookie named {@code
+ * session}, signed with HMAC-SHA256 so a client cannot claim another user. The key is random per
+ * process, so sessions end when productpage restarts.
  */
 final class SessionCookie {
     static final String NAME = "session";
@@ -25,7 +25,10 @@ final class SessionCookie {
     }
 
     String encode(String user) {
-        String payload = Base64.getUrlEncoder().withoutPadding().encodeToString(user.getBytes(StandardCharsets.UTF_8));
+        String payload =
+                Base64.getUrlEncoder()
+                        .withoutPadding()
+                        .encodeToString(user.getBytes(StandardCharsets.UTF_8));
         return payload + "." + sign(payload);
     }
 
@@ -42,7 +45,8 @@ final class SessionCookie {
             return Optional.empty();
         }
         try {
-            return Optional.of(new String(Base64.getUrlDecoder().decode(payload), StandardCharsets.UTF_8));
+            return Optional.of(
+                    new String(Base64.getUrlDecoder().decode(payload), StandardCharsets.UTF_8));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
@@ -52,7 +56,8 @@ final class SessionCookie {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return Base64.getUrlEncoder().withoutPadding()
+            return Base64.getUrlEncoder()
+                    .withoutPadding()
                     .encodeToString(mac.doFinal(payload.getBytes(StandardCharsets.US_ASCII)));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is part of every JDK", e);

@@ -7,8 +7,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Istio's {@code sleep} sample: a client workload that does nothing but stay up (the sample's
- * container runs {@code sleep 3650d}) so that there is a process with the {@code sleep}
- * identity for the demo to run {@code curl} as. It serves nothing and calls nothing.
+ * container runs {@code sleep 3650d}) so that there is a process with the {@code sleep} identity
+ * for the demo to run {@code curl} as. It serves nothing and calls nothing.
  */
 public final class Sleep {
 
@@ -20,7 +20,10 @@ public final class Sleep {
      * @return true if stopped, false if the duration ran out
      */
     public boolean run(Duration duration) throws InterruptedException {
-        long nanos = duration.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : duration.toNanos();
+        long nanos =
+                duration.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0
+                        ? Long.MAX_VALUE
+                        : duration.toNanos();
         return stopped.await(nanos, TimeUnit.NANOSECONDS);
     }
 
@@ -30,8 +33,9 @@ public final class Sleep {
     }
 
     /**
-     * Parses a duration as coreutils' {@code sleep} does: a number with an optional suffix
-     * {@code s} (default), {@code m}, {@code h} or {@code d}, e.g. {@code 3650d}, {@code 30}, {@code 1.5h}.
+     * Parses a duration as coreutils' {@code sleep} does: a number with an optional suffix {@code
+     * s} (default), {@code m}, {@code h} or {@code d}, e.g. {@code 3650d}, {@code 30}, {@code
+     * 1.5h}.
      *
      * @throws IllegalArgumentException quoting the text
      */
@@ -59,8 +63,10 @@ public final class Sleep {
             }
         }
         if (!t.matches("[0-9]+(\\.[0-9]+)?")) {
-            throw new IllegalArgumentException("invalid time interval \"" + text
-                    + "\"; write a number with an optional suffix s, m, h or d, like 3650d");
+            throw new IllegalArgumentException(
+                    "invalid time interval \""
+                            + text
+                            + "\"; write a number with an optional suffix s, m, h or d, like 3650d");
         }
         double seconds = Double.parseDouble(t) * unitSeconds;
         if (seconds > Long.MAX_VALUE / 1_000_000_000.0) {

@@ -27,14 +27,17 @@ class DetailsServiceTest {
         HttpResponse<String> r = TestHttp.get(details, "/details/0");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).contains("application/json");
-        assertThat(r.body()).isEqualTo("{\"id\":0,\"author\":\"William Shakespeare\",\"year\":1595,\"type\":\"paperback\","
-                + "\"pages\":200,\"publisher\":\"PublisherA\",\"language\":\"English\",\"ISBN-10\":\"1234567890\","
-                + "\"ISBN-13\":\"123-1234567890\"}");
+        assertThat(r.body())
+                .isEqualTo(
+                        "{\"id\":0,\"author\":\"William Shakespeare\",\"year\":1595,\"type\":\"paperback\","
+                                + "\"pages\":200,\"publisher\":\"PublisherA\",\"language\":\"English\",\"ISBN-10\":\"1234567890\","
+                                + "\"ISBN-13\":\"123-1234567890\"}");
     }
 
     @Test
     void anyNumericIdEchoesTheId() throws Exception {
-        assertThat(TestHttp.json(TestHttp.get(details, "/details/42")).path("id").asInt()).isEqualTo(42);
+        assertThat(TestHttp.json(TestHttp.get(details, "/details/42")).path("id").asInt())
+                .isEqualTo(42);
     }
 
     @Test
@@ -66,6 +69,7 @@ class DetailsServiceTest {
 
     @Test
     void postIs405() throws Exception {
-        assertThat(TestHttp.post(details, "/details/0", "application/json", "{}").statusCode()).isEqualTo(405);
+        assertThat(TestHttp.post(details, "/details/0", "application/json", "{}").statusCode())
+                .isEqualTo(405);
     }
 }

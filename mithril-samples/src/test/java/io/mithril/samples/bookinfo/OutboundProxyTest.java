@@ -11,14 +11,23 @@ class OutboundProxyTest {
 
     @Test
     void explicitProxyWinsOverEnvironment() {
-        assertThat(OutboundProxy.resolve("http://127.0.0.1:15001", Map.of("http_proxy", "http://other:1")))
+        assertThat(
+                        OutboundProxy.resolve(
+                                "http://127.0.0.1:15001", Map.of("http_proxy", "http://other:1")))
                 .contains(new OutboundProxy("127.0.0.1", 15001, List.of()));
     }
 
     @Test
     void httpProxyVariableIsUsedWithNoProxy() {
-        OutboundProxy p = OutboundProxy.resolve(null, Map.of("http_proxy", "http://sidecar:15001/",
-                "no_proxy", "localhost,.internal")).orElseThrow();
+        OutboundProxy p =
+                OutboundProxy.resolve(
+                                null,
+                                Map.of(
+                                        "http_proxy",
+                                        "http://sidecar:15001/",
+                                        "no_proxy",
+                                        "localhost,.internal"))
+                        .orElseThrow();
         assertThat(p.host()).isEqualTo("sidecar");
         assertThat(p.port()).isEqualTo(15001);
         assertThat(p.bypasses("localhost")).isTrue();
@@ -40,6 +49,7 @@ class OutboundProxyTest {
     @Test
     void httpsProxyIsRejectedWithTheValue() {
         assertThatThrownBy(() -> OutboundProxy.resolve("https://p:1", Map.of()))
-                .hasMessage("-proxy \"https://p:1\" is not an HTTP proxy URL; write http://host:port");
+                .hasMessage(
+                        "-proxy \"https://p:1\" is not an HTTP proxy URL; write http://host:port");
     }
 }

@@ -39,8 +39,12 @@ class RatingsServiceTest {
 
     @Test
     void postedRatingsReplaceTheDefaultsForThatProduct() throws Exception {
-        HttpResponse<String> p = TestHttp.post(ratings, "/ratings/3", "application/json",
-                "{\"Reviewer1\":1,\"Reviewer2\":2}");
+        HttpResponse<String> p =
+                TestHttp.post(
+                        ratings,
+                        "/ratings/3",
+                        "application/json",
+                        "{\"Reviewer1\":1,\"Reviewer2\":2}");
         assertThat(p.statusCode()).isEqualTo(200);
         assertThat(TestHttp.get(ratings, "/ratings/3").body())
                 .isEqualTo("{\"id\":3,\"ratings\":{\"Reviewer1\":1,\"Reviewer2\":2}}");
@@ -50,13 +54,15 @@ class RatingsServiceTest {
 
     @Test
     void postThatIsNotJsonIs400() throws Exception {
-        HttpResponse<String> p = TestHttp.post(ratings, "/ratings/3", "application/json", "five stars");
+        HttpResponse<String> p =
+                TestHttp.post(ratings, "/ratings/3", "application/json", "five stars");
         assertThat(p.statusCode()).isEqualTo(400);
         assertThat(p.body()).isEqualTo("{\"error\":\"please provide valid ratings JSON\"}");
     }
 
     @Test
     void healthAnswersOk() throws Exception {
-        assertThat(TestHttp.get(ratings, "/health").body()).isEqualTo("{\"status\":\"Ratings is healthy\"}");
+        assertThat(TestHttp.get(ratings, "/health").body())
+                .isEqualTo("{\"status\":\"Ratings is healthy\"}");
     }
 }

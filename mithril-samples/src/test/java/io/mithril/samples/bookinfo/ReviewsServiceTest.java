@@ -42,35 +42,44 @@ class ReviewsServiceTest {
         JsonNode j = reviewsOf(ReviewsService.Version.V1, TestHttp.base(ratings));
         assertThat(j.path("id").asText()).isEqualTo("0");
         assertThat(j.path("id").isTextual()).isTrue();
-        assertThat(j.path("clustername").asText()).isEqualTo(String.valueOf(System.getenv("CLUSTER_NAME")));
+        assertThat(j.path("clustername").asText())
+                .isEqualTo(String.valueOf(System.getenv("CLUSTER_NAME")));
         assertThat(j.path("podname").asText()).isNotEmpty();
         assertThat(j.path("reviews")).hasSize(2);
         assertThat(j.path("reviews").get(0).path("reviewer").asText()).isEqualTo("Reviewer1");
-        assertThat(j.path("reviews").get(0).path("text").asText()).isEqualTo(
-                "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!");
+        assertThat(j.path("reviews").get(0).path("text").asText())
+                .isEqualTo(
+                        "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!");
         assertThat(j.path("reviews").get(1).path("reviewer").asText()).isEqualTo("Reviewer2");
-        assertThat(j.path("reviews").get(1).path("text").asText()).isEqualTo("Absolutely fun and entertaining."
-                + " The play lacks thematic depth when compared to other plays by Shakespeare.");
+        assertThat(j.path("reviews").get(1).path("text").asText())
+                .isEqualTo(
+                        "Absolutely fun and entertaining."
+                                + " The play lacks thematic depth when compared to other plays by Shakespeare.");
         assertThat(j.path("reviews").get(0).has("rating")).isFalse();
     }
 
     @Test
     void v2GivesBlackStarsFromRatings() throws Exception {
         JsonNode j = reviewsOf(ReviewsService.Version.V2, TestHttp.base(ratings));
-        assertThat(j.path("reviews").get(0).path("rating").toString()).isEqualTo("{\"stars\":5,\"color\":\"black\"}");
-        assertThat(j.path("reviews").get(1).path("rating").toString()).isEqualTo("{\"stars\":4,\"color\":\"black\"}");
+        assertThat(j.path("reviews").get(0).path("rating").toString())
+                .isEqualTo("{\"stars\":5,\"color\":\"black\"}");
+        assertThat(j.path("reviews").get(1).path("rating").toString())
+                .isEqualTo("{\"stars\":4,\"color\":\"black\"}");
     }
 
     @Test
     void v3GivesRedStarsFromRatings() throws Exception {
         JsonNode j = reviewsOf(ReviewsService.Version.V3, TestHttp.base(ratings));
-        assertThat(j.path("reviews").get(0).path("rating").toString()).isEqualTo("{\"stars\":5,\"color\":\"red\"}");
-        assertThat(j.path("reviews").get(1).path("rating").toString()).isEqualTo("{\"stars\":4,\"color\":\"red\"}");
+        assertThat(j.path("reviews").get(0).path("rating").toString())
+                .isEqualTo("{\"stars\":5,\"color\":\"red\"}");
+        assertThat(j.path("reviews").get(1).path("rating").toString())
+                .isEqualTo("{\"stars\":4,\"color\":\"red\"}");
     }
 
     @Test
     void starsFollowWhatRatingsSays() throws Exception {
-        TestHttp.post(ratings, "/ratings/0", "application/json", "{\"Reviewer1\":2,\"Reviewer2\":3}");
+        TestHttp.post(
+                ratings, "/ratings/0", "application/json", "{\"Reviewer1\":2,\"Reviewer2\":3}");
         JsonNode j = reviewsOf(ReviewsService.Version.V2, TestHttp.base(ratings));
         assertThat(j.path("reviews").get(0).path("rating").path("stars").asInt()).isEqualTo(2);
         assertThat(j.path("reviews").get(1).path("rating").path("stars").asInt()).isEqualTo(3);
@@ -87,11 +96,16 @@ class ReviewsServiceTest {
 
     @Test
     void nonNumericIdIs404() throws Exception {
-        reviews = new ReviewsService(TestHttp.ephemeral(), ReviewsService.Version.V1, TestHttp.base(ratings),
-                Optional.empty());
+        reviews =
+                new ReviewsService(
+                        TestHttp.ephemeral(),
+                        ReviewsService.Version.V1,
+                        TestHttp.base(ratings),
+                        Optional.empty());
         reviews.start();
         assertThat(TestHttp.get(reviews, "/reviews/abc").statusCode()).isEqualTo(404);
-        assertThat(TestHttp.get(reviews, "/health").body()).isEqualTo("{\"status\":\"Reviews is healthy\"}");
+        assertThat(TestHttp.get(reviews, "/health").body())
+                .isEqualTo("{\"status\":\"Reviews is healthy\"}");
     }
 
     @Test

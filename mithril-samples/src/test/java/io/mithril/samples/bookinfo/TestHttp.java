@@ -12,11 +12,14 @@ import java.time.Duration;
 
 /** Plain HTTP calls from tests to the services on 127.0.0.1, direct (no proxy). */
 final class TestHttp {
-    static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NEVER).build();
+    static final HttpClient CLIENT =
+            HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(10))
+                    .followRedirects(HttpClient.Redirect.NEVER)
+                    .build();
 
-    private TestHttp() {
-    }
+    private TestHttp() {}
 
     static InetSocketAddress ephemeral() {
         return new InetSocketAddress("127.0.0.1", 0);
@@ -26,8 +29,10 @@ final class TestHttp {
         return URI.create("http://127.0.0.1:" + s.port());
     }
 
-    static HttpResponse<String> get(SampleServer s, String path, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base(s) + path)).timeout(Duration.ofSeconds(30));
+    static HttpResponse<String> get(SampleServer s, String path, String... headers)
+            throws Exception {
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(URI.create(base(s) + path)).timeout(Duration.ofSeconds(30));
         if (headers.length > 0) {
             b.headers(headers);
         }
@@ -35,18 +40,26 @@ final class TestHttp {
     }
 
     static HttpResponse<String> head(SampleServer s, String path) throws Exception {
-        return CLIENT.send(HttpRequest.newBuilder(URI.create(base(s) + path)).timeout(Duration.ofSeconds(30))
-                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        return CLIENT.send(
+                HttpRequest.newBuilder(URI.create(base(s) + path))
+                        .timeout(Duration.ofSeconds(30))
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
-    static HttpResponse<String> post(SampleServer s, String path, String contentType, String body, String... headers)
+    static HttpResponse<String> post(
+            SampleServer s, String path, String contentType, String body, String... headers)
             throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base(s) + path)).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", contentType);
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(URI.create(base(s) + path))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Content-Type", contentType);
         if (headers.length > 0) {
             b.headers(headers);
         }
-        return CLIENT.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        return CLIENT.send(
+                b.POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 

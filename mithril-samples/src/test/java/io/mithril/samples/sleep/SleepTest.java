@@ -28,13 +28,15 @@ class SleepTest {
     @Test
     void staysUpUntilStopped() throws Exception {
         Sleep sleep = new Sleep();
-        CompletableFuture<Boolean> running = CompletableFuture.supplyAsync(() -> {
-            try {
-                return sleep.run(Duration.ofDays(3650));
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<Boolean> running =
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return sleep.run(Duration.ofDays(3650));
+                            } catch (InterruptedException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
         assertThat(running).isNotDone();
         sleep.stop();
         assertThat(running.get(30, TimeUnit.SECONDS)).isTrue();

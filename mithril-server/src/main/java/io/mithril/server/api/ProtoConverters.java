@@ -18,14 +18,24 @@ import java.util.List;
 /** Conversions between the server's values and the API messages ({@code mithril.types.v1}). */
 public final class ProtoConverters {
 
-    private ProtoConverters() {
-    }
+    private ProtoConverters() {}
 
     public static Entry toProto(RegistrationEntry e) {
-        Entry.Builder b = Entry.newBuilder().setId(e.id()).setSpiffeId(e.spiffeId().toString()).setParentId(e.parentId().toString())
-                .setX509SvidTtl(e.x509SvidTtlSeconds()).setJwtSvidTtl(e.jwtSvidTtlSeconds()).addAllDnsNames(e.dnsNames())
-                .addAllFederatesWith(e.federatesWith()).setAdmin(e.admin()).setDownstream(e.downstream()).setHint(e.hint())
-                .setRevisionNumber(e.revisionNumber()).setExpiresAt(e.expiresAt()).setCreatedAt(e.createdAt());
+        Entry.Builder b =
+                Entry.newBuilder()
+                        .setId(e.id())
+                        .setSpiffeId(e.spiffeId().toString())
+                        .setParentId(e.parentId().toString())
+                        .setX509SvidTtl(e.x509SvidTtlSeconds())
+                        .setJwtSvidTtl(e.jwtSvidTtlSeconds())
+                        .addAllDnsNames(e.dnsNames())
+                        .addAllFederatesWith(e.federatesWith())
+                        .setAdmin(e.admin())
+                        .setDownstream(e.downstream())
+                        .setHint(e.hint())
+                        .setRevisionNumber(e.revisionNumber())
+                        .setExpiresAt(e.expiresAt())
+                        .setCreatedAt(e.createdAt());
         for (Selector s : e.selectors()) {
             b.addSelectors(toProto(s));
         }
@@ -33,7 +43,10 @@ public final class ProtoConverters {
     }
 
     public static io.mithril.api.types.Selector toProto(Selector s) {
-        return io.mithril.api.types.Selector.newBuilder().setType(s.type()).setValue(s.value()).build();
+        return io.mithril.api.types.Selector.newBuilder()
+                .setType(s.type())
+                .setValue(s.value())
+                .build();
     }
 
     public static Selector fromProto(io.mithril.api.types.Selector s) {
@@ -48,9 +61,21 @@ public final class ProtoConverters {
         for (io.mithril.api.types.Selector s : e.getSelectorsList()) {
             sels.add(fromProto(s));
         }
-        return new RegistrationEntry(e.getId(), spiffeId("spiffe_id", e.getSpiffeId()), spiffeId("parent_id", e.getParentId()),
-                sels, e.getX509SvidTtl(), e.getJwtSvidTtl(), e.getDnsNamesList(), e.getFederatesWithList(), e.getAdmin(),
-                e.getDownstream(), e.getHint(), e.getRevisionNumber(), e.getExpiresAt(), e.getCreatedAt());
+        return new RegistrationEntry(
+                e.getId(),
+                spiffeId("spiffe_id", e.getSpiffeId()),
+                spiffeId("parent_id", e.getParentId()),
+                sels,
+                e.getX509SvidTtl(),
+                e.getJwtSvidTtl(),
+                e.getDnsNamesList(),
+                e.getFederatesWithList(),
+                e.getAdmin(),
+                e.getDownstream(),
+                e.getHint(),
+                e.getRevisionNumber(),
+                e.getExpiresAt(),
+                e.getCreatedAt());
     }
 
     public static SpiffeId spiffeId(String field, String value) {
@@ -62,10 +87,16 @@ public final class ProtoConverters {
     }
 
     public static Agent toProto(AttestedNode n) {
-        Agent.Builder b = Agent.newBuilder().setSpiffeId(n.spiffeId().toString()).setAttestationType(n.attestationType())
-                .setX509SvidSerial(n.serialNumber()).setX509SvidExpiresAt(n.expiresAt()).setBanned(n.banned())
-                // join_token is trust on first use: its token is spent, the agent cannot attest again with it.
-                .setCanReattest(!"join_token".equals(n.attestationType()));
+        Agent.Builder b =
+                Agent.newBuilder()
+                        .setSpiffeId(n.spiffeId().toString())
+                        .setAttestationType(n.attestationType())
+                        .setX509SvidSerial(n.serialNumber())
+                        .setX509SvidExpiresAt(n.expiresAt())
+                        .setBanned(n.banned())
+                        // join_token is trust on first use: its token is spent, the agent cannot
+                        // attest again with it.
+                        .setCanReattest(!"join_token".equals(n.attestationType()));
         for (Selector s : n.selectors()) {
             b.addSelectors(toProto(s));
         }
@@ -73,8 +104,10 @@ public final class ProtoConverters {
     }
 
     public static X509Svid toProto(SpiffeId id, List<X509Certificate> chain) {
-        X509Svid.Builder b = X509Svid.newBuilder().setSpiffeId(id.toString())
-                .setExpiresAt(chain.get(0).getNotAfter().toInstant().getEpochSecond());
+        X509Svid.Builder b =
+                X509Svid.newBuilder()
+                        .setSpiffeId(id.toString())
+                        .setExpiresAt(chain.get(0).getNotAfter().toInstant().getEpochSecond());
         for (X509Certificate c : chain) {
             try {
                 b.addCertChain(ByteString.copyFrom(c.getEncoded()));

@@ -2,9 +2,8 @@ package io.mithril.server.attestor;
 
 /**
  * A server-side node attestor, as SPIRE's NodeAttestor plug-point: turns the evidence an agent
- * presents into an agent ID and node selectors, possibly after a challenge.
- * Implementations: {@link JoinTokenAttestor} ({@code join_token}), {@link X509PopAttestor}
- * ({@code x509pop}).
+ * presents into an agent ID and node selectors, possibly after a challenge. Implementations: {@link
+ * JoinTokenAttestor} ({@code join_token}), {@link X509PopAttestor} ({@code x509pop}).
  */
 public interface NodeAttestor {
 
@@ -20,16 +19,13 @@ public interface NodeAttestor {
     Step begin(byte[] payload) throws AttestationException;
 
     /** The next step of an attestation. */
-    sealed interface Step permits Done, Challenge {
-    }
+    sealed interface Step permits Done, Challenge {}
 
     /** Attestation finished. */
-    record Done(AttestationResult result) implements Step {
-    }
+    record Done(AttestationResult result) implements Step {}
 
     /** Send {@code challenge} to the agent and pass its answer to {@code verifier}. */
-    record Challenge(byte[] challenge, ChallengeVerifier verifier) implements Step {
-    }
+    record Challenge(byte[] challenge, ChallengeVerifier verifier) implements Step {}
 
     /** Checks the agent's answer to a challenge. */
     @FunctionalInterface

@@ -32,8 +32,8 @@ import javax.naming.ldap.Rdn;
 /**
  * {@code NodeAttestor "x509pop"} (proof of possession): the agent presents its certificate chain
  * (DER, leaf first, concatenated); the chain must validate (RFC 5280) against the CA bundle at
- * {@code ca_bundle_path}; the server then sends a 32-byte random nonce and the agent must return
- * a signature over it made with the leaf's private key: {@code SHA256withECDSA} (DER) for EC keys,
+ * {@code ca_bundle_path}; the server then sends a 32-byte random nonce and the agent must return a
+ * signature over it made with the leaf's private key: {@code SHA256withECDSA} (DER) for EC keys,
  * {@code SHA256withRSA} (PKCS#1 v1.5) for RSA keys, {@code Ed25519} for Ed25519 keys.
  *
  * <p>Agent ID: {@code spiffe://<td>/spire/agent/x509pop/<sha1 hex of the leaf DER>}. Selectors:
@@ -66,7 +66,8 @@ public final class X509PopAttestor implements NodeAttestor {
             try {
                 all.addAll(Pem.readCertificates(p));
             } catch (PkiException e) {
-                throw new IllegalArgumentException("NodeAttestor \"x509pop\" ca_bundle_path " + p + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        "NodeAttestor \"x509pop\" ca_bundle_path " + p + ": " + e.getMessage(), e);
             }
         }
         return new X509PopAttestor(td, all, clock);
@@ -87,21 +88,28 @@ public final class X509PopAttestor implements NodeAttestor {
         try {
             chain = Certificates.parseDer(payload);
         } catch (PkiException e) {
-            throw new AttestationException("x509pop: payload is not a DER certificate chain: " + e.getMessage());
+            throw new AttestationException(
+                    "x509pop: payload is not a DER certificate chain: " + e.getMessage());
         }
         X509Certificate leaf = chain.get(0);
         validate(chain);
         byte[] nonce = new byte[32];
         random.nextBytes(nonce);
-        return new Challenge(nonce, response -> {
-            verifySignature(leaf.getPublicKey(), nonce, response);
-            return new AttestationResult(trustDomain.spiffeId("/spire/agent/x509pop/" + sha1Hex(der(leaf))), selectors(chain), true);
-        });
+        return new Challenge(
+                nonce,
+                response -> {
+                    verifySignature(leaf.getPublicKey(), nonce, response);
+                    return new AttestationResult(
+                            trustDomain.spiffeId("/spire/agent/x509pop/" + sha1Hex(der(leaf))),
+                            selectors(chain),
+                            true);
+                });
     }
 
     private void validate(List<X509Certificate> chain) throws AttestationException {
         try {
-            // PKIX alone accepts SHA-1 signatures and RSA-1024 keys under a CA outside the JDK's store.
+            // PKIX alone accepts SHA-1 signatures and RSA-1024 keys under a CA outside the JDK's
+            // store.
             CertificatePolicy.checkPeerChain(chain);
         } catch (WeakCertificateException e) {
             throw new AttestationException("x509pop: " + e.getMessage());
@@ -111,34 +119,45 @@ public final class X509PopAttestor implements NodeAttestor {
             for (X509Certificate ca : caBundle) {
                 anchors.add(new TrustAnchor(ca, null));
             }
-            CertPath path = CertificateFactory.getInstance("X.509").generateCertPath(chain.stream()
-                    .filter(c -> !caBundle.contains(c)).toList());
+            CertPath path =
+                    CertificateFactory.getInstance("X.509")
+                            .generateCertPath(
+                                    chain.stream().filter(c -> !caBundle.contains(c)).toList());
             PKIXParameters params = new PKIXParameters(anchors);
             params.setRevocationEnabled(false);
             params.setDate(Date.from(clock.instant()));
             CertPathValidator.getInstance("PKIX").validate(path, params);
         } catch (GeneralSecurityException | IllegalArgumentException e) {
-            throw new AttestationException("x509pop: certificate " + chain.get(0).getSubjectX500Principal()
-                    + " does not chain to the configured CA bundle: " + e.getMessage());
+            throw new AttestationException(
+                    "x509pop: certificate "
+                            + chain.get(0).getSubjectX500Principal()
+                            + " does not chain to the configured CA bundle: "
+                            + e.getMessage());
         }
     }
 
-    private static void verifySignature(PublicKey key, byte[] nonce, byte[] signature) throws AttestationException {
-        String alg = switch (key.getAlgorithm()) {
-            case "EC" -> "SHA256withECDSA";
-            case "RSA" -> "SHA256withRSA";
-            case "Ed25519", "EdDSA" -> "Ed25519";
-            default -> throw new AttestationException("x509pop: unsupported key algorithm " + key.getAlgorithm());
-        };
+    private static void verifySignature(PublicKey key, byte[] nonce, byte[] signature)
+            throws AttestationException {
+        String alg =
+                switch (key.getAlgorithm()) {
+                    case "EC" -> "SHA256withECDSA";
+                    case "RSA" -> "SHA256withRSA";
+                    case "Ed25519", "EdDSA" -> "Ed25519";
+                    default ->
+                            throw new AttestationException(
+                                    "x509pop: unsupported key algorithm " + key.getAlgorithm());
+                };
         try {
             Signature s = Signature.getInstance(alg);
             s.initVerify(key);
             s.update(nonce);
             if (signature == null || signature.length == 0 || !s.verify(signature)) {
-                throw new AttestationException("x509pop: challenge response signature does not verify with the certificate's key");
+                throw new AttestationException(
+                        "x509pop: challenge response signature does not verify with the certificate's key");
             }
         } catch (GeneralSecurityException e) {
-            throw new AttestationException("x509pop: challenge response signature is malformed: " + e.getMessage());
+            throw new AttestationException(
+                    "x509pop: challenge response signature is malformed: " + e.getMessage());
         }
     }
 
@@ -159,7 +178,11 @@ public final class X509PopAttestor implements NodeAttestor {
         }
         for (X509Certificate c : caBundle) {
             if (leaf.getIssuerX500Principal().equals(c.getSubjectX500Principal())
-                    || chain.stream().anyMatch(x -> x.getIssuerX500Principal().equals(c.getSubjectX500Principal()))) {
+                    || chain.stream()
+                            .anyMatch(
+                                    x ->
+                                            x.getIssuerX500Principal()
+                                                    .equals(c.getSubjectX500Principal()))) {
                 out.add(new Selector(TYPE, "ca:fingerprint:" + sha1Hex(der(c))));
             }
         }

@@ -15,11 +15,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Converts between the wire/storage form of a bundle ({@code mithril.types.v1.Bundle}) and {@link TrustBundle}. */
+/**
+ * Converts between the wire/storage form of a bundle ({@code mithril.types.v1.Bundle}) and {@link
+ * TrustBundle}.
+ */
 public final class BundleCodec {
 
-    private BundleCodec() {
-    }
+    private BundleCodec() {}
 
     public static TrustBundle fromProto(Bundle b) {
         List<X509Certificate> roots = new ArrayList<>();
@@ -28,15 +30,26 @@ public final class BundleCodec {
         }
         List<TrustBundle.JwtAuthority> jwt = new ArrayList<>();
         for (JwtKey k : b.getJwtAuthoritiesList()) {
-            jwt.add(new TrustBundle.JwtAuthority(k.getKeyId(), publicKey(k.getPublicKey().toByteArray()),
-                    Instant.ofEpochSecond(k.getExpiresAt())));
+            jwt.add(
+                    new TrustBundle.JwtAuthority(
+                            k.getKeyId(),
+                            publicKey(k.getPublicKey().toByteArray()),
+                            Instant.ofEpochSecond(k.getExpiresAt())));
         }
-        return new TrustBundle(TrustDomain.parse(b.getTrustDomain()), roots, jwt, b.getSequenceNumber(), b.getRefreshHint());
+        return new TrustBundle(
+                TrustDomain.parse(b.getTrustDomain()),
+                roots,
+                jwt,
+                b.getSequenceNumber(),
+                b.getRefreshHint());
     }
 
     public static Bundle toProto(TrustBundle t) {
-        Bundle.Builder b = Bundle.newBuilder().setTrustDomain(t.trustDomain().name())
-                .setSequenceNumber(t.sequenceNumber()).setRefreshHint(t.refreshHintSeconds());
+        Bundle.Builder b =
+                Bundle.newBuilder()
+                        .setTrustDomain(t.trustDomain().name())
+                        .setSequenceNumber(t.sequenceNumber())
+                        .setRefreshHint(t.refreshHintSeconds());
         for (X509Certificate c : t.x509Authorities()) {
             try {
                 b.addX509Authorities(ByteString.copyFrom(c.getEncoded()));
@@ -45,8 +58,12 @@ public final class BundleCodec {
             }
         }
         for (TrustBundle.JwtAuthority a : t.jwtAuthorities()) {
-            b.addJwtAuthorities(JwtKey.newBuilder().setKeyId(a.keyId()).setPublicKey(ByteString.copyFrom(a.publicKey().getEncoded()))
-                    .setExpiresAt(a.expiresAt() == null ? 0 : a.expiresAt().getEpochSecond()));
+            b.addJwtAuthorities(
+                    JwtKey.newBuilder()
+                            .setKeyId(a.keyId())
+                            .setPublicKey(ByteString.copyFrom(a.publicKey().getEncoded()))
+                            .setExpiresAt(
+                                    a.expiresAt() == null ? 0 : a.expiresAt().getEpochSecond()));
         }
         return b.build();
     }
@@ -60,6 +77,7 @@ public final class BundleCodec {
                 // try the next algorithm
             }
         }
-        throw new IllegalArgumentException("JWT authority public key is not an EC, RSA or Ed25519 SubjectPublicKeyInfo");
+        throw new IllegalArgumentException(
+                "JWT authority public key is not an EC, RSA or Ed25519 SubjectPublicKeyInfo");
     }
 }

@@ -43,19 +43,19 @@ import org.slf4j.LoggerFactory;
  * Owns the server's signing authorities: the X.509 CA and the JWT signing key, each in two slots
  * (current and next), as SPIRE's CA manager does, and the one each replaced (old).
  *
- * <p>Rotation rule (SPIRE's): with {@code life = notAfter - notBefore} and
- * {@code remaining = notAfter - now}, the next authority is <em>prepared</em> when
- * {@code remaining <= min(life/2, 30d)}: its key is generated in the KeyManager, it is minted
- * through the UpstreamAuthority, and its trust anchors (and JWT public key) are appended to the
- * trust domain's bundle at once. It is <em>activated</em> (starts signing) when
- * {@code remaining <= min(life/6, 7d)}. So every peer has had the new roots for a whole
- * prepare-to-activate window before it sees anything signed by the new CA.
+ * <p>Rotation rule (SPIRE's): with {@code life = notAfter - notBefore} and {@code remaining =
+ * notAfter - now}, the next authority is <em>prepared</em> when {@code remaining <= min(life/2,
+ * 30d)}: its key is generated in the KeyManager, it is minted through the UpstreamAuthority, and
+ * its trust anchors (and JWT public key) are appended to the trust domain's bundle at once. It is
+ * <em>activated</em> (starts signing) when {@code remaining <= min(life/6, 7d)}. So every peer has
+ * had the new roots for a whole prepare-to-activate window before it sees anything signed by the
+ * new CA.
  *
  * <p>The authority an activation replaced is kept as <em>old</em> (public part only: it signs
- * nothing more), as SPIRE's next slot keeps the previous authority's key after a rotation, until
- * it expires or the next authority is prepared into its key slot, whichever comes first. Its
- * trust anchors and JWT public key stay in the bundle until they expire (then the bundle is
- * pruned), so the SVIDs and JWT-SVIDs it signed still verify.
+ * nothing more), as SPIRE's next slot keeps the previous authority's key after a rotation, until it
+ * expires or the next authority is prepared into its key slot, whichever comes first. Its trust
+ * anchors and JWT public key stay in the bundle until they expire (then the bundle is pruned), so
+ * the SVIDs and JWT-SVIDs it signed still verify.
  *
  * <p>Which key IDs hold which slot, and their certificates, are written to the CA journal in the
  * datastore on every change; on start the journal is read back and the keys fetched from the
@@ -69,11 +69,19 @@ public final class CaManager {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration MAX_PREPARE = Duration.ofDays(30);
     private static final Duration MAX_ACTIVATE = Duration.ofDays(7);
+
     /** Bundle refresh hint published to consumers. */
     public static final long REFRESH_HINT_SECONDS = 300;
 
-    /** An X.509 CA in a slot. {@code chain} starts with the CA certificate; {@code roots} go to the bundle. */
-    public record X509Ca(String keyId, KeyPair keyPair, List<X509Certificate> chain, List<X509Certificate> roots) {
+    /**
+     * An X.509 CA in a slot. {@code chain} starts with the CA certificate; {@code roots} go to the
+     * bundle.
+     */
+    public record X509Ca(
+            String keyId,
+            KeyPair keyPair,
+            List<X509Certificate> chain,
+            List<X509Certificate> roots) {
         public X509Ca {
             chain = List.copyOf(chain);
             roots = List.copyOf(roots);
@@ -102,25 +110,40 @@ public final class CaManager {
     }
 
     /** A JWT signing key in a slot. */
-    public record JwtSigningKey(String keyId, String kid, KeyPair keyPair, Instant notBefore, Instant notAfter) {
-    }
+    public record JwtSigningKey(
+            String keyId, String kid, KeyPair keyPair, Instant notBefore, Instant notAfter) {}
 
-    private record Slots(X509Ca x509Current, X509Ca x509Next, X509Ca x509Old,
-                         JwtSigningKey jwtCurrent, JwtSigningKey jwtNext, JwtSigningKey jwtOld) {
+    private record Slots(
+            X509Ca x509Current,
+            X509Ca x509Next,
+            X509Ca x509Old,
+            JwtSigningKey jwtCurrent,
+            JwtSigningKey jwtNext,
+            JwtSigningKey jwtOld) {
         static final Slots EMPTY = new Slots(null, null, null, null, null, null);
     }
 
     /** The public part of a replaced authority: it can no longer sign. */
     private static X509Ca retired(X509Ca ca) {
-        return new X509Ca(ca.keyId(), new KeyPair(ca.keyPair().getPublic(), null), ca.chain(), ca.roots());
+        return new X509Ca(
+                ca.keyId(), new KeyPair(ca.keyPair().getPublic(), null), ca.chain(), ca.roots());
     }
 
     private static JwtSigningKey retired(JwtSigningKey k) {
-        return new JwtSigningKey(k.keyId(), k.kid(), new KeyPair(k.keyPair().getPublic(), null), k.notBefore(), k.notAfter());
+        return new JwtSigningKey(
+                k.keyId(),
+                k.kid(),
+                new KeyPair(k.keyPair().getPublic(), null),
+                k.notBefore(),
+                k.notAfter());
     }
 
-    /** Whether an old authority is still kept: not expired, and its key slot not taken by a prepared one. */
-    private static boolean oldKept(Instant oldNotAfter, String oldKeyId, String preparedKeyId, Instant now) {
+    /**
+     * Whether an old authority is still kept: not expired, and its key slot not taken by a prepared
+     * one.
+     */
+    private static boolean oldKept(
+            Instant oldNotAfter, String oldKeyId, String preparedKeyId, Instant now) {
         return oldNotAfter.isAfter(now) && !oldKeyId.equals(preparedKeyId);
     }
 
@@ -143,9 +166,19 @@ public final class CaManager {
     private volatile Slots slots = Slots.EMPTY;
     private volatile TrustBundle bundle;
 
-    public CaManager(TrustDomain trustDomain, DataStore dataStore, KeyManager keyManager, UpstreamAuthority upstream,
-                     X509Minter minter, Duration caTtl, KeyType caKeyType, KeyType jwtKeyType, X500Principal caSubject,
-                     String journalId, String jwtIssuer, ServerMetrics metrics) {
+    public CaManager(
+            TrustDomain trustDomain,
+            DataStore dataStore,
+            KeyManager keyManager,
+            UpstreamAuthority upstream,
+            X509Minter minter,
+            Duration caTtl,
+            KeyType caKeyType,
+            KeyType jwtKeyType,
+            X500Principal caSubject,
+            String journalId,
+            String jwtIssuer,
+            ServerMetrics metrics) {
         this.trustDomain = trustDomain;
         this.dataStore = dataStore;
         this.keyManager = keyManager;
@@ -169,20 +202,42 @@ public final class CaManager {
         Slots loaded = loadJournal();
         slots = loaded;
         if (loaded.x509Current() != null) {
-            log.info("X509 CA loaded from journal: key={} notAfter={} subject={}", loaded.x509Current().keyId(),
-                    loaded.x509Current().notAfter(), loaded.x509Current().certificate().getSubjectX500Principal());
+            log.info(
+                    "X509 CA loaded from journal: key={} notAfter={} subject={}",
+                    loaded.x509Current().keyId(),
+                    loaded.x509Current().notAfter(),
+                    loaded.x509Current().certificate().getSubjectX500Principal());
         }
-        if (loaded.x509Current() == null || !loaded.x509Current().notAfter().isAfter(clock.instant())) {
-            X509Ca ca = mintX509("x509-CA-A".equals(keyIdOf(loaded.x509Current())) ? "x509-CA-B" : "x509-CA-A");
+        if (loaded.x509Current() == null
+                || !loaded.x509Current().notAfter().isAfter(clock.instant())) {
+            X509Ca ca =
+                    mintX509(
+                            "x509-CA-A".equals(keyIdOf(loaded.x509Current()))
+                                    ? "x509-CA-B"
+                                    : "x509-CA-A");
             publish(ca, null);
             slots = new Slots(ca, null, null, slots.jwtCurrent(), slots.jwtNext(), slots.jwtOld());
             log.info("X509 CA activated: key={} notAfter={}", ca.keyId(), ca.notAfter());
         }
         if (slots.jwtCurrent() == null || !slots.jwtCurrent().notAfter().isAfter(clock.instant())) {
-            JwtSigningKey k = mintJwt("JWT-Signer-A".equals(slots.jwtCurrent() == null ? null : slots.jwtCurrent().keyId())
-                    ? "JWT-Signer-B" : "JWT-Signer-A");
+            JwtSigningKey k =
+                    mintJwt(
+                            "JWT-Signer-A"
+                                            .equals(
+                                                    slots.jwtCurrent() == null
+                                                            ? null
+                                                            : slots.jwtCurrent().keyId())
+                                    ? "JWT-Signer-B"
+                                    : "JWT-Signer-A");
             publish(null, k);
-            slots = new Slots(slots.x509Current(), slots.x509Next(), slots.x509Old(), k, slots.jwtNext(), null);
+            slots =
+                    new Slots(
+                            slots.x509Current(),
+                            slots.x509Next(),
+                            slots.x509Old(),
+                            k,
+                            slots.jwtNext(),
+                            null);
             log.info("JWT key activated: kid={} notAfter={}", k.kid(), k.notAfter());
         }
         // Re-publish what was loaded too: after a datastore restore or on a new shared database.
@@ -213,9 +268,15 @@ public final class CaManager {
         X509Ca old = s.x509Old();
         if (!cur.notAfter().isAfter(now)) {
             // The server was down past its CA's expiry: nothing valid to rotate to gracefully.
-            X509Ca fresh = next != null && next.notAfter().isAfter(now) ? next : mintX509(otherSlot(cur.keyId()));
+            X509Ca fresh =
+                    next != null && next.notAfter().isAfter(now)
+                            ? next
+                            : mintX509(otherSlot(cur.keyId()));
             publish(fresh, null);
-            log.warn("X509 CA expired while not rotated; activated: key={} notAfter={}", fresh.keyId(), fresh.notAfter());
+            log.warn(
+                    "X509 CA expired while not rotated; activated: key={} notAfter={}",
+                    fresh.keyId(),
+                    fresh.notAfter());
             cur = fresh;
             next = null;
             old = null;
@@ -224,18 +285,27 @@ public final class CaManager {
         if (next == null && shouldPrepare(cur.notBefore(), cur.notAfter(), now)) {
             next = mintX509(otherSlot(cur.keyId()));
             publish(next, null);
-            log.info("X509 CA prepared: key={} notAfter={} (current expires {})", next.keyId(), next.notAfter(), cur.notAfter());
+            log.info(
+                    "X509 CA prepared: key={} notAfter={} (current expires {})",
+                    next.keyId(),
+                    next.notAfter(),
+                    cur.notAfter());
             changed = true;
         }
         if (next != null && shouldActivate(cur.notBefore(), cur.notAfter(), now)) {
-            log.info("X509 CA activated: key={} notAfter={} (previous key={} expires {}, kept as old)", next.keyId(), next.notAfter(),
-                    cur.keyId(), cur.notAfter());
+            log.info(
+                    "X509 CA activated: key={} notAfter={} (previous key={} expires {}, kept as old)",
+                    next.keyId(),
+                    next.notAfter(),
+                    cur.keyId(),
+                    cur.notAfter());
             old = retired(cur);
             cur = next;
             next = null;
             changed = true;
         }
-        if (old != null && !oldKept(old.notAfter(), old.keyId(), next == null ? null : next.keyId(), now)) {
+        if (old != null
+                && !oldKept(old.notAfter(), old.keyId(), next == null ? null : next.keyId(), now)) {
             log.info("X509 CA old slot cleared: key={} notAfter={}", old.keyId(), old.notAfter());
             old = null;
             changed = true;
@@ -245,7 +315,10 @@ public final class CaManager {
         JwtSigningKey jnext = s.jwtNext();
         JwtSigningKey jold = s.jwtOld();
         if (!jcur.notAfter().isAfter(now)) {
-            JwtSigningKey fresh = jnext != null && jnext.notAfter().isAfter(now) ? jnext : mintJwt(otherJwtSlot(jcur.keyId()));
+            JwtSigningKey fresh =
+                    jnext != null && jnext.notAfter().isAfter(now)
+                            ? jnext
+                            : mintJwt(otherJwtSlot(jcur.keyId()));
             publish(null, fresh);
             log.warn("JWT key expired while not rotated; activated: kid={}", fresh.kid());
             jcur = fresh;
@@ -260,13 +333,19 @@ public final class CaManager {
             changed = true;
         }
         if (jnext != null && shouldActivate(jcur.notBefore(), jcur.notAfter(), now)) {
-            log.info("JWT key activated: kid={} notAfter={} (previous kid={}, kept as old)", jnext.kid(), jnext.notAfter(), jcur.kid());
+            log.info(
+                    "JWT key activated: kid={} notAfter={} (previous kid={}, kept as old)",
+                    jnext.kid(),
+                    jnext.notAfter(),
+                    jcur.kid());
             jold = retired(jcur);
             jcur = jnext;
             jnext = null;
             changed = true;
         }
-        if (jold != null && !oldKept(jold.notAfter(), jold.keyId(), jnext == null ? null : jnext.keyId(), now)) {
+        if (jold != null
+                && !oldKept(
+                        jold.notAfter(), jold.keyId(), jnext == null ? null : jnext.keyId(), now)) {
             log.info("JWT key old slot cleared: kid={} notAfter={}", jold.kid(), jold.notAfter());
             jold = null;
             changed = true;
@@ -309,10 +388,15 @@ public final class CaManager {
 
     private X509Ca mintX509(String keyId) {
         KeyPair kp = keyManager.generateKey(keyId, caKeyType);
-        UpstreamAuthority.MintedX509Ca minted = upstream.mintX509Ca(kp, trustDomain, caTtl, caSubject);
+        UpstreamAuthority.MintedX509Ca minted =
+                upstream.mintX509Ca(kp, trustDomain, caTtl, caSubject);
         X509Ca ca = new X509Ca(keyId, kp, minted.chain(), minted.upstreamRoots());
-        log.info("X509 CA minted: key={} upstream={} subject={} notAfter={}", keyId, upstream.name(),
-                ca.certificate().getSubjectX500Principal(), ca.notAfter());
+        log.info(
+                "X509 CA minted: key={} upstream={} subject={} notAfter={}",
+                keyId,
+                upstream.name(),
+                ca.certificate().getSubjectX500Principal(),
+                ca.notAfter());
         return ca;
     }
 
@@ -329,16 +413,22 @@ public final class CaManager {
 
     /** Appends authorities to the trust domain's bundle in the datastore (atomically). */
     private void publish(X509Ca ca, JwtSigningKey jwt) {
-        Bundle.Builder b = Bundle.newBuilder().setTrustDomain(trustDomain.name()).setRefreshHint(REFRESH_HINT_SECONDS);
+        Bundle.Builder b =
+                Bundle.newBuilder()
+                        .setTrustDomain(trustDomain.name())
+                        .setRefreshHint(REFRESH_HINT_SECONDS);
         if (ca != null) {
             for (X509Certificate root : ca.roots()) {
                 b.addX509Authorities(der(root));
             }
         }
         if (jwt != null) {
-            b.addJwtAuthorities(JwtKey.newBuilder().setKeyId(jwt.kid())
-                    .setPublicKey(ByteString.copyFrom(jwt.keyPair().getPublic().getEncoded()))
-                    .setExpiresAt(jwt.notAfter().getEpochSecond()));
+            b.addJwtAuthorities(
+                    JwtKey.newBuilder()
+                            .setKeyId(jwt.kid())
+                            .setPublicKey(
+                                    ByteString.copyFrom(jwt.keyPair().getPublic().getEncoded()))
+                            .setExpiresAt(jwt.notAfter().getEpochSecond()));
         }
         dataStore.appendBundle(b.build());
         refreshBundle();
@@ -352,16 +442,25 @@ public final class CaManager {
         }
     }
 
-    /** Re-reads the bundle from the datastore; notifies listeners when its sequence number changed. */
+    /**
+     * Re-reads the bundle from the datastore; notifies listeners when its sequence number changed.
+     */
     public void refreshBundle() {
-        Bundle stored = dataStore.fetchBundle(trustDomain.name()).orElse(Bundle.newBuilder().setTrustDomain(trustDomain.name()).build());
+        Bundle stored =
+                dataStore
+                        .fetchBundle(trustDomain.name())
+                        .orElse(Bundle.newBuilder().setTrustDomain(trustDomain.name()).build());
         TrustBundle tb = BundleCodec.fromProto(stored);
         TrustBundle old = bundle;
         bundle = tb;
         if (old == null || old.sequenceNumber() != tb.sequenceNumber()) {
             if (old != null) {
-                log.info("Bundle updated: trust_domain={} sequence={} x509_authorities={} jwt_authorities={}", trustDomain,
-                        tb.sequenceNumber(), tb.x509Authorities().size(), tb.jwtAuthorities().size());
+                log.info(
+                        "Bundle updated: trust_domain={} sequence={} x509_authorities={} jwt_authorities={}",
+                        trustDomain,
+                        tb.sequenceNumber(),
+                        tb.x509Authorities().size(),
+                        tb.jwtAuthorities().size());
             }
             for (Consumer<TrustBundle> l : bundleListeners) {
                 l.accept(tb);
@@ -381,7 +480,9 @@ public final class CaManager {
 
     /** The bundle as stored (proto), for the APIs. */
     public Bundle bundleProto() {
-        return dataStore.fetchBundle(trustDomain.name()).orElse(Bundle.newBuilder().setTrustDomain(trustDomain.name()).build());
+        return dataStore
+                .fetchBundle(trustDomain.name())
+                .orElse(Bundle.newBuilder().setTrustDomain(trustDomain.name()).build());
     }
 
     public X509Ca currentX509Ca() {
@@ -392,12 +493,18 @@ public final class CaManager {
         return Optional.ofNullable(slots.x509Next());
     }
 
-    /** The CA the last activation replaced (public part only), until it expires or its key slot is reused. */
+    /**
+     * The CA the last activation replaced (public part only), until it expires or its key slot is
+     * reused.
+     */
     public Optional<X509Ca> oldX509Ca() {
         return Optional.ofNullable(slots.x509Old());
     }
 
-    /** The JWT key the last activation replaced (public part only), until it expires or its key slot is reused. */
+    /**
+     * The JWT key the last activation replaced (public part only), until it expires or its key slot
+     * is reused.
+     */
     public Optional<JwtSigningKey> oldJwtKey() {
         return Optional.ofNullable(slots.jwtOld());
     }
@@ -415,7 +522,8 @@ public final class CaManager {
      *
      * @return the leaf followed by the CA's intermediates (no root)
      */
-    public List<X509Certificate> signX509Svid(PublicKey key, SpiffeId id, List<String> dnsNames, Duration ttl) {
+    public List<X509Certificate> signX509Svid(
+            PublicKey key, SpiffeId id, List<String> dnsNames, Duration ttl) {
         X509Ca ca = slots.x509Current();
         X509Certificate leaf = minter.signX509Svid(ca.authority(), key, id, dnsNames, ttl);
         List<X509Certificate> chain = new ArrayList<>();
@@ -432,14 +540,21 @@ public final class CaManager {
         if (exp.isAfter(k.notAfter())) {
             exp = k.notAfter();
         }
-        JwtSvid svid = JwtSvid.sign(subject, audience, now, exp, jwtIssuer, k.kid(), k.keyPair().getPrivate(),
-                minter.crypto().provider().orElse(null));
+        JwtSvid svid =
+                JwtSvid.sign(
+                        subject,
+                        audience,
+                        now,
+                        exp,
+                        jwtIssuer,
+                        k.kid(),
+                        k.keyPair().getPrivate(),
+                        minter.crypto().provider().orElse(null));
         return new SignedJwt(svid.token(), now, svid.expiry());
     }
 
     /** A JWT-SVID with its times. */
-    public record SignedJwt(String token, Instant issuedAt, Instant expiresAt) {
-    }
+    public record SignedJwt(String token, Instant issuedAt, Instant expiresAt) {}
 
     public CryptoProvider crypto() {
         return minter.crypto();
@@ -464,8 +579,13 @@ public final class CaManager {
         putJwt(j, "next", s.jwtNext());
         putJwt(j, "old", s.jwtOld());
         if (s.jwtOld() != null) {
-            // The old key's slot may be re-generated before the journal is next written: keep its public key here.
-            ((ObjectNode) j.get("old")).put("public_key", Base64.getEncoder().encodeToString(s.jwtOld().keyPair().getPublic().getEncoded()));
+            // The old key's slot may be re-generated before the journal is next written: keep its
+            // public key here.
+            ((ObjectNode) j.get("old"))
+                    .put(
+                            "public_key",
+                            Base64.getEncoder()
+                                    .encodeToString(s.jwtOld().keyPair().getPublic().getEncoded()));
         }
         try {
             dataStore.saveCaJournal(journalId, JSON.writeValueAsBytes(root));
@@ -481,17 +601,22 @@ public final class CaManager {
         ObjectNode n = parent.putObject(name);
         n.put("key_id", ca.keyId());
         ArrayNode chain = n.putArray("chain");
-        ca.chain().forEach(c -> chain.add(Base64.getEncoder().encodeToString(der(c).toByteArray())));
+        ca.chain()
+                .forEach(c -> chain.add(Base64.getEncoder().encodeToString(der(c).toByteArray())));
         ArrayNode roots = n.putArray("roots");
-        ca.roots().forEach(c -> roots.add(Base64.getEncoder().encodeToString(der(c).toByteArray())));
+        ca.roots()
+                .forEach(c -> roots.add(Base64.getEncoder().encodeToString(der(c).toByteArray())));
     }
 
     private static void putJwt(ObjectNode parent, String name, JwtSigningKey k) {
         if (k == null) {
             return;
         }
-        parent.putObject(name).put("key_id", k.keyId()).put("kid", k.kid())
-                .put("not_before", k.notBefore().getEpochSecond()).put("not_after", k.notAfter().getEpochSecond());
+        parent.putObject(name)
+                .put("key_id", k.keyId())
+                .put("kid", k.kid())
+                .put("not_before", k.notBefore().getEpochSecond())
+                .put("not_after", k.notAfter().getEpochSecond());
     }
 
     private Slots loadJournal() {
@@ -503,12 +628,19 @@ public final class CaManager {
         try {
             root = JSON.readTree(data.get());
         } catch (IOException e) {
-            log.warn("CA journal {} in {} is unreadable ({}); minting a new CA", journalId, dataStore.describe(), e.getMessage());
+            log.warn(
+                    "CA journal {} in {} is unreadable ({}); minting a new CA",
+                    journalId,
+                    dataStore.describe(),
+                    e.getMessage());
             return Slots.EMPTY;
         }
-        return new Slots(readX509(root.path("x509").path("current")), readX509(root.path("x509").path("next")),
+        return new Slots(
+                readX509(root.path("x509").path("current")),
+                readX509(root.path("x509").path("next")),
                 readOldX509(root.path("x509").path("old")),
-                readJwt(root.path("jwt").path("current")), readJwt(root.path("jwt").path("next")),
+                readJwt(root.path("jwt").path("current")),
+                readJwt(root.path("jwt").path("next")),
                 readOldJwt(root.path("jwt").path("old")));
     }
 
@@ -519,13 +651,21 @@ public final class CaManager {
         String keyId = n.path("key_id").asText();
         Optional<KeyPair> kp = keyManager.getKey(keyId);
         if (kp.isEmpty()) {
-            log.warn("CA journal names key {} but KeyManager \"{}\" does not have it; that CA is dropped", keyId, keyManager.name());
+            log.warn(
+                    "CA journal names key {} but KeyManager \"{}\" does not have it; that CA is dropped",
+                    keyId,
+                    keyManager.name());
             return null;
         }
         List<X509Certificate> chain = certs(n.path("chain"));
         List<X509Certificate> roots = certs(n.path("roots"));
-        if (chain.isEmpty() || !Arrays.equals(chain.get(0).getPublicKey().getEncoded(), kp.get().getPublic().getEncoded())) {
-            log.warn("CA journal entry for key {} does not match the key in the KeyManager; that CA is dropped", keyId);
+        if (chain.isEmpty()
+                || !Arrays.equals(
+                        chain.get(0).getPublicKey().getEncoded(),
+                        kp.get().getPublic().getEncoded())) {
+            log.warn(
+                    "CA journal entry for key {} does not match the key in the KeyManager; that CA is dropped",
+                    keyId);
             return null;
         }
         return new X509Ca(keyId, kp.get(), chain, roots);
@@ -540,7 +680,11 @@ public final class CaManager {
         if (chain.isEmpty()) {
             return null;
         }
-        return new X509Ca(n.path("key_id").asText(), new KeyPair(chain.get(0).getPublicKey(), null), chain, certs(n.path("roots")));
+        return new X509Ca(
+                n.path("key_id").asText(),
+                new KeyPair(chain.get(0).getPublicKey(), null),
+                chain,
+                certs(n.path("roots")));
     }
 
     private static JwtSigningKey readOldJwt(JsonNode n) {
@@ -551,11 +695,17 @@ public final class CaManager {
         try {
             key = BundleCodec.publicKey(Base64.getDecoder().decode(n.path("public_key").asText()));
         } catch (RuntimeException e) {
-            log.warn("CA journal: the old JWT key's public key is unreadable ({}); not shown", e.getMessage());
+            log.warn(
+                    "CA journal: the old JWT key's public key is unreadable ({}); not shown",
+                    e.getMessage());
             return null;
         }
-        return new JwtSigningKey(n.path("key_id").asText(), n.path("kid").asText(), new KeyPair(key, null),
-                Instant.ofEpochSecond(n.path("not_before").asLong()), Instant.ofEpochSecond(n.path("not_after").asLong()));
+        return new JwtSigningKey(
+                n.path("key_id").asText(),
+                n.path("kid").asText(),
+                new KeyPair(key, null),
+                Instant.ofEpochSecond(n.path("not_before").asLong()),
+                Instant.ofEpochSecond(n.path("not_after").asLong()));
     }
 
     private JwtSigningKey readJwt(JsonNode n) {
@@ -567,7 +717,11 @@ public final class CaManager {
         if (kp.isEmpty()) {
             return null;
         }
-        return new JwtSigningKey(keyId, n.path("kid").asText(), kp.get(), Instant.ofEpochSecond(n.path("not_before").asLong()),
+        return new JwtSigningKey(
+                keyId,
+                n.path("kid").asText(),
+                kp.get(),
+                Instant.ofEpochSecond(n.path("not_before").asLong()),
                 Instant.ofEpochSecond(n.path("not_after").asLong()));
     }
 

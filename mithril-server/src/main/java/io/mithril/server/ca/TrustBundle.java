@@ -18,9 +18,8 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * The trust bundle of one trust domain as the server holds it: X.509 authorities (roots) and
- * JWT authorities (signing keys with their key IDs), with SPIFFE's sequence number and refresh
- * hint.
+ * The trust bundle of one trust domain as the server holds it: X.509 authorities (roots) and JWT
+ * authorities (signing keys with their key IDs), with SPIFFE's sequence number and refresh hint.
  *
  * @param trustDomain whose bundle this is
  * @param x509Authorities root certificates, oldest first
@@ -28,8 +27,12 @@ import java.util.OptionalLong;
  * @param sequenceNumber incremented on every change
  * @param refreshHintSeconds how often consumers should re-fetch
  */
-public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Authorities,
-                          List<JwtAuthority> jwtAuthorities, long sequenceNumber, long refreshHintSeconds) {
+public record TrustBundle(
+        TrustDomain trustDomain,
+        List<X509Certificate> x509Authorities,
+        List<JwtAuthority> jwtAuthorities,
+        long sequenceNumber,
+        long refreshHintSeconds) {
 
     public TrustBundle {
         x509Authorities = List.copyOf(x509Authorities);
@@ -37,10 +40,11 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
     }
 
     /** A JWT-SVID signing key published in the bundle. */
-    public record JwtAuthority(String keyId, PublicKey publicKey, Instant expiresAt) {
-    }
+    public record JwtAuthority(String keyId, PublicKey publicKey, Instant expiresAt) {}
 
-    /** The X.509 authorities as the SPIFFE library's bundle (a {@code BundleSource} for validators). */
+    /**
+     * The X.509 authorities as the SPIFFE library's bundle (a {@code BundleSource} for validators).
+     */
     public X509Bundle x509Bundle() {
         return X509Bundle.of(trustDomain, x509Authorities);
     }
@@ -57,7 +61,8 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
     /** One certificate as a PEM block. */
     public static String pem(X509Certificate c) {
         try {
-            String b64 = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(c.getEncoded());
+            String b64 =
+                    Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(c.getEncoded());
             return "-----BEGIN CERTIFICATE-----\n" + b64 + "\n-----END CERTIFICATE-----\n";
         } catch (CertificateEncodingException e) {
             throw new IllegalStateException(e);
@@ -65,15 +70,19 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
     }
 
     /**
-     * The bundle in the SPIFFE bundle format ({@link SpiffeBundle}): the X.509 and JWT
-     * authorities, {@code spiffe_sequence} and {@code spiffe_refresh_hint}.
+     * The bundle in the SPIFFE bundle format ({@link SpiffeBundle}): the X.509 and JWT authorities,
+     * {@code spiffe_sequence} and {@code spiffe_refresh_hint}.
      */
     public SpiffeBundle toSpiffeBundle() {
         Map<String, PublicKey> jwt = new LinkedHashMap<>();
         for (JwtAuthority a : jwtAuthorities) {
             jwt.put(a.keyId(), a.publicKey());
         }
-        return new SpiffeBundle(trustDomain, new LinkedHashSet<>(x509Authorities), jwt, OptionalLong.of(sequenceNumber),
+        return new SpiffeBundle(
+                trustDomain,
+                new LinkedHashSet<>(x509Authorities),
+                jwt,
+                OptionalLong.of(sequenceNumber),
                 Optional.of(Duration.ofSeconds(refreshHintSeconds)));
     }
 
@@ -81,7 +90,11 @@ public record TrustBundle(TrustDomain trustDomain, List<X509Certificate> x509Aut
     public static TrustBundle fromSpiffeBundle(SpiffeBundle b) {
         List<JwtAuthority> jwt = new ArrayList<>();
         b.jwtAuthorities().forEach((kid, key) -> jwt.add(new JwtAuthority(kid, key, null)));
-        return new TrustBundle(b.trustDomain(), List.copyOf(b.x509Authorities()), jwt, b.sequenceNumber().orElse(0),
+        return new TrustBundle(
+                b.trustDomain(),
+                List.copyOf(b.x509Authorities()),
+                jwt,
+                b.sequenceNumber().orElse(0),
                 b.refreshHint().map(Duration::getSeconds).orElse(0L));
     }
 

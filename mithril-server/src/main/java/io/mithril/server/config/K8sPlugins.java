@@ -6,14 +6,15 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The server's Kubernetes plugins: {@code NodeAttestor "k8s_psat"} and the bundle publishers
- * {@code BundlePublisher "k8s_configmap"} / {@code Notifier "k8sbundle"}. Read from HCL by
- * {@link K8sPluginsParser}.
+ * The server's Kubernetes plugins: {@code NodeAttestor "k8s_psat"} and the bundle publishers {@code
+ * BundlePublisher "k8s_configmap"} / {@code Notifier "k8sbundle"}. Read from HCL by {@link
+ * K8sPluginsParser}.
  *
  * @param psatClusters the {@code k8s_psat} clusters, or null when that attestor is not configured
  * @param bundleConfigMaps the ConfigMaps the trust bundle is written to (empty for none)
  */
-public record K8sPlugins(List<PsatClusterConfig> psatClusters, List<BundleConfigMap> bundleConfigMaps) {
+public record K8sPlugins(
+        List<PsatClusterConfig> psatClusters, List<BundleConfigMap> bundleConfigMaps) {
 
     /** No Kubernetes plugin. */
     public static final K8sPlugins NONE = new K8sPlugins(null, List.of());
@@ -39,9 +40,16 @@ public record K8sPlugins(List<PsatClusterConfig> psatClusters, List<BundleConfig
      * @param name the ConfigMap's name
      * @param key the data key the bundle is written under
      * @param kubeConfigFile the kubeconfig, or null for in-cluster credentials
-     * @param format {@code pem} (the only format written here; SPIRE also has {@code spiffe} and {@code jwks})
+     * @param format {@code pem} (the only format written here; SPIRE also has {@code spiffe} and
+     *     {@code jwks})
      */
-    public record BundleConfigMap(String plugin, String namespace, String name, String key, Path kubeConfigFile, String format) {
+    public record BundleConfigMap(
+            String plugin,
+            String namespace,
+            String name,
+            String key,
+            Path kubeConfigFile,
+            String format) {
         public BundleConfigMap {
             Objects.requireNonNull(namespace, "namespace");
             Objects.requireNonNull(name, "name");

@@ -14,9 +14,9 @@ import java.util.Objects;
  * Everything the identity server needs to start, as SPIRE's {@code server.conf} says it.
  *
  * <p>Build one in code with {@link #builder(TrustDomain, Path)} (tests, embedding) or read a SPIRE
- * HCL file with {@link ServerConfigParser#parseFile(Path)}. Defaults follow SPIRE: port 8081,
- * CA TTL 24h, X509-SVID TTL 1h, JWT-SVID TTL 5m, EC P-256 keys, SQLite datastore under
- * {@code data_dir}, disk key manager under {@code data_dir}.
+ * HCL file with {@link ServerConfigParser#parseFile(Path)}. Defaults follow SPIRE: port 8081, CA
+ * TTL 24h, X509-SVID TTL 1h, JWT-SVID TTL 5m, EC P-256 keys, SQLite datastore under {@code
+ * data_dir}, disk key manager under {@code data_dir}.
  *
  * @param trustDomain the trust domain the server is authoritative for
  * @param bindAddress address of the agent API (TCP, mTLS)
@@ -28,7 +28,8 @@ import java.util.Objects;
  * @param defaultX509SvidTtl X509-SVID lifetime when the entry says 0
  * @param defaultJwtSvidTtl JWT-SVID lifetime when the entry says 0
  * @param agentTtl lifetime of agent SVIDs
- * @param caKeyType key type of the server CA, SPIRE spelling ({@code ec-p256}, {@code rsa-2048} ...)
+ * @param caKeyType key type of the server CA, SPIRE spelling ({@code ec-p256}, {@code rsa-2048}
+ *     ...)
  * @param jwtKeyType key type of the JWT signing keys
  * @param caSubject subject of the server CA certificate
  * @param jwtIssuer the {@code iss} claim of JWT-SVIDs, or null for none
@@ -43,7 +44,8 @@ import java.util.Objects;
  * @param clock the clock every expiry decision is made with (tests inject their own)
  * @param source the file this configuration was read from, or null when built in code
  * @param federation the bundle endpoint and federation relationships ({@code federation { .. }})
- * @param kubernetes the Kubernetes plugins ({@code k8s_psat}, {@code k8s_configmap}/{@code k8sbundle})
+ * @param kubernetes the Kubernetes plugins ({@code k8s_psat}, {@code k8s_configmap}/{@code
+ *     k8sbundle})
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -75,10 +77,13 @@ public record ServerConfig(
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
+
     /** The admin socket when {@code socket_path} is not set. */
     public static final Path DEFAULT_SOCKET_PATH = Path.of("/tmp/mithril/server/private/api.sock");
+
     /** Key types accepted by {@code ca_key_type} and {@code jwt_key_type}, SPIRE spelling. */
-    public static final List<String> KEY_TYPES = List.of("ec-p256", "ec-p384", "rsa-2048", "rsa-4096");
+    public static final List<String> KEY_TYPES =
+            List.of("ec-p256", "ec-p384", "rsa-2048", "rsa-4096");
 
     public ServerConfig {
         Objects.requireNonNull(trustDomain, "trustDomain");
@@ -86,11 +91,13 @@ public record ServerConfig(
         Objects.requireNonNull(clock, "clock");
         federation = federation == null ? FederationConfig.NONE : federation;
         if (bindPort < 0 || bindPort > 65535) {
-            throw new IllegalArgumentException("bind_port " + bindPort + " is not a port number (0-65535)");
+            throw new IllegalArgumentException(
+                    "bind_port " + bindPort + " is not a port number (0-65535)");
         }
         for (String kt : new String[] {caKeyType, jwtKeyType}) {
             if (!KEY_TYPES.contains(kt)) {
-                throw new IllegalArgumentException("key type \"" + kt + "\" is not one of " + KEY_TYPES);
+                throw new IllegalArgumentException(
+                        "key type \"" + kt + "\" is not one of " + KEY_TYPES);
             }
         }
         requirePositive("ca_ttl", caTtl);
@@ -100,17 +107,21 @@ public record ServerConfig(
         requirePositive("rotation check interval", rotationCheckInterval);
         kubernetes = kubernetes == null ? K8sPlugins.NONE : kubernetes;
         if (!joinToken && x509pop == null && kubernetes.psatClusters() == null) {
-            throw new IllegalArgumentException("no NodeAttestor configured: configure NodeAttestor \"join_token\", \"x509pop\" or \"k8s_psat\"");
+            throw new IllegalArgumentException(
+                    "no NodeAttestor configured: configure NodeAttestor \"join_token\", \"x509pop\" or \"k8s_psat\"");
         }
     }
 
     private static void requirePositive(String what, Duration d) {
         if (d == null || d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException(what + " must be a positive duration (found " + d + ")");
+            throw new IllegalArgumentException(
+                    what + " must be a positive duration (found " + d + ")");
         }
     }
 
-    /** The server's own SPIFFE ID, {@code spiffe://<td>/spire/server}, presented on the agent API. */
+    /**
+     * The server's own SPIFFE ID, {@code spiffe://<td>/spire/server}, presented on the agent API.
+     */
     public SpiffeId serverId() {
         return trustDomain.spiffeId("/spire/server");
     }
@@ -181,14 +192,18 @@ public record ServerConfig(
     }
 
     /**
-     * {@code DataStore "sql"}: {@code database_type} is {@code sqlite3} or {@code postgres};
-     * {@code connection_string} is a file path (SQLite; null means {@code <data_dir>/datastore.sqlite3})
-     * or a PostgreSQL DSN ({@code dbname=.. host=.. user=..}) or URL ({@code postgres://..}).
-     * The pool settings are SPIRE's {@code max_open_conns}, {@code max_idle_conns} and
-     * {@code conn_max_lifetime} (zero: connections are kept as long as they work); they size the
+     * {@code DataStore "sql"}: {@code database_type} is {@code sqlite3} or {@code postgres}; {@code
+     * connection_string} is a file path (SQLite; null means {@code <data_dir>/datastore.sqlite3})
+     * or a PostgreSQL DSN ({@code dbname=.. host=.. user=..}) or URL ({@code postgres://..}). The
+     * pool settings are SPIRE's {@code max_open_conns}, {@code max_idle_conns} and {@code
+     * conn_max_lifetime} (zero: connections are kept as long as they work); they size the
      * PostgreSQL pool (SQLite has one connection, its single writer).
      */
-    public record DataStoreConfig(String databaseType, String connectionString, int maxOpenConns, int maxIdleConns,
+    public record DataStoreConfig(
+            String databaseType,
+            String connectionString,
+            int maxOpenConns,
+            int maxIdleConns,
             Duration connMaxLifetime) {
         public static final int DEFAULT_MAX_OPEN_CONNS = 10;
         public static final int DEFAULT_MAX_IDLE_CONNS = 2;
@@ -196,34 +211,49 @@ public record ServerConfig(
 
         /** With the default pool settings. */
         public DataStoreConfig(String databaseType, String connectionString) {
-            this(databaseType, connectionString, DEFAULT_MAX_OPEN_CONNS, DEFAULT_MAX_IDLE_CONNS, Duration.ZERO);
+            this(
+                    databaseType,
+                    connectionString,
+                    DEFAULT_MAX_OPEN_CONNS,
+                    DEFAULT_MAX_IDLE_CONNS,
+                    Duration.ZERO);
         }
 
         public DataStoreConfig {
             if (maxOpenConns < 1) {
-                throw new IllegalArgumentException("max_open_conns must be at least 1 (got " + maxOpenConns + ")");
+                throw new IllegalArgumentException(
+                        "max_open_conns must be at least 1 (got " + maxOpenConns + ")");
             }
             if (maxIdleConns < 0) {
-                throw new IllegalArgumentException("max_idle_conns must not be negative (got " + maxIdleConns + ")");
+                throw new IllegalArgumentException(
+                        "max_idle_conns must not be negative (got " + maxIdleConns + ")");
             }
             if (connMaxLifetime.isNegative()) {
-                throw new IllegalArgumentException("conn_max_lifetime must not be negative (got " + connMaxLifetime + ")");
+                throw new IllegalArgumentException(
+                        "conn_max_lifetime must not be negative (got " + connMaxLifetime + ")");
             }
             if (!databaseType.equals("sqlite3") && !databaseType.equals("postgres")) {
-                throw new IllegalArgumentException("database_type \"" + databaseType
-                        + "\" is not supported: use \"sqlite3\" or \"postgres\"");
+                throw new IllegalArgumentException(
+                        "database_type \""
+                                + databaseType
+                                + "\" is not supported: use \"sqlite3\" or \"postgres\"");
             }
-            if (databaseType.equals("postgres") && (connectionString == null || connectionString.isBlank())) {
-                throw new IllegalArgumentException("database_type \"postgres\" needs a connection_string");
+            if (databaseType.equals("postgres")
+                    && (connectionString == null || connectionString.isBlank())) {
+                throw new IllegalArgumentException(
+                        "database_type \"postgres\" needs a connection_string");
             }
         }
     }
 
-    /** {@code KeyManager "disk"} (keys persisted at {@code keys_path}, 0600) or {@code "memory"}. */
+    /**
+     * {@code KeyManager "disk"} (keys persisted at {@code keys_path}, 0600) or {@code "memory"}.
+     */
     public record KeyManagerConfig(String type, Path keysPath) {
         public KeyManagerConfig {
             if (!type.equals("disk") && !type.equals("memory")) {
-                throw new IllegalArgumentException("KeyManager \"" + type + "\" is not supported: use \"disk\" or \"memory\"");
+                throw new IllegalArgumentException(
+                        "KeyManager \"" + type + "\" is not supported: use \"disk\" or \"memory\"");
             }
         }
 
@@ -289,40 +319,157 @@ public record ServerConfig(
             this.dataDir = dataDir;
         }
 
-        public Builder bindAddress(String v) { bindAddress = v; return this; }
-        public Builder bindPort(int v) { bindPort = v; return this; }
-        public Builder socketPath(Path v) { socketPath = v; return this; }
-        public Builder logLevel(String v) { logLevel = v; return this; }
-        public Builder caTtl(Duration v) { caTtl = v; return this; }
-        public Builder defaultX509SvidTtl(Duration v) { defaultX509SvidTtl = v; return this; }
-        public Builder defaultJwtSvidTtl(Duration v) { defaultJwtSvidTtl = v; return this; }
-        public Builder agentTtl(Duration v) { agentTtl = v; return this; }
-        public Builder caKeyType(String v) { caKeyType = v; return this; }
-        public Builder jwtKeyType(String v) { jwtKeyType = v; return this; }
-        public Builder caSubject(CaSubject v) { caSubject = v; return this; }
-        public Builder jwtIssuer(String v) { jwtIssuer = v; return this; }
-        public Builder dataStore(DataStoreConfig v) { dataStore = v; return this; }
-        public Builder keyManager(KeyManagerConfig v) { keyManager = v; return this; }
-        public Builder joinToken(boolean v) { joinToken = v; return this; }
-        public Builder x509pop(X509PopConfig v) { x509pop = v; return this; }
-        public Builder upstream(DiskUpstreamConfig v) { upstream = v; return this; }
-        public Builder telemetry(TelemetryConfig v) { telemetry = v; return this; }
-        public Builder healthChecks(HealthChecksConfig v) { healthChecks = v; return this; }
-        public Builder rotationCheckInterval(Duration v) { rotationCheckInterval = v; return this; }
-        public Builder clock(Clock v) { clock = v; return this; }
-        public Builder source(Path v) { source = v; return this; }
-        public Builder federation(FederationConfig v) { federation = v; return this; }
-        public Builder kubernetes(K8sPlugins v) { kubernetes = v; return this; }
+        public Builder bindAddress(String v) {
+            bindAddress = v;
+            return this;
+        }
+
+        public Builder bindPort(int v) {
+            bindPort = v;
+            return this;
+        }
+
+        public Builder socketPath(Path v) {
+            socketPath = v;
+            return this;
+        }
+
+        public Builder logLevel(String v) {
+            logLevel = v;
+            return this;
+        }
+
+        public Builder caTtl(Duration v) {
+            caTtl = v;
+            return this;
+        }
+
+        public Builder defaultX509SvidTtl(Duration v) {
+            defaultX509SvidTtl = v;
+            return this;
+        }
+
+        public Builder defaultJwtSvidTtl(Duration v) {
+            defaultJwtSvidTtl = v;
+            return this;
+        }
+
+        public Builder agentTtl(Duration v) {
+            agentTtl = v;
+            return this;
+        }
+
+        public Builder caKeyType(String v) {
+            caKeyType = v;
+            return this;
+        }
+
+        public Builder jwtKeyType(String v) {
+            jwtKeyType = v;
+            return this;
+        }
+
+        public Builder caSubject(CaSubject v) {
+            caSubject = v;
+            return this;
+        }
+
+        public Builder jwtIssuer(String v) {
+            jwtIssuer = v;
+            return this;
+        }
+
+        public Builder dataStore(DataStoreConfig v) {
+            dataStore = v;
+            return this;
+        }
+
+        public Builder keyManager(KeyManagerConfig v) {
+            keyManager = v;
+            return this;
+        }
+
+        public Builder joinToken(boolean v) {
+            joinToken = v;
+            return this;
+        }
+
+        public Builder x509pop(X509PopConfig v) {
+            x509pop = v;
+            return this;
+        }
+
+        public Builder upstream(DiskUpstreamConfig v) {
+            upstream = v;
+            return this;
+        }
+
+        public Builder telemetry(TelemetryConfig v) {
+            telemetry = v;
+            return this;
+        }
+
+        public Builder healthChecks(HealthChecksConfig v) {
+            healthChecks = v;
+            return this;
+        }
+
+        public Builder rotationCheckInterval(Duration v) {
+            rotationCheckInterval = v;
+            return this;
+        }
+
+        public Builder clock(Clock v) {
+            clock = v;
+            return this;
+        }
+
+        public Builder source(Path v) {
+            source = v;
+            return this;
+        }
+
+        public Builder federation(FederationConfig v) {
+            federation = v;
+            return this;
+        }
+
+        public Builder kubernetes(K8sPlugins v) {
+            kubernetes = v;
+            return this;
+        }
 
         /**
          * @throws IllegalArgumentException naming the bad setting
          */
         public ServerConfig build() {
-            return new ServerConfig(trustDomain, bindAddress, bindPort, socketPath, dataDir, logLevel, caTtl,
-                    defaultX509SvidTtl, defaultJwtSvidTtl, agentTtl == null ? defaultX509SvidTtl : agentTtl,
-                    caKeyType, jwtKeyType == null ? caKeyType : jwtKeyType, caSubject, jwtIssuer, dataStore,
-                    keyManager == null ? KeyManagerConfig.diskUnder(dataDir) : keyManager, joinToken, x509pop,
-                    upstream, telemetry, healthChecks, rotationCheckInterval, clock, source, federation, kubernetes);
+            return new ServerConfig(
+                    trustDomain,
+                    bindAddress,
+                    bindPort,
+                    socketPath,
+                    dataDir,
+                    logLevel,
+                    caTtl,
+                    defaultX509SvidTtl,
+                    defaultJwtSvidTtl,
+                    agentTtl == null ? defaultX509SvidTtl : agentTtl,
+                    caKeyType,
+                    jwtKeyType == null ? caKeyType : jwtKeyType,
+                    caSubject,
+                    jwtIssuer,
+                    dataStore,
+                    keyManager == null ? KeyManagerConfig.diskUnder(dataDir) : keyManager,
+                    joinToken,
+                    x509pop,
+                    upstream,
+                    telemetry,
+                    healthChecks,
+                    rotationCheckInterval,
+                    clock,
+                    source,
+                    federation,
+                    kubernetes);
         }
     }
 }

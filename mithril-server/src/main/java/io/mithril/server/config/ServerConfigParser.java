@@ -1,9 +1,9 @@
 package io.mithril.server.config;
 
+import io.mithril.api.observability.ObservabilityConfig;
 import io.mithril.hcl.Hcl;
 import io.mithril.hcl.HclEntry;
 import io.mithril.hcl.HclException;
-import io.mithril.api.observability.ObservabilityConfig;
 import io.mithril.hcl.HclObject;
 import io.mithril.hcl.PluginData;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
@@ -20,11 +20,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads SPIRE's {@code server.conf} (HCL) into a {@link ServerConfig}. The keys are SPIRE's, so a
- * real SPIRE configuration using the supported plugins runs unchanged:
- * {@code server { .. }}, {@code plugins { DataStore "sql", KeyManager "disk"|"memory",
- * NodeAttestor "join_token"|"x509pop", UpstreamAuthority "disk" }}, {@code health_checks { .. }}
- * and {@code telemetry { Prometheus { .. } }}. {@code plugin_data { .. }} and
- * {@code plugin_data = { .. }} are both accepted, and numbers may be quoted.
+ * real SPIRE configuration using the supported plugins runs unchanged: {@code server { .. }},
+ * {@code plugins { DataStore "sql", KeyManager "disk"|"memory", NodeAttestor
+ * "join_token"|"x509pop", UpstreamAuthority "disk" }}, {@code health_checks { .. }} and {@code
+ * telemetry { Prometheus { .. } }}. {@code plugin_data { .. }} and {@code plugin_data = { .. }} are
+ * both accepted, and numbers may be quoted.
  *
  * <p>Unknown keys, unknown plugins and bad values fail with an {@link HclException} whose message
  * starts with {@code file:line:column}. A few SPIRE settings that Mithril does not implement
@@ -35,22 +35,67 @@ public final class ServerConfigParser {
     private static final Logger log = LoggerFactory.getLogger(ServerConfigParser.class);
 
     static final Set<String> TOP_KEYS = Set.of("server", "plugins", "health_checks", "telemetry");
-    static final Set<String> SERVER_KEYS = Set.of("bind_address", "bind_port", "trust_domain", "data_dir", "log_level",
-            "ca_ttl", "default_x509_svid_ttl", "default_jwt_svid_ttl", "default_svid_ttl", "ca_key_type", "jwt_key_type",
-            "ca_subject", "socket_path", "jwt_issuer", "agent_ttl",
-            // accepted, not implemented:
-            "log_format", "log_file", "log_source_location", "audit_log_enabled", "admin_ids", "federation", "ratelimit",
-            "cache_reload_interval", "experimental", "profiling_enabled", "profiling_port", "profiling_freq",
-            "profiling_names", "prune_events_older_than", "max_attested_node_info_staleness");
-    static final Set<String> IGNORED_SERVER_KEYS = Set.of("log_format", "log_file", "log_source_location", "audit_log_enabled",
-            "admin_ids", "ratelimit", "cache_reload_interval", "experimental", "profiling_enabled",
-            "profiling_port", "profiling_freq", "profiling_names", "prune_events_older_than", "max_attested_node_info_staleness");
-    static final Set<String> PLUGIN_TYPES = Set.of("DataStore", "KeyManager", "NodeAttestor", "UpstreamAuthority",
-            "BundlePublisher", "Notifier");
-    static final Set<String> PLUGIN_BLOCK_KEYS = Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file");
+    static final Set<String> SERVER_KEYS =
+            Set.of(
+                    "bind_address",
+                    "bind_port",
+                    "trust_domain",
+                    "data_dir",
+                    "log_level",
+                    "ca_ttl",
+                    "default_x509_svid_ttl",
+                    "default_jwt_svid_ttl",
+                    "default_svid_ttl",
+                    "ca_key_type",
+                    "jwt_key_type",
+                    "ca_subject",
+                    "socket_path",
+                    "jwt_issuer",
+                    "agent_ttl",
+                    // accepted, not implemented:
+                    "log_format",
+                    "log_file",
+                    "log_source_location",
+                    "audit_log_enabled",
+                    "admin_ids",
+                    "federation",
+                    "ratelimit",
+                    "cache_reload_interval",
+                    "experimental",
+                    "profiling_enabled",
+                    "profiling_port",
+                    "profiling_freq",
+                    "profiling_names",
+                    "prune_events_older_than",
+                    "max_attested_node_info_staleness");
+    static final Set<String> IGNORED_SERVER_KEYS =
+            Set.of(
+                    "log_format",
+                    "log_file",
+                    "log_source_location",
+                    "audit_log_enabled",
+                    "admin_ids",
+                    "ratelimit",
+                    "cache_reload_interval",
+                    "experimental",
+                    "profiling_enabled",
+                    "profiling_port",
+                    "profiling_freq",
+                    "profiling_names",
+                    "prune_events_older_than",
+                    "max_attested_node_info_staleness");
+    static final Set<String> PLUGIN_TYPES =
+            Set.of(
+                    "DataStore",
+                    "KeyManager",
+                    "NodeAttestor",
+                    "UpstreamAuthority",
+                    "BundlePublisher",
+                    "Notifier");
+    static final Set<String> PLUGIN_BLOCK_KEYS =
+            Set.of("plugin_data", "plugin_cmd", "plugin_checksum", "enabled", "plugin_data_file");
 
-    private ServerConfigParser() {
-    }
+    private ServerConfigParser() {}
 
     /** Parses a configuration file. */
     public static ServerConfig parseFile(Path file) throws HclException {
@@ -59,11 +104,12 @@ public final class ServerConfigParser {
 
     /**
      * Parses a configuration file, first expanding {@code $VAR} and {@code ${VAR}} from the
-     * environment when {@code expandEnv} is set (as {@code spire-server run -expandEnv} does;
-     * unset variables become empty).
+     * environment when {@code expandEnv} is set (as {@code spire-server run -expandEnv} does; unset
+     * variables become empty).
      */
     public static ServerConfig parseFile(Path file, boolean expandEnv) throws HclException {
-        return build(Hcl.parseFile(file, expandEnv ? System.getenv() : null), Clock.systemUTC(), file);
+        return build(
+                Hcl.parseFile(file, expandEnv ? System.getenv() : null), Clock.systemUTC(), file);
     }
 
     /** Parses configuration text; {@code sourceName} names it in errors. */
@@ -74,34 +120,51 @@ public final class ServerConfigParser {
     /** Builds from a parsed document, with the given clock (tests inject one). */
     public static ServerConfig build(HclObject doc, Clock clock, Path source) throws HclException {
         doc.requireOnly(TOP_KEYS, "the configuration (top level)");
-        HclObject server = doc.object("server").orElseThrow(() ->
-                new HclException(doc.position(), "no server { ... } block: a server configuration needs one"));
+        HclObject server =
+                doc.object("server")
+                        .orElseThrow(
+                                () ->
+                                        new HclException(
+                                                doc.position(),
+                                                "no server { ... } block: a server configuration needs one"));
         server.requireOnly(SERVER_KEYS, "server block");
         for (String k : IGNORED_SERVER_KEYS) {
             if (server.has(k)) {
-                log.warn("{}: server.{} is accepted for SPIRE compatibility and ignored", server.position(k), k);
+                log.warn(
+                        "{}: server.{} is accepted for SPIRE compatibility and ignored",
+                        server.position(k),
+                        k);
             }
         }
 
-        String tdText = server.requiredString("trust_domain", "server block", "trust_domain = \"example.org\"");
+        String tdText =
+                server.requiredString(
+                        "trust_domain", "server block", "trust_domain = \"example.org\"");
         TrustDomain td;
         try {
             td = TrustDomain.parse(tdText);
         } catch (InvalidSpiffeIdException e) {
-            throw new HclException(server.position("trust_domain"), "trust_domain " + e.getMessage());
+            throw new HclException(
+                    server.position("trust_domain"), "trust_domain " + e.getMessage());
         }
-        String dataDir = server.requiredString("data_dir", "server block", "data_dir = \"./data/server\"");
-        ServerConfig.Builder b = ServerConfig.builder(td, Path.of(dataDir)).clock(clock).source(source);
+        String dataDir =
+                server.requiredString("data_dir", "server block", "data_dir = \"./data/server\"");
+        ServerConfig.Builder b =
+                ServerConfig.builder(td, Path.of(dataDir)).clock(clock).source(source);
         b.bindAddress(server.string("bind_address", "0.0.0.0"));
         long port = server.number("bind_port", ServerConfig.DEFAULT_BIND_PORT);
         if (port < 0 || port > 65535) {
-            throw new HclException(server.position("bind_port"), "bind_port " + port + " is not a port number (0-65535)");
+            throw new HclException(
+                    server.position("bind_port"),
+                    "bind_port " + port + " is not a port number (0-65535)");
         }
         b.bindPort((int) port);
         server.string("socket_path").ifPresent(s -> b.socketPath(Path.of(s)));
         String level = server.string("log_level", "INFO").toUpperCase(java.util.Locale.ROOT);
         if (!Set.of("TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR").contains(level)) {
-            throw new HclException(server.position("log_level"), "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
+            throw new HclException(
+                    server.position("log_level"),
+                    "log_level \"" + level + "\" is not one of DEBUG, INFO, WARN, ERROR");
         }
         b.logLevel(level.equals("WARNING") ? "WARN" : level);
         b.caTtl(positive(server, "ca_ttl", Duration.ofHours(24)));
@@ -120,7 +183,11 @@ public final class ServerConfigParser {
         if (subject.isPresent()) {
             HclObject s = subject.get();
             s.requireOnly(Set.of("country", "organization", "common_name"), "ca_subject");
-            b.caSubject(new ServerConfig.CaSubject(s.strings("country"), s.strings("organization"), s.string("common_name", "")));
+            b.caSubject(
+                    new ServerConfig.CaSubject(
+                            s.strings("country"),
+                            s.strings("organization"),
+                            s.string("common_name", "")));
         }
 
         parsePlugins(doc, b, Path.of(dataDir));
@@ -136,20 +203,33 @@ public final class ServerConfigParser {
     }
 
     /** SPIRE's pool keys; each is checked where it is written. */
-    private static ServerConfig.DataStoreConfig dataStore(HclObject data, String type, String what) throws HclException {
-        long maxOpen = data.number("max_open_conns", ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS);
+    private static ServerConfig.DataStoreConfig dataStore(HclObject data, String type, String what)
+            throws HclException {
+        long maxOpen =
+                data.number("max_open_conns", ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS);
         if (maxOpen < 1 || maxOpen > 10_000) {
-            throw new HclException(data.position("max_open_conns"), what + ": max_open_conns must be between 1 and 10000");
+            throw new HclException(
+                    data.position("max_open_conns"),
+                    what + ": max_open_conns must be between 1 and 10000");
         }
-        long maxIdle = data.number("max_idle_conns", ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS);
+        long maxIdle =
+                data.number("max_idle_conns", ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS);
         if (maxIdle < 0 || maxIdle > 10_000) {
-            throw new HclException(data.position("max_idle_conns"), what + ": max_idle_conns must be between 0 and 10000");
+            throw new HclException(
+                    data.position("max_idle_conns"),
+                    what + ": max_idle_conns must be between 0 and 10000");
         }
         Duration lifetime = data.duration("conn_max_lifetime", Duration.ZERO);
         if (lifetime.isNegative()) {
-            throw new HclException(data.position("conn_max_lifetime"), what + ": conn_max_lifetime must not be negative");
+            throw new HclException(
+                    data.position("conn_max_lifetime"),
+                    what + ": conn_max_lifetime must not be negative");
         }
-        return new ServerConfig.DataStoreConfig(type, data.string("connection_string").orElse(null), (int) maxOpen, (int) maxIdle,
+        return new ServerConfig.DataStoreConfig(
+                type,
+                data.string("connection_string").orElse(null),
+                (int) maxOpen,
+                (int) maxIdle,
                 lifetime);
     }
 
@@ -161,10 +241,16 @@ public final class ServerConfigParser {
         return list.stream().findFirst();
     }
 
-    private static void parsePlugins(HclObject doc, ServerConfig.Builder b, Path dataDir) throws HclException {
-        HclObject plugins = doc.object("plugins").orElseThrow(() ->
-                new HclException(doc.position(), "no plugins { ... } block: configure at least DataStore \"sql\", "
-                        + "KeyManager \"disk\" and a NodeAttestor"));
+    private static void parsePlugins(HclObject doc, ServerConfig.Builder b, Path dataDir)
+            throws HclException {
+        HclObject plugins =
+                doc.object("plugins")
+                        .orElseThrow(
+                                () ->
+                                        new HclException(
+                                                doc.position(),
+                                                "no plugins { ... } block: configure at least DataStore \"sql\", "
+                                                        + "KeyManager \"disk\" and a NodeAttestor"));
         plugins.requireOnly(PLUGIN_TYPES, "plugins block (supported plugin types)");
         boolean dataStore = false;
         boolean keyManager = false;
@@ -172,15 +258,29 @@ public final class ServerConfigParser {
         boolean upstream = false;
         K8sPlugins k8s = K8sPlugins.NONE;
         for (HclEntry e : plugins.entries()) {
-            String name = e.label().orElseThrow(() -> new HclException(e.position(),
-                    e.key() + " needs a plugin name, e.g. " + e.key() + " \"disk\" { plugin_data { ... } }"));
+            String name =
+                    e.label()
+                            .orElseThrow(
+                                    () ->
+                                            new HclException(
+                                                    e.position(),
+                                                    e.key()
+                                                            + " needs a plugin name, e.g. "
+                                                            + e.key()
+                                                            + " \"disk\" { plugin_data { ... } }"));
             if (!(e.value() instanceof HclObject body)) {
-                throw new HclException(e.position(), e.key() + " \"" + name + "\" must be a block { plugin_data { ... } }");
+                throw new HclException(
+                        e.position(),
+                        e.key() + " \"" + name + "\" must be a block { plugin_data { ... } }");
             }
             body.requireOnly(PLUGIN_BLOCK_KEYS, e.key() + " \"" + name + "\" block");
             if (body.has("plugin_cmd")) {
-                throw new HclException(body.position("plugin_cmd"), e.key() + " \"" + name
-                        + "\": external plugins (plugin_cmd) are not supported; Mithril's plugins are built in");
+                throw new HclException(
+                        body.position("plugin_cmd"),
+                        e.key()
+                                + " \""
+                                + name
+                                + "\": external plugins (plugin_cmd) are not supported; Mithril's plugins are built in");
             }
             if (!body.bool("enabled", true)) {
                 continue;
@@ -192,18 +292,37 @@ public final class ServerConfigParser {
                     once(dataStore, e);
                     dataStore = true;
                     requireName(e, name, "sql");
-                    data.requireOnly(Set.of("database_type", "connection_string", "ro_connection_string", "max_open_conns",
-                            "max_idle_conns", "conn_max_lifetime", "disable_migration", "log_sql", "root_ca_path",
-                            "client_cert_path", "client_key_path", "options"), what);
+                    data.requireOnly(
+                            Set.of(
+                                    "database_type",
+                                    "connection_string",
+                                    "ro_connection_string",
+                                    "max_open_conns",
+                                    "max_idle_conns",
+                                    "conn_max_lifetime",
+                                    "disable_migration",
+                                    "log_sql",
+                                    "root_ca_path",
+                                    "client_cert_path",
+                                    "client_key_path",
+                                    "options"),
+                            what);
                     String type = data.string("database_type", "sqlite3");
                     if (type.equals("sqlite3") || type.equals("postgres")) {
                         if (type.equals("postgres") && data.string("connection_string").isEmpty()) {
-                            throw new HclException(data.position(), what + ": database_type \"postgres\" needs a connection_string");
+                            throw new HclException(
+                                    data.position(),
+                                    what
+                                            + ": database_type \"postgres\" needs a connection_string");
                         }
                         b.dataStore(dataStore(data, type, what));
                     } else {
-                        throw new HclException(data.position("database_type"), what + ": database_type \"" + type
-                                + "\" is not supported; use \"sqlite3\" or \"postgres\"");
+                        throw new HclException(
+                                data.position("database_type"),
+                                what
+                                        + ": database_type \""
+                                        + type
+                                        + "\" is not supported; use \"sqlite3\" or \"postgres\"");
                     }
                 }
                 case "KeyManager" -> {
@@ -211,8 +330,12 @@ public final class ServerConfigParser {
                     keyManager = true;
                     if (name.equals("disk")) {
                         data.requireOnly(Set.of("keys_path"), what);
-                        b.keyManager(new ServerConfig.KeyManagerConfig("disk",
-                                data.string("keys_path").map(Path::of).orElse(dataDir.resolve("keys.json"))));
+                        b.keyManager(
+                                new ServerConfig.KeyManagerConfig(
+                                        "disk",
+                                        data.string("keys_path")
+                                                .map(Path::of)
+                                                .orElse(dataDir.resolve("keys.json"))));
                     } else if (name.equals("memory")) {
                         data.requireOnly(Set.of(), what);
                         b.keyManager(ServerConfig.KeyManagerConfig.memory());
@@ -225,13 +348,26 @@ public final class ServerConfigParser {
                         data.requireOnly(Set.of(), what);
                         joinToken = true;
                     } else if (name.equals("x509pop")) {
-                        data.requireOnly(Set.of("ca_bundle_path", "ca_bundle_paths", "agent_path_template", "mode", "svid_prefix"), what);
+                        data.requireOnly(
+                                Set.of(
+                                        "ca_bundle_path",
+                                        "ca_bundle_paths",
+                                        "agent_path_template",
+                                        "mode",
+                                        "svid_prefix"),
+                                what);
                         String mode = data.string("mode", "external_pki");
                         if (!mode.equals("external_pki")) {
-                            throw new HclException(data.position("mode"), what + ": mode \"" + mode + "\" is not supported; use \"external_pki\"");
+                            throw new HclException(
+                                    data.position("mode"),
+                                    what
+                                            + ": mode \""
+                                            + mode
+                                            + "\" is not supported; use \"external_pki\"");
                         }
                         if (data.has("agent_path_template")) {
-                            log.warn("{}: agent_path_template is ignored; agent IDs are spiffe://<td>/spire/agent/x509pop/<sha1 of leaf>",
+                            log.warn(
+                                    "{}: agent_path_template is ignored; agent IDs are spiffe://<td>/spire/agent/x509pop/<sha1 of leaf>",
                                     data.position("agent_path_template"));
                         }
                         List<Path> paths = new ArrayList<>();
@@ -240,7 +376,10 @@ public final class ServerConfigParser {
                             paths.add(Path.of(p));
                         }
                         if (paths.isEmpty()) {
-                            throw new HclException(data.position(), what + ": ca_bundle_path is required (the CA that signs agent certificates)");
+                            throw new HclException(
+                                    data.position(),
+                                    what
+                                            + ": ca_bundle_path is required (the CA that signs agent certificates)");
                         }
                         b.x509pop(new ServerConfig.X509PopConfig(paths));
                     } else if (name.equals("k8s_psat")) {
@@ -253,35 +392,65 @@ public final class ServerConfigParser {
                     once(upstream, e);
                     upstream = true;
                     requireName(e, name, "disk");
-                    data.requireOnly(Set.of("cert_file_path", "key_file_path", "bundle_file_path"), what);
-                    String cert = data.string("cert_file_path").orElseThrow(() ->
-                            new HclException(data.position(), what + ": cert_file_path is required"));
-                    String key = data.string("key_file_path").orElseThrow(() ->
-                            new HclException(data.position(), what + ": key_file_path is required"));
-                    b.upstream(new ServerConfig.DiskUpstreamConfig(Path.of(cert), Path.of(key),
-                            data.string("bundle_file_path").filter(s -> !s.isEmpty()).map(Path::of).orElse(null)));
+                    data.requireOnly(
+                            Set.of("cert_file_path", "key_file_path", "bundle_file_path"), what);
+                    String cert =
+                            data.string("cert_file_path")
+                                    .orElseThrow(
+                                            () ->
+                                                    new HclException(
+                                                            data.position(),
+                                                            what + ": cert_file_path is required"));
+                    String key =
+                            data.string("key_file_path")
+                                    .orElseThrow(
+                                            () ->
+                                                    new HclException(
+                                                            data.position(),
+                                                            what + ": key_file_path is required"));
+                    b.upstream(
+                            new ServerConfig.DiskUpstreamConfig(
+                                    Path.of(cert),
+                                    Path.of(key),
+                                    data.string("bundle_file_path")
+                                            .filter(s -> !s.isEmpty())
+                                            .map(Path::of)
+                                            .orElse(null)));
                 }
                 case "BundlePublisher" -> {
                     requireName(e, name, "k8s_configmap");
-                    k8s = k8s.withBundleConfigMaps(concat(k8s.bundleConfigMaps(), K8sPluginsParser.configMapPublisher(data, what)));
+                    k8s =
+                            k8s.withBundleConfigMaps(
+                                    concat(
+                                            k8s.bundleConfigMaps(),
+                                            K8sPluginsParser.configMapPublisher(data, what)));
                 }
                 case "Notifier" -> {
                     requireName(e, name, "k8sbundle");
-                    k8s = k8s.withBundleConfigMaps(concat(k8s.bundleConfigMaps(), K8sPluginsParser.k8sbundleNotifier(data, what)));
+                    k8s =
+                            k8s.withBundleConfigMaps(
+                                    concat(
+                                            k8s.bundleConfigMaps(),
+                                            K8sPluginsParser.k8sbundleNotifier(data, what)));
                 }
                 default -> throw new HclException(e.position(), "unknown plugin type " + e.key());
             }
         }
         b.kubernetes(k8s);
         if (!dataStore) {
-            throw new HclException(plugins.position(), "plugins block: DataStore \"sql\" is required");
+            throw new HclException(
+                    plugins.position(), "plugins block: DataStore \"sql\" is required");
         }
         if (!keyManager) {
-            throw new HclException(plugins.position(), "plugins block: a KeyManager (\"disk\" or \"memory\") is required");
+            throw new HclException(
+                    plugins.position(),
+                    "plugins block: a KeyManager (\"disk\" or \"memory\") is required");
         }
         b.joinToken(joinToken);
         if (!joinToken && plugins.all("NodeAttestor").isEmpty()) {
-            throw new HclException(plugins.position(), "plugins block: at least one NodeAttestor (\"join_token\", \"x509pop\" or \"k8s_psat\") is required");
+            throw new HclException(
+                    plugins.position(),
+                    "plugins block: at least one NodeAttestor (\"join_token\", \"x509pop\" or \"k8s_psat\") is required");
         }
     }
 
@@ -297,7 +466,8 @@ public final class ServerConfigParser {
 
     private static void once(boolean seen, HclEntry e) throws HclException {
         if (seen) {
-            throw new HclException(e.position(), "only one " + e.key() + " plugin may be configured");
+            throw new HclException(
+                    e.position(), "only one " + e.key() + " plugin may be configured");
         }
     }
 
@@ -308,13 +478,17 @@ public final class ServerConfigParser {
     }
 
     private static HclException unsupported(HclEntry e, String name, String supported) {
-        return new HclException(e.position(), e.key() + " \"" + name + "\" is not supported (supported: " + supported + ")");
+        return new HclException(
+                e.position(),
+                e.key() + " \"" + name + "\" is not supported (supported: " + supported + ")");
     }
 
     private static Duration positive(HclObject o, String key, Duration dflt) throws HclException {
         Duration d = o.duration(key, dflt);
         if (d != null && (d.isZero() || d.isNegative())) {
-            throw new HclException(o.position(key), key + " must be a positive duration (found " + o.string(key).orElse("") + ")");
+            throw new HclException(
+                    o.position(key),
+                    key + " must be a positive duration (found " + o.string(key).orElse("") + ")");
         }
         return d;
     }
@@ -322,7 +496,9 @@ public final class ServerConfigParser {
     private static String keyType(HclObject o, String key, String dflt) throws HclException {
         String v = o.string(key, dflt);
         if (!ServerConfig.KEY_TYPES.contains(v)) {
-            throw new HclException(o.position(key), key + " \"" + v + "\" is not supported; use one of " + ServerConfig.KEY_TYPES);
+            throw new HclException(
+                    o.position(key),
+                    key + " \"" + v + "\" is not supported; use one of " + ServerConfig.KEY_TYPES);
         }
         return v;
     }

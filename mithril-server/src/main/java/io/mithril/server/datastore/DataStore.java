@@ -23,7 +23,8 @@ public interface DataStore extends AutoCloseable {
     /**
      * Stores a new entry, assigning an ID (unless given), revision 0 and the creation time.
      *
-     * @throws DuplicateEntryException when an entry with the same SPIFFE ID, parent and selectors exists
+     * @throws DuplicateEntryException when an entry with the same SPIFFE ID, parent and selectors
+     *     exists
      */
     RegistrationEntry createEntry(RegistrationEntry entry);
 
@@ -37,7 +38,9 @@ public interface DataStore extends AutoCloseable {
 
     Optional<RegistrationEntry> fetchEntry(String id);
 
-    /** Every distinct parent ID of the stored entries (lets a walk skip IDs that parent nothing). */
+    /**
+     * Every distinct parent ID of the stored entries (lets a walk skip IDs that parent nothing).
+     */
     java.util.Set<String> parentIds();
 
     /** Entries with this SPIFFE ID (several parents may register the same ID). */
@@ -118,7 +121,9 @@ public interface DataStore extends AutoCloseable {
 
     // --- federation relationships ---
 
-    /** Stores a new relationship; false (nothing written) when one with that trust domain exists. */
+    /**
+     * Stores a new relationship; false (nothing written) when one with that trust domain exists.
+     */
     boolean createFederationRelationship(FederationRelationship relationship);
 
     /** Replaces a relationship; false when there is none with that trust domain. */
@@ -158,7 +163,10 @@ public interface DataStore extends AutoCloseable {
     /** Registers a listener told after each entry or agent write of this instance commits. */
     void addChangeListener(DataStoreChange.Listener listener);
 
-    /** A description of the database for log lines and errors, e.g. {@code sqlite3 /data/datastore.sqlite3}. */
+    /**
+     * A description of the database for log lines and errors, e.g. {@code sqlite3
+     * /data/datastore.sqlite3}.
+     */
     String describe();
 
     @Override

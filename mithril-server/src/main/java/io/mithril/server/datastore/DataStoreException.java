@@ -1,6 +1,8 @@
 package io.mithril.server.datastore;
 
-/** The datastore failed (unreachable, corrupt, or a query failed); the message names the database. */
+/**
+ * The datastore failed (unreachable, corrupt, or a query failed); the message names the database.
+ */
 public class DataStoreException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

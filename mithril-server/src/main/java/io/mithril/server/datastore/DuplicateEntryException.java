@@ -1,6 +1,9 @@
 package io.mithril.server.datastore;
 
-/** An entry with the same SPIFFE ID, parent ID and selectors already exists (SPIRE's uniqueness rule). */
+/**
+ * An entry with the same SPIFFE ID, parent ID and selectors already exists (SPIRE's uniqueness
+ * rule).
+ */
 public final class DuplicateEntryException extends DataStoreException {
     private static final long serialVersionUID = 1L;
 

@@ -15,8 +15,7 @@ public sealed interface EntryCreateResult {
     }
 
     /** Stored. */
-    record Created(RegistrationEntry entry) implements EntryCreateResult {
-    }
+    record Created(RegistrationEntry entry) implements EntryCreateResult {}
 
     /**
      * Not stored: an entry with the same SPIFFE ID, parent ID and selectors exists (SPIRE's

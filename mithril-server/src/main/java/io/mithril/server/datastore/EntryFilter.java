@@ -14,7 +14,8 @@ import java.util.Set;
  * @param selectors only entries whose selectors relate to these as {@code match} says
  * @param match how selectors are compared (SPIRE's -matchSelectorsOn)
  */
-public record EntryFilter(SpiffeId spiffeId, SpiffeId parentId, List<Selector> selectors, Match match) {
+public record EntryFilter(
+        SpiffeId spiffeId, SpiffeId parentId, List<Selector> selectors, Match match) {
 
     /** SPIRE's selector match modes. */
     public enum Match {

@@ -11,10 +11,10 @@ import org.flywaydb.core.api.migration.Context;
 import org.flywaydb.core.api.migration.JavaMigration;
 
 /**
- * Schema V3, on SQLite and PostgreSQL: join tokens are kept as their SHA-256
- * ({@code join_tokens.token_hash}), so a copy of the datastore yields no usable token. Tokens
- * stored in clear by V1/V2 are hashed in place, so tokens generated before the upgrade still work.
- * In Java because SQLite has no SHA-256 function.
+ * Schema V3, on SQLite and PostgreSQL: join tokens are kept as their SHA-256 ({@code
+ * join_tokens.token_hash}), so a copy of the datastore yields no usable token. Tokens stored in
+ * clear by V1/V2 are hashed in place, so tokens generated before the upgrade still work. In Java
+ * because SQLite has no SHA-256 function.
  */
 final class HashJoinTokens implements JavaMigration {
 
@@ -45,12 +45,14 @@ final class HashJoinTokens implements JavaMigration {
             s.executeUpdate("ALTER TABLE join_tokens RENAME COLUMN token TO token_hash");
         }
         List<String> clear = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT token_hash FROM join_tokens")) {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT token_hash FROM join_tokens")) {
             while (rs.next()) {
                 clear.add(rs.getString(1));
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("UPDATE join_tokens SET token_hash = ? WHERE token_hash = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("UPDATE join_tokens SET token_hash = ? WHERE token_hash = ?")) {
             for (String token : clear) {
                 ps.setString(1, JoinToken.hash(token));
                 ps.setString(2, token);

@@ -14,12 +14,15 @@ import java.util.HexFormat;
 public record JoinToken(String token, long expiresAt) {
 
     /**
-     * The SHA-256 of a token, in lower-case hex: what the datastore stores and looks up. Tokens
-     * are random UUIDs (122 bits), so an unsalted hash cannot be reversed by guessing.
+     * The SHA-256 of a token, in lower-case hex: what the datastore stores and looks up. Tokens are
+     * random UUIDs (122 bits), so an unsalted hash cannot be reversed by guessing.
      */
     public static String hash(String token) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(
+                            MessageDigest.getInstance("SHA-256")
+                                    .digest(token.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }

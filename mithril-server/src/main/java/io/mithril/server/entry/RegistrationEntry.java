@@ -9,9 +9,9 @@ import java.util.Objects;
 import java.util.TreeSet;
 
 /**
- * A registration entry, with SPIRE's fields: the workload (or node alias) identity
- * {@code spiffeId}, issued to workloads matching {@code selectors} on agents that are
- * {@code parentId} (or are aliased by it).
+ * A registration entry, with SPIRE's fields: the workload (or node alias) identity {@code
+ * spiffeId}, issued to workloads matching {@code selectors} on agents that are {@code parentId} (or
+ * are aliased by it).
  *
  * @param id entry ID; empty until the datastore assigns one
  * @param spiffeId the identity to issue
@@ -55,34 +55,102 @@ public record RegistrationEntry(
     }
 
     /** A new entry with only the required fields (ID, TTLs and timestamps assigned on creation). */
-    public static RegistrationEntry of(SpiffeId spiffeId, SpiffeId parentId, List<Selector> selectors) {
-        return new RegistrationEntry("", spiffeId, parentId, selectors, 0, 0, List.of(), List.of(), false, false, "", 0, 0, 0);
+    public static RegistrationEntry of(
+            SpiffeId spiffeId, SpiffeId parentId, List<Selector> selectors) {
+        return new RegistrationEntry(
+                "", spiffeId, parentId, selectors, 0, 0, List.of(), List.of(), false, false, "", 0,
+                0, 0);
     }
 
     public RegistrationEntry withId(String newId) {
-        return new RegistrationEntry(newId, spiffeId, parentId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds,
-                dnsNames, federatesWith, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
+        return new RegistrationEntry(
+                newId,
+                spiffeId,
+                parentId,
+                selectors,
+                x509SvidTtlSeconds,
+                jwtSvidTtlSeconds,
+                dnsNames,
+                federatesWith,
+                admin,
+                downstream,
+                hint,
+                revisionNumber,
+                expiresAt,
+                createdAt);
     }
 
     public RegistrationEntry withRevision(long revision, long created) {
-        return new RegistrationEntry(id, spiffeId, parentId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds,
-                dnsNames, federatesWith, admin, downstream, hint, revision, expiresAt, created);
+        return new RegistrationEntry(
+                id,
+                spiffeId,
+                parentId,
+                selectors,
+                x509SvidTtlSeconds,
+                jwtSvidTtlSeconds,
+                dnsNames,
+                federatesWith,
+                admin,
+                downstream,
+                hint,
+                revision,
+                expiresAt,
+                created);
     }
 
     public RegistrationEntry withX509SvidTtl(int seconds) {
-        return new RegistrationEntry(id, spiffeId, parentId, selectors, seconds, jwtSvidTtlSeconds,
-                dnsNames, federatesWith, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
+        return new RegistrationEntry(
+                id,
+                spiffeId,
+                parentId,
+                selectors,
+                seconds,
+                jwtSvidTtlSeconds,
+                dnsNames,
+                federatesWith,
+                admin,
+                downstream,
+                hint,
+                revisionNumber,
+                expiresAt,
+                createdAt);
     }
 
     /** This entry federating with the named trust domains (its workloads get their bundles). */
     public RegistrationEntry withFederatesWith(List<String> trustDomains) {
-        return new RegistrationEntry(id, spiffeId, parentId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds,
-                dnsNames, trustDomains, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
+        return new RegistrationEntry(
+                id,
+                spiffeId,
+                parentId,
+                selectors,
+                x509SvidTtlSeconds,
+                jwtSvidTtlSeconds,
+                dnsNames,
+                trustDomains,
+                admin,
+                downstream,
+                hint,
+                revisionNumber,
+                expiresAt,
+                createdAt);
     }
 
     public RegistrationEntry withDnsNames(List<String> names) {
-        return new RegistrationEntry(id, spiffeId, parentId, selectors, x509SvidTtlSeconds, jwtSvidTtlSeconds,
-                names, federatesWith, admin, downstream, hint, revisionNumber, expiresAt, createdAt);
+        return new RegistrationEntry(
+                id,
+                spiffeId,
+                parentId,
+                selectors,
+                x509SvidTtlSeconds,
+                jwtSvidTtlSeconds,
+                names,
+                federatesWith,
+                admin,
+                downstream,
+                hint,
+                revisionNumber,
+                expiresAt,
+                createdAt);
     }
 
     /**
@@ -94,26 +162,39 @@ public record RegistrationEntry(
      */
     public RegistrationEntry validate(TrustDomain td) {
         if (!spiffeId.memberOf(td)) {
-            throw new InvalidEntryException("spiffe_id \"" + spiffeId + "\" is not in trust domain \"" + td + "\"");
+            throw new InvalidEntryException(
+                    "spiffe_id \"" + spiffeId + "\" is not in trust domain \"" + td + "\"");
         }
         if (spiffeId.isTrustDomainId()) {
-            throw new InvalidEntryException("spiffe_id \"" + spiffeId + "\" has no path: an entry's SPIFFE ID needs one");
+            throw new InvalidEntryException(
+                    "spiffe_id \"" + spiffeId + "\" has no path: an entry's SPIFFE ID needs one");
         }
         if (spiffeId.path().startsWith("/spire/server")) {
-            throw new InvalidEntryException("spiffe_id \"" + spiffeId + "\" is reserved for the server");
+            throw new InvalidEntryException(
+                    "spiffe_id \"" + spiffeId + "\" is reserved for the server");
         }
         if (!parentId.memberOf(td)) {
-            throw new InvalidEntryException("parent_id \"" + parentId + "\" is not in trust domain \"" + td + "\"");
+            throw new InvalidEntryException(
+                    "parent_id \"" + parentId + "\" is not in trust domain \"" + td + "\"");
         }
         if (selectors.isEmpty()) {
-            throw new InvalidEntryException("entry for \"" + spiffeId + "\" has no selectors: give at least one (e.g. -selector unix:uid:1000)");
+            throw new InvalidEntryException(
+                    "entry for \""
+                            + spiffeId
+                            + "\" has no selectors: give at least one (e.g. -selector unix:uid:1000)");
         }
         if (x509SvidTtlSeconds < 0 || jwtSvidTtlSeconds < 0) {
-            throw new InvalidEntryException("entry TTLs must not be negative (x509_svid_ttl " + x509SvidTtlSeconds
-                    + ", jwt_svid_ttl " + jwtSvidTtlSeconds + ")");
+            throw new InvalidEntryException(
+                    "entry TTLs must not be negative (x509_svid_ttl "
+                            + x509SvidTtlSeconds
+                            + ", jwt_svid_ttl "
+                            + jwtSvidTtlSeconds
+                            + ")");
         }
         for (String dns : dnsNames) {
-            if (dns.isEmpty() || !dns.matches("(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")) {
+            if (dns.isEmpty()
+                    || !dns.matches(
+                            "(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*")) {
                 throw new InvalidEntryException("dns_name \"" + dns + "\" is not a valid DNS name");
             }
         }
@@ -125,7 +206,8 @@ public record RegistrationEntry(
                 throw new InvalidEntryException("federates_with " + e.getMessage());
             }
             if (other.equals(td)) {
-                throw new InvalidEntryException("federates_with \"" + f + "\" is the server's own trust domain");
+                throw new InvalidEntryException(
+                        "federates_with \"" + f + "\" is the server's own trust domain");
             }
         }
         return this;

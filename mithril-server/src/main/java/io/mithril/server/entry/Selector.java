@@ -3,12 +3,12 @@ package io.mithril.server.entry;
 import java.util.Objects;
 
 /**
- * A selector, {@code type:value}, such as {@code unix:uid:1000} (type {@code unix}, value
- * {@code uid:1000}) or {@code x509pop:subject:cn:node-1}. Both parts are non-empty; the type has
- * no colon. The type is at most {@value #MAX_TYPE_LENGTH} characters and the value at most
- * {@value #MAX_VALUE_LENGTH} (room for a full path, PATH_MAX): a selector is matched against what
- * an attestor reports, so a longer one can never match and only bloats the datastore and every
- * agent's sync.
+ * A selector, {@code type:value}, such as {@code unix:uid:1000} (type {@code unix}, value {@code
+ * uid:1000}) or {@code x509pop:subject:cn:node-1}. Both parts are non-empty; the type has no colon.
+ * The type is at most {@value #MAX_TYPE_LENGTH} characters and the value at most {@value
+ * #MAX_VALUE_LENGTH} (room for a full path, PATH_MAX): a selector is matched against what an
+ * attestor reports, so a longer one can never match and only bloats the datastore and every agent's
+ * sync.
  */
 public record Selector(String type, String value) implements Comparable<Selector> {
 
@@ -19,15 +19,27 @@ public record Selector(String type, String value) implements Comparable<Selector
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(value, "value");
         if (type.isEmpty() || type.indexOf(':') >= 0) {
-            throw new InvalidEntryException("selector type \"" + type + "\" must be non-empty and contain no ':'");
+            throw new InvalidEntryException(
+                    "selector type \"" + type + "\" must be non-empty and contain no ':'");
         }
         if (value.isEmpty()) {
-            throw new InvalidEntryException("selector \"" + type + ":\" has an empty value: write type:value, e.g. unix:uid:1000");
+            throw new InvalidEntryException(
+                    "selector \""
+                            + type
+                            + ":\" has an empty value: write type:value, e.g. unix:uid:1000");
         }
         if (type.length() > MAX_TYPE_LENGTH || value.length() > MAX_VALUE_LENGTH) {
-            throw new InvalidEntryException("selector \"" + abbreviate(type + ":" + value) + "\" is too long (type "
-                    + type.length() + " characters, value " + value.length() + "): at most " + MAX_TYPE_LENGTH
-                    + " and " + MAX_VALUE_LENGTH);
+            throw new InvalidEntryException(
+                    "selector \""
+                            + abbreviate(type + ":" + value)
+                            + "\" is too long (type "
+                            + type.length()
+                            + " characters, value "
+                            + value.length()
+                            + "): at most "
+                            + MAX_TYPE_LENGTH
+                            + " and "
+                            + MAX_VALUE_LENGTH);
         }
     }
 
@@ -39,7 +51,8 @@ public record Selector(String type, String value) implements Comparable<Selector
     public static Selector parse(String s) {
         int colon = s == null ? -1 : s.indexOf(':');
         if (colon <= 0 || colon == s.length() - 1) {
-            throw new InvalidEntryException("selector \"" + s + "\" is not of the form type:value (e.g. unix:uid:1000)");
+            throw new InvalidEntryException(
+                    "selector \"" + s + "\" is not of the form type:value (e.g. unix:uid:1000)");
         }
         return new Selector(s.substring(0, colon), s.substring(colon + 1));
     }

@@ -20,17 +20,19 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
 
 /**
- * Fetches a federated trust domain's bundle from its bundle endpoint, authenticating the
- * endpoint as the relationship's profile says:
+ * Fetches a federated trust domain's bundle from its bundle endpoint, authenticating the endpoint
+ * as the relationship's profile says:
+ *
  * <ul>
- * <li>{@code https_spiffe}: the endpoint's certificate must be an X509-SVID for exactly
- *     {@code endpoint_spiffe_id} that validates against the bundle currently held for that ID's
- *     trust domain (the host name is not checked: the SPIFFE ID is the identity, as in SPIRE);
- * <li>{@code https_web}: ordinary HTTPS, a certificate for the URL's host from a CA of the
- *     {@code webTrust} context (the JVM's default trust store unless one is injected).
+ *   <li>{@code https_spiffe}: the endpoint's certificate must be an X509-SVID for exactly {@code
+ *       endpoint_spiffe_id} that validates against the bundle currently held for that ID's trust
+ *       domain (the host name is not checked: the SPIFFE ID is the identity, as in SPIRE);
+ *   <li>{@code https_web}: ordinary HTTPS, a certificate for the URL's host from a CA of the {@code
+ *       webTrust} context (the JVM's default trust store unless one is injected).
  * </ul>
- * The answer must be {@code 200} with a SPIFFE bundle document of at most
- * {@link #MAX_BODY_BYTES}; anything else is a {@link FetchException} saying what was wrong.
+ *
+ * The answer must be {@code 200} with a SPIFFE bundle document of at most {@link #MAX_BODY_BYTES};
+ * anything else is a {@link FetchException} saying what was wrong.
  */
 public final class BundleEndpointClient {
 
@@ -63,7 +65,8 @@ public final class BundleEndpointClient {
      *
      * @param spiffeTrust for https_spiffe: the bundles the endpoint's SVID is checked against
      */
-    public SpiffeBundle fetch(Relationship r, BundleSource<X509Bundle> spiffeTrust) throws FetchException {
+    public SpiffeBundle fetch(Relationship r, BundleSource<X509Bundle> spiffeTrust)
+            throws FetchException {
         String where = "bundle endpoint " + r.bundleEndpointUrl() + " of " + r.trustDomain();
         HttpsURLConnection conn;
         try {
@@ -71,10 +74,18 @@ public final class BundleEndpointClient {
             conn = (HttpsURLConnection) url.openConnection();
             if (r.profile() == Relationship.Profile.HTTPS_SPIFFE) {
                 SSLContext ctx = SSLContext.getInstance("TLS");
-                ctx.init(null, new TrustManager[] {new SpiffeTrustManager(spiffeTrust,
-                        SpiffeIdAuthorizer.exactly(r.endpointSpiffeId()), clock)}, null);
+                ctx.init(
+                        null,
+                        new TrustManager[] {
+                            new SpiffeTrustManager(
+                                    spiffeTrust,
+                                    SpiffeIdAuthorizer.exactly(r.endpointSpiffeId()),
+                                    clock)
+                        },
+                        null);
                 conn.setSSLSocketFactory(ctx.getSocketFactory());
-                conn.setHostnameVerifier((host, session) -> true); // the SPIFFE ID was checked in the handshake
+                conn.setHostnameVerifier(
+                        (host, session) -> true); // the SPIFFE ID was checked in the handshake
             } else if (webTrust != null) {
                 conn.setSSLSocketFactory(webTrust.getSocketFactory());
             }
@@ -89,21 +100,33 @@ public final class BundleEndpointClient {
         try {
             int status = conn.getResponseCode();
             if (status != HttpURLConnection.HTTP_OK) {
-                throw new FetchException(where + ": answered HTTP " + status + " (expected 200 with the bundle)", null);
+                throw new FetchException(
+                        where + ": answered HTTP " + status + " (expected 200 with the bundle)",
+                        null);
             }
             byte[] body;
             try (InputStream in = conn.getInputStream()) {
                 body = in.readNBytes(MAX_BODY_BYTES + 1);
             }
             if (body.length > MAX_BODY_BYTES) {
-                throw new FetchException(where + ": the answer is larger than " + MAX_BODY_BYTES + " bytes; refused", null);
+                throw new FetchException(
+                        where + ": the answer is larger than " + MAX_BODY_BYTES + " bytes; refused",
+                        null);
             }
             return SpiffeBundle.parse(r.trustDomain(), body);
         } catch (BundleException e) {
             throw new FetchException(where + ": served an invalid bundle: " + e.getMessage(), e);
         } catch (SSLException e) {
-            throw new FetchException(where + ": TLS handshake failed (" + r.profile().spelling()
-                    + (r.endpointSpiffeId() == null ? "" : ", expecting " + r.endpointSpiffeId()) + "): " + rootMessage(e), e);
+            throw new FetchException(
+                    where
+                            + ": TLS handshake failed ("
+                            + r.profile().spelling()
+                            + (r.endpointSpiffeId() == null
+                                    ? ""
+                                    : ", expecting " + r.endpointSpiffeId())
+                            + "): "
+                            + rootMessage(e),
+                    e);
         } catch (IOException e) {
             throw new FetchException(where + ": cannot fetch: " + rootMessage(e), e);
         } finally {
@@ -116,8 +139,13 @@ public final class BundleEndpointClient {
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        String root = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName() : t.getMessage().strip();
+        String root =
+                t.getMessage() == null || t.getMessage().isBlank()
+                        ? t.getClass().getSimpleName()
+                        : t.getMessage().strip();
         String top = e.getMessage() == null ? "" : e.getMessage().strip();
-        return t == e || top.isEmpty() || top.contains(root) ? (top.isEmpty() ? root : top) : top + ": " + root;
+        return t == e || top.isEmpty() || top.contains(root)
+                ? (top.isEmpty() ? root : top)
+                : top + ": " + root;
     }
 }

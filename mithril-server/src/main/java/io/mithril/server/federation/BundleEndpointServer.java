@@ -20,10 +20,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The SPIFFE bundle endpoint (SPIRE's {@code federation.bundle_endpoint}): an HTTPS server whose
- * {@code GET /} answers the server's current trust bundle in the SPIFFE bundle format, with
- * {@code spiffe_sequence} and the configured {@code spiffe_refresh_hint}. TLS presents what the
- * profile says: the server's own X509-SVID ({@code https_spiffe}) or a web certificate
- * ({@code https_web}); no client certificate is asked for (the bundle is public).
+ * {@code GET /} answers the server's current trust bundle in the SPIFFE bundle format, with {@code
+ * spiffe_sequence} and the configured {@code spiffe_refresh_hint}. TLS presents what the profile
+ * says: the server's own X509-SVID ({@code https_spiffe}) or a web certificate ({@code https_web});
+ * no client certificate is asked for (the bundle is public).
  */
 public final class BundleEndpointServer implements AutoCloseable {
 
@@ -44,8 +44,12 @@ public final class BundleEndpointServer implements AutoCloseable {
      * @param bundle the current bundle, read on every request
      * @throws IOException when the address cannot be bound
      */
-    public static BundleEndpointServer start(InetSocketAddress bind, KeyManager keyManager, Duration refreshHint,
-                                             Supplier<TrustBundle> bundle) throws IOException {
+    public static BundleEndpointServer start(
+            InetSocketAddress bind,
+            KeyManager keyManager,
+            Duration refreshHint,
+            Supplier<TrustBundle> bundle)
+            throws IOException {
         SSLContext ssl;
         try {
             ssl = SSLContext.getInstance("TLS");
@@ -55,18 +59,23 @@ public final class BundleEndpointServer implements AutoCloseable {
         }
         HttpsServer server = HttpsServer.create(bind, 16);
         server.setHttpsConfigurator(new HttpsConfigurator(ssl));
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "mithril-bundle-endpoint");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService executor =
+                Executors.newFixedThreadPool(
+                        2,
+                        r -> {
+                            Thread t = new Thread(r, "mithril-bundle-endpoint");
+                            t.setDaemon(true);
+                            return t;
+                        });
         server.setExecutor(executor);
         server.createContext("/", exchange -> handle(exchange, refreshHint, bundle));
         server.start();
         return new BundleEndpointServer(server, executor);
     }
 
-    private static void handle(HttpExchange exchange, Duration refreshHint, Supplier<TrustBundle> bundle) throws IOException {
+    private static void handle(
+            HttpExchange exchange, Duration refreshHint, Supplier<TrustBundle> bundle)
+            throws IOException {
         try (exchange) {
             if (!exchange.getRequestMethod().equals("GET")) {
                 exchange.getResponseHeaders().set("Allow", "GET");
@@ -79,7 +88,12 @@ public final class BundleEndpointServer implements AutoCloseable {
             }
             byte[] body;
             try {
-                body = bundle.get().toSpiffeBundle().withRefreshHint(refreshHint).toJson().getBytes(StandardCharsets.UTF_8);
+                body =
+                        bundle.get()
+                                .toSpiffeBundle()
+                                .withRefreshHint(refreshHint)
+                                .toJson()
+                                .getBytes(StandardCharsets.UTF_8);
             } catch (RuntimeException e) {
                 log.error("Bundle endpoint: cannot render the bundle: {}", e.toString());
                 exchange.sendResponseHeaders(500, -1);

@@ -27,14 +27,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the bundles of federated trust domains fresh (SPIRE's bundle client manager): for each
  * federation relationship in the datastore it fetches the bundle from the relationship's endpoint
- * when due, stores it, and schedules the next fetch after the bundle's
- * {@code spiffe_refresh_hint} (5 minutes when it has none, never sooner than
- * {@code minRefresh}). A fetch that fails, or a bundle that must not be trusted, is logged with
- * the reason and leaves the last good bundle in place; the next attempt comes after
- * {@code retryInterval}. Refused bundles: an unreachable endpoint, an endpoint that does not
- * authenticate as the relationship says, a document that is not a SPIFFE bundle, a bundle with a
- * lower {@code spiffe_sequence} than the one held (a replay of an older bundle), and a bundle
- * with no X.509 authority (it would fail every peer of that trust domain).
+ * when due, stores it, and schedules the next fetch after the bundle's {@code spiffe_refresh_hint}
+ * (5 minutes when it has none, never sooner than {@code minRefresh}). A fetch that fails, or a
+ * bundle that must not be trusted, is logged with the reason and leaves the last good bundle in
+ * place; the next attempt comes after {@code retryInterval}. Refused bundles: an unreachable
+ * endpoint, an endpoint that does not authenticate as the relationship says, a document that is not
+ * a SPIFFE bundle, a bundle with a lower {@code spiffe_sequence} than the one held (a replay of an
+ * older bundle), and a bundle with no X.509 authority (it would fail every peer of that trust
+ * domain).
  */
 public final class FederationManager implements AutoCloseable {
 
@@ -56,19 +56,26 @@ public final class FederationManager implements AutoCloseable {
      * @param retryInterval how long after a failed fetch the next one is tried
      * @param minRefresh the shortest refresh interval a peer's refresh hint may ask for
      */
-    public FederationManager(TrustDomain own, DataStore dataStore, BundleEndpointClient client, Clock clock,
-                             Duration retryInterval, Duration minRefresh) {
+    public FederationManager(
+            TrustDomain own,
+            DataStore dataStore,
+            BundleEndpointClient client,
+            Clock clock,
+            Duration retryInterval,
+            Duration minRefresh) {
         this.own = own;
         this.dataStore = dataStore;
         this.client = client;
         this.clock = clock;
         this.retryInterval = retryInterval;
         this.minRefresh = minRefresh;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "mithril-federation");
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "mithril-federation");
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /** Starts checking, every {@code tick}, which relationships are due. */
@@ -91,7 +98,10 @@ public final class FederationManager implements AutoCloseable {
                 try {
                     r = Relationship.fromProto(p);
                 } catch (IllegalArgumentException e) {
-                    log.error("Federation relationship with \"{}\" in the datastore is invalid, skipped: {}", p.getTrustDomain(), e.getMessage());
+                    log.error(
+                            "Federation relationship with \"{}\" in the datastore is invalid, skipped: {}",
+                            p.getTrustDomain(),
+                            e.getMessage());
                     continue;
                 }
                 current.add(r.trustDomain());
@@ -106,7 +116,10 @@ public final class FederationManager implements AutoCloseable {
                         // logged by refresh
                     } catch (RuntimeException e) {
                         schedule(r.trustDomain(), retryInterval);
-                        log.warn("Federated bundle of {} NOT refreshed: {}; retrying in {}s", r.trustDomain(), e.toString(),
+                        log.warn(
+                                "Federated bundle of {} NOT refreshed: {}; retrying in {}s",
+                                r.trustDomain(),
+                                e.toString(),
                                 retryInterval.getSeconds());
                     }
                 }
@@ -129,37 +142,67 @@ public final class FederationManager implements AutoCloseable {
     private volatile boolean listFailing;
 
     /**
-     * Fetches the relationship's bundle now ({@code server bundle refresh}/{@code federation refresh}).
+     * Fetches the relationship's bundle now ({@code server bundle refresh}/{@code federation
+     * refresh}).
      *
      * @return the bundle stored after the fetch
-     * @throws FetchException when the fetch failed or the bundle was refused (the stored one is unchanged)
+     * @throws FetchException when the fetch failed or the bundle was refused (the stored one is
+     *     unchanged)
      */
     public TrustBundle refresh(TrustDomain td) throws FetchException {
-        var p = dataStore.fetchFederationRelationship(td.name())
-                .orElseThrow(() -> new FetchException("no federation relationship with " + td, null));
+        var p =
+                dataStore
+                        .fetchFederationRelationship(td.name())
+                        .orElseThrow(
+                                () ->
+                                        new FetchException(
+                                                "no federation relationship with " + td, null));
         return refresh(Relationship.fromProto(p));
     }
 
     private TrustBundle refresh(Relationship r) throws FetchException {
         TrustDomain td = r.trustDomain();
         if (td.equals(own)) {
-            // A relationship stored before the server's trust domain became td: never let a peer replace the own bundle.
-            throw new FetchException("federation relationship with " + td + " is the server's own trust domain; "
-                    + "delete it (server federation delete -id " + td.name() + ")", null);
+            // A relationship stored before the server's trust domain became td: never let a peer
+            // replace the own bundle.
+            throw new FetchException(
+                    "federation relationship with "
+                            + td
+                            + " is the server's own trust domain; "
+                            + "delete it (server federation delete -id "
+                            + td.name()
+                            + ")",
+                    null);
         }
         Optional<Bundle> stored = dataStore.fetchBundle(td.name());
         try {
             SpiffeBundle got = client.fetch(r, trustSource());
             if (got.x509Authorities().isEmpty()) {
-                throw new FetchException("bundle endpoint " + r.bundleEndpointUrl() + " of " + td
-                        + " served a bundle with no X.509 authority; refused (it would fail every peer of " + td + ")", null);
+                throw new FetchException(
+                        "bundle endpoint "
+                                + r.bundleEndpointUrl()
+                                + " of "
+                                + td
+                                + " served a bundle with no X.509 authority; refused (it would fail every peer of "
+                                + td
+                                + ")",
+                        null);
             }
-            // A bundle without spiffe_sequence counts as sequence 0: once a sequence is held, it cannot be replayed past it.
+            // A bundle without spiffe_sequence counts as sequence 0: once a sequence is held, it
+            // cannot be replayed past it.
             long sequence = got.sequenceNumber().orElse(0);
             if (stored.isPresent() && sequence < stored.get().getSequenceNumber()) {
-                throw new FetchException("bundle endpoint " + r.bundleEndpointUrl() + " of " + td + " served spiffe_sequence "
-                        + (got.sequenceNumber().isPresent() ? sequence : "none") + ", lower than the " + stored.get().getSequenceNumber()
-                        + " held: an older bundle, refused", null);
+                throw new FetchException(
+                        "bundle endpoint "
+                                + r.bundleEndpointUrl()
+                                + " of "
+                                + td
+                                + " served spiffe_sequence "
+                                + (got.sequenceNumber().isPresent() ? sequence : "none")
+                                + ", lower than the "
+                                + stored.get().getSequenceNumber()
+                                + " held: an older bundle, refused",
+                        null);
             }
             TrustBundle fresh = TrustBundle.fromSpiffeBundle(got);
             Bundle proto = BundleCodec.toProto(fresh);
@@ -172,24 +215,42 @@ public final class FederationManager implements AutoCloseable {
                 next = minRefresh;
             }
             schedule(td, next);
-            log.info("Federated bundle {}: trust_domain={} sequence={} x509_authorities={} jwt_authorities={} next_refresh_in={}s",
-                    changed ? "updated" : "unchanged", td, got.sequenceNumber().isPresent() ? got.sequenceNumber().getAsLong() : "none",
-                    got.x509Authorities().size(), got.jwtAuthorities().size(), next.getSeconds());
+            log.info(
+                    "Federated bundle {}: trust_domain={} sequence={} x509_authorities={} jwt_authorities={} next_refresh_in={}s",
+                    changed ? "updated" : "unchanged",
+                    td,
+                    got.sequenceNumber().isPresent() ? got.sequenceNumber().getAsLong() : "none",
+                    got.x509Authorities().size(),
+                    got.jwtAuthorities().size(),
+                    next.getSeconds());
             return fresh;
         } catch (FetchException e) {
             schedule(td, retryInterval);
-            log.warn("Federated bundle of {} NOT refreshed, {}: {}; retrying in {}s", td,
-                    stored.map(b -> "keeping the last good one (sequence " + b.getSequenceNumber() + ")").orElse("none held yet"),
-                    e.getMessage(), retryInterval.getSeconds());
+            log.warn(
+                    "Federated bundle of {} NOT refreshed, {}: {}; retrying in {}s",
+                    td,
+                    stored.map(
+                                    b ->
+                                            "keeping the last good one (sequence "
+                                                    + b.getSequenceNumber()
+                                                    + ")")
+                            .orElse("none held yet"),
+                    e.getMessage(),
+                    retryInterval.getSeconds());
             throw e;
         }
     }
 
-    /** https_spiffe endpoints are checked against the bundles in the datastore (the own one included). */
+    /**
+     * https_spiffe endpoints are checked against the bundles in the datastore (the own one
+     * included).
+     */
     private BundleSource<X509Bundle> trustSource() {
-        return td -> dataStore.fetchBundle(td.name())
-                .map(b -> BundleCodec.fromProto(b).x509Bundle())
-                .orElseThrow(() -> new BundleNotFoundException(td));
+        return td ->
+                dataStore
+                        .fetchBundle(td.name())
+                        .map(b -> BundleCodec.fromProto(b).x509Bundle())
+                        .orElseThrow(() -> new BundleNotFoundException(td));
     }
 
     private synchronized void schedule(TrustDomain td, Duration in) {

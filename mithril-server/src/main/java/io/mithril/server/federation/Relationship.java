@@ -10,18 +10,23 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * A federation relationship, as SPIRE's: the federated trust domain, the URL of its bundle
- * endpoint and how that endpoint is authenticated ({@link Profile}). For {@code https_spiffe} the
- * endpoint must present an X509-SVID for {@code endpointSpiffeId} that validates against the
- * bundle held for that ID's trust domain; for {@code https_web} a certificate for the URL's host
- * from a public (system) CA.
+ * A federation relationship, as SPIRE's: the federated trust domain, the URL of its bundle endpoint
+ * and how that endpoint is authenticated ({@link Profile}). For {@code https_spiffe} the endpoint
+ * must present an X509-SVID for {@code endpointSpiffeId} that validates against the bundle held for
+ * that ID's trust domain; for {@code https_web} a certificate for the URL's host from a public
+ * (system) CA.
  *
  * @param trustDomain the federated trust domain
  * @param bundleEndpointUrl its bundle endpoint, an {@code https} URL
  * @param profile how the endpoint is authenticated
- * @param endpointSpiffeId for {@code https_spiffe}: the ID the endpoint must present; null for {@code https_web}
+ * @param endpointSpiffeId for {@code https_spiffe}: the ID the endpoint must present; null for
+ *     {@code https_web}
  */
-public record Relationship(TrustDomain trustDomain, URI bundleEndpointUrl, Profile profile, SpiffeId endpointSpiffeId) {
+public record Relationship(
+        TrustDomain trustDomain,
+        URI bundleEndpointUrl,
+        Profile profile,
+        SpiffeId endpointSpiffeId) {
 
     /** How a bundle endpoint authenticates itself. */
     public enum Profile {
@@ -39,40 +44,57 @@ public record Relationship(TrustDomain trustDomain, URI bundleEndpointUrl, Profi
             return spelling;
         }
 
-        /** @throws IllegalArgumentException for anything but {@code https_spiffe} or {@code https_web} */
+        /**
+         * @throws IllegalArgumentException for anything but {@code https_spiffe} or {@code
+         *     https_web}
+         */
         public static Profile parse(String s) {
             for (Profile p : values()) {
                 if (p.spelling.equals(s == null ? "" : s.toLowerCase(Locale.ROOT))) {
                     return p;
                 }
             }
-            throw new IllegalArgumentException("bundle endpoint profile \"" + s + "\" is not one of https_spiffe, https_web");
+            throw new IllegalArgumentException(
+                    "bundle endpoint profile \"" + s + "\" is not one of https_spiffe, https_web");
         }
     }
 
-    /** @throws IllegalArgumentException naming the field that is wrong */
+    /**
+     * @throws IllegalArgumentException naming the field that is wrong
+     */
     public Relationship {
         Objects.requireNonNull(trustDomain, "trustDomain");
         Objects.requireNonNull(bundleEndpointUrl, "bundleEndpointUrl");
         Objects.requireNonNull(profile, "profile");
-        if (!"https".equalsIgnoreCase(bundleEndpointUrl.getScheme()) || bundleEndpointUrl.getHost() == null) {
-            throw new IllegalArgumentException("bundle_endpoint_url \"" + bundleEndpointUrl
-                    + "\" must be an https URL with a host (bundle endpoints are served over TLS)");
+        if (!"https".equalsIgnoreCase(bundleEndpointUrl.getScheme())
+                || bundleEndpointUrl.getHost() == null) {
+            throw new IllegalArgumentException(
+                    "bundle_endpoint_url \""
+                            + bundleEndpointUrl
+                            + "\" must be an https URL with a host (bundle endpoints are served over TLS)");
         }
         if (bundleEndpointUrl.getUserInfo() != null) {
-            throw new IllegalArgumentException("bundle_endpoint_url \"" + bundleEndpointUrl + "\" must not carry user info");
+            throw new IllegalArgumentException(
+                    "bundle_endpoint_url \"" + bundleEndpointUrl + "\" must not carry user info");
         }
         if (profile == Profile.HTTPS_SPIFFE && endpointSpiffeId == null) {
-            throw new IllegalArgumentException("bundle endpoint profile https_spiffe needs endpoint_spiffe_id "
-                    + "(the SPIFFE ID the endpoint of " + trustDomain + " presents, e.g. spiffe://" + trustDomain + "/spire/server)");
+            throw new IllegalArgumentException(
+                    "bundle endpoint profile https_spiffe needs endpoint_spiffe_id "
+                            + "(the SPIFFE ID the endpoint of "
+                            + trustDomain
+                            + " presents, e.g. spiffe://"
+                            + trustDomain
+                            + "/spire/server)");
         }
         if (profile == Profile.HTTPS_WEB && endpointSpiffeId != null) {
-            throw new IllegalArgumentException("endpoint_spiffe_id is only for the https_spiffe profile, not https_web");
+            throw new IllegalArgumentException(
+                    "endpoint_spiffe_id is only for the https_spiffe profile, not https_web");
         }
     }
 
     /** Parses the parts as the CLI and config spell them. */
-    public static Relationship of(String trustDomain, String url, String profile, String endpointSpiffeId) {
+    public static Relationship of(
+            String trustDomain, String url, String profile, String endpointSpiffeId) {
         TrustDomain td;
         try {
             td = TrustDomain.parseName(trustDomain);
@@ -83,7 +105,8 @@ public record Relationship(TrustDomain trustDomain, URI bundleEndpointUrl, Profi
         try {
             uri = new URI(url == null ? "" : url);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("bundle_endpoint_url \"" + url + "\" is not a URL: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "bundle_endpoint_url \"" + url + "\" is not a URL: " + e.getMessage(), e);
         }
         SpiffeId id = null;
         if (endpointSpiffeId != null && !endpointSpiffeId.isEmpty()) {
@@ -97,12 +120,19 @@ public record Relationship(TrustDomain trustDomain, URI bundleEndpointUrl, Profi
     }
 
     public static Relationship fromProto(FederationRelationship p) {
-        return of(p.getTrustDomain(), p.getBundleEndpointUrl(), p.getBundleEndpointProfile(), p.getEndpointSpiffeId());
+        return of(
+                p.getTrustDomain(),
+                p.getBundleEndpointUrl(),
+                p.getBundleEndpointProfile(),
+                p.getEndpointSpiffeId());
     }
 
     public FederationRelationship toProto() {
-        FederationRelationship.Builder b = FederationRelationship.newBuilder().setTrustDomain(trustDomain.name())
-                .setBundleEndpointUrl(bundleEndpointUrl.toString()).setBundleEndpointProfile(profile.spelling());
+        FederationRelationship.Builder b =
+                FederationRelationship.newBuilder()
+                        .setTrustDomain(trustDomain.name())
+                        .setBundleEndpointUrl(bundleEndpointUrl.toString())
+                        .setBundleEndpointProfile(profile.spelling());
         if (endpointSpiffeId != null) {
             b.setEndpointSpiffeId(endpointSpiffeId.toString());
         }
@@ -111,7 +141,12 @@ public record Relationship(TrustDomain trustDomain, URI bundleEndpointUrl, Profi
 
     @Override
     public String toString() {
-        return trustDomain + " at " + bundleEndpointUrl + " (" + profile.spelling()
-                + (endpointSpiffeId == null ? "" : ", endpoint " + endpointSpiffeId) + ")";
+        return trustDomain
+                + " at "
+                + bundleEndpointUrl
+                + " ("
+                + profile.spelling()
+                + (endpointSpiffeId == null ? "" : ", endpoint " + endpointSpiffeId)
+                + ")";
     }
 }

@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The https_web profile's {@code serving_cert_file}: a certificate chain and key read from PEM
- * files, re-read when either file's modification time changes (checked at most once per
- * {@code file_sync_interval}). A change that does not load (half-written files, a key that does
- * not match) is logged and the previous pair stays in use.
+ * files, re-read when either file's modification time changes (checked at most once per {@code
+ * file_sync_interval}). A change that does not load (half-written files, a key that does not match)
+ * is logged and the previous pair stays in use.
  */
 public final class ServingCertFile extends X509ExtendedKeyManager {
 
@@ -37,10 +37,11 @@ public final class ServingCertFile extends X509ExtendedKeyManager {
     private volatile Loaded loaded;
     private volatile Instant nextCheck;
 
-    private record Loaded(List<X509Certificate> chain, PrivateKey key, FileTime certTime, FileTime keyTime) {
-    }
+    private record Loaded(
+            List<X509Certificate> chain, PrivateKey key, FileTime certTime, FileTime keyTime) {}
 
-    private ServingCertFile(Path certFile, Path keyFile, Duration syncInterval, Clock clock, Loaded loaded) {
+    private ServingCertFile(
+            Path certFile, Path keyFile, Duration syncInterval, Clock clock, Loaded loaded) {
         this.certFile = certFile;
         this.keyFile = keyFile;
         this.syncInterval = syncInterval;
@@ -54,7 +55,8 @@ public final class ServingCertFile extends X509ExtendedKeyManager {
      *
      * @throws IllegalArgumentException naming the file that cannot be used
      */
-    public static ServingCertFile load(Path certFile, Path keyFile, Duration syncInterval, Clock clock) {
+    public static ServingCertFile load(
+            Path certFile, Path keyFile, Duration syncInterval, Clock clock) {
         return new ServingCertFile(certFile, keyFile, syncInterval, clock, read(certFile, keyFile));
     }
 
@@ -64,17 +66,25 @@ public final class ServingCertFile extends X509ExtendedKeyManager {
             FileTime kt = Files.getLastModifiedTime(keyFile);
             List<X509Certificate> chain = Pem.readCertificates(certFile);
             if (chain.isEmpty()) {
-                throw new IllegalArgumentException("serving_cert_file cert_file_path " + certFile + ": no CERTIFICATE block");
+                throw new IllegalArgumentException(
+                        "serving_cert_file cert_file_path " + certFile + ": no CERTIFICATE block");
             }
             PrivateKey key = Pem.readPrivateKey(keyFile);
             String why = io.mithril.pki.KeyType.mismatch(key, chain.get(0).getPublicKey());
             if (why != null) {
-                throw new IllegalArgumentException("serving_cert_file: key_file_path " + keyFile + " is not the key of "
-                        + certFile + " (" + why + "); write the matching pair");
+                throw new IllegalArgumentException(
+                        "serving_cert_file: key_file_path "
+                                + keyFile
+                                + " is not the key of "
+                                + certFile
+                                + " ("
+                                + why
+                                + "); write the matching pair");
             }
             return new Loaded(List.copyOf(chain), key, ct, kt);
         } catch (IOException | PkiException e) {
-            throw new IllegalArgumentException("serving_cert_file " + certFile + " / " + keyFile + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "serving_cert_file " + certFile + " / " + keyFile + ": " + e.getMessage(), e);
         }
     }
 
@@ -86,13 +96,19 @@ public final class ServingCertFile extends X509ExtendedKeyManager {
                     nextCheck = now.plus(syncInterval);
                     try {
                         Loaded l = loaded;
-                        if (!Files.getLastModifiedTime(certFile).equals(l.certTime()) || !Files.getLastModifiedTime(keyFile).equals(l.keyTime())) {
+                        if (!Files.getLastModifiedTime(certFile).equals(l.certTime())
+                                || !Files.getLastModifiedTime(keyFile).equals(l.keyTime())) {
                             loaded = read(certFile, keyFile);
-                            log.info("Bundle endpoint serving certificate reloaded from {}: subject={} notAfter={}", certFile,
-                                    loaded.chain().get(0).getSubjectX500Principal(), loaded.chain().get(0).getNotAfter().toInstant());
+                            log.info(
+                                    "Bundle endpoint serving certificate reloaded from {}: subject={} notAfter={}",
+                                    certFile,
+                                    loaded.chain().get(0).getSubjectX500Principal(),
+                                    loaded.chain().get(0).getNotAfter().toInstant());
                         }
                     } catch (IOException | IllegalArgumentException e) {
-                        log.warn("Bundle endpoint serving certificate not reloaded, keeping the previous one: {}", e.getMessage());
+                        log.warn(
+                                "Bundle endpoint serving certificate not reloaded, keeping the previous one: {}",
+                                e.getMessage());
                     }
                 }
             }
@@ -115,11 +131,15 @@ public final class ServingCertFile extends X509ExtendedKeyManager {
         return null;
     }
 
-    // keyType is "EC", "RSA", "RSASSA-PSS", or for TLS 1.2 "EC_EC"/"EC_RSA"/"RSA": answer only for our key's type.
+    // keyType is "EC", "RSA", "RSASSA-PSS", or for TLS 1.2 "EC_EC"/"EC_RSA"/"RSA": answer only for
+    // our key's type.
     private String alias(String keyType) {
         String alg = current().key().getAlgorithm();
         alg = alg.equals("ECDSA") ? "EC" : alg;
-        boolean fits = keyType.equals(alg) || keyType.startsWith(alg + "_") || keyType.equals("RSASSA-PSS") && alg.equals("RSA");
+        boolean fits =
+                keyType.equals(alg)
+                        || keyType.startsWith(alg + "_")
+                        || keyType.equals("RSASSA-PSS") && alg.equals("RSA");
         return fits ? ALIAS : null;
     }
 

@@ -12,14 +12,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Files and directories only the server's own user may read: the data directory (0700), the
- * SQLite datastore and its journals (0600). Java has no umask, so each one is created with its
- * mode instead of chmod-ed after the fact, leaving no window in which another user could open it.
+ * Files and directories only the server's own user may read: the data directory (0700), the SQLite
+ * datastore and its journals (0600). Java has no umask, so each one is created with its mode
+ * instead of chmod-ed after the fact, leaving no window in which another user could open it.
  *
- * <p>An existing directory or file the server owns but others may read is tightened, with a
- * warning naming it (the server keeps starting, as after an upgrade from a version that made them
- * 0755/0644). One owned by another user (other than root) is refused: that user could replace
- * what is in it.
+ * <p>An existing directory or file the server owns but others may read is tightened, with a warning
+ * naming it (the server keeps starting, as after an upgrade from a version that made them
+ * 0755/0644). One owned by another user (other than root) is refused: that user could replace what
+ * is in it.
  */
 public final class PrivateFiles {
 
@@ -28,8 +28,7 @@ public final class PrivateFiles {
     static final Set<PosixFilePermission> DIR = PosixFilePermissions.fromString("rwx------");
     static final Set<PosixFilePermission> FILE = PosixFilePermissions.fromString("rw-------");
 
-    private PrivateFiles() {
-    }
+    private PrivateFiles() {}
 
     /**
      * Creates {@code dir} (and missing parents) with mode 0700, or tightens an existing one to
@@ -48,7 +47,8 @@ public final class PrivateFiles {
             }
             try {
                 Files.createDirectory(abs, PosixFilePermissions.asFileAttribute(DIR));
-                Files.setPosixFilePermissions(abs, DIR); // the mode given to mkdir is masked by the umask
+                Files.setPosixFilePermissions(
+                        abs, DIR); // the mode given to mkdir is masked by the umask
                 return;
             } catch (FileAlreadyExistsException e) {
                 if (!Files.isDirectory(abs)) {
@@ -83,18 +83,32 @@ public final class PrivateFiles {
         }
     }
 
-    private static void tighten(Path p, String what, Set<PosixFilePermission> mode, String octal) throws IOException {
+    private static void tighten(Path p, String what, Set<PosixFilePermission> mode, String octal)
+            throws IOException {
         int owner = (Integer) Files.getAttribute(p, "unix:uid");
         int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         if (owner != self && owner != 0) {
-            throw new IOException(what + " " + p + " is owned by uid " + owner + ", not by this server's uid " + self
-                    + ": another user could replace what it holds; chown it to uid " + self + " or choose another path");
+            throw new IOException(
+                    what
+                            + " "
+                            + p
+                            + " is owned by uid "
+                            + owner
+                            + ", not by this server's uid "
+                            + self
+                            + ": another user could replace what it holds; chown it to uid "
+                            + self
+                            + " or choose another path");
         }
         Set<PosixFilePermission> actual = Files.getPosixFilePermissions(p);
         if (!mode.containsAll(actual)) {
             Files.setPosixFilePermissions(p, mode);
-            log.warn("{} {} was mode {} (other users could read it); changed to {}", what, p,
-                    PosixFilePermissions.toString(actual), octal);
+            log.warn(
+                    "{} {} was mode {} (other users could read it); changed to {}",
+                    what,
+                    p,
+                    PosixFilePermissions.toString(actual),
+                    octal);
         }
     }
 }

@@ -29,10 +29,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code KeyManager "disk"}: keys are kept in one JSON file ({@code keys_path}, by default
- * {@code <data_dir>/keys.json}) mapping each key ID to its PKCS#8 private key and X.509 public key
- * (base64 DER). The file is rewritten atomically (temp file in the same directory with mode 0600
- * from creation, fsync, rename) so a crash leaves either the old or the new set of keys.
+ * {@code KeyManager "disk"}: keys are kept in one JSON file ({@code keys_path}, by default {@code
+ * <data_dir>/keys.json}) mapping each key ID to its PKCS#8 private key and X.509 public key (base64
+ * DER). The file is rewritten atomically (temp file in the same directory with mode 0600 from
+ * creation, fsync, rename) so a crash leaves either the old or the new set of keys.
  */
 public final class DiskKeyManager implements KeyManager {
 
@@ -69,23 +69,49 @@ public final class DiskKeyManager implements KeyManager {
         try {
             root = JSON.readTree(Files.readAllBytes(file));
         } catch (IOException e) {
-            throw new KeyManagerException("KeyManager \"disk\" keys_path " + file + ": cannot read keys: " + e.getMessage()
-                    + " (restore the file from a backup, or move it away to mint a new CA)", e);
+            throw new KeyManagerException(
+                    "KeyManager \"disk\" keys_path "
+                            + file
+                            + ": cannot read keys: "
+                            + e.getMessage()
+                            + " (restore the file from a backup, or move it away to mint a new CA)",
+                    e);
         }
         if (root == null || !root.path("keys").isObject()) {
-            throw new KeyManagerException("KeyManager \"disk\" keys_path " + file + ": not a Mithril key file (no \"keys\" object)");
+            throw new KeyManagerException(
+                    "KeyManager \"disk\" keys_path "
+                            + file
+                            + ": not a Mithril key file (no \"keys\" object)");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.path("keys").fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.path("keys").fields();
+                it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             try {
                 KeyType type = KeyType.fromConfig(e.getValue().path("type").asText());
                 KeyFactory kf = KeyFactory.getInstance(type.algorithm());
-                PrivateKey priv = kf.generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(e.getValue().path("private_key").asText())));
-                PublicKey pub = kf.generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(e.getValue().path("public_key").asText())));
+                PrivateKey priv =
+                        kf.generatePrivate(
+                                new PKCS8EncodedKeySpec(
+                                        Base64.getDecoder()
+                                                .decode(
+                                                        e.getValue()
+                                                                .path("private_key")
+                                                                .asText())));
+                PublicKey pub =
+                        kf.generatePublic(
+                                new X509EncodedKeySpec(
+                                        Base64.getDecoder()
+                                                .decode(e.getValue().path("public_key").asText())));
                 keys.put(e.getKey(), new KeyPair(pub, priv));
             } catch (GeneralSecurityException | IllegalArgumentException ex) {
-                throw new KeyManagerException("KeyManager \"disk\" keys_path " + file + ": key \"" + e.getKey()
-                        + "\" is corrupt: " + ex.getMessage(), ex);
+                throw new KeyManagerException(
+                        "KeyManager \"disk\" keys_path "
+                                + file
+                                + ": key \""
+                                + e.getKey()
+                                + "\" is corrupt: "
+                                + ex.getMessage(),
+                        ex);
             }
         }
     }
@@ -125,21 +151,38 @@ public final class DiskKeyManager implements KeyManager {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, ".keys", ".tmp", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            tmp =
+                    Files.createTempFile(
+                            dir,
+                            ".keys",
+                            ".tmp",
+                            PosixFilePermissions.asFileAttribute(
+                                    PosixFilePermissions.fromString("rw-------")));
+            try (OutputStream out =
+                    Files.newOutputStream(
+                            tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
             }
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
             try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(
+                        tmp,
+                        file,
+                        StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
         } catch (IOException e) {
-            throw new KeyManagerException("KeyManager \"disk\" keys_path " + file + ": cannot write keys: " + e.getMessage(), e);
+            throw new KeyManagerException(
+                    "KeyManager \"disk\" keys_path "
+                            + file
+                            + ": cannot write keys: "
+                            + e.getMessage(),
+                    e);
         } finally {
             if (tmp != null) {
                 try {

@@ -10,13 +10,22 @@ import java.util.Map;
 
 /**
  * A {@code ClusterStaticEntry} ({@code spire.spiffe.io/v1alpha1}), as SPIRE Controller Manager
- * reads it: one registration entry written out in full ({@code spiffeID}, {@code parentID},
- * {@code selectors} as {@code type:value}, {@code federatesWith}, {@code x509SVIDTTL},
- * {@code jwtSVIDTTL}, {@code dnsNames}, {@code hint}, {@code admin}, {@code downstream}).
+ * reads it: one registration entry written out in full ({@code spiffeID}, {@code parentID}, {@code
+ * selectors} as {@code type:value}, {@code federatesWith}, {@code x509SVIDTTL}, {@code jwtSVIDTTL},
+ * {@code dnsNames}, {@code hint}, {@code admin}, {@code downstream}).
  */
-record ClusterStaticEntry(String name, SpiffeId spiffeId, SpiffeId parentId, List<Selector> selectors, List<String> federatesWith,
-                          Duration x509SvidTtl, Duration jwtSvidTtl, List<String> dnsNames, String hint, boolean admin,
-                          boolean downstream) {
+record ClusterStaticEntry(
+        String name,
+        SpiffeId spiffeId,
+        SpiffeId parentId,
+        List<Selector> selectors,
+        List<String> federatesWith,
+        Duration x509SvidTtl,
+        Duration jwtSvidTtl,
+        List<String> dnsNames,
+        String hint,
+        boolean admin,
+        boolean downstream) {
 
     static final String KIND = "ClusterStaticEntry";
     static final String PLURAL = "clusterstaticentries";
@@ -38,19 +47,26 @@ record ClusterStaticEntry(String name, SpiffeId spiffeId, SpiffeId parentId, Lis
             try {
                 selectors.add(Selector.parse(s));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(what + ": spec.selectors: \"" + s + "\": " + e.getMessage(), e);
+                throw new IllegalArgumentException(
+                        what + ": spec.selectors: \"" + s + "\": " + e.getMessage(), e);
             }
         }
         if (selectors.isEmpty()) {
-            throw new IllegalArgumentException(what + ": spec.selectors is required (at least one type:value)");
+            throw new IllegalArgumentException(
+                    what + ": spec.selectors is required (at least one type:value)");
         }
-        return new ClusterStaticEntry(r.getMetadata().getName(), id, parent, selectors,
+        return new ClusterStaticEntry(
+                r.getMetadata().getName(),
+                id,
+                parent,
+                selectors,
                 ClusterSpiffeId.strings(spec.get("federatesWith"), what, "federatesWith"),
                 ClusterSpiffeId.duration(spec.get("x509SVIDTTL"), what, "x509SVIDTTL"),
                 ClusterSpiffeId.duration(spec.get("jwtSVIDTTL"), what, "jwtSVIDTTL"),
                 ClusterSpiffeId.strings(spec.get("dnsNames"), what, "dnsNames"),
                 spec.get("hint") instanceof String h ? h : "",
-                Boolean.TRUE.equals(spec.get("admin")), Boolean.TRUE.equals(spec.get("downstream")));
+                Boolean.TRUE.equals(spec.get("admin")),
+                Boolean.TRUE.equals(spec.get("downstream")));
     }
 
     private static SpiffeId id(Object o, String what, String field) {
@@ -60,7 +76,8 @@ record ClusterStaticEntry(String name, SpiffeId spiffeId, SpiffeId parentId, Lis
         try {
             return SpiffeId.parse(s);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(what + ": spec." + field + " \"" + s + "\": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    what + ": spec." + field + " \"" + s + "\": " + e.getMessage(), e);
         }
     }
 }

@@ -8,24 +8,27 @@ import java.util.regex.Pattern;
 
 /**
  * The part of Go's {@code text/template} that ClusterSPIFFEID templates use: field paths such as
- * {@code {{ .TrustDomain }}}, {@code {{ .PodMeta.Namespace }}}, {@code {{ .PodSpec.ServiceAccountName }}},
- * {@code {{ .PodMeta.Labels.app }}} and {@code {{ index .PodMeta.Labels "app.kubernetes.io/name" }}},
- * evaluated over the JSON of the pod and node (Go field names map to JSON names: {@code UID} to
- * {@code uid}, {@code ServiceAccountName} to {@code serviceAccountName}). Anything else (pipelines,
- * conditionals, functions) is refused, as is a field with no value, naming the template.
+ * {@code {{ .TrustDomain }}}, {@code {{ .PodMeta.Namespace }}}, {@code {{
+ * .PodSpec.ServiceAccountName }}}, {@code {{ .PodMeta.Labels.app }}} and {@code {{ index
+ * .PodMeta.Labels "app.kubernetes.io/name" }}}, evaluated over the JSON of the pod and node (Go
+ * field names map to JSON names: {@code UID} to {@code uid}, {@code ServiceAccountName} to {@code
+ * serviceAccountName}). Anything else (pipelines, conditionals, functions) is refused, as is a
+ * field with no value, naming the template.
  */
 final class GoTemplate {
 
     private static final Pattern ACTION = Pattern.compile("\\{\\{-?\\s*(.*?)\\s*-?}}");
-    private static final Pattern PATH = Pattern.compile("\\.[A-Za-z][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_][A-Za-z0-9_.-]*)*");
-    private static final Pattern INDEX = Pattern.compile("index\\s+(\\.[A-Za-z][A-Za-z0-9_.]*)\\s+\"([^\"]*)\"");
+    private static final Pattern PATH =
+            Pattern.compile("\\.[A-Za-z][A-Za-z0-9_]*(?:\\.[A-Za-z0-9_][A-Za-z0-9_.-]*)*");
+    private static final Pattern INDEX =
+            Pattern.compile("index\\s+(\\.[A-Za-z][A-Za-z0-9_.]*)\\s+\"([^\"]*)\"");
 
-    private GoTemplate() {
-    }
+    private GoTemplate() {}
 
     /**
-     * @param data the template's data: {@code TrustDomain}, {@code ClusterName}, {@code ClusterDomain}
-     *     as strings, {@code PodMeta}, {@code PodSpec}, {@code NodeMeta}, {@code NodeSpec} as JSON maps
+     * @param data the template's data: {@code TrustDomain}, {@code ClusterName}, {@code
+     *     ClusterDomain} as strings, {@code PodMeta}, {@code PodSpec}, {@code NodeMeta}, {@code
+     *     NodeSpec} as JSON maps
      * @throws IllegalArgumentException naming the template and what is wrong with it
      */
     static String render(String template, Map<String, Object> data) {
@@ -41,23 +44,30 @@ final class GoTemplate {
                 v = lookup(data, idx.group(1), template);
                 v = v instanceof Map<?, ?> map ? map.get(idx.group(2)) : null;
                 if (v == null) {
-                    throw new IllegalArgumentException("template \"" + template + "\": " + action + " has no value");
+                    throw new IllegalArgumentException(
+                            "template \"" + template + "\": " + action + " has no value");
                 }
             } else if (PATH.matcher(action).matches()) {
                 v = lookup(data, action, template);
             } else {
-                throw new IllegalArgumentException("template \"" + template + "\": {{ " + action
-                        + " }} is not supported (only field paths such as .PodMeta.Namespace and index .PodMeta.Labels \"key\")");
+                throw new IllegalArgumentException(
+                        "template \""
+                                + template
+                                + "\": {{ "
+                                + action
+                                + " }} is not supported (only field paths such as .PodMeta.Namespace and index .PodMeta.Labels \"key\")");
             }
             if (v instanceof Map<?, ?> || v instanceof List<?>) {
-                throw new IllegalArgumentException("template \"" + template + "\": " + action + " is not a single value");
+                throw new IllegalArgumentException(
+                        "template \"" + template + "\": " + action + " is not a single value");
             }
             out.append(v);
             last = m.end();
         }
         out.append(template.substring(last));
         if (out.indexOf("{{") >= 0 || out.indexOf("}}") >= 0) {
-            throw new IllegalArgumentException("template \"" + template + "\" has an unbalanced {{ }}");
+            throw new IllegalArgumentException(
+                    "template \"" + template + "\" has an unbalanced {{ }}");
         }
         return out.toString();
     }
@@ -72,7 +82,10 @@ final class GoTemplate {
                 cur = null;
                 break;
             }
-            String key = verbatim ? String.join(".", List.of(segs).subList(i, segs.length)) : jsonName(segs[i]);
+            String key =
+                    verbatim
+                            ? String.join(".", List.of(segs).subList(i, segs.length))
+                            : jsonName(segs[i]);
             cur = map.get(key);
             walked.add(segs[i]);
             if (verbatim) {
@@ -81,7 +94,8 @@ final class GoTemplate {
             verbatim = key.equals("labels") || key.equals("annotations");
         }
         if (cur == null) {
-            throw new IllegalArgumentException("template \"" + template + "\": " + path + " has no value");
+            throw new IllegalArgumentException(
+                    "template \"" + template + "\": " + path + " has no value");
         }
         return cur;
     }

@@ -42,13 +42,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registrar for pods, as SPIRE Controller Manager's workload reconciliation: for every
- * {@code ClusterSPIFFEID} and every scheduled, not finished pod its {@code namespaceSelector} and
- * {@code podSelector} match, one registration entry with the rendered {@code spiffeIDTemplate},
- * parented to the agent of the pod's node ({@code spiffe://<td>/spire/agent/k8s_psat/<cluster>/<node
- * UID>}), with selectors {@code k8s:ns:<ns>} and {@code k8s:pod-uid:<uid>} (plus the rendered
- * {@code workloadSelectorTemplates}), DNS names from {@code dnsNameTemplates}, {@code ttl},
- * {@code jwtTtl}, {@code federatesWith}, {@code hint}, {@code admin}, {@code downstream}.
+ * The registrar for pods, as SPIRE Controller Manager's workload reconciliation: for every {@code
+ * ClusterSPIFFEID} and every scheduled, not finished pod its {@code namespaceSelector} and {@code
+ * podSelector} match, one registration entry with the rendered {@code spiffeIDTemplate}, parented
+ * to the agent of the pod's node ({@code spiffe://<td>/spire/agent/k8s_psat/<cluster>/<node UID>}),
+ * with selectors {@code k8s:ns:<ns>} and {@code k8s:pod-uid:<uid>} (plus the rendered {@code
+ * workloadSelectorTemplates}), DNS names from {@code dnsNameTemplates}, {@code ttl}, {@code
+ * jwtTtl}, {@code federatesWith}, {@code hint}, {@code admin}, {@code downstream}.
  *
  * <p>With {@code use_pod_uid_for_agent_id} on the server's {@code k8s_psat} cluster, an agent's ID
  * ends with its own pod's UID, which changes whenever the agent's pod is replaced; the registrar
@@ -64,10 +64,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Entries it makes carry the ID prefix {@code mithril-registrar.<cluster>.}; it creates, updates
  * and deletes only those, so entries made by hand or by another cluster's registrar are never
- * touched. Pods, nodes, namespaces and ClusterSPIFFEIDs are watched with fabric8 informers
- * ({@link SharedIndexInformer}): a reconciliation reads their local stores, never the API server,
- * so a change costs one pass over the cached objects and the admin API's entry list. Any change
- * triggers one (changes within 100 ms are coalesced), and one also runs every {@link #RESYNC}.
+ * touched. Pods, nodes, namespaces and ClusterSPIFFEIDs are watched with fabric8 informers ({@link
+ * SharedIndexInformer}): a reconciliation reads their local stores, never the API server, so a
+ * change costs one pass over the cached objects and the admin API's entry list. Any change triggers
+ * one (changes within 100 ms are coalesced), and one also runs every {@link #RESYNC}.
  */
 public final class Registrar implements AutoCloseable {
 
@@ -77,29 +77,51 @@ public final class Registrar implements AutoCloseable {
     public static final Duration RESYNC = Duration.ofSeconds(30);
 
     /** The ClusterSPIFFEID resource. */
-    public static final ResourceDefinitionContext CLUSTER_SPIFFE_ID = new ResourceDefinitionContext.Builder()
-            .withGroup(ClusterSpiffeId.GROUP).withVersion(ClusterSpiffeId.VERSION).withKind(ClusterSpiffeId.KIND)
-            .withPlural(ClusterSpiffeId.PLURAL).withNamespaced(false).build();
+    public static final ResourceDefinitionContext CLUSTER_SPIFFE_ID =
+            new ResourceDefinitionContext.Builder()
+                    .withGroup(ClusterSpiffeId.GROUP)
+                    .withVersion(ClusterSpiffeId.VERSION)
+                    .withKind(ClusterSpiffeId.KIND)
+                    .withPlural(ClusterSpiffeId.PLURAL)
+                    .withNamespaced(false)
+                    .build();
 
     /** spire-controller-manager's ClusterStaticEntry: entries written out in full. */
-    public static final ResourceDefinitionContext CLUSTER_STATIC_ENTRY = new ResourceDefinitionContext.Builder()
-            .withGroup(ClusterSpiffeId.GROUP).withVersion(ClusterSpiffeId.VERSION).withKind(ClusterStaticEntry.KIND)
-            .withPlural(ClusterStaticEntry.PLURAL).withNamespaced(false).build();
+    public static final ResourceDefinitionContext CLUSTER_STATIC_ENTRY =
+            new ResourceDefinitionContext.Builder()
+                    .withGroup(ClusterSpiffeId.GROUP)
+                    .withVersion(ClusterSpiffeId.VERSION)
+                    .withKind(ClusterStaticEntry.KIND)
+                    .withPlural(ClusterStaticEntry.PLURAL)
+                    .withNamespaced(false)
+                    .build();
 
     /**
-     * @param clusterName the name the agents' {@code k8s_psat} cluster has (their IDs' path segment)
+     * @param clusterName the name the agents' {@code k8s_psat} cluster has (their IDs' path
+     *     segment)
      * @param clusterDomain the cluster's DNS domain ({@code cluster.local}), for templates
-     * @param ignoreNamespaces namespaces whose pods never get entries (SPIRE CM: kube-system, kube-public, spire-system)
+     * @param ignoreNamespaces namespaces whose pods never get entries (SPIRE CM: kube-system,
+     *     kube-public, spire-system)
      */
     /**
-     * @param usePodUidForAgentId the server's {@code k8s_psat} {@code use_pod_uid_for_agent_id} for this cluster:
-     *     parent pods' entries to per-node alias entries instead of agent IDs ending with the node UID
+     * @param usePodUidForAgentId the server's {@code k8s_psat} {@code use_pod_uid_for_agent_id} for
+     *     this cluster: parent pods' entries to per-node alias entries instead of agent IDs ending
+     *     with the node UID
      */
-    public record Settings(TrustDomain trustDomain, String clusterName, String clusterDomain, Set<String> ignoreNamespaces,
-                           boolean usePodUidForAgentId) {
-        public static final Set<String> DEFAULT_IGNORE_NAMESPACES = Set.of("kube-system", "kube-public", "spire-system");
+    public record Settings(
+            TrustDomain trustDomain,
+            String clusterName,
+            String clusterDomain,
+            Set<String> ignoreNamespaces,
+            boolean usePodUidForAgentId) {
+        public static final Set<String> DEFAULT_IGNORE_NAMESPACES =
+                Set.of("kube-system", "kube-public", "spire-system");
 
-        public Settings(TrustDomain trustDomain, String clusterName, String clusterDomain, Set<String> ignoreNamespaces) {
+        public Settings(
+                TrustDomain trustDomain,
+                String clusterName,
+                String clusterDomain,
+                Set<String> ignoreNamespaces) {
             this(trustDomain, clusterName, clusterDomain, ignoreNamespaces, false);
         }
     }
@@ -108,11 +130,13 @@ public final class Registrar implements AutoCloseable {
     private final AdminServiceGrpc.AdminServiceBlockingStub admin;
     private final Settings settings;
     private final String prefix;
-    private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "mithril-registrar");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService executor =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "mithril-registrar");
+                        t.setDaemon(true);
+                        return t;
+                    });
     private final AtomicBoolean pending = new AtomicBoolean();
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private volatile SharedIndexInformer<Pod> pods;
@@ -121,7 +145,10 @@ public final class Registrar implements AutoCloseable {
     private volatile SharedIndexInformer<GenericKubernetesResource> clusterSpiffeIds;
     private volatile SharedIndexInformer<GenericKubernetesResource> clusterStaticEntries;
 
-    public Registrar(KubernetesClient k8s, AdminServiceGrpc.AdminServiceBlockingStub admin, Settings settings) {
+    public Registrar(
+            KubernetesClient k8s,
+            AdminServiceGrpc.AdminServiceBlockingStub admin,
+            Settings settings) {
         this.k8s = k8s;
         this.admin = admin;
         this.settings = settings;
@@ -130,44 +157,54 @@ public final class Registrar implements AutoCloseable {
 
     /** Starts watching (returns once each informer has its initial list) and reconciling. */
     public void start() {
-        ResourceEventHandler<HasMetadata> trigger = new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(HasMetadata obj) {
-                schedule();
-            }
+        ResourceEventHandler<HasMetadata> trigger =
+                new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(HasMetadata obj) {
+                        schedule();
+                    }
 
-            @Override
-            public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
-                schedule();
-            }
+                    @Override
+                    public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
+                        schedule();
+                    }
 
-            @Override
-            public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
-                schedule();
-            }
-        };
+                    @Override
+                    public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
+                        schedule();
+                    }
+                };
         pods = k8s.pods().inAnyNamespace().inform(cast(trigger));
         nodes = k8s.nodes().inform(cast(trigger));
         namespaces = k8s.namespaces().inform(cast(trigger));
         clusterSpiffeIds = k8s.genericKubernetesResources(CLUSTER_SPIFFE_ID).inform(cast(trigger));
-        clusterStaticEntries = k8s.genericKubernetesResources(CLUSTER_STATIC_ENTRY).inform(cast(trigger));
+        clusterStaticEntries =
+                k8s.genericKubernetesResources(CLUSTER_STATIC_ENTRY).inform(cast(trigger));
         informers.addAll(List.of(pods, nodes, namespaces, clusterSpiffeIds, clusterStaticEntries));
-        executor.scheduleWithFixedDelay(this::reconcileLogged, 0, RESYNC.toMillis(), TimeUnit.MILLISECONDS);
-        log.info("Registrar started: cluster={} trust_domain={} entry ID prefix {}", settings.clusterName(),
-                settings.trustDomain().name(), prefix);
+        executor.scheduleWithFixedDelay(
+                this::reconcileLogged, 0, RESYNC.toMillis(), TimeUnit.MILLISECONDS);
+        log.info(
+                "Registrar started: cluster={} trust_domain={} entry ID prefix {}",
+                settings.clusterName(),
+                settings.trustDomain().name(),
+                prefix);
     }
 
     @SuppressWarnings("unchecked")
-    private static <T extends HasMetadata> ResourceEventHandler<T> cast(ResourceEventHandler<HasMetadata> h) {
+    private static <T extends HasMetadata> ResourceEventHandler<T> cast(
+            ResourceEventHandler<HasMetadata> h) {
         return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
     }
 
     private void schedule() {
         if (pending.compareAndSet(false, true)) {
-            executor.schedule(() -> {
-                pending.set(false);
-                reconcileLogged();
-            }, 100, TimeUnit.MILLISECONDS);
+            executor.schedule(
+                    () -> {
+                        pending.set(false);
+                        reconcileLogged();
+                    },
+                    100,
+                    TimeUnit.MILLISECONDS);
         }
     }
 
@@ -182,8 +219,7 @@ public final class Registrar implements AutoCloseable {
     }
 
     /** The outcome of one reconciliation. */
-    public record Result(int created, int updated, int deleted, int unchanged) {
-    }
+    public record Result(int created, int updated, int deleted, int unchanged) {}
 
     /**
      * One reconciliation: makes the managed entries what the cluster's objects (as the informers'
@@ -193,11 +229,13 @@ public final class Registrar implements AutoCloseable {
      */
     public synchronized Result reconcile() {
         if (pods == null) {
-            throw new IllegalStateException("the registrar is not started: its informers hold no objects yet");
+            throw new IllegalStateException(
+                    "the registrar is not started: its informers hold no objects yet");
         }
         Map<String, RegistrationEntry> desired = desired();
         Map<String, Entry> current = new LinkedHashMap<>();
-        for (Entry e : admin.listEntries(ListEntriesRequest.getDefaultInstance()).getEntriesList()) {
+        for (Entry e :
+                admin.listEntries(ListEntriesRequest.getDefaultInstance()).getEntriesList()) {
             if (e.getId().startsWith(prefix)) {
                 current.put(e.getId(), e);
             }
@@ -217,27 +255,41 @@ public final class Registrar implements AutoCloseable {
             }
         }
         if (!create.isEmpty()) {
-            BatchCreateEntryResponse r = admin.batchCreateEntry(BatchCreateEntryRequest.newBuilder().addAllEntries(create).build());
+            BatchCreateEntryResponse r =
+                    admin.batchCreateEntry(
+                            BatchCreateEntryRequest.newBuilder().addAllEntries(create).build());
             for (int i = 0; i < r.getResultsCount(); i++) {
                 var res = r.getResults(i);
                 if (res.getStatus().getCode() != 0) {
-                    log.warn("Registrar: entry {} for {} not created: {}", create.get(i).getId(), create.get(i).getSpiffeId(),
+                    log.warn(
+                            "Registrar: entry {} for {} not created: {}",
+                            create.get(i).getId(),
+                            create.get(i).getSpiffeId(),
                             res.getStatus().getMessage());
                 } else {
-                    log.info("Registrar: entry created: entry_id={} spiffe_id={} parent_id={}", create.get(i).getId(),
-                            create.get(i).getSpiffeId(), create.get(i).getParentId());
+                    log.info(
+                            "Registrar: entry created: entry_id={} spiffe_id={} parent_id={}",
+                            create.get(i).getId(),
+                            create.get(i).getSpiffeId(),
+                            create.get(i).getParentId());
                 }
             }
         }
         if (!update.isEmpty()) {
-            var r = admin.batchUpdateEntry(BatchUpdateEntryRequest.newBuilder().addAllEntries(update).build());
+            var r =
+                    admin.batchUpdateEntry(
+                            BatchUpdateEntryRequest.newBuilder().addAllEntries(update).build());
             for (int i = 0; i < r.getResultsCount(); i++) {
                 report("updated", update.get(i), r.getResults(i).getStatus());
             }
         }
         if (!current.isEmpty()) {
             List<Entry> gone = List.copyOf(current.values());
-            var r = admin.batchDeleteEntry(BatchDeleteEntryRequest.newBuilder().addAllIds(gone.stream().map(Entry::getId).toList()).build());
+            var r =
+                    admin.batchDeleteEntry(
+                            BatchDeleteEntryRequest.newBuilder()
+                                    .addAllIds(gone.stream().map(Entry::getId).toList())
+                                    .build());
             for (int i = 0; i < r.getResultsCount(); i++) {
                 report("deleted", gone.get(i), r.getResults(i).getStatus());
             }
@@ -247,19 +299,32 @@ public final class Registrar implements AutoCloseable {
 
     private static void report(String what, Entry e, io.mithril.api.types.Status status) {
         if (status.getCode() != 0) {
-            log.warn("Registrar: entry {} for {} not {}: {}", e.getId(), e.getSpiffeId(), what, status.getMessage());
+            log.warn(
+                    "Registrar: entry {} for {} not {}: {}",
+                    e.getId(),
+                    e.getSpiffeId(),
+                    what,
+                    status.getMessage());
         } else {
-            log.info("Registrar: entry {}: entry_id={} spiffe_id={}", what, e.getId(), e.getSpiffeId());
+            log.info(
+                    "Registrar: entry {}: entry_id={} spiffe_id={}",
+                    what,
+                    e.getId(),
+                    e.getSpiffeId());
         }
     }
 
     private static boolean same(Entry have, Entry want) {
-        return have.getSpiffeId().equals(want.getSpiffeId()) && have.getParentId().equals(want.getParentId())
+        return have.getSpiffeId().equals(want.getSpiffeId())
+                && have.getParentId().equals(want.getParentId())
                 && Set.copyOf(have.getSelectorsList()).equals(Set.copyOf(want.getSelectorsList()))
                 && have.getDnsNamesList().equals(want.getDnsNamesList())
-                && have.getX509SvidTtl() == want.getX509SvidTtl() && have.getJwtSvidTtl() == want.getJwtSvidTtl()
-                && Set.copyOf(have.getFederatesWithList()).equals(Set.copyOf(want.getFederatesWithList()))
-                && have.getHint().equals(want.getHint()) && have.getAdmin() == want.getAdmin()
+                && have.getX509SvidTtl() == want.getX509SvidTtl()
+                && have.getJwtSvidTtl() == want.getJwtSvidTtl()
+                && Set.copyOf(have.getFederatesWithList())
+                        .equals(Set.copyOf(want.getFederatesWithList()))
+                && have.getHint().equals(want.getHint())
+                && have.getAdmin() == want.getAdmin()
                 && have.getDownstream() == want.getDownstream();
     }
 
@@ -285,8 +350,12 @@ public final class Registrar implements AutoCloseable {
             String ns = pod.getMetadata().getNamespace();
             String nodeName = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
             String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
-            if (settings.ignoreNamespaces().contains(ns) || nodeName == null || nodeName.isEmpty()
-                    || "Succeeded".equals(phase) || "Failed".equals(phase) || pod.getMetadata().getDeletionTimestamp() != null) {
+            if (settings.ignoreNamespaces().contains(ns)
+                    || nodeName == null
+                    || nodeName.isEmpty()
+                    || "Succeeded".equals(phase)
+                    || "Failed".equals(phase)
+                    || pod.getMetadata().getDeletionTimestamp() != null) {
                 continue;
             }
             Node node = nodesByName.get(nodeName);
@@ -295,7 +364,8 @@ public final class Registrar implements AutoCloseable {
             }
             for (ClusterSpiffeId spec : specs) {
                 try {
-                    if (!LabelSelectors.matches(spec.namespaceSelector(), nsLabels.getOrDefault(ns, Map.of()))
+                    if (!LabelSelectors.matches(
+                                    spec.namespaceSelector(), nsLabels.getOrDefault(ns, Map.of()))
                             || !LabelSelectors.matches(spec.podSelector(), labels(pod))) {
                         continue;
                     }
@@ -306,7 +376,11 @@ public final class Registrar implements AutoCloseable {
                         out.putIfAbsent(alias.id(), alias);
                     }
                 } catch (IllegalArgumentException e) {
-                    log.warn("Registrar: ClusterSPIFFEID {} and pod {}/{}: {}", spec.name(), ns, pod.getMetadata().getName(),
+                    log.warn(
+                            "Registrar: ClusterSPIFFEID {} and pod {}/{}: {}",
+                            spec.name(),
+                            ns,
+                            pod.getMetadata().getName(),
                             e.getMessage());
                 }
             }
@@ -322,17 +396,38 @@ public final class Registrar implements AutoCloseable {
         return out;
     }
 
-    /** A ClusterStaticEntry's entry, as spire-controller-manager makes it: in the trust domain, or none. */
+    /**
+     * A ClusterStaticEntry's entry, as spire-controller-manager makes it: in the trust domain, or
+     * none.
+     */
     private RegistrationEntry staticEntry(ClusterStaticEntry s) {
         for (SpiffeId id : List.of(s.spiffeId(), s.parentId())) {
             if (!id.trustDomain().equals(settings.trustDomain())) {
-                throw new IllegalArgumentException(ClusterStaticEntry.KIND + " " + s.name() + ": " + id + " is not in trust domain "
-                        + settings.trustDomain().name());
+                throw new IllegalArgumentException(
+                        ClusterStaticEntry.KIND
+                                + " "
+                                + s.name()
+                                + ": "
+                                + id
+                                + " is not in trust domain "
+                                + settings.trustDomain().name());
             }
         }
-        return new RegistrationEntry(prefix + "static." + digest(ClusterStaticEntry.KIND + "/" + s.name()), s.spiffeId(), s.parentId(),
-                s.selectors(), (int) s.x509SvidTtl().toSeconds(), (int) s.jwtSvidTtl().toSeconds(), s.dnsNames(), s.federatesWith(),
-                s.admin(), s.downstream(), s.hint(), 0, 0, 0);
+        return new RegistrationEntry(
+                prefix + "static." + digest(ClusterStaticEntry.KIND + "/" + s.name()),
+                s.spiffeId(),
+                s.parentId(),
+                s.selectors(),
+                (int) s.x509SvidTtl().toSeconds(),
+                (int) s.jwtSvidTtl().toSeconds(),
+                s.dnsNames(),
+                s.federatesWith(),
+                s.admin(),
+                s.downstream(),
+                s.hint(),
+                0,
+                0,
+                0);
     }
 
     private RegistrationEntry entry(ClusterSpiffeId spec, Pod pod, Node node) {
@@ -346,13 +441,23 @@ public final class Registrar implements AutoCloseable {
         data.put("NodeSpec", json(node.getSpec()));
         SpiffeId id = SpiffeId.parse(GoTemplate.render(spec.spiffeIdTemplate(), data));
         if (!id.trustDomain().equals(settings.trustDomain())) {
-            throw new IllegalArgumentException("SPIFFE ID " + id + " is not in trust domain " + settings.trustDomain().name());
+            throw new IllegalArgumentException(
+                    "SPIFFE ID " + id + " is not in trust domain " + settings.trustDomain().name());
         }
-        SpiffeId parent = settings.usePodUidForAgentId() ? nodeAliasId(node)
-                : settings.trustDomain().spiffeId("/spire/agent/k8s_psat/" + settings.clusterName() + "/" + node.getMetadata().getUid());
-        List<Selector> selectors = new ArrayList<>(List.of(
-                new Selector("k8s", "ns:" + pod.getMetadata().getNamespace()),
-                new Selector("k8s", "pod-uid:" + pod.getMetadata().getUid())));
+        SpiffeId parent =
+                settings.usePodUidForAgentId()
+                        ? nodeAliasId(node)
+                        : settings.trustDomain()
+                                .spiffeId(
+                                        "/spire/agent/k8s_psat/"
+                                                + settings.clusterName()
+                                                + "/"
+                                                + node.getMetadata().getUid());
+        List<Selector> selectors =
+                new ArrayList<>(
+                        List.of(
+                                new Selector("k8s", "ns:" + pod.getMetadata().getNamespace()),
+                                new Selector("k8s", "pod-uid:" + pod.getMetadata().getUid())));
         for (String t : spec.workloadSelectorTemplates()) {
             selectors.add(Selector.parse(GoTemplate.render(t, data)));
         }
@@ -363,23 +468,57 @@ public final class Registrar implements AutoCloseable {
                 dns.add(name);
             }
         }
-        return new RegistrationEntry(prefix + digest(spec.name() + "/" + pod.getMetadata().getUid()), id, parent, selectors,
-                (int) spec.ttl().toSeconds(), (int) spec.jwtTtl().toSeconds(), dns, spec.federatesWith(), spec.admin(),
-                spec.downstream(), spec.hint(), 0, 0, 0);
+        return new RegistrationEntry(
+                prefix + digest(spec.name() + "/" + pod.getMetadata().getUid()),
+                id,
+                parent,
+                selectors,
+                (int) spec.ttl().toSeconds(),
+                (int) spec.jwtTtl().toSeconds(),
+                dns,
+                spec.federatesWith(),
+                spec.admin(),
+                spec.downstream(),
+                spec.hint(),
+                0,
+                0,
+                0);
     }
 
-    /** k8s-workload-registrar's node ID: {@code spiffe://<td>/k8s-workload-registrar/<cluster>/node/<node name>}. */
+    /**
+     * k8s-workload-registrar's node ID: {@code
+     * spiffe://<td>/k8s-workload-registrar/<cluster>/node/<node name>}.
+     */
     private SpiffeId nodeAliasId(Node node) {
-        return settings.trustDomain().spiffeId("/k8s-workload-registrar/" + settings.clusterName() + "/node/" + node.getMetadata().getName());
+        return settings.trustDomain()
+                .spiffeId(
+                        "/k8s-workload-registrar/"
+                                + settings.clusterName()
+                                + "/node/"
+                                + node.getMetadata().getName());
     }
 
-    /** The node alias: held by whichever agent of this cluster attests on this node (by its UID). */
+    /**
+     * The node alias: held by whichever agent of this cluster attests on this node (by its UID).
+     */
     private RegistrationEntry nodeAlias(Node node) {
-        return new RegistrationEntry(prefix + "node." + digest("node/" + node.getMetadata().getUid()), nodeAliasId(node),
+        return new RegistrationEntry(
+                prefix + "node." + digest("node/" + node.getMetadata().getUid()),
+                nodeAliasId(node),
                 settings.trustDomain().spiffeId("/spire/server"),
-                List.of(new Selector("k8s_psat", "cluster:" + settings.clusterName()),
+                List.of(
+                        new Selector("k8s_psat", "cluster:" + settings.clusterName()),
                         new Selector("k8s_psat", "agent_node_uid:" + node.getMetadata().getUid())),
-                0, 0, List.of(), List.of(), false, false, "", 0, 0, 0);
+                0,
+                0,
+                List.of(),
+                List.of(),
+                false,
+                false,
+                "",
+                0,
+                0,
+                0);
     }
 
     @SuppressWarnings("unchecked")
@@ -393,7 +532,11 @@ public final class Registrar implements AutoCloseable {
 
     private static String digest(String s) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8))).substring(0, 32);
+            return HexFormat.of()
+                    .formatHex(
+                            MessageDigest.getInstance("SHA-256")
+                                    .digest(s.getBytes(StandardCharsets.UTF_8)))
+                    .substring(0, 32);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -6,7 +6,9 @@ import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
-/** SPIRE's thresholds: prepare at min(life/2, 30d) remaining, activate at min(life/6, 7d) remaining. */
+/**
+ * SPIRE's thresholds: prepare at min(life/2, 30d) remaining, activate at min(life/6, 7d) remaining.
+ */
 class RotationRuleTest {
 
     static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 class FederationConfigTest {
 
     static ServerConfig parse(String federation) throws HclException {
-        return ServerConfigParser.parse("""
+        return ServerConfigParser.parse(
+                """
                 server {
                     trust_domain = "example.org"
                     data_dir = "/tmp/data"
@@ -24,12 +25,16 @@ class FederationConfigTest {
                     KeyManager "memory" { plugin_data {} }
                     NodeAttestor "join_token" { plugin_data {} }
                 }
-                """.formatted(federation), "server.conf");
+                """
+                        .formatted(federation),
+                "server.conf");
     }
 
     @Test
     void spiresFederationBlockIsRead() throws HclException {
-        FederationConfig f = parse("""
+        FederationConfig f =
+                parse(
+                                """
                     federation {
                         bundle_endpoint {
                             address = "0.0.0.0"
@@ -54,7 +59,8 @@ class FederationConfigTest {
                             }
                         }
                     }
-                """).federation();
+                """)
+                        .federation();
         FederationConfig.BundleEndpoint be = f.bundleEndpoint();
         assertThat(be.address()).isEqualTo("0.0.0.0");
         assertThat(be.port()).isEqualTo(8443);
@@ -63,9 +69,14 @@ class FederationConfigTest {
         assertThat(be.certFilePath()).isEqualTo(Path.of("/etc/spire/bundle.crt"));
         assertThat(be.keyFilePath()).isEqualTo(Path.of("/etc/spire/bundle.key"));
         assertThat(be.fileSyncInterval()).isEqualTo(Duration.ofSeconds(30));
-        assertThat(f.federatesWith()).containsExactly(
-                Relationship.of("domain1.test", "https://1.2.3.4:8443", "https_web", null),
-                Relationship.of("domain2.test", "https://5.6.7.8:8443", "https_spiffe", "spiffe://domain2.test/beacon"));
+        assertThat(f.federatesWith())
+                .containsExactly(
+                        Relationship.of("domain1.test", "https://1.2.3.4:8443", "https_web", null),
+                        Relationship.of(
+                                "domain2.test",
+                                "https://5.6.7.8:8443",
+                                "https_spiffe",
+                                "spiffe://domain2.test/beacon"));
     }
 
     /**
@@ -76,36 +87,54 @@ class FederationConfigTest {
      */
     @Test
     void aFederatesWithNameWithAPathIsRefusedAtItsLabel() {
-        for (String name : new String[]{"domain.test/path", "spiffe://domain.test/path", "spiffe://domain.test/"}) {
-            assertThatThrownBy(() -> parse("""
+        for (String name :
+                new String[] {
+                    "domain.test/path", "spiffe://domain.test/path", "spiffe://domain.test/"
+                }) {
+            assertThatThrownBy(
+                            () ->
+                                    parse(
+                                            """
                         federation {
                             federates_with "%s" {
                                 bundle_endpoint_url = "https://1.2.3.4:8443"
                                 bundle_endpoint_profile "https_web" {}
                             }
                         }
-                    """.formatted(name))).as(name).isInstanceOf(HclException.class)
-                    .hasMessageStartingWith("server.conf:5:").hasMessageContaining("federates_with \"" + name + "\"");
+                    """
+                                                    .formatted(name)))
+                    .as(name)
+                    .isInstanceOf(HclException.class)
+                    .hasMessageStartingWith("server.conf:5:")
+                    .hasMessageContaining("federates_with \"" + name + "\"");
         }
-        assertThatThrownBy(() -> parse("""
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         federates_with "spiffe://domain.test/path" {
                             bundle_endpoint_url = "https://1.2.3.4:8443"
                             bundle_endpoint_profile "https_web" {}
                         }
                     }
-                """)).hasMessageContaining("a trust domain has no path");
+                """))
+                .hasMessageContaining("a trust domain has no path");
     }
 
     @Test
     void httpsSpiffeEndpointWithDefaults() throws HclException {
-        FederationConfig.BundleEndpoint be = parse("""
+        FederationConfig.BundleEndpoint be =
+                parse(
+                                """
                     federation {
                         bundle_endpoint {
                             profile "https_spiffe" {}
                         }
                     }
-                """).federation().bundleEndpoint();
+                """)
+                        .federation()
+                        .bundleEndpoint();
         assertThat(be.profile()).isEqualTo(Relationship.Profile.HTTPS_SPIFFE);
         assertThat(be.port()).isEqualTo(443);
         assertThat(be.refreshHint()).isEqualTo(Duration.ofMinutes(5));
@@ -114,32 +143,48 @@ class FederationConfigTest {
 
     @Test
     void mistakesAreNamedWithTheirPosition() {
-        assertThatThrownBy(() -> parse("""
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         federates_with "domain.test" {
                             bundle_endpoint_url = "https://1.2.3.4:8443"
                             bundle_endpoint_profile "https_spiffe" {}
                         }
                     }
-                """)).isInstanceOf(HclException.class).hasMessageStartingWith("server.conf:5:")
+                """))
+                .isInstanceOf(HclException.class)
+                .hasMessageStartingWith("server.conf:5:")
                 .hasMessageContaining("needs endpoint_spiffe_id");
-        assertThatThrownBy(() -> parse("""
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         federates_with "domain.test" {
                             bundle_endpoint_url = "http://1.2.3.4:8443"
                             bundle_endpoint_profile "https_web" {}
                         }
                     }
-                """)).hasMessageContaining("must be an https URL");
-        assertThatThrownBy(() -> parse("""
+                """))
+                .hasMessageContaining("must be an https URL");
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         federates_with "example.org" {
                             bundle_endpoint_url = "https://1.2.3.4:8443"
                             bundle_endpoint_profile "https_web" {}
                         }
                     }
-                """)).hasMessageContaining("does not federate with its own trust domain");
-        assertThatThrownBy(() -> parse("""
+                """))
+                .hasMessageContaining("does not federate with its own trust domain");
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         bundle_endpoint {
                             profile "https_web" {
@@ -147,23 +192,35 @@ class FederationConfigTest {
                             }
                         }
                     }
-                """)).hasMessageContaining("acme is not supported");
-        assertThatThrownBy(() -> parse("""
+                """))
+                .hasMessageContaining("acme is not supported");
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         bundle_endpoint {
                             profile "https_web" {}
                         }
                     }
-                """)).hasMessageContaining("serving_cert_file");
-        assertThatThrownBy(() -> parse("""
+                """))
+                .hasMessageContaining("serving_cert_file");
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         bundle_endpoint {
                             port = 8443
                             refreshhint = "5m"
                         }
                     }
-                """)).hasMessageContaining("refreshhint");
-        assertThatThrownBy(() -> parse("""
+                """))
+                .hasMessageContaining("refreshhint");
+        assertThatThrownBy(
+                        () ->
+                                parse(
+                                        """
                     federation {
                         federates_with "domain.test" {
                             bundle_endpoint_url = "https://1.2.3.4:8443"
@@ -174,6 +231,7 @@ class FederationConfigTest {
                             bundle_endpoint_profile "https_web" {}
                         }
                     }
-                """)).hasMessageContaining("trust domain given twice");
+                """))
+                .hasMessageContaining("trust domain given twice");
     }
 }

@@ -29,12 +29,16 @@ class K8sPluginsParserTest {
                     }
                 %s
                 }
-                """.formatted(plugins);
+                """
+                .formatted(plugins);
     }
 
     @Test
     void spiresK8sPsatSamplesParse() throws Exception {
-        ServerConfig c = ServerConfigParser.parse(conf("""
+        ServerConfig c =
+                ServerConfigParser.parse(
+                        conf(
+                                """
                     NodeAttestor "k8s_psat" {
                         plugin_data {
                             clusters = {
@@ -51,18 +55,37 @@ class K8sPluginsParserTest {
                             }
                         }
                     }
-                """), "server.conf");
+                """),
+                        "server.conf");
         assertThat(c.joinToken()).isFalse();
-        assertThat(c.kubernetes().psatClusters()).containsExactly(
-                new PsatClusterConfig("MyCluster", List.of("production:spire-agent"), null, Path.of("path/to/kubeconfig/file"),
-                        List.of("topology.kubernetes.io/zone"), List.of(), false),
-                new PsatClusterConfig("MyClusterPods", List.of("spire:spire-broker-agent"), List.of(), null, List.of(), List.of(), true));
+        assertThat(c.kubernetes().psatClusters())
+                .containsExactly(
+                        new PsatClusterConfig(
+                                "MyCluster",
+                                List.of("production:spire-agent"),
+                                null,
+                                Path.of("path/to/kubeconfig/file"),
+                                List.of("topology.kubernetes.io/zone"),
+                                List.of(),
+                                false),
+                        new PsatClusterConfig(
+                                "MyClusterPods",
+                                List.of("spire:spire-broker-agent"),
+                                List.of(),
+                                null,
+                                List.of(),
+                                List.of(),
+                                true));
         assertThat(c.kubernetes().psatClusters().get(0).audience()).containsExactly("spire-server");
     }
 
     @Test
     void badK8sPsatSettingsAreRefusedWithTheirPosition() {
-        assertThatThrownBy(() -> ServerConfigParser.parse(conf("""
+        assertThatThrownBy(
+                        () ->
+                                ServerConfigParser.parse(
+                                        conf(
+                                                """
                     NodeAttestor "k8s_psat" {
                         plugin_data {
                             clusters = {
@@ -72,16 +95,23 @@ class K8sPluginsParserTest {
                             }
                         }
                     }
-                """), "server.conf")).isInstanceOf(HclException.class)
-                .hasMessageContaining("server.conf:18:21:").hasMessageContaining("did you mean \"service_account_allow_list\"");
-        assertThatThrownBy(() -> psatCluster("service_account_allow_list = []")).isInstanceOf(HclException.class)
+                """),
+                                        "server.conf"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("server.conf:18:21:")
+                .hasMessageContaining("did you mean \"service_account_allow_list\"");
+        assertThatThrownBy(() -> psatCluster("service_account_allow_list = []"))
+                .isInstanceOf(HclException.class)
                 .hasMessageContaining("must have at least one service account allowed");
-        assertThatThrownBy(() -> psatCluster("service_account_allow_list = [\"spire-agent\"]")).isInstanceOf(HclException.class)
+        assertThatThrownBy(() -> psatCluster("service_account_allow_list = [\"spire-agent\"]"))
+                .isInstanceOf(HclException.class)
                 .hasMessageContaining("\"<namespace>:<service account>\"");
     }
 
     private static ServerConfig psatCluster(String body) throws HclException {
-        return ServerConfigParser.parse(conf("""
+        return ServerConfigParser.parse(
+                conf(
+                        """
                     NodeAttestor "k8s_psat" {
                         plugin_data {
                             clusters = {
@@ -91,12 +121,17 @@ class K8sPluginsParserTest {
                             }
                         }
                     }
-                """.formatted(body)), "server.conf");
+                """
+                                .formatted(body)),
+                "server.conf");
     }
 
     @Test
     void bundlePublisherAndTheOlderNotifierName() throws Exception {
-        ServerConfig c = ServerConfigParser.parse(conf("""
+        ServerConfig c =
+                ServerConfigParser.parse(
+                        conf(
+                                """
                     NodeAttestor "join_token" {
                         plugin_data {}
                     }
@@ -118,11 +153,24 @@ class K8sPluginsParserTest {
                             namespace = "mithril"
                         }
                     }
-                """), "server.conf");
-        assertThat(c.kubernetes().bundleConfigMaps()).containsExactly(
-                new K8sPlugins.BundleConfigMap("k8s_configmap", "spire", "example.org", "bundle", Path.of("/file/path/cluster-1"), "pem"),
-                new K8sPlugins.BundleConfigMap("k8sbundle", "mithril", "spire-bundle", "bundle.crt", null, "pem"));
-        assertThatThrownBy(() -> ServerConfigParser.parse(conf("""
+                """),
+                        "server.conf");
+        assertThat(c.kubernetes().bundleConfigMaps())
+                .containsExactly(
+                        new K8sPlugins.BundleConfigMap(
+                                "k8s_configmap",
+                                "spire",
+                                "example.org",
+                                "bundle",
+                                Path.of("/file/path/cluster-1"),
+                                "pem"),
+                        new K8sPlugins.BundleConfigMap(
+                                "k8sbundle", "mithril", "spire-bundle", "bundle.crt", null, "pem"));
+        assertThatThrownBy(
+                        () ->
+                                ServerConfigParser.parse(
+                                        conf(
+                                                """
                     NodeAttestor "join_token" {
                         plugin_data {}
                     }
@@ -131,6 +179,9 @@ class K8sPluginsParserTest {
                             webhook_label = "spiffe.io/webhook"
                         }
                     }
-                """), "server.conf")).isInstanceOf(HclException.class).hasMessageContaining("webhook_label");
+                """),
+                                        "server.conf"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("webhook_label");
     }
 }

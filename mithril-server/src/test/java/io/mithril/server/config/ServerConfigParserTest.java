@@ -12,11 +12,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ServerConfigParserTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
-    /** A SPIRE server.conf as written for the disk-CA seed (quoted numbers, both plugin_data forms). */
-    static final String SPIRE_CONF = """
+    /**
+     * A SPIRE server.conf as written for the disk-CA seed (quoted numbers, both plugin_data forms).
+     */
+    static final String SPIRE_CONF =
+            """
             server {
                 bind_address = "0.0.0.0"
                 bind_port = "8081"
@@ -89,8 +91,10 @@ class ServerConfigParserTest {
         assertThat(c.dataStore().connectionString()).isEqualTo("/run/spire/data/datastore.sqlite3");
         assertThat(c.keyManager().keysPath()).isEqualTo(Path.of("/run/spire/data/keys.json"));
         assertThat(c.joinToken()).isTrue();
-        assertThat(c.x509pop().caBundlePaths()).containsExactly(Path.of("/opt/spire/conf/server/agent-cacert.pem"));
-        assertThat(c.upstream().certFilePath()).isEqualTo(Path.of("/run/spire/secrets/bootstrap.crt"));
+        assertThat(c.x509pop().caBundlePaths())
+                .containsExactly(Path.of("/opt/spire/conf/server/agent-cacert.pem"));
+        assertThat(c.upstream().certFilePath())
+                .isEqualTo(Path.of("/run/spire/secrets/bootstrap.crt"));
         assertThat(c.upstream().bundleFilePath()).isNull();
         assertThat(c.healthChecks().bindPort()).isEqualTo(8080);
         assertThat(c.logLevel()).isEqualTo("DEBUG");
@@ -98,12 +102,15 @@ class ServerConfigParserTest {
 
     @Test
     void defaultsFollowSpire() throws Exception {
-        ServerConfig c = ServerConfigParser.parse("""
+        ServerConfig c =
+                ServerConfigParser.parse(
+                        """
                 server { trust_domain = "example.org"  data_dir = "d" }
                 plugins { DataStore "sql" { plugin_data { database_type = "sqlite3" } }
                           KeyManager "memory" {}
                           NodeAttestor "join_token" {} }
-                """, "s.conf");
+                """,
+                        "s.conf");
         assertThat(c.bindPort()).isEqualTo(8081);
         assertThat(c.caTtl()).isEqualTo(Duration.ofHours(24));
         assertThat(c.defaultX509SvidTtl()).isEqualTo(Duration.ofHours(1));
@@ -116,11 +123,13 @@ class ServerConfigParserTest {
     @Test
     void unknownServerKeyIsAnErrorWithFileAndLine() throws Exception {
         Path f = dir.resolve("server.conf");
-        Files.writeString(f, SPIRE_CONF.replace("    bind_port = \"8081\"", "    bind_prot = \"8081\""));
+        Files.writeString(
+                f, SPIRE_CONF.replace("    bind_port = \"8081\"", "    bind_prot = \"8081\""));
         assertThatThrownBy(() -> ServerConfigParser.parseFile(f))
                 .isInstanceOf(HclException.class)
                 .hasMessageStartingWith(f + ":3:")
-                .hasMessageContaining("bind_prot").hasMessageContaining("bind_port");
+                .hasMessageContaining("bind_prot")
+                .hasMessageContaining("bind_port");
     }
 
     @Test
@@ -136,57 +145,83 @@ class ServerConfigParserTest {
     void unknownPluginDataKeyIsAnError() {
         String conf = SPIRE_CONF.replace("key_file_path =", "key_file =");
         assertThatThrownBy(() -> ServerConfigParser.parse(conf, "server.conf"))
-                .isInstanceOf(HclException.class).hasMessageContaining("key_file").hasMessageContaining("server.conf:");
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("key_file")
+                .hasMessageContaining("server.conf:");
     }
 
     @Test
     void invalidTrustDomainNamesTheLine() {
-        String conf = SPIRE_CONF.replace("trust_domain = \"example.org\"", "trust_domain = \"Example Org\"");
+        String conf =
+                SPIRE_CONF.replace(
+                        "trust_domain = \"example.org\"", "trust_domain = \"Example Org\"");
         assertThatThrownBy(() -> ServerConfigParser.parse(conf, "server.conf"))
-                .isInstanceOf(HclException.class).hasMessageStartingWith("server.conf:5:")
+                .isInstanceOf(HclException.class)
+                .hasMessageStartingWith("server.conf:5:")
                 .hasMessageContaining("trust_domain");
     }
 
     @Test
     void unsupportedDatabaseTypeIsAnError() {
-        String conf = SPIRE_CONF.replace("database_type = \"sqlite3\"", "database_type = \"mysql\"");
+        String conf =
+                SPIRE_CONF.replace("database_type = \"sqlite3\"", "database_type = \"mysql\"");
         assertThatThrownBy(() -> ServerConfigParser.parse(conf, "server.conf"))
-                .isInstanceOf(HclException.class).hasMessageContaining("mysql").hasMessageContaining("server.conf:21:");
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("mysql")
+                .hasMessageContaining("server.conf:21:");
     }
 
     @Test
     void spirePoolKeysSizeThePostgresPool() throws Exception {
-        String conf = SPIRE_CONF.replace("database_type = \"sqlite3\"", "database_type = \"postgres\"")
-                .replace("connection_string = \"/run/spire/data/datastore.sqlite3\"",
-                        "connection_string = \"dbname=spire host=db\"\n max_open_conns = 20\n max_idle_conns = \"5\"\n conn_max_lifetime = \"1h\"");
+        String conf =
+                SPIRE_CONF
+                        .replace("database_type = \"sqlite3\"", "database_type = \"postgres\"")
+                        .replace(
+                                "connection_string = \"/run/spire/data/datastore.sqlite3\"",
+                                "connection_string = \"dbname=spire host=db\"\n max_open_conns = 20\n max_idle_conns = \"5\"\n conn_max_lifetime = \"1h\"");
         ServerConfig.DataStoreConfig d = ServerConfigParser.parse(conf, "server.conf").dataStore();
         assertThat(d.maxOpenConns()).isEqualTo(20);
         assertThat(d.maxIdleConns()).isEqualTo(5);
         assertThat(d.connMaxLifetime()).isEqualTo(Duration.ofHours(1));
-        ServerConfig.DataStoreConfig defaults = ServerConfigParser.parse(SPIRE_CONF, "server.conf").dataStore();
-        assertThat(defaults.maxOpenConns()).isEqualTo(ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS);
-        assertThat(defaults.maxIdleConns()).isEqualTo(ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS);
+        ServerConfig.DataStoreConfig defaults =
+                ServerConfigParser.parse(SPIRE_CONF, "server.conf").dataStore();
+        assertThat(defaults.maxOpenConns())
+                .isEqualTo(ServerConfig.DataStoreConfig.DEFAULT_MAX_OPEN_CONNS);
+        assertThat(defaults.maxIdleConns())
+                .isEqualTo(ServerConfig.DataStoreConfig.DEFAULT_MAX_IDLE_CONNS);
         assertThat(defaults.connMaxLifetime()).isZero();
-        assertThatThrownBy(() -> ServerConfigParser.parse(SPIRE_CONF.replace("database_type = \"sqlite3\"",
-                "database_type = \"sqlite3\"\n max_open_conns = 0"), "server.conf"))
-                .isInstanceOf(HclException.class).hasMessageContaining("max_open_conns must be between 1 and 10000")
+        assertThatThrownBy(
+                        () ->
+                                ServerConfigParser.parse(
+                                        SPIRE_CONF.replace(
+                                                "database_type = \"sqlite3\"",
+                                                "database_type = \"sqlite3\"\n max_open_conns = 0"),
+                                        "server.conf"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("max_open_conns must be between 1 and 10000")
                 .hasMessageContaining("server.conf:");
     }
 
     @Test
     void missingDataStoreIsAnError() {
-        assertThatThrownBy(() -> ServerConfigParser.parse("""
+        assertThatThrownBy(
+                        () ->
+                                ServerConfigParser.parse(
+                                        """
                 server { trust_domain = "example.org"  data_dir = "d" }
                 plugins { KeyManager "memory" {}  NodeAttestor "join_token" {} }
-                """, "s.conf"))
-                .isInstanceOf(HclException.class).hasMessageContaining("DataStore \"sql\" is required");
+                """,
+                                        "s.conf"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("DataStore \"sql\" is required");
     }
 
     @Test
     void projectExampleConfigsParseWithExpandEnv() throws Exception {
         for (String c : new String[] {"cluster1", "cluster2"}) {
             Path f = Path.of("../examples/two-clusters/" + c + "/server.conf");
-            org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(f), "example config " + f + " not in this checkout");
+            org.junit.jupiter.api.Assumptions.assumeTrue(
+                    Files.exists(f), "example config " + f + " not in this checkout");
             ServerConfig cfg = ServerConfigParser.parseFile(f, true);
             assertThat(cfg.trustDomain().name()).isEqualTo("example.org");
             assertThat(cfg.upstream()).isNotNull();

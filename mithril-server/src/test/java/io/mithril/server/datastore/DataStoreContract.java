@@ -35,8 +35,11 @@ abstract class DataStoreContract {
 
     @Test
     void createdEntryGetsIdRevisionZeroAndCanBeFetched() {
-        RegistrationEntry e = store().createEntry(entry("/ns/default/sa/sleep", "unix:uid:1000", "unix:gid:1000")
-                .withX509SvidTtl(300).withDnsNames(List.of("sleep.local")));
+        RegistrationEntry e =
+                store().createEntry(
+                                entry("/ns/default/sa/sleep", "unix:uid:1000", "unix:gid:1000")
+                                        .withX509SvidTtl(300)
+                                        .withDnsNames(List.of("sleep.local")));
         assertThat(e.id()).isNotEmpty();
         assertThat(e.revisionNumber()).isZero();
         RegistrationEntry back = store().fetchEntry(e.id()).orElseThrow();
@@ -48,30 +51,46 @@ abstract class DataStoreContract {
     void duplicateEntryIsRejectedAndNothingIsStored() {
         store().createEntry(entry("/a", "unix:uid:1"));
         assertThatThrownBy(() -> store().createEntry(entry("/a", "unix:uid:1")))
-                .isInstanceOf(DuplicateEntryException.class).hasMessageContaining("spiffe://example.org/a");
+                .isInstanceOf(DuplicateEntryException.class)
+                .hasMessageContaining("spiffe://example.org/a");
         assertThat(store().countEntries()).isEqualTo(1);
     }
 
     @Test
     void batchCreateStoresNewEntriesAndRefusesDuplicatesInOneGo() {
         RegistrationEntry existing = store().createEntry(entry("/a", "unix:uid:1"));
-        List<EntryCreateResult> results = store().createEntries(List.of(entry("/a", "unix:uid:1"), entry("/b", "unix:uid:2"),
-                entry("/b", "unix:uid:2"), entry("/c", "unix:uid:3")));
-        assertThat(results.get(0)).isInstanceOfSatisfying(EntryCreateResult.AlreadyExists.class, d -> {
-            assertThat(d.existingId()).isEqualTo(existing.id());
-            assertThat(d.reason()).contains("spiffe://example.org/a", "already exists", existing.id());
-        });
+        List<EntryCreateResult> results =
+                store().createEntries(
+                                List.of(
+                                        entry("/a", "unix:uid:1"),
+                                        entry("/b", "unix:uid:2"),
+                                        entry("/b", "unix:uid:2"),
+                                        entry("/c", "unix:uid:3")));
+        assertThat(results.get(0))
+                .isInstanceOfSatisfying(
+                        EntryCreateResult.AlreadyExists.class,
+                        d -> {
+                            assertThat(d.existingId()).isEqualTo(existing.id());
+                            assertThat(d.reason())
+                                    .contains(
+                                            "spiffe://example.org/a",
+                                            "already exists",
+                                            existing.id());
+                        });
         RegistrationEntry b = results.get(1).created().orElseThrow();
         assertThat(b.id()).isNotEmpty();
         assertThat(b.spiffeId()).hasToString("spiffe://example.org/b");
         // the second /b collides with the first, stored earlier in the same batch
-        assertThat(results.get(2)).isInstanceOfSatisfying(EntryCreateResult.AlreadyExists.class,
-                d -> assertThat(d.existingId()).isEqualTo(b.id()));
+        assertThat(results.get(2))
+                .isInstanceOfSatisfying(
+                        EntryCreateResult.AlreadyExists.class,
+                        d -> assertThat(d.existingId()).isEqualTo(b.id()));
         assertThat(results.get(2).created()).isEmpty();
         assertThat(results.get(3)).isInstanceOf(EntryCreateResult.Created.class);
         assertThat(store().fetchEntry(b.id())).contains(b);
         assertThat(store().countEntries()).isEqualTo(3);
-        assertThat(store().listEntriesBySpiffeId(SpiffeId.parse("spiffe://example.org/c"))).hasSize(1)
+        assertThat(store().listEntriesBySpiffeId(SpiffeId.parse("spiffe://example.org/c")))
+                .hasSize(1)
                 .allSatisfy(e -> assertThat(e.selectorStrings()).containsExactly("unix:uid:3"));
     }
 
@@ -96,24 +115,31 @@ abstract class DataStoreContract {
 
     @Test
     void concurrentDuplicateCreatesStoreExactlyOne() throws Exception {
-        assertThat(createConcurrently(java.util.Collections.nCopies(8, entry("/race", "unix:uid:7")))).isEqualTo(1);
+        assertThat(
+                        createConcurrently(
+                                java.util.Collections.nCopies(8, entry("/race", "unix:uid:7"))))
+                .isEqualTo(1);
         assertThat(store().countEntries()).isEqualTo(1);
     }
 
-    /** Creates the entries from four threads; how many were created (the others were duplicates). */
+    /**
+     * Creates the entries from four threads; how many were created (the others were duplicates).
+     */
     private int createConcurrently(List<RegistrationEntry> entries) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
             List<Future<Boolean>> results = new ArrayList<>();
             for (RegistrationEntry e : entries) {
-                results.add(pool.submit(() -> {
-                    try {
-                        store().createEntry(e);
-                        return true;
-                    } catch (DuplicateEntryException duplicate) {
-                        return false;
-                    }
-                }));
+                results.add(
+                        pool.submit(
+                                () -> {
+                                    try {
+                                        store().createEntry(e);
+                                        return true;
+                                    } catch (DuplicateEntryException duplicate) {
+                                        return false;
+                                    }
+                                }));
             }
             int ok = 0;
             for (Future<Boolean> f : results) {
@@ -129,23 +155,59 @@ abstract class DataStoreContract {
     void listFiltersBySpiffeIdParentAndSelectors() {
         store().createEntry(entry("/a", "unix:uid:1", "unix:gid:1"));
         store().createEntry(entry("/b", "unix:uid:2"));
-        assertThat(store().listEntries(new EntryFilter(SpiffeId.parse("spiffe://example.org/b"), null, null, null)))
-                .extracting(e -> e.spiffeId().toString()).containsExactly("spiffe://example.org/b");
+        assertThat(
+                        store().listEntries(
+                                        new EntryFilter(
+                                                SpiffeId.parse("spiffe://example.org/b"),
+                                                null,
+                                                null,
+                                                null)))
+                .extracting(e -> e.spiffeId().toString())
+                .containsExactly("spiffe://example.org/b");
         assertThat(store().listEntries(new EntryFilter(null, AGENT, null, null))).hasSize(2);
-        assertThat(store().listEntries(new EntryFilter(null, null, List.of(Selector.parse("unix:uid:1")), EntryFilter.Match.SUPERSET)))
-                .extracting(e -> e.spiffeId().toString()).containsExactly("spiffe://example.org/a");
-        assertThat(store().listEntries(new EntryFilter(null, null, List.of(Selector.parse("unix:uid:1")), EntryFilter.Match.EXACT))).isEmpty();
+        assertThat(
+                        store().listEntries(
+                                        new EntryFilter(
+                                                null,
+                                                null,
+                                                List.of(Selector.parse("unix:uid:1")),
+                                                EntryFilter.Match.SUPERSET)))
+                .extracting(e -> e.spiffeId().toString())
+                .containsExactly("spiffe://example.org/a");
+        assertThat(
+                        store().listEntries(
+                                        new EntryFilter(
+                                                null,
+                                                null,
+                                                List.of(Selector.parse("unix:uid:1")),
+                                                EntryFilter.Match.EXACT)))
+                .isEmpty();
     }
 
     @Test
     void updateIncrementsRevisionAndReplacesSelectors() {
         RegistrationEntry e = store().createEntry(entry("/a", "unix:uid:1"));
-        RegistrationEntry changed = new RegistrationEntry(e.id(), e.spiffeId(), e.parentId(), List.of(Selector.parse("unix:uid:2")),
-                60, 0, List.of(), List.of(), false, false, "", 0, 0, 0);
+        RegistrationEntry changed =
+                new RegistrationEntry(
+                        e.id(),
+                        e.spiffeId(),
+                        e.parentId(),
+                        List.of(Selector.parse("unix:uid:2")),
+                        60,
+                        0,
+                        List.of(),
+                        List.of(),
+                        false,
+                        false,
+                        "",
+                        0,
+                        0,
+                        0);
         RegistrationEntry updated = store().updateEntry(changed).orElseThrow();
         assertThat(updated.revisionNumber()).isEqualTo(1);
         assertThat(updated.createdAt()).isEqualTo(e.createdAt());
-        assertThat(store().fetchEntry(e.id()).orElseThrow().selectorStrings()).containsExactly("unix:uid:2");
+        assertThat(store().fetchEntry(e.id()).orElseThrow().selectorStrings())
+                .containsExactly("unix:uid:2");
         assertThat(store().updateEntry(changed.withId("nope"))).isEmpty();
     }
 
@@ -162,8 +224,12 @@ abstract class DataStoreContract {
     @Test
     void listEntriesByParentReturnsOnlyChildrenOfTheGivenParents() {
         RegistrationEntry alias = store().createEntry(entry("/node-alias", "spiffe_id:" + AGENT));
-        RegistrationEntry child = store().createEntry(RegistrationEntry.of(SpiffeId.parse("spiffe://example.org/w"), alias.spiffeId(),
-                List.of(Selector.parse("unix:uid:5"))));
+        RegistrationEntry child =
+                store().createEntry(
+                                RegistrationEntry.of(
+                                        SpiffeId.parse("spiffe://example.org/w"),
+                                        alias.spiffeId(),
+                                        List.of(Selector.parse("unix:uid:5"))));
         assertThat(store().listEntriesByParent(List.of(AGENT))).containsExactly(alias);
         assertThat(store().listEntriesByParent(List.of(alias.spiffeId()))).containsExactly(child);
     }
@@ -185,7 +251,15 @@ abstract class DataStoreContract {
 
     @Test
     void attestedNodeRoundTripsWithSelectorsAndCanBeEvicted() {
-        AttestedNode n = new AttestedNode(AGENT, "join_token", "123", 999, false, List.of(Selector.parse("x509pop:subject:cn:n1")), 5);
+        AttestedNode n =
+                new AttestedNode(
+                        AGENT,
+                        "join_token",
+                        "123",
+                        999,
+                        false,
+                        List.of(Selector.parse("x509pop:subject:cn:n1")),
+                        5);
         store().upsertAttestedNode(n);
         assertThat(store().fetchAttestedNode(AGENT)).contains(n);
         assertThat(store().updateAttestedNodeSvid(AGENT, "456", 2000)).isTrue();
@@ -198,40 +272,72 @@ abstract class DataStoreContract {
 
     @Test
     void appendBundleMergesAuthoritiesAndBumpsSequenceOnlyOnChange() {
-        Bundle a = Bundle.newBuilder().setTrustDomain("example.org").addX509Authorities(ByteString.copyFromUtf8("root-1"))
-                .addJwtAuthorities(JwtKey.newBuilder().setKeyId("k1")).build();
+        Bundle a =
+                Bundle.newBuilder()
+                        .setTrustDomain("example.org")
+                        .addX509Authorities(ByteString.copyFromUtf8("root-1"))
+                        .addJwtAuthorities(JwtKey.newBuilder().setKeyId("k1"))
+                        .build();
         Bundle first = store().appendBundle(a);
         assertThat(first.getSequenceNumber()).isEqualTo(1);
         assertThat(store().appendBundle(a).getSequenceNumber()).isEqualTo(1);
-        Bundle b = Bundle.newBuilder().setTrustDomain("example.org").addX509Authorities(ByteString.copyFromUtf8("root-2"))
-                .addJwtAuthorities(JwtKey.newBuilder().setKeyId("k2")).build();
+        Bundle b =
+                Bundle.newBuilder()
+                        .setTrustDomain("example.org")
+                        .addX509Authorities(ByteString.copyFromUtf8("root-2"))
+                        .addJwtAuthorities(JwtKey.newBuilder().setKeyId("k2"))
+                        .build();
         Bundle merged = store().appendBundle(b);
         assertThat(merged.getSequenceNumber()).isEqualTo(2);
         assertThat(merged.getX509AuthoritiesList()).hasSize(2);
-        assertThat(merged.getJwtAuthoritiesList()).extracting(JwtKey::getKeyId).containsExactly("k1", "k2");
+        assertThat(merged.getJwtAuthoritiesList())
+                .extracting(JwtKey::getKeyId)
+                .containsExactly("k1", "k2");
     }
 
     @Test
     void federatedBundlesCanBeSetListedAndDeleted() {
-        store().setBundle(Bundle.newBuilder().setTrustDomain("domain.test").setSequenceNumber(4).build());
-        assertThat(store().listBundles()).extracting(Bundle::getTrustDomain).containsExactly("domain.test");
-        assertThat(store().fetchBundle("domain.test").orElseThrow().getSequenceNumber()).isEqualTo(4);
+        store().setBundle(
+                        Bundle.newBuilder()
+                                .setTrustDomain("domain.test")
+                                .setSequenceNumber(4)
+                                .build());
+        assertThat(store().listBundles())
+                .extracting(Bundle::getTrustDomain)
+                .containsExactly("domain.test");
+        assertThat(store().fetchBundle("domain.test").orElseThrow().getSequenceNumber())
+                .isEqualTo(4);
         assertThat(store().deleteBundle("domain.test")).isTrue();
         assertThat(store().fetchBundle("domain.test")).isEmpty();
     }
 
     @Test
     void federationRelationshipsAreCreatedOnceUpdatedListedAndDeleted() {
-        FederationRelationship web = FederationRelationship.newBuilder().setTrustDomain("domain.test")
-                .setBundleEndpointUrl("https://domain.test:8443").setBundleEndpointProfile("https_web").build();
+        FederationRelationship web =
+                FederationRelationship.newBuilder()
+                        .setTrustDomain("domain.test")
+                        .setBundleEndpointUrl("https://domain.test:8443")
+                        .setBundleEndpointProfile("https_web")
+                        .build();
         assertThat(store().createFederationRelationship(web)).isTrue();
-        assertThat(store().createFederationRelationship(web.toBuilder().setBundleEndpointUrl("https://evil").build())).isFalse();
+        assertThat(
+                        store().createFederationRelationship(
+                                        web.toBuilder()
+                                                .setBundleEndpointUrl("https://evil")
+                                                .build()))
+                .isFalse();
         assertThat(store().fetchFederationRelationship("domain.test")).contains(web);
 
-        FederationRelationship spiffe = web.toBuilder().setBundleEndpointProfile("https_spiffe")
-                .setEndpointSpiffeId("spiffe://domain.test/spire/server").build();
+        FederationRelationship spiffe =
+                web.toBuilder()
+                        .setBundleEndpointProfile("https_spiffe")
+                        .setEndpointSpiffeId("spiffe://domain.test/spire/server")
+                        .build();
         assertThat(store().updateFederationRelationship(spiffe)).isTrue();
-        assertThat(store().updateFederationRelationship(spiffe.toBuilder().setTrustDomain("other.test").build())).isFalse();
+        assertThat(
+                        store().updateFederationRelationship(
+                                        spiffe.toBuilder().setTrustDomain("other.test").build()))
+                .isFalse();
         FederationRelationship other = spiffe.toBuilder().setTrustDomain("a.test").build();
         assertThat(store().createFederationRelationship(other)).isTrue();
         assertThat(store().listFederationRelationships()).containsExactly(other, spiffe);
@@ -247,7 +353,8 @@ abstract class DataStoreContract {
         assertThat(store().fetchCaJournal("j")).isEmpty();
         store().saveCaJournal("j", new byte[] {1, 2});
         store().saveCaJournal("j", new byte[] {3});
-        assertThat(store().fetchCaJournal("j")).hasValueSatisfying(d -> assertThat(d).containsExactly(3));
+        assertThat(store().fetchCaJournal("j"))
+                .hasValueSatisfying(d -> assertThat(d).containsExactly(3));
         assertThat(Optional.of(1)).isPresent();
     }
 
@@ -255,16 +362,25 @@ abstract class DataStoreContract {
     void everyEntryAndAgentWriteBumpsTheChangeRevisionAndTellsListenersAfterCommit() {
         List<Long> heard = new ArrayList<>();
         List<DataStoreChange> changes = new ArrayList<>();
-        store().addChangeListener((rev, ch) -> {
-            heard.add(rev);
-            changes.addAll(ch);
-        });
+        store().addChangeListener(
+                        (rev, ch) -> {
+                            heard.add(rev);
+                            changes.addAll(ch);
+                        });
         long r0 = store().changeRevision();
         RegistrationEntry e = store().createEntry(entry("/a", "unix:uid:1"));
         store().createEntries(List.of(entry("/b", "unix:uid:2"), entry("/c", "unix:uid:3")));
         store().updateEntry(e.withDnsNames(List.of("a.local")));
         store().deleteEntry(e.id());
-        AttestedNode node = new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(Selector.parse("spiffe_id:x")), 1);
+        AttestedNode node =
+                new AttestedNode(
+                        AGENT,
+                        "join_token",
+                        "1",
+                        100,
+                        false,
+                        List.of(Selector.parse("spiffe_id:x")),
+                        1);
         store().upsertAttestedNode(node);
         store().deleteAttestedNode(AGENT);
         assertThat(heard).containsExactly(r0 + 1, r0 + 2, r0 + 3, r0 + 4, r0 + 5, r0 + 6);
@@ -279,11 +395,13 @@ abstract class DataStoreContract {
     @Test
     void refusedWriteAndSvidRenewalLeaveTheChangeRevisionAlone() {
         store().createEntry(entry("/a", "unix:uid:1"));
-        store().upsertAttestedNode(new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(), 1));
+        store().upsertAttestedNode(
+                        new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(), 1));
         List<Long> heard = new ArrayList<>();
         store().addChangeListener((rev, ch) -> heard.add(rev));
         long before = store().changeRevision();
-        assertThatThrownBy(() -> store().createEntry(entry("/a", "unix:uid:1"))).isInstanceOf(DuplicateEntryException.class);
+        assertThatThrownBy(() -> store().createEntry(entry("/a", "unix:uid:1")))
+                .isInstanceOf(DuplicateEntryException.class);
         assertThat(store().updateAttestedNodeSvid(AGENT, "2", 200)).isTrue();
         assertThat(store().changeRevision()).isEqualTo(before);
         assertThat(heard).isEmpty();
@@ -292,7 +410,15 @@ abstract class DataStoreContract {
     @Test
     void snapshotHoldsEveryEntryAndAgentAtItsRevision() {
         RegistrationEntry e = store().createEntry(entry("/a", "unix:uid:1"));
-        store().upsertAttestedNode(new AttestedNode(AGENT, "join_token", "1", 100, false, List.of(Selector.parse("spiffe_id:x")), 1));
+        store().upsertAttestedNode(
+                        new AttestedNode(
+                                AGENT,
+                                "join_token",
+                                "1",
+                                100,
+                                false,
+                                List.of(Selector.parse("spiffe_id:x")),
+                                1));
         DataStoreChange.Snapshot snap = store().snapshot();
         assertThat(snap.revision()).isEqualTo(store().changeRevision());
         assertThat(snap.entries()).containsExactly(e);

@@ -13,8 +13,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The datastore contract on a real PostgreSQL server (initdb + pg_ctl on an ephemeral port). */
 class PostgresDataStoreTest extends DataStoreContract {
 
-    @RegisterExtension
-    static final PostgresDatabases PG = new PostgresDatabases("t");
+    @RegisterExtension static final PostgresDatabases PG = new PostgresDatabases("t");
     SqlDataStore store;
 
     @BeforeEach
@@ -41,7 +40,14 @@ class PostgresDataStoreTest extends DataStoreContract {
 
     @Test
     void unreachableDatabaseNamesHostAndDatabase() {
-        assertThatThrownBy(() -> SqlDataStore.openPostgres("dbname=nosuchdb user=postgres host=127.0.0.1 port=" + PG.server().port(), 1, Clock.systemUTC()))
-                .isInstanceOf(DataStoreException.class).hasMessageContaining("127.0.0.1:" + PG.server().port() + "/nosuchdb");
+        assertThatThrownBy(
+                        () ->
+                                SqlDataStore.openPostgres(
+                                        "dbname=nosuchdb user=postgres host=127.0.0.1 port="
+                                                + PG.server().port(),
+                                        1,
+                                        Clock.systemUTC()))
+                .isInstanceOf(DataStoreException.class)
+                .hasMessageContaining("127.0.0.1:" + PG.server().port() + "/nosuchdb");
     }
 }

@@ -19,7 +19,8 @@ class SelectorTest {
 
     @Test
     void oversizedSelectorTypeIsRefused() {
-        assertThatThrownBy(() -> new Selector("t".repeat(256), "v")).isInstanceOf(InvalidEntryException.class)
+        assertThatThrownBy(() -> new Selector("t".repeat(256), "v"))
+                .isInstanceOf(InvalidEntryException.class)
                 .hasMessageContaining("type 256 characters");
     }
 

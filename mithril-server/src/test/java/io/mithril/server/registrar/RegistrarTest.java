@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RegistrarTest {
 
-    static final String CLUSTER_SPIFFE_ID = """
+    static final String CLUSTER_SPIFFE_ID =
+            """
             apiVersion: spire.spiffe.io/v1alpha1
             kind: ClusterSPIFFEID
             metadata:
@@ -56,8 +57,7 @@ class RegistrarTest {
               federatesWith: ["domain.test"]
             """;
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     MockKubernetes k8s;
     IdentityServer server;
     AdminClient adminClient;
@@ -67,19 +67,42 @@ class RegistrarTest {
     @BeforeEach
     void start() throws Exception {
         k8s = new MockKubernetes();
-        k8s.serveCustomResource("spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID", "clusterspiffeids", false);
-        k8s.serveCustomResource("spire.spiffe.io", "v1alpha1", "ClusterStaticEntry", "clusterstaticentries", false);
+        k8s.serveCustomResource(
+                "spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID", "clusterspiffeids", false);
+        k8s.serveCustomResource(
+                "spire.spiffe.io", "v1alpha1", "ClusterStaticEntry", "clusterstaticentries", false);
         for (String ns : List.of("default", "istio-system", "kube-system")) {
-            k8s.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
-                    .addToLabels("kubernetes.io/metadata.name", ns).endMetadata().build()).create();
+            k8s.client()
+                    .namespaces()
+                    .resource(
+                            new NamespaceBuilder()
+                                    .withNewMetadata()
+                                    .withName(ns)
+                                    .addToLabels("kubernetes.io/metadata.name", ns)
+                                    .endMetadata()
+                                    .build())
+                    .create();
         }
         nodeUid = k8s.addNode("node-1", Map.of());
         server = IdentityServer.start(ServerFixture.config(dir, Clock.systemUTC()).build());
-        // The ClusterSPIFFEID federates with domain.test: the server only accepts such entries once it holds that bundle.
-        server.dataStore().setBundle(Bundle.newBuilder().setTrustDomain("domain.test").setSequenceNumber(1).build());
+        // The ClusterSPIFFEID federates with domain.test: the server only accepts such entries once
+        // it holds that bundle.
+        server.dataStore()
+                .setBundle(
+                        Bundle.newBuilder()
+                                .setTrustDomain("domain.test")
+                                .setSequenceNumber(1)
+                                .build());
         adminClient = AdminClient.connect(server.adminSocketPath());
-        registrar = new Registrar(k8s.client(), adminClient.admin(), new Registrar.Settings(ServerFixture.TD, "demo-cluster",
-                "cluster.local", Registrar.Settings.DEFAULT_IGNORE_NAMESPACES));
+        registrar =
+                new Registrar(
+                        k8s.client(),
+                        adminClient.admin(),
+                        new Registrar.Settings(
+                                ServerFixture.TD,
+                                "demo-cluster",
+                                "cluster.local",
+                                Registrar.Settings.DEFAULT_IGNORE_NAMESPACES));
     }
 
     @AfterEach
@@ -91,37 +114,77 @@ class RegistrarTest {
     }
 
     private String pod(String ns, String name, String sa, String app, String node) {
-        return k8s.client().pods().inNamespace(ns).resource(new PodBuilder().withNewMetadata().withNamespace(ns).withName(name)
-                .addToLabels("app", app).endMetadata().withNewSpec().withServiceAccountName(sa).withNodeName(node)
-                .addNewContainer().withName(app).withImage("curlimages/curl").endContainer().endSpec().build())
-                .create().getMetadata().getUid();
+        return k8s.client()
+                .pods()
+                .inNamespace(ns)
+                .resource(
+                        new PodBuilder()
+                                .withNewMetadata()
+                                .withNamespace(ns)
+                                .withName(name)
+                                .addToLabels("app", app)
+                                .endMetadata()
+                                .withNewSpec()
+                                .withServiceAccountName(sa)
+                                .withNodeName(node)
+                                .addNewContainer()
+                                .withName(app)
+                                .withImage("curlimages/curl")
+                                .endContainer()
+                                .endSpec()
+                                .build())
+                .create()
+                .getMetadata()
+                .getUid();
     }
 
     private List<Entry> managed() {
-        return adminClient.admin().listEntries(ListEntriesRequest.getDefaultInstance()).getEntriesList().stream()
-                .filter(e -> e.getId().startsWith("mithril-registrar.demo-cluster.")).toList();
+        return adminClient
+                .admin()
+                .listEntries(ListEntriesRequest.getDefaultInstance())
+                .getEntriesList()
+                .stream()
+                .filter(e -> e.getId().startsWith("mithril-registrar.demo-cluster."))
+                .toList();
     }
 
     @Test
     void oneEntryPerMatchingPodFollowsThePodAndForeignEntriesAreNeverTouched() throws Exception {
-        RegistrationEntry manual = server.createEntry(RegistrationEntry.of(SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep"),
-                SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/" + nodeUid),
-                List.of(Selector.parse("k8s:ns:default"), Selector.parse("k8s:sa:sleep"))));
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
-                .resource(Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class)).create();
+        RegistrationEntry manual =
+                server.createEntry(
+                        RegistrationEntry.of(
+                                SpiffeId.parse("spiffe://example.org/ns/default/sa/sleep"),
+                                SpiffeId.parse(
+                                        "spiffe://example.org/spire/agent/k8s_psat/demo-cluster/"
+                                                + nodeUid),
+                                List.of(
+                                        Selector.parse("k8s:ns:default"),
+                                        Selector.parse("k8s:sa:sleep"))));
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
+                .resource(
+                        Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class))
+                .create();
         registrar.start();
 
         String uid = pod("default", "sleep-1", "sleep", "sleep", "node-1");
-        pod("default", "productpage-1", "bookinfo-productpage", "productpage", "node-1"); // podSelector does not match
-        pod("istio-system", "sleep-2", "sleep", "sleep", "node-1");                        // namespaceSelector excludes it
-        pod("kube-system", "sleep-3", "sleep", "sleep", "node-1");                         // ignored namespace
-        pod("default", "sleep-pending", "sleep", "sleep", null);                           // not scheduled: no agent yet
+        pod(
+                "default",
+                "productpage-1",
+                "bookinfo-productpage",
+                "productpage",
+                "node-1"); // podSelector does not match
+        pod("istio-system", "sleep-2", "sleep", "sleep", "node-1"); // namespaceSelector excludes it
+        pod("kube-system", "sleep-3", "sleep", "sleep", "node-1"); // ignored namespace
+        pod("default", "sleep-pending", "sleep", "sleep", null); // not scheduled: no agent yet
 
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 1);
         Entry e = managed().get(0);
         assertThat(e.getSpiffeId()).isEqualTo("spiffe://example.org/ns/default/sa/sleep");
-        assertThat(e.getParentId()).isEqualTo("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/" + nodeUid);
-        assertThat(e.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue())
+        assertThat(e.getParentId())
+                .isEqualTo("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/" + nodeUid);
+        assertThat(e.getSelectorsList())
+                .extracting(s -> s.getType() + ":" + s.getValue())
                 .containsExactlyInAnyOrder("k8s:ns:default", "k8s:pod-uid:" + uid, "k8s:sa:sleep");
         assertThat(e.getDnsNamesList()).containsExactly("sleep-1.default.svc.cluster.local");
         assertThat(e.getX509SvidTtl()).isEqualTo(3600);
@@ -137,20 +200,35 @@ class RegistrarTest {
 
         // A new pod appears after the ClusterSPIFFEID: it gets its entry from the watch.
         String uid2 = pod("default", "sleep-4", "sleep", "sleep", "node-1");
-        await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 1
-                && managed().get(0).getSelectorsList().stream().anyMatch(s -> s.getValue().equals("pod-uid:" + uid2)));
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                managed().size() == 1
+                                        && managed().get(0).getSelectorsList().stream()
+                                                .anyMatch(
+                                                        s ->
+                                                                s.getValue()
+                                                                        .equals(
+                                                                                "pod-uid:"
+                                                                                        + uid2)));
 
         // The ClusterSPIFFEID goes: so do its entries.
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID).withName("sleep").delete();
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
+                .withName("sleep")
+                .delete();
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().isEmpty());
         assertThat(server.dataStore().fetchEntry(manual.id())).isPresent();
     }
 
     @Test
     void aBadTemplateAppliesToNoPodAndIsLogged() throws Exception {
-        GenericKubernetesResource bad = Serialization.unmarshal(CLUSTER_SPIFFE_ID.replace(
-                "{{ .PodSpec.ServiceAccountName }}\"", "{{ .PodSpec.ServiceAccountName | printf \\\"%s\\\" }}\""),
-                GenericKubernetesResource.class);
+        GenericKubernetesResource bad =
+                Serialization.unmarshal(
+                        CLUSTER_SPIFFE_ID.replace(
+                                "{{ .PodSpec.ServiceAccountName }}\"",
+                                "{{ .PodSpec.ServiceAccountName | printf \\\"%s\\\" }}\""),
+                        GenericKubernetesResource.class);
         k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID).resource(bad).create();
         pod("default", "sleep-1", "sleep", "sleep", "node-1");
         registrar.start();
@@ -164,8 +242,11 @@ class RegistrarTest {
      */
     @Test
     void reconciliationsReadTheInformersStoresNotTheApiServer() throws Exception {
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
-                .resource(Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class)).create();
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
+                .resource(
+                        Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class))
+                .create();
         pod("default", "sleep-1", "sleep", "sleep", "node-1");
         registrar.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 1);
@@ -174,14 +255,28 @@ class RegistrarTest {
             registrar.reconcile();
         }
         String uid = pod("default", "sleep-2", "sleep", "sleep", "node-1");
-        await().atMost(Duration.ofSeconds(30)).until(() -> managed().stream()
-                .anyMatch(e -> e.getSelectorsList().stream().anyMatch(s -> s.getValue().equals("pod-uid:" + uid))));
-        assertThat(k8s.listRequests()).as("list requests to the API server after start").isEqualTo(lists);
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                managed().stream()
+                                        .anyMatch(
+                                                e ->
+                                                        e.getSelectorsList().stream()
+                                                                .anyMatch(
+                                                                        s ->
+                                                                                s.getValue()
+                                                                                        .equals(
+                                                                                                "pod-uid:"
+                                                                                                        + uid))));
+        assertThat(k8s.listRequests())
+                .as("list requests to the API server after start")
+                .isEqualTo(lists);
     }
 
     @Test
     void reconcileBeforeStartIsRefused() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(registrar::reconcile).isInstanceOf(IllegalStateException.class)
+        org.assertj.core.api.Assertions.assertThatThrownBy(registrar::reconcile)
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("not started");
     }
 
@@ -194,31 +289,83 @@ class RegistrarTest {
     @Test
     void withPodUidAgentIdsEntriesHangFromANodeAliasTheNodesAgentHolds() throws Exception {
         registrar.close();
-        registrar = new Registrar(k8s.client(), adminClient.admin(), new Registrar.Settings(ServerFixture.TD, "demo-cluster",
-                "cluster.local", Registrar.Settings.DEFAULT_IGNORE_NAMESPACES, true));
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
-                .resource(Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class)).create();
+        registrar =
+                new Registrar(
+                        k8s.client(),
+                        adminClient.admin(),
+                        new Registrar.Settings(
+                                ServerFixture.TD,
+                                "demo-cluster",
+                                "cluster.local",
+                                Registrar.Settings.DEFAULT_IGNORE_NAMESPACES,
+                                true));
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_SPIFFE_ID)
+                .resource(
+                        Serialization.unmarshal(CLUSTER_SPIFFE_ID, GenericKubernetesResource.class))
+                .create();
         String otherNode = k8s.addNode("node-2", Map.of());
         String uid = pod("default", "sleep-1", "sleep", "sleep", "node-1");
         registrar.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 2);
-        Entry alias = managed().stream().filter(e -> e.getParentId().equals("spiffe://example.org/spire/server")).findFirst().orElseThrow();
-        assertThat(alias.getSpiffeId()).isEqualTo("spiffe://example.org/k8s-workload-registrar/demo-cluster/node/node-1");
-        assertThat(alias.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue())
-                .containsExactlyInAnyOrder("k8s_psat:cluster:demo-cluster", "k8s_psat:agent_node_uid:" + nodeUid);
-        Entry workload = managed().stream().filter(e -> e != alias && !e.equals(alias)).findFirst().orElseThrow();
+        Entry alias =
+                managed().stream()
+                        .filter(e -> e.getParentId().equals("spiffe://example.org/spire/server"))
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(alias.getSpiffeId())
+                .isEqualTo("spiffe://example.org/k8s-workload-registrar/demo-cluster/node/node-1");
+        assertThat(alias.getSelectorsList())
+                .extracting(s -> s.getType() + ":" + s.getValue())
+                .containsExactlyInAnyOrder(
+                        "k8s_psat:cluster:demo-cluster", "k8s_psat:agent_node_uid:" + nodeUid);
+        Entry workload =
+                managed().stream()
+                        .filter(e -> e != alias && !e.equals(alias))
+                        .findFirst()
+                        .orElseThrow();
         assertThat(workload.getParentId()).isEqualTo(alias.getSpiffeId());
-        assertThat(workload.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue()).contains("k8s:pod-uid:" + uid);
+        assertThat(workload.getSelectorsList())
+                .extracting(s -> s.getType() + ":" + s.getValue())
+                .contains("k8s:pod-uid:" + uid);
 
-        // The agent of node-1 (ID with its pod UID) is given the workload; the agent of node-2 is not.
-        SpiffeId agent1 = SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/pod/aaaa-1");
-        SpiffeId agent2 = SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/pod/bbbb-2");
-        server.dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(agent1, "k8s_psat", "1", 0, false,
-                List.of(Selector.parse("k8s_psat:cluster:demo-cluster"), Selector.parse("k8s_psat:agent_node_uid:" + nodeUid)), 1));
-        server.dataStore().upsertAttestedNode(new io.mithril.server.datastore.AttestedNode(agent2, "k8s_psat", "2", 0, false,
-                List.of(Selector.parse("k8s_psat:cluster:demo-cluster"), Selector.parse("k8s_psat:agent_node_uid:" + otherNode)), 1));
-        var authorized = io.mithril.server.api.agent.AuthorizedEntries.start(server.dataStore(),
-                SpiffeId.parse("spiffe://example.org/spire/server"), Clock.systemUTC(), Duration.ZERO, null);
+        // The agent of node-1 (ID with its pod UID) is given the workload; the agent of node-2 is
+        // not.
+        SpiffeId agent1 =
+                SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/pod/aaaa-1");
+        SpiffeId agent2 =
+                SpiffeId.parse("spiffe://example.org/spire/agent/k8s_psat/demo-cluster/pod/bbbb-2");
+        server.dataStore()
+                .upsertAttestedNode(
+                        new io.mithril.server.datastore.AttestedNode(
+                                agent1,
+                                "k8s_psat",
+                                "1",
+                                0,
+                                false,
+                                List.of(
+                                        Selector.parse("k8s_psat:cluster:demo-cluster"),
+                                        Selector.parse("k8s_psat:agent_node_uid:" + nodeUid)),
+                                1));
+        server.dataStore()
+                .upsertAttestedNode(
+                        new io.mithril.server.datastore.AttestedNode(
+                                agent2,
+                                "k8s_psat",
+                                "2",
+                                0,
+                                false,
+                                List.of(
+                                        Selector.parse("k8s_psat:cluster:demo-cluster"),
+                                        Selector.parse("k8s_psat:agent_node_uid:" + otherNode)),
+                                1));
+        var authorized =
+                io.mithril.server.api.agent.AuthorizedEntries.start(
+                        server.dataStore(),
+                        SpiffeId.parse("spiffe://example.org/spire/server"),
+                        Clock.systemUTC(),
+                        Duration.ZERO,
+                        null);
         assertThat(authorized.authorizedEntry(agent1, workload.getId())).isPresent();
         assertThat(authorized.authorizedEntry(agent2, workload.getId())).isEmpty();
 
@@ -227,11 +374,18 @@ class RegistrarTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().isEmpty());
     }
 
-    /** spire-controller-manager's ClusterStaticEntry: one entry as written, following the object; a bad one makes none. */
+    /**
+     * spire-controller-manager's ClusterStaticEntry: one entry as written, following the object; a
+     * bad one makes none.
+     */
     @Test
     void aClusterStaticEntryGivesItsEntry() throws Exception {
         registrar.start();
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY).resource(Serialization.unmarshal("""
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY)
+                .resource(
+                        Serialization.unmarshal(
+                                """
                 apiVersion: spire.spiffe.io/v1alpha1
                 kind: ClusterStaticEntry
                 metadata:
@@ -243,8 +397,14 @@ class RegistrarTest {
                   x509SVIDTTL: 30m
                   dnsNames: ["legacy.example.org"]
                   hint: vm
-                """, GenericKubernetesResource.class)).create();
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY).resource(Serialization.unmarshal("""
+                """,
+                                GenericKubernetesResource.class))
+                .create();
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY)
+                .resource(
+                        Serialization.unmarshal(
+                                """
                 apiVersion: spire.spiffe.io/v1alpha1
                 kind: ClusterStaticEntry
                 metadata:
@@ -253,18 +413,24 @@ class RegistrarTest {
                   spiffeID: spiffe://other.org/x
                   parentID: spiffe://example.org/spire/agent/x509pop/vm-1
                   selectors: ["unix:uid:1"]
-                """, GenericKubernetesResource.class)).create();
+                """,
+                                GenericKubernetesResource.class))
+                .create();
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().size() == 1);
         Entry e = managed().get(0);
         assertThat(e.getSpiffeId()).isEqualTo("spiffe://example.org/vm/legacy");
         assertThat(e.getParentId()).isEqualTo("spiffe://example.org/spire/agent/x509pop/vm-1");
-        assertThat(e.getSelectorsList()).extracting(s -> s.getType() + ":" + s.getValue())
+        assertThat(e.getSelectorsList())
+                .extracting(s -> s.getType() + ":" + s.getValue())
                 .containsExactlyInAnyOrder("unix:uid:1000", "unix:user:app");
         assertThat(e.getX509SvidTtl()).isEqualTo(1800);
         assertThat(e.getDnsNamesList()).containsExactly("legacy.example.org");
         assertThat(e.getHint()).isEqualTo("vm");
 
-        k8s.client().genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY).withName("legacy-vm").delete();
+        k8s.client()
+                .genericKubernetesResources(Registrar.CLUSTER_STATIC_ENTRY)
+                .withName("legacy-vm")
+                .delete();
         await().atMost(Duration.ofSeconds(30)).until(() -> managed().isEmpty());
     }
 }

@@ -15,16 +15,18 @@ public final class OtherUser {
     /** A uid no account on the machine uses. */
     public static final int UID = 64123;
 
-    private OtherUser() {
-    }
+    private OtherUser() {}
 
     /** What the command did. */
-    public record Result(int exitCode, String output) {
-    }
+    public record Result(int exitCode, String output) {}
 
-    /** Runs {@code command} as {@link #UID} and returns its exit code with stdout and stderr merged. */
+    /**
+     * Runs {@code command} as {@link #UID} and returns its exit code with stdout and stderr merged.
+     */
     public static Result run(String... command) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + UID, "--regid=" + UID, "--clear-groups"));
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of("setpriv", "--reuid=" + UID, "--regid=" + UID, "--clear-groups"));
         cmd.addAll(List.of(command));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

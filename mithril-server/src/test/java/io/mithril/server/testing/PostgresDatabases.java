@@ -7,8 +7,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real PostgreSQL server for one test class ({@code @RegisterExtension static}), started before
- * its first test and stopped after its last, handing out a fresh database per call of
- * {@link #create()}. Skips the class when PostgreSQL is not installed (see {@link PostgresServer}).
+ * its first test and stopped after its last, handing out a fresh database per call of {@link
+ * #create()}. Skips the class when PostgreSQL is not installed (see {@link PostgresServer}).
  */
 public final class PostgresDatabases implements BeforeAllCallback, AfterAllCallback {
 
@@ -16,7 +16,9 @@ public final class PostgresDatabases implements BeforeAllCallback, AfterAllCallb
     private final AtomicInteger count = new AtomicInteger();
     private PostgresServer server;
 
-    /** @param prefix database names are {@code <prefix>1}, {@code <prefix>2} ... */
+    /**
+     * @param prefix database names are {@code <prefix>1}, {@code <prefix>2} ...
+     */
     public PostgresDatabases(String prefix) {
         this.prefix = prefix;
     }

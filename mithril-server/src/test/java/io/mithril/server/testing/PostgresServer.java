@@ -16,10 +16,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * A real PostgreSQL server for one test: {@code initdb} into a temp dir, {@code pg_ctl start} on
- * an ephemeral port on 127.0.0.1, {@code pg_ctl stop} and delete on {@link #close()}. When run as
- * root the cluster is owned by and runs as the {@code postgres} user (PostgreSQL refuses root).
- * Aborts the test (skipped, with the reason) only when no PostgreSQL binaries are installed.
+ * A real PostgreSQL server for one test: {@code initdb} into a temp dir, {@code pg_ctl start} on an
+ * ephemeral port on 127.0.0.1, {@code pg_ctl stop} and delete on {@link #close()}. When run as root
+ * the cluster is owned by and runs as the {@code postgres} user (PostgreSQL refuses root). Aborts
+ * the test (skipped, with the reason) only when no PostgreSQL binaries are installed.
  */
 public final class PostgresServer implements AutoCloseable {
 
@@ -40,10 +40,18 @@ public final class PostgresServer implements AutoCloseable {
         Path base = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(base)) {
             try (Stream<Path> s = Files.list(base)) {
-                Path best = s.map(p -> p.resolve("bin"))
-                        .filter(p -> Files.isExecutable(p.resolve("initdb")))
-                        .max(Comparator.comparing(p -> Integer.parseInt(p.getParent().getFileName().toString().replaceAll("\\D", "0"))))
-                        .orElse(null);
+                Path best =
+                        s.map(p -> p.resolve("bin"))
+                                .filter(p -> Files.isExecutable(p.resolve("initdb")))
+                                .max(
+                                        Comparator.comparing(
+                                                p ->
+                                                        Integer.parseInt(
+                                                                p.getParent()
+                                                                        .getFileName()
+                                                                        .toString()
+                                                                        .replaceAll("\\D", "0"))))
+                                .orElse(null);
                 if (best != null) {
                     return best;
                 }
@@ -52,7 +60,9 @@ public final class PostgresServer implements AutoCloseable {
             }
         }
         for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            if (!d.isEmpty() && Files.isExecutable(Path.of(d, "initdb")) && Files.isExecutable(Path.of(d, "pg_ctl"))) {
+            if (!d.isEmpty()
+                    && Files.isExecutable(Path.of(d, "initdb"))
+                    && Files.isExecutable(Path.of(d, "pg_ctl"))) {
                 return Path.of(d);
             }
         }
@@ -61,7 +71,8 @@ public final class PostgresServer implements AutoCloseable {
 
     public static PostgresServer start() throws IOException, InterruptedException {
         Path bin = findBin();
-        Assumptions.assumeTrue(bin != null,
+        Assumptions.assumeTrue(
+                bin != null,
                 "PostgreSQL binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin or on PATH: "
                         + "install postgresql to run the PostgreSQL datastore tests");
         boolean root = "root".equals(System.getProperty("user.name"));
@@ -78,8 +89,17 @@ public final class PostgresServer implements AutoCloseable {
         }
         PostgresServer pg = new PostgresServer(bin, dir, port, root);
         try {
-            pg.run(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", "postgres",
-                    "-A", "trust", "--no-sync", "-E", "UTF8");
+            pg.run(
+                    bin.resolve("initdb").toString(),
+                    "-D",
+                    dir.resolve("data").toString(),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8");
             pg.startAgain();
         } catch (IOException | RuntimeException e) {
             pg.close();
@@ -88,10 +108,23 @@ public final class PostgresServer implements AutoCloseable {
         return pg;
     }
 
-    /** Starts the cluster (again, after {@link #stop()}) on the same port; returns once it accepts connections. */
+    /**
+     * Starts the cluster (again, after {@link #stop()}) on the same port; returns once it accepts
+     * connections.
+     */
     public void startAgain() throws IOException, InterruptedException {
-        run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
-                "-w", "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -F", "start");
+        run(
+                bin.resolve("pg_ctl").toString(),
+                "-D",
+                dir.resolve("data").toString(),
+                "-l",
+                dir.resolve("log").toString(),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -F",
+                "start");
     }
 
     /**
@@ -99,7 +132,14 @@ public final class PostgresServer implements AutoCloseable {
      * are ended, open transactions rolled back); returns once it is down.
      */
     public void stop() throws IOException, InterruptedException {
-        run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop");
+        run(
+                bin.resolve("pg_ctl").toString(),
+                "-D",
+                dir.resolve("data").toString(),
+                "-m",
+                "fast",
+                "-w",
+                "stop");
     }
 
     private void run(String... cmd) throws IOException, InterruptedException {
@@ -111,7 +151,8 @@ public final class PostgresServer implements AutoCloseable {
         Process p = new ProcessBuilder(full).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            String log = Files.exists(dir.resolve("log")) ? Files.readString(dir.resolve("log")) : "";
+            String log =
+                    Files.exists(dir.resolve("log")) ? Files.readString(dir.resolve("log")) : "";
             throw new IOException(String.join(" ", full) + " failed: " + out + log);
         }
     }
@@ -127,8 +168,16 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Creates a database and returns a SPIRE-style URL connection string for it. */
     public String createDatabase(String name) throws IOException, InterruptedException {
-        run(bin.resolve("psql").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
-                "-c", "CREATE DATABASE " + name);
+        run(
+                bin.resolve("psql").toString(),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                Integer.toString(port),
+                "-U",
+                "postgres",
+                "-c",
+                "CREATE DATABASE " + name);
         return "postgres://postgres@127.0.0.1:" + port + "/" + name + "?sslmode=disable";
     }
 
@@ -136,7 +185,14 @@ public final class PostgresServer implements AutoCloseable {
     public void close() {
         try {
             if (Files.exists(dir.resolve("data/postmaster.pid"))) {
-                run(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "-w", "stop");
+                run(
+                        bin.resolve("pg_ctl").toString(),
+                        "-D",
+                        dir.resolve("data").toString(),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "stop");
             }
         } catch (IOException | InterruptedException e) {
             System.err.println("stopping PostgreSQL in " + dir + ": " + e.getMessage());

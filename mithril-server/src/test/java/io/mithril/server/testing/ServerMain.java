@@ -5,8 +5,7 @@ import java.nio.file.Path;
 
 /** Runs a server from a config file in its own process, for tests that kill it. */
 public final class ServerMain {
-    private ServerMain() {
-    }
+    private ServerMain() {}
 
     public static void main(String[] args) throws Exception {
         IdentityServer server = IdentityServer.start(Path.of(args[0]));

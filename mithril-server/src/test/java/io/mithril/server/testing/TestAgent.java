@@ -50,7 +50,11 @@ public final class TestAgent implements AutoCloseable {
     private List<X509Certificate> agentSvid;
     private ManagedChannel authenticated;
 
-    public TestAgent(InetSocketAddress address, Supplier<List<X509Certificate>> roots, SpiffeId serverId, java.time.Clock clock) {
+    public TestAgent(
+            InetSocketAddress address,
+            Supplier<List<X509Certificate>> roots,
+            SpiffeId serverId,
+            java.time.Clock clock) {
         this.clock = clock;
         this.address = address;
         this.roots = roots;
@@ -58,19 +62,29 @@ public final class TestAgent implements AutoCloseable {
     }
 
     private ManagedChannel channel(KeyPair key, List<X509Certificate> chain) throws Exception {
-        SslContextBuilder b = GrpcSslContexts.forClient().trustManager(new SpiffeTrustManager(
-                td -> X509Bundle.of(serverId.trustDomain(), roots.get()), SpiffeIdAuthorizer.exactly(serverId), clock));
+        SslContextBuilder b =
+                GrpcSslContexts.forClient()
+                        .trustManager(
+                                new SpiffeTrustManager(
+                                        td -> X509Bundle.of(serverId.trustDomain(), roots.get()),
+                                        SpiffeIdAuthorizer.exactly(serverId),
+                                        clock));
         if (key != null) {
             b.keyManager(key.getPrivate(), chain.toArray(new X509Certificate[0]));
         }
-        ManagedChannel ch = NettyChannelBuilder.forAddress(address).sslContext(b.build()).overrideAuthority("mithril-server").build();
+        ManagedChannel ch =
+                NettyChannelBuilder.forAddress(address)
+                        .sslContext(b.build())
+                        .overrideAuthority("mithril-server")
+                        .build();
         channels.add(ch);
         return ch;
     }
 
     /** An unauthenticated stub (no client certificate). */
     public AgentServiceGrpc.AgentServiceBlockingStub anonymous() throws Exception {
-        return AgentServiceGrpc.newBlockingStub(channel(null, null)).withDeadlineAfter(20, TimeUnit.SECONDS);
+        return AgentServiceGrpc.newBlockingStub(channel(null, null))
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
     /** A stub presenting this agent's SVID. */
@@ -78,12 +92,15 @@ public final class TestAgent implements AutoCloseable {
         if (authenticated == null) {
             authenticated = channel(agentKey, agentSvid);
         }
-        return AgentServiceGrpc.newBlockingStub(authenticated).withDeadlineAfter(20, TimeUnit.SECONDS);
+        return AgentServiceGrpc.newBlockingStub(authenticated)
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
     /** A stub presenting an arbitrary client certificate. */
-    public AgentServiceGrpc.AgentServiceBlockingStub stubWith(KeyPair key, List<X509Certificate> chain) throws Exception {
-        return AgentServiceGrpc.newBlockingStub(channel(key, chain)).withDeadlineAfter(20, TimeUnit.SECONDS);
+    public AgentServiceGrpc.AgentServiceBlockingStub stubWith(
+            KeyPair key, List<X509Certificate> chain) throws Exception {
+        return AgentServiceGrpc.newBlockingStub(channel(key, chain))
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
     }
 
     public AttestAgentResponse.Result attestJoinToken(String token) throws Exception {
@@ -91,50 +108,78 @@ public final class TestAgent implements AutoCloseable {
     }
 
     /** x509pop: presents the chain and signs the server's nonce with {@code key}. */
-    public AttestAgentResponse.Result attestX509Pop(List<X509Certificate> chain, PrivateKey key) throws Exception {
-        return attest("x509pop", Certificates.concatDer(chain), nonce -> {
-            try {
-                Signature s = Signature.getInstance(key.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA");
-                s.initSign(key);
-                s.update(nonce);
-                return s.sign();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+    public AttestAgentResponse.Result attestX509Pop(List<X509Certificate> chain, PrivateKey key)
+            throws Exception {
+        return attest(
+                "x509pop",
+                Certificates.concatDer(chain),
+                nonce -> {
+                    try {
+                        Signature s =
+                                Signature.getInstance(
+                                        key.getAlgorithm().equals("EC")
+                                                ? "SHA256withECDSA"
+                                                : "SHA256withRSA");
+                        s.initSign(key);
+                        s.update(nonce);
+                        return s.sign();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
     }
 
-    public AttestAgentResponse.Result attest(String type, byte[] payload, Function<byte[], byte[]> answer) throws Exception {
+    public AttestAgentResponse.Result attest(
+            String type, byte[] payload, Function<byte[], byte[]> answer) throws Exception {
         agentKey = KeyType.EC_P256.generate();
         byte[] csr = Csr.create(agentKey, null, List.of());
         CompletableFuture<AttestAgentResponse.Result> result = new CompletableFuture<>();
         AgentServiceGrpc.AgentServiceStub async = AgentServiceGrpc.newStub(channel(null, null));
         StreamObserver<AttestAgentRequest>[] req = new StreamObserver[1];
-        req[0] = async.attestAgent(new StreamObserver<>() {
-            @Override
-            public void onNext(AttestAgentResponse r) {
-                if (r.hasResult()) {
-                    result.complete(r.getResult());
-                } else if (answer != null) {
-                    req[0].onNext(AttestAgentRequest.newBuilder().setChallengeResponse(ByteString.copyFrom(answer.apply(r.getChallenge().toByteArray()))).build());
-                } else {
-                    result.completeExceptionally(new IllegalStateException("unexpected challenge"));
-                }
-            }
+        req[0] =
+                async.attestAgent(
+                        new StreamObserver<>() {
+                            @Override
+                            public void onNext(AttestAgentResponse r) {
+                                if (r.hasResult()) {
+                                    result.complete(r.getResult());
+                                } else if (answer != null) {
+                                    req[0].onNext(
+                                            AttestAgentRequest.newBuilder()
+                                                    .setChallengeResponse(
+                                                            ByteString.copyFrom(
+                                                                    answer.apply(
+                                                                            r.getChallenge()
+                                                                                    .toByteArray())))
+                                                    .build());
+                                } else {
+                                    result.completeExceptionally(
+                                            new IllegalStateException("unexpected challenge"));
+                                }
+                            }
 
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
+                            @Override
+                            public void onError(Throwable t) {
+                                result.completeExceptionally(t);
+                            }
 
-            @Override
-            public void onCompleted() {
-                result.completeExceptionally(new IllegalStateException("stream completed without result"));
-            }
-        });
-        req[0].onNext(AttestAgentRequest.newBuilder().setParams(AttestAgentRequest.Params.newBuilder()
-                .setData(AttestationData.newBuilder().setType(type).setPayload(ByteString.copyFrom(payload)))
-                .setCsr(ByteString.copyFrom(csr))).build());
+                            @Override
+                            public void onCompleted() {
+                                result.completeExceptionally(
+                                        new IllegalStateException(
+                                                "stream completed without result"));
+                            }
+                        });
+        req[0].onNext(
+                AttestAgentRequest.newBuilder()
+                        .setParams(
+                                AttestAgentRequest.Params.newBuilder()
+                                        .setData(
+                                                AttestationData.newBuilder()
+                                                        .setType(type)
+                                                        .setPayload(ByteString.copyFrom(payload)))
+                                        .setCsr(ByteString.copyFrom(csr)))
+                        .build());
         try {
             AttestAgentResponse.Result r = result.get(20, TimeUnit.SECONDS);
             req[0].onCompleted();
@@ -159,10 +204,17 @@ public final class TestAgent implements AutoCloseable {
     }
 
     /** Signs one CSR for {@code id} against {@code entryId}; returns the result (status + SVID). */
-    public BatchNewX509SVIDResponse.Result sign(String entryId, SpiffeId id, KeyPair key) throws Exception {
+    public BatchNewX509SVIDResponse.Result sign(String entryId, SpiffeId id, KeyPair key)
+            throws Exception {
         byte[] csr = Csr.create(key, id, List.of());
-        return stub().batchNewX509SVID(BatchNewX509SVIDRequest.newBuilder()
-                .addParams(NewX509SVIDParams.newBuilder().setEntryId(entryId).setCsr(ByteString.copyFrom(csr))).build()).getResults(0);
+        return stub().batchNewX509SVID(
+                        BatchNewX509SVIDRequest.newBuilder()
+                                .addParams(
+                                        NewX509SVIDParams.newBuilder()
+                                                .setEntryId(entryId)
+                                                .setCsr(ByteString.copyFrom(csr)))
+                                .build())
+                .getResults(0);
     }
 
     public static List<X509Certificate> chain(X509Svid svid) {

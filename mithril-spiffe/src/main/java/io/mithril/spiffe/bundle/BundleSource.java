@@ -3,8 +3,8 @@ package io.mithril.spiffe.bundle;
 import io.mithril.spiffe.id.TrustDomain;
 
 /**
- * Where validators look up the bundle of a trust domain: a single bundle, a set of bundles
- * (own trust domain plus federated ones), or a live view kept current by the Workload API.
+ * Where validators look up the bundle of a trust domain: a single bundle, a set of bundles (own
+ * trust domain plus federated ones), or a live view kept current by the Workload API.
  *
  * @param <T> the kind of bundle, {@link X509Bundle} or {@link JwtBundle}
  */

@@ -24,7 +24,10 @@ public record JwtBundle(TrustDomain trustDomain, Map<String, PublicKey> jwtAutho
         Objects.requireNonNull(jwtAuthorities, "jwtAuthorities");
         for (var e : jwtAuthorities.entrySet()) {
             if (e.getKey() == null || e.getKey().isEmpty()) {
-                throw new BundleException("JWT bundle for \"" + trustDomain + "\": a JWT authority has an empty key ID");
+                throw new BundleException(
+                        "JWT bundle for \""
+                                + trustDomain
+                                + "\": a JWT authority has an empty key ID");
             }
             Objects.requireNonNull(e.getValue(), "public key for key ID " + e.getKey());
         }
@@ -70,11 +73,11 @@ public record JwtBundle(TrustDomain trustDomain, Map<String, PublicKey> jwtAutho
     }
 
     /**
-     * This bundle as a standard JWKS document of {@code jwt-svid} keys only, without
-     * {@code spiffe_sequence} or {@code spiffe_refresh_hint}: the form SPIRE sends in the
-     * Workload API's {@code FetchJWTBundles} and the form java-spiffe's {@code JwtBundle.parse}
-     * accepts (it rejects {@code x509-svid} entries, which have no {@code kid}), on one line as
-     * SPIRE's agent sends it.
+     * This bundle as a standard JWKS document of {@code jwt-svid} keys only, without {@code
+     * spiffe_sequence} or {@code spiffe_refresh_hint}: the form SPIRE sends in the Workload API's
+     * {@code FetchJWTBundles} and the form java-spiffe's {@code JwtBundle.parse} accepts (it
+     * rejects {@code x509-svid} entries, which have no {@code kid}), on one line as SPIRE's agent
+     * sends it.
      */
     public String toJwks() {
         return SpiffeBundle.of(X509Bundle.empty(trustDomain), this).toCompactJson();

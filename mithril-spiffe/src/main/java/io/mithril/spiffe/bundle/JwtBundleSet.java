@@ -7,14 +7,16 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Jwt bundles of several trust domains (the own trust domain plus federated ones), looked
- * up by trust domain. Immutable; "adding" returns a new set.
+ * Jwt bundles of several trust domains (the own trust domain plus federated ones), looked up by
+ * trust domain. Immutable; "adding" returns a new set.
  *
  * @param bundles the bundles, keyed by their trust domain
  */
 public record JwtBundleSet(Map<TrustDomain, JwtBundle> bundles) implements BundleSource<JwtBundle> {
 
-    /** @throws IllegalArgumentException if a bundle is filed under another trust domain than its own */
+    /**
+     * @throws IllegalArgumentException if a bundle is filed under another trust domain than its own
+     */
     public JwtBundleSet {
         bundles = BundleMaps.copyOf(bundles, JwtBundle::trustDomain);
     }

@@ -24,20 +24,18 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * A trust domain's bundle in the SPIFFE bundle format: a JWK Set whose {@code keys} carry the
- * X.509 authorities ({@code "use": "x509-svid"}, one CA certificate in {@code x5c}, no
- * {@code kid}) and the JWT authorities ({@code "use": "jwt-svid"}, with a {@code kid}), plus
- * the optional {@code spiffe_sequence} (a monotonic number) and {@code spiffe_refresh_hint}
- * (seconds).
+ * A trust domain's bundle in the SPIFFE bundle format: a JWK Set whose {@code keys} carry the X.509
+ * authorities ({@code "use": "x509-svid"}, one CA certificate in {@code x5c}, no {@code kid}) and
+ * the JWT authorities ({@code "use": "jwt-svid"}, with a {@code kid}), plus the optional {@code
+ * spiffe_sequence} (a monotonic number) and {@code spiffe_refresh_hint} (seconds).
  *
  * <p>Parsing follows the consumer rules of the X509-SVID and JWT-SVID specifications: keys of
- * unknown or absent {@code use} are ignored; an {@code x509-svid} key whose {@code x5c} is
- * absent or empty is ignored, and only the first certificate of {@code x5c} is used; a
- * {@code jwt-svid} key without {@code kid}, or a second key with the same {@code kid}, makes
- * the document invalid. An empty {@code keys} array is valid and trusts nothing; a document
- * without {@code keys} is invalid. Serialising writes each authority with its public key
- * parameters ({@code kty}, {@code crv}/{@code x}/{@code y} or {@code n}/{@code e}) so that
- * ordinary JWKS libraries can read it.
+ * unknown or absent {@code use} are ignored; an {@code x509-svid} key whose {@code x5c} is absent
+ * or empty is ignored, and only the first certificate of {@code x5c} is used; a {@code jwt-svid}
+ * key without {@code kid}, or a second key with the same {@code kid}, makes the document invalid.
+ * An empty {@code keys} array is valid and trusts nothing; a document without {@code keys} is
+ * invalid. Serialising writes each authority with its public key parameters ({@code kty}, {@code
+ * crv}/{@code x}/{@code y} or {@code n}/{@code e}) so that ordinary JWKS libraries can read it.
  *
  * @param trustDomain the trust domain
  * @param x509Authorities CA certificates for X509-SVIDs
@@ -52,10 +50,11 @@ public record SpiffeBundle(
         OptionalLong sequenceNumber,
         Optional<Duration> refreshHint) {
 
-    static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON =
+            new ObjectMapper()
+                    .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .enable(SerializationFeature.INDENT_OUTPUT);
 
     public static final String USE_X509_SVID = "x509-svid";
     public static final String USE_JWT_SVID = "jwt-svid";
@@ -67,35 +66,53 @@ public record SpiffeBundle(
         Objects.requireNonNull(sequenceNumber, "sequenceNumber");
         Objects.requireNonNull(refreshHint, "refreshHint");
         if (sequenceNumber.isPresent() && sequenceNumber.getAsLong() < 0) {
-            throw new BundleException("spiffe_sequence must not be negative, found " + sequenceNumber.getAsLong());
+            throw new BundleException(
+                    "spiffe_sequence must not be negative, found " + sequenceNumber.getAsLong());
         }
-        if (refreshHint.isPresent() && (refreshHint.get().isNegative() || refreshHint.get().getNano() != 0)) {
-            throw new BundleException("spiffe_refresh_hint must be a whole, non-negative number of seconds, found "
-                    + refreshHint.get());
+        if (refreshHint.isPresent()
+                && (refreshHint.get().isNegative() || refreshHint.get().getNano() != 0)) {
+            throw new BundleException(
+                    "spiffe_refresh_hint must be a whole, non-negative number of seconds, found "
+                            + refreshHint.get());
         }
     }
 
     /** A bundle of these authorities, without sequence number or refresh hint. */
     public static SpiffeBundle of(X509Bundle x509, JwtBundle jwt) {
         if (!x509.trustDomain().equals(jwt.trustDomain())) {
-            throw new IllegalArgumentException("X.509 bundle is for \"" + x509.trustDomain()
-                    + "\" but JWT bundle is for \"" + jwt.trustDomain() + "\"");
+            throw new IllegalArgumentException(
+                    "X.509 bundle is for \""
+                            + x509.trustDomain()
+                            + "\" but JWT bundle is for \""
+                            + jwt.trustDomain()
+                            + "\"");
         }
-        return new SpiffeBundle(x509.trustDomain(), x509.x509Authorities(), jwt.jwtAuthorities(),
-                OptionalLong.empty(), Optional.empty());
+        return new SpiffeBundle(
+                x509.trustDomain(),
+                x509.x509Authorities(),
+                jwt.jwtAuthorities(),
+                OptionalLong.empty(),
+                Optional.empty());
     }
 
     /** A bundle that trusts nothing. */
     public static SpiffeBundle empty(TrustDomain trustDomain) {
-        return new SpiffeBundle(trustDomain, Set.of(), Map.of(), OptionalLong.empty(), Optional.empty());
+        return new SpiffeBundle(
+                trustDomain, Set.of(), Map.of(), OptionalLong.empty(), Optional.empty());
     }
 
     public SpiffeBundle withSequenceNumber(long sequence) {
-        return new SpiffeBundle(trustDomain, x509Authorities, jwtAuthorities, OptionalLong.of(sequence), refreshHint);
+        return new SpiffeBundle(
+                trustDomain,
+                x509Authorities,
+                jwtAuthorities,
+                OptionalLong.of(sequence),
+                refreshHint);
     }
 
     public SpiffeBundle withRefreshHint(Duration hint) {
-        return new SpiffeBundle(trustDomain, x509Authorities, jwtAuthorities, sequenceNumber, Optional.of(hint));
+        return new SpiffeBundle(
+                trustDomain, x509Authorities, jwtAuthorities, sequenceNumber, Optional.of(hint));
     }
 
     public X509Bundle x509Bundle() {
@@ -124,14 +141,20 @@ public record SpiffeBundle(
             throw new BundleException(doc + ": not valid JSON: " + e.getOriginalMessage(), e);
         }
         if (root == null || !root.isObject()) {
-            throw new BundleException(doc + ": expected a JSON object, found " + (root == null ? "nothing" : root.getNodeType()));
+            throw new BundleException(
+                    doc
+                            + ": expected a JSON object, found "
+                            + (root == null ? "nothing" : root.getNodeType()));
         }
         JsonNode keys = root.get("keys");
         if (keys == null || keys.isNull()) {
-            throw new BundleException(doc + ": member \"keys\" is missing (a JWK Set must have one; use [] to trust nothing)");
+            throw new BundleException(
+                    doc
+                            + ": member \"keys\" is missing (a JWK Set must have one; use [] to trust nothing)");
         }
         if (!keys.isArray()) {
-            throw new BundleException(doc + ": member \"keys\" must be an array, found " + keys.getNodeType());
+            throw new BundleException(
+                    doc + ": member \"keys\" must be an array, found " + keys.getNodeType());
         }
         Set<X509Certificate> x509 = new LinkedHashSet<>();
         Map<String, PublicKey> jwt = new LinkedHashMap<>();
@@ -139,7 +162,8 @@ public record SpiffeBundle(
             JsonNode key = keys.get(i);
             String where = doc + ", keys[" + i + "]";
             if (!key.isObject()) {
-                throw new BundleException(where + ": expected a JSON object, found " + key.getNodeType());
+                throw new BundleException(
+                        where + ": expected a JSON object, found " + key.getNodeType());
             }
             JsonNode use = key.get("use");
             if (use == null || !use.isTextual()) {
@@ -155,12 +179,17 @@ public record SpiffeBundle(
                 case USE_JWT_SVID -> {
                     JsonNode kid = key.get("kid");
                     if (kid == null || !kid.isTextual() || kid.textValue().isEmpty()) {
-                        throw new BundleException(where + ": a \"jwt-svid\" key must have a non-empty string \"kid\"");
+                        throw new BundleException(
+                                where
+                                        + ": a \"jwt-svid\" key must have a non-empty string \"kid\"");
                     }
                     if (jwt.containsKey(kid.textValue())) {
-                        throw new BundleException(where + ": duplicate \"kid\": \"" + kid.textValue() + "\"");
+                        throw new BundleException(
+                                where + ": duplicate \"kid\": \"" + kid.textValue() + "\"");
                     }
-                    jwt.put(kid.textValue(), Jwk.fromJwk(key, where + " (kid \"" + kid.textValue() + "\")"));
+                    jwt.put(
+                            kid.textValue(),
+                            Jwk.fromJwk(key, where + " (kid \"" + kid.textValue() + "\")"));
                 }
                 default -> {
                     // unknown use: ignored
@@ -171,16 +200,21 @@ public record SpiffeBundle(
         JsonNode seq = root.get("spiffe_sequence");
         if (seq != null && !seq.isNull()) {
             if (!seq.isIntegralNumber() || !seq.canConvertToLong() || seq.longValue() < 0) {
-                throw new BundleException(doc + ": \"spiffe_sequence\" must be a non-negative integer, found " + seq);
+                throw new BundleException(
+                        doc + ": \"spiffe_sequence\" must be a non-negative integer, found " + seq);
             }
             sequence = OptionalLong.of(seq.longValue());
         }
         Optional<Duration> hint = Optional.empty();
         JsonNode refresh = root.get("spiffe_refresh_hint");
         if (refresh != null && !refresh.isNull()) {
-            if (!refresh.isIntegralNumber() || !refresh.canConvertToLong() || refresh.longValue() < 0) {
-                throw new BundleException(doc + ": \"spiffe_refresh_hint\" must be a non-negative integer (seconds), found "
-                        + refresh);
+            if (!refresh.isIntegralNumber()
+                    || !refresh.canConvertToLong()
+                    || refresh.longValue() < 0) {
+                throw new BundleException(
+                        doc
+                                + ": \"spiffe_refresh_hint\" must be a non-negative integer (seconds), found "
+                                + refresh);
             }
             hint = Optional.of(Duration.ofSeconds(refresh.longValue()));
         }
@@ -197,12 +231,16 @@ public record SpiffeBundle(
             return null; // X509-SVID spec 6.2: an entry without x5c MUST be ignored
         }
         if (!x5c.isArray()) {
-            throw new BundleException(where + ": \"x5c\" must be an array of base64 DER certificates, found " + x5c.getNodeType());
+            throw new BundleException(
+                    where
+                            + ": \"x5c\" must be an array of base64 DER certificates, found "
+                            + x5c.getNodeType());
         }
         // X509-SVID spec 6.2: only the first certificate of x5c is the authority.
         JsonNode first = x5c.get(0);
         if (!first.isTextual()) {
-            throw new BundleException(where + ": \"x5c\"[0] must be a base64 string, found " + first.getNodeType());
+            throw new BundleException(
+                    where + ": \"x5c\"[0] must be a base64 string, found " + first.getNodeType());
         }
         byte[] der;
         try {
@@ -213,7 +251,8 @@ public record SpiffeBundle(
         try {
             return Der.certificate(der);
         } catch (Der.MalformedException e) {
-            throw new BundleException(where + ": \"x5c\"[0] is not a DER certificate: " + e.getMessage(), e);
+            throw new BundleException(
+                    where + ": \"x5c\"[0] is not a DER certificate: " + e.getMessage(), e);
         }
     }
 
@@ -247,7 +286,11 @@ public record SpiffeBundle(
         refreshHint.ifPresent(h -> root.put("spiffe_refresh_hint", h.getSeconds()));
         sequenceNumber.ifPresent(s -> root.put("spiffe_sequence", s));
         try {
-            return indent ? JSON.writeValueAsString(root) : JSON.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root);
+            return indent
+                    ? JSON.writeValueAsString(root)
+                    : JSON.writer()
+                            .without(SerializationFeature.INDENT_OUTPUT)
+                            .writeValueAsString(root);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -260,9 +303,14 @@ public record SpiffeBundle(
 
     @Override
     public String toString() {
-        return "SpiffeBundle[" + trustDomain + ": " + x509Authorities.size() + " X.509 authorities, JWT kids="
-                + jwtAuthorities.keySet() + (sequenceNumber.isPresent() ? ", sequence=" + sequenceNumber.getAsLong() : "")
-                + refreshHint.map(h -> ", refresh hint=" + h.getSeconds() + "s").orElse("") + "]";
+        return "SpiffeBundle["
+                + trustDomain
+                + ": "
+                + x509Authorities.size()
+                + " X.509 authorities, JWT kids="
+                + jwtAuthorities.keySet()
+                + (sequenceNumber.isPresent() ? ", sequence=" + sequenceNumber.getAsLong() : "")
+                + refreshHint.map(h -> ", refresh hint=" + h.getSeconds() + "s").orElse("")
+                + "]";
     }
-
 }

@@ -13,8 +13,8 @@ import java.util.Set;
 
 /**
  * The X.509 authorities (CA certificates) of one trust domain: the trust anchors against which
- * X509-SVIDs of that trust domain are validated. Immutable; the authorities keep the order in
- * which they were given. An empty bundle trusts nothing.
+ * X509-SVIDs of that trust domain are validated. Immutable; the authorities keep the order in which
+ * they were given. An empty bundle trusts nothing.
  *
  * @param trustDomain the trust domain the authorities speak for
  * @param x509Authorities the CA certificates
@@ -47,11 +47,15 @@ public record X509Bundle(TrustDomain trustDomain, Set<X509Certificate> x509Autho
         try {
             var certs = Der.certificatesFromPem(pem);
             if (certs.isEmpty()) {
-                throw new BundleException("X.509 bundle for \"" + trustDomain + "\": no CERTIFICATE block found in PEM");
+                throw new BundleException(
+                        "X.509 bundle for \""
+                                + trustDomain
+                                + "\": no CERTIFICATE block found in PEM");
             }
             return of(trustDomain, certs);
         } catch (Der.MalformedException e) {
-            throw new BundleException("X.509 bundle for \"" + trustDomain + "\": " + e.getMessage(), e);
+            throw new BundleException(
+                    "X.509 bundle for \"" + trustDomain + "\": " + e.getMessage(), e);
         }
     }
 
@@ -61,8 +65,8 @@ public record X509Bundle(TrustDomain trustDomain, Set<X509Certificate> x509Autho
     }
 
     /**
-     * Parses concatenated DER certificates, the encoding of the Workload API's {@code bundle}
-     * and {@code federated_bundles} fields.
+     * Parses concatenated DER certificates, the encoding of the Workload API's {@code bundle} and
+     * {@code federated_bundles} fields.
      *
      * @throws BundleException if the bytes are not a sequence of complete certificates, or empty
      */
@@ -70,18 +74,22 @@ public record X509Bundle(TrustDomain trustDomain, Set<X509Certificate> x509Autho
         try {
             var certs = Der.certificatesFromDer(der);
             if (certs.isEmpty()) {
-                throw new BundleException("X.509 bundle for \"" + trustDomain + "\": no DER certificate found (empty input)");
+                throw new BundleException(
+                        "X.509 bundle for \""
+                                + trustDomain
+                                + "\": no DER certificate found (empty input)");
             }
             return of(trustDomain, certs);
         } catch (Der.MalformedException e) {
-            throw new BundleException("X.509 bundle for \"" + trustDomain + "\": " + e.getMessage(), e);
+            throw new BundleException(
+                    "X.509 bundle for \"" + trustDomain + "\": " + e.getMessage(), e);
         }
     }
 
     /**
-     * Parses either encoding: PEM if the first non-blank byte is {@code -} (the start of
-     * {@code -----BEGIN}), concatenated DER otherwise. For files an operator may have written
-     * either way ({@code trust_bundle_path}, {@code bundle_file_path}).
+     * Parses either encoding: PEM if the first non-blank byte is {@code -} (the start of {@code
+     * -----BEGIN}), concatenated DER otherwise. For files an operator may have written either way
+     * ({@code trust_bundle_path}, {@code bundle_file_path}).
      *
      * @throws BundleException if the bytes are malformed in the encoding they appear to use
      */

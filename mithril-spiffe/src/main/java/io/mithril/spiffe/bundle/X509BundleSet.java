@@ -7,14 +7,17 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * X509 bundles of several trust domains (the own trust domain plus federated ones), looked
- * up by trust domain. Immutable; "adding" returns a new set.
+ * X509 bundles of several trust domains (the own trust domain plus federated ones), looked up by
+ * trust domain. Immutable; "adding" returns a new set.
  *
  * @param bundles the bundles, keyed by their trust domain
  */
-public record X509BundleSet(Map<TrustDomain, X509Bundle> bundles) implements BundleSource<X509Bundle> {
+public record X509BundleSet(Map<TrustDomain, X509Bundle> bundles)
+        implements BundleSource<X509Bundle> {
 
-    /** @throws IllegalArgumentException if a bundle is filed under another trust domain than its own */
+    /**
+     * @throws IllegalArgumentException if a bundle is filed under another trust domain than its own
+     */
     public X509BundleSet {
         bundles = BundleMaps.copyOf(bundles, X509Bundle::trustDomain);
     }

@@ -1,8 +1,8 @@
 package io.mithril.spiffe.id;
 
 /**
- * Thrown when a string is not a valid SPIFFE ID or trust domain name. The message names the
- * rule of the SPIFFE ID specification that was broken and quotes the offending value.
+ * Thrown when a string is not a valid SPIFFE ID or trust domain name. The message names the rule of
+ * the SPIFFE ID specification that was broken and quotes the offending value.
  */
 public final class InvalidSpiffeIdException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
@@ -23,7 +23,10 @@ public final class InvalidSpiffeIdException extends IllegalArgumentException {
         if (value == null) {
             return "null";
         }
-        String shown = value.length() > 120 ? value.substring(0, 120) + "...(" + value.length() + " chars)" : value;
+        String shown =
+                value.length() > 120
+                        ? value.substring(0, 120) + "...(" + value.length() + " chars)"
+                        : value;
         return "\"" + shown + "\"";
     }
 }

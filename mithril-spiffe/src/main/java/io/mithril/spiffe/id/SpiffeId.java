@@ -5,13 +5,13 @@ import java.nio.charset.StandardCharsets;
 /**
  * A SPIFFE ID: {@code spiffe://<trust-domain>/<path>}.
  *
- * <p>Parsing enforces every rule of the SPIFFE ID specification: the scheme is {@code spiffe}
- * in lowercase, the trust domain is a valid {@link TrustDomain} (lowercase too: upper-case
- * input is refused, not folded, as go-spiffe, java-spiffe and SPIRE refuse it, so that an ID
- * this library accepts is accepted everywhere), there is no userinfo, port, query or
- * fragment, path segments are non-empty, are not {@code .} or {@code ..}, and use only letters,
- * digits, dots, dashes and underscores, there is no trailing slash and no percent-encoding.
- * The path is case-sensitive. The whole ID is at most {@value #MAX_LENGTH} bytes.
+ * <p>Parsing enforces every rule of the SPIFFE ID specification: the scheme is {@code spiffe} in
+ * lowercase, the trust domain is a valid {@link TrustDomain} (lowercase too: upper-case input is
+ * refused, not folded, as go-spiffe, java-spiffe and SPIRE refuse it, so that an ID this library
+ * accepts is accepted everywhere), there is no userinfo, port, query or fragment, path segments are
+ * non-empty, are not {@code .} or {@code ..}, and use only letters, digits, dots, dashes and
+ * underscores, there is no trailing slash and no percent-encoding. The path is case-sensitive. The
+ * whole ID is at most {@value #MAX_LENGTH} bytes.
  *
  * @param trustDomain the trust domain
  * @param path the path, either empty (the trust domain's own ID) or starting with '/'
@@ -35,7 +35,8 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         validatePath(path, whole);
         // Path characters are ASCII once validated, so the length in chars is the length in bytes.
         if (whole.length() > MAX_LENGTH) {
-            throw new InvalidSpiffeIdException(whole, "SPIFFE ID is longer than " + MAX_LENGTH + " bytes");
+            throw new InvalidSpiffeIdException(
+                    whole, "SPIFFE ID is longer than " + MAX_LENGTH + " bytes");
         }
     }
 
@@ -49,21 +50,28 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
             throw new InvalidSpiffeIdException(id, "SPIFFE ID is empty");
         }
         if (id.getBytes(StandardCharsets.UTF_8).length > MAX_LENGTH) {
-            throw new InvalidSpiffeIdException(id, "SPIFFE ID is longer than " + MAX_LENGTH + " bytes");
+            throw new InvalidSpiffeIdException(
+                    id, "SPIFFE ID is longer than " + MAX_LENGTH + " bytes");
         }
         // ASCII-only case folding: String.regionMatches(ignoreCase) would also fold 'ſ' (U+017F)
         // to 's' and 'ı' (U+0131) to 'i', accepting look-alike schemes.
         if (hasSchemePrefix(id) && !id.startsWith(SCHEME_PREFIX)) {
-            throw new InvalidSpiffeIdException(id, "scheme must be lowercase \"spiffe://\" (found \""
-                    + id.substring(0, SCHEME_PREFIX.length()) + "\")");
+            throw new InvalidSpiffeIdException(
+                    id,
+                    "scheme must be lowercase \"spiffe://\" (found \""
+                            + id.substring(0, SCHEME_PREFIX.length())
+                            + "\")");
         }
         if (!hasSchemePrefix(id)) {
             int colon = id.indexOf(':');
-            if (colon > 0 && id.substring(0, colon).chars().allMatch(Character::isLetterOrDigit)
+            if (colon > 0
+                    && id.substring(0, colon).chars().allMatch(Character::isLetterOrDigit)
                     && !id.substring(0, colon).equalsIgnoreCase("spiffe")) {
-                throw new InvalidSpiffeIdException(id, "scheme must be \"spiffe\" (found \"" + id.substring(0, colon) + "\")");
+                throw new InvalidSpiffeIdException(
+                        id, "scheme must be \"spiffe\" (found \"" + id.substring(0, colon) + "\")");
             }
-            throw new InvalidSpiffeIdException(id, "scheme is missing or invalid: a SPIFFE ID starts with \"spiffe://\"");
+            throw new InvalidSpiffeIdException(
+                    id, "scheme is missing or invalid: a SPIFFE ID starts with \"spiffe://\"");
         }
         String rest = id.substring(SCHEME_PREFIX.length());
         int slash = rest.indexOf('/');
@@ -135,7 +143,9 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
         return SCHEME_PREFIX + trustDomain.name() + path;
     }
 
-    /** Whether {@code s} starts with {@code spiffe://}, comparing ASCII letters case-insensitively. */
+    /**
+     * Whether {@code s} starts with {@code spiffe://}, comparing ASCII letters case-insensitively.
+     */
     static boolean hasSchemePrefix(String s) {
         if (s.length() < SCHEME_PREFIX.length()) {
             return false;
@@ -169,12 +179,15 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
                 String segment = path.substring(segmentStart, i);
                 if (segment.isEmpty()) {
                     if (i == path.length()) {
-                        throw new InvalidSpiffeIdException(input, "path must not have a trailing slash");
+                        throw new InvalidSpiffeIdException(
+                                input, "path must not have a trailing slash");
                     }
-                    throw new InvalidSpiffeIdException(input, "path must not contain empty segments");
+                    throw new InvalidSpiffeIdException(
+                            input, "path must not contain empty segments");
                 }
                 if (segment.equals(".") || segment.equals("..")) {
-                    throw new InvalidSpiffeIdException(input, "path must not contain dot segments ('.' or '..')");
+                    throw new InvalidSpiffeIdException(
+                            input, "path must not contain dot segments ('.' or '..')");
                 }
                 segmentStart = i + 1;
                 continue;
@@ -184,15 +197,22 @@ public record SpiffeId(TrustDomain trustDomain, String path) implements Comparab
                 if (c == '%') {
                     throw new InvalidSpiffeIdException(input, "path must not be percent-encoded");
                 }
-                throw new InvalidSpiffeIdException(input,
+                throw new InvalidSpiffeIdException(
+                        input,
                         "path segment characters are limited to letters, numbers, dots, dashes, and underscores"
-                                + " (found '" + TrustDomain.printable(c) + "')");
+                                + " (found '"
+                                + TrustDomain.printable(c)
+                                + "')");
             }
         }
     }
 
     static boolean isPathChar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || c == '.' || c == '-' || c == '_';
+        return (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || c == '.'
+                || c == '-'
+                || c == '_';
     }
 }

@@ -5,9 +5,9 @@ package io.mithril.spiffe.id;
  *
  * <p>Valid names are non-empty, at most 255 bytes, and made of lowercase letters, digits, dots,
  * dashes and underscores. {@link #parse(String)} also accepts a SPIFFE ID and returns its trust
- * domain. Upper-case letters are refused, not folded to lowercase: go-spiffe and SPIRE refuse
- * them (java-spiffe 0.8.17 folds them), and a name that one side folds and the other refuses
- * would make two parties disagree about an identity.
+ * domain. Upper-case letters are refused, not folded to lowercase: go-spiffe and SPIRE refuse them
+ * (java-spiffe 0.8.17 folds them), and a name that one side folds and the other refuses would make
+ * two parties disagree about an identity.
  */
 public record TrustDomain(String name) implements Comparable<TrustDomain> {
 
@@ -21,9 +21,9 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
     /**
      * Parses a trust domain name ({@code example.org}) or a SPIFFE ID, with or without a path
      * ({@code spiffe://example.org}, {@code spiffe://example.org/ns/a}), whose trust domain is
-     * returned, as go-spiffe's {@code TrustDomainFromString} and java-spiffe's
-     * {@code TrustDomain.parse} do. Input containing {@code ":/"} is parsed as a SPIFFE ID, so a
-     * bad scheme ({@code spiffe:/example.org}, {@code http://example.org}) is reported as one.
+     * returned, as go-spiffe's {@code TrustDomainFromString} and java-spiffe's {@code
+     * TrustDomain.parse} do. Input containing {@code ":/"} is parsed as a SPIFFE ID, so a bad
+     * scheme ({@code spiffe:/example.org}, {@code http://example.org}) is reported as one.
      *
      * @throws InvalidSpiffeIdException naming the broken rule, for any invalid input
      */
@@ -35,15 +35,16 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
             return SpiffeId.parse(idOrName).trustDomain();
         }
         if (idOrName.contains(":") || idOrName.contains("/")) {
-            throw new InvalidSpiffeIdException(idOrName,
+            throw new InvalidSpiffeIdException(
+                    idOrName,
                     "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores");
         }
         return new TrustDomain(idOrName);
     }
 
     /**
-     * Parses what names a trust domain itself, as a federation relationship does
-     * ({@code federates_with "domain.test"}): the name, or its SPIFFE ID {@code spiffe://domain.test}.
+     * Parses what names a trust domain itself, as a federation relationship does ({@code
+     * federates_with "domain.test"}): the name, or its SPIFFE ID {@code spiffe://domain.test}.
      * Unlike {@link #parse(String)}, a SPIFFE ID with a path ({@code spiffe://domain.test/path}) is
      * refused: a path says a workload, not a trust domain, and taking only its trust domain would
      * silently federate with something other than what was written.
@@ -53,8 +54,13 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
     public static TrustDomain parseName(String nameOrId) {
         TrustDomain td = parse(nameOrId);
         if (nameOrId.contains(":/") && !nameOrId.equals(td.idString())) {
-            throw new InvalidSpiffeIdException(nameOrId, "a trust domain has no path; write \"" + td.name() + "\" or \""
-                    + td.idString() + "\"");
+            throw new InvalidSpiffeIdException(
+                    nameOrId,
+                    "a trust domain has no path; write \""
+                            + td.name()
+                            + "\" or \""
+                            + td.idString()
+                            + "\"");
         }
         return td;
     }
@@ -94,18 +100,26 @@ public record TrustDomain(String name) implements Comparable<TrustDomain> {
             throw new InvalidSpiffeIdException(input, "trust domain is missing");
         }
         if (name.length() > MAX_LENGTH) {
-            throw new InvalidSpiffeIdException(input, "trust domain is longer than " + MAX_LENGTH + " bytes");
+            throw new InvalidSpiffeIdException(
+                    input, "trust domain is longer than " + MAX_LENGTH + " bytes");
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
             if (!isTrustDomainChar(c)) {
                 if (c == '%') {
-                    throw new InvalidSpiffeIdException(input, "trust domain must not be percent-encoded");
+                    throw new InvalidSpiffeIdException(
+                            input, "trust domain must not be percent-encoded");
                 }
                 String hint = c >= 'A' && c <= 'Z' ? "; write it in lowercase" : "";
-                throw new InvalidSpiffeIdException(input,
+                throw new InvalidSpiffeIdException(
+                        input,
                         "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores"
-                                + " (found '" + printable(c) + "' at index " + i + ")" + hint);
+                                + " (found '"
+                                + printable(c)
+                                + "' at index "
+                                + i
+                                + ")"
+                                + hint);
             }
         }
     }

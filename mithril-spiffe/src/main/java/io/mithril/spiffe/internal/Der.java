@@ -18,13 +18,12 @@ import org.bouncycastle.util.io.pem.PemObject;
 import org.bouncycastle.util.io.pem.PemReader;
 
 /**
- * Certificate and key encodings shared by the bundle and SVID packages: PEM, concatenated DER
- * and PKCS#8. Not part of the module's API; its failures are {@link MalformedException}s that
- * the public types rethrow as their own exception kind.
+ * Certificate and key encodings shared by the bundle and SVID packages: PEM, concatenated DER and
+ * PKCS#8. Not part of the module's API; its failures are {@link MalformedException}s that the
+ * public types rethrow as their own exception kind.
  */
 public final class Der {
-    private Der() {
-    }
+    private Der() {}
 
     /** A malformed encoding; the message says what was found where. */
     public static final class MalformedException extends Exception {
@@ -66,16 +65,25 @@ public final class Der {
         List<X509Certificate> certs = new ArrayList<>();
         while (in.available() > 0) {
             int offset = der.length - in.available();
-            // A DER certificate is a SEQUENCE; the JDK factory would also accept PEM or base64 here.
+            // A DER certificate is a SEQUENCE; the JDK factory would also accept PEM or base64
+            // here.
             if ((der[offset] & 0xff) != 0x30) {
-                throw new MalformedException(String.format(
-                        "byte %d: expected a DER certificate (ASN.1 SEQUENCE, 0x30), found 0x%02x", offset, der[offset] & 0xff));
+                throw new MalformedException(
+                        String.format(
+                                "byte %d: expected a DER certificate (ASN.1 SEQUENCE, 0x30), found 0x%02x",
+                                offset, der[offset] & 0xff));
             }
             try {
                 certs.add((X509Certificate) factory.generateCertificate(in));
             } catch (CertificateException | RuntimeException e) {
-                throw new MalformedException("certificate " + (certs.size() + 1) + " at byte " + offset
-                        + " is not valid DER: " + e.getMessage(), e);
+                throw new MalformedException(
+                        "certificate "
+                                + (certs.size() + 1)
+                                + " at byte "
+                                + offset
+                                + " is not valid DER: "
+                                + e.getMessage(),
+                        e);
             }
         }
         return certs;
@@ -90,15 +98,17 @@ public final class Der {
                 blocks.add(o);
             }
         } catch (IOException | RuntimeException e) {
-            throw new MalformedException(what + " PEM block " + (blocks.size() + 1) + " is malformed: " + e.getMessage(), e);
+            throw new MalformedException(
+                    what + " PEM block " + (blocks.size() + 1) + " is malformed: " + e.getMessage(),
+                    e);
         }
         return blocks;
     }
 
     /**
      * Parses every {@code CERTIFICATE} block of a PEM text, in order. Text outside PEM blocks
-     * (comments, openssl's "Bag Attributes") is ignored; any other kind of block is rejected.
-     * The certificates keep their exact encoding (nothing is re-encoded), so signatures hold.
+     * (comments, openssl's "Bag Attributes") is ignored; any other kind of block is rejected. The
+     * certificates keep their exact encoding (nothing is re-encoded), so signatures hold.
      */
     public static List<X509Certificate> certificatesFromPem(String pem) throws MalformedException {
         List<X509Certificate> certs = new ArrayList<>();
@@ -106,16 +116,23 @@ public final class Der {
         for (PemObject block : pemBlocks(pem, "certificate")) {
             n++;
             if (!"CERTIFICATE".equals(block.getType())) {
-                throw new MalformedException("PEM block " + n + " is '" + block.getType() + "', expected a CERTIFICATE");
+                throw new MalformedException(
+                        "PEM block " + n + " is '" + block.getType() + "', expected a CERTIFICATE");
             }
             List<X509Certificate> one;
             try {
                 one = certificatesFromDer(block.getContent());
             } catch (MalformedException e) {
-                throw new MalformedException("PEM block " + n + " is malformed: " + e.getMessage(), e);
+                throw new MalformedException(
+                        "PEM block " + n + " is malformed: " + e.getMessage(), e);
             }
             if (one.size() != 1) {
-                throw new MalformedException("PEM block " + n + " is malformed: it holds " + one.size() + " certificates");
+                throw new MalformedException(
+                        "PEM block "
+                                + n
+                                + " is malformed: it holds "
+                                + one.size()
+                                + " certificates");
             }
             certs.addAll(one);
         }
@@ -143,13 +160,19 @@ public final class Der {
             throw new MalformedException("no PRIVATE KEY block found");
         }
         if (blocks.size() > 1) {
-            throw new MalformedException("PEM holds " + blocks.size() + " blocks, expected a single PRIVATE KEY");
+            throw new MalformedException(
+                    "PEM holds " + blocks.size() + " blocks, expected a single PRIVATE KEY");
         }
         String type = blocks.get(0).getType();
         if (!"PRIVATE KEY".equals(type)) {
-            String why = type.equals("ENCRYPTED PRIVATE KEY") ? " (encrypted keys are not supported)"
-                    : type.endsWith("PRIVATE KEY") ? " (a traditional key; convert it with `openssl pkcs8 -topk8 -nocrypt`)" : "";
-            throw new MalformedException("PEM block is '" + type + "'" + why + ", expected a PKCS#8 PRIVATE KEY");
+            String why =
+                    type.equals("ENCRYPTED PRIVATE KEY")
+                            ? " (encrypted keys are not supported)"
+                            : type.endsWith("PRIVATE KEY")
+                                    ? " (a traditional key; convert it with `openssl pkcs8 -topk8 -nocrypt`)"
+                                    : "";
+            throw new MalformedException(
+                    "PEM block is '" + type + "'" + why + ", expected a PKCS#8 PRIVATE KEY");
         }
         return privateKeyFromPkcs8(blocks.get(0).getContent());
     }
@@ -158,8 +181,12 @@ public final class Der {
         try {
             return new JcaPEMKeyConverter().getPrivateKey(info);
         } catch (IOException | RuntimeException e) {
-            throw new MalformedException("private key (algorithm " + info.getPrivateKeyAlgorithm().getAlgorithm()
-                    + ") cannot be decoded: " + e.getMessage(), e);
+            throw new MalformedException(
+                    "private key (algorithm "
+                            + info.getPrivateKeyAlgorithm().getAlgorithm()
+                            + ") cannot be decoded: "
+                            + e.getMessage(),
+                    e);
         }
     }
 
@@ -176,7 +203,8 @@ public final class Der {
         try {
             return cert.getEncoded();
         } catch (CertificateException e) {
-            throw new IllegalStateException("certificate cannot be re-encoded: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "certificate cannot be re-encoded: " + e.getMessage(), e);
         }
     }
 
@@ -191,15 +219,20 @@ public final class Der {
 
     /** One PEM block with 64-column base64, ending in a newline. */
     public static String pemBlock(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n"
+        return "-----BEGIN "
+                + type
+                + "-----\n"
                 + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-                + "\n-----END " + type + "-----\n";
+                + "\n-----END "
+                + type
+                + "-----\n";
     }
 
     /** PKCS#8 DER of a private key. */
     public static byte[] pkcs8(PrivateKey key) {
         if (!"PKCS#8".equals(key.getFormat()) || key.getEncoded() == null) {
-            throw new IllegalArgumentException("private key (" + key.getAlgorithm() + ") has no PKCS#8 encoding");
+            throw new IllegalArgumentException(
+                    "private key (" + key.getAlgorithm() + ") has no PKCS#8 encoding");
         }
         return key.getEncoded();
     }

@@ -9,15 +9,15 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * An X509-SVID: a SPIFFE ID, its certificate chain (leaf first, then the intermediates that
- * lead towards the trust domain's root, which is not included) and the leaf's private key.
+ * An X509-SVID: a SPIFFE ID, its certificate chain (leaf first, then the intermediates that lead
+ * towards the trust domain's root, which is not included) and the leaf's private key.
  *
- * <p>Every instance holds the X509-SVID rules: the leaf has exactly one URI SAN, a SPIFFE ID
- * with a non-root path, equal to {@link #spiffeId()}; it is not a CA; its keyUsage has
- * digitalSignature and neither keyCertSign nor cRLSign; every further certificate is a CA with
- * keyCertSign (and a path-less SPIFFE ID if it carries one); the private key matches the
- * leaf's public key. Construction does not check the validity period or the signatures; that
- * is {@link X509SvidValidator}'s job, against a bundle.
+ * <p>Every instance holds the X509-SVID rules: the leaf has exactly one URI SAN, a SPIFFE ID with a
+ * non-root path, equal to {@link #spiffeId()}; it is not a CA; its keyUsage has digitalSignature
+ * and neither keyCertSign nor cRLSign; every further certificate is a CA with keyCertSign (and a
+ * path-less SPIFFE ID if it carries one); the private key matches the leaf's public key.
+ * Construction does not check the validity period or the signatures; that is {@link
+ * X509SvidValidator}'s job, against a bundle.
  *
  * @param spiffeId the SVID's SPIFFE ID (the leaf's URI SAN); null in the constructor means "read it
  *     from the leaf"
@@ -25,21 +25,29 @@ import java.util.Objects;
  * @param privateKey the leaf's private key
  * @param hint the Workload API's operator hint for choosing among SVIDs ("" if none)
  */
-public record X509Svid(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKey privateKey, String hint) {
+public record X509Svid(
+        SpiffeId spiffeId, List<X509Certificate> chain, PrivateKey privateKey, String hint) {
 
-    /** @throws X509SvidException if the chain or key breaks an X509-SVID rule */
+    /**
+     * @throws X509SvidException if the chain or key breaks an X509-SVID rule
+     */
     public X509Svid {
         Objects.requireNonNull(chain, "chain");
         Objects.requireNonNull(privateKey, "privateKey");
         chain = List.copyOf(chain);
         hint = hint == null ? "" : hint;
         if (chain.isEmpty()) {
-            throw new X509SvidException("certificate chain is empty; an X509-SVID needs at least its leaf certificate");
+            throw new X509SvidException(
+                    "certificate chain is empty; an X509-SVID needs at least its leaf certificate");
         }
         SpiffeId leafId = X509SvidRules.leafSpiffeId(chain.get(0));
         if (spiffeId != null && !spiffeId.equals(leafId)) {
-            throw new X509SvidException("SPIFFE ID \"" + spiffeId + "\" does not match the leaf certificate's URI SAN \""
-                    + leafId + "\"");
+            throw new X509SvidException(
+                    "SPIFFE ID \""
+                            + spiffeId
+                            + "\" does not match the leaf certificate's URI SAN \""
+                            + leafId
+                            + "\"");
         }
         spiffeId = leafId;
         X509SvidRules.checkLeafConstraints(chain.get(0));
@@ -88,7 +96,9 @@ public record X509Svid(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKe
     }
 
     public static X509Svid parsePem(byte[] chainPem, byte[] keyPem) {
-        return parsePem(new String(chainPem, StandardCharsets.UTF_8), new String(keyPem, StandardCharsets.UTF_8));
+        return parsePem(
+                new String(chainPem, StandardCharsets.UTF_8),
+                new String(keyPem, StandardCharsets.UTF_8));
     }
 
     /**
@@ -145,7 +155,13 @@ public record X509Svid(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKe
     /** Describes the SVID without its key material. */
     @Override
     public String toString() {
-        return "X509Svid[" + spiffeId + ", chain of " + chain.size() + ", expires " + leaf().getNotAfter().toInstant()
-                + (hint.isEmpty() ? "" : ", hint=" + hint) + "]";
+        return "X509Svid["
+                + spiffeId
+                + ", chain of "
+                + chain.size()
+                + ", expires "
+                + leaf().getNotAfter().toInstant()
+                + (hint.isEmpty() ? "" : ", hint=" + hint)
+                + "]";
     }
 }

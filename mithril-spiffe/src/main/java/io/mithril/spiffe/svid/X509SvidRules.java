@@ -14,8 +14,7 @@ import java.util.List;
 
 /** The leaf and signing-certificate rules of the X509-SVID specification (sections 3, 4, 5.2). */
 final class X509SvidRules {
-    private X509SvidRules() {
-    }
+    private X509SvidRules() {}
 
     private static final int DIGITAL_SIGNATURE = 0;
     private static final int KEY_CERT_SIGN = 5;
@@ -32,7 +31,9 @@ final class X509SvidRules {
         try {
             sans = cert.getSubjectAlternativeNames();
         } catch (CertificateParsingException e) {
-            throw new X509SvidException(describe(cert, index) + ": subjectAltName cannot be parsed: " + e.getMessage(), e);
+            throw new X509SvidException(
+                    describe(cert, index) + ": subjectAltName cannot be parsed: " + e.getMessage(),
+                    e);
         }
         List<String> uris = new ArrayList<>();
         if (sans != null) {
@@ -49,50 +50,70 @@ final class X509SvidRules {
     static SpiffeId leafSpiffeId(X509Certificate leaf) {
         List<String> uris = uriSans(leaf, 0);
         if (uris.isEmpty()) {
-            throw new X509SvidException(describe(leaf, 0)
-                    + " has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN");
+            throw new X509SvidException(
+                    describe(leaf, 0)
+                            + " has no URI SAN; an X509-SVID carries its SPIFFE ID as exactly one URI SAN");
         }
         if (uris.size() > 1) {
-            throw new X509SvidException(describe(leaf, 0) + " has " + uris.size() + " URI SANs " + uris
-                    + "; an X509-SVID must have exactly one");
+            throw new X509SvidException(
+                    describe(leaf, 0)
+                            + " has "
+                            + uris.size()
+                            + " URI SANs "
+                            + uris
+                            + "; an X509-SVID must have exactly one");
         }
         SpiffeId id;
         try {
             id = SpiffeId.parse(uris.get(0));
         } catch (InvalidSpiffeIdException e) {
-            throw new X509SvidException(describe(leaf, 0) + ": URI SAN is not a SPIFFE ID: " + e.getMessage(), e);
+            throw new X509SvidException(
+                    describe(leaf, 0) + ": URI SAN is not a SPIFFE ID: " + e.getMessage(), e);
         }
         if (id.isTrustDomainId()) {
-            throw new X509SvidException(describe(leaf, 0) + ": SPIFFE ID \"" + id
-                    + "\" has no path; a leaf SVID's ID must have a non-root path");
+            throw new X509SvidException(
+                    describe(leaf, 0)
+                            + ": SPIFFE ID \""
+                            + id
+                            + "\" has no path; a leaf SVID's ID must have a non-root path");
         }
         return id;
     }
 
-    /** basicConstraints cA=false; keyUsage with digitalSignature and without keyCertSign and cRLSign. */
+    /**
+     * basicConstraints cA=false; keyUsage with digitalSignature and without keyCertSign and
+     * cRLSign.
+     */
     static void checkLeafConstraints(X509Certificate leaf) {
         if (leaf.getBasicConstraints() >= 0) {
-            throw new X509SvidException(describe(leaf, 0) + " is a CA (basicConstraints CA=true); a leaf SVID must have CA=false");
+            throw new X509SvidException(
+                    describe(leaf, 0)
+                            + " is a CA (basicConstraints CA=true); a leaf SVID must have CA=false");
         }
         boolean[] ku = leaf.getKeyUsage();
         if (ku == null) {
-            throw new X509SvidException(describe(leaf, 0) + " has no keyUsage extension; digitalSignature is required");
+            throw new X509SvidException(
+                    describe(leaf, 0) + " has no keyUsage extension; digitalSignature is required");
         }
         if (!bit(ku, DIGITAL_SIGNATURE)) {
             throw new X509SvidException(describe(leaf, 0) + ": keyUsage lacks digitalSignature");
         }
         if (bit(ku, KEY_CERT_SIGN)) {
-            throw new X509SvidException(describe(leaf, 0) + ": keyUsage has keyCertSign, which a leaf SVID must not have");
+            throw new X509SvidException(
+                    describe(leaf, 0)
+                            + ": keyUsage has keyCertSign, which a leaf SVID must not have");
         }
         if (bit(ku, CRL_SIGN)) {
-            throw new X509SvidException(describe(leaf, 0) + ": keyUsage has cRLSign, which a leaf SVID must not have");
+            throw new X509SvidException(
+                    describe(leaf, 0) + ": keyUsage has cRLSign, which a leaf SVID must not have");
         }
     }
 
     /** cA=true with keyCertSign; a SPIFFE ID URI SAN, if any, has no path. */
     static void checkSigningCertificate(X509Certificate cert, int index) {
         if (cert.getBasicConstraints() < 0) {
-            throw new X509SvidException(describe(cert, index) + " is not a CA (basicConstraints CA=false or absent)");
+            throw new X509SvidException(
+                    describe(cert, index) + " is not a CA (basicConstraints CA=false or absent)");
         }
         boolean[] ku = cert.getKeyUsage();
         if (ku == null || !bit(ku, KEY_CERT_SIGN)) {
@@ -100,8 +121,11 @@ final class X509SvidRules {
         }
         for (String uri : uriSans(cert, index)) {
             if (SpiffeId.isValid(uri) && !SpiffeId.parse(uri).isTrustDomainId()) {
-                throw new X509SvidException(describe(cert, index) + ": SPIFFE ID \"" + uri
-                        + "\" has a path; a signing certificate's SPIFFE ID must have none");
+                throw new X509SvidException(
+                        describe(cert, index)
+                                + ": SPIFFE ID \""
+                                + uri
+                                + "\" has a path; a signing certificate's SPIFFE ID must have none");
             }
         }
     }
@@ -115,16 +139,24 @@ final class X509SvidRules {
         PublicKey pub = leaf.getPublicKey();
         String alg = key.getAlgorithm();
         if (!sameFamily(alg, pub.getAlgorithm())) {
-            throw new X509SvidException("private key is " + alg + " but the leaf certificate's public key is "
-                    + pub.getAlgorithm());
+            throw new X509SvidException(
+                    "private key is "
+                            + alg
+                            + " but the leaf certificate's public key is "
+                            + pub.getAlgorithm());
         }
-        String sigAlg = switch (alg) {
-            case "EC" -> "SHA256withECDSA";
-            case "RSA" -> "SHA256withRSA";
-            case "Ed25519", "EdDSA", "Ed448" -> "EdDSA";
-            default -> throw new X509SvidException("unsupported private key algorithm \"" + alg + "\"");
-        };
-        byte[] message = "mithril: does this key belong to the leaf?".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        String sigAlg =
+                switch (alg) {
+                    case "EC" -> "SHA256withECDSA";
+                    case "RSA" -> "SHA256withRSA";
+                    case "Ed25519", "EdDSA", "Ed448" -> "EdDSA";
+                    default ->
+                            throw new X509SvidException(
+                                    "unsupported private key algorithm \"" + alg + "\"");
+                };
+        byte[] message =
+                "mithril: does this key belong to the leaf?"
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         try {
             Signature signer = Signature.getInstance(sigAlg);
             signer.initSign(key);
@@ -134,13 +166,17 @@ final class X509SvidRules {
             verifier.initVerify(pub);
             verifier.update(message);
             if (!verifier.verify(sig)) {
-                throw new X509SvidException("private key does not match the leaf certificate's public key");
+                throw new X509SvidException(
+                        "private key does not match the leaf certificate's public key");
             }
         } catch (GeneralSecurityException | RuntimeException e) {
             if (e instanceof X509SvidException x) {
                 throw x;
             }
-            throw new X509SvidException("private key does not match the leaf certificate's public key: " + e.getMessage(), e);
+            throw new X509SvidException(
+                    "private key does not match the leaf certificate's public key: "
+                            + e.getMessage(),
+                    e);
         }
     }
 

@@ -11,8 +11,8 @@ import java.security.InvalidAlgorithmParameterException;
 import java.security.cert.CertPath;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.PKIXCertPathValidatorResult;
 import java.security.cert.PKIXParameters;
@@ -25,19 +25,18 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Validates a peer's X509-SVID chain the way the X509-SVID specification (section 5) says: RFC
- * 5280 path validation (JDK PKIX, revocation checking off) against the X.509 bundle of the
- * trust domain named by the leaf's SPIFFE ID, then the leaf rules: exactly one URI SAN, a
- * SPIFFE ID with a non-root path, CA=false, keyUsage digitalSignature without keyCertSign or
- * cRLSign. Intermediates must be CAs with keyCertSign, and a SPIFFE ID they carry must have no
- * path. Unlike plain PKIX, an authority that is outside its validity period is not trusted (as
- * in Go, OpenSSL and BoringSSL, which the other peers of a mesh use). Weak cryptography is refused
- * as {@link CertificatePolicy} says: SHA-1 or MD5 signatures on the leaf or an intermediate, RSA
- * keys under 2048 bits and EC keys off P-256/P-384/P-521 anywhere in the path, trust anchor included.
+ * Validates a peer's X509-SVID chain the way the X509-SVID specification (section 5) says: RFC 5280
+ * path validation (JDK PKIX, revocation checking off) against the X.509 bundle of the trust domain
+ * named by the leaf's SPIFFE ID, then the leaf rules: exactly one URI SAN, a SPIFFE ID with a
+ * non-root path, CA=false, keyUsage digitalSignature without keyCertSign or cRLSign. Intermediates
+ * must be CAs with keyCertSign, and a SPIFFE ID they carry must have no path. Unlike plain PKIX, an
+ * authority that is outside its validity period is not trusted (as in Go, OpenSSL and BoringSSL,
+ * which the other peers of a mesh use). Weak cryptography is refused as {@link CertificatePolicy}
+ * says: SHA-1 or MD5 signatures on the leaf or an intermediate, RSA keys under 2048 bits and EC
+ * keys off P-256/P-384/P-521 anywhere in the path, trust anchor included.
  */
 public final class X509SvidValidator {
-    private X509SvidValidator() {
-    }
+    private X509SvidValidator() {}
 
     /**
      * The SPIFFE ID of an X509-SVID leaf: its one URI SAN, with a non-root path.
@@ -64,7 +63,8 @@ public final class X509SvidValidator {
      *
      * @see #verify(List, BundleSource)
      */
-    public static SpiffeId verify(List<X509Certificate> chain, BundleSource<X509Bundle> bundles, Clock clock) {
+    public static SpiffeId verify(
+            List<X509Certificate> chain, BundleSource<X509Bundle> bundles, Clock clock) {
         if (chain == null || chain.isEmpty()) {
             throw new X509SvidException("certificate chain is empty; the peer sent no certificate");
         }
@@ -75,8 +75,12 @@ public final class X509SvidValidator {
             throw new BundleNotFoundException(id.trustDomain());
         }
         if (bundle.isEmpty()) {
-            throw new X509SvidException("the bundle of trust domain \"" + id.trustDomain()
-                    + "\" has no X.509 authorities; it trusts nothing (validating " + id + ")");
+            throw new X509SvidException(
+                    "the bundle of trust domain \""
+                            + id.trustDomain()
+                            + "\" has no X.509 authorities; it trusts nothing (validating "
+                            + id
+                            + ")");
         }
         Set<TrustAnchor> anchors = new HashSet<>();
         for (X509Certificate authority : bundle.x509Authorities()) {
@@ -107,7 +111,8 @@ public final class X509SvidValidator {
             params.setRevocationEnabled(false);
             params.setDate(Date.from(clock.instant()));
             PKIXCertPathValidatorResult result =
-                    (PKIXCertPathValidatorResult) CertPathValidator.getInstance("PKIX").validate(certPath, params);
+                    (PKIXCertPathValidatorResult)
+                            CertPathValidator.getInstance("PKIX").validate(certPath, params);
             // PKIX does not look at the anchor's own validity; Go, OpenSSL and BoringSSL peers do,
             // so an expired root must not be trusted here either.
             X509Certificate anchor = result.getTrustAnchor().getTrustedCert();
@@ -119,20 +124,48 @@ public final class X509SvidValidator {
             try {
                 anchor.checkValidity(Date.from(clock.instant()));
             } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-                throw new X509SvidException("certificate chain of \"" + id + "\" ends at the authority \""
-                        + anchor.getSubjectX500Principal().getName() + "\" of trust domain \"" + id.trustDomain()
-                        + "\", which is not valid at " + clock.instant() + " (valid " + anchor.getNotBefore().toInstant()
-                        + " to " + anchor.getNotAfter().toInstant() + ")", e);
+                throw new X509SvidException(
+                        "certificate chain of \""
+                                + id
+                                + "\" ends at the authority \""
+                                + anchor.getSubjectX500Principal().getName()
+                                + "\" of trust domain \""
+                                + id.trustDomain()
+                                + "\", which is not valid at "
+                                + clock.instant()
+                                + " (valid "
+                                + anchor.getNotBefore().toInstant()
+                                + " to "
+                                + anchor.getNotAfter().toInstant()
+                                + ")",
+                        e);
             }
         } catch (CertPathValidatorException e) {
-            String where = e.getIndex() >= 0 && e.getIndex() < path.size()
-                    ? " at " + X509SvidRules.describe(path.get(e.getIndex()), e.getIndex()) : "";
-            throw new X509SvidException("certificate chain of \"" + id + "\" does not verify against the bundle of trust domain \""
-                    + id.trustDomain() + "\"" + where + ": " + e.getMessage(), e);
+            String where =
+                    e.getIndex() >= 0 && e.getIndex() < path.size()
+                            ? " at " + X509SvidRules.describe(path.get(e.getIndex()), e.getIndex())
+                            : "";
+            throw new X509SvidException(
+                    "certificate chain of \""
+                            + id
+                            + "\" does not verify against the bundle of trust domain \""
+                            + id.trustDomain()
+                            + "\""
+                            + where
+                            + ": "
+                            + e.getMessage(),
+                    e);
         } catch (InvalidAlgorithmParameterException e) {
-            throw new X509SvidException("bundle of trust domain \"" + id.trustDomain() + "\" cannot be used: " + e.getMessage(), e);
+            throw new X509SvidException(
+                    "bundle of trust domain \""
+                            + id.trustDomain()
+                            + "\" cannot be used: "
+                            + e.getMessage(),
+                    e);
         } catch (GeneralSecurityException e) {
-            throw new X509SvidException("certificate chain of \"" + id + "\" cannot be validated: " + e.getMessage(), e);
+            throw new X509SvidException(
+                    "certificate chain of \"" + id + "\" cannot be validated: " + e.getMessage(),
+                    e);
         }
         X509SvidRules.checkLeafConstraints(leaf);
         // The signing rules apply to the certificates the peer vouches with; a root it also sent
@@ -144,6 +177,7 @@ public final class X509SvidValidator {
     }
 
     private static X509SvidException weak(SpiffeId id, WeakCertificateException e) {
-        return new X509SvidException("certificate chain of \"" + id + "\" is refused: " + e.getMessage(), e);
+        return new X509SvidException(
+                "certificate chain of \"" + id + "\" is refused: " + e.getMessage(), e);
     }
 }

@@ -55,8 +55,8 @@ public interface SpiffeIdAuthorizer {
     }
 
     /**
-     * Accepts one of {@code allowed} (Istio's {@code subjectAltNames}); an empty collection
-     * accepts nothing (use {@link #any()} for Envoy's "no list, any ID").
+     * Accepts one of {@code allowed} (Istio's {@code subjectAltNames}); an empty collection accepts
+     * nothing (use {@link #any()} for Envoy's "no list, any ID").
      */
     static SpiffeIdAuthorizer oneOf(Collection<SpiffeId> allowed) {
         Set<SpiffeId> ids = Set.copyOf(allowed);

@@ -15,20 +15,24 @@ import javax.net.ssl.X509ExtendedKeyManager;
 /**
  * A TLS key manager that always presents the current X509-SVID (the SPIFFE equivalent of Envoy's
  * {@code default} secret), on the client and on the server side. The SVID is asked from the
- * supplier at every handshake, so a rotated SVID is used by the next handshake and open
- * connections are left alone.
+ * supplier at every handshake, so a rotated SVID is used by the next handshake and open connections
+ * are left alone.
  *
- * <p>The alias handed to the TLS engine names one SVID (its leaf's serial number), so the chain
- * and the key the engine asks for next always belong together even if a rotation happens between
- * the two calls. Nothing here logs key material.
+ * <p>The alias handed to the TLS engine names one SVID (its leaf's serial number), so the chain and
+ * the key the engine asks for next always belong together even if a rotation happens between the
+ * two calls. Nothing here logs key material.
  */
 public final class SpiffeKeyManager extends X509ExtendedKeyManager {
 
     private final Supplier<X509Svid> svids;
-    // The SVIDs recently handed out by alias; two generations are enough for a handshake racing a rotation.
+    // The SVIDs recently handed out by alias; two generations are enough for a handshake racing a
+    // rotation.
     private final Map<String, X509Svid> byAlias = new ConcurrentHashMap<>();
 
-    /** @param svids returns the current SVID, or null when there is none yet (the handshake then fails) */
+    /**
+     * @param svids returns the current SVID, or null when there is none yet (the handshake then
+     *     fails)
+     */
     public SpiffeKeyManager(Supplier<X509Svid> svids) {
         this.svids = Objects.requireNonNull(svids, "svids");
     }
@@ -62,14 +66,15 @@ public final class SpiffeKeyManager extends X509ExtendedKeyManager {
     // keyType is "EC", "RSA", "RSASSA-PSS", or for TLS 1.2 servers "EC_EC"/"EC_RSA"/"RSA".
     private static boolean fits(String keyAlgorithm, String keyType) {
         String alg = keyAlgorithm.equals("ECDSA") ? "EC" : keyAlgorithm;
-        return keyType.equals(alg) || keyType.startsWith(alg + "_")
+        return keyType.equals(alg)
+                || keyType.startsWith(alg + "_")
                 || keyType.equals("RSASSA-PSS") && alg.equals("RSA");
     }
 
     @Override
     public String[] getClientAliases(String keyType, Principal[] issuers) {
         String alias = currentAlias(keyType);
-        return alias == null ? null : new String[]{alias};
+        return alias == null ? null : new String[] {alias};
     }
 
     @Override
@@ -78,14 +83,15 @@ public final class SpiffeKeyManager extends X509ExtendedKeyManager {
     }
 
     @Override
-    public String chooseEngineClientAlias(String[] keyTypes, Principal[] issuers, SSLEngine engine) {
+    public String chooseEngineClientAlias(
+            String[] keyTypes, Principal[] issuers, SSLEngine engine) {
         return currentAlias(keyTypes);
     }
 
     @Override
     public String[] getServerAliases(String keyType, Principal[] issuers) {
         String alias = currentAlias(keyType);
-        return alias == null ? null : new String[]{alias};
+        return alias == null ? null : new String[] {alias};
     }
 
     @Override

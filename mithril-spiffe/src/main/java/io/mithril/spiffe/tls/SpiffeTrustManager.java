@@ -29,9 +29,9 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *
  * <p>No host name check is made: SVIDs identify workloads by SPIFFE ID, not by DNS name (and an
  * {@link X509ExtendedTrustManager} is responsible for endpoint identification, so the JDK adds
- * none). Failures throw {@link SvidRejectedException} whose message names the peer's SPIFFE ID
- * and the reason, and whose {@link SvidRejectedException#reason()} says which TLS alert fits; the
- * TLS engine turns it into a handshake failure.
+ * none). Failures throw {@link SvidRejectedException} whose message names the peer's SPIFFE ID and
+ * the reason, and whose {@link SvidRejectedException#reason()} says which TLS alert fits; the TLS
+ * engine turns it into a handshake failure.
  */
 public final class SpiffeTrustManager extends X509ExtendedTrustManager {
 
@@ -41,15 +41,15 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
     private final SpiffeIdAuthorizer authorizer;
     private final Clock clock;
     private final RefusalListener onRefusal;
+
     /**
-     * Chains that passed validation, with the bundle they passed against and the first instant
-     * a certificate involved expires: a peer that reconnects with the same SVID skips PKIX (the
+     * Chains that passed validation, with the bundle they passed against and the first instant a
+     * certificate involved expires: a peer that reconnects with the same SVID skips PKIX (the
      * costly part of a handshake) while its bundle is unchanged.
      */
     private final Map<List<X509Certificate>, Validated> validated = new ConcurrentHashMap<>();
 
-    private record Validated(X509Bundle bundle, Instant until) {
-    }
+    private record Validated(X509Bundle bundle, Instant until) {}
 
     /** Validates at the system clock's time. */
     public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer) {
@@ -57,27 +57,35 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
     }
 
     /**
-     * @param bundles    looked up at each handshake, so it may change (rotation, federation)
+     * @param bundles looked up at each handshake, so it may change (rotation, federation)
      * @param authorizer which SPIFFE IDs are accepted once the SVID validated
-     * @param clock      the time certificates must be valid at
+     * @param clock the time certificates must be valid at
      */
-    public SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock) {
-        this(bundles, authorizer, clock, (peer, reason) -> { });
+    public SpiffeTrustManager(
+            BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock) {
+        this(bundles, authorizer, clock, (peer, reason) -> {});
     }
 
-    private SpiffeTrustManager(BundleSource<X509Bundle> bundles, SpiffeIdAuthorizer authorizer, Clock clock,
-                               RefusalListener onRefusal) {
+    private SpiffeTrustManager(
+            BundleSource<X509Bundle> bundles,
+            SpiffeIdAuthorizer authorizer,
+            Clock clock,
+            RefusalListener onRefusal) {
         this.bundles = Objects.requireNonNull(bundles, "bundles");
         this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.onRefusal = Objects.requireNonNull(onRefusal, "onRefusal");
     }
 
-    /** Told of every peer this trust manager refuses during a handshake, e.g. to log it or show it to the operator. */
+    /**
+     * Told of every peer this trust manager refuses during a handshake, e.g. to log it or show it
+     * to the operator.
+     */
     @FunctionalInterface
     public interface RefusalListener {
         /**
-         * @param peer   the peer's address as {@code host:port} when the TLS engine or socket knows it, else ""
+         * @param peer the peer's address as {@code host:port} when the TLS engine or socket knows
+         *     it, else ""
          * @param reason the exception the handshake fails with
          */
         void refused(String peer, CertificateException reason);
@@ -96,18 +104,29 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
      */
     public SpiffeId verify(X509Certificate[] chain, String who) throws CertificateException {
         if (chain == null || chain.length == 0) {
-            throw new SvidRejectedException(SvidRejectedException.Reason.NO_CERTIFICATE,
-                    who + " presented no certificate; an X509-SVID is required", null);
+            throw new SvidRejectedException(
+                    SvidRejectedException.Reason.NO_CERTIFICATE,
+                    who + " presented no certificate; an X509-SVID is required",
+                    null);
         }
         SpiffeId id;
         try {
             id = validate(List.of(chain));
         } catch (RuntimeException e) {
-            throw new SvidRejectedException(reasonOf(e), who + " certificate is not a valid X509-SVID: " + e.getMessage(), e);
+            throw new SvidRejectedException(
+                    reasonOf(e),
+                    who + " certificate is not a valid X509-SVID: " + e.getMessage(),
+                    e);
         }
         if (!authorizer.authorize(id)) {
-            throw new SvidRejectedException(SvidRejectedException.Reason.NOT_AUTHORIZED,
-                    who + " SPIFFE ID " + id + " is not authorized: expected " + authorizer.describe(), null);
+            throw new SvidRejectedException(
+                    SvidRejectedException.Reason.NOT_AUTHORIZED,
+                    who
+                            + " SPIFFE ID "
+                            + id
+                            + " is not authorized: expected "
+                            + authorizer.describe(),
+                    null);
         }
         return id;
     }
@@ -132,7 +151,8 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
                 if (r == CertPathValidatorException.BasicReason.NOT_YET_VALID) {
                     return SvidRejectedException.Reason.NOT_YET_VALID;
                 }
-                if (r == PKIXReason.NO_TRUST_ANCHOR || r == CertPathValidatorException.BasicReason.INVALID_SIGNATURE) {
+                if (r == PKIXReason.NO_TRUST_ANCHOR
+                        || r == CertPathValidatorException.BasicReason.INVALID_SIGNATURE) {
                     return SvidRejectedException.Reason.UNKNOWN_AUTHORITY;
                 }
                 return SvidRejectedException.Reason.BAD_CERTIFICATE;
@@ -170,7 +190,8 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
         return a.isBefore(b) ? a : b;
     }
 
-    private void check(X509Certificate[] chain, String who, String peer) throws CertificateException {
+    private void check(X509Certificate[] chain, String who, String peer)
+            throws CertificateException {
         try {
             verify(chain, who);
         } catch (CertificateException e) {
@@ -180,40 +201,50 @@ public final class SpiffeTrustManager extends X509ExtendedTrustManager {
     }
 
     private static String peer(SSLEngine engine) {
-        return engine == null || engine.getPeerHost() == null ? "" : engine.getPeerHost() + ":" + engine.getPeerPort();
+        return engine == null || engine.getPeerHost() == null
+                ? ""
+                : engine.getPeerHost() + ":" + engine.getPeerPort();
     }
 
     private static String peer(Socket socket) {
-        return socket == null || socket.getInetAddress() == null ? "" : socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+        return socket == null || socket.getInetAddress() == null
+                ? ""
+                : socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+            throws CertificateException {
         check(chain, "client", "");
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+            throws CertificateException {
         check(chain, "server", "");
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
         check(chain, "client", peer(socket));
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
         check(chain, "server", peer(socket));
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
         check(chain, "client", peer(engine));
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
         check(chain, "server", peer(engine));
     }
 

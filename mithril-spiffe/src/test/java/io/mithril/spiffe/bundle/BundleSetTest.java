@@ -12,8 +12,10 @@ import org.junit.jupiter.api.Test;
 class BundleSetTest {
     static final TrustDomain EXAMPLE = TrustDomain.of("example.org");
     static final TrustDomain DOMAIN_TEST = TrustDomain.of("domain.test");
-    static final X509Bundle EXAMPLE_BUNDLE = X509Bundle.of(EXAMPLE, List.of(TestCerts.root("Example root").cert()));
-    static final X509Bundle DOMAIN_TEST_BUNDLE = X509Bundle.of(DOMAIN_TEST, List.of(TestCerts.root("Domain test root").cert()));
+    static final X509Bundle EXAMPLE_BUNDLE =
+            X509Bundle.of(EXAMPLE, List.of(TestCerts.root("Example root").cert()));
+    static final X509Bundle DOMAIN_TEST_BUNDLE =
+            X509Bundle.of(DOMAIN_TEST, List.of(TestCerts.root("Domain test root").cert()));
 
     @Test
     void looksUpX509BundlesByTrustDomain() {
@@ -26,9 +28,13 @@ class BundleSetTest {
     @Test
     void missingTrustDomainThrowsBundleNotFound() {
         X509BundleSet set = X509BundleSet.of(EXAMPLE_BUNDLE);
-        assertThatThrownBy(() -> set.bundleFor(DOMAIN_TEST)).isInstanceOf(BundleNotFoundException.class)
+        assertThatThrownBy(() -> set.bundleFor(DOMAIN_TEST))
+                .isInstanceOf(BundleNotFoundException.class)
                 .hasMessageContaining("domain.test")
-                .satisfies(e -> assertThat(((BundleNotFoundException) e).trustDomain()).isEqualTo(DOMAIN_TEST));
+                .satisfies(
+                        e ->
+                                assertThat(((BundleNotFoundException) e).trustDomain())
+                                        .isEqualTo(DOMAIN_TEST));
     }
 
     @Test
@@ -42,7 +48,8 @@ class BundleSetTest {
     @Test
     void rejectsTwoBundlesForOneTrustDomain() {
         assertThatThrownBy(() -> X509BundleSet.of(EXAMPLE_BUNDLE, EXAMPLE_BUNDLE))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("example.org");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("example.org");
     }
 
     @Test
@@ -58,7 +65,8 @@ class BundleSetTest {
         JwtBundleSet set = JwtBundleSet.of(a, b);
         assertThat(set.bundleFor(EXAMPLE)).isEqualTo(a);
         assertThat(set.bundleFor(DOMAIN_TEST).isEmpty()).isTrue();
-        assertThatThrownBy(() -> set.bundleFor(TrustDomain.of("x.y"))).isInstanceOf(BundleNotFoundException.class);
+        assertThatThrownBy(() -> set.bundleFor(TrustDomain.of("x.y")))
+                .isInstanceOf(BundleNotFoundException.class);
     }
 
     @Test
@@ -67,7 +75,8 @@ class BundleSetTest {
         JwtBundle bundle = JwtBundle.of(EXAMPLE, Map.of("k1", key));
         assertThat(bundle.findJwtAuthority("k1")).contains(key);
         assertThat(bundle.findJwtAuthority("k2")).isEmpty();
-        assertThatThrownBy(() -> JwtBundle.of(EXAMPLE, Map.of("", key))).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> JwtBundle.of(EXAMPLE, Map.of("", key)))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("empty key ID");
     }
 }

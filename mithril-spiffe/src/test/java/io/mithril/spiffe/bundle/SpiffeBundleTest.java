@@ -37,7 +37,8 @@ class SpiffeBundleTest {
         jwt.put("p521", P521);
         jwt.put("rsa", RSA);
         return SpiffeBundle.of(X509Bundle.of(TD, List.of(EC_ROOT, RSA_ROOT)), JwtBundle.of(TD, jwt))
-                .withSequenceNumber(42).withRefreshHint(Duration.ofMinutes(5));
+                .withSequenceNumber(42)
+                .withRefreshHint(Duration.ofMinutes(5));
     }
 
     static ObjectNode tree(String json) throws Exception {
@@ -66,7 +67,8 @@ class SpiffeBundleTest {
         assertThat(first.get("use").asText()).isEqualTo("x509-svid");
         assertThat(first.has("kid")).isFalse();
         assertThat(first.get("x5c")).hasSize(1);
-        assertThat(Base64.getDecoder().decode(first.get("x5c").get(0).asText())).isEqualTo(EC_ROOT.getEncoded());
+        assertThat(Base64.getDecoder().decode(first.get("x5c").get(0).asText()))
+                .isEqualTo(EC_ROOT.getEncoded());
         assertThat(first.get("kty").asText()).isEqualTo("EC");
         assertThat(first.get("crv").asText()).isEqualTo("P-256");
         assertThat(keys.get(1).get("kty").asText()).isEqualTo("RSA");
@@ -94,16 +96,19 @@ class SpiffeBundleTest {
         ECPublicKey key = null;
         for (int i = 0; i < 5000 && key == null; i++) {
             ECPublicKey k = (ECPublicKey) TestCerts.ec256().getPublic();
-            if (k.getW().getAffineX().bitLength() <= 248 || k.getW().getAffineY().bitLength() <= 248) {
+            if (k.getW().getAffineX().bitLength() <= 248
+                    || k.getW().getAffineY().bitLength() <= 248) {
                 key = k;
             }
         }
         assertThat(key).as("a P-256 key with a short coordinate").isNotNull();
-        SpiffeBundle bundle = SpiffeBundle.of(X509Bundle.empty(TD), JwtBundle.of(TD, Map.of("k", key)));
+        SpiffeBundle bundle =
+                SpiffeBundle.of(X509Bundle.empty(TD), JwtBundle.of(TD, Map.of("k", key)));
         JsonNode jwk = tree(bundle.toJson()).get("keys").get(0);
         assertThat(Base64.getUrlDecoder().decode(jwk.get("x").asText())).hasSize(32);
         assertThat(Base64.getUrlDecoder().decode(jwk.get("y").asText())).hasSize(32);
-        assertThat(SpiffeBundle.parse(TD, bundle.toJson()).jwtAuthorities().get("k")).isEqualTo(key);
+        assertThat(SpiffeBundle.parse(TD, bundle.toJson()).jwtAuthorities().get("k"))
+                .isEqualTo(key);
     }
 
     @Test
@@ -131,13 +136,15 @@ class SpiffeBundleTest {
 
     @Test
     void missingKeysIsRejected() {
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"spiffe_sequence\":1}")).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"spiffe_sequence\":1}"))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("\"keys\" is missing");
     }
 
     @Test
     void keysThatIsNotAnArrayIsRejected() {
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":{}}")).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":{}}"))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("must be an array");
     }
 
@@ -173,24 +180,30 @@ class SpiffeBundleTest {
     @Test
     void x509EntryWithBadCertificateIsRejectedNamingTheEntry() throws Exception {
         ObjectNode root = tree(full().toJson());
-        ((ArrayNode) root.get("keys").get(1).get("x5c")).set(0, JSON.getNodeFactory().textNode("AAAA"));
-        assertThatThrownBy(() -> parse(root)).isInstanceOf(BundleException.class)
-                .hasMessageContaining("keys[1]").hasMessageContaining("x5c");
+        ((ArrayNode) root.get("keys").get(1).get("x5c"))
+                .set(0, JSON.getNodeFactory().textNode("AAAA"));
+        assertThatThrownBy(() -> parse(root))
+                .isInstanceOf(BundleException.class)
+                .hasMessageContaining("keys[1]")
+                .hasMessageContaining("x5c");
     }
 
     @Test
     void jwtEntryWithoutKidIsRejected() throws Exception {
         ObjectNode root = tree(full().toJson());
         ((ObjectNode) root.get("keys").get(3)).remove("kid");
-        assertThatThrownBy(() -> parse(root)).isInstanceOf(BundleException.class)
-                .hasMessageContaining("keys[3]").hasMessageContaining("kid");
+        assertThatThrownBy(() -> parse(root))
+                .isInstanceOf(BundleException.class)
+                .hasMessageContaining("keys[3]")
+                .hasMessageContaining("kid");
     }
 
     @Test
     void duplicateKidIsRejected() throws Exception {
         ObjectNode root = tree(full().toJson());
         ((ObjectNode) root.get("keys").get(3)).put("kid", "p256");
-        assertThatThrownBy(() -> parse(root)).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> parse(root))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("duplicate \"kid\": \"p256\"");
     }
 
@@ -201,7 +214,8 @@ class SpiffeBundleTest {
         byte[] y = Base64.getUrlDecoder().decode(key.get("y").asText());
         y[31] ^= 1;
         key.put("y", Base64.getUrlEncoder().withoutPadding().encodeToString(y));
-        assertThatThrownBy(() -> parse(root)).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> parse(root))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("not on curve P-256");
     }
 
@@ -209,7 +223,8 @@ class SpiffeBundleTest {
     void ecCoordinateOfWrongLengthIsRejected() throws Exception {
         ObjectNode root = tree(full().toJson());
         ((ObjectNode) root.get("keys").get(2)).put("x", "AQAB");
-        assertThatThrownBy(() -> parse(root)).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> parse(root))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("\"x\" must be 32 bytes");
     }
 
@@ -220,7 +235,8 @@ class SpiffeBundleTest {
         assertThatThrownBy(() -> parse(root)).hasMessageContaining("unsupported EC curve");
         ObjectNode root2 = tree(full().toJson());
         ((ObjectNode) root2.get("keys").get(2)).put("kty", "oct");
-        assertThatThrownBy(() -> parse(root2)).hasMessageContaining("unsupported key type \"kty\": \"oct\"");
+        assertThatThrownBy(() -> parse(root2))
+                .hasMessageContaining("unsupported key type \"kty\": \"oct\"");
     }
 
     @Test
@@ -234,9 +250,11 @@ class SpiffeBundleTest {
     @Test
     void readsOkpEd25519JwtKeys() {
         PublicKey ed = TestCerts.ed25519().getPublic();
-        SpiffeBundle bundle = SpiffeBundle.of(X509Bundle.empty(TD), JwtBundle.of(TD, Map.of("ed", ed)));
+        SpiffeBundle bundle =
+                SpiffeBundle.of(X509Bundle.empty(TD), JwtBundle.of(TD, Map.of("ed", ed)));
         assertThat(bundle.toJson()).contains("\"OKP\"").contains("\"Ed25519\"");
-        assertThat(SpiffeBundle.parse(TD, bundle.toJson()).jwtAuthorities().get("ed").getEncoded()).isEqualTo(ed.getEncoded());
+        assertThat(SpiffeBundle.parse(TD, bundle.toJson()).jwtAuthorities().get("ed").getEncoded())
+                .isEqualTo(ed.getEncoded());
     }
 
     @Test
@@ -245,29 +263,37 @@ class SpiffeBundleTest {
                 .hasMessageContaining("spiffe_sequence");
         assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[],\"spiffe_sequence\":1.5}"))
                 .hasMessageContaining("spiffe_sequence");
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[],\"spiffe_refresh_hint\":\"300\"}"))
+        assertThatThrownBy(
+                        () ->
+                                SpiffeBundle.parse(
+                                        TD, "{\"keys\":[],\"spiffe_refresh_hint\":\"300\"}"))
                 .hasMessageContaining("spiffe_refresh_hint");
     }
 
     @Test
     void malformedJsonIsRejected() {
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[")).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":["))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("not valid JSON");
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[]} {}")).isInstanceOf(BundleException.class);
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "[]")).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[]} {}"))
+                .isInstanceOf(BundleException.class);
+        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "[]"))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("expected a JSON object");
         assertThatThrownBy(() -> SpiffeBundle.parse(TD, "")).isInstanceOf(BundleException.class);
     }
 
     @Test
     void duplicateMembersAreRejected() {
-        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[],\"keys\":[]}")).isInstanceOf(BundleException.class)
+        assertThatThrownBy(() -> SpiffeBundle.parse(TD, "{\"keys\":[],\"keys\":[]}"))
+                .isInstanceOf(BundleException.class)
                 .hasMessageContaining("Duplicate field 'keys'");
     }
 
     @Test
     void ignoresUnknownTopLevelMembers() {
-        assertThat(SpiffeBundle.parse(TD, "{\"keys\":[],\"spiffe_future\":true}").x509Authorities()).isEmpty();
+        assertThat(SpiffeBundle.parse(TD, "{\"keys\":[],\"spiffe_future\":true}").x509Authorities())
+                .isEmpty();
     }
 
     @Test

@@ -14,24 +14,33 @@ class SpiffeIdPropertiesTest {
 
     @Provide
     Arbitrary<TrustDomain> trustDomains() {
-        return Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyz0123456789.-_")
-                .ofMinLength(1).ofMaxLength(255).map(TrustDomain::new);
+        return Arbitraries.strings()
+                .withChars("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+                .ofMinLength(1)
+                .ofMaxLength(255)
+                .map(TrustDomain::new);
     }
 
     @Provide
     Arbitrary<String> segments() {
-        return Arbitraries.strings().withChars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
-                .ofMinLength(1).ofMaxLength(40)
+        return Arbitraries.strings()
+                .withChars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+                .ofMinLength(1)
+                .ofMaxLength(40)
                 .filter(s -> !s.equals(".") && !s.equals(".."));
     }
 
     @Provide
     Arbitrary<SpiffeId> spiffeIds() {
         Arbitrary<List<String>> paths = segments().list().ofMaxSize(12);
-        return Combinators.combine(trustDomains(), paths).as((td, segs) -> {
-            String path = segs.isEmpty() ? "" : "/" + String.join("/", segs);
-            return new SpiffeId(td, path);
-        }).ignoreException(InvalidSpiffeIdException.class); // only the over-2048-bytes combinations
+        return Combinators.combine(trustDomains(), paths)
+                .as(
+                        (td, segs) -> {
+                            String path = segs.isEmpty() ? "" : "/" + String.join("/", segs);
+                            return new SpiffeId(td, path);
+                        })
+                .ignoreException(
+                        InvalidSpiffeIdException.class); // only the over-2048-bytes combinations
     }
 
     @Property
@@ -42,14 +51,19 @@ class SpiffeIdPropertiesTest {
     @Property
     void upperCaseSchemeOrTrustDomainIsRefusedNotFolded(@ForAll("spiffeIds") SpiffeId id) {
         String td = id.trustDomain().name();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpiffeId.parse("SPIFFE://" + td + id.path()))
-                .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("scheme must be lowercase");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> SpiffeId.parse("SPIFFE://" + td + id.path()))
+                .isInstanceOf(InvalidSpiffeIdException.class)
+                .hasMessageContaining("scheme must be lowercase");
         String upperTd = td.toUpperCase(java.util.Locale.ROOT);
         if (!upperTd.equals(td)) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SpiffeId.parse("spiffe://" + upperTd + id.path()))
-                    .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("write it in lowercase");
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> SpiffeId.parse("spiffe://" + upperTd + id.path()))
+                    .isInstanceOf(InvalidSpiffeIdException.class)
+                    .hasMessageContaining("write it in lowercase");
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrustDomain.parse(upperTd))
-                    .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("write it in lowercase");
+                    .isInstanceOf(InvalidSpiffeIdException.class)
+                    .hasMessageContaining("write it in lowercase");
         }
     }
 
@@ -68,11 +82,14 @@ class SpiffeIdPropertiesTest {
 
     @Provide
     Arbitrary<String> uriLikeStrings() {
-        return Arbitraries.strings().withChars("spifeSPIFE:/@?#%.-_aZ09 \u212A\u017F\u0131").ofMaxLength(60);
+        return Arbitraries.strings()
+                .withChars("spifeSPIFE:/@?#%.-_aZ09 \u212A\u017F\u0131")
+                .ofMaxLength(60);
     }
 
     @Property
-    void uriLikeStringsOnlyEverFailWithInvalidSpiffeIdException(@ForAll("uriLikeStrings") String s) {
+    void uriLikeStringsOnlyEverFailWithInvalidSpiffeIdException(
+            @ForAll("uriLikeStrings") String s) {
         checkOnlyInvalidSpiffeId(s);
     }
 

@@ -12,7 +12,8 @@ class SpiffeIdSmokeTest {
         assertThat(id.path()).isEqualTo("/ns/default/sa/Sleep");
         assertThatThrownBy(() -> SpiffeId.parse("SPIFFE://example.org/ns/default/sa/Sleep"))
                 .isInstanceOf(InvalidSpiffeIdException.class)
-                .hasMessageContaining("scheme must be lowercase \"spiffe://\" (found \"SPIFFE://\")");
+                .hasMessageContaining(
+                        "scheme must be lowercase \"spiffe://\" (found \"SPIFFE://\")");
         assertThatThrownBy(() -> SpiffeId.parse("spiffe://Example.org/ns/default/sa/Sleep"))
                 .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("found 'E' at index 0")
@@ -31,11 +32,15 @@ class SpiffeIdSmokeTest {
 
     @Test
     void aTrustDomainNameHasNoPathWhereParseWouldTakeTheIdsTrustDomain() {
-        assertThat(TrustDomain.parse("spiffe://domain.test/path")).isEqualTo(new TrustDomain("domain.test"));
+        assertThat(TrustDomain.parse("spiffe://domain.test/path"))
+                .isEqualTo(new TrustDomain("domain.test"));
         assertThatThrownBy(() -> TrustDomain.parseName("spiffe://domain.test/path"))
-                .isInstanceOf(InvalidSpiffeIdException.class).hasMessageContaining("a trust domain has no path");
-        assertThatThrownBy(() -> TrustDomain.parseName("domain.test/path")).isInstanceOf(InvalidSpiffeIdException.class);
-        assertThat(TrustDomain.parseName("spiffe://domain.test")).isEqualTo(new TrustDomain("domain.test"));
+                .isInstanceOf(InvalidSpiffeIdException.class)
+                .hasMessageContaining("a trust domain has no path");
+        assertThatThrownBy(() -> TrustDomain.parseName("domain.test/path"))
+                .isInstanceOf(InvalidSpiffeIdException.class);
+        assertThat(TrustDomain.parseName("spiffe://domain.test"))
+                .isEqualTo(new TrustDomain("domain.test"));
         assertThat(TrustDomain.parseName("domain.test")).isEqualTo(new TrustDomain("domain.test"));
     }
 }

@@ -15,7 +15,10 @@ class SpiffeIdSpecTest {
     static Stream<Arguments> validIds() {
         return Stream.of(
                 Arguments.of("spiffe://example.org", "example.org", ""),
-                Arguments.of("spiffe://example.org/ns/default/sa/sleep", "example.org", "/ns/default/sa/sleep"),
+                Arguments.of(
+                        "spiffe://example.org/ns/default/sa/sleep",
+                        "example.org",
+                        "/ns/default/sa/sleep"),
                 Arguments.of("spiffe://example.org/UPPER/Case", "example.org", "/UPPER/Case"),
                 Arguments.of("spiffe://a_b-c.d/e_f-g.h", "a_b-c.d", "/e_f-g.h"),
                 Arguments.of("spiffe://1.2.3.4/x", "1.2.3.4", "/x"),
@@ -88,7 +91,8 @@ class SpiffeIdSpecTest {
         assertThatThrownBy(() -> SpiffeId.parse(input))
                 .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining(rule)
-                .satisfies(e -> assertThat(((InvalidSpiffeIdException) e).value()).isEqualTo(input));
+                .satisfies(
+                        e -> assertThat(((InvalidSpiffeIdException) e).value()).isEqualTo(input));
         assertThat(SpiffeId.isValid(input)).isFalse();
     }
 
@@ -108,7 +112,8 @@ class SpiffeIdSpecTest {
     @Test
     void trustDomainOf256BytesIsRejected() {
         String name = "a".repeat(256);
-        assertThatThrownBy(() -> SpiffeId.parse("spiffe://" + name + "/x")).hasMessageContaining("longer than 255");
+        assertThatThrownBy(() -> SpiffeId.parse("spiffe://" + name + "/x"))
+                .hasMessageContaining("longer than 255");
         assertThatThrownBy(() -> TrustDomain.parse(name)).hasMessageContaining("longer than 255");
     }
 
@@ -118,18 +123,25 @@ class SpiffeIdSpecTest {
         String id = prefix + "p".repeat(2048 - prefix.length());
         assertThat(id).hasSize(2048);
         assertThat(SpiffeId.parse(id).toString()).isEqualTo(id);
-        assertThat(SpiffeId.of(TrustDomain.parse("example.org"), id.substring(prefix.length() - 1)).toString()).isEqualTo(id);
+        assertThat(
+                        SpiffeId.of(
+                                        TrustDomain.parse("example.org"),
+                                        id.substring(prefix.length() - 1))
+                                .toString())
+                .isEqualTo(id);
     }
 
     @Test
     void idOf2049BytesIsRejectedByParseAndByOf() {
         String prefix = "spiffe://example.org/";
         String id = prefix + "p".repeat(2049 - prefix.length());
-        assertThatThrownBy(() -> SpiffeId.parse(id)).isInstanceOf(InvalidSpiffeIdException.class)
+        assertThatThrownBy(() -> SpiffeId.parse(id))
+                .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("longer than 2048 bytes");
         TrustDomain td = TrustDomain.parse("example.org");
         String path = id.substring(prefix.length() - 1);
-        assertThatThrownBy(() -> SpiffeId.of(td, path)).isInstanceOf(InvalidSpiffeIdException.class)
+        assertThatThrownBy(() -> SpiffeId.of(td, path))
+                .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("longer than 2048 bytes");
     }
 
@@ -142,7 +154,8 @@ class SpiffeIdSpecTest {
 
     @Test
     void pathIsCaseSensitive() {
-        assertThat(SpiffeId.parse("spiffe://example.org/A")).isNotEqualTo(SpiffeId.parse("spiffe://example.org/a"));
+        assertThat(SpiffeId.parse("spiffe://example.org/A"))
+                .isNotEqualTo(SpiffeId.parse("spiffe://example.org/a"));
     }
 
     @Test
@@ -165,7 +178,8 @@ class SpiffeIdSpecTest {
     @Test
     void ofRejectsPathWithoutLeadingSlash() {
         TrustDomain td = TrustDomain.of("example.org");
-        assertThatThrownBy(() -> SpiffeId.of(td, "ns/default")).isInstanceOf(InvalidSpiffeIdException.class)
+        assertThatThrownBy(() -> SpiffeId.of(td, "ns/default"))
+                .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("must start with '/'");
     }
 
@@ -179,16 +193,20 @@ class SpiffeIdSpecTest {
 
     @Test
     void ofRejectsMissingTrustDomain() {
-        assertThatThrownBy(() -> SpiffeId.of(null, "/a")).isInstanceOf(InvalidSpiffeIdException.class)
+        assertThatThrownBy(() -> SpiffeId.of(null, "/a"))
+                .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("trust domain is missing");
     }
 
     @Test
     void trustDomainParsesNameOrTrustDomainId() {
-        assertThat(TrustDomain.parse("spiffe://example.org")).isEqualTo(TrustDomain.of("example.org"));
-        assertThat(TrustDomain.parse("spiffe://example.org/ns/a")).isEqualTo(TrustDomain.of("example.org"));
+        assertThat(TrustDomain.parse("spiffe://example.org"))
+                .isEqualTo(TrustDomain.of("example.org"));
+        assertThat(TrustDomain.parse("spiffe://example.org/ns/a"))
+                .isEqualTo(TrustDomain.of("example.org"));
         assertThat(TrustDomain.parse("example.org").name()).isEqualTo("example.org");
-        assertThatThrownBy(() -> TrustDomain.parse("Example.Org")).isInstanceOf(InvalidSpiffeIdException.class)
+        assertThatThrownBy(() -> TrustDomain.parse("Example.Org"))
+                .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining("write it in lowercase");
         TrustDomain td = TrustDomain.parse("example.org");
         assertThat(td.id()).isEqualTo(SpiffeId.parse("spiffe://example.org"));
@@ -212,13 +230,15 @@ class SpiffeIdSpecTest {
     @ParameterizedTest(name = "{0} -> {1}")
     @MethodSource("invalidTrustDomains")
     void rejectsInvalidTrustDomainNamingTheRule(String input, String rule) {
-        assertThatThrownBy(() -> TrustDomain.parse(input)).isInstanceOf(InvalidSpiffeIdException.class)
+        assertThatThrownBy(() -> TrustDomain.parse(input))
+                .isInstanceOf(InvalidSpiffeIdException.class)
                 .hasMessageContaining(rule);
     }
 
     @Test
     void trustDomainConstructorRejectsUppercase() {
         // parse() normalises; the canonical constructor holds the invariant itself.
-        assertThatThrownBy(() -> new TrustDomain("Example.org")).isInstanceOf(InvalidSpiffeIdException.class);
+        assertThatThrownBy(() -> new TrustDomain("Example.org"))
+                .isInstanceOf(InvalidSpiffeIdException.class);
     }
 }

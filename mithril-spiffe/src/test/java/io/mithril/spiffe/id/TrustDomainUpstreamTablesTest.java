@@ -11,9 +11,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * {@code TrustDomain.parse} against the published test tables of go-spiffe
- * ({@code spiffeid/trustdomain_test.go}, {@code TestTrustDomainFromString}, commit e9973f6) and
- * java-spiffe 0.8.17 ({@code java-spiffe-core/.../spiffeid/TrustDomainTest.java}), input by input.
+ * {@code TrustDomain.parse} against the published test tables of go-spiffe ({@code
+ * spiffeid/trustdomain_test.go}, {@code TestTrustDomainFromString}, commit e9973f6) and java-spiffe
+ * 0.8.17 ({@code java-spiffe-core/.../spiffeid/TrustDomainTest.java}), input by input.
  *
  * <p>Each row is one upstream input with the upstream outcome (the trust domain name, or a refusal)
  * and, for a refusal, a word of the rule our message must name. java-spiffe folds upper-case
@@ -38,7 +38,8 @@ class TrustDomainUpstreamTablesTest {
         return new Row(source, input, null, ourRule, false);
     }
 
-    static final String TD_CHARS = "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores";
+    static final String TD_CHARS =
+            "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores";
 
     static boolean tdChar(char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
@@ -46,17 +47,25 @@ class TrustDomainUpstreamTablesTest {
 
     static List<Row> goSpiffe() {
         String src = "go-spiffe";
-        List<Row> rows = new ArrayList<>(List.of(
-                refused(src, "", "trust domain is missing"),
-                ok(src, "spiffe://trustdomain", "trustdomain"),
-                ok(src, "spiffe://trustdomain/path", "trustdomain"),
-                refused(src, "spiffe:/trustdomain/path", "scheme is missing or invalid"),
-                refused(src, "spiffe://", "trust domain is missing"),
-                refused(src, "spiffe:///path", "trust domain is missing"),
-                refused(src, "spiffe://trustdomain/", "trailing slash"),
-                refused(src, "spiffe://trustdomain/path/", "trailing slash"),
-                refused(src, "spiffe://%F0%9F%A4%AF/path", "percent-encoded"),
-                refused(src, "spiffe://trustdomain/%F0%9F%A4%AF", "percent-encoded")));
+        List<Row> rows =
+                new ArrayList<>(
+                        List.of(
+                                refused(src, "", "trust domain is missing"),
+                                ok(src, "spiffe://trustdomain", "trustdomain"),
+                                ok(src, "spiffe://trustdomain/path", "trustdomain"),
+                                refused(
+                                        src,
+                                        "spiffe:/trustdomain/path",
+                                        "scheme is missing or invalid"),
+                                refused(src, "spiffe://", "trust domain is missing"),
+                                refused(src, "spiffe:///path", "trust domain is missing"),
+                                refused(src, "spiffe://trustdomain/", "trailing slash"),
+                                refused(src, "spiffe://trustdomain/path/", "trailing slash"),
+                                refused(src, "spiffe://%F0%9F%A4%AF/path", "percent-encoded"),
+                                refused(
+                                        src,
+                                        "spiffe://trustdomain/%F0%9F%A4%AF",
+                                        "percent-encoded")));
         // "Go all the way through 255": good characters both as a name and as an ID.
         for (int i = 0; i < 256; i++) {
             char c = (char) i;
@@ -72,48 +81,77 @@ class TrustDomainUpstreamTablesTest {
 
     static List<Row> javaSpiffe() {
         String src = "java-spiffe 0.8.17";
-        List<Row> rows = new ArrayList<>(List.of(
-                ok(src, "trustdomain", "trustdomain"),
-                new Row(src, "TrUsTdOmAiN", "trustdomain", "write it in lowercase", true),
-                ok(src, "trust_domain_name.example.com", "trust_domain_name.example.com"),
-                ok(src, "1.2.3.4", "1.2.3.4"),
-                ok(src, "example..org", "example..org"),
-                ok(src, ".example.org", ".example.org"),
-                ok(src, "example.org.", "example.org."),
-                ok(src, "-example.org", "-example.org"),
-                ok(src, "example-.org", "example-.org"),
-                ok(src, "spiffe://trustdomain", "trustdomain"),
-                ok(src, "spiffe://trustdomain/path", "trustdomain"),
-                refused(src, "", "trust domain is missing"),
-                refused(src, "spiffe://", "trust domain is missing"),
-                refused(src, null, "trust domain is missing"),
-                refused(src, "trustdomain!", TD_CHARS),
-                refused(src, "spiffe://domain!.test", TD_CHARS),
-                refused(src, "spiffe://domain.test/spiffe://domain.test/path/element", "path segment characters"),
-                refused(src, "http://domain.test", "scheme"),
-                refused(src, "spiffe:// domain.test ", TD_CHARS),
-                refused(src, "://domain.test", "scheme is missing or invalid"),
-                refused(src, "spiffe:///path/element", "trust domain is missing"),
-                refused(src, "/path/element", TD_CHARS),
-                // java-spiffe reports the ':' as a bad trust domain character; we name the port rule.
-                refused(src, "spiffe://domain.test:80", "port"),
-                refused(src, "spiffe:/trustdomain/path", "scheme is missing or invalid"),
-                refused(src, "spiffe://trustdomain/", "trailing slash"),
-                refused(src, "spiffe://trustdomain/path/", "trailing slash"),
-                ok(src, "spiffe://example.org/foo", "example.org"),
-                new Row(src, "SpIfFe://ExAmPlE.OrG/foo", "example.org", "scheme must be lowercase", true),
-                refused(src, "spiffe:/example.org", "scheme"),
-                refused(src, "http://example.org", "scheme"),
-                refused(src, "[::1]", TD_CHARS),
-                refused(src, "trustdomain:test", TD_CHARS)));
-        // testAllChars: java-spiffe lower-cases first, so 'A'..'Z' are accepted there (and refused here).
+        List<Row> rows =
+                new ArrayList<>(
+                        List.of(
+                                ok(src, "trustdomain", "trustdomain"),
+                                new Row(
+                                        src,
+                                        "TrUsTdOmAiN",
+                                        "trustdomain",
+                                        "write it in lowercase",
+                                        true),
+                                ok(
+                                        src,
+                                        "trust_domain_name.example.com",
+                                        "trust_domain_name.example.com"),
+                                ok(src, "1.2.3.4", "1.2.3.4"),
+                                ok(src, "example..org", "example..org"),
+                                ok(src, ".example.org", ".example.org"),
+                                ok(src, "example.org.", "example.org."),
+                                ok(src, "-example.org", "-example.org"),
+                                ok(src, "example-.org", "example-.org"),
+                                ok(src, "spiffe://trustdomain", "trustdomain"),
+                                ok(src, "spiffe://trustdomain/path", "trustdomain"),
+                                refused(src, "", "trust domain is missing"),
+                                refused(src, "spiffe://", "trust domain is missing"),
+                                refused(src, null, "trust domain is missing"),
+                                refused(src, "trustdomain!", TD_CHARS),
+                                refused(src, "spiffe://domain!.test", TD_CHARS),
+                                refused(
+                                        src,
+                                        "spiffe://domain.test/spiffe://domain.test/path/element",
+                                        "path segment characters"),
+                                refused(src, "http://domain.test", "scheme"),
+                                refused(src, "spiffe:// domain.test ", TD_CHARS),
+                                refused(src, "://domain.test", "scheme is missing or invalid"),
+                                refused(src, "spiffe:///path/element", "trust domain is missing"),
+                                refused(src, "/path/element", TD_CHARS),
+                                // java-spiffe reports the ':' as a bad trust domain character; we
+                                // name the port rule.
+                                refused(src, "spiffe://domain.test:80", "port"),
+                                refused(
+                                        src,
+                                        "spiffe:/trustdomain/path",
+                                        "scheme is missing or invalid"),
+                                refused(src, "spiffe://trustdomain/", "trailing slash"),
+                                refused(src, "spiffe://trustdomain/path/", "trailing slash"),
+                                ok(src, "spiffe://example.org/foo", "example.org"),
+                                new Row(
+                                        src,
+                                        "SpIfFe://ExAmPlE.OrG/foo",
+                                        "example.org",
+                                        "scheme must be lowercase",
+                                        true),
+                                refused(src, "spiffe:/example.org", "scheme"),
+                                refused(src, "http://example.org", "scheme"),
+                                refused(src, "[::1]", TD_CHARS),
+                                refused(src, "trustdomain:test", TD_CHARS)));
+        // testAllChars: java-spiffe lower-cases first, so 'A'..'Z' are accepted there (and refused
+        // here).
         for (int i = 0; i < 256; i++) {
             char c = (char) i;
             char folded = Character.toLowerCase(c);
             if (tdChar(c)) {
                 rows.add(ok(src, "trustdomain" + c, "trustdomain" + c));
             } else if (tdChar(folded)) {
-                rows.add(new Row(src, "trustdomain" + c, "trustdomain" + folded, "write it in lowercase", true));
+                rows.add(
+                        new Row(
+                                src,
+                                "trustdomain" + c,
+                                "trustdomain" + folded,
+                                "write it in lowercase",
+                                true));
             } else {
                 rows.add(refused(src, "trustdomain" + c, c == '%' ? "percent-encoded" : TD_CHARS));
             }

@@ -20,19 +20,21 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Checks against the real {@code openssl} command: it verifies what we mint, we read what it mints. */
+/**
+ * Checks against the real {@code openssl} command: it verifies what we mint, we read what it mints.
+ */
 class OpenSslInteropTest {
     static final TrustDomain TD = TrustDomain.of("example.org");
     static final String ID = "spiffe://example.org/ns/default/sa/sleep";
 
-    record Result(int exit, String output) {
-    }
+    record Result(int exit, String output) {}
 
     static Result openssl(Path dir, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add("openssl");
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         try {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
@@ -56,8 +58,17 @@ class OpenSslInteropTest {
         Files.writeString(dir.resolve("leaf.pem"), X509Bundle.of(TD, List.of(leaf.cert())).toPem());
         Files.writeString(dir.resolve("svid.key"), svid.privateKeyPem());
 
-        Result verify = openssl(dir, "verify", "-CAfile", "bundle.pem", "-untrusted", "svid.pem", "-purpose", "sslclient",
-                "leaf.pem");
+        Result verify =
+                openssl(
+                        dir,
+                        "verify",
+                        "-CAfile",
+                        "bundle.pem",
+                        "-untrusted",
+                        "svid.pem",
+                        "-purpose",
+                        "sslclient",
+                        "leaf.pem");
         assertThat(verify.exit()).as(verify.output()).isZero();
         assertThat(verify.output()).contains("leaf.pem: OK");
 
@@ -69,32 +80,90 @@ class OpenSslInteropTest {
 
     @Test
     void weReadAndVerifyAnSvidThatOpensslMinted(@TempDir Path dir) throws Exception {
-        Result ca = openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=OpenSSL CA", "-days", "1",
-                "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-                "-addext", "subjectAltName=URI:spiffe://example.org");
+        Result ca =
+                openssl(
+                        dir,
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-nodes",
+                        "-keyout",
+                        "ca.key",
+                        "-out",
+                        "ca.pem",
+                        "-subj",
+                        "/CN=OpenSSL CA",
+                        "-days",
+                        "1",
+                        "-addext",
+                        "basicConstraints=critical,CA:TRUE",
+                        "-addext",
+                        "keyUsage=critical,keyCertSign,cRLSign",
+                        "-addext",
+                        "subjectAltName=URI:spiffe://example.org");
         assertThat(ca.exit()).as(ca.output()).isZero();
-        Result csr = openssl(dir, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "svid.key", "-out", "svid.csr", "-subj", "/CN=sleep");
+        Result csr =
+                openssl(
+                        dir,
+                        "req",
+                        "-new",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-nodes",
+                        "-keyout",
+                        "svid.key",
+                        "-out",
+                        "svid.csr",
+                        "-subj",
+                        "/CN=sleep");
         assertThat(csr.exit()).as(csr.output()).isZero();
-        Files.writeString(dir.resolve("leaf.ext"), String.join("\n",
-                "basicConstraints=critical,CA:FALSE",
-                "keyUsage=critical,digitalSignature,keyEncipherment,keyAgreement",
-                "extendedKeyUsage=serverAuth,clientAuth",
-                "subjectAltName=URI:" + ID + ",DNS:sleep.default.svc", ""));
-        Result sign = openssl(dir, "x509", "-req", "-in", "svid.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", "svid.pem", "-days", "1", "-extfile", "leaf.ext");
+        Files.writeString(
+                dir.resolve("leaf.ext"),
+                String.join(
+                        "\n",
+                        "basicConstraints=critical,CA:FALSE",
+                        "keyUsage=critical,digitalSignature,keyEncipherment,keyAgreement",
+                        "extendedKeyUsage=serverAuth,clientAuth",
+                        "subjectAltName=URI:" + ID + ",DNS:sleep.default.svc",
+                        ""));
+        Result sign =
+                openssl(
+                        dir,
+                        "x509",
+                        "-req",
+                        "-in",
+                        "svid.csr",
+                        "-CA",
+                        "ca.pem",
+                        "-CAkey",
+                        "ca.key",
+                        "-CAcreateserial",
+                        "-out",
+                        "svid.pem",
+                        "-days",
+                        "1",
+                        "-extfile",
+                        "leaf.ext");
         assertThat(sign.exit()).as(sign.output()).isZero();
 
-        assertThat(Files.readString(dir.resolve("svid.key"))).startsWith("-----BEGIN PRIVATE KEY-----");
-        X509Svid svid = X509Svid.parsePem(Files.readString(dir.resolve("svid.pem")), Files.readString(dir.resolve("svid.key")));
+        assertThat(Files.readString(dir.resolve("svid.key")))
+                .startsWith("-----BEGIN PRIVATE KEY-----");
+        X509Svid svid =
+                X509Svid.parsePem(
+                        Files.readString(dir.resolve("svid.pem")),
+                        Files.readString(dir.resolve("svid.key")));
         assertThat(svid.spiffeId()).isEqualTo(SpiffeId.parse(ID));
         X509Bundle bundle = X509Bundle.parse(TD, Files.readAllBytes(dir.resolve("ca.pem")));
         assertThat(X509SvidValidator.verify(svid.chain(), bundle)).isEqualTo(SpiffeId.parse(ID));
 
         Result der = openssl(dir, "x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der");
         assertThat(der.exit()).as(der.output()).isZero();
-        assertThat(X509Bundle.parse(TD, Files.readAllBytes(dir.resolve("ca.der")))).isEqualTo(bundle);
+        assertThat(X509Bundle.parse(TD, Files.readAllBytes(dir.resolve("ca.der"))))
+                .isEqualTo(bundle);
     }
 }

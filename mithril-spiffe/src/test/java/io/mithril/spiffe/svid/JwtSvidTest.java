@@ -86,9 +86,14 @@ class JwtSvidTest {
         return c;
     }
 
-    /** A token with any header and claims, signed by Nimbus with {@code alg} (whatever the header says). */
-    static String craft(ObjectNode header, ObjectNode claims, JWSAlgorithm alg, PrivateKey key) throws Exception {
-        return HostileJwtSvids.sign(JSON.writeValueAsString(header), JSON.writeValueAsString(claims), alg, key);
+    /**
+     * A token with any header and claims, signed by Nimbus with {@code alg} (whatever the header
+     * says).
+     */
+    static String craft(ObjectNode header, ObjectNode claims, JWSAlgorithm alg, PrivateKey key)
+            throws Exception {
+        return HostileJwtSvids.sign(
+                JSON.writeValueAsString(header), JSON.writeValueAsString(claims), alg, key);
     }
 
     static String craft(ObjectNode header, ObjectNode claims) throws Exception {
@@ -98,8 +103,13 @@ class JwtSvidTest {
     /** A token signed by nimbus-jose-jwt, a third-party JOSE implementation. */
     static String nimbus(JWSAlgorithm alg, String kid, JWSSigner signer) throws Exception {
         JWSHeader header = new JWSHeader.Builder(alg).keyID(kid).type(JOSEObjectType.JWT).build();
-        JWTClaimsSet claims = new JWTClaimsSet.Builder().subject(SUB.toString()).audience(List.of("backend", "other"))
-                .expirationTime(Date.from(EXP)).issueTime(Date.from(NOW)).build();
+        JWTClaimsSet claims =
+                new JWTClaimsSet.Builder()
+                        .subject(SUB.toString())
+                        .audience(List.of("backend", "other"))
+                        .expirationTime(Date.from(EXP))
+                        .issueTime(Date.from(NOW))
+                        .build();
         SignedJWT jwt = new SignedJWT(header, claims);
         jwt.sign(signer);
         return jwt.serialize();
@@ -113,15 +123,24 @@ class JwtSvidTest {
                 Arguments.of(JWSAlgorithm.PS256, "rsa", new RSASSASigner(RSA.getPrivate())),
                 Arguments.of(JWSAlgorithm.PS384, "rsa", new RSASSASigner(RSA.getPrivate())),
                 Arguments.of(JWSAlgorithm.PS512, "rsa", new RSASSASigner(RSA.getPrivate())),
-                Arguments.of(JWSAlgorithm.ES256, "p256", new ECDSASigner((ECPrivateKey) P256.getPrivate())),
-                Arguments.of(JWSAlgorithm.ES384, "p384", new ECDSASigner((ECPrivateKey) P384.getPrivate())),
-                Arguments.of(JWSAlgorithm.ES512, "p521", new ECDSASigner((ECPrivateKey) P521.getPrivate())));
+                Arguments.of(
+                        JWSAlgorithm.ES256,
+                        "p256",
+                        new ECDSASigner((ECPrivateKey) P256.getPrivate())),
+                Arguments.of(
+                        JWSAlgorithm.ES384,
+                        "p384",
+                        new ECDSASigner((ECPrivateKey) P384.getPrivate())),
+                Arguments.of(
+                        JWSAlgorithm.ES512,
+                        "p521",
+                        new ECDSASigner((ECPrivateKey) P521.getPrivate())));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("nimbusAlgorithms")
-    void validatesTokensSignedByNimbusWithEveryAllowedAlgorithm(JWSAlgorithm alg, String kid, JWSSigner signer)
-            throws Exception {
+    void validatesTokensSignedByNimbusWithEveryAllowedAlgorithm(
+            JWSAlgorithm alg, String kid, JWSSigner signer) throws Exception {
         JwtSvid svid = validate(nimbus(alg, kid, signer));
         assertThat(svid.spiffeId()).isEqualTo(SUB);
         assertThat(svid.audience()).containsExactly("backend", "other");
@@ -145,13 +164,18 @@ class JwtSvidTest {
 
     @Test
     void es256SignatureIsRawRAndSOf64Bytes() {
-        String token = JwtSvid.sign(SUB, List.of("backend"), EXP, "p256", P256.getPrivate(), CLOCK).token();
+        String token =
+                JwtSvid.sign(SUB, List.of("backend"), EXP, "p256", P256.getPrivate(), CLOCK)
+                        .token();
         assertThat(Base64.getUrlDecoder().decode(token.split("\\.")[2])).hasSize(64);
     }
 
     @Test
     void signsHeaderAndClaimsTheWaySpireDoes() throws Exception {
-        String[] parts = JwtSvid.sign(SUB, List.of("a", "b"), EXP, "k1", P384.getPrivate(), CLOCK).token().split("\\.");
+        String[] parts =
+                JwtSvid.sign(SUB, List.of("a", "b"), EXP, "k1", P384.getPrivate(), CLOCK)
+                        .token()
+                        .split("\\.");
         var header = JSON.readTree(Base64.getUrlDecoder().decode(parts[0]));
         var claims = JSON.readTree(Base64.getUrlDecoder().decode(parts[1]));
         assertThat(header.get("alg").asText()).isEqualTo("ES384");
@@ -166,38 +190,83 @@ class JwtSvidTest {
 
     @Test
     void signsIssuerWhenConfiguredAndOneAudienceAsAStringAsSpireDoes() throws Exception {
-        JwtSvid svid = JwtSvid.sign(SUB, List.of("backend"), NOW, EXP, "https://oidc.example.org", "p256", P256.getPrivate(),
-                null);
+        JwtSvid svid =
+                JwtSvid.sign(
+                        SUB,
+                        List.of("backend"),
+                        NOW,
+                        EXP,
+                        "https://oidc.example.org",
+                        "p256",
+                        P256.getPrivate(),
+                        null);
         var claims = JSON.readTree(Base64.getUrlDecoder().decode(svid.token().split("\\.")[1]));
         assertThat(claims.get("iss").asText()).isEqualTo("https://oidc.example.org");
         assertThat(claims.get("aud").isTextual()).isTrue();
         assertThat(claims.get("iat").asLong()).isEqualTo(NOW.getEpochSecond());
-        assertThat(validate(svid.token()).claims()).containsEntry("iss", "https://oidc.example.org");
-        assertThat(svid.claims()).containsEntry("iss", "https://oidc.example.org").containsEntry("aud", "backend");
+        assertThat(validate(svid.token()).claims())
+                .containsEntry("iss", "https://oidc.example.org");
+        assertThat(svid.claims())
+                .containsEntry("iss", "https://oidc.example.org")
+                .containsEntry("aud", "backend");
     }
 
     @Test
     void signsWithRs256ForRsaAndEs512ForP521() {
-        assertThat(validate(JwtSvid.sign(SUB, List.of("backend"), EXP, "rsa", RSA.getPrivate(), CLOCK).token()).algorithm())
+        assertThat(
+                        validate(
+                                        JwtSvid.sign(
+                                                        SUB,
+                                                        List.of("backend"),
+                                                        EXP,
+                                                        "rsa",
+                                                        RSA.getPrivate(),
+                                                        CLOCK)
+                                                .token())
+                                .algorithm())
                 .isEqualTo("RS256");
-        assertThat(validate(JwtSvid.sign(SUB, List.of("backend"), EXP, "p521", P521.getPrivate(), CLOCK).token()).algorithm())
+        assertThat(
+                        validate(
+                                        JwtSvid.sign(
+                                                        SUB,
+                                                        List.of("backend"),
+                                                        EXP,
+                                                        "p521",
+                                                        P521.getPrivate(),
+                                                        CLOCK)
+                                                .token())
+                                .algorithm())
                 .isEqualTo("ES512");
     }
 
     @Test
     void signRejectsEmptyAudienceAndUnsupportedKeys() {
         assertThatThrownBy(() -> JwtSvid.sign(SUB, List.of(), EXP, "k", P256.getPrivate()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("audience");
-        assertThatThrownBy(() -> JwtSvid.sign(SUB, List.of("a"), EXP, "k", TestCerts.ed25519().getPrivate()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot sign JWT-SVIDs");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("audience");
+        assertThatThrownBy(
+                        () ->
+                                JwtSvid.sign(
+                                        SUB,
+                                        List.of("a"),
+                                        EXP,
+                                        "k",
+                                        TestCerts.ed25519().getPrivate()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cannot sign JWT-SVIDs");
     }
 
     @Test
     void rejectsAlgNone() throws Exception {
-        String token = b64(JSON.writeValueAsBytes(header("none", null))) + "." + b64(JSON.writeValueAsBytes(claims())) + ".";
+        String token =
+                b64(JSON.writeValueAsBytes(header("none", null)))
+                        + "."
+                        + b64(JSON.writeValueAsBytes(claims()))
+                        + ".";
         assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class);
         String withSig = token + "AAAA";
-        assertThatThrownBy(() -> validate(withSig)).isInstanceOf(JwtSvidException.class)
+        assertThatThrownBy(() -> validate(withSig))
+                .isInstanceOf(JwtSvidException.class)
                 .hasMessageContaining("\"alg\": \"none\" is not allowed");
     }
 
@@ -206,14 +275,16 @@ class JwtSvidTest {
         // The classic confusion attack: HS256 keyed with the (public) RSA modulus bytes.
         byte[] secret = RSA.getPublic().getEncoded();
         String token = nimbus(JWSAlgorithm.HS256, "rsa", new MACSigner(secret));
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class)
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(JwtSvidException.class)
                 .hasMessageContaining("\"alg\": \"HS256\" is not allowed");
     }
 
     @Test
     void rejectsEdDsa() throws Exception {
         String token = craft(header("EdDSA", "p256"), claims());
-        assertThatThrownBy(() -> validate(token)).hasMessageContaining("\"alg\": \"EdDSA\" is not allowed");
+        assertThatThrownBy(() -> validate(token))
+                .hasMessageContaining("\"alg\": \"EdDSA\" is not allowed");
     }
 
     @Test
@@ -230,7 +301,8 @@ class JwtSvidTest {
     @Test
     void rejectsOtherTyp() throws Exception {
         String token = craft(header("ES256", "p256").put("typ", "at+jwt"), claims());
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class)
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(JwtSvidException.class)
                 .hasMessageContaining("\"typ\": \"at+jwt\" is not allowed");
     }
 
@@ -250,14 +322,22 @@ class JwtSvidTest {
     @Test
     void rejectsUnknownKid() throws Exception {
         String token = craft(header("ES256", "gone"), claims());
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class)
-                .hasMessageContaining("no JWT authority with key ID \"gone\"").hasMessageContaining("example.org");
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(JwtSvidException.class)
+                .hasMessageContaining("no JWT authority with key ID \"gone\"")
+                .hasMessageContaining("example.org");
     }
 
     @Test
     void rejectsSignatureByAnotherKeyUnderAKnownKid() throws Exception {
-        String token = craft(header("ES256", "p256"), claims(), JWSAlgorithm.ES256, TestCerts.ec256().getPrivate());
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class)
+        String token =
+                craft(
+                        header("ES256", "p256"),
+                        claims(),
+                        JWSAlgorithm.ES256,
+                        TestCerts.ec256().getPrivate());
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(JwtSvidException.class)
                 .hasMessageContaining("signature does not verify");
     }
 
@@ -266,7 +346,8 @@ class JwtSvidTest {
         String token = craft(header("ES256", "rsa"), claims());
         assertThatThrownBy(() -> validate(token)).hasMessageContaining("does not fit the RSA key");
         String wrongCurve = craft(header("ES256", "p384"), claims());
-        assertThatThrownBy(() -> validate(wrongCurve)).hasMessageContaining("does not fit the EC key");
+        assertThatThrownBy(() -> validate(wrongCurve))
+                .hasMessageContaining("does not fit the EC key");
     }
 
     @Test
@@ -275,12 +356,16 @@ class JwtSvidTest {
         String[] parts = token.split("\\.");
         ObjectNode other = claims().put("sub", "spiffe://example.org/admin");
         String tampered = parts[0] + "." + b64(JSON.writeValueAsBytes(other)) + "." + parts[2];
-        assertThatThrownBy(() -> validate(tampered)).hasMessageContaining("signature does not verify");
+        assertThatThrownBy(() -> validate(tampered))
+                .hasMessageContaining("signature does not verify");
     }
 
     @Test
     void rejectsEcdsaSignatureInDerForm() throws Exception {
-        String input = b64(JSON.writeValueAsBytes(header("ES256", "p256"))) + "." + b64(JSON.writeValueAsBytes(claims()));
+        String input =
+                b64(JSON.writeValueAsBytes(header("ES256", "p256")))
+                        + "."
+                        + b64(JSON.writeValueAsBytes(claims()));
         var s = java.security.Signature.getInstance("SHA256withECDSA");
         s.initSign(P256.getPrivate());
         s.update(input.getBytes(StandardCharsets.US_ASCII));
@@ -290,30 +375,47 @@ class JwtSvidTest {
 
     @Test
     void subjectsTrustDomainChoosesTheBundle() throws Exception {
-        // domain.test publishes a key under the same kid; it cannot vouch for an example.org subject.
+        // domain.test publishes a key under the same kid; it cannot vouch for an example.org
+        // subject.
         KeyPair foreign = TestCerts.ec256();
-        JwtBundleSet set = JwtBundleSet.of(JwtBundle.of(TD, Map.of("k", P256.getPublic())),
-                JwtBundle.of(TrustDomain.of("domain.test"), Map.of("k", foreign.getPublic())));
-        String forged = craft(header("ES256", "k"), claims(), JWSAlgorithm.ES256, foreign.getPrivate());
+        JwtBundleSet set =
+                JwtBundleSet.of(
+                        JwtBundle.of(TD, Map.of("k", P256.getPublic())),
+                        JwtBundle.of(
+                                TrustDomain.of("domain.test"), Map.of("k", foreign.getPublic())));
+        String forged =
+                craft(header("ES256", "k"), claims(), JWSAlgorithm.ES256, foreign.getPrivate());
         assertThatThrownBy(() -> JwtSvid.parseAndValidate(forged, set, "backend", CLOCK))
                 .hasMessageContaining("signature does not verify");
-        String genuine = craft(header("ES256", "k"), claims().put("sub", "spiffe://domain.test/x"), JWSAlgorithm.ES256,
-                foreign.getPrivate());
-        assertThat(JwtSvid.parseAndValidate(genuine, set, "backend", CLOCK).spiffeId().trustDomain().name())
+        String genuine =
+                craft(
+                        header("ES256", "k"),
+                        claims().put("sub", "spiffe://domain.test/x"),
+                        JWSAlgorithm.ES256,
+                        foreign.getPrivate());
+        assertThat(
+                        JwtSvid.parseAndValidate(genuine, set, "backend", CLOCK)
+                                .spiffeId()
+                                .trustDomain()
+                                .name())
                 .isEqualTo("domain.test");
     }
 
     @Test
     void missingBundleThrowsBundleNotFound() throws Exception {
         String token = craft(header("ES256", "p256"), claims().put("sub", "spiffe://other.org/x"));
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(BundleNotFoundException.class)
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(BundleNotFoundException.class)
                 .hasMessageContaining("other.org");
     }
 
     @Test
     void rejectsExpiredToken() throws Exception {
-        String token = craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class).hasMessageContaining("expired");
+        String token =
+                craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(JwtSvidException.class)
+                .hasMessageContaining("expired");
     }
 
     @Test
@@ -326,20 +428,25 @@ class JwtSvidTest {
     void rejectsMissingExp() throws Exception {
         ObjectNode c = claims();
         c.remove("exp");
-        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c))).hasMessageContaining("claim \"exp\" is missing");
+        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c)))
+                .hasMessageContaining("claim \"exp\" is missing");
     }
 
     @Test
     void rejectsNonNumericOrInfiniteExp() throws Exception {
-        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), claims().put("exp", "soon"))))
+        assertThatThrownBy(
+                        () -> validate(craft(header("ES256", "p256"), claims().put("exp", "soon"))))
                 .hasMessageContaining("must be a number");
         String huge = craft(header("ES256", "p256"), claims().put("exp", 1e300));
-        assertThatThrownBy(() -> validate(huge)).isInstanceOf(JwtSvidException.class).hasMessageContaining("out of range");
+        assertThatThrownBy(() -> validate(huge))
+                .isInstanceOf(JwtSvidException.class)
+                .hasMessageContaining("out of range");
     }
 
     @Test
     void rejectsNotBeforeInTheFuture() throws Exception {
-        String token = craft(header("ES256", "p256"), claims().put("nbf", NOW.getEpochSecond() + 60));
+        String token =
+                craft(header("ES256", "p256"), claims().put("nbf", NOW.getEpochSecond() + 60));
         assertThatThrownBy(() -> validate(token)).hasMessageContaining("not valid before");
     }
 
@@ -353,44 +460,59 @@ class JwtSvidTest {
     void rejectsMissingOrEmptyAudience() throws Exception {
         ObjectNode c = claims();
         c.remove("aud");
-        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c))).hasMessageContaining("\"aud\" is missing");
+        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c)))
+                .hasMessageContaining("\"aud\" is missing");
         ObjectNode e = claims();
         e.putArray("aud");
-        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), e))).hasMessageContaining("\"aud\" is empty");
+        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), e)))
+                .hasMessageContaining("\"aud\" is empty");
     }
 
     @Test
     void rejectsTokenForAnotherAudience() throws Exception {
         String token = craft(header("ES256", "p256"), claims());
         assertThatThrownBy(() -> JwtSvid.parseAndValidate(token, BUNDLE, "frontend", CLOCK))
-                .isInstanceOf(JwtSvidException.class).hasMessageContaining("does not contain the expected \"frontend\"");
+                .isInstanceOf(JwtSvidException.class)
+                .hasMessageContaining("does not contain the expected \"frontend\"");
     }
 
     @Test
     void everyExpectedAudienceMustBePresent() throws Exception {
         String token = craft(header("ES256", "p256"), claims());
-        assertThatThrownBy(() -> JwtSvid.parseAndValidate(token, BUNDLE, Set.of("backend", "frontend"), CLOCK))
+        assertThatThrownBy(
+                        () ->
+                                JwtSvid.parseAndValidate(
+                                        token, BUNDLE, Set.of("backend", "frontend"), CLOCK))
                 .hasMessageContaining("frontend");
     }
 
     @Test
     void rejectsSubjectThatIsNotASpiffeId() throws Exception {
         String token = craft(header("ES256", "p256"), claims().put("sub", "https://example.org/x"));
-        assertThatThrownBy(() -> validate(token)).hasMessageContaining("claim \"sub\" is not a SPIFFE ID");
+        assertThatThrownBy(() -> validate(token))
+                .hasMessageContaining("claim \"sub\" is not a SPIFFE ID");
         ObjectNode c = claims();
         c.remove("sub");
-        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c))).hasMessageContaining("\"sub\" is missing");
+        assertThatThrownBy(() -> validate(craft(header("ES256", "p256"), c)))
+                .hasMessageContaining("\"sub\" is missing");
     }
 
     static final KeyPair FOREIGN = TestCerts.ec256();
-    static final JwtBundleSet WITH_FOREIGN = JwtBundleSet.of(BUNDLE,
-            JwtBundle.of(TrustDomain.of("domain.test"), Map.of("foreign", FOREIGN.getPublic())));
+    static final JwtBundleSet WITH_FOREIGN =
+            JwtBundleSet.of(
+                    BUNDLE,
+                    JwtBundle.of(
+                            TrustDomain.of("domain.test"), Map.of("foreign", FOREIGN.getPublic())));
 
     static Stream<HostileJwtSvids> hostileTables() {
         // Each key type of the bundle signs its own table: the refusals must not depend on it.
-        return Stream.of(new HostileJwtSvids(SUB, "backend", "p256", P256, "foreign", FOREIGN.getPrivate(), NOW),
-                new HostileJwtSvids(SUB, "backend", "rsa", RSA, "foreign", FOREIGN.getPrivate(), NOW),
-                new HostileJwtSvids(SUB, "backend", "p521", P521, "foreign", FOREIGN.getPrivate(), NOW));
+        return Stream.of(
+                new HostileJwtSvids(
+                        SUB, "backend", "p256", P256, "foreign", FOREIGN.getPrivate(), NOW),
+                new HostileJwtSvids(
+                        SUB, "backend", "rsa", RSA, "foreign", FOREIGN.getPrivate(), NOW),
+                new HostileJwtSvids(
+                        SUB, "backend", "p521", P521, "foreign", FOREIGN.getPrivate(), NOW));
     }
 
     static Stream<Arguments> hostileTokens() {
@@ -400,14 +522,27 @@ class JwtSvidTest {
     @ParameterizedTest(name = "[{index}] {0}")
     @MethodSource("hostileTokens")
     void refusesHostileTokensSignedByTheRealKeys(String name, HostileJwtSvids.Hostile hostile) {
-        assertThatThrownBy(() -> JwtSvid.parseAndValidate(hostile.token(), WITH_FOREIGN, "backend", CLOCK))
-                .isInstanceOf(JwtSvidException.class).hasMessageContaining(hostile.refusal());
+        assertThatThrownBy(
+                        () ->
+                                JwtSvid.parseAndValidate(
+                                        hostile.token(), WITH_FOREIGN, "backend", CLOCK))
+                .isInstanceOf(JwtSvidException.class)
+                .hasMessageContaining(hostile.refusal());
     }
 
     @Test
     void theHostileTablesControlTokenIsAccepted() {
-        hostileTables().forEach(t -> assertThat(JwtSvid.parseAndValidate(t.valid(), WITH_FOREIGN, "backend", CLOCK)
-                .spiffeId()).isEqualTo(SUB));
+        hostileTables()
+                .forEach(
+                        t ->
+                                assertThat(
+                                                JwtSvid.parseAndValidate(
+                                                                t.valid(),
+                                                                WITH_FOREIGN,
+                                                                "backend",
+                                                                CLOCK)
+                                                        .spiffeId())
+                                        .isEqualTo(SUB));
     }
 
     static Stream<Arguments> malformedTokens() {
@@ -427,36 +562,58 @@ class JwtSvidTest {
     @ParameterizedTest(name = "[{index}] {1}")
     @MethodSource("malformedTokens")
     void rejectsMalformedTokens(String token, String message) {
-        assertThatThrownBy(() -> validate(token)).isInstanceOf(JwtSvidException.class).hasMessageContaining(message);
+        assertThatThrownBy(() -> validate(token))
+                .isInstanceOf(JwtSvidException.class)
+                .hasMessageContaining(message);
     }
 
     @Test
     void rejectsDuplicateClaims() throws Exception {
-        String token = HostileJwtSvids.sign(JSON.writeValueAsString(header("ES256", "p256")),
-                "{\"sub\":\"" + SUB + "\",\"sub\":\"spiffe://example.org/admin\",\"aud\":\"backend\",\"exp\":"
-                        + EXP.getEpochSecond() + "}", JWSAlgorithm.ES256, P256.getPrivate());
+        String token =
+                HostileJwtSvids.sign(
+                        JSON.writeValueAsString(header("ES256", "p256")),
+                        "{\"sub\":\""
+                                + SUB
+                                + "\",\"sub\":\"spiffe://example.org/admin\",\"aud\":\"backend\",\"exp\":"
+                                + EXP.getEpochSecond()
+                                + "}",
+                        JWSAlgorithm.ES256,
+                        P256.getPrivate());
         assertThatThrownBy(() -> validate(token)).hasMessageContaining("Duplicate field 'sub'");
     }
 
     @Test
     void parseInsecureSkipsOnlyTheSignature() throws Exception {
-        String token = craft(header("ES256", "unknown"), claims(), JWSAlgorithm.ES256, TestCerts.ec256().getPrivate());
-        assertThat(JwtSvid.parseInsecure(token, Set.of("backend"), CLOCK).spiffeId()).isEqualTo(SUB);
-        String expired = craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
-        assertThatThrownBy(() -> JwtSvid.parseInsecure(expired, Set.of("backend"), CLOCK)).hasMessageContaining("expired");
-        assertThatThrownBy(() -> JwtSvid.parseInsecure(token, Set.of("frontend"), CLOCK)).hasMessageContaining("frontend");
+        String token =
+                craft(
+                        header("ES256", "unknown"),
+                        claims(),
+                        JWSAlgorithm.ES256,
+                        TestCerts.ec256().getPrivate());
+        assertThat(JwtSvid.parseInsecure(token, Set.of("backend"), CLOCK).spiffeId())
+                .isEqualTo(SUB);
+        String expired =
+                craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
+        assertThatThrownBy(() -> JwtSvid.parseInsecure(expired, Set.of("backend"), CLOCK))
+                .hasMessageContaining("expired");
+        assertThatThrownBy(() -> JwtSvid.parseInsecure(token, Set.of("frontend"), CLOCK))
+                .hasMessageContaining("frontend");
     }
 
     @Test
     void toStringShowsNoToken() {
         JwtSvid svid = JwtSvid.sign(SUB, List.of("backend"), EXP, "p256", P256.getPrivate(), CLOCK);
-        assertThat(svid.toString()).contains(SUB.toString()).doesNotContain(svid.token().split("\\.")[2]);
+        assertThat(svid.toString())
+                .contains(SUB.toString())
+                .doesNotContain(svid.token().split("\\.")[2]);
         assertThat(svid.toString()).doesNotContain(svid.token().split("\\.")[1]);
     }
 
     @Test
     void errorMessagesDoNotQuoteTheToken() throws Exception {
-        String token = craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
-        assertThatThrownBy(() -> validate(token)).satisfies(e -> assertThat(e.getMessage()).doesNotContain(token.split("\\.")[2]));
+        String token =
+                craft(header("ES256", "p256"), claims().put("exp", NOW.getEpochSecond() - 1));
+        assertThatThrownBy(() -> validate(token))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain(token.split("\\.")[2]));
     }
 }

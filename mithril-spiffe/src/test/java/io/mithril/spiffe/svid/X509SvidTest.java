@@ -41,7 +41,9 @@ class X509SvidTest {
     @Test
     void parsesPemChainAndPkcs8KeyWrittenByItself() {
         Issued leaf = leaf(Spec.leaf(ID));
-        X509Svid svid = X509Svid.of(List.of(leaf.cert(), INTERMEDIATE.cert()), leaf.privateKey(), "internal");
+        X509Svid svid =
+                X509Svid.of(
+                        List.of(leaf.cert(), INTERMEDIATE.cert()), leaf.privateKey(), "internal");
         assertThat(svid.privateKeyPem()).startsWith("-----BEGIN PRIVATE KEY-----\n");
         X509Svid parsed = X509Svid.parsePem(svid.chainPem(), svid.privateKeyPem());
         assertThat(parsed.chain()).isEqualTo(svid.chain());
@@ -61,10 +63,12 @@ class X509SvidTest {
     @Test
     void acceptsRsaAndEd25519Keys() {
         Issued rsaLeaf = INTERMEDIATE.issue(Spec.leaf(ID), TestCerts.rsa(2048));
-        assertThat(X509Svid.of(List.of(rsaLeaf.cert()), rsaLeaf.privateKey()).spiffeId()).isEqualTo(SpiffeId.parse(ID));
+        assertThat(X509Svid.of(List.of(rsaLeaf.cert()), rsaLeaf.privateKey()).spiffeId())
+                .isEqualTo(SpiffeId.parse(ID));
         Issued edLeaf = INTERMEDIATE.issue(Spec.leaf(ID), TestCerts.ed25519());
         X509Svid ed = X509Svid.of(List.of(edLeaf.cert()), edLeaf.privateKey());
-        assertThat(X509Svid.parseDer(ed.chainDer(), ed.privateKeyDer()).spiffeId()).isEqualTo(SpiffeId.parse(ID));
+        assertThat(X509Svid.parseDer(ed.chainDer(), ed.privateKeyDer()).spiffeId())
+                .isEqualTo(SpiffeId.parse(ID));
     }
 
     @Test
@@ -72,14 +76,18 @@ class X509SvidTest {
         Issued leaf = leaf(Spec.leaf(ID));
         KeyPair other = TestCerts.ec256();
         assertThatThrownBy(() -> X509Svid.of(List.of(leaf.cert()), other.getPrivate()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("does not match the leaf");
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("does not match the leaf");
     }
 
     @Test
     void rejectsKeyOfAnotherAlgorithm() {
         Issued leaf = leaf(Spec.leaf(ID));
-        assertThatThrownBy(() -> X509Svid.of(List.of(leaf.cert()), TestCerts.rsa(2048).getPrivate()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("private key is RSA").hasMessageContaining("EC");
+        assertThatThrownBy(
+                        () -> X509Svid.of(List.of(leaf.cert()), TestCerts.rsa(2048).getPrivate()))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("private key is RSA")
+                .hasMessageContaining("EC");
     }
 
     @Test
@@ -91,15 +99,20 @@ class X509SvidTest {
         }
         assertThat(w.toString()).contains("EC PRIVATE KEY");
         String chain = X509Svid.of(List.of(leaf.cert()), leaf.privateKey()).chainPem();
-        assertThatThrownBy(() -> X509Svid.parsePem(chain, w.toString())).isInstanceOf(X509SvidException.class)
+        assertThatThrownBy(() -> X509Svid.parsePem(chain, w.toString()))
+                .isInstanceOf(X509SvidException.class)
                 .hasMessageContaining("expected a PKCS#8 PRIVATE KEY");
     }
 
     @Test
     void rejectsMalformedPkcs8Der() {
         X509Svid svid = svidFrom(Spec.leaf(ID));
-        assertThatThrownBy(() -> X509Svid.parseDer(svid.chainDer(), new byte[] {0x30, 0x03, 0x02, 0x01}))
-                .isInstanceOf(X509SvidException.class).hasMessageStartingWith("private key: ");
+        assertThatThrownBy(
+                        () ->
+                                X509Svid.parseDer(
+                                        svid.chainDer(), new byte[] {0x30, 0x03, 0x02, 0x01}))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageStartingWith("private key: ");
     }
 
     @Test
@@ -107,7 +120,8 @@ class X509SvidTest {
         X509Svid svid = svidFrom(Spec.leaf(ID));
         byte[] key = java.util.Arrays.copyOf(svid.privateKeyDer(), svid.privateKeyDer().length + 2);
         assertThatThrownBy(() -> X509Svid.parseDer(svid.chainDer(), key))
-                .isInstanceOf(X509SvidException.class).hasMessageStartingWith("private key: ");
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageStartingWith("private key: ");
     }
 
     @Test
@@ -115,21 +129,29 @@ class X509SvidTest {
         X509Svid svid = svidFrom(Spec.leaf(ID));
         String encrypted = svid.privateKeyPem().replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY");
         assertThatThrownBy(() -> X509Svid.parsePem(svid.chainPem(), encrypted))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("encrypted keys are not supported");
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("encrypted keys are not supported");
     }
 
     @Test
     void rejectsKeyPemWithTwoKeys() {
         X509Svid svid = svidFrom(Spec.leaf(ID));
-        assertThatThrownBy(() -> X509Svid.parsePem(svid.chainPem(), svid.privateKeyPem() + svid.privateKeyPem()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("expected a single PRIVATE KEY");
+        assertThatThrownBy(
+                        () ->
+                                X509Svid.parsePem(
+                                        svid.chainPem(),
+                                        svid.privateKeyPem() + svid.privateKeyPem()))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("expected a single PRIVATE KEY");
     }
 
     @Test
     void rejectsEmptyChain() {
         assertThatThrownBy(() -> X509Svid.of(List.of(), TestCerts.ec256().getPrivate()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("chain is empty");
-        assertThatThrownBy(() -> X509Svid.parsePem("", "")).isInstanceOf(X509SvidException.class)
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("chain is empty");
+        assertThatThrownBy(() -> X509Svid.parsePem("", ""))
+                .isInstanceOf(X509SvidException.class)
                 .hasMessageContaining("no CERTIFICATE block");
     }
 
@@ -138,26 +160,33 @@ class X509SvidTest {
         Spec spec = Spec.leaf(ID);
         spec.uris.clear();
         spec.dns.add("sleep.default.svc");
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("has no URI SAN");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("has no URI SAN");
     }
 
     @Test
     void rejectsLeafWithTwoUriSans() {
         Spec spec = Spec.leaf(ID);
         spec.uris.add("spiffe://example.org/other");
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("has 2 URI SANs");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("has 2 URI SANs");
     }
 
     @Test
     void rejectsLeafWhoseUriSanIsNotASpiffeId() {
         Spec spec = Spec.leaf("https://example.org/sleep");
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class)
-                .hasMessageContaining("URI SAN is not a SPIFFE ID").hasMessageContaining("https://example.org/sleep");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("URI SAN is not a SPIFFE ID")
+                .hasMessageContaining("https://example.org/sleep");
     }
 
     @Test
     void rejectsLeafWithTrustDomainIdOnly() {
-        assertThatThrownBy(() -> svidFrom(Spec.leaf("spiffe://example.org"))).isInstanceOf(X509SvidException.class)
+        assertThatThrownBy(() -> svidFrom(Spec.leaf("spiffe://example.org")))
+                .isInstanceOf(X509SvidException.class)
                 .hasMessageContaining("non-root path");
     }
 
@@ -179,35 +208,45 @@ class X509SvidTest {
     void rejectsLeafThatIsACa() {
         Spec spec = Spec.leaf(ID);
         spec.ca = true;
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("CA=true");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("CA=true");
     }
 
     @Test
     void rejectsLeafWithoutKeyUsage() {
         Spec spec = Spec.leaf(ID);
         spec.keyUsage = null;
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("no keyUsage");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("no keyUsage");
     }
 
     @Test
     void rejectsLeafWithoutDigitalSignature() {
         Spec spec = Spec.leaf(ID);
         spec.keyUsage = KeyUsage.keyEncipherment;
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("lacks digitalSignature");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("lacks digitalSignature");
     }
 
     @Test
     void rejectsLeafWithKeyCertSign() {
         Spec spec = Spec.leaf(ID);
         spec.keyUsage = KeyUsage.digitalSignature | KeyUsage.keyCertSign;
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("keyCertSign");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("keyCertSign");
     }
 
     @Test
     void rejectsLeafWithCrlSign() {
         Spec spec = Spec.leaf(ID);
         spec.keyUsage = KeyUsage.digitalSignature | KeyUsage.cRLSign;
-        assertThatThrownBy(() -> svidFrom(spec)).isInstanceOf(X509SvidException.class).hasMessageContaining("cRLSign");
+        assertThatThrownBy(() -> svidFrom(spec))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("cRLSign");
     }
 
     @Test
@@ -217,8 +256,10 @@ class X509SvidTest {
         Issued bad = ROOT.issue(notCa);
         Issued leaf = bad.issue(Spec.leaf(ID));
         assertThatThrownBy(() -> X509Svid.of(List.of(leaf.cert(), bad.cert()), leaf.privateKey()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("signing certificate 1")
-                .hasMessageContaining("CN=Not a CA").hasMessageContaining("not a CA");
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("signing certificate 1")
+                .hasMessageContaining("CN=Not a CA")
+                .hasMessageContaining("not a CA");
     }
 
     @Test
@@ -228,7 +269,8 @@ class X509SvidTest {
         Issued bad = ROOT.issue(spec);
         Issued leaf = bad.issue(Spec.leaf(ID));
         assertThatThrownBy(() -> X509Svid.of(List.of(leaf.cert(), bad.cert()), leaf.privateKey()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("lacks keyCertSign");
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("lacks keyCertSign");
     }
 
     @Test
@@ -236,14 +278,22 @@ class X509SvidTest {
         Issued bad = ROOT.issue(Spec.ca("Pathy CA", "spiffe://example.org/ca"));
         Issued leaf = bad.issue(Spec.leaf(ID));
         assertThatThrownBy(() -> X509Svid.of(List.of(leaf.cert(), bad.cert()), leaf.privateKey()))
-                .isInstanceOf(X509SvidException.class).hasMessageContaining("has a path");
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("has a path");
     }
 
     @Test
     void rejectsSpiffeIdThatDiffersFromTheLeaf() {
         Issued leaf = leaf(Spec.leaf(ID));
-        assertThatThrownBy(() -> new X509Svid(SpiffeId.parse("spiffe://example.org/other"), List.of(leaf.cert()),
-                leaf.privateKey(), "")).isInstanceOf(X509SvidException.class).hasMessageContaining("does not match");
+        assertThatThrownBy(
+                        () ->
+                                new X509Svid(
+                                        SpiffeId.parse("spiffe://example.org/other"),
+                                        List.of(leaf.cert()),
+                                        leaf.privateKey(),
+                                        ""))
+                .isInstanceOf(X509SvidException.class)
+                .hasMessageContaining("does not match");
     }
 
     @Test
@@ -251,7 +301,9 @@ class X509SvidTest {
         X509Svid svid = svidFrom(Spec.leaf(ID));
         String text = svid.toString();
         assertThat(text).contains(ID);
-        assertThat(text).doesNotContain(Base64.getEncoder().encodeToString(svid.privateKeyDer()).substring(0, 20));
+        assertThat(text)
+                .doesNotContain(
+                        Base64.getEncoder().encodeToString(svid.privateKeyDer()).substring(0, 20));
         assertThat(text).doesNotContainIgnoringCase("private");
     }
 }

@@ -30,14 +30,13 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Builds test certificates directly with BouncyCastle: roots, intermediates and leaf SVIDs with
- * any combination of the extensions the X509-SVID rules look at.
+ * Builds test certificates directly with BouncyCastle: roots, intermediates and leaf SVIDs with any
+ * combination of the extensions the X509-SVID rules look at.
  */
 public final class TestCerts {
     private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
 
-    private TestCerts() {
-    }
+    private TestCerts() {}
 
     public static KeyPair ec(String curve) {
         try {
@@ -74,16 +73,24 @@ public final class TestCerts {
     /** What to put in a certificate. Mutable, for tests only. */
     public static final class Spec {
         public String cn = "test";
+
         /** null: no basicConstraints extension. */
         public Boolean ca = Boolean.FALSE;
+
         /** BouncyCastle KeyUsage bits; null: no keyUsage extension. */
-        public Integer keyUsage = KeyUsage.digitalSignature | KeyUsage.keyEncipherment | KeyUsage.keyAgreement;
+        public Integer keyUsage =
+                KeyUsage.digitalSignature | KeyUsage.keyEncipherment | KeyUsage.keyAgreement;
+
         public List<String> uris = new ArrayList<>();
         public List<String> dns = new ArrayList<>();
         public boolean eku = true;
         public Instant notBefore = Instant.now().minus(Duration.ofHours(1));
         public Instant notAfter = Instant.now().plus(Duration.ofHours(1));
-        /** The issuer's signature algorithm (BouncyCastle name, e.g. SHA1withRSA); null: SHA-256 with the issuer key's kind. */
+
+        /**
+         * The issuer's signature algorithm (BouncyCastle name, e.g. SHA1withRSA); null: SHA-256
+         * with the issuer key's kind.
+         */
         public String sigAlg;
 
         public static Spec leaf(String spiffeId) {
@@ -112,14 +119,18 @@ public final class TestCerts {
 
         /** Issues a certificate for {@code subjectKeys} signed by this one. */
         public Issued issue(Spec spec, KeyPair subjectKeys) {
-            return new Issued(TestCerts.issue(spec, subjectKeys.getPublic(), cert, keys.getPrivate()), subjectKeys);
+            return new Issued(
+                    TestCerts.issue(spec, subjectKeys.getPublic(), cert, keys.getPrivate()),
+                    subjectKeys);
         }
 
         public Issued issue(Spec spec) {
             return issue(spec, ec256());
         }
 
-        /** Issues a certificate signed with {@code sigAlg} (BouncyCastle name, e.g. SHA1withRSA). */
+        /**
+         * Issues a certificate signed with {@code sigAlg} (BouncyCastle name, e.g. SHA1withRSA).
+         */
         public Issued issue(Spec spec, KeyPair subjectKeys, String sigAlg) {
             spec.sigAlg = sigAlg;
             return issue(spec, subjectKeys);
@@ -128,10 +139,13 @@ public final class TestCerts {
 
     /** A self-signed CA. */
     public static Issued root(String cn, KeyPair keys, String... uris) {
-        return new Issued(issue(Spec.ca(cn, uris), keys.getPublic(), null, keys.getPrivate()), keys);
+        return new Issued(
+                issue(Spec.ca(cn, uris), keys.getPublic(), null, keys.getPrivate()), keys);
     }
 
-    /** A self-signed certificate made from {@code spec} (any extensions, any {@link Spec#sigAlg}). */
+    /**
+     * A self-signed certificate made from {@code spec} (any extensions, any {@link Spec#sigAlg}).
+     */
     public static Issued selfSigned(Spec spec, KeyPair keys) {
         return new Issued(issue(spec, keys.getPublic(), null, keys.getPrivate()), keys);
     }
@@ -141,13 +155,18 @@ public final class TestCerts {
     }
 
     /** Issues a certificate; {@code issuer} null means self-signed. */
-    public static X509Certificate issue(Spec spec, PublicKey subjectKey, X509Certificate issuer, PrivateKey issuerKey) {
+    public static X509Certificate issue(
+            Spec spec, PublicKey subjectKey, X509Certificate issuer, PrivateKey issuerKey) {
         try {
             X500Principal subject = new X500Principal("CN=" + spec.cn + ",O=Mithril test");
-            X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
-                    issuer == null ? subject : issuer.getSubjectX500Principal(),
-                    BigInteger.valueOf(SERIAL.incrementAndGet()),
-                    Date.from(spec.notBefore), Date.from(spec.notAfter), subject, subjectKey);
+            X509v3CertificateBuilder b =
+                    new JcaX509v3CertificateBuilder(
+                            issuer == null ? subject : issuer.getSubjectX500Principal(),
+                            BigInteger.valueOf(SERIAL.incrementAndGet()),
+                            Date.from(spec.notBefore),
+                            Date.from(spec.notAfter),
+                            subject,
+                            subjectKey);
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             if (spec.ca != null) {
                 b.addExtension(Extension.basicConstraints, true, new BasicConstraints(spec.ca));
@@ -156,29 +175,50 @@ public final class TestCerts {
                 b.addExtension(Extension.keyUsage, true, new KeyUsage(spec.keyUsage));
             }
             if (spec.eku) {
-                b.addExtension(Extension.extendedKeyUsage, false,
-                        new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+                b.addExtension(
+                        Extension.extendedKeyUsage,
+                        false,
+                        new ExtendedKeyUsage(
+                                new KeyPurposeId[] {
+                                    KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                                }));
             }
             List<GeneralName> names = new ArrayList<>();
-            spec.uris.forEach(u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
+            spec.uris.forEach(
+                    u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
             spec.dns.forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
             if (!names.isEmpty()) {
-                b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
+                b.addExtension(
+                        Extension.subjectAlternativeName,
+                        false,
+                        new GeneralNames(names.toArray(GeneralName[]::new)));
             }
-            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+            b.addExtension(
+                    Extension.subjectKeyIdentifier,
+                    false,
+                    ext.createSubjectKeyIdentifier(subjectKey));
             if (issuer != null) {
-                b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
+                b.addExtension(
+                        Extension.authorityKeyIdentifier,
+                        false,
+                        ext.createAuthorityKeyIdentifier(issuer));
             }
-            String sigAlg = spec.sigAlg != null ? spec.sigAlg : switch (issuerKey.getAlgorithm()) {
-                case "EC" -> "SHA256withECDSA";
-                case "RSA" -> "SHA256withRSA";
-                default -> "Ed25519";
-            };
+            String sigAlg =
+                    spec.sigAlg != null
+                            ? spec.sigAlg
+                            : switch (issuerKey.getAlgorithm()) {
+                                case "EC" -> "SHA256withECDSA";
+                                case "RSA" -> "SHA256withRSA";
+                                default -> "Ed25519";
+                            };
             JcaContentSignerBuilder signer = new JcaContentSignerBuilder(sigAlg);
             if (spec.sigAlg != null) {
-                signer.setProvider(new BouncyCastleProvider()); // it has every algorithm, weak and PSS ones included
+                signer.setProvider(
+                        new BouncyCastleProvider()); // it has every algorithm, weak and PSS ones
+                // included
             }
-            return new JcaX509CertificateConverter().getCertificate(b.build(signer.build(issuerKey)));
+            return new JcaX509CertificateConverter()
+                    .getCertificate(b.build(signer.build(issuerKey)));
         } catch (Exception e) {
             throw new IllegalStateException("cannot build test certificate: " + e, e);
         }

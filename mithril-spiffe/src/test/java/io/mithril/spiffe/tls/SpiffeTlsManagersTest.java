@@ -41,25 +41,43 @@ class SpiffeTlsManagersTest {
     @Test
     void trustManagerRefusesAValidSvidWithAnotherIdNamingBoth() {
         SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(ISTIOD));
-        assertThatThrownBy(() -> tm.checkServerTrusted(chain(svid(root, "spiffe://example.org/impostor")), "ECDHE_ECDSA"))
+        assertThatThrownBy(
+                        () ->
+                                tm.checkServerTrusted(
+                                        chain(svid(root, "spiffe://example.org/impostor")),
+                                        "ECDHE_ECDSA"))
                 .isInstanceOf(CertificateException.class)
-                .hasMessage("server SPIFFE ID spiffe://example.org/impostor is not authorized: expected the SPIFFE ID " + ISTIOD);
+                .hasMessage(
+                        "server SPIFFE ID spiffe://example.org/impostor is not authorized: expected the SPIFFE ID "
+                                + ISTIOD);
     }
 
     @Test
     void trustManagerRefusesAnSvidFromAnotherRoot() {
-        TestCerts.Issued foreignRoot = TestCerts.root("foreign", TestCerts.ec256(), "spiffe://example.org");
+        TestCerts.Issued foreignRoot =
+                TestCerts.root("foreign", TestCerts.ec256(), "spiffe://example.org");
         SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD));
-        assertThatThrownBy(() -> tm.checkClientTrusted(chain(svid(foreignRoot, ISTIOD.toString())), "ECDHE_ECDSA"))
-                .isInstanceOf(CertificateException.class).hasMessageStartingWith("client certificate is not a valid X509-SVID");
+        assertThatThrownBy(
+                        () ->
+                                tm.checkClientTrusted(
+                                        chain(svid(foreignRoot, ISTIOD.toString())), "ECDHE_ECDSA"))
+                .isInstanceOf(CertificateException.class)
+                .hasMessageStartingWith("client certificate is not a valid X509-SVID");
     }
 
     @Test
     void trustManagerRefusesAnotherTrustDomainEvenWithItsBundle() {
-        TestCerts.Issued otherRoot = TestCerts.root("other", TestCerts.ec256(), "spiffe://other.org");
-        X509BundleSet both = bundles.with(X509Bundle.of(TrustDomain.parse("other.org"), List.of(otherRoot.cert())));
+        TestCerts.Issued otherRoot =
+                TestCerts.root("other", TestCerts.ec256(), "spiffe://other.org");
+        X509BundleSet both =
+                bundles.with(
+                        X509Bundle.of(TrustDomain.parse("other.org"), List.of(otherRoot.cert())));
         SpiffeTrustManager tm = new SpiffeTrustManager(both, SpiffeIdAuthorizer.memberOf(TD));
-        assertThatThrownBy(() -> tm.checkClientTrusted(chain(svid(otherRoot, "spiffe://other.org/gw")), "ECDHE_ECDSA"))
+        assertThatThrownBy(
+                        () ->
+                                tm.checkClientTrusted(
+                                        chain(svid(otherRoot, "spiffe://other.org/gw")),
+                                        "ECDHE_ECDSA"))
                 .isInstanceOf(CertificateException.class)
                 .hasMessageContaining("expected a SPIFFE ID of trust domain example.org");
     }
@@ -68,14 +86,17 @@ class SpiffeTlsManagersTest {
     void trustManagerRefusesAnEmptyChain() {
         SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD));
         assertThatThrownBy(() -> tm.checkClientTrusted(new X509Certificate[0], "ECDHE_ECDSA"))
-                .isInstanceOf(CertificateException.class).hasMessageContaining("presented no certificate");
+                .isInstanceOf(CertificateException.class)
+                .hasMessageContaining("presented no certificate");
     }
 
     @Test
     void trustManagerAcceptsOneOfTheListedIdsAndRefusesOthers() throws Exception {
-        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.oneOf(List.of(ISTIOD)));
+        SpiffeTrustManager tm =
+                new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.oneOf(List.of(ISTIOD)));
         assertThat(tm.verify(chain(svid(root, ISTIOD.toString())), "client")).isEqualTo(ISTIOD);
-        assertThatThrownBy(() -> tm.verify(chain(svid(root, "spiffe://example.org/other")), "client"))
+        assertThatThrownBy(
+                        () -> tm.verify(chain(svid(root, "spiffe://example.org/other")), "client"))
                 .hasMessageContaining("is not authorized: expected one of the SPIFFE IDs");
     }
 
@@ -89,18 +110,25 @@ class SpiffeTlsManagersTest {
     @Test
     void trustManagerRevalidatesACachedChainOnceTheBundleNoLongerHoldsItsRoot() throws Exception {
         AtomicReference<X509BundleSet> current = new AtomicReference<>(bundles);
-        SpiffeTrustManager tm = new SpiffeTrustManager(td -> current.get().bundleFor(td), SpiffeIdAuthorizer.memberOf(TD));
+        SpiffeTrustManager tm =
+                new SpiffeTrustManager(
+                        td -> current.get().bundleFor(td), SpiffeIdAuthorizer.memberOf(TD));
         X509Certificate[] chain = chain(svid(root, ISTIOD.toString()));
         tm.verify(chain, "client");
         TestCerts.Issued newRoot = TestCerts.root("new", TestCerts.ec256(), "spiffe://example.org");
         current.set(X509BundleSet.of(X509Bundle.of(TD, List.of(newRoot.cert()))));
-        assertThatThrownBy(() -> tm.verify(chain, "client")).hasMessageStartingWith("client certificate is not a valid X509-SVID");
+        assertThatThrownBy(() -> tm.verify(chain, "client"))
+                .hasMessageStartingWith("client certificate is not a valid X509-SVID");
     }
 
     @Test
     void trustManagerValidatesAtItsClocksTime() {
-        java.time.Clock later = java.time.Clock.fixed(java.time.Instant.now().plus(java.time.Duration.ofDays(3650)), java.time.ZoneOffset.UTC);
-        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD), later);
+        java.time.Clock later =
+                java.time.Clock.fixed(
+                        java.time.Instant.now().plus(java.time.Duration.ofDays(3650)),
+                        java.time.ZoneOffset.UTC);
+        SpiffeTrustManager tm =
+                new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD), later);
         assertThatThrownBy(() -> tm.verify(chain(svid(root, ISTIOD.toString())), "client"))
                 .hasMessageStartingWith("client certificate is not a valid X509-SVID");
     }
@@ -108,11 +136,19 @@ class SpiffeTlsManagersTest {
     @Test
     void refusalListenerIsToldOfEachRefusedPeerWithTheReason() {
         List<String> refused = new java.util.ArrayList<>();
-        SpiffeTrustManager tm = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(ISTIOD))
-                .withRefusalListener((peer, reason) -> refused.add(reason.getMessage()));
-        assertThatThrownBy(() -> tm.checkServerTrusted(chain(svid(root, "spiffe://example.org/impostor")), "ECDHE_ECDSA"))
+        SpiffeTrustManager tm =
+                new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(ISTIOD))
+                        .withRefusalListener((peer, reason) -> refused.add(reason.getMessage()));
+        assertThatThrownBy(
+                        () ->
+                                tm.checkServerTrusted(
+                                        chain(svid(root, "spiffe://example.org/impostor")),
+                                        "ECDHE_ECDSA"))
                 .isInstanceOf(CertificateException.class);
-        assertThat(refused).containsExactly("server SPIFFE ID spiffe://example.org/impostor is not authorized: expected the SPIFFE ID " + ISTIOD);
+        assertThat(refused)
+                .containsExactly(
+                        "server SPIFFE ID spiffe://example.org/impostor is not authorized: expected the SPIFFE ID "
+                                + ISTIOD);
     }
 
     @Test
@@ -127,15 +163,16 @@ class SpiffeTlsManagersTest {
         assertThat(km.getCertificateChain(alias)).containsExactly(first.leaf());
         assertThat(km.getPrivateKey(alias)).isEqualTo(first.privateKey());
 
-        String next = km.chooseEngineClientAlias(new String[]{"RSA", "EC"}, null, null);
+        String next = km.chooseEngineClientAlias(new String[] {"RSA", "EC"}, null, null);
         assertThat(km.getCertificateChain(next)).containsExactly(second.leaf());
-        assertThat(km.chooseEngineServerAlias("RSA", null, null)).isNull(); // an EC key cannot serve an RSA suite
+        assertThat(km.chooseEngineServerAlias("RSA", null, null))
+                .isNull(); // an EC key cannot serve an RSA suite
     }
 
     @Test
     void keyManagerWithoutSvidOffersNothing() {
         SpiffeKeyManager km = new SpiffeKeyManager(() -> null);
-        assertThat(km.chooseEngineClientAlias(new String[]{"EC"}, null, null)).isNull();
+        assertThat(km.chooseEngineClientAlias(new String[] {"EC"}, null, null)).isNull();
         assertThat(km.getCertificateChain("svid-1")).isNull();
     }
 }

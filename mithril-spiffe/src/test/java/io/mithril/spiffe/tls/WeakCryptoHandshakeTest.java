@@ -53,39 +53,63 @@ class WeakCryptoHandshakeTest {
     }
 
     /** What the server saw: the client's SPIFFE ID, or the refusal. */
-    record Outcome(SpiffeId accepted, List<String> refusals, Throwable serverError) {
-    }
+    record Outcome(SpiffeId accepted, List<String> refusals, Throwable serverError) {}
 
-    /** One mutual TLS handshake over loopback: the server requires a client SVID and checks it with SpiffeTrustManager. */
+    /**
+     * One mutual TLS handshake over loopback: the server requires a client SVID and checks it with
+     * SpiffeTrustManager.
+     */
     Outcome handshake(X509Svid clientSvid) throws Exception {
         List<String> refusals = java.util.Collections.synchronizedList(new ArrayList<>());
-        SpiffeTrustManager serverCheck = new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD))
-                .withRefusalListener((peer, reason) -> refusals.add(reason.getMessage()));
+        SpiffeTrustManager serverCheck =
+                new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.memberOf(TD))
+                        .withRefusalListener((peer, reason) -> refusals.add(reason.getMessage()));
         SSLContext serverCtx = SSLContext.getInstance("TLS");
-        serverCtx.init(new KeyManager[]{new SpiffeKeyManager(() -> server)}, new TrustManager[]{serverCheck}, null);
+        serverCtx.init(
+                new KeyManager[] {new SpiffeKeyManager(() -> server)},
+                new TrustManager[] {serverCheck},
+                null);
         SSLContext clientCtx = SSLContext.getInstance("TLS");
-        clientCtx.init(new KeyManager[]{new SpiffeKeyManager(() -> clientSvid)},
-                new TrustManager[]{new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(SERVER))}, null);
-        try (SSLServerSocket listener = (SSLServerSocket) serverCtx.getServerSocketFactory()
-                .createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        clientCtx.init(
+                new KeyManager[] {new SpiffeKeyManager(() -> clientSvid)},
+                new TrustManager[] {
+                    new SpiffeTrustManager(bundles, SpiffeIdAuthorizer.exactly(SERVER))
+                },
+                null);
+        try (SSLServerSocket listener =
+                (SSLServerSocket)
+                        serverCtx
+                                .getServerSocketFactory()
+                                .createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             listener.setNeedClientAuth(true);
-            CompletableFuture<SpiffeId> served = CompletableFuture.supplyAsync(() -> {
-                try (SSLSocket s = (SSLSocket) listener.accept()) {
-                    s.setSoTimeout(10_000);
-                    s.startHandshake();
-                    X509Certificate leaf = (X509Certificate) s.getSession().getPeerCertificates()[0];
-                    s.getOutputStream().write('k');
-                    s.getOutputStream().flush();
-                    return io.mithril.spiffe.svid.X509SvidValidator.leafId(leaf);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-            try (SSLSocket c = (SSLSocket) clientCtx.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(),
-                    listener.getLocalPort())) {
+            CompletableFuture<SpiffeId> served =
+                    CompletableFuture.supplyAsync(
+                            () -> {
+                                try (SSLSocket s = (SSLSocket) listener.accept()) {
+                                    s.setSoTimeout(10_000);
+                                    s.startHandshake();
+                                    X509Certificate leaf =
+                                            (X509Certificate)
+                                                    s.getSession().getPeerCertificates()[0];
+                                    s.getOutputStream().write('k');
+                                    s.getOutputStream().flush();
+                                    return io.mithril.spiffe.svid.X509SvidValidator.leafId(leaf);
+                                } catch (IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            });
+            try (SSLSocket c =
+                    (SSLSocket)
+                            clientCtx
+                                    .getSocketFactory()
+                                    .createSocket(
+                                            InetAddress.getLoopbackAddress(),
+                                            listener.getLocalPort())) {
                 c.setSoTimeout(10_000);
                 c.startHandshake();
-                c.getInputStream().read(); // TLS 1.3: the server's verdict on the client certificate arrives after the client's Finished
+                c.getInputStream()
+                        .read(); // TLS 1.3: the server's verdict on the client certificate arrives
+                // after the client's Finished
             } catch (IOException expectedWhenRefused) {
                 // the server's alert; the outcome says why
             }
@@ -101,30 +125,41 @@ class WeakCryptoHandshakeTest {
         assertThat(o.accepted()).as("the handshake must fail").isNull();
         assertThat(o.serverError()).isNotNull();
         assertThat(o.refusals()).hasSize(1);
-        assertThat(o.refusals().get(0)).startsWith("client certificate is not a valid X509-SVID: certificate chain of \""
-                + CLIENT + "\" is refused: ").contains(inMessage);
+        assertThat(o.refusals().get(0))
+                .startsWith(
+                        "client certificate is not a valid X509-SVID: certificate chain of \""
+                                + CLIENT
+                                + "\" is refused: ")
+                .contains(inMessage);
     }
 
     @Test
     void sha1SignedLeafIsRefusedInTheHandshake() throws Exception {
         Issued leaf = root.issue(client("sha1-leaf"), TestCerts.ec256(), "SHA1withRSA");
-        assertRefused(handshake(svid(leaf)),
+        assertRefused(
+                handshake(svid(leaf)),
                 "leaf certificate (subject \"CN=sha1-leaf,O=Mithril test\") is signed with SHA1withRSA");
     }
 
     @Test
     void rsa1024LeafIsRefusedInTheHandshake() throws Exception {
         Issued leaf = root.issue(client("rsa1024-leaf"), TestCerts.rsa(1024));
-        assertRefused(handshake(svid(leaf)),
+        assertRefused(
+                handshake(svid(leaf)),
                 "leaf certificate (subject \"CN=rsa1024-leaf,O=Mithril test\") has an RSA key of 1024 bits");
     }
 
     @Test
     void leafUnderASha1SignedIntermediateIsRefusedInTheHandshake() throws Exception {
         KeyPair caKeys = TestCerts.rsa(2048);
-        Issued intermediate = root.issue(Spec.ca("sha1-intermediate", "spiffe://example.org"), caKeys, "SHA1withRSA");
+        Issued intermediate =
+                root.issue(
+                        Spec.ca("sha1-intermediate", "spiffe://example.org"),
+                        caKeys,
+                        "SHA1withRSA");
         Issued leaf = intermediate.issue(client("leaf"));
-        assertRefused(handshake(svid(leaf, intermediate.cert())),
+        assertRefused(
+                handshake(svid(leaf, intermediate.cert())),
                 "intermediate certificate 1 (subject \"CN=sha1-intermediate,O=Mithril test\") is signed with SHA1withRSA");
     }
 
@@ -134,7 +169,8 @@ class WeakCryptoHandshakeTest {
         assertThat(rsa.refusals()).isEmpty();
         assertThat(rsa.accepted()).isEqualTo(SpiffeId.parse(CLIENT));
 
-        Issued intermediate = root.issue(Spec.ca("intermediate", "spiffe://example.org"), TestCerts.ec256());
+        Issued intermediate =
+                root.issue(Spec.ca("intermediate", "spiffe://example.org"), TestCerts.ec256());
         Outcome ec = handshake(svid(intermediate.issue(client("p256")), intermediate.cert()));
         assertThat(ec.refusals()).isEmpty();
         assertThat(ec.accepted()).isEqualTo(SpiffeId.parse(CLIENT));

@@ -36,7 +36,8 @@ class CertificatePolicyTest {
     }
 
     static org.assertj.core.api.AbstractThrowableAssert<?, ?> refused(X509Certificate... chain) {
-        return assertThatThrownBy(() -> CertificatePolicy.checkPeerChain(chain)).isInstanceOf(WeakCertificateException.class);
+        return assertThatThrownBy(() -> CertificatePolicy.checkPeerChain(chain))
+                .isInstanceOf(WeakCertificateException.class);
     }
 
     @Test
@@ -51,32 +52,40 @@ class CertificatePolicyTest {
 
     @Test
     void refusesASha1SignedLeafNamingItsSubjectAndAlgorithm() {
-        refused(rsaRoot.issue(leaf("sha1-leaf"), TestCerts.rsa(2048), "SHA1withRSA").cert(), rsaRoot.cert())
-                .hasMessageStartingWith("leaf certificate (subject \"CN=sha1-leaf,O=Mithril test\") is signed with SHA1withRSA")
+        refused(
+                        rsaRoot.issue(leaf("sha1-leaf"), TestCerts.rsa(2048), "SHA1withRSA").cert(),
+                        rsaRoot.cert())
+                .hasMessageStartingWith(
+                        "leaf certificate (subject \"CN=sha1-leaf,O=Mithril test\") is signed with SHA1withRSA")
                 .hasMessageContaining("SHA-1 and MD5 signatures are refused");
         refused(ecRoot.issue(leaf("sha1-ec"), TestCerts.ec256(), "SHA1withECDSA").cert())
-                .hasMessageContaining("CN=sha1-ec").hasMessageContaining("SHA1withECDSA");
+                .hasMessageContaining("CN=sha1-ec")
+                .hasMessageContaining("SHA1withECDSA");
     }
 
     @Test
     void refusesMd5AndPssWithSha1() {
         refused(rsaRoot.issue(leaf("md5"), TestCerts.rsa(2048), "MD5withRSA").cert())
-                .hasMessageContaining("CN=md5").hasMessageContaining("MD5withRSA");
+                .hasMessageContaining("CN=md5")
+                .hasMessageContaining("MD5withRSA");
         refused(rsaRoot.issue(leaf("pss-sha1"), TestCerts.rsa(2048), "SHA1withRSAandMGF1").cert())
-                .hasMessageContaining("CN=pss-sha1").hasMessageContaining("RSASSA-PSS with SHA-1");
+                .hasMessageContaining("CN=pss-sha1")
+                .hasMessageContaining("RSASSA-PSS with SHA-1");
     }
 
     @Test
     void refusesOtherSignatureAlgorithmsThanTheAcceptedOnes() {
         refused(ecRoot.issue(leaf("sha224"), TestCerts.ec256(), "SHA224withECDSA").cert())
-                .hasMessageContaining("SHA224withECDSA").hasMessageContaining("this signature algorithm is not accepted");
+                .hasMessageContaining("SHA224withECDSA")
+                .hasMessageContaining("this signature algorithm is not accepted");
     }
 
     @Test
     void refusesAnRsaKeyUnder2048Bits() {
         refused(rsaRoot.issue(leaf("rsa1024"), TestCerts.rsa(1024)).cert(), rsaRoot.cert())
-                .hasMessage("leaf certificate (subject \"CN=rsa1024,O=Mithril test\") has an RSA key of 1024 bits: "
-                        + "RSA keys under 2048 bits are refused");
+                .hasMessage(
+                        "leaf certificate (subject \"CN=rsa1024,O=Mithril test\") has an RSA key of 1024 bits: "
+                                + "RSA keys under 2048 bits are refused");
     }
 
     @Test
@@ -84,7 +93,8 @@ class CertificatePolicyTest {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC", new BouncyCastleProvider());
         g.initialize(new ECGenParameterSpec("secp256k1"));
         refused(ecRoot.issue(leaf("k1"), g.generateKeyPair()).cert())
-                .hasMessageContaining("CN=k1").hasMessageContaining("has an EC key on secp256k1")
+                .hasMessageContaining("CN=k1")
+                .hasMessageContaining("has an EC key on secp256k1")
                 .hasMessageContaining("only the named curves P-256, P-384 and P-521 are accepted");
     }
 
@@ -93,7 +103,8 @@ class CertificatePolicyTest {
         Issued intermediate = rsaRoot.issue(ca("sha1-ca"), TestCerts.rsa(2048), "SHA1withRSA");
         Issued leaf = intermediate.issue(leaf("leaf"));
         refused(leaf.cert(), intermediate.cert(), rsaRoot.cert())
-                .hasMessageStartingWith("intermediate certificate 1 (subject \"CN=sha1-ca,O=Mithril test\") is signed with SHA1withRSA");
+                .hasMessageStartingWith(
+                        "intermediate certificate 1 (subject \"CN=sha1-ca,O=Mithril test\") is signed with SHA1withRSA");
     }
 
     @Test
@@ -105,9 +116,11 @@ class CertificatePolicyTest {
 
         Issued weakRoot = TestCerts.root("weak-root", TestCerts.rsa(1024), "spiffe://example.org");
         refused(weakRoot.issue(leaf("leaf")).cert(), weakRoot.cert())
-                .hasMessageStartingWith("root certificate (subject \"CN=weak-root,O=Mithril test\") has an RSA key of 1024 bits");
+                .hasMessageStartingWith(
+                        "root certificate (subject \"CN=weak-root,O=Mithril test\") has an RSA key of 1024 bits");
         assertThatThrownBy(() -> CertificatePolicy.checkTrustAnchor(weakRoot.cert()))
-                .hasMessageStartingWith("trust anchor (subject \"CN=weak-root,O=Mithril test\") has an RSA key of 1024 bits");
+                .hasMessageStartingWith(
+                        "trust anchor (subject \"CN=weak-root,O=Mithril test\") has an RSA key of 1024 bits");
     }
 
     @Test
@@ -116,6 +129,7 @@ class CertificatePolicyTest {
         spec.sigAlg = "SHA1withRSA";
         X509Certificate self = TestCerts.selfSigned(spec, TestCerts.rsa(2048)).cert();
         refused(self).hasMessageContaining("leaf certificate").hasMessageContaining("SHA1withRSA");
-        assertThatThrownBy(() -> CertificatePolicy.checkPeerChain(List.of(self))).isInstanceOf(WeakCertificateException.class);
+        assertThatThrownBy(() -> CertificatePolicy.checkPeerChain(List.of(self)))
+                .isInstanceOf(WeakCertificateException.class);
     }
 }

@@ -7,20 +7,21 @@ import java.util.HexFormat;
 import java.util.regex.Pattern;
 
 /**
- * The {@code join_token} node attestor: the payload is a one-time token that an operator
- * generated on the server ({@code mithril server token generate}). The agent ID becomes
- * {@code spiffe://<td>/spire/agent/join_token/<token>}, so it is logged only through
- * {@link #redact}.
+ * The {@code join_token} node attestor: the payload is a one-time token that an operator generated
+ * on the server ({@code mithril server token generate}). The agent ID becomes {@code
+ * spiffe://<td>/spire/agent/join_token/<token>}, so it is logged only through {@link #redact}.
  */
 public final class JoinTokenAttestor implements NodeAttestor {
 
-    private static final Pattern AGENT_ID_TOKEN = Pattern.compile("(/spire/agent/join_token/)([^/\\s,;\\]\"']+)");
+    private static final Pattern AGENT_ID_TOKEN =
+            Pattern.compile("(/spire/agent/join_token/)([^/\\s,;\\]\"']+)");
 
     private final String token;
 
     public JoinTokenAttestor(String token) {
         if (token == null || token.isBlank()) {
-            throw new IllegalArgumentException("join token is empty: pass -joinToken or set join_token in the agent config");
+            throw new IllegalArgumentException(
+                    "join token is empty: pass -joinToken or set join_token in the agent config");
         }
         this.token = token.trim();
     }
@@ -31,12 +32,18 @@ public final class JoinTokenAttestor implements NodeAttestor {
      * server logs it, so the two logs can be matched).
      */
     public static String redact(Object text) {
-        return AGENT_ID_TOKEN.matcher(String.valueOf(text)).replaceAll(m -> m.group(1) + "<redacted:" + sha256(m.group(2)).substring(0, 8) + ">");
+        return AGENT_ID_TOKEN
+                .matcher(String.valueOf(text))
+                .replaceAll(
+                        m -> m.group(1) + "<redacted:" + sha256(m.group(2)).substring(0, 8) + ">");
     }
 
     private static String sha256(String s) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(
+                            MessageDigest.getInstance("SHA-256")
+                                    .digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -54,6 +61,7 @@ public final class JoinTokenAttestor implements NodeAttestor {
 
     @Override
     public byte[] respond(byte[] challenge) throws NodeAttestationException {
-        throw new NodeAttestationException("the server sent a challenge, but join_token attestation has none");
+        throw new NodeAttestationException(
+                "the server sent a challenge, but join_token attestation has none");
     }
 }

@@ -9,9 +9,9 @@ import java.nio.file.Path;
 
 /**
  * The agent side of {@code NodeAttestor "k8s_psat"}: sends {@code {"cluster":..,"token":..}} with
- * the projected service-account token read from {@code token_path} (default
- * {@value #DEFAULT_TOKEN_PATH}) at each attestation, so a token the kubelet rotated is the one
- * sent. The server checks it with the cluster's TokenReview API. Reattestable, as in SPIRE.
+ * the projected service-account token read from {@code token_path} (default {@value
+ * #DEFAULT_TOKEN_PATH}) at each attestation, so a token the kubelet rotated is the one sent. The
+ * server checks it with the cluster's TokenReview API. Reattestable, as in SPIRE.
  */
 public final class K8sPsatAttestor implements NodeAttestor {
 
@@ -26,14 +26,17 @@ public final class K8sPsatAttestor implements NodeAttestor {
      */
     public K8sPsatAttestor(String cluster, Path tokenPath) throws NodeAttestationException {
         if (cluster == null || cluster.isEmpty()) {
-            throw new NodeAttestationException("NodeAttestor \"k8s_psat\": cluster is required (the name the server's clusters map uses)");
+            throw new NodeAttestationException(
+                    "NodeAttestor \"k8s_psat\": cluster is required (the name the server's clusters map uses)");
         }
         this.cluster = cluster;
         this.tokenPath = tokenPath;
         try {
             token();
         } catch (IOException e) {
-            throw new NodeAttestationException("NodeAttestor \"k8s_psat\": unable to load token from " + tokenPath + ": " + e, e);
+            throw new NodeAttestationException(
+                    "NodeAttestor \"k8s_psat\": unable to load token from " + tokenPath + ": " + e,
+                    e);
         }
     }
 
@@ -55,13 +58,15 @@ public final class K8sPsatAttestor implements NodeAttestor {
         try {
             return new PsatAttestationData(cluster, token()).toJson();
         } catch (IOException e) {
-            throw new UncheckedIOException("NodeAttestor \"k8s_psat\": unable to load token from " + tokenPath, e);
+            throw new UncheckedIOException(
+                    "NodeAttestor \"k8s_psat\": unable to load token from " + tokenPath, e);
         }
     }
 
     @Override
     public byte[] respond(byte[] challenge) throws NodeAttestationException {
-        throw new NodeAttestationException("the server sent a challenge, but k8s_psat attestation has none");
+        throw new NodeAttestationException(
+                "the server sent a challenge, but k8s_psat attestation has none");
     }
 
     @Override

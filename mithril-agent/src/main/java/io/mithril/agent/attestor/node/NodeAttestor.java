@@ -1,8 +1,8 @@
 package io.mithril.agent.attestor.node;
 
 /**
- * How the agent proves to the server which node it runs on, in the {@code AttestAgent} stream:
- * it sends {@link #type()} and {@link #payload()}, then answers each challenge the server sends.
+ * How the agent proves to the server which node it runs on, in the {@code AttestAgent} stream: it
+ * sends {@link #type()} and {@link #payload()}, then answers each challenge the server sends.
  */
 public interface NodeAttestor {
 
@@ -20,9 +20,9 @@ public interface NodeAttestor {
     byte[] respond(byte[] challenge) throws NodeAttestationException;
 
     /**
-     * Whether the agent may attest again with this attestor after the server evicted it, as
-     * SPIRE's reattestable attestors do (x509pop: the node still holds its key); a join token is
-     * spent at first use, so it is not.
+     * Whether the agent may attest again with this attestor after the server evicted it, as SPIRE's
+     * reattestable attestors do (x509pop: the node still holds its key); a join token is spent at
+     * first use, so it is not.
      */
     default boolean reattestable() {
         return false;

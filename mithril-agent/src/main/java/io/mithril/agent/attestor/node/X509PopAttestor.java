@@ -13,11 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The {@code x509pop} node attestor (proof of possession): the payload is the node's
- * certificate chain (DER, leaf first, concatenated); the server answers with a nonce, which the
- * agent signs with the leaf's private key ({@code SHA256withECDSA} for EC keys,
- * {@code SHA256withRSA} for RSA keys, Ed25519). The agent ID becomes
- * {@code spiffe://<td>/spire/agent/x509pop/<sha1 hex of the leaf DER>}.
+ * The {@code x509pop} node attestor (proof of possession): the payload is the node's certificate
+ * chain (DER, leaf first, concatenated); the server answers with a nonce, which the agent signs
+ * with the leaf's private key ({@code SHA256withECDSA} for EC keys, {@code SHA256withRSA} for RSA
+ * keys, Ed25519). The agent ID becomes {@code spiffe://<td>/spire/agent/x509pop/<sha1 hex of the
+ * leaf DER>}.
  */
 public final class X509PopAttestor implements NodeAttestor {
 
@@ -30,7 +30,8 @@ public final class X509PopAttestor implements NodeAttestor {
      * @param intermediatesPath optional PEM with more intermediates, or null
      * @throws NodeAttestationException naming the file that cannot be read
      */
-    public X509PopAttestor(Path certificatePath, Path privateKeyPath, Path intermediatesPath) throws NodeAttestationException {
+    public X509PopAttestor(Path certificatePath, Path privateKeyPath, Path intermediatesPath)
+            throws NodeAttestationException {
         List<X509Certificate> certs = new ArrayList<>();
         try {
             certs.addAll(Pem.readCertificates(certificatePath));
@@ -74,18 +75,22 @@ public final class X509PopAttestor implements NodeAttestor {
     public byte[] respond(byte[] challenge) throws NodeAttestationException {
         try {
             // The server verifies with SHA-256 whatever the curve or modulus size.
-            String alg = switch (key.getAlgorithm()) {
-                case "EC" -> "SHA256withECDSA";
-                case "RSA" -> "SHA256withRSA";
-                case "Ed25519", "EdDSA" -> "Ed25519";
-                default -> throw new NodeAttestationException("x509pop: unsupported key algorithm " + key.getAlgorithm());
-            };
+            String alg =
+                    switch (key.getAlgorithm()) {
+                        case "EC" -> "SHA256withECDSA";
+                        case "RSA" -> "SHA256withRSA";
+                        case "Ed25519", "EdDSA" -> "Ed25519";
+                        default ->
+                                throw new NodeAttestationException(
+                                        "x509pop: unsupported key algorithm " + key.getAlgorithm());
+                    };
             Signature s = Signature.getInstance(alg);
             s.initSign(key);
             s.update(challenge);
             return s.sign();
         } catch (GeneralSecurityException | IllegalArgumentException e) {
-            throw new NodeAttestationException("x509pop: cannot sign the server's challenge: " + e.getMessage(), e);
+            throw new NodeAttestationException(
+                    "x509pop: cannot sign the server's challenge: " + e.getMessage(), e);
         }
     }
 }

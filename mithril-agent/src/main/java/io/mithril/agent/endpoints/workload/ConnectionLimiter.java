@@ -43,10 +43,12 @@ final class ConnectionLimiter {
             warn(uid);
             return false;
         }
-        ch.closeFuture().addListener(f -> {
-            open.decrementAndGet();
-            mine.decrementAndGet();
-        });
+        ch.closeFuture()
+                .addListener(
+                        f -> {
+                            open.decrementAndGet();
+                            mine.decrementAndGet();
+                        });
         return true;
     }
 
@@ -55,8 +57,15 @@ final class ConnectionLimiter {
         long now = System.nanoTime();
         long last = lastWarn.get();
         if (now - last >= WARN_EVERY_NANOS && lastWarn.compareAndSet(last, now)) {
-            log.warn("Workload API connection from uid {} refused: {} connections open, {} by that uid (limits {} and {} per uid);"
-                    + " {} refused so far", uid, open.get(), perUid.get(uid).get(), max, maxPerUid, n);
+            log.warn(
+                    "Workload API connection from uid {} refused: {} connections open, {} by that uid (limits {} and {} per uid);"
+                            + " {} refused so far",
+                    uid,
+                    open.get(),
+                    perUid.get(uid).get(),
+                    max,
+                    maxPerUid,
+                    n);
         }
     }
 }

@@ -19,11 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Plaintext gRPC negotiation for the Workload API's Unix socket that, as each connection
- * becomes active, asks the kernel who is on the other end ({@code SO_PEERCRED}) and records it,
- * with the process start time, as the transport attribute {@link #CALLER}. Every call on that
- * connection then carries it ({@code ServerCall.getAttributes()}), and nothing the client sends
- * can change it.
+ * Plaintext gRPC negotiation for the Workload API's Unix socket that, as each connection becomes
+ * active, asks the kernel who is on the other end ({@code SO_PEERCRED}) and records it, with the
+ * process start time, as the transport attribute {@link #CALLER}. Every call on that connection
+ * then carries it ({@code ServerCall.getAttributes()}), and nothing the client sends can change it.
  */
 final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.ProtocolNegotiator {
 
@@ -32,7 +31,8 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
     /** The kernel-reported caller of a connection. */
     static final Attributes.Key<Caller> CALLER = Attributes.Key.create("mithril.workload.caller");
 
-    private final InternalProtocolNegotiator.ProtocolNegotiator plaintext = InternalProtocolNegotiators.serverPlaintext();
+    private final InternalProtocolNegotiator.ProtocolNegotiator plaintext =
+            InternalProtocolNegotiators.serverPlaintext();
     private final Path proc;
     private final ConnectionLimiter limiter;
 
@@ -48,27 +48,36 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
 
     @Override
     public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
-        ChannelHandler recordCaller = new ChannelInboundHandlerAdapter() {
-            @Override
-            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-                if (evt instanceof ProtocolNegotiationEvent pne) {
-                    Attributes attrs = InternalProtocolNegotiationEvent.getAttributes(pne);
-                    Caller caller = callerOf(ctx);
-                    if (!limiter.admit(ctx.channel(), caller == null ? -1 : caller.uid())) {
-                        ctx.close();
-                        return;
+        ChannelHandler recordCaller =
+                new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt)
+                            throws Exception {
+                        if (evt instanceof ProtocolNegotiationEvent pne) {
+                            Attributes attrs = InternalProtocolNegotiationEvent.getAttributes(pne);
+                            Caller caller = callerOf(ctx);
+                            if (!limiter.admit(ctx.channel(), caller == null ? -1 : caller.uid())) {
+                                ctx.close();
+                                return;
+                            }
+                            if (caller != null) {
+                                attrs = attrs.toBuilder().set(CALLER, caller).build();
+                            }
+                            ctx.pipeline()
+                                    .replace(
+                                            ctx.name(),
+                                            null,
+                                            InternalProtocolNegotiators.grpcNegotiationHandler(
+                                                    grpcHandler));
+                            ctx.fireUserEventTriggered(
+                                    InternalProtocolNegotiationEvent.withAttributes(pne, attrs));
+                            return;
+                        }
+                        super.userEventTriggered(ctx, evt);
                     }
-                    if (caller != null) {
-                        attrs = attrs.toBuilder().set(CALLER, caller).build();
-                    }
-                    ctx.pipeline().replace(ctx.name(), null, InternalProtocolNegotiators.grpcNegotiationHandler(grpcHandler));
-                    ctx.fireUserEventTriggered(InternalProtocolNegotiationEvent.withAttributes(pne, attrs));
-                    return;
-                }
-                super.userEventTriggered(ctx, evt);
-            }
-        };
-        return InternalProtocolNegotiators.waitUntilActiveHandler(recordCaller, grpcHandler.getNegotiationLogger());
+                };
+        return InternalProtocolNegotiators.waitUntilActiveHandler(
+                recordCaller, grpcHandler.getNegotiationLogger());
     }
 
     private Caller callerOf(ChannelHandlerContext ctx) {
@@ -80,7 +89,9 @@ final class PeerCredentialsNegotiator implements InternalProtocolNegotiator.Prot
             long start = ProcessInfo.startTime(proc, pc.pid());
             return new Caller(pc.pid(), pc.uid(), pc.gids().length > 0 ? pc.gids()[0] : -1, start);
         } catch (Exception e) {
-            log.warn("cannot read the peer credentials of a Workload API connection: {}", e.toString());
+            log.warn(
+                    "cannot read the peer credentials of a Workload API connection: {}",
+                    e.toString());
             return null;
         }
     }

@@ -39,33 +39,44 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Envoy's Secret Discovery Service (SDS v3) on the agent's socket, as SPIRE serves it, so that an
- * Envoy proxy (Istio's sidecars and gateways in the Mithril design) gets its certificates from
- * the agent. The caller is attested like a Workload API caller (from the kernel credentials of its
+ * Envoy proxy (Istio's sidecars and gateways in the Mithril design) gets its certificates from the
+ * agent. The caller is attested like a Workload API caller (from the kernel credentials of its
  * connection; Envoy sends no {@code workload.spiffe.io} header, so none is required here).
  *
- * <p>Resource names: {@code default} (configurable) is the caller's first X509-SVID as a
- * {@code tls_certificate}; {@code ROOTCA} the trust domain's bundle as a validation context;
- * {@code ALL} every bundle, own and federated, as Envoy's SPIFFE certificate validator (or as
- * plain trusted CAs with {@code disable_spiffe_cert_validation}); a SPIFFE ID names that SVID, a
- * trust domain ID ({@code spiffe://example.org}) that bundle; {@code file-root:system} (Istio's
- * name, which istiod puts in TLS origination without {@code caCertificates}) the operating
- * system's CA bundle file as {@code trusted_ca}. No names means every SVID and every
- * bundle by ID. Streams answer each new set of names and push again whenever the SVIDs or
- * bundles change; ACKs and NACKs ({@code error_detail}) are taken as such. Versions are content
- * hashes, so an unchanged state is not re-sent.
+ * <p>Resource names: {@code default} (configurable) is the caller's first X509-SVID as a {@code
+ * tls_certificate}; {@code ROOTCA} the trust domain's bundle as a validation context; {@code ALL}
+ * every bundle, own and federated, as Envoy's SPIFFE certificate validator (or as plain trusted CAs
+ * with {@code disable_spiffe_cert_validation}); a SPIFFE ID names that SVID, a trust domain ID
+ * ({@code spiffe://example.org}) that bundle; {@code file-root:system} (Istio's name, which istiod
+ * puts in TLS origination without {@code caCertificates}) the operating system's CA bundle file as
+ * {@code trusted_ca}. No names means every SVID and every bundle by ID. Streams answer each new set
+ * of names and push again whenever the SVIDs or bundles change; ACKs and NACKs ({@code
+ * error_detail}) are taken as such. Versions are content hashes, so an unchanged state is not
+ * re-sent.
  */
 final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryServiceImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(SdsService.class);
 
-    static final String SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+    static final String SECRET_TYPE =
+            "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
     static final String SPIFFE_VALIDATOR = "envoy.tls.cert_validator.spiffe";
+
     /** Istio's SDS name for the system's trust store. */
     static final String SYSTEM_ROOTS = "file-root:system";
-    /** Where Linux distributions keep their CA bundle (the list Go's crypto/x509 reads, in its order). */
-    static final List<String> SYSTEM_CA_FILES = List.of("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-            "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-            "/etc/ssl/cert.pem");
+
+    /**
+     * Where Linux distributions keep their CA bundle (the list Go's crypto/x509 reads, in its
+     * order).
+     */
+    static final List<String> SYSTEM_CA_FILES =
+            List.of(
+                    "/etc/ssl/certs/ca-certificates.crt",
+                    "/etc/pki/tls/certs/ca-bundle.crt",
+                    "/etc/ssl/ca-bundle.pem",
+                    "/etc/pki/tls/cacert.pem",
+                    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                    "/etc/ssl/cert.pem");
 
     private final SvidCache cache;
     private final AgentConfig.SdsConfig names;
@@ -84,7 +95,10 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
         }
         WorkloadUpdate update = cache.fetch(CallerInterceptor.SELECTORS.get());
         if (update.denied()) {
-            observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
+            observer.onError(
+                    Status.PERMISSION_DENIED
+                            .withDescription("no identity issued")
+                            .asRuntimeException());
             return;
         }
         List<Secret> secrets = secrets(update, request.getResourceNamesList());
@@ -93,8 +107,10 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
     }
 
     @Override
-    public StreamObserver<DiscoveryRequest> streamSecrets(StreamObserver<DiscoveryResponse> observer) {
-        ServerCallStreamObserver<DiscoveryResponse> call = (ServerCallStreamObserver<DiscoveryResponse>) observer;
+    public StreamObserver<DiscoveryRequest> streamSecrets(
+            StreamObserver<DiscoveryResponse> observer) {
+        ServerCallStreamObserver<DiscoveryResponse> call =
+                (ServerCallStreamObserver<DiscoveryResponse>) observer;
         Set<Selector> selectors = CallerInterceptor.SELECTORS.get();
         Stream stream = new Stream(call);
         call.setOnCancelHandler(stream::end);
@@ -118,7 +134,12 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
 
     private static Status check(DiscoveryRequest request) {
         if (!request.getTypeUrl().isEmpty() && !request.getTypeUrl().equals(SECRET_TYPE)) {
-            return Status.INVALID_ARGUMENT.withDescription("type_url " + request.getTypeUrl() + " is not served here (want " + SECRET_TYPE + ")");
+            return Status.INVALID_ARGUMENT.withDescription(
+                    "type_url "
+                            + request.getTypeUrl()
+                            + " is not served here (want "
+                            + SECRET_TYPE
+                            + ")");
         }
         return null;
     }
@@ -126,7 +147,8 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
     /** One SDS stream: the names Envoy asked for, what was sent, the cache subscription. */
     private final class Stream {
         private final ServerCallStreamObserver<DiscoveryResponse> call;
-        private final AtomicReference<SvidCache.Subscription> subscription = new AtomicReference<>();
+        private final AtomicReference<SvidCache.Subscription> subscription =
+                new AtomicReference<>();
         private List<String> requested;
         private WorkloadUpdate latest;
         private String sentVersion;
@@ -149,25 +171,33 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
                     return;
                 }
                 if (request.hasErrorDetail()) {
-                    log.warn("SDS: the proxy rejected secrets version {} (node {}): {}", request.getVersionInfo(),
-                            request.getNode().getId(), request.getErrorDetail().getMessage());
+                    log.warn(
+                            "SDS: the proxy rejected secrets version {} (node {}): {}",
+                            request.getVersionInfo(),
+                            request.getNode().getId(),
+                            request.getErrorDetail().getMessage());
                     return; // a NACK: keep what it has until the state changes
                 }
                 List<String> names = List.copyOf(request.getResourceNamesList());
-                if (requested != null && request.getResponseNonce().equals(sentNonce) && names.equals(requested)) {
+                if (requested != null
+                        && request.getResponseNonce().equals(sentNonce)
+                        && names.equals(requested)) {
                     return; // an ACK of what was sent
                 }
                 subscribe = requested == null;
                 requested = names;
                 if (!subscribe && latest != null) {
-                    sentVersion = null; // new names: answer even if the content hash happens to match
+                    sentVersion =
+                            null; // new names: answer even if the content hash happens to match
                     send();
                 }
             }
             if (subscribe) {
                 if (!cache.isSynced()) {
                     synchronized (this) {
-                        fail(Status.UNAVAILABLE.withDescription("agent is not ready: it has not synced with the server yet"));
+                        fail(
+                                Status.UNAVAILABLE.withDescription(
+                                        "agent is not ready: it has not synced with the server yet"));
                     }
                     return;
                 }
@@ -209,7 +239,11 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
             call.onNext(r);
             sentVersion = version;
             sentNonce = r.getNonce();
-            log.debug("SDS: sent version {} ({} secrets: {})", version, secrets.size(), secrets.stream().map(Secret::getName).toList());
+            log.debug(
+                    "SDS: sent version {} ({} secrets: {})",
+                    version,
+                    secrets.size(),
+                    secrets.stream().map(Secret::getName).toList());
         }
 
         private void fail(Status status) {
@@ -242,8 +276,11 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
     }
 
     private static DiscoveryResponse response(List<Secret> secrets, String version) {
-        DiscoveryResponse.Builder r = DiscoveryResponse.newBuilder().setVersionInfo(version).setTypeUrl(SECRET_TYPE)
-                .setNonce(UUID.randomUUID().toString());
+        DiscoveryResponse.Builder r =
+                DiscoveryResponse.newBuilder()
+                        .setVersionInfo(version)
+                        .setTypeUrl(SECRET_TYPE)
+                        .setNonce(UUID.randomUUID().toString());
         for (Secret s : secrets) {
             r.addResources(Any.pack(s));
         }
@@ -284,16 +321,36 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
             } else if (name.equals(names.defaultBundleName())) {
                 out.add(roots(name, update.bundle().x509Authorities()));
             } else if (name.equals(names.defaultAllBundlesName())) {
-                out.add(names.disableSpiffeCertValidation() ? roots(name, allRoots(bundles)) : spiffeValidator(name, bundles));
+                out.add(
+                        names.disableSpiffeCertValidation()
+                                ? roots(name, allRoots(bundles))
+                                : spiffeValidator(name, bundles));
             } else if (name.equals(SYSTEM_ROOTS)) {
-                // Envoy reads the file itself (and watches it); none found: nothing, so Envoy waits.
-                SYSTEM_CA_FILES.stream().filter(f -> java.nio.file.Files.isReadable(java.nio.file.Path.of(f))).findFirst()
-                        .ifPresent(f -> out.add(Secret.newBuilder().setName(name).setValidationContext(CertificateValidationContext
-                                .newBuilder().setTrustedCa(DataSource.newBuilder().setFilename(f))).build()));
+                // Envoy reads the file itself (and watches it); none found: nothing, so Envoy
+                // waits.
+                SYSTEM_CA_FILES.stream()
+                        .filter(f -> java.nio.file.Files.isReadable(java.nio.file.Path.of(f)))
+                        .findFirst()
+                        .ifPresent(
+                                f ->
+                                        out.add(
+                                                Secret.newBuilder()
+                                                        .setName(name)
+                                                        .setValidationContext(
+                                                                CertificateValidationContext
+                                                                        .newBuilder()
+                                                                        .setTrustedCa(
+                                                                                DataSource
+                                                                                        .newBuilder()
+                                                                                        .setFilename(
+                                                                                                f)))
+                                                        .build()));
             } else if (bundles.containsKey(name)) {
                 out.add(roots(name, bundles.get(name).x509Authorities()));
             } else {
-                update.identities().stream().filter(i -> i.svid().spiffeId().toString().equals(name)).findFirst()
+                update.identities().stream()
+                        .filter(i -> i.svid().spiffeId().toString().equals(name))
+                        .findFirst()
                         .ifPresent(i -> out.add(tls(name, i.svid())));
                 // An unknown name gets nothing: Envoy keeps waiting for it, as with SPIRE.
             }
@@ -312,25 +369,41 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
     }
 
     private static Secret tls(String name, CachedSvid svid) {
-        return Secret.newBuilder().setName(name).setTlsCertificate(TlsCertificate.newBuilder()
-                .setCertificateChain(inline(Pem.encodeCertificates(svid.chain())))
-                .setPrivateKey(inline(Pem.encodePrivateKey(svid.privateKey())))).build();
+        return Secret.newBuilder()
+                .setName(name)
+                .setTlsCertificate(
+                        TlsCertificate.newBuilder()
+                                .setCertificateChain(inline(Pem.encodeCertificates(svid.chain())))
+                                .setPrivateKey(inline(Pem.encodePrivateKey(svid.privateKey()))))
+                .build();
     }
 
     private static Secret roots(String name, List<X509Certificate> roots) {
-        return Secret.newBuilder().setName(name).setValidationContext(CertificateValidationContext.newBuilder()
-                .setTrustedCa(inline(Pem.encodeCertificates(roots)))).build();
+        return Secret.newBuilder()
+                .setName(name)
+                .setValidationContext(
+                        CertificateValidationContext.newBuilder()
+                                .setTrustedCa(inline(Pem.encodeCertificates(roots))))
+                .build();
     }
 
     private static Secret spiffeValidator(String name, Map<String, TrustBundle> bundles) {
         SPIFFECertValidatorConfig.Builder v = SPIFFECertValidatorConfig.newBuilder();
         for (TrustBundle b : bundles.values()) {
             TrustDomain td = b.trustDomain();
-            v.addTrustDomains(SPIFFECertValidatorConfig.TrustDomain.newBuilder().setName(td.name())
-                    .setTrustBundle(inline(Pem.encodeCertificates(b.x509Authorities()))));
+            v.addTrustDomains(
+                    SPIFFECertValidatorConfig.TrustDomain.newBuilder()
+                            .setName(td.name())
+                            .setTrustBundle(inline(Pem.encodeCertificates(b.x509Authorities()))));
         }
-        return Secret.newBuilder().setName(name).setValidationContext(CertificateValidationContext.newBuilder()
-                .setCustomValidatorConfig(TypedExtensionConfig.newBuilder().setName(SPIFFE_VALIDATOR).setTypedConfig(Any.pack(v.build()))))
+        return Secret.newBuilder()
+                .setName(name)
+                .setValidationContext(
+                        CertificateValidationContext.newBuilder()
+                                .setCustomValidatorConfig(
+                                        TypedExtensionConfig.newBuilder()
+                                                .setName(SPIFFE_VALIDATOR)
+                                                .setTypedConfig(Any.pack(v.build()))))
                 .build();
     }
 }

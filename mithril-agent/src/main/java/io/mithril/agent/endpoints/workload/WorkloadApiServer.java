@@ -33,14 +33,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Workload API endpoint: gRPC on a Unix domain socket (Netty epoll), serving
- * {@code SpiffeWorkloadAPI} and {@code grpc.health.v1.Health}. The socket is world-connectable
- * (0777): who may have which identity is decided per call from the kernel's peer credentials,
- * not by file permissions. Its directory and every ancestor must pass {@link TrustedDirectory}'s
- * rule (no other user may replace the socket), or the agent refuses to start.
+ * The Workload API endpoint: gRPC on a Unix domain socket (Netty epoll), serving {@code
+ * SpiffeWorkloadAPI} and {@code grpc.health.v1.Health}. The socket is world-connectable (0777): who
+ * may have which identity is decided per call from the kernel's peer credentials, not by file
+ * permissions. Its directory and every ancestor must pass {@link TrustedDirectory}'s rule (no other
+ * user may replace the socket), or the agent refuses to start.
  *
- * <p>A socket file left behind by a crashed agent is removed at start; a socket on which a
- * live process still accepts connections is not, and {@link #start} fails instead.
+ * <p>A socket file left behind by a crashed agent is removed at start; a socket on which a live
+ * process still accepts connections is not, and {@link #start} fails instead.
  */
 public final class WorkloadApiServer implements AutoCloseable {
 
@@ -55,7 +55,12 @@ public final class WorkloadApiServer implements AutoCloseable {
 
     private final HealthStatusManager healthManager;
 
-    private WorkloadApiServer(Path socketPath, Server server, EventLoopGroup boss, EventLoopGroup workers, HealthStatusManager health) {
+    private WorkloadApiServer(
+            Path socketPath,
+            Server server,
+            EventLoopGroup boss,
+            EventLoopGroup workers,
+            HealthStatusManager health) {
         this.socketPath = socketPath;
         this.server = server;
         this.boss = boss;
@@ -68,53 +73,101 @@ public final class WorkloadApiServer implements AutoCloseable {
      *
      * @throws IOException if the socket cannot be created, or another process is listening on it
      */
-    public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
-                                          JwtSvidIssuer jwtIssuer, Clock clock) throws IOException {
-        return start(socketPath, cache, attestors, jwtIssuer, clock, null, AgentConfig.SdsConfig.DEFAULTS);
+    public static WorkloadApiServer start(
+            Path socketPath,
+            SvidCache cache,
+            List<WorkloadAttestor> attestors,
+            JwtSvidIssuer jwtIssuer,
+            Clock clock)
+            throws IOException {
+        return start(
+                socketPath,
+                cache,
+                attestors,
+                jwtIssuer,
+                clock,
+                null,
+                AgentConfig.SdsConfig.DEFAULTS);
     }
 
     /**
      * Binds the socket and starts serving the Workload API and Envoy's SDS v3 (with {@code sds}'s
-     * resource names); {@code metrics}, when not null, sees every call (e.g.
-     * {@code AgentMetrics.interceptor()}).
+     * resource names); {@code metrics}, when not null, sees every call (e.g. {@code
+     * AgentMetrics.interceptor()}).
      *
      * @throws IOException if the socket cannot be created, or another process is listening on it
      */
-    public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
-                                          JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
-                                          AgentConfig.SdsConfig sds) throws IOException {
-        return start(socketPath, cache, attestors, jwtIssuer, clock, metrics, sds, WorkloadApiLimits.DEFAULTS);
+    public static WorkloadApiServer start(
+            Path socketPath,
+            SvidCache cache,
+            List<WorkloadAttestor> attestors,
+            JwtSvidIssuer jwtIssuer,
+            Clock clock,
+            ServerInterceptor metrics,
+            AgentConfig.SdsConfig sds)
+            throws IOException {
+        return start(
+                socketPath,
+                cache,
+                attestors,
+                jwtIssuer,
+                clock,
+                metrics,
+                sds,
+                WorkloadApiLimits.DEFAULTS);
     }
 
     /**
-     * As {@link #start(Path, SvidCache, List, JwtSvidIssuer, Clock, ServerInterceptor, AgentConfig.SdsConfig)},
-     * with the given connection limits and timeouts.
+     * As {@link #start(Path, SvidCache, List, JwtSvidIssuer, Clock, ServerInterceptor,
+     * AgentConfig.SdsConfig)}, with the given connection limits and timeouts.
      */
-    public static WorkloadApiServer start(Path socketPath, SvidCache cache, List<WorkloadAttestor> attestors,
-                                          JwtSvidIssuer jwtIssuer, Clock clock, ServerInterceptor metrics,
-                                          AgentConfig.SdsConfig sds, WorkloadApiLimits limits) throws IOException {
+    public static WorkloadApiServer start(
+            Path socketPath,
+            SvidCache cache,
+            List<WorkloadAttestor> attestors,
+            JwtSvidIssuer jwtIssuer,
+            Clock clock,
+            ServerInterceptor metrics,
+            AgentConfig.SdsConfig sds,
+            WorkloadApiLimits limits)
+            throws IOException {
         if (!Epoll.isAvailable()) {
-            throw new IOException("the Workload API needs Linux epoll (netty-transport-native-epoll): "
-                    + Epoll.unavailabilityCause());
+            throw new IOException(
+                    "the Workload API needs Linux epoll (netty-transport-native-epoll): "
+                            + Epoll.unavailabilityCause());
         }
         prepareSocketPath(socketPath);
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, EpollIoHandler.newFactory());
         WorkloadApiService service = new WorkloadApiService(cache, jwtIssuer, clock);
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socketPath.toString()),
-                        InternalNettyServerCredentials.create(new PeerCredentialsNegotiator(Path.of("/proc"),
-                                new ConnectionLimiter(limits.maxConnections(), limits.maxConnectionsPerUid()))))
-                .channelType(EpollServerDomainSocketChannel.class)
-                .bossEventLoopGroup(boss)
-                .workerEventLoopGroup(workers)
-                .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
-                .handshakeTimeout(limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .maxConnectionIdle(limits.maxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS)
-                .keepAliveTime(limits.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
-                .keepAliveTimeout(limits.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
-                .permitKeepAliveTime(limits.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
-                .addService(guarded(service, new CallerInterceptor(attestors), metrics));
-        builder.addService(guarded(new SdsService(cache, sds), new CallerInterceptor(attestors, false), metrics));
+        NettyServerBuilder builder =
+                NettyServerBuilder.forAddress(
+                                new DomainSocketAddress(socketPath.toString()),
+                                InternalNettyServerCredentials.create(
+                                        new PeerCredentialsNegotiator(
+                                                Path.of("/proc"),
+                                                new ConnectionLimiter(
+                                                        limits.maxConnections(),
+                                                        limits.maxConnectionsPerUid()))))
+                        .channelType(EpollServerDomainSocketChannel.class)
+                        .bossEventLoopGroup(boss)
+                        .workerEventLoopGroup(workers)
+                        .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
+                        .handshakeTimeout(
+                                limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                        .maxConnectionIdle(
+                                limits.maxConnectionIdle().toMillis(), TimeUnit.MILLISECONDS)
+                        .keepAliveTime(limits.keepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+                        .keepAliveTimeout(
+                                limits.keepAliveTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                        .permitKeepAliveTime(
+                                limits.permitKeepAliveTime().toMillis(), TimeUnit.MILLISECONDS)
+                        .addService(guarded(service, new CallerInterceptor(attestors), metrics));
+        builder.addService(
+                guarded(
+                        new SdsService(cache, sds),
+                        new CallerInterceptor(attestors, false),
+                        metrics));
         HealthStatusManager health = new HealthStatusManager();
         builder.addService(health.getHealthService());
         Server server = builder.build();
@@ -123,7 +176,9 @@ public final class WorkloadApiServer implements AutoCloseable {
         } catch (IOException e) {
             boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            throw new IOException("cannot listen on Workload API socket " + socketPath + ": " + e.getMessage(), e);
+            throw new IOException(
+                    "cannot listen on Workload API socket " + socketPath + ": " + e.getMessage(),
+                    e);
         }
         Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rwxrwxrwx"));
         health.setStatus("", ServingStatus.NOT_SERVING);
@@ -132,11 +187,14 @@ public final class WorkloadApiServer implements AutoCloseable {
     }
 
     /**
-     * {@code service} behind the caller check and, when given, the metrics interceptor
-     * ({@code intercept} runs the last one first, so metrics also count the calls the check refuses).
+     * {@code service} behind the caller check and, when given, the metrics interceptor ({@code
+     * intercept} runs the last one first, so metrics also count the calls the check refuses).
      */
-    private static ServerServiceDefinition guarded(BindableService service, CallerInterceptor caller, ServerInterceptor metrics) {
-        return metrics == null ? ServerInterceptors.intercept(service, caller) : ServerInterceptors.intercept(service, caller, metrics);
+    private static ServerServiceDefinition guarded(
+            BindableService service, CallerInterceptor caller, ServerInterceptor metrics) {
+        return metrics == null
+                ? ServerInterceptors.intercept(service, caller)
+                : ServerInterceptors.intercept(service, caller, metrics);
     }
 
     /** Marks the agent healthy (SERVING) or not on the health service. */
@@ -150,8 +208,7 @@ public final class WorkloadApiServer implements AutoCloseable {
     }
 
     /**
-     * Checks, without changing anything, that the socket path is free or holds only a stale
-     * socket.
+     * Checks, without changing anything, that the socket path is free or holds only a stale socket.
      *
      * @throws IOException if the path is not a socket, or a live process serves on it
      */
@@ -160,38 +217,54 @@ public final class WorkloadApiServer implements AutoCloseable {
         if (!Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        Object type = Files.readAttributes(socketPath, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS).get("mode");
+        Object type =
+                Files.readAttributes(
+                                socketPath, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        .get("mode");
         if (!(type instanceof Integer mode && (mode & 0170000) == 0140000)) {
-            throw new IOException("Workload API socket path " + socketPath + " exists and is not a socket; remove it or choose another socket_path");
+            throw new IOException(
+                    "Workload API socket path "
+                            + socketPath
+                            + " exists and is not a socket; remove it or choose another socket_path");
         }
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(socketPath));
-            throw new IOException("another process is already serving on " + socketPath
-                    + " (is an agent running?); stop it or choose another socket_path");
+            throw new IOException(
+                    "another process is already serving on "
+                            + socketPath
+                            + " (is an agent running?); stop it or choose another socket_path");
         } catch (java.net.SocketException e) {
             // stale: nobody accepts connections
         }
     }
 
     /**
-     * Creates the socket's directory (0755) and removes a stale socket file. A path that exists
-     * and is not a socket, a socket a live process accepts connections on, or a directory others
-     * could tamper with ({@link TrustedDirectory}) is refused.
+     * Creates the socket's directory (0755) and removes a stale socket file. A path that exists and
+     * is not a socket, a socket a live process accepts connections on, or a directory others could
+     * tamper with ({@link TrustedDirectory}) is refused.
      */
     static void prepareSocketPath(Path socketPath) throws IOException {
         TrustedDirectory.shared(socketPath.toAbsolutePath().getParent(), SOCKET_DIR);
         if (!Files.exists(socketPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        Object type = Files.readAttributes(socketPath, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS).get("mode");
+        Object type =
+                Files.readAttributes(
+                                socketPath, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        .get("mode");
         boolean isSocket = type instanceof Integer mode && (mode & 0170000) == 0140000;
         if (!isSocket) {
-            throw new IOException("Workload API socket path " + socketPath + " exists and is not a socket; remove it or choose another socket_path");
+            throw new IOException(
+                    "Workload API socket path "
+                            + socketPath
+                            + " exists and is not a socket; remove it or choose another socket_path");
         }
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(socketPath));
-            throw new IOException("another process is already serving on " + socketPath
-                    + " (is an agent running?); stop it or choose another socket_path");
+            throw new IOException(
+                    "another process is already serving on "
+                            + socketPath
+                            + " (is an agent running?); stop it or choose another socket_path");
         } catch (java.net.SocketException e) {
             // Nobody accepts connections: a stale socket from an agent that did not exit cleanly.
             log.info("Removing stale Workload API socket {}", socketPath);

@@ -46,9 +46,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The SPIFFE Workload API ({@code SpiffeWorkloadAPI}) over the agent's cache. The caller's
- * selectors come from {@link CallerInterceptor}. Streams send the caller's full state at once
- * and again on every change; a caller with no matching entry gets {@code PERMISSION_DENIED};
- * an agent that has not synced with the server yet answers {@code UNAVAILABLE}.
+ * selectors come from {@link CallerInterceptor}. Streams send the caller's full state at once and
+ * again on every change; a caller with no matching entry gets {@code PERMISSION_DENIED}; an agent
+ * that has not synced with the server yet answers {@code UNAVAILABLE}.
  */
 final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
 
@@ -66,39 +66,75 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchX509SVID(X509SVIDRequest request, StreamObserver<X509SVIDResponse> observer) {
-        stream("FetchX509SVID", observer, update -> {
-            X509SVIDResponse.Builder r = X509SVIDResponse.newBuilder();
-            for (Identity i : update.identities()) {
-                r.addSvids(X509SVID.newBuilder()
-                        .setSpiffeId(i.svid().spiffeId().toString())
-                        .setX509Svid(ByteString.copyFrom(i.svid().chainDer()))
-                        .setX509SvidKey(ByteString.copyFrom(i.svid().privateKey().getEncoded()))
-                        .setBundle(ByteString.copyFrom(update.bundle().x509Der()))
-                        .setHint(i.entry().hint()));
-            }
-            update.federatedBundles().forEach((td, b) -> r.putFederatedBundles(td.id().toString(), ByteString.copyFrom(b.x509Der())));
-            return r.build();
-        });
+        stream(
+                "FetchX509SVID",
+                observer,
+                update -> {
+                    X509SVIDResponse.Builder r = X509SVIDResponse.newBuilder();
+                    for (Identity i : update.identities()) {
+                        r.addSvids(
+                                X509SVID.newBuilder()
+                                        .setSpiffeId(i.svid().spiffeId().toString())
+                                        .setX509Svid(ByteString.copyFrom(i.svid().chainDer()))
+                                        .setX509SvidKey(
+                                                ByteString.copyFrom(
+                                                        i.svid().privateKey().getEncoded()))
+                                        .setBundle(ByteString.copyFrom(update.bundle().x509Der()))
+                                        .setHint(i.entry().hint()));
+                    }
+                    update.federatedBundles()
+                            .forEach(
+                                    (td, b) ->
+                                            r.putFederatedBundles(
+                                                    td.id().toString(),
+                                                    ByteString.copyFrom(b.x509Der())));
+                    return r.build();
+                });
     }
 
     @Override
-    public void fetchX509Bundles(X509BundlesRequest request, StreamObserver<X509BundlesResponse> observer) {
-        stream("FetchX509Bundles", observer, update -> {
-            X509BundlesResponse.Builder r = X509BundlesResponse.newBuilder();
-            r.putBundles(update.bundle().trustDomain().id().toString(), ByteString.copyFrom(update.bundle().x509Der()));
-            update.federatedBundles().forEach((td, b) -> r.putBundles(td.id().toString(), ByteString.copyFrom(b.x509Der())));
-            return r.build();
-        });
+    public void fetchX509Bundles(
+            X509BundlesRequest request, StreamObserver<X509BundlesResponse> observer) {
+        stream(
+                "FetchX509Bundles",
+                observer,
+                update -> {
+                    X509BundlesResponse.Builder r = X509BundlesResponse.newBuilder();
+                    r.putBundles(
+                            update.bundle().trustDomain().id().toString(),
+                            ByteString.copyFrom(update.bundle().x509Der()));
+                    update.federatedBundles()
+                            .forEach(
+                                    (td, b) ->
+                                            r.putBundles(
+                                                    td.id().toString(),
+                                                    ByteString.copyFrom(b.x509Der())));
+                    return r.build();
+                });
     }
 
     @Override
-    public void fetchJWTBundles(JWTBundlesRequest request, StreamObserver<JWTBundlesResponse> observer) {
-        stream("FetchJWTBundles", observer, update -> {
-            JWTBundlesResponse.Builder r = JWTBundlesResponse.newBuilder();
-            r.putBundles(update.bundle().trustDomain().id().toString(), ByteString.copyFrom(update.bundle().jwtBundle().toJwks(), StandardCharsets.UTF_8));
-            update.federatedBundles().forEach((td, b) -> r.putBundles(td.id().toString(), ByteString.copyFrom(b.jwtBundle().toJwks(), StandardCharsets.UTF_8)));
-            return r.build();
-        });
+    public void fetchJWTBundles(
+            JWTBundlesRequest request, StreamObserver<JWTBundlesResponse> observer) {
+        stream(
+                "FetchJWTBundles",
+                observer,
+                update -> {
+                    JWTBundlesResponse.Builder r = JWTBundlesResponse.newBuilder();
+                    r.putBundles(
+                            update.bundle().trustDomain().id().toString(),
+                            ByteString.copyFrom(
+                                    update.bundle().jwtBundle().toJwks(), StandardCharsets.UTF_8));
+                    update.federatedBundles()
+                            .forEach(
+                                    (td, b) ->
+                                            r.putBundles(
+                                                    td.id().toString(),
+                                                    ByteString.copyFrom(
+                                                            b.jwtBundle().toJwks(),
+                                                            StandardCharsets.UTF_8)));
+                    return r.build();
+                });
     }
 
     /**
@@ -106,51 +142,72 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
      * (skipping an initial state whose SVIDs are still being minted), and ends the stream with
      * PERMISSION_DENIED when no entry matches the caller any more.
      */
-    private <T> void stream(String method, StreamObserver<T> observer, Function<WorkloadUpdate, T> render) {
+    private <T> void stream(
+            String method, StreamObserver<T> observer, Function<WorkloadUpdate, T> render) {
         if (!cache.isSynced()) {
-            observer.onError(Status.UNAVAILABLE.withDescription("agent is not ready: it has not synced with the server yet").asRuntimeException());
+            observer.onError(
+                    Status.UNAVAILABLE
+                            .withDescription(
+                                    "agent is not ready: it has not synced with the server yet")
+                            .asRuntimeException());
             return;
         }
         Set<Selector> selectors = CallerInterceptor.SELECTORS.get();
         ServerCallStreamObserver<T> call = (ServerCallStreamObserver<T>) observer;
         Object lock = new Object();
         boolean[] done = {false};
-        java.util.concurrent.atomic.AtomicReference<SvidCache.Subscription> sub = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<SvidCache.Subscription> sub =
+                new java.util.concurrent.atomic.AtomicReference<>();
         // Handlers first: gRPC freezes them when this method returns, and the first update may
         // already be on its way from the notifier thread.
-        Runnable unsubscribe = () -> {
-            synchronized (lock) {
-                done[0] = true;
-            }
-            SvidCache.Subscription s = sub.get();
-            if (s != null) {
-                s.close();
-            }
-        };
+        Runnable unsubscribe =
+                () -> {
+                    synchronized (lock) {
+                        done[0] = true;
+                    }
+                    SvidCache.Subscription s = sub.get();
+                    if (s != null) {
+                        s.close();
+                    }
+                };
         Caller caller = CallerInterceptor.CALLER.get();
-        call.setOnCancelHandler(() -> {
-            // A workload that exits or is killed mid-stream is routine: one line, no stack trace.
-            log.debug("Workload API stream ended by the client: method={} pid={} uid={}", method,
-                    caller == null ? -1 : caller.pid(), caller == null ? -1 : caller.uid());
-            unsubscribe.run();
-        });
+        call.setOnCancelHandler(
+                () -> {
+                    // A workload that exits or is killed mid-stream is routine: one line, no stack
+                    // trace.
+                    log.debug(
+                            "Workload API stream ended by the client: method={} pid={} uid={}",
+                            method,
+                            caller == null ? -1 : caller.pid(),
+                            caller == null ? -1 : caller.uid());
+                    unsubscribe.run();
+                });
         call.setOnCloseHandler(unsubscribe);
-        sub.set(cache.subscribe(selectors, update -> {
-            synchronized (lock) {
-                if (done[0] || call.isCancelled()) {
-                    throw new IllegalStateException("stream ended"); // closes the subscription
-                }
-                if (update.denied()) {
-                    done[0] = true;
-                    call.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
-                    throw new IllegalStateException("stream ended"); // closes the subscription
-                }
-                if (update.identities().isEmpty() || update.bundle() == null) {
-                    return; // entries match but their SVIDs are not minted yet (or expired): wait
-                }
-                call.onNext(render.apply(update));
-            }
-        }));
+        sub.set(
+                cache.subscribe(
+                        selectors,
+                        update -> {
+                            synchronized (lock) {
+                                if (done[0] || call.isCancelled()) {
+                                    throw new IllegalStateException(
+                                            "stream ended"); // closes the subscription
+                                }
+                                if (update.denied()) {
+                                    done[0] = true;
+                                    call.onError(
+                                            Status.PERMISSION_DENIED
+                                                    .withDescription("no identity issued")
+                                                    .asRuntimeException());
+                                    throw new IllegalStateException(
+                                            "stream ended"); // closes the subscription
+                                }
+                                if (update.identities().isEmpty() || update.bundle() == null) {
+                                    return; // entries match but their SVIDs are not minted yet (or
+                                    // expired): wait
+                                }
+                                call.onNext(render.apply(update));
+                            }
+                        }));
         if (done[0]) {
             sub.get().close();
         }
@@ -158,17 +215,28 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
 
     @Override
     public void fetchJWTSVID(JWTSVIDRequest request, StreamObserver<JWTSVIDResponse> observer) {
-        if (request.getAudienceCount() == 0 || request.getAudienceList().stream().anyMatch(String::isBlank)) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
+        if (request.getAudienceCount() == 0
+                || request.getAudienceList().stream().anyMatch(String::isBlank)) {
+            observer.onError(
+                    Status.INVALID_ARGUMENT
+                            .withDescription("audience must be specified")
+                            .asRuntimeException());
             return;
         }
         if (!cache.isSynced()) {
-            observer.onError(Status.UNAVAILABLE.withDescription("agent is not ready: it has not synced with the server yet").asRuntimeException());
+            observer.onError(
+                    Status.UNAVAILABLE
+                            .withDescription(
+                                    "agent is not ready: it has not synced with the server yet")
+                            .asRuntimeException());
             return;
         }
         WorkloadUpdate update = cache.fetch(CallerInterceptor.SELECTORS.get());
         if (update.denied()) {
-            observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
+            observer.onError(
+                    Status.PERMISSION_DENIED
+                            .withDescription("no identity issued")
+                            .asRuntimeException());
             return;
         }
         List<String> audience = List.copyOf(request.getAudienceList());
@@ -176,14 +244,21 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
         List<io.mithril.agent.cache.RegistrationEntry> entries = new ArrayList<>();
         for (var e : cache.entries().values()) {
             if (e.matches(CallerInterceptor.SELECTORS.get())
-                    && (request.getSpiffeId().isEmpty() || e.spiffeId().toString().equals(request.getSpiffeId()))) {
+                    && (request.getSpiffeId().isEmpty()
+                            || e.spiffeId().toString().equals(request.getSpiffeId()))) {
                 entries.add(e);
             }
         }
-        entries.sort(java.util.Comparator.comparing((io.mithril.agent.cache.RegistrationEntry e) -> e.spiffeId().toString())
-                .thenComparing(io.mithril.agent.cache.RegistrationEntry::id));
+        entries.sort(
+                java.util.Comparator.comparing(
+                                (io.mithril.agent.cache.RegistrationEntry e) ->
+                                        e.spiffeId().toString())
+                        .thenComparing(io.mithril.agent.cache.RegistrationEntry::id));
         if (entries.isEmpty()) {
-            observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued for " + request.getSpiffeId()).asRuntimeException());
+            observer.onError(
+                    Status.PERMISSION_DENIED
+                            .withDescription("no identity issued for " + request.getSpiffeId())
+                            .asRuntimeException());
             return;
         }
         try {
@@ -192,7 +267,11 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                 if (token == null) {
                     token = jwtIssuer.issue(e, audience);
                 }
-                r.addSvids(JWTSVID.newBuilder().setSpiffeId(e.spiffeId().toString()).setSvid(token).setHint(e.hint()));
+                r.addSvids(
+                        JWTSVID.newBuilder()
+                                .setSpiffeId(e.spiffeId().toString())
+                                .setSvid(token)
+                                .setHint(e.hint()));
             }
         } catch (StatusException ex) {
             observer.onError(ex);
@@ -203,22 +282,36 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
     }
 
     @Override
-    public void validateJWTSVID(ValidateJWTSVIDRequest request, StreamObserver<ValidateJWTSVIDResponse> observer) {
+    public void validateJWTSVID(
+            ValidateJWTSVIDRequest request, StreamObserver<ValidateJWTSVIDResponse> observer) {
         if (request.getAudience().isEmpty()) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription("audience must be specified").asRuntimeException());
+            observer.onError(
+                    Status.INVALID_ARGUMENT
+                            .withDescription("audience must be specified")
+                            .asRuntimeException());
             return;
         }
         if (request.getSvid().isEmpty()) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription("svid must be specified").asRuntimeException());
+            observer.onError(
+                    Status.INVALID_ARGUMENT
+                            .withDescription("svid must be specified")
+                            .asRuntimeException());
             return;
         }
         if (!cache.isSynced()) {
-            observer.onError(Status.UNAVAILABLE.withDescription("agent is not ready: it has not synced with the server yet").asRuntimeException());
+            observer.onError(
+                    Status.UNAVAILABLE
+                            .withDescription(
+                                    "agent is not ready: it has not synced with the server yet")
+                            .asRuntimeException());
             return;
         }
         WorkloadUpdate update = cache.fetch(CallerInterceptor.SELECTORS.get());
         if (update.denied()) {
-            observer.onError(Status.PERMISSION_DENIED.withDescription("no identity issued").asRuntimeException());
+            observer.onError(
+                    Status.PERMISSION_DENIED
+                            .withDescription("no identity issued")
+                            .asRuntimeException());
             return;
         }
         // Federated bundles first, the own one last: a federated entry can never stand in for it.
@@ -227,15 +320,22 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
         bundles.put(cache.trustDomain(), cache.bundle().jwtBundle());
         JwtSvid v;
         try {
-            v = JwtSvid.parseAndValidate(request.getSvid(), new JwtBundleSet(bundles), request.getAudience(), clock);
+            v =
+                    JwtSvid.parseAndValidate(
+                            request.getSvid(),
+                            new JwtBundleSet(bundles),
+                            request.getAudience(),
+                            clock);
         } catch (JwtSvidException | BundleNotFoundException e) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            observer.onError(
+                    Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
             return;
         }
-        observer.onNext(ValidateJWTSVIDResponse.newBuilder()
-                .setSpiffeId(v.spiffeId().toString())
-                .setClaims(toStruct(v.claims()))
-                .build());
+        observer.onNext(
+                ValidateJWTSVIDResponse.newBuilder()
+                        .setSpiffeId(v.spiffeId().toString())
+                        .setClaims(toStruct(v.claims()))
+                        .build());
         observer.onCompleted();
     }
 

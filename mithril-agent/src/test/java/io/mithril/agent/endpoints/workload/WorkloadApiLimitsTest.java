@@ -41,8 +41,7 @@ import org.slf4j.LoggerFactory;
 /** Workloads that misbehave on the Workload API socket: die mid-stream, hold idle connections. */
 class WorkloadApiLimitsTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     final TestCa ca = new TestCa("example.org");
     SvidCache cache;
     WorkloadApiServer server;
@@ -50,20 +49,19 @@ class WorkloadApiLimitsTest {
     final ListAppender<ILoggingEvent> logs = new ListAppender<>();
     final Logger mithril = (Logger) LoggerFactory.getLogger("io.mithril");
     final List<LogRecord> julRecords = new CopyOnWriteArrayList<>();
-    final Handler jul = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            julRecords.add(r);
-        }
+    final Handler jul =
+            new Handler() {
+                @Override
+                public void publish(LogRecord r) {
+                    julRecords.add(r);
+                }
 
-        @Override
-        public void flush() {
-        }
+                @Override
+                public void flush() {}
 
-        @Override
-        public void close() {
-        }
-    };
+                @Override
+                public void close() {}
+            };
     final List<SocketChannel> raw = new ArrayList<>();
 
     @BeforeEach
@@ -76,7 +74,8 @@ class WorkloadApiLimitsTest {
         logs.start();
         mithril.addAppender(logs);
         mithril.setLevel(Level.DEBUG);
-        java.util.logging.Logger.getLogger("").addHandler(jul); // grpc-java logs through java.util.logging
+        java.util.logging.Logger.getLogger("")
+                .addHandler(jul); // grpc-java logs through java.util.logging
     }
 
     @AfterEach
@@ -94,15 +93,31 @@ class WorkloadApiLimitsTest {
     }
 
     private void startServer(WorkloadApiLimits limits) throws Exception {
-        server = WorkloadApiServer.start(socket, cache, List.of(new UnixWorkloadAttestor(false, 0)),
-                (entry, audience) -> { throw Status.UNAVAILABLE.asException(); }, Clock.systemUTC(), null,
-                AgentConfig.SdsConfig.DEFAULTS, limits);
+        server =
+                WorkloadApiServer.start(
+                        socket,
+                        cache,
+                        List.of(new UnixWorkloadAttestor(false, 0)),
+                        (entry, audience) -> {
+                            throw Status.UNAVAILABLE.asException();
+                        },
+                        Clock.systemUTC(),
+                        null,
+                        AgentConfig.SdsConfig.DEFAULTS,
+                        limits);
     }
 
     private static WorkloadApiLimits limits(int maxPerUid, Duration handshake) {
         WorkloadApiLimits d = WorkloadApiLimits.DEFAULTS;
-        return new WorkloadApiLimits(d.maxConnections(), maxPerUid, d.maxCallsPerConnection(), handshake, d.maxConnectionIdle(), d.keepAliveTime(),
-                d.keepAliveTimeout(), d.permitKeepAliveTime());
+        return new WorkloadApiLimits(
+                d.maxConnections(),
+                maxPerUid,
+                d.maxCallsPerConnection(),
+                handshake,
+                d.maxConnectionIdle(),
+                d.keepAliveTime(),
+                d.keepAliveTimeout(),
+                d.permitKeepAliveTime());
     }
 
     /** A connection that sends nothing, as a greedy local process opens them. */
@@ -113,15 +128,19 @@ class WorkloadApiLimitsTest {
         return c;
     }
 
-    /** Whether the agent serves the connection (it sends its HTTP/2 SETTINGS) or closes it (EOF). */
+    /**
+     * Whether the agent serves the connection (it sends its HTTP/2 SETTINGS) or closes it (EOF).
+     */
     private static boolean served(SocketChannel c) throws Exception {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return c.read(ByteBuffer.allocate(64)) > 0;
-            } catch (java.io.IOException e) {
-                return false;
-            }
-        }).get(10, TimeUnit.SECONDS);
+        return CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return c.read(ByteBuffer.allocate(64)) > 0;
+                            } catch (java.io.IOException e) {
+                                return false;
+                            }
+                        })
+                .get(10, TimeUnit.SECONDS);
     }
 
     private static boolean closedWithin(SocketChannel c, Duration d) throws Exception {
@@ -139,7 +158,8 @@ class WorkloadApiLimitsTest {
     }
 
     @Test
-    void idleConnectionsOfOneUidBeyondTheLimitAreClosedAtOnceAndFreedSlotsAreReused() throws Exception {
+    void idleConnectionsOfOneUidBeyondTheLimitAreClosedAtOnceAndFreedSlotsAreReused()
+            throws Exception {
         startServer(limits(3, Duration.ofMinutes(5)));
         List<SocketChannel> first = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -150,7 +170,9 @@ class WorkloadApiLimitsTest {
         }
         assertThat(served(idleConnection())).as("4th connection of uid 0").isFalse();
         assertThat(served(idleConnection())).as("5th connection of uid 0").isFalse();
-        assertThat(logs.list).filteredOn(e -> e.getFormattedMessage().contains("connection from uid 0 refused")).hasSize(1);
+        assertThat(logs.list)
+                .filteredOn(e -> e.getFormattedMessage().contains("connection from uid 0 refused"))
+                .hasSize(1);
 
         first.get(0).close();
         Thread.sleep(200);
@@ -158,7 +180,8 @@ class WorkloadApiLimitsTest {
     }
 
     @Test
-    void aConnectionThatNeverSendsTheHttp2PrefaceIsClosedAfterTheHandshakeTimeout() throws Exception {
+    void aConnectionThatNeverSendsTheHttp2PrefaceIsClosedAfterTheHandshakeTimeout()
+            throws Exception {
         startServer(limits(3, Duration.ofSeconds(1)));
         SocketChannel c = idleConnection();
         assertThat(closedWithin(c, Duration.ofSeconds(10))).isTrue();
@@ -169,10 +192,20 @@ class WorkloadApiLimitsTest {
         startServer(WorkloadApiLimits.DEFAULTS);
         int before = logs.list.size();
         // a workload killed (SIGKILL) while its FetchX509SVID stream is open
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                HoldStreamMain.class.getName(), socket.toString()).redirectErrorStream(true).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        Process p =
+                new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-cp",
+                                System.getProperty(
+                                        "surefire.test.class.path",
+                                        System.getProperty("java.class.path")),
+                                HoldStreamMain.class.getName(),
+                                socket.toString())
+                        .redirectErrorStream(true)
+                        .start();
+        BufferedReader out =
+                new BufferedReader(
+                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
         do {
             line = out.readLine();
@@ -181,10 +214,28 @@ class WorkloadApiLimitsTest {
         p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         // a client that gives up mid-stream (curl's timeout)
         Path msg = Files.write(dir.resolve("empty.grpc"), new byte[5]);
-        Process curl = new ProcessBuilder("curl", "-sS", "--unix-socket", socket.toString(), "--http2-prior-knowledge",
-                "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "workload.spiffe.io: true",
-                "--data-binary", "@" + msg, "--max-time", "1", "-o", "/dev/null",
-                "http://localhost/SpiffeWorkloadAPI/FetchX509SVID").redirectErrorStream(true).start();
+        Process curl =
+                new ProcessBuilder(
+                                "curl",
+                                "-sS",
+                                "--unix-socket",
+                                socket.toString(),
+                                "--http2-prior-knowledge",
+                                "-H",
+                                "content-type: application/grpc",
+                                "-H",
+                                "te: trailers",
+                                "-H",
+                                "workload.spiffe.io: true",
+                                "--data-binary",
+                                "@" + msg,
+                                "--max-time",
+                                "1",
+                                "-o",
+                                "/dev/null",
+                                "http://localhost/SpiffeWorkloadAPI/FetchX509SVID")
+                        .redirectErrorStream(true)
+                        .start();
         curl.getInputStream().readAllBytes();
         assertThat(curl.waitFor()).as("curl timed out mid-stream").isEqualTo(28);
         // an update pushed after they are gone
@@ -194,10 +245,24 @@ class WorkloadApiLimitsTest {
         Thread.sleep(1000);
 
         List<ILoggingEvent> after = List.copyOf(logs.list.subList(before, logs.list.size()));
-        assertThat(after).filteredOn(ev -> ev.getFormattedMessage().startsWith("Workload API stream ended by the client"))
-                .hasSize(2).allMatch(ev -> ev.getLevel() == Level.DEBUG && ev.getFormattedMessage().contains("method=FetchX509SVID"));
+        assertThat(after)
+                .filteredOn(
+                        ev ->
+                                ev.getFormattedMessage()
+                                        .startsWith("Workload API stream ended by the client"))
+                .hasSize(2)
+                .allMatch(
+                        ev ->
+                                ev.getLevel() == Level.DEBUG
+                                        && ev.getFormattedMessage()
+                                                .contains("method=FetchX509SVID"));
         assertThat(after).allMatch(ev -> ev.getThrowableProxy() == null);
         assertThat(after).noneMatch(ev -> ev.getLevel().isGreaterOrEqual(Level.WARN));
-        assertThat(julRecords).noneMatch(r -> r.getThrown() != null || r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue());
+        assertThat(julRecords)
+                .noneMatch(
+                        r ->
+                                r.getThrown() != null
+                                        || r.getLevel().intValue()
+                                                >= java.util.logging.Level.INFO.intValue());
     }
 }

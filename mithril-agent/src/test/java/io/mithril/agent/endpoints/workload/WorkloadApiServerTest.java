@@ -53,8 +53,15 @@ class WorkloadApiServerTest {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         socket = dir.resolve("public/api.sock");
         cache = new SvidCache(ca.trustDomain, Clock.systemUTC());
-        server = WorkloadApiServer.start(socket, cache, List.of(new UnixWorkloadAttestor(false, 0)),
-                (entry, audience) -> { throw Status.UNAVAILABLE.asException(); }, Clock.systemUTC());
+        server =
+                WorkloadApiServer.start(
+                        socket,
+                        cache,
+                        List.of(new UnixWorkloadAttestor(false, 0)),
+                        (entry, audience) -> {
+                            throw Status.UNAVAILABLE.asException();
+                        },
+                        Clock.systemUTC());
     }
 
     @AfterEach
@@ -84,10 +91,12 @@ class WorkloadApiServerTest {
         try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
             X509Context ctx = client.fetchX509Context(Duration.ofSeconds(10));
             assertThat(ctx.svids()).hasSize(1);
-            assertThat(ctx.defaultSvid().spiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
+            assertThat(ctx.defaultSvid().spiffeId().toString())
+                    .isEqualTo("spiffe://example.org/root-workload");
             assertThat(ctx.defaultSvid().chain()).hasSize(2);
             assertThat(ctx.defaultSvid().bundle()).containsExactly(ca.root);
-            assertThat(ctx.defaultSvid().leaf().getPublicKey().getAlgorithm()).isEqualTo(ctx.defaultSvid().privateKey().getAlgorithm());
+            assertThat(ctx.defaultSvid().leaf().getPublicKey().getAlgorithm())
+                    .isEqualTo(ctx.defaultSvid().privateKey().getAlgorithm());
         }
     }
 
@@ -96,7 +105,9 @@ class WorkloadApiServerTest {
         register("spiffe://example.org/someone-else", "unix:uid:4321");
         try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
             assertThatThrownBy(() -> client.fetchX509Context(Duration.ofSeconds(10)))
-                    .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
+                    .isInstanceOfSatisfying(
+                            WorkloadApiException.class,
+                            e -> assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED));
         }
     }
 
@@ -104,23 +115,37 @@ class WorkloadApiServerTest {
     void agentThatHasNotSyncedAnswersUnavailable() {
         try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
             assertThatThrownBy(() -> client.fetchX509Context(Duration.ofSeconds(10)))
-                    .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
+                    .isInstanceOfSatisfying(
+                            WorkloadApiException.class,
+                            e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
         }
     }
 
     @Test
     void requestWithoutSecurityHeaderIsInvalidArgument() throws Exception {
         register("spiffe://example.org/root-workload", "unix:uid:0");
-        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        ManagedChannel ch = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .eventLoopGroup(group).channelType(EpollDomainSocketChannel.class).usePlaintext().build();
+        MultiThreadIoEventLoopGroup group =
+                new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        ManagedChannel ch =
+                NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .eventLoopGroup(group)
+                        .channelType(EpollDomainSocketChannel.class)
+                        .usePlaintext()
+                        .build();
         try {
-            var it = SpiffeWorkloadAPIGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .fetchX509SVID(X509SVIDRequest.getDefaultInstance());
-            assertThatThrownBy(it::hasNext).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-                assertThat(e.getStatus().getDescription()).contains("security header");
-            });
+            var it =
+                    SpiffeWorkloadAPIGrpc.newBlockingStub(ch)
+                            .withDeadlineAfter(10, TimeUnit.SECONDS)
+                            .fetchX509SVID(X509SVIDRequest.getDefaultInstance());
+            assertThatThrownBy(it::hasNext)
+                    .isInstanceOfSatisfying(
+                            StatusRuntimeException.class,
+                            e -> {
+                                assertThat(e.getStatus().getCode())
+                                        .isEqualTo(Status.Code.INVALID_ARGUMENT);
+                                assertThat(e.getStatus().getDescription())
+                                        .contains("security header");
+                            });
         } finally {
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -132,23 +157,25 @@ class WorkloadApiServerTest {
         RegistrationEntry e = register("spiffe://example.org/root-workload", "unix:uid:0");
         BlockingQueue<X509Context> updates = new LinkedBlockingQueue<>();
         try (WorkloadApiClient client = WorkloadApiClient.connect(address());
-             Closeable watch = client.watchX509Context(new WorkloadApiClient.Watcher<>() {
-                 @Override
-                 public void onUpdate(X509Context update) {
-                     updates.add(update);
-                 }
+                Closeable watch =
+                        client.watchX509Context(
+                                new WorkloadApiClient.Watcher<>() {
+                                    @Override
+                                    public void onUpdate(X509Context update) {
+                                        updates.add(update);
+                                    }
 
-                 @Override
-                 public void onError(WorkloadApiException error) {
-                 }
-             })) {
+                                    @Override
+                                    public void onError(WorkloadApiException error) {}
+                                })) {
             X509Context first = updates.poll(10, TimeUnit.SECONDS);
             assertThat(first).isNotNull();
             CachedSvid rotated = ca.svid(e, Duration.ofMinutes(10));
             cache.putSvids(List.of(rotated));
             X509Context second = updates.poll(10, TimeUnit.SECONDS);
             assertThat(second).isNotNull();
-            assertThat(second.defaultSvid().leaf().getSerialNumber()).isEqualTo(rotated.leaf().getSerialNumber())
+            assertThat(second.defaultSvid().leaf().getSerialNumber())
+                    .isEqualTo(rotated.leaf().getSerialNumber())
                     .isNotEqualTo(first.defaultSvid().leaf().getSerialNumber());
         }
     }
@@ -156,10 +183,18 @@ class WorkloadApiServerTest {
     @Test
     void javaSpiffeX509SourceGetsTheSvid() throws Exception {
         register("spiffe://example.org/root-workload", "unix:uid:0");
-        try (DefaultX509Source source = DefaultX509Source.newSource(DefaultX509Source.X509SourceOptions.builder()
-                .spiffeSocketPath("unix:" + socket).initTimeout(Duration.ofSeconds(10)).build())) {
-            assertThat(source.getX509Svid().getSpiffeId().toString()).isEqualTo("spiffe://example.org/root-workload");
-            assertThat(source.getBundleForTrustDomain(io.spiffe.spiffeid.TrustDomain.parse("example.org")).getX509Authorities())
+        try (DefaultX509Source source =
+                DefaultX509Source.newSource(
+                        DefaultX509Source.X509SourceOptions.builder()
+                                .spiffeSocketPath("unix:" + socket)
+                                .initTimeout(Duration.ofSeconds(10))
+                                .build())) {
+            assertThat(source.getX509Svid().getSpiffeId().toString())
+                    .isEqualTo("spiffe://example.org/root-workload");
+            assertThat(
+                            source.getBundleForTrustDomain(
+                                            io.spiffe.spiffeid.TrustDomain.parse("example.org"))
+                                    .getX509Authorities())
                     .containsExactly(ca.root);
         }
     }
@@ -168,15 +203,21 @@ class WorkloadApiServerTest {
     void workloadUnderAnotherUidGetsOnlyItsOwnIdentity() throws Exception {
         register("spiffe://example.org/root-workload", "unix:uid:0");
         register("spiffe://example.org/app-1234", "unix:uid:1234");
-        ForeignUid.Result r = ForeignUid.runJava(1234, 1234, FetchIdentityMain.class.getName(), address());
-        assertThat(ForeignUid.answers(r)).as(r.stderr()).containsExactly("ID spiffe://example.org/app-1234");
+        ForeignUid.Result r =
+                ForeignUid.runJava(1234, 1234, FetchIdentityMain.class.getName(), address());
+        assertThat(ForeignUid.answers(r))
+                .as(r.stderr())
+                .containsExactly("ID spiffe://example.org/app-1234");
     }
 
     @Test
     void unregisteredUidIsPermissionDenied() throws Exception {
         register("spiffe://example.org/root-workload", "unix:uid:0");
-        ForeignUid.Result r = ForeignUid.runJava(4321, 4321, FetchIdentityMain.class.getName(), address());
-        assertThat(ForeignUid.answers(r)).as(r.stderr()).containsExactly("STATUS PERMISSION_DENIED");
+        ForeignUid.Result r =
+                ForeignUid.runJava(4321, 4321, FetchIdentityMain.class.getName(), address());
+        assertThat(ForeignUid.answers(r))
+                .as(r.stderr())
+                .containsExactly("STATUS PERMISSION_DENIED");
     }
 
     @Test
@@ -189,15 +230,27 @@ class WorkloadApiServerTest {
     void staleSocketFileIsReplaced() throws Exception {
         server.close();
         // A socket file nobody listens on, as a crashed agent leaves behind.
-        try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+        try (var ch =
+                java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             ch.bind(java.net.UnixDomainSocketAddress.of(socket));
         }
         assertThat(socket).exists();
-        server = WorkloadApiServer.start(socket, cache, List.of(new UnixWorkloadAttestor(false, 0)),
-                (entry, audience) -> { throw Status.UNAVAILABLE.asException(); }, Clock.systemUTC());
+        server =
+                WorkloadApiServer.start(
+                        socket,
+                        cache,
+                        List.of(new UnixWorkloadAttestor(false, 0)),
+                        (entry, audience) -> {
+                            throw Status.UNAVAILABLE.asException();
+                        },
+                        Clock.systemUTC());
         register("spiffe://example.org/root-workload", "unix:uid:0");
         try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
-            assertThat(client.fetchX509Context(Duration.ofSeconds(10)).defaultSvid().spiffeId().toString())
+            assertThat(
+                            client.fetchX509Context(Duration.ofSeconds(10))
+                                    .defaultSvid()
+                                    .spiffeId()
+                                    .toString())
                     .isEqualTo("spiffe://example.org/root-workload");
         }
     }
@@ -209,29 +262,30 @@ class WorkloadApiServerTest {
         List<BlockingQueue<X509Context>> queues = new java.util.ArrayList<>();
         List<Closeable> watches = new java.util.ArrayList<>();
         try (WorkloadApiClient client = WorkloadApiClient.connect(address());
-             WorkloadApiClient leaving = WorkloadApiClient.connect(address())) {
-            Closeable gone = leaving.watchX509Context(new WorkloadApiClient.Watcher<>() {
-                @Override
-                public void onUpdate(X509Context update) {
-                }
+                WorkloadApiClient leaving = WorkloadApiClient.connect(address())) {
+            Closeable gone =
+                    leaving.watchX509Context(
+                            new WorkloadApiClient.Watcher<>() {
+                                @Override
+                                public void onUpdate(X509Context update) {}
 
-                @Override
-                public void onError(WorkloadApiException error) {
-                }
-            });
+                                @Override
+                                public void onError(WorkloadApiException error) {}
+                            });
             for (int i = 0; i < n; i++) {
                 BlockingQueue<X509Context> q = new LinkedBlockingQueue<>();
                 queues.add(q);
-                watches.add(client.watchX509Context(new WorkloadApiClient.Watcher<>() {
-                    @Override
-                    public void onUpdate(X509Context update) {
-                        q.add(update);
-                    }
+                watches.add(
+                        client.watchX509Context(
+                                new WorkloadApiClient.Watcher<>() {
+                                    @Override
+                                    public void onUpdate(X509Context update) {
+                                        q.add(update);
+                                    }
 
-                    @Override
-                    public void onError(WorkloadApiException error) {
-                    }
-                }));
+                                    @Override
+                                    public void onError(WorkloadApiException error) {}
+                                }));
             }
             for (BlockingQueue<X509Context> q : queues) {
                 assertThat(q.poll(10, TimeUnit.SECONDS)).isNotNull();
@@ -243,7 +297,8 @@ class WorkloadApiServerTest {
             for (BlockingQueue<X509Context> q : queues) {
                 X509Context u = q.poll(10, TimeUnit.SECONDS);
                 assertThat(u).isNotNull();
-                assertThat(u.defaultSvid().leaf().getSerialNumber()).isEqualTo(rotated.leaf().getSerialNumber());
+                assertThat(u.defaultSvid().leaf().getSerialNumber())
+                        .isEqualTo(rotated.leaf().getSerialNumber());
             }
             for (Closeable w : watches) {
                 w.close();
@@ -264,18 +319,31 @@ class WorkloadApiServerTest {
     void federatedBundlesGoOnlyToEntriesThatFederate() {
         TestCa other = new TestCa("domain.test");
         RegistrationEntry plain = TestCa.entry("spiffe://example.org/plain", "unix:uid:0");
-        RegistrationEntry fed = new RegistrationEntry("fed-entry", io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/fed"),
-                plain.parentId(), java.util.Set.of(io.mithril.agent.attestor.workload.Selector.parse("unix:gid:0")), 0, 0, List.of(),
-                java.util.Set.of(other.trustDomain), "", 1);
+        RegistrationEntry fed =
+                new RegistrationEntry(
+                        "fed-entry",
+                        io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/fed"),
+                        plain.parentId(),
+                        java.util.Set.of(
+                                io.mithril.agent.attestor.workload.Selector.parse("unix:gid:0")),
+                        0,
+                        0,
+                        List.of(),
+                        java.util.Set.of(other.trustDomain),
+                        "",
+                        1);
         cache.update(ca.bundle(), Map.of(other.trustDomain, other.bundle()), List.of(plain));
         cache.putSvids(List.of(ca.svid(plain, Duration.ofMinutes(10))));
         try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
-            assertThat(client.fetchX509Context(Duration.ofSeconds(10)).federatedBundles()).isEmpty();
-            cache.update(ca.bundle(), Map.of(other.trustDomain, other.bundle()), List.of(plain, fed));
+            assertThat(client.fetchX509Context(Duration.ofSeconds(10)).federatedBundles())
+                    .isEmpty();
+            cache.update(
+                    ca.bundle(), Map.of(other.trustDomain, other.bundle()), List.of(plain, fed));
             cache.putSvids(List.of(ca.svid(fed, Duration.ofMinutes(10))));
             X509Context ctx = client.fetchX509Context(Duration.ofSeconds(10));
             assertThat(ctx.svids()).hasSize(2);
-            assertThat(ctx.federatedBundles()).containsExactly(Map.entry(other.trustDomain, List.of(other.root)));
+            assertThat(ctx.federatedBundles())
+                    .containsExactly(Map.entry(other.trustDomain, List.of(other.root)));
         }
     }
 
@@ -284,7 +352,9 @@ class WorkloadApiServerTest {
         register("spiffe://example.org/root-workload", "unix:uid:0");
         try (WorkloadApiClient client = WorkloadApiClient.connect(address())) {
             assertThatThrownBy(() -> client.fetchJwtSvids(Duration.ofSeconds(10), null, ""))
-                    .isInstanceOfSatisfying(WorkloadApiException.class, e -> assertThat(e.code()).isIn(Status.Code.INVALID_ARGUMENT));
+                    .isInstanceOfSatisfying(
+                            WorkloadApiException.class,
+                            e -> assertThat(e.code()).isIn(Status.Code.INVALID_ARGUMENT));
         }
     }
 }

@@ -27,8 +27,7 @@ class WorkloadApiSocketHijackTest {
 
     static final int ATTACKER = 64123;
 
-    @TempDir
-    Path tmp;
+    @TempDir Path tmp;
     SvidCache cache = new SvidCache(TrustDomain.parse("example.org"), Clock.systemUTC());
     WorkloadApiServer server;
 
@@ -46,12 +45,26 @@ class WorkloadApiSocketHijackTest {
     }
 
     private WorkloadApiServer start(Path socket) throws IOException {
-        return WorkloadApiServer.start(socket, cache, List.of(new UnixWorkloadAttestor(false, 0)),
-                (entry, audience) -> { throw Status.UNAVAILABLE.asException(); }, Clock.systemUTC());
+        return WorkloadApiServer.start(
+                socket,
+                cache,
+                List.of(new UnixWorkloadAttestor(false, 0)),
+                (entry, audience) -> {
+                    throw Status.UNAVAILABLE.asException();
+                },
+                Clock.systemUTC());
     }
 
     private static ForeignUid.Result asAttacker(String script) throws Exception {
-        return ForeignUid.run(List.of("setpriv", "--reuid=" + ATTACKER, "--regid=" + ATTACKER, "--clear-groups", "sh", "-c", script));
+        return ForeignUid.run(
+                List.of(
+                        "setpriv",
+                        "--reuid=" + ATTACKER,
+                        "--regid=" + ATTACKER,
+                        "--clear-groups",
+                        "sh",
+                        "-c",
+                        script));
     }
 
     @Test
@@ -63,7 +76,8 @@ class WorkloadApiSocketHijackTest {
         assertThatThrownBy(() -> server = start(socket))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("Workload API socket directory " + cluster.resolve("agent"))
-                .hasMessageContaining("its ancestor " + cluster + " is writable by other users (mode 0777)");
+                .hasMessageContaining(
+                        "its ancestor " + cluster + " is writable by other users (mode 0777)");
         assertThat(cluster.resolve("agent")).as("nothing created there").doesNotExist();
     }
 
@@ -99,11 +113,13 @@ class WorkloadApiSocketHijackTest {
         Path dir = tmp.resolve("agent");
         Path socket = dir.resolve("api.sock");
         server = start(socket);
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwxr-xr-x");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)))
+                .isEqualTo("rwxr-xr-x");
 
         assertThat(asAttacker("mv " + dir + " " + tmp.resolve("moved")).exitCode()).isNotZero();
         assertThat(asAttacker("rm -f " + socket).exitCode()).isNotZero();
-        assertThat(asAttacker("mv " + socket + " " + dir.resolve("old.sock")).exitCode()).isNotZero();
+        assertThat(asAttacker("mv " + socket + " " + dir.resolve("old.sock")).exitCode())
+                .isNotZero();
         assertThat(asAttacker("touch " + dir.resolve("evil.sock")).exitCode()).isNotZero();
         assertThat(socket).exists();
         assertThat(dir.resolve("evil.sock")).doesNotExist();

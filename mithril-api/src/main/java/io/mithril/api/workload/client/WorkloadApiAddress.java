@@ -7,9 +7,9 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 
 /**
- * Where a Workload API listens, as {@code SPIFFE_ENDPOINT_SOCKET} spells it:
- * {@code unix:///absolute/path}, {@code unix:/absolute/path} or {@code tcp://<ip>:<port>}.
- * A bare absolute path (as given to {@code -socketPath}) means a Unix domain socket.
+ * Where a Workload API listens, as {@code SPIFFE_ENDPOINT_SOCKET} spells it: {@code
+ * unix:///absolute/path}, {@code unix:/absolute/path} or {@code tcp://<ip>:<port>}. A bare absolute
+ * path (as given to {@code -socketPath}) means a Unix domain socket.
  *
  * @param unixPath the socket path, or null for TCP
  * @param tcpAddress the TCP address, or null for a Unix socket
@@ -29,7 +29,8 @@ public record WorkloadApiAddress(Path unixPath, InetSocketAddress tcpAddress) {
      */
     public static WorkloadApiAddress parse(String address) {
         if (address == null || address.isBlank()) {
-            throw new IllegalArgumentException("Workload API address is empty: expected unix:///path or tcp://ip:port");
+            throw new IllegalArgumentException(
+                    "Workload API address is empty: expected unix:///path or tcp://ip:port");
         }
         if (address.startsWith("/")) {
             return new WorkloadApiAddress(Path.of(address), null);
@@ -38,37 +39,50 @@ public record WorkloadApiAddress(Path unixPath, InetSocketAddress tcpAddress) {
         try {
             uri = new URI(address);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("Workload API address \"" + address + "\" is not a URI: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "Workload API address \"" + address + "\" is not a URI: " + e.getMessage(), e);
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme();
         switch (scheme) {
             case "unix" -> {
                 String path = uri.getPath();
                 if (uri.getAuthority() != null && !uri.getAuthority().isEmpty()) {
-                    throw new IllegalArgumentException("Workload API address \"" + address
-                            + "\": a unix address has no host; write unix:///absolute/path");
+                    throw new IllegalArgumentException(
+                            "Workload API address \""
+                                    + address
+                                    + "\": a unix address has no host; write unix:///absolute/path");
                 }
                 if (path == null || !path.startsWith("/")) {
-                    throw new IllegalArgumentException("Workload API address \"" + address
-                            + "\": the socket path must be absolute (unix:///absolute/path)");
+                    throw new IllegalArgumentException(
+                            "Workload API address \""
+                                    + address
+                                    + "\": the socket path must be absolute (unix:///absolute/path)");
                 }
                 if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-                    throw new IllegalArgumentException("Workload API address \"" + address
-                            + "\": a unix address has no query or fragment");
+                    throw new IllegalArgumentException(
+                            "Workload API address \""
+                                    + address
+                                    + "\": a unix address has no query or fragment");
                 }
                 return new WorkloadApiAddress(Path.of(path), null);
             }
             case "tcp" -> {
                 if (uri.getHost() == null || uri.getPort() < 0) {
-                    throw new IllegalArgumentException("Workload API address \"" + address + "\": expected tcp://<ip>:<port>");
+                    throw new IllegalArgumentException(
+                            "Workload API address \"" + address + "\": expected tcp://<ip>:<port>");
                 }
                 if (uri.getPath() != null && !uri.getPath().isEmpty()) {
-                    throw new IllegalArgumentException("Workload API address \"" + address + "\": a tcp address has no path");
+                    throw new IllegalArgumentException(
+                            "Workload API address \"" + address + "\": a tcp address has no path");
                 }
-                return new WorkloadApiAddress(null, new InetSocketAddress(uri.getHost(), uri.getPort()));
+                return new WorkloadApiAddress(
+                        null, new InetSocketAddress(uri.getHost(), uri.getPort()));
             }
-            default -> throw new IllegalArgumentException("Workload API address \"" + address
-                    + "\": scheme must be unix or tcp (unix:///path or tcp://ip:port)");
+            default ->
+                    throw new IllegalArgumentException(
+                            "Workload API address \""
+                                    + address
+                                    + "\": scheme must be unix or tcp (unix:///path or tcp://ip:port)");
         }
     }
 
@@ -87,11 +101,15 @@ public record WorkloadApiAddress(Path unixPath, InetSocketAddress tcpAddress) {
     }
 
     SocketAddress socketAddress() {
-        return isUnix() ? new io.netty.channel.unix.DomainSocketAddress(unixPath.toString()) : tcpAddress;
+        return isUnix()
+                ? new io.netty.channel.unix.DomainSocketAddress(unixPath.toString())
+                : tcpAddress;
     }
 
     @Override
     public String toString() {
-        return isUnix() ? "unix://" + unixPath : "tcp://" + tcpAddress.getHostString() + ":" + tcpAddress.getPort();
+        return isUnix()
+                ? "unix://" + unixPath
+                : "tcp://" + tcpAddress.getHostString() + ":" + tcpAddress.getPort();
     }
 }

@@ -53,9 +53,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A client of the SPIFFE Workload API (the agent's Unix socket, or a {@code tcp://} address).
  *
- * <p>Every call carries the {@code workload.spiffe.io: true} header the specification requires.
- * One client holds one gRPC channel; it is thread-safe and should be closed when done. Failures
- * are thrown as {@link WorkloadApiException} with the agent's gRPC status code.
+ * <p>Every call carries the {@code workload.spiffe.io: true} header the specification requires. One
+ * client holds one gRPC channel; it is thread-safe and should be closed when done. Failures are
+ * thrown as {@link WorkloadApiException} with the agent's gRPC status code.
  *
  * <pre>{@code
  * try (WorkloadApiClient client = WorkloadApiClient.connect("unix:///tmp/mithril/agent/public/api.sock")) {
@@ -83,22 +83,27 @@ public final class WorkloadApiClient implements AutoCloseable {
         NettyChannelBuilder builder = NettyChannelBuilder.forAddress(address.socketAddress());
         if (address.isUnix()) {
             eventLoop = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-            builder.eventLoopGroup(eventLoop).channelType(EpollDomainSocketChannel.class).overrideAuthority("localhost");
+            builder.eventLoopGroup(eventLoop)
+                    .channelType(EpollDomainSocketChannel.class)
+                    .overrideAuthority("localhost");
         } else {
             eventLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
             builder.eventLoopGroup(eventLoop).channelType(NioSocketChannel.class);
         }
         Metadata header = new Metadata();
         header.put(SECURITY_HEADER, "true");
-        channel = builder.usePlaintext().intercept(MetadataUtils.newAttachHeadersInterceptor(header)).build();
+        channel =
+                builder.usePlaintext()
+                        .intercept(MetadataUtils.newAttachHeadersInterceptor(header))
+                        .build();
         async = SpiffeWorkloadAPIGrpc.newStub(channel);
         blocking = SpiffeWorkloadAPIGrpc.newBlockingStub(channel);
     }
 
     /**
      * A client of the Workload API at {@code address} ({@code unix:///path}, {@code tcp://ip:port}
-     * or an absolute socket path). Connects lazily: a missing agent shows up as
-     * {@code UNAVAILABLE} on the first call.
+     * or an absolute socket path). Connects lazily: a missing agent shows up as {@code UNAVAILABLE}
+     * on the first call.
      *
      * @throws IllegalArgumentException if the address is malformed
      */
@@ -124,51 +129,67 @@ public final class WorkloadApiClient implements AutoCloseable {
     /**
      * The caller's current X.509 context: the first message of the {@code FetchX509SVID} stream.
      *
-     * @throws WorkloadApiException on any failure, including the timeout ({@code DEADLINE_EXCEEDED})
+     * @throws WorkloadApiException on any failure, including the timeout ({@code
+     *     DEADLINE_EXCEEDED})
      */
     public X509Context fetchX509Context(Duration timeout) {
         try {
-            return toContext(first("FetchX509SVID", () -> blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .fetchX509SVID(X509SVIDRequest.getDefaultInstance())));
+            return toContext(
+                    first(
+                            "FetchX509SVID",
+                            () ->
+                                    blocking.withDeadlineAfter(
+                                                    timeout.toNanos(), TimeUnit.NANOSECONDS)
+                                            .fetchX509SVID(X509SVIDRequest.getDefaultInstance())));
         } catch (RuntimeException e) {
             throw WorkloadApiException.from("FetchX509SVID", e);
         }
     }
 
     /**
-     * Opens the {@code FetchX509SVID} stream: {@code watcher} gets the full X.509 context at
-     * once, then again on every change (rotation, bundle update), until the stream fails
-     * ({@link Watcher#onError}) or the returned handle is closed. Messages arrive on one gRPC
-     * thread, in order.
+     * Opens the {@code FetchX509SVID} stream: {@code watcher} gets the full X.509 context at once,
+     * then again on every change (rotation, bundle update), until the stream fails ({@link
+     * Watcher#onError}) or the returned handle is closed. Messages arrive on one gRPC thread, in
+     * order.
      */
     public Closeable watchX509Context(Watcher<X509Context> watcher) {
         Context.CancellableContext ctx = Context.current().withCancellation();
-        ctx.run(() -> async.fetchX509SVID(X509SVIDRequest.getDefaultInstance(), new StreamObserver<>() {
-            @Override
-            public void onNext(X509SVIDResponse value) {
-                X509Context parsed;
-                try {
-                    parsed = toContext(value);
-                } catch (RuntimeException e) {
-                    ctx.cancel(e);
-                    watcher.onError(WorkloadApiException.from("FetchX509SVID", e));
-                    return;
-                }
-                watcher.onUpdate(parsed);
-            }
+        ctx.run(
+                () ->
+                        async.fetchX509SVID(
+                                X509SVIDRequest.getDefaultInstance(),
+                                new StreamObserver<>() {
+                                    @Override
+                                    public void onNext(X509SVIDResponse value) {
+                                        X509Context parsed;
+                                        try {
+                                            parsed = toContext(value);
+                                        } catch (RuntimeException e) {
+                                            ctx.cancel(e);
+                                            watcher.onError(
+                                                    WorkloadApiException.from("FetchX509SVID", e));
+                                            return;
+                                        }
+                                        watcher.onUpdate(parsed);
+                                    }
 
-            @Override
-            public void onError(Throwable t) {
-                if (!ctx.isCancelled() || ctx.cancellationCause() != null) {
-                    watcher.onError(WorkloadApiException.from("FetchX509SVID", t));
-                }
-            }
+                                    @Override
+                                    public void onError(Throwable t) {
+                                        if (!ctx.isCancelled() || ctx.cancellationCause() != null) {
+                                            watcher.onError(
+                                                    WorkloadApiException.from("FetchX509SVID", t));
+                                        }
+                                    }
 
-            @Override
-            public void onCompleted() {
-                watcher.onError(new WorkloadApiException(Status.Code.UNAVAILABLE, "FetchX509SVID: the agent closed the stream", null));
-            }
-        }));
+                                    @Override
+                                    public void onCompleted() {
+                                        watcher.onError(
+                                                new WorkloadApiException(
+                                                        Status.Code.UNAVAILABLE,
+                                                        "FetchX509SVID: the agent closed the stream",
+                                                        null));
+                                    }
+                                }));
         return () -> ctx.cancel(null);
     }
 
@@ -178,10 +199,22 @@ public final class WorkloadApiClient implements AutoCloseable {
      */
     public Map<TrustDomain, List<X509Certificate>> fetchX509Bundles(Duration timeout) {
         try {
-            X509BundlesResponse r = first("FetchX509Bundles", () -> blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .fetchX509Bundles(X509BundlesRequest.getDefaultInstance()));
+            X509BundlesResponse r =
+                    first(
+                            "FetchX509Bundles",
+                            () ->
+                                    blocking.withDeadlineAfter(
+                                                    timeout.toNanos(), TimeUnit.NANOSECONDS)
+                                            .fetchX509Bundles(
+                                                    X509BundlesRequest.getDefaultInstance()));
             Map<TrustDomain, List<X509Certificate>> bundles = new LinkedHashMap<>();
-            r.getBundlesMap().forEach((td, der) -> bundles.put(TrustDomain.parse(td), parseCertificates(der.toByteArray(), "bundle of " + td)));
+            r.getBundlesMap()
+                    .forEach(
+                            (td, der) ->
+                                    bundles.put(
+                                            TrustDomain.parse(td),
+                                            parseCertificates(
+                                                    der.toByteArray(), "bundle of " + td)));
             return bundles;
         } catch (RuntimeException e) {
             throw WorkloadApiException.from("FetchX509Bundles", e);
@@ -189,10 +222,11 @@ public final class WorkloadApiClient implements AutoCloseable {
     }
 
     /**
-     * JWT-SVIDs for the audience: one per identity of the caller, or only the one for
-     * {@code spiffeId} when it is not null.
+     * JWT-SVIDs for the audience: one per identity of the caller, or only the one for {@code
+     * spiffeId} when it is not null.
      */
-    public List<JwtSvidToken> fetchJwtSvids(Duration timeout, String spiffeId, String audience, String... moreAudiences) {
+    public List<JwtSvidToken> fetchJwtSvids(
+            Duration timeout, String spiffeId, String audience, String... moreAudiences) {
         JWTSVIDRequest.Builder req = JWTSVIDRequest.newBuilder().addAudience(audience);
         for (String a : moreAudiences) {
             req.addAudience(a);
@@ -202,9 +236,15 @@ public final class WorkloadApiClient implements AutoCloseable {
         }
         try {
             List<JwtSvidToken> out = new ArrayList<>();
-            for (JWTSVID svid : blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .fetchJWTSVID(req.build()).getSvidsList()) {
-                out.add(new JwtSvidToken(SpiffeId.parse(svid.getSpiffeId()), svid.getSvid(), svid.getHint()));
+            for (JWTSVID svid :
+                    blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                            .fetchJWTSVID(req.build())
+                            .getSvidsList()) {
+                out.add(
+                        new JwtSvidToken(
+                                SpiffeId.parse(svid.getSpiffeId()),
+                                svid.getSvid(),
+                                svid.getHint()));
             }
             return out;
         } catch (RuntimeException e) {
@@ -215,10 +255,17 @@ public final class WorkloadApiClient implements AutoCloseable {
     /** The JWT bundles (JWKS JSON documents) keyed by trust domain. */
     public Map<TrustDomain, byte[]> fetchJwtBundles(Duration timeout) {
         try {
-            JWTBundlesResponse r = first("FetchJWTBundles", () -> blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .fetchJWTBundles(JWTBundlesRequest.getDefaultInstance()));
+            JWTBundlesResponse r =
+                    first(
+                            "FetchJWTBundles",
+                            () ->
+                                    blocking.withDeadlineAfter(
+                                                    timeout.toNanos(), TimeUnit.NANOSECONDS)
+                                            .fetchJWTBundles(
+                                                    JWTBundlesRequest.getDefaultInstance()));
             Map<TrustDomain, byte[]> out = new LinkedHashMap<>();
-            r.getBundlesMap().forEach((td, jwks) -> out.put(TrustDomain.parse(td), jwks.toByteArray()));
+            r.getBundlesMap()
+                    .forEach((td, jwks) -> out.put(TrustDomain.parse(td), jwks.toByteArray()));
             return out;
         } catch (RuntimeException e) {
             throw WorkloadApiException.from("FetchJWTBundles", e);
@@ -233,8 +280,13 @@ public final class WorkloadApiClient implements AutoCloseable {
      */
     public ValidatedJwtSvid validateJwtSvid(String token, String audience, Duration timeout) {
         try {
-            ValidateJWTSVIDResponse r = blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .validateJWTSVID(ValidateJWTSVIDRequest.newBuilder().setSvid(token).setAudience(audience).build());
+            ValidateJWTSVIDResponse r =
+                    blocking.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                            .validateJWTSVID(
+                                    ValidateJWTSVIDRequest.newBuilder()
+                                            .setSvid(token)
+                                            .setAudience(audience)
+                                            .build());
             return new ValidatedJwtSvid(SpiffeId.parse(r.getSpiffeId()), toMap(r.getClaims()));
         } catch (RuntimeException e) {
             throw WorkloadApiException.from("ValidateJWTSVID", e);
@@ -248,8 +300,10 @@ public final class WorkloadApiClient implements AutoCloseable {
      */
     public boolean isHealthy(Duration timeout) {
         try {
-            HealthCheckResponse r = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .check(HealthCheckRequest.getDefaultInstance());
+            HealthCheckResponse r =
+                    HealthGrpc.newBlockingStub(channel)
+                            .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                            .check(HealthCheckRequest.getDefaultInstance());
             return r.getStatus() == HealthCheckResponse.ServingStatus.SERVING;
         } catch (RuntimeException e) {
             throw WorkloadApiException.from("Health.Check", e);
@@ -283,8 +337,7 @@ public final class WorkloadApiClient implements AutoCloseable {
      * @param token the compact JWS
      * @param hint the operator's hint, possibly empty
      */
-    public record JwtSvidToken(SpiffeId spiffeId, String token, String hint) {
-    }
+    public record JwtSvidToken(SpiffeId spiffeId, String token, String hint) {}
 
     /**
      * The agent's verdict on a valid JWT-SVID.
@@ -292,26 +345,36 @@ public final class WorkloadApiClient implements AutoCloseable {
      * @param spiffeId the token's subject
      * @param claims every claim, as JSON values (String, Double, Boolean, List, Map, null)
      */
-    public record ValidatedJwtSvid(SpiffeId spiffeId, Map<String, Object> claims) {
-    }
+    public record ValidatedJwtSvid(SpiffeId spiffeId, Map<String, Object> claims) {}
 
     /** Converts one {@code X509SVIDResponse}. */
     public static X509Context toContext(X509SVIDResponse response) {
         List<X509Context.Svid> svids = new ArrayList<>();
         for (X509SVID s : response.getSvidsList()) {
             SpiffeId id = SpiffeId.parse(s.getSpiffeId());
-            svids.add(new X509Context.Svid(id,
-                    parseCertificates(s.getX509Svid().toByteArray(), "SVID " + id),
-                    parsePrivateKey(s.getX509SvidKey().toByteArray(), "SVID " + id),
-                    parseCertificates(s.getBundle().toByteArray(), "bundle of " + id.trustDomain()),
-                    s.getHint()));
+            svids.add(
+                    new X509Context.Svid(
+                            id,
+                            parseCertificates(s.getX509Svid().toByteArray(), "SVID " + id),
+                            parsePrivateKey(s.getX509SvidKey().toByteArray(), "SVID " + id),
+                            parseCertificates(
+                                    s.getBundle().toByteArray(), "bundle of " + id.trustDomain()),
+                            s.getHint()));
         }
         if (svids.isEmpty()) {
-            throw new WorkloadApiException(Status.Code.PERMISSION_DENIED, "FetchX509SVID: the response holds no SVID", null);
+            throw new WorkloadApiException(
+                    Status.Code.PERMISSION_DENIED,
+                    "FetchX509SVID: the response holds no SVID",
+                    null);
         }
         Map<TrustDomain, List<X509Certificate>> federated = new LinkedHashMap<>();
-        response.getFederatedBundlesMap().forEach((td, der) ->
-                federated.put(TrustDomain.parse(td), parseCertificates(der.toByteArray(), "federated bundle of " + td)));
+        response.getFederatedBundlesMap()
+                .forEach(
+                        (td, der) ->
+                                federated.put(
+                                        TrustDomain.parse(td),
+                                        parseCertificates(
+                                                der.toByteArray(), "federated bundle of " + td)));
         return new X509Context(svids, federated);
     }
 
@@ -319,12 +382,17 @@ public final class WorkloadApiClient implements AutoCloseable {
     public static List<X509Certificate> parseCertificates(byte[] der, String what) {
         try {
             List<X509Certificate> out = new ArrayList<>();
-            for (var c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(der))) {
+            for (var c :
+                    CertificateFactory.getInstance("X.509")
+                            .generateCertificates(new ByteArrayInputStream(der))) {
                 out.add((X509Certificate) c);
             }
             return out;
         } catch (CertificateException e) {
-            throw new WorkloadApiException(Status.Code.INTERNAL, what + ": malformed DER certificates: " + e.getMessage(), e);
+            throw new WorkloadApiException(
+                    Status.Code.INTERNAL,
+                    what + ": malformed DER certificates: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -338,7 +406,10 @@ public final class WorkloadApiClient implements AutoCloseable {
                 last = e;
             }
         }
-        throw new WorkloadApiException(Status.Code.INTERNAL, what + ": the private key is not PKCS#8 EC, RSA or Ed25519", last);
+        throw new WorkloadApiException(
+                Status.Code.INTERNAL,
+                what + ": the private key is not PKCS#8 EC, RSA or Ed25519",
+                last);
     }
 
     /**
@@ -351,7 +422,10 @@ public final class WorkloadApiClient implements AutoCloseable {
         try {
             Iterator<T> it = call.get();
             if (!it.hasNext()) {
-                throw new WorkloadApiException(Status.Code.UNAVAILABLE, method + ": stream ended without a response", null);
+                throw new WorkloadApiException(
+                        Status.Code.UNAVAILABLE,
+                        method + ": stream ended without a response",
+                        null);
             }
             return it.next();
         } finally {

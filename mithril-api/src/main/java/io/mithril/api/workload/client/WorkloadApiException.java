@@ -4,9 +4,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
 /**
- * A Workload API call failed. {@link #code()} is the gRPC status the agent answered with
- * ({@code PERMISSION_DENIED}: no identity for this caller; {@code UNAVAILABLE}: agent not reachable
- * or not ready; {@code INVALID_ARGUMENT}: bad request; {@code DEADLINE_EXCEEDED}: timeout).
+ * A Workload API call failed. {@link #code()} is the gRPC status the agent answered with ({@code
+ * PERMISSION_DENIED}: no identity for this caller; {@code UNAVAILABLE}: agent not reachable or not
+ * ready; {@code INVALID_ARGUMENT}: bad request; {@code DEADLINE_EXCEEDED}: timeout).
  */
 public final class WorkloadApiException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -24,11 +24,13 @@ public final class WorkloadApiException extends RuntimeException {
             return w;
         }
         Status status = Status.fromThrowable(t);
-        String description = status.getDescription() == null ? status.getCode().name() : status.getDescription();
+        String description =
+                status.getDescription() == null ? status.getCode().name() : status.getDescription();
         if (!(t instanceof StatusRuntimeException) && status.getCode() == Status.Code.UNKNOWN) {
             description = t.toString();
         }
-        return new WorkloadApiException(status.getCode(), what + ": " + status.getCode() + ": " + description, t);
+        return new WorkloadApiException(
+                status.getCode(), what + ": " + status.getCode() + ": " + description, t);
     }
 
     /** The gRPC status code of the failure. */

@@ -16,7 +16,8 @@ import java.util.Map;
  * @param svids the SVIDs, never empty
  * @param federatedBundles root certificates of foreign trust domains, keyed by trust domain
  */
-public record X509Context(List<Svid> svids, Map<TrustDomain, List<X509Certificate>> federatedBundles) {
+public record X509Context(
+        List<Svid> svids, Map<TrustDomain, List<X509Certificate>> federatedBundles) {
 
     public X509Context {
         svids = List.copyOf(svids);
@@ -49,14 +50,19 @@ public record X509Context(List<Svid> svids, Map<TrustDomain, List<X509Certificat
      * @param bundle the root certificates of the SVID's trust domain
      * @param hint the operator's hint, possibly empty
      */
-    public record Svid(SpiffeId spiffeId, List<X509Certificate> chain, PrivateKey privateKey,
-                       List<X509Certificate> bundle, String hint) {
+    public record Svid(
+            SpiffeId spiffeId,
+            List<X509Certificate> chain,
+            PrivateKey privateKey,
+            List<X509Certificate> bundle,
+            String hint) {
         public Svid {
             chain = List.copyOf(chain);
             bundle = List.copyOf(bundle);
             hint = hint == null ? "" : hint;
             if (chain.isEmpty()) {
-                throw new IllegalArgumentException("SVID " + spiffeId + " has an empty certificate chain");
+                throw new IllegalArgumentException(
+                        "SVID " + spiffeId + " has an empty certificate chain");
             }
         }
 

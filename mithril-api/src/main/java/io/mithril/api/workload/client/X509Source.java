@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the latest X.509 context of the Workload API at hand: it watches the
- * {@code FetchX509SVID} stream, and when the stream breaks (agent restarted, socket gone,
- * temporarily no identity) it reconnects with exponential backoff (100 ms doubling up to 5 s),
- * meanwhile {@link #current()} keeps returning the last context received.
+ * Keeps the latest X.509 context of the Workload API at hand: it watches the {@code FetchX509SVID}
+ * stream, and when the stream breaks (agent restarted, socket gone, temporarily no identity) it
+ * reconnects with exponential backoff (100 ms doubling up to 5 s), meanwhile {@link #current()}
+ * keeps returning the last context received.
  *
  * <pre>{@code
  * try (X509Source source = X509Source.start("unix:///tmp/mithril/agent/public/api.sock", Duration.ofSeconds(10))) {
@@ -45,19 +45,21 @@ public final class X509Source implements AutoCloseable {
 
     private X509Source(WorkloadApiClient client) {
         this.client = client;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "x509-source-" + client.address());
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler =
+                Executors.newSingleThreadScheduledExecutor(
+                        r -> {
+                            Thread t = new Thread(r, "x509-source-" + client.address());
+                            t.setDaemon(true);
+                            return t;
+                        });
     }
 
     /**
      * Starts watching the Workload API at {@code address} and waits up to {@code initialTimeout}
      * for the first X.509 context.
      *
-     * @throws WorkloadApiException with the last error seen if no context arrived in time
-     *     ({@code DEADLINE_EXCEEDED} when there was none)
+     * @throws WorkloadApiException with the last error seen if no context arrived in time ({@code
+     *     DEADLINE_EXCEEDED} when there was none)
      */
     public static X509Source start(String address, Duration initialTimeout) {
         X509Source source = new X509Source(WorkloadApiClient.connect(address));
@@ -66,14 +68,20 @@ public final class X509Source implements AutoCloseable {
             if (!source.first.await(initialTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 WorkloadApiException last = source.lastError;
                 source.close();
-                throw last != null ? last
-                        : new WorkloadApiException(Status.Code.DEADLINE_EXCEEDED,
-                        "no X.509 context from " + address + " within " + initialTimeout, null);
+                throw last != null
+                        ? last
+                        : new WorkloadApiException(
+                                Status.Code.DEADLINE_EXCEEDED,
+                                "no X.509 context from " + address + " within " + initialTimeout,
+                                null);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             source.close();
-            throw new WorkloadApiException(Status.Code.CANCELLED, "interrupted while waiting for the first X.509 context", e);
+            throw new WorkloadApiException(
+                    Status.Code.CANCELLED,
+                    "interrupted while waiting for the first X.509 context",
+                    e);
         }
         return source;
     }
@@ -92,9 +100,9 @@ public final class X509Source implements AutoCloseable {
     }
 
     /**
-     * Calls {@code listener} with the current context now, and with every new one. Listeners run
-     * on the source's thread, one at a time; an exception in one is logged and does not affect
-     * the others.
+     * Calls {@code listener} with the current context now, and with every new one. Listeners run on
+     * the source's thread, one at a time; an exception in one is logged and does not affect the
+     * others.
      */
     public void addListener(Consumer<X509Context> listener) {
         listeners.add(listener);
@@ -108,17 +116,19 @@ public final class X509Source implements AutoCloseable {
         if (closed) {
             return;
         }
-        watch = client.watchX509Context(new WorkloadApiClient.Watcher<>() {
-            @Override
-            public void onUpdate(X509Context update) {
-                scheduler.execute(() -> deliver(update));
-            }
+        watch =
+                client.watchX509Context(
+                        new WorkloadApiClient.Watcher<>() {
+                            @Override
+                            public void onUpdate(X509Context update) {
+                                scheduler.execute(() -> deliver(update));
+                            }
 
-            @Override
-            public void onError(WorkloadApiException error) {
-                scheduler.execute(() -> retry(error));
-            }
-        });
+                            @Override
+                            public void onError(WorkloadApiException error) {
+                                scheduler.execute(() -> retry(error));
+                            }
+                        });
     }
 
     private void deliver(X509Context update) {
@@ -139,7 +149,11 @@ public final class X509Source implements AutoCloseable {
             return;
         }
         lastError = error;
-        log.debug("Workload API stream at {} failed ({}); reconnecting in {} ms", client.address(), error.getMessage(), backoffMs);
+        log.debug(
+                "Workload API stream at {} failed ({}); reconnecting in {} ms",
+                client.address(),
+                error.getMessage(),
+                backoffMs);
         long delay = backoffMs;
         backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
         scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);

@@ -10,17 +10,20 @@ class WorkloadApiAddressTest {
 
     @Test
     void unixUriWithThreeSlashesNamesTheSocket() {
-        assertThat(WorkloadApiAddress.parse("unix:///tmp/agent.sock").unixPath()).isEqualTo(Path.of("/tmp/agent.sock"));
+        assertThat(WorkloadApiAddress.parse("unix:///tmp/agent.sock").unixPath())
+                .isEqualTo(Path.of("/tmp/agent.sock"));
     }
 
     @Test
     void unixUriWithOneSlashAsJavaSpiffeWritesItIsAccepted() {
-        assertThat(WorkloadApiAddress.parse("unix:/tmp/agent.sock").unixPath()).isEqualTo(Path.of("/tmp/agent.sock"));
+        assertThat(WorkloadApiAddress.parse("unix:/tmp/agent.sock").unixPath())
+                .isEqualTo(Path.of("/tmp/agent.sock"));
     }
 
     @Test
     void bareAbsolutePathIsAUnixSocket() {
-        assertThat(WorkloadApiAddress.parse("/run/api.sock").unixPath()).isEqualTo(Path.of("/run/api.sock"));
+        assertThat(WorkloadApiAddress.parse("/run/api.sock").unixPath())
+                .isEqualTo(Path.of("/run/api.sock"));
     }
 
     @Test

@@ -27,11 +27,12 @@ public final class AdminClient implements AutoCloseable {
     private AdminClient(Path socket) {
         this.socket = socket;
         this.group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        this.channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
-                .channelType(EpollDomainSocketChannel.class)
-                .eventLoopGroup(group)
-                .usePlaintext()
-                .build();
+        this.channel =
+                NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                        .channelType(EpollDomainSocketChannel.class)
+                        .eventLoopGroup(group)
+                        .usePlaintext()
+                        .build();
     }
 
     /** A client for the socket; connects lazily on the first call. */
@@ -50,8 +51,10 @@ public final class AdminClient implements AutoCloseable {
 
     /** grpc.health.v1 status of the server ("" service). */
     public HealthCheckResponse.ServingStatus health() {
-        return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+        return HealthGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.getDefaultInstance())
+                .getStatus();
     }
 
     @Override

@@ -32,39 +32,44 @@ import org.slf4j.LoggerFactory;
  * Computes the registration entries an agent may serve, as SPIRE does: starting from the agent's
  * own ID and the node aliases that match it (entries parented by the server ID whose selectors are
  * all among the agent's node selectors), every entry whose parent is one of those IDs, and then,
- * transitively, every entry parented by an ID already reached. Cycles are harmless. Entries
- * whose {@code expires_at} has passed are left out (and so are their children).
+ * transitively, every entry parented by an ID already reached. Cycles are harmless. Entries whose
+ * {@code expires_at} has passed are left out (and so are their children).
  *
  * <p>Answers come from an in-memory index of every entry (by ID, parent ID and SPIFFE ID; node
  * aliases also by selector) and every agent's node selectors, like SPIRE's authorized-entries
  * cache, so a call costs about the size of its answer, not a scan of the datastore. The index is
  * kept exact as follows:
+ *
  * <ul>
  *   <li>writes through this server's datastore instance (admin API, attestation, join token
  *       aliases, eviction) are applied to it right after they commit, so they are visible to the
- *       next call;</li>
- *   <li>writes by another process sharing the database (servers sharing one PostgreSQL) are
- *       noticed through {@link DataStore#changeRevision()}, which a background task reads every
- *       {@code refreshInterval}; a changed revision makes that task build a new index from a
- *       snapshot of the datastore and swap it in. So such a write is visible to every call that
- *       starts {@code refreshInterval} plus one revision read and one rebuild after its commit. A
- *       write of ours that arrives after one of another server's (a revision is missing) is applied
- *       at once all the same, and the task rebuilds at once to pick up the other;</li>
- *   <li>expiry needs no invalidation: {@code expires_at} is compared with the clock per call;</li>
- *   <li>a restarted server builds the index from the datastore when it starts.</li>
+ *       next call;
+ *   <li>writes by another process sharing the database (servers sharing one PostgreSQL) are noticed
+ *       through {@link DataStore#changeRevision()}, which a background task reads every {@code
+ *       refreshInterval}; a changed revision makes that task build a new index from a snapshot of
+ *       the datastore and swap it in. So such a write is visible to every call that starts {@code
+ *       refreshInterval} plus one revision read and one rebuild after its commit. A write of ours
+ *       that arrives after one of another server's (a revision is missing) is applied at once all
+ *       the same, and the task rebuilds at once to pick up the other;
+ *   <li>expiry needs no invalidation: {@code expires_at} is compared with the clock per call;
+ *   <li>a restarted server builds the index from the datastore when it starts.
  * </ul>
+ *
  * Thread-safe, and calls never wait for the datastore (SPIRE's authorised-entries cache is
  * refreshed in the background too): calls share a read lock; applying a write and swapping in a
  * rebuilt index take the write lock, for in-memory work only. The datastore is read without it,
- * while the calls go on being answered from the current index. With a zero
- * {@code refreshInterval} there is no background task: each call reads the change revision
- * itself (tests use this for a zero staleness bound).
+ * while the calls go on being answered from the current index. With a zero {@code refreshInterval}
+ * there is no background task: each call reads the change revision itself (tests use this for a
+ * zero staleness bound).
  */
 public final class AuthorizedEntries implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(AuthorizedEntries.class);
 
-    /** How often, at most, the datastore's change revision is read (SPIRE polls on a short interval too). */
+    /**
+     * How often, at most, the datastore's change revision is read (SPIRE polls on a short interval
+     * too).
+     */
     public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(1);
 
     private final DataStore dataStore;
@@ -74,22 +79,43 @@ public final class AuthorizedEntries implements AutoCloseable {
     private final ServerMetrics metrics;
 
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
     /** Held by the one refresh (revision check and rebuild) in progress; never by a call. */
     private final Object refreshing = new Object();
-    /** Null until the first build; replaced whole by a rebuild, changed in place by local writes. */
+
+    /**
+     * Null until the first build; replaced whole by a rebuild, changed in place by local writes.
+     */
     private volatile Index index;
+
     /** The change revision the index reflects. Guarded by the write lock. */
     private long revision = -1;
+
     /** Set when a write could not be applied in order (another process wrote in between). */
     private volatile boolean stale;
+
     private long rebuilds;
-    /** This server's writes committed while a rebuild reads the datastore; null otherwise. Guarded by the write lock. */
+
+    /**
+     * This server's writes committed while a rebuild reads the datastore; null otherwise. Guarded
+     * by the write lock.
+     */
     private List<Committed> journal;
-    /** Runs the revision check every refresh interval; null when the interval is zero (checked per call). */
+
+    /**
+     * Runs the revision check every refresh interval; null when the interval is zero (checked per
+     * call).
+     */
     private volatile ScheduledExecutorService refresher;
+
     private final AtomicBoolean refreshRequested = new AtomicBoolean();
 
-    private AuthorizedEntries(DataStore dataStore, SpiffeId serverId, Clock clock, Duration refreshInterval, ServerMetrics metrics) {
+    private AuthorizedEntries(
+            DataStore dataStore,
+            SpiffeId serverId,
+            Clock clock,
+            Duration refreshInterval,
+            ServerMetrics metrics) {
         this.dataStore = dataStore;
         this.serverId = serverId;
         this.clock = clock;
@@ -98,9 +124,9 @@ public final class AuthorizedEntries implements AutoCloseable {
     }
 
     /**
-     * Creates the cache over {@code dataStore}, subscribes it to the datastore's writes, builds
-     * it (logging one line with its size) and starts its background refresher; {@link #close()}
-     * stops that.
+     * Creates the cache over {@code dataStore}, subscribes it to the datastore's writes, builds it
+     * (logging one line with its size) and starts its background refresher; {@link #close()} stops
+     * that.
      *
      * @param refreshInterval how often the background task reads the change revision: a write by
      *     another process sharing the database stays unseen this long plus one read and one
@@ -108,24 +134,36 @@ public final class AuthorizedEntries implements AutoCloseable {
      * @param metrics where the cache's size and rebuild count go; null for none
      * @throws io.mithril.server.datastore.DataStoreException when the datastore cannot be read
      */
-    public static AuthorizedEntries start(DataStore dataStore, SpiffeId serverId, Clock clock, Duration refreshInterval,
-                                          ServerMetrics metrics) {
+    public static AuthorizedEntries start(
+            DataStore dataStore,
+            SpiffeId serverId,
+            Clock clock,
+            Duration refreshInterval,
+            ServerMetrics metrics) {
         if (refreshInterval.isNegative()) {
-            throw new IllegalArgumentException("refresh interval must not be negative (got " + refreshInterval + ")");
+            throw new IllegalArgumentException(
+                    "refresh interval must not be negative (got " + refreshInterval + ")");
         }
-        AuthorizedEntries cache = new AuthorizedEntries(dataStore, serverId, clock, refreshInterval, metrics);
+        AuthorizedEntries cache =
+                new AuthorizedEntries(dataStore, serverId, clock, refreshInterval, metrics);
         dataStore.addChangeListener(cache::changed);
         synchronized (cache.refreshing) {
             cache.rebuild("startup", System.nanoTime());
         }
         if (cache.refreshNanos > 0) {
-            ScheduledExecutorService r = Executors.newSingleThreadScheduledExecutor(task -> {
-                Thread t = new Thread(task, "mithril-authorized-entries-refresh");
-                t.setDaemon(true);
-                return t;
-            });
+            ScheduledExecutorService r =
+                    Executors.newSingleThreadScheduledExecutor(
+                            task -> {
+                                Thread t = new Thread(task, "mithril-authorized-entries-refresh");
+                                t.setDaemon(true);
+                                return t;
+                            });
             cache.refresher = r;
-            r.scheduleWithFixedDelay(cache::refreshInBackground, cache.refreshNanos, cache.refreshNanos, TimeUnit.NANOSECONDS);
+            r.scheduleWithFixedDelay(
+                    cache::refreshInBackground,
+                    cache.refreshNanos,
+                    cache.refreshNanos,
+                    TimeUnit.NANOSECONDS);
         }
         return cache;
     }
@@ -211,7 +249,9 @@ public final class AuthorizedEntries implements AutoCloseable {
         }
     }
 
-    /** The entries authorised for the agent, keyed by entry ID, in discovery order (breadth first). */
+    /**
+     * The entries authorised for the agent, keyed by entry ID, in discovery order (breadth first).
+     */
     public Map<String, RegistrationEntry> forAgent(SpiffeId agentId) {
         ensureFresh();
         long now = clock.instant().getEpochSecond();
@@ -225,7 +265,8 @@ public final class AuthorizedEntries implements AutoCloseable {
 
     /**
      * {@link #forAgent} as API messages, ready to send: each entry is converted once, when it
-     * enters the index, not on every call (at 100k entries the conversion cost as much as the walk).
+     * enters the index, not on every call (at 100k entries the conversion cost as much as the
+     * walk).
      */
     public List<Entry> forAgentAsProto(SpiffeId agentId) {
         ensureFresh();
@@ -290,14 +331,18 @@ public final class AuthorizedEntries implements AutoCloseable {
         Set<SpiffeId> out = new HashSet<>();
         Set<String> seen = new HashSet<>();
         List<Set<String>> candidates = new java.util.ArrayList<>();
-        candidates.add(ix.aliasesWithoutSelectors); // validation forbids them, but another writer may not have
+        candidates.add(
+                ix.aliasesWithoutSelectors); // validation forbids them, but another writer may not
+        // have
         for (Selector s : nodeSelectors) {
             candidates.add(ix.aliasesBySelector.getOrDefault(s, Set.of()));
         }
         for (Set<String> ids : candidates) {
             for (String id : ids) {
                 RegistrationEntry alias = ix.byId.get(id);
-                if (seen.add(id) && !expired(alias, now) && nodeSelectors.containsAll(alias.selectors())) {
+                if (seen.add(id)
+                        && !expired(alias, now)
+                        && nodeSelectors.containsAll(alias.selectors())) {
                     out.add(alias.spiffeId());
                 }
             }
@@ -324,8 +369,10 @@ public final class AuthorizedEntries implements AutoCloseable {
         try {
             refresh();
         } catch (RuntimeException e) {
-            log.warn("Authorized-entries cache refresh failed (answers stay as they were; retried in {} ms): {}",
-                    refreshNanos / 1_000_000, e.toString());
+            log.warn(
+                    "Authorized-entries cache refresh failed (answers stay as they were; retried in {} ms): {}",
+                    refreshNanos / 1_000_000,
+                    e.toString());
         }
     }
 
@@ -344,8 +391,8 @@ public final class AuthorizedEntries implements AutoCloseable {
     /**
      * Reads the datastore's change revision and, when it moved past the index (or the index is
      * known stale), builds a new index from a snapshot and swaps it in. The datastore is read
-     * without the index's lock, so calls keep being answered from the current index meanwhile;
-     * the writes this server commits during the build are recorded and replayed onto the new index
+     * without the index's lock, so calls keep being answered from the current index meanwhile; the
+     * writes this server commits during the build are recorded and replayed onto the new index
      * before the swap, which is the only step under the write lock. One refresh at a time.
      */
     private void refresh() {
@@ -360,7 +407,12 @@ public final class AuthorizedEntries implements AutoCloseable {
                 if (current == have) {
                     return;
                 }
-                reason = "change revision " + have + " -> " + current + " (written by another server)";
+                reason =
+                        "change revision "
+                                + have
+                                + " -> "
+                                + current
+                                + " (written by another server)";
             }
             rebuild(reason, started);
         }
@@ -375,7 +427,10 @@ public final class AuthorizedEntries implements AutoCloseable {
         }
     }
 
-    /** Builds a new index from a snapshot of the datastore and swaps it in. Caller holds {@link #refreshing}. */
+    /**
+     * Builds a new index from a snapshot of the datastore and swaps it in. Caller holds {@link
+     * #refreshing}.
+     */
     private void rebuild(String reason, long started) {
         lock.writeLock().lock();
         try {
@@ -408,8 +463,13 @@ public final class AuthorizedEntries implements AutoCloseable {
                 lock.writeLock().unlock();
             }
             long ms = (System.nanoTime() - started) / 1_000_000;
-            log.info("Authorized-entries cache built: entries={} agents={} revision={} took_ms={} reason={}", ix.byId.size(),
-                    ix.agents.size(), snap.revision(), ms, reason);
+            log.info(
+                    "Authorized-entries cache built: entries={} agents={} revision={} took_ms={} reason={}",
+                    ix.byId.size(),
+                    ix.agents.size(),
+                    snap.revision(),
+                    ms,
+                    reason);
             if (metrics != null) {
                 metrics.authorizedEntriesCacheBuilt(ix.byId.size(), ix.agents.size());
             }
@@ -429,8 +489,8 @@ public final class AuthorizedEntries implements AutoCloseable {
     /**
      * A committed write of this server's datastore instance, in revision order: applied to the
      * index at once (so it is visible to the next call), and recorded for a rebuild in progress.
-     * When another process's write came in between (a revision is missing), ours is applied all
-     * the same and the index is marked stale: the background refresher rebuilds it at once.
+     * When another process's write came in between (a revision is missing), ours is applied all the
+     * same and the index is marked stale: the background refresher rebuilds it at once.
      */
     private void changed(long rev, List<DataStoreChange> changes) {
         boolean gap;
@@ -472,20 +532,24 @@ public final class AuthorizedEntries implements AutoCloseable {
     }
 
     /** A write this server committed, as delivered by the datastore. */
-    private record Committed(long revision, List<DataStoreChange> changes) {
-    }
+    private record Committed(long revision, List<DataStoreChange> changes) {}
 
     /** The index itself; not thread-safe (guarded by the enclosing lock). */
     private static final class Index {
         final SpiffeId serverId;
         final Map<String, RegistrationEntry> byId = new HashMap<>();
+
         /** Each entry as sent to agents. */
         final Map<String, Entry> protos = new HashMap<>();
+
         /** Entries by parent ID, each in insertion order (creation order after a rebuild). */
         final Map<SpiffeId, Map<String, RegistrationEntry>> byParent = new HashMap<>();
+
         final Map<SpiffeId, Map<String, RegistrationEntry>> bySpiffeId = new HashMap<>();
+
         /** IDs of node aliases (entries parented by the server ID), by each of their selectors. */
         final Map<Selector, Set<String>> aliasesBySelector = new HashMap<>();
+
         final Set<String> aliasesWithoutSelectors = new HashSet<>();
         final Map<SpiffeId, Set<Selector>> agents = new HashMap<>();
         final Map<SpiffeId, AttestedNode> nodes = new HashMap<>();
@@ -496,8 +560,10 @@ public final class AuthorizedEntries implements AutoCloseable {
 
         void put(RegistrationEntry e) {
             RegistrationEntry old = byId.get(e.id());
-            if (old != null && (!old.parentId().equals(e.parentId()) || !old.spiffeId().equals(e.spiffeId())
-                    || !old.selectors().equals(e.selectors()))) {
+            if (old != null
+                    && (!old.parentId().equals(e.parentId())
+                            || !old.spiffeId().equals(e.spiffeId())
+                            || !old.selectors().equals(e.selectors()))) {
                 remove(e.id());
             }
             byId.put(e.id(), e);
@@ -533,7 +599,8 @@ public final class AuthorizedEntries implements AutoCloseable {
             }
         }
 
-        private static void removeFrom(Map<SpiffeId, Map<String, RegistrationEntry>> map, SpiffeId key, String id) {
+        private static void removeFrom(
+                Map<SpiffeId, Map<String, RegistrationEntry>> map, SpiffeId key, String id) {
             Map<String, RegistrationEntry> m = map.get(key);
             if (m != null && m.remove(id) != null && m.isEmpty()) {
                 map.remove(key);

@@ -6,8 +6,8 @@ import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
- * The agent API's {@code FetchBundles} answer, read from the datastore at most once per
- * {@code maxAge} and shared by the calls in between. Every agent fetches the bundles on every sync
+ * The agent API's {@code FetchBundles} answer, read from the datastore at most once per {@code
+ * maxAge} and shared by the calls in between. Every agent fetches the bundles on every sync
  * (SPIRE's: every 5 s), so reading them per call made one sync cost two datastore queries for data
  * that changes a few times a day (SPIRE's users report 600 bundle queries/s at 3,000 agents,
  * spiffe/spire#1342). A bundle change, by this server or another one sharing the database, reaches
@@ -15,11 +15,13 @@ import java.util.function.Supplier;
  */
 final class RecentBundles {
 
-    /** How old a shared answer may be; the authorised-entries index has the same bound for other servers' writes. */
+    /**
+     * How old a shared answer may be; the authorised-entries index has the same bound for other
+     * servers' writes.
+     */
     static final Duration DEFAULT_MAX_AGE = Duration.ofSeconds(1);
 
-    private record Loaded(FetchBundlesResponse answer, long readStartedNanos) {
-    }
+    private record Loaded(FetchBundlesResponse answer, long readStartedNanos) {}
 
     private final Supplier<FetchBundlesResponse> load;
     private final long maxAgeNanos;
@@ -47,7 +49,8 @@ final class RecentBundles {
             if (l != null && now - l.readStartedNanos() < maxAgeNanos) {
                 return l.answer(); // another call read it while we waited
             }
-            // Aged from when the read began, so the answer is never older than maxAge past its data.
+            // Aged from when the read began, so the answer is never older than maxAge past its
+            // data.
             FetchBundlesResponse answer = load.get();
             loaded = new Loaded(answer, now);
             return answer;

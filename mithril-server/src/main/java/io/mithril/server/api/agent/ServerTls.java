@@ -26,9 +26,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * TLS for the agent API: the server presents its own X509-SVID ({@code spiffe://<td>/spire/server},
- * minted from the active CA, re-minted at half life or when the CA changes) and accepts an
- * optional client certificate that must validate against the current bundle. Both are looked up
- * per handshake, so rotation needs no restart. Native TLS (BoringSSL via netty-tcnative) when
+ * minted from the active CA, re-minted at half life or when the CA changes) and accepts an optional
+ * client certificate that must validate against the current bundle. Both are looked up per
+ * handshake, so rotation needs no restart. Native TLS (BoringSSL via netty-tcnative) when
  * available, the JDK's otherwise.
  */
 public final class ServerTls {
@@ -41,8 +41,7 @@ public final class ServerTls {
     private final ServerMetrics metrics;
     private volatile Svid current;
 
-    private record Svid(X509Svid svid, Instant renewAt, X509Certificate signer) {
-    }
+    private record Svid(X509Svid svid, Instant renewAt, X509Certificate signer) {}
 
     public ServerTls(CaManager ca, SpiffeId serverId, Duration ttl, ServerMetrics metrics) {
         this.ca = ca;
@@ -65,20 +64,32 @@ public final class ServerTls {
                 s = current;
                 if (s == null || !now.isBefore(s.renewAt()) || !s.signer().equals(signer)) {
                     KeyPair kp = KeyType.EC_P256.generate();
-                    List<X509Certificate> chain = ca.signX509Svid(kp.getPublic(), serverId, List.of(), ttl);
+                    List<X509Certificate> chain =
+                            ca.signX509Svid(kp.getPublic(), serverId, List.of(), ttl);
                     Instant nb = chain.get(0).getNotBefore().toInstant();
                     Instant na = chain.get(0).getNotAfter().toInstant();
-                    s = new Svid(X509Svid.of(chain, kp.getPrivate()), nb.plus(Duration.between(nb, na).dividedBy(2)), signer);
+                    s =
+                            new Svid(
+                                    X509Svid.of(chain, kp.getPrivate()),
+                                    nb.plus(Duration.between(nb, na).dividedBy(2)),
+                                    signer);
                     current = s;
                     metrics.svidSigned("server");
-                    log.info("Server SVID minted: spiffe_id={} serial={} notAfter={}", serverId, chain.get(0).getSerialNumber(), na);
+                    log.info(
+                            "Server SVID minted: spiffe_id={} serial={} notAfter={}",
+                            serverId,
+                            chain.get(0).getSerialNumber(),
+                            na);
                 }
             }
         }
         return s;
     }
 
-    /** A key manager presenting the server SVID (re-minted as {@link #serverSvid()} is), for other TLS listeners. */
+    /**
+     * A key manager presenting the server SVID (re-minted as {@link #serverSvid()} is), for other
+     * TLS listeners.
+     */
     public SpiffeKeyManager keyManager() {
         return new SpiffeKeyManager(() -> svid().svid());
     }
@@ -90,10 +101,15 @@ public final class ServerTls {
      */
     public SslContext sslContext() throws SSLException {
         SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
-        SslContextBuilder b = SslContextBuilder.forServer(new SpiffeKeyManager(() -> svid().svid()))
-                .trustManager(OpenSslAlerts.wrap(new SpiffeTrustManager(td -> ca.bundle().x509Bundle(),
-                        SpiffeIdAuthorizer.memberOf(serverId.trustDomain()), ca.clock())))
-                .clientAuth(ClientAuth.OPTIONAL);
+        SslContextBuilder b =
+                SslContextBuilder.forServer(new SpiffeKeyManager(() -> svid().svid()))
+                        .trustManager(
+                                OpenSslAlerts.wrap(
+                                        new SpiffeTrustManager(
+                                                td -> ca.bundle().x509Bundle(),
+                                                SpiffeIdAuthorizer.memberOf(serverId.trustDomain()),
+                                                ca.clock())))
+                        .clientAuth(ClientAuth.OPTIONAL);
         return GrpcSslContexts.configure(b, provider).build();
     }
 }

@@ -24,11 +24,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Refusals of the agent itself carry a typed {@link PermissionDeniedDetails} reason, as SPIRE's do. */
+/**
+ * Refusals of the agent itself carry a typed {@link PermissionDeniedDetails} reason, as SPIRE's do.
+ */
 class AgentRefusalDetailsTest {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
     MutableClock clock = MutableClock.startingNow();
     IdentityServer server;
     TestAgent agent;
@@ -46,7 +47,9 @@ class AgentRefusalDetailsTest {
         server.close();
     }
 
-    /** The one PermissionDeniedDetails in the refusal's status details, or null when there is none. */
+    /**
+     * The one PermissionDeniedDetails in the refusal's status details, or null when there is none.
+     */
     static PermissionDeniedDetails.Reason reason(Throwable t) throws Exception {
         assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
         com.google.rpc.Status s = StatusProto.fromThrowable(t);
@@ -64,52 +67,95 @@ class AgentRefusalDetailsTest {
 
     private void ban() {
         AttestedNode n = server.dataStore().fetchAttestedNode(agent.agentId()).orElseThrow();
-        server.dataStore().upsertAttestedNode(new AttestedNode(n.spiffeId(), n.attestationType(), n.serialNumber(), n.expiresAt(),
-                true, n.selectors(), n.createdAt()));
+        server.dataStore()
+                .upsertAttestedNode(
+                        new AttestedNode(
+                                n.spiffeId(),
+                                n.attestationType(),
+                                n.serialNumber(),
+                                n.expiresAt(),
+                                true,
+                                n.selectors(),
+                                n.createdAt()));
     }
 
     @Test
     void evictedAgentIsRefusedAsNotAttested() throws Exception {
         server.dataStore().deleteAttestedNode(agent.agentId());
-        Throwable t = catchThrowable(() -> agent.stub().fetchBundles(FetchBundlesRequest.getDefaultInstance()));
+        Throwable t =
+                catchThrowable(
+                        () -> agent.stub().fetchBundles(FetchBundlesRequest.getDefaultInstance()));
         assertThat(reason(t)).isEqualTo(PermissionDeniedDetails.Reason.AGENT_NOT_ATTESTED);
-        assertThat(Status.fromThrowable(t).getDescription()).contains("is not attested"); // still readable by people
+        assertThat(Status.fromThrowable(t).getDescription())
+                .contains("is not attested"); // still readable by people
     }
 
     @Test
     void unknownAgentIsRefusedAsNotAttested() throws Exception {
-        // an agent ID this server never attested, signed by its CA (e.g. a data directory restored on a rebuilt server)
+        // an agent ID this server never attested, signed by its CA (e.g. a data directory restored
+        // on a rebuilt server)
         var kp = KeyType.EC_P256.generate();
-        var chain = server.caManager().signX509Svid(kp.getPublic(),
-                io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/spire/agent/join_token/never-seen"), List.of(),
-                java.time.Duration.ofMinutes(5));
-        Throwable t = catchThrowable(() -> agent.stubWith(kp, chain).getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()));
+        var chain =
+                server.caManager()
+                        .signX509Svid(
+                                kp.getPublic(),
+                                io.mithril.spiffe.id.SpiffeId.parse(
+                                        "spiffe://example.org/spire/agent/join_token/never-seen"),
+                                List.of(),
+                                java.time.Duration.ofMinutes(5));
+        Throwable t =
+                catchThrowable(
+                        () ->
+                                agent.stubWith(kp, chain)
+                                        .getAuthorizedEntries(
+                                                GetAuthorizedEntriesRequest.getDefaultInstance()));
         assertThat(reason(t)).isEqualTo(PermissionDeniedDetails.Reason.AGENT_NOT_ATTESTED);
     }
 
     @Test
     void bannedAgentIsRefusedAsBanned() throws Exception {
         ban();
-        Throwable t = catchThrowable(() -> agent.stub().getAuthorizedEntries(GetAuthorizedEntriesRequest.getDefaultInstance()));
+        Throwable t =
+                catchThrowable(
+                        () ->
+                                agent.stub()
+                                        .getAuthorizedEntries(
+                                                GetAuthorizedEntriesRequest.getDefaultInstance()));
         assertThat(reason(t)).isEqualTo(PermissionDeniedDetails.Reason.AGENT_BANNED);
         assertThat(Status.fromThrowable(t).getDescription()).contains("is banned");
     }
 
     @Test
-    void renewalOfAnAgentEvictedAfterTheCallWasAuthenticatedIsRefusedAsNotAttested() throws Exception {
-        // The interceptor admits the call; the node is gone by the time the renewed serial is stored.
+    void renewalOfAnAgentEvictedAfterTheCallWasAuthenticatedIsRefusedAsNotAttested()
+            throws Exception {
+        // The interceptor admits the call; the node is gone by the time the renewed serial is
+        // stored.
         var kp = KeyType.EC_P256.generate();
         var stub = agent.stub();
         stub.fetchBundles(FetchBundlesRequest.getDefaultInstance());
         server.dataStore().deleteAttestedNode(agent.agentId());
-        Throwable t = catchThrowable(() -> stub.renewAgent(RenewAgentRequest.newBuilder()
-                .setCsr(com.google.protobuf.ByteString.copyFrom(Csr.create(kp, agent.agentId(), List.of()))).build()));
+        Throwable t =
+                catchThrowable(
+                        () ->
+                                stub.renewAgent(
+                                        RenewAgentRequest.newBuilder()
+                                                .setCsr(
+                                                        com.google.protobuf.ByteString.copyFrom(
+                                                                Csr.create(
+                                                                        kp,
+                                                                        agent.agentId(),
+                                                                        List.of())))
+                                                .build()));
         assertThat(reason(t)).isEqualTo(PermissionDeniedDetails.Reason.AGENT_NOT_ATTESTED);
     }
 
     @Test
     void callerThatIsNotAnAgentGetsAGenericRefusalWithoutDetails() throws Exception {
-        Throwable t = catchThrowable(() -> agent.anonymous().fetchBundles(FetchBundlesRequest.getDefaultInstance()));
+        Throwable t =
+                catchThrowable(
+                        () ->
+                                agent.anonymous()
+                                        .fetchBundles(FetchBundlesRequest.getDefaultInstance()));
         assertThat(reason(t)).isNull();
     }
 }

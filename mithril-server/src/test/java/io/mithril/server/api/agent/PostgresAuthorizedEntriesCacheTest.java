@@ -7,11 +7,12 @@ import java.time.Clock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The cache on one real PostgreSQL database shared by two datastore instances (SPIRE's HA setup). */
+/**
+ * The cache on one real PostgreSQL database shared by two datastore instances (SPIRE's HA setup).
+ */
 class PostgresAuthorizedEntriesCacheTest extends AuthorizedEntriesCacheContract {
 
-    @RegisterExtension
-    static final PostgresDatabases PG = new PostgresDatabases("cache");
+    @RegisterExtension static final PostgresDatabases PG = new PostgresDatabases("cache");
     String url;
 
     @BeforeEach

@@ -16,7 +16,9 @@ class RecentBundlesTest {
     final AtomicInteger reads = new AtomicInteger();
 
     FetchBundlesResponse read() {
-        return FetchBundlesResponse.newBuilder().setBundle(Bundle.newBuilder().setSequenceNumber(reads.incrementAndGet())).build();
+        return FetchBundlesResponse.newBuilder()
+                .setBundle(Bundle.newBuilder().setSequenceNumber(reads.incrementAndGet()))
+                .build();
     }
 
     @Test
@@ -34,13 +36,18 @@ class RecentBundlesTest {
     @Test
     void aFailedReadIsNotCachedAndFailsTheCall() {
         AtomicInteger calls = new AtomicInteger();
-        RecentBundles b = new RecentBundles(() -> {
-            if (calls.incrementAndGet() == 1) {
-                throw new IllegalStateException("datastore down");
-            }
-            return read();
-        }, Duration.ofSeconds(1), now::get);
+        RecentBundles b =
+                new RecentBundles(
+                        () -> {
+                            if (calls.incrementAndGet() == 1) {
+                                throw new IllegalStateException("datastore down");
+                            }
+                            return read();
+                        },
+                        Duration.ofSeconds(1),
+                        now::get);
         assertThatThrownBy(b::get).hasMessage("datastore down");
-        assertThat(b.get().getBundle().getSequenceNumber()).isEqualTo(1); // at once, not a second later
+        assertThat(b.get().getBundle().getSequenceNumber())
+                .isEqualTo(1); // at once, not a second later
     }
 }

@@ -9,8 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The cache on one SQLite file opened twice (two servers, or a server and another process). */
 class SqliteAuthorizedEntriesCacheTest extends AuthorizedEntriesCacheContract {
 
-    @TempDir
-    Path dir;
+    @TempDir Path dir;
 
     @Override
     DataStore open() {

@@ -25,11 +25,11 @@ import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 
 /**
- * Reads the kubelet's {@code /pods}, as SPIRE's attestor does: plain HTTP on
- * {@code 127.0.0.1:<kubelet_read_only_port>}, or HTTPS on {@code <node name>:<kubelet_secure_port>}
- * with the bearer token from {@code token_path} (read at each request, so a rotated token is used)
- * and the kubelet's certificate checked against {@code kubelet_ca_path} (host name too when the
- * node name is known; chain only on 127.0.0.1), unless {@code skip_kubelet_verification}.
+ * Reads the kubelet's {@code /pods}, as SPIRE's attestor does: plain HTTP on {@code
+ * 127.0.0.1:<kubelet_read_only_port>}, or HTTPS on {@code <node name>:<kubelet_secure_port>} with
+ * the bearer token from {@code token_path} (read at each request, so a rotated token is used) and
+ * the kubelet's certificate checked against {@code kubelet_ca_path} (host name too when the node
+ * name is known; chain only on 127.0.0.1), unless {@code skip_kubelet_verification}.
  */
 final class KubeletClient {
 
@@ -41,7 +41,11 @@ final class KubeletClient {
 
     KubeletClient(K8sWorkloadAttestorConfig config) throws IOException {
         this.config = config;
-        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(REQUEST_TIMEOUT).followRedirects(HttpClient.Redirect.NEVER);
+        HttpClient.Builder b =
+                HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(REQUEST_TIMEOUT)
+                        .followRedirects(HttpClient.Redirect.NEVER);
         if (config.secure()) {
             b.sslContext(sslContext(config));
             String host = config.nodeName().isEmpty() ? "127.0.0.1" : config.nodeName();
@@ -67,9 +71,11 @@ final class KubeletClient {
             String token = Files.readString(config.tokenPath(), StandardCharsets.UTF_8).trim();
             req.header("Authorization", "Bearer " + token);
         }
-        HttpResponse<String> r = http.send(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        HttpResponse<String> r =
+                http.send(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         if (r.statusCode() != 200) {
-            throw new IOException("unexpected status code on pods response from " + uri + ": " + r.statusCode());
+            throw new IOException(
+                    "unexpected status code on pods response from " + uri + ": " + r.statusCode());
         }
         return r.body();
     }
@@ -85,26 +91,38 @@ final class KubeletClient {
             try {
                 cas = Pem.readCertificates(config.kubeletCaPath());
             } catch (PkiException e) {
-                throw new IOException("unable to load kubelet CA from " + config.kubeletCaPath() + ": " + e.getMessage(), e);
+                throw new IOException(
+                        "unable to load kubelet CA from "
+                                + config.kubeletCaPath()
+                                + ": "
+                                + e.getMessage(),
+                        e);
             }
             KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
             ks.load(null, null);
             for (int i = 0; i < cas.size(); i++) {
                 ks.setCertificateEntry("kubelet-ca-" + i, cas.get(i));
             }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            TrustManagerFactory tmf =
+                    TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(ks);
             X509TrustManager pkix = (X509TrustManager) tmf.getTrustManagers()[0];
             // With a node name the JDK's trust manager checks the chain and the host name; without
             // one (127.0.0.1) SPIRE checks the chain only.
-            ctx.init(null, new TrustManager[] {config.nodeName().isEmpty() ? new ChainOnly(pkix) : pkix}, null);
+            ctx.init(
+                    null,
+                    new TrustManager[] {config.nodeName().isEmpty() ? new ChainOnly(pkix) : pkix},
+                    null);
             return ctx;
         } catch (GeneralSecurityException e) {
             throw new IOException("kubelet TLS: " + e.getMessage(), e);
         }
     }
 
-    /** Checks the server chain with {@code pkix} and not the host name; with null, checks nothing (skip_kubelet_verification). */
+    /**
+     * Checks the server chain with {@code pkix} and not the host name; with null, checks nothing
+     * (skip_kubelet_verification).
+     */
     private static final class ChainOnly extends X509ExtendedTrustManager {
         private final X509TrustManager pkix;
 
@@ -113,34 +131,40 @@ final class KubeletClient {
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        public void checkServerTrusted(X509Certificate[] chain, String authType)
+                throws CertificateException {
             if (pkix != null) {
                 pkix.checkServerTrusted(chain, authType);
             }
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
             checkServerTrusted(chain, authType);
         }
 
         @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
             checkServerTrusted(chain, authType);
         }
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+        public void checkClientTrusted(X509Certificate[] chain, String authType)
+                throws CertificateException {
             throw new CertificateException("the kubelet client trusts no clients");
         }
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
             checkClientTrusted(chain, authType);
         }
 
         @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
             checkClientTrusted(chain, authType);
         }
 

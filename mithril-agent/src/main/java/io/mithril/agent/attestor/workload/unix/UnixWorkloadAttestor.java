@@ -19,14 +19,13 @@ import java.util.Optional;
 /**
  * The {@code unix} workload attestor: selectors from the caller's kernel credentials.
  *
- * <p>{@code unix:uid:<n>}, {@code unix:user:<name>}, {@code unix:gid:<n>},
- * {@code unix:group:<name>}, {@code unix:supplementary_gid:<n>} (and
- * {@code unix:supplementary_group:<name>}); with {@code discover_workload_path},
- * {@code unix:path:<executable>} and {@code unix:sha256:<hex of the executable>}. uid and gid
- * are the ones the kernel recorded for the connection; supplementary groups and the
- * executable are read from {@code /proc/<pid>}, and the process start time is checked again
- * afterwards, so a pid reused by another process fails attestation instead of lending its
- * identity.
+ * <p>{@code unix:uid:<n>}, {@code unix:user:<name>}, {@code unix:gid:<n>}, {@code
+ * unix:group:<name>}, {@code unix:supplementary_gid:<n>} (and {@code
+ * unix:supplementary_group:<name>}); with {@code discover_workload_path}, {@code
+ * unix:path:<executable>} and {@code unix:sha256:<hex of the executable>}. uid and gid are the ones
+ * the kernel recorded for the connection; supplementary groups and the executable are read from
+ * {@code /proc/<pid>}, and the process start time is checked again afterwards, so a pid reused by
+ * another process fails attestation instead of lending its identity.
  */
 public final class UnixWorkloadAttestor implements WorkloadAttestor {
 
@@ -43,7 +42,8 @@ public final class UnixWorkloadAttestor implements WorkloadAttestor {
         this(discoverWorkloadPath, workloadSizeLimit, Path.of("/proc"), Path.of("/etc"));
     }
 
-    UnixWorkloadAttestor(boolean discoverWorkloadPath, long workloadSizeLimit, Path proc, Path etc) {
+    UnixWorkloadAttestor(
+            boolean discoverWorkloadPath, long workloadSizeLimit, Path proc, Path etc) {
         this.discoverWorkloadPath = discoverWorkloadPath;
         this.workloadSizeLimit = workloadSizeLimit;
         this.proc = proc;
@@ -65,10 +65,13 @@ public final class UnixWorkloadAttestor implements WorkloadAttestor {
         try {
             for (int g : ProcessInfo.supplementaryGroups(proc, caller.pid())) {
                 out.add(sel("supplementary_gid:" + g));
-                lookup(etc.resolve("group"), g).ifPresent(name -> out.add(sel("supplementary_group:" + name)));
+                lookup(etc.resolve("group"), g)
+                        .ifPresent(name -> out.add(sel("supplementary_group:" + name)));
             }
             if (discoverWorkloadPath) {
-                Path exe = Files.readSymbolicLink(proc.resolve(Integer.toString(caller.pid())).resolve("exe"));
+                Path exe =
+                        Files.readSymbolicLink(
+                                proc.resolve(Integer.toString(caller.pid())).resolve("exe"));
                 out.add(sel("path:" + exe));
                 if (workloadSizeLimit != 0) {
                     // Hash through /proc/<pid>/exe (the very file the process runs, even if its
@@ -76,14 +79,22 @@ public final class UnixWorkloadAttestor implements WorkloadAttestor {
                     Path image = proc.resolve(Integer.toString(caller.pid())).resolve("exe");
                     long size = Files.size(image);
                     if (workloadSizeLimit > 0 && size > workloadSizeLimit) {
-                        throw new WorkloadAttestationException("pid " + caller.pid() + ": executable " + exe + " is "
-                                + size + " bytes, over workload_size_limit " + workloadSizeLimit);
+                        throw new WorkloadAttestationException(
+                                "pid "
+                                        + caller.pid()
+                                        + ": executable "
+                                        + exe
+                                        + " is "
+                                        + size
+                                        + " bytes, over workload_size_limit "
+                                        + workloadSizeLimit);
                     }
                     out.add(sel("sha256:" + sha256(image)));
                 }
             }
         } catch (IOException e) {
-            throw new WorkloadAttestationException("pid " + caller.pid() + ": cannot read /proc: " + e.getMessage(), e);
+            throw new WorkloadAttestationException(
+                    "pid " + caller.pid() + ": cannot read /proc: " + e.getMessage(), e);
         }
         checkSameProcess(caller);
         return out;
@@ -97,11 +108,19 @@ public final class UnixWorkloadAttestor implements WorkloadAttestor {
         try {
             now = ProcessInfo.startTime(proc, caller.pid());
         } catch (IOException e) {
-            throw new WorkloadAttestationException("pid " + caller.pid() + ": cannot read its start time: " + e.getMessage(), e);
+            throw new WorkloadAttestationException(
+                    "pid " + caller.pid() + ": cannot read its start time: " + e.getMessage(), e);
         }
         if (now != caller.startTime()) {
-            throw new WorkloadAttestationException("pid " + caller.pid() + " no longer names the process that connected"
-                    + " (start time " + caller.startTime() + ", now " + (now < 0 ? "gone" : now) + "): refusing to attest a reused pid");
+            throw new WorkloadAttestationException(
+                    "pid "
+                            + caller.pid()
+                            + " no longer names the process that connected"
+                            + " (start time "
+                            + caller.startTime()
+                            + ", now "
+                            + (now < 0 ? "gone" : now)
+                            + "): refusing to attest a reused pid");
         }
     }
 

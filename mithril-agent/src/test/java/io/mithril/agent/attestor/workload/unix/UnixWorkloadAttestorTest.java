@@ -22,10 +22,26 @@ class UnixWorkloadAttestorTest {
 
     @BeforeEach
     void start() throws Exception {
-        workload = new ProcessBuilder("setpriv", "--reuid", "1234", "--regid", "1234", "--groups", "2000,2001", "sleep", "60").start();
+        workload =
+                new ProcessBuilder(
+                                "setpriv",
+                                "--reuid",
+                                "1234",
+                                "--regid",
+                                "1234",
+                                "--groups",
+                                "2000,2001",
+                                "sleep",
+                                "60")
+                        .start();
         int pid = (int) workload.pid();
         // setpriv execs sleep in the same process: wait until the process image is sleep.
-        for (int i = 0; i < 100 && !java.nio.file.Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe")).toString().endsWith("sleep"); i++) {
+        for (int i = 0;
+                i < 100
+                        && !java.nio.file.Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe"))
+                                .toString()
+                                .endsWith("sleep");
+                i++) {
             Thread.sleep(20);
         }
         caller = new Caller(pid, 1234, 1234, ProcessInfo.startTime(Path.of("/proc"), pid));
@@ -40,24 +56,45 @@ class UnixWorkloadAttestorTest {
     @Test
     void uidGidAndSupplementaryGroupsBecomeSelectors() throws Exception {
         List<Selector> s = new UnixWorkloadAttestor(false, 0).attest(caller);
-        assertThat(s).extracting(Selector::toString).contains("unix:uid:1234", "unix:gid:1234",
-                "unix:supplementary_gid:2000", "unix:supplementary_gid:2001");
-        assertThat(s).extracting(Selector::toString).noneMatch(x -> x.startsWith("unix:path:") || x.startsWith("unix:sha256:"));
+        assertThat(s)
+                .extracting(Selector::toString)
+                .contains(
+                        "unix:uid:1234",
+                        "unix:gid:1234",
+                        "unix:supplementary_gid:2000",
+                        "unix:supplementary_gid:2001");
+        assertThat(s)
+                .extracting(Selector::toString)
+                .noneMatch(x -> x.startsWith("unix:path:") || x.startsWith("unix:sha256:"));
     }
 
     @Test
     void discoverWorkloadPathAddsExecutablePathAndHash() throws Exception {
         List<Selector> s = new UnixWorkloadAttestor(true, -1).attest(caller);
-        String exe = java.nio.file.Files.readSymbolicLink(Path.of("/proc/" + caller.pid() + "/exe")).toString();
+        String exe =
+                java.nio.file.Files.readSymbolicLink(Path.of("/proc/" + caller.pid() + "/exe"))
+                        .toString();
         Process sum = new ProcessBuilder("sha256sum", exe).start();
-        String hash = new String(sum.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split(" ")[0];
-        assertThat(s).extracting(Selector::toString).contains("unix:path:" + exe, "unix:sha256:" + hash);
+        String hash =
+                new String(sum.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                        .split(" ")[0];
+        assertThat(s)
+                .extracting(Selector::toString)
+                .contains("unix:path:" + exe, "unix:sha256:" + hash);
     }
 
     @Test
     void userAndGroupNamesComeFromPasswdAndGroup() throws Exception {
-        List<Selector> s = new UnixWorkloadAttestor(false, 0).attest(new Caller((int) ProcessHandle.current().pid(), 0, 0,
-                ProcessInfo.startTime(Path.of("/proc"), (int) ProcessHandle.current().pid())));
+        List<Selector> s =
+                new UnixWorkloadAttestor(false, 0)
+                        .attest(
+                                new Caller(
+                                        (int) ProcessHandle.current().pid(),
+                                        0,
+                                        0,
+                                        ProcessInfo.startTime(
+                                                Path.of("/proc"),
+                                                (int) ProcessHandle.current().pid())));
         assertThat(s).extracting(Selector::toString).contains("unix:user:root", "unix:group:root");
     }
 
