@@ -10,6 +10,14 @@ import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.spi.ContextAwareBase;
 import ch.qos.logback.core.spi.FilterReply;
+import io.mithril.hcl.LogSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import org.slf4j.Marker;
 
 /**
@@ -49,6 +57,156 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         root.addAppender(stderr);
         context.addTurboFilter(new UnixKeepAliveNoise());
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * Applies SPIRE's {@code log_format}, {@code log_file} and {@code log_source_location} (read by
+     * {@link LogSettings#read}) to the root logger: its appenders are replaced by one that writes
+     * text or JSON lines to stderr or, appending, to the file. The file is created owner-only
+     * (0600), and an existing one that others can read is tightened to 0600 (logs name entries,
+     * agents and callers). The default settings change nothing.
+     *
+     * @throws IOException when the file cannot be created or opened, naming it
+     */
+    public static void apply(LogSettings settings) throws IOException {
+        if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            apply(context, settings);
+        }
+    }
+
+    static void apply(LoggerContext context, LogSettings settings) throws IOException {
+        if (settings.equals(LogSettings.DEFAULT)) {
+            return;
+        }
+        ch.qos.logback.core.encoder.Encoder<ILoggingEvent> encoder;
+        if (settings.json()) {
+            encoder = new JsonLines(settings.sourceLocation());
+        } else {
+            PatternLayoutEncoder pattern = new PatternLayoutEncoder();
+            pattern.setPattern(
+                    settings.sourceLocation()
+                            ? PATTERN.replace("%n", " (%class{0}.%method:%line)%n")
+                            : PATTERN);
+            encoder = pattern;
+        }
+        encoder.setContext(context);
+        encoder.start();
+        ch.qos.logback.core.OutputStreamAppender<ILoggingEvent> appender;
+        if (settings.file().isPresent()) {
+            Path file = settings.file().get().toAbsolutePath();
+            ownerOnly(file);
+            ch.qos.logback.core.FileAppender<ILoggingEvent> toFile =
+                    new ch.qos.logback.core.FileAppender<>();
+            toFile.setFile(file.toString());
+            toFile.setAppend(true);
+            appender = toFile;
+        } else {
+            ConsoleAppender<ILoggingEvent> stderr = new ConsoleAppender<>();
+            stderr.setTarget("System.err");
+            appender = stderr;
+        }
+        appender.setContext(context);
+        appender.setName("MITHRIL");
+        appender.setEncoder(encoder);
+        appender.start();
+        if (!appender.isStarted()) {
+            throw new IOException("cannot write the log to " + settings.file().orElseThrow());
+        }
+        ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.detachAndStopAllAppenders();
+        root.addAppender(appender);
+    }
+
+    private static void ownerOnly(Path file) throws IOException {
+        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+        if (!Files.isDirectory(file.getParent())) {
+            throw new IOException(
+                    "log_file " + file + ": directory " + file.getParent() + " does not exist");
+        }
+        if (Files.notExists(file, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                // created meanwhile: checked below
+            }
+        }
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("log_file " + file + " is not a regular file");
+        }
+        Set<PosixFilePermission> now = Files.getPosixFilePermissions(file);
+        if (!ownerOnly.containsAll(now)) {
+            Files.setPosixFilePermissions(file, ownerOnly);
+            org.slf4j.LoggerFactory.getLogger(LogConfigurator.class)
+                    .warn(
+                            "log_file {} was {}; tightened to 0600",
+                            file,
+                            PosixFilePermissions.toString(now));
+        }
+    }
+
+    /**
+     * One JSON object per line with the keys SPIRE's logger (logrus) writes: {@code time}, {@code
+     * level} (lower case), {@code msg}; then {@code logger}, {@code error} (a stack trace) and,
+     * with source location, {@code file} and {@code func}.
+     */
+    static final class JsonLines extends ch.qos.logback.core.encoder.EncoderBase<ILoggingEvent> {
+        private static final com.fasterxml.jackson.core.JsonFactory JSON =
+                new com.fasterxml.jackson.core.JsonFactory();
+        private static final java.time.format.DateTimeFormatter TIME =
+                java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME;
+        private final boolean sourceLocation;
+
+        JsonLines(boolean sourceLocation) {
+            this.sourceLocation = sourceLocation;
+        }
+
+        @Override
+        public byte[] headerBytes() {
+            return null;
+        }
+
+        @Override
+        public byte[] footerBytes() {
+            return null;
+        }
+
+        @Override
+        public byte[] encode(ILoggingEvent event) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
+            try (com.fasterxml.jackson.core.JsonGenerator g = JSON.createGenerator(out)) {
+                g.writeStartObject();
+                g.writeStringField(
+                        "time",
+                        TIME.format(
+                                java.time.OffsetDateTime.ofInstant(
+                                        event.getInstant(), java.time.ZoneId.systemDefault())));
+                g.writeStringField(
+                        "level",
+                        event.getLevel() == Level.WARN
+                                ? "warning"
+                                : event.getLevel().levelStr.toLowerCase(java.util.Locale.ROOT));
+                g.writeStringField("msg", event.getFormattedMessage());
+                g.writeStringField("logger", event.getLoggerName());
+                if (event.getThrowableProxy() != null) {
+                    g.writeStringField(
+                            "error",
+                            ch.qos.logback.classic.spi.ThrowableProxyUtil.asString(
+                                    event.getThrowableProxy()));
+                }
+                StackTraceElement[] caller = event.getCallerData();
+                if (sourceLocation && caller != null && caller.length > 0) {
+                    g.writeStringField(
+                            "file", caller[0].getFileName() + ":" + caller[0].getLineNumber());
+                    g.writeStringField(
+                            "func", caller[0].getClassName() + "." + caller[0].getMethodName());
+                }
+                g.writeEndObject();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            out.write('\n');
+            return out.toByteArray();
+        }
     }
 
     /**

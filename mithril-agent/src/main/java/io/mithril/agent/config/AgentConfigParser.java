@@ -66,8 +66,6 @@ public final class AgentConfigParser {
                     "rebootstrap_delay");
     static final Set<String> IGNORED =
             Set.of(
-                    "log_format",
-                    "log_file",
                     "admin_socket_path",
                     "trust_bundle_url",
                     "trust_bundle_format",
@@ -83,7 +81,6 @@ public final class AgentConfigParser {
                     "allow_unauthenticated_verifiers",
                     "x509_svid_cache_max_size",
                     "jwt_svid_cache_max_size",
-                    "log_source_location",
                     "trust_bundle_unix_socket");
 
     private AgentConfigParser() {}
@@ -129,6 +126,8 @@ public final class AgentConfigParser {
                         k);
             }
         }
+        // log_format, log_file, log_source_location: honoured by run (LogSettings), checked here.
+        io.mithril.hcl.LogSettings.read(agent);
         String tdText =
                 agent.requiredString(
                         "trust_domain", "agent block", "trust_domain = \"example.org\"");

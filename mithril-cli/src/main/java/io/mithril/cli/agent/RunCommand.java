@@ -200,11 +200,11 @@ public class RunCommand implements Callable<Integer> {
                                 token == null || token.isBlank() ? null : token);
         AgentConfig cfg;
         try {
-            cfg =
-                    AgentConfigParser.build(
-                            flags.applyTo(
-                                    Hcl.parseFile(config, expandEnv ? System.getenv() : null),
-                                    "agent"));
+            io.mithril.hcl.HclObject doc =
+                    flags.applyTo(
+                            Hcl.parseFile(config, expandEnv ? System.getenv() : null), "agent");
+            cfg = AgentConfigParser.build(doc);
+            logSettings = io.mithril.hcl.LogSettings.read(doc.object("agent").orElseThrow());
         } catch (HclException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
@@ -214,9 +214,13 @@ public class RunCommand implements Callable<Integer> {
         return cfg;
     }
 
+    /** log_format, log_file and log_source_location, as {@link #loadConfig} read them. */
+    io.mithril.hcl.LogSettings logSettings = io.mithril.hcl.LogSettings.DEFAULT;
+
     @Override
     public Integer call() throws Exception {
         AgentConfig cfg = loadConfig();
+        io.mithril.cli.server.RunCommand.applyLogSettings(logSettings);
         setLogLevel(cfg.logLevel());
         Agent agent;
         try {

@@ -97,6 +97,9 @@ public class RunCommand implements Callable<Integer> {
             description = "Overrides log_source_location.")
     boolean logSourceLocation;
 
+    /** log_format, log_file and log_source_location, as {@link #loadConfig} read them. */
+    io.mithril.hcl.LogSettings logSettings = io.mithril.hcl.LogSettings.DEFAULT;
+
     /** The file with the flags applied, checked as {@code spire-server run} checks it. */
     ServerConfig loadConfig() {
         if (!java.nio.file.Files.isRegularFile(config)) {
@@ -115,11 +118,12 @@ public class RunCommand implements Callable<Integer> {
                         .string("log_format", "-logFormat", logFormat)
                         .flag("log_source_location", "-logSourceLocation", logSourceLocation);
         try {
-            return ServerConfigParser.build(
+            io.mithril.hcl.HclObject doc =
                     flags.applyTo(
-                            Hcl.parseFile(config, expandEnv ? System.getenv() : null), "server"),
-                    java.time.Clock.systemUTC(),
-                    config);
+                            Hcl.parseFile(config, expandEnv ? System.getenv() : null), "server");
+            ServerConfig cfg = ServerConfigParser.build(doc, java.time.Clock.systemUTC(), config);
+            logSettings = io.mithril.hcl.LogSettings.read(doc.object("server").orElseThrow());
+            return cfg;
         } catch (HclException e) {
             throw new Cli.UserException(e.getMessage(), e);
         }
@@ -128,6 +132,7 @@ public class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServerConfig cfg = loadConfig();
+        applyLogSettings(logSettings);
         setLogLevel(cfg.logLevel());
         IdentityServer server;
         try {
@@ -146,6 +151,15 @@ public class RunCommand implements Callable<Integer> {
                                 "mithril-server-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** Sends the log where log_file and log_format say; a file that cannot be opened stops run. */
+    public static void applyLogSettings(io.mithril.hcl.LogSettings settings) {
+        try {
+            io.mithril.cli.LogConfigurator.apply(settings);
+        } catch (java.io.IOException e) {
+            throw new Cli.UserException(e.getMessage(), e);
+        }
     }
 
     static void setLogLevel(String level) {

@@ -70,9 +70,6 @@ public final class ServerConfigParser {
                     "max_attested_node_info_staleness");
     static final Set<String> IGNORED_SERVER_KEYS =
             Set.of(
-                    "log_format",
-                    "log_file",
-                    "log_source_location",
                     "audit_log_enabled",
                     "admin_ids",
                     "ratelimit",
@@ -136,6 +133,8 @@ public final class ServerConfigParser {
                         k);
             }
         }
+        // log_format, log_file, log_source_location: honoured by run (LogSettings), checked here.
+        io.mithril.hcl.LogSettings.read(server);
 
         String tdText =
                 server.requiredString(
