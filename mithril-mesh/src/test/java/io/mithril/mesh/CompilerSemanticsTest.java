@@ -204,6 +204,48 @@ class CompilerSemanticsTest {
                 .hasSize(2);
     }
 
+    /**
+     * istiod matches serviceAccounts with {@code spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?}: an ID
+     * with segments after the service account (or between namespace and service account) is that
+     * service account. A DENY on it must not be escaped by such an ID (it was: the rule matched
+     * only {@code *}/ns/<ns>/sa/<sa>} as a suffix).
+     */
+    @Test
+    void aDenyOnAServiceAccountIsNotEscapedByExtraSegmentsInTheId() {
+        ProxyConfig cfg =
+                sidecar(
+                        """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-sleep, namespace: default}
+                spec:
+                  selector: {matchLabels: {app: productpage}}
+                  action: DENY
+                  rules:
+                  - from: [{source: {serviceAccounts: ["sleep"]}}]
+                """);
+        for (String id :
+                List.of(
+                        "spiffe://example.org/ns/default/sa/sleep",
+                        "spiffe://example.org/ns/default/sa/sleep/extra",
+                        "spiffe://example.org/ns/default/pod/p1/sa/sleep",
+                        "spiffe://other.org/cluster/c1/ns/default/sa/sleep")) {
+            assertThat(cfg.rbac().evaluate(Req.get("/").withPrincipal(id)).allowed())
+                    .as(id)
+                    .isFalse();
+        }
+        for (String id :
+                List.of(
+                        "spiffe://example.org/ns/default/sa/sleeper",
+                        "spiffe://example.org/ns/default/sa/sleep-x",
+                        "spiffe://example.org/ns/defaultx/sa/sleep",
+                        "spiffe://example.org/ns/other/sa/sleep")) {
+            assertThat(cfg.rbac().evaluate(Req.get("/").withPrincipal(id)).allowed())
+                    .as(id)
+                    .isTrue();
+        }
+    }
+
     @Test
     void pathTemplatesServiceAccountsAndTrustDomainsAreEnforcedAsIstioMeansThem() {
         ProxyConfig cfg =

@@ -331,7 +331,7 @@ public final class IdentityServer implements AutoCloseable {
                             dataStore,
                             config.serverId(),
                             config.clock(),
-                            AuthorizedEntries.DEFAULT_REFRESH_INTERVAL,
+                            config.api().cacheReloadInterval(),
                             metrics);
             authorizedEntries = authorized;
         } catch (io.mithril.server.datastore.DataStoreException e) {
@@ -367,7 +367,11 @@ public final class IdentityServer implements AutoCloseable {
                                             agentApi,
                                             new AgentAuthInterceptor(
                                                     dataStore, authorized, config.trustDomain()),
-                                            new DataStoreUnavailableInterceptor(false)))
+                                            new DataStoreUnavailableInterceptor(false),
+                                            // Last, so it runs first: a caller waits its turn
+                                            // before anything else is done for it.
+                                            new io.mithril.server.api.RateLimitInterceptor(
+                                                    config.api())))
                             .addService(health.getHealthService())
                             .build()
                             .start();
@@ -540,8 +544,14 @@ public final class IdentityServer implements AutoCloseable {
                             .bossEventLoopGroup(adminBoss)
                             .workerEventLoopGroup(adminWorkers)
                             .addService(
-                                    ServerInterceptors.intercept(
-                                            admin, new DataStoreUnavailableInterceptor(true)))
+                                    config.api().auditLog()
+                                            ? ServerInterceptors.intercept(
+                                                    admin,
+                                                    new DataStoreUnavailableInterceptor(true),
+                                                    new io.mithril.server.api.AuditLogInterceptor())
+                                            : ServerInterceptors.intercept(
+                                                    admin,
+                                                    new DataStoreUnavailableInterceptor(true)))
                             .addService(health.getHealthService())
                             .build()
                             .start();

@@ -9,6 +9,7 @@ import io.mithril.hcl.PluginData;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.TrustDomain;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -64,24 +65,14 @@ public final class AgentConfigParser {
                     // honoured (see rebootstrap below):
                     "rebootstrap_mode",
                     "rebootstrap_delay");
-    static final Set<String> IGNORED =
+
+    /** SPIRE's {@code experimental} keys the agent reads; others are refused naming them. */
+    static final Set<String> EXPERIMENTAL_KEYS =
             Set.of(
-                    "admin_socket_path",
-                    "trust_bundle_url",
-                    "trust_bundle_format",
-                    "allowed_foreign_jwt_claims",
-                    "authorized_delegates",
-                    "retry_bootstrap",
-                    "workload_x509_svid_key_type",
-                    "availability_target",
-                    "profiling_enabled",
-                    "profiling_port",
-                    "profiling_freq",
-                    "profiling_names",
-                    "allow_unauthenticated_verifiers",
-                    "x509_svid_cache_max_size",
-                    "jwt_svid_cache_max_size",
-                    "trust_bundle_unix_socket");
+                    "sync_interval",
+                    "use_sync_authorized_entries",
+                    "named_pipe_name",
+                    "admin_named_pipe_name");
 
     private AgentConfigParser() {}
 
@@ -118,14 +109,7 @@ public final class AgentConfigParser {
                                                 doc.position(),
                                                 "no agent { ... } block: an agent configuration needs one"));
         agent.requireOnly(AGENT_KEYS, "agent block");
-        for (String k : IGNORED) {
-            if (agent.has(k)) {
-                log.warn(
-                        "{}: agent.{} is accepted for SPIRE compatibility and ignored",
-                        agent.position(k),
-                        k);
-            }
-        }
+        spireOnlyKeys(agent);
         // log_format, log_file, log_source_location: honoured by run (LogSettings), checked here.
         io.mithril.hcl.LogSettings.read(agent);
         String tdText =
@@ -397,8 +381,117 @@ public final class AgentConfigParser {
     }
 
     /**
-     * SPIRE's {@code agent { experimental { sync_interval = "5s" } }}; its other experimental keys
-     * are ignored.
+     * SPIRE's agent keys for features Mithril's agent does not have: each is accepted at the value
+     * that asks for nothing (what the agent does) and refused otherwise, saying why and what to do
+     * instead (docs/agent.md lists them).
+     */
+    static void spireOnlyKeys(HclObject agent) throws HclException {
+        String bootstrapUrl =
+                "fetching the bootstrap bundle over HTTP is not implemented; download it and set"
+                        + " trust_bundle_path";
+        refuseNonEmpty(agent, "trust_bundle_url", bootstrapUrl);
+        refuseNonEmpty(agent, "trust_bundle_unix_socket", bootstrapUrl);
+        String format = agent.string("trust_bundle_format", "pem");
+        if (!format.equals("pem") && !format.equals("spiffe")) {
+            throw new HclException(
+                    agent.position("trust_bundle_format"),
+                    "trust_bundle_format \"" + format + "\" is not \"pem\" or \"spiffe\"");
+        }
+        refuseNonEmpty(
+                agent,
+                "admin_socket_path",
+                "the agent's admin API (SPIRE's Debug and Delegated Identity APIs) is not"
+                        + " implemented; `agent healthcheck` and the health_checks listener report"
+                        + " its state");
+        if (!agent.strings("authorized_delegates").isEmpty()) {
+            throw new HclException(
+                    agent.position("authorized_delegates"),
+                    "authorized_delegates: the Delegated Identity API is not implemented");
+        }
+        if (!agent.strings("allowed_foreign_jwt_claims").isEmpty()) {
+            throw new HclException(
+                    agent.position("allowed_foreign_jwt_claims"),
+                    "allowed_foreign_jwt_claims: JWT-SVIDs with claims beyond SPIFFE's are not"
+                            + " minted or accepted");
+        }
+        if (agent.bool("retry_bootstrap", false)) {
+            throw new HclException(
+                    agent.position("retry_bootstrap"),
+                    "retry_bootstrap = true: the agent does not retry its first attestation; it"
+                            + " exits and its supervisor (systemd Restart=, a DaemonSet) starts it"
+                            + " again");
+        }
+        String keyType = agent.string("workload_x509_svid_key_type", "ec-p256");
+        if (!keyType.equals("ec-p256")) {
+            throw new HclException(
+                    agent.position("workload_x509_svid_key_type"),
+                    "workload_x509_svid_key_type \""
+                            + keyType
+                            + "\": workload keys are ec-p256 (SPIRE's default); other types are"
+                            + " not implemented");
+        }
+        for (String key :
+                List.of(
+                        "availability_target",
+                        "x509_svid_cache_max_size",
+                        "jwt_svid_cache_max_size")) {
+            if (agent.has(key)) {
+                throw new HclException(
+                        agent.position(key),
+                        key
+                                + ": not implemented; the agent keeps an SVID for every entry it is"
+                                + " authorised for and renews each at half its lifetime");
+            }
+        }
+        if (agent.bool("allow_unauthenticated_verifiers", false)) {
+            throw new HclException(
+                    agent.position("allow_unauthenticated_verifiers"),
+                    "allow_unauthenticated_verifiers = true: the Workload API answers only"
+                            + " attested callers");
+        }
+        if (agent.bool("profiling_enabled", false)) {
+            throw new HclException(
+                    agent.position("profiling_enabled"),
+                    "profiling_enabled: Mithril has no pprof endpoint; profile with JDK Flight"
+                            + " Recorder instead (jcmd <pid> JFR.start)");
+        }
+        agent.number("profiling_port", 0);
+        agent.number("profiling_freq", 0);
+        agent.strings("profiling_names");
+        Optional<HclObject> experimental = agent.object("experimental");
+        if (experimental.isPresent()) {
+            HclObject x = experimental.get();
+            for (String key : x.keys()) {
+                if (!EXPERIMENTAL_KEYS.contains(key)) {
+                    throw new HclException(
+                            x.position(key),
+                            "experimental."
+                                    + key
+                                    + " is not implemented by Mithril (it reads "
+                                    + new java.util.TreeSet<>(EXPERIMENTAL_KEYS)
+                                    + ")");
+                }
+            }
+            // Windows named pipes: SPIRE reads them only on Windows; on Linux they change
+            // nothing there either. Checked as strings.
+            x.string("named_pipe_name", "");
+            x.string("admin_named_pipe_name", "");
+            // The agent syncs with GetAuthorizedEntries, which sends the agent's entries whole;
+            // either value of SPIRE's switch between its two sync RPCs gives the same entries.
+            x.bool("use_sync_authorized_entries", true);
+        }
+    }
+
+    private static void refuseNonEmpty(HclObject block, String key, String why)
+            throws HclException {
+        if (!block.string(key, "").isEmpty()) {
+            throw new HclException(block.position(key), key + ": " + why);
+        }
+    }
+
+    /**
+     * SPIRE's {@code agent { experimental { sync_interval = "5s" } }} (its other experimental keys
+     * are checked by {@link #spireOnlyKeys}).
      */
     private static java.time.Duration syncInterval(HclObject agent) throws HclException {
         Optional<HclObject> experimental = agent.object("experimental");

@@ -142,4 +142,49 @@ class AgentConfigParserTest {
                                         "agent.conf"))
                 .hasMessageContaining("trust_domain is required");
     }
+
+    private static AgentConfig withAgentKeys(String keys) throws HclException {
+        return AgentConfigParser.parse(
+                SPIRE_STYLE.replace(
+                        "    trust_domain = \"example.org\"\n",
+                        "    trust_domain = \"example.org\"\n" + keys + "\n"),
+                "agent.conf");
+    }
+
+    @Test
+    void spireKeysForFeaturesTheAgentLacksAreReadAtTheirInertValues() throws HclException {
+        withAgentKeys(
+                "trust_bundle_url = \"\"\ntrust_bundle_format = \"spiffe\"\nadmin_socket_path = \"\"\n"
+                        + "authorized_delegates = []\nallowed_foreign_jwt_claims = []\n"
+                        + "retry_bootstrap = false\nworkload_x509_svid_key_type = \"ec-p256\"\n"
+                        + "allow_unauthenticated_verifiers = false\nprofiling_enabled = false\n"
+                        + "profiling_port = 8000\nexperimental { named_pipe_name = \"\"\n"
+                        + "use_sync_authorized_entries = true\nsync_interval = \"2s\" }");
+    }
+
+    @Test
+    void spireKeysAskingForWhatTheAgentLacksAreRefusedSayingWhy() {
+        String[][] cases = {
+            {"trust_bundle_url = \"https://example.org/bundle\"", "trust_bundle_url: fetching"},
+            {"trust_bundle_unix_socket = \"/tmp/web.sock\"", "trust_bundle_unix_socket: fetching"},
+            {"trust_bundle_format = \"jwks\"", "trust_bundle_format \"jwks\" is not"},
+            {"admin_socket_path = \"/tmp/admin.sock\"", "admin_socket_path: the agent's admin API"},
+            {"authorized_delegates = [\"spiffe://example.org/d\"]", "Delegated Identity API"},
+            {"allowed_foreign_jwt_claims = [\"tenant\"]", "allowed_foreign_jwt_claims:"},
+            {"retry_bootstrap = true", "retry_bootstrap = true: the agent does not retry"},
+            {"workload_x509_svid_key_type = \"rsa-2048\"", "workload keys are ec-p256"},
+            {"availability_target = \"24h\"", "availability_target: not implemented"},
+            {"x509_svid_cache_max_size = 1000", "x509_svid_cache_max_size: not implemented"},
+            {"allow_unauthenticated_verifiers = true", "answers only attested callers"},
+            {"profiling_enabled = true", "no pprof endpoint"},
+            {"experimental { flags = [] }", "experimental.flags is not implemented"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> withAgentKeys(c[0]))
+                    .as(c[0])
+                    .isInstanceOf(HclException.class)
+                    .hasMessageStartingWith("agent.conf:")
+                    .hasMessageContaining(c[1]);
+        }
+    }
 }

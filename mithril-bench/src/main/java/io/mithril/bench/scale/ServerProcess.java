@@ -60,6 +60,9 @@ final class ServerProcess implements AutoCloseable {
                 + dir.resolve("data")
                 + "\"\n"
                 + "    log_level = \"INFO\"\n"
+                // Every simulated agent connects from 127.0.0.1: SPIRE's per-IP limits (one
+                // attestation a second) would measure the limiter, not the server.
+                + "    ratelimit {\n        attestation = false\n        signing = false\n    }\n"
                 + "    ca_ttl = \"24h\"\n"
                 + "    default_x509_svid_ttl = \""
                 + svidTtl.toSeconds()

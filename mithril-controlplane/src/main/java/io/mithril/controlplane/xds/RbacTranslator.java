@@ -113,6 +113,20 @@ final class RbacTranslator {
     private static Principal source(AuthorizationPolicy.Source s) {
         List<Principal> all = new ArrayList<>();
         all.add(principalField(s.principals(), s.notPrincipals(), RbacTranslator::principalName));
+        all.add(
+                principalField(
+                        s.serviceAccounts(),
+                        s.notServiceAccounts(),
+                        sa ->
+                                Principal.newBuilder()
+                                        .setAuthenticated(
+                                                Principal.Authenticated.newBuilder()
+                                                        .setPrincipalName(
+                                                                regex(
+                                                                        io.mithril.mesh.model
+                                                                                .ServiceAccounts
+                                                                                .regex(sa))))
+                                        .build()));
         all.add(principalField(s.namespaces(), s.notNamespaces(), RbacTranslator::namespace));
         all.add(
                 principalField(

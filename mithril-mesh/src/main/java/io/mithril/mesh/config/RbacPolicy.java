@@ -6,6 +6,7 @@ import io.mithril.mesh.model.AuthorizationPolicy.Operation;
 import io.mithril.mesh.model.AuthorizationPolicy.Rule;
 import io.mithril.mesh.model.AuthorizationPolicy.Source;
 import io.mithril.mesh.model.PathTemplate;
+import io.mithril.mesh.model.ServiceAccounts;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -97,6 +98,11 @@ public record RbacPolicy(List<AuthorizationPolicy> deny, List<AuthorizationPolic
         String principal = principal(r);
         String ns = namespaceOf(principal);
         return field(s.principals(), s.notPrincipals(), principal, true)
+                && (s.serviceAccounts().isEmpty()
+                        || s.serviceAccounts().stream()
+                                .anyMatch(sa -> ServiceAccounts.matches(sa, principal)))
+                && s.notServiceAccounts().stream()
+                        .noneMatch(sa -> ServiceAccounts.matches(sa, principal))
                 && field(s.namespaces(), s.notNamespaces(), ns, true)
                 && ipField(s.ipBlocks(), s.notIpBlocks(), r.sourceAddress());
     }

@@ -45,7 +45,13 @@ public record AuthorizationPolicy(
             List<String> namespaces,
             List<String> notNamespaces,
             List<String> ipBlocks,
-            List<String> notIpBlocks) {
+            List<String> notIpBlocks,
+            List<String> serviceAccounts,
+            List<String> notServiceAccounts) {
+        /**
+         * {@code serviceAccounts} and {@code notServiceAccounts} are {@code ns/sa}, matched as
+         * {@link ServiceAccounts} says.
+         */
         public Source {
             principals = List.copyOf(principals);
             notPrincipals = List.copyOf(notPrincipals);
@@ -53,6 +59,27 @@ public record AuthorizationPolicy(
             notNamespaces = List.copyOf(notNamespaces);
             ipBlocks = List.copyOf(ipBlocks);
             notIpBlocks = List.copyOf(notIpBlocks);
+            serviceAccounts = List.copyOf(serviceAccounts);
+            notServiceAccounts = List.copyOf(notServiceAccounts);
+        }
+
+        /** A source without service accounts. */
+        public Source(
+                List<String> principals,
+                List<String> notPrincipals,
+                List<String> namespaces,
+                List<String> notNamespaces,
+                List<String> ipBlocks,
+                List<String> notIpBlocks) {
+            this(
+                    principals,
+                    notPrincipals,
+                    namespaces,
+                    notNamespaces,
+                    ipBlocks,
+                    notIpBlocks,
+                    List.of(),
+                    List.of());
         }
     }
 

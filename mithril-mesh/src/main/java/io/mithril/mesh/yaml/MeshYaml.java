@@ -11,6 +11,7 @@ import io.mithril.mesh.model.Origin;
 import io.mithril.mesh.model.PathTemplate;
 import io.mithril.mesh.model.PeerAuthentication;
 import io.mithril.mesh.model.Resource;
+import io.mithril.mesh.model.ServiceAccounts;
 import io.mithril.mesh.model.ServiceEntry;
 import io.mithril.mesh.model.StringMatch;
 import io.mithril.mesh.model.VirtualService;
@@ -2072,8 +2073,9 @@ public final class MeshYaml {
 
     /**
      * {@code from[].source}, with Istio's checks. {@code serviceAccounts} ({@code sa} or {@code
-     * ns/sa}) become principals {@code * /ns/<ns>/sa/<sa>}; {@code trustDomains} become principals
-     * {@code <td>/*}, where that keeps Istio's meaning (see docs/mesh.md).
+     * ns/sa}) are kept as {@code ns/sa} and matched as istiod matches them ({@link
+     * ServiceAccounts}); {@code trustDomains} become principals {@code <td>/*}, where that keeps
+     * Istio's meaning (see docs/mesh.md).
      */
     private static AuthorizationPolicy.Source source(Fields s, String namespace) {
         Map<String, List<String>> v = new LinkedHashMap<>();
@@ -2143,10 +2145,14 @@ public final class MeshYaml {
         }
         List<String> principals = new ArrayList<>(v.get("principals"));
         List<String> notPrincipals = new ArrayList<>(v.get("notPrincipals"));
-        v.get("serviceAccounts")
-                .forEach(sa -> principals.add(serviceAccountPrincipal(namespace, sa)));
-        v.get("notServiceAccounts")
-                .forEach(sa -> notPrincipals.add(serviceAccountPrincipal(namespace, sa)));
+        List<String> serviceAccounts =
+                v.get("serviceAccounts").stream()
+                        .map(sa -> ServiceAccounts.qualified(namespace, sa))
+                        .toList();
+        List<String> notServiceAccounts =
+                v.get("notServiceAccounts").stream()
+                        .map(sa -> ServiceAccounts.qualified(namespace, sa))
+                        .toList();
         for (String k : List.of("trustDomains", "notTrustDomains")) {
             List<String> tds = v.get(k);
             if (tds.isEmpty()) {
@@ -2154,6 +2160,7 @@ public final class MeshYaml {
             }
             if (!principals.isEmpty()
                     || !notPrincipals.isEmpty()
+                    || sas > 0
                     || !v.get("namespaces").isEmpty()
                     || !v.get("notNamespaces").isEmpty()) {
                 s.error(
@@ -2192,18 +2199,9 @@ public final class MeshYaml {
                 v.get("namespaces"),
                 v.get("notNamespaces"),
                 v.get("ipBlocks"),
-                v.get("notIpBlocks"));
-    }
-
-    /**
-     * Istio matches {@code spiffe://<any td>/ns/<ns>/sa/<sa>}; {@code sa} alone is in the policy's
-     * namespace.
-     */
-    private static String serviceAccountPrincipal(String namespace, String sa) {
-        int slash = sa.indexOf('/');
-        return slash < 0
-                ? "*/ns/" + namespace + "/sa/" + sa
-                : "*/ns/" + sa.substring(0, slash) + "/sa/" + sa.substring(slash + 1);
+                v.get("notIpBlocks"),
+                serviceAccounts,
+                notServiceAccounts);
     }
 
     private static AuthorizationPolicy.Operation operation(Fields o) {

@@ -172,6 +172,7 @@ final class RbacInverse {
         for (Clause c : ids) {
             List<AuthorizationPolicy.Source> from = new ArrayList<>();
             if (c.fields().containsKey("principals")
+                    || c.fields().containsKey("serviceAccounts")
                     || c.fields().containsKey("namespaces")
                     || c.fields().containsKey("ipBlocks")) {
                 from.add(
@@ -181,7 +182,9 @@ final class RbacInverse {
                                 values(c, "namespaces"),
                                 nots(c, "namespaces"),
                                 values(c, "ipBlocks"),
-                                nots(c, "ipBlocks")));
+                                nots(c, "ipBlocks"),
+                                values(c, "serviceAccounts"),
+                                nots(c, "serviceAccounts")));
             }
             List<AuthorizationPolicy.Condition> when = new ArrayList<>();
             c.fields()
@@ -396,6 +399,11 @@ final class RbacInverse {
             Matcher ns = NAMESPACE.matcher(m.getSafeRegex().getRegex());
             if (ns.matches()) {
                 return Clause.of("namespaces", namespace(ns.group(1), where));
+            }
+            java.util.Optional<String> sa =
+                    io.mithril.mesh.model.ServiceAccounts.fromRegex(m.getSafeRegex().getRegex());
+            if (sa.isPresent()) {
+                return Clause.of("serviceAccounts", sa.get());
             }
         }
         String p = pattern(m, where);

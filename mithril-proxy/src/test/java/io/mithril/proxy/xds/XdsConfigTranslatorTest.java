@@ -217,6 +217,41 @@ public class XdsConfigTranslatorTest {
         }
     }
 
+    /** serviceAccounts survive xDS as istiod's regex, extra ID segments included. */
+    @Test
+    void serviceAccountsDecideAsCompiledAfterTheRoundTrip() throws Exception {
+        ProxyConfig compiled =
+                MeshCompiler.compile(
+                        seed(
+                                """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-sleep, namespace: default}
+                spec:
+                  selector: {matchLabels: {app: productpage}}
+                  action: DENY
+                  rules: [{from: [{source: {serviceAccounts: ["sleep"], notServiceAccounts: ["other/x"]}}]}]
+                """),
+                        PRODUCTPAGE);
+        ProxyConfig back = roundTrip(compiled);
+        assertThat(back.rbac().deny().get(0).rules().get(0).from().get(0).serviceAccounts())
+                .containsExactly("default/sleep");
+        Map<String, Boolean> allowed =
+                Map.of(
+                        "spiffe://example.org/ns/default/sa/sleep", false,
+                        "spiffe://example.org/ns/default/sa/sleep/extra", false,
+                        "spiffe://example.org/ns/default/sa/sleepy", true,
+                        "spiffe://example.org/ns/other/sa/sleep", true);
+        allowed.forEach(
+                (id, expected) -> {
+                    Req r = new Req("GET", "/", "productpage", id, "10.0.0.1", Map.of());
+                    assertThat(back.rbac().evaluate(r).allowed())
+                            .as(id)
+                            .isEqualTo(compiled.rbac().evaluate(r).allowed())
+                            .isEqualTo(expected);
+                });
+    }
+
     @Test
     void authorizationPoliciesDecideAsCompiledAfterTheRoundTrip() throws Exception {
         ProxyConfig compiled = MeshCompiler.compile(seed(POLICIES), PRODUCTPAGE);

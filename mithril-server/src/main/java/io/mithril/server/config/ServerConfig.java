@@ -46,6 +46,8 @@ import java.util.Objects;
  * @param federation the bundle endpoint and federation relationships ({@code federation { .. }})
  * @param kubernetes the Kubernetes plugins ({@code k8s_psat}, {@code k8s_configmap}/{@code
  *     k8sbundle})
+ * @param api rate limits, audit log and index refresh ({@code ratelimit}, {@code
+ *     audit_log_enabled}, {@code cache_reload_interval}); null means {@link ApiPolicy#UNLIMITED}
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -73,7 +75,8 @@ public record ServerConfig(
         Clock clock,
         Path source,
         FederationConfig federation,
-        K8sPlugins kubernetes) {
+        K8sPlugins kubernetes,
+        ApiPolicy api) {
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
@@ -106,6 +109,7 @@ public record ServerConfig(
         requirePositive("agent_ttl", agentTtl);
         requirePositive("rotation check interval", rotationCheckInterval);
         kubernetes = kubernetes == null ? K8sPlugins.NONE : kubernetes;
+        api = api == null ? ApiPolicy.UNLIMITED : api;
         if (!joinToken && x509pop == null && kubernetes.psatClusters() == null) {
             throw new IllegalArgumentException(
                     "no NodeAttestor configured: configure NodeAttestor \"join_token\", \"x509pop\" or \"k8s_psat\"");
@@ -158,6 +162,7 @@ public record ServerConfig(
         b.source = source;
         b.federation = federation;
         b.kubernetes = kubernetes;
+        b.api = api;
         return b;
     }
 
@@ -313,6 +318,7 @@ public record ServerConfig(
         private Path source;
         private FederationConfig federation = FederationConfig.NONE;
         private K8sPlugins kubernetes = K8sPlugins.NONE;
+        private ApiPolicy api = ApiPolicy.UNLIMITED;
 
         private Builder(TrustDomain trustDomain, Path dataDir) {
             this.trustDomain = trustDomain;
@@ -439,6 +445,11 @@ public record ServerConfig(
             return this;
         }
 
+        public Builder api(ApiPolicy v) {
+            api = v;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the bad setting
          */
@@ -469,7 +480,8 @@ public record ServerConfig(
                     clock,
                     source,
                     federation,
-                    kubernetes);
+                    kubernetes,
+                    api);
         }
     }
 }

@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * both accepted, and numbers may be quoted.
  *
  * <p>Unknown keys, unknown plugins and bad values fail with an {@link HclException} whose message
- * starts with {@code file:line:column}. A few SPIRE settings that Mithril does not implement
- * (log_format, audit_log_enabled, ratelimit ...) are accepted and logged as ignored.
+ * starts with {@code file:line:column}. Every key of SPIRE's {@code server_full.conf} is honoured
+ * or refused with an error that says why (docs/server.md lists them).
  */
 public final class ServerConfigParser {
 
@@ -68,19 +68,11 @@ public final class ServerConfigParser {
                     "profiling_names",
                     "prune_events_older_than",
                     "max_attested_node_info_staleness");
-    static final Set<String> IGNORED_SERVER_KEYS =
-            Set.of(
-                    "audit_log_enabled",
-                    "admin_ids",
-                    "ratelimit",
-                    "cache_reload_interval",
-                    "experimental",
-                    "profiling_enabled",
-                    "profiling_port",
-                    "profiling_freq",
-                    "profiling_names",
-                    "prune_events_older_than",
-                    "max_attested_node_info_staleness");
+
+    /** SPIRE's {@code experimental} keys that Mithril reads; others are refused naming them. */
+    static final Set<String> EXPERIMENTAL_KEYS =
+            Set.of("cache_reload_interval", "prune_events_older_than");
+
     static final Set<String> PLUGIN_TYPES =
             Set.of(
                     "DataStore",
@@ -125,14 +117,6 @@ public final class ServerConfigParser {
                                                 doc.position(),
                                                 "no server { ... } block: a server configuration needs one"));
         server.requireOnly(SERVER_KEYS, "server block");
-        for (String k : IGNORED_SERVER_KEYS) {
-            if (server.has(k)) {
-                log.warn(
-                        "{}: server.{} is accepted for SPIRE compatibility and ignored",
-                        server.position(k),
-                        k);
-            }
-        }
         // log_format, log_file, log_source_location: honoured by run (LogSettings), checked here.
         io.mithril.hcl.LogSettings.read(server);
 
@@ -192,6 +176,7 @@ public final class ServerConfigParser {
         parsePlugins(doc, b, Path.of(dataDir));
         b.federation(FederationConfig.parse(server, td));
 
+        b.api(apiPolicy(server));
         b.healthChecks(ObservabilityConfig.healthChecks(doc));
         b.telemetry(ObservabilityConfig.telemetry(doc));
         try {
@@ -238,6 +223,69 @@ public final class ServerConfigParser {
             throw new HclException(server.position("ca_subject"), "ca_subject: give one subject");
         }
         return list.stream().findFirst();
+    }
+
+    /**
+     * {@code ratelimit}, {@code audit_log_enabled}, {@code cache_reload_interval} (top level, as
+     * SPIRE before 1.9, or under {@code experimental}), {@code prune_events_older_than}, {@code
+     * max_attested_node_info_staleness}, {@code admin_ids} and {@code profiling_*}: honoured, or
+     * refused where Mithril cannot do what they ask.
+     */
+    static ApiPolicy apiPolicy(HclObject server) throws HclException {
+        boolean attestation = ApiPolicy.SPIRE_DEFAULTS.rateLimitAttestation();
+        boolean signing = ApiPolicy.SPIRE_DEFAULTS.rateLimitSigning();
+        Optional<HclObject> ratelimit = server.object("ratelimit");
+        if (ratelimit.isPresent()) {
+            ratelimit.get().requireOnly(Set.of("attestation", "signing"), "ratelimit block");
+            attestation = ratelimit.get().bool("attestation", attestation);
+            signing = ratelimit.get().bool("signing", signing);
+        }
+        Duration reload =
+                server.duration("cache_reload_interval", ApiPolicy.DEFAULT_CACHE_RELOAD_INTERVAL);
+        Optional<HclObject> experimental = server.object("experimental");
+        if (experimental.isPresent()) {
+            HclObject x = experimental.get();
+            for (String key : x.keys()) {
+                if (!EXPERIMENTAL_KEYS.contains(key)) {
+                    throw new HclException(
+                            x.position(key),
+                            "experimental."
+                                    + key
+                                    + " is not implemented by Mithril (it reads "
+                                    + new java.util.TreeSet<>(EXPERIMENTAL_KEYS)
+                                    + ")");
+                }
+            }
+            reload = x.duration("cache_reload_interval", reload);
+            // Mithril's datastore keeps one change revision, not SPIRE's event tables: nothing
+            // accumulates, so there is nothing to prune. The value is still checked.
+            x.duration("prune_events_older_than", Duration.ZERO);
+        }
+        server.duration("prune_events_older_than", Duration.ZERO);
+        // Agents are authorised from the index of authorised entries, whose staleness for other
+        // servers' writes is cache_reload_interval (writes of this server apply at once).
+        server.duration("max_attested_node_info_staleness", Duration.ZERO);
+        if (!server.strings("admin_ids").isEmpty()) {
+            throw new HclException(
+                    server.position("admin_ids"),
+                    "admin_ids: Mithril serves the admin API only on its local socket (socket_path),"
+                            + " not to SPIFFE IDs over TCP; remove admin_ids");
+        }
+        if (server.bool("profiling_enabled", false)) {
+            throw new HclException(
+                    server.position("profiling_enabled"),
+                    "profiling_enabled: Mithril has no pprof endpoint; profile with JDK Flight"
+                            + " Recorder instead (jcmd <pid> JFR.start), see docs/bench.md");
+        }
+        server.number("profiling_port", 0);
+        server.number("profiling_freq", 0);
+        server.strings("profiling_names");
+        try {
+            return new ApiPolicy(
+                    attestation, signing, server.bool("audit_log_enabled", false), reload);
+        } catch (IllegalArgumentException e) {
+            throw new HclException(server.position(), e.getMessage());
+        }
     }
 
     private static void parsePlugins(HclObject doc, ServerConfig.Builder b, Path dataDir)

@@ -228,4 +228,59 @@ class ServerConfigParserTest {
             assertThat(cfg.caKeyType()).isEqualTo("rsa-2048");
         }
     }
+
+    private static ServerConfig withServerKeys(String keys) throws HclException {
+        return ServerConfigParser.parse(
+                "server {\n  trust_domain = \"example.org\"\n  data_dir = \"/tmp/x\"\n"
+                        + keys
+                        + "\n}\nplugins {\n  DataStore \"sql\" { plugin_data { database_type = \"sqlite3\" } }\n"
+                        + "  KeyManager \"memory\" { plugin_data {} }\n"
+                        + "  NodeAttestor \"join_token\" { plugin_data {} }\n}\n",
+                "server.conf");
+    }
+
+    @Test
+    void ratelimitAndAuditLogAreSpireDefaultsWhenAbsent() throws HclException {
+        assertThat(withServerKeys("").api())
+                .isEqualTo(io.mithril.server.config.ApiPolicy.SPIRE_DEFAULTS);
+    }
+
+    @Test
+    void ratelimitAuditLogAndCacheReloadIntervalAreRead() throws HclException {
+        ServerConfig cfg =
+                withServerKeys(
+                        "  ratelimit { attestation = false\n signing = true }\n"
+                                + "  audit_log_enabled = true\n"
+                                + "  experimental { cache_reload_interval = \"5s\"\n"
+                                + " prune_events_older_than = \"12h\" }");
+        assertThat(cfg.api())
+                .isEqualTo(
+                        new io.mithril.server.config.ApiPolicy(
+                                false, true, true, java.time.Duration.ofSeconds(5)));
+        assertThat(
+                        withServerKeys("  cache_reload_interval = \"250ms\"")
+                                .api()
+                                .cacheReloadInterval())
+                .isEqualTo(java.time.Duration.ofMillis(250));
+    }
+
+    @Test
+    void keysMithrilCannotHonourAreRefusedSayingWhy() {
+        assertThatThrownBy(() -> withServerKeys("  admin_ids = [\"spiffe://example.org/admin\"]"))
+                .isInstanceOf(HclException.class)
+                .hasMessageStartingWith(
+                        "server.conf:4:3: admin_ids: Mithril serves the admin API only on its local socket");
+        assertThatThrownBy(() -> withServerKeys("  profiling_enabled = true"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("profiling_enabled: Mithril has no pprof endpoint");
+        assertThatThrownBy(() -> withServerKeys("  experimental { events_based_cache = true }"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("experimental.events_based_cache is not implemented");
+        assertThatThrownBy(() -> withServerKeys("  ratelimit { attestations = false }"))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("attestations");
+        assertThatThrownBy(() -> withServerKeys("  log_format = \"yaml\""))
+                .isInstanceOf(HclException.class)
+                .hasMessageContaining("log_format \"yaml\" is not \"text\" or \"json\"");
+    }
 }
