@@ -1,9 +1,5 @@
 package io.mithril.cli.sample;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsParameters;
-import com.sun.net.httpserver.HttpsServer;
 import io.mithril.api.workload.client.X509Context;
 import io.mithril.api.workload.client.X509Source;
 import io.mithril.spiffe.bundle.BundleNotFoundException;
@@ -14,21 +10,38 @@ import io.mithril.spiffe.svid.X509Svid;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeKeyManager;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import javax.net.ssl.KeyManager;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSession;
-import javax.net.ssl.TrustManager;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,21 +50,22 @@ import org.slf4j.LoggerFactory;
  * Workload API, as go-spiffe's {@code spiffetls} server does: its certificate is the current SVID
  * (a rotation reaches the next handshake), a client must present an X509-SVID that validates
  * against the bundle of its trust domain and whose SPIFFE ID is one of the authorized ones, else
- * the handshake fails. Every answer says who called (the SPIFFE ID the handshake verified) and,
- * when the call came through a gateway, the {@code x-forwarded-client-cert} it added.
+ * the handshake fails with a TLS alert the client sees (TLS 1.2 and 1.3, on Netty). Every answer
+ * says who called (the SPIFFE ID the handshake verified) and, when the call came through a gateway,
+ * the {@code x-forwarded-client-cert} it added.
  */
 public final class MtlsServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(MtlsServer.class);
 
     private final X509Source source;
-    private final HttpsServer server;
-    private final ExecutorService executor;
+    private final EventLoopGroup group;
+    private final Channel channel;
 
-    private MtlsServer(X509Source source, HttpsServer server, ExecutorService executor) {
+    private MtlsServer(X509Source source, EventLoopGroup group, Channel channel) {
         this.source = source;
-        this.server = server;
-        this.executor = executor;
+        this.group = group;
+        this.channel = channel;
     }
 
     /**
@@ -65,6 +79,7 @@ public final class MtlsServer implements AutoCloseable {
             throw new IllegalArgumentException("at least one authorized SPIFFE ID is required");
         }
         X509Source source = X509Source.start(socket, timeout);
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         try {
             SpiffeTrustManager trust =
                     new SpiffeTrustManager(
@@ -76,41 +91,37 @@ public final class MtlsServer implements AutoCloseable {
                                                     "refused a client {}: {}",
                                                     who,
                                                     reason.getMessage()));
-            SSLContext ssl = SSLContext.getInstance("TLS");
-            ssl.init(
-                    new KeyManager[] {new SpiffeKeyManager(() -> svid(source.current()))},
-                    new TrustManager[] {trust},
-                    null);
-            HttpsServer server = HttpsServer.create(address, 64);
-            server.setHttpsConfigurator(
-                    new HttpsConfigurator(ssl) {
-                        @Override
-                        public void configure(HttpsParameters params) {
-                            SSLParameters p = ssl.getDefaultSSLParameters();
-                            p.setNeedClientAuth(true);
-                            p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
-                            params.setSSLParameters(p);
-                        }
-                    });
-            ExecutorService executor =
-                    Executors.newFixedThreadPool(
-                            4,
-                            r -> {
-                                Thread t = new Thread(r, "mtls-server");
-                                t.setDaemon(true);
-                                return t;
-                            });
-            server.setExecutor(executor);
+            SslContext ssl =
+                    SslContextBuilder.forServer(new SpiffeKeyManager(() -> svid(source.current())))
+                            .sslProvider(SslProvider.JDK)
+                            .trustManager(trust)
+                            .clientAuth(ClientAuth.REQUIRE)
+                            .protocols("TLSv1.3", "TLSv1.2")
+                            .build();
             SpiffeId self = source.current().defaultSvid().spiffeId();
-            server.createContext("/", exchange -> handle(exchange, self));
-            server.start();
-            return new MtlsServer(source, server, executor);
-        } catch (GeneralSecurityException | IOException | RuntimeException e) {
+            Channel channel =
+                    new ServerBootstrap()
+                            .group(group)
+                            .channel(NioServerSocketChannel.class)
+                            .childHandler(
+                                    new ChannelInitializer<SocketChannel>() {
+                                        @Override
+                                        protected void initChannel(SocketChannel ch) {
+                                            ch.pipeline()
+                                                    .addLast(ssl.newHandler(ch.alloc()))
+                                                    .addLast(new HttpServerCodec())
+                                                    .addLast(new HttpObjectAggregator(64 * 1024))
+                                                    .addLast(new Handler(self));
+                                        }
+                                    })
+                            .bind(address)
+                            .syncUninterruptibly()
+                            .channel();
+            return new MtlsServer(source, group, channel);
+        } catch (IOException | RuntimeException e) {
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
             source.close();
-            if (e instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException("mTLS server: " + e.getMessage(), e);
+            throw e;
         }
     }
 
@@ -127,46 +138,76 @@ public final class MtlsServer implements AutoCloseable {
         return X509Bundle.of(td, roots);
     }
 
-    private static void handle(HttpExchange exchange, SpiffeId self) throws IOException {
-        String peer = "unknown";
-        if (exchange instanceof com.sun.net.httpserver.HttpsExchange https) {
-            SSLSession session = https.getSSLSession();
+    /** Answers every request with who served it and who called. */
+    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final SpiffeId self;
+
+        Handler(SpiffeId self) {
+            this.self = self;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            String peer;
             try {
-                X509Certificate leaf = (X509Certificate) session.getPeerCertificates()[0];
+                X509Certificate leaf =
+                        (X509Certificate)
+                                ctx.pipeline()
+                                        .get(SslHandler.class)
+                                        .engine()
+                                        .getSession()
+                                        .getPeerCertificates()[0];
                 peer =
                         io.mithril.pki.Certificates.spiffeId(leaf)
                                 .map(SpiffeId::toString)
                                 .orElse("unknown");
-            } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            } catch (SSLPeerUnverifiedException e) {
                 peer = "none";
             }
+            String xfcc = request.headers().get("x-forwarded-client-cert");
+            String body =
+                    "external workload "
+                            + self
+                            + "\npeer: "
+                            + peer
+                            + "\nrequest: "
+                            + request.method()
+                            + " "
+                            + request.uri()
+                            + " host "
+                            + request.headers().get(HttpHeaderNames.HOST)
+                            + (xfcc == null ? "" : "\nx-forwarded-client-cert: " + xfcc)
+                            + "\n";
+            log.info("{} {} from {}", request.method(), request.uri(), peer);
+            FullHttpResponse response =
+                    new DefaultFullHttpResponse(
+                            request.protocolVersion(),
+                            HttpResponseStatus.OK,
+                            Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            response.headers()
+                    .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+            boolean keepAlive = HttpUtil.isKeepAlive(request);
+            HttpUtil.setKeepAlive(response, keepAlive);
+            var f = ctx.writeAndFlush(response);
+            if (!keepAlive) {
+                f.addListener(ChannelFutureListener.CLOSE);
+            }
         }
-        String xfcc = exchange.getRequestHeaders().getFirst("x-forwarded-client-cert");
-        String body =
-                "external workload "
-                        + self
-                        + "\npeer: "
-                        + peer
-                        + "\nrequest: "
-                        + exchange.getRequestMethod()
-                        + " "
-                        + exchange.getRequestURI()
-                        + " host "
-                        + exchange.getRequestHeaders().getFirst("Host")
-                        + (xfcc == null ? "" : "\nx-forwarded-client-cert: " + xfcc)
-                        + "\n";
-        log.info("{} {} from {}", exchange.getRequestMethod(), exchange.getRequestURI(), peer);
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-        exchange.sendResponseHeaders(200, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug(
+                    "connection from {} closed: {}",
+                    ctx.channel().remoteAddress(),
+                    cause.toString());
+            ctx.close();
         }
     }
 
     /** Where it listens (the port it got, with port 0). */
     public InetSocketAddress address() {
-        return server.getAddress();
+        return (InetSocketAddress) channel.localAddress();
     }
 
     /** The SPIFFE ID it serves with. */
@@ -176,8 +217,8 @@ public final class MtlsServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS);
         source.close();
     }
 }
