@@ -23,6 +23,22 @@ class ExternalDemoIT {
 
     @TempDir Path dir;
 
+    /** Runs the demo to its end (at most 8 minutes) and checks its exit code; its output. */
+    private String runToEnd(Path stateDir, Path log, int expectedExit) throws Exception {
+        Process demo = run(stateDir, log);
+        boolean finished = demo.waitFor(8, TimeUnit.MINUTES);
+        if (!finished) {
+            demo.descendants().forEach(ProcessHandle::destroyForcibly);
+            demo.destroyForcibly();
+        }
+        String output = Files.readString(log);
+        assertThat(finished).as("demo finished in time; output:%n%s", output).isTrue();
+        assertThat(demo.exitValue())
+                .as("demo exit code; output:%n%s", output)
+                .isEqualTo(expectedExit);
+        return output;
+    }
+
     private Process run(Path stateDir, Path log) throws Exception {
         Path jar = Demo.jar();
         assertThat(jar)
@@ -50,16 +66,7 @@ class ExternalDemoIT {
     @Test
     void demoExternalReachesTheWorkloadThroughTheEgressGatewayAndRefusesTheBypass()
             throws Exception {
-        Path log = dir.resolve("demo-output.txt");
-        Process demo = run(dir, log);
-        boolean finished = demo.waitFor(8, TimeUnit.MINUTES);
-        if (!finished) {
-            demo.descendants().forEach(ProcessHandle::destroyForcibly);
-            demo.destroyForcibly();
-        }
-        String output = Files.readString(log);
-        assertThat(finished).as("demo finished in time; output:%n%s", output).isTrue();
-        assertThat(demo.exitValue()).as("demo exit code; output:%n%s", output).isZero();
+        String output = runToEnd(dir, dir.resolve("demo-output.txt"), 0);
         assertThat(output)
                 .contains("node alias spiffe://example.org/external/node (x509pop:subject:cn:")
                 .contains(
@@ -111,16 +118,7 @@ class ExternalDemoIT {
                   action: DENY
                   rules: [{from: [{source: {principals: ["example.org/ns/default/sa/sleep"]}}]}]
                 """);
-        Path log = dir.resolve("denied-output.txt");
-        Process demo = run(stateDir, log);
-        boolean finished = demo.waitFor(8, TimeUnit.MINUTES);
-        if (!finished) {
-            demo.descendants().forEach(ProcessHandle::destroyForcibly);
-            demo.destroyForcibly();
-        }
-        String output = Files.readString(log);
-        assertThat(finished).as("demo finished in time; output:%n%s", output).isTrue();
-        assertThat(demo.exitValue()).as("demo exit code; output:%n%s", output).isEqualTo(1);
+        String output = runToEnd(stateDir, dir.resolve("denied-output.txt"), 1);
         assertThat(output)
                 .contains("demo FAILED: sleep -> sidecar -> egress gateway -> external workload")
                 .contains("HTTP_CODE=403")

@@ -534,6 +534,31 @@ final class ExternalScenario {
         return demo.supervisor().start(name, demo.mithril(null, args), demo.env());
     }
 
+    /** A proxy of the mesh: its config over xDS from istiod, its identity from the mesh agent. */
+    private Supervisor.Managed proxy(
+            String name, String kind, String id, String namespace, String label, String... more)
+            throws IOException {
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "proxy",
+                                kind,
+                                "-socketPath",
+                                meshSocket().toString(),
+                                "-controlPlane",
+                                LOOPBACK + ":" + controlPlanePort,
+                                "-controlPlaneID",
+                                ISTIOD,
+                                "-spiffeID",
+                                id,
+                                "-namespace",
+                                namespace,
+                                "-label",
+                                label));
+        args.addAll(List.of(more));
+        return process(name, args.toArray(String[]::new));
+    }
+
     private void awaitAgent(String what, Supervisor.Managed agent, Path socket) throws Exception {
         Checks.await(
                 what + " agent healthcheck",
@@ -578,7 +603,6 @@ final class ExternalScenario {
                         config.resolve("external-agent.conf").toString(),
                         "-expandEnv");
         // The rest waits for its agent's socket by itself; their JVMs start meanwhile.
-        String controlPlane = LOOPBACK + ":" + controlPlanePort;
         meshProcesses.add(
                 process(
                         "istiod",
@@ -590,42 +614,22 @@ final class ExternalScenario {
                         "-svidTimeout",
                         START_TIMEOUT.toSeconds() + "s"));
         meshProcesses.add(
-                process(
+                proxy(
                         "egressgateway",
-                        "proxy",
                         "gateway",
-                        "-socketPath",
-                        meshSocket().toString(),
-                        "-controlPlane",
-                        controlPlane,
-                        "-controlPlaneID",
-                        ISTIOD,
-                        "-spiffeID",
                         EGRESS,
-                        "-namespace",
                         "istio-system",
-                        "-label",
                         "istio=egressgateway",
                         "-publish",
                         LOOPBACK + ":" + egressPort + "=443",
                         "-admin",
                         LOOPBACK + ":" + egressAdminPort));
         meshProcesses.add(
-                process(
+                proxy(
                         "sleep-sidecar",
-                        "proxy",
                         "sidecar",
-                        "-socketPath",
-                        meshSocket().toString(),
-                        "-controlPlane",
-                        controlPlane,
-                        "-controlPlaneID",
-                        ISTIOD,
-                        "-spiffeID",
                         SLEEP,
-                        "-namespace",
                         "default",
-                        "-label",
                         "app=sleep",
                         "-outbound",
                         LOOPBACK + ":" + sleepOutboundPort,
@@ -731,22 +735,11 @@ final class ExternalScenario {
 
     /** sleep's curl through its sidecar's outbound proxy, as an application there calls out. */
     private List<String> curlThroughSidecar() {
-        return List.of(
-                "curl",
-                "-sS",
-                "-w",
-                "\nHTTP_CODE=%{http_code}\n",
-                "--max-time",
-                "20",
-                "-x",
-                "http://" + LOOPBACK + ":" + sleepOutboundPort,
-                "http://" + HOST + "/hello");
+        return curl(
+                "-x", "http://" + LOOPBACK + ":" + sleepOutboundPort, "http://" + HOST + "/hello");
     }
 
-    /**
-     * curl straight to the external workload (bypassing the mesh), with this client certificate.
-     */
-    private List<String> curlDirect(Path cert, Path key) {
+    private static List<String> curl(String... args) {
         List<String> cmd =
                 new ArrayList<>(
                         List.of(
@@ -755,11 +748,21 @@ final class ExternalScenario {
                                 "-w",
                                 "\nHTTP_CODE=%{http_code}\n",
                                 "--max-time",
-                                "20",
-                                "--cacert",
-                                sleepDir().resolve("bundle.0.pem").toString(),
-                                "--resolve",
-                                HOST + ":" + externalPort + ":" + LOOPBACK));
+                                "20"));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /**
+     * curl straight to the external workload (bypassing the mesh), with this client certificate.
+     */
+    private List<String> curlDirect(Path cert, Path key) {
+        List<String> cmd =
+                curl(
+                        "--cacert",
+                        sleepDir().resolve("bundle.0.pem").toString(),
+                        "--resolve",
+                        HOST + ":" + externalPort + ":" + LOOPBACK);
         if (cert != null) {
             cmd.addAll(List.of("--cert", cert.toString(), "--key", key.toString()));
         }
@@ -804,13 +807,14 @@ final class ExternalScenario {
 
     private String bypassWithoutSvid() throws Exception {
         Checks.Exec r = Checks.exec(curlDirect(null, null), Duration.ofSeconds(30));
-        requireRefused("a direct call without a client certificate", r);
+        Scenario.requireHandshakeRefused("a direct call without a client certificate", r);
         return "curl exit " + r.exit() + " (" + r.err().strip() + ")";
     }
 
     private String wrongIdentity() throws Exception {
         Checks.Exec r = Checks.exec(curlDirect(sleepSvid, sleepKey), Duration.ofSeconds(30));
-        requireRefused("a direct call with sleep's valid SVID (" + SLEEP + ")", r);
+        Scenario.requireHandshakeRefused(
+                "a direct call with sleep's valid SVID (" + SLEEP + ")", r);
         Path log = external.log();
         String refusal =
                 Supervisor.tail(log, 40)
@@ -828,21 +832,6 @@ final class ExternalScenario {
                 + r.exit()
                 + "; the external workload logged: "
                 + refusal.substring(refusal.indexOf("refused a client")).strip();
-    }
-
-    /**
-     * The external workload must refuse the TLS handshake: curl exits 35 (handshake failed), 55 or
-     * 56 (the server's alert arrives while sending or receiving). Any other outcome fails.
-     */
-    private static void requireRefused(String who, Checks.Exec r) throws IOException {
-        if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
-            throw new IOException(
-                    who
-                            + " should be refused in the TLS handshake, but curl exited "
-                            + r.exit()
-                            + ": "
-                            + (r.err() + r.out()).strip());
-        }
     }
 
     private void summary() {
