@@ -147,7 +147,9 @@ class RouteMatchingTest {
                   route: [{destination: {host: method.default.svc.cluster.local}}]
                 - match: [{scheme: {exact: http}}]
                   route: [{destination: {host: scheme.default.svc.cluster.local}}]
-                - match: [{port: 8080}]
+                - match: [{port: 8080, method: {exact: PUT}}]
+                  route: [{destination: {host: otherport.default.svc.cluster.local}}]
+                - match: [{port: 80, method: {exact: PATCH}}]
                   route: [{destination: {host: port.default.svc.cluster.local}}]
                 - match: [{withoutHeaders: {x-skip: {}}}]
                   route: [{destination: {host: without.default.svc.cluster.local}}]
@@ -160,7 +162,10 @@ class RouteMatchingTest {
         assertThat(target(rc, Req.get("/").withMethod("DELETE"))).isEqualTo("method");
         assertThat(target(rc, new Req("GET", "/", "h", "http", 80, Map.of(), null, null)))
                 .isEqualTo("scheme");
-        assertThat(target(rc, Req.get("/").withPort(8080))).isEqualTo("port");
+        // As istiod: a block for another port than the server's (80) is dropped when compiled.
+        assertThat(target(rc, Req.get("/").withMethod("PATCH"))).isEqualTo("port");
+        assertThat(target(rc, Req.get("/").withMethod("PUT").withPort(8080))).isEqualTo("without");
+        assertThat(rc.virtualHosts().get(0).routes()).noneMatch(r -> r.match().port() != null);
         assertThat(target(rc, Req.get("/").withPort(9))).isEqualTo("without");
         assertThat(target(rc, Req.get("/").withPort(9).withHeaders(Map.of("x-skip", "")))).isNull();
     }

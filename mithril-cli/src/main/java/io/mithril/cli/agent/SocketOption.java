@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
  * -socketPath} when given, else {@code SPIFFE_ENDPOINT_SOCKET}, else the agent's default socket
  * {@value WorkloadApiAddress#DEFAULT_SOCKET_PATH}.
  */
-final class SocketOption {
+public final class SocketOption {
 
     @Option(
             names = {"-socketPath", "--socketPath"},
@@ -26,7 +26,7 @@ final class SocketOption {
      * ancestor, but for sticky ones like /tmp), or another user could have put their own socket
      * there. Owners are not checked: the client cannot know the agent's uid.
      */
-    String address() {
+    public String address() {
         String address;
         try {
             if (socketPath != null && !socketPath.isEmpty()) {

@@ -88,8 +88,9 @@ public final class DemoCommand implements Callable<Integer> {
             paramLabel = "SCENARIO",
             defaultValue = "seed",
             description =
-                    "seed (default: two clusters, one upstream CA on disk) or federation (two trust domains"
-                            + " federated through their bundle endpoints; see docs/federation.md).")
+                    "seed (default: two clusters, one upstream CA on disk), federation (two trust domains"
+                            + " federated through their bundle endpoints; see docs/federation.md) or external"
+                            + " (a workload outside the mesh through the egress gateway; docs/external.md).")
     String scenario;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -115,10 +116,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (!List.of("seed", "federation").contains(scenario)) {
+        if (!List.of("seed", "federation", "external").contains(scenario)) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(),
-                    "unknown scenario \"" + scenario + "\": seed or federation");
+                    "unknown scenario \"" + scenario + "\": seed, federation or external");
         }
         gatewayPortGiven = gatewayPort != null;
         home = MithrilHome.locate();
@@ -136,8 +137,11 @@ public final class DemoCommand implements Callable<Integer> {
                 scenario.equals("federation")
                         ? "Mithril demo federation: trust domains domain.test and example.org,"
                                 + " each its own CA, federated through their bundle endpoints"
-                        : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
-                                + TRUST_DOMAIN);
+                        : scenario.equals("external")
+                                ? "Mithril demo external: a workload outside the mesh (x509pop agent),"
+                                        + " reached through the egress gateway"
+                                : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
+                                        + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
         out.flush();
 
@@ -172,14 +176,20 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             FederationScenario federation =
                     scenario.equals("federation") ? new FederationScenario(this) : null;
+            ExternalScenario external =
+                    scenario.equals("external") ? new ExternalScenario(this) : null;
             if (federation != null) {
                 federation.run();
+            } else if (external != null) {
+                external.run();
             } else {
                 new Scenario(this).run();
             }
             if (keepRunning) {
                 if (federation != null) {
                     federation.printTryIt(out);
+                } else if (external != null) {
+                    external.printTryIt(out);
                 } else {
                     printTryIt(out);
                 }

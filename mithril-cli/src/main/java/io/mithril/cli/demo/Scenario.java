@@ -1093,7 +1093,7 @@ final class Scenario {
      * (the server's alert arrives while sending or receiving). Any other outcome, including a local
      * error such as an unreadable key, fails the check.
      */
-    private static void requireHandshakeRefused(String who, Checks.Exec r) throws IOException {
+    static void requireHandshakeRefused(String who, Checks.Exec r) throws IOException {
         if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
             throw new IOException(
                     who

@@ -11,6 +11,8 @@ import io.mithril.samples.sleep.Sleep;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -30,13 +32,15 @@ import picocli.CommandLine.Option;
         name = "sample",
         description =
                 "Run a sample workload: Istio's bookinfo services (productpage, details, reviews v1-v3,"
-                        + " ratings) and sleep (a client that stays up so curl can be run as it).",
+                        + " ratings), sleep (a client that stays up so curl can be run as it) and"
+                        + " mtls-server (a workload outside the mesh serving mTLS with its SVID).",
         subcommands = {
             SampleCommand.ProductPage.class,
             SampleCommand.Details.class,
             SampleCommand.Reviews.class,
             SampleCommand.Ratings.class,
             SampleCommand.SleepCommand.class,
+            SampleCommand.MtlsServerCommand.class,
         })
 public final class SampleCommand implements Runnable {
 
@@ -312,6 +316,80 @@ public final class SampleCommand implements Runnable {
             } catch (IllegalStateException shuttingDown) {
                 // the hook is running: the JVM is exiting anyway
             }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "mtls-server",
+            description = {
+                "A workload outside the mesh: HTTPS with mutual TLS on its own X509-SVID from the"
+                        + " Workload API, admitting only clients whose SPIFFE ID is given with"
+                        + " -authorize (go-spiffe's spiffetls server with tlsconfig.AuthorizeOneOf).",
+                "Each answer names the server's ID and the caller's (and the x-forwarded-client-cert"
+                        + " a gateway added)."
+            })
+    static final class MtlsServerCommand implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Mixin Listen listen;
+        @Mixin io.mithril.cli.agent.SocketOption socket;
+
+        @Option(
+                names = {"-authorize", "--authorize"},
+                required = true,
+                paramLabel = "SPIFFE_ID",
+                description =
+                        "A SPIFFE ID that may call (repeatable); any other is refused in the handshake.")
+        List<String> authorize = new ArrayList<>();
+
+        @Option(
+                names = {"-timeout", "--timeout"},
+                defaultValue = "60s",
+                paramLabel = "DURATION",
+                description = "How long to wait for the first SVID (default: ${DEFAULT-VALUE}).")
+        String timeout;
+
+        @Override
+        public Integer call() throws Exception {
+            List<io.mithril.spiffe.id.SpiffeId> ids = new ArrayList<>();
+            for (String a : authorize) {
+                try {
+                    ids.add(io.mithril.spiffe.id.SpiffeId.parse(a));
+                } catch (IllegalArgumentException e) {
+                    throw new Cli.UserException("-authorize \"" + a + "\": " + e.getMessage());
+                }
+            }
+            java.time.Duration wait;
+            try {
+                wait = Sleep.parseDuration(timeout);
+            } catch (IllegalArgumentException e) {
+                throw new Cli.UserException("-timeout: " + e.getMessage());
+            }
+            MtlsServer server;
+            try {
+                server = MtlsServer.start(socket.address(), wait, listen.socketAddress(), ids);
+            } catch (io.mithril.api.workload.client.WorkloadApiException e) {
+                throw new Cli.UserException("no SVID from the Workload API: " + e.getMessage(), e);
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime()
+                    .addShutdownHook(
+                            new Thread(
+                                    () -> {
+                                        server.close();
+                                        stopped.countDown();
+                                    },
+                                    "mtls-server-shutdown"));
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "mtls-server %s listening on %s:%d, admitting %s%n",
+                            server.spiffeId(),
+                            server.address().getAddress().getHostAddress(),
+                            server.address().getPort(),
+                            String.join(", ", authorize));
+            spec.commandLine().getOut().flush();
+            stopped.await();
             return 0;
         }
     }

@@ -30,16 +30,16 @@ import java.util.concurrent.TimeUnit;
  * one X509-SVID (minted here with the pki module) and its trust domain's bundle, as an agent would
  * to a workload registered with that SPIFFE ID.
  */
-final class TestWorkloadApi implements AutoCloseable {
+public final class TestWorkloadApi implements AutoCloseable {
 
     /** A trust domain's root CA. */
-    static final class Ca {
-        final TrustDomain trustDomain;
-        final X509Certificate root;
-        final SigningAuthority authority;
-        final X509Minter minter = new X509Minter(Clock.systemUTC());
+    public static final class Ca {
+        public final TrustDomain trustDomain;
+        public final X509Certificate root;
+        public final SigningAuthority authority;
+        public final X509Minter minter = new X509Minter(Clock.systemUTC());
 
-        Ca(String td) {
+        public Ca(String td) {
             trustDomain = TrustDomain.parse(td);
             KeyPair key = KeyType.EC_P256.generate();
             root = minter.selfSignedCa(key, trustDomain, Duration.ofHours(2), null);
@@ -49,7 +49,7 @@ final class TestWorkloadApi implements AutoCloseable {
 
     private final Server server;
 
-    TestWorkloadApi(Ca ca, SpiffeId id) throws IOException {
+    public TestWorkloadApi(Ca ca, SpiffeId id) throws IOException {
         KeyPair key = KeyType.EC_P256.generate();
         X509Certificate leaf =
                 ca.minter.signX509Svid(
@@ -87,7 +87,7 @@ final class TestWorkloadApi implements AutoCloseable {
                         .start();
     }
 
-    String address() {
+    public String address() {
         return "tcp://127.0.0.1:"
                 + ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
     }

@@ -320,7 +320,7 @@ public final class MeshCompiler {
                 for (String d : domains) {
                     List<Route> list = byDomain.computeIfAbsent(d, k -> new ArrayList<>());
                     for (int i = 0; i < vs.http().size(); i++) {
-                        list.addAll(routes(vs, i, ref, port, false));
+                        list.addAll(routes(vs, i, ref, port));
                     }
                 }
             }
@@ -343,11 +343,10 @@ public final class MeshCompiler {
      * The Envoy routes for {@code vs.http[index]} as seen from {@code context} (a gateway {@code
      * ns/name}, or {@code mesh}): one per match block that applies there.
      *
-     * @param servicePort for sidecar outbound: the port of the virtual host; match blocks with
-     *     another {@code port} are dropped and destinations default to it
+     * @param servicePort the gateway server's port, or for sidecar outbound the port of the virtual
+     *     host; match blocks with another {@code port} are dropped and destinations default to it
      */
-    private List<Route> routes(
-            VirtualService vs, int index, String context, int servicePort, boolean outbound) {
+    private List<Route> routes(VirtualService vs, int index, String context, int servicePort) {
         HttpRoute rule = vs.http().get(index);
         String ns = vs.metadata().namespace();
         String where =
@@ -370,11 +369,14 @@ public final class MeshCompiler {
                     continue;
                 }
                 Integer port = m.port();
-                if (outbound && port != null) {
+                if (port != null) {
+                    // As istiod's translateRoute: a block for another port than the listener's
+                    // (a gateway server's port, or the sidecar's service port) is dropped, so the
+                    // routes need no port match (which xDS routes cannot express).
                     if (port != servicePort) {
                         continue;
                     }
-                    port = null; // the outbound listener's own port is not the service port
+                    port = null;
                 }
                 match =
                         new RouteMatch(
@@ -661,7 +663,7 @@ public final class MeshCompiler {
                             .anyMatch(h -> covers(fqdn(h, vs.metadata().namespace()), host))) {
                         covered = true;
                         for (int i = 0; i < vs.http().size(); i++) {
-                            list.addAll(routes(vs, i, "mesh", port, true));
+                            list.addAll(routes(vs, i, "mesh", port));
                         }
                     }
                 }
@@ -802,8 +804,13 @@ public final class MeshCompiler {
         ServiceEntry se = serviceEntry(key.host());
         String serviceNs = serviceNamespace(key.host(), se);
         DestinationRule dr = destinationRule(key.host(), serviceNs);
+        // As istiod merges them: the rule's policy, replaced by its port-level setting for this
+        // port; then the subset's parts, replaced by the subset's port-level setting.
         TrafficPolicy policy =
-                dr == null || dr.trafficPolicy() == null ? TrafficPolicy.EMPTY : dr.trafficPolicy();
+                (dr == null || dr.trafficPolicy() == null
+                                ? TrafficPolicy.EMPTY
+                                : dr.trafficPolicy())
+                        .atPort(key.port());
         Map<String, String> subsetLabels = null;
         if (key.subset() != null) {
             DestinationRule.Subset subset =
@@ -825,7 +832,11 @@ public final class MeshCompiler {
                 subsetLabels = Map.of("\0no-subset", "");
             } else {
                 subsetLabels = subset.labels();
-                policy = policy.overriddenBy(subset.trafficPolicy());
+                TrafficPolicy own = subset.trafficPolicy();
+                policy = policy.overriddenBy(own);
+                if (own != null && own.portLevelSettings().containsKey(key.port())) {
+                    policy = own.atPort(key.port());
+                }
             }
         }
         List<Cluster.Endpoint> endpoints = new ArrayList<>();

@@ -21,13 +21,31 @@ public record DestinationRule(
         exportTo = List.copyOf(exportTo);
     }
 
-    /** {@code trafficPolicy}; any part may be null (not set). */
+    /**
+     * {@code trafficPolicy}; any part may be null (not set). {@code portLevelSettings} holds the
+     * policies of single service ports (each without port-level settings of its own).
+     */
     public record TrafficPolicy(
             LoadBalancer loadBalancer,
             ConnectionPool connectionPool,
             OutlierDetection outlierDetection,
-            ClientTls tls) {
+            ClientTls tls,
+            Map<Integer, TrafficPolicy> portLevelSettings) {
         public static final TrafficPolicy EMPTY = new TrafficPolicy(null, null, null, null);
+
+        public TrafficPolicy {
+            portLevelSettings =
+                    portLevelSettings == null ? Map.of() : Map.copyOf(portLevelSettings);
+        }
+
+        /** A policy without port-level settings. */
+        public TrafficPolicy(
+                LoadBalancer loadBalancer,
+                ConnectionPool connectionPool,
+                OutlierDetection outlierDetection,
+                ClientTls tls) {
+            this(loadBalancer, connectionPool, outlierDetection, tls, Map.of());
+        }
 
         /**
          * This policy with {@code over}'s parts replacing ours where {@code over} sets them (subset
@@ -42,6 +60,20 @@ public record DestinationRule(
                     over.connectionPool != null ? over.connectionPool : connectionPool,
                     over.outlierDetection != null ? over.outlierDetection : outlierDetection,
                     over.tls != null ? over.tls : tls);
+        }
+
+        /**
+         * The policy in force on service port {@code port}, as istiod merges it ({@code
+         * MergeTrafficPolicy}): a port-level setting for that port replaces the load balancer,
+         * connection pool, outlier detection and TLS all together (what it leaves out falls back to
+         * the defaults, not to this policy's values); otherwise this policy.
+         */
+        public TrafficPolicy atPort(int port) {
+            TrafficPolicy p = portLevelSettings.get(port);
+            return p == null
+                    ? new TrafficPolicy(loadBalancer, connectionPool, outlierDetection, tls)
+                    : new TrafficPolicy(
+                            p.loadBalancer, p.connectionPool, p.outlierDetection, p.tls);
         }
     }
 

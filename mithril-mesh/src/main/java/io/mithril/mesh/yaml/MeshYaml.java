@@ -1095,15 +1095,18 @@ public final class MeshYaml {
             rb.integer("minRetryConcurrency", 0, Integer.MAX_VALUE);
             rb.finish();
         }
+        // Port-level policies by port number; istiod applies the first one that names a port.
+        Map<Integer, TrafficPolicy> portLevel = new LinkedHashMap<>();
         f.objList(
                 "portLevelSettings",
                 pl -> {
+                    Integer n = null;
                     if (!pl.has("port")) {
                         pl.error("port", "portTrafficPolicy must have valid port");
                     } else {
                         Fields port = pl.obj("port");
                         if (port != null) {
-                            Integer n = port.integer("number", 0, Integer.MAX_VALUE);
+                            n = port.integer("number", 0, Integer.MAX_VALUE);
                             port.check("number", validPort(n == null ? 0 : n));
                             port.finish();
                         }
@@ -1115,11 +1118,21 @@ public final class MeshYaml {
                                 pl.path,
                                 "port traffic policy must have at least one field");
                     }
-                    policyParts(pl, namespace, pl.has("outlierDetection"));
+                    TrafficPolicy parts = policyParts(pl, namespace, pl.has("outlierDetection"));
+                    if (n != null && n > 0) {
+                        portLevel.putIfAbsent(n, parts);
+                    }
                     return null;
                 });
         f.finish();
-        return p;
+        return portLevel.isEmpty()
+                ? p
+                : new TrafficPolicy(
+                        p.loadBalancer(),
+                        p.connectionPool(),
+                        p.outlierDetection(),
+                        p.tls(),
+                        portLevel);
     }
 
     /** The parts a traffic policy and its port-level settings share, with Istio's checks. */
