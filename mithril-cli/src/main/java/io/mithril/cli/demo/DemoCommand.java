@@ -88,8 +88,9 @@ public final class DemoCommand implements Callable<Integer> {
             paramLabel = "SCENARIO",
             defaultValue = "seed",
             description =
-                    "seed (default: two clusters, one upstream CA on disk) or federation (two trust domains"
-                            + " federated through their bundle endpoints; see docs/federation.md).")
+                    "seed (default: two clusters, one upstream CA on disk), federation (two trust domains"
+                            + " federated through their bundle endpoints; see docs/federation.md) or nested (both"
+                            + " clusters' servers under a root server; see docs/nested.md).")
     String scenario;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -115,10 +116,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (!List.of("seed", "federation").contains(scenario)) {
+        if (!List.of("seed", "federation", "nested").contains(scenario)) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(),
-                    "unknown scenario \"" + scenario + "\": seed or federation");
+                    "unknown scenario \"" + scenario + "\": seed, federation or nested");
         }
         gatewayPortGiven = gatewayPort != null;
         home = MithrilHome.locate();
@@ -136,8 +137,12 @@ public final class DemoCommand implements Callable<Integer> {
                 scenario.equals("federation")
                         ? "Mithril demo federation: trust domains domain.test and example.org,"
                                 + " each its own CA, federated through their bundle endpoints"
-                        : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
-                                + TRUST_DOMAIN);
+                        : scenario.equals("nested")
+                                ? "Mithril demo nested: two clusters whose identity servers are nested under"
+                                        + " a root identity server, trust domain "
+                                        + TRUST_DOMAIN
+                                : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
+                                        + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
         out.flush();
 
@@ -172,8 +177,11 @@ public final class DemoCommand implements Callable<Integer> {
         try {
             FederationScenario federation =
                     scenario.equals("federation") ? new FederationScenario(this) : null;
+            NestedScenario nested = scenario.equals("nested") ? new NestedScenario(this) : null;
             if (federation != null) {
                 federation.run();
+            } else if (nested != null) {
+                nested.run();
             } else {
                 new Scenario(this).run();
             }
@@ -182,6 +190,9 @@ public final class DemoCommand implements Callable<Integer> {
                     federation.printTryIt(out);
                 } else {
                     printTryIt(out);
+                }
+                if (nested != null) {
+                    nested.printTryIt(out);
                 }
                 io.mithril.cli.dashboard.DemoDashboard.start(
                         dir, out); // issue 20: stops with this process

@@ -46,6 +46,7 @@ import java.util.Objects;
  * @param federation the bundle endpoint and federation relationships ({@code federation { .. }})
  * @param kubernetes the Kubernetes plugins ({@code k8s_psat}, {@code k8s_configmap}/{@code
  *     k8sbundle})
+ * @param spireUpstream the {@code spire} UpstreamAuthority settings (nested servers), or null
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -73,7 +74,8 @@ public record ServerConfig(
         Clock clock,
         Path source,
         FederationConfig federation,
-        K8sPlugins kubernetes) {
+        K8sPlugins kubernetes,
+        SpireUpstreamConfig spireUpstream) {
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
@@ -158,6 +160,7 @@ public record ServerConfig(
         b.source = source;
         b.federation = federation;
         b.kubernetes = kubernetes;
+        b.spireUpstream = spireUpstream;
         return b;
     }
 
@@ -285,6 +288,25 @@ public record ServerConfig(
         }
     }
 
+    /**
+     * {@code UpstreamAuthority "spire"} (nested servers): the upstream server's agent API address
+     * and the Workload API socket of the upstream's agent on this machine.
+     */
+    public record SpireUpstreamConfig(
+            String serverAddress, int serverPort, Path workloadApiSocket) {
+        public SpireUpstreamConfig {
+            Objects.requireNonNull(serverAddress, "server_address");
+            Objects.requireNonNull(workloadApiSocket, "workload_api_socket");
+            if (serverAddress.isBlank()) {
+                throw new IllegalArgumentException("server_address is required");
+            }
+            if (serverPort < 1 || serverPort > 65535) {
+                throw new IllegalArgumentException(
+                        "server_port " + serverPort + " is not a port number (1-65535)");
+            }
+        }
+    }
+
     /** Builds a {@link ServerConfig}; every setter has SPIRE's default. */
     public static final class Builder {
         private final TrustDomain trustDomain;
@@ -313,6 +335,7 @@ public record ServerConfig(
         private Path source;
         private FederationConfig federation = FederationConfig.NONE;
         private K8sPlugins kubernetes = K8sPlugins.NONE;
+        private SpireUpstreamConfig spireUpstream;
 
         private Builder(TrustDomain trustDomain, Path dataDir) {
             this.trustDomain = trustDomain;
@@ -399,6 +422,12 @@ public record ServerConfig(
             return this;
         }
 
+        /** {@code UpstreamAuthority "spire"}: nested under another identity server. */
+        public Builder spireUpstream(SpireUpstreamConfig v) {
+            spireUpstream = v;
+            return this;
+        }
+
         public Builder upstream(DiskUpstreamConfig v) {
             upstream = v;
             return this;
@@ -469,7 +498,8 @@ public record ServerConfig(
                     clock,
                     source,
                     federation,
-                    kubernetes);
+                    kubernetes,
+                    spireUpstream);
         }
     }
 }
