@@ -94,7 +94,7 @@ final class NestedScenario implements Scenario.Variant {
     public void configure(Path config) throws IOException {
         Pattern disk =
                 Pattern.compile(
-                        "(?s)UpstreamAuthority \"disk\" \\{\\s*plugin_data \\{[^}]*\\}\\s*\\}");
+                        "(?s)UpstreamAuthority \"disk\" \\{\\s*plugin_data \\{.*?\\n\\s*\\}\\s*\\n\\s*\\}");
         for (int c : new int[] {1, 2}) {
             Path server = config.resolve("cluster" + c + "/server.conf");
             String text = Files.readString(server);
