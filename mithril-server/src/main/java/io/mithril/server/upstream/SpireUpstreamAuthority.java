@@ -216,6 +216,8 @@ public final class SpireUpstreamAuthority implements UpstreamAuthority {
                 upstream,
                 key.keyId(),
                 keys.size());
+        // After a restart with a CA still valid nothing is minted: the first publish starts it.
+        startPolling();
         return Optional.of(keys);
     }
 

@@ -179,6 +179,30 @@ class NestedServersTest {
                 .untilAsserted(() -> assertThat(kids(a)).contains("extra-kid"));
     }
 
+    @Test
+    void aRestartedDownstreamKeepsItsCaAndStillFollowsTheRoot() throws Exception {
+        Path socket = workloadApi("a", DOWNSTREAM_A);
+        ServerConfig config =
+                downstreamConfig("a", root.agentApiAddress().getPort(), socket)
+                        .keyManager(ServerConfig.KeyManagerConfig.diskUnder(dir.resolve("a")))
+                        .build();
+        X509Certificate first;
+        try (IdentityServer a = IdentityServer.start(config)) {
+            first = a.caManager().currentX509Ca().certificate();
+        }
+        try (IdentityServer a = IdentityServer.start(config)) {
+            assertThat(a.caManager().currentX509Ca().certificate()).isEqualTo(first);
+            var extra =
+                    new io.mithril.pki.upstream.UpstreamAuthority.JwtKey(
+                            "after-restart",
+                            KeyType.EC_P256.generate().getPublic().getEncoded(),
+                            clock.instant().plusSeconds(3600).getEpochSecond());
+            root.caManager().publishDownstreamJwtKey(extra);
+            await().atMost(Duration.ofSeconds(20))
+                    .untilAsserted(() -> assertThat(kids(a)).contains("after-restart"));
+        }
+    }
+
     static List<String> kids(IdentityServer s) {
         s.caManager().refreshBundle();
         return s.bundle().jwtAuthorities().stream().map(j -> j.keyId()).toList();
