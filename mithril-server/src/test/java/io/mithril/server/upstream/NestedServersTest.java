@@ -10,15 +10,20 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import io.mithril.api.spire.bundle.BundleGrpc;
 import io.mithril.api.spire.bundle.GetBundleRequest;
 import io.mithril.api.spire.bundle.PublishJWTAuthorityRequest;
 import io.mithril.api.spire.svid.NewDownstreamX509CARequest;
+import io.mithril.api.spire.svid.NewDownstreamX509CAResponse;
 import io.mithril.api.spire.svid.SVIDGrpc;
 import io.mithril.api.spire.types.JWTKey;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
+import io.mithril.pki.SigningAuthority;
+import io.mithril.pki.X509Minter;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.ServerStartException;
 import io.mithril.server.config.ServerConfig;
@@ -27,9 +32,11 @@ import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.spiffe.id.SpiffeId;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -328,6 +335,138 @@ class NestedServersTest {
                 .hasMessageContaining("no X509-SVID from the Workload API at " + missing)
                 .hasMessageContaining("-downstream");
         ua.close();
+    }
+
+    /** What the misbehaving root of {@link #fakeRoot} answers. */
+    enum Misbehaviour {
+        CA_FOR_ANOTHER_KEY,
+        CHAIN_NOT_TO_THE_ROOTS,
+        REFUSES
+    }
+
+    /**
+     * A root that presents a genuine {@code spiffe://example.org/spire/server} SVID (signed by the
+     * real root's CA, so TLS succeeds) but answers NewDownstreamX509CA wrongly.
+     */
+    private int fakeRoot(Misbehaviour how) throws Exception {
+        KeyPair serverKey = KeyType.EC_P256.generate();
+        List<X509Certificate> serverSvid =
+                root.caManager()
+                        .signX509Svid(
+                                serverKey.getPublic(),
+                                SpiffeId.parse("spiffe://example.org/spire/server"),
+                                List.of(),
+                                Duration.ofHours(1));
+        io.grpc.Server fake =
+                NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                        .sslContext(
+                                GrpcSslContexts.configure(
+                                                SslContextBuilder.forServer(
+                                                        serverKey.getPrivate(), serverSvid),
+                                                SslProvider.JDK)
+                                        .clientAuth(ClientAuth.OPTIONAL)
+                                        .trustManager(InsecureTrustManagerFactory.INSTANCE)
+                                        .build())
+                        .addService(
+                                new SVIDGrpc.SVIDImplBase() {
+                                    @Override
+                                    public void newDownstreamX509CA(
+                                            NewDownstreamX509CARequest req,
+                                            StreamObserver<NewDownstreamX509CAResponse> out) {
+                                        if (how == Misbehaviour.REFUSES) {
+                                            out.onError(
+                                                    Status.INTERNAL
+                                                            .withDescription("no CA for you")
+                                                            .asRuntimeException());
+                                            return;
+                                        }
+                                        List<X509Certificate> chain;
+                                        if (how == Misbehaviour.CA_FOR_ANOTHER_KEY) {
+                                            chain =
+                                                    root.caManager()
+                                                            .signDownstreamX509Ca(
+                                                                    KeyType.EC_P256
+                                                                            .generate()
+                                                                            .getPublic(),
+                                                                    Duration.ofHours(1));
+                                        } else {
+                                            // Our key, but signed by a CA outside the bundle.
+                                            KeyPair other = KeyType.EC_P256.generate();
+                                            X509Minter minter = new X509Minter(clock);
+                                            X509Certificate otherRoot =
+                                                    minter.selfSignedCa(
+                                                            other,
+                                                            ServerFixture.TD,
+                                                            Duration.ofHours(2),
+                                                            null);
+                                            chain =
+                                                    List.of(
+                                                            minter.signCa(
+                                                                    SigningAuthority.of(
+                                                                            otherRoot,
+                                                                            other.getPrivate()),
+                                                                    Csr.parse(
+                                                                                    req.getCsr()
+                                                                                            .toByteArray())
+                                                                            .publicKey(),
+                                                                    ServerFixture.TD,
+                                                                    Duration.ofHours(1),
+                                                                    null));
+                                        }
+                                        NewDownstreamX509CAResponse.Builder b =
+                                                NewDownstreamX509CAResponse.newBuilder();
+                                        try {
+                                            for (X509Certificate c : chain) {
+                                                b.addCaCertChain(
+                                                        ByteString.copyFrom(c.getEncoded()));
+                                            }
+                                            for (X509Certificate r :
+                                                    root.bundle().x509Authorities()) {
+                                                b.addX509Authorities(
+                                                        ByteString.copyFrom(r.getEncoded()));
+                                            }
+                                        } catch (Exception e) {
+                                            throw new IllegalStateException(e);
+                                        }
+                                        out.onNext(b.build());
+                                        out.onCompleted();
+                                    }
+                                })
+                        .build()
+                        .start();
+        closing.add(fake::shutdownNow);
+        return fake.getPort();
+    }
+
+    @Test
+    void aRootAnsweringWithACaForAnotherKeyIsNotUsed() throws Exception {
+        assertMisbehaviourStopsTheStart(
+                Misbehaviour.CA_FOR_ANOTHER_KEY,
+                "a CA certificate for another key than this server's");
+    }
+
+    @Test
+    void aRootAnsweringWithAChainOutsideItsRootsIsNotUsed() throws Exception {
+        assertMisbehaviourStopsTheStart(
+                Misbehaviour.CHAIN_NOT_TO_THE_ROOTS,
+                "a CA chain that does not validate to its roots");
+    }
+
+    @Test
+    void aRootThatFailsTheCallStopsTheStartWithItsStatus() throws Exception {
+        assertMisbehaviourStopsTheStart(
+                Misbehaviour.REFUSES, "failed NewDownstreamX509CA: INTERNAL: no CA for you");
+    }
+
+    private void assertMisbehaviourStopsTheStart(Misbehaviour how, String message)
+            throws Exception {
+        int port = fakeRoot(how);
+        ServerConfig config = downstreamConfig("m", port, workloadApi("m", DOWNSTREAM_A)).build();
+        assertThatThrownBy(() -> IdentityServer.start(config))
+                .isInstanceOf(ServerStartException.class)
+                .hasMessageContaining("upstream server 127.0.0.1:" + port)
+                .hasMessageContaining(message);
+        assertNoCa(config);
     }
 
     /**
