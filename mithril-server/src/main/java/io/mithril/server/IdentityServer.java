@@ -20,6 +20,9 @@ import io.mithril.server.api.agent.AgentApiService;
 import io.mithril.server.api.agent.AgentAuthInterceptor;
 import io.mithril.server.api.agent.AuthorizedEntries;
 import io.mithril.server.api.agent.ServerTls;
+import io.mithril.server.api.downstream.DownstreamAuthInterceptor;
+import io.mithril.server.api.downstream.DownstreamSvidService;
+import io.mithril.server.api.downstream.UpstreamBundleService;
 import io.mithril.server.attestor.JoinTokenAttestor;
 import io.mithril.server.attestor.K8sPsatAttestor;
 import io.mithril.server.attestor.NodeAttestor;
@@ -44,6 +47,7 @@ import io.mithril.server.keymanager.KeyManager;
 import io.mithril.server.keymanager.KeyManagerException;
 import io.mithril.server.keymanager.MemoryKeyManager;
 import io.mithril.server.metrics.ServerMetrics;
+import io.mithril.server.upstream.SpireUpstreamAuthority;
 import io.mithril.spiffe.id.SpiffeId;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -181,6 +185,7 @@ public final class IdentityServer implements AutoCloseable {
             try {
                 ca.initialize();
             } catch (PkiException e) {
+                ca.close();
                 throw new ServerStartException(
                         "UpstreamAuthority \"" + upstream.name() + "\": " + e.getMessage(), e);
             }
@@ -265,6 +270,9 @@ public final class IdentityServer implements AutoCloseable {
 
     private static UpstreamAuthority openUpstream(ServerConfig c, X509Minter minter)
             throws ServerStartException {
+        if (c.spireUpstream() != null) {
+            return new SpireUpstreamAuthority(c.spireUpstream(), c.trustDomain(), c.clock());
+        }
         if (c.upstream() == null) {
             return new SelfSignedUpstreamAuthority(minter);
         }
@@ -372,6 +380,23 @@ public final class IdentityServer implements AutoCloseable {
                                             // before anything else is done for it.
                                             new io.mithril.server.api.RateLimitInterceptor(
                                                     config.api())))
+                            // What nested (downstream) servers call, with SPIRE's names.
+                            .addService(
+                                    ServerInterceptors.intercept(
+                                            new DownstreamSvidService(ca),
+                                            new DownstreamAuthInterceptor(
+                                                    dataStore,
+                                                    config.trustDomain(),
+                                                    config.clock()),
+                                            new DataStoreUnavailableInterceptor(false)))
+                            .addService(
+                                    ServerInterceptors.intercept(
+                                            new UpstreamBundleService(ca, config.clock()),
+                                            new DownstreamAuthInterceptor(
+                                                    dataStore,
+                                                    config.trustDomain(),
+                                                    config.clock()),
+                                            new DataStoreUnavailableInterceptor(false)))
                             .addService(health.getHealthService())
                             .build()
                             .start();
@@ -666,6 +691,7 @@ public final class IdentityServer implements AutoCloseable {
         if (federation != null) {
             federation.close();
         }
+        ca.close();
         if (bundleEndpoint != null) {
             bundleEndpoint.close();
         }

@@ -89,8 +89,9 @@ public final class DemoCommand implements Callable<Integer> {
             defaultValue = "seed",
             description =
                     "seed (default: two clusters, one upstream CA on disk), federation (two trust domains"
-                            + " federated through their bundle endpoints; see docs/federation.md) or external"
-                            + " (a workload outside the mesh through the egress gateway; docs/external.md).")
+                            + " federated through their bundle endpoints; see docs/federation.md), external"
+                            + " (a workload outside the mesh through the egress gateway; docs/external.md)"
+                            + " or nested (both clusters' servers under a root server; see docs/nested.md).")
     String scenario;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -116,10 +117,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (!List.of("seed", "federation", "external").contains(scenario)) {
+        if (!List.of("seed", "federation", "external", "nested").contains(scenario)) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(),
-                    "unknown scenario \"" + scenario + "\": seed, federation or external");
+                    "unknown scenario \"" + scenario + "\": seed, federation, external or nested");
         }
         gatewayPortGiven = gatewayPort != null;
         home = MithrilHome.locate();
@@ -140,8 +141,12 @@ public final class DemoCommand implements Callable<Integer> {
                         : scenario.equals("external")
                                 ? "Mithril demo external: a workload outside the mesh (x509pop agent),"
                                         + " reached through the egress gateway"
-                                : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
-                                        + TRUST_DOMAIN);
+                                : scenario.equals("nested")
+                                        ? "Mithril demo nested: two clusters whose identity servers are nested under"
+                                                + " a root identity server, trust domain "
+                                                + TRUST_DOMAIN
+                                        : "Mithril demo: two clusters, one upstream CA on disk, trust domain "
+                                                + TRUST_DOMAIN);
         out.println("state directory: " + dir + " (logs in " + dir.resolve("logs") + ")");
         out.flush();
 
@@ -178,10 +183,13 @@ public final class DemoCommand implements Callable<Integer> {
                     scenario.equals("federation") ? new FederationScenario(this) : null;
             ExternalScenario external =
                     scenario.equals("external") ? new ExternalScenario(this) : null;
+            NestedScenario nested = scenario.equals("nested") ? new NestedScenario(this) : null;
             if (federation != null) {
                 federation.run();
             } else if (external != null) {
                 external.run();
+            } else if (nested != null) {
+                nested.run();
             } else {
                 new Scenario(this).run();
             }
@@ -192,6 +200,9 @@ public final class DemoCommand implements Callable<Integer> {
                     external.printTryIt(out);
                 } else {
                     printTryIt(out);
+                }
+                if (nested != null) {
+                    nested.printTryIt(out);
                 }
                 io.mithril.cli.dashboard.DemoDashboard.start(
                         dir, out); // issue 20: stops with this process

@@ -54,7 +54,37 @@ final class Scenario {
     /** Without pods, the workloads' loopback block: the examples' 127.0.1 where free. */
     private String block = EXAMPLE_BLOCK;
 
+    /**
+     * What a scenario built on the seed's changes (see {@link NestedScenario}), or null for the
+     * seed itself.
+     */
+    interface Variant {
+        /** Picks the variant's own ports, before they are written down. */
+        void choosePorts(Ports ports) throws IOException;
+
+        /** Replaces the step that makes the upstream CA on disk: its title and its action. */
+        String upstreamTitle();
+
+        String upstream() throws Exception;
+
+        /** Adjusts the copied configuration of the two clusters. */
+        void configure(Path config) throws IOException;
+
+        /** Steps before the clusters' identity servers start. */
+        void beforeServers() throws Exception;
+
+        /** Steps after the seed's checks passed. */
+        void afterChecks() throws Exception;
+    }
+
+    private final Variant variant;
+
     Scenario(DemoCommand demo) {
+        this(demo, null);
+    }
+
+    Scenario(DemoCommand demo, Variant variant) {
+        this.variant = variant;
         this.demo = demo;
         this.steps = demo.steps();
         this.dir = demo.dir();
@@ -167,15 +197,25 @@ final class Scenario {
         steps.run("state directory: owners and modes", this::layout);
         steps.run("pods: a network namespace per bookinfo workload", this::makePods);
         steps.run("ports: the examples' ones where free, else picked", this::choosePorts);
-        steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
+        if (variant == null) {
+            steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
+        } else {
+            steps.run(variant.upstreamTitle(), variant::upstream);
+        }
         steps.run(
                 "configuration files",
                 () -> {
                     demo.copyExamples(config);
                     placeOnPorts();
                     placeWorkloads();
+                    if (variant != null) {
+                        variant.configure(config);
+                    }
                     return config.toString();
                 });
+        if (variant != null) {
+            variant.beforeServers();
+        }
         // Independent processes start together and each step then waits for what it needs: on
         // two cores the JVMs' start-up overlaps the waits (polling every 20-200 ms).
         steps.run("identity servers of cluster 2 and cluster 1", this::startServers);
@@ -193,6 +233,9 @@ final class Scenario {
         steps.run("openssl s_client -showcerts: the gateway's chain", this::showCerts);
         steps.run(
                 "negative checks: no client cert, foreign CA, unrouted path", this::negativeChecks);
+        if (variant != null) {
+            variant.afterChecks();
+        }
         summary();
     }
 
@@ -285,6 +328,9 @@ final class Scenario {
         controlPlanePort = ports.pick("controlplane", controlPlaneHost(), 15012);
         controlPlaneAdminPort = ports.pick("controlplane.admin", LOOPBACK, 15014);
         gatewayAdminPort = ports.pick("gateway.admin", LOOPBACK, 15000);
+        if (variant != null) {
+            variant.choosePorts(ports);
+        }
         if (demo.gatewayPortGiven()) {
             if (!Ports.free(LOOPBACK, demo.gatewayPort())) {
                 throw new Cli.UserException(
@@ -478,11 +524,11 @@ final class Scenario {
         return config.resolve("cluster" + c + "/server.conf");
     }
 
-    private Path adminSocket(int c) {
+    Path adminSocket(int c) {
         return dir.resolve("cluster" + c + "/server/private/api.sock");
     }
 
-    private Path agentSocket(int c) {
+    Path agentSocket(int c) {
         return dir.resolve("cluster" + c + "/agent/public/api.sock");
     }
 
@@ -631,7 +677,7 @@ final class Scenario {
         return n + " entries";
     }
 
-    private DemoCommand.Workload workload(String name) {
+    DemoCommand.Workload workload(String name) {
         return workloads.stream().filter(w -> w.name().equals(name)).findFirst().orElseThrow();
     }
 
@@ -907,7 +953,7 @@ final class Scenario {
      * The prefix that runs a command as the sleep workload (its uid), as the seed's kubectl exec
      * does.
      */
-    private List<String> asSleep() {
+    List<String> asSleep() {
         List<String> cmd = new ArrayList<>();
         if (DemoCommand.isRoot()) {
             int uid = workload("sleep").uid();
@@ -1114,7 +1160,9 @@ final class Scenario {
         System.out.flush();
         java.io.PrintWriter out = demo.spec.commandLine().getOut();
         out.println();
-        out.printf("Summary: the seed scenario works end to end.%n");
+        out.printf(
+                "Summary: the %s scenario works end to end.%n",
+                variant == null ? "seed" : "nested");
         out.printf(
                 "  first successful curl at %.1fs after start; %d processes, %.0f MiB resident in total"
                         + " (%.0f MiB proportional: shared pages counted once)%n",

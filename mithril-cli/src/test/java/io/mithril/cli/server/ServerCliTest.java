@@ -292,6 +292,30 @@ class ServerCliTest {
     }
 
     @Test
+    void entryCreateDownstreamIsStoredAndShown() throws Exception {
+        Result r =
+                admin(
+                        "server",
+                        "entry",
+                        "create",
+                        "-spiffeID",
+                        "spiffe://example.org/cluster1/mithril-server",
+                        "-parentID",
+                        "spiffe://example.org/node",
+                        "-selector",
+                        "unix:uid:0",
+                        "-downstream");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("Downstream       : true\n");
+        String id = group("^Entry ID\\s*: (\\S+)$", r.out());
+        assertThat(admin("server", "entry", "show", "-entryID", id).out())
+                .contains("Downstream       : true\n");
+        String json = admin("server", "entry", "show", "-entryID", id, "-output", "json").out();
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        assertThat(node.path("entries").get(0).path("downstream").asBoolean()).isTrue();
+    }
+
+    @Test
     void tokenGenerateWithSpiffeIdRegistersTheNodeAlias() {
         Result r =
                 admin(

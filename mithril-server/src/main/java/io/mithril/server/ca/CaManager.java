@@ -36,6 +36,10 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -199,6 +203,8 @@ public final class CaManager {
      * publishes the authorities in the bundle, and runs one rotation check.
      */
     public synchronized void initialize() {
+        // A nested server follows its upstream's bundle (new roots, other servers' JWT keys).
+        upstream.onUpstreamBundle(this::appendUpstreamBundle);
         Slots loaded = loadJournal();
         slots = loaded;
         if (loaded.x509Current() != null) {
@@ -423,15 +429,107 @@ public final class CaManager {
             }
         }
         if (jwt != null) {
-            b.addJwtAuthorities(
-                    JwtKey.newBuilder()
-                            .setKeyId(jwt.kid())
-                            .setPublicKey(
-                                    ByteString.copyFrom(jwt.keyPair().getPublic().getEncoded()))
-                            .setExpiresAt(jwt.notAfter().getEpochSecond()));
+            UpstreamAuthority.JwtKey key =
+                    new UpstreamAuthority.JwtKey(
+                            jwt.kid(),
+                            jwt.keyPair().getPublic().getEncoded(),
+                            jwt.notAfter().getEpochSecond());
+            // Through the upstream when it publishes JWT keys (nested servers), as SPIRE does.
+            upstream.publishJwtKey(key)
+                    .orElse(List.of(key))
+                    .forEach(k -> b.addJwtAuthorities(proto(k)));
         }
         dataStore.appendBundle(b.build());
         refreshBundle();
+    }
+
+    private static JwtKey proto(UpstreamAuthority.JwtKey k) {
+        return JwtKey.newBuilder()
+                .setKeyId(k.keyId())
+                .setPublicKey(ByteString.copyFrom(k.publicKey()))
+                .setExpiresAt(k.expiresAt())
+                .build();
+    }
+
+    /**
+     * A downstream server's JWT key (SPIRE's {@code PublishJWTAuthority}): published through this
+     * server's own upstream when it has one that publishes JWT keys, else added to this trust
+     * domain's bundle.
+     *
+     * @return every JWT key of the bundle afterwards
+     */
+    public List<UpstreamAuthority.JwtKey> publishDownstreamJwtKey(UpstreamAuthority.JwtKey key) {
+        Bundle.Builder b = Bundle.newBuilder().setTrustDomain(trustDomain.name());
+        upstream.publishJwtKey(key)
+                .orElse(List.of(key))
+                .forEach(k -> b.addJwtAuthorities(proto(k)));
+        Bundle stored = dataStore.appendBundle(b.build());
+        refreshBundle();
+        return stored.getJwtAuthoritiesList().stream()
+                .map(
+                        k ->
+                                new UpstreamAuthority.JwtKey(
+                                        k.getKeyId(),
+                                        k.getPublicKey().toByteArray(),
+                                        k.getExpiresAt()))
+                .toList();
+    }
+
+    /**
+     * The upstream's bundle changed (nested servers): its roots and JWT keys are added to this
+     * trust domain's bundle; expired ones leave it with the usual pruning.
+     */
+    private void appendUpstreamBundle(UpstreamAuthority.UpstreamBundle upstreamBundle) {
+        Bundle.Builder b =
+                Bundle.newBuilder()
+                        .setTrustDomain(trustDomain.name())
+                        .setRefreshHint(REFRESH_HINT_SECONDS);
+        upstreamBundle.x509Roots().forEach(c -> b.addX509Authorities(der(c)));
+        upstreamBundle.jwtKeys().forEach(k -> b.addJwtAuthorities(proto(k)));
+        dataStore.appendBundle(b.build());
+        refreshBundle();
+    }
+
+    /**
+     * Signs a downstream server's CA key as an intermediate of this trust domain with the active CA
+     * (SPIRE's {@code SignDownstreamX509CA}): subject = the active CA's subject with {@code
+     * OU=DOWNSTREAM-<n>} (n = the length of the active CA's chain), never outliving the active CA.
+     *
+     * @param ttl the downstream's preferred lifetime; zero for this server's {@code ca_ttl}
+     * @return the new CA first, then this server's intermediates (no root)
+     */
+    public List<X509Certificate> signDownstreamX509Ca(PublicKey key, Duration ttl) {
+        X509Ca ca = slots.x509Current();
+        X500Principal parent = ca.certificate().getSubjectX500Principal();
+        X500NameBuilder name = new X500NameBuilder();
+        for (RDN rdn : X500Name.getInstance(parent.getEncoded()).getRDNs()) {
+            if (!rdn.getFirst().getType().equals(BCStyle.OU)) {
+                name.addMultiValuedRDN(rdn.getTypesAndValues());
+            }
+        }
+        name.addRDN(BCStyle.OU, "DOWNSTREAM-" + ca.chain().size());
+        X500Principal subject;
+        try {
+            subject = new X500Principal(name.build().getEncoded());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        X509Certificate downstream =
+                minter.signCa(
+                        ca.authority(),
+                        key,
+                        trustDomain,
+                        ttl.isZero() || ttl.isNegative() ? caTtl : ttl,
+                        subject);
+        List<X509Certificate> chain = new ArrayList<>();
+        chain.add(downstream);
+        chain.addAll(ca.intermediates());
+        return chain;
+    }
+
+    /** Stops the upstream's background work (a nested server's bundle polling). */
+    public void close() {
+        upstream.close();
     }
 
     private static ByteString der(X509Certificate c) {

@@ -48,6 +48,7 @@ import java.util.Objects;
  *     k8sbundle})
  * @param api rate limits, audit log and index refresh ({@code ratelimit}, {@code
  *     audit_log_enabled}, {@code cache_reload_interval}); null means {@link ApiPolicy#UNLIMITED}
+ * @param spireUpstream the {@code spire} UpstreamAuthority settings (nested servers), or null
  */
 public record ServerConfig(
         TrustDomain trustDomain,
@@ -76,7 +77,8 @@ public record ServerConfig(
         Path source,
         FederationConfig federation,
         K8sPlugins kubernetes,
-        ApiPolicy api) {
+        ApiPolicy api,
+        SpireUpstreamConfig spireUpstream) {
 
     /** SPIRE's default agent API port. */
     public static final int DEFAULT_BIND_PORT = 8081;
@@ -163,6 +165,7 @@ public record ServerConfig(
         b.federation = federation;
         b.kubernetes = kubernetes;
         b.api = api;
+        b.spireUpstream = spireUpstream;
         return b;
     }
 
@@ -290,6 +293,25 @@ public record ServerConfig(
         }
     }
 
+    /**
+     * {@code UpstreamAuthority "spire"} (nested servers): the upstream server's agent API address
+     * and the Workload API socket of the upstream's agent on this machine.
+     */
+    public record SpireUpstreamConfig(
+            String serverAddress, int serverPort, Path workloadApiSocket) {
+        public SpireUpstreamConfig {
+            Objects.requireNonNull(serverAddress, "server_address");
+            Objects.requireNonNull(workloadApiSocket, "workload_api_socket");
+            if (serverAddress.isBlank()) {
+                throw new IllegalArgumentException("server_address is required");
+            }
+            if (serverPort < 1 || serverPort > 65535) {
+                throw new IllegalArgumentException(
+                        "server_port " + serverPort + " is not a port number (1-65535)");
+            }
+        }
+    }
+
     /** Builds a {@link ServerConfig}; every setter has SPIRE's default. */
     public static final class Builder {
         private final TrustDomain trustDomain;
@@ -319,6 +341,7 @@ public record ServerConfig(
         private FederationConfig federation = FederationConfig.NONE;
         private K8sPlugins kubernetes = K8sPlugins.NONE;
         private ApiPolicy api = ApiPolicy.UNLIMITED;
+        private SpireUpstreamConfig spireUpstream;
 
         private Builder(TrustDomain trustDomain, Path dataDir) {
             this.trustDomain = trustDomain;
@@ -405,6 +428,12 @@ public record ServerConfig(
             return this;
         }
 
+        /** {@code UpstreamAuthority "spire"}: nested under another identity server. */
+        public Builder spireUpstream(SpireUpstreamConfig v) {
+            spireUpstream = v;
+            return this;
+        }
+
         public Builder upstream(DiskUpstreamConfig v) {
             upstream = v;
             return this;
@@ -481,7 +510,8 @@ public record ServerConfig(
                     source,
                     federation,
                     kubernetes,
-                    api);
+                    api,
+                    spireUpstream);
         }
     }
 }

@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  * Reads SPIRE's {@code server.conf} (HCL) into a {@link ServerConfig}. The keys are SPIRE's, so a
  * real SPIRE configuration using the supported plugins runs unchanged: {@code server { .. }},
  * {@code plugins { DataStore "sql", KeyManager "disk"|"memory", NodeAttestor
- * "join_token"|"x509pop", UpstreamAuthority "disk" }}, {@code health_checks { .. }} and {@code
- * telemetry { Prometheus { .. } }}. {@code plugin_data { .. }} and {@code plugin_data = { .. }} are
- * both accepted, and numbers may be quoted.
+ * "join_token"|"x509pop", UpstreamAuthority "disk"|"spire" }}, {@code health_checks { .. }} and
+ * {@code telemetry { Prometheus { .. } }}. {@code plugin_data { .. }} and {@code plugin_data = { ..
+ * }} are both accepted, and numbers may be quoted.
  *
  * <p>Unknown keys, unknown plugins and bad values fail with an {@link HclException} whose message
  * starts with {@code file:line:column}. Every key of SPIRE's {@code server_full.conf} is honoured
@@ -438,7 +438,13 @@ public final class ServerConfigParser {
                 case "UpstreamAuthority" -> {
                     once(upstream, e);
                     upstream = true;
-                    requireName(e, name, "disk");
+                    if (name.equals("spire")) {
+                        b.spireUpstream(SpireUpstreamParser.parse(data, what));
+                        continue;
+                    }
+                    if (!name.equals("disk")) {
+                        throw unsupported(e, name, "disk, spire");
+                    }
                     data.requireOnly(
                             Set.of("cert_file_path", "key_file_path", "bundle_file_path"), what);
                     String cert =

@@ -105,7 +105,8 @@ public final class AgentAuthInterceptor implements ServerInterceptor {
         return Contexts.interceptCall(ctx, call, headers, next);
     }
 
-    private static Optional<SpiffeId> peerId(ServerCall<?, ?> call) {
+    /** The SPIFFE ID of the call's TLS client certificate, if it presented one. */
+    public static Optional<SpiffeId> peerId(ServerCall<?, ?> call) {
         SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
         if (session == null) {
             return Optional.empty();
