@@ -3,10 +3,12 @@ package io.mithril.agent.testing;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.RegistrationEntry;
-import io.mithril.agent.cache.TrustBundle;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.SigningAuthority;
 import io.mithril.pki.X509Minter;
+import io.mithril.spiffe.bundle.JwtBundle;
+import io.mithril.spiffe.bundle.SpiffeBundle;
+import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.security.KeyPair;
@@ -42,8 +44,11 @@ public final class TestCa {
         intermediate = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert, root));
     }
 
-    public TrustBundle bundle() {
-        return new TrustBundle(trustDomain, List.of(root), List.of(), 1, 300);
+    public SpiffeBundle bundle() {
+        return SpiffeBundle.of(
+                        X509Bundle.of(trustDomain, List.of(root)), JwtBundle.empty(trustDomain))
+                .withSequenceNumber(1)
+                .withRefreshHint(Duration.ofSeconds(300));
     }
 
     public static RegistrationEntry entry(String spiffeId, String... selectors) {
