@@ -156,9 +156,16 @@ class K8sBundleConfigMapTest {
                                                                 kubeconfig,
                                                                 "pem")))));
         // SPIRE's notifier updates an existing ConfigMap: none yet, so nothing is created...
-        Thread.sleep(1000);
-        assertThat(k8s.client().configMaps().inNamespace("spire").withName("spire-bundle").get())
-                .isNull();
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(5))
+                .until(
+                        () ->
+                                k8s.client()
+                                                .configMaps()
+                                                .inNamespace("spire")
+                                                .withName("spire-bundle")
+                                                .get()
+                                        == null);
         // ...and once the operator creates it, the next retry fills it, keeping its other keys.
         k8s.client()
                 .configMaps()

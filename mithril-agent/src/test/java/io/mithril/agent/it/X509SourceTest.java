@@ -1,6 +1,7 @@
 package io.mithril.agent.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
@@ -66,8 +67,15 @@ class X509SourceTest {
 
             agent.close();
             agent = null;
-            Thread.sleep(500);
-            assertThat(source.current().defaultSvid().leaf().getSerialNumber()).isEqualTo(first);
+            await().during(Duration.ofMillis(500))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(
+                            () ->
+                                    source.current()
+                                            .defaultSvid()
+                                            .leaf()
+                                            .getSerialNumber()
+                                            .equals(first));
 
             agent = Agent.start(config(null)); // reuses its SVID; mints new workload SVIDs
             // Updates may also carry bundle changes with the old SVID; wait for the new SVID.

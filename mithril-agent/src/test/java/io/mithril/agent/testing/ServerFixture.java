@@ -1,5 +1,7 @@
 package io.mithril.agent.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import io.mithril.server.IdentityServer;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
@@ -108,17 +110,15 @@ public final class ServerFixture implements AutoCloseable {
 
     /** Starts the server again on the same port with the same data. */
     public void restart() throws Exception {
-        Exception last = null;
-        for (int i = 0; i < 50; i++) {
-            try {
-                start(port);
-                return;
-            } catch (Exception e) {
-                last = e; // the port may linger for a moment after close
-                Thread.sleep(100);
-            }
-        }
-        throw last;
+        // the port may linger for a moment after close
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
+                .until(
+                        () -> {
+                            start(port);
+                            return true;
+                        });
     }
 
     @Override
