@@ -463,9 +463,10 @@ public final class HeldCertificate {
                         u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
                 dnsNames.forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
                 if (!names.isEmpty()) {
+                    // RFC 5280 4.2.1.6: critical when the subject is empty (as the server mints).
                     b.addExtension(
                             Extension.subjectAlternativeName,
-                            false,
+                            name.getName().isEmpty(),
                             new GeneralNames(names.toArray(GeneralName[]::new)));
                 }
                 b.addExtension(

@@ -106,6 +106,18 @@ class HeldCertificateTest {
     }
 
     @Test
+    void anEmptySubjectAsTheServerMintsMakesTheSanCritical() {
+        HeldCertificate c =
+                HeldCertificate.builder()
+                        .subject(new javax.security.auth.x500.X500Principal(""))
+                        .spiffeId(SLEEP)
+                        .build();
+
+        assertThat(c.certificate().getCriticalExtensionOIDs()).contains("2.5.29.17");
+        assertThat(c.x509Svid().spiffeId()).isEqualTo(SpiffeId.parse(SLEEP));
+    }
+
+    @Test
     void rulesCanBeBrokenOnPurpose() {
         HeldCertificate c =
                 HeldCertificate.builder()
