@@ -11,6 +11,7 @@ import io.mithril.spiffe.bundle.BundleSource;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.svid.X509Svid;
 import java.io.IOException;
 import java.net.BindException;

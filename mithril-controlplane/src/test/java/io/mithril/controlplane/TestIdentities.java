@@ -4,6 +4,7 @@ import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.svid.X509Svid;
 import io.mithril.spiffe.testing.HeldCertificate;
 import java.security.cert.X509Certificate;
