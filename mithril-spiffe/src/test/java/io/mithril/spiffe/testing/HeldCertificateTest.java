@@ -111,6 +111,7 @@ class HeldCertificateTest {
                 HeldCertificate.builder()
                         .subject(new javax.security.auth.x500.X500Principal(""))
                         .spiffeId(SLEEP)
+                        .signedBy(HeldCertificate.builder().ca(0).build())
                         .build();
 
         assertThat(c.certificate().getCriticalExtensionOIDs()).contains("2.5.29.17");

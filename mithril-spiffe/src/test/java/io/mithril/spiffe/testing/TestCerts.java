@@ -1,17 +1,13 @@
 package io.mithril.spiffe.testing;
 
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.asn1.x509.KeyUsage;
 
 /**
@@ -21,18 +17,11 @@ import org.bouncycastle.asn1.x509.KeyUsage;
  * use that builder directly.
  */
 public final class TestCerts {
-    private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
 
     private TestCerts() {}
 
     public static KeyPair ec(String curve) {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec(curve));
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return HeldCertificate.ecKeyPair(curve);
     }
 
     public static KeyPair ec256() {
@@ -40,21 +29,11 @@ public final class TestCerts {
     }
 
     public static KeyPair rsa(int bits) {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-            g.initialize(bits);
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return HeldCertificate.rsaKeyPair(bits);
     }
 
     public static KeyPair ed25519() {
-        try {
-            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return HeldCertificate.ed25519KeyPair();
     }
 
     /** What to put in a certificate. Mutable, for tests only. */
