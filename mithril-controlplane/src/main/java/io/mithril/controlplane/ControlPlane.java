@@ -14,6 +14,7 @@ import io.grpc.netty.NettyServerBuilder;
 import io.mithril.controlplane.xds.XdsServer;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.svid.X509Svid;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeTrustManager;

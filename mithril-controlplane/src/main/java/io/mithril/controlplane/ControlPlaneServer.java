@@ -1,6 +1,7 @@
 package io.mithril.controlplane;
 
 import io.mithril.api.workload.client.X509Source;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.svid.X509Svid;
 import java.io.IOException;
 import java.time.Duration;
@@ -51,7 +52,7 @@ public final class ControlPlaneServer implements AutoCloseable {
         ControlPlane cp = null;
         AdminServer admin = null;
         try {
-            IdentitySource identity = IdentitySource.fromWorkloadApi(source, config.spiffeId());
+            IdentitySource identity = source.identity(config.spiffeId());
             X509Svid svid = identity.svid();
             if (svid == null) {
                 throw new ControlPlaneConfigException(

@@ -1,6 +1,7 @@
 package io.mithril.controlplane;
 
 import io.grpc.netty.GrpcSslContexts;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.tls.SpiffeKeyManager;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;

@@ -11,6 +11,7 @@ import io.mithril.spiffe.bundle.BundleSource;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.svid.X509Svid;
 import java.io.IOException;
 import java.net.BindException;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -132,13 +134,10 @@ class ControlPlaneTest {
     }
 
     static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + AWAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            sleep(20);
-        }
+        Awaitility.await(what)
+                .atMost(AWAIT)
+                .pollInterval(Duration.ofMillis(20))
+                .until(condition::getAsBoolean);
     }
 
     static void sleep(long ms) {

@@ -17,6 +17,7 @@ import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
 import java.io.IOException;

@@ -1,20 +1,17 @@
 package io.mithril.controlplane;
 
-import io.mithril.pki.KeyType;
-import io.mithril.pki.SigningAuthority;
-import io.mithril.pki.X509Minter;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.IdentitySource;
 import io.mithril.spiffe.svid.X509Svid;
-import java.security.KeyPair;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 
-/** A trust domain's CA, minting SVIDs for tests with the pki module. */
+/** A trust domain's CA, with SVIDs for tests built by the test kit's {@link HeldCertificate}. */
 final class TestIdentities {
 
     static final SpiffeId ISTIOD = SpiffeId.parse("spiffe://example.org/ns/istio-system/sa/istiod");
@@ -26,14 +23,17 @@ final class TestIdentities {
 
     final TrustDomain trustDomain;
     final X509Certificate root;
-    final SigningAuthority ca;
-    final X509Minter minter = new X509Minter(Clock.systemUTC());
+    final HeldCertificate ca;
 
     TestIdentities(String trustDomain) {
         this.trustDomain = TrustDomain.parse(trustDomain);
-        KeyPair key = KeyType.EC_P256.generate();
-        this.root = minter.selfSignedCa(key, this.trustDomain, Duration.ofHours(2), null);
-        this.ca = SigningAuthority.of(root, key.getPrivate());
+        this.ca =
+                HeldCertificate.builder()
+                        .spiffeId(this.trustDomain.id())
+                        .ca(0)
+                        .validFor(Duration.ofHours(2))
+                        .build();
+        this.root = ca.certificate();
     }
 
     X509Bundle bundle() {
@@ -41,10 +41,12 @@ final class TestIdentities {
     }
 
     X509Svid svid(SpiffeId id) {
-        KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf =
-                minter.signX509Svid(ca, key.getPublic(), id, List.of(), Duration.ofHours(1));
-        return X509Svid.of(List.of(leaf), key.getPrivate());
+        return HeldCertificate.builder()
+                .spiffeId(id)
+                .validFor(Duration.ofHours(1))
+                .signedBy(ca)
+                .build()
+                .x509Svid();
     }
 
     /** An identity holding an SVID of this trust domain and the given bundles. */

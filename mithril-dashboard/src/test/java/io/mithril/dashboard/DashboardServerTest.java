@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mithril.pki.Pem;
 import io.mithril.spiffe.id.SpiffeId;
-import io.mithril.spiffe.testing.TestCerts;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -173,9 +173,8 @@ class DashboardServerTest {
 
     @Test
     void onAnyOtherAddressOnlyAnAllowedSpiffeIdUnderTheBundleGetsIn() throws Exception {
-        TestCerts.Issued root = TestCerts.root("Dashboard test root");
-        TestCerts.Issued serverSvid =
-                root.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
+        HeldCertificate root = root("Dashboard test root");
+        HeldCertificate serverSvid = leaf(root, "spiffe://example.org/ns/ops/sa/dashboard");
         // 0.0.0.0 is not a loopback address: mTLS is required; the test reaches it on 127.0.0.1.
         server =
                 DashboardServer.start(
@@ -184,8 +183,7 @@ class DashboardServerTest {
                         collector);
         assertThat(server.url()).startsWith("https://");
 
-        assertThat(get(client(root, root.issue(TestCerts.Spec.leaf(ALLOWED)))))
-                .startsWith("HTTP/1.1 200");
+        assertThat(get(client(root, leaf(root, ALLOWED)))).startsWith("HTTP/1.1 200");
 
         // No client certificate.
         assertThatThrownBy(() -> get(client(root, null))).isInstanceOf(IOException.class);
@@ -195,20 +193,24 @@ class DashboardServerTest {
                                 get(
                                         client(
                                                 root,
-                                                root.issue(
-                                                        TestCerts.Spec.leaf(
-                                                                "spiffe://example.org/ns/default/sa/sleep")))))
+                                                leaf(
+                                                        root,
+                                                        "spiffe://example.org/ns/default/sa/sleep"))))
                 .isInstanceOf(IOException.class);
         // The allowed ID, from a CA the bundle does not hold.
-        TestCerts.Issued foreign = TestCerts.root("Foreign root");
-        assertThatThrownBy(() -> get(client(root, foreign.issue(TestCerts.Spec.leaf(ALLOWED)))))
+        HeldCertificate foreign = root("Foreign root");
+        assertThatThrownBy(() -> get(client(root, leaf(foreign, ALLOWED))))
                 .isInstanceOf(IOException.class);
         // The allowed ID, expired.
-        TestCerts.Spec expired = TestCerts.Spec.leaf(ALLOWED);
-        expired.notBefore = Instant.now().minus(Duration.ofHours(3));
-        expired.notAfter = Instant.now().minus(Duration.ofHours(1));
-        assertThatThrownBy(() -> get(client(root, root.issue(expired))))
-                .isInstanceOf(IOException.class);
+        HeldCertificate expired =
+                HeldCertificate.builder()
+                        .spiffeId(ALLOWED)
+                        .validityInterval(
+                                Instant.now().minus(Duration.ofHours(3)),
+                                Instant.now().minus(Duration.ofHours(1)))
+                        .signedBy(root)
+                        .build();
+        assertThatThrownBy(() -> get(client(root, expired))).isInstanceOf(IOException.class);
     }
 
     /**
@@ -218,53 +220,61 @@ class DashboardServerTest {
      */
     @Test
     void aRotatedSvidIsServedToTheNextClient() throws Exception {
-        TestCerts.Issued root = TestCerts.root("Dashboard test root");
-        TestCerts.Issued first =
-                root.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
+        HeldCertificate root = root("Dashboard test root");
+        HeldCertificate first = leaf(root, "spiffe://example.org/ns/ops/sa/dashboard");
         DashboardServer.Mtls mtls = writeMtls(root, first);
         server = DashboardServer.start(new InetSocketAddress("0.0.0.0", 0), mtls, collector);
-        assertThat(servedSerial(client(root, root.issue(TestCerts.Spec.leaf(ALLOWED)))))
-                .isEqualTo(first.cert().getSerialNumber());
+        assertThat(servedSerial(client(root, leaf(root, ALLOWED))))
+                .isEqualTo(first.certificate().getSerialNumber());
 
         // Rotation: a new root, a new dashboard SVID under it, a new bundle; written as an agent
         // writes them.
-        TestCerts.Issued root2 = TestCerts.root("Dashboard test root 2");
-        TestCerts.Issued second =
-                root2.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
+        HeldCertificate root2 = root("Dashboard test root 2");
+        HeldCertificate second = leaf(root2, "spiffe://example.org/ns/ops/sa/dashboard");
         writeMtls(root2, second);
-        SSLContext rotated = client(root2, root2.issue(TestCerts.Spec.leaf(ALLOWED)));
+        SSLContext rotated = client(root2, leaf(root2, ALLOWED));
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(10))
                 .pollInterval(Duration.ofMillis(200))
                 .ignoreExceptions()
-                .until(() -> servedSerial(rotated).equals(second.cert().getSerialNumber()));
-        assertThatThrownBy(() -> get(client(root, root.issue(TestCerts.Spec.leaf(ALLOWED)))))
+                .until(() -> servedSerial(rotated).equals(second.certificate().getSerialNumber()));
+        assertThatThrownBy(() -> get(client(root, leaf(root, ALLOWED))))
                 .as("a client of the rotated-away CA, which trusts only it, no longer gets in")
                 .isInstanceOf(IOException.class);
         assertThat(get(rotated)).startsWith("HTTP/1.1 200");
 
         // A half-written rotation (a certificate whose key is not there yet) keeps the previous
         // pair.
-        TestCerts.Issued third =
-                root2.issue(TestCerts.Spec.leaf("spiffe://example.org/ns/ops/sa/dashboard"));
-        Pem.writeCertificates(mtls.certFile(), List.of(third.cert()));
-        Thread.sleep(
-                1500); // past the once-a-second check: the new pair would have been read by now
-        assertThat(servedSerial(rotated)).isEqualTo(second.cert().getSerialNumber());
+        HeldCertificate third = leaf(root2, "spiffe://example.org/ns/ops/sa/dashboard");
+        Pem.writeCertificates(mtls.certFile(), List.of(third.certificate()));
+        // past the once-a-second check: the new pair would have been read by now
+        org.awaitility.Awaitility.await()
+                .during(Duration.ofMillis(1500))
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(250))
+                .until(() -> servedSerial(rotated).equals(second.certificate().getSerialNumber()));
+    }
+
+    private static HeldCertificate root(String cn) {
+        return HeldCertificate.builder().commonName(cn).ca().build();
+    }
+
+    private static HeldCertificate leaf(HeldCertificate ca, String spiffeId) {
+        return HeldCertificate.builder().spiffeId(spiffeId).signedBy(ca).build();
     }
 
     /**
      * Writes the dashboard's SVID, its key and the bundle ({@code root}) in {@code tmp}, as an
      * agent's {@code -write} does.
      */
-    private DashboardServer.Mtls writeMtls(TestCerts.Issued root, TestCerts.Issued svid)
+    private DashboardServer.Mtls writeMtls(HeldCertificate root, HeldCertificate svid)
             throws IOException {
         Path cert = tmp.resolve("svid.pem");
         Path key = tmp.resolve("svid.key");
         Path bundle = tmp.resolve("bundle.pem");
-        Pem.writeCertificates(cert, List.of(svid.cert()));
+        Pem.writeCertificates(cert, List.of(svid.certificate()));
         Pem.writePrivateKey(key, svid.privateKey());
-        Pem.writeCertificates(bundle, List.of(root.cert()));
+        Pem.writeCertificates(bundle, List.of(root.certificate()));
         // A coarse file system clock may give a rewrite within the same tick the same time: make it
         // differ.
         java.nio.file.attribute.FileTime t =
@@ -289,11 +299,10 @@ class DashboardServerTest {
     }
 
     /** An SSL context that trusts {@code root} and presents {@code svid} (none when null). */
-    private static SSLContext client(TestCerts.Issued root, TestCerts.Issued svid)
-            throws Exception {
+    private static SSLContext client(HeldCertificate root, HeldCertificate svid) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        trust.setCertificateEntry("root", root.cert());
+        trust.setCertificateEntry("root", root.certificate());
         TrustManagerFactory tmf =
                 TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);
@@ -303,7 +312,10 @@ class DashboardServerTest {
         keys.load(null, null);
         if (svid != null) {
             keys.setKeyEntry(
-                    "svid", svid.privateKey(), "pw".toCharArray(), new Certificate[] {svid.cert()});
+                    "svid",
+                    svid.privateKey(),
+                    "pw".toCharArray(),
+                    new Certificate[] {svid.certificate()});
         }
         kmf.init(keys, "pw".toCharArray());
         SSLContext ctx = SSLContext.getInstance("TLS");

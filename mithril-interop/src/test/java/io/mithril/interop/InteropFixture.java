@@ -3,11 +3,9 @@ package io.mithril.interop;
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
 import io.mithril.bench.spire.GoHarness;
-import io.mithril.mesh.config.ProxyNode;
 import io.mithril.mesh.model.Resource;
-import io.mithril.mesh.yaml.MeshYaml;
+import io.mithril.proxy.MeshFixture;
 import io.mithril.proxy.Proxy;
-import io.mithril.proxy.ProxySettings;
 import io.mithril.proxy.identity.WorkloadApiIdentitySource;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.config.ServerConfig;
@@ -18,7 +16,6 @@ import io.mithril.spiffe.id.TrustDomain;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -51,10 +47,9 @@ import java.util.stream.Stream;
 final class InteropFixture implements AutoCloseable {
 
     static final TrustDomain TD = TrustDomain.parse("example.org");
-    static final String SLEEP_ID = "spiffe://example.org/ns/default/sa/sleep";
-    static final String PRODUCTPAGE_ID = "spiffe://example.org/ns/default/sa/bookinfo-productpage";
-    static final String GATEWAY_ID =
-            "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
+    static final String SLEEP_ID = MeshFixture.SLEEP_ID;
+    static final String PRODUCTPAGE_ID = MeshFixture.PRODUCTPAGE_ID;
+    static final String GATEWAY_ID = MeshFixture.GATEWAY_ID;
     static final SpiffeId NODE = SpiffeId.parse("spiffe://example.org/node");
 
     final GoHarness go;
@@ -157,17 +152,7 @@ final class InteropFixture implements AutoCloseable {
             gid =
                     WorkloadApiIdentitySource.start(
                             "unix://" + socket, SpiffeId.parse(GATEWAY_ID), Duration.ofSeconds(30));
-            gw =
-                    Proxy.start(
-                            ProxySettings.of(
-                                    ProxyNode.gateway(
-                                            "istio-system",
-                                            Map.of("istio", "ingressgateway"),
-                                            TD.toString()),
-                                    Map.of(8080, new InetSocketAddress("127.0.0.1", 0)),
-                                    new InetSocketAddress("127.0.0.1", 0)),
-                            gid);
-            gw.apply(mesh(goServerPort));
+            gw = MeshFixture.gateway(gid, mesh(goServerPort), settings -> settings);
         } catch (Exception | Error e) {
             closeQuietly(srv, gw, gid, a, s);
             delete(dir);
@@ -184,50 +169,9 @@ final class InteropFixture implements AutoCloseable {
      * The seed's Gateway, VirtualService and DestinationRule; productpage is the go-spiffe server.
      */
     static List<Resource> mesh(int productpagePort) {
-        String yaml =
-                """
-                apiVersion: networking.istio.io/v1alpha3
-                kind: Gateway
-                metadata: {name: bookinfo-gateway}
-                spec:
-                  selector: {istio: ingressgateway}
-                  servers:
-                  - port: {number: 8080, name: https, protocol: HTTPS}
-                    tls: {mode: ISTIO_MUTUAL}
-                    hosts: ["*"]
-                ---
-                apiVersion: networking.istio.io/v1alpha3
-                kind: VirtualService
-                metadata: {name: bookinfo-service}
-                spec:
-                  hosts: ["*"]
-                  gateways: [bookinfo-gateway]
-                  http:
-                  - match: [{uri: {exact: /productpage}}]
-                    route: [{destination: {host: productpage.default.svc.cluster.local, port: {number: 9080}}}]
-                ---
-                apiVersion: networking.istio.io/v1alpha3
-                kind: DestinationRule
-                metadata: {name: enable-mtls}
-                spec:
-                  host: "*.svc.cluster.local"
-                  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
-                ---
-                apiVersion: networking.istio.io/v1beta1
-                kind: ServiceEntry
-                metadata: {name: productpage, namespace: default}
-                spec:
-                  hosts: [productpage.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  endpoints:
-                  - address: 127.0.0.1
-                    ports: {http: %d}
-                    serviceAccount: bookinfo-productpage
-                """
-                        .formatted(productpagePort);
-        return MeshYaml.parse("interop.yaml", yaml).orThrow();
+        return MeshFixture.parse(
+                MeshFixture.SEED,
+                MeshFixture.productpageEntry(productpagePort, "bookinfo-productpage"));
     }
 
     private static void register(IdentityServer s, String id, Path exe, int ttl) {

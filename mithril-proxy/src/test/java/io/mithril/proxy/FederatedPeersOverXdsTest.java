@@ -80,7 +80,7 @@ class FederatedPeersOverXdsTest {
         ControlPlane cp =
                 ControlPlane.start(
                         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                        io.mithril.controlplane.IdentitySource.of(
+                        io.mithril.spiffe.svid.IdentitySource.of(
                                 X509Svid.of(istiod.chain(), istiod.privateKey()),
                                 X509BundleSet.of(
                                         X509Bundle.of(example.trustDomain, List.of(example.root)))),

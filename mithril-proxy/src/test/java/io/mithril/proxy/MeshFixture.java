@@ -4,21 +4,27 @@ import io.mithril.mesh.config.ProxyNode;
 import io.mithril.mesh.model.Resource;
 import io.mithril.mesh.yaml.MeshYaml;
 import io.mithril.proxy.identity.Identity;
+import io.mithril.proxy.identity.IdentitySource;
 import io.mithril.proxy.identity.StaticIdentitySource;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Builds the seed's deployment in one JVM: gateway -> productpage sidecar -> productpage app. */
-final class MeshFixture {
+/**
+ * The test kit's mesh fixture: builds the seed's deployment in one JVM (gateway -> productpage
+ * sidecar -> productpage app) from the seed's Istio resources. Shared through the proxy's test-jar
+ * (the interop tests run their gateway with it).
+ */
+public final class MeshFixture {
 
-    static final String GATEWAY_ID =
+    public static final String GATEWAY_ID =
             "spiffe://example.org/ns/istio-system/sa/istio-ingressgateway-service-account";
-    static final String PRODUCTPAGE_ID = "spiffe://example.org/ns/default/sa/bookinfo-productpage";
-    static final String SLEEP_ID = "spiffe://example.org/ns/default/sa/sleep";
+    public static final String PRODUCTPAGE_ID =
+            "spiffe://example.org/ns/default/sa/bookinfo-productpage";
+    public static final String SLEEP_ID = "spiffe://example.org/ns/default/sa/sleep";
 
-    static final String SEED =
+    public static final String SEED =
             """
             apiVersion: networking.istio.io/v1alpha3
             kind: Gateway
@@ -75,7 +81,7 @@ final class MeshFixture {
                   mode: ISTIO_MUTUAL
             """;
 
-    static String productpageEntry(int port, String serviceAccount) {
+    public static String productpageEntry(int port, String serviceAccount) {
         return """
                 apiVersion: networking.istio.io/v1beta1
                 kind: ServiceEntry
@@ -132,7 +138,7 @@ final class MeshFixture {
                 "[{route: [{destination: {host: " + service + ".default.svc.cluster.local}}]}]");
     }
 
-    static List<Resource> parse(String... docs) {
+    public static List<Resource> parse(String... docs) {
         List<Resource> out = new ArrayList<>();
         for (String d : docs) {
             out.addAll(MeshYaml.parse("test.yaml", d).orThrow());
@@ -150,6 +156,19 @@ final class MeshFixture {
             List<Resource> resources,
             java.util.function.UnaryOperator<ProxySettings> adjust)
             throws Exception {
+        return gateway(new StaticIdentitySource(id), resources, adjust);
+    }
+
+    /**
+     * The ingress gateway ({@code istio: ingressgateway} in {@code istio-system}, trust domain
+     * example.org) on ephemeral ports for 8080 and 8081, its identity from {@code identity} (a
+     * fixed one, or a Workload API source), serving {@code resources}.
+     */
+    public static Proxy gateway(
+            IdentitySource identity,
+            List<Resource> resources,
+            java.util.function.UnaryOperator<ProxySettings> adjust)
+            throws Exception {
         Proxy p =
                 Proxy.start(
                         adjust.apply(
@@ -164,7 +183,7 @@ final class MeshFixture {
                                                 8081,
                                                 new InetSocketAddress("127.0.0.1", 0)),
                                         new InetSocketAddress("127.0.0.1", 0))),
-                        new StaticIdentitySource(id));
+                        identity);
         p.apply(resources);
         return p;
     }

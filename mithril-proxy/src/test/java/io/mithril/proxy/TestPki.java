@@ -1,32 +1,30 @@
 package io.mithril.proxy;
 
-import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
-import io.mithril.pki.SigningAuthority;
-import io.mithril.pki.X509Minter;
 import io.mithril.proxy.identity.Identity;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.X509SvidValidator;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import javax.security.auth.x500.X500Principal;
 
 /**
- * A test trust domain: a root CA and an intermediate (as an identity server's), minting SVIDs for
- * tests, writing them as the files {@code spire-agent api fetch -write} produces.
+ * A test trust domain: a root CA and an intermediate (as an identity server's), with SVIDs for
+ * tests built by the test kit's {@link HeldCertificate}, written as the files {@code spire-agent
+ * api fetch -write} produces.
  */
 final class TestPki {
 
     final TrustDomain trustDomain;
     final X509Certificate root;
-    final SigningAuthority intermediate;
-    private final SigningAuthority pastIntermediate;
+    final HeldCertificate intermediate;
 
     /** A SVID written to files: chain (leaf first), key, bundle. */
     record Files(Path cert, Path key, Path bundle) {}
@@ -34,18 +32,28 @@ final class TestPki {
     TestPki(String trustDomain) {
         this.trustDomain = TrustDomain.parse(trustDomain);
         // Started two days ago, so that an SVID minted "then" for one hour is expired now.
-        Clock past = Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC);
-        X509Minter minter = new X509Minter(past);
-        KeyPair rootKey = KeyType.EC_P256.generate();
-        root = minter.selfSignedCa(rootKey, this.trustDomain, Duration.ofDays(30), null);
-        SigningAuthority rootCa = SigningAuthority.of(root, rootKey.getPrivate());
-        KeyPair intKey = KeyType.EC_P256.generate();
-        X509Certificate intCert =
-                minter.signCa(
-                        rootCa, intKey.getPublic(), this.trustDomain, Duration.ofDays(20), null);
-        intermediate = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert));
-        pastIntermediate = intermediate;
+        Clock past = Clock.offset(Clock.systemUTC(), Duration.ofDays(-2));
+        HeldCertificate rootCa =
+                HeldCertificate.builder()
+                        .subject(CA_SUBJECT)
+                        .spiffeId(this.trustDomain.id())
+                        .ca(1)
+                        .clock(past)
+                        .validFor(Duration.ofDays(30))
+                        .build();
+        root = rootCa.certificate();
+        intermediate =
+                HeldCertificate.builder()
+                        .subject(CA_SUBJECT)
+                        .spiffeId(this.trustDomain.id())
+                        .ca(0)
+                        .clock(past)
+                        .validFor(Duration.ofDays(20))
+                        .signedBy(rootCa)
+                        .build();
     }
+
+    private static final X500Principal CA_SUBJECT = new X500Principal("O=SPIFFE, C=US");
 
     Identity identity(String id) {
         return identity(id, List.of(), Map.of());
@@ -61,62 +69,44 @@ final class TestPki {
      */
     Identity identity(
             String id, List<String> dnsNames, Map<TrustDomain, List<X509Certificate>> more) {
-        KeyPair kp = KeyType.EC_P256.generate();
-        X509Certificate leaf =
-                new X509Minter(Clock.systemUTC())
-                        .signX509Svid(
-                                intermediate,
-                                kp.getPublic(),
-                                SpiffeId.parse(id),
-                                dnsNames,
-                                Duration.ofHours(1));
-        java.util.Map<TrustDomain, List<X509Certificate>> bundles = new java.util.HashMap<>(more);
+        Map<TrustDomain, List<X509Certificate>> bundles = new HashMap<>(more);
         bundles.put(trustDomain, List.of(root));
-        return new Identity(
-                SpiffeId.parse(id),
-                List.of(leaf, intermediate.certificate()),
-                kp.getPrivate(),
-                bundles);
+        return identity(svid(id, dnsNames, Clock.systemUTC(), Duration.ofHours(1)), bundles);
     }
 
     /** An SVID valid from now for {@code lifetime} only. */
     Identity shortLived(String id, Duration lifetime) {
-        KeyPair kp = KeyType.EC_P256.generate();
-        X509Certificate leaf =
-                new X509Minter(Clock.systemUTC())
-                        .signX509Svid(
-                                intermediate,
-                                kp.getPublic(),
-                                SpiffeId.parse(id),
-                                List.of(),
-                                lifetime);
-        return new Identity(
-                SpiffeId.parse(id),
-                List.of(leaf, intermediate.certificate()),
-                kp.getPrivate(),
+        return identity(
+                svid(id, List.of(), Clock.systemUTC(), lifetime),
                 Map.of(trustDomain, List.of(root)));
     }
 
     /** An SVID that expired a day and more ago. */
     Identity expired(String id) {
-        KeyPair kp = KeyType.EC_P256.generate();
-        Clock past =
-                Clock.fixed(
-                        Instant.now().minus(Duration.ofDays(2)).plus(Duration.ofMinutes(1)),
-                        ZoneOffset.UTC);
-        X509Certificate leaf =
-                new X509Minter(past)
-                        .signX509Svid(
-                                pastIntermediate,
-                                kp.getPublic(),
-                                SpiffeId.parse(id),
-                                List.of(),
-                                Duration.ofHours(1));
+        Clock past = Clock.offset(Clock.systemUTC(), Duration.ofDays(-2).plusMinutes(1));
+        return identity(
+                svid(id, List.of(), past, Duration.ofHours(1)), Map.of(trustDomain, List.of(root)));
+    }
+
+    /** A leaf X509-SVID as the identity server mints it: empty subject, the ID as only URI SAN. */
+    private HeldCertificate svid(String id, List<String> dnsNames, Clock clock, Duration lifetime) {
+        return HeldCertificate.builder()
+                .subject(new X500Principal(""))
+                .spiffeId(SpiffeId.parse(id))
+                .dnsNames(dnsNames)
+                .clock(clock)
+                .validFor(lifetime)
+                .signedBy(intermediate)
+                .build();
+    }
+
+    private static Identity identity(
+            HeldCertificate leaf, Map<TrustDomain, List<X509Certificate>> bundles) {
         return new Identity(
-                SpiffeId.parse(id),
-                List.of(leaf, intermediate.certificate()),
-                kp.getPrivate(),
-                Map.of(trustDomain, List.of(root)));
+                X509SvidValidator.leafId(leaf.certificate()),
+                leaf.chain(),
+                leaf.privateKey(),
+                bundles);
     }
 
     /** Writes an identity as svid.pem / svid.key / bundle.pem under {@code dir/name}. */

@@ -79,7 +79,7 @@ class XdsEndToEndTest {
         cp =
                 ControlPlane.start(
                         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                        io.mithril.controlplane.IdentitySource.of(
+                        io.mithril.spiffe.svid.IdentitySource.of(
                                 X509Svid.of(istiod.chain(), istiod.privateKey()),
                                 X509BundleSet.of(
                                         X509Bundle.of(pki.trustDomain, List.of(pki.root)))),

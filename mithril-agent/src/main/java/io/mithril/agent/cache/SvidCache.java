@@ -1,6 +1,7 @@
 package io.mithril.agent.cache;
 
 import io.mithril.agent.attestor.workload.Selector;
+import io.mithril.spiffe.bundle.SpiffeBundle;
 import io.mithril.spiffe.id.TrustDomain;
 import java.time.Clock;
 import java.time.Instant;
@@ -46,8 +47,8 @@ public final class SvidCache implements AutoCloseable {
     private final Set<Subscription> subscriptions = ConcurrentHashMap.newKeySet();
 
     // Guarded by this.
-    private TrustBundle bundle;
-    private Map<TrustDomain, TrustBundle> federated = Map.of();
+    private SpiffeBundle bundle;
+    private Map<TrustDomain, SpiffeBundle> federated = Map.of();
     private Map<String, RegistrationEntry> entries = Map.of();
     private final Map<String, CachedSvid> svids = new HashMap<>();
     private final Map<String, CachedJwt> jwts = new HashMap<>();
@@ -68,12 +69,12 @@ public final class SvidCache implements AutoCloseable {
     }
 
     /** The trust domain's own bundle, or null before the first sync. */
-    public synchronized TrustBundle bundle() {
+    public synchronized SpiffeBundle bundle() {
         return bundle;
     }
 
     /** The federated bundles currently known. */
-    public synchronized Map<TrustDomain, TrustBundle> federatedBundles() {
+    public synchronized Map<TrustDomain, SpiffeBundle> federatedBundles() {
         return federated;
     }
 
@@ -92,8 +93,8 @@ public final class SvidCache implements AutoCloseable {
      * are gone, and marks the cache synced.
      */
     public void update(
-            TrustBundle ownBundle,
-            Map<TrustDomain, TrustBundle> federatedBundles,
+            SpiffeBundle ownBundle,
+            Map<TrustDomain, SpiffeBundle> federatedBundles,
             List<RegistrationEntry> newEntries) {
         synchronized (this) {
             Map<String, RegistrationEntry> byId = new LinkedHashMap<>();
@@ -112,7 +113,7 @@ public final class SvidCache implements AutoCloseable {
 
     /** Only the bundles changed (or the agent restored them from disk). */
     public void updateBundles(
-            TrustBundle ownBundle, Map<TrustDomain, TrustBundle> federatedBundles) {
+            SpiffeBundle ownBundle, Map<TrustDomain, SpiffeBundle> federatedBundles) {
         synchronized (this) {
             bundle = ownBundle;
             federated = Map.copyOf(federatedBundles);
@@ -187,7 +188,7 @@ public final class SvidCache implements AutoCloseable {
     /** What a workload with these selectors may have right now. */
     public synchronized WorkloadUpdate fetch(Set<Selector> selectors) {
         List<Identity> identities = new ArrayList<>();
-        Map<TrustDomain, TrustBundle> fed = new LinkedHashMap<>();
+        Map<TrustDomain, SpiffeBundle> fed = new LinkedHashMap<>();
         int matched = 0;
         List<RegistrationEntry> sorted = new ArrayList<>(entries.values());
         sorted.sort(
@@ -203,7 +204,7 @@ public final class SvidCache implements AutoCloseable {
                 identities.add(new Identity(e, s));
             }
             for (TrustDomain td : e.federatesWith()) {
-                TrustBundle b = federated.get(td);
+                SpiffeBundle b = federated.get(td);
                 if (b != null) {
                     fed.put(td, b);
                 }

@@ -1,5 +1,6 @@
 package io.mithril.agent.cache;
 
+import io.mithril.spiffe.bundle.SpiffeBundle;
 import io.mithril.spiffe.id.TrustDomain;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,8 +14,8 @@ import java.util.Map;
  */
 public record WorkloadUpdate(
         List<Identity> identities,
-        TrustBundle bundle,
-        Map<TrustDomain, TrustBundle> federatedBundles,
+        SpiffeBundle bundle,
+        Map<TrustDomain, SpiffeBundle> federatedBundles,
         int matchedEntries) {
 
     public WorkloadUpdate {

@@ -11,9 +11,7 @@ import io.grpc.stub.StreamObserver;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.attestor.workload.Selector;
-import io.mithril.agent.cache.JwtAuthority;
 import io.mithril.agent.cache.RegistrationEntry;
-import io.mithril.agent.cache.TrustBundle;
 import io.mithril.api.agent.AgentServiceGrpc;
 import io.mithril.api.agent.AttestAgentRequest;
 import io.mithril.api.agent.AttestAgentResponse;
@@ -32,6 +30,7 @@ import io.mithril.api.types.Entry;
 import io.mithril.api.types.JwtKey;
 import io.mithril.api.types.X509Svid;
 import io.mithril.pki.Certificates;
+import io.mithril.spiffe.bundle.SpiffeBundle;
 import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
@@ -50,12 +49,15 @@ import java.security.PublicKey;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.X509Certificate;
 import java.security.spec.X509EncodedKeySpec;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -142,7 +144,7 @@ public final class AgentApiClient implements AutoCloseable {
     }
 
     /** What the server returned from a successful attestation. */
-    public record AttestResult(List<X509Certificate> svidChain, TrustBundle bundle) {}
+    public record AttestResult(List<X509Certificate> svidChain, SpiffeBundle bundle) {}
 
     /**
      * Attests this node: opens {@code AttestAgent}, sends the attestor's payload with a CSR for the
@@ -326,9 +328,9 @@ public final class AgentApiClient implements AutoCloseable {
     public Bundles fetchBundles() throws StatusException {
         try {
             FetchBundlesResponse r = stub().fetchBundles(FetchBundlesRequest.getDefaultInstance());
-            Map<TrustDomain, TrustBundle> fed = new LinkedHashMap<>();
+            Map<TrustDomain, SpiffeBundle> fed = new LinkedHashMap<>();
             for (Bundle b : r.getFederatedBundlesList()) {
-                TrustBundle tb = toBundle(b);
+                SpiffeBundle tb = toBundle(b);
                 fed.put(tb.trustDomain(), tb);
             }
             return new Bundles(toBundle(r.getBundle()), fed);
@@ -338,7 +340,7 @@ public final class AgentApiClient implements AutoCloseable {
     }
 
     /** The own trust domain's bundle and the federated ones. */
-    public record Bundles(TrustBundle bundle, Map<TrustDomain, TrustBundle> federated) {}
+    public record Bundles(SpiffeBundle bundle, Map<TrustDomain, SpiffeBundle> federated) {}
 
     /** One result of {@link #batchNewX509Svid}: a chain, or the server's refusal. */
     public record SvidResult(String entryId, List<X509Certificate> chain, Status error) {}
@@ -421,27 +423,33 @@ public final class AgentApiClient implements AutoCloseable {
         return out;
     }
 
-    static TrustBundle toBundle(Bundle b) {
+    /**
+     * The server's bundle as the SPIFFE library's {@link SpiffeBundle}. A JWT authority without a
+     * key ID is left out (a SPIFFE bundle cannot carry it); a negative sequence number or refresh
+     * hint, which the server never sends, is read as absent.
+     */
+    static SpiffeBundle toBundle(Bundle b) {
         List<X509Certificate> roots = new ArrayList<>();
         for (ByteString der : b.getX509AuthoritiesList()) {
             roots.addAll(Certificates.parseDer(der.toByteArray()));
         }
-        List<JwtAuthority> jwt = new ArrayList<>();
+        Map<String, PublicKey> jwt = new LinkedHashMap<>();
         for (JwtKey k : b.getJwtAuthoritiesList()) {
-            jwt.add(
-                    new JwtAuthority(
-                            k.getKeyId(),
-                            publicKey(k.getPublicKey().toByteArray()),
-                            k.getExpiresAt() == 0
-                                    ? null
-                                    : Instant.ofEpochSecond(k.getExpiresAt())));
+            PublicKey key = publicKey(k.getPublicKey().toByteArray());
+            if (!k.getKeyId().isEmpty()) {
+                jwt.put(k.getKeyId(), key);
+            }
         }
-        return new TrustBundle(
+        return new SpiffeBundle(
                 TrustDomain.parse(b.getTrustDomain()),
-                roots,
+                new LinkedHashSet<>(roots),
                 jwt,
-                b.getSequenceNumber(),
-                b.getRefreshHint());
+                b.getSequenceNumber() < 0
+                        ? OptionalLong.empty()
+                        : OptionalLong.of(b.getSequenceNumber()),
+                b.getRefreshHint() < 0
+                        ? Optional.empty()
+                        : Optional.of(Duration.ofSeconds(b.getRefreshHint())));
     }
 
     static PublicKey publicKey(byte[] pkix) {

@@ -6,7 +6,6 @@ import io.mithril.agent.attestor.node.JoinTokenAttestor;
 import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.cache.CachedSvid;
-import io.mithril.agent.cache.TrustBundle;
 import io.mithril.agent.client.AgentApiClient;
 import io.mithril.agent.fs.TrustedDirectory;
 import io.mithril.agent.keymanager.KeyManager;
@@ -16,6 +15,7 @@ import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
 import io.mithril.pki.PkiException;
+import io.mithril.spiffe.bundle.SpiffeBundle;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.IOException;
@@ -294,8 +294,8 @@ public final class AgentIdentity implements AutoCloseable {
     }
 
     /** Adopts the bundle the server just sent (to verify the server with) and keeps it on disk. */
-    void storeBundle(TrustBundle bundle) {
-        List<X509Certificate> newRoots = bundle.x509Authorities();
+    void storeBundle(SpiffeBundle bundle) {
+        List<X509Certificate> newRoots = List.copyOf(bundle.x509Authorities());
         if (newRoots.isEmpty() || newRoots.equals(roots)) {
             return;
         }

@@ -2,6 +2,7 @@ package io.mithril.agent.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.grpc.Status;
 import io.mithril.agent.Agent;
@@ -10,15 +11,15 @@ import io.mithril.agent.config.AgentConfig;
 import io.mithril.agent.sync.AgentIdentity;
 import io.mithril.agent.testing.FetchIdentityMain;
 import io.mithril.agent.testing.ForeignUid;
-import io.mithril.agent.testing.ServerFixture;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.api.workload.client.WorkloadApiException;
 import io.mithril.api.workload.client.X509Context;
 import io.mithril.api.workload.client.X509ContextFiles;
 import io.mithril.server.ca.CaManager;
+import io.mithril.server.testing.ServerFixture;
 import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.testing.HeldCertificate;
 import io.mithril.spiffe.testing.HostileJwtSvids;
-import io.mithril.spiffe.testing.TestCerts;
 import java.io.Closeable;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,13 +119,17 @@ class AgentIntegrationTest {
         assertThat(fetch().defaultSvid().spiffeId().toString())
                 .isEqualTo("spiffe://example.org/root-workload");
         assertThat(server.server().dataStore().deleteAttestedNode(agent.agentId())).isTrue();
-        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
-        while (System.nanoTime() < deadline) { // ten sync intervals: each is refused
-            Thread.sleep(200);
-            assertThat(server.server().dataStore().fetchAttestedNode(agent.agentId()))
-                    .as("a spent join token cannot attest again")
-                    .isEmpty();
-        }
+        // ten sync intervals: each is refused
+        await("a spent join token cannot attest again")
+                .during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(200))
+                .until(
+                        () ->
+                                server.server()
+                                        .dataStore()
+                                        .fetchAttestedNode(agent.agentId())
+                                        .isEmpty());
         assertThat(fetch().defaultSvid().spiffeId().toString())
                 .as("cached SVID still served")
                 .isEqualTo("spiffe://example.org/root-workload");
@@ -207,25 +212,29 @@ class AgentIntegrationTest {
         X509Context before = fetch();
 
         server.stop();
-        Thread.sleep(1000); // several failed syncs
-        X509Context during = fetch();
-        assertThat(during.defaultSvid().leaf().getSerialNumber())
-                .isEqualTo(before.defaultSvid().leaf().getSerialNumber());
+        // several failed syncs, the cached SVID served throughout
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(5))
+                .until(
+                        () ->
+                                fetch().defaultSvid()
+                                        .leaf()
+                                        .getSerialNumber()
+                                        .equals(before.defaultSvid().leaf().getSerialNumber()));
 
         server.restart();
         server.register("spiffe://example.org/after-restart", 0, "unix:uid:0");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        List<String> ids = List.of();
-        while (System.nanoTime() < deadline) {
-            ids = fetch().svids().stream().map(s -> s.spiffeId().toString()).toList();
-            if (ids.size() == 2) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        assertThat(ids)
-                .containsExactlyInAnyOrder(
-                        "spiffe://example.org/root-workload", "spiffe://example.org/after-restart");
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(100))
+                .untilAsserted(
+                        () ->
+                                assertThat(
+                                                fetch().svids().stream()
+                                                        .map(s -> s.spiffeId().toString())
+                                                        .toList())
+                                        .containsExactlyInAnyOrder(
+                                                "spiffe://example.org/root-workload",
+                                                "spiffe://example.org/after-restart"));
     }
 
     @Test
@@ -327,7 +336,7 @@ class AgentIntegrationTest {
                         key.kid(),
                         key.keyPair(),
                         "foreign-kid",
-                        TestCerts.ec256().getPrivate(),
+                        HeldCertificate.ecKeyPair("secp256r1").getPrivate(),
                         Instant.now());
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
             assertThat(

@@ -1,18 +1,18 @@
 package io.mithril.agent.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
 import io.mithril.agent.sync.AgentIdentity;
-import io.mithril.agent.testing.ServerFixture;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.pki.Certificates;
+import io.mithril.server.testing.ServerFixture;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,31 +54,30 @@ class AgentSvidRenewalTest {
                         .get(0);
         BigInteger first = firstLeaf.getSerialNumber();
 
-        BigInteger now = first;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (now.equals(first) && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-            now =
-                    Certificates.parseDer(
-                                    Files.readAllBytes(dataDir.resolve(AgentIdentity.SVID_FILE)))
-                            .get(0)
-                            .getSerialNumber();
-        }
-        assertThat(now).as("a renewed agent SVID on disk").isNotEqualTo(first);
+        BigInteger now =
+                await("a renewed agent SVID on disk")
+                        .atMost(Duration.ofSeconds(20))
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(
+                                () ->
+                                        Certificates.parseDer(
+                                                        Files.readAllBytes(
+                                                                dataDir.resolve(
+                                                                        AgentIdentity.SVID_FILE)))
+                                                .get(0)
+                                                .getSerialNumber(),
+                                s -> !s.equals(first));
+        assertThat(now).isNotEqualTo(first);
         assertThat(System.currentTimeMillis()).isLessThan(firstLeaf.getNotAfter().getTime());
         assertThat(agent.agentId().toString())
                 .isEqualTo(Certificates.spiffeId(firstLeaf).orElseThrow().toString());
 
         // A new entry still reaches workloads: the agent syncs with its renewed SVID.
         server.register("spiffe://example.org/after-renewal", 0, "unix:uid:0");
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        int count = 0;
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-            while (count < 2 && System.nanoTime() < deadline) {
-                count = c.fetchX509Context(Duration.ofSeconds(5)).svids().size();
-                Thread.sleep(100);
-            }
+            await().atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> c.fetchX509Context(Duration.ofSeconds(5)).svids().size() == 2);
         }
-        assertThat(count).isEqualTo(2);
     }
 }

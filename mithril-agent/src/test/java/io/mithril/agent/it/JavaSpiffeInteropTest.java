@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
-import io.mithril.agent.testing.ServerFixture;
+import io.mithril.server.testing.ServerFixture;
 import io.spiffe.bundle.jwtbundle.JwtBundleSet;
 import io.spiffe.provider.SpiffeSslContextFactory;
 import io.spiffe.spiffeid.SpiffeId;

@@ -7,10 +7,10 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
-import io.mithril.agent.testing.ServerFixture;
 import io.mithril.k8s.testing.MockKubernetes;
 import io.mithril.pki.Pem;
 import io.mithril.server.config.K8sPlugins;
+import io.mithril.server.testing.ServerFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -156,9 +156,16 @@ class K8sBundleConfigMapTest {
                                                                 kubeconfig,
                                                                 "pem")))));
         // SPIRE's notifier updates an existing ConfigMap: none yet, so nothing is created...
-        Thread.sleep(1000);
-        assertThat(k8s.client().configMaps().inNamespace("spire").withName("spire-bundle").get())
-                .isNull();
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(5))
+                .until(
+                        () ->
+                                k8s.client()
+                                                .configMaps()
+                                                .inNamespace("spire")
+                                                .withName("spire-bundle")
+                                                .get()
+                                        == null);
         // ...and once the operator creates it, the next retry fills it, keeping its other keys.
         k8s.client()
                 .configMaps()

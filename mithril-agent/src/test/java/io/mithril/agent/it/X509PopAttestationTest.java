@@ -1,13 +1,14 @@
 package io.mithril.agent.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
 import io.mithril.agent.testing.ForeignUid;
-import io.mithril.agent.testing.ServerFixture;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.pki.Pem;
+import io.mithril.server.testing.ServerFixture;
 import io.mithril.spiffe.id.SpiffeId;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -166,11 +167,14 @@ class X509PopAttestationTest {
 
         assertThat(server.server().dataStore().deleteAttestedNode(SpiffeId.parse(agentId)))
                 .isTrue(); // spire-server agent evict
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)).isEmpty()
-                && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100))
+                .until(
+                        () ->
+                                server.server()
+                                        .dataStore()
+                                        .fetchAttestedNode(SpiffeId.parse(agentId))
+                                        .isPresent());
         assertThat(server.server().dataStore().fetchAttestedNode(SpiffeId.parse(agentId)))
                 .as("attested again")
                 .isPresent()
@@ -180,23 +184,19 @@ class X509PopAttestationTest {
         // and it syncs again: an entry made after the eviction reaches its workload
         server.register(
                 "spiffe://example.org/after-eviction", agentId, 0, "unix:uid:0", "unix:gid:0");
-        deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        java.util.List<String> ids = java.util.List.of();
-        while (System.nanoTime() < deadline) {
-            try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-                ids =
-                        c.fetchX509Context(Duration.ofSeconds(10)).svids().stream()
-                                .map(v -> v.spiffeId().toString())
-                                .toList();
-            }
-            if (ids.contains("spiffe://example.org/after-eviction")) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        assertThat(ids)
-                .contains(
-                        "spiffe://example.org/on-pop-node", "spiffe://example.org/after-eviction");
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100))
+                .untilAsserted(
+                        () -> {
+                            try (WorkloadApiClient c =
+                                    WorkloadApiClient.connect("unix://" + socket)) {
+                                assertThat(c.fetchX509Context(Duration.ofSeconds(10)).svids())
+                                        .extracting(v -> v.spiffeId().toString())
+                                        .contains(
+                                                "spiffe://example.org/on-pop-node",
+                                                "spiffe://example.org/after-eviction");
+                            }
+                        });
     }
 
     @Test
@@ -224,12 +224,17 @@ class X509PopAttestationTest {
         // pick up a new entry
         server.server().dataStore().upsertAttestedNode(node);
         server.register("spiffe://example.org/after-ban", agentId, 0, "unix:uid:0", "unix:gid:0");
-        Thread.sleep(1500);
         try (WorkloadApiClient c = WorkloadApiClient.connect("unix://" + socket)) {
-            assertThat(c.fetchX509Context(Duration.ofSeconds(10)).svids())
-                    .extracting(v -> v.spiffeId().toString())
-                    .as("a banned agent asks the server nothing more")
-                    .containsExactly("spiffe://example.org/on-pop-node");
+            await("a banned agent asks the server nothing more")
+                    .during(Duration.ofMillis(1500))
+                    .atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(
+                            () ->
+                                    c.fetchX509Context(Duration.ofSeconds(10)).svids().stream()
+                                            .map(v -> v.spiffeId().toString())
+                                            .toList()
+                                            .equals(List.of("spiffe://example.org/on-pop-node")));
         }
         assertThat(server.server().dataStore().fetchAttestedNode(id).orElseThrow().serialNumber())
                 .as("not attested again")

@@ -1,12 +1,18 @@
 package io.mithril.agent.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
-import io.mithril.agent.testing.ServerFixture;
 import io.mithril.api.workload.client.X509Context;
 import io.mithril.api.workload.client.X509Source;
+import io.mithril.server.testing.ServerFixture;
+import io.mithril.spiffe.bundle.BundleNotFoundException;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.svid.IdentitySource;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +63,25 @@ class X509SourceTest {
     }
 
     @Test
+    void identityViewGivesTheWantedSvidAndTheBundlesOfTheLatestContext() throws Exception {
+        try (X509Source source = X509Source.start("unix://" + socket, Duration.ofSeconds(10))) {
+            IdentitySource identity = source.identity(null);
+            assertThat(identity.svid().spiffeId().toString())
+                    .isEqualTo("spiffe://example.org/source");
+            assertThat(identity.svid().chain()).isEqualTo(source.current().defaultSvid().chain());
+            assertThat(identity.bundles().bundleFor(ServerFixture.TD).x509Authorities())
+                    .containsExactlyElementsOf(source.current().bundles().get(ServerFixture.TD));
+            assertThat(source.identity(SpiffeId.parse("spiffe://example.org/source")).svid())
+                    .isNotNull();
+            assertThat(source.identity(SpiffeId.parse("spiffe://example.org/other")).svid())
+                    .as("an ID the agent does not send")
+                    .isNull();
+            assertThatThrownBy(() -> identity.bundles().bundleFor(TrustDomain.parse("domain.test")))
+                    .isInstanceOf(BundleNotFoundException.class);
+        }
+    }
+
+    @Test
     void sourceKeepsLastContextWhileAgentIsDownAndPicksUpTheRestartedAgent() throws Exception {
         try (X509Source source = X509Source.start("unix://" + socket, Duration.ofSeconds(10))) {
             BigInteger first = source.current().defaultSvid().leaf().getSerialNumber();
@@ -66,8 +91,15 @@ class X509SourceTest {
 
             agent.close();
             agent = null;
-            Thread.sleep(500);
-            assertThat(source.current().defaultSvid().leaf().getSerialNumber()).isEqualTo(first);
+            await().during(Duration.ofMillis(500))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(
+                            () ->
+                                    source.current()
+                                            .defaultSvid()
+                                            .leaf()
+                                            .getSerialNumber()
+                                            .equals(first));
 
             agent = Agent.start(config(null)); // reuses its SVID; mints new workload SVIDs
             // Updates may also carry bundle changes with the old SVID; wait for the new SVID.

@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodListBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.mithril.pki.Pem;
-import io.mithril.spiffe.testing.TestCerts;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -31,22 +31,25 @@ public final class FakeKubelet implements AutoCloseable {
     public static final String TOKEN = "agent-service-account-token";
 
     private final HttpsServer server;
-    private final TestCerts.Issued ca = TestCerts.root("kubelet-ca");
+    private final HeldCertificate ca =
+            HeldCertificate.builder().commonName("kubelet-ca").ca().build();
     private final List<Pod> pods = new CopyOnWriteArrayList<>();
     private final AtomicInteger requests = new AtomicInteger();
 
     public FakeKubelet() throws Exception {
-        TestCerts.Spec spec = new TestCerts.Spec();
-        spec.cn = "node-1";
-        spec.dns.add("localhost");
-        TestCerts.Issued leaf = ca.issue(spec);
+        HeldCertificate leaf =
+                HeldCertificate.builder()
+                        .commonName("node-1")
+                        .addDnsName("localhost")
+                        .signedBy(ca)
+                        .build();
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry(
                 "kubelet",
                 leaf.privateKey(),
                 new char[0],
-                new Certificate[] {leaf.cert(), ca.cert()});
+                new Certificate[] {leaf.certificate(), ca.certificate()});
         KeyManagerFactory kmf =
                 KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
@@ -90,7 +93,7 @@ public final class FakeKubelet implements AutoCloseable {
 
     /** Writes the kubelet's CA (for {@code kubelet_ca_path}). */
     public Path writeCa(Path file) throws IOException {
-        Pem.writeCertificates(file, List.of(ca.cert()));
+        Pem.writeCertificates(file, List.of(ca.certificate()));
         return file;
     }
 

@@ -3,15 +3,13 @@ package io.mithril.agent.testing;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.RegistrationEntry;
-import io.mithril.agent.cache.TrustBundle;
-import io.mithril.pki.KeyType;
-import io.mithril.pki.SigningAuthority;
-import io.mithril.pki.X509Minter;
+import io.mithril.spiffe.bundle.JwtBundle;
+import io.mithril.spiffe.bundle.SpiffeBundle;
+import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
-import java.security.KeyPair;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -19,31 +17,40 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import javax.security.auth.x500.X500Principal;
 
-/** A root and an intermediate CA minted with mithril-pki, for tests that do not need a server. */
+/**
+ * A root and an intermediate CA built by the test kit's {@link HeldCertificate}, for tests that do
+ * not need a server.
+ */
 public final class TestCa {
     public final TrustDomain trustDomain;
-    public final X509Minter minter = new X509Minter(Clock.systemUTC());
     public final X509Certificate root;
-    public final SigningAuthority intermediate;
+    public final HeldCertificate intermediate;
 
     public TestCa(String td) {
         trustDomain = TrustDomain.parse(td);
-        KeyPair rootKey = KeyType.EC_P256.generate();
-        root = minter.selfSignedCa(rootKey, trustDomain, Duration.ofHours(2), null);
-        KeyPair intKey = KeyType.EC_P256.generate();
-        X509Certificate intCert =
-                minter.signCa(
-                        SigningAuthority.of(root, rootKey.getPrivate()),
-                        intKey.getPublic(),
-                        trustDomain,
-                        Duration.ofHours(1),
-                        null);
-        intermediate = new SigningAuthority(intCert, intKey.getPrivate(), List.of(intCert, root));
+        HeldCertificate rootCa =
+                HeldCertificate.builder()
+                        .spiffeId(trustDomain.id())
+                        .ca(1)
+                        .validFor(Duration.ofHours(2))
+                        .build();
+        root = rootCa.certificate();
+        intermediate =
+                HeldCertificate.builder()
+                        .spiffeId(trustDomain.id())
+                        .ca(0)
+                        .validFor(Duration.ofHours(1))
+                        .signedBy(rootCa)
+                        .build();
     }
 
-    public TrustBundle bundle() {
-        return new TrustBundle(trustDomain, List.of(root), List.of(), 1, 300);
+    public SpiffeBundle bundle() {
+        return SpiffeBundle.of(
+                        X509Bundle.of(trustDomain, List.of(root)), JwtBundle.empty(trustDomain))
+                .withSequenceNumber(1)
+                .withRefreshHint(Duration.ofSeconds(300));
     }
 
     public static RegistrationEntry entry(String spiffeId, String... selectors) {
@@ -64,16 +71,22 @@ public final class TestCa {
     }
 
     public CachedSvid svid(RegistrationEntry e, Duration ttl) {
-        KeyPair key = KeyType.EC_P256.generate();
-        X509Certificate leaf =
-                minter.signX509Svid(intermediate, key.getPublic(), e.spiffeId(), e.dnsNames(), ttl);
-        Instant nb = leaf.getNotBefore().toInstant();
+        HeldCertificate leaf =
+                HeldCertificate.builder()
+                        .subject(new X500Principal(""))
+                        .spiffeId(e.spiffeId())
+                        .dnsNames(e.dnsNames())
+                        .validFor(ttl)
+                        .signedBy(intermediate)
+                        .build();
+        X509Certificate cert = leaf.certificate();
+        Instant nb = cert.getNotBefore().toInstant();
         return new CachedSvid(
                 e.id(),
                 e.spiffeId(),
-                List.of(leaf, intermediate.certificate()),
-                key.getPrivate(),
-                CachedSvid.rotationTime(nb, leaf.getNotAfter().toInstant(), Math.random()),
+                leaf.chain(),
+                leaf.privateKey(),
+                CachedSvid.rotationTime(nb, cert.getNotAfter().toInstant(), Math.random()),
                 e);
     }
 }

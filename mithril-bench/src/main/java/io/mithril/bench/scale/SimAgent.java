@@ -110,7 +110,7 @@ public final class SimAgent implements AutoCloseable {
                         roots,
                         new JoinTokenAttestor(joinToken),
                         Csr.create(key, null, List.of()));
-        roots = r.bundle().x509Authorities();
+        roots = List.copyOf(r.bundle().x509Authorities());
         useAgentSvid(key, r.svidChain());
     }
 
@@ -146,7 +146,7 @@ public final class SimAgent implements AutoCloseable {
         }
         AgentApiClient.Bundles bundles = client.fetchBundles();
         calls++;
-        roots = bundles.bundle().x509Authorities();
+        roots = List.copyOf(bundles.bundle().x509Authorities());
         List<RegistrationEntry> entries = client.authorizedEntries();
         calls++;
         Instant now = clock.instant();

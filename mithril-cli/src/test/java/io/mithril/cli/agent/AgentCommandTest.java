@@ -12,8 +12,8 @@ import io.mithril.server.entry.RegistrationEntry;
 import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.mithril.spiffe.testing.HeldCertificate;
 import io.mithril.spiffe.testing.HostileJwtSvids;
-import io.mithril.spiffe.testing.TestCerts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -333,7 +333,7 @@ class AgentCommandTest {
                         key.kid(),
                         key.keyPair(),
                         "foreign-kid",
-                        TestCerts.ec256().getPrivate(),
+                        HeldCertificate.ecKeyPair("secp256r1").getPrivate(),
                         Instant.now());
         Run control =
                 cli(

@@ -8,7 +8,7 @@ import io.mithril.spiffe.bundle.X509Bundle;
 import io.mithril.spiffe.bundle.X509BundleSet;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.svid.X509Svid;
-import io.mithril.spiffe.testing.TestCerts;
+import io.mithril.spiffe.testing.HeldCertificate;
 import io.mithril.spiffe.tls.SpiffeIdAuthorizer;
 import io.mithril.spiffe.tls.SpiffeKeyManager;
 import io.mithril.spiffe.tls.SpiffeTrustManager;
@@ -37,22 +37,28 @@ class InspectCommandTest {
 
     @TempDir Path tmp;
 
-    private TestCerts.Issued root;
-    private TestCerts.Issued intermediate;
+    private HeldCertificate root;
+    private HeldCertificate intermediate;
     private Path bundle;
 
     @BeforeEach
     void pki() {
-        root = TestCerts.root("Upstream CA");
-        intermediate = root.issue(TestCerts.Spec.ca("cluster 2 CA", "spiffe://example.org"));
+        root = HeldCertificate.builder().commonName("Upstream CA").ca().build();
+        intermediate =
+                HeldCertificate.builder()
+                        .commonName("cluster 2 CA")
+                        .spiffeId("spiffe://example.org")
+                        .ca()
+                        .signedBy(root)
+                        .build();
         bundle = tmp.resolve("bundle.pem");
-        Pem.writeCertificates(bundle, List.of(root.cert()));
+        Pem.writeCertificates(bundle, List.of(root.certificate()));
     }
 
-    private Path svid(String name, TestCerts.Spec spec) {
-        TestCerts.Issued leaf = intermediate.issue(spec);
+    private Path svid(String name, HeldCertificate.Builder spec) {
+        HeldCertificate leaf = spec.signedBy(intermediate).build();
         Path f = tmp.resolve(name + ".pem");
-        Pem.writeCertificates(f, List.of(leaf.cert(), intermediate.cert()));
+        Pem.writeCertificates(f, List.of(leaf.certificate(), intermediate.certificate()));
         Pem.writePrivateKey(tmp.resolve(name + ".key"), leaf.privateKey());
         return f;
     }
@@ -73,7 +79,7 @@ class InspectCommandTest {
         Run r =
                 run(
                         "inspect",
-                        svid("good", TestCerts.Spec.leaf(SLEEP)).toString(),
+                        svid("good", HeldCertificate.builder().spiffeId(SLEEP)).toString(),
                         "-bundle",
                         bundle.toString());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
@@ -96,15 +102,19 @@ class InspectCommandTest {
 
     @Test
     void eachRefusalIsNamedWithANonZeroExit() {
-        TestCerts.Issued foreign = TestCerts.root("Foreign CA");
+        HeldCertificate foreign = HeldCertificate.builder().commonName("Foreign CA").ca().build();
         Path foreignBundle = tmp.resolve("foreign.pem");
-        Pem.writeCertificates(foreignBundle, List.of(foreign.cert()));
-        Path good = svid("good", TestCerts.Spec.leaf(SLEEP));
+        Pem.writeCertificates(foreignBundle, List.of(foreign.certificate()));
+        Path good = svid("good", HeldCertificate.builder().spiffeId(SLEEP));
         expectRefused(
                 run("inspect", good.toString(), "-bundle", foreignBundle.toString()),
                 "refused (unknown CA): the chain does not lead to any of the bundle's 1 root(s) of example.org (CN=Foreign CA");
 
-        Path other = svid("other", TestCerts.Spec.leaf("spiffe://other.org/ns/default/sa/sleep"));
+        Path other =
+                svid(
+                        "other",
+                        HeldCertificate.builder()
+                                .spiffeId("spiffe://other.org/ns/default/sa/sleep"));
         expectRefused(
                 run(
                         "inspect",
@@ -115,15 +125,22 @@ class InspectCommandTest {
                         "example.org"),
                 "refused (other trust domain): the certificate is of trust domain other.org, the bundle is for example.org");
 
-        TestCerts.Spec expired = TestCerts.Spec.leaf(SLEEP);
-        expired.notBefore = Instant.now().minus(Duration.ofHours(5));
-        expired.notAfter = Instant.now().minus(Duration.ofHours(2));
+        HeldCertificate.Builder expired =
+                HeldCertificate.builder()
+                        .spiffeId(SLEEP)
+                        .validityInterval(
+                                Instant.now().minus(Duration.ofHours(5)),
+                                Instant.now().minus(Duration.ofHours(2)));
         expectRefused(
                 run("inspect", svid("expired", expired).toString(), "-bundle", bundle.toString()),
                 "refused (expired): certificate 0 expired at");
 
-        TestCerts.Spec future = TestCerts.Spec.leaf(SLEEP);
-        future.notBefore = Instant.now().plus(Duration.ofMinutes(30));
+        HeldCertificate.Builder future =
+                HeldCertificate.builder()
+                        .spiffeId(SLEEP)
+                        .validityInterval(
+                                Instant.now().plus(Duration.ofMinutes(30)),
+                                Instant.now().plus(Duration.ofHours(1)));
         expectRefused(
                 run("inspect", svid("future", future).toString(), "-bundle", bundle.toString()),
                 "refused (not yet valid): certificate 0 is valid only from");
@@ -145,7 +162,7 @@ class InspectCommandTest {
         assertThat(none.code()).isNotZero();
         assertThat(none.err()).contains("missing.pem: no such file, and not HOST:PORT");
         Path notPem = tmp.resolve("not.pem");
-        Pem.writePrivateKey(notPem, TestCerts.ec256().getPrivate());
+        Pem.writePrivateKey(notPem, HeldCertificate.ecKeyPair("secp256r1").getPrivate());
         Run noCert = run("inspect", notPem.toString());
         assertThat(noCert.code()).isNotZero();
         assertThat(noCert.err()).contains("no CERTIFICATE block");
@@ -154,12 +171,15 @@ class InspectCommandTest {
     @Test
     void aHandshakeShowsThePeerAndWhetherItRefusedUs() throws Exception {
         // A real mTLS server that accepts only SVIDs under the root and the sleep ID.
-        TestCerts.Issued serverLeaf =
-                intermediate.issue(
-                        TestCerts.Spec.leaf("spiffe://example.org/ns/istio-system/sa/gateway"));
+        HeldCertificate serverLeaf =
+                HeldCertificate.builder()
+                        .spiffeId("spiffe://example.org/ns/istio-system/sa/gateway")
+                        .signedBy(intermediate)
+                        .build();
         X509Svid serverSvid =
                 X509Svid.of(
-                        List.of(serverLeaf.cert(), intermediate.cert()), serverLeaf.privateKey());
+                        List.of(serverLeaf.certificate(), intermediate.certificate()),
+                        serverLeaf.privateKey());
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(
                 new KeyManager[] {new SpiffeKeyManager(() -> serverSvid)},
@@ -168,7 +188,7 @@ class InspectCommandTest {
                             X509BundleSet.of(
                                     X509Bundle.of(
                                             TrustDomain.parse("example.org"),
-                                            List.of(root.cert()))),
+                                            List.of(root.certificate()))),
                             SpiffeIdAuthorizer.oneOf(
                                     List.of(io.mithril.spiffe.id.SpiffeId.parse(SLEEP))))
                 },
@@ -195,7 +215,7 @@ class InspectCommandTest {
             accept.setDaemon(true);
             accept.start();
             String peer = "127.0.0.1:" + server.getLocalPort();
-            Path good = svid("client", TestCerts.Spec.leaf(SLEEP));
+            Path good = svid("client", HeldCertificate.builder().spiffeId(SLEEP));
             Run ok =
                     run(
                             "inspect",
@@ -222,9 +242,11 @@ class InspectCommandTest {
                             "refuse a client without a certificate, and we sent none (give -cert and -key)",
                             "a server that requires a client certificate may do this: give -cert and -key");
 
-            TestCerts.Issued foreign = TestCerts.root("Foreign CA");
-            TestCerts.Issued foreignLeaf = foreign.issue(TestCerts.Spec.leaf(SLEEP));
-            Pem.writeCertificates(tmp.resolve("foreign.pem"), List.of(foreignLeaf.cert()));
+            HeldCertificate foreign =
+                    HeldCertificate.builder().commonName("Foreign CA").ca().build();
+            HeldCertificate foreignLeaf =
+                    HeldCertificate.builder().spiffeId(SLEEP).signedBy(foreign).build();
+            Pem.writeCertificates(tmp.resolve("foreign.pem"), List.of(foreignLeaf.certificate()));
             Pem.writePrivateKey(tmp.resolve("foreign.key"), foreignLeaf.privateKey());
             Run foreignCert =
                     run(
@@ -286,7 +308,7 @@ class InspectCommandTest {
                     - operation:
                         paths: ["/admin*"]
                 """);
-        Path sleep = svid("sleep", TestCerts.Spec.leaf(SLEEP));
+        Path sleep = svid("sleep", HeldCertificate.builder().spiffeId(SLEEP));
         Run allowed =
                 run(
                         "inspect",
@@ -327,7 +349,8 @@ class InspectCommandTest {
         Path ratings =
                 svid(
                         "ratings",
-                        TestCerts.Spec.leaf("spiffe://example.org/ns/default/sa/bookinfo-ratings"));
+                        HeldCertificate.builder()
+                                .spiffeId("spiffe://example.org/ns/default/sa/bookinfo-ratings"));
         expectRefused(
                 run("inspect", ratings.toString(), "-policy", policy.toString()),
                 "policy verdict: denied: spiffe://example.org/ns/default/sa/bookinfo-ratings for GET /: no rule of the ALLOW policies");
@@ -356,14 +379,16 @@ class InspectCommandTest {
      */
     @Test
     void eachTlsAlertIsExplainedForWhatItSays() throws Exception {
-        TestCerts.Issued serverLeaf =
-                intermediate.issue(
-                        TestCerts.Spec.leaf("spiffe://example.org/ns/istio-system/sa/gateway"));
+        HeldCertificate serverLeaf =
+                HeldCertificate.builder()
+                        .spiffeId("spiffe://example.org/ns/istio-system/sa/gateway")
+                        .signedBy(intermediate)
+                        .build();
         Path serverCert = tmp.resolve("server.pem");
         Path serverChain = tmp.resolve("server-chain.pem");
         Path serverKey = tmp.resolve("server.key");
-        Pem.writeCertificates(serverCert, List.of(serverLeaf.cert()));
-        Pem.writeCertificates(serverChain, List.of(intermediate.cert()));
+        Pem.writeCertificates(serverCert, List.of(serverLeaf.certificate()));
+        Pem.writeCertificates(serverChain, List.of(intermediate.certificate()));
         Pem.writePrivateKey(serverKey, serverLeaf.privateKey());
         List<String> mtls =
                 List.of(
@@ -378,15 +403,19 @@ class InspectCommandTest {
                         "-Verify",
                         "2",
                         "-verify_return_error");
-        Path good = svid("client", TestCerts.Spec.leaf(SLEEP));
+        Path good = svid("client", HeldCertificate.builder().spiffeId(SLEEP));
         String goodKey = tmp.resolve("client.key").toString();
-        TestCerts.Issued foreign = TestCerts.root("Foreign CA");
-        TestCerts.Issued foreignLeaf = foreign.issue(TestCerts.Spec.leaf(SLEEP));
-        Pem.writeCertificates(tmp.resolve("foreign.pem"), List.of(foreignLeaf.cert()));
+        HeldCertificate foreign = HeldCertificate.builder().commonName("Foreign CA").ca().build();
+        HeldCertificate foreignLeaf =
+                HeldCertificate.builder().spiffeId(SLEEP).signedBy(foreign).build();
+        Pem.writeCertificates(tmp.resolve("foreign.pem"), List.of(foreignLeaf.certificate()));
         Pem.writePrivateKey(tmp.resolve("foreign.key"), foreignLeaf.privateKey());
-        TestCerts.Spec future = TestCerts.Spec.leaf(SLEEP);
-        future.notBefore = Instant.now().plus(Duration.ofDays(1));
-        future.notAfter = Instant.now().plus(Duration.ofDays(2));
+        HeldCertificate.Builder future =
+                HeldCertificate.builder()
+                        .spiffeId(SLEEP)
+                        .validityInterval(
+                                Instant.now().plus(Duration.ofDays(1)),
+                                Instant.now().plus(Duration.ofDays(2)));
         Path notYet = svid("notyet", future);
 
         try (OpensslServer server = OpensslServer.start(mtls, "-tls1_3")) {
@@ -520,7 +549,7 @@ class InspectCommandTest {
         io.mithril.spiffe.bundle.SpiffeBundle b =
                 new io.mithril.spiffe.bundle.SpiffeBundle(
                         TrustDomain.parse("example.org"),
-                        java.util.Set.of(root.cert()),
+                        java.util.Set.of(root.certificate()),
                         java.util.Map.of("k1", jwtKey),
                         java.util.OptionalLong.of(7),
                         java.util.Optional.of(Duration.ofMinutes(5)));
@@ -552,7 +581,7 @@ class InspectCommandTest {
 
     @Test
     void aJwtSvidIsExplainedWithTheBundleKeyThatVerifiesIt() throws Exception {
-        java.security.KeyPair k1 = TestCerts.ec256();
+        java.security.KeyPair k1 = HeldCertificate.ecKeyPair("secp256r1");
         Path spiffe = spiffeBundle(k1.getPublic());
         Instant exp = Instant.now().plus(Duration.ofMinutes(5));
         Path good = token("good", SLEEP, exp, "k1", k1.getPrivate());
@@ -600,7 +629,7 @@ class InspectCommandTest {
 
     @Test
     void eachJwtRefusalIsNamedWithANonZeroExit() throws Exception {
-        java.security.KeyPair k1 = TestCerts.ec256();
+        java.security.KeyPair k1 = HeldCertificate.ecKeyPair("secp256r1");
         Path spiffe = spiffeBundle(k1.getPublic());
         Instant exp = Instant.now().plus(Duration.ofMinutes(5));
         expectRefused(
@@ -626,7 +655,12 @@ class InspectCommandTest {
         expectRefused(
                 run(
                         "inspect",
-                        token("forged", SLEEP, exp, "k1", TestCerts.ec256().getPrivate())
+                        token(
+                                        "forged",
+                                        SLEEP,
+                                        exp,
+                                        "k1",
+                                        HeldCertificate.ecKeyPair("secp256r1").getPrivate())
                                 .toString(),
                         "-bundle",
                         spiffe.toString()),
@@ -670,7 +704,7 @@ class InspectCommandTest {
 
     @Test
     void aSpiffeBundleIsExplainedKeyByKeyAndServesAsBundleForX509Too() throws Exception {
-        Path spiffe = spiffeBundle(TestCerts.ec256().getPublic());
+        Path spiffe = spiffeBundle(HeldCertificate.ecKeyPair("secp256r1").getPublic());
         Run r = run("inspect", spiffe.toString(), "-trustDomain", "example.org");
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out())
@@ -686,7 +720,7 @@ class InspectCommandTest {
         Run svid =
                 run(
                         "inspect",
-                        svid("good", TestCerts.Spec.leaf(SLEEP)).toString(),
+                        svid("good", HeldCertificate.builder().spiffeId(SLEEP)).toString(),
                         "-bundle",
                         spiffe.toString());
         assertThat(svid.code()).as(svid.out() + svid.err()).isZero();

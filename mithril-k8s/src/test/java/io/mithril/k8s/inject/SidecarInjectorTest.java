@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.zjsonpatch.JsonPatch;
 import io.mithril.k8s.testing.MockKubernetes;
-import io.mithril.spiffe.testing.TestCerts;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -243,15 +243,20 @@ class SidecarInjectorTest {
 
     @Test
     void theWebhookAnswersOverTls() throws Exception {
-        TestCerts.Issued ca = TestCerts.root("webhook-ca");
-        TestCerts.Spec spec = new TestCerts.Spec();
-        spec.cn = "mithril-injector.istio-system.svc";
-        spec.dns.add("localhost");
-        TestCerts.Issued leaf = ca.issue(spec);
+        HeldCertificate ca = HeldCertificate.builder().commonName("webhook-ca").ca().build();
+        HeldCertificate leaf =
+                HeldCertificate.builder()
+                        .commonName("mithril-injector.istio-system.svc")
+                        .addDnsName("localhost")
+                        .signedBy(ca)
+                        .build();
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry(
-                "tls", leaf.privateKey(), new char[0], new Certificate[] {leaf.cert(), ca.cert()});
+                "tls",
+                leaf.privateKey(),
+                new char[0],
+                new Certificate[] {leaf.certificate(), ca.certificate()});
         KeyManagerFactory kmf =
                 KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, new char[0]);
@@ -259,7 +264,7 @@ class SidecarInjectorTest {
         serverTls.init(kmf.getKeyManagers(), null, null);
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        trust.setCertificateEntry("ca", ca.cert());
+        trust.setCertificateEntry("ca", ca.certificate());
         TrustManagerFactory tmf =
                 TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(trust);

@@ -1,51 +1,27 @@
 package io.mithril.spiffe.testing;
 
-import java.math.BigInteger;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Builds test certificates directly with BouncyCastle: roots, intermediates and leaf SVIDs with any
- * combination of the extensions the X509-SVID rules look at.
+ * The mutable-{@link Spec} form of {@link HeldCertificate} that the SPIFFE module's own X509-SVID
+ * rule tests are written in: roots, intermediates and leaf SVIDs with any combination of the
+ * extensions the rules look at. Every certificate is built by {@link HeldCertificate}; new tests
+ * use that builder directly.
  */
 public final class TestCerts {
-    private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
 
     private TestCerts() {}
 
     public static KeyPair ec(String curve) {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-            g.initialize(new ECGenParameterSpec(curve));
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return HeldCertificate.ecKeyPair(curve);
     }
 
     public static KeyPair ec256() {
@@ -53,21 +29,11 @@ public final class TestCerts {
     }
 
     public static KeyPair rsa(int bits) {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-            g.initialize(bits);
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return HeldCertificate.rsaKeyPair(bits);
     }
 
     public static KeyPair ed25519() {
-        try {
-            return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return HeldCertificate.ed25519KeyPair();
     }
 
     /** What to put in a certificate. Mutable, for tests only. */
@@ -154,73 +120,40 @@ public final class TestCerts {
         return root(cn, ec256());
     }
 
-    /** Issues a certificate; {@code issuer} null means self-signed. */
+    /**
+     * Issues a certificate; {@code issuer} null means self-signed. Built by {@link
+     * HeldCertificate}.
+     */
     public static X509Certificate issue(
             Spec spec, PublicKey subjectKey, X509Certificate issuer, PrivateKey issuerKey) {
-        try {
-            X500Principal subject = new X500Principal("CN=" + spec.cn + ",O=Mithril test");
-            X509v3CertificateBuilder b =
-                    new JcaX509v3CertificateBuilder(
-                            issuer == null ? subject : issuer.getSubjectX500Principal(),
-                            BigInteger.valueOf(SERIAL.incrementAndGet()),
-                            Date.from(spec.notBefore),
-                            Date.from(spec.notAfter),
-                            subject,
-                            subjectKey);
-            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            if (spec.ca != null) {
-                b.addExtension(Extension.basicConstraints, true, new BasicConstraints(spec.ca));
-            }
-            if (spec.keyUsage != null) {
-                b.addExtension(Extension.keyUsage, true, new KeyUsage(spec.keyUsage));
-            }
-            if (spec.eku) {
-                b.addExtension(
-                        Extension.extendedKeyUsage,
-                        false,
-                        new ExtendedKeyUsage(
-                                new KeyPurposeId[] {
-                                    KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
-                                }));
-            }
-            List<GeneralName> names = new ArrayList<>();
-            spec.uris.forEach(
-                    u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
-            spec.dns.forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
-            if (!names.isEmpty()) {
-                b.addExtension(
-                        Extension.subjectAlternativeName,
-                        false,
-                        new GeneralNames(names.toArray(GeneralName[]::new)));
-            }
-            b.addExtension(
-                    Extension.subjectKeyIdentifier,
-                    false,
-                    ext.createSubjectKeyIdentifier(subjectKey));
-            if (issuer != null) {
-                b.addExtension(
-                        Extension.authorityKeyIdentifier,
-                        false,
-                        ext.createAuthorityKeyIdentifier(issuer));
-            }
-            String sigAlg =
-                    spec.sigAlg != null
-                            ? spec.sigAlg
-                            : switch (issuerKey.getAlgorithm()) {
-                                case "EC" -> "SHA256withECDSA";
-                                case "RSA" -> "SHA256withRSA";
-                                default -> "Ed25519";
-                            };
-            JcaContentSignerBuilder signer = new JcaContentSignerBuilder(sigAlg);
-            if (spec.sigAlg != null) {
-                signer.setProvider(
-                        new BouncyCastleProvider()); // it has every algorithm, weak and PSS ones
-                // included
-            }
-            return new JcaX509CertificateConverter()
-                    .getCertificate(b.build(signer.build(issuerKey)));
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot build test certificate: " + e, e);
+        HeldCertificate.Builder b =
+                HeldCertificate.builder()
+                        .commonName(spec.cn)
+                        .validityInterval(spec.notBefore, spec.notAfter)
+                        .extendedKeyUsage(spec.eku);
+        if (issuer == null) {
+            b.keyPair(new KeyPair(subjectKey, issuerKey));
+        } else {
+            b.keyPair(new KeyPair(subjectKey, null))
+                    .signedBy(
+                            HeldCertificate.of(
+                                    issuer, new KeyPair(issuer.getPublicKey(), issuerKey)));
         }
+        if (spec.ca == null) {
+            b.noBasicConstraints();
+        } else if (spec.ca) {
+            b.ca();
+        }
+        if (spec.keyUsage == null) {
+            b.noKeyUsage();
+        } else {
+            b.keyUsage(spec.keyUsage);
+        }
+        spec.uris.forEach(b::uri);
+        spec.dns.forEach(b::addDnsName);
+        if (spec.sigAlg != null) {
+            b.signatureAlgorithm(spec.sigAlg);
+        }
+        return b.build().certificate();
     }
 }

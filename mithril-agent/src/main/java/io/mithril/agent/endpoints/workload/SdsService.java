@@ -18,10 +18,10 @@ import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.Identity;
 import io.mithril.agent.cache.SvidCache;
-import io.mithril.agent.cache.TrustBundle;
 import io.mithril.agent.cache.WorkloadUpdate;
 import io.mithril.agent.config.AgentConfig;
 import io.mithril.pki.Pem;
+import io.mithril.spiffe.bundle.SpiffeBundle;
 import io.mithril.spiffe.id.TrustDomain;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -302,7 +302,7 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
 
     /** The secrets for {@code requested} names (all SVIDs and bundles by ID when none). */
     List<Secret> secrets(WorkloadUpdate update, List<String> requested) {
-        Map<String, TrustBundle> bundles = new LinkedHashMap<>();
+        Map<String, SpiffeBundle> bundles = new LinkedHashMap<>();
         bundles.put(update.bundle().trustDomain().idString(), update.bundle());
         update.federatedBundles().forEach((td, b) -> bundles.put(td.idString(), b));
         List<Secret> out = new ArrayList<>();
@@ -310,7 +310,7 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
             for (Identity i : update.identities()) {
                 out.add(tls(i.svid().spiffeId().toString(), i.svid()));
             }
-            bundles.forEach((id, b) -> out.add(roots(id, b.x509Authorities())));
+            bundles.forEach((id, b) -> out.add(roots(id, List.copyOf(b.x509Authorities()))));
             return out;
         }
         for (String name : requested) {
@@ -319,7 +319,7 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
                     out.add(tls(name, update.identities().get(0).svid()));
                 }
             } else if (name.equals(names.defaultBundleName())) {
-                out.add(roots(name, update.bundle().x509Authorities()));
+                out.add(roots(name, List.copyOf(update.bundle().x509Authorities())));
             } else if (name.equals(names.defaultAllBundlesName())) {
                 out.add(
                         names.disableSpiffeCertValidation()
@@ -346,7 +346,7 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
                                                                                                 f)))
                                                         .build()));
             } else if (bundles.containsKey(name)) {
-                out.add(roots(name, bundles.get(name).x509Authorities()));
+                out.add(roots(name, List.copyOf(bundles.get(name).x509Authorities())));
             } else {
                 update.identities().stream()
                         .filter(i -> i.svid().spiffeId().toString().equals(name))
@@ -358,7 +358,7 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
         return out;
     }
 
-    private static List<X509Certificate> allRoots(Map<String, TrustBundle> bundles) {
+    private static List<X509Certificate> allRoots(Map<String, SpiffeBundle> bundles) {
         List<X509Certificate> all = new ArrayList<>();
         bundles.values().forEach(b -> all.addAll(b.x509Authorities()));
         return all;
@@ -387,14 +387,17 @@ final class SdsService extends SecretDiscoveryServiceGrpc.SecretDiscoveryService
                 .build();
     }
 
-    private static Secret spiffeValidator(String name, Map<String, TrustBundle> bundles) {
+    private static Secret spiffeValidator(String name, Map<String, SpiffeBundle> bundles) {
         SPIFFECertValidatorConfig.Builder v = SPIFFECertValidatorConfig.newBuilder();
-        for (TrustBundle b : bundles.values()) {
+        for (SpiffeBundle b : bundles.values()) {
             TrustDomain td = b.trustDomain();
             v.addTrustDomains(
                     SPIFFECertValidatorConfig.TrustDomain.newBuilder()
                             .setName(td.name())
-                            .setTrustBundle(inline(Pem.encodeCertificates(b.x509Authorities()))));
+                            .setTrustBundle(
+                                    inline(
+                                            Pem.encodeCertificates(
+                                                    List.copyOf(b.x509Authorities())))));
         }
         return Secret.newBuilder()
                 .setName(name)

@@ -79,7 +79,9 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                                         .setX509SvidKey(
                                                 ByteString.copyFrom(
                                                         i.svid().privateKey().getEncoded()))
-                                        .setBundle(ByteString.copyFrom(update.bundle().x509Der()))
+                                        .setBundle(
+                                                ByteString.copyFrom(
+                                                        update.bundle().x509Bundle().toDer()))
                                         .setHint(i.entry().hint()));
                     }
                     update.federatedBundles()
@@ -87,7 +89,7 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                                     (td, b) ->
                                             r.putFederatedBundles(
                                                     td.id().toString(),
-                                                    ByteString.copyFrom(b.x509Der())));
+                                                    ByteString.copyFrom(b.x509Bundle().toDer())));
                     return r.build();
                 });
     }
@@ -102,13 +104,13 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
                     X509BundlesResponse.Builder r = X509BundlesResponse.newBuilder();
                     r.putBundles(
                             update.bundle().trustDomain().id().toString(),
-                            ByteString.copyFrom(update.bundle().x509Der()));
+                            ByteString.copyFrom(update.bundle().x509Bundle().toDer()));
                     update.federatedBundles()
                             .forEach(
                                     (td, b) ->
                                             r.putBundles(
                                                     td.id().toString(),
-                                                    ByteString.copyFrom(b.x509Der())));
+                                                    ByteString.copyFrom(b.x509Bundle().toDer())));
                     return r.build();
                 });
     }

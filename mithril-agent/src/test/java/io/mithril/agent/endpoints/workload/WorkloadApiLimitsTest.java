@@ -1,6 +1,7 @@
 package io.mithril.agent.endpoints.workload;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -32,6 +33,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -144,17 +146,20 @@ class WorkloadApiLimitsTest {
     }
 
     private static boolean closedWithin(SocketChannel c, Duration d) throws Exception {
-        long deadline = System.nanoTime() + d.toNanos();
         ByteBuffer b = ByteBuffer.allocate(1024);
         c.configureBlocking(false);
-        while (System.nanoTime() < deadline) {
-            b.clear();
-            if (c.read(b) < 0) {
-                return true;
-            }
-            Thread.sleep(50);
+        try {
+            await().atMost(d)
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(
+                            () -> {
+                                b.clear();
+                                return c.read(b) < 0;
+                            });
+            return true;
+        } catch (ConditionTimeoutException e) {
+            return false;
         }
-        return false;
     }
 
     @Test
@@ -175,8 +180,10 @@ class WorkloadApiLimitsTest {
                 .hasSize(1);
 
         first.get(0).close();
-        Thread.sleep(200);
-        assertThat(served(idleConnection())).as("a slot freed by a closed connection").isTrue();
+        await("a slot freed by a closed connection")
+                .atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> served(idleConnection()));
     }
 
     @Test

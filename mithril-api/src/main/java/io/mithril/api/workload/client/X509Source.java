@@ -1,9 +1,17 @@
 package io.mithril.api.workload.client;
 
 import io.grpc.Status;
+import io.mithril.spiffe.bundle.BundleNotFoundException;
+import io.mithril.spiffe.bundle.BundleSource;
+import io.mithril.spiffe.bundle.X509Bundle;
+import io.mithril.spiffe.bundle.X509BundleSet;
+import io.mithril.spiffe.id.SpiffeId;
+import io.mithril.spiffe.svid.IdentitySource;
+import io.mithril.spiffe.svid.X509Svid;
 import java.io.Closeable;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -110,6 +118,44 @@ public final class X509Source implements AutoCloseable {
         if (now != null) {
             listener.accept(now);
         }
+    }
+
+    /**
+     * This source as the SPIFFE library's {@link IdentitySource}: the SVID with ID {@code wanted}
+     * (the default SVID when {@code wanted} is null; none when the agent does not send that ID) and
+     * the bundles, always the latest the agent sent.
+     */
+    public IdentitySource identity(SpiffeId wanted) {
+        return new IdentitySource() {
+            @Override
+            public X509Svid svid() {
+                X509Context ctx = current;
+                if (ctx == null) {
+                    return null;
+                }
+                X509Context.Svid s =
+                        wanted == null
+                                ? ctx.defaultSvid()
+                                : ctx.svids().stream()
+                                        .filter(x -> x.spiffeId().equals(wanted))
+                                        .findFirst()
+                                        .orElse(null);
+                return s == null ? null : X509Svid.of(s.chain(), s.privateKey(), s.hint());
+            }
+
+            @Override
+            public BundleSource<X509Bundle> bundles() {
+                return td -> {
+                    X509Context ctx = current;
+                    if (ctx == null) {
+                        throw new BundleNotFoundException(td);
+                    }
+                    List<X509Bundle> bundles = new ArrayList<>();
+                    ctx.bundles().forEach((d, roots) -> bundles.add(X509Bundle.of(d, roots)));
+                    return X509BundleSet.of(bundles).bundleFor(td);
+                };
+            }
+        };
     }
 
     private void connect() {

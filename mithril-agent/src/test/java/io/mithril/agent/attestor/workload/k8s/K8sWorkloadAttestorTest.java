@@ -1,13 +1,14 @@
 package io.mithril.agent.attestor.workload.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.attestor.workload.Caller;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.unix.ProcessInfo;
 import io.mithril.agent.config.K8sWorkloadAttestorConfig;
 import io.mithril.agent.testing.FakeKubelet;
-import io.mithril.spiffe.testing.TestCerts;
+import io.mithril.spiffe.testing.HeldCertificate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -211,13 +212,9 @@ class K8sWorkloadAttestorTest {
                 new Thread(
                         () -> {
                             // The container starts after the kubelet has answered twice without it.
-                            while (kubelet.requests() < 2) {
-                                try {
-                                    Thread.sleep(10);
-                                } catch (InterruptedException e) {
-                                    return;
-                                }
-                            }
+                            await().atMost(Duration.ofSeconds(20))
+                                    .pollInterval(Duration.ofMillis(10))
+                                    .until(() -> kubelet.requests() >= 2);
                             kubelet.setPods(
                                     FakeKubelet.pod(
                                             "default",
@@ -264,7 +261,13 @@ class K8sWorkloadAttestorTest {
         // The kubelet's certificate does not chain to the configured CA: nothing is read from it.
         Path otherCa = dir.resolve("other-ca.pem");
         io.mithril.pki.Pem.writeCertificates(
-                otherCa, List.of(TestCerts.root("someone-else").cert()));
+                otherCa,
+                List.of(
+                        HeldCertificate.builder()
+                                .commonName("someone-else")
+                                .ca()
+                                .build()
+                                .certificate()));
         assertThat(attest(config("localhost", otherCa, 2))).isEmpty();
         assertThat(attest(config("", otherCa, 2))).isEmpty();
         assertThat(kubelet.requests()).isZero();

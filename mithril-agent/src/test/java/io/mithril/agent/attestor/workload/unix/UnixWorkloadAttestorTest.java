@@ -2,12 +2,14 @@ package io.mithril.agent.attestor.workload.unix;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.attestor.workload.Caller;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.WorkloadAttestationException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -36,14 +38,14 @@ class UnixWorkloadAttestorTest {
                         .start();
         int pid = (int) workload.pid();
         // setpriv execs sleep in the same process: wait until the process image is sleep.
-        for (int i = 0;
-                i < 100
-                        && !java.nio.file.Files.readSymbolicLink(Path.of("/proc/" + pid + "/exe"))
-                                .toString()
-                                .endsWith("sleep");
-                i++) {
-            Thread.sleep(20);
-        }
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(20))
+                .until(
+                        () ->
+                                java.nio.file.Files.readSymbolicLink(
+                                                Path.of("/proc/" + pid + "/exe"))
+                                        .toString()
+                                        .endsWith("sleep"));
         caller = new Caller(pid, 1234, 1234, ProcessInfo.startTime(Path.of("/proc"), pid));
     }
 
