@@ -125,7 +125,10 @@ public final class AgentApiClient implements AutoCloseable {
                                                     },
                                                     SpiffeIdAuthorizer.exactly(serverId)));
             if (key != null) {
-                b.keyManager(key, chain.toArray(new X509Certificate[0]));
+                // The key and chain as they are: SslContextBuilder.keyManager(key, chain) would
+                // put them in a PKCS#12 key store under a random password (PBKDF2, tens of
+                // milliseconds of CPU at every renewal; most of a node attestation's cost).
+                b.keyManager(new AgentKeyManager(key, chain));
             }
             SslContext ssl = b.build();
             return NettyChannelBuilder.forAddress(server)
