@@ -461,11 +461,23 @@ public final class ScaleBench implements BenchSuite {
 
     // ------------------------------------------------------------------ part 1: one server
 
+    /** CPU time of the bench's own process (the simulated agents, PostgreSQL excluded). */
+    static long benchCpuNanos() {
+        return ProcessHandle.current()
+                .info()
+                .totalCpuDuration()
+                .map(java.time.Duration::toNanos)
+                .orElse(0L);
+    }
+
     /** The one-server run's figures. */
     public record OneServer(
             int agents,
             int entries,
             Storm storm,
+            double stormServerCpuSeconds,
+            double stormBenchCpuSeconds,
+            long indexRebuildsInWindow,
             double initialSeconds,
             double windowSeconds,
             Fleet.Totals window,
@@ -525,7 +537,12 @@ public final class ScaleBench implements BenchSuite {
             }
             ctx.progress(
                     "bench scale: attesting " + s.agents() + " agents at once (a cluster restart)");
+            long stormTicks0 = server.cpuTicks();
+            long stormBench0 = benchCpuNanos();
             Storm storm = attestAll(ctx, agents, tokens, 32);
+            double stormServerCpu =
+                    (server.cpuTicks() - stormTicks0) / (double) ChildJvm.clockTicksPerSecond();
+            double stormBenchCpu = (benchCpuNanos() - stormBench0) / 1e9;
             ctx.progress(
                     String.format(
                             Locale.ROOT,
@@ -566,6 +583,7 @@ public final class ScaleBench implements BenchSuite {
                 // the measured window
                 long ticks0 = server.cpuTicks();
                 long signed0 = server.x509SvidsSigned();
+                long rebuilds0 = server.indexRebuilds();
                 PostgresCluster.Counters pg0 = pg.counters(db);
                 Fleet.Totals t0 = fleet.totals();
                 fleet.recordLatencies(true);
@@ -588,6 +606,7 @@ public final class ScaleBench implements BenchSuite {
                 Fleet.Totals window = fleet.totals().minus(t0);
                 PostgresCluster.Counters pg1 = pg.counters(db);
                 long signed = server.x509SvidsSigned() - signed0;
+                long rebuilds = server.indexRebuilds() - rebuilds0;
                 double cores =
                         (server.cpuTicks() - ticks0)
                                 / (double) ChildJvm.clockTicksPerSecond()
@@ -625,6 +644,9 @@ public final class ScaleBench implements BenchSuite {
                         s.agents(),
                         s.entries(),
                         storm,
+                        stormServerCpu,
+                        stormBenchCpu,
+                        rebuilds,
                         initial,
                         seconds,
                         window,
@@ -856,7 +878,11 @@ public final class ScaleBench implements BenchSuite {
                                 + o.agents()
                                 + " in "
                                 + f1(o.storm().seconds())
-                                + " s",
+                                + " s; CPU per attestation: server "
+                                + f1(o.stormServerCpuSeconds() * 1000 / o.agents())
+                                + " ms, simulated agents "
+                                + f1(o.stormBenchCpuSeconds() * 1000 / o.agents())
+                                + " ms",
                         "all within 30 s",
                         "n/a"));
         r.row(
@@ -876,6 +902,18 @@ public final class ScaleBench implements BenchSuite {
                         "n/a"));
         r.row(List.of("sync p50 ms", Latencies.ms(o.sync().p50()), "", "not published"));
         r.row(List.of("sync p99 ms", Latencies.ms(o.sync().p99()), "<= 100", "not published"));
+        r.row(
+                List.of(
+                        "failed syncs in the window",
+                        String.valueOf(o.window().syncFailures()),
+                        "",
+                        "n/a"));
+        r.row(
+                List.of(
+                        "authorised-entries index rebuilds in the window",
+                        String.valueOf(o.indexRebuildsInWindow()),
+                        "",
+                        "n/a"));
         r.row(
                 List.of(
                         "X.509-SVIDs signed/s (renewals and new entries)",

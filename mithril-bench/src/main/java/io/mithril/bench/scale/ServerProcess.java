@@ -214,6 +214,11 @@ final class ServerProcess implements AutoCloseable {
         return (long) metric(scrape(), "mithril_server_svids_signed_total{kind=\"x509\"}");
     }
 
+    /** {@code mithril_server_authorized_entries_cache_rebuilds_total}: index builds so far. */
+    long indexRebuilds() throws IOException, InterruptedException {
+        return (long) metric(scrape(), "mithril_server_authorized_entries_cache_rebuilds_total");
+    }
+
     String scrape() throws IOException, InterruptedException {
         HttpResponse<String> r =
                 HttpClient.newHttpClient()
