@@ -252,7 +252,7 @@ public final class AgentApiService extends AgentServiceGrpc.AgentServiceImplBase
                                         AttestAgentResponse.Result.newBuilder()
                                                 .setSvid(
                                                         ProtoConverters.toProto(r.agentId(), chain))
-                                                .setBundle(bundles.get().getBundle())
+                                                .setBundle(ca.bundleProto())
                                                 .setReattestable(r.reattestable()))
                                 .build());
                 out.onCompleted();
