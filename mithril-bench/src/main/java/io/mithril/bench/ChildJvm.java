@@ -46,6 +46,15 @@ public final class ChildJvm implements AutoCloseable {
      */
     public static final Map<String, String> PROXY_ENV = Map.of("MALLOC_ARENA_MAX", "2");
 
+    /**
+     * The options {@code ./mithril} runs every other command with, {@code ./mithril server run}
+     * among them (no small initial heap, no heap free ratios: those are for proxies, and on a
+     * server holding tens of thousands of entries they cost frequent full collections), and no
+     * extra environment.
+     */
+    public static final List<String> SERVER_JVM_OPTIONS =
+            List.of("-XX:+UseSerialGC", "-Xshare:auto");
+
     /** Extra JVM options for the bench's proxy children, split on spaces. */
     public static final String EXTRA_OPTIONS_ENV = "MITHRIL_BENCH_PROXY_JAVA_OPTS";
 
@@ -53,11 +62,12 @@ public final class ChildJvm implements AutoCloseable {
     private final String what;
     private final Path log;
 
-    private ChildJvm(String what, Path log, List<String> command) throws IOException {
+    private ChildJvm(String what, Path log, List<String> command, Map<String, String> env)
+            throws IOException {
         this.what = what;
         this.log = log;
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(log.toFile());
-        PROXY_ENV.forEach((k, v) -> pb.environment().putIfAbsent(k, v));
+        env.forEach((k, v) -> pb.environment().putIfAbsent(k, v));
         this.process = pb.start();
     }
 
@@ -69,16 +79,36 @@ public final class ChildJvm implements AutoCloseable {
      */
     public static ChildJvm start(String what, Class<?> main, Path log, String... args)
             throws IOException {
+        return start(what, PROXY_JVM_OPTIONS, PROXY_ENV, main, log, args);
+    }
+
+    /**
+     * Starts {@code main} with {@code args} as {@code ./mithril server run} runs a server ({@link
+     * #SERVER_JVM_OPTIONS}); stderr goes to {@code log}.
+     */
+    public static ChildJvm startServer(String what, Class<?> main, Path log, String... args)
+            throws IOException {
+        return start(what, SERVER_JVM_OPTIONS, Map.of(), main, log, args);
+    }
+
+    private static ChildJvm start(
+            String what,
+            List<String> jvmOptions,
+            Map<String, String> env,
+            Class<?> main,
+            Path log,
+            String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(PROXY_JVM_OPTIONS);
+        cmd.addAll(jvmOptions);
         String extra = System.getenv(EXTRA_OPTIONS_ENV);
         if (extra != null && !extra.isBlank()) {
             cmd.addAll(List.of(extra.trim().split("\\s+")));
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
-        return new ChildJvm(what, log, cmd);
+        return new ChildJvm(what, log, cmd, env);
     }
 
     public long pid() {

@@ -96,7 +96,23 @@ public final class AgentApiClient implements AutoCloseable {
             Supplier<List<X509Certificate>> roots,
             PrivateKey agentKey,
             List<X509Certificate> agentChain) {
-        return new AgentApiClient(channel(server, td, roots, agentKey, agentChain));
+        return connect(server, td, roots, agentKey, agentChain, SslProvider.JDK);
+    }
+
+    /**
+     * As {@link #connect(InetSocketAddress, TrustDomain, Supplier, PrivateKey, List)}, with the TLS
+     * implementation named: the node agent uses the JDK's; {@code mithril bench scale}, which runs
+     * thousands of simulated agents on the cores the server under test also uses, BoringSSL
+     * (netty-tcnative) when it loads, since the JDK's EC handshake costs several times the CPU.
+     */
+    public static AgentApiClient connect(
+            InetSocketAddress server,
+            TrustDomain td,
+            Supplier<List<X509Certificate>> roots,
+            PrivateKey agentKey,
+            List<X509Certificate> agentChain,
+            SslProvider tls) {
+        return new AgentApiClient(channel(server, td, roots, agentKey, agentChain, tls));
     }
 
     /** The largest answer the agent accepts from the server. */
@@ -107,11 +123,12 @@ public final class AgentApiClient implements AutoCloseable {
             TrustDomain td,
             Supplier<List<X509Certificate>> roots,
             PrivateKey key,
-            List<X509Certificate> chain) {
+            List<X509Certificate> chain,
+            SslProvider tls) {
         SpiffeId serverId = SpiffeId.of(td, "/spire/server");
         try {
             SslContextBuilder b =
-                    GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.JDK)
+                    GrpcSslContexts.configure(SslContextBuilder.forClient(), tls)
                             .trustManager(
                                     roots == null
                                             // Insecure bootstrap: only for the very first
@@ -127,7 +144,10 @@ public final class AgentApiClient implements AutoCloseable {
                                                     },
                                                     SpiffeIdAuthorizer.exactly(serverId)));
             if (key != null) {
-                b.keyManager(key, chain.toArray(new X509Certificate[0]));
+                // The key and chain as they are: SslContextBuilder.keyManager(key, chain) would
+                // put them in a PKCS#12 key store under a random password (PBKDF2, tens of
+                // milliseconds of CPU at every renewal; most of a node attestation's cost).
+                b.keyManager(new AgentKeyManager(key, chain));
             }
             SslContext ssl = b.build();
             return NettyChannelBuilder.forAddress(server)
@@ -161,7 +181,24 @@ public final class AgentApiClient implements AutoCloseable {
             NodeAttestor attestor,
             byte[] csr)
             throws NodeAttestationException {
-        ManagedChannel ch = channel(server, td, roots == null ? null : () -> roots, null, null);
+        return attest(server, td, roots, attestor, csr, SslProvider.JDK);
+    }
+
+    /**
+     * As {@link #attest(InetSocketAddress, TrustDomain, List, NodeAttestor, byte[])}, with the TLS
+     * implementation named (see {@link #connect(InetSocketAddress, TrustDomain, Supplier,
+     * PrivateKey, List, SslProvider)}).
+     */
+    public static AttestResult attest(
+            InetSocketAddress server,
+            TrustDomain td,
+            List<X509Certificate> roots,
+            NodeAttestor attestor,
+            byte[] csr,
+            SslProvider tls)
+            throws NodeAttestationException {
+        ManagedChannel ch =
+                channel(server, td, roots == null ? null : () -> roots, null, null, tls);
         try {
             CompletableFuture<AttestAgentResponse.Result> result = new CompletableFuture<>();
             java.util.concurrent.atomic.AtomicReference<StreamObserver<AttestAgentRequest>>

@@ -113,13 +113,17 @@ final class ServerProcess implements AutoCloseable {
     }
 
     /**
-     * The agent SVID TTL for an X.509-SVID TTL: the same, but at least two minutes, so that an
-     * agent whose syncs back off for six intervals on a starved machine still renews in time (a
-     * join-token agent whose SVID expired cannot attest again).
+     * The agent SVID TTL for an X.509-SVID TTL: the same, but at least ten minutes, so that the
+     * first agents of a burst still hold a valid SVID when the last one has attested and the fleet
+     * starts syncing (5,000 agents on a loaded machine: minutes), and an agent whose syncs back off
+     * for six intervals still renews in time (a join-token agent whose SVID expired cannot attest
+     * again). Agents renew at half life, so renewals still fall in a long run's window.
      */
     static Duration agentTtl(Duration svidTtl) {
-        return svidTtl.compareTo(Duration.ofMinutes(2)) < 0 ? Duration.ofMinutes(2) : svidTtl;
+        return svidTtl.compareTo(MIN_AGENT_TTL) < 0 ? MIN_AGENT_TTL : svidTtl;
     }
+
+    static final Duration MIN_AGENT_TTL = Duration.ofMinutes(10);
 
     /** Writes {@code <dir>/server.conf} and starts the server from it. */
     static ServerProcess start(
@@ -161,7 +165,7 @@ final class ServerProcess implements AutoCloseable {
      */
     void startAgain() throws IOException, InterruptedException {
         jvm =
-                ChildJvm.start(
+                ChildJvm.startServer(
                         name, ScaleServerMain.class, dir.resolve("server.log"), conf.toString());
         int port = jvm.awaitReady(ScaleServerMain.READY);
         if (port != agentPort) {
@@ -211,6 +215,11 @@ final class ServerProcess implements AutoCloseable {
      */
     long x509SvidsSigned() throws IOException, InterruptedException {
         return (long) metric(scrape(), "mithril_server_svids_signed_total{kind=\"x509\"}");
+    }
+
+    /** {@code mithril_server_authorized_entries_cache_rebuilds_total}: index builds so far. */
+    long indexRebuilds() throws IOException, InterruptedException {
+        return (long) metric(scrape(), "mithril_server_authorized_entries_cache_rebuilds_total");
     }
 
     String scrape() throws IOException, InterruptedException {

@@ -10,6 +10,8 @@ import io.mithril.pki.Csr;
 import io.mithril.pki.KeyType;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslProvider;
 import java.net.InetSocketAddress;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -53,6 +55,14 @@ public final class SimAgent implements AutoCloseable {
     public record SyncResult(int calls, int svidsReceived, boolean agentRenewed) {}
 
     static final int BATCH = 100;
+
+    /**
+     * The simulated agents' TLS: BoringSSL when netty-tcnative loads (the server's is on the
+     * bench's class path), else the JDK's, which the node agent uses. Thousands of agents share the
+     * server's cores here; with the JDK's EC handshakes, the bench, not the server, set the pace of
+     * an attestation burst.
+     */
+    static final SslProvider TLS = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
 
     private final int index;
     private final InetSocketAddress server;
@@ -109,7 +119,8 @@ public final class SimAgent implements AutoCloseable {
                         td,
                         roots,
                         new JoinTokenAttestor(joinToken),
-                        Csr.create(key, null, List.of()));
+                        Csr.create(key, null, List.of()),
+                        TLS);
         roots = List.copyOf(r.bundle().x509Authorities());
         useAgentSvid(key, r.svidChain());
     }
@@ -122,7 +133,7 @@ public final class SimAgent implements AutoCloseable {
         // The node agent renews at half life (AgentIdentity.renewIfDue).
         Instant nb = leaf.getNotBefore().toInstant();
         agentRenewAt = nb.plus(Duration.between(nb, leaf.getNotAfter().toInstant()).dividedBy(2));
-        client = AgentApiClient.connect(server, td, () -> roots, key.getPrivate(), agentChain);
+        client = AgentApiClient.connect(server, td, () -> roots, key.getPrivate(), agentChain, TLS);
         if (old != null) {
             old.close();
         }

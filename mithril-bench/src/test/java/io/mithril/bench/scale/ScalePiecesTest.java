@@ -85,7 +85,7 @@ class ScalePiecesTest {
         ServerConfig c = ServerConfigParser.parse(conf, "server.conf");
         assertThat(c.bindPort()).isEqualTo(8081);
         assertThat(c.defaultX509SvidTtl()).isEqualTo(Duration.ofSeconds(120));
-        assertThat(c.agentTtl()).isEqualTo(Duration.ofSeconds(120));
+        assertThat(c.agentTtl()).isEqualTo(ServerProcess.MIN_AGENT_TTL);
         assertThat(c.dataStore().databaseType()).isEqualTo("postgres");
         assertThat(c.telemetry().port()).isEqualTo(9988);
     }

@@ -58,8 +58,23 @@ class ScaleSettingsTest {
     }
 
     @Test
-    void agentSvidsLiveAtLeastTwoMinutes() {
-        assertThat(ServerProcess.agentTtl(Duration.ofSeconds(8))).isEqualTo(Duration.ofMinutes(2));
-        assertThat(ServerProcess.agentTtl(Duration.ofMinutes(5))).isEqualTo(Duration.ofMinutes(5));
+    void agentSvidsLiveAtLeastTenMinutes() {
+        assertThat(ServerProcess.agentTtl(Duration.ofSeconds(8))).isEqualTo(Duration.ofMinutes(10));
+        assertThat(ServerProcess.agentTtl(Duration.ofMinutes(5))).isEqualTo(Duration.ofMinutes(10));
+        assertThat(ServerProcess.agentTtl(Duration.ofMinutes(20)))
+                .isEqualTo(Duration.ofMinutes(20));
+    }
+
+    @Test
+    void theDefaultsAreTheIssuesScale() {
+        assertThat(ScaleSettings.DEFAULTS.agents()).isEqualTo(5_000);
+        assertThat(ScaleSettings.DEFAULTS.entries()).isEqualTo(50_000);
+        assertThat(ScaleSettings.DEFAULTS.svidTtl()).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    @Test
+    void syncThreadsGrowWithTheFleet() {
+        assertThat(ScaleBench.syncThreads(100)).isEqualTo(64);
+        assertThat(ScaleBench.syncThreads(5_000)).isEqualTo(250);
     }
 }

@@ -164,6 +164,17 @@ public interface DataStore extends AutoCloseable {
     void addChangeListener(DataStoreChange.Listener listener);
 
     /**
+     * Whether every change revision after {@code after} up to {@code upTo} belongs to a write of
+     * this instance that its listeners have not been told of yet (committed, or still committing):
+     * a {@link #changeRevision()} read that ran ahead of the listeners then needs no reload, the
+     * listeners hear of those writes, in order, next. False when any revision in the range is
+     * another process's, or already told.
+     */
+    default boolean untoldOwnWrites(long after, long upTo) {
+        return false;
+    }
+
+    /**
      * A description of the database for log lines and errors, e.g. {@code sqlite3
      * /data/datastore.sqlite3}.
      */

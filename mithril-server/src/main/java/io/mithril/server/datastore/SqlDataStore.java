@@ -147,6 +147,13 @@ public final class SqlDataStore implements DataStore {
 
     private record Committed(long revision, List<DataStoreChange> changes) {}
 
+    /**
+     * Change revisions of this instance's writes from the bump until the listeners were told (or
+     * the transaction rolled back), for {@link #untoldOwnWrites}.
+     */
+    private final java.util.concurrent.ConcurrentSkipListSet<Long> untold =
+            new java.util.concurrent.ConcurrentSkipListSet<>();
+
     private SqlDataStore(Dialect dialect, String description, HikariDataSource pool, Clock clock) {
         this.dialect = dialect;
         this.description = description;
@@ -549,6 +556,7 @@ public final class SqlDataStore implements DataStore {
                     tx(
                             c -> {
                                 if (number[0] >= 0) {
+                                    untold.remove(revision[0]);
                                     told(
                                             number[0],
                                             null); // an attempt rolled back on a broken connection;
@@ -556,6 +564,7 @@ public final class SqlDataStore implements DataStore {
                                     number[0] = -1;
                                 }
                                 revision[0] = bumpRevision(c);
+                                untold.add(revision[0]);
                                 number[0] = localWrites.getAndIncrement();
                                 return work.run(c);
                             });
@@ -566,6 +575,7 @@ public final class SqlDataStore implements DataStore {
             return result;
         } finally {
             if (number[0] >= 0) {
+                untold.remove(revision[0]);
                 told(
                         number[0],
                         null); // rolled back (or the commit failed): nothing to tell, but let the
@@ -599,6 +609,7 @@ public final class SqlDataStore implements DataStore {
                                 e.toString());
                     }
                 }
+                untold.remove(w.revision());
             }
         }
     }
@@ -629,6 +640,19 @@ public final class SqlDataStore implements DataStore {
     @Override
     public long changeRevision() {
         return tx(SqlDataStore::readRevision);
+    }
+
+    @Override
+    public boolean untoldOwnWrites(long after, long upTo) {
+        if (upTo <= after || upTo - after > untold.size()) {
+            return false;
+        }
+        for (long r = after + 1; r <= upTo; r++) {
+            if (!untold.contains(r)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

@@ -404,7 +404,15 @@ public final class AuthorizedEntries implements AutoCloseable {
             } else {
                 long current = dataStore.changeRevision();
                 long have = currentRevision();
-                if (current == have) {
+                if (current <= have) {
+                    // Nothing new; (<: this server's writes were applied after the read. Another
+                    // process's write among them left a gap, which marks the index stale.)
+                    return;
+                }
+                // This server's own writes, committed but not yet applied here (the read ran
+                // ahead of their delivery): they arrive next, in order. Without this check every
+                // busy second (an attestation burst, a batch of entries) cost a full rebuild.
+                if (dataStore.untoldOwnWrites(have, current) || currentRevision() == current) {
                     return;
                 }
                 reason =

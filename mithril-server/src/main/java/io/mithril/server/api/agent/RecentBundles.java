@@ -11,7 +11,8 @@ import java.util.function.Supplier;
  * (SPIRE's: every 5 s), so reading them per call made one sync cost two datastore queries for data
  * that changes a few times a day (SPIRE's users report 600 bundle queries/s at 3,000 agents,
  * spiffe/spire#1342). A bundle change, by this server or another one sharing the database, reaches
- * the agents' next sync at most {@code maxAge} later. Thread-safe.
+ * the agents' next sync at most {@code maxAge} plus one datastore read later: while one call reads,
+ * the others are answered from the previous read instead of waiting. Thread-safe.
  */
 final class RecentBundles {
 
@@ -27,6 +28,8 @@ final class RecentBundles {
     private final long maxAgeNanos;
     private final LongSupplier nanoTime;
     private volatile Loaded loaded;
+    private final java.util.concurrent.locks.ReentrantLock reading =
+            new java.util.concurrent.locks.ReentrantLock();
 
     /**
      * @param load reads the answer from the datastore (it may throw; nothing is cached then)
@@ -43,7 +46,16 @@ final class RecentBundles {
         if (l != null && nanoTime.getAsLong() - l.readStartedNanos() < maxAgeNanos) {
             return l.answer();
         }
-        synchronized (this) {
+        if (l != null && !reading.tryLock()) {
+            // Another call is reading the datastore: answer from the previous read rather than
+            // queue behind it (an attestation burst had its calls wait there in turn). The answer
+            // is then at most maxAge plus one read old.
+            return l.answer();
+        }
+        if (l == null) {
+            reading.lock(); // nothing to answer from yet: wait for the first read
+        }
+        try {
             l = loaded;
             long now = nanoTime.getAsLong();
             if (l != null && now - l.readStartedNanos() < maxAgeNanos) {
@@ -54,6 +66,8 @@ final class RecentBundles {
             FetchBundlesResponse answer = load.get();
             loaded = new Loaded(answer, now);
             return answer;
+        } finally {
+            reading.unlock();
         }
     }
 }

@@ -50,4 +50,46 @@ class RecentBundlesTest {
         assertThat(b.get().getBundle().getSequenceNumber())
                 .isEqualTo(1); // at once, not a second later
     }
+
+    @Test
+    void whileOneCallReadsTheOthersGetThePreviousAnswerWithoutWaiting() throws Exception {
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        RecentBundles b =
+                new RecentBundles(
+                        () -> {
+                            if (reads.get() == 1) {
+                                reading.countDown();
+                                try {
+                                    release.await();
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            }
+                            return read();
+                        },
+                        Duration.ofSeconds(1),
+                        now::get);
+        assertThat(b.get().getBundle().getSequenceNumber()).isEqualTo(1);
+        now.addAndGet(2_000_000_000L);
+        java.util.concurrent.CompletableFuture<FetchBundlesResponse> slow =
+                java.util.concurrent.CompletableFuture.supplyAsync(b::get);
+        try {
+            assertThat(reading.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(
+                            java.util.concurrent.CompletableFuture.supplyAsync(b::get)
+                                    .get(5, java.util.concurrent.TimeUnit.SECONDS)
+                                    .getBundle()
+                                    .getSequenceNumber())
+                    .isEqualTo(1);
+        } finally {
+            release.countDown();
+        }
+        assertThat(
+                        slow.get(10, java.util.concurrent.TimeUnit.SECONDS)
+                                .getBundle()
+                                .getSequenceNumber())
+                .isEqualTo(2);
+        assertThat(b.get().getBundle().getSequenceNumber()).isEqualTo(2);
+    }
 }
