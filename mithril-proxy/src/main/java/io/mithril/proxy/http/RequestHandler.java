@@ -889,8 +889,12 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     private static void stripHopByHop(HttpHeaders h) {
         String connection = h.get(HttpHeaderNames.CONNECTION);
         if (connection != null) {
-            for (String name : connection.split(",")) {
-                h.remove(name.trim());
+            if (connection.indexOf(',') < 0) {
+                h.remove(connection.trim()); // the usual one token (keep-alive, close): no split
+            } else {
+                for (String name : connection.split(",")) {
+                    h.remove(name.trim());
+                }
             }
         }
         // One pass over the (few) headers instead of a hashed remove per hop-by-hop name: most
