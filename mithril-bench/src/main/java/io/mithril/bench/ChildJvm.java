@@ -36,6 +36,7 @@ public final class ChildJvm implements AutoCloseable {
                     "-XX:MinHeapFreeRatio=10",
                     "-XX:MaxHeapFreeRatio=30",
                     "-Dio.netty.leakDetection.level=disabled",
+                    "-Dio.netty.jfr.enabled=false",
                     "-XX:+UnlockExperimentalVMOptions",
                     "-XX:+IgnoreUnrecognizedVMOptions",
                     "-XX:TrimNativeHeapInterval=2000");

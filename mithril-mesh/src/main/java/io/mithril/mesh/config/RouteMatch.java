@@ -45,16 +45,31 @@ public record RouteMatch(
         if (scheme != null && !scheme.matches(r.scheme(), false)) {
             return false;
         }
+        // The maps are usually empty: no iterator is made for them (this runs for every request).
+        return (headers.isEmpty() || headersMatch(r))
+                && (withoutHeaders.isEmpty() || noneOfWithoutHeaders(r))
+                && (queryParams.isEmpty() || queryParamsMatch(r));
+    }
+
+    private boolean headersMatch(RequestAttributes r) {
         for (Map.Entry<String, StringMatch> h : headers.entrySet()) {
             if (!h.getValue().matches(r.header(h.getKey()), false)) {
                 return false;
             }
         }
+        return true;
+    }
+
+    private boolean noneOfWithoutHeaders(RequestAttributes r) {
         for (Map.Entry<String, StringMatch> h : withoutHeaders.entrySet()) {
             if (h.getValue().matches(r.header(h.getKey()), false)) {
                 return false;
             }
         }
+        return true;
+    }
+
+    private boolean queryParamsMatch(RequestAttributes r) {
         for (Map.Entry<String, StringMatch> q : queryParams.entrySet()) {
             if (!q.getValue().matches(r.queryParam(q.getKey()), false)) {
                 return false;

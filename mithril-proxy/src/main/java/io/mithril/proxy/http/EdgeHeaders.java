@@ -1,7 +1,9 @@
 package io.mithril.proxy.http;
 
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -17,13 +19,21 @@ final class EdgeHeaders {
     private EdgeHeaders() {}
 
     static void sanitize(HttpHeaders h, String clientAddress) {
-        List<String> envoy = new ArrayList<>();
-        for (Map.Entry<String, String> e : h) {
-            if (e.getKey().regionMatches(true, 0, "x-envoy-", 0, 8)) {
-                envoy.add(e.getKey());
+        // Names as the codec holds them (no String per header), and a list only when there is one.
+        List<CharSequence> envoy = null;
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
+        while (it.hasNext()) {
+            CharSequence name = it.next().getKey();
+            if (AsciiString.regionMatches(name, true, 0, "x-envoy-", 0, 8)) {
+                if (envoy == null) {
+                    envoy = new ArrayList<>(2);
+                }
+                envoy.add(name);
             }
         }
-        envoy.forEach(h::remove);
+        if (envoy != null) {
+            envoy.forEach(h::remove);
+        }
         if (clientAddress != null) {
             h.set("x-envoy-external-address", clientAddress);
         }

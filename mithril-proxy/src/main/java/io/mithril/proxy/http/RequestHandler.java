@@ -111,6 +111,11 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     private int pipelinedRequests;
     private int readGate;
 
+    /** The identity {@link #xfccElement} was built with, and that element. */
+    private Object xfccIdentity;
+
+    private String xfccElement;
+
     RequestHandler(Proxy proxy, ConnectionInfo conn, boolean http2) {
         this.proxy = proxy;
         this.conn = conn;
@@ -836,17 +841,7 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
         if (dir == Listener.Direction.OUTBOUND) {
             return;
         }
-        String mine = null;
-        if (conn.peerSpiffeId() != null) {
-            String by = snap.identity() == null ? "" : snap.identity().spiffeId().toString();
-            mine =
-                    "By="
-                            + by
-                            + ";Hash="
-                            + conn.peerCertificateHash()
-                            + ";Subject=\"\";URI="
-                            + conn.peerSpiffeId();
-        }
+        String mine = conn.peerSpiffeId() == null ? null : xfccElement(snap);
         String existing = h.get("x-forwarded-client-cert");
         if (dir == Listener.Direction.GATEWAY) {
             h.remove("x-forwarded-client-cert");
@@ -858,6 +853,26 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
                     "x-forwarded-client-cert",
                     existing == null || existing.isEmpty() ? mine : existing + "," + mine);
         }
+    }
+
+    /**
+     * This connection's XFCC element: the same for every request until the proxy's identity
+     * changes, so it is built once per identity rather than once per request.
+     */
+    private String xfccElement(Snapshot snap) {
+        Object identity = snap.identity();
+        if (xfccElement == null || identity != xfccIdentity) {
+            String by = snap.identity() == null ? "" : snap.identity().spiffeId().toString();
+            xfccElement =
+                    "By="
+                            + by
+                            + ";Hash="
+                            + conn.peerCertificateHash()
+                            + ";Subject=\"\";URI="
+                            + conn.peerSpiffeId();
+            xfccIdentity = identity;
+        }
+        return xfccElement;
     }
 
     private static void apply(HttpHeaders h, VirtualService.HeaderOperations ops) {
@@ -874,8 +889,12 @@ final class RequestHandler extends ChannelInboundHandlerAdapter {
     private static void stripHopByHop(HttpHeaders h) {
         String connection = h.get(HttpHeaderNames.CONNECTION);
         if (connection != null) {
-            for (String name : connection.split(",")) {
-                h.remove(name.trim());
+            if (connection.indexOf(',') < 0) {
+                h.remove(connection.trim()); // the usual one token (keep-alive, close): no split
+            } else {
+                for (String name : connection.split(",")) {
+                    h.remove(name.trim());
+                }
             }
         }
         // One pass over the (few) headers instead of a hashed remove per hop-by-hop name: most
