@@ -160,6 +160,13 @@ class ManifestsOnApiServerTest {
                                                             "no entry for pod "
                                                                     + p.getMetadata().getName()));
                     assertThat(e.getSpiffeId()).isEqualTo(id);
+                    // The gateway's certificate names the host the seed's curl verifies.
+                    assertThat(e.getDnsNamesList())
+                            .as(id)
+                            .isEqualTo(
+                                    id.endsWith("/sa/istio-ingressgateway")
+                                            ? List.of("app.example.org")
+                                            : List.of());
                     assertThat(e.getParentId())
                             .isEqualTo(
                                     "spiffe://example.org/spire/agent/k8s_psat/"
