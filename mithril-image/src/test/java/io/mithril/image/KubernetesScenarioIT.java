@@ -117,6 +117,7 @@ class KubernetesScenarioIT {
             Path procRoot,
             IdentityServer server,
             Agent agent,
+            AdminClient admin,
             List<RunningPod> pods) {
         RunningPod pod(String prefix) {
             return pods.stream()
@@ -238,6 +239,32 @@ class KubernetesScenarioIT {
         int i = noCert.indexOf("--cert");
         noCert.subList(i, i + 4).clear();
         assertThat(exec(noCert)).doesNotContain("HTTP_CODE=200");
+
+        // One entry per pod, none for the spire namespace's (the agent's pod is there).
+        for (Cluster c : List.of(c1, c2)) {
+            List<String> ids =
+                    c
+                            .admin()
+                            .admin()
+                            .listEntries(
+                                    io.mithril.api.admin.ListEntriesRequest.getDefaultInstance())
+                            .getEntriesList()
+                            .stream()
+                            .map(io.mithril.api.types.Entry::getSpiffeId)
+                            .sorted()
+                            .toList();
+            List<String> expected =
+                    c.pods().stream()
+                            .map(
+                                    p ->
+                                            "spiffe://example.org/ns/"
+                                                    + p.pod().getMetadata().getNamespace()
+                                                    + "/sa/"
+                                                    + p.pod().getSpec().getServiceAccountName())
+                            .sorted()
+                            .toList();
+            assertThat(ids).as(c.name() + ": the registrar's entries").isEqualTo(expected);
+        }
     }
 
     // ---------------------------------------------------------------- one cluster
@@ -485,7 +512,8 @@ class KubernetesScenarioIT {
                                 registrarArgs.contains("-usePodUidForAgentId")));
         closers.add(registrar);
         registrar.start();
-        return new Cluster(name, index, r, k8s, dir, socketDir, procRoot, server, agent, pods);
+        return new Cluster(
+                name, index, r, k8s, dir, socketDir, procRoot, server, agent, admin, pods);
     }
 
     // ---------------------------------------------------------------- pods' processes

@@ -307,8 +307,20 @@ class ManifestsOnApiServerTest {
                 g.setApiVersion(c.getGroup() + "/" + version);
                 var op = k8s.client().genericKubernetesResources(at);
                 (c.isNamespaceScoped() ? op.inNamespace(ns).resource(g) : op.resource(g)).create();
-            } else if (o instanceof io.fabric8.kubernetes.api.model.Namespace
-                    || o instanceof CustomResourceDefinition
+            } else if (o instanceof io.fabric8.kubernetes.api.model.Namespace n) {
+                // The label a real API server (1.21+) puts on every namespace, which the
+                // ClusterSPIFFEID's namespaceSelector reads; the mock does not add it.
+                k8s.client()
+                        .resource(
+                                new io.fabric8.kubernetes.api.model.NamespaceBuilder(n)
+                                        .editMetadata()
+                                        .addToLabels(
+                                                "kubernetes.io/metadata.name",
+                                                n.getMetadata().getName())
+                                        .endMetadata()
+                                        .build())
+                        .create();
+            } else if (o instanceof CustomResourceDefinition
                     || o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRole
                     || o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding) {
                 k8s.client().resource(o).create();
