@@ -85,6 +85,13 @@ class KubernetesScenarioIT {
      */
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(4);
 
+    /**
+     * The pods' loopback network, {@code 127.<run>.}: another run of this test on the same machine
+     * (pods bind their manifests' fixed ports) picks another.
+     */
+    private static final String NET =
+            "127." + (16 + new java.security.SecureRandom().nextInt(224)) + ".";
+
     @TempDir Path tmp;
 
     private final List<AutoCloseable> closers = new ArrayList<>();
@@ -277,7 +284,7 @@ class KubernetesScenarioIT {
         ManifestsOnApiServerTest.apply(r, k8s, kinds);
         Path dir = Files.createDirectories(tmp.resolve(name));
         Path kubeconfig = k8s.kubeconfig(dir.resolve("kubeconfig"));
-        String hostIp = "127.10." + index + ".1";
+        String hostIp = NET + index + ".1";
         k8s.addNode("node-1", Map.of("kubernetes.io/hostname", "node-1"));
 
         // The agent's DaemonSet pod, on the host network, and its projected token with the
@@ -324,8 +331,7 @@ class KubernetesScenarioIT {
         Files.writeString(tokenFile, agentToken);
 
         List<Pod> scheduled =
-                ManifestsOnApiServerTest.schedulePods(
-                        r, k8s, "node-1", "127.10." + index + ".", 10);
+                ManifestsOnApiServerTest.schedulePods(r, k8s, "node-1", NET + index + ".", 10);
         ManifestsOnApiServerTest.createEndpointSlices(r, k8s, scheduled);
         List<RunningPod> pods = new ArrayList<>();
         for (Pod p : scheduled) {
@@ -546,7 +552,7 @@ class KubernetesScenarioIT {
             }
             ManifestSubstitutions s = podRewrites(c, pod, istiod);
             List<String> a = new ArrayList<>(argv);
-            // One loopback address per pod (127.10.<cluster>.<n>) stands for its network
+            // One loopback address per pod (127.<run>.<cluster>.<n>) stands for its network
             // namespace: what the pod binds on 0.0.0.0 or 127.0.0.1 binds on its pod IP.
             for (int i = 0; i < a.size(); i++) {
                 String v = a.get(i);
