@@ -160,6 +160,13 @@ class ManifestsOnApiServerTest {
                                                             "no entry for pod "
                                                                     + p.getMetadata().getName()));
                     assertThat(e.getSpiffeId()).isEqualTo(id);
+                    // The gateway's certificate names the host the seed's curl verifies.
+                    assertThat(e.getDnsNamesList())
+                            .as(id)
+                            .isEqualTo(
+                                    id.endsWith("/sa/istio-ingressgateway")
+                                            ? List.of("app.example.org")
+                                            : List.of());
                     assertThat(e.getParentId())
                             .isEqualTo(
                                     "spiffe://example.org/spire/agent/k8s_psat/"
@@ -243,7 +250,7 @@ class ManifestsOnApiServerTest {
     }
 
     /** Each rendered CRD's kind, served at each of its served versions; by kind. */
-    private static Map<String, ResourceDefinitionContext> serveCrds(
+    static Map<String, ResourceDefinitionContext> serveCrds(
             RenderedManifests r, MockKubernetes k8s) {
         Map<String, ResourceDefinitionContext> kinds = new LinkedHashMap<>();
         for (CustomResourceDefinition crd : r.all(CustomResourceDefinition.class)) {
@@ -276,7 +283,7 @@ class ManifestsOnApiServerTest {
      * Creates every rendered object; Istio's at v1, the version a real API server also serves them
      * at.
      */
-    private static void apply(
+    static void apply(
             RenderedManifests r, MockKubernetes k8s, Map<String, ResourceDefinitionContext> kinds) {
         for (HasMetadata o : r.objects) {
             String ns =
@@ -300,8 +307,20 @@ class ManifestsOnApiServerTest {
                 g.setApiVersion(c.getGroup() + "/" + version);
                 var op = k8s.client().genericKubernetesResources(at);
                 (c.isNamespaceScoped() ? op.inNamespace(ns).resource(g) : op.resource(g)).create();
-            } else if (o instanceof io.fabric8.kubernetes.api.model.Namespace
-                    || o instanceof CustomResourceDefinition
+            } else if (o instanceof io.fabric8.kubernetes.api.model.Namespace n) {
+                // The label a real API server (1.21+) puts on every namespace, which the
+                // ClusterSPIFFEID's namespaceSelector reads; the mock does not add it.
+                k8s.client()
+                        .resource(
+                                new io.fabric8.kubernetes.api.model.NamespaceBuilder(n)
+                                        .editMetadata()
+                                        .addToLabels(
+                                                "kubernetes.io/metadata.name",
+                                                n.getMetadata().getName())
+                                        .endMetadata()
+                                        .build())
+                        .create();
+            } else if (o instanceof CustomResourceDefinition
                     || o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRole
                     || o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding) {
                 k8s.client().resource(o).create();
@@ -316,8 +335,17 @@ class ManifestsOnApiServerTest {
      * node-1.
      */
     private static List<Pod> schedulePods(RenderedManifests r, MockKubernetes k8s) {
+        return schedulePods(r, k8s, "node-1", "10.244.0.", 10);
+    }
+
+    /**
+     * One running pod per Deployment on {@code node}, with pod IPs {@code ipPrefix + n} from {@code
+     * firstIp}.
+     */
+    static List<Pod> schedulePods(
+            RenderedManifests r, MockKubernetes k8s, String node, String ipPrefix, int firstIp) {
         List<Pod> pods = new ArrayList<>();
-        int ip = 10;
+        int ip = firstIp;
         for (RenderedManifests.Pod p : r.pods()) {
             if (!p.owner().getKind().equals("Deployment")) {
                 continue;
@@ -335,11 +363,11 @@ class ManifestsOnApiServerTest {
                             .endMetadata()
                             .withSpec(p.spec())
                             .editSpec()
-                            .withNodeName("node-1")
+                            .withNodeName(node)
                             .endSpec()
                             .withNewStatus()
                             .withPhase("Running")
-                            .withPodIP("10.244.0." + ip++)
+                            .withPodIP(ipPrefix + ip++)
                             .endStatus()
                             .build();
             pods.add(
@@ -356,8 +384,7 @@ class ManifestsOnApiServerTest {
      * What the EndpointSlice controller would do: the ready pods a Service selects, at their
      * container ports.
      */
-    private static void createEndpointSlices(
-            RenderedManifests r, MockKubernetes k8s, List<Pod> pods) {
+    static void createEndpointSlices(RenderedManifests r, MockKubernetes k8s, List<Pod> pods) {
         for (Service svc : r.all(Service.class)) {
             Map<String, String> selector = svc.getSpec().getSelector();
             if (selector == null || selector.isEmpty()) {

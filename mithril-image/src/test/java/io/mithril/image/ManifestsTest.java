@@ -156,12 +156,21 @@ class ManifestsTest {
                 r.all(GenericKubernetesResource.class).stream()
                         .filter(g -> g.getKind().equals("ClusterSPIFFEID"))
                         .toList();
-        assertThat(ids).hasSize(1);
-        assertThat(
-                        ((Map<?, ?>) ids.get(0).getAdditionalProperties().get("spec"))
-                                .get("spiffeIDTemplate"))
-                .isEqualTo(
-                        "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}");
+        // The default, and in the cluster with the mesh the ingress gateway's (the same ID with
+        // the DNS name clients verify); ManifestsOnApiServerTest checks that no pod gets two.
+        assertThat(ids.stream().map(g -> g.getMetadata().getName()).toList())
+                .containsExactlyInAnyOrderElementsOf(
+                        overlay.equals("cluster2")
+                                ? List.of("default", "istio-ingressgateway")
+                                : List.of("default"));
+        for (GenericKubernetesResource id : ids) {
+            assertThat(
+                            ((Map<?, ?>) id.getAdditionalProperties().get("spec"))
+                                    .get("spiffeIDTemplate"))
+                    .as(id.getMetadata().getName())
+                    .isEqualTo(
+                            "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}");
+        }
     }
 
     /**

@@ -49,10 +49,21 @@ final class RenderedManifests {
 
     /** Runs the real {@code kubectl kustomize DIR}. */
     static RenderedManifests render(Path dir) throws IOException, InterruptedException {
-        Process p =
-                new ProcessBuilder("kubectl", "kustomize", dir.toString())
-                        .redirectErrorStream(false)
-                        .start();
+        Process p;
+        try {
+            p =
+                    new ProcessBuilder("kubectl", "kustomize", dir.toString())
+                            .redirectErrorStream(false)
+                            .start();
+        } catch (IOException e) {
+            // Never a silent skip: the manifest checks and the Kubernetes end-to-end test need it.
+            throw new IllegalStateException(
+                    "kubectl is not installed (or not on PATH): the manifest checks render "
+                            + dir
+                            + " with the real `kubectl kustomize`; install it (Debian: apt-get"
+                            + " install kubernetes-client; .ci/run does)",
+                    e);
+        }
         byte[] out = p.getInputStream().readAllBytes();
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
