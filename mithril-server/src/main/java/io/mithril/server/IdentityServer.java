@@ -542,6 +542,11 @@ public final class IdentityServer implements AutoCloseable {
                             .addService(
                                     ServerInterceptors.intercept(
                                             admin, new DataStoreUnavailableInterceptor(true)))
+                            .addService(
+                                    ServerInterceptors.intercept(
+                                            new io.mithril.server.api.admin
+                                                    .LocalAuthorityApiService(ca),
+                                            new DataStoreUnavailableInterceptor(true)))
                             .addService(health.getHealthService())
                             .build()
                             .start();

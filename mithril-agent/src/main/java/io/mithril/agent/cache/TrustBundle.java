@@ -9,18 +9,67 @@ import java.security.cert.X509Certificate;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
-/** The trust bundle of one trust domain: its X.509 roots and JWT signing keys. Immutable. */
+/**
+ * The trust bundle of one trust domain: its X.509 roots and JWT signing keys, and which of them the
+ * server marked tainted (still trusted, but whatever they signed is to be replaced). Immutable.
+ */
 public record TrustBundle(
         TrustDomain trustDomain,
         List<X509Certificate> x509Authorities,
         List<JwtAuthority> jwtAuthorities,
         long sequenceNumber,
-        long refreshHint) {
+        long refreshHint,
+        List<X509Certificate> taintedX509Authorities,
+        Set<String> taintedJwtKeyIds) {
 
     public TrustBundle {
         x509Authorities = List.copyOf(x509Authorities);
         jwtAuthorities = List.copyOf(jwtAuthorities);
+        taintedX509Authorities = List.copyOf(taintedX509Authorities);
+        taintedJwtKeyIds = Set.copyOf(taintedJwtKeyIds);
+    }
+
+    /** A bundle with nothing tainted. */
+    public TrustBundle(
+            TrustDomain trustDomain,
+            List<X509Certificate> x509Authorities,
+            List<JwtAuthority> jwtAuthorities,
+            long sequenceNumber,
+            long refreshHint) {
+        this(
+                trustDomain,
+                x509Authorities,
+                jwtAuthorities,
+                sequenceNumber,
+                refreshHint,
+                List.of(),
+                Set.of());
+    }
+
+    /**
+     * Whether {@code chain} (leaf first, then intermediates) was signed by a tainted X.509
+     * authority: one of its certificates is a tainted authority or was issued by one (checked by
+     * its signature), as SPIRE's agent checks with {@code IsSignedByRoot}.
+     */
+    public boolean signedByTaintedAuthority(List<X509Certificate> chain) {
+        for (X509Certificate tainted : taintedX509Authorities) {
+            for (X509Certificate c : chain) {
+                if (c.equals(tainted)) {
+                    return true;
+                }
+                if (c.getIssuerX500Principal().equals(tainted.getSubjectX500Principal())) {
+                    try {
+                        c.verify(tainted.getPublicKey());
+                        return true;
+                    } catch (java.security.GeneralSecurityException e) {
+                        // same name, another key: not signed by this one
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /** The X.509 roots as concatenated DER, the Workload API's {@code bundle} encoding. */

@@ -436,12 +436,21 @@ public final class AgentApiClient implements AutoCloseable {
                                     ? null
                                     : Instant.ofEpochSecond(k.getExpiresAt())));
         }
+        List<X509Certificate> tainted = new ArrayList<>();
+        for (ByteString der : b.getTaintedX509AuthoritiesList()) {
+            tainted.addAll(Certificates.parseDer(der.toByteArray()));
+        }
         return new TrustBundle(
                 TrustDomain.parse(b.getTrustDomain()),
                 roots,
                 jwt,
                 b.getSequenceNumber(),
-                b.getRefreshHint());
+                b.getRefreshHint(),
+                tainted,
+                b.getJwtAuthoritiesList().stream()
+                        .filter(JwtKey::getTainted)
+                        .map(JwtKey::getKeyId)
+                        .collect(java.util.stream.Collectors.toSet()));
     }
 
     static PublicKey publicKey(byte[] pkix) {

@@ -239,6 +239,8 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         AgentApiClient.Bundles bundles = client.fetchBundles();
         List<RegistrationEntry> entries = client.authorizedEntries();
         identity.storeBundle(bundles.bundle());
+        identity.renewIfTainted(bundles.bundle());
+        client = identity.client(); // a renewal replaces the client
         cache.update(bundles.bundle(), bundles.federated(), entries);
         List<RegistrationEntry> needing = cache.entriesNeedingSvid();
         for (int i = 0; i < needing.size(); i += BATCH) {
