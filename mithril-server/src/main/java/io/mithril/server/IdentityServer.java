@@ -569,14 +569,13 @@ public final class IdentityServer implements AutoCloseable {
                             .bossEventLoopGroup(adminBoss)
                             .workerEventLoopGroup(adminWorkers)
                             .addService(
-                                    config.api().auditLog()
-                                            ? ServerInterceptors.intercept(
-                                                    admin,
-                                                    new DataStoreUnavailableInterceptor(true),
-                                                    new io.mithril.server.api.AuditLogInterceptor())
-                                            : ServerInterceptors.intercept(
-                                                    admin,
-                                                    new DataStoreUnavailableInterceptor(true)))
+                                    ServerInterceptors.intercept(
+                                            admin, adminInterceptors(config.api().auditLog())))
+                            .addService(
+                                    ServerInterceptors.intercept(
+                                            new io.mithril.server.api.admin
+                                                    .LocalAuthorityApiService(ca),
+                                            adminInterceptors(config.api().auditLog())))
                             .addService(health.getHealthService())
                             .build()
                             .start();
@@ -584,6 +583,16 @@ public final class IdentityServer implements AutoCloseable {
             throw new ServerStartException(
                     "admin API socket " + socket + ": cannot listen: " + rootMessage(e), e);
         }
+    }
+
+    /** The admin socket's interceptors: datastore outages, and audit lines when asked for. */
+    private static io.grpc.ServerInterceptor[] adminInterceptors(boolean audit) {
+        return audit
+                ? new io.grpc.ServerInterceptor[] {
+                    new DataStoreUnavailableInterceptor(true),
+                    new io.mithril.server.api.AuditLogInterceptor()
+                }
+                : new io.grpc.ServerInterceptor[] {new DataStoreUnavailableInterceptor(true)};
     }
 
     private void startHealthChecks(HealthChecksConfig h) throws IOException {

@@ -48,6 +48,7 @@ public final class SvidCache implements AutoCloseable {
 
     // Guarded by this.
     private SpiffeBundle bundle;
+    private Taints taints = Taints.NONE;
     private Map<TrustDomain, SpiffeBundle> federated = Map.of();
     private Map<String, RegistrationEntry> entries = Map.of();
     private final Map<String, CachedSvid> svids = new HashMap<>();
@@ -96,7 +97,21 @@ public final class SvidCache implements AutoCloseable {
             SpiffeBundle ownBundle,
             Map<TrustDomain, SpiffeBundle> federatedBundles,
             List<RegistrationEntry> newEntries) {
+        update(ownBundle, federatedBundles, newEntries, Taints.NONE);
+    }
+
+    /**
+     * As {@link #update(SpiffeBundle, Map, List)}, with the server's tainted marks: SVIDs signed by
+     * a tainted authority are renewed at the next {@link #entriesNeedingSvid}, and JWT-SVIDs signed
+     * by a tainted key leave the cache.
+     */
+    public void update(
+            SpiffeBundle ownBundle,
+            Map<TrustDomain, SpiffeBundle> federatedBundles,
+            List<RegistrationEntry> newEntries,
+            Taints newTaints) {
         synchronized (this) {
+            taints = newTaints;
             Map<String, RegistrationEntry> byId = new LinkedHashMap<>();
             for (RegistrationEntry e : newEntries) {
                 byId.put(e.id(), e);
@@ -107,6 +122,7 @@ public final class SvidCache implements AutoCloseable {
             bundle = ownBundle;
             federated = Map.copyOf(federatedBundles);
             synced = true;
+            dropJwtsOfTaintedKeys();
         }
         publish();
     }
@@ -145,6 +161,7 @@ public final class SvidCache implements AutoCloseable {
     public synchronized List<RegistrationEntry> entriesNeedingSvid() {
         Instant now = clock.instant();
         List<RegistrationEntry> out = new ArrayList<>();
+        int tainted = 0;
         for (RegistrationEntry e : entries.values()) {
             if (e.parentId() != null && e.parentId().path().equals("/spire/server")) {
                 continue;
@@ -156,7 +173,16 @@ public final class SvidCache implements AutoCloseable {
             CachedSvid s = svids.get(e.id());
             if (s == null || !e.sameSvidShape(s.mintedFor()) || !now.isBefore(s.rotateAt())) {
                 out.add(e);
+            } else if (taints.signedByTaintedAuthority(s.chain())) {
+                // SPIRE's agent: an SVID signed by a tainted authority is replaced now, not at
+                // its rotation time, so nothing depends on the authority when it is revoked.
+                out.add(e);
+                tainted++;
             }
+        }
+        if (tainted > 0) {
+            log.info(
+                    "{} X.509 SVID(s) signed by a tainted authority; requesting new ones", tainted);
         }
         return out;
     }
@@ -250,6 +276,33 @@ public final class SvidCache implements AutoCloseable {
         Instant refreshAt =
                 issuedAt.plusMillis((expiresAt.toEpochMilli() - issuedAt.toEpochMilli()) / 2);
         jwts.put(jwtKey(entryId, audience), new CachedJwt(token, refreshAt, expiresAt));
+    }
+
+    /**
+     * SPIRE's agent: JWT-SVIDs signed by a tainted key leave the cache, so the next fetch gets one
+     * signed by the active key.
+     */
+    private void dropJwtsOfTaintedKeys() {
+        if (taints.jwtKeyIds().isEmpty()) {
+            return;
+        }
+        int before = jwts.size();
+        jwts.values().removeIf(j -> taints.jwtKeyIds().contains(keyIdOf(j.token())));
+        if (jwts.size() < before) {
+            log.info(
+                    "{} JWT-SVID(s) signed by a tainted authority removed from the cache",
+                    before - jwts.size());
+        }
+    }
+
+    /** The {@code kid} of a compact JWS, or "" when it cannot be read. */
+    static String keyIdOf(String token) {
+        try {
+            return java.util.Objects.toString(
+                    com.nimbusds.jose.JWSObject.parse(token).getHeader().getKeyID(), "");
+        } catch (java.text.ParseException e) {
+            return "";
+        }
     }
 
     private static String jwtKey(String entryId, List<String> audience) {

@@ -12,6 +12,7 @@ import io.mithril.agent.attestor.node.NodeAttestationException;
 import io.mithril.agent.attestor.node.NodeAttestor;
 import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.RegistrationEntry;
+import io.mithril.agent.cache.Taints;
 import io.mithril.api.agent.AgentServiceGrpc;
 import io.mithril.api.agent.AttestAgentRequest;
 import io.mithril.api.agent.AttestAgentResponse;
@@ -370,14 +371,38 @@ public final class AgentApiClient implements AutoCloseable {
                 SpiffeBundle tb = toBundle(b);
                 fed.put(tb.trustDomain(), tb);
             }
-            return new Bundles(toBundle(r.getBundle()), fed);
+            return new Bundles(toBundle(r.getBundle()), fed, taints(r.getBundle()));
         } catch (StatusRuntimeException e) {
             throw checked(e);
         }
     }
 
-    /** The own trust domain's bundle and the federated ones. */
-    public record Bundles(SpiffeBundle bundle, Map<TrustDomain, SpiffeBundle> federated) {}
+    /**
+     * The own trust domain's bundle, the federated ones, and which of the own bundle's authorities
+     * are tainted.
+     */
+    public record Bundles(
+            SpiffeBundle bundle, Map<TrustDomain, SpiffeBundle> federated, Taints taints) {
+
+        /** Bundles with nothing tainted. */
+        public Bundles(SpiffeBundle bundle, Map<TrustDomain, SpiffeBundle> federated) {
+            this(bundle, federated, Taints.NONE);
+        }
+    }
+
+    /** The tainted marks of the server's bundle (SPIRE's {@code tainted} authorities). */
+    static Taints taints(Bundle b) {
+        List<X509Certificate> tainted = new ArrayList<>();
+        for (ByteString der : b.getTaintedX509AuthoritiesList()) {
+            tainted.addAll(Certificates.parseDer(der.toByteArray()));
+        }
+        return new Taints(
+                tainted,
+                b.getJwtAuthoritiesList().stream()
+                        .filter(JwtKey::getTainted)
+                        .map(JwtKey::getKeyId)
+                        .collect(java.util.stream.Collectors.toSet()));
+    }
 
     /** One result of {@link #batchNewX509Svid}: a chain, or the server's refusal. */
     public record SvidResult(String entryId, List<X509Certificate> chain, Status error) {}

@@ -280,6 +280,21 @@ public final class AgentIdentity implements AutoCloseable {
         if (clock.instant().isBefore(renewAt)) {
             return;
         }
+        renew();
+    }
+
+    /**
+     * Renews the agent SVID now when an authority in its chain is tainted ({@code taints}), as
+     * SPIRE's agent does, so that it no longer depends on an authority about to be revoked.
+     */
+    void renewIfTainted(io.mithril.agent.cache.Taints taints) throws StatusException {
+        if (taints.signedByTaintedAuthority(chain)) {
+            log.info("Agent SVID is signed by a tainted authority; renewing it now");
+            renew();
+        }
+    }
+
+    private void renew() throws StatusException {
         KeyPair kp = KeyType.EC_P256.generate(CryptoProvider.jdk());
         List<X509Certificate> renewed =
                 client.renewAgent(Csr.create(kp, agentId(), List.of(), CryptoProvider.jdk()));

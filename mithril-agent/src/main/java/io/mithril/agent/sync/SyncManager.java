@@ -239,7 +239,9 @@ public final class SyncManager implements JwtSvidIssuer, AutoCloseable {
         AgentApiClient.Bundles bundles = client.fetchBundles();
         List<RegistrationEntry> entries = client.authorizedEntries();
         identity.storeBundle(bundles.bundle());
-        cache.update(bundles.bundle(), bundles.federated(), entries);
+        identity.renewIfTainted(bundles.taints());
+        client = identity.client(); // a renewal replaces the client
+        cache.update(bundles.bundle(), bundles.federated(), entries, bundles.taints());
         List<RegistrationEntry> needing = cache.entriesNeedingSvid();
         for (int i = 0; i < needing.size(); i += BATCH) {
             mint(client, needing.subList(i, Math.min(needing.size(), i + BATCH)));

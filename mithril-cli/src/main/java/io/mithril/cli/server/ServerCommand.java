@@ -7,7 +7,9 @@ import picocli.CommandLine.Command;
  * {@code mithril server ...}: what {@code spire-server} does, with its verbs and single-dash flags:
  * {@code run}, {@code validate}, {@code entry create|show|update|delete|count}, {@code token
  * generate}, {@code bundle show|list|set|delete}, {@code federation
- * create|list|show|update|delete|refresh}, {@code agent list|show|evict|ban}, {@code healthcheck}.
+ * create|list|show|update|delete|refresh}, {@code agent list|show|evict|ban}, {@code localauthority
+ * x509|jwt show|prepare|activate|taint|revoke}, {@code upstreamauthority taint|revoke}, {@code
+ * healthcheck}.
  */
 @Command(
         name = "server",
@@ -23,6 +25,7 @@ import picocli.CommandLine.Command;
             FederationCommand.class,
             AgentCommand.class,
             LocalAuthorityCommand.class,
+            UpstreamAuthorityCommand.class,
             HealthcheckCommand.class,
         })
 public final class ServerCommand implements Runnable {

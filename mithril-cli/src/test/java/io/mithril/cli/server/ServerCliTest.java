@@ -462,7 +462,7 @@ class ServerCliTest {
             assertThat(x509.exit()).as(x509.err()).isZero();
             assertThat(x509.out())
                     .containsPattern(
-                            "(?m)^Active X.509 authority:\n  Authority ID: [0-9a-f]{40}\n  Expires at: \\S+Z\n"
+                            "(?m)^Active X.509 authority:\n  Authority ID: [0-9a-f]{40}\n  Expires at: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\+0000 UTC\n"
                                     + "  Upstream authority ID: No upstream authority$")
                     .contains("Prepared X.509 authority:\n  No prepared X.509 authority found\n")
                     .endsWith("Old X.509 authority:\n  No old X.509 authority found\n");

@@ -12,6 +12,7 @@ import io.mithril.pki.CryptoProvider;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.SigningAuthority;
 import io.mithril.pki.X509Minter;
+import io.mithril.pki.upstream.SelfSignedUpstreamAuthority;
 import io.mithril.pki.upstream.UpstreamAuthority;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.keymanager.KeyManager;
@@ -649,6 +650,400 @@ public final class CaManager {
                         k.keyPair().getPrivate(),
                         minter.crypto().provider().orElse(null));
         return new SignedJwt(svid.token(), now, svid.expiry());
+    }
+
+    // ------------------------------------------------------- operator control (SPIRE's verbs)
+
+    /**
+     * An authority as SPIRE's {@code AuthorityState}: its ID (a CA's Subject Key ID in hex, a JWT
+     * key's kid), when it expires, and for a CA the Subject Key ID of the upstream certificate that
+     * signed it ("" without an upstream authority).
+     */
+    public record AuthorityState(
+            String authorityId, Instant expiresAt, String upstreamAuthorityId) {}
+
+    /** SPIRE's authority ID of a CA: its Subject Key Identifier, lower-case hex. */
+    public static String authorityId(X509Ca ca) {
+        return BundleTaints.subjectKeyId(ca.certificate());
+    }
+
+    /**
+     * The Subject Key ID of the upstream certificate that signed the CA ("" when the CA is its own
+     * root).
+     */
+    public static String upstreamAuthorityId(X509Ca ca) {
+        List<X509Certificate> all = new ArrayList<>(ca.chain());
+        ca.roots().stream().filter(r -> !all.contains(r)).forEach(all::add);
+        return all.size() > 1 ? BundleTaints.subjectKeyId(all.get(1)) : "";
+    }
+
+    public static AuthorityState state(X509Ca ca) {
+        return new AuthorityState(authorityId(ca), ca.notAfter(), upstreamAuthorityId(ca));
+    }
+
+    public static AuthorityState state(JwtSigningKey k) {
+        return new AuthorityState(k.kid(), k.notAfter(), "");
+    }
+
+    /** Whether an UpstreamAuthority signs the CAs (SPIRE's {@code IsUpstreamAuthority}). */
+    public boolean isUpstreamAuthority() {
+        return !(upstream instanceof SelfSignedUpstreamAuthority);
+    }
+
+    private Slots initialized() {
+        Slots s = slots;
+        if (s.x509Current() == null || s.jwtCurrent() == null) {
+            throw new AuthorityException(
+                    AuthorityException.Reason.UNAVAILABLE, "server is initializing");
+        }
+        return s;
+    }
+
+    private static void requireId(String id) {
+        if (id == null || id.isEmpty()) {
+            throw AuthorityException.invalid("no authority ID provided (set -authorityID)");
+        }
+    }
+
+    /**
+     * {@code localauthority x509 prepare}: mints a new CA into the next key slot (replacing a
+     * prepared or old one there) and appends its trust anchors to the bundle.
+     */
+    public synchronized AuthorityState prepareX509() {
+        Slots s = initialized();
+        X509Ca next = mintX509(otherSlot(s.x509Current().keyId()));
+        publish(next, null);
+        X509Ca old = s.x509Old();
+        if (old != null && old.keyId().equals(next.keyId())) {
+            old = null; // its key slot now holds the prepared CA, as in SPIRE
+        }
+        slots = new Slots(s.x509Current(), next, old, s.jwtCurrent(), s.jwtNext(), s.jwtOld());
+        saveJournal();
+        log.info(
+                "X509 CA prepared by the operator: authority_id={} key={} notAfter={} upstream_authority_id={}",
+                authorityId(next),
+                next.keyId(),
+                next.notAfter(),
+                upstreamAuthorityId(next));
+        return state(next);
+    }
+
+    /**
+     * {@code localauthority x509 activate}: the prepared CA {@code authorityId} starts signing; the
+     * active one becomes old (it signs nothing more; its trust anchors stay in the bundle).
+     */
+    public synchronized AuthorityState activateX509(String authorityId) {
+        requireId(authorityId);
+        Slots s = initialized();
+        X509Ca next = s.x509Next();
+        if (next == null || !authorityId(next).equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unexpected authority ID "
+                            + authorityId
+                            + ": only the prepared X.509 authority can be activated ("
+                            + (next == null
+                                    ? "none is prepared; run localauthority x509 prepare first"
+                                    : "prepared: " + authorityId(next))
+                            + ")");
+        }
+        X509Ca cur = s.x509Current();
+        slots = new Slots(next, null, retired(cur), s.jwtCurrent(), s.jwtNext(), s.jwtOld());
+        saveJournal();
+        metrics.caExpiry(next.notAfter().getEpochSecond());
+        log.info(
+                "X509 CA activated by the operator: authority_id={} key={} notAfter={} (previous authority_id={} kept as old)",
+                authorityId(next),
+                next.keyId(),
+                next.notAfter(),
+                authorityId(cur));
+        refreshBundle();
+        return state(next);
+    }
+
+    /** The old CA named {@code authorityId}, or a refusal saying what it is instead. */
+    private X509Ca oldX509(Slots s, String authorityId, String verb) {
+        requireId(authorityId);
+        if (authorityId(s.x509Current()).equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unable to " + verb + " the active X.509 authority " + authorityId);
+        }
+        if (s.x509Next() != null && authorityId(s.x509Next()).equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "only the old X.509 authority can be "
+                            + done(verb)
+                            + "; "
+                            + authorityId
+                            + " is prepared (activate it first)");
+        }
+        X509Ca old = s.x509Old();
+        if (old == null || !authorityId(old).equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unexpected authority ID "
+                            + authorityId
+                            + ": only the old X.509 authority can be "
+                            + done(verb)
+                            + " ("
+                            + (old == null ? "there is none" : "old: " + authorityId(old))
+                            + ")");
+        }
+        return old;
+    }
+
+    private static String done(String verb) {
+        return verb.equals("revoke") ? "revoked" : verb + "ed";
+    }
+
+    private void requireNoUpstream(String verb) {
+        if (isUpstreamAuthority()) {
+            throw new AuthorityException(
+                    AuthorityException.Reason.FAILED_PRECONDITION,
+                    "local authority can't be "
+                            + done(verb)
+                            + " if there is an upstream authority (UpstreamAuthority \""
+                            + upstream.name()
+                            + "\"): the bundle holds the upstream root, not the local authority; use"
+                            + " upstreamauthority "
+                            + verb
+                            + " -subjectKeyID <its Subject Key ID>");
+        }
+    }
+
+    private void changeBundle(java.util.function.UnaryOperator<Bundle> change) {
+        dataStore
+                .updateBundle(trustDomain.name(), change)
+                .orElseThrow(
+                        () ->
+                                new AuthorityException(
+                                        AuthorityException.Reason.NOT_FOUND,
+                                        "no bundle stored for " + trustDomain));
+        refreshBundle();
+    }
+
+    /**
+     * {@code localauthority x509 taint}: marks the old CA tainted in the bundle. Agents then
+     * replace every SVID that chains to it (before it expires); it stays trusted until revoked.
+     */
+    public synchronized AuthorityState taintX509(String authorityId) {
+        requireNoUpstream("taint");
+        X509Ca old = oldX509(initialized(), authorityId, "taint");
+        changeBundle(b -> BundleTaints.taintX509(b, authorityId));
+        log.warn(
+                "X509 authority tainted: authority_id={} notAfter={}", authorityId, old.notAfter());
+        return state(old);
+    }
+
+    /** {@code localauthority x509 revoke}: removes the old, tainted CA from the bundle. */
+    public synchronized AuthorityState revokeX509(String authorityId) {
+        requireNoUpstream("revoke");
+        X509Ca old = oldX509(initialized(), authorityId, "revoke");
+        changeBundle(b -> BundleTaints.revokeX509(b, authorityId));
+        log.warn("X509 authority revoked: authority_id={} (removed from the bundle)", authorityId);
+        return state(old);
+    }
+
+    /**
+     * The bundle roots the upstream authority {@code subjectKeyId} stands for: those of the old CA
+     * that the active CA does not chain to. The ID may be the Subject Key ID of the certificate
+     * that signed the old CA (SPIRE's) or of one of those roots.
+     */
+    private List<String> oldUpstreamRoots(String subjectKeyId) {
+        if (!isUpstreamAuthority()) {
+            throw new AuthorityException(
+                    AuthorityException.Reason.FAILED_PRECONDITION,
+                    "upstream authority is not configured (the server's CA is its own root; use"
+                            + " localauthority x509 taint|revoke)");
+        }
+        if (subjectKeyId == null || subjectKeyId.isEmpty()) {
+            throw AuthorityException.invalid("no subject key ID provided (set -subjectKeyID)");
+        }
+        Slots s = initialized();
+        String skid = subjectKeyId.toLowerCase(java.util.Locale.ROOT);
+        X509Ca cur = s.x509Current();
+        List<String> currentIds = new ArrayList<>(List.of(upstreamAuthorityId(cur)));
+        cur.roots().forEach(r -> currentIds.add(BundleTaints.subjectKeyId(r)));
+        if (currentIds.contains(skid)) {
+            throw AuthorityException.invalid(
+                    "unable to use upstream authority "
+                            + skid
+                            + ": it signs the active X.509 authority");
+        }
+        X509Ca old = s.x509Old();
+        if (old == null) {
+            throw AuthorityException.invalid(
+                    "upstream authority "
+                            + skid
+                            + " didn't sign the old local authority (there is no old X.509"
+                            + " authority: prepare and activate one signed by the new upstream"
+                            + " CA first)");
+        }
+        List<String> roots =
+                old.roots().stream()
+                        .filter(r -> !cur.roots().contains(r))
+                        .map(BundleTaints::subjectKeyId)
+                        .distinct()
+                        .toList();
+        if (!upstreamAuthorityId(old).equals(skid) && !roots.contains(skid)) {
+            throw AuthorityException.invalid(
+                    "upstream authority "
+                            + skid
+                            + " didn't sign the old local authority "
+                            + authorityId(old)
+                            + " (its upstream authority is "
+                            + upstreamAuthorityId(old)
+                            + ")");
+        }
+        if (roots.isEmpty()) {
+            throw AuthorityException.invalid(
+                    "the old local authority chains to the same upstream root as the active one;"
+                            + " there is no upstream root to "
+                            + "taint or revoke");
+        }
+        return roots;
+    }
+
+    /**
+     * {@code upstreamauthority taint}: marks the upstream root(s) the old CA chains to (and the
+     * active one does not) tainted; agents replace the SVIDs that chain to them.
+     *
+     * @return the Subject Key ID as given, lower-cased
+     */
+    public synchronized String taintUpstream(String subjectKeyId) {
+        List<String> roots = oldUpstreamRoots(subjectKeyId);
+        changeBundle(
+                b -> {
+                    Bundle out = b;
+                    for (String r : roots) {
+                        out = BundleTaints.taintX509(out, r);
+                    }
+                    return out.toBuilder().setSequenceNumber(b.getSequenceNumber() + 1).build();
+                });
+        log.warn(
+                "X509 upstream authority tainted: subject_key_id={} roots={}", subjectKeyId, roots);
+        return subjectKeyId.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * {@code upstreamauthority revoke}: removes the tainted upstream root(s) of the old CA from the
+     * bundle, with any UpstreamAuthority (SPIRE cannot prune an old {@code disk} root,
+     * spiffe/spire#6198).
+     */
+    public synchronized String revokeUpstream(String subjectKeyId) {
+        List<String> roots = oldUpstreamRoots(subjectKeyId);
+        changeBundle(
+                b -> {
+                    Bundle out = b;
+                    for (String r : roots) {
+                        out = BundleTaints.revokeX509(out, r);
+                    }
+                    return out.toBuilder().setSequenceNumber(b.getSequenceNumber() + 1).build();
+                });
+        log.warn(
+                "X509 upstream authority revoked: subject_key_id={} roots={} (removed from the bundle)",
+                subjectKeyId,
+                roots);
+        return subjectKeyId.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** {@code localauthority jwt prepare}: a new JWT key in the next slot, published at once. */
+    public synchronized AuthorityState prepareJwt() {
+        Slots s = initialized();
+        JwtSigningKey next = mintJwt(otherJwtSlot(s.jwtCurrent().keyId()));
+        publish(null, next);
+        JwtSigningKey old = s.jwtOld();
+        if (old != null && old.keyId().equals(next.keyId())) {
+            old = null;
+        }
+        slots = new Slots(s.x509Current(), s.x509Next(), s.x509Old(), s.jwtCurrent(), next, old);
+        saveJournal();
+        log.info(
+                "JWT key prepared by the operator: kid={} notAfter={}",
+                next.kid(),
+                next.notAfter());
+        return state(next);
+    }
+
+    /** {@code localauthority jwt activate}: the prepared key signs from now on. */
+    public synchronized AuthorityState activateJwt(String authorityId) {
+        requireId(authorityId);
+        Slots s = initialized();
+        JwtSigningKey next = s.jwtNext();
+        if (next == null || !next.kid().equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unexpected authority ID "
+                            + authorityId
+                            + ": only the prepared JWT authority can be activated ("
+                            + (next == null
+                                    ? "none is prepared; run localauthority jwt prepare first"
+                                    : "prepared: " + next.kid())
+                            + ")");
+        }
+        JwtSigningKey cur = s.jwtCurrent();
+        slots = new Slots(s.x509Current(), s.x509Next(), s.x509Old(), next, null, retired(cur));
+        saveJournal();
+        log.info(
+                "JWT key activated by the operator: kid={} notAfter={} (previous kid={} kept as old)",
+                next.kid(),
+                next.notAfter(),
+                cur.kid());
+        return state(next);
+    }
+
+    /** {@code localauthority jwt taint}: marks the old JWT key tainted in the bundle. */
+    public synchronized AuthorityState taintJwt(String authorityId) {
+        requireId(authorityId);
+        Slots s = initialized();
+        if (s.jwtCurrent().kid().equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unable to taint the active JWT authority " + authorityId);
+        }
+        if (s.jwtNext() != null && s.jwtNext().kid().equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "only the old JWT authority can be tainted; "
+                            + authorityId
+                            + " is prepared (activate it first)");
+        }
+        JwtSigningKey old = s.jwtOld();
+        if (old == null || !old.kid().equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unexpected authority ID "
+                            + authorityId
+                            + ": only the old JWT authority can be tainted ("
+                            + (old == null ? "there is none" : "old: " + old.kid())
+                            + ")");
+        }
+        changeBundle(b -> BundleTaints.taintJwt(b, authorityId));
+        log.warn("JWT authority tainted: kid={}", authorityId);
+        return state(old);
+    }
+
+    /**
+     * {@code localauthority jwt revoke}: removes a tainted JWT key from the bundle: the old one, or
+     * (as SPIRE allows) any earlier key still in the bundle; never the active or prepared one.
+     */
+    public synchronized AuthorityState revokeJwt(String authorityId) {
+        requireId(authorityId);
+        Slots s = initialized();
+        if (s.jwtNext() != null && s.jwtNext().kid().equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unable to revoke the prepared JWT authority " + authorityId);
+        }
+        if (s.jwtCurrent().kid().equals(authorityId)) {
+            throw AuthorityException.invalid(
+                    "unable to revoke the active JWT authority " + authorityId);
+        }
+        Instant expires =
+                bundleProto().getJwtAuthoritiesList().stream()
+                        .filter(k -> k.getKeyId().equals(authorityId))
+                        .map(k -> Instant.ofEpochSecond(k.getExpiresAt()))
+                        .findFirst()
+                        .orElseThrow(
+                                () ->
+                                        AuthorityException.invalid(
+                                                "no JWT authority found with authority ID "
+                                                        + authorityId));
+        changeBundle(b -> BundleTaints.revokeJwt(b, authorityId));
+        log.warn("JWT authority revoked: kid={} (removed from the bundle)", authorityId);
+        return new AuthorityState(authorityId, expires, "");
     }
 
     /** A JWT-SVID with its times. */

@@ -119,6 +119,14 @@ public interface DataStore extends AutoCloseable {
 
     boolean deleteBundle(String trustDomain);
 
+    /**
+     * Replaces the stored bundle of {@code trustDomain} with {@code change} applied to it, in one
+     * transaction that holds the row (so a concurrent append or prune cannot be lost). {@code
+     * change} may throw to refuse; then nothing is written. Empty when there is no such bundle.
+     */
+    Optional<Bundle> updateBundle(
+            String trustDomain, java.util.function.UnaryOperator<Bundle> change);
+
     // --- federation relationships ---
 
     /**

@@ -1469,6 +1469,12 @@ public final class SqlDataStore implements DataStore {
                             b.addJwtAuthorities(k);
                         }
                     }
+                    b.clearTaintedX509Authorities();
+                    for (com.google.protobuf.ByteString der : cur.getTaintedX509AuthoritiesList()) {
+                        if (b.getX509AuthoritiesList().contains(der)) {
+                            b.addTaintedX509Authorities(der);
+                        }
+                    }
                     // Never prune the last X.509 authority: an empty bundle would make every SVID
                     // unverifiable.
                     if (b.getX509AuthoritiesCount() == 0 && cur.getX509AuthoritiesCount() > 0) {
@@ -1480,6 +1486,23 @@ public final class SqlDataStore implements DataStore {
                     }
                     Bundle updated = b.setSequenceNumber(cur.getSequenceNumber() + 1).build();
                     writeBundle(c, updated);
+                    return Optional.of(updated);
+                });
+    }
+
+    @Override
+    public Optional<Bundle> updateBundle(
+            String trustDomain, java.util.function.UnaryOperator<Bundle> change) {
+        return tx(
+                c -> {
+                    Optional<Bundle> current = readBundle(c, trustDomain, true, dialect);
+                    if (current.isEmpty()) {
+                        return current;
+                    }
+                    Bundle updated = change.apply(current.get());
+                    if (!updated.equals(current.get())) {
+                        writeBundle(c, updated);
+                    }
                     return Optional.of(updated);
                 });
     }

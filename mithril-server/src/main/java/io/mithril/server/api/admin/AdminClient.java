@@ -50,6 +50,13 @@ public final class AdminClient implements AutoCloseable {
     }
 
     /** grpc.health.v1 status of the server ("" service). */
+    /** SPIRE's LocalAuthority API (the server's CAs and JWT keys), on the same socket. */
+    public io.mithril.api.localauthority.LocalAuthorityServiceGrpc.LocalAuthorityServiceBlockingStub
+            localAuthority() {
+        return io.mithril.api.localauthority.LocalAuthorityServiceGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
     public HealthCheckResponse.ServingStatus health() {
         return HealthGrpc.newBlockingStub(channel)
                 .withDeadlineAfter(10, TimeUnit.SECONDS)
