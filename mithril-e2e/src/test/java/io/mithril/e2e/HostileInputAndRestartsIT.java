@@ -214,6 +214,8 @@ class HostileInputAndRestartsIT {
         String host =
                 l.address()
                         .substring(0, colon)
+                        .replace("[::ffff:", "")
+                        .replace("]", "")
                         .replace("*", "127.0.0.1")
                         .replace("0.0.0.0", "127.0.0.1");
         String port = l.address().substring(colon + 1);

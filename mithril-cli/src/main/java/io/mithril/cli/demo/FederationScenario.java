@@ -974,8 +974,7 @@ final class FederationScenario {
             t.mithril("server federation list -socketPath " + adminSocket(c));
             t.mithril("server bundle list -format spiffe -socketPath " + adminSocket(c));
             t.command(
-                    net.exec(c)
-                            + "curl -sk "
+                    "curl -sk "
                             + bundleEndpoint(c)
                             + "   # "
                             + trustDomain(c)
