@@ -23,6 +23,9 @@ class SideBySideDemosIT {
 
     @Test
     void seedAndFederationDemosRunAtOnceOnLoopback() throws Exception {
+        // As root the workloads' uids traverse it to their sockets and configuration.
+        java.nio.file.Files.setPosixFilePermissions(
+                dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         int seedPort = Demo.freePort();
         int federationPort = Demo.freePort();
         while (federationPort == seedPort) {
