@@ -173,7 +173,13 @@ public final class Collector implements AutoCloseable {
         JsonNode syncz = null;
         if (sources.controlPlaneAdmin() != null) {
             try {
-                syncz = JSON.readTree(fetch.get(sources.controlPlaneAdmin(), "/debug/syncz"));
+                syncz =
+                        JSON.readTree(
+                                fetch.getAll(
+                                                sources.controlPlaneNetns(),
+                                                sources.controlPlaneAdmin(),
+                                                List.of("/debug/syncz"))
+                                        .get("/debug/syncz"));
                 status.add(source("control plane", sources.controlPlaneAdmin(), null));
             } catch (IOException ex) {
                 status.add(source("control plane", sources.controlPlaneAdmin(), message(ex)));

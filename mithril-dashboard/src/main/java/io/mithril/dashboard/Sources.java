@@ -17,13 +17,25 @@ import java.util.stream.Stream;
  * loopback of a pod (a network namespace of the demo) is read inside that namespace with the real
  * {@code curl} ({@code ip netns exec}); that needs root, as the pods do.
  *
+ * @param controlPlaneNetns the network namespace the control plane's admin endpoint listens in
+ *     (read there with {@code curl}, as a pod's proxy is), or null for this one
  * @param discoverProxies also read every proxy the control plane lists, at its address, port 15000
  */
 public record Sources(
         Map<String, Path> servers,
         String controlPlaneAdmin,
+        String controlPlaneNetns,
         List<ProxyAdmin> proxies,
         boolean discoverProxies) {
+
+    /** Sources whose control plane admin endpoint is in this network namespace. */
+    public Sources(
+            Map<String, Path> servers,
+            String controlPlaneAdmin,
+            List<ProxyAdmin> proxies,
+            boolean discoverProxies) {
+        this(servers, controlPlaneAdmin, null, proxies, discoverProxies);
+    }
 
     /**
      * A proxy's admin endpoint: {@code host:port}, inside network namespace {@code netns} unless
@@ -48,10 +60,11 @@ public record Sources(
     /**
      * The sources of a running {@code mithril demo} in {@code dir}: both clusters' admin sockets,
      * the control plane's admin endpoint and the ingress gateway's admin (as its
-     * demo-ports.properties records them; 127.0.0.1:15014 and :15000 without one) and the sidecars:
-     * in the demo's pods when it made them (network namespaces {@code mithril-<pid>-<workload>} of
-     * a live demo; {@code demoPid} picks one, or any live one when it is 0), otherwise every proxy
-     * the control plane lists.
+     * demo-ports.properties records them, the gateway's inside cluster 2's network namespace when
+     * it names one; 127.0.0.1:15014 and :15000 without one) and the sidecars: in the demo's pods
+     * when it made them (network namespaces {@code mithril-<pid>-<workload>} of a live demo; {@code
+     * demoPid} picks one, or any live one when it is 0), otherwise every proxy the control plane
+     * lists.
      */
     public static Sources demo(Path dir, long demoPid) throws IOException {
         Map<String, Path> servers = new LinkedHashMap<>();
@@ -75,14 +88,16 @@ public record Sources(
         proxies.add(
                 new ProxyAdmin(
                         "ingressgateway",
-                        null,
+                        // In cluster 2's network namespace when the demo made one.
+                        ports.getProperty("gateway.admin.netns"),
                         ports.getProperty("gateway.admin", "127.0.0.1:15000")));
         Path netnsDir = Path.of("/run/netns");
         if (Files.isDirectory(netnsDir)) {
             try (Stream<Path> s = Files.list(netnsDir)) {
                 for (Path p : s.sorted().toList()) {
                     Matcher m = NETNS.matcher(p.getFileName().toString());
-                    if (!m.matches()) {
+                    // The clusters' own namespaces (mithril-<pid>-clusterN) hold no sidecar.
+                    if (!m.matches() || m.group(2).matches("cluster\\d+")) {
                         continue;
                     }
                     long pid = Long.parseLong(m.group(1));
@@ -103,6 +118,8 @@ public record Sources(
         return new Sources(
                 servers,
                 ports.getProperty("controlplane.admin", "127.0.0.1:15014"),
+                // In cluster 2's network namespace when the demo made one.
+                ports.getProperty("controlplane.admin.netns"),
                 proxies,
                 proxies.size() == 1);
     }

@@ -227,17 +227,114 @@ final class Demo implements AutoCloseable {
      * it runs without pods.
      */
     List<String> podNamespaces() throws java.io.IOException {
+        return namespaces().stream().filter(n -> !n.matches(".*-cluster\\d+")).toList();
+    }
+
+    /**
+     * Every network namespace of this demo: its clusters' ({@code mithril-<demo pid>-clusterN}) and
+     * its pods'; empty in loopback mode.
+     */
+    List<String> namespaces() throws java.io.IOException {
+        return namespacesOf(process.pid());
+    }
+
+    /** The network namespaces of the demo with process id {@code pid}, sorted. */
+    static List<String> namespacesOf(long pid) throws java.io.IOException {
         Path netns = Path.of("/run/netns");
         if (!Files.isDirectory(netns)) {
             return List.of();
         }
-        String prefix = "mithril-" + process.pid() + "-";
+        String prefix = "mithril-" + pid + "-";
         try (java.util.stream.Stream<Path> s = Files.list(netns)) {
             return s.map(f -> f.getFileName().toString())
                     .filter(n -> n.startsWith(prefix))
                     .sorted()
                     .toList();
         }
+    }
+
+    /**
+     * {@code cmd} run where cluster {@code cluster}'s processes run: inside its network namespace
+     * when the demo made one (as the demo starts them), else unchanged.
+     */
+    List<String> inCluster(int cluster, List<String> cmd) throws IOException {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newBufferedReader(dir.resolve("demo-ports.properties"))) {
+            p.load(in);
+        }
+        String netns = p.getProperty("cluster" + cluster + ".netns");
+        if (netns == null) {
+            return cmd;
+        }
+        List<String> all = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + netns, "--"));
+        all.addAll(cmd);
+        return all;
+    }
+
+    /** How a demo run to its end went. */
+    record Finished(boolean inTime, int exit, String output) {}
+
+    /**
+     * Runs {@code mithril demo ARGS --dir DIR} from the packaged distribution to its end (at most
+     * {@code limit}; then it and its children are killed), its output in DIR/demo-output.txt.
+     */
+    static Finished runToEnd(Path dir, Duration limit, String... args) throws Exception {
+        assertJar();
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(
+                                java(),
+                                "-Dmithril.home=" + projectRoot(),
+                                "-jar",
+                                jar().toString(),
+                                "demo"));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--dir", dir.toString()));
+        Files.createDirectories(dir);
+        Path log = dir.resolve("demo-output.txt");
+        Process demo =
+                new ProcessBuilder(cmd)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .start();
+        boolean finished = demo.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+        if (!finished) {
+            demo.descendants().forEach(ProcessHandle::destroyForcibly);
+            demo.destroyForcibly();
+        }
+        return new Finished(finished, finished ? demo.exitValue() : -1, Files.readString(log));
+    }
+
+    private static void assertJar() {
+        if (!Files.isRegularFile(jar())) {
+            throw new AssertionError(
+                    "no "
+                            + jar()
+                            + ": the distribution (mvn verify packages mithril-cli before this"
+                            + " test)");
+        }
+    }
+
+    /** Processes whose arguments name {@code dir}: what a stopped demo must not leave behind. */
+    static List<String> leftBehind(Path dir) {
+        return ProcessHandle.allProcesses()
+                .filter(
+                        p ->
+                                p.info()
+                                        .arguments()
+                                        .map(a -> String.join(" ", a).contains(dir.toString()))
+                                        .orElse(false))
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
+                .toList();
+    }
+
+    /** The line where the demo says which network mode it used. */
+    static String modeLine(String output) {
+        return output.lines()
+                .filter(l -> l.contains("network mode: "))
+                .findFirst()
+                .map(l -> l.substring(l.indexOf("network mode: ")))
+                .orElseThrow(() -> new AssertionError("no \"network mode:\" line in:\n" + output));
     }
 
     /**

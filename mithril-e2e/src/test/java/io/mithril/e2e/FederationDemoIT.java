@@ -2,10 +2,8 @@ package io.mithril.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,39 +21,19 @@ class FederationDemoIT {
 
     @Test
     void demoFederationCallsAcrossTrustDomainsAndRefusesTheAttacks() throws Exception {
-        Path jar = Demo.jar();
-        assertThat(jar)
-                .as("the distribution (mvn verify packages mithril-cli before this test)")
-                .isRegularFile();
-        List<String> cmd =
-                List.of(
-                        Demo.java(),
-                        "-Dmithril.home=" + Demo.projectRoot(),
-                        "-jar",
-                        jar.toString(),
-                        "demo",
+        Demo.Finished run =
+                Demo.runToEnd(
+                        dir,
+                        Duration.ofMinutes(8),
                         "federation",
-                        "--dir",
-                        dir.toString(),
                         "--gateway-port",
                         Integer.toString(Demo.freePort()),
                         // Training class sharing archives when the demo stops takes minutes after
                         // each rebuild of the jar.
                         "--no-class-sharing");
-        Path log = dir.resolve("demo-output.txt");
-        Process demo =
-                new ProcessBuilder(cmd)
-                        .redirectErrorStream(true)
-                        .redirectOutput(log.toFile())
-                        .start();
-        boolean finished = demo.waitFor(8, TimeUnit.MINUTES);
-        if (!finished) {
-            demo.descendants().forEach(ProcessHandle::destroyForcibly);
-            demo.destroyForcibly();
-        }
-        String output = Files.readString(log);
-        assertThat(finished).as("demo finished in time; output:%n%s", output).isTrue();
-        assertThat(demo.exitValue()).as("demo exit code; output:%n%s", output).isZero();
+        String output = run.output();
+        assertThat(run.inTime()).as("demo finished in time; output:%n%s", output).isTrue();
+        assertThat(run.exit()).as("demo exit code; output:%n%s", output).isZero();
         assertThat(output)
                 .contains("domain.test fetched example.org's bundle over https_spiffe")
                 .contains("example.org fetched domain.test's bundle over https_spiffe")
@@ -65,19 +43,8 @@ class FederationDemoIT {
                 .contains("no certificate: refused")
                 .contains("SVID is valid")
                 .contains("Summary: federation works end to end");
-        List<String> leftBehind =
-                ProcessHandle.allProcesses()
-                        .filter(
-                                p ->
-                                        p.info()
-                                                .arguments()
-                                                .map(
-                                                        a ->
-                                                                String.join(" ", a)
-                                                                        .contains(dir.toString()))
-                                                .orElse(false))
-                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
-                        .toList();
-        assertThat(leftBehind).as("processes left behind").isEmpty();
+        assertThat(Demo.modeLine(output))
+                .startsWith(Demo.isRoot() ? "network mode: namespaces" : "network mode: loopback");
+        assertThat(Demo.leftBehind(dir)).as("processes left behind").isEmpty();
     }
 }

@@ -144,13 +144,13 @@ class HostileInputAndRestartsIT {
     private static final Pattern PID = Pattern.compile("pid=(\\d+)");
 
     /**
-     * Listening TCP ports (on the host and in the pods) and Unix sockets of the demo's processes,
-     * from ss(8).
+     * Listening TCP ports (on the host, in the clusters' namespaces and in the pods) and Unix
+     * sockets of the demo's processes, from ss(8).
      */
     private List<Listener> listeners(boolean unix) throws Exception {
         List<Listener> found = listeners(unix, null);
         if (!unix) {
-            for (String ns : demo.podNamespaces()) {
+            for (String ns : demo.namespaces()) {
                 found.addAll(listeners(false, ns));
             }
         }
@@ -214,6 +214,8 @@ class HostileInputAndRestartsIT {
         String host =
                 l.address()
                         .substring(0, colon)
+                        .replace("[::ffff:", "")
+                        .replace("]", "")
                         .replace("*", "127.0.0.1")
                         .replace("0.0.0.0", "127.0.0.1");
         String port = l.address().substring(colon + 1);
@@ -1041,13 +1043,15 @@ class HostileInputAndRestartsIT {
         Process restarted =
                 demo.background(
                         "cluster1-agent-restarted",
-                        demo.mithril(
-                                null,
-                                "agent",
-                                "run",
-                                "-config",
-                                demo.dir.resolve("config/cluster1/agent.conf").toString(),
-                                "-expandEnv"));
+                        demo.inCluster(
+                                1,
+                                demo.mithril(
+                                        null,
+                                        "agent",
+                                        "run",
+                                        "-config",
+                                        demo.dir.resolve("config/cluster1/agent.conf").toString(),
+                                        "-expandEnv")));
         Demo.await(
                 "the restarted agent's healthcheck",
                 Duration.ofSeconds(60),
@@ -1130,13 +1134,15 @@ class HostileInputAndRestartsIT {
         Process restarted =
                 demo.background(
                         "cluster2-server-restarted",
-                        demo.mithril(
-                                null,
-                                "server",
-                                "run",
-                                "-config",
-                                demo.dir.resolve("config/cluster2/server.conf").toString(),
-                                "-expandEnv"));
+                        demo.inCluster(
+                                2,
+                                demo.mithril(
+                                        null,
+                                        "server",
+                                        "run",
+                                        "-config",
+                                        demo.dir.resolve("config/cluster2/server.conf").toString(),
+                                        "-expandEnv")));
         Demo.await(
                 "the restarted server's healthcheck",
                 Duration.ofSeconds(60),
@@ -1205,12 +1211,14 @@ class HostileInputAndRestartsIT {
     private List<String> syncedProxies() throws Exception {
         Demo.Exec r =
                 Demo.exec(
-                        demo.mithril(
-                                null,
-                                "controlplane",
-                                "status",
-                                "-adminAddress",
-                                demo.hostPort("controlplane.admin")));
+                        demo.inCluster(
+                                2,
+                                demo.mithril(
+                                        null,
+                                        "controlplane",
+                                        "status",
+                                        "-adminAddress",
+                                        demo.hostPort("controlplane.admin"))));
         List<String> synced = new ArrayList<>();
         if (r.exit() != 0) {
             return synced;
@@ -1242,13 +1250,17 @@ class HostileInputAndRestartsIT {
         Process restarted =
                 demo.background(
                         "istiod-restarted",
-                        demo.mithril(
-                                ISTIOD_UID,
-                                "controlplane",
-                                "run",
-                                "-config",
-                                demo.dir.resolve("config/cluster2/controlplane.conf").toString(),
-                                "-expandEnv"));
+                        demo.inCluster(
+                                2,
+                                demo.mithril(
+                                        ISTIOD_UID,
+                                        "controlplane",
+                                        "run",
+                                        "-config",
+                                        demo.dir
+                                                .resolve("config/cluster2/controlplane.conf")
+                                                .toString(),
+                                        "-expandEnv")));
         Demo.await(
                 "every proxy SYNCED with the restarted control plane",
                 Duration.ofSeconds(90),

@@ -2,13 +2,9 @@ package io.mithril.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
  * packaged distribution, in the integration-test phase). The demo itself checks the positive path
  * (HTTP 200 with the product page, the chain shown by openssl s_client) and the negative ones (no
  * client certificate, a foreign CA, an unrouted path); this test checks that it says so, exits 0,
- * and leaves no process behind.
+ * says its network mode (namespaces as root, loopback otherwise) and leaves no process and no
+ * namespace behind.
  */
 class TwoClusterDemoIT {
 
@@ -26,37 +23,15 @@ class TwoClusterDemoIT {
 
     @Test
     void demoRunsTheSeedScenarioEndToEndAndStopsEverything() throws Exception {
-        int gatewayPort = freePort();
-        Path jar = projectRoot().resolve("mithril-cli/target/mithril-cli.jar");
-        assertThat(jar)
-                .as("the distribution (mvn verify packages mithril-cli before this test)")
-                .isRegularFile();
-        List<String> cmd =
-                new ArrayList<>(
-                        List.of(
-                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                                "-Dmithril.home=" + projectRoot(),
-                                "-jar",
-                                jar.toString(),
-                                "demo",
-                                "--dir",
-                                dir.toString(),
-                                "--gateway-port",
-                                Integer.toString(gatewayPort)));
-        Path log = dir.resolve("demo-output.txt");
-        Process demo =
-                new ProcessBuilder(cmd)
-                        .redirectErrorStream(true)
-                        .redirectOutput(log.toFile())
-                        .start();
-        boolean finished = demo.waitFor(4, TimeUnit.MINUTES);
-        if (!finished) {
-            demo.descendants().forEach(ProcessHandle::destroyForcibly);
-            demo.destroyForcibly();
-        }
-        String output = Files.readString(log);
-        assertThat(finished).as("demo finished in time; output:%n%s", output).isTrue();
-        assertThat(demo.exitValue()).as("demo exit code; output:%n%s", output).isZero();
+        Demo.Finished run =
+                Demo.runToEnd(
+                        dir,
+                        Duration.ofMinutes(4),
+                        "--gateway-port",
+                        Integer.toString(Demo.freePort()));
+        String output = run.output();
+        assertThat(run.inTime()).as("demo finished in time; output:%n%s", output).isTrue();
+        assertThat(run.exit()).as("demo exit code; output:%n%s", output).isZero();
         assertThat(output)
                 .contains("HTTP 200, \"The Comedy of Errors\" with reviews")
                 .contains("no cert: refused")
@@ -64,33 +39,21 @@ class TwoClusterDemoIT {
                 .contains("/no-such-route: 404")
                 .contains("Summary: the seed scenario works end to end.");
         assertThat(Files.readString(dir.resolve("showcerts.txt"))).contains("BEGIN CERTIFICATE");
-        List<String> leftBehind =
-                ProcessHandle.allProcesses()
-                        .filter(
-                                p ->
-                                        p.info()
-                                                .arguments()
-                                                .map(
-                                                        a ->
-                                                                String.join(" ", a)
-                                                                        .contains(dir.toString()))
-                                                .orElse(false))
-                        .map(p -> p.pid() + " " + p.info().commandLine().orElse("?"))
-                        .toList();
-        assertThat(leftBehind).as("processes left behind").isEmpty();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        // Root: each cluster in its own network namespace, which are gone after the demo.
+        String mode = Demo.modeLine(output);
+        if (Demo.isRoot()) {
+            assertThat(mode)
+                    .as("the mode line")
+                    .startsWith("network mode: namespaces (cluster 1 mithril-")
+                    .contains("cluster 2 mithril-")
+                    .contains("6 pods");
+            String netns = mode.replaceAll(".*cluster 1 (mithril-\\d+)-cluster1 .*", "$1");
+            assertThat(Demo.namespacesOf(Long.parseLong(netns.substring(8))))
+                    .as("namespaces left behind")
+                    .isEmpty();
+        } else {
+            assertThat(mode).startsWith("network mode: loopback (not root");
         }
-    }
-
-    private static Path projectRoot() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("examples/two-clusters"))) {
-            p = p.getParent();
-        }
-        return p;
+        assertThat(Demo.leftBehind(dir)).as("processes left behind").isEmpty();
     }
 }

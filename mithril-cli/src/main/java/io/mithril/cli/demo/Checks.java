@@ -117,6 +117,27 @@ final class Checks {
                                         + Supervisor.tail(process.log(), 15)));
     }
 
+    /**
+     * The peer must refuse the TLS handshake: curl exits with 35 (handshake failed), 55 or 56 (the
+     * server's alert arrives while sending or receiving). Any other outcome, including a local
+     * error such as an unreadable key, fails the check.
+     */
+    static void requireHandshakeRefused(String who, Exec r) throws IOException {
+        if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
+            throw new IOException(
+                    who
+                            + " should be refused in the TLS handshake, but curl exited "
+                            + r.exit()
+                            + ": "
+                            + (r.err() + tail(r.out())).strip());
+        }
+    }
+
+    /** The last 400 characters of a command's output, for an error message. */
+    static String tail(String s) {
+        return s.length() > 400 ? s.substring(s.length() - 400) : s;
+    }
+
     private static final Pattern PEM =
             Pattern.compile(
                     "-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+?-----END CERTIFICATE-----");

@@ -35,6 +35,9 @@ import picocli.CommandLine.Option;
  * (Gateway ISTIO_MUTUAL on 8080, published on 127.0.0.1:8000 as the seed's port-forward does);
  * cluster 1 runs {@code sleep}, whose SVID is fetched with {@code agent api fetch x509 -write} and
  * used by the real curl and openssl.
+ *
+ * <p>As root each cluster runs in a network namespace of its own, otherwise everything on loopback
+ * with free ports: {@link Network} is what a scenario asks for addresses, ports and namespaces.
  */
 @Command(
         name = "demo",
@@ -77,11 +80,12 @@ public final class DemoCommand implements Callable<Integer> {
     boolean noClassSharing;
 
     @Option(
-            names = {"--no-pods", "-noPods"},
+            names = {"--loopback", "--no-pods", "-noPods"},
             description =
-                    "As root, still run every workload in the host's network namespace (no pods): any local user"
-                            + " can then call the apps and the sidecars' outbound listeners directly.")
-    boolean noPods;
+                    "As root, still run everything in the host's network namespace on loopback, as for"
+                            + " other users (no cluster namespaces, no pods): any local user can then call"
+                            + " the apps and the sidecars' outbound listeners directly.")
+    boolean loopback;
 
     @CommandLine.Parameters(
             arity = "0..1",
@@ -112,7 +116,7 @@ public final class DemoCommand implements Callable<Integer> {
     private Steps steps;
     private Path home;
     private final Map<String, String> env = new LinkedHashMap<>();
-    private volatile Pods pods;
+    private volatile Network network;
 
     @Override
     public Integer call() throws Exception {
@@ -161,11 +165,11 @@ public final class DemoCommand implements Callable<Integer> {
                         dir.resolve("logs"),
                         () -> Duration.ofSeconds(5),
                         () -> {
-                            // Every process has exited: the pods' namespaces are empty and go now
-                            // (also on Ctrl-C).
-                            Pods p = pods;
-                            if (p != null) {
-                                p.close();
+                            // Every process has exited: the forwarder stops and the namespaces,
+                            // empty now, go (also on Ctrl-C).
+                            Network n = network;
+                            if (n != null) {
+                                n.close();
                             }
                             if (classSharing.training()) {
                                 out.println(
@@ -184,6 +188,10 @@ public final class DemoCommand implements Callable<Integer> {
             ExternalScenario external =
                     scenario.equals("external") ? new ExternalScenario(this) : null;
             NestedScenario nested = scenario.equals("nested") ? new NestedScenario(this) : null;
+            Scenario seed =
+                    federation == null && external == null && nested == null
+                            ? new Scenario(this)
+                            : null;
             if (federation != null) {
                 federation.run();
             } else if (external != null) {
@@ -191,18 +199,17 @@ public final class DemoCommand implements Callable<Integer> {
             } else if (nested != null) {
                 nested.run();
             } else {
-                new Scenario(this).run();
+                seed.run();
             }
             if (keepRunning) {
                 if (federation != null) {
                     federation.printTryIt(out);
                 } else if (external != null) {
                     external.printTryIt(out);
-                } else {
-                    printTryIt(out);
-                }
-                if (nested != null) {
+                } else if (nested != null) {
                     nested.printTryIt(out);
+                } else {
+                    seed.printTryIt(out);
                 }
                 io.mithril.cli.dashboard.DemoDashboard.start(
                         dir, out); // issue 20: stops with this process
@@ -224,21 +231,6 @@ public final class DemoCommand implements Callable<Integer> {
                 out.flush();
             }
         }
-    }
-
-    private void printTryIt(PrintWriter out) {
-        Path sleep = dir.resolve("cluster1/sleep");
-        out.println();
-        out.println("Both clusters are up. Try (Ctrl-C here stops everything):");
-        out.printf(
-                "  curl --cert %s/svid.0.pem --key %s/svid.0.key --cacert %s/bundle.0.pem \\%n"
-                        + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
-                sleep, sleep, sleep, gatewayPort(), gatewayPort());
-        out.printf(
-                "  openssl s_client -showcerts -connect 127.0.0.1:%d -servername app.example.org \\%n"
-                        + "       -cert %s/svid.0.pem -key %s/svid.0.key -CAfile %s/bundle.0.pem </dev/null%n",
-                gatewayPort(), sleep, sleep, sleep);
-        out.flush();
     }
 
     // ---- accessors for the scenario ----
@@ -281,14 +273,19 @@ public final class DemoCommand implements Callable<Integer> {
     static final int DEFAULT_GATEWAY_PORT = 8000;
     private boolean gatewayPortGiven;
 
-    /** Whether the workloads should get pods (root, and not --no-pods). */
-    boolean wantsPods() {
-        return isRoot() && !noPods;
+    /** Whether clusters and workloads should get network namespaces (root, and not --loopback). */
+    boolean wantsNamespaces() {
+        return isRoot() && !loopback;
     }
 
-    /** The pods, once made; removed with the processes when the demo stops. */
-    void pods(Pods p) {
-        pods = p;
+    /** The demo's network, once opened; closed with the processes when the demo stops. */
+    void network(Network n) {
+        network = n;
+    }
+
+    /** The launcher users type ({@code <home>/mithril}), for the commands the demo prints. */
+    String launcher() {
+        return home.resolve("mithril").toString();
     }
 
     /**
@@ -503,6 +500,18 @@ public final class DemoCommand implements Callable<Integer> {
                         + "\""
                         + text.substring(m.end()));
         return withToken;
+    }
+
+    /**
+     * {@code text} with {@code from} replaced by {@code to}; {@code from} must occur exactly once
+     * (in {@code file}, named in the error).
+     */
+    static String replaceOnce(String text, String from, String to, Path file) throws IOException {
+        int i = text.indexOf(from);
+        if (i < 0 || text.indexOf(from, i + 1) >= 0) {
+            throw new IOException(file + " should hold `" + from.strip() + "` exactly once");
+        }
+        return text.replace(from, to);
     }
 
     /** Copies the example files (configs and mesh YAML) into the state directory. */

@@ -124,7 +124,9 @@ final class ExternalScenario {
         sleepAdminPort = ports.pick("sleep.admin", LOOPBACK, 15002);
         externalPort = ports.pick("external", LOOPBACK, 9443);
         ports.write(dir);
-        return ports.describe()
+        return "network mode: loopback (external runs every process on 127.0.0.1, each port the"
+                + " documented one if free, else a free one); "
+                + ports.describe()
                 + "; all processes run as uid "
                 + DemoCommand.UID
                 + ", proxies pick their identity by SPIFFE ID";
@@ -807,14 +809,13 @@ final class ExternalScenario {
 
     private String bypassWithoutSvid() throws Exception {
         Checks.Exec r = Checks.exec(curlDirect(null, null), Duration.ofSeconds(30));
-        Scenario.requireHandshakeRefused("a direct call without a client certificate", r);
+        Checks.requireHandshakeRefused("a direct call without a client certificate", r);
         return "curl exit " + r.exit() + " (" + r.err().strip() + ")";
     }
 
     private String wrongIdentity() throws Exception {
         Checks.Exec r = Checks.exec(curlDirect(sleepSvid, sleepKey), Duration.ofSeconds(30));
-        Scenario.requireHandshakeRefused(
-                "a direct call with sleep's valid SVID (" + SLEEP + ")", r);
+        Checks.requireHandshakeRefused("a direct call with sleep's valid SVID (" + SLEEP + ")", r);
         Path log = external.log();
         String refusal =
                 Supervisor.tail(log, 40)

@@ -23,8 +23,9 @@ import java.util.Map;
  * the ingress gateway, whose AuthorizationPolicy names sleep's foreign ID {@code
  * domain.test/ns/default/sa/sleep}. Each check is done for real (curl, openssl, the CLI).
  *
- * <p>All workloads run as the demo's user, in the host's network namespace; each proxy picks its
- * identity by SPIFFE ID (see docs/federation.md).
+ * <p>All workloads run as the demo's user; each proxy picks its identity by SPIFFE ID (see
+ * docs/federation.md). As root each cluster, with its workloads, runs in a network namespace of its
+ * own; otherwise everything is on loopback with free ports ({@link Network}).
  */
 final class FederationScenario {
 
@@ -35,7 +36,6 @@ final class FederationScenario {
     static final String GATEWAY =
             "spiffe://" + TD2 + "/ns/istio-system/sa/istio-ingressgateway-service-account";
     static final String ISTIOD = "spiffe://" + TD2 + "/ns/istio-system/sa/istiod";
-    private static final String CONTROL_PLANE = "127.0.0.1:15012";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
 
     /**
@@ -71,7 +71,23 @@ final class FederationScenario {
     private final Map<Integer, Supervisor.Managed> agents = new LinkedHashMap<>();
     private final List<Supervisor.Managed> meshProcesses = new ArrayList<>();
     private Supervisor.Managed gateway;
+    private final Map<String, Supervisor.Managed> sidecars = new LinkedHashMap<>();
     private double firstCurlAt = -1;
+
+    /** Where the clusters run and listen: namespaces (root) or loopback. */
+    private Network net;
+
+    private final Map<Integer, Integer> serverPort = new LinkedHashMap<>();
+    private final Map<Integer, Integer> bundlePort = new LinkedHashMap<>();
+    private int controlPlanePort;
+    private int controlPlaneAdminPort;
+    private int gatewayAdminPort;
+
+    /** The bookinfo workloads' loopback block (the examples' 127.0.1 unless taken). */
+    private String block = Network.EXAMPLE_BLOCK;
+
+    /** The Gateway's port in examples/two-clusters/mesh/bookinfo-gateway.yaml. */
+    private static final int GATEWAY_LISTENER = 8080;
 
     FederationScenario(DemoCommand demo) {
         this.demo = demo;
@@ -85,7 +101,14 @@ final class FederationScenario {
     }
 
     void run() throws Exception {
-        steps.run("preflight: curl, openssl and free ports", this::preflight);
+        steps.run("preflight: curl and openssl", this::preflight);
+        steps.run(
+                "network: a namespace per cluster (root), else loopback",
+                () -> {
+                    net = Network.open(demo, 2, List.of());
+                    return net.modeLine();
+                });
+        steps.run("ports: the documented ones (in the namespaces, or where free)", this::ports);
         steps.run(
                 "configuration files (each cluster its own CA, bundle endpoint, federates_with)",
                 this::writeConfigs);
@@ -123,33 +146,41 @@ final class FederationScenario {
                         "missing " + tool + ": install it (apt-get install curl openssl)");
             }
         }
-        List<String> busy = new ArrayList<>();
-        for (String hp :
-                List.of(
-                        "127.0.0.1:8081",
-                        "127.0.0.1:8082",
-                        "127.0.0.1:8441",
-                        "127.0.0.1:8442",
-                        "127.0.0.1:" + demo.gatewayPort(),
-                        CONTROL_PLANE,
-                        "127.0.0.1:15014",
-                        "127.0.0.1:15000",
-                        "127.0.1.1:9080")) {
-            String[] p = hp.split(":");
-            if (Checks.listening(p[0], Integer.parseInt(p[1]))) {
-                busy.add(hp);
-            }
-        }
-        if (!busy.isEmpty()) {
-            throw new Cli.UserException(
-                    "ports already in use: "
-                            + String.join(", ", busy)
-                            + " (another demo still running? the federation demo uses the seed's fixed ports and 8441/8442)");
-        }
         return "all workloads run as uid "
                 + DemoCommand.UID
-                + " in the host's network namespace;"
-                + " proxies pick their identity by SPIFFE ID";
+                + "; proxies pick their identity by SPIFFE ID";
+    }
+
+    /**
+     * The identity servers (8081, 8082), their bundle endpoints (8441, 8442), the control plane
+     * (15012, admin 15014), the gateway's admin (15000) and the bookinfo block (127.0.1.1-6), as
+     * {@link Network} gives them; the gateway published on 127.0.0.1:--gateway-port.
+     */
+    private String ports() throws IOException {
+        for (int c : new int[] {1, 2}) {
+            serverPort.put(c, net.port("cluster" + c + ".server", c, 8080 + c));
+            bundlePort.put(c, net.port("cluster" + c + ".bundle_endpoint", c, 8440 + c));
+        }
+        controlPlanePort = net.port("controlplane", 2, 15012);
+        controlPlaneAdminPort = net.localPort("controlplane.admin", 2, 15014);
+        gatewayAdminPort = net.localPort("gateway.admin", 2, 15000);
+        net.publishGateway(2, GATEWAY_LISTENER);
+        block = net.workloadBlock(BOOKINFO.size());
+        net.write(dir);
+        return net.describePorts();
+    }
+
+    /** A bookinfo workload's address: the examples' 127.0.1.N moved to this run's block. */
+    private String address(App a) {
+        return block + a.address().substring(Network.EXAMPLE_BLOCK.length());
+    }
+
+    private String controlPlane() {
+        return net.address(2) + ":" + controlPlanePort;
+    }
+
+    private String bundleEndpoint(int c) {
+        return "https://" + net.address(c) + ":" + bundlePort.get(c);
     }
 
     private Path adminSocket(int c) {
@@ -181,10 +212,10 @@ final class FederationScenario {
                             .resolve("server.conf"),
                     """
                     # Cluster %1$d: trust domain %2$s, its own self-signed CA (no UpstreamAuthority), its bundle
-                    # published on https://127.0.0.1:844%1$d (https_spiffe), federated with %3$s.
+                    # published on https://%5$s:%6$d (https_spiffe), federated with %3$s.
                     server {
-                        bind_address = "127.0.0.1"
-                        bind_port = "808%1$d"
+                        bind_address = "%5$s"
+                        bind_port = "%7$d"
                         socket_path = "${DEMO_DIR}/cluster%1$d/server/private/api.sock"
                         trust_domain = "%2$s"
                         data_dir = "${DEMO_DIR}/cluster%1$d/server/data"
@@ -193,13 +224,13 @@ final class FederationScenario {
                         default_x509_svid_ttl = "1h"
                         federation {
                             bundle_endpoint {
-                                address = "127.0.0.1"
-                                port = 844%1$d
+                                address = "%5$s"
+                                port = %6$d
                                 refresh_hint = "10s"
                                 profile "https_spiffe" {}
                             }
                             federates_with "%3$s" {
-                                bundle_endpoint_url = "https://127.0.0.1:844%4$d"
+                                bundle_endpoint_url = "%4$s"
                                 bundle_endpoint_profile "https_spiffe" {
                                     endpoint_spiffe_id = "spiffe://%3$s/spire/server"
                                 }
@@ -224,7 +255,14 @@ final class FederationScenario {
                         }
                     }
                     """
-                            .formatted(c, trustDomain(c), trustDomain(peer), peer));
+                            .formatted(
+                                    c,
+                                    trustDomain(c),
+                                    trustDomain(peer),
+                                    bundleEndpoint(peer),
+                                    net.address(c),
+                                    bundlePort.get(c),
+                                    serverPort.get(c)));
             Files.writeString(
                     config.resolve("cluster" + c + "/agent.conf"),
                     """
@@ -232,8 +270,8 @@ final class FederationScenario {
                     agent {
                         data_dir = "${DEMO_DIR}/cluster%1$d/agent/data"
                         log_level = "INFO"
-                        server_address = "127.0.0.1"
-                        server_port = "808%1$d"
+                        server_address = "%3$s"
+                        server_port = "%4$d"
                         socket_path = "${DEMO_DIR}/cluster%1$d/agent/public/api.sock"
                         trust_bundle_path = "${DEMO_DIR}/cluster%1$d/bootstrap-bundle.pem"
                         trust_domain = "%2$s"
@@ -253,29 +291,44 @@ final class FederationScenario {
                         }
                     }
                     """
-                            .formatted(c, trustDomain(c)));
+                            .formatted(c, trustDomain(c), net.address(c), serverPort.get(c)));
         }
         Files.writeString(
                 config.resolve("cluster2/controlplane.conf"),
                 """
                 # Cluster 2's control plane (istiod) for example.org; sidecars also accept domain.test peers.
                 control_plane {
-                    bind_address = "127.0.0.1"
-                    bind_port = "15012"
+                    bind_address = "%1$s"
+                    bind_port = "%2$d"
                     admin_address = "127.0.0.1"
-                    admin_port = "15014"
+                    admin_port = "%3$d"
                     socket_path = "${DEMO_DIR}/cluster2/agent/public/api.sock"
                     config_dir = "../mesh"
                     trust_domain = "example.org"
                     trust_domain_aliases = ["domain.test"]
                     spiffe_id = "spiffe://example.org/ns/istio-system/sa/istiod"
                 }
-                """);
+                """
+                        .formatted(net.address(2), controlPlanePort, controlPlaneAdminPort));
         Path mesh = StateDir.dir(config.resolve("mesh"), StateDir.PUBLIC);
         Path seedMesh = demo.home().resolve("examples/two-clusters/mesh");
         for (String f : List.of("bookinfo-gateway.yaml", "bookinfo-services.yaml")) {
             Files.copy(seedMesh.resolve(f), mesh.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
+        // The WorkloadEntries at this run's loopback block (the examples keep 127.0.1.N).
+        Path services = mesh.resolve("bookinfo-services.yaml");
+        String yaml = Files.readString(services);
+        for (App a : BOOKINFO) {
+            if (!address(a).equals(a.address())) {
+                yaml =
+                        DemoCommand.replaceOnce(
+                                yaml,
+                                "address: " + a.address() + "\n",
+                                "address: " + address(a) + "\n",
+                                services);
+            }
+        }
+        Files.writeString(services, yaml);
         Files.writeString(
                 mesh.resolve("ingress-authorization.yaml"),
                 """
@@ -305,14 +358,16 @@ final class FederationScenario {
                     demo.supervisor()
                             .start(
                                     "cluster" + c + "-server",
-                                    demo.mithril(
-                                            null,
-                                            "server",
-                                            "run",
-                                            "-config",
-                                            config.resolve("cluster" + c + "/server.conf")
-                                                    .toString(),
-                                            "-expandEnv"),
+                                    net.enter(
+                                            c,
+                                            demo.mithril(
+                                                    null,
+                                                    "server",
+                                                    "run",
+                                                    "-config",
+                                                    config.resolve("cluster" + c + "/server.conf")
+                                                            .toString(),
+                                                    "-expandEnv")),
                                     demo.env()));
         }
         for (int c : new int[] {2, 1}) {
@@ -335,7 +390,14 @@ final class FederationScenario {
                     cliOk("server", "bundle", "show", "-socketPath", adminSocket(c).toString())
                             .out());
         }
-        return "domain.test on 127.0.0.1:8081 (bundle endpoint :8441), example.org on 127.0.0.1:8082 (bundle endpoint :8442)";
+        return String.format(
+                "domain.test on %s:%d (bundle endpoint %s), example.org on %s:%d (bundle endpoint %s)",
+                net.address(1),
+                serverPort.get(1),
+                bundleEndpoint(1),
+                net.address(2),
+                serverPort.get(2),
+                bundleEndpoint(2));
     }
 
     /**
@@ -483,13 +545,15 @@ final class FederationScenario {
                     demo.supervisor()
                             .start(
                                     "cluster" + c + "-agent",
-                                    demo.mithril(
-                                            null,
-                                            "agent",
-                                            "run",
-                                            "-config",
-                                            conf.toString(),
-                                            "-expandEnv"),
+                                    net.enter(
+                                            c,
+                                            demo.mithril(
+                                                    null,
+                                                    "agent",
+                                                    "run",
+                                                    "-config",
+                                                    conf.toString(),
+                                                    "-expandEnv")),
                                     demo.env()));
         }
         // The agents first: on a loaded machine, twenty JVMs starting at once starve them.
@@ -513,94 +577,105 @@ final class FederationScenario {
                 demo.supervisor()
                         .start(
                                 "istiod",
-                                demo.mithril(
-                                        null,
-                                        "controlplane",
-                                        "run",
-                                        "-config",
-                                        config.resolve("cluster2/controlplane.conf").toString(),
-                                        "-expandEnv"),
+                                net.enter(
+                                        2,
+                                        demo.mithril(
+                                                null,
+                                                "controlplane",
+                                                "run",
+                                                "-config",
+                                                config.resolve("cluster2/controlplane.conf")
+                                                        .toString(),
+                                                "-expandEnv")),
                                 demo.env()));
         for (App a : BOOKINFO) {
             List<String> args =
                     new ArrayList<>(
-                            List.of("sample", a.app(), "-address", a.address(), "-port", "19080"));
+                            List.of("sample", a.app(), "-address", address(a), "-port", "19080"));
             if (a.app().equals("reviews")) {
                 args.addAll(List.of("-version", a.version()));
             }
             Map<String, String> env = new java.util.HashMap<>(demo.env());
-            env.put("http_proxy", "http://" + a.address() + ":15001");
-            meshProcesses.add(
-                    demo.supervisor()
-                            .start(a.name(), demo.mithril(null, args.toArray(String[]::new)), env));
+            env.put("http_proxy", "http://" + address(a) + ":15001");
             meshProcesses.add(
                     demo.supervisor()
                             .start(
+                                    a.name(),
+                                    net.enter(2, demo.mithril(null, args.toArray(String[]::new))),
+                                    env));
+            Supervisor.Managed sidecar =
+                    demo.supervisor()
+                            .start(
                                     a.name() + "-sidecar",
-                                    demo.mithril(
-                                            null,
-                                            "proxy",
-                                            "sidecar",
-                                            "-socketPath",
-                                            socket,
-                                            "-controlPlane",
-                                            CONTROL_PLANE,
-                                            "-controlPlaneID",
-                                            ISTIOD,
-                                            "-spiffeID",
-                                            a.id(),
-                                            "-namespace",
-                                            "default",
-                                            "-label",
-                                            "app=" + a.app(),
-                                            "-label",
-                                            "version=" + a.version(),
-                                            "-inbound",
-                                            a.address() + ":9080=" + a.address() + ":19080",
-                                            "-outbound",
-                                            a.address() + ":15001",
-                                            "-admin",
-                                            a.address() + ":15000"),
-                                    demo.env()));
+                                    net.enter(
+                                            2,
+                                            demo.mithril(
+                                                    null,
+                                                    "proxy",
+                                                    "sidecar",
+                                                    "-socketPath",
+                                                    socket,
+                                                    "-controlPlane",
+                                                    controlPlane(),
+                                                    "-controlPlaneID",
+                                                    ISTIOD,
+                                                    "-spiffeID",
+                                                    a.id(),
+                                                    "-namespace",
+                                                    "default",
+                                                    "-label",
+                                                    "app=" + a.app(),
+                                                    "-label",
+                                                    "version=" + a.version(),
+                                                    "-inbound",
+                                                    address(a) + ":9080=" + address(a) + ":19080",
+                                                    "-outbound",
+                                                    address(a) + ":15001",
+                                                    "-admin",
+                                                    address(a) + ":15000")),
+                                    demo.env());
+            sidecars.put(a.name(), sidecar);
+            meshProcesses.add(sidecar);
         }
         gateway =
                 demo.supervisor()
                         .start(
                                 "ingressgateway",
-                                demo.mithril(
-                                        null,
-                                        "proxy",
-                                        "gateway",
-                                        "-socketPath",
-                                        socket,
-                                        "-controlPlane",
-                                        CONTROL_PLANE,
-                                        "-controlPlaneID",
-                                        ISTIOD,
-                                        "-spiffeID",
-                                        GATEWAY,
-                                        "-namespace",
-                                        "istio-system",
-                                        "-label",
-                                        "istio=ingressgateway",
-                                        "-publish",
-                                        "127.0.0.1:" + demo.gatewayPort() + "=8080",
-                                        "-admin",
-                                        "127.0.0.1:15000"),
+                                net.enter(
+                                        2,
+                                        demo.mithril(
+                                                null,
+                                                "proxy",
+                                                "gateway",
+                                                "-socketPath",
+                                                socket,
+                                                "-controlPlane",
+                                                controlPlane(),
+                                                "-controlPlaneID",
+                                                ISTIOD,
+                                                "-spiffeID",
+                                                GATEWAY,
+                                                "-namespace",
+                                                "istio-system",
+                                                "-label",
+                                                "istio=ingressgateway",
+                                                "-publish",
+                                                net.gatewayListen() + "=" + GATEWAY_LISTENER,
+                                                "-admin",
+                                                Network.LOOPBACK + ":" + gatewayAdminPort)),
                                 demo.env());
         meshProcesses.add(gateway);
         for (App a : BOOKINFO) {
+            Supervisor.Managed sidecar = sidecars.get(a.name());
+            // In cluster 2's namespace its loopback is out of the host's reach: the kernel's
+            // table of that namespace tells.
             Checks.await(
-                    a.name() + " sidecar inbound on " + a.address() + ":9080",
+                    a.name() + " sidecar inbound on " + address(a) + ":9080",
                     START_TIMEOUT,
-                    null,
-                    () -> Checks.listening(a.address(), 9080));
+                    sidecar,
+                    () -> net.listening(2, sidecar.process().pid(), address(a), 9080));
         }
-        Checks.await(
-                "ingress gateway on 127.0.0.1:" + demo.gatewayPort(),
-                START_TIMEOUT,
-                gateway,
-                () -> Checks.listening("127.0.0.1", demo.gatewayPort()));
+        net.awaitGateway(gateway, START_TIMEOUT);
         for (Supervisor.Managed m : meshProcesses) {
             if (!m.alive()) {
                 throw new IOException(
@@ -613,8 +688,9 @@ final class FederationScenario {
         }
         return "2 agents, control plane, "
                 + BOOKINFO.size()
-                + " apps with sidecars, gateway on 127.0.0.1:"
-                + demo.gatewayPort();
+                + " apps with sidecars, gateway on "
+                + net.gatewayListen()
+                + (net.namespaces() ? " published on 127.0.0.1:" + demo.gatewayPort() : "");
     }
 
     private Path sleepSvid;
@@ -718,21 +794,20 @@ final class FederationScenario {
         }
         if (r.exit() != 0 || !r.out().contains("HTTP_CODE=200")) {
             throw new IOException(
-                    "curl exit " + r.exit() + ": " + (r.err() + tail(r.out())).strip());
+                    "curl exit " + r.exit() + ": " + (r.err() + Checks.tail(r.out())).strip());
         }
         firstCurlAt = steps.elapsed();
         for (String expected : List.of("The Comedy of Errors", "Reviewer1")) {
             if (!r.out().contains(expected)) {
                 throw new IOException(
-                        "HTTP 200 but the page lacks \"" + expected + "\": " + tail(r.out()));
+                        "HTTP 200 but the page lacks \""
+                                + expected
+                                + "\": "
+                                + Checks.tail(r.out()));
             }
         }
         return "HTTP 200, \"The Comedy of Errors\" with reviews: the gateway validated sleep's domain.test SVID"
                 + " with the federated bundle and the policy allowed domain.test/ns/default/sa/sleep";
-    }
-
-    private static String tail(String s) {
-        return s.length() > 400 ? s.substring(s.length() - 400) : s;
     }
 
     private String negativeChecks() throws Exception {
@@ -775,26 +850,15 @@ final class FederationScenario {
                 Checks.exec(
                         curl(forged.resolve("cert.pem"), forged.resolve("key.pem"), "/productpage"),
                         Duration.ofSeconds(30));
-        refusedInHandshake("a forged domain.test SVID", forgedCall);
+        Checks.requireHandshakeRefused("a forged domain.test SVID", forgedCall);
         Checks.Exec noCert = Checks.exec(curl(null, null, "/productpage"), Duration.ofSeconds(30));
-        refusedInHandshake("a client without a certificate", noCert);
+        Checks.requireHandshakeRefused("a client without a certificate", noCert);
         return OTHER
                 + ": 403 (not in the policy); forged SVID: refused (curl exit "
                 + forgedCall.exit()
                 + "); no certificate: refused (curl exit "
                 + noCert.exit()
                 + ")";
-    }
-
-    private static void refusedInHandshake(String who, Checks.Exec r) throws IOException {
-        if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
-            throw new IOException(
-                    who
-                            + " should be refused in the TLS handshake, but curl exited "
-                            + r.exit()
-                            + ": "
-                            + (r.err() + tail(r.out())).strip());
-        }
     }
 
     /**
@@ -866,25 +930,61 @@ final class FederationScenario {
         out.flush();
     }
 
-    /** What to paste with {@code --keep-running}. */
+    /** What to paste with {@code --keep-running}, for this run's mode, addresses and ports. */
     void printTryIt(PrintWriter out) {
         Path s = sleepDir();
-        out.println();
-        out.println("Both trust domains are up. Try (Ctrl-C here stops everything):");
-        out.printf(
-                "  curl --cert %s --key %s --cacert %s/federated_bundle.0.0.pem \\%n"
-                        + "       --resolve app.example.org:%d:127.0.0.1 https://app.example.org:%d/productpage%n",
-                sleepSvid, sleepKey, s, demo.gatewayPort(), demo.gatewayPort());
+        int port = demo.gatewayPort();
+        TryIt t = new TryIt(out, demo, net);
+        t.heading("Both trust domains are up. Try (Ctrl-C here stops everything):");
+        t.comment(
+                "sleep (domain.test) calls example.org's product page through the ingress gateway,"
+                        + " published on 127.0.0.1:"
+                        + port
+                        + (net.namespaces() ? " (forwarded to " + net.gatewayListen() + ")" : ""));
+        t.command(
+                "curl --cert "
+                        + sleepSvid
+                        + " --key "
+                        + sleepKey
+                        + " --cacert "
+                        + s
+                        + "/federated_bundle.0.0.pem \\");
+        t.command(
+                "     --resolve app.example.org:"
+                        + port
+                        + ":127.0.0.1 https://app.example.org:"
+                        + port
+                        + "/productpage");
+        t.command(
+                "openssl s_client -showcerts -connect 127.0.0.1:"
+                        + port
+                        + " -servername app.example.org -cert "
+                        + sleepSvid
+                        + " -key "
+                        + sleepKey
+                        + " \\");
+        t.command("     -CAfile " + s + "/federated_bundle.0.0.pem </dev/null");
         for (int c : new int[] {1, 2}) {
-            out.printf(
-                    "  %s/mithril server federation list -socketPath %s%n",
-                    demo.home(), adminSocket(c));
-            out.printf(
-                    "  %s/mithril server bundle list -format spiffe -socketPath %s%n",
-                    demo.home(), adminSocket(c));
+            t.cluster(
+                    c,
+                    trustDomain(c),
+                    net.address(c) + ":" + serverPort.get(c),
+                    adminSocket(c),
+                    agentSocket(c));
+            t.mithril("server federation list -socketPath " + adminSocket(c));
+            t.mithril("server bundle list -format spiffe -socketPath " + adminSocket(c));
+            t.command(
+                    "curl -sk "
+                            + bundleEndpoint(c)
+                            + "   # "
+                            + trustDomain(c)
+                            + "'s bundle endpoint (SPIFFE bundle JSON)");
         }
-        out.printf(
-                "  curl -sk https://127.0.0.1:8441   # domain.test's bundle endpoint (SPIFFE bundle JSON)%n");
-        out.flush();
+        t.comment("example.org's control plane (istiod) and the proxies' admin endpoints:");
+        t.controlPlane(2, Network.LOOPBACK + ":" + controlPlaneAdminPort);
+        t.proxyAdmin(
+                "the ingress gateway", net.netns(2), Network.LOOPBACK + ":" + gatewayAdminPort);
+        t.proxyAdmin("productpage's sidecar", net.netns(2), address(BOOKINFO.get(0)) + ":15000");
+        t.flush();
     }
 }

@@ -379,6 +379,7 @@ final class NestedScenario implements Scenario.Variant {
 
     /** What to try by hand with --keep-running, beside the seed's curl and openssl. */
     void printTryIt(PrintWriter out) {
+        seed.printTryIt(out);
         out.println();
         out.println(
                 "The root and both nested clusters are up. Try (Ctrl-C here stops everything):");

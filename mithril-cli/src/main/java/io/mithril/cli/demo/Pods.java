@@ -13,11 +13,12 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Pods for the demo's workloads, as Kubernetes gives Istio: under root, each workload (app and
- * sidecar) runs in a network namespace of its own, joined to the host by a veth pair on one bridge.
- * The app listens on the pod's loopback, and so do the sidecar's outbound listener and admin port;
- * only the sidecar's inbound mTLS port listens on the pod's address, so a local user in the host's
- * namespace can neither call an app directly nor use a sidecar as a proxy.
+ * Network namespaces for the demo, as Kubernetes gives Istio: under root, each cluster (see {@link
+ * Network}) and each pod (a workload: app and sidecar) runs in a network namespace of its own,
+ * joined to the host by a veth pair on one bridge. In a pod the app listens on the pod's loopback,
+ * and so do the sidecar's outbound listener and admin port; only the sidecar's inbound mTLS port
+ * listens on the pod's address, so a local user in the host's namespace can neither call an app
+ * directly nor use a sidecar as a proxy.
  *
  * <p>Names carry the demo's pid (netns {@code mithril-<pid>-<workload>}, bridge {@code
  * mithril<pid>}, host ends {@code mv<pid>-<n>}): {@link #removeStale()} deletes those of demos that
@@ -27,10 +28,15 @@ final class Pods implements AutoCloseable {
 
     /**
      * The pods' subnet: the host (bridge) is .1, pods from .2; the first that no route already
-     * covers.
+     * covers (10.213.0 to 10.213.63, then 172.30.213 and 192.168.213): one per running demo.
      */
-    private static final List<String> SUBNETS =
-            List.of("10.213.0", "10.214.0", "172.30.213", "192.168.213");
+    private static final List<String> SUBNETS = subnets();
+
+    /**
+     * Held while a demo chooses its subnet and adds its bridge, so that two demos starting at once
+     * do not take the same one.
+     */
+    private static final Path LOCK = Path.of("/run/mithril-demo-net.lock");
 
     private static final Path NETNS_DIR = Path.of("/run/netns");
     private static final String PREFIX = "mithril-";
@@ -57,20 +63,33 @@ final class Pods implements AutoCloseable {
                 throw new IOException(tool + " is not installed");
             }
         }
-        Pods pods = new Pods(ProcessHandle.current().pid(), freeSubnet());
-        StringBuilder host =
-                new StringBuilder()
-                        .append("link add ")
-                        .append(pods.bridge())
-                        .append(" type bridge\n")
-                        .append("addr add ")
-                        .append(pods.hostAddress())
-                        .append("/24 dev ")
-                        .append(pods.bridge())
-                        .append('\n')
-                        .append("link set ")
-                        .append(pods.bridge())
-                        .append(" up\n");
+        Pods pods;
+        try (java.nio.channels.FileChannel lock =
+                        java.nio.channels.FileChannel.open(
+                                LOCK,
+                                java.nio.file.StandardOpenOption.CREATE,
+                                java.nio.file.StandardOpenOption.WRITE);
+                java.nio.channels.FileLock held = lock.lock()) {
+            pods = new Pods(ProcessHandle.current().pid(), freeSubnet());
+            // The bridge and its address (so its route) exist before the lock is released.
+            try {
+                ip(
+                        List.of("ip", "-batch", "-"),
+                        "link add "
+                                + pods.bridge()
+                                + " type bridge\naddr add "
+                                + pods.hostAddress()
+                                + "/24 dev "
+                                + pods.bridge()
+                                + "\nlink set "
+                                + pods.bridge()
+                                + " up\n");
+            } catch (IOException | InterruptedException e) {
+                pods.close();
+                throw e;
+            }
+        }
+        StringBuilder host = new StringBuilder();
         int n = 0;
         for (String name : names) {
             n++;
@@ -216,7 +235,18 @@ final class Pods implements AutoCloseable {
             }
         }
         throw new IOException(
-                "every candidate subnet " + SUBNETS + " (x.0/24) is routed on this host already");
+                "every candidate subnet (10.213.0-63.0/24, 172.30.213.0/24, 192.168.213.0/24) is"
+                        + " routed on this host already");
+    }
+
+    private static List<String> subnets() {
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            all.add("10.213." + i);
+        }
+        all.add("172.30.213");
+        all.add("192.168.213");
+        return List.copyOf(all);
     }
 
     private static long ipv4(String dotted) {
@@ -280,6 +310,14 @@ final class Pods implements AutoCloseable {
         return Map.copyOf(addresses);
     }
 
+    /**
+     * The prefix a user types to run a command inside the namespace ({@code ip netns exec NAME}),
+     * for the commands the demo prints.
+     */
+    String exec(String name) {
+        return "ip netns exec " + netns(name);
+    }
+
     /** {@code command} run inside the pod's network namespace (nsenter execs it: same pid). */
     List<String> enter(String name, List<String> command) {
         List<String> cmd =
@@ -295,13 +333,37 @@ final class Pods implements AutoCloseable {
      * pod's loopback-only listeners from the host without entering the pod.
      */
     static boolean listeningIn(long pid, int port) {
+        return listeningIn(pid, null, port);
+    }
+
+    /**
+     * Whether a process's network namespace has a TCP listener on {@code address:port} (any address
+     * when null, or a listener on the wildcard address).
+     */
+    static boolean listeningIn(long pid, String address, int port) {
         String hexPort = String.format(":%04X", port);
+        // /proc/net/tcp writes an IPv4 address as one 32-bit word in host (little-endian) order;
+        // tcp6 writes an IPv4-mapped one as its last word the same way.
+        String hexAddress = null;
+        if (address != null) {
+            long a = ipv4(address);
+            hexAddress =
+                    String.format(
+                            "%02X%02X%02X%02X",
+                            a & 0xFF, (a >> 8) & 0xFF, (a >> 16) & 0xFF, (a >> 24) & 0xFF);
+        }
         for (String table : List.of("tcp", "tcp6")) {
             try {
                 for (String line :
                         Files.readAllLines(Path.of("/proc", Long.toString(pid), "net", table))) {
                     String[] f = line.trim().split("\\s+");
-                    if (f.length > 3 && f[1].endsWith(hexPort) && f[3].equals("0A")) {
+                    if (f.length <= 3 || !f[1].endsWith(hexPort) || !f[3].equals("0A")) {
+                        continue;
+                    }
+                    String local = f[1].substring(0, f[1].length() - hexPort.length());
+                    if (hexAddress == null
+                            || local.endsWith(hexAddress)
+                            || local.chars().allMatch(ch -> ch == '0')) {
                         return true;
                     }
                 }

@@ -37,9 +37,72 @@ final class Ports {
      * kernel picks; recorded under {@code key}.
      */
     int pick(String key, String host, int preferred) throws IOException {
-        int port = free(host, preferred) ? preferred : ephemeral(host);
+        int port;
+        synchronized (Ports.class) {
+            port =
+                    free(host, preferred) && Claims.claim(host + ":" + preferred)
+                            ? preferred
+                            : ephemeral(host);
+        }
         chosen.put(key, host + ":" + port);
         return port;
+    }
+
+    /**
+     * Documented ports this user's running demos have chosen but their processes may not have bound
+     * yet: a demo starting at the same time skips them (checking that a port is free and binding it
+     * later is otherwise a race two demos lose together). Kept in a file of this uid's in the
+     * temporary directory, one {@code pid host:port} a line, under a file lock; lines of demos that
+     * are gone are dropped. A file another uid owns is ignored (it could only make us skip ports).
+     */
+    static final class Claims {
+        private Claims() {}
+
+        static boolean claim(String hostPort) {
+            Path file =
+                    Path.of(
+                            System.getProperty("java.io.tmpdir"),
+                            "mithril-demo-ports-" + DemoCommand.UID);
+            long self = ProcessHandle.current().pid();
+            try (java.nio.channels.FileChannel ch =
+                            java.nio.channels.FileChannel.open(
+                                    file,
+                                    java.nio.file.StandardOpenOption.CREATE,
+                                    java.nio.file.StandardOpenOption.READ,
+                                    java.nio.file.StandardOpenOption.WRITE,
+                                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    java.nio.channels.FileLock lock = ch.lock()) {
+                if (StateDir.uidOf(file) != DemoCommand.UID) {
+                    return true;
+                }
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) ch.size());
+                ch.read(buf, 0);
+                StringBuilder kept = new StringBuilder();
+                boolean taken = false;
+                for (String line : new String(buf.array(), StandardCharsets.UTF_8).split("\n")) {
+                    String[] f = line.split(" ");
+                    if (f.length != 2 || !f[0].matches("\\d+")) {
+                        continue;
+                    }
+                    long pid = Long.parseLong(f[0]);
+                    if (pid != self
+                            && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                        continue;
+                    }
+                    kept.append(line).append('\n');
+                    taken |= pid != self && f[1].equals(hostPort);
+                }
+                if (!taken) {
+                    kept.append(self).append(' ').append(hostPort).append('\n');
+                }
+                byte[] out = kept.toString().getBytes(StandardCharsets.UTF_8);
+                ch.truncate(0);
+                ch.write(java.nio.ByteBuffer.wrap(out), 0);
+                return !taken;
+            } catch (IOException | RuntimeException e) {
+                return true; // best effort: the check that the port is free still holds
+            }
+        }
     }
 
     /** Records a port chosen elsewhere (the gateway's, given by the user). */
@@ -55,7 +118,7 @@ final class Ports {
             throws IOException {
         for (int n = preferred; n < preferred + 254; n++) {
             String block = "127.0." + (((n - 1) % 254) + 1);
-            if (allFree(block, count, ports)) {
+            if (allFree(block, count, ports) && Claims.claim(block + ".1-" + count)) {
                 chosen.put(key, block + ".1-" + count);
                 return block;
             }

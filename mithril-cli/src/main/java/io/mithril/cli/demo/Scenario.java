@@ -22,12 +22,12 @@ final class Scenario {
 
     private static final String TD = DemoCommand.TRUST_DOMAIN;
     private static final String ISTIOD = "spiffe://" + TD + "/ns/istio-system/sa/istiod";
-    private static final String LOOPBACK = "127.0.0.1";
+    private static final String LOOPBACK = Network.LOOPBACK;
 
     /**
      * The loopback block of the workloads' "pod IPs" in examples/two-clusters (used without pods).
      */
-    private static final String EXAMPLE_BLOCK = "127.0.1";
+    private static final String EXAMPLE_BLOCK = Network.EXAMPLE_BLOCK;
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
@@ -39,12 +39,16 @@ final class Scenario {
     private final int self = DemoCommand.UID;
 
     /**
-     * The workloads' pods (root), or null: every workload then shares the host's network namespace.
+     * Where the clusters run: their own network namespaces (root) or the host's loopback (see
+     * {@link Network}).
+     */
+    private Network net;
+
+    /**
+     * The workloads' pods (namespaces mode), or null: every workload then shares the host's network
+     * namespace.
      */
     private Pods pods;
-
-    /** The host ports of this run (see {@link Ports}): the examples' ones where free. */
-    private final Ports ports = new Ports();
 
     private final Map<Integer, Integer> serverPort = new java.util.HashMap<>();
     private int controlPlanePort;
@@ -195,8 +199,11 @@ final class Scenario {
     void run() throws Exception {
         steps.run("preflight: curl and openssl", this::preflight);
         steps.run("state directory: owners and modes", this::layout);
-        steps.run("pods: a network namespace per bookinfo workload", this::makePods);
-        steps.run("ports: the examples' ones where free, else picked", this::choosePorts);
+        steps.run(
+                "network: a namespace per cluster and per bookinfo workload (root), else loopback",
+                this::openNetwork);
+        steps.run(
+                "ports: the examples' ones (in the namespaces, or where free)", this::choosePorts);
         if (variant == null) {
             steps.run("upstream CA on disk (shared by both clusters)", this::upstreamCa);
         } else {
@@ -291,90 +298,80 @@ final class Scenario {
                 + StateDir.PRIVATE;
     }
 
-    private String makePods() throws Exception {
-        if (!demo.wantsPods()) {
-            return DemoCommand.isRoot()
-                    ? "off (--no-pods): apps and sidecars' outbound ports are open to every local user"
-                    : "not root: no pods; apps and sidecars' outbound ports are open to every local user";
-        }
-        int stale = Pods.removeStale();
+    private String openNetwork() throws Exception {
         List<String> names =
                 workloads.stream().filter(this::inPod).map(DemoCommand.Workload::name).toList();
-        try {
-            pods = Pods.create(names);
-        } catch (IOException e) {
-            return "unavailable ("
-                    + e.getMessage()
-                    + "): apps and sidecars' outbound ports are open to every local user";
-        }
-        demo.pods(pods);
-        return names.size()
-                + " pods on "
-                + pods.hostAddress()
-                + "/24 ("
-                + String.join(", ", pods.addresses().values().stream().sorted().toList())
-                + ")"
-                + (stale > 0 ? "; removed " + stale + " left by an earlier run" : "");
+        // A variant (nested) adds processes on the host's loopback (the root server and its
+        // agents) that namespaced clusters could not reach: it runs on loopback.
+        net =
+                variant == null
+                        ? Network.open(demo, 2, names)
+                        : Network.loopback(
+                                demo, 2, variant.getClass().getSimpleName() + " runs on loopback");
+        pods = net.pods();
+        return net.modeLine()
+                + (pods == null
+                        ? "; apps and sidecars' outbound ports are open to every local user"
+                        : "");
     }
 
     /**
-     * Every host port the demo listens on: the examples' ones when free, otherwise free ones (two
-     * demos, or a busy host, do not collide); the gateway's is the one given with --gateway-port,
-     * if any. Recorded in {@value Ports#FILE}.
+     * Every port the demo listens on (see {@link Network}): the examples' ones in the clusters'
+     * namespaces, or on loopback where free (two demos, or a busy host, do not collide); the
+     * gateway is published on the host on the port given with --gateway-port, if any. Recorded in
+     * {@value Ports#FILE}.
      */
     private String choosePorts() throws IOException {
-        serverPort.put(1, ports.pick("cluster1.server", LOOPBACK, 8081));
-        serverPort.put(2, ports.pick("cluster2.server", LOOPBACK, 8082));
-        controlPlanePort = ports.pick("controlplane", controlPlaneHost(), 15012);
-        controlPlaneAdminPort = ports.pick("controlplane.admin", LOOPBACK, 15014);
-        gatewayAdminPort = ports.pick("gateway.admin", LOOPBACK, 15000);
+        serverPort.put(1, net.port("cluster1.server", 1, 8081));
+        serverPort.put(2, net.port("cluster2.server", 2, 8082));
+        controlPlanePort = net.port("controlplane", 2, 15012);
+        controlPlaneAdminPort = net.localPort("controlplane.admin", 2, 15014);
+        gatewayAdminPort = net.localPort("gateway.admin", 2, 15000);
+        net.publishGateway(2, GATEWAY_LISTENER);
         if (variant != null) {
-            variant.choosePorts(ports);
-        }
-        if (demo.gatewayPortGiven()) {
-            if (!Ports.free(LOOPBACK, demo.gatewayPort())) {
-                throw new Cli.UserException(
-                        "port "
-                                + LOOPBACK
-                                + ":"
-                                + demo.gatewayPort()
-                                + " already in use (choose another with --gateway-port, or leave it out to get a free one)");
-            }
-            ports.record("gateway", LOOPBACK + ":" + demo.gatewayPort());
-        } else {
-            demo.gatewayPort(ports.pick("gateway", LOOPBACK, DemoCommand.DEFAULT_GATEWAY_PORT));
+            variant.choosePorts(net.ports());
         }
         if (pods == null) {
-            block =
-                    ports.loopbackBlock(
-                            "workloads",
-                            1,
-                            (int) workloads.stream().filter(this::inPod).count(),
-                            Ports.WORKLOAD_PORTS);
+            block = net.workloadBlock((int) workloads.stream().filter(this::inPod).count());
         }
-        ports.write(dir);
-        return ports.describe();
+        net.write(dir);
+        return net.describePorts();
     }
+
+    /** The Gateway's port in examples/two-clusters/mesh/bookinfo-gateway.yaml. */
+    private static final int GATEWAY_LISTENER = 8080;
 
     /** The copied configuration listens and connects on this run's ports. */
     private void placeOnPorts() throws IOException {
         for (int c : new int[] {1, 2}) {
             int port = serverPort.get(c);
             Path server = serverConf(c);
-            Files.writeString(
-                    server,
+            String text =
                     replaceOnce(
                             Files.readString(server),
                             "bind_port = \"" + (8080 + c) + "\"",
                             "bind_port = \"" + port + "\"",
+                            server);
+            Files.writeString(
+                    server,
+                    replaceOnce(
+                            text,
+                            "bind_address = \"127.0.0.1\"",
+                            "bind_address = \"" + net.address(c) + "\"",
                             server));
             Path agent = config.resolve("cluster" + c + "/agent.conf");
-            Files.writeString(
-                    agent,
+            text =
                     replaceOnce(
                             Files.readString(agent),
                             "server_port = \"" + (8080 + c) + "\"",
                             "server_port = \"" + port + "\"",
+                            agent);
+            Files.writeString(
+                    agent,
+                    replaceOnce(
+                            text,
+                            "server_address = \"127.0.0.1\"",
+                            "server_address = \"" + net.address(c) + "\"",
                             agent));
         }
         Path cp = config.resolve("cluster2/controlplane.conf");
@@ -390,15 +387,14 @@ final class Scenario {
                         "admin_port = \"15014\"",
                         "admin_port = \"" + controlPlaneAdminPort + "\"",
                         cp);
-        if (pods != null) {
-            // The control plane listens on the bridge: the pods reach the host there.
-            text =
-                    replaceOnce(
-                            text,
-                            "bind_address = \"127.0.0.1\"",
-                            "bind_address = \"" + pods.hostAddress() + "\"",
-                            cp);
-        }
+        // On cluster 2's address: the gateway and the pods reach it there, and so does the host.
+        // Its admin endpoint (no authentication) stays on loopback, in cluster 2's namespace.
+        text =
+                replaceOnce(
+                        text,
+                        "bind_address = \"127.0.0.1\"",
+                        "bind_address = \"" + net.address(2) + "\"",
+                        cp);
         Files.writeString(cp, text);
     }
 
@@ -433,12 +429,9 @@ final class Scenario {
                 : a;
     }
 
-    /**
-     * Where the control plane listens: on the pods' bridge when there are pods (they reach the host
-     * there).
-     */
+    /** Where the control plane listens: cluster 2's address. */
     private String controlPlaneHost() {
-        return pods == null ? LOOPBACK : pods.hostAddress();
+        return net.address(2);
     }
 
     private String controlPlane() {
@@ -472,11 +465,7 @@ final class Scenario {
 
     private static String replaceOnce(String text, String from, String to, Path file)
             throws IOException {
-        int i = text.indexOf(from);
-        if (i < 0 || text.indexOf(from, i + 1) >= 0) {
-            throw new IOException(file + " should hold `" + from.strip() + "` exactly once");
-        }
-        return text.replace(from, to);
+        return DemoCommand.replaceOnce(text, from, to, file);
     }
 
     private String upstreamCa() throws Exception {
@@ -545,13 +534,15 @@ final class Scenario {
                     demo.supervisor()
                             .start(
                                     "cluster" + c + "-server",
-                                    demo.mithril(
-                                            null,
-                                            "server",
-                                            "run",
-                                            "-config",
-                                            serverConf(c).toString(),
-                                            "-expandEnv"),
+                                    net.enter(
+                                            c,
+                                            demo.mithril(
+                                                    null,
+                                                    "server",
+                                                    "run",
+                                                    "-config",
+                                                    serverConf(c).toString(),
+                                                    "-expandEnv")),
                                     demo.env()));
         }
         // The bookinfo apps need nothing else: their JVMs start while the servers do.
@@ -571,11 +562,11 @@ final class Scenario {
                                                     .exit()
                                             == 0);
         }
-        return LOOPBACK
+        return net.address(2)
                 + ":"
                 + serverPort.get(2)
                 + " and "
-                + LOOPBACK
+                + net.address(1)
                 + ":"
                 + serverPort.get(1)
                 + ", admin sockets "
@@ -609,13 +600,15 @@ final class Scenario {
                     demo.supervisor()
                             .start(
                                     "cluster" + c + "-agent",
-                                    demo.mithril(
-                                            null,
-                                            "agent",
-                                            "run",
-                                            "-config",
-                                            conf.toString(),
-                                            "-expandEnv"),
+                                    net.enter(
+                                            c,
+                                            demo.mithril(
+                                                    null,
+                                                    "agent",
+                                                    "run",
+                                                    "-config",
+                                                    conf.toString(),
+                                                    "-expandEnv")),
                                     demo.env()));
         }
         // The entries are registered already, so each agent's first sync (before it serves)
@@ -689,17 +682,20 @@ final class Scenario {
                 demo.supervisor()
                         .start(
                                 "istiod",
-                                demo.mithril(
-                                        istiod.uid(),
-                                        "controlplane",
-                                        "run",
-                                        "-config",
-                                        config.resolve("cluster2/controlplane.conf").toString(),
-                                        "-expandEnv",
-                                        // It starts with the agents: on a loaded machine their
-                                        // attestation can outlast the default 30 s.
-                                        "-svidTimeout",
-                                        START_TIMEOUT.toSeconds() * 2 + "s"),
+                                net.enter(
+                                        2,
+                                        demo.mithril(
+                                                istiod.uid(),
+                                                "controlplane",
+                                                "run",
+                                                "-config",
+                                                config.resolve("cluster2/controlplane.conf")
+                                                        .toString(),
+                                                "-expandEnv",
+                                                // It starts with the agents: on a loaded machine
+                                                // their attestation can outlast the default 30 s.
+                                                "-svidTimeout",
+                                                START_TIMEOUT.toSeconds() * 2 + "s")),
                                 demo.env());
     }
 
@@ -755,26 +751,28 @@ final class Scenario {
                 demo.supervisor()
                         .start(
                                 "ingressgateway",
-                                demo.mithril(
-                                        gw.uid(),
-                                        "proxy",
-                                        "gateway",
-                                        "-socketPath",
-                                        socket,
-                                        "-controlPlane",
-                                        controlPlane(),
-                                        "-controlPlaneID",
-                                        ISTIOD,
-                                        "-spiffeID",
-                                        gw.serviceAccountId(),
-                                        "-namespace",
-                                        "istio-system",
-                                        "-label",
-                                        "istio=ingressgateway",
-                                        "-publish",
-                                        "127.0.0.1:" + demo.gatewayPort() + "=8080",
-                                        "-admin",
-                                        LOOPBACK + ":" + gatewayAdminPort),
+                                net.enter(
+                                        2,
+                                        demo.mithril(
+                                                gw.uid(),
+                                                "proxy",
+                                                "gateway",
+                                                "-socketPath",
+                                                socket,
+                                                "-controlPlane",
+                                                controlPlane(),
+                                                "-controlPlaneID",
+                                                ISTIOD,
+                                                "-spiffeID",
+                                                gw.serviceAccountId(),
+                                                "-namespace",
+                                                "istio-system",
+                                                "-label",
+                                                "istio=ingressgateway",
+                                                "-publish",
+                                                net.gatewayListen() + "=" + GATEWAY_LISTENER,
+                                                "-admin",
+                                                LOOPBACK + ":" + gatewayAdminPort)),
                                 demo.env());
         for (DemoCommand.Workload w : workloads) {
             if (w.cluster() != 2 || w.app() == null) {
@@ -849,11 +847,7 @@ final class Scenario {
                                 + Supervisor.tail(m.log(), 15));
             }
         }
-        Checks.await(
-                "ingress gateway on 127.0.0.1:" + demo.gatewayPort(),
-                START_TIMEOUT,
-                gateway,
-                () -> Checks.listening("127.0.0.1", demo.gatewayPort()));
+        net.awaitGateway(gateway, START_TIMEOUT);
         return apps.size() + 1 + " processes";
     }
 
@@ -998,7 +992,7 @@ final class Scenario {
         }
         if (r.exit() != 0 || !r.out().contains("HTTP_CODE=200")) {
             throw new IOException(
-                    "curl exit " + r.exit() + ": " + (r.err() + tailOf(r.out())).strip());
+                    "curl exit " + r.exit() + ": " + (r.err() + Checks.tail(r.out())).strip());
         }
         firstCurlAt = steps.elapsed();
         cpuAtFirstCurl = cpuSeconds();
@@ -1006,14 +1000,10 @@ final class Scenario {
         for (String expected : List.of("The Comedy of Errors", "Reviewer1", "Reviewer2")) {
             if (!body.contains(expected)) {
                 throw new IOException(
-                        "HTTP 200 but the page lacks \"" + expected + "\": " + tailOf(body));
+                        "HTTP 200 but the page lacks \"" + expected + "\": " + Checks.tail(body));
             }
         }
         return "HTTP 200, \"The Comedy of Errors\" with reviews, " + body.length() + " bytes";
-    }
-
-    private static String tailOf(String s) {
-        return s.length() > 400 ? s.substring(s.length() - 400) : s;
     }
 
     private String showCerts() throws Exception {
@@ -1079,7 +1069,7 @@ final class Scenario {
 
     private String negativeChecks() throws Exception {
         Checks.Exec noCert = Checks.exec(curl(false, "/productpage"), Duration.ofSeconds(30));
-        requireHandshakeRefused("a client without a certificate", noCert);
+        Checks.requireHandshakeRefused("a client without a certificate", noCert);
         // The throwaway key and its directory belong to the sleep workload that uses them.
         Path foreign = StateDir.ownedDir(dir.resolve("foreign-ca"), StateDir.PRIVATE, self);
         Checks.Exec ca =
@@ -1120,7 +1110,7 @@ final class Scenario {
                         "--key",
                         foreign.resolve("key.pem").toString());
         Checks.Exec foreignCert = Checks.exec(cmd, Duration.ofSeconds(30));
-        requireHandshakeRefused("a certificate from a foreign CA", foreignCert);
+        Checks.requireHandshakeRefused("a certificate from a foreign CA", foreignCert);
         Checks.Exec unrouted = Checks.exec(curl(true, "/no-such-route"), Duration.ofSeconds(30));
         if (!unrouted.out().contains("HTTP_CODE=404")) {
             throw new IOException(
@@ -1132,22 +1122,6 @@ final class Scenario {
                 + "); foreign CA: refused (curl exit "
                 + foreignCert.exit()
                 + "); /no-such-route: 404";
-    }
-
-    /**
-     * The gateway must refuse the TLS handshake: curl exits with 35 (handshake failed), 55 or 56
-     * (the server's alert arrives while sending or receiving). Any other outcome, including a local
-     * error such as an unreadable key, fails the check.
-     */
-    static void requireHandshakeRefused(String who, Checks.Exec r) throws IOException {
-        if (r.exit() != 35 && r.exit() != 55 && r.exit() != 56) {
-            throw new IOException(
-                    who
-                            + " should be refused in the TLS handshake, but curl exited "
-                            + r.exit()
-                            + ": "
-                            + (r.err() + tailOf(r.out())).strip());
-        }
     }
 
     private void summary() {
@@ -1171,5 +1145,71 @@ final class Scenario {
                 "  CPU used by then: %.1f s by the processes, %.1f s by the demo itself%n",
                 cpuAtFirstCurl[0], cpuAtFirstCurl[1]);
         out.flush();
+    }
+
+    /** What to paste with {@code --keep-running}, for this run's mode, addresses and ports. */
+    void printTryIt(java.io.PrintWriter out) {
+        Path s = sleepDir();
+        int port = demo.gatewayPort();
+        TryIt t = new TryIt(out, demo, net);
+        t.heading("Both clusters are up. Try (Ctrl-C here stops everything):");
+        t.comment(
+                "sleep (cluster 1) calls the product page through cluster 2's ingress gateway,"
+                        + " published on 127.0.0.1:"
+                        + port
+                        + (net.namespaces() ? " (forwarded to " + net.gatewayListen() + ")" : ""));
+        String as =
+                DemoCommand.isRoot()
+                        ? "setpriv --reuid="
+                                + workload("sleep").uid()
+                                + " --regid="
+                                + workload("sleep").uid()
+                                + " --clear-groups -- "
+                        : "";
+        t.command(
+                as
+                        + "curl --cert "
+                        + s
+                        + "/svid.0.pem --key "
+                        + s
+                        + "/svid.0.key --cacert "
+                        + s
+                        + "/bundle.0.pem \\");
+        t.command(
+                "     --resolve app.example.org:"
+                        + port
+                        + ":127.0.0.1 https://app.example.org:"
+                        + port
+                        + "/productpage");
+        t.command(
+                as
+                        + "openssl s_client -showcerts -connect 127.0.0.1:"
+                        + port
+                        + " -servername app.example.org \\");
+        t.command(
+                "     -cert "
+                        + s
+                        + "/svid.0.pem -key "
+                        + s
+                        + "/svid.0.key -CAfile "
+                        + s
+                        + "/bundle.0.pem </dev/null");
+        for (int c : new int[] {1, 2}) {
+            t.cluster(
+                    c,
+                    "cluster " + c,
+                    net.address(c) + ":" + serverPort.get(c),
+                    adminSocket(c),
+                    agentSocket(c));
+        }
+        t.comment("cluster 2's control plane (istiod) and the proxies' admin endpoints:");
+        t.controlPlane(2, LOOPBACK + ":" + controlPlaneAdminPort);
+        t.proxyAdmin("the ingress gateway", net.netns(2), LOOPBACK + ":" + gatewayAdminPort);
+        DemoCommand.Workload productpage = workload("productpage");
+        t.proxyAdmin(
+                "productpage's sidecar",
+                pods == null ? null : pods.netns(productpage.name()),
+                localAddress(productpage) + ":15000");
+        t.flush();
     }
 }
