@@ -317,16 +317,15 @@ public final class DemoCommand implements Callable<Integer> {
                         "-XX:TieredStopAtLevel=1",
                         "-XX:ReservedCodeCacheSize=32m",
                         "-Xshare:auto",
-                        // Debian's JDK 17 maps class data sharing archives at a random address and
-                        // relocates
-                        // every pointer in them, which writes to each page: the archives' ~80 MB
-                        // then became
-                        // private memory in every child instead of pages shared by all of them.
-                        // Mapping at
-                        // the archive's own base address gives up address randomisation for the
-                        // archived
-                        // class metadata (not for heap, stacks or code) in the demo's children
-                        // only.
+                        // Netty 4.2 starts JFR's event machinery when nothing records: ~1 MB of
+                        // heap and metaspace per process (docs/proxy.md).
+                        "-Dio.netty.jfr.enabled=false",
+                        // Debian's JDK 17 maps class data sharing archives at a random address
+                        // and relocates every pointer in them, which writes to each page: the
+                        // archives' ~80 MB then became private memory in every child instead of
+                        // pages shared by all of them. Mapping at the archive's own base address
+                        // gives up address randomisation for the archived class metadata (not
+                        // for heap, stacks or code) in the demo's children only.
                         "-XX:+UnlockDiagnosticVMOptions",
                         "-XX:ArchiveRelocationMode=0"));
         // MITHRIL_DEMO_JAVA_OPTS: more options for every child (last, so they win), e.g. to
