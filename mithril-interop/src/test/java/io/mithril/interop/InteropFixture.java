@@ -2,6 +2,7 @@ package io.mithril.interop;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
+import io.mithril.api.selector.Selector;
 import io.mithril.bench.spire.GoHarness;
 import io.mithril.mesh.model.Resource;
 import io.mithril.proxy.MeshFixture;
@@ -10,7 +11,6 @@ import io.mithril.proxy.identity.WorkloadApiIdentitySource;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.BufferedReader;

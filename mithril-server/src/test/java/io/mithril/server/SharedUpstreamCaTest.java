@@ -3,12 +3,12 @@ package io.mithril.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mithril.api.agent.GetAuthorizedEntriesRequest;
+import io.mithril.api.selector.Selector;
 import io.mithril.api.types.Entry;
 import io.mithril.pki.KeyType;
 import io.mithril.pki.Pem;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.server.testing.PostgresServer;
 import io.mithril.server.testing.ServerFixture;
 import io.mithril.server.testing.TestAgent;

@@ -1,6 +1,6 @@
 package io.mithril.agent.cache;
 
-import io.mithril.agent.attestor.workload.Selector;
+import io.mithril.api.selector.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.util.List;

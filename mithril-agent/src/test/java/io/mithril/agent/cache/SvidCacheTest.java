@@ -2,8 +2,8 @@ package io.mithril.agent.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.testing.TestCa;
+import io.mithril.api.selector.Selector;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

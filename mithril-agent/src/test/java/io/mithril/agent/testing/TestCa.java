@@ -1,8 +1,8 @@
 package io.mithril.agent.testing;
 
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.CachedSvid;
 import io.mithril.agent.cache.RegistrationEntry;
+import io.mithril.api.selector.Selector;
 import io.mithril.spiffe.bundle.JwtBundle;
 import io.mithril.spiffe.bundle.SpiffeBundle;
 import io.mithril.spiffe.bundle.X509Bundle;

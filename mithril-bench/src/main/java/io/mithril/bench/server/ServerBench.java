@@ -97,7 +97,7 @@ public final class ServerBench implements BenchSuite {
                                     TD.spiffeId("/bench/workload"),
                                     node,
                                     List.of(
-                                            io.mithril.server.entry.Selector.parse(
+                                            io.mithril.api.selector.Selector.parse(
                                                     "unix:uid:1000"))));
             try (Client client = Client.attest(server, token)) {
                 // SVIDs through the agent API, batches of CSRs, 1 and 2 client threads

@@ -1,9 +1,9 @@
 package io.mithril.bench.workload;
 
 import io.mithril.agent.Agent;
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.cache.SvidCache;
 import io.mithril.agent.config.AgentConfig;
+import io.mithril.api.selector.Selector;
 import io.mithril.api.workload.client.WorkloadApiClient;
 import io.mithril.api.workload.client.WorkloadApiException;
 import io.mithril.api.workload.client.X509Context;
@@ -94,7 +94,7 @@ public final class WorkloadApiBench implements BenchSuite {
                     RegistrationEntry.of(
                             SpiffeId.parse("spiffe://example.org/bench/workload-0"),
                             node,
-                            List.of(io.mithril.server.entry.Selector.parse("unix:uid:" + uid()))));
+                            List.of(io.mithril.api.selector.Selector.parse("unix:uid:" + uid()))));
             Path socket = Files.createDirectories(dir.resolve("sock")).resolve("api.sock");
             agent =
                     Agent.start(
@@ -333,7 +333,7 @@ public final class WorkloadApiBench implements BenchSuite {
                                         "spiffe://example.org/bench/workload-" + expected[0]),
                                 node,
                                 List.of(
-                                        io.mithril.server.entry.Selector.parse(
+                                        io.mithril.api.selector.Selector.parse(
                                                 "unix:uid:" + uid()))));
                 await(latch.get(), failure, "rotation " + (r + 1) + " on " + STREAMS + " streams");
                 long[] times;

@@ -1,10 +1,10 @@
 package io.mithril.cli.doctor;
 
 import io.mithril.agent.attestor.workload.Caller;
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.WorkloadAttestationException;
 import io.mithril.agent.attestor.workload.unix.ProcessInfo;
 import io.mithril.agent.attestor.workload.unix.UnixWorkloadAttestor;
+import io.mithril.api.selector.Selector;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

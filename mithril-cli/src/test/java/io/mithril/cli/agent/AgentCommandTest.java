@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mithril.agent.Agent;
 import io.mithril.agent.config.AgentConfig;
+import io.mithril.api.selector.Selector;
 import io.mithril.cli.Main;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.ca.CaManager;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.testing.HeldCertificate;

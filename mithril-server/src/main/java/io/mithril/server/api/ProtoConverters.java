@@ -1,13 +1,13 @@
 package io.mithril.server.api;
 
 import com.google.protobuf.ByteString;
+import io.mithril.api.selector.Selector;
 import io.mithril.api.types.Agent;
 import io.mithril.api.types.Entry;
 import io.mithril.api.types.X509Svid;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.entry.InvalidEntryException;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.SpiffeId;
 import java.security.cert.CertificateEncodingException;
@@ -49,8 +49,15 @@ public final class ProtoConverters {
                 .build();
     }
 
+    /**
+     * @throws InvalidEntryException when the selector is malformed
+     */
     public static Selector fromProto(io.mithril.api.types.Selector s) {
-        return new Selector(s.getType(), s.getValue());
+        try {
+            return new Selector(s.getType(), s.getValue());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidEntryException(e.getMessage());
+        }
     }
 
     /**

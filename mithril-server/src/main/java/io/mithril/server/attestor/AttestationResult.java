@@ -1,6 +1,6 @@
 package io.mithril.server.attestor;
 
-import io.mithril.server.entry.Selector;
+import io.mithril.api.selector.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import java.util.List;
 

@@ -1,9 +1,9 @@
 package io.mithril.server.attestor;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.k8s.psat.PsatAgent;
 import io.mithril.k8s.psat.PsatRefusal;
 import io.mithril.k8s.psat.PsatVerifier;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.TrustDomain;
 import java.util.List;
 

@@ -1,9 +1,9 @@
 package io.mithril.server.attestor;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.pki.Certificates;
 import io.mithril.pki.Pem;
 import io.mithril.pki.PkiException;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.TrustDomain;
 import io.mithril.spiffe.x509.CertificatePolicy;
 import io.mithril.spiffe.x509.WeakCertificateException;

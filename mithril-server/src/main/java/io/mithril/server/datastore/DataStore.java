@@ -1,9 +1,9 @@
 package io.mithril.server.datastore;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.api.types.Bundle;
 import io.mithril.api.types.FederationRelationship;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import java.util.Collection;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.mithril.server.entry;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.spiffe.id.InvalidSpiffeIdException;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;

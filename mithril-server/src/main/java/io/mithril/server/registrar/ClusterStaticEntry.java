@@ -1,7 +1,7 @@
 package io.mithril.server.registrar;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.mithril.server.entry.Selector;
+import io.mithril.api.selector.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import io.mithril.api.selector.Selector;
 import io.mithril.api.types.Bundle;
 import io.mithril.api.types.FederationRelationship;
 import io.mithril.api.types.JwtKey;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import java.util.ArrayList;
 import java.util.List;

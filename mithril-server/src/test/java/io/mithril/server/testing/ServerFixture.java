@@ -2,10 +2,10 @@ package io.mithril.server.testing;
 
 import static org.awaitility.Awaitility.await;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.server.IdentityServer;
 import io.mithril.server.config.ServerConfig;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import io.mithril.spiffe.id.TrustDomain;
 import java.io.IOException;

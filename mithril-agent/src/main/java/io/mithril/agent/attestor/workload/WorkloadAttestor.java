@@ -1,5 +1,6 @@
 package io.mithril.agent.attestor.workload;
 
+import io.mithril.api.selector.Selector;
 import java.util.List;
 
 /** Describes a Workload API caller with selectors, from facts the caller cannot forge. */

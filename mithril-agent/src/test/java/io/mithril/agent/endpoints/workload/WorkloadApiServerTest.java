@@ -324,8 +324,7 @@ class WorkloadApiServerTest {
                         "fed-entry",
                         io.mithril.spiffe.id.SpiffeId.parse("spiffe://example.org/fed"),
                         plain.parentId(),
-                        java.util.Set.of(
-                                io.mithril.agent.attestor.workload.Selector.parse("unix:gid:0")),
+                        java.util.Set.of(io.mithril.api.selector.Selector.parse("unix:gid:0")),
                         0,
                         0,
                         List.of(),

@@ -1,12 +1,12 @@
 package io.mithril.server.api.agent;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.api.types.Entry;
 import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DataStoreChange;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.server.metrics.ServerMetrics;
 import io.mithril.spiffe.id.SpiffeId;
 import java.time.Clock;

@@ -3,12 +3,12 @@ package io.mithril.server.api.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.server.api.ProtoConverters;
 import io.mithril.server.datastore.AttestedNode;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.DuplicateEntryException;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.server.testing.MutableClock;
 import io.mithril.spiffe.id.SpiffeId;
 import java.time.Duration;

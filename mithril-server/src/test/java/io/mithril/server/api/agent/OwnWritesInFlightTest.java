@@ -3,10 +3,10 @@ package io.mithril.server.api.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.mithril.api.selector.Selector;
 import io.mithril.server.datastore.DataStore;
 import io.mithril.server.datastore.SqlDataStore;
 import io.mithril.server.entry.RegistrationEntry;
-import io.mithril.server.entry.Selector;
 import io.mithril.spiffe.id.SpiffeId;
 import java.nio.file.Path;
 import java.time.Clock;

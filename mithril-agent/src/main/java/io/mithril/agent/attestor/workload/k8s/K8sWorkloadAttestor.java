@@ -1,11 +1,11 @@
 package io.mithril.agent.attestor.workload.k8s;
 
 import io.mithril.agent.attestor.workload.Caller;
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.WorkloadAttestationException;
 import io.mithril.agent.attestor.workload.WorkloadAttestor;
 import io.mithril.agent.attestor.workload.unix.ProcessInfo;
 import io.mithril.agent.config.K8sWorkloadAttestorConfig;
+import io.mithril.api.selector.Selector;
 import io.mithril.k8s.workload.ContainerLocator;
 import io.mithril.k8s.workload.KubeletPods;
 import io.mithril.k8s.workload.PodCgroups;

@@ -1,9 +1,9 @@
 package io.mithril.agent.attestor.workload.unix;
 
 import io.mithril.agent.attestor.workload.Caller;
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.WorkloadAttestationException;
 import io.mithril.agent.attestor.workload.WorkloadAttestor;
+import io.mithril.api.selector.Selector;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.attestor.workload.Caller;
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.unix.ProcessInfo;
 import io.mithril.agent.config.K8sWorkloadAttestorConfig;
 import io.mithril.agent.testing.FakeKubelet;
+import io.mithril.api.selector.Selector;
 import io.mithril.spiffe.testing.HeldCertificate;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.mithril.agent.attestor.workload.Caller;
-import io.mithril.agent.attestor.workload.Selector;
 import io.mithril.agent.attestor.workload.WorkloadAttestationException;
+import io.mithril.api.selector.Selector;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.mithril.server.entry;
+package io.mithril.api.selector;
 
 import java.util.Objects;
 
@@ -9,6 +9,10 @@ import java.util.Objects;
  * #MAX_VALUE_LENGTH} (room for a full path, PATH_MAX): a selector is matched against what an
  * attestor reports, so a longer one can never match and only bloats the datastore and every agent's
  * sync.
+ *
+ * <p>One type for the server (entries, node selectors) and the agent (what workload attestors
+ * report). The server turns the {@link IllegalArgumentException} of a malformed selector into its
+ * entry error.
  */
 public record Selector(String type, String value) implements Comparable<Selector> {
 
@@ -19,17 +23,17 @@ public record Selector(String type, String value) implements Comparable<Selector
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(value, "value");
         if (type.isEmpty() || type.indexOf(':') >= 0) {
-            throw new InvalidEntryException(
+            throw new IllegalArgumentException(
                     "selector type \"" + type + "\" must be non-empty and contain no ':'");
         }
         if (value.isEmpty()) {
-            throw new InvalidEntryException(
+            throw new IllegalArgumentException(
                     "selector \""
                             + type
                             + ":\" has an empty value: write type:value, e.g. unix:uid:1000");
         }
         if (type.length() > MAX_TYPE_LENGTH || value.length() > MAX_VALUE_LENGTH) {
-            throw new InvalidEntryException(
+            throw new IllegalArgumentException(
                     "selector \""
                             + abbreviate(type + ":" + value)
                             + "\" is too long (type "
@@ -46,12 +50,12 @@ public record Selector(String type, String value) implements Comparable<Selector
     /**
      * Parses {@code type:value}.
      *
-     * @throws InvalidEntryException quoting the input when it has no colon or an empty part
+     * @throws IllegalArgumentException quoting the input when it has no colon or an empty part
      */
     public static Selector parse(String s) {
         int colon = s == null ? -1 : s.indexOf(':');
         if (colon <= 0 || colon == s.length() - 1) {
-            throw new InvalidEntryException(
+            throw new IllegalArgumentException(
                     "selector \"" + s + "\" is not of the form type:value (e.g. unix:uid:1000)");
         }
         return new Selector(s.substring(0, colon), s.substring(colon + 1));
