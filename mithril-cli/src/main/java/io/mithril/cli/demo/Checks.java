@@ -118,6 +118,26 @@ final class Checks {
     }
 
     /**
+     * {@code openssl s_client -showcerts} to the gateway published on 127.0.0.1:{@code port} for
+     * {@code app.example.org}, presenting {@code cert}/{@code key}.
+     */
+    static List<String> gatewayShowCerts(int port, Path cert, Path key) {
+        return new java.util.ArrayList<>(
+                List.of(
+                        "openssl",
+                        "s_client",
+                        "-showcerts",
+                        "-connect",
+                        "127.0.0.1:" + port,
+                        "-servername",
+                        "app.example.org",
+                        "-cert",
+                        cert.toString(),
+                        "-key",
+                        key.toString()));
+    }
+
+    /**
      * The peer must refuse the TLS handshake: curl exits with 35 (handshake failed), 55 or 56 (the
      * server's alert arrives while sending or receiving). Any other outcome, including a local
      * error such as an unreadable key, fails the check.

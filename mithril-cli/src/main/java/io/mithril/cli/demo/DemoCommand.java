@@ -291,6 +291,20 @@ public final class DemoCommand implements Callable<Integer> {
     /**
      * The command line that runs {@code mithril args...} in a new JVM, optionally as another uid.
      */
+    /** {@code mithril agent api fetch x509 -socketPath SOCKET -write DIR}, run as {@code uid}. */
+    List<String> fetchX509(Integer uid, Path socket, Path into) {
+        return mithril(
+                uid,
+                "agent",
+                "api",
+                "fetch",
+                "x509",
+                "-socketPath",
+                socket.toString(),
+                "-write",
+                into.toString());
+    }
+
     List<String> mithril(Integer uid, String... args) {
         List<String> cmd = new ArrayList<>();
         if (uid != null && isRoot()) {

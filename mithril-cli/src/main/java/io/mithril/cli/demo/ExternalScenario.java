@@ -701,18 +701,7 @@ final class ExternalScenario {
     private String fetchSleep() throws Exception {
         StateDir.ownedDir(sleepDir(), StateDir.PRIVATE, DemoCommand.UID);
         Checks.Exec r =
-                Checks.exec(
-                        demo.mithril(
-                                null,
-                                "agent",
-                                "api",
-                                "fetch",
-                                "x509",
-                                "-socketPath",
-                                meshSocket().toString(),
-                                "-write",
-                                sleepDir().toString()),
-                        Duration.ofSeconds(60));
+                Checks.exec(demo.fetchX509(null, meshSocket(), sleepDir()), Duration.ofSeconds(60));
         if (r.exit() != 0) {
             throw new IOException(
                     "api fetch x509 failed (exit "

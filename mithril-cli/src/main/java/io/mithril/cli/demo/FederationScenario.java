@@ -134,6 +134,9 @@ final class FederationScenario {
         steps.run(
                 "a JWT-SVID minted in domain.test validates in example.org",
                 this::jwtAcrossTrustDomains);
+        steps.run(
+                "example.org's CA rotated during traffic (prepare, activate, taint): no request fails",
+                this::rotateDuringTraffic);
         summary();
     }
 
@@ -703,19 +706,7 @@ final class FederationScenario {
         Checks.Exec r = null;
         Path federated = sleepDir().resolve("federated_bundle.0.0.pem");
         for (int attempt = 0; attempt < 40; attempt++) {
-            r =
-                    Checks.exec(
-                            demo.mithril(
-                                    null,
-                                    "agent",
-                                    "api",
-                                    "fetch",
-                                    "x509",
-                                    "-socketPath",
-                                    agentSocket(1).toString(),
-                                    "-write",
-                                    sleepDir().toString()),
-                            Duration.ofSeconds(60));
+            r = fetchSleepInto(sleepDir());
             if (r.exit() == 0
                     && Files.exists(federated)
                     && Files.exists(sleepDir().resolve("svid.1.pem"))) {
@@ -759,6 +750,11 @@ final class FederationScenario {
                 + "; bundle.0.pem = domain.test's root, federated_bundle.0.0.pem = example.org's ("
                 + DemoCommand.subjectOf(peerRoots.get(0))
                 + ")";
+    }
+
+    /** sleep's {@code api fetch x509 -write DIR} on domain.test's agent. */
+    private Checks.Exec fetchSleepInto(Path into) throws Exception {
+        return Checks.exec(demo.fetchX509(null, agentSocket(1), into), Duration.ofSeconds(60));
     }
 
     private List<String> curl(Path cert, Path key, String path) {
@@ -916,6 +912,188 @@ final class FederationScenario {
                 + " ("
                 + SLEEP
                 + ")";
+    }
+
+    /**
+     * Rotates example.org's CA while sleep calls the gateway every 100 ms: {@code localauthority
+     * x509 prepare} (the new root joins the bundle; domain.test learns it through the bundle
+     * endpoint, and sleep re-fetches its bundles), {@code activate}, {@code taint} of the old CA
+     * (agents replace every SVID it signed; the gateway gets one from the new CA). Every call
+     * during all of it must succeed. The old CA is not revoked here (docs/ca.md shows revoke).
+     */
+    private String rotateDuringTraffic() throws Exception {
+        String socket = adminSocket(2).toString();
+        String oldId =
+                find(
+                        "Active X.509 authority:\\s+Authority ID: (\\S+)",
+                        cliOk("server", "localauthority", "x509", "show", "-socketPath", socket)
+                                .out(),
+                        "example.org's active X.509 authority");
+        java.util.concurrent.atomic.AtomicReference<Path> caFile =
+                new java.util.concurrent.atomic.AtomicReference<>(
+                        sleepDir().resolve("federated_bundle.0.0.pem"));
+        java.util.concurrent.atomic.AtomicInteger ok =
+                new java.util.concurrent.atomic.AtomicInteger();
+        List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean stop =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        Thread traffic =
+                new Thread(
+                        () -> {
+                            while (!stop.get()) {
+                                try {
+                                    List<String> cmd = curl(sleepSvid, sleepKey, "/productpage");
+                                    cmd.set(cmd.indexOf("--cacert") + 1, caFile.get().toString());
+                                    Checks.Exec r = Checks.exec(cmd, Duration.ofSeconds(30));
+                                    if (r.exit() == 0 && r.out().contains("HTTP_CODE=200")) {
+                                        ok.incrementAndGet();
+                                    } else {
+                                        failures.add(
+                                                "curl exit "
+                                                        + r.exit()
+                                                        + ": "
+                                                        + (r.err() + Checks.tail(r.out())).strip());
+                                    }
+                                    Thread.sleep(100);
+                                } catch (InterruptedException e) {
+                                    return;
+                                } catch (Exception e) {
+                                    failures.add(e.toString());
+                                }
+                            }
+                        },
+                        "rotation-traffic");
+        traffic.setDaemon(true);
+        traffic.start();
+        String newId;
+        int fetches = 0;
+        try {
+            newId =
+                    find(
+                            "Prepared X.509 authority:\\s+Authority ID: (\\S+)",
+                            cliOk(
+                                            "server",
+                                            "localauthority",
+                                            "x509",
+                                            "prepare",
+                                            "-socketPath",
+                                            socket)
+                                    .out(),
+                            "the prepared X.509 authority");
+            // domain.test refreshes example.org's bundle (refresh hint 10 s), its agent syncs, and
+            // sleep fetches the federated bundle with both roots before the new CA signs anything.
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (true) {
+                Path fetched =
+                        StateDir.ownedDir(
+                                dir.resolve("sleep-rotation-" + fetches++),
+                                StateDir.PRIVATE,
+                                DemoCommand.UID);
+                Checks.Exec r = fetchSleepInto(fetched);
+                Path bundle = fetched.resolve("federated_bundle.0.0.pem");
+                if (r.exit() == 0
+                        && Files.exists(bundle)
+                        && Checks.certificates(Files.readString(bundle)).stream()
+                                .anyMatch(c -> newId.equals(subjectKeyId(c)))) {
+                    caFile.set(bundle);
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException(
+                            "domain.test's sleep never received example.org's prepared root "
+                                    + newId
+                                    + " through federation");
+                }
+                Thread.sleep(1000);
+            }
+            cliOk(
+                    "server",
+                    "localauthority",
+                    "x509",
+                    "activate",
+                    "-authorityID",
+                    newId,
+                    "-socketPath",
+                    socket);
+            cliOk(
+                    "server",
+                    "localauthority",
+                    "x509",
+                    "taint",
+                    "-authorityID",
+                    oldId,
+                    "-socketPath",
+                    socket);
+            // The gateway's agent replaces the SVIDs the tainted CA signed; wait for the gateway
+            // to serve one from the new CA.
+            deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (!newId.equals(gatewayIssuerKeyId())) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException(
+                            "the gateway still serves an SVID of the old CA "
+                                    + oldId
+                                    + " 120 s after it was tainted");
+                }
+                Thread.sleep(1000);
+            }
+            Thread.sleep(2000);
+        } finally {
+            stop.set(true);
+            traffic.join(60_000);
+        }
+        if (!failures.isEmpty()) {
+            throw new IOException(
+                    failures.size()
+                            + " of "
+                            + (failures.size() + ok.get())
+                            + " calls failed during the rotation; first: "
+                            + failures.get(0));
+        }
+        if (ok.get() == 0) {
+            throw new IOException("no call was made during the rotation");
+        }
+        return "CA "
+                + oldId.substring(0, 8)
+                + "... -> "
+                + newId.substring(0, 8)
+                + "...: "
+                + ok.get()
+                + " calls, none failed; the gateway serves an SVID of the new CA";
+    }
+
+    /** The Authority Key Identifier (hex) of the gateway's leaf, as openssl s_client sees it. */
+    private String gatewayIssuerKeyId() throws Exception {
+        Checks.Exec r =
+                Checks.exec(
+                        Checks.gatewayShowCerts(demo.gatewayPort(), sleepSvid, sleepKey),
+                        Duration.ofSeconds(30));
+        List<X509Certificate> chain = Checks.certificates(r.out());
+        if (chain.isEmpty()) {
+            return null;
+        }
+        byte[] ext = chain.get(0).getExtensionValue("2.5.29.35");
+        if (ext == null) {
+            return null;
+        }
+        byte[] id =
+                org.bouncycastle.asn1.x509.AuthorityKeyIdentifier.getInstance(
+                                org.bouncycastle.asn1.ASN1OctetString.getInstance(ext).getOctets())
+                        .getKeyIdentifier();
+        return id == null ? null : java.util.HexFormat.of().formatHex(id);
+    }
+
+    /** A CA's Subject Key Identifier in lower-case hex (the authority ID the CLI prints). */
+    private static String subjectKeyId(X509Certificate c) {
+        byte[] ext = c.getExtensionValue("2.5.29.14");
+        if (ext == null) {
+            return "";
+        }
+        return java.util.HexFormat.of()
+                .formatHex(
+                        org.bouncycastle.asn1.ASN1OctetString.getInstance(
+                                        org.bouncycastle.asn1.ASN1OctetString.getInstance(ext)
+                                                .getOctets())
+                                .getOctets());
     }
 
     private void summary() {

@@ -865,17 +865,7 @@ final class Scenario {
 
     /** Runs the fetch as soon as cluster 1's agent serves, while cluster 2's workloads start. */
     private void fetchSleepSvidInBackground() {
-        List<String> cmd =
-                demo.mithril(
-                        workload("sleep").uid(),
-                        "agent",
-                        "api",
-                        "fetch",
-                        "x509",
-                        "-socketPath",
-                        agentSocket(1).toString(),
-                        "-write",
-                        sleepDir().toString());
+        List<String> cmd = demo.fetchX509(workload("sleep").uid(), agentSocket(1), sleepDir());
         Thread t =
                 new Thread(
                         () -> {
@@ -1010,20 +1000,9 @@ final class Scenario {
         Path s = sleepDir();
         List<String> openssl = asSleep();
         openssl.addAll(
-                List.of(
-                        "openssl",
-                        "s_client",
-                        "-showcerts",
-                        "-connect",
-                        "127.0.0.1:" + demo.gatewayPort(),
-                        "-servername",
-                        "app.example.org",
-                        "-cert",
-                        s.resolve("svid.0.pem").toString(),
-                        "-key",
-                        s.resolve("svid.0.key").toString(),
-                        "-CAfile",
-                        s.resolve("bundle.0.pem").toString()));
+                Checks.gatewayShowCerts(
+                        demo.gatewayPort(), s.resolve("svid.0.pem"), s.resolve("svid.0.key")));
+        openssl.addAll(List.of("-CAfile", s.resolve("bundle.0.pem").toString()));
         Checks.Exec r = Checks.exec(openssl, Duration.ofSeconds(30));
         List<X509Certificate> chain = Checks.certificates(r.out());
         if (chain.size() < 2) {
