@@ -42,6 +42,7 @@ class FederationDemoIT {
                 .contains("forged SVID: refused")
                 .contains("no certificate: refused")
                 .contains("SVID is valid")
+                .contains("calls, none failed; the gateway serves an SVID of the new CA")
                 .contains("Summary: federation works end to end");
         assertThat(Demo.modeLine(output))
                 .startsWith(Demo.isRoot() ? "network mode: namespaces" : "network mode: loopback");
